@@ -1,0 +1,6 @@
+//! The BGP-4 speaker: value types, the wire codec, the session state machine and the RIB.
+//! Everything below is sans-IO: bytes, events and `now` in; messages, actions and
+//! deadlines out.
+
+pub mod types;
+pub mod wire;

@@ -1,0 +1,1 @@
+//! cluster: filled by its issue.

@@ -1,0 +1,1 @@
+//! Command-line flags: filled by the foundation issue.

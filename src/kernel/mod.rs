@@ -1,0 +1,1 @@
+//! kernel: filled by its issue.

@@ -1,0 +1,1 @@
+//! kube: filled by its issue.

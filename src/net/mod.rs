@@ -1,0 +1,1 @@
+//! net: filled by its issue.

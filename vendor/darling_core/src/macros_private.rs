@@ -1,0 +1,6 @@
+macro_rules! path {
+    ($($path:tt)+) => {
+        ::syn::parse_quote!($($path)+)
+        //stringify!($($path)+).parse().unwrap()
+    };
+}
