@@ -10,3 +10,4 @@ pub mod kernel;
 pub mod kube;
 pub mod log;
 pub mod net;
+pub mod ops;
