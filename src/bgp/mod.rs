@@ -3,4 +3,5 @@
 //! deadlines out.
 
 pub mod types;
+pub mod fsm;
 pub mod wire;
