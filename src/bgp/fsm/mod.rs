@@ -129,7 +129,10 @@ impl PeerConfig {
             return bad("router id 0.0.0.0 is not a valid BGP identifier".into());
         }
         if self.hold_time == 1 || self.hold_time == 2 {
-            return bad(format!("hold time {} s: must be 0 or at least 3", self.hold_time));
+            return bad(format!(
+                "hold time {} s: must be 0 or at least 3",
+                self.hold_time
+            ));
         }
         if self.connect_retry_start.is_zero() {
             return bad("connect retry interval must be greater than zero".into());

@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 
 use super::PeerConfig;
 use crate::bgp::types::{
-    Afi, Capability, GracefulRestartCap, GrFamily, Message, Notification, Open,
+    Afi, Capability, GrFamily, GracefulRestartCap, Message, Notification, Open,
 };
 
 /// BGP version spoken (RFC 4271).
@@ -268,8 +268,8 @@ mod tests {
         let n = check_open(&c, &open_from(65001, Ipv4Addr::new(1, 1, 1, 1), 90, vec![]))
             .expect("valid");
         assert_eq!((n.hold_time, n.keepalive), (9, 3));
-        let n = check_open(&c, &open_from(65001, Ipv4Addr::new(1, 1, 1, 1), 0, vec![]))
-            .expect("valid");
+        let n =
+            check_open(&c, &open_from(65001, Ipv4Addr::new(1, 1, 1, 1), 0, vec![])).expect("valid");
         assert_eq!((n.hold_time, n.keepalive), (0, 0));
     }
 
@@ -277,7 +277,11 @@ mod tests {
     fn families_intersection_and_missing_mp() {
         let id = Ipv4Addr::new(10, 0, 0, 2);
         let n = check_open(&cfg(), &open_from(65001, id, 90, vec![])).expect("valid");
-        assert_eq!(n.families, vec![Afi::Ipv4], "no MP capability means IPv4 unicast");
+        assert_eq!(
+            n.families,
+            vec![Afi::Ipv4],
+            "no MP capability means IPv4 unicast"
+        );
         let n = check_open(&cfg(), &open_from(65001, id, 90, vec![mp(Afi::Ipv6)])).expect("ok");
         assert_eq!(n.families, vec![Afi::Ipv6]);
         let caps = vec![mp(Afi::Ipv6), mp(Afi::Ipv4), Capability::RouteRefresh];
@@ -344,7 +348,11 @@ mod tests {
         assert!(gr.restart_state);
         assert_eq!(gr.restart_time, 120);
         assert_eq!(gr.families.len(), 2);
-        assert!(gr.families.iter().all(|f| f.forwarding_preserved && f.safi == 1));
+        assert!(
+            gr.families
+                .iter()
+                .all(|f| f.forwarding_preserved && f.safi == 1)
+        );
 
         c.graceful_restart = None;
         c.route_refresh = false;

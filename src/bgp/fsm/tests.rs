@@ -4,7 +4,7 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::bgp::types::{Capability, GracefulRestartCap, GrFamily, Open};
+use crate::bgp::types::{Capability, GrFamily, GracefulRestartCap, Open};
 
 pub(super) const LOCAL_ID: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 pub(super) const REMOTE_ID: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -103,7 +103,13 @@ fn rx(p: &mut Peer, conn: ConnId, msg: Message, now: Instant) -> Vec<Output> {
 fn establish_outbound(p: &mut Peer, peer_caps: Vec<Capability>, hold: u16, t: Instant) -> ConnId {
     let out = p.handle(Input::Start, t);
     let c = connect_of(&out).expect("Connect");
-    p.handle(Input::TcpConnected { conn: c, inbound: false }, t);
+    p.handle(
+        Input::TcpConnected {
+            conn: c,
+            inbound: false,
+        },
+        t,
+    );
     rx(p, c, open(65001, REMOTE_ID, hold, peer_caps), t);
     let out = rx(p, c, Message::Keepalive, t);
     assert!(out.iter().any(|o| matches!(o, Output::Established { .. })));
@@ -122,7 +128,13 @@ fn happy_path_outbound() {
         from: State::Idle,
         to: State::Connect
     }));
-    let out = p.handle(Input::TcpConnected { conn: c, inbound: false }, t);
+    let out = p.handle(
+        Input::TcpConnected {
+            conn: c,
+            inbound: false,
+        },
+        t,
+    );
     let msgs = sent(&out, c);
     let Some(Message::Open(o)) = msgs.first() else {
         panic!("no OPEN sent: {out:?}");
@@ -183,7 +195,13 @@ fn happy_path_inbound_passive() {
     assert_eq!(connect_of(&out), None);
     assert_eq!(p.state(), State::Active);
     let conn = p.alloc_conn();
-    let out = p.handle(Input::TcpConnected { conn, inbound: true }, t);
+    let out = p.handle(
+        Input::TcpConnected {
+            conn,
+            inbound: true,
+        },
+        t,
+    );
     assert!(matches!(sent(&out, conn).first(), Some(Message::Open(_))));
     assert_eq!(p.state(), State::OpenSent);
     rx(&mut p, conn, open(65001, REMOTE_ID, 90, vec![]), t);
@@ -206,7 +224,13 @@ fn passive_peer_never_connects() {
     assert_eq!(p.next_deadline(), None, "Active passive peer has no timers");
     // An inbound attempt that fails before OPEN must not make it connect either.
     let conn = p.alloc_conn();
-    all.extend(p.handle(Input::TcpConnected { conn, inbound: true }, t0));
+    all.extend(p.handle(
+        Input::TcpConnected {
+            conn,
+            inbound: true,
+        },
+        t0,
+    ));
     all.extend(p.handle(Input::TcpClosed { conn }, t0));
     for s in 1..=600 {
         all.extend(p.handle(Input::Timers, t0 + Duration::from_secs(s)));
@@ -279,8 +303,17 @@ fn open_sent_uses_large_hold_timer() {
     let t0 = Instant::now();
     let mut p = Peer::new(cfg(), 5).expect("valid");
     let c = connect_of(&p.handle(Input::Start, t0)).expect("Connect");
-    p.handle(Input::TcpConnected { conn: c, inbound: false }, t0);
-    assert!(p.handle(Input::Timers, t0 + Duration::from_secs(239)).is_empty());
+    p.handle(
+        Input::TcpConnected {
+            conn: c,
+            inbound: false,
+        },
+        t0,
+    );
+    assert!(
+        p.handle(Input::Timers, t0 + Duration::from_secs(239))
+            .is_empty()
+    );
     let out = p.handle(Input::Timers, t0 + Duration::from_secs(240));
     assert_eq!(sent_codes(&out, c), vec![(4, 0)]);
     let (reason, was_est, _) = down_of(&out).expect("Down");
@@ -292,7 +325,13 @@ fn refused_open(msg: Message, config: PeerConfig) -> (Vec<Output>, Peer, ConnId)
     let t = Instant::now();
     let mut p = Peer::new(config, 1).expect("valid");
     let c = connect_of(&p.handle(Input::Start, t)).expect("Connect");
-    p.handle(Input::TcpConnected { conn: c, inbound: false }, t);
+    p.handle(
+        Input::TcpConnected {
+            conn: c,
+            inbound: false,
+        },
+        t,
+    );
     let out = rx(&mut p, c, msg, t);
     (out, p, c)
 }
@@ -306,7 +345,10 @@ fn bad_peer_as_is_refused() {
     assert!(matches!(reason, DownReason::NotificationSent(ref n) if n.subcode == 2));
     assert!(!was_est && !graceful);
     assert_eq!(p.state(), State::Idle);
-    assert!(p.next_deadline().is_some(), "IdleHold runs, then it retries");
+    assert!(
+        p.next_deadline().is_some(),
+        "IdleHold runs, then it retries"
+    );
     assert!(p.last_notification().is_some_and(|l| l.sent));
 }
 
@@ -333,7 +375,13 @@ fn unexpected_messages_are_fsm_errors() {
     let t = Instant::now();
     let mut p = Peer::new(cfg(), 1).expect("valid");
     let c = connect_of(&p.handle(Input::Start, t)).expect("Connect");
-    p.handle(Input::TcpConnected { conn: c, inbound: false }, t);
+    p.handle(
+        Input::TcpConnected {
+            conn: c,
+            inbound: false,
+        },
+        t,
+    );
     rx(&mut p, c, open(65001, REMOTE_ID, 90, vec![]), t);
     let out = rx(&mut p, c, Message::Update(Default::default()), t);
     assert_eq!(sent_codes(&out, c), vec![(5, 2)]);
@@ -356,7 +404,10 @@ fn notification_received_and_decode_error() {
     assert!(sent(&out, c).is_empty(), "no reply to a NOTIFICATION");
     let (reason, was_est, graceful) = down_of(&out).expect("Down");
     assert!(matches!(reason, DownReason::NotificationReceived(ref n) if n.code == 6));
-    assert!(was_est && !graceful, "a NOTIFICATION ends GR (RFC 4724 §4.2)");
+    assert!(
+        was_est && !graceful,
+        "a NOTIFICATION ends GR (RFC 4724 §4.2)"
+    );
     let last = p.last_notification().expect("recorded");
     assert!(!last.sent && last.notification.subcode == 2);
     assert_eq!(p.last_down(), Some(&reason));
@@ -405,7 +456,10 @@ fn connect_retry_backoff_with_jitter() {
     }
     for (gap, base) in gaps.iter().zip([2u64, 4, 8, 16, 20, 20, 20]) {
         let lo = Duration::from_millis(base * 750);
-        assert!(*gap >= lo && *gap <= Duration::from_secs(base), "{gap:?} vs {base}");
+        assert!(
+            *gap >= lo && *gap <= Duration::from_secs(base),
+            "{gap:?} vs {base}"
+        );
     }
     // Jitter is in use: not every interval is exactly its base.
     assert!(gaps.iter().any(|g| g.subsec_nanos() != 0));
@@ -431,7 +485,13 @@ fn idle_hold_refuses_inbound_then_restarts() {
     // Second draw of the backoff (the first spaced the connect): 2 s base, jittered.
     assert!(resume >= t0 + Duration::from_millis(1500) && resume <= t0 + Duration::from_secs(2));
     let inbound = p.alloc_conn();
-    let out = p.handle(Input::TcpConnected { conn: inbound, inbound: true }, t0);
+    let out = p.handle(
+        Input::TcpConnected {
+            conn: inbound,
+            inbound: true,
+        },
+        t0,
+    );
     assert_eq!(out, vec![Output::Close { conn: inbound }]);
     let out = p.handle(Input::Timers, resume);
     assert!(connect_of(&out).is_some());
@@ -462,7 +522,10 @@ fn graceful_flag_follows_gr_negotiation_and_cause() {
     let neg = p.negotiated().expect("negotiated").clone();
     assert!(neg.local_gr_advertised && neg.peer_gr.is_some());
     let out = p.handle(Input::TcpClosed { conn: c }, t);
-    assert_eq!(down_of(&out), Some((DownReason::ConnectionLost, true, true)));
+    assert_eq!(
+        down_of(&out),
+        Some((DownReason::ConnectionLost, true, true))
+    );
     // Hold expiry -> graceful.
     let mut p = Peer::new(gr_cfg(), 1).expect("valid");
     establish_outbound(&mut p, vec![peer_gr_cap()], 90, t);
@@ -475,12 +538,18 @@ fn graceful_flag_follows_gr_negotiation_and_cause() {
     let mut p = Peer::new(cfg(), 1).expect("valid");
     let c = establish_outbound(&mut p, vec![peer_gr_cap()], 90, t);
     let out = p.handle(Input::TcpClosed { conn: c }, t);
-    assert_eq!(down_of(&out), Some((DownReason::ConnectionLost, true, false)));
+    assert_eq!(
+        down_of(&out),
+        Some((DownReason::ConnectionLost, true, false))
+    );
     // Only we advertised -> not graceful.
     let mut p = Peer::new(gr_cfg(), 1).expect("valid");
     let c = establish_outbound(&mut p, vec![], 90, t);
     let out = p.handle(Input::TcpClosed { conn: c }, t);
-    assert_eq!(down_of(&out), Some((DownReason::ConnectionLost, true, false)));
+    assert_eq!(
+        down_of(&out),
+        Some((DownReason::ConnectionLost, true, false))
+    );
 }
 
 #[test]

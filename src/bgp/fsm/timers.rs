@@ -71,7 +71,9 @@ impl Backoff {
     /// The un-jittered interval for the next draw.
     pub(crate) fn base(&self) -> Duration {
         let factor = 1u32 << self.attempts.min(31);
-        self.start.saturating_mul(factor).min(self.max.max(self.start))
+        self.start
+            .saturating_mul(factor)
+            .min(self.max.max(self.start))
     }
 
     /// Draws the next interval and advances the sequence.
