@@ -20,6 +20,8 @@ use crate::bgp::types::Prefix;
 use crate::log::Level;
 
 mod build;
+#[cfg(test)]
+mod build_tests;
 pub mod cli;
 pub mod flags;
 pub mod help;
