@@ -4,6 +4,23 @@
 //! Owns every range and cross-flag rule and reads the peer passwords file. Does not
 //! know argv syntax (that is `flags`) and logs nothing: warnings go into
 //! `Config::warnings`. Errors about passwords never carry the password or its base64.
+//!
+//! Choices where kube-router is silent or risky (all tested):
+//! * Durations are range-checked exactly as given, then truncated to whole seconds
+//!   (what GoBGP ends up sending): `--bgp-holdtime=3.9s` is 3 s, `2.9s` is refused.
+//!   `18h12m16s` (65536 s, kube-router's upper bound) does not fit the 16-bit OPEN
+//!   field (GoBGP would send 0 = no keepalives); we use 65535 s and warn.
+//! * GR timers are range-checked only with `--bgp-graceful-restart`, BFD values only
+//!   with `--enable-bfd` (syntax is always checked), as kube-router does.
+//! * `--router-id` must be empty, `generate` or a dotted IPv4 other than 0.0.0.0
+//!   (kube-router passes other strings to GoBGP, which then fails).
+//! * Unknown `--overlay-type`: accepted with a warning and no tunnels (kube-router's
+//!   silent behaviour, made visible). Duplicate peer IPs, peer ports 0 or above
+//!   65535, keys longer than 80 bytes (the TCP-MD5 limit), zero sync periods,
+//!   non-IP `--metrics-addr`/`--health-addr` and a `--metrics-path` without a leading
+//!   `/` are refused at start instead of failing later.
+//! * An empty value for a list flag means an empty list (pflag refuses it for number
+//!   lists); duration signs are refused (no flag takes a negative duration).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;

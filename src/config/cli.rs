@@ -156,13 +156,9 @@ fn parse_ctl(sub: &str, args: Vec<OsString>) -> Result<Command, ConfigError> {
     let req = match sub {
         "neighbor" => match positional.as_slice() {
             [] => CtlRequest::Neighbor(None),
-            [a] => {
-                CtlRequest::Neighbor(Some(a.parse().map_err(|_| ConfigError::InvalidValue {
-                    flag: "neighbor ADDR",
-                    value: a.clone(),
-                    reason: "not an IP address".into(),
-                })?))
-            }
+            [a] => CtlRequest::Neighbor(Some(a.parse().map_err(|_| {
+                ConfigError::Usage(format!("kube-bgp neighbor: {a:?} is not an IP address"))
+            })?)),
             [_, b, ..] => return Err(extra(b)),
         },
         "status" => match positional.first() {
@@ -217,19 +213,13 @@ fn rib_filter(q: &str) -> Result<RibFilter, ConfigError> {
     if q.contains('/') {
         Prefix::from_str(q)
             .map(RibFilter::Exact)
-            .map_err(|e| ConfigError::InvalidValue {
-                flag: "global rib PREFIX",
-                value: q.to_string(),
-                reason: e.to_string(),
-            })
+            .map_err(|e| ConfigError::Usage(format!("kube-bgp global rib: {e}")))
     } else {
-        q.parse()
-            .map(RibFilter::Lookup)
-            .map_err(|_| ConfigError::InvalidValue {
-                flag: "global rib PREFIX",
-                value: q.to_string(),
-                reason: "not a prefix or an IP address".into(),
-            })
+        q.parse().map(RibFilter::Lookup).map_err(|_| {
+            ConfigError::Usage(format!(
+                "kube-bgp global rib: {q:?} is not a prefix or an IP address"
+            ))
+        })
     }
 }
 
