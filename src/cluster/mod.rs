@@ -20,6 +20,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use crate::bgp::types::Prefix;
+use crate::config::Password;
 
 /// The default cluster ASN when `--cluster-asn` is 0 or unset.
 pub const DEFAULT_CLUSTER_ASN: u32 = 64512;
@@ -35,29 +36,13 @@ pub enum RouterIdSetting {
     Fixed(Ipv4Addr),
 }
 
-/// A TCP-MD5 key. Debug and Display never show it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(pub Vec<u8>);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
 /// A global external peer from `--peer-router-*`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GlobalPeer {
     pub ip: IpAddr,
     pub asn: u32,
     pub port: u16,
-    pub password: Option<Secret>,
+    pub password: Option<Password>,
 }
 
 /// The routing part of the command line, as the cluster logic needs it.
@@ -115,6 +100,52 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// The routing settings of a validated command line.
+    pub fn from_config(c: &crate::config::Config) -> Settings {
+        use crate::config::RouterIdMode;
+        let gr = c.graceful_restart.as_ref();
+        let defaults = Settings::default();
+        Settings {
+            cluster_asn: c.cluster_asn,
+            nodes_full_mesh: c.nodes_full_mesh,
+            enable_ibgp: c.enable_ibgp,
+            global_peers: c
+                .peers
+                .iter()
+                .map(|p| GlobalPeer {
+                    ip: p.ip,
+                    asn: p.asn,
+                    port: p.port,
+                    password: p.password.clone(),
+                })
+                .collect(),
+            multihop_ttl: c.peer_multihop_ttl,
+            bgp_port: c.bgp_port,
+            hold_time: c.bgp_holdtime.as_secs().min(u16::MAX as u64) as u16,
+            advertise_pod_cidr: c.advertise_pod_cidr,
+            advertise_cluster_ip: c.advertise_cluster_ip,
+            advertise_external_ip: c.advertise_external_ip,
+            advertise_loadbalancer_ip: c.advertise_loadbalancer_ip,
+            override_nexthop: c.override_nexthop,
+            router_id: match c.router_id {
+                RouterIdMode::PrimaryIp => RouterIdSetting::Auto,
+                RouterIdMode::Generate => RouterIdSetting::Generate,
+                RouterIdMode::Fixed(a) => RouterIdSetting::Fixed(a),
+            },
+            graceful_restart: gr.is_some(),
+            graceful_restart_time: gr
+                .map(|g| g.restart_time)
+                .unwrap_or(defaults.graceful_restart_time),
+            graceful_restart_deferral: gr
+                .map(|g| g.deferral_time)
+                .unwrap_or(defaults.graceful_restart_deferral),
+            strict_external_ip_validation: c.strict_external_ip_validation,
+            service_cluster_ip_range: c.service_cluster_ip_range.clone(),
+            service_external_ip_range: c.service_external_ip_range.clone(),
+            loadbalancer_ip_range: c.loadbalancer_ip_range.clone(),
+        }
+    }
+
     /// The cluster ASN with 0 read as 64512.
     pub fn effective_cluster_asn(&self) -> u32 {
         if self.cluster_asn == 0 {

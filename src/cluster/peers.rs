@@ -10,8 +10,9 @@ use yaml_rust2::{Yaml, YamlLoader};
 
 use super::node::NodeModel;
 use super::values;
-use super::{Problem, RouterIdSetting, Secret, Settings};
+use super::{Problem, RouterIdSetting, Settings};
 use crate::bgp::types::Afi;
+use crate::config::Password;
 
 pub const ANN_PEERS: &str = "kube-router.io/peers";
 pub const ANN_PEER_IPS: &str = "kube-router.io/peer.ips";
@@ -66,7 +67,7 @@ pub struct PeerPlan {
     pub local_asn: u32,
     /// Source address for the session.
     pub local_addr: Option<IpAddr>,
-    pub password: Option<Secret>,
+    pub password: Option<Password>,
     /// IP TTL for outgoing packets: 1 for single-hop eBGP, the multihop TTL when set,
     /// None for the OS default (iBGP).
     pub ttl: Option<u8>,
@@ -266,7 +267,7 @@ pub struct ExternalSpec {
     pub ip: IpAddr,
     pub asn: u32,
     pub port: u16,
-    pub password: Option<Secret>,
+    pub password: Option<Password>,
     pub local_ip: Option<IpAddr>,
 }
 
@@ -410,8 +411,7 @@ pub fn annotation_peers(local: &NodeModel) -> Result<Vec<ExternalSpec>, Problem>
             .map_err(|e| Problem::node(node, ANN_PEER_ASNS, format!("entry {n}: {e}")))?;
         let password = match &passwords {
             Some(p) => values::parse_password(p[i])
-                .map_err(|e| Problem::node(node, ANN_PEER_PASSWORDS, format!("entry {n}: {e}")))?
-                .map(Secret),
+                .map_err(|e| Problem::node(node, ANN_PEER_PASSWORDS, format!("entry {n}: {e}")))?,
             None => None,
         };
         let port = match &ports {
@@ -499,9 +499,9 @@ pub fn parse_peers_yaml(text: &str) -> Result<Vec<ExternalSpec>, String> {
             _ => None,
         };
         let password = match get("password").and_then(scalar) {
-            Some(s) => values::parse_password(&s)
-                .map_err(|e| format!("peer {n}: password: {e}"))?
-                .map(Secret),
+            Some(s) => {
+                values::parse_password(&s).map_err(|e| format!("peer {n}: password: {e}"))?
+            }
             None => None,
         };
         let port = match get("port").and_then(scalar) {

@@ -6,7 +6,7 @@
 //! trimming). Pure functions; errors are plain strings that the caller prefixes with the
 //! node and annotation. Never puts a password (or its encoding) in an error.
 
-use base64::Engine as _;
+use crate::config::Password;
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Splits an annotation list the way kube-router does: on `,`, no trimming; an empty
@@ -15,37 +15,14 @@ pub fn split_list(s: &str) -> Vec<&str> {
     s.split(',').collect()
 }
 
-/// A decimal unsigned number that fits `max`: digits only, no sign, no spaces, no
-/// leading zero (except "0" itself), no `0x`/`0o`/`0b` (D3).
+/// A decimal number per D3 (the same rules as the command line).
 pub fn parse_decimal(s: &str, max: u64) -> Result<u64, String> {
-    if s.is_empty() {
-        return Err("empty number".into());
-    }
-    if !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("{s:?} is not a decimal number"));
-    }
-    if s.len() > 1 && s.starts_with('0') {
-        return Err(format!(
-            "{s:?} has a leading zero (octal is not accepted; write the decimal value)"
-        ));
-    }
-    let v: u64 = s.parse().map_err(|_| format!("{s:?} is out of range"))?;
-    if v > max {
-        return Err(format!("{s:?} is out of range (max {max})"));
-    }
-    Ok(v)
+    crate::config::parse::decimal(s, max).map_err(|e| format!("{s:?}: {e}"))
 }
 
 /// An AS number: decimal ("65000", "4200000001") or RFC 5396 asdot ("1.10" = 65546).
 pub fn parse_asn(s: &str) -> Result<u32, String> {
-    if let Some((hi, lo)) = s.split_once('.') {
-        let hi = parse_decimal(hi, 65535).map_err(|e| format!("bad asdot ASN {s:?}: {e}"))?;
-        let lo = parse_decimal(lo, 65535).map_err(|e| format!("bad asdot ASN {s:?}: {e}"))?;
-        return Ok(((hi as u32) << 16) | lo as u32);
-    }
-    parse_decimal(s, u32::MAX as u64)
-        .map(|v| v as u32)
-        .map_err(|e| format!("bad ASN: {e}"))
+    crate::config::parse::asn(s).map_err(|e| format!("bad ASN {s:?}: {e}"))
 }
 
 /// kube-router's "non-reserved ASN" rule for peers (spec §2.6).
@@ -70,16 +47,11 @@ pub fn parse_cluster_id(s: &str) -> Result<Ipv4Addr, String> {
         .map_err(|_| format!("cluster ID {s:?} is neither a decimal number nor an IPv4 address"))
 }
 
-/// A base64 TCP-MD5 password (standard alphabet, padded). As Go's decoder, `\r` and
-/// `\n` in the encoded text are ignored. An empty entry means "no password" (`None`).
-/// The error never contains the value.
-pub fn parse_password(s: &str) -> Result<Option<Vec<u8>>, String> {
-    let cleaned: String = s.chars().filter(|c| *c != '\r' && *c != '\n').collect();
-    if cleaned.is_empty() {
-        return Ok(None);
-    }
-    let key = base64::engine::general_purpose::STANDARD
-        .decode(cleaned.as_bytes())
+/// A base64 TCP-MD5 password, decoded as Go's standard decoder does (`\r`/`\n`
+/// ignored, padding required). An empty entry means "no password" (`None`). The error
+/// never contains the value.
+pub fn parse_password(s: &str) -> Result<Option<Password>, String> {
+    let key = crate::config::parse::base64_std(s)
         .map_err(|_| "could not parse value as a base64 encoded string".to_string())?;
     if key.is_empty() {
         return Ok(None);
@@ -90,7 +62,7 @@ pub fn parse_password(s: &str) -> Result<Option<Vec<u8>>, String> {
             key.len()
         ));
     }
-    Ok(Some(key))
+    Ok(Some(Password::new(key)))
 }
 
 /// Go's `strconv.ParseBool`; anything else is `None` (kube-router then reads false).
@@ -202,13 +174,16 @@ mod tests {
     #[test]
     fn passwords() {
         assert_eq!(
-            parse_password("U2VjdXJlUGFzc3dvcmQK").unwrap().unwrap(),
-            b"SecurePassword\n".to_vec()
+            parse_password("U2VjdXJlUGFzc3dvcmQK")
+                .unwrap()
+                .unwrap()
+                .as_bytes(),
+            b"SecurePassword\n"
         );
         assert_eq!(parse_password("").unwrap(), None);
         assert_eq!(
-            parse_password("cGFzcw==\n").unwrap().unwrap(),
-            b"pass".to_vec()
+            parse_password("cGFzcw==\n").unwrap().unwrap().as_bytes(),
+            b"pass"
         );
         let err = parse_password("not base64!").unwrap_err();
         assert!(!err.contains("not base64"));

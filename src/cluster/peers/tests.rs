@@ -130,7 +130,7 @@ fn global_peers_win_over_annotations() {
                 ip: "192.168.1.99".parse().unwrap(),
                 asn: 65000,
                 port: 179,
-                password: Some(Secret(b"SecurePassword\n".to_vec())),
+                password: Some(Password::new(b"SecurePassword\n".to_vec())),
             },
             GlobalPeer {
                 ip: "192.168.1.100".parse().unwrap(),
@@ -183,7 +183,10 @@ fn individual_peer_annotations() {
     let id = identity(&st, Some(&local), &mut vec![]).unwrap();
     let p = external_peers(&st, &id, &local, &mut vec![]);
     assert_eq!(p.len(), 2);
-    assert_eq!(p[0].password, Some(Secret(b"SecurePassword\n".to_vec())));
+    assert_eq!(
+        p[0].password,
+        Some(Password::new(b"SecurePassword\n".to_vec()))
+    );
     assert_eq!(p[1].password, None);
     assert_eq!(p[1].port, 1790);
     assert_eq!(p[0].kind, PeerKind::NodeAnnotation);
@@ -253,7 +256,10 @@ fn peers_yaml_annotation() {
     let p = parse_peers_yaml(y).unwrap();
     assert_eq!(p.len(), 2);
     assert_eq!(p[0].port, 1790);
-    assert_eq!(p[0].password, Some(Secret(b"SecurePassword\n".to_vec())));
+    assert_eq!(
+        p[0].password,
+        Some(Password::new(b"SecurePassword\n".to_vec()))
+    );
     assert_eq!(p[1].asn, 4200000001);
     assert_eq!(p[1].local_ip, Some("2001:db8::2".parse().unwrap()));
     assert!(parse_peers_yaml("- remoteip: 10.0.0.1\n  remoteasn: 65535\n").is_err());
