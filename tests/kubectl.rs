@@ -28,7 +28,10 @@ fn kubectl_node_lifecycle() {
     assert!(out.contains("node/n1 annotated"), "{out}");
     let (code, body) = srv.call("GET", "/api/v1/nodes/n1", None, "");
     assert_eq!(code, 200);
-    assert!(body.contains(r#""kube-router.io/node.asn": "64512""#), "{body}");
+    assert!(
+        body.contains(r#""kube-router.io/node.asn": "64512""#),
+        "{body}"
+    );
     let log = srv.requests();
     assert!(
         log.lines().any(|l| l.contains(r#""method": "PATCH""#)
@@ -39,9 +42,24 @@ fn kubectl_node_lifecycle() {
 
     // Without --overwrite kubectl refuses to change an existing value (client side).
     let out = srv.kubectl(&["annotate", "node", "n1", "kube-router.io/node.asn=65000"]);
-    assert!(!out.status.success(), "annotate without --overwrite succeeded");
-    srv.kubectl_ok(&["annotate", "--overwrite", "node", "n1", "kube-router.io/node.asn=65000"]);
-    let out = srv.kubectl_ok(&["get", "node", "n1", "-o", "jsonpath={.metadata.annotations.kube-router\\.io/node\\.asn}"]);
+    assert!(
+        !out.status.success(),
+        "annotate without --overwrite succeeded"
+    );
+    srv.kubectl_ok(&[
+        "annotate",
+        "--overwrite",
+        "node",
+        "n1",
+        "kube-router.io/node.asn=65000",
+    ]);
+    let out = srv.kubectl_ok(&[
+        "get",
+        "node",
+        "n1",
+        "-o",
+        "jsonpath={.metadata.annotations.kube-router\\.io/node\\.asn}",
+    ]);
     assert_eq!(out.trim(), "65000");
     srv.kubectl_ok(&["annotate", "node", "n1", "kube-router.io/node.asn-"]);
     let out = srv.kubectl_ok(&["get", "node", "n1", "-o", "json"]);
@@ -49,7 +67,14 @@ fn kubectl_node_lifecycle() {
 
     let out = srv.kubectl_ok(&["label", "node", "n1", "topology.kubernetes.io/zone=z1"]);
     assert!(out.contains("node/n1 labeled"), "{out}");
-    let out = srv.kubectl_ok(&["get", "nodes", "-l", "topology.kubernetes.io/zone=z1", "-o", "name"]);
+    let out = srv.kubectl_ok(&[
+        "get",
+        "nodes",
+        "-l",
+        "topology.kubernetes.io/zone=z1",
+        "-o",
+        "name",
+    ]);
     assert_eq!(out.trim(), "node/n1");
 
     // create -f with server-side field validation (openapi v3), then apply changes.
@@ -66,7 +91,13 @@ fn kubectl_node_lifecycle() {
     assert!(out.contains("node/n2 configured"), "{out}");
     let out = srv.kubectl_ok(&["apply", "-f", m]);
     assert!(out.contains("node/n2 unchanged"), "{out}");
-    let out = srv.kubectl_ok(&["get", "node", "n2", "-o", "jsonpath={.metadata.annotations.kube-router\\.io/node\\.asn}"]);
+    let out = srv.kubectl_ok(&[
+        "get",
+        "node",
+        "n2",
+        "-o",
+        "jsonpath={.metadata.annotations.kube-router\\.io/node\\.asn}",
+    ]);
     assert_eq!(out.trim(), "64999");
 
     let out = srv.kubectl_ok(&["delete", "node", "n2"]);
@@ -88,13 +119,20 @@ fn kubectl_credentials() {
     for good in ["token", "tokenfile", "cert", "cert-data"] {
         let out = srv.kubectl_as(good, &["get", "nodes", "-o", "name"]);
         assert!(out.status.success(), "{good}: {}", stderr(&out));
-        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "node/n1", "{good}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "node/n1",
+            "{good}"
+        );
     }
     for bad in ["bad-token", "expired", "other-ca"] {
         let out = srv.kubectl_as(bad, &["get", "nodes"]);
         assert!(!out.status.success(), "{bad} was accepted");
         let err = stderr(&out);
-        assert!(err.contains("Unauthorized") || err.contains("provide credentials"), "{bad}: {err}");
+        assert!(
+            err.contains("Unauthorized") || err.contains("provide credentials"),
+            "{bad}: {err}"
+        );
     }
     // Rotating the accepted tokens locks out the old one at once.
     srv.set_tokens(&[("rotated-token", "kube-bgp")]);
@@ -102,7 +140,11 @@ fn kubectl_credentials() {
     assert!(!out.status.success(), "old token still accepted");
     std::fs::write(srv.state_dir().join("token"), "rotated-token\n").expect("write token");
     let out = srv.kubectl_as("tokenfile", &["get", "nodes", "-o", "name"]);
-    assert!(out.status.success(), "rotated token refused: {}", stderr(&out));
+    assert!(
+        out.status.success(),
+        "rotated token refused: {}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -119,17 +161,34 @@ fn kubectl_services_and_endpointslices() {
     .expect("write manifest");
     let out = srv.kubectl_ok(&["apply", "-f", manifest.to_str().expect("utf-8 path")]);
     assert!(out.contains("service/web created"), "{out}");
-    assert!(out.contains("endpointslice.discovery.k8s.io/web-abc created"), "{out}");
+    assert!(
+        out.contains("endpointslice.discovery.k8s.io/web-abc created"),
+        "{out}"
+    );
     let out = srv.kubectl_ok(&["get", "svc", "-A", "-o", "name"]);
     assert_eq!(out.trim(), "service/web");
     let out = srv.kubectl_ok(&["get", "svc", "web", "-o", "jsonpath={.spec.clusterIP}"]);
-    assert!(out.trim().starts_with("10.96."), "no cluster IP allocated: {out}");
+    assert!(
+        out.trim().starts_with("10.96."),
+        "no cluster IP allocated: {out}"
+    );
     let out = srv.kubectl_ok(&[
-        "get", "endpointslices", "-n", "default", "-l", "kubernetes.io/service-name=web", "-o",
+        "get",
+        "endpointslices",
+        "-n",
+        "default",
+        "-l",
+        "kubernetes.io/service-name=web",
+        "-o",
         "jsonpath={.items[0].endpoints[0].nodeName}",
     ]);
     assert_eq!(out.trim(), "n1");
-    let out = srv.kubectl_ok(&["annotate", "svc", "web", "kube-router.io/service.local=true"]);
+    let out = srv.kubectl_ok(&[
+        "annotate",
+        "svc",
+        "web",
+        "kube-router.io/service.local=true",
+    ]);
     assert!(out.contains("service/web annotated"), "{out}");
     let out = srv.kubectl(&["get", "svc", "web", "-n", "other"]);
     assert!(stderr(&out).contains("NotFound"), "{}", stderr(&out));
@@ -160,10 +219,27 @@ fn kubectl_in_namespace() {
     ns.sh("ip addr add 10.211.0.1/32 dev lo");
     let srv = FakeApiServer::start("10.211.0.1", Some(&ns));
     assert_eq!(srv.url(), format!("https://10.211.0.1:{}", srv.port()));
-    srv.create_node("n1", "10.211.0.1", "10.244.0.0/24", &[("kube-router.io/node.asn", "64512")]);
-    let out = srv.kubectl_ok(&["get", "node", "n1", "-o", "jsonpath={.metadata.annotations.kube-router\\.io/node\\.asn}"]);
+    srv.create_node(
+        "n1",
+        "10.211.0.1",
+        "10.244.0.0/24",
+        &[("kube-router.io/node.asn", "64512")],
+    );
+    let out = srv.kubectl_ok(&[
+        "get",
+        "node",
+        "n1",
+        "-o",
+        "jsonpath={.metadata.annotations.kube-router\\.io/node\\.asn}",
+    ]);
     assert_eq!(out.trim(), "64512");
     // Not reachable from the host's namespace.
-    let out = common::run(&format!("timeout 3 bash -c '</dev/tcp/10.211.0.1/{}' 2>&1", srv.port()));
-    assert!(!out.status.success(), "server reachable outside its namespace");
+    let out = common::run(&format!(
+        "timeout 3 bash -c '</dev/tcp/10.211.0.1/{}' 2>&1",
+        srv.port()
+    ));
+    assert!(
+        !out.status.success(),
+        "server reachable outside its namespace"
+    );
 }

@@ -158,6 +158,9 @@ class Handler(WatchMixin, HookMixin, BaseHTTPRequestHandler):
                 streamed = self._route(body)
             except ApiError as e:
                 self._error(e)
+            except (ValueError, TypeError, KeyError, AttributeError) as e:  # malformed input we did not foresee
+                if self.code == 0:
+                    self._error(ApiError(500, "InternalError", "fake apiserver: %r" % e))
         finally:
             self.ctl.log({"t": round(started, 3), "method": self.command, "path": self.path, "user": self.user,
                           "auth": how, "code": self.code, "ua": self.headers.get("User-Agent", ""),

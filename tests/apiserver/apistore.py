@@ -462,6 +462,8 @@ class Store:
 
     def _defaults(self, res, obj):
         spec = obj.setdefault("spec", {}) if res.kind in ("Service", "Namespace") else None
+        if spec is not None and not isinstance(spec, dict):
+            raise ApiError(400, "BadRequest", "spec must be an object")
         if res.kind == "Namespace":
             obj.setdefault("status", {})["phase"] = "Active"
             spec.setdefault("finalizers", ["kubernetes"])
@@ -475,6 +477,16 @@ class Store:
                 spec["clusterIP"] = "10.96.%d.%d" % (n // 250, n % 250 + 1)
             if spec.get("clusterIP") and not spec.get("clusterIPs"):
                 spec["clusterIPs"] = [spec["clusterIP"]]
+            if spec["type"] in ("NodePort", "LoadBalancer"):
+                spec.setdefault("externalTrafficPolicy", "Cluster")
+                for port in spec.get("ports") or []:
+                    if isinstance(port, dict) and not port.get("nodePort"):
+                        port["nodePort"] = 30000 + self._ip_next % 2768
+                        self._ip_next += 1
+            for port in spec.get("ports") or []:
+                if isinstance(port, dict):
+                    port.setdefault("protocol", "TCP")
+                    port.setdefault("targetPort", port.get("port"))
             if spec["type"] != "ExternalName":
                 spec.setdefault("ipFamilies", ["IPv6" if ":" in spec.get("clusterIP", "") else "IPv4"])
                 spec.setdefault("ipFamilyPolicy", "SingleStack")

@@ -7,6 +7,10 @@ Use:
     python3 tests/apiserver/fake_apiserver.py call --state-dir DIR [--method GET]
         [--data JSON|-] PATH        # admin-cert HTTPS request; prints "HTTP <code>" + body
 
+From Rust integration tests use tests/common/apiserver.rs (`FakeApiServer::start(ip,
+netns)`), which runs this script, waits for DIR/port, offers kubectl and hook helpers and
+kills the server on drop. Self-tests: `python3 -m unittest discover -s tests/apiserver -v`.
+
 `serve` creates DIR, generates a CA and certificates there with openssl, listens with
 HTTPS (HTTP/1.1 only, no h2 in ALPN) on the given address (port 0 = any), writes DIR/port
 and prints one line `LISTENING <host>:<port>` when ready. SIGTERM stops it cleanly.

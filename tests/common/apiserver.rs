@@ -7,7 +7,7 @@
 //! through the script's own `call` sub-command (admin client certificate).
 #![allow(dead_code)]
 
-use super::{require_tool, wait_for, Netns};
+use super::{Netns, require_tool, wait_for};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -17,7 +17,10 @@ static DIR_COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// Path of the server script.
 pub fn script() -> &'static str {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/apiserver/fake_apiserver.py")
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/apiserver/fake_apiserver.py"
+    )
 }
 
 /// True when python3 and openssl are present; otherwise skips loudly (panics
@@ -80,7 +83,9 @@ impl FakeApiServer {
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr);
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start fake apiserver: {e}"));
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start fake apiserver: {e}"));
         let mut srv = FakeApiServer {
             child: Some(child),
             dir,
@@ -117,7 +122,11 @@ impl FakeApiServer {
     }
 
     pub fn port(&self) -> u16 {
-        self.host_port.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0)
+        self.host_port
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0)
     }
 
     pub fn pid(&self) -> u32 {
@@ -177,7 +186,8 @@ impl FakeApiServer {
             .arg(self.dir.join(format!("kubectl-cache-{variant}")))
             .arg("--request-timeout=20s")
             .args(args);
-        c.output().unwrap_or_else(|e| panic!("cannot run kubectl: {e}"))
+        c.output()
+            .unwrap_or_else(|e| panic!("cannot run kubectl: {e}"))
     }
 
     /// `kubectl` that must succeed; returns stdout.
@@ -194,7 +204,13 @@ impl FakeApiServer {
     }
 
     /// An HTTPS request as admin: returns (status, body). Status 0 = no response.
-    pub fn call(&self, method: &str, path: &str, body: Option<&str>, content_type: &str) -> (u16, String) {
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        content_type: &str,
+    ) -> (u16, String) {
         let mut c = self.command("python3");
         c.arg(script())
             .args(["call", "--state-dir"])
@@ -204,10 +220,15 @@ impl FakeApiServer {
             c.args(["--data", b]);
         }
         c.arg(path);
-        let out = c.output().unwrap_or_else(|e| panic!("cannot run the hook client: {e}"));
+        let out = c
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run the hook client: {e}"));
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
-        let code = first.strip_prefix("HTTP ").and_then(|c| c.trim().parse().ok()).unwrap_or(0);
+        let code = first
+            .strip_prefix("HTTP ")
+            .and_then(|c| c.trim().parse().ok())
+            .unwrap_or(0);
         if code == 0 {
             return (0, String::from_utf8_lossy(&out.stderr).into_owned());
         }
@@ -235,12 +256,16 @@ impl FakeApiServer {
 
     /// The next `count` watch events are sent in chunks of `size` bytes, `delay_ms` apart.
     pub fn split(&self, count: u32, size: u32, delay_ms: u32) {
-        self.hook(&format!("split?count={count}&size={size}&delay_ms={delay_ms}"));
+        self.hook(&format!(
+            "split?count={count}&size={size}&delay_ms={delay_ms}"
+        ));
     }
 
     /// target "list" (next LIST) or "watch" (open watches now); mode "schema" or "json".
     pub fn malformed(&self, target: &str, resource: &str, mode: &str) {
-        self.hook(&format!("malformed?target={target}&resource={resource}&mode={mode}"));
+        self.hook(&format!(
+            "malformed?target={target}&resource={resource}&mode={mode}"
+        ));
     }
 
     pub fn bookmark_interval(&self, seconds: f64) {
@@ -257,13 +282,20 @@ impl FakeApiServer {
     pub fn restart(&self, down_ms: u32) {
         self.hook(&format!("restart?down_ms={down_ms}"));
         std::thread::sleep(Duration::from_millis(150 + u64::from(down_ms)));
-        let back = wait_for(Duration::from_secs(10), || (self.call("GET", "/__test/state", None, "").0 == 200).then_some(()));
-        assert!(back.is_some(), "fake apiserver did not come back after restart");
+        let back = wait_for(Duration::from_secs(10), || {
+            (self.call("GET", "/__test/state", None, "").0 == 200).then_some(())
+        });
+        assert!(
+            back.is_some(),
+            "fake apiserver did not come back after restart"
+        );
     }
 
     /// Creates `count` generated nodes named `{prefix}{i}` quickly.
     pub fn load_nodes(&self, prefix: &str, count: u32) {
-        self.hook(&format!("load?resource=nodes&count={count}&prefix={prefix}"));
+        self.hook(&format!(
+            "load?resource=nodes&count={count}&prefix={prefix}"
+        ));
     }
 
     /// Replaces the accepted bearer tokens with `(token, user)` pairs.
@@ -297,8 +329,17 @@ impl FakeApiServer {
     }
 
     /// Creates a Node with an InternalIP, a pod CIDR (empty = none) and annotations.
-    pub fn create_node(&self, name: &str, ip: &str, pod_cidr: &str, annotations: &[(&str, &str)]) -> String {
-        let ann: Vec<String> = annotations.iter().map(|(k, v)| format!("{}:{}", json_str(k), json_str(v))).collect();
+    pub fn create_node(
+        &self,
+        name: &str,
+        ip: &str,
+        pod_cidr: &str,
+        annotations: &[(&str, &str)],
+    ) -> String {
+        let ann: Vec<String> = annotations
+            .iter()
+            .map(|(k, v)| format!("{}:{}", json_str(k), json_str(v)))
+            .collect();
         let spec = if pod_cidr.is_empty() {
             "{}".to_string()
         } else {
@@ -317,16 +358,32 @@ impl FakeApiServer {
     pub fn annotate_node(&self, name: &str, annotations: &[(&str, Option<&str>)]) -> String {
         let ann: Vec<String> = annotations
             .iter()
-            .map(|(k, v)| format!("{}:{}", json_str(k), v.map(json_str).unwrap_or_else(|| "null".into())))
+            .map(|(k, v)| {
+                format!(
+                    "{}:{}",
+                    json_str(k),
+                    v.map(json_str).unwrap_or_else(|| "null".into())
+                )
+            })
             .collect();
         let body = format!("{{\"metadata\":{{\"annotations\":{{{}}}}}}}", ann.join(","));
-        let (code, out) = self.call("PATCH", &format!("/api/v1/nodes/{name}"), Some(&body), "application/merge-patch+json");
+        let (code, out) = self.call(
+            "PATCH",
+            &format!("/api/v1/nodes/{name}"),
+            Some(&body),
+            "application/merge-patch+json",
+        );
         assert_eq!(code, 200, "annotate {name} failed: {out}");
         out
     }
 
     pub fn delete_node(&self, name: &str) {
-        let (code, out) = self.call("DELETE", &format!("/api/v1/nodes/{name}"), None, "application/json");
+        let (code, out) = self.call(
+            "DELETE",
+            &format!("/api/v1/nodes/{name}"),
+            None,
+            "application/json",
+        );
         assert_eq!(code, 200, "delete {name} failed: {out}");
     }
 
