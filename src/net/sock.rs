@@ -399,6 +399,20 @@ pub fn local_addr(stream: &TcpStream) -> io::Result<SocketAddr> {
     stream.local_addr().map(normalize)
 }
 
+/// Where a non-blocking [`connect`] stands, to be asked when the stream turns writable
+/// (mio may wake spuriously): `Ok(true)` connected, `Ok(false)` still in progress,
+/// `Err` the attempt failed (refused, unreachable, timed out).
+pub fn connect_finished(stream: &TcpStream) -> io::Result<bool> {
+    if let Some(e) = stream.take_error()? {
+        return Err(e);
+    }
+    match stream.peer_addr() {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Prepares a stream returned by `accept`: nodelay, DSCP CS6 and, when given, the TTL.
 pub fn prepare_accepted(stream: &TcpStream, ttl: Option<u8>) -> io::Result<()> {
     set_nodelay(stream, true)?;
@@ -649,6 +663,48 @@ mod tests {
             }
         }
         assert_eq!(&buf, b"BGP!");
+    }
+
+    #[test]
+    fn connect_finished_reports_refusal_and_success() {
+        // A port nobody listens on: bind a listener, note its port, drop it.
+        let port = listen("127.0.0.1:0".parse().unwrap())
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let c = connect(
+            SocketAddr::new(IpAddr::from([127, 0, 0, 1]), port),
+            None,
+            None,
+            None,
+        )
+        .unwrap();
+        let end = Instant::now() + Duration::from_secs(5);
+        let mut refused = None;
+        while refused.is_none() && Instant::now() < end {
+            match connect_finished(&c) {
+                Ok(false) => std::thread::sleep(Duration::from_millis(10)),
+                Ok(true) => panic!("connected to a closed port"),
+                Err(e) => refused = Some(e),
+            }
+        }
+        assert_eq!(
+            refused.map(|e| e.kind()),
+            Some(io::ErrorKind::ConnectionRefused)
+        );
+
+        let mut l = listen("127.0.0.1:0".parse().unwrap()).unwrap();
+        let c = connect(l.local_addr().unwrap(), None, None, None).unwrap();
+        let _s = accept_within(&mut l, Duration::from_secs(5)).expect("accepted");
+        let up = (0..500).any(|_| {
+            let done = connect_finished(&c).unwrap();
+            if !done {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            done
+        });
+        assert!(up);
     }
 
     #[test]
