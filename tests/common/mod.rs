@@ -11,6 +11,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+pub mod routers;
+
 /// True when running as root with `ip netns` usable. When not root: prints a loud
 /// SKIPPED line and returns false; under CI (`CI=true`) it panics instead, because CI
 /// runs as root and a silent skip there would hide a broken test.
