@@ -6,6 +6,7 @@ mod common;
 use std::time::Instant;
 
 use common::lab::{Lab, LabConfig, parse_ping};
+use common::routers::SessionState;
 
 fn tools(test: &str) -> bool {
     common::require_root(test)
@@ -24,7 +25,7 @@ fn lab_three_nodes_static_routes_api_and_teardown() {
         return;
     }
     let t0 = Instant::now();
-    let lab = Lab::new(
+    let mut lab = Lab::new(
         "lab",
         LabConfig::new(3)
             .dual_stack()
@@ -135,6 +136,21 @@ fn lab_three_nodes_static_routes_api_and_teardown() {
     lab.delete_node("node3");
     let left = lab.kubectl_ok(&["get", "nodes", "-o", "name"]);
     assert!(!left.contains("node3"), "{left}");
+    // A BIRD peer for every node in the router namespace (routers.rs): it runs and
+    // tries the sessions, which stay down without kube-bgp.
+    if common::routers::Daemon::Bird.available("lab smoke (bird part)") {
+        let cfg = lab.router_config(0, 65000, 64512, Some("lab-secret"));
+        assert_eq!(cfg.neighbors.len(), 3);
+        assert!(
+            cfg.neighbors
+                .iter()
+                .all(|n| n.v4 && n.v6 && n.password.is_some())
+        );
+        let node_ip = lab.node(0).ipv4.clone();
+        let bird = lab.start_router(0, common::routers::Daemon::Bird, cfg);
+        assert_ne!(bird.session(&node_ip), SessionState::Established);
+        assert_ne!(bird.session(&node_ip), SessionState::Unknown);
+    }
     // No kube-bgp ran: no proto-17 routes, and the helpers say so.
     assert_eq!(lab.kernel_routes(0).trim(), "");
     assert!(lab.try_ctl(0, &["status"]).is_err());
