@@ -23,6 +23,8 @@ const RTM_DELLINK: u16 = 17;
 const RTM_GETLINK: u16 = 18;
 const RTM_NEWRULE: u16 = 32;
 const RTM_DELRULE: u16 = 33;
+const RTM_GETRULE: u16 = 34;
+const FRA_TABLE: u16 = 15;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_LINKINFO: u16 = 18;
 const IFLA_INFO_KIND: u16 = 1;
@@ -378,26 +380,83 @@ pub fn remove_tunnel_route(nl: &mut Netlink, remote: IpAddr) -> Result<(), Tunne
     }
 }
 
-/// `ip rule add from <pod_cidr> lookup 77` unless an identical rule exists.
-pub fn ensure_rule(nl: &mut Netlink, pod_cidr: &Prefix) -> Result<(), TunnelError> {
-    match nl.request(&mut |w| encode_rule(w, true, pod_cidr)) {
-        Err(e) if e.errno != libc::EEXIST => Err(TunnelError::Kernel {
-            what: format!("rule from {pod_cidr} lookup 77"),
-            error: e,
-        }),
-        _ => Ok(()),
+/// A `from <prefix> lookup <table>` rule as dumped.
+fn parse_rule(payload: &[u8]) -> Option<(Prefix, u32)> {
+    let h = payload.get(..12)?;
+    let (fam, src_len, table8, action) = (h[0], h[2], h[4], h[7]);
+    if action != FR_ACT_TO_TBL {
+        return None;
     }
+    let mut table = u32::from(table8);
+    let mut src = None;
+    for (t, data) in attrs(payload.get(12..)?) {
+        match t {
+            FRA_SRC => src = Some(data),
+            FRA_TABLE => table = u32_at(data, 0).unwrap_or(table),
+            _ => {}
+        }
+    }
+    let addr = match (fam, src) {
+        (AF_INET, Some(b)) => IpAddr::V4(std::net::Ipv4Addr::from(<[u8; 4]>::try_from(b).ok()?)),
+        (AF_INET6, Some(b)) => IpAddr::V6(std::net::Ipv6Addr::from(<[u8; 16]>::try_from(b).ok()?)),
+        _ => return None,
+    };
+    Some((Prefix::new(addr, src_len).ok()?, table))
 }
 
-/// Deletes the `from <pod_cidr> lookup 77` rule if present.
-pub fn remove_rule(nl: &mut Netlink, pod_cidr: &Prefix) -> Result<(), TunnelError> {
-    match nl.request(&mut |w| encode_rule(w, false, pod_cidr)) {
-        Err(e) if e.errno != libc::ENOENT => Err(TunnelError::Kernel {
-            what: format!("delete rule from {pod_cidr} lookup 77"),
-            error: e,
-        }),
-        _ => Ok(()),
+/// How many `from <pod_cidr> lookup 77` rules exist. (The kernel's duplicate check for
+/// NLM_F_EXCL compares priorities too, so an unprioritised add is never refused as a
+/// duplicate: existence has to be checked by a dump.)
+pub fn count_rules(nl: &mut Netlink, pod_cidr: &Prefix) -> Result<usize, NetlinkError> {
+    let fam = match pod_cidr {
+        Prefix::V4(..) => AF_INET,
+        Prefix::V6(..) => AF_INET6,
+    };
+    let n = std::cell::Cell::new(0usize);
+    nl.dump(
+        "rules",
+        &|w: &mut MsgWriter| {
+            w.begin(RTM_GETRULE, NLM_F_REQUEST);
+            w.raw(&[fam, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+            w.end();
+        },
+        &mut || n.set(0),
+        &mut |m| {
+            if m.msg_type == RTM_NEWRULE
+                && parse_rule(m.payload) == Some((*pod_cidr, RT_TABLE_KUBE_ROUTER))
+            {
+                n.set(n.get() + 1);
+            }
+        },
+    )?;
+    Ok(n.get())
+}
+
+/// `ip rule add from <pod_cidr> lookup 77` unless such a rule exists.
+pub fn ensure_rule(nl: &mut Netlink, pod_cidr: &Prefix) -> Result<(), TunnelError> {
+    if count_rules(nl, pod_cidr)? > 0 {
+        return Ok(());
     }
+    nl.request(&mut |w| encode_rule(w, true, pod_cidr))
+        .map_err(kernel(format!("rule from {pod_cidr} lookup 77")))
+}
+
+/// Deletes every `from <pod_cidr> lookup 77` rule.
+pub fn remove_rule(nl: &mut Netlink, pod_cidr: &Prefix) -> Result<(), TunnelError> {
+    let n = count_rules(nl, pod_cidr)?;
+    for _ in 0..n {
+        match nl.request(&mut |w| encode_rule(w, false, pod_cidr)) {
+            Err(e) if e.errno == libc::ENOENT => break,
+            Err(error) => {
+                return Err(TunnelError::Kernel {
+                    what: format!("delete rule from {pod_cidr} lookup 77"),
+                    error,
+                });
+            }
+            Ok(()) => {}
+        }
+    }
+    Ok(())
 }
 
 /// Whether a link is one of our tunnels: named `tun-<11 hex>` and of kind ipip/ip6tnl.
@@ -451,16 +510,10 @@ mod tests {
 
     #[test]
     fn names_match_kube_router() {
-        // SHA-256("10002") = 2c6d…, SHA-256("fd001") = …: 11 hex digits after "tun-".
-        let n = tunnel_name(&ip("10.0.0.2"));
-        assert_eq!(n.len(), 15);
-        assert!(n.starts_with("tun-"));
-        let d = ring::digest::digest(&ring::digest::SHA256, b"10002");
-        let want: String = d.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(&n[4..], &want[..11]);
-        let d6 = ring::digest::digest(&ring::digest::SHA256, b"fd001");
-        let want6: String = d6.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(tunnel_name(&ip("fd00::1"))[4..], want6[..11]);
+        // Expected values from `echo -n 10002 | sha256sum` (56acd2f8550…) and
+        // `echo -n fd001 | sha256sum` (5393ee7fb5c…): first 11 hex digits.
+        assert_eq!(tunnel_name(&ip("10.0.0.2")), "tun-56acd2f8550");
+        assert_eq!(tunnel_name(&ip("fd00::1")), "tun-5393ee7fb5c");
         assert_ne!(tunnel_name(&ip("10.0.0.2")), tunnel_name(&ip("10.0.0.3")));
     }
 
@@ -528,6 +581,19 @@ mod tests {
         assert_eq!(&b[4..8], &[32, 0, 0x05, 0x06]);
         assert_eq!(&b[16..28], &[2, 0, 24, 0, 77, 0, 0, 1, 0, 0, 0, 0]);
         assert_eq!(&b[28..36], &[8, 0, 2, 0, 10, 1, 0, 0]);
+    }
+
+    #[test]
+    fn rule_parse_roundtrip() {
+        let mut w = MsgWriter::new();
+        let cidr: Prefix = "fd00:244::/64".parse().expect("p");
+        encode_rule(&mut w, true, &cidr);
+        let b = w.take();
+        assert_eq!(parse_rule(&b[16..]), Some((cidr, 77)));
+        assert_eq!(parse_rule(&b[16..20]), None);
+        let mut goto = b[16..].to_vec();
+        goto[7] = 2; // FR_ACT_GOTO
+        assert_eq!(parse_rule(&goto), None);
     }
 
     #[test]
