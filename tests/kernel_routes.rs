@@ -15,7 +15,7 @@ use common::Netns;
 use kube_bgp::bgp::types::Prefix;
 use kube_bgp::kernel::netlink::Netlink;
 use kube_bgp::kernel::tunnel;
-use kube_bgp::kernel::{KernelRoute, Op, Reconciler, Watch};
+use kube_bgp::kernel::{BatchOptions, KernelRoute, Op, Reconciler, RouteKind, Watch};
 
 /// Runs `f` on a thread that has entered `ns` (network namespaces are per thread).
 fn in_ns<T: Send>(ns: &Netns, f: impl FnOnce() -> T + Send) -> T {
@@ -396,6 +396,35 @@ fn batch_of_10000_with_one_unreachable_next_hop() {
         // Retried on the next pass, still reported.
         let st = r.reconcile(Instant::now()).expect("reconcile");
         assert_eq!((st.added, st.failed), (0, 1));
+        // The other batching mode (an ACK per request, 256 per sendmsg), with replaces.
+        r.set_batch_options(BatchOptions {
+            chunk: 256,
+            ack_each: true,
+        });
+        let moved: BTreeMap<_, _> = r
+            .desired()
+            .values()
+            .map(|rt| match rt.kind {
+                RouteKind::Via(nh) if nh == ip("10.0.0.2") => {
+                    KernelRoute::via(rt.dst, ip("10.0.0.3"))
+                }
+                _ => *rt,
+            })
+            .map(|rt| (rt.dst, rt))
+            .collect();
+        r.set_desired(moved);
+        let st = r.reconcile(Instant::now()).expect("reconcile");
+        assert_eq!(
+            (st.replaced, st.added, st.failed),
+            (9_999, 0, 1),
+            "{:?}",
+            st.failures
+        );
+        assert_eq!(st.failures[0].op.prefix(), p("16.19.136.0/24"));
+        let moved = n
+            .node
+            .sh("ip -4 route show table main proto 17 | grep -c \"via 10.0.0.3 \"");
+        assert_eq!(moved.trim(), "9999");
     });
 }
 

@@ -53,6 +53,10 @@ pub const AF_INET6: u8 = libc::AF_INET6 as u8;
 /// for a larger buffer, so 256 keeps a wide margin.
 pub const MAX_CHUNK: usize = 256;
 
+/// Receive-buffer bytes budgeted per reply that may be queued (an error reply with its
+/// extended-ACK text is a few hundred bytes of skb truesize; 1 KiB leaves a margin).
+const BYTES_PER_REPLY: usize = 1024;
+
 /// Longest wait for one reply before a request is reported as failed.
 const RECV_TIMEOUT_SECS: i64 = 30;
 
@@ -313,21 +317,26 @@ pub fn parse_error(flags: u16, payload: &[u8]) -> Result<(i32, Option<String>), 
 }
 
 /// How batched requests are sent.
+///
+/// Either way every request's outcome is known: the kernel answers every failed request
+/// with an NLMSG_ERROR carrying its sequence number whether or not NLM_F_ACK was set,
+/// processes requests in order, and the last request of each chunk is always ACKed, so
+/// once that ACK is read every earlier request without an error reply succeeded.
 #[derive(Clone, Copy, Debug)]
 pub struct BatchOptions {
-    /// Requests per `sendmsg` (at most `MAX_CHUNK` when `ack_each`).
+    /// Requests per `sendmsg`; also capped so that one reply per request fits the
+    /// socket's receive buffer, and at `MAX_CHUNK` when `ack_each`.
     pub chunk: usize,
-    /// Ask for an ACK on every request. Without it only failures are answered (the kernel
-    /// always reports an error) plus one ACK for the last request of each chunk: the
-    /// same per-request information, fewer replies.
+    /// Ask for an ACK on every request (the kernel then builds and queues one reply per
+    /// request: measured ~40% more kernel time per route here). Default: off.
     pub ack_each: bool,
 }
 
 impl Default for BatchOptions {
     fn default() -> BatchOptions {
         BatchOptions {
-            chunk: MAX_CHUNK,
-            ack_each: true,
+            chunk: 1024,
+            ack_each: false,
         }
     }
 }
@@ -342,6 +351,8 @@ pub struct Failure {
 /// A blocking rtnetlink request socket.
 pub struct Netlink {
     sock: NlSocket,
+    /// Replies that fit in the receive buffer at once.
+    max_replies: usize,
     seq: u32,
     rx: Vec<u8>,
     tx: MsgWriter,
@@ -368,6 +379,23 @@ pub(crate) fn open_socket(groups: &[u32]) -> Result<NlSocket, NetlinkError> {
         setsockopt_int(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1);
     }
     Ok(sock)
+}
+
+/// The receive buffer the kernel actually granted (0 if unknown).
+fn recv_buffer_bytes(sock: &NlSocket) -> usize {
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `v`, which outlives the call.
+    let rc = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&mut v as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if rc == 0 { v.max(0) as usize } else { 0 }
 }
 
 /// Bounds every blocking receive, so a lost reply is an error instead of a hang.
@@ -414,8 +442,10 @@ impl Netlink {
     pub fn open() -> Result<Netlink, NetlinkError> {
         let sock = open_socket(&[])?;
         set_recv_timeout(&sock, RECV_TIMEOUT_SECS)?;
+        let max_replies = (recv_buffer_bytes(&sock) / BYTES_PER_REPLY).max(16);
         Ok(Netlink {
             sock,
+            max_replies,
             seq: 1,
             rx: vec![0; 1 << 20],
             tx: MsgWriter::new(),
@@ -539,11 +569,10 @@ impl Netlink {
         opts: BatchOptions,
         encode: &mut dyn FnMut(usize, &mut MsgWriter),
     ) -> Result<Vec<Failure>, NetlinkError> {
-        let chunk = if opts.ack_each {
-            opts.chunk.clamp(1, MAX_CHUNK)
-        } else {
-            opts.chunk.max(1)
-        };
+        let mut chunk = opts.chunk.clamp(1, self.max_replies);
+        if opts.ack_each {
+            chunk = chunk.min(MAX_CHUNK);
+        }
         let mut failures = Vec::new();
         let mut w = std::mem::take(&mut self.tx);
         let mut start = 0;
