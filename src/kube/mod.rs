@@ -3,11 +3,16 @@
 //! daemon consumes. Must not interpret kube-router semantics (that is `cluster::*`) and
 //! must not touch daemon state from its threads: readers only send `KubeEvent`s.
 
+pub mod config;
+pub mod kubeconfig;
 pub mod objects;
 pub mod snapshot;
+#[cfg(test)]
+mod testpki;
 
 pub use objects::{
     Endpoint, EndpointConditions, EndpointSlice, KubeObject, LoadBalancerIngress, Node,
     NodeAddress, ObjectMeta, ResourceKind, Service, Status,
 };
 pub use snapshot::{KubeEvent, NsName, Snapshot, SyncState};
+pub use config::{Auth, ConfigError, KubeConfig, TlsSettings};
