@@ -107,7 +107,11 @@ impl Eq for ClientIdentity {}
 
 impl fmt::Debug for ClientIdentity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ClientIdentity {{ certs: {}, key: <hidden> }}", self.chain.len())
+        write!(
+            f,
+            "ClientIdentity {{ certs: {}, key: <hidden> }}",
+            self.chain.len()
+        )
     }
 }
 
@@ -208,8 +212,13 @@ pub fn in_cluster(server: &str, sa_dir: &Path) -> Result<KubeConfig, ConfigError
 
 /// Reads a whole file; the error names `field` and the path.
 pub(crate) fn read_file(source: &str, field: &str, path: &Path) -> Result<Vec<u8>, ConfigError> {
-    std::fs::read(path)
-        .map_err(|e| field_err(source, field, format!("cannot read {}: {e}", path.display())))
+    std::fs::read(path).map_err(|e| {
+        field_err(
+            source,
+            field,
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })
 }
 
 /// Reads a bearer token file (whitespace trimmed, must not be empty).
@@ -332,9 +341,52 @@ pub(crate) fn client_identity(
     })
 }
 
+/// This node's name, as kube-router finds it: `--hostname-override`, else `NODE_NAME`,
+/// else the host name. Empty values are skipped.
+pub fn local_node_name(hostname_override: Option<&str>) -> String {
+    let env = std::env::var("NODE_NAME").ok();
+    pick_node_name(hostname_override, env.as_deref(), host_name)
+}
+
+fn pick_node_name(
+    hostname_override: Option<&str>,
+    env: Option<&str>,
+    host: fn() -> String,
+) -> String {
+    [hostname_override, env]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .find(|s| !s.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(host)
+}
+
+/// The kernel's host name (`gethostname`), empty if unavailable.
+pub fn host_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: buf is valid for buf.len() bytes; gethostname writes at most that many
+    // and we look only up to the first NUL within the buffer.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return String::new();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn node_name_precedence() {
+        let h = || "host-x".to_string();
+        assert_eq!(pick_node_name(Some("ovr"), Some("env"), h), "ovr");
+        assert_eq!(pick_node_name(Some(" "), Some("env"), h), "env");
+        assert_eq!(pick_node_name(None, None, h), "host-x");
+        assert!(!host_name().is_empty());
+    }
 
     #[test]
     fn normalize() {
@@ -351,7 +403,10 @@ mod tests {
             "http://h:8080"
         );
         let e = normalize_server("kc", "clusters[c].cluster.server", "ftp://x", true).unwrap_err();
-        assert!(e.to_string().starts_with("kc: clusters[c].cluster.server:"), "{e}");
+        assert!(
+            e.to_string().starts_with("kc: clusters[c].cluster.server:"),
+            "{e}"
+        );
         assert!(normalize_server("s", "f", "https://", true).is_err());
     }
 
@@ -367,7 +422,7 @@ mod tests {
         let dir = crate::kube::testpki::TempDir::new("incluster");
         let pki = crate::kube::testpki::Pki::get();
         std::fs::write(dir.path().join("token"), "tok-1\n").unwrap();
-        std::fs::write(dir.path().join("ca.crt"), &pki.ca_pem).unwrap();
+        std::fs::write(dir.path().join("ca.crt"), pki.ca_pem).unwrap();
         let env = |k: &str| match k {
             "KUBERNETES_SERVICE_HOST" => Some("fd00::1".to_string()),
             "KUBERNETES_SERVICE_PORT" => Some("443".to_string()),
@@ -405,13 +460,20 @@ mod tests {
     #[test]
     fn client_identity_checks_pair() {
         let pki = crate::kube::testpki::Pki::get();
-        client_identity("s", "cert", &pki.client_cert_pem, "key", &pki.client_key_pem).unwrap();
-        let e = client_identity("s", "cert", &pki.client_cert_pem, "key", &pki.other_key_pem)
+        client_identity(
+            "s",
+            "cert",
+            pki.client_cert_pem,
+            "key",
+            pki.client_key_pem,
+        )
+        .unwrap();
+        let e = client_identity("s", "cert", pki.client_cert_pem, "key", pki.other_key_pem)
             .unwrap_err();
         assert!(e.to_string().contains("does not fit"), "{e}");
-        let e = client_identity("s", "cert", b"junk", "key", &pki.client_key_pem).unwrap_err();
+        let e = client_identity("s", "cert", b"junk", "key", pki.client_key_pem).unwrap_err();
         assert!(e.to_string().contains("s: cert:"), "{e}");
-        let e = client_identity("s", "cert", &pki.client_cert_pem, "key", b"").unwrap_err();
+        let e = client_identity("s", "cert", pki.client_cert_pem, "key", b"").unwrap_err();
         assert!(e.to_string().contains("s: key:"), "{e}");
     }
 }

@@ -327,7 +327,9 @@ mod tests {
                 "contexts: no entry named \"zz\"",
             ),
             (
-                format!("{head}clusters:\n- name: k\n  cluster: {{}}\nusers: [{{name: u, user: {{}}}}]\n"),
+                format!(
+                    "{head}clusters:\n- name: k\n  cluster: {{}}\nusers: [{{name: u, user: {{}}}}]\n"
+                ),
                 "clusters[k].cluster.server: not set",
             ),
             (
@@ -337,7 +339,9 @@ mod tests {
                 "clusters[k].cluster.certificate-authority: cannot read /nonexistent-dir/ca.pem",
             ),
             (
-                format!("{head}clusters:\n- name: k\n  cluster: {{server: 'https://h:1'}}\nusers: [{{name: u}}]\n"),
+                format!(
+                    "{head}clusters:\n- name: k\n  cluster: {{server: 'https://h:1'}}\nusers: [{{name: u}}]\n"
+                ),
                 "clusters[k].cluster.certificate-authority: an https server needs",
             ),
             (
@@ -365,7 +369,9 @@ mod tests {
                 "certificate-authority-data: a CA cannot be combined",
             ),
             (
-                format!("{head}clusters:\n- name: k\n  cluster: {{server: 'h:1', certificate-authority-data: '!!'}}\n"),
+                format!(
+                    "{head}clusters:\n- name: k\n  cluster: {{server: 'h:1', certificate-authority-data: '!!'}}\n"
+                ),
                 "clusters[k].cluster.certificate-authority-data: bad base64",
             ),
             ("a: [".into(), "(yaml): not valid YAML"),

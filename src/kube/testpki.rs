@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 pub struct Pki {
     pub ca_pem: &'static [u8],
-    pub other_ca_pem: &'static [u8],
     pub client_cert_pem: &'static [u8],
     pub client_key_pem: &'static [u8],
     pub other_key_pem: &'static [u8],
@@ -16,7 +15,6 @@ impl Pki {
     pub fn get() -> Pki {
         Pki {
             ca_pem: include_bytes!("testdata/ca.pem"),
-            other_ca_pem: include_bytes!("testdata/other-ca.pem"),
             client_cert_pem: include_bytes!("testdata/client.pem"),
             client_key_pem: include_bytes!("testdata/client.key"),
             other_key_pem: include_bytes!("testdata/other.key"),
