@@ -460,14 +460,7 @@ mod tests {
     #[test]
     fn client_identity_checks_pair() {
         let pki = crate::kube::testpki::Pki::get();
-        client_identity(
-            "s",
-            "cert",
-            pki.client_cert_pem,
-            "key",
-            pki.client_key_pem,
-        )
-        .unwrap();
+        client_identity("s", "cert", pki.client_cert_pem, "key", pki.client_key_pem).unwrap();
         let e = client_identity("s", "cert", pki.client_cert_pem, "key", pki.other_key_pem)
             .unwrap_err();
         assert!(e.to_string().contains("does not fit"), "{e}");

@@ -142,8 +142,8 @@ pub(crate) struct Reflector {
     rng: u64,
     /// Current resourceVersion; `None` means a (re)list is needed.
     rv: Option<String>,
-    /// Events received on the current watch, and when it was opened.
-    events: u64,
+    /// Whether the current watch got its HTTP 200, and when it was requested.
+    opened: bool,
     watch_started: Instant,
 }
 
@@ -173,7 +173,7 @@ impl Reflector {
             last_state: None,
             rng: seed | 1,
             rv: None,
-            events: 0,
+            opened: false,
             watch_started: Instant::now(),
         }
     }
@@ -254,8 +254,8 @@ impl Reflector {
                 }
                 WatchEnd::Failed(why) => {
                     crate::warn!("kube", "watch failed kind={kind}: {why}");
-                    if self.events > 0 {
-                        // The stream worked and then broke (e.g. the server restarted):
+                    if self.opened {
+                        // The stream was open and then broke (e.g. the server restarted):
                         // resume from the last RV after a backoff; if that fails too,
                         // the next round relists. A long-lived stream resets the backoff.
                         if self.watch_started.elapsed() >= HEALTHY_WATCH {
@@ -355,7 +355,7 @@ impl Reflector {
     fn watch_once(&mut self) -> WatchEnd {
         let kind = self.kind;
         let rv = self.rv.clone().unwrap_or_default();
-        self.events = 0;
+        self.opened = false;
         self.watch_started = Instant::now();
         let min = self.opts.watch_timeout_min.as_secs().max(1);
         let timeout = min + self.rand() % min;
@@ -364,6 +364,7 @@ impl Reflector {
             Err(e) if e.is_gone() => return WatchEnd::Gone(e.to_string()),
             Err(e) => return WatchEnd::Failed(e.to_string()),
         };
+        self.opened = true;
         if self.last_state != Some(SyncState::Synced) && !self.set_state(SyncState::Synced) {
             return WatchEnd::Stopped;
         }
@@ -379,7 +380,6 @@ impl Reflector {
                 }
                 Err(e) => return WatchEnd::Failed(format!("WATCH {}: {e}", kind.path())),
             };
-            self.events += 1;
             match self.handle_event(&type_, object) {
                 Ok(true) => {}
                 Ok(false) => return WatchEnd::Stopped,
