@@ -5,6 +5,8 @@
 //! never collide, and is deleted (with its veths) when the guard drops, even on panic.
 #![allow(dead_code)]
 
+pub mod apiserver;
+
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
