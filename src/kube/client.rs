@@ -155,7 +155,14 @@ impl Client {
                 .iter()
                 .map(|c| Certificate::from_der(c.as_ref()).to_owned())
                 .collect();
-            ureq_key(&id.key).map(|k| ClientCert::new_with_certs(&chain, k))
+            let key = ureq_key(&id.key);
+            if key.is_none() {
+                crate::warn!(
+                    "kube",
+                    "client key of an unsupported kind; sending no certificate"
+                );
+            }
+            key.map(|k| ClientCert::new_with_certs(&chain, k))
         });
         let tls = TlsConfig::builder()
             .provider(TlsProvider::Rustls)
