@@ -4,3 +4,4 @@
 
 pub mod types;
 pub mod wire;
+pub mod rib;
