@@ -5,3 +5,4 @@
 pub mod fsm;
 pub mod types;
 pub mod wire;
+pub mod rib;
