@@ -13,6 +13,8 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler
 
+import apipatch
+import apiselect
 import apistore
 from apistore import ApiError, BY_PLURAL, status_object
 from apiwatch import HookMixin, WatchMixin
@@ -237,8 +239,8 @@ class Handler(WatchMixin, HookMixin, BaseHTTPRequestHandler):
             obj = self._json_body(body)
             self._send(201, store.create(res, ns, obj))
             return False
-        label_sel = apistore.parse_label_selector(q.get("labelSelector"))
-        field_sel = apistore.parse_field_selector(q.get("fieldSelector"))
+        label_sel = apiselect.parse_label_selector(q.get("labelSelector"))
+        field_sel = apiselect.parse_field_selector(q.get("fieldSelector"))
         if self.command == "DELETE":
             _rv, items, _c, _r = store.list(res, ns, label_sel, field_sel, 0, None, None)
             gone = []
@@ -300,11 +302,11 @@ class Handler(WatchMixin, HookMixin, BaseHTTPRequestHandler):
         elif self.command == "PATCH":
             patch = self._json_body(body)
             if ctype == "application/merge-patch+json":
-                fn = lambda cur: apistore.merge_patch(cur, patch)  # noqa: E731
+                fn = lambda cur: apipatch.merge_patch(cur, patch)  # noqa: E731
             elif ctype == "application/strategic-merge-patch+json":
-                fn = lambda cur: apistore.strategic_merge_patch(cur, patch)  # noqa: E731
+                fn = lambda cur: apipatch.strategic_merge_patch(cur, patch)  # noqa: E731
             elif ctype == "application/json-patch+json":
-                fn = lambda cur: apistore.json_patch(cur, patch)  # noqa: E731
+                fn = lambda cur: apipatch.json_patch(cur, patch)  # noqa: E731
             elif ctype == "application/apply-patch+yaml":
                 try:
                     store.get(res, ns, name)
@@ -316,7 +318,7 @@ class Handler(WatchMixin, HookMixin, BaseHTTPRequestHandler):
                         obj.setdefault("metadata", {}).setdefault("name", name)
                     self._send(201, store.create(res, ns, obj))
                     return
-                fn = lambda cur: apistore.merge_patch(cur, patch)  # noqa: E731
+                fn = lambda cur: apipatch.merge_patch(cur, patch)  # noqa: E731
             else:
                 raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
                                "accepted media types include: application/json-patch+json, "
