@@ -151,12 +151,14 @@ class Handler(WatchMixin, HookMixin, BaseHTTPRequestHandler):
     def _handle(self):
         self.code = 0
         self.user, how = "-", "none"
+        self.logged = False
         started = time.time()
         streamed = False
         try:
             body = self._read_body()
             try:
                 self.user, _groups, how = self._authenticate()
+                self.auth_how = how
                 streamed = self._route(body)
             except ApiError as e:
                 self._error(e)
@@ -164,9 +166,15 @@ class Handler(WatchMixin, HookMixin, BaseHTTPRequestHandler):
                 if self.code == 0:
                     self._error(ApiError(500, "InternalError", "fake apiserver: %r" % e))
         finally:
-            self.ctl.log({"t": round(started, 3), "method": self.command, "path": self.path, "user": self.user,
-                          "auth": how, "code": self.code, "ua": self.headers.get("User-Agent", ""),
-                          "contentType": self.headers.get("Content-Type", ""), "watch": streamed})
+            if not self.logged:
+                self.log_request_line(how, started, streamed)
+
+    def log_request_line(self, how, started, streamed):
+        """One requests.jsonl line; watch streams log when their headers go out."""
+        self.logged = True
+        self.ctl.log({"t": round(started, 3), "method": self.command, "path": self.path, "user": self.user,
+                      "auth": how, "code": self.code, "ua": self.headers.get("User-Agent", ""),
+                      "contentType": self.headers.get("Content-Type", ""), "watch": streamed})
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
 

@@ -285,6 +285,8 @@ class FakeApiServerTest(unittest.TestCase):
         self.assertEqual(w.headers["transfer-encoding"], "chunked")
         ev = w.event()
         self.assertEqual((ev["type"], ev["object"]["metadata"]["name"], ev["object"]["kind"]), ("ADDED", "n1", "Node"))
+        logged = [json.loads(l) for l in s.read("requests.jsonl").splitlines()]
+        self.assertTrue(any(r["watch"] and r["code"] == 200 for r in logged), logged)  # logged while open
         s.node("n2")
         s.request("PATCH", "/api/v1/nodes/n1", {"metadata": {"annotations": {"a": "b"}}}, "application/merge-patch+json")
         s.request("DELETE", "/api/v1/nodes/n2", {"propagationPolicy": "Background"})
