@@ -6,6 +6,7 @@
 pub mod bgp;
 pub mod cluster;
 pub mod config;
+pub mod daemon;
 pub mod kernel;
 pub mod kube;
 pub mod log;

@@ -51,11 +51,51 @@ fn daemon(args: Vec<OsString>) -> i32 {
         );
         return 0;
     }
-    kube_bgp::error!(
-        "main",
-        "configuration is valid, but the daemon is not implemented yet"
-    );
-    1
+    match kube_bgp::daemon::run(*config) {
+        Ok(()) => 0,
+        Err(e) => {
+            kube_bgp::error!("main", "{e}");
+            1
+        }
+    }
+}
+
+/// Runs a management subcommand against the daemon's control socket.
+fn ctl(req: cli::CtlRequest, opts: cli::CtlOptions) -> i32 {
+    use kube_bgp::ops::ctl::Request;
+    let request = match req {
+        cli::CtlRequest::Neighbor(addr) => Request::Neighbor {
+            addr: addr.map(|a| a.to_string()),
+        },
+        cli::CtlRequest::GlobalRib { afi, filter } => Request::Rib {
+            family: Some(
+                match afi {
+                    kube_bgp::bgp::types::Afi::Ipv4 => "ipv4",
+                    kube_bgp::bgp::types::Afi::Ipv6 => "ipv6",
+                }
+                .to_string(),
+            ),
+            prefix: filter.map(|f| match f {
+                cli::RibFilter::Exact(p) => p.to_string(),
+                cli::RibFilter::Lookup(ip) => ip.to_string(),
+            }),
+        },
+        cli::CtlRequest::Status => Request::Status,
+    };
+    let data = match kube_bgp::ops::ctl::call(&opts.socket, &request) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("kube-bgp: {e}");
+            return 1;
+        }
+    };
+    match kube_bgp::daemon::views::render(&request, &data, opts.json) {
+        Ok(text) => print(&text),
+        Err(e) => {
+            eprintln!("kube-bgp: {e}");
+            1
+        }
+    }
 }
 
 fn main() {
@@ -65,13 +105,7 @@ fn main() {
         Ok(Command::Daemon(args)) => daemon(args),
         Ok(Command::Version) => print(&help::version_text()),
         Ok(Command::Help) => print(&help::daemon_help()),
-        Ok(Command::Ctl(req, opts)) => {
-            eprintln!(
-                "kube-bgp: the management CLI is not available yet (request {req:?}, socket {})",
-                opts.socket.display()
-            );
-            1
-        }
+        Ok(Command::Ctl(req, opts)) => ctl(req, opts),
     };
     std::process::exit(status);
 }

@@ -3,5 +3,6 @@
 //! deadlines out.
 
 pub mod fsm;
+pub mod rib;
 pub mod types;
 pub mod wire;

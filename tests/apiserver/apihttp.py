@@ -13,6 +13,8 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler
 
+import apipatch
+import apiselect
 import apistore
 from apistore import ApiError, BY_PLURAL, status_object
 from apiwatch import HookMixin, WatchMixin
@@ -149,12 +151,14 @@ class Handler(WatchMixin, HookMixin, BaseHTTPRequestHandler):
     def _handle(self):
         self.code = 0
         self.user, how = "-", "none"
+        self.logged = False
         started = time.time()
         streamed = False
         try:
             body = self._read_body()
             try:
                 self.user, _groups, how = self._authenticate()
+                self.auth_how = how
                 streamed = self._route(body)
             except ApiError as e:
                 self._error(e)
@@ -162,9 +166,15 @@ class Handler(WatchMixin, HookMixin, BaseHTTPRequestHandler):
                 if self.code == 0:
                     self._error(ApiError(500, "InternalError", "fake apiserver: %r" % e))
         finally:
-            self.ctl.log({"t": round(started, 3), "method": self.command, "path": self.path, "user": self.user,
-                          "auth": how, "code": self.code, "ua": self.headers.get("User-Agent", ""),
-                          "contentType": self.headers.get("Content-Type", ""), "watch": streamed})
+            if not self.logged:
+                self.log_request_line(how, started, streamed)
+
+    def log_request_line(self, how, started, streamed):
+        """One requests.jsonl line; watch streams log when their headers go out."""
+        self.logged = True
+        self.ctl.log({"t": round(started, 3), "method": self.command, "path": self.path, "user": self.user,
+                      "auth": how, "code": self.code, "ua": self.headers.get("User-Agent", ""),
+                      "contentType": self.headers.get("Content-Type", ""), "watch": streamed})
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
 
@@ -237,8 +247,8 @@ class Handler(WatchMixin, HookMixin, BaseHTTPRequestHandler):
             obj = self._json_body(body)
             self._send(201, store.create(res, ns, obj))
             return False
-        label_sel = apistore.parse_label_selector(q.get("labelSelector"))
-        field_sel = apistore.parse_field_selector(q.get("fieldSelector"))
+        label_sel = apiselect.parse_label_selector(q.get("labelSelector"))
+        field_sel = apiselect.parse_field_selector(q.get("fieldSelector"))
         if self.command == "DELETE":
             _rv, items, _c, _r = store.list(res, ns, label_sel, field_sel, 0, None, None)
             gone = []
@@ -300,11 +310,11 @@ class Handler(WatchMixin, HookMixin, BaseHTTPRequestHandler):
         elif self.command == "PATCH":
             patch = self._json_body(body)
             if ctype == "application/merge-patch+json":
-                fn = lambda cur: apistore.merge_patch(cur, patch)  # noqa: E731
+                fn = lambda cur: apipatch.merge_patch(cur, patch)  # noqa: E731
             elif ctype == "application/strategic-merge-patch+json":
-                fn = lambda cur: apistore.strategic_merge_patch(cur, patch)  # noqa: E731
+                fn = lambda cur: apipatch.strategic_merge_patch(cur, patch)  # noqa: E731
             elif ctype == "application/json-patch+json":
-                fn = lambda cur: apistore.json_patch(cur, patch)  # noqa: E731
+                fn = lambda cur: apipatch.json_patch(cur, patch)  # noqa: E731
             elif ctype == "application/apply-patch+yaml":
                 try:
                     store.get(res, ns, name)
@@ -316,7 +326,7 @@ class Handler(WatchMixin, HookMixin, BaseHTTPRequestHandler):
                         obj.setdefault("metadata", {}).setdefault("name", name)
                     self._send(201, store.create(res, ns, obj))
                     return
-                fn = lambda cur: apistore.merge_patch(cur, patch)  # noqa: E731
+                fn = lambda cur: apipatch.merge_patch(cur, patch)  # noqa: E731
             else:
                 raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
                                "accepted media types include: application/json-patch+json, "

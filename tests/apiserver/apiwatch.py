@@ -88,6 +88,7 @@ class WatchMixin:
             self.end_headers()
             self.wfile.flush()
             self.code = 200
+            self.log_request_line(self.auth_how, time.time(), True)
             if expired:
                 self._event("ERROR", status_object(410, "Expired", expired))
                 self._end()

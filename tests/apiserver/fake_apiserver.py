@@ -22,7 +22,8 @@ format `token,user,uid[,"group1,group2"]`, re-read whenever it changes), token (
 default token "kube-bgp-token", for tokenFile), kubeconfig-token, kubeconfig-tokenfile,
 kubeconfig-cert, kubeconfig-cert-data (all with certificate-authority; -data variants
 embed base64 PEM), kubeconfig-expired, kubeconfig-other-ca, kubeconfig-bad-token,
-requests.jsonl (one line per request: method, path, user, auth kind, status; never the
+requests.jsonl (one line per request: method, path, user, auth kind, status, logged when a
+watch stream opens or a reply is sent; never the
 token), port, pid.
 
 Authentication: bearer token from tokens.csv, or a client certificate signed by ca.crt
@@ -81,7 +82,7 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import apihttp  # noqa: E402

@@ -21,6 +21,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "fake_apiserver.py")
+sys.path.insert(0, HERE)
 
 
 class Server:
@@ -284,6 +285,8 @@ class FakeApiServerTest(unittest.TestCase):
         self.assertEqual(w.headers["transfer-encoding"], "chunked")
         ev = w.event()
         self.assertEqual((ev["type"], ev["object"]["metadata"]["name"], ev["object"]["kind"]), ("ADDED", "n1", "Node"))
+        logged = [json.loads(l) for l in s.read("requests.jsonl").splitlines()]
+        self.assertTrue(any(r["watch"] and r["code"] == 200 for r in logged), logged)  # logged while open
         s.node("n2")
         s.request("PATCH", "/api/v1/nodes/n1", {"metadata": {"annotations": {"a": "b"}}}, "application/merge-patch+json")
         s.request("DELETE", "/api/v1/nodes/n2", {"propagationPolicy": "Background"})
@@ -560,6 +563,57 @@ class FakeApiServerTest(unittest.TestCase):
                 if w.event() is None:
                     break
         w.close()
+
+
+class PatchAndSelectorUnitTest(unittest.TestCase):
+    """The pure helpers, without a server."""
+
+    def test_strategic_merge_directives(self):
+        import apipatch
+        cur = {"status": {"addresses": [{"type": "InternalIP", "address": "a"}, {"type": "Hostname", "address": "h"}]},
+               "spec": {"podCIDRs": ["x", "y"], "other": [1, 2]}}
+        out = apipatch.strategic_merge_patch(cur, {
+            "status": {"addresses": [{"type": "Hostname", "$patch": "delete"}, {"type": "ExternalIP", "address": "e"}],
+                       "$setElementOrder/addresses": [{"type": "ExternalIP"}, {"type": "InternalIP"}]},
+            "spec": {"$deleteFromPrimitiveList/podCIDRs": ["x"], "other": [3]}})
+        self.assertEqual(out["status"]["addresses"], [{"type": "ExternalIP", "address": "e"},
+                                                      {"type": "InternalIP", "address": "a"}])
+        self.assertEqual(out["spec"], {"podCIDRs": ["y"], "other": [3]})
+        out = apipatch.strategic_merge_patch({"spec": {"a": 1, "b": 2}}, {"spec": {"$retainKeys": ["b", "c"], "c": 3}})
+        self.assertEqual(out, {"spec": {"b": 2, "c": 3}})
+        out = apipatch.strategic_merge_patch({"spec": {"a": 1}}, {"spec": {"$patch": "replace", "b": 2}})
+        self.assertEqual(out, {"spec": {"b": 2}})
+        self.assertEqual(cur["spec"]["podCIDRs"], ["x", "y"])  # input untouched
+
+    def test_merge_and_json_patch(self):
+        import apipatch
+        import apistore
+        self.assertEqual(apipatch.merge_patch({"a": {"b": 1, "c": 2}, "l": [1]}, {"a": {"b": None}, "l": [2]}),
+                         {"a": {"c": 2}, "l": [2]})
+        doc = apipatch.json_patch({"l": [1, 3]}, [{"op": "add", "path": "/l/1", "value": 2},
+                                                   {"op": "add", "path": "/l/-", "value": 4},
+                                                   {"op": "move", "from": "/l/0", "path": "/first"},
+                                                   {"op": "copy", "from": "/first", "path": "/again"}])
+        self.assertEqual(doc, {"l": [2, 3, 4], "first": 1, "again": 1})
+        with self.assertRaises(apistore.ApiError):
+            apipatch.json_patch({}, [{"op": "remove", "path": "/missing"}])
+        with self.assertRaises(apistore.ApiError):
+            apipatch.json_patch({}, {"op": "add"})
+
+    def test_selectors(self):
+        import apiselect
+        import apistore
+        sel = apiselect.parse_label_selector("a=1,b notin (x,y),!c,d")
+        self.assertTrue(sel({"a": "1", "b": "z", "d": ""}))
+        self.assertFalse(sel({"a": "1", "b": "x", "d": ""}))
+        self.assertFalse(sel({"a": "1", "c": "", "d": ""}))
+        self.assertFalse(sel({"a": "1"}))
+        self.assertTrue(apiselect.parse_label_selector("")({}))
+        with self.assertRaises(apistore.ApiError):
+            apiselect.parse_label_selector("a in x")
+        f = apiselect.parse_field_selector("metadata.name=n1,metadata.namespace!=kube-system")
+        self.assertTrue(f({"metadata": {"name": "n1", "namespace": "default"}}))
+        self.assertFalse(f({"metadata": {"name": "n1", "namespace": "kube-system"}}))
 
 
 class DiscoveryTest(unittest.TestCase):

@@ -1,0 +1,770 @@
+//! The RIB: Adj-RIB-In per peer, the Loc-RIB with the RFC 4271 decision process, and
+//! Adj-RIB-Out per update group with iBGP split horizon and RFC 4456 route reflection.
+//!
+//! Owns: paths (pre- and post-import-policy), best-path selection, what each peer was
+//! last sent, graceful-restart stale paths, and the queues of pending changes (for peers
+//! and for the kernel/CLI). Must not: do I/O, read the clock or encode messages. Input
+//! is decoded updates and peer events; output is `OutBatch`es of attribute-grouped
+//! prefixes (encoded once per batch by the speaker) and best-path changes.
+//!
+//! Storage: every prefix has a dense id (`table`); paths live inline in its entry;
+//! attribute sets are interned (`intern`); each update group (peers with the same
+//! export class) keeps one Adj-RIB-Out vector indexed by prefix id (`out`).
+
+mod best;
+mod intern;
+mod out;
+mod policy;
+mod table;
+#[cfg(test)]
+mod tests;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+
+use crate::bgp::types::{Afi, Attrs, Prefix, Update};
+
+pub use best::DEFAULT_LOCAL_PREF;
+pub use out::{OutBatch, OutMsg, messages_for};
+pub use policy::{AcceptAll, Policy, Source};
+pub use table::Path;
+
+use intern::Interner;
+use out::Group;
+use table::{F_BEST, F_EXPORT, F_LIVE, LOCAL_SRC, Table};
+
+/// A peer's handle in the RIB (small, reused after `remove_peer`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct PeerId(pub u32);
+
+impl fmt::Display for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "peer#{}", self.0)
+    }
+}
+
+/// What the RIB needs to know about a neighbour.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct PeerInfo {
+    pub addr: IpAddr,
+    pub remote_asn: u32,
+    pub local_asn: u32,
+    /// The remote's BGP identifier (known once Established).
+    pub router_id: Ipv4Addr,
+    pub ibgp: bool,
+    /// The peer is a route-reflector client of ours (meaningful with a cluster id).
+    pub rr_client: bool,
+    pub families: Vec<Afi>,
+    /// Our addresses on this session, used as next hop towards it.
+    pub local_addr_v4: Option<Ipv4Addr>,
+    pub local_addr_v6: Option<Ipv6Addr>,
+    pub next_hop_self: bool,
+}
+
+/// RIB-wide configuration.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct RibConfig {
+    /// Our BGP identifier (ORIGINATOR_ID loop check).
+    pub router_id: Ipv4Addr,
+    /// Set: we are a route reflector with this CLUSTER_ID (RFC 4456).
+    pub cluster_id: Option<Ipv4Addr>,
+}
+
+/// The best path of a prefix as the kernel and CLI see it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct BestInfo {
+    /// Next hop for the prefix's family (unspecified when the path has none, which
+    /// only happens for locally originated paths).
+    pub next_hop: IpAddr,
+    /// `None` for a locally originated path.
+    pub peer: Option<PeerId>,
+    pub attrs: Arc<Attrs>,
+}
+
+/// Per-peer counters (gobgp's received / accepted / advertised).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct PeerCounters {
+    pub received: usize,
+    pub accepted: usize,
+    pub advertised: usize,
+}
+
+/// Why a RIB call was refused.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum RibError {
+    UnknownPeer(PeerId),
+    PeerNotUp(PeerId),
+    /// An update announced prefixes without path attributes.
+    MissingAttrs(PeerId),
+}
+
+impl fmt::Display for RibError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RibError::UnknownPeer(p) => write!(f, "rib: unknown {p}"),
+            RibError::PeerNotUp(p) => write!(f, "rib: {p} is not established"),
+            RibError::MissingAttrs(p) => {
+                write!(
+                    f,
+                    "rib: update from {p} announces prefixes without attributes"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for RibError {}
+
+#[derive(Debug)]
+struct PeerSlot {
+    info: PeerInfo,
+    up: bool,
+    group: Option<usize>,
+    received: usize,
+    accepted: usize,
+}
+
+/// Ids whose state changed, with a flag bit in the entry to avoid duplicates. When the
+/// list would grow past a fraction of the table, it switches to scanning the flags.
+#[derive(Debug, Default)]
+struct Dirty {
+    ids: Vec<u32>,
+    scan: bool,
+    cursor: u32,
+}
+
+impl Dirty {
+    fn mark(&mut self, id: u32, table_len: usize) {
+        if self.scan && id >= self.cursor {
+            return;
+        }
+        self.ids.push(id);
+        if !self.scan && self.ids.len() > 65_536 && self.ids.len() > table_len / 4 {
+            self.ids = Vec::new();
+            self.scan = true;
+            self.cursor = 0;
+        }
+    }
+
+    /// Takes up to `limit` ids whose `flag` is set, clearing it.
+    fn drain(&mut self, table: &mut Table, flag: u8, limit: usize) -> Vec<u32> {
+        let mut out = Vec::new();
+        if self.scan {
+            let end = table.id_limit() as u32;
+            while self.cursor < end && out.len() < limit {
+                let id = self.cursor;
+                self.cursor += 1;
+                if let Some(e) = table.entry_mut(id) {
+                    if e.flags & flag != 0 {
+                        e.flags &= !flag;
+                        out.push(id);
+                    }
+                }
+            }
+            if self.cursor >= end {
+                self.scan = false;
+                self.cursor = 0;
+            }
+        }
+        while out.len() < limit {
+            let Some(id) = self.ids.pop() else { break };
+            if let Some(e) = table.entry_mut(id) {
+                if e.flags & flag != 0 {
+                    e.flags &= !flag;
+                    out.push(id);
+                }
+            }
+        }
+        if self.ids.is_empty() && self.ids.capacity() > 4096 {
+            self.ids = Vec::new();
+        }
+        out
+    }
+
+    fn is_empty(&self) -> bool {
+        !self.scan && self.ids.is_empty()
+    }
+}
+
+/// The routing information base. See the module documentation.
+pub struct Rib {
+    cfg: RibConfig,
+    policy: Box<dyn Policy>,
+    peers: Vec<Option<PeerSlot>>,
+    table: Table,
+    interner: Interner,
+    groups: Vec<Option<Group>>,
+    best_dirty: Dirty,
+    export_dirty: Dirty,
+    /// Every group recomputes every prefix at the next flush (policy change).
+    export_all: bool,
+    /// Per-peer batches produced outside a flush (moves between groups).
+    pending: Vec<OutBatch>,
+}
+
+/// (source, attribute pointer) of an entry's best path, for change detection.
+fn best_ident(e: &table::Entry) -> Option<(u32, *const Attrs)> {
+    e.best()
+        .and_then(|p| p.attrs.as_ref().map(|a| (p.src, Arc::as_ptr(a))))
+}
+
+/// RFC 4271 §9.1.2 AS loop, RFC 4456 §8 ORIGINATOR_ID and CLUSTER_LIST loops.
+fn import_loop_free(cfg: &RibConfig, peer: &PeerInfo, a: &Attrs) -> bool {
+    !a.as_path.contains(peer.local_asn)
+        && a.originator_id != Some(cfg.router_id)
+        && !cfg.cluster_id.is_some_and(|c| a.cluster_list.contains(&c))
+}
+
+/// The attributes import policy starts from: LOCAL_PREF from an eBGP peer is ignored.
+fn import_base(interner: &mut Interner, peer: &PeerInfo, received: &Arc<Attrs>) -> Arc<Attrs> {
+    if !peer.ibgp && received.local_pref.is_some() {
+        let mut a = (**received).clone();
+        a.local_pref = None;
+        interner.intern(a)
+    } else {
+        received.clone()
+    }
+}
+
+fn import_policy(
+    policy: &dyn Policy,
+    interner: &mut Interner,
+    peer: &PeerInfo,
+    prefix: &Prefix,
+    base: &Arc<Attrs>,
+) -> Option<Arc<Attrs>> {
+    let mut cow = Cow::Borrowed(&**base);
+    if !policy.import(peer, prefix, &mut cow) {
+        return None;
+    }
+    Some(match cow {
+        Cow::Borrowed(_) => base.clone(),
+        Cow::Owned(a) => interner.intern(a),
+    })
+}
+
+impl Rib {
+    pub fn new(cfg: RibConfig, policy: Box<dyn Policy>) -> Rib {
+        Rib {
+            cfg,
+            policy,
+            peers: Vec::new(),
+            table: Table::default(),
+            interner: Interner::default(),
+            groups: Vec::new(),
+            best_dirty: Dirty::default(),
+            export_dirty: Dirty::default(),
+            export_all: false,
+            pending: Vec::new(),
+        }
+    }
+
+    pub fn config(&self) -> &RibConfig {
+        &self.cfg
+    }
+
+    // ----- peers -----
+
+    /// Registers a configured peer (not yet established).
+    pub fn add_peer(&mut self, info: PeerInfo) -> PeerId {
+        let slot = PeerSlot {
+            info,
+            up: false,
+            group: None,
+            received: 0,
+            accepted: 0,
+        };
+        if let Some(i) = self.peers.iter().position(Option::is_none) {
+            self.peers[i] = Some(slot);
+            PeerId(i as u32)
+        } else {
+            self.peers.push(Some(slot));
+            PeerId((self.peers.len() - 1) as u32)
+        }
+    }
+
+    pub fn peer(&self, id: PeerId) -> Option<&PeerInfo> {
+        self.slot(id).map(|s| &s.info)
+    }
+
+    pub fn is_up(&self, id: PeerId) -> bool {
+        self.slot(id).is_some_and(|s| s.up)
+    }
+
+    /// Ids of all registered peers.
+    pub fn peer_ids(&self) -> impl Iterator<Item = PeerId> + '_ {
+        self.peers
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.is_some())
+            .map(|(i, _)| PeerId(i as u32))
+    }
+
+    fn slot(&self, id: PeerId) -> Option<&PeerSlot> {
+        self.peers.get(id.0 as usize).and_then(Option::as_ref)
+    }
+
+    fn slot_mut(&mut self, id: PeerId) -> Result<&mut PeerSlot, RibError> {
+        self.peers
+            .get_mut(id.0 as usize)
+            .and_then(Option::as_mut)
+            .ok_or(RibError::UnknownPeer(id))
+    }
+
+    /// Changes a peer's settings. An established peer whose export class changes is
+    /// moved to its new update group and sent only the differences.
+    pub fn update_peer(&mut self, id: PeerId, info: PeerInfo) -> Result<(), RibError> {
+        let slot = self.slot_mut(id)?;
+        let changed_src = slot.info.ibgp != info.ibgp
+            || slot.info.rr_client != info.rr_client
+            || slot.info.router_id != info.router_id
+            || slot.info.addr != info.addr
+            || slot.info.local_asn != info.local_asn;
+        slot.info = info;
+        let up = slot.up;
+        if changed_src {
+            self.reimport(Some(id));
+            self.export_all = true;
+        }
+        if up {
+            self.regroup(id);
+        }
+        Ok(())
+    }
+
+    /// Forgets a peer: its paths are withdrawn from everyone (non-graceful).
+    pub fn remove_peer(&mut self, id: PeerId) -> Result<(), RibError> {
+        self.peer_down(id, false)?;
+        if let Some(s) = self.peers.get_mut(id.0 as usize) {
+            *s = None;
+        }
+        Ok(())
+    }
+
+    /// The session reached Established: the peer is sent the whole Adj-RIB-Out
+    /// followed by End-of-RIB for each of its families at the next `take_out`.
+    pub fn peer_up(&mut self, id: PeerId, info: PeerInfo) -> Result<(), RibError> {
+        let slot = self.slot_mut(id)?;
+        if slot.up {
+            self.leave_group(id);
+        }
+        let slot = self.slot_mut(id)?;
+        slot.info = info;
+        slot.up = true;
+        let g = self.group_for(id);
+        if let Some(Some(group)) = self.groups.get_mut(g) {
+            group.joiners.push(id);
+        }
+        if let Ok(slot) = self.slot_mut(id) {
+            slot.group = Some(g);
+        }
+        Ok(())
+    }
+
+    /// The session went down. Not graceful: its paths are dropped. Graceful (RFC 4724):
+    /// its paths are kept, marked stale, until `end_of_rib` or `stale_timeout`.
+    pub fn peer_down(&mut self, id: PeerId, graceful: bool) -> Result<(), RibError> {
+        let slot = self.slot_mut(id)?;
+        slot.up = false;
+        self.leave_group(id);
+        if graceful {
+            for e in &mut self.table.entries {
+                for p in e.paths.as_mut_slice() {
+                    if p.src == id.0 {
+                        p.stale = true;
+                    }
+                }
+            }
+        } else {
+            self.sweep(id, |_| true, false);
+        }
+        Ok(())
+    }
+
+    /// End-of-RIB from a peer: its still-stale paths of `afi` are removed.
+    pub fn end_of_rib(&mut self, id: PeerId, afi: Afi) -> Result<(), RibError> {
+        self.slot_mut(id)?;
+        self.sweep(id, |p| p.afi() == afi, true);
+        Ok(())
+    }
+
+    /// The restart timer of a peer expired: all its stale paths are removed.
+    pub fn stale_timeout(&mut self, id: PeerId) -> Result<(), RibError> {
+        self.slot_mut(id)?;
+        self.sweep(id, |_| true, true);
+        Ok(())
+    }
+
+    /// Removes paths of `id` whose prefix matches (only stale ones if `stale_only`).
+    fn sweep(&mut self, id: PeerId, matches: impl Fn(&Prefix) -> bool, stale_only: bool) {
+        let ids: Vec<u32> = self
+            .table
+            .live_ids()
+            .filter(|&i| {
+                self.table.entry(i).is_some_and(|e| {
+                    matches(&e.prefix)
+                        && e.paths
+                            .as_slice()
+                            .iter()
+                            .any(|p| p.src == id.0 && (p.stale || !stale_only))
+                })
+            })
+            .collect();
+        for i in ids {
+            if let Some(prefix) = self.table.entry(i).map(|e| e.prefix) {
+                self.remove_path(id.0, &prefix);
+            }
+        }
+    }
+
+    // ----- routes in -----
+
+    /// Paths from an established peer sharing one attribute set.
+    pub fn announce(
+        &mut self,
+        id: PeerId,
+        attrs: Attrs,
+        prefixes: &[Prefix],
+    ) -> Result<(), RibError> {
+        let slot = self.slot(id).ok_or(RibError::UnknownPeer(id))?;
+        if !slot.up {
+            return Err(RibError::PeerNotUp(id));
+        }
+        let info = slot.info.clone();
+        let received = self.interner.intern(attrs);
+        let base = import_loop_free(&self.cfg, &info, &received)
+            .then(|| import_base(&mut self.interner, &info, &received));
+        for prefix in prefixes {
+            let accepted = base
+                .as_ref()
+                .and_then(|b| import_policy(&*self.policy, &mut self.interner, &info, prefix, b));
+            self.set_path(id.0, *prefix, received.clone(), accepted);
+        }
+        self.interner.maybe_gc();
+        Ok(())
+    }
+
+    /// Withdrawals from a peer.
+    pub fn withdraw(&mut self, id: PeerId, prefixes: &[Prefix]) -> Result<(), RibError> {
+        let slot = self.slot(id).ok_or(RibError::UnknownPeer(id))?;
+        if !slot.up {
+            return Err(RibError::PeerNotUp(id));
+        }
+        for prefix in prefixes {
+            self.remove_path(id.0, prefix);
+        }
+        Ok(())
+    }
+
+    /// A decoded UPDATE: withdrawals, announcements and End-of-RIB.
+    pub fn apply_update(&mut self, id: PeerId, update: Update) -> Result<(), RibError> {
+        self.withdraw(id, &update.withdrawn)?;
+        if !update.announced.is_empty() {
+            let attrs = update.attrs.ok_or(RibError::MissingAttrs(id))?;
+            self.announce(id, attrs, &update.announced)?;
+        }
+        if let Some(afi) = update.end_of_rib {
+            self.end_of_rib(id, afi)?;
+        }
+        Ok(())
+    }
+
+    /// Originates a local route (wins over learned ones; not import-filtered).
+    pub fn originate(&mut self, prefix: Prefix, attrs: Attrs) {
+        let a = self.interner.intern(attrs);
+        self.set_path(LOCAL_SRC, prefix, a.clone(), Some(a));
+    }
+
+    /// Withdraws a locally originated route.
+    pub fn withdraw_local(&mut self, prefix: &Prefix) {
+        self.remove_path(LOCAL_SRC, prefix);
+    }
+
+    fn mark(&mut self, id: u32) {
+        let len = self.table.len();
+        let export = self.groups.iter().any(Option::is_some);
+        let Some(e) = self.table.entry_mut(id) else {
+            return;
+        };
+        let (nb, ne) = (e.flags & F_BEST == 0, export && e.flags & F_EXPORT == 0);
+        e.flags |= F_BEST;
+        if export {
+            e.flags |= F_EXPORT;
+        }
+        if nb {
+            self.best_dirty.mark(id, len);
+        }
+        if ne {
+            self.export_dirty.mark(id, len);
+        }
+    }
+
+    fn set_path(
+        &mut self,
+        src: u32,
+        prefix: Prefix,
+        received: Arc<Attrs>,
+        attrs: Option<Arc<Attrs>>,
+    ) {
+        let id = self.table.get_or_insert(prefix);
+        let Some(e) = self.table.entry_mut(id) else {
+            return;
+        };
+        let before = best_ident(e);
+        let accepted = attrs.is_some();
+        let (mut new_path, mut was_accepted) = (true, false);
+        let paths = e.paths.as_mut_slice();
+        if let Some(p) = paths.iter_mut().find(|p| p.src == src) {
+            new_path = false;
+            was_accepted = p.attrs.is_some();
+            p.in_attrs = received;
+            p.attrs = attrs;
+            p.stale = false;
+        } else {
+            e.paths.push(table::Path {
+                in_attrs: received,
+                attrs,
+                src,
+                stale: false,
+            });
+        }
+        let peers = &self.peers;
+        let lookup = |s: u32| {
+            peers
+                .get(s as usize)
+                .and_then(Option::as_ref)
+                .map(|p| &p.info)
+        };
+        if e.paths.as_slice().len() > 1 {
+            best::select(&mut e.paths, &lookup);
+        }
+        let changed = best_ident(e) != before;
+        if let Some(Some(slot)) = self.peers.get_mut(src as usize) {
+            slot.received += usize::from(new_path);
+            slot.accepted = slot.accepted + usize::from(accepted) - usize::from(was_accepted);
+        }
+        if changed {
+            self.mark(id);
+        }
+    }
+
+    fn remove_path(&mut self, src: u32, prefix: &Prefix) {
+        let Some(id) = self.table.get(prefix) else {
+            return;
+        };
+        let Some(e) = self.table.entry_mut(id) else {
+            return;
+        };
+        let Some(idx) = e.paths.as_slice().iter().position(|p| p.src == src) else {
+            return;
+        };
+        let before = best_ident(e);
+        let removed = e.paths.remove(idx);
+        let peers = &self.peers;
+        let lookup = |s: u32| {
+            peers
+                .get(s as usize)
+                .and_then(Option::as_ref)
+                .map(|p| &p.info)
+        };
+        best::select(&mut e.paths, &lookup);
+        let changed = best_ident(e) != before;
+        if let (Some(p), Some(Some(slot))) = (removed, self.peers.get_mut(src as usize)) {
+            slot.received = slot.received.saturating_sub(1);
+            if p.attrs.is_some() {
+                slot.accepted = slot.accepted.saturating_sub(1);
+            }
+        }
+        if changed {
+            self.mark(id);
+        } else {
+            self.maybe_free(id);
+        }
+    }
+
+    /// Frees a prefix nobody refers to any more.
+    fn maybe_free(&mut self, id: u32) {
+        let Some(e) = self.table.entry(id) else {
+            return;
+        };
+        if e.flags != F_LIVE || !e.paths.is_empty() {
+            return;
+        }
+        let idx = id as usize;
+        let referenced = self
+            .groups
+            .iter()
+            .flatten()
+            .any(|g| g.slots.get(idx).is_some_and(|s| s.attrs.is_some()));
+        if !referenced {
+            self.table.free(id);
+        }
+    }
+
+    // ----- policy -----
+
+    /// Replaces the policy; call `reevaluate` to apply it to existing routes.
+    pub fn set_policy(&mut self, policy: Box<dyn Policy>) {
+        self.policy = policy;
+    }
+
+    /// Re-runs import on the kept pre-policy Adj-RIB-In and export for every group;
+    /// peers are sent only the differences at the next `take_out`.
+    pub fn reevaluate(&mut self) {
+        self.reimport(None);
+        self.export_all = true;
+        let up: Vec<PeerId> = self.peer_ids().filter(|&p| self.is_up(p)).collect();
+        for id in up {
+            self.regroup(id);
+        }
+    }
+
+    /// Re-runs import for the paths of one peer (or all) and re-selects best paths.
+    fn reimport(&mut self, only: Option<PeerId>) {
+        let mut changed = Vec::new();
+        let mut counts: Vec<usize> = vec![0; self.peers.len()];
+        for id in 0..self.table.id_limit() as u32 {
+            let Some(e) = self.table.entry_mut(id) else {
+                continue;
+            };
+            if e.flags & F_LIVE == 0 {
+                continue;
+            }
+            let before = best_ident(e);
+            let prefix = e.prefix;
+            for p in e.paths.as_mut_slice() {
+                if p.src == LOCAL_SRC || only.is_some_and(|o| o.0 != p.src) {
+                    continue;
+                }
+                let Some(Some(slot)) = self.peers.get(p.src as usize) else {
+                    continue;
+                };
+                let info = &slot.info;
+                p.attrs = if import_loop_free(&self.cfg, info, &p.in_attrs) {
+                    let base = import_base(&mut self.interner, info, &p.in_attrs);
+                    import_policy(&*self.policy, &mut self.interner, info, &prefix, &base)
+                } else {
+                    None
+                };
+                if let (Some(_), Some(c)) = (&p.attrs, counts.get_mut(p.src as usize)) {
+                    *c += 1;
+                }
+            }
+            let peers = &self.peers;
+            let lookup = |s: u32| {
+                peers
+                    .get(s as usize)
+                    .and_then(Option::as_ref)
+                    .map(|p| &p.info)
+            };
+            best::select(&mut e.paths, &lookup);
+            if best_ident(e) != before {
+                changed.push(id);
+            }
+        }
+        for (i, slot) in self.peers.iter_mut().enumerate() {
+            match slot {
+                Some(s) if only.is_none_or(|o| o.0 as usize == i) => {
+                    s.accepted = counts.get(i).copied().unwrap_or(0);
+                }
+                _ => {}
+            }
+        }
+        for id in changed {
+            self.mark(id);
+        }
+        self.interner.gc();
+    }
+
+    // ----- output for the kernel and the CLI -----
+
+    /// All best-path changes since the last take, coalesced (`None` = no route).
+    pub fn take_best_changes(&mut self) -> Vec<(Prefix, Option<BestInfo>)> {
+        self.take_best_changes_max(usize::MAX)
+    }
+
+    /// Like `take_best_changes`, at most `limit` at a time (bounded memory for large
+    /// tables); call again while it returns `limit` items.
+    pub fn take_best_changes_max(&mut self, limit: usize) -> Vec<(Prefix, Option<BestInfo>)> {
+        let ids = self.best_dirty.drain(&mut self.table, F_BEST, limit);
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(e) = self.table.entry(id) else {
+                continue;
+            };
+            let best = e.best().and_then(|p| {
+                let attrs = p.attrs.clone()?;
+                let afi = e.prefix.afi();
+                let next_hop = attrs.next_hop_for(afi).unwrap_or(match afi {
+                    Afi::Ipv4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                    Afi::Ipv6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+                });
+                Some(BestInfo {
+                    next_hop,
+                    peer: p.peer(),
+                    attrs,
+                })
+            });
+            out.push((e.prefix, best));
+            self.maybe_free(id);
+        }
+        out
+    }
+
+    /// Whether best-path changes are waiting.
+    pub fn has_best_changes(&self) -> bool {
+        !self.best_dirty.is_empty()
+    }
+
+    /// The Loc-RIB: each prefix with its best path.
+    pub fn loc_rib(&self) -> impl Iterator<Item = (Prefix, &Path)> + '_ {
+        self.table
+            .entries
+            .iter()
+            .filter_map(|e| e.best().map(|p| (e.prefix, p)))
+    }
+
+    /// All paths of one prefix, best first (if any path is accepted).
+    pub fn paths(&self, prefix: &Prefix) -> &[Path] {
+        self.table
+            .get(prefix)
+            .and_then(|id| self.table.entry(id))
+            .map_or(&[], |e| e.paths.as_slice())
+    }
+
+    /// The Adj-RIB-In of a peer (pre-policy attributes plus the import result).
+    pub fn adj_rib_in(&self, id: PeerId) -> impl Iterator<Item = (Prefix, &Path)> + '_ {
+        self.table.entries.iter().flat_map(move |e| {
+            e.paths
+                .as_slice()
+                .iter()
+                .filter(move |p| p.src == id.0)
+                .map(move |p| (e.prefix, p))
+        })
+    }
+
+    /// Number of prefixes known (with any path, or still being withdrawn).
+    pub fn prefix_count(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Number of distinct attribute sets held.
+    pub fn attr_set_count(&self) -> usize {
+        self.interner.len()
+    }
+
+    pub fn counters(&self, id: PeerId) -> Option<PeerCounters> {
+        let s = self.slot(id)?;
+        let advertised = match (s.up, s.group.and_then(|g| self.groups.get(g)?.as_ref())) {
+            (true, Some(g)) if g.members.contains(&id) => g.advertised_to(id),
+            _ => 0,
+        };
+        Some(PeerCounters {
+            received: s.received,
+            accepted: s.accepted,
+            advertised,
+        })
+    }
+}

@@ -1,0 +1,588 @@
+//! Export and Adj-RIB-Out: update groups, the BGP export rules and diffing.
+//!
+//! Owns: grouping established peers by export class, the iBGP split-horizon, route
+//! reflection (RFC 4456) and eBGP rewrite rules, the export policy call, what each group
+//! last sent, and turning differences into `OutBatch`es. Must not: encode messages or
+//! touch best-path selection.
+//!
+//! A group holds one Adj-RIB-Out slot per prefix id: the attributes sent to every
+//! member, except to the peer the path came from (`except`), which gets nothing.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use super::policy::Source;
+use super::table::{F_EXPORT, F_LIVE, LOCAL_SRC};
+use super::{DEFAULT_LOCAL_PREF, PeerId, PeerInfo, Rib, RibConfig};
+use crate::bgp::types::{Afi, Attrs, MpNextHop, Prefix, community};
+
+/// One message's worth of changes (before splitting to the wire's size limit).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum OutMsg {
+    /// Prefixes (possibly of both families; the encoder splits them) sharing `attrs`.
+    Announce {
+        attrs: Arc<Attrs>,
+        prefixes: Vec<Prefix>,
+    },
+    Withdraw {
+        prefixes: Vec<Prefix>,
+    },
+    EndOfRib(Afi),
+}
+
+/// Messages for a set of peers: encode `msgs` once, send them in order to every peer
+/// in `peers` except `except`. Batches must be sent in the order returned.
+#[derive(Clone, Debug)]
+pub struct OutBatch {
+    pub peers: Arc<[PeerId]>,
+    pub except: Option<PeerId>,
+    pub msgs: Vec<OutMsg>,
+}
+
+/// The messages one peer gets from `batches`, in order (for simple consumers and tests).
+pub fn messages_for(batches: &[OutBatch], peer: PeerId) -> Vec<OutMsg> {
+    batches
+        .iter()
+        .filter(|b| b.except != Some(peer) && b.peers.contains(&peer))
+        .flat_map(|b| b.msgs.iter().cloned())
+        .collect()
+}
+
+const NO_PEER: u32 = u32::MAX;
+
+/// What makes two peers' export identical.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(crate) struct GroupKey {
+    ibgp: bool,
+    rr_client: bool,
+    local_asn: u32,
+    /// eBGP only (0 for iBGP).
+    remote_asn: u32,
+    local_addr_v4: Option<std::net::Ipv4Addr>,
+    local_addr_v6: Option<std::net::Ipv6Addr>,
+    next_hop_self: bool,
+    families: Vec<Afi>,
+    policy: u64,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct OutSlot {
+    pub(crate) attrs: Option<Arc<Attrs>>,
+    except: u32,
+}
+
+impl Default for OutSlot {
+    fn default() -> OutSlot {
+        OutSlot {
+            attrs: None,
+            except: NO_PEER,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Group {
+    key: GroupKey,
+    /// The peer export rules and policy are evaluated for.
+    rep: PeerInfo,
+    /// In sync with `slots`; sorted.
+    pub(crate) members: Vec<PeerId>,
+    /// Just established: get the whole table and End-of-RIB at the next flush.
+    pub(crate) joiners: Vec<PeerId>,
+    /// Moved from another group (or asked for a refresh): get the differences against
+    /// what they were sent before.
+    movers: Vec<(PeerId, HashMap<Prefix, Arc<Attrs>>)>,
+    pub(crate) slots: Vec<OutSlot>,
+    /// Slots not yet computed.
+    fresh: bool,
+    advertised: usize,
+    excepts: HashMap<u32, usize>,
+}
+
+impl Group {
+    pub(crate) fn advertised_to(&self, id: PeerId) -> usize {
+        self.advertised - self.excepts.get(&id.0).copied().unwrap_or(0)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.members.is_empty() && self.joiners.is_empty() && self.movers.is_empty()
+    }
+
+    fn set_slot(&mut self, idx: usize, new: OutSlot) -> OutSlot {
+        if self.slots.len() <= idx {
+            self.slots.resize_with(idx + 1, OutSlot::default);
+        }
+        let count = |g: &mut Group, s: &OutSlot, up: bool| {
+            if s.attrs.is_none() {
+                return;
+            }
+            if up {
+                g.advertised += 1;
+            } else {
+                g.advertised -= 1;
+            }
+            if s.except != NO_PEER {
+                let c = g.excepts.entry(s.except).or_insert(0);
+                if up {
+                    *c += 1;
+                } else {
+                    *c -= 1;
+                }
+            }
+        };
+        count(self, &new, true);
+        let old = std::mem::replace(&mut self.slots[idx], new);
+        count(self, &old, false);
+        old
+    }
+}
+
+/// Changes for one recipient set, announcements grouped by attribute set.
+#[derive(Default)]
+struct Builder {
+    index: HashMap<*const Attrs, usize>,
+    announces: Vec<(Arc<Attrs>, Vec<Prefix>)>,
+    withdraws: Vec<Prefix>,
+}
+
+impl Builder {
+    fn announce(&mut self, attrs: &Arc<Attrs>, prefix: Prefix) {
+        let i = *self.index.entry(Arc::as_ptr(attrs)).or_insert_with(|| {
+            self.announces.push((attrs.clone(), Vec::new()));
+            self.announces.len() - 1
+        });
+        if let Some((_, v)) = self.announces.get_mut(i) {
+            v.push(prefix);
+        }
+    }
+
+    fn into_msgs(self) -> Vec<OutMsg> {
+        let mut msgs = Vec::with_capacity(self.announces.len() + 1);
+        if !self.withdraws.is_empty() {
+            msgs.push(OutMsg::Withdraw {
+                prefixes: self.withdraws,
+            });
+        }
+        msgs.extend(
+            self.announces
+                .into_iter()
+                .map(|(attrs, prefixes)| OutMsg::Announce { attrs, prefixes }),
+        );
+        msgs
+    }
+}
+
+fn set_self_next_hop(a: &mut Attrs, to: &PeerInfo, afi: Afi) {
+    match afi {
+        Afi::Ipv4 => {
+            a.next_hop = to.local_addr_v4;
+            a.mp_next_hop = None;
+        }
+        Afi::Ipv6 => {
+            a.next_hop = None;
+            a.mp_next_hop = to.local_addr_v6.map(|v6| MpNextHop {
+                addr: IpAddr::V6(v6),
+                link_local: None,
+            });
+        }
+    }
+}
+
+/// The BGP export rules (before policy): `None` when the path must not go to `to`.
+/// `src` is the peer the path was learned from, `None` for a local path.
+fn rewrite(
+    cfg: &RibConfig,
+    to: &PeerInfo,
+    afi: Afi,
+    src: Option<&PeerInfo>,
+    a: &Attrs,
+) -> Option<Attrs> {
+    if !to.families.contains(&afi) || a.communities.contains(&community::NO_ADVERTISE) {
+        return None;
+    }
+    let no_export = a.communities.contains(&community::NO_EXPORT)
+        || a.communities.contains(&community::NO_EXPORT_SUBCONFED);
+    let mut o = a.clone();
+    if !to.ibgp {
+        if no_export {
+            return None;
+        }
+        o.as_path.prepend(to.local_asn, 1);
+        o.local_pref = None;
+        o.originator_id = None;
+        o.cluster_list.clear();
+        if src.is_some() {
+            // MED is not propagated from another AS.
+            o.med = None;
+        }
+        set_self_next_hop(&mut o, to, afi);
+        return Some(o);
+    }
+    o.local_pref.get_or_insert(DEFAULT_LOCAL_PREF);
+    match src {
+        None => {
+            if to.next_hop_self || o.next_hop_for(afi).is_none() {
+                set_self_next_hop(&mut o, to, afi);
+            }
+        }
+        Some(s) if !s.ibgp => {
+            if to.next_hop_self {
+                set_self_next_hop(&mut o, to, afi);
+            }
+        }
+        Some(s) => {
+            // iBGP-learned to iBGP: only when reflecting (RFC 4456 §6).
+            let cluster = cfg.cluster_id?;
+            if !(s.rr_client || to.rr_client) {
+                return None;
+            }
+            o.originator_id.get_or_insert(s.router_id);
+            o.cluster_list.insert(0, cluster);
+        }
+    }
+    Some(o)
+}
+
+type RewriteCache = HashMap<(usize, u32), Option<Arc<Attrs>>>;
+
+impl Rib {
+    fn group_key(&self, info: &PeerInfo) -> GroupKey {
+        let mut families = info.families.clone();
+        families.sort();
+        families.dedup();
+        GroupKey {
+            ibgp: info.ibgp,
+            rr_client: info.rr_client,
+            local_asn: info.local_asn,
+            remote_asn: if info.ibgp { 0 } else { info.remote_asn },
+            local_addr_v4: info.local_addr_v4,
+            local_addr_v6: info.local_addr_v6,
+            next_hop_self: info.next_hop_self,
+            families,
+            policy: self.policy.export_group(info),
+        }
+    }
+
+    /// The group for peer `id`'s current settings, created (fresh) if needed.
+    pub(super) fn group_for(&mut self, id: PeerId) -> usize {
+        let Some(info) = self.slot(id).map(|s| s.info.clone()) else {
+            return usize::MAX;
+        };
+        let key = self.group_key(&info);
+        if let Some(i) = self
+            .groups
+            .iter()
+            .position(|g| g.as_ref().is_some_and(|g| g.key == key))
+        {
+            return i;
+        }
+        let g = Group {
+            key,
+            rep: info,
+            members: Vec::new(),
+            joiners: Vec::new(),
+            movers: Vec::new(),
+            slots: Vec::new(),
+            fresh: true,
+            advertised: 0,
+            excepts: HashMap::new(),
+        };
+        if let Some(i) = self.groups.iter().position(Option::is_none) {
+            self.groups[i] = Some(g);
+            i
+        } else {
+            self.groups.push(Some(g));
+            self.groups.len() - 1
+        }
+    }
+
+    /// Takes peer `id` out of its group, returning what it had been sent (`None` if it
+    /// had been sent nothing yet). An emptied group is dropped.
+    pub(super) fn leave_group(&mut self, id: PeerId) -> Option<HashMap<Prefix, Arc<Attrs>>> {
+        let gi = self.peers.get_mut(id.0 as usize)?.as_mut()?.group.take()?;
+        let g = self.groups.get_mut(gi)?.as_mut()?;
+        let mut sent = None;
+        if let Ok(i) = g.members.binary_search(&id) {
+            g.members.remove(i);
+            let mut m = HashMap::new();
+            for (idx, s) in g.slots.iter().enumerate() {
+                if let (Some(a), true) = (&s.attrs, s.except != id.0) {
+                    if let Some(e) = self.table.entry(idx as u32) {
+                        m.insert(e.prefix, a.clone());
+                    }
+                }
+            }
+            sent = Some(m);
+        }
+        g.joiners.retain(|&p| p != id);
+        if let Some(i) = g.movers.iter().position(|(p, _)| *p == id) {
+            sent = Some(g.movers.swap_remove(i).1);
+        }
+        if g.is_empty() {
+            self.groups[gi] = None;
+            let ids: Vec<u32> = self.table.live_ids().collect();
+            for i in ids {
+                self.maybe_free(i);
+            }
+        }
+        sent
+    }
+
+    /// Moves an established peer to the group matching its settings, if that changed.
+    pub(super) fn regroup(&mut self, id: PeerId) {
+        let Some(slot) = self.slot(id) else { return };
+        let key = self.group_key(&slot.info);
+        let current = slot.group.and_then(|g| self.groups.get(g)?.as_ref());
+        if current.is_some_and(|g| g.key == key) {
+            return;
+        }
+        let sent = self.leave_group(id);
+        let gi = self.group_for(id);
+        if let Some(Some(g)) = self.groups.get_mut(gi) {
+            match sent {
+                Some(m) => g.movers.push((id, m)),
+                None => g.joiners.push(id),
+            }
+        }
+        if let Some(Some(s)) = self.peers.get_mut(id.0 as usize) {
+            s.group = Some(gi);
+        }
+    }
+
+    /// Asks for the whole Adj-RIB-Out to be sent again to an established peer (route
+    /// refresh); only the table, no End-of-RIB.
+    pub fn resend(&mut self, id: PeerId) {
+        let gi = match self.slot(id) {
+            Some(s) if s.up => s.group,
+            _ => None,
+        };
+        if let Some(g) = gi.and_then(|gi| self.groups.get_mut(gi)?.as_mut()) {
+            if let Ok(i) = g.members.binary_search(&id) {
+                g.members.remove(i);
+                g.movers.push((id, HashMap::new()));
+            }
+        }
+    }
+
+    /// What each established peer must be sent since the last call: the differences
+    /// against its Adj-RIB-Out, and full tables plus End-of-RIB for new sessions.
+    pub fn take_out(&mut self) -> Vec<OutBatch> {
+        let mut out = std::mem::take(&mut self.pending);
+        let mut dirty = self
+            .export_dirty
+            .drain(&mut self.table, F_EXPORT, usize::MAX);
+        let all: Vec<u32> = if self.export_all || self.groups.iter().flatten().any(|g| g.fresh) {
+            self.table.live_ids().collect()
+        } else {
+            Vec::new()
+        };
+        for gi in 0..self.groups.len() {
+            let Some(mut g) = self.groups.get_mut(gi).and_then(Option::take) else {
+                continue;
+            };
+            let ids = if g.fresh || self.export_all {
+                &all
+            } else {
+                &dirty
+            };
+            self.flush_group(&mut g, ids, &mut out);
+            g.fresh = false;
+            self.dump(&mut g, &mut out);
+            if let Some(slot) = self.groups.get_mut(gi) {
+                *slot = Some(g);
+            }
+        }
+        self.export_all = false;
+        dirty.extend(all);
+        for id in dirty {
+            self.maybe_free(id);
+        }
+        self.interner.maybe_gc();
+        out
+    }
+
+    /// The Adj-RIB-Out entry of prefix `id` for group `g`.
+    fn compute(&mut self, g: &Group, id: u32, cache: &mut RewriteCache) -> OutSlot {
+        let none = OutSlot::default();
+        let Some(e) = self.table.entry(id) else {
+            return none;
+        };
+        let Some(best) = e.best() else { return none };
+        let Some(attrs) = &best.attrs else {
+            return none;
+        };
+        let src = if best.src == LOCAL_SRC {
+            None
+        } else {
+            match self.peers.get(best.src as usize) {
+                Some(Some(s)) => Some(&s.info),
+                _ => return none,
+            }
+        };
+        let afi = e.prefix.afi();
+        let key = (Arc::as_ptr(attrs) as usize, best.src);
+        let interner = &mut self.interner;
+        let rewritten = cache
+            .entry(key)
+            .or_insert_with(|| {
+                rewrite(&self.cfg, &g.rep, afi, src, attrs).map(|a| interner.intern(a))
+            })
+            .clone();
+        let Some(r) = rewritten else { return none };
+        let source = src.map_or(Source::Local, Source::Peer);
+        let mut cow = Cow::Borrowed(&*r);
+        if !self.policy.export(&g.rep, &e.prefix, source, &mut cow) {
+            return none;
+        }
+        let fin = match cow {
+            Cow::Borrowed(_) => r.clone(),
+            Cow::Owned(a) => self.interner.intern(a),
+        };
+        if fin.next_hop_for(afi).is_none() {
+            return none;
+        }
+        OutSlot {
+            attrs: Some(fin),
+            except: best.src,
+        }
+    }
+
+    fn flush_group(&mut self, g: &mut Group, ids: &[u32], out: &mut Vec<OutBatch>) {
+        let mut cache = RewriteCache::new();
+        let mut shared: BTreeMap<u32, Builder> = BTreeMap::new();
+        let mut single: BTreeMap<PeerId, Builder> = BTreeMap::new();
+        for &id in ids {
+            let Some(prefix) = self
+                .table
+                .entry(id)
+                .filter(|e| e.flags & F_LIVE != 0)
+                .map(|e| e.prefix)
+            else {
+                continue;
+            };
+            let new = self.compute(g, id, &mut cache);
+            let old = g.slots.get(id as usize).cloned().unwrap_or_default();
+            let same_attrs = match (&old.attrs, &new.attrs) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            };
+            if same_attrs && (old.except == new.except || new.attrs.is_none()) {
+                continue;
+            }
+            let member = |e: u32| {
+                if e != NO_PEER && g.members.binary_search(&PeerId(e)).is_ok() {
+                    e
+                } else {
+                    NO_PEER
+                }
+            };
+            let (oe, ne) = (member(old.except), member(new.except));
+            match (&old.attrs, &new.attrs) {
+                (None, None) => {}
+                (None, Some(n)) => shared.entry(ne).or_default().announce(n, prefix),
+                (Some(_), None) => shared.entry(oe).or_default().withdraws.push(prefix),
+                (Some(_), Some(n)) => {
+                    if !same_attrs {
+                        shared.entry(ne).or_default().announce(n, prefix);
+                    } else if oe != NO_PEER && oe != ne {
+                        single.entry(PeerId(oe)).or_default().announce(n, prefix);
+                    }
+                    if ne != NO_PEER && ne != oe {
+                        single.entry(PeerId(ne)).or_default().withdraws.push(prefix);
+                    }
+                }
+            }
+            g.set_slot(id as usize, new);
+        }
+        if g.members.is_empty() {
+            return;
+        }
+        let peers: Arc<[PeerId]> = g.members.as_slice().into();
+        for (except, b) in shared {
+            if g.members.len() == 1 && g.members.first() == Some(&PeerId(except)) {
+                continue;
+            }
+            out.push(OutBatch {
+                peers: peers.clone(),
+                except: (except != NO_PEER).then_some(PeerId(except)),
+                msgs: b.into_msgs(),
+            });
+        }
+        for (p, b) in single {
+            out.push(OutBatch {
+                peers: Arc::new([p]),
+                except: None,
+                msgs: b.into_msgs(),
+            });
+        }
+    }
+
+    /// Full tables for joiners (then End-of-RIB), differences for movers.
+    fn dump(&mut self, g: &mut Group, out: &mut Vec<OutBatch>) {
+        if !g.joiners.is_empty() {
+            let mut joiners = std::mem::take(&mut g.joiners);
+            joiners.sort();
+            joiners.dedup();
+            let mut by_except: BTreeMap<u32, Builder> = BTreeMap::new();
+            for (idx, s) in g.slots.iter().enumerate() {
+                let (Some(a), Some(e)) = (&s.attrs, self.table.entry(idx as u32)) else {
+                    continue;
+                };
+                let key = if joiners.binary_search(&PeerId(s.except)).is_ok() {
+                    if joiners.len() == 1 {
+                        continue;
+                    }
+                    s.except
+                } else {
+                    NO_PEER
+                };
+                by_except.entry(key).or_default().announce(a, e.prefix);
+            }
+            let peers: Arc<[PeerId]> = joiners.as_slice().into();
+            by_except.entry(NO_PEER).or_default();
+            for (except, b) in by_except {
+                let mut msgs = b.into_msgs();
+                if except == NO_PEER {
+                    msgs.extend(g.key.families.iter().map(|&f| OutMsg::EndOfRib(f)));
+                }
+                out.push(OutBatch {
+                    peers: peers.clone(),
+                    except: (except != NO_PEER).then_some(PeerId(except)),
+                    msgs,
+                });
+            }
+            g.members.extend(joiners);
+        }
+        for (p, mut prev) in std::mem::take(&mut g.movers) {
+            let mut b = Builder::default();
+            for (idx, s) in g.slots.iter().enumerate() {
+                let (Some(a), Some(e)) = (&s.attrs, self.table.entry(idx as u32)) else {
+                    continue;
+                };
+                if s.except == p.0 {
+                    continue;
+                }
+                match prev.remove(&e.prefix) {
+                    Some(old) if Arc::ptr_eq(&old, a) => {}
+                    _ => b.announce(a, e.prefix),
+                }
+            }
+            b.withdraws.extend(prev.into_keys());
+            b.withdraws.sort();
+            let msgs = b.into_msgs();
+            if !msgs.is_empty() {
+                out.push(OutBatch {
+                    peers: Arc::new([p]),
+                    except: None,
+                    msgs,
+                });
+            }
+            g.members.push(p);
+        }
+        g.members.sort();
+        g.members.dedup();
+    }
+}

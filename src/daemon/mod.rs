@@ -1,0 +1,536 @@
+//! The daemon: one thread, one mio loop, owning all state.
+//!
+//! Owns the cluster snapshot (fed by the Kubernetes watcher threads through a channel
+//! and the loop's waker), the current [`Plan`], the BGP speaker, the kernel route
+//! mirror and the operations endpoints. On every change it recomputes the plan from the
+//! snapshot and applies the difference: peers added/changed/removed in place,
+//! originated routes and policies updated, kernel routes reconciled (D1).
+
+pub mod policy;
+pub mod routes;
+pub mod signals;
+pub mod speaker;
+pub mod views;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::{Duration, Instant};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use crate::bgp::rib::{Rib, RibConfig};
+use crate::bgp::types::{Attrs, Origin, Prefix};
+use crate::cluster::adverts::{OriginKind, Originated};
+use crate::cluster::{self, Plan, Problem, Settings};
+use crate::config::Config;
+use crate::kube::objects::ResourceKind;
+use crate::kube::snapshot::{KubeEvent, Snapshot};
+use crate::ops::http;
+use crate::ops::notify::Notifier;
+use crate::ops::serve::Server;
+use crate::{error, info, warn};
+
+use speaker::{LocalParams, Speaker};
+
+const WAKER: Token = Token(0);
+const SIGNALS: Token = Token(1);
+const KERNEL: Token = Token(2);
+const CTL_BASE: usize = 100;
+const METRICS_BASE: usize = 1000;
+const HEALTH_BASE: usize = 2000;
+
+/// Why the daemon could not run.
+#[derive(Debug)]
+pub enum DaemonError {
+    Setup(String),
+}
+
+impl std::fmt::Display for DaemonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DaemonError::Setup(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Counters kept by the daemon for metrics.
+#[derive(Default, Debug, Clone)]
+pub struct Counters {
+    pub plans_applied: u64,
+    pub peer_changes: u64,
+    pub api_events: u64,
+    pub relists: u64,
+    pub best_received: u64,
+}
+
+pub struct Daemon {
+    pub cfg: Config,
+    pub settings: Settings,
+    pub node_name: String,
+    pub snapshot: Snapshot,
+    pub plan: Plan,
+    pub speaker: Option<Speaker>,
+    pub routes: routes::KernelRoutes,
+    pub started: Instant,
+    pub counters: Counters,
+    /// Locally originated routes currently in the RIB.
+    originated: BTreeMap<Prefix, Originated>,
+    logged_problems: BTreeSet<Problem>,
+    plan_dirty: bool,
+    last_heartbeat: Instant,
+    stopping: bool,
+}
+
+/// Runs the daemon until SIGTERM/SIGINT. Returns an error only for setup failures.
+pub fn run(cfg: Config) -> Result<(), DaemonError> {
+    let signals = signals::Signals::new()
+        .map_err(|e| DaemonError::Setup(format!("blocking signals: {e}")))?;
+    let mut poll = Poll::new().map_err(|e| DaemonError::Setup(format!("mio poll: {e}")))?;
+    let registry = poll
+        .registry()
+        .try_clone()
+        .map_err(|e| DaemonError::Setup(format!("mio registry: {e}")))?;
+    registry
+        .register(
+            &mut SourceFd(&signals.raw_fd()),
+            SIGNALS,
+            Interest::READABLE,
+        )
+        .map_err(|e| DaemonError::Setup(format!("signalfd: {e}")))?;
+    let waker = Arc::new(
+        Waker::new(&registry, WAKER).map_err(|e| DaemonError::Setup(format!("waker: {e}")))?,
+    );
+
+    // Kubernetes.
+    let kcfg = crate::kube::load(cfg.kubeconfig.as_deref(), cfg.master.as_deref())
+        .map_err(|e| DaemonError::Setup(e.to_string()))?;
+    let node_name = crate::kube::config::local_node_name(cfg.hostname_override.as_deref());
+    let client = crate::kube::client::Client::new(&kcfg);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let watchers = crate::kube::watch::start_watchers(
+        &client,
+        &ResourceKind::ALL,
+        tx,
+        waker.clone(),
+        Default::default(),
+    )
+    .map_err(|e| DaemonError::Setup(format!("starting API watchers: {e}")))?;
+    info!(
+        "main",
+        "kube-bgp {} starting for node {node_name}, API server {}",
+        env!("CARGO_PKG_VERSION"),
+        client.server()
+    );
+
+    // Kernel routes.
+    let mut routes = routes::KernelRoutes::new(&cfg);
+    if let Some(fd) = routes.watch_fd() {
+        if let Err(e) = registry.register(&mut SourceFd(&fd), KERNEL, Interest::READABLE) {
+            warn!("kernel", "route change notifications unavailable: {e}");
+        }
+    }
+    routes.start(Instant::now());
+
+    // Operations endpoints.
+    let mut ctl_server = open_ctl(&cfg, &registry);
+    let mut metrics_server = open_http(
+        cfg.metrics_addr,
+        cfg.metrics_port,
+        METRICS_BASE,
+        &registry,
+        "metrics",
+    );
+    let mut health_server = open_http(
+        cfg.health_addr,
+        cfg.health_port,
+        HEALTH_BASE,
+        &registry,
+        "health",
+    );
+    let notifier = Notifier::from_env();
+
+    let settings = Settings::from_config(&cfg);
+    let mut d = Daemon {
+        cfg,
+        settings,
+        node_name,
+        snapshot: Snapshot::new(),
+        plan: Plan::default(),
+        speaker: None,
+        routes,
+        started: Instant::now(),
+        counters: Counters::default(),
+        originated: BTreeMap::new(),
+        logged_problems: BTreeSet::new(),
+        plan_dirty: false,
+        last_heartbeat: Instant::now(),
+        stopping: false,
+    };
+    notifier.ready("waiting for the API server");
+    let mut ready_sent_synced = false;
+    let mut next_watchdog = notifier.watchdog_interval().map(|i| Instant::now() + i);
+    let sync_period = d.cfg.routes_sync_period;
+    let mut next_sync = Instant::now() + sync_period;
+
+    let mut events = Events::with_capacity(1024);
+    loop {
+        let now = Instant::now();
+        let mut deadline = next_sync;
+        if let Some(s) = d.speaker.as_mut().and_then(|s| s.next_deadline()) {
+            deadline = deadline.min(s);
+        }
+        if let Some(k) = d.routes.next_deadline() {
+            deadline = deadline.min(k);
+        }
+        if let Some(w) = next_watchdog {
+            deadline = deadline.min(w);
+        }
+        let timeout = deadline
+            .saturating_duration_since(now)
+            .max(Duration::from_millis(1));
+        if let Err(e) = poll.poll(&mut events, Some(timeout)) {
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                error!("main", "poll: {e}");
+            }
+            continue;
+        }
+        let now = Instant::now();
+        for ev in events.iter() {
+            let t = ev.token();
+            match t {
+                WAKER => d.drain_kube(&rx),
+                SIGNALS => {
+                    for sig in signals.read() {
+                        if sig == libc::SIGHUP {
+                            info!("main", "SIGHUP: re-applying the current state");
+                            d.plan_dirty = true;
+                        } else {
+                            d.stopping = true;
+                        }
+                    }
+                }
+                KERNEL => {
+                    if d.routes.on_notification() {
+                        d.routes.request_reconcile(now);
+                    }
+                }
+                _ => {
+                    if let Some(s) = ctl_server.as_mut().filter(|s| s.owns(t)) {
+                        s.ready(&registry, t, &mut |req| views::ctl_answer(&d, req));
+                    } else if let Some(s) = metrics_server.as_mut().filter(|s| s.owns(t)) {
+                        s.ready(&registry, t, &mut |req| views::http_answer(&d, req, true));
+                    } else if let Some(s) = health_server.as_mut().filter(|s| s.owns(t)) {
+                        s.ready(&registry, t, &mut |req| views::http_answer(&d, req, false));
+                    } else if let Some(sp) = d.speaker.as_mut().filter(|s| s.owns(t)) {
+                        sp.ready(&registry, t, now);
+                    }
+                }
+            }
+        }
+        if d.stopping {
+            break;
+        }
+        // Timers.
+        if let Some(sp) = d.speaker.as_mut() {
+            sp.on_timers(&registry, now);
+        }
+        if now >= next_sync {
+            // Safety net (kube-router's --routes-sync-period): re-apply everything.
+            d.plan_dirty = true;
+            d.routes.request_reconcile(now);
+            next_sync = now + sync_period;
+        }
+        if d.plan_dirty && d.snapshot.all_listed() {
+            d.apply_plan(&registry, now);
+            if !ready_sent_synced {
+                notifier.status("synced with the API server");
+                ready_sent_synced = true;
+            }
+        }
+        // Hand RIB output to the sockets, and best-path changes to the kernel.
+        if let Some(sp) = d.speaker.as_mut() {
+            sp.flush_rib(&registry, now);
+            let changes = sp.rib.take_best_changes();
+            if !changes.is_empty() {
+                d.counters.best_received += changes.len() as u64;
+                d.routes.best_changed(changes, sp, now);
+            }
+            if !sp.peers.is_empty() && sp.all_synced() {
+                d.routes.all_peers_synced();
+            }
+        }
+        d.routes.run(now);
+        if let Some(w) = next_watchdog {
+            if now >= w {
+                notifier.watchdog();
+                next_watchdog = notifier.watchdog_interval().map(|i| now + i);
+            }
+        }
+        d.last_heartbeat = now;
+        if let Some(s) = ctl_server.as_mut() {
+            s.expire(&registry, now);
+        }
+    }
+
+    notifier.stopping();
+    let graceful = d.settings.graceful_restart;
+    info!(
+        "main",
+        "stopping: {}",
+        if graceful {
+            "graceful restart enabled: sessions closed without NOTIFICATION, kernel routes kept"
+        } else {
+            "closing sessions with Cease so peers withdraw at once"
+        }
+    );
+    if let Some(sp) = d.speaker.as_mut() {
+        sp.shutdown(&registry, !graceful, Instant::now());
+    }
+    watchers.stop();
+    if let Some(path) = ctl_server.is_some().then(|| d.cfg.ctl_socket.clone()) {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}
+
+fn open_ctl(cfg: &Config, registry: &mio::Registry) -> Option<Server<mio::net::UnixListener>> {
+    let path = &cfg.ctl_socket;
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = std::fs::remove_file(path);
+    let listener = match mio::net::UnixListener::bind(path) {
+        Ok(l) => l,
+        Err(e) => {
+            warn!(
+                "ctl",
+                "control socket {} unavailable: {e}; the management CLI will not work",
+                path.display()
+            );
+            return None;
+        }
+    };
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    match Server::new(listener, CTL_BASE, registry, |b| b.contains(&b'\n')) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            warn!("ctl", "control socket: {e}");
+            None
+        }
+    }
+}
+
+fn open_http(
+    addr: Option<IpAddr>,
+    port: u16,
+    base: usize,
+    registry: &mio::Registry,
+    what: &str,
+) -> Option<Server<mio::net::TcpListener>> {
+    if port == 0 {
+        return None;
+    }
+    let ip = addr.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let sa = std::net::SocketAddr::new(ip, port);
+    let l = match mio::net::TcpListener::bind(sa) {
+        Ok(l) => l,
+        Err(e) => {
+            warn!("ops", "{what} endpoint {sa} unavailable: {e}");
+            return None;
+        }
+    };
+    info!("ops", "{what} endpoint on http://{sa}");
+    Server::new(l, base, registry, http::request_complete).ok()
+}
+
+impl Daemon {
+    fn drain_kube(&mut self, rx: &Receiver<KubeEvent>) {
+        loop {
+            match rx.try_recv() {
+                Ok(ev) => {
+                    self.counters.api_events += 1;
+                    match &ev {
+                        KubeEvent::Status { kind, state } => {
+                            use crate::kube::snapshot::SyncState;
+                            match state {
+                                SyncState::Unreachable { error } => warn!(
+                                    "kube",
+                                    "{kind}: API server unreachable ({error}); keeping sessions and routes as they are"
+                                ),
+                                SyncState::Relisting => {
+                                    self.counters.relists += 1;
+                                    info!("kube", "{kind}: relisting")
+                                }
+                                SyncState::Synced => info!("kube", "{kind}: synced"),
+                            }
+                        }
+                        KubeEvent::Replaced { kind, objects } => {
+                            crate::debug!("kube", "{kind}: listed {} objects", objects.len())
+                        }
+                        _ => {}
+                    }
+                    if self.snapshot.apply(ev) {
+                        self.plan_dirty = true;
+                    }
+                }
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => return,
+            }
+        }
+    }
+
+    /// Recomputes the plan and applies the differences.
+    fn apply_plan(&mut self, registry: &mio::Registry, now: Instant) {
+        self.plan_dirty = false;
+        let plan = cluster::plan(&self.settings, &self.node_name, &self.snapshot);
+        self.counters.plans_applied += 1;
+        // Log each problem once, when it appears; say when it is fixed.
+        let current: BTreeSet<Problem> = plan.problems.iter().cloned().collect();
+        for p in current.difference(&self.logged_problems) {
+            warn!("cluster", "{p}");
+        }
+        for p in self.logged_problems.difference(&current) {
+            info!("cluster", "fixed: {}: {}", p.object, p.field);
+        }
+        self.logged_problems = current;
+
+        let Some(me) = plan.identity.clone() else {
+            // BGP cannot run (yet): keep what runs if the local node still exists in
+            // the snapshot; drop node sessions otherwise.
+            self.plan = plan;
+            return;
+        };
+        let local = LocalParams {
+            router_id: me.router_id,
+            local_asn: me.local_asn,
+            port: self.settings.bgp_port,
+            best_v4: me.listen.iter().find_map(|a| match a {
+                IpAddr::V4(v) => Some(*v),
+                _ => None,
+            }),
+            best_v6: me.listen.iter().find_map(|a| match a {
+                IpAddr::V6(v) => Some(*v),
+                _ => None,
+            }),
+            graceful_restart: self.settings.graceful_restart.then(|| {
+                (
+                    self.settings.graceful_restart_time.as_secs().min(4095) as u16,
+                    self.routes.adopted_at_start(),
+                )
+            }),
+        };
+        let cluster_id = me.rr_server;
+        let rebuild = match &self.speaker {
+            None => true,
+            Some(sp) => {
+                sp.local.router_id != local.router_id
+                    || sp.local.local_asn != local.local_asn
+                    || sp.rib.config().cluster_id != cluster_id
+                    || sp.local.graceful_restart != local.graceful_restart
+            }
+        };
+        if rebuild {
+            if let Some(mut old) = self.speaker.take() {
+                info!(
+                    "bgp",
+                    "router ID, ASN or route-reflector cluster ID changed: restarting all sessions"
+                );
+                old.shutdown(registry, true, now);
+                old.set_peers(registry, &[], now);
+                old.set_listen(registry, &[]);
+            }
+            let rib = Rib::new(
+                RibConfig {
+                    router_id: me.router_id,
+                    cluster_id,
+                },
+                Box::new(self.policy_for(&plan)),
+            );
+            info!(
+                "bgp",
+                "BGP identity: router-id {} AS {}{}",
+                me.router_id,
+                me.local_asn,
+                cluster_id
+                    .map(|c| format!(", route reflector cluster {c}"))
+                    .unwrap_or_default()
+            );
+            self.originated.clear();
+            self.speaker = Some(Speaker::new(rib, local));
+        } else if let Some(sp) = self.speaker.as_mut() {
+            sp.local.best_v4 = local.best_v4;
+            sp.local.best_v6 = local.best_v6;
+        }
+        let policy = self.policy_for(&plan);
+        let Some(sp) = self.speaker.as_mut() else {
+            return;
+        };
+        for (addr, err) in sp.set_listen(registry, &me.listen) {
+            warn!("bgp", "cannot listen on {addr}: {err}");
+        }
+        sp.rib.set_policy(Box::new(policy));
+        sp.rib.reevaluate();
+        // Originated routes.
+        let want: BTreeMap<Prefix, Originated> = plan
+            .originated
+            .iter()
+            .map(|o| (o.prefix, o.clone()))
+            .collect();
+        for (p, _) in self
+            .originated
+            .iter()
+            .filter(|(p, _)| !want.contains_key(p))
+        {
+            sp.rib.withdraw_local(p);
+        }
+        for (p, o) in &want {
+            if self.originated.get(p) != Some(o) {
+                let mut attrs = Attrs {
+                    origin: Origin::Igp,
+                    ..Attrs::default()
+                };
+                attrs.set_next_hop(p.afi(), o.next_hop, None);
+                sp.rib.originate(*p, attrs);
+            }
+        }
+        self.originated = want;
+        let before = sp.peers.len();
+        sp.set_peers(registry, &plan.peers, now);
+        if sp.peers.len() != before {
+            self.counters.peer_changes += 1;
+        }
+        self.routes.set_context(&plan, &self.snapshot, now);
+        self.plan = plan;
+    }
+
+    fn policy_for(&self, plan: &Plan) -> policy::KubePolicy {
+        let node_peers = plan
+            .peers
+            .iter()
+            .filter(|p| p.kind.is_node())
+            .map(|p| p.addr)
+            .chain(plan.node_addrs.iter().copied())
+            .collect();
+        let local: HashMap<Prefix, OriginKind> =
+            plan.originated.iter().map(|o| (o.prefix, o.kind)).collect();
+        let mut model = plan.policy.clone();
+        model.connected = self.routes.connected();
+        policy::KubePolicy {
+            model,
+            node_peers,
+            local,
+        }
+    }
+
+    /// Whether the daemon is healthy in kube-router's sense: BGP is running (the plan
+    /// produced an identity) and the loop is turning.
+    pub fn healthy(&self) -> bool {
+        self.plan.identity.is_some()
+            && self.speaker.is_some()
+            && self.last_heartbeat.elapsed() < self.cfg.routes_sync_period + Duration::from_secs(5)
+    }
+}

@@ -1,0 +1,359 @@
+//! From best paths to kernel routes: the daemon-side glue of `kernel::Reconciler`.
+//!
+//! Owns the desired kernel route of every learned best path (kube-router §4.2: `via`
+//! the next hop when it is on a connected subnet; otherwise an overlay tunnel towards
+//! cluster nodes only (D7) when overlay is on, else nothing), when reconcile passes run
+//! (on every change, on kernel notifications, and every `--injected-routes-sync-period`
+//! as a safety net), and the graceful-restart hold on adopted routes (D8).
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use crate::bgp::rib::BestInfo;
+use crate::bgp::types::Prefix;
+use crate::cluster::Plan;
+use crate::config::Config;
+use crate::kernel::{KernelRoute, Reconciler, Watch};
+use crate::kube::snapshot::Snapshot;
+use crate::{debug, info, warn};
+
+use super::speaker::Speaker;
+
+/// Least time between two reconcile passes (coalesces bursts of best-path changes).
+const MIN_GAP: Duration = Duration::from_millis(20);
+
+/// Totals for metrics.
+#[derive(Clone, Debug, Default)]
+pub struct RouteStats {
+    pub passes: u64,
+    pub added: u64,
+    pub replaced: u64,
+    pub deleted: u64,
+    pub failed: u64,
+    pub last_duration: Duration,
+}
+
+pub struct KernelRoutes {
+    rec: Option<Reconciler>,
+    watch: Option<Watch>,
+    /// Learned best paths: prefix -> next hop.
+    best: BTreeMap<Prefix, IpAddr>,
+    node_addrs: HashSet<IpAddr>,
+    overlay: bool,
+    graceful_restart: bool,
+    adopted: usize,
+    deferral: Duration,
+    hold_until: Option<Instant>,
+    dirty: bool,
+    last_pass: Option<Instant>,
+    resync_period: Duration,
+    next_resync: Option<Instant>,
+    logged_refused: BTreeSet<Prefix>,
+    logged_unroutable: BTreeSet<Prefix>,
+    pub stats: RouteStats,
+}
+
+impl KernelRoutes {
+    pub fn new(cfg: &Config) -> KernelRoutes {
+        let gr = cfg.graceful_restart.is_some();
+        let rec = match Reconciler::new(gr) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                warn!(
+                    "kernel",
+                    "netlink unavailable, routes will not be installed: {e}"
+                );
+                None
+            }
+        };
+        let watch = match Watch::open() {
+            Ok(w) => Some(w),
+            Err(e) => {
+                warn!("kernel", "route change notifications unavailable: {e}");
+                None
+            }
+        };
+        let adopted = rec.as_ref().map(|r| r.actual().len()).unwrap_or(0);
+        if gr && adopted > 0 {
+            info!(
+                "kernel",
+                "graceful restart: adopted {adopted} routes left by the previous run; they stay until peers re-send them or the deferral timer ends"
+            );
+        }
+        KernelRoutes {
+            rec,
+            watch,
+            best: BTreeMap::new(),
+            node_addrs: HashSet::new(),
+            overlay: cfg.enable_overlay,
+            graceful_restart: gr,
+            adopted,
+            deferral: cfg
+                .graceful_restart
+                .as_ref()
+                .map(|g| g.deferral_time)
+                .unwrap_or(Duration::from_secs(360)),
+            hold_until: None,
+            dirty: true,
+            last_pass: None,
+            resync_period: cfg.injected_routes_sync_period,
+            next_resync: None,
+            logged_refused: BTreeSet::new(),
+            logged_unroutable: BTreeSet::new(),
+            stats: RouteStats::default(),
+        }
+    }
+
+    /// Starts the graceful-restart hold clock.
+    pub fn start(&mut self, now: Instant) {
+        if self.graceful_restart && self.adopted > 0 {
+            self.hold_until = Some(now + self.deferral);
+        }
+        self.next_resync = Some(now + self.resync_period);
+    }
+
+    /// Whether this run started with routes of a previous run in the kernel (we are a
+    /// restarting speaker: the R bit).
+    pub fn adopted_at_start(&self) -> bool {
+        self.graceful_restart && self.adopted > 0
+    }
+
+    pub fn watch_fd(&self) -> Option<std::os::unix::io::RawFd> {
+        use std::os::unix::io::AsRawFd;
+        self.watch.as_ref().map(|w| w.as_raw_fd())
+    }
+
+    /// Locally connected subnets (D5: never imported, never installed).
+    pub fn connected(&self) -> Vec<Prefix> {
+        self.rec
+            .as_ref()
+            .map(|r| r.connected().iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// Number of our routes in the kernel.
+    pub fn installed(&self) -> usize {
+        self.rec.as_ref().map(|r| r.actual().len()).unwrap_or(0)
+    }
+
+    /// Number of routes we want in the kernel.
+    pub fn desired(&self) -> usize {
+        self.rec.as_ref().map(|r| r.desired().len()).unwrap_or(0)
+    }
+
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let mut d = self.next_resync;
+        if self.dirty {
+            let at = self
+                .last_pass
+                .map(|t| t + MIN_GAP)
+                .unwrap_or_else(Instant::now);
+            d = Some(d.map_or(at, |x| x.min(at)));
+        }
+        if let Some(h) = self.hold_until {
+            d = Some(d.map_or(h, |x| x.min(h)));
+        }
+        d
+    }
+
+    /// Reads kernel notifications; true when a reconcile pass is needed.
+    pub fn on_notification(&mut self) -> bool {
+        let (Some(w), Some(r)) = (self.watch.as_mut(), self.rec.as_mut()) else {
+            return false;
+        };
+        let mut dirty = false;
+        // Edge-triggered: read until the socket is empty.
+        for _ in 0..64 {
+            match w.drain(256) {
+                Ok(ch) => {
+                    if ch.is_empty() {
+                        break;
+                    }
+                    dirty |= r.absorb(&ch);
+                }
+                Err(e) => {
+                    warn!("kernel", "reading route notifications: {e}");
+                    r.force_resync();
+                    return true;
+                }
+            }
+        }
+        dirty
+    }
+
+    pub fn request_reconcile(&mut self, _now: Instant) {
+        self.dirty = true;
+    }
+
+    /// Node addresses (D7: tunnels only towards cluster nodes).
+    pub fn set_context(&mut self, plan: &Plan, _snap: &Snapshot, _now: Instant) {
+        let new: HashSet<IpAddr> = plan.node_addrs.iter().copied().collect();
+        if new != self.node_addrs {
+            self.node_addrs = new;
+            self.recompute_all();
+        }
+    }
+
+    /// Takes the RIB's best-path changes.
+    pub fn best_changed(
+        &mut self,
+        changes: Vec<(Prefix, Option<BestInfo>)>,
+        _sp: &Speaker,
+        _now: Instant,
+    ) {
+        for (p, b) in changes {
+            match b {
+                Some(b) if b.peer.is_some() && !b.next_hop.is_unspecified() => {
+                    self.best.insert(p, b.next_hop);
+                    self.update_one(p, Some(b.next_hop));
+                }
+                _ => {
+                    self.best.remove(&p);
+                    self.update_one(p, None);
+                }
+            }
+        }
+        self.dirty = true;
+    }
+
+    fn recompute_all(&mut self) {
+        let best: Vec<(Prefix, IpAddr)> = self.best.iter().map(|(p, n)| (*p, *n)).collect();
+        for (p, nh) in best {
+            self.update_one(p, Some(nh));
+        }
+        self.dirty = true;
+    }
+
+    fn update_one(&mut self, p: Prefix, nh: Option<IpAddr>) {
+        let Some(rec) = self.rec.as_mut() else {
+            return;
+        };
+        let Some(nh) = nh else {
+            rec.remove(&p);
+            return;
+        };
+        let on_subnet = rec.connected().iter().any(|s| s.contains_addr(&nh));
+        if on_subnet && p.afi() == crate::bgp::types::Afi::of(&nh) {
+            rec.upsert(KernelRoute::via(p, nh));
+            self.logged_unroutable.remove(&p);
+        } else {
+            rec.remove(&p);
+            if self.logged_unroutable.insert(p) {
+                let why = if !self.overlay {
+                    "next hop is not on a connected subnet and overlay is disabled"
+                } else if !self.node_addrs.contains(&nh) {
+                    "next hop is not on a connected subnet and is not a cluster node (no tunnel to external routers, D7)"
+                } else {
+                    "next hop is not on a connected subnet; overlay tunnels are not supported by this build"
+                };
+                debug!("kernel", "{p} via {nh} not installed: {why}");
+            }
+        }
+    }
+
+    /// Ends the graceful-restart hold when every peer has sent End-of-RIB.
+    pub fn all_peers_synced(&mut self) {
+        if self.hold_until.take().is_some() {
+            info!(
+                "kernel",
+                "graceful restart: all peers sent End-of-RIB; removing adopted routes that did not come back"
+            );
+            if let Some(r) = self.rec.as_mut() {
+                r.sweep();
+            }
+            self.dirty = true;
+        }
+    }
+
+    /// Runs a reconcile pass when one is due.
+    pub fn run(&mut self, now: Instant) {
+        if let Some(h) = self.hold_until {
+            if now >= h {
+                self.hold_until = None;
+                info!(
+                    "kernel",
+                    "graceful restart: deferral time over; removing adopted routes that did not come back"
+                );
+                if let Some(r) = self.rec.as_mut() {
+                    r.sweep();
+                }
+                self.dirty = true;
+            }
+        }
+        if let Some(t) = self.next_resync {
+            if now >= t {
+                if let Some(r) = self.rec.as_mut() {
+                    r.force_resync();
+                }
+                self.dirty = true;
+                self.next_resync = Some(now + self.resync_period);
+            }
+        }
+        if !self.dirty {
+            return;
+        }
+        if let Some(last) = self.last_pass {
+            if now < last + MIN_GAP {
+                return;
+            }
+        }
+        let Some(rec) = self.rec.as_mut() else {
+            self.dirty = false;
+            return;
+        };
+        self.dirty = false;
+        self.last_pass = Some(now);
+        match rec.reconcile(now) {
+            Ok(st) => {
+                self.stats.passes += 1;
+                self.stats.added += st.added as u64;
+                self.stats.replaced += st.replaced as u64;
+                self.stats.deleted += st.deleted as u64;
+                self.stats.failed += st.failed as u64;
+                self.stats.last_duration = st.duration;
+                if st.added + st.replaced + st.deleted > 0 {
+                    debug!(
+                        "kernel",
+                        "reconciled: +{} ~{} -{} in {:?}",
+                        st.added,
+                        st.replaced,
+                        st.deleted,
+                        st.duration
+                    );
+                }
+                for p in &st.refused {
+                    if self.logged_refused.insert(*p) {
+                        warn!(
+                            "kernel",
+                            "{p} not installed: it is a locally connected subnet (D5)"
+                        );
+                    }
+                }
+                for f in st.failures.iter().take(5) {
+                    warn!(
+                        "kernel",
+                        "{} {} failed: {}",
+                        f.op.name(),
+                        f.op.prefix(),
+                        f.error
+                    );
+                }
+                if st.failed > 5 {
+                    warn!("kernel", "... and {} more route failures", st.failed - 5);
+                }
+                if st.failed > 0 {
+                    // Retry soon: a next hop may become reachable.
+                    self.dirty = true;
+                    self.last_pass = Some(now + Duration::from_secs(1));
+                }
+            }
+            Err(e) => {
+                warn!("kernel", "reconcile failed: {e}; retrying");
+                rec.force_resync();
+                self.dirty = true;
+                self.last_pass = Some(now + Duration::from_secs(1));
+            }
+        }
+    }
+}

@@ -1,0 +1,687 @@
+//! What the daemon shows: answers on the control socket (`kube-bgp neighbor`, `global
+//! rib`, `status`), Prometheus metrics with kube-router's names plus kube-bgp's own, and
+//! `/healthz`. Read-only views of the daemon's state; nothing here changes it. Never
+//! shows a password.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use crate::bgp::fsm::State;
+use crate::bgp::types::{Afi, Attrs, Prefix};
+use crate::cluster::peers::PeerKind;
+use crate::ops::ctl::{self, NeighborDetail, NeighborRow, Request, Response, RibRow, StatusInfo};
+use crate::ops::http::{self, prom};
+
+use super::Daemon;
+use super::speaker::PeerSlot;
+
+fn state_name(s: State) -> &'static str {
+    match s {
+        State::Idle => "Idle",
+        State::Connect => "Connect",
+        State::Active => "Active",
+        State::OpenSent => "OpenSent",
+        State::OpenConfirm => "OpenConfirm",
+        State::Established => "Established",
+    }
+}
+
+fn source_name(k: &PeerKind) -> String {
+    match k {
+        PeerKind::Node { name } => format!("node {name}"),
+        PeerKind::Global => "global".into(),
+        PeerKind::NodeAnnotation => "annotation".into(),
+    }
+}
+
+fn row(d: &Daemon, p: &PeerSlot) -> NeighborRow {
+    let counters = d
+        .speaker
+        .as_ref()
+        .and_then(|s| s.rib.counters(p.rib_id))
+        .unwrap_or_default();
+    NeighborRow {
+        address: p.plan.addr.to_string(),
+        asn: p.plan.remote_asn,
+        peer_type: if p.plan.remote_asn == p.plan.local_asn {
+            "internal".into()
+        } else {
+            "external".into()
+        },
+        rr_client: p.plan.rr_client,
+        source: source_name(&p.plan.kind),
+        state: state_name(p.fsm.state()).into(),
+        uptime_secs: p
+            .stats
+            .state_since
+            .map(|t| t.elapsed().as_secs())
+            .unwrap_or(0),
+        received: counters.received as u64,
+        accepted: counters.accepted as u64,
+        advertised: counters.advertised as u64,
+    }
+}
+
+fn detail(d: &Daemon, p: &PeerSlot) -> NeighborDetail {
+    let neg = p.fsm.negotiated();
+    let mut caps = Vec::new();
+    if let Some(n) = neg {
+        caps.push(if n.four_octet_as {
+            "4-octet AS: negotiated".to_string()
+        } else {
+            "4-octet AS: not supported by the peer".to_string()
+        });
+        caps.push(format!(
+            "route refresh: {}",
+            if n.route_refresh { "negotiated" } else { "no" }
+        ));
+        for f in &n.families {
+            caps.push(format!("multiprotocol: {}", f.name()));
+        }
+        match &n.peer_gr {
+            Some(g) => caps.push(format!(
+                "graceful restart: peer restart time {}s{}{}",
+                g.restart_time,
+                if g.restart_state { ", restarting" } else { "" },
+                if n.local_gr_advertised {
+                    ""
+                } else {
+                    " (not enabled locally)"
+                }
+            )),
+            None => caps.push("graceful restart: not advertised by the peer".into()),
+        }
+    }
+    let last_error = p
+        .fsm
+        .last_notification()
+        .map(|l| {
+            format!(
+                "{} NOTIFICATION {}",
+                if l.sent { "sent" } else { "received" },
+                l.notification
+            )
+        })
+        .or_else(|| p.stats.last_error.clone());
+    NeighborDetail {
+        row: row(d, p),
+        remote_port: p.plan.port,
+        local_address: p
+            .stats
+            .local_addr
+            .or(p.plan.local_addr)
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
+        remote_router_id: neg
+            .map(|n| n.remote_router_id.to_string())
+            .unwrap_or_default(),
+        hold_time: neg.map(|n| n.hold_time).unwrap_or(p.plan.hold_time),
+        keepalive: neg.map(|n| n.keepalive).unwrap_or(p.plan.hold_time / 3),
+        families: neg
+            .map(|n| n.families.iter().map(|f| f.name().to_string()).collect())
+            .unwrap_or_else(|| {
+                p.plan
+                    .families
+                    .iter()
+                    .map(|f| f.name().to_string())
+                    .collect()
+            }),
+        capabilities: caps,
+        password: p.plan.password.is_some(),
+        ttl: p.plan.ttl,
+        messages_sent: p.stats.sent.clone(),
+        messages_received: p.stats.received.clone(),
+        established_transitions: p.stats.established_transitions,
+        last_error,
+    }
+}
+
+fn communities(a: &Attrs) -> Vec<String> {
+    a.communities
+        .iter()
+        .map(|c| format!("{}:{}", c >> 16, c & 0xffff))
+        .collect()
+}
+
+/// Which prefixes `global rib` shows.
+enum RibQuery {
+    All(Option<Afi>),
+    Exact(Prefix),
+    /// The longest prefix containing the address.
+    Lookup(IpAddr),
+}
+
+fn rib_rows(d: &Daemon, q: RibQuery) -> Vec<RibRow> {
+    let Some(sp) = d.speaker.as_ref() else {
+        return Vec::new();
+    };
+    let mut prefixes: Vec<Prefix> = match q {
+        RibQuery::All(family) => sp
+            .rib
+            .loc_rib()
+            .map(|(p, _)| p)
+            .filter(|p| family.is_none_or(|f| p.afi() == f))
+            .collect(),
+        RibQuery::Exact(x) => sp
+            .rib
+            .loc_rib()
+            .map(|(p, _)| p)
+            .filter(|p| *p == x)
+            .collect(),
+        RibQuery::Lookup(ip) => sp
+            .rib
+            .loc_rib()
+            .map(|(p, _)| p)
+            .filter(|p| p.contains_addr(&ip))
+            .max_by_key(|p| p.len())
+            .into_iter()
+            .collect(),
+    };
+    prefixes.sort();
+    let mut out = Vec::new();
+    for p in prefixes {
+        for (i, path) in sp.rib.paths(&p).iter().enumerate() {
+            let Some(a) = path.accepted() else {
+                continue;
+            };
+            let source = match path.peer().and_then(|id| sp.addr_of(id)) {
+                Some(addr) => addr.to_string(),
+                None => "local".into(),
+            };
+            out.push(RibRow {
+                prefix: p.to_string(),
+                next_hop: a
+                    .next_hop_for(p.afi())
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "0.0.0.0".into()),
+                as_path: a.as_path.to_string(),
+                origin: a.origin.letter().into(),
+                best: i == 0,
+                source,
+                local_pref: a.local_pref,
+                med: a.med,
+                communities: communities(a),
+                stale: path.is_stale(),
+            });
+        }
+    }
+    out
+}
+
+fn status(d: &Daemon) -> StatusInfo {
+    let (peers_total, peers_established) = d
+        .speaker
+        .as_ref()
+        .map(|s| {
+            (
+                s.peers.len(),
+                s.peers
+                    .values()
+                    .filter(|p| p.fsm.state() == State::Established)
+                    .count(),
+            )
+        })
+        .unwrap_or((0, 0));
+    let (mut v4, mut v6) = (0, 0);
+    if let Some(sp) = d.speaker.as_ref() {
+        for (p, _) in sp.rib.loc_rib() {
+            match p.afi() {
+                Afi::Ipv4 => v4 += 1,
+                Afi::Ipv6 => v6 += 1,
+            }
+        }
+    }
+    let me = d.plan.identity.as_ref();
+    let mode = match me {
+        None => "not running (see problems)".to_string(),
+        Some(m) => {
+            let base = if d.settings.nodes_full_mesh {
+                "full-mesh"
+            } else {
+                "per-node-asn"
+            };
+            match (m.rr_server, m.rr_client) {
+                (Some(c), _) => format!("{base}, route-reflector server (cluster {c})"),
+                (None, Some(c)) => format!("{base}, route-reflector client (cluster {c})"),
+                _ => base.to_string(),
+            }
+        }
+    };
+    let api = crate::kube::objects::ResourceKind::ALL
+        .iter()
+        .map(|k| {
+            let s = match d.snapshot.state(*k) {
+                None => "not listed yet".to_string(),
+                Some(crate::kube::snapshot::SyncState::Synced) => "synced".to_string(),
+                Some(crate::kube::snapshot::SyncState::Relisting) => "relisting".to_string(),
+                Some(crate::kube::snapshot::SyncState::Unreachable { error }) => {
+                    format!("unreachable: {error}")
+                }
+            };
+            (k.name().to_string(), s)
+        })
+        .collect();
+    StatusInfo {
+        version: env!("CARGO_PKG_VERSION").into(),
+        node: d.node_name.clone(),
+        router_id: me.map(|m| m.router_id.to_string()).unwrap_or_default(),
+        asn: me.map(|m| m.local_asn).unwrap_or(0),
+        mode,
+        api,
+        peers_total,
+        peers_established,
+        rib_ipv4: v4,
+        rib_ipv6: v6,
+        kernel_routes: d.routes.installed(),
+        healthy: d.healthy(),
+        problems: d.plan.problems.iter().map(|p| p.to_string()).collect(),
+    }
+}
+
+fn ok(data: serde_json::Value) -> Vec<u8> {
+    let r = Response {
+        ok: true,
+        error: None,
+        data,
+    };
+    serde_json::to_vec(&r).unwrap_or_default()
+}
+
+fn err(msg: String) -> Vec<u8> {
+    let r = Response {
+        ok: false,
+        error: Some(msg),
+        data: serde_json::Value::Null,
+    };
+    serde_json::to_vec(&r).unwrap_or_default()
+}
+
+/// Answers one control-socket request line.
+pub fn ctl_answer(d: &Daemon, req: &[u8]) -> Vec<u8> {
+    let line = req.split(|b| *b == b'\n').next().unwrap_or(&[]);
+    let req: Request = match serde_json::from_slice(line) {
+        Ok(r) => r,
+        Err(e) => return err(format!("bad request: {e}")),
+    };
+    let to_json = |v: Result<serde_json::Value, serde_json::Error>| match v {
+        Ok(v) => ok(v),
+        Err(e) => err(e.to_string()),
+    };
+    match req {
+        Request::Neighbor { addr: None } => {
+            let rows: Vec<NeighborRow> = d
+                .speaker
+                .as_ref()
+                .map(|s| s.peers.values().map(|p| row(d, p)).collect())
+                .unwrap_or_default();
+            to_json(serde_json::to_value(rows))
+        }
+        Request::Neighbor { addr: Some(a) } => {
+            let Ok(ip) = a.parse::<IpAddr>() else {
+                return err(format!("{a:?} is not an IP address"));
+            };
+            match d.speaker.as_ref().and_then(|s| s.peers.get(&ip)) {
+                Some(p) => to_json(serde_json::to_value(detail(d, p))),
+                None => err(format!("no neighbor {ip}")),
+            }
+        }
+        Request::Rib { family, prefix } => {
+            let fam = match family.as_deref() {
+                None => None,
+                Some("ipv4") => Some(Afi::Ipv4),
+                Some("ipv6") => Some(Afi::Ipv6),
+                Some(f) => return err(format!("unknown family {f:?} (ipv4 or ipv6)")),
+            };
+            let q = match prefix.as_deref() {
+                None => RibQuery::All(fam),
+                Some(s) => match (s.parse::<Prefix>(), s.parse::<IpAddr>()) {
+                    (Ok(p), _) => RibQuery::Exact(p),
+                    (_, Ok(ip)) => RibQuery::Lookup(ip),
+                    _ => return err(format!("{s:?} is not a prefix or an address")),
+                },
+            };
+            to_json(serde_json::to_value(rib_rows(d, q)))
+        }
+        Request::Status => to_json(serde_json::to_value(status(d))),
+    }
+}
+
+/// Answers an HTTP request on the metrics or the health endpoint.
+pub fn http_answer(d: &Daemon, req: &[u8], metrics_endpoint: bool) -> Vec<u8> {
+    let Some((method, path)) = http::parse_request(req) else {
+        return http::response(404, "text/plain", "bad request\n", false);
+    };
+    let head = method == "HEAD";
+    if method != "GET" && !head {
+        return http::response(405, "text/plain", "method not allowed\n", false);
+    }
+    if metrics_endpoint && path == d.cfg.metrics_path {
+        return http::response(200, "text/plain; version=0.0.4", &metrics(d), head);
+    }
+    if path == "/healthz" {
+        return if d.healthy() {
+            http::response(200, "text/plain", "OK\n", head)
+        } else {
+            http::response(500, "text/plain", "Unhealthy\n", head)
+        };
+    }
+    http::response(404, "text/plain", "not found\n", head)
+}
+
+/// Prometheus text: kube-router's routing metrics, then kube-bgp's own.
+pub fn metrics(d: &Daemon) -> String {
+    let mut o = String::new();
+    let peers: Vec<&PeerSlot> = d
+        .speaker
+        .as_ref()
+        .map(|s| s.peers.values().collect())
+        .unwrap_or_default();
+    prom::header(
+        &mut o,
+        "kube_router_bgp_peer_info",
+        "gauge",
+        "BGP peer information",
+    );
+    for p in &peers {
+        let r = row(d, p);
+        prom::sample(
+            &mut o,
+            "kube_router_bgp_peer_info",
+            &[
+                ("address", &r.address),
+                ("type", &r.peer_type),
+                ("asn", &r.asn.to_string()),
+                ("state", p.fsm.state().name()),
+            ],
+            1.0,
+        );
+    }
+    prom::header(
+        &mut o,
+        "kube_router_controller_bgp_advertisements_received",
+        "counter",
+        "BGP best-path changes received from the RIB",
+    );
+    prom::sample(
+        &mut o,
+        "kube_router_controller_bgp_advertisements_received",
+        &[],
+        d.counters.best_received as f64,
+    );
+    prom::header(
+        &mut o,
+        "kube_router_host_routes_synced",
+        "gauge",
+        "Routes kube-bgp has installed in the kernel",
+    );
+    prom::sample(
+        &mut o,
+        "kube_router_host_routes_synced",
+        &[],
+        d.routes.installed() as f64,
+    );
+    prom::header(
+        &mut o,
+        "kube_router_host_routes_added",
+        "counter",
+        "Kernel routes added or replaced",
+    );
+    prom::sample(
+        &mut o,
+        "kube_router_host_routes_added",
+        &[],
+        (d.routes.stats.added + d.routes.stats.replaced) as f64,
+    );
+    prom::header(
+        &mut o,
+        "kube_router_host_routes_removed",
+        "counter",
+        "Kernel routes removed",
+    );
+    prom::sample(
+        &mut o,
+        "kube_router_host_routes_removed",
+        &[],
+        d.routes.stats.deleted as f64,
+    );
+    let version = env!("CARGO_PKG_VERSION");
+    prom::header(
+        &mut o,
+        "kube_router_build_info",
+        "gauge",
+        "Build information",
+    );
+    prom::sample(
+        &mut o,
+        "kube_router_build_info",
+        &[("goversion", "none (kube-bgp, Rust)"), ("version", version)],
+        1.0,
+    );
+
+    // kube-bgp's own.
+    prom::header(
+        &mut o,
+        "kube_bgp_build_info",
+        "gauge",
+        "kube-bgp build information",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_build_info",
+        &[
+            ("version", version),
+            (
+                "commit",
+                option_env!("KUBE_BGP_GIT_COMMIT").unwrap_or("unknown"),
+            ),
+        ],
+        1.0,
+    );
+    prom::header(
+        &mut o,
+        "kube_bgp_peer_state_changes_total",
+        "counter",
+        "BGP session state changes per peer",
+    );
+    for p in &peers {
+        prom::sample(
+            &mut o,
+            "kube_bgp_peer_state_changes_total",
+            &[("address", &p.plan.addr.to_string())],
+            p.stats.state_changes as f64,
+        );
+    }
+    prom::header(
+        &mut o,
+        "kube_bgp_peer_established_total",
+        "counter",
+        "Times each session reached Established",
+    );
+    for p in &peers {
+        prom::sample(
+            &mut o,
+            "kube_bgp_peer_established_total",
+            &[("address", &p.plan.addr.to_string())],
+            p.stats.established_transitions as f64,
+        );
+    }
+    let (uin, uout) = d
+        .speaker
+        .as_ref()
+        .map(|s| (s.updates_in, s.updates_out))
+        .unwrap_or((0, 0));
+    prom::header(
+        &mut o,
+        "kube_bgp_updates_received_total",
+        "counter",
+        "UPDATE messages received",
+    );
+    prom::sample(&mut o, "kube_bgp_updates_received_total", &[], uin as f64);
+    prom::header(
+        &mut o,
+        "kube_bgp_updates_sent_total",
+        "counter",
+        "UPDATE messages sent",
+    );
+    prom::sample(&mut o, "kube_bgp_updates_sent_total", &[], uout as f64);
+    let st = status(d);
+    prom::header(
+        &mut o,
+        "kube_bgp_rib_prefixes",
+        "gauge",
+        "Prefixes in the Loc-RIB",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_rib_prefixes",
+        &[("family", "ipv4")],
+        st.rib_ipv4 as f64,
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_rib_prefixes",
+        &[("family", "ipv6")],
+        st.rib_ipv6 as f64,
+    );
+    prom::header(
+        &mut o,
+        "kube_bgp_kernel_routes_desired",
+        "gauge",
+        "Routes kube-bgp wants in the kernel",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_kernel_routes_desired",
+        &[],
+        d.routes.desired() as f64,
+    );
+    prom::header(
+        &mut o,
+        "kube_bgp_kernel_reconcile_total",
+        "counter",
+        "Kernel reconcile passes",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_kernel_reconcile_total",
+        &[],
+        d.routes.stats.passes as f64,
+    );
+    prom::header(
+        &mut o,
+        "kube_bgp_kernel_reconcile_duration_seconds",
+        "gauge",
+        "Duration of the last kernel reconcile pass",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_kernel_reconcile_duration_seconds",
+        &[],
+        d.routes.stats.last_duration.as_secs_f64(),
+    );
+    prom::header(
+        &mut o,
+        "kube_bgp_kernel_route_failures_total",
+        "counter",
+        "Kernel route operations that failed",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_kernel_route_failures_total",
+        &[],
+        d.routes.stats.failed as f64,
+    );
+    prom::header(
+        &mut o,
+        "kube_bgp_api_watch_state",
+        "gauge",
+        "1 for each resource's current API watch state",
+    );
+    for (res, state) in &st.api {
+        let s = state.split(':').next().unwrap_or(state);
+        prom::sample(
+            &mut o,
+            "kube_bgp_api_watch_state",
+            &[("resource", res), ("state", s)],
+            1.0,
+        );
+    }
+    prom::header(
+        &mut o,
+        "kube_bgp_api_relists_total",
+        "counter",
+        "Relists after 410 or broken watches",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_api_relists_total",
+        &[],
+        d.counters.relists as f64,
+    );
+    prom::header(
+        &mut o,
+        "kube_bgp_api_events_total",
+        "counter",
+        "Events received from the API watchers",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_api_events_total",
+        &[],
+        d.counters.api_events as f64,
+    );
+    prom::header(
+        &mut o,
+        "kube_bgp_config_problems",
+        "gauge",
+        "Annotation or configuration problems in force",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_config_problems",
+        &[],
+        d.plan.problems.len() as f64,
+    );
+    prom::header(
+        &mut o,
+        "kube_bgp_healthy",
+        "gauge",
+        "1 when /healthz answers OK",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_healthy",
+        &[],
+        if d.healthy() { 1.0 } else { 0.0 },
+    );
+    let _ = writeln!(o);
+    o
+}
+
+/// Renders a ctl answer for the terminal (the CLI side).
+pub fn render(req: &Request, data: &serde_json::Value, json: bool) -> Result<String, String> {
+    if json {
+        return serde_json::to_string_pretty(data)
+            .map(|s| s + "\n")
+            .map_err(|e| e.to_string());
+    }
+    let bad = |e: serde_json::Error| format!("unexpected answer from the daemon: {e}");
+    Ok(match req {
+        Request::Neighbor { addr: None } => {
+            let rows: Vec<NeighborRow> = serde_json::from_value(data.clone()).map_err(bad)?;
+            ctl::render_neighbors(&rows)
+        }
+        Request::Neighbor { addr: Some(_) } => {
+            let d: NeighborDetail = serde_json::from_value(data.clone()).map_err(bad)?;
+            ctl::render_neighbor_detail(&d)
+        }
+        Request::Rib { .. } => {
+            let rows: Vec<RibRow> = serde_json::from_value(data.clone()).map_err(bad)?;
+            ctl::render_rib(&rows)
+        }
+        Request::Status => {
+            let s: StatusInfo = serde_json::from_value(data.clone()).map_err(bad)?;
+            ctl::render_status(&s)
+        }
+    })
+}
