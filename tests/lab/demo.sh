@@ -58,7 +58,7 @@ if [ "$install" = 1 ]; then
   pkgs=(bird2 iproute2 iputils-ping python3 openssl)
   missing=()
   for p in "${pkgs[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" == *"install ok installed"* ]] || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
@@ -245,11 +245,11 @@ say "BIRD (TCP-MD5 password, one session per node)"
 in_ns "$rt" bird -f -c "$dir/bird.conf" -s "$dir/bird.ctl" >"$dir/bird.out" 2>&1 &
 pid[bird]=$!
 for _ in $(seq 100); do
-  birdc -s "$dir/bird.ctl" show status 2>/dev/null | grep -q "Daemon is up" && break
+  [[ "$(birdc -s "$dir/bird.ctl" show status 2>/dev/null || true)" == *"Daemon is up"* ]] && break
   kill -0 "${pid[bird]}" 2>/dev/null || { cat "$dir/bird.out"; die "BIRD exited"; }
   sleep 0.1
 done
-birdc -s "$dir/bird.ctl" show status | grep -q "Daemon is up" || die "BIRD did not start within 10 s"
+[[ "$(birdc -s "$dir/bird.ctl" show status 2>&1 || true)" == *"Daemon is up"* ]] || die "BIRD did not start within 10 s"
 echo "BIRD is up"
 
 say "kube-bgp on each node"
@@ -306,11 +306,13 @@ echo "all sessions Established"
 
 # Routes to the other nodes' pod CIDRs, installed by kube-bgp (proto 17).
 routes_ok() {
-  local i j
+  local i j routes
   for i in "${nodes[@]}"; do
+    # Read first: `ip | grep -q` fails under pipefail when grep stops reading early.
+    routes=$(ip -n "${ns}n$i" route show proto 17)
     for j in "${nodes[@]}"; do
       [ "$i" = "$j" ] && continue
-      ip -n "${ns}n$i" route show proto 17 | grep -q "^10.244.$j.0/24 via $subnet.$j" || return 1
+      grep -q "^10\.244\.$j\.0/24 via ${subnet//./\\.}\.$j " <<<"$routes" || return 1
     done
   done
 }
