@@ -188,7 +188,16 @@ fn ping_summary_parsing() {
 
 #[test]
 fn log_tail_and_established_count() {
-    use common::lab::daemon::{count_established, tail};
+    use common::lab::daemon::{count_established, redact, tail};
+    assert_eq!(
+        redact("--peer-router-passwords=c2VjcmV0"),
+        "--peer-router-passwords=<redacted>"
+    );
+    assert_eq!(
+        redact("--peer-router-ips=10.0.0.1"),
+        "--peer-router-ips=10.0.0.1"
+    );
+    assert_eq!(redact("password=x"), "password=x");
     assert_eq!(tail("a\nb\nc\n", 2), "b\nc");
     assert_eq!(tail("a\n", 50), "a");
     assert_eq!(tail("", 5), "");
@@ -260,5 +269,93 @@ fn lab_kube_bgp_process_and_failure_report() {
     assert!(
         msg.contains("start #2") && msg.contains("kube-bgp: error:"),
         "{msg}"
+    );
+}
+
+/// The harness driving the real daemon: three dual-stack nodes in full mesh with a BIRD
+/// global peer (TCP-MD5), sessions seen through the ctl helpers, routes in the kernel,
+/// pods reaching each other, and a node that is stopped and restarted.
+#[test]
+fn lab_kube_bgp_full_mesh_with_bird() {
+    let test = "lab_kube_bgp_full_mesh_with_bird";
+    if !tools(test) || !common::routers::Daemon::Bird.available(test) {
+        return;
+    }
+    let secret = "lab-md5-secret";
+    let mut lab = Lab::new("labe", LabConfig::new(3).dual_stack().routers(1));
+    let cfg = lab.router_config(0, 65000, 64512, Some(secret));
+    lab.start_router(0, common::routers::Daemon::Bird, cfg);
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, secret);
+    let peer = format!("--peer-router-ips={}", lab.router(0).ipv4);
+    let pw = format!("--peer-router-passwords={b64}");
+    for i in 0..3 {
+        lab.start_kube_bgp(i, &[&peer, "--peer-router-asns=65000", &pw]);
+    }
+    let timeout = std::time::Duration::from_secs(30);
+    for i in 0..3 {
+        let up = lab.wait_established(i, 3, timeout);
+        lab.check(
+            up,
+            &format!("node{}: sessions: {:?}", i + 1, lab.neighbors_json(i)),
+        );
+    }
+    let bird = lab.router(0).router.as_ref().expect("bird started");
+    for node in lab.nodes() {
+        let got = bird.wait_route(&node.pod_cidr4, timeout);
+        let nh = got.as_ref().and_then(|r| r.next_hop).map(|a| a.to_string());
+        lab.check(
+            nh.as_deref() == Some(node.ipv4.as_str()),
+            &format!("BIRD: {got:?}"),
+        );
+    }
+    // Kernel routes to the other nodes' pod CIDRs, then pods reach each other.
+    let want = |i: usize| {
+        let mut w = Vec::new();
+        for b in lab.nodes().iter().filter(|b| b.index != i) {
+            w.push(format!("{} via {} ", b.pod_cidr4, b.ipv4));
+            if let (Some(c), Some(ip)) = (&b.pod_cidr6, &b.ipv6) {
+                w.push(format!("{c} via {ip} "));
+            }
+        }
+        w
+    };
+    for i in 0..3 {
+        let ok = common::wait_for(timeout, || {
+            let routes = lab.kernel_routes(i);
+            want(i).iter().all(|w| routes.contains(w)).then_some(())
+        });
+        let routes = lab.kernel_routes(i);
+        lab.check(
+            ok.is_some(),
+            &format!("node{} routes:\n{routes}\nwant {:?}", i + 1, want(i)),
+        );
+    }
+    for (a, b) in [(0, 1), (1, 2), (2, 0)] {
+        let to4 = lab.node(b).pod_ip4.clone();
+        lab.check(lab.ping(a, &to4, 2) == (2, 2), &format!("pod {a} -> {to4}"));
+        if let Some(to6) = lab.node(b).pod_ip6.clone() {
+            lab.check(lab.ping(a, &to6, 2) == (2, 2), &format!("pod {a} -> {to6}"));
+        }
+    }
+    // A stopped node's routes go from the others; a restart brings them back.
+    let status = lab.stop_kube_bgp(2);
+    lab.check(status.is_some(), "node3 was not running");
+    let gone = common::wait_for(timeout, || {
+        (!lab.kernel_routes(0).contains("10.244.3.0/24")).then_some(())
+    });
+    lab.check(gone.is_some(), "node1 kept the route to node3's pods");
+    lab.restart_kube_bgp(2);
+    lab.check(lab.wait_established(2, 3, timeout), "node3 after restart");
+    let back = common::wait_for(timeout, || {
+        lab.kernel_routes(0)
+            .contains("10.244.3.0/24 via")
+            .then_some(())
+    });
+    lab.check(back.is_some(), "node1 did not relearn node3's pod CIDR");
+    let log = lab.log(2);
+    assert!(log.contains("---- lab: start #2 in"), "{log}");
+    assert!(
+        log.contains("--peer-router-passwords=<redacted>") && !log.contains(&b64),
+        "{log}"
     );
 }

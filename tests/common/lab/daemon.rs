@@ -29,6 +29,16 @@ fn has_flag(flags: &[String], name: &str) -> bool {
         .any(|f| *f == long || f.starts_with(&format!("{long}=")))
 }
 
+/// A flag as shown in the log: the value of any `--*password*=` flag hidden.
+pub fn redact(flag: &str) -> String {
+    match flag.split_once('=') {
+        Some((name, _)) if name.starts_with("--") && name.contains("password") => {
+            format!("{name}=<redacted>")
+        }
+        _ => flag.to_string(),
+    }
+}
+
 /// The last `n` lines of `text`.
 pub fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
@@ -92,12 +102,13 @@ impl Lab {
             .append(true)
             .open(node.log_path())
             .unwrap_or_else(|e| panic!("open {}: {e}", node.log_path().display()));
+        let shown: Vec<String> = args.iter().map(|a| redact(a)).collect();
         let _ = writeln!(
             log,
             "---- lab: start #{} in {}: kube-bgp {} ----",
             node.starts,
             node.ns.name,
-            args.join(" ")
+            shown.join(" ")
         );
         let err = log
             .try_clone()
