@@ -70,7 +70,8 @@ impl LabConfig {
         self
     }
 
-    /// Build the namespaces only; Node objects are created later (`register_node`).
+    /// Build the namespaces only; Node objects are created later with `register_node`
+    /// (annotations given here are then not applied).
     pub fn unregistered(mut self) -> LabConfig {
         self.register_nodes = false;
         self
@@ -138,6 +139,16 @@ pub struct Lab {
     dumped: std::sync::atomic::AtomicBool,
 }
 
+struct DirGuard(Option<PathBuf>);
+
+impl Drop for DirGuard {
+    fn drop(&mut self) {
+        if let Some(d) = &self.0 {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
 fn mkdir(p: &Path) {
     std::fs::create_dir_all(p).unwrap_or_else(|e| panic!("mkdir {}: {e}", p.display()));
 }
@@ -154,9 +165,17 @@ impl Lab {
         assert!(cfg.routers <= 50, "lab: at most 50 routers");
         let seq = LAB_COUNTER.fetch_add(1, Ordering::SeqCst);
         let k = 10 + seq % 200;
+        if let Some((i, key, _)) = cfg.annotations.iter().find(|(i, _, _)| *i >= cfg.nodes) {
+            panic!(
+                "lab: annotation {key} for node index {i}, but only {} nodes",
+                cfg.nodes
+            );
+        }
         let dir = std::env::temp_dir().join(format!("kblab{}n{seq}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         mkdir(&dir);
+        // Removes the directory if building the lab panics; disarmed once `Lab` owns it.
+        let mut dir_guard = DirGuard(Some(dir.clone()));
 
         let switch = Netns::new(&format!("{tag}s"));
         switch.sh(&format!(
@@ -256,6 +275,7 @@ impl Lab {
                 .unwrap_or_else(|e| panic!("write {}: {e}", node.kubeconfig().display()));
         }
 
+        dir_guard.0 = None;
         let lab = Lab {
             nodes,
             routers,
