@@ -44,9 +44,7 @@ pub(crate) fn compare<'p>(
     let (pa, pb) = (peer(a.src), peer(b.src));
     // MED only between paths from the same neighbouring AS; missing MED = 0.
     let neighbour = |x: &crate::bgp::types::Attrs, p: Option<&PeerInfo>| {
-        x.as_path
-            .first_as()
-            .or_else(|| p.map(|p| p.local_asn))
+        x.as_path.first_as().or_else(|| p.map(|p| p.local_asn))
     };
     if neighbour(aa, pa) == neighbour(ba, pb) {
         let ord = aa.med.unwrap_or(0).cmp(&ba.med.unwrap_or(0));

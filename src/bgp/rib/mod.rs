@@ -106,7 +106,10 @@ impl fmt::Display for RibError {
             RibError::UnknownPeer(p) => write!(f, "rib: unknown {p}"),
             RibError::PeerNotUp(p) => write!(f, "rib: {p} is not established"),
             RibError::MissingAttrs(p) => {
-                write!(f, "rib: update from {p} announces prefixes without attributes")
+                write!(
+                    f,
+                    "rib: update from {p} announces prefixes without attributes"
+                )
             }
         }
     }
@@ -419,7 +422,12 @@ impl Rib {
     // ----- routes in -----
 
     /// Paths from an established peer sharing one attribute set.
-    pub fn announce(&mut self, id: PeerId, attrs: Attrs, prefixes: &[Prefix]) -> Result<(), RibError> {
+    pub fn announce(
+        &mut self,
+        id: PeerId,
+        attrs: Attrs,
+        prefixes: &[Prefix],
+    ) -> Result<(), RibError> {
         let slot = self.slot(id).ok_or(RibError::UnknownPeer(id))?;
         if !slot.up {
             return Err(RibError::PeerNotUp(id));
@@ -429,9 +437,9 @@ impl Rib {
         let base = import_loop_free(&self.cfg, &info, &received)
             .then(|| import_base(&mut self.interner, &info, &received));
         for prefix in prefixes {
-            let accepted = base.as_ref().and_then(|b| {
-                import_policy(&*self.policy, &mut self.interner, &info, prefix, b)
-            });
+            let accepted = base
+                .as_ref()
+                .and_then(|b| import_policy(&*self.policy, &mut self.interner, &info, prefix, b));
             self.set_path(id.0, *prefix, received.clone(), accepted);
         }
         self.interner.maybe_gc();
@@ -493,7 +501,13 @@ impl Rib {
         }
     }
 
-    fn set_path(&mut self, src: u32, prefix: Prefix, received: Arc<Attrs>, attrs: Option<Arc<Attrs>>) {
+    fn set_path(
+        &mut self,
+        src: u32,
+        prefix: Prefix,
+        received: Arc<Attrs>,
+        attrs: Option<Arc<Attrs>>,
+    ) {
         let id = self.table.get_or_insert(prefix);
         let Some(e) = self.table.entry_mut(id) else {
             return;
@@ -517,7 +531,12 @@ impl Rib {
             });
         }
         let peers = &self.peers;
-        let lookup = |s: u32| peers.get(s as usize).and_then(Option::as_ref).map(|p| &p.info);
+        let lookup = |s: u32| {
+            peers
+                .get(s as usize)
+                .and_then(Option::as_ref)
+                .map(|p| &p.info)
+        };
         if e.paths.as_slice().len() > 1 {
             best::select(&mut e.paths, &lookup);
         }
@@ -544,7 +563,12 @@ impl Rib {
         let before = best_ident(e);
         let removed = e.paths.remove(idx);
         let peers = &self.peers;
-        let lookup = |s: u32| peers.get(s as usize).and_then(Option::as_ref).map(|p| &p.info);
+        let lookup = |s: u32| {
+            peers
+                .get(s as usize)
+                .and_then(Option::as_ref)
+                .map(|p| &p.info)
+        };
         best::select(&mut e.paths, &lookup);
         let changed = best_ident(e) != before;
         if let (Some(p), Some(Some(slot))) = (removed, self.peers.get_mut(src as usize)) {
@@ -629,7 +653,12 @@ impl Rib {
                 }
             }
             let peers = &self.peers;
-            let lookup = |s: u32| peers.get(s as usize).and_then(Option::as_ref).map(|p| &p.info);
+            let lookup = |s: u32| {
+                peers
+                    .get(s as usize)
+                    .and_then(Option::as_ref)
+                    .map(|p| &p.info)
+            };
             best::select(&mut e.paths, &lookup);
             if best_ident(e) != before {
                 changed.push(id);
@@ -682,6 +711,14 @@ impl Rib {
             self.maybe_free(id);
         }
         out
+    }
+
+    /// Whether changes for peers are waiting (`take_out`).
+    pub fn has_out(&self) -> bool {
+        !self.export_dirty.is_empty()
+            || !self.pending.is_empty()
+            || self.export_all
+            || self.groups.iter().flatten().any(Group::has_work)
     }
 
     /// Whether best-path changes are waiting.

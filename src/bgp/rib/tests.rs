@@ -122,7 +122,10 @@ fn decision_local_pref() {
     let mut hi = attrs(&[], "192.0.2.1");
     hi.local_pref = Some(200);
     let lo = attrs(&[], "192.0.2.2");
-    assert_eq!(duel((info(1, LOCAL_AS), hi.clone()), (info(2, LOCAL_AS), lo)), 0);
+    assert_eq!(
+        duel((info(1, LOCAL_AS), hi.clone()), (info(2, LOCAL_AS), lo)),
+        0
+    );
     // LOCAL_PREF from an eBGP peer is ignored (counts as 100): a longer iBGP path
     // with 150 beats it.
     let mut e = attrs(&[65100], "192.0.2.3");
@@ -178,7 +181,10 @@ fn decision_originator_id_then_cluster_list_then_address() {
     c.cluster_list = vec!["7.7.7.7".parse().unwrap(), "8.8.8.8".parse().unwrap()];
     let mut d = c.clone();
     d.cluster_list.truncate(1);
-    assert_eq!(duel((info(1, LOCAL_AS), c), (info(9, LOCAL_AS), d.clone())), 1);
+    assert_eq!(
+        duel((info(1, LOCAL_AS), c), (info(9, LOCAL_AS), d.clone())),
+        1
+    );
     // All equal: lowest peer address (same router id on both).
     let p1 = info(1, LOCAL_AS);
     let p9 = PeerInfo {
@@ -205,8 +211,12 @@ fn local_route_wins_over_learned() {
 fn import_loop_checks() {
     let mut r = rib(Some("10.0.0.99"));
     let p = up(&mut r, client(1));
-    r.announce(p, attrs(&[65100, LOCAL_AS], "192.0.2.1"), &[pfx("10.1.0.0/24")])
-        .unwrap();
+    r.announce(
+        p,
+        attrs(&[65100, LOCAL_AS], "192.0.2.1"),
+        &[pfx("10.1.0.0/24")],
+    )
+    .unwrap();
     let mut own = attrs(&[], "192.0.2.1");
     own.originator_id = Some("10.0.0.1".parse().unwrap());
     r.announce(p, own, &[pfx("10.2.0.0/24")]).unwrap();
@@ -306,7 +316,10 @@ fn route_reflection_matrix() {
     r.announce(c1, attrs(&[], "192.0.2.1"), &[pfx("10.1.0.0/24")])
         .unwrap();
     let out = r.take_out();
-    assert!(messages_for(&out, c1).is_empty(), "never back to the source");
+    assert!(
+        messages_for(&out, c1).is_empty(),
+        "never back to the source"
+    );
     for p in [c2, n1, n2] {
         let a = announced(&messages_for(&out, p));
         assert_eq!(a.len(), 1, "{p}");
@@ -322,7 +335,10 @@ fn route_reflection_matrix() {
     assert_eq!(announced(&messages_for(&out, c1)).len(), 1);
     assert_eq!(announced(&messages_for(&out, c2)).len(), 1);
     assert!(messages_for(&out, n1).is_empty());
-    assert!(messages_for(&out, n2).is_empty(), "non-client to non-client");
+    assert!(
+        messages_for(&out, n2).is_empty(),
+        "non-client to non-client"
+    );
     assert_eq!(announced(&messages_for(&out, e)).len(), 1);
 
     r.announce(e, attrs(&[65100], "192.0.2.5"), &[pfx("10.5.0.0/24")])
@@ -331,7 +347,10 @@ fn route_reflection_matrix() {
     for p in [c1, c2, n1, n2] {
         let a = announced(&messages_for(&out, p));
         assert_eq!(a.len(), 1, "{p}");
-        assert_eq!(a[0].1.originator_id, None, "not reflected, no ORIGINATOR_ID");
+        assert_eq!(
+            a[0].1.originator_id, None,
+            "not reflected, no ORIGINATOR_ID"
+        );
         assert!(a[0].1.cluster_list.is_empty());
     }
     assert!(messages_for(&out, e).is_empty());
@@ -344,7 +363,10 @@ fn route_reflection_matrix() {
     let out = r.take_out();
     let got = announced(&messages_for(&out, c1));
     assert_eq!(got[0].1.originator_id, Some("6.6.6.6".parse().unwrap()));
-    assert_eq!(got[0].1.cluster_list, vec![cid, "10.0.0.50".parse().unwrap()]);
+    assert_eq!(
+        got[0].1.cluster_list,
+        vec![cid, "10.0.0.50".parse().unwrap()]
+    );
 }
 
 #[test]
@@ -387,9 +409,19 @@ impl Policy for TestPolicy {
         true
     }
 
-    fn export(&self, peer: &PeerInfo, prefix: &Prefix, src: Source<'_>, _: &mut Cow<'_, Attrs>) -> bool {
+    fn export(
+        &self,
+        peer: &PeerInfo,
+        prefix: &Prefix,
+        src: Source<'_>,
+        _: &mut Cow<'_, Attrs>,
+    ) -> bool {
         let local = matches!(src, Source::Local);
-        !(peer.ibgp && !local) && !(!peer.ibgp && *prefix == self.no_ebgp)
+        if peer.ibgp {
+            local
+        } else {
+            *prefix != self.no_ebgp
+        }
     }
 }
 
@@ -407,19 +439,29 @@ fn policy_accept_reject_modify_and_reevaluate() {
     let e2 = up(&mut r, info(2, 65200));
     let i = up(&mut r, info(3, LOCAL_AS));
     r.take_out();
-    r.announce(e1, attrs(&[65100], "192.0.2.1"), &[pfx("10.1.0.0/24"), pfx("10.2.0.0/24")])
-        .unwrap();
+    r.announce(
+        e1,
+        attrs(&[65100], "192.0.2.1"),
+        &[pfx("10.1.0.0/24"), pfx("10.2.0.0/24")],
+    )
+    .unwrap();
     r.originate(pfx("10.9.0.0/24"), attrs(&[], "192.0.2.254"));
     assert_eq!(best_peer(&r, "10.1.0.0/24"), None);
     let acc = r.paths(&pfx("10.2.0.0/24"))[0].accepted().unwrap().clone();
     assert_eq!(acc.local_pref, Some(300));
     let out = r.take_out();
     assert_eq!(
-        announced(&messages_for(&out, e2)).iter().map(|x| x.0).collect::<Vec<_>>(),
+        announced(&messages_for(&out, e2))
+            .iter()
+            .map(|x| x.0)
+            .collect::<Vec<_>>(),
         vec![pfx("10.2.0.0/24")]
     );
     assert_eq!(
-        announced(&messages_for(&out, i)).iter().map(|x| x.0).collect::<Vec<_>>(),
+        announced(&messages_for(&out, i))
+            .iter()
+            .map(|x| x.0)
+            .collect::<Vec<_>>(),
         vec![pfx("10.9.0.0/24")],
         "learned routes filtered towards iBGP by export policy"
     );
@@ -440,7 +482,11 @@ fn policy_accept_reject_modify_and_reevaluate() {
     assert_eq!(withdrawn(&m), vec![pfx("10.2.0.0/24")]);
     assert!(messages_for(&out, i).is_empty(), "nothing changed for iBGP");
     let changes = r.take_best_changes();
-    assert!(changes.iter().any(|(p, b)| *p == pfx("10.2.0.0/24") && b.is_none()));
+    assert!(
+        changes
+            .iter()
+            .any(|(p, b)| *p == pfx("10.2.0.0/24") && b.is_none())
+    );
     // Re-evaluating an unchanged policy sends nothing.
     r.reevaluate();
     assert!(r.take_out().is_empty());
@@ -452,7 +498,11 @@ fn graceful_restart_stale_and_sweep() {
     let e = up(&mut r, info(1, 65100));
     let i = up(&mut r, info(2, LOCAL_AS));
     let a = attrs(&[65100], "192.0.2.1");
-    let (p1, p2, p6) = (pfx("10.1.0.0/24"), pfx("10.2.0.0/24"), pfx("2001:db8:1::/48"));
+    let (p1, p2, p6) = (
+        pfx("10.1.0.0/24"),
+        pfx("10.2.0.0/24"),
+        pfx("2001:db8:1::/48"),
+    );
     r.announce(e, a.clone(), &[p1, p2]).unwrap();
     let mut a6 = a.clone();
     a6.set_next_hop(Afi::Ipv6, "2001:db8::1".parse().unwrap(), None);
@@ -461,7 +511,11 @@ fn graceful_restart_stale_and_sweep() {
     r.take_best_changes();
     r.peer_down(e, true).unwrap();
     assert!(r.paths(&p1)[0].is_stale());
-    assert_eq!(best_peer(&r, "10.1.0.0/24"), Some(e), "stale paths still used");
+    assert_eq!(
+        best_peer(&r, "10.1.0.0/24"),
+        Some(e),
+        "stale paths still used"
+    );
     assert!(r.take_out().is_empty(), "nothing withdrawn during restart");
     assert!(r.take_best_changes().is_empty());
     r.peer_up(e, info(1, 65100)).unwrap();
@@ -469,7 +523,10 @@ fn graceful_restart_stale_and_sweep() {
     assert!(!r.paths(&p1)[0].is_stale());
     r.end_of_rib(e, Afi::Ipv4).unwrap();
     assert!(r.paths(&p2).is_empty(), "stale IPv4 path swept");
-    assert!(r.paths(&p6)[0].is_stale(), "IPv6 waits for its own End-of-RIB");
+    assert!(
+        r.paths(&p6)[0].is_stale(),
+        "IPv6 waits for its own End-of-RIB"
+    );
     let out = r.take_out();
     assert_eq!(withdrawn(&messages_for(&out, i)), vec![p2]);
     assert!(announced(&messages_for(&out, i)).is_empty(), "p1 unchanged");
@@ -493,7 +550,10 @@ fn adj_rib_out_diffing() {
     assert!(r.take_out().is_empty(), "duplicate announcement suppressed");
     r.withdraw(e, &[p]).unwrap();
     r.announce(e, a.clone(), &[p]).unwrap();
-    assert!(r.take_out().is_empty(), "flap back to the same state sends nothing");
+    assert!(
+        r.take_out().is_empty(),
+        "flap back to the same state sends nothing"
+    );
     // A prefix that was never sent is not withdrawn.
     let q = pfx("10.2.0.0/24");
     r.announce(e, a.clone(), &[q]).unwrap();
@@ -508,7 +568,11 @@ fn adj_rib_out_diffing() {
     assert_eq!(got[0].1.med, Some(1));
     r.withdraw(e, &[p]).unwrap();
     assert_eq!(withdrawn(&messages_for(&r.take_out(), i)), vec![p]);
-    assert_eq!(r.prefix_count(), 2, "kept until the best-path change is taken");
+    assert_eq!(
+        r.prefix_count(),
+        2,
+        "kept until the best-path change is taken"
+    );
     r.take_best_changes();
     assert_eq!(r.prefix_count(), 0, "unused prefixes are freed");
 }
@@ -517,8 +581,12 @@ fn adj_rib_out_diffing() {
 fn peer_up_gets_full_table_then_end_of_rib() {
     let mut r = rib(None);
     let e = up(&mut r, info(1, 65100));
-    r.announce(e, attrs(&[65100], "192.0.2.1"), &[pfx("10.1.0.0/24"), pfx("10.2.0.0/24")])
-        .unwrap();
+    r.announce(
+        e,
+        attrs(&[65100], "192.0.2.1"),
+        &[pfx("10.1.0.0/24"), pfx("10.2.0.0/24")],
+    )
+    .unwrap();
     r.originate(pfx("10.3.0.0/24"), attrs(&[], "192.0.2.254"));
     r.take_out();
     let i = up(&mut r, info(2, LOCAL_AS));
@@ -552,10 +620,16 @@ fn peer_removal_withdraws_its_routes() {
     r.take_out();
     r.take_best_changes();
     r.remove_peer(e).unwrap();
-    assert_eq!(withdrawn(&messages_for(&r.take_out(), i)), vec![pfx("10.1.0.0/24")]);
+    assert_eq!(
+        withdrawn(&messages_for(&r.take_out(), i)),
+        vec![pfx("10.1.0.0/24")]
+    );
     assert_eq!(r.take_best_changes(), vec![(pfx("10.1.0.0/24"), None)]);
     assert!(r.peer(e).is_none());
-    assert_eq!(r.announce(e, Attrs::default(), &[]), Err(RibError::UnknownPeer(e)));
+    assert_eq!(
+        r.announce(e, Attrs::default(), &[]),
+        Err(RibError::UnknownPeer(e))
+    );
 }
 
 #[test]
@@ -564,7 +638,8 @@ fn best_changes_coalesced_and_chunked() {
     let e = up(&mut r, info(1, 65100));
     let ps: Vec<Prefix> = (0..10u8).map(|n| pfx(&format!("10.{n}.0.0/16"))).collect();
     r.announce(e, attrs(&[65100], "192.0.2.1"), &ps).unwrap();
-    r.announce(e, attrs(&[65100, 65101], "192.0.2.1"), &ps).unwrap();
+    r.announce(e, attrs(&[65100, 65101], "192.0.2.1"), &ps)
+        .unwrap();
     let first = r.take_best_changes_max(4);
     assert_eq!(first.len(), 4);
     let rest = r.take_best_changes();
@@ -626,6 +701,15 @@ fn apply_update_and_errors() {
     assert!(r.paths(&pfx("10.1.0.0/24")).is_empty());
 }
 
+fn vm(key: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+        .unwrap_or(0)
+}
+
 /// Ingest of 1M IPv4 prefixes from one peer sharing one attribute set, with one
 /// iBGP peer to export to. Run: `cargo test --release --lib rib::tests::ingest_1m --
 /// --ignored --nocapture`.
@@ -647,6 +731,7 @@ fn ingest_1m() {
         }
     }
     let t_in = t0.elapsed();
+    let hwm_in = vm("VmHWM");
     let mut best = 0;
     loop {
         let c = r.take_best_changes_max(4096);
@@ -656,18 +741,26 @@ fn ingest_1m() {
         }
     }
     let t_best = t0.elapsed();
-    let out = r.take_out();
-    let sent: usize = announced(&messages_for(&out, dst)).len();
-    drop(out);
+    let hwm_best = vm("VmHWM");
+    let mut sent = 0;
+    while r.has_out() {
+        let out = r.take_out_max(65_536);
+        sent += out
+            .iter()
+            .filter(|b| b.peers.contains(&dst) && b.except != Some(dst))
+            .flat_map(|b| &b.msgs)
+            .map(|m| match m {
+                OutMsg::Announce { prefixes, .. } => prefixes.len(),
+                _ => 0,
+            })
+            .sum::<usize>();
+    }
     let t_out = t0.elapsed();
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let hwm = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM"))
-        .unwrap_or("VmHWM: ?");
+    let hwm_out = vm("VmHWM");
     eprintln!(
-        "ingest 1M: rib {:?}, +best changes {:?}, +adj-rib-out {:?}; {hwm}",
-        t_in, t_best, t_out
+        "ingest 1M: rib {t_in:?} (VmHWM {hwm_in} kB), +best changes {t_best:?} \
+         ({hwm_best} kB), +adj-rib-out {t_out:?} ({hwm_out} kB); now VmRSS {} kB",
+        vm("VmRSS")
     );
     assert_eq!(r.prefix_count(), 1_000_000);
     assert_eq!(best, 1_000_000);
