@@ -1,1 +1,77 @@
-fn main() {}
+//! kube-bgp entry point: parse the command line, dispatch the subcommand, map the
+//! outcome to an exit status (0 ok, 1 runtime failure, 2 invalid command line).
+//! Holds no logic of its own beyond that dispatch.
+
+use std::ffi::OsString;
+use std::io::Write;
+
+use kube_bgp::config::cli::{self, Command};
+use kube_bgp::config::{self, DaemonAction, help};
+
+/// Prints a command-line error as exactly one line and returns status 2.
+fn usage_error(e: &dyn std::fmt::Display) -> i32 {
+    let msg: String = e
+        .to_string()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    eprintln!("kube-bgp: error: {msg}");
+    2
+}
+
+fn print(text: &str) -> i32 {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => 0,
+        Err(_) => 1,
+    }
+}
+
+fn daemon(args: Vec<OsString>) -> i32 {
+    let (config, check_only) = match config::parse_daemon_args(args) {
+        Err(e) => return usage_error(&e),
+        Ok(DaemonAction::Help) => return print(&help::daemon_help()),
+        Ok(DaemonAction::Version) => return print(&help::version_text()),
+        Ok(DaemonAction::Run { config, check_only }) => (config, check_only),
+    };
+    kube_bgp::log::set_level(config.log_level);
+    for w in &config.warnings {
+        kube_bgp::warn!("config", "{w}");
+    }
+    if check_only {
+        let json = serde_json::to_string_pretty(&config.to_json()).unwrap_or_default();
+        return print(&format!("{json}\n"));
+    }
+    if !config.run_router {
+        // kube-router exits 0 when none of its controllers is enabled; kube-bgp only has
+        // the routing controller, so --run-router=false alone means there is nothing to do.
+        kube_bgp::info!(
+            "main",
+            "--run-router=false: kube-bgp runs only the routing controller, nothing to do; exiting"
+        );
+        return 0;
+    }
+    kube_bgp::error!(
+        "main",
+        "configuration is valid, but the daemon is not implemented yet"
+    );
+    1
+}
+
+fn main() {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let status = match cli::parse_command(args) {
+        Err(e) => usage_error(&e),
+        Ok(Command::Daemon(args)) => daemon(args),
+        Ok(Command::Version) => print(&help::version_text()),
+        Ok(Command::Help) => print(&help::daemon_help()),
+        Ok(Command::Ctl(req, opts)) => {
+            eprintln!(
+                "kube-bgp: the management CLI is not available yet (request {req:?}, socket {})",
+                opts.socket.display()
+            );
+            1
+        }
+    };
+    std::process::exit(status);
+}

@@ -16,5 +16,8 @@ fn netns_veth_and_cleanup() {
         name = a.name.clone();
     }
     let list = common::sh("ip netns list");
-    assert!(!list.contains(&name), "namespace {name} left behind: {list}");
+    assert!(
+        !list.contains(&name),
+        "namespace {name} left behind: {list}"
+    );
 }

@@ -2,6 +2,7 @@
 //! Everything below is sans-IO: bytes, events and `now` in; messages, actions and
 //! deadlines out.
 
+pub mod fsm;
 pub mod types;
 pub mod wire;
 pub mod rib;

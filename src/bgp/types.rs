@@ -68,6 +68,7 @@ impl fmt::Display for PrefixError {
 
 impl std::error::Error for PrefixError {}
 
+#[allow(clippy::len_without_is_empty)] // `len` is the prefix length, not a size
 impl Prefix {
     /// Builds a prefix, clearing host bits. `len` must fit the family.
     pub fn new(addr: IpAddr, len: u8) -> Result<Prefix, PrefixError> {

@@ -1,1 +1,272 @@
-//! cluster: filled by its issue.
+//! kube-router's routing semantics, as pure functions of (settings, cluster snapshot).
+//!
+//! Owns: who this node is (router ID, ASN, role), which BGP peers should exist, which
+//! routes this node originates (pod CIDRs, service VIPs) and the import/export rules
+//! (spec §2–§3, with decisions D2, D4, D5, D9). Does no I/O and keeps no state between
+//! calls: the daemon recomputes on every change and diffs against what runs.
+//!
+//! Every problem found in an annotation becomes a [`Problem`] naming the node (or
+//! service), the annotation and what is wrong — never a password — and costs only the
+//! piece of configuration it belongs to.
+
+pub mod adverts;
+pub mod node;
+pub mod peers;
+pub mod policy;
+pub mod values;
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use crate::bgp::types::Prefix;
+use crate::config::Password;
+
+/// The default cluster ASN when `--cluster-asn` is 0 or unset.
+pub const DEFAULT_CLUSTER_ASN: u32 = 64512;
+
+/// How the router ID is chosen (`--router-id`).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum RouterIdSetting {
+    /// Empty: the primary IP if it is IPv4, else an error.
+    #[default]
+    Auto,
+    /// `generate`: FNV-1a of the primary IP.
+    Generate,
+    Fixed(Ipv4Addr),
+}
+
+/// A global external peer from `--peer-router-*`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GlobalPeer {
+    pub ip: IpAddr,
+    pub asn: u32,
+    pub port: u16,
+    pub password: Option<Password>,
+}
+
+/// The routing part of the command line, as the cluster logic needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// `--cluster-asn`, 0 meaning 64512.
+    pub cluster_asn: u32,
+    pub nodes_full_mesh: bool,
+    pub enable_ibgp: bool,
+    pub global_peers: Vec<GlobalPeer>,
+    pub multihop_ttl: u8,
+    pub bgp_port: u16,
+    /// Hold time offered to external peers (`--bgp-holdtime`), seconds.
+    pub hold_time: u16,
+    pub advertise_pod_cidr: bool,
+    pub advertise_cluster_ip: bool,
+    pub advertise_external_ip: bool,
+    pub advertise_loadbalancer_ip: bool,
+    pub override_nexthop: bool,
+    pub router_id: RouterIdSetting,
+    pub graceful_restart: bool,
+    pub graceful_restart_time: Duration,
+    pub graceful_restart_deferral: Duration,
+    pub strict_external_ip_validation: bool,
+    pub service_cluster_ip_range: Vec<Prefix>,
+    pub service_external_ip_range: Vec<Prefix>,
+    pub loadbalancer_ip_range: Vec<Prefix>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            cluster_asn: 0,
+            nodes_full_mesh: true,
+            enable_ibgp: true,
+            global_peers: Vec::new(),
+            multihop_ttl: 0,
+            bgp_port: 179,
+            hold_time: 90,
+            advertise_pod_cidr: true,
+            advertise_cluster_ip: false,
+            advertise_external_ip: false,
+            advertise_loadbalancer_ip: false,
+            override_nexthop: false,
+            router_id: RouterIdSetting::Auto,
+            graceful_restart: false,
+            graceful_restart_time: Duration::from_secs(90),
+            graceful_restart_deferral: Duration::from_secs(360),
+            strict_external_ip_validation: true,
+            service_cluster_ip_range: vec![Prefix::V4(Ipv4Addr::new(10, 96, 0, 0), 12)],
+            service_external_ip_range: Vec::new(),
+            loadbalancer_ip_range: Vec::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// The routing settings of a validated command line.
+    pub fn from_config(c: &crate::config::Config) -> Settings {
+        use crate::config::RouterIdMode;
+        let gr = c.graceful_restart.as_ref();
+        let defaults = Settings::default();
+        Settings {
+            cluster_asn: c.cluster_asn,
+            nodes_full_mesh: c.nodes_full_mesh,
+            enable_ibgp: c.enable_ibgp,
+            global_peers: c
+                .peers
+                .iter()
+                .map(|p| GlobalPeer {
+                    ip: p.ip,
+                    asn: p.asn,
+                    port: p.port,
+                    password: p.password.clone(),
+                })
+                .collect(),
+            multihop_ttl: c.peer_multihop_ttl,
+            bgp_port: c.bgp_port,
+            hold_time: c.bgp_holdtime.as_secs().min(u16::MAX as u64) as u16,
+            advertise_pod_cidr: c.advertise_pod_cidr,
+            advertise_cluster_ip: c.advertise_cluster_ip,
+            advertise_external_ip: c.advertise_external_ip,
+            advertise_loadbalancer_ip: c.advertise_loadbalancer_ip,
+            override_nexthop: c.override_nexthop,
+            router_id: match c.router_id {
+                RouterIdMode::PrimaryIp => RouterIdSetting::Auto,
+                RouterIdMode::Generate => RouterIdSetting::Generate,
+                RouterIdMode::Fixed(a) => RouterIdSetting::Fixed(a),
+            },
+            graceful_restart: gr.is_some(),
+            graceful_restart_time: gr
+                .map(|g| g.restart_time)
+                .unwrap_or(defaults.graceful_restart_time),
+            graceful_restart_deferral: gr
+                .map(|g| g.deferral_time)
+                .unwrap_or(defaults.graceful_restart_deferral),
+            strict_external_ip_validation: c.strict_external_ip_validation,
+            service_cluster_ip_range: c.service_cluster_ip_range.clone(),
+            service_external_ip_range: c.service_external_ip_range.clone(),
+            loadbalancer_ip_range: c.loadbalancer_ip_range.clone(),
+        }
+    }
+
+    /// The cluster ASN with 0 read as 64512.
+    pub fn effective_cluster_asn(&self) -> u32 {
+        if self.cluster_asn == 0 {
+            DEFAULT_CLUSTER_ASN
+        } else {
+            self.cluster_asn
+        }
+    }
+}
+
+/// What a problem is about: a node annotation/field, a service, or the local setup.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Problem {
+    /// e.g. `node n1` or `service default/web`.
+    pub object: String,
+    /// The annotation or field, e.g. `kube-router.io/peer.asns`.
+    pub field: String,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn node(name: &str, field: &str, message: impl Into<String>) -> Problem {
+        Problem {
+            object: format!("node {name}"),
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+
+    pub fn service(ns: &str, name: &str, field: &str, message: impl Into<String>) -> Problem {
+        Problem {
+            object: format!("service {ns}/{name}"),
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.object, self.field, self.message)
+    }
+}
+
+/// Everything the daemon should make true, computed from one cluster snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Plan {
+    /// `None` while BGP cannot run (no local Node, no address, no ASN...): the problems
+    /// say why. The daemon then keeps no sessions to nodes but leaves routes alone.
+    pub identity: Option<peers::Identity>,
+    pub peers: Vec<peers::PeerPlan>,
+    pub originated: Vec<adverts::Originated>,
+    pub policy: policy::PolicyModel,
+    /// Every problem found, sorted; the daemon logs the ones that are new.
+    pub problems: Vec<Problem>,
+    /// All nodes' primary addresses (to tell node peers from external ones).
+    pub node_addrs: Vec<IpAddr>,
+}
+
+/// Computes the plan for the local node `local_name` from a snapshot.
+pub fn plan(settings: &Settings, local_name: &str, snap: &crate::kube::snapshot::Snapshot) -> Plan {
+    let mut problems = Vec::new();
+    let nodes: Vec<node::NodeModel> = snap
+        .nodes
+        .values()
+        .map(|n| node::NodeModel::from_node(n, &mut problems))
+        .collect();
+    let local = nodes.iter().find(|n| n.name == local_name);
+    if local.is_none() {
+        problems.push(Problem::node(
+            local_name,
+            "metadata.name",
+            "the local Node object was not found (set --hostname-override or NODE_NAME)",
+        ));
+    }
+    let node_addrs = nodes.iter().filter_map(|n| n.primary).collect();
+    let identity = peers::identity(settings, local, &mut problems);
+    let (Some(local), Some(me)) = (local, identity.as_ref()) else {
+        problems.sort();
+        problems.dedup();
+        return Plan {
+            identity,
+            problems,
+            node_addrs,
+            ..Plan::default()
+        };
+    };
+    let mut peer_list = peers::node_peers(settings, me, local, &nodes, &mut problems);
+    peer_list.extend(peers::external_peers(settings, me, local, &mut problems));
+    // One session per address: a node that is also listed as an external peer stays a
+    // node peer (kube-router would configure it twice).
+    let mut seen = std::collections::BTreeSet::new();
+    peer_list.retain(|p| seen.insert(p.addr));
+
+    let slices = adverts::slices_by_service(snap.slices.values());
+    let mut originated = adverts::pod_routes(local);
+    let vips = adverts::vip_routes(
+        settings,
+        local,
+        snap.services.values(),
+        &slices,
+        &mut problems,
+    );
+    let vip_set = vips.iter().map(|o| o.prefix).collect();
+    originated.extend(vips);
+    let policy = policy::PolicyModel::build(
+        settings,
+        local,
+        &nodes,
+        vip_set,
+        me.rr_server.is_some(),
+        &mut problems,
+    );
+    problems.sort();
+    problems.dedup();
+    Plan {
+        identity,
+        peers: peer_list,
+        originated,
+        policy,
+        problems,
+        node_addrs,
+    }
+}

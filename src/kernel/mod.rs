@@ -1,1 +1,21 @@
-//! kernel: filled by its issue.
+//! Kernel routing state as a reconciled mirror of what BGP decided (D6).
+//!
+//! Owns everything kube-bgp does through rtnetlink: the main table's protocol-17 routes
+//! (`reconciler`, `reconcile`, `route`), connected subnets (`addr`), change
+//! notifications for the mio loop (`watch`) and kube-router's overlay tunnels, table 77
+//! and its rules (`tunnel`). It does not choose routes: the daemon hands it the desired
+//! set. It never modifies a route, rule or link it did not create.
+
+pub mod addr;
+pub mod netlink;
+pub mod reconcile;
+pub mod reconciler;
+pub mod route;
+pub mod tunnel;
+pub mod watch;
+
+pub use netlink::{BatchOptions, Errno, NetlinkError};
+pub use reconcile::{Op, diff};
+pub use reconciler::{ReconcileStats, Reconciler, RouteFailure};
+pub use route::{KernelRoute, RouteKind};
+pub use watch::{Changes, RouteEvent, Watch};

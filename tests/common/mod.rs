@@ -5,9 +5,13 @@
 //! never collide, and is deleted (with its veths) when the guard drops, even on panic.
 #![allow(dead_code)]
 
+pub mod apiserver;
+
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+
+pub mod routers;
 
 /// True when running as root with `ip netns` usable. When not root: prints a loud
 /// SKIPPED line and returns false; under CI (`CI=true`) it panics instead, because CI
@@ -88,12 +92,20 @@ impl Netns {
 
     /// `ip netns exec NAME sh -c CMD`, panicking on failure.
     pub fn sh(&self, cmd: &str) -> String {
-        sh(&format!("ip netns exec {} sh -c '{}'", self.name, cmd.replace('\'', "'\\''")))
+        sh(&format!(
+            "ip netns exec {} sh -c '{}'",
+            self.name,
+            cmd.replace('\'', "'\\''")
+        ))
     }
 
     /// Same, returning the output whatever the status.
     pub fn run(&self, cmd: &str) -> Output {
-        run(&format!("ip netns exec {} sh -c '{}'", self.name, cmd.replace('\'', "'\\''")))
+        run(&format!(
+            "ip netns exec {} sh -c '{}'",
+            self.name,
+            cmd.replace('\'', "'\\''")
+        ))
     }
 
     /// A `Command` that runs `program` inside the namespace.
@@ -129,7 +141,10 @@ pub fn veth(a: &Netns, a_addrs: &[&str], b: &Netns, b_addrs: &[&str]) -> (String
     for (ns, ifname, addrs) in [(a, &ia, a_addrs), (b, &ib, b_addrs)] {
         for addr in addrs {
             let extra = if addr.contains(':') { " nodad" } else { "" };
-            sh(&format!("ip -n {} addr add {addr} dev {ifname}{extra}", ns.name));
+            sh(&format!(
+                "ip -n {} addr add {addr} dev {ifname}{extra}",
+                ns.name
+            ));
         }
         sh(&format!("ip -n {} link set {ifname} up", ns.name));
     }
@@ -144,7 +159,10 @@ pub struct ChildGuard {
 
 impl ChildGuard {
     pub fn new(child: Child, what: &str) -> ChildGuard {
-        ChildGuard { child, what: what.to_string() }
+        ChildGuard {
+            child,
+            what: what.to_string(),
+        }
     }
 
     pub fn pid(&self) -> u32 {

@@ -1,2 +1,242 @@
-//! BGP wire codec (RFC 4271, 4760, 6793, 2918, 4724, 4456, 1997, 7606). Filled by the
-//! speaker issue.
+//! BGP wire codec (RFC 4271, 4760, 2545, 6793, 2918, 4724, 4456, 1997, 5492, 7606, 7607,
+//! 9072): bytes to [`Message`] values and back.
+//!
+//! Owns: message framing, decoding with RFC 7606 error handling (session reset via
+//! [`DecodeError`], treat-as-withdraw and attribute-discard reported as [`Issue`]s), and
+//! encoding, including the UPDATE packer the RIB uses. Must not: do I/O, read the clock,
+//! keep session state (the negotiated parameters come in as [`Ctx`]), panic or allocate
+//! more than a small multiple of the input on any input.
+
+mod attrs;
+mod header;
+mod nlri;
+mod open;
+mod update;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_update;
+
+use std::fmt;
+
+use super::types::{Afi, Attrs, Message, Notification, Prefix};
+
+pub use header::frame;
+
+/// Largest message without the extended-message capability (RFC 4271 §4.1).
+pub const MAX_MESSAGE_LEN: usize = 4096;
+/// Marker + length + type.
+pub const HEADER_LEN: usize = 19;
+/// The 2-octet stand-in for a 4-octet AS number (RFC 6793).
+pub const AS_TRANS: u32 = 23456;
+
+/// NOTIFICATION error codes and subcodes used by the codec (RFC 4271 §4.5, RFC 7313).
+pub mod notif {
+    pub const HEADER: u8 = 1;
+    pub const HEADER_NOT_SYNCHRONIZED: u8 = 1;
+    pub const HEADER_BAD_LENGTH: u8 = 2;
+    pub const HEADER_BAD_TYPE: u8 = 3;
+
+    pub const OPEN: u8 = 2;
+    pub const OPEN_UNSPECIFIC: u8 = 0;
+    pub const OPEN_UNSUPPORTED_VERSION: u8 = 1;
+    pub const OPEN_BAD_PEER_AS: u8 = 2;
+    pub const OPEN_BAD_BGP_ID: u8 = 3;
+    pub const OPEN_UNSUPPORTED_PARAM: u8 = 4;
+    pub const OPEN_UNACCEPTABLE_HOLD_TIME: u8 = 6;
+    pub const OPEN_UNSUPPORTED_CAPABILITY: u8 = 7;
+
+    pub const UPDATE: u8 = 3;
+    pub const UPDATE_MALFORMED_ATTR_LIST: u8 = 1;
+    pub const UPDATE_UNRECOGNIZED_WELL_KNOWN: u8 = 2;
+    pub const UPDATE_OPTIONAL_ATTR: u8 = 9;
+    pub const UPDATE_INVALID_NETWORK: u8 = 10;
+
+    pub const HOLD_TIMER_EXPIRED: u8 = 4;
+    pub const FSM: u8 = 5;
+    pub const CEASE: u8 = 6;
+
+    pub const ROUTE_REFRESH: u8 = 7;
+    pub const ROUTE_REFRESH_BAD_LENGTH: u8 = 1;
+}
+
+/// Negotiated session parameters that change the encoding.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Ctx {
+    /// Both sides sent the 4-octet AS capability (RFC 6793): AS numbers are 4 octets
+    /// in AS_PATH/AGGREGATOR. When false, AS_TRANS and AS4_PATH/AS4_AGGREGATOR are used.
+    pub four_octet_as: bool,
+    /// The peer is in our AS. LOCAL_PREF is only sent to and accepted from internal
+    /// peers (RFC 4271 §5.1.5; from an external peer it is discarded, RFC 7606 §7.5).
+    pub ibgp: bool,
+}
+
+/// A fatal decoding error: the session must be reset with `notification`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeError {
+    pub notification: Notification,
+    /// What was wrong, for the log.
+    pub reason: String,
+}
+
+impl DecodeError {
+    pub(crate) fn new(code: u8, subcode: u8, data: Vec<u8>, reason: String) -> DecodeError {
+        DecodeError {
+            notification: Notification {
+                code,
+                subcode,
+                data,
+            },
+            reason,
+        }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.notification, self.reason)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// The RFC 7606 approach applied to a non-fatal UPDATE error.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Action {
+    /// The announced prefixes were moved to `withdrawn` and `attrs` cleared.
+    TreatAsWithdraw,
+    /// The attribute was dropped; the rest of the UPDATE stands.
+    AttributeDiscard,
+}
+
+/// A non-fatal problem found (and already handled) while decoding an UPDATE.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Issue {
+    pub action: Action,
+    /// Type code of the attribute concerned, 0 when not about one attribute.
+    pub attr: u8,
+    pub reason: String,
+}
+
+impl fmt::Display for Issue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.action {
+            Action::TreatAsWithdraw => "treat-as-withdraw",
+            Action::AttributeDiscard => "attribute-discard",
+        };
+        write!(f, "{what} (attribute {}): {}", self.attr, self.reason)
+    }
+}
+
+/// A decoded message and the RFC 7606 issues already applied to it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Decoded {
+    pub message: Message,
+    pub issues: Vec<Issue>,
+}
+
+/// Why a message could not be encoded. Nothing is written to `out` in that case.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum EncodeError {
+    /// The message would exceed [`MAX_MESSAGE_LEN`].
+    TooLong { len: usize },
+    /// Announced prefixes of this family but no next hop for it in the attributes.
+    MissingNextHop(Afi),
+    /// Announced prefixes without attributes.
+    MissingAttrs,
+    /// IPv4 routes with only an MP next hop and IPv6 routes in one UPDATE (one MP_REACH).
+    MixedMpFamilies,
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EncodeError::TooLong { len } => write!(
+                f,
+                "message of {len} bytes exceeds the {MAX_MESSAGE_LEN}-byte limit"
+            ),
+            EncodeError::MissingNextHop(afi) => {
+                write!(f, "no next hop for {} routes", afi.name())
+            }
+            EncodeError::MissingAttrs => f.write_str("announced routes without attributes"),
+            EncodeError::MixedMpFamilies => {
+                f.write_str("IPv4 routes with an MP next hop and IPv6 routes in one UPDATE")
+            }
+        }
+    }
+}
+
+impl std::error::Error for EncodeError {}
+
+/// Decodes one complete message (header included, as delimited by [`frame`]).
+pub fn decode(msg: &[u8], ctx: &Ctx) -> Result<Decoded, DecodeError> {
+    let (typ, body) = header::check(msg)?;
+    let mut issues = Vec::new();
+    let message = match typ {
+        header::OPEN => Message::Open(open::decode(body)?),
+        header::UPDATE => Message::Update(update::decode(body, ctx, &mut issues)?),
+        header::NOTIFICATION => header::decode_notification(body)?,
+        header::KEEPALIVE => Message::Keepalive,
+        header::ROUTE_REFRESH => header::decode_route_refresh(msg, body)?,
+        _ => unreachable!("header::check accepts only known types"),
+    };
+    Ok(Decoded { message, issues })
+}
+
+/// Appends the encoding of `msg` to `out`. On error `out` is left as it was.
+pub fn encode(msg: &Message, ctx: &Ctx, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    let start = out.len();
+    let res = match msg {
+        Message::Open(o) => open::encode(o, out),
+        Message::Update(u) => update::encode(u, ctx, out),
+        Message::Notification(n) => {
+            header::encode_notification(n, out);
+            Ok(())
+        }
+        Message::Keepalive => {
+            let at = header::begin(out, header::KEEPALIVE);
+            header::finish(out, at)
+        }
+        Message::RouteRefresh { afi, safi } => {
+            let at = header::begin(out, header::ROUTE_REFRESH);
+            out.extend_from_slice(&afi.to_be_bytes());
+            out.extend_from_slice(&[0, *safi]);
+            header::finish(out, at)
+        }
+    };
+    if res.is_err() {
+        out.truncate(start);
+    }
+    res
+}
+
+/// Appends as many UPDATE messages as needed to announce `prefixes` (any mix of
+/// families) with `attrs`, each packed up to [`MAX_MESSAGE_LEN`]. IPv4 prefixes use the
+/// NLRI field and NEXT_HOP (or MP_REACH when only `mp_next_hop` is set); IPv6 prefixes
+/// use MP_REACH_NLRI. Returns the number of messages written. On error `out` is left as
+/// it was.
+pub fn encode_announce(
+    attrs: &Attrs,
+    prefixes: &[Prefix],
+    ctx: &Ctx,
+    out: &mut Vec<u8>,
+) -> Result<usize, EncodeError> {
+    let start = out.len();
+    let res = update::announce(attrs, prefixes, ctx, out);
+    if res.is_err() {
+        out.truncate(start);
+    }
+    res
+}
+
+/// Appends as many UPDATE messages as needed to withdraw `prefixes` (any mix of
+/// families; IPv6 via MP_UNREACH_NLRI). Returns the number of messages written.
+pub fn encode_withdraw(prefixes: &[Prefix], out: &mut Vec<u8>) -> usize {
+    update::withdraw(prefixes, out)
+}
+
+/// Appends the End-of-RIB marker for `afi` (RFC 4724 §2).
+pub fn encode_end_of_rib(afi: Afi, out: &mut Vec<u8>) {
+    update::end_of_rib(afi, out)
+}

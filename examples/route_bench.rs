@@ -1,0 +1,194 @@
+//! Installs N IPv4 routes (/24s from 16.0.0.0, via a veth neighbour) into a throwaway
+//! network namespace through `kernel::Reconciler` and prints routes/s; with
+//! `--reference PATH` it also runs the reference `nlbatch.py` (same prefixes, same
+//! topology, fresh namespace) so both numbers come from the same session.
+//!
+//! Needs root. `cargo run --release --example route_bench -- -n 1000000 --reference
+//! /work/shared/bench/nlbatch.py [--chunk 1024] [--ack-each] [--rounds 3]`
+//! Namespaces are named `kbbench<pid>…` and deleted on exit.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::unix::io::AsRawFd;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use kube_bgp::bgp::types::Prefix;
+use kube_bgp::kernel::{BatchOptions, KernelRoute, Reconciler};
+
+fn sh(cmd: &str) -> Result<String, String> {
+    let out = Command::new("sh")
+        .args(["-c", cmd])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{cmd}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{cmd}: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A namespace pair joined by a veth (10.0.0.1/24 here, 10.0.0.2/24 there); deleted on drop.
+struct Pair {
+    ns: String,
+    peer: String,
+    dev: String,
+}
+
+impl Pair {
+    fn new(k: u32) -> Result<Pair, String> {
+        let pid = std::process::id();
+        let p = Pair {
+            ns: format!("kbbench{pid}a{k}"),
+            peer: format!("kbbench{pid}b{k}"),
+            dev: format!("vbench{k}"),
+        };
+        sh(&format!("ip netns add {}", p.ns))?;
+        sh(&format!("ip netns add {}", p.peer))?;
+        sh(&format!(
+            "ip link add {d} netns {a} type veth peer name {d}p netns {b} && \
+             ip -n {a} addr add 10.0.0.1/24 dev {d} && ip -n {a} link set {d} up && \
+             ip -n {b} addr add 10.0.0.2/24 dev {d}p && ip -n {b} link set {d}p up",
+            d = p.dev,
+            a = p.ns,
+            b = p.peer
+        ))?;
+        Ok(p)
+    }
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        let _ = sh(&format!(
+            "ip netns del {}; ip netns del {}",
+            self.ns, self.peer
+        ));
+    }
+}
+
+/// (system, user) CPU seconds of the calling thread. The kernel installs routes inside
+/// `sendmsg`, so system time is the route-installation work, whatever the machine load.
+fn thread_cpu() -> (f64, f64) {
+    // SAFETY: getrusage fills the zeroed struct we pass; RUSAGE_THREAD is Linux-specific.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    (t(ru.ru_stime), t(ru.ru_utime))
+}
+
+type Measured = (f64, f64, f64, usize);
+
+fn ours(pair: &Pair, n: u32, opts: BatchOptions) -> Result<Measured, String> {
+    let name = pair.ns.clone();
+    std::thread::scope(|s| {
+        s.spawn(move || -> Result<Measured, String> {
+            let f = File::open(format!("/var/run/netns/{name}")).map_err(|e| e.to_string())?;
+            // SAFETY: setns with an open namespace fd; affects only this thread.
+            if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                return Err(format!("setns: {}", std::io::Error::last_os_error()));
+            }
+            let mut r = Reconciler::new(false).map_err(|e| e.to_string())?;
+            r.set_batch_options(opts);
+            let gw = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+            let mut want = BTreeMap::new();
+            for i in 0..n {
+                let a = IpAddr::V4(Ipv4Addr::from(0x1000_0000u32.wrapping_add(i << 8)));
+                let p = Prefix::new(a, 24).map_err(|e| e.to_string())?;
+                want.insert(p, KernelRoute::via(p, gw));
+            }
+            r.set_desired(want);
+            let c0 = thread_cpu();
+            let t0 = Instant::now();
+            let st = r.reconcile(t0).map_err(|e| e.to_string())?;
+            let wall = t0.elapsed().as_secs_f64();
+            let (sys, user) = thread_cpu();
+            Ok((wall, sys - c0.0, user - c0.1, st.failed))
+        })
+        .join()
+        .map_err(|_| "benchmark thread panicked".to_string())?
+    })
+}
+
+/// Runs the reference; returns (wall seconds of its timed part, system CPU seconds of the
+/// whole python process, which includes its start-up and message building).
+fn reference(pair: &Pair, n: u32, script: &str) -> Result<(f64, f64), String> {
+    let cpu_file = format!("/tmp/kbbench{}.cpu", std::process::id());
+    let out = sh(&format!(
+        "ip netns exec {} /usr/bin/time -o {cpu_file} -f %S python3 {script} -n {n} --gw 10.0.0.2 --dev {}",
+        pair.ns, pair.dev
+    ))?;
+    let sys = std::fs::read_to_string(&cpu_file).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(&cpu_file);
+    let sys: f64 = sys.trim().parse().map_err(|e| format!("{e}: {sys}"))?;
+    let v: serde_json::Value =
+        serde_json::from_str(out.trim()).map_err(|e| format!("{e}: {out}"))?;
+    let (t0, t1) = (v["t0"].as_f64(), v["t1"].as_f64());
+    match (t0, t1) {
+        (Some(a), Some(b)) => Ok((b - a, sys)),
+        _ => Err(format!("unexpected output: {out}")),
+    }
+}
+
+fn main() -> Result<(), String> {
+    let mut n = 1_000_000u32;
+    let mut script = None;
+    let mut opts = BatchOptions::default();
+    let mut rounds = 1u32;
+    let mut args = lexopt::Parser::from_env();
+    while let Some(arg) = args.next().map_err(|e| e.to_string())? {
+        use lexopt::prelude::*;
+        let num = |a: &mut lexopt::Parser| -> Result<u32, String> {
+            a.value()
+                .map_err(|e| e.to_string())?
+                .parse::<u32>()
+                .map_err(|e| e.to_string())
+        };
+        match arg {
+            Short('n') => n = num(&mut args)?,
+            Long("chunk") => opts.chunk = num(&mut args)? as usize,
+            Long("ack-each") => opts.ack_each = true,
+            Long("rounds") => rounds = num(&mut args)?.max(1),
+            Long("reference") => {
+                script = Some(
+                    args.value()
+                        .map_err(|e| e.to_string())?
+                        .string()
+                        .map_err(|e| format!("{e:?}"))?,
+                )
+            }
+            _ => return Err(arg.unexpected().to_string()),
+        }
+    }
+    println!(
+        "routes={n} chunk={} ack={}",
+        opts.chunk,
+        if opts.ack_each {
+            "each"
+        } else {
+            "last-of-chunk"
+        }
+    );
+    for round in 0..rounds {
+        let pair = Pair::new(round * 2)?;
+        let (secs, sys, user, failed) = ours(&pair, n, opts)?;
+        println!(
+            "round {round}: kube-bgp Reconciler: {n} routes, wall {secs:.3} s = {:.0} routes/s; \
+             cpu sys {sys:.3} + user {user:.3} s = {:.0} routes/cpu-s (failed {failed})",
+            f64::from(n) / secs,
+            f64::from(n) / (sys + user)
+        );
+        drop(pair);
+        if let Some(s) = &script {
+            let pair = Pair::new(round * 2 + 1)?;
+            let (secs, sys) = reference(&pair, n, s)?;
+            println!(
+                "round {round}: reference nlbatch.py: {n} routes, wall {secs:.3} s = {:.0} routes/s; \
+                 cpu sys {sys:.3} s = {:.0} routes/sys-s",
+                f64::from(n) / secs,
+                f64::from(n) / sys
+            );
+        }
+    }
+    Ok(())
+}

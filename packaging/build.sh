@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Builds kube-bgp's release artefacts from vendor/ (offline): the static musl binary,
+# a .deb and an .rpm, into target/packages/.
+#
+#   packaging/build.sh           # build binary + packages
+#   packaging/build.sh --check   # also inspect them, install and remove each into a
+#                                # scratch root, and verify the systemd unit
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TARGET=x86_64-unknown-linux-musl
+OUT=target/packages
+check=0
+[ "${1:-}" = "--check" ] && check=1
+
+die() { echo "packaging/build.sh: $*" >&2; exit 1; }
+
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+[ -n "$version" ] || die "cannot read the version from Cargo.toml"
+
+# --- static binary ------------------------------------------------------------------
+if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$TARGET"; then
+  die "the Rust target $TARGET is missing: rustup target add $TARGET"
+fi
+command -v x86_64-linux-musl-gcc >/dev/null || command -v musl-gcc >/dev/null ||
+  die "no musl C compiler (ring needs one): apt-get install musl-tools"
+commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+KUBE_BGP_GIT_COMMIT=$commit cargo build --release --offline --locked --target "$TARGET"
+bin=target/$TARGET/release/kube-bgp
+file "$bin" | grep -q 'statically linked' || { file "$bin"; die "$bin is not statically linked"; }
+if ldd "$bin" >/dev/null 2>&1; then die "ldd found dynamic dependencies in $bin"; fi
+echo "static binary: $bin ($(stat -c %s "$bin") bytes, $(file -b "$bin" | cut -d, -f1-2))"
+"$bin" --version
+
+mkdir -p "$OUT"
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+
+# Files shared by both packages, laid out under a root.
+lay_out() { # $1 = root, $2 = env file path
+  install -D -m 0755 "$bin" "$1/usr/bin/kube-bgp"
+  install -D -m 0644 packaging/kube-bgp.service "$1/usr/lib/systemd/system/kube-bgp.service"
+  install -D -m 0644 packaging/kube-bgp.default "$1$2"
+  install -D -m 0644 README.md "$1/usr/share/doc/kube-bgp/README.md"
+  install -D -m 0644 LICENSE "$1/usr/share/doc/kube-bgp/copyright"
+}
+
+# --- .deb ---------------------------------------------------------------------------
+deb_root=$stage/deb
+lay_out "$deb_root" /etc/default/kube-bgp
+mkdir -p "$deb_root/DEBIAN"
+cat >"$deb_root/DEBIAN/control" <<CTRL
+Package: kube-bgp
+Version: $version
+Architecture: amd64
+Maintainer: kube-bgp developers <kube-bgp@localhost>
+Section: net
+Priority: optional
+Installed-Size: $(( $(du -sk "$deb_root" | cut -f1) ))
+Description: BGP routing agent for Kubernetes nodes
+ kube-bgp advertises each node's pod CIDR (and optionally service IPs) over BGP,
+ learns the other nodes' routes and installs them in the kernel. It is a drop-in
+ replacement for kube-router's routing controller: same flags, same annotations.
+ Static binary, no runtime dependencies.
+CTRL
+echo /etc/default/kube-bgp >"$deb_root/DEBIAN/conffiles"
+cat >"$deb_root/DEBIAN/postinst" <<'SCRIPT'
+#!/bin/sh
+set -e
+if [ -d /run/systemd/system ]; then systemctl daemon-reload >/dev/null 2>&1 || true; fi
+SCRIPT
+cat >"$deb_root/DEBIAN/prerm" <<'SCRIPT'
+#!/bin/sh
+set -e
+if [ -d /run/systemd/system ] && [ "$1" = remove ]; then
+  systemctl stop kube-bgp.service >/dev/null 2>&1 || true
+fi
+SCRIPT
+cp "$deb_root/DEBIAN/postinst" "$deb_root/DEBIAN/postrm"
+chmod 0755 "$deb_root/DEBIAN/postinst" "$deb_root/DEBIAN/prerm" "$deb_root/DEBIAN/postrm"
+deb=$OUT/kube-bgp_${version}_amd64.deb
+dpkg-deb --root-owner-group --build "$deb_root" "$deb" >/dev/null
+echo "built $deb"
+
+# --- .rpm ---------------------------------------------------------------------------
+rpm_top=$stage/rpm
+rpm_root=$stage/rpmroot
+lay_out "$rpm_root" /etc/sysconfig/kube-bgp
+mkdir -p "$rpm_top"/{BUILD,RPMS,SPECS,SRPMS,SOURCES}
+cat >"$rpm_top/SPECS/kube-bgp.spec" <<SPEC
+Name: kube-bgp
+Version: $version
+Release: 1
+Summary: BGP routing agent for Kubernetes nodes
+License: MIT
+BuildArch: x86_64
+AutoReqProv: no
+
+%description
+kube-bgp advertises each node's pod CIDR (and optionally service IPs) over BGP,
+learns the other nodes' routes and installs them in the kernel. A drop-in
+replacement for kube-router's routing controller. Static binary.
+
+%install
+cp -a $rpm_root/. %{buildroot}/
+
+%files
+%attr(0755,root,root) /usr/bin/kube-bgp
+/usr/lib/systemd/system/kube-bgp.service
+%config(noreplace) /etc/sysconfig/kube-bgp
+%doc /usr/share/doc/kube-bgp/README.md
+%license /usr/share/doc/kube-bgp/copyright
+
+%post
+if [ -d /run/systemd/system ]; then systemctl daemon-reload >/dev/null 2>&1 || :; fi
+
+%postun
+if [ -d /run/systemd/system ]; then systemctl daemon-reload >/dev/null 2>&1 || :; fi
+SPEC
+rpmbuild --quiet --define "_topdir $rpm_top" --define '_build_id_links none' \
+  --define '__strip /bin/true' -bb "$rpm_top/SPECS/kube-bgp.spec" >/dev/null
+rpm=$OUT/kube-bgp-${version}-1.x86_64.rpm
+cp "$rpm_top"/RPMS/x86_64/kube-bgp-"$version"-1.x86_64.rpm "$rpm"
+echo "built $rpm"
+
+cp packaging/Containerfile "$OUT/Containerfile"
+
+[ "$check" = 1 ] || exit 0
+
+# --- checks -------------------------------------------------------------------------
+want_files=(usr/bin/kube-bgp usr/lib/systemd/system/kube-bgp.service usr/share/doc/kube-bgp/README.md usr/share/doc/kube-bgp/copyright)
+deb_list=$(dpkg-deb -c "$deb")
+for f in "${want_files[@]}" etc/default/kube-bgp; do
+  grep -q " ./$f\$" <<<"$deb_list" || die ".deb lacks $f"
+done
+dpkg-deb -I "$deb" | grep -q 'Package: kube-bgp' || die ".deb control is wrong"
+rpm_list=$(rpm -qlp "$rpm" 2>/dev/null)
+for f in "${want_files[@]}" etc/sysconfig/kube-bgp; do
+  grep -qx "/$f" <<<"$rpm_list" || die ".rpm lacks /$f"
+done
+rpm -qp --configfiles "$rpm" 2>/dev/null | grep -qx /etc/sysconfig/kube-bgp || die ".rpm: env file is not a config file"
+echo "package contents ok"
+
+# Install, edit the config, upgrade (the edit must survive), remove.
+droot=$stage/dpkgroot
+mkdir -p "$droot/var/lib/dpkg/info" "$droot/var/lib/dpkg/updates"
+touch "$droot/var/lib/dpkg/status" "$droot/var/lib/dpkg/available"
+dpkg_r() { dpkg --root="$droot" --force-script-chrootless --force-not-root --log=/dev/null "$@" >/dev/null; }
+dpkg_r -i "$deb"
+[ -x "$droot/usr/bin/kube-bgp" ] || die "dpkg install did not place the binary"
+"$droot/usr/bin/kube-bgp" --version >/dev/null
+echo 'KUBE_BGP_ARGS="--local-edit"' >"$droot/etc/default/kube-bgp"
+dpkg_r --force-confold -i "$deb"
+grep -q -- '--local-edit' "$droot/etc/default/kube-bgp" || die "dpkg upgrade lost the local edit"
+dpkg_r -r kube-bgp
+[ ! -e "$droot/usr/bin/kube-bgp" ] || die "dpkg remove left the binary"
+dpkg_r -P kube-bgp
+[ ! -e "$droot/etc/default/kube-bgp" ] || die "dpkg purge left the config"
+echo ".deb install / upgrade keeps local edits / remove / purge ok"
+
+rroot=$stage/rpmdb
+mkdir -p "$rroot"
+rpm --root "$rroot" --initdb
+rpm --root "$rroot" -i --nodeps --noscripts "$rpm"
+[ -x "$rroot/usr/bin/kube-bgp" ] || die "rpm install did not place the binary"
+echo 'KUBE_BGP_ARGS="--local-edit"' >"$rroot/etc/sysconfig/kube-bgp"
+rpm --root "$rroot" -U --replacepkgs --nodeps --noscripts "$rpm"
+grep -q -- '--local-edit' "$rroot/etc/sysconfig/kube-bgp" || die "rpm upgrade lost the local edit"
+rpm --root "$rroot" -e --nodeps --noscripts kube-bgp
+[ ! -e "$rroot/usr/bin/kube-bgp" ] || die "rpm erase left the binary"
+echo ".rpm install / upgrade keeps local edits / erase ok"
+
+# systemd-analyze verify exits 0 even on unknown keys: any output is a failure.
+unit_dir=$stage/unit
+mkdir -p "$unit_dir"
+sed "s|/usr/bin/kube-bgp|$PWD/$bin|" packaging/kube-bgp.service >"$unit_dir/kube-bgp.service"
+verify_out=$(systemd-analyze verify --man=no "$unit_dir/kube-bgp.service" 2>&1) || die "systemd-analyze verify failed: $verify_out"
+[ -z "$verify_out" ] || die "systemd-analyze verify printed: $verify_out"
+echo "systemd unit verifies cleanly"

@@ -1,0 +1,315 @@
+//! The BGP session state machine (RFC 4271 §8), sans-IO.
+//!
+//! Owns: one [`Peer`] per configured neighbour — its state (Idle, Connect, Active,
+//! OpenSent, OpenConfirm, Established), up to two TCP connections at once (one we
+//! initiated, one the peer initiated) with collision resolution (§6.8), the ConnectRetry,
+//! IdleHold, Hold and Keepalive timers, OPEN checks and capability negotiation.
+//! Must not: read the clock (`now` is an argument), draw OS randomness (jitter comes
+//! from a seed the caller gives), touch sockets or bytes (it works on decoded
+//! [`Message`]s; `bgp::wire` encodes them), or keep routes (that is the RIB).
+//!
+//! Driving it: feed every event as an [`Input`] to [`Peer::handle`] with the current
+//! time and carry out the returned [`Output`]s in order; call `handle(Input::Timers)`
+//! when [`Peer::next_deadline`] has passed.
+//!
+//! Connection ids ([`ConnId`]) are allocated by the `Peer`, unique within it: the FSM
+//! picks the id of an outbound connection in [`Output::Connect`]; for an accepted
+//! inbound socket the caller first takes an id from [`Peer::alloc_conn`], then reports
+//! `Input::TcpConnected { conn, inbound: true }`. The speaker keys sockets by
+//! (peer, conn). `Output::Send` followed by `Output::Close` on the same connection means
+//! "flush what is queued (best effort), then close": a NOTIFICATION precedes its close.
+//!
+//! Timers: ConnectRetry and IdleHold share one exponential backoff (`connect_retry_start`
+//! doubling to `connect_retry_max`, each interval multiplied by a jitter factor in
+//! [0.75, 1.0], RFC 4271 §10). The backoff is reset once a session has stayed
+//! Established for `connect_retry_max`, so a flapping peer is not retried every second.
+//! After a session error the peer waits in Idle for one backoff interval (IdleHold,
+//! refusing inbound connections as RFC 4271 Idle does), then starts again by itself.
+//! OpenSent uses the large hold timer (4 minutes); later states use the negotiated hold
+//! time, restarted by every message received; keepalives go out every hold/3 seconds.
+//!
+//! Collisions: the connection initiated by the speaker with the higher BGP identifier
+//! survives, the other is closed with Cease/Connection Collision Resolution (6/7). An
+//! inbound connection while Established is closed with 6/7 — unless the session
+//! negotiated graceful restart both ways: then the peer has evidently restarted (RFC
+//! 4724 §4.2), so the old session ends gracefully and the new connection proceeds.
+
+mod collision;
+mod negotiate;
+mod peer;
+mod timers;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_session;
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use crate::bgp::types::{Afi, Message, Notification, Update};
+
+pub use collision::keep_outbound;
+pub use negotiate::{BGP_VERSION, Negotiated, build_open, check_open, code, negotiate_hold_time};
+pub use peer::Peer;
+
+/// Identifies one TCP connection of a [`Peer`] (see the module docs for who allocates).
+pub type ConnId = u64;
+
+/// Default hold time offered (GoBGP's and kube-router's default).
+pub const DEFAULT_HOLD_TIME: u16 = 90;
+/// First connect-retry / idle-hold interval: short, so a node converges fast.
+pub const DEFAULT_CONNECT_RETRY_START: Duration = Duration::from_secs(1);
+/// Largest connect-retry / idle-hold interval.
+pub const DEFAULT_CONNECT_RETRY_MAX: Duration = Duration::from_secs(30);
+/// The hold timer while waiting for the peer's OPEN (RFC 4271 §8: "4 minutes").
+pub const LARGE_HOLD_TIME: Duration = Duration::from_secs(240);
+
+/// Graceful restart settings we advertise (RFC 4724).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct GrConfig {
+    /// Restart time in seconds (at most 4095).
+    pub restart_time: u16,
+    /// The R bit: we have just restarted and the peer should wait for our End-of-RIB.
+    pub restarting: bool,
+    /// The F bit for every family: our forwarding state survived the restart.
+    pub forwarding_preserved: bool,
+}
+
+/// Per-neighbour configuration.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct PeerConfig {
+    pub local_asn: u32,
+    /// The AS the peer must open with (D4): anything else is refused with 2/2.
+    pub remote_asn: u32,
+    /// Our BGP identifier.
+    pub router_id: Ipv4Addr,
+    /// Hold time we offer, in seconds: 0 (no keepalives) or at least 3.
+    pub hold_time: u16,
+    /// First connect-retry / idle-hold interval (must be non-zero).
+    pub connect_retry_start: Duration,
+    /// The interval doubles up to this.
+    pub connect_retry_max: Duration,
+    /// Never connect; only accept the peer's connection.
+    pub passive: bool,
+    /// Unicast families to negotiate (at least one).
+    pub families: Vec<Afi>,
+    /// Advertise route refresh (RFC 2918).
+    pub route_refresh: bool,
+    /// Advertise graceful restart.
+    pub graceful_restart: Option<GrConfig>,
+}
+
+impl PeerConfig {
+    /// A configuration with the defaults: hold 90 s, IPv4 unicast, route refresh, no GR,
+    /// active, connect retry 1 s doubling to 30 s.
+    pub fn new(local_asn: u32, remote_asn: u32, router_id: Ipv4Addr) -> PeerConfig {
+        PeerConfig {
+            local_asn,
+            remote_asn,
+            router_id,
+            hold_time: DEFAULT_HOLD_TIME,
+            connect_retry_start: DEFAULT_CONNECT_RETRY_START,
+            connect_retry_max: DEFAULT_CONNECT_RETRY_MAX,
+            passive: false,
+            families: vec![Afi::Ipv4],
+            route_refresh: true,
+            graceful_restart: None,
+        }
+    }
+
+    /// Refuses values the FSM cannot work with.
+    pub fn validate(&self) -> Result<(), FsmError> {
+        let bad = |what: String| Err(FsmError::Config(what));
+        if self.local_asn == 0 || self.remote_asn == 0 {
+            return bad("AS number 0 is reserved (RFC 7607)".into());
+        }
+        if self.router_id.is_unspecified() {
+            return bad("router id 0.0.0.0 is not a valid BGP identifier".into());
+        }
+        if self.hold_time == 1 || self.hold_time == 2 {
+            return bad(format!(
+                "hold time {} s: must be 0 or at least 3",
+                self.hold_time
+            ));
+        }
+        if self.connect_retry_start.is_zero() {
+            return bad("connect retry interval must be greater than zero".into());
+        }
+        if self.families.is_empty() {
+            return bad("no address family configured".into());
+        }
+        if let Some(gr) = &self.graceful_restart {
+            if gr.restart_time > 0x0FFF {
+                return bad(format!(
+                    "graceful restart time {} s: at most 4095",
+                    gr.restart_time
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a change from `self` to `new` alters the OPEN we send (so an open session
+    /// must be reset to take effect).
+    pub fn open_differs(&self, new: &PeerConfig) -> bool {
+        let fam = |c: &PeerConfig| {
+            let mut f = c.families.clone();
+            f.sort();
+            f.dedup();
+            f
+        };
+        self.local_asn != new.local_asn
+            || self.remote_asn != new.remote_asn
+            || self.router_id != new.router_id
+            || fam(self) != fam(new)
+            || self.route_refresh != new.route_refresh
+            || self.graceful_restart != new.graceful_restart
+    }
+}
+
+/// Errors of this module (configuration only: protocol errors become NOTIFICATIONs).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum FsmError {
+    Config(String),
+}
+
+impl fmt::Display for FsmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FsmError::Config(s) => write!(f, "invalid peer configuration: {s}"),
+        }
+    }
+}
+
+impl std::error::Error for FsmError {}
+
+/// RFC 4271 session states. For a peer with two connections this is the most advanced
+/// of them; Connect means an outbound TCP connection attempt is under way.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum State {
+    Idle,
+    Connect,
+    Active,
+    OpenSent,
+    OpenConfirm,
+    Established,
+}
+
+impl State {
+    /// Lower-case name as kube-router's `bgp_peer_info` metric and gobgp print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Idle => "idle",
+            State::Connect => "connect",
+            State::Active => "active",
+            State::OpenSent => "opensent",
+            State::OpenConfirm => "openconfirm",
+            State::Established => "established",
+        }
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An event for the FSM.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Input {
+    /// Administrative start (also after a [`Input::Stop`]).
+    Start,
+    /// Administrative stop: open connections get Cease with this subcode (RFC 4486,
+    /// e.g. 2 = shutdown, 3 = peer de-configured, 4 = reset).
+    Stop { subcode: u8 },
+    /// A connection is up: an outbound one we asked for, or an accepted inbound one
+    /// (whose id came from [`Peer::alloc_conn`]).
+    TcpConnected { conn: ConnId, inbound: bool },
+    /// An outbound connection attempt failed.
+    TcpFailed { conn: ConnId },
+    /// An established TCP connection closed or broke.
+    TcpClosed { conn: ConnId },
+    /// A message decoded from the connection.
+    Received { conn: ConnId, msg: Message },
+    /// The codec found a malformed message; it built the NOTIFICATION to send.
+    DecodeError {
+        conn: ConnId,
+        notification: Notification,
+    },
+    /// Check the timers (call when `next_deadline()` has passed; spurious calls are fine).
+    Timers,
+}
+
+/// Why a session (or attempt) ended and the peer went to Idle.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum DownReason {
+    /// [`Input::Stop`].
+    AdminStop,
+    /// A reconfiguration that changes the OPEN.
+    ConfigChange,
+    /// No message within the hold time; we sent 4/0.
+    HoldTimerExpired,
+    /// The TCP connection closed or broke.
+    ConnectionLost,
+    /// The peer sent this NOTIFICATION.
+    NotificationReceived(Notification),
+    /// We sent this NOTIFICATION: refused OPEN, FSM error or malformed message.
+    NotificationSent(Notification),
+    /// A new connection from a graceful-restart peer while Established (RFC 4724 §4.2).
+    PeerRestarted,
+}
+
+impl fmt::Display for DownReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DownReason::AdminStop => f.write_str("administratively stopped"),
+            DownReason::ConfigChange => f.write_str("configuration changed"),
+            DownReason::HoldTimerExpired => f.write_str("hold timer expired"),
+            DownReason::ConnectionLost => f.write_str("connection lost"),
+            DownReason::NotificationReceived(n) => write!(f, "received NOTIFICATION {n}"),
+            DownReason::NotificationSent(n) => write!(f, "sent NOTIFICATION {n}"),
+            DownReason::PeerRestarted => f.write_str("peer restarted (new connection)"),
+        }
+    }
+}
+
+/// An action for the caller, to be carried out in order.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Output {
+    /// Open an outbound TCP connection to the peer, identified by `conn` from now on.
+    Connect { conn: ConnId },
+    /// Encode and queue a message on a connection.
+    Send { conn: ConnId, msg: Message },
+    /// Flush what is queued on the connection (best effort), then close it.
+    Close { conn: ConnId },
+    /// The session is up on `conn`; the speaker may send its routes there.
+    Established {
+        conn: ConnId,
+        negotiated: Negotiated,
+    },
+    /// An UPDATE received in Established.
+    Update(Update),
+    /// The peer asked for our routes of a negotiated family again (RFC 2918).
+    RouteRefresh { afi: Afi, safi: u8 },
+    /// The peer went to Idle. `graceful`: the session was Established with graceful
+    /// restart negotiated both ways and ended without a NOTIFICATION (TCP loss, hold
+    /// expiry, peer restart) — the RIB keeps its routes as stale (RFC 4724 §4.2).
+    Down {
+        reason: DownReason,
+        was_established: bool,
+        graceful: bool,
+    },
+    /// The peer's state changed (net change over one call).
+    StateChange { from: State, to: State },
+}
+
+/// The last NOTIFICATION exchanged with the peer, for the CLI.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct LastNotification {
+    /// True when we sent it, false when the peer did.
+    pub sent: bool,
+    pub notification: Notification,
+}

@@ -1,0 +1,463 @@
+//! The per-neighbour FSM: [`Peer`] and its transitions (RFC 4271 §8.2.2).
+//!
+//! Owns: the peer's connections (at most one outbound and one inbound), their
+//! per-connection states and timers, and the peer-wide ConnectRetry / IdleHold timers.
+//! Must not do I/O or read the clock; see the module docs of `bgp::fsm` for the
+//! contract with the caller.
+
+use std::time::{Duration, Instant};
+
+use super::negotiate::code;
+use super::timers::{Backoff, Prng, after};
+mod transitions;
+
+use super::{
+    ConnId, DownReason, FsmError, Input, LastNotification, Negotiated, Output, PeerConfig, State,
+};
+use crate::bgp::types::{Message, Notification};
+
+/// Where one TCP connection stands. Ordered by progress.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum ConnState {
+    /// Outbound TCP connect under way.
+    Connecting,
+    OpenSent,
+    OpenConfirm,
+    Established,
+}
+
+#[derive(Clone, Debug)]
+struct Conn {
+    id: ConnId,
+    inbound: bool,
+    state: ConnState,
+    hold_at: Option<Instant>,
+    keepalive_at: Option<Instant>,
+    /// Set once the peer's OPEN on this connection was accepted.
+    negotiated: Option<Negotiated>,
+}
+
+/// One configured neighbour's session state machine.
+#[derive(Clone, Debug)]
+pub struct Peer {
+    cfg: PeerConfig,
+    rng: Prng,
+    backoff: Backoff,
+    /// Start received and no Stop since.
+    admin_up: bool,
+    idle_hold_until: Option<Instant>,
+    connect_retry_at: Option<Instant>,
+    conns: Vec<Conn>,
+    next_conn: ConnId,
+    established_at: Option<Instant>,
+    last_notification: Option<LastNotification>,
+    last_down: Option<DownReason>,
+    /// The state last reported (for StateChange).
+    reported: State,
+}
+
+fn notification(code: u8, subcode: u8) -> Notification {
+    Notification {
+        code,
+        subcode,
+        data: Vec::new(),
+    }
+}
+
+fn secs(s: u16) -> Duration {
+    Duration::from_secs(u64::from(s))
+}
+
+impl Peer {
+    /// A peer in Idle. `seed` feeds the jitter generator (give each peer its own).
+    pub fn new(cfg: PeerConfig, seed: u64) -> Result<Peer, FsmError> {
+        cfg.validate()?;
+        Ok(Peer {
+            backoff: Backoff::new(cfg.connect_retry_start, cfg.connect_retry_max),
+            cfg,
+            rng: Prng::new(seed),
+            admin_up: false,
+            idle_hold_until: None,
+            connect_retry_at: None,
+            conns: Vec::new(),
+            next_conn: 1,
+            established_at: None,
+            last_notification: None,
+            last_down: None,
+            reported: State::Idle,
+        })
+    }
+
+    pub fn config(&self) -> &PeerConfig {
+        &self.cfg
+    }
+
+    /// The current RFC 4271 state (the most advanced connection's).
+    pub fn state(&self) -> State {
+        if !self.admin_up || self.idle_hold_until.is_some() {
+            return State::Idle;
+        }
+        match self.conns.iter().map(|c| c.state).max() {
+            Some(ConnState::Established) => State::Established,
+            Some(ConnState::OpenConfirm) => State::OpenConfirm,
+            Some(ConnState::OpenSent) => State::OpenSent,
+            Some(ConnState::Connecting) => State::Connect,
+            None => State::Active,
+        }
+    }
+
+    /// A fresh connection id, for an inbound connection the caller accepted.
+    pub fn alloc_conn(&mut self) -> ConnId {
+        let id = self.next_conn;
+        self.next_conn = self.next_conn.wrapping_add(1);
+        id
+    }
+
+    /// What was negotiated for the Established session, if any.
+    pub fn negotiated(&self) -> Option<&Negotiated> {
+        self.established().and_then(|c| c.negotiated.as_ref())
+    }
+
+    /// The connection carrying the Established session, if any.
+    pub fn established_conn(&self) -> Option<ConnId> {
+        self.established().map(|c| c.id)
+    }
+
+    /// The last NOTIFICATION sent to or received from the peer (for the CLI).
+    pub fn last_notification(&self) -> Option<&LastNotification> {
+        self.last_notification.as_ref()
+    }
+
+    /// Why the peer last went to Idle.
+    pub fn last_down(&self) -> Option<&DownReason> {
+        self.last_down.as_ref()
+    }
+
+    /// The earliest time at which `handle(Input::Timers, ..)` has work to do.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let conn_deadlines = self.conns.iter().flat_map(|c| [c.hold_at, c.keepalive_at]);
+        [self.idle_hold_until, self.connect_retry_at]
+            .into_iter()
+            .chain(conn_deadlines)
+            .flatten()
+            .min()
+    }
+
+    /// The speaker sent an UPDATE on the Established connection: that counts as a sign
+    /// of life, so the next KEEPALIVE is due a keepalive interval from now.
+    pub fn message_sent(&mut self, now: Instant) {
+        if let Some(c) = self
+            .conns
+            .iter_mut()
+            .find(|c| c.state == ConnState::Established)
+        {
+            if let Some(ka) = c.negotiated.as_ref().map(|n| n.keepalive) {
+                if ka > 0 {
+                    c.keepalive_at = Some(after(now, secs(ka)));
+                }
+            }
+        }
+    }
+
+    /// Applies a new configuration. Returns whether the session had to be reset (the
+    /// OPEN we already sent no longer matches: ASNs, router id, families, route refresh,
+    /// graceful restart) and the outputs. A reset sends Cease/Other Configuration Change
+    /// (6/6) and starts over at once. Hold time and timer changes apply from the next
+    /// session; switching passive on or off takes effect immediately without a reset.
+    pub fn reconfigure(
+        &mut self,
+        cfg: PeerConfig,
+        now: Instant,
+    ) -> Result<(bool, Vec<Output>), FsmError> {
+        cfg.validate()?;
+        let mut out = Vec::new();
+        let reset = self.cfg.open_differs(&cfg)
+            && self.conns.iter().any(|c| c.state >= ConnState::OpenSent);
+        let passive_changed = self.cfg.passive != cfg.passive;
+        self.backoff.start = cfg.connect_retry_start;
+        self.backoff.max = cfg.connect_retry_max;
+        self.cfg = cfg;
+        if reset {
+            let n = notification(code::CEASE, code::CEASE_CONFIG_CHANGE);
+            self.last_notification = Some(LastNotification {
+                sent: true,
+                notification: n.clone(),
+            });
+            self.enter_idle(now, DownReason::ConfigChange, Some(&n), false, &mut out);
+            if self.admin_up {
+                self.begin(now, &mut out);
+            }
+        } else if passive_changed && self.state() != State::Idle {
+            if self.cfg.passive {
+                self.connect_retry_at = None;
+                self.conns.retain(|c| {
+                    let pending = c.state == ConnState::Connecting;
+                    if pending {
+                        out.push(Output::Close { conn: c.id });
+                    }
+                    !pending
+                });
+            } else if self.conns.is_empty() {
+                self.connect(now, &mut out);
+            }
+        }
+        self.report_state(&mut out);
+        Ok((reset, out))
+    }
+
+    /// Feeds one event; returns the actions to carry out, in order.
+    pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Output> {
+        let mut out = Vec::new();
+        match input {
+            Input::Start => self.start(now, &mut out),
+            Input::Stop { subcode } => self.stop(subcode, now, &mut out),
+            Input::TcpConnected { conn, inbound } => {
+                if inbound {
+                    self.accept(conn, now, &mut out);
+                } else {
+                    self.connected(conn, now, &mut out);
+                }
+            }
+            Input::TcpFailed { conn } | Input::TcpClosed { conn } => {
+                self.tcp_down(conn, now, &mut out);
+            }
+            Input::Received { conn, msg } => self.received(conn, msg, now, &mut out),
+            Input::DecodeError { conn, notification } => {
+                if let Some(i) = self.index(conn) {
+                    let reason = DownReason::NotificationSent(notification.clone());
+                    self.conn_error(i, reason, Some(notification), now, &mut out);
+                }
+            }
+            Input::Timers => self.timers(now, &mut out),
+        }
+        self.report_state(&mut out);
+        out
+    }
+
+    fn established(&self) -> Option<&Conn> {
+        self.conns
+            .iter()
+            .find(|c| c.state == ConnState::Established)
+    }
+
+    fn index(&self, conn: ConnId) -> Option<usize> {
+        self.conns.iter().position(|c| c.id == conn)
+    }
+
+    fn report_state(&mut self, out: &mut Vec<Output>) {
+        let now_state = self.state();
+        if now_state != self.reported {
+            out.push(Output::StateChange {
+                from: self.reported,
+                to: now_state,
+            });
+            self.reported = now_state;
+        }
+    }
+
+    fn start(&mut self, now: Instant, out: &mut Vec<Output>) {
+        if self.admin_up {
+            return;
+        }
+        self.admin_up = true;
+        self.idle_hold_until = None;
+        self.backoff.reset();
+        self.begin(now, out);
+    }
+
+    /// Leaves Idle: Connect (open a connection) or, for a passive peer, Active.
+    fn begin(&mut self, now: Instant, out: &mut Vec<Output>) {
+        self.idle_hold_until = None;
+        self.connect_retry_at = None;
+        if !self.cfg.passive {
+            self.connect(now, out);
+        }
+    }
+
+    fn connect(&mut self, now: Instant, out: &mut Vec<Output>) {
+        let conn = self.alloc_conn();
+        self.conns.push(Conn {
+            id: conn,
+            inbound: false,
+            state: ConnState::Connecting,
+            hold_at: None,
+            keepalive_at: None,
+            negotiated: None,
+        });
+        out.push(Output::Connect { conn });
+        let wait = self.backoff.next(&mut self.rng);
+        self.connect_retry_at = Some(after(now, wait));
+    }
+
+    fn stop(&mut self, subcode: u8, now: Instant, out: &mut Vec<Output>) {
+        if !self.admin_up {
+            return;
+        }
+        let was_idle = self.state() == State::Idle;
+        self.admin_up = false;
+        let n = notification(code::CEASE, subcode);
+        if self.conns.iter().any(|c| c.state >= ConnState::OpenSent) {
+            self.last_notification = Some(LastNotification {
+                sent: true,
+                notification: n.clone(),
+            });
+        }
+        if was_idle {
+            self.idle_hold_until = None;
+        } else {
+            self.enter_idle(now, DownReason::AdminStop, Some(&n), false, out);
+        }
+    }
+
+    /// Drops every connection (telling those past OpenSent `notify`), reports Down and
+    /// goes to Idle; with `hold`, waits one backoff interval before starting again.
+    fn enter_idle(
+        &mut self,
+        now: Instant,
+        reason: DownReason,
+        notify: Option<&Notification>,
+        hold: bool,
+        out: &mut Vec<Output>,
+    ) {
+        let was_established = self.established().is_some();
+        let gr_capable = self.negotiated().is_some_and(Negotiated::graceful_capable);
+        self.idle_after(now, reason, was_established, gr_capable, notify, hold, out);
+    }
+
+    /// [`Peer::enter_idle`] for when the session's connection is already removed.
+    #[allow(clippy::too_many_arguments)]
+    fn idle_after(
+        &mut self,
+        now: Instant,
+        reason: DownReason,
+        was_established: bool,
+        gr_capable: bool,
+        notify: Option<&Notification>,
+        hold: bool,
+        out: &mut Vec<Output>,
+    ) {
+        for c in self.conns.drain(..) {
+            if let (Some(n), true) = (notify, c.state >= ConnState::OpenSent) {
+                out.push(Output::Send {
+                    conn: c.id,
+                    msg: Message::Notification(n.clone()),
+                });
+            }
+            out.push(Output::Close { conn: c.id });
+        }
+        self.finish_session(now, reason, was_established, gr_capable, out);
+        self.connect_retry_at = None;
+        self.idle_hold_until = None;
+        if hold && self.admin_up {
+            let wait = self.backoff.next(&mut self.rng);
+            self.idle_hold_until = Some(after(now, wait));
+        }
+    }
+
+    /// Reports the end of a session (or attempt) and settles the backoff.
+    fn finish_session(
+        &mut self,
+        now: Instant,
+        reason: DownReason,
+        was_established: bool,
+        gr_capable: bool,
+        out: &mut Vec<Output>,
+    ) {
+        if let Some(since) = self.established_at.take() {
+            // A session that stayed up long enough earns a fresh, short backoff.
+            if now.saturating_duration_since(since) >= self.cfg.connect_retry_max {
+                self.backoff.reset();
+            }
+        }
+        let graceful = was_established
+            && gr_capable
+            && matches!(
+                reason,
+                DownReason::HoldTimerExpired
+                    | DownReason::ConnectionLost
+                    | DownReason::PeerRestarted
+            );
+        self.last_down = Some(reason.clone());
+        out.push(Output::Down {
+            reason,
+            was_established,
+            graceful,
+        });
+    }
+
+    /// Removes connection `i` after an error, sending `send` on it first. The peer goes
+    /// to Idle when that was the session or the last connection.
+    fn conn_error(
+        &mut self,
+        i: usize,
+        reason: DownReason,
+        send: Option<Notification>,
+        now: Instant,
+        out: &mut Vec<Output>,
+    ) {
+        match &reason {
+            DownReason::NotificationReceived(n) => {
+                self.last_notification = Some(LastNotification {
+                    sent: false,
+                    notification: n.clone(),
+                })
+            }
+            _ => {
+                if let Some(n) = &send {
+                    self.last_notification = Some(LastNotification {
+                        sent: true,
+                        notification: n.clone(),
+                    })
+                }
+            }
+        }
+        let Some(c) = self.remove(i) else {
+            return;
+        };
+        if let Some(n) = send {
+            out.push(Output::Send {
+                conn: c.id,
+                msg: Message::Notification(n),
+            });
+        }
+        out.push(Output::Close { conn: c.id });
+        self.after_removal(c, reason, now, out);
+    }
+
+    /// Removes connection `i`, returning it.
+    fn remove(&mut self, i: usize) -> Option<Conn> {
+        (i < self.conns.len()).then(|| self.conns.remove(i))
+    }
+
+    /// After connection `c` ended: the peer goes to Idle when `c` carried the session
+    /// or was the last connection past OpenSent; otherwise the other connection goes on.
+    fn after_removal(&mut self, c: Conn, reason: DownReason, now: Instant, out: &mut Vec<Output>) {
+        let was_established = c.state == ConnState::Established;
+        if was_established || self.conns.is_empty() {
+            let gr = c
+                .negotiated
+                .as_ref()
+                .is_some_and(Negotiated::graceful_capable);
+            self.idle_after(now, reason, was_established, gr, None, true, out);
+        } else if !self.cfg.passive
+            && self.connect_retry_at.is_none()
+            && self.conns.iter().all(|c| c.state == ConnState::Connecting)
+        {
+            // Only a pending connect is left: bound it with the ConnectRetry timer.
+            let wait = self.backoff.next(&mut self.rng);
+            self.connect_retry_at = Some(after(now, wait));
+        }
+    }
+
+    /// Closes connection `i` as the loser of a collision (Cease 6/7).
+    fn close_collision(&mut self, i: usize, out: &mut Vec<Output>) {
+        let c = self.conns.remove(i);
+        if c.state >= ConnState::OpenSent {
+            out.push(Output::Send {
+                conn: c.id,
+                msg: Message::Notification(notification(code::CEASE, code::CEASE_COLLISION)),
+            });
+        }
+        out.push(Output::Close { conn: c.id });
+    }
+}

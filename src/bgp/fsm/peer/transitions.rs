@@ -1,0 +1,269 @@
+//! Connection-level transitions of [`Peer`]: TCP up/down, received messages, OPEN
+//! handling with collision resolution, Established, and timer expiry.
+//!
+//! Owns: what each event does to one connection (RFC 4271 §8.2.2, §6.8). Must not do
+//! I/O or read the clock; peer-wide bookkeeping (Idle, Down, backoff) is in the parent.
+
+use std::time::Instant;
+
+use super::super::negotiate::{build_open, check_open, code};
+use super::super::timers::after;
+use super::super::{ConnId, DownReason, LARGE_HOLD_TIME, Negotiated, Output, State, keep_outbound};
+use super::{Conn, ConnState, Peer, notification, secs};
+use crate::bgp::types::{Afi, Message, Open};
+
+impl Peer {
+    /// Our outbound connection is up: send OPEN, wait for the peer's (OpenSent).
+    pub(super) fn connected(&mut self, conn: ConnId, now: Instant, out: &mut Vec<Output>) {
+        let Some(i) = self
+            .index(conn)
+            .filter(|&i| self.conns.get(i).map(|c| c.state) == Some(ConnState::Connecting))
+        else {
+            // Not an attempt we are waiting for (given up, or unknown).
+            out.push(Output::Close { conn });
+            return;
+        };
+        self.open_sent(i, now, out);
+    }
+
+    fn open_sent(&mut self, i: usize, now: Instant, out: &mut Vec<Output>) {
+        let open = build_open(&self.cfg);
+        if let Some(c) = self.conns.get_mut(i) {
+            c.state = ConnState::OpenSent;
+            c.hold_at = Some(after(now, LARGE_HOLD_TIME));
+            out.push(Output::Send {
+                conn: c.id,
+                msg: open,
+            });
+        }
+        self.connect_retry_at = None;
+    }
+
+    /// The peer connected to us.
+    pub(super) fn accept(&mut self, conn: ConnId, now: Instant, out: &mut Vec<Output>) {
+        if self.state() == State::Idle || self.index(conn).is_some() {
+            out.push(Output::Close { conn });
+            return;
+        }
+        if let Some(i) = self
+            .conns
+            .iter()
+            .position(|c| c.state == ConnState::Established)
+        {
+            let gr = self.negotiated().is_some_and(Negotiated::graceful_capable);
+            if !gr {
+                out.push(Output::Send {
+                    conn,
+                    msg: Message::Notification(notification(code::CEASE, code::CEASE_COLLISION)),
+                });
+                out.push(Output::Close { conn });
+                return;
+            }
+            // RFC 4724 §4.2: the peer restarted; its old connection is dead to it.
+            let old = self.conns.remove(i);
+            out.push(Output::Close { conn: old.id });
+            self.finish_session(now, DownReason::PeerRestarted, true, true, out);
+        }
+        // One inbound connection at a time: a newer one replaces the older.
+        if let Some(i) = self.conns.iter().position(|c| c.inbound) {
+            self.close_collision(i, out);
+        }
+        self.conns.push(Conn {
+            id: conn,
+            inbound: true,
+            state: ConnState::Connecting,
+            hold_at: None,
+            keepalive_at: None,
+            negotiated: None,
+        });
+        let i = self.conns.len() - 1;
+        self.open_sent(i, now, out);
+    }
+
+    /// The caller reports the socket gone (it emits no Close for it).
+    pub(super) fn tcp_down(&mut self, conn: ConnId, now: Instant, out: &mut Vec<Output>) {
+        let Some(c) = self.index(conn).and_then(|i| self.remove(i)) else {
+            return;
+        };
+        if c.state >= ConnState::OpenConfirm {
+            // RFC 4271: OpenConfirm/Established on TCP failure go to Idle.
+            self.after_removal(c, DownReason::ConnectionLost, now, out);
+        } else if self.conns.is_empty() && !self.cfg.passive && self.connect_retry_at.is_none() {
+            // RFC 4271: a failure in Connect/OpenSent goes to Active and retries when
+            // the ConnectRetry timer fires (already running for a failed connect).
+            let wait = self.backoff.next(&mut self.rng);
+            self.connect_retry_at = Some(after(now, wait));
+        }
+    }
+
+    pub(super) fn received(
+        &mut self,
+        conn: ConnId,
+        msg: Message,
+        now: Instant,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(i) = self.index(conn) else {
+            return;
+        };
+        let Some(c) = self.conns.get_mut(i) else {
+            return;
+        };
+        let state = c.state;
+        // Any message restarts the hold timer once the hold time is negotiated.
+        if state >= ConnState::OpenConfirm {
+            if let Some(n) = &c.negotiated {
+                if n.hold_time > 0 {
+                    c.hold_at = Some(after(now, secs(n.hold_time)));
+                }
+            }
+        }
+        if let Message::Notification(n) = msg {
+            let reason = DownReason::NotificationReceived(n);
+            self.conn_error(i, reason, None, now, out);
+            return;
+        }
+        match (state, msg) {
+            (ConnState::OpenSent, Message::Open(open)) => self.open_received(i, &open, now, out),
+            (ConnState::OpenConfirm, Message::Keepalive) => self.establish(i, now, out),
+            (ConnState::Established, Message::Keepalive) => {}
+            (ConnState::Established, Message::Update(u)) => out.push(Output::Update(u)),
+            (ConnState::Established, Message::RouteRefresh { afi, safi }) => {
+                let wanted = self.cfg.route_refresh
+                    && safi == Afi::SAFI_UNICAST
+                    && Afi::from_code(afi).is_some_and(|a| {
+                        self.negotiated().is_some_and(|n| n.families.contains(&a))
+                    });
+                if let (true, Some(afi)) = (wanted, Afi::from_code(afi)) {
+                    out.push(Output::RouteRefresh { afi, safi });
+                }
+            }
+            (ConnState::Connecting, _) => {}
+            (s, _) => {
+                let sub = match s {
+                    ConnState::OpenSent => code::FSM_IN_OPEN_SENT,
+                    ConnState::OpenConfirm => code::FSM_IN_OPEN_CONFIRM,
+                    _ => code::FSM_IN_ESTABLISHED,
+                };
+                let n = notification(code::FSM_ERROR, sub);
+                self.conn_error(
+                    i,
+                    DownReason::NotificationSent(n.clone()),
+                    Some(n),
+                    now,
+                    out,
+                );
+            }
+        }
+    }
+
+    fn open_received(&mut self, i: usize, open: &Open, now: Instant, out: &mut Vec<Output>) {
+        let neg = match check_open(&self.cfg, open) {
+            Ok(n) => n,
+            Err(n) => {
+                self.conn_error(
+                    i,
+                    DownReason::NotificationSent(n.clone()),
+                    Some(n),
+                    now,
+                    out,
+                );
+                return;
+            }
+        };
+        let Some(this_inbound) = self.conns.get(i).map(|c| c.inbound) else {
+            return;
+        };
+        // §6.8: another connection that has sent its OPEN collides with this one.
+        let other = self
+            .conns
+            .iter()
+            .position(|c| c.inbound != this_inbound && c.state >= ConnState::OpenSent);
+        let mut i = i;
+        if let Some(j) = other {
+            let keep_out = keep_outbound(
+                self.cfg.router_id,
+                neg.remote_router_id,
+                self.cfg.local_asn,
+                self.cfg.remote_asn,
+            );
+            if keep_out == this_inbound {
+                self.close_collision(i, out);
+                return;
+            }
+            self.close_collision(j, out);
+            if j < i {
+                i -= 1;
+            }
+        }
+        let Some(c) = self.conns.get_mut(i) else {
+            return;
+        };
+        c.state = ConnState::OpenConfirm;
+        c.hold_at = (neg.hold_time > 0).then(|| after(now, secs(neg.hold_time)));
+        c.keepalive_at = (neg.keepalive > 0).then(|| after(now, secs(neg.keepalive)));
+        c.negotiated = Some(neg);
+        out.push(Output::Send {
+            conn: c.id,
+            msg: Message::Keepalive,
+        });
+    }
+
+    fn establish(&mut self, i: usize, now: Instant, out: &mut Vec<Output>) {
+        let Some(c) = self.conns.get_mut(i) else {
+            return;
+        };
+        c.state = ConnState::Established;
+        let id = c.id;
+        let negotiated = c.negotiated.clone();
+        self.established_at = Some(now);
+        self.connect_retry_at = None;
+        // §6.8: any other connection collides with an Established session.
+        while let Some(j) = self.conns.iter().position(|c| c.id != id) {
+            self.close_collision(j, out);
+        }
+        if let Some(negotiated) = negotiated {
+            out.push(Output::Established {
+                conn: id,
+                negotiated,
+            });
+        }
+    }
+
+    pub(super) fn timers(&mut self, now: Instant, out: &mut Vec<Output>) {
+        if self.idle_hold_until.is_some_and(|t| t <= now) {
+            self.idle_hold_until = None;
+            if self.admin_up {
+                self.begin(now, out);
+            }
+        }
+        if self.connect_retry_at.is_some_and(|t| t <= now) {
+            self.connect_retry_at = None;
+            let busy = self.conns.iter().any(|c| c.state >= ConnState::OpenSent);
+            if self.admin_up && !self.cfg.passive && !busy {
+                for c in self.conns.drain(..) {
+                    out.push(Output::Close { conn: c.id });
+                }
+                self.connect(now, out);
+            }
+        }
+        while let Some(i) = self
+            .conns
+            .iter()
+            .position(|c| c.hold_at.is_some_and(|t| t <= now))
+        {
+            let n = notification(code::HOLD_TIMER_EXPIRED, 0);
+            self.conn_error(i, DownReason::HoldTimerExpired, Some(n), now, out);
+        }
+        for c in &mut self.conns {
+            if c.keepalive_at.is_some_and(|t| t <= now) {
+                let ka = c.negotiated.as_ref().map_or(0, |n| n.keepalive);
+                c.keepalive_at = (ka > 0).then(|| after(now, secs(ka)));
+                out.push(Output::Send {
+                    conn: c.id,
+                    msg: Message::Keepalive,
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,521 @@
+//! Multi-connection FSM tests: collisions, inbound while Established, reconfiguration,
+//! and two `Peer`s wired back to back through a simulated network.
+
+use std::collections::VecDeque;
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use super::tests::{
+    LOCAL_ID, REMOTE_ID, cfg, closed, connect_of, down_of, gr_cfg, notif, open, peer_gr_cap, sent,
+};
+use super::*;
+
+fn is_established_on(out: &[Output], c: ConnId) -> bool {
+    out.iter()
+        .any(|o| matches!(o, Output::Established { conn, .. } if *conn == c))
+}
+
+/// An active peer with an outbound (OpenSent) and an inbound (OpenSent) connection.
+fn two_connections(config: PeerConfig) -> (Peer, ConnId, ConnId, Instant) {
+    let t = Instant::now();
+    let mut p = Peer::new(config, 11).expect("valid");
+    let out_c = connect_of(&p.handle(Input::Start, t)).expect("Connect");
+    p.handle(
+        Input::TcpConnected {
+            conn: out_c,
+            inbound: false,
+        },
+        t,
+    );
+    let in_c = p.alloc_conn();
+    let out = p.handle(
+        Input::TcpConnected {
+            conn: in_c,
+            inbound: true,
+        },
+        t,
+    );
+    assert!(matches!(sent(&out, in_c).first(), Some(Message::Open(_))));
+    assert!(
+        !closed(&out, out_c),
+        "both connections live until OPENs arrive"
+    );
+    (p, out_c, in_c, t)
+}
+
+fn rx(p: &mut Peer, conn: ConnId, msg: Message, t: Instant) -> Vec<Output> {
+    p.handle(Input::Received { conn, msg }, t)
+}
+
+fn cease_collision(out: &[Output], c: ConnId) -> bool {
+    sent(out, c).contains(&notif(6, 7)) && closed(out, c)
+}
+
+#[test]
+fn collision_higher_local_id_keeps_outbound() {
+    let mut c = cfg();
+    c.router_id = Ipv4Addr::new(10, 0, 0, 9); // higher than REMOTE_ID
+    let (mut p, out_c, in_c, t) = two_connections(c);
+    // OPEN on the inbound connection: it loses.
+    let out = rx(&mut p, in_c, open(65001, REMOTE_ID, 90, vec![]), t);
+    assert!(cease_collision(&out, in_c), "{out:?}");
+    assert!(!closed(&out, out_c));
+    assert_eq!(p.state(), State::OpenSent);
+    rx(&mut p, out_c, open(65001, REMOTE_ID, 90, vec![]), t);
+    let out = rx(&mut p, out_c, Message::Keepalive, t);
+    assert!(is_established_on(&out, out_c));
+}
+
+#[test]
+fn collision_lower_local_id_keeps_inbound() {
+    let (mut p, out_c, in_c, t) = two_connections(cfg()); // LOCAL_ID < REMOTE_ID
+    let out = rx(&mut p, in_c, open(65001, REMOTE_ID, 90, vec![]), t);
+    assert!(cease_collision(&out, out_c), "{out:?}");
+    assert_eq!(sent(&out, in_c), vec![Message::Keepalive]);
+    assert_eq!(p.state(), State::OpenConfirm);
+    let out = rx(&mut p, in_c, Message::Keepalive, t);
+    assert!(is_established_on(&out, in_c));
+    // Late messages on the closed connection are ignored.
+    assert!(rx(&mut p, out_c, Message::Keepalive, t).is_empty());
+}
+
+#[test]
+fn collision_detected_against_open_confirm() {
+    // The outbound reaches OpenConfirm before the peer's connection even arrives.
+    let t = Instant::now();
+    let mut p = Peer::new(cfg(), 4).expect("valid");
+    let out_c = connect_of(&p.handle(Input::Start, t)).expect("Connect");
+    p.handle(
+        Input::TcpConnected {
+            conn: out_c,
+            inbound: false,
+        },
+        t,
+    );
+    rx(&mut p, out_c, open(65001, REMOTE_ID, 90, vec![]), t);
+    assert_eq!(p.state(), State::OpenConfirm);
+    let in_c = p.alloc_conn();
+    p.handle(
+        Input::TcpConnected {
+            conn: in_c,
+            inbound: true,
+        },
+        t,
+    );
+    assert_eq!(
+        p.state(),
+        State::OpenConfirm,
+        "the most advanced connection counts"
+    );
+    let out = rx(&mut p, in_c, open(65001, REMOTE_ID, 90, vec![]), t);
+    // Remote id is higher: its connection (our inbound) wins.
+    assert!(cease_collision(&out, out_c));
+    assert_eq!(sent(&out, in_c), vec![Message::Keepalive]);
+}
+
+#[test]
+fn open_on_either_connection_resolves_at_once() {
+    // Our id is lower: an OPEN on our outbound connection already tells us it loses.
+    let (mut p, out_c, in_c, t) = two_connections(cfg());
+    let out = rx(&mut p, out_c, open(65001, REMOTE_ID, 90, vec![]), t);
+    assert!(cease_collision(&out, out_c));
+    assert!(!closed(&out, in_c));
+    assert_eq!(p.state(), State::OpenSent);
+}
+
+#[test]
+fn collision_tie_breaks_on_asn() {
+    // Same router id on eBGP (allowed by RFC 6286); our AS 65000 < theirs 65001.
+    let (mut p, out_c, in_c, t) = two_connections(cfg());
+    let out = rx(&mut p, out_c, open(65001, LOCAL_ID, 90, vec![]), t);
+    assert!(
+        cease_collision(&out, out_c),
+        "smaller AS: our connection loses"
+    );
+    assert!(!closed(&out, in_c));
+    let mut big = cfg();
+    big.local_asn = 65100;
+    let (mut p, out_c, in_c, t) = two_connections(big);
+    let out = rx(&mut p, out_c, open(65001, LOCAL_ID, 90, vec![]), t);
+    assert!(
+        cease_collision(&out, in_c),
+        "larger AS: our connection wins"
+    );
+    assert_eq!(sent(&out, out_c), vec![Message::Keepalive]);
+}
+
+#[test]
+fn establishing_closes_the_other_connection() {
+    // Our connect is still pending when the peer's connection gets the session up.
+    let t = Instant::now();
+    let mut p = Peer::new(cfg(), 4).expect("valid");
+    let out_c = connect_of(&p.handle(Input::Start, t)).expect("Connect");
+    let in_c = p.alloc_conn();
+    p.handle(
+        Input::TcpConnected {
+            conn: in_c,
+            inbound: true,
+        },
+        t,
+    );
+    rx(&mut p, in_c, open(65001, REMOTE_ID, 90, vec![]), t);
+    let out = rx(&mut p, in_c, Message::Keepalive, t);
+    assert!(is_established_on(&out, in_c));
+    assert!(closed(&out, out_c));
+    assert!(
+        sent(&out, out_c).is_empty(),
+        "no BGP message on an unopened socket"
+    );
+    // Its late completion is turned away.
+    let out = p.handle(
+        Input::TcpConnected {
+            conn: out_c,
+            inbound: false,
+        },
+        t,
+    );
+    assert_eq!(out, vec![Output::Close { conn: out_c }]);
+}
+
+#[test]
+fn inbound_while_established_is_refused() {
+    let t = Instant::now();
+    let mut p = Peer::new(cfg(), 4).expect("valid");
+    let out_c = connect_of(&p.handle(Input::Start, t)).expect("Connect");
+    p.handle(
+        Input::TcpConnected {
+            conn: out_c,
+            inbound: false,
+        },
+        t,
+    );
+    rx(&mut p, out_c, open(65001, REMOTE_ID, 90, vec![]), t);
+    rx(&mut p, out_c, Message::Keepalive, t);
+    assert_eq!(p.state(), State::Established);
+    let late = p.alloc_conn();
+    let out = p.handle(
+        Input::TcpConnected {
+            conn: late,
+            inbound: true,
+        },
+        t,
+    );
+    assert_eq!(
+        out,
+        vec![
+            Output::Send {
+                conn: late,
+                msg: notif(6, 7)
+            },
+            Output::Close { conn: late }
+        ]
+    );
+    assert_eq!(p.state(), State::Established);
+    assert_eq!(p.established_conn(), Some(out_c));
+}
+
+#[test]
+fn inbound_while_established_with_gr_means_peer_restarted() {
+    let t = Instant::now();
+    let mut p = Peer::new(gr_cfg(), 3).expect("valid");
+    let c = connect_of(&p.handle(Input::Start, t)).expect("Connect");
+    p.handle(
+        Input::TcpConnected {
+            conn: c,
+            inbound: false,
+        },
+        t,
+    );
+    rx(
+        &mut p,
+        c,
+        open(65001, REMOTE_ID, 90, vec![peer_gr_cap()]),
+        t,
+    );
+    rx(&mut p, c, Message::Keepalive, t);
+    let fresh = p.alloc_conn();
+    let out = p.handle(
+        Input::TcpConnected {
+            conn: fresh,
+            inbound: true,
+        },
+        t,
+    );
+    assert!(closed(&out, c));
+    assert_eq!(down_of(&out), Some((DownReason::PeerRestarted, true, true)));
+    assert!(matches!(sent(&out, fresh).first(), Some(Message::Open(_))));
+    assert_eq!(p.state(), State::OpenSent);
+    rx(
+        &mut p,
+        fresh,
+        open(65001, REMOTE_ID, 90, vec![peer_gr_cap()]),
+        t,
+    );
+    let out = rx(&mut p, fresh, Message::Keepalive, t);
+    assert!(is_established_on(&out, fresh));
+}
+
+#[test]
+fn reconfigure_with_and_without_reset() {
+    let t = Instant::now();
+    let mut p = Peer::new(cfg(), 3).expect("valid");
+    let c = connect_of(&p.handle(Input::Start, t)).expect("Connect");
+    p.handle(
+        Input::TcpConnected {
+            conn: c,
+            inbound: false,
+        },
+        t,
+    );
+    rx(&mut p, c, open(65001, REMOTE_ID, 90, vec![]), t);
+    rx(&mut p, c, Message::Keepalive, t);
+
+    // Hold time and timers: no reset, nothing to do now.
+    let mut next = cfg();
+    next.hold_time = 30;
+    next.connect_retry_max = Duration::from_secs(10);
+    let (reset, out) = p.reconfigure(next.clone(), t).expect("valid");
+    assert!(!reset && out.is_empty());
+    assert_eq!(p.state(), State::Established);
+    // Invalid configuration is refused and changes nothing.
+    let mut bad = next.clone();
+    bad.hold_time = 1;
+    assert!(p.reconfigure(bad, t).is_err());
+    assert_eq!(p.config().hold_time, 30);
+
+    // A new family changes the OPEN: Cease 6/6, Down, and an immediate reconnect.
+    next.families = vec![Afi::Ipv4, Afi::Ipv6];
+    let (reset, out) = p.reconfigure(next.clone(), t).expect("valid");
+    assert!(reset);
+    assert_eq!(sent(&out, c), vec![notif(6, 6)]);
+    assert!(closed(&out, c));
+    assert_eq!(down_of(&out).map(|d| d.0), Some(DownReason::ConfigChange));
+    let c2 = connect_of(&out).expect("reconnects at once");
+    assert_eq!(p.state(), State::Connect);
+    let out = p.handle(
+        Input::TcpConnected {
+            conn: c2,
+            inbound: false,
+        },
+        t,
+    );
+    let Some(Message::Open(o)) = sent(&out, c2).into_iter().next() else {
+        panic!("no OPEN");
+    };
+    assert_eq!(o.hold_time, 30, "new hold time offered in the next session");
+
+    // In OpenSent our OPEN is out: an ASN change resets too.
+    next.remote_asn = 65002;
+    let (reset, _) = p.reconfigure(next.clone(), t).expect("valid");
+    assert!(reset);
+
+    // Passive on: the pending connect is dropped, no reset; passive off: connects.
+    assert_eq!(p.state(), State::Connect);
+    next.passive = true;
+    let (reset, out) = p.reconfigure(next.clone(), t).expect("valid");
+    assert!(!reset);
+    assert!(out.iter().any(|o| matches!(o, Output::Close { .. })));
+    assert_eq!(p.state(), State::Active);
+    assert_eq!(p.next_deadline(), None);
+    next.passive = false;
+    let (reset, out) = p.reconfigure(next, t).expect("valid");
+    assert!(!reset);
+    assert!(connect_of(&out).is_some());
+    assert_eq!(p.state(), State::Connect);
+}
+
+/// Two peers and the TCP connections between them, delivered in order.
+struct Lab {
+    a: Peer,
+    b: Peer,
+    /// (a's conn, b's conn) per live connection.
+    links: Vec<(ConnId, ConnId)>,
+    /// Pending deliveries: (to_a, conn at the receiver, input).
+    queue: VecDeque<(bool, Input)>,
+    now: Instant,
+    a_up: u32,
+    b_up: u32,
+    b_down: Vec<DownReason>,
+}
+
+impl Lab {
+    fn new(a: PeerConfig, b: PeerConfig) -> Lab {
+        Lab {
+            a: Peer::new(a, 1).expect("valid a"),
+            b: Peer::new(b, 2).expect("valid b"),
+            links: Vec::new(),
+            queue: VecDeque::new(),
+            now: Instant::now(),
+            a_up: 0,
+            b_up: 0,
+            b_down: Vec::new(),
+        }
+    }
+
+    fn apply(&mut self, from_a: bool, outs: Vec<Output>) {
+        for o in outs {
+            match o {
+                Output::Connect { conn } => {
+                    // The other side accepts: it allocates its own id.
+                    let theirs = if from_a {
+                        self.b.alloc_conn()
+                    } else {
+                        self.a.alloc_conn()
+                    };
+                    self.links.push(if from_a {
+                        (conn, theirs)
+                    } else {
+                        (theirs, conn)
+                    });
+                    self.queue.push_back((
+                        from_a,
+                        Input::TcpConnected {
+                            conn,
+                            inbound: false,
+                        },
+                    ));
+                    let inbound = Input::TcpConnected {
+                        conn: theirs,
+                        inbound: true,
+                    };
+                    self.queue.push_back((!from_a, inbound));
+                }
+                Output::Send { conn, msg } => {
+                    if let Some(to) = self.peer_of(from_a, conn) {
+                        self.queue
+                            .push_back((!from_a, Input::Received { conn: to, msg }));
+                    }
+                }
+                Output::Close { conn } => {
+                    if let Some(to) = self.peer_of(from_a, conn) {
+                        self.links
+                            .retain(|&(x, y)| if from_a { x != conn } else { y != conn });
+                        self.queue
+                            .push_back((!from_a, Input::TcpClosed { conn: to }));
+                    }
+                }
+                Output::Established { .. } if from_a => self.a_up += 1,
+                Output::Established { .. } => self.b_up += 1,
+                Output::Down { reason, .. } if !from_a => self.b_down.push(reason),
+                _ => {}
+            }
+        }
+    }
+
+    fn peer_of(&self, from_a: bool, conn: ConnId) -> Option<ConnId> {
+        self.links.iter().find_map(|&(x, y)| match from_a {
+            true if x == conn => Some(y),
+            false if y == conn => Some(x),
+            _ => None,
+        })
+    }
+
+    /// Delivers queued inputs (to the side named in the entry), bounded.
+    fn run(&mut self) {
+        for _ in 0..1000 {
+            let Some((to_a, input)) = self.queue.pop_front() else {
+                return;
+            };
+            let out = if to_a {
+                self.a.handle(input, self.now)
+            } else {
+                self.b.handle(input, self.now)
+            };
+            self.apply(to_a, out);
+        }
+        panic!("did not settle");
+    }
+
+    /// Advances simulated time to the next deadline of either peer, up to `until`.
+    fn tick(&mut self, until: Instant) -> bool {
+        let next = [self.a.next_deadline(), self.b.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min();
+        match next {
+            Some(t) if t <= until => {
+                self.now = self.now.max(t);
+                let oa = self.a.handle(Input::Timers, self.now);
+                self.apply(true, oa);
+                let ob = self.b.handle(Input::Timers, self.now);
+                self.apply(false, ob);
+                self.run();
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+fn lab_configs() -> (PeerConfig, PeerConfig) {
+    let a = PeerConfig::new(65000, 65001, LOCAL_ID);
+    let b = PeerConfig::new(65001, 65000, REMOTE_ID);
+    (a, b)
+}
+
+#[test]
+fn back_to_back_active_and_passive() {
+    let (a, mut b) = lab_configs();
+    b.passive = true;
+    let mut lab = Lab::new(a, b);
+    let now = lab.now;
+    let oa = lab.a.handle(Input::Start, now);
+    lab.apply(true, oa);
+    let ob = lab.b.handle(Input::Start, now);
+    lab.apply(false, ob);
+    lab.run();
+    assert_eq!(lab.a.state(), State::Established);
+    assert_eq!(lab.b.state(), State::Established);
+    assert_eq!((lab.a_up, lab.b_up), (1, 1));
+    let (na, nb) = (
+        lab.a.negotiated().expect("a").clone(),
+        lab.b.negotiated().expect("b").clone(),
+    );
+    assert_eq!((na.remote_asn, nb.remote_asn), (65001, 65000));
+    assert_eq!(na.hold_time, nb.hold_time);
+
+    // Ten simulated minutes of keepalives keep both sessions up.
+    let end = lab.now + Duration::from_secs(600);
+    let mut ticks = 0;
+    while lab.tick(end) {
+        ticks += 1;
+        assert!(ticks < 1000, "timer storm");
+    }
+    assert!(ticks >= 20, "keepalives flowed ({ticks} ticks)");
+    assert_eq!(lab.a.state(), State::Established);
+    assert_eq!(lab.b.state(), State::Established);
+
+    // A stops: B receives Cease and goes down.
+    let oa = lab.a.handle(Input::Stop { subcode: 2 }, lab.now);
+    lab.apply(true, oa);
+    lab.run();
+    assert_eq!(lab.b.state(), State::Idle);
+    assert!(matches!(
+        lab.b_down.first(),
+        Some(DownReason::NotificationReceived(n)) if (n.code, n.subcode) == (6, 2)
+    ));
+}
+
+#[test]
+fn back_to_back_both_active_resolve_collision() {
+    let (a, b) = lab_configs();
+    let mut lab = Lab::new(a, b);
+    let now = lab.now;
+    // Both connect at the same instant: two TCP connections, one must survive.
+    let oa = lab.a.handle(Input::Start, now);
+    let ob = lab.b.handle(Input::Start, now);
+    lab.apply(true, oa);
+    lab.apply(false, ob);
+    lab.run();
+    assert_eq!(lab.a.state(), State::Established);
+    assert_eq!(lab.b.state(), State::Established);
+    assert_eq!((lab.a_up, lab.b_up), (1, 1));
+    // Both ends kept the same TCP connection: the one B (higher id) initiated.
+    let (ca, cb) = (
+        lab.a.established_conn().expect("a"),
+        lab.b.established_conn().expect("b"),
+    );
+    assert_eq!(lab.links, vec![(ca, cb)]);
+    assert_eq!(lab.peer_of(true, ca), Some(cb));
+    assert_eq!(cb, 1, "B's own first (outbound) connection");
+}

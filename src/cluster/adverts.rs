@@ -1,0 +1,398 @@
+//! The routes this node originates: its pod CIDRs and the service VIPs it advertises
+//! (spec §2.5, §2.8, §3.6; decision D9).
+//!
+//! Pure. Each Service is decided on its own: a Service without EndpointSlices, or with
+//! a bad annotation, affects only itself (D9), never the cluster-wide VIP list.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use super::node::NodeModel;
+use super::values;
+use super::{Problem, Settings};
+use crate::bgp::types::{Afi, Prefix};
+use crate::kube::objects::{EndpointSlice, Service};
+
+pub const ANN_ADV_CLUSTER_IP: &str = "kube-router.io/service.advertise.clusterip";
+pub const ANN_ADV_EXTERNAL_IP: &str = "kube-router.io/service.advertise.externalip";
+pub const ANN_ADV_LB_IP: &str = "kube-router.io/service.advertise.loadbalancerip";
+pub const ANN_SKIP_LB_IPS: &str = "kube-router.io/service.skiplbips";
+pub const ANN_SERVICE_LOCAL: &str = "kube-router.io/service.local";
+
+/// What kind of route this node originates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OriginKind {
+    PodCidr,
+    Vip,
+}
+
+/// One route this node originates.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Originated {
+    pub prefix: Prefix,
+    pub next_hop: IpAddr,
+    pub kind: OriginKind,
+}
+
+/// The local node's pod CIDRs, for the families it has an address of.
+pub fn pod_routes(local: &NodeModel) -> Vec<Originated> {
+    local
+        .pod_cidrs
+        .iter()
+        .filter_map(|p| {
+            local.best(p.afi()).map(|nh| Originated {
+                prefix: *p,
+                next_hop: nh,
+                kind: OriginKind::PodCidr,
+            })
+        })
+        .collect()
+}
+
+/// EndpointSlices grouped by `namespace/service`.
+pub fn slices_by_service<'a>(
+    slices: impl IntoIterator<Item = &'a EndpointSlice>,
+) -> BTreeMap<String, Vec<&'a EndpointSlice>> {
+    let mut m: BTreeMap<String, Vec<&EndpointSlice>> = BTreeMap::new();
+    for s in slices {
+        if s.metadata
+            .annotations
+            .contains_key("control-plane.alpha.kubernetes.io/leader")
+        {
+            continue;
+        }
+        if let Some(svc) = s.service_name() {
+            m.entry(format!("{}/{}", s.metadata.namespace, svc))
+                .or_default()
+                .push(s);
+        }
+    }
+    m
+}
+
+/// Whether any endpoint of the service is on the local node: `nodeName` equal to the
+/// node's name, or (no nodeName) an address equal to one of the node's addresses.
+fn has_local_endpoint(local: &NodeModel, slices: Option<&Vec<&EndpointSlice>>) -> bool {
+    let Some(slices) = slices else {
+        return false;
+    };
+    slices.iter().any(|s| {
+        s.endpoints.iter().any(|e| {
+            if !e.node_name.is_empty() {
+                return e.node_name == local.name;
+            }
+            e.addresses
+                .iter()
+                .filter_map(|a| a.parse::<IpAddr>().ok())
+                .any(|a| local.has_addr(&a))
+        })
+    })
+}
+
+/// Annotation-or-flag decision for one kind of VIP.
+fn decide(svc: &Service, key: &str, default: bool, problems: &mut Vec<Problem>) -> bool {
+    match svc.metadata.annotations.get(key) {
+        None => default,
+        Some(v) => match values::parse_go_bool(v) {
+            Some(b) => b,
+            None => {
+                problems.push(Problem::service(
+                    &svc.metadata.namespace,
+                    &svc.metadata.name,
+                    key,
+                    format!("{v:?} is not a boolean (true/false); read as false"),
+                ));
+                false
+            }
+        },
+    }
+}
+
+/// kube-router's strict external-IP validator: with strict validation on, an IP is
+/// kept only if it lies in one of `allowed` and not in the cluster IP range.
+fn validated(settings: &Settings, ip: IpAddr, allowed: &[Prefix]) -> bool {
+    if !settings.strict_external_ip_validation {
+        return true;
+    }
+    if settings
+        .service_cluster_ip_range
+        .iter()
+        .any(|r| r.contains_addr(&ip))
+    {
+        return false;
+    }
+    allowed.iter().any(|r| r.contains_addr(&ip))
+}
+
+/// The VIPs (as /32 or /128) this node advertises for one Service.
+pub fn service_vips(
+    settings: &Settings,
+    local: &NodeModel,
+    svc: &Service,
+    slices: Option<&Vec<&EndpointSlice>>,
+    problems: &mut Vec<Problem>,
+) -> Vec<IpAddr> {
+    let spec = &svc.spec;
+    let type_ = if spec.type_.is_empty() {
+        "ClusterIP"
+    } else {
+        spec.type_.as_str()
+    };
+    if !matches!(type_, "ClusterIP" | "NodePort" | "LoadBalancer") {
+        return Vec::new();
+    }
+    let headless = spec.cluster_ip == "None";
+    if headless || spec.cluster_ip.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut local_ep: Option<bool> = None;
+    let is_local = |local_ep: &mut Option<bool>| {
+        *local_ep.get_or_insert_with(|| has_local_endpoint(local, slices))
+    };
+    let parse = |s: &str| s.parse::<IpAddr>().ok();
+
+    // 1. Cluster IPs.
+    if decide(
+        svc,
+        ANN_ADV_CLUSTER_IP,
+        settings.advertise_cluster_ip,
+        problems,
+    ) && (spec.internal_traffic_policy != "Local" || is_local(&mut local_ep))
+    {
+        let mut ips: Vec<&str> = spec.cluster_ips.iter().map(String::as_str).collect();
+        if !ips.contains(&spec.cluster_ip.as_str()) {
+            ips.push(&spec.cluster_ip);
+        }
+        out.extend(ips.into_iter().filter(|s| *s != "None").filter_map(parse));
+    }
+    let local_policy = spec.external_traffic_policy == "Local"
+        || svc
+            .metadata
+            .annotations
+            .get(ANN_SERVICE_LOCAL)
+            .map(String::as_str)
+            == Some("true");
+    // 2. External IPs.
+    if decide(
+        svc,
+        ANN_ADV_EXTERNAL_IP,
+        settings.advertise_external_ip,
+        problems,
+    ) && (!local_policy || is_local(&mut local_ep))
+    {
+        out.extend(
+            spec.external_ips
+                .iter()
+                .filter_map(|s| parse(s))
+                .filter(|ip| validated(settings, *ip, &settings.service_external_ip_range)),
+        );
+    }
+    // 3. Load-balancer IPs.
+    if type_ == "LoadBalancer"
+        && !svc.metadata.annotations.contains_key(ANN_SKIP_LB_IPS)
+        && decide(
+            svc,
+            ANN_ADV_LB_IP,
+            settings.advertise_loadbalancer_ip,
+            problems,
+        )
+        && (!local_policy || is_local(&mut local_ep))
+    {
+        out.extend(
+            svc.status
+                .load_balancer
+                .ingress
+                .iter()
+                .filter(|i| i.ip_mode != "Proxy")
+                .filter_map(|i| parse(&i.ip))
+                .filter(|ip| validated(settings, *ip, &settings.loadbalancer_ip_range)),
+        );
+    }
+    out
+}
+
+/// All VIP routes this node originates, each with the node's best address of the VIP's
+/// family as next hop.
+pub fn vip_routes<'a>(
+    settings: &Settings,
+    local: &NodeModel,
+    services: impl IntoIterator<Item = &'a Service>,
+    slices: &BTreeMap<String, Vec<&EndpointSlice>>,
+    problems: &mut Vec<Problem>,
+) -> Vec<Originated> {
+    let mut set = BTreeSet::new();
+    for svc in services {
+        let key = format!("{}/{}", svc.metadata.namespace, svc.metadata.name);
+        for ip in service_vips(settings, local, svc, slices.get(&key), problems) {
+            set.insert(ip);
+        }
+    }
+    let mut out = Vec::new();
+    for ip in set {
+        match local.best(Afi::of(&ip)) {
+            Some(nh) => out.push(Originated {
+                prefix: Prefix::host(ip),
+                next_hop: nh,
+                kind: OriginKind::Vip,
+            }),
+            None => problems.push(Problem::node(
+                &local.name,
+                "status.addresses",
+                format!("no local address of the family of VIP {ip}; not advertised"),
+            )),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kube::objects::{Endpoint, LoadBalancerIngress};
+
+    fn local() -> NodeModel {
+        let mut n = crate::kube::objects::Node::default();
+        n.metadata.name = "n1".into();
+        n.status.addresses.push(crate::kube::objects::NodeAddress {
+            type_: "InternalIP".into(),
+            address: "10.0.0.1".into(),
+        });
+        n.spec.pod_cidr = "10.244.1.0/24".into();
+        NodeModel::from_node(&n, &mut vec![])
+    }
+
+    fn svc(name: &str, type_: &str, cip: &str, ann: &[(&str, &str)]) -> Service {
+        let mut s = Service::default();
+        s.metadata.name = name.into();
+        s.metadata.namespace = "default".into();
+        s.spec.type_ = type_.into();
+        s.spec.cluster_ip = cip.into();
+        s.spec.cluster_ips = vec![cip.into()];
+        for (k, v) in ann {
+            s.metadata.annotations.insert(k.to_string(), v.to_string());
+        }
+        s
+    }
+
+    fn slice(svc: &str, node: &str) -> EndpointSlice {
+        let mut e = EndpointSlice::default();
+        e.metadata.namespace = "default".into();
+        e.metadata.name = format!("{svc}-abc");
+        e.metadata
+            .labels
+            .insert("kubernetes.io/service-name".into(), svc.into());
+        e.endpoints.push(Endpoint {
+            addresses: vec!["10.244.1.5".into()],
+            node_name: node.into(),
+            ..Default::default()
+        });
+        e
+    }
+
+    #[test]
+    fn cluster_ip_flag_and_annotation() {
+        let l = local();
+        let mut st = Settings::default();
+        let a = svc("a", "ClusterIP", "10.96.0.10", &[]);
+        let b = svc(
+            "b",
+            "ClusterIP",
+            "10.96.0.11",
+            &[(ANN_ADV_CLUSTER_IP, "true")],
+        );
+        let h = svc("h", "ClusterIP", "None", &[(ANN_ADV_CLUSTER_IP, "true")]);
+        let m = BTreeMap::new();
+        let mut p = vec![];
+        let r = vip_routes(&st, &l, [&a, &b, &h], &m, &mut p);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].prefix.to_string(), "10.96.0.11/32");
+        assert_eq!(r[0].next_hop.to_string(), "10.0.0.1");
+        st.advertise_cluster_ip = true;
+        let r = vip_routes(&st, &l, [&a, &b, &h], &m, &mut p);
+        assert_eq!(r.len(), 2);
+    }
+
+    #[test]
+    fn local_policy_needs_local_endpoint_and_missing_slices_isolated() {
+        let l = local();
+        let st = Settings {
+            advertise_cluster_ip: true,
+            ..Settings::default()
+        };
+        let mut local_svc = svc("loc", "ClusterIP", "10.96.0.20", &[]);
+        local_svc.spec.internal_traffic_policy = "Local".into();
+        let mut remote_svc = svc("rem", "ClusterIP", "10.96.0.21", &[]);
+        remote_svc.spec.internal_traffic_policy = "Local".into();
+        let mut noslice = svc("nos", "ClusterIP", "10.96.0.22", &[]);
+        noslice.spec.internal_traffic_policy = "Local".into();
+        let plain = svc("plain", "ClusterIP", "10.96.0.23", &[]);
+        let s1 = slice("loc", "n1");
+        let s2 = slice("rem", "n2");
+        let m = slices_by_service([&s1, &s2]);
+        let mut p = vec![];
+        let r = vip_routes(
+            &st,
+            &l,
+            [&local_svc, &remote_svc, &noslice, &plain],
+            &m,
+            &mut p,
+        );
+        let got: Vec<String> = r.iter().map(|o| o.prefix.to_string()).collect();
+        assert_eq!(got, vec!["10.96.0.20/32", "10.96.0.23/32"]);
+    }
+
+    #[test]
+    fn strict_validation_of_external_and_lb_ips() {
+        let l = local();
+        let mut st = Settings {
+            advertise_external_ip: true,
+            advertise_loadbalancer_ip: true,
+            ..Settings::default()
+        };
+        let mut s = svc("lb", "LoadBalancer", "10.96.0.30", &[]);
+        s.spec.external_ips = vec!["192.0.2.10".into()];
+        s.status.load_balancer.ingress = vec![
+            LoadBalancerIngress {
+                ip: "198.51.100.7".into(),
+                ..Default::default()
+            },
+            LoadBalancerIngress {
+                ip: "198.51.100.8".into(),
+                ip_mode: "Proxy".into(),
+                ..Default::default()
+            },
+        ];
+        let m = BTreeMap::new();
+        let mut p = vec![];
+        // Default deny: no ranges configured.
+        assert!(vip_routes(&st, &l, [&s], &m, &mut p).is_empty());
+        st.service_external_ip_range = vec!["192.0.2.0/24".parse().unwrap()];
+        st.loadbalancer_ip_range = vec!["198.51.100.0/24".parse().unwrap()];
+        let got: Vec<String> = vip_routes(&st, &l, [&s], &m, &mut p)
+            .iter()
+            .map(|o| o.prefix.to_string())
+            .collect();
+        assert_eq!(got, vec!["192.0.2.10/32", "198.51.100.7/32"]);
+        s.metadata
+            .annotations
+            .insert(ANN_SKIP_LB_IPS.into(), "false".into());
+        assert_eq!(vip_routes(&st, &l, [&s], &m, &mut p).len(), 1);
+    }
+
+    #[test]
+    fn bad_bool_reported_and_false() {
+        let l = local();
+        let st = Settings::default();
+        let s = svc(
+            "x",
+            "ClusterIP",
+            "10.96.0.40",
+            &[(ANN_ADV_CLUSTER_IP, "yes")],
+        );
+        let mut p = vec![];
+        assert!(vip_routes(&st, &l, [&s], &BTreeMap::new(), &mut p).is_empty());
+        assert_eq!(p.len(), 1);
+        assert!(p[0].to_string().contains("service default/x"));
+    }
+}

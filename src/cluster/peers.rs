@@ -1,0 +1,523 @@
+//! Who this node is and which BGP peers it should have (spec §2.3, §3.2–§3.5, §5;
+//! decisions D2 and D4).
+//!
+//! Pure: from the settings and the node models, computes the local [`Identity`] and the
+//! list of [`PeerPlan`]s. The daemon diffs this list against its running peers.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+use super::node::NodeModel;
+use super::values;
+use super::{Problem, RouterIdSetting, Settings};
+use crate::bgp::types::Afi;
+use crate::config::Password;
+
+pub const ANN_PEERS: &str = "kube-router.io/peers";
+pub const ANN_PEER_IPS: &str = "kube-router.io/peer.ips";
+pub const ANN_PEER_ASNS: &str = "kube-router.io/peer.asns";
+pub const ANN_PEER_PORTS: &str = "kube-router.io/peer.ports";
+pub const ANN_PEER_PASSWORDS: &str = "kube-router.io/peer.passwords";
+pub const ANN_PEER_LOCALIPS: &str = "kube-router.io/peer.localips";
+pub const ANN_LOCAL_ADDRESSES: &str = "kube-router.io/bgp-local-addresses";
+
+/// Hold time for node-to-node sessions (GoBGP's default, as kube-router uses).
+pub const NODE_HOLD_TIME: u16 = 90;
+
+/// The local node's BGP identity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    pub node: String,
+    pub primary: IpAddr,
+    pub router_id: Ipv4Addr,
+    pub local_asn: u32,
+    /// This node's RR cluster ID when it is a route-reflector server.
+    pub rr_server: Option<Ipv4Addr>,
+    /// The cluster ID of the servers it is a client of.
+    pub rr_client: Option<Ipv4Addr>,
+    pub families: Vec<Afi>,
+    /// Addresses to listen on for BGP (`bgp-local-addresses`, else best v4 and v6).
+    pub listen: Vec<IpAddr>,
+}
+
+/// Where a peer comes from.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PeerKind {
+    /// Another cluster node (iBGP or per-node-ASN peering).
+    Node { name: String },
+    /// `--peer-router-ips`.
+    Global,
+    /// The local node's `kube-router.io/peer*` annotations.
+    NodeAnnotation,
+}
+
+impl PeerKind {
+    pub fn is_node(&self) -> bool {
+        matches!(self, PeerKind::Node { .. })
+    }
+}
+
+/// One BGP neighbour as it should be configured.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerPlan {
+    pub addr: IpAddr,
+    pub port: u16,
+    pub remote_asn: u32,
+    pub local_asn: u32,
+    /// Source address for the session.
+    pub local_addr: Option<IpAddr>,
+    pub password: Option<Password>,
+    /// IP TTL for outgoing packets: 1 for single-hop eBGP, the multihop TTL when set,
+    /// None for the OS default (iBGP).
+    pub ttl: Option<u8>,
+    pub hold_time: u16,
+    /// We reflect routes to this peer as its route reflector (RFC 4456).
+    pub rr_client: bool,
+    pub families: Vec<Afi>,
+    pub kind: PeerKind,
+}
+
+/// Computes the local identity. `None` (with problems) when BGP cannot run yet: no local
+/// Node object, no address, no router ID, or no ASN in per-node-ASN mode.
+pub fn identity(
+    settings: &Settings,
+    local: Option<&NodeModel>,
+    problems: &mut Vec<Problem>,
+) -> Option<Identity> {
+    let local = local?;
+    let Some(primary) = local.primary else {
+        problems.push(Problem::node(
+            &local.name,
+            "status.addresses",
+            "no InternalIP or ExternalIP address (host IP unknown)",
+        ));
+        return None;
+    };
+    let router_id = match &settings.router_id {
+        RouterIdSetting::Fixed(a) => *a,
+        RouterIdSetting::Generate => values::generated_router_id(primary),
+        RouterIdSetting::Auto => match primary {
+            IpAddr::V4(a) => a,
+            IpAddr::V6(_) => {
+                problems.push(Problem::node(
+                    &local.name,
+                    "--router-id",
+                    "router-id must be specified when the primary node IP is IPv6 (use --router-id=generate)",
+                ));
+                return None;
+            }
+        },
+    };
+    let local_asn = if settings.nodes_full_mesh {
+        settings.effective_cluster_asn()
+    } else {
+        match local.asn {
+            Some(a) => a,
+            None => {
+                if !local.annotations.contains_key(super::node::ANN_NODE_ASN) {
+                    problems.push(Problem::node(
+                        &local.name,
+                        super::node::ANN_NODE_ASN,
+                        "missing: --nodes-full-mesh=false needs the node's ASN",
+                    ));
+                }
+                return None;
+            }
+        }
+    };
+    let mut listen = Vec::new();
+    match local.annotations.get(ANN_LOCAL_ADDRESSES) {
+        Some(v) => {
+            for item in values::split_list(v) {
+                match values::parse_ip(item) {
+                    Ok(ip) => listen.push(ip),
+                    Err(e) => problems.push(Problem::node(&local.name, ANN_LOCAL_ADDRESSES, e)),
+                }
+            }
+        }
+        None => {
+            listen.extend(local.best_v4().map(IpAddr::V4));
+            listen.extend(local.best_v6().map(IpAddr::V6));
+        }
+    }
+    // rr.server wins when both are present (kube-router).
+    let (rr_server, rr_client) = match (local.rr_server, local.rr_client) {
+        (Some(s), _) => (Some(s), None),
+        (None, c) => (None, c),
+    };
+    Some(Identity {
+        node: local.name.clone(),
+        primary,
+        router_id,
+        local_asn,
+        rr_server,
+        rr_client,
+        families: local.families(),
+        listen,
+    })
+}
+
+/// Whether a node's RR annotations are present but unparsable (then it takes part in
+/// no node peering until fixed; the problem was reported when it was read).
+fn rr_annotation_broken(n: &NodeModel) -> bool {
+    (n.annotations.contains_key(super::node::ANN_RR_SERVER) && n.rr_server.is_none())
+        || (n.annotations.contains_key(super::node::ANN_RR_CLIENT) && n.rr_client.is_none())
+}
+
+/// A node's effective client ID: rr.server wins over rr.client.
+fn client_of(n: &NodeModel) -> Option<Ipv4Addr> {
+    if n.rr_server.is_some() {
+        None
+    } else {
+        n.rr_client
+    }
+}
+
+/// Node-to-node peers (spec §3.4 with D2 cluster-ID matching and D4 fixed peer ASN).
+pub fn node_peers(
+    settings: &Settings,
+    me: &Identity,
+    local: &NodeModel,
+    nodes: &[NodeModel],
+    problems: &mut Vec<Problem>,
+) -> Vec<PeerPlan> {
+    let mut out = Vec::new();
+    if !settings.enable_ibgp || rr_annotation_broken(local) {
+        return out;
+    }
+    for n in nodes {
+        if n.name == me.node {
+            continue;
+        }
+        let Some(primary) = n.primary else {
+            continue;
+        };
+        if primary == me.primary || rr_annotation_broken(n) {
+            continue;
+        }
+        let remote_client_of = client_of(n);
+        let remote_is_server = n.rr_server.is_some();
+        let rr_client = match (me.rr_server, me.rr_client) {
+            // A client peers only with servers of its own cluster ID (D2).
+            (None, Some(id)) => {
+                if n.rr_server != Some(id) {
+                    continue;
+                }
+                false
+            }
+            // A server: its clients (same ID), other servers, unannotated nodes.
+            (Some(id), _) => match remote_client_of {
+                Some(cid) if cid == id => true,
+                Some(_) => continue,
+                None => false,
+            },
+            // Unannotated: other unannotated nodes and servers (clients never peer back).
+            (None, None) => {
+                if remote_client_of.is_some() && !remote_is_server {
+                    continue;
+                }
+                false
+            }
+        };
+        if !settings.nodes_full_mesh {
+            match n.asn {
+                Some(a) if a == me.local_asn => {}
+                _ => continue,
+            }
+        }
+        if std::mem::discriminant(&primary) != std::mem::discriminant(&me.primary) {
+            problems.push(Problem::node(
+                &n.name,
+                "status.addresses",
+                format!(
+                    "primary IP {primary} is not of the local node's family ({}); not peering",
+                    me.primary
+                ),
+            ));
+            continue;
+        }
+        let families: Vec<Afi> = n
+            .families()
+            .into_iter()
+            .filter(|f| me.families.contains(f))
+            .collect();
+        out.push(PeerPlan {
+            addr: primary,
+            port: settings.bgp_port,
+            remote_asn: me.local_asn,
+            local_asn: me.local_asn,
+            local_addr: Some(me.primary),
+            password: None,
+            ttl: None,
+            hold_time: NODE_HOLD_TIME,
+            rr_client,
+            families,
+            kind: PeerKind::Node {
+                name: n.name.clone(),
+            },
+        });
+    }
+    out
+}
+
+/// One external peer before the per-node details (source address, families) are added.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExternalSpec {
+    pub ip: IpAddr,
+    pub asn: u32,
+    pub port: u16,
+    pub password: Option<Password>,
+    pub local_ip: Option<IpAddr>,
+}
+
+/// External peers: the global ones, or (when there are none) the local node's
+/// annotation peers (spec §3.5).
+pub fn external_peers(
+    settings: &Settings,
+    me: &Identity,
+    local: &NodeModel,
+    problems: &mut Vec<Problem>,
+) -> Vec<PeerPlan> {
+    let (specs, kind) = if !settings.global_peers.is_empty() {
+        let specs = settings
+            .global_peers
+            .iter()
+            .map(|g| ExternalSpec {
+                ip: g.ip,
+                asn: g.asn,
+                port: g.port,
+                password: g.password.clone(),
+                local_ip: None,
+            })
+            .collect();
+        (specs, PeerKind::Global)
+    } else {
+        match annotation_peers(local) {
+            Ok(s) => (s, PeerKind::NodeAnnotation),
+            Err(p) => {
+                problems.push(p);
+                (Vec::new(), PeerKind::NodeAnnotation)
+            }
+        }
+    };
+    let mut out = Vec::new();
+    for s in specs {
+        let afi = Afi::of(&s.ip);
+        let local_addr = match s.local_ip {
+            Some(ip) => Some(ip),
+            None => local.best(afi),
+        };
+        let Some(local_addr) = local_addr else {
+            problems.push(Problem::node(
+                &local.name,
+                "status.addresses",
+                format!(
+                    "no local address of the family of peer {}; not peering",
+                    s.ip
+                ),
+            ));
+            continue;
+        };
+        if Afi::of(&local_addr) != afi {
+            problems.push(Problem::node(
+                &local.name,
+                ANN_PEER_LOCALIPS,
+                format!("local IP {local_addr} is not of peer {}'s family", s.ip),
+            ));
+            continue;
+        }
+        let ebgp = s.asn != me.local_asn;
+        let ttl = if settings.multihop_ttl >= 2 {
+            Some(settings.multihop_ttl)
+        } else if ebgp {
+            Some(1)
+        } else {
+            None
+        };
+        out.push(PeerPlan {
+            addr: s.ip,
+            port: s.port,
+            remote_asn: s.asn,
+            local_asn: me.local_asn,
+            local_addr: Some(local_addr),
+            password: s.password,
+            ttl,
+            hold_time: settings.hold_time,
+            rr_client: false,
+            families: me.families.clone(),
+            kind: kind.clone(),
+        });
+    }
+    out
+}
+
+/// Parses the local node's peer annotations: `kube-router.io/peers` (YAML) or the
+/// individual `peer.*` lists. Any error fails the whole set (as kube-router) and is
+/// returned as one problem naming the annotation.
+pub fn annotation_peers(local: &NodeModel) -> Result<Vec<ExternalSpec>, Problem> {
+    let ann = &local.annotations;
+    let node = local.name.as_str();
+    if let Some(v) = ann.get(ANN_PEERS) {
+        return parse_peers_yaml(v).map_err(|e| Problem::node(node, ANN_PEERS, e));
+    }
+    let (Some(ips), Some(asns)) = (ann.get(ANN_PEER_IPS), ann.get(ANN_PEER_ASNS)) else {
+        return Ok(Vec::new());
+    };
+    let ips = values::split_list(ips);
+    let asns = values::split_list(asns);
+    if ips.len() != asns.len() {
+        return Err(Problem::node(
+            node,
+            ANN_PEER_ASNS,
+            format!(
+                "the number of IPs ({}) and ASN numbers ({}) must be equal",
+                ips.len(),
+                asns.len()
+            ),
+        ));
+    }
+    let optional = |key: &str| -> Result<Option<Vec<&str>>, Problem> {
+        match ann.get(key) {
+            None => Ok(None),
+            Some(v) => {
+                let l = values::split_list(v);
+                if l.len() != ips.len() {
+                    Err(Problem::node(
+                        node,
+                        key,
+                        format!(
+                            "has {} entries; give none or one per peer IP ({})",
+                            l.len(),
+                            ips.len()
+                        ),
+                    ))
+                } else {
+                    Ok(Some(l))
+                }
+            }
+        }
+    };
+    let passwords = optional(ANN_PEER_PASSWORDS)?;
+    let ports = optional(ANN_PEER_PORTS)?;
+    let localips = optional(ANN_PEER_LOCALIPS)?;
+    let mut out = Vec::new();
+    for (i, (ip_s, asn_s)) in ips.iter().zip(asns.iter()).enumerate() {
+        let n = i + 1;
+        let ip = values::parse_ip(ip_s)
+            .map_err(|e| Problem::node(node, ANN_PEER_IPS, format!("entry {n}: {e}")))?;
+        let asn = values::parse_asn(asn_s)
+            .and_then(values::check_peer_asn)
+            .map_err(|e| Problem::node(node, ANN_PEER_ASNS, format!("entry {n}: {e}")))?;
+        let password = match &passwords {
+            Some(p) => values::parse_password(p[i])
+                .map_err(|e| Problem::node(node, ANN_PEER_PASSWORDS, format!("entry {n}: {e}")))?,
+            None => None,
+        };
+        let port = match &ports {
+            Some(p) => port_value(p[i])
+                .map_err(|e| Problem::node(node, ANN_PEER_PORTS, format!("entry {n}: {e}")))?,
+            None => 179,
+        };
+        let local_ip =
+            match &localips {
+                Some(l) if !l[i].is_empty() => Some(values::parse_ip(l[i]).map_err(|e| {
+                    Problem::node(node, ANN_PEER_LOCALIPS, format!("entry {n}: {e}"))
+                })?),
+                _ => None,
+            };
+        out.push(ExternalSpec {
+            ip,
+            asn,
+            port,
+            password,
+            local_ip,
+        });
+    }
+    Ok(out)
+}
+
+fn port_value(s: &str) -> Result<u16, String> {
+    let v = values::parse_decimal(s, 65535)?;
+    if v == 0 {
+        return Err("port 0 is not valid".into());
+    }
+    Ok(v as u16)
+}
+
+/// A YAML scalar as text (numbers may be written bare or quoted).
+fn scalar(y: &Yaml) -> Option<String> {
+    match y {
+        Yaml::String(s) => Some(s.clone()),
+        Yaml::Integer(i) => Some(i.to_string()),
+        Yaml::Real(r) => Some(r.clone()),
+        Yaml::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Parses the `kube-router.io/peers` YAML list (keys: remoteip, remoteasn, localip,
+/// password, port; others ignored, as kube-router's non-strict decoding).
+pub fn parse_peers_yaml(text: &str) -> Result<Vec<ExternalSpec>, String> {
+    let docs = YamlLoader::load_from_str(text).map_err(|e| format!("invalid YAML: {e}"))?;
+    let Some(doc) = docs.into_iter().next() else {
+        return Ok(Vec::new());
+    };
+    let items = match doc {
+        Yaml::Array(a) => a,
+        Yaml::Null => return Ok(Vec::new()),
+        _ => return Err("must be a YAML list of peers".into()),
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let n = i + 1;
+        if !matches!(item, Yaml::Hash(_)) {
+            return Err(format!("peer {n}: not a mapping"));
+        }
+        let get = |k: &str| {
+            let v = &item[k];
+            if v.is_badvalue() || v.is_null() {
+                None
+            } else {
+                Some(v)
+            }
+        };
+        let ip = get("remoteip")
+            .and_then(scalar)
+            .ok_or_else(|| format!("peer {n}: remoteip cannot be empty"))?;
+        let ip = values::parse_ip(&ip).map_err(|e| format!("peer {n}: remoteip: {e}"))?;
+        let asn = get("remoteasn")
+            .and_then(scalar)
+            .ok_or_else(|| format!("peer {n}: remoteasn cannot be empty"))?;
+        let asn = values::parse_asn(&asn)
+            .and_then(values::check_peer_asn)
+            .map_err(|e| format!("peer {n}: remoteasn: {e}"))?;
+        let local_ip = match get("localip").and_then(scalar) {
+            Some(s) if !s.is_empty() => {
+                Some(values::parse_ip(&s).map_err(|e| format!("peer {n}: localip: {e}"))?)
+            }
+            _ => None,
+        };
+        let password = match get("password").and_then(scalar) {
+            Some(s) => {
+                values::parse_password(&s).map_err(|e| format!("peer {n}: password: {e}"))?
+            }
+            None => None,
+        };
+        let port = match get("port").and_then(scalar) {
+            Some(s) => port_value(&s).map_err(|e| format!("peer {n}: port: {e}"))?,
+            None => 179,
+        };
+        out.push(ExternalSpec {
+            ip,
+            asn,
+            port,
+            password,
+            local_ip,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

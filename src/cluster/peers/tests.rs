@@ -1,0 +1,279 @@
+use super::*;
+use crate::cluster::GlobalPeer;
+use crate::cluster::node::{ANN_NODE_ASN, ANN_RR_CLIENT, ANN_RR_SERVER};
+use crate::kube::objects::{Node, NodeAddress};
+
+fn node(name: &str, ip: &str, ann: &[(&str, &str)]) -> NodeModel {
+    let mut n = Node::default();
+    n.metadata.name = name.into();
+    n.status.addresses.push(NodeAddress {
+        type_: "InternalIP".into(),
+        address: ip.into(),
+    });
+    n.spec.pod_cidr = format!("10.244.{}.0/24", ip.rsplit('.').next().unwrap_or("0"));
+    for (k, v) in ann {
+        n.metadata.annotations.insert(k.to_string(), v.to_string());
+    }
+    NodeModel::from_node(&n, &mut vec![])
+}
+
+fn peers_of(settings: &Settings, nodes: &[NodeModel], me: &str) -> Vec<(String, bool)> {
+    let local = nodes.iter().find(|n| n.name == me).unwrap();
+    let mut probs = vec![];
+    let id = identity(settings, Some(local), &mut probs).unwrap();
+    node_peers(settings, &id, local, nodes, &mut probs)
+        .into_iter()
+        .map(|p| match p.kind {
+            PeerKind::Node { name } => (name, p.rr_client),
+            _ => unreachable!(),
+        })
+        .collect()
+}
+
+fn names(v: &[(String, bool)]) -> Vec<&str> {
+    v.iter().map(|(n, _)| n.as_str()).collect()
+}
+
+#[test]
+fn full_mesh_peers_everyone_else_with_cluster_asn() {
+    let st = Settings {
+        cluster_asn: 65100,
+        ..Settings::default()
+    };
+    let nodes = vec![
+        node("a", "10.0.0.1", &[]),
+        node("b", "10.0.0.2", &[]),
+        node("c", "10.0.0.3", &[]),
+    ];
+    assert_eq!(names(&peers_of(&st, &nodes, "a")), vec!["b", "c"]);
+    let local = &nodes[0];
+    let id = identity(&st, Some(local), &mut vec![]).unwrap();
+    assert_eq!(id.local_asn, 65100);
+    assert_eq!(id.router_id.to_string(), "10.0.0.1");
+    let p = node_peers(&st, &id, local, &nodes, &mut vec![]);
+    assert!(
+        p.iter()
+            .all(|p| p.remote_asn == 65100 && p.port == 179 && p.ttl.is_none())
+    );
+    let off = Settings {
+        enable_ibgp: false,
+        ..Settings::default()
+    };
+    assert!(peers_of(&off, &nodes, "a").is_empty());
+}
+
+#[test]
+fn per_node_asn_groups_do_not_peer() {
+    let st = Settings {
+        nodes_full_mesh: false,
+        ..Settings::default()
+    };
+    let nodes = vec![
+        node("a", "10.0.0.1", &[(ANN_NODE_ASN, "65001")]),
+        node("b", "10.0.0.2", &[(ANN_NODE_ASN, "65001")]),
+        node("c", "10.0.0.3", &[(ANN_NODE_ASN, "65002")]),
+        node("d", "10.0.0.4", &[]),
+    ];
+    assert_eq!(names(&peers_of(&st, &nodes, "a")), vec!["b"]);
+    assert!(peers_of(&st, &nodes, "c").is_empty());
+    let mut probs = vec![];
+    assert!(identity(&st, Some(&nodes[3]), &mut probs).is_none());
+    assert!(probs[0].to_string().contains(ANN_NODE_ASN));
+}
+
+#[test]
+fn route_reflector_cluster_ids() {
+    let st = Settings::default();
+    let nodes = vec![
+        node("s1", "10.0.0.1", &[(ANN_RR_SERVER, "42")]),
+        node("s2", "10.0.0.2", &[(ANN_RR_SERVER, "0.0.0.42")]),
+        node("c1", "10.0.0.3", &[(ANN_RR_CLIENT, "42")]),
+        node("c2", "10.0.0.4", &[(ANN_RR_CLIENT, "42")]),
+        node("x1", "10.0.0.5", &[(ANN_RR_CLIENT, "7")]),
+        node("plain", "10.0.0.6", &[]),
+    ];
+    let s1 = peers_of(&st, &nodes, "s1");
+    assert_eq!(
+        s1,
+        vec![
+            ("s2".to_string(), false),
+            ("c1".to_string(), true),
+            ("c2".to_string(), true),
+            ("plain".to_string(), false)
+        ]
+    );
+    assert_eq!(names(&peers_of(&st, &nodes, "c1")), vec!["s1", "s2"]);
+    assert!(
+        peers_of(&st, &nodes, "x1").is_empty(),
+        "client of another ID"
+    );
+    assert_eq!(names(&peers_of(&st, &nodes, "plain")), vec!["s1", "s2"]);
+}
+
+#[test]
+fn broken_rr_annotation_isolates_only_that_node() {
+    let st = Settings::default();
+    let nodes = vec![
+        node("a", "10.0.0.1", &[]),
+        node("b", "10.0.0.2", &[(ANN_RR_CLIENT, "not-an-id")]),
+        node("c", "10.0.0.3", &[]),
+    ];
+    assert_eq!(names(&peers_of(&st, &nodes, "a")), vec!["c"]);
+    assert!(peers_of(&st, &nodes, "b").is_empty());
+}
+
+#[test]
+fn global_peers_win_over_annotations() {
+    let st = Settings {
+        global_peers: vec![
+            GlobalPeer {
+                ip: "192.168.1.99".parse().unwrap(),
+                asn: 65000,
+                port: 179,
+                password: Some(Password::new(b"SecurePassword\n".to_vec())),
+            },
+            GlobalPeer {
+                ip: "192.168.1.100".parse().unwrap(),
+                asn: 64512,
+                port: 1179,
+                password: None,
+            },
+        ],
+        multihop_ttl: 0,
+        ..Settings::default()
+    };
+    let local = node(
+        "a",
+        "10.0.0.1",
+        &[(ANN_PEER_IPS, "10.9.9.9"), (ANN_PEER_ASNS, "65009")],
+    );
+    let id = identity(&st, Some(&local), &mut vec![]).unwrap();
+    let p = external_peers(&st, &id, &local, &mut vec![]);
+    assert_eq!(p.len(), 2);
+    assert_eq!(p[0].kind, PeerKind::Global);
+    assert_eq!(p[0].ttl, Some(1), "single-hop eBGP");
+    assert_eq!(p[1].ttl, None, "same ASN: iBGP");
+    assert_eq!(p[1].port, 1179);
+    assert_eq!(p[0].hold_time, 90);
+    assert!(!format!("{:?}", p[0]).contains("Secure"));
+    let st2 = Settings {
+        multihop_ttl: 5,
+        ..st
+    };
+    assert_eq!(
+        external_peers(&st2, &id, &local, &mut vec![])[0].ttl,
+        Some(5)
+    );
+}
+
+#[test]
+fn individual_peer_annotations() {
+    let st = Settings::default();
+    let local = node(
+        "a",
+        "10.0.0.1",
+        &[
+            (ANN_PEER_IPS, "10.0.0.254,10.0.0.253"),
+            (ANN_PEER_ASNS, "65000,65001"),
+            (ANN_PEER_PASSWORDS, "U2VjdXJlUGFzc3dvcmQK,"),
+            (ANN_PEER_PORTS, "179,1790"),
+            (ANN_PEER_LOCALIPS, ",10.0.0.1"),
+        ],
+    );
+    let id = identity(&st, Some(&local), &mut vec![]).unwrap();
+    let p = external_peers(&st, &id, &local, &mut vec![]);
+    assert_eq!(p.len(), 2);
+    assert_eq!(
+        p[0].password,
+        Some(Password::new(b"SecurePassword\n".to_vec()))
+    );
+    assert_eq!(p[1].password, None);
+    assert_eq!(p[1].port, 1790);
+    assert_eq!(p[0].kind, PeerKind::NodeAnnotation);
+}
+
+#[test]
+fn bad_peer_annotations_are_one_clear_problem_without_password() {
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[
+                (ANN_PEER_IPS, "10.0.0.254,10.0.0.253"),
+                (ANN_PEER_ASNS, "65000"),
+            ],
+            ANN_PEER_ASNS,
+        ),
+        (
+            &[(ANN_PEER_IPS, "10.0.0.254"), (ANN_PEER_ASNS, "0x10")],
+            ANN_PEER_ASNS,
+        ),
+        (
+            &[(ANN_PEER_IPS, "10.0.0.254"), (ANN_PEER_ASNS, "23456")],
+            ANN_PEER_ASNS,
+        ),
+        (
+            &[(ANN_PEER_IPS, "10.0.0.999"), (ANN_PEER_ASNS, "65000")],
+            ANN_PEER_IPS,
+        ),
+        (
+            &[
+                (ANN_PEER_IPS, "10.0.0.254"),
+                (ANN_PEER_ASNS, "65000"),
+                (ANN_PEER_PASSWORDS, "sekrit!!"),
+            ],
+            ANN_PEER_PASSWORDS,
+        ),
+        (
+            &[
+                (ANN_PEER_IPS, "10.0.0.254"),
+                (ANN_PEER_ASNS, "65000"),
+                (ANN_PEER_PORTS, "70000"),
+            ],
+            ANN_PEER_PORTS,
+        ),
+        (
+            &[
+                (ANN_PEER_IPS, "10.0.0.254"),
+                (ANN_PEER_ASNS, "65000"),
+                (ANN_PEER_PORTS, ""),
+            ],
+            ANN_PEER_PORTS,
+        ),
+        (&[(ANN_PEERS, "- remoteip: [oops")], ANN_PEERS),
+        (&[(ANN_PEERS, "- remoteasn: 65000")], ANN_PEERS),
+    ];
+    for (ann, key) in cases {
+        let local = node("bad", "10.0.0.1", ann);
+        let err = annotation_peers(&local).expect_err(&format!("{ann:?} accepted"));
+        let s = err.to_string();
+        assert!(s.contains("node bad") && s.contains(key), "{s}");
+        assert!(!s.contains("sekrit"), "password leaked: {s}");
+    }
+}
+
+#[test]
+fn peers_yaml_annotation() {
+    let y = "- remoteip: 10.0.0.254\n  remoteasn: 65000\n  password: U2VjdXJlUGFzc3dvcmQK\n  port: 1790\n  unknown: x\n- remoteip: \"2001:db8::1\"\n  remoteasn: \"4200000001\"\n  localip: 2001:db8::2\n";
+    let p = parse_peers_yaml(y).unwrap();
+    assert_eq!(p.len(), 2);
+    assert_eq!(p[0].port, 1790);
+    assert_eq!(
+        p[0].password,
+        Some(Password::new(b"SecurePassword\n".to_vec()))
+    );
+    assert_eq!(p[1].asn, 4200000001);
+    assert_eq!(p[1].local_ip, Some("2001:db8::2".parse().unwrap()));
+    assert!(parse_peers_yaml("- remoteip: 10.0.0.1\n  remoteasn: 65535\n").is_err());
+}
+
+#[test]
+fn ipv6_primary_needs_router_id() {
+    let local = node("v6", "fd00::1", &[]);
+    let mut probs = vec![];
+    assert!(identity(&Settings::default(), Some(&local), &mut probs).is_none());
+    assert!(probs[0].to_string().contains("router-id"));
+    let st = Settings {
+        router_id: RouterIdSetting::Generate,
+        ..Settings::default()
+    };
+    assert!(identity(&st, Some(&local), &mut vec![]).is_some());
+}

@@ -1,1 +1,0 @@
-//! Command-line flags: filled by the foundation issue.

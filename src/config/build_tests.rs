@@ -1,0 +1,339 @@
+//! Unit tests of flag typing and validation (`build`) through `parse_daemon_args`.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use super::*;
+
+fn cfg(args: &[&str]) -> Result<Config, ConfigError> {
+    match parse_daemon_args(args.iter().map(OsString::from).collect())? {
+        DaemonAction::Run { config, .. } => Ok(*config),
+        other => panic!("{args:?}: {other:?}"),
+    }
+}
+
+fn err(args: &[&str]) -> String {
+    match cfg(args) {
+        Ok(c) => panic!("{args:?} accepted: {c:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn defaults_match_kube_router() {
+    let c = cfg(&[]).unwrap();
+    assert!(c.run_router && c.nodes_full_mesh && c.enable_ibgp && c.advertise_pod_cidr);
+    assert_eq!(c.cluster_asn, 64512);
+    assert_eq!(c.bgp_port, 179);
+    assert_eq!(c.bgp_holdtime, Duration::from_secs(90));
+    assert_eq!(c.graceful_restart, None);
+    assert_eq!(c.router_id, RouterIdMode::PrimaryIp);
+    assert_eq!(
+        (c.overlay_type, c.overlay_encap, c.overlay_encap_port),
+        (OverlayType::Subnet, OverlayEncap::Ipip, 5555)
+    );
+    assert_eq!(c.routes_sync_period, Duration::from_secs(300));
+    assert_eq!(c.injected_routes_sync_period, Duration::from_secs(60));
+    assert_eq!(
+        c.service_cluster_ip_range,
+        vec!["10.96.0.0/12".parse().unwrap()]
+    );
+    assert!(c.strict_external_ip_validation && c.enable_ipv4 && !c.enable_ipv6);
+    assert_eq!(
+        (c.metrics_port, c.health_port, c.metrics_path.as_str()),
+        (0, 20244, "/metrics")
+    );
+    assert!(!c.metrics_enabled());
+    assert_eq!(
+        c.ctl_socket,
+        std::path::PathBuf::from("/run/kube-bgp/ctl.sock")
+    );
+    assert_eq!(c.log_level, Level::Info);
+    assert!(c.peers.is_empty() && c.warnings.is_empty());
+}
+
+#[test]
+fn help_and_version_win() {
+    let p = |a: &[&str]| parse_daemon_args(a.iter().map(OsString::from).collect());
+    assert!(matches!(
+        p(&["--cluster-asn=1", "-h"]),
+        Ok(DaemonAction::Help)
+    ));
+    assert!(matches!(p(&["--version"]), Ok(DaemonAction::Version)));
+    assert!(matches!(p(&["-V"]), Ok(DaemonAction::Version)));
+    assert!(matches!(
+        p(&["--check-config"]),
+        Ok(DaemonAction::Run {
+            check_only: true,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn cluster_asn_ranges() {
+    assert_eq!(cfg(&["--cluster-asn=0"]).unwrap().cluster_asn, 64512);
+    for ok in ["64512", "65535", "4200000000", "4294967294", "64086.59904"] {
+        assert!(cfg(&["--cluster-asn", ok]).is_ok(), "{ok}");
+    }
+    for bad in [
+        "64511",
+        "65536",
+        "4199999999",
+        "4294967295",
+        "1.10",
+        "065000",
+    ] {
+        assert!(
+            err(&["--cluster-asn", bad]).contains("--cluster-asn"),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn reserved_peer_asns() {
+    for asn in [0u32, 23456, 64000, 64511, 65535, 65536, 131071, 4294967295] {
+        assert!(build::reserved_asn(asn).is_some(), "{asn}");
+    }
+    for asn in [
+        1u32, 23455, 23457, 63999, 64512, 65534, 131072, 4199999999, 4200000000, 4294967294,
+    ] {
+        assert!(build::reserved_asn(asn).is_none(), "{asn}");
+    }
+}
+
+#[test]
+fn peers_built_from_parallel_lists() {
+    let c = cfg(&[
+        "--peer-router-ips=192.0.2.1,::ffff:192.0.2.2",
+        "--peer-router-ips",
+        "2001:db8::1",
+        "--peer-router-asns=65001,2.10",
+        "--peer-router-asns=4200000001",
+        "--peer-router-ports=179,1179,2179",
+        "--peer-router-passwords=cGFzcw==,,U2VjdXJlUGFzc3dvcmQK",
+    ])
+    .unwrap();
+    let ips: Vec<String> = c.peers.iter().map(|p| p.ip.to_string()).collect();
+    assert_eq!(ips, ["192.0.2.1", "192.0.2.2", "2001:db8::1"]);
+    assert_eq!(
+        c.peers.iter().map(|p| p.asn).collect::<Vec<_>>(),
+        [65001, 131082, 4200000001]
+    );
+    assert_eq!(
+        c.peers.iter().map(|p| p.port).collect::<Vec<_>>(),
+        [179, 1179, 2179]
+    );
+    assert_eq!(
+        c.peers[0].password.as_ref().map(Password::as_bytes),
+        Some(&b"pass"[..])
+    );
+    assert_eq!(c.peers[1].password, None);
+    assert_eq!(
+        c.peers[2].password.as_ref().map(Password::as_bytes),
+        Some(&b"SecurePassword\n"[..])
+    );
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert!(c.warnings[0].contains("2001:db8::1") && c.warnings[0].contains("newline"));
+}
+
+#[test]
+fn peer_list_errors() {
+    assert!(
+        err(&[
+            "--peer-router-ips=192.0.2.1",
+            "--peer-router-asns=65000,65001"
+        ])
+        .contains("must be equal")
+    );
+    assert!(
+        err(&[
+            "--peer-router-ips=192.0.2.1,192.0.2.1",
+            "--peer-router-asns=65000,65001"
+        ])
+        .contains("twice")
+    );
+    let e = err(&[
+        "--peer-router-ips=192.0.2.1",
+        "--peer-router-asns=65000",
+        "--peer-router-ports=179,180",
+    ]);
+    assert!(e.contains("--peer-router-ports has 2"), "{e}");
+    let e = err(&[
+        "--peer-router-ips=192.0.2.1",
+        "--peer-router-asns=65000",
+        "--peer-router-ports=0",
+    ]);
+    assert!(e.contains("\"0\""), "{e}");
+    let e = err(&["--peer-router-ips=192.0.2.1", "--peer-router-asns=64000"]);
+    assert!(e.contains("reserved ASN"), "{e}");
+    let e = err(&[
+        "--peer-router-ips=192.0.2.1",
+        "--peer-router-asns=65000",
+        "--peer-router-passwords=cGFzcw==,cGFzcw==",
+    ]);
+    assert!(e.contains("--peer-router-passwords has 2"), "{e}");
+    use base64::Engine;
+    let long = base64::engine::general_purpose::STANDARD.encode([b'A'; 81]);
+    let max = base64::engine::general_purpose::STANDARD.encode([b'A'; 80]);
+    assert!(
+        cfg(&[
+            "--peer-router-ips=192.0.2.1",
+            "--peer-router-asns=65000",
+            &format!("--peer-router-passwords={max}")
+        ])
+        .is_ok()
+    );
+    let e = err(&[
+        "--peer-router-ips=192.0.2.1",
+        "--peer-router-asns=65000",
+        &format!("--peer-router-passwords={long}"),
+    ]);
+    assert!(e.contains("at most 80") && !e.contains(&long), "{e}");
+}
+
+#[test]
+fn passwords_file_used_only_without_the_flag() {
+    let dir = std::env::temp_dir().join(format!("kube-bgp-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("pw");
+    std::fs::write(&file, "cGFzcw==,\n").unwrap();
+    let f = format!("--peer-router-passwords-file={}", file.display());
+    let c = cfg(&[
+        "--peer-router-ips=192.0.2.1,192.0.2.2",
+        "--peer-router-asns=65000,65000",
+        &f,
+    ])
+    .unwrap();
+    assert_eq!(
+        c.peers[0].password.as_ref().map(Password::as_bytes),
+        Some(&b"pass"[..])
+    );
+    assert_eq!(c.peers[1].password, None);
+    let c = cfg(&[
+        "--peer-router-ips=192.0.2.1",
+        "--peer-router-asns=65000",
+        "--peer-router-passwords=d29yZA==",
+        &f,
+    ])
+    .unwrap();
+    assert_eq!(
+        c.peers[0].password.as_ref().map(Password::as_bytes),
+        Some(&b"word"[..])
+    );
+    assert!(c.warnings[0].contains("both"));
+    std::fs::remove_dir_all(&dir).unwrap();
+    let e = err(&[&f]);
+    assert!(
+        e.contains("cannot read") && e.contains(&file.display().to_string()),
+        "{e}"
+    );
+}
+
+#[test]
+fn hold_time_bounds_and_truncation() {
+    let h = |v: &str| cfg(&["--bgp-holdtime", v]).map(|c| c.bgp_holdtime);
+    assert_eq!(h("3s"), Ok(Duration::from_secs(3)));
+    assert_eq!(h("3.9s"), Ok(Duration::from_secs(3)));
+    assert_eq!(h("18h12m15s"), Ok(Duration::from_secs(65535)));
+    assert_eq!(h("18h12m16s"), Ok(Duration::from_secs(65535)));
+    for bad in ["2.999s", "0", "18h12m16.001s", "90"] {
+        assert!(h(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn graceful_restart_checked_only_when_enabled() {
+    let c = cfg(&[
+        "--bgp-graceful-restart-time=5000s",
+        "--bgp-graceful-restart-deferral-time=0",
+    ])
+    .unwrap();
+    assert_eq!(c.graceful_restart, None);
+    assert!(err(&["--bgp-graceful-restart-time=soon"]).contains("soon"));
+    let gr =
+        |a: &[&str]| cfg(&[&["--bgp-graceful-restart"], a].concat()).map(|c| c.graceful_restart);
+    assert_eq!(
+        gr(&[]).unwrap(),
+        Some(GracefulRestart {
+            restart_time: Duration::from_secs(90),
+            deferral_time: Duration::from_secs(360)
+        })
+    );
+    assert!(
+        gr(&["--bgp-graceful-restart-time=4095.5s"])
+            .unwrap_err()
+            .to_string()
+            .contains("4095.5s")
+    );
+    assert!(gr(&["--bgp-graceful-restart-time=0s"]).is_err());
+    assert!(gr(&["--bgp-graceful-restart-deferral-time=18h0m1s"]).is_err());
+    assert!(gr(&["--bgp-graceful-restart-deferral-time=18h"]).is_ok());
+}
+
+#[test]
+fn router_id_forms() {
+    let r = |v: &str| cfg(&[&format!("--router-id={v}")]).map(|c| c.router_id);
+    assert_eq!(r(""), Ok(RouterIdMode::PrimaryIp));
+    assert_eq!(r("generate"), Ok(RouterIdMode::Generate));
+    assert_eq!(
+        r("10.0.0.1"),
+        Ok(RouterIdMode::Fixed(Ipv4Addr::new(10, 0, 0, 1)))
+    );
+    for bad in ["0.0.0.0", "2001:db8::1", "node1", "010.0.0.1", "1.2.3"] {
+        assert!(r(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn overlay_bfd_and_misc() {
+    let c = cfg(&["--overlay-type=mesh"]).unwrap();
+    assert_eq!(c.overlay_type, OverlayType::Never);
+    assert!(c.warnings[0].contains("mesh"));
+    assert!(err(&["--overlay-encap=gre"]).contains("gre"));
+    assert!(err(&["--overlay-encap-port=1023"]).contains("1023"));
+    assert_eq!(
+        cfg(&["--overlay-encap=fou", "--overlay-encap-port=1024"])
+            .unwrap()
+            .overlay_encap,
+        OverlayEncap::Fou
+    );
+    assert!(
+        cfg(&["--bfd-detection-multiplier=0"])
+            .unwrap()
+            .bfd
+            .is_none()
+    );
+    assert!(err(&["--enable-bfd", "--bfd-detection-multiplier=256"]).contains("256"));
+    assert!(err(&["--enable-bfd", "--bfd-desired-min-tx-interval=4294968"]).contains("4294968"));
+    let c = cfg(&["--enable-bfd", "--bgp-graceful-restart"]).unwrap();
+    assert_eq!(c.bfd.map(|b| b.port), Some(3784));
+    assert!(c.warnings.iter().any(|w| w.contains("BFD")));
+    assert_eq!(cfg(&["-v", "2"]).unwrap().log_level, Level::Debug);
+    assert_eq!(cfg(&["--v=5"]).unwrap().log_level, Level::Trace);
+    assert!(err(&["--metrics-addr=localhost"]).contains("localhost"));
+    assert!(cfg(&["--metrics-port=9090"]).unwrap().metrics_enabled());
+    assert!(!cfg(&["--metrics-port=65535"]).unwrap().metrics_enabled());
+    assert!(
+        err(&["--service-cluster-ip-range=10.96.0.0/12,fd00::/108,10.0.0.0/8"])
+            .contains("one or two")
+    );
+    assert!(err(&["--routes-sync-period=0s"]).contains("greater than 0"));
+}
+
+#[test]
+fn ignored_flags_warn_once_and_check_syntax() {
+    let c = cfg(&[
+        "--run-firewall=false",
+        "--run-firewall=false",
+        "--masquerade-all",
+        "--ipvs-sync-period",
+        "10s",
+    ])
+    .unwrap();
+    assert_eq!(c.warnings.len(), 3, "{:?}", c.warnings);
+    assert!(c.warnings[0].contains("--run-firewall"));
+    assert!(err(&["--ipvs-sync-period=10"]).contains("--ipvs-sync-period"));
+    assert!(err(&["--hairpin-mode=yes"]).contains("yes"));
+}

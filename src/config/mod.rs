@@ -1,0 +1,491 @@
+//! kube-router compatible command line → validated [`Config`].
+//!
+//! Owns the daemon's flags (names, types, defaults and validation as kube-router's
+//! `pkg/options` plus decision D3 for numbers), the `--help` and version text, and the
+//! argument syntax of the management subcommands. It reads the peer passwords file and
+//! nothing else: no network, no Kubernetes, no logging (warnings are returned in
+//! [`Config::warnings`] for the caller to print). A password is held only as
+//! [`Password`], which never prints its bytes.
+//!
+//! Files: `flags` (flag table + lexopt loop), `parse` (value syntax), `build`
+//! (typing and cross-flag validation), `help` (help and version text), `cli`
+//! (subcommands).
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::bgp::types::Prefix;
+use crate::log::Level;
+
+mod build;
+#[cfg(test)]
+mod build_tests;
+pub mod cli;
+pub mod flags;
+pub mod help;
+pub mod parse;
+
+pub use build::build;
+
+/// Default cluster ASN when `--cluster-asn` is 0 or absent.
+pub const DEFAULT_CLUSTER_ASN: u32 = 64512;
+/// Remote port of external peers without `--peer-router-ports`.
+pub const DEFAULT_PEER_PORT: u16 = 179;
+/// Linux TCP_MD5SIG_MAXKEYLEN.
+pub const MAX_MD5_KEY_LEN: usize = 80;
+
+/// A TCP-MD5 key. Its `Debug` and `Display` print `<redacted>`; only
+/// [`Password::as_bytes`] gives the key, for the `TCP_MD5SIG` socket option.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(Vec<u8>);
+
+impl Password {
+    pub fn new(key: Vec<u8>) -> Password {
+        Password(key)
+    }
+
+    /// The key bytes, exactly as decoded from base64 (a trailing newline included).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether the key ends with `\n` (D10: kept, but warned about).
+    pub fn ends_with_newline(&self) -> bool {
+        self.0.last() == Some(&b'\n')
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl fmt::Display for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// One external peer from `--peer-router-ips` and its companion lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerSpec {
+    pub ip: IpAddr,
+    pub asn: u32,
+    pub port: u16,
+    pub password: Option<Password>,
+}
+
+/// Where the BGP router ID comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouterIdMode {
+    /// `--router-id` empty: the node's primary IP, which must be IPv4.
+    PrimaryIp,
+    /// `--router-id=generate`: FNV-1a-32 of the primary IP.
+    Generate,
+    /// A dotted IPv4 address.
+    Fixed(Ipv4Addr),
+}
+
+/// `--overlay-type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OverlayType {
+    Subnet,
+    Full,
+    /// Any other string: kube-router accepts it and never tunnels; so do we (with a
+    /// warning).
+    Never,
+}
+
+/// `--overlay-encap`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OverlayEncap {
+    Ipip,
+    Fou,
+}
+
+/// Graceful restart timers, present only when `--bgp-graceful-restart` is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GracefulRestart {
+    /// Whole seconds, 0..=4095.
+    pub restart_time: Duration,
+    /// Whole seconds, 1..=64800.
+    pub deferral_time: Duration,
+}
+
+/// BFD for the CLI peers, present only when `--enable-bfd` is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bfd {
+    pub port: u16,
+    pub detection_multiplier: u8,
+    pub desired_min_tx: Duration,
+    pub required_min_rx: Duration,
+}
+
+/// The validated daemon configuration. Field names follow the flags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    // BGP / routing
+    pub run_router: bool,
+    /// Resolved: `--cluster-asn`, or 64512 when it is 0.
+    pub cluster_asn: u32,
+    pub nodes_full_mesh: bool,
+    pub enable_ibgp: bool,
+    pub peers: Vec<PeerSpec>,
+    /// 0 or 1: no multihop; 2..=255: eBGP multihop TTL for external peers.
+    pub peer_multihop_ttl: u8,
+    pub bgp_port: u16,
+    /// Whole seconds, 3..=65535.
+    pub bgp_holdtime: Duration,
+    pub graceful_restart: Option<GracefulRestart>,
+    pub advertise_pod_cidr: bool,
+    pub advertise_cluster_ip: bool,
+    pub advertise_external_ip: bool,
+    pub advertise_loadbalancer_ip: bool,
+    pub override_nexthop: bool,
+    pub router_id: RouterIdMode,
+    pub enable_overlay: bool,
+    pub overlay_type: OverlayType,
+    pub overlay_encap: OverlayEncap,
+    pub overlay_encap_port: u16,
+    pub enable_pod_egress: bool,
+    pub routes_sync_period: Duration,
+    pub injected_routes_sync_period: Duration,
+    pub enable_ipv4: bool,
+    pub enable_ipv6: bool,
+    pub bfd: Option<Bfd>,
+    pub auto_mtu: bool,
+    pub enable_cni: bool,
+    pub disable_source_dest_check: bool,
+    pub service_cluster_ip_range: Vec<Prefix>,
+    pub service_external_ip_range: Vec<Prefix>,
+    pub loadbalancer_ip_range: Vec<Prefix>,
+    pub strict_external_ip_validation: bool,
+    // Kubernetes
+    pub hostname_override: Option<String>,
+    pub kubeconfig: Option<PathBuf>,
+    pub master: Option<String>,
+    // Operations
+    pub metrics_addr: Option<IpAddr>,
+    /// 0 (default) disables metrics; as in kube-router so does 65535.
+    pub metrics_port: u16,
+    pub metrics_path: String,
+    pub health_addr: Option<IpAddr>,
+    /// 0 disables the HTTP endpoint.
+    pub health_port: u16,
+    /// klog verbosity as given (`-v`).
+    pub verbosity: u32,
+    pub log_level: Level,
+    pub ctl_socket: PathBuf,
+    /// Warnings to print once at start: ignored kube-router flags, passwords ending in a
+    /// newline (one per peer), unknown overlay type, BFD with graceful restart.
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Whether the metrics endpoint is served (kube-router: 0 < port < 65535).
+    pub fn metrics_enabled(&self) -> bool {
+        self.metrics_port > 0 && self.metrics_port < u16::MAX
+    }
+
+    /// The configuration as JSON for `--check-config`; passwords appear as
+    /// `"<redacted>"` (or null when the peer has none).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        let secs = |d: Duration| d.as_secs_f64();
+        let prefixes = |v: &[Prefix]| v.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+        let peers: Vec<_> = self
+            .peers
+            .iter()
+            .map(|p| {
+                json!({
+                    "ip": p.ip.to_string(),
+                    "asn": p.asn,
+                    "port": p.port,
+                    "password": p.password.as_ref().map(|pw| pw.to_string()),
+                    "password_len": p.password.as_ref().map(Password::len),
+                    "password_ends_with_newline": p.password.as_ref().map(Password::ends_with_newline),
+                })
+            })
+            .collect();
+        let router_id = match self.router_id {
+            RouterIdMode::PrimaryIp => json!("primary-ip"),
+            RouterIdMode::Generate => json!("generate"),
+            RouterIdMode::Fixed(a) => json!(a.to_string()),
+        };
+        let mut m = serde_json::Map::new();
+        m.insert("run_router".into(), json!(self.run_router));
+        m.insert("cluster_asn".into(), json!(self.cluster_asn));
+        m.insert("nodes_full_mesh".into(), json!(self.nodes_full_mesh));
+        m.insert("enable_ibgp".into(), json!(self.enable_ibgp));
+        m.insert("peers".into(), json!(peers));
+        m.insert("peer_multihop_ttl".into(), json!(self.peer_multihop_ttl));
+        m.insert("bgp_port".into(), json!(self.bgp_port));
+        m.insert("bgp_holdtime_secs".into(), json!(secs(self.bgp_holdtime)));
+        m.insert(
+            "graceful_restart".into(),
+            json!(self.graceful_restart.map(|g| json!({
+                "restart_time_secs": secs(g.restart_time),
+                "deferral_time_secs": secs(g.deferral_time),
+            }))),
+        );
+        m.insert("advertise_pod_cidr".into(), json!(self.advertise_pod_cidr));
+        m.insert(
+            "advertise_cluster_ip".into(),
+            json!(self.advertise_cluster_ip),
+        );
+        m.insert(
+            "advertise_external_ip".into(),
+            json!(self.advertise_external_ip),
+        );
+        m.insert(
+            "advertise_loadbalancer_ip".into(),
+            json!(self.advertise_loadbalancer_ip),
+        );
+        m.insert("override_nexthop".into(), json!(self.override_nexthop));
+        m.insert("router_id".into(), json!(router_id));
+        m.insert("enable_overlay".into(), json!(self.enable_overlay));
+        m.insert(
+            "overlay_type".into(),
+            json!(match self.overlay_type {
+                OverlayType::Subnet => "subnet",
+                OverlayType::Full => "full",
+                OverlayType::Never => "never",
+            }),
+        );
+        m.insert(
+            "overlay_encap".into(),
+            json!(match self.overlay_encap {
+                OverlayEncap::Ipip => "ipip",
+                OverlayEncap::Fou => "fou",
+            }),
+        );
+        m.insert("overlay_encap_port".into(), json!(self.overlay_encap_port));
+        m.insert("enable_pod_egress".into(), json!(self.enable_pod_egress));
+        m.insert(
+            "routes_sync_period_secs".into(),
+            json!(secs(self.routes_sync_period)),
+        );
+        m.insert(
+            "injected_routes_sync_period_secs".into(),
+            json!(secs(self.injected_routes_sync_period)),
+        );
+        m.insert("enable_ipv4".into(), json!(self.enable_ipv4));
+        m.insert("enable_ipv6".into(), json!(self.enable_ipv6));
+        m.insert(
+            "bfd".into(),
+            json!(self.bfd.map(|b| json!({
+                "port": b.port,
+                "detection_multiplier": b.detection_multiplier,
+                "desired_min_tx_ms": b.desired_min_tx.as_millis() as u64,
+                "required_min_rx_ms": b.required_min_rx.as_millis() as u64,
+            }))),
+        );
+        m.insert("auto_mtu".into(), json!(self.auto_mtu));
+        m.insert("enable_cni".into(), json!(self.enable_cni));
+        m.insert(
+            "disable_source_dest_check".into(),
+            json!(self.disable_source_dest_check),
+        );
+        m.insert(
+            "service_cluster_ip_range".into(),
+            json!(prefixes(&self.service_cluster_ip_range)),
+        );
+        m.insert(
+            "service_external_ip_range".into(),
+            json!(prefixes(&self.service_external_ip_range)),
+        );
+        m.insert(
+            "loadbalancer_ip_range".into(),
+            json!(prefixes(&self.loadbalancer_ip_range)),
+        );
+        m.insert(
+            "strict_external_ip_validation".into(),
+            json!(self.strict_external_ip_validation),
+        );
+        m.insert("hostname_override".into(), json!(self.hostname_override));
+        m.insert(
+            "kubeconfig".into(),
+            json!(self.kubeconfig.as_ref().map(|p| p.display().to_string())),
+        );
+        m.insert("master".into(), json!(self.master));
+        m.insert(
+            "metrics_addr".into(),
+            json!(self.metrics_addr.map(|a| a.to_string())),
+        );
+        m.insert("metrics_port".into(), json!(self.metrics_port));
+        m.insert("metrics_enabled".into(), json!(self.metrics_enabled()));
+        m.insert("metrics_path".into(), json!(self.metrics_path));
+        m.insert(
+            "health_addr".into(),
+            json!(self.health_addr.map(|a| a.to_string())),
+        );
+        m.insert("health_port".into(), json!(self.health_port));
+        m.insert("verbosity".into(), json!(self.verbosity));
+        m.insert(
+            "log_level".into(),
+            json!(format!("{:?}", self.log_level).to_ascii_lowercase()),
+        );
+        m.insert(
+            "ctl_socket".into(),
+            json!(self.ctl_socket.display().to_string()),
+        );
+        m.insert("warnings".into(), json!(self.warnings));
+        serde_json::Value::Object(m)
+    }
+}
+
+/// What the daemon command line asks for.
+#[derive(Debug)]
+pub enum DaemonAction {
+    Help,
+    Version,
+    /// Run (or with `check_only`, print the configuration and exit).
+    Run {
+        config: Box<Config>,
+        check_only: bool,
+    },
+}
+
+/// Parses and validates the daemon's arguments (without the program name and without a
+/// leading `run`). `--help`/`--version` win over everything else, including errors in
+/// other flags' values (but not unknown flags or syntax errors).
+pub fn parse_daemon_args(args: Vec<std::ffi::OsString>) -> Result<DaemonAction, ConfigError> {
+    let raw = flags::lex(args)?;
+    let truthy = |name: &str| raw.last(name).map(parse::boolean) == Some(Ok(true));
+    if truthy("help") {
+        return Ok(DaemonAction::Help);
+    }
+    if truthy("version") {
+        return Ok(DaemonAction::Version);
+    }
+    let config = build(&raw)?;
+    let check_only = truthy("check-config");
+    Ok(DaemonAction::Run {
+        config: Box::new(config),
+        check_only,
+    })
+}
+
+/// A command-line error. Its `Display` is one line naming the flag and, unless the flag
+/// is a secret, the offending value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    UnknownFlag(String),
+    MissingValue(&'static str),
+    /// A value that is not UTF-8 (the lossy form, or None for a secret).
+    NotUtf8(&'static str, Option<String>),
+    UnexpectedArgument(String),
+    /// lexopt syntax errors (e.g. a value given to a flag that takes none).
+    Syntax(String),
+    InvalidValue {
+        flag: &'static str,
+        value: String,
+        reason: String,
+    },
+    /// An entry of a secret list; the value is withheld. `entry` counts from 1.
+    InvalidSecret {
+        flag: &'static str,
+        entry: usize,
+        reason: String,
+    },
+    /// List lengths that must agree with `--peer-router-ips`.
+    CountMismatch {
+        flag: &'static str,
+        count: usize,
+        ips: usize,
+        rule: &'static str,
+    },
+    PasswordsFile {
+        path: String,
+        reason: String,
+    },
+    /// Subcommand usage errors.
+    Usage(String),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::UnknownFlag(flag) => write!(f, "unknown flag {flag} (see --help)"),
+            ConfigError::MissingValue(flag) => write!(f, "flag --{flag} needs a value"),
+            ConfigError::NotUtf8(flag, Some(v)) => {
+                write!(f, "invalid value {v:?} for --{flag}: not valid UTF-8")
+            }
+            ConfigError::NotUtf8(flag, None) => write!(f, "--{flag}: value is not valid UTF-8"),
+            ConfigError::UnexpectedArgument(v) => write!(
+                f,
+                "unexpected argument {v}: flags take the form --flag=value or --flag value \
+                 (booleans only --flag or --flag=false)"
+            ),
+            ConfigError::Syntax(e) => write!(f, "{e}"),
+            ConfigError::InvalidValue {
+                flag,
+                value,
+                reason,
+            } => {
+                write!(f, "invalid value {value:?} for --{flag}: {reason}")
+            }
+            ConfigError::InvalidSecret {
+                flag,
+                entry: 0,
+                reason,
+            } => {
+                write!(f, "--{flag}: {reason} (value withheld)")
+            }
+            ConfigError::InvalidSecret {
+                flag,
+                entry,
+                reason,
+            } => {
+                write!(f, "--{flag} entry {entry}: {reason}")
+            }
+            ConfigError::CountMismatch {
+                flag,
+                count,
+                ips,
+                rule,
+            } => write!(
+                f,
+                "--{flag} has {count} entries but --peer-router-ips has {ips}: {rule}"
+            ),
+            ConfigError::PasswordsFile { path, reason } => {
+                write!(f, "--peer-router-passwords-file {path:?}: {reason}")
+            }
+            ConfigError::Usage(msg) => f.write_str(msg),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_never_prints() {
+        let p = Password::new(b"hunter2\n".to_vec());
+        assert_eq!(format!("{p}"), "<redacted>");
+        assert_eq!(format!("{p:?}"), "<redacted>");
+        let peer = PeerSpec {
+            ip: "192.0.2.1".parse().unwrap(),
+            asn: 65000,
+            port: 179,
+            password: Some(p),
+        };
+        assert!(!format!("{peer:?}").contains("hunter2"));
+        assert_eq!(peer.password.as_ref().unwrap().as_bytes(), b"hunter2\n");
+        assert!(peer.password.unwrap().ends_with_newline());
+    }
+}

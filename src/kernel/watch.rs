@@ -1,0 +1,221 @@
+//! Change subscription: a non-blocking rtnetlink socket joined to the route, address
+//! and link groups, for the daemon's mio loop.
+//!
+//! Owns: the multicast socket and turning its notifications into `Changes`. It does
+//! not act on them: the `Reconciler` updates its view and decides whether to reconcile.
+//! Register it with `mio::unix::SourceFd(&watch.as_raw_fd())` for READABLE, then call
+//! `drain` on every readiness event until it returns.
+
+use std::io;
+use std::os::unix::io::{AsRawFd, RawFd};
+
+use neli::consts::socket::Msg;
+use neli::socket::NlSocket;
+
+use super::addr::{RTM_DELADDR, RTM_NEWADDR};
+use super::netlink::{NLM_F_REPLACE, NetlinkError, messages, open_socket, u32_at};
+use super::route::{
+    KernelRoute, RT_TABLE_MAIN, RTM_DELROUTE, RTM_NEWROUTE, RTPROT_KUBE_ROUTER, parse_route,
+};
+use crate::bgp::types::Prefix;
+
+const RTNLGRP_LINK: u32 = 1;
+const RTNLGRP_IPV4_IFADDR: u32 = 5;
+const RTNLGRP_IPV4_ROUTE: u32 = 7;
+const RTNLGRP_IPV6_IFADDR: u32 = 9;
+const RTNLGRP_IPV6_ROUTE: u32 = 11;
+pub const RTM_NEWLINK: u16 = 16;
+pub const RTM_DELLINK: u16 = 17;
+const IFF_UP: u32 = 0x1;
+const IFF_RUNNING: u32 = 0x40;
+const IFF_LOWER_UP: u32 = 0x10000;
+
+/// A change to a route in the main table that matters to us.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteEvent {
+    /// A protocol-17 route appeared (ours, or another kube-router/kube-bgp's).
+    Added(KernelRoute),
+    /// A protocol-17 route disappeared (our delete, or someone's `ip route del`).
+    Removed(KernelRoute),
+    /// Another protocol's route replaced whatever held this prefix (maybe ours).
+    ForeignReplaced(Prefix),
+}
+
+/// What a drain saw.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub routes: Vec<RouteEvent>,
+    /// An address was added or removed: connected subnets may have changed.
+    pub addresses: bool,
+    /// A link went up/down or disappeared: the kernel may have flushed routes silently
+    /// (IPv4 sends no RTM_DELROUTE for those), so a full re-read is needed.
+    pub links: bool,
+    /// Notifications were lost (ENOBUFS): a full re-read is needed.
+    pub overflow: bool,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty() && !self.addresses && !self.links && !self.overflow
+    }
+
+    /// Whether only a full re-read of the kernel tables can be trusted now.
+    pub fn needs_resync(&self) -> bool {
+        self.links || self.overflow
+    }
+}
+
+/// The subscription socket.
+pub struct Watch {
+    sock: NlSocket,
+    buf: Vec<u8>,
+}
+
+impl Watch {
+    /// Opens the socket (non-blocking) joined to route, address and link groups.
+    pub fn open() -> Result<Watch, NetlinkError> {
+        let sock = open_socket(&[
+            RTNLGRP_LINK,
+            RTNLGRP_IPV4_IFADDR,
+            RTNLGRP_IPV4_ROUTE,
+            RTNLGRP_IPV6_IFADDR,
+            RTNLGRP_IPV6_ROUTE,
+        ])?;
+        sock.nonblock()
+            .map_err(|e| NetlinkError::Open(format!("O_NONBLOCK: {e}")))?;
+        Ok(Watch {
+            sock,
+            buf: vec![0; 1 << 18],
+        })
+    }
+
+    /// Reads every pending notification (bounded: stops at `max_reads` recvs so a flood
+    /// cannot starve the loop; the socket stays readable and mio reports it again).
+    pub fn drain(&mut self, max_reads: usize) -> Result<Changes, NetlinkError> {
+        let mut ch = Changes::default();
+        for _ in 0..max_reads {
+            let n = match self.sock.recv(&mut self.buf[..], Msg::empty()) {
+                Ok((n, _)) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    ch.overflow = true;
+                    continue;
+                }
+                Err(e) => return Err(NetlinkError::Io("recv notifications", e)),
+            };
+            classify(&self.buf[..n], &mut ch);
+        }
+        Ok(ch)
+    }
+}
+
+/// Adds the notifications of one datagram to `ch`.
+pub fn classify(buf: &[u8], ch: &mut Changes) {
+    for m in messages(buf) {
+        let Ok(m) = m else {
+            ch.overflow = true; // unreadable: re-read everything
+            return;
+        };
+        match m.msg_type {
+            RTM_NEWROUTE | RTM_DELROUTE => {
+                let Some(info) = parse_route(m.payload) else {
+                    continue;
+                };
+                if info.table != RT_TABLE_MAIN || info.src_len != 0 {
+                    continue;
+                }
+                let new = m.msg_type == RTM_NEWROUTE;
+                if info.protocol == RTPROT_KUBE_ROUTER {
+                    ch.routes.push(if new {
+                        RouteEvent::Added(info.route)
+                    } else {
+                        RouteEvent::Removed(info.route)
+                    });
+                } else if new && m.flags & NLM_F_REPLACE != 0 {
+                    ch.routes.push(RouteEvent::ForeignReplaced(info.route.dst));
+                }
+            }
+            RTM_NEWADDR | RTM_DELADDR => ch.addresses = true,
+            RTM_DELLINK => ch.links = true,
+            RTM_NEWLINK => {
+                let change = u32_at(m.payload, 12).unwrap_or(u32::MAX);
+                if change & (IFF_UP | IFF_RUNNING | IFF_LOWER_UP) != 0 {
+                    ch.links = true;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl AsRawFd for Watch {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::netlink::MsgWriter;
+    use crate::kernel::route::{encode_del, encode_new};
+
+    #[test]
+    fn classifies_route_addr_link_messages() {
+        let r = KernelRoute::via(
+            "10.2.0.0/24".parse().expect("p"),
+            "10.0.0.2".parse().expect("ip"),
+        );
+        let mut w = MsgWriter::new();
+        encode_new(&mut w, &r, RT_TABLE_MAIN, false, 0);
+        encode_new(&mut w, &r, 77, false, 0); // other table: ignored
+        w.begin(RTM_NEWADDR, 0);
+        w.raw(&[2, 24, 0, 0, 1, 0, 0, 0]);
+        w.end();
+        w.begin(RTM_NEWLINK, 0);
+        w.raw(&[0; 16]); // ifi_change 0: statistics-only update, ignored
+        w.end();
+        let mut ch = Changes::default();
+        classify(&w.take(), &mut ch);
+        assert_eq!(ch.routes, vec![RouteEvent::Added(r)]);
+        assert!(ch.addresses && !ch.links && !ch.overflow);
+
+        // A delete notification echoes the route; a foreign replace names the prefix.
+        let mut w = MsgWriter::new();
+        encode_new(&mut w, &r, RT_TABLE_MAIN, false, 0);
+        let mut b = w.take();
+        b[4..6].copy_from_slice(&RTM_DELROUTE.to_ne_bytes());
+        let mut ch = Changes::default();
+        classify(&b, &mut ch);
+        assert_eq!(ch.routes, vec![RouteEvent::Removed(r)]);
+        b[4..6].copy_from_slice(&RTM_NEWROUTE.to_ne_bytes());
+        b[6..8].copy_from_slice(&NLM_F_REPLACE.to_ne_bytes());
+        b[16 + 5] = 4; // static
+        let mut ch = Changes::default();
+        classify(&b, &mut ch);
+        assert_eq!(ch.routes, vec![RouteEvent::ForeignReplaced(r.dst)]);
+        assert!(!ch.needs_resync());
+    }
+
+    #[test]
+    fn link_down_and_garbage_need_resync() {
+        let mut w = MsgWriter::new();
+        w.begin(RTM_NEWLINK, 0);
+        let mut ifi = [0u8; 16];
+        ifi[12..16].copy_from_slice(&IFF_UP.to_ne_bytes());
+        w.raw(&ifi);
+        w.end();
+        let mut ch = Changes::default();
+        classify(&w.take(), &mut ch);
+        assert!(ch.links && ch.needs_resync());
+
+        let mut w = MsgWriter::new();
+        encode_del(&mut w, &"10.0.0.0/8".parse().expect("p"), RT_TABLE_MAIN);
+        let mut b = w.take();
+        b[0..4].copy_from_slice(&9999u32.to_ne_bytes());
+        let mut ch = Changes::default();
+        classify(&b, &mut ch);
+        assert!(ch.overflow);
+    }
+}

@@ -1,0 +1,533 @@
+//! Kubernetes object structs: only the fields kube-bgp reads, as serde types.
+//!
+//! Owns the JSON shape of Node, Service, EndpointSlice, Status and the List/WatchEvent
+//! envelopes. Every field is optional on the wire (`#[serde(default)]`, and an explicit
+//! JSON `null` reads as the default too); unknown fields are ignored; list items need no
+//! `kind`. Must not do I/O or interpret kube-router semantics (that is `cluster::*`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Reads a missing or `null` field as `T::default()`.
+fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// The three resources kube-bgp watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ResourceKind {
+    Node,
+    Service,
+    EndpointSlice,
+}
+
+impl ResourceKind {
+    pub const ALL: [ResourceKind; 3] = [
+        ResourceKind::Node,
+        ResourceKind::Service,
+        ResourceKind::EndpointSlice,
+    ];
+
+    /// Collection path for all namespaces, e.g. `/api/v1/nodes`.
+    pub fn path(self) -> &'static str {
+        match self {
+            ResourceKind::Node => "/api/v1/nodes",
+            ResourceKind::Service => "/api/v1/services",
+            ResourceKind::EndpointSlice => "/apis/discovery.k8s.io/v1/endpointslices",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ResourceKind::Node => "Node",
+            ResourceKind::Service => "Service",
+            ResourceKind::EndpointSlice => "EndpointSlice",
+        }
+    }
+}
+
+impl fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OwnerReference {
+    #[serde(deserialize_with = "nullable")]
+    pub kind: String,
+    #[serde(deserialize_with = "nullable")]
+    pub name: String,
+    #[serde(deserialize_with = "nullable")]
+    pub controller: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ObjectMeta {
+    #[serde(deserialize_with = "nullable")]
+    pub name: String,
+    #[serde(
+        deserialize_with = "nullable",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub namespace: String,
+    #[serde(
+        rename = "generateName",
+        deserialize_with = "nullable",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub generate_name: String,
+    #[serde(rename = "resourceVersion", deserialize_with = "nullable")]
+    pub resource_version: String,
+    #[serde(
+        deserialize_with = "nullable",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub labels: BTreeMap<String, String>,
+    #[serde(
+        deserialize_with = "nullable",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(
+        rename = "ownerReferences",
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub owner_references: Vec<OwnerReference>,
+}
+
+// ---------------------------------------------------------------- Node
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Node {
+    #[serde(deserialize_with = "nullable")]
+    pub metadata: ObjectMeta,
+    #[serde(deserialize_with = "nullable")]
+    pub spec: NodeSpec,
+    #[serde(deserialize_with = "nullable")]
+    pub status: NodeStatus,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NodeSpec {
+    #[serde(rename = "podCIDR", deserialize_with = "nullable")]
+    pub pod_cidr: String,
+    #[serde(rename = "podCIDRs", deserialize_with = "nullable")]
+    pub pod_cidrs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NodeStatus {
+    #[serde(deserialize_with = "nullable")]
+    pub addresses: Vec<NodeAddress>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NodeAddress {
+    /// `InternalIP`, `ExternalIP`, `Hostname`, `InternalDNS` or `ExternalDNS`.
+    #[serde(rename = "type", deserialize_with = "nullable")]
+    pub type_: String,
+    #[serde(deserialize_with = "nullable")]
+    pub address: String,
+}
+
+// ---------------------------------------------------------------- Service
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Service {
+    #[serde(deserialize_with = "nullable")]
+    pub metadata: ObjectMeta,
+    #[serde(deserialize_with = "nullable")]
+    pub spec: ServiceSpec,
+    #[serde(deserialize_with = "nullable")]
+    pub status: ServiceStatus,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServiceSpec {
+    /// `ClusterIP`, `NodePort`, `LoadBalancer` or `ExternalName` (empty: absent).
+    #[serde(rename = "type", deserialize_with = "nullable")]
+    pub type_: String,
+    /// `"None"` means headless.
+    #[serde(rename = "clusterIP", deserialize_with = "nullable")]
+    pub cluster_ip: String,
+    #[serde(rename = "clusterIPs", deserialize_with = "nullable")]
+    pub cluster_ips: Vec<String>,
+    #[serde(rename = "externalIPs", deserialize_with = "nullable")]
+    pub external_ips: Vec<String>,
+    /// `Cluster` or `Local`; empty when the server did not set it.
+    #[serde(rename = "internalTrafficPolicy", deserialize_with = "nullable")]
+    pub internal_traffic_policy: String,
+    /// `Cluster` or `Local`; empty when the server did not set it.
+    #[serde(rename = "externalTrafficPolicy", deserialize_with = "nullable")]
+    pub external_traffic_policy: String,
+    #[serde(rename = "ipFamilies", deserialize_with = "nullable")]
+    pub ip_families: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServiceStatus {
+    #[serde(rename = "loadBalancer", deserialize_with = "nullable")]
+    pub load_balancer: LoadBalancerStatus,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoadBalancerStatus {
+    #[serde(deserialize_with = "nullable")]
+    pub ingress: Vec<LoadBalancerIngress>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoadBalancerIngress {
+    #[serde(deserialize_with = "nullable")]
+    pub ip: String,
+    /// `VIP` or `Proxy` (empty: absent, which means `VIP`).
+    #[serde(rename = "ipMode", deserialize_with = "nullable")]
+    pub ip_mode: String,
+    #[serde(deserialize_with = "nullable")]
+    pub hostname: String,
+}
+
+// ---------------------------------------------------------------- EndpointSlice
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EndpointSlice {
+    #[serde(deserialize_with = "nullable")]
+    pub metadata: ObjectMeta,
+    /// `IPv4`, `IPv6` or `FQDN`.
+    #[serde(rename = "addressType", deserialize_with = "nullable")]
+    pub address_type: String,
+    #[serde(deserialize_with = "nullable")]
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// The label that ties an EndpointSlice to its Service.
+pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+
+impl EndpointSlice {
+    /// The owning Service's name: the `kubernetes.io/service-name` label, else the
+    /// first owner reference (kube-router's fallback order).
+    pub fn service_name(&self) -> Option<&str> {
+        if let Some(n) = self.metadata.labels.get(SERVICE_NAME_LABEL) {
+            return Some(n.as_str());
+        }
+        self.metadata
+            .owner_references
+            .first()
+            .map(|o| o.name.as_str())
+            .filter(|n| !n.is_empty())
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Endpoint {
+    #[serde(deserialize_with = "nullable")]
+    pub addresses: Vec<String>,
+    /// Empty when the endpoint has no node.
+    #[serde(rename = "nodeName", deserialize_with = "nullable")]
+    pub node_name: String,
+    #[serde(deserialize_with = "nullable")]
+    pub conditions: EndpointConditions,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EndpointConditions {
+    /// `None` means ready (the API's rule for a nil `ready`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ready: Option<bool>,
+}
+
+impl EndpointConditions {
+    pub fn is_ready(&self) -> bool {
+        self.ready != Some(false)
+    }
+}
+
+// ---------------------------------------------------------------- Status, envelopes
+
+/// `metav1.Status`: the body of API errors and of watch `ERROR` events.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Status {
+    #[serde(deserialize_with = "nullable")]
+    pub status: String,
+    #[serde(deserialize_with = "nullable")]
+    pub message: String,
+    #[serde(deserialize_with = "nullable")]
+    pub reason: String,
+    #[serde(deserialize_with = "nullable")]
+    pub code: u16,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.code, self.reason, self.message)
+    }
+}
+
+/// `metadata` of a List.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ListMeta {
+    #[serde(rename = "resourceVersion", deserialize_with = "nullable")]
+    pub resource_version: String,
+    #[serde(rename = "continue", deserialize_with = "nullable")]
+    pub continue_: String,
+}
+
+/// One list item as decoded: either the object, or why it was skipped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item<T> {
+    Ok(T),
+    /// A malformed object: `who` names it (`namespace/name` when known).
+    Bad {
+        who: String,
+        error: String,
+    },
+}
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Item<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Buffer one item as a Value so a bad field costs only this item.
+        let v = serde_json::Value::deserialize(d)?;
+        Ok(item_from_value(v))
+    }
+}
+
+/// Decodes one object, keeping a malformed one as `Item::Bad` naming it.
+pub fn item_from_value<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Item<T> {
+    let who = object_id(&v);
+    match T::deserialize(v) {
+        Ok(t) => Item::Ok(t),
+        Err(e) => Item::Bad {
+            who,
+            error: e.to_string(),
+        },
+    }
+}
+
+/// `namespace/name` (or `name`, or `?`) of a raw object, for log lines.
+pub fn object_id(v: &serde_json::Value) -> String {
+    let s = |p: &str| v.pointer(p).and_then(|x| x.as_str()).unwrap_or("");
+    let (ns, name) = (s("/metadata/namespace"), s("/metadata/name"));
+    match (ns.is_empty(), name.is_empty()) {
+        (_, true) => "?".to_string(),
+        (true, false) => name.to_string(),
+        (false, false) => format!("{ns}/{name}"),
+    }
+}
+
+/// A List response (`NodeList`, ...). Items carry no `kind`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(bound = "T: serde::de::DeserializeOwned")]
+pub struct List<T> {
+    #[serde(default, deserialize_with = "nullable")]
+    pub metadata: ListMeta,
+    #[serde(default, deserialize_with = "nullable")]
+    pub items: Vec<Item<T>>,
+}
+
+/// A watch event as it comes off the wire; `object` is decoded by the watcher once
+/// it knows the type (ERROR carries a Status, BOOKMARK only a resourceVersion).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct RawWatchEvent {
+    #[serde(rename = "type", deserialize_with = "nullable")]
+    pub type_: String,
+    pub object: serde_json::Value,
+}
+
+/// Any watched object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KubeObject {
+    Node(Node),
+    Service(Service),
+    EndpointSlice(EndpointSlice),
+}
+
+impl KubeObject {
+    pub fn kind(&self) -> ResourceKind {
+        match self {
+            KubeObject::Node(_) => ResourceKind::Node,
+            KubeObject::Service(_) => ResourceKind::Service,
+            KubeObject::EndpointSlice(_) => ResourceKind::EndpointSlice,
+        }
+    }
+
+    pub fn metadata(&self) -> &ObjectMeta {
+        match self {
+            KubeObject::Node(o) => &o.metadata,
+            KubeObject::Service(o) => &o.metadata,
+            KubeObject::EndpointSlice(o) => &o.metadata,
+        }
+    }
+
+    /// Decodes `v` as an object of `kind`; a malformed one is `Item::Bad`.
+    pub fn from_value(kind: ResourceKind, v: serde_json::Value) -> Item<KubeObject> {
+        fn map<T>(i: Item<T>, f: fn(T) -> KubeObject) -> Item<KubeObject> {
+            match i {
+                Item::Ok(t) => Item::Ok(f(t)),
+                Item::Bad { who, error } => Item::Bad { who, error },
+            }
+        }
+        match kind {
+            ResourceKind::Node => map(item_from_value(v), KubeObject::Node),
+            ResourceKind::Service => map(item_from_value(v), KubeObject::Service),
+            ResourceKind::EndpointSlice => map(item_from_value(v), KubeObject::EndpointSlice),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_from_api_example() {
+        let j = r#"{"kind":"Node","apiVersion":"v1",
+ "metadata":{"name":"node-a","uid":"2f0c","resourceVersion":"48213",
+   "labels":{"kubernetes.io/hostname":"node-a"},
+   "annotations":{"kube-router.io/node.asn":"64512"}},
+ "spec":{"podCIDR":"10.244.1.0/24","podCIDRs":["10.244.1.0/24","fd00:10:244:1::/64"],"providerID":"x"},
+ "status":{"addresses":[{"type":"InternalIP","address":"192.168.0.11"},
+                        {"type":"Hostname","address":"node-a"}],
+           "conditions":[{"type":"Ready","status":"True"}]}}"#;
+        let n: Node = serde_json::from_str(j).unwrap();
+        assert_eq!(n.metadata.name, "node-a");
+        assert_eq!(n.metadata.resource_version, "48213");
+        assert_eq!(n.metadata.annotations["kube-router.io/node.asn"], "64512");
+        assert_eq!(n.metadata.labels["kubernetes.io/hostname"], "node-a");
+        assert_eq!(n.spec.pod_cidr, "10.244.1.0/24");
+        assert_eq!(n.spec.pod_cidrs.len(), 2);
+        assert_eq!(n.status.addresses[0].type_, "InternalIP");
+        assert_eq!(n.status.addresses[0].address, "192.168.0.11");
+    }
+
+    #[test]
+    fn missing_and_null_fields_default() {
+        let n: Node =
+            serde_json::from_str(r#"{"metadata":{"name":"x","labels":null},"spec":null}"#).unwrap();
+        assert_eq!(n.metadata.name, "x");
+        assert!(n.metadata.labels.is_empty());
+        assert!(n.spec.pod_cidrs.is_empty());
+        let s: Service = serde_json::from_str("{}").unwrap();
+        assert_eq!(s, Service::default());
+    }
+
+    #[test]
+    fn service_from_api_example() {
+        let j = r#"{"kind":"Service","apiVersion":"v1",
+ "metadata":{"name":"web","namespace":"default","annotations":{"kube-router.io/service.local":"true"}},
+ "spec":{"type":"LoadBalancer","ports":[{"port":80}],"clusterIP":"10.96.12.34","clusterIPs":["10.96.12.34"],
+   "externalIPs":["203.0.113.10"],"ipFamilies":["IPv4"],"externalTrafficPolicy":"Local",
+   "internalTrafficPolicy":"Cluster"},
+ "status":{"loadBalancer":{"ingress":[{"ip":"198.51.100.7","ipMode":"VIP"},{"hostname":"lb.example"}]}}}"#;
+        let s: Service = serde_json::from_str(j).unwrap();
+        assert_eq!(s.metadata.namespace, "default");
+        assert_eq!(s.spec.type_, "LoadBalancer");
+        assert_eq!(s.spec.cluster_ip, "10.96.12.34");
+        assert_eq!(s.spec.external_ips, vec!["203.0.113.10"]);
+        assert_eq!(s.spec.external_traffic_policy, "Local");
+        assert_eq!(s.spec.internal_traffic_policy, "Cluster");
+        assert_eq!(s.spec.ip_families, vec!["IPv4"]);
+        assert_eq!(s.status.load_balancer.ingress[0].ip_mode, "VIP");
+        assert_eq!(s.status.load_balancer.ingress[1].hostname, "lb.example");
+    }
+
+    #[test]
+    fn endpointslice_from_api_example() {
+        let j = r#"{"kind":"EndpointSlice","apiVersion":"discovery.k8s.io/v1",
+ "metadata":{"name":"web-7xk2p","namespace":"default",
+   "labels":{"kubernetes.io/service-name":"web"},
+   "ownerReferences":[{"apiVersion":"v1","kind":"Service","name":"web","uid":"u","controller":true}]},
+ "addressType":"IPv4",
+ "endpoints":[{"addresses":["10.244.1.17"],"conditions":{"ready":true,"serving":true},"nodeName":"node-a"},
+              {"addresses":["10.244.2.3"],"conditions":{}},
+              {"addresses":["10.244.2.4"],"conditions":{"ready":false}}]}"#;
+        let e: EndpointSlice = serde_json::from_str(j).unwrap();
+        assert_eq!(e.service_name(), Some("web"));
+        assert_eq!(e.address_type, "IPv4");
+        assert_eq!(e.endpoints[0].node_name, "node-a");
+        assert!(e.endpoints[0].conditions.is_ready());
+        assert!(e.endpoints[1].conditions.is_ready());
+        assert!(!e.endpoints[2].conditions.is_ready());
+        assert_eq!(e.endpoints[1].node_name, "");
+        assert_eq!(e.metadata.owner_references[0].kind, "Service");
+    }
+
+    #[test]
+    fn slice_service_name_falls_back_to_owner() {
+        let e: EndpointSlice = serde_json::from_str(
+            r#"{"metadata":{"name":"s","ownerReferences":[{"kind":"Service","name":"db"}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(e.service_name(), Some("db"));
+        assert_eq!(EndpointSlice::default().service_name(), None);
+    }
+
+    #[test]
+    fn list_skips_only_malformed_items() {
+        let j = r#"{"kind":"NodeList","metadata":{"resourceVersion":"7","continue":"abc"},
+            "items":[{"metadata":{"name":"a"}},
+                     {"metadata":{"name":"bad","annotations":{"k":5}}},
+                     {"metadata":{"name":"c"}}]}"#;
+        let l: List<Node> = serde_json::from_str(j).unwrap();
+        assert_eq!(l.metadata.resource_version, "7");
+        assert_eq!(l.metadata.continue_, "abc");
+        assert_eq!(l.items.len(), 3);
+        assert!(matches!(&l.items[0], Item::Ok(n) if n.metadata.name == "a"));
+        assert!(matches!(&l.items[1], Item::Bad { who, .. } if who == "bad"));
+        assert!(matches!(&l.items[2], Item::Ok(n) if n.metadata.name == "c"));
+    }
+
+    #[test]
+    fn status_and_object_id() {
+        let s: Status = serde_json::from_str(
+            r#"{"kind":"Status","status":"Failure","message":"too old","reason":"Expired","code":410}"#,
+        )
+        .unwrap();
+        assert_eq!(s.code, 410);
+        assert_eq!(s.to_string(), "410 Expired: too old");
+        let v = serde_json::json!({"metadata":{"namespace":"ns","name":"n"}});
+        assert_eq!(object_id(&v), "ns/n");
+        assert_eq!(object_id(&serde_json::json!(3)), "?");
+    }
+
+    #[test]
+    fn kube_object_from_value() {
+        let v = serde_json::json!({"metadata":{"name":"svc","namespace":"d"},"spec":{"clusterIP":"None"}});
+        match KubeObject::from_value(ResourceKind::Service, v) {
+            Item::Ok(o) => {
+                assert_eq!(o.kind(), ResourceKind::Service);
+                assert_eq!(o.metadata().name, "svc");
+            }
+            Item::Bad { error, .. } => panic!("{error}"),
+        }
+        let bad = serde_json::json!({"metadata":{"name":"n"},"spec":{"podCIDRs":"x"}});
+        assert!(matches!(
+            KubeObject::from_value(ResourceKind::Node, bad),
+            Item::Bad { who, .. } if who == "n"
+        ));
+    }
+}

@@ -1,0 +1,296 @@
+//! The cluster snapshot the daemon thread owns, and the events that change it.
+//!
+//! Owns `KubeEvent` (what watcher threads send) and `Snapshot` (nodes by name, services
+//! and EndpointSlices by namespace/name, plus each resource's sync state). Pure: no I/O,
+//! no threads. An `Unreachable` state never clears objects: the last good snapshot
+//! stays until a relist replaces it.
+
+use std::collections::BTreeMap;
+
+use super::objects::{EndpointSlice, KubeObject, Node, ResourceKind, Service};
+
+/// Where a resource's list+watch stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncState {
+    /// Listed (and watching): the snapshot for this resource is current.
+    Synced,
+    /// A relist is under way (after a 410 or a broken stream); data is possibly stale.
+    Relisting,
+    /// The API server cannot be reached or refuses us; data is the last good state.
+    Unreachable { error: String },
+}
+
+/// What a watcher thread sends to the daemon.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KubeEvent {
+    /// After every (re)list: the full set of objects of `kind`.
+    Replaced {
+        kind: ResourceKind,
+        objects: Vec<KubeObject>,
+    },
+    /// ADDED or MODIFIED.
+    Upsert(KubeObject),
+    /// DELETED (carries the object's last state).
+    Delete(KubeObject),
+    Status {
+        kind: ResourceKind,
+        state: SyncState,
+    },
+}
+
+/// `namespace/name` key for namespaced objects (ordered by namespace, then name).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NsName {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl NsName {
+    pub fn new(namespace: &str, name: &str) -> NsName {
+        NsName {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for NsName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// Last known state of the watched resources.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    pub nodes: BTreeMap<String, Node>,
+    pub services: BTreeMap<NsName, Service>,
+    pub slices: BTreeMap<NsName, EndpointSlice>,
+    /// Sync state per kind; a kind absent here has not been listed yet.
+    pub states: BTreeMap<ResourceKind, SyncState>,
+    /// Whether each kind has been listed at least once (data present).
+    pub listed: BTreeMap<ResourceKind, bool>,
+}
+
+impl Snapshot {
+    pub fn new() -> Snapshot {
+        Snapshot::default()
+    }
+
+    /// Applies one event; returns whether any object changed (state changes return
+    /// false, so callers can skip a recompute).
+    pub fn apply(&mut self, ev: KubeEvent) -> bool {
+        match ev {
+            KubeEvent::Replaced { kind, objects } => self.replace(kind, objects),
+            KubeEvent::Upsert(o) => self.upsert(o),
+            KubeEvent::Delete(o) => self.delete(&o),
+            KubeEvent::Status { kind, state } => {
+                self.states.insert(kind, state);
+                false
+            }
+        }
+    }
+
+    /// True once every watched kind has been listed at least once.
+    pub fn all_listed(&self) -> bool {
+        ResourceKind::ALL
+            .iter()
+            .all(|k| self.listed.get(k).copied().unwrap_or(false))
+    }
+
+    /// Sync state of `kind` (`None` before its first list).
+    pub fn state(&self, kind: ResourceKind) -> Option<&SyncState> {
+        self.states.get(&kind)
+    }
+
+    /// The EndpointSlices of service `namespace/name`.
+    pub fn slices_for_service<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a EndpointSlice> + 'a {
+        let start = NsName::new(namespace, "");
+        self.slices
+            .range(start..)
+            .take_while(move |(k, _)| k.namespace == namespace)
+            .map(|(_, s)| s)
+            .filter(move |s| s.service_name() == Some(name))
+    }
+
+    fn replace(&mut self, kind: ResourceKind, objects: Vec<KubeObject>) -> bool {
+        let mut nodes = BTreeMap::new();
+        let mut services = BTreeMap::new();
+        let mut slices = BTreeMap::new();
+        for o in objects {
+            match o {
+                KubeObject::Node(n) => {
+                    nodes.insert(n.metadata.name.clone(), n);
+                }
+                KubeObject::Service(s) => {
+                    services.insert(key(&s.metadata), s);
+                }
+                KubeObject::EndpointSlice(s) => {
+                    slices.insert(key(&s.metadata), s);
+                }
+            }
+        }
+        self.listed.insert(kind, true);
+        self.states.insert(kind, SyncState::Synced);
+        match kind {
+            ResourceKind::Node => swap_if_changed(&mut self.nodes, nodes),
+            ResourceKind::Service => swap_if_changed(&mut self.services, services),
+            ResourceKind::EndpointSlice => swap_if_changed(&mut self.slices, slices),
+        }
+    }
+
+    fn upsert(&mut self, o: KubeObject) -> bool {
+        match o {
+            KubeObject::Node(n) => insert_if_changed(&mut self.nodes, n.metadata.name.clone(), n),
+            KubeObject::Service(s) => insert_if_changed(&mut self.services, key(&s.metadata), s),
+            KubeObject::EndpointSlice(s) => {
+                insert_if_changed(&mut self.slices, key(&s.metadata), s)
+            }
+        }
+    }
+
+    fn delete(&mut self, o: &KubeObject) -> bool {
+        let m = o.metadata();
+        match o.kind() {
+            ResourceKind::Node => self.nodes.remove(&m.name).is_some(),
+            ResourceKind::Service => self.services.remove(&key(m)).is_some(),
+            ResourceKind::EndpointSlice => self.slices.remove(&key(m)).is_some(),
+        }
+    }
+}
+
+fn key(m: &super::objects::ObjectMeta) -> NsName {
+    NsName::new(&m.namespace, &m.name)
+}
+
+/// Inserts `v` unless an equal value is there; any field change (including
+/// `resourceVersion`) counts as a change.
+fn insert_if_changed<K: Ord, V: PartialEq>(map: &mut BTreeMap<K, V>, k: K, v: V) -> bool {
+    match map.get(&k) {
+        Some(old) if *old == v => false,
+        _ => {
+            map.insert(k, v);
+            true
+        }
+    }
+}
+
+fn swap_if_changed<K: Ord, V: PartialEq>(map: &mut BTreeMap<K, V>, new: BTreeMap<K, V>) -> bool {
+    if *map == new {
+        false
+    } else {
+        *map = new;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kube::objects::ObjectMeta;
+
+    fn node(name: &str, rv: &str) -> KubeObject {
+        KubeObject::Node(Node {
+            metadata: ObjectMeta {
+                name: name.into(),
+                resource_version: rv.into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+    }
+
+    fn slice(ns: &str, name: &str, svc: &str) -> KubeObject {
+        let mut s = EndpointSlice::default();
+        s.metadata.namespace = ns.into();
+        s.metadata.name = name.into();
+        s.metadata
+            .labels
+            .insert(crate::kube::objects::SERVICE_NAME_LABEL.into(), svc.into());
+        KubeObject::EndpointSlice(s)
+    }
+
+    #[test]
+    fn replace_upsert_delete() {
+        let mut s = Snapshot::new();
+        assert!(!s.all_listed());
+        assert!(s.apply(KubeEvent::Replaced {
+            kind: ResourceKind::Node,
+            objects: vec![node("a", "1"), node("b", "1")],
+        }));
+        assert_eq!(s.state(ResourceKind::Node), Some(&SyncState::Synced));
+        assert_eq!(s.nodes.len(), 2);
+        // Same object again: no change.
+        assert!(!s.apply(KubeEvent::Upsert(node("a", "1"))));
+        assert!(s.apply(KubeEvent::Upsert(node("a", "2"))));
+        assert_eq!(s.nodes["a"].metadata.resource_version, "2");
+        assert!(s.apply(KubeEvent::Delete(node("b", "3"))));
+        assert!(!s.apply(KubeEvent::Delete(node("b", "3"))));
+        assert_eq!(s.nodes.keys().collect::<Vec<_>>(), vec!["a"]);
+        // A relist replaces everything of that kind only.
+        assert!(s.apply(KubeEvent::Replaced {
+            kind: ResourceKind::Node,
+            objects: vec![node("c", "9")],
+        }));
+        assert_eq!(s.nodes.keys().collect::<Vec<_>>(), vec!["c"]);
+        assert!(!s.apply(KubeEvent::Replaced {
+            kind: ResourceKind::Node,
+            objects: vec![node("c", "9")],
+        }));
+    }
+
+    #[test]
+    fn unreachable_keeps_objects() {
+        let mut s = Snapshot::new();
+        s.apply(KubeEvent::Replaced {
+            kind: ResourceKind::Node,
+            objects: vec![node("a", "1")],
+        });
+        assert!(!s.apply(KubeEvent::Status {
+            kind: ResourceKind::Node,
+            state: SyncState::Unreachable {
+                error: "refused".into()
+            },
+        }));
+        assert_eq!(s.nodes.len(), 1);
+        assert!(matches!(
+            s.state(ResourceKind::Node),
+            Some(SyncState::Unreachable { .. })
+        ));
+    }
+
+    #[test]
+    fn slices_by_service_and_all_listed() {
+        let mut s = Snapshot::new();
+        for k in ResourceKind::ALL {
+            s.apply(KubeEvent::Replaced {
+                kind: k,
+                objects: vec![],
+            });
+        }
+        assert!(s.all_listed());
+        for o in [
+            slice("a", "web-1", "web"),
+            slice("a", "web-2", "web"),
+            slice("a", "db-1", "db"),
+            slice("b", "web-1", "web"),
+        ] {
+            s.apply(KubeEvent::Upsert(o));
+        }
+        let names: Vec<_> = s
+            .slices_for_service("a", "web")
+            .map(|x| x.metadata.name.as_str())
+            .collect();
+        assert_eq!(names, vec!["web-1", "web-2"]);
+        assert_eq!(s.slices_for_service("c", "web").count(), 0);
+        let mut svc = Service::default();
+        svc.metadata.namespace = "a".into();
+        svc.metadata.name = "web".into();
+        s.apply(KubeEvent::Upsert(KubeObject::Service(svc)));
+        assert!(s.services.contains_key(&NsName::new("a", "web")));
+    }
+}

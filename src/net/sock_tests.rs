@@ -1,0 +1,180 @@
+//! Unit tests of `net::sock` on loopback sockets (no namespaces, no root needed).
+
+use super::*;
+use mio::{Events, Interest, Poll, Token};
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+/// Accepts one connection within `timeout`, polling the listener.
+fn accept_within(l: &mut TcpListener, timeout: Duration) -> Option<TcpStream> {
+    let mut poll = Poll::new().ok()?;
+    poll.registry()
+        .register(l, Token(0), Interest::READABLE)
+        .ok()?;
+    let mut events = Events::with_capacity(4);
+    let end = Instant::now() + timeout;
+    while Instant::now() < end {
+        match l.accept() {
+            Ok((s, _)) => return Some(s),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let _ = poll.poll(&mut events, Some(Duration::from_millis(100)));
+            }
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+#[test]
+fn key_longer_than_80_bytes_is_refused() {
+    let l = listen("127.0.0.1:0".parse().unwrap()).unwrap();
+    let e = set_md5(&l, "127.0.0.1".parse().unwrap(), Some(&[b'k'; 81])).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("81 bytes"), "{e}");
+    set_md5(&l, "127.0.0.1".parse().unwrap(), Some(&[b'k'; 80])).unwrap();
+}
+
+#[test]
+fn deleting_a_key_is_idempotent() {
+    let l = listen("127.0.0.1:0".parse().unwrap()).unwrap();
+    let peer: IpAddr = "127.0.0.2".parse().unwrap();
+    set_md5(&l, peer, None).unwrap();
+    set_md5(&l, peer, Some(b"secret")).unwrap();
+    set_md5(&l, peer, None).unwrap();
+    set_md5(&l, peer, None).unwrap();
+}
+
+#[test]
+fn ipv6_peer_on_ipv4_socket_is_refused() {
+    let l = listen("127.0.0.1:0".parse().unwrap()).unwrap();
+    let e = set_md5(&l, "fd00::1".parse().unwrap(), Some(b"x")).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+    // A v4-mapped peer is plain IPv4 and is accepted.
+    set_md5(&l, "::ffff:127.0.0.9".parse().unwrap(), Some(b"x")).unwrap();
+}
+
+#[test]
+fn mixed_families_are_refused_before_any_socket_call() {
+    let e = connect(
+        "127.0.0.1:179".parse().unwrap(),
+        Some("::1".parse().unwrap()),
+        None,
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+}
+
+#[test]
+fn normalises_v4_mapped_addresses() {
+    let a: SocketAddr = "[::ffff:10.1.2.3]:179".parse().unwrap();
+    assert_eq!(normalize(a), "10.1.2.3:179".parse::<SocketAddr>().unwrap());
+    let b: SocketAddr = "[fd00::1]:179".parse().unwrap();
+    assert_eq!(normalize(b), b);
+}
+
+#[test]
+fn storage_round_trip() {
+    for s in ["10.0.0.1:179", "[fd00::5]:1790", "0.0.0.0:0"] {
+        let a: SocketAddr = s.parse().unwrap();
+        let (st, _) = to_storage(a);
+        assert_eq!(from_storage(&st), Some(a));
+    }
+    assert_eq!(from_storage(&zeroed_storage()), None);
+}
+
+#[test]
+fn loopback_md5_session_with_ttl_and_cs6() {
+    let mut l = listen("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = l.local_addr().unwrap().port();
+    set_md5(&l, "127.0.0.1".parse().unwrap(), Some(b"loop-key")).unwrap();
+    let local: IpAddr = "127.0.0.1".parse().unwrap();
+    let mut c = connect(
+        SocketAddr::new(local, port),
+        Some(local),
+        Some(1),
+        Some(b"loop-key"),
+    )
+    .unwrap();
+    assert_eq!(ttl(&c).unwrap(), 1);
+    assert_eq!(tos(&c).unwrap(), TOS_CS6);
+    let mut s = accept_within(&mut l, Duration::from_secs(5)).expect("accepted with the right key");
+    prepare_accepted(&s, Some(7)).unwrap();
+    assert_eq!(ttl(&s).unwrap(), 7);
+    assert_eq!(peer_addr(&s).unwrap(), local_addr(&c).unwrap());
+    // Blocking-ish byte exchange over the non-blocking pair, bounded.
+    let end = Instant::now() + Duration::from_secs(5);
+    let mut written = false;
+    let mut buf = [0u8; 4];
+    let mut got = 0;
+    while got < 4 && Instant::now() < end {
+        if !written {
+            written = c.write_all(b"BGP!").is_ok();
+        }
+        match s.read(&mut buf[got..]) {
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+    assert_eq!(&buf, b"BGP!");
+}
+
+#[test]
+fn connect_finished_reports_refusal_and_success() {
+    // A port nobody listens on: bind a listener, note its port, drop it.
+    let port = listen("127.0.0.1:0".parse().unwrap())
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let c = connect(
+        SocketAddr::new(IpAddr::from([127, 0, 0, 1]), port),
+        None,
+        None,
+        None,
+    )
+    .unwrap();
+    let end = Instant::now() + Duration::from_secs(5);
+    let mut refused = None;
+    while refused.is_none() && Instant::now() < end {
+        match connect_finished(&c) {
+            Ok(false) => std::thread::sleep(Duration::from_millis(10)),
+            Ok(true) => panic!("connected to a closed port"),
+            Err(e) => refused = Some(e),
+        }
+    }
+    assert_eq!(
+        refused.map(|e| e.kind()),
+        Some(io::ErrorKind::ConnectionRefused)
+    );
+
+    let mut l = listen("127.0.0.1:0".parse().unwrap()).unwrap();
+    let c = connect(l.local_addr().unwrap(), None, None, None).unwrap();
+    let _s = accept_within(&mut l, Duration::from_secs(5)).expect("accepted");
+    let up = (0..500).any(|_| {
+        let done = connect_finished(&c).unwrap();
+        if !done {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        done
+    });
+    assert!(up);
+}
+
+#[test]
+fn dual_stack_listener_is_not_v6_only() {
+    // Loopback may lack IPv6 in some sandboxes: skip loudly then.
+    let l = match listen("[::]:0".parse().unwrap()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("SKIPPED dual_stack_listener_is_not_v6_only: no IPv6 ({e})");
+            return;
+        }
+    };
+    assert!(!v6_only(&l).unwrap());
+    set_md5(&l, "127.0.0.1".parse().unwrap(), Some(b"k")).unwrap();
+    set_md5(&l, "fd00::1".parse().unwrap(), Some(b"k")).unwrap();
+}

@@ -1,0 +1,380 @@
+//! The local control socket: its wire format (one JSON request line, one JSON answer,
+//! then close), the data it carries, and the CLI client that renders it as tables shaped
+//! like the `gobgp` CLI kube-router users know, or as JSON (`-o json`).
+//!
+//! The daemon side only fills these structs from its state; it never formats tables.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Default socket path (`--ctl-socket`).
+pub const DEFAULT_SOCKET: &str = "/run/kube-bgp/ctl.sock";
+
+/// What the CLI asks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Request {
+    Neighbor {
+        addr: Option<String>,
+    },
+    Rib {
+        family: Option<String>,
+        prefix: Option<String>,
+    },
+    Status,
+}
+
+/// The daemon's answer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Response {
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub data: serde_json::Value,
+}
+
+/// One row of `kube-bgp neighbor`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeighborRow {
+    pub address: String,
+    pub asn: u32,
+    /// `internal` or `external`.
+    #[serde(rename = "type")]
+    pub peer_type: String,
+    pub rr_client: bool,
+    /// `node NAME`, `global` or `annotation`.
+    pub source: String,
+    /// RFC 4271 state name: Idle, Connect, Active, OpenSent, OpenConfirm, Established.
+    pub state: String,
+    /// Seconds in the current state (up time when Established).
+    pub uptime_secs: u64,
+    pub received: u64,
+    pub accepted: u64,
+    pub advertised: u64,
+}
+
+/// `kube-bgp neighbor ADDR`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeighborDetail {
+    #[serde(flatten)]
+    pub row: NeighborRow,
+    pub remote_port: u16,
+    pub local_address: String,
+    pub remote_router_id: String,
+    pub hold_time: u16,
+    pub keepalive: u16,
+    pub families: Vec<String>,
+    pub capabilities: Vec<String>,
+    pub password: bool,
+    pub ttl: Option<u8>,
+    pub messages_sent: MessageCounters,
+    pub messages_received: MessageCounters,
+    pub established_transitions: u64,
+    pub last_error: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageCounters {
+    pub open: u64,
+    pub update: u64,
+    pub notification: u64,
+    pub keepalive: u64,
+    pub refresh: u64,
+}
+
+/// One path of `kube-bgp global rib`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RibRow {
+    pub prefix: String,
+    pub next_hop: String,
+    pub as_path: String,
+    /// `i`, `e` or `?`.
+    pub origin: String,
+    pub best: bool,
+    /// Peer address, or `local`.
+    pub source: String,
+    pub local_pref: Option<u32>,
+    pub med: Option<u32>,
+    pub communities: Vec<String>,
+    pub stale: bool,
+}
+
+/// `kube-bgp status`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusInfo {
+    pub version: String,
+    pub node: String,
+    pub router_id: String,
+    pub asn: u32,
+    /// e.g. `full-mesh`, `per-node-asn`, `route-reflector server 0.0.0.42`.
+    pub mode: String,
+    pub api: Vec<(String, String)>,
+    pub peers_total: usize,
+    pub peers_established: usize,
+    pub rib_ipv4: usize,
+    pub rib_ipv6: usize,
+    pub kernel_routes: usize,
+    pub healthy: bool,
+    pub problems: Vec<String>,
+}
+
+/// Sends one request to the daemon and returns its data, or a message for the user.
+pub fn call(socket: &Path, req: &Request) -> Result<serde_json::Value, String> {
+    let mut s = UnixStream::connect(socket).map_err(|e| {
+        format!(
+            "kube-bgp is not running or not reachable: cannot connect to {}: {e}",
+            socket.display()
+        )
+    })?;
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = s.set_write_timeout(Some(Duration::from_secs(10)));
+    let mut line = serde_json::to_vec(req).map_err(|e| e.to_string())?;
+    line.push(b'\n');
+    s.write_all(&line)
+        .map_err(|e| format!("writing to {}: {e}", socket.display()))?;
+    let mut buf = Vec::new();
+    s.take(64 * 1024 * 1024)
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("reading from {}: {e}", socket.display()))?;
+    let resp: Response =
+        serde_json::from_slice(&buf).map_err(|e| format!("bad answer from the daemon: {e}"))?;
+    if resp.ok {
+        Ok(resp.data)
+    } else {
+        Err(resp
+            .error
+            .unwrap_or_else(|| "the daemon refused the request".into()))
+    }
+}
+
+/// Formats seconds as gobgp does: `HH:MM:SS`, or `Nd HH:MM:SS`.
+pub fn duration(secs: u64) -> String {
+    let (d, h, m, s) = (
+        secs / 86400,
+        (secs / 3600) % 24,
+        (secs / 60) % 60,
+        secs % 60,
+    );
+    if d > 0 {
+        format!("{d}d {h:02}:{m:02}:{s:02}")
+    } else {
+        format!("{h:02}:{m:02}:{s:02}")
+    }
+}
+
+/// gobgp's short state names in the neighbor table.
+fn short_state(s: &str) -> &str {
+    match s {
+        "Established" => "Establ",
+        "OpenConfirm" => "OpenConf",
+        other => other,
+    }
+}
+
+pub fn render_neighbors(rows: &[NeighborRow]) -> String {
+    let mut out = format!(
+        "{:<40} {:>10} {:<8} {:<3} {:>10} {:<9} |{:>9} {:>9} {:>10}\n",
+        "Peer", "AS", "Type", "RR", "Up/Down", "State", "#Received", "Accepted", "Advertised"
+    );
+    for r in rows {
+        out.push_str(&format!(
+            "{:<40} {:>10} {:<8} {:<3} {:>10} {:<9} |{:>9} {:>9} {:>10}\n",
+            r.address,
+            r.asn,
+            r.peer_type,
+            if r.rr_client { "C" } else { "" },
+            duration(r.uptime_secs),
+            short_state(&r.state),
+            r.received,
+            r.accepted,
+            r.advertised
+        ));
+    }
+    out
+}
+
+pub fn render_neighbor_detail(d: &NeighborDetail) -> String {
+    let r = &d.row;
+    let mut o = String::new();
+    o.push_str(&format!(
+        "BGP neighbor is {}, remote AS {} ({})\n",
+        r.address, r.asn, r.peer_type
+    ));
+    o.push_str(&format!("  Source: {}\n", r.source));
+    o.push_str(&format!(
+        "  BGP version 4, remote router ID {}\n",
+        d.remote_router_id
+    ));
+    o.push_str(&format!(
+        "  BGP state = {}, up for {}\n",
+        r.state,
+        duration(r.uptime_secs)
+    ));
+    o.push_str(&format!(
+        "  Local address {}, remote port {}, TTL {}, TCP-MD5 {}\n",
+        d.local_address,
+        d.remote_port,
+        d.ttl
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "default".into()),
+        if d.password { "on" } else { "off" }
+    ));
+    o.push_str(&format!(
+        "  Route reflector client: {}\n",
+        if r.rr_client { "yes" } else { "no" }
+    ));
+    o.push_str(&format!(
+        "  Hold time is {}, keepalive interval is {} seconds\n",
+        d.hold_time, d.keepalive
+    ));
+    o.push_str("  Neighbor capabilities:\n");
+    for c in &d.capabilities {
+        o.push_str(&format!("    {c}\n"));
+    }
+    o.push_str(&format!("  Address families: {}\n", d.families.join(", ")));
+    o.push_str("  Message statistics:\n");
+    o.push_str(&format!("  {:<16}{:>10}{:>10}\n", "", "Sent", "Rcvd"));
+    let (s, rc) = (&d.messages_sent, &d.messages_received);
+    for (name, a, b) in [
+        ("Opens:", s.open, rc.open),
+        ("Notifications:", s.notification, rc.notification),
+        ("Updates:", s.update, rc.update),
+        ("Keepalives:", s.keepalive, rc.keepalive),
+        ("Route Refresh:", s.refresh, rc.refresh),
+    ] {
+        o.push_str(&format!("    {name:<14}{a:>10}{b:>10}\n"));
+    }
+    o.push_str("  Route statistics:\n");
+    o.push_str(&format!("    Advertised:  {:>10}\n", r.advertised));
+    o.push_str(&format!("    Received:    {:>10}\n", r.received));
+    o.push_str(&format!("    Accepted:    {:>10}\n", r.accepted));
+    o.push_str(&format!(
+        "  Established transitions: {}\n",
+        d.established_transitions
+    ));
+    if let Some(e) = &d.last_error {
+        o.push_str(&format!("  Last error: {e}\n"));
+    }
+    o
+}
+
+pub fn render_rib(rows: &[RibRow]) -> String {
+    let mut out = format!(
+        "   {:<43} {:<39} {:<20} {}\n",
+        "Network", "Next Hop", "AS_PATH", "Attrs"
+    );
+    for r in rows {
+        let mut attrs = vec![format!("{{Origin: {}}}", r.origin)];
+        if let Some(lp) = r.local_pref {
+            attrs.push(format!("{{LocalPref: {lp}}}"));
+        }
+        if let Some(m) = r.med {
+            attrs.push(format!("{{Med: {m}}}"));
+        }
+        if !r.communities.is_empty() {
+            attrs.push(format!("{{Communities: {}}}", r.communities.join(", ")));
+        }
+        if r.source != "local" {
+            attrs.push(format!("{{From: {}}}", r.source));
+        }
+        if r.stale {
+            attrs.push("{Stale}".into());
+        }
+        out.push_str(&format!(
+            "{}  {:<43} {:<39} {:<20} [{}]\n",
+            if r.best { "*>" } else { "* " },
+            r.prefix,
+            r.next_hop,
+            r.as_path,
+            attrs.join(" ")
+        ));
+    }
+    out
+}
+
+pub fn render_status(s: &StatusInfo) -> String {
+    let mut o = String::new();
+    o.push_str(&format!("kube-bgp {}\n", s.version));
+    o.push_str(&format!("Node:        {}\n", s.node));
+    o.push_str(&format!("Router ID:   {}\n", s.router_id));
+    o.push_str(&format!("Local AS:    {}\n", s.asn));
+    o.push_str(&format!("Mode:        {}\n", s.mode));
+    o.push_str(&format!(
+        "Peers:       {} established of {}\n",
+        s.peers_established, s.peers_total
+    ));
+    o.push_str(&format!(
+        "RIB:         {} IPv4, {} IPv6 prefixes\n",
+        s.rib_ipv4, s.rib_ipv6
+    ));
+    o.push_str(&format!(
+        "Kernel:      {} routes installed\n",
+        s.kernel_routes
+    ));
+    for (k, v) in &s.api {
+        o.push_str(&format!("API {k:<9} {v}\n"));
+    }
+    o.push_str(&format!(
+        "Health:      {}\n",
+        if s.healthy { "healthy" } else { "UNHEALTHY" }
+    ));
+    if !s.problems.is_empty() {
+        o.push_str("Problems:\n");
+        for p in &s.problems {
+            o.push_str(&format!("  {p}\n"));
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_wire_format() {
+        let r = Request::Rib {
+            family: Some("ipv6".into()),
+            prefix: None,
+        };
+        let s = serde_json::to_string(&r).unwrap();
+        assert_eq!(s, r#"{"cmd":"rib","family":"ipv6","prefix":null}"#);
+        assert_eq!(serde_json::from_str::<Request>(&s).unwrap(), r);
+    }
+
+    #[test]
+    fn tables() {
+        assert_eq!(duration(3725), "01:02:05");
+        assert_eq!(duration(90061), "1d 01:01:01");
+        let t = render_neighbors(&[NeighborRow {
+            address: "10.0.0.2".into(),
+            asn: 64512,
+            peer_type: "internal".into(),
+            state: "Established".into(),
+            received: 1,
+            accepted: 1,
+            ..Default::default()
+        }]);
+        assert!(t.contains("10.0.0.2") && t.contains("Establ"));
+        let r = render_rib(&[RibRow {
+            prefix: "10.244.2.0/24".into(),
+            next_hop: "10.0.0.2".into(),
+            origin: "i".into(),
+            best: true,
+            source: "10.0.0.2".into(),
+            ..Default::default()
+        }]);
+        assert!(r.lines().nth(1).unwrap().starts_with("*>  10.244.2.0/24"));
+    }
+
+    #[test]
+    fn call_without_daemon_is_a_clear_error() {
+        let e = call(Path::new("/nonexistent/kube-bgp.sock"), &Request::Status).unwrap_err();
+        assert!(e.contains("not running"), "{e}");
+    }
+}

@@ -1,0 +1,93 @@
+//! The HTTP side of operations: `/metrics` (Prometheus text) and `/healthz`, answered
+//! on the event loop through [`super::serve::Server`]. Only GET (and HEAD) of a path;
+//! everything else is 404/405. HTTP/1.0-style: one request per connection.
+
+/// Whether the bytes hold a whole request head.
+pub fn request_complete(buf: &[u8]) -> bool {
+    buf.windows(4).any(|w| w == b"\r\n\r\n") || buf.windows(2).any(|w| w == b"\n\n")
+}
+
+/// Method and path of a request head (query string removed).
+pub fn parse_request(buf: &[u8]) -> Option<(String, String)> {
+    let head = std::str::from_utf8(buf).ok()?;
+    let line = head.lines().next()?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let target = parts.next()?;
+    let path = target.split('?').next().unwrap_or(target).to_string();
+    Some((method, path))
+}
+
+/// A full response with Content-Length and Connection: close.
+pub fn response(status: u16, content_type: &str, body: &str, head_only: bool) -> Vec<u8> {
+    let reason = match status {
+        200 => "OK",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        500 => "Internal Server Error",
+        _ => "Error",
+    };
+    let mut out = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    if !head_only {
+        out.extend_from_slice(body.as_bytes());
+    }
+    out
+}
+
+/// Prometheus text exposition helpers.
+pub mod prom {
+    use std::fmt::Write;
+
+    /// Escapes a label value.
+    pub fn esc(v: &str) -> String {
+        v.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+    }
+
+    /// Writes `# HELP` and `# TYPE` lines.
+    pub fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+    }
+
+    /// Writes one sample with labels.
+    pub fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: f64) {
+        out.push_str(name);
+        if !labels.is_empty() {
+            out.push('{');
+            for (i, (k, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let _ = write!(out, "{k}=\"{}\"", esc(v));
+            }
+            out.push('}');
+        }
+        let _ = writeln!(out, " {value}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_answers() {
+        assert!(!request_complete(b"GET /metrics HTTP/1.1\r\nHost: x\r\n"));
+        assert!(request_complete(
+            b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+        ));
+        let (m, p) = parse_request(b"GET /healthz?x=1 HTTP/1.1\r\n\r\n").unwrap();
+        assert_eq!((m.as_str(), p.as_str()), ("GET", "/healthz"));
+        let r = String::from_utf8(response(200, "text/plain", "OK\n", false)).unwrap();
+        assert!(r.starts_with("HTTP/1.1 200 OK\r\n") && r.ends_with("\r\n\r\nOK\n"));
+        let mut s = String::new();
+        prom::sample(&mut s, "m", &[("a", "x\"y")], 1.0);
+        assert_eq!(s, "m{a=\"x\\\"y\"} 1\n");
+    }
+}

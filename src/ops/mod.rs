@@ -1,0 +1,8 @@
+//! Operations edges of the daemon: systemd notifications, the local control socket
+//! and the HTTP endpoints for metrics and health. Transport only: what they report is
+//! rendered by the daemon from its state.
+
+pub mod ctl;
+pub mod http;
+pub mod notify;
+pub mod serve;

@@ -1,0 +1,507 @@
+//! A harness for real BGP daemons — BIRD 2, GoBGP and FRR bgpd — inside test network
+//! namespaces: generated configs, start/stop, and queries for received routes and
+//! session states, plus announcing and withdrawing prefixes at run time.
+//!
+//! Owns: the daemons it starts (killed on drop) and one temporary directory per router
+//! (configs, control sockets, logs; removed on drop). Must not: touch the host's daemons
+//! or config directories, or anything outside its namespace and its directory.
+//!
+//! Versions checked on Debian 12: BIRD 2.0.12, GoBGP 3.10, FRR 8.4.4. Quirks handled:
+//! BIRD needs an explicit channel per family (`ipv4 { import all; export ...; }`) and a
+//! `direct` protocol so iBGP next hops resolve; GoBGP has no static routes in its TOML,
+//! so prefixes are added through its API after start; FRR needs
+//! `no bgp ebgp-requires-policy` (else eBGP exchanges nothing) and
+//! `no bgp network import-check` (else `network` needs a matching IGP route), and its
+//! run directory must belong to user `frr`.
+
+pub mod bird;
+pub mod frr;
+pub mod gobgp;
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use kube_bgp::bgp::types::Prefix;
+
+use super::{ChildGuard, Netns};
+
+/// Which daemon a [`Router`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Daemon {
+    Bird,
+    Gobgp,
+    Frr,
+}
+
+impl Daemon {
+    /// The executables the daemon needs (for `require_tool`).
+    pub fn tools(self) -> &'static [&'static str] {
+        match self {
+            Daemon::Bird => &["bird", "birdc"],
+            Daemon::Gobgp => &["gobgpd", "gobgp"],
+            Daemon::Frr => &["/usr/lib/frr/bgpd", "/usr/lib/frr/zebra", "vtysh"],
+        }
+    }
+
+    /// True when the daemon is installed; loud skip (or CI panic) otherwise.
+    pub fn available(self, test: &str) -> bool {
+        self.tools().iter().all(|t| super::require_tool(test, t))
+    }
+
+    /// The daemon's version line, e.g. "BIRD version 2.0.12".
+    pub fn version(self) -> String {
+        let cmd = match self {
+            Daemon::Bird => "bird --version",
+            Daemon::Gobgp => "gobgpd --version",
+            Daemon::Frr => "/usr/lib/frr/bgpd --version",
+        };
+        let out = super::run(&format!("{cmd} 2>&1"));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    }
+}
+
+impl fmt::Display for Daemon {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Daemon::Bird => "bird",
+            Daemon::Gobgp => "gobgp",
+            Daemon::Frr => "frr",
+        })
+    }
+}
+
+/// One configured BGP neighbour.
+#[derive(Clone, Debug)]
+pub struct Neighbor {
+    pub addr: IpAddr,
+    pub asn: u32,
+    /// TCP-MD5 password.
+    pub password: Option<String>,
+    /// Wait for the peer to connect; never connect out.
+    pub passive: bool,
+    /// eBGP multihop TTL (`None` = directly connected).
+    pub multihop: Option<u8>,
+    pub rr_client: bool,
+    /// Address families carried: IPv4 unicast, IPv6 unicast.
+    pub v4: bool,
+    pub v6: bool,
+    pub graceful_restart: bool,
+}
+
+impl Neighbor {
+    /// A neighbour carrying the family of its address.
+    pub fn new(addr: &str, asn: u32) -> Neighbor {
+        let addr: IpAddr = addr
+            .parse()
+            .unwrap_or_else(|e| panic!("neighbor address {addr}: {e}"));
+        Neighbor {
+            addr,
+            asn,
+            password: None,
+            passive: false,
+            multihop: None,
+            rr_client: false,
+            v4: addr.is_ipv4(),
+            v6: addr.is_ipv6(),
+            graceful_restart: false,
+        }
+    }
+
+    pub fn password(mut self, p: &str) -> Neighbor {
+        self.password = Some(p.to_string());
+        self
+    }
+
+    pub fn passive(mut self) -> Neighbor {
+        self.passive = true;
+        self
+    }
+
+    pub fn multihop(mut self, ttl: u8) -> Neighbor {
+        self.multihop = Some(ttl);
+        self
+    }
+
+    pub fn rr_client(mut self) -> Neighbor {
+        self.rr_client = true;
+        self
+    }
+
+    pub fn families(mut self, v4: bool, v6: bool) -> Neighbor {
+        self.v4 = v4;
+        self.v6 = v6;
+        self
+    }
+
+    pub fn graceful_restart(mut self) -> Neighbor {
+        self.graceful_restart = true;
+        self
+    }
+}
+
+/// What a router is configured with.
+#[derive(Clone, Debug)]
+pub struct RouterConfig {
+    pub asn: u32,
+    pub router_id: Ipv4Addr,
+    /// Address to listen on and source sessions from; `None` = all addresses.
+    pub listen: Option<IpAddr>,
+    pub neighbors: Vec<Neighbor>,
+    /// Prefixes originated from the start.
+    pub prefixes: Vec<Prefix>,
+    /// Hold time in seconds (keepalive = hold / 3). Short by default so tests are quick.
+    pub hold_time: u16,
+    /// Seconds between connection attempts.
+    pub connect_retry: u16,
+}
+
+impl RouterConfig {
+    pub fn new(asn: u32, router_id: &str) -> RouterConfig {
+        RouterConfig {
+            asn,
+            router_id: router_id
+                .parse()
+                .unwrap_or_else(|e| panic!("router id {router_id}: {e}")),
+            listen: None,
+            neighbors: Vec::new(),
+            prefixes: Vec::new(),
+            hold_time: 9,
+            connect_retry: 2,
+        }
+    }
+
+    pub fn listen(mut self, addr: &str) -> RouterConfig {
+        self.listen = Some(
+            addr.parse()
+                .unwrap_or_else(|e| panic!("listen address {addr}: {e}")),
+        );
+        self
+    }
+
+    pub fn neighbor(mut self, n: Neighbor) -> RouterConfig {
+        self.neighbors.push(n);
+        self
+    }
+
+    pub fn prefix(mut self, p: &str) -> RouterConfig {
+        self.prefixes.push(prefix(p));
+        self
+    }
+
+    pub fn hold_time(mut self, secs: u16) -> RouterConfig {
+        self.hold_time = secs;
+        self
+    }
+
+    /// The keepalive interval used for `hold_time` (at least 1 s).
+    pub fn keepalive(&self) -> u16 {
+        (self.hold_time / 3).max(1)
+    }
+}
+
+/// Parses a prefix written by a test or printed by a daemon; panics on nonsense.
+pub fn prefix(p: &str) -> Prefix {
+    p.parse().unwrap_or_else(|e| panic!("prefix {p}: {e}"))
+}
+
+/// A path the router received from a neighbour.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    pub prefix: Prefix,
+    pub next_hop: Option<IpAddr>,
+    pub as_path: Vec<u32>,
+    /// Selected as best path.
+    pub best: bool,
+    /// The neighbour it came from, when the daemon says.
+    pub from: Option<IpAddr>,
+}
+
+/// BGP FSM state of one session as the daemon reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionState {
+    Idle,
+    Connect,
+    Active,
+    OpenSent,
+    OpenConfirm,
+    Established,
+    /// Not configured, not reported, or a word the harness does not know.
+    Unknown,
+}
+
+impl SessionState {
+    /// Parses the state names the daemons print (case-insensitive; "Establ" too).
+    pub fn parse(s: &str) -> SessionState {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "idle" => SessionState::Idle,
+            "connect" => SessionState::Connect,
+            "active" => SessionState::Active,
+            "opensent" => SessionState::OpenSent,
+            "openconfirm" => SessionState::OpenConfirm,
+            "established" | "establ" => SessionState::Established,
+            _ => SessionState::Unknown,
+        }
+    }
+}
+
+/// Waits (up to 5 s) until no IPv6 address in `ns` is tentative, so link-local
+/// addresses exist before a daemon starts (FRR resets IPv6 sessions that come up on an
+/// interface without one, and BIRD then backs off).
+pub fn wait_ipv6_ready(ns: &Netns) {
+    let _ = super::wait_for(Duration::from_secs(5), || {
+        let out = ns.run("ip -6 addr show tentative");
+        (out.status.success() && out.stdout.is_empty()).then_some(())
+    });
+}
+
+static ROUTER_COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A running daemon in a namespace. Killed, and its directory removed, on drop.
+pub struct Router {
+    pub daemon: Daemon,
+    ns: String,
+    dir: PathBuf,
+    config: RouterConfig,
+    /// GoBGP's gRPC port on the namespace's loopback.
+    api_port: u16,
+    /// Started processes, in start order (stopped in reverse).
+    children: Vec<ChildGuard>,
+}
+
+impl Router {
+    /// Starts `daemon` in `ns` with `config` and waits until its control interface
+    /// answers (panics with its logs if it does not within 15 s). The namespace must
+    /// outlive the router.
+    pub fn start(daemon: Daemon, ns: &Netns, config: RouterConfig) -> Router {
+        wait_ipv6_ready(ns);
+        let k = ROUTER_COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("kbrtr{}n{k}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+        let mut r = Router {
+            daemon,
+            ns: ns.name.clone(),
+            dir,
+            config,
+            api_port: 50051 + (k % 1000) as u16,
+            children: Vec::new(),
+        };
+        match daemon {
+            Daemon::Bird => bird::start(&mut r),
+            Daemon::Gobgp => gobgp::start(&mut r),
+            Daemon::Frr => frr::start(&mut r),
+        }
+        r
+    }
+
+    pub fn bird(ns: &Netns, config: RouterConfig) -> Router {
+        Router::start(Daemon::Bird, ns, config)
+    }
+
+    pub fn gobgp(ns: &Netns, config: RouterConfig) -> Router {
+        Router::start(Daemon::Gobgp, ns, config)
+    }
+
+    pub fn frr(ns: &Netns, config: RouterConfig) -> Router {
+        Router::start(Daemon::Frr, ns, config)
+    }
+
+    /// The router's working directory (configs, sockets, logs).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn config(&self) -> &RouterConfig {
+        &self.config
+    }
+
+    /// All paths received from neighbours, both families (locally originated ones are
+    /// not included).
+    pub fn routes(&self) -> Vec<Route> {
+        match self.daemon {
+            Daemon::Bird => bird::routes(self),
+            Daemon::Gobgp => gobgp::routes(self),
+            Daemon::Frr => frr::routes(self),
+        }
+    }
+
+    /// The best received path for `prefix` (or the first one if none is marked best).
+    pub fn route(&self, prefix_str: &str) -> Option<Route> {
+        let p = prefix(prefix_str);
+        let mut paths: Vec<Route> = self
+            .routes()
+            .into_iter()
+            .filter(|r| r.prefix == p)
+            .collect();
+        paths.sort_by_key(|r| !r.best);
+        paths.into_iter().next()
+    }
+
+    /// Waits up to `timeout` for a received path for `prefix`.
+    pub fn wait_route(&self, prefix_str: &str, timeout: Duration) -> Option<Route> {
+        super::wait_for(timeout, || self.route(prefix_str))
+    }
+
+    /// Waits up to `timeout` for `prefix` to be gone; true if it went.
+    pub fn wait_no_route(&self, prefix_str: &str, timeout: Duration) -> bool {
+        super::wait_for(timeout, || self.route(prefix_str).is_none().then_some(())).is_some()
+    }
+
+    /// The session state with the neighbour at `peer`.
+    pub fn session(&self, peer: &str) -> SessionState {
+        let peer: IpAddr = peer.parse().unwrap_or_else(|e| panic!("peer {peer}: {e}"));
+        match self.daemon {
+            Daemon::Bird => bird::session(self, peer),
+            Daemon::Gobgp => gobgp::session(self, peer),
+            Daemon::Frr => frr::session(self, peer),
+        }
+    }
+
+    /// Waits up to `timeout` for the session with `peer` to be Established.
+    pub fn wait_established(&self, peer: &str, timeout: Duration) -> bool {
+        super::wait_for(timeout, || {
+            (self.session(peer) == SessionState::Established).then_some(())
+        })
+        .is_some()
+    }
+
+    /// Starts originating `prefix` (no-op if already originated).
+    pub fn announce(&mut self, prefix_str: &str) {
+        let p = prefix(prefix_str);
+        if self.config.prefixes.contains(&p) {
+            return;
+        }
+        self.config.prefixes.push(p);
+        match self.daemon {
+            Daemon::Bird => bird::reconfigure(self),
+            Daemon::Gobgp => gobgp::announce(self, p, true),
+            Daemon::Frr => frr::announce(self, p, true),
+        }
+    }
+
+    /// Stops originating `prefix`.
+    pub fn withdraw(&mut self, prefix_str: &str) {
+        let p = prefix(prefix_str);
+        self.config.prefixes.retain(|q| *q != p);
+        match self.daemon {
+            Daemon::Bird => bird::reconfigure(self),
+            Daemon::Gobgp => gobgp::announce(self, p, false),
+            Daemon::Frr => frr::announce(self, p, false),
+        }
+    }
+
+    /// The daemon's logs and output, for failure messages (at most the last 8 KB).
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return out;
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "log" || x == "out"))
+            .collect();
+        files.sort();
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap_or_default();
+            let tail = text.len().saturating_sub(8192);
+            let start = (tail..text.len())
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(text.len());
+            out.push_str(&format!("==> {} <==\n{}\n", f.display(), &text[start..]));
+        }
+        out
+    }
+
+    // ---- helpers for the per-daemon modules ----
+
+    /// Writes a file in the router's directory and returns its path.
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.join(name);
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        path
+    }
+
+    /// Spawns `program args` inside the namespace, output to `DIR/<name>.out`.
+    fn spawn(&mut self, name: &str, program: &str, args: &[&str]) {
+        let out = std::fs::File::create(self.dir.join(format!("{name}.out")))
+            .unwrap_or_else(|e| panic!("create {name}.out: {e}"));
+        let err = out
+            .try_clone()
+            .unwrap_or_else(|e| panic!("dup {name}.out: {e}"));
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.ns, program])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {program}: {e}"));
+        self.children.push(ChildGuard::new(child, name));
+    }
+
+    /// Runs a command (in the namespace when `in_ns`), returning stdout on success and
+    /// a description with stderr on failure.
+    fn query(&self, in_ns: bool, program: &str, args: &[&str]) -> Result<String, String> {
+        let mut cmd = if in_ns {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", &self.ns, program]);
+            c
+        } else {
+            Command::new(program)
+        };
+        let out = cmd
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("{program}: {e}"))?;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if out.status.success() {
+            Ok(stdout)
+        } else {
+            Err(format!(
+                "{program} {args:?} failed ({}): {stdout}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    }
+
+    /// Waits until `ready` holds, panicking with the logs if a child exits or 15 s pass.
+    fn wait_ready(&mut self, what: &str, mut ready: impl FnMut(&Router) -> bool) {
+        let ok = super::wait_for(Duration::from_secs(15), || {
+            for c in &mut self.children {
+                if let Ok(Some(status)) = c.child.try_wait() {
+                    return Some(Err(format!("{} exited: {status}", c.what)));
+                }
+            }
+            ready(self).then_some(Ok(()))
+        });
+        match ok {
+            Some(Ok(())) => {}
+            Some(Err(e)) => panic!("{} {what}: {e}\n{}", self.daemon, self.logs()),
+            None => panic!(
+                "{} {what}: not ready after 15 s\n{}",
+                self.daemon,
+                self.logs()
+            ),
+        }
+    }
+}
+
+impl Drop for Router {
+    fn drop(&mut self) {
+        while let Some(child) = self.children.pop() {
+            drop(child);
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -1,0 +1,181 @@
+//! BIRD 2 behind [`Router`]: config rendering, `birdc` queries, reconfiguration.
+//! Neighbour `i` is `protocol bgp n<i>`; prefixes are blackhole static routes.
+
+use std::net::IpAddr;
+
+use super::{Route, Router, SessionState};
+
+fn sock(r: &Router) -> String {
+    r.dir.join("bird.ctl").display().to_string()
+}
+
+fn render(r: &Router) -> String {
+    let c = &r.config;
+    let mut s = String::new();
+    s += &format!("router id {};\n", c.router_id);
+    s += &format!("log \"{}\" all;\n", r.dir.join("bird.log").display());
+    s += "protocol device { scan time 10; }\n";
+    // Connected routes, so iBGP (recursive) next hops on the link resolve.
+    s += "protocol direct { ipv4; ipv6; }\n";
+    for (name, v6) in [("s4", false), ("s6", true)] {
+        s += &format!(
+            "protocol static {name} {{\n  {};\n",
+            if v6 { "ipv6" } else { "ipv4" }
+        );
+        for p in c.prefixes.iter().filter(|p| p.addr().is_ipv6() == v6) {
+            s += &format!("  route {p} blackhole;\n");
+        }
+        s += "}\n";
+    }
+    // Only our statics and what BGP learned go out (not the connected routes).
+    s += "filter bgp_out { if source ~ [RTS_STATIC, RTS_BGP] then accept; reject; }\n";
+    for (i, n) in c.neighbors.iter().enumerate() {
+        s += &format!("protocol bgp n{i} {{\n");
+        match c.listen {
+            Some(l) => s += &format!("  local {l} as {};\n", c.asn),
+            None => s += &format!("  local as {};\n", c.asn),
+        }
+        s += &format!("  neighbor {} as {};\n", n.addr, n.asn);
+        if let Some(p) = &n.password {
+            s += &format!("  password \"{p}\";\n");
+        }
+        if n.passive {
+            s += "  passive on;\n";
+        }
+        if let Some(ttl) = n.multihop {
+            s += &format!("  multihop {ttl};\n");
+        }
+        if n.rr_client {
+            s += "  rr client;\n";
+        }
+        if n.graceful_restart {
+            s += "  graceful restart on;\n";
+        }
+        s += &format!(
+            "  hold time {}; keepalive time {}; connect retry time {}; connect delay time 1;\n  error wait time 1, 5;\n",
+            c.hold_time,
+            c.keepalive(),
+            c.connect_retry
+        );
+        if n.v4 {
+            s += "  ipv4 { import all; export filter bgp_out; };\n";
+        }
+        if n.v6 {
+            s += "  ipv6 { import all; export filter bgp_out; };\n";
+        }
+        s += "}\n";
+    }
+    s
+}
+
+pub(super) fn start(r: &mut Router) {
+    let conf = r.write("bird.conf", &render(r));
+    let conf = conf.display().to_string();
+    let ctl = sock(r);
+    r.spawn("bird", "bird", &["-f", "-c", &conf, "-s", &ctl]);
+    r.wait_ready("start", |r| {
+        r.query(false, "birdc", &["-s", &sock(r), "show", "status"])
+            .is_ok_and(|o| o.contains("Daemon is up"))
+    });
+}
+
+/// Rewrites the config from `r.config` and applies it with `birdc configure`.
+pub(super) fn reconfigure(r: &mut Router) {
+    r.write("bird.conf", &render(r));
+    let out = r
+        .query(false, "birdc", &["-s", &sock(r), "configure"])
+        .unwrap_or_else(|e| panic!("birdc configure: {e}\n{}", r.logs()));
+    assert!(
+        out.contains("Reconfigur"),
+        "birdc configure: {out}\n{}",
+        r.logs()
+    );
+}
+
+fn protocol_peer(r: &Router, name: &str) -> Option<IpAddr> {
+    let i: usize = name.strip_prefix('n')?.parse().ok()?;
+    r.config.neighbors.get(i).map(|n| n.addr)
+}
+
+pub(super) fn routes(r: &Router) -> Vec<Route> {
+    let out = r
+        .query(false, "birdc", &["-s", &sock(r), "show", "route", "all"])
+        .unwrap_or_default();
+    parse_routes(&out, |name| protocol_peer(r, name))
+}
+
+/// Parses `birdc show route all`: a line starting in column 0 opens a prefix and its
+/// first path, a line starting with spaces opens another path of the same prefix, and
+/// tab-indented lines are attributes of the current path. Only BGP paths are kept.
+pub fn parse_routes(out: &str, peer_of: impl Fn(&str) -> Option<IpAddr>) -> Vec<Route> {
+    struct Path {
+        route: Route,
+        bgp: bool,
+    }
+    let mut paths: Vec<Path> = Vec::new();
+    let mut current = None;
+    for line in out.lines() {
+        if line.starts_with("BIRD ") || line.starts_with("Table ") || line.trim().is_empty() {
+            continue;
+        }
+        if line.starts_with('\t') {
+            let Some(p) = paths.last_mut() else { continue };
+            let attr = line.trim();
+            if attr.starts_with("Type: BGP") {
+                p.bgp = true;
+            } else if let Some(v) = attr.strip_prefix("BGP.as_path:") {
+                p.route.as_path = v
+                    .split_whitespace()
+                    .filter_map(|a| a.trim_matches(['{', '}']).parse().ok())
+                    .collect();
+            } else if let Some(v) = attr.strip_prefix("BGP.next_hop:") {
+                p.route.next_hop = v.split_whitespace().next().and_then(|a| a.parse().ok());
+            }
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        if !line.starts_with(' ') {
+            current = words.next().and_then(|w| w.parse().ok());
+        }
+        let Some(pfx) = current else { continue };
+        // "unicast [n0 12:00:00.000] * (100) [AS65002i]"
+        let proto = line
+            .split('[')
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .unwrap_or("");
+        paths.push(Path {
+            route: Route {
+                prefix: pfx,
+                next_hop: None,
+                as_path: Vec::new(),
+                best: line.contains("] * "),
+                from: peer_of(proto),
+            },
+            bgp: false,
+        });
+    }
+    paths
+        .into_iter()
+        .filter(|p| p.bgp)
+        .map(|p| p.route)
+        .collect()
+}
+
+pub(super) fn session(r: &Router, peer: IpAddr) -> SessionState {
+    let Some(i) = r.config.neighbors.iter().position(|n| n.addr == peer) else {
+        return SessionState::Unknown;
+    };
+    let name = format!("n{i}");
+    let out = r
+        .query(
+            false,
+            "birdc",
+            &["-s", &sock(r), "show", "protocols", "all", &name],
+        )
+        .unwrap_or_default();
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix("BGP state:"))
+        .map(SessionState::parse)
+        .unwrap_or(SessionState::Unknown)
+}

