@@ -766,3 +766,52 @@ fn ingest_1m() {
     assert_eq!(best, 1_000_000);
     assert_eq!(sent, 1_000_000);
 }
+
+/// Route reflector with 1000 clients × one /24 each, all established before the routes
+/// arrive. Run: `cargo test --release --lib rib::tests::reflect_1000 -- --ignored
+/// --nocapture`.
+#[test]
+#[ignore]
+fn reflect_1000_clients() {
+    let mut r = rib(Some("10.0.0.99"));
+    let ids: Vec<PeerId> = (0..1000u32)
+        .map(|n| {
+            let mut c = client(0);
+            c.addr = IpAddr::V4(Ipv4Addr::from(0x0a01_0000 + n));
+            c.router_id = Ipv4Addr::from(0x0a01_0000 + n);
+            c.families = vec![Afi::Ipv4];
+            up(&mut r, c)
+        })
+        .collect();
+    r.take_out();
+    let t0 = std::time::Instant::now();
+    for (n, &id) in ids.iter().enumerate() {
+        let p = Prefix::V4(Ipv4Addr::from(0x0a80_0000 + ((n as u32) << 8)), 24);
+        let nh = Ipv4Addr::from(0x0a01_0000 + n as u32).to_string();
+        r.announce(id, attrs(&[], &nh), &[p]).unwrap();
+    }
+    let out = r.take_out();
+    let t = t0.elapsed();
+    // Each client gets the 999 routes of the others.
+    let mut total = 0;
+    for b in &out {
+        let n: usize = b
+            .msgs
+            .iter()
+            .map(|m| match m {
+                OutMsg::Announce { prefixes, .. } => prefixes.len(),
+                _ => 0,
+            })
+            .sum();
+        let recipients =
+            b.peers.len() - usize::from(b.except.is_some_and(|e| b.peers.contains(&e)));
+        total += n * recipients;
+    }
+    eprintln!(
+        "reflect 1000x1: {t:?}, {} batches, VmHWM {} kB",
+        out.len(),
+        vm("VmHWM")
+    );
+    assert_eq!(total, 1000 * 999);
+    assert_eq!(r.counters(ids[0]).unwrap().advertised, 999);
+}
