@@ -713,6 +713,14 @@ impl Rib {
         out
     }
 
+    /// Whether changes for peers are waiting (`take_out`).
+    pub fn has_out(&self) -> bool {
+        !self.export_dirty.is_empty()
+            || !self.pending.is_empty()
+            || self.export_all
+            || self.groups.iter().flatten().any(Group::has_work)
+    }
+
     /// Whether best-path changes are waiting.
     pub fn has_best_changes(&self) -> bool {
         !self.best_dirty.is_empty()
