@@ -58,7 +58,7 @@ pub const MAX_CHUNK: usize = 256;
 const BYTES_PER_REPLY: usize = 1024;
 
 /// Longest wait for one reply before a request is reported as failed.
-const RECV_TIMEOUT_SECS: i64 = 30;
+const RECV_TIMEOUT_SECS: i32 = 30;
 
 /// Receive buffer asked for (SO_RCVBUFFORCE as root, else SO_RCVBUF capped by rmem_max).
 const RCVBUF_BYTES: libc::c_int = 8 << 20;
@@ -399,9 +399,9 @@ fn recv_buffer_bytes(sock: &NlSocket) -> usize {
 }
 
 /// Bounds every blocking receive, so a lost reply is an error instead of a hang.
-fn set_recv_timeout(sock: &NlSocket, secs: i64) -> Result<(), NetlinkError> {
+fn set_recv_timeout(sock: &NlSocket, secs: i32) -> Result<(), NetlinkError> {
     let tv = libc::timeval {
-        tv_sec: secs as libc::time_t,
+        tv_sec: secs.into(),
         tv_usec: 0,
     };
     // SAFETY: the pointer and length describe `tv`, which outlives the call.
