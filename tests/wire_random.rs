@@ -5,8 +5,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use kube_bgp::bgp::types::{
-    Afi, Aggregator, AsPath, AsSegment, Attrs, Capability, GrFamily, GracefulRestartCap,
-    Message, MpNextHop, Notification, Open, Origin, Prefix, RawAttr, Update,
+    Afi, Aggregator, AsPath, AsSegment, Attrs, Capability, GrFamily, GracefulRestartCap, Message,
+    MpNextHop, Notification, Open, Origin, Prefix, RawAttr, Update,
 };
 use kube_bgp::bgp::wire::{self, Ctx, EncodeError};
 
@@ -41,7 +41,9 @@ fn prefix(r: &mut Rng, afi: Afi) -> Prefix {
             Prefix::new(a, r.below(33) as u8).unwrap()
         }
         Afi::Ipv6 => {
-            let a = IpAddr::V6(Ipv6Addr::from(((r.next() as u128) << 64) | r.next() as u128));
+            let a = IpAddr::V6(Ipv6Addr::from(
+                ((r.next() as u128) << 64) | r.next() as u128,
+            ));
             Prefix::new(a, r.below(129) as u8).unwrap()
         }
     }
