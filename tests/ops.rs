@@ -40,7 +40,10 @@ fn ctl(ns: &Netns, sock: &str, args: &[&str]) -> String {
 fn daemon_serves_cli_metrics_health_and_systemd_notify() {
     if !common::require_root("daemon_serves_cli_metrics_health_and_systemd_notify")
         || !common::apiserver::available("daemon_serves_cli_metrics_health_and_systemd_notify")
-        || !common::require_tool("daemon_serves_cli_metrics_health_and_systemd_notify", "curl")
+        || !common::require_tool(
+            "daemon_serves_cli_metrics_health_and_systemd_notify",
+            "curl",
+        )
     {
         return;
     }
@@ -85,10 +88,7 @@ fn daemon_serves_cli_metrics_health_and_systemd_notify() {
     let n = notify.recv(&mut buf).expect("no READY from kube-bgp");
     let msg = String::from_utf8_lossy(&buf[..n]).to_string();
     assert!(msg.starts_with("READY=1"), "{msg}");
-    assert!(
-        msg.contains(&format!("MAINPID={}", daemon.pid())),
-        "{msg}"
-    );
+    assert!(msg.contains(&format!("MAINPID={}", daemon.pid())), "{msg}");
     // Watchdog pings at half the interval.
     let got_watchdog = wait_for(Duration::from_secs(5), || {
         let n = notify.recv(&mut buf).ok()?;
@@ -100,7 +100,10 @@ fn daemon_serves_cli_metrics_health_and_systemd_notify() {
     let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "control socket mode");
     let status = wait_for(Duration::from_secs(10), || {
-        let out = ns.run(&format!("{} status -o json --ctl-socket {sock}", kube_bgp_bin()));
+        let out = ns.run(&format!(
+            "{} status -o json --ctl-socket {sock}",
+            kube_bgp_bin()
+        ));
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
         (v["router_id"] == "10.61.0.1").then_some(v)
     })
@@ -116,11 +119,17 @@ fn daemon_serves_cli_metrics_health_and_systemd_notify() {
     assert_eq!(rib[0]["source"], "local");
     assert_eq!(rib[0]["best"], true);
     let table = ctl(&ns, &sock, &["global", "rib"]);
-    assert!(table.contains("Network") && table.contains("*>  10.244.61.0/24"), "{table}");
+    assert!(
+        table.contains("Network") && table.contains("*>  10.244.61.0/24"),
+        "{table}"
+    );
     let neigh: serde_json::Value =
         serde_json::from_str(&ctl(&ns, &sock, &["neighbor", "-o", "json"])).unwrap();
     assert_eq!(neigh, serde_json::json!([]));
-    let out = ns.run(&format!("{} neighbor 10.9.9.9 --ctl-socket {sock}", kube_bgp_bin()));
+    let out = ns.run(&format!(
+        "{} neighbor 10.9.9.9 --ctl-socket {sock}",
+        kube_bgp_bin()
+    ));
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no neighbor 10.9.9.9"));
 
@@ -147,9 +156,14 @@ fn daemon_serves_cli_metrics_health_and_systemd_notify() {
         (&buf[..n] == b"STOPPING=1").then_some(())
     });
     assert!(stopping.is_some(), "no STOPPING=1; logs:\n{}", logs());
-    let status = wait_for(Duration::from_secs(5), || daemon.child.try_wait().ok().flatten());
+    let status = wait_for(Duration::from_secs(5), || {
+        daemon.child.try_wait().ok().flatten()
+    });
     assert_eq!(status.and_then(|s| s.code()), Some(0), "logs:\n{}", logs());
-    assert!(!std::path::Path::new(&sock).exists(), "control socket left behind");
+    assert!(
+        !std::path::Path::new(&sock).exists(),
+        "control socket left behind"
+    );
     drop(daemon);
     let _ = std::fs::remove_dir_all(&dir);
 }
