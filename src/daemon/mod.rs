@@ -105,6 +105,19 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         Waker::new(&registry, WAKER).map_err(|e| DaemonError::Setup(format!("waker: {e}")))?,
     );
 
+    if cfg.bfd.is_some() {
+        warn!(
+            "main",
+            "--enable-bfd: kube-bgp has no BFD yet; sessions rely on the BGP hold timer"
+        );
+    }
+    if cfg.overlay_encap == crate::config::OverlayEncap::Fou {
+        warn!(
+            "main",
+            "--overlay-encap=fou: kube-bgp builds plain IPIP tunnels only; using ipip"
+        );
+    }
+
     // Kubernetes.
     let kcfg = crate::kube::load(cfg.kubeconfig.as_deref(), cfg.master.as_deref())
         .map_err(|e| DaemonError::Setup(e.to_string()))?;
