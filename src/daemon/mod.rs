@@ -80,6 +80,7 @@ pub struct Daemon {
     /// Locally originated routes currently in the RIB.
     originated: BTreeMap<Prefix, Originated>,
     logged_problems: BTreeSet<Problem>,
+    refusals: std::rc::Rc<policy::RefusalLog>,
     plan_dirty: bool,
     last_heartbeat: Instant,
     stopping: bool,
@@ -179,6 +180,7 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         counters: Counters::default(),
         originated: BTreeMap::new(),
         logged_problems: BTreeSet::new(),
+        refusals: Default::default(),
         plan_dirty: false,
         last_heartbeat: Instant::now(),
         stopping: false,
@@ -536,6 +538,7 @@ impl Daemon {
             model,
             node_peers,
             local,
+            refusals: self.refusals.clone(),
         }
     }
 

@@ -1,15 +1,54 @@
 //! The RIB's policy hook filled with kube-router's rules: adapts `cluster::policy`'s
 //! pure decisions to `bgp::rib::Policy` (peer classification, origin of local routes,
-//! the actions applied towards external peers).
+//! the actions applied towards external peers), and logs each import refusal once with
+//! its reason.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use crate::bgp::rib::{PeerInfo, Policy, Source};
 use crate::bgp::types::{Afi, Attrs, Prefix};
 use crate::cluster::adverts::OriginKind;
-use crate::cluster::policy::{PolicyModel, RouteSource};
+use crate::cluster::policy::{PolicyModel, Reject, RouteSource};
+
+/// Most refusals remembered; beyond that new ones are no longer logged.
+const REFUSALS_LOGGED: usize = 4096;
+
+/// Import refusals already logged, shared by the successive policies of one daemon so
+/// each (peer, prefix) is logged once, not at every re-evaluation.
+#[derive(Default)]
+pub struct RefusalLog(RefCell<BTreeSet<(IpAddr, Prefix)>>);
+
+impl RefusalLog {
+    fn note(&self, peer: IpAddr, prefix: &Prefix, why: Reject) {
+        let mut seen = self.0.borrow_mut();
+        if seen.len() >= REFUSALS_LOGGED || !seen.insert((peer, *prefix)) {
+            return;
+        }
+        crate::info!(
+            "policy",
+            "peer {peer}: {prefix} not imported: {}",
+            reason(why)
+        );
+    }
+}
+
+/// Why a prefix was refused, for the log.
+pub fn reason(r: Reject) -> &'static str {
+    match r {
+        Reject::DefaultRoute => "a default route is never imported (D5, P-5)",
+        Reject::ServiceVip => "it is a service VIP of this cluster (D5)",
+        Reject::CustomImportReject => "listed in the node's customimportreject annotation",
+        Reject::OwnPodCidr => "inside this node's own pod CIDR (D5)",
+        Reject::ConnectedSubnet => {
+            "equal to a locally connected subnet; the connected route is kept (D5, P-13)"
+        }
+        Reject::NotOwner => "inside another node's pod CIDR but not from that node's address (D5)",
+    }
+}
 
 /// kube-router's import/export rules for one snapshot of the cluster.
 pub struct KubePolicy {
@@ -18,6 +57,8 @@ pub struct KubePolicy {
     pub node_peers: HashSet<IpAddr>,
     /// What each locally originated prefix is.
     pub local: HashMap<Prefix, OriginKind>,
+    /// Refusals logged so far (shared with earlier and later policies).
+    pub refusals: Rc<RefusalLog>,
 }
 
 impl KubePolicy {
@@ -29,9 +70,13 @@ impl KubePolicy {
 impl Policy for KubePolicy {
     fn import(&self, peer: &PeerInfo, prefix: &Prefix, attrs: &mut Cow<'_, Attrs>) -> bool {
         let nh = attrs.next_hop_for(prefix.afi());
-        self.model
-            .import(self.is_node(&peer.addr), prefix, nh)
-            .is_ok()
+        match self.model.import(self.is_node(&peer.addr), prefix, nh) {
+            Ok(()) => true,
+            Err(why) => {
+                self.refusals.note(peer.addr, prefix, why);
+                false
+            }
+        }
     }
 
     fn export(
