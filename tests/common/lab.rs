@@ -18,6 +18,7 @@
 //! The kube-bgp process side (start/stop/ctl/logs) is in `lab/daemon.rs`.
 
 pub mod daemon;
+pub mod kernel;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

