@@ -64,6 +64,9 @@ pub struct KernelRoutes {
     next_resync: Option<Instant>,
     logged_refused: BTreeSet<Prefix>,
     logged_unroutable: BTreeSet<Prefix>,
+    /// Failures already logged (prefix -> "op: error"): a route that keeps failing (e.g.
+    /// another protocol holds the prefix) is retried every second but logged once.
+    logged_failures: BTreeMap<Prefix, String>,
     pub stats: RouteStats,
 }
 
@@ -122,6 +125,7 @@ impl KernelRoutes {
             next_resync: None,
             logged_refused: BTreeSet::new(),
             logged_unroutable: BTreeSet::new(),
+            logged_failures: BTreeMap::new(),
             stats: RouteStats::default(),
         }
     }
@@ -488,17 +492,37 @@ impl KernelRoutes {
                         );
                     }
                 }
-                for f in st.failures.iter().take(5) {
-                    warn!(
-                        "kernel",
-                        "{} {} failed: {}",
-                        f.op.name(),
-                        f.op.prefix(),
-                        f.error
-                    );
+                let failing: BTreeSet<Prefix> = st.failures.iter().map(|f| f.op.prefix()).collect();
+                for (p, _) in self
+                    .logged_failures
+                    .iter()
+                    .filter(|(p, _)| !failing.contains(p))
+                {
+                    if rec.desired().contains_key(p) && rec.actual().contains_key(p) {
+                        info!("kernel", "{p} installed after earlier failures");
+                    }
                 }
-                if st.failed > 5 {
-                    warn!("kernel", "... and {} more route failures", st.failed - 5);
+                self.logged_failures.retain(|p, _| failing.contains(p));
+                let mut shown = 0;
+                for f in &st.failures {
+                    let what = format!("{}: {}", f.op.name(), f.error);
+                    if self.logged_failures.get(&f.op.prefix()) == Some(&what) {
+                        continue;
+                    }
+                    self.logged_failures.insert(f.op.prefix(), what);
+                    shown += 1;
+                    if shown <= 5 {
+                        warn!(
+                            "kernel",
+                            "{} {} failed: {}; retrying every second",
+                            f.op.name(),
+                            f.op.prefix(),
+                            f.error
+                        );
+                    }
+                }
+                if shown > 5 {
+                    warn!("kernel", "... and {} more route failures", shown - 5);
                 }
                 if st.failed > 0 {
                     // Retry soon: a next hop may become reachable.
