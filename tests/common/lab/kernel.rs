@@ -102,7 +102,7 @@ impl Lab {
         let out = super::super::sh(&format!("ip -n {ns} -4 -d -o route show table all"));
         let mut v: Vec<String> = out
             .lines()
-            .filter(|l| !l.contains(" proto 17 ") || l.contains(" table "))
+            .filter(|l| !l.contains(" table main proto 17 "))
             .map(|l| l.trim_end().to_string())
             .collect();
         v.sort();
