@@ -91,6 +91,15 @@ impl KernelRoutes {
             }
         };
         let adopted = rec.as_ref().map(|r| r.actual().len()).unwrap_or(0);
+        let mut rec = rec;
+        if adopted == 0 {
+            // Nothing adopted, so nothing to hold: without this the hold (ended only by
+            // the post-restart sweep, which never comes) kept every route ever
+            // installed, withdrawn or not, for the life of the process.
+            if let Some(r) = rec.as_mut() {
+                r.sweep();
+            }
+        }
         if gr && adopted > 0 {
             info!(
                 "kernel",
