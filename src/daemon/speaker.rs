@@ -79,6 +79,9 @@ pub struct PeerSlot {
     ctx: wire::Ctx,
     pub stats: PeerStats,
     stale_deadline: Option<Instant>,
+    /// The restart time the peer advertised in the current (or last) session, kept
+    /// because the FSM forgets what was negotiated once the session is down.
+    peer_restart_time: u16,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -327,6 +330,7 @@ impl Speaker {
                     ..PeerStats::default()
                 },
                 stale_deadline: None,
+                peer_restart_time: 0,
             },
         );
         self.input(registry, addr, Input::Start, now);
@@ -702,6 +706,11 @@ impl Speaker {
                     ibgp: negotiated.ibgp,
                 };
                 slot.stats.established_transitions += 1;
+                slot.peer_restart_time = negotiated
+                    .peer_gr
+                    .as_ref()
+                    .map(|g| g.restart_time)
+                    .unwrap_or(0);
                 slot.stats.eor.clear();
                 slot.stats.local_addr = slot.conns.get(&conn).and_then(|c| c.local.map(|a| a.ip()));
                 let plan = slot.plan.clone();
@@ -744,12 +753,8 @@ impl Speaker {
                 let Some(slot) = self.peers.get_mut(&addr) else {
                     return;
                 };
-                let restart = slot
-                    .fsm
-                    .negotiated()
-                    .and_then(|n| n.peer_gr.as_ref())
-                    .map(|g| g.restart_time)
-                    .unwrap_or(0);
+                // Not `fsm.negotiated()`: the session is already gone from the FSM.
+                let restart = slot.peer_restart_time;
                 if !matches!(reason, DownReason::AdminStop) {
                     slot.stats.last_error = Some(reason.to_string());
                 }
