@@ -1,0 +1,205 @@
+//! End to end through the real daemon, restarts and outages (issue 6 item 5 part 5,
+//! issue 4 item 6): graceful restart in the data plane (D8) — zero pings lost between
+//! pods while kube-bgp on one node is stopped or killed and started again, adopted
+//! routes kept and only the ones that did not come back swept —, a Cease NOTIFICATION
+//! on SIGTERM without graceful restart so peers withdraw at once, and the API server
+//! down for two minutes while sessions and routes stay, then caught up.
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::lab::{Lab, LabConfig};
+use common::routers::Daemon;
+
+const UP: Duration = Duration::from_secs(30);
+
+fn tools(test: &str) -> bool {
+    common::require_root(test)
+        && common::apiserver::available(test)
+        && common::require_tool(test, "ping")
+}
+
+fn start_all(lab: &mut Lab, flags: &[&str], sessions: usize) {
+    let n = lab.nodes().len();
+    for i in 0..n {
+        lab.start_kube_bgp(i, flags);
+    }
+    for i in 0..n {
+        let up = lab.wait_established(i, sessions, UP);
+        lab.check(
+            up,
+            &format!("node{}: sessions: {:?}", i + 1, lab.neighbors_json(i)),
+        );
+    }
+}
+
+/// Every node routes every other node's pod CIDR (up to `UP`).
+fn all_routes(lab: &Lab) {
+    let n = lab.nodes().len();
+    for a in 0..n {
+        for b in (0..n).filter(|b| *b != a) {
+            let (cidr, ip) = (lab.node(b).pod_cidr4.clone(), lab.node(b).ipv4.clone());
+            lab.expect_via(a, &cidr, &ip, UP);
+        }
+    }
+}
+
+/// Pings pod1 -> pod2 every 50 ms while `during` runs; asserts nothing was lost.
+fn no_loss(lab: &mut Lab, what: &str, count: u32, during: impl FnOnce(&mut Lab)) {
+    let to = lab.node(1).pod_ip4.clone();
+    let ping = lab.ping_start(0, &to, 0.05, count);
+    // Let a few replies through first so a broken path shows as loss, not as a no-op.
+    std::thread::sleep(Duration::from_millis(500));
+    during(lab);
+    let (sent, received, out) = ping.finish();
+    eprintln!("{what}: ping pod1 -> pod2: {sent} sent, {received} received");
+    lab.check(
+        sent == count && received == sent,
+        &format!("{what}: lost packets: {sent} sent, {received} received\n{out}"),
+    );
+}
+
+/// D8 in the data plane: node2's kube-bgp stopped (SIGTERM) and restarted, then killed
+/// (SIGKILL) and restarted, while pod1 pings pod2 every 50 ms: nothing is lost. While
+/// node2 is down the first time nothing changes; the second time node3 is deleted from
+/// the API, so node2's adopted route to node3's pods must be swept after End-of-RIB
+/// (long before the deferral time), and only that route.
+#[test]
+fn graceful_restart_zero_loss_and_sweep() {
+    let test = "graceful_restart_zero_loss_and_sweep";
+    if !tools(test) {
+        return;
+    }
+    let mut lab = Lab::new("e2rg", LabConfig::new(3));
+    let flags = [
+        "--bgp-graceful-restart",
+        "--bgp-graceful-restart-deferral-time=60s",
+    ];
+    start_all(&mut lab, &flags, 2);
+    all_routes(&lab);
+    let (cidr1, n1) = (lab.node(0).pod_cidr4.clone(), lab.node(0).ipv4.clone());
+    let (cidr2, n2) = (lab.node(1).pod_cidr4.clone(), lab.node(1).ipv4.clone());
+    let (cidr3, n3) = (lab.node(2).pod_cidr4.clone(), lab.node(2).ipv4.clone());
+
+    // (a) SIGTERM and restart: 200 pings = 10 s covering stop, start and re-sync.
+    no_loss(&mut lab, "SIGTERM restart", 200, |lab| {
+        let t0 = Instant::now();
+        lab.restart_kube_bgp(1);
+        let up = lab.wait_established(1, 2, UP);
+        lab.check(up, "node2: sessions after the SIGTERM restart");
+        eprintln!(
+            "SIGTERM restart: node2 Established again after {:?}",
+            t0.elapsed()
+        );
+        // Helpers kept node2's routes while it was away.
+        lab.check(
+            !lab.bgp_route(0, &cidr2).is_empty(),
+            "node1 lost node2's pods",
+        );
+    });
+    let log = lab.log(1);
+    lab.check(
+        log.contains("graceful restart: adopted 2 routes"),
+        "node2 did not adopt its 2 kernel routes",
+    );
+    let sweep = "graceful restart: all peers sent End-of-RIB";
+    lab.check(
+        common::wait_for(UP, || lab.log(1).contains(sweep).then_some(())).is_some(),
+        "node2: no End-of-RIB sweep after the SIGTERM restart",
+    );
+    all_routes(&lab);
+
+    // (b) SIGKILL; node3 deleted while node2 is down; restart.
+    let sweeps_before = lab.log(1).matches(sweep).count();
+    // 300 pings = 15 s covering kill, start, re-sync and sweep.
+    no_loss(&mut lab, "SIGKILL restart", 300, |lab| {
+        lab.kill_kube_bgp(1);
+        lab.delete_node("node3");
+        // The others drop node3 at once; node2 is not running to do so.
+        lab.expect_no_route(0, &cidr3, Duration::from_secs(10));
+        lab.check(
+            !lab.bgp_route(1, &cidr3).is_empty(),
+            "node2's route to node3's pods vanished while kube-bgp was down",
+        );
+        let t0 = Instant::now();
+        lab.start_kube_bgp(1, &flags);
+        let up = lab.wait_established(1, 1, UP);
+        lab.check(up, "node2: session with node1 after the SIGKILL restart");
+        eprintln!(
+            "SIGKILL restart: node2 Established again after {:?}",
+            t0.elapsed()
+        );
+        // The sweep, inside the ping window: it must remove node3's route only.
+        let swept = lab.expect_no_route(1, &cidr3, Duration::from_secs(20));
+        eprintln!("SIGKILL restart: node3's adopted route swept {swept:?} after Established");
+    });
+    lab.check(
+        lab.log(1).matches(sweep).count() > sweeps_before,
+        "node2: the stale route went, but not by the End-of-RIB sweep",
+    );
+    lab.expect_via(1, &cidr1, &n1, Duration::from_secs(1));
+    lab.expect_via(0, &cidr2, &n2, Duration::from_secs(1));
+    let _ = n3;
+    for i in 0..3 {
+        let t = lab.tunnels(i);
+        lab.check(t.is_empty(), &format!("node{}: tunnels {t:?}", i + 1));
+    }
+}
+
+/// Without graceful restart, SIGTERM closes every session with a Cease NOTIFICATION:
+/// the other node and a router withdraw the stopped node's pod CIDR at once (the node
+/// hold time is 90 s, the router's 9 s — both far longer than the bound).
+#[test]
+fn sigterm_without_graceful_restart_sends_cease() {
+    let test = "sigterm_without_graceful_restart_sends_cease";
+    if !tools(test) || !Daemon::Gobgp.available(test) {
+        return;
+    }
+    let mut lab = Lab::new("e2rc", LabConfig::new(2).routers(1));
+    let cfg = lab.router_config(0, 65001, 64512, None);
+    lab.start_router(0, Daemon::Gobgp, cfg);
+    let peer = format!("--peer-router-ips={}", lab.router(0).ipv4);
+    start_all(&mut lab, &[&peer, "--peer-router-asns=65001"], 2);
+    all_routes(&lab);
+    let (cidr2, n2) = (lab.node(1).pod_cidr4.clone(), lab.node(1).ipv4.clone());
+    let router = lab.router(0).router.as_ref().expect("router started");
+    lab.check(
+        router.wait_route(&cidr2, UP).is_some(),
+        "router never learned node2's pod CIDR",
+    );
+
+    let t0 = Instant::now();
+    let status = lab.stop_kube_bgp(1);
+    lab.check(
+        status.is_some_and(|s| s.success()),
+        &format!("kube-bgp on node2 exited with {status:?}"),
+    );
+    let node_gone = lab.expect_no_route(0, &cidr2, Duration::from_secs(5));
+    let router = lab.router(0).router.as_ref().expect("router started");
+    let router_gone = router.wait_no_route(&cidr2, Duration::from_secs(5));
+    let router_took = t0.elapsed();
+    lab.check(router_gone, "the router kept node2's pod CIDR");
+    eprintln!(
+        "Cease: node1 withdrew node2's pods {node_gone:?} after SIGTERM; router within {router_took:?}"
+    );
+    lab.check(
+        node_gone < Duration::from_secs(2),
+        &format!("node1 took {node_gone:?}, want ~1 s"),
+    );
+    // node1 saw a Cease NOTIFICATION, not a dropped connection.
+    let detail = lab.ctl_json(0, &["neighbor", &n2]).unwrap_or_default();
+    let last = detail
+        .get("last_error")
+        .and_then(|e| e.as_str())
+        .unwrap_or_default()
+        .to_string();
+    lab.check(
+        last.contains("received NOTIFICATION") && last.to_ascii_lowercase().contains("cease"),
+        &format!("node1's last error with node2: {detail}"),
+    );
+    let log = lab.log(1);
+    lab.check(
+        log.contains("closing sessions with Cease"),
+        "node2 did not say it closes with Cease",
+    );
+}
