@@ -203,3 +203,152 @@ fn sigterm_without_graceful_restart_sends_cease() {
         "node2 did not say it closes with Cease",
     );
 }
+
+/// Issue 4 item 6: the API server down for two minutes. kube-bgp says so in `status`,
+/// keeps every session (no new Established transition) and every kernel route; once
+/// the server is back it relists and acts on a change made after the outage (a new
+/// Node becomes a peer). The only long test; the outage length is the scenario.
+#[test]
+fn api_server_outage_keeps_sessions_and_routes() {
+    let test = "api_server_outage_keeps_sessions_and_routes";
+    if !tools(test) || !Daemon::Gobgp.available(test) {
+        return;
+    }
+    let mut lab = Lab::new("e2ra", LabConfig::new(2).routers(1));
+    let cfg = lab
+        .router_config(0, 65001, 64512, None)
+        .prefix("10.98.0.0/24");
+    lab.start_router(0, Daemon::Gobgp, cfg);
+    let r1 = lab.router(0).ipv4.clone();
+    let peer = format!("--peer-router-ips={r1}");
+    start_all(&mut lab, &[&peer, "--peer-router-asns=65001"], 2);
+    all_routes(&lab);
+    for i in 0..2 {
+        lab.expect_via(i, "10.98.0.0/24", &r1, UP);
+    }
+    let synced = |lab: &Lab, i: usize| {
+        let s = lab.api_states(i);
+        !s.is_empty() && s.iter().all(|(_, st)| st == "synced")
+    };
+    for i in 0..2 {
+        lab.check(
+            synced(&lab, i),
+            &format!("node{}: API not synced: {:?}", i + 1, lab.api_states(i)),
+        );
+    }
+    // Per node: (peer, established transitions) and the kernel routes.
+    let peers_of = |lab: &Lab, i: usize| {
+        let other = lab.node(1 - i).ipv4.clone();
+        [other, r1.clone()]
+            .into_iter()
+            .map(|p| {
+                let t = lab.established_transitions(i, &p);
+                (p, t)
+            })
+            .collect::<Vec<_>>()
+    };
+    let sessions: Vec<_> = (0..2).map(|i| peers_of(&lab, i)).collect();
+    let routes: Vec<String> = (0..2).map(|i| lab.kernel_routes(i)).collect();
+    for s in &sessions {
+        assert!(s.iter().all(|(_, t)| *t == Some(1)), "{sessions:?}");
+    }
+
+    let down = Duration::from_secs(120);
+    lab.api()
+        .hook(&format!("restart?down_ms={}", down.as_millis()));
+    let t0 = Instant::now();
+    let unreachable = |lab: &Lab, i: usize| {
+        lab.api_states(i)
+            .iter()
+            .any(|(k, st)| k == "Node" && st.starts_with("unreachable"))
+    };
+    for i in 0..2 {
+        let seen = common::wait_for(Duration::from_secs(30), || {
+            unreachable(&lab, i).then(|| t0.elapsed())
+        });
+        match seen {
+            Some(d) => eprintln!("node{}: API unreachable reported after {d:?}", i + 1),
+            None => lab.fail(&format!(
+                "node{}: status never said unreachable: {:?}",
+                i + 1,
+                lab.api_states(i)
+            )),
+        }
+    }
+    // Through the outage: every 5 s, sessions, transitions and routes as before.
+    let mut checks = 0;
+    while t0.elapsed() + Duration::from_secs(3) < down {
+        for i in 0..2 {
+            let now = peers_of(&lab, i);
+            lab.check(
+                now == sessions[i],
+                &format!(
+                    "node{}: sessions changed during the outage at {:?}: {now:?} vs {:?}",
+                    i + 1,
+                    t0.elapsed(),
+                    sessions[i]
+                ),
+            );
+            lab.check(
+                lab.established(i) == 2,
+                &format!("node{}: a session dropped during the outage", i + 1),
+            );
+            let r = lab.kernel_routes(i);
+            lab.check(
+                r == routes[i],
+                &format!("node{}: routes changed during the outage:\n{r}", i + 1),
+            );
+            lab.check(
+                unreachable(&lab, i),
+                &format!(
+                    "node{}: status during the outage: {:?}",
+                    i + 1,
+                    lab.api_states(i)
+                ),
+            );
+        }
+        checks += 1;
+        std::thread::sleep(Duration::from_secs(5));
+    }
+    assert!(checks >= 20, "only {checks} checks during the outage");
+    let back = common::wait_for(Duration::from_secs(30), || {
+        (lab.api().call("GET", "/__test/state", None, "").0 == 200).then(Instant::now)
+    });
+    let back = back.unwrap_or_else(|| lab.fail("the API server did not come back"));
+    eprintln!("API server back after {:?}", t0.elapsed());
+
+    // A change after the outage: a new Node, which every node must peer with.
+    let k_ip = format!("{}.9", lab.api_ip().rsplit_once('.').map_or("", |(a, _)| a));
+    lab.api().create_node("node9", &k_ip, "10.244.9.0/24", &[]);
+    for i in 0..2 {
+        let seen = common::wait_for(Duration::from_secs(60), || {
+            let rows = lab.neighbors_json(i).ok()?;
+            let has = rows
+                .as_array()?
+                .iter()
+                .any(|r| r.get("address").and_then(|a| a.as_str()) == Some(k_ip.as_str()));
+            (has && synced(&lab, i)).then(|| back.elapsed())
+        });
+        match seen {
+            Some(d) => eprintln!(
+                "node{}: caught up (synced, node9 a peer) {d:?} after the server came back",
+                i + 1
+            ),
+            None => lab.fail(&format!(
+                "node{}: did not catch up: {:?}, {:?}",
+                i + 1,
+                lab.api_states(i),
+                lab.neighbors_json(i)
+            )),
+        }
+        let now = peers_of(&lab, i);
+        lab.check(
+            now == sessions[i],
+            &format!("node{}: sessions flapped on catch-up: {now:?}", i + 1),
+        );
+        lab.check(
+            lab.kernel_routes(i) == routes[i],
+            &format!("node{}: routes changed on catch-up", i + 1),
+        );
+    }
+}
