@@ -198,3 +198,223 @@ fn four_octet_asns_gobgp() {
         Some(4_200_000_000),
     );
 }
+
+/// A dual-stack node (both InternalIPs and pod CIDRs) and a router announcing an IPv4
+/// and an IPv6 prefix, all over one IPv4 session with both families negotiated.
+fn dual_stack(test: &str, daemon: Daemon) {
+    if !have(test, daemon) {
+        return;
+    }
+    eprintln!("{test}: {}", daemon.version());
+    let p: Pair = kbnode::pair("iopd");
+    kbnode::create_node(
+        &p.api,
+        "n1",
+        &["10.0.0.1", "fd00::1"],
+        &["10.244.1.0/24", "fd00:244:1::/64"],
+        &[],
+    );
+    let mut rtr = Router::start(
+        daemon,
+        &p.rtr,
+        RouterConfig::new(65001, "10.0.0.2")
+            .neighbor(Neighbor::new("10.0.0.1", 64512).families(true, true))
+            .prefix("10.100.1.0/24")
+            .prefix("fd00:100:1::/64"),
+    );
+    let kb = KbNode::start(
+        &p.kb,
+        &p.api,
+        "n1",
+        &["--peer-router-ips=10.0.0.2", "--peer-router-asns=65001"],
+    );
+    must_establish(&rtr, &kb, "10.0.0.1", "10.0.0.2");
+    let n = kb.neighbor("10.0.0.2").expect("neighbor detail");
+    assert!(
+        n.families.iter().any(|f| f.contains("ipv4"))
+            && n.families.iter().any(|f| f.contains("ipv6")),
+        "negotiated families {:?}",
+        n.families
+    );
+
+    // Router side: both pod CIDRs, each with a next hop of its own family.
+    let r4 = must_route(&rtr, &kb, "10.244.1.0/24");
+    assert_eq!(r4.next_hop, Some("10.0.0.1".parse().unwrap()), "{r4:?}");
+    let r6 = must_route(&rtr, &kb, "fd00:244:1::/64");
+    assert_eq!(r6.next_hop, Some("fd00::1".parse().unwrap()), "{r6:?}");
+    assert_eq!(r6.as_path, vec![64512], "{r6:?}");
+
+    // kube-bgp side: both prefixes in the RIB and the kernel.
+    for (pfx, nh) in [
+        ("10.100.1.0/24", "10.0.0.2"),
+        ("fd00:100:1::/64", "fd00::2"),
+    ] {
+        let got = kb.wait_rib(pfx, WAIT).unwrap_or_else(|| {
+            panic!(
+                "kube-bgp never got {pfx}: {:?} {:?}\n{}",
+                kb.rib(false),
+                kb.rib(true),
+                kb.logs()
+            )
+        });
+        assert_eq!(got.next_hop, nh, "{got:?}");
+        assert_eq!(got.as_path.trim(), "65001", "{got:?}");
+        let kr = kb.wait_kernel(pfx, WAIT).unwrap_or_else(|| {
+            panic!(
+                "{pfx} not in the kernel: {:?}\n{}",
+                kb.kernel_routes(),
+                kb.logs()
+            )
+        });
+        assert!(kr.contains(&format!("via {nh}")), "{kr}");
+    }
+    // Withdrawing the IPv6 prefix leaves the IPv4 one alone.
+    rtr.withdraw("fd00:100:1::/64");
+    assert!(
+        kb.wait_no_rib("fd00:100:1::/64", WAIT),
+        "{:?}",
+        kb.rib(true)
+    );
+    assert!(
+        kb.wait_no_kernel("fd00:100:1::/64", WAIT),
+        "{:?}",
+        kb.kernel_routes()
+    );
+    assert!(kb.rib_best("10.100.1.0/24").is_some());
+    assert!(kb.kernel_route("10.100.1.0/24").is_some());
+}
+
+#[test]
+fn dual_stack_frr() {
+    dual_stack("dual_stack_frr", Daemon::Frr);
+}
+
+#[test]
+fn dual_stack_bird() {
+    dual_stack("dual_stack_bird", Daemon::Bird);
+}
+
+/// A 4-octet path through a 2-octet-only BIRD: GoBGP (AS 4200000001) -- BIRD (AS 65001,
+/// `enable as4 off` towards kube-bgp) -- kube-bgp (AS 64512). BIRD sends kube-bgp
+/// AS_PATH "65001 23456" with AS4_PATH "4200000001"; kube-bgp must show the real path.
+/// (BIRD with as4 off refuses a 4-octet neighbour ASN, so the cluster ASN is 2-octet
+/// here; `two_octet_peer_frr` covers a 4-octet cluster ASN.)
+#[test]
+fn two_octet_peer_bird() {
+    let test = "two_octet_peer_bird";
+    if !have(test, Daemon::Bird) || !Daemon::Gobgp.available(test) {
+        return;
+    }
+    eprintln!(
+        "{test}: {} / {}",
+        Daemon::Bird.version(),
+        Daemon::Gobgp.version()
+    );
+    let p: Pair = kbnode::pair("iopa");
+    let far = common::Netns::new("iopa");
+    common::veth(&p.rtr, &["10.1.0.1/24"], &far, &["10.1.0.2/24"]);
+    kbnode::create_node(&p.api, "n1", &["10.0.0.1"], &["10.244.1.0/24"], &[]);
+    let bird = Router::bird(
+        &p.rtr,
+        RouterConfig::new(65001, "10.0.0.2")
+            .neighbor(Neighbor::new("10.0.0.1", 64512).no_as4())
+            .neighbor(Neighbor::new("10.1.0.2", 4_200_000_001)),
+    );
+    let gobgp = Router::gobgp(
+        &far,
+        RouterConfig::new(4_200_000_001, "10.1.0.2")
+            .neighbor(Neighbor::new("10.1.0.1", 65001))
+            .prefix("10.101.0.0/24"),
+    );
+    let kb = KbNode::start(
+        &p.kb,
+        &p.api,
+        "n1",
+        &["--peer-router-ips=10.0.0.2", "--peer-router-asns=65001"],
+    );
+    must_establish(&bird, &kb, "10.0.0.1", "10.0.0.2");
+    assert!(gobgp.wait_established("10.1.0.1", WAIT), "{}", gobgp.logs());
+    let n = kb.neighbor("10.0.0.2").expect("neighbor detail");
+    assert!(
+        n.capabilities
+            .iter()
+            .any(|c| c == "4-octet AS: not supported by the peer"),
+        "{:?}",
+        n.capabilities
+    );
+
+    // kube-bgp -> BIRD (2-octet session) -> GoBGP.
+    let r = must_route(&bird, &kb, "10.244.1.0/24");
+    assert_eq!(r.as_path, vec![64512], "BIRD: {r:?}");
+    let r = must_route(&gobgp, &kb, "10.244.1.0/24");
+    assert_eq!(r.as_path, vec![65001, 64512], "GoBGP: {r:?}");
+
+    // GoBGP -> BIRD -> kube-bgp: AS_PATH "65001 23456" + AS4_PATH merged.
+    let got = kb.wait_rib("10.101.0.0/24", WAIT).unwrap_or_else(|| {
+        panic!(
+            "kube-bgp never got 10.101.0.0/24: {:?}\n{}\n{}",
+            kb.rib(false),
+            bird.logs(),
+            kb.logs()
+        )
+    });
+    assert_eq!(got.as_path.trim(), "65001 4200000001", "{got:?}");
+    assert_eq!(got.next_hop, "10.0.0.2", "{got:?}");
+}
+
+/// kube-bgp with a 4-octet cluster ASN (4200000000) and a BIRD peer without the
+/// 4-octet AS capability (`enable as4 off`, AS 65001): kube-bgp must put AS_TRANS in
+/// its OPEN and AS_PATH with the real ASN in AS4_PATH (BIRD, as a 2-octet speaker,
+/// rebuilds the real path from it), and read BIRD's 2-octet AS_PATH.
+#[test]
+fn four_octet_cluster_two_octet_peer_bird() {
+    let test = "four_octet_cluster_two_octet_peer_bird";
+    if !have(test, Daemon::Bird) {
+        return;
+    }
+    eprintln!("{test}: {}", Daemon::Bird.version());
+    let p: Pair = kbnode::pair("iopa");
+    kbnode::create_node(&p.api, "n1", &["10.0.0.1"], &["10.244.1.0/24"], &[]);
+    let bird = Router::bird(
+        &p.rtr,
+        RouterConfig::new(65001, "10.0.0.2")
+            .neighbor(Neighbor::new("10.0.0.1", 4_200_000_000).no_as4())
+            .prefix("10.100.1.0/24"),
+    );
+    let kb = KbNode::start(
+        &p.kb,
+        &p.api,
+        "n1",
+        &[
+            "--cluster-asn=4200000000",
+            "--peer-router-ips=10.0.0.2",
+            "--peer-router-asns=65001",
+        ],
+    );
+    must_establish(&bird, &kb, "10.0.0.1", "10.0.0.2");
+    let n = kb.neighbor("10.0.0.2").expect("neighbor detail");
+    assert!(
+        n.capabilities
+            .iter()
+            .any(|c| c == "4-octet AS: not supported by the peer"),
+        "{:?}",
+        n.capabilities
+    );
+    let r = must_route(&bird, &kb, "10.244.1.0/24");
+    assert_eq!(r.as_path, vec![4_200_000_000], "BIRD: {r:?}");
+    assert_eq!(r.next_hop, Some("10.0.0.1".parse().unwrap()), "{r:?}");
+    let got = kb.wait_rib("10.100.1.0/24", WAIT).unwrap_or_else(|| {
+        panic!(
+            "kube-bgp never got 10.100.1.0/24: {:?}\n{}\n{}",
+            kb.rib(false),
+            bird.logs(),
+            kb.logs()
+        )
+    });
+    assert_eq!(got.as_path.trim(), "65001", "{got:?}");
+    assert!(
+        kb.wait_kernel("10.100.1.0/24", WAIT).is_some(),
+        "{:?}",
+        kb.kernel_routes()
+    );
+}
