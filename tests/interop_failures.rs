@@ -267,3 +267,66 @@ fn sigterm_without_gr_frr() {
 fn sigterm_without_gr_gobgp() {
     sigterm_without_gr("sigterm_without_gr_gobgp", Daemon::Gobgp);
 }
+
+/// kube-bgp as the graceful-restart helper: GoBGP is killed (-9) and started again.
+/// While it is gone, kube-bgp keeps its route, marked stale, in the RIB and the kernel;
+/// once GoBGP is back and announces again, the route is fresh.
+#[test]
+fn graceful_restart_helper_gobgp() {
+    let test = "graceful_restart_helper_gobgp";
+    if !have(test, Daemon::Gobgp) {
+        return;
+    }
+    eprintln!("{test}: {}", Daemon::Gobgp.version());
+    let (p, rtr, kb) = setup(Daemon::Gobgp, true, &["--bgp-graceful-restart"]);
+    let row = kb
+        .rib_best("10.100.1.0/24")
+        .expect("route before the restart");
+    assert!(!row.stale, "{row:?}");
+    let config = rtr.config().clone();
+    drop(rtr); // SIGKILL: the TCP connection closes without a NOTIFICATION.
+    assert!(
+        common::wait_for(Duration::from_secs(5), || {
+            (kb.state("10.0.0.2") != "Established").then_some(())
+        })
+        .is_some(),
+        "kube-bgp did not notice GoBGP going away\n{}",
+        kb.logs()
+    );
+    let stale = common::wait_for(Duration::from_secs(5), || {
+        kb.rib_best("10.100.1.0/24").filter(|r| r.stale)
+    });
+    assert!(
+        stale.is_some(),
+        "route not kept as stale: {:?}\n{}",
+        kb.rib(false),
+        kb.logs()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        kb.rib_best("10.100.1.0/24").is_some_and(|r| r.stale),
+        "{:?}",
+        kb.rib(false)
+    );
+    assert!(
+        kb.kernel_route("10.100.1.0/24").is_some(),
+        "kernel route removed during the restart: {:?}",
+        kb.kernel_routes()
+    );
+
+    let rtr = Router::gobgp(&p.rtr, config);
+    assert!(
+        kb.wait_established("10.0.0.2", WAIT),
+        "{}\n{}",
+        rtr.logs(),
+        kb.logs()
+    );
+    let fresh = common::wait_for(WAIT, || kb.rib_best("10.100.1.0/24").filter(|r| !r.stale));
+    assert!(fresh.is_some(), "{:?}\n{}", kb.rib(false), kb.logs());
+    assert!(kb.wait_kernel("10.100.1.0/24", WAIT).is_some());
+    assert!(
+        rtr.wait_route("10.244.1.0/24", WAIT).is_some(),
+        "{:?}",
+        rtr.routes()
+    );
+}
