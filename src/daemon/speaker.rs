@@ -79,6 +79,10 @@ pub struct PeerSlot {
     ctx: wire::Ctx,
     pub stats: PeerStats,
     stale_deadline: Option<Instant>,
+    /// The restart time the peer advertised in the current (or last) session, 0 if
+    /// none. Kept here because the FSM forgets the negotiated values once the session
+    /// is down, which is exactly when graceful restart needs it.
+    peer_restart_time: u16,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -327,6 +331,7 @@ impl Speaker {
                     ..PeerStats::default()
                 },
                 stale_deadline: None,
+                peer_restart_time: 0,
             },
         );
         self.input(registry, addr, Input::Start, now);
@@ -702,6 +707,11 @@ impl Speaker {
                     ibgp: negotiated.ibgp,
                 };
                 slot.stats.established_transitions += 1;
+                slot.peer_restart_time = negotiated
+                    .peer_gr
+                    .as_ref()
+                    .map(|g| g.restart_time)
+                    .unwrap_or(0);
                 slot.stats.eor.clear();
                 slot.stats.local_addr = slot.conns.get(&conn).and_then(|c| c.local.map(|a| a.ip()));
                 let plan = slot.plan.clone();
@@ -744,12 +754,8 @@ impl Speaker {
                 let Some(slot) = self.peers.get_mut(&addr) else {
                     return;
                 };
-                let restart = slot
-                    .fsm
-                    .negotiated()
-                    .and_then(|n| n.peer_gr.as_ref())
-                    .map(|g| g.restart_time)
-                    .unwrap_or(0);
+                // Not `slot.fsm.negotiated()`: the FSM is already Idle here.
+                let restart = slot.peer_restart_time;
                 if !matches!(reason, DownReason::AdminStop) {
                     slot.stats.last_error = Some(reason.to_string());
                 }
