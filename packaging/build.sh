@@ -42,6 +42,9 @@ lay_out() { # $1 = root, $2 = env file path
   install -D -m 0644 packaging/kube-bgp.service "$1/usr/lib/systemd/system/kube-bgp.service"
   install -D -m 0644 packaging/kube-bgp.default "$1$2"
   install -D -m 0644 README.md "$1/usr/share/doc/kube-bgp/README.md"
+  for doc in docs/*.md; do
+    install -D -m 0644 "$doc" "$1/usr/share/doc/kube-bgp/$doc"
+  done
   install -D -m 0644 LICENSE "$1/usr/share/doc/kube-bgp/copyright"
 }
 
@@ -109,6 +112,7 @@ cp -a $rpm_root/. %{buildroot}/
 /usr/lib/systemd/system/kube-bgp.service
 %config(noreplace) /etc/sysconfig/kube-bgp
 %doc /usr/share/doc/kube-bgp/README.md
+%doc /usr/share/doc/kube-bgp/docs
 %license /usr/share/doc/kube-bgp/copyright
 
 %post
@@ -128,7 +132,7 @@ cp packaging/Containerfile "$OUT/Containerfile"
 [ "$check" = 1 ] || exit 0
 
 # --- checks -------------------------------------------------------------------------
-want_files=(usr/bin/kube-bgp usr/lib/systemd/system/kube-bgp.service usr/share/doc/kube-bgp/README.md usr/share/doc/kube-bgp/copyright)
+want_files=(usr/bin/kube-bgp usr/lib/systemd/system/kube-bgp.service usr/share/doc/kube-bgp/README.md usr/share/doc/kube-bgp/copyright usr/share/doc/kube-bgp/docs/troubleshooting.md)
 deb_list=$(dpkg-deb -c "$deb")
 for f in "${want_files[@]}" etc/default/kube-bgp; do
   grep -q " ./$f\$" <<<"$deb_list" || die ".deb lacks $f"

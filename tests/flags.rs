@@ -488,7 +488,7 @@ fn ignored_kube_router_flags_warn_once_each() {
 }
 
 #[test]
-fn run_router_false_exits_zero_and_daemon_not_yet() {
+fn run_router_false_exits_zero_and_setup_errors_exit_one() {
     let out = run(&[
         "--run-router=false",
         "--run-firewall=false",
@@ -498,9 +498,11 @@ fn run_router_false_exits_zero_and_daemon_not_yet() {
     assert!(text(&out.stderr).contains("nothing to do"));
     let out = run(&["--run-router=false"]);
     assert_eq!(out.status.code(), Some(0));
-    let out = run(&["--cluster-asn=65000"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("not implemented yet"));
+    // Valid flags but an unusable kubeconfig: a runtime setup error (1), not a usage
+    // error (2), naming the file.
+    let out = run(&["--cluster-asn=65000", "--kubeconfig=/nonexistent/kubeconfig"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("/nonexistent/kubeconfig"), "{}", text(&out.stderr));
 }
 
 #[test]
@@ -533,10 +535,14 @@ fn version_help_and_management_subcommands() {
         &["neighbor"][..],
         &["neighbor", "192.0.2.1", "-o", "json"],
         &["global", "rib", "-a", "ipv6"],
-        &["status", "--ctl-socket", "/tmp/x.sock"],
+        &["status", "--ctl-socket", "/nonexistent/x.sock"],
     ] {
-        let out = run(args);
+        let mut a = args.to_vec();
+        if !a.contains(&"--ctl-socket") {
+            a.extend_from_slice(&["--ctl-socket", "/nonexistent/kube-bgp.sock"]);
+        }
+        let out = run(&a);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
-        assert!(text(&out.stderr).contains("not available yet"), "{args:?}");
+        assert!(text(&out.stderr).contains("not running"), "{args:?}");
     }
 }

@@ -70,6 +70,9 @@ pub struct Settings {
     pub service_cluster_ip_range: Vec<Prefix>,
     pub service_external_ip_range: Vec<Prefix>,
     pub loadbalancer_ip_range: Vec<Prefix>,
+    /// `--enable-ipv4` / `--enable-ipv6`: the local Node must have an address of the family.
+    pub require_ipv4: bool,
+    pub require_ipv6: bool,
 }
 
 impl Default for Settings {
@@ -95,6 +98,8 @@ impl Default for Settings {
             service_cluster_ip_range: vec![Prefix::V4(Ipv4Addr::new(10, 96, 0, 0), 12)],
             service_external_ip_range: Vec::new(),
             loadbalancer_ip_range: Vec::new(),
+            require_ipv4: true,
+            require_ipv6: false,
         }
     }
 }
@@ -143,6 +148,8 @@ impl Settings {
             service_cluster_ip_range: c.service_cluster_ip_range.clone(),
             service_external_ip_range: c.service_external_ip_range.clone(),
             loadbalancer_ip_range: c.loadbalancer_ip_range.clone(),
+            require_ipv4: c.enable_ipv4,
+            require_ipv6: c.enable_ipv6,
         }
     }
 

@@ -94,6 +94,29 @@ pub fn identity(
         ));
         return None;
     };
+    for (need, have, fam, flag) in [
+        (
+            settings.require_ipv4,
+            !local.v4.is_empty(),
+            "IPv4",
+            "--enable-ipv4",
+        ),
+        (
+            settings.require_ipv6,
+            !local.v6.is_empty(),
+            "IPv6",
+            "--enable-ipv6",
+        ),
+    ] {
+        if need && !have {
+            problems.push(Problem::node(
+                &local.name,
+                flag,
+                format!("{fam} was enabled, but the node has no {fam} address"),
+            ));
+            return None;
+        }
+    }
     let router_id = match &settings.router_id {
         RouterIdSetting::Fixed(a) => *a,
         RouterIdSetting::Generate => values::generated_router_id(primary),

@@ -80,6 +80,8 @@ pub struct Daemon {
     /// Locally originated routes currently in the RIB.
     originated: BTreeMap<Prefix, Originated>,
     logged_problems: BTreeSet<Problem>,
+    /// The policy the RIB runs, to skip re-evaluating 1M paths when nothing changed.
+    policy: Option<policy::KubePolicy>,
     plan_dirty: bool,
     last_heartbeat: Instant,
     stopping: bool,
@@ -104,6 +106,19 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
     let waker = Arc::new(
         Waker::new(&registry, WAKER).map_err(|e| DaemonError::Setup(format!("waker: {e}")))?,
     );
+
+    if cfg.bfd.is_some() {
+        warn!(
+            "main",
+            "--enable-bfd: kube-bgp has no BFD yet; sessions rely on the BGP hold timer"
+        );
+    }
+    if cfg.overlay_encap == crate::config::OverlayEncap::Fou {
+        warn!(
+            "main",
+            "--overlay-encap=fou: kube-bgp builds plain IPIP tunnels only; using ipip"
+        );
+    }
 
     // Kubernetes.
     let kcfg = crate::kube::load(cfg.kubeconfig.as_deref(), cfg.master.as_deref())
@@ -166,6 +181,7 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         counters: Counters::default(),
         originated: BTreeMap::new(),
         logged_problems: BTreeSet::new(),
+        policy: None,
         plan_dirty: false,
         last_heartbeat: Instant::now(),
         stopping: false,
@@ -460,6 +476,7 @@ impl Daemon {
                     .unwrap_or_default()
             );
             self.originated.clear();
+            self.policy = None;
             self.speaker = Some(Speaker::new(rib, local));
         } else if let Some(sp) = self.speaker.as_mut() {
             sp.local.best_v4 = local.best_v4;
@@ -472,8 +489,11 @@ impl Daemon {
         for (addr, err) in sp.set_listen(registry, &me.listen) {
             warn!("bgp", "cannot listen on {addr}: {err}");
         }
-        sp.rib.set_policy(Box::new(policy));
-        sp.rib.reevaluate();
+        if self.policy.as_ref() != Some(&policy) {
+            sp.rib.set_policy(Box::new(policy.clone()));
+            sp.rib.reevaluate();
+            self.policy = Some(policy);
+        }
         // Originated routes.
         let want: BTreeMap<Prefix, Originated> = plan
             .originated

@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 use crate::bgp::rib::BestInfo;
 use crate::bgp::types::Prefix;
 use crate::cluster::Plan;
-use crate::config::Config;
+use crate::cluster::adverts::OriginKind;
+use crate::config::{Config, OverlayType};
+use crate::kernel::netlink::Netlink;
+use crate::kernel::tunnel::{self, TunnelError};
 use crate::kernel::{KernelRoute, Reconciler, Watch};
 use crate::kube::snapshot::Snapshot;
 use crate::{debug, info, warn};
@@ -41,6 +44,16 @@ pub struct KernelRoutes {
     best: BTreeMap<Prefix, IpAddr>,
     node_addrs: HashSet<IpAddr>,
     overlay: bool,
+    overlay_full: bool,
+    /// Second netlink handle for links, table 77 and rules (tunnels).
+    links: Option<Netlink>,
+    /// Tunnels in use: remote next hop -> ifindex.
+    tunnels: BTreeMap<IpAddr, u32>,
+    tunnels_unsupported: bool,
+    local_v4: Option<IpAddr>,
+    local_v6: Option<IpAddr>,
+    pod_cidrs: Vec<Prefix>,
+    rules: BTreeSet<Prefix>,
     graceful_restart: bool,
     adopted: usize,
     deferral: Duration,
@@ -86,7 +99,15 @@ impl KernelRoutes {
             watch,
             best: BTreeMap::new(),
             node_addrs: HashSet::new(),
-            overlay: cfg.enable_overlay,
+            overlay: cfg.enable_overlay && cfg.overlay_type != OverlayType::Never,
+            overlay_full: cfg.overlay_type == OverlayType::Full,
+            links: Netlink::open().ok(),
+            tunnels: BTreeMap::new(),
+            tunnels_unsupported: false,
+            local_v4: None,
+            local_v6: None,
+            pod_cidrs: Vec::new(),
+            rules: BTreeSet::new(),
             graceful_restart: gr,
             adopted,
             deferral: cfg
@@ -186,12 +207,121 @@ impl KernelRoutes {
         self.dirty = true;
     }
 
-    /// Node addresses (D7: tunnels only towards cluster nodes).
+    /// Node addresses (D7: tunnels only towards cluster nodes), local addresses (tunnel
+    /// sources) and local pod CIDRs (the `from <pod CIDR> lookup 77` rules).
     pub fn set_context(&mut self, plan: &Plan, _snap: &Snapshot, _now: Instant) {
         let new: HashSet<IpAddr> = plan.node_addrs.iter().copied().collect();
-        if new != self.node_addrs {
+        let (mut v4, mut v6) = (None, None);
+        if let Some(me) = &plan.identity {
+            for a in &me.listen {
+                match a {
+                    IpAddr::V4(_) if v4.is_none() => v4 = Some(*a),
+                    IpAddr::V6(_) if v6.is_none() => v6 = Some(*a),
+                    _ => {}
+                }
+            }
+        }
+        let pods: Vec<Prefix> = plan
+            .originated
+            .iter()
+            .filter(|o| o.kind == OriginKind::PodCidr)
+            .map(|o| o.prefix)
+            .collect();
+        if new != self.node_addrs || v4 != self.local_v4 || v6 != self.local_v6 {
             self.node_addrs = new;
+            self.local_v4 = v4;
+            self.local_v6 = v6;
             self.recompute_all();
+        }
+        if pods != self.pod_cidrs {
+            self.pod_cidrs = pods;
+            self.sync_rules();
+        }
+    }
+
+    /// Overlay on: one `from <pod CIDR> lookup 77` rule per local pod CIDR; off: none.
+    fn sync_rules(&mut self) {
+        let Some(nl) = self.links.as_mut() else {
+            return;
+        };
+        let want: BTreeSet<Prefix> = if self.overlay {
+            self.pod_cidrs.iter().copied().collect()
+        } else {
+            BTreeSet::new()
+        };
+        for p in self.rules.difference(&want).copied().collect::<Vec<_>>() {
+            if let Err(e) = tunnel::remove_rule(nl, &p) {
+                warn!("kernel", "removing rule from {p} lookup 77: {e}");
+            }
+            self.rules.remove(&p);
+        }
+        for p in &want {
+            if !self.rules.contains(p) {
+                match tunnel::ensure_rule(nl, p) {
+                    Ok(()) => {
+                        self.rules.insert(*p);
+                    }
+                    Err(e) => warn!("kernel", "adding rule from {p} lookup 77: {e}"),
+                }
+            }
+        }
+        if !self.overlay {
+            for p in &self.pod_cidrs {
+                let _ = tunnel::remove_rule(nl, p);
+            }
+        }
+    }
+
+    /// Deletes `tun-*` links of ours that no route uses (D6), and table-77 routes with them.
+    fn remove_orphan_tunnels(&mut self) {
+        let Some(nl) = self.links.as_mut() else {
+            return;
+        };
+        let keep: BTreeSet<String> = self.tunnels.keys().map(tunnel::tunnel_name).collect();
+        match tunnel::remove_orphans(nl, &keep) {
+            Ok(gone) => {
+                for name in gone {
+                    info!("kernel", "removed orphaned tunnel {name}");
+                }
+            }
+            Err(e) => debug!("kernel", "orphaned tunnels: {e}"),
+        }
+    }
+
+    /// A tunnel to `nh` (created if needed); its ifindex and our source address.
+    fn tunnel_to(&mut self, nh: IpAddr) -> Option<(u32, IpAddr)> {
+        let local = match nh {
+            IpAddr::V4(_) => self.local_v4,
+            IpAddr::V6(_) => self.local_v6,
+        }?;
+        if let Some(idx) = self.tunnels.get(&nh) {
+            return Some((*idx, local));
+        }
+        if self.tunnels_unsupported {
+            return None;
+        }
+        let nl = self.links.as_mut()?;
+        match tunnel::ensure_tunnel(nl, local, nh) {
+            Ok(idx) => {
+                if let Err(e) = tunnel::ensure_tunnel_route(nl, nh, idx) {
+                    warn!("kernel", "table 77 route to {nh}: {e}");
+                }
+                info!("kernel", "tunnel {} to {nh} up", tunnel::tunnel_name(&nh));
+                self.tunnels.insert(nh, idx);
+                Some((idx, local))
+            }
+            Err(TunnelError::Unsupported { kind, error }) => {
+                warn!(
+                    "kernel",
+                    "this kernel cannot create {kind} tunnels ({error}); routes to off-subnet nodes are not installed"
+                );
+                self.tunnels_unsupported = true;
+                None
+            }
+            Err(e) => {
+                warn!("kernel", "tunnel to {nh}: {e}");
+                None
+            }
         }
     }
 
@@ -234,7 +364,24 @@ impl KernelRoutes {
             return;
         };
         let on_subnet = rec.connected().iter().any(|s| s.contains_addr(&nh));
-        if on_subnet && p.afi() == crate::bgp::types::Afi::of(&nh) {
+        let same_family = p.afi() == crate::bgp::types::Afi::of(&nh);
+        // kube-router §4.2: tunnel when overlay is on and (full, or off-subnet) — but
+        // only towards cluster nodes (D7).
+        let tunnel =
+            self.overlay && (self.overlay_full || !on_subnet) && self.node_addrs.contains(&nh);
+        if tunnel {
+            if let Some((idx, src)) = self.tunnel_to(nh) {
+                if let Some(rec) = self.rec.as_mut() {
+                    rec.upsert(KernelRoute::dev(p, idx, Some(src)));
+                }
+                self.logged_unroutable.remove(&p);
+                return;
+            }
+        }
+        let Some(rec) = self.rec.as_mut() else {
+            return;
+        };
+        if on_subnet && same_family {
             rec.upsert(KernelRoute::via(p, nh));
             self.logged_unroutable.remove(&p);
         } else {
@@ -245,11 +392,21 @@ impl KernelRoutes {
                 } else if !self.node_addrs.contains(&nh) {
                     "next hop is not on a connected subnet and is not a cluster node (no tunnel to external routers, D7)"
                 } else {
-                    "next hop is not on a connected subnet; overlay tunnels are not supported by this build"
+                    "next hop is not on a connected subnet and no tunnel could be made"
                 };
                 debug!("kernel", "{p} via {nh} not installed: {why}");
             }
         }
+    }
+
+    /// Forgets tunnels no best path uses any more, then deletes orphaned `tun-*` links.
+    fn prune_tunnels(&mut self) {
+        if self.hold_until.is_some() {
+            return; // graceful restart: adopted state stays until the sweep
+        }
+        let used: BTreeSet<IpAddr> = self.best.values().copied().collect();
+        self.tunnels.retain(|nh, _| used.contains(nh));
+        self.remove_orphan_tunnels();
     }
 
     /// Ends the graceful-restart hold when every peer has sent End-of-RIB.
@@ -286,6 +443,7 @@ impl KernelRoutes {
                 if let Some(r) = self.rec.as_mut() {
                     r.force_resync();
                 }
+                self.prune_tunnels();
                 self.dirty = true;
                 self.next_resync = Some(now + self.resync_period);
             }

@@ -173,11 +173,9 @@ impl Speaker {
             }
             match sock::listen(a) {
                 Ok(mut s) => {
-                    let slot = (0..LISTENER_SLOTS)
-                        .find(|i| !self.listener_token_used(Token(TOKEN_BASE + i)))
-                        .unwrap_or(0);
-                    if let Err(e) =
-                        registry.register(&mut s, Token(TOKEN_BASE + slot), Interest::READABLE)
+                    // Every listener shares one token: any of them being readable makes
+                    // the speaker accept on all.
+                    if let Err(e) = registry.register(&mut s, Token(TOKEN_BASE), Interest::READABLE)
                     {
                         failed.push((a, e.to_string()));
                         continue;
@@ -191,17 +189,11 @@ impl Speaker {
                     }
                     info!("bgp", "listening on {a}");
                     self.listeners.push(Listener { addr: a, sock: s });
-                    // Listener tokens are recovered from their index order below.
-                    self.listeners.sort_by_key(|l| l.addr);
                 }
                 Err(e) => failed.push((a, e.to_string())),
             }
         }
         failed
-    }
-
-    fn listener_token_used(&self, _t: Token) -> bool {
-        false
     }
 
     fn alloc_token(&mut self) -> Token {

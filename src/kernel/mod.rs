@@ -7,6 +7,7 @@
 //! set. It never modifies a route, rule or link it did not create.
 
 pub mod addr;
+pub mod codec;
 pub mod netlink;
 pub mod reconcile;
 pub mod reconciler;

@@ -18,6 +18,7 @@ mod policy;
 mod table;
 #[cfg(test)]
 mod tests;
+mod view;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -676,95 +677,5 @@ impl Rib {
             self.mark(id);
         }
         self.interner.gc();
-    }
-
-    // ----- output for the kernel and the CLI -----
-
-    /// All best-path changes since the last take, coalesced (`None` = no route).
-    pub fn take_best_changes(&mut self) -> Vec<(Prefix, Option<BestInfo>)> {
-        self.take_best_changes_max(usize::MAX)
-    }
-
-    /// Like `take_best_changes`, at most `limit` at a time (bounded memory for large
-    /// tables); call again while it returns `limit` items.
-    pub fn take_best_changes_max(&mut self, limit: usize) -> Vec<(Prefix, Option<BestInfo>)> {
-        let ids = self.best_dirty.drain(&mut self.table, F_BEST, limit);
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let Some(e) = self.table.entry(id) else {
-                continue;
-            };
-            let best = e.best().and_then(|p| {
-                let attrs = p.attrs.clone()?;
-                let afi = e.prefix.afi();
-                let next_hop = attrs.next_hop_for(afi).unwrap_or(match afi {
-                    Afi::Ipv4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                    Afi::Ipv6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-                });
-                Some(BestInfo {
-                    next_hop,
-                    peer: p.peer(),
-                    attrs,
-                })
-            });
-            out.push((e.prefix, best));
-            self.maybe_free(id);
-        }
-        out
-    }
-
-    /// Whether best-path changes are waiting.
-    pub fn has_best_changes(&self) -> bool {
-        !self.best_dirty.is_empty()
-    }
-
-    /// The Loc-RIB: each prefix with its best path.
-    pub fn loc_rib(&self) -> impl Iterator<Item = (Prefix, &Path)> + '_ {
-        self.table
-            .entries
-            .iter()
-            .filter_map(|e| e.best().map(|p| (e.prefix, p)))
-    }
-
-    /// All paths of one prefix, best first (if any path is accepted).
-    pub fn paths(&self, prefix: &Prefix) -> &[Path] {
-        self.table
-            .get(prefix)
-            .and_then(|id| self.table.entry(id))
-            .map_or(&[], |e| e.paths.as_slice())
-    }
-
-    /// The Adj-RIB-In of a peer (pre-policy attributes plus the import result).
-    pub fn adj_rib_in(&self, id: PeerId) -> impl Iterator<Item = (Prefix, &Path)> + '_ {
-        self.table.entries.iter().flat_map(move |e| {
-            e.paths
-                .as_slice()
-                .iter()
-                .filter(move |p| p.src == id.0)
-                .map(move |p| (e.prefix, p))
-        })
-    }
-
-    /// Number of prefixes known (with any path, or still being withdrawn).
-    pub fn prefix_count(&self) -> usize {
-        self.table.len()
-    }
-
-    /// Number of distinct attribute sets held.
-    pub fn attr_set_count(&self) -> usize {
-        self.interner.len()
-    }
-
-    pub fn counters(&self, id: PeerId) -> Option<PeerCounters> {
-        let s = self.slot(id)?;
-        let advertised = match (s.up, s.group.and_then(|g| self.groups.get(g)?.as_ref())) {
-            (true, Some(g)) if g.members.contains(&id) => g.advertised_to(id),
-            _ => 0,
-        };
-        Some(PeerCounters {
-            received: s.received,
-            accepted: s.accepted,
-            advertised,
-        })
     }
 }

@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -51,6 +52,36 @@ pub fn messages_for(batches: &[OutBatch], peer: PeerId) -> Vec<OutMsg> {
 }
 
 const NO_PEER: u32 = u32::MAX;
+
+/// A cheap hasher for internal keys (ids and pointers, never chosen by a peer).
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 29)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(23) ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+}
+
+type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
 /// What makes two peers' export identical.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -98,12 +129,17 @@ pub(crate) struct Group {
     /// Slots not yet computed.
     fresh: bool,
     advertised: usize,
-    excepts: HashMap<u32, usize>,
+    excepts: IdMap<u32, usize>,
 }
 
 impl Group {
     pub(crate) fn advertised_to(&self, id: PeerId) -> usize {
         self.advertised - self.excepts.get(&id.0).copied().unwrap_or(0)
+    }
+
+    /// A new group to fill, or peers waiting for a table.
+    pub(crate) fn has_work(&self) -> bool {
+        self.fresh || !self.joiners.is_empty() || !self.movers.is_empty()
     }
 
     fn is_empty(&self) -> bool {
@@ -142,17 +178,26 @@ impl Group {
 /// Changes for one recipient set, announcements grouped by attribute set.
 #[derive(Default)]
 struct Builder {
-    index: HashMap<*const Attrs, usize>,
+    index: IdMap<usize, usize>,
+    last: Option<(usize, usize)>,
     announces: Vec<(Arc<Attrs>, Vec<Prefix>)>,
     withdraws: Vec<Prefix>,
 }
 
 impl Builder {
     fn announce(&mut self, attrs: &Arc<Attrs>, prefix: Prefix) {
-        let i = *self.index.entry(Arc::as_ptr(attrs)).or_insert_with(|| {
-            self.announces.push((attrs.clone(), Vec::new()));
-            self.announces.len() - 1
-        });
+        let key = Arc::as_ptr(attrs) as usize;
+        let i = match self.last {
+            Some((k, i)) if k == key => i,
+            _ => {
+                let i = *self.index.entry(key).or_insert_with(|| {
+                    self.announces.push((attrs.clone(), Vec::new()));
+                    self.announces.len() - 1
+                });
+                self.last = Some((key, i));
+                i
+            }
+        };
         if let Some((_, v)) = self.announces.get_mut(i) {
             v.push(prefix);
         }
@@ -245,7 +290,7 @@ fn rewrite(
     Some(o)
 }
 
-type RewriteCache = HashMap<(usize, u32), Option<Arc<Attrs>>>;
+type RewriteCache = IdMap<(usize, u32), Option<Arc<Attrs>>>;
 
 impl Rib {
     fn group_key(&self, info: &PeerInfo) -> GroupKey {
@@ -287,7 +332,7 @@ impl Rib {
             slots: Vec::new(),
             fresh: true,
             advertised: 0,
-            excepts: HashMap::new(),
+            excepts: IdMap::default(),
         };
         if let Some(i) = self.groups.iter().position(Option::is_none) {
             self.groups[i] = Some(g);
@@ -369,10 +414,15 @@ impl Rib {
     /// What each established peer must be sent since the last call: the differences
     /// against its Adj-RIB-Out, and full tables plus End-of-RIB for new sessions.
     pub fn take_out(&mut self) -> Vec<OutBatch> {
+        self.take_out_max(usize::MAX)
+    }
+
+    /// Like `take_out`, but handles at most `limit` changed prefixes per call (bounded
+    /// memory while a large table arrives); call again while `has_out` is true. Full
+    /// tables for new sessions and re-evaluation after a policy change are not bounded.
+    pub fn take_out_max(&mut self, limit: usize) -> Vec<OutBatch> {
         let mut out = std::mem::take(&mut self.pending);
-        let mut dirty = self
-            .export_dirty
-            .drain(&mut self.table, F_EXPORT, usize::MAX);
+        let mut dirty = self.export_dirty.drain(&mut self.table, F_EXPORT, limit);
         let all: Vec<u32> = if self.export_all || self.groups.iter().flatten().any(|g| g.fresh) {
             self.table.live_ids().collect()
         } else {
@@ -450,7 +500,13 @@ impl Rib {
     }
 
     fn flush_group(&mut self, g: &mut Group, ids: &[u32], out: &mut Vec<OutBatch>) {
-        let mut cache = RewriteCache::new();
+        let need = self.table.id_limit();
+        if g.slots.len() < need {
+            let extra = (need - g.slots.len()).max(g.slots.capacity() / 8);
+            g.slots.reserve_exact(extra);
+            g.slots.resize_with(need, OutSlot::default);
+        }
+        let mut cache = RewriteCache::default();
         let mut shared: BTreeMap<u32, Builder> = BTreeMap::new();
         let mut single: BTreeMap<PeerId, Builder> = BTreeMap::new();
         for &id in ids {

@@ -1,7 +1,7 @@
 //! The prefix table: every prefix the RIB knows, with its paths, under a dense `u32` id.
 //!
-//! Owns: the prefix → id index (an open-addressing table of `u32` slots, 4 bytes per
-//! bucket), the entries (prefix, dirty flags and paths stored inline for the usual one
+//! Owns: the prefix → id index (an open-addressing table of 8-byte slots: id plus a
+//! hash tag, so probing rarely touches the entries), the entries (prefix, dirty flags and paths stored inline for the usual one
 //! path), and id reuse. Other tables (Adj-RIB-Out per update group) are plain vectors
 //! indexed by the same id. Must not: know about peers, policy or best-path rules.
 
@@ -55,7 +55,9 @@ pub(crate) enum Paths {
     #[default]
     Empty,
     One(Path),
-    Many(Vec<Path>),
+    // Boxed so `Paths` stays 24 bytes (the Vec header would make every entry larger).
+    #[allow(clippy::box_collection)]
+    Many(Box<Vec<Path>>),
 }
 
 impl Paths {
@@ -78,7 +80,7 @@ impl Paths {
     pub(crate) fn push(&mut self, path: Path) {
         match std::mem::take(self) {
             Paths::Empty => *self = Paths::One(path),
-            Paths::One(p) => *self = Paths::Many(vec![p, path]),
+            Paths::One(p) => *self = Paths::Many(Box::new(vec![p, path])),
             Paths::Many(mut v) => {
                 v.push(path);
                 *self = Paths::Many(v);
@@ -132,12 +134,16 @@ impl Entry {
     }
 }
 
-const EMPTY: u32 = u32::MAX;
+const EMPTY: u64 = u64::MAX;
+
+fn slot_of(hash: u64, id: u32) -> u64 {
+    (hash & 0xffff_ffff_0000_0000) | u64::from(id)
+}
 
 /// Prefix → id index plus the entries.
 #[derive(Debug, Default)]
 pub(crate) struct Table {
-    slots: Vec<u32>,
+    slots: Vec<u64>,
     mask: usize,
     pub(crate) entries: Vec<Entry>,
     free: Vec<u32>,
@@ -175,13 +181,16 @@ impl Table {
         if self.slots.is_empty() {
             return None;
         }
-        let mut i = hash_prefix(prefix) as usize & self.mask;
+        let hash = hash_prefix(prefix);
+        let tag = hash >> 32;
+        let mut i = hash as usize & self.mask;
         loop {
-            let id = *self.slots.get(i)?;
-            if id == EMPTY {
+            let s = *self.slots.get(i)?;
+            if s == EMPTY {
                 return None;
             }
-            if self.entries.get(id as usize).map(|e| &e.prefix) == Some(prefix) {
+            let id = s as u32;
+            if s >> 32 == tag && self.entries.get(id as usize).map(|e| &e.prefix) == Some(prefix) {
                 return Some(id);
             }
             i = (i + 1) & self.mask;
@@ -201,7 +210,7 @@ impl Table {
         if let Some(id) = self.get(&prefix) {
             return id;
         }
-        if (self.live + 1) * 8 > self.slots.len() * 7 {
+        if (self.live + 1) * 5 > self.slots.len() * 4 {
             self.grow();
         }
         let id = match self.free.pop() {
@@ -231,7 +240,7 @@ impl Table {
         let mut i = hash as usize & self.mask;
         while let Some(slot) = self.slots.get_mut(i) {
             if *slot == EMPTY {
-                *slot = id;
+                *slot = slot_of(hash, id);
                 return;
             }
             i = (i + 1) & self.mask;
@@ -266,7 +275,7 @@ impl Table {
         let mut i = hash_prefix(&prefix) as usize & self.mask;
         loop {
             match self.slots.get(i) {
-                Some(&s) if s == id => break,
+                Some(&s) if s != EMPTY && s as u32 == id => break,
                 Some(&s) if s != EMPTY => i = (i + 1) & self.mask,
                 _ => return,
             }
@@ -278,7 +287,7 @@ impl Table {
             if s == EMPTY {
                 break;
             }
-            let home = hash_prefix(&self.entries[s as usize].prefix) as usize & self.mask;
+            let home = hash_prefix(&self.entries[s as u32 as usize].prefix) as usize & self.mask;
             // Move `s` into the hole unless its home lies cyclically in (hole, j].
             let in_range = if hole <= j {
                 home > hole && home <= j
@@ -363,5 +372,8 @@ mod tests {
         assert!(ps.remove(1).is_none());
         assert_eq!(ps.remove(0).map(|p| p.src), Some(2));
         assert!(ps.is_empty());
+        // One path inline, no heap object: the per-prefix cost stays small.
+        assert!(std::mem::size_of::<Paths>() <= 24);
+        assert!(std::mem::size_of::<Entry>() <= 48);
     }
 }

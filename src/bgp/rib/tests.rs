@@ -417,7 +417,11 @@ impl Policy for TestPolicy {
         _: &mut Cow<'_, Attrs>,
     ) -> bool {
         let local = matches!(src, Source::Local);
-        !(peer.ibgp && !local) && !(!peer.ibgp && *prefix == self.no_ebgp)
+        if peer.ibgp {
+            local
+        } else {
+            *prefix != self.no_ebgp
+        }
     }
 }
 
@@ -697,6 +701,15 @@ fn apply_update_and_errors() {
     assert!(r.paths(&pfx("10.1.0.0/24")).is_empty());
 }
 
+fn vm(key: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+        .unwrap_or(0)
+}
+
 /// Ingest of 1M IPv4 prefixes from one peer sharing one attribute set, with one
 /// iBGP peer to export to. Run: `cargo test --release --lib rib::tests::ingest_1m --
 /// --ignored --nocapture`.
@@ -718,6 +731,7 @@ fn ingest_1m() {
         }
     }
     let t_in = t0.elapsed();
+    let hwm_in = vm("VmHWM");
     let mut best = 0;
     loop {
         let c = r.take_best_changes_max(4096);
@@ -727,20 +741,77 @@ fn ingest_1m() {
         }
     }
     let t_best = t0.elapsed();
-    let out = r.take_out();
-    let sent: usize = announced(&messages_for(&out, dst)).len();
-    drop(out);
+    let hwm_best = vm("VmHWM");
+    let mut sent = 0;
+    while r.has_out() {
+        let out = r.take_out_max(65_536);
+        sent += out
+            .iter()
+            .filter(|b| b.peers.contains(&dst) && b.except != Some(dst))
+            .flat_map(|b| &b.msgs)
+            .map(|m| match m {
+                OutMsg::Announce { prefixes, .. } => prefixes.len(),
+                _ => 0,
+            })
+            .sum::<usize>();
+    }
     let t_out = t0.elapsed();
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let hwm = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM"))
-        .unwrap_or("VmHWM: ?");
+    let hwm_out = vm("VmHWM");
     eprintln!(
-        "ingest 1M: rib {:?}, +best changes {:?}, +adj-rib-out {:?}; {hwm}",
-        t_in, t_best, t_out
+        "ingest 1M: rib {t_in:?} (VmHWM {hwm_in} kB), +best changes {t_best:?} \
+         ({hwm_best} kB), +adj-rib-out {t_out:?} ({hwm_out} kB); now VmRSS {} kB",
+        vm("VmRSS")
     );
     assert_eq!(r.prefix_count(), 1_000_000);
     assert_eq!(best, 1_000_000);
     assert_eq!(sent, 1_000_000);
+}
+
+/// Route reflector with 1000 clients × one /24 each, all established before the routes
+/// arrive. Run: `cargo test --release --lib rib::tests::reflect_1000 -- --ignored
+/// --nocapture`.
+#[test]
+#[ignore]
+fn reflect_1000_clients() {
+    let mut r = rib(Some("10.0.0.99"));
+    let ids: Vec<PeerId> = (0..1000u32)
+        .map(|n| {
+            let mut c = client(0);
+            c.addr = IpAddr::V4(Ipv4Addr::from(0x0a01_0000 + n));
+            c.router_id = Ipv4Addr::from(0x0a01_0000 + n);
+            c.families = vec![Afi::Ipv4];
+            up(&mut r, c)
+        })
+        .collect();
+    r.take_out();
+    let t0 = std::time::Instant::now();
+    for (n, &id) in ids.iter().enumerate() {
+        let p = Prefix::V4(Ipv4Addr::from(0x0a80_0000 + ((n as u32) << 8)), 24);
+        let nh = Ipv4Addr::from(0x0a01_0000 + n as u32).to_string();
+        r.announce(id, attrs(&[], &nh), &[p]).unwrap();
+    }
+    let out = r.take_out();
+    let t = t0.elapsed();
+    // Each client gets the 999 routes of the others.
+    let mut total = 0;
+    for b in &out {
+        let n: usize = b
+            .msgs
+            .iter()
+            .map(|m| match m {
+                OutMsg::Announce { prefixes, .. } => prefixes.len(),
+                _ => 0,
+            })
+            .sum();
+        let recipients =
+            b.peers.len() - usize::from(b.except.is_some_and(|e| b.peers.contains(&e)));
+        total += n * recipients;
+    }
+    eprintln!(
+        "reflect 1000x1: {t:?}, {} batches, VmHWM {} kB",
+        out.len(),
+        vm("VmHWM")
+    );
+    assert_eq!(total, 1000 * 999);
+    assert_eq!(r.counters(ids[0]).unwrap().advertised, 999);
 }

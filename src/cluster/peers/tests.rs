@@ -268,12 +268,40 @@ fn peers_yaml_annotation() {
 #[test]
 fn ipv6_primary_needs_router_id() {
     let local = node("v6", "fd00::1", &[]);
+    let v6only = Settings {
+        require_ipv4: false,
+        require_ipv6: true,
+        ..Settings::default()
+    };
     let mut probs = vec![];
-    assert!(identity(&Settings::default(), Some(&local), &mut probs).is_none());
+    assert!(identity(&v6only, Some(&local), &mut probs).is_none());
     assert!(probs[0].to_string().contains("router-id"));
+    let st = Settings {
+        router_id: RouterIdSetting::Generate,
+        ..v6only
+    };
+    assert!(identity(&st, Some(&local), &mut vec![]).is_some());
+}
+
+#[test]
+fn enabled_family_must_exist_on_the_node() {
+    let local = node("v6", "fd00::1", &[]);
+    let mut probs = vec![];
     let st = Settings {
         router_id: RouterIdSetting::Generate,
         ..Settings::default()
     };
-    assert!(identity(&st, Some(&local), &mut vec![]).is_some());
+    assert!(identity(&st, Some(&local), &mut probs).is_none());
+    assert!(probs[0].to_string().contains("--enable-ipv4"), "{probs:?}");
+    let v4 = node("v4", "10.0.0.1", &[]);
+    let st = Settings {
+        require_ipv6: true,
+        ..Settings::default()
+    };
+    let mut probs = vec![];
+    assert!(identity(&st, Some(&v4), &mut probs).is_none());
+    assert!(
+        probs[0].to_string().contains("no IPv6 address"),
+        "{probs:?}"
+    );
 }

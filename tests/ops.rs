@@ -1,0 +1,169 @@
+//! Operations surface of a running daemon: the management CLI over the control socket
+//! (tables and `-o json`), Prometheus metrics, /healthz, and systemd's notify protocol
+//! (READY, WATCHDOG, STOPPING) — against a real kube-bgp and the fake API server.
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixDatagram;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::apiserver::FakeApiServer;
+use common::{ChildGuard, Netns, kube_bgp_bin, wait_for};
+
+#[test]
+fn cli_without_daemon_says_so_and_exits_1() {
+    for args in [
+        vec!["neighbor"],
+        vec!["global", "rib"],
+        vec!["status", "-o", "json"],
+    ] {
+        let out = Command::new(kube_bgp_bin())
+            .args(&args)
+            .args(["--ctl-socket", "/nonexistent/kube-bgp.sock"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("not running"), "{args:?}: {err}");
+    }
+}
+
+fn ctl(ns: &Netns, sock: &str, args: &[&str]) -> String {
+    let mut all = vec![kube_bgp_bin()];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--ctl-socket", sock]);
+    ns.sh(&all.join(" "))
+}
+
+#[test]
+fn daemon_serves_cli_metrics_health_and_systemd_notify() {
+    if !common::require_root("daemon_serves_cli_metrics_health_and_systemd_notify")
+        || !common::apiserver::available("daemon_serves_cli_metrics_health_and_systemd_notify")
+        || !common::require_tool(
+            "daemon_serves_cli_metrics_health_and_systemd_notify",
+            "curl",
+        )
+    {
+        return;
+    }
+    let ns = Netns::new("ops");
+    ns.sh("ip addr add 10.61.0.1/24 dev lo");
+    let api = FakeApiServer::start("127.0.0.1", Some(&ns));
+    api.create_node("ops1", "10.61.0.1", "10.244.61.0/24", &[]);
+    let dir = std::env::temp_dir().join(format!("kbops{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = dir.join("ctl.sock").display().to_string();
+    let notify_path = dir.join("notify");
+    let notify = UnixDatagram::bind(&notify_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let log = std::fs::File::create(dir.join("kube-bgp.log")).unwrap();
+    let child = ns
+        .command(kube_bgp_bin())
+        .args([
+            "--kubeconfig",
+            &api.kubeconfig_token().display().to_string(),
+            "--hostname-override=ops1",
+            "--ctl-socket",
+            &sock,
+            "--metrics-addr=127.0.0.1",
+            "--metrics-port=20241",
+            "--health-addr=127.0.0.1",
+            "--health-port=20244",
+        ])
+        .env("NOTIFY_SOCKET", &notify_path)
+        .env("WATCHDOG_USEC", "1000000")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut daemon = ChildGuard::new(child, "kube-bgp");
+    let logs = || std::fs::read_to_string(dir.join("kube-bgp.log")).unwrap_or_default();
+
+    let mut buf = [0u8; 512];
+    let n = notify.recv(&mut buf).expect("no READY from kube-bgp");
+    let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(msg.starts_with("READY=1"), "{msg}");
+    assert!(msg.contains(&format!("MAINPID={}", daemon.pid())), "{msg}");
+    // Watchdog pings at half the interval.
+    let got_watchdog = wait_for(Duration::from_secs(5), || {
+        let n = notify.recv(&mut buf).ok()?;
+        (&buf[..n] == b"WATCHDOG=1").then_some(())
+    });
+    assert!(got_watchdog.is_some(), "no WATCHDOG=1; logs:\n{}", logs());
+
+    // The control socket: private, and answering once the plan is applied.
+    let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "control socket mode");
+    let status = wait_for(Duration::from_secs(10), || {
+        let out = ns.run(&format!(
+            "{} status -o json --ctl-socket {sock}",
+            kube_bgp_bin()
+        ));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        (v["router_id"] == "10.61.0.1").then_some(v)
+    })
+    .unwrap_or_else(|| panic!("status never showed the identity; logs:\n{}", logs()));
+    assert_eq!(status["node"], "ops1");
+    assert_eq!(status["asn"], 64512);
+    assert_eq!(status["healthy"], true);
+    assert!(status["mode"].as_str().unwrap().contains("full-mesh"));
+
+    let rib: serde_json::Value =
+        serde_json::from_str(&ctl(&ns, &sock, &["global", "rib", "-o", "json"])).unwrap();
+    assert_eq!(rib[0]["prefix"], "10.244.61.0/24", "{rib}");
+    assert_eq!(rib[0]["source"], "local");
+    assert_eq!(rib[0]["best"], true);
+    let table = ctl(&ns, &sock, &["global", "rib"]);
+    assert!(
+        table.contains("Network") && table.contains("*>  10.244.61.0/24"),
+        "{table}"
+    );
+    let neigh: serde_json::Value =
+        serde_json::from_str(&ctl(&ns, &sock, &["neighbor", "-o", "json"])).unwrap();
+    assert_eq!(neigh, serde_json::json!([]));
+    let out = ns.run(&format!(
+        "{} neighbor 10.9.9.9 --ctl-socket {sock}",
+        kube_bgp_bin()
+    ));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no neighbor 10.9.9.9"));
+
+    // Metrics and health.
+    let metrics = ns.sh("curl -sf http://127.0.0.1:20241/metrics");
+    for name in [
+        "kube_router_build_info",
+        "kube_router_host_routes_synced 0",
+        "kube_router_controller_bgp_advertisements_received",
+        "kube_bgp_rib_prefixes{family=\"ipv4\"} 1",
+        "kube_bgp_api_watch_state{resource=\"Node\",state=\"synced\"} 1",
+    ] {
+        assert!(metrics.contains(name), "metrics lack {name}:\n{metrics}");
+    }
+    let health = ns.sh("curl -s -w ' %{http_code}' http://127.0.0.1:20244/healthz");
+    assert_eq!(health.trim(), "OK\n 200".trim(), "{health}");
+    let missing = ns.sh("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:20241/nope");
+    assert_eq!(missing, "404");
+
+    // SIGTERM: STOPPING=1, clean exit, socket removed.
+    daemon.signal(libc::SIGTERM);
+    let stopping = wait_for(Duration::from_secs(5), || {
+        let n = notify.recv(&mut buf).ok()?;
+        (&buf[..n] == b"STOPPING=1").then_some(())
+    });
+    assert!(stopping.is_some(), "no STOPPING=1; logs:\n{}", logs());
+    let status = wait_for(Duration::from_secs(5), || {
+        daemon.child.try_wait().ok().flatten()
+    });
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "logs:\n{}", logs());
+    assert!(
+        !std::path::Path::new(&sock).exists(),
+        "control socket left behind"
+    );
+    drop(daemon);
+    let _ = std::fs::remove_dir_all(&dir);
+}
