@@ -883,7 +883,7 @@ impl Speaker {
                             token,
                             connecting: true,
                             rbuf: Vec::new(),
-                    roff: 0,
+                            roff: 0,
                             wbuf: Vec::new(),
                             woff: 0,
                             close_after_flush: false,
