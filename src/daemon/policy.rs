@@ -22,6 +22,22 @@ const REFUSALS_LOGGED: usize = 4096;
 #[derive(Default)]
 pub struct RefusalLog(RefCell<BTreeSet<(IpAddr, Prefix)>>);
 
+/// The log is bookkeeping, not part of the rules: two policies that differ only in
+/// what was logged are the same policy (the daemon skips re-evaluation then).
+impl PartialEq for RefusalLog {
+    fn eq(&self, _: &RefusalLog) -> bool {
+        true
+    }
+}
+
+impl Eq for RefusalLog {}
+
+impl std::fmt::Debug for RefusalLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RefusalLog({} logged)", self.0.borrow().len())
+    }
+}
+
 impl RefusalLog {
     fn note(&self, peer: IpAddr, prefix: &Prefix, why: Reject) {
         let mut seen = self.0.borrow_mut();
@@ -51,6 +67,7 @@ pub fn reason(r: Reject) -> &'static str {
 }
 
 /// kube-router's import/export rules for one snapshot of the cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KubePolicy {
     pub model: PolicyModel,
     /// Addresses of node peers (sessions to other cluster nodes).
