@@ -500,9 +500,16 @@ fn run_router_false_exits_zero_and_setup_errors_exit_one() {
     assert_eq!(out.status.code(), Some(0));
     // Valid flags but an unusable kubeconfig: a runtime setup error (1), not a usage
     // error (2), naming the file.
-    let out = run(&["--cluster-asn=65000", "--kubeconfig=/nonexistent/kubeconfig"]);
+    let out = run(&[
+        "--cluster-asn=65000",
+        "--kubeconfig=/nonexistent/kubeconfig",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("/nonexistent/kubeconfig"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("/nonexistent/kubeconfig"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

@@ -40,6 +40,8 @@ const WAKER: Token = Token(0);
 const SIGNALS: Token = Token(1);
 const KERNEL: Token = Token(2);
 const CTL_BASE: usize = 100;
+/// Best-path changes handed to the kernel side per slice.
+const BEST_CHUNK: usize = 16 * 1024;
 const METRICS_BASE: usize = 1000;
 const HEALTH_BASE: usize = 2000;
 
@@ -80,6 +82,8 @@ pub struct Daemon {
     /// Locally originated routes currently in the RIB.
     originated: BTreeMap<Prefix, Originated>,
     logged_problems: BTreeSet<Problem>,
+    /// The policy the RIB runs, to skip re-evaluating 1M paths when nothing changed.
+    policy: Option<policy::KubePolicy>,
     plan_dirty: bool,
     last_heartbeat: Instant,
     stopping: bool,
@@ -179,6 +183,7 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         counters: Counters::default(),
         originated: BTreeMap::new(),
         logged_problems: BTreeSet::new(),
+        policy: None,
         plan_dirty: false,
         last_heartbeat: Instant::now(),
         stopping: false,
@@ -202,9 +207,15 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         if let Some(w) = next_watchdog {
             deadline = deadline.min(w);
         }
-        let timeout = deadline
-            .saturating_duration_since(now)
-            .max(Duration::from_millis(1));
+        let busy = d.speaker.as_ref().is_some_and(|s| s.has_pending_reads());
+        let timeout = if busy {
+            // Unread input waits in a socket: only look for new events.
+            Duration::ZERO
+        } else {
+            deadline
+                .saturating_duration_since(now)
+                .max(Duration::from_millis(1))
+        };
         if let Err(e) = poll.poll(&mut events, Some(timeout)) {
             if e.kind() != std::io::ErrorKind::Interrupted {
                 error!("main", "poll: {e}");
@@ -247,6 +258,9 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         if d.stopping {
             break;
         }
+        if let Some(sp) = d.speaker.as_mut().filter(|s| s.has_pending_reads()) {
+            sp.drive_pending(&registry, now);
+        }
         // Timers.
         if let Some(sp) = d.speaker.as_mut() {
             sp.on_timers(&registry, now);
@@ -267,16 +281,24 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         // Hand RIB output to the sockets, and best-path changes to the kernel.
         if let Some(sp) = d.speaker.as_mut() {
             sp.flush_rib(&registry, now);
-            let changes = sp.rib.take_best_changes();
-            if !changes.is_empty() {
-                d.counters.best_received += changes.len() as u64;
-                d.routes.best_changed(changes, sp, now);
+            // In slices: a burst of a million changes never sits in one vector.
+            loop {
+                let changes = sp.rib.take_best_changes_max(BEST_CHUNK);
+                let n = changes.len();
+                if n > 0 {
+                    d.counters.best_received += n as u64;
+                    d.routes.best_changed(changes, sp, now);
+                }
+                if n < BEST_CHUNK {
+                    break;
+                }
             }
             if !sp.peers.is_empty() && sp.all_synced() {
                 d.routes.all_peers_synced();
             }
         }
-        d.routes.run(now);
+        let input_pending = d.speaker.as_ref().is_some_and(|s| s.has_pending_reads());
+        d.routes.run(now, input_pending);
         if let Some(w) = next_watchdog {
             if now >= w {
                 notifier.watchdog();
@@ -473,6 +495,7 @@ impl Daemon {
                     .unwrap_or_default()
             );
             self.originated.clear();
+            self.policy = None;
             self.speaker = Some(Speaker::new(rib, local));
         } else if let Some(sp) = self.speaker.as_mut() {
             sp.local.best_v4 = local.best_v4;
@@ -485,8 +508,11 @@ impl Daemon {
         for (addr, err) in sp.set_listen(registry, &me.listen) {
             warn!("bgp", "cannot listen on {addr}: {err}");
         }
-        sp.rib.set_policy(Box::new(policy));
-        sp.rib.reevaluate();
+        if self.policy.as_ref() != Some(&policy) {
+            sp.rib.set_policy(Box::new(policy.clone()));
+            sp.rib.reevaluate();
+            self.policy = Some(policy);
+        }
         // Originated routes.
         let want: BTreeMap<Prefix, Originated> = plan
             .originated

@@ -12,6 +12,7 @@ use crate::cluster::adverts::OriginKind;
 use crate::cluster::policy::{PolicyModel, RouteSource};
 
 /// kube-router's import/export rules for one snapshot of the cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KubePolicy {
     pub model: PolicyModel,
     /// Addresses of node peers (sessions to other cluster nodes).

@@ -5,6 +5,12 @@
 //! cluster nodes only (D7) when overlay is on, else nothing), when reconcile passes run
 //! (on every change, on kernel notifications, and every `--injected-routes-sync-period`
 //! as a safety net), and the graceful-restart hold on adopted routes (D8).
+//!
+//! Pass scheduling: a pass is a full diff of the desired and known kernel tables plus a
+//! blocking netlink batch, so while UPDATEs stream in (the speaker has unread input)
+//! passes are deferred, for at most `MAX_DEFER`, and consecutive passes are spaced by at
+//! least the previous pass's own duration: the BGP input is not starved by the kernel,
+//! and a burst of N changes costs a few passes rather than one O(table) diff per 20 ms.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::IpAddr;
@@ -25,6 +31,8 @@ use super::speaker::Speaker;
 
 /// Least time between two reconcile passes (coalesces bursts of best-path changes).
 const MIN_GAP: Duration = Duration::from_millis(20);
+/// Longest a due pass waits for the BGP input to drain.
+const MAX_DEFER: Duration = Duration::from_secs(2);
 
 /// Totals for metrics.
 #[derive(Clone, Debug, Default)]
@@ -59,7 +67,10 @@ pub struct KernelRoutes {
     deferral: Duration,
     hold_until: Option<Instant>,
     dirty: bool,
-    last_pass: Option<Instant>,
+    /// When the oldest change not yet in the kernel arrived (bounds the deferral).
+    dirty_since: Option<Instant>,
+    /// Earliest start of the next pass: previous start + max(MIN_GAP, its duration).
+    next_pass: Option<Instant>,
     resync_period: Duration,
     next_resync: Option<Instant>,
     logged_refused: BTreeSet<Prefix>,
@@ -117,7 +128,8 @@ impl KernelRoutes {
                 .unwrap_or(Duration::from_secs(360)),
             hold_until: None,
             dirty: true,
-            last_pass: None,
+            dirty_since: None,
+            next_pass: None,
             resync_period: cfg.injected_routes_sync_period,
             next_resync: None,
             logged_refused: BTreeSet::new(),
@@ -166,10 +178,7 @@ impl KernelRoutes {
     pub fn next_deadline(&self) -> Option<Instant> {
         let mut d = self.next_resync;
         if self.dirty {
-            let at = self
-                .last_pass
-                .map(|t| t + MIN_GAP)
-                .unwrap_or_else(Instant::now);
+            let at = self.next_pass.unwrap_or_else(Instant::now);
             d = Some(d.map_or(at, |x| x.min(at)));
         }
         if let Some(h) = self.hold_until {
@@ -203,7 +212,14 @@ impl KernelRoutes {
         dirty
     }
 
-    pub fn request_reconcile(&mut self, _now: Instant) {
+    pub fn request_reconcile(&mut self, now: Instant) {
+        self.mark_dirty(now);
+    }
+
+    fn mark_dirty(&mut self, now: Instant) {
+        if !self.dirty || self.dirty_since.is_none() {
+            self.dirty_since = Some(now);
+        }
         self.dirty = true;
     }
 
@@ -330,7 +346,7 @@ impl KernelRoutes {
         &mut self,
         changes: Vec<(Prefix, Option<BestInfo>)>,
         _sp: &Speaker,
-        _now: Instant,
+        now: Instant,
     ) {
         for (p, b) in changes {
             match b {
@@ -344,7 +360,7 @@ impl KernelRoutes {
                 }
             }
         }
-        self.dirty = true;
+        self.mark_dirty(now);
     }
 
     fn recompute_all(&mut self) {
@@ -423,8 +439,9 @@ impl KernelRoutes {
         }
     }
 
-    /// Runs a reconcile pass when one is due.
-    pub fn run(&mut self, now: Instant) {
+    /// Runs a reconcile pass when one is due. `input_pending`: the speaker has unread
+    /// BGP input; the pass then waits (at most `MAX_DEFER` after the oldest change).
+    pub fn run(&mut self, now: Instant, input_pending: bool) {
         if let Some(h) = self.hold_until {
             if now >= h {
                 self.hold_until = None;
@@ -451,18 +468,23 @@ impl KernelRoutes {
         if !self.dirty {
             return;
         }
-        if let Some(last) = self.last_pass {
-            if now < last + MIN_GAP {
-                return;
-            }
+        if self.next_pass.is_some_and(|t| now < t) {
+            return;
+        }
+        if input_pending && self.dirty_since.is_some_and(|t| now < t + MAX_DEFER) {
+            return;
         }
         let Some(rec) = self.rec.as_mut() else {
             self.dirty = false;
             return;
         };
         self.dirty = false;
-        self.last_pass = Some(now);
-        match rec.reconcile(now) {
+        self.dirty_since = None;
+        let res = rec.reconcile(now);
+        // Space passes by their own cost: while changes keep coming, at most about half
+        // of the loop's time goes to the kernel.
+        self.next_pass = Some(now + MIN_GAP.max(now.elapsed()));
+        match res {
             Ok(st) => {
                 self.stats.passes += 1;
                 self.stats.added += st.added as u64;
@@ -502,15 +524,15 @@ impl KernelRoutes {
                 }
                 if st.failed > 0 {
                     // Retry soon: a next hop may become reachable.
-                    self.dirty = true;
-                    self.last_pass = Some(now + Duration::from_secs(1));
+                    self.mark_dirty(now);
+                    self.next_pass = Some(now + Duration::from_secs(1));
                 }
             }
             Err(e) => {
                 warn!("kernel", "reconcile failed: {e}; retrying");
                 rec.force_resync();
-                self.dirty = true;
-                self.last_pass = Some(now + Duration::from_secs(1));
+                self.mark_dirty(now);
+                self.next_pass = Some(now + Duration::from_secs(1));
             }
         }
     }

@@ -26,8 +26,9 @@ use crate::{debug, error, info, warn};
 /// First token of the speaker's range; listeners use `BASE..BASE+LISTENER_SLOTS`.
 pub const TOKEN_BASE: usize = 1 << 20;
 const LISTENER_SLOTS: usize = 64;
-/// Read at most this much per readiness event per connection before moving on.
-const READ_CHUNK: usize = 64 * 1024;
+/// Read at most this much per turn of the loop per connection before moving on; a
+/// connection that had more is driven again on the next turn (see `pending_reads`).
+const READ_BUDGET: usize = 1 << 20;
 
 /// Settings that are the same for every peer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,6 +51,8 @@ struct Conn {
     token: Token,
     connecting: bool,
     rbuf: Vec<u8>,
+    /// Bytes of `rbuf` already decoded (compacted once per turn, not per message).
+    roff: usize,
     wbuf: Vec<u8>,
     woff: usize,
     close_after_flush: bool,
@@ -79,6 +82,10 @@ pub struct PeerSlot {
     ctx: wire::Ctx,
     pub stats: PeerStats,
     stale_deadline: Option<Instant>,
+    /// The restart time the peer advertised in the current (or last) session, 0 if
+    /// none. Kept here because the FSM forgets the negotiated values once the session
+    /// is down, which is exactly when graceful restart needs it.
+    peer_restart_time: u16,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -101,6 +108,10 @@ pub struct Speaker {
     tokens: HashMap<Token, (IpAddr, ConnId)>,
     next_token: usize,
     listeners: Vec<Listener>,
+    /// Connections whose last read stopped at `READ_BUDGET` with data possibly left in
+    /// the socket. Readiness is edge-triggered: no new event comes for bytes already
+    /// there, so these are driven again on the next turn of the loop.
+    pending_reads: Vec<Token>,
     timers: Timers<TimerKey>,
     seed: u64,
     /// UPDATE messages sent and received (metrics).
@@ -127,6 +138,7 @@ impl Speaker {
             tokens: HashMap::new(),
             next_token: TOKEN_BASE + LISTENER_SLOTS,
             listeners: Vec::new(),
+            pending_reads: Vec::new(),
             timers: Timers::new(),
             seed,
             updates_in: 0,
@@ -327,6 +339,7 @@ impl Speaker {
                     ..PeerStats::default()
                 },
                 stale_deadline: None,
+                peer_restart_time: 0,
             },
         );
         self.input(registry, addr, Input::Start, now);
@@ -434,6 +447,23 @@ impl Speaker {
         }
     }
 
+    /// Whether some connection has unread input left from an earlier turn: the loop
+    /// must not sleep, and calls [`Speaker::drive_pending`].
+    pub fn has_pending_reads(&self) -> bool {
+        !self.pending_reads.is_empty()
+    }
+
+    /// Reads on (one budget each) from the connections that stopped at their read
+    /// budget on an earlier turn.
+    pub fn drive_pending(&mut self, registry: &Registry, now: Instant) {
+        let pending = std::mem::take(&mut self.pending_reads);
+        for token in pending {
+            if let Some(&(addr, conn)) = self.tokens.get(&token) {
+                self.drive_conn(registry, addr, conn, now);
+            }
+        }
+    }
+
     /// Handles readiness of a speaker token.
     pub fn ready(&mut self, registry: &Registry, token: Token, now: Instant) {
         if token.0 < TOKEN_BASE + LISTENER_SLOTS {
@@ -494,6 +524,7 @@ impl Speaker {
                     token,
                     connecting: false,
                     rbuf: Vec::new(),
+                    roff: 0,
                     wbuf: Vec::new(),
                     woff: 0,
                     close_after_flush: false,
@@ -551,7 +582,13 @@ impl Speaker {
                     eof = true;
                 } else {
                     match read_in(c) {
-                        Ok(open) => eof = !open,
+                        Ok(ReadEnd::Drained) => {}
+                        Ok(ReadEnd::Budget) => {
+                            if !self.pending_reads.contains(&c.token) {
+                                self.pending_reads.push(c.token);
+                            }
+                        }
+                        Ok(ReadEnd::Eof) => eof = true,
                         Err(e) => {
                             debug!("bgp", "peer {addr}: read: {e}");
                             eof = true;
@@ -578,10 +615,11 @@ impl Speaker {
             let Some(c) = slot.conns.get_mut(&conn) else {
                 return;
             };
-            let input = match wire::frame(&c.rbuf) {
+            let rest = c.rbuf.get(c.roff..).unwrap_or_default();
+            let input = match wire::frame(rest) {
                 Ok(Some(len)) => {
-                    let res = wire::decode(&c.rbuf[..len], &ctx);
-                    c.rbuf.drain(..len);
+                    let res = wire::decode(rest.get(..len).unwrap_or_default(), &ctx);
+                    c.roff += len;
                     match res {
                         Ok(d) => {
                             for issue in &d.issues {
@@ -600,6 +638,7 @@ impl Speaker {
                             warn!("bgp", "peer {addr}: bad message: {e}");
                             slot.stats.last_error = Some(e.to_string());
                             c.rbuf.clear();
+                            c.roff = 0;
                             Input::DecodeError {
                                 conn,
                                 notification: e.notification,
@@ -607,11 +646,16 @@ impl Speaker {
                         }
                     }
                 }
-                Ok(None) => break,
+                Ok(None) => {
+                    c.rbuf.drain(..c.roff.min(c.rbuf.len()));
+                    c.roff = 0;
+                    break;
+                }
                 Err(e) => {
                     warn!("bgp", "peer {addr}: bad message header: {e}");
                     slot.stats.last_error = Some(e.to_string());
                     c.rbuf.clear();
+                    c.roff = 0;
                     Input::DecodeError {
                         conn,
                         notification: e.notification,
@@ -702,6 +746,11 @@ impl Speaker {
                     ibgp: negotiated.ibgp,
                 };
                 slot.stats.established_transitions += 1;
+                slot.peer_restart_time = negotiated
+                    .peer_gr
+                    .as_ref()
+                    .map(|g| g.restart_time)
+                    .unwrap_or(0);
                 slot.stats.eor.clear();
                 slot.stats.local_addr = slot.conns.get(&conn).and_then(|c| c.local.map(|a| a.ip()));
                 let plan = slot.plan.clone();
@@ -744,12 +793,8 @@ impl Speaker {
                 let Some(slot) = self.peers.get_mut(&addr) else {
                     return;
                 };
-                let restart = slot
-                    .fsm
-                    .negotiated()
-                    .and_then(|n| n.peer_gr.as_ref())
-                    .map(|g| g.restart_time)
-                    .unwrap_or(0);
+                // Not `slot.fsm.negotiated()`: the FSM is already Idle here.
+                let restart = slot.peer_restart_time;
                 if !matches!(reason, DownReason::AdminStop) {
                     slot.stats.last_error = Some(reason.to_string());
                 }
@@ -844,6 +889,7 @@ impl Speaker {
                             token,
                             connecting: true,
                             rbuf: Vec::new(),
+                            roff: 0,
                             wbuf: Vec::new(),
                             woff: 0,
                             close_after_flush: false,
@@ -1054,21 +1100,32 @@ fn write_out(c: &mut Conn) -> io::Result<()> {
     Ok(())
 }
 
-/// Reads what is available (bounded). Ok(false) on end of stream.
-fn read_in(c: &mut Conn) -> io::Result<bool> {
-    let mut buf = [0u8; 16 * 1024];
+/// How a bounded read ended.
+#[derive(Debug, PartialEq, Eq)]
+enum ReadEnd {
+    /// The socket is empty (WouldBlock): the next readiness event brings more.
+    Drained,
+    /// Stopped at `READ_BUDGET`: more may be waiting and no event will say so.
+    Budget,
+    /// End of stream.
+    Eof,
+}
+
+/// Reads what is available, at most about `READ_BUDGET` bytes.
+fn read_in(c: &mut Conn) -> io::Result<ReadEnd> {
+    let mut buf = [0u8; 64 * 1024];
     let mut total = 0;
     loop {
         match c.stream.read(&mut buf) {
-            Ok(0) => return Ok(false),
+            Ok(0) => return Ok(ReadEnd::Eof),
             Ok(n) => {
-                c.rbuf.extend_from_slice(&buf[..n]);
+                c.rbuf.extend_from_slice(buf.get(..n).unwrap_or_default());
                 total += n;
-                if total >= READ_CHUNK * 16 {
-                    return Ok(true);
+                if total >= READ_BUDGET {
+                    return Ok(ReadEnd::Budget);
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(ReadEnd::Drained),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         }

@@ -95,6 +95,12 @@ pub struct Neighbor {
     pub v4: bool,
     pub v6: bool,
     pub graceful_restart: bool,
+    /// Advertise the 4-octet AS capability (RFC 6793). Off: BIRD `enable as4 off`
+    /// (a 4-octet neighbour ASN is then configured as `neighbor X external`, which
+    /// BIRD accepts), FRR `dont-capability-negotiate` (no capabilities at all, but FRR
+    /// still reads the peer's AS4 capability and then ignores AS4_PATH); GoBGP
+    /// ignores it.
+    pub as4: bool,
 }
 
 impl Neighbor {
@@ -113,6 +119,7 @@ impl Neighbor {
             v4: addr.is_ipv4(),
             v6: addr.is_ipv6(),
             graceful_restart: false,
+            as4: true,
         }
     }
 
@@ -144,6 +151,12 @@ impl Neighbor {
 
     pub fn graceful_restart(mut self) -> Neighbor {
         self.graceful_restart = true;
+        self
+    }
+
+    /// A 2-octet-only speaker towards this neighbour (BIRD, FRR).
+    pub fn no_as4(mut self) -> Neighbor {
+        self.as4 = false;
         self
     }
 }

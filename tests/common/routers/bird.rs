@@ -35,7 +35,13 @@ fn render(r: &Router) -> String {
             Some(l) => s += &format!("  local {l} as {};\n", c.asn),
             None => s += &format!("  local as {};\n", c.asn),
         }
-        s += &format!("  neighbor {} as {};\n", n.addr, n.asn);
+        if !n.as4 && n.asn > 0xFFFF {
+            // With `enable as4 off` BIRD refuses a 4-octet neighbour ASN (and still
+            // checks the one in the peer's AS4 capability): accept any external AS.
+            s += &format!("  neighbor {} external;\n", n.addr);
+        } else {
+            s += &format!("  neighbor {} as {};\n", n.addr, n.asn);
+        }
         if let Some(p) = &n.password {
             s += &format!("  password \"{p}\";\n");
         }
@@ -50,6 +56,9 @@ fn render(r: &Router) -> String {
         }
         if n.graceful_restart {
             s += "  graceful restart on;\n";
+        }
+        if !n.as4 {
+            s += "  enable as4 off;\n";
         }
         s += &format!(
             "  hold time {}; keepalive time {}; connect retry time {}; connect delay time 1;\n  error wait time 1, 5;\n",

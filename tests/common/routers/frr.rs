@@ -44,6 +44,9 @@ fn render(r: &Router) -> String {
         if n.graceful_restart {
             s += &format!(" neighbor {a} graceful-restart\n");
         }
+        if !n.as4 {
+            s += &format!(" neighbor {a} dont-capability-negotiate\n");
+        }
     }
     for (v6, name) in [(false, "ipv4"), (true, "ipv6")] {
         s += &format!(" address-family {name} unicast\n");
