@@ -335,4 +335,31 @@ fn node_added_and_annotations_changed_live() {
     lab.expect_kernel(3, &lab.pod_routes(&[0, 1, 2]), &[], CHANGE);
     lab.expect_kernel(1, &lab.pod_routes(&[3]), &[], CHANGE);
     lab.expect_pings(&[(3, 1), (1, 3), (3, 2)], 2);
+
+    // node2, already peered with node1, becomes a client too: its session with node1
+    // turns into a client session in place (not negotiated, no reset); node2 and node3
+    // stop peering (a client peers only with servers); routes still flow via node1.
+    let before = transitions_of(&lab, &[0, 1]);
+    let t0 = Instant::now();
+    lab.kubectl_ok(&["annotate", "node", "node2", "kube-router.io/rr.client=42"]);
+    lab.expect_peers(1, &set(&[&lab.node(0).ipv4]), CHANGE);
+    lab.expect_peers(2, &set(&[&lab.node(0).ipv4]), CHANGE);
+    let row = timed(CHANGE, || {
+        lab.neighbor_rows(0)
+            .iter()
+            .any(|x| x.address == lab.node(1).ipv4 && x.rr_client)
+    });
+    lab.check(row.is_some(), "node1 does not show node2 as an RR client");
+    eprintln!(
+        "{test}: node2 became a client {:?} after rr.client=42",
+        t0.elapsed()
+    );
+    let mut keep = BTreeSet::new();
+    keep.insert(lab.node(0).ipv4.clone());
+    keep.insert(lab.node(1).ipv4.clone());
+    expect_not_reset(&lab, &before, &keep, "node2 rr.client");
+    for i in [1, 2, 3] {
+        lab.expect_kernel(i, &lab.pod_routes(&others(&all, i)), &[], CHANGE);
+    }
+    lab.expect_pings(&[(1, 2), (2, 3), (3, 1)], 2);
 }
