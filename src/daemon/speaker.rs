@@ -828,11 +828,26 @@ impl Speaker {
                 | DownReason::NotificationReceived(n) = &reason
                 {
                     // Refused OPENs (D4 ASN mismatch, bad id, hold time) are worth a line.
-                    warn!(
-                        "bgp",
-                        "peer {addr}: session not established: {reason} ({})",
-                        explain(n)
-                    );
+                    let sent = matches!(reason, DownReason::NotificationSent(_));
+                    if sent && (n.code, n.subcode) == (2, 2) && n.data.len() == 2 {
+                        let seen = u16::from_be_bytes([n.data[0], n.data[1]]);
+                        warn!(
+                            "bgp",
+                            "peer {addr}: refused: it opened with AS {seen}{}, but AS {} is configured for it (D4)",
+                            if seen == 23456 {
+                                " (AS_TRANS: a 4-octet AS)"
+                            } else {
+                                ""
+                            },
+                            slot.plan.remote_asn
+                        );
+                    } else {
+                        warn!(
+                            "bgp",
+                            "peer {addr}: session not established: {reason} ({})",
+                            explain(n)
+                        );
+                    }
                 }
             }
             Output::StateChange { from, to } => {
