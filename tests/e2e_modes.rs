@@ -117,11 +117,16 @@ fn cluster_asn_and_mismatched_node() {
             &format!("node{} status: {status}", i + 1),
         );
     }
-    // The refusal is logged with the reason, on the refusing side or the refused one.
+    // Each node logs the refusal, naming the peer and both AS numbers.
     let refused = common::wait_for(UP, || {
-        (0..4)
-            .flat_map(|i| lab.log_lines(i, &["AS number is not the one configured"]))
-            .next()
+        let lines: Vec<Vec<String>> = good
+            .iter()
+            .map(|&i| lab.log_lines(i, &[&format!("peer {odd}"), "refused", "65200", "65100"]))
+            .collect();
+        lines
+            .iter()
+            .all(|l| !l.is_empty())
+            .then(|| lines[0][0].clone())
     });
     lab.check(refused.is_some(), "no log line about the mismatched ASN");
     eprintln!("{test}: refusal logged: {}", refused.unwrap_or_default());
