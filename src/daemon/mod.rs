@@ -461,12 +461,12 @@ impl Daemon {
             }),
         };
         let cluster_id = me.rr_server;
+        let mut reevaluate = false;
         let rebuild = match &self.speaker {
             None => true,
             Some(sp) => {
                 sp.local.router_id != local.router_id
                     || sp.local.local_asn != local.local_asn
-                    || sp.rib.config().cluster_id != cluster_id
                     || sp.local.graceful_restart != local.graceful_restart
             }
         };
@@ -474,7 +474,7 @@ impl Daemon {
             if let Some(mut old) = self.speaker.take() {
                 info!(
                     "bgp",
-                    "router ID, ASN or route-reflector cluster ID changed: restarting all sessions"
+                    "router ID, ASN or graceful restart changed: restarting all sessions"
                 );
                 old.shutdown(registry, true, now);
                 old.set_peers(registry, &[], now);
@@ -502,6 +502,18 @@ impl Daemon {
         } else if let Some(sp) = self.speaker.as_mut() {
             sp.local.best_v4 = local.best_v4;
             sp.local.best_v6 = local.best_v6;
+            // Not negotiated (D1): reflection changes in place, no session is reset.
+            if sp.rib.config().cluster_id != cluster_id {
+                info!(
+                    "bgp",
+                    "route reflector cluster ID {}: sessions kept, routes re-evaluated",
+                    cluster_id
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "removed".into())
+                );
+                sp.rib.set_cluster_id(cluster_id);
+                reevaluate = true;
+            }
         }
         let policy = self.policy_for(&plan);
         let Some(sp) = self.speaker.as_mut() else {
@@ -510,7 +522,7 @@ impl Daemon {
         for (addr, err) in sp.set_listen(registry, &me.listen) {
             warn!("bgp", "cannot listen on {addr}: {err}");
         }
-        if self.policy.as_ref() != Some(&policy) {
+        if reevaluate || self.policy.as_ref() != Some(&policy) {
             sp.rib.set_policy(Box::new(policy.clone()));
             sp.rib.reevaluate();
             self.policy = Some(policy);

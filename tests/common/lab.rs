@@ -17,6 +17,7 @@
 //! ```
 //! The kube-bgp process side (start/stop/ctl/logs) is in `lab/daemon.rs`.
 
+pub mod checks;
 pub mod daemon;
 pub mod kernel;
 

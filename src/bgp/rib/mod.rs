@@ -266,6 +266,13 @@ impl Rib {
         &self.cfg
     }
 
+    /// Becomes, stops being, or changes cluster as a route reflector. Sessions are not
+    /// touched (the CLUSTER_ID is not negotiated); call `reevaluate` to re-run the
+    /// loop checks and export with it.
+    pub fn set_cluster_id(&mut self, cluster_id: Option<Ipv4Addr>) {
+        self.cfg.cluster_id = cluster_id;
+    }
+
     // ----- peers -----
 
     /// Registers a configured peer (not yet established).

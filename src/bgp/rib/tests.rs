@@ -369,6 +369,35 @@ fn route_reflection_matrix() {
     );
 }
 
+/// Becoming a reflector (and ceasing to be one) on a running RIB: after
+/// `set_cluster_id` + `reevaluate`, routes are reflected or withdrawn as differences,
+/// with no peer going down.
+#[test]
+fn cluster_id_set_and_cleared_in_place() {
+    let mut r = rib(None);
+    let c1 = up(&mut r, client(1));
+    let n1 = up(&mut r, info(3, LOCAL_AS));
+    r.take_out();
+    r.announce(n1, attrs(&[], "192.0.2.3"), &[pfx("10.3.0.0/24")])
+        .unwrap();
+    let out = r.take_out();
+    assert!(messages_for(&out, c1).is_empty(), "no reflection yet");
+    let cid: Ipv4Addr = "0.0.0.42".parse().unwrap();
+    r.set_cluster_id(Some(cid));
+    r.reevaluate();
+    let out = r.take_out();
+    let a = announced(&messages_for(&out, c1));
+    assert_eq!(a.len(), 1, "reflected once a reflector");
+    assert_eq!(a[0].1.cluster_list, vec![cid]);
+    assert_eq!(a[0].1.next_hop, Some("192.0.2.3".parse().unwrap()));
+    assert!(messages_for(&out, n1).is_empty());
+    r.set_cluster_id(None);
+    r.reevaluate();
+    let out = r.take_out();
+    assert_eq!(withdrawn(&messages_for(&out, c1)), vec![pfx("10.3.0.0/24")]);
+    assert!(r.is_up(c1) && r.is_up(n1));
+}
+
 #[test]
 fn reflected_best_moving_between_clients_sends_minimal_changes() {
     let mut r = rib(Some("10.0.0.99"));
