@@ -19,7 +19,7 @@ version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 [ -n "$version" ] || die "cannot read the version from Cargo.toml"
 
 # --- static binary ------------------------------------------------------------------
-if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$TARGET"; then
+if command -v rustup >/dev/null && ! grep -qx "$TARGET" <<<"$(rustup target list --installed)"; then
   die "the Rust target $TARGET is missing: rustup target add $TARGET"
 fi
 command -v x86_64-linux-musl-gcc >/dev/null || command -v musl-gcc >/dev/null ||
@@ -27,7 +27,8 @@ command -v x86_64-linux-musl-gcc >/dev/null || command -v musl-gcc >/dev/null ||
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 KUBE_BGP_GIT_COMMIT=$commit cargo build --release --offline --locked --target "$TARGET"
 bin=target/$TARGET/release/kube-bgp
-file "$bin" | grep -q 'statically linked' || { file "$bin"; die "$bin is not statically linked"; }
+file_info=$(file "$bin")
+grep -q 'statically linked' <<<"$file_info" || die "$bin is not statically linked: $file_info"
 if ldd "$bin" >/dev/null 2>&1; then die "ldd found dynamic dependencies in $bin"; fi
 echo "static binary: $bin ($(stat -c %s "$bin") bytes, $(file -b "$bin" | cut -d, -f1-2))"
 "$bin" --version
@@ -137,12 +138,15 @@ deb_list=$(dpkg-deb -c "$deb")
 for f in "${want_files[@]}" etc/default/kube-bgp; do
   grep -q " ./$f\$" <<<"$deb_list" || die ".deb lacks $f"
 done
-dpkg-deb -I "$deb" | grep -q 'Package: kube-bgp' || die ".deb control is wrong"
+# Outputs are captured first: `cmd | grep -q` can fail under pipefail (SIGPIPE).
+deb_info=$(dpkg-deb -I "$deb")
+grep -q 'Package: kube-bgp' <<<"$deb_info" || die ".deb control is wrong"
 rpm_list=$(rpm -qlp "$rpm" 2>/dev/null)
 for f in "${want_files[@]}" etc/sysconfig/kube-bgp; do
   grep -qx "/$f" <<<"$rpm_list" || die ".rpm lacks /$f"
 done
-rpm -qp --configfiles "$rpm" 2>/dev/null | grep -qx /etc/sysconfig/kube-bgp || die ".rpm: env file is not a config file"
+rpm_conf=$(rpm -qp --configfiles "$rpm" 2>/dev/null)
+grep -qx /etc/sysconfig/kube-bgp <<<"$rpm_conf" || die ".rpm: env file is not a config file"
 echo "package contents ok"
 
 # Install, edit the config, upgrade (the edit must survive), remove.

