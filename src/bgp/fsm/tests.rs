@@ -472,14 +472,26 @@ fn connect_retry_backoff_with_jitter() {
 
 #[test]
 fn idle_hold_refuses_inbound_then_restarts() {
+    // After a protocol failure (here the peer's NOTIFICATION) IdleHold damps the peer:
+    // inbound connections are refused until the backoff ends.
     let t0 = Instant::now();
     let mut p = Peer::new(cfg(), 7).expect("valid");
     let c = establish_outbound(&mut p, vec![], 90, t0);
-    let out = p.handle(Input::TcpClosed { conn: c }, t0);
-    assert!(!closed(&out, c), "the caller already dropped the socket");
+    let n = Notification {
+        code: 6,
+        subcode: 4,
+        data: vec![],
+    };
+    let out = p.handle(
+        Input::Received {
+            conn: c,
+            msg: Message::Notification(n.clone()),
+        },
+        t0,
+    );
     let (reason, was_est, graceful) = down_of(&out).expect("Down");
-    assert_eq!(reason, DownReason::ConnectionLost);
-    assert!(was_est && !graceful, "no GR negotiated");
+    assert_eq!(reason, DownReason::NotificationReceived(n));
+    assert!(was_est && !graceful);
     assert_eq!(p.state(), State::Idle);
     let resume = p.next_deadline().expect("IdleHold");
     // Second draw of the backoff (the first spaced the connect): 2 s base, jittered.
@@ -496,6 +508,35 @@ fn idle_hold_refuses_inbound_then_restarts() {
     let out = p.handle(Input::Timers, resume);
     assert!(connect_of(&out).is_some());
     assert_eq!(p.state(), State::Connect);
+}
+
+#[test]
+fn connection_lost_peer_may_reconnect_during_idle_hold() {
+    // A peer whose TCP connection just went away (restart, crash) is let back in at once.
+    let t0 = Instant::now();
+    let mut p = Peer::new(cfg(), 7).expect("valid");
+    let c = establish_outbound(&mut p, vec![], 90, t0);
+    let out = p.handle(Input::TcpClosed { conn: c }, t0);
+    assert!(!closed(&out, c), "the caller already dropped the socket");
+    let (reason, was_est, graceful) = down_of(&out).expect("Down");
+    assert_eq!(reason, DownReason::ConnectionLost);
+    assert!(was_est && !graceful, "no GR negotiated");
+    assert_eq!(p.state(), State::Idle);
+    assert!(p.next_deadline().is_some(), "IdleHold armed");
+    let inbound = p.alloc_conn();
+    let out = p.handle(
+        Input::TcpConnected {
+            conn: inbound,
+            inbound: true,
+        },
+        t0,
+    );
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::Send { conn, msg: Message::Open(_) } if *conn == inbound)),
+        "{out:?}"
+    );
+    assert_eq!(p.state(), State::OpenSent);
 }
 
 #[test]

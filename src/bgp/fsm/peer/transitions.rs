@@ -41,6 +41,18 @@ impl Peer {
 
     /// The peer connected to us.
     pub(super) fn accept(&mut self, conn: ConnId, now: Instant, out: &mut Vec<Output>) {
+        // IdleHold damps peers that fail in the protocol. A peer whose connection merely
+        // went away (it restarted or crashed) may come back at once: that is what makes
+        // a restarting neighbour's routes converge in a second instead of a backoff.
+        if self.admin_up
+            && self.idle_hold_until.is_some()
+            && matches!(
+                self.last_down,
+                Some(DownReason::ConnectionLost | DownReason::PeerRestarted)
+            )
+        {
+            self.idle_hold_until = None;
+        }
         if self.state() == State::Idle || self.index(conn).is_some() {
             out.push(Output::Close { conn });
             return;
