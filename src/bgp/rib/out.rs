@@ -262,7 +262,12 @@ fn rewrite(
             // MED is not propagated from another AS.
             o.med = None;
         }
-        set_self_next_hop(&mut o, to, afi);
+        // A local path keeps the next hop it was originated with (the node's address
+        // of the route's family, as GoBGP and so kube-router do) unless the peer wants
+        // next-hop-self or the path has none for this family; learned paths get ours.
+        if src.is_some() || to.next_hop_self || o.next_hop_for(afi).is_none() {
+            set_self_next_hop(&mut o, to, afi);
+        }
         return Some(o);
     }
     o.local_pref.get_or_insert(DEFAULT_LOCAL_PREF);

@@ -280,6 +280,27 @@ fn ibgp_split_horizon_and_ebgp_rewrite() {
 }
 
 #[test]
+fn ebgp_local_path_keeps_its_next_hop_unless_next_hop_self() {
+    let mut r = rib(None);
+    let e = up(&mut r, info(3, 65100));
+    let nhs = up(
+        &mut r,
+        PeerInfo {
+            next_hop_self: true,
+            ..info(4, 65100)
+        },
+    );
+    r.take_out();
+    // Originated with another of our addresses than the session's (192.0.2.254).
+    r.originate(pfx("10.5.0.0/24"), attrs(&[], "198.51.100.7"));
+    let out = r.take_out();
+    let got = announced(&messages_for(&out, e));
+    assert_eq!(got[0].1.next_hop, Some("198.51.100.7".parse().unwrap()));
+    let got = announced(&messages_for(&out, nhs));
+    assert_eq!(got[0].1.next_hop, Some("192.0.2.254".parse().unwrap()));
+}
+
+#[test]
 fn ebgp_learned_to_ibgp_next_hop_unchanged_or_self() {
     let mut r = rib(None);
     let e = up(&mut r, info(3, 65100));
