@@ -175,6 +175,8 @@ pub struct RouterConfig {
     pub hold_time: u16,
     /// Seconds between connection attempts.
     pub connect_retry: u16,
+    /// TCP port the router listens on (GoBGP and BIRD; FRR always uses 179).
+    pub port: u16,
 }
 
 impl RouterConfig {
@@ -189,6 +191,7 @@ impl RouterConfig {
             prefixes: Vec::new(),
             hold_time: 9,
             connect_retry: 2,
+            port: 179,
         }
     }
 
@@ -207,6 +210,12 @@ impl RouterConfig {
 
     pub fn prefix(mut self, p: &str) -> RouterConfig {
         self.prefixes.push(prefix(p));
+        self
+    }
+
+    /// Listen on `port` instead of 179 (GoBGP and BIRD only).
+    pub fn port(mut self, port: u16) -> RouterConfig {
+        self.port = port;
         self
     }
 
@@ -345,6 +354,20 @@ impl Router {
             Daemon::Gobgp => gobgp::routes(self),
             Daemon::Frr => frr::routes(self),
         }
+    }
+
+    /// Communities (`a:b`, decimal halves) on the path for `prefix` received from
+    /// `from`, or None when there is no such path. GoBGP only (panics for the others).
+    pub fn communities(&self, prefix_str: &str, from: &str) -> Option<Vec<String>> {
+        assert_eq!(self.daemon, Daemon::Gobgp, "communities: GoBGP only");
+        let from: IpAddr = from.parse().unwrap_or_else(|e| panic!("from {from}: {e}"));
+        gobgp::communities(self, prefix(prefix_str), from)
+    }
+
+    /// Runs the `gobgp` CLI against this GoBGP router (e.g. `["neighbor", "-j"]`).
+    pub fn gobgp_cli(&self, args: &[&str]) -> Result<String, String> {
+        assert_eq!(self.daemon, Daemon::Gobgp, "gobgp_cli: GoBGP only");
+        gobgp::cli(self, args)
     }
 
     /// The best received path for `prefix` (or the first one if none is marked best).

@@ -29,11 +29,16 @@ fn render(r: &Router) -> String {
     }
     // Only our statics and what BGP learned go out (not the connected routes).
     s += "filter bgp_out { if source ~ [RTS_STATIC, RTS_BGP] then accept; reject; }\n";
+    let port = if c.port == 179 {
+        String::new()
+    } else {
+        format!(" port {}", c.port)
+    };
     for (i, n) in c.neighbors.iter().enumerate() {
         s += &format!("protocol bgp n{i} {{\n");
         match c.listen {
-            Some(l) => s += &format!("  local {l} as {};\n", c.asn),
-            None => s += &format!("  local as {};\n", c.asn),
+            Some(l) => s += &format!("  local {l}{port} as {};\n", c.asn),
+            None => s += &format!("  local{port} as {};\n", c.asn),
         }
         if !n.as4 && n.asn > 0xFFFF {
             // With `enable as4 off` BIRD refuses a 4-octet neighbour ASN (and still

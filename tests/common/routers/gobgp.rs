@@ -14,8 +14,8 @@ fn render(r: &Router) -> String {
     let mut s = String::new();
     s += "[global.config]\n";
     s += &format!(
-        "  as = {}\n  router-id = \"{}\"\n  port = 179\n",
-        c.asn, c.router_id
+        "  as = {}\n  router-id = \"{}\"\n  port = {}\n",
+        c.asn, c.router_id, c.port
     );
     if let Some(l) = c.listen {
         s += &format!("  local-address-list = [\"{l}\"]\n");
@@ -69,7 +69,7 @@ fn render(r: &Router) -> String {
     s
 }
 
-fn cli(r: &Router, args: &[&str]) -> Result<String, String> {
+pub(super) fn cli(r: &Router, args: &[&str]) -> Result<String, String> {
     let port = r.api_port.to_string();
     let mut all = vec!["-u", "127.0.0.1", "-p", &port];
     all.extend_from_slice(args);
@@ -208,4 +208,50 @@ pub fn parse_session(json: &str, peer: IpAddr) -> SessionState {
         Some(6) => SessionState::Established,
         _ => SessionState::Unknown,
     }
+}
+
+/// Communities of the path for `p` received from `from` (`gobgp global rib -j`,
+/// attribute type 8, each 32-bit value shown as `high:low`); None without such a path.
+pub(super) fn communities(r: &Router, p: Prefix, from: IpAddr) -> Option<Vec<String>> {
+    let afi = if p.addr().is_ipv6() { "ipv6" } else { "ipv4" };
+    let out = cli(r, &["global", "rib", "-a", afi, "-j"]).unwrap_or_default();
+    parse_communities(&out, p, from)
+}
+
+/// See [`communities`].
+pub fn parse_communities(json: &str, p: Prefix, from: IpAddr) -> Option<Vec<String>> {
+    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(json) else {
+        return None;
+    };
+    let (_, paths) = map
+        .iter()
+        .find(|(k, _)| k.parse::<Prefix>().ok() == Some(p))?;
+    let path = paths.as_array()?.iter().find(|x| {
+        x.get("neighbor-ip")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<IpAddr>().ok())
+            == Some(from)
+    })?;
+    let mut out = Vec::new();
+    for attr in path
+        .get("attrs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if attr.get("type").and_then(Value::as_u64) != Some(8) {
+            continue;
+        }
+        for c in attr
+            .get("communities")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(c) = c.as_u64() {
+                out.push(format!("{}:{}", c >> 16, c & 0xFFFF));
+            }
+        }
+    }
+    Some(out)
 }
