@@ -10,7 +10,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::lab::checks::{available, set};
+use common::lab::checks::{available, fnv_router_id, set};
 use common::lab::{Lab, LabConfig};
 use common::routers::{Daemon, Neighbor, RouterConfig};
 use common::{Netns, wait_for};
@@ -36,22 +36,6 @@ fn add_addr(ns: &Netns, existing: &str, cidr: &str) {
         .nth(1)
         .unwrap_or_else(|| panic!("{}: no interface holds {existing}: {line}", ns.name));
     ns.sh(&format!("ip addr add {cidr} dev {dev}"));
-}
-
-/// FNV-1a 32-bit over the 16-byte (IPv4-mapped for IPv4) form of `ip`, as a dotted
-/// quad: the router ID `--router-id=generate` must produce (spec §3.2).
-fn fnv_router_id(ip: &str) -> String {
-    let ip: std::net::IpAddr = ip.parse().unwrap_or_else(|e| panic!("{ip}: {e}"));
-    let bytes = match ip {
-        std::net::IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
-        std::net::IpAddr::V6(a) => a.octets(),
-    };
-    let mut h: u32 = 0x811c_9dc5;
-    for b in bytes {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    std::net::Ipv4Addr::from(h).to_string()
 }
 
 #[test]

@@ -25,6 +25,22 @@ pub fn available(test: &str, routers: &[Daemon]) -> bool {
         && routers.iter().all(|d| d.available(test))
 }
 
+/// FNV-1a 32-bit over the 16-byte (IPv4-mapped for IPv4) form of `ip`, as a dotted
+/// quad: the router ID `--router-id=generate` must produce (spec §3.2).
+pub fn fnv_router_id(ip: &str) -> String {
+    let ip: std::net::IpAddr = ip.parse().unwrap_or_else(|e| panic!("{ip}: {e}"));
+    let bytes = match ip {
+        std::net::IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+        std::net::IpAddr::V6(a) => a.octets(),
+    };
+    let mut h: u32 = 0x811c_9dc5;
+    for b in bytes {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    std::net::Ipv4Addr::from(h).to_string()
+}
+
 /// Polls `f` (every 50 ms) until it holds or `timeout` passes: the time it took.
 pub fn timed(timeout: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> {
     let t0 = Instant::now();
