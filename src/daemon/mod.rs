@@ -110,19 +110,6 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         Waker::new(&registry, WAKER).map_err(|e| DaemonError::Setup(format!("waker: {e}")))?,
     );
 
-    if cfg.bfd.is_some() {
-        warn!(
-            "main",
-            "--enable-bfd: kube-bgp has no BFD yet; sessions rely on the BGP hold timer"
-        );
-    }
-    if cfg.overlay_encap == crate::config::OverlayEncap::Fou {
-        warn!(
-            "main",
-            "--overlay-encap=fou: kube-bgp builds plain IPIP tunnels only; using ipip"
-        );
-    }
-
     // Kubernetes.
     let kcfg = crate::kube::load(cfg.kubeconfig.as_deref(), cfg.master.as_deref())
         .map_err(|e| DaemonError::Setup(e.to_string()))?;
@@ -340,7 +327,13 @@ fn open_ctl(cfg: &Config, registry: &mio::Registry) -> Option<Server<mio::net::U
         let _ = std::fs::create_dir_all(dir);
     }
     let _ = std::fs::remove_file(path);
-    let listener = match mio::net::UnixListener::bind(path) {
+    // Created with mode 0600 from the start (no window in which others could connect).
+    // SAFETY: umask only swaps the process's file-creation mask; no memory is involved.
+    let old_mask = unsafe { libc::umask(0o177) };
+    let bound = mio::net::UnixListener::bind(path);
+    // SAFETY: as above, restoring the previous mask.
+    unsafe { libc::umask(old_mask) };
+    let listener = match bound {
         Ok(l) => l,
         Err(e) => {
             warn!(
