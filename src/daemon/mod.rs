@@ -67,6 +67,12 @@ pub struct Counters {
     pub api_events: u64,
     pub relists: u64,
     pub best_received: u64,
+    /// kube-router's `controller_bgp_advertisements_sent{type}`.
+    pub adv_pod_route: u64,
+    pub adv_vip: u64,
+    pub withdraw_vip: u64,
+    /// kube-router's `controller_bgp_internal_peers_sync_time`: applying the peer set.
+    pub peers_sync_time: crate::ops::http::prom::Histogram,
 }
 
 pub struct Daemon {
@@ -532,6 +538,9 @@ impl Daemon {
             .filter(|(p, _)| !want.contains_key(p))
         {
             sp.rib.withdraw_local(p);
+            if self.originated.get(p).map(|o| o.kind) == Some(OriginKind::Vip) {
+                self.counters.withdraw_vip += 1;
+            }
         }
         for (p, o) in &want {
             if self.originated.get(p) != Some(o) {
@@ -541,11 +550,17 @@ impl Daemon {
                 };
                 attrs.set_next_hop(p.afi(), o.next_hop, None);
                 sp.rib.originate(*p, attrs);
+                match o.kind {
+                    OriginKind::PodCidr => self.counters.adv_pod_route += 1,
+                    OriginKind::Vip => self.counters.adv_vip += 1,
+                }
             }
         }
         self.originated = want;
         let before = sp.peers.len();
+        let t = Instant::now();
         sp.set_peers(registry, &plan.peers, now);
+        self.counters.peers_sync_time.observe(t.elapsed());
         if sp.peers.len() != before {
             self.counters.peer_changes += 1;
         }

@@ -43,6 +43,8 @@ pub struct RouteStats {
     pub deleted: u64,
     pub failed: u64,
     pub last_duration: Duration,
+    /// kube-router's `host_routes_sync_time`.
+    pub sync_time: crate::ops::http::prom::Histogram,
 }
 
 pub struct KernelRoutes {
@@ -514,6 +516,7 @@ impl KernelRoutes {
                 self.stats.deleted += st.deleted as u64;
                 self.stats.failed += st.failed as u64;
                 self.stats.last_duration = st.duration;
+                self.stats.sync_time.observe(st.duration);
                 if st.added + st.replaced + st.deleted > 0 {
                     debug!(
                         "kernel",

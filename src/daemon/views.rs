@@ -410,6 +410,34 @@ pub fn metrics(d: &Daemon) -> String {
     );
     prom::header(
         &mut o,
+        "kube_router_controller_bgp_advertisements_sent",
+        "counter",
+        "Routes this node originated (pod-route, advertise-vip) or withdrew (withdraw-vip)",
+    );
+    for (t, v) in [
+        ("pod-route", d.counters.adv_pod_route),
+        ("advertise-vip", d.counters.adv_vip),
+        ("withdraw-vip", d.counters.withdraw_vip),
+    ] {
+        prom::sample(
+            &mut o,
+            "kube_router_controller_bgp_advertisements_sent",
+            &[("type", t)],
+            v as f64,
+        );
+    }
+    d.counters.peers_sync_time.write(
+        &mut o,
+        "kube_router_controller_bgp_internal_peers_sync_time",
+        "Time to apply the node peer set after a change",
+    );
+    d.routes.stats.sync_time.write(
+        &mut o,
+        "kube_router_host_routes_sync_time",
+        "Time of a kernel route reconcile pass",
+    );
+    prom::header(
+        &mut o,
         "kube_router_host_routes_synced",
         "gauge",
         "Routes kube-bgp has installed in the kernel",
