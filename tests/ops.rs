@@ -50,7 +50,8 @@ fn daemon_serves_cli_metrics_health_and_systemd_notify() {
     let ns = Netns::new("ops");
     ns.sh("ip addr add 10.61.0.1/24 dev lo");
     let api = FakeApiServer::start("127.0.0.1", Some(&ns));
-    api.create_node("ops1", "10.61.0.1", "10.244.61.0/24", &[]);
+    // The local Node object is created only once the daemon runs: until then BGP cannot
+    // start and /healthz must say so.
     let dir = std::env::temp_dir().join(format!("kbops{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -96,6 +97,21 @@ fn daemon_serves_cli_metrics_health_and_systemd_notify() {
     });
     assert!(got_watchdog.is_some(), "no WATCHDOG=1; logs:\n{}", logs());
 
+    // No Node object yet: unhealthy (kube-router's meaning: BGP could not start).
+    let unhealthy = wait_for(Duration::from_secs(10), || {
+        let out = ns.run("curl -s -w ' %{http_code}' http://127.0.0.1:20244/healthz");
+        let t = String::from_utf8_lossy(&out.stdout).to_string();
+        t.ends_with(" 500").then_some(t)
+    });
+    assert!(
+        unhealthy.is_some(),
+        "healthz not 500 without a Node; logs:\n{}",
+        logs()
+    );
+    api.create_node("ops1", "10.61.0.1", "10.244.61.0/24", &[]);
+    // A second node: a peer that never answers (nothing listens there).
+    api.create_node("ops2", "10.61.0.2", "10.244.62.0/24", &[]);
+
     // The control socket: private, and answering once the plan is applied.
     let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "control socket mode");
@@ -125,7 +141,22 @@ fn daemon_serves_cli_metrics_health_and_systemd_notify() {
     );
     let neigh: serde_json::Value =
         serde_json::from_str(&ctl(&ns, &sock, &["neighbor", "-o", "json"])).unwrap();
-    assert_eq!(neigh, serde_json::json!([]));
+    assert_eq!(neigh[0]["address"], "10.61.0.2", "{neigh}");
+    assert_eq!(neigh[0]["source"], "node ops2");
+    assert_ne!(neigh[0]["state"], "Established");
+
+    // D12: a connection from an address that is not a peer is closed before any BGP
+    // message: the client reads end-of-stream at once, zero bytes.
+    let out = ns.run("timeout 5 bash -c 'exec 3<>/dev/tcp/10.61.0.1/179 && cat <&3 | wc -c'");
+    assert!(
+        out.status.success(),
+        "connection to port 179 not closed promptly"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "0",
+        "bytes from an unknown peer"
+    );
     let out = ns.run(&format!(
         "{} neighbor 10.9.9.9 --ctl-socket {sock}",
         kube_bgp_bin()
@@ -141,6 +172,10 @@ fn daemon_serves_cli_metrics_health_and_systemd_notify() {
         "kube_router_controller_bgp_advertisements_received",
         "kube_bgp_rib_prefixes{family=\"ipv4\"} 1",
         "kube_bgp_api_watch_state{resource=\"Node\",state=\"synced\"} 1",
+        "kube_router_bgp_peer_info{address=\"10.61.0.2\",type=\"internal\",asn=\"64512\",state=",
+        "kube_router_controller_bgp_advertisements_sent{type=\"pod-route\"} 1",
+        "kube_router_controller_bgp_internal_peers_sync_time_count",
+        "kube_router_host_routes_sync_time_bucket{le=\"+Inf\"}",
     ] {
         assert!(metrics.contains(name), "metrics lack {name}:\n{metrics}");
     }

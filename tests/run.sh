@@ -70,6 +70,15 @@ stage "cargo test (unit + integration; root tests run here)"
 cargo test --offline --locked -- --test-threads="${TEST_THREADS:-2}"
 done_stage
 
+stage "the README's one-command lab (tests/lab/demo.sh, with the test build)"
+tests/lab/demo.sh --no-install --bin target/debug/kube-bgp --timeout 60 >/tmp/kube-bgp-demo.log 2>&1 || {
+  cat /tmp/kube-bgp-demo.log
+  echo "tests/lab/demo.sh failed" >&2
+  exit 1
+}
+tail -n 25 /tmp/kube-bgp-demo.log
+done_stage
+
 if [ -d tests/apiserver ]; then
   stage "fake API server tests (python unittest)"
   python3 -m unittest discover -s tests/apiserver -v

@@ -445,11 +445,9 @@ pub fn build(raw: &Raw) -> Result<Config, ConfigError> {
     }
     let graceful_restart = graceful_restart(raw)?;
     let bfd = bfd(raw)?;
-    if bfd.is_some() && graceful_restart.is_some() {
+    if bfd.is_some() {
         warnings.push(
-            "BFD and graceful restart are both enabled: a BFD failure ends the session at once \
-             and graceful restart will not keep that peer's routes"
-                .into(),
+            "--enable-bfd: kube-bgp has no BFD yet; sessions rely on the BGP hold timer".into(),
         );
     }
 
@@ -466,7 +464,12 @@ pub fn build(raw: &Raw) -> Result<Config, ConfigError> {
     };
     let overlay_encap = match raw.last("overlay-encap").unwrap_or("ipip") {
         "ipip" => OverlayEncap::Ipip,
-        "fou" => OverlayEncap::Fou,
+        "fou" => {
+            warnings.push(
+                "--overlay-encap=fou: kube-bgp builds plain IPIP tunnels only; using ipip".into(),
+            );
+            OverlayEncap::Fou
+        }
         other => {
             return Err(invalid(
                 "overlay-encap",

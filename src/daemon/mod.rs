@@ -6,6 +6,7 @@
 //! snapshot and applies the difference: peers added/changed/removed in place,
 //! originated routes and policies updated, kernel routes reconciled (D1).
 
+pub mod metrics;
 pub mod policy;
 pub mod routes;
 pub mod signals;
@@ -67,6 +68,12 @@ pub struct Counters {
     pub api_events: u64,
     pub relists: u64,
     pub best_received: u64,
+    /// kube-router's `controller_bgp_advertisements_sent{type}`.
+    pub adv_pod_route: u64,
+    pub adv_vip: u64,
+    pub withdraw_vip: u64,
+    /// kube-router's `controller_bgp_internal_peers_sync_time`: applying the peer set.
+    pub peers_sync_time: crate::ops::http::prom::Histogram,
 }
 
 pub struct Daemon {
@@ -109,19 +116,6 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
     let waker = Arc::new(
         Waker::new(&registry, WAKER).map_err(|e| DaemonError::Setup(format!("waker: {e}")))?,
     );
-
-    if cfg.bfd.is_some() {
-        warn!(
-            "main",
-            "--enable-bfd: kube-bgp has no BFD yet; sessions rely on the BGP hold timer"
-        );
-    }
-    if cfg.overlay_encap == crate::config::OverlayEncap::Fou {
-        warn!(
-            "main",
-            "--overlay-encap=fou: kube-bgp builds plain IPIP tunnels only; using ipip"
-        );
-    }
 
     // Kubernetes.
     let kcfg = crate::kube::load(cfg.kubeconfig.as_deref(), cfg.master.as_deref())
@@ -340,7 +334,13 @@ fn open_ctl(cfg: &Config, registry: &mio::Registry) -> Option<Server<mio::net::U
         let _ = std::fs::create_dir_all(dir);
     }
     let _ = std::fs::remove_file(path);
-    let listener = match mio::net::UnixListener::bind(path) {
+    // Created with mode 0600 from the start (no window in which others could connect).
+    // SAFETY: umask only swaps the process's file-creation mask; no memory is involved.
+    let old_mask = unsafe { libc::umask(0o177) };
+    let bound = mio::net::UnixListener::bind(path);
+    // SAFETY: as above, restoring the previous mask.
+    unsafe { libc::umask(old_mask) };
+    let listener = match bound {
         Ok(l) => l,
         Err(e) => {
             warn!(
@@ -539,6 +539,9 @@ impl Daemon {
             .filter(|(p, _)| !want.contains_key(p))
         {
             sp.rib.withdraw_local(p);
+            if self.originated.get(p).map(|o| o.kind) == Some(OriginKind::Vip) {
+                self.counters.withdraw_vip += 1;
+            }
         }
         for (p, o) in &want {
             if self.originated.get(p) != Some(o) {
@@ -548,11 +551,17 @@ impl Daemon {
                 };
                 attrs.set_next_hop(p.afi(), o.next_hop, None);
                 sp.rib.originate(*p, attrs);
+                match o.kind {
+                    OriginKind::PodCidr => self.counters.adv_pod_route += 1,
+                    OriginKind::Vip => self.counters.adv_vip += 1,
+                }
             }
         }
         self.originated = want;
         let before = sp.peers.len();
+        let t = Instant::now();
         sp.set_peers(registry, &plan.peers, now);
+        self.counters.peers_sync_time.observe(t.elapsed());
         if sp.peers.len() != before {
             self.counters.peer_changes += 1;
         }

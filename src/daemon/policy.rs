@@ -144,3 +144,130 @@ impl Policy for KubePolicy {
         u64::from(self.is_node(&peer.addr))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bgp::types::{AsPath, AsSegment};
+    use crate::cluster::policy::ExternalActions;
+    use std::net::Ipv4Addr;
+
+    fn peer(addr: &str, remote_asn: u32) -> PeerInfo {
+        PeerInfo {
+            addr: addr.parse().unwrap(),
+            remote_asn,
+            local_asn: 64512,
+            router_id: Ipv4Addr::new(1, 1, 1, 1),
+            ibgp: remote_asn == 64512,
+            rr_client: false,
+            families: vec![Afi::Ipv4],
+            local_addr_v4: Some(Ipv4Addr::new(10, 0, 0, 1)),
+            local_addr_v6: None,
+            next_hop_self: false,
+        }
+    }
+
+    fn policy() -> KubePolicy {
+        let pod: Prefix = "10.244.1.0/24".parse().unwrap();
+        let vip: Prefix = "10.96.0.10/32".parse().unwrap();
+        let model = PolicyModel {
+            local_pod_cidrs: vec![pod],
+            vips: [vip].into_iter().collect(),
+            owners: vec![(
+                "10.244.2.0/24".parse().unwrap(),
+                vec!["10.0.0.2".parse().unwrap()],
+            )],
+            external: ExternalActions {
+                prepend: Some((65010, 2)),
+                communities: vec![(65000 << 16) | 100],
+                next_hop_self: true,
+            },
+            advertise_pod_cidr: true,
+            ..PolicyModel::default()
+        };
+        KubePolicy {
+            model,
+            node_peers: ["10.0.0.2".parse().unwrap()].into_iter().collect(),
+            local: [(pod, OriginKind::PodCidr), (vip, OriginKind::Vip)]
+                .into_iter()
+                .collect(),
+            refusals: Rc::new(RefusalLog::default()),
+        }
+    }
+
+    /// Attributes as the RIB hands them to export for an eBGP peer: local AS prepended,
+    /// next hop the node's address.
+    fn exported(pol: &KubePolicy, to: &PeerInfo, prefix: &str) -> Option<Attrs> {
+        let mut a = Attrs {
+            as_path: AsPath {
+                segments: vec![AsSegment::Sequence(vec![64512])],
+            },
+            next_hop: Some(Ipv4Addr::new(10, 0, 0, 99)),
+            ..Attrs::default()
+        };
+        a.communities.push(1);
+        let mut cow = Cow::Owned(a);
+        let p: Prefix = prefix.parse().unwrap();
+        pol.export(to, &p, Source::Local, &mut cow)
+            .then(|| cow.into_owned())
+    }
+
+    #[test]
+    fn external_peers_get_prepend_communities_and_next_hop_self() {
+        let pol = policy();
+        let ext = peer("192.0.2.1", 65000);
+        let a = exported(&pol, &ext, "10.244.1.0/24").expect("pod CIDR exported");
+        assert_eq!(a.as_path.to_string(), "65010 65010 64512");
+        assert_eq!(a.communities, vec![1, (65000 << 16) | 100]);
+        assert_eq!(
+            a.next_hop,
+            Some(Ipv4Addr::new(10, 0, 0, 1)),
+            "session address"
+        );
+        let v = exported(&pol, &ext, "10.96.0.10/32").expect("VIP exported");
+        assert_eq!(v.as_path.to_string(), "65010 65010 64512");
+        assert_eq!(pol.export_group(&ext), 0);
+    }
+
+    #[test]
+    fn node_peers_get_the_pod_cidr_unchanged_and_no_vips() {
+        let pol = policy();
+        let node = peer("10.0.0.2", 64512);
+        let a = exported(&pol, &node, "10.244.1.0/24").expect("pod CIDR to nodes");
+        assert_eq!(a.as_path.to_string(), "64512");
+        assert_eq!(a.communities, vec![1]);
+        assert_eq!(a.next_hop, Some(Ipv4Addr::new(10, 0, 0, 99)));
+        assert!(exported(&pol, &node, "10.96.0.10/32").is_none());
+        assert!(
+            exported(&pol, &node, "172.16.0.0/16").is_none(),
+            "unknown local prefix"
+        );
+        assert_eq!(pol.export_group(&node), 1);
+    }
+
+    #[test]
+    fn learned_routes_are_not_passed_on_and_imports_follow_d5() {
+        let pol = policy();
+        let node = peer("10.0.0.2", 64512);
+        let ext = peer("192.0.2.1", 65000);
+        let p: Prefix = "10.244.2.0/24".parse().unwrap();
+        let a = Attrs {
+            next_hop: Some(Ipv4Addr::new(10, 0, 0, 2)),
+            ..Attrs::default()
+        };
+        assert!(!pol.export(&ext, &p, Source::Peer(&node), &mut Cow::Borrowed(&a)));
+        assert!(!pol.export(&node, &p, Source::Peer(&ext), &mut Cow::Borrowed(&a)));
+        // From its owner: accepted; the same prefix from another next hop: refused.
+        assert!(pol.import(&node, &p, &mut Cow::Borrowed(&a)));
+        let wrong = Attrs {
+            next_hop: Some(Ipv4Addr::new(10, 0, 0, 3)),
+            ..Attrs::default()
+        };
+        assert!(!pol.import(&node, &p, &mut Cow::Borrowed(&wrong)));
+        let own: Prefix = "10.244.1.0/25".parse().unwrap();
+        assert!(
+            !pol.import(&ext, &own, &mut Cow::Borrowed(&a)),
+            "own pod CIDR"
+        );
+    }
+}

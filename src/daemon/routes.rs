@@ -43,6 +43,8 @@ pub struct RouteStats {
     pub deleted: u64,
     pub failed: u64,
     pub last_duration: Duration,
+    /// kube-router's `host_routes_sync_time`.
+    pub sync_time: crate::ops::http::prom::Histogram,
 }
 
 pub struct KernelRoutes {
@@ -393,38 +395,47 @@ impl KernelRoutes {
             return;
         };
         let on_subnet = rec.connected().iter().any(|s| s.contains_addr(&nh));
-        let same_family = p.afi() == crate::bgp::types::Afi::of(&nh);
-        // kube-router §4.2: tunnel when overlay is on and (full, or off-subnet) — but
-        // only towards cluster nodes (D7).
-        let tunnel =
-            self.overlay && (self.overlay_full || !on_subnet) && self.node_addrs.contains(&nh);
-        if tunnel {
-            if let Some((idx, src)) = self.tunnel_to(nh) {
-                if let Some(rec) = self.rec.as_mut() {
-                    rec.upsert(KernelRoute::dev(p, idx, Some(src)));
+        let overlay = Overlay {
+            enabled: self.overlay && !self.tunnels_unsupported,
+            full: self.overlay_full,
+        };
+        let mut choice = route_for(p, nh, on_subnet, self.node_addrs.contains(&nh), overlay);
+        if choice == Choice::Tunnel {
+            match self.tunnel_to(nh) {
+                Some((idx, src)) => {
+                    if let Some(rec) = self.rec.as_mut() {
+                        rec.upsert(KernelRoute::dev(p, idx, Some(src)));
+                    }
+                    self.logged_unroutable.remove(&p);
+                    return;
                 }
-                self.logged_unroutable.remove(&p);
-                return;
+                // No tunnel could be made: fall back to what the underlay allows.
+                None => {
+                    choice = if on_subnet {
+                        Choice::Via
+                    } else {
+                        Choice::None(
+                            "next hop is not on a connected subnet and no tunnel could be made",
+                        )
+                    };
+                }
             }
         }
         let Some(rec) = self.rec.as_mut() else {
             return;
         };
-        if on_subnet && same_family {
-            rec.upsert(KernelRoute::via(p, nh));
-            self.logged_unroutable.remove(&p);
-        } else {
-            rec.remove(&p);
-            if self.logged_unroutable.insert(p) {
-                let why = if !self.overlay {
-                    "next hop is not on a connected subnet and overlay is disabled"
-                } else if !self.node_addrs.contains(&nh) {
-                    "next hop is not on a connected subnet and is not a cluster node (no tunnel to external routers, D7)"
-                } else {
-                    "next hop is not on a connected subnet and no tunnel could be made"
-                };
-                debug!("kernel", "{p} via {nh} not installed: {why}");
+        match choice {
+            Choice::Via => {
+                rec.upsert(KernelRoute::via(p, nh));
+                self.logged_unroutable.remove(&p);
             }
+            Choice::None(why) | Choice::Unreachable(why) => {
+                rec.remove(&p);
+                if self.logged_unroutable.insert(p) {
+                    debug!("kernel", "{p} via {nh} not installed: {why}");
+                }
+            }
+            Choice::Tunnel => {}
         }
     }
 
@@ -505,6 +516,7 @@ impl KernelRoutes {
                 self.stats.deleted += st.deleted as u64;
                 self.stats.failed += st.failed as u64;
                 self.stats.last_duration = st.duration;
+                self.stats.sync_time.observe(st.duration);
                 if st.added + st.replaced + st.deleted > 0 {
                     debug!(
                         "kernel",
@@ -568,5 +580,109 @@ impl KernelRoutes {
                 self.next_pass = Some(now + Duration::from_secs(1));
             }
         }
+    }
+}
+
+/// Overlay settings that decide tunnels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Overlay {
+    pub enabled: bool,
+    /// `--overlay-type=full`: tunnel even to on-subnet nodes.
+    pub full: bool,
+}
+
+/// What kind of kernel route a learned best path gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Choice {
+    /// `dst via nexthop` (next hop on a connected subnet).
+    Via,
+    /// `dst dev tun-…` through an overlay tunnel to a cluster node.
+    Tunnel,
+    /// No kernel route; routing is left to the underlay (why).
+    None(&'static str),
+    /// No kernel route: the next hop cannot carry this prefix (why).
+    Unreachable(&'static str),
+}
+
+/// kube-router §4.2 with D7: tunnel when overlay is on and (full, or the next hop is
+/// off-subnet) — but only towards cluster nodes; otherwise `via` when the next hop is on
+/// a connected subnet; otherwise nothing.
+pub fn route_for(
+    p: Prefix,
+    nh: IpAddr,
+    on_subnet: bool,
+    is_node: bool,
+    overlay: Overlay,
+) -> Choice {
+    if p.afi() != crate::bgp::types::Afi::of(&nh) {
+        return Choice::Unreachable("next hop is of another address family");
+    }
+    if overlay.enabled && (overlay.full || !on_subnet) && is_node {
+        return Choice::Tunnel;
+    }
+    if on_subnet {
+        return Choice::Via;
+    }
+    if !overlay.enabled {
+        Choice::None("next hop is not on a connected subnet and overlay is disabled")
+    } else {
+        Choice::None(
+            "next hop is not on a connected subnet and is not a cluster node (no tunnel to external routers, D7)",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Prefix {
+        s.parse().unwrap()
+    }
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    const ON: Overlay = Overlay {
+        enabled: true,
+        full: false,
+    };
+    const FULL: Overlay = Overlay {
+        enabled: true,
+        full: true,
+    };
+    const OFF: Overlay = Overlay {
+        enabled: false,
+        full: false,
+    };
+
+    #[test]
+    fn on_subnet_next_hops_get_via_unless_full_overlay_to_a_node() {
+        let (pfx, nh) = (p("10.244.2.0/24"), ip("10.0.0.2"));
+        assert_eq!(route_for(pfx, nh, true, true, ON), Choice::Via);
+        assert_eq!(route_for(pfx, nh, true, true, OFF), Choice::Via);
+        assert_eq!(route_for(pfx, nh, true, true, FULL), Choice::Tunnel);
+        // An external router on the subnet: via, even with overlay full (D7).
+        assert_eq!(route_for(pfx, nh, true, false, FULL), Choice::Via);
+    }
+
+    #[test]
+    fn off_subnet_next_hops_tunnel_only_to_nodes() {
+        let (pfx, nh) = (p("10.244.3.0/24"), ip("192.0.2.3"));
+        assert_eq!(route_for(pfx, nh, false, true, ON), Choice::Tunnel);
+        assert!(
+            matches!(route_for(pfx, nh, false, false, ON), Choice::None(w) if w.contains("D7"))
+        );
+        assert!(
+            matches!(route_for(pfx, nh, false, true, OFF), Choice::None(w) if w.contains("overlay is disabled"))
+        );
+    }
+
+    #[test]
+    fn family_mismatch_is_never_installed() {
+        assert!(matches!(
+            route_for(p("fd00:244:2::/64"), ip("10.0.0.2"), true, true, ON),
+            Choice::Unreachable(_)
+        ));
     }
 }

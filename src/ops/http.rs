@@ -41,6 +41,44 @@ pub fn response(status: u16, content_type: &str, body: &str, head_only: bool) ->
 /// Prometheus text exposition helpers.
 pub mod prom {
     use std::fmt::Write;
+    use std::time::Duration;
+
+    /// Prometheus' default histogram buckets (seconds), as kube-router's histograms use.
+    pub const DEFAULT_BUCKETS: [f64; 11] = [
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ];
+
+    /// A cumulative histogram of durations.
+    #[derive(Clone, Debug, Default)]
+    pub struct Histogram {
+        counts: [u64; 11],
+        count: u64,
+        sum: f64,
+    }
+
+    impl Histogram {
+        pub fn observe(&mut self, d: Duration) {
+            let v = d.as_secs_f64();
+            for (i, b) in DEFAULT_BUCKETS.iter().enumerate() {
+                if v <= *b {
+                    self.counts[i] += 1;
+                }
+            }
+            self.count += 1;
+            self.sum += v;
+        }
+
+        /// Writes `_bucket`, `_sum` and `_count` lines (with HELP/TYPE).
+        pub fn write(&self, out: &mut String, name: &str, help: &str) {
+            header(out, name, "histogram", help);
+            for (i, b) in DEFAULT_BUCKETS.iter().enumerate() {
+                let _ = writeln!(out, "{name}_bucket{{le=\"{b}\"}} {}", self.counts[i]);
+            }
+            let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", self.count);
+            let _ = writeln!(out, "{name}_sum {}", self.sum);
+            let _ = writeln!(out, "{name}_count {}", self.count);
+        }
+    }
 
     /// Escapes a label value.
     pub fn esc(v: &str) -> String {
@@ -89,5 +127,16 @@ mod tests {
         let mut s = String::new();
         prom::sample(&mut s, "m", &[("a", "x\"y")], 1.0);
         assert_eq!(s, "m{a=\"x\\\"y\"} 1\n");
+        let mut h = prom::Histogram::default();
+        h.observe(std::time::Duration::from_millis(20));
+        h.observe(std::time::Duration::from_secs(3));
+        let mut s = String::new();
+        h.write(&mut s, "t", "help");
+        assert!(s.contains("t_bucket{le=\"0.01\"} 0\n"), "{s}");
+        assert!(s.contains("t_bucket{le=\"0.025\"} 1\n"), "{s}");
+        assert!(
+            s.contains("t_bucket{le=\"+Inf\"} 2\nt_sum 3.02\nt_count 2\n"),
+            "{s}"
+        );
     }
 }

@@ -1,3 +1,6 @@
+//! Unit tests of peer selection: every peering mode, external and annotation peers,
+//! identity rules and the problems bad annotations give.
+
 use super::*;
 use crate::cluster::GlobalPeer;
 use crate::cluster::node::{ANN_NODE_ASN, ANN_RR_CLIENT, ANN_RR_SERVER};

@@ -1,0 +1,329 @@
+//! Prometheus metrics: kube-router's routing metric names and labels (spec §6.1), so
+//! dashboards carry over, then kube-bgp's own (`kube_bgp_*`). A read-only view of the
+//! daemon's state; never shows a password.
+
+use std::fmt::Write as _;
+
+use crate::ops::http::prom;
+
+use super::Daemon;
+use super::speaker::PeerSlot;
+use super::views::{row, status};
+
+/// Prometheus text: kube-router's routing metrics, then kube-bgp's own.
+pub fn render(d: &Daemon) -> String {
+    let mut o = String::new();
+    let peers: Vec<&PeerSlot> = d
+        .speaker
+        .as_ref()
+        .map(|s| s.peers.values().collect())
+        .unwrap_or_default();
+    prom::header(
+        &mut o,
+        "kube_router_bgp_peer_info",
+        "gauge",
+        "BGP peer information",
+    );
+    for p in &peers {
+        let r = row(d, p);
+        prom::sample(
+            &mut o,
+            "kube_router_bgp_peer_info",
+            &[
+                ("address", &r.address),
+                ("type", &r.peer_type),
+                ("asn", &r.asn.to_string()),
+                ("state", p.fsm.state().name()),
+            ],
+            1.0,
+        );
+    }
+    prom::header(
+        &mut o,
+        "kube_router_controller_bgp_advertisements_received",
+        "counter",
+        "BGP best-path changes received from the RIB",
+    );
+    prom::sample(
+        &mut o,
+        "kube_router_controller_bgp_advertisements_received",
+        &[],
+        d.counters.best_received as f64,
+    );
+    prom::header(
+        &mut o,
+        "kube_router_controller_bgp_advertisements_sent",
+        "counter",
+        "Routes this node originated (pod-route, advertise-vip) or withdrew (withdraw-vip)",
+    );
+    for (t, v) in [
+        ("pod-route", d.counters.adv_pod_route),
+        ("advertise-vip", d.counters.adv_vip),
+        ("withdraw-vip", d.counters.withdraw_vip),
+    ] {
+        prom::sample(
+            &mut o,
+            "kube_router_controller_bgp_advertisements_sent",
+            &[("type", t)],
+            v as f64,
+        );
+    }
+    d.counters.peers_sync_time.write(
+        &mut o,
+        "kube_router_controller_bgp_internal_peers_sync_time",
+        "Time to apply the node peer set after a change",
+    );
+    d.routes.stats.sync_time.write(
+        &mut o,
+        "kube_router_host_routes_sync_time",
+        "Time of a kernel route reconcile pass",
+    );
+    prom::header(
+        &mut o,
+        "kube_router_host_routes_synced",
+        "gauge",
+        "Routes kube-bgp has installed in the kernel",
+    );
+    prom::sample(
+        &mut o,
+        "kube_router_host_routes_synced",
+        &[],
+        d.routes.installed() as f64,
+    );
+    prom::header(
+        &mut o,
+        "kube_router_host_routes_added",
+        "counter",
+        "Kernel routes added or replaced",
+    );
+    prom::sample(
+        &mut o,
+        "kube_router_host_routes_added",
+        &[],
+        (d.routes.stats.added + d.routes.stats.replaced) as f64,
+    );
+    prom::header(
+        &mut o,
+        "kube_router_host_routes_removed",
+        "counter",
+        "Kernel routes removed",
+    );
+    prom::sample(
+        &mut o,
+        "kube_router_host_routes_removed",
+        &[],
+        d.routes.stats.deleted as f64,
+    );
+    let version = env!("CARGO_PKG_VERSION");
+    prom::header(
+        &mut o,
+        "kube_router_build_info",
+        "gauge",
+        "Build information",
+    );
+    prom::sample(
+        &mut o,
+        "kube_router_build_info",
+        &[("goversion", "none (kube-bgp, Rust)"), ("version", version)],
+        1.0,
+    );
+
+    // kube-bgp's own.
+    prom::header(
+        &mut o,
+        "kube_bgp_build_info",
+        "gauge",
+        "kube-bgp build information",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_build_info",
+        &[
+            ("version", version),
+            (
+                "commit",
+                option_env!("KUBE_BGP_GIT_COMMIT").unwrap_or("unknown"),
+            ),
+        ],
+        1.0,
+    );
+    prom::header(
+        &mut o,
+        "kube_bgp_peer_state_changes_total",
+        "counter",
+        "BGP session state changes per peer",
+    );
+    for p in &peers {
+        prom::sample(
+            &mut o,
+            "kube_bgp_peer_state_changes_total",
+            &[("address", &p.plan.addr.to_string())],
+            p.stats.state_changes as f64,
+        );
+    }
+    prom::header(
+        &mut o,
+        "kube_bgp_peer_established_total",
+        "counter",
+        "Times each session reached Established",
+    );
+    for p in &peers {
+        prom::sample(
+            &mut o,
+            "kube_bgp_peer_established_total",
+            &[("address", &p.plan.addr.to_string())],
+            p.stats.established_transitions as f64,
+        );
+    }
+    let (uin, uout) = d
+        .speaker
+        .as_ref()
+        .map(|s| (s.updates_in, s.updates_out))
+        .unwrap_or((0, 0));
+    prom::header(
+        &mut o,
+        "kube_bgp_updates_received_total",
+        "counter",
+        "UPDATE messages received",
+    );
+    prom::sample(&mut o, "kube_bgp_updates_received_total", &[], uin as f64);
+    prom::header(
+        &mut o,
+        "kube_bgp_updates_sent_total",
+        "counter",
+        "UPDATE messages sent",
+    );
+    prom::sample(&mut o, "kube_bgp_updates_sent_total", &[], uout as f64);
+    let st = status(d);
+    prom::header(
+        &mut o,
+        "kube_bgp_rib_prefixes",
+        "gauge",
+        "Prefixes in the Loc-RIB",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_rib_prefixes",
+        &[("family", "ipv4")],
+        st.rib_ipv4 as f64,
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_rib_prefixes",
+        &[("family", "ipv6")],
+        st.rib_ipv6 as f64,
+    );
+    prom::header(
+        &mut o,
+        "kube_bgp_kernel_routes_desired",
+        "gauge",
+        "Routes kube-bgp wants in the kernel",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_kernel_routes_desired",
+        &[],
+        d.routes.desired() as f64,
+    );
+    prom::header(
+        &mut o,
+        "kube_bgp_kernel_reconcile_total",
+        "counter",
+        "Kernel reconcile passes",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_kernel_reconcile_total",
+        &[],
+        d.routes.stats.passes as f64,
+    );
+    prom::header(
+        &mut o,
+        "kube_bgp_kernel_reconcile_duration_seconds",
+        "gauge",
+        "Duration of the last kernel reconcile pass",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_kernel_reconcile_duration_seconds",
+        &[],
+        d.routes.stats.last_duration.as_secs_f64(),
+    );
+    prom::header(
+        &mut o,
+        "kube_bgp_kernel_route_failures_total",
+        "counter",
+        "Kernel route operations that failed",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_kernel_route_failures_total",
+        &[],
+        d.routes.stats.failed as f64,
+    );
+    prom::header(
+        &mut o,
+        "kube_bgp_api_watch_state",
+        "gauge",
+        "1 for each resource's current API watch state",
+    );
+    for (res, state) in &st.api {
+        let s = state.split(':').next().unwrap_or(state);
+        prom::sample(
+            &mut o,
+            "kube_bgp_api_watch_state",
+            &[("resource", res), ("state", s)],
+            1.0,
+        );
+    }
+    prom::header(
+        &mut o,
+        "kube_bgp_api_relists_total",
+        "counter",
+        "Relists after 410 or broken watches",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_api_relists_total",
+        &[],
+        d.counters.relists as f64,
+    );
+    prom::header(
+        &mut o,
+        "kube_bgp_api_events_total",
+        "counter",
+        "Events received from the API watchers",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_api_events_total",
+        &[],
+        d.counters.api_events as f64,
+    );
+    prom::header(
+        &mut o,
+        "kube_bgp_config_problems",
+        "gauge",
+        "Annotation or configuration problems in force",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_config_problems",
+        &[],
+        d.plan.problems.len() as f64,
+    );
+    prom::header(
+        &mut o,
+        "kube_bgp_healthy",
+        "gauge",
+        "1 when /healthz answers OK",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_healthy",
+        &[],
+        if d.healthy() { 1.0 } else { 0.0 },
+    );
+    let _ = writeln!(o);
+    o
+}
