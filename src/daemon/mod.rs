@@ -42,6 +42,8 @@ const KERNEL: Token = Token(2);
 const CTL_BASE: usize = 100;
 /// Best-path changes handed to the kernel side per slice.
 const BEST_CHUNK: usize = 16 * 1024;
+/// Kernel passes wait until BGP input has been quiet this long (or `routes::MAX_DEFER`).
+const INPUT_QUIET: Duration = Duration::from_millis(20);
 const METRICS_BASE: usize = 1000;
 const HEALTH_BASE: usize = 2000;
 
@@ -297,7 +299,13 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                 d.routes.all_peers_synced();
             }
         }
-        let input_pending = d.speaker.as_ref().is_some_and(|s| s.has_pending_reads());
+        // UPDATEs are streaming in when input is left unread or arrived very recently
+        // (a fast reader empties the socket between two segments of a burst).
+        let input_pending = d.speaker.as_ref().is_some_and(|s| {
+            s.has_pending_reads()
+                || s.last_input()
+                    .is_some_and(|t| now.duration_since(t) < INPUT_QUIET)
+        });
         d.routes.run(now, input_pending);
         if let Some(w) = next_watchdog {
             if now >= w {

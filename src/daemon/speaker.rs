@@ -108,6 +108,9 @@ pub struct Speaker {
     /// the socket. Readiness is edge-triggered: no new event comes for bytes already
     /// there, so these are driven again on the next turn of the loop.
     pending_reads: Vec<Token>,
+    /// When bytes last arrived on any connection (the kernel side holds back while
+    /// UPDATEs stream in).
+    last_input: Option<Instant>,
     timers: Timers<TimerKey>,
     seed: u64,
     /// UPDATE messages sent and received (metrics).
@@ -135,6 +138,7 @@ impl Speaker {
             next_token: TOKEN_BASE + LISTENER_SLOTS,
             listeners: Vec::new(),
             pending_reads: Vec::new(),
+            last_input: None,
             timers: Timers::new(),
             seed,
             updates_in: 0,
@@ -448,6 +452,11 @@ impl Speaker {
         !self.pending_reads.is_empty()
     }
 
+    /// When bytes last arrived from any peer.
+    pub fn last_input(&self) -> Option<Instant> {
+        self.last_input
+    }
+
     /// Reads on (one budget each) from the connections that stopped at their read
     /// budget on an earlier turn.
     pub fn drive_pending(&mut self, registry: &Registry, now: Instant) {
@@ -576,7 +585,12 @@ impl Speaker {
                 } else if c.close_after_flush && c.woff >= c.wbuf.len() {
                     eof = true;
                 } else {
-                    match read_in(c) {
+                    let before = c.rbuf.len();
+                    let res = read_in(c);
+                    if c.rbuf.len() > before {
+                        self.last_input = Some(now);
+                    }
+                    match res {
                         Ok(ReadEnd::Drained) => {}
                         Ok(ReadEnd::Budget) => {
                             if !self.pending_reads.contains(&c.token) {
