@@ -83,7 +83,12 @@ start)
   start_api
   nodes_json | api_call POST /__test/load
   flags=(--kubeconfig "$ST/kubeconfig-token" --hostname-override "$NODE"
-    --ctl-socket "$SOCK" --health-port 0 --metrics-port 0 --bgp-port 179)
+    --ctl-socket "$SOCK" --health-port 0 --metrics-port 0 --bgp-port 179
+    --enable-overlay=false)
+  # Overlay off: every next hop here is on the link, and the overlay's policy rule
+  # (from <pod CIDR> lookup 77) would make the kernel split its local and main FIB
+  # tries, which moves the 5 local prefixes out of the "Main" count that the harness
+  # reads from fib_triestat (FIB stuck at N-5).
   if [ "${BENCH_MODE:-ingest}" = rr ]; then
     flags+=(--cluster-asn="$DUT_AS" --bgp-holdtime="${HOLD:-90}s")
   else

@@ -43,6 +43,10 @@ const KERNEL: Token = Token(2);
 const CTL_BASE: usize = 100;
 /// Best-path changes handed to the kernel side per slice.
 const BEST_CHUNK: usize = 16 * 1024;
+/// Most best-path changes handed to one kernel reconcile pass.
+const PASS_CHANGES: usize = 100_000;
+/// Kernel passes wait until BGP input has been quiet this long (or `routes::MAX_DEFER`).
+const INPUT_QUIET: Duration = Duration::from_millis(20);
 const METRICS_BASE: usize = 1000;
 const HEALTH_BASE: usize = 2000;
 
@@ -274,27 +278,50 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                 ready_sent_synced = true;
             }
         }
-        // Hand RIB output to the sockets, and best-path changes to the kernel.
+        // UPDATEs are streaming in when input is left unread or arrived very recently
+        // (a fast reader empties the socket between two segments of a burst).
+        let input_pending = d.speaker.as_ref().is_some_and(|s| {
+            s.has_pending_reads()
+                || s.last_input()
+                    .is_some_and(|t| now.duration_since(t) < INPUT_QUIET)
+        });
+        // Hand RIB output to the sockets, and best-path changes to the kernel. The
+        // changes stay queued in the RIB (coalesced per prefix) until a kernel pass is
+        // due, and at most PASS_CHANGES go into one pass: a pass's blocking netlink work
+        // is bounded (~0.5 s here), so the control socket, timers and sessions are served
+        // between passes even while a million routes go in.
+        let mut backlog = false;
         if let Some(sp) = d.speaker.as_mut() {
             sp.flush_rib(&registry, now);
-            // In slices: a burst of a million changes never sits in one vector.
-            loop {
-                let changes = sp.rib.take_best_changes_max(BEST_CHUNK);
-                let n = changes.len();
-                if n > 0 {
-                    d.counters.best_received += n as u64;
-                    d.routes.best_changed(changes, sp, now);
+            if sp.rib.has_best_changes() {
+                d.routes.request_reconcile(now);
+                if d.routes.due(now, input_pending) {
+                    let mut taken = 0;
+                    while taken < PASS_CHANGES {
+                        let want = BEST_CHUNK.min(PASS_CHANGES - taken);
+                        let changes = sp.rib.take_best_changes_max(want);
+                        let n = changes.len();
+                        if n > 0 {
+                            d.counters.best_received += n as u64;
+                            d.routes.best_changed(changes, sp, now);
+                        }
+                        taken += n;
+                        if n < want {
+                            break;
+                        }
+                    }
                 }
-                if n < BEST_CHUNK {
-                    break;
-                }
+                backlog = sp.rib.has_best_changes();
             }
             if !sp.peers.is_empty() && sp.all_synced() {
                 d.routes.all_peers_synced();
             }
         }
-        let input_pending = d.speaker.as_ref().is_some_and(|s| s.has_pending_reads());
         d.routes.run(now, input_pending);
+        if backlog {
+            // More changes wait in the RIB: next pass as soon as events are handled.
+            d.routes.continue_backlog(Instant::now());
+        }
         if let Some(w) = next_watchdog {
             if now >= w {
                 notifier.watchdog();

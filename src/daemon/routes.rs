@@ -7,10 +7,10 @@
 //! as a safety net), and the graceful-restart hold on adopted routes (D8).
 //!
 //! Pass scheduling: a pass is a full diff of the desired and known kernel tables plus a
-//! blocking netlink batch, so while UPDATEs stream in (the speaker has unread input)
-//! passes are deferred, for at most `MAX_DEFER`, and consecutive passes are spaced by at
-//! least the previous pass's own duration: the BGP input is not starved by the kernel,
-//! and a burst of N changes costs a few passes rather than one O(table) diff per 20 ms.
+//! blocking netlink batch, so while UPDATEs stream in (`input_pending`) passes are
+//! deferred, for at most `MAX_DEFER`: the BGP input is not starved by the kernel, and a
+//! burst of N changes costs a few passes rather than one O(table) diff per 20 ms. The
+//! daemon hands the RIB's changes over in bounded slices when a pass is `due`.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::IpAddr;
@@ -463,6 +463,22 @@ impl KernelRoutes {
         }
     }
 
+    /// Whether a pass may run now: the gap after the previous one is over, and BGP input
+    /// is quiet or the oldest waiting change has waited `MAX_DEFER`.
+    pub fn due(&self, now: Instant, input_pending: bool) -> bool {
+        if self.next_pass.is_some_and(|t| now < t) {
+            return false;
+        }
+        !(input_pending && self.dirty_since.is_some_and(|t| now < t + MAX_DEFER))
+    }
+
+    /// More changes wait (the daemon hands them over in slices): the next pass may
+    /// start at once, and counts as due since `now`.
+    pub fn continue_backlog(&mut self, now: Instant) {
+        self.next_pass = None;
+        self.mark_dirty(now);
+    }
+
     /// Runs a reconcile pass when one is due. `input_pending`: the speaker has unread
     /// BGP input; the pass then waits (at most `MAX_DEFER` after the oldest change).
     pub fn run(&mut self, now: Instant, input_pending: bool) {
@@ -489,13 +505,7 @@ impl KernelRoutes {
                 self.next_resync = Some(now + self.resync_period);
             }
         }
-        if !self.dirty {
-            return;
-        }
-        if self.next_pass.is_some_and(|t| now < t) {
-            return;
-        }
-        if input_pending && self.dirty_since.is_some_and(|t| now < t + MAX_DEFER) {
+        if !self.dirty || !self.due(now, input_pending) {
             return;
         }
         let Some(rec) = self.rec.as_mut() else {
@@ -505,9 +515,7 @@ impl KernelRoutes {
         self.dirty = false;
         self.dirty_since = None;
         let res = rec.reconcile(now);
-        // Space passes by their own cost: while changes keep coming, at most about half
-        // of the loop's time goes to the kernel.
-        self.next_pass = Some(now + MIN_GAP.max(now.elapsed()));
+        self.next_pass = Some(Instant::now() + MIN_GAP);
         match res {
             Ok(st) => {
                 self.stats.passes += 1;

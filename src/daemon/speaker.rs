@@ -112,6 +112,9 @@ pub struct Speaker {
     /// the socket. Readiness is edge-triggered: no new event comes for bytes already
     /// there, so these are driven again on the next turn of the loop.
     pending_reads: Vec<Token>,
+    /// When bytes last arrived on any connection (the kernel side holds back while
+    /// UPDATEs stream in).
+    last_input: Option<Instant>,
     timers: Timers<TimerKey>,
     seed: u64,
     /// UPDATE messages sent and received (metrics).
@@ -139,6 +142,7 @@ impl Speaker {
             next_token: TOKEN_BASE + LISTENER_SLOTS,
             listeners: Vec::new(),
             pending_reads: Vec::new(),
+            last_input: None,
             timers: Timers::new(),
             seed,
             updates_in: 0,
@@ -453,6 +457,11 @@ impl Speaker {
         !self.pending_reads.is_empty()
     }
 
+    /// When bytes last arrived from any peer.
+    pub fn last_input(&self) -> Option<Instant> {
+        self.last_input
+    }
+
     /// Reads on (one budget each) from the connections that stopped at their read
     /// budget on an earlier turn.
     pub fn drive_pending(&mut self, registry: &Registry, now: Instant) {
@@ -581,7 +590,12 @@ impl Speaker {
                 } else if c.close_after_flush && c.woff >= c.wbuf.len() {
                     eof = true;
                 } else {
-                    match read_in(c) {
+                    let before = c.rbuf.len();
+                    let res = read_in(c);
+                    if c.rbuf.len() > before {
+                        self.last_input = Some(now);
+                    }
+                    match res {
                         Ok(ReadEnd::Drained) => {}
                         Ok(ReadEnd::Budget) => {
                             if !self.pending_reads.contains(&c.token) {
@@ -1155,5 +1169,74 @@ fn flush_best_effort(c: &mut Conn) {
             Ok(()) if c.woff < c.wbuf.len() => std::thread::sleep(Duration::from_millis(5)),
             _ => break,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connected loopback pair: (our non-blocking side as a `Conn`, the writer).
+    fn pair() -> (Conn, std::net::TcpStream) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let addr = l.local_addr().expect("local addr");
+        let w = std::net::TcpStream::connect(addr).expect("connect");
+        let (r, _) = l.accept().expect("accept");
+        r.set_nonblocking(true).expect("nonblocking");
+        let c = Conn {
+            stream: TcpStream::from_std(r),
+            token: Token(1),
+            connecting: false,
+            rbuf: Vec::new(),
+            roff: 0,
+            wbuf: Vec::new(),
+            woff: 0,
+            close_after_flush: false,
+            local: None,
+        };
+        (c, w)
+    }
+
+    /// Reads until `want` bytes are buffered or the budget says more is waiting.
+    fn read_until(c: &mut Conn, want: usize) -> ReadEnd {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let r = read_in(c).expect("read");
+            if r != ReadEnd::Drained || c.rbuf.len() >= want || Instant::now() > deadline {
+                return r;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    #[test]
+    fn read_stops_at_budget_and_says_more_may_wait() {
+        let (mut c, mut w) = pair();
+        let total = READ_BUDGET * 3;
+        let data: Vec<u8> = (0..total).map(|i| (i % 251) as u8).collect();
+        let writer = std::thread::spawn(move || {
+            w.write_all(&data).expect("write");
+            w
+        });
+        // The first read that reaches the budget must report it, never claim "drained"
+        // with bytes possibly left (edge-triggered readiness would not report them).
+        assert_eq!(read_until(&mut c, total), ReadEnd::Budget);
+        assert!(c.rbuf.len() >= READ_BUDGET);
+        assert!(c.rbuf.len() < READ_BUDGET + 64 * 1024);
+        // Reading on collects everything, in order, then reports Drained.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while c.rbuf.len() < total && Instant::now() < deadline {
+            let _ = read_until(&mut c, total);
+        }
+        assert_eq!(c.rbuf.len(), total);
+        assert!(
+            c.rbuf
+                .iter()
+                .enumerate()
+                .all(|(i, b)| *b == (i % 251) as u8)
+        );
+        assert_eq!(read_in(&mut c).expect("read"), ReadEnd::Drained);
+        drop(writer.join().expect("writer"));
+        assert_eq!(read_until(&mut c, total + 1), ReadEnd::Eof);
     }
 }
