@@ -6,6 +6,7 @@
 //! snapshot and applies the difference: peers added/changed/removed in place,
 //! originated routes and policies updated, kernel routes reconciled (D1).
 
+mod conn;
 pub mod metrics;
 pub mod policy;
 pub mod routes;

@@ -1,0 +1,296 @@
+//! The speaker's configuration side: which peers exist and how they are set up —
+//! adding, changing in place (or resetting only when BGP requires it) and removing
+//! peers, their TCP-MD5 keys on the listeners, and the listening sockets themselves.
+//! Session I/O is the parent module's.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Instant;
+
+use mio::{Interest, Registry, Token};
+
+use super::{LISTENER_SLOTS, Listener, PeerSlot, PeerStats, Speaker, TOKEN_BASE, TimerKey};
+use crate::bgp::fsm::{self, GrConfig, Input, PeerConfig};
+use crate::bgp::rib::PeerInfo;
+use crate::bgp::types::Afi;
+use crate::bgp::wire;
+use crate::cluster::peers::{PeerKind, PeerPlan};
+use crate::daemon::conn::flush_best_effort;
+use crate::net::sock;
+use crate::{error, info, warn};
+
+pub(super) fn passwd(plan: &PeerPlan) -> Option<&[u8]> {
+    plan.password.as_ref().map(|p| p.as_bytes())
+}
+
+fn kind_name(k: &PeerKind) -> String {
+    match k {
+        PeerKind::Node { name } => format!("(node {name})"),
+        PeerKind::Global => "(global peer)".into(),
+        PeerKind::NodeAnnotation => "(node annotation peer)".into(),
+    }
+}
+
+impl Speaker {
+    /// Listens on exactly `addrs` (port `local.port`); keeps sockets that stay.
+    /// Returns the addresses that could not be bound, with the error.
+    pub fn set_listen(
+        &mut self,
+        registry: &Registry,
+        addrs: &[IpAddr],
+    ) -> Vec<(SocketAddr, String)> {
+        let want: Vec<SocketAddr> = addrs
+            .iter()
+            .map(|a| SocketAddr::new(*a, self.local.port))
+            .collect();
+        let mut failed = Vec::new();
+        self.listeners.retain_mut(|l| {
+            let keep = want.contains(&l.addr);
+            if !keep {
+                let _ = registry.deregister(&mut l.sock);
+                info!("bgp", "stopped listening on {}", l.addr);
+            }
+            keep
+        });
+        for a in want {
+            if self.listeners.iter().any(|l| l.addr == a) {
+                continue;
+            }
+            if self.listeners.len() >= LISTENER_SLOTS {
+                failed.push((a, "too many listen addresses".to_string()));
+                continue;
+            }
+            match sock::listen(a) {
+                Ok(mut s) => {
+                    // Every listener shares one token: any of them being readable makes
+                    // the speaker accept on all.
+                    if let Err(e) = registry.register(&mut s, Token(TOKEN_BASE), Interest::READABLE)
+                    {
+                        failed.push((a, e.to_string()));
+                        continue;
+                    }
+                    for (ip, p) in &self.peers {
+                        if let Some(k) = passwd(&p.plan) {
+                            if let Err(e) = sock::set_md5(&s, *ip, Some(k)) {
+                                warn!("bgp", "TCP-MD5 key for {ip} on {a}: {e}");
+                            }
+                        }
+                    }
+                    info!("bgp", "listening on {a}");
+                    self.listeners.push(Listener { addr: a, sock: s });
+                }
+                Err(e) => failed.push((a, e.to_string())),
+            }
+        }
+        failed
+    }
+
+    fn fsm_config(&self, plan: &PeerPlan) -> PeerConfig {
+        let mut cfg = PeerConfig::new(plan.local_asn, plan.remote_asn, self.local.router_id);
+        cfg.hold_time = plan.hold_time;
+        cfg.families = if plan.families.is_empty() {
+            vec![Afi::of(&plan.addr)]
+        } else {
+            plan.families.clone()
+        };
+        cfg.route_refresh = true;
+        cfg.graceful_restart = self.local.graceful_restart.map(|(t, r)| GrConfig {
+            restart_time: t,
+            restarting: r,
+            forwarding_preserved: true,
+        });
+        cfg
+    }
+
+    pub(super) fn rib_info(
+        &self,
+        plan: &PeerPlan,
+        neg: Option<&fsm::Negotiated>,
+        local: Option<IpAddr>,
+    ) -> PeerInfo {
+        let mut v4 = self.local.best_v4;
+        let mut v6 = self.local.best_v6;
+        match local.or(plan.local_addr) {
+            Some(IpAddr::V4(a)) => v4 = Some(a),
+            Some(IpAddr::V6(a)) => v6 = Some(a),
+            None => {}
+        }
+        PeerInfo {
+            addr: plan.addr,
+            remote_asn: neg.map(|n| n.remote_asn).unwrap_or(plan.remote_asn),
+            local_asn: plan.local_asn,
+            router_id: neg
+                .map(|n| n.remote_router_id)
+                .unwrap_or(Ipv4Addr::UNSPECIFIED),
+            ibgp: neg
+                .map(|n| n.ibgp)
+                .unwrap_or(plan.remote_asn == plan.local_asn),
+            rr_client: plan.rr_client,
+            families: neg
+                .map(|n| n.families.clone())
+                .unwrap_or_else(|| plan.families.clone()),
+            local_addr_v4: v4,
+            local_addr_v6: v6,
+            next_hop_self: false,
+        }
+    }
+
+    /// Makes the configured peer set equal to `plans`: adds, removes and changes peers
+    /// in place. A change that BGP cannot apply to a running session (ASN, families,
+    /// transport: port, source address, TTL, password) resets only that session.
+    pub fn set_peers(&mut self, registry: &Registry, plans: &[PeerPlan], now: Instant) {
+        let wanted: BTreeMap<IpAddr, &PeerPlan> = plans.iter().map(|p| (p.addr, p)).collect();
+        let gone: Vec<IpAddr> = self
+            .peers
+            .keys()
+            .filter(|a| !wanted.contains_key(a))
+            .copied()
+            .collect();
+        for addr in gone {
+            self.remove_peer(registry, addr, now);
+        }
+        for (addr, plan) in wanted {
+            match self.peers.get(&addr) {
+                None => self.add_peer(registry, plan.clone(), now),
+                Some(slot) if slot.plan == *plan => {}
+                Some(slot) => {
+                    let old = slot.plan.clone();
+                    self.change_peer(registry, old, plan.clone(), now);
+                }
+            }
+        }
+    }
+
+    fn add_peer(&mut self, registry: &Registry, plan: PeerPlan, now: Instant) {
+        let cfg = self.fsm_config(&plan);
+        self.seed = self
+            .seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let fsm = match fsm::Peer::new(cfg, self.seed) {
+            Ok(f) => f,
+            Err(e) => {
+                error!("bgp", "peer {}: cannot configure: {e}", plan.addr);
+                return;
+            }
+        };
+        let info = self.rib_info(&plan, None, None);
+        let rib_id = self.rib.add_peer(info);
+        if let Some(key) = passwd(&plan) {
+            if key.last() == Some(&b'\n') {
+                warn!(
+                    "bgp",
+                    "peer {}: the TCP-MD5 password ends with a newline; it is used as is (as kube-router does)",
+                    plan.addr
+                );
+            }
+        }
+        self.set_keys(plan.addr, passwd(&plan));
+        info!(
+            "bgp",
+            "peer {} added: AS {} {} port {}{}{}",
+            plan.addr,
+            plan.remote_asn,
+            kind_name(&plan.kind),
+            plan.port,
+            if plan.rr_client { " rr-client" } else { "" },
+            if plan.password.is_some() { " md5" } else { "" }
+        );
+        let addr = plan.addr;
+        self.by_rib.insert(rib_id, addr);
+        self.peers.insert(
+            addr,
+            PeerSlot {
+                plan,
+                fsm,
+                rib_id,
+                conns: HashMap::new(),
+                ctx: wire::Ctx::default(),
+                stats: PeerStats {
+                    state_since: Some(now),
+                    ..PeerStats::default()
+                },
+                stale_deadline: None,
+                peer_restart_time: 0,
+            },
+        );
+        self.input(registry, addr, Input::Start, now);
+    }
+
+    fn set_keys(&self, addr: IpAddr, key: Option<&[u8]>) {
+        for l in &self.listeners {
+            if Afi::of(&l.addr.ip()) != Afi::of(&addr) && !l.addr.ip().is_unspecified() {
+                continue;
+            }
+            if let Err(e) = sock::set_md5(&l.sock, addr, key) {
+                warn!("bgp", "TCP-MD5 key for {addr} on {}: {e}", l.addr);
+            }
+        }
+    }
+
+    fn remove_peer(&mut self, registry: &Registry, addr: IpAddr, now: Instant) {
+        // Cease / peer de-configured (RFC 4486 subcode 3).
+        self.input(registry, addr, Input::Stop { subcode: 3 }, now);
+        if let Some(mut slot) = self.peers.remove(&addr) {
+            for (_, mut c) in slot.conns.drain() {
+                flush_best_effort(&mut c);
+                let _ = registry.deregister(&mut c.stream);
+                self.tokens.remove(&c.token);
+            }
+            let _ = self.rib.remove_peer(slot.rib_id);
+            self.by_rib.remove(&slot.rib_id);
+            self.timers.cancel(&TimerKey::Fsm(addr));
+            self.timers.cancel(&TimerKey::Stale(addr));
+            self.set_keys(addr, None);
+            info!("bgp", "peer {addr} removed");
+        }
+    }
+
+    fn change_peer(&mut self, registry: &Registry, old: PeerPlan, new: PeerPlan, now: Instant) {
+        let addr = new.addr;
+        let transport = old.port != new.port
+            || old.local_addr != new.local_addr
+            || old.ttl != new.ttl
+            || old.password != new.password;
+        if old.password != new.password {
+            self.set_keys(addr, passwd(&new));
+        }
+        let cfg = self.fsm_config(&new);
+        let Some(slot) = self.peers.get_mut(&addr) else {
+            return;
+        };
+        slot.plan = new.clone();
+        let rr_changed = old.rr_client != new.rr_client;
+        let neg = slot.fsm.negotiated().cloned();
+        let local = slot.stats.local_addr;
+        let rib_id = slot.rib_id;
+        let mut outputs = Vec::new();
+        if slot.fsm.config().open_differs(&cfg) || slot.fsm.config() != &cfg {
+            match slot.fsm.reconfigure(cfg, now) {
+                Ok((reset, outs)) => {
+                    if reset {
+                        info!(
+                            "bgp",
+                            "peer {addr}: session reset to apply a changed ASN, family or capability"
+                        );
+                    }
+                    outputs = outs;
+                }
+                Err(e) => error!("bgp", "peer {addr}: cannot reconfigure: {e}"),
+            }
+        }
+        if rr_changed || old.kind != new.kind {
+            let info = self.rib_info(&new, neg.as_ref(), local);
+            let _ = self.rib.update_peer(rib_id, info);
+        }
+        self.run_outputs(registry, addr, outputs, now);
+        if transport {
+            info!(
+                "bgp",
+                "peer {addr}: transport settings changed (port, source, TTL or password); reconnecting"
+            );
+            self.input(registry, addr, Input::Stop { subcode: 6 }, now);
+            self.input(registry, addr, Input::Start, now);
+        }
+    }
+}
