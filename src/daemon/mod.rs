@@ -321,6 +321,7 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                 d.routes.all_peers_synced();
             }
         }
+        d.routes.set_backlog(backlog);
         d.routes.run(now, input_pending);
         if backlog {
             // More changes wait in the RIB: next pass as soon as events are handled.
