@@ -951,7 +951,8 @@ impl Speaker {
                 };
                 let (_, bytes, n) = &cache[idx];
                 if let Some(c) = slot.conns.get_mut(&conn) {
-                    queue(c, bytes);
+                    // Appended only: each peer gets one write for the whole flush below.
+                    append(c, bytes);
                     slot.stats.sent.update += n;
                     self.updates_out += n;
                     touched.push((addr, conn));
@@ -1076,12 +1077,17 @@ fn count(c: &mut MessageCounters, m: &Message) {
 }
 
 fn queue(c: &mut Conn, bytes: &[u8]) {
+    append(c, bytes);
+    let _ = write_out(c);
+}
+
+/// Adds to the write buffer without writing (the caller writes once at the end).
+fn append(c: &mut Conn, bytes: &[u8]) {
     if c.woff > 0 && c.woff == c.wbuf.len() {
         c.wbuf.clear();
         c.woff = 0;
     }
     c.wbuf.extend_from_slice(bytes);
-    let _ = write_out(c);
 }
 
 /// Writes as much as the socket takes. Err when the connection is broken.
