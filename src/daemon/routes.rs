@@ -501,7 +501,8 @@ impl KernelRoutes {
                 self.next_resync = Some(now + self.resync_period);
             }
         }
-        if self.deferred_resync && !self.backlog {
+        if self.deferred_resync && !self.backlog && !self.dirty {
+            // The burst is installed: now the one full re-read it called for.
             self.deferred_resync = false;
             if let Some(r) = self.rec.as_mut() {
                 r.force_resync();
@@ -521,6 +522,10 @@ impl KernelRoutes {
         self.next_pass = Some(Instant::now() + MIN_GAP);
         match res {
             Ok(st) => {
+                if st.resynced && !self.backlog {
+                    // That pass re-read the kernel: no other re-read is owed.
+                    self.deferred_resync = false;
+                }
                 self.stats.passes += 1;
                 self.stats.added += st.added as u64;
                 self.stats.replaced += st.replaced as u64;
