@@ -65,13 +65,19 @@ pub(super) fn count(c: &mut MessageCounters, m: &Message) {
     }
 }
 
+/// Queues bytes and writes what the socket takes now.
 pub(super) fn queue(c: &mut Conn, bytes: &[u8]) {
+    append(c, bytes);
+    let _ = write_out(c);
+}
+
+/// Adds to the write buffer without writing (the caller writes once at the end).
+pub(super) fn append(c: &mut Conn, bytes: &[u8]) {
     if c.woff > 0 && c.woff == c.wbuf.len() {
         c.wbuf.clear();
         c.woff = 0;
     }
     c.wbuf.extend_from_slice(bytes);
-    let _ = write_out(c);
 }
 
 /// Writes as much as the socket takes. Err when the connection is broken.

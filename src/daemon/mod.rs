@@ -46,6 +46,10 @@ const CTL_BASE: usize = 100;
 const BEST_CHUNK: usize = 16 * 1024;
 /// Most best-path changes handed to one kernel reconcile pass.
 const PASS_CHANGES: usize = 100_000;
+/// RIB output waits until BGP input has been quiet this long...
+const OUT_QUIET: Duration = Duration::from_millis(1);
+/// ...but never longer than this.
+const OUT_MAX_DELAY: Duration = Duration::from_millis(20);
 /// Kernel passes wait until BGP input has been quiet this long (or `routes::MAX_DEFER`).
 const INPUT_QUIET: Duration = Duration::from_millis(20);
 const METRICS_BASE: usize = 1000;
@@ -196,9 +200,19 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
     let mut next_sync = Instant::now() + sync_period;
 
     let mut events = Events::with_capacity(1024);
+    // Since when RIB output has been held back (see OUT_QUIET).
+    let mut out_held_since: Option<Instant> = None;
     loop {
         let now = Instant::now();
         let mut deadline = next_sync;
+        if let Some(h) = out_held_since {
+            let quiet_at = d
+                .speaker
+                .as_ref()
+                .and_then(|s| s.last_input())
+                .map_or(now, |t| t + OUT_QUIET);
+            deadline = deadline.min(quiet_at.min(h + OUT_MAX_DELAY));
+        }
         if let Some(s) = d.speaker.as_mut().and_then(|s| s.next_deadline()) {
             deadline = deadline.min(s);
         }
@@ -293,7 +307,19 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         // between passes even while a million routes go in.
         let mut backlog = false;
         if let Some(sp) = d.speaker.as_mut() {
-            sp.flush_rib(&registry, now);
+            // Output to peers is coalesced while UPDATEs arrive back to back (a route
+            // reflector receiving K clients' routes at once): one flush, one write per
+            // peer, for the whole burst instead of one per loop turn. Bounded by
+            // OUT_MAX_DELAY; a lone UPDATE waits OUT_QUIET at most.
+            let quiet = !sp.has_pending_reads()
+                && sp
+                    .last_input()
+                    .is_none_or(|t| now.duration_since(t) >= OUT_QUIET);
+            let held = out_held_since.get_or_insert(now);
+            if quiet || now.duration_since(*held) >= OUT_MAX_DELAY {
+                sp.flush_rib(&registry, now);
+                out_held_since = None;
+            }
             if sp.rib.has_best_changes() {
                 d.routes.request_reconcile(now);
                 if d.routes.due(now, input_pending) {
@@ -318,6 +344,7 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                 d.routes.all_peers_synced();
             }
         }
+        d.routes.set_backlog(backlog);
         d.routes.run(now, input_pending);
         if backlog {
             // More changes wait in the RIB: next pass as soon as events are handled.

@@ -10,7 +10,10 @@
 //! blocking netlink batch, so while UPDATEs stream in (`input_pending`) passes are
 //! deferred, for at most `MAX_DEFER`: the BGP input is not starved by the kernel, and a
 //! burst of N changes costs a few passes rather than one O(table) diff per 20 ms. The
-//! daemon hands the RIB's changes over in bounded slices when a pass is `due`.
+//! daemon hands the RIB's changes over in bounded slices when a pass is `due`. Each
+//! slice's own notifications overflow the change subscription (ENOBUFS); the full
+//! re-read that an overflow calls for is done once the backlog is drained, not before
+//! every slice (the known state already has our own changes from the batch results).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::IpAddr;
@@ -69,6 +72,10 @@ pub struct KernelRoutes {
     deferral: Duration,
     hold_until: Option<Instant>,
     dirty: bool,
+    /// The daemon still holds best-path changes for later passes (a burst).
+    backlog: bool,
+    /// Notifications were lost during a burst: re-read the kernel once it is over.
+    deferred_resync: bool,
     /// When the oldest change not yet in the kernel arrived (bounds the deferral).
     dirty_since: Option<Instant>,
     /// Earliest start of the next pass: previous start + max(MIN_GAP, its duration).
@@ -142,6 +149,8 @@ impl KernelRoutes {
                 .unwrap_or(Duration::from_secs(360)),
             hold_until: None,
             dirty: true,
+            backlog: false,
+            deferred_resync: false,
             dirty_since: None,
             next_pass: None,
             resync_period: cfg.injected_routes_sync_period,
@@ -211,9 +220,15 @@ impl KernelRoutes {
         // Edge-triggered: read until the socket is empty.
         for _ in 0..64 {
             match w.drain(256) {
-                Ok(ch) => {
+                Ok(mut ch) => {
                     if ch.is_empty() {
                         break;
+                    }
+                    if ch.overflow && self.backlog {
+                        // Most likely our own slice's notifications: re-read after the burst.
+                        ch.overflow = false;
+                        self.deferred_resync = true;
+                        dirty = true;
                     }
                     dirty |= r.absorb(&ch);
                 }
@@ -479,6 +494,11 @@ impl KernelRoutes {
         self.mark_dirty(now);
     }
 
+    /// Whether the daemon still holds changes for later passes (see `continue_backlog`).
+    pub fn set_backlog(&mut self, on: bool) {
+        self.backlog = on;
+    }
+
     /// Runs a reconcile pass when one is due. `input_pending`: the speaker has unread
     /// BGP input; the pass then waits (at most `MAX_DEFER` after the oldest change).
     pub fn run(&mut self, now: Instant, input_pending: bool) {
@@ -505,6 +525,14 @@ impl KernelRoutes {
                 self.next_resync = Some(now + self.resync_period);
             }
         }
+        if self.deferred_resync && !self.backlog && !self.dirty {
+            // The burst is installed: now the one full re-read it called for.
+            self.deferred_resync = false;
+            if let Some(r) = self.rec.as_mut() {
+                r.force_resync();
+            }
+            self.mark_dirty(now);
+        }
         if !self.dirty || !self.due(now, input_pending) {
             return;
         }
@@ -518,6 +546,10 @@ impl KernelRoutes {
         self.next_pass = Some(Instant::now() + MIN_GAP);
         match res {
             Ok(st) => {
+                if st.resynced && !self.backlog {
+                    // That pass re-read the kernel: no other re-read is owed.
+                    self.deferred_resync = false;
+                }
                 self.stats.passes += 1;
                 self.stats.added += st.added as u64;
                 self.stats.replaced += st.replaced as u64;

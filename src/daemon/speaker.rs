@@ -29,7 +29,7 @@ mod peers;
 use peers::passwd;
 
 use super::conn::{
-    Conn, ReadEnd, count, encode_batch, flush_best_effort, queue, read_in, write_out,
+    Conn, ReadEnd, append, count, encode_batch, flush_best_effort, queue, read_in, write_out,
 };
 
 /// First token of the speaker's range; listeners use `BASE..BASE+LISTENER_SLOTS`.
@@ -698,7 +698,8 @@ impl Speaker {
                 };
                 let (_, bytes, n) = &cache[idx];
                 if let Some(c) = slot.conns.get_mut(&conn) {
-                    queue(c, bytes);
+                    // Appended only: each peer gets one write for the whole flush below.
+                    append(c, bytes);
                     slot.stats.sent.update += n;
                     self.updates_out += n;
                     touched.push((addr, conn));

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs kube-bgp side by side with the anchors of the shared benchmark harness, in one
 # results directory per workload (what produced bench/RESULTS.md). Needs root.
-#   bench/run-bench.sh OUTDIR [ingest|kernel|rr|idle ...]   (default: all four)
+#   tests/bench/run-bench.sh OUTDIR [ingest|kernel|rr|idle ...]   (default: all four)
 # Environment: BENCH (harness directory, default /work/shared/bench), RUNS (3),
 # SIZES (10000,100000,1000000), RR_SIZES (100,500,1000), INGEST_DUTS, RR_DUTS,
 # IDLE_DUTS (anchors to run beside kube-bgp), NS_DUT/NS_INJ/NS_INJ2 (namespace names).
