@@ -26,7 +26,7 @@ use crate::cluster::adverts::OriginKind;
 use crate::config::{Config, OverlayType};
 use crate::kernel::netlink::Netlink;
 use crate::kernel::tunnel::{self, TunnelError};
-use crate::kernel::{KernelRoute, Reconciler, Watch};
+use crate::kernel::{KernelRoute, Reconciler, RouteKind, Watch};
 use crate::kube::snapshot::Snapshot;
 use crate::{debug, info, warn};
 
@@ -53,8 +53,10 @@ pub struct RouteStats {
 pub struct KernelRoutes {
     rec: Option<Reconciler>,
     watch: Option<Watch>,
-    /// Learned best paths: prefix -> next hop.
-    best: BTreeMap<Prefix, IpAddr>,
+    /// Learned best paths that did not get a plain `via` route (tunnel routes, or no
+    /// route at all): prefix -> next hop. Paths with a `via` route are not kept here:
+    /// the reconciler's desired set already holds them (one copy of a 1M table, not two).
+    other: BTreeMap<Prefix, IpAddr>,
     node_addrs: HashSet<IpAddr>,
     overlay: bool,
     overlay_full: bool,
@@ -129,7 +131,7 @@ impl KernelRoutes {
         KernelRoutes {
             rec,
             watch,
-            best: BTreeMap::new(),
+            other: BTreeMap::new(),
             node_addrs: HashSet::new(),
             overlay: cfg.enable_overlay && cfg.overlay_type != OverlayType::Never,
             overlay_full: cfg.overlay_type == OverlayType::Full,
@@ -381,20 +383,22 @@ impl KernelRoutes {
         for (p, b) in changes {
             match b {
                 Some(b) if b.peer.is_some() && !b.next_hop.is_unspecified() => {
-                    self.best.insert(p, b.next_hop);
                     self.update_one(p, Some(b.next_hop));
                 }
-                _ => {
-                    self.best.remove(&p);
-                    self.update_one(p, None);
-                }
+                _ => self.update_one(p, None),
             }
         }
         self.mark_dirty(now);
     }
 
     fn recompute_all(&mut self) {
-        let best: Vec<(Prefix, IpAddr)> = self.best.iter().map(|(p, n)| (*p, *n)).collect();
+        let mut best: Vec<(Prefix, IpAddr)> = self.other.iter().map(|(p, n)| (*p, *n)).collect();
+        if let Some(rec) = self.rec.as_ref() {
+            best.extend(rec.desired().iter().filter_map(|(p, r)| match r.kind {
+                RouteKind::Via(nh) => Some((*p, nh)),
+                _ => None,
+            }));
+        }
         for (p, nh) in best {
             self.update_one(p, Some(nh));
         }
@@ -407,6 +411,7 @@ impl KernelRoutes {
         };
         let Some(nh) = nh else {
             rec.remove(&p);
+            self.other.remove(&p);
             return;
         };
         let on_subnet = rec.connected().iter().any(|s| s.contains_addr(&nh));
@@ -421,6 +426,7 @@ impl KernelRoutes {
                     if let Some(rec) = self.rec.as_mut() {
                         rec.upsert(KernelRoute::dev(p, idx, Some(src)));
                     }
+                    self.other.insert(p, nh);
                     self.logged_unroutable.remove(&p);
                     return;
                 }
@@ -442,10 +448,12 @@ impl KernelRoutes {
         match choice {
             Choice::Via => {
                 rec.upsert(KernelRoute::via(p, nh));
+                self.other.remove(&p);
                 self.logged_unroutable.remove(&p);
             }
             Choice::None(why) | Choice::Unreachable(why) => {
                 rec.remove(&p);
+                self.other.insert(p, nh);
                 if self.logged_unroutable.insert(p) {
                     debug!("kernel", "{p} via {nh} not installed: {why}");
                 }
@@ -459,7 +467,7 @@ impl KernelRoutes {
         if self.hold_until.is_some() {
             return; // graceful restart: adopted state stays until the sweep
         }
-        let used: BTreeSet<IpAddr> = self.best.values().copied().collect();
+        let used: BTreeSet<IpAddr> = self.other.values().copied().collect();
         self.tunnels.retain(|nh, _| used.contains(nh));
         self.remove_orphan_tunnels();
     }

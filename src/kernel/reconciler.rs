@@ -176,6 +176,9 @@ impl Reconciler {
             self.addrs_stale = false;
         }
         if self.resync {
+            // Dropped first: a 1M-route table is not held twice while re-reading it. If
+            // the dump fails, `resync` stays set and no diff runs on the empty map.
+            self.actual = BTreeMap::new();
             self.actual = dump_main(&mut self.nl)?.ours;
             self.resync = false;
         }
