@@ -18,13 +18,13 @@
 #           kube-router.io/pod-cidrs annotation listing all the CIDRs it may announce, so
 #           D5 import safety accepts them); --cluster-asn=$DUT_AS (64512), --bgp-holdtime.
 #
-# Environment overrides: KUBE_BGP_BIN (default: ../target/release/kube-bgp next to this
+# Environment overrides: KUBE_BGP_BIN (default: ../../target/release/kube-bgp from this
 # script), FAKE_APISERVER (default: ../tests/apiserver/fake_apiserver.py),
 # KUBE_BGP_EXTRA (extra daemon flags, e.g. "-v 1").
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-BIN=${KUBE_BGP_BIN:-$HERE/../target/release/kube-bgp}
-API=${FAKE_APISERVER:-$HERE/../tests/apiserver/fake_apiserver.py}
+BIN=${KUBE_BGP_BIN:-$HERE/../../target/release/kube-bgp}
+API=${FAKE_APISERVER:-$HERE/../apiserver/fake_apiserver.py}
 SOCK=${RUNDIR:-.}/kube-bgp.sock
 ST=${RUNDIR:-.}/api
 NODE=dut
