@@ -19,7 +19,7 @@
 #           D5 import safety accepts them); --cluster-asn=$DUT_AS (64512), --bgp-holdtime.
 #
 # Environment overrides: KUBE_BGP_BIN (default: ../../target/release/kube-bgp from this
-# script), FAKE_APISERVER (default: ../tests/apiserver/fake_apiserver.py),
+# script), FAKE_APISERVER (default: ../apiserver/fake_apiserver.py from this script),
 # KUBE_BGP_EXTRA (extra daemon flags, e.g. "-v 1").
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
