@@ -4,7 +4,7 @@
 //! topology, fresh namespace) so both numbers come from the same session.
 //!
 //! Needs root. `cargo run --release --example route_bench -- -n 1000000 --reference
-//! /work/shared/bench/nlbatch.py [--chunk 1024] [--ack-each] [--rounds 3]`
+//! ../shared/bench/nlbatch.py [--chunk 1024] [--ack-each] [--rounds 3]`
 //! Namespaces are named `kbbench<pid>…` and deleted on exit.
 
 use std::collections::BTreeMap;

@@ -2,13 +2,13 @@
 # Runs kube-bgp side by side with the anchors of the shared benchmark harness, in one
 # results directory per workload (what produced bench/RESULTS.md). Needs root.
 #   tests/bench/run-bench.sh OUTDIR [ingest|kernel|rr|idle ...]   (default: all four)
-# Environment: BENCH (harness directory, default /work/shared/bench), RUNS (3),
+# Environment: BENCH (harness directory, default ../shared/bench beside the checkout), RUNS (3),
 # SIZES (10000,100000,1000000), RR_SIZES (100,500,1000), INGEST_DUTS, RR_DUTS,
 # IDLE_DUTS (anchors to run beside kube-bgp), NS_DUT/NS_INJ/NS_INJ2 (namespace names).
 # Build first: cargo build --release --offline --locked
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-BENCH=${BENCH:-/work/shared/bench}
+BENCH=${BENCH:-$(cd "$HERE/../../../shared/bench" 2>/dev/null && pwd || echo ../shared/bench)}
 OUT=${1:?usage: run-bench.sh OUTDIR [ingest|kernel|rr|idle ...]}
 shift
 what=${*:-ingest kernel rr idle}

@@ -1,4 +1,4 @@
-//! FRR 8.x (zebra + bgpd) behind [`Router`], run by hand as /work/shared/bench/duts/frr.sh
+//! FRR 8.x (zebra + bgpd) behind [`Router`], run by hand as the shared benchmark harness's duts/frr.sh (../shared/bench beside the checkout)
 //! does, not as the system service: one run directory per router (owned by user frr,
 //! which the daemons drop to) holding configs, vty sockets (`--vty_socket`) and the
 //! zserv socket; bgpd runs with `-n` (routes are not pushed to the kernel).
