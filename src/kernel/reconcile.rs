@@ -76,6 +76,23 @@ pub fn diff(
     ops
 }
 
+/// The same as [`diff`], restricted to the prefixes in `only`: an ordinary pass after a
+/// burst of changes costs O(changes), not O(table).
+pub fn diff_some(
+    desired: &BTreeMap<Prefix, KernelRoute>,
+    actual: &BTreeMap<Prefix, KernelRoute>,
+    only: &std::collections::BTreeSet<Prefix>,
+) -> Vec<Op> {
+    only.iter()
+        .filter_map(|p| match (desired.get(p), actual.get(p)) {
+            (Some(want), None) => Some(Op::Add(*want)),
+            (Some(want), Some(have)) if want != have => Some(Op::Replace(*want)),
+            (None, Some(have)) => Some(Op::Delete(*have)),
+            _ => None,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,6 +198,18 @@ mod tests {
                 }
             }
             assert_eq!(applied, desired);
+            // Restricted to a subset of prefixes: exactly the full diff's ops on them.
+            let only: std::collections::BTreeSet<Prefix> = desired
+                .keys()
+                .chain(actual.keys())
+                .filter(|p| p.addr().to_string().ends_with(".0") && next() % 3 == 0)
+                .copied()
+                .collect();
+            let full: Vec<Op> = diff(&desired, &actual)
+                .into_iter()
+                .filter(|op| only.contains(&op.prefix()))
+                .collect();
+            assert_eq!(diff_some(&desired, &actual, &only), full);
         }
     }
 }

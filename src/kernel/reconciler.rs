@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::addr::{connected, dump_addrs};
 use super::netlink::{BatchOptions, Errno, Netlink, NetlinkError};
-use super::reconcile::{Op, diff};
+use super::reconcile::{Op, diff, diff_some};
 use super::route::{
     KernelRoute, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, dump_main, encode_del, encode_new,
 };
@@ -63,6 +63,12 @@ pub struct Reconciler {
     hold_deletes: bool,
     resync: bool,
     addrs_stale: bool,
+    /// Prefixes whose desired or actual route changed since the last pass: an ordinary
+    /// pass looks only at these (O(changes), not O(table)).
+    changed: BTreeSet<Prefix>,
+    /// The next pass must compare the whole tables (after a re-read, a sweep, a new
+    /// desired set, an address change, or a failed pass).
+    full: bool,
 }
 
 impl Reconciler {
@@ -79,6 +85,8 @@ impl Reconciler {
             hold_deletes: graceful_restart,
             resync: true,
             addrs_stale: true,
+            changed: BTreeSet::new(),
+            full: true,
         };
         r.refresh()?;
         Ok(r)
@@ -92,16 +100,21 @@ impl Reconciler {
     /// Replaces the whole desired set.
     pub fn set_desired(&mut self, desired: BTreeMap<Prefix, KernelRoute>) {
         self.desired = desired;
+        self.full = true;
     }
 
     /// Wants one route (replacing any desired route for its prefix).
     pub fn upsert(&mut self, route: KernelRoute) {
-        self.desired.insert(route.dst, route);
+        if self.desired.insert(route.dst, route) != Some(route) {
+            self.changed.insert(route.dst);
+        }
     }
 
     /// No longer wants a route for `dst`.
     pub fn remove(&mut self, dst: &Prefix) {
-        self.desired.remove(dst);
+        if self.desired.remove(dst).is_some() {
+            self.changed.insert(*dst);
+        }
     }
 
     pub fn desired(&self) -> &BTreeMap<Prefix, KernelRoute> {
@@ -126,6 +139,7 @@ impl Reconciler {
     /// next `reconcile` deletes adopted routes that are not desired.
     pub fn sweep(&mut self) {
         self.hold_deletes = false;
+        self.full = true;
     }
 
     /// Asks for a full re-read of the kernel before the next pass (periodic safety net).
@@ -151,18 +165,25 @@ impl Reconciler {
             match *ev {
                 RouteEvent::Added(r) => {
                     self.actual.insert(r.dst, r);
-                    dirty |= self.desired.get(&r.dst) != Some(&r);
+                    if self.desired.get(&r.dst) != Some(&r) {
+                        self.changed.insert(r.dst);
+                        dirty = true;
+                    }
                 }
                 RouteEvent::Removed(r) => {
                     // Only forget it if it is the route we know for that prefix.
                     if self.actual.get(&r.dst) == Some(&r) {
                         self.actual.remove(&r.dst);
-                        dirty |= self.desired.contains_key(&r.dst);
+                        if self.desired.contains_key(&r.dst) {
+                            self.changed.insert(r.dst);
+                            dirty = true;
+                        }
                     }
                 }
                 RouteEvent::ForeignReplaced(p) => {
-                    if self.actual.remove(&p).is_some() {
-                        dirty |= self.desired.contains_key(&p);
+                    if self.actual.remove(&p).is_some() && self.desired.contains_key(&p) {
+                        self.changed.insert(p);
+                        dirty = true;
                     }
                 }
             }
@@ -174,6 +195,7 @@ impl Reconciler {
         if self.addrs_stale {
             self.connected = connected(&dump_addrs(&mut self.nl)?);
             self.addrs_stale = false;
+            self.full = true;
         }
         if self.resync {
             // Dropped first: a 1M-route table is not held twice while re-reading it. If
@@ -181,6 +203,7 @@ impl Reconciler {
             self.actual = BTreeMap::new();
             self.actual = dump_main(&mut self.nl)?.ours;
             self.resync = false;
+            self.full = true;
         }
         Ok(())
     }
@@ -201,7 +224,14 @@ impl Reconciler {
             .copied()
             .collect();
         let mut ops = Vec::new();
-        for op in diff(&self.desired, &self.actual) {
+        let todo = if self.full {
+            diff(&self.desired, &self.actual)
+        } else {
+            diff_some(&self.desired, &self.actual, &self.changed)
+        };
+        self.full = false;
+        self.changed.clear();
+        for op in todo {
             let p = op.prefix();
             if self.connected.contains(&p) {
                 continue; // refused (desired) or left alone (ours, not desired): P-13
@@ -241,6 +271,7 @@ impl Reconciler {
             Err(e) => {
                 // Unknown outcome for part of the batch: trust nothing until a re-read.
                 self.resync = true;
+                self.full = true;
                 return Err(e);
             }
         };
@@ -288,6 +319,10 @@ impl Reconciler {
                     st.deleted += 1;
                 }
             }
+        }
+        // What failed is tried again on the next pass.
+        for f in &st.failures {
+            self.changed.insert(f.op.prefix());
         }
         st.failed = st.failures.len();
         st.duration = now.elapsed();
