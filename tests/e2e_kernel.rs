@@ -16,37 +16,16 @@ const UP: Duration = Duration::from_secs(30);
 /// Bound for a change that should take well under a second (generous: shared CI).
 const FAST: Duration = Duration::from_secs(5);
 
-fn tools(test: &str) -> bool {
-    common::require_root(test)
-        && common::apiserver::available(test)
-        && common::require_tool(test, "ping")
-}
-
-/// Starts kube-bgp on every node with `flags` and waits for `sessions` Established each.
-fn start_all(lab: &mut Lab, flags: &[&str], sessions: usize) {
-    let n = lab.nodes().len();
-    for i in 0..n {
-        lab.start_kube_bgp(i, flags);
-    }
-    for i in 0..n {
-        let up = lab.wait_established(i, sessions, UP);
-        lab.check(
-            up,
-            &format!("node{}: sessions: {:?}", i + 1, lab.neighbors_json(i)),
-        );
-    }
-}
-
 /// Install, then a node deleted from the API: its pod CIDR leaves every other node's
 /// kernel; no tunnel is ever created (overlay off).
 #[test]
 fn install_and_node_deleted() {
     let test = "install_and_node_deleted";
-    if !tools(test) {
+    if !common::lab::checks::available(test, &[]) {
         return;
     }
     let mut lab = Lab::new("e2ki", LabConfig::new(3));
-    start_all(&mut lab, &[], 2);
+    lab.start_all(&[], 2, UP);
     for a in 0..3 {
         for b in (0..3).filter(|b| *b != a) {
             let (cidr, ip) = (lab.node(b).pod_cidr4.clone(), lab.node(b).ipv4.clone());
@@ -100,7 +79,7 @@ fn install_and_node_deleted() {
 #[test]
 fn router_prefix_withdraw_nexthop_connected_default() {
     let test = "router_prefix_withdraw_nexthop_connected_default";
-    if !tools(test) || !Daemon::Gobgp.available(test) {
+    if !common::lab::checks::available(test, &[]) || !Daemon::Gobgp.available(test) {
         return;
     }
     let mut lab = Lab::new("e2kr", LabConfig::new(2).routers(2));
@@ -129,7 +108,7 @@ fn router_prefix_withdraw_nexthop_connected_default() {
     );
 
     let peers = format!("--peer-router-ips={r1},{r2}");
-    start_all(&mut lab, &[&peers, "--peer-router-asns=65001,65002"], 3);
+    lab.start_all(&[&peers, "--peer-router-asns=65001,65002"], 3, UP);
     for i in 0..2 {
         lab.expect_via(i, prefix, &r1, UP);
     }
@@ -223,7 +202,7 @@ fn router_prefix_withdraw_nexthop_connected_default() {
 #[test]
 fn foreign_routes_untouched() {
     let test = "foreign_routes_untouched";
-    if !tools(test) {
+    if !common::lab::checks::available(test, &[]) {
         return;
     }
     let mut lab = Lab::new("e2kf", LabConfig::new(3));
@@ -251,7 +230,7 @@ fn foreign_routes_untouched() {
         "--injected-routes-sync-period=1s",
         "--routes-sync-period=2s",
     ];
-    start_all(&mut lab, &flags, 2);
+    lab.start_all(&flags, 2, UP);
     lab.expect_via(0, &cidr2, &n2, UP);
     let unchanged = |lab: &Lab, when: &str| {
         let now = lab.foreign_routes4(0);
@@ -315,12 +294,12 @@ fn foreign_routes_untouched() {
 #[test]
 fn deleted_route_restored() {
     let test = "deleted_route_restored";
-    if !tools(test) {
+    if !common::lab::checks::available(test, &[]) {
         return;
     }
     let mut lab = Lab::new("e2kd", LabConfig::new(2));
     // Safety net far away: only the notification can explain a fast restore.
-    start_all(&mut lab, &["--injected-routes-sync-period=1h"], 1);
+    lab.start_all(&["--injected-routes-sync-period=1h"], 1, UP);
     let (cidr, nh) = (lab.node(1).pod_cidr4.clone(), lab.node(1).ipv4.clone());
     lab.expect_via(0, &cidr, &nh, UP);
     let mut took = Vec::new();

@@ -13,26 +13,6 @@ use common::routers::Daemon;
 
 const UP: Duration = Duration::from_secs(30);
 
-fn tools(test: &str) -> bool {
-    common::require_root(test)
-        && common::apiserver::available(test)
-        && common::require_tool(test, "ping")
-}
-
-fn start_all(lab: &mut Lab, flags: &[&str], sessions: usize) {
-    let n = lab.nodes().len();
-    for i in 0..n {
-        lab.start_kube_bgp(i, flags);
-    }
-    for i in 0..n {
-        let up = lab.wait_established(i, sessions, UP);
-        lab.check(
-            up,
-            &format!("node{}: sessions: {:?}", i + 1, lab.neighbors_json(i)),
-        );
-    }
-}
-
 /// Every node routes every other node's pod CIDR (up to `UP`).
 fn all_routes(lab: &Lab) {
     let n = lab.nodes().len();
@@ -67,7 +47,7 @@ fn no_loss(lab: &mut Lab, what: &str, count: u32, during: impl FnOnce(&mut Lab))
 #[test]
 fn graceful_restart_zero_loss_and_sweep() {
     let test = "graceful_restart_zero_loss_and_sweep";
-    if !tools(test) {
+    if !common::lab::checks::available(test, &[]) {
         return;
     }
     let mut lab = Lab::new("e2rg", LabConfig::new(3));
@@ -75,7 +55,7 @@ fn graceful_restart_zero_loss_and_sweep() {
         "--bgp-graceful-restart",
         "--bgp-graceful-restart-deferral-time=60s",
     ];
-    start_all(&mut lab, &flags, 2);
+    lab.start_all(&flags, 2, UP);
     all_routes(&lab);
     let (cidr1, n1) = (lab.node(0).pod_cidr4.clone(), lab.node(0).ipv4.clone());
     let (cidr2, n2) = (lab.node(1).pod_cidr4.clone(), lab.node(1).ipv4.clone());
@@ -152,14 +132,14 @@ fn graceful_restart_zero_loss_and_sweep() {
 #[test]
 fn sigterm_without_graceful_restart_sends_cease() {
     let test = "sigterm_without_graceful_restart_sends_cease";
-    if !tools(test) || !Daemon::Gobgp.available(test) {
+    if !common::lab::checks::available(test, &[]) || !Daemon::Gobgp.available(test) {
         return;
     }
     let mut lab = Lab::new("e2rc", LabConfig::new(2).routers(1));
     let cfg = lab.router_config(0, 65001, 64512, None);
     lab.start_router(0, Daemon::Gobgp, cfg);
     let peer = format!("--peer-router-ips={}", lab.router(0).ipv4);
-    start_all(&mut lab, &[&peer, "--peer-router-asns=65001"], 2);
+    lab.start_all(&[&peer, "--peer-router-asns=65001"], 2, UP);
     all_routes(&lab);
     let (cidr2, n2) = (lab.node(1).pod_cidr4.clone(), lab.node(1).ipv4.clone());
     let router = lab.router(0).router.as_ref().expect("router started");
@@ -211,7 +191,7 @@ fn sigterm_without_graceful_restart_sends_cease() {
 #[test]
 fn api_server_outage_keeps_sessions_and_routes() {
     let test = "api_server_outage_keeps_sessions_and_routes";
-    if !tools(test) || !Daemon::Gobgp.available(test) {
+    if !common::lab::checks::available(test, &[]) || !Daemon::Gobgp.available(test) {
         return;
     }
     let mut lab = Lab::new("e2ra", LabConfig::new(2).routers(1));
@@ -221,7 +201,7 @@ fn api_server_outage_keeps_sessions_and_routes() {
     lab.start_router(0, Daemon::Gobgp, cfg);
     let r1 = lab.router(0).ipv4.clone();
     let peer = format!("--peer-router-ips={r1}");
-    start_all(&mut lab, &[&peer, "--peer-router-asns=65001"], 2);
+    lab.start_all(&[&peer, "--peer-router-asns=65001"], 2, UP);
     all_routes(&lab);
     for i in 0..2 {
         lab.expect_via(i, "10.98.0.0/24", &r1, UP);

@@ -33,6 +33,29 @@ pub(super) struct Conn {
     pub(super) local: Option<SocketAddr>,
 }
 
+impl Conn {
+    /// A connection with empty buffers: `connecting` for an outbound connect still in
+    /// progress, `local` the local address when already known.
+    pub(super) fn new(
+        stream: TcpStream,
+        token: Token,
+        connecting: bool,
+        local: Option<SocketAddr>,
+    ) -> Conn {
+        Conn {
+            stream,
+            token,
+            connecting,
+            rbuf: Vec::new(),
+            roff: 0,
+            wbuf: Vec::new(),
+            woff: 0,
+            close_after_flush: false,
+            local,
+        }
+    }
+}
+
 /// Encodes a batch's messages for one context; returns the bytes and UPDATE count.
 pub(super) fn encode_batch(msgs: &[crate::bgp::rib::OutMsg], ctx: &wire::Ctx) -> (Vec<u8>, u64) {
     use crate::bgp::rib::OutMsg;
@@ -157,17 +180,7 @@ mod tests {
         let w = std::net::TcpStream::connect(addr).expect("connect");
         let (r, _) = l.accept().expect("accept");
         r.set_nonblocking(true).expect("nonblocking");
-        let c = Conn {
-            stream: TcpStream::from_std(r),
-            token: Token(1),
-            connecting: false,
-            rbuf: Vec::new(),
-            roff: 0,
-            wbuf: Vec::new(),
-            woff: 0,
-            close_after_flush: false,
-            local: None,
-        };
+        let c = Conn::new(TcpStream::from_std(r), Token(1), false, None);
         (c, w)
     }
 

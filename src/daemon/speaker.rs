@@ -252,20 +252,8 @@ impl Speaker {
                 continue;
             }
             let local = sock::local_addr(&stream).ok();
-            slot.conns.insert(
-                conn,
-                Conn {
-                    stream,
-                    token,
-                    connecting: false,
-                    rbuf: Vec::new(),
-                    roff: 0,
-                    wbuf: Vec::new(),
-                    woff: 0,
-                    close_after_flush: false,
-                    local,
-                },
-            );
+            slot.conns
+                .insert(conn, Conn::new(stream, token, false, local));
             self.tokens.insert(token, (ip, conn));
             debug!("bgp", "peer {ip}: accepted connection from {remote}");
             self.input(
@@ -356,43 +344,36 @@ impl Speaker {
                 return;
             };
             let rest = c.rbuf.get(c.roff..).unwrap_or_default();
-            let input = match wire::frame(rest) {
+            // A framing or decoding error ends the session with the codec's NOTIFICATION.
+            let decoded = match wire::frame(rest) {
                 Ok(Some(len)) => {
                     let res = wire::decode(rest.get(..len).unwrap_or_default(), &ctx);
                     c.roff += len;
-                    match res {
-                        Ok(d) => {
-                            for issue in &d.issues {
-                                warn!("bgp", "peer {addr}: malformed UPDATE handled by {issue}");
-                            }
-                            count(&mut slot.stats.received, &d.message);
-                            if matches!(d.message, Message::Update(_)) {
-                                self.updates_in += 1;
-                            }
-                            Input::Received {
-                                conn,
-                                msg: d.message,
-                            }
-                        }
-                        Err(e) => {
-                            warn!("bgp", "peer {addr}: bad message: {e}");
-                            slot.stats.last_error = Some(e.to_string());
-                            c.rbuf.clear();
-                            c.roff = 0;
-                            Input::DecodeError {
-                                conn,
-                                notification: e.notification,
-                            }
-                        }
-                    }
+                    res
                 }
                 Ok(None) => {
                     c.rbuf.drain(..c.roff.min(c.rbuf.len()));
                     c.roff = 0;
                     break;
                 }
+                Err(e) => Err(e),
+            };
+            let input = match decoded {
+                Ok(d) => {
+                    for issue in &d.issues {
+                        warn!("bgp", "peer {addr}: malformed UPDATE handled by {issue}");
+                    }
+                    count(&mut slot.stats.received, &d.message);
+                    if matches!(d.message, Message::Update(_)) {
+                        self.updates_in += 1;
+                    }
+                    Input::Received {
+                        conn,
+                        msg: d.message,
+                    }
+                }
                 Err(e) => {
-                    warn!("bgp", "peer {addr}: bad message header: {e}");
+                    warn!("bgp", "peer {addr}: bad message: {e}");
                     slot.stats.last_error = Some(e.to_string());
                     c.rbuf.clear();
                     c.roff = 0;
@@ -637,20 +618,8 @@ impl Speaker {
                     return;
                 }
                 if let Some(slot) = self.peers.get_mut(&addr) {
-                    slot.conns.insert(
-                        conn,
-                        Conn {
-                            stream,
-                            token,
-                            connecting: true,
-                            rbuf: Vec::new(),
-                            roff: 0,
-                            wbuf: Vec::new(),
-                            woff: 0,
-                            close_after_flush: false,
-                            local: None,
-                        },
-                    );
+                    slot.conns
+                        .insert(conn, Conn::new(stream, token, true, None));
                     self.tokens.insert(token, (addr, conn));
                 }
             }

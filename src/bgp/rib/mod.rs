@@ -538,15 +538,8 @@ impl Rib {
                 stale: false,
             });
         }
-        let peers = &self.peers;
-        let lookup = |s: u32| {
-            peers
-                .get(s as usize)
-                .and_then(Option::as_ref)
-                .map(|p| &p.info)
-        };
         if e.paths.as_slice().len() > 1 {
-            best::select(&mut e.paths, &lookup);
+            best::select(&mut e.paths, &peer_lookup(&self.peers));
         }
         let changed = best_ident(e) != before;
         if let Some(Some(slot)) = self.peers.get_mut(src as usize) {
@@ -570,14 +563,7 @@ impl Rib {
         };
         let before = best_ident(e);
         let removed = e.paths.remove(idx);
-        let peers = &self.peers;
-        let lookup = |s: u32| {
-            peers
-                .get(s as usize)
-                .and_then(Option::as_ref)
-                .map(|p| &p.info)
-        };
-        best::select(&mut e.paths, &lookup);
+        best::select(&mut e.paths, &peer_lookup(&self.peers));
         let changed = best_ident(e) != before;
         if let (Some(p), Some(Some(slot))) = (removed, self.peers.get_mut(src as usize)) {
             slot.received = slot.received.saturating_sub(1);
@@ -660,14 +646,7 @@ impl Rib {
                     *c += 1;
                 }
             }
-            let peers = &self.peers;
-            let lookup = |s: u32| {
-                peers
-                    .get(s as usize)
-                    .and_then(Option::as_ref)
-                    .map(|p| &p.info)
-            };
-            best::select(&mut e.paths, &lookup);
+            best::select(&mut e.paths, &peer_lookup(&self.peers));
             if best_ident(e) != before {
                 changed.push(id);
             }
@@ -684,5 +663,15 @@ impl Rib {
             self.mark(id);
         }
         self.interner.gc();
+    }
+}
+
+/// The best-path selection's view of the peers: source index -> that peer's info.
+fn peer_lookup<'a>(peers: &'a [Option<PeerSlot>]) -> impl Fn(u32) -> Option<&'a PeerInfo> + 'a {
+    move |s: u32| {
+        peers
+            .get(s as usize)
+            .and_then(Option::as_ref)
+            .map(|p| &p.info)
     }
 }

@@ -263,6 +263,22 @@ impl Lab {
     }
 
     /// Waits up to `timeout` for node `i` to report at least `n` Established sessions.
+    /// Starts kube-bgp on every node with `flags` and waits (bounded by `timeout`) until
+    /// each has `sessions` Established; a node that does not get there fails the test.
+    pub fn start_all(&mut self, flags: &[&str], sessions: usize, timeout: Duration) {
+        let n = self.nodes().len();
+        for i in 0..n {
+            self.start_kube_bgp(i, flags);
+        }
+        for i in 0..n {
+            let up = self.wait_established(i, sessions, timeout);
+            self.check(
+                up,
+                &format!("node{}: sessions: {:?}", i + 1, self.neighbors_json(i)),
+            );
+        }
+    }
+
     pub fn wait_established(&self, i: usize, n: usize, timeout: Duration) -> bool {
         wait_for(timeout, || (self.established(i) >= n).then_some(())).is_some()
     }
