@@ -15,7 +15,9 @@ use common::Netns;
 use kube_bgp::bgp::types::Prefix;
 use kube_bgp::kernel::netlink::Netlink;
 use kube_bgp::kernel::tunnel;
-use kube_bgp::kernel::{BatchOptions, KernelRoute, Op, Reconciler, RouteKind, Watch};
+use kube_bgp::kernel::{
+    BatchOptions, KernelRoute, Op, ReconcileStats, Reconciler, RouteKind, Watch,
+};
 
 /// Runs `f` on a thread that has entered `ns` (network namespaces are per thread).
 fn in_ns<T: Send>(ns: &Netns, f: impl FnOnce() -> T + Send) -> T {
@@ -74,6 +76,60 @@ fn map(rs: &[KernelRoute]) -> BTreeMap<Prefix, KernelRoute> {
     rs.iter().map(|r| (r.dst, *r)).collect()
 }
 
+/// The reconciler with a plain map as the routes it is asked for (the daemon answers
+/// from the Loc-RIB instead), plus the edits the daemon makes: replace the whole set,
+/// change one prefix.
+struct Rec {
+    r: Reconciler,
+    want: BTreeMap<Prefix, KernelRoute>,
+}
+
+impl Rec {
+    fn new(graceful_restart: bool) -> Rec {
+        Rec {
+            r: Reconciler::new(graceful_restart).expect("reconciler"),
+            want: BTreeMap::new(),
+        }
+    }
+
+    fn set_desired(&mut self, want: BTreeMap<Prefix, KernelRoute>) {
+        self.want = want;
+        self.r.changed_all();
+    }
+
+    fn upsert(&mut self, rt: KernelRoute) {
+        self.want.insert(rt.dst, rt);
+        self.r.changed(rt.dst);
+    }
+
+    fn remove(&mut self, dst: &Prefix) {
+        self.want.remove(dst);
+        self.r.changed(*dst);
+    }
+
+    fn reconcile(&mut self) -> ReconcileStats {
+        self.r
+            .reconcile(&mut self.want, Instant::now())
+            .expect("reconcile")
+    }
+
+    fn installed(&self) -> BTreeMap<Prefix, RouteKind> {
+        self.r.installed().iter().collect()
+    }
+
+    fn connected(&self) -> &std::collections::BTreeSet<Prefix> {
+        self.r.connected()
+    }
+
+    fn sweep(&mut self) {
+        self.r.sweep();
+    }
+
+    fn absorb(&mut self, ch: &kube_bgp::kernel::Changes) -> bool {
+        self.r.absorb(ch)
+    }
+}
+
 /// `ip [-6] route show proto 17` lines, sorted, whitespace-trimmed.
 fn ours(ns: &Netns, v6: bool) -> Vec<String> {
     let fam = if v6 { "-6" } else { "-4" };
@@ -94,14 +150,14 @@ fn install_replace_withdraw_ipv4_and_ipv6() {
     }
     let n = node("krt");
     in_ns(&n.node, || {
-        let mut r = Reconciler::new(false).expect("reconciler");
+        let mut r = Rec::new(false);
         r.set_desired(map(&[
             via("10.1.0.0/24", "10.0.0.2"),
             via("10.2.0.0/24", "10.0.0.3"),
             via("fd00:1::/64", "fd00::2"),
             via("fd00:2::/64", "fd00::3"),
         ]));
-        let st = r.reconcile(Instant::now()).expect("reconcile");
+        let st = r.reconcile();
         assert_eq!(
             (st.added, st.replaced, st.deleted, st.failed),
             (4, 0, 0, 0),
@@ -123,7 +179,7 @@ fn install_replace_withdraw_ipv4_and_ipv6() {
         );
 
         // Nothing to do: no kernel traffic, nothing counted.
-        let st = r.reconcile(Instant::now()).expect("reconcile");
+        let st = r.reconcile();
         assert_eq!((st.added, st.replaced, st.deleted, st.failed), (0, 0, 0, 0));
 
         // Next-hop change (replace) and withdrawal (delete), both families.
@@ -131,7 +187,7 @@ fn install_replace_withdraw_ipv4_and_ipv6() {
         r.upsert(via("fd00:2::/64", "fd00::4"));
         r.remove(&p("10.1.0.0/24"));
         r.remove(&p("fd00:1::/64"));
-        let st = r.reconcile(Instant::now()).expect("reconcile");
+        let st = r.reconcile();
         assert_eq!(
             (st.added, st.replaced, st.deleted, st.failed),
             (0, 2, 2, 0),
@@ -149,10 +205,10 @@ fn install_replace_withdraw_ipv4_and_ipv6() {
         );
 
         // A fresh reconciler (e.g. after a restart without GR) sees the same state.
-        let mut again = Reconciler::new(false).expect("reconciler");
-        assert_eq!(again.actual(), r.actual());
+        let mut again = Rec::new(false);
+        assert_eq!(again.installed(), r.installed());
         again.set_desired(BTreeMap::new());
-        let st = again.reconcile(Instant::now()).expect("reconcile");
+        let st = again.reconcile();
         assert_eq!(st.deleted, 2);
         assert!(ours(&n.node, false).is_empty() && ours(&n.node, true).is_empty());
     });
@@ -179,9 +235,9 @@ fn foreign_routes_are_never_touched() {
     let before4 = n.node.sh("ip -4 route show table main");
     let before6 = n.node.sh("ip -6 route show table main");
     in_ns(&n.node, || {
-        let mut r = Reconciler::new(false).expect("reconciler");
+        let mut r = Rec::new(false);
         // Nothing desired and nothing ours: reconciling must not delete anything.
-        let st = r.reconcile(Instant::now()).expect("reconcile");
+        let st = r.reconcile();
         assert_eq!(st.deleted, 0);
         r.set_desired(map(&[
             via("10.5.0.0/24", "10.0.0.2"),
@@ -189,7 +245,7 @@ fn foreign_routes_are_never_touched() {
             via("10.7.0.0/24", "10.0.0.2"),
             via("fd00:5::/64", "fd00::2"),
         ]));
-        let st = r.reconcile(Instant::now()).expect("reconcile");
+        let st = r.reconcile();
         // 10.5/24 and fd00:5::/64 collide with a static route of the same metric: refused
         // with EEXIST, never overwritten. The others coexist at another metric.
         assert_eq!((st.added, st.failed), (2, 2), "{st:?}");
@@ -213,7 +269,7 @@ fn foreign_routes_are_never_touched() {
         );
         // Withdraw everything: only ours go.
         r.set_desired(BTreeMap::new());
-        let st = r.reconcile(Instant::now()).expect("reconcile");
+        let st = r.reconcile();
         assert_eq!((st.deleted, st.failed), (2, 0), "{st:?}");
     });
     assert_eq!(n.node.sh("ip -4 route show table main"), before4);
@@ -230,7 +286,7 @@ fn connected_subnet_is_refused_and_untouched() {
         .node
         .sh("ip -4 route show table main; ip -6 route show table main");
     in_ns(&n.node, || {
-        let mut r = Reconciler::new(false).expect("reconciler");
+        let mut r = Rec::new(false);
         assert!(
             r.connected().contains(&p("10.0.0.0/24")),
             "{:?}",
@@ -241,7 +297,7 @@ fn connected_subnet_is_refused_and_untouched() {
             via("fd00::/64", "fd00::2"),
             via("10.3.0.0/24", "10.0.0.2"),
         ]));
-        let st = r.reconcile(Instant::now()).expect("reconcile");
+        let st = r.reconcile();
         assert_eq!(st.refused, vec![p("10.0.0.0/24"), p("fd00::/64")]);
         assert_eq!((st.added, st.failed), (1, 0), "{st:?}");
     });
@@ -264,7 +320,7 @@ fn route_deleted_by_hand_is_restored_via_subscription() {
     let n = node("krt");
     let name = n.node.name.clone();
     in_ns(&n.node, || {
-        let mut r = Reconciler::new(false).expect("reconciler");
+        let mut r = Rec::new(false);
         let mut watch = Watch::open().expect("watch");
         let mut poll = mio::Poll::new().expect("poll");
         let fd = watch.as_raw_fd();
@@ -280,19 +336,37 @@ fn route_deleted_by_hand_is_restored_via_subscription() {
             via("10.1.0.0/24", "10.0.0.2"),
             via("fd00:1::/64", "fd00::2"),
         ]));
-        r.reconcile(Instant::now()).expect("reconcile");
-        // Our own changes come back as notifications; absorbing them needs no action.
+        // Our own changes are filtered out in the kernel: only an unfiltered socket
+        // sees them.
+        let port = r.r.port_id().expect("port id");
+        watch.ignore_senders(&[port]).expect("filter");
+        let mut unfiltered = Watch::open().expect("watch");
+        let mut poll2 = mio::Poll::new().expect("poll");
+        let fd2 = unfiltered.as_raw_fd();
+        poll2
+            .registry()
+            .register(
+                &mut mio::unix::SourceFd(&fd2),
+                mio::Token(8),
+                mio::Interest::READABLE,
+            )
+            .expect("register");
+        let st = r.reconcile();
+        assert_eq!(st.added, 2, "{st:?}");
+        let mine = drain_ready(
+            &mut poll2,
+            &mut events,
+            &mut unfiltered,
+            Duration::from_secs(2),
+        );
+        assert_eq!(mine.routes.len(), 2, "our adds, seen unfiltered: {mine:?}");
         let ch = drain_ready(
             &mut poll,
             &mut events,
             &mut watch,
             Duration::from_millis(500),
         );
-        assert!(!ch.routes.is_empty(), "no notification for our own adds");
-        assert!(
-            !r.absorb(&ch),
-            "our own adds must not ask for a reconcile: {ch:?}"
-        );
+        assert!(ch.is_empty(), "our own adds passed the filter: {ch:?}");
 
         for del in [
             format!("ip -n {name} route del 10.1.0.0/24 proto 17"),
@@ -302,7 +376,7 @@ fn route_deleted_by_hand_is_restored_via_subscription() {
             common::sh(&del);
             let ch = drain_ready(&mut poll, &mut events, &mut watch, Duration::from_secs(2));
             assert!(r.absorb(&ch), "deletion not noticed: {ch:?}");
-            let st = r.reconcile(Instant::now()).expect("reconcile");
+            let st = r.reconcile();
             assert_eq!(st.added, 1, "{st:?}");
             assert!(
                 t0.elapsed() < Duration::from_secs(1),
@@ -324,7 +398,7 @@ fn route_deleted_by_hand_is_restored_via_subscription() {
         common::sh(&format!("ip -n {name} link set {} up", n.dev));
         let ch = drain_ready(&mut poll, &mut events, &mut watch, Duration::from_secs(2));
         assert!(r.absorb(&ch), "{ch:?}");
-        let st = r.reconcile(Instant::now()).expect("reconcile");
+        let st = r.reconcile();
         assert!(st.resynced);
         assert_eq!(ours(&n.node, false).len(), 1, "{st:?}");
         assert_eq!(ours(&n.node, true).len(), 1, "{st:?}");
@@ -376,7 +450,7 @@ fn batch_of_10000_with_one_unreachable_next_hop() {
     }
     let n = node("krt");
     in_ns(&n.node, || {
-        let mut r = Reconciler::new(false).expect("reconciler");
+        let mut r = Rec::new(false);
         let mut want = BTreeMap::new();
         for i in 0..10_000u32 {
             let a = std::net::Ipv4Addr::from(0x1000_0000 + (i << 8));
@@ -385,24 +459,24 @@ fn batch_of_10000_with_one_unreachable_next_hop() {
             want.insert(rt.dst, rt);
         }
         r.set_desired(want);
-        let st = r.reconcile(Instant::now()).expect("reconcile");
+        let st = r.reconcile();
         assert_eq!((st.added, st.failed), (9_999, 1), "{:?}", st.failures);
         let f = &st.failures[0];
         assert_eq!(f.op, Op::Add(via("16.19.136.0/24", "10.9.9.9")));
         assert_eq!(f.error.errno, libc::ENETUNREACH, "{f}");
-        assert_eq!(r.actual().len(), 9_999);
+        assert_eq!(r.installed().len(), 9_999);
         let count = n.node.sh("ip -4 route show table main proto 17 | wc -l");
         assert_eq!(count.trim(), "9999");
         // Retried on the next pass, still reported.
-        let st = r.reconcile(Instant::now()).expect("reconcile");
+        let st = r.reconcile();
         assert_eq!((st.added, st.failed), (0, 1));
         // The other batching mode (an ACK per request, 256 per sendmsg), with replaces.
-        r.set_batch_options(BatchOptions {
+        r.r.set_batch_options(BatchOptions {
             chunk: 256,
             ack_each: true,
         });
         let moved: BTreeMap<_, _> = r
-            .desired()
+            .want
             .values()
             .map(|rt| match rt.kind {
                 RouteKind::Via(nh) if nh == ip("10.0.0.2") => {
@@ -413,7 +487,7 @@ fn batch_of_10000_with_one_unreachable_next_hop() {
             .map(|rt| (rt.dst, rt))
             .collect();
         r.set_desired(moved);
-        let st = r.reconcile(Instant::now()).expect("reconcile");
+        let st = r.reconcile();
         assert_eq!(
             (st.replaced, st.added, st.failed),
             (9_999, 0, 1),
@@ -440,19 +514,19 @@ fn graceful_restart_adopts_then_sweeps() {
     n.node
         .sh("ip -6 route add fd00:9::/64 via fd00::2 proto 17");
     in_ns(&n.node, || {
-        let mut r = Reconciler::new(true).expect("reconciler");
-        assert_eq!(r.actual().len(), 3);
+        let mut r = Rec::new(true);
+        assert_eq!(r.installed().len(), 3);
         // Routes re-learned so far: 10.1/24 (same), 10.3/24 (new).
         r.set_desired(map(&[
             via("10.1.0.0/24", "10.0.0.2"),
             via("10.3.0.0/24", "10.0.0.2"),
         ]));
-        let st = r.reconcile(Instant::now()).expect("reconcile");
+        let st = r.reconcile();
         assert_eq!((st.added, st.deleted, st.held), (1, 0, 2), "{st:?}");
         assert_eq!(ours(&n.node, false).len(), 3);
         assert_eq!(ours(&n.node, true).len(), 1);
         r.sweep();
-        let st = r.reconcile(Instant::now()).expect("reconcile");
+        let st = r.reconcile();
         assert_eq!((st.added, st.deleted, st.held), (0, 2, 0), "{st:?}");
         let v4 = ours(&n.node, false);
         assert_eq!(v4.len(), 2, "{v4:?}");

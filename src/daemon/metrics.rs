@@ -215,15 +215,15 @@ pub fn render(d: &Daemon) -> String {
     );
     prom::header(
         &mut o,
-        "kube_bgp_kernel_routes_desired",
+        "kube_bgp_kernel_routes_pending",
         "gauge",
-        "Routes kube-bgp wants in the kernel",
+        "Prefixes waiting for a kernel reconcile pass",
     );
     prom::sample(
         &mut o,
-        "kube_bgp_kernel_routes_desired",
+        "kube_bgp_kernel_routes_pending",
         &[],
-        d.routes.desired() as f64,
+        d.routes.pending() as f64,
     );
     prom::header(
         &mut o,

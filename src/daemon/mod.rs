@@ -42,10 +42,6 @@ const WAKER: Token = Token(0);
 const SIGNALS: Token = Token(1);
 const KERNEL: Token = Token(2);
 const CTL_BASE: usize = 100;
-/// Best-path changes handed to the kernel side per slice.
-const BEST_CHUNK: usize = 16 * 1024;
-/// Most best-path changes handed to one kernel reconcile pass.
-const PASS_CHANGES: usize = 100_000;
 /// RIB output waits until BGP input has been quiet this long...
 const OUT_QUIET: Duration = Duration::from_millis(1);
 /// ...but never longer than this.
@@ -301,10 +297,10 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                     .is_some_and(|t| now.duration_since(t) < INPUT_QUIET)
         });
         // Hand RIB output to the sockets, and best-path changes to the kernel. The
-        // changes stay queued in the RIB (coalesced per prefix) until a kernel pass is
-        // due, and at most PASS_CHANGES go into one pass: a pass's blocking netlink work
-        // is bounded (~0.5 s here), so the control socket, timers and sessions are served
-        // between passes even while a million routes go in.
+        // changes stay queued in the RIB (one flag per prefix) until a kernel pass is
+        // due, and only as many as one pass sends are handed over at a time: each pass's
+        // netlink work is bounded (~0.1 s), so the control socket, timers and sessions
+        // are served between passes even while a million routes go in.
         let mut backlog = false;
         if let Some(sp) = d.speaker.as_mut() {
             // Output to peers is coalesced while UPDATEs arrive back to back (a route
@@ -322,21 +318,11 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
             }
             if sp.rib.has_best_changes() {
                 d.routes.request_reconcile(now);
-                if d.routes.due(now, input_pending) {
-                    let mut taken = 0;
-                    while taken < PASS_CHANGES {
-                        let want = BEST_CHUNK.min(PASS_CHANGES - taken);
-                        let changes = sp.rib.take_best_changes_max(want);
-                        let n = changes.len();
-                        if n > 0 {
-                            d.counters.best_received += n as u64;
-                            d.routes.best_changed(changes, sp, now);
-                        }
-                        taken += n;
-                        if n < want {
-                            break;
-                        }
-                    }
+                let room = d.routes.room();
+                if room > 0 && d.routes.due(now, input_pending) {
+                    let changed = sp.rib.take_best_changed(room);
+                    d.counters.best_received += changed.len() as u64;
+                    d.routes.best_changed(changed, now);
                 }
                 backlog = sp.rib.has_best_changes();
             }
@@ -344,10 +330,17 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                 d.routes.all_peers_synced();
             }
         }
-        d.routes.set_backlog(backlog);
-        d.routes.run(now, input_pending);
-        if backlog {
-            // More changes wait in the RIB: next pass as soon as events are handled.
+        d.routes
+            .run(now, input_pending, d.speaker.as_ref().map(|s| &s.rib));
+        if d.routes.take_requeue_all() {
+            if let Some(sp) = d.speaker.as_mut() {
+                // A full kernel comparison: every prefix goes through the passes again.
+                sp.rib.mark_all_best_changed();
+                backlog = true;
+            }
+        }
+        if backlog || d.routes.has_backlog() {
+            // More changes wait: next pass as soon as events are handled.
             d.routes.continue_backlog(Instant::now());
         }
         if let Some(w) = next_watchdog {

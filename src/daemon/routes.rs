@@ -1,41 +1,41 @@
 //! From best paths to kernel routes: the daemon-side glue of `kernel::Reconciler`.
 //!
-//! Owns the desired kernel route of every learned best path (kube-router §4.2: `via`
+//! Owns the answer to "which kernel route does this prefix get" (kube-router §4.2: `via`
 //! the next hop when it is on a connected subnet; otherwise an overlay tunnel towards
-//! cluster nodes only (D7) when overlay is on, else nothing), when reconcile passes run
-//! (on every change, on kernel notifications, and every `--injected-routes-sync-period`
-//! as a safety net), and the graceful-restart hold on adopted routes (D8).
+//! cluster nodes only (D7) when overlay is on, else nothing), computed from the Loc-RIB
+//! when the reconciler asks (no second copy of the table is kept); when reconcile passes
+//! run (on best-path changes, on kernel notifications, and every
+//! `--injected-routes-sync-period` as a safety net); the tunnels and policy rules; and
+//! the graceful-restart hold on adopted routes (D8).
 //!
-//! Pass scheduling: a pass is a full diff of the desired and known kernel tables plus a
-//! blocking netlink batch, so while UPDATEs stream in (`input_pending`) passes are
-//! deferred, for at most `MAX_DEFER`: the BGP input is not starved by the kernel, and a
-//! burst of N changes costs a few passes rather than one O(table) diff per 20 ms. The
-//! daemon hands the RIB's changes over in bounded slices when a pass is `due`. Each
-//! slice's own notifications overflow the change subscription (ENOBUFS); the full
-//! re-read that an overflow calls for is done once the backlog is drained, not before
-//! every slice (the known state already has our own changes from the batch results).
+//! Pass scheduling: while UPDATEs stream in (`input_pending`) passes are deferred, for at
+//! most `MAX_DEFER`, so the BGP input is not starved by the kernel. The daemon hands the
+//! RIB's changed prefixes over at most `room()` at a time, and each pass sends a bounded
+//! number of operations, so a million routes go in as many short passes with the event
+//! loop (control socket, timers, sessions) served in between.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use crate::bgp::rib::BestInfo;
+use crate::bgp::rib::Rib;
 use crate::bgp::types::Prefix;
 use crate::cluster::Plan;
 use crate::cluster::adverts::OriginKind;
 use crate::config::{Config, OverlayType};
 use crate::kernel::netlink::Netlink;
+use crate::kernel::reconciler::DEFAULT_PASS_LIMIT;
 use crate::kernel::tunnel::{self, TunnelError};
-use crate::kernel::{KernelRoute, Reconciler, RouteKind, Watch};
+use crate::kernel::{Desired, Reconciler, RouteKind, Watch};
 use crate::kube::snapshot::Snapshot;
 use crate::{debug, info, warn};
-
-use super::speaker::Speaker;
 
 /// Least time between two reconcile passes (coalesces bursts of best-path changes).
 const MIN_GAP: Duration = Duration::from_millis(20);
 /// Longest a due pass waits for the BGP input to drain.
 const MAX_DEFER: Duration = Duration::from_secs(2);
+/// Route failures remembered for log deduplication (beyond this, failures are counted).
+const MAX_LOGGED_FAILURES: usize = 10_000;
 
 /// Totals for metrics.
 #[derive(Clone, Debug, Default)]
@@ -50,292 +50,28 @@ pub struct RouteStats {
     pub sync_time: crate::ops::http::prom::Histogram,
 }
 
-pub struct KernelRoutes {
-    rec: Option<Reconciler>,
-    watch: Option<Watch>,
-    /// Learned best paths that did not get a plain `via` route (tunnel routes, or no
-    /// route at all): prefix -> next hop. Paths with a `via` route are not kept here:
-    /// the reconciler's desired set already holds them (one copy of a 1M table, not two).
-    other: BTreeMap<Prefix, IpAddr>,
+/// What choosing a prefix's kernel route needs: the cluster's node addresses, the
+/// overlay settings, the connected subnets and the tunnels made so far.
+struct RouteCtx {
     node_addrs: HashSet<IpAddr>,
+    connected: BTreeSet<Prefix>,
     overlay: bool,
     overlay_full: bool,
     /// Second netlink handle for links, table 77 and rules (tunnels).
     links: Option<Netlink>,
-    /// Tunnels in use: remote next hop -> ifindex.
+    /// Tunnels made: remote next hop -> ifindex.
     tunnels: BTreeMap<IpAddr, u32>,
     tunnels_unsupported: bool,
     local_v4: Option<IpAddr>,
     local_v6: Option<IpAddr>,
-    pod_cidrs: Vec<Prefix>,
-    rules: BTreeSet<Prefix>,
-    graceful_restart: bool,
-    adopted: usize,
-    deferral: Duration,
-    hold_until: Option<Instant>,
-    dirty: bool,
-    /// The daemon still holds best-path changes for later passes (a burst).
-    backlog: bool,
-    /// Notifications were lost during a burst: re-read the kernel once it is over.
-    deferred_resync: bool,
-    /// When the oldest change not yet in the kernel arrived (bounds the deferral).
-    dirty_since: Option<Instant>,
-    /// Earliest start of the next pass: previous start + max(MIN_GAP, its duration).
-    next_pass: Option<Instant>,
-    resync_period: Duration,
-    next_resync: Option<Instant>,
-    logged_refused: BTreeSet<Prefix>,
-    logged_unroutable: BTreeSet<Prefix>,
-    /// Failures already logged (prefix -> "op: error"): a route that keeps failing (e.g.
-    /// another protocol holds the prefix) is retried every second but logged once.
-    logged_failures: BTreeMap<Prefix, String>,
-    pub stats: RouteStats,
+    /// Next hops whose routes are not installed, logged once each (not once per prefix:
+    /// a million prefixes behind one unusable next hop are one line).
+    logged_unroutable: BTreeSet<IpAddr>,
+    /// A full pass asked for every wanted prefix: the daemon re-queues the whole RIB.
+    requeue_all: bool,
 }
 
-impl KernelRoutes {
-    pub fn new(cfg: &Config) -> KernelRoutes {
-        let gr = cfg.graceful_restart.is_some();
-        let rec = match Reconciler::new(gr) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                warn!(
-                    "kernel",
-                    "netlink unavailable, routes will not be installed: {e}"
-                );
-                None
-            }
-        };
-        let watch = match Watch::open() {
-            Ok(w) => Some(w),
-            Err(e) => {
-                warn!("kernel", "route change notifications unavailable: {e}");
-                None
-            }
-        };
-        let adopted = rec.as_ref().map(|r| r.actual().len()).unwrap_or(0);
-        let mut rec = rec;
-        if adopted == 0 {
-            // Nothing adopted, so nothing to hold: without this the hold (ended only by
-            // the post-restart sweep, which never comes) kept every route ever
-            // installed, withdrawn or not, for the life of the process.
-            if let Some(r) = rec.as_mut() {
-                r.sweep();
-            }
-        }
-        if gr && adopted > 0 {
-            info!(
-                "kernel",
-                "graceful restart: adopted {adopted} routes left by the previous run; they stay until peers re-send them or the deferral timer ends"
-            );
-        }
-        KernelRoutes {
-            rec,
-            watch,
-            other: BTreeMap::new(),
-            node_addrs: HashSet::new(),
-            overlay: cfg.enable_overlay && cfg.overlay_type != OverlayType::Never,
-            overlay_full: cfg.overlay_type == OverlayType::Full,
-            links: Netlink::open().ok(),
-            tunnels: BTreeMap::new(),
-            tunnels_unsupported: false,
-            local_v4: None,
-            local_v6: None,
-            pod_cidrs: Vec::new(),
-            rules: BTreeSet::new(),
-            graceful_restart: gr,
-            adopted,
-            deferral: cfg
-                .graceful_restart
-                .as_ref()
-                .map(|g| g.deferral_time)
-                .unwrap_or(Duration::from_secs(360)),
-            hold_until: None,
-            dirty: true,
-            backlog: false,
-            deferred_resync: false,
-            dirty_since: None,
-            next_pass: None,
-            resync_period: cfg.injected_routes_sync_period,
-            next_resync: None,
-            logged_refused: BTreeSet::new(),
-            logged_unroutable: BTreeSet::new(),
-            logged_failures: BTreeMap::new(),
-            stats: RouteStats::default(),
-        }
-    }
-
-    /// Starts the graceful-restart hold clock.
-    pub fn start(&mut self, now: Instant) {
-        if self.graceful_restart && self.adopted > 0 {
-            self.hold_until = Some(now + self.deferral);
-        }
-        self.next_resync = Some(now + self.resync_period);
-    }
-
-    /// Whether this run started with routes of a previous run in the kernel (we are a
-    /// restarting speaker: the R bit).
-    pub fn adopted_at_start(&self) -> bool {
-        self.graceful_restart && self.adopted > 0
-    }
-
-    pub fn watch_fd(&self) -> Option<std::os::unix::io::RawFd> {
-        use std::os::unix::io::AsRawFd;
-        self.watch.as_ref().map(|w| w.as_raw_fd())
-    }
-
-    /// Locally connected subnets (D5: never imported, never installed).
-    pub fn connected(&self) -> Vec<Prefix> {
-        self.rec
-            .as_ref()
-            .map(|r| r.connected().iter().copied().collect())
-            .unwrap_or_default()
-    }
-
-    /// Number of our routes in the kernel.
-    pub fn installed(&self) -> usize {
-        self.rec.as_ref().map(|r| r.actual().len()).unwrap_or(0)
-    }
-
-    /// Number of routes we want in the kernel.
-    pub fn desired(&self) -> usize {
-        self.rec.as_ref().map(|r| r.desired().len()).unwrap_or(0)
-    }
-
-    pub fn next_deadline(&self) -> Option<Instant> {
-        let mut d = self.next_resync;
-        if self.dirty {
-            let at = self.next_pass.unwrap_or_else(Instant::now);
-            d = Some(d.map_or(at, |x| x.min(at)));
-        }
-        if let Some(h) = self.hold_until {
-            d = Some(d.map_or(h, |x| x.min(h)));
-        }
-        d
-    }
-
-    /// Reads kernel notifications; true when a reconcile pass is needed.
-    pub fn on_notification(&mut self) -> bool {
-        let (Some(w), Some(r)) = (self.watch.as_mut(), self.rec.as_mut()) else {
-            return false;
-        };
-        let mut dirty = false;
-        // Edge-triggered: read until the socket is empty.
-        for _ in 0..64 {
-            match w.drain(256) {
-                Ok(mut ch) => {
-                    if ch.is_empty() {
-                        break;
-                    }
-                    if ch.overflow && self.backlog {
-                        // Most likely our own slice's notifications: re-read after the burst.
-                        ch.overflow = false;
-                        self.deferred_resync = true;
-                        dirty = true;
-                    }
-                    dirty |= r.absorb(&ch);
-                }
-                Err(e) => {
-                    warn!("kernel", "reading route notifications: {e}");
-                    r.force_resync();
-                    return true;
-                }
-            }
-        }
-        dirty
-    }
-
-    pub fn request_reconcile(&mut self, now: Instant) {
-        self.mark_dirty(now);
-    }
-
-    fn mark_dirty(&mut self, now: Instant) {
-        if !self.dirty || self.dirty_since.is_none() {
-            self.dirty_since = Some(now);
-        }
-        self.dirty = true;
-    }
-
-    /// Node addresses (D7: tunnels only towards cluster nodes), local addresses (tunnel
-    /// sources) and local pod CIDRs (the `from <pod CIDR> lookup 77` rules).
-    pub fn set_context(&mut self, plan: &Plan, _snap: &Snapshot, _now: Instant) {
-        let new: HashSet<IpAddr> = plan.node_addrs.iter().copied().collect();
-        let (mut v4, mut v6) = (None, None);
-        if let Some(me) = &plan.identity {
-            for a in &me.listen {
-                match a {
-                    IpAddr::V4(_) if v4.is_none() => v4 = Some(*a),
-                    IpAddr::V6(_) if v6.is_none() => v6 = Some(*a),
-                    _ => {}
-                }
-            }
-        }
-        let pods: Vec<Prefix> = plan
-            .originated
-            .iter()
-            .filter(|o| o.kind == OriginKind::PodCidr)
-            .map(|o| o.prefix)
-            .collect();
-        if new != self.node_addrs || v4 != self.local_v4 || v6 != self.local_v6 {
-            self.node_addrs = new;
-            self.local_v4 = v4;
-            self.local_v6 = v6;
-            self.recompute_all();
-        }
-        if pods != self.pod_cidrs {
-            self.pod_cidrs = pods;
-            self.sync_rules();
-        }
-    }
-
-    /// Overlay on: one `from <pod CIDR> lookup 77` rule per local pod CIDR; off: none.
-    fn sync_rules(&mut self) {
-        let Some(nl) = self.links.as_mut() else {
-            return;
-        };
-        let want: BTreeSet<Prefix> = if self.overlay {
-            self.pod_cidrs.iter().copied().collect()
-        } else {
-            BTreeSet::new()
-        };
-        for p in self.rules.difference(&want).copied().collect::<Vec<_>>() {
-            if let Err(e) = tunnel::remove_rule(nl, &p) {
-                warn!("kernel", "removing rule from {p} lookup 77: {e}");
-            }
-            self.rules.remove(&p);
-        }
-        for p in &want {
-            if !self.rules.contains(p) {
-                match tunnel::ensure_rule(nl, p) {
-                    Ok(()) => {
-                        self.rules.insert(*p);
-                    }
-                    Err(e) => warn!("kernel", "adding rule from {p} lookup 77: {e}"),
-                }
-            }
-        }
-        if !self.overlay {
-            for p in &self.pod_cidrs {
-                let _ = tunnel::remove_rule(nl, p);
-            }
-        }
-    }
-
-    /// Deletes `tun-*` links of ours that no route uses (D6), and table-77 routes with them.
-    fn remove_orphan_tunnels(&mut self) {
-        let Some(nl) = self.links.as_mut() else {
-            return;
-        };
-        let keep: BTreeSet<String> = self.tunnels.keys().map(tunnel::tunnel_name).collect();
-        match tunnel::remove_orphans(nl, &keep) {
-            Ok(gone) => {
-                for name in gone {
-                    info!("kernel", "removed orphaned tunnel {name}");
-                }
-            }
-            Err(e) => debug!("kernel", "orphaned tunnels: {e}"),
-        }
-    }
-
+impl RouteCtx {
     /// A tunnel to `nh` (created if needed); its ifindex and our source address.
     fn tunnel_to(&mut self, nh: IpAddr) -> Option<(u32, IpAddr)> {
         let local = match nh {
@@ -373,48 +109,9 @@ impl KernelRoutes {
         }
     }
 
-    /// Takes the RIB's best-path changes.
-    pub fn best_changed(
-        &mut self,
-        changes: Vec<(Prefix, Option<BestInfo>)>,
-        _sp: &Speaker,
-        now: Instant,
-    ) {
-        for (p, b) in changes {
-            match b {
-                Some(b) if b.peer.is_some() && !b.next_hop.is_unspecified() => {
-                    self.update_one(p, Some(b.next_hop));
-                }
-                _ => self.update_one(p, None),
-            }
-        }
-        self.mark_dirty(now);
-    }
-
-    fn recompute_all(&mut self) {
-        let mut best: Vec<(Prefix, IpAddr)> = self.other.iter().map(|(p, n)| (*p, *n)).collect();
-        if let Some(rec) = self.rec.as_ref() {
-            best.extend(rec.desired().iter().filter_map(|(p, r)| match r.kind {
-                RouteKind::Via(nh) => Some((*p, nh)),
-                _ => None,
-            }));
-        }
-        for (p, nh) in best {
-            self.update_one(p, Some(nh));
-        }
-        self.dirty = true;
-    }
-
-    fn update_one(&mut self, p: Prefix, nh: Option<IpAddr>) {
-        let Some(rec) = self.rec.as_mut() else {
-            return;
-        };
-        let Some(nh) = nh else {
-            rec.remove(&p);
-            self.other.remove(&p);
-            return;
-        };
-        let on_subnet = rec.connected().iter().any(|s| s.contains_addr(&nh));
+    /// The kernel route for a learned best path to `p` via `nh` (`None`: no route).
+    fn choose(&mut self, p: Prefix, nh: IpAddr) -> Option<RouteKind> {
+        let on_subnet = self.connected.iter().any(|s| s.contains_addr(&nh));
         let overlay = Overlay {
             enabled: self.overlay && !self.tunnels_unsupported,
             full: self.overlay_full,
@@ -422,13 +119,11 @@ impl KernelRoutes {
         let mut choice = route_for(p, nh, on_subnet, self.node_addrs.contains(&nh), overlay);
         if choice == Choice::Tunnel {
             match self.tunnel_to(nh) {
-                Some((idx, src)) => {
-                    if let Some(rec) = self.rec.as_mut() {
-                        rec.upsert(KernelRoute::dev(p, idx, Some(src)));
-                    }
-                    self.other.insert(p, nh);
-                    self.logged_unroutable.remove(&p);
-                    return;
+                Some((ifindex, src)) => {
+                    return Some(RouteKind::Dev {
+                        ifindex,
+                        src: Some(src),
+                    });
                 }
                 // No tunnel could be made: fall back to what the underlay allows.
                 None => {
@@ -442,34 +137,369 @@ impl KernelRoutes {
                 }
             }
         }
-        let Some(rec) = self.rec.as_mut() else {
-            return;
-        };
         match choice {
-            Choice::Via => {
-                rec.upsert(KernelRoute::via(p, nh));
-                self.other.remove(&p);
-                self.logged_unroutable.remove(&p);
-            }
+            Choice::Via => Some(RouteKind::Via(nh)),
             Choice::None(why) | Choice::Unreachable(why) => {
-                rec.remove(&p);
-                self.other.insert(p, nh);
-                if self.logged_unroutable.insert(p) {
-                    debug!("kernel", "{p} via {nh} not installed: {why}");
+                if self.logged_unroutable.insert(nh) {
+                    debug!("kernel", "routes via {nh} (e.g. {p}) not installed: {why}");
                 }
+                None
             }
-            Choice::Tunnel => {}
+            Choice::Tunnel => None,
+        }
+    }
+}
+
+/// The routes wanted in the kernel, answered from the Loc-RIB: each learned best path's
+/// route as `RouteCtx::choose` gives it; locally originated paths get none.
+struct RibDesired<'a> {
+    rib: &'a Rib,
+    ctx: &'a mut RouteCtx,
+}
+
+impl Desired for RibDesired<'_> {
+    fn route(&mut self, dst: &Prefix) -> Option<RouteKind> {
+        match self.rib.best_next_hop(dst)? {
+            (Some(_), nh) if !nh.is_unspecified() => self.ctx.choose(*dst, nh),
+            _ => None,
         }
     }
 
-    /// Forgets tunnels no best path uses any more, then deletes orphaned `tun-*` links.
+    /// Every prefix comes back through the RIB instead: the daemon marks them all
+    /// changed (`Rib::mark_all_best_changed`) and hands them over in slices, so a full
+    /// comparison never holds a list of the whole table.
+    fn each(&mut self, _: &mut dyn FnMut(Prefix, RouteKind)) {
+        self.ctx.requeue_all = true;
+    }
+}
+
+/// Before BGP runs (no RIB yet) no route is wanted.
+struct NoRoutes;
+
+impl Desired for NoRoutes {
+    fn route(&mut self, _: &Prefix) -> Option<RouteKind> {
+        None
+    }
+
+    fn each(&mut self, _: &mut dyn FnMut(Prefix, RouteKind)) {}
+}
+
+pub struct KernelRoutes {
+    rec: Option<Reconciler>,
+    watch: Option<Watch>,
+    ctx: RouteCtx,
+    pod_cidrs: Vec<Prefix>,
+    rules: BTreeSet<Prefix>,
+    graceful_restart: bool,
+    adopted: usize,
+    deferral: Duration,
+    hold_until: Option<Instant>,
+    dirty: bool,
+    /// When the oldest change not yet in the kernel arrived (bounds the deferral).
+    dirty_since: Option<Instant>,
+    /// Earliest start of the next pass: previous start + max(MIN_GAP, its duration).
+    next_pass: Option<Instant>,
+    resync_period: Duration,
+    next_resync: Option<Instant>,
+    logged_refused: BTreeSet<Prefix>,
+    /// Failures already logged (prefix -> "op: error"): a route that keeps failing (e.g.
+    /// another protocol holds the prefix) is retried every second but logged once.
+    logged_failures: BTreeMap<Prefix, String>,
+    pub stats: RouteStats,
+}
+
+impl KernelRoutes {
+    pub fn new(cfg: &Config) -> KernelRoutes {
+        let gr = cfg.graceful_restart.is_some();
+        let mut rec = match Reconciler::new(gr) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                warn!(
+                    "kernel",
+                    "netlink unavailable, routes will not be installed: {e}"
+                );
+                None
+            }
+        };
+        let links = Netlink::open().ok();
+        let mut watch = match Watch::open() {
+            Ok(w) => Some(w),
+            Err(e) => {
+                warn!("kernel", "route change notifications unavailable: {e}");
+                None
+            }
+        };
+        if let Some(w) = watch.as_mut() {
+            // Our own changes are known from the batch replies: do not read them back.
+            let ours: Vec<u32> = rec
+                .as_ref()
+                .and_then(Reconciler::port_id)
+                .into_iter()
+                .chain(links.as_ref().and_then(Netlink::port_id))
+                .collect();
+            if let Err(e) = w.ignore_senders(&ours) {
+                warn!(
+                    "kernel",
+                    "cannot filter our own route notifications ({e}); large tables will cost more"
+                );
+            }
+        }
+        let adopted = rec.as_ref().map(|r| r.installed().len()).unwrap_or(0);
+        if adopted == 0 {
+            // Nothing adopted, so nothing to hold: without this the hold (ended only by
+            // the post-restart sweep, which never comes) kept every route ever
+            // installed, withdrawn or not, for the life of the process.
+            if let Some(r) = rec.as_mut() {
+                r.sweep();
+            }
+        }
+        if gr && adopted > 0 {
+            info!(
+                "kernel",
+                "graceful restart: adopted {adopted} routes left by the previous run; they stay until peers re-send them or the deferral timer ends"
+            );
+        }
+        let connected = rec
+            .as_ref()
+            .map(|r| r.connected().clone())
+            .unwrap_or_default();
+        KernelRoutes {
+            rec,
+            watch,
+            ctx: RouteCtx {
+                node_addrs: HashSet::new(),
+                connected,
+                overlay: cfg.enable_overlay && cfg.overlay_type != OverlayType::Never,
+                overlay_full: cfg.overlay_type == OverlayType::Full,
+                links,
+                tunnels: BTreeMap::new(),
+                tunnels_unsupported: false,
+                local_v4: None,
+                local_v6: None,
+                logged_unroutable: BTreeSet::new(),
+                requeue_all: false,
+            },
+            pod_cidrs: Vec::new(),
+            rules: BTreeSet::new(),
+            graceful_restart: gr,
+            adopted,
+            deferral: cfg
+                .graceful_restart
+                .as_ref()
+                .map(|g| g.deferral_time)
+                .unwrap_or(Duration::from_secs(360)),
+            hold_until: None,
+            dirty: true,
+            dirty_since: None,
+            next_pass: None,
+            resync_period: cfg.injected_routes_sync_period,
+            next_resync: None,
+            logged_refused: BTreeSet::new(),
+            logged_failures: BTreeMap::new(),
+            stats: RouteStats::default(),
+        }
+    }
+
+    /// Starts the graceful-restart hold clock.
+    pub fn start(&mut self, now: Instant) {
+        if self.graceful_restart && self.adopted > 0 {
+            self.hold_until = Some(now + self.deferral);
+        }
+        self.next_resync = Some(now + self.resync_period);
+    }
+
+    /// Whether this run started with routes of a previous run in the kernel (we are a
+    /// restarting speaker: the R bit).
+    pub fn adopted_at_start(&self) -> bool {
+        self.graceful_restart && self.adopted > 0
+    }
+
+    pub fn watch_fd(&self) -> Option<std::os::unix::io::RawFd> {
+        use std::os::unix::io::AsRawFd;
+        self.watch.as_ref().map(|w| w.as_raw_fd())
+    }
+
+    /// Locally connected subnets (D5: never imported, never installed).
+    pub fn connected(&self) -> Vec<Prefix> {
+        self.ctx.connected.iter().copied().collect()
+    }
+
+    /// Number of our routes in the kernel.
+    pub fn installed(&self) -> usize {
+        self.rec.as_ref().map(|r| r.installed().len()).unwrap_or(0)
+    }
+
+    /// Prefixes waiting for a reconcile pass.
+    pub fn pending(&self) -> usize {
+        self.rec.as_ref().map(|r| r.pending()).unwrap_or(0)
+    }
+
+    /// How many more changed prefixes the next pass can take (the daemon leaves the
+    /// rest queued, compactly, in the RIB).
+    pub fn room(&self) -> usize {
+        DEFAULT_PASS_LIMIT.saturating_sub(self.pending())
+    }
+
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let mut d = self.next_resync;
+        if self.dirty {
+            let at = self.next_pass.unwrap_or_else(Instant::now);
+            d = Some(d.map_or(at, |x| x.min(at)));
+        }
+        if let Some(h) = self.hold_until {
+            d = Some(d.map_or(h, |x| x.min(h)));
+        }
+        d
+    }
+
+    /// Reads kernel notifications (other programs' changes; ours are filtered out);
+    /// true when a reconcile pass is needed.
+    pub fn on_notification(&mut self) -> bool {
+        let (Some(w), Some(r)) = (self.watch.as_mut(), self.rec.as_mut()) else {
+            return false;
+        };
+        let mut dirty = false;
+        // Edge-triggered: read until the socket is empty.
+        for _ in 0..64 {
+            match w.drain(256) {
+                Ok(ch) => {
+                    if ch.is_empty() {
+                        break;
+                    }
+                    dirty |= r.absorb(&ch);
+                }
+                Err(e) => {
+                    warn!("kernel", "reading route notifications: {e}");
+                    r.force_resync();
+                    return true;
+                }
+            }
+        }
+        dirty
+    }
+
+    pub fn request_reconcile(&mut self, now: Instant) {
+        self.mark_dirty(now);
+    }
+
+    fn mark_dirty(&mut self, now: Instant) {
+        if !self.dirty || self.dirty_since.is_none() {
+            self.dirty_since = Some(now);
+        }
+        self.dirty = true;
+    }
+
+    /// Node addresses (D7: tunnels only towards cluster nodes), local addresses (tunnel
+    /// sources) and local pod CIDRs (the `from <pod CIDR> lookup 77` rules).
+    pub fn set_context(&mut self, plan: &Plan, _snap: &Snapshot, now: Instant) {
+        let new: HashSet<IpAddr> = plan.node_addrs.iter().copied().collect();
+        let (mut v4, mut v6) = (None, None);
+        if let Some(me) = &plan.identity {
+            for a in &me.listen {
+                match a {
+                    IpAddr::V4(_) if v4.is_none() => v4 = Some(*a),
+                    IpAddr::V6(_) if v6.is_none() => v6 = Some(*a),
+                    _ => {}
+                }
+            }
+        }
+        let pods: Vec<Prefix> = plan
+            .originated
+            .iter()
+            .filter(|o| o.kind == OriginKind::PodCidr)
+            .map(|o| o.prefix)
+            .collect();
+        let c = &mut self.ctx;
+        if new != c.node_addrs || v4 != c.local_v4 || v6 != c.local_v6 {
+            c.node_addrs = new;
+            c.local_v4 = v4;
+            c.local_v6 = v6;
+            // Any prefix's route may change: compare everything at the next pass.
+            if let Some(r) = self.rec.as_mut() {
+                r.changed_all();
+            }
+            self.mark_dirty(now);
+        }
+        if pods != self.pod_cidrs {
+            self.pod_cidrs = pods;
+            self.sync_rules();
+        }
+    }
+
+    /// Overlay on: one `from <pod CIDR> lookup 77` rule per local pod CIDR; off: none.
+    fn sync_rules(&mut self) {
+        let overlay = self.ctx.overlay;
+        let Some(nl) = self.ctx.links.as_mut() else {
+            return;
+        };
+        let want: BTreeSet<Prefix> = if overlay {
+            self.pod_cidrs.iter().copied().collect()
+        } else {
+            BTreeSet::new()
+        };
+        for p in self.rules.difference(&want).copied().collect::<Vec<_>>() {
+            if let Err(e) = tunnel::remove_rule(nl, &p) {
+                warn!("kernel", "removing rule from {p} lookup 77: {e}");
+            }
+            self.rules.remove(&p);
+        }
+        for p in &want {
+            if !self.rules.contains(p) {
+                match tunnel::ensure_rule(nl, p) {
+                    Ok(()) => {
+                        self.rules.insert(*p);
+                    }
+                    Err(e) => warn!("kernel", "adding rule from {p} lookup 77: {e}"),
+                }
+            }
+        }
+        if !overlay {
+            for p in &self.pod_cidrs {
+                let _ = tunnel::remove_rule(nl, p);
+            }
+        }
+    }
+
+    /// Forgets tunnels no installed route uses any more, then deletes orphaned `tun-*`
+    /// links (D6) and their table-77 routes.
     fn prune_tunnels(&mut self) {
         if self.hold_until.is_some() {
             return; // graceful restart: adopted state stays until the sweep
         }
-        let used: BTreeSet<IpAddr> = self.other.values().copied().collect();
-        self.tunnels.retain(|nh, _| used.contains(nh));
-        self.remove_orphan_tunnels();
+        let Some(rec) = self.rec.as_ref() else {
+            return;
+        };
+        let used: BTreeSet<u32> = rec
+            .installed()
+            .kinds()
+            .filter_map(|k| match k {
+                RouteKind::Dev { ifindex, .. } => Some(ifindex),
+                _ => None,
+            })
+            .collect();
+        self.ctx.tunnels.retain(|_, idx| used.contains(idx));
+        let Some(nl) = self.ctx.links.as_mut() else {
+            return;
+        };
+        let keep: BTreeSet<String> = self.ctx.tunnels.keys().map(tunnel::tunnel_name).collect();
+        match tunnel::remove_orphans(nl, &keep) {
+            Ok(gone) => {
+                for name in gone {
+                    info!("kernel", "removed orphaned tunnel {name}");
+                }
+            }
+            Err(e) => debug!("kernel", "orphaned tunnels: {e}"),
+        }
+    }
+
+    /// Takes prefixes whose best path changed.
+    pub fn best_changed(&mut self, prefixes: Vec<Prefix>, now: Instant) {
+        if let Some(rec) = self.rec.as_mut() {
+            for p in prefixes {
+                rec.changed(p);
+            }
+        }
+        self.mark_dirty(now);
     }
 
     /// Ends the graceful-restart hold when every peer has sent End-of-RIB.
@@ -495,21 +525,28 @@ impl KernelRoutes {
         !(input_pending && self.dirty_since.is_some_and(|t| now < t + MAX_DEFER))
     }
 
-    /// More changes wait (the daemon hands them over in slices): the next pass may
-    /// start at once, and counts as due since `now`.
+    /// More changes wait (in the reconciler or the RIB): the next pass may start at once,
+    /// and counts as due since `now`.
     pub fn continue_backlog(&mut self, now: Instant) {
         self.next_pass = None;
         self.mark_dirty(now);
     }
 
-    /// Whether the daemon still holds changes for later passes (see `continue_backlog`).
-    pub fn set_backlog(&mut self, on: bool) {
-        self.backlog = on;
+    /// Whether a full pass asked for every prefix of the RIB to be handed over again
+    /// (see `RibDesired::each`); the caller then marks them all changed in the RIB.
+    pub fn take_requeue_all(&mut self) -> bool {
+        std::mem::take(&mut self.ctx.requeue_all)
     }
 
-    /// Runs a reconcile pass when one is due. `input_pending`: the speaker has unread
-    /// BGP input; the pass then waits (at most `MAX_DEFER` after the oldest change).
-    pub fn run(&mut self, now: Instant, input_pending: bool) {
+    /// Whether the reconciler still holds prefixes for later passes.
+    pub fn has_backlog(&self) -> bool {
+        self.rec.as_ref().is_some_and(|r| r.pending() > 0)
+    }
+
+    /// Runs a reconcile pass when one is due, asking `rib` (none before BGP runs) which
+    /// route each prefix wants. `input_pending`: the speaker has unread BGP input; the
+    /// pass then waits (at most `MAX_DEFER` after the oldest change).
+    pub fn run(&mut self, now: Instant, input_pending: bool, rib: Option<&Rib>) {
         if let Some(h) = self.hold_until {
             if now >= h {
                 self.hold_until = None;
@@ -533,31 +570,36 @@ impl KernelRoutes {
                 self.next_resync = Some(now + self.resync_period);
             }
         }
-        if self.deferred_resync && !self.backlog && !self.dirty {
-            // The burst is installed: now the one full re-read it called for.
-            self.deferred_resync = false;
-            if let Some(r) = self.rec.as_mut() {
-                r.force_resync();
-            }
-            self.mark_dirty(now);
-        }
         if !self.dirty || !self.due(now, input_pending) {
             return;
         }
-        let Some(rec) = self.rec.as_mut() else {
+        let Some(mut rec) = self.rec.take() else {
             self.dirty = false;
             return;
         };
         self.dirty = false;
         self.dirty_since = None;
-        let res = rec.reconcile(now);
+        let res = match rec.prepare() {
+            Ok(()) => {
+                if rec.connected() != &self.ctx.connected {
+                    self.ctx.connected = rec.connected().clone();
+                }
+                match rib {
+                    Some(rib) => {
+                        let mut want = RibDesired {
+                            rib,
+                            ctx: &mut self.ctx,
+                        };
+                        rec.reconcile(&mut want, now)
+                    }
+                    None => rec.reconcile(&mut NoRoutes, now),
+                }
+            }
+            Err(e) => Err(e),
+        };
         self.next_pass = Some(Instant::now() + MIN_GAP);
         match res {
             Ok(st) => {
-                if st.resynced && !self.backlog {
-                    // That pass re-read the kernel: no other re-read is owed.
-                    self.deferred_resync = false;
-                }
                 self.stats.passes += 1;
                 self.stats.added += st.added as u64;
                 self.stats.replaced += st.replaced as u64;
@@ -568,11 +610,14 @@ impl KernelRoutes {
                 if st.added + st.replaced + st.deleted > 0 {
                     debug!(
                         "kernel",
-                        "reconciled: +{} ~{} -{} in {:?}",
+                        "reconciled: +{} ~{} -{} in {:?} (netlink {:?}){}{}",
                         st.added,
                         st.replaced,
                         st.deleted,
-                        st.duration
+                        st.duration,
+                        st.kernel,
+                        if st.resynced { ", after a re-read" } else { "" },
+                        if st.full { ", full comparison" } else { "" }
                     );
                 }
                 for p in &st.refused {
@@ -583,39 +628,10 @@ impl KernelRoutes {
                         );
                     }
                 }
-                let failing: BTreeSet<Prefix> = st.failures.iter().map(|f| f.op.prefix()).collect();
-                for (p, _) in self
-                    .logged_failures
-                    .iter()
-                    .filter(|(p, _)| !failing.contains(p))
-                {
-                    if rec.desired().contains_key(p) && rec.actual().contains_key(p) {
-                        info!("kernel", "{p} installed after earlier failures");
-                    }
-                }
-                self.logged_failures.retain(|p, _| failing.contains(p));
-                let mut shown = 0;
-                for f in &st.failures {
-                    let what = format!("{}: {}", f.op.name(), f.error);
-                    if self.logged_failures.get(&f.op.prefix()) == Some(&what) {
-                        continue;
-                    }
-                    self.logged_failures.insert(f.op.prefix(), what);
-                    shown += 1;
-                    if shown <= 5 {
-                        warn!(
-                            "kernel",
-                            "{} {} failed: {}; retrying every second",
-                            f.op.name(),
-                            f.op.prefix(),
-                            f.error
-                        );
-                    }
-                }
-                if shown > 5 {
-                    warn!("kernel", "... and {} more route failures", shown - 5);
-                }
-                if st.failed > 0 {
+                log_failures(&mut self.logged_failures, &st.failures, &rec);
+                if st.more {
+                    self.continue_backlog(now);
+                } else if st.failed > 0 {
                     // Retry soon: a next hop may become reachable.
                     self.mark_dirty(now);
                     self.next_pass = Some(now + Duration::from_secs(1));
@@ -628,6 +644,46 @@ impl KernelRoutes {
                 self.next_pass = Some(now + Duration::from_secs(1));
             }
         }
+        self.rec = Some(rec);
+    }
+}
+
+/// Logs each failing route once (and once when it recovers); `logged` remembers what
+/// was logged for which prefix.
+fn log_failures(
+    logged: &mut BTreeMap<Prefix, String>,
+    failures: &[crate::kernel::RouteFailure],
+    rec: &Reconciler,
+) {
+    let failing: BTreeSet<Prefix> = failures.iter().map(|f| f.op.prefix()).collect();
+    for p in logged.keys().filter(|p| !failing.contains(p)) {
+        if rec.installed().get(p).is_some() {
+            info!("kernel", "{p} installed after earlier failures");
+        }
+    }
+    logged.retain(|p, _| failing.contains(p));
+    let mut shown = 0;
+    for f in failures {
+        let what = format!("{}: {}", f.op.name(), f.error);
+        if logged.get(&f.op.prefix()) == Some(&what) {
+            continue;
+        }
+        if logged.len() < MAX_LOGGED_FAILURES {
+            logged.insert(f.op.prefix(), what);
+        }
+        shown += 1;
+        if shown <= 5 {
+            warn!(
+                "kernel",
+                "{} {} failed: {}; retrying every second",
+                f.op.name(),
+                f.op.prefix(),
+                f.error
+            );
+        }
+    }
+    if shown > 5 {
+        warn!("kernel", "... and {} more route failures", shown - 5);
     }
 }
 

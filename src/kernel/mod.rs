@@ -3,8 +3,8 @@
 //! Owns everything kube-bgp does through rtnetlink: the main table's protocol-17 routes
 //! (`reconciler`, `reconcile`, `route`), connected subnets (`addr`), change
 //! notifications for the mio loop (`watch`) and kube-router's overlay tunnels, table 77
-//! and its rules (`tunnel`). It does not choose routes: the daemon hands it the desired
-//! set. It never modifies a route, rule or link it did not create.
+//! and its rules (`tunnel`). It does not choose routes: the daemon answers, per prefix,
+//! which route it wants (`Desired`). It never modifies a route, rule or link it did not create.
 
 pub mod addr;
 pub mod codec;
@@ -12,11 +12,13 @@ pub mod netlink;
 pub mod reconcile;
 pub mod reconciler;
 pub mod route;
+pub mod table;
 pub mod tunnel;
 pub mod watch;
 
 pub use netlink::{BatchOptions, Errno, NetlinkError};
-pub use reconcile::{Op, diff};
-pub use reconciler::{ReconcileStats, Reconciler, RouteFailure};
+pub use reconcile::{Op, op_for};
+pub use reconciler::{Desired, ReconcileStats, Reconciler, RouteFailure};
 pub use route::{KernelRoute, RouteKind};
+pub use table::RouteTable;
 pub use watch::{Changes, RouteEvent, Watch};

@@ -159,6 +159,16 @@ pub(crate) fn open_socket(groups: &[u32]) -> Result<NlSocket, NetlinkError> {
     Ok(sock)
 }
 
+/// The port id a netlink socket is bound to.
+pub(crate) fn port_id(fd: RawFd) -> Option<u32> {
+    // SAFETY: an all-zero sockaddr_nl is a valid value of this plain C struct.
+    let mut sa: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+    // SAFETY: getsockname writes at most `len` bytes into `sa`, which outlives the call.
+    let rc = unsafe { libc::getsockname(fd, (&mut sa as *mut libc::sockaddr_nl).cast(), &mut len) };
+    (rc == 0 && sa.nl_family == libc::AF_NETLINK as libc::sa_family_t).then_some(sa.nl_pid)
+}
+
 /// The receive buffer the kernel actually granted (0 if unknown).
 fn recv_buffer_bytes(sock: &NlSocket) -> usize {
     let mut v: libc::c_int = 0;
@@ -228,6 +238,12 @@ impl Netlink {
             rx: vec![0; 1 << 20],
             tx: MsgWriter::new(),
         })
+    }
+
+    /// The socket's netlink port id (the `nlmsg_pid` the kernel puts in the change
+    /// notifications our requests cause).
+    pub fn port_id(&self) -> Option<u32> {
+        port_id(self.sock.as_raw_fd())
     }
 
     fn next_seq(&mut self) -> u32 {

@@ -1,13 +1,10 @@
-//! The pure difference between the routes kube-bgp wants and the protocol-17 routes the
-//! kernel's main table holds.
+//! The pure decision for one prefix: given the route kube-bgp wants and the route of
+//! ours the kernel holds, which operation (if any) brings the kernel to the wanted state.
 //!
-//! Owns: `Op` and `diff`. No I/O, no clock, no policy (connected-subnet refusal and
-//! graceful-restart holding are applied by the caller on the result).
+//! Owns: `Op` and `op_for`. No I/O, no clock, no policy (connected-subnet refusal and
+//! graceful-restart holding are applied by the reconciler on the result).
 
-use std::cmp::Ordering;
-use std::collections::BTreeMap;
-
-use super::route::KernelRoute;
+use super::route::{KernelRoute, RouteKind};
 use crate::bgp::types::Prefix;
 
 /// One change to bring the kernel to the desired state.
@@ -28,6 +25,12 @@ impl Op {
         }
     }
 
+    pub fn route(&self) -> KernelRoute {
+        match self {
+            Op::Add(r) | Op::Replace(r) | Op::Delete(r) => *r,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Op::Add(_) => "add",
@@ -37,136 +40,74 @@ impl Op {
     }
 }
 
-/// Operations that turn `actual` (our protocol-17 routes in the main table, nothing
-/// else) into `desired`, in prefix order. One linear merge of the two sorted maps.
-pub fn diff(
-    desired: &BTreeMap<Prefix, KernelRoute>,
-    actual: &BTreeMap<Prefix, KernelRoute>,
-) -> Vec<Op> {
-    let mut ops = Vec::new();
-    let mut d = desired.iter().peekable();
-    let mut a = actual.iter().peekable();
-    loop {
-        let ord = match (d.peek(), a.peek()) {
-            (None, None) => break,
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (Some((dk, _)), Some((ak, _))) => dk.cmp(ak),
-        };
-        match ord {
-            Ordering::Less => {
-                if let Some((_, r)) = d.next() {
-                    ops.push(Op::Add(*r));
-                }
-            }
-            Ordering::Greater => {
-                if let Some((_, r)) = a.next() {
-                    ops.push(Op::Delete(*r));
-                }
-            }
-            Ordering::Equal => {
-                if let (Some((_, want)), Some((_, have))) = (d.next(), a.next()) {
-                    if want != have {
-                        ops.push(Op::Replace(*want));
-                    }
-                }
-            }
-        }
+/// The operation that turns `have` (our route for `dst` in the kernel, if any) into
+/// `want` (the route we want for it, if any); `None` when they already agree.
+pub fn op_for(dst: Prefix, want: Option<RouteKind>, have: Option<RouteKind>) -> Option<Op> {
+    match (want, have) {
+        (Some(w), None) => Some(Op::Add(KernelRoute { dst, kind: w })),
+        (Some(w), Some(h)) if w != h => Some(Op::Replace(KernelRoute { dst, kind: w })),
+        (None, Some(h)) => Some(Op::Delete(KernelRoute { dst, kind: h })),
+        _ => None,
     }
-    ops
-}
-
-/// The same as [`diff`], restricted to the prefixes in `only`: an ordinary pass after a
-/// burst of changes costs O(changes), not O(table).
-pub fn diff_some(
-    desired: &BTreeMap<Prefix, KernelRoute>,
-    actual: &BTreeMap<Prefix, KernelRoute>,
-    only: &std::collections::BTreeSet<Prefix>,
-) -> Vec<Op> {
-    only.iter()
-        .filter_map(|p| match (desired.get(p), actual.get(p)) {
-            (Some(want), None) => Some(Op::Add(*want)),
-            (Some(want), Some(have)) if want != have => Some(Op::Replace(*want)),
-            (None, Some(have)) => Some(Op::Delete(*have)),
-            _ => None,
-        })
-        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::route::RouteKind;
+    use std::collections::BTreeMap;
     use std::net::IpAddr;
 
-    fn r(p: &str, nh: &str) -> KernelRoute {
-        KernelRoute::via(
-            p.parse().expect("prefix"),
-            nh.parse::<IpAddr>().expect("ip"),
-        )
+    fn via(nh: &str) -> RouteKind {
+        RouteKind::Via(nh.parse::<IpAddr>().expect("ip"))
     }
 
-    fn map(rs: &[KernelRoute]) -> BTreeMap<Prefix, KernelRoute> {
-        rs.iter().map(|r| (r.dst, *r)).collect()
+    fn p(s: &str) -> Prefix {
+        s.parse().expect("prefix")
     }
 
     #[test]
-    fn empty_sides() {
-        let a = map(&[r("10.1.0.0/24", "10.0.0.2")]);
-        assert!(diff(&BTreeMap::new(), &BTreeMap::new()).is_empty());
+    fn each_case() {
+        let d = p("10.1.0.0/24");
+        assert_eq!(op_for(d, None, None), None);
         assert_eq!(
-            diff(&a, &BTreeMap::new()),
-            vec![Op::Add(a[&"10.1.0.0/24".parse().expect("p")])]
+            op_for(d, Some(via("10.0.0.2")), Some(via("10.0.0.2"))),
+            None
         );
-        assert_eq!(diff(&BTreeMap::new(), &a).len(), 1);
-        assert!(matches!(diff(&BTreeMap::new(), &a)[0], Op::Delete(_)));
-        assert!(diff(&a, &a).is_empty());
-    }
-
-    #[test]
-    fn add_replace_delete_in_prefix_order() {
-        let desired = map(&[
-            r("10.1.0.0/24", "10.0.0.2"),
-            r("10.2.0.0/24", "10.0.0.3"),
-            r("fd00:1::/64", "fd00::2"),
-        ]);
-        let actual = map(&[
-            r("10.0.9.0/24", "10.0.0.2"),
-            r("10.2.0.0/24", "10.0.0.2"),
-            r("fd00:1::/64", "fd00::2"),
-            r("fd00:9::/64", "fd00::2"),
-        ]);
-        let ops = diff(&desired, &actual);
         assert_eq!(
-            ops,
-            vec![
-                Op::Delete(r("10.0.9.0/24", "10.0.0.2")),
-                Op::Add(r("10.1.0.0/24", "10.0.0.2")),
-                Op::Replace(r("10.2.0.0/24", "10.0.0.3")),
-                Op::Delete(r("fd00:9::/64", "fd00::2")),
-            ]
+            op_for(d, Some(via("10.0.0.2")), None),
+            Some(Op::Add(KernelRoute::via(
+                d,
+                "10.0.0.2".parse().expect("ip")
+            )))
         );
-    }
-
-    #[test]
-    fn kind_change_and_other_are_replaced() {
-        let p: Prefix = "10.5.0.0/16".parse().expect("p");
-        let want = KernelRoute::dev(p, 4, None);
-        let have = KernelRoute {
-            dst: p,
-            kind: RouteKind::Other,
+        assert_eq!(
+            op_for(d, Some(via("10.0.0.3")), Some(via("10.0.0.2"))),
+            Some(Op::Replace(KernelRoute::via(
+                d,
+                "10.0.0.3".parse().expect("ip")
+            )))
+        );
+        // A delete names the route being removed.
+        assert_eq!(
+            op_for(d, None, Some(via("10.0.0.2"))),
+            Some(Op::Delete(KernelRoute::via(
+                d,
+                "10.0.0.2".parse().expect("ip")
+            )))
+        );
+        // A route of an unsupported form is replaced by the wanted one.
+        let dev = RouteKind::Dev {
+            ifindex: 4,
+            src: None,
         };
-        assert_eq!(diff(&map(&[want]), &map(&[have])), vec![Op::Replace(want)]);
-        let src_changed = KernelRoute::dev(p, 4, Some("10.0.0.1".parse().expect("ip")));
-        assert_eq!(
-            diff(&map(&[want]), &map(&[src_changed])),
-            vec![Op::Replace(want)]
-        );
+        assert!(matches!(
+            op_for(d, Some(dev), Some(RouteKind::Other)),
+            Some(Op::Replace(_))
+        ));
     }
 
     #[test]
-    fn applying_the_diff_yields_desired() {
-        // A deterministic pseudo-random mix; applying ops to actual must give desired.
+    fn applying_the_ops_yields_desired() {
         let mut seed = 0x2545_f491_u32;
         let mut next = || {
             seed ^= seed << 13;
@@ -179,37 +120,27 @@ mod tests {
             let mut actual = BTreeMap::new();
             for _ in 0..200 {
                 let x = next();
-                let route = r(
-                    &format!("10.{}.{}.0/24", x % 7, (x >> 8) % 50),
-                    &format!("10.0.0.{}", 1 + (x >> 16) % 3),
-                );
+                let dst = p(&format!("10.{}.{}.0/24", x % 7, (x >> 8) % 50));
+                let kind = via(&format!("10.0.0.{}", 1 + (x >> 16) % 3));
                 if x & 1 == 0 {
-                    desired.insert(route.dst, route);
+                    desired.insert(dst, kind);
                 } else {
-                    actual.insert(route.dst, route);
+                    actual.insert(dst, kind);
                 }
             }
             let mut applied = actual.clone();
-            for op in diff(&desired, &actual) {
+            let all: std::collections::BTreeSet<Prefix> =
+                desired.keys().chain(actual.keys()).copied().collect();
+            for dst in all {
+                let op = op_for(dst, desired.get(&dst).copied(), actual.get(&dst).copied());
                 match op {
-                    Op::Add(r) => assert!(applied.insert(r.dst, r).is_none()),
-                    Op::Replace(r) => assert!(applied.insert(r.dst, r).is_some()),
-                    Op::Delete(r) => assert!(applied.remove(&r.dst).is_some()),
+                    Some(Op::Add(r)) => assert!(applied.insert(r.dst, r.kind).is_none()),
+                    Some(Op::Replace(r)) => assert!(applied.insert(r.dst, r.kind).is_some()),
+                    Some(Op::Delete(r)) => assert_eq!(applied.remove(&r.dst), Some(r.kind)),
+                    None => {}
                 }
             }
             assert_eq!(applied, desired);
-            // Restricted to a subset of prefixes: exactly the full diff's ops on them.
-            let only: std::collections::BTreeSet<Prefix> = desired
-                .keys()
-                .chain(actual.keys())
-                .filter(|p| p.addr().to_string().ends_with(".0") && next() % 3 == 0)
-                .copied()
-                .collect();
-            let full: Vec<Op> = diff(&desired, &actual)
-                .into_iter()
-                .filter(|op| only.contains(&op.prefix()))
-                .collect();
-            assert_eq!(diff_some(&desired, &actual, &only), full);
         }
     }
 }

@@ -1,22 +1,58 @@
-//! The kernel-route reconciler owned by the daemon thread: desired routes in, the
-//! main table's protocol-17 routes brought to match, statistics out.
+//! The kernel-route reconciler owned by the daemon thread: the main table's protocol-17
+//! routes brought to match what kube-bgp wants, statistics out.
 //!
-//! Owns: the desired set, the last known actual set (kept current from batch results
-//! and change notifications), the connected subnets, and the graceful-restart hold on
-//! deletions (D6, D8). Never touches a route of another protocol, and never adds or
-//! removes a prefix equal to a connected subnet (D5, P-13).
+//! Owns: what it knows to be installed (a compact `RouteTable`, kept current from batch
+//! results and other programs' change notifications), the prefixes waiting for a pass,
+//! the connected subnets, and the graceful-restart hold on deletions (D6, D8). Never
+//! touches a route of another protocol, and never adds or removes a prefix equal to a
+//! connected subnet (D5, P-13).
+//!
+//! It keeps no copy of the wanted routes: it asks a [`Desired`] for the route of each
+//! prefix it looks at (the daemon answers from the Loc-RIB). An ordinary pass looks only
+//! at the prefixes named by `changed` (O(changes)); a full pass, after a re-read of the
+//! kernel, an address change or the end of a graceful-restart hold, compares everything.
+//! A pass sends at most `pass_limit` operations; the rest wait for the next one.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use super::addr::{connected, dump_addrs};
 use super::netlink::{BatchOptions, Errno, Netlink, NetlinkError};
-use super::reconcile::{Op, diff, diff_some};
+use super::reconcile::{Op, op_for};
 use super::route::{
-    KernelRoute, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, dump_main, encode_del, encode_new,
+    KernelRoute, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RouteKind, dump_ours_into, encode_del,
+    encode_new,
 };
+use super::table::RouteTable;
 use super::watch::{Changes, RouteEvent};
 use crate::bgp::types::Prefix;
+
+/// Operations one pass sends by default (about a tenth of a second of kernel work).
+pub const DEFAULT_PASS_LIMIT: usize = 16 * 1024;
+
+/// The routes kube-bgp wants in the main table, as the reconciler asks for them.
+pub trait Desired {
+    /// The route wanted for `dst` now; `None`: no route of ours should exist for it.
+    fn route(&mut self, dst: &Prefix) -> Option<RouteKind>;
+    /// For a full pass: calls `f` with every wanted route, in any order. An
+    /// implementation may instead see to it that every wanted prefix soon reaches
+    /// `Reconciler::changed` (the daemon does, through the RIB's change flags, rather
+    /// than list a million prefixes at once).
+    fn each(&mut self, f: &mut dyn FnMut(Prefix, RouteKind));
+}
+
+/// A plain map is a `Desired` (tests and small tools).
+impl Desired for BTreeMap<Prefix, KernelRoute> {
+    fn route(&mut self, dst: &Prefix) -> Option<RouteKind> {
+        self.get(dst).map(|r| r.kind)
+    }
+
+    fn each(&mut self, f: &mut dyn FnMut(Prefix, RouteKind)) {
+        for (p, r) in self.iter() {
+            f(*p, r.kind);
+        }
+    }
+}
 
 /// One route operation the kernel (or our own check) refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,10 +63,7 @@ pub struct RouteFailure {
 
 impl std::fmt::Display for RouteFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let r = match self.op {
-            Op::Add(r) | Op::Replace(r) | Op::Delete(r) => r,
-        };
-        write!(f, "{} {r}: {}", self.op.name(), self.error)
+        write!(f, "{} {}: {}", self.op.name(), self.op.route(), self.error)
     }
 }
 
@@ -50,24 +83,30 @@ pub struct ReconcileStats {
     pub failures: Vec<RouteFailure>,
     /// Whether the pass started from a fresh dump of the kernel tables.
     pub resynced: bool,
+    /// Whether it compared every route (not only the changed prefixes).
+    pub full: bool,
+    /// Prefixes still waiting after this pass (the pass limit was reached).
+    pub more: bool,
     pub duration: Duration,
+    /// Of `duration`: the time spent in the kernel's netlink batch.
+    pub kernel: Duration,
 }
 
 /// See the module documentation.
 pub struct Reconciler {
     nl: Netlink,
     opts: BatchOptions,
-    desired: BTreeMap<Prefix, KernelRoute>,
-    actual: BTreeMap<Prefix, KernelRoute>,
+    pass_limit: usize,
+    installed: RouteTable,
     connected: BTreeSet<Prefix>,
     hold_deletes: bool,
     resync: bool,
     addrs_stale: bool,
-    /// Prefixes whose desired or actual route changed since the last pass: an ordinary
-    /// pass looks only at these (O(changes), not O(table)).
-    changed: BTreeSet<Prefix>,
-    /// The next pass must compare the whole tables (after a re-read, a sweep, a new
-    /// desired set, an address change, or a failed pass).
+    /// Prefixes whose wanted or installed route may differ (deduplicated per pass).
+    pending: Vec<Prefix>,
+    /// Prefixes whose last operation failed: looked at again by the next pass.
+    retry: Vec<Prefix>,
+    /// The next pass compares everything.
     full: bool,
 }
 
@@ -79,13 +118,14 @@ impl Reconciler {
         let mut r = Reconciler {
             nl: Netlink::open()?,
             opts: BatchOptions::default(),
-            desired: BTreeMap::new(),
-            actual: BTreeMap::new(),
+            pass_limit: DEFAULT_PASS_LIMIT,
+            installed: RouteTable::new(),
             connected: BTreeSet::new(),
             hold_deletes: graceful_restart,
             resync: true,
             addrs_stale: true,
-            changed: BTreeSet::new(),
+            pending: Vec::new(),
+            retry: Vec::new(),
             full: true,
         };
         r.refresh()?;
@@ -97,33 +137,39 @@ impl Reconciler {
         self.opts = opts;
     }
 
-    /// Replaces the whole desired set.
-    pub fn set_desired(&mut self, desired: BTreeMap<Prefix, KernelRoute>) {
-        self.desired = desired;
+    /// Changes how many operations one pass sends at most.
+    pub fn set_pass_limit(&mut self, n: usize) {
+        self.pass_limit = n.max(1);
+    }
+
+    /// The netlink port id of the request socket (its own change notifications carry it).
+    pub fn port_id(&self) -> Option<u32> {
+        self.nl.port_id()
+    }
+
+    /// The wanted route for `dst` may have changed: look at it in the next pass.
+    pub fn changed(&mut self, dst: Prefix) {
+        self.pending.push(dst);
+    }
+
+    /// The wanted routes may have changed anywhere: the next pass compares everything.
+    pub fn changed_all(&mut self) {
         self.full = true;
     }
 
-    /// Wants one route (replacing any desired route for its prefix).
-    pub fn upsert(&mut self, route: KernelRoute) {
-        if self.desired.insert(route.dst, route) != Some(route) {
-            self.changed.insert(route.dst);
-        }
+    /// Prefixes waiting for a pass (before deduplication).
+    pub fn pending(&self) -> usize {
+        self.pending.len() + self.retry.len()
     }
 
-    /// No longer wants a route for `dst`.
-    pub fn remove(&mut self, dst: &Prefix) {
-        if self.desired.remove(dst).is_some() {
-            self.changed.insert(*dst);
-        }
-    }
-
-    pub fn desired(&self) -> &BTreeMap<Prefix, KernelRoute> {
-        &self.desired
+    /// Whether the next pass has anything to look at.
+    pub fn has_work(&self) -> bool {
+        self.full || self.resync || self.addrs_stale || self.pending() > 0
     }
 
     /// Our routes as last seen in (or put into) the kernel.
-    pub fn actual(&self) -> &BTreeMap<Prefix, KernelRoute> {
-        &self.actual
+    pub fn installed(&self) -> &RouteTable {
+        &self.installed
     }
 
     pub fn connected(&self) -> &BTreeSet<Prefix> {
@@ -148,41 +194,49 @@ impl Reconciler {
         self.addrs_stale = true;
     }
 
-    /// Folds change notifications into the known state. Returns true when the kernel
-    /// may now differ from the desired set, i.e. the daemon should `reconcile` now.
+    /// Folds other programs' change notifications into the known state. Returns true
+    /// when the kernel may now differ from what is wanted (the daemon should reconcile).
     pub fn absorb(&mut self, ch: &Changes) -> bool {
         let mut dirty = false;
         if ch.needs_resync() {
+            crate::debug!(
+                "kernel",
+                "{}: re-reading the routing table",
+                if ch.overflow {
+                    "route notifications were lost"
+                } else {
+                    "a link changed state"
+                }
+            );
             self.resync = true;
             self.addrs_stale = true;
             dirty = true;
         }
         if ch.addresses {
+            crate::debug!("kernel", "an address changed: re-reading connected subnets");
             self.addrs_stale = true;
             dirty = true;
         }
         for ev in &ch.routes {
             match *ev {
                 RouteEvent::Added(r) => {
-                    self.actual.insert(r.dst, r);
-                    if self.desired.get(&r.dst) != Some(&r) {
-                        self.changed.insert(r.dst);
+                    if self.installed.get(&r.dst) != Some(r.kind) {
+                        self.installed.insert(r.dst, r.kind);
+                        self.pending.push(r.dst);
                         dirty = true;
                     }
                 }
                 RouteEvent::Removed(r) => {
                     // Only forget it if it is the route we know for that prefix.
-                    if self.actual.get(&r.dst) == Some(&r) {
-                        self.actual.remove(&r.dst);
-                        if self.desired.contains_key(&r.dst) {
-                            self.changed.insert(r.dst);
-                            dirty = true;
-                        }
+                    if self.installed.get(&r.dst) == Some(r.kind) {
+                        self.installed.remove(&r.dst);
+                        self.pending.push(r.dst);
+                        dirty = true;
                     }
                 }
                 RouteEvent::ForeignReplaced(p) => {
-                    if self.actual.remove(&p).is_some() && self.desired.contains_key(&p) {
-                        self.changed.insert(p);
+                    if self.installed.remove(&p).is_some() {
+                        self.pending.push(p);
                         dirty = true;
                     }
                 }
@@ -191,27 +245,57 @@ impl Reconciler {
         dirty
     }
 
+    /// Re-reads what a pass would re-read (addresses, the kernel's routes) now, so the
+    /// caller can see the current connected subnets before answering `Desired` calls.
+    pub fn prepare(&mut self) -> Result<(), NetlinkError> {
+        self.refresh()
+    }
+
     fn refresh(&mut self) -> Result<(), NetlinkError> {
         if self.addrs_stale {
-            self.connected = connected(&dump_addrs(&mut self.nl)?);
+            let now = connected(&dump_addrs(&mut self.nl)?);
             self.addrs_stale = false;
-            self.full = true;
+            if now != self.connected {
+                // Which next hops are on a connected subnet may have changed.
+                self.connected = now;
+                self.full = true;
+            }
         }
         if self.resync {
-            // Dropped first: a 1M-route table is not held twice while re-reading it. If
-            // the dump fails, `resync` stays set and no diff runs on the empty map.
-            self.actual = BTreeMap::new();
-            self.actual = dump_main(&mut self.nl)?.ours;
+            // Read into the emptied table: a large table is never held twice. If the
+            // dump fails, `resync` stays set and no pass runs on the partial table.
+            dump_ours_into(&mut self.nl, &mut self.installed)?;
             self.resync = false;
             self.full = true;
         }
         Ok(())
     }
 
+    /// Queues every prefix where the installed and the wanted route differ.
+    fn compare_all(&mut self, desired: &mut dyn Desired) {
+        let installed = &self.installed;
+        let pending = &mut self.pending;
+        for (p, have) in installed.iter() {
+            if desired.route(&p) != Some(have) {
+                pending.push(p);
+            }
+        }
+        desired.each(&mut |p, want| {
+            if installed.get(&p) != Some(want) {
+                pending.push(p);
+            }
+        });
+    }
+
     /// One pass: re-reads the kernel if needed, then adds, replaces and deletes our
-    /// routes so the main table matches the desired set. `now` is when the pass began
-    /// (the daemon's loop time); the duration is measured from it.
-    pub fn reconcile(&mut self, now: Instant) -> Result<ReconcileStats, NetlinkError> {
+    /// routes so that the main table holds what `desired` wants, for the changed
+    /// prefixes (or all, in a full pass), at most `pass_limit` operations. `now` is when
+    /// the pass began (the daemon's loop time); the duration is measured from it.
+    pub fn reconcile(
+        &mut self,
+        desired: &mut dyn Desired,
+        now: Instant,
+    ) -> Result<ReconcileStats, NetlinkError> {
         let mut st = ReconcileStats {
             resynced: self.resync,
             ..ReconcileStats::default()
@@ -220,44 +304,56 @@ impl Reconciler {
         st.refused = self
             .connected
             .iter()
-            .filter(|p| self.desired.contains_key(*p))
+            .filter(|p| desired.route(p).is_some())
             .copied()
             .collect();
-        let mut ops = Vec::new();
-        let todo = if self.full {
-            diff(&self.desired, &self.actual)
-        } else {
-            diff_some(&self.desired, &self.actual, &self.changed)
-        };
-        self.full = false;
-        self.changed.clear();
-        for op in todo {
-            let p = op.prefix();
+        if self.full {
+            self.full = false;
+            st.full = true;
+            self.compare_all(desired);
+        }
+        self.pending.append(&mut self.retry);
+        // Ascending prefix order: deterministic, and the kernel's trie grows evenly.
+        self.pending.sort_unstable();
+        self.pending.dedup();
+        let take = self.pending.len().min(self.pass_limit);
+        let mut ops = Vec::with_capacity(take);
+        let mut looked = 0;
+        for &p in self.pending.iter() {
+            if ops.len() >= self.pass_limit {
+                break;
+            }
+            looked += 1;
             if self.connected.contains(&p) {
                 continue; // refused (desired) or left alone (ours, not desired): P-13
             }
+            let Some(op) = op_for(p, desired.route(&p), self.installed.get(&p)) else {
+                continue;
+            };
             if self.hold_deletes && matches!(op, Op::Delete(_)) {
                 st.held += 1;
                 continue;
             }
-            let route = match op {
-                Op::Add(r) | Op::Replace(r) => r,
-                Op::Delete(_) => {
-                    ops.push(op);
+            if let Op::Add(r) | Op::Replace(r) = op {
+                if let Err(e) = r.check() {
+                    st.failures.push(RouteFailure {
+                        op,
+                        error: Errno {
+                            errno: libc::EINVAL,
+                            msg: Some(e.to_string()),
+                        },
+                    });
                     continue;
                 }
-            };
-            match route.check() {
-                Ok(()) => ops.push(op),
-                Err(e) => st.failures.push(RouteFailure {
-                    op,
-                    error: Errno {
-                        errno: libc::EINVAL,
-                        msg: Some(e.to_string()),
-                    },
-                }),
             }
+            ops.push(op);
         }
+        self.pending.drain(..looked);
+        if self.pending.is_empty() && self.pending.capacity() > 4 * self.pass_limit {
+            self.pending = Vec::new();
+        }
+        st.more = !self.pending.is_empty();
+        let batch_start = Instant::now();
         let failures = self
             .nl
             .batch(ops.len(), self.opts, &mut |i, w| match ops.get(i) {
@@ -266,6 +362,7 @@ impl Reconciler {
                 Some(Op::Delete(r)) => encode_del(w, &r.dst, RT_TABLE_MAIN),
                 None => {}
             });
+        st.kernel = batch_start.elapsed();
         let failures = match failures {
             Ok(f) => f,
             Err(e) => {
@@ -284,12 +381,12 @@ impl Reconciler {
             match op {
                 // Already gone: that is what we wanted.
                 Op::Delete(r) if f.error.errno == libc::ESRCH => {
-                    self.actual.remove(&r.dst);
+                    self.installed.remove(&r.dst);
                     st.deleted += 1;
                 }
                 // Our route vanished between dump and replace: forget it, retry next pass.
                 Op::Replace(r) if f.error.errno == libc::ENOENT => {
-                    self.actual.remove(&r.dst);
+                    self.installed.remove(&r.dst);
                     st.failures.push(RouteFailure {
                         op: *op,
                         error: f.error,
@@ -307,23 +404,21 @@ impl Reconciler {
             }
             match op {
                 Op::Add(r) => {
-                    self.actual.insert(r.dst, *r);
+                    self.installed.insert(r.dst, r.kind);
                     st.added += 1;
                 }
                 Op::Replace(r) => {
-                    self.actual.insert(r.dst, *r);
+                    self.installed.insert(r.dst, r.kind);
                     st.replaced += 1;
                 }
                 Op::Delete(r) => {
-                    self.actual.remove(&r.dst);
+                    self.installed.remove(&r.dst);
                     st.deleted += 1;
                 }
             }
         }
-        // What failed is tried again on the next pass.
-        for f in &st.failures {
-            self.changed.insert(f.op.prefix());
-        }
+        // What failed is looked at again by the next pass.
+        self.retry.extend(st.failures.iter().map(|f| f.op.prefix()));
         st.failed = st.failures.len();
         st.duration = now.elapsed();
         Ok(st)

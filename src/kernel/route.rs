@@ -14,6 +14,7 @@ use super::netlink::{
     AF_INET, AF_INET6, MsgWriter, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, Netlink,
     NetlinkError, NlMsg, attrs, u32_at,
 };
+use super::table::RouteTable;
 use crate::bgp::types::Prefix;
 
 pub const RTM_NEWROUTE: u16 = 24;
@@ -322,6 +323,50 @@ pub fn dump_main(nl: &mut Netlink) -> Result<MainTable, NetlinkError> {
         table.foreign.append(&mut got.foreign);
     }
     Ok(table)
+}
+
+/// Dumps both families' main-table routes with protocol 17 into `out` (cleared first;
+/// the first route seen wins when the kernel holds several for one prefix). Streams:
+/// nothing but `out` grows with the table.
+pub fn dump_ours_into(nl: &mut Netlink, out: &mut RouteTable) -> Result<(), NetlinkError> {
+    out.clear();
+    for fam in [AF_INET, AF_INET6] {
+        let cell = std::cell::RefCell::new(&mut *out);
+        nl.dump(
+            "routes",
+            &|w| route_dump_request(w, fam),
+            // An interrupted dump starts over: forget this family's part.
+            &mut || {
+                let mut t = cell.borrow_mut();
+                let drop: Vec<Prefix> = t
+                    .iter()
+                    .map(|(p, _)| p)
+                    .filter(|p| family(p) == fam)
+                    .collect();
+                for p in drop {
+                    t.remove(&p);
+                }
+            },
+            &mut |m: &NlMsg<'_>| {
+                if m.msg_type != RTM_NEWROUTE {
+                    return;
+                }
+                let Some(info) = parse_route(m.payload) else {
+                    return;
+                };
+                if info.table == RT_TABLE_MAIN
+                    && info.src_len == 0
+                    && info.protocol == RTPROT_KUBE_ROUTER
+                {
+                    let mut t = cell.borrow_mut();
+                    if t.get(&info.route.dst).is_none() {
+                        t.insert(info.route.dst, info.route.kind);
+                    }
+                }
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// Dumps the routes of `table` (any protocol) of one family, as route infos.

@@ -89,6 +89,37 @@ impl Watch {
         })
     }
 
+    /// Drops, in the kernel, every notification whose sender is one of `ports` (our own
+    /// request sockets): those only repeat what the batch replies already told us, and
+    /// a large batch's own notifications would overflow the socket (ENOBUFS) and force
+    /// a full re-read of the tables. A classic BPF filter on the netlink header's
+    /// `nlmsg_pid`; changes made by anyone else (and by the kernel, port 0) still arrive.
+    pub fn ignore_senders(&mut self, ports: &[u32]) -> Result<(), NetlinkError> {
+        let prog = sender_filter(ports);
+        let fprog = libc::sock_fprog {
+            len: prog.len() as libc::c_ushort,
+            filter: prog.as_ptr().cast_mut(),
+        };
+        // SAFETY: `fprog` points at `prog`, which outlives the call; the kernel copies
+        // the program and checks it before attaching it.
+        let rc = unsafe {
+            libc::setsockopt(
+                self.sock.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_ATTACH_FILTER,
+                (&fprog as *const libc::sock_fprog).cast(),
+                std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(NetlinkError::Open(format!(
+                "SO_ATTACH_FILTER: {}",
+                io::Error::last_os_error()
+            )));
+        }
+        Ok(())
+    }
+
     /// Reads every pending notification (bounded: stops at `max_reads` recvs so a flood
     /// cannot starve the loop; the socket stays readable and mio reports it again).
     pub fn drain(&mut self, max_reads: usize) -> Result<Changes, NetlinkError> {
@@ -108,6 +139,27 @@ impl Watch {
         }
         Ok(ch)
     }
+}
+
+/// Classic BPF: accept a datagram unless its first header's `nlmsg_pid` (offset 12) is
+/// one of `ports`. Absolute loads read big-endian words; netlink headers are in host
+/// order, so the constants are byte-swapped on little-endian machines.
+fn sender_filter(ports: &[u32]) -> Vec<libc::sock_filter> {
+    const LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+    const JEQ_K: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+    const RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+    let ins = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+    let ports: Vec<u32> = ports.iter().copied().take(200).collect();
+    let n = ports.len();
+    let mut prog = vec![ins(LD_W_ABS, 0, 0, 12)];
+    for (i, p) in ports.iter().enumerate() {
+        // Match: jump over the remaining tests and the accept to the drop.
+        let to_drop = (n - i) as u8;
+        prog.push(ins(JEQ_K, to_drop, 0, u32::from_be_bytes(p.to_ne_bytes())));
+    }
+    prog.push(ins(RET_K, 0, 0, u32::MAX));
+    prog.push(ins(RET_K, 0, 0, 0));
+    prog
 }
 
 /// Adds the notifications of one datagram to `ch`.

@@ -4,7 +4,9 @@
 //! topology, fresh namespace) so both numbers come from the same session.
 //!
 //! Needs root. `cargo run --release --example route_bench -- -n 1000000 --reference
-//! ../shared/bench/nlbatch.py [--chunk 1024] [--ack-each] [--rounds 3]`
+//! ../shared/bench/nlbatch.py [--chunk 1024] [--ack-each] [--rounds 3]
+//! [--pass-limit 16384 -v]` (`--pass-limit`: operations per reconcile pass, as the daemon
+//! runs them; `-v` prints each pass's time).
 //! Namespaces are named `kbbench<pid>…` and deleted on exit.
 
 use std::collections::BTreeMap;
@@ -79,7 +81,13 @@ fn thread_cpu() -> (f64, f64) {
 
 type Measured = (f64, f64, f64, usize);
 
-fn ours(pair: &Pair, n: u32, opts: BatchOptions) -> Result<Measured, String> {
+fn ours(
+    pair: &Pair,
+    n: u32,
+    opts: BatchOptions,
+    pass_limit: usize,
+    verbose: bool,
+) -> Result<Measured, String> {
     let name = pair.ns.clone();
     std::thread::scope(|s| {
         s.spawn(move || -> Result<Measured, String> {
@@ -90,6 +98,7 @@ fn ours(pair: &Pair, n: u32, opts: BatchOptions) -> Result<Measured, String> {
             }
             let mut r = Reconciler::new(false).map_err(|e| e.to_string())?;
             r.set_batch_options(opts);
+            r.set_pass_limit(pass_limit);
             let gw = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
             let mut want = BTreeMap::new();
             for i in 0..n {
@@ -97,13 +106,30 @@ fn ours(pair: &Pair, n: u32, opts: BatchOptions) -> Result<Measured, String> {
                 let p = Prefix::new(a, 24).map_err(|e| e.to_string())?;
                 want.insert(p, KernelRoute::via(p, gw));
             }
-            r.set_desired(want);
+            r.changed_all();
             let c0 = thread_cpu();
             let t0 = Instant::now();
-            let st = r.reconcile(t0).map_err(|e| e.to_string())?;
+            let mut failed = 0;
+            let mut passes = Vec::new();
+            loop {
+                let t = Instant::now();
+                let st = r.reconcile(&mut want, t).map_err(|e| e.to_string())?;
+                passes.push((t.elapsed().as_secs_f64(), st.added));
+                failed += st.failed;
+                if !st.more {
+                    break;
+                }
+            }
             let wall = t0.elapsed().as_secs_f64();
             let (sys, user) = thread_cpu();
-            Ok((wall, sys - c0.0, user - c0.1, st.failed))
+            if verbose {
+                let mut done = 0;
+                for (secs, added) in &passes {
+                    done += added;
+                    println!("  pass: +{added} in {secs:.3} s (total {done})");
+                }
+            }
+            Ok((wall, sys - c0.0, user - c0.1, failed))
         })
         .join()
         .map_err(|_| "benchmark thread panicked".to_string())?
@@ -135,6 +161,8 @@ fn main() -> Result<(), String> {
     let mut script = None;
     let mut opts = BatchOptions::default();
     let mut rounds = 1u32;
+    let mut pass_limit = usize::MAX;
+    let mut verbose = false;
     let mut args = lexopt::Parser::from_env();
     while let Some(arg) = args.next().map_err(|e| e.to_string())? {
         use lexopt::prelude::*;
@@ -149,6 +177,8 @@ fn main() -> Result<(), String> {
             Long("chunk") => opts.chunk = num(&mut args)? as usize,
             Long("ack-each") => opts.ack_each = true,
             Long("rounds") => rounds = num(&mut args)?.max(1),
+            Long("pass-limit") => pass_limit = num(&mut args)?.max(1) as usize,
+            Short('v') => verbose = true,
             Long("reference") => {
                 script = Some(
                     args.value()
@@ -171,7 +201,7 @@ fn main() -> Result<(), String> {
     );
     for round in 0..rounds {
         let pair = Pair::new(round * 2)?;
-        let (secs, sys, user, failed) = ours(&pair, n, opts)?;
+        let (secs, sys, user, failed) = ours(&pair, n, opts, pass_limit, verbose)?;
         println!(
             "round {round}: kube-bgp Reconciler: {n} routes, wall {secs:.3} s = {:.0} routes/s; \
              cpu sys {sys:.3} + user {user:.3} s = {:.0} routes/cpu-s (failed {failed})",

@@ -187,6 +187,13 @@ impl Dirty {
     fn is_empty(&self) -> bool {
         !self.scan && self.ids.is_empty()
     }
+
+    /// Every id is dirty (the caller has set the flag on every live entry): scan them.
+    fn all(&mut self) {
+        self.ids = Vec::new();
+        self.scan = true;
+        self.cursor = 0;
+    }
 }
 
 /// The routing information base. See the module documentation.

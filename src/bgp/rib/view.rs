@@ -7,9 +7,18 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::out::Group;
-use super::table::{F_BEST, Path};
+use super::table::{F_BEST, F_LIVE, Path};
 use super::{BestInfo, PeerCounters, PeerId, Rib};
 use crate::bgp::types::{Afi, Prefix};
+
+fn kernel_view(prefix: &Prefix, best: &Path) -> Option<(Option<PeerId>, IpAddr)> {
+    let afi = prefix.afi();
+    let nh = best.attrs.as_ref()?.next_hop_for(afi).unwrap_or(match afi {
+        Afi::Ipv4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        Afi::Ipv6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    });
+    Some((best.peer(), nh))
+}
 
 impl Rib {
     /// All best-path changes since the last take, coalesced (`None` = no route).
@@ -43,6 +52,41 @@ impl Rib {
             self.maybe_free(id);
         }
         out
+    }
+
+    /// The prefixes whose best path changed since the last take, coalesced, at most
+    /// `limit` at a time (call again while it returns `limit`). Look their best paths up
+    /// with `best_next_hop`.
+    pub fn take_best_changed(&mut self, limit: usize) -> Vec<Prefix> {
+        let ids = self.best_dirty.drain(&mut self.table, F_BEST, limit);
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(e) = self.table.entry(id) {
+                out.push(e.prefix);
+                self.maybe_free(id);
+            }
+        }
+        out
+    }
+
+    /// Marks every prefix's best path as changed, so that `take_best_changed` hands all
+    /// of them over again (a full kernel comparison without a list of every prefix: one
+    /// flag per entry and a scan).
+    pub fn mark_all_best_changed(&mut self) {
+        for e in self.table.entries.iter_mut() {
+            if e.flags & F_LIVE != 0 {
+                e.flags |= F_BEST;
+            }
+        }
+        self.best_dirty.all();
+    }
+
+    /// The best path of `prefix` as the kernel sees it: the peer it came from (`None`
+    /// for a local path) and its next hop for the prefix's family (unspecified when it
+    /// has none). `None` when the prefix has no accepted path.
+    pub fn best_next_hop(&self, prefix: &Prefix) -> Option<(Option<PeerId>, IpAddr)> {
+        let e = self.table.entry(self.table.get(prefix)?)?;
+        kernel_view(prefix, e.best()?)
     }
 
     /// Whether changes for peers are waiting (`take_out`).
