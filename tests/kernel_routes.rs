@@ -16,7 +16,7 @@ use kube_bgp::bgp::types::Prefix;
 use kube_bgp::kernel::netlink::Netlink;
 use kube_bgp::kernel::tunnel;
 use kube_bgp::kernel::{
-    BatchOptions, KernelRoute, Op, ReconcileStats, Reconciler, RouteKind, Watch,
+    BatchOptions, KernelRoute, Op, ReconcileStats, Reconciler, RouteKind, Watch, Writer,
 };
 
 /// Runs `f` on a thread that has entered `ns` (network namespaces are per thread).
@@ -499,6 +499,96 @@ fn batch_of_10000_with_one_unreachable_next_hop() {
             .node
             .sh("ip -4 route show table main proto 17 | grep -c \"via 10.0.0.3 \"");
         assert_eq!(moved.trim(), "9999");
+    });
+}
+
+/// The daemon's way: passes planned on one thread, sent by the route writer on
+/// another, two batches out at once. A prefix whose batch is still out is left for a
+/// later pass (never in two batches at once), and everything ends up as wanted.
+#[test]
+fn writer_thread_two_batches_out_and_a_change_in_flight() {
+    if !common::require_root("writer_thread_two_batches_out_and_a_change_in_flight") {
+        return;
+    }
+    let n = node("krt");
+    in_ns(&n.node, || {
+        let mut r = Reconciler::new(false).expect("reconciler");
+        r.set_pass_limit(1000);
+        let mut w = Writer::start(None).expect("writer");
+        let mut want = BTreeMap::new();
+        for i in 0..3000u32 {
+            let a = std::net::Ipv4Addr::from(0x1000_0000 + (i << 8));
+            let rt = KernelRoute::via(Prefix::new(IpAddr::V4(a), 24).expect("p"), ip("10.0.0.2"));
+            want.insert(rt.dst, rt);
+        }
+        r.changed_all();
+        let mut out = std::collections::VecDeque::new();
+        let mut submit =
+            |r: &mut Reconciler,
+             want: &mut BTreeMap<Prefix, KernelRoute>,
+             w: &mut Writer,
+             out: &mut std::collections::VecDeque<kube_bgp::kernel::Pass>| {
+                let mut pass = r.plan(want, Instant::now()).expect("plan");
+                let n = pass.len();
+                w.submit(kube_bgp::kernel::writer::Job {
+                    requests: std::mem::take(&mut pass.requests),
+                    opts: BatchOptions::default(),
+                })
+                .expect("submit");
+                out.push_back(pass);
+                n
+            };
+        assert_eq!(submit(&mut r, &mut want, &mut w, &mut out), 1000);
+        assert_eq!(submit(&mut r, &mut want, &mut w, &mut out), 1000);
+        // The first prefix of the first batch changes while that batch is out.
+        let moved = out[0].ops()[0].prefix();
+        want.insert(moved, KernelRoute::via(moved, ip("10.0.0.3")));
+        r.changed(moved);
+        let third = {
+            let mut pass = r.plan(&mut want, Instant::now()).expect("plan");
+            assert!(
+                pass.ops().iter().all(|op| op.prefix() != moved),
+                "a prefix of a batch in flight was planned again"
+            );
+            let n = pass.len();
+            w.submit(kube_bgp::kernel::writer::Job {
+                requests: std::mem::take(&mut pass.requests),
+                opts: BatchOptions::default(),
+            })
+            .expect("submit");
+            out.push_back(pass);
+            n
+        };
+        assert_eq!(third, 1000);
+        let mut added = 0;
+        let mut replaced = 0;
+        for _ in 0..20 {
+            while let Some(pass) = out.pop_front() {
+                let done = w.wait_done(Duration::from_secs(10)).expect("writer result");
+                let st = r.finish(pass, done.result).expect("finish");
+                assert_eq!(st.failed, 0, "{:?}", st.failures);
+                added += st.added;
+                replaced += st.replaced;
+            }
+            if r.pending() == 0 {
+                break;
+            }
+            submit(&mut r, &mut want, &mut w, &mut out);
+        }
+        assert_eq!(
+            (added, replaced),
+            (3000, 1),
+            "the in-flight change came after"
+        );
+        assert_eq!(r.installed().len(), 3000);
+        assert_eq!(
+            r.installed().get(&moved),
+            Some(RouteKind::Via(ip("10.0.0.3")))
+        );
+        let count = n.node.sh("ip -4 route show table main proto 17 | wc -l");
+        assert_eq!(count.trim(), "3000");
+        let shown = n.node.sh(&format!("ip route show {moved}"));
+        assert!(shown.contains("via 10.0.0.3"), "{shown}");
     });
 }
 

@@ -144,7 +144,7 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
     );
 
     // Kernel routes.
-    let mut routes = routes::KernelRoutes::new(&cfg);
+    let mut routes = routes::KernelRoutes::new(&cfg, Some(waker.clone()));
     if let Some(fd) = routes.watch_fd() {
         if let Err(e) = registry.register(&mut SourceFd(&fd), KERNEL, Interest::READABLE) {
             warn!("kernel", "route change notifications unavailable: {e}");
@@ -269,6 +269,8 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         if d.stopping {
             break;
         }
+        // Route batches the writer thread has sent (it wakes the loop when one is done).
+        d.routes.collect(now);
         if let Some(sp) = d.speaker.as_mut().filter(|s| s.has_pending_reads()) {
             sp.drive_pending(&registry, now);
         }

@@ -14,8 +14,9 @@
 //! number of operations, so a million routes go in as many short passes with the event
 //! loop (control socket, timers, sessions) served in between.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::bgp::rib::Rib;
@@ -26,7 +27,10 @@ use crate::config::{Config, OverlayType};
 use crate::kernel::netlink::Netlink;
 use crate::kernel::reconciler::DEFAULT_PASS_LIMIT;
 use crate::kernel::tunnel::{self, TunnelError};
-use crate::kernel::{Desired, Reconciler, RouteKind, Watch};
+use crate::kernel::writer::Job;
+use crate::kernel::{
+    BatchOptions, Desired, NetlinkError, Pass, ReconcileStats, Reconciler, RouteKind, Watch, Writer,
+};
 use crate::kube::snapshot::Snapshot;
 use crate::{debug, info, warn};
 
@@ -34,6 +38,9 @@ use crate::{debug, info, warn};
 const MIN_GAP: Duration = Duration::from_millis(20);
 /// Longest a due pass waits for the BGP input to drain.
 const MAX_DEFER: Duration = Duration::from_secs(2);
+/// Batches handed to the route writer at once: one being sent, one waiting, so the
+/// kernel never waits for the daemon thread to plan the next.
+const MAX_IN_FLIGHT: usize = 2;
 /// Route failures remembered for log deduplication (beyond this, failures are counted).
 const MAX_LOGGED_FAILURES: usize = 10_000;
 
@@ -186,6 +193,10 @@ impl Desired for NoRoutes {
 
 pub struct KernelRoutes {
     rec: Option<Reconciler>,
+    /// Sends the batches on its own thread (`None`: sent on the daemon thread).
+    writer: Option<Writer>,
+    /// Passes whose batches the writer has, oldest first.
+    in_flight: VecDeque<Pass>,
     watch: Option<Watch>,
     ctx: RouteCtx,
     pod_cidrs: Vec<Prefix>,
@@ -209,7 +220,8 @@ pub struct KernelRoutes {
 }
 
 impl KernelRoutes {
-    pub fn new(cfg: &Config) -> KernelRoutes {
+    /// `waker` wakes the daemon's loop when the route writer finished a batch.
+    pub fn new(cfg: &Config, waker: Option<Arc<mio::Waker>>) -> KernelRoutes {
         let gr = cfg.graceful_restart.is_some();
         let mut rec = match Reconciler::new(gr) {
             Ok(r) => Some(r),
@@ -222,6 +234,21 @@ impl KernelRoutes {
             }
         };
         let links = Netlink::open().ok();
+        let writer = match rec
+            .as_ref()
+            .filter(|_| std::env::var_os("KB_NO_WRITER").is_none())
+            .map(|_| Writer::start(waker))
+        {
+            Some(Ok(w)) => Some(w),
+            Some(Err(e)) => {
+                warn!(
+                    "kernel",
+                    "route writer unavailable ({e}); sending route batches from the main thread"
+                );
+                None
+            }
+            None => None,
+        };
         let mut watch = match Watch::open() {
             Ok(w) => Some(w),
             Err(e) => {
@@ -236,6 +263,7 @@ impl KernelRoutes {
                 .and_then(Reconciler::port_id)
                 .into_iter()
                 .chain(links.as_ref().and_then(Netlink::port_id))
+                .chain(writer.as_ref().and_then(Writer::port_id))
                 .collect();
             if let Err(e) = w.ignore_senders(&ours) {
                 warn!(
@@ -265,6 +293,8 @@ impl KernelRoutes {
             .unwrap_or_default();
         KernelRoutes {
             rec,
+            writer,
+            in_flight: VecDeque::new(),
             watch,
             ctx: RouteCtx {
                 node_addrs: HashSet::new(),
@@ -342,7 +372,8 @@ impl KernelRoutes {
 
     pub fn next_deadline(&self) -> Option<Instant> {
         let mut d = self.next_resync;
-        if self.dirty {
+        // While the writer holds all the batches it may, its report wakes the loop.
+        if self.dirty && !self.blocked() {
             let at = self.next_pass.unwrap_or_else(Instant::now);
             d = Some(d.map_or(at, |x| x.min(at)));
         }
@@ -543,6 +574,11 @@ impl KernelRoutes {
         self.rec.as_ref().is_some_and(|r| r.pending() > 0)
     }
 
+    /// Batches the route writer holds.
+    pub fn batches_out(&self) -> usize {
+        self.in_flight.len()
+    }
+
     /// Runs a reconcile pass when one is due, asking `rib` (none before BGP runs) which
     /// route each prefix wants. `input_pending`: the speaker has unread BGP input; the
     /// pass then waits (at most `MAX_DEFER` after the oldest change).
@@ -570,7 +606,8 @@ impl KernelRoutes {
                 self.next_resync = Some(now + self.resync_period);
             }
         }
-        if !self.dirty || !self.due(now, input_pending) {
+        self.collect(now);
+        if !self.dirty || !self.due(now, input_pending) || self.blocked() {
             return;
         }
         let Some(mut rec) = self.rec.take() else {
@@ -579,25 +616,98 @@ impl KernelRoutes {
         };
         self.dirty = false;
         self.dirty_since = None;
-        let res = match rec.prepare() {
-            Ok(()) => {
-                if rec.connected() != &self.ctx.connected {
-                    self.ctx.connected = rec.connected().clone();
-                }
-                match rib {
-                    Some(rib) => {
-                        let mut want = RibDesired {
-                            rib,
-                            ctx: &mut self.ctx,
-                        };
-                        rec.reconcile(&mut want, now)
+        // A re-read (in `prepare`) only between passes, never while a batch is out.
+        let prepared = if self.in_flight.is_empty() {
+            rec.prepare()
+        } else {
+            Ok(())
+        };
+        if rec.connected() != &self.ctx.connected {
+            self.ctx.connected = rec.connected().clone();
+        }
+        let planned = prepared.and_then(|()| match rib {
+            Some(rib) => {
+                let mut want = RibDesired {
+                    rib,
+                    ctx: &mut self.ctx,
+                };
+                rec.plan(&mut want, now)
+            }
+            None => rec.plan(&mut NoRoutes, now),
+        });
+        self.next_pass = Some(Instant::now() + MIN_GAP);
+        let res = match (planned, self.writer.as_mut()) {
+            (Ok(mut pass), Some(w)) if !pass.is_empty() => {
+                let job = Job {
+                    requests: std::mem::take(&mut pass.requests),
+                    opts: BatchOptions::default(),
+                };
+                match w.submit(job) {
+                    Ok(()) => {
+                        // Finished by `collect` when the writer reports back.
+                        self.in_flight.push_back(pass);
+                        self.rec = Some(rec);
+                        return;
                     }
-                    None => rec.reconcile(&mut NoRoutes, now),
+                    Err(e) => rec.finish(pass, Err(e)),
                 }
             }
-            Err(e) => Err(e),
+            // Nothing to send, or no writer thread: send on this thread.
+            (Ok(pass), _) => {
+                let mut pass = pass;
+                let t = Instant::now();
+                let result = rec.send(&mut pass);
+                pass.set_kernel_time(t.elapsed());
+                rec.finish(pass, result)
+            }
+            (Err(e), _) => Err(e),
         };
-        self.next_pass = Some(Instant::now() + MIN_GAP);
+        self.after_pass(res, &mut rec, now);
+        self.rec = Some(rec);
+    }
+
+    /// Whether a new pass must wait for the writer: two batches are out already, or the
+    /// next pass needs a re-read of the kernel, which waits until none is out.
+    fn blocked(&self) -> bool {
+        let Some(rec) = self.rec.as_ref() else {
+            return false;
+        };
+        self.in_flight.len() >= MAX_IN_FLIGHT || (!self.in_flight.is_empty() && !rec.can_plan())
+    }
+
+    /// Finishes the passes whose batches the writer has sent.
+    pub fn collect(&mut self, now: Instant) {
+        let Some(w) = self.writer.as_mut() else {
+            return;
+        };
+        let mut done = Vec::new();
+        while let Some(d) = w.try_done() {
+            done.push(d);
+        }
+        if done.is_empty() {
+            return;
+        }
+        let Some(mut rec) = self.rec.take() else {
+            return;
+        };
+        for d in done {
+            let Some(mut pass) = self.in_flight.pop_front() else {
+                break;
+            };
+            pass.set_kernel_time(d.duration);
+            let res = rec.finish(pass, d.result);
+            self.after_pass(res, &mut rec, now);
+        }
+        self.rec = Some(rec);
+    }
+
+    /// Statistics, logs and the next pass's timing after a pass finished.
+    fn after_pass(
+        &mut self,
+        res: Result<ReconcileStats, NetlinkError>,
+        rec: &mut Reconciler,
+        now: Instant,
+    ) {
         match res {
             Ok(st) => {
                 self.stats.passes += 1;
@@ -628,7 +738,7 @@ impl KernelRoutes {
                         );
                     }
                 }
-                log_failures(&mut self.logged_failures, &st.failures, &rec);
+                log_failures(&mut self.logged_failures, &st.failures, rec);
                 if st.more {
                     self.continue_backlog(now);
                 } else if st.failed > 0 {
@@ -644,7 +754,6 @@ impl KernelRoutes {
                 self.next_pass = Some(now + Duration::from_secs(1));
             }
         }
-        self.rec = Some(rec);
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Owns everything kube-bgp does through rtnetlink: the main table's protocol-17 routes
 //! (`reconciler`, `reconcile`, `route`), connected subnets (`addr`), change
-//! notifications for the mio loop (`watch`) and kube-router's overlay tunnels, table 77
+//! notifications for the mio loop (`watch`), the thread that sends route batches
+//! (`writer`) and kube-router's overlay tunnels, table 77
 //! and its rules (`tunnel`). It does not choose routes: the daemon answers, per prefix,
 //! which route it wants (`Desired`). It never modifies a route, rule or link it did not create.
 
@@ -15,10 +16,12 @@ pub mod route;
 pub mod table;
 pub mod tunnel;
 pub mod watch;
+pub mod writer;
 
 pub use netlink::{BatchOptions, Errno, NetlinkError};
 pub use reconcile::{Op, op_for};
-pub use reconciler::{Desired, ReconcileStats, Reconciler, RouteFailure};
+pub use reconciler::{Desired, Pass, ReconcileStats, Reconciler, RouteFailure};
 pub use route::{KernelRoute, RouteKind};
 pub use table::RouteTable;
 pub use watch::{Changes, RouteEvent, Watch};
+pub use writer::Writer;

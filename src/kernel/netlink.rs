@@ -354,63 +354,67 @@ impl Netlink {
 
     /// Sends `n` requests, many per `sendmsg`, and returns the ones the kernel refused.
     /// `encode(i, w)` writes request `i` with `MsgWriter::begin`/`end`; sequence numbers
-    /// and NLM_F_ACK are filled in here. Every reply is matched to its request by
-    /// sequence number; replies are drained after each chunk so the receive buffer
-    /// never holds more than one chunk's worth.
+    /// and NLM_F_ACK are filled in here (see `send_requests`).
     pub fn batch(
         &mut self,
         n: usize,
         opts: BatchOptions,
         encode: &mut dyn FnMut(usize, &mut MsgWriter),
     ) -> Result<Vec<Failure>, NetlinkError> {
+        let mut w = std::mem::take(&mut self.tx);
+        w.buf.clear();
+        for i in 0..n {
+            let at = w.buf.len();
+            encode(i, &mut w);
+            if w.buf.len() < at + NLMSG_HDR_LEN {
+                self.tx = w;
+                return Err(NetlinkError::Malformed("encoder wrote no message"));
+            }
+        }
+        let result = self.send_requests(&mut w.buf, opts);
+        self.tx = w;
+        result
+    }
+
+    /// Sends already encoded requests (complete netlink messages back to back), many per
+    /// `sendmsg`, and returns the ones the kernel refused, by their index in `requests`.
+    /// Sequence numbers and NLM_F_ACK are written into the buffer here. Every reply is
+    /// matched to its request by sequence number; replies are drained after each chunk
+    /// so the receive buffer never holds more than one chunk's worth.
+    pub fn send_requests(
+        &mut self,
+        requests: &mut [u8],
+        opts: BatchOptions,
+    ) -> Result<Vec<Failure>, NetlinkError> {
+        let offsets = request_offsets(requests)?;
         let mut chunk = opts.chunk.clamp(1, self.max_replies);
         if opts.ack_each {
             chunk = chunk.min(MAX_CHUNK);
         }
         let mut failures = Vec::new();
-        let mut w = std::mem::take(&mut self.tx);
-        let mut start = 0;
-        let mut result = Ok(());
-        while start < n {
-            let end = (start + chunk).min(n);
-            w.buf.clear();
+        for (c, group) in offsets.chunks(chunk).enumerate() {
             let first_seq = self.seq.wrapping_add(1);
-            let mut offsets = Vec::with_capacity(end - start);
-            for i in start..end {
-                let at = w.buf.len();
-                encode(i, &mut w);
-                if w.buf.len() < at + NLMSG_HDR_LEN {
-                    result = Err(NetlinkError::Malformed("encoder wrote no message"));
-                    break;
-                }
-                offsets.push(at);
-            }
-            if result.is_err() {
-                break;
-            }
-            for (k, &at) in offsets.iter().enumerate() {
+            for (k, &at) in group.iter().enumerate() {
                 let seq = first_seq.wrapping_add(k as u32);
-                let mut flags = u16::from_ne_bytes([w.buf[at + 6], w.buf[at + 7]]);
-                if opts.ack_each || k + 1 == offsets.len() {
+                let mut flags = u16::from_ne_bytes([requests[at + 6], requests[at + 7]]);
+                if opts.ack_each || k + 1 == group.len() {
                     flags |= NLM_F_ACK;
+                } else {
+                    flags &= !NLM_F_ACK;
                 }
-                w.buf[at + 6..at + 8].copy_from_slice(&flags.to_ne_bytes());
-                w.buf[at + 8..at + 12].copy_from_slice(&seq.to_ne_bytes());
+                requests[at + 6..at + 8].copy_from_slice(&flags.to_ne_bytes());
+                requests[at + 8..at + 12].copy_from_slice(&seq.to_ne_bytes());
             }
-            self.seq = first_seq.wrapping_add(offsets.len() as u32 - 1);
+            self.seq = first_seq.wrapping_add(group.len() as u32 - 1);
             let last_seq = self.seq;
-            if let Err(e) = self.send(&w.buf) {
-                result = Err(e);
-                break;
-            }
-            if let Err(e) = self.drain_acks(first_seq, last_seq, start, &mut failures) {
-                result = Err(e);
-                break;
-            }
-            start = end;
+            let (Some(&start), Some(&last)) = (group.first(), group.last()) else {
+                continue;
+            };
+            let end = last + u32_at(requests, last).unwrap_or(0) as usize;
+            self.send(&requests[start..end.min(requests.len())])?;
+            self.drain_acks(first_seq, last_seq, c * chunk, &mut failures)?;
         }
-        self.tx = w;
-        result.map(|()| failures)
+        Ok(failures)
     }
 
     /// Reads replies until the reply to `last_seq` arrived, recording every error whose
@@ -479,6 +483,22 @@ impl Netlink {
             None => Ok(()),
         }
     }
+}
+
+/// The start of each message in a buffer of requests; an error if a length field does
+/// not describe a whole message.
+fn request_offsets(buf: &[u8]) -> Result<Vec<usize>, NetlinkError> {
+    let mut offsets = Vec::new();
+    let mut at = 0;
+    while at < buf.len() {
+        let len = u32_at(buf, at).unwrap_or(0) as usize;
+        if len < NLMSG_HDR_LEN || at + len > buf.len() {
+            return Err(NetlinkError::Malformed("request with a bad length"));
+        }
+        offsets.push(at);
+        at += (len + 3) & !3;
+    }
+    Ok(offsets)
 }
 
 impl AsRawFd for Netlink {

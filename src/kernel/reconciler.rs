@@ -13,11 +13,11 @@
 //! kernel, an address change or the end of a graceful-restart hold, compares everything.
 //! A pass sends at most `pass_limit` operations; the rest wait for the next one.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::addr::{connected, dump_addrs};
-use super::netlink::{BatchOptions, Errno, Netlink, NetlinkError};
+use super::netlink::{BatchOptions, Errno, Failure, MsgWriter, Netlink, NetlinkError};
 use super::reconcile::{Op, op_for};
 use super::route::{
     KernelRoute, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RouteKind, dump_ours_into, encode_del,
@@ -108,6 +108,9 @@ pub struct Reconciler {
     retry: Vec<Prefix>,
     /// The next pass compares everything.
     full: bool,
+    /// Each planned pass not yet finished: its id and its prefixes (sorted).
+    in_flight: VecDeque<(u64, Vec<Prefix>)>,
+    next_pass_id: u64,
 }
 
 impl Reconciler {
@@ -127,6 +130,8 @@ impl Reconciler {
             pending: Vec::new(),
             retry: Vec::new(),
             full: true,
+            in_flight: VecDeque::new(),
+            next_pass_id: 0,
         };
         r.refresh()?;
         Ok(r)
@@ -218,6 +223,17 @@ impl Reconciler {
             dirty = true;
         }
         for ev in &ch.routes {
+            let p = match *ev {
+                RouteEvent::Added(r) | RouteEvent::Removed(r) => r.dst,
+                RouteEvent::ForeignReplaced(p) => p,
+            };
+            if self.is_in_flight(&p) {
+                // Someone else changed a prefix our batch is changing right now: which
+                // came first is unknown here, so re-read once the batch is done.
+                self.resync = true;
+                dirty = true;
+                continue;
+            }
             match *ev {
                 RouteEvent::Added(r) => {
                     if self.installed.get(&r.dst) != Some(r.kind) {
@@ -287,43 +303,83 @@ impl Reconciler {
         });
     }
 
-    /// One pass: re-reads the kernel if needed, then adds, replaces and deletes our
-    /// routes so that the main table holds what `desired` wants, for the changed
-    /// prefixes (or all, in a full pass), at most `pass_limit` operations. `now` is when
-    /// the pass began (the daemon's loop time); the duration is measured from it.
+    /// One pass, synchronously: re-reads the kernel if needed, then adds, replaces and
+    /// deletes our routes so that the main table holds what `desired` wants, for the
+    /// changed prefixes (or all, in a full pass), at most `pass_limit` operations, on
+    /// this thread. `now` is when the pass began; the duration is measured from it.
     pub fn reconcile(
         &mut self,
         desired: &mut dyn Desired,
         now: Instant,
     ) -> Result<ReconcileStats, NetlinkError> {
+        let mut pass = self.plan(desired, now)?;
+        let t = Instant::now();
+        let result = self.nl.send_requests(&mut pass.requests, self.opts);
+        pass.st.kernel = t.elapsed();
+        self.finish(pass, result)
+    }
+
+    /// Sends a planned pass's requests on this thread's socket (see `plan`).
+    pub fn send(&mut self, pass: &mut Pass) -> Result<Vec<Failure>, NetlinkError> {
+        self.nl.send_requests(&mut pass.requests, self.opts)
+    }
+
+    /// Whether `p` is in a batch that has been planned and not finished.
+    fn is_in_flight(&self, p: &Prefix) -> bool {
+        self.in_flight
+            .iter()
+            .any(|(_, f)| f.binary_search(p).is_ok())
+    }
+
+    /// Whether a pass may be planned now: a re-read of the kernel waits until every
+    /// planned pass has finished (a dump must not race our own batches).
+    pub fn can_plan(&self) -> bool {
+        self.in_flight.is_empty() || !(self.resync || self.addrs_stale)
+    }
+
+    /// Plans a pass: re-reads the kernel if needed (only when no pass is in flight, see
+    /// `can_plan`), compares what `desired` wants with what is installed for the changed
+    /// prefixes (or all, in a full pass) and encodes at most `pass_limit` operations.
+    /// Prefixes of passes still in flight are left for a later pass, so one prefix is
+    /// never in two batches at once. Send `Pass::requests` (here or on a `Writer`), then
+    /// give the result to `finish`, in planning order.
+    pub fn plan(&mut self, desired: &mut dyn Desired, now: Instant) -> Result<Pass, NetlinkError> {
         let mut st = ReconcileStats {
-            resynced: self.resync,
+            resynced: self.resync && self.in_flight.is_empty(),
             ..ReconcileStats::default()
         };
-        self.refresh()?;
+        if self.in_flight.is_empty() {
+            self.refresh()?;
+        }
         st.refused = self
             .connected
             .iter()
             .filter(|p| desired.route(p).is_some())
             .copied()
             .collect();
-        if self.full {
+        if self.full && self.in_flight.is_empty() {
             self.full = false;
             st.full = true;
             self.compare_all(desired);
         }
         self.pending.append(&mut self.retry);
-        // Ascending prefix order: deterministic, and the kernel's trie grows evenly.
+        // Prefix order: deterministic, and the in-flight check can binary-search. (The
+        // order across passes is the RIB's: a large change set arrives scattered over
+        // the address space, which the kernel's trie takes fastest.)
         self.pending.sort_unstable();
         self.pending.dedup();
-        let take = self.pending.len().min(self.pass_limit);
-        let mut ops = Vec::with_capacity(take);
+        let mut ops = Vec::with_capacity(self.pending.len().min(self.pass_limit));
+        let mut later = Vec::new();
         let mut looked = 0;
         for &p in self.pending.iter() {
             if ops.len() >= self.pass_limit {
                 break;
             }
             looked += 1;
+            if self.is_in_flight(&p) {
+                later.push(p);
+                continue;
+            }
             if self.connected.contains(&p) {
                 continue; // refused (desired) or left alone (ours, not desired): P-13
             }
@@ -349,26 +405,57 @@ impl Reconciler {
             ops.push(op);
         }
         self.pending.drain(..looked);
+        self.pending.extend(later);
         if self.pending.is_empty() && self.pending.capacity() > 4 * self.pass_limit {
             self.pending = Vec::new();
         }
-        st.more = !self.pending.is_empty();
-        let batch_start = Instant::now();
-        let failures = self
-            .nl
-            .batch(ops.len(), self.opts, &mut |i, w| match ops.get(i) {
-                Some(Op::Add(r)) => encode_new(w, r, RT_TABLE_MAIN, false, RT_SCOPE_UNIVERSE),
-                Some(Op::Replace(r)) => encode_new(w, r, RT_TABLE_MAIN, true, RT_SCOPE_UNIVERSE),
-                Some(Op::Delete(r)) => encode_del(w, &r.dst, RT_TABLE_MAIN),
-                None => {}
-            });
-        st.kernel = batch_start.elapsed();
-        let failures = match failures {
+        let mut w = MsgWriter::new();
+        for op in &ops {
+            match op {
+                Op::Add(r) => encode_new(&mut w, r, RT_TABLE_MAIN, false, RT_SCOPE_UNIVERSE),
+                Op::Replace(r) => encode_new(&mut w, r, RT_TABLE_MAIN, true, RT_SCOPE_UNIVERSE),
+                Op::Delete(r) => encode_del(&mut w, &r.dst, RT_TABLE_MAIN),
+            }
+        }
+        // `ops` is in prefix order: `is_in_flight` can binary-search it.
+        let id = self.next_pass_id;
+        self.next_pass_id += 1;
+        if !ops.is_empty() {
+            self.in_flight
+                .push_back((id, ops.iter().map(Op::prefix).collect()));
+        }
+        Ok(Pass {
+            id,
+            ops,
+            requests: w.take(),
+            st,
+            started: now,
+        })
+    }
+
+    /// Applies a planned pass's outcome (`result` of sending `Pass::requests`): what
+    /// went in is recorded as installed, what failed is retried by the next pass.
+    /// Passes must be finished in the order they were planned.
+    pub fn finish(
+        &mut self,
+        pass: Pass,
+        result: Result<Vec<Failure>, NetlinkError>,
+    ) -> Result<ReconcileStats, NetlinkError> {
+        let Pass {
+            id,
+            ops,
+            mut st,
+            started,
+            ..
+        } = pass;
+        self.in_flight.retain(|(i, _)| *i != id);
+        let failures = match result {
             Ok(f) => f,
             Err(e) => {
                 // Unknown outcome for part of the batch: trust nothing until a re-read.
                 self.resync = true;
                 self.full = true;
+                self.retry.extend(ops.iter().map(Op::prefix));
                 return Err(e);
             }
         };
@@ -420,7 +507,39 @@ impl Reconciler {
         // What failed is looked at again by the next pass.
         self.retry.extend(st.failures.iter().map(|f| f.op.prefix()));
         st.failed = st.failures.len();
-        st.duration = now.elapsed();
+        st.more = !self.pending.is_empty();
+        st.duration = started.elapsed();
         Ok(st)
+    }
+}
+
+/// One planned pass: its operations and their encoded requests. See `Reconciler::plan`.
+pub struct Pass {
+    id: u64,
+    ops: Vec<Op>,
+    /// The netlink requests to send, one per operation, in order.
+    pub requests: Vec<u8>,
+    st: ReconcileStats,
+    started: Instant,
+}
+
+impl Pass {
+    /// The operations, in request order.
+    pub fn ops(&self) -> &[Op] {
+        &self.ops
+    }
+
+    /// Number of operations (netlink requests).
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Records the kernel time the batch took (when it was sent elsewhere).
+    pub fn set_kernel_time(&mut self, d: Duration) {
+        self.st.kernel = d;
     }
 }

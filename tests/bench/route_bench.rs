@@ -5,7 +5,7 @@
 //!
 //! Needs root. `cargo run --release --example route_bench -- -n 1000000 --reference
 //! ../shared/bench/nlbatch.py [--chunk 1024] [--ack-each] [--rounds 3]
-//! [--pass-limit 16384 -v]` (`--pass-limit`: operations per reconcile pass, as the daemon
+//! [--pass-limit 16384 -v] [--watch]` (`--watch`: with the daemon's change subscription open) (`--pass-limit`: operations per reconcile pass, as the daemon
 //! runs them; `-v` prints each pass's time).
 //! Namespaces are named `kbbench<pid>…` and deleted on exit.
 
@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use kube_bgp::bgp::types::Prefix;
-use kube_bgp::kernel::{BatchOptions, KernelRoute, Reconciler};
+use kube_bgp::kernel::{BatchOptions, KernelRoute, Reconciler, Watch};
 
 fn sh(cmd: &str) -> Result<String, String> {
     let out = Command::new("sh")
@@ -87,6 +87,7 @@ fn ours(
     opts: BatchOptions,
     pass_limit: usize,
     verbose: bool,
+    watch: bool,
 ) -> Result<Measured, String> {
     let name = pair.ns.clone();
     std::thread::scope(|s| {
@@ -98,6 +99,15 @@ fn ours(
             }
             let mut r = Reconciler::new(false).map_err(|e| e.to_string())?;
             r.set_batch_options(opts);
+            // As in the daemon: a change subscription that filters our own notifications.
+            let _watch = if watch {
+                let mut w = Watch::open().map_err(|e| e.to_string())?;
+                w.ignore_senders(&r.port_id().into_iter().collect::<Vec<_>>())
+                    .map_err(|e| e.to_string())?;
+                Some(w)
+            } else {
+                None
+            };
             r.set_pass_limit(pass_limit);
             let gw = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
             let mut want = BTreeMap::new();
@@ -163,6 +173,7 @@ fn main() -> Result<(), String> {
     let mut rounds = 1u32;
     let mut pass_limit = usize::MAX;
     let mut verbose = false;
+    let mut watch = false;
     let mut args = lexopt::Parser::from_env();
     while let Some(arg) = args.next().map_err(|e| e.to_string())? {
         use lexopt::prelude::*;
@@ -179,6 +190,7 @@ fn main() -> Result<(), String> {
             Long("rounds") => rounds = num(&mut args)?.max(1),
             Long("pass-limit") => pass_limit = num(&mut args)?.max(1) as usize,
             Short('v') => verbose = true,
+            Long("watch") => watch = true,
             Long("reference") => {
                 script = Some(
                     args.value()
@@ -201,7 +213,7 @@ fn main() -> Result<(), String> {
     );
     for round in 0..rounds {
         let pair = Pair::new(round * 2)?;
-        let (secs, sys, user, failed) = ours(&pair, n, opts, pass_limit, verbose)?;
+        let (secs, sys, user, failed) = ours(&pair, n, opts, pass_limit, verbose, watch)?;
         println!(
             "round {round}: kube-bgp Reconciler: {n} routes, wall {secs:.3} s = {:.0} routes/s; \
              cpu sys {sys:.3} + user {user:.3} s = {:.0} routes/cpu-s (failed {failed})",

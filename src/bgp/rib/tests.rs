@@ -865,3 +865,70 @@ fn reflect_1000_clients() {
     assert_eq!(total, 1000 * 999);
     assert_eq!(r.counters(ids[0]).unwrap().advertised, 999);
 }
+
+/// The change list's scan (bit-reversed order) hands every marked id over exactly once
+/// per mark: ids marked ahead of and behind the scan position, ids made after the scan
+/// started, and a full re-mark.
+#[test]
+fn dirty_scan_hands_every_marked_id_over_once() {
+    use std::collections::BTreeSet;
+    let mut t = table::Table::default();
+    let p = |i: u32| Prefix::V4(Ipv4Addr::from(0x1000_0000 + (i << 8)), 24);
+    for i in 0..100_000 {
+        t.get_or_insert(p(i));
+    }
+    let mut d = Dirty::default();
+    // Ids marked and not yet handed over.
+    let mut owed = BTreeSet::new();
+    // Mark like `Rib::mark`: set the flag, queue only when it was clear.
+    let mark = |t: &mut table::Table, d: &mut Dirty, owed: &mut BTreeSet<u32>, id: u32| {
+        let e = t.entry_mut(id).expect("entry");
+        if e.flags & F_BEST == 0 {
+            e.flags |= F_BEST;
+            let (len, limit) = (t.len(), t.id_limit());
+            d.mark(id, len, limit);
+        }
+        owed.insert(id);
+    };
+    let take = |t: &mut table::Table, d: &mut Dirty, owed: &mut BTreeSet<u32>, n: usize| {
+        let got = d.drain(t, F_BEST, n);
+        for id in &got {
+            assert!(owed.remove(id), "id {id} handed over without a mark");
+        }
+        got
+    };
+    for id in 0..90_000 {
+        mark(&mut t, &mut d, &mut owed, id);
+    }
+    assert!(d.scan, "a large change set is scanned");
+    let first = take(&mut t, &mut d, &mut owed, 1000);
+    // Spread over the id space, not the first thousand ids.
+    assert!(first.iter().any(|&i| i > 60_000) && first.iter().any(|&i| i < 1000));
+    // Marks during the scan: some behind the cursor, some ahead, and new ids.
+    for id in (0..100_000).step_by(7) {
+        mark(&mut t, &mut d, &mut owed, id);
+    }
+    for i in 200_000..200_100 {
+        let id = t.get_or_insert(p(i));
+        mark(&mut t, &mut d, &mut owed, id);
+    }
+    let mut rounds = 0;
+    while !d.is_empty() {
+        take(&mut t, &mut d, &mut owed, 5000);
+        rounds += 1;
+        assert!(rounds < 1000);
+    }
+    assert!(owed.is_empty(), "{} ids never handed over", owed.len());
+    // A full re-mark (what `mark_all_best_changed` does) scans everything again.
+    for id in 0..t.id_limit() as u32 {
+        if let Some(e) = t.entry_mut(id) {
+            e.flags |= F_BEST;
+            owed.insert(id);
+        }
+    }
+    d.all(t.id_limit());
+    while !d.is_empty() {
+        take(&mut t, &mut d, &mut owed, 10_000);
+    }
+    assert!(owed.is_empty());
+}

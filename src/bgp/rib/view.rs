@@ -78,7 +78,7 @@ impl Rib {
                 e.flags |= F_BEST;
             }
         }
-        self.best_dirty.all();
+        self.best_dirty.all(self.table.id_limit());
     }
 
     /// The best path of `prefix` as the kernel sees it: the peer it came from (`None`
