@@ -523,7 +523,7 @@ fn writer_thread_two_batches_out_and_a_change_in_flight() {
         }
         r.changed_all();
         let mut out = std::collections::VecDeque::new();
-        let mut submit =
+        let submit =
             |r: &mut Reconciler,
              want: &mut BTreeMap<Prefix, KernelRoute>,
              w: &mut Writer,
