@@ -2,7 +2,7 @@
 //! reads, non-blocking writes, and the encoding of the RIB's output batches. No protocol
 //! decisions (those are the FSM's and the speaker's); runs on the daemon thread only.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -103,6 +103,60 @@ pub(super) fn append(c: &mut Conn, bytes: &[u8]) {
     c.wbuf.extend_from_slice(bytes);
 }
 
+/// Sends `parts` in order: written straight from them (vectored) while nothing else
+/// waits in the buffer, and only what the socket does not take is copied into it.
+/// Err when the connection is broken.
+pub(super) fn send_parts(c: &mut Conn, parts: &[&[u8]]) -> io::Result<()> {
+    if c.connecting || c.woff < c.wbuf.len() {
+        for p in parts {
+            append(c, p);
+        }
+        return write_out(c);
+    }
+    // Position in `parts`: part `i`, byte `off` of it.
+    let (mut i, mut off) = (0, 0);
+    while i < parts.len() {
+        let mut io = Vec::with_capacity((parts.len() - i).min(IOV_MAX));
+        for (k, p) in parts[i..].iter().take(IOV_MAX).enumerate() {
+            io.push(IoSlice::new(if k == 0 { &p[off..] } else { p }));
+        }
+        match c.stream.write_vectored(&io) {
+            Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "closed")),
+            Ok(mut n) => {
+                while n > 0 && i < parts.len() {
+                    let left = parts[i].len() - off;
+                    if n >= left {
+                        n -= left;
+                        i += 1;
+                        off = 0;
+                    } else {
+                        off += n;
+                        n = 0;
+                    }
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+        // Skip empty parts so a zero-length tail never loops.
+        while i < parts.len() && parts[i].len() == off {
+            i += 1;
+            off = 0;
+        }
+    }
+    if i < parts.len() {
+        append(c, &parts[i][off..]);
+        for p in &parts[i + 1..] {
+            append(c, p);
+        }
+    }
+    Ok(())
+}
+
+/// Most slices one vectored write takes (the kernel's IOV_MAX).
+const IOV_MAX: usize = 1024;
+
 /// Writes as much as the socket takes. Err when the connection is broken.
 pub(super) fn write_out(c: &mut Conn) -> io::Result<()> {
     if c.connecting {
@@ -172,6 +226,7 @@ pub(super) fn flush_best_effort(c: &mut Conn) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::io::AsRawFd;
 
     /// A connected loopback pair: (our non-blocking side as a `Conn`, the writer).
     fn pair() -> (Conn, std::net::TcpStream) {
@@ -225,5 +280,63 @@ mod tests {
         assert_eq!(read_in(&mut c).expect("read"), ReadEnd::Drained);
         drop(writer.join().expect("writer"));
         assert_eq!(read_until(&mut c, total + 1), ReadEnd::Eof);
+    }
+
+    #[test]
+    fn shared_parts_go_out_in_order_and_only_the_rest_is_buffered() {
+        // Our side writes; the other side reads only after everything was queued.
+        let (mut c, mut peer) = pair();
+        // Small socket buffers, so the socket cannot take it all at once.
+        for (fd, opt) in [
+            (c.stream.as_raw_fd(), libc::SO_SNDBUF),
+            (peer.as_raw_fd(), libc::SO_RCVBUF),
+        ] {
+            let v: libc::c_int = 64 * 1024;
+            // SAFETY: setsockopt on open sockets with a pointer to a live c_int.
+            let rc = unsafe {
+                libc::setsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    opt,
+                    (&v as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+            assert_eq!(rc, 0);
+        }
+        // 3,000 parts of 997 bytes (3 MB): more than a socket takes without a reader.
+        let parts: Vec<Vec<u8>> = (0..3000u32)
+            .map(|k| (0..997u32).map(|i| ((k * 7 + i) % 253) as u8).collect())
+            .collect();
+        let slices: Vec<&[u8]> = parts.iter().map(|p| p.as_slice()).collect();
+        send_parts(&mut c, &slices).expect("send");
+        let total: usize = parts.iter().map(Vec::len).sum();
+        let buffered = c.wbuf.len() - c.woff;
+        assert!(buffered > 0 && buffered < total, "{buffered} of {total} buffered");
+        // More parts while some wait: appended behind them, order kept.
+        let tail = [b"tail".as_slice()];
+        send_parts(&mut c, &tail).expect("send");
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 65536];
+            while got.len() < total + 4 {
+                match peer.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                    Err(e) => panic!("read: {e}"),
+                }
+            }
+            got
+        });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while c.woff < c.wbuf.len() && Instant::now() < deadline {
+            write_out(&mut c).expect("write");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let got = reader.join().expect("reader");
+        let mut want: Vec<u8> = parts.concat();
+        want.extend_from_slice(b"tail");
+        assert_eq!(got.len(), want.len());
+        assert!(got == want, "bytes out of order");
     }
 }

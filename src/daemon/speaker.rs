@@ -29,7 +29,7 @@ mod peers;
 use peers::passwd;
 
 use super::conn::{
-    Conn, ReadEnd, append, count, encode_batch, flush_best_effort, queue, read_in, write_out,
+    Conn, ReadEnd, count, encode_batch, flush_best_effort, queue, read_in, send_parts, write_out,
 };
 
 /// First token of the speaker's range; listeners use `BASE..BASE+LISTENER_SLOTS`.
@@ -633,31 +633,51 @@ impl Speaker {
         }
     }
 
-    /// Encodes what the RIB wants sent and queues it on the peers' connections. Peers
-    /// of one update group with the same encoding context share one encoding.
+    /// Encodes what the RIB wants sent and writes it to the peers' connections. A batch
+    /// is encoded once per encoding context and shared by every peer that gets it: each
+    /// peer's part is written straight from the shared encodings (one vectored write
+    /// per peer), and only what its socket does not take at once is copied into its
+    /// buffer. A route reflector sending K clients the other K-1 routes no longer holds
+    /// K copies of the burst.
     pub fn flush_rib(&mut self, registry: &Registry, now: Instant) {
         let batches = self.rib.take_out();
         if batches.is_empty() {
             return;
         }
-        let mut touched = Vec::new();
-        for b in &batches {
-            let mut cache: Vec<(wire::Ctx, Vec<u8>, u64)> = Vec::new();
-            for pid in b.peers.iter() {
-                if b.except == Some(*pid) {
+        let sorted: Vec<bool> = batches.iter().map(|b| b.peers.is_sorted()).collect();
+        let mut recipients: Vec<PeerId> = batches
+            .iter()
+            .flat_map(|b| b.peers.iter().copied())
+            .collect();
+        recipients.sort_unstable();
+        recipients.dedup();
+        // Per batch: (context, bytes, UPDATE count) for each context seen so far.
+        let mut enc: Vec<Vec<(wire::Ctx, Vec<u8>, u64)>> = vec![Vec::new(); batches.len()];
+        let mut parts: Vec<(usize, usize)> = Vec::new();
+        let mut written = Vec::new();
+        for pid in recipients {
+            let Some(addr) = self.by_rib.get(&pid).copied() else {
+                continue;
+            };
+            let Some(slot) = self.peers.get_mut(&addr) else {
+                continue;
+            };
+            let Some(conn) = slot.fsm.established_conn() else {
+                continue;
+            };
+            let ctx = slot.ctx;
+            parts.clear();
+            for (bi, b) in batches.iter().enumerate() {
+                let member = if sorted[bi] {
+                    b.peers.binary_search(&pid).is_ok()
+                } else {
+                    b.peers.contains(&pid)
+                };
+                if !member || b.except == Some(pid) {
                     continue;
                 }
-                let Some(addr) = self.by_rib.get(pid).copied() else {
-                    continue;
-                };
-                let Some(slot) = self.peers.get_mut(&addr) else {
-                    continue;
-                };
-                let Some(conn) = slot.fsm.established_conn() else {
-                    continue;
-                };
-                let ctx = slot.ctx;
-                let idx = match cache.iter().position(|(c, _, _)| *c == ctx) {
+                let cache = &mut enc[bi];
+                let ei = match cache.iter().position(|(c, _, _)| *c == ctx) {
                     Some(i) => i,
                     None => {
                         let (bytes, n) = encode_batch(&b.msgs, &ctx);
@@ -665,23 +685,26 @@ impl Speaker {
                         cache.len() - 1
                     }
                 };
-                let (_, bytes, n) = &cache[idx];
-                if let Some(c) = slot.conns.get_mut(&conn) {
-                    // Appended only: each peer gets one write for the whole flush below.
-                    append(c, bytes);
-                    slot.stats.sent.update += n;
-                    self.updates_out += n;
-                    touched.push((addr, conn));
-                }
+                parts.push((bi, ei));
             }
+            let Some(c) = slot.conns.get_mut(&conn) else {
+                continue;
+            };
+            if parts.is_empty() {
+                continue;
+            }
+            let slices: Vec<&[u8]> = parts
+                .iter()
+                .map(|&(bi, ei)| enc[bi][ei].1.as_slice())
+                .collect();
+            let n: u64 = parts.iter().map(|&(bi, ei)| enc[bi][ei].2).sum();
+            slot.stats.sent.update += n;
+            self.updates_out += n;
+            written.push((addr, conn, send_parts(c, &slices).is_err()));
         }
-        for (addr, conn) in touched {
+        for (addr, conn, failed) in written {
             if let Some(slot) = self.peers.get_mut(&addr) {
                 slot.fsm.message_sent(now);
-                let failed = match slot.conns.get_mut(&conn) {
-                    Some(c) => write_out(c).is_err(),
-                    None => false,
-                };
                 if failed {
                     self.input(registry, addr, Input::TcpClosed { conn }, now);
                     self.drop_conn(registry, addr, conn);
