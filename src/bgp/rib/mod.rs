@@ -36,6 +36,20 @@ use intern::Interner;
 use out::Group;
 use table::{F_BEST, F_EXPORT, F_LIVE, LOCAL_SRC, Table};
 
+/// Bytes of a std `HashMap`/`HashSet` whose `capacity()` is `capacity`, with `T` per
+/// bucket (hashbrown: buckets of `T`, one control byte each, plus one group's width).
+pub(crate) fn map_bytes<T>(capacity: usize) -> usize {
+    if capacity == 0 {
+        return 0;
+    }
+    let buckets = if capacity < 8 {
+        capacity + 1
+    } else {
+        capacity / 7 * 8
+    };
+    buckets * (std::mem::size_of::<T>() + 1) + 16
+}
+
 /// A peer's handle in the RIB (small, reused after `remove_peer`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct PeerId(pub u32);
@@ -271,6 +285,39 @@ impl Rib {
 
     pub fn config(&self) -> &RibConfig {
         &self.cfg
+    }
+
+    /// An estimate of the heap bytes held by the RIB's own storage, computed from the
+    /// capacities of its vectors and maps (the prefix table, attribute sets, Adj-RIB-Out
+    /// of every update group, dirty lists and peers; not batches waiting in `take_out`).
+    pub fn heap_bytes(&self) -> usize {
+        self.heap_parts().iter().map(|p| p.1).sum()
+    }
+
+    /// `heap_bytes` by component, for tests and diagnostics.
+    pub(crate) fn heap_parts(&self) -> Vec<(&'static str, usize)> {
+        let peers = self.peers.capacity() * std::mem::size_of::<Option<PeerSlot>>()
+            + self
+                .peers
+                .iter()
+                .flatten()
+                .map(|s| s.info.families.capacity() * std::mem::size_of::<Afi>())
+                .sum::<usize>();
+        let groups = self.groups.capacity() * std::mem::size_of::<Option<Group>>()
+            + self
+                .groups
+                .iter()
+                .flatten()
+                .map(Group::heap_bytes)
+                .sum::<usize>();
+        let dirty = (self.best_dirty.ids.capacity() + self.export_dirty.ids.capacity()) * 4;
+        vec![
+            ("table", self.table.heap_bytes()),
+            ("attrs", self.interner.heap_bytes()),
+            ("groups", groups),
+            ("dirty", dirty),
+            ("peers", peers),
+        ]
     }
 
     /// Becomes, stops being, or changes cluster as a route reflector. Sessions are not

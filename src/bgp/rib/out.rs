@@ -137,6 +137,20 @@ impl Group {
         self.advertised - self.excepts.get(&id.0).copied().unwrap_or(0)
     }
 
+    /// Heap bytes held (Adj-RIB-Out slots, member lists, movers' previous tables).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let movers: usize = self
+            .movers
+            .iter()
+            .map(|(_, m)| super::map_bytes::<(Prefix, Arc<Attrs>)>(m.capacity()))
+            .sum();
+        self.slots.capacity() * std::mem::size_of::<OutSlot>()
+            + (self.members.capacity() + self.joiners.capacity()) * 4
+            + self.movers.capacity() * std::mem::size_of::<(PeerId, HashMap<Prefix, Arc<Attrs>>)>()
+            + movers
+            + super::map_bytes::<(u32, usize)>(self.excepts.capacity())
+    }
+
     /// A new group to fill, or peers waiting for a table.
     pub(crate) fn has_work(&self) -> bool {
         self.fresh || !self.joiners.is_empty() || !self.movers.is_empty()

@@ -305,6 +305,24 @@ impl Table {
         self.live -= 1;
     }
 
+    /// Heap bytes held (index, entries, spilled path vectors, free list).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let spilled: usize = self
+            .entries
+            .iter()
+            .map(|e| match &e.paths {
+                Paths::Many(v) => {
+                    std::mem::size_of::<Vec<Path>>() + v.capacity() * std::mem::size_of::<Path>()
+                }
+                _ => 0,
+            })
+            .sum();
+        self.slots.capacity() * 8
+            + self.entries.capacity() * std::mem::size_of::<Entry>()
+            + self.free.capacity() * 4
+            + spilled
+    }
+
     /// Ids of live entries.
     pub(crate) fn live_ids(&self) -> impl Iterator<Item = u32> + '_ {
         self.entries

@@ -865,3 +865,73 @@ fn reflect_1000_clients() {
     assert_eq!(total, 1000 * 999);
     assert_eq!(r.counters(ids[0]).unwrap().advertised, 999);
 }
+
+/// Imports everything, exports nothing (kube-bgp towards an external peer that is sent
+/// only pod CIDRs and service IPs, none of which exist here).
+struct ExportNothing;
+
+impl Policy for ExportNothing {
+    fn export(&self, _: &PeerInfo, _: &Prefix, _: Source<'_>, _: &mut Cow<'_, Attrs>) -> bool {
+        false
+    }
+}
+
+/// `n` IPv4 /24 prefixes sharing one attribute set from one established eBGP peer, with
+/// an eBGP export group that exports nothing; best changes and exports drained.
+fn load_ebgp(n: u32) -> Rib {
+    let mut r = Rib::new(cfg(None), Box::new(ExportNothing));
+    let src = up(&mut r, info(1, 65100));
+    let _dst = up(&mut r, info(2, 65200));
+    r.take_out();
+    let a = attrs(&[65100, 65101, 65102], "192.0.2.1");
+    let t0 = std::time::Instant::now();
+    let mut chunk = Vec::with_capacity(1000);
+    for i in 0..n {
+        chunk.push(Prefix::V4(Ipv4Addr::from(0x0100_0000 + (i << 8)), 24));
+        if chunk.len() == 1000 || i + 1 == n {
+            r.announce(src, a.clone(), &chunk).unwrap();
+            chunk.clear();
+        }
+    }
+    let t_in = t0.elapsed();
+    while r.take_best_changed(65_536).len() == 65_536 {}
+    let t_best = t0.elapsed();
+    while r.has_out() {
+        assert!(r.take_out_max(65_536).is_empty(), "nothing is exported");
+    }
+    eprintln!(
+        "load {n} from eBGP: announce {t_in:?}, +best changed {t_best:?}, +take_out {:?}",
+        t0.elapsed()
+    );
+    assert_eq!(r.prefix_count(), n as usize);
+    r
+}
+
+fn heap_report(r: &Rib, n: u32) -> f64 {
+    let total = r.heap_bytes();
+    let per = total as f64 / f64::from(n);
+    eprintln!(
+        "rib heap for {n} prefixes: {total} bytes ({per:.1} per prefix): {:?}",
+        r.heap_parts()
+    );
+    per
+}
+
+#[test]
+fn heap_per_prefix_100k() {
+    let n = 100_000;
+    let r = load_ebgp(n);
+    let per = heap_report(&r, n);
+    // Today's layout: 48-byte entries plus a dense Adj-RIB-Out vector per group.
+    assert!(per <= 110.0, "{per:.1} bytes per prefix");
+}
+
+/// The benchmark's shape: 1M /24s from one eBGP peer (a few seconds in a debug build).
+/// See the numbers: `cargo test --lib rib::tests::heap_1m -- --nocapture`.
+#[test]
+fn heap_1m() {
+    let n = 1_000_000;
+    let r = load_ebgp(n);
+    heap_report(&r, n);
+    assert!(r.heap_bytes() <= 110 << 20, "{} bytes", r.heap_bytes());
+}
