@@ -10,12 +10,11 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::policy::Source;
-use super::table::{F_EXPORT, F_LIVE, LOCAL_SRC};
+use super::table::{F_EXPORT, IdMap, LOCAL_SRC};
 use super::{DEFAULT_LOCAL_PREF, PeerId, PeerInfo, Rib, RibConfig};
 use crate::bgp::types::{Afi, Attrs, MpNextHop, Prefix, community};
 
@@ -52,36 +51,6 @@ pub fn messages_for(batches: &[OutBatch], peer: PeerId) -> Vec<OutMsg> {
 }
 
 const NO_PEER: u32 = u32::MAX;
-
-/// A cheap hasher for internal keys (ids and pointers, never chosen by a peer).
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0 ^ (self.0 >> 29)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u32(&mut self, v: u32) {
-        self.write_u64(u64::from(v));
-    }
-
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(23) ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-
-    fn write_usize(&mut self, v: usize) {
-        self.write_u64(v as u64);
-    }
-}
-
-type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
 /// What makes two peers' export identical.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -373,8 +342,8 @@ impl Rib {
             let mut m = HashMap::new();
             for (idx, s) in g.slots.iter().enumerate() {
                 if let (Some(a), true) = (&s.attrs, s.except != id.0) {
-                    if let Some(e) = self.table.entry(idx as u32) {
-                        m.insert(e.prefix, a.clone());
+                    if let Some(p) = self.table.prefix(idx as u32) {
+                        m.insert(p, a.clone());
                     }
                 }
             }
@@ -479,9 +448,7 @@ impl Rib {
             return none;
         };
         let Some(best) = e.best() else { return none };
-        let Some(attrs) = &best.attrs else {
-            return none;
-        };
+        let attrs = &best.attrs;
         let src = if best.src == LOCAL_SRC {
             None
         } else {
@@ -490,7 +457,8 @@ impl Rib {
                 _ => return none,
             }
         };
-        let afi = e.prefix.afi();
+        let prefix = self.table.prefix_of(e);
+        let afi = prefix.afi();
         let key = (Arc::as_ptr(attrs) as usize, best.src);
         let interner = &mut self.interner;
         let rewritten = cache
@@ -502,7 +470,7 @@ impl Rib {
         let Some(r) = rewritten else { return none };
         let source = src.map_or(Source::Local, Source::Peer);
         let mut cow = Cow::Borrowed(&*r);
-        if !self.policy.export(&g.rep, &e.prefix, source, &mut cow) {
+        if !self.policy.export(&g.rep, &prefix, source, &mut cow) {
             return none;
         }
         let fin = match cow {
@@ -529,12 +497,7 @@ impl Rib {
         let mut shared: BTreeMap<u32, Builder> = BTreeMap::new();
         let mut single: BTreeMap<PeerId, Builder> = BTreeMap::new();
         for &id in ids {
-            let Some(prefix) = self
-                .table
-                .entry(id)
-                .filter(|e| e.flags & F_LIVE != 0)
-                .map(|e| e.prefix)
-            else {
+            let Some(prefix) = self.table.live_prefix(id) else {
                 continue;
             };
             let new = self.compute(g, id, &mut cache);
@@ -603,7 +566,7 @@ impl Rib {
             joiners.dedup();
             let mut by_except: BTreeMap<u32, Builder> = BTreeMap::new();
             for (idx, s) in g.slots.iter().enumerate() {
-                let (Some(a), Some(e)) = (&s.attrs, self.table.entry(idx as u32)) else {
+                let (Some(a), Some(prefix)) = (&s.attrs, self.table.prefix(idx as u32)) else {
                     continue;
                 };
                 let key = if joiners.binary_search(&PeerId(s.except)).is_ok() {
@@ -614,7 +577,7 @@ impl Rib {
                 } else {
                     NO_PEER
                 };
-                by_except.entry(key).or_default().announce(a, e.prefix);
+                by_except.entry(key).or_default().announce(a, prefix);
             }
             let peers: Arc<[PeerId]> = joiners.as_slice().into();
             by_except.entry(NO_PEER).or_default();
@@ -634,15 +597,15 @@ impl Rib {
         for (p, mut prev) in std::mem::take(&mut g.movers) {
             let mut b = Builder::default();
             for (idx, s) in g.slots.iter().enumerate() {
-                let (Some(a), Some(e)) = (&s.attrs, self.table.entry(idx as u32)) else {
+                let (Some(a), Some(prefix)) = (&s.attrs, self.table.prefix(idx as u32)) else {
                     continue;
                 };
                 if s.except == p.0 {
                     continue;
                 }
-                match prev.remove(&e.prefix) {
+                match prev.remove(&prefix) {
                     Some(old) if Arc::ptr_eq(&old, a) => {}
-                    _ => b.announce(a, e.prefix),
+                    _ => b.announce(a, prefix),
                 }
             }
             b.withdraws.extend(prev.into_keys());
