@@ -10,8 +10,8 @@
 //! Storage: every prefix has a dense id (`table`); paths live inline in its entry, with
 //! one attribute pointer each (the pre-policy attributes of the few paths import
 //! changed are kept beside, keyed by prefix id and source); attribute sets are interned
-//! (`intern`); each update group (peers with the same export class) keeps one
-//! Adj-RIB-Out vector indexed by prefix id (`out`).
+//! (`intern`); each update group (peers with the same export class) keeps its
+//! Adj-RIB-Out by prefix id, sparse or dense as it fills (`out`).
 
 mod best;
 mod intern;
@@ -684,12 +684,11 @@ impl Rib {
         if e.flags() != F_LIVE || !e.paths.is_empty() {
             return;
         }
-        let idx = id as usize;
         let referenced = self
             .groups
             .iter()
             .flatten()
-            .any(|g| g.slots.get(idx).is_some_and(|s| s.attrs.is_some()));
+            .any(|g| g.slots.get(id).is_some());
         if !referenced {
             self.table.free(id);
         }
