@@ -312,7 +312,10 @@ mod tests {
         send_parts(&mut c, &slices).expect("send");
         let total: usize = parts.iter().map(Vec::len).sum();
         let buffered = c.wbuf.len() - c.woff;
-        assert!(buffered > 0 && buffered < total, "{buffered} of {total} buffered");
+        assert!(
+            buffered > 0 && buffered < total,
+            "{buffered} of {total} buffered"
+        );
         // More parts while some wait: appended behind them, order kept.
         let tail = [b"tail".as_slice()];
         send_parts(&mut c, &tail).expect("send");

@@ -19,9 +19,9 @@ pub(crate) fn compare<'p>(
     b: &Path,
     peer: &impl Fn(u32) -> Option<&'p PeerInfo>,
 ) -> Ordering {
-    let (Some(aa), Some(ba)) = (&a.attrs, &b.attrs) else {
+    let (Some(aa), Some(ba)) = (a.accepted(), b.accepted()) else {
         // Rejected paths are never best.
-        return b.attrs.is_some().cmp(&a.attrs.is_some());
+        return a.rejected.cmp(&b.rejected);
     };
     // Locally originated paths win over learned ones.
     let (a_local, b_local) = (a.src == LOCAL_SRC, b.src == LOCAL_SRC);
@@ -91,5 +91,5 @@ pub(crate) fn select<'p>(paths: &mut Paths, peer: &impl Fn(u32) -> Option<&'p Pe
     if best != 0 {
         s.swap(0, best);
     }
-    s.first().is_some_and(|p| p.attrs.is_some())
+    s.first().is_some_and(|p| !p.rejected)
 }

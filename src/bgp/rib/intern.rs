@@ -42,6 +42,34 @@ impl Interner {
     pub(crate) fn len(&self) -> usize {
         self.set.len()
     }
+
+    /// Heap bytes held: the set and the attribute sets themselves (as far as the
+    /// interner still knows them).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        super::map_bytes::<Arc<Attrs>>(self.set.capacity())
+            + self.set.iter().map(|a| attrs_bytes(a)).sum::<usize>()
+    }
+}
+
+/// Heap bytes of one shared attribute set (the `Arc` allocation and its vectors).
+fn attrs_bytes(a: &Attrs) -> usize {
+    use crate::bgp::types::AsSegment;
+    let segments: usize = a
+        .as_path
+        .segments
+        .iter()
+        .map(|s| match s {
+            AsSegment::Sequence(v) | AsSegment::Set(v) => v.capacity() * 4,
+        })
+        .sum();
+    2 * std::mem::size_of::<usize>()
+        + std::mem::size_of::<Attrs>()
+        + a.as_path.segments.capacity() * std::mem::size_of::<AsSegment>()
+        + segments
+        + a.communities.capacity() * 4
+        + a.cluster_list.capacity() * 4
+        + a.unknown.capacity() * std::mem::size_of::<crate::bgp::types::RawAttr>()
+        + a.unknown.iter().map(|u| u.value.capacity()).sum::<usize>()
 }
 
 #[cfg(test)]

@@ -7,9 +7,11 @@
 //! is decoded updates and peer events; output is `OutBatch`es of attribute-grouped
 //! prefixes (encoded once per batch by the speaker) and best-path changes.
 //!
-//! Storage: every prefix has a dense id (`table`); paths live inline in its entry;
-//! attribute sets are interned (`intern`); each update group (peers with the same
-//! export class) keeps one Adj-RIB-Out vector indexed by prefix id (`out`).
+//! Storage: every prefix has a dense id (`table`); paths live inline in its entry, with
+//! one attribute pointer each (the pre-policy attributes of the few paths import
+//! changed are kept beside, keyed by prefix id and source); attribute sets are interned
+//! (`intern`); each update group (peers with the same export class) keeps its
+//! Adj-RIB-Out by prefix id, sparse or dense as it fills (`out`).
 
 mod best;
 mod intern;
@@ -34,7 +36,21 @@ pub use table::Path;
 
 use intern::Interner;
 use out::Group;
-use table::{F_BEST, F_EXPORT, F_LIVE, LOCAL_SRC, Table};
+use table::{F_BEST, F_EXPORT, F_LIVE, IdMap, LOCAL_SRC, Table};
+
+/// Bytes of a std `HashMap`/`HashSet` whose `capacity()` is `capacity`, with `T` per
+/// bucket (hashbrown: buckets of `T`, one control byte each, plus one group's width).
+pub(crate) fn map_bytes<T>(capacity: usize) -> usize {
+    if capacity == 0 {
+        return 0;
+    }
+    let buckets = if capacity < 8 {
+        capacity + 1
+    } else {
+        capacity / 7 * 8
+    };
+    buckets * (std::mem::size_of::<T>() + 1) + 16
+}
 
 /// A peer's handle in the RIB (small, reused after `remove_peer`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -190,8 +206,8 @@ impl Dirty {
                 let id = scatter(self.cursor, self.bits) as u32;
                 self.cursor += 1;
                 if let Some(e) = table.entry_mut(id) {
-                    if e.flags & flag != 0 {
-                        e.flags &= !flag;
+                    if e.flags() & flag != 0 {
+                        e.clear_flags(flag);
                         out.push(id);
                     }
                 }
@@ -204,8 +220,8 @@ impl Dirty {
         while out.len() < limit {
             let Some(id) = self.ids.pop() else { break };
             if let Some(e) = table.entry_mut(id) {
-                if e.flags & flag != 0 {
-                    e.flags &= !flag;
+                if e.flags() & flag != 0 {
+                    e.clear_flags(flag);
                     out.push(id);
                 }
             }
@@ -233,6 +249,9 @@ pub struct Rib {
     peers: Vec<Option<PeerSlot>>,
     table: Table,
     interner: Interner,
+    /// Pre-policy attributes of the paths whose import changed them (`Path::modified`),
+    /// by `path_key(prefix id, source)`.
+    received: IdMap<u64, Arc<Attrs>>,
     groups: Vec<Option<Group>>,
     best_dirty: Dirty,
     export_dirty: Dirty,
@@ -244,8 +263,31 @@ pub struct Rib {
 
 /// (source, attribute pointer) of an entry's best path, for change detection.
 fn best_ident(e: &table::Entry) -> Option<(u32, *const Attrs)> {
-    e.best()
-        .and_then(|p| p.attrs.as_ref().map(|a| (p.src, Arc::as_ptr(a))))
+    e.best().map(|p| (p.src, Arc::as_ptr(&p.attrs)))
+}
+
+/// Key of a path's pre-policy attributes in `Rib::received`.
+fn path_key(id: u32, src: u32) -> u64 {
+    u64::from(id) << 32 | u64::from(src)
+}
+
+/// A path holding import's result: the accepted attributes, or the received ones when
+/// rejected. When it comes out `modified`, the caller keeps `received` aside.
+fn make_path(src: u32, received: &Arc<Attrs>, accepted: Option<Arc<Attrs>>) -> Path {
+    let (attrs, rejected, modified) = match accepted {
+        Some(a) => {
+            let modified = !Arc::ptr_eq(&a, received);
+            (a, false, modified)
+        }
+        None => (received.clone(), true, false),
+    };
+    Path {
+        attrs,
+        src,
+        stale: false,
+        rejected,
+        modified,
+    }
 }
 
 /// RFC 4271 §9.1.2 AS loop, RFC 4456 §8 ORIGINATOR_ID and CLUSTER_LIST loops.
@@ -291,6 +333,7 @@ impl Rib {
             peers: Vec::new(),
             table: Table::default(),
             interner: Interner::default(),
+            received: IdMap::default(),
             groups: Vec::new(),
             best_dirty: Dirty::default(),
             export_dirty: Dirty::default(),
@@ -301,6 +344,43 @@ impl Rib {
 
     pub fn config(&self) -> &RibConfig {
         &self.cfg
+    }
+
+    /// An estimate of the heap bytes held by the RIB's own storage, computed from the
+    /// capacities of its vectors and maps (the prefix table, attribute sets, Adj-RIB-Out
+    /// of every update group, dirty lists and peers; not batches waiting in `take_out`).
+    pub fn heap_bytes(&self) -> usize {
+        self.heap_parts().iter().map(|p| p.1).sum()
+    }
+
+    /// `heap_bytes` by component, for tests and diagnostics.
+    pub(crate) fn heap_parts(&self) -> Vec<(&'static str, usize)> {
+        let peers = self.peers.capacity() * std::mem::size_of::<Option<PeerSlot>>()
+            + self
+                .peers
+                .iter()
+                .flatten()
+                .map(|s| s.info.families.capacity() * std::mem::size_of::<Afi>())
+                .sum::<usize>();
+        let groups = self.groups.capacity() * std::mem::size_of::<Option<Group>>()
+            + self
+                .groups
+                .iter()
+                .flatten()
+                .map(Group::heap_bytes)
+                .sum::<usize>();
+        let dirty = (self.best_dirty.ids.capacity() + self.export_dirty.ids.capacity()) * 4;
+        vec![
+            ("table", self.table.heap_bytes()),
+            ("attrs", self.interner.heap_bytes()),
+            (
+                "received",
+                map_bytes::<(u64, Arc<Attrs>)>(self.received.capacity()),
+            ),
+            ("groups", groups),
+            ("dirty", dirty),
+            ("peers", peers),
+        ]
     }
 
     /// Becomes, stops being, or changes cluster as a route reflector. Sessions are not
@@ -449,7 +529,7 @@ impl Rib {
             .live_ids()
             .filter(|&i| {
                 self.table.entry(i).is_some_and(|e| {
-                    matches(&e.prefix)
+                    matches(&self.table.prefix_of(e))
                         && e.paths
                             .as_slice()
                             .iter()
@@ -458,10 +538,11 @@ impl Rib {
             })
             .collect();
         for i in ids {
-            if let Some(prefix) = self.table.entry(i).map(|e| e.prefix) {
+            if let Some(prefix) = self.table.prefix(i) {
                 self.remove_path(id.0, &prefix);
             }
         }
+        self.trim_received();
     }
 
     // ----- routes in -----
@@ -485,7 +566,7 @@ impl Rib {
             let accepted = base
                 .as_ref()
                 .and_then(|b| import_policy(&*self.policy, &mut self.interner, &info, prefix, b));
-            self.set_path(id.0, *prefix, received.clone(), accepted);
+            self.set_path(id.0, *prefix, &received, accepted);
         }
         self.interner.maybe_gc();
         Ok(())
@@ -500,6 +581,7 @@ impl Rib {
         for prefix in prefixes {
             self.remove_path(id.0, prefix);
         }
+        self.trim_received();
         Ok(())
     }
 
@@ -519,7 +601,7 @@ impl Rib {
     /// Originates a local route (wins over learned ones; not import-filtered).
     pub fn originate(&mut self, prefix: Prefix, attrs: Attrs) {
         let a = self.interner.intern(attrs);
-        self.set_path(LOCAL_SRC, prefix, a.clone(), Some(a));
+        self.set_path(LOCAL_SRC, prefix, &a, Some(a.clone()));
     }
 
     /// Withdraws a locally originated route.
@@ -533,11 +615,8 @@ impl Rib {
         let Some(e) = self.table.entry_mut(id) else {
             return;
         };
-        let (nb, ne) = (e.flags & F_BEST == 0, export && e.flags & F_EXPORT == 0);
-        e.flags |= F_BEST;
-        if export {
-            e.flags |= F_EXPORT;
-        }
+        let (nb, ne) = (e.flags() & F_BEST == 0, export && e.flags() & F_EXPORT == 0);
+        e.add_flags(if export { F_BEST | F_EXPORT } else { F_BEST });
         if nb {
             self.best_dirty.mark(id, len, limit);
         }
@@ -550,7 +629,7 @@ impl Rib {
         &mut self,
         src: u32,
         prefix: Prefix,
-        received: Arc<Attrs>,
+        received: &Arc<Attrs>,
         attrs: Option<Arc<Attrs>>,
     ) {
         let id = self.table.get_or_insert(prefix);
@@ -559,21 +638,22 @@ impl Rib {
         };
         let before = best_ident(e);
         let accepted = attrs.is_some();
+        let path = make_path(src, received, attrs);
+        let key = path_key(id, src);
+        if path.modified {
+            self.received.insert(key, received.clone());
+        }
         let (mut new_path, mut was_accepted) = (true, false);
         let paths = e.paths.as_mut_slice();
         if let Some(p) = paths.iter_mut().find(|p| p.src == src) {
             new_path = false;
-            was_accepted = p.attrs.is_some();
-            p.in_attrs = received;
-            p.attrs = attrs;
-            p.stale = false;
+            was_accepted = !p.rejected;
+            if p.modified && !path.modified {
+                self.received.remove(&key);
+            }
+            *p = path;
         } else {
-            e.paths.push(table::Path {
-                in_attrs: received,
-                attrs,
-                src,
-                stale: false,
-            });
+            e.paths.push(path);
         }
         if e.paths.as_slice().len() > 1 {
             best::select(&mut e.paths, &peer_lookup(&self.peers));
@@ -602,9 +682,12 @@ impl Rib {
         let removed = e.paths.remove(idx);
         best::select(&mut e.paths, &peer_lookup(&self.peers));
         let changed = best_ident(e) != before;
+        if removed.as_ref().is_some_and(|p| p.modified) {
+            self.received.remove(&path_key(id, src));
+        }
         if let (Some(p), Some(Some(slot))) = (removed, self.peers.get_mut(src as usize)) {
             slot.received = slot.received.saturating_sub(1);
-            if p.attrs.is_some() {
+            if !p.rejected {
                 slot.accepted = slot.accepted.saturating_sub(1);
             }
         }
@@ -615,20 +698,27 @@ impl Rib {
         }
     }
 
+    /// Gives memory back after many pre-policy attribute sets were dropped.
+    fn trim_received(&mut self) {
+        let cap = self.received.capacity();
+        if cap > 1024 && self.received.len() < cap / 8 {
+            self.received.shrink_to_fit();
+        }
+    }
+
     /// Frees a prefix nobody refers to any more.
     fn maybe_free(&mut self, id: u32) {
         let Some(e) = self.table.entry(id) else {
             return;
         };
-        if e.flags != F_LIVE || !e.paths.is_empty() {
+        if e.flags() != F_LIVE || !e.paths.is_empty() {
             return;
         }
-        let idx = id as usize;
         let referenced = self
             .groups
             .iter()
             .flatten()
-            .any(|g| g.slots.get(idx).is_some_and(|s| s.attrs.is_some()));
+            .any(|g| g.slots.get(id).is_some());
         if !referenced {
             self.table.free(id);
         }
@@ -657,14 +747,13 @@ impl Rib {
         let mut changed = Vec::new();
         let mut counts: Vec<usize> = vec![0; self.peers.len()];
         for id in 0..self.table.id_limit() as u32 {
+            let Some(prefix) = self.table.live_prefix(id) else {
+                continue;
+            };
             let Some(e) = self.table.entry_mut(id) else {
                 continue;
             };
-            if e.flags & F_LIVE == 0 {
-                continue;
-            }
             let before = best_ident(e);
-            let prefix = e.prefix;
             for p in e.paths.as_mut_slice() {
                 if p.src == LOCAL_SRC || only.is_some_and(|o| o.0 != p.src) {
                     continue;
@@ -673,13 +762,26 @@ impl Rib {
                     continue;
                 };
                 let info = &slot.info;
-                p.attrs = if import_loop_free(&self.cfg, info, &p.in_attrs) {
-                    let base = import_base(&mut self.interner, info, &p.in_attrs);
+                let key = path_key(id, p.src);
+                let kept = if p.modified {
+                    self.received.remove(&key)
+                } else {
+                    None
+                };
+                let received = kept.unwrap_or_else(|| p.attrs.clone());
+                let accepted = if import_loop_free(&self.cfg, info, &received) {
+                    let base = import_base(&mut self.interner, info, &received);
                     import_policy(&*self.policy, &mut self.interner, info, &prefix, &base)
                 } else {
                     None
                 };
-                if let (Some(_), Some(c)) = (&p.attrs, counts.get_mut(p.src as usize)) {
+                let stale = p.stale;
+                *p = make_path(p.src, &received, accepted);
+                p.stale = stale;
+                if p.modified {
+                    self.received.insert(key, received);
+                }
+                if let (false, Some(c)) = (p.rejected, counts.get_mut(p.src as usize)) {
                     *c += 1;
                 }
             }
@@ -699,6 +801,7 @@ impl Rib {
         for id in changed {
             self.mark(id);
         }
+        self.trim_received();
         self.interner.gc();
     }
 }

@@ -5,17 +5,19 @@
 //! last sent, and turning differences into `OutBatch`es. Must not: encode messages or
 //! touch best-path selection.
 //!
-//! A group holds one Adj-RIB-Out slot per prefix id: the attributes sent to every
-//! member, except to the peer the path came from (`except`), which gets nothing.
+//! A group holds one Adj-RIB-Out slot per prefix id it exports: the attributes sent to
+//! every member, except to the peer the path came from (`except`), which gets nothing.
+//! The slots are a hash map while few prefixes are exported (an eBGP group of kube-bgp
+//! exports a handful of pod and service prefixes out of a large table) and a vector
+//! over all ids once many are (a route reflector's groups).
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::policy::Source;
-use super::table::{F_EXPORT, F_LIVE, LOCAL_SRC};
+use super::table::{F_EXPORT, IdMap, LOCAL_SRC};
 use super::{DEFAULT_LOCAL_PREF, PeerId, PeerInfo, Rib, RibConfig};
 use crate::bgp::types::{Afi, Attrs, MpNextHop, Prefix, community};
 
@@ -53,36 +55,6 @@ pub fn messages_for(batches: &[OutBatch], peer: PeerId) -> Vec<OutMsg> {
 
 const NO_PEER: u32 = u32::MAX;
 
-/// A cheap hasher for internal keys (ids and pointers, never chosen by a peer).
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0 ^ (self.0 >> 29)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u32(&mut self, v: u32) {
-        self.write_u64(u64::from(v));
-    }
-
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(23) ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-
-    fn write_usize(&mut self, v: usize) {
-        self.write_u64(v as u64);
-    }
-}
-
-type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
-
 /// What makes two peers' export identical.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub(crate) struct GroupKey {
@@ -113,6 +85,157 @@ impl Default for OutSlot {
     }
 }
 
+/// A group's Adj-RIB-Out by prefix id. Only slots holding attributes count; the others
+/// read as empty. Sparse (a map of the slots holding attributes) while they are few
+/// against the table's ids, dense (a vector indexed by id) once many are; it switches
+/// with hysteresis (dense above a quarter of the ids, sparse again below a sixteenth).
+/// A flush that is filling the group fast goes dense early (`expect`), so a reflector's
+/// new group does not build a large map first.
+#[derive(Debug)]
+pub(crate) enum Slots {
+    Sparse(IdMap<u32, OutSlot>),
+    /// `used`: slots holding attributes.
+    Dense {
+        v: Vec<OutSlot>,
+        used: usize,
+    },
+}
+
+impl Default for Slots {
+    fn default() -> Slots {
+        Slots::Sparse(IdMap::default())
+    }
+}
+
+impl Slots {
+    /// Whether `used` slots among `limit` ids are too many for the map.
+    fn too_many(used: usize, limit: usize) -> bool {
+        used >= 64 && used > limit / 4
+    }
+
+    /// Whether `used` slots among `limit` ids are few enough for the map.
+    fn few(used: usize, limit: usize) -> bool {
+        used < 32 || used < limit / 16
+    }
+
+    /// The slot of prefix `id` when it holds attributes.
+    pub(crate) fn get(&self, id: u32) -> Option<&OutSlot> {
+        match self {
+            Slots::Sparse(m) => m.get(&id),
+            Slots::Dense { v, .. } => v.get(id as usize).filter(|s| s.attrs.is_some()),
+        }
+    }
+
+    /// Stores `new` as the slot of `id` (one of `limit` ids), returning the old one.
+    fn set(&mut self, id: u32, new: OutSlot, limit: usize) -> OutSlot {
+        match self {
+            Slots::Sparse(m) => {
+                let old = match new.attrs {
+                    Some(_) => m.insert(id, new),
+                    None => m.remove(&id),
+                };
+                if Self::too_many(m.len(), limit) {
+                    self.make_dense(limit);
+                }
+                old.unwrap_or_default()
+            }
+            Slots::Dense { v, used } => {
+                let idx = id as usize;
+                if v.len() <= idx {
+                    if new.attrs.is_none() {
+                        return OutSlot::default();
+                    }
+                    // Grow by at least an eighth: amortised, without doubling.
+                    let extra = (idx + 1 - v.len()).max(v.capacity() / 8);
+                    v.reserve_exact(extra);
+                    v.resize_with(idx + 1, OutSlot::default);
+                }
+                *used += usize::from(new.attrs.is_some());
+                let old = std::mem::replace(&mut v[idx], new);
+                *used -= usize::from(old.attrs.is_some());
+                old
+            }
+        }
+    }
+
+    /// Goes dense now if `used` slots (an estimate) will be too many for the map.
+    fn expect(&mut self, used: usize, limit: usize) {
+        if !self.is_dense() && Self::too_many(used, limit) {
+            self.make_dense(limit);
+        }
+    }
+
+    fn make_dense(&mut self, limit: usize) {
+        let Slots::Sparse(m) = self else { return };
+        let len = m
+            .keys()
+            .map(|&id| id as usize + 1)
+            .max()
+            .unwrap_or(0)
+            .max(limit);
+        let mut v = Vec::with_capacity(len);
+        v.resize_with(len, OutSlot::default);
+        let used = m.len();
+        for (id, s) in m.drain() {
+            v[id as usize] = s;
+        }
+        *self = Slots::Dense { v, used };
+    }
+
+    /// Switches between sparse and dense for a table of `limit` ids, and gives back a
+    /// map's memory after many removals.
+    fn rebalance(&mut self, limit: usize) {
+        match self {
+            Slots::Sparse(m) => {
+                if Self::too_many(m.len(), limit) {
+                    self.make_dense(limit);
+                } else if m.capacity() > 1024 && m.len() < m.capacity() / 8 {
+                    m.shrink_to_fit();
+                }
+            }
+            Slots::Dense { v, used } => {
+                if Self::few(*used, limit) {
+                    let mut m = IdMap::with_capacity_and_hasher(*used, Default::default());
+                    for (id, s) in std::mem::take(v).into_iter().enumerate() {
+                        if s.attrs.is_some() {
+                            m.insert(id as u32, s);
+                        }
+                    }
+                    *self = Slots::Sparse(m);
+                }
+            }
+        }
+    }
+
+    /// The slots holding attributes, in id order.
+    pub(crate) fn iter(&self) -> Box<dyn Iterator<Item = (u32, &OutSlot)> + '_> {
+        match self {
+            Slots::Sparse(m) => {
+                let mut all: Vec<(u32, &OutSlot)> = m.iter().map(|(&id, s)| (id, s)).collect();
+                all.sort_unstable_by_key(|x| x.0);
+                Box::new(all.into_iter())
+            }
+            Slots::Dense { v, .. } => Box::new(
+                v.iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.attrs.is_some())
+                    .map(|(id, s)| (id as u32, s)),
+            ),
+        }
+    }
+
+    pub(crate) fn is_dense(&self) -> bool {
+        matches!(self, Slots::Dense { .. })
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Slots::Sparse(m) => super::map_bytes::<(u32, OutSlot)>(m.capacity()),
+            Slots::Dense { v, .. } => v.capacity() * std::mem::size_of::<OutSlot>(),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Group {
     key: GroupKey,
@@ -125,7 +248,7 @@ pub(crate) struct Group {
     /// Moved from another group (or asked for a refresh): get the differences against
     /// what they were sent before.
     movers: Vec<(PeerId, HashMap<Prefix, Arc<Attrs>>)>,
-    pub(crate) slots: Vec<OutSlot>,
+    pub(crate) slots: Slots,
     /// Slots not yet computed.
     fresh: bool,
     advertised: usize,
@@ -137,6 +260,20 @@ impl Group {
         self.advertised - self.excepts.get(&id.0).copied().unwrap_or(0)
     }
 
+    /// Heap bytes held (Adj-RIB-Out slots, member lists, movers' previous tables).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let movers: usize = self
+            .movers
+            .iter()
+            .map(|(_, m)| super::map_bytes::<(Prefix, Arc<Attrs>)>(m.capacity()))
+            .sum();
+        self.slots.heap_bytes()
+            + (self.members.capacity() + self.joiners.capacity()) * 4
+            + self.movers.capacity() * std::mem::size_of::<(PeerId, HashMap<Prefix, Arc<Attrs>>)>()
+            + movers
+            + super::map_bytes::<(u32, usize)>(self.excepts.capacity())
+    }
+
     /// A new group to fill, or peers waiting for a table.
     pub(crate) fn has_work(&self) -> bool {
         self.fresh || !self.joiners.is_empty() || !self.movers.is_empty()
@@ -146,10 +283,8 @@ impl Group {
         self.members.is_empty() && self.joiners.is_empty() && self.movers.is_empty()
     }
 
-    fn set_slot(&mut self, idx: usize, new: OutSlot) -> OutSlot {
-        if self.slots.len() <= idx {
-            self.slots.resize_with(idx + 1, OutSlot::default);
-        }
+    /// Stores the slot of prefix `id` (of `limit` ids), keeping the counters.
+    fn set_slot(&mut self, id: u32, new: OutSlot, limit: usize) -> OutSlot {
         let count = |g: &mut Group, s: &OutSlot, up: bool| {
             if s.attrs.is_none() {
                 return;
@@ -169,7 +304,7 @@ impl Group {
             }
         };
         count(self, &new, true);
-        let old = std::mem::replace(&mut self.slots[idx], new);
+        let old = self.slots.set(id, new, limit);
         count(self, &old, false);
         old
     }
@@ -334,7 +469,7 @@ impl Rib {
             members: Vec::new(),
             joiners: Vec::new(),
             movers: Vec::new(),
-            slots: Vec::new(),
+            slots: Slots::default(),
             fresh: true,
             advertised: 0,
             excepts: IdMap::default(),
@@ -357,10 +492,10 @@ impl Rib {
         if let Ok(i) = g.members.binary_search(&id) {
             g.members.remove(i);
             let mut m = HashMap::new();
-            for (idx, s) in g.slots.iter().enumerate() {
+            for (idx, s) in g.slots.iter() {
                 if let (Some(a), true) = (&s.attrs, s.except != id.0) {
-                    if let Some(e) = self.table.entry(idx as u32) {
-                        m.insert(e.prefix, a.clone());
+                    if let Some(p) = self.table.prefix(idx) {
+                        m.insert(p, a.clone());
                     }
                 }
             }
@@ -465,9 +600,7 @@ impl Rib {
             return none;
         };
         let Some(best) = e.best() else { return none };
-        let Some(attrs) = &best.attrs else {
-            return none;
-        };
+        let attrs = &best.attrs;
         let src = if best.src == LOCAL_SRC {
             None
         } else {
@@ -476,7 +609,8 @@ impl Rib {
                 _ => return none,
             }
         };
-        let afi = e.prefix.afi();
+        let prefix = self.table.prefix_of(e);
+        let afi = prefix.afi();
         let key = (Arc::as_ptr(attrs) as usize, best.src);
         let interner = &mut self.interner;
         let rewritten = cache
@@ -488,7 +622,7 @@ impl Rib {
         let Some(r) = rewritten else { return none };
         let source = src.map_or(Source::Local, Source::Peer);
         let mut cow = Cow::Borrowed(&*r);
-        if !self.policy.export(&g.rep, &e.prefix, source, &mut cow) {
+        if !self.policy.export(&g.rep, &prefix, source, &mut cow) {
             return none;
         }
         let fin = match cow {
@@ -505,26 +639,24 @@ impl Rib {
     }
 
     fn flush_group(&mut self, g: &mut Group, ids: &[u32], out: &mut Vec<OutBatch>) {
-        let need = self.table.id_limit();
-        if g.slots.len() < need {
-            let extra = (need - g.slots.len()).max(g.slots.capacity() / 8);
-            g.slots.reserve_exact(extra);
-            g.slots.resize_with(need, OutSlot::default);
-        }
+        let limit = self.table.id_limit();
         let mut cache = RewriteCache::default();
         let mut shared: BTreeMap<u32, Builder> = BTreeMap::new();
         let mut single: BTreeMap<PeerId, Builder> = BTreeMap::new();
-        for &id in ids {
-            let Some(prefix) = self
-                .table
-                .entry(id)
-                .filter(|e| e.flags & F_LIVE != 0)
-                .map(|e| e.prefix)
-            else {
+        let start = g.advertised;
+        for (done, &id) in ids.iter().enumerate() {
+            // A group filling fast (a new one exporting much of the table, which may
+            // arrive over many flushes) goes dense early rather than through a large
+            // map first: the share of slots this flush added, over the whole table.
+            if done % 1024 == 1023 && g.advertised > start {
+                let share = (g.advertised - start) * self.table.len() / done;
+                g.slots.expect(share, limit);
+            }
+            let Some(prefix) = self.table.live_prefix(id) else {
                 continue;
             };
             let new = self.compute(g, id, &mut cache);
-            let old = g.slots.get(id as usize).cloned().unwrap_or_default();
+            let old = g.slots.get(id).cloned().unwrap_or_default();
             let same_attrs = match (&old.attrs, &new.attrs) {
                 (Some(a), Some(b)) => Arc::ptr_eq(a, b),
                 (None, None) => true,
@@ -556,8 +688,9 @@ impl Rib {
                     }
                 }
             }
-            g.set_slot(id as usize, new);
+            g.set_slot(id, new, limit);
         }
+        g.slots.rebalance(limit);
         if g.members.is_empty() {
             return;
         }
@@ -588,8 +721,8 @@ impl Rib {
             joiners.sort();
             joiners.dedup();
             let mut by_except: BTreeMap<u32, Builder> = BTreeMap::new();
-            for (idx, s) in g.slots.iter().enumerate() {
-                let (Some(a), Some(e)) = (&s.attrs, self.table.entry(idx as u32)) else {
+            for (idx, s) in g.slots.iter() {
+                let (Some(a), Some(p)) = (&s.attrs, self.table.prefix(idx)) else {
                     continue;
                 };
                 let key = if joiners.binary_search(&PeerId(s.except)).is_ok() {
@@ -600,7 +733,7 @@ impl Rib {
                 } else {
                     NO_PEER
                 };
-                by_except.entry(key).or_default().announce(a, e.prefix);
+                by_except.entry(key).or_default().announce(a, p);
             }
             let peers: Arc<[PeerId]> = joiners.as_slice().into();
             by_except.entry(NO_PEER).or_default();
@@ -619,16 +752,16 @@ impl Rib {
         }
         for (p, mut prev) in std::mem::take(&mut g.movers) {
             let mut b = Builder::default();
-            for (idx, s) in g.slots.iter().enumerate() {
-                let (Some(a), Some(e)) = (&s.attrs, self.table.entry(idx as u32)) else {
+            for (idx, s) in g.slots.iter() {
+                let (Some(a), Some(prefix)) = (&s.attrs, self.table.prefix(idx)) else {
                     continue;
                 };
                 if s.except == p.0 {
                     continue;
                 }
-                match prev.remove(&e.prefix) {
+                match prev.remove(&prefix) {
                     Some(old) if Arc::ptr_eq(&old, a) => {}
-                    _ => b.announce(a, e.prefix),
+                    _ => b.announce(a, prefix),
                 }
             }
             b.withdraws.extend(prev.into_keys());

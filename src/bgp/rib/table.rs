@@ -1,10 +1,15 @@
 //! The prefix table: every prefix the RIB knows, with its paths, under a dense `u32` id.
 //!
 //! Owns: the prefix → id index (an open-addressing table of 8-byte slots: id plus a
-//! hash tag, so probing rarely touches the entries), the entries (prefix, dirty flags and paths stored inline for the usual one
-//! path), and id reuse. Other tables (Adj-RIB-Out per update group) are plain vectors
-//! indexed by the same id. Must not: know about peers, policy or best-path rules.
+//! hash tag, so probing rarely touches the entries), the entries (24 bytes: the prefix
+//! packed with the entry's flags in one `u64`, and the paths, stored inline for the
+//! usual one path), the IPv6 addresses (a side vector, as they do not fit the key), and
+//! id reuse. Other tables (Adj-RIB-Out per update group) are indexed by the same id.
+//! Must not: know about peers, policy or best-path rules.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use crate::bgp::types::{Attrs, Prefix};
@@ -18,13 +23,51 @@ pub(crate) const F_EXPORT: u8 = 2;
 /// Entry flag: the entry is in use (not on the free list).
 pub(crate) const F_LIVE: u8 = 4;
 
-/// One path to a prefix: what a peer (or the local node) sent, before and after import.
+/// A cheap hasher for internal keys (ids and pointers, never chosen by a peer).
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 29)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(23) ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+}
+
+/// A hash map keyed by ids or pointers.
+pub(crate) type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// One path to a prefix: what a peer (or the local node) sent, after import; 16 bytes.
+///
+/// `attrs` holds the accepted attributes, or the received ones when the path was
+/// rejected. When import changed the attributes (`modified`), the received ones are
+/// kept by the RIB beside the table (`Rib::received`).
 #[derive(Clone, Debug)]
 pub struct Path {
-    pub(crate) in_attrs: Arc<Attrs>,
-    pub(crate) attrs: Option<Arc<Attrs>>,
+    pub(crate) attrs: Arc<Attrs>,
     pub(crate) src: u32,
     pub(crate) stale: bool,
+    /// Refused by the import checks or policy: never best, not exported.
+    pub(crate) rejected: bool,
+    /// Accepted with attributes that differ from the received ones.
+    pub(crate) modified: bool,
 }
 
 impl Path {
@@ -33,14 +76,9 @@ impl Path {
         (self.src != LOCAL_SRC).then_some(super::PeerId(self.src))
     }
 
-    /// The attributes as received (pre-policy Adj-RIB-In).
-    pub fn received(&self) -> &Arc<Attrs> {
-        &self.in_attrs
-    }
-
     /// The attributes after import checks and policy; `None` when rejected.
     pub fn accepted(&self) -> Option<&Arc<Attrs>> {
-        self.attrs.as_ref()
+        (!self.rejected).then_some(&self.attrs)
     }
 
     /// Whether the path is stale (its peer is restarting gracefully, RFC 4724).
@@ -55,7 +93,8 @@ pub(crate) enum Paths {
     #[default]
     Empty,
     One(Path),
-    // Boxed so `Paths` stays 24 bytes (the Vec header would make every entry larger).
+    // Boxed so `Paths` stays 16 bytes (the Vec header would make every entry larger);
+    // the tag lives in a niche of `Path`'s flags.
     #[allow(clippy::box_collection)]
     Many(Box<Vec<Path>>),
 }
@@ -120,17 +159,49 @@ impl Paths {
     }
 }
 
+// Entry key layout: bits 0-31 the IPv4 address (or the IPv6 address's index in
+// `Table::v6`), 32-39 the prefix length, 40 set for IPv6, 56-63 the entry flags.
+const LEN_SHIFT: u32 = 32;
+const V6_BIT: u64 = 1 << 40;
+const PREFIX_BITS: u64 = (1 << 41) - 1;
+const FLAG_SHIFT: u32 = 56;
+
+fn v4_key(a: Ipv4Addr, len: u8) -> u64 {
+    u64::from(u32::from(a)) | u64::from(len) << LEN_SHIFT
+}
+
 #[derive(Debug)]
 pub(crate) struct Entry {
-    pub(crate) prefix: Prefix,
-    pub(crate) flags: u8,
+    /// The prefix (see the key layout above) and the flags.
+    key: u64,
     pub(crate) paths: Paths,
 }
 
 impl Entry {
     /// The current best path: the first path, when it was accepted.
     pub(crate) fn best(&self) -> Option<&Path> {
-        self.paths.as_slice().first().filter(|p| p.attrs.is_some())
+        self.paths.as_slice().first().filter(|p| !p.rejected)
+    }
+
+    /// The `F_*` flags.
+    pub(crate) fn flags(&self) -> u8 {
+        (self.key >> FLAG_SHIFT) as u8
+    }
+
+    pub(crate) fn is_live(&self) -> bool {
+        self.flags() & F_LIVE != 0
+    }
+
+    pub(crate) fn set_flags(&mut self, flags: u8) {
+        self.key = self.key & PREFIX_BITS | u64::from(flags) << FLAG_SHIFT;
+    }
+
+    pub(crate) fn add_flags(&mut self, flags: u8) {
+        self.key |= u64::from(flags) << FLAG_SHIFT;
+    }
+
+    pub(crate) fn clear_flags(&mut self, flags: u8) {
+        self.key &= !(u64::from(flags) << FLAG_SHIFT);
     }
 }
 
@@ -148,6 +219,9 @@ pub(crate) struct Table {
     pub(crate) entries: Vec<Entry>,
     free: Vec<u32>,
     live: usize,
+    /// Addresses of IPv6 entries (indexed from their key), with their own free list.
+    v6: Vec<Ipv6Addr>,
+    v6_free: Vec<u32>,
 }
 
 /// A fast, well-mixed hash of a prefix (splitmix64 finaliser over its bits).
@@ -158,7 +232,7 @@ fn hash_prefix(p: &Prefix) -> u64 {
         x ^ (x >> 31)
     }
     match *p {
-        Prefix::V4(a, l) => mix(u64::from(u32::from(a)) | (u64::from(l) << 32)),
+        Prefix::V4(a, l) => mix(v4_key(a, l)),
         Prefix::V6(a, l) => {
             let x = u128::from(a);
             mix(mix(x as u64 ^ u64::from(l)) ^ (x >> 64) as u64 ^ 0x6a09_e667_f3bc_c909)
@@ -177,24 +251,65 @@ impl Table {
         self.entries.len()
     }
 
-    pub(crate) fn get(&self, prefix: &Prefix) -> Option<u32> {
-        if self.slots.is_empty() {
-            return None;
+    /// The prefix of an entry of this table.
+    pub(crate) fn prefix_of(&self, e: &Entry) -> Prefix {
+        let len = (e.key >> LEN_SHIFT) as u8;
+        if e.key & V6_BIT == 0 {
+            Prefix::V4(Ipv4Addr::from(e.key as u32), len)
+        } else {
+            let a = self.v6.get(e.key as u32 as usize).copied();
+            Prefix::V6(a.unwrap_or(Ipv6Addr::UNSPECIFIED), len)
         }
-        let hash = hash_prefix(prefix);
+    }
+
+    /// The prefix of entry `id` (live or not).
+    pub(crate) fn prefix(&self, id: u32) -> Option<Prefix> {
+        self.entry(id).map(|e| self.prefix_of(e))
+    }
+
+    /// The prefix of entry `id` if it is live.
+    pub(crate) fn live_prefix(&self, id: u32) -> Option<Prefix> {
+        self.entry(id)
+            .filter(|e| e.is_live())
+            .map(|e| self.prefix_of(e))
+    }
+
+    /// Whether entry `e` holds `prefix`.
+    fn holds(&self, e: &Entry, prefix: &Prefix) -> bool {
+        match *prefix {
+            Prefix::V4(a, l) => e.key & PREFIX_BITS == v4_key(a, l),
+            Prefix::V6(a, l) => {
+                e.key & (PREFIX_BITS & !0xffff_ffff) == V6_BIT | u64::from(l) << LEN_SHIFT
+                    && self.v6.get(e.key as u32 as usize) == Some(&a)
+            }
+        }
+    }
+
+    /// Probes for `prefix`: its id, or the empty slot where it would go. `None` when
+    /// the index has no slots yet.
+    fn find(&self, prefix: &Prefix, hash: u64) -> Option<Result<u32, usize>> {
         let tag = hash >> 32;
         let mut i = hash as usize & self.mask;
         loop {
             let s = *self.slots.get(i)?;
             if s == EMPTY {
-                return None;
+                return Some(Err(i));
             }
             let id = s as u32;
-            if s >> 32 == tag && self.entries.get(id as usize).map(|e| &e.prefix) == Some(prefix) {
-                return Some(id);
+            if s >> 32 == tag
+                && self
+                    .entries
+                    .get(id as usize)
+                    .is_some_and(|e| self.holds(e, prefix))
+            {
+                return Some(Ok(id));
             }
             i = (i + 1) & self.mask;
         }
+    }
+
+    pub(crate) fn get(&self, prefix: &Prefix) -> Option<u32> {
+        self.find(prefix, hash_prefix(prefix))?.ok()
     }
 
     pub(crate) fn entry(&self, id: u32) -> Option<&Entry> {
@@ -207,31 +322,55 @@ impl Table {
 
     /// The id of `prefix`, creating an empty entry if it is new.
     pub(crate) fn get_or_insert(&mut self, prefix: Prefix) -> u32 {
-        if let Some(id) = self.get(&prefix) {
-            return id;
-        }
-        if (self.live + 1) * 5 > self.slots.len() * 4 {
+        let hash = hash_prefix(&prefix);
+        let slot = match self.find(&prefix, hash) {
+            Some(Ok(id)) => return id,
+            Some(Err(i)) if (self.live + 1) * 5 <= self.slots.len() * 4 => Some(i),
+            _ => None,
+        };
+        if slot.is_none() {
+            // Before the new entry exists: `grow` places every live entry.
             self.grow();
         }
+        let key = u64::from(F_LIVE) << FLAG_SHIFT
+            | match prefix {
+                Prefix::V4(a, l) => v4_key(a, l),
+                Prefix::V6(a, l) => {
+                    let i = match self.v6_free.pop() {
+                        Some(i) => {
+                            if let Some(x) = self.v6.get_mut(i as usize) {
+                                *x = a;
+                            }
+                            i
+                        }
+                        None => {
+                            self.v6.push(a);
+                            (self.v6.len() - 1) as u32
+                        }
+                    };
+                    V6_BIT | u64::from(l) << LEN_SHIFT | u64::from(i)
+                }
+            };
         let id = match self.free.pop() {
             Some(id) => {
                 if let Some(e) = self.entries.get_mut(id as usize) {
-                    e.prefix = prefix;
-                    e.flags = F_LIVE;
+                    e.key = key;
                     e.paths = Paths::Empty;
                 }
                 id
             }
             None => {
                 self.entries.push(Entry {
-                    prefix,
-                    flags: F_LIVE,
+                    key,
                     paths: Paths::Empty,
                 });
                 (self.entries.len() - 1) as u32
             }
         };
-        self.place(hash_prefix(&prefix), id);
+        match slot {
+            Some(i) => self.slots[i] = slot_of(hash, id),
+            None => self.place(hash, id),
+        }
         self.live += 1;
         id
     }
@@ -247,14 +386,16 @@ impl Table {
         }
     }
 
+    /// Doubles the index and re-places every live entry (the caller places the one it
+    /// is adding).
     fn grow(&mut self) {
         let n = (self.slots.len() * 2).max(16);
         self.slots = vec![EMPTY; n];
         self.mask = n - 1;
         for id in 0..self.entries.len() {
             let e = &self.entries[id];
-            if e.flags & F_LIVE != 0 {
-                let h = hash_prefix(&e.prefix);
+            if e.is_live() {
+                let h = hash_prefix(&self.prefix_of(e));
                 self.place(h, id as u32);
             }
         }
@@ -262,15 +403,18 @@ impl Table {
 
     /// Frees an entry that has no paths left; the caller has checked nothing refers to it.
     pub(crate) fn free(&mut self, id: u32) {
-        let Some(e) = self.entries.get_mut(id as usize) else {
+        let Some(e) = self.entries.get(id as usize) else {
             return;
         };
-        if e.flags & F_LIVE == 0 {
+        if !e.is_live() {
             return;
         }
-        e.flags = 0;
-        e.paths = Paths::Empty;
-        let prefix = e.prefix;
+        let prefix = self.prefix_of(e);
+        let v6 = (e.key & V6_BIT != 0).then_some(e.key as u32);
+        if let Some(e) = self.entries.get_mut(id as usize) {
+            e.set_flags(0);
+            e.paths = Paths::Empty;
+        }
         // Find the slot, then delete with backward shift (linear probing).
         let mut i = hash_prefix(&prefix) as usize & self.mask;
         loop {
@@ -287,7 +431,8 @@ impl Table {
             if s == EMPTY {
                 break;
             }
-            let home = hash_prefix(&self.entries[s as u32 as usize].prefix) as usize & self.mask;
+            let home =
+                hash_prefix(&self.prefix_of(&self.entries[s as u32 as usize])) as usize & self.mask;
             // Move `s` into the hole unless its home lies cyclically in (hole, j].
             let in_range = if hole <= j {
                 home > hole && home <= j
@@ -302,7 +447,29 @@ impl Table {
         }
         self.slots[hole] = EMPTY;
         self.free.push(id);
+        if let Some(i) = v6 {
+            self.v6_free.push(i);
+        }
         self.live -= 1;
+    }
+
+    /// Heap bytes held (index, entries, spilled path vectors, IPv6 addresses, free lists).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let spilled: usize = self
+            .entries
+            .iter()
+            .map(|e| match &e.paths {
+                Paths::Many(v) => {
+                    std::mem::size_of::<Vec<Path>>() + v.capacity() * std::mem::size_of::<Path>()
+                }
+                _ => 0,
+            })
+            .sum();
+        self.slots.capacity() * 8
+            + self.entries.capacity() * std::mem::size_of::<Entry>()
+            + self.v6.capacity() * std::mem::size_of::<Ipv6Addr>()
+            + (self.free.capacity() + self.v6_free.capacity()) * 4
+            + spilled
     }
 
     /// Ids of live entries.
@@ -310,7 +477,7 @@ impl Table {
         self.entries
             .iter()
             .enumerate()
-            .filter(|(_, e)| e.flags & F_LIVE != 0)
+            .filter(|(_, e)| e.is_live())
             .map(|(i, _)| i as u32)
     }
 }
@@ -355,10 +522,11 @@ mod tests {
     fn paths_inline_and_spill() {
         let a = Arc::new(Attrs::default());
         let mk = |src| Path {
-            in_attrs: a.clone(),
-            attrs: None,
+            attrs: a.clone(),
             src,
             stale: false,
+            rejected: true,
+            modified: false,
         };
         let mut ps = Paths::default();
         ps.push(mk(1));
@@ -373,7 +541,93 @@ mod tests {
         assert_eq!(ps.remove(0).map(|p| p.src), Some(2));
         assert!(ps.is_empty());
         // One path inline, no heap object: the per-prefix cost stays small.
-        assert!(std::mem::size_of::<Paths>() <= 24);
-        assert!(std::mem::size_of::<Entry>() <= 48);
+        assert!(std::mem::size_of::<Path>() <= 16);
+        assert!(std::mem::size_of::<Paths>() <= 16);
+        assert!(std::mem::size_of::<Entry>() <= 24);
+    }
+
+    /// Random inserts and frees of both families against a map, through index growth.
+    #[test]
+    fn matches_a_map_under_churn() {
+        let mut t = Table::default();
+        let mut model = std::collections::HashMap::new();
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for step in 0..40_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let n = (x >> 8) as u32 % 3000;
+            let prefix = if x & 1 == 0 {
+                Prefix::V4(std::net::Ipv4Addr::from(n << 8), 24)
+            } else {
+                Prefix::V6(std::net::Ipv6Addr::from(u128::from(n) << 80), 48)
+            };
+            if x & 6 == 0 {
+                if let Some(id) = model.remove(&prefix) {
+                    t.free(id);
+                }
+            } else {
+                let id = t.get_or_insert(prefix);
+                assert_eq!(*model.entry(prefix).or_insert(id), id, "step {step}");
+            }
+            assert_eq!(t.len(), model.len());
+        }
+        for (p, &id) in &model {
+            assert_eq!(t.get(p), Some(id));
+            assert_eq!(t.live_prefix(id), Some(*p));
+        }
+        assert_eq!(t.live_ids().count(), model.len());
+        let v6_live = model.keys().filter(|p| matches!(p, Prefix::V6(..))).count();
+        assert_eq!(t.v6.len() - t.v6_free.len(), v6_live);
+    }
+
+    #[test]
+    fn prefixes_and_flags_packed() {
+        let mut t = Table::default();
+        let all: Vec<Prefix> = [
+            "0.0.0.0/0",
+            "10.0.0.0/8",
+            "255.255.255.255/32",
+            "::/0",
+            "2001:db8::/32",
+            "2001:db8::1/128",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .chain([Prefix::V4(std::net::Ipv4Addr::new(10, 0, 0, 0), 200)])
+        .collect();
+        let ids: Vec<u32> = all.iter().map(|p| t.get_or_insert(*p)).collect();
+        for (p, &id) in all.iter().zip(&ids) {
+            assert_eq!(t.get(p), Some(id));
+            assert_eq!(t.prefix(id), Some(*p));
+            assert_eq!(t.live_prefix(id), Some(*p));
+            let e = t.entry_mut(id).unwrap();
+            assert_eq!(e.flags(), F_LIVE);
+            e.add_flags(F_BEST | F_EXPORT);
+            e.clear_flags(F_BEST);
+            assert_eq!(e.flags(), F_LIVE | F_EXPORT);
+            assert_eq!(t.prefix(id), Some(*p), "flags leave the prefix alone");
+        }
+        assert_eq!(t.get(&"10.0.0.0/9".parse().unwrap()), None);
+        assert_eq!(t.get(&"2001:db8::/33".parse().unwrap()), None);
+        assert_eq!(t.get(&"2001:db9::/32".parse().unwrap()), None);
+        // IPv6 slots are reused, and a freed id may come back as another family.
+        let v6 = ids[4];
+        t.free(v6);
+        assert_eq!(t.live_prefix(v6), None);
+        assert_eq!(t.get(&all[4]), None);
+        let again = t.get_or_insert("2001:db8:1::/48".parse().unwrap());
+        assert_eq!(again, v6);
+        assert_eq!(t.v6.len(), 4);
+        assert_eq!(t.prefix(again), Some("2001:db8:1::/48".parse().unwrap()));
+        t.free(again);
+        let v4 = t.get_or_insert("192.0.2.0/24".parse().unwrap());
+        assert_eq!(t.prefix(v4), Some("192.0.2.0/24".parse().unwrap()));
+        for (p, &id) in all.iter().zip(&ids) {
+            if id != v6 {
+                assert_eq!(t.get(p), Some(id), "{p:?}");
+            }
+        }
     }
 }

@@ -499,6 +499,8 @@ fn policy_accept_reject_modify_and_reevaluate() {
     assert_eq!(best_peer(&r, "10.1.0.0/24"), None);
     let acc = r.paths(&pfx("10.2.0.0/24"))[0].accepted().unwrap().clone();
     assert_eq!(acc.local_pref, Some(300));
+    let path = &r.paths(&pfx("10.2.0.0/24"))[0];
+    assert_eq!(r.received(&pfx("10.2.0.0/24"), path).local_pref, None);
     let out = r.take_out();
     assert_eq!(
         announced(&messages_for(&out, e2))
@@ -525,6 +527,10 @@ fn policy_accept_reject_modify_and_reevaluate() {
     r.reevaluate();
     assert_eq!(best_peer(&r, "10.1.0.0/24"), Some(e1));
     assert_eq!(best_peer(&r, "10.2.0.0/24"), None);
+    // Only the accepted path's attributes differ from the received ones.
+    assert_eq!(r.received.len(), 1);
+    let rejected = &r.paths(&pfx("10.2.0.0/24"))[0];
+    assert_eq!(r.received(&pfx("10.2.0.0/24"), rejected).local_pref, None);
     let out = r.take_out();
     let m = messages_for(&out, e2);
     let ann: Vec<Prefix> = announced(&m).iter().map(|x| x.0).collect();
@@ -540,6 +546,60 @@ fn policy_accept_reject_modify_and_reevaluate() {
     // Re-evaluating an unchanged policy sends nothing.
     r.reevaluate();
     assert!(r.take_out().is_empty());
+}
+
+/// LOCAL_PREF from an eBGP peer is dropped on import; the received attributes are kept
+/// beside the path (for re-evaluation and the Adj-RIB-In) only while they differ.
+#[test]
+fn ebgp_local_pref_kept_pre_policy() {
+    let mut r = rib(None);
+    let e = up(&mut r, info(1, 65100));
+    let i = up(&mut r, info(2, LOCAL_AS));
+    r.take_out();
+    let mut a = attrs(&[65100], "192.0.2.1");
+    a.local_pref = Some(300);
+    let (p1, p2, p3) = (pfx("10.1.0.0/24"), pfx("10.2.0.0/24"), pfx("10.3.0.0/24"));
+    r.announce(e, a.clone(), &[p1, p2]).unwrap();
+    // A looped path is rejected and keeps what was received, without a side copy.
+    r.announce(e, attrs(&[65100, LOCAL_AS], "192.0.2.1"), &[p3])
+        .unwrap();
+    let path = &r.paths(&p1)[0];
+    assert_eq!(path.accepted().unwrap().local_pref, None);
+    assert_eq!(r.received(&p1, path).local_pref, Some(300));
+    let looped = &r.paths(&p3)[0];
+    assert!(looped.accepted().is_none());
+    assert_eq!(r.received(&p3, looped).as_path.path_len(), 2);
+    assert_eq!(r.received.len(), 2);
+    let got = announced(&messages_for(&r.take_out(), i));
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].1.local_pref, Some(100), "ours, not the peer's");
+
+    // Re-evaluation starts from the received attributes and keeps them.
+    r.reevaluate();
+    assert!(r.take_out().is_empty());
+    assert_eq!(r.received.len(), 2);
+    assert_eq!(r.received(&p2, &r.paths(&p2)[0]).local_pref, Some(300));
+    let c = r.counters(e).unwrap();
+    assert_eq!((c.received, c.accepted), (3, 2));
+
+    // Replaced by a path import leaves alone, withdrawn, swept: the copy goes.
+    r.announce(e, attrs(&[65100], "192.0.2.1"), &[p1]).unwrap();
+    assert_eq!(r.received.len(), 1);
+    let path = &r.paths(&p1)[0];
+    assert!(Arc::ptr_eq(r.received(&p1, path), path.accepted().unwrap()));
+    r.withdraw(e, &[p2]).unwrap();
+    assert!(r.received.is_empty());
+    r.announce(e, a, &[p2]).unwrap();
+    let in_e: Vec<(Prefix, Option<u32>)> = r
+        .adj_rib_in(e)
+        .map(|(p, path)| (p, r.received(&p, path).local_pref))
+        .collect();
+    assert_eq!(in_e.len(), 3);
+    assert!(in_e.contains(&(p2, Some(300))));
+    assert!(in_e.contains(&(p1, None)));
+    r.peer_down(e, false).unwrap();
+    assert!(r.received.is_empty());
+    assert!(r.paths(&p2).is_empty());
 }
 
 #[test]
@@ -625,6 +685,68 @@ fn adj_rib_out_diffing() {
     );
     r.take_best_changes();
     assert_eq!(r.prefix_count(), 0, "unused prefixes are freed");
+}
+
+/// The group of `id`.
+fn group_of(r: &Rib, id: PeerId) -> &out::Group {
+    let gi = r.slot(id).and_then(|s| s.group).unwrap();
+    r.groups[gi].as_ref().unwrap()
+}
+
+/// An update group's Adj-RIB-Out turns dense when most prefixes are exported and
+/// sparse again when few are; what peers are sent does not change with it.
+#[test]
+fn adj_rib_out_sparse_and_dense() {
+    let mut r = rib(None);
+    let e = up(&mut r, info(1, 65100));
+    let i = up(&mut r, info(2, LOCAL_AS));
+    r.take_out();
+    assert!(!group_of(&r, i).slots.is_dense());
+    let all: Vec<Prefix> = (0..1000u32)
+        .map(|n| Prefix::V4(Ipv4Addr::from(0x0a00_0000 + (n << 8)), 24))
+        .collect();
+    let a = attrs(&[65100], "192.0.2.1");
+    r.announce(e, a.clone(), &all[..40]).unwrap();
+    assert_eq!(announced(&messages_for(&r.take_out(), i)).len(), 40);
+    assert!(!group_of(&r, i).slots.is_dense(), "40 of 40 ids, but few");
+    r.announce(e, a.clone(), &all[40..]).unwrap();
+    assert_eq!(announced(&messages_for(&r.take_out(), i)).len(), 960);
+    assert!(group_of(&r, i).slots.is_dense());
+    assert_eq!(r.counters(i).unwrap().advertised, 1000);
+
+    // Withdraw all but ten (spread over the ids): sparse again.
+    let keep: Vec<Prefix> = all.iter().step_by(100).copied().collect();
+    let gone: Vec<Prefix> = all.iter().filter(|p| !keep.contains(p)).copied().collect();
+    r.withdraw(e, &gone).unwrap();
+    assert_eq!(withdrawn(&messages_for(&r.take_out(), i)), gone);
+    r.take_best_changes();
+    assert!(!group_of(&r, i).slots.is_dense());
+    assert_eq!(r.counters(i).unwrap().advertised, 10);
+    assert_eq!(r.prefix_count(), 10);
+
+    // A joiner gets the ten in id order, then End-of-RIB.
+    let i2 = up(&mut r, info(3, LOCAL_AS));
+    let m = messages_for(&r.take_out(), i2);
+    match &m[0] {
+        OutMsg::Announce { prefixes, .. } => assert_eq!(prefixes, &keep),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(m.len(), 3);
+    // A mover gets only the differences, and the dense store serves it as well.
+    r.announce(e, a, &gone).unwrap();
+    r.take_out();
+    assert!(group_of(&r, i).slots.is_dense());
+    let nhs = PeerInfo {
+        next_hop_self: true,
+        ..info(3, LOCAL_AS)
+    };
+    r.update_peer(i2, nhs).unwrap();
+    let m = messages_for(&r.take_out(), i2);
+    let got = announced(&m);
+    assert_eq!(got.len(), 1000);
+    assert!(withdrawn(&m).is_empty());
+    assert!(got.windows(2).all(|w| w[0].0 < w[1].0));
+    assert_eq!(r.counters(i2).unwrap().advertised, 1000);
 }
 
 #[test]
@@ -883,8 +1005,8 @@ fn dirty_scan_hands_every_marked_id_over_once() {
     // Mark like `Rib::mark`: set the flag, queue only when it was clear.
     let mark = |t: &mut table::Table, d: &mut Dirty, owed: &mut BTreeSet<u32>, id: u32| {
         let e = t.entry_mut(id).expect("entry");
-        if e.flags & F_BEST == 0 {
-            e.flags |= F_BEST;
+        if e.flags() & F_BEST == 0 {
+            e.add_flags(F_BEST);
             let (len, limit) = (t.len(), t.id_limit());
             d.mark(id, len, limit);
         }
@@ -922,7 +1044,7 @@ fn dirty_scan_hands_every_marked_id_over_once() {
     // A full re-mark (what `mark_all_best_changed` does) scans everything again.
     for id in 0..t.id_limit() as u32 {
         if let Some(e) = t.entry_mut(id) {
-            e.flags |= F_BEST;
+            e.add_flags(F_BEST);
             owed.insert(id);
         }
     }
@@ -931,4 +1053,75 @@ fn dirty_scan_hands_every_marked_id_over_once() {
         take(&mut t, &mut d, &mut owed, 10_000);
     }
     assert!(owed.is_empty());
+}
+
+/// Imports everything, exports nothing (kube-bgp towards an external peer that is sent
+/// only pod CIDRs and service IPs, none of which exist here).
+struct ExportNothing;
+
+impl Policy for ExportNothing {
+    fn export(&self, _: &PeerInfo, _: &Prefix, _: Source<'_>, _: &mut Cow<'_, Attrs>) -> bool {
+        false
+    }
+}
+
+/// `n` IPv4 /24 prefixes sharing one attribute set from one established eBGP peer, with
+/// an eBGP export group that exports nothing; best changes and exports drained.
+fn load_ebgp(n: u32) -> Rib {
+    let mut r = Rib::new(cfg(None), Box::new(ExportNothing));
+    let src = up(&mut r, info(1, 65100));
+    let _dst = up(&mut r, info(2, 65200));
+    r.take_out();
+    let a = attrs(&[65100, 65101, 65102], "192.0.2.1");
+    let t0 = std::time::Instant::now();
+    let mut chunk = Vec::with_capacity(1000);
+    for i in 0..n {
+        chunk.push(Prefix::V4(Ipv4Addr::from(0x0100_0000 + (i << 8)), 24));
+        if chunk.len() == 1000 || i + 1 == n {
+            r.announce(src, a.clone(), &chunk).unwrap();
+            chunk.clear();
+        }
+    }
+    let t_in = t0.elapsed();
+    while r.take_best_changed(65_536).len() == 65_536 {}
+    let t_best = t0.elapsed();
+    while r.has_out() {
+        assert!(r.take_out_max(65_536).is_empty(), "nothing is exported");
+    }
+    eprintln!(
+        "load {n} from eBGP: announce {t_in:?}, +best changed {t_best:?}, +take_out {:?}",
+        t0.elapsed()
+    );
+    assert_eq!(r.prefix_count(), n as usize);
+    r
+}
+
+fn heap_report(r: &Rib, n: u32) -> f64 {
+    let total = r.heap_bytes();
+    let per = total as f64 / f64::from(n);
+    eprintln!(
+        "rib heap for {n} prefixes: {total} bytes ({per:.1} per prefix): {:?}",
+        r.heap_parts()
+    );
+    per
+}
+
+#[test]
+fn heap_per_prefix_100k() {
+    let n = 100_000;
+    let r = load_ebgp(n);
+    let per = heap_report(&r, n);
+    // 24-byte entries and 8-byte index slots (at most 4/5 full, doubled when growing),
+    // nothing per prefix in a group that exports nothing.
+    assert!(per <= 45.0, "{per:.1} bytes per prefix");
+}
+
+/// The benchmark's shape: 1M /24s from one eBGP peer (a few seconds in a debug build).
+/// See the numbers: `cargo test --lib rib::tests::heap_1m -- --nocapture`.
+#[test]
+fn heap_1m() {
+    let n = 1_000_000;
+    let r = load_ebgp(n);
+    heap_report(&r, n);
+    assert!(r.heap_bytes() <= 45_000_000, "{} bytes", r.heap_bytes());
 }

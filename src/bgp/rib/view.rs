@@ -5,15 +5,16 @@
 //! change paths or export state.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use super::out::Group;
-use super::table::{F_BEST, F_LIVE, Path};
-use super::{BestInfo, PeerCounters, PeerId, Rib};
-use crate::bgp::types::{Afi, Prefix};
+use super::table::{F_BEST, Path};
+use super::{BestInfo, PeerCounters, PeerId, Rib, path_key};
+use crate::bgp::types::{Afi, Attrs, Prefix};
 
 fn kernel_view(prefix: &Prefix, best: &Path) -> Option<(Option<PeerId>, IpAddr)> {
     let afi = prefix.afi();
-    let nh = best.attrs.as_ref()?.next_hop_for(afi).unwrap_or(match afi {
+    let nh = best.accepted()?.next_hop_for(afi).unwrap_or(match afi {
         Afi::Ipv4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         Afi::Ipv6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
     });
@@ -35,20 +36,21 @@ impl Rib {
             let Some(e) = self.table.entry(id) else {
                 continue;
             };
-            let best = e.best().and_then(|p| {
-                let attrs = p.attrs.clone()?;
-                let afi = e.prefix.afi();
+            let prefix = self.table.prefix_of(e);
+            let best = e.best().map(|p| {
+                let attrs = p.attrs.clone();
+                let afi = prefix.afi();
                 let next_hop = attrs.next_hop_for(afi).unwrap_or(match afi {
                     Afi::Ipv4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
                     Afi::Ipv6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
                 });
-                Some(BestInfo {
+                BestInfo {
                     next_hop,
                     peer: p.peer(),
                     attrs,
-                })
+                }
             });
-            out.push((e.prefix, best));
+            out.push((prefix, best));
             self.maybe_free(id);
         }
         out
@@ -61,8 +63,8 @@ impl Rib {
         let ids = self.best_dirty.drain(&mut self.table, F_BEST, limit);
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(e) = self.table.entry(id) {
-                out.push(e.prefix);
+            if let Some(p) = self.table.prefix(id) {
+                out.push(p);
                 self.maybe_free(id);
             }
         }
@@ -74,8 +76,8 @@ impl Rib {
     /// flag per entry and a scan).
     pub fn mark_all_best_changed(&mut self) {
         for e in self.table.entries.iter_mut() {
-            if e.flags & F_LIVE != 0 {
-                e.flags |= F_BEST;
+            if e.is_live() {
+                e.add_flags(F_BEST);
             }
         }
         self.best_dirty.all(self.table.id_limit());
@@ -107,7 +109,7 @@ impl Rib {
         self.table
             .entries
             .iter()
-            .filter_map(|e| e.best().map(|p| (e.prefix, p)))
+            .filter_map(|e| e.best().map(|p| (self.table.prefix_of(e), p)))
     }
 
     /// All paths of one prefix, best first (if any path is accepted).
@@ -118,15 +120,31 @@ impl Rib {
             .map_or(&[], |e| e.paths.as_slice())
     }
 
-    /// The Adj-RIB-In of a peer (pre-policy attributes plus the import result).
+    /// The Adj-RIB-In of a peer: the import result of each path (its pre-policy
+    /// attributes: `received`).
     pub fn adj_rib_in(&self, id: PeerId) -> impl Iterator<Item = (Prefix, &Path)> + '_ {
         self.table.entries.iter().flat_map(move |e| {
             e.paths
                 .as_slice()
                 .iter()
                 .filter(move |p| p.src == id.0)
-                .map(move |p| (e.prefix, p))
+                .map(move |p| (self.table.prefix_of(e), p))
         })
+    }
+
+    /// The attributes of `path`, one of the paths of `prefix` (`paths`, `adj_rib_in`),
+    /// as received, before import policy (pre-policy Adj-RIB-In).
+    pub fn received<'a>(&'a self, prefix: &Prefix, path: &'a Path) -> &'a Arc<Attrs> {
+        if path.modified {
+            let kept = self
+                .table
+                .get(prefix)
+                .and_then(|id| self.received.get(&path_key(id, path.src)));
+            if let Some(a) = kept {
+                return a;
+            }
+        }
+        &path.attrs
     }
 
     /// Number of prefixes known (with any path, or still being withdrawn).
