@@ -17,7 +17,7 @@ use crate::ops::ctl::MessageCounters;
 /// Read at most this much per turn of the loop per connection before moving on; a
 /// connection that had more is driven again on the next turn (see the speaker's
 /// `pending_reads`).
-pub(super) const READ_BUDGET: usize = 1 << 20;
+pub(super) const READ_BUDGET: usize = 256 << 10;
 
 /// One open TCP connection of a peer.
 pub(super) struct Conn {

@@ -316,7 +316,9 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
             let held = out_held_since.get_or_insert(now);
             if quiet || now.duration_since(*held) >= OUT_MAX_DELAY {
                 sp.flush_rib(&registry, now);
-                out_held_since = None;
+                // More than one flush's worth waits: flushed as soon as the input is
+                // quiet, or OUT_MAX_DELAY from now while it streams.
+                out_held_since = sp.rib.has_out().then_some(now);
             }
             if sp.rib.has_best_changes() {
                 d.routes.request_reconcile(now);

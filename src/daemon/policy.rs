@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::rc::Rc;
 
@@ -70,8 +70,10 @@ pub fn reason(r: Reject) -> &'static str {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KubePolicy {
     pub model: PolicyModel,
-    /// Addresses of node peers (sessions to other cluster nodes).
-    pub node_peers: HashSet<IpAddr>,
+    /// Addresses of node peers (sessions to other cluster nodes). A tree, not a hash
+    /// set: looked up for every prefix imported and exported, where hashing an address
+    /// cost more than a few comparisons.
+    pub node_peers: BTreeSet<IpAddr>,
     /// What each locally originated prefix is.
     pub local: HashMap<Prefix, OriginKind>,
     /// Refusals logged so far (shared with earlier and later policies).
@@ -143,6 +145,12 @@ impl Policy for KubePolicy {
     fn export_group(&self, peer: &PeerInfo) -> u64 {
         u64::from(self.is_node(&peer.addr))
     }
+
+    /// kube-router sends external peers only this node's pod CIDRs and service IPs,
+    /// and other nodes learned routes only when reflecting (`cluster::policy`).
+    fn exports_learned(&self, peer: &PeerInfo) -> bool {
+        self.is_node(&peer.addr) && self.model.rr_server
+    }
 }
 
 #[cfg(test)]
@@ -210,6 +218,32 @@ mod tests {
         let p: Prefix = prefix.parse().unwrap();
         pol.export(to, &p, Source::Local, &mut cow)
             .then(|| cow.into_owned())
+    }
+
+    /// The shortcut the RIB takes must agree with `export` itself: when
+    /// `exports_learned` says no, no learned path is exported, whatever its origin.
+    #[test]
+    fn exports_learned_agrees_with_export() {
+        let node = peer("10.0.0.2", 64512);
+        let ext = peer("192.0.2.1", 65000);
+        let from_node = peer("10.0.0.2", 64512);
+        let from_ext = peer("192.0.2.7", 65001);
+        for rr in [false, true] {
+            let mut pol = policy();
+            pol.model.rr_server = rr;
+            for to in [&node, &ext] {
+                let any = [&from_node, &from_ext].iter().any(|src| {
+                    let mut cow = Cow::Owned(Attrs::default());
+                    let p: Prefix = "10.244.2.0/24".parse().unwrap();
+                    pol.export(to, &p, Source::Peer(src), &mut cow)
+                });
+                if !pol.exports_learned(to) {
+                    assert!(!any, "rr={rr} to {}: exported a learned path", to.addr);
+                }
+            }
+            assert_eq!(pol.exports_learned(&node), rr);
+            assert!(!pol.exports_learned(&ext));
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! number of operations, so a million routes go in as many short passes with the event
 //! loop (control socket, timers, sessions) served in between.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -53,6 +53,8 @@ pub struct RouteStats {
     pub deleted: u64,
     pub failed: u64,
     pub last_duration: Duration,
+    /// Time the route writer waited for a batch while passes were running.
+    pub writer_idle: Duration,
     /// kube-router's `host_routes_sync_time`.
     pub sync_time: crate::ops::http::prom::Histogram,
 }
@@ -60,7 +62,8 @@ pub struct RouteStats {
 /// What choosing a prefix's kernel route needs: the cluster's node addresses, the
 /// overlay settings, the connected subnets and the tunnels made so far.
 struct RouteCtx {
-    node_addrs: HashSet<IpAddr>,
+    /// Cluster node addresses (a tree: looked up for each prefix planned).
+    node_addrs: BTreeSet<IpAddr>,
     connected: BTreeSet<Prefix>,
     overlay: bool,
     overlay_full: bool,
@@ -297,7 +300,7 @@ impl KernelRoutes {
             in_flight: VecDeque::new(),
             watch,
             ctx: RouteCtx {
-                node_addrs: HashSet::new(),
+                node_addrs: BTreeSet::new(),
                 connected,
                 overlay: cfg.enable_overlay && cfg.overlay_type != OverlayType::Never,
                 overlay_full: cfg.overlay_type == OverlayType::Full,
@@ -423,7 +426,7 @@ impl KernelRoutes {
     /// Node addresses (D7: tunnels only towards cluster nodes), local addresses (tunnel
     /// sources) and local pod CIDRs (the `from <pod CIDR> lookup 77` rules).
     pub fn set_context(&mut self, plan: &Plan, _snap: &Snapshot, now: Instant) {
-        let new: HashSet<IpAddr> = plan.node_addrs.iter().copied().collect();
+        let new: BTreeSet<IpAddr> = plan.node_addrs.iter().copied().collect();
         let (mut v4, mut v6) = (None, None);
         if let Some(me) = &plan.identity {
             for a in &me.listen {
@@ -695,6 +698,7 @@ impl KernelRoutes {
                 break;
             };
             pass.set_kernel_time(d.duration);
+            self.stats.writer_idle += d.idle;
             let res = rec.finish(pass, d.result);
             self.after_pass(res, &mut rec, now);
         }
@@ -720,12 +724,13 @@ impl KernelRoutes {
                 if st.added + st.replaced + st.deleted > 0 {
                     debug!(
                         "kernel",
-                        "reconciled: +{} ~{} -{} in {:?} (netlink {:?}){}{}",
+                        "reconciled: +{} ~{} -{} in {:?} (netlink {:?}, writer idle so far {:?}){}{}",
                         st.added,
                         st.replaced,
                         st.deleted,
                         st.duration,
                         st.kernel,
+                        self.stats.writer_idle,
                         if st.resynced { ", after a re-read" } else { "" },
                         if st.full { ", full comparison" } else { "" }
                     );

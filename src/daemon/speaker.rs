@@ -34,6 +34,8 @@ use super::conn::{
 
 /// First token of the speaker's range; listeners use `BASE..BASE+LISTENER_SLOTS`.
 pub const TOKEN_BASE: usize = 1 << 20;
+/// Changed prefixes one `flush_rib` call exports at most.
+const OUT_CHUNK: usize = 64 * 1024;
 const LISTENER_SLOTS: usize = 64;
 
 /// Settings that are the same for every peer.
@@ -639,8 +641,12 @@ impl Speaker {
     /// per peer), and only what its socket does not take at once is copied into its
     /// buffer. A route reflector sending K clients the other K-1 routes no longer holds
     /// K copies of the burst.
+    ///
+    /// At most `OUT_CHUNK` changed prefixes are handled per call (a million prefixes
+    /// arriving must not make one turn of the loop last a quarter of a second); call
+    /// again while `rib.has_out()`.
     pub fn flush_rib(&mut self, registry: &Registry, now: Instant) {
-        let batches = self.rib.take_out();
+        let batches = self.rib.take_out_max(OUT_CHUNK);
         if batches.is_empty() {
             return;
         }

@@ -32,6 +32,8 @@ pub struct Done {
     pub result: Result<Vec<Failure>, NetlinkError>,
     /// Time spent in the kernel (sending and reading replies).
     pub duration: Duration,
+    /// How long the writer had nothing to do before this job arrived.
+    pub idle: Duration,
 }
 
 /// See the module documentation.
@@ -54,14 +56,18 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("route-writer".into())
             .spawn(move || {
+                let mut free_since = Instant::now();
                 for mut job in job_rx {
                     let t = Instant::now();
+                    let idle = t.duration_since(free_since);
                     let result = nl.send_requests(&mut job.requests, job.opts);
                     let d = Done {
                         requests: job.requests,
                         result,
                         duration: t.elapsed(),
+                        idle,
                     };
+                    free_since = Instant::now();
                     if done_tx.send(d).is_err() {
                         return;
                     }
@@ -143,6 +149,7 @@ impl Writer {
                 "the route writer thread stopped during a batch".into(),
             )),
             duration: Duration::ZERO,
+            idle: Duration::ZERO,
         })
     }
 }

@@ -89,7 +89,11 @@ impl<L: Accept + mio::event::Source> Server<L> {
         handler: &mut dyn FnMut(&[u8]) -> Vec<u8>,
     ) {
         if token.0 == self.base {
-            self.accept_all(registry);
+            // A request usually arrives with the connection: answer it in this turn of
+            // the loop rather than the next (a busy loop's turn can be long).
+            for t in self.accept_all(registry) {
+                self.ready(registry, Token(t), handler);
+            }
             return;
         }
         let Some(conn) = self.conns.get_mut(&token.0) else {
@@ -105,7 +109,9 @@ impl<L: Accept + mio::event::Source> Server<L> {
         }
     }
 
-    fn accept_all(&mut self, registry: &Registry) {
+    /// Accepts every waiting connection; returns their tokens.
+    fn accept_all(&mut self, registry: &Registry) -> Vec<usize> {
+        let mut new = Vec::new();
         loop {
             match self.listener.accept_one() {
                 Ok(mut stream) => {
@@ -117,6 +123,7 @@ impl<L: Accept + mio::event::Source> Server<L> {
                         .register(&mut stream, Token(self.base + slot), Interest::READABLE)
                         .is_ok()
                     {
+                        new.push(self.base + slot);
                         self.conns.insert(
                             self.base + slot,
                             Conn {
@@ -130,9 +137,9 @@ impl<L: Accept + mio::event::Source> Server<L> {
                         );
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return new,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => return,
+                Err(_) => return new,
             }
         }
     }

@@ -52,6 +52,10 @@ pub(crate) fn map_bytes<T>(capacity: usize) -> usize {
     buckets * (std::mem::size_of::<T>() + 1) + 16
 }
 
+/// Prefixes of an UPDATE whose index slots are loaded together before they are
+/// applied (see `Table::touch`).
+const TOUCH_AHEAD: usize = 32;
+
 /// A peer's handle in the RIB (small, reused after `remove_peer`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct PeerId(pub u32);
@@ -146,17 +150,20 @@ struct PeerSlot {
 /// Ids whose state changed, with a flag bit in the entry to avoid duplicates. When the
 /// list would grow past a fraction of the table, it switches to scanning the flags.
 ///
-/// A scan visits the ids in bit-reversed order (0, N/2, N/4, 3N/4, ...), not in id
-/// order. Ids follow arrival order, and a peer sends its table in address order, so a
-/// large change set is handed over spread across the address space. That is the order
-/// the kernel's FIB trie takes routes fastest: a million /24s went in about 1.7x
-/// faster bit-reversed than in address order here (tests/bench/RESULTS.md).
+/// A scan visits the ids in id order, or (`scattered`, the best-path changes for the
+/// kernel) in bit-reversed order: 0, N/2, N/4, 3N/4, ... Ids follow arrival order, and
+/// a peer sends its table in address order, so a large change set is then handed over
+/// spread across the address space. That is the order the kernel's FIB trie takes
+/// routes fastest: a million /24s went in about 1.7x faster bit-reversed than in
+/// address order here (tests/bench/RESULTS.md). It costs a cache miss per id in the
+/// scan, which is why exports scan in id order.
 #[derive(Debug, Default)]
 struct Dirty {
     ids: Vec<u32>,
     scan: bool,
-    /// Next scan position, in `0..1 << bits`; position and id are bit-reversals of
-    /// each other.
+    scattered: bool,
+    /// Next scan position, in `0..1 << bits`; when scattered, position and id are
+    /// bit-reversals of each other, else equal.
     cursor: u64,
     /// The scan covers ids below `1 << bits` (fixed when it starts); ids made later are
     /// listed in `ids`.
@@ -172,6 +179,23 @@ fn scatter(pos: u64, bits: u32) -> u64 {
 }
 
 impl Dirty {
+    /// A change list whose scans hand ids over in bit-reversed order.
+    fn scattered() -> Dirty {
+        Dirty {
+            scattered: true,
+            ..Dirty::default()
+        }
+    }
+
+    /// The id at scan position `pos` (and the position of id `pos`).
+    fn at(&self, pos: u64) -> u64 {
+        if self.scattered {
+            scatter(pos, self.bits)
+        } else {
+            pos
+        }
+    }
+
     /// Starts a scan covering every id below `id_limit`.
     fn start_scan(&mut self, id_limit: usize) {
         self.ids = Vec::new();
@@ -182,9 +206,7 @@ impl Dirty {
 
     /// Whether a running scan has yet to reach `id`.
     fn ahead(&self, id: u32) -> bool {
-        self.scan
-            && u64::from(id) < 1 << self.bits
-            && scatter(u64::from(id), self.bits) >= self.cursor
+        self.scan && u64::from(id) < 1 << self.bits && self.at(u64::from(id)) >= self.cursor
     }
 
     fn mark(&mut self, id: u32, table_len: usize, id_limit: usize) {
@@ -192,7 +214,10 @@ impl Dirty {
             return;
         }
         self.ids.push(id);
-        if !self.scan && self.ids.len() > 65_536 && self.ids.len() > table_len / 4 {
+        // Also while scanning: ids made after the scan started pile up in the list;
+        // a new scan over the whole range takes them (flags cleared by the old scan
+        // are skipped), still in scattered order.
+        if self.ids.len() > 65_536 && self.ids.len() > table_len / 4 {
             self.start_scan(id_limit);
         }
     }
@@ -203,7 +228,7 @@ impl Dirty {
         if self.scan {
             let end = 1u64 << self.bits;
             while self.cursor < end && out.len() < limit {
-                let id = scatter(self.cursor, self.bits) as u32;
+                let id = self.at(self.cursor) as u32;
                 self.cursor += 1;
                 if let Some(e) = table.entry_mut(id) {
                     if e.flags() & flag != 0 {
@@ -335,7 +360,7 @@ impl Rib {
             interner: Interner::default(),
             received: IdMap::default(),
             groups: Vec::new(),
-            best_dirty: Dirty::default(),
+            best_dirty: Dirty::scattered(),
             export_dirty: Dirty::default(),
             export_all: false,
             pending: Vec::new(),
@@ -562,11 +587,14 @@ impl Rib {
         let received = self.interner.intern(attrs);
         let base = import_loop_free(&self.cfg, &info, &received)
             .then(|| import_base(&mut self.interner, &info, &received));
-        for prefix in prefixes {
-            let accepted = base
-                .as_ref()
-                .and_then(|b| import_policy(&*self.policy, &mut self.interner, &info, prefix, b));
-            self.set_path(id.0, *prefix, &received, accepted);
+        for chunk in prefixes.chunks(TOUCH_AHEAD) {
+            self.table.touch(chunk);
+            for prefix in chunk {
+                let accepted = base.as_ref().and_then(|b| {
+                    import_policy(&*self.policy, &mut self.interner, &info, prefix, b)
+                });
+                self.set_path(id.0, *prefix, &received, accepted);
+            }
         }
         self.interner.maybe_gc();
         Ok(())

@@ -594,12 +594,16 @@ impl Rib {
     }
 
     /// The Adj-RIB-Out entry of prefix `id` for group `g`.
-    fn compute(&mut self, g: &Group, id: u32, cache: &mut RewriteCache) -> OutSlot {
+    /// `learned`: the policy may export learned paths to this group at all.
+    fn compute(&mut self, g: &Group, id: u32, learned: bool, cache: &mut RewriteCache) -> OutSlot {
         let none = OutSlot::default();
         let Some(e) = self.table.entry(id) else {
             return none;
         };
         let Some(best) = e.best() else { return none };
+        if !learned && best.src != LOCAL_SRC {
+            return none;
+        }
         let attrs = &best.attrs;
         let src = if best.src == LOCAL_SRC {
             None
@@ -640,6 +644,7 @@ impl Rib {
 
     fn flush_group(&mut self, g: &mut Group, ids: &[u32], out: &mut Vec<OutBatch>) {
         let limit = self.table.id_limit();
+        let learned = self.policy.exports_learned(&g.rep);
         let mut cache = RewriteCache::default();
         let mut shared: BTreeMap<u32, Builder> = BTreeMap::new();
         let mut single: BTreeMap<PeerId, Builder> = BTreeMap::new();
@@ -655,7 +660,7 @@ impl Rib {
             let Some(prefix) = self.table.live_prefix(id) else {
                 continue;
             };
-            let new = self.compute(g, id, &mut cache);
+            let new = self.compute(g, id, learned, &mut cache);
             let old = g.slots.get(id).cloned().unwrap_or_default();
             let same_attrs = match (&old.attrs, &new.attrs) {
                 (Some(a), Some(b)) => Arc::ptr_eq(a, b),

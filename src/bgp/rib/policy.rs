@@ -42,6 +42,14 @@ pub trait Policy {
         true
     }
 
+    /// Whether `peer` may be sent any path learned from a peer (`false`: only local
+    /// paths are ever exported to it, so the RIB skips the export rules and `export`
+    /// for learned paths altogether: a million learned prefixes cost a group nothing).
+    fn exports_learned(&self, peer: &PeerInfo) -> bool {
+        let _ = peer;
+        true
+    }
+
     /// Extra update-group key: peers are grouped (and share one export computation and
     /// encoding) only when the RIB's own export class and this key are equal.
     fn export_group(&self, peer: &PeerInfo) -> u64 {

@@ -205,17 +205,28 @@ impl Entry {
     }
 }
 
-const EMPTY: u64 = u64::MAX;
+/// A free index slot. Used slots hold the top 32 bits of the prefix's hash and the
+/// entry id plus one, so no used slot is zero and a fresh index is zeroed memory.
+const EMPTY: u64 = 0;
 
 fn slot_of(hash: u64, id: u32) -> u64 {
-    (hash & 0xffff_ffff_0000_0000) | u64::from(id)
+    (hash & 0xffff_ffff_0000_0000) | (u64::from(id) + 1)
+}
+
+/// The entry id a used slot points at.
+fn slot_id(s: u64) -> u32 {
+    (s as u32).wrapping_sub(1)
 }
 
 /// Prefix → id index plus the entries.
 #[derive(Debug, Default)]
 pub(crate) struct Table {
+    /// The index: `1 << bits` slots, linear probing. A prefix's home slot is the top
+    /// `bits` bits of its hash, which the slot keeps: growing the index re-places the
+    /// slots from the slots alone, in order, without hashing or reading an entry.
     slots: Vec<u64>,
     mask: usize,
+    bits: u32,
     pub(crate) entries: Vec<Entry>,
     free: Vec<u32>,
     live: usize,
@@ -289,13 +300,13 @@ impl Table {
     /// the index has no slots yet.
     fn find(&self, prefix: &Prefix, hash: u64) -> Option<Result<u32, usize>> {
         let tag = hash >> 32;
-        let mut i = hash as usize & self.mask;
+        let mut i = self.home(hash);
         loop {
             let s = *self.slots.get(i)?;
             if s == EMPTY {
                 return Some(Err(i));
             }
-            let id = s as u32;
+            let id = slot_id(s);
             if s >> 32 == tag
                 && self
                     .entries
@@ -306,6 +317,25 @@ impl Table {
             }
             i = (i + 1) & self.mask;
         }
+    }
+
+    /// Loads the index slots of `prefixes` into the cache, all at once. A million-prefix table does not fit the cache, so each
+    /// lookup misses; issued together, the misses overlap instead of queuing one
+    /// behind the other, and the lookups that follow hit.
+    pub(crate) fn touch(&self, prefixes: &[Prefix]) {
+        if self.slots.is_empty() {
+            return;
+        }
+        let mut acc = 0u64;
+        for p in prefixes {
+            let s = self
+                .slots
+                .get(self.home(hash_prefix(p)))
+                .copied()
+                .unwrap_or(EMPTY);
+            acc ^= s;
+        }
+        std::hint::black_box(acc);
     }
 
     pub(crate) fn get(&self, prefix: &Prefix) -> Option<u32> {
@@ -375,29 +405,40 @@ impl Table {
         id
     }
 
+    /// The home slot of a hash (also of a used slot, which keeps the hash's top bits).
+    fn home(&self, hash: u64) -> usize {
+        if self.bits == 0 {
+            0
+        } else {
+            (hash >> (64 - self.bits)) as usize
+        }
+    }
+
     fn place(&mut self, hash: u64, id: u32) {
-        let mut i = hash as usize & self.mask;
-        while let Some(slot) = self.slots.get_mut(i) {
-            if *slot == EMPTY {
-                *slot = slot_of(hash, id);
+        self.put(slot_of(hash, id));
+    }
+
+    /// Puts a used slot at or after its home.
+    fn put(&mut self, slot: u64) {
+        let mut i = self.home(slot);
+        while let Some(s) = self.slots.get_mut(i) {
+            if *s == EMPTY {
+                *s = slot;
                 return;
             }
             i = (i + 1) & self.mask;
         }
     }
 
-    /// Doubles the index and re-places every live entry (the caller places the one it
-    /// is adding).
+    /// Doubles the index (the caller places the entry it is adding). The old slots are
+    /// re-placed in their order, so the new index is written almost sequentially.
     fn grow(&mut self) {
         let n = (self.slots.len() * 2).max(16);
-        self.slots = vec![EMPTY; n];
+        let old = std::mem::replace(&mut self.slots, vec![EMPTY; n]);
         self.mask = n - 1;
-        for id in 0..self.entries.len() {
-            let e = &self.entries[id];
-            if e.is_live() {
-                let h = hash_prefix(&self.prefix_of(e));
-                self.place(h, id as u32);
-            }
+        self.bits = n.trailing_zeros().min(32);
+        for s in old.into_iter().filter(|&s| s != EMPTY) {
+            self.put(s);
         }
     }
 
@@ -416,10 +457,10 @@ impl Table {
             e.paths = Paths::Empty;
         }
         // Find the slot, then delete with backward shift (linear probing).
-        let mut i = hash_prefix(&prefix) as usize & self.mask;
+        let mut i = self.home(hash_prefix(&prefix));
         loop {
             match self.slots.get(i) {
-                Some(&s) if s != EMPTY && s as u32 == id => break,
+                Some(&s) if s != EMPTY && slot_id(s) == id => break,
                 Some(&s) if s != EMPTY => i = (i + 1) & self.mask,
                 _ => return,
             }
@@ -431,8 +472,7 @@ impl Table {
             if s == EMPTY {
                 break;
             }
-            let home =
-                hash_prefix(&self.prefix_of(&self.entries[s as u32 as usize])) as usize & self.mask;
+            let home = self.home(s);
             // Move `s` into the hole unless its home lies cyclically in (hole, j].
             let in_range = if hole <= j {
                 home > hole && home <= j

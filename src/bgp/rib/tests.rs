@@ -993,13 +993,17 @@ fn reflect_1000_clients() {
 /// started, and a full re-mark.
 #[test]
 fn dirty_scan_hands_every_marked_id_over_once() {
+    dirty_scan_case(Dirty::scattered());
+    dirty_scan_case(Dirty::default());
+}
+
+fn dirty_scan_case(mut d: Dirty) {
     use std::collections::BTreeSet;
     let mut t = table::Table::default();
     let p = |i: u32| Prefix::V4(Ipv4Addr::from(0x1000_0000 + (i << 8)), 24);
     for i in 0..100_000 {
         t.get_or_insert(p(i));
     }
-    let mut d = Dirty::default();
     // Ids marked and not yet handed over.
     let mut owed = BTreeSet::new();
     // Mark like `Rib::mark`: set the flag, queue only when it was clear.
@@ -1024,8 +1028,9 @@ fn dirty_scan_hands_every_marked_id_over_once() {
     }
     assert!(d.scan, "a large change set is scanned");
     let first = take(&mut t, &mut d, &mut owed, 1000);
-    // Spread over the id space, not the first thousand ids.
-    assert!(first.iter().any(|&i| i > 60_000) && first.iter().any(|&i| i < 1000));
+    // Scattered: spread over the id space, not the first thousand ids.
+    let spread = first.iter().any(|&i| i > 60_000) && first.iter().any(|&i| i < 1000);
+    assert_eq!(spread, d.scattered);
     // Marks during the scan: some behind the cursor, some ahead, and new ids.
     for id in (0..100_000).step_by(7) {
         mark(&mut t, &mut d, &mut owed, id);
@@ -1124,4 +1129,43 @@ fn heap_1m() {
     let r = load_ebgp(n);
     heap_report(&r, n);
     assert!(r.heap_bytes() <= 45_000_000, "{} bytes", r.heap_bytes());
+}
+
+/// Exports local paths only (`exports_learned` false): learned paths never reach the
+/// group, without the export rules running for them; a policy change that allows them
+/// sends them after re-evaluation.
+struct LocalOnly(bool);
+
+impl Policy for LocalOnly {
+    fn exports_learned(&self, _: &PeerInfo) -> bool {
+        self.0
+    }
+}
+
+#[test]
+fn groups_that_take_no_learned_paths_get_only_local_ones() {
+    let mut r = Rib::new(cfg(None), Box::new(LocalOnly(false)));
+    let src = up(&mut r, info(1, 65001));
+    let to = up(&mut r, info(2, 65002));
+    r.take_out();
+    r.announce(src, attrs(&[65001], "192.0.2.1"), &[pfx("10.1.0.0/24")])
+        .unwrap();
+    r.originate(pfx("10.244.0.0/24"), attrs(&[], "192.0.2.254"));
+    let out = r.take_out();
+    let to_peer: Vec<Prefix> = announced(&messages_for(&out, to))
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(to_peer, vec![pfx("10.244.0.0/24")]);
+    assert_eq!(r.counters(to).unwrap().advertised, 1);
+    // Now learned paths may go: re-evaluation sends the learned one.
+    r.set_policy(Box::new(LocalOnly(true)));
+    r.reevaluate();
+    let out = r.take_out();
+    let more: Vec<Prefix> = announced(&messages_for(&out, to))
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(more, vec![pfx("10.1.0.0/24")]);
+    assert_eq!(r.counters(to).unwrap().advertised, 2);
 }
