@@ -5,8 +5,11 @@
 //!
 //! Needs root. `cargo run --release --example route_bench -- -n 1000000 --reference
 //! ../shared/bench/nlbatch.py [--chunk 1024] [--ack-each] [--rounds 3]
-//! [--pass-limit 16384 -v] [--watch]` (`--watch`: with the daemon's change subscription open) (`--pass-limit`: operations per reconcile pass, as the daemon
-//! runs them; `-v` prints each pass's time).
+//! [--pass-limit 16384 -v] [--watch] [--order ascending|scattered]`.
+//! `--pass-limit`: operations per reconcile pass, as the daemon runs them; `-v` prints
+//! each pass's time; `--watch`: with the daemon's change subscription open;
+//! `--order scattered`: passes take the prefixes in bit-reversed order, as the daemon
+//! hands a large table over, instead of address order.
 //! Namespaces are named `kbbench<pid>…` and deleted on exit.
 
 use std::collections::BTreeMap;
@@ -88,6 +91,7 @@ fn ours(
     pass_limit: usize,
     verbose: bool,
     watch: bool,
+    scattered: bool,
 ) -> Result<Measured, String> {
     let name = pair.ns.clone();
     std::thread::scope(|s| {
@@ -116,7 +120,20 @@ fn ours(
                 let p = Prefix::new(a, 24).map_err(|e| e.to_string())?;
                 want.insert(p, KernelRoute::via(p, gw));
             }
-            r.changed_all();
+            if scattered {
+                // As the daemon hands a large change set over (the RIB's scattered
+                // scan): bit-reversed order across passes, each pass sorted.
+                let bits = u32::BITS - n.saturating_sub(1).leading_zeros();
+                for k in 0..(1u64 << bits) {
+                    let i = (k as u32).reverse_bits() >> (32 - bits.max(1));
+                    if i < n {
+                        let a = IpAddr::V4(Ipv4Addr::from(0x1000_0000u32.wrapping_add(i << 8)));
+                        r.changed(Prefix::new(a, 24).map_err(|e| e.to_string())?);
+                    }
+                }
+            } else {
+                r.changed_all();
+            }
             let c0 = thread_cpu();
             let t0 = Instant::now();
             let mut failed = 0;
@@ -174,6 +191,7 @@ fn main() -> Result<(), String> {
     let mut pass_limit = usize::MAX;
     let mut verbose = false;
     let mut watch = false;
+    let mut scattered = false;
     let mut args = lexopt::Parser::from_env();
     while let Some(arg) = args.next().map_err(|e| e.to_string())? {
         use lexopt::prelude::*;
@@ -191,6 +209,13 @@ fn main() -> Result<(), String> {
             Long("pass-limit") => pass_limit = num(&mut args)?.max(1) as usize,
             Short('v') => verbose = true,
             Long("watch") => watch = true,
+            Long("order") => {
+                scattered = match args.value().map_err(|e| e.to_string())?.to_str() {
+                    Some("ascending") => false,
+                    Some("scattered") => true,
+                    other => return Err(format!("--order ascending|scattered, not {other:?}")),
+                }
+            }
             Long("reference") => {
                 script = Some(
                     args.value()
@@ -203,8 +228,9 @@ fn main() -> Result<(), String> {
         }
     }
     println!(
-        "routes={n} chunk={} ack={}",
+        "routes={n} chunk={} order={} ack={}",
         opts.chunk,
+        if scattered { "scattered" } else { "ascending" },
         if opts.ack_each {
             "each"
         } else {
@@ -213,7 +239,8 @@ fn main() -> Result<(), String> {
     );
     for round in 0..rounds {
         let pair = Pair::new(round * 2)?;
-        let (secs, sys, user, failed) = ours(&pair, n, opts, pass_limit, verbose, watch)?;
+        let (secs, sys, user, failed) =
+            ours(&pair, n, opts, pass_limit, verbose, watch, scattered)?;
         println!(
             "round {round}: kube-bgp Reconciler: {n} routes, wall {secs:.3} s = {:.0} routes/s; \
              cpu sys {sys:.3} + user {user:.3} s = {:.0} routes/cpu-s (failed {failed})",
