@@ -113,24 +113,32 @@ fn ours(
                 None
             };
             r.set_pass_limit(pass_limit);
-            let gw = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+            // As the daemon starts: the first pass reads the (empty) kernel table while
+            // nothing is wanted yet. Not timed.
             let mut want = BTreeMap::new();
+            r.reconcile(&mut want, Instant::now())
+                .map_err(|e| e.to_string())?;
+            let gw = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
             for i in 0..n {
                 let a = IpAddr::V4(Ipv4Addr::from(0x1000_0000u32.wrapping_add(i << 8)));
                 let p = Prefix::new(a, 24).map_err(|e| e.to_string())?;
                 want.insert(p, KernelRoute::via(p, gw));
             }
+            // Scattered: as the daemon hands a large change set over (the RIB's scattered
+            // scan, `pass_limit` prefixes per pass): bit-reversed order across passes,
+            // each pass sorted by the reconciler. (Queuing them all at once would be
+            // sorted back into address order.)
+            let mut order = Vec::new();
             if scattered {
-                // As the daemon hands a large change set over (the RIB's scattered
-                // scan): bit-reversed order across passes, each pass sorted.
                 let bits = u32::BITS - n.saturating_sub(1).leading_zeros();
                 for k in 0..(1u64 << bits) {
                     let i = (k as u32).reverse_bits() >> (32 - bits.max(1));
                     if i < n {
                         let a = IpAddr::V4(Ipv4Addr::from(0x1000_0000u32.wrapping_add(i << 8)));
-                        r.changed(Prefix::new(a, 24).map_err(|e| e.to_string())?);
+                        order.push(Prefix::new(a, 24).map_err(|e| e.to_string())?);
                     }
                 }
+                order.reverse(); // taken from the back
             } else {
                 r.changed_all();
             }
@@ -140,10 +148,16 @@ fn ours(
             let mut passes = Vec::new();
             loop {
                 let t = Instant::now();
+                if r.pending() == 0 {
+                    let take = order.len().saturating_sub(pass_limit);
+                    for p in order.drain(take..).rev() {
+                        r.changed(p);
+                    }
+                }
                 let st = r.reconcile(&mut want, t).map_err(|e| e.to_string())?;
                 passes.push((t.elapsed().as_secs_f64(), st.added));
                 failed += st.failed;
-                if !st.more {
+                if !st.more && order.is_empty() {
                     break;
                 }
             }

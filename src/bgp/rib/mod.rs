@@ -154,9 +154,10 @@ struct PeerSlot {
 /// kernel) in bit-reversed order: 0, N/2, N/4, 3N/4, ... Ids follow arrival order, and
 /// a peer sends its table in address order, so a large change set is then handed over
 /// spread across the address space. That is the order the kernel's FIB trie takes
-/// routes fastest: a million /24s went in about 1.7x faster bit-reversed than in
-/// address order here (tests/bench/RESULTS.md). It costs a cache miss per id in the
-/// scan, which is why exports scan in id order.
+/// routes fastest: a million /24s cost the kernel about 1.4x less time bit-reversed
+/// (in passes of 16k, each sorted) than in address order here (tests/bench/RESULTS.md,
+/// "Insertion order"). It costs a cache miss per id in the scan, which is why exports
+/// scan in id order.
 #[derive(Debug, Default)]
 struct Dirty {
     ids: Vec<u32>,
