@@ -164,6 +164,10 @@ fn ours(
             let wall = t0.elapsed().as_secs_f64();
             let (sys, user) = thread_cpu();
             if verbose {
+                println!(
+                    "  installed-route mirror: {:.1} MB heap",
+                    r.installed().heap_bytes() as f64 / 1e6
+                );
                 let mut done = 0;
                 for (secs, added) in &passes {
                     done += added;
