@@ -119,9 +119,12 @@ fn ours(
             r.reconcile(&mut want, Instant::now())
                 .map_err(|e| e.to_string())?;
             let gw = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
-            for i in 0..n {
+            let prefix = |i: u32| {
                 let a = IpAddr::V4(Ipv4Addr::from(0x1000_0000u32.wrapping_add(i << 8)));
-                let p = Prefix::new(a, 24).map_err(|e| e.to_string())?;
+                Prefix::new(a, 24).map_err(|e| e.to_string())
+            };
+            for i in 0..n {
+                let p = prefix(i)?;
                 want.insert(p, KernelRoute::via(p, gw));
             }
             // Scattered: as the daemon hands a large change set over (the RIB's scattered
@@ -131,17 +134,15 @@ fn ours(
             let mut order = Vec::new();
             if scattered {
                 let bits = u32::BITS - n.saturating_sub(1).leading_zeros();
-                for k in 0..(1u64 << bits) {
-                    let i = (k as u32).reverse_bits() >> (32 - bits.max(1));
-                    if i < n {
-                        let a = IpAddr::V4(Ipv4Addr::from(0x1000_0000u32.wrapping_add(i << 8)));
-                        order.push(Prefix::new(a, 24).map_err(|e| e.to_string())?);
-                    }
-                }
-                order.reverse(); // taken from the back
+                order.extend(
+                    (0..1u64 << bits)
+                        .map(|k| (k as u32).reverse_bits() >> (32 - bits.max(1)))
+                        .filter(|&i| i < n),
+                );
             } else {
                 r.changed_all();
             }
+            let mut fed = 0;
             let c0 = thread_cpu();
             let t0 = Instant::now();
             let mut failed = 0;
@@ -149,15 +150,15 @@ fn ours(
             loop {
                 let t = Instant::now();
                 if r.pending() == 0 {
-                    let take = order.len().saturating_sub(pass_limit);
-                    for p in order.drain(take..).rev() {
-                        r.changed(p);
+                    for &i in order[fed..].iter().take(pass_limit) {
+                        r.changed(prefix(i)?);
+                        fed += 1;
                     }
                 }
                 let st = r.reconcile(&mut want, t).map_err(|e| e.to_string())?;
                 passes.push((t.elapsed().as_secs_f64(), st.added));
                 failed += st.failed;
-                if !st.more && order.is_empty() {
+                if !st.more && fed == order.len() {
                     break;
                 }
             }
