@@ -467,6 +467,7 @@ impl Speaker {
                 slot.ctx = wire::Ctx {
                     four_octet_as: negotiated.four_octet_as,
                     ibgp: negotiated.ibgp,
+                    families: wire::AfiSet::of(&negotiated.families),
                 };
                 slot.stats.established_transitions += 1;
                 slot.peer_restart_time = negotiated

@@ -11,14 +11,17 @@ const CTXS: [Ctx; 3] = [
     Ctx {
         four_octet_as: true,
         ibgp: true,
+        families: AfiSet::ALL,
     },
     Ctx {
         four_octet_as: false,
         ibgp: false,
+        families: AfiSet::ALL,
     },
     Ctx {
         four_octet_as: false,
         ibgp: true,
+        families: AfiSet::ALL,
     },
 ];
 
