@@ -73,6 +73,10 @@ pub struct Settings {
     /// `--enable-ipv4` / `--enable-ipv6`: the local Node must have an address of the family.
     pub require_ipv4: bool,
     pub require_ipv6: bool,
+    /// `--bgp-max-prefixes`: the prefix limit of external peers (0 = unlimited).
+    pub max_prefixes: u32,
+    /// `--bgp-node-password-file`: TCP-MD5 key of every node-to-node session.
+    pub node_password: Option<Password>,
 }
 
 impl Default for Settings {
@@ -100,6 +104,8 @@ impl Default for Settings {
             loadbalancer_ip_range: Vec::new(),
             require_ipv4: true,
             require_ipv6: false,
+            max_prefixes: 10_000,
+            node_password: None,
         }
     }
 }
@@ -150,6 +156,8 @@ impl Settings {
             loadbalancer_ip_range: c.loadbalancer_ip_range.clone(),
             require_ipv4: c.enable_ipv4,
             require_ipv6: c.enable_ipv6,
+            max_prefixes: c.max_prefixes,
+            node_password: c.node_password.clone(),
         }
     }
 

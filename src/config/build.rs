@@ -28,6 +28,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::flags::{self, FlagSpec, Group, Kind, Raw};
+use super::secret_file;
 use super::{
     Bfd, Config, ConfigError, DEFAULT_CLUSTER_ASN, DEFAULT_PEER_PORT, GracefulRestart,
     MAX_MD5_KEY_LEN, OverlayEncap, OverlayType, Password, PeerSpec, RouterIdMode, parse,
@@ -203,6 +204,30 @@ fn password_entries(
         text.split(',').map(str::to_string).collect(),
         "peer-router-passwords-file",
     ))
+}
+
+/// `--bgp-node-password-file`: one base64 TCP-MD5 key (whitespace around it ignored),
+/// from a file only its owner may read.
+fn node_password(path: &str) -> Result<Password, ConfigError> {
+    const FLAG: &str = "bgp-node-password-file";
+    let err = |reason: String| ConfigError::SecretFile {
+        flag: FLAG,
+        path: path.to_string(),
+        reason,
+    };
+    let bytes = secret_file::read_private(std::path::Path::new(path)).map_err(err)?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| err("not UTF-8 text".into()))?;
+    let key = parse::base64_std(text.trim()).map_err(|r| err(format!("not base64: {r}")))?;
+    if key.is_empty() {
+        return Err(err("the password is empty".into()));
+    }
+    if key.len() > MAX_MD5_KEY_LEN {
+        return Err(err(format!(
+            "decoded key is {} bytes; TCP-MD5 allows at most {MAX_MD5_KEY_LEN}",
+            key.len()
+        )));
+    }
+    Ok(Password::new(key))
 }
 
 fn peers(raw: &Raw, warnings: &mut Vec<String>) -> Result<Vec<PeerSpec>, ConfigError> {
@@ -444,6 +469,18 @@ pub fn build(raw: &Raw) -> Result<Config, ConfigError> {
         hold_secs = 65535;
     }
     let graceful_restart = graceful_restart(raw)?;
+    let prefix_limit_restart = duration(raw, "bgp-prefix-limit-restart", Duration::from_secs(60))?;
+    if prefix_limit_restart < Duration::from_secs(1) {
+        return Err(invalid(
+            "bgp-prefix-limit-restart",
+            raw.last("bgp-prefix-limit-restart").unwrap_or_default(),
+            "must be at least 1s",
+        ));
+    }
+    let node_password = match string(raw, "bgp-node-password-file") {
+        None => None,
+        Some(path) => Some(node_password(&path)?),
+    };
     let bfd = bfd(raw)?;
     if bfd.is_some() {
         warnings.push(
@@ -534,6 +571,11 @@ pub fn build(raw: &Raw) -> Result<Config, ConfigError> {
         bgp_port: bgp_port as u16,
         bgp_holdtime: Duration::from_secs(hold_secs),
         graceful_restart,
+        max_prefixes: uint(raw, "bgp-max-prefixes", 10_000)? as u32,
+        prefix_limit_restart,
+        accept_zero_holdtime: boolean(raw, "bgp-accept-zero-holdtime", false)?,
+        node_password,
+        node_ttl_security: boolean(raw, "bgp-node-ttl-security", false)?,
         advertise_pod_cidr: boolean(raw, "advertise-pod-cidr", true)?,
         advertise_cluster_ip: boolean(raw, "advertise-cluster-ip", false)?,
         advertise_external_ip: boolean(raw, "advertise-external-ip", false)?,

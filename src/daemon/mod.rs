@@ -372,6 +372,8 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
     );
     if let Some(sp) = d.speaker.as_mut() {
         sp.shutdown(&registry, !graceful, Instant::now());
+        // The Cease NOTIFICATIONs: half a second in all, however many peers.
+        sp.drain_closing(&registry, Duration::from_millis(500));
     }
     watchers.stop();
     if let Some(path) = ctl_server.is_some().then(|| d.cfg.ctl_socket.clone()) {
@@ -436,6 +438,22 @@ fn open_http(
     Server::new(l, base, registry, http::request_complete).ok()
 }
 
+/// `--bgp-node-ttl-security`: GTSM (RFC 5082) for node peers on a subnet this node is
+/// directly connected to: packets go out with TTL 255 and the kernel drops the peer's
+/// packets that arrive with less, which no sender more than one hop away can produce.
+/// Nodes behind a router keep the normal TTL (GTSM would refuse them).
+fn gtsm_for_connected_nodes(peers: &mut [cluster::peers::PeerPlan], connected: &[Prefix]) {
+    for p in peers.iter_mut().filter(|p| p.kind.is_node()) {
+        if connected
+            .iter()
+            .any(|c| !c.is_default() && c.contains_addr(&p.addr))
+        {
+            p.ttl = Some(255);
+            p.min_ttl = Some(255);
+        }
+    }
+}
+
 impl Daemon {
     fn drain_kube(&mut self, rx: &Receiver<KubeEvent>) {
         loop {
@@ -475,7 +493,10 @@ impl Daemon {
     /// Recomputes the plan and applies the differences.
     fn apply_plan(&mut self, registry: &mio::Registry, now: Instant) {
         self.plan_dirty = false;
-        let plan = cluster::plan(&self.settings, &self.node_name, &self.snapshot);
+        let mut plan = cluster::plan(&self.settings, &self.node_name, &self.snapshot);
+        if self.cfg.node_ttl_security {
+            gtsm_for_connected_nodes(&mut plan.peers, &self.routes.connected());
+        }
         self.counters.plans_applied += 1;
         // Log each problem once, when it appears; say when it is fixed.
         let current: BTreeSet<Problem> = plan.problems.iter().cloned().collect();
@@ -511,6 +532,8 @@ impl Daemon {
                     self.routes.adopted_at_start(),
                 )
             }),
+            accept_zero_holdtime: self.cfg.accept_zero_holdtime,
+            prefix_limit_restart: self.cfg.prefix_limit_restart,
         };
         let cluster_id = me.rr_server;
         let mut reevaluate = false;
