@@ -477,6 +477,14 @@ pub fn build(raw: &Raw) -> Result<Config, ConfigError> {
             "must be at least 1s",
         ));
     }
+    let max_send_buffer = uint(raw, "bgp-max-send-buffer", 32 << 20)?;
+    if max_send_buffer < 65536 {
+        return Err(invalid(
+            "bgp-max-send-buffer",
+            raw.last("bgp-max-send-buffer").unwrap_or_default(),
+            "must be at least 65536",
+        ));
+    }
     let node_password = match string(raw, "bgp-node-password-file") {
         None => None,
         Some(path) => Some(node_password(&path)?),
@@ -574,6 +582,7 @@ pub fn build(raw: &Raw) -> Result<Config, ConfigError> {
         max_prefixes: uint(raw, "bgp-max-prefixes", 10_000)? as u32,
         prefix_limit_restart,
         accept_zero_holdtime: boolean(raw, "bgp-accept-zero-holdtime", false)?,
+        max_send_buffer: max_send_buffer as u32,
         node_password,
         node_ttl_security: boolean(raw, "bgp-node-ttl-security", false)?,
         advertise_pod_cidr: boolean(raw, "advertise-pod-cidr", true)?,

@@ -120,6 +120,7 @@ pub static FLAGS: &[FlagSpec] = &[
     f("bgp-holdtime", Dur, "1m30s", Bgp, "Hold time offered to external peers, 3s..18h12m16s; truncated to whole seconds."),
     f("bgp-max-prefixes", Uint(U32), "10000", Bgp, "kube-bgp: most prefixes per address family an external peer may send (filtered ones count); beyond it the session ends with Cease 6/1 and is retried after --bgp-prefix-limit-restart. 0 = unlimited. Node peers get a limit derived from the cluster's pod CIDRs."),
     f("bgp-prefix-limit-restart", Dur, "1m0s", Bgp, "kube-bgp: how long a peer that exceeded its prefix limit stays down; doubles on each repeat, up to 15m."),
+    f("bgp-max-send-buffer", Uint(U32), "33554432", Bgp, "kube-bgp: most bytes queued for one BGP connection (a peer that reads too slowly); beyond it the session ends with Cease 6/8 (out of resources). At least 65536."),
     f("bgp-accept-zero-holdtime", Bool, "false", Bgp, "kube-bgp: accept peers that open with hold time 0 (no keepalives, no hold timer); refused by default."),
     f("bgp-node-password-file", Str, "", Bgp, "kube-bgp: file with a base64 TCP-MD5 password for every node-to-node session (must not be readable by group or others)."),
     f("bgp-node-ttl-security", Bool, "false", Bgp, "kube-bgp: GTSM (RFC 5082) on node-to-node sessions with directly connected nodes: send TTL 255, accept only TTL 255. Every node must run kube-bgp with it."),

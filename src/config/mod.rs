@@ -155,6 +155,8 @@ pub struct Config {
     pub prefix_limit_restart: Duration,
     /// Accept a peer's hold time of 0.
     pub accept_zero_holdtime: bool,
+    /// Bytes queued for one connection before Cease/Out of Resources.
+    pub max_send_buffer: u32,
     /// TCP-MD5 key for node-to-node sessions (`--bgp-node-password-file`).
     pub node_password: Option<Password>,
     /// GTSM (RFC 5082) on node-to-node sessions with directly connected nodes.
@@ -255,6 +257,7 @@ impl Config {
             "bgp_prefix_limit_restart_secs".into(),
             json!(secs(self.prefix_limit_restart)),
         );
+        m.insert("bgp_max_send_buffer".into(), json!(self.max_send_buffer));
         m.insert(
             "bgp_accept_zero_holdtime".into(),
             json!(self.accept_zero_holdtime),

@@ -63,6 +63,8 @@ pub struct LocalParams {
     pub accept_zero_holdtime: bool,
     /// `--bgp-prefix-limit-restart`: Idle wait after a prefix limit was exceeded.
     pub prefix_limit_restart: Duration,
+    /// `--bgp-max-send-buffer`: bytes queued per connection before Cease 6/8.
+    pub max_send_buffer: usize,
 }
 
 /// Counters and history for the CLI and metrics.

@@ -13,6 +13,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+pub mod rawpeer;
 pub mod routers;
 
 /// True when running as root with `ip netns` usable. When not root: prints a loud

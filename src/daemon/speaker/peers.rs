@@ -105,6 +105,7 @@ impl Speaker {
         });
         cfg.accept_zero_hold_time = self.local.accept_zero_holdtime;
         cfg.prefix_limit_restart = self.local.prefix_limit_restart;
+        cfg.max_send_buffer = self.local.max_send_buffer;
         cfg
     }
 
