@@ -673,3 +673,54 @@ impl Daemon {
             && self.last_heartbeat.elapsed() < self.cfg.routes_sync_period + Duration::from_secs(5)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::peers::{PeerKind, PeerPlan};
+
+    fn plan(addr: &str, kind: PeerKind) -> PeerPlan {
+        PeerPlan {
+            addr: addr.parse().expect("addr"),
+            port: 179,
+            remote_asn: 64512,
+            local_asn: 64512,
+            local_addr: None,
+            password: None,
+            ttl: None,
+            hold_time: 90,
+            rr_client: false,
+            families: Vec::new(),
+            kind,
+            prefix_limit: 0,
+            min_ttl: None,
+        }
+    }
+
+    #[test]
+    fn gtsm_applies_to_node_peers_on_a_connected_subnet_only() {
+        let node = |n: &str| PeerKind::Node { name: n.into() };
+        let mut peers = vec![
+            plan("10.0.0.2", node("near")),
+            plan("10.9.0.2", node("routed")),
+            plan("10.0.0.7", PeerKind::Global),
+            plan("fd00::2", node("near6")),
+        ];
+        let connected: Vec<Prefix> = ["10.0.0.0/24", "fd00::/64", "0.0.0.0/0"]
+            .iter()
+            .map(|s| s.parse().expect("prefix"))
+            .collect();
+        gtsm_for_connected_nodes(&mut peers, &connected);
+        let gtsm: Vec<(Option<u8>, Option<u8>)> =
+            peers.iter().map(|p| (p.ttl, p.min_ttl)).collect();
+        assert_eq!(
+            gtsm,
+            vec![
+                (Some(255), Some(255)),
+                (None, None),
+                (None, None),
+                (Some(255), Some(255))
+            ]
+        );
+    }
+}

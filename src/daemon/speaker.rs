@@ -31,6 +31,8 @@ use crate::ops::ctl::MessageCounters;
 use crate::{debug, error, info, warn};
 
 mod peers;
+#[cfg(test)]
+mod tests;
 use peers::passwd;
 
 use super::conn::{Conn, ReadEnd, count, encode_batch, queue, read_in, send_parts, write_out};
