@@ -535,6 +535,7 @@ impl Daemon {
             accept_zero_holdtime: self.cfg.accept_zero_holdtime,
             prefix_limit_restart: self.cfg.prefix_limit_restart,
             max_send_buffer: self.cfg.max_send_buffer as usize,
+            gtsm: self.cfg.node_ttl_security,
         };
         let cluster_id = me.rr_server;
         let mut reevaluate = false;

@@ -67,6 +67,9 @@ pub struct LocalParams {
     pub prefix_limit_restart: Duration,
     /// `--bgp-max-send-buffer`: bytes queued per connection before Cease 6/8.
     pub max_send_buffer: usize,
+    /// `--bgp-node-ttl-security`: listeners answer with TTL 255 (the SYN-ACK comes from
+    /// the listener, and a GTSM peer drops it otherwise).
+    pub gtsm: bool,
 }
 
 /// Counters and history for the CLI and metrics.

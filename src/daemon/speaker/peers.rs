@@ -66,6 +66,12 @@ impl Speaker {
             }
             match sock::listen(a) {
                 Ok(mut s) => {
+                    if self.local.gtsm {
+                        if let Err(e) = sock::set_ttl(&s, 255) {
+                            failed.push((a, format!("TTL 255 for GTSM: {e}")));
+                            continue;
+                        }
+                    }
                     // Every listener shares one token: any of them being readable makes
                     // the speaker accept on all.
                     if let Err(e) = registry.register(&mut s, Token(TOKEN_BASE), Interest::READABLE)

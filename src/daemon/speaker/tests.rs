@@ -69,6 +69,7 @@ fn speaker() -> Speaker {
             accept_zero_holdtime: false,
             prefix_limit_restart: Duration::from_secs(60),
             max_send_buffer: 64 << 20,
+            gtsm: false,
         },
     )
 }
