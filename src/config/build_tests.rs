@@ -75,7 +75,11 @@ fn pod_network_flags() {
     );
     assert!(!c.enable_cni && !c.auto_mtu && !c.enable_pod_egress && c.cleanup_config);
     // --cleanup-config is a flag of its own now, not an ignored one.
-    assert!(!c.warnings.iter().any(|w| w.contains("cleanup")), "{:?}", c.warnings);
+    assert!(
+        !c.warnings.iter().any(|w| w.contains("cleanup")),
+        "{:?}",
+        c.warnings
+    );
     assert!(err(&["--cleanup-config=maybe"]).contains("maybe"));
 }
 

@@ -26,14 +26,14 @@ use std::net::IpAddr;
 use super::nfmsg::{
     DumpedChain, DumpedElem, DumpedRule, NF_ACCEPT, NF_INET_POST_ROUTING,
     NF_NAT_RANGE_PROTO_RANDOM_FULLY, NFT_META_NFPROTO, NFT_MSG_DELTABLE, NFT_MSG_NEWCHAIN,
-    NFT_MSG_NEWRULE, NFT_MSG_NEWSET, NFT_MSG_NEWSETELEM, NFT_MSG_NEWTABLE, NFT_SET_ELEM_INTERVAL_END,
-    NFT_SET_INTERVAL, NFTA_CHAIN_HOOK, NFTA_CHAIN_NAME, NFTA_CHAIN_POLICY, NFTA_CHAIN_TABLE,
-    NFTA_CHAIN_TYPE, NFTA_HOOK_HOOKNUM, NFTA_HOOK_PRIORITY, NFTA_RULE_CHAIN,
-    NFTA_RULE_EXPRESSIONS, NFTA_RULE_TABLE, NFTA_SET_ELEM_FLAGS, NFTA_SET_ELEM_KEY,
-    NFTA_SET_ELEM_LIST_ELEMENTS, NFTA_SET_ELEM_LIST_SET, NFTA_SET_ELEM_LIST_SET_ID,
-    NFTA_SET_ELEM_LIST_TABLE, NFTA_SET_FLAGS, NFTA_SET_ID, NFTA_SET_KEY_LEN, NFTA_SET_KEY_TYPE,
-    NFTA_SET_NAME, NFTA_SET_TABLE, NFTA_TABLE_FLAGS, NFTA_TABLE_NAME, NLM_F_APPEND, NLM_F_CREATE,
-    NLM_F_REQUEST, NfFamily, NfWriter,
+    NFT_MSG_NEWRULE, NFT_MSG_NEWSET, NFT_MSG_NEWSETELEM, NFT_MSG_NEWTABLE,
+    NFT_SET_ELEM_INTERVAL_END, NFT_SET_INTERVAL, NFTA_CHAIN_HOOK, NFTA_CHAIN_NAME,
+    NFTA_CHAIN_POLICY, NFTA_CHAIN_TABLE, NFTA_CHAIN_TYPE, NFTA_HOOK_HOOKNUM, NFTA_HOOK_PRIORITY,
+    NFTA_RULE_CHAIN, NFTA_RULE_EXPRESSIONS, NFTA_RULE_TABLE, NFTA_SET_ELEM_FLAGS,
+    NFTA_SET_ELEM_KEY, NFTA_SET_ELEM_LIST_ELEMENTS, NFTA_SET_ELEM_LIST_SET,
+    NFTA_SET_ELEM_LIST_SET_ID, NFTA_SET_ELEM_LIST_TABLE, NFTA_SET_FLAGS, NFTA_SET_ID,
+    NFTA_SET_KEY_LEN, NFTA_SET_KEY_TYPE, NFTA_SET_NAME, NFTA_SET_TABLE, NFTA_TABLE_FLAGS,
+    NFTA_TABLE_NAME, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REQUEST, NfFamily, NfWriter,
 };
 use crate::bgp::types::Prefix;
 
@@ -280,7 +280,14 @@ pub(crate) fn encode_replace(w: &mut NfWriter, t: &EgressTable, exists: bool) {
 
     for f in Fam::BOTH {
         encode_set(w, f.pod_set(), f.pod_set_id(), f, true, &t.pod_elements(f));
-        encode_set(w, f.node_set(), f.node_set_id(), f, false, &t.node_elements(f));
+        encode_set(
+            w,
+            f.node_set(),
+            f.node_set_id(),
+            f,
+            false,
+            &t.node_elements(f),
+        );
     }
     for f in Fam::BOTH {
         encode_rule(w, f);
@@ -306,10 +313,7 @@ fn encode_set(w: &mut NfWriter, name: &str, id: u32, f: Fam, interval: bool, ele
     w.begin(NFT_MSG_NEWSET, NLM_F_REQUEST | NLM_F_CREATE, inet);
     w.str(NFTA_SET_TABLE, TABLE);
     w.str(NFTA_SET_NAME, name);
-    w.be32(
-        NFTA_SET_FLAGS,
-        if interval { NFT_SET_INTERVAL } else { 0 },
-    );
+    w.be32(NFTA_SET_FLAGS, if interval { NFT_SET_INTERVAL } else { 0 });
     w.be32(NFTA_SET_KEY_TYPE, f.key_type());
     w.be32(NFTA_SET_KEY_LEN, f.key_len() as u32);
     w.be32(NFTA_SET_ID, id);
@@ -411,7 +415,12 @@ pub(crate) fn difference(t: &EgressTable, d: &TableDump<'_>) -> Option<String> {
             f.key_type(),
             f.key_len() as u32,
         ));
-        want_sets.push((f.node_set().to_string(), 0, f.key_type(), f.key_len() as u32));
+        want_sets.push((
+            f.node_set().to_string(),
+            0,
+            f.key_type(),
+            f.key_len() as u32,
+        ));
     }
     let mut got_sets = d.sets.clone();
     got_sets.sort();
@@ -481,7 +490,7 @@ fn rule_is(r: &DumpedRule<'_>, f: Fam) -> bool {
 #[cfg(test)]
 mod tests {
     use super::super::nfmsg::fixtures::{assert_same, messages, split};
-    use super::super::nfmsg::{parse_set_elems, NLM_F_REQUEST};
+    use super::super::nfmsg::{NLM_F_REQUEST, parse_set_elems};
     use super::*;
 
     fn p(s: &str) -> Prefix {
@@ -607,7 +616,10 @@ mod tests {
             ]
         );
         assert_eq!(interval_end(&p("10.0.0.0/8")), Some(vec![11, 0, 0, 0]));
-        assert_eq!(interval_end(&p("10.255.255.255/32")), Some(vec![11, 0, 0, 0]));
+        assert_eq!(
+            interval_end(&p("10.255.255.255/32")),
+            Some(vec![11, 0, 0, 0])
+        );
         assert_eq!(interval_end(&p("::/0")), None);
     }
 

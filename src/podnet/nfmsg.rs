@@ -49,7 +49,6 @@ pub(crate) const NFT_MSG_NEWSET: u16 = 9;
 pub(crate) const NFT_MSG_GETSET: u16 = 10;
 pub(crate) const NFT_MSG_NEWSETELEM: u16 = 12;
 pub(crate) const NFT_MSG_GETSETELEM: u16 = 13;
-pub(crate) const NFT_MSG_NEWGEN: u16 = 15;
 pub(crate) const NFT_MSG_GETGEN: u16 = 16;
 
 // Attributes.
@@ -94,8 +93,6 @@ pub(crate) const NFTA_GEN_ID: u16 = 1;
 pub(crate) const NFT_SET_INTERVAL: u32 = 0x4;
 pub(crate) const NFT_SET_ELEM_INTERVAL_END: u32 = 0x1;
 pub(crate) const NF_ACCEPT: u32 = 1;
-pub(crate) const NF_DROP: u32 = 0;
-pub(crate) const NF_INET_FORWARD: u32 = 2;
 pub(crate) const NF_INET_POST_ROUTING: u32 = 4;
 
 // Expressions.
@@ -160,7 +157,9 @@ pub(crate) struct NfWriter {
 
 impl NfWriter {
     pub(crate) fn new() -> NfWriter {
-        NfWriter { w: MsgWriter::new() }
+        NfWriter {
+            w: MsgWriter::new(),
+        }
     }
 
     /// `NFNL_MSG_BATCH_BEGIN` for the nftables subsystem; `genid` makes the kernel
