@@ -75,6 +75,8 @@ pub(crate) struct KubeRouterLeft {
     pub(crate) sets: Vec<String>,
     /// Sets kube-bgp keeps up to date because something it cannot remove uses them.
     pub(crate) taken_over: Vec<String>,
+    /// kube-router rules removed by this check (their sets are released a little later).
+    pub(crate) rules_removed: usize,
 }
 
 impl Host {
@@ -593,6 +595,7 @@ impl Host {
                     fam.name(),
                     handles.len()
                 ));
+                left.rules_removed = handles.len();
             }
         }
         for (name, l, want) in listed {

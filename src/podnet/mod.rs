@@ -53,8 +53,10 @@ const MIN_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// A change notification is acted on this soon (coalescing bursts)...
 const EVENT_DELAY: Duration = Duration::from_millis(50);
-/// ...but checks triggered by notifications are at least this far apart.
-const EVENT_GAP: Duration = Duration::from_millis(500);
+/// ...but checks triggered by notifications are at least this far apart (a check
+/// takes a few milliseconds; this bounds the work when something rewrites rules in a
+/// loop).
+const EVENT_GAP: Duration = Duration::from_millis(200);
 /// After kube-router's rules were removed, its sets are destroyed this much later
 /// (the kernel releases the rules' references to them asynchronously).
 const SETTLE_DELAY: Duration = Duration::from_secs(1);
@@ -232,6 +234,7 @@ impl PodNet {
             relevant |= lost;
         }
         if relevant {
+            crate::debug!("podnet", "a change notification concerns the pod network");
             let soonest = self
                 .last_check
                 .map_or(now, |t| t + EVENT_GAP)
@@ -250,6 +253,12 @@ impl PodNet {
         }
         self.last_check = Some(now);
         let ok = self.check(&facts);
+        crate::debug!(
+            "podnet",
+            "checked the pod network in {:?}{}",
+            now.elapsed(),
+            if ok { "" } else { " (something failed)" }
+        );
         let next = if ok {
             self.backoff = MIN_BACKOFF;
             self.cfg.period
@@ -464,6 +473,7 @@ impl PodNet {
 
         // kube-router's leftovers.
         let mut left = false;
+        let mut settling = false;
         let mut changes = Vec::new();
         let mut kr_ok = true;
         for v6 in [false, true] {
@@ -477,7 +487,15 @@ impl PodNet {
             match self.outcome(Piece::KubeRouter, r) {
                 Some(l) => {
                     left |= !l.sets.is_empty();
-                    for name in &l.taken_over {
+                    // Sets of rules removed just now are released by the kernel a
+                    // little later: not a sign of a rule kube-bgp cannot see.
+                    settling |= l.rules_removed > 0 && !l.sets.is_empty();
+                    let unseen = if l.rules_removed > 0 {
+                        &[][..]
+                    } else {
+                        &l.taken_over[..]
+                    };
+                    for name in unseen {
                         self.note_once(
                             &format!("taken-over-{name}"),
                             &format!(
@@ -496,7 +514,7 @@ impl PodNet {
         for c in &changes {
             info!("podnet", "{c}");
         }
-        if left && changes.iter().any(|c| c.starts_with("removed kube-router")) {
+        if settling {
             // Destroy the sets once the kernel has let go of the deleted rules.
             self.due = Some(Instant::now() + SETTLE_DELAY);
         }
