@@ -351,6 +351,22 @@ fn fresh_nodes(test: &str, tag: &str, dual: bool) {
         &v4_0,
         8004,
     );
+    // A second pod on node1: traffic between pods on one bridge goes through iptables
+    // (bridge netfilter, which kube-bgp turned on) and the FORWARD policy DROP.
+    let pod0b = Netns::new(&format!("{tag}x"));
+    let p0b = lab
+        .cni_add(0, &pod0b, "pod1b")
+        .unwrap_or_else(|e| lab.fail(&e));
+    let v4_0b = p0b.v4.clone().unwrap_or_default();
+    expect_source(
+        &lab,
+        "pod1b -> pod1 (same node)",
+        &pod0b,
+        pod0,
+        &v4_0,
+        &v4_0b,
+        8010,
+    );
     if dual {
         let (a, b) = (
             p0.v6.clone().unwrap_or_default(),
@@ -419,6 +435,8 @@ fn fresh_nodes(test: &str, tag: &str, dual: bool) {
     // --cleanup-config: pods gone first (the runtime's job), then kube-bgp stopped, then
     // the node is exactly as before kube-bgp started.
     lab.cni_del(0, pod0, "pod1", &p0)
+        .unwrap_or_else(|e| lab.fail(&e));
+    lab.cni_del(0, &pod0b, "pod1b", &p0b)
         .unwrap_or_else(|e| lab.fail(&e));
     lab.stop_kube_bgp(0);
     let out = lab

@@ -261,6 +261,7 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                         if sig == libc::SIGHUP {
                             info!("main", "SIGHUP: re-applying the current state");
                             d.plan_dirty = true;
+                            podnet.check_now(now);
                         } else {
                             d.stopping = true;
                         }

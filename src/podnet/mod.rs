@@ -189,6 +189,11 @@ impl PodNet {
         }
     }
 
+    /// Checks everything again at once (SIGHUP).
+    pub fn check_now(&mut self, now: Instant) {
+        self.due = Some(now);
+    }
+
     /// When `run` next has work.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.facts.as_ref().and(self.due)
