@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # DUT plugin: kube-bgp for the shared BGP benchmark harness (bench.py, see its README,
-# "Adding a DUT"). Use it from anywhere with an absolute path, e.g.
-#   sudo bench.py run --duts kube-bgp=$PWD/tests/bench/kube-bgp.sh,bird,gobgp,frr --sizes 10000 ...
+# "Adding a DUT"). Use it from anywhere with an absolute path, as root, e.g.
+#   bench.py run --duts kube-bgp=$PWD/tests/bench/kube-bgp.sh,bird,gobgp,frr --sizes 10000 ...
 #
 # kube-bgp learns everything from the Kubernetes API, so `start` first runs the project's
 # test API server (tests/apiserver/fake_apiserver.py) inside the DUT namespace on its
