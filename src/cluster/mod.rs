@@ -217,8 +217,6 @@ pub struct Plan {
 /// The cluster facts the node's pod network is built from (`crate::podnet`).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct PodNetwork {
-    /// Whether the local Node object exists.
-    pub local_known: bool,
     /// The local node's pod CIDRs (what it advertises), in order: the CNI ranges.
     pub local_cidrs: Vec<Prefix>,
     /// The local node's primary address: the interface holding it gives the MTU.
@@ -253,7 +251,6 @@ impl PodNetwork {
         node_ips.sort();
         node_ips.dedup();
         PodNetwork {
-            local_known: local.is_some(),
             local_cidrs: local.map(|n| n.pod_cidrs.clone()).unwrap_or_default(),
             local_primary: local.and_then(|n| n.primary),
             local_ipv6: local.is_some_and(|n| {

@@ -91,7 +91,8 @@ pub struct PodNet {
     errors: BTreeMap<Piece, String>,
     /// One-time notices already logged.
     noted: BTreeSet<String>,
-    /// Index of the node interface and of kube-bridge (link events about them matter).
+    /// Index of the node interface (link events about it, and about any link named
+    /// kube-bridge, matter).
     watched_links: Vec<u32>,
     /// kube-router's sets exist: changes in the nat tables matter.
     kube_router_left: bool,
@@ -399,13 +400,6 @@ impl PodNet {
                 }
             }
             None => ok = false,
-        }
-        if let Some(b) = host
-            .links()
-            .ok()
-            .and_then(|l| l.into_iter().find(|l| l.name == bridge::BRIDGE))
-        {
-            self.watched_links.push(b.index);
         }
 
         // CNI configuration.

@@ -109,7 +109,6 @@ mod tests {
 
     fn facts() -> PodNetwork {
         PodNetwork {
-            local_known: true,
             local_cidrs: vec!["10.244.1.0/24".parse().unwrap()],
             local_primary: Some("10.0.0.1".parse().unwrap()),
             local_ipv6: false,
