@@ -17,9 +17,11 @@
 //! authentication).
 //!
 //! Choices where the RFC leaves room:
-//! - Packets go out at once (outside the periodic schedule) when a Poll Sequence starts
-//!   (so the peer learns new timers without waiting an interval), when we enter AdminDown,
-//!   and to answer a Poll with Final; otherwise only on the jittered schedule.
+//! - A packet goes out at once (outside the periodic schedule) when the local state
+//!   changes (so the peer learns of Init, Up, Down or AdminDown without waiting up to a
+//!   second of slow start, and before its detection timer for us runs out at our old
+//!   rate), when a Poll Sequence starts, and to answer a Poll with Final; otherwise
+//!   only on the jittered schedule.
 //! - A parameter change while a poll is in progress waits for its Final and then starts
 //!   a new poll. No poll is run while the session is Down or AdminDown (the peer runs no
 //!   detection timer for us then); the new values are simply advertised.
@@ -172,6 +174,9 @@ pub struct BfdSession {
     /// While AdminDown: until when packets keep the pre-AdminDown rate.
     drain_until: Option<Instant>,
     last_change: Instant,
+    /// A packet should go out at the end of the current input (state change, poll
+    /// start, AdminDown).
+    send_now: bool,
     rng: Prng,
     counters: SessionCounters,
 }
@@ -214,6 +219,7 @@ impl BfdSession {
             detect_at: None,
             drain_until: None,
             last_change: now,
+            send_now: false,
             rng: Prng::new(seed),
             counters: SessionCounters::default(),
         })
@@ -334,7 +340,8 @@ impl BfdSession {
         config.validate().map_err(SessionError::InvalidTimers)?;
         let mut out = Vec::new();
         self.config = config;
-        self.sync_params(now, &mut out);
+        self.sync_params(now);
+        self.flush(now, &mut out);
         Ok(out)
     }
 
@@ -357,6 +364,7 @@ impl BfdSession {
                 }
             }
         }
+        self.flush(now, &mut out);
         out
     }
 
@@ -373,7 +381,8 @@ impl BfdSession {
         self.remote_min_rx_us = p.required_min_rx_us;
         self.remote_min_tx_us = p.desired_min_tx_us;
         self.remote_detect_mult = p.detect_mult;
-        if p.final_bit && self.polling {
+        let poll_done = p.final_bit && self.polling;
+        if poll_done {
             // The peer has seen the values of our poll: they take full effect.
             self.polling = false;
             self.eff_tx_us = self.adv_tx_us;
@@ -422,6 +431,10 @@ impl BfdSession {
             ),
             _ => {}
         }
+        if poll_done {
+            // A change made while that poll was open gets its own poll now.
+            self.sync_params(now);
+        }
         if p.poll {
             // Answer at once, outside the periodic schedule, without P (§6.5, §6.8.7).
             out.push(BfdOutput::Send(self.packet(true)));
@@ -441,8 +454,9 @@ impl BfdSession {
         }
         if self.drain_until.is_some_and(|t| now >= t) {
             self.drain_until = None;
-            self.sync_params(now, out);
+            self.sync_params(now);
         }
+        self.flush(now, out);
         if self.next_tx.is_some_and(|t| now >= t) {
             self.send_periodic(now, out);
         }
@@ -493,7 +507,6 @@ impl BfdSession {
             now,
             out,
         );
-        self.send_periodic(now, out);
     }
 
     // ---- helpers ----
@@ -528,7 +541,8 @@ impl BfdSession {
             self.counters.ups += 1;
         }
         out.push(BfdOutput::StateChanged(change));
-        self.sync_params(now, out);
+        self.send_now = true;
+        self.sync_params(now);
     }
 
     /// The DesiredMinTx we should advertise in the current state (§6.8.3).
@@ -542,7 +556,7 @@ impl BfdSession {
 
     /// Brings the advertised (and in-force) parameters in line with the configuration
     /// and state, starting a Poll Sequence when the peer must confirm them.
-    fn sync_params(&mut self, now: Instant, out: &mut Vec<BfdOutput>) {
+    fn sync_params(&mut self, now: Instant) {
         let wanted_tx = self.wanted_tx_us();
         let wanted_rx = to_micros(self.config.required_min_rx);
         if (wanted_tx, wanted_rx) == (self.adv_tx_us, self.adv_rx_us) {
@@ -566,9 +580,7 @@ impl BfdSession {
             self.adv_rx_us = wanted_rx;
             self.polling = true;
             self.refresh_detection();
-            if self.tx_interval_us().is_some() {
-                self.send_periodic(now, out);
-            }
+            self.send_now = true;
         } else {
             self.adv_tx_us = wanted_tx;
             self.adv_rx_us = wanted_rx;
@@ -620,6 +632,14 @@ impl BfdSession {
             (self.detect_at, self.last_rx, self.detection_time())
         {
             self.detect_at = Some(after(last, d));
+        }
+    }
+
+    /// Sends the packet a state change or a new poll asked for, unless the peer wants
+    /// no packets.
+    fn flush(&mut self, now: Instant, out: &mut Vec<BfdOutput>) {
+        if std::mem::take(&mut self.send_now) && self.tx_interval_us().is_some() {
+            self.send_periodic(now, out);
         }
     }
 
