@@ -223,6 +223,18 @@ impl BfdTimers {
     }
 }
 
+impl From<&crate::config::Bfd> for BfdTimers {
+    /// The timers of a validated `--bfd-*` flag set or `bfd:` annotation block (its
+    /// port is the socket layer's business).
+    fn from(b: &crate::config::Bfd) -> BfdTimers {
+        BfdTimers {
+            desired_min_tx: b.desired_min_tx,
+            required_min_rx: b.required_min_rx,
+            detect_mult: b.detection_multiplier,
+        }
+    }
+}
+
 impl Default for BfdTimers {
     fn default() -> BfdTimers {
         BfdTimers::DEFAULT

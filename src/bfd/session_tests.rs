@@ -977,3 +977,24 @@ fn same_seed_same_schedule() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn timers_from_the_configuration() {
+    let b = crate::config::Bfd {
+        port: 3784,
+        detection_multiplier: 255,
+        desired_min_tx: Duration::from_millis(4_294_967),
+        required_min_rx: ms(1),
+    };
+    let t = BfdTimers::from(&b);
+    assert_eq!(t.detect_mult, 255);
+    assert!(
+        t.validate().is_ok(),
+        "the configuration's largest values fit the wire"
+    );
+    let now = Instant::now();
+    let mut s = BfdSession::new(1, t, now, 1).unwrap();
+    let p = sent(&s.handle(BfdInput::Timers, now))[0];
+    assert_eq!(p.desired_min_tx_us, 4_294_967_000);
+    assert_eq!(p.required_min_rx_us, 1000);
+}
