@@ -87,7 +87,7 @@ from http.server import ThreadingHTTPServer
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import apihttp  # noqa: E402
 import apistore  # noqa: E402
-from apistore import RESOURCES  # noqa: E402
+from apistore import GROUPS, RESOURCES  # noqa: E402
 
 SERVER_VERSION = {
     "major": "1", "minor": "32", "gitVersion": "v1.32.4", "gitCommit": "fake",
@@ -253,10 +253,10 @@ def api_group(group):
 
 
 def openapi_root():
-    return {"paths": {
-        "api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=FAKE0001"},
-        "apis/discovery.k8s.io/v1": {"serverRelativeURL": "/openapi/v3/apis/discovery.k8s.io/v1?hash=FAKE0001"},
-    }}
+    paths = {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=FAKE0001"}}
+    for g in GROUPS:
+        paths["apis/%s/v1" % g] = {"serverRelativeURL": "/openapi/v3/apis/%s/v1?hash=FAKE0001" % g}
+    return {"paths": paths}
 
 
 def openapi_gv(group, version):
@@ -416,6 +416,7 @@ def serve(args):
     docs = {"version": SERVER_VERSION, "resource_list": resource_list, "api_group": api_group,
             "openapi_root": openapi_root, "openapi_gv": openapi_gv}
     ctl = apihttp.Control(store, tokens, d, args.bookmark_interval, args.watch_timeout, docs)
+    ctl.authorization = args.authorization
     family = socket.AF_INET6 if ":" in listen else socket.AF_INET
     listener = Listener(listen, args.port, family, ctx, ctl)
     ctl.restart_cb = listener.restart
@@ -479,6 +480,8 @@ def main(argv=None):
     s.add_argument("--watch-timeout", type=float, default=1800.0,
                    help="watches without timeoutSeconds end after this x (1+rand) seconds")
     s.add_argument("--history", type=int, default=200000, help="events kept before auto-compaction")
+    s.add_argument("--authorization", choices=("none", "rbac"), default="none",
+                   help="rbac: authorize requests of users outside system:masters by the stored RBAC objects")
     c = sub.add_parser("call")
     c.add_argument("--state-dir", required=True)
     c.add_argument("--method", default="GET")
