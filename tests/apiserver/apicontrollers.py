@@ -89,8 +89,8 @@ def node_fits(pod_spec, node):
     return True
 
 
-def _pod_name(ds_name, node_name):
-    return "%s-%s" % (ds_name, hashlib.sha256(node_name.encode()).hexdigest()[:5])
+def _pod_name(ds_name, node_name, gen):
+    return "%s-%s" % (ds_name, hashlib.sha256(("%s/%s" % (node_name, gen)).encode()).hexdigest()[:5])
 
 
 def _node_ip(node):
@@ -145,14 +145,16 @@ def _reconcile(store):
             labels["pod-template-generation"] = gen
             spec = copy.deepcopy(tmpl.get("spec") or {})
             spec["nodeName"] = node_name
-            pod = {"metadata": {"name": _pod_name(md["name"], node_name), "namespace": md["namespace"],
+            pod = {"metadata": {"name": _pod_name(md["name"], node_name, gen), "namespace": md["namespace"],
                                 "labels": labels,
                                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet",
                                                      "name": md["name"], "uid": uid, "controller": True,
                                                      "blockOwnerDeletion": True}]},
                    "spec": spec}
             ip = _node_ip(node) if spec.get("hostNetwork") else None
-            pod["status"] = {"phase": "Running", **({"podIP": ip, "hostIP": ip} if ip else {})}
+            pod["status"] = {"phase": "Running", "conditions": [
+                {"type": t, "status": "True"} for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")],
+                **({"podIP": ip, "hostIP": ip} if ip else {})}
             mine[node_name] = store.create(pods_res, md["namespace"], pod)
         status = {"currentNumberScheduled": len(mine), "desiredNumberScheduled": len(want),
                   "numberMisscheduled": 0, "numberReady": len(mine), "numberAvailable": len(mine),
