@@ -30,17 +30,26 @@ Authentication: bearer token from tokens.csv, or a client certificate signed by 
 (CN = user, O = groups). A missing/unknown token, an expired certificate or one from
 other-ca gives 401 with a Status body (like kube-apiserver, which verifies client certs
 after the handshake). Without credentials only /version, /healthz, /livez, /readyz are
-served (as anonymous). There is no RBAC: any authenticated user may do anything except
-the test hooks, which need user "admin" (admin.crt, or a token mapped to admin).
+served (as anonymous). Authorization is off by default (`--authorization rbac` turns it
+on); the test hooks always need user "admin" (admin.crt, or a token mapped to admin).
 
-API: discovery (/version v1.32.4, /api, /apis, /api/v1, /apis/discovery.k8s.io[/v1],
-legacy form), /openapi/v3 root + one small document per group version (enough for
-kubectl's server-side field validation check, so `kubectl create/apply -f` work without
---validate=false); /openapi/v2 is 404 (kubectl falls back to its built-in schemas).
-Resources: nodes, namespaces (cluster-scoped), services, endpointslices (all namespaces
-and per namespace), with GET, LIST, WATCH, POST, PUT, PATCH (merge, strategic-merge,
-json-patch, apply-patch+yaml given JSON), DELETE (and DELETE of a collection), plus
-/status subresources. One global resourceVersion; LIST supports limit/continue (token =
+API: discovery (/version v1.32.4, /api, /apis, /api/v1, /apis/{discovery.k8s.io,apps,
+rbac.authorization.k8s.io}[/v1], legacy form), /openapi/v3 root + one small document per
+group version (enough for kubectl's server-side field validation check, so `kubectl
+create/apply -f` work without --validate=false); /openapi/v2 is 404 (kubectl falls back
+to its built-in schemas). Resources: nodes, namespaces, clusterroles,
+clusterrolebindings (cluster-scoped), services, serviceaccounts, pods, endpointslices,
+daemonsets, roles, rolebindings (all namespaces and per namespace), with GET, LIST,
+WATCH, POST, PUT, PATCH (merge, strategic-merge, json-patch, apply-patch+yaml given
+JSON), DELETE (and DELETE of a collection), plus /status subresources. Writes take
+dryRun=All (everything but the write) and fieldValidation=Strict|Warn|Ignore (unknown
+fields: 400, a Warning header, or nothing; dropped in every case). ServiceAccounts,
+RBAC objects, DaemonSets and Pods are decoded, defaulted and validated as kube-apiserver
+does for the fields that matter (apivalidate.py: 400 for wrong types, 422 Invalid with
+causes) and need an existing namespace; a DaemonSet controller keeps one Running pod per
+eligible node (apicontrollers.py). `--authorization rbac` enforces the stored RBAC
+objects for users outside system:masters (apiauthz.py); without it any authenticated
+user may do anything. One global resourceVersion; LIST supports limit/continue (token =
 RV snapshot + last key; 410 Expired once compacted), resourceVersion (0 = any, X with
 limit = exact snapshot), labelSelector, fieldSelector (metadata.name/namespace...).
 WATCH (watch=true|1): chunked application/json events, one per line; RV unset or 0 =
@@ -48,7 +57,8 @@ synthetic ADDED first; RV=X replays history after X; compacted X = HTTP 200 + on
 410 Expired event; timeoutSeconds ends the stream normally; allowWatchBookmarks=true
 gives BOOKMARKs every bookmark-interval seconds; sendInitialEvents=true (WatchList) is
 implemented (ADDED... then a BOOKMARK annotated k8s.io/initial-events-end=true).
-Known simplifications: no RBAC, no admission/validation beyond names, no finalizers or
+Known simplifications: validation only for the kinds above (Nodes, Services,
+EndpointSlices and Namespaces take any content, and any namespace), no finalizers or
 graceful deletion, no managedFields/SSA conflicts, apply-patch = merge (creating if
 absent), no Table output (kubectl prints NAME/AGE), no protobuf, no gzip.
 
