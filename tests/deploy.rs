@@ -348,7 +348,8 @@ fn deploy_broken_manifests_are_refused() {
     );
 }
 
-/// docs/migration.md, "With DaemonSets": the same commands, in the same order.
+/// docs/migration.md, "The DaemonSet way" (with the kube-router steps of its preparation):
+/// the same commands, in the same order.
 #[test]
 fn deploy_takeover_switch_and_roll_back() {
     if !tools("deploy_takeover_switch_and_roll_back")
@@ -394,13 +395,13 @@ fn deploy_takeover_switch_and_roll_back() {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     // Preparation, once.
-    sh("kubectl apply -f deploy/kube-bgp-takeover.yaml");
     sh("kubectl -n kube-system get ds kube-router -o json \
         | kubectl patch --local -f - --type=json --patch-file=deploy/takeover/kube-router-no-routing.json -o json \
         | kubectl create -f -");
     sh(
         "kubectl -n kube-system patch ds kube-router --patch-file=deploy/takeover/kube-router-skip-migrated.yaml",
     );
+    sh("kubectl apply -f deploy/kube-bgp-takeover.yaml");
     assert_eq!(
         pods(&srv),
         ["cp1 kube-router", "n1 kube-router", "n2 kube-router"],
@@ -432,7 +433,7 @@ fn deploy_takeover_switch_and_roll_back() {
     sh("kubectl label --overwrite node n1 kube-bgp/routing=true");
     sh(
         "kubectl -n kube-system wait --for=condition=Ready pod -l k8s-app=kube-bgp \
-        --field-selector spec.nodeName=n1 --timeout=120s",
+        --field-selector spec.nodeName=n1 --timeout=300s",
     );
     assert_eq!(
         pods(&srv),
