@@ -198,6 +198,12 @@ echo "systemd unit verifies cleanly"
 # The image: the same bytes when built again; unpacked by umoci and copied by skopeo
 # (both verify every digest on the way), a corrupted blob refused; the unpacked root file
 # system runs the binary on its own (chroot: nothing else is in it).
+if [ "$(id -u)" != 0 ]; then
+  # umoci keeps owners and chroot needs root: CI runs as root, so there it is a failure.
+  [ "${CI:-}" = true ] && die "the image checks need root"
+  echo "!!!!!!!! SKIPPED image unpack checks: run packaging/build.sh --check as root !!!!!!!!"
+  exit 0
+fi
 t0=$(date +%s)
 python3 packaging/oci-image.py --binary "$bin" --version "$version" --created "$created" \
   --layout "$stage/oci-again" --archive "$stage/oci-again.tar" >/dev/null
