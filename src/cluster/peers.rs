@@ -493,7 +493,7 @@ const BFD_BLOCK_DEFAULT: Bfd = Bfd {
     required_min_rx: std::time::Duration::from_millis(1000),
 };
 
-/// Parses a peer's `bfd:` block (spec §2.3): `enabled` (bool), `port`,
+/// Parses a peer's `bfd:` block, as kube-router reads it: `enabled` (bool), `port`,
 /// `detection_multiplier`, `desired_min_tx_interval` and `required_min_rx_interval`
 /// (milliseconds). As in kube-router every field that is present is range-checked,
 /// 0 included, even when `enabled` is false; absent fields take kube-router's defaults
