@@ -29,7 +29,8 @@ if [ "$install" = 1 ]; then
   # on a node; containernetworking-plugins: the CNI reference plugins pods get their
   # interfaces from in the pod network tests; python3-venv: a private kubectl install.
   pkgs=(bird2 gobgpd frr iproute2 iputils-ping musl-tools rpm file curl openssl python3 python3-venv
-        systemd tcpdump strace nftables iptables ipset containernetworking-plugins)
+        systemd tcpdump strace umoci skopeo util-linux nftables iptables ipset
+        containernetworking-plugins)
   missing=()
   for p in "${pkgs[@]}"; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
@@ -94,7 +95,7 @@ if [ -d tests/apiserver ]; then
 fi
 
 if [ -x packaging/build.sh ]; then
-  stage "static binary, .deb and .rpm (packaging/build.sh --check)"
+  stage "static binary, .deb, .rpm and OCI image (packaging/build.sh --check)"
   packaging/build.sh --check
   done_stage
 fi
