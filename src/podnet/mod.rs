@@ -380,6 +380,24 @@ impl PodNet {
                         s.key.replace('/', ".")
                     ),
                 ),
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::EROFS | libc::EACCES | libc::EPERM)
+                    ) =>
+                {
+                    // Nothing kube-bgp can change (an unprivileged container has a
+                    // read-only /proc/sys): say it once, do not retry.
+                    self.note_once(
+                        s.key,
+                        &format!(
+                            "cannot set {} = {} ({e}); set it on the host (sysctl -w, and in \
+                             /etc/sysctl.d/ to keep it)",
+                            s.key.replace('/', "."),
+                            s.value
+                        ),
+                    )
+                }
                 Err(e) => {
                     ok &= self
                         .outcome(
