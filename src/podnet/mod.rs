@@ -61,17 +61,38 @@ const EVENT_GAP: Duration = Duration::from_millis(200);
 /// (the kernel releases the rules' references to them asynchronously).
 const SETTLE_DELAY: Duration = Duration::from_secs(1);
 
-/// The pieces checked, each with its own error state.
+/// The pieces checked, each with its own error state (per family where a family can
+/// fail on its own, so one family's success never hides the other's failure).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Piece {
     Sockets,
     Links,
+    Addresses,
     Sysctl,
     Bridge,
     Cni,
-    Forward,
+    Forward { v6: bool },
     Egress,
-    KubeRouter,
+    KubeRouter { v6: bool },
+}
+
+impl std::fmt::Display for Piece {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fam = |v6: bool| if v6 { "IPv6" } else { "IPv4" };
+        match self {
+            Piece::Sockets => f.write_str("netlink sockets"),
+            Piece::Links => f.write_str("reading links"),
+            Piece::Addresses => f.write_str("reading addresses"),
+            Piece::Sysctl => f.write_str("sysctls"),
+            Piece::Bridge => f.write_str("kube-bridge"),
+            Piece::Cni => f.write_str("CNI configuration"),
+            Piece::Forward { v6 } => write!(f, "{} FORWARD accept rules", fam(*v6)),
+            Piece::Egress => f.write_str("pod egress table"),
+            Piece::KubeRouter { v6 } => {
+                write!(f, "kube-router's {} egress rules and ipsets", fam(*v6))
+            }
+        }
+    }
 }
 
 /// The daemon's handle on the pod network.
@@ -286,7 +307,7 @@ impl PodNet {
         match r {
             Ok(v) => {
                 if self.errors.remove(&piece).is_some() {
-                    info!("podnet", "{piece:?}: working again");
+                    info!("podnet", "{piece}: working again");
                 }
                 Some(v)
             }
@@ -333,7 +354,7 @@ impl PodNet {
         let node_if = match facts.local_primary {
             Some(ip) => {
                 let l = host.link_holding(&links, ip);
-                match self.outcome(Piece::Links, l) {
+                match self.outcome(Piece::Addresses, l) {
                     Some(Some(l)) => Some(l),
                     Some(None) => {
                         self.note_once(
@@ -358,27 +379,26 @@ impl PodNet {
 
         // Forwarding and bridge netfilter.
         let sys = sysctl::Sysctl::new();
+        let mut sys_result = Ok(());
         for s in &plan.sysctls {
+            let name = s.key.replace('/', ".");
             match sys.apply(s) {
                 Ok(sysctl::Applied::Unchanged) => {}
                 Ok(sysctl::Applied::Changed(old)) => {
-                    info!(
-                        "podnet",
-                        "sysctl {} {} -> {}",
-                        s.key.replace('/', "."),
-                        old,
-                        s.value
-                    )
+                    info!("podnet", "sysctl {name} {old} -> {}", s.value)
                 }
-                Ok(sysctl::Applied::Missing) => self.note_once(
+                Ok(sysctl::Applied::Missing) if s.key.starts_with("net/bridge/") => self.note_once(
                     s.key,
                     &format!(
-                        "{} does not exist: bridge netfilter (the br_netfilter module) is not \
+                        "{name} does not exist: bridge netfilter (the br_netfilter module) is not \
                          loaded, so traffic between pods on one node bypasses iptables; kube-bgp \
                          loads no modules: run `modprobe br_netfilter` and list it in \
-                         /etc/modules-load.d/ if you need it",
-                        s.key.replace('/', ".")
+                         /etc/modules-load.d/ if you need it"
                     ),
+                ),
+                Ok(sysctl::Applied::Missing) => self.note_once(
+                    s.key,
+                    &format!("{name} does not exist in this kernel (IPv6 disabled?)"),
                 ),
                 Err(e)
                     if matches!(
@@ -391,23 +411,20 @@ impl PodNet {
                     self.note_once(
                         s.key,
                         &format!(
-                            "cannot set {} = {} ({e}); set it on the host (sysctl -w, and in \
+                            "cannot set {name} = {} ({e}); set it on the host (sysctl -w, and in \
                              /etc/sysctl.d/ to keep it)",
-                            s.key.replace('/', "."),
                             s.value
                         ),
                     )
                 }
                 Err(e) => {
-                    ok &= self
-                        .outcome(
-                            Piece::Sysctl,
-                            Err::<(), _>(HostError::File(format!("sysctl {}", s.key), e)),
-                        )
-                        .is_some();
+                    if sys_result.is_ok() {
+                        sys_result = Err(HostError::File(format!("sysctl {name}"), e));
+                    }
                 }
             }
         }
+        ok &= self.outcome(Piece::Sysctl, sys_result).is_some();
 
         // kube-bridge.
         let r = host.ensure_bridge(&links, plan.bridge_mtu);
@@ -450,7 +467,8 @@ impl PodNet {
         let mut fwd_ok = true;
         for fam in [NfFamily::Ipv4, NfFamily::Ipv6] {
             let r = host.ensure_forward(fam, &plan.forward);
-            match self.outcome(Piece::Forward, r) {
+            let v6 = fam == NfFamily::Ipv6;
+            match self.outcome(Piece::Forward { v6 }, r) {
                 Some(changes) => {
                     for c in changes {
                         info!("podnet", "{c}");
@@ -501,7 +519,7 @@ impl PodNet {
                 &plan.kube_router_sets.node_ips[i],
                 &mut changes,
             );
-            match self.outcome(Piece::KubeRouter, r) {
+            match self.outcome(Piece::KubeRouter { v6 }, r) {
                 Some(l) => {
                     left |= !l.sets.is_empty();
                     // Sets of rules removed just now are released by the kernel a
