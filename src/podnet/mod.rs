@@ -228,14 +228,7 @@ impl PodNet {
         if let Some(w) = self.link_watch.as_mut() {
             let watched = &self.watched_links;
             let lost = w.drain(&mut |kind, _pid, payload| {
-                if kind != bridge::RTM_NEWLINK && kind != bridge::RTM_DELLINK {
-                    return;
-                }
-                if let Some(l) = bridge::parse_link(payload) {
-                    if l.name == bridge::BRIDGE || watched.contains(&l.index) {
-                        relevant = true;
-                    }
-                }
+                relevant |= link_change_matters(kind, payload, watched);
             });
             relevant |= lost;
         }
@@ -243,20 +236,7 @@ impl PodNet {
             let own = &self.own_ports;
             let nat = self.kube_router_left;
             let lost = w.drain(&mut |kind, pid, payload| {
-                if own.contains(&pid) || kind >> 8 != nfmsg::NFNL_SUBSYS_NFTABLES {
-                    return;
-                }
-                let fam = payload.first().copied().unwrap_or(0);
-                // Every table, chain, rule, set and element message names its table
-                // in attribute 1.
-                let table = nfmsg::find(payload.get(4..).unwrap_or(&[]), 1).map(nfmsg::as_str);
-                let ip = fam == NfFamily::Ipv4 as u8 || fam == NfFamily::Ipv6 as u8;
-                relevant |= match table.as_deref() {
-                    Some(forward::FILTER_TABLE) => ip,
-                    Some(kuberouter::NAT_TABLE) => ip && nat,
-                    Some(egress::TABLE) => fam == NfFamily::Inet as u8,
-                    _ => false,
-                };
+                relevant |= !own.contains(&pid) && nft_change_matters(kind, payload, nat);
             });
             relevant |= lost;
         }
@@ -555,5 +535,97 @@ impl PodNet {
         }
         self.kube_router_left = left;
         ok
+    }
+}
+
+/// Whether a link notification concerns the pod network: any link named kube-bridge,
+/// or one of `watched` (the node interface, whose MTU pods get).
+fn link_change_matters(kind: u16, payload: &[u8], watched: &[u32]) -> bool {
+    if kind != bridge::RTM_NEWLINK && kind != bridge::RTM_DELLINK {
+        return false;
+    }
+    bridge::parse_link(payload)
+        .is_some_and(|l| l.name == bridge::BRIDGE || watched.contains(&l.index))
+}
+
+/// Whether an nftables notification concerns the pod network: a change to iptables'
+/// filter tables (FORWARD), to our egress table, or (while kube-router's sets are still
+/// there) to the nat tables. Every table, chain, rule, set and element message names its
+/// table in attribute 1; generation messages name none.
+fn nft_change_matters(kind: u16, payload: &[u8], nat: bool) -> bool {
+    if kind >> 8 != nfmsg::NFNL_SUBSYS_NFTABLES {
+        return false;
+    }
+    let fam = payload.first().copied().unwrap_or(0);
+    let table = nfmsg::find(payload.get(4..).unwrap_or(&[]), 1).map(nfmsg::as_str);
+    let ip = fam == NfFamily::Ipv4 as u8 || fam == NfFamily::Ipv6 as u8;
+    match table.as_deref() {
+        Some(forward::FILTER_TABLE) => ip,
+        Some(kuberouter::NAT_TABLE) => ip && nat,
+        Some(egress::TABLE) => fam == NfFamily::Inet as u8,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nfmsg::fixtures::messages;
+    use super::*;
+
+    fn payloads(fixture: &str) -> Vec<(u16, Vec<u8>)> {
+        messages(fixture)
+            .into_iter()
+            .map(|m| (u16::from_ne_bytes([m[4], m[5]]), m[16..].to_vec()))
+            .collect()
+    }
+
+    /// What the nftables subscription would deliver for these captured changes.
+    #[test]
+    fn which_nftables_changes_matter() {
+        // Our own table being written (every message names inet kube-bgp).
+        let ours = payloads(include_str!("testdata/nft_egress_create.hex"));
+        let named: Vec<bool> = ours
+            .iter()
+            .filter(|(k, _)| *k >> 8 == nfmsg::NFNL_SUBSYS_NFTABLES)
+            .map(|(k, p)| nft_change_matters(*k, p, false))
+            .collect();
+        assert!(!named.is_empty() && named.iter().all(|m| *m), "{named:?}");
+        // A rule in ip filter FORWARD.
+        for (k, p) in payloads(include_str!("testdata/ipt_forward_in.hex")) {
+            if k >> 8 == nfmsg::NFNL_SUBSYS_NFTABLES {
+                assert!(nft_change_matters(k, &p, false));
+            }
+        }
+        // nat rules matter only while kube-router's sets exist.
+        let nat: Vec<_> = payloads(include_str!("testdata/ipt_kuberouter_nat_dump.hex"))
+            .into_iter()
+            .filter(|(k, _)| *k == (nfmsg::NFNL_SUBSYS_NFTABLES << 8) | 6)
+            .collect();
+        assert!(!nat.is_empty());
+        for (k, p) in &nat {
+            assert!(!nft_change_matters(*k, p, false));
+            assert!(nft_change_matters(*k, p, true));
+        }
+        // Batch markers and ipset messages never do; garbage does not panic.
+        assert!(!nft_change_matters(0x10, &[0, 0, 0, 10], false));
+        assert!(!nft_change_matters(0x0609, &[2, 0, 0, 0], true));
+        assert!(!nft_change_matters((10 << 8) | 6, &[], true));
+    }
+
+    #[test]
+    fn which_link_changes_matter() {
+        let mut w = crate::kernel::codec::MsgWriter::new();
+        bridge::encode_create(&mut w, bridge::BRIDGE);
+        bridge::encode_create(&mut w, "eth7");
+        let msgs = w.take();
+        let first = u32::from_ne_bytes(msgs[0..4].try_into().expect("len")) as usize;
+        let (a, b) = (&msgs[16..first], &msgs[first + 16..]);
+        assert!(link_change_matters(bridge::RTM_NEWLINK, a, &[]));
+        assert!(link_change_matters(bridge::RTM_DELLINK, a, &[]));
+        assert!(!link_change_matters(bridge::RTM_NEWLINK, b, &[]));
+        // eth7 is written with index 0 here: watched as the node interface, it matters.
+        assert!(link_change_matters(bridge::RTM_NEWLINK, b, &[0]));
+        assert!(!link_change_matters(20, a, &[]), "an address message");
+        assert!(!link_change_matters(bridge::RTM_NEWLINK, &a[..8], &[]));
     }
 }
