@@ -1,15 +1,16 @@
 //! `scale`: one node's view of a large cluster, simulated cheaply. The fake API server
 //! holds N kubelet-shaped Nodes (pod CIDRs, addresses, annotations) and S Services with
-//! one EndpointSlice each; one kube-bgp (the device under test) runs as node `dut`; its
+//! one EndpointSlice each; one kube-bgp (the device under test) runs as node `dut0`; its
 //! BGP peers are simulated (sim.rs) in a second namespace: every other node in full-mesh
 //! mode, or two route reflectors announcing every node's pod CIDR in RR-client mode.
 //!
-//! Measured per (mode, N): start-up (spawn → API synced, → all sessions Established,
-//! → every pod CIDR in the kernel), CPU (on-CPU ns of all threads from /proc) and RSS
-//! while idle and under a steady churn of writes that change nothing kube-bgp acts on
-//! (Node status heartbeats, EndpointSlice pod moves: the API server's churn hook), and,
-//! under that churn, the reaction to real changes: a Node deleted → its route gone from
-//! the kernel (full mesh), a route announced / withdrawn by a peer → kernel.
+//! Measured per (mode, N): start-up (spawn → every watched kind listed, → all sessions
+//! Established, → every pod CIDR in the kernel), CPU (on-CPU ns of all threads from
+//! /proc) and RSS while idle and under a steady churn of writes that change nothing
+//! kube-bgp acts on (Node status heartbeats, EndpointSlice pod moves: the API server's
+//! churn hook), and, under that churn, the reaction to real changes: a Node deleted →
+//! its route gone from the kernel (full mesh), a route announced / withdrawn by a peer
+//! → kernel.
 //!
 //! Owns: the namespaces, the API server, the simulator, kube-bgp and the run records.
 //! Must not: count the API server's or the simulator's cost as kube-bgp's.
@@ -368,7 +369,7 @@ fn one_run(opts: &ScaleOpts, mode: &str, n: usize) -> Result<Run, String> {
     let log_text = std::fs::read_to_string(&log_path).unwrap_or_default();
     run.api_synced_s = log_text
         .lines()
-        .filter(|l| l.contains(" kube: ") && l.trim_end().ends_with(": synced"))
+        .filter(|l| l.contains(" kube: listed kind="))
         .filter_map(line_time)
         .max()
         .map(|t| secs(t_spawn, t));
