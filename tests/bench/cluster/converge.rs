@@ -716,8 +716,8 @@ fn rr_phase(b: &mut Bench<'_>) {
     let mut servers = vec![false; n];
     servers[0] = true;
     servers[1] = true;
-    for i in 0..n {
-        let patch: [(&str, Option<&str>); 3] = if servers[i] {
+    for (i, &server) in servers.iter().enumerate() {
+        let patch: [(&str, Option<&str>); 3] = if server {
             [(ANN_SERVER, Some("1")), (ANN_CLIENT, None), (ANN_ASN, None)]
         } else {
             [(ANN_CLIENT, Some("1")), (ANN_SERVER, None), (ANN_ASN, None)]

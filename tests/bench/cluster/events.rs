@@ -104,7 +104,7 @@ pub(crate) fn parse_peer_line(line: &str) -> Option<PeerLine> {
     let t_ns = parse_unix_time(ts)?;
     let (_level, rest) = rest.split_once(' ')?;
     let msg = rest.strip_prefix("bgp: peer ")?;
-    let (addr, tail) = msg.split_once(|c| c == ' ' || c == ':')?;
+    let (addr, tail) = msg.split_once([' ', ':'])?;
     let addr: IpAddr = addr.parse().ok()?;
     let what = if let Some(t) = tail.strip_prefix("added: ") {
         PeerLog::Added {
