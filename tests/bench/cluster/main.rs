@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo bench --offline --locked --bench cluster -- converge --out DIR [--nodes 20]
-//!     [--trials 30] [--lost-trials 30] [--rows add,delete,vip,kill,rr,asn,lost]
+//!     [--trials 30] [--lost-trials 30] [--rows add,readd,delete,vip,kill,rr,asn,lost]
 //!     [--settle-ms 300] [--timeout-s 30]
 //! cargo bench --offline --locked --bench cluster -- scale --out DIR [--sizes 1000,5000]
 //!     [--modes mesh,rr] [--mesh-max 1000] [--services 10000] [--node-churn 10]
