@@ -397,8 +397,15 @@ fn simulated_peer_feeds_bird_and_the_monitor_sees_it() {
     };
     let simr = sim::Sim::start(&b.name, vec![peer]).expect("simulator");
     let mon = monitor::RouteMonitor::start(std::slice::from_ref(&a.name)).expect("monitor");
+    struct RemoveDir(std::path::PathBuf);
+    impl Drop for RemoveDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
     let dir = std::env::temp_dir().join(format!("kb-bench-check-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    let _cleanup = RemoveDir(dir.clone());
     let conf = dir.join("bird.conf");
     std::fs::write(
         &conf,
