@@ -58,8 +58,17 @@ mod stats_tests {
         assert_eq!(fmt_ms(f64::NAN), "–");
         assert_eq!(group_thousands(-1_234_567), "-1,234,567");
         assert_eq!(group_thousands(999), "999");
-        let t = md_table(&["row", "n"], &[vec!["a".into(), "1".into()]]);
-        assert_eq!(t, "| row | n |\n|---|---:|\n| a | 1 |\n");
+        let t = md_table(
+            &["row", "n", "what"],
+            &[
+                vec!["a".into(), "1".into(), "text".into()],
+                vec!["b".into(), "–".into(), "2 s".into()],
+            ],
+        );
+        assert_eq!(
+            t,
+            "| row | n | what |\n|---|---:|---|\n| a | 1 | text |\n| b | – | 2 s |\n"
+        );
     }
 }
 

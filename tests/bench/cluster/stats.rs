@@ -69,11 +69,17 @@ pub(crate) fn group_thousands(x: i64) -> String {
     if x < 0 { format!("-{out}") } else { out }
 }
 
-/// A GitHub markdown table; columns after the first are right-aligned.
+/// A GitHub markdown table. A column whose cells all start with a digit (or are `–`,
+/// nothing measured) is right-aligned; the others, and the first, are left-aligned.
 pub(crate) fn md_table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let numeric = |c: &String| {
+        let c = c.trim();
+        c == "–" || c.starts_with(|ch: char| ch.is_ascii_digit())
+    };
     let mut s = format!("| {} |\n|", header.join(" | "));
     for i in 0..header.len() {
-        s.push_str(if i == 0 { "---|" } else { "---:|" });
+        let right = i > 0 && !rows.is_empty() && rows.iter().all(|r| r.get(i).is_some_and(numeric));
+        s.push_str(if right { "---:|" } else { "---|" });
     }
     s.push('\n');
     for r in rows {
