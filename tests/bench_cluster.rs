@@ -233,7 +233,7 @@ mod monitor_tests {
         assert_eq!(ev.len(), 3, "{ev:?}");
         assert_eq!(
             ev[0],
-            RouteEvent {
+            RouteNote {
                 t_ns: 7,
                 ns: 2,
                 added: true,

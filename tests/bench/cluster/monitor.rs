@@ -29,7 +29,7 @@ const RTMGRP_IPV6_ROUTE: u32 = 0x400;
 
 /// One route notification.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct RouteEvent {
+pub(crate) struct RouteNote {
     /// CLOCK_REALTIME in ns when the monitor received it.
     pub(crate) t_ns: i64,
     /// Which namespace (the label given to `RouteMonitor::start`).
@@ -88,7 +88,7 @@ pub(crate) fn count_multipath(mut p: &[u8]) -> u16 {
 
 /// Parses one datagram of route notifications (several netlink messages). Messages
 /// that are not routes, or are cut short, are skipped.
-pub(crate) fn parse_route_msgs(buf: &[u8], t_ns: i64, ns: usize) -> Vec<RouteEvent> {
+pub(crate) fn parse_route_msgs(buf: &[u8], t_ns: i64, ns: usize) -> Vec<RouteNote> {
     let mut out = Vec::new();
     let mut off = 0;
     while let (Some(len), Some(kind)) = (u32_at(buf, off), u16_at(buf, off + 4)) {
@@ -141,7 +141,7 @@ pub(crate) fn parse_route_msgs(buf: &[u8], t_ns: i64, ns: usize) -> Vec<RouteEve
             (None, libc::AF_INET6) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
             _ => continue,
         };
-        out.push(RouteEvent {
+        out.push(RouteNote {
             t_ns,
             ns,
             added: kind == RTM_NEWROUTE,
@@ -154,8 +154,8 @@ pub(crate) fn parse_route_msgs(buf: &[u8], t_ns: i64, ns: usize) -> Vec<RouteEve
     out
 }
 
-struct Shared {
-    events: Mutex<Vec<RouteEvent>>,
+struct MonitorShared {
+    events: Mutex<Vec<RouteNote>>,
     cond: Condvar,
     stop: AtomicBool,
     overflows: Vec<AtomicU64>,
@@ -163,7 +163,7 @@ struct Shared {
 
 /// Route monitors in a set of namespaces, indexed as given to `start`.
 pub(crate) struct RouteMonitor {
-    shared: Arc<Shared>,
+    shared: Arc<MonitorShared>,
     threads: Vec<JoinHandle<()>>,
     names: Vec<String>,
 }
@@ -243,7 +243,7 @@ fn open_in(netns: &str) -> Result<libc::c_int, String> {
     Ok(fd)
 }
 
-fn run(fd: libc::c_int, index: usize, shared: &Shared) {
+fn run(fd: libc::c_int, index: usize, shared: &MonitorShared) {
     let mut buf = vec![0u8; 1 << 20];
     while !shared.stop.load(Ordering::Relaxed) {
         // SAFETY: buf is valid for buf.len() bytes.
@@ -275,7 +275,7 @@ impl RouteMonitor {
     /// Starts one monitor per namespace name; returns once every socket is subscribed,
     /// so nothing that happens after this call is missed.
     pub(crate) fn start(netns: &[String]) -> Result<RouteMonitor, MonitorError> {
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(MonitorShared {
             events: Mutex::new(Vec::new()),
             cond: Condvar::new(),
             stop: AtomicBool::new(false),
@@ -341,7 +341,7 @@ impl RouteMonitor {
     }
 
     /// Runs `f` over all events recorded so far.
-    pub(crate) fn with_events<T>(&self, f: impl FnOnce(&[RouteEvent]) -> T) -> T {
+    pub(crate) fn with_events<T>(&self, f: impl FnOnce(&[RouteNote]) -> T) -> T {
         let g = self.shared.events.lock().unwrap_or_else(|p| p.into_inner());
         f(&g)
     }
@@ -351,7 +351,7 @@ impl RouteMonitor {
     pub(crate) fn wait<T>(
         &self,
         timeout: Duration,
-        mut f: impl FnMut(&[RouteEvent]) -> Option<T>,
+        mut f: impl FnMut(&[RouteNote]) -> Option<T>,
     ) -> Option<T> {
         let end = Instant::now() + timeout;
         let mut g = self.shared.events.lock().unwrap_or_else(|p| p.into_inner());
@@ -392,7 +392,7 @@ impl Drop for RouteMonitor {
 /// The first event in namespace `ns` at or after `after_ns` for `prefix` that adds
 /// (`added`) or removes it, optionally with at least `min_nexthops` next hops.
 pub(crate) fn first_event(
-    events: &[RouteEvent],
+    events: &[RouteNote],
     ns: usize,
     prefix: &str,
     added: bool,

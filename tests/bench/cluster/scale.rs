@@ -83,7 +83,7 @@ fn probe(k: usize) -> Ipv4Addr {
 
 /// What one run measured.
 #[derive(Default)]
-struct Run {
+struct ScaleRun {
     mode: String,
     nodes: usize,
     peers: usize,
@@ -156,18 +156,18 @@ fn wait_quiet(pid: u32, bound: Duration) -> bool {
     false
 }
 
-struct Env {
+struct ScaleEnv {
     dut: Netns,
     sim_ns: Netns,
     dir: PathBuf,
 }
 
-impl Env {
+impl ScaleEnv {
     /// Two namespaces on one veth: the DUT at 10.255.255.254/16, the simulated nodes at
     /// 10.255.0.1.. on the other side; fixed MACs and permanent neighbour entries on both
     /// sides (no ARP for thousands of addresses, nothing against the neighbour table's
     /// garbage-collection thresholds).
-    fn new(nodes: usize, dir: PathBuf) -> Env {
+    fn new(nodes: usize, dir: PathBuf) -> ScaleEnv {
         let dut = Netns::new("scd");
         let sim_ns = Netns::new("scs");
         sh(&format!(
@@ -196,11 +196,11 @@ impl Env {
         std::fs::write(&n, neigh).unwrap_or_else(|e| panic!("{}: {e}", n.display()));
         sh(&format!("ip -n {} -batch {}", sim_ns.name, a.display()));
         sh(&format!("ip -n {} -batch {}", dut.name, n.display()));
-        Env { dut, sim_ns, dir }
+        ScaleEnv { dut, sim_ns, dir }
     }
 }
 
-impl Drop for Env {
+impl Drop for ScaleEnv {
     fn drop(&mut self) {
         // The DUT side first: its thousands of routes go synchronously, not in the
         // background of the next run.
@@ -295,17 +295,17 @@ fn peers_for(mode: &str, n: usize) -> Vec<SimPeer> {
     }
 }
 
-fn one_run(opts: &ScaleOpts, mode: &str, n: usize) -> Result<Run, String> {
-    let mut run = Run {
+fn one_run(opts: &ScaleOpts, mode: &str, n: usize) -> Result<ScaleRun, String> {
+    let mut run = ScaleRun {
         mode: mode.into(),
         nodes: n,
         peers: if mode == "rr" { 2 } else { n - 1 },
         services: opts.services,
-        ..Run::default()
+        ..ScaleRun::default()
     };
     let dir = opts.out.join(format!("{mode}-{n}"));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let env = Env::new(n, dir.clone());
+    let env = ScaleEnv::new(n, dir.clone());
     let api = FakeApiServer::start("127.0.0.1", Some(&env.dut));
     api.hook("commit-log?enable=1");
     let t_load = Instant::now();
@@ -428,7 +428,7 @@ fn reactions(
     api: &FakeApiServer,
     sim: &Sim,
     mon: &RouteMonitor,
-    run: &mut Run,
+    run: &mut ScaleRun,
 ) {
     let timeout = Duration::from_secs(30);
     for k in 0..opts.reactions {
@@ -501,7 +501,7 @@ fn reactions(
     }
 }
 
-fn json(r: &Run) -> serde_json::Value {
+fn json(r: &ScaleRun) -> serde_json::Value {
     serde_json::json!({
         "mode": r.mode, "nodes": r.nodes, "peers": r.peers, "services": r.services,
         "api_synced_s": r.api_synced_s, "sessions_s": r.sessions_s, "routes_s": r.routes_s,
@@ -524,7 +524,7 @@ fn p50_p99(v: &[f64]) -> String {
         .unwrap_or_else(|| "–".into())
 }
 
-fn render(runs: &[Run], opts: &ScaleOpts) -> String {
+fn render(runs: &[ScaleRun], opts: &ScaleOpts) -> String {
     let rows: Vec<Vec<String>> = runs
         .iter()
         .map(|r| {

@@ -128,16 +128,16 @@ pub(crate) fn frame(buf: &[u8]) -> Result<Option<(u8, usize)>, String> {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
+enum SimState {
     OpenSent,
     OpenConfirm,
     Established,
 }
 
-struct Conn {
+struct SimConn {
     stream: TcpStream,
     peer: usize,
-    state: State,
+    state: SimState,
     rbuf: Vec<u8>,
     wbuf: Vec<u8>,
     writable_armed: bool,
@@ -157,7 +157,7 @@ pub(crate) struct SimStats {
     pub(crate) errors: Vec<String>,
 }
 
-enum Cmd {
+enum SimCmd {
     Send {
         peer: Ipv4Addr,
         bytes: Vec<u8>,
@@ -168,7 +168,7 @@ enum Cmd {
 
 /// The running simulator; stopped (thread joined, sockets closed) on drop.
 pub(crate) struct Sim {
-    tx: mpsc::Sender<Cmd>,
+    tx: mpsc::Sender<SimCmd>,
     waker: Arc<Waker>,
     stats: Arc<Mutex<SimStats>>,
     thread: Option<JoinHandle<()>>,
@@ -214,7 +214,7 @@ impl Sim {
                 match listener {
                     Ok(l) => {
                         let _ = ready_tx.send(Ok(()));
-                        Loop::new(poll, l, peers, rx, st).run();
+                        SimLoop::new(poll, l, peers, rx, st).run();
                     }
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -240,7 +240,7 @@ impl Sim {
 
     fn send(&self, peer: Ipv4Addr, bytes: Vec<u8>) -> Option<i64> {
         let (reply, got) = mpsc::channel();
-        self.tx.send(Cmd::Send { peer, bytes, reply }).ok()?;
+        self.tx.send(SimCmd::Send { peer, bytes, reply }).ok()?;
         self.waker.wake().ok()?;
         got.recv_timeout(Duration::from_secs(10)).ok().flatten()
     }
@@ -257,7 +257,7 @@ impl Sim {
 
 impl Drop for Sim {
     fn drop(&mut self) {
-        let _ = self.tx.send(Cmd::Stop);
+        let _ = self.tx.send(SimCmd::Stop);
         let _ = self.waker.wake();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -265,30 +265,30 @@ impl Drop for Sim {
     }
 }
 
-struct Loop {
+struct SimLoop {
     poll: Poll,
     listener: TcpListener,
     peers: Vec<SimPeer>,
     by_addr: HashMap<Ipv4Addr, usize>,
-    conns: HashMap<usize, Conn>,
+    conns: HashMap<usize, SimConn>,
     /// Peer index → connection token of its Established session.
     session: HashMap<usize, usize>,
     next_token: usize,
-    rx: mpsc::Receiver<Cmd>,
+    rx: mpsc::Receiver<SimCmd>,
     stats: Arc<Mutex<SimStats>>,
     jitter: u64,
 }
 
-impl Loop {
+impl SimLoop {
     fn new(
         poll: Poll,
         listener: TcpListener,
         peers: Vec<SimPeer>,
-        rx: mpsc::Receiver<Cmd>,
+        rx: mpsc::Receiver<SimCmd>,
         stats: Arc<Mutex<SimStats>>,
-    ) -> Loop {
+    ) -> SimLoop {
         let by_addr = peers.iter().enumerate().map(|(i, p)| (p.addr, i)).collect();
-        Loop {
+        SimLoop {
             poll,
             listener,
             peers,
@@ -351,8 +351,8 @@ impl Loop {
             }
             loop {
                 match self.rx.try_recv() {
-                    Ok(Cmd::Stop) | Err(mpsc::TryRecvError::Disconnected) => return,
-                    Ok(Cmd::Send { peer, bytes, reply }) => {
+                    Ok(SimCmd::Stop) | Err(mpsc::TryRecvError::Disconnected) => return,
+                    Ok(SimCmd::Send { peer, bytes, reply }) => {
                         let tok = self
                             .by_addr
                             .get(&peer)
@@ -404,10 +404,10 @@ impl Loop {
                     let ka = Instant::now() + self.keepalive_in();
                     self.conns.insert(
                         tok,
-                        Conn {
+                        SimConn {
                             stream,
                             peer,
-                            state: State::OpenSent,
+                            state: SimState::OpenSent,
                             rbuf: Vec::new(),
                             wbuf: Vec::new(),
                             writable_armed: false,
@@ -478,7 +478,7 @@ impl Loop {
     fn close(&mut self, tok: usize) {
         if let Some(mut c) = self.conns.remove(&tok) {
             let _ = self.poll.registry().deregister(&mut c.stream);
-            if c.state == State::Established {
+            if c.state == SimState::Established {
                 self.session.remove(&c.peer);
                 self.stat(|s| {
                     s.closed += 1;
@@ -535,12 +535,12 @@ impl Loop {
             };
             c.rbuf.drain(..len);
             match (kind, c.state) {
-                (1, State::OpenSent) => {
-                    c.state = State::OpenConfirm;
+                (1, SimState::OpenSent) => {
+                    c.state = SimState::OpenConfirm;
                     self.queue(tok, &msg(4, &[]));
                 }
-                (4, State::OpenConfirm) => {
-                    c.state = State::Established;
+                (4, SimState::OpenConfirm) => {
+                    c.state = SimState::Established;
                     let peer = c.peer;
                     self.session.insert(peer, tok);
                     let t = realtime_ns();
@@ -570,7 +570,7 @@ impl Loop {
         let due: Vec<usize> = self
             .conns
             .iter()
-            .filter(|(_, c)| c.state != State::OpenSent && c.next_keepalive <= now)
+            .filter(|(_, c)| c.state != SimState::OpenSent && c.next_keepalive <= now)
             .map(|(t, _)| *t)
             .collect();
         for tok in due {
