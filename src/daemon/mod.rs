@@ -336,6 +336,10 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         }
         d.routes
             .run(now, input_pending, d.speaker.as_ref().map(|s| &s.rib));
+        if d.routes.take_addrs_changed() {
+            // Import safety depends on connected subnets and local addresses.
+            d.plan_dirty = true;
+        }
         if d.routes.take_requeue_all() {
             if let Some(sp) = d.speaker.as_mut() {
                 // A full kernel comparison: every prefix goes through the passes again.
@@ -576,7 +580,7 @@ impl Daemon {
         }
         if reevaluate || self.policy.as_ref() != Some(&policy) {
             sp.rib.set_policy(Box::new(policy.clone()));
-            sp.rib.reevaluate();
+            self.refusals.replay(|| sp.rib.reevaluate());
             self.policy = Some(policy);
         }
         // Originated routes.
@@ -633,6 +637,9 @@ impl Daemon {
             plan.originated.iter().map(|o| (o.prefix, o.kind)).collect();
         let mut model = plan.policy.clone();
         model.connected = self.routes.connected();
+        model
+            .own_addrs
+            .extend(self.routes.local_addrs().iter().copied());
         policy::KubePolicy {
             model,
             node_peers,

@@ -77,6 +77,10 @@ struct RouteCtx {
     /// Next hops whose routes are not installed, logged once each (not once per prefix:
     /// a million prefixes behind one unusable next hop are one line).
     logged_unroutable: BTreeSet<IpAddr>,
+    /// This host's interface addresses (import safety: never a host route to them).
+    local_addrs: BTreeSet<IpAddr>,
+    /// Connected subnets or local addresses changed since the daemon last asked.
+    addrs_changed: bool,
     /// A full pass asked for every wanted prefix: the daemon re-queues the whole RIB.
     requeue_all: bool,
 }
@@ -294,6 +298,10 @@ impl KernelRoutes {
             .as_ref()
             .map(|r| r.connected().clone())
             .unwrap_or_default();
+        let local_addrs = rec
+            .as_ref()
+            .map(|r| r.local_addrs().clone())
+            .unwrap_or_default();
         KernelRoutes {
             rec,
             writer,
@@ -310,6 +318,8 @@ impl KernelRoutes {
                 local_v4: None,
                 local_v6: None,
                 logged_unroutable: BTreeSet::new(),
+                local_addrs,
+                addrs_changed: false,
                 requeue_all: false,
             },
             pod_cidrs: Vec::new(),
@@ -355,6 +365,17 @@ impl KernelRoutes {
     /// Locally connected subnets (D5: never imported, never installed).
     pub fn connected(&self) -> Vec<Prefix> {
         self.ctx.connected.iter().copied().collect()
+    }
+
+    /// This host's interface addresses.
+    pub fn local_addrs(&self) -> &BTreeSet<IpAddr> {
+        &self.ctx.local_addrs
+    }
+
+    /// Whether connected subnets or local addresses changed since the last call (the
+    /// import policy depends on them).
+    pub fn take_addrs_changed(&mut self) -> bool {
+        std::mem::take(&mut self.ctx.addrs_changed)
     }
 
     /// Number of our routes in the kernel.
@@ -627,6 +648,11 @@ impl KernelRoutes {
         };
         if rec.connected() != &self.ctx.connected {
             self.ctx.connected = rec.connected().clone();
+            self.ctx.addrs_changed = true;
+        }
+        if rec.local_addrs() != &self.ctx.local_addrs {
+            self.ctx.local_addrs = rec.local_addrs().clone();
+            self.ctx.addrs_changed = true;
         }
         let planned = prepared.and_then(|()| match rib {
             Some(rib) => {
