@@ -12,3 +12,4 @@ pub mod kube;
 pub mod log;
 pub mod net;
 pub mod ops;
+pub(crate) mod safe_yaml;
