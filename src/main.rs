@@ -28,6 +28,9 @@ fn print(text: &str) -> i32 {
 }
 
 fn daemon(args: Vec<OsString>) -> i32 {
+    // Before the passwords file is read: no core dump or other user's ptrace may ever
+    // see a key or the API token.
+    let not_dumpable = kube_bgp::daemon::hardening::forbid_core_dumps();
     let (config, check_only) = match config::parse_daemon_args(args) {
         Err(e) => return usage_error(&e),
         Ok(DaemonAction::Help) => return print(&help::daemon_help()),
@@ -35,6 +38,9 @@ fn daemon(args: Vec<OsString>) -> i32 {
         Ok(DaemonAction::Run { config, check_only }) => (config, check_only),
     };
     kube_bgp::log::set_level(config.log_level);
+    if let Err(e) = not_dumpable {
+        kube_bgp::warn!("main", "cannot disable core dumps (PR_SET_DUMPABLE): {e}");
+    }
     for w in &config.warnings {
         kube_bgp::warn!("config", "{w}");
     }

@@ -7,6 +7,7 @@
 //! originated routes and policies updated, kernel routes reconciled (D1).
 
 mod conn;
+pub mod hardening;
 pub mod metrics;
 pub mod policy;
 pub mod routes;
@@ -125,6 +126,9 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
     // Kubernetes.
     let kcfg = crate::kube::load(cfg.kubeconfig.as_deref(), cfg.master.as_deref())
         .map_err(|e| DaemonError::Setup(e.to_string()))?;
+    for w in kcfg.security_warnings() {
+        warn!("kube", "{w}");
+    }
     let node_name = crate::kube::config::local_node_name(cfg.hostname_override.as_deref());
     let client = crate::kube::client::Client::new(&kcfg);
     let (tx, rx) = std::sync::mpsc::channel();

@@ -139,6 +139,29 @@ impl KubeConfig {
     pub fn is_https(&self) -> bool {
         self.server.starts_with("https://")
     }
+
+    /// What makes this connection unsafe, to be logged loudly at start: the API server's
+    /// certificate not verified, or no TLS at all. Empty when it is sound.
+    pub fn security_warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.tls.insecure_skip_tls_verify {
+            out.push(format!(
+                "INSECURE: {}: insecure-skip-tls-verify is set, so the API server's certificate \
+                 is NOT verified; anyone on the path to {} can impersonate the API server, \
+                 read this node's credentials and dictate its peers and routes; set \
+                 certificate-authority(-data) instead",
+                self.origin, self.server
+            ));
+        }
+        if !self.is_https() {
+            out.push(format!(
+                "INSECURE: {}: the API server {} is plain http: credentials and cluster data \
+                 travel unencrypted and unauthenticated",
+                self.origin, self.server
+            ));
+        }
+        out
+    }
 }
 
 /// Loads the configuration as kube-router does: `--kubeconfig` (with `--master`
@@ -373,6 +396,32 @@ pub fn host_name() -> String {
     }
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+#[cfg(test)]
+mod security_warning_tests {
+    use super::*;
+
+    #[test]
+    fn insecure_settings_are_named() {
+        let mut c = KubeConfig {
+            server: "https://10.0.0.1:6443".into(),
+            tls: TlsSettings::default(),
+            auth: Auth::None,
+            origin: "kubeconfig /k".into(),
+        };
+        assert!(c.security_warnings().is_empty());
+        c.tls.insecure_skip_tls_verify = true;
+        let w = c.security_warnings();
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].starts_with("INSECURE: kubeconfig /k: insecure-skip-tls-verify"),
+            "{w:?}"
+        );
+        c.tls.insecure_skip_tls_verify = false;
+        c.server = "http://10.0.0.1:8080".into();
+        assert!(c.security_warnings()[0].contains("plain http"));
+    }
 }
 
 #[cfg(test)]
