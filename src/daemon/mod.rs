@@ -10,6 +10,7 @@ mod conn;
 pub mod hardening;
 pub mod metrics;
 pub mod policy;
+pub mod restart_hold;
 pub mod routes;
 pub mod signals;
 pub mod speaker;
@@ -334,9 +335,13 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                 }
                 backlog = sp.rib.has_best_changes();
             }
-            if !sp.peers.is_empty() && sp.all_synced() {
-                d.routes.all_peers_synced();
-            }
+        }
+        if d.routes.holding() {
+            // Routes of an earlier run: deleted only once the API and the peers that
+            // are up have been heard (`restart_hold`).
+            let ready = d.snapshot.all_listed() && d.speaker.is_some();
+            let peers = d.speaker.as_ref().map(|s| peer_sync(s)).unwrap_or_default();
+            d.routes.poll_hold(ready, &peers, now);
         }
         d.routes
             .run(now, input_pending, d.speaker.as_ref().map(|s| &s.rib));
@@ -386,6 +391,28 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         let _ = std::fs::remove_file(path);
     }
     Ok(())
+}
+
+/// Every configured peer's sync state, for the restart hold.
+fn peer_sync(sp: &Speaker) -> Vec<restart_hold::PeerSync> {
+    use crate::bgp::fsm::State;
+    sp.peers
+        .values()
+        .map(|p| match (p.fsm.state(), p.fsm.negotiated()) {
+            (State::Established, Some(n)) => {
+                let since = p.stats.state_since;
+                let last_activity = match (since, p.stats.last_update) {
+                    (Some(a), Some(b)) => a.max(b),
+                    (a, b) => a.or(b).unwrap_or_else(Instant::now),
+                };
+                restart_hold::PeerSync::Established {
+                    last_activity,
+                    eor_all: n.families.iter().all(|f| p.stats.eor.contains(f)),
+                }
+            }
+            _ => restart_hold::PeerSync::NotEstablished,
+        })
+        .collect()
 }
 
 fn open_ctl(cfg: &Config, registry: &mio::Registry) -> Option<Server<mio::net::UnixListener>> {
