@@ -340,7 +340,7 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
             // Routes of an earlier run: deleted only once the API and the peers that
             // are up have been heard (`restart_hold`).
             let ready = d.snapshot.all_listed() && d.speaker.is_some();
-            let peers = d.speaker.as_ref().map(|s| peer_sync(s)).unwrap_or_default();
+            let peers = d.speaker.as_ref().map(peer_sync).unwrap_or_default();
             d.routes.poll_hold(ready, &peers, now);
         }
         d.routes
