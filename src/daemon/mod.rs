@@ -223,7 +223,18 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         if let Some(w) = next_watchdog {
             deadline = deadline.min(w);
         }
-        let busy = d.speaker.as_ref().is_some_and(|s| s.has_pending_reads());
+        for dl in [
+            ctl_server.as_ref().and_then(|s| s.next_deadline()),
+            metrics_server.as_ref().and_then(|s| s.next_deadline()),
+            health_server.as_ref().and_then(|s| s.next_deadline()),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            deadline = deadline.min(dl);
+        }
+        let busy = d.speaker.as_ref().is_some_and(|s| s.has_pending_reads())
+            || ctl_server.as_ref().is_some_and(|s| s.has_pending());
         let timeout = if busy {
             // Unread input waits in a socket: only look for new events.
             Duration::ZERO
@@ -260,11 +271,25 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                 }
                 _ => {
                     if let Some(s) = ctl_server.as_mut().filter(|s| s.owns(t)) {
-                        s.ready(&registry, t, &mut |req| views::ctl_answer(&d, req));
+                        s.ready(&registry, t, &mut views::CtlView(&d));
                     } else if let Some(s) = metrics_server.as_mut().filter(|s| s.owns(t)) {
-                        s.ready(&registry, t, &mut |req| views::http_answer(&d, req, true));
+                        s.ready(
+                            &registry,
+                            t,
+                            &mut views::HttpView {
+                                d: &d,
+                                metrics: true,
+                            },
+                        );
                     } else if let Some(s) = health_server.as_mut().filter(|s| s.owns(t)) {
-                        s.ready(&registry, t, &mut |req| views::http_answer(&d, req, false));
+                        s.ready(
+                            &registry,
+                            t,
+                            &mut views::HttpView {
+                                d: &d,
+                                metrics: false,
+                            },
+                        );
                     } else if let Some(sp) = d.speaker.as_mut().filter(|s| s.owns(t)) {
                         sp.ready(&registry, t, now);
                     }
@@ -367,8 +392,17 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
             }
         }
         d.last_heartbeat = now;
+        // Operations endpoints: long answers go on part by part, and connections past
+        // their deadline (silent, or not reading) are closed.
         if let Some(s) = ctl_server.as_mut() {
+            s.drive_pending(&registry, &mut views::CtlView(&d));
             s.expire(&registry, now);
+        }
+        for (s, metrics) in [(&mut metrics_server, true), (&mut health_server, false)] {
+            if let Some(s) = s.as_mut() {
+                s.drive_pending(&registry, &mut views::HttpView { d: &d, metrics });
+                s.expire(&registry, now);
+            }
         }
     }
 
@@ -415,7 +449,15 @@ fn peer_sync(sp: &Speaker) -> Vec<restart_hold::PeerSync> {
         .collect()
 }
 
-fn open_ctl(cfg: &Config, registry: &mio::Registry) -> Option<Server<mio::net::UnixListener>> {
+/// Largest control-socket request (one JSON line).
+const MAX_CTL_REQUEST: usize = 4 * 1024;
+/// Largest HTTP request head.
+const MAX_HTTP_REQUEST: usize = 8 * 1024;
+
+fn open_ctl(
+    cfg: &Config,
+    registry: &mio::Registry,
+) -> Option<Server<mio::net::UnixListener, views::RibCursor>> {
     let path = &cfg.ctl_socket;
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
@@ -439,7 +481,11 @@ fn open_ctl(cfg: &Config, registry: &mio::Registry) -> Option<Server<mio::net::U
         }
     };
     let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-    match Server::new(listener, CTL_BASE, registry, |b| b.contains(&b'\n')) {
+    let limits = crate::ops::serve::Limits {
+        max_request: MAX_CTL_REQUEST,
+        complete: |b| b.contains(&b'\n'),
+    };
+    match Server::new(listener, CTL_BASE, registry, limits) {
         Ok(s) => Some(s),
         Err(e) => {
             warn!("ctl", "control socket: {e}");
@@ -454,7 +500,7 @@ fn open_http(
     base: usize,
     registry: &mio::Registry,
     what: &str,
-) -> Option<Server<mio::net::TcpListener>> {
+) -> Option<Server<mio::net::TcpListener, ()>> {
     if port == 0 {
         return None;
     }
@@ -468,7 +514,11 @@ fn open_http(
         }
     };
     info!("ops", "{what} endpoint on http://{sa}");
-    Server::new(l, base, registry, http::request_complete).ok()
+    let limits = crate::ops::serve::Limits {
+        max_request: MAX_HTTP_REQUEST,
+        complete: http::request_complete,
+    };
+    Server::new(l, base, registry, limits).ok()
 }
 
 impl Daemon {
