@@ -364,9 +364,10 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         if d.routes.holding() {
             // Routes of an earlier run: deleted only once the API and the peers that
             // are up have been heard (`restart_hold`).
-            let ready = d.snapshot.all_listed() && d.speaker.is_some();
+            let listed = d.snapshot.all_listed();
+            let bgp = d.speaker.is_some() && d.plan.identity.is_some();
             let peers = d.speaker.as_ref().map(peer_sync).unwrap_or_default();
-            d.routes.poll_hold(ready, &peers, now);
+            d.routes.poll_hold(listed, bgp, &peers, now);
         }
         d.routes
             .run(now, input_pending, d.speaker.as_ref().map(|s| &s.rib));

@@ -3,19 +3,21 @@
 //! out; the daemon feeds it and ends the reconciler's hold on deletions when it says so.
 //!
 //! In every mode (graceful restart or not), adopted routes stay until
-//! 1. the API server's first full list has arrived and BGP runs (before that nobody
-//!    knows which peers exist: an API outage during a restart keeps every route, for as
-//!    long as it lasts), and then
+//! 1. the API server's first full list has arrived (before that nobody knows which
+//!    peers exist: an API outage during a restart keeps every route, for as long as it
+//!    lasts), BGP runs, and
 //! 2. every configured peer that is up has re-sent its routes: it is Established and
 //!    has sent End-of-RIB for each negotiated family, or its first UPDATE burst has
 //!    settled (no UPDATE for `SETTLE`). A peer not Established within `ESTABLISH_WAIT`
 //!    of the first list is taken as down and not waited for (FRR's `update-delay` with
-//!    `establish-wait` works the same way);
+//!    `establish-wait` works the same way),
 //!
-//! bounded by `max_wait` (`--bgp-graceful-restart-deferral-time`, 6 minutes by default)
-//! counted from the first list, never from the process start, so the bound cannot expire
-//! while the peers are still unknown (BIRD's kernel protocol likewise waits for its
-//! protocols' recovery, bounded by `graceful restart wait`). Must not touch the kernel.
+//! or until `max_wait` (`--bgp-graceful-restart-deferral-time`, 6 minutes by default)
+//! has passed since the first list — never counted from the process start, so it cannot
+//! expire while the peers are still unknown (BIRD's kernel protocol likewise waits for
+//! its protocols' recovery, bounded by `graceful restart wait`). Listed but without BGP
+//! (the local Node is gone, or its annotations keep BGP from starting) only `max_wait`
+//! ends the hold. Must not touch the kernel.
 
 use std::time::{Duration, Instant};
 
@@ -89,19 +91,28 @@ impl RestartHold {
         self.ready_at
     }
 
-    /// One look at the state. `ready`: the API's first full list has arrived and BGP
-    /// runs; `peers`: every configured peer. Returns the release, once.
-    pub fn poll(&mut self, ready: bool, peers: &[PeerSync], now: Instant) -> Option<Release> {
+    /// One look at the state. `listed`: the API's first full list has arrived;
+    /// `bgp`: BGP runs; `peers`: every configured peer. Returns the release, once.
+    pub fn poll(
+        &mut self,
+        listed: bool,
+        bgp: bool,
+        peers: &[PeerSync],
+        now: Instant,
+    ) -> Option<Release> {
         if self.released {
             return None;
         }
-        if !ready && self.ready_at.is_none() {
+        if !listed && self.ready_at.is_none() {
             return None;
         }
         let since = *self.ready_at.get_or_insert(now);
         if now >= since + self.max_wait {
             self.released = true;
             return Some(Release::Timeout);
+        }
+        if !bgp {
+            return None;
         }
         let establish_over = now >= since + ESTABLISH_WAIT;
         let mut waited_for = 0;
@@ -148,13 +159,16 @@ mod tests {
         let mut h = RestartHold::new(MAX);
         for mins in [0, 1, 5, 60, 600] {
             let now = t0 + Duration::from_secs(mins * 60);
-            assert_eq!(h.poll(false, &[], now), None, "{mins} min");
+            assert_eq!(h.poll(false, false, &[], now), None, "{mins} min");
             assert_eq!(h.next_deadline(now), None);
         }
         assert!(!h.is_released());
         // Listed an hour later: the bound counts from now, not from the start.
         let listed = t0 + Duration::from_secs(3600);
-        assert_eq!(h.poll(true, &[PeerSync::NotEstablished], listed), None);
+        assert_eq!(
+            h.poll(true, true, &[PeerSync::NotEstablished], listed),
+            None
+        );
         assert_eq!(h.ready_at(), Some(listed));
         assert!(h.next_deadline(listed).is_some());
     }
@@ -164,18 +178,22 @@ mod tests {
         let t0 = Instant::now();
         let mut h = RestartHold::new(MAX);
         let peers = [est(t0, true), est(t0, false)];
-        assert_eq!(h.poll(true, &peers, t0), None, "one peer still sending");
+        assert_eq!(
+            h.poll(true, true, &peers, t0),
+            None,
+            "one peer still sending"
+        );
         let peers = [est(t0, true), est(t0, true)];
         let t1 = t0 + Duration::from_millis(300);
         assert_eq!(
-            h.poll(true, &peers, t1),
+            h.poll(true, true, &peers, t1),
             Some(Release::Synced {
                 waited_for: 2,
                 down: 0
             })
         );
         assert!(h.is_released());
-        assert_eq!(h.poll(true, &peers, t1), None, "released once");
+        assert_eq!(h.poll(true, true, &peers, t1), None, "released once");
         assert_eq!(h.next_deadline(t1), None);
     }
 
@@ -186,9 +204,12 @@ mod tests {
         let mut h = RestartHold::new(MAX);
         let last = t0 + Duration::from_secs(1);
         let peers = [est(last, false)];
-        assert_eq!(h.poll(true, &peers, t0 + Duration::from_secs(2)), None);
         assert_eq!(
-            h.poll(true, &peers, last + SETTLE),
+            h.poll(true, true, &peers, t0 + Duration::from_secs(2)),
+            None
+        );
+        assert_eq!(
+            h.poll(true, true, &peers, last + SETTLE),
             Some(Release::Synced {
                 waited_for: 1,
                 down: 0
@@ -203,10 +224,10 @@ mod tests {
         let t0 = Instant::now();
         let mut h = RestartHold::new(Duration::from_secs(60));
         let peers = [est(t0, true), PeerSync::NotEstablished];
-        assert_eq!(h.poll(true, &peers, t0), None);
-        assert_eq!(h.poll(true, &peers, t0 + ESTABLISH_WAIT / 2), None);
+        assert_eq!(h.poll(true, true, &peers, t0), None);
+        assert_eq!(h.poll(true, true, &peers, t0 + ESTABLISH_WAIT / 2), None);
         assert_eq!(
-            h.poll(true, &peers, t0 + ESTABLISH_WAIT),
+            h.poll(true, true, &peers, t0 + ESTABLISH_WAIT),
             Some(Release::Synced {
                 waited_for: 1,
                 down: 1
@@ -214,7 +235,7 @@ mod tests {
         );
         let mut h = RestartHold::new(Duration::from_secs(60));
         assert_eq!(
-            h.poll(true, &[], t0),
+            h.poll(true, true, &[], t0),
             Some(Release::Synced {
                 waited_for: 0,
                 down: 0
@@ -225,11 +246,24 @@ mod tests {
         let mut out = None;
         while out.is_none() && now < t0 + Duration::from_secs(120) {
             // Always another UPDATE just now, never End-of-RIB.
-            out = h.poll(true, &[est(now, false)], now);
+            out = h.poll(true, true, &[est(now, false)], now);
             now += Duration::from_secs(1);
         }
         assert_eq!(out, Some(Release::Timeout));
         assert_eq!(now, t0 + Duration::from_secs(61));
+    }
+
+    /// Listed without BGP (the local Node deleted): only the bound ends the hold.
+    #[test]
+    fn listed_without_bgp_waits_for_the_bound() {
+        let t0 = Instant::now();
+        let mut h = RestartHold::new(Duration::from_secs(60));
+        assert_eq!(h.poll(true, false, &[], t0), None);
+        assert_eq!(h.poll(true, false, &[], t0 + ESTABLISH_WAIT * 2), None);
+        assert_eq!(
+            h.poll(true, false, &[], t0 + Duration::from_secs(60)),
+            Some(Release::Timeout)
+        );
     }
 
     #[test]
@@ -238,10 +272,10 @@ mod tests {
         // and the bound keeps running.
         let t0 = Instant::now();
         let mut h = RestartHold::new(Duration::from_secs(30));
-        assert_eq!(h.poll(true, &[est(t0, false)], t0), None);
+        assert_eq!(h.poll(true, true, &[est(t0, false)], t0), None);
         let later = t0 + Duration::from_secs(30);
         assert_eq!(
-            h.poll(false, &[est(later, false)], later),
+            h.poll(false, false, &[est(later, false)], later),
             Some(Release::Timeout)
         );
     }

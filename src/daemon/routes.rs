@@ -359,14 +359,14 @@ impl KernelRoutes {
         self.hold.is_some()
     }
 
-    /// Feeds the restart hold (see `RestartHold`): `ready` once the API's first list
-    /// arrived and BGP runs, `peers` every configured peer. Ends the hold (the next pass
-    /// deletes adopted routes that did not come back) when it releases.
-    pub fn poll_hold(&mut self, ready: bool, peers: &[PeerSync], now: Instant) {
+    /// Feeds the restart hold (see `RestartHold`): `listed` once the API's first list
+    /// arrived, `bgp` while BGP runs, `peers` every configured peer. Ends the hold (the
+    /// next pass deletes adopted routes that did not come back) when it releases.
+    pub fn poll_hold(&mut self, listed: bool, bgp: bool, peers: &[PeerSync], now: Instant) {
         let Some(h) = self.hold.as_mut() else {
             return;
         };
-        let Some(release) = h.poll(ready, peers, now) else {
+        let Some(release) = h.poll(listed, bgp, peers, now) else {
             return;
         };
         let what = if self.graceful_restart {
