@@ -457,12 +457,51 @@ enum CtlAnswer {
     Rib(RibQuery),
 }
 
+/// What a control-socket request asks for, once checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CtlQuery {
+    Neighbors,
+    Neighbor(IpAddr),
+    Rib(RibQuery),
+    Status,
+}
+
+/// Parses one control-socket request (the first line of `req`): the query, or the
+/// error to send back. Pure: no daemon state.
+pub fn parse_ctl_request(req: &[u8]) -> Result<CtlQuery, String> {
+    let line = req.split(|b| *b == b'\n').next().unwrap_or(&[]);
+    let req: Request = serde_json::from_slice(line).map_err(|e| format!("bad request: {e}"))?;
+    Ok(match req {
+        Request::Neighbor { addr: None } => CtlQuery::Neighbors,
+        Request::Neighbor { addr: Some(a) } => CtlQuery::Neighbor(
+            a.parse::<IpAddr>()
+                .map_err(|_| format!("{a:?} is not an IP address"))?,
+        ),
+        Request::Rib { family, prefix } => {
+            let fam = match family.as_deref() {
+                None => None,
+                Some("ipv4") => Some(Afi::Ipv4),
+                Some("ipv6") => Some(Afi::Ipv6),
+                Some(f) => return Err(format!("unknown family {f:?} (ipv4 or ipv6)")),
+            };
+            CtlQuery::Rib(match prefix.as_deref() {
+                None => RibQuery::All(fam),
+                Some(s) => match (s.parse::<Prefix>(), s.parse::<IpAddr>()) {
+                    (Ok(p), _) => RibQuery::Exact(p),
+                    (_, Ok(ip)) => RibQuery::Lookup(ip),
+                    _ => return Err(format!("{s:?} is not a prefix or an address")),
+                },
+            })
+        }
+        Request::Status => CtlQuery::Status,
+    })
+}
+
 /// Answers one control-socket request line.
 fn ctl_request(d: &Daemon, req: &[u8]) -> CtlAnswer {
-    let line = req.split(|b| *b == b'\n').next().unwrap_or(&[]);
-    let req: Request = match serde_json::from_slice(line) {
-        Ok(r) => r,
-        Err(e) => return CtlAnswer::Whole(err(format!("bad request: {e}"))),
+    let query = match parse_ctl_request(req) {
+        Ok(q) => q,
+        Err(e) => return CtlAnswer::Whole(err(e)),
     };
     let to_json = |v: Result<serde_json::Value, serde_json::Error>| {
         CtlAnswer::Whole(match v {
@@ -470,8 +509,8 @@ fn ctl_request(d: &Daemon, req: &[u8]) -> CtlAnswer {
             Err(e) => err(e.to_string()),
         })
     };
-    match req {
-        Request::Neighbor { addr: None } => {
+    match query {
+        CtlQuery::Neighbors => {
             let rows: Vec<NeighborRow> = d
                 .speaker
                 .as_ref()
@@ -479,38 +518,12 @@ fn ctl_request(d: &Daemon, req: &[u8]) -> CtlAnswer {
                 .unwrap_or_default();
             to_json(serde_json::to_value(rows))
         }
-        Request::Neighbor { addr: Some(a) } => {
-            let Ok(ip) = a.parse::<IpAddr>() else {
-                return CtlAnswer::Whole(err(format!("{a:?} is not an IP address")));
-            };
-            match d.speaker.as_ref().and_then(|s| s.peers.get(&ip)) {
-                Some(p) => to_json(serde_json::to_value(detail(d, p))),
-                None => CtlAnswer::Whole(err(format!("no neighbor {ip}"))),
-            }
-        }
-        Request::Rib { family, prefix } => {
-            let fam = match family.as_deref() {
-                None => None,
-                Some("ipv4") => Some(Afi::Ipv4),
-                Some("ipv6") => Some(Afi::Ipv6),
-                Some(f) => {
-                    return CtlAnswer::Whole(err(format!("unknown family {f:?} (ipv4 or ipv6)")));
-                }
-            };
-            CtlAnswer::Rib(match prefix.as_deref() {
-                None => RibQuery::All(fam),
-                Some(s) => match (s.parse::<Prefix>(), s.parse::<IpAddr>()) {
-                    (Ok(p), _) => RibQuery::Exact(p),
-                    (_, Ok(ip)) => RibQuery::Lookup(ip),
-                    _ => {
-                        return CtlAnswer::Whole(err(format!(
-                            "{s:?} is not a prefix or an address"
-                        )));
-                    }
-                },
-            })
-        }
-        Request::Status => to_json(serde_json::to_value(status(d))),
+        CtlQuery::Neighbor(ip) => match d.speaker.as_ref().and_then(|s| s.peers.get(&ip)) {
+            Some(p) => to_json(serde_json::to_value(detail(d, p))),
+            None => CtlAnswer::Whole(err(format!("no neighbor {ip}"))),
+        },
+        CtlQuery::Rib(q) => CtlAnswer::Rib(q),
+        CtlQuery::Status => to_json(serde_json::to_value(status(d))),
     }
 }
 
@@ -591,4 +604,45 @@ pub fn render(req: &Request, data: &serde_json::Value, json: bool) -> Result<Str
             ctl::render_status(&s)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_requests_parse_or_say_why_not() {
+        let p = |s: &str| parse_ctl_request(s.as_bytes());
+        assert_eq!(p(r#"{"cmd":"status"}"#), Ok(CtlQuery::Status));
+        assert_eq!(
+            p("{\"cmd\":\"neighbor\",\"addr\":null}\ntrailing"),
+            Ok(CtlQuery::Neighbors)
+        );
+        assert_eq!(
+            p(r#"{"cmd":"rib","family":"ipv6","prefix":"fd00::1"}"#),
+            Ok(CtlQuery::Rib(RibQuery::Lookup("fd00::1".parse().unwrap())))
+        );
+        assert_eq!(
+            p(r#"{"cmd":"rib","family":null,"prefix":"10.0.0.0/8"}"#),
+            Ok(CtlQuery::Rib(RibQuery::Exact(
+                "10.0.0.0/8".parse().unwrap()
+            )))
+        );
+        assert!(
+            p(r#"{"cmd":"rib","family":"ipx","prefix":null}"#)
+                .unwrap_err()
+                .contains("unknown family")
+        );
+        assert!(
+            p(r#"{"cmd":"neighbor","addr":"x"}"#)
+                .unwrap_err()
+                .contains("not an IP")
+        );
+        assert!(p("").unwrap_err().starts_with("bad request"));
+        assert!(
+            p(r#"{"cmd":"shutdown"}"#)
+                .unwrap_err()
+                .starts_with("bad request")
+        );
+    }
 }

@@ -234,14 +234,37 @@ pub fn in_cluster(server: &str, sa_dir: &Path) -> Result<KubeConfig, ConfigError
 }
 
 /// Reads a whole file; the error names `field` and the path.
+/// Largest certificate, key or token file read (they are a few kilobytes).
+const MAX_CREDENTIAL_FILE: u64 = 1024 * 1024;
+
+/// Reads a certificate, key or token file, refusing one over `MAX_CREDENTIAL_FILE` (a
+/// path to `/dev/zero` or a huge file is an error, not an endless read).
 pub(crate) fn read_file(source: &str, field: &str, path: &Path) -> Result<Vec<u8>, ConfigError> {
-    std::fs::read(path).map_err(|e| {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| {
         field_err(
             source,
             field,
             format!("cannot read {}: {e}", path.display()),
         )
-    })
+    };
+    let mut out = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(MAX_CREDENTIAL_FILE + 1)
+        .read_to_end(&mut out)
+        .map_err(cannot)?;
+    if out.len() as u64 > MAX_CREDENTIAL_FILE {
+        return Err(field_err(
+            source,
+            field,
+            format!(
+                "{} is larger than {MAX_CREDENTIAL_FILE} bytes; not a credential file",
+                path.display()
+            ),
+        ));
+    }
+    Ok(out)
 }
 
 /// Reads a bearer token file (whitespace trimmed, must not be empty).
@@ -401,6 +424,18 @@ pub fn host_name() -> String {
 #[cfg(test)]
 mod security_warning_tests {
     use super::*;
+
+    #[test]
+    fn credential_files_are_read_with_a_cap() {
+        let e = read_file(
+            "kubeconfig K",
+            "users[u].user.tokenFile",
+            Path::new("/dev/zero"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("/dev/zero is larger than"), "{e}");
+    }
 
     #[test]
     fn insecure_settings_are_named() {
