@@ -13,4 +13,5 @@ pub mod kube;
 pub mod log;
 pub mod net;
 pub mod ops;
+pub mod podnet;
 pub(crate) mod safe_yaml;
