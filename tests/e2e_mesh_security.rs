@@ -171,6 +171,6 @@ fn node_password_file_must_be_private_and_base64() {
     let empty = key_file(&dir, "empty.key", "", 0o600);
     assert!(text(&check_config(&[&flag(&empty)]).stderr).contains("empty"));
     let missing = dir.join("missing.key");
-    assert!(text(&check_config(&[&flag(&missing)]).stderr).contains("cannot open"));
+    assert!(text(&check_config(&[&flag(&missing)]).stderr).contains("cannot read"));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -20,7 +20,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use crate::bgp::types::Prefix;
-use crate::config::Password;
+use crate::config::{Bfd, Password};
 
 /// The default cluster ASN when `--cluster-asn` is 0 or unset.
 pub const DEFAULT_CLUSTER_ASN: u32 = 64512;
@@ -77,6 +77,10 @@ pub struct Settings {
     pub max_prefixes: u32,
     /// `--bgp-node-password-file`: TCP-MD5 key of every node-to-node session.
     pub node_password: Option<Password>,
+    /// BFD for the global peers (`--enable-bfd` and the `--bfd-*` values).
+    pub global_bfd: Option<Bfd>,
+    /// BFD for node-to-node sessions (`--enable-bfd-nodes`).
+    pub node_bfd: Option<Bfd>,
 }
 
 impl Default for Settings {
@@ -106,6 +110,8 @@ impl Default for Settings {
             require_ipv6: false,
             max_prefixes: 10_000,
             node_password: None,
+            global_bfd: None,
+            node_bfd: None,
         }
     }
 }
@@ -158,6 +164,8 @@ impl Settings {
             require_ipv6: c.enable_ipv6,
             max_prefixes: c.max_prefixes,
             node_password: c.node_password.clone(),
+            global_bfd: c.bfd,
+            node_bfd: c.bfd_nodes,
         }
     }
 
@@ -181,22 +189,54 @@ pub struct Problem {
     pub message: String,
 }
 
+/// Longest problem message kept: a message quoting a huge value is cut, so one bad
+/// annotation costs one short log line.
+const MAX_PROBLEM_MESSAGE: usize = 400;
+
+/// `s` cut to at most `max` bytes (on a character boundary), marked when cut.
+fn bounded(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push_str("…(cut)");
+    }
+    s
+}
+
 impl Problem {
     pub fn node(name: &str, field: &str, message: impl Into<String>) -> Problem {
         Problem {
-            object: format!("node {name}"),
-            field: field.to_string(),
-            message: message.into(),
+            object: bounded(format!("node {name}"), MAX_PROBLEM_MESSAGE),
+            field: bounded(field.to_string(), MAX_PROBLEM_MESSAGE),
+            message: bounded(message.into(), MAX_PROBLEM_MESSAGE),
         }
     }
 
     pub fn service(ns: &str, name: &str, field: &str, message: impl Into<String>) -> Problem {
         Problem {
-            object: format!("service {ns}/{name}"),
-            field: field.to_string(),
-            message: message.into(),
+            object: bounded(format!("service {ns}/{name}"), MAX_PROBLEM_MESSAGE),
+            field: bounded(field.to_string(), MAX_PROBLEM_MESSAGE),
+            message: bounded(message.into(), MAX_PROBLEM_MESSAGE),
         }
     }
+}
+
+#[cfg(test)]
+#[test]
+fn problems_quoting_huge_values_are_cut() {
+    let p = Problem::node("n1", "kube-router.io/node.asn", "x".repeat(100_000));
+    assert!(
+        p.message.len() < MAX_PROBLEM_MESSAGE + 10,
+        "{}",
+        p.message.len()
+    );
+    assert!(p.message.ends_with("…(cut)"));
+    let s = Problem::service("ns", "web", "f", "é".repeat(1000));
+    assert!(s.message.len() <= MAX_PROBLEM_MESSAGE + 8);
+    assert_eq!(Problem::node("a", "b", "c").message, "c");
 }
 
 impl fmt::Display for Problem {
@@ -218,6 +258,56 @@ pub struct Plan {
     pub problems: Vec<Problem>,
     /// All nodes' primary addresses (to tell node peers from external ones).
     pub node_addrs: Vec<IpAddr>,
+    /// What the pod network on this node needs from the cluster.
+    pub pod_network: PodNetwork,
+}
+
+/// The cluster facts the node's pod network is built from (`crate::podnet`).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct PodNetwork {
+    /// The local node's pod CIDRs (what it advertises), in order: the CNI ranges.
+    pub local_cidrs: Vec<Prefix>,
+    /// The local node's primary address: the interface holding it gives the MTU.
+    pub local_primary: Option<IpAddr>,
+    /// Whether the local node has IPv6 (addresses or pod CIDRs).
+    pub local_ipv6: bool,
+    /// Every node's pod CIDRs from every source (annotations and spec), sorted: pod
+    /// traffic to these keeps its source address.
+    pub cluster_cidrs: Vec<Prefix>,
+    /// Every node's InternalIP and ExternalIP addresses, sorted: so does traffic to
+    /// these.
+    pub node_ips: Vec<IpAddr>,
+}
+
+impl PodNetwork {
+    fn from_nodes(local_name: &str, nodes: &[node::NodeModel]) -> PodNetwork {
+        let local = nodes.iter().find(|n| n.name == local_name);
+        let mut cluster_cidrs: Vec<Prefix> = nodes
+            .iter()
+            .flat_map(|n| n.owned_cidrs.iter().copied())
+            .collect();
+        cluster_cidrs.sort();
+        cluster_cidrs.dedup();
+        let mut node_ips: Vec<IpAddr> = nodes
+            .iter()
+            .flat_map(|n| {
+                n.v4.iter()
+                    .map(|a| IpAddr::V4(*a))
+                    .chain(n.v6.iter().map(|a| IpAddr::V6(*a)))
+            })
+            .collect();
+        node_ips.sort();
+        node_ips.dedup();
+        PodNetwork {
+            local_cidrs: local.map(|n| n.pod_cidrs.clone()).unwrap_or_default(),
+            local_primary: local.and_then(|n| n.primary),
+            local_ipv6: local.is_some_and(|n| {
+                !n.v6.is_empty() || n.pod_cidrs.iter().any(|p| matches!(p, Prefix::V6(..)))
+            }),
+            cluster_cidrs,
+            node_ips,
+        }
+    }
 }
 
 /// Computes the plan for the local node `local_name` from a snapshot.
@@ -237,6 +327,7 @@ pub fn plan(settings: &Settings, local_name: &str, snap: &crate::kube::snapshot:
         ));
     }
     let node_addrs = nodes.iter().filter_map(|n| n.primary).collect();
+    let pod_network = PodNetwork::from_nodes(local_name, &nodes);
     let identity = peers::identity(settings, local, &mut problems);
     let (Some(local), Some(me)) = (local, identity.as_ref()) else {
         problems.sort();
@@ -245,6 +336,7 @@ pub fn plan(settings: &Settings, local_name: &str, snap: &crate::kube::snapshot:
             identity,
             problems,
             node_addrs,
+            pod_network,
             ..Plan::default()
         };
     };
@@ -283,5 +375,6 @@ pub fn plan(settings: &Settings, local_name: &str, snap: &crate::kube::snapshot:
         policy,
         problems,
         node_addrs,
+        pod_network,
     }
 }

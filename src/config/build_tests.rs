@@ -49,7 +49,38 @@ fn defaults_match_kube_router() {
         std::path::PathBuf::from("/run/kube-bgp/ctl.sock")
     );
     assert_eq!(c.log_level, Level::Info);
-    assert!(c.peers.is_empty() && c.warnings.is_empty());
+    assert!(c.enable_cni && c.auto_mtu && c.enable_pod_egress && !c.cleanup_config);
+    assert_eq!(c.cni_conf_path, None);
+    // The one routing flag that is on by default and not implemented says so.
+    assert!(c.peers.is_empty());
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert!(c.warnings[0].contains("--disable-source-dest-check"));
+    let quiet = cfg(&["--disable-source-dest-check=false"]).unwrap();
+    assert!(quiet.warnings.is_empty(), "{:?}", quiet.warnings);
+}
+
+#[test]
+fn pod_network_flags() {
+    let c = cfg(&[
+        "--cni-conf-path=/tmp/x/10-kuberouter.conf",
+        "--enable-cni=false",
+        "--auto-mtu=false",
+        "--enable-pod-egress=false",
+        "--cleanup-config",
+    ])
+    .unwrap();
+    assert_eq!(
+        c.cni_conf_path.as_deref(),
+        Some(std::path::Path::new("/tmp/x/10-kuberouter.conf"))
+    );
+    assert!(!c.enable_cni && !c.auto_mtu && !c.enable_pod_egress && c.cleanup_config);
+    // --cleanup-config is a flag of its own now, not an ignored one.
+    assert!(
+        !c.warnings.iter().any(|w| w.contains("cleanup")),
+        "{:?}",
+        c.warnings
+    );
+    assert!(err(&["--cleanup-config=maybe"]).contains("maybe"));
 }
 
 #[test]
@@ -134,8 +165,15 @@ fn peers_built_from_parallel_lists() {
         c.peers[2].password.as_ref().map(Password::as_bytes),
         Some(&b"SecurePassword\n"[..])
     );
-    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
-    assert!(c.warnings[0].contains("2001:db8::1") && c.warnings[0].contains("newline"));
+    // Passwords on the command line (warned once), one ending in a newline, and
+    // main's other start-up warning.
+    assert_eq!(c.warnings.len(), 3, "{:?}", c.warnings);
+    assert!(c.warnings.iter().any(|w| w.contains("/proc/PID/cmdline")));
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.contains("2001:db8::1") && w.contains("newline"))
+    );
 }
 
 #[test]
@@ -199,6 +237,8 @@ fn passwords_file_used_only_without_the_flag() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("pw");
     std::fs::write(&file, "cGFzcw==,\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
     let f = format!("--peer-router-passwords-file={}", file.display());
     let c = cfg(&[
         "--peer-router-ips=192.0.2.1,192.0.2.2",
@@ -222,7 +262,11 @@ fn passwords_file_used_only_without_the_flag() {
         c.peers[0].password.as_ref().map(Password::as_bytes),
         Some(&b"word"[..])
     );
-    assert!(c.warnings[0].contains("both"));
+    assert!(
+        c.warnings.iter().any(|w| w.contains("both")),
+        "{:?}",
+        c.warnings
+    );
     std::fs::remove_dir_all(&dir).unwrap();
     let e = err(&[&f]);
     assert!(
@@ -310,6 +354,7 @@ fn overlay_bfd_and_misc() {
     let c = cfg(&["--enable-bfd", "--bgp-graceful-restart"]).unwrap();
     assert_eq!(c.bfd.map(|b| b.port), Some(3784));
     assert!(c.warnings.iter().any(|w| w.contains("BFD")));
+    assert!(c.bfd_nodes.is_none());
     assert_eq!(cfg(&["-v", "2"]).unwrap().log_level, Level::Debug);
     assert_eq!(cfg(&["--v=5"]).unwrap().log_level, Level::Trace);
     assert!(err(&["--metrics-addr=localhost"]).contains("localhost"));
@@ -323,6 +368,40 @@ fn overlay_bfd_and_misc() {
 }
 
 #[test]
+fn bfd_for_node_sessions_is_our_own_flag() {
+    let c = cfg(&["--enable-bfd-nodes", "--bfd-desired-min-tx-interval=100"]).unwrap();
+    assert!(c.bfd.is_none(), "the CLI peers stay without BFD");
+    let b = c.bfd_nodes.unwrap();
+    assert_eq!(b.port, 3784);
+    assert_eq!(b.detection_multiplier, 3);
+    assert_eq!(b.desired_min_tx, Duration::from_millis(100));
+    assert_eq!(b.required_min_rx, Duration::from_millis(1000));
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.contains("--enable-bfd-nodes") && w.contains("not yet active")),
+        "{:?}",
+        c.warnings
+    );
+    // The --bfd-* values are range-checked with either switch.
+    for bad in [
+        "--bfd-port=0",
+        "--bfd-detection-multiplier=0",
+        "--bfd-required-min-rx-interval=0",
+        "--bfd-desired-min-tx-interval=4294968",
+    ] {
+        let e = err(&["--enable-bfd-nodes", bad]);
+        let flag = bad.split('=').next().unwrap();
+        assert!(e.contains(flag), "{bad}: {e}");
+    }
+    let c = cfg(&["--enable-bfd", "--enable-bfd-nodes", "--bfd-port=4000"]).unwrap();
+    assert_eq!(c.bfd, c.bfd_nodes);
+    assert_eq!(c.bfd.unwrap().port, 4000);
+    assert_eq!(c.warnings.iter().filter(|w| w.contains("BFD")).count(), 2);
+    assert!(err(&["--enable-bfd-nodes=maybe"]).contains("maybe"));
+}
+
+#[test]
 fn ignored_flags_warn_once_and_check_syntax() {
     let c = cfg(&[
         "--run-firewall=false",
@@ -330,6 +409,7 @@ fn ignored_flags_warn_once_and_check_syntax() {
         "--masquerade-all",
         "--ipvs-sync-period",
         "10s",
+        "--disable-source-dest-check=false",
     ])
     .unwrap();
     assert_eq!(c.warnings.len(), 3, "{:?}", c.warnings);

@@ -34,6 +34,10 @@ pub use build::build;
 pub const DEFAULT_CLUSTER_ASN: u32 = 64512;
 /// Remote port of external peers without `--peer-router-ports`.
 pub const DEFAULT_PEER_PORT: u16 = 179;
+/// `--bgp-graceful-restart-deferral-time`'s default; without graceful restart it still
+/// bounds how long routes of an earlier run wait for the API and the peers at start.
+pub const DEFAULT_GR_DEFERRAL: std::time::Duration = std::time::Duration::from_secs(360);
+
 /// Linux TCP_MD5SIG_MAXKEYLEN.
 pub const MAX_MD5_KEY_LEN: usize = 80;
 
@@ -124,7 +128,9 @@ pub struct GracefulRestart {
     pub deferral_time: Duration,
 }
 
-/// BFD for the CLI peers, present only when `--enable-bfd` is on.
+/// BFD settings of a set of peers: the `--bfd-*` flags (for the CLI peers with
+/// `--enable-bfd`, for node-to-node sessions with `--enable-bfd-nodes`) or a peer's
+/// `bfd:` block in the `kube-router.io/peers` annotation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Bfd {
     pub port: u16,
@@ -176,9 +182,15 @@ pub struct Config {
     pub injected_routes_sync_period: Duration,
     pub enable_ipv4: bool,
     pub enable_ipv6: bool,
+    /// BFD for the CLI peers, present only when `--enable-bfd` is on.
     pub bfd: Option<Bfd>,
+    /// BFD for node-to-node sessions, present only when `--enable-bfd-nodes` is on.
+    pub bfd_nodes: Option<Bfd>,
     pub auto_mtu: bool,
     pub enable_cni: bool,
+    /// `--cni-conf-path`; `None`: `$KUBE_ROUTER_CNI_CONF_FILE` or the default, resolved
+    /// at start by the pod network.
+    pub cni_conf_path: Option<PathBuf>,
     pub disable_source_dest_check: bool,
     pub service_cluster_ip_range: Vec<Prefix>,
     pub service_external_ip_range: Vec<Prefix>,
@@ -200,6 +212,8 @@ pub struct Config {
     pub verbosity: u32,
     pub log_level: Level,
     pub ctl_socket: PathBuf,
+    /// `--cleanup-config`: undo the node setup and exit instead of running.
+    pub cleanup_config: bool,
     /// Warnings to print once at start: ignored kube-router flags, passwords ending in a
     /// newline (one per peer), unknown overlay type, BFD with graceful restart.
     pub warnings: Vec<String>,
@@ -313,17 +327,22 @@ impl Config {
         );
         m.insert("enable_ipv4".into(), json!(self.enable_ipv4));
         m.insert("enable_ipv6".into(), json!(self.enable_ipv6));
-        m.insert(
-            "bfd".into(),
-            json!(self.bfd.map(|b| json!({
+        let bfd_json = |b: Option<Bfd>| {
+            json!(b.map(|b| json!({
                 "port": b.port,
                 "detection_multiplier": b.detection_multiplier,
                 "desired_min_tx_ms": b.desired_min_tx.as_millis() as u64,
                 "required_min_rx_ms": b.required_min_rx.as_millis() as u64,
-            }))),
-        );
+            })))
+        };
+        m.insert("bfd".into(), bfd_json(self.bfd));
+        m.insert("bfd_nodes".into(), bfd_json(self.bfd_nodes));
         m.insert("auto_mtu".into(), json!(self.auto_mtu));
         m.insert("enable_cni".into(), json!(self.enable_cni));
+        m.insert(
+            "cni_conf_path".into(),
+            json!(self.cni_conf_path.as_ref().map(|p| p.display().to_string())),
+        );
         m.insert(
             "disable_source_dest_check".into(),
             json!(self.disable_source_dest_check),
@@ -371,6 +390,7 @@ impl Config {
             "ctl_socket".into(),
             json!(self.ctl_socket.display().to_string()),
         );
+        m.insert("cleanup_config".into(), json!(self.cleanup_config));
         m.insert("warnings".into(), json!(self.warnings));
         serde_json::Value::Object(m)
     }

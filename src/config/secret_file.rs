@@ -1,6 +1,8 @@
-//! Reading a file that holds a secret: refused when group or others may read it (the
-//! secret would be exposed to every local user), when it is not a regular file, or
-//! when it is larger than any secret kube-bgp takes.
+//! Reading a file that holds secrets (`--peer-router-passwords-file`,
+//! `--bgp-node-password-file`): refused when group or others may read or write it (the
+//! secret would be exposed to every local user; the mode is checked on the opened file,
+//! so it cannot change in between), when it is not a regular file, or when it is larger
+//! than any list of keys.
 //!
 //! Owns: the permission and size checks. Must not: log, keep or echo the contents (the
 //! caller decodes them; errors here never contain them).
@@ -15,16 +17,16 @@ const MAX_SECRET_FILE: u64 = 64 << 10;
 
 /// The contents of `path`, or why it cannot be used (without the contents).
 pub(crate) fn read_private(path: &Path) -> Result<Vec<u8>, String> {
-    let mut f = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-    let meta = f.metadata().map_err(|e| format!("cannot stat: {e}"))?;
+    let mut f = File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let meta = f.metadata().map_err(|e| format!("cannot read: {e}"))?;
     if !meta.is_file() {
         return Err("not a regular file".into());
     }
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(format!(
-            "mode {mode:04o} lets group or others read or write it; make it 0600 or 0400 \
-             (chmod 600)"
+            "mode {mode:04o} lets group or others access it; make it readable by its owner \
+             only (chmod 600; for a Kubernetes Secret volume, defaultMode: 0600)"
         ));
     }
     if meta.len() > MAX_SECRET_FILE {
@@ -75,7 +77,7 @@ mod tests {
         assert!(
             read_private(&missing)
                 .expect_err("missing")
-                .contains("open")
+                .contains("cannot read")
         );
         let big = temp("big", &vec![b'a'; 70_000], 0o600);
         assert!(read_private(&big).expect_err("big").contains("bytes"));

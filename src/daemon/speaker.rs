@@ -84,6 +84,8 @@ pub struct PeerStats {
     pub local_addr: Option<IpAddr>,
     /// Families whose End-of-RIB arrived in the current session.
     pub eor: Vec<Afi>,
+    /// When the last UPDATE (End-of-RIB included) arrived.
+    pub last_update: Option<Instant>,
 }
 
 /// A configured neighbour and its session.
@@ -766,6 +768,7 @@ impl Speaker {
         let Some(slot) = self.peers.get_mut(&addr) else {
             return Vec::new();
         };
+        slot.stats.last_update = Some(now);
         let id = slot.rib_id;
         let eor = u.end_of_rib;
         if let Some(afi) = eor {

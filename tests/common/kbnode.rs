@@ -27,15 +27,30 @@ pub struct KbNode {
     pub node: String,
     dir: PathBuf,
     args: Vec<String>,
+    /// Programs that exec kube-bgp, e.g. `setpriv --bounding-set=...` (empty: none).
+    wrapper: Vec<String>,
     child: Option<ChildGuard>,
     runs: u32,
 }
 
 impl KbNode {
     /// Starts `kube-bgp --kubeconfig <api token kubeconfig> --hostname-override node
-    /// --ctl-socket DIR/ctl.sock --health-port 0 -v 2 FLAGS...` in `ns` and waits (10 s)
+    /// --ctl-socket DIR/ctl.sock --health-port 0 --cni-conf-path DIR/10-kuberouter.conflist
+    /// -v 2 FLAGS...` in `ns` and waits (10 s)
     /// until its control socket answers.
     pub fn start(ns: &Netns, api: &FakeApiServer, node: &str, flags: &[&str]) -> KbNode {
+        Self::start_wrapped(ns, api, node, flags, &[])
+    }
+
+    /// As `start`, with kube-bgp exec'ed by `wrapper` (a program and its arguments that
+    /// ends by exec'ing the rest of its command line, such as `setpriv ... --`).
+    pub fn start_wrapped(
+        ns: &Netns,
+        api: &FakeApiServer,
+        node: &str,
+        flags: &[&str],
+        wrapper: &[&str],
+    ) -> KbNode {
         let k = DIR_COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("kbnode{}n{k}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -49,6 +64,9 @@ impl KbNode {
             dir.join("ctl.sock").display().to_string(),
             "--health-port".into(),
             "0".into(),
+            // The CNI configuration goes into the test's directory, never /etc/cni.
+            "--cni-conf-path".into(),
+            dir.join("10-kuberouter.conflist").display().to_string(),
             "-v".into(),
             "2".into(),
         ];
@@ -58,6 +76,7 @@ impl KbNode {
             node: node.into(),
             dir,
             args,
+            wrapper: wrapper.iter().map(|s| s.to_string()).collect(),
             child: None,
             runs: 0,
         };
@@ -67,6 +86,11 @@ impl KbNode {
 
     fn log_path(&self) -> PathBuf {
         self.dir.join("kube-bgp.log")
+    }
+
+    /// The daemon's pid while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(ChildGuard::pid)
     }
 
     pub fn ctl_socket(&self) -> PathBuf {
@@ -82,7 +106,9 @@ impl KbNode {
             .unwrap_or_else(|e| panic!("open kube-bgp.log: {e}"));
         let err = log.try_clone().unwrap_or_else(|e| panic!("dup log: {e}"));
         let child = Command::new("ip")
-            .args(["netns", "exec", &self.ns, kube_bgp_bin()])
+            .args(["netns", "exec", &self.ns])
+            .args(&self.wrapper)
+            .arg(kube_bgp_bin())
             .args(&self.args)
             .stdin(Stdio::null())
             .stdout(log)

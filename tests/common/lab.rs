@@ -15,9 +15,13 @@
 //!   pod  n ns: 10.244.n.2 (+ fd00:244:n::2), default route via .1 / ::1
 //!   router j:  10.k.0.(201+j)/24 (+ fd00:k::(201+j)/64), for BIRD/GoBGP/FRR (routers.rs)
 //! ```
+//! A *bare* lab (`LabConfig::bare`) is a set of freshly installed nodes instead: no
+//! forwarding, no pod veth, no `kube-bridge`, no CNI configuration; each node's pod
+//! namespace is empty until the CNI plugins give it an interface (`lab/cni.rs`).
 //! The kube-bgp process side (start/stop/ctl/logs) is in `lab/daemon.rs`.
 
 pub mod checks;
+pub mod cni;
 pub mod daemon;
 pub mod kernel;
 
@@ -43,6 +47,8 @@ pub struct LabConfig {
     pub annotations: Vec<(usize, String, String)>,
     /// Create the Node objects (default true).
     pub register_nodes: bool,
+    /// Nodes as freshly installed: no forwarding, no pod interface (see the module doc).
+    pub bare: bool,
 }
 
 impl LabConfig {
@@ -53,7 +59,14 @@ impl LabConfig {
             routers: 0,
             annotations: Vec::new(),
             register_nodes: true,
+            bare: false,
         }
+    }
+
+    /// Bare nodes: nothing of the pod network exists before kube-bgp starts.
+    pub fn bare(mut self) -> LabConfig {
+        self.bare = true;
+        self
     }
 
     pub fn dual_stack(mut self) -> LabConfig {
@@ -115,6 +128,13 @@ impl LabNode {
     /// kube-bgp's stdout and stderr, appended across restarts.
     pub fn log_path(&self) -> PathBuf {
         self.dir.join("kube-bgp.log")
+    }
+
+    /// The CNI configuration kube-bgp manages on this node (`--cni-conf-path`; the
+    /// directory does not exist until kube-bgp writes the file). Never the host's
+    /// /etc/cni: every node of every lab has its own.
+    pub fn cni_conf(&self) -> PathBuf {
+        self.dir.join("net.d").join("10-kuberouter.conflist")
     }
 }
 
@@ -205,9 +225,34 @@ impl Lab {
             let ipv4 = format!("10.{k}.0.{n}");
             let ipv6 = cfg.dual_stack.then(|| format!("fd00:{k}::{n}"));
             attach(&ns, &ipv4, &ipv6);
-            ns.sh("sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1");
             let pod_cidr4 = format!("10.244.{n}.0/24");
             let pod_cidr6 = cfg.dual_stack.then(|| format!("fd00:244:{n}::/64"));
+            let node_dir = dir.join(format!("node{n}"));
+            mkdir(&node_dir);
+            if cfg.bare {
+                // A fresh node: forwarding off (kube-bgp turns it on), an empty pod
+                // namespace, no address for the pod yet (the CNI plugins assign one).
+                ns.sh("sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0");
+                nodes.push(LabNode {
+                    index,
+                    name: format!("node{n}"),
+                    ipv4,
+                    ipv6,
+                    pod_cidr4,
+                    pod_cidr6,
+                    pod_ip4: String::new(),
+                    pod_ip6: None,
+                    dir: node_dir,
+                    token: format!("lab-{seq}-node{n}-token"),
+                    daemon: None,
+                    flags: Vec::new(),
+                    starts: 0,
+                    pod,
+                    ns,
+                });
+                continue;
+            }
+            ns.sh("sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1");
             let mut node_side = vec![format!("10.244.{n}.1/24")];
             let mut pod_side = vec![format!("10.244.{n}.2/24")];
             if cfg.dual_stack {
@@ -221,8 +266,6 @@ impl Lab {
             if cfg.dual_stack {
                 pod.sh(&format!("ip -6 route add default via fd00:244:{n}::1"));
             }
-            let node_dir = dir.join(format!("node{n}"));
-            mkdir(&node_dir);
             nodes.push(LabNode {
                 index,
                 name: format!("node{n}"),
