@@ -119,6 +119,18 @@ fn node_mesh_gtsm() {
         !lab.established_peers(0).contains(&n3),
         "node1 peers with node3",
     );
+    // node1 says why: node3's SYN came with TTL 64.
+    let refused = lab.log_lines(
+        0,
+        &[
+            &format!("peer {n3}: connection refused by TTL security"),
+            "SYN arrived with TTL 64",
+        ],
+    );
+    lab.check(
+        !refused.is_empty(),
+        "node1 did not refuse node3's connection by its TTL",
+    );
     // node3 turns GTSM on: the full mesh forms.
     lab.stop_kube_bgp(2);
     lab.start_kube_bgp(2, &["--bgp-node-ttl-security"]);

@@ -310,6 +310,30 @@ impl Speaker {
                 );
                 continue;
             };
+            if let Some(min) = slot.plan.min_ttl {
+                // GTSM (RFC 5082): the SYN must have come from one hop away. (The
+                // minimum TTL set below guards what follows; data may already be queued
+                // by the time it is set.)
+                match sock::syn_ttl(&stream) {
+                    Ok(Some(ttl)) if ttl >= min => {}
+                    other => {
+                        let why = match other {
+                            Ok(Some(ttl)) => format!("its SYN arrived with TTL {ttl}"),
+                            Ok(None) => "its SYN's TTL is unknown".into(),
+                            Err(e) => e.to_string(),
+                        };
+                        gated_warn(
+                            &mut slot.log_gate,
+                            ip,
+                            now,
+                            format_args!(
+                                "connection refused by TTL security (GTSM, minimum {min}): {why}"
+                            ),
+                        );
+                        continue;
+                    }
+                }
+            }
             if let Err(e) = sock::prepare_accepted(&stream, slot.plan.ttl, slot.plan.min_ttl) {
                 warn!("bgp", "peer {ip}: setting up accepted connection: {e}");
                 if slot.plan.min_ttl.is_some() {

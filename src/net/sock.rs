@@ -372,6 +372,58 @@ pub fn set_min_ttl<S: AsFd>(sock: &S, min: u8) -> io::Result<()> {
     )
 }
 
+/// Makes a listener keep the headers of each connection's SYN, to be read once with
+/// [`syn_ttl`] on the accepted stream (`TCP_SAVE_SYN`).
+pub fn set_save_syn<S: AsFd>(sock: &S) -> io::Result<()> {
+    let one: libc::c_int = 1;
+    setsockopt(
+        sock.as_fd(),
+        libc::IPPROTO_TCP,
+        libc::TCP_SAVE_SYN,
+        &one,
+        "setsockopt TCP_SAVE_SYN",
+    )
+}
+
+/// The TTL (IPv4) or hop limit (IPv6) the connection's SYN arrived with, from the headers
+/// its listener saved ([`set_save_syn`]); `None` when none were saved. Readable once.
+///
+/// GTSM on an accepted connection: the minimum TTL can only be set once the connection
+/// exists, after its first data may already be queued; the SYN's TTL says whether the
+/// peer is one hop away from the start.
+pub fn syn_ttl(stream: &TcpStream) -> io::Result<Option<u8>> {
+    let mut buf = [0u8; 256];
+    let mut len = buf.len() as libc::socklen_t;
+    // SAFETY: `stream` is a live socket; buf/len describe a writable local buffer and
+    // the kernel writes at most `len` bytes into it.
+    let rc = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_SAVED_SYN,
+            buf.as_mut_ptr().cast::<libc::c_void>(),
+            &mut len,
+        )
+    };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        // ENOENT: nothing saved (already read, or the listener did not save it).
+        if e.raw_os_error() == Some(libc::ENOENT) {
+            return Ok(None);
+        }
+        return Err(io::Error::new(
+            e.kind(),
+            format!("getsockopt TCP_SAVED_SYN: {e}"),
+        ));
+    }
+    let hdr = buf.get(..len as usize).unwrap_or_default();
+    Ok(match hdr.first().map(|b| b >> 4) {
+        Some(4) => hdr.get(8).copied(),
+        Some(6) => hdr.get(7).copied(),
+        _ => None,
+    })
+}
+
 /// The minimum TTL set by [`set_min_ttl`] for IPv4 packets (0 when none).
 pub fn min_ttl<S: AsFd>(sock: &S) -> io::Result<u8> {
     let v = getsockopt_int(

@@ -239,3 +239,22 @@ fn gtsm_drops_packets_below_the_minimum_ttl() {
     }
     assert!(up, "GTSM on both ends connects");
 }
+
+#[test]
+fn a_listener_keeps_each_syns_ttl_once() {
+    // A listener per case (see `accept_within`).
+    for sender_ttl in [64u8, 255] {
+        let mut l = listen("127.0.0.1:0".parse().unwrap()).unwrap();
+        set_save_syn(&l).unwrap();
+        let _c = connect(l.local_addr().unwrap(), None, Some(sender_ttl), None).unwrap();
+        let s = accept_within(&mut l, Duration::from_secs(5)).expect("accepted");
+        assert_eq!(syn_ttl(&s).unwrap(), Some(sender_ttl));
+        // Read once: the kernel frees the saved headers.
+        assert_eq!(syn_ttl(&s).unwrap(), None);
+    }
+    // Without TCP_SAVE_SYN nothing is known.
+    let mut l = listen("127.0.0.1:0".parse().unwrap()).unwrap();
+    let _c = connect(l.local_addr().unwrap(), None, Some(255), None).unwrap();
+    let s = accept_within(&mut l, Duration::from_secs(5)).expect("accepted");
+    assert_eq!(syn_ttl(&s).unwrap(), None);
+}

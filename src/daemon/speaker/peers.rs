@@ -67,8 +67,11 @@ impl Speaker {
             match sock::listen(a) {
                 Ok(mut s) => {
                     if self.local.gtsm {
-                        if let Err(e) = sock::set_ttl(&s, 255) {
-                            failed.push((a, format!("TTL 255 for GTSM: {e}")));
+                        // GTSM: SYN-ACKs go out with TTL 255, and each SYN's TTL is kept
+                        // to be checked when the connection is accepted.
+                        let gtsm = sock::set_ttl(&s, 255).and_then(|()| sock::set_save_syn(&s));
+                        if let Err(e) = gtsm {
+                            failed.push((a, format!("GTSM: {e}")));
                             continue;
                         }
                     }
