@@ -8,6 +8,7 @@
 
 mod conn;
 pub mod metrics;
+mod overlay;
 pub mod policy;
 pub mod routes;
 pub mod signals;
