@@ -24,6 +24,7 @@ const FOU_GENL_NAME: &str = "fou";
 const FOU_GENL_VERSION: u8 = 1;
 const FOU_CMD_ADD: u8 = 1;
 const FOU_CMD_DEL: u8 = 2;
+const FOU_CMD_GET: u8 = 3;
 const FOU_ATTR_PORT: u16 = 1;
 const FOU_ATTR_AF: u16 = 2;
 const FOU_ATTR_TYPE: u16 = 4;
@@ -95,6 +96,41 @@ pub fn encode_port(w: &mut MsgWriter, family_id: u16, add: bool, port: u16, af: 
     w.end();
 }
 
+/// `ip fou show`: a dump of every FoU port.
+fn encode_list(w: &mut MsgWriter, family_id: u16) {
+    w.begin(family_id, NLM_F_REQUEST);
+    w.raw(&[FOU_CMD_GET, FOU_GENL_VERSION, 0, 0]);
+    w.end();
+}
+
+/// One FoU port as the kernel lists it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FouPort {
+    pub port: u16,
+    /// AF_INET or AF_INET6.
+    pub af: u8,
+    /// Whether it takes GUE (else direct FoU with a fixed inner protocol).
+    pub gue: bool,
+}
+
+/// A port of a `FOU_CMD_GET` reply payload.
+fn parse_port(payload: &[u8]) -> Option<FouPort> {
+    let (mut port, mut af, mut kind) = (None, None, None);
+    for (t, d) in attrs(payload.get(GENL_HDR_LEN..)?) {
+        match t {
+            FOU_ATTR_PORT => port = Some(u16::from_be_bytes(d.get(..2)?.try_into().ok()?)),
+            FOU_ATTR_AF => af = d.first().copied(),
+            FOU_ATTR_TYPE => kind = d.first().copied(),
+            _ => {}
+        }
+    }
+    Some(FouPort {
+        port: port?,
+        af: af?,
+        gue: kind? == FOU_ENCAP_GUE,
+    })
+}
+
 /// The address family byte for an IP version.
 pub fn af_of(ipv6: bool) -> u8 {
     if ipv6 { AF_INET6 } else { AF_INET }
@@ -139,33 +175,77 @@ impl FouPorts {
         Ok(id)
     }
 
+    /// Every FoU port of this network namespace.
+    pub fn list(&mut self) -> Result<Vec<FouPort>, FouError> {
+        let id = self.family()?;
+        let found = std::cell::RefCell::new(Vec::new());
+        self.nl.dump(
+            "FoU ports",
+            &|w: &mut MsgWriter| encode_list(w, id),
+            &mut || found.borrow_mut().clear(),
+            &mut |m| {
+                if m.msg_type == id {
+                    if let Some(p) = parse_port(m.payload) {
+                        found.borrow_mut().push(p);
+                    }
+                }
+            },
+        )?;
+        Ok(found.into_inner())
+    }
+
     /// Opens GUE port `port` for `af` unless it is open; true when it was opened now.
+    /// The UDP port held by anything else (a direct FoU port, another program) is an
+    /// error: GUE packets would not reach the tunnels.
     pub fn add_gue(&mut self, port: u16, af: u8) -> Result<bool, FouError> {
         let id = self.family()?;
+        let want = FouPort {
+            port,
+            af,
+            gue: true,
+        };
+        if self.list()?.contains(&want) {
+            return Ok(false);
+        }
         match self.nl.request(&mut |w| encode_port(w, id, true, port, af)) {
             Ok(()) => Ok(true),
-            Err(e) if e.errno == libc::EEXIST => Ok(false),
             Err(error) => Err(FouError::Kernel {
-                what: format!("open FoU/GUE port {port} ({})", family_name(af)),
+                what: format!(
+                    "open FoU/GUE port {port} ({}){}",
+                    family_name(af),
+                    if error.errno == libc::EADDRINUSE {
+                        ": the UDP port is in use by something else"
+                    } else {
+                        ""
+                    }
+                ),
                 error,
             }),
         }
     }
 
-    /// Closes FoU port `port` of `af` if it is open; true when it was closed now. A
-    /// kernel without the `fou` family has no ports: nothing to do.
+    /// Closes GUE port `port` of `af` if it is open; true when it was closed now. A
+    /// kernel without the `fou` family has no ports: nothing to do. A direct FoU port
+    /// on that UDP port is not ours and stays.
     pub fn remove(&mut self, port: u16, af: u8) -> Result<bool, FouError> {
         let id = match self.family() {
             Ok(id) => id,
             Err(FouError::NoFamily(_)) => return Ok(false),
             Err(e) => return Err(e),
         };
+        let ours = FouPort {
+            port,
+            af,
+            gue: true,
+        };
+        if !self.list()?.contains(&ours) {
+            return Ok(false);
+        }
         match self
             .nl
             .request(&mut |w| encode_port(w, id, false, port, af))
         {
             Ok(()) => Ok(true),
-            Err(e) if e.errno == libc::ENOENT || e.errno == libc::ESRCH => Ok(false),
             Err(error) => Err(FouError::Kernel {
                 what: format!("close FoU port {port} ({})", family_name(af)),
                 error,
@@ -248,6 +328,30 @@ mod tests {
             encode_port(&mut w, id, add, 5555, af);
             assert_eq!(w.take(), message(44, id, f, body), "add={add} af={af}");
         }
+    }
+
+    #[test]
+    fn port_list_request_and_reply() {
+        let mut w = MsgWriter::new();
+        encode_list(&mut w, 0x1b);
+        let b = w.take();
+        assert_eq!(&b[4..6], &0x1bu16.to_ne_bytes());
+        assert_eq!(&b[16..20], &[FOU_CMD_GET, FOU_GENL_VERSION, 0, 0]);
+        // A reply as the kernel builds it: port, af, ipproto, type.
+        let mut p = vec![FOU_CMD_ADD, 1, 0, 0];
+        p.extend_from_slice(&[6, 0, 1, 0, 0x15, 0xb3, 0, 0]);
+        p.extend_from_slice(&[5, 0, 2, 0, AF_INET6, 0, 0, 0]);
+        p.extend_from_slice(&[5, 0, 3, 0, 0, 0, 0, 0]);
+        p.extend_from_slice(&[5, 0, 4, 0, FOU_ENCAP_GUE, 0, 0, 0]);
+        assert_eq!(
+            parse_port(&p),
+            Some(FouPort {
+                port: 5555,
+                af: AF_INET6,
+                gue: true
+            })
+        );
+        assert_eq!(parse_port(&p[..20]), None);
     }
 
     #[test]
