@@ -123,6 +123,14 @@ for m in virtio_pci 9pnet_virtio 9p overlay; do modprobe -S "$kver" --show-depen
   || die "cannot build the initramfs"
 rm -rf "$stage"
 
+# pyenv's shims are shell scripts that start several processes per call: seconds each
+# in the VM. The VM gets the directory of the interpreter they resolve to instead.
+if [[ ":$PATH:" == *"/.pyenv/shims:"* ]] && command -v pyenv >/dev/null; then
+  if py=$(pyenv which python3 2>/dev/null); then
+    PATH=$(sed "s|[^:]*/\.pyenv/shims|$(dirname "$py")|g" <<<"$PATH")
+  fi
+fi
+
 cp "$here/guest.sh" "$run/guest.sh"
 chmod 755 "$run/guest.sh"
 {
