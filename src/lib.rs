@@ -3,6 +3,7 @@
 //! owns. The shape: a sans-IO BGP core, a single-threaded mio event
 //! loop that owns all state, and thin I/O edges (Kubernetes API, netlink, control socket).
 
+pub mod bfd;
 pub mod bgp;
 pub mod cluster;
 pub mod config;

@@ -25,7 +25,7 @@ fi
 
 if [ "$install" = 1 ]; then
   stage "install prerequisites"
-  pkgs=(bird2 gobgpd frr iproute2 iputils-ping musl-tools rpm file curl openssl python3 systemd tcpdump strace)
+  pkgs=(bird2 gobgpd frr iproute2 iputils-ping musl-tools rpm file curl openssl python3 systemd tcpdump strace umoci skopeo util-linux nftables)
   missing=()
   for p in "${pkgs[@]}"; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
@@ -86,7 +86,7 @@ if [ -d tests/apiserver ]; then
 fi
 
 if [ -x packaging/build.sh ]; then
-  stage "static binary, .deb and .rpm (packaging/build.sh --check)"
+  stage "static binary, .deb, .rpm and OCI image (packaging/build.sh --check)"
   packaging/build.sh --check
   done_stage
 fi

@@ -20,7 +20,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use crate::bgp::types::Prefix;
-use crate::config::Password;
+use crate::config::{Bfd, Password};
 
 /// The default cluster ASN when `--cluster-asn` is 0 or unset.
 pub const DEFAULT_CLUSTER_ASN: u32 = 64512;
@@ -73,6 +73,10 @@ pub struct Settings {
     /// `--enable-ipv4` / `--enable-ipv6`: the local Node must have an address of the family.
     pub require_ipv4: bool,
     pub require_ipv6: bool,
+    /// BFD for the global peers (`--enable-bfd` and the `--bfd-*` values).
+    pub global_bfd: Option<Bfd>,
+    /// BFD for node-to-node sessions (`--enable-bfd-nodes`).
+    pub node_bfd: Option<Bfd>,
 }
 
 impl Default for Settings {
@@ -100,6 +104,8 @@ impl Default for Settings {
             loadbalancer_ip_range: Vec::new(),
             require_ipv4: true,
             require_ipv6: false,
+            global_bfd: None,
+            node_bfd: None,
         }
     }
 }
@@ -150,6 +156,8 @@ impl Settings {
             loadbalancer_ip_range: c.loadbalancer_ip_range.clone(),
             require_ipv4: c.enable_ipv4,
             require_ipv6: c.enable_ipv6,
+            global_bfd: c.bfd,
+            node_bfd: c.bfd_nodes,
         }
     }
 

@@ -12,7 +12,7 @@ use super::node::NodeModel;
 use super::values;
 use super::{Problem, RouterIdSetting, Settings};
 use crate::bgp::types::Afi;
-use crate::config::Password;
+use crate::config::{Bfd, Password};
 
 pub const ANN_PEERS: &str = "kube-router.io/peers";
 pub const ANN_PEER_IPS: &str = "kube-router.io/peer.ips";
@@ -292,6 +292,9 @@ pub struct ExternalSpec {
     pub port: u16,
     pub password: Option<Password>,
     pub local_ip: Option<IpAddr>,
+    /// BFD for this peer: `--enable-bfd` for global peers, the peer's `bfd:` block for
+    /// annotation peers. Not yet acted on by the daemon.
+    pub bfd: Option<Bfd>,
 }
 
 /// External peers: the global ones, or (when there are none) the local node's
@@ -312,6 +315,7 @@ pub fn external_peers(
                 port: g.port,
                 password: g.password.clone(),
                 local_ip: None,
+                bfd: settings.global_bfd,
             })
             .collect();
         (specs, PeerKind::Global)
@@ -455,6 +459,8 @@ pub fn annotation_peers(local: &NodeModel) -> Result<Vec<ExternalSpec>, Problem>
             port,
             password,
             local_ip,
+            // kube-router reads BFD only from the YAML annotation.
+            bfd: None,
         });
     }
     Ok(out)
@@ -479,8 +485,68 @@ fn scalar(y: &Yaml) -> Option<String> {
     }
 }
 
+/// kube-router's defaults for the fields a `bfd:` block leaves out.
+const BFD_BLOCK_DEFAULT: Bfd = Bfd {
+    port: 3784,
+    detection_multiplier: 3,
+    desired_min_tx: std::time::Duration::from_millis(1000),
+    required_min_rx: std::time::Duration::from_millis(1000),
+};
+
+/// Parses a peer's `bfd:` block, as kube-router reads it: `enabled` (bool), `port`,
+/// `detection_multiplier`, `desired_min_tx_interval` and `required_min_rx_interval`
+/// (milliseconds). As in kube-router every field that is present is range-checked,
+/// 0 included, even when `enabled` is false; absent fields take kube-router's defaults
+/// (3784, 3, 1000 ms, 1000 ms), not the `--bfd-*` flags. Other keys are ignored.
+/// `None` when the block is empty or not enabled. Errors start with the field path
+/// (".port: ...") for the caller to prefix with "bfd".
+fn parse_bfd_block(y: &Yaml) -> Result<Option<Bfd>, String> {
+    let map = match y {
+        Yaml::Hash(_) => y,
+        Yaml::Null => return Ok(None),
+        _ => return Err(": must be a mapping of BFD settings".into()),
+    };
+    let field = |k: &str| {
+        let v = &map[k];
+        (!v.is_badvalue() && !v.is_null()).then_some(v)
+    };
+    let enabled = match field("enabled") {
+        None => false,
+        Some(Yaml::Boolean(b)) => *b,
+        Some(v) => scalar(v)
+            .and_then(|s| values::parse_go_bool(&s))
+            .ok_or_else(|| ".enabled: must be true or false".to_string())?,
+    };
+    let number = |k: &str, max: u64| -> Result<Option<u64>, String> {
+        let Some(v) = field(k) else {
+            return Ok(None);
+        };
+        let s = scalar(v).ok_or_else(|| format!(".{k}: must be a number"))?;
+        let n = values::parse_decimal(&s, u64::from(u32::MAX)).map_err(|e| format!(".{k}: {e}"))?;
+        if n == 0 || n > max {
+            return Err(format!(".{k}: must be 1-{max}, got {n}"));
+        }
+        Ok(Some(n))
+    };
+    // The largest interval whose microseconds fit the protocol's 32-bit fields.
+    let max_ms = u64::from(u32::MAX) / 1000;
+    let d = BFD_BLOCK_DEFAULT;
+    let port = number("port", 65535)?.map_or(d.port, |v| v as u16);
+    let mult = number("detection_multiplier", 255)?.map_or(d.detection_multiplier, |v| v as u8);
+    let tx = number("desired_min_tx_interval", max_ms)?
+        .map_or(d.desired_min_tx, std::time::Duration::from_millis);
+    let rx = number("required_min_rx_interval", max_ms)?
+        .map_or(d.required_min_rx, std::time::Duration::from_millis);
+    Ok(enabled.then_some(Bfd {
+        port,
+        detection_multiplier: mult,
+        desired_min_tx: tx,
+        required_min_rx: rx,
+    }))
+}
+
 /// Parses the `kube-router.io/peers` YAML list (keys: remoteip, remoteasn, localip,
-/// password, port; others ignored, as kube-router's non-strict decoding).
+/// password, port, bfd; others ignored, as kube-router's non-strict decoding).
 pub fn parse_peers_yaml(text: &str) -> Result<Vec<ExternalSpec>, String> {
     let docs = YamlLoader::load_from_str(text).map_err(|e| format!("invalid YAML: {e}"))?;
     let Some(doc) = docs.into_iter().next() else {
@@ -531,12 +597,17 @@ pub fn parse_peers_yaml(text: &str) -> Result<Vec<ExternalSpec>, String> {
             Some(s) => port_value(&s).map_err(|e| format!("peer {n}: port: {e}"))?,
             None => 179,
         };
+        let bfd = match get("bfd") {
+            Some(b) => parse_bfd_block(b).map_err(|e| format!("peer {n}: bfd{e}"))?,
+            None => None,
+        };
         out.push(ExternalSpec {
             ip,
             asn,
             port,
             password,
             local_ip,
+            bfd,
         });
     }
     Ok(out)

@@ -11,7 +11,8 @@
 //!   `18h12m16s` (65536 s, kube-router's upper bound) does not fit the 16-bit OPEN
 //!   field (GoBGP would send 0 = no keepalives); we use 65535 s and warn.
 //! * GR timers are range-checked only with `--bgp-graceful-restart`, BFD values only
-//!   with `--enable-bfd` (syntax is always checked), as kube-router does.
+//!   with `--enable-bfd` (or our `--enable-bfd-nodes`; syntax is always checked), as
+//!   kube-router does.
 //! * `--router-id` must be empty, `generate` or a dotted IPv4 other than 0.0.0.0
 //!   (kube-router passes other strings to GoBGP, which then fails).
 //! * Unknown `--overlay-type`: accepted with a warning and no tunnels (kube-router's
@@ -362,33 +363,37 @@ fn graceful_restart(raw: &Raw) -> Result<Option<GracefulRestart>, ConfigError> {
     }))
 }
 
-fn bfd(raw: &Raw) -> Result<Option<Bfd>, ConfigError> {
+/// The `--bfd-*` values, range-checked when `--enable-bfd` or `--enable-bfd-nodes` is
+/// on: (for the CLI peers, for node-to-node sessions).
+fn bfd(raw: &Raw) -> Result<(Option<Bfd>, Option<Bfd>), ConfigError> {
     let enabled = boolean(raw, "enable-bfd", false)?;
+    let nodes = boolean(raw, "enable-bfd-nodes", false)?;
     let port = uint(raw, "bfd-port", 3784)?;
     let mult = uint(raw, "bfd-detection-multiplier", 3)?;
     let tx = uint(raw, "bfd-desired-min-tx-interval", 1000)?;
     let rx = uint(raw, "bfd-required-min-rx-interval", 1000)?;
-    if !enabled {
-        return Ok(None);
+    if !enabled && !nodes {
+        return Ok((None, None));
     }
     let check = |name: &'static str, v: u64, max: u64| {
         if v == 0 || v > max {
             Err(invalid(
                 name,
                 &v.to_string(),
-                format!("must be 1-{max} when --enable-bfd is on"),
+                format!("must be 1-{max} when --enable-bfd or --enable-bfd-nodes is on"),
             ))
         } else {
             Ok(v)
         }
     };
     let max_ms = u64::from(u32::MAX) / 1000;
-    Ok(Some(Bfd {
+    let b = Bfd {
         port: check("bfd-port", port, 65535)? as u16,
         detection_multiplier: check("bfd-detection-multiplier", mult, 255)? as u8,
         desired_min_tx: Duration::from_millis(check("bfd-desired-min-tx-interval", tx, max_ms)?),
         required_min_rx: Duration::from_millis(check("bfd-required-min-rx-interval", rx, max_ms)?),
-    }))
+    };
+    Ok((enabled.then_some(b), nodes.then_some(b)))
 }
 
 /// Checks an ignored flag's values for syntax (so a command line kube-router refuses is
@@ -444,11 +449,17 @@ pub fn build(raw: &Raw) -> Result<Config, ConfigError> {
         hold_secs = 65535;
     }
     let graceful_restart = graceful_restart(raw)?;
-    let bfd = bfd(raw)?;
-    if bfd.is_some() {
-        warnings.push(
-            "--enable-bfd: kube-bgp has no BFD yet; sessions rely on the BGP hold timer".into(),
-        );
+    let (bfd, bfd_nodes) = bfd(raw)?;
+    for (on, flag) in [
+        (bfd.is_some(), "--enable-bfd"),
+        (bfd_nodes.is_some(), "--enable-bfd-nodes"),
+    ] {
+        if on {
+            warnings.push(format!(
+                "{flag}: the BFD settings are validated, but BFD is not yet active on BGP \
+                 sessions; they rely on the BGP hold timer"
+            ));
+        }
     }
 
     let overlay_type = match raw.last("overlay-type").unwrap_or("subnet") {
@@ -545,6 +556,7 @@ pub fn build(raw: &Raw) -> Result<Config, ConfigError> {
         enable_ipv4: boolean(raw, "enable-ipv4", true)?,
         enable_ipv6: boolean(raw, "enable-ipv6", false)?,
         bfd,
+        bfd_nodes,
         auto_mtu: boolean(raw, "auto-mtu", true)?,
         enable_cni: boolean(raw, "enable-cni", true)?,
         disable_source_dest_check: boolean(raw, "disable-source-dest-check", true)?,

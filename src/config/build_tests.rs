@@ -310,6 +310,7 @@ fn overlay_bfd_and_misc() {
     let c = cfg(&["--enable-bfd", "--bgp-graceful-restart"]).unwrap();
     assert_eq!(c.bfd.map(|b| b.port), Some(3784));
     assert!(c.warnings.iter().any(|w| w.contains("BFD")));
+    assert!(c.bfd_nodes.is_none());
     assert_eq!(cfg(&["-v", "2"]).unwrap().log_level, Level::Debug);
     assert_eq!(cfg(&["--v=5"]).unwrap().log_level, Level::Trace);
     assert!(err(&["--metrics-addr=localhost"]).contains("localhost"));
@@ -320,6 +321,40 @@ fn overlay_bfd_and_misc() {
             .contains("one or two")
     );
     assert!(err(&["--routes-sync-period=0s"]).contains("greater than 0"));
+}
+
+#[test]
+fn bfd_for_node_sessions_is_our_own_flag() {
+    let c = cfg(&["--enable-bfd-nodes", "--bfd-desired-min-tx-interval=100"]).unwrap();
+    assert!(c.bfd.is_none(), "the CLI peers stay without BFD");
+    let b = c.bfd_nodes.unwrap();
+    assert_eq!(b.port, 3784);
+    assert_eq!(b.detection_multiplier, 3);
+    assert_eq!(b.desired_min_tx, Duration::from_millis(100));
+    assert_eq!(b.required_min_rx, Duration::from_millis(1000));
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.contains("--enable-bfd-nodes") && w.contains("not yet active")),
+        "{:?}",
+        c.warnings
+    );
+    // The --bfd-* values are range-checked with either switch.
+    for bad in [
+        "--bfd-port=0",
+        "--bfd-detection-multiplier=0",
+        "--bfd-required-min-rx-interval=0",
+        "--bfd-desired-min-tx-interval=4294968",
+    ] {
+        let e = err(&["--enable-bfd-nodes", bad]);
+        let flag = bad.split('=').next().unwrap();
+        assert!(e.contains(flag), "{bad}: {e}");
+    }
+    let c = cfg(&["--enable-bfd", "--enable-bfd-nodes", "--bfd-port=4000"]).unwrap();
+    assert_eq!(c.bfd, c.bfd_nodes);
+    assert_eq!(c.bfd.unwrap().port, 4000);
+    assert_eq!(c.warnings.iter().filter(|w| w.contains("BFD")).count(), 2);
+    assert!(err(&["--enable-bfd-nodes=maybe"]).contains("maybe"));
 }
 
 #[test]

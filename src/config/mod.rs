@@ -123,7 +123,9 @@ pub struct GracefulRestart {
     pub deferral_time: Duration,
 }
 
-/// BFD for the CLI peers, present only when `--enable-bfd` is on.
+/// BFD settings of a set of peers: the `--bfd-*` flags (for the CLI peers with
+/// `--enable-bfd`, for node-to-node sessions with `--enable-bfd-nodes`) or a peer's
+/// `bfd:` block in the `kube-router.io/peers` annotation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Bfd {
     pub port: u16,
@@ -163,7 +165,10 @@ pub struct Config {
     pub injected_routes_sync_period: Duration,
     pub enable_ipv4: bool,
     pub enable_ipv6: bool,
+    /// BFD for the CLI peers, present only when `--enable-bfd` is on.
     pub bfd: Option<Bfd>,
+    /// BFD for node-to-node sessions, present only when `--enable-bfd-nodes` is on.
+    pub bfd_nodes: Option<Bfd>,
     pub auto_mtu: bool,
     pub enable_cni: bool,
     pub disable_source_dest_check: bool,
@@ -282,15 +287,16 @@ impl Config {
         );
         m.insert("enable_ipv4".into(), json!(self.enable_ipv4));
         m.insert("enable_ipv6".into(), json!(self.enable_ipv6));
-        m.insert(
-            "bfd".into(),
-            json!(self.bfd.map(|b| json!({
+        let bfd_json = |b: Option<Bfd>| {
+            json!(b.map(|b| json!({
                 "port": b.port,
                 "detection_multiplier": b.detection_multiplier,
                 "desired_min_tx_ms": b.desired_min_tx.as_millis() as u64,
                 "required_min_rx_ms": b.required_min_rx.as_millis() as u64,
-            }))),
-        );
+            })))
+        };
+        m.insert("bfd".into(), bfd_json(self.bfd));
+        m.insert("bfd_nodes".into(), bfd_json(self.bfd_nodes));
         m.insert("auto_mtu".into(), json!(self.auto_mtu));
         m.insert("enable_cni".into(), json!(self.enable_cni));
         m.insert(

@@ -39,7 +39,7 @@ struct TcpMd5Sig {
 const _: () = assert!(mem::size_of::<TcpMd5Sig>() == 216);
 
 /// Adds context to the current OS error, keeping its kind.
-fn os_error(what: &str) -> io::Error {
+pub(super) fn os_error(what: &str) -> io::Error {
     let e = io::Error::last_os_error();
     io::Error::new(e.kind(), format!("{what}: {e}"))
 }
@@ -49,14 +49,14 @@ fn invalid(msg: String) -> io::Error {
 }
 
 /// An all-zero `sockaddr_storage`.
-fn zeroed_storage() -> libc::sockaddr_storage {
+pub(super) fn zeroed_storage() -> libc::sockaddr_storage {
     // SAFETY: sockaddr_storage is a C struct of integers and byte arrays; the all-zero
     // bit pattern is a valid value (AF_UNSPEC, empty address).
     unsafe { mem::zeroed() }
 }
 
 /// Encodes a socket address as the kernel expects it.
-fn to_storage(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+pub(super) fn to_storage(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
     let mut storage = zeroed_storage();
     let len = match addr {
         SocketAddr::V4(a) => {
@@ -92,7 +92,7 @@ fn to_storage(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
 }
 
 /// Decodes a kernel socket address; `None` for families other than IPv4/IPv6.
-fn from_storage(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {
+pub(super) fn from_storage(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {
     match libc::c_int::from(storage.ss_family) {
         libc::AF_INET => {
             // SAFETY: the family says the storage holds a sockaddr_in; the storage is
@@ -140,7 +140,7 @@ fn new_socket(domain: libc::c_int) -> io::Result<OwnedFd> {
 }
 
 /// setsockopt with a value of type `T`.
-fn setsockopt<T>(
+pub(super) fn setsockopt<T>(
     fd: BorrowedFd<'_>,
     level: libc::c_int,
     name: libc::c_int,
@@ -163,7 +163,7 @@ fn setsockopt<T>(
 }
 
 /// getsockopt for an `int` option.
-fn getsockopt_int(
+pub(super) fn getsockopt_int(
     fd: BorrowedFd<'_>,
     level: libc::c_int,
     name: libc::c_int,
@@ -219,7 +219,7 @@ fn family(fd: BorrowedFd<'_>) -> io::Result<libc::c_int> {
 }
 
 /// bind(2).
-fn bind(fd: BorrowedFd<'_>, addr: SocketAddr) -> io::Result<()> {
+pub(super) fn bind(fd: BorrowedFd<'_>, addr: SocketAddr) -> io::Result<()> {
     let (storage, len) = to_storage(addr);
     // SAFETY: `fd` is live; the pointer/length describe an initialised sockaddr of the
     // right family inside `storage`, which outlives the call.

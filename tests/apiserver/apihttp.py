@@ -13,10 +13,11 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler
 
+import apiauthz
 import apipatch
 import apiselect
 import apistore
-from apistore import ApiError, BY_PLURAL, status_object
+from apistore import ApiError, BY_PLURAL, GROUPS, status_object
 from apiwatch import HookMixin, WatchMixin
 
 
@@ -37,6 +38,7 @@ class Control:
         self.stopping = False
         self.log_lock = threading.Lock()
         self.restart_cb = None  # set by the server: fn(down_seconds)
+        self.authorization = "none"  # or "rbac" (apiauthz)
 
     def take_410(self, verb, res):
         with self.store.cond:
@@ -109,7 +111,7 @@ class Handler(WatchMixin, HookMixin, BaseHTTPRequestHandler):
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-cache, private")
-        for k, v in (extra or {}).items():
+        for k, v in (extra.items() if isinstance(extra, dict) else extra or []):
             self.send_header(k, v)
         self.end_headers()
         if self.command != "HEAD":
@@ -157,7 +159,7 @@ class Handler(WatchMixin, HookMixin, BaseHTTPRequestHandler):
         try:
             body = self._read_body()
             try:
-                self.user, _groups, how = self._authenticate()
+                self.user, self.groups, how = self._authenticate()
                 self.auth_how = how
                 streamed = self._route(body)
             except ApiError as e:
@@ -194,14 +196,15 @@ class Handler(WatchMixin, HookMixin, BaseHTTPRequestHandler):
                 "/api": {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
                     {"clientCIDR": "0.0.0.0/0", "serverAddress": self.server.public_addr}]},
                 "/apis": {"kind": "APIGroupList", "apiVersion": "v1",
-                          "groups": [docs["api_group"]("discovery.k8s.io")]},
+                          "groups": [docs["api_group"](g) for g in GROUPS]},
                 "/api/v1": docs["resource_list"]("", "v1"),
-                "/apis/discovery.k8s.io": docs["api_group"]("discovery.k8s.io"),
-                "/apis/discovery.k8s.io/v1": docs["resource_list"]("discovery.k8s.io", "v1"),
                 "/openapi/v3": docs["openapi_root"](),
                 "/openapi/v3/api/v1": docs["openapi_gv"]("", "v1"),
-                "/openapi/v3/apis/discovery.k8s.io/v1": docs["openapi_gv"]("discovery.k8s.io", "v1"),
             }
+            for g in GROUPS:
+                static["/apis/" + g] = docs["api_group"](g)
+                static["/apis/%s/v1" % g] = docs["resource_list"](g, "v1")
+                static["/openapi/v3/apis/%s/v1" % g] = docs["openapi_gv"](g, "v1")
             if p in static:
                 self._send(200, static[p])
                 return False
@@ -228,12 +231,35 @@ class Handler(WatchMixin, HookMixin, BaseHTTPRequestHandler):
         res = BY_PLURAL.get((group, plural))
         if res is None or (ns is not None and not res.namespaced) or len(rest) > 3 or sub not in (None, "status"):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if self.ctl.authorization == "rbac":
+            verb = {"GET": "get", "HEAD": "get", "POST": "create", "PUT": "update", "PATCH": "patch",
+                    "DELETE": "delete"}.get(self.command, self.command.lower())
+            if name is None:
+                verb = {"get": "list", "delete": "deletecollection"}.get(verb, verb)
+            if _qbool(q.get("watch")) and verb in ("get", "list"):
+                verb = "watch"
+            apiauthz.check(self.ctl.store, self.user, self.groups, verb, res, sub, ns, name)
         if name is None:
             return self._collection(res, ns, q, body)
         if res.namespaced and ns is None:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         self._item(res, ns, name, sub, q, body)
         return False
+
+    def _write_opts(self, q):
+        """(dry_run, field_validation) from the query of a write; ApiError 400 if bad."""
+        dry = q.get("dryRun")
+        if dry not in (None, "All"):
+            raise ApiError(400, "BadRequest", 'dryRun: Unsupported value: "%s": supported values: "All"' % dry)
+        fv = q.get("fieldValidation") or "Warn"
+        if fv not in ("Ignore", "Warn", "Strict"):
+            raise ApiError(400, "BadRequest", 'fieldValidation: Unsupported value: "%s": supported values: '
+                           '"Ignore", "Strict", "Warn"' % fv)
+        return dry == "All", fv
+
+    def _warn_headers(self, warnings):
+        # One RFC 7234 warning per value, as kube-apiserver sends them (299 = misc persistent).
+        return [("Warning", '299 - "%s"' % w.replace('"', '\\"')) for w in warnings]
 
     def _json_body(self, body):
         try:
@@ -245,16 +271,21 @@ class Handler(WatchMixin, HookMixin, BaseHTTPRequestHandler):
         store = self.ctl.store
         if self.command == "POST":
             obj = self._json_body(body)
-            self._send(201, store.create(res, ns, obj))
+            dry, fv = self._write_opts(q)
+            warnings = []
+            out = store.create(res, ns, obj, dry_run=dry, field_validation=fv, warnings=warnings)
+            self._send(201, out, extra=self._warn_headers(warnings))
             return False
         label_sel = apiselect.parse_label_selector(q.get("labelSelector"))
         field_sel = apiselect.parse_field_selector(q.get("fieldSelector"))
         if self.command == "DELETE":
+            dry, _fv = self._write_opts(q)
             _rv, items, _c, _r = store.list(res, ns, label_sel, field_sel, 0, None, None)
             gone = []
             for o in items:
                 try:
-                    gone.append(store.delete(res, o["metadata"].get("namespace"), o["metadata"]["name"]))
+                    gone.append(store.delete(res, o["metadata"].get("namespace"), o["metadata"]["name"],
+                                             dry_run=dry))
                 except ApiError:
                     pass
             self._send(200, {"kind": res.kind + "List", "apiVersion": res.api_version,
@@ -300,13 +331,18 @@ class Handler(WatchMixin, HookMixin, BaseHTTPRequestHandler):
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
         if self.command in ("GET", "HEAD"):
             self._send(200, store.get(res, ns, name))
-        elif self.command == "DELETE":
+            return
+        dry, fv = self._write_opts(q)
+        warnings = []
+        opts = {"dry_run": dry, "field_validation": fv, "warnings": warnings}
+        if self.command == "DELETE":
             opts = self._json_body(body) if body else {}
             pre = opts.get("preconditions") if isinstance(opts, dict) else None
-            self._send(200, store.delete(res, ns, name, pre if isinstance(pre, dict) else None))
+            self._send(200, store.delete(res, ns, name, pre if isinstance(pre, dict) else None, dry_run=dry))
         elif self.command == "PUT":
             new = self._json_body(body)
-            self._send(200, store.update(res, ns, name, lambda cur: new, sub))
+            out = store.update(res, ns, name, lambda cur: new, sub, **opts)
+            self._send(200, out, extra=self._warn_headers(warnings))
         elif self.command == "PATCH":
             patch = self._json_body(body)
             if ctype == "application/merge-patch+json":
@@ -324,13 +360,13 @@ class Handler(WatchMixin, HookMixin, BaseHTTPRequestHandler):
                     obj = dict(patch) if isinstance(patch, dict) else patch
                     if isinstance(obj, dict):
                         obj.setdefault("metadata", {}).setdefault("name", name)
-                    self._send(201, store.create(res, ns, obj))
+                    self._send(201, store.create(res, ns, obj, **opts), extra=self._warn_headers(warnings))
                     return
                 fn = lambda cur: apipatch.merge_patch(cur, patch)  # noqa: E731
             else:
                 raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
                                "accepted media types include: application/json-patch+json, "
                                "application/merge-patch+json, application/apply-patch+yaml")
-            self._send(200, store.update(res, ns, name, fn, sub))
+            self._send(200, store.update(res, ns, name, fn, sub, **opts), extra=self._warn_headers(warnings))
         else:
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")

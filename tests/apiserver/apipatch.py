@@ -20,6 +20,14 @@ SMP_MERGE_KEYS = {
     "spec.podCIDRs": None,
     "metadata.finalizers": None,
 }
+# Pod specs, on their own (Pod) and in workload templates (DaemonSet).
+for _pod in ("spec", "spec.template.spec"):
+    for _list, _key in (("volumes", "name"), ("imagePullSecrets", "name"), ("containers", "name"),
+                        ("initContainers", "name")):
+        SMP_MERGE_KEYS["%s.%s" % (_pod, _list)] = _key
+    for _c in ("containers", "initContainers"):
+        for _list, _key in (("volumeMounts", "mountPath"), ("env", "name"), ("ports", "containerPort")):
+            SMP_MERGE_KEYS["%s.%s.%s" % (_pod, _c, _list)] = _key
 
 
 def merge_patch(target, patch):

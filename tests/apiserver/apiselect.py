@@ -61,6 +61,8 @@ FIELD_GETTERS = {
     "spec.clusterIP": lambda o: o.get("spec", {}).get("clusterIP", ""),
     "spec.type": lambda o: o.get("spec", {}).get("type", ""),
     "addressType": lambda o: o.get("addressType", ""),
+    "spec.nodeName": lambda o: o.get("spec", {}).get("nodeName", ""),
+    "status.phase": lambda o: (o.get("status") or {}).get("phase", ""),
 }
 
 

@@ -47,6 +47,10 @@ def expired(message):
     return ApiError(410, "Expired", message)
 
 
+import apivalidate  # noqa: E402  (after ApiError, which it imports)
+import apicontrollers  # noqa: E402
+
+
 class Resource:
     """Static description of one served resource type."""
 
@@ -69,13 +73,27 @@ class Resource:
         return self.plural if not self.group else "%s.%s" % (self.plural, self.group)
 
 
+RBAC = "rbac.authorization.k8s.io"
 RESOURCES = [
     Resource("", "v1", "nodes", "Node", False, ["no"]),
     Resource("", "v1", "namespaces", "Namespace", False, ["ns"]),
     Resource("", "v1", "services", "Service", True, ["svc"]),
+    Resource("", "v1", "serviceaccounts", "ServiceAccount", True, ["sa"]),
+    Resource("", "v1", "pods", "Pod", True, ["po"]),
     Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True),
+    Resource("apps", "v1", "daemonsets", "DaemonSet", True, ["ds"]),
+    Resource(RBAC, "v1", "clusterroles", "ClusterRole", False),
+    Resource(RBAC, "v1", "clusterrolebindings", "ClusterRoleBinding", False),
+    Resource(RBAC, "v1", "roles", "Role", True),
+    Resource(RBAC, "v1", "rolebindings", "RoleBinding", True),
 ]
 BY_PLURAL = {(r.group, r.plural): r for r in RESOURCES}
+GROUPS = sorted({r.group for r in RESOURCES if r.group})
+# Kinds whose namespace must exist on create (as NamespaceLifecycle admission does). The
+# kinds kube-bgp watches keep accepting any namespace: tests create them freely.
+NAMESPACE_CHECKED = ("ServiceAccount", "Pod", "DaemonSet", "Role", "RoleBinding")
+# Kinds whose main resource keeps the stored status on update (status has its own endpoint).
+STATUS_KEPT = ("Node", "Service", "Namespace", "DaemonSet", "Pod")
 
 
 
@@ -129,8 +147,10 @@ class Store:
         self.history_limit = history_limit
         self.objects = {r.plural: {} for r in RESOURCES}  # plural -> key -> obj
         self._ip_next = 1
+        self.after_write = []  # fn(store, res) called (lock held) after a stored change
         for ns in ("default", "kube-system"):
             self.create(BY_PLURAL[("", "namespaces")], None, {"metadata": {"name": ns}})
+        self.after_write.append(apicontrollers.reconcile)
 
     # -- history ------------------------------------------------------------------------
     def _record(self, typ, res, key, obj, prev):
@@ -140,6 +160,8 @@ class Store:
             self.compacted_rv = self.history[drop - 1].rv
             del self.history[:drop]
         self.cond.notify_all()
+        for fn in self.after_write:
+            fn(self, res)
 
     def compact(self, rv=None):
         """Forgets history up to `rv` (default: now): older RVs become Expired."""
@@ -213,7 +235,10 @@ class Store:
                 spec.setdefault("ipFamilyPolicy", "SingleStack")
                 spec.setdefault("internalTrafficPolicy", "Cluster")
 
-    def create(self, res, ns, body):
+    def create(self, res, ns, body, dry_run=False, field_validation="Warn", warnings=None):
+        """Stores a new object (unless `dry_run`: then everything but the write). Kinds
+        known to apivalidate are decoded per `field_validation` (Strict/Warn/Ignore;
+        Warn-mode messages go to `warnings`), defaulted and validated."""
         with self.cond:
             if not isinstance(body, dict):
                 raise ApiError(400, "BadRequest", "the body must be a JSON object")
@@ -228,6 +253,9 @@ class Store:
                 md["namespace"] = ns or md.get("namespace") or "default"
             else:
                 md.pop("namespace", None)
+            if res.kind in NAMESPACE_CHECKED and "/" + md["namespace"] not in self.objects["namespaces"]:
+                raise not_found(BY_PLURAL[("", "namespaces")], md["namespace"])
+            apivalidate.decode(res.kind, obj, field_validation, warnings if warnings is not None else [])
             if not md.get("name") and md.get("generateName"):
                 md["name"] = md["generateName"] + "".join(
                     random.choice(string.ascii_lowercase + string.digits) for _ in range(5))
@@ -244,6 +272,14 @@ class Store:
             md["creationTimestamp"] = now_rfc3339()
             md.pop("deletionTimestamp", None)
             self._defaults(res, obj)
+            apivalidate.default(res.kind, obj)
+            apivalidate.validate(res.kind, res.group, obj)
+            if res.kind == "DaemonSet":
+                md["generation"] = 1
+                obj["status"] = {"currentNumberScheduled": 0, "desiredNumberScheduled": 0,
+                                 "numberMisscheduled": 0, "numberReady": 0}
+            if dry_run:
+                return copy.deepcopy(obj)
             self._bump(obj)
             self.objects[res.plural][key] = obj
             self._record("ADDED", res.plural, key, obj, None)
@@ -256,10 +292,11 @@ class Store:
                 raise not_found(res, name)
             return copy.deepcopy(obj)
 
-    def update(self, res, ns, name, fn, subresource=None):
+    def update(self, res, ns, name, fn, subresource=None, dry_run=False, field_validation="Warn", warnings=None):
         """Replaces the object with fn(current copy). Keeps identity fields, checks a
         resourceVersion precondition and, like the real strategies, keeps status on the
-        main resource of nodes/services and keeps everything but status on /status."""
+        main resource of nodes/services/... and keeps everything but status on /status.
+        Decoding, defaulting and validation as in `create`; `dry_run` stores nothing."""
         with self.cond:
             key = "%s/%s" % (ns or "", name)
             cur = self.objects[res.plural].get(key)
@@ -289,23 +326,33 @@ class Store:
                 else:
                     merged.pop("status", None)
                 new = merged
-            elif res.kind in ("Node", "Service", "Namespace"):
+            elif res.kind in STATUS_KEPT:
                 if "status" in cur:
                     new["status"] = copy.deepcopy(cur["status"])
                 else:
                     new.pop("status", None)
+            if subresource != "status":
+                apivalidate.decode(res.kind, new, field_validation, warnings if warnings is not None else [])
+                apivalidate.default(res.kind, new)
+                apivalidate.validate(res.kind, res.group, new, cur)
+            if res.kind == "DaemonSet":
+                gen = cur["metadata"].get("generation", 1)
+                md["generation"] = gen + 1 if new.get("spec") != cur.get("spec") else gen
             cmp_new = copy.deepcopy(new)
             cmp_new["metadata"].pop("resourceVersion", None)
             cmp_cur = copy.deepcopy(cur)
             cmp_cur["metadata"].pop("resourceVersion", None)
             if cmp_new == cmp_cur:  # no-op writes do not bump the RV (as etcd3 store)
                 return copy.deepcopy(cur)
+            if dry_run:
+                new["metadata"]["resourceVersion"] = cur["metadata"]["resourceVersion"]
+                return copy.deepcopy(new)
             self._bump(new)
             self.objects[res.plural][key] = new
             self._record("MODIFIED", res.plural, key, new, cur)
             return copy.deepcopy(new)
 
-    def delete(self, res, ns, name, preconditions=None):
+    def delete(self, res, ns, name, preconditions=None, dry_run=False):
         with self.cond:
             key = "%s/%s" % (ns or "", name)
             cur = self.objects[res.plural].get(key)
@@ -316,6 +363,8 @@ class Store:
                     pre.get("resourceVersion") and pre["resourceVersion"] != cur["metadata"].get("resourceVersion")):
                 raise ApiError(409, "Conflict", 'Operation cannot be fulfilled on %s "%s": precondition failed'
                                % (res.qualified, name), {"name": name, "group": res.group, "kind": res.plural})
+            if dry_run:
+                return copy.deepcopy(cur)
             del self.objects[res.plural][key]
             gone = copy.deepcopy(cur)
             self._bump(gone)

@@ -30,17 +30,26 @@ Authentication: bearer token from tokens.csv, or a client certificate signed by 
 (CN = user, O = groups). A missing/unknown token, an expired certificate or one from
 other-ca gives 401 with a Status body (like kube-apiserver, which verifies client certs
 after the handshake). Without credentials only /version, /healthz, /livez, /readyz are
-served (as anonymous). There is no RBAC: any authenticated user may do anything except
-the test hooks, which need user "admin" (admin.crt, or a token mapped to admin).
+served (as anonymous). Authorization is off by default (`--authorization rbac` turns it
+on); the test hooks always need user "admin" (admin.crt, or a token mapped to admin).
 
-API: discovery (/version v1.32.4, /api, /apis, /api/v1, /apis/discovery.k8s.io[/v1],
-legacy form), /openapi/v3 root + one small document per group version (enough for
-kubectl's server-side field validation check, so `kubectl create/apply -f` work without
---validate=false); /openapi/v2 is 404 (kubectl falls back to its built-in schemas).
-Resources: nodes, namespaces (cluster-scoped), services, endpointslices (all namespaces
-and per namespace), with GET, LIST, WATCH, POST, PUT, PATCH (merge, strategic-merge,
-json-patch, apply-patch+yaml given JSON), DELETE (and DELETE of a collection), plus
-/status subresources. One global resourceVersion; LIST supports limit/continue (token =
+API: discovery (/version v1.32.4, /api, /apis, /api/v1, /apis/{discovery.k8s.io,apps,
+rbac.authorization.k8s.io}[/v1], legacy form), /openapi/v3 root + one small document per
+group version (enough for kubectl's server-side field validation check, so `kubectl
+create/apply -f` work without --validate=false); /openapi/v2 is 404 (kubectl falls back
+to its built-in schemas). Resources: nodes, namespaces, clusterroles,
+clusterrolebindings (cluster-scoped), services, serviceaccounts, pods, endpointslices,
+daemonsets, roles, rolebindings (all namespaces and per namespace), with GET, LIST,
+WATCH, POST, PUT, PATCH (merge, strategic-merge, json-patch, apply-patch+yaml given
+JSON), DELETE (and DELETE of a collection), plus /status subresources. Writes take
+dryRun=All (everything but the write) and fieldValidation=Strict|Warn|Ignore (unknown
+fields: 400, a Warning header, or nothing; dropped in every case). ServiceAccounts,
+RBAC objects, DaemonSets and Pods are decoded, defaulted and validated as kube-apiserver
+does for the fields that matter (apivalidate.py: 400 for wrong types, 422 Invalid with
+causes) and need an existing namespace; a DaemonSet controller keeps one Running pod per
+eligible node (apicontrollers.py). `--authorization rbac` enforces the stored RBAC
+objects for users outside system:masters (apiauthz.py); without it any authenticated
+user may do anything. One global resourceVersion; LIST supports limit/continue (token =
 RV snapshot + last key; 410 Expired once compacted), resourceVersion (0 = any, X with
 limit = exact snapshot), labelSelector, fieldSelector (metadata.name/namespace...).
 WATCH (watch=true|1): chunked application/json events, one per line; RV unset or 0 =
@@ -48,7 +57,8 @@ synthetic ADDED first; RV=X replays history after X; compacted X = HTTP 200 + on
 410 Expired event; timeoutSeconds ends the stream normally; allowWatchBookmarks=true
 gives BOOKMARKs every bookmark-interval seconds; sendInitialEvents=true (WatchList) is
 implemented (ADDED... then a BOOKMARK annotated k8s.io/initial-events-end=true).
-Known simplifications: no RBAC, no admission/validation beyond names, no finalizers or
+Known simplifications: validation only for the kinds above (Nodes, Services,
+EndpointSlices and Namespaces take any content, and any namespace), no finalizers or
 graceful deletion, no managedFields/SSA conflicts, apply-patch = merge (creating if
 absent), no Table output (kubectl prints NAME/AGE), no protobuf, no gzip.
 
@@ -87,7 +97,7 @@ from http.server import ThreadingHTTPServer
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import apihttp  # noqa: E402
 import apistore  # noqa: E402
-from apistore import RESOURCES  # noqa: E402
+from apistore import GROUPS, RESOURCES  # noqa: E402
 
 SERVER_VERSION = {
     "major": "1", "minor": "32", "gitVersion": "v1.32.4", "gitCommit": "fake",
@@ -253,10 +263,10 @@ def api_group(group):
 
 
 def openapi_root():
-    return {"paths": {
-        "api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=FAKE0001"},
-        "apis/discovery.k8s.io/v1": {"serverRelativeURL": "/openapi/v3/apis/discovery.k8s.io/v1?hash=FAKE0001"},
-    }}
+    paths = {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=FAKE0001"}}
+    for g in GROUPS:
+        paths["apis/%s/v1" % g] = {"serverRelativeURL": "/openapi/v3/apis/%s/v1?hash=FAKE0001" % g}
+    return {"paths": paths}
 
 
 def openapi_gv(group, version):
@@ -416,6 +426,7 @@ def serve(args):
     docs = {"version": SERVER_VERSION, "resource_list": resource_list, "api_group": api_group,
             "openapi_root": openapi_root, "openapi_gv": openapi_gv}
     ctl = apihttp.Control(store, tokens, d, args.bookmark_interval, args.watch_timeout, docs)
+    ctl.authorization = args.authorization
     family = socket.AF_INET6 if ":" in listen else socket.AF_INET
     listener = Listener(listen, args.port, family, ctx, ctl)
     ctl.restart_cb = listener.restart
@@ -479,6 +490,8 @@ def main(argv=None):
     s.add_argument("--watch-timeout", type=float, default=1800.0,
                    help="watches without timeoutSeconds end after this x (1+rand) seconds")
     s.add_argument("--history", type=int, default=200000, help="events kept before auto-compaction")
+    s.add_argument("--authorization", choices=("none", "rbac"), default="none",
+                   help="rbac: authorize requests of users outside system:masters by the stored RBAC objects")
     c = sub.add_parser("call")
     c.add_argument("--state-dir", required=True)
     c.add_argument("--method", default="GET")

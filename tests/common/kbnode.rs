@@ -27,6 +27,8 @@ pub struct KbNode {
     pub node: String,
     dir: PathBuf,
     args: Vec<String>,
+    /// Programs that exec kube-bgp, e.g. `setpriv --bounding-set=...` (empty: none).
+    wrapper: Vec<String>,
     child: Option<ChildGuard>,
     runs: u32,
 }
@@ -36,6 +38,18 @@ impl KbNode {
     /// --ctl-socket DIR/ctl.sock --health-port 0 -v 2 FLAGS...` in `ns` and waits (10 s)
     /// until its control socket answers.
     pub fn start(ns: &Netns, api: &FakeApiServer, node: &str, flags: &[&str]) -> KbNode {
+        Self::start_wrapped(ns, api, node, flags, &[])
+    }
+
+    /// As `start`, with kube-bgp exec'ed by `wrapper` (a program and its arguments that
+    /// ends by exec'ing the rest of its command line, such as `setpriv ... --`).
+    pub fn start_wrapped(
+        ns: &Netns,
+        api: &FakeApiServer,
+        node: &str,
+        flags: &[&str],
+        wrapper: &[&str],
+    ) -> KbNode {
         let k = DIR_COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("kbnode{}n{k}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -58,6 +72,7 @@ impl KbNode {
             node: node.into(),
             dir,
             args,
+            wrapper: wrapper.iter().map(|s| s.to_string()).collect(),
             child: None,
             runs: 0,
         };
@@ -67,6 +82,11 @@ impl KbNode {
 
     fn log_path(&self) -> PathBuf {
         self.dir.join("kube-bgp.log")
+    }
+
+    /// The daemon's pid while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(ChildGuard::pid)
     }
 
     pub fn ctl_socket(&self) -> PathBuf {
@@ -82,7 +102,9 @@ impl KbNode {
             .unwrap_or_else(|e| panic!("open kube-bgp.log: {e}"));
         let err = log.try_clone().unwrap_or_else(|e| panic!("dup log: {e}"));
         let child = Command::new("ip")
-            .args(["netns", "exec", &self.ns, kube_bgp_bin()])
+            .args(["netns", "exec", &self.ns])
+            .args(&self.wrapper)
+            .arg(kube_bgp_bin())
             .args(&self.args)
             .stdin(Stdio::null())
             .stdout(log)

@@ -1,6 +1,8 @@
 //! A harness for real BGP daemons — BIRD 2, GoBGP and FRR bgpd — inside test network
 //! namespaces: generated configs, start/stop, and queries for received routes and
-//! session states, plus announcing and withdrawing prefixes at run time.
+//! session states, plus announcing and withdrawing prefixes at run time. BIRD's `bfd`
+//! protocol and FRR's bfdd run BFD sessions ([`BfdPeer`]) with queries for their view
+//! of each session ([`BfdView`]).
 //!
 //! Owns: the daemons it starts (killed on drop) and one temporary directory per router
 //! (configs, control sockets, logs; removed on drop). Must not: touch the host's daemons
@@ -161,6 +163,68 @@ impl Neighbor {
     }
 }
 
+/// One BFD session a router runs (BIRD `protocol bfd` neighbor, FRR bfdd `peer`).
+///
+/// BIRD 2.0 takes timers per interface pattern, not per neighbour: it is given the
+/// timers of its first single-hop peer for every interface, and of its first multihop
+/// peer for multihop sessions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BfdPeer {
+    pub addr: IpAddr,
+    pub local: IpAddr,
+    pub multihop: bool,
+    pub min_rx_ms: u32,
+    pub min_tx_ms: u32,
+    pub multiplier: u8,
+}
+
+impl BfdPeer {
+    /// A single-hop session with 100 ms timers and multiplier 3.
+    pub fn new(addr: &str, local: &str) -> BfdPeer {
+        let ip =
+            |s: &str| -> IpAddr { s.parse().unwrap_or_else(|e| panic!("BFD address {s}: {e}")) };
+        BfdPeer {
+            addr: ip(addr),
+            local: ip(local),
+            multihop: false,
+            min_rx_ms: 100,
+            min_tx_ms: 100,
+            multiplier: 3,
+        }
+    }
+
+    pub fn multihop(mut self) -> BfdPeer {
+        self.multihop = true;
+        self
+    }
+
+    pub fn timers(mut self, min_tx_ms: u32, min_rx_ms: u32, multiplier: u8) -> BfdPeer {
+        self.min_tx_ms = min_tx_ms;
+        self.min_rx_ms = min_rx_ms;
+        self.multiplier = multiplier;
+        self
+    }
+}
+
+/// A router's view of one BFD session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BfdView {
+    pub peer: IpAddr,
+    /// Lower case: "up", "down", "init", "admindown".
+    pub state: String,
+    /// The negotiated transmit interval (BIRD), or the router's own configured one (FRR).
+    pub tx_interval_ms: u64,
+    /// BIRD: the detection time. FRR: `None` (it does not print one).
+    pub detect_ms: Option<u64>,
+    /// FRR only: what the router received from us.
+    pub remote_tx_ms: Option<u64>,
+    pub remote_rx_ms: Option<u64>,
+    pub remote_mult: Option<u64>,
+    /// FRR only: its own diagnostic and the one it received from us.
+    pub diag: Option<String>,
+    pub remote_diag: Option<String>,
+}
+
 /// What a router is configured with.
 #[derive(Clone, Debug)]
 pub struct RouterConfig {
@@ -177,6 +241,8 @@ pub struct RouterConfig {
     pub connect_retry: u16,
     /// TCP port the router listens on (GoBGP and BIRD; FRR always uses 179).
     pub port: u16,
+    /// BFD sessions (BIRD and FRR only).
+    pub bfd: Vec<BfdPeer>,
 }
 
 impl RouterConfig {
@@ -192,6 +258,7 @@ impl RouterConfig {
             hold_time: 9,
             connect_retry: 2,
             port: 179,
+            bfd: Vec::new(),
         }
     }
 
@@ -216,6 +283,12 @@ impl RouterConfig {
     /// Listen on `port` instead of 179 (GoBGP and BIRD only).
     pub fn port(mut self, port: u16) -> RouterConfig {
         self.port = port;
+        self
+    }
+
+    /// Adds a BFD session (BIRD and FRR only).
+    pub fn bfd(mut self, peer: BfdPeer) -> RouterConfig {
+        self.bfd.push(peer);
         self
     }
 
@@ -408,6 +481,42 @@ impl Router {
             (self.session(peer) == SessionState::Established).then_some(())
         })
         .is_some()
+    }
+
+    /// The router's BFD sessions as it reports them (BIRD and FRR only).
+    pub fn bfd_sessions(&self) -> Vec<BfdView> {
+        match self.daemon {
+            Daemon::Bird => bird::bfd_sessions(self),
+            Daemon::Frr => frr::bfd_sessions(self),
+            Daemon::Gobgp => panic!("bfd_sessions: BIRD and FRR only"),
+        }
+    }
+
+    /// The router's view of the BFD session with `peer`.
+    pub fn bfd_session(&self, peer: IpAddr) -> Option<BfdView> {
+        self.bfd_sessions().into_iter().find(|v| v.peer == peer)
+    }
+
+    /// Waits up to `timeout` for the BFD session with `peer` to satisfy `f`.
+    pub fn wait_bfd(
+        &self,
+        peer: IpAddr,
+        timeout: Duration,
+        f: impl Fn(&BfdView) -> bool,
+    ) -> Option<BfdView> {
+        super::wait_for(timeout, || self.bfd_session(peer).filter(|v| f(v)))
+    }
+
+    /// Administratively disables (`true`) or enables a BFD session. FRR: `shutdown` on
+    /// the peer, which sends AdminDown. BIRD 2.0 has no per-session shutdown and never
+    /// sends AdminDown: this disables or enables its whole `bfd` protocol, which stops
+    /// its packets silently.
+    pub fn bfd_shutdown(&mut self, peer: &BfdPeer, down: bool) {
+        match self.daemon {
+            Daemon::Bird => bird::bfd_shutdown(self, down),
+            Daemon::Frr => frr::bfd_shutdown(self, peer, down),
+            Daemon::Gobgp => panic!("bfd_shutdown: BIRD and FRR only"),
+        }
     }
 
     /// Starts originating `prefix` (no-op if already originated).

@@ -37,7 +37,7 @@
 mod collision;
 mod negotiate;
 mod peer;
-mod timers;
+pub(crate) mod timers;
 
 #[cfg(test)]
 mod tests;

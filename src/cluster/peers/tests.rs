@@ -308,3 +308,149 @@ fn enabled_family_must_exist_on_the_node() {
         "{probs:?}"
     );
 }
+
+#[test]
+fn peers_yaml_bfd_block() {
+    use std::time::Duration;
+    let y = "\
+- remoteip: 10.0.0.254
+  remoteasn: 65000
+  bfd:
+    enabled: true
+    port: 3785
+    detection_multiplier: 5
+    desired_min_tx_interval: 100
+    required_min_rx_interval: \"300\"
+    future_key: ignored
+- remoteip: 10.0.0.253
+  remoteasn: 65000
+  bfd:
+    enabled: true
+- remoteip: 10.0.0.252
+  remoteasn: 65000
+  bfd:
+    enabled: false
+    port: 4000
+- remoteip: 10.0.0.251
+  remoteasn: 65000
+- remoteip: 10.0.0.250
+  remoteasn: 65000
+  bfd:
+";
+    let p = parse_peers_yaml(y).unwrap();
+    assert_eq!(
+        p[0].bfd,
+        Some(Bfd {
+            port: 3785,
+            detection_multiplier: 5,
+            desired_min_tx: Duration::from_millis(100),
+            required_min_rx: Duration::from_millis(300),
+        })
+    );
+    // Enabled with nothing else: kube-router's defaults, not the --bfd-* flags.
+    assert_eq!(
+        p[1].bfd,
+        Some(Bfd {
+            port: 3784,
+            detection_multiplier: 3,
+            desired_min_tx: Duration::from_secs(1),
+            required_min_rx: Duration::from_secs(1),
+        })
+    );
+    assert_eq!(p[2].bfd, None, "validated but not enabled");
+    assert_eq!(p[3].bfd, None);
+    assert_eq!(p[4].bfd, None, "an empty block");
+    // The largest intervals that fit 32 bits of microseconds are accepted.
+    let max = "- remoteip: 10.0.0.1\n  remoteasn: 65000\n  bfd: {enabled: true, desired_min_tx_interval: 4294967, required_min_rx_interval: 4294967, port: 65535, detection_multiplier: 255}\n";
+    let b = parse_peers_yaml(max).unwrap()[0].bfd.unwrap();
+    assert_eq!(b.desired_min_tx, Duration::from_millis(4294967));
+    assert_eq!(b.detection_multiplier, 255);
+}
+
+#[test]
+fn peers_yaml_bad_bfd_block_names_node_annotation_and_field() {
+    let cases = [
+        ("port: 0", "bfd.port: must be 1-65535, got 0"),
+        ("port: 65536", "bfd.port: must be 1-65535, got 65536"),
+        (
+            "detection_multiplier: 0",
+            "bfd.detection_multiplier: must be 1-255, got 0",
+        ),
+        ("detection_multiplier: 256", "bfd.detection_multiplier"),
+        (
+            "desired_min_tx_interval: 0",
+            "bfd.desired_min_tx_interval: must be 1-4294967, got 0",
+        ),
+        (
+            "desired_min_tx_interval: 4294968",
+            "bfd.desired_min_tx_interval",
+        ),
+        (
+            "required_min_rx_interval: 0",
+            "bfd.required_min_rx_interval: must be 1-4294967, got 0",
+        ),
+        (
+            "required_min_rx_interval: -5",
+            "bfd.required_min_rx_interval",
+        ),
+        (
+            "required_min_rx_interval: 1.5",
+            "bfd.required_min_rx_interval",
+        ),
+        (
+            "required_min_rx_interval: [1]",
+            "bfd.required_min_rx_interval: must be a number",
+        ),
+        ("enabled: maybe", "bfd.enabled: must be true or false"),
+    ];
+    for (field, want) in cases {
+        // 0 (or any bad value) is refused even when BFD is not enabled, as kube-router.
+        for enabled in ["true", "false"] {
+            let y = format!(
+                "- remoteip: 10.0.0.254\n  remoteasn: 65000\n- remoteip: 10.0.0.9\n  remoteasn: 65000\n  bfd:\n    enabled: {enabled}\n    {field}\n"
+            );
+            let y = if field.starts_with("enabled") {
+                format!("- remoteip: 10.0.0.9\n  remoteasn: 65000\n  bfd:\n    {field}\n")
+            } else {
+                y
+            };
+            let local = node("n7", "10.0.0.1", &[(ANN_PEERS, &y)]);
+            let p = annotation_peers(&local).unwrap_err();
+            let msg = p.to_string();
+            assert!(
+                msg.starts_with("node n7: kube-router.io/peers: peer "),
+                "{msg}"
+            );
+            assert!(msg.contains(want), "{field}: {msg}");
+        }
+    }
+    let not_a_map = "- remoteip: 10.0.0.9\n  remoteasn: 65000\n  bfd: yes please\n";
+    let e = parse_peers_yaml(not_a_map).unwrap_err();
+    assert!(e.contains("peer 1: bfd: must be a mapping"), "{e}");
+}
+
+#[test]
+fn bfd_settings_reach_the_cluster_settings() {
+    use crate::config::{DaemonAction, parse_daemon_args};
+    let args = [
+        "--enable-bfd",
+        "--bfd-detection-multiplier=4",
+        "--enable-bfd-nodes",
+    ];
+    let DaemonAction::Run { config, .. } =
+        parse_daemon_args(args.iter().map(std::ffi::OsString::from).collect()).unwrap()
+    else {
+        panic!("not a run");
+    };
+    let st = Settings::from_config(&config);
+    assert_eq!(st.global_bfd.map(|b| b.detection_multiplier), Some(4));
+    assert_eq!(st.node_bfd, st.global_bfd);
+    assert_eq!(Settings::default().global_bfd, None);
+    // Individual annotations carry no BFD (kube-router reads it only from the YAML).
+    let local = node(
+        "a",
+        "10.0.0.1",
+        &[(ANN_PEER_IPS, "10.9.9.9"), (ANN_PEER_ASNS, "65009")],
+    );
+    assert_eq!(annotation_peers(&local).unwrap()[0].bfd, None);
+}

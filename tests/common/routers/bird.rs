@@ -1,9 +1,12 @@
 //! BIRD 2 behind [`Router`]: config rendering, `birdc` queries, reconfiguration.
-//! Neighbour `i` is `protocol bgp n<i>`; prefixes are blackhole static routes.
+//! Neighbour `i` is `protocol bgp n<i>`; prefixes are blackhole static routes; BFD
+//! sessions live in `protocol bfd bfd1`, which logs its state changes ("Session to X
+//! changed state from Up to Down"; "Session to X expired" when its detection timer
+//! fired).
 
 use std::net::IpAddr;
 
-use super::{Route, Router, SessionState};
+use super::{BfdView, Route, Router, SessionState};
 
 fn sock(r: &Router) -> String {
     r.dir.join("bird.ctl").display().to_string()
@@ -34,6 +37,30 @@ fn render(r: &Router) -> String {
     } else {
         format!(" port {}", c.port)
     };
+    if !c.bfd.is_empty() {
+        s += "protocol bfd bfd1 {\n  debug { states, events };\n";
+        let opts = |p: &super::BfdPeer| {
+            format!(
+                "{{ min rx interval {} ms; min tx interval {} ms; multiplier {}; }}",
+                p.min_rx_ms, p.min_tx_ms, p.multiplier
+            )
+        };
+        if let Some(p) = c.bfd.iter().find(|p| !p.multihop) {
+            s += &format!("  interface \"*\" {};\n", opts(p));
+        }
+        if let Some(p) = c.bfd.iter().find(|p| p.multihop) {
+            s += &format!("  multihop {};\n", opts(p));
+        }
+        for p in &c.bfd {
+            s += &format!(
+                "  neighbor {} local {}{};\n",
+                p.addr,
+                p.local,
+                if p.multihop { " multihop on" } else { "" }
+            );
+        }
+        s += "}\n";
+    }
     for (i, n) in c.neighbors.iter().enumerate() {
         s += &format!("protocol bgp n{i} {{\n");
         match c.listen {
@@ -192,4 +219,49 @@ pub(super) fn session(r: &Router, peer: IpAddr) -> SessionState {
         .find_map(|l| l.trim().strip_prefix("BGP state:"))
         .map(SessionState::parse)
         .unwrap_or(SessionState::Unknown)
+}
+
+/// Parses `birdc show bfd sessions`: one line per session, "IP Interface State Since
+/// Interval Timeout", the last two in seconds (Interval: the negotiated transmit
+/// interval; Timeout: the detection time).
+pub fn parse_bfd_sessions(out: &str) -> Vec<BfdView> {
+    let secs_to_ms = |s: &str| s.parse::<f64>().ok().map(|v| (v * 1000.0).round() as u64);
+    out.lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let peer: IpAddr = w.first()?.parse().ok()?;
+            if w.len() < 6 {
+                return None;
+            }
+            Some(BfdView {
+                peer,
+                state: w[2].to_ascii_lowercase(),
+                tx_interval_ms: secs_to_ms(w[w.len() - 2])?,
+                detect_ms: secs_to_ms(w[w.len() - 1]),
+                remote_tx_ms: None,
+                remote_rx_ms: None,
+                remote_mult: None,
+                diag: None,
+                remote_diag: None,
+            })
+        })
+        .collect()
+}
+
+pub(super) fn bfd_sessions(r: &Router) -> Vec<BfdView> {
+    let out = r
+        .query(false, "birdc", &["-s", &sock(r), "show", "bfd", "sessions"])
+        .unwrap_or_default();
+    parse_bfd_sessions(&out)
+}
+
+pub(super) fn bfd_shutdown(r: &mut Router, down: bool) {
+    let verb = if down { "disable" } else { "enable" };
+    let out = r
+        .query(false, "birdc", &["-s", &sock(r), verb, "bfd1"])
+        .unwrap_or_else(|e| panic!("birdc {verb} bfd1: {e}\n{}", r.logs()));
+    assert!(
+        out.contains(if down { "disabled" } else { "enabled" }),
+        "birdc {verb}: {out}"
+    );
 }

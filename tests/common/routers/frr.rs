@@ -1,14 +1,15 @@
 //! FRR 8.x (zebra + bgpd) behind [`Router`], run by hand as the shared benchmark harness's duts/frr.sh (../shared/bench beside the checkout)
 //! does, not as the system service: one run directory per router (owned by user frr,
 //! which the daemons drop to) holding configs, vty sockets (`--vty_socket`) and the
-//! zserv socket; bgpd runs with `-n` (routes are not pushed to the kernel).
+//! zserv socket; bgpd runs with `-n` (routes are not pushed to the kernel). With BFD
+//! peers configured, bfdd runs too (its control socket in the same directory).
 
 use std::net::IpAddr;
 
 use kube_bgp::bgp::types::Prefix;
 use serde_json::Value;
 
-use super::{Route, Router, SessionState};
+use super::{BfdPeer, BfdView, Route, Router, SessionState};
 
 const FRR: &str = "/usr/lib/frr";
 
@@ -65,8 +66,12 @@ fn render(r: &Router) -> String {
 }
 
 fn vtysh(r: &Router, cmds: &[&str]) -> Result<String, String> {
+    vtysh_daemon(r, "bgpd", cmds)
+}
+
+fn vtysh_daemon(r: &Router, daemon: &str, cmds: &[&str]) -> Result<String, String> {
     let dir = r.dir.display().to_string();
-    let mut args = vec!["--vty_socket", &dir, "-d", "bgpd"];
+    let mut args = vec!["--vty_socket", &dir, "-d", daemon];
     for c in cmds {
         args.push("-c");
         args.push(c);
@@ -94,6 +99,18 @@ pub(super) fn start(r: &mut Router) {
     r.spawn("zebra", &format!("{FRR}/zebra"), &args);
     let zs = r.dir.join("zserv.api");
     r.wait_ready("zebra start", |_| zs.exists());
+    if !r.config.bfd.is_empty() {
+        let bfdd_conf = r.write("bfdd.conf", &render_bfdd(r)).display().to_string();
+        super::super::sh(&format!("chown frr:frr {bfdd_conf}"));
+        let bfdd_pid = format!("{dir}/bfdd.pid");
+        let bfdctl = format!("{dir}/bfdd.sock");
+        let mut args: Vec<&str> = common.to_vec();
+        args.extend(["-f", &bfdd_conf, "-i", &bfdd_pid, "--bfdctl", &bfdctl]);
+        r.spawn("bfdd", &format!("{FRR}/bfdd"), &args);
+        r.wait_ready("bfdd start", |r| {
+            vtysh_daemon(r, "bfdd", &["show bfd peers"]).is_ok()
+        });
+    }
     let bgpd_pid = format!("{dir}/bgpd.pid");
     let listen = r.config.listen.map(|l| l.to_string());
     let mut args: Vec<&str> = common.to_vec();
@@ -188,4 +205,69 @@ pub(super) fn session(r: &Router, peer: IpAddr) -> SessionState {
         .and_then(Value::as_str)
         .map(SessionState::parse)
         .unwrap_or(SessionState::Unknown)
+}
+
+fn bfd_peer_line(p: &BfdPeer) -> String {
+    format!(
+        "peer {}{} local-address {}",
+        p.addr,
+        if p.multihop { " multihop" } else { "" },
+        p.local
+    )
+}
+
+fn render_bfdd(r: &Router) -> String {
+    let mut s = String::new();
+    s += "hostname kbtest\n";
+    s += &format!(
+        "log file {} informational\n",
+        r.dir.join("bfdd.log").display()
+    );
+    s += "bfd\n";
+    for p in &r.config.bfd {
+        s += &format!(" {}\n", bfd_peer_line(p));
+        s += &format!("  detect-multiplier {}\n", p.multiplier);
+        s += &format!("  receive-interval {}\n", p.min_rx_ms);
+        s += &format!("  transmit-interval {}\n", p.min_tx_ms);
+        s += " !\n";
+    }
+    s
+}
+
+/// Parses `show bfd peers json`.
+pub fn parse_bfd_peers(json: &str) -> Vec<BfdView> {
+    let Ok(Value::Array(peers)) = serde_json::from_str::<Value>(json) else {
+        return Vec::new();
+    };
+    let num = |p: &Value, k: &str| p.get(k).and_then(Value::as_u64);
+    let text = |p: &Value, k: &str| p.get(k).and_then(Value::as_str).map(str::to_string);
+    peers
+        .iter()
+        .filter_map(|p| {
+            Some(BfdView {
+                peer: p.get("peer")?.as_str()?.parse().ok()?,
+                state: text(p, "status")?.to_ascii_lowercase(),
+                tx_interval_ms: num(p, "transmit-interval")?,
+                detect_ms: None,
+                remote_tx_ms: num(p, "remote-transmit-interval"),
+                remote_rx_ms: num(p, "remote-receive-interval"),
+                remote_mult: num(p, "remote-detect-multiplier"),
+                diag: text(p, "diagnostic"),
+                remote_diag: text(p, "remote-diagnostic"),
+            })
+        })
+        .collect()
+}
+
+pub(super) fn bfd_sessions(r: &Router) -> Vec<BfdView> {
+    let out = vtysh_daemon(r, "bfdd", &["show bfd peers json"]).unwrap_or_default();
+    parse_bfd_peers(&out)
+}
+
+pub(super) fn bfd_shutdown(r: &mut Router, p: &BfdPeer, down: bool) {
+    let peer = bfd_peer_line(p);
+    let cmd = if down { "shutdown" } else { "no shutdown" };
+    if let Err(e) = vtysh_daemon(r, "bfdd", &["configure terminal", "bfd", &peer, cmd]) {
+        panic!("vtysh bfd {peer} {cmd}: {e}\n{}", r.logs());
+    }
 }
