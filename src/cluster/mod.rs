@@ -218,6 +218,9 @@ pub struct Plan {
     pub problems: Vec<Problem>,
     /// All nodes' primary addresses (to tell node peers from external ones).
     pub node_addrs: Vec<IpAddr>,
+    /// Every address of every node (InternalIP and ExternalIP, both families): the
+    /// next hops that may get an overlay tunnel (D7).
+    pub node_ips: Vec<IpAddr>,
 }
 
 /// Computes the plan for the local node `local_name` from a snapshot.
@@ -237,6 +240,14 @@ pub fn plan(settings: &Settings, local_name: &str, snap: &crate::kube::snapshot:
         ));
     }
     let node_addrs = nodes.iter().filter_map(|n| n.primary).collect();
+    let node_ips = nodes
+        .iter()
+        .flat_map(|n| {
+            n.v4.iter()
+                .map(|a| IpAddr::V4(*a))
+                .chain(n.v6.iter().map(|a| IpAddr::V6(*a)))
+        })
+        .collect();
     let identity = peers::identity(settings, local, &mut problems);
     let (Some(local), Some(me)) = (local, identity.as_ref()) else {
         problems.sort();
@@ -245,6 +256,7 @@ pub fn plan(settings: &Settings, local_name: &str, snap: &crate::kube::snapshot:
             identity,
             problems,
             node_addrs,
+            node_ips,
             ..Plan::default()
         };
     };
@@ -283,5 +295,61 @@ pub fn plan(settings: &Settings, local_name: &str, snap: &crate::kube::snapshot:
         policy,
         problems,
         node_addrs,
+        node_ips,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str, addrs: &[(&str, &str)]) -> crate::kube::objects::Node {
+        let a: Vec<String> = addrs
+            .iter()
+            .map(|(t, ip)| format!("{{\"type\":\"{t}\",\"address\":\"{ip}\"}}"))
+            .collect();
+        let json = format!(
+            "{{\"metadata\":{{\"name\":\"{name}\"}},\"spec\":{{\"podCIDR\":\"10.244.9.0/24\"}},\
+             \"status\":{{\"addresses\":[{}]}}}}",
+            a.join(",")
+        );
+        serde_json::from_str(&json).expect("node")
+    }
+
+    /// Node peers are told by primary address; tunnels may go to any node address of
+    /// either family (an IPv6 pod CIDR's next hop is the node's IPv6 address).
+    #[test]
+    fn node_ips_hold_every_address_of_every_node() {
+        let mut snap = crate::kube::snapshot::Snapshot::new();
+        snap.nodes.insert(
+            "a".into(),
+            node(
+                "a",
+                &[
+                    ("InternalIP", "10.0.0.1"),
+                    ("InternalIP", "fd00::1"),
+                    ("ExternalIP", "192.0.2.1"),
+                    ("Hostname", "a"),
+                ],
+            ),
+        );
+        snap.nodes
+            .insert("b".into(), node("b", &[("InternalIP", "fd00::2")]));
+        let settings = Settings {
+            cluster_asn: 64512,
+            ..Settings::default()
+        };
+        let p = plan(&settings, "a", &snap);
+        let ip = |s: &str| -> IpAddr { s.parse().expect("ip") };
+        let mut addrs = p.node_addrs.clone();
+        addrs.sort();
+        assert_eq!(addrs, [ip("10.0.0.1"), ip("fd00::2")]);
+        let ips: std::collections::BTreeSet<IpAddr> = p.node_ips.iter().copied().collect();
+        let want: std::collections::BTreeSet<IpAddr> =
+            ["10.0.0.1", "192.0.2.1", "fd00::1", "fd00::2"]
+                .iter()
+                .map(|s| ip(s))
+                .collect();
+        assert_eq!(ips, want);
     }
 }

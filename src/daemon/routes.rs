@@ -64,7 +64,8 @@ pub struct RouteStats {
 /// What choosing a prefix's kernel route needs: the cluster's node addresses, the
 /// overlay settings, the connected subnets and the tunnels.
 struct RouteCtx {
-    /// Cluster node addresses (a tree: looked up for each prefix planned).
+    /// Every address of every cluster node, both families (a tree: looked up for each
+    /// prefix planned).
     node_addrs: BTreeSet<IpAddr>,
     connected: BTreeSet<Prefix>,
     overlay: bool,
@@ -396,7 +397,7 @@ impl KernelRoutes {
     /// Node addresses (D7: tunnels only towards cluster nodes), local addresses (tunnel
     /// sources) and local pod CIDRs (the `from <pod CIDR> lookup 77` rules).
     pub fn set_context(&mut self, plan: &Plan, _snap: &Snapshot, now: Instant) {
-        let new: BTreeSet<IpAddr> = plan.node_addrs.iter().copied().collect();
+        let new: BTreeSet<IpAddr> = plan.node_ips.iter().copied().collect();
         let (mut v4, mut v6) = (None, None);
         if let Some(me) = &plan.identity {
             for a in &me.listen {
