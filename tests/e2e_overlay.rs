@@ -416,8 +416,8 @@ mod in_vm {
     }
 
     /// fou (GUE), dual-stack, plus an external BGP router in the second subnet (eBGP
-    /// multihop to the nodes of the first). Then every node restarts with
-    /// `--overlay-encap=ipip`: tunnels replaced, FoU ports closed, traffic back.
+    /// multihop to the nodes of the first). Then every node restarts (graceful restart)
+    /// with `--overlay-encap=ipip`: tunnels replaced, FoU ports closed, traffic back.
     #[test]
     fn fou_subnet_external_router_and_encap_change() {
         let test = "in_vm::fou_subnet_external_router_and_encap_change";
@@ -448,11 +448,15 @@ mod in_vm {
         }
         lab.start_router(0, Daemon::Bird, rcfg);
         let peer = format!("--peer-router-ips={r}");
+        // Graceful restart keeps the routes through the restart below, so the tunnels
+        // are replaced in place as their routes are chosen again (without it they go
+        // with the routes at start and are made anew).
         let common_flags = [
             "--enable-ipv6=true",
             peer.as_str(),
             "--peer-router-asns=65001",
             "--peer-router-multihop-ttl=2",
+            "--bgp-graceful-restart",
         ];
         let mut flags = common_flags.to_vec();
         flags.push("--overlay-encap=fou");

@@ -44,6 +44,9 @@ pub struct OverlayLinks {
     gue_open: BTreeSet<u8>,
     /// Next hops whose tunnel failed, with the error last logged (logged once each).
     failed: BTreeMap<IpAddr, String>,
+    /// Next hops tried in the current reconcile pass (a failing tunnel is tried once
+    /// per pass, not once per prefix behind it).
+    tried: BTreeSet<IpAddr>,
     /// A link was replaced: routes through its old ifindex must all be planned again.
     replaced: bool,
     /// Orphaned tunnels are to be looked for at the next `prune`.
@@ -91,6 +94,7 @@ impl OverlayLinks {
             unsupported: false,
             gue_open: BTreeSet::new(),
             failed: BTreeMap::new(),
+            tried: BTreeSet::new(),
             replaced: false,
             orphan_check: true,
             rules: BTreeSet::new(),
@@ -112,9 +116,17 @@ impl OverlayLinks {
         std::mem::take(&mut self.replaced)
     }
 
+    /// A reconcile pass starts: failed tunnels may be tried again (once).
+    pub fn begin_pass(&mut self) {
+        self.tried.clear();
+    }
+
     fn fail(&mut self, remote: IpAddr, why: String) -> Option<u32> {
         if self.failed.get(&remote) != Some(&why) {
-            warn!("kernel", "tunnel to {remote}: {why}");
+            warn!(
+                "kernel",
+                "tunnel to {remote}: {why}; its routes wait (tried again when they change, and at every --injected-routes-sync-period)"
+            );
             self.failed.insert(remote, why);
         }
         None
@@ -160,7 +172,11 @@ impl OverlayLinks {
             None => FouPorts::open().and_then(|mut f| f.remove(port, af)),
         };
         match closed {
-            Ok(true) => info!("kernel", "FoU port {port} closed (no GUE tunnel uses it)"),
+            Ok(true) => info!(
+                "kernel",
+                "FoU port {port} ({}) closed: no GUE tunnel uses it",
+                if remote.is_ipv6() { "IPv6" } else { "IPv4" }
+            ),
             Ok(false) => {}
             Err(e) => warn!("kernel", "closing FoU port {port}: {e}"),
         }
@@ -179,7 +195,7 @@ impl OverlayLinks {
                 return Some(m.ifindex);
             }
         }
-        if self.unsupported {
+        if self.unsupported || (!self.tried.insert(remote) && self.failed.contains_key(&remote)) {
             return None;
         }
         if let TunnelEncap::Gue { port } = spec.encap {

@@ -573,6 +573,7 @@ impl KernelRoutes {
         if rec.connected() != &self.ctx.connected {
             self.ctx.connected = rec.connected().clone();
         }
+        self.ctx.links.begin_pass();
         let planned = prepared.and_then(|()| match rib {
             Some(rib) => {
                 let mut want = RibDesired {

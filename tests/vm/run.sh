@@ -90,7 +90,13 @@ done
 [ -n "$kver" ] || die "no /boot/vmlinuz-* with tunnel modules in /lib/modules"
 
 # ---- the run directory: initramfs, guest scripts, the command, its status ---------------
+# Run directories of runners that were killed (SIGKILL leaves no chance to clean up).
+for old in "${TMPDIR:-/tmp}"/kbvm.*; do
+  [ -f "$old/runner.pid" ] || continue
+  kill -0 "$(cat "$old/runner.pid")" 2>/dev/null || rm -rf "$old"
+done
 run=$(mktemp -d "${TMPDIR:-/tmp}/kbvm.XXXXXX")
+echo $$ >"$run/runner.pid"
 qpid=""
 cleanup() {
   if [ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null; then

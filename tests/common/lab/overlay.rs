@@ -12,7 +12,7 @@ use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use super::super::{ChildGuard, Netns, sh, wait_for};
+use super::super::{ChildGuard, Netns, run, sh, wait_for};
 use super::Lab;
 
 static CAPTURES: AtomicU32 = AtomicU32::new(0);
@@ -82,12 +82,16 @@ impl Lab {
             .collect()
     }
 
-    /// Node `i`'s table 77, both families, one route per line.
+    /// Node `i`'s table 77, both families, one route per line. (An IPv6 table that
+    /// never held a route does not exist: `ip` then fails, and it is empty.)
     pub fn table77(&self, i: usize) -> Vec<String> {
+        let ns = &self.node(i).ns.name;
+        let v6 = run(&format!("ip -n {ns} -6 route show table 77"));
+        let v6 = String::from_utf8_lossy(&v6.stdout).into_owned();
         let mut v: Vec<String> = self
             .ip(i, "-4 route show table 77")
             .lines()
-            .chain(self.ip(i, "-6 route show table 77").lines())
+            .chain(v6.lines())
             .map(|l| l.trim().to_string())
             .filter(|l| !l.is_empty())
             .collect();
