@@ -390,6 +390,23 @@ mod in_vm {
         same_subnet(&lab, 0, 1, None, true);
         cross_subnet_through_tunnels(&lab, 1, 3, None);
 
+        // Someone deletes a tunnel: kube-bgp makes it again, with its routes (D6).
+        let t3 = name_of(&lab.node(2).ipv4);
+        let old = lab
+            .tunnel_links(0)
+            .into_iter()
+            .find(|t| t.name == t3)
+            .map(|t| t.ifindex);
+        lab.ip(0, &format!("link del {t3}"));
+        let back = wait_for(UP, || {
+            lab.tunnel_links(0)
+                .into_iter()
+                .find(|t| t.name == t3 && Some(t.ifindex) != old)
+        });
+        lab.check(back.is_some(), &format!("node1: {t3} not made again"));
+        converge(&lab, &all, true, None);
+        pings(&lab, 0, &[lab.node(2).pod_ip4.clone()], 2);
+
         // node4 deleted from the API: its tunnels, table-77 routes and pod routes go
         // everywhere.
         let t0 = Instant::now();

@@ -269,7 +269,9 @@ impl OverlayLinks {
     /// Deletes every `tun-*` tunnel whose ifindex no installed route uses (`used`):
     /// tunnels of deleted nodes, and those an earlier run left. Their table-77 routes go
     /// with them; so does the FoU port of a GUE tunnel the current settings no longer
-    /// use.
+    /// use. On the periodic check (`check_orphans`) it also puts back what someone else
+    /// removed: a tunnel that vanished is made again when its routes are planned (they
+    /// all are), a table-77 route or a rule is re-added.
     pub fn prune(&mut self, used: &BTreeSet<u32>) {
         self.made.retain(|_, m| used.contains(&m.ifindex));
         let Some(nl) = self.nl.as_mut() else {
@@ -282,7 +284,44 @@ impl OverlayLinks {
                 return;
             }
         };
-        self.orphan_check = false;
+        if std::mem::take(&mut self.orphan_check) {
+            let present: BTreeSet<(u32, &str)> =
+                links.iter().map(|l| (l.ifindex, l.name.as_str())).collect();
+            let before = self.made.len();
+            self.made.retain(|remote, m| {
+                present.contains(&(m.ifindex, tunnel::tunnel_name(remote).as_str()))
+            });
+            if self.made.len() != before {
+                warn!(
+                    "kernel",
+                    "{} tunnel(s) were deleted by someone else; making them again",
+                    before - self.made.len()
+                );
+                self.replaced = true;
+            }
+            for (remote, m) in &self.made {
+                if let Err(e) = tunnel::ensure_tunnel_route(nl, *remote, m.ifindex) {
+                    warn!("kernel", "table 77 route to {remote}: {e}");
+                }
+            }
+            for p in &self.rules {
+                if let Err(e) = tunnel::ensure_rule(nl, p) {
+                    warn!("kernel", "rule from {p} lookup 77: {e}");
+                }
+            }
+            if let (TunnelEncap::Gue { port }, Some(f)) = (self.encap, self.fou.as_mut()) {
+                for af in &self.gue_open {
+                    match f.add_gue(port, *af) {
+                        Ok(true) => warn!(
+                            "kernel",
+                            "FoU port {port} was closed by someone else; opened again"
+                        ),
+                        Ok(false) => {}
+                        Err(e) => warn!("kernel", "FoU port {port}: {e}"),
+                    }
+                }
+            }
+        }
         let keep: BTreeSet<String> = links
             .iter()
             .filter(|l| used.contains(&l.ifindex))

@@ -371,6 +371,10 @@ impl KernelRoutes {
                     if ch.is_empty() {
                         break;
                     }
+                    if ch.links {
+                        // Maybe one of our tunnels went: look at them after the pass.
+                        self.ctx.links.check_orphans();
+                    }
                     dirty |= r.absorb(&ch);
                 }
                 Err(e) => {
