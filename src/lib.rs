@@ -13,3 +13,4 @@ pub mod kube;
 pub mod log;
 pub mod net;
 pub mod ops;
+pub mod podnet;

@@ -42,6 +42,16 @@ fn daemon(args: Vec<OsString>) -> i32 {
         let json = serde_json::to_string_pretty(&config.to_json()).unwrap_or_default();
         return print(&format!("{json}\n"));
     }
+    if config.cleanup_config {
+        // kube-router's cleanup mode: undo the node setup and exit, no API server needed.
+        return match kube_bgp::podnet::cleanup::run(&config) {
+            Ok(()) => 0,
+            Err(e) => {
+                kube_bgp::error!("cleanup", "{e}");
+                1
+            }
+        };
+    }
     if !config.run_router {
         // kube-router exits 0 when none of its controllers is enabled; kube-bgp only has
         // the routing controller, so --run-router=false alone means there is nothing to do.

@@ -317,12 +317,28 @@ fn documentation_example_two_peers() {
     assert_eq!(peers[0]["password_ends_with_newline"], true);
     assert_eq!(peers[1]["ip"], "192.168.1.100");
     assert_eq!(peers[1]["password"], Value::Null);
-    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    // The password warning, and the one every default command line gets for
+    // --disable-source-dest-check (on in kube-router, not implemented here).
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
     assert!(
         warnings[0].contains("WARN")
             && warnings[0].contains("192.168.1.99")
             && warnings[0].contains("newline")
     );
+    assert!(warnings[1].contains("--disable-source-dest-check"));
+}
+
+#[test]
+fn unimplemented_flag_on_by_default_warns_once() {
+    let (c, warnings) = check(&[]);
+    assert_eq!(c["disable_source_dest_check"], true);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("WARN") && warnings[0].contains("--disable-source-dest-check"),
+        "{warnings:?}"
+    );
+    let (_, warnings) = check(&["--disable-source-dest-check=false"]);
+    assert!(warnings.is_empty(), "{warnings:?}");
 }
 
 #[test]
@@ -430,6 +446,7 @@ fn passwords_file_with_trailing_newline() {
         "--peer-router-ips=192.0.2.1,192.0.2.2",
         "--peer-router-asns=65000,65000",
         &format!("--peer-router-passwords-file={path}"),
+        "--disable-source-dest-check=false",
     ]);
     assert_eq!(c["peers"][0]["password"], "<redacted>");
     assert_eq!(c["peers"][0]["password_len"], 6);
@@ -466,6 +483,7 @@ fn ignored_kube_router_flags_warn_once_each() {
         "2m",
         "--hairpin-mode",
         "--run-firewall=false",
+        "--disable-source-dest-check=false",
     ];
     let (c, warnings) = check(&ignored);
     assert_eq!(c["run_router"], true);

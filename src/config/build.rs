@@ -525,6 +525,17 @@ pub fn build(raw: &Raw) -> Result<Config, ConfigError> {
         1 | 2 => Level::Debug,
         _ => Level::Trace,
     };
+    // kube-router's routing controller flags that are on by default and that kube-bgp
+    // does not implement: one warning each, so nobody relies on them silently.
+    let disable_source_dest_check = boolean(raw, "disable-source-dest-check", true)?;
+    if disable_source_dest_check {
+        warnings.push(
+            "--disable-source-dest-check is on (kube-router's default), but kube-bgp makes no \
+             AWS API calls: on EC2, turn the instances' source/destination check off yourself \
+             (--disable-source-dest-check=false silences this)"
+                .into(),
+        );
+    }
     let ctl_socket = raw.last("ctl-socket").unwrap_or("/run/kube-bgp/ctl.sock");
     if ctl_socket.is_empty() {
         return Err(invalid("ctl-socket", ctl_socket, "must be a path"));
@@ -559,7 +570,8 @@ pub fn build(raw: &Raw) -> Result<Config, ConfigError> {
         bfd_nodes,
         auto_mtu: boolean(raw, "auto-mtu", true)?,
         enable_cni: boolean(raw, "enable-cni", true)?,
-        disable_source_dest_check: boolean(raw, "disable-source-dest-check", true)?,
+        cni_conf_path: string(raw, "cni-conf-path").map(PathBuf::from),
+        disable_source_dest_check,
         service_cluster_ip_range,
         service_external_ip_range: prefixes(raw, "service-external-ip-range", &[])?,
         loadbalancer_ip_range: prefixes(raw, "loadbalancer-ip-range", &[])?,
@@ -575,6 +587,7 @@ pub fn build(raw: &Raw) -> Result<Config, ConfigError> {
         verbosity,
         log_level,
         ctl_socket: PathBuf::from(ctl_socket),
+        cleanup_config: boolean(raw, "cleanup-config", false)?,
         warnings,
     })
 }

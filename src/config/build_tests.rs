@@ -49,7 +49,38 @@ fn defaults_match_kube_router() {
         std::path::PathBuf::from("/run/kube-bgp/ctl.sock")
     );
     assert_eq!(c.log_level, Level::Info);
-    assert!(c.peers.is_empty() && c.warnings.is_empty());
+    assert!(c.enable_cni && c.auto_mtu && c.enable_pod_egress && !c.cleanup_config);
+    assert_eq!(c.cni_conf_path, None);
+    // The one routing flag that is on by default and not implemented says so.
+    assert!(c.peers.is_empty());
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert!(c.warnings[0].contains("--disable-source-dest-check"));
+    let quiet = cfg(&["--disable-source-dest-check=false"]).unwrap();
+    assert!(quiet.warnings.is_empty(), "{:?}", quiet.warnings);
+}
+
+#[test]
+fn pod_network_flags() {
+    let c = cfg(&[
+        "--cni-conf-path=/tmp/x/10-kuberouter.conf",
+        "--enable-cni=false",
+        "--auto-mtu=false",
+        "--enable-pod-egress=false",
+        "--cleanup-config",
+    ])
+    .unwrap();
+    assert_eq!(
+        c.cni_conf_path.as_deref(),
+        Some(std::path::Path::new("/tmp/x/10-kuberouter.conf"))
+    );
+    assert!(!c.enable_cni && !c.auto_mtu && !c.enable_pod_egress && c.cleanup_config);
+    // --cleanup-config is a flag of its own now, not an ignored one.
+    assert!(
+        !c.warnings.iter().any(|w| w.contains("cleanup")),
+        "{:?}",
+        c.warnings
+    );
+    assert!(err(&["--cleanup-config=maybe"]).contains("maybe"));
 }
 
 #[test]
@@ -134,7 +165,7 @@ fn peers_built_from_parallel_lists() {
         c.peers[2].password.as_ref().map(Password::as_bytes),
         Some(&b"SecurePassword\n"[..])
     );
-    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
     assert!(c.warnings[0].contains("2001:db8::1") && c.warnings[0].contains("newline"));
 }
 
@@ -365,6 +396,7 @@ fn ignored_flags_warn_once_and_check_syntax() {
         "--masquerade-all",
         "--ipvs-sync-period",
         "10s",
+        "--disable-source-dest-check=false",
     ])
     .unwrap();
     assert_eq!(c.warnings.len(), 3, "{:?}", c.warnings);

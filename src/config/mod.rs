@@ -171,6 +171,9 @@ pub struct Config {
     pub bfd_nodes: Option<Bfd>,
     pub auto_mtu: bool,
     pub enable_cni: bool,
+    /// `--cni-conf-path`; `None`: `$KUBE_ROUTER_CNI_CONF_FILE` or the default, resolved
+    /// at start by the pod network.
+    pub cni_conf_path: Option<PathBuf>,
     pub disable_source_dest_check: bool,
     pub service_cluster_ip_range: Vec<Prefix>,
     pub service_external_ip_range: Vec<Prefix>,
@@ -192,6 +195,8 @@ pub struct Config {
     pub verbosity: u32,
     pub log_level: Level,
     pub ctl_socket: PathBuf,
+    /// `--cleanup-config`: undo the node setup and exit instead of running.
+    pub cleanup_config: bool,
     /// Warnings to print once at start: ignored kube-router flags, passwords ending in a
     /// newline (one per peer), unknown overlay type, BFD with graceful restart.
     pub warnings: Vec<String>,
@@ -300,6 +305,10 @@ impl Config {
         m.insert("auto_mtu".into(), json!(self.auto_mtu));
         m.insert("enable_cni".into(), json!(self.enable_cni));
         m.insert(
+            "cni_conf_path".into(),
+            json!(self.cni_conf_path.as_ref().map(|p| p.display().to_string())),
+        );
+        m.insert(
             "disable_source_dest_check".into(),
             json!(self.disable_source_dest_check),
         );
@@ -346,6 +355,7 @@ impl Config {
             "ctl_socket".into(),
             json!(self.ctl_socket.display().to_string()),
         );
+        m.insert("cleanup_config".into(), json!(self.cleanup_config));
         m.insert("warnings".into(), json!(self.warnings));
         serde_json::Value::Object(m)
     }

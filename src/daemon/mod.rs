@@ -42,6 +42,9 @@ use speaker::{LocalParams, Speaker};
 const WAKER: Token = Token(0);
 const SIGNALS: Token = Token(1);
 const KERNEL: Token = Token(2);
+/// The pod network's change subscriptions (links, nftables).
+const PODNET_BASE: usize = 3;
+const PODNET_END: usize = 5;
 const CTL_BASE: usize = 100;
 /// RIB output waits until BGP input has been quiet this long...
 const OUT_QUIET: Duration = Duration::from_millis(1);
@@ -153,6 +156,18 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
     }
     routes.start(Instant::now());
 
+    // The pod network (kube-bridge, CNI configuration, egress, FORWARD, sysctls).
+    let mut podnet = crate::podnet::PodNet::new(&cfg);
+    for (i, fd) in podnet.fds().into_iter().enumerate() {
+        let token = Token(PODNET_BASE + i);
+        if token.0 >= PODNET_END {
+            break;
+        }
+        if let Err(e) = registry.register(&mut SourceFd(&fd), token, Interest::READABLE) {
+            warn!("podnet", "change notifications unavailable: {e}");
+        }
+    }
+
     // Operations endpoints.
     let mut ctl_server = open_ctl(&cfg, &registry);
     let mut metrics_server = open_http(
@@ -219,6 +234,9 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         if let Some(w) = next_watchdog {
             deadline = deadline.min(w);
         }
+        if let Some(p) = podnet.next_deadline() {
+            deadline = deadline.min(p);
+        }
         let busy = d.speaker.as_ref().is_some_and(|s| s.has_pending_reads());
         let timeout = if busy {
             // Unread input waits in a socket: only look for new events.
@@ -244,6 +262,7 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                         if sig == libc::SIGHUP {
                             info!("main", "SIGHUP: re-applying the current state");
                             d.plan_dirty = true;
+                            podnet.check_now(now);
                         } else {
                             d.stopping = true;
                         }
@@ -254,6 +273,7 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                         d.routes.request_reconcile(now);
                     }
                 }
+                Token(p) if (PODNET_BASE..PODNET_END).contains(&p) => podnet.on_readable(now),
                 _ => {
                     if let Some(s) = ctl_server.as_mut().filter(|s| s.owns(t)) {
                         s.ready(&registry, t, &mut |req| views::ctl_answer(&d, req));
@@ -287,11 +307,13 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         }
         if d.plan_dirty && d.snapshot.all_listed() {
             d.apply_plan(&registry, now);
+            podnet.set_facts(&d.plan.pod_network, now);
             if !ready_sent_synced {
                 notifier.status("synced with the API server");
                 ready_sent_synced = true;
             }
         }
+        podnet.run(now);
         // UPDATEs are streaming in when input is left unread or arrived very recently
         // (a fast reader empties the socket between two segments of a burst).
         let input_pending = d.speaker.as_ref().is_some_and(|s| {

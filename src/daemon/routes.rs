@@ -32,9 +32,9 @@ use crate::kernel::{
     BatchOptions, Desired, NetlinkError, Pass, ReconcileStats, Reconciler, RouteKind, Watch, Writer,
 };
 use crate::kube::snapshot::Snapshot;
+use crate::{debug, info, warn};
 
 use super::overlay::OverlayLinks;
-use crate::{debug, info, warn};
 
 /// Least time between two reconcile passes (coalesces bursts of best-path changes).
 const MIN_GAP: Duration = Duration::from_millis(20);
@@ -401,7 +401,7 @@ impl KernelRoutes {
     /// Node addresses (D7: tunnels only towards cluster nodes), local addresses (tunnel
     /// sources) and local pod CIDRs (the `from <pod CIDR> lookup 77` rules).
     pub fn set_context(&mut self, plan: &Plan, _snap: &Snapshot, now: Instant) {
-        let new: BTreeSet<IpAddr> = plan.node_ips.iter().copied().collect();
+        let new: BTreeSet<IpAddr> = plan.pod_network.node_ips.iter().copied().collect();
         let (mut v4, mut v6) = (None, None);
         if let Some(me) = &plan.identity {
             for a in &me.listen {

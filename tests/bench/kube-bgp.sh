@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # DUT plugin: kube-bgp for the shared BGP benchmark harness (bench.py, see its README,
-# "Adding a DUT"). Use it from anywhere with an absolute path, e.g.
-#   sudo bench.py run --duts kube-bgp=$PWD/tests/bench/kube-bgp.sh,bird,gobgp,frr --sizes 10000 ...
+# "Adding a DUT"). Use it from anywhere with an absolute path, as root, e.g.
+#   bench.py run --duts kube-bgp=$PWD/tests/bench/kube-bgp.sh,bird,gobgp,frr --sizes 10000 ...
 #
 # kube-bgp learns everything from the Kubernetes API, so `start` first runs the project's
 # test API server (tests/apiserver/fake_apiserver.py) inside the DUT namespace on its
@@ -84,7 +84,8 @@ start)
   nodes_json | api_call POST /__test/load
   flags=(--kubeconfig "$ST/kubeconfig-token" --hostname-override "$NODE"
     --ctl-socket "$SOCK" --health-port 0 --metrics-port 0 --bgp-port 179
-    --enable-overlay=false)
+    --enable-overlay=false --cni-conf-path "$RUNDIR/10-kuberouter.conflist")
+  # The CNI configuration goes into the run directory, never the host's /etc/cni.
   # Overlay off: every next hop here is on the link, and the overlay's policy rule
   # (from <pod CIDR> lookup 77) would make the kernel split its local and main FIB
   # tries, which moves the 5 local prefixes out of the "Main" count that the harness

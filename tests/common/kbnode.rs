@@ -35,7 +35,8 @@ pub struct KbNode {
 
 impl KbNode {
     /// Starts `kube-bgp --kubeconfig <api token kubeconfig> --hostname-override node
-    /// --ctl-socket DIR/ctl.sock --health-port 0 -v 2 FLAGS...` in `ns` and waits (10 s)
+    /// --ctl-socket DIR/ctl.sock --health-port 0 --cni-conf-path DIR/10-kuberouter.conflist
+    /// -v 2 FLAGS...` in `ns` and waits (10 s)
     /// until its control socket answers.
     pub fn start(ns: &Netns, api: &FakeApiServer, node: &str, flags: &[&str]) -> KbNode {
         Self::start_wrapped(ns, api, node, flags, &[])
@@ -63,6 +64,9 @@ impl KbNode {
             dir.join("ctl.sock").display().to_string(),
             "--health-port".into(),
             "0".into(),
+            // The CNI configuration goes into the test's directory, never /etc/cni.
+            "--cni-conf-path".into(),
+            dir.join("10-kuberouter.conflist").display().to_string(),
             "-v".into(),
             "2".into(),
         ];

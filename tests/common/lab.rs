@@ -24,9 +24,13 @@
 //!   switch ns: br0 (subnet 0, API server) and br1 (subnet 1, no address)
 //!   gw ns:     a leg on each bridge, forwarding on, nothing else
 //! ```
+//! A *bare* lab (`LabConfig::bare`) is a set of freshly installed nodes instead: no
+//! forwarding, no pod veth, no `kube-bridge`, no CNI configuration; each node's pod
+//! namespace is empty until the CNI plugins give it an interface (`lab/cni.rs`).
 //! The kube-bgp process side (start/stop/ctl/logs) is in `lab/daemon.rs`.
 
 pub mod checks;
+pub mod cni;
 pub mod daemon;
 pub mod kernel;
 pub mod overlay;
@@ -53,6 +57,8 @@ pub struct LabConfig {
     pub annotations: Vec<(usize, String, String)>,
     /// Create the Node objects (default true).
     pub register_nodes: bool,
+    /// Nodes as freshly installed: no forwarding, no pod interface (see the module doc).
+    pub bare: bool,
     /// Nodes from this index on (and routers, if `routers_in_second_subnet`) are in a
     /// second subnet behind a gateway.
     pub second_subnet_from: Option<usize>,
@@ -67,6 +73,7 @@ impl LabConfig {
             routers: 0,
             annotations: Vec::new(),
             register_nodes: true,
+            bare: false,
             second_subnet_from: None,
             routers_in_second_subnet: false,
         }
@@ -81,6 +88,12 @@ impl LabConfig {
     /// With `two_subnets`: the router namespaces go into the second subnet.
     pub fn routers_in_second_subnet(mut self) -> LabConfig {
         self.routers_in_second_subnet = true;
+        self
+    }
+
+    /// Bare nodes: nothing of the pod network exists before kube-bgp starts.
+    pub fn bare(mut self) -> LabConfig {
+        self.bare = true;
         self
     }
 
@@ -147,6 +160,13 @@ impl LabNode {
     /// kube-bgp's stdout and stderr, appended across restarts.
     pub fn log_path(&self) -> PathBuf {
         self.dir.join("kube-bgp.log")
+    }
+
+    /// The CNI configuration kube-bgp manages on this node (`--cni-conf-path`; the
+    /// directory does not exist until kube-bgp writes the file). Never the host's
+    /// /etc/cni: every node of every lab has its own.
+    pub fn cni_conf(&self) -> PathBuf {
+        self.dir.join("net.d").join("10-kuberouter.conflist")
     }
 }
 
@@ -289,9 +309,36 @@ impl Lab {
             let subnet = usize::from(cfg.second_subnet_from.is_some_and(|m| index >= m));
             let (ipv4, ipv6) = addrs(subnet, n);
             let uplink = attach(&ns, subnet, &ipv4, &ipv6);
-            ns.sh("sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1");
             let pod_cidr4 = format!("10.244.{n}.0/24");
             let pod_cidr6 = cfg.dual_stack.then(|| format!("fd00:244:{n}::/64"));
+            let node_dir = dir.join(format!("node{n}"));
+            mkdir(&node_dir);
+            if cfg.bare {
+                // A fresh node: forwarding off (kube-bgp turns it on), an empty pod
+                // namespace, no address for the pod yet (the CNI plugins assign one).
+                ns.sh("sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0");
+                nodes.push(LabNode {
+                    index,
+                    subnet,
+                    uplink,
+                    name: format!("node{n}"),
+                    ipv4,
+                    ipv6,
+                    pod_cidr4,
+                    pod_cidr6,
+                    pod_ip4: String::new(),
+                    pod_ip6: None,
+                    dir: node_dir,
+                    token: format!("lab-{seq}-node{n}-token"),
+                    daemon: None,
+                    flags: Vec::new(),
+                    starts: 0,
+                    pod,
+                    ns,
+                });
+                continue;
+            }
+            ns.sh("sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1");
             let mut node_side = vec![format!("10.244.{n}.1/24")];
             let mut pod_side = vec![format!("10.244.{n}.2/24")];
             if cfg.dual_stack {
@@ -305,8 +352,6 @@ impl Lab {
             if cfg.dual_stack {
                 pod.sh(&format!("ip -6 route add default via fd00:244:{n}::1"));
             }
-            let node_dir = dir.join(format!("node{n}"));
-            mkdir(&node_dir);
             nodes.push(LabNode {
                 index,
                 subnet,

