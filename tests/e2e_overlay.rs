@@ -6,12 +6,14 @@
 //!   (and pod-to-node traffic, through table 77) goes through ipip/ip6tnl tunnels and
 //!   the gateway never sees a pod address; same-subnet traffic stays direct; `full`
 //!   tunnels to every node; tunnel parameters, MTU, table 77 and the rules are what
-//!   kube-router makes; a node deleted from the API loses its tunnels everywhere.
+//!   kube-router makes; a tunnel someone deletes comes back; a node deleted from the
+//!   API loses its tunnels everywhere.
 //! - fou (GUE), dual-stack: the same with UDP port 5555; an external router's next hop
 //!   never gets a tunnel (D7); a restart with `--overlay-encap=ipip` replaces every
 //!   tunnel and closes the FoU ports.
 //! - graceful restart (SIGTERM and SIGKILL) across a GUE tunnel: a continuous
-//!   cross-subnet ping loses nothing, and no tunnel is duplicated, orphaned or remade.
+//!   cross-subnet ping loses nothing, and no tunnel is duplicated, orphaned or remade;
+//!   then `--cleanup-config` removes the overlay.
 //!
 //! This machine's kernel may lack the tunnels: each test then runs itself inside the VM
 //! lab (`common::vm`), where everything is several times slower, hence the long bounds.
@@ -583,6 +585,7 @@ mod in_vm {
     /// and restarted with node3 deleted meanwhile, while pod1 pings pod2 every 50 ms
     /// through the tunnel: nothing is lost, the tunnels to the remaining nodes are the same
     /// links before and after (not remade), and node3's tunnels are removed everywhere.
+    /// Last, `--cleanup-config` removes node1's overlay: tunnel, FoU ports, table 77, rules.
     #[test]
     fn graceful_restart_through_tunnel() {
         let test = "in_vm::graceful_restart_through_tunnel";
@@ -685,6 +688,33 @@ mod in_vm {
         lab.check(
             links(&lab, 1).get(&n1_name) == node2_before.get(&n1_name),
             "node2's tunnel to node1 was remade by the restarts",
+        );
+
+        // --cleanup-config on node1 (kube-bgp stopped): its tunnel, the FoU ports,
+        // table 77 and the rules are gone.
+        lab.stop_kube_bgp(0);
+        let out = lab
+            .node(0)
+            .ns
+            .command(common::kube_bgp_bin())
+            .args(["--cleanup-config", "--disable-source-dest-check=false"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cleanup: {e}"));
+        let log = String::from_utf8_lossy(&out.stderr).into_owned();
+        lab.check(out.status.success(), &format!("--cleanup-config: {log}"));
+        let left = (
+            lab.tunnel_links(0),
+            lab.fou_ports(0),
+            lab.table77(0),
+            lab.rules77(0),
+        );
+        lab.check(
+            left.0.is_empty() && left.1.is_empty() && left.2.is_empty() && left.3.is_empty(),
+            &format!(
+                "--cleanup-config left {left:?}
+{log}"
+            ),
         );
     }
 }
