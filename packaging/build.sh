@@ -193,7 +193,9 @@ mkdir -p "$unit_dir"
 sed "s|/usr/bin/kube-bgp|$PWD/$bin|" packaging/kube-bgp.service >"$unit_dir/kube-bgp.service"
 verify_out=$(systemd-analyze verify --man=no "$unit_dir/kube-bgp.service" 2>&1) || die "systemd-analyze verify failed: $verify_out"
 [ -z "$verify_out" ] || die "systemd-analyze verify printed: $verify_out"
-echo "systemd unit verifies cleanly"
+# The daemon holds the API token and TCP-MD5 keys: no core files.
+grep -qx 'LimitCORE=0' "$unit_dir/kube-bgp.service" || die "the unit does not set LimitCORE=0"
+echo "systemd unit verifies cleanly (LimitCORE=0)"
 
 # The image: the same bytes when built again; unpacked by umoci and copied by skopeo
 # (both verify every digest on the way), a corrupted blob refused; the unpacked root file

@@ -14,3 +14,4 @@ pub mod log;
 pub mod net;
 pub mod ops;
 pub mod podnet;
+pub(crate) mod safe_yaml;

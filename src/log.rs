@@ -1,7 +1,9 @@
 //! Logging: one line per event on stderr, `LEVEL component: message key=value`.
 //!
-//! Timestamps are added unless `JOURNAL_STREAM` is set (journald adds its own). The
-//! level is global and set once at start from `-v` flags. Never pass a password here.
+//! Timestamps (Unix time with microseconds, the wall clock every network namespace of the
+//! host shares, so benchmarks can line log events up with other clocks) are added unless
+//! `JOURNAL_STREAM` is set (journald adds its own). The level is global and set once at
+//! start from `-v` flags. Never pass a password here.
 
 use std::io::Write;
 use std::sync::OnceLock;
@@ -52,7 +54,7 @@ pub fn write(level: Level, component: &str, msg: std::fmt::Arguments<'_>) {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
-        line.push_str(&format!("{}.{:03} ", now.as_secs(), now.subsec_millis()));
+        line.push_str(&format!("{}.{:06} ", now.as_secs(), now.subsec_micros()));
     }
     line.push_str(&format!("{} {}: {}\n", level.name(), component, msg));
     let _ = std::io::stderr().lock().write_all(line.as_bytes());

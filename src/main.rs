@@ -28,6 +28,9 @@ fn print(text: &str) -> i32 {
 }
 
 fn daemon(args: Vec<OsString>) -> i32 {
+    // Before the passwords file is read: no core dump or other user's ptrace may ever
+    // see a key or the API token.
+    let not_dumpable = kube_bgp::daemon::hardening::forbid_core_dumps();
     let (config, check_only) = match config::parse_daemon_args(args) {
         Err(e) => return usage_error(&e),
         Ok(DaemonAction::Help) => return print(&help::daemon_help()),
@@ -35,6 +38,9 @@ fn daemon(args: Vec<OsString>) -> i32 {
         Ok(DaemonAction::Run { config, check_only }) => (config, check_only),
     };
     kube_bgp::log::set_level(config.log_level);
+    if let Err(e) = not_dumpable {
+        kube_bgp::warn!("main", "cannot disable core dumps (PR_SET_DUMPABLE): {e}");
+    }
     for w in &config.warnings {
         kube_bgp::warn!("config", "{w}");
     }
@@ -92,6 +98,9 @@ fn ctl(req: cli::CtlRequest, opts: cli::CtlOptions) -> i32 {
         },
         cli::CtlRequest::Status => Request::Status,
     };
+    if matches!(request, Request::Rib { .. }) {
+        return rib(&opts, &request);
+    }
     let data = match kube_bgp::ops::ctl::call(&opts.socket, &request) {
         Ok(d) => d,
         Err(e) => {
@@ -102,6 +111,56 @@ fn ctl(req: cli::CtlRequest, opts: cli::CtlOptions) -> i32 {
     match kube_bgp::daemon::views::render(&request, &data, opts.json) {
         Ok(text) => print(&text),
         Err(e) => {
+            eprintln!("kube-bgp: {e}");
+            1
+        }
+    }
+}
+
+/// `global rib`: rows are printed as they arrive (a table, or a JSON array), so a
+/// million routes cost one row of memory.
+fn rib(opts: &cli::CtlOptions, request: &kube_bgp::ops::ctl::Request) -> i32 {
+    use kube_bgp::ops::ctl::{self, RibRow};
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut first = true;
+    let write_err = |e: std::io::Error| format!("writing the table: {e}");
+    let res = if opts.json {
+        // A JSON array, one row per line, as the daemon wrote it.
+        ctl::call_lines(&opts.socket, request, &mut |line: &[u8]| {
+            let sep: &[u8] = if std::mem::take(&mut first) {
+                b"[\n  "
+            } else {
+                b",\n  "
+            };
+            out.write_all(sep)
+                .and_then(|()| out.write_all(line))
+                .map_err(write_err)
+        })
+        .and_then(|n| {
+            let tail = if n == 0 { "[]\n" } else { "\n]\n" };
+            out.write_all(tail.as_bytes()).map_err(write_err)
+        })
+    } else {
+        ctl::call_rows(&opts.socket, request, &mut |r: RibRow| {
+            if std::mem::take(&mut first) {
+                out.write_all(ctl::rib_header().as_bytes())
+                    .map_err(write_err)?;
+            }
+            out.write_all(ctl::rib_line(&r).as_bytes())
+                .map_err(write_err)
+        })
+        .and_then(|n| {
+            if n == 0 {
+                out.write_all(ctl::rib_header().as_bytes())
+                    .map_err(write_err)?;
+            }
+            Ok(())
+        })
+    };
+    match res.and_then(|()| out.flush().map_err(write_err)) {
+        Ok(()) => 0,
+        Err(e) => {
+            drop(out);
             eprintln!("kube-bgp: {e}");
             1
         }

@@ -469,9 +469,9 @@ mod in_vm {
         }
         lab.start_router(0, Daemon::Bird, rcfg);
         let peer = format!("--peer-router-ips={r}");
-        // Graceful restart keeps the routes through the restart below, so the tunnels
-        // are replaced in place as their routes are chosen again (without it they go
-        // with the routes at start and are made anew).
+        // With graceful restart the peers keep each node's routes through the restart
+        // below; each node keeps its own adopted routes and tunnels until it chooses
+        // the routes again, which replaces every tunnel in place.
         let common_flags = [
             "--enable-ipv6=true",
             peer.as_str(),
@@ -608,7 +608,7 @@ mod in_vm {
                 .collect()
         };
         let pod2 = lab.node(1).pod_ip4.clone();
-        let sweep = "graceful restart: all peers sent End-of-RIB";
+        let sweep = "graceful restart: API server listed and all peers that are up re-sent";
 
         // (a) SIGTERM and restart. 600 pings = 30 s; in the VM the restart, the
         // sessions and the End-of-RIB sweep took 3-7 s (`no_loss` fails if they do

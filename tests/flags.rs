@@ -68,9 +68,16 @@ impl TempDir {
         TempDir(p)
     }
 
+    /// A file readable by its owner only (as a passwords file must be).
     fn file(&self, name: &str, content: &str) -> String {
+        self.file_mode(name, content, 0o600)
+    }
+
+    fn file_mode(&self, name: &str, content: &str, mode: u32) -> String {
+        use std::os::unix::fs::PermissionsExt;
         let p = self.0.join(name);
         std::fs::write(&p, content).expect("write temp file");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
         p.display().to_string()
     }
 }
@@ -317,15 +324,16 @@ fn documentation_example_two_peers() {
     assert_eq!(peers[0]["password_ends_with_newline"], true);
     assert_eq!(peers[1]["ip"], "192.168.1.100");
     assert_eq!(peers[1]["password"], Value::Null);
-    // The password warning, and the one every default command line gets for
-    // --disable-source-dest-check (on in kube-router, not implemented here).
-    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    // The command-line warning, the newline one, and the one every default command
+    // line gets for --disable-source-dest-check (on in kube-router, not implemented here).
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    assert!(warnings[0].contains("WARN") && warnings[0].contains("/proc/PID/cmdline"));
     assert!(
-        warnings[0].contains("WARN")
-            && warnings[0].contains("192.168.1.99")
-            && warnings[0].contains("newline")
+        warnings[1].contains("WARN")
+            && warnings[1].contains("192.168.1.99")
+            && warnings[1].contains("newline")
     );
-    assert!(warnings[1].contains("--disable-source-dest-check"));
+    assert!(warnings[2].contains("--disable-source-dest-check"));
 }
 
 #[test]
@@ -453,6 +461,51 @@ fn passwords_file_with_trailing_newline() {
     assert_eq!(c["peers"][0]["password_ends_with_newline"], false);
     assert_eq!(c["peers"][1]["password"], Value::Null);
     assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+/// A passwords file that group or others can read is refused with a clear error naming
+/// the file and the fix; passwords on the command line work but warn once.
+#[test]
+fn passwords_file_must_be_private_and_command_line_passwords_warn() {
+    let dir = TempDir::new("pwmode");
+    let one = ["--peer-router-ips=192.0.2.1", "--peer-router-asns=65000"];
+    for mode in [0o644, 0o640, 0o604, 0o620] {
+        let path = dir.file_mode(&format!("pw{mode:o}"), "c2VjcmV0\n", mode);
+        let mut args = vec!["run".to_string(), "--check-config".to_string()];
+        args.extend(one.iter().map(|s| s.to_string()));
+        args.push(format!("--peer-router-passwords-file={path}"));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(&refs);
+        assert_eq!(out.status.code(), Some(2), "mode {mode:o}");
+        let err = text(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains(&path)
+                && err.contains(&format!("mode {mode:04o}"))
+                && err.contains("chmod 600"),
+            "{err}"
+        );
+        no_secrets(&out, &format!("mode {mode:o}"));
+    }
+    let path = dir.file_mode("pw400", "c2VjcmV0\n", 0o400);
+    let (c, warnings) = check(&[
+        one[0],
+        one[1],
+        &format!("--peer-router-passwords-file={path}"),
+        "--disable-source-dest-check=false",
+    ]);
+    assert_eq!(c["peers"][0]["password_len"], 6);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let (_, warnings) = check(&[one[0], one[1], "--peer-router-passwords=c2VjcmV0"]);
+    let cmdline: Vec<&String> = warnings
+        .iter()
+        .filter(|w| w.contains("/proc/PID/cmdline"))
+        .collect();
+    assert_eq!(cmdline.len(), 1, "{warnings:?}");
+    assert!(
+        cmdline[0].contains("--peer-router-passwords-file"),
+        "{cmdline:?}"
+    );
 }
 
 #[test]

@@ -181,22 +181,54 @@ pub struct Problem {
     pub message: String,
 }
 
+/// Longest problem message kept: a message quoting a huge value is cut, so one bad
+/// annotation costs one short log line.
+const MAX_PROBLEM_MESSAGE: usize = 400;
+
+/// `s` cut to at most `max` bytes (on a character boundary), marked when cut.
+fn bounded(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push_str("…(cut)");
+    }
+    s
+}
+
 impl Problem {
     pub fn node(name: &str, field: &str, message: impl Into<String>) -> Problem {
         Problem {
-            object: format!("node {name}"),
-            field: field.to_string(),
-            message: message.into(),
+            object: bounded(format!("node {name}"), MAX_PROBLEM_MESSAGE),
+            field: bounded(field.to_string(), MAX_PROBLEM_MESSAGE),
+            message: bounded(message.into(), MAX_PROBLEM_MESSAGE),
         }
     }
 
     pub fn service(ns: &str, name: &str, field: &str, message: impl Into<String>) -> Problem {
         Problem {
-            object: format!("service {ns}/{name}"),
-            field: field.to_string(),
-            message: message.into(),
+            object: bounded(format!("service {ns}/{name}"), MAX_PROBLEM_MESSAGE),
+            field: bounded(field.to_string(), MAX_PROBLEM_MESSAGE),
+            message: bounded(message.into(), MAX_PROBLEM_MESSAGE),
         }
     }
+}
+
+#[cfg(test)]
+#[test]
+fn problems_quoting_huge_values_are_cut() {
+    let p = Problem::node("n1", "kube-router.io/node.asn", "x".repeat(100_000));
+    assert!(
+        p.message.len() < MAX_PROBLEM_MESSAGE + 10,
+        "{}",
+        p.message.len()
+    );
+    assert!(p.message.ends_with("…(cut)"));
+    let s = Problem::service("ns", "web", "f", "é".repeat(1000));
+    assert!(s.message.len() <= MAX_PROBLEM_MESSAGE + 8);
+    assert_eq!(Problem::node("a", "b", "c").message, "c");
 }
 
 impl fmt::Display for Problem {

@@ -18,6 +18,11 @@ pub const ANN_POD_CIDR: &str = "kube-router.io/pod-cidr";
 pub const ANN_POD_CIDRS: &str = "kube-router.io/pod-cidrs";
 pub const ANN_RR_SERVER: &str = "kube-router.io/rr.server";
 pub const ANN_RR_CLIENT: &str = "kube-router.io/rr.client";
+/// The annotations kube-bgp reads all start with this.
+pub const ANN_PREFIX: &str = "kube-router.io/";
+/// Longest `kube-router.io/*` annotation value read (a peers list of several hundred
+/// peers fits); a longer one is ignored with one problem line, like any bad value.
+pub const MAX_ANNOTATION_BYTES: usize = 64 * 1024;
 
 /// One node as kube-bgp understands it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +45,7 @@ pub struct NodeModel {
     pub rr_server: Option<Ipv4Addr>,
     /// `kube-router.io/rr.client` cluster ID, when present and valid.
     pub rr_client: Option<Ipv4Addr>,
+    /// The node's `kube-router.io/*` annotations within `MAX_ANNOTATION_BYTES`.
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -47,7 +53,25 @@ impl NodeModel {
     /// Reads a Node object. Problems in its annotations are pushed to `problems`.
     pub fn from_node(node: &Node, problems: &mut Vec<Problem>) -> NodeModel {
         let name = node.metadata.name.clone();
-        let ann = &node.metadata.annotations;
+        let mut ann = BTreeMap::new();
+        for (k, v) in &node.metadata.annotations {
+            if !k.starts_with(ANN_PREFIX) {
+                continue;
+            }
+            if v.len() > MAX_ANNOTATION_BYTES {
+                problems.push(Problem::node(
+                    &name,
+                    k,
+                    format!(
+                        "{} bytes, longer than the {MAX_ANNOTATION_BYTES} accepted; ignored",
+                        v.len()
+                    ),
+                ));
+                continue;
+            }
+            ann.insert(k.clone(), v.clone());
+        }
+        let ann = &ann;
         let mut internal = Vec::new();
         let mut external = Vec::new();
         for a in &node.status.addresses {

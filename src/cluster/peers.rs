@@ -6,7 +6,9 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::Yaml;
+
+use crate::safe_yaml::{ANNOTATION_LIMITS, load_first};
 
 use super::node::NodeModel;
 use super::values;
@@ -548,10 +550,7 @@ fn parse_bfd_block(y: &Yaml) -> Result<Option<Bfd>, String> {
 /// Parses the `kube-router.io/peers` YAML list (keys: remoteip, remoteasn, localip,
 /// password, port, bfd; others ignored, as kube-router's non-strict decoding).
 pub fn parse_peers_yaml(text: &str) -> Result<Vec<ExternalSpec>, String> {
-    let docs = YamlLoader::load_from_str(text).map_err(|e| format!("invalid YAML: {e}"))?;
-    let Some(doc) = docs.into_iter().next() else {
-        return Ok(Vec::new());
-    };
+    let doc = load_first(text, &ANNOTATION_LIMITS).map_err(|e| e.to_string())?;
     let items = match doc {
         Yaml::Array(a) => a,
         Yaml::Null => return Ok(Vec::new()),

@@ -1,10 +1,15 @@
 //! kube-router's import and export rules (spec §3.7–§3.8) with kube-bgp's import safety
 //! (decision D5), as pure decisions on (peer class, prefix, next hop / origin).
 //!
+//! Import from cluster nodes is an allow-list: exactly what nodes export, a prefix
+//! inside some node's pod CIDR (as the API assigns it) with that node's address as next
+//! hop. From every peer, special-purpose space is never imported (loopback, link-local,
+//! multicast, reserved; this node's own addresses; more-specifics of connected subnets).
+//!
 //! The RIB calls these through its policy hook. Nothing here knows about sessions.
 
-use std::collections::BTreeSet;
-use std::net::IpAddr;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::node::NodeModel;
 use super::values;
@@ -39,16 +44,183 @@ pub struct ExternalActions {
     pub next_hop_self: bool,
 }
 
-/// Why an import was refused (for counters and debug logs).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Why an import was refused (for counters and logs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Reject {
     DefaultRoute,
+    /// Special-purpose space that is never routed to a peer.
+    Special(SpecialSpace),
+    /// A host route to one of this node's own addresses.
+    OwnAddress,
     ServiceVip,
     CustomImportReject,
     OwnPodCidr,
+    /// Equal to a locally connected subnet, or a more-specific of one that is not
+    /// inside a node's pod CIDR.
     ConnectedSubnet,
-    /// Inside another node's pod CIDR but not from that node's address (D5).
+    /// From a cluster node: not inside any node's pod CIDR (nodes export nothing else).
+    NotPodCidr,
+    /// Inside a node's pod CIDR but not from that node's address (D5).
     NotOwner,
+}
+
+impl Reject {
+    /// Every reason, in metric order.
+    pub const ALL: [Reject; 14] = [
+        Reject::DefaultRoute,
+        Reject::Special(SpecialSpace::Unspecified),
+        Reject::Special(SpecialSpace::Loopback),
+        Reject::Special(SpecialSpace::LinkLocal),
+        Reject::Special(SpecialSpace::Multicast),
+        Reject::Special(SpecialSpace::Reserved),
+        Reject::Special(SpecialSpace::Ipv4Mapped),
+        Reject::OwnAddress,
+        Reject::ServiceVip,
+        Reject::CustomImportReject,
+        Reject::OwnPodCidr,
+        Reject::ConnectedSubnet,
+        Reject::NotPodCidr,
+        Reject::NotOwner,
+    ];
+
+    /// Short name for the metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Reject::DefaultRoute => "default-route",
+            Reject::Special(s) => s.label(),
+            Reject::OwnAddress => "own-address",
+            Reject::ServiceVip => "service-vip",
+            Reject::CustomImportReject => "custom-import-reject",
+            Reject::OwnPodCidr => "own-pod-cidr",
+            Reject::ConnectedSubnet => "connected-subnet",
+            Reject::NotPodCidr => "not-a-pod-cidr",
+            Reject::NotOwner => "not-the-owner",
+        }
+    }
+}
+
+/// Address space that must not be routed towards a peer (RFC 6890 special-purpose
+/// registries; the same set BIRD's documented "martians" filter refuses).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SpecialSpace {
+    /// 0.0.0.0/8 ("this network", RFC 1122), ::/128.
+    Unspecified,
+    /// 127.0.0.0/8, ::1/128.
+    Loopback,
+    /// 169.254.0.0/16 (also the cloud metadata address), fe80::/10.
+    LinkLocal,
+    /// 224.0.0.0/4, ff00::/8.
+    Multicast,
+    /// 240.0.0.0/4 (reserved, and the limited broadcast address).
+    Reserved,
+    /// ::ffff:0:0/96 (IPv4-mapped addresses are never on the wire, RFC 4291 §2.5.5.2).
+    Ipv4Mapped,
+}
+
+impl SpecialSpace {
+    fn label(self) -> &'static str {
+        match self {
+            SpecialSpace::Unspecified => "unspecified",
+            SpecialSpace::Loopback => "loopback",
+            SpecialSpace::LinkLocal => "link-local",
+            SpecialSpace::Multicast => "multicast",
+            SpecialSpace::Reserved => "reserved",
+            SpecialSpace::Ipv4Mapped => "ipv4-mapped",
+        }
+    }
+
+    /// The special-purpose block `p` lies in (the whole prefix, not just its first
+    /// address: a prefix covering such a block, like 0.0.0.0/1, is not special).
+    pub fn of(p: &Prefix) -> Option<SpecialSpace> {
+        const V4: [(Ipv4Addr, u8, SpecialSpace); 5] = [
+            (Ipv4Addr::new(0, 0, 0, 0), 8, SpecialSpace::Unspecified),
+            (Ipv4Addr::new(127, 0, 0, 0), 8, SpecialSpace::Loopback),
+            (Ipv4Addr::new(169, 254, 0, 0), 16, SpecialSpace::LinkLocal),
+            (Ipv4Addr::new(224, 0, 0, 0), 4, SpecialSpace::Multicast),
+            (Ipv4Addr::new(240, 0, 0, 0), 4, SpecialSpace::Reserved),
+        ];
+        const V6: [(Ipv6Addr, u8, SpecialSpace); 5] = [
+            (Ipv6Addr::UNSPECIFIED, 128, SpecialSpace::Unspecified),
+            (Ipv6Addr::LOCALHOST, 128, SpecialSpace::Loopback),
+            (
+                Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0),
+                10,
+                SpecialSpace::LinkLocal,
+            ),
+            (
+                Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0),
+                8,
+                SpecialSpace::Multicast,
+            ),
+            (
+                Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0),
+                96,
+                SpecialSpace::Ipv4Mapped,
+            ),
+        ];
+        match p {
+            Prefix::V4(..) => V4
+                .iter()
+                .find(|(a, l, _)| Prefix::V4(*a, *l).covers(p))
+                .map(|x| x.2),
+            Prefix::V6(..) => V6
+                .iter()
+                .find(|(a, l, _)| Prefix::V6(*a, *l).covers(p))
+                .map(|x| x.2),
+        }
+    }
+}
+
+/// Every node's pod CIDRs (as the API assigns them) with that node's addresses, indexed
+/// for longest-match lookups: a lookup costs one map probe per distinct CIDR length, not
+/// a scan of every node.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct PodCidrOwners {
+    by_cidr: BTreeMap<Prefix, Vec<IpAddr>>,
+    /// Distinct prefix lengths present, longest first.
+    lengths: Vec<u8>,
+}
+
+impl PodCidrOwners {
+    /// Builds the index from (pod CIDR, owner's addresses); a CIDR listed by two nodes
+    /// belongs to both.
+    pub fn new(entries: impl IntoIterator<Item = (Prefix, Vec<IpAddr>)>) -> PodCidrOwners {
+        let mut by_cidr: BTreeMap<Prefix, Vec<IpAddr>> = BTreeMap::new();
+        for (p, addrs) in entries {
+            let v = by_cidr.entry(p).or_default();
+            for a in addrs {
+                if !v.contains(&a) {
+                    v.push(a);
+                }
+            }
+        }
+        let mut lengths: Vec<u8> = by_cidr.keys().map(Prefix::len).collect();
+        lengths.sort_unstable_by(|a, b| b.cmp(a));
+        lengths.dedup();
+        PodCidrOwners { by_cidr, lengths }
+    }
+
+    /// The most specific pod CIDR covering `p`, with its owners' addresses.
+    pub fn owner_of(&self, p: &Prefix) -> Option<(Prefix, &[IpAddr])> {
+        for &l in self.lengths.iter().filter(|l| **l <= p.len()) {
+            let Ok(key) = Prefix::new(p.addr(), l) else {
+                continue;
+            };
+            // Lengths are shared by both families: the key keeps `p`'s family.
+            if let Some(a) = self.by_cidr.get(&key) {
+                return Some((key, a.as_slice()));
+            }
+        }
+        None
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_cidr.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_cidr.is_empty()
+    }
 }
 
 /// The rules in force, recomputed whenever the cluster snapshot changes.
@@ -59,8 +231,10 @@ pub struct PolicyModel {
     pub custom_reject: Vec<Prefix>,
     /// Locally connected subnets (from the kernel).
     pub connected: Vec<Prefix>,
+    /// This node's own addresses (the Node object's and the kernel's).
+    pub own_addrs: BTreeSet<IpAddr>,
     /// Every node's owned pod CIDRs with that node's addresses (D5).
-    pub owners: Vec<(Prefix, Vec<IpAddr>)>,
+    pub owners: PodCidrOwners,
     pub external: ExternalActions,
     pub advertise_pod_cidr: bool,
     pub rr_server: bool,
@@ -133,25 +307,29 @@ impl PolicyModel {
                 )),
             }
         }
-        let owners = nodes
+        let owners = PodCidrOwners::new(nodes.iter().flat_map(|n| {
+            let addrs: Vec<IpAddr> =
+                n.v4.iter()
+                    .map(|a| IpAddr::V4(*a))
+                    .chain(n.v6.iter().map(|a| IpAddr::V6(*a)))
+                    .collect();
+            n.owned_cidrs
+                .iter()
+                .map(move |p| (*p, addrs.clone()))
+                .collect::<Vec<_>>()
+        }));
+        let own_addrs = local
+            .v4
             .iter()
-            .flat_map(|n| {
-                let addrs: Vec<IpAddr> =
-                    n.v4.iter()
-                        .map(|a| IpAddr::V4(*a))
-                        .chain(n.v6.iter().map(|a| IpAddr::V6(*a)))
-                        .collect();
-                n.owned_cidrs
-                    .iter()
-                    .map(move |p| (*p, addrs.clone()))
-                    .collect::<Vec<_>>()
-            })
+            .map(|a| IpAddr::V4(*a))
+            .chain(local.v6.iter().map(|a| IpAddr::V6(*a)))
             .collect();
         PolicyModel {
             local_pod_cidrs: local.owned_cidrs.clone(),
             vips,
             custom_reject,
             connected: Vec::new(),
+            own_addrs,
             owners,
             external: ExternalActions {
                 prepend,
@@ -164,6 +342,16 @@ impl PolicyModel {
     }
 
     /// Import decision for a path learned from a peer (node or external).
+    ///
+    /// From everyone: never a default route, special-purpose space, a host route to
+    /// this node's own address, a service VIP, a `customimportreject` prefix, this
+    /// node's pod CIDRs or anything inside them, a connected subnet, or a more-specific
+    /// of a connected subnet (unless the API assigned that space to a node as pod CIDR:
+    /// the API is trusted to know its own node and pod networks). From cluster nodes,
+    /// only what nodes export: a prefix inside some node's pod CIDR whose next hop is
+    /// that node's address (route reflection keeps the next hop, so a reflected path
+    /// still carries its owner's). External peers may send other pod CIDRs (a ToR in
+    /// the AS-per-rack model announces the other racks', D5).
     pub fn import(
         &self,
         from_node: bool,
@@ -172,6 +360,14 @@ impl PolicyModel {
     ) -> Result<(), Reject> {
         if prefix.is_default() {
             return Err(Reject::DefaultRoute);
+        }
+        if let Some(s) = SpecialSpace::of(prefix) {
+            return Err(Reject::Special(s));
+        }
+        if prefix.len() == Prefix::host(prefix.addr()).len()
+            && self.own_addrs.contains(&prefix.addr())
+        {
+            return Err(Reject::OwnAddress);
         }
         if self.vips.contains(prefix) {
             return Err(Reject::ServiceVip);
@@ -182,17 +378,18 @@ impl PolicyModel {
         if self.local_pod_cidrs.iter().any(|c| c.covers(prefix)) {
             return Err(Reject::OwnPodCidr);
         }
-        if self.connected.contains(prefix) {
-            return Err(Reject::ConnectedSubnet);
+        let owner = self.owners.owner_of(prefix);
+        for c in self.connected.iter().filter(|c| c.covers(prefix)) {
+            if c == prefix || owner.is_none() {
+                return Err(Reject::ConnectedSubnet);
+            }
         }
         if from_node {
-            for (cidr, addrs) in &self.owners {
-                if cidr.covers(prefix) {
-                    let ok = next_hop.map(|nh| addrs.contains(&nh)).unwrap_or(false);
-                    if !ok {
-                        return Err(Reject::NotOwner);
-                    }
-                }
+            let Some((_, addrs)) = owner else {
+                return Err(Reject::NotPodCidr);
+            };
+            if !next_hop.is_some_and(|nh| addrs.contains(&nh)) {
+                return Err(Reject::NotOwner);
             }
         }
         Ok(())
@@ -294,6 +491,210 @@ mod tests {
         // An external router may send other racks' pod CIDRs (AS-per-rack model).
         assert_eq!(m.import(false, &p("10.244.2.0/24"), nh3), Ok(()));
         assert_eq!(m.import(false, &p("172.16.0.0/12"), nh3), Ok(()));
+    }
+
+    /// Item: from nodes only what nodes export (allow-list); from everyone never
+    /// special-purpose space, own addresses or more-specifics of connected subnets.
+    #[test]
+    fn node_import_is_an_allow_list() {
+        let me = model("n1", "10.0.0.1", "10.244.1.0/24", &[]);
+        let n2 = model("n2", "10.0.0.2", "10.244.2.0/24", &[]);
+        // Pod CIDR given only by kube-router's annotation.
+        let n3 = model(
+            "n3",
+            "10.0.0.3",
+            "",
+            &[(crate::cluster::node::ANN_POD_CIDR, "10.244.3.0/24")],
+        );
+        let nodes = vec![me.clone(), n2, n3];
+        let mut probs = vec![];
+        let mut m = PolicyModel::build(
+            &Settings::default(),
+            &me,
+            &nodes,
+            BTreeSet::new(),
+            false,
+            &mut probs,
+        );
+        assert!(probs.is_empty(), "{probs:?}");
+        m.connected = vec![p("10.0.0.0/24")];
+        let nh = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        let n2 = nh("10.0.0.2");
+        // What nodes export: accepted; also more-specifics of the owner's CIDR, and
+        // the annotation-assigned CIDR from its owner (or reflected with its next hop).
+        assert_eq!(m.import(true, &p("10.244.2.0/24"), n2), Ok(()));
+        assert_eq!(m.import(true, &p("10.244.2.128/25"), n2), Ok(()));
+        assert_eq!(m.import(true, &p("10.244.3.0/24"), nh("10.0.0.3")), Ok(()));
+        // Everything else from a node: refused.
+        for (pfx, why) in [
+            ("0.0.0.0/1", Reject::NotPodCidr),
+            ("128.0.0.0/1", Reject::NotPodCidr),
+            ("10.244.0.0/16", Reject::NotPodCidr),
+            ("10.244.9.0/24", Reject::NotPodCidr),
+            ("192.0.2.0/24", Reject::NotPodCidr),
+            ("10.96.0.1/32", Reject::NotPodCidr),
+            ("10.244.3.0/24", Reject::NotOwner),
+            ("10.0.0.3/32", Reject::ConnectedSubnet),
+            ("10.0.0.1/32", Reject::OwnAddress),
+            (
+                "169.254.169.254/32",
+                Reject::Special(SpecialSpace::LinkLocal),
+            ),
+            ("127.0.0.0/8", Reject::Special(SpecialSpace::Loopback)),
+            ("224.0.0.0/24", Reject::Special(SpecialSpace::Multicast)),
+            (
+                "255.255.255.255/32",
+                Reject::Special(SpecialSpace::Reserved),
+            ),
+            ("0.1.2.0/24", Reject::Special(SpecialSpace::Unspecified)),
+        ] {
+            assert_eq!(m.import(true, &p(pfx), n2), Err(why), "{pfx} from a node");
+        }
+        // No next hop at all: not the owner's.
+        assert_eq!(
+            m.import(true, &p("10.244.2.0/24"), None),
+            Err(Reject::NotOwner)
+        );
+        // External peers: special space and connected more-specifics refused too, but
+        // other space (a ToR's routes, other racks' pod CIDRs) accepted.
+        let tor = nh("10.0.0.254");
+        for (pfx, why) in [
+            ("169.254.0.0/16", Reject::Special(SpecialSpace::LinkLocal)),
+            ("10.0.0.128/25", Reject::ConnectedSubnet),
+            ("10.0.0.2/32", Reject::ConnectedSubnet),
+            ("10.0.0.1/32", Reject::OwnAddress),
+            ("10.0.0.0/24", Reject::ConnectedSubnet),
+        ] {
+            assert_eq!(m.import(false, &p(pfx), tor), Err(why), "{pfx} from a ToR");
+        }
+        for pfx in [
+            "0.0.0.0/1",
+            "10.0.0.0/8",
+            "10.244.2.0/24",
+            "198.51.100.0/24",
+        ] {
+            assert_eq!(m.import(false, &p(pfx), tor), Ok(()), "{pfx} from a ToR");
+        }
+    }
+
+    #[test]
+    fn ipv6_special_space_and_owners() {
+        let mut n = crate::kube::objects::Node::default();
+        n.metadata.name = "n1".into();
+        n.status.addresses.push(crate::kube::objects::NodeAddress {
+            type_: "InternalIP".into(),
+            address: "fd00::1".into(),
+        });
+        n.spec.pod_cidrs = vec!["fd00:244:1::/64".into()];
+        let me = NodeModel::from_node(&n, &mut vec![]);
+        let mut n2 = n.clone();
+        n2.metadata.name = "n2".into();
+        n2.status.addresses[0].address = "fd00::2".into();
+        n2.spec.pod_cidrs = vec!["fd00:244:2::/64".into()];
+        let other = NodeModel::from_node(&n2, &mut vec![]);
+        let mut m = PolicyModel::build(
+            &Settings::default(),
+            &me,
+            &[me.clone(), other],
+            BTreeSet::new(),
+            false,
+            &mut vec![],
+        );
+        m.connected = vec![p("fd00::/64")];
+        let nh2 = Some("fd00::2".parse().unwrap());
+        assert_eq!(m.import(true, &p("fd00:244:2::/64"), nh2), Ok(()));
+        assert_eq!(
+            m.import(
+                true,
+                &p("fd00:244:2::/64"),
+                Some("fd00::3".parse().unwrap())
+            ),
+            Err(Reject::NotOwner)
+        );
+        for (pfx, why) in [
+            ("2001:db8::/32", Reject::NotPodCidr),
+            ("::1/128", Reject::Special(SpecialSpace::Loopback)),
+            ("fe80::/64", Reject::Special(SpecialSpace::LinkLocal)),
+            ("febf::/16", Reject::Special(SpecialSpace::LinkLocal)),
+            ("ff02::1/128", Reject::Special(SpecialSpace::Multicast)),
+            (
+                "::ffff:10.0.0.0/104",
+                Reject::Special(SpecialSpace::Ipv4Mapped),
+            ),
+            ("::/128", Reject::Special(SpecialSpace::Unspecified)),
+            ("fd00::1/128", Reject::OwnAddress),
+            ("fd00::2/128", Reject::ConnectedSubnet),
+            ("fd00:244:1::/80", Reject::OwnPodCidr),
+        ] {
+            assert_eq!(m.import(true, &p(pfx), nh2), Err(why), "{pfx}");
+            if !matches!(why, Reject::NotPodCidr) {
+                assert_eq!(m.import(false, &p(pfx), nh2), Err(why), "{pfx} external");
+            }
+        }
+        // A covering prefix is not special: ::/1 from a router is accepted.
+        assert_eq!(m.import(false, &p("::/1"), nh2), Ok(()));
+    }
+
+    /// Pod CIDRs inside a broad connected subnet (node network 10.0.0.0/8, pods in
+    /// 10.244.0.0/16): the API assigned that space, so its owners' routes still go in.
+    #[test]
+    fn pod_cidrs_inside_a_connected_subnet_are_accepted_from_their_owner() {
+        let me = model("n1", "10.0.0.1", "10.244.1.0/24", &[]);
+        let n2 = model("n2", "10.0.0.2", "10.244.2.0/24", &[]);
+        let mut m = PolicyModel::build(
+            &Settings::default(),
+            &me,
+            &[me.clone(), n2],
+            BTreeSet::new(),
+            false,
+            &mut vec![],
+        );
+        m.connected = vec![p("10.0.0.0/8")];
+        let nh2 = Some("10.0.0.2".parse().unwrap());
+        assert_eq!(m.import(true, &p("10.244.2.0/24"), nh2), Ok(()));
+        assert_eq!(m.import(false, &p("10.244.2.0/24"), nh2), Ok(()));
+        assert_eq!(
+            m.import(false, &p("10.5.0.0/16"), nh2),
+            Err(Reject::ConnectedSubnet)
+        );
+        assert_eq!(
+            m.import(false, &p("10.0.0.0/8"), nh2),
+            Err(Reject::ConnectedSubnet)
+        );
+    }
+
+    #[test]
+    fn owner_index_finds_the_most_specific_cidr() {
+        let a: IpAddr = "10.0.0.2".parse().unwrap();
+        let b: IpAddr = "10.0.0.3".parse().unwrap();
+        let o = PodCidrOwners::new([
+            (p("10.244.0.0/16"), vec![a]),
+            (p("10.244.5.0/24"), vec![b]),
+            (p("fd00:244::/48"), vec![a]),
+        ]);
+        assert_eq!(o.len(), 3);
+        assert_eq!(
+            o.owner_of(&p("10.244.5.7/32")),
+            Some((p("10.244.5.0/24"), &[b][..]))
+        );
+        assert_eq!(
+            o.owner_of(&p("10.244.6.0/24")),
+            Some((p("10.244.0.0/16"), &[a][..]))
+        );
+        assert_eq!(o.owner_of(&p("10.245.0.0/24")), None);
+        assert_eq!(o.owner_of(&p("10.0.0.0/8")), None);
+        assert_eq!(
+            o.owner_of(&p("fd00:244:0:1::/64")),
+            Some((p("fd00:244::/48"), &[a][..]))
+        );
+        assert!(
+            PodCidrOwners::default()
+                .owner_of(&p("10.0.0.0/8"))
+                .is_none()
+        );
+        for r in Reject::ALL {
+            assert!(!r.label().is_empty());
+        }
     }
 
     #[test]

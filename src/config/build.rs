@@ -179,6 +179,14 @@ fn password_entries(
 ) -> Result<(Vec<String>, &'static str), ConfigError> {
     let listed = entries(raw, "peer-router-passwords")?;
     let file = string(raw, "peer-router-passwords-file");
+    if listed.iter().any(|e| !e.is_empty()) {
+        warnings.push(
+            "--peer-router-passwords on the command line can be read by every local user \
+             (/proc/PID/cmdline); put the list in a file readable only by root and give \
+             --peer-router-passwords-file instead"
+                .into(),
+        );
+    }
     if !listed.is_empty() {
         if file.is_some() {
             warnings.push(
@@ -192,10 +200,7 @@ fn password_entries(
     let Some(path) = file else {
         return Ok((Vec::new(), "peer-router-passwords"));
     };
-    let bytes = std::fs::read(&path).map_err(|e| ConfigError::PasswordsFile {
-        path: path.clone(),
-        reason: format!("cannot read: {e}"),
-    })?;
+    let bytes = read_private_file(&path)?;
     let text = String::from_utf8(bytes).map_err(|_| ConfigError::PasswordsFile {
         path: path.clone(),
         reason: "not UTF-8 text".into(),
@@ -204,6 +209,39 @@ fn password_entries(
         text.split(',').map(str::to_string).collect(),
         "peer-router-passwords-file",
     ))
+}
+
+/// Largest passwords file read (a few hundred base64 keys).
+const MAX_PASSWORDS_FILE: u64 = 64 * 1024;
+
+/// Reads a file holding secrets, refusing one that group or others may read or write
+/// (the mode is checked on the opened file, so it cannot change in between).
+fn read_private_file(path: &str) -> Result<Vec<u8>, ConfigError> {
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+    let err = |reason: String| ConfigError::PasswordsFile {
+        path: path.to_string(),
+        reason,
+    };
+    let f = std::fs::File::open(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    let meta = f.metadata().map_err(|e| err(format!("cannot read: {e}")))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(err(format!(
+            "mode {mode:04o} lets group or others access it; make it readable by its owner \
+             only (chmod 600; for a Kubernetes Secret volume, defaultMode: 0600)"
+        )));
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_PASSWORDS_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| err(format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_PASSWORDS_FILE {
+        return Err(err(format!(
+            "larger than {MAX_PASSWORDS_FILE} bytes; not a passwords list"
+        )));
+    }
+    Ok(bytes)
 }
 
 fn peers(raw: &Raw, warnings: &mut Vec<String>) -> Result<Vec<PeerSpec>, ConfigError> {

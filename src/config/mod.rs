@@ -33,6 +33,10 @@ pub use build::build;
 pub const DEFAULT_CLUSTER_ASN: u32 = 64512;
 /// Remote port of external peers without `--peer-router-ports`.
 pub const DEFAULT_PEER_PORT: u16 = 179;
+/// `--bgp-graceful-restart-deferral-time`'s default; without graceful restart it still
+/// bounds how long routes of an earlier run wait for the API and the peers at start.
+pub const DEFAULT_GR_DEFERRAL: std::time::Duration = std::time::Duration::from_secs(360);
+
 /// Linux TCP_MD5SIG_MAXKEYLEN.
 pub const MAX_MD5_KEY_LEN: usize = 80;
 

@@ -175,6 +175,21 @@ pub fn render(d: &Daemon) -> String {
             p.stats.established_transitions as f64,
         );
     }
+    prom::header(
+        &mut o,
+        "kube_bgp_import_refused_total",
+        "counter",
+        "Prefixes refused by import safety, by reason (each (peer, prefix) is logged once)",
+    );
+    let refused = d.refusals.counts();
+    for r in crate::cluster::policy::Reject::ALL {
+        prom::sample(
+            &mut o,
+            "kube_bgp_import_refused_total",
+            &[("reason", r.label())],
+            refused.get(&r).copied().unwrap_or(0) as f64,
+        );
+    }
     let (uin, uout) = d
         .speaker
         .as_ref()

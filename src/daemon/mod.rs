@@ -7,9 +7,11 @@
 //! originated routes and policies updated, kernel routes reconciled (D1).
 
 mod conn;
+pub mod hardening;
 pub mod metrics;
 mod overlay;
 pub mod policy;
+pub mod restart_hold;
 pub mod routes;
 pub mod signals;
 pub mod speaker;
@@ -129,6 +131,9 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
     // Kubernetes.
     let kcfg = crate::kube::load(cfg.kubeconfig.as_deref(), cfg.master.as_deref())
         .map_err(|e| DaemonError::Setup(e.to_string()))?;
+    for w in kcfg.security_warnings() {
+        warn!("kube", "{w}");
+    }
     let node_name = crate::kube::config::local_node_name(cfg.hostname_override.as_deref());
     let client = crate::kube::client::Client::new(&kcfg);
     let (tx, rx) = std::sync::mpsc::channel();
@@ -237,7 +242,18 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         if let Some(p) = podnet.next_deadline() {
             deadline = deadline.min(p);
         }
-        let busy = d.speaker.as_ref().is_some_and(|s| s.has_pending_reads());
+        for dl in [
+            ctl_server.as_ref().and_then(|s| s.next_deadline()),
+            metrics_server.as_ref().and_then(|s| s.next_deadline()),
+            health_server.as_ref().and_then(|s| s.next_deadline()),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            deadline = deadline.min(dl);
+        }
+        let busy = d.speaker.as_ref().is_some_and(|s| s.has_pending_reads())
+            || ctl_server.as_ref().is_some_and(|s| s.has_pending());
         let timeout = if busy {
             // Unread input waits in a socket: only look for new events.
             Duration::ZERO
@@ -276,11 +292,25 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                 Token(p) if (PODNET_BASE..PODNET_END).contains(&p) => podnet.on_readable(now),
                 _ => {
                     if let Some(s) = ctl_server.as_mut().filter(|s| s.owns(t)) {
-                        s.ready(&registry, t, &mut |req| views::ctl_answer(&d, req));
+                        s.ready(&registry, t, &mut views::CtlView(&d));
                     } else if let Some(s) = metrics_server.as_mut().filter(|s| s.owns(t)) {
-                        s.ready(&registry, t, &mut |req| views::http_answer(&d, req, true));
+                        s.ready(
+                            &registry,
+                            t,
+                            &mut views::HttpView {
+                                d: &d,
+                                metrics: true,
+                            },
+                        );
                     } else if let Some(s) = health_server.as_mut().filter(|s| s.owns(t)) {
-                        s.ready(&registry, t, &mut |req| views::http_answer(&d, req, false));
+                        s.ready(
+                            &registry,
+                            t,
+                            &mut views::HttpView {
+                                d: &d,
+                                metrics: false,
+                            },
+                        );
                     } else if let Some(sp) = d.speaker.as_mut().filter(|s| s.owns(t)) {
                         sp.ready(&registry, t, now);
                     }
@@ -353,12 +383,21 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                 }
                 backlog = sp.rib.has_best_changes();
             }
-            if !sp.peers.is_empty() && sp.all_synced() {
-                d.routes.all_peers_synced();
-            }
+        }
+        if d.routes.holding() {
+            // Routes of an earlier run: deleted only once the API and the peers that
+            // are up have been heard (`restart_hold`).
+            let listed = d.snapshot.all_listed();
+            let bgp = d.speaker.is_some() && d.plan.identity.is_some();
+            let peers = d.speaker.as_ref().map(peer_sync).unwrap_or_default();
+            d.routes.poll_hold(listed, bgp, &peers, now);
         }
         d.routes
             .run(now, input_pending, d.speaker.as_ref().map(|s| &s.rib));
+        if d.routes.take_addrs_changed() {
+            // Import safety depends on connected subnets and local addresses.
+            d.plan_dirty = true;
+        }
         if d.routes.take_requeue_all() {
             if let Some(sp) = d.speaker.as_mut() {
                 // A full kernel comparison: every prefix goes through the passes again.
@@ -377,8 +416,17 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
             }
         }
         d.last_heartbeat = now;
+        // Operations endpoints: long answers go on part by part, and connections past
+        // their deadline (silent, or not reading) are closed.
         if let Some(s) = ctl_server.as_mut() {
+            s.drive_pending(&registry, &mut views::CtlView(&d));
             s.expire(&registry, now);
+        }
+        for (s, metrics) in [(&mut metrics_server, true), (&mut health_server, false)] {
+            if let Some(s) = s.as_mut() {
+                s.drive_pending(&registry, &mut views::HttpView { d: &d, metrics });
+                s.expire(&registry, now);
+            }
         }
     }
 
@@ -403,7 +451,37 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
     Ok(())
 }
 
-fn open_ctl(cfg: &Config, registry: &mio::Registry) -> Option<Server<mio::net::UnixListener>> {
+/// Every configured peer's sync state, for the restart hold.
+fn peer_sync(sp: &Speaker) -> Vec<restart_hold::PeerSync> {
+    use crate::bgp::fsm::State;
+    sp.peers
+        .values()
+        .map(|p| match (p.fsm.state(), p.fsm.negotiated()) {
+            (State::Established, Some(n)) => {
+                let since = p.stats.state_since;
+                let last_activity = match (since, p.stats.last_update) {
+                    (Some(a), Some(b)) => a.max(b),
+                    (a, b) => a.or(b).unwrap_or_else(Instant::now),
+                };
+                restart_hold::PeerSync::Established {
+                    last_activity,
+                    eor_all: n.families.iter().all(|f| p.stats.eor.contains(f)),
+                }
+            }
+            _ => restart_hold::PeerSync::NotEstablished,
+        })
+        .collect()
+}
+
+/// Largest control-socket request (one JSON line).
+const MAX_CTL_REQUEST: usize = 4 * 1024;
+/// Largest HTTP request head.
+const MAX_HTTP_REQUEST: usize = 8 * 1024;
+
+fn open_ctl(
+    cfg: &Config,
+    registry: &mio::Registry,
+) -> Option<Server<mio::net::UnixListener, views::RibCursor>> {
     let path = &cfg.ctl_socket;
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
@@ -427,7 +505,11 @@ fn open_ctl(cfg: &Config, registry: &mio::Registry) -> Option<Server<mio::net::U
         }
     };
     let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-    match Server::new(listener, CTL_BASE, registry, |b| b.contains(&b'\n')) {
+    let limits = crate::ops::serve::Limits {
+        max_request: MAX_CTL_REQUEST,
+        complete: |b| b.contains(&b'\n'),
+    };
+    match Server::new(listener, CTL_BASE, registry, limits) {
         Ok(s) => Some(s),
         Err(e) => {
             warn!("ctl", "control socket: {e}");
@@ -442,7 +524,7 @@ fn open_http(
     base: usize,
     registry: &mio::Registry,
     what: &str,
-) -> Option<Server<mio::net::TcpListener>> {
+) -> Option<Server<mio::net::TcpListener, ()>> {
     if port == 0 {
         return None;
     }
@@ -456,7 +538,11 @@ fn open_http(
         }
     };
     info!("ops", "{what} endpoint on http://{sa}");
-    Server::new(l, base, registry, http::request_complete).ok()
+    let limits = crate::ops::serve::Limits {
+        max_request: MAX_HTTP_REQUEST,
+        complete: http::request_complete,
+    };
+    Server::new(l, base, registry, limits).ok()
 }
 
 impl Daemon {
@@ -599,7 +685,7 @@ impl Daemon {
         }
         if reevaluate || self.policy.as_ref() != Some(&policy) {
             sp.rib.set_policy(Box::new(policy.clone()));
-            sp.rib.reevaluate();
+            self.refusals.replay(|| sp.rib.reevaluate());
             self.policy = Some(policy);
         }
         // Originated routes.
@@ -656,6 +742,9 @@ impl Daemon {
             plan.originated.iter().map(|o| (o.prefix, o.kind)).collect();
         let mut model = plan.policy.clone();
         model.connected = self.routes.connected();
+        model
+            .own_addrs
+            .extend(self.routes.local_addrs().iter().copied());
         policy::KubePolicy {
             model,
             node_peers,

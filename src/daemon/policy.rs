@@ -1,26 +1,35 @@
 //! The RIB's policy hook filled with kube-router's rules: adapts `cluster::policy`'s
 //! pure decisions to `bgp::rib::Policy` (peer classification, origin of local routes,
-//! the actions applied towards external peers), and logs each import refusal once with
-//! its reason.
+//! the actions applied towards external peers), and counts and logs import refusals
+//! (each (peer, prefix) logged once, in a bounded set).
 
 use std::borrow::Cow;
-use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::rc::Rc;
 
 use crate::bgp::rib::{PeerInfo, Policy, Source};
 use crate::bgp::types::{Afi, Attrs, Prefix};
 use crate::cluster::adverts::OriginKind;
-use crate::cluster::policy::{PolicyModel, Reject, RouteSource};
+use crate::cluster::policy::{PolicyModel, Reject, RouteSource, SpecialSpace};
 
-/// Most refusals remembered; beyond that new ones are no longer logged.
+/// Most refusals remembered; beyond that new ones are counted but no longer logged.
 const REFUSALS_LOGGED: usize = 4096;
 
-/// Import refusals already logged, shared by the successive policies of one daemon so
-/// each (peer, prefix) is logged once, not at every re-evaluation.
-#[derive(Default)]
-pub struct RefusalLog(RefCell<BTreeSet<(IpAddr, Prefix)>>);
+/// Import refusals: counted by reason for the metrics, and logged once per (peer,
+/// prefix). Shared by the successive policies of one daemon so a re-evaluation after a
+/// policy change neither logs nor counts again what was already refused.
+pub struct RefusalLog {
+    /// Most (peer, prefix) pairs remembered.
+    cap: usize,
+    logged: RefCell<BTreeSet<(IpAddr, Prefix)>>,
+    counts: RefCell<BTreeMap<Reject, u64>>,
+    /// The RIB is re-running import over paths it already holds (`Rib::reevaluate`).
+    replaying: Cell<bool>,
+    /// The log set is full: said once.
+    full_said: Cell<bool>,
+}
 
 /// The log is bookkeeping, not part of the rules: two policies that differ only in
 /// what was logged are the same policy (the daemon skips re-evaluation then).
@@ -34,21 +43,61 @@ impl Eq for RefusalLog {}
 
 impl std::fmt::Debug for RefusalLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RefusalLog({} logged)", self.0.borrow().len())
+        write!(f, "RefusalLog({} logged)", self.logged.borrow().len())
+    }
+}
+
+impl Default for RefusalLog {
+    fn default() -> RefusalLog {
+        RefusalLog::with_cap(REFUSALS_LOGGED)
     }
 }
 
 impl RefusalLog {
-    fn note(&self, peer: IpAddr, prefix: &Prefix, why: Reject) {
-        let mut seen = self.0.borrow_mut();
-        if seen.len() >= REFUSALS_LOGGED || !seen.insert((peer, *prefix)) {
-            return;
+    fn with_cap(cap: usize) -> RefusalLog {
+        RefusalLog {
+            cap,
+            logged: RefCell::default(),
+            counts: RefCell::default(),
+            replaying: Cell::new(false),
+            full_said: Cell::new(false),
         }
-        crate::info!(
-            "policy",
-            "peer {peer}: {prefix} not imported: {}",
-            reason(why)
-        );
+    }
+
+    fn note(&self, peer: IpAddr, prefix: &Prefix, why: Reject) {
+        let mut seen = self.logged.borrow_mut();
+        let new = seen.len() < self.cap && seen.insert((peer, *prefix));
+        // A re-evaluation counts only what it newly refuses.
+        if new || !self.replaying.get() {
+            *self.counts.borrow_mut().entry(why).or_default() += 1;
+        }
+        if new {
+            crate::info!(
+                "policy",
+                "peer {peer}: {prefix} not imported: {}",
+                reason(why)
+            );
+        } else if seen.len() >= self.cap && !self.full_said.replace(true) {
+            crate::warn!(
+                "policy",
+                "{} import refusals logged; further ones are only counted \
+                 (kube_bgp_import_refused_total)",
+                self.cap
+            );
+        }
+    }
+
+    /// Runs `f` (a re-evaluation of held paths) without counting old refusals again.
+    pub fn replay<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.replaying.set(true);
+        let out = f();
+        self.replaying.set(false);
+        out
+    }
+
+    /// Refusals so far, by reason.
+    pub fn counts(&self) -> BTreeMap<Reject, u64> {
+        self.counts.borrow().clone()
     }
 }
 
@@ -56,13 +105,27 @@ impl RefusalLog {
 pub fn reason(r: Reject) -> &'static str {
     match r {
         Reject::DefaultRoute => "a default route is never imported (D5, P-5)",
+        Reject::Special(SpecialSpace::Unspecified) => {
+            "it is in 0.0.0.0/8 or ::/128, addresses that are never routed"
+        }
+        Reject::Special(SpecialSpace::Loopback) => "it is loopback space (127.0.0.0/8, ::1)",
+        Reject::Special(SpecialSpace::LinkLocal) => {
+            "it is link-local space (169.254.0.0/16, fe80::/10)"
+        }
+        Reject::Special(SpecialSpace::Multicast) => "it is multicast space (224.0.0.0/4, ff00::/8)",
+        Reject::Special(SpecialSpace::Reserved) => "it is reserved space (240.0.0.0/4)",
+        Reject::Special(SpecialSpace::Ipv4Mapped) => "it is IPv4-mapped IPv6 space (::ffff:0:0/96)",
+        Reject::OwnAddress => "it is a host route to one of this node's own addresses",
         Reject::ServiceVip => "it is a service VIP of this cluster (D5)",
         Reject::CustomImportReject => "listed in the node's customimportreject annotation",
         Reject::OwnPodCidr => "inside this node's own pod CIDR (D5)",
         Reject::ConnectedSubnet => {
-            "equal to a locally connected subnet; the connected route is kept (D5, P-13)"
+            "a locally connected subnet or a more-specific of one; the connected route is kept (D5, P-13)"
         }
-        Reject::NotOwner => "inside another node's pod CIDR but not from that node's address (D5)",
+        Reject::NotPodCidr => {
+            "cluster nodes may only announce pod CIDRs the API assigned to a node"
+        }
+        Reject::NotOwner => "inside a node's pod CIDR but not from that node's address (D5)",
     }
 }
 
@@ -181,10 +244,10 @@ mod tests {
         let model = PolicyModel {
             local_pod_cidrs: vec![pod],
             vips: [vip].into_iter().collect(),
-            owners: vec![(
+            owners: crate::cluster::policy::PodCidrOwners::new([(
                 "10.244.2.0/24".parse().unwrap(),
                 vec!["10.0.0.2".parse().unwrap()],
-            )],
+            )]),
             external: ExternalActions {
                 prepend: Some((65010, 2)),
                 communities: vec![(65000 << 16) | 100],
@@ -244,6 +307,54 @@ mod tests {
             assert_eq!(pol.exports_learned(&node), rr);
             assert!(!pol.exports_learned(&ext));
         }
+    }
+
+    /// Refusals are counted by reason; each (peer, prefix) is logged once, and a
+    /// re-evaluation (replay) counts only what it newly refuses.
+    #[test]
+    fn refusals_are_counted_once_per_decision_and_not_on_replay() {
+        let pol = policy();
+        let node = peer("10.0.0.2", 64512);
+        let a = Attrs {
+            next_hop: Some(Ipv4Addr::new(10, 0, 0, 2)),
+            ..Attrs::default()
+        };
+        let bogus: Prefix = "0.0.0.0/1".parse().unwrap();
+        let meta: Prefix = "169.254.169.254/32".parse().unwrap();
+        for _ in 0..3 {
+            assert!(!pol.import(&node, &bogus, &mut Cow::Borrowed(&a)));
+        }
+        assert!(!pol.import(&node, &meta, &mut Cow::Borrowed(&a)));
+        let c = pol.refusals.counts();
+        assert_eq!(c.get(&Reject::NotPodCidr), Some(&3));
+        assert_eq!(
+            c.get(&Reject::Special(SpecialSpace::LinkLocal)),
+            Some(&1),
+            "{c:?}"
+        );
+        assert_eq!(pol.refusals.logged.borrow().len(), 2);
+        pol.refusals.replay(|| {
+            assert!(!pol.import(&node, &bogus, &mut Cow::Borrowed(&a)));
+            let other: Prefix = "192.0.2.0/24".parse().unwrap();
+            assert!(!pol.import(&node, &other, &mut Cow::Borrowed(&a)));
+        });
+        assert_eq!(pol.refusals.counts().get(&Reject::NotPodCidr), Some(&4));
+        assert!(!pol.refusals.replaying.get());
+    }
+
+    /// The log-once set is bounded: past the cap refusals are still counted.
+    #[test]
+    fn refusal_log_is_bounded() {
+        assert_eq!(RefusalLog::default().cap, REFUSALS_LOGGED);
+        let log = RefusalLog::with_cap(8);
+        let peer: IpAddr = "10.0.0.2".parse().unwrap();
+        for i in 0..20u32 {
+            let p = Prefix::V4(Ipv4Addr::from(0xC000_0000 + (i << 8)), 24);
+            log.note(peer, &p, Reject::NotPodCidr);
+        }
+        assert_eq!(log.logged.borrow().len(), 8);
+        assert!(log.full_said.get());
+        assert_eq!(log.counts().get(&Reject::NotPodCidr).copied(), Some(20));
     }
 
     #[test]

@@ -6,9 +6,9 @@
 //! when the reconciler asks (no second copy of the table is kept); when reconcile passes
 //! run (on best-path changes, on kernel notifications, and every
 //! `--injected-routes-sync-period` as a safety net); when the overlay's tunnels are made
-//! (while choosing a route through one) and pruned (after passes); and the
-//! graceful-restart hold on adopted routes (D8). The tunnels, FoU ports and rules
-//! themselves are `overlay::OverlayLinks`'.
+//! (while choosing a route through one) and pruned (after passes); and the restart hold
+//! on adopted routes (D8, and `restart_hold` in every mode). The tunnels, FoU ports and
+//! rules themselves are `overlay::OverlayLinks`'.
 //!
 //! Pass scheduling: while UPDATEs stream in (`input_pending`) passes are deferred, for at
 //! most `MAX_DEFER`, so the BGP input is not starved by the kernel. The daemon hands the
@@ -35,6 +35,7 @@ use crate::kube::snapshot::Snapshot;
 use crate::{debug, info, warn};
 
 use super::overlay::OverlayLinks;
+use super::restart_hold::{PeerSync, Release, RestartHold};
 
 /// Least time between two reconcile passes (coalesces bursts of best-path changes).
 const MIN_GAP: Duration = Duration::from_millis(20);
@@ -77,6 +78,10 @@ struct RouteCtx {
     /// Next hops whose routes are not installed, logged once each (not once per prefix:
     /// a million prefixes behind one unusable next hop are one line).
     logged_unroutable: BTreeSet<IpAddr>,
+    /// This host's interface addresses (import safety: never a host route to them).
+    local_addrs: BTreeSet<IpAddr>,
+    /// Connected subnets or local addresses changed since the daemon last asked.
+    addrs_changed: bool,
     /// A full pass asked for every wanted prefix: the daemon re-queues the whole RIB.
     requeue_all: bool,
 }
@@ -179,8 +184,8 @@ pub struct KernelRoutes {
     pod_cidrs: Vec<Prefix>,
     graceful_restart: bool,
     adopted: usize,
-    deferral: Duration,
-    hold_until: Option<Instant>,
+    /// Routes of an earlier run are not deleted until this releases (every mode).
+    hold: Option<RestartHold>,
     dirty: bool,
     /// When the oldest change not yet in the kernel arrived (bounds the deferral).
     dirty_since: Option<Instant>,
@@ -199,7 +204,9 @@ impl KernelRoutes {
     /// `waker` wakes the daemon's loop when the route writer finished a batch.
     pub fn new(cfg: &Config, waker: Option<Arc<mio::Waker>>) -> KernelRoutes {
         let gr = cfg.graceful_restart.is_some();
-        let mut rec = match Reconciler::new(gr) {
+        // Deletions are held from the start in every mode: routes an earlier run left
+        // stay until `RestartHold` says the API and the peers have been heard.
+        let mut rec = match Reconciler::new(true) {
             Ok(r) => Some(r),
             Err(e) => {
                 warn!(
@@ -250,23 +257,34 @@ impl KernelRoutes {
             }
         }
         let adopted = rec.as_ref().map(|r| r.installed().len()).unwrap_or(0);
-        if adopted == 0 {
-            // Nothing adopted, so nothing to hold: without this the hold (ended only by
-            // the post-restart sweep, which never comes) kept every route ever
-            // installed, withdrawn or not, for the life of the process.
+        let deferral = cfg
+            .graceful_restart
+            .as_ref()
+            .map(|g| g.deferral_time)
+            .unwrap_or(crate::config::DEFAULT_GR_DEFERRAL);
+        let hold = if adopted == 0 {
+            // Nothing adopted, so nothing to hold: without this the hold kept every
+            // route ever installed, withdrawn or not, until the release.
             if let Some(r) = rec.as_mut() {
                 r.sweep();
             }
-        }
-        if gr && adopted > 0 {
+            None
+        } else {
             info!(
                 "kernel",
-                "graceful restart: adopted {adopted} routes left by the previous run; they stay until peers re-send them or the deferral timer ends"
+                "{}: adopted {adopted} routes left by the previous run; they stay until the API server has been listed and the peers that are up have re-sent their routes (at most {}s after the first list)",
+                if gr { "graceful restart" } else { "restart" },
+                deferral.as_secs()
             );
-        }
+            Some(RestartHold::new(deferral))
+        };
         let connected = rec
             .as_ref()
             .map(|r| r.connected().clone())
+            .unwrap_or_default();
+        let local_addrs = rec
+            .as_ref()
+            .map(|r| r.local_addrs().clone())
             .unwrap_or_default();
         KernelRoutes {
             rec,
@@ -282,17 +300,14 @@ impl KernelRoutes {
                 local_v4: None,
                 local_v6: None,
                 logged_unroutable: BTreeSet::new(),
+                local_addrs,
+                addrs_changed: false,
                 requeue_all: false,
             },
             pod_cidrs: Vec::new(),
             graceful_restart: gr,
             adopted,
-            deferral: cfg
-                .graceful_restart
-                .as_ref()
-                .map(|g| g.deferral_time)
-                .unwrap_or(Duration::from_secs(360)),
-            hold_until: None,
+            hold,
             dirty: true,
             dirty_since: None,
             next_pass: None,
@@ -304,12 +319,47 @@ impl KernelRoutes {
         }
     }
 
-    /// Starts the graceful-restart hold clock.
+    /// Starts the periodic re-read clock.
     pub fn start(&mut self, now: Instant) {
-        if self.graceful_restart && self.adopted > 0 {
-            self.hold_until = Some(now + self.deferral);
-        }
         self.next_resync = Some(now + self.resync_period);
+    }
+
+    /// Whether routes of an earlier run are still protected from deletion.
+    pub fn holding(&self) -> bool {
+        self.hold.is_some()
+    }
+
+    /// Feeds the restart hold (see `RestartHold`): `listed` once the API's first list
+    /// arrived, `bgp` while BGP runs, `peers` every configured peer. Ends the hold (the
+    /// next pass deletes adopted routes that did not come back) when it releases.
+    pub fn poll_hold(&mut self, listed: bool, bgp: bool, peers: &[PeerSync], now: Instant) {
+        let Some(h) = self.hold.as_mut() else {
+            return;
+        };
+        let Some(release) = h.poll(listed, bgp, peers, now) else {
+            return;
+        };
+        let what = if self.graceful_restart {
+            "graceful restart"
+        } else {
+            "restart"
+        };
+        match release {
+            Release::Synced { waited_for, down } => info!(
+                "kernel",
+                "{what}: API server listed and all peers that are up re-sent their routes ({waited_for} synced, {down} down); removing adopted routes that did not come back"
+            ),
+            Release::Timeout => info!(
+                "kernel",
+                "{what}: deferral time over since the API server was listed; removing adopted routes that did not come back"
+            ),
+        }
+        self.hold = None;
+        if let Some(r) = self.rec.as_mut() {
+            r.sweep();
+        }
+        self.ctx.links.check_orphans();
+        self.mark_dirty(now);
     }
 
     /// Whether this run started with routes of a previous run in the kernel (we are a
@@ -326,6 +376,17 @@ impl KernelRoutes {
     /// Locally connected subnets (D5: never imported, never installed).
     pub fn connected(&self) -> Vec<Prefix> {
         self.ctx.connected.iter().copied().collect()
+    }
+
+    /// This host's interface addresses.
+    pub fn local_addrs(&self) -> &BTreeSet<IpAddr> {
+        &self.ctx.local_addrs
+    }
+
+    /// Whether connected subnets or local addresses changed since the last call (the
+    /// import policy depends on them).
+    pub fn take_addrs_changed(&mut self) -> bool {
+        std::mem::take(&mut self.ctx.addrs_changed)
     }
 
     /// Number of our routes in the kernel.
@@ -351,7 +412,11 @@ impl KernelRoutes {
             let at = self.next_pass.unwrap_or_else(Instant::now);
             d = Some(d.map_or(at, |x| x.min(at)));
         }
-        if let Some(h) = self.hold_until {
+        if let Some(h) = self
+            .hold
+            .as_ref()
+            .and_then(|h| h.next_deadline(Instant::now()))
+        {
             d = Some(d.map_or(h, |x| x.min(h)));
         }
         d
@@ -446,12 +511,12 @@ impl KernelRoutes {
     }
 
     /// Deletes the tunnels no installed route uses (a deleted node's, an earlier run's),
-    /// when there is anything to delete. Not while graceful restart holds adopted
+    /// when there is anything to delete. Not while the restart hold keeps adopted
     /// routes, nor while batches are out or prefixes wait (their routes may be about to
     /// use a tunnel that is not installed yet).
     fn prune_tunnels(&mut self) {
-        if self.hold_until.is_some() || !self.in_flight.is_empty() {
-            return;
+        if self.hold.is_some() || !self.in_flight.is_empty() {
+            return; // restart hold: adopted state stays until the sweep
         }
         let Some(rec) = self.rec.as_ref() else {
             return;
@@ -480,21 +545,6 @@ impl KernelRoutes {
             }
         }
         self.mark_dirty(now);
-    }
-
-    /// Ends the graceful-restart hold when every peer has sent End-of-RIB.
-    pub fn all_peers_synced(&mut self) {
-        if self.hold_until.take().is_some() {
-            info!(
-                "kernel",
-                "graceful restart: all peers sent End-of-RIB; removing adopted routes that did not come back"
-            );
-            if let Some(r) = self.rec.as_mut() {
-                r.sweep();
-            }
-            self.ctx.links.check_orphans();
-            self.dirty = true;
-        }
     }
 
     /// Whether a pass may run now: the gap after the previous one is over, and BGP input
@@ -533,20 +583,6 @@ impl KernelRoutes {
     /// route each prefix wants. `input_pending`: the speaker has unread BGP input; the
     /// pass then waits (at most `MAX_DEFER` after the oldest change).
     pub fn run(&mut self, now: Instant, input_pending: bool, rib: Option<&Rib>) {
-        if let Some(h) = self.hold_until {
-            if now >= h {
-                self.hold_until = None;
-                info!(
-                    "kernel",
-                    "graceful restart: deferral time over; removing adopted routes that did not come back"
-                );
-                if let Some(r) = self.rec.as_mut() {
-                    r.sweep();
-                }
-                self.ctx.links.check_orphans();
-                self.dirty = true;
-            }
-        }
         if let Some(t) = self.next_resync {
             if now >= t {
                 if let Some(r) = self.rec.as_mut() {
@@ -576,6 +612,11 @@ impl KernelRoutes {
         };
         if rec.connected() != &self.ctx.connected {
             self.ctx.connected = rec.connected().clone();
+            self.ctx.addrs_changed = true;
+        }
+        if rec.local_addrs() != &self.ctx.local_addrs {
+            self.ctx.local_addrs = rec.local_addrs().clone();
+            self.ctx.addrs_changed = true;
         }
         self.ctx.links.begin_pass();
         let planned = prepared.and_then(|()| match rib {

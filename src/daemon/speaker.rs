@@ -65,6 +65,8 @@ pub struct PeerStats {
     pub local_addr: Option<IpAddr>,
     /// Families whose End-of-RIB arrived in the current session.
     pub eor: Vec<Afi>,
+    /// When the last UPDATE (End-of-RIB included) arrived.
+    pub last_update: Option<Instant>,
 }
 
 /// A configured neighbour and its session.
@@ -501,7 +503,7 @@ impl Speaker {
                     error!("bgp", "peer {addr}: RIB refused the session: {e:?}");
                 }
             }
-            Output::Update(u) => self.on_update(addr, u),
+            Output::Update(u) => self.on_update(addr, u, now),
             Output::RouteRefresh { afi, .. } => {
                 if let Some(slot) = self.peers.get(&addr) {
                     debug!("bgp", "peer {addr}: route refresh for {}", afi.name());
@@ -583,10 +585,11 @@ impl Speaker {
         }
     }
 
-    fn on_update(&mut self, addr: IpAddr, u: Update) {
+    fn on_update(&mut self, addr: IpAddr, u: Update, now: Instant) {
         let Some(slot) = self.peers.get_mut(&addr) else {
             return;
         };
+        slot.stats.last_update = Some(now);
         let id = slot.rib_id;
         let eor = u.end_of_rib;
         if let Some(afi) = eor {

@@ -10,6 +10,7 @@ use crate::bgp::types::{Afi, Attrs, Prefix};
 use crate::cluster::peers::PeerKind;
 use crate::ops::ctl::{self, NeighborDetail, NeighborRow, Request, Response, RibRow, StatusInfo};
 use crate::ops::http;
+use crate::ops::serve::Responder;
 
 use super::Daemon;
 use super::speaker::PeerSlot;
@@ -143,68 +144,184 @@ fn communities(a: &Attrs) -> Vec<String> {
 }
 
 /// Which prefixes `global rib` shows.
-enum RibQuery {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RibQuery {
     All(Option<Afi>),
     Exact(Prefix),
     /// The longest prefix containing the address.
     Lookup(IpAddr),
 }
 
-fn rib_rows(d: &Daemon, q: RibQuery) -> Vec<RibRow> {
+/// Prefixes one part of a streamed `global rib` answer carries at most.
+const RIB_ROWS_PER_PART: u32 = 2048;
+/// Table ids one part looks at while collecting the prefixes to show.
+const RIB_IDS_PER_PART: u32 = 64 * 1024;
+
+/// Where a streamed `global rib` answer stands. A full listing first collects the
+/// prefixes part by part (a slice of the table's ids each, sorted into a run), then
+/// merges the runs in prefix order, `RIB_ROWS_PER_PART` per part: every part is a
+/// bounded piece of work, and the rows are looked up only when they go out (a prefix
+/// withdrawn meanwhile simply has none).
+#[derive(Debug)]
+pub struct RibCursor {
+    query: RibQuery,
+    /// Next table id to collect, and where collecting ends.
+    next_id: u32,
+    id_end: u32,
+    /// Sorted runs of collected prefixes, and the merge front: (prefix, run, position).
+    runs: Vec<Vec<Prefix>>,
+    front: std::collections::BinaryHeap<std::cmp::Reverse<(Prefix, usize, usize)>>,
+    last: Option<Prefix>,
+    rows: u64,
+}
+
+impl RibCursor {
+    fn new(d: &Daemon, query: RibQuery) -> RibCursor {
+        let id_end = match query {
+            RibQuery::All(_) => d.speaker.as_ref().map_or(0, |s| s.rib.loc_rib_ids()),
+            _ => 0,
+        };
+        RibCursor {
+            query,
+            next_id: 0,
+            id_end,
+            runs: Vec::new(),
+            front: std::collections::BinaryHeap::new(),
+            last: None,
+            rows: 0,
+        }
+    }
+}
+
+/// The rows of one prefix (best first).
+fn prefix_rows(d: &Daemon, p: &Prefix, out: &mut Vec<RibRow>) {
+    let Some(sp) = d.speaker.as_ref() else {
+        return;
+    };
+    for (i, path) in sp.rib.paths(p).iter().enumerate() {
+        let Some(a) = path.accepted() else {
+            continue;
+        };
+        let source = match path.peer().and_then(|id| sp.addr_of(id)) {
+            Some(addr) => addr.to_string(),
+            None => "local".into(),
+        };
+        out.push(RibRow {
+            prefix: p.to_string(),
+            next_hop: a
+                .next_hop_for(p.afi())
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "0.0.0.0".into()),
+            as_path: a.as_path.to_string(),
+            origin: a.origin.letter().into(),
+            best: i == 0,
+            source,
+            local_pref: a.local_pref,
+            med: a.med,
+            communities: communities(a),
+            stale: path.is_stale(),
+        });
+    }
+}
+
+/// The prefixes of an exact or longest-match query.
+fn lookup(d: &Daemon, q: RibQuery) -> Vec<Prefix> {
     let Some(sp) = d.speaker.as_ref() else {
         return Vec::new();
     };
-    let mut prefixes: Vec<Prefix> = match q {
-        RibQuery::All(family) => sp
-            .rib
-            .loc_rib()
-            .map(|(p, _)| p)
-            .filter(|p| family.is_none_or(|f| p.afi() == f))
-            .collect(),
-        RibQuery::Exact(x) => sp
-            .rib
-            .loc_rib()
-            .map(|(p, _)| p)
-            .filter(|p| *p == x)
-            .collect(),
-        RibQuery::Lookup(ip) => sp
-            .rib
-            .loc_rib()
-            .map(|(p, _)| p)
+    let all = sp.rib.loc_rib().map(|(p, _)| p);
+    match q {
+        RibQuery::Exact(x) => all.filter(|p| *p == x).collect(),
+        RibQuery::Lookup(ip) => all
             .filter(|p| p.contains_addr(&ip))
             .max_by_key(|p| p.len())
             .into_iter()
             .collect(),
+        RibQuery::All(_) => Vec::new(),
+    }
+}
+
+/// Collects one slice of table ids into a sorted run; true when collecting is over.
+fn collect_part(d: &Daemon, c: &mut RibCursor) -> bool {
+    let RibQuery::All(family) = c.query else {
+        return true;
     };
-    prefixes.sort();
+    if c.next_id >= c.id_end {
+        return true;
+    }
+    let end = c.id_end.min(c.next_id.saturating_add(RIB_IDS_PER_PART));
+    if let Some(sp) = d.speaker.as_ref() {
+        let mut run: Vec<Prefix> = sp
+            .rib
+            .loc_rib_range(c.next_id..end)
+            .map(|(p, _)| p)
+            .filter(|p| family.is_none_or(|f| p.afi() == f))
+            .collect();
+        run.sort_unstable();
+        if let Some(first) = run.first() {
+            c.front.push(std::cmp::Reverse((*first, c.runs.len(), 0)));
+            c.runs.push(run);
+        }
+    }
+    c.next_id = end;
+    c.next_id >= c.id_end
+}
+
+/// The next prefixes in order from the merged runs, at most `max`.
+fn merge_part(c: &mut RibCursor, max: u32) -> Vec<Prefix> {
     let mut out = Vec::new();
-    for p in prefixes {
-        for (i, path) in sp.rib.paths(&p).iter().enumerate() {
-            let Some(a) = path.accepted() else {
-                continue;
-            };
-            let source = match path.peer().and_then(|id| sp.addr_of(id)) {
-                Some(addr) => addr.to_string(),
-                None => "local".into(),
-            };
-            out.push(RibRow {
-                prefix: p.to_string(),
-                next_hop: a
-                    .next_hop_for(p.afi())
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|| "0.0.0.0".into()),
-                as_path: a.as_path.to_string(),
-                origin: a.origin.letter().into(),
-                best: i == 0,
-                source,
-                local_pref: a.local_pref,
-                med: a.med,
-                communities: communities(a),
-                stale: path.is_stale(),
-            });
+    while out.len() < max as usize {
+        let Some(std::cmp::Reverse((p, run, pos))) = c.front.pop() else {
+            break;
+        };
+        match c.runs[run].get(pos + 1) {
+            Some(next) => c.front.push(std::cmp::Reverse((*next, run, pos + 1))),
+            // An exhausted run's memory goes at once.
+            None => c.runs[run] = Vec::new(),
+        }
+        // An entry re-used under another id while collecting may show twice.
+        if c.last != Some(p) {
+            out.push(p);
+            c.last = Some(p);
         }
     }
     out
+}
+
+/// Appends the next part of a streamed `global rib` answer (one JSON row per line);
+/// false after the last part, which ends with the trailer line.
+fn rib_part(d: &Daemon, c: &mut RibCursor, out: &mut Vec<u8>) -> bool {
+    let (prefixes, last) = match c.query {
+        RibQuery::All(_) => {
+            if !collect_part(d, c) {
+                return true;
+            }
+            let ps = merge_part(c, RIB_ROWS_PER_PART);
+            let last = c.front.is_empty();
+            (ps, last)
+        }
+        q => (lookup(d, q), true),
+    };
+    let mut rows = Vec::new();
+    for p in &prefixes {
+        prefix_rows(d, p, &mut rows);
+    }
+    for r in &rows {
+        if serde_json::to_writer(&mut *out, r).is_ok() {
+            out.push(b'\n');
+        }
+    }
+    c.rows += rows.len() as u64;
+    if last {
+        let end = ctl::StreamEnd {
+            end: true,
+            rows: c.rows,
+        };
+        if serde_json::to_writer(&mut *out, &end).is_ok() {
+            out.push(b'\n');
+        }
+    }
+    !last
 }
 
 pub(super) fn status(d: &Daemon) -> StatusInfo {
@@ -281,6 +398,7 @@ fn ok(data: serde_json::Value) -> Vec<u8> {
     let r = Response {
         ok: true,
         error: None,
+        stream: false,
         data,
     };
     serde_json::to_vec(&r).unwrap_or_default()
@@ -290,24 +408,109 @@ fn err(msg: String) -> Vec<u8> {
     let r = Response {
         ok: false,
         error: Some(msg),
+        stream: false,
         data: serde_json::Value::Null,
     };
     serde_json::to_vec(&r).unwrap_or_default()
 }
 
-/// Answers one control-socket request line.
-pub fn ctl_answer(d: &Daemon, req: &[u8]) -> Vec<u8> {
+/// The control socket's answers. `global rib` is streamed: a header line saying so,
+/// one JSON row per line produced part by part as the client reads, then a trailer
+/// line with the row count. Everything else is one JSON document.
+pub struct CtlView<'a>(pub &'a Daemon);
+
+impl Responder for CtlView<'_> {
+    type Cursor = RibCursor;
+
+    fn answer(&mut self, req: &[u8], out: &mut Vec<u8>) -> Option<RibCursor> {
+        match ctl_request(self.0, req) {
+            CtlAnswer::Whole(bytes) => {
+                out.extend_from_slice(&bytes);
+                None
+            }
+            CtlAnswer::Rib(query) => {
+                let head = Response {
+                    ok: true,
+                    error: None,
+                    stream: true,
+                    data: serde_json::Value::Null,
+                };
+                if serde_json::to_writer(&mut *out, &head).is_ok() {
+                    out.push(b'\n');
+                }
+                Some(RibCursor::new(self.0, query))
+            }
+        }
+    }
+
+    fn more(&mut self, cursor: &mut RibCursor, out: &mut Vec<u8>) -> bool {
+        rib_part(self.0, cursor, out)
+    }
+
+    fn too_large(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&err("request too large".into()));
+    }
+}
+
+enum CtlAnswer {
+    Whole(Vec<u8>),
+    Rib(RibQuery),
+}
+
+/// What a control-socket request asks for, once checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CtlQuery {
+    Neighbors,
+    Neighbor(IpAddr),
+    Rib(RibQuery),
+    Status,
+}
+
+/// Parses one control-socket request (the first line of `req`): the query, or the
+/// error to send back. Pure: no daemon state.
+pub fn parse_ctl_request(req: &[u8]) -> Result<CtlQuery, String> {
     let line = req.split(|b| *b == b'\n').next().unwrap_or(&[]);
-    let req: Request = match serde_json::from_slice(line) {
-        Ok(r) => r,
-        Err(e) => return err(format!("bad request: {e}")),
+    let req: Request = serde_json::from_slice(line).map_err(|e| format!("bad request: {e}"))?;
+    Ok(match req {
+        Request::Neighbor { addr: None } => CtlQuery::Neighbors,
+        Request::Neighbor { addr: Some(a) } => CtlQuery::Neighbor(
+            a.parse::<IpAddr>()
+                .map_err(|_| format!("{a:?} is not an IP address"))?,
+        ),
+        Request::Rib { family, prefix } => {
+            let fam = match family.as_deref() {
+                None => None,
+                Some("ipv4") => Some(Afi::Ipv4),
+                Some("ipv6") => Some(Afi::Ipv6),
+                Some(f) => return Err(format!("unknown family {f:?} (ipv4 or ipv6)")),
+            };
+            CtlQuery::Rib(match prefix.as_deref() {
+                None => RibQuery::All(fam),
+                Some(s) => match (s.parse::<Prefix>(), s.parse::<IpAddr>()) {
+                    (Ok(p), _) => RibQuery::Exact(p),
+                    (_, Ok(ip)) => RibQuery::Lookup(ip),
+                    _ => return Err(format!("{s:?} is not a prefix or an address")),
+                },
+            })
+        }
+        Request::Status => CtlQuery::Status,
+    })
+}
+
+/// Answers one control-socket request line.
+fn ctl_request(d: &Daemon, req: &[u8]) -> CtlAnswer {
+    let query = match parse_ctl_request(req) {
+        Ok(q) => q,
+        Err(e) => return CtlAnswer::Whole(err(e)),
     };
-    let to_json = |v: Result<serde_json::Value, serde_json::Error>| match v {
-        Ok(v) => ok(v),
-        Err(e) => err(e.to_string()),
+    let to_json = |v: Result<serde_json::Value, serde_json::Error>| {
+        CtlAnswer::Whole(match v {
+            Ok(v) => ok(v),
+            Err(e) => err(e.to_string()),
+        })
     };
-    match req {
-        Request::Neighbor { addr: None } => {
+    match query {
+        CtlQuery::Neighbors => {
             let rows: Vec<NeighborRow> = d
                 .speaker
                 .as_ref()
@@ -315,38 +518,45 @@ pub fn ctl_answer(d: &Daemon, req: &[u8]) -> Vec<u8> {
                 .unwrap_or_default();
             to_json(serde_json::to_value(rows))
         }
-        Request::Neighbor { addr: Some(a) } => {
-            let Ok(ip) = a.parse::<IpAddr>() else {
-                return err(format!("{a:?} is not an IP address"));
-            };
-            match d.speaker.as_ref().and_then(|s| s.peers.get(&ip)) {
-                Some(p) => to_json(serde_json::to_value(detail(d, p))),
-                None => err(format!("no neighbor {ip}")),
-            }
-        }
-        Request::Rib { family, prefix } => {
-            let fam = match family.as_deref() {
-                None => None,
-                Some("ipv4") => Some(Afi::Ipv4),
-                Some("ipv6") => Some(Afi::Ipv6),
-                Some(f) => return err(format!("unknown family {f:?} (ipv4 or ipv6)")),
-            };
-            let q = match prefix.as_deref() {
-                None => RibQuery::All(fam),
-                Some(s) => match (s.parse::<Prefix>(), s.parse::<IpAddr>()) {
-                    (Ok(p), _) => RibQuery::Exact(p),
-                    (_, Ok(ip)) => RibQuery::Lookup(ip),
-                    _ => return err(format!("{s:?} is not a prefix or an address")),
-                },
-            };
-            to_json(serde_json::to_value(rib_rows(d, q)))
-        }
-        Request::Status => to_json(serde_json::to_value(status(d))),
+        CtlQuery::Neighbor(ip) => match d.speaker.as_ref().and_then(|s| s.peers.get(&ip)) {
+            Some(p) => to_json(serde_json::to_value(detail(d, p))),
+            None => CtlAnswer::Whole(err(format!("no neighbor {ip}"))),
+        },
+        CtlQuery::Rib(q) => CtlAnswer::Rib(q),
+        CtlQuery::Status => to_json(serde_json::to_value(status(d))),
+    }
+}
+
+/// The metrics (`metrics: true`) or health endpoint's answers: whole, never streamed.
+pub struct HttpView<'a> {
+    pub d: &'a Daemon,
+    pub metrics: bool,
+}
+
+impl Responder for HttpView<'_> {
+    type Cursor = ();
+
+    fn answer(&mut self, req: &[u8], out: &mut Vec<u8>) -> Option<()> {
+        out.extend_from_slice(&http_answer(self.d, req, self.metrics));
+        None
+    }
+
+    fn more(&mut self, _: &mut (), _: &mut Vec<u8>) -> bool {
+        false
+    }
+
+    fn too_large(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&http::response(
+            431,
+            "text/plain",
+            "request too large\n",
+            false,
+        ));
     }
 }
 
 /// Answers an HTTP request on the metrics or the health endpoint.
-pub fn http_answer(d: &Daemon, req: &[u8], metrics_endpoint: bool) -> Vec<u8> {
+fn http_answer(d: &Daemon, req: &[u8], metrics_endpoint: bool) -> Vec<u8> {
     let Some((method, path)) = http::parse_request(req) else {
         return http::response(404, "text/plain", "bad request\n", false);
     };
@@ -394,4 +604,45 @@ pub fn render(req: &Request, data: &serde_json::Value, json: bool) -> Result<Str
             ctl::render_status(&s)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_requests_parse_or_say_why_not() {
+        let p = |s: &str| parse_ctl_request(s.as_bytes());
+        assert_eq!(p(r#"{"cmd":"status"}"#), Ok(CtlQuery::Status));
+        assert_eq!(
+            p("{\"cmd\":\"neighbor\",\"addr\":null}\ntrailing"),
+            Ok(CtlQuery::Neighbors)
+        );
+        assert_eq!(
+            p(r#"{"cmd":"rib","family":"ipv6","prefix":"fd00::1"}"#),
+            Ok(CtlQuery::Rib(RibQuery::Lookup("fd00::1".parse().unwrap())))
+        );
+        assert_eq!(
+            p(r#"{"cmd":"rib","family":null,"prefix":"10.0.0.0/8"}"#),
+            Ok(CtlQuery::Rib(RibQuery::Exact(
+                "10.0.0.0/8".parse().unwrap()
+            )))
+        );
+        assert!(
+            p(r#"{"cmd":"rib","family":"ipx","prefix":null}"#)
+                .unwrap_err()
+                .contains("unknown family")
+        );
+        assert!(
+            p(r#"{"cmd":"neighbor","addr":"x"}"#)
+                .unwrap_err()
+                .contains("not an IP")
+        );
+        assert!(p("").unwrap_err().starts_with("bad request"));
+        assert!(
+            p(r#"{"cmd":"shutdown"}"#)
+                .unwrap_err()
+                .starts_with("bad request")
+        );
+    }
 }

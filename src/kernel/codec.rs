@@ -226,12 +226,23 @@ pub fn parse_error(flags: u16, payload: &[u8]) -> Result<(i32, Option<String>), 
             }
         }
     }
-    Ok((-code, msg))
+    // The kernel sends -errno (or 0); a malformed reply must not overflow the negation.
+    Ok((code.saturating_neg(), msg))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the netlink fuzz target: an error code of i32::MIN overflowed `-code`.
+    #[test]
+    fn error_code_extremes_do_not_overflow() {
+        let min = (i32::MIN as u32).to_ne_bytes();
+        assert_eq!(parse_error(0, &min).ok().map(|r| r.0), Some(i32::MAX));
+        let enoent = (-2i32 as u32).to_ne_bytes();
+        assert_eq!(parse_error(0, &enoent).ok().map(|r| r.0), Some(2));
+        assert!(parse_error(0, &[1, 2]).is_err());
+    }
 
     #[test]
     fn writer_patches_lengths_and_pads() {

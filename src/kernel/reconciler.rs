@@ -99,6 +99,8 @@ pub struct Reconciler {
     pass_limit: usize,
     installed: RouteTable,
     connected: BTreeSet<Prefix>,
+    /// This host's own interface addresses (every family and scope).
+    local_addrs: BTreeSet<std::net::IpAddr>,
     hold_deletes: bool,
     resync: bool,
     addrs_stale: bool,
@@ -124,6 +126,7 @@ impl Reconciler {
             pass_limit: DEFAULT_PASS_LIMIT,
             installed: RouteTable::new(),
             connected: BTreeSet::new(),
+            local_addrs: BTreeSet::new(),
             hold_deletes: graceful_restart,
             resync: true,
             addrs_stale: true,
@@ -179,6 +182,11 @@ impl Reconciler {
 
     pub fn connected(&self) -> &BTreeSet<Prefix> {
         &self.connected
+    }
+
+    /// This host's interface addresses, as of the last re-read.
+    pub fn local_addrs(&self) -> &BTreeSet<std::net::IpAddr> {
+        &self.local_addrs
     }
 
     /// Whether deletions are held for graceful restart.
@@ -269,7 +277,9 @@ impl Reconciler {
 
     fn refresh(&mut self) -> Result<(), NetlinkError> {
         if self.addrs_stale {
-            let now = connected(&dump_addrs(&mut self.nl)?);
+            let addrs = dump_addrs(&mut self.nl)?;
+            let now = connected(&addrs);
+            self.local_addrs = addrs.iter().map(|a| a.addr).collect();
             self.addrs_stale = false;
             if now != self.connected {
                 // Which next hops are on a connected subnet may have changed.

@@ -139,6 +139,29 @@ impl KubeConfig {
     pub fn is_https(&self) -> bool {
         self.server.starts_with("https://")
     }
+
+    /// What makes this connection unsafe, to be logged loudly at start: the API server's
+    /// certificate not verified, or no TLS at all. Empty when it is sound.
+    pub fn security_warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.tls.insecure_skip_tls_verify {
+            out.push(format!(
+                "INSECURE: {}: insecure-skip-tls-verify is set, so the API server's certificate \
+                 is NOT verified; anyone on the path to {} can impersonate the API server, \
+                 read this node's credentials and dictate its peers and routes; set \
+                 certificate-authority(-data) instead",
+                self.origin, self.server
+            ));
+        }
+        if !self.is_https() {
+            out.push(format!(
+                "INSECURE: {}: the API server {} is plain http: credentials and cluster data \
+                 travel unencrypted and unauthenticated",
+                self.origin, self.server
+            ));
+        }
+        out
+    }
 }
 
 /// Loads the configuration as kube-router does: `--kubeconfig` (with `--master`
@@ -211,14 +234,37 @@ pub fn in_cluster(server: &str, sa_dir: &Path) -> Result<KubeConfig, ConfigError
 }
 
 /// Reads a whole file; the error names `field` and the path.
+/// Largest certificate, key or token file read (they are a few kilobytes).
+const MAX_CREDENTIAL_FILE: u64 = 1024 * 1024;
+
+/// Reads a certificate, key or token file, refusing one over `MAX_CREDENTIAL_FILE` (a
+/// path to `/dev/zero` or a huge file is an error, not an endless read).
 pub(crate) fn read_file(source: &str, field: &str, path: &Path) -> Result<Vec<u8>, ConfigError> {
-    std::fs::read(path).map_err(|e| {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| {
         field_err(
             source,
             field,
             format!("cannot read {}: {e}", path.display()),
         )
-    })
+    };
+    let mut out = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(MAX_CREDENTIAL_FILE + 1)
+        .read_to_end(&mut out)
+        .map_err(cannot)?;
+    if out.len() as u64 > MAX_CREDENTIAL_FILE {
+        return Err(field_err(
+            source,
+            field,
+            format!(
+                "{} is larger than {MAX_CREDENTIAL_FILE} bytes; not a credential file",
+                path.display()
+            ),
+        ));
+    }
+    Ok(out)
 }
 
 /// Reads a bearer token file (whitespace trimmed, must not be empty).
@@ -373,6 +419,44 @@ pub fn host_name() -> String {
     }
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+#[cfg(test)]
+mod security_warning_tests {
+    use super::*;
+
+    #[test]
+    fn credential_files_are_read_with_a_cap() {
+        let e = read_file(
+            "kubeconfig K",
+            "users[u].user.tokenFile",
+            Path::new("/dev/zero"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("/dev/zero is larger than"), "{e}");
+    }
+
+    #[test]
+    fn insecure_settings_are_named() {
+        let mut c = KubeConfig {
+            server: "https://10.0.0.1:6443".into(),
+            tls: TlsSettings::default(),
+            auth: Auth::None,
+            origin: "kubeconfig /k".into(),
+        };
+        assert!(c.security_warnings().is_empty());
+        c.tls.insecure_skip_tls_verify = true;
+        let w = c.security_warnings();
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].starts_with("INSECURE: kubeconfig /k: insecure-skip-tls-verify"),
+            "{w:?}"
+        );
+        c.tls.insecure_skip_tls_verify = false;
+        c.server = "http://10.0.0.1:8080".into();
+        assert!(c.security_warnings()[0].contains("plain http"));
+    }
 }
 
 #[cfg(test)]

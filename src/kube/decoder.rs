@@ -3,11 +3,15 @@
 //!
 //! Owns framing only: a watch event may arrive split across any number of reads and
 //! several may arrive in one; a partial value simply waits (blocks) for more bytes.
-//! Lists are never buffered whole (ureq's `read_to_vec` stops at 10 MB). Must not do
-//! HTTP or decide what an event means (that is `watch.rs`).
+//! Lists are never buffered whole (ureq's `read_to_vec` stops at 10 MB). Sizes are
+//! capped: one watch event at `MAX_EVENT_BYTES`, one list page at `MAX_PAGE_BYTES`;
+//! nesting is capped by serde_json's recursion limit (128). Must not do HTTP or decide
+//! what an event means (that is `watch.rs`).
 
+use std::cell::Cell;
 use std::fmt;
 use std::io::{BufReader, Read};
+use std::rc::Rc;
 
 use serde_json::Value;
 
@@ -24,7 +28,14 @@ pub enum DecodeError {
     Truncated,
     /// The bytes are not JSON (or not the expected shape); the stream cannot resync.
     Syntax(String),
+    /// One value was larger than the cap (bytes).
+    TooLarge(u64),
 }
+
+/// Largest watch event read (the API server stores objects of at most ~1.5 MB).
+pub const MAX_EVENT_BYTES: u64 = 16 * 1024 * 1024;
+/// Largest List page read (a page of `limit` objects).
+pub const MAX_PAGE_BYTES: u64 = 512 * 1024 * 1024;
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -32,11 +43,43 @@ impl fmt::Display for DecodeError {
             DecodeError::Io(e) => write!(f, "read failed: {e}"),
             DecodeError::Truncated => write!(f, "body ended inside a JSON value"),
             DecodeError::Syntax(e) => write!(f, "invalid JSON: {e}"),
+            DecodeError::TooLarge(max) => write!(f, "a value larger than {max} bytes"),
         }
     }
 }
 
 impl std::error::Error for DecodeError {}
+
+/// Reads at most `max` bytes since the counter was last reset; past that, fails (and
+/// sets `tripped`, so the error is reported as `TooLarge`).
+struct Capped<R> {
+    inner: R,
+    used: Rc<Cell<u64>>,
+    max: u64,
+    tripped: Rc<Cell<bool>>,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.max.saturating_sub(self.used.get());
+        if left == 0 {
+            self.tripped.set(true);
+            return Err(std::io::Error::other("size cap reached"));
+        }
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.used.set(self.used.get() + n as u64);
+        Ok(n)
+    }
+}
+
+fn classify_capped(e: serde_json::Error, tripped: &Cell<bool>, max: u64) -> DecodeError {
+    if tripped.get() {
+        DecodeError::TooLarge(max)
+    } else {
+        classify(e)
+    }
+}
 
 fn classify(e: serde_json::Error) -> DecodeError {
     if e.is_io() {
@@ -60,16 +103,42 @@ pub enum Frame {
 /// Iterates over the events of a watch body. `None` means the body ended cleanly
 /// between events (the server's `timeoutSeconds` end, or a closed stream).
 pub struct WatchDecoder<R: Read> {
-    inner: serde_json::StreamDeserializer<'static, serde_json::de::IoRead<BufReader<R>>, Value>,
+    inner: serde_json::StreamDeserializer<
+        'static,
+        serde_json::de::IoRead<BufReader<Capped<R>>>,
+        Value,
+    >,
     failed: bool,
+    /// Bytes read since the last event (with up to one buffer of read-ahead).
+    used: Rc<Cell<u64>>,
+    tripped: Rc<Cell<bool>>,
+    max: u64,
 }
 
 impl<R: Read> WatchDecoder<R> {
     pub fn new(body: R) -> WatchDecoder<R> {
-        let reader = BufReader::with_capacity(64 * 1024, body);
+        WatchDecoder::with_cap(body, MAX_EVENT_BYTES)
+    }
+
+    /// A decoder whose events may be at most about `max` bytes.
+    pub fn with_cap(body: R, max: u64) -> WatchDecoder<R> {
+        const BUF: usize = 64 * 1024;
+        let used = Rc::new(Cell::new(0));
+        let tripped = Rc::new(Cell::new(false));
+        let capped = Capped {
+            inner: body,
+            used: used.clone(),
+            // The buffer may hold the start of the next event when one ends.
+            max: max + BUF as u64,
+            tripped: tripped.clone(),
+        };
+        let reader = BufReader::with_capacity(BUF, capped);
         WatchDecoder {
             inner: serde_json::Deserializer::from_reader(reader).into_iter::<Value>(),
             failed: false,
+            used,
+            tripped,
+            max,
         }
     }
 }
@@ -81,11 +150,13 @@ impl<R: Read> Iterator for WatchDecoder<R> {
         if self.failed {
             return None;
         }
-        match self.inner.next()? {
+        let next = self.inner.next()?;
+        self.used.set(0);
+        match next {
             Ok(v) => Some(Ok(frame(v))),
             Err(e) => {
                 self.failed = true;
-                Some(Err(classify(e)))
+                Some(Err(classify_capped(e, &self.tripped, self.max)))
             }
         }
     }
@@ -124,7 +195,19 @@ pub struct Page {
 
 /// Decodes a List body of `kind` directly from the reader, item by item.
 pub fn decode_list<R: Read>(kind: ResourceKind, body: R) -> Result<Page, DecodeError> {
-    let r = BufReader::with_capacity(64 * 1024, body);
+    decode_list_capped(kind, body, MAX_PAGE_BYTES)
+}
+
+fn decode_list_capped<R: Read>(kind: ResourceKind, body: R, max: u64) -> Result<Page, DecodeError> {
+    let tripped = Rc::new(Cell::new(false));
+    let capped = Capped {
+        inner: body,
+        used: Rc::new(Cell::new(0)),
+        max,
+        tripped: tripped.clone(),
+    };
+    let r = BufReader::with_capacity(64 * 1024, capped);
+    let classify = |e| classify_capped(e, &tripped, max);
     fn conv<T>(l: List<T>, f: fn(T) -> KubeObject) -> Page {
         let items = l
             .items
@@ -263,6 +346,60 @@ mod tests {
         assert_eq!(got.len(), 2);
 
         assert!(types(WatchDecoder::new(chunky("", &[1]))).is_empty());
+    }
+
+    /// An event over the cap ends the stream with `TooLarge` (the watcher then backs
+    /// off and relists) instead of growing without bound; events below it pass, across
+    /// any number of them (the count restarts at each event).
+    #[test]
+    fn oversized_events_and_pages_are_refused() {
+        let small = r#"{"type":"ADDED","object":{"metadata":{"resourceVersion":"1"}}}"#;
+        let many: String = std::iter::repeat_n(small, 5000).collect();
+        assert!(many.len() > 200_000);
+        let got = types(WatchDecoder::with_cap(chunky(&many, &[4096]), 1024));
+        assert_eq!(got.len(), 5000);
+        let pad = "x".repeat(300_000);
+        let big = format!(
+            r#"{small}{{"type":"ADDED","object":{{"metadata":{{"resourceVersion":"2","annotations":{{"p":"{pad}"}}}}}}}}{small}"#
+        );
+        let got = types(WatchDecoder::with_cap(chunky(&big, &[4096]), 100_000));
+        assert_eq!(got.len(), 2, "{:?}", &got[1..]);
+        assert_eq!(got[0], "ADDED:1");
+        assert_eq!(got[1], "err:a value larger than 100000 bytes");
+        assert_eq!(
+            WatchDecoder::new(chunky("", &[1])).max,
+            MAX_EVENT_BYTES,
+            "default cap"
+        );
+        let body = format!(
+            r#"{{"metadata":{{"resourceVersion":"1"}},"items":[{{"metadata":{{"name":"{pad}"}}}}]}}"#
+        );
+        let e =
+            decode_list_capped(ResourceKind::Node, chunky(&body, &[8192]), 100_000).unwrap_err();
+        assert_eq!(e, DecodeError::TooLarge(100_000));
+        assert!(decode_list_capped(ResourceKind::Node, chunky(&body, &[8192]), 400_000).is_ok());
+    }
+
+    /// Deep nesting stops at serde_json's recursion limit: an error, not a stack overflow.
+    #[test]
+    fn deeply_nested_json_is_an_error() {
+        let deep = format!(
+            r#"{{"type":"ADDED","object":{{"a":{}1{}}}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let got = types(WatchDecoder::new(chunky(&deep, &[65536])));
+        assert_eq!(got.len(), 1);
+        assert!(
+            got[0].starts_with("err:invalid JSON: recursion limit"),
+            "{got:?}"
+        );
+        let list = format!(
+            r#"{{"items":[{{"metadata":{{"labels":{}}}}}]}}"#,
+            "[".repeat(100_000)
+        );
+        let e = decode_list(ResourceKind::Node, chunky(&list, &[65536])).unwrap_err();
+        assert!(e.to_string().contains("recursion limit"), "{e}");
     }
 
     #[test]

@@ -9,7 +9,9 @@
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::Yaml;
+
+use crate::safe_yaml::{KUBECONFIG_LIMITS, load_first};
 
 use super::config::{
     Auth, ConfigError, KubeConfig, TlsSettings, client_identity, field_err, normalize_server,
@@ -18,9 +20,17 @@ use super::config::{
 
 /// Loads `path`'s current context. `master`, when given, replaces the cluster's server.
 pub fn from_file(path: &Path, master: Option<&str>) -> Result<KubeConfig, ConfigError> {
+    use std::io::Read;
     let source = format!("kubeconfig {}", path.display());
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| field_err(&source, "(file)", format!("cannot read: {e}")))?;
+    let cannot = |e: std::io::Error| field_err(&source, "(file)", format!("cannot read: {e}"));
+    // Read at most one byte past the cap: a huge (or endless) file is refused, not
+    // loaded.
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(KUBECONFIG_LIMITS.max_bytes as u64 + 1)
+        .read_to_string(&mut text)
+        .map_err(cannot)?;
     let base = path.parent().unwrap_or(Path::new("."));
     from_str(&text, &source, base, master)
 }
@@ -32,9 +42,9 @@ pub fn from_str(
     base: &Path,
     master: Option<&str>,
 ) -> Result<KubeConfig, ConfigError> {
-    let docs = YamlLoader::load_from_str(text)
-        .map_err(|e| field_err(source, "(yaml)", format!("not valid YAML: {e}")))?;
-    let doc = docs.first().unwrap_or(&Yaml::Null);
+    let doc = load_first(text, &KUBECONFIG_LIMITS)
+        .map_err(|e| field_err(source, "(yaml)", format!("refused: {e}")))?;
+    let doc = &doc;
     let p = Parser { source, base };
 
     let current = p.opt_str(&doc["current-context"], "current-context")?;
@@ -374,7 +384,18 @@ mod tests {
                 ),
                 "clusters[k].cluster.certificate-authority-data: bad base64",
             ),
-            ("a: [".into(), "(yaml): not valid YAML"),
+            ("a: [".into(), "(yaml): refused: invalid YAML"),
+            // Anchors and aliases: refused (an alias bomb would exhaust memory).
+            (
+                format!(
+                    "{head}base: &b {{server: 'https://h:1'}}\nclusters:\n- name: k\n  cluster: *b\n"
+                ),
+                "(yaml): refused: YAML anchors and aliases",
+            ),
+            (
+                format!("{head}x: {}1{}\n", "[".repeat(40), "]".repeat(40)),
+                "(yaml): refused: nested deeper than 32 levels",
+            ),
         ];
         for (text, want) in cases {
             let e = parse(&text, base).unwrap_err().to_string();
@@ -383,6 +404,9 @@ mod tests {
         }
         let e = from_file(Path::new("/nonexistent/kc"), None).unwrap_err();
         assert!(e.to_string().contains("kubeconfig /nonexistent/kc"), "{e}");
+        // An endless file is read only up to the cap, then refused.
+        let e = from_file(Path::new("/dev/zero"), None).unwrap_err();
+        assert!(e.to_string().contains("bytes, more than the"), "{e}");
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The local control socket: its wire format (one JSON request line, one JSON answer,
-//! then close), the data it carries, and the CLI client that renders it as tables shaped
-//! like the `gobgp` CLI kube-router users know, or as JSON (`-o json`).
+//! then close; `global rib` answers stream one JSON row per line between a header and a
+//! trailer line, so a million routes are never held whole on either side), the data it
+//! carries, and the CLI client that renders it as tables shaped like the `gobgp` CLI
+//! kube-router users know, or as JSON (`-o json`).
 //!
 //! The daemon side only fills these structs from its state; it never formats tables.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
@@ -28,15 +30,28 @@ pub enum Request {
     Status,
 }
 
-/// The daemon's answer.
+/// The daemon's answer (for a streamed answer: its first line).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Response {
     pub ok: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Rows follow, one JSON value per line, until a [`StreamEnd`] line.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stream: bool,
     #[serde(default)]
     pub data: serde_json::Value,
 }
+
+/// The last line of a streamed answer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StreamEnd {
+    pub end: bool,
+    pub rows: u64,
+}
+
+/// Longest line of a streamed answer the CLI accepts (one row).
+const MAX_LINE: u64 = 1024 * 1024;
 
 /// One row of `kube-bgp neighbor`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,6 +167,84 @@ pub fn call(socket: &Path, req: &Request) -> Result<serde_json::Value, String> {
     }
 }
 
+/// Sends one request whose answer is streamed (`global rib`) and hands each row to
+/// `row` as it arrives; returns the number of rows. Memory stays one line, whatever the
+/// size of the table.
+pub fn call_rows<T: serde::de::DeserializeOwned>(
+    socket: &Path,
+    req: &Request,
+    row: &mut dyn FnMut(T) -> Result<(), String>,
+) -> Result<u64, String> {
+    call_lines(socket, req, &mut |line: &[u8]| {
+        let v: T =
+            serde_json::from_slice(line).map_err(|e| format!("bad row from the daemon: {e}"))?;
+        row(v)
+    })
+}
+
+/// `call_rows` handing each row over as its JSON text (one line, no newline), unparsed.
+pub fn call_lines(
+    socket: &Path,
+    req: &Request,
+    row: &mut dyn FnMut(&[u8]) -> Result<(), String>,
+) -> Result<u64, String> {
+    let mut s = UnixStream::connect(socket).map_err(|e| {
+        format!(
+            "kube-bgp is not running or not reachable: cannot connect to {}: {e}",
+            socket.display()
+        )
+    })?;
+    let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
+    let _ = s.set_write_timeout(Some(Duration::from_secs(10)));
+    let mut line = serde_json::to_vec(req).map_err(|e| e.to_string())?;
+    line.push(b'\n');
+    s.write_all(&line)
+        .map_err(|e| format!("writing to {}: {e}", socket.display()))?;
+    let mut r = BufReader::new(s);
+    let mut buf = Vec::new();
+    let mut next_line = |buf: &mut Vec<u8>| -> Result<bool, String> {
+        buf.clear();
+        let n = (&mut r)
+            .take(MAX_LINE)
+            .read_until(b'\n', buf)
+            .map_err(|e| format!("reading from {}: {e}", socket.display()))?;
+        Ok(n > 0)
+    };
+    if !next_line(&mut buf)? {
+        return Err("the daemon closed the connection without answering".into());
+    }
+    let head: Response =
+        serde_json::from_slice(&buf).map_err(|e| format!("bad answer from the daemon: {e}"))?;
+    if !head.ok {
+        return Err(head
+            .error
+            .unwrap_or_else(|| "the daemon refused the request".into()));
+    }
+    if !head.stream {
+        return Err("the daemon answered without the expected rows".into());
+    }
+    let mut count = 0;
+    loop {
+        if !next_line(&mut buf)? {
+            return Err(format!(
+                "the answer ended after {count} rows without its last line (daemon stopped?)"
+            ));
+        }
+        if buf.starts_with(b"{\"end\"") {
+            if let Ok(end) = serde_json::from_slice::<StreamEnd>(&buf) {
+                if end.end {
+                    return Ok(count);
+                }
+            }
+        }
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+        }
+        row(&buf)?;
+        count += 1;
+    }
+}
+
 /// Formats seconds as gobgp does: `HH:MM:SS`, or `Nd HH:MM:SS`.
 pub fn duration(secs: u64) -> String {
     let (d, h, m, s) = (
@@ -264,11 +357,24 @@ pub fn render_neighbor_detail(d: &NeighborDetail) -> String {
 }
 
 pub fn render_rib(rows: &[RibRow]) -> String {
-    let mut out = format!(
+    let mut out = rib_header();
+    for r in rows {
+        out.push_str(&rib_line(r));
+    }
+    out
+}
+
+/// The header line of the `global rib` table.
+pub fn rib_header() -> String {
+    format!(
         "   {:<43} {:<39} {:<20} {}\n",
         "Network", "Next Hop", "AS_PATH", "Attrs"
-    );
-    for r in rows {
+    )
+}
+
+/// One line of the `global rib` table.
+pub fn rib_line(r: &RibRow) -> String {
+    {
         let mut attrs = vec![format!("{{Origin: {}}}", r.origin)];
         if let Some(lp) = r.local_pref {
             attrs.push(format!("{{LocalPref: {lp}}}"));
@@ -285,16 +391,15 @@ pub fn render_rib(rows: &[RibRow]) -> String {
         if r.stale {
             attrs.push("{Stale}".into());
         }
-        out.push_str(&format!(
+        format!(
             "{}  {:<43} {:<39} {:<20} [{}]\n",
             if r.best { "*>" } else { "* " },
             r.prefix,
             r.next_hop,
             r.as_path,
             attrs.join(" ")
-        ));
+        )
     }
-    out
 }
 
 pub fn render_status(s: &StatusInfo) -> String {

@@ -24,6 +24,7 @@ pub fn response(status: u16, content_type: &str, body: &str, head_only: bool) ->
         200 => "OK",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         _ => "Error",
     };

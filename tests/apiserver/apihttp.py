@@ -39,6 +39,8 @@ class Control:
         self.log_lock = threading.Lock()
         self.restart_cb = None  # set by the server: fn(down_seconds)
         self.authorization = "none"  # or "rbac" (apiauthz)
+        self.commit_log = None  # apibench.CommitLog while /__test/commit-log is on
+        self.churn = None  # apibench.Churn while /__test/churn runs
 
     def take_410(self, verb, res):
         with self.store.cond:

@@ -148,13 +148,17 @@ class Store:
         self.objects = {r.plural: {} for r in RESOURCES}  # plural -> key -> obj
         self._ip_next = 1
         self.after_write = []  # fn(store, res) called (lock held) after a stored change
+        self.on_record = []  # fn(Event) called (lock held) as each change is committed
         for ns in ("default", "kube-system"):
             self.create(BY_PLURAL[("", "namespaces")], None, {"metadata": {"name": ns}})
         self.after_write.append(apicontrollers.reconcile)
 
     # -- history ------------------------------------------------------------------------
     def _record(self, typ, res, key, obj, prev):
-        self.history.append(Event(self.rv, typ, res, key, obj, prev))
+        ev = Event(self.rv, typ, res, key, obj, prev)
+        for fn in self.on_record:
+            fn(ev)
+        self.history.append(ev)
         if len(self.history) > self.history_limit:
             drop = len(self.history) - self.history_limit
             self.compacted_rv = self.history[drop - 1].rv

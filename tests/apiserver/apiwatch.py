@@ -12,6 +12,7 @@ import random
 import socket
 import time
 
+import apibench
 import apistore
 from apistore import ApiError, BY_PLURAL, status_object
 
@@ -268,6 +269,10 @@ class HookMixin:
             return {"restarting": True, "downSeconds": down}
         if name == "load":
             return self._hook_load(q, body, num)
+        if name == "commit-log":
+            return apibench.set_commit_log(ctl, q.get("enable", "1") in ("1", "true"))
+        if name == "churn":
+            return apibench.set_churn(ctl, q)
         if name == "tokens":
             if q.get("set") is not None:
                 lines = []
@@ -293,10 +298,26 @@ class HookMixin:
             try:
                 spec = json.loads(body)
                 q = dict(q, resource=spec.get("resource", "nodes"))
-                objs, ns = spec["objects"], spec.get("namespace")
+                gen, ns = spec.get("generate"), spec.get("namespace")
+                objs = spec["objects"] if gen is None else None
+                if gen is not None and not isinstance(gen, dict):
+                    raise ValueError("generate")
             except (ValueError, KeyError, AttributeError):
-                raise ApiError(400, "BadRequest", 'load body must be {"resource":..,"objects":[..]}')
+                raise ApiError(400, "BadRequest", 'load body must be {"resource":..,"objects":[..]} '
+                               'or {"resource":..,"generate":{..}}')
             res = self._hook_res(q)
+            if gen is not None and res.kind == "Node":
+                objs = apibench.gen_nodes(gen)
+            elif gen is not None and res.kind == "Service":
+                svcs, slices = apibench.gen_services(store, ns or "default", gen)
+                for o in svcs:
+                    store.create(res, ns or "default", o)
+                for o in slices:
+                    store.create(apibench.SLICES, ns or "default", o)
+                return {"created": len(svcs) + len(slices), "services": len(svcs), "endpointslices": len(slices),
+                        "resourceVersion": str(store.rv)}
+            elif gen is not None:
+                raise ApiError(400, "BadRequest", "generate: nodes or services (with their EndpointSlices)")
         else:
             res = self._hook_res(q)
             if res.kind != "Node":

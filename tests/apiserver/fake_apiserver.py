@@ -80,6 +80,17 @@ Test hooks (GET or POST, admin only, JSON replies):
                                         POST {"resource":"services","namespace":"default",
                                         "objects":[...]} to create given objects
     /__test/tokens?set=tok:user,tok2:user2  or POST tokens.csv text: replace accepted tokens
+Benchmark hooks (apibench.py):
+    /__test/commit-log?enable=1|0       DIR/commits.jsonl: one line per committed change
+                                        with its CLOCK_REALTIME time in ns, rv, type, key
+    /__test/load POST {"resource":"nodes","generate":{"count":N,"start":0,"prefix":"node-",
+                   "first_ip":"10.255.0.1","pod_base":"10.200.0.0","pod_len":24,
+                   "annotations":{..},"labels":{..}}}   kubelet-shaped Nodes (about 3 KB)
+    /__test/load POST {"resource":"services","namespace":"ns","generate":{"count":N,
+                   "endpoints":3,"prefix":"svc-","seed":1}}  Services + one EndpointSlice each
+    /__test/churn[?node_updates=10&slice_updates=5&seed=1]   background writes per second:
+                                        Node status heartbeats, EndpointSlice pod moves
+                                        (both 0: stop); without rates: counters
 """
 
 import argparse

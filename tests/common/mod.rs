@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod apiserver;
+pub mod feeder;
 pub mod kbnode;
 pub mod lab;
 

@@ -112,6 +112,24 @@ impl Rib {
             .filter_map(|e| e.best().map(|p| (self.table.prefix_of(e), p)))
     }
 
+    /// Upper bound of the table's ids: `loc_rib_range` over consecutive ranges up to it
+    /// walks the whole Loc-RIB in parts (an entry keeps its id while it lives).
+    pub fn loc_rib_ids(&self) -> u32 {
+        self.table.id_limit() as u32
+    }
+
+    /// The Loc-RIB entries whose ids are in `ids`: each prefix with its best path.
+    pub fn loc_rib_range(
+        &self,
+        ids: std::ops::Range<u32>,
+    ) -> impl Iterator<Item = (Prefix, &Path)> + '_ {
+        let end = (ids.end as usize).min(self.table.entries.len());
+        let start = (ids.start as usize).min(end);
+        self.table.entries[start..end]
+            .iter()
+            .filter_map(|e| e.best().map(|p| (self.table.prefix_of(e), p)))
+    }
+
     /// All paths of one prefix, best first (if any path is accepted).
     pub fn paths(&self, prefix: &Prefix) -> &[Path] {
         self.table

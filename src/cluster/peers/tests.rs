@@ -268,6 +268,44 @@ fn peers_yaml_annotation() {
     assert!(parse_peers_yaml("- remoteip: 10.0.0.1\n  remoteasn: 65535\n").is_err());
 }
 
+/// A 1 KB alias bomb in `kube-router.io/peers` (writable by the node's kubelet) is
+/// refused at the first anchor: one problem naming node and annotation, no expansion.
+#[test]
+fn peers_yaml_alias_bomb_and_oversize_are_one_problem_each() {
+    let mut bomb = String::from("- &a {remoteip: 10.0.0.9, remoteasn: 65000}\n");
+    for i in 0..40 {
+        bomb.push_str(&format!("- [*a, *a, *a, *a, *a, *a, *a, *a] # {i}\n"));
+    }
+    let local = node("n1", "10.0.0.1", &[(ANN_PEERS, bomb.as_str())]);
+    let p = annotation_peers(&local).unwrap_err();
+    let text = p.to_string();
+    assert!(
+        text.starts_with("node n1: kube-router.io/peers: "),
+        "{text}"
+    );
+    assert!(text.contains("anchors and aliases"), "{text}");
+    let deep = format!("{}{}", "[".repeat(20), "]".repeat(20));
+    let local = node("n1", "10.0.0.1", &[(ANN_PEERS, deep.as_str())]);
+    let text = annotation_peers(&local).unwrap_err().to_string();
+    assert!(text.contains("nested deeper than"), "{text}");
+    // Over the annotation cap: dropped when the node is read, with one problem.
+    let huge = format!(
+        "- remoteip: 10.0.0.9\n  remoteasn: 65000\n#{}\n",
+        "x".repeat(crate::cluster::node::MAX_ANNOTATION_BYTES)
+    );
+    let mut n = Node::default();
+    n.metadata.name = "n1".into();
+    n.metadata.annotations.insert(ANN_PEERS.into(), huge);
+    let mut probs = vec![];
+    let m = NodeModel::from_node(&n, &mut probs);
+    assert!(!m.annotations.contains_key(ANN_PEERS));
+    assert_eq!(probs.len(), 1, "{probs:?}");
+    let text = probs[0].to_string();
+    assert!(text.contains("longer than the 65536 accepted"), "{text}");
+    assert!(text.len() < 600, "{}", text.len());
+    assert_eq!(annotation_peers(&m).unwrap(), vec![]);
+}
+
 #[test]
 fn ipv6_primary_needs_router_id() {
     let local = node("v6", "fd00::1", &[]);

@@ -279,6 +279,13 @@ impl Speaker {
                 Err(e) => error!("bgp", "peer {addr}: cannot reconfigure: {e}"),
             }
         }
+        if rr_changed {
+            info!(
+                "bgp",
+                "peer {addr}: route-reflector client {} (session kept)",
+                if new.rr_client { "on" } else { "off" }
+            );
+        }
         if rr_changed || old.kind != new.kind {
             let info = self.rib_info(&new, neg.as_ref(), local);
             let _ = self.rib.update_peer(rib_id, info);

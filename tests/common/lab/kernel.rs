@@ -152,6 +152,31 @@ impl Lab {
         }
     }
 
+    /// Starts `ip monitor route` in node `i`'s namespace, writing every route change
+    /// to a file in the lab directory; `RouteMonitor::deleted` then lists the deletions
+    /// of kube-bgp's routes seen so far, however brief.
+    pub fn route_monitor(&self, i: usize, tag: &str) -> RouteMonitor {
+        let node = self.node(i);
+        let path = node.dir.join(format!("routes-{tag}.log"));
+        let out = std::fs::File::create(&path)
+            .unwrap_or_else(|e| panic!("create {}: {e}", path.display()));
+        let child = node
+            .ns
+            .command("ip")
+            .args(["monitor", "route"])
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run ip monitor: {e}"));
+        // Give it a moment to subscribe before the caller changes anything.
+        std::thread::sleep(Duration::from_millis(200));
+        RouteMonitor {
+            _guard: ChildGuard::new(child, "ip monitor route"),
+            path,
+        }
+    }
+
     /// `kube-bgp status -o json` on node `i`: the state of each API resource, e.g.
     /// `[("nodes", "synced"), …]` (empty if the daemon does not answer).
     pub fn api_states(&self, i: usize) -> Vec<(String, String)> {
@@ -178,6 +203,33 @@ impl Lab {
             .ok()?
             .get("established_transitions")?
             .as_u64()
+    }
+}
+
+/// A background `ip monitor route`; killed on drop.
+pub struct RouteMonitor {
+    _guard: ChildGuard,
+    path: std::path::PathBuf,
+}
+
+impl RouteMonitor {
+    /// Every deletion of a protocol-17 route seen so far (`Deleted … proto 17 …`).
+    pub fn deleted(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.path)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with("Deleted ") && l.contains(" proto 17"))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Deletions of the route to `prefix` seen so far.
+    pub fn deleted_prefix(&self, prefix: &str) -> Vec<String> {
+        let head = format!("Deleted {prefix} ");
+        self.deleted()
+            .into_iter()
+            .filter(|l| l.starts_with(&head))
+            .collect()
     }
 }
 

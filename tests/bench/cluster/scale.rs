@@ -1,0 +1,631 @@
+//! `scale`: one node's view of a large cluster, simulated cheaply. The fake API server
+//! holds N kubelet-shaped Nodes (pod CIDRs, addresses, annotations) and S Services with
+//! one EndpointSlice each; one kube-bgp (the device under test) runs as node `dut0`; its
+//! BGP peers are simulated (sim.rs) in a second namespace: every other node in full-mesh
+//! mode, or two route reflectors announcing every node's pod CIDR in RR-client mode.
+//!
+//! Measured per (mode, N): start-up (spawn → every watched kind listed, → all sessions
+//! Established, → every pod CIDR in the kernel), CPU (on-CPU ns of all threads from
+//! /proc) and RSS while idle and under a steady churn of writes that change nothing
+//! kube-bgp acts on (Node status heartbeats, EndpointSlice pod moves: the API server's
+//! churn hook), and, under that churn, the reaction to real changes: a Node deleted →
+//! its route gone from the kernel (full mesh), a route announced / withdrawn by a peer
+//! → kernel.
+//!
+//! Owns: the namespaces, the API server, the simulator, kube-bgp and the run records.
+//! Must not: count the API server's or the simulator's cost as kube-bgp's.
+
+use std::fs::File;
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use super::common::apiserver::FakeApiServer;
+use super::common::{ChildGuard, Netns, kube_bgp_bin, sh};
+use super::events::{commit_after, line_time, realtime_ns};
+use super::monitor::{RouteMonitor, first_event};
+use super::procstat;
+use super::sim::{Sim, SimPeer, SimRoute};
+use super::stats::{fmt_ms, group_thousands, md_table, median, summarize};
+use super::{interrupted, loadavg};
+
+const DUT_IP: Ipv4Addr = Ipv4Addr::new(10, 255, 255, 254);
+const DUT_MAC: &str = "02:00:0a:ff:ff:fe";
+const SIM_MAC: &str = "02:00:0a:ff:00:01";
+const CLUSTER_ID: Ipv4Addr = Ipv4Addr::new(0, 0, 0, 1);
+
+pub(crate) struct ScaleOpts {
+    pub(crate) sizes: Vec<usize>,
+    pub(crate) modes: Vec<String>,
+    /// Full mesh only up to this many Nodes (peers = N - 1).
+    pub(crate) mesh_max: usize,
+    pub(crate) services: usize,
+    pub(crate) node_churn: f64,
+    pub(crate) slice_churn: f64,
+    pub(crate) window: Duration,
+    pub(crate) idle: Duration,
+    pub(crate) reactions: usize,
+    pub(crate) out: PathBuf,
+}
+
+impl Default for ScaleOpts {
+    fn default() -> ScaleOpts {
+        ScaleOpts {
+            sizes: vec![1000, 5000],
+            modes: vec!["mesh".into(), "rr".into()],
+            mesh_max: 1000,
+            services: 10_000,
+            node_churn: 10.0,
+            slice_churn: 5.0,
+            window: Duration::from_secs(60),
+            idle: Duration::from_secs(30),
+            reactions: 30,
+            out: PathBuf::new(),
+        }
+    }
+}
+
+/// Node `i` (1..N-1) of the simulated cluster: its address and pod CIDR.
+fn node_ip(i: usize) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 255, 0, 0)) + i as u32)
+}
+
+fn pod_cidr(i: usize) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 200, 0, 0)) + ((i as u32) << 8))
+}
+
+/// Probe prefixes for the BGP reactions: outside every pod CIDR.
+fn probe(k: usize) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 250, 0, 0)) + ((k as u32) << 8))
+}
+
+/// What one run measured.
+#[derive(Default)]
+struct ScaleRun {
+    mode: String,
+    nodes: usize,
+    peers: usize,
+    services: usize,
+    api_synced_s: Option<f64>,
+    sessions_s: Option<f64>,
+    routes_s: Option<f64>,
+    rss_idle_mb: Option<f64>,
+    rss_churn_mb: Option<f64>,
+    hwm_mb: Option<f64>,
+    cpu_idle_pct: Option<f64>,
+    cpu_churn_pct: Option<f64>,
+    churn_node_per_s: Option<f64>,
+    churn_slice_per_s: Option<f64>,
+    api_delete_ms: Vec<f64>,
+    bgp_announce_ms: Vec<f64>,
+    bgp_withdraw_ms: Vec<f64>,
+    notes: Vec<String>,
+}
+
+fn mb(kb: u64) -> f64 {
+    kb as f64 / 1024.0
+}
+
+fn secs(from_ns: i64, to_ns: i64) -> f64 {
+    (to_ns - from_ns) as f64 / 1e9
+}
+
+/// Samples `pid`'s RSS once a second for `d`; returns (median RSS MB, CPU % over `d`).
+fn window(pid: u32, d: Duration) -> (Option<f64>, Option<f64>) {
+    let c0 = procstat::cpu_ns(pid);
+    let t0 = Instant::now();
+    let mut rss = Vec::new();
+    while t0.elapsed() < d && !interrupted() {
+        std::thread::sleep(Duration::from_secs(1).min(d.saturating_sub(t0.elapsed())));
+        if let Some(m) = procstat::mem(pid) {
+            rss.push(mb(m.rss_kb));
+        }
+    }
+    let c1 = procstat::cpu_ns(pid);
+    let wall = t0.elapsed().as_nanos() as f64;
+    let cpu = match (c0, c1) {
+        (Some(a), Some(b)) if wall > 0.0 => Some((b.saturating_sub(a)) as f64 / wall * 100.0),
+        _ => None,
+    };
+    (median(&rss), cpu)
+}
+
+/// Waits until `pid` spends under 2 % of a core for 2 s in a row (bounded).
+fn wait_quiet(pid: u32, bound: Duration) -> bool {
+    let t0 = Instant::now();
+    let mut quiet = 0;
+    let mut last = procstat::cpu_ns(pid);
+    while t0.elapsed() < bound && !interrupted() {
+        std::thread::sleep(Duration::from_secs(1));
+        let now = procstat::cpu_ns(pid);
+        let (Some(a), Some(b)) = (last, now) else {
+            return false;
+        };
+        quiet = if b.saturating_sub(a) < 20_000_000 {
+            quiet + 1
+        } else {
+            0
+        };
+        if quiet >= 2 {
+            return true;
+        }
+        last = now;
+    }
+    false
+}
+
+struct ScaleEnv {
+    dut: Netns,
+    sim_ns: Netns,
+    dir: PathBuf,
+}
+
+impl ScaleEnv {
+    /// Two namespaces on one veth: the DUT at 10.255.255.254/16, the simulated nodes at
+    /// 10.255.0.1.. on the other side; fixed MACs and permanent neighbour entries on both
+    /// sides (no ARP for thousands of addresses, nothing against the neighbour table's
+    /// garbage-collection thresholds).
+    fn new(nodes: usize, dir: PathBuf) -> ScaleEnv {
+        let dut = Netns::new("scd");
+        let sim_ns = Netns::new("scs");
+        sh(&format!(
+            "ip link add sd0 netns {d} address {DUT_MAC} type veth peer name ss0 netns {s} address {SIM_MAC}",
+            d = dut.name,
+            s = sim_ns.name
+        ));
+        sh(&format!(
+            "ip -n {d} addr add {DUT_IP}/16 dev sd0 && ip -n {d} link set sd0 up && \
+             ip -n {s} link set ss0 up && ip -n {s} neigh add {DUT_IP} lladdr {DUT_MAC} dev ss0 nud permanent",
+            d = dut.name,
+            s = sim_ns.name
+        ));
+        let mut addrs = String::new();
+        let mut neigh = String::new();
+        for i in 1..nodes {
+            addrs += &format!("addr add {}/16 dev ss0\n", node_ip(i));
+            neigh += &format!(
+                "neigh add {} lladdr {SIM_MAC} dev sd0 nud permanent\n",
+                node_ip(i)
+            );
+        }
+        let a = dir.join("addrs.batch");
+        let n = dir.join("neigh.batch");
+        std::fs::write(&a, addrs).unwrap_or_else(|e| panic!("{}: {e}", a.display()));
+        std::fs::write(&n, neigh).unwrap_or_else(|e| panic!("{}: {e}", n.display()));
+        sh(&format!("ip -n {} -batch {}", sim_ns.name, a.display()));
+        sh(&format!("ip -n {} -batch {}", dut.name, n.display()));
+        ScaleEnv { dut, sim_ns, dir }
+    }
+}
+
+impl Drop for ScaleEnv {
+    fn drop(&mut self) {
+        // The DUT side first: its thousands of routes go synchronously, not in the
+        // background of the next run.
+        let _ = super::common::run(&format!("ip -n {} link del sd0", self.dut.name));
+    }
+}
+
+fn api_post(api: &FakeApiServer, path: &str, body: &str) -> Result<String, String> {
+    let (code, out) = api.call("POST", path, Some(body), "application/json");
+    if (200..300).contains(&code) {
+        Ok(out)
+    } else {
+        Err(format!("POST {path}: HTTP {code}: {out}"))
+    }
+}
+
+fn load_cluster(api: &FakeApiServer, mode: &str, n: usize, services: usize) -> Result<(), String> {
+    let dut_ann = if mode == "rr" {
+        r#"{"kube-router.io/rr.client": "1"}"#
+    } else {
+        "{}"
+    };
+    api_post(
+        api,
+        "/__test/load",
+        &format!(
+            r#"{{"resource":"nodes","generate":{{"count":1,"prefix":"dut","start":0,"first_ip":"{DUT_IP}","pod_base":"10.244.0.0","annotations":{dut_ann}}}}}"#
+        ),
+    )?;
+    // Generated names are prefix + index: the DUT's Node is "dut0".
+    let generated = |start: usize, count: usize, ann: &str| {
+        format!(
+            r#"{{"resource":"nodes","generate":{{"count":{count},"start":{start},"prefix":"node-","first_ip":"{}","pod_base":"{}","annotations":{ann}}}}}"#,
+            node_ip(start),
+            pod_cidr(start)
+        )
+    };
+    if mode == "rr" {
+        api_post(
+            api,
+            "/__test/load",
+            &generated(1, 2, r#"{"kube-router.io/rr.server": "1"}"#),
+        )?;
+        if n > 3 {
+            api_post(
+                api,
+                "/__test/load",
+                &generated(3, n - 3, r#"{"kube-router.io/rr.client": "1"}"#),
+            )?;
+        }
+    } else {
+        api_post(api, "/__test/load", &generated(1, n - 1, "{}"))?;
+    }
+    if services > 0 {
+        api_post(
+            api,
+            "/__test/load",
+            &format!(
+                r#"{{"resource":"services","namespace":"bench","generate":{{"count":{services},"endpoints":3}}}}"#
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+fn peers_for(mode: &str, n: usize) -> Vec<SimPeer> {
+    let own = |i: usize| SimRoute {
+        prefix: pod_cidr(i),
+        len: 24,
+        next_hop: node_ip(i),
+        reflected: None,
+    };
+    if mode == "rr" {
+        (1..=2)
+            .map(|s| SimPeer {
+                addr: node_ip(s),
+                routes: (1..n)
+                    .map(|j| SimRoute {
+                        reflected: (j != s).then_some((node_ip(j), CLUSTER_ID)),
+                        ..own(j)
+                    })
+                    .collect(),
+            })
+            .collect()
+    } else {
+        (1..n)
+            .map(|i| SimPeer {
+                addr: node_ip(i),
+                routes: vec![own(i)],
+            })
+            .collect()
+    }
+}
+
+fn one_run(opts: &ScaleOpts, mode: &str, n: usize) -> Result<ScaleRun, String> {
+    let mut run = ScaleRun {
+        mode: mode.into(),
+        nodes: n,
+        peers: if mode == "rr" { 2 } else { n - 1 },
+        services: opts.services,
+        ..ScaleRun::default()
+    };
+    let dir = opts.out.join(format!("{mode}-{n}"));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let env = ScaleEnv::new(n, dir.clone());
+    let api = FakeApiServer::start("127.0.0.1", Some(&env.dut));
+    api.hook("commit-log?enable=1");
+    let t_load = Instant::now();
+    load_cluster(&api, mode, n, opts.services)?;
+    eprintln!(
+        "scale {mode} {n}: API loaded in {:.1}s",
+        t_load.elapsed().as_secs_f64()
+    );
+    let sim = Sim::start(&env.sim_ns.name, peers_for(mode, n))?;
+    let mon =
+        RouteMonitor::start(std::slice::from_ref(&env.dut.name)).map_err(|e| e.to_string())?;
+    let log_path = env.dir.join("kube-bgp.log");
+    let log = File::create(&log_path).map_err(|e| e.to_string())?;
+    let err = log.try_clone().map_err(|e| e.to_string())?;
+    let t_spawn = realtime_ns();
+    let child = env
+        .dut
+        .command(kube_bgp_bin())
+        .arg(format!("--kubeconfig={}", api.kubeconfig_token().display()))
+        .args([
+            "--hostname-override=dut0",
+            "--health-port=0",
+            "--metrics-port=0",
+            "--enable-overlay=false",
+            "--advertise-cluster-ip=true",
+        ])
+        .arg(format!(
+            "--ctl-socket={}",
+            env.dir.join("ctl.sock").display()
+        ))
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(err)
+        .spawn()
+        .map_err(|e| format!("cannot start kube-bgp: {e}"))?;
+    let guard = ChildGuard::new(child, "kube-bgp (scale)");
+    let pid = guard.pid();
+    let pods: Vec<String> = (1..n).map(|i| format!("{}/24", pod_cidr(i))).collect();
+    // Start-up: all sessions, every pod CIDR in the kernel.
+    let up = mon.wait(Duration::from_secs(600), |ev| {
+        if sim.stats().established < run.peers {
+            return None;
+        }
+        let times: Option<Vec<i64>> = pods
+            .iter()
+            .map(|p| first_event(ev, 0, p, true, 1, t_spawn))
+            .collect();
+        times.and_then(|t| t.into_iter().max())
+    });
+    match up {
+        Some(t) => run.routes_s = Some(secs(t_spawn, t)),
+        None => run.notes.push(format!(
+            "start-up incomplete after 600 s: {} sessions",
+            sim.stats().established
+        )),
+    }
+    let st = sim.stats();
+    if st.established >= run.peers {
+        run.sessions_s = Some(secs(t_spawn, st.last_established_ns));
+    }
+    let log_text = std::fs::read_to_string(&log_path).unwrap_or_default();
+    run.api_synced_s = log_text
+        .lines()
+        .filter(|l| l.contains(" kube: listed kind="))
+        .filter_map(line_time)
+        .max()
+        .map(|t| secs(t_spawn, t));
+    if !wait_quiet(pid, Duration::from_secs(120)) {
+        run.notes
+            .push("kube-bgp not quiet within 120 s of start-up".into());
+    }
+    // Idle window, then churn.
+    let (rss, cpu) = window(pid, opts.idle);
+    run.rss_idle_mb = rss;
+    run.cpu_idle_pct = cpu;
+    api.hook(&format!(
+        "churn?node_updates={}&slice_updates={}&seed=1",
+        opts.node_churn, opts.slice_churn
+    ));
+    std::thread::sleep(Duration::from_secs(3));
+    let c0 = churn_counts(&api);
+    let t_c0 = Instant::now();
+    let (rss, cpu) = window(pid, opts.window);
+    let c1 = churn_counts(&api);
+    let wall = t_c0.elapsed().as_secs_f64();
+    run.rss_churn_mb = rss;
+    run.cpu_churn_pct = cpu;
+    if let (Some(a), Some(b)) = (c0, c1) {
+        run.churn_node_per_s = Some((b.0 - a.0) / wall);
+        run.churn_slice_per_s = Some((b.1 - a.1) / wall);
+    }
+    reactions(opts, mode, n, &api, &sim, &mon, &mut run);
+    api.hook("churn?node_updates=0&slice_updates=0");
+    run.hwm_mb = procstat::mem(pid).map(|m| mb(m.hwm_kb));
+    if mon.overflows().iter().any(|&o| o > 0) {
+        run.notes
+            .push("route notifications lost (ENOBUFS): reaction times may be late".into());
+    }
+    let st = sim.stats();
+    if !st.errors.is_empty() {
+        run.notes
+            .push(format!("simulator: {}", st.errors.join("; ")));
+    }
+    drop(guard);
+    drop(sim);
+    drop(mon);
+    Ok(run)
+}
+
+/// (node updates, slice updates) the churn hook has done so far.
+fn churn_counts(api: &FakeApiServer) -> Option<(f64, f64)> {
+    let v: serde_json::Value = serde_json::from_str(&api.hook("churn")).ok()?;
+    Some((v["node_updates"].as_f64()?, v["slice_updates"].as_f64()?))
+}
+
+fn reactions(
+    opts: &ScaleOpts,
+    mode: &str,
+    n: usize,
+    api: &FakeApiServer,
+    sim: &Sim,
+    mon: &RouteMonitor,
+    run: &mut ScaleRun,
+) {
+    let timeout = Duration::from_secs(30);
+    for k in 0..opts.reactions {
+        if interrupted() {
+            return;
+        }
+        // BGP: a peer announces, then withdraws, a prefix outside every pod CIDR.
+        let (from, nh, reflected) = if mode == "rr" {
+            let j = 3 + k % (n - 3).max(1);
+            (node_ip(1), node_ip(j), Some((node_ip(j), CLUSTER_ID)))
+        } else {
+            (node_ip(1), node_ip(1), None)
+        };
+        let r = SimRoute {
+            prefix: probe(k),
+            len: 24,
+            next_hop: nh,
+            reflected,
+        };
+        let p = format!("{}/24", probe(k));
+        if let Some(t0) = sim.announce(from, &r) {
+            match mon.wait(timeout, |ev| first_event(ev, 0, &p, true, 1, t0)) {
+                Some(t) => run.bgp_announce_ms.push((t - t0) as f64 / 1e6),
+                None => run
+                    .notes
+                    .push(format!("{p} not installed within {timeout:?}")),
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        if let Some(t0) = sim.withdraw(from, probe(k), 24) {
+            match mon.wait(timeout, |ev| first_event(ev, 0, &p, false, 0, t0)) {
+                Some(t) => run.bgp_withdraw_ms.push((t - t0) as f64 / 1e6),
+                None => run
+                    .notes
+                    .push(format!("{p} not removed within {timeout:?}")),
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        // API: a Node deleted → its route gone (full mesh: the peer and its routes go).
+        if mode == "mesh" && n - 1 - k > 2 {
+            let i = n - 1 - k;
+            let name = format!("node-{i}");
+            let since = realtime_ns();
+            let (code, out) = api.call(
+                "DELETE",
+                &format!("/api/v1/nodes/{name}"),
+                None,
+                "application/json",
+            );
+            if code != 200 {
+                run.notes.push(format!("delete {name}: {code} {out}"));
+                continue;
+            }
+            let log =
+                std::fs::read_to_string(api.state_dir().join("commits.jsonl")).unwrap_or_default();
+            let Some(c) = commit_after(&log, "nodes", &format!("/{name}"), "DELETED", since) else {
+                run.notes.push(format!("no commit for deleting {name}"));
+                continue;
+            };
+            let p = format!("{}/24", pod_cidr(i));
+            match mon.wait(timeout, |ev| first_event(ev, 0, &p, false, 0, c.t_ns)) {
+                Some(t) => run.api_delete_ms.push((t - c.t_ns) as f64 / 1e6),
+                None => run.notes.push(format!(
+                    "{p} not removed within {timeout:?} of deleting {name}"
+                )),
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        mon.forget_before(realtime_ns() - 30_000_000_000);
+    }
+}
+
+fn json(r: &ScaleRun) -> serde_json::Value {
+    serde_json::json!({
+        "mode": r.mode, "nodes": r.nodes, "peers": r.peers, "services": r.services,
+        "api_synced_s": r.api_synced_s, "sessions_s": r.sessions_s, "routes_s": r.routes_s,
+        "rss_idle_mb": r.rss_idle_mb, "rss_churn_mb": r.rss_churn_mb, "hwm_mb": r.hwm_mb,
+        "cpu_idle_pct": r.cpu_idle_pct, "cpu_churn_pct": r.cpu_churn_pct,
+        "churn_node_per_s": r.churn_node_per_s, "churn_slice_per_s": r.churn_slice_per_s,
+        "api_delete_ms": r.api_delete_ms, "bgp_announce_ms": r.bgp_announce_ms,
+        "bgp_withdraw_ms": r.bgp_withdraw_ms, "notes": r.notes, "loadavg": loadavg(),
+    })
+}
+
+fn opt(x: Option<f64>, digits: usize) -> String {
+    x.map(|v| format!("{v:.digits$}"))
+        .unwrap_or_else(|| "–".into())
+}
+
+fn p50_p99(v: &[f64]) -> String {
+    summarize(v)
+        .map(|s| format!("{} / {} ({})", fmt_ms(s.p50), fmt_ms(s.p99), s.n))
+        .unwrap_or_else(|| "–".into())
+}
+
+fn render(runs: &[ScaleRun], opts: &ScaleOpts) -> String {
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            vec![
+                if r.mode == "rr" {
+                    "RR client of 2".into()
+                } else {
+                    "full mesh".into()
+                },
+                group_thousands(r.nodes as i64),
+                group_thousands(r.peers as i64),
+                group_thousands(r.services as i64),
+                opt(r.api_synced_s, 2),
+                opt(r.sessions_s, 2),
+                opt(r.routes_s, 2),
+                opt(r.rss_idle_mb, 1),
+                opt(r.rss_churn_mb, 1),
+                opt(r.hwm_mb, 1),
+                opt(r.cpu_idle_pct, 3),
+                opt(r.cpu_churn_pct, 3),
+                format!(
+                    "{} / {}",
+                    opt(r.churn_node_per_s, 1),
+                    opt(r.churn_slice_per_s, 1)
+                ),
+                p50_p99(&r.api_delete_ms),
+                p50_p99(&r.bgp_announce_ms),
+                p50_p99(&r.bgp_withdraw_ms),
+            ]
+        })
+        .collect();
+    let mut out = format!(
+        "One node's view of a large cluster: {} Services with one EndpointSlice each; churn {} Node heartbeats/s + {} EndpointSlice changes/s; idle window {} s, churn window {} s, {} reactions per kind under churn:\n\n",
+        opts.services,
+        opts.node_churn,
+        opts.slice_churn,
+        opts.idle.as_secs(),
+        opts.window.as_secs(),
+        opts.reactions
+    );
+    out += &md_table(
+        &[
+            "mode",
+            "Nodes",
+            "BGP peers",
+            "Services",
+            "API synced s",
+            "sessions up s",
+            "all routes in kernel s",
+            "RSS MB idle",
+            "RSS MB churn",
+            "peak RSS MB",
+            "CPU % idle",
+            "CPU % churn",
+            "churn done node/s / slice/s",
+            "Node deleted → route gone p50 / p99 ms (n)",
+            "peer announce → kernel p50 / p99 ms (n)",
+            "peer withdraw → kernel p50 / p99 ms (n)",
+        ],
+        &rows,
+    );
+    out += "\nStart-up times from kube-bgp's spawn; CPU = on-CPU time of all kube-bgp threads \
+            (/proc/PID/task/*/schedstat) over the window, % of one core; RSS = median of \
+            1 s samples of VmRSS; peak = VmHWM at the end. Reactions: from the API server's \
+            commit or the simulator's write to the kernel's route notification in kube-bgp's \
+            namespace. Targets: CPU < 1 % of a core under churn; RSS < 64 MB at 5,000 Nodes \
+            in RR-client mode.\n";
+    for r in runs.iter().filter(|r| !r.notes.is_empty()) {
+        out += &format!("\n{} {}: {}\n", r.mode, r.nodes, r.notes.join("; "));
+    }
+    out
+}
+
+/// Runs every (size, mode); writes runs.jsonl and table.md into `opts.out`.
+pub(crate) fn run(opts: &ScaleOpts) -> Result<(), String> {
+    std::fs::create_dir_all(&opts.out).map_err(|e| format!("{}: {e}", opts.out.display()))?;
+    let mut jsonl = File::create(opts.out.join("runs.jsonl")).map_err(|e| e.to_string())?;
+    let mut runs = Vec::new();
+    for &n in &opts.sizes {
+        if !(4..=12_000).contains(&n) {
+            return Err(format!("--sizes: {n} is outside 4..=12000"));
+        }
+        for mode in &opts.modes {
+            if interrupted() {
+                break;
+            }
+            if mode == "mesh" && n > opts.mesh_max {
+                eprintln!(
+                    "scale: full mesh skipped at {n} Nodes (--mesh-max {})",
+                    opts.mesh_max
+                );
+                continue;
+            }
+            eprintln!("scale: {mode} with {n} Nodes");
+            let r = one_run(opts, mode, n)?;
+            let _ = writeln!(jsonl, "{}", json(&r));
+            runs.push(r);
+        }
+    }
+    let table = render(&runs, opts);
+    std::fs::write(opts.out.join("table.md"), &table).map_err(|e| e.to_string())?;
+    println!("{table}");
+    Ok(())
+}
