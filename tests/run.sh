@@ -2,7 +2,9 @@
 # kube-bgp's whole test suite, from a fresh Debian/Ubuntu machine: installs every
 # prerequisite (apt packages, the musl Rust target), proves the offline build from
 # vendor/, then runs formatting, lints, unit tests, integration tests (many need root:
-# network namespaces, real BIRD/GoBGP/FRR, kernel routes) and the fake API server's tests.
+# network namespaces, real BIRD/GoBGP/FRR, kernel routes), the overlay tunnel tests (in
+# a QEMU VM with Debian's kernel when this kernel lacks ipip/fou) and the fake API
+# server's tests.
 #
 #   tests/run.sh                 # as root: everything
 #   tests/run.sh --no-install    # skip apt/rustup (already installed)
@@ -28,10 +30,12 @@ if [ "$install" = 1 ]; then
   # nftables, iptables, ipset: to read and to reproduce what kube-router and Docker leave
   # on a node; containernetworking-plugins: the CNI reference plugins pods get their
   # interfaces from in the pod network tests; python3-venv: a private kubectl install;
+  # qemu-system-x86, linux-image-amd64, busybox-static: the VM lab (tests/vm/run.sh);
   # g++: libFuzzer (the fuzz stage) is C++.
   pkgs=(bird2 gobgpd frr iproute2 iputils-ping musl-tools rpm file curl openssl python3 python3-venv
         systemd tcpdump strace umoci skopeo util-linux nftables iptables ipset
-        containernetworking-plugins g++)
+        containernetworking-plugins
+        qemu-system-x86 linux-image-amd64 busybox-static g++)
   missing=()
   for p in "${pkgs[@]}"; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
@@ -78,7 +82,15 @@ cargo clippy --offline --locked --workspace --all-targets -- -D warnings
 done_stage
 
 stage "cargo test (unit + integration; root tests run here)"
-cargo test --offline --locked -- --test-threads="${TEST_THREADS:-2}"
+# The overlay tests (named in_vm::) need ipip/ip6tnl/fou tunnels: their own stage below.
+cargo test --offline --locked -- --test-threads="${TEST_THREADS:-2}" --skip in_vm::
+done_stage
+
+stage "overlay tests: ipip and FoU tunnels (each in a VM when this kernel lacks them)"
+# Each test re-runs itself inside a QEMU VM (tests/vm/run.sh, no KVM needed) whose
+# kernel has the tunnels; a VM that cannot boot fails the test under CI=true.
+cargo test --offline --locked --test kernel_tunnels --test e2e_overlay \
+  -- --test-threads="${VM_TEST_THREADS:-2}"
 done_stage
 
 stage "the README's one-command lab (tests/lab/demo.sh, with the test build)"

@@ -378,3 +378,60 @@ pub fn plan(settings: &Settings, local_name: &str, snap: &crate::kube::snapshot:
         pod_network,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str, addrs: &[(&str, &str)]) -> crate::kube::objects::Node {
+        let a: Vec<String> = addrs
+            .iter()
+            .map(|(t, ip)| format!("{{\"type\":\"{t}\",\"address\":\"{ip}\"}}"))
+            .collect();
+        let json = format!(
+            "{{\"metadata\":{{\"name\":\"{name}\"}},\"spec\":{{\"podCIDR\":\"10.244.9.0/24\"}},\
+             \"status\":{{\"addresses\":[{}]}}}}",
+            a.join(",")
+        );
+        serde_json::from_str(&json).expect("node")
+    }
+
+    /// Node peers are told by primary address; overlay tunnels may go to any node
+    /// address of either family (an IPv6 pod CIDR's next hop is the node's IPv6
+    /// address).
+    #[test]
+    fn node_ips_hold_every_address_of_every_node() {
+        let mut snap = crate::kube::snapshot::Snapshot::new();
+        snap.nodes.insert(
+            "a".into(),
+            node(
+                "a",
+                &[
+                    ("InternalIP", "10.0.0.1"),
+                    ("InternalIP", "fd00::1"),
+                    ("ExternalIP", "192.0.2.1"),
+                    ("Hostname", "a"),
+                ],
+            ),
+        );
+        snap.nodes
+            .insert("b".into(), node("b", &[("InternalIP", "fd00::2")]));
+        let settings = Settings {
+            cluster_asn: 64512,
+            ..Settings::default()
+        };
+        let p = plan(&settings, "a", &snap);
+        let ip = |s: &str| -> IpAddr { s.parse().expect("ip") };
+        let mut addrs = p.node_addrs.clone();
+        addrs.sort();
+        assert_eq!(addrs, [ip("10.0.0.1"), ip("fd00::2")]);
+        let ips: std::collections::BTreeSet<IpAddr> =
+            p.pod_network.node_ips.iter().copied().collect();
+        let want: std::collections::BTreeSet<IpAddr> =
+            ["10.0.0.1", "192.0.2.1", "fd00::1", "fd00::2"]
+                .iter()
+                .map(|s| ip(s))
+                .collect();
+        assert_eq!(ips, want);
+    }
+}

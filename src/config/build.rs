@@ -536,12 +536,7 @@ pub fn build(raw: &Raw) -> Result<Config, ConfigError> {
     };
     let overlay_encap = match raw.last("overlay-encap").unwrap_or("ipip") {
         "ipip" => OverlayEncap::Ipip,
-        "fou" => {
-            warnings.push(
-                "--overlay-encap=fou: kube-bgp builds plain IPIP tunnels only; using ipip".into(),
-            );
-            OverlayEncap::Fou
-        }
+        "fou" => OverlayEncap::Fou,
         other => {
             return Err(invalid(
                 "overlay-encap",

@@ -9,6 +9,7 @@
 mod conn;
 pub mod hardening;
 pub mod metrics;
+mod overlay;
 pub mod policy;
 pub mod restart_hold;
 pub mod routes;

@@ -5,8 +5,10 @@
 //! cluster nodes only (D7) when overlay is on, else nothing), computed from the Loc-RIB
 //! when the reconciler asks (no second copy of the table is kept); when reconcile passes
 //! run (on best-path changes, on kernel notifications, and every
-//! `--injected-routes-sync-period` as a safety net); the tunnels and policy rules; and
-//! the restart hold on adopted routes (D8, and `restart_hold` in every mode).
+//! `--injected-routes-sync-period` as a safety net); when the overlay's tunnels are made
+//! (while choosing a route through one) and pruned (after passes); and the restart hold
+//! on adopted routes (D8, and `restart_hold` in every mode). The tunnels, FoU ports and
+//! rules themselves are `overlay::OverlayLinks`'.
 //!
 //! Pass scheduling: while UPDATEs stream in (`input_pending`) passes are deferred, for at
 //! most `MAX_DEFER`, so the BGP input is not starved by the kernel. The daemon hands the
@@ -24,9 +26,7 @@ use crate::bgp::types::Prefix;
 use crate::cluster::Plan;
 use crate::cluster::adverts::OriginKind;
 use crate::config::{Config, OverlayType};
-use crate::kernel::netlink::Netlink;
 use crate::kernel::reconciler::DEFAULT_PASS_LIMIT;
-use crate::kernel::tunnel::{self, TunnelError};
 use crate::kernel::writer::Job;
 use crate::kernel::{
     BatchOptions, Desired, NetlinkError, Pass, ReconcileStats, Reconciler, RouteKind, Watch, Writer,
@@ -34,6 +34,7 @@ use crate::kernel::{
 use crate::kube::snapshot::Snapshot;
 use crate::{debug, info, warn};
 
+use super::overlay::OverlayLinks;
 use super::restart_hold::{PeerSync, Release, RestartHold};
 
 /// Least time between two reconcile passes (coalesces bursts of best-path changes).
@@ -62,18 +63,16 @@ pub struct RouteStats {
 }
 
 /// What choosing a prefix's kernel route needs: the cluster's node addresses, the
-/// overlay settings, the connected subnets and the tunnels made so far.
+/// overlay settings, the connected subnets and the tunnels.
 struct RouteCtx {
-    /// Cluster node addresses (a tree: looked up for each prefix planned).
+    /// Every address of every cluster node, both families (a tree: looked up for each
+    /// prefix planned).
     node_addrs: BTreeSet<IpAddr>,
     connected: BTreeSet<Prefix>,
     overlay: bool,
     overlay_full: bool,
-    /// Second netlink handle for links, table 77 and rules (tunnels).
-    links: Option<Netlink>,
-    /// Tunnels made: remote next hop -> ifindex.
-    tunnels: BTreeMap<IpAddr, u32>,
-    tunnels_unsupported: bool,
+    /// The tunnels, FoU ports and table-77 rules.
+    links: OverlayLinks,
     local_v4: Option<IpAddr>,
     local_v6: Option<IpAddr>,
     /// Next hops whose routes are not installed, logged once each (not once per prefix:
@@ -88,48 +87,22 @@ struct RouteCtx {
 }
 
 impl RouteCtx {
-    /// A tunnel to `nh` (created if needed); its ifindex and our source address.
+    /// The tunnel to `nh` (made now if needed: an explicit step of choosing the route);
+    /// its ifindex and our source address.
     fn tunnel_to(&mut self, nh: IpAddr) -> Option<(u32, IpAddr)> {
         let local = match nh {
             IpAddr::V4(_) => self.local_v4,
             IpAddr::V6(_) => self.local_v6,
         }?;
-        if let Some(idx) = self.tunnels.get(&nh) {
-            return Some((*idx, local));
-        }
-        if self.tunnels_unsupported {
-            return None;
-        }
-        let nl = self.links.as_mut()?;
-        match tunnel::ensure_tunnel(nl, local, nh) {
-            Ok(idx) => {
-                if let Err(e) = tunnel::ensure_tunnel_route(nl, nh, idx) {
-                    warn!("kernel", "table 77 route to {nh}: {e}");
-                }
-                info!("kernel", "tunnel {} to {nh} up", tunnel::tunnel_name(&nh));
-                self.tunnels.insert(nh, idx);
-                Some((idx, local))
-            }
-            Err(TunnelError::Unsupported { kind, error }) => {
-                warn!(
-                    "kernel",
-                    "this kernel cannot create {kind} tunnels ({error}); routes to off-subnet nodes are not installed"
-                );
-                self.tunnels_unsupported = true;
-                None
-            }
-            Err(e) => {
-                warn!("kernel", "tunnel to {nh}: {e}");
-                None
-            }
-        }
+        let ifindex = self.links.ensure(local, nh)?;
+        Some((ifindex, local))
     }
 
     /// The kernel route for a learned best path to `p` via `nh` (`None`: no route).
     fn choose(&mut self, p: Prefix, nh: IpAddr) -> Option<RouteKind> {
         let on_subnet = self.connected.iter().any(|s| s.contains_addr(&nh));
         let overlay = Overlay {
-            enabled: self.overlay && !self.tunnels_unsupported,
+            enabled: self.overlay && !self.links.unsupported(),
             full: self.overlay_full,
         };
         let mut choice = route_for(p, nh, on_subnet, self.node_addrs.contains(&nh), overlay);
@@ -209,7 +182,6 @@ pub struct KernelRoutes {
     watch: Option<Watch>,
     ctx: RouteCtx,
     pod_cidrs: Vec<Prefix>,
-    rules: BTreeSet<Prefix>,
     graceful_restart: bool,
     adopted: usize,
     /// Routes of an earlier run are not deleted until this releases (every mode).
@@ -244,7 +216,8 @@ impl KernelRoutes {
                 None
             }
         };
-        let links = Netlink::open().ok();
+        let overlay = cfg.enable_overlay && cfg.overlay_type != OverlayType::Never;
+        let links = OverlayLinks::new(cfg, overlay);
         let writer = match rec
             .as_ref()
             .filter(|_| std::env::var_os("KB_NO_WRITER").is_none())
@@ -273,7 +246,7 @@ impl KernelRoutes {
                 .as_ref()
                 .and_then(Reconciler::port_id)
                 .into_iter()
-                .chain(links.as_ref().and_then(Netlink::port_id))
+                .chain(links.port_id())
                 .chain(writer.as_ref().and_then(Writer::port_id))
                 .collect();
             if let Err(e) = w.ignore_senders(&ours) {
@@ -321,11 +294,9 @@ impl KernelRoutes {
             ctx: RouteCtx {
                 node_addrs: BTreeSet::new(),
                 connected,
-                overlay: cfg.enable_overlay && cfg.overlay_type != OverlayType::Never,
+                overlay,
                 overlay_full: cfg.overlay_type == OverlayType::Full,
                 links,
-                tunnels: BTreeMap::new(),
-                tunnels_unsupported: false,
                 local_v4: None,
                 local_v6: None,
                 logged_unroutable: BTreeSet::new(),
@@ -334,7 +305,6 @@ impl KernelRoutes {
                 requeue_all: false,
             },
             pod_cidrs: Vec::new(),
-            rules: BTreeSet::new(),
             graceful_restart: gr,
             adopted,
             hold,
@@ -388,6 +358,7 @@ impl KernelRoutes {
         if let Some(r) = self.rec.as_mut() {
             r.sweep();
         }
+        self.ctx.links.check_orphans();
         self.mark_dirty(now);
     }
 
@@ -465,6 +436,10 @@ impl KernelRoutes {
                     if ch.is_empty() {
                         break;
                     }
+                    if ch.links {
+                        // Maybe one of our tunnels went: look at them after the pass.
+                        self.ctx.links.check_orphans();
+                    }
                     dirty |= r.absorb(&ch);
                 }
                 Err(e) => {
@@ -491,7 +466,7 @@ impl KernelRoutes {
     /// Node addresses (D7: tunnels only towards cluster nodes), local addresses (tunnel
     /// sources) and local pod CIDRs (the `from <pod CIDR> lookup 77` rules).
     pub fn set_context(&mut self, plan: &Plan, _snap: &Snapshot, now: Instant) {
-        let new: BTreeSet<IpAddr> = plan.node_addrs.iter().copied().collect();
+        let new: BTreeSet<IpAddr> = plan.pod_network.node_ips.iter().copied().collect();
         let (mut v4, mut v6) = (None, None);
         if let Some(me) = &plan.identity {
             for a in &me.listen {
@@ -527,47 +502,28 @@ impl KernelRoutes {
 
     /// Overlay on: one `from <pod CIDR> lookup 77` rule per local pod CIDR; off: none.
     fn sync_rules(&mut self) {
-        let overlay = self.ctx.overlay;
-        let Some(nl) = self.ctx.links.as_mut() else {
-            return;
-        };
-        let want: BTreeSet<Prefix> = if overlay {
+        let want: BTreeSet<Prefix> = if self.ctx.overlay {
             self.pod_cidrs.iter().copied().collect()
         } else {
             BTreeSet::new()
         };
-        for p in self.rules.difference(&want).copied().collect::<Vec<_>>() {
-            if let Err(e) = tunnel::remove_rule(nl, &p) {
-                warn!("kernel", "removing rule from {p} lookup 77: {e}");
-            }
-            self.rules.remove(&p);
-        }
-        for p in &want {
-            if !self.rules.contains(p) {
-                match tunnel::ensure_rule(nl, p) {
-                    Ok(()) => {
-                        self.rules.insert(*p);
-                    }
-                    Err(e) => warn!("kernel", "adding rule from {p} lookup 77: {e}"),
-                }
-            }
-        }
-        if !overlay {
-            for p in &self.pod_cidrs {
-                let _ = tunnel::remove_rule(nl, p);
-            }
-        }
+        self.ctx.links.sync_rules(&want, &self.pod_cidrs);
     }
 
-    /// Forgets tunnels no installed route uses any more, then deletes orphaned `tun-*`
-    /// links (D6) and their table-77 routes.
+    /// Deletes the tunnels no installed route uses (a deleted node's, an earlier run's),
+    /// when there is anything to delete. Not while the restart hold keeps adopted
+    /// routes, nor while batches are out or prefixes wait (their routes may be about to
+    /// use a tunnel that is not installed yet).
     fn prune_tunnels(&mut self) {
-        if self.hold.is_some() {
+        if self.hold.is_some() || !self.in_flight.is_empty() {
             return; // restart hold: adopted state stays until the sweep
         }
         let Some(rec) = self.rec.as_ref() else {
             return;
         };
+        if rec.pending() > 0 {
+            return;
+        }
         let used: BTreeSet<u32> = rec
             .installed()
             .kinds()
@@ -576,18 +532,8 @@ impl KernelRoutes {
                 _ => None,
             })
             .collect();
-        self.ctx.tunnels.retain(|_, idx| used.contains(idx));
-        let Some(nl) = self.ctx.links.as_mut() else {
-            return;
-        };
-        let keep: BTreeSet<String> = self.ctx.tunnels.keys().map(tunnel::tunnel_name).collect();
-        match tunnel::remove_orphans(nl, &keep) {
-            Ok(gone) => {
-                for name in gone {
-                    info!("kernel", "removed orphaned tunnel {name}");
-                }
-            }
-            Err(e) => debug!("kernel", "orphaned tunnels: {e}"),
+        if self.ctx.links.prune_due(&used) {
+            self.ctx.links.prune(&used);
         }
     }
 
@@ -642,13 +588,14 @@ impl KernelRoutes {
                 if let Some(r) = self.rec.as_mut() {
                     r.force_resync();
                 }
-                self.prune_tunnels();
+                self.ctx.links.check_orphans();
                 self.dirty = true;
                 self.next_resync = Some(now + self.resync_period);
             }
         }
         self.collect(now);
         if !self.dirty || !self.due(now, input_pending) || self.blocked() {
+            self.tend_tunnels(now);
             return;
         }
         let Some(mut rec) = self.rec.take() else {
@@ -671,6 +618,7 @@ impl KernelRoutes {
             self.ctx.local_addrs = rec.local_addrs().clone();
             self.ctx.addrs_changed = true;
         }
+        self.ctx.links.begin_pass();
         let planned = prepared.and_then(|()| match rib {
             Some(rib) => {
                 let mut want = RibDesired {
@@ -693,6 +641,7 @@ impl KernelRoutes {
                         // Finished by `collect` when the writer reports back.
                         self.in_flight.push_back(pass);
                         self.rec = Some(rec);
+                        self.tend_tunnels(now);
                         return;
                     }
                     Err(e) => rec.finish(pass, Err(e)),
@@ -710,6 +659,20 @@ impl KernelRoutes {
         };
         self.after_pass(res, &mut rec, now);
         self.rec = Some(rec);
+        self.tend_tunnels(now);
+    }
+
+    /// After planning or finishing passes: a replaced tunnel has a new ifindex, so every
+    /// prefix is compared again (routes through the old one are gone or stale); tunnels
+    /// no installed route uses are pruned.
+    fn tend_tunnels(&mut self, now: Instant) {
+        if self.ctx.links.take_replaced() {
+            if let Some(r) = self.rec.as_mut() {
+                r.changed_all();
+            }
+            self.mark_dirty(now);
+        }
+        self.prune_tunnels();
     }
 
     /// Whether a new pass must wait for the writer: two batches are out already, or the
@@ -746,6 +709,7 @@ impl KernelRoutes {
             self.after_pass(res, &mut rec, now);
         }
         self.rec = Some(rec);
+        self.tend_tunnels(now);
     }
 
     /// Statistics, logs and the next pass's timing after a pass finished.

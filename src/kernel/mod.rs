@@ -4,11 +4,14 @@
 //! (`reconciler`, `reconcile`, `route`), connected subnets (`addr`), change
 //! notifications for the mio loop (`watch`), the thread that sends route batches
 //! (`writer`) and kube-router's overlay tunnels, table 77
-//! and its rules (`tunnel`). It does not choose routes: the daemon answers, per prefix,
+//! and its rules (`tunnel`), FoU/GUE receive ports (`fou`, generic netlink) and the
+//! loading of the kernel modules they need (`modules`). It does not choose routes: the daemon answers, per prefix,
 //! which route it wants (`Desired`). It never modifies a route, rule or link it did not create.
 
 pub mod addr;
 pub mod codec;
+pub mod fou;
+pub mod modules;
 pub mod netlink;
 pub mod reconcile;
 pub mod reconciler;

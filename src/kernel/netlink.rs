@@ -138,7 +138,12 @@ pub struct Netlink {
 
 /// Opens a NETLINK_ROUTE socket through neli, joined to `groups` (group numbers).
 pub(crate) fn open_socket(groups: &[u32]) -> Result<NlSocket, NetlinkError> {
-    let handle = NlSocketHandle::connect(NlFamily::Route, None, Groups::new_groups(groups))
+    open_family(NlFamily::Route, groups)
+}
+
+/// Opens a netlink socket of `family` through neli, joined to `groups`.
+fn open_family(family: NlFamily, groups: &[u32]) -> Result<NlSocket, NetlinkError> {
+    let handle = NlSocketHandle::connect(family, None, Groups::new_groups(groups))
         .map_err(|e| NetlinkError::Open(e.to_string()))?;
     let sock = NlSocket::from(handle);
     let fd = sock.as_raw_fd();
@@ -227,8 +232,17 @@ unsafe fn setsockopt_int(fd: RawFd, level: libc::c_int, name: libc::c_int, v: li
 }
 
 impl Netlink {
+    /// A NETLINK_ROUTE request socket.
     pub fn open() -> Result<Netlink, NetlinkError> {
-        let sock = open_socket(&[])?;
+        Netlink::with_socket(open_socket(&[])?)
+    }
+
+    /// A NETLINK_GENERIC request socket (generic-netlink families such as `fou`).
+    pub fn open_generic() -> Result<Netlink, NetlinkError> {
+        Netlink::with_socket(open_family(NlFamily::Generic, &[])?)
+    }
+
+    fn with_socket(sock: NlSocket) -> Result<Netlink, NetlinkError> {
         set_recv_timeout(&sock, RECV_TIMEOUT_SECS)?;
         let max_replies = (recv_buffer_bytes(&sock) / BYTES_PER_REPLY).max(16);
         Ok(Netlink {
@@ -466,6 +480,56 @@ impl Netlink {
             }
             if done {
                 return Ok(());
+            }
+        }
+    }
+
+    /// One request whose answer is a message (a `get` without NLM_F_DUMP): returns the
+    /// payload of the first reply that is not an ACK, or the kernel's error.
+    pub fn query(&mut self, encode: &mut dyn FnMut(&mut MsgWriter)) -> Result<Vec<u8>, Errno> {
+        let io = |e: NetlinkError| Errno {
+            errno: libc::EIO,
+            msg: Some(e.to_string()),
+        };
+        let seq = self.next_seq();
+        let mut w = std::mem::take(&mut self.tx);
+        w.buf.clear();
+        encode(&mut w);
+        if w.buf.len() < NLMSG_HDR_LEN {
+            self.tx = w;
+            return Err(io(NetlinkError::Malformed("encoder wrote no message")));
+        }
+        let flags = u16::from_ne_bytes([w.buf[6], w.buf[7]]) | NLM_F_ACK;
+        w.buf[6..8].copy_from_slice(&flags.to_ne_bytes());
+        w.buf[8..12].copy_from_slice(&seq.to_ne_bytes());
+        let sent = self.send(&w.buf);
+        self.tx = w;
+        sent.map_err(io)?;
+        let mut reply: Option<Vec<u8>> = None;
+        loop {
+            let n = self.recv().map_err(io)?;
+            let mut outcome = None;
+            for m in messages(&self.rx[..n]) {
+                let m = m.map_err(io)?;
+                if m.seq != seq {
+                    continue;
+                }
+                if m.msg_type != NLMSG_ERROR {
+                    reply.get_or_insert_with(|| m.payload.to_vec());
+                    continue;
+                }
+                outcome = Some(match parse_error(m.flags, m.payload).map_err(io)? {
+                    (0, _) => Ok(()),
+                    (errno, msg) => Err(Errno { errno, msg }),
+                });
+                break;
+            }
+            match outcome {
+                Some(Ok(())) => {
+                    return reply.ok_or_else(|| io(NetlinkError::Malformed("ACK without a reply")));
+                }
+                Some(Err(e)) => return Err(e),
+                None => {}
             }
         }
     }

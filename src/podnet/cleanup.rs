@@ -1,11 +1,11 @@
 //! `--cleanup-config`: removes from this node everything kube-bgp sets up, and what
 //! kube-router's routing controller left in the same places, then the process exits.
 //!
-//! Removed: protocol-17 routes of the main table, the `tun-*` overlay tunnels, every
-//! route of table 77 and every rule that looks it up, the pod egress table `inet
-//! kube-bgp`, the FORWARD accept rules kube-bgp and kube-router insert, kube-router's
-//! pod egress MASQUERADE rules and ipsets, and `kube-bridge` when no pod is attached to
-//! it. Nothing else is touched: no other route, rule, link, table or chain. Needs no
+//! Removed: protocol-17 routes of the main table, the `tun-*` overlay tunnels (and the
+//! FoU/GUE receive ports of those that used GUE), every route of table 77 and every
+//! rule that looks it up, the pod egress table `inet kube-bgp`, the FORWARD accept rules
+//! kube-bgp and kube-router insert, kube-router's pod egress MASQUERADE rules and
+//! ipsets, and `kube-bridge` when no pod is attached to it. Nothing else is touched: no other route, rule, link, table or chain. Needs no
 //! API server. Sysctls and the CNI configuration file are left as they are (other
 //! software may rely on forwarding; the CNI file belongs to the node's pods).
 
@@ -16,12 +16,13 @@ use super::host::{self, Host};
 use super::nfmsg::NfFamily;
 use crate::config::Config;
 use crate::kernel::codec::{MsgWriter, NLM_F_ACK, NLM_F_REQUEST};
+use crate::kernel::fou::{self, FouPorts};
 use crate::kernel::netlink::{BatchOptions, Netlink, NetlinkError};
 use crate::kernel::route::{
     RT_TABLE_KUBE_ROUTER, RT_TABLE_MAIN, RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE,
     RTPROT_KUBE_ROUTER, parse_route,
 };
-use crate::kernel::tunnel;
+use crate::kernel::tunnel::{self, TunnelEncap};
 use crate::{info, warn};
 
 const RTM_NEWRULE: u16 = 32;
@@ -83,18 +84,48 @@ pub fn run(_cfg: &Config) -> Result<(), String> {
         .map(|n| count(n, "protocol-17 route(s) of the main table"))
         .map_err(|e| e.to_string()),
     );
+    let mut gue_ports = BTreeSet::new();
     step(
         "tunnels",
         tunnel::remove_orphans(nl, &BTreeSet::new())
             .map(|gone| {
-                if gone.is_empty() {
+                for l in &gone {
+                    if let Some(t) = l.tunnel {
+                        if let (Some(TunnelEncap::Gue { port }), Some(r)) = (t.encap(), t.remote) {
+                            gue_ports.insert((port, fou::af_of(r.is_ipv6())));
+                        }
+                    }
+                }
+                let names: Vec<&str> = gone.iter().map(|l| l.name.as_str()).collect();
+                if names.is_empty() {
                     String::new()
                 } else {
-                    format!("removed tunnel(s) {}", gone.join(", "))
+                    format!("removed tunnel(s) {}", names.join(", "))
                 }
             })
             .map_err(|e| e.to_string()),
     );
+    // The GUE receive ports those tunnels used (`--overlay-encap=fou`).
+    if !gue_ports.is_empty() {
+        step(
+            "FoU ports",
+            FouPorts::open()
+                .and_then(|mut f| {
+                    let mut closed = Vec::new();
+                    for (port, af) in &gue_ports {
+                        if f.remove(*port, *af)? {
+                            closed.push(port.to_string());
+                        }
+                    }
+                    Ok(if closed.is_empty() {
+                        String::new()
+                    } else {
+                        format!("closed FoU/GUE port(s) {}", closed.join(", "))
+                    })
+                })
+                .map_err(|e| e.to_string()),
+        );
+    }
     step(
         "table 77 routes",
         delete_routes(nl, |t, _| t == RT_TABLE_KUBE_ROUTER)

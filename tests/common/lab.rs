@@ -15,6 +15,15 @@
 //!   pod  n ns: 10.244.n.2 (+ fd00:244:n::2), default route via .1 / ::1
 //!   router j:  10.k.0.(201+j)/24 (+ fd00:k::(201+j)/64), for BIRD/GoBGP/FRR (routers.rs)
 //! ```
+//! With `two_subnets(m)`, nodes m.. and (optionally) the routers sit on a second bridge,
+//! subnet 10.k.1.0/24 (+ fd00:k:1::/64), at 10.k.1.n; a gateway namespace routes between
+//! the two (10.k.0.253 and 10.k.1.253, ::253) and is everyone's default route. It has
+//! no route to any pod CIDR: pods in different subnets reach each other only through
+//! the overlay.
+//! ```text
+//!   switch ns: br0 (subnet 0, API server) and br1 (subnet 1, no address)
+//!   gw ns:     a leg on each bridge, forwarding on, nothing else
+//! ```
 //! A *bare* lab (`LabConfig::bare`) is a set of freshly installed nodes instead: no
 //! forwarding, no pod veth, no `kube-bridge`, no CNI configuration; each node's pod
 //! namespace is empty until the CNI plugins give it an interface (`lab/cni.rs`).
@@ -24,6 +33,7 @@ pub mod checks;
 pub mod cni;
 pub mod daemon;
 pub mod kernel;
+pub mod overlay;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -49,6 +59,10 @@ pub struct LabConfig {
     pub register_nodes: bool,
     /// Nodes as freshly installed: no forwarding, no pod interface (see the module doc).
     pub bare: bool,
+    /// Nodes from this index on (and routers, if `routers_in_second_subnet`) are in a
+    /// second subnet behind a gateway.
+    pub second_subnet_from: Option<usize>,
+    pub routers_in_second_subnet: bool,
 }
 
 impl LabConfig {
@@ -60,7 +74,21 @@ impl LabConfig {
             annotations: Vec::new(),
             register_nodes: true,
             bare: false,
+            second_subnet_from: None,
+            routers_in_second_subnet: false,
         }
+    }
+
+    /// Two subnets joined by a gateway: nodes `first..` in the second one.
+    pub fn two_subnets(mut self, first: usize) -> LabConfig {
+        self.second_subnet_from = Some(first);
+        self
+    }
+
+    /// With `two_subnets`: the router namespaces go into the second subnet.
+    pub fn routers_in_second_subnet(mut self) -> LabConfig {
+        self.routers_in_second_subnet = true;
+        self
     }
 
     /// Bare nodes: nothing of the pod network exists before kube-bgp starts.
@@ -96,6 +124,10 @@ impl LabConfig {
 /// One node: its namespace, its pod, its addresses and its kube-bgp process.
 pub struct LabNode {
     pub index: usize,
+    /// 0, or 1 for nodes in the second subnet of a `two_subnets` lab.
+    pub subnet: usize,
+    /// The interface towards the bridge (the underlay).
+    pub uplink: String,
     /// Node object name: `node<n>`.
     pub name: String,
     pub ipv4: String,
@@ -141,6 +173,8 @@ impl LabNode {
 /// A namespace on the bridge for an external BGP router, and the router once started.
 pub struct LabRouter {
     pub name: String,
+    /// 0, or 1 in the second subnet.
+    pub subnet: usize,
     pub ipv4: String,
     pub ipv6: Option<String>,
     /// Set by `Lab::start_router`; dropped (daemon killed) before the namespace.
@@ -154,6 +188,8 @@ pub struct Lab {
     nodes: Vec<LabNode>,
     routers: Vec<LabRouter>,
     api: FakeApiServer,
+    /// The gateway between the two subnets of a `two_subnets` lab.
+    pub gw: Option<Netns>,
     pub switch: Netns,
     dir: PathBuf,
     k: u32,
@@ -207,14 +243,62 @@ impl Lab {
         if cfg.dual_stack {
             switch.sh(&format!("ip addr add fd00:{k}::254/64 dev br0 nodad"));
         }
-        let attach = |ns: &Netns, v4: &str, v6: &Option<String>| {
+        // Addresses of host `h` in subnet `s` (v4 CIDR, v6 CIDR if dual-stack).
+        let addrs = |s: usize, h: usize| -> (String, Option<String>) {
+            let v6 = if s == 0 {
+                format!("fd00:{k}::{h}")
+            } else {
+                format!("fd00:{k}:{s}::{h}")
+            };
+            (format!("10.{k}.{s}.{h}"), cfg.dual_stack.then_some(v6))
+        };
+        let gw = cfg.second_subnet_from.map(|_| {
+            switch.sh("ip link add br1 type bridge forward_delay 0 && ip link set br1 up");
+            let gw = Netns::new(&format!("{tag}g"));
+            gw.sh("sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1");
+            for s in 0..2 {
+                let (v4, v6) = addrs(s, 253);
+                let mut a = vec![format!("{v4}/24")];
+                a.extend(v6.map(|v6| format!("{v6}/64")));
+                let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+                let (port, _) = veth(&switch, &[], &gw, &refs);
+                sh(&format!(
+                    "ip -n {} link set {port} master br{s}",
+                    switch.name
+                ));
+            }
+            // The API server on subnet 0 answers subnet 1 through the gateway.
+            switch.sh(&format!("ip route add default via 10.{k}.0.253"));
+            if cfg.dual_stack {
+                switch.sh(&format!("ip -6 route add default via fd00:{k}::253"));
+            }
+            gw
+        });
+        // Joins `ns` to bridge `s` with the given addresses; the default route goes
+        // through the gateway when there is one. Returns the namespace's interface.
+        let attach = |ns: &Netns, s: usize, v4: &str, v6: &Option<String>| -> String {
             let mut addrs = vec![format!("{v4}/24")];
             if let Some(v6) = v6 {
                 addrs.push(format!("{v6}/64"));
             }
             let refs: Vec<&str> = addrs.iter().map(String::as_str).collect();
-            let (port, _) = veth(&switch, &[], ns, &refs);
-            sh(&format!("ip -n {} link set {port} master br0", switch.name));
+            let (port, inner) = veth(&switch, &[], ns, &refs);
+            sh(&format!(
+                "ip -n {} link set {port} master br{s}",
+                switch.name
+            ));
+            if gw.is_some() {
+                ns.sh(&format!("ip route add default via 10.{k}.{s}.253"));
+                if v6.is_some() {
+                    let via = if s == 0 {
+                        format!("fd00:{k}::253")
+                    } else {
+                        format!("fd00:{k}:{s}::253")
+                    };
+                    ns.sh(&format!("ip -6 route add default via {via}"));
+                }
+            }
+            inner
         };
 
         let mut nodes = Vec::with_capacity(cfg.nodes);
@@ -222,9 +306,9 @@ impl Lab {
             let n = index + 1;
             let ns = Netns::new(&format!("{tag}n"));
             let pod = Netns::new(&format!("{tag}p"));
-            let ipv4 = format!("10.{k}.0.{n}");
-            let ipv6 = cfg.dual_stack.then(|| format!("fd00:{k}::{n}"));
-            attach(&ns, &ipv4, &ipv6);
+            let subnet = usize::from(cfg.second_subnet_from.is_some_and(|m| index >= m));
+            let (ipv4, ipv6) = addrs(subnet, n);
+            let uplink = attach(&ns, subnet, &ipv4, &ipv6);
             let pod_cidr4 = format!("10.244.{n}.0/24");
             let pod_cidr6 = cfg.dual_stack.then(|| format!("fd00:244:{n}::/64"));
             let node_dir = dir.join(format!("node{n}"));
@@ -235,6 +319,8 @@ impl Lab {
                 ns.sh("sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0");
                 nodes.push(LabNode {
                     index,
+                    subnet,
+                    uplink,
                     name: format!("node{n}"),
                     ipv4,
                     ipv6,
@@ -268,6 +354,8 @@ impl Lab {
             }
             nodes.push(LabNode {
                 index,
+                subnet,
+                uplink,
                 name: format!("node{n}"),
                 ipv4,
                 ipv6,
@@ -288,11 +376,12 @@ impl Lab {
         let mut routers = Vec::with_capacity(cfg.routers);
         for j in 0..cfg.routers {
             let ns = Netns::new(&format!("{tag}r"));
-            let ipv4 = format!("10.{k}.0.{}", 201 + j);
-            let ipv6 = cfg.dual_stack.then(|| format!("fd00:{k}::{}", 201 + j));
-            attach(&ns, &ipv4, &ipv6);
+            let subnet = usize::from(cfg.routers_in_second_subnet && gw.is_some());
+            let (ipv4, ipv6) = addrs(subnet, 201 + j);
+            attach(&ns, subnet, &ipv4, &ipv6);
             routers.push(LabRouter {
                 name: format!("router{}", j + 1),
+                subnet,
                 ipv4,
                 ipv6,
                 router: None,
@@ -325,6 +414,7 @@ impl Lab {
             nodes,
             routers,
             api,
+            gw,
             switch,
             dir,
             k,
@@ -383,6 +473,13 @@ impl Lab {
         format!("10.{}.0.0/24", self.k)
     }
 
+    /// The gateway namespace of a `two_subnets` lab.
+    pub fn gateway(&self) -> &Netns {
+        self.gw
+            .as_ref()
+            .unwrap_or_else(|| panic!("this lab has one subnet and no gateway"))
+    }
+
     /// The API server's address on the bridge (also the switch namespace's address).
     pub fn api_ip(&self) -> String {
         format!("10.{}.0.254", self.k)
@@ -400,6 +497,7 @@ impl Lab {
     /// Every namespace the lab created (to check teardown).
     pub fn namespace_names(&self) -> Vec<String> {
         let mut v = vec![self.switch.name.clone()];
+        v.extend(self.gw.iter().map(|g| g.name.clone()));
         for n in &self.nodes {
             v.push(n.ns.name.clone());
             v.push(n.pod.name.clone());

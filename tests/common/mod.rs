@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 pub mod rawpeer;
 pub mod routers;
+pub mod vm;
 
 /// True when running as root with `ip netns` usable. When not root: prints a loud
 /// SKIPPED line and returns false; under CI (`CI=true`) it panics instead, because CI
@@ -129,6 +130,31 @@ impl Drop for Netns {
         ));
         let _ = run(&format!("ip netns del {}", self.name));
     }
+}
+
+/// Runs `f` on a thread that has entered `ns` (network namespaces are per thread), for
+/// calling the library's netlink code inside a namespace.
+pub fn in_ns<T: Send>(ns: &Netns, f: impl FnOnce() -> T + Send) -> T {
+    let name = ns.name.clone();
+    std::thread::scope(|s| {
+        let h = s.spawn(move || {
+            let file = std::fs::File::open(format!("/var/run/netns/{name}"))
+                .unwrap_or_else(|e| panic!("open netns {name}: {e}"));
+            // SAFETY: setns on an open namespace fd; affects only this thread.
+            let rc = unsafe {
+                libc::setns(
+                    std::os::unix::io::AsRawFd::as_raw_fd(&file),
+                    libc::CLONE_NEWNET,
+                )
+            };
+            assert_eq!(rc, 0, "setns {name}: {}", std::io::Error::last_os_error());
+            f()
+        });
+        match h.join() {
+            Ok(v) => v,
+            Err(p) => std::panic::resume_unwind(p),
+        }
+    })
 }
 
 /// Joins two namespaces with a veth pair and gives each side an address (CIDR form,

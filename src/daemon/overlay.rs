@@ -1,0 +1,372 @@
+//! The overlay's kernel objects, as kube-router makes them: one `tun-*` tunnel per
+//! cluster-node next hop that needs one (ipip/ip6tnl, or inside GUE with
+//! `--overlay-encap=fou`), its host route in table 77, the FoU/GUE receive port of each
+//! address family, and the `from <pod CIDR> lookup 77` rules.
+//!
+//! Owns: the link/rule netlink socket, the FoU socket, the tunnels made (next hop ->
+//! ifindex and parameters) and the rules made. A tunnel is made on demand, as an
+//! explicit step of choosing a route through it (`ensure`); a link of the same name
+//! with other parameters (another encapsulation after a restart with another
+//! `--overlay-encap`, another port, another local address) is replaced. Tunnels that no
+//! installed route uses any more are deleted (`prune`): that is how a deleted node's
+//! tunnel goes, and how tunnels left by an earlier run are cleaned up (D6). Must not:
+//! decide which next hops get tunnels (`routes::route_for`, D7) or touch any link that
+//! is not one of our `tun-*` tunnels.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use crate::bgp::types::Prefix;
+use crate::config::{Config, OverlayEncap};
+use crate::kernel::fou::{self, FouPorts};
+use crate::kernel::modules;
+use crate::kernel::netlink::Netlink;
+use crate::kernel::tunnel::{self, TunnelAction, TunnelEncap, TunnelError, TunnelSpec};
+use crate::{debug, info, warn};
+
+/// A tunnel this run made or checked.
+#[derive(Clone, Copy, Debug)]
+struct MadeTunnel {
+    ifindex: u32,
+    spec: TunnelSpec,
+}
+
+pub struct OverlayLinks {
+    /// Links, table 77 and rules (`None`: netlink unavailable).
+    nl: Option<Netlink>,
+    /// FoU ports, opened only for `--overlay-encap=fou`.
+    fou: Option<FouPorts>,
+    encap: TunnelEncap,
+    made: BTreeMap<IpAddr, MadeTunnel>,
+    /// This kernel cannot make tunnels of the kind needed: none are tried any more.
+    unsupported: bool,
+    /// Address families (AF_INET/AF_INET6) whose GUE port is known open.
+    gue_open: BTreeSet<u8>,
+    /// Next hops whose tunnel failed, with the error last logged (logged once each).
+    failed: BTreeMap<IpAddr, String>,
+    /// Next hops tried in the current reconcile pass (a failing tunnel is tried once
+    /// per pass, not once per prefix behind it).
+    tried: BTreeSet<IpAddr>,
+    /// A link was replaced: routes through its old ifindex must all be planned again.
+    replaced: bool,
+    /// Orphaned tunnels are to be looked for at the next `prune`.
+    orphan_check: bool,
+    rules: BTreeSet<Prefix>,
+}
+
+impl OverlayLinks {
+    /// For `--overlay-encap=fou` loads the `fou` and `fou6` modules (as kube-router
+    /// runs `modprobe fou fou6`) and opens the FoU socket; `overlay` is whether tunnels
+    /// are wanted at all.
+    pub fn new(cfg: &Config, overlay: bool) -> OverlayLinks {
+        let encap = match cfg.overlay_encap {
+            OverlayEncap::Ipip => TunnelEncap::Ipip,
+            OverlayEncap::Fou => TunnelEncap::Gue {
+                port: cfg.overlay_encap_port,
+            },
+        };
+        let mut fou = None;
+        if encap != TunnelEncap::Ipip {
+            if overlay {
+                for m in ["fou", "fou6"] {
+                    match modules::load(m) {
+                        Ok(modules::Loaded::Now(v)) => {
+                            info!("kernel", "loaded kernel modules {}", v.join(", "))
+                        }
+                        Ok(modules::Loaded::Already) => {}
+                        Err(e) => warn!(
+                            "kernel",
+                            "--overlay-encap=fou: cannot load kernel module {m}: {e}"
+                        ),
+                    }
+                }
+            }
+            match FouPorts::open() {
+                Ok(f) => fou = Some(f),
+                Err(e) => warn!("kernel", "FoU ports unavailable: {e}"),
+            }
+        }
+        OverlayLinks {
+            nl: Netlink::open().ok(),
+            fou,
+            encap,
+            made: BTreeMap::new(),
+            unsupported: false,
+            gue_open: BTreeSet::new(),
+            failed: BTreeMap::new(),
+            tried: BTreeSet::new(),
+            replaced: false,
+            orphan_check: true,
+            rules: BTreeSet::new(),
+        }
+    }
+
+    /// The link socket's netlink port id (its route notifications are ours).
+    pub fn port_id(&self) -> Option<u32> {
+        self.nl.as_ref().and_then(Netlink::port_id)
+    }
+
+    /// Whether this kernel has shown it cannot make the tunnels.
+    pub fn unsupported(&self) -> bool {
+        self.unsupported
+    }
+
+    /// Whether a link was replaced since the last call (every route may need planning).
+    pub fn take_replaced(&mut self) -> bool {
+        std::mem::take(&mut self.replaced)
+    }
+
+    /// A reconcile pass starts: failed tunnels may be tried again (once).
+    pub fn begin_pass(&mut self) {
+        self.tried.clear();
+    }
+
+    fn fail(&mut self, remote: IpAddr, why: String) -> Option<u32> {
+        if self.failed.get(&remote) != Some(&why) {
+            warn!(
+                "kernel",
+                "tunnel to {remote}: {why}; its routes wait (tried again when they change, and at every --injected-routes-sync-period)"
+            );
+            self.failed.insert(remote, why);
+        }
+        None
+    }
+
+    /// The GUE receive port for `remote`'s family is open (opened now if needed).
+    fn gue_port(&mut self, port: u16, remote: IpAddr) -> Result<(), String> {
+        let af = fou::af_of(remote.is_ipv6());
+        if self.gue_open.contains(&af) {
+            return Ok(());
+        }
+        let Some(f) = self.fou.as_mut() else {
+            return Err("no FoU socket".into());
+        };
+        match f.add_gue(port, af) {
+            Ok(opened) => {
+                if opened {
+                    info!(
+                        "kernel",
+                        "FoU/GUE receive port {port} open ({})",
+                        if remote.is_ipv6() { "IPv6" } else { "IPv4" }
+                    );
+                }
+                self.gue_open.insert(af);
+                Ok(())
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Closes the port of a GUE tunnel that went away (replaced or removed), unless
+    /// the current settings still use it.
+    fn close_old_port(&mut self, was: Option<TunnelEncap>, remote: IpAddr) {
+        let Some(TunnelEncap::Gue { port }) = was else {
+            return;
+        };
+        if self.encap == (TunnelEncap::Gue { port }) {
+            return;
+        }
+        let af = fou::af_of(remote.is_ipv6());
+        let closed = match self.fou.as_mut() {
+            Some(f) => f.remove(port, af),
+            None => FouPorts::open().and_then(|mut f| f.remove(port, af)),
+        };
+        match closed {
+            Ok(true) => info!(
+                "kernel",
+                "FoU port {port} ({}) closed: no GUE tunnel uses it",
+                if remote.is_ipv6() { "IPv6" } else { "IPv4" }
+            ),
+            Ok(false) => {}
+            Err(e) => warn!("kernel", "closing FoU port {port}: {e}"),
+        }
+    }
+
+    /// The tunnel to `remote` from `local`, made (or replaced) now if needed, with its
+    /// table-77 route; its ifindex, or `None` if it cannot be made.
+    pub fn ensure(&mut self, local: IpAddr, remote: IpAddr) -> Option<u32> {
+        let spec = TunnelSpec {
+            local,
+            remote,
+            encap: self.encap,
+        };
+        if let Some(m) = self.made.get(&remote) {
+            if m.spec == spec {
+                return Some(m.ifindex);
+            }
+        }
+        if self.unsupported || (!self.tried.insert(remote) && self.failed.contains_key(&remote)) {
+            return None;
+        }
+        if let TunnelEncap::Gue { port } = spec.encap {
+            if let Err(e) = self.gue_port(port, remote) {
+                return self.fail(remote, format!("FoU/GUE port {port}: {e}"));
+            }
+        }
+        let nl = self.nl.as_mut()?;
+        let ensured = match tunnel::ensure_tunnel(nl, &spec) {
+            Ok(e) => e,
+            Err(TunnelError::Unsupported { kind, error }) => {
+                warn!(
+                    "kernel",
+                    "this kernel cannot create {kind} tunnels ({error}); routes to off-subnet nodes are not installed"
+                );
+                self.unsupported = true;
+                return None;
+            }
+            Err(e) => return self.fail(remote, e.to_string()),
+        };
+        if let Err(e) = tunnel::ensure_tunnel_route(nl, remote, ensured.ifindex) {
+            warn!("kernel", "table 77 route to {remote}: {e}");
+        }
+        let name = tunnel::tunnel_name(&remote);
+        match ensured.action {
+            TunnelAction::Kept => info!(
+                "kernel",
+                "tunnel {name} to {remote} ({}) kept from an earlier run", spec.encap
+            ),
+            TunnelAction::Created => {
+                info!("kernel", "tunnel {name} to {remote} ({}) up", spec.encap)
+            }
+            TunnelAction::Replaced { was } => {
+                info!(
+                    "kernel",
+                    "tunnel {name} to {remote} replaced: {} -> {}",
+                    was.map_or("another kind of link".to_string(), |w| w.to_string()),
+                    spec.encap
+                );
+                self.replaced = true;
+                self.close_old_port(was, remote);
+            }
+        }
+        if let Some(old) = self.made.get(&remote) {
+            if old.ifindex != ensured.ifindex {
+                self.replaced = true;
+            }
+        }
+        self.failed.remove(&remote);
+        self.made.insert(
+            remote,
+            MadeTunnel {
+                ifindex: ensured.ifindex,
+                spec,
+            },
+        );
+        Some(ensured.ifindex)
+    }
+
+    /// Whether `prune` has work: a tunnel made by this run is no longer in `used`, or
+    /// orphans of an earlier run are still to be looked for.
+    pub fn prune_due(&self, used: &BTreeSet<u32>) -> bool {
+        self.orphan_check || self.made.values().any(|m| !used.contains(&m.ifindex))
+    }
+
+    /// Asks for a look for orphaned tunnels at the next `prune`.
+    pub fn check_orphans(&mut self) {
+        self.orphan_check = true;
+    }
+
+    /// Deletes every `tun-*` tunnel whose ifindex no installed route uses (`used`):
+    /// tunnels of deleted nodes, and those an earlier run left. Their table-77 routes go
+    /// with them; so does the FoU port of a GUE tunnel the current settings no longer
+    /// use. On the periodic check (`check_orphans`) it also puts back what someone else
+    /// removed: a tunnel that vanished is made again when its routes are planned (they
+    /// all are), a table-77 route or a rule is re-added.
+    pub fn prune(&mut self, used: &BTreeSet<u32>) {
+        self.made.retain(|_, m| used.contains(&m.ifindex));
+        let Some(nl) = self.nl.as_mut() else {
+            return;
+        };
+        let links = match tunnel::dump_links(nl) {
+            Ok(l) => l,
+            Err(e) => {
+                debug!("kernel", "listing links for orphaned tunnels: {e}");
+                return;
+            }
+        };
+        if std::mem::take(&mut self.orphan_check) {
+            let present: BTreeSet<(u32, &str)> =
+                links.iter().map(|l| (l.ifindex, l.name.as_str())).collect();
+            let before = self.made.len();
+            self.made.retain(|remote, m| {
+                present.contains(&(m.ifindex, tunnel::tunnel_name(remote).as_str()))
+            });
+            if self.made.len() != before {
+                warn!(
+                    "kernel",
+                    "{} tunnel(s) were deleted by someone else; making them again",
+                    before - self.made.len()
+                );
+                self.replaced = true;
+            }
+            for (remote, m) in &self.made {
+                if let Err(e) = tunnel::ensure_tunnel_route(nl, *remote, m.ifindex) {
+                    warn!("kernel", "table 77 route to {remote}: {e}");
+                }
+            }
+            for p in &self.rules {
+                if let Err(e) = tunnel::ensure_rule(nl, p) {
+                    warn!("kernel", "rule from {p} lookup 77: {e}");
+                }
+            }
+            if let (TunnelEncap::Gue { port }, Some(f)) = (self.encap, self.fou.as_mut()) {
+                for af in &self.gue_open {
+                    match f.add_gue(port, *af) {
+                        Ok(true) => warn!(
+                            "kernel",
+                            "FoU port {port} was closed by someone else; opened again"
+                        ),
+                        Ok(false) => {}
+                        Err(e) => warn!("kernel", "FoU port {port}: {e}"),
+                    }
+                }
+            }
+        }
+        let keep: BTreeSet<String> = links
+            .iter()
+            .filter(|l| used.contains(&l.ifindex))
+            .map(|l| l.name.clone())
+            .collect();
+        match tunnel::remove_orphans(nl, &keep) {
+            Ok(gone) => {
+                for l in gone {
+                    info!("kernel", "removed tunnel {} (no route uses it)", l.name);
+                    let remote = l.tunnel.and_then(|t| t.remote);
+                    if let Some(r) = remote {
+                        self.close_old_port(l.tunnel.and_then(|t| t.encap()), r);
+                    }
+                }
+            }
+            Err(e) => debug!("kernel", "orphaned tunnels: {e}"),
+        }
+    }
+
+    /// Makes the `from <pod CIDR> lookup 77` rules exactly `want` (overlay on: the
+    /// local pod CIDRs; off: none, and any left by an earlier run are removed too).
+    pub fn sync_rules(&mut self, want: &BTreeSet<Prefix>, forget: &[Prefix]) {
+        let Some(nl) = self.nl.as_mut() else {
+            return;
+        };
+        for p in self.rules.difference(want).copied().collect::<Vec<_>>() {
+            if let Err(e) = tunnel::remove_rule(nl, &p) {
+                warn!("kernel", "removing rule from {p} lookup 77: {e}");
+            }
+            self.rules.remove(&p);
+        }
+        for p in want {
+            if !self.rules.contains(p) {
+                match tunnel::ensure_rule(nl, p) {
+                    Ok(()) => {
+                        self.rules.insert(*p);
+                    }
+                    Err(e) => warn!("kernel", "adding rule from {p} lookup 77: {e}"),
+                }
+            }
+        }
+        for p in forget {
+            if !want.contains(p) {
+                let _ = tunnel::remove_rule(nl, p);
+            }
+        }
+    }
+}
