@@ -60,6 +60,58 @@ pub fn write(level: Level, component: &str, msg: std::fmt::Arguments<'_>) {
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
+/// Rate limit for one source of repeated log lines (one peer's errors): at most
+/// `burst` lines per `window`; the first line of a later window says how many were
+/// left out. Sans-IO: the caller gives `now`.
+#[derive(Clone, Debug)]
+pub struct LogGate {
+    window: std::time::Duration,
+    burst: u32,
+    started: Option<std::time::Instant>,
+    used: u32,
+    suppressed: u64,
+}
+
+/// What the caller may log now.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Gate {
+    /// Log the line; `suppressed` lines were left out before it (say so when > 0).
+    Open { suppressed: u64 },
+    /// Leave the line out (it is counted).
+    Closed,
+}
+
+impl LogGate {
+    pub fn new(window: std::time::Duration, burst: u32) -> LogGate {
+        LogGate {
+            window,
+            burst,
+            started: None,
+            used: 0,
+            suppressed: 0,
+        }
+    }
+
+    /// Whether a line may be logged at `now`.
+    pub fn pass(&mut self, now: std::time::Instant) -> Gate {
+        let fresh = self
+            .started
+            .is_none_or(|s| now.saturating_duration_since(s) >= self.window);
+        if fresh {
+            self.started = Some(now);
+            self.used = 0;
+        }
+        if self.used < self.burst {
+            self.used += 1;
+            let suppressed = std::mem::take(&mut self.suppressed);
+            Gate::Open { suppressed }
+        } else {
+            self.suppressed += 1;
+            Gate::Closed
+        }
+    }
+}
+
 #[macro_export]
 macro_rules! error {
     ($comp:expr, $($arg:tt)*) => { $crate::log::write($crate::log::Level::Error, $comp, format_args!($($arg)*)) };
@@ -75,4 +127,26 @@ macro_rules! info {
 #[macro_export]
 macro_rules! debug {
     ($comp:expr, $($arg:tt)*) => { $crate::log::write($crate::log::Level::Debug, $comp, format_args!($($arg)*)) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn gate_passes_a_burst_per_window_and_counts_the_rest() {
+        let t = Instant::now();
+        let mut g = LogGate::new(Duration::from_secs(60), 3);
+        for _ in 0..3 {
+            assert_eq!(g.pass(t), Gate::Open { suppressed: 0 });
+        }
+        for k in 1..=100u64 {
+            assert_eq!(g.pass(t + Duration::from_millis(k)), Gate::Closed);
+        }
+        // The next window opens with the count of what was left out, once.
+        let t2 = t + Duration::from_secs(60);
+        assert_eq!(g.pass(t2), Gate::Open { suppressed: 100 });
+        assert_eq!(g.pass(t2), Gate::Open { suppressed: 0 });
+    }
 }

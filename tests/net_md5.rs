@@ -349,6 +349,6 @@ fn ttl_is_set_and_limits_hops() {
         "bound source address used"
     );
     // TTL on an accepted stream.
-    sock::prepare_accepted(&s, Some(1)).unwrap();
+    sock::prepare_accepted(&s, Some(1), None).unwrap();
     assert_eq!(sock::ttl(&s).unwrap(), 1);
 }

@@ -246,6 +246,8 @@ fn endpoints_survive_idle_floods_and_stream_a_million_routes() {
             &sock,
             "--peer-router-ips=10.62.0.9",
             "--peer-router-asns=65009",
+            // A million routes from one external peer: no prefix limit.
+            "--bgp-max-prefixes=0",
             "--metrics-addr=10.62.0.1",
             "--metrics-port=20251",
             "--health-addr=10.62.0.1",

@@ -30,11 +30,12 @@ if [ "$install" = 1 ]; then
   # nftables, iptables, ipset: to read and to reproduce what kube-router and Docker leave
   # on a node; containernetworking-plugins: the CNI reference plugins pods get their
   # interfaces from in the pod network tests; python3-venv: a private kubectl install;
-  # qemu-system-x86, linux-image-amd64, busybox-static: the VM lab (tests/vm/run.sh).
+  # qemu-system-x86, linux-image-amd64, busybox-static: the VM lab (tests/vm/run.sh);
+  # g++: libFuzzer (the fuzz stage) is C++.
   pkgs=(bird2 gobgpd frr iproute2 iputils-ping musl-tools rpm file curl openssl python3 python3-venv
         systemd tcpdump strace umoci skopeo util-linux nftables iptables ipset
         containernetworking-plugins
-        qemu-system-x86 linux-image-amd64 busybox-static)
+        qemu-system-x86 linux-image-amd64 busybox-static g++)
   missing=()
   for p in "${pkgs[@]}"; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
@@ -76,7 +77,8 @@ cargo fmt --all -- --check
 done_stage
 
 stage "cargo clippy -D warnings"
-cargo clippy --offline --locked --all-targets -- -D warnings
+# --workspace: the fuzz targets (tests/fuzz) too.
+cargo clippy --offline --locked --workspace --all-targets -- -D warnings
 done_stage
 
 stage "cargo test (unit + integration; root tests run here)"
@@ -98,6 +100,12 @@ tests/lab/demo.sh --no-install --bin target/debug/kube-bgp --timeout 60 >/tmp/ku
   exit 1
 }
 tail -n 25 /tmp/kube-bgp-demo.log
+done_stage
+
+stage "fuzz: every target in tests/fuzz for ${FUZZ_SECONDS:-25}s on its committed seeds"
+# Offline from vendor/ on the stable toolchain (RUSTC_BOOTSTRAP=1 for the sanitizer
+# flags); prints the executions per target; a crash fails the stage.
+FUZZ_SECONDS="${FUZZ_SECONDS:-25}" tests/fuzz/run.sh
 done_stage
 
 if [ -d tests/apiserver ]; then

@@ -8,7 +8,7 @@ use kube_bgp::bgp::types::{
     Afi, Aggregator, AsPath, AsSegment, Attrs, Capability, GrFamily, GracefulRestartCap, Message,
     MpNextHop, Notification, Open, Origin, Prefix, RawAttr, Update,
 };
-use kube_bgp::bgp::wire::{self, Ctx, EncodeError};
+use kube_bgp::bgp::wire::{self, AfiSet, Ctx, EncodeError};
 
 /// xorshift64* — small, fast, good enough to explore inputs.
 struct Rng(u64);
@@ -120,8 +120,9 @@ fn attrs(r: &mut Rng, ctx: &Ctx, u: &Update, v4_via_mp: bool) -> Attrs {
         atomic_aggregate: r.chance(3),
         aggregator,
         communities: (0..r.below(6)).map(|_| r.next() as u32).collect(),
-        originator_id: r.chance(4).then(|| Ipv4Addr::from(r.next() as u32)),
-        cluster_list: (0..r.below(3))
+        // Route reflection attributes only between internal peers (RFC 4456).
+        originator_id: (ctx.ibgp && r.chance(4)).then(|| Ipv4Addr::from(r.next() as u32)),
+        cluster_list: (0..if ctx.ibgp { r.below(3) } else { 0 })
             .map(|_| Ipv4Addr::from(r.next() as u32))
             .collect(),
         unknown: unknown_codes
@@ -227,18 +228,22 @@ const CTXS: [Ctx; 4] = [
     Ctx {
         four_octet_as: true,
         ibgp: true,
+        families: AfiSet::ALL,
     },
     Ctx {
         four_octet_as: true,
         ibgp: false,
+        families: AfiSet::ALL,
     },
     Ctx {
         four_octet_as: false,
         ibgp: true,
+        families: AfiSet::ALL,
     },
     Ctx {
         four_octet_as: false,
         ibgp: false,
+        families: AfiSet::ALL,
     },
 ];
 

@@ -437,9 +437,22 @@ impl fmt::Display for Notification {
             5 => "Finite State Machine Error",
             6 => "Cease",
             7 => "ROUTE-REFRESH Message Error",
+            8 => "Send Hold Timer Expired",
             _ => "Unknown",
         };
-        write!(f, "{name} ({}/{})", self.code, self.subcode)
+        // RFC 4486 Cease subcodes.
+        let sub = match (self.code, self.subcode) {
+            (6, 1) => "/Maximum Number of Prefixes Reached",
+            (6, 2) => "/Administrative Shutdown",
+            (6, 3) => "/Peer De-configured",
+            (6, 4) => "/Administrative Reset",
+            (6, 5) => "/Connection Rejected",
+            (6, 6) => "/Other Configuration Change",
+            (6, 7) => "/Connection Collision Resolution",
+            (6, 8) => "/Out of Resources",
+            _ => "",
+        };
+        write!(f, "{name}{sub} ({}/{})", self.code, self.subcode)
     }
 }
 

@@ -73,6 +73,10 @@ pub struct Settings {
     /// `--enable-ipv4` / `--enable-ipv6`: the local Node must have an address of the family.
     pub require_ipv4: bool,
     pub require_ipv6: bool,
+    /// `--bgp-max-prefixes`: the prefix limit of external peers (0 = unlimited).
+    pub max_prefixes: u32,
+    /// `--bgp-node-password-file`: TCP-MD5 key of every node-to-node session.
+    pub node_password: Option<Password>,
     /// BFD for the global peers (`--enable-bfd` and the `--bfd-*` values).
     pub global_bfd: Option<Bfd>,
     /// BFD for node-to-node sessions (`--enable-bfd-nodes`).
@@ -104,6 +108,8 @@ impl Default for Settings {
             loadbalancer_ip_range: Vec::new(),
             require_ipv4: true,
             require_ipv6: false,
+            max_prefixes: 10_000,
+            node_password: None,
             global_bfd: None,
             node_bfd: None,
         }
@@ -156,6 +162,8 @@ impl Settings {
             loadbalancer_ip_range: c.loadbalancer_ip_range.clone(),
             require_ipv4: c.enable_ipv4,
             require_ipv6: c.enable_ipv6,
+            max_prefixes: c.max_prefixes,
+            node_password: c.node_password.clone(),
             global_bfd: c.bfd,
             node_bfd: c.bfd_nodes,
         }

@@ -27,6 +27,27 @@ pub const ANN_LOCAL_ADDRESSES: &str = "kube-router.io/bgp-local-addresses";
 /// Hold time for node-to-node sessions (GoBGP's default, as kube-router uses).
 pub const NODE_HOLD_TIME: u16 = 90;
 
+/// The prefix limit of a node peer: a node sends only its own pod CIDRs (a route
+/// reflector those of every node), so twice the pod CIDRs the cluster's nodes own plus
+/// this margin leaves room for renumbering and still stops a node that floods. A route
+/// reflector server may also reflect what its external peers send: `--bgp-max-prefixes`
+/// more (unlimited when that is 0).
+pub const NODE_PREFIX_MARGIN: u32 = 64;
+
+/// The prefix limit (per family) for a node peer, see [`NODE_PREFIX_MARGIN`].
+pub fn node_prefix_limit(settings: &Settings, nodes: &[NodeModel], peer: &NodeModel) -> u32 {
+    let owned: usize = nodes.iter().map(|n| n.owned_cidrs.len()).sum();
+    let base = u32::try_from(owned)
+        .unwrap_or(u32::MAX)
+        .saturating_mul(2)
+        .saturating_add(NODE_PREFIX_MARGIN);
+    match (peer.rr_server.is_some(), settings.max_prefixes) {
+        (false, _) => base,
+        (true, 0) => 0,
+        (true, ext) => base.saturating_add(ext),
+    }
+}
+
 /// The local node's BGP identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
@@ -78,6 +99,11 @@ pub struct PeerPlan {
     pub rr_client: bool,
     pub families: Vec<Afi>,
     pub kind: PeerKind,
+    /// Most prefixes per family the peer may send; 0 = unlimited.
+    pub prefix_limit: u32,
+    /// GTSM (RFC 5082): drop packets from the peer with a TTL below this (set by the
+    /// daemon for directly connected nodes with `--bgp-node-ttl-security`).
+    pub min_ttl: Option<u8>,
 }
 
 /// Computes the local identity. `None` (with problems) when BGP cannot run yet: no local
@@ -273,7 +299,7 @@ pub fn node_peers(
             remote_asn: me.local_asn,
             local_asn: me.local_asn,
             local_addr: Some(me.primary),
-            password: None,
+            password: settings.node_password.clone(),
             ttl: None,
             hold_time: NODE_HOLD_TIME,
             rr_client,
@@ -281,6 +307,8 @@ pub fn node_peers(
             kind: PeerKind::Node {
                 name: n.name.clone(),
             },
+            prefix_limit: node_prefix_limit(settings, nodes, n),
+            min_ttl: None,
         });
     }
     out
@@ -376,6 +404,8 @@ pub fn external_peers(
             rr_client: false,
             families: me.families.clone(),
             kind: kind.clone(),
+            prefix_limit: settings.max_prefixes,
+            min_ttl: None,
         });
     }
     out

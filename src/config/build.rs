@@ -29,6 +29,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::flags::{self, FlagSpec, Group, Kind, Raw};
+use super::secret_file;
 use super::{
     Bfd, Config, ConfigError, DEFAULT_CLUSTER_ASN, DEFAULT_PEER_PORT, GracefulRestart,
     MAX_MD5_KEY_LEN, OverlayEncap, OverlayType, Password, PeerSpec, RouterIdMode, parse,
@@ -211,37 +212,39 @@ fn password_entries(
     ))
 }
 
-/// Largest passwords file read (a few hundred base64 keys).
-const MAX_PASSWORDS_FILE: u64 = 64 * 1024;
-
-/// Reads a file holding secrets, refusing one that group or others may read or write
-/// (the mode is checked on the opened file, so it cannot change in between).
-fn read_private_file(path: &str) -> Result<Vec<u8>, ConfigError> {
-    use std::io::Read;
-    use std::os::unix::fs::PermissionsExt;
-    let err = |reason: String| ConfigError::PasswordsFile {
+/// `--bgp-node-password-file`: one base64 TCP-MD5 key (whitespace around it ignored),
+/// from a file only its owner may read.
+fn node_password(path: &str) -> Result<Password, ConfigError> {
+    const FLAG: &str = "bgp-node-password-file";
+    let err = |reason: String| ConfigError::SecretFile {
+        flag: FLAG,
         path: path.to_string(),
         reason,
     };
-    let f = std::fs::File::open(path).map_err(|e| err(format!("cannot read: {e}")))?;
-    let meta = f.metadata().map_err(|e| err(format!("cannot read: {e}")))?;
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
+    let bytes = secret_file::read_private(std::path::Path::new(path)).map_err(err)?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| err("not UTF-8 text".into()))?;
+    let key = parse::base64_std(text.trim()).map_err(|r| err(format!("not base64: {r}")))?;
+    if key.is_empty() {
+        return Err(err("the password is empty".into()));
+    }
+    if key.len() > MAX_MD5_KEY_LEN {
         return Err(err(format!(
-            "mode {mode:04o} lets group or others access it; make it readable by its owner \
-             only (chmod 600; for a Kubernetes Secret volume, defaultMode: 0600)"
+            "decoded key is {} bytes; TCP-MD5 allows at most {MAX_MD5_KEY_LEN}",
+            key.len()
         )));
     }
-    let mut bytes = Vec::new();
-    f.take(MAX_PASSWORDS_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| err(format!("cannot read: {e}")))?;
-    if bytes.len() as u64 > MAX_PASSWORDS_FILE {
-        return Err(err(format!(
-            "larger than {MAX_PASSWORDS_FILE} bytes; not a passwords list"
-        )));
-    }
-    Ok(bytes)
+    Ok(Password::new(key))
+}
+
+/// Reads a file holding secrets, refusing one that group or others may read or write
+/// (see `secret_file`).
+fn read_private_file(path: &str) -> Result<Vec<u8>, ConfigError> {
+    secret_file::read_private(std::path::Path::new(path)).map_err(|reason| {
+        ConfigError::PasswordsFile {
+            path: path.to_string(),
+            reason,
+        }
+    })
 }
 
 fn peers(raw: &Raw, warnings: &mut Vec<String>) -> Result<Vec<PeerSpec>, ConfigError> {
@@ -487,6 +490,26 @@ pub fn build(raw: &Raw) -> Result<Config, ConfigError> {
         hold_secs = 65535;
     }
     let graceful_restart = graceful_restart(raw)?;
+    let prefix_limit_restart = duration(raw, "bgp-prefix-limit-restart", Duration::from_secs(60))?;
+    if prefix_limit_restart < Duration::from_secs(1) {
+        return Err(invalid(
+            "bgp-prefix-limit-restart",
+            raw.last("bgp-prefix-limit-restart").unwrap_or_default(),
+            "must be at least 1s",
+        ));
+    }
+    let max_send_buffer = uint(raw, "bgp-max-send-buffer", 32 << 20)?;
+    if max_send_buffer < 65536 {
+        return Err(invalid(
+            "bgp-max-send-buffer",
+            raw.last("bgp-max-send-buffer").unwrap_or_default(),
+            "must be at least 65536",
+        ));
+    }
+    let node_password = match string(raw, "bgp-node-password-file") {
+        None => None,
+        Some(path) => Some(node_password(&path)?),
+    };
     let (bfd, bfd_nodes) = bfd(raw)?;
     for (on, flag) in [
         (bfd.is_some(), "--enable-bfd"),
@@ -589,6 +612,12 @@ pub fn build(raw: &Raw) -> Result<Config, ConfigError> {
         bgp_port: bgp_port as u16,
         bgp_holdtime: Duration::from_secs(hold_secs),
         graceful_restart,
+        max_prefixes: uint(raw, "bgp-max-prefixes", 10_000)? as u32,
+        prefix_limit_restart,
+        accept_zero_holdtime: boolean(raw, "bgp-accept-zero-holdtime", false)?,
+        max_send_buffer: max_send_buffer as u32,
+        node_password,
+        node_ttl_security: boolean(raw, "bgp-node-ttl-security", false)?,
         advertise_pod_cidr: boolean(raw, "advertise-pod-cidr", true)?,
         advertise_cluster_ip: boolean(raw, "advertise-cluster-ip", false)?,
         advertise_external_ip: boolean(raw, "advertise-external-ip", false)?,

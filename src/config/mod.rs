@@ -26,6 +26,7 @@ pub mod cli;
 pub mod flags;
 pub mod help;
 pub mod parse;
+mod secret_file;
 
 pub use build::build;
 
@@ -154,6 +155,18 @@ pub struct Config {
     /// Whole seconds, 3..=65535.
     pub bgp_holdtime: Duration,
     pub graceful_restart: Option<GracefulRestart>,
+    /// Prefix limit per family for external peers; 0 = unlimited (a flag of our own).
+    pub max_prefixes: u32,
+    /// Idle wait after a prefix limit was exceeded (doubles on repeats).
+    pub prefix_limit_restart: Duration,
+    /// Accept a peer's hold time of 0.
+    pub accept_zero_holdtime: bool,
+    /// Bytes queued for one connection before Cease/Out of Resources.
+    pub max_send_buffer: u32,
+    /// TCP-MD5 key for node-to-node sessions (`--bgp-node-password-file`).
+    pub node_password: Option<Password>,
+    /// GTSM (RFC 5082) on node-to-node sessions with directly connected nodes.
+    pub node_ttl_security: bool,
     pub advertise_pod_cidr: bool,
     pub advertise_cluster_ip: bool,
     pub advertise_external_ip: bool,
@@ -252,6 +265,24 @@ impl Config {
                 "restart_time_secs": secs(g.restart_time),
                 "deferral_time_secs": secs(g.deferral_time),
             }))),
+        );
+        m.insert("bgp_max_prefixes".into(), json!(self.max_prefixes));
+        m.insert(
+            "bgp_prefix_limit_restart_secs".into(),
+            json!(secs(self.prefix_limit_restart)),
+        );
+        m.insert("bgp_max_send_buffer".into(), json!(self.max_send_buffer));
+        m.insert(
+            "bgp_accept_zero_holdtime".into(),
+            json!(self.accept_zero_holdtime),
+        );
+        m.insert(
+            "bgp_node_password".into(),
+            json!(self.node_password.as_ref().map(|pw| pw.to_string())),
+        );
+        m.insert(
+            "bgp_node_ttl_security".into(),
+            json!(self.node_ttl_security),
         );
         m.insert("advertise_pod_cidr".into(), json!(self.advertise_pod_cidr));
         m.insert(
@@ -430,6 +461,12 @@ pub enum ConfigError {
         path: String,
         reason: String,
     },
+    /// A secret file of a flag of ours that cannot be used (never shows its contents).
+    SecretFile {
+        flag: &'static str,
+        path: String,
+        reason: String,
+    },
     /// Subcommand usage errors.
     Usage(String),
 }
@@ -481,6 +518,9 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::PasswordsFile { path, reason } => {
                 write!(f, "--peer-router-passwords-file {path:?}: {reason}")
+            }
+            ConfigError::SecretFile { flag, path, reason } => {
+                write!(f, "--{flag} {path:?}: {reason}")
             }
             ConfigError::Usage(msg) => f.write_str(msg),
         }

@@ -1,10 +1,11 @@
 //! One BGP connection's bytes: the socket with its receive and send buffers, bounded
 //! reads, non-blocking writes, and the encoding of the RIB's output batches. No protocol
 //! decisions (those are the FSM's and the speaker's); runs on the daemon thread only.
+//! Never blocks or sleeps: what the socket does not take waits in the send buffer,
+//! whose size the FSM bounds (it is told after every write).
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
 
 use mio::Token;
 use mio::net::TcpStream;
@@ -27,9 +28,11 @@ pub(super) struct Conn {
     pub(super) rbuf: Vec<u8>,
     /// Bytes of `rbuf` already decoded (compacted once per turn, not per message).
     pub(super) roff: usize,
+    /// Bytes to send: whole BGP messages; `wbuf[woff..]` is not written yet.
     pub(super) wbuf: Vec<u8>,
     pub(super) woff: usize,
-    pub(super) close_after_flush: bool,
+    /// Start of the message that holds `woff` (`wbuf` always starts at a message).
+    pub(super) wmsg: usize,
     pub(super) local: Option<SocketAddr>,
 }
 
@@ -50,8 +53,48 @@ impl Conn {
             roff: 0,
             wbuf: Vec::new(),
             woff: 0,
-            close_after_flush: false,
+            wmsg: 0,
             local,
+        }
+    }
+
+    /// Bytes queued and not yet taken by the socket.
+    pub(super) fn pending(&self) -> usize {
+        self.wbuf.len().saturating_sub(self.woff)
+    }
+
+    /// Moves `wmsg` to the start of the message that holds `woff` (or to `woff` when
+    /// that is a message boundary).
+    fn find_message(&mut self) {
+        while self.wmsg < self.woff {
+            let len = self
+                .wbuf
+                .get(self.wmsg + 16..self.wmsg + 18)
+                .map_or(0, |b| usize::from(u16::from_be_bytes([b[0], b[1]])));
+            if len < wire::HEADER_LEN || self.wmsg + len > self.woff {
+                break;
+            }
+            self.wmsg += len;
+        }
+    }
+
+    /// Drops every queued message after the one being written (which must still be
+    /// finished, or the peer would see a broken stream). Used before a NOTIFICATION: the
+    /// session ends, and the peer gets the NOTIFICATION without waiting behind UPDATEs.
+    pub(super) fn drop_queued(&mut self) {
+        self.find_message();
+        let end = if self.wmsg == self.woff {
+            self.woff
+        } else {
+            let len = self
+                .wbuf
+                .get(self.wmsg + 16..self.wmsg + 18)
+                .map_or(0, |b| usize::from(u16::from_be_bytes([b[0], b[1]])));
+            (self.wmsg + len).clamp(self.woff, self.wbuf.len())
+        };
+        self.wbuf.truncate(end);
+        if self.wbuf.capacity() > 1 << 20 {
+            self.wbuf.shrink_to(end.max(4096));
         }
     }
 }
@@ -88,10 +131,11 @@ pub(super) fn count(c: &mut MessageCounters, m: &Message) {
     }
 }
 
-/// Queues bytes and writes what the socket takes now.
-pub(super) fn queue(c: &mut Conn, bytes: &[u8]) {
+/// Queues whole messages and writes what the socket takes now; returns the bytes
+/// written. Err when the connection is broken.
+pub(super) fn queue(c: &mut Conn, bytes: &[u8]) -> io::Result<usize> {
     append(c, bytes);
-    let _ = write_out(c);
+    write_out(c)
 }
 
 /// Adds to the write buffer without writing (the caller writes once at the end).
@@ -99,20 +143,22 @@ pub(super) fn append(c: &mut Conn, bytes: &[u8]) {
     if c.woff > 0 && c.woff == c.wbuf.len() {
         c.wbuf.clear();
         c.woff = 0;
+        c.wmsg = 0;
     }
     c.wbuf.extend_from_slice(bytes);
 }
 
-/// Sends `parts` in order: written straight from them (vectored) while nothing else
-/// waits in the buffer, and only what the socket does not take is copied into it.
-/// Err when the connection is broken.
-pub(super) fn send_parts(c: &mut Conn, parts: &[&[u8]]) -> io::Result<()> {
+/// Sends `parts` (whole messages) in order: written straight from them (vectored) while
+/// nothing else waits in the buffer, and only what the socket does not take is copied
+/// into it. Returns the bytes written; Err when the connection is broken.
+pub(super) fn send_parts(c: &mut Conn, parts: &[&[u8]]) -> io::Result<usize> {
     if c.connecting || c.woff < c.wbuf.len() {
         for p in parts {
             append(c, p);
         }
         return write_out(c);
     }
+    let mut written = 0;
     // Position in `parts`: part `i`, byte `off` of it.
     let (mut i, mut off) = (0, 0);
     while i < parts.len() {
@@ -123,6 +169,7 @@ pub(super) fn send_parts(c: &mut Conn, parts: &[&[u8]]) -> io::Result<()> {
         match c.stream.write_vectored(&io) {
             Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "closed")),
             Ok(mut n) => {
+                written += n;
                 while n > 0 && i < parts.len() {
                     let left = parts[i].len() - off;
                     if n >= left {
@@ -146,26 +193,52 @@ pub(super) fn send_parts(c: &mut Conn, parts: &[&[u8]]) -> io::Result<()> {
         }
     }
     if i < parts.len() {
-        append(c, &parts[i][off..]);
+        // The buffer was empty: it now starts inside part `i`'s first unwritten
+        // message. Keep the whole of that message (`woff` marks what was written) so
+        // the buffer starts at a message boundary.
+        let start = message_start(parts[i], off);
+        append(c, &parts[i][start..]);
+        c.woff = off - start;
+        c.wmsg = 0;
         for p in &parts[i + 1..] {
             append(c, p);
         }
     }
-    Ok(())
+    Ok(written)
+}
+
+/// The start of the message of `part` (whole messages back to back) that holds `off`.
+fn message_start(part: &[u8], off: usize) -> usize {
+    let mut at = 0;
+    while at < off {
+        let len = part
+            .get(at + 16..at + 18)
+            .map_or(0, |b| usize::from(u16::from_be_bytes([b[0], b[1]])));
+        if len < wire::HEADER_LEN || at + len > off {
+            break;
+        }
+        at += len;
+    }
+    at
 }
 
 /// Most slices one vectored write takes (the kernel's IOV_MAX).
 const IOV_MAX: usize = 1024;
 
-/// Writes as much as the socket takes. Err when the connection is broken.
-pub(super) fn write_out(c: &mut Conn) -> io::Result<()> {
+/// Writes as much as the socket takes; returns the bytes written. Err when the
+/// connection is broken.
+pub(super) fn write_out(c: &mut Conn) -> io::Result<usize> {
     if c.connecting {
-        return Ok(());
+        return Ok(0);
     }
+    let mut written = 0;
     while c.woff < c.wbuf.len() {
         match c.stream.write(&c.wbuf[c.woff..]) {
             Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "closed")),
-            Ok(n) => c.woff += n,
+            Ok(n) => {
+                c.woff += n;
+                written += n;
+            }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
@@ -174,11 +247,18 @@ pub(super) fn write_out(c: &mut Conn) -> io::Result<()> {
     if c.woff == c.wbuf.len() {
         c.wbuf.clear();
         c.woff = 0;
+        c.wmsg = 0;
+        if c.wbuf.capacity() > 4 << 20 {
+            c.wbuf = Vec::new();
+        }
     } else if c.woff > 1 << 20 {
-        c.wbuf.drain(..c.woff);
-        c.woff = 0;
+        // Compact, keeping the buffer aligned on the message being written.
+        c.find_message();
+        c.wbuf.drain(..c.wmsg);
+        c.woff -= c.wmsg;
+        c.wmsg = 0;
     }
-    Ok(())
+    Ok(written)
 }
 
 /// How a bounded read ended.
@@ -213,20 +293,11 @@ pub(super) fn read_in(c: &mut Conn) -> io::Result<ReadEnd> {
     }
 }
 
-/// Tries for a short while to write what is queued (used before closing).
-pub(super) fn flush_best_effort(c: &mut Conn) {
-    let deadline = Instant::now() + Duration::from_millis(200);
-    while c.woff < c.wbuf.len() && Instant::now() < deadline {
-        match write_out(c) {
-            Ok(()) if c.woff < c.wbuf.len() => std::thread::sleep(Duration::from_millis(5)),
-            _ => break,
-        }
-    }
-}
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::io::AsRawFd;
+    use std::time::{Duration, Instant};
 
     /// A connected loopback pair: (our non-blocking side as a `Conn`, the writer).
     fn pair() -> (Conn, std::net::TcpStream) {
@@ -341,5 +412,120 @@ mod tests {
         want.extend_from_slice(b"tail");
         assert_eq!(got.len(), want.len());
         assert!(got == want, "bytes out of order");
+    }
+
+    /// A BGP message of `len` bytes (marker, length, type 2) filled with `fill`.
+    fn message(len: usize, fill: u8) -> Vec<u8> {
+        let mut m = vec![0xFF; 16];
+        m.extend_from_slice(&(len as u16).to_be_bytes());
+        m.push(2);
+        m.resize(len, fill);
+        m
+    }
+
+    fn small_buffers(c: &Conn, peer: &std::net::TcpStream) {
+        for (fd, opt) in [
+            (c.stream.as_raw_fd(), libc::SO_SNDBUF),
+            (peer.as_raw_fd(), libc::SO_RCVBUF),
+        ] {
+            let v: libc::c_int = 32 * 1024;
+            // SAFETY: setsockopt on open sockets with a pointer to a live c_int.
+            let rc = unsafe {
+                libc::setsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    opt,
+                    (&v as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+            assert_eq!(rc, 0);
+        }
+    }
+
+    #[test]
+    fn a_notification_goes_out_right_after_the_message_being_written() {
+        let (mut c, mut peer) = pair();
+        small_buffers(&c, &peer);
+        // 2 MB of 1,000-byte messages: the socket takes part, the rest waits; the
+        // buffer stays aligned on messages even after compaction.
+        let msgs: Vec<Vec<u8>> = (0..2000).map(|k| message(1000, (k % 200) as u8)).collect();
+        let slices: Vec<&[u8]> = msgs.iter().map(|m| m.as_slice()).collect();
+        let written = send_parts(&mut c, &slices).expect("send");
+        assert!(c.pending() > 0 && written > 0);
+        assert_eq!(
+            c.wbuf.get(..16),
+            Some(&[0xFF; 16][..]),
+            "starts at a message"
+        );
+        // The session ends: queued messages are dropped, the one partly written is
+        // finished, then the NOTIFICATION.
+        c.drop_queued();
+        assert!(c.pending() < 1000, "{} bytes left", c.pending());
+        let notification = [vec![0xFF; 16], vec![0, 21, 3, 6, 8]].concat();
+        queue(&mut c, &notification).expect("queue");
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 65536];
+            peer.set_read_timeout(Some(Duration::from_secs(5)))
+                .expect("timeout");
+            while let Ok(n) = peer.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+                if got.ends_with(&[3, 6, 8]) {
+                    break;
+                }
+            }
+            got
+        });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while c.pending() > 0 && Instant::now() < deadline {
+            write_out(&mut c).expect("write");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let got = reader.join().expect("reader");
+        // Whole messages back to back, the NOTIFICATION last.
+        let mut at = 0;
+        let mut count = 0;
+        while at < got.len() {
+            assert_eq!(&got[at..at + 16], &[0xFF; 16], "message {count} at {at}");
+            let len = usize::from(u16::from_be_bytes([got[at + 16], got[at + 17]]));
+            at += len;
+            count += 1;
+        }
+        assert_eq!(at, got.len());
+        assert!(got.ends_with(&notification));
+        assert!(
+            count < 2000,
+            "queued messages were dropped ({count} arrived)"
+        );
+    }
+
+    #[test]
+    fn compaction_keeps_the_buffer_on_a_message_boundary() {
+        let (mut c, mut peer) = pair();
+        small_buffers(&c, &peer);
+        let m = message(4000, 7);
+        for _ in 0..1000 {
+            append(&mut c, &m);
+        }
+        // Read from the other side in steps until more than 1 MB went out, so
+        // write_out compacts.
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut total_read = 0;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        peer.set_nonblocking(true).expect("nonblocking");
+        while total_read < (1 << 20) + 100_000 && Instant::now() < deadline {
+            write_out(&mut c).expect("write");
+            if let Ok(n) = peer.read(&mut buf) {
+                total_read += n;
+            }
+        }
+        write_out(&mut c).expect("write");
+        assert!(c.woff < 1 << 20, "compacted: woff {}", c.woff);
+        assert_eq!(c.wbuf.get(..16), Some(&[0xFF; 16][..]));
+        assert_eq!(c.wbuf.len() % 4000, 0, "whole messages kept");
     }
 }

@@ -2,13 +2,16 @@
 //! (`bgp::fsm`) and the RIB (`bgp::rib`) to real sockets on the daemon's mio loop.
 //!
 //! Owns the sessions' I/O: accepting and connecting, framing and decoding, carrying out
-//! the FSM's actions, handing UPDATEs to the RIB and the RIB's output to the sockets, and
-//! the per-peer timers. Peer configuration (add/change/remove, listeners, MD5 keys) is in
+//! the FSM's actions, handing UPDATEs to the RIB and the RIB's output to the sockets,
+//! the per-peer timers, prefix-limit checks after each UPDATE (`bgp::limit` decides, the
+//! FSM ends the session), connections being closed (their last bytes are written as the
+//! socket takes them, for a few seconds at most; nothing blocks the loop) and the
+//! per-peer rate limit of error log lines. Peer configuration (add/change/remove, listeners, MD5 keys) is in
 //! `speaker::peers`; one connection's buffers in `daemon::conn`. Does not decide which
 //! peers exist (that is `cluster`, applied through [`Speaker::set_peers`]) and does not
 //! touch the kernel. Runs on the daemon thread only.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -17,26 +20,33 @@ use mio::net::TcpListener;
 use mio::{Interest, Registry, Token};
 
 use crate::bgp::fsm::{self, ConnId, DownReason, Input, Output, State};
+use crate::bgp::limit::{LimitVerdict, PrefixLimiter};
 use crate::bgp::rib::{PeerId, Rib};
 use crate::bgp::types::{Afi, Message, Update};
 use crate::bgp::wire;
 use crate::cluster::peers::PeerPlan;
+use crate::log::{Gate, LogGate};
 use crate::net::{Timers, sock};
 use crate::ops::ctl::MessageCounters;
 use crate::{debug, error, info, warn};
 
 mod peers;
+#[cfg(test)]
+mod tests;
 use peers::passwd;
 
-use super::conn::{
-    Conn, ReadEnd, count, encode_batch, flush_best_effort, queue, read_in, send_parts, write_out,
-};
+use super::conn::{Conn, ReadEnd, count, encode_batch, queue, read_in, send_parts, write_out};
 
 /// First token of the speaker's range; listeners use `BASE..BASE+LISTENER_SLOTS`.
 pub const TOKEN_BASE: usize = 1 << 20;
 /// Changed prefixes one `flush_rib` call exports at most.
 const OUT_CHUNK: usize = 64 * 1024;
 const LISTENER_SLOTS: usize = 64;
+/// How long a closed connection may take to write its last bytes (a NOTIFICATION).
+const CLOSE_LINGER: Duration = Duration::from_secs(3);
+/// Per peer, at most this many error lines per `LOG_WINDOW`.
+const LOG_BURST: u32 = 10;
+const LOG_WINDOW: Duration = Duration::from_secs(60);
 
 /// Settings that are the same for every peer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,6 +61,15 @@ pub struct LocalParams {
     /// Graceful restart (RFC 4724): restart time advertised, and whether this process
     /// is restarting (R bit).
     pub graceful_restart: Option<(u16, bool)>,
+    /// `--bgp-accept-zero-holdtime`.
+    pub accept_zero_holdtime: bool,
+    /// `--bgp-prefix-limit-restart`: Idle wait after a prefix limit was exceeded.
+    pub prefix_limit_restart: Duration,
+    /// `--bgp-max-send-buffer`: bytes queued per connection before Cease 6/8.
+    pub max_send_buffer: usize,
+    /// `--bgp-node-ttl-security`: listeners answer with TTL 255 (the SYN-ACK comes from
+    /// the listener, and a GTSM peer drops it otherwise).
+    pub gtsm: bool,
 }
 
 /// Counters and history for the CLI and metrics.
@@ -82,12 +101,42 @@ pub struct PeerSlot {
     /// none. Kept here because the FSM forgets the negotiated values once the session
     /// is down, which is exactly when graceful restart needs it.
     peer_restart_time: u16,
+    limiter: PrefixLimiter,
+    /// Rate limit of this peer's error log lines.
+    log_gate: LogGate,
+}
+
+impl PeerSlot {
+    /// Logs a warning about this peer unless its lines are being rate-limited.
+    fn warn(&mut self, now: Instant, msg: std::fmt::Arguments<'_>) {
+        gated_warn(&mut self.log_gate, self.plan.addr, now, msg);
+    }
+}
+
+/// A warning about peer `addr`, through its rate limit.
+fn gated_warn(gate: &mut LogGate, addr: IpAddr, now: Instant, msg: std::fmt::Arguments<'_>) {
+    match gate.pass(now) {
+        Gate::Open { suppressed: 0 } => warn!("bgp", "peer {addr}: {msg}"),
+        Gate::Open { suppressed } => warn!(
+            "bgp",
+            "peer {addr}: {msg} ({suppressed} earlier lines about this peer were suppressed)"
+        ),
+        Gate::Closed => {}
+    }
+}
+
+/// A connection the FSM closed whose last bytes are still being written.
+struct Closing {
+    conn: Conn,
+    peer: IpAddr,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum TimerKey {
     Fsm(IpAddr),
     Stale(IpAddr),
+    /// The linger time of a closing connection is over.
+    Closing(Token),
 }
 
 struct Listener {
@@ -102,6 +151,8 @@ pub struct Speaker {
     pub peers: BTreeMap<IpAddr, PeerSlot>,
     by_rib: HashMap<PeerId, IpAddr>,
     tokens: HashMap<Token, (IpAddr, ConnId)>,
+    /// Closed connections still writing their last bytes, by token.
+    closing: HashMap<Token, Closing>,
     next_token: usize,
     listeners: Vec<Listener>,
     /// Connections whose last read stopped at `READ_BUDGET` with data possibly left in
@@ -131,6 +182,7 @@ impl Speaker {
             peers: BTreeMap::new(),
             by_rib: HashMap::new(),
             tokens: HashMap::new(),
+            closing: HashMap::new(),
             next_token: TOKEN_BASE + LISTENER_SLOTS,
             listeners: Vec::new(),
             pending_reads: Vec::new(),
@@ -177,6 +229,17 @@ impl Speaker {
                         let _ = self.rib.stale_timeout(id);
                     }
                 }
+                TimerKey::Closing(token) => {
+                    if let Some(mut cl) = self.closing.remove(&token) {
+                        debug!(
+                            "bgp",
+                            "peer {}: closing connection: {} bytes left unsent",
+                            cl.peer,
+                            cl.conn.pending()
+                        );
+                        let _ = registry.deregister(&mut cl.conn.stream);
+                    }
+                }
             }
         }
     }
@@ -207,6 +270,10 @@ impl Speaker {
     pub fn ready(&mut self, registry: &Registry, token: Token, now: Instant) {
         if token.0 < TOKEN_BASE + LISTENER_SLOTS {
             self.accept_all(registry, now);
+            return;
+        }
+        if self.closing.contains_key(&token) {
+            self.flush_closing(registry, token);
             return;
         }
         let Some(&(addr, conn)) = self.tokens.get(&token) else {
@@ -243,8 +310,36 @@ impl Speaker {
                 );
                 continue;
             };
-            if let Err(e) = sock::prepare_accepted(&stream, slot.plan.ttl) {
+            if let Some(min) = slot.plan.min_ttl {
+                // GTSM (RFC 5082): the SYN must have come from one hop away. (The
+                // minimum TTL set below guards what follows; data may already be queued
+                // by the time it is set.)
+                match sock::syn_ttl(&stream) {
+                    Ok(Some(ttl)) if ttl >= min => {}
+                    other => {
+                        let why = match other {
+                            Ok(Some(ttl)) => format!("its SYN arrived with TTL {ttl}"),
+                            Ok(None) => "its SYN's TTL is unknown".into(),
+                            Err(e) => e.to_string(),
+                        };
+                        gated_warn(
+                            &mut slot.log_gate,
+                            ip,
+                            now,
+                            format_args!(
+                                "connection refused by TTL security (GTSM, minimum {min}): {why}"
+                            ),
+                        );
+                        continue;
+                    }
+                }
+            }
+            if let Err(e) = sock::prepare_accepted(&stream, slot.plan.ttl, slot.plan.min_ttl) {
                 warn!("bgp", "peer {ip}: setting up accepted connection: {e}");
+                if slot.plan.min_ttl.is_some() {
+                    // Without GTSM in force the connection must not be used.
+                    continue;
+                }
             }
             let conn = slot.fsm.alloc_conn();
             self.next_token += 1;
@@ -276,6 +371,7 @@ impl Speaker {
         // 1. Transport: finish a connect, flush what is queued, read what arrived.
         let mut first = Vec::new();
         let mut eof = false;
+        let mut wrote = None;
         {
             let Some(slot) = self.peers.get_mut(&addr) else {
                 return;
@@ -302,12 +398,22 @@ impl Speaker {
                 }
             }
             if !c.connecting && first.iter().all(|i| !matches!(i, Input::TcpFailed { .. })) {
-                if let Err(e) = write_out(c) {
-                    debug!("bgp", "peer {addr}: write: {e}");
-                    eof = true;
-                } else if c.close_after_flush && c.woff >= c.wbuf.len() {
-                    eof = true;
-                } else {
+                match write_out(c) {
+                    Err(e) => {
+                        debug!("bgp", "peer {addr}: write: {e}");
+                        eof = true;
+                    }
+                    Ok(n) => {
+                        if n > 0 || c.pending() > 0 {
+                            wrote = Some(Input::Sent {
+                                conn,
+                                pending: c.pending(),
+                                progressed: n > 0,
+                            });
+                        }
+                    }
+                }
+                if !eof {
                     let before = c.rbuf.len();
                     let res = read_in(c);
                     if c.rbuf.len() > before {
@@ -330,7 +436,7 @@ impl Speaker {
             }
         }
         let failed = first.iter().any(|i| matches!(i, Input::TcpFailed { .. }));
-        for i in first {
+        for i in first.into_iter().chain(wrote) {
             self.input(registry, addr, i, now);
         }
         if failed {
@@ -349,10 +455,12 @@ impl Speaker {
             };
             let rest = c.rbuf.get(c.roff..).unwrap_or_default();
             // A framing or decoding error ends the session with the codec's NOTIFICATION.
+            let mut msg_len = 0;
             let decoded = match wire::frame(rest) {
                 Ok(Some(len)) => {
                     let res = wire::decode(rest.get(..len).unwrap_or_default(), &ctx);
                     c.roff += len;
+                    msg_len = len;
                     res
                 }
                 Ok(None) => {
@@ -364,8 +472,11 @@ impl Speaker {
             };
             let input = match decoded {
                 Ok(d) => {
-                    for issue in &d.issues {
-                        warn!("bgp", "peer {addr}: malformed UPDATE handled by {issue}");
+                    if !d.issues.is_empty() {
+                        // RFC 7606 §6: the error, the NLRI involved and the whole message.
+                        let raw = c.rbuf.get(c.roff.saturating_sub(msg_len)..c.roff);
+                        let line = issue_line(&d, raw.unwrap_or_default());
+                        gated_warn(&mut slot.log_gate, addr, now, format_args!("{line}"));
                     }
                     count(&mut slot.stats.received, &d.message);
                     if matches!(d.message, Message::Update(_)) {
@@ -377,7 +488,12 @@ impl Speaker {
                     }
                 }
                 Err(e) => {
-                    warn!("bgp", "peer {addr}: bad message: {e}");
+                    gated_warn(
+                        &mut slot.log_gate,
+                        addr,
+                        now,
+                        format_args!("bad message: {e}"),
+                    );
                     slot.stats.last_error = Some(e.to_string());
                     c.rbuf.clear();
                     c.roff = 0;
@@ -404,6 +520,72 @@ impl Speaker {
         }
     }
 
+    /// The FSM closed `conn`: it leaves the peer at once. Whatever it still has to send
+    /// (a NOTIFICATION) is written as the socket takes it, for `CLOSE_LINGER` at most,
+    /// from the event loop; the loop never waits for it.
+    fn close_conn(&mut self, registry: &Registry, addr: IpAddr, conn: ConnId, now: Instant) {
+        let Some(mut c) = self
+            .peers
+            .get_mut(&addr)
+            .and_then(|slot| slot.conns.remove(&conn))
+        else {
+            return;
+        };
+        self.tokens.remove(&c.token);
+        if c.connecting || c.pending() == 0 {
+            let _ = registry.deregister(&mut c.stream);
+            return;
+        }
+        let token = c.token;
+        self.closing.insert(
+            token,
+            Closing {
+                conn: c,
+                peer: addr,
+            },
+        );
+        self.timers
+            .set(TimerKey::Closing(token), now + CLOSE_LINGER);
+    }
+
+    /// Writes on for a closing connection; drops it once all is written or it broke.
+    fn flush_closing(&mut self, registry: &Registry, token: Token) {
+        let Some(cl) = self.closing.get_mut(&token) else {
+            return;
+        };
+        let done = write_out(&mut cl.conn).is_err() || cl.conn.pending() == 0;
+        if done {
+            if let Some(mut cl) = self.closing.remove(&token) {
+                let _ = registry.deregister(&mut cl.conn.stream);
+            }
+            self.timers.cancel(&TimerKey::Closing(token));
+        }
+    }
+
+    /// Connections still writing their last bytes.
+    pub fn closing_count(&self) -> usize {
+        self.closing.len()
+    }
+
+    /// At exit: gives the closing connections up to `budget` in total (not per peer) to
+    /// write their last bytes, then drops them.
+    pub fn drain_closing(&mut self, registry: &Registry, budget: Duration) {
+        let deadline = Instant::now() + budget;
+        loop {
+            let tokens: Vec<Token> = self.closing.keys().copied().collect();
+            for t in tokens {
+                self.flush_closing(registry, t);
+            }
+            if self.closing.is_empty() || Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        for (_, mut cl) in self.closing.drain() {
+            let _ = registry.deregister(&mut cl.conn.stream);
+        }
+    }
+
     /// Feeds one input to a peer's FSM and carries out what it asks.
     fn input(&mut self, registry: &Registry, addr: IpAddr, input: Input, now: Instant) {
         let Some(slot) = self.peers.get_mut(&addr) else {
@@ -420,8 +602,9 @@ impl Speaker {
         outputs: Vec<Output>,
         now: Instant,
     ) {
-        for out in outputs {
-            self.run_output(registry, addr, out, now);
+        let mut work: VecDeque<Output> = outputs.into();
+        while let Some(out) = work.pop_front() {
+            work.extend(self.run_output(registry, addr, out, now));
         }
         if let Some(slot) = self.peers.get_mut(&addr) {
             match slot.fsm.next_deadline() {
@@ -433,42 +616,57 @@ impl Speaker {
         }
     }
 
-    fn run_output(&mut self, registry: &Registry, addr: IpAddr, out: Output, now: Instant) {
+    /// Carries out one FSM output; returns the outputs it led to (the FSM's answer to
+    /// a write it was told about).
+    fn run_output(
+        &mut self,
+        registry: &Registry,
+        addr: IpAddr,
+        out: Output,
+        now: Instant,
+    ) -> Vec<Output> {
         match out {
             Output::Connect { conn } => self.connect(registry, addr, conn, now),
             Output::Send { conn, msg } => {
                 let Some(slot) = self.peers.get_mut(&addr) else {
-                    return;
+                    return Vec::new();
                 };
                 let ctx = slot.ctx;
                 count(&mut slot.stats.sent, &msg);
-                if let Some(c) = slot.conns.get_mut(&conn) {
-                    let mut buf = Vec::new();
-                    match wire::encode(&msg, &ctx, &mut buf) {
-                        Ok(()) => queue(c, &buf),
-                        Err(e) => error!("bgp", "peer {addr}: cannot encode {msg:?}: {e}"),
-                    }
+                let Some(c) = slot.conns.get_mut(&conn) else {
+                    return Vec::new();
+                };
+                let mut buf = Vec::new();
+                if let Err(e) = wire::encode(&msg, &ctx, &mut buf) {
+                    error!("bgp", "peer {addr}: cannot encode {msg:?}: {e}");
+                    return Vec::new();
                 }
+                if matches!(msg, Message::Notification(_)) {
+                    // The session ends: what waits behind the message being written is
+                    // dropped, so the NOTIFICATION goes out next.
+                    c.drop_queued();
+                }
+                // A broken connection shows on its next readiness event.
+                let progressed = queue(c, &buf).is_ok_and(|n| n > 0);
+                let pending = c.pending();
+                return slot.fsm.handle(
+                    Input::Sent {
+                        conn,
+                        pending,
+                        progressed,
+                    },
+                    now,
+                );
             }
-            Output::Close { conn } => {
-                let mut drop_now = false;
-                if let Some(slot) = self.peers.get_mut(&addr) {
-                    if let Some(c) = slot.conns.get_mut(&conn) {
-                        flush_best_effort(c);
-                        drop_now = true;
-                    }
-                }
-                if drop_now {
-                    self.drop_conn(registry, addr, conn);
-                }
-            }
+            Output::Close { conn } => self.close_conn(registry, addr, conn, now),
             Output::Established { conn, negotiated } => {
                 let Some(slot) = self.peers.get_mut(&addr) else {
-                    return;
+                    return Vec::new();
                 };
                 slot.ctx = wire::Ctx {
                     four_octet_as: negotiated.four_octet_as,
                     ibgp: negotiated.ibgp,
+                    families: wire::AfiSet::of(&negotiated.families),
                 };
                 slot.stats.established_transitions += 1;
                 slot.peer_restart_time = negotiated
@@ -503,7 +701,7 @@ impl Speaker {
                     error!("bgp", "peer {addr}: RIB refused the session: {e:?}");
                 }
             }
-            Output::Update(u) => self.on_update(addr, u, now),
+            Output::Update(u) => return self.on_update(addr, u, now),
             Output::RouteRefresh { afi, .. } => {
                 if let Some(slot) = self.peers.get(&addr) {
                     debug!("bgp", "peer {addr}: route refresh for {}", afi.name());
@@ -516,18 +714,19 @@ impl Speaker {
                 graceful,
             } => {
                 let Some(slot) = self.peers.get_mut(&addr) else {
-                    return;
+                    return Vec::new();
                 };
                 // Not `slot.fsm.negotiated()`: the FSM is already Idle here.
                 let restart = slot.peer_restart_time;
                 if !matches!(reason, DownReason::AdminStop) {
                     slot.stats.last_error = Some(reason.to_string());
                 }
+                slot.limiter.reset();
                 let rib_id = slot.rib_id;
                 if was_established {
                     let level_warn = !matches!(reason, DownReason::AdminStop);
                     let msg = format!(
-                        "peer {addr}: session down: {reason}{}",
+                        "session down: {reason}{}",
                         if graceful {
                             format!(
                                 "; keeping its routes as stale for up to {restart}s (graceful restart)"
@@ -537,9 +736,9 @@ impl Speaker {
                         }
                     );
                     if level_warn {
-                        warn!("bgp", "{msg}");
+                        slot.warn(now, format_args!("{msg}"));
                     } else {
-                        info!("bgp", "{msg}");
+                        info!("bgp", "peer {addr}: {msg}");
                     }
                     if graceful && restart > 0 {
                         let at = now + Duration::from_secs(restart as u64);
@@ -556,21 +755,22 @@ impl Speaker {
                     let sent = matches!(reason, DownReason::NotificationSent(_));
                     if sent && (n.code, n.subcode) == (2, 2) && n.data.len() == 2 {
                         let seen = u16::from_be_bytes([n.data[0], n.data[1]]);
-                        warn!(
-                            "bgp",
-                            "peer {addr}: refused: it opened with AS {seen}{}, but AS {} is configured for it (D4)",
-                            if seen == 23456 {
-                                " (AS_TRANS: a 4-octet AS)"
-                            } else {
-                                ""
-                            },
-                            slot.plan.remote_asn
+                        let remote_asn = slot.plan.remote_asn;
+                        slot.warn(
+                            now,
+                            format_args!(
+                                "refused: it opened with AS {seen}{}, but AS {remote_asn} is configured for it (D4)",
+                                if seen == 23456 {
+                                    " (AS_TRANS: a 4-octet AS)"
+                                } else {
+                                    ""
+                                }
+                            ),
                         );
                     } else {
-                        warn!(
-                            "bgp",
-                            "peer {addr}: session not established: {reason} ({})",
-                            explain(n)
+                        slot.warn(
+                            now,
+                            format_args!("session not established: {reason} ({})", explain(n)),
                         );
                     }
                 }
@@ -583,11 +783,14 @@ impl Speaker {
                 }
             }
         }
+        Vec::new()
     }
 
-    fn on_update(&mut self, addr: IpAddr, u: Update, now: Instant) {
+    /// Applies an UPDATE to the RIB, then checks the peer's prefix limit; returns the
+    /// FSM's outputs when the limit was exceeded.
+    fn on_update(&mut self, addr: IpAddr, u: Update, now: Instant) -> Vec<Output> {
         let Some(slot) = self.peers.get_mut(&addr) else {
-            return;
+            return Vec::new();
         };
         slot.stats.last_update = Some(now);
         let id = slot.rib_id;
@@ -598,10 +801,49 @@ impl Speaker {
                 slot.stats.eor.push(afi);
             }
             let _ = self.rib.end_of_rib(id, afi);
-            return;
+            return Vec::new();
         }
+        let v4 = u.announced.iter().any(|p| p.afi() == Afi::Ipv4);
+        let v6 = u.announced.iter().any(|p| p.afi() == Afi::Ipv6);
         if let Err(e) = self.rib.apply_update(id, u) {
-            warn!("bgp", "peer {addr}: UPDATE not applied: {e:?}");
+            slot.warn(now, format_args!("UPDATE not applied: {e}"));
+        }
+        let mut out = Vec::new();
+        for afi in [(v4, Afi::Ipv4), (v6, Afi::Ipv6)]
+            .into_iter()
+            .filter_map(|(some, afi)| some.then_some(afi))
+        {
+            out.extend(self.check_limit(addr, afi, now));
+        }
+        out
+    }
+
+    /// Checks the prefix count of `afi` against the peer's limit: a warning at 80 %, the
+    /// FSM's outputs (Cease 6/1) when exceeded.
+    fn check_limit(&mut self, addr: IpAddr, afi: Afi, now: Instant) -> Vec<Output> {
+        let Some(slot) = self.peers.get_mut(&addr) else {
+            return Vec::new();
+        };
+        let count = self.rib.received_of(slot.rib_id, afi);
+        match slot.limiter.check(afi, count) {
+            LimitVerdict::Fine => Vec::new(),
+            LimitVerdict::Warn { count, limit } => {
+                warn!(
+                    "bgp",
+                    "peer {addr}: {count} {} prefixes received, {}% of its limit {limit}",
+                    afi.name(),
+                    (count as u64 * 100) / u64::from(limit.max(1))
+                );
+                Vec::new()
+            }
+            LimitVerdict::Exceeded { count, limit } => {
+                warn!(
+                    "bgp",
+                    "peer {addr}: {count} {} prefixes received, over its limit {limit}: closing the session (Cease 6/1)",
+                    afi.name()
+                );
+                slot.fsm.handle(Input::PrefixLimit { afi, limit }, now)
+            }
         }
     }
 
@@ -611,7 +853,13 @@ impl Speaker {
         };
         let plan = &slot.plan;
         let remote = SocketAddr::new(addr, plan.port);
-        let res = sock::connect(remote, plan.local_addr, plan.ttl, passwd(plan));
+        let res = sock::connect_gtsm(
+            remote,
+            plan.local_addr,
+            plan.ttl,
+            plan.min_ttl,
+            passwd(plan),
+        );
         match res {
             Ok(mut stream) => {
                 let token = self.alloc_token();
@@ -709,14 +957,25 @@ impl Speaker {
             let n: u64 = parts.iter().map(|&(bi, ei)| enc[bi][ei].2).sum();
             slot.stats.sent.update += n;
             self.updates_out += n;
-            written.push((addr, conn, send_parts(c, &slices).is_err()));
+            let res = send_parts(c, &slices);
+            let sent = Input::Sent {
+                conn,
+                pending: c.pending(),
+                progressed: res.as_ref().is_ok_and(|&n| n > 0),
+            };
+            written.push((addr, conn, res.is_err(), sent));
         }
-        for (addr, conn, failed) in written {
+        for (addr, conn, failed, sent) in written {
             if let Some(slot) = self.peers.get_mut(&addr) {
                 slot.fsm.message_sent(now);
                 if failed {
                     self.input(registry, addr, Input::TcpClosed { conn }, now);
                     self.drop_conn(registry, addr, conn);
+                } else {
+                    // The FSM bounds what waits for a slow peer (Cease 6/8 beyond it):
+                    // only this peer's unwritten part was copied, the others are not
+                    // held back.
+                    self.input(registry, addr, sent, now);
                 }
                 self.rearm(addr);
             }
@@ -733,16 +992,15 @@ impl Speaker {
 
     /// Stops every session. `notify`: send Cease (administrative shutdown) so peers
     /// withdraw at once; otherwise just close (graceful restart: peers keep our routes).
+    ///
+    /// Nothing here waits: with `notify` the NOTIFICATIONs are queued on connections
+    /// that are closing; [`Speaker::drain_closing`] gives them a bounded time at exit.
+    /// Without it the sockets are just closed (what the kernel holds is still sent).
     pub fn shutdown(&mut self, registry: &Registry, notify: bool, now: Instant) {
         let addrs: Vec<IpAddr> = self.peers.keys().copied().collect();
         for addr in addrs {
             if notify {
                 self.input(registry, addr, Input::Stop { subcode: 2 }, now);
-            }
-            if let Some(slot) = self.peers.get_mut(&addr) {
-                for c in slot.conns.values_mut() {
-                    flush_best_effort(c);
-                }
             }
         }
     }
@@ -768,6 +1026,38 @@ impl Speaker {
     pub fn state(&self, addr: &IpAddr) -> Option<State> {
         self.peers.get(addr).map(|p| p.fsm.state())
     }
+}
+
+/// The log line for an UPDATE that RFC 7606 error handling changed: what was done, the
+/// NLRI involved (the first few) and the whole message in hex (RFC 7606 §6).
+fn issue_line(d: &wire::Decoded, raw: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut line = String::from("malformed UPDATE handled by ");
+    for (i, issue) in d.issues.iter().enumerate() {
+        if i > 0 {
+            line.push_str("; ");
+        }
+        let _ = write!(line, "{issue}");
+    }
+    if let Message::Update(u) = &d.message {
+        let nlri: Vec<String> = u
+            .announced
+            .iter()
+            .chain(&u.withdrawn)
+            .take(8)
+            .map(|p| p.to_string())
+            .collect();
+        let total = u.announced.len() + u.withdrawn.len();
+        let _ = write!(line, "; NLRI ({total}): {}", nlri.join(" "));
+        if total > nlri.len() {
+            line.push_str(" ...");
+        }
+    }
+    line.push_str("; message ");
+    for b in raw {
+        let _ = write!(line, "{b:02x}");
+    }
+    line
 }
 
 /// A short explanation of common OPEN refusals for the log.

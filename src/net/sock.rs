@@ -1,5 +1,6 @@
-//! BGP transport sockets: TCP-MD5 (RFC 2385) keys, TTL / hop limit, DSCP CS6, source
-//! address binding, dual-stack listeners, and v4-mapped address normalisation.
+//! BGP transport sockets: TCP-MD5 (RFC 2385) keys, TTL / hop limit and GTSM minimum TTL
+//! (RFC 5082), DSCP CS6, source address binding, dual-stack listeners, and v4-mapped
+//! address normalisation.
 //!
 //! Owns: every `unsafe` call of the network edge. Each one sits in a small private fn
 //! whose comment states the invariant it relies on; the public fns are safe. Must not:
@@ -347,6 +348,93 @@ pub fn set_ttl<S: AsFd>(sock: &S, ttl: u8) -> io::Result<()> {
     setsockopt(fd, libc::IPPROTO_IP, libc::IP_TTL, &v, "setsockopt IP_TTL")
 }
 
+/// GTSM (RFC 5082): the kernel drops the socket's incoming packets whose TTL (IPv4) or
+/// hop limit (IPv6) is below `min`. On an IPv6 socket both are set, for v4-mapped
+/// peers of a dual-stack socket.
+pub fn set_min_ttl<S: AsFd>(sock: &S, min: u8) -> io::Result<()> {
+    let fd = sock.as_fd();
+    let v = libc::c_int::from(min);
+    if family(fd)? == libc::AF_INET6 {
+        setsockopt(
+            fd,
+            libc::IPPROTO_IPV6,
+            libc::IPV6_MINHOPCOUNT,
+            &v,
+            "setsockopt IPV6_MINHOPCOUNT",
+        )?;
+    }
+    setsockopt(
+        fd,
+        libc::IPPROTO_IP,
+        libc::IP_MINTTL,
+        &v,
+        "setsockopt IP_MINTTL",
+    )
+}
+
+/// Makes a listener keep the headers of each connection's SYN, to be read once with
+/// [`syn_ttl`] on the accepted stream (`TCP_SAVE_SYN`).
+pub fn set_save_syn<S: AsFd>(sock: &S) -> io::Result<()> {
+    let one: libc::c_int = 1;
+    setsockopt(
+        sock.as_fd(),
+        libc::IPPROTO_TCP,
+        libc::TCP_SAVE_SYN,
+        &one,
+        "setsockopt TCP_SAVE_SYN",
+    )
+}
+
+/// The TTL (IPv4) or hop limit (IPv6) the connection's SYN arrived with, from the headers
+/// its listener saved ([`set_save_syn`]); `None` when none were saved. Readable once.
+///
+/// GTSM on an accepted connection: the minimum TTL can only be set once the connection
+/// exists, after its first data may already be queued; the SYN's TTL says whether the
+/// peer is one hop away from the start.
+pub fn syn_ttl(stream: &TcpStream) -> io::Result<Option<u8>> {
+    let mut buf = [0u8; 256];
+    let mut len = buf.len() as libc::socklen_t;
+    // SAFETY: `stream` is a live socket; buf/len describe a writable local buffer and
+    // the kernel writes at most `len` bytes into it.
+    let rc = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_SAVED_SYN,
+            buf.as_mut_ptr().cast::<libc::c_void>(),
+            &mut len,
+        )
+    };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        // ENOENT: nothing saved (already read, or the listener did not save it).
+        if e.raw_os_error() == Some(libc::ENOENT) {
+            return Ok(None);
+        }
+        return Err(io::Error::new(
+            e.kind(),
+            format!("getsockopt TCP_SAVED_SYN: {e}"),
+        ));
+    }
+    let hdr = buf.get(..len as usize).unwrap_or_default();
+    Ok(match hdr.first().map(|b| b >> 4) {
+        Some(4) => hdr.get(8).copied(),
+        Some(6) => hdr.get(7).copied(),
+        _ => None,
+    })
+}
+
+/// The minimum TTL set by [`set_min_ttl`] for IPv4 packets (0 when none).
+pub fn min_ttl<S: AsFd>(sock: &S) -> io::Result<u8> {
+    let v = getsockopt_int(
+        sock.as_fd(),
+        libc::IPPROTO_IP,
+        libc::IP_MINTTL,
+        "getsockopt IP_MINTTL",
+    )?;
+    u8::try_from(v).map_err(|_| invalid(format!("kernel reported minimum TTL {v}")))
+}
+
 /// The TTL / hop limit that applies to the socket's packets: IP_TTL for IPv4 sockets
 /// and for IPv6 sockets whose peer is v4-mapped, IPV6_UNICAST_HOPS otherwise.
 pub fn ttl<S: AsFd>(sock: &S) -> io::Result<u8> {
@@ -413,12 +501,20 @@ pub fn connect_finished(stream: &TcpStream) -> io::Result<bool> {
     }
 }
 
-/// Prepares a stream returned by `accept`: nodelay, DSCP CS6 and, when given, the TTL.
-pub fn prepare_accepted(stream: &TcpStream, ttl: Option<u8>) -> io::Result<()> {
+/// Prepares a stream returned by `accept`: nodelay, DSCP CS6 and, when given, the TTL
+/// and the GTSM minimum TTL (before anything is read from it).
+pub fn prepare_accepted(
+    stream: &TcpStream,
+    ttl: Option<u8>,
+    min_ttl: Option<u8>,
+) -> io::Result<()> {
     set_nodelay(stream, true)?;
     set_tos(stream, TOS_CS6)?;
     if let Some(t) = ttl {
         set_ttl(stream, t)?;
+    }
+    if let Some(m) = min_ttl {
+        set_min_ttl(stream, m)?;
     }
     Ok(())
 }
@@ -433,6 +529,18 @@ pub fn connect(
     peer: SocketAddr,
     local: Option<IpAddr>,
     ttl: Option<u8>,
+    md5: Option<&[u8]>,
+) -> io::Result<TcpStream> {
+    connect_gtsm(peer, local, ttl, None, md5)
+}
+
+/// [`connect`] with a GTSM minimum TTL (RFC 5082) set before the SYN, so even the
+/// SYN-ACK must arrive with it.
+pub fn connect_gtsm(
+    peer: SocketAddr,
+    local: Option<IpAddr>,
+    ttl: Option<u8>,
+    min_ttl: Option<u8>,
     md5: Option<&[u8]>,
 ) -> io::Result<TcpStream> {
     let peer = normalize(peer);
@@ -456,6 +564,9 @@ pub fn connect(
     set_tos(&fd, TOS_CS6)?;
     if let Some(t) = ttl {
         set_ttl(&fd, t)?;
+    }
+    if let Some(m) = min_ttl {
+        set_min_ttl(&fd, m)?;
     }
     if let Some(l) = local {
         // Defer the port choice to connect, so many sessions from one address do not

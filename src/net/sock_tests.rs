@@ -99,7 +99,7 @@ fn loopback_md5_session_with_ttl_and_cs6() {
     assert_eq!(ttl(&c).unwrap(), 1);
     assert_eq!(tos(&c).unwrap(), TOS_CS6);
     let mut s = accept_within(&mut l, Duration::from_secs(5)).expect("accepted with the right key");
-    prepare_accepted(&s, Some(7)).unwrap();
+    prepare_accepted(&s, Some(7), None).unwrap();
     assert_eq!(ttl(&s).unwrap(), 7);
     assert_eq!(peer_addr(&s).unwrap(), local_addr(&c).unwrap());
     // Blocking-ish byte exchange over the non-blocking pair, bounded.
@@ -177,4 +177,84 @@ fn dual_stack_listener_is_not_v6_only() {
     assert!(!v6_only(&l).unwrap());
     set_md5(&l, "127.0.0.1".parse().unwrap(), Some(b"k")).unwrap();
     set_md5(&l, "fd00::1".parse().unwrap(), Some(b"k")).unwrap();
+}
+
+/// Whether `s` receives anything within `wait` (non-blocking reads, bounded).
+fn receives(s: &mut TcpStream, wait: Duration) -> bool {
+    let end = Instant::now() + wait;
+    let mut buf = [0u8; 16];
+    while Instant::now() < end {
+        match s.read(&mut buf) {
+            Ok(n) if n > 0 => return true,
+            Ok(_) => return false,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+#[test]
+fn gtsm_drops_packets_below_the_minimum_ttl() {
+    // Loopback does not decrement the TTL: what the sender sets is what arrives. (A
+    // listener per case: `accept_within` registers it with a poll of its own.)
+    for (sender_ttl, want) in [(64u8, false), (255u8, true)] {
+        let mut l = listen("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = l.local_addr().unwrap();
+        let mut c = connect(addr, None, Some(sender_ttl), None).unwrap();
+        let mut s = accept_within(&mut l, Duration::from_secs(5))
+            .unwrap_or_else(|| panic!("accepted (sender TTL {sender_ttl})"));
+        prepare_accepted(&s, Some(255), Some(255)).unwrap();
+        assert_eq!(min_ttl(&s).unwrap(), 255);
+        assert_eq!(ttl(&s).unwrap(), 255);
+        let end = Instant::now() + Duration::from_secs(5);
+        while !connect_finished(&c).unwrap() && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        c.write_all(b"BGP!").unwrap();
+        assert_eq!(
+            receives(&mut s, Duration::from_millis(700)),
+            want,
+            "sender TTL {sender_ttl}"
+        );
+    }
+    // The connecting side: with a minimum TTL set before the SYN, a SYN-ACK sent with
+    // a lower TTL is dropped and the connection never completes.
+    let low = listen("127.0.0.1:0".parse().unwrap()).unwrap();
+    set_ttl(&low, 64).unwrap();
+    let c = connect_gtsm(low.local_addr().unwrap(), None, Some(255), Some(255), None).unwrap();
+    assert_eq!(min_ttl(&c).unwrap(), 255);
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(!connect_finished(&c).unwrap_or(false));
+    let high = listen("127.0.0.1:0".parse().unwrap()).unwrap();
+    set_ttl(&high, 255).unwrap();
+    let c = connect_gtsm(high.local_addr().unwrap(), None, Some(255), Some(255), None).unwrap();
+    let end = Instant::now() + Duration::from_secs(5);
+    let mut up = false;
+    while !up && Instant::now() < end {
+        up = connect_finished(&c).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(up, "GTSM on both ends connects");
+}
+
+#[test]
+fn a_listener_keeps_each_syns_ttl_once() {
+    // A listener per case (see `accept_within`).
+    for sender_ttl in [64u8, 255] {
+        let mut l = listen("127.0.0.1:0".parse().unwrap()).unwrap();
+        set_save_syn(&l).unwrap();
+        let _c = connect(l.local_addr().unwrap(), None, Some(sender_ttl), None).unwrap();
+        let s = accept_within(&mut l, Duration::from_secs(5)).expect("accepted");
+        assert_eq!(syn_ttl(&s).unwrap(), Some(sender_ttl));
+        // Read once: the kernel frees the saved headers.
+        assert_eq!(syn_ttl(&s).unwrap(), None);
+    }
+    // Without TCP_SAVE_SYN nothing is known.
+    let mut l = listen("127.0.0.1:0".parse().unwrap()).unwrap();
+    let _c = connect(l.local_addr().unwrap(), None, Some(255), None).unwrap();
+    let s = accept_within(&mut l, Duration::from_secs(5)).expect("accepted");
+    assert_eq!(syn_ttl(&s).unwrap(), None);
 }

@@ -70,6 +70,7 @@ fn main() -> Result<(), String> {
     let ctx = wire::Ctx {
         four_octet_as: true,
         ibgp: false,
+        families: wire::AfiSet::ALL,
     };
     let attrs = Attrs {
         origin: Origin::Igp,

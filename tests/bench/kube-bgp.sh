@@ -11,7 +11,8 @@
 #
 #   ingest: one Node "dut" (InternalIP $DUT_IP, pod CIDR 10.244.0.0/24, away from the
 #           injected 16.0.0.0/8), the injectors as global peers
-#           (--peer-router-ips/--peer-router-asns), --cluster-asn=$DUT_AS.
+#           (--peer-router-ips/--peer-router-asns), --cluster-asn=$DUT_AS,
+#           --bgp-max-prefixes=0 (full tables).
 #   rr:     Node "dut" with kube-router.io/rr.server=$RR_CLUSTER_ID, and one Node per line
 #           of $RR_CLIENTS_FILE ("sim-<i>", InternalIP = client address,
 #           kube-router.io/rr.client=$RR_CLUSTER_ID, spec.podCIDR = its pod CIDR and the
@@ -98,9 +99,10 @@ start)
       ips+="${ips:+,}${p%%:*}"
       asns+="${asns:+,}${p##*:}"
     done
-    # receiver only: nothing of ours to the injectors
+    # receiver only: nothing of ours to the injectors; the injectors send full
+    # tables, so no prefix limit (the default, 10000, would end their sessions)
     flags+=(--cluster-asn="$DUT_AS" --peer-router-ips="$ips" --peer-router-asns="$asns"
-      --advertise-pod-cidr=false)
+      --advertise-pod-cidr=false --bgp-max-prefixes=0)
   fi
   # shellcheck disable=SC2086
   ip netns exec "$NS" "$BIN" "${flags[@]}" ${KUBE_BGP_EXTRA:-} \

@@ -159,6 +159,7 @@ fn run(
     let ctx = wire::Ctx {
         four_octet_as: true,
         ibgp: false,
+        families: wire::AfiSet::ALL,
     };
     let mut out = Vec::new();
     let open = Message::Open(Open {

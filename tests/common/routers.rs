@@ -475,6 +475,14 @@ impl Router {
         }
     }
 
+    /// BIRD's `show protocols all` text for the session with `peer` (its "Last error"
+    /// line names the last NOTIFICATION). BIRD only (panics for the others).
+    pub fn bird_protocol(&self, peer: &str) -> String {
+        assert_eq!(self.daemon, Daemon::Bird, "bird_protocol: BIRD only");
+        let peer: IpAddr = peer.parse().unwrap_or_else(|e| panic!("peer {peer}: {e}"));
+        bird::protocol_text(self, peer)
+    }
+
     /// Waits up to `timeout` for the session with `peer` to be Established.
     pub fn wait_established(&self, peer: &str, timeout: Duration) -> bool {
         super::wait_for(timeout, || {

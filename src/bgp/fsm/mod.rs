@@ -31,8 +31,25 @@
 //! Collisions: the connection initiated by the speaker with the higher BGP identifier
 //! survives, the other is closed with Cease/Connection Collision Resolution (6/7). An
 //! inbound connection while Established is closed with 6/7 — unless the session
-//! negotiated graceful restart both ways: then the peer has evidently restarted (RFC
-//! 4724 §4.2), so the old session ends gracefully and the new connection proceeds.
+//! negotiated graceful restart both ways: then it may mean the peer restarted (RFC 4724
+//! §4.2). The new connection gets our OPEN and waits beside the session; only when the
+//! peer's OPEN on it has passed every check does the old session end (gracefully) and
+//! the new one proceed. A bare connection from the peer's address never displaces an
+//! Established session.
+//!
+//! Sending: the speaker reports every write attempt ([`Input::Sent`]) with the bytes
+//! still queued. Past `max_send_buffer` the session ends with Cease/Out of Resources
+//! (6/8). The send hold timer (RFC 9687) runs while bytes wait and the socket takes
+//! none: twice the negotiated hold time, as BIRD uses ([`SEND_HOLD_NO_HOLD_TIME`] when
+//! the hold time is 0); at expiry the connection is closed without a NOTIFICATION (it
+//! could not be delivered), as BIRD does.
+//!
+//! Prefix limits: the speaker says when a peer sent more prefixes than allowed
+//! ([`Input::PrefixLimit`]); the session ends with Cease/Maximum Number of Prefixes
+//! Reached (6/1, RFC 4486, data AFI/SAFI/limit) and the peer stays in Idle for
+//! `prefix_limit_restart`, doubling on each repeated trip up to
+//! [`PREFIX_LIMIT_RESTART_MAX`] (FRR's `maximum-prefix ... restart`, with BIRD's
+//! growing error wait); the wait resets once a session stays up that long.
 
 mod collision;
 mod negotiate;
@@ -41,6 +58,8 @@ pub(crate) mod timers;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_guard;
 #[cfg(test)]
 mod tests_session;
 
@@ -65,6 +84,14 @@ pub const DEFAULT_CONNECT_RETRY_START: Duration = Duration::from_secs(1);
 pub const DEFAULT_CONNECT_RETRY_MAX: Duration = Duration::from_secs(30);
 /// The hold timer while waiting for the peer's OPEN (RFC 4271 §8: "4 minutes").
 pub const LARGE_HOLD_TIME: Duration = Duration::from_secs(240);
+/// The send hold time when the negotiated hold time is 0 (no hold timer).
+pub const SEND_HOLD_NO_HOLD_TIME: Duration = Duration::from_secs(480);
+/// Default bound of the bytes queued for one connection (see the module docs).
+pub const DEFAULT_MAX_SEND_BUFFER: usize = 32 << 20;
+/// First Idle wait after a prefix limit was exceeded.
+pub const DEFAULT_PREFIX_LIMIT_RESTART: Duration = Duration::from_secs(60);
+/// The prefix-limit wait doubles up to this.
+pub const PREFIX_LIMIT_RESTART_MAX: Duration = Duration::from_secs(900);
 
 /// Graceful restart settings we advertise (RFC 4724).
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -99,6 +126,14 @@ pub struct PeerConfig {
     pub route_refresh: bool,
     /// Advertise graceful restart.
     pub graceful_restart: Option<GrConfig>,
+    /// Accept a peer's hold time of 0 (no keepalives, no hold timer). Off: an OPEN with
+    /// hold time 0 is refused with Unacceptable Hold Time (2/6) unless we offer 0.
+    pub accept_zero_hold_time: bool,
+    /// Most bytes queued for one connection before it is reset with Cease/Out of
+    /// Resources; 0 = unbounded.
+    pub max_send_buffer: usize,
+    /// First Idle wait after the peer exceeded its prefix limit (doubles on repeats).
+    pub prefix_limit_restart: Duration,
 }
 
 impl PeerConfig {
@@ -116,6 +151,9 @@ impl PeerConfig {
             families: vec![Afi::Ipv4],
             route_refresh: true,
             graceful_restart: None,
+            accept_zero_hold_time: false,
+            max_send_buffer: DEFAULT_MAX_SEND_BUFFER,
+            prefix_limit_restart: DEFAULT_PREFIX_LIMIT_RESTART,
         }
     }
 
@@ -136,6 +174,9 @@ impl PeerConfig {
         }
         if self.connect_retry_start.is_zero() {
             return bad("connect retry interval must be greater than zero".into());
+        }
+        if self.prefix_limit_restart.is_zero() {
+            return bad("prefix limit restart time must be greater than zero".into());
         }
         if self.families.is_empty() {
             return bad("no address family configured".into());
@@ -239,6 +280,15 @@ pub enum Input {
         conn: ConnId,
         notification: Notification,
     },
+    /// A write was attempted on the connection: `pending` bytes are still queued, and
+    /// `progressed` says whether the socket took any bytes this time.
+    Sent {
+        conn: ConnId,
+        pending: usize,
+        progressed: bool,
+    },
+    /// The peer holds more than `limit` prefixes of `afi` (the speaker counts them).
+    PrefixLimit { afi: Afi, limit: u32 },
     /// Check the timers (call when `next_deadline()` has passed; spurious calls are fine).
     Timers,
 }
@@ -258,8 +308,15 @@ pub enum DownReason {
     NotificationReceived(Notification),
     /// We sent this NOTIFICATION: refused OPEN, FSM error or malformed message.
     NotificationSent(Notification),
-    /// A new connection from a graceful-restart peer while Established (RFC 4724 §4.2).
+    /// A new connection from a graceful-restart peer, whose OPEN passed every check,
+    /// while Established (RFC 4724 §4.2).
     PeerRestarted,
+    /// Queued bytes stayed unsent for the send hold time (RFC 9687).
+    SendHoldTimerExpired,
+    /// More than `max_send_buffer` bytes were queued; we sent Cease/Out of Resources.
+    SendBufferFull { limit: usize },
+    /// The peer exceeded its prefix limit; we sent Cease/Maximum Number of Prefixes.
+    PrefixLimit { afi: Afi, limit: u32 },
 }
 
 impl fmt::Display for DownReason {
@@ -272,6 +329,18 @@ impl fmt::Display for DownReason {
             DownReason::NotificationReceived(n) => write!(f, "received NOTIFICATION {n}"),
             DownReason::NotificationSent(n) => write!(f, "sent NOTIFICATION {n}"),
             DownReason::PeerRestarted => f.write_str("peer restarted (new connection)"),
+            DownReason::SendHoldTimerExpired => {
+                f.write_str("send hold timer expired: the peer stopped reading (RFC 9687)")
+            }
+            DownReason::SendBufferFull { limit } => write!(
+                f,
+                "more than {limit} bytes waiting to be sent: the peer reads too slowly; sent Cease/Out of Resources (6/8)"
+            ),
+            DownReason::PrefixLimit { afi, limit } => write!(
+                f,
+                "more than {limit} {} prefixes received; sent Cease/Maximum Number of Prefixes Reached (6/1)",
+                afi.name()
+            ),
         }
     }
 }

@@ -24,6 +24,8 @@ pub mod code {
     pub const OPEN_UNACCEPTABLE_HOLD_TIME: u8 = 6;
     pub const OPEN_UNSUPPORTED_CAPABILITY: u8 = 7;
     pub const HOLD_TIMER_EXPIRED: u8 = 4;
+    /// RFC 9687.
+    pub const SEND_HOLD_TIMER_EXPIRED: u8 = 8;
     pub const FSM_ERROR: u8 = 5;
     /// RFC 6608 subcodes: unexpected message in OpenSent / OpenConfirm / Established.
     pub const FSM_IN_OPEN_SENT: u8 = 1;
@@ -31,10 +33,12 @@ pub mod code {
     pub const FSM_IN_ESTABLISHED: u8 = 3;
     pub const CEASE: u8 = 6;
     /// RFC 4486 Cease subcodes.
+    pub const CEASE_MAX_PREFIXES: u8 = 1;
     pub const CEASE_ADMIN_SHUTDOWN: u8 = 2;
     pub const CEASE_ADMIN_RESET: u8 = 4;
     pub const CEASE_CONFIG_CHANGE: u8 = 6;
     pub const CEASE_COLLISION: u8 = 7;
+    pub const CEASE_OUT_OF_RESOURCES: u8 = 8;
 }
 
 /// What both ends agreed on for one session; handed to the speaker and the RIB when the
@@ -143,6 +147,12 @@ pub fn check_open(cfg: &PeerConfig, open: &Open) -> Result<Negotiated, Notificat
             code::OPEN_BAD_PEER_AS,
             shown.to_be_bytes().to_vec(),
         ));
+    }
+    // RFC 4271 allows 0 (no hold timer): a peer that never has to send anything could
+    // hold the session and its routes forever. Refused unless configured (BIRD's
+    // `min hold time`, FRR's `bgp minimum-holdtime`) or offered by us.
+    if open.hold_time == 0 && cfg.hold_time != 0 && !cfg.accept_zero_hold_time {
+        return Err(open_error(code::OPEN_UNACCEPTABLE_HOLD_TIME, Vec::new()));
     }
     let hold_time = negotiate_hold_time(cfg.hold_time, open.hold_time)?;
     let ibgp = cfg.local_asn == cfg.remote_asn;
@@ -268,8 +278,16 @@ mod tests {
         let n = check_open(&c, &open_from(65001, Ipv4Addr::new(1, 1, 1, 1), 90, vec![]))
             .expect("valid");
         assert_eq!((n.hold_time, n.keepalive), (9, 3));
-        let n =
-            check_open(&c, &open_from(65001, Ipv4Addr::new(1, 1, 1, 1), 0, vec![])).expect("valid");
+        // A peer's hold time 0 is refused unless configured, or offered by us.
+        let zero = open_from(65001, Ipv4Addr::new(1, 1, 1, 1), 0, vec![]);
+        let n = check_open(&c, &zero).expect_err("hold time 0 refused");
+        assert_eq!((n.code, n.subcode), (2, 6));
+        c.accept_zero_hold_time = true;
+        let n = check_open(&c, &zero).expect("valid");
+        assert_eq!((n.hold_time, n.keepalive), (0, 0));
+        c.accept_zero_hold_time = false;
+        c.hold_time = 0;
+        let n = check_open(&c, &zero).expect("valid");
         assert_eq!((n.hold_time, n.keepalive), (0, 0));
     }
 

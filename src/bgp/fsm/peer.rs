@@ -12,9 +12,10 @@ use super::timers::{Backoff, Prng, after};
 mod transitions;
 
 use super::{
-    ConnId, DownReason, FsmError, Input, LastNotification, Negotiated, Output, PeerConfig, State,
+    ConnId, DownReason, FsmError, Input, LastNotification, Negotiated, Output,
+    PREFIX_LIMIT_RESTART_MAX, PeerConfig, SEND_HOLD_NO_HOLD_TIME, State,
 };
-use crate::bgp::types::{Message, Notification};
+use crate::bgp::types::{Afi, Message, Notification};
 
 /// Where one TCP connection stands. Ordered by progress.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -33,8 +34,33 @@ struct Conn {
     state: ConnState,
     hold_at: Option<Instant>,
     keepalive_at: Option<Instant>,
+    /// RFC 9687: when queued bytes that the socket does not take end the connection.
+    send_hold_at: Option<Instant>,
     /// Set once the peer's OPEN on this connection was accepted.
     negotiated: Option<Negotiated>,
+}
+
+impl Conn {
+    fn new(id: ConnId, inbound: bool) -> Conn {
+        Conn {
+            id,
+            inbound,
+            state: ConnState::Connecting,
+            hold_at: None,
+            keepalive_at: None,
+            send_hold_at: None,
+            negotiated: None,
+        }
+    }
+
+    /// The send hold time: twice the negotiated hold time (as BIRD), or
+    /// [`SEND_HOLD_NO_HOLD_TIME`] without a hold timer.
+    fn send_hold_time(&self) -> Duration {
+        match self.negotiated.as_ref().map(|n| n.hold_time) {
+            Some(h) if h > 0 => secs(h).saturating_mul(2),
+            _ => SEND_HOLD_NO_HOLD_TIME,
+        }
+    }
 }
 
 /// One configured neighbour's session state machine.
@@ -43,6 +69,8 @@ pub struct Peer {
     cfg: PeerConfig,
     rng: Prng,
     backoff: Backoff,
+    /// The Idle wait after a prefix limit was exceeded (separate from `backoff`).
+    limit_backoff: Backoff,
     /// Start received and no Stop since.
     admin_up: bool,
     idle_hold_until: Option<Instant>,
@@ -74,6 +102,7 @@ impl Peer {
         cfg.validate()?;
         Ok(Peer {
             backoff: Backoff::new(cfg.connect_retry_start, cfg.connect_retry_max),
+            limit_backoff: Backoff::new(cfg.prefix_limit_restart, PREFIX_LIMIT_RESTART_MAX),
             cfg,
             rng: Prng::new(seed),
             admin_up: false,
@@ -135,7 +164,10 @@ impl Peer {
 
     /// The earliest time at which `handle(Input::Timers, ..)` has work to do.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let conn_deadlines = self.conns.iter().flat_map(|c| [c.hold_at, c.keepalive_at]);
+        let conn_deadlines = self
+            .conns
+            .iter()
+            .flat_map(|c| [c.hold_at, c.keepalive_at, c.send_hold_at]);
         [self.idle_hold_until, self.connect_retry_at]
             .into_iter()
             .chain(conn_deadlines)
@@ -176,6 +208,7 @@ impl Peer {
         let passive_changed = self.cfg.passive != cfg.passive;
         self.backoff.start = cfg.connect_retry_start;
         self.backoff.max = cfg.connect_retry_max;
+        self.limit_backoff.start = cfg.prefix_limit_restart;
         self.cfg = cfg;
         if reset {
             let n = notification(code::CEASE, code::CEASE_CONFIG_CHANGE);
@@ -228,6 +261,12 @@ impl Peer {
                     self.conn_error(i, reason, Some(notification), now, &mut out);
                 }
             }
+            Input::Sent {
+                conn,
+                pending,
+                progressed,
+            } => self.sent(conn, pending, progressed, now, &mut out),
+            Input::PrefixLimit { afi, limit } => self.prefix_limit(afi, limit, now, &mut out),
             Input::Timers => self.timers(now, &mut out),
         }
         self.report_state(&mut out);
@@ -276,14 +315,7 @@ impl Peer {
 
     fn connect(&mut self, now: Instant, out: &mut Vec<Output>) {
         let conn = self.alloc_conn();
-        self.conns.push(Conn {
-            id: conn,
-            inbound: false,
-            state: ConnState::Connecting,
-            hold_at: None,
-            keepalive_at: None,
-            negotiated: None,
-        });
+        self.conns.push(Conn::new(conn, false));
         out.push(Output::Connect { conn });
         let wait = self.backoff.next(&mut self.rng);
         self.connect_retry_at = Some(after(now, wait));
@@ -365,8 +397,12 @@ impl Peer {
     ) {
         if let Some(since) = self.established_at.take() {
             // A session that stayed up long enough earns a fresh, short backoff.
-            if now.saturating_duration_since(since) >= self.cfg.connect_retry_max {
+            let up = now.saturating_duration_since(since);
+            if up >= self.cfg.connect_retry_max {
                 self.backoff.reset();
+            }
+            if up >= PREFIX_LIMIT_RESTART_MAX {
+                self.limit_backoff.reset();
             }
         }
         let graceful = was_established
@@ -446,6 +482,67 @@ impl Peer {
             // Only a pending connect is left: bound it with the ConnectRetry timer.
             let wait = self.backoff.next(&mut self.rng);
             self.connect_retry_at = Some(after(now, wait));
+        }
+    }
+
+    /// A write attempt on `conn` left `pending` bytes queued (see [`Input::Sent`]).
+    fn sent(
+        &mut self,
+        conn: ConnId,
+        pending: usize,
+        progressed: bool,
+        now: Instant,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(i) = self.index(conn) else {
+            return;
+        };
+        let limit = self.cfg.max_send_buffer;
+        if limit > 0 && pending > limit {
+            let n = notification(code::CEASE, code::CEASE_OUT_OF_RESOURCES);
+            self.conn_error(i, DownReason::SendBufferFull { limit }, Some(n), now, out);
+            return;
+        }
+        let Some(c) = self.conns.get_mut(i) else {
+            return;
+        };
+        // RFC 9687: from OpenConfirm on (as BIRD); the timer restarts whenever the
+        // socket takes bytes and stops when nothing waits.
+        if pending == 0 || c.state < ConnState::OpenConfirm {
+            c.send_hold_at = None;
+        } else if progressed || c.send_hold_at.is_none() {
+            c.send_hold_at = Some(after(now, c.send_hold_time()));
+        }
+    }
+
+    /// The peer sent more prefixes of `afi` than `limit`: Cease 6/1 with the RFC 4486
+    /// data (AFI, SAFI, limit), then Idle for the prefix-limit wait.
+    fn prefix_limit(&mut self, afi: Afi, limit: u32, now: Instant, out: &mut Vec<Output>) {
+        if self.established().is_none() {
+            return;
+        }
+        let mut data = afi.code().to_be_bytes().to_vec();
+        data.push(Afi::SAFI_UNICAST);
+        data.extend_from_slice(&limit.to_be_bytes());
+        let n = Notification {
+            code: code::CEASE,
+            subcode: code::CEASE_MAX_PREFIXES,
+            data,
+        };
+        self.last_notification = Some(LastNotification {
+            sent: true,
+            notification: n.clone(),
+        });
+        self.enter_idle(
+            now,
+            DownReason::PrefixLimit { afi, limit },
+            Some(&n),
+            false,
+            out,
+        );
+        if self.admin_up {
+            let wait = self.limit_backoff.next(&mut self.rng);
+            self.idle_hold_until = Some(after(now, wait));
         }
     }
 

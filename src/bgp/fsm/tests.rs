@@ -288,7 +288,9 @@ fn keepalive_cadence_and_hold_expiry() {
 #[test]
 fn zero_hold_time_runs_no_timers() {
     let t0 = Instant::now();
-    let mut p = Peer::new(cfg(), 5).expect("valid");
+    let mut c = cfg();
+    c.accept_zero_hold_time = true;
+    let mut p = Peer::new(c, 5).expect("valid");
     establish_outbound(&mut p, vec![], 0, t0);
     let neg = p.negotiated().expect("negotiated");
     assert_eq!((neg.hold_time, neg.keepalive), (0, 0));

@@ -215,7 +215,7 @@ fn inbound_while_established_is_refused() {
 }
 
 #[test]
-fn inbound_while_established_with_gr_means_peer_restarted() {
+fn inbound_while_established_with_gr_means_peer_restarted_once_its_open_is_valid() {
     let t = Instant::now();
     let mut p = Peer::new(gr_cfg(), 3).expect("valid");
     let c = connect_of(&p.handle(Input::Start, t)).expect("Connect");
@@ -241,16 +241,22 @@ fn inbound_while_established_with_gr_means_peer_restarted() {
         },
         t,
     );
-    assert!(closed(&out, c));
-    assert_eq!(down_of(&out), Some((DownReason::PeerRestarted, true, true)));
+    // The connection alone changes nothing: it gets our OPEN and waits.
+    assert!(!closed(&out, c), "{out:?}");
+    assert_eq!(down_of(&out), None);
     assert!(matches!(sent(&out, fresh).first(), Some(Message::Open(_))));
-    assert_eq!(p.state(), State::OpenSent);
-    rx(
+    assert_eq!(p.state(), State::Established);
+    assert_eq!(p.established_conn(), Some(c));
+    // Its valid OPEN ends the old session gracefully (RFC 4724 §4.2).
+    let out = rx(
         &mut p,
         fresh,
         open(65001, REMOTE_ID, 90, vec![peer_gr_cap()]),
         t,
     );
+    assert!(closed(&out, c));
+    assert_eq!(down_of(&out), Some((DownReason::PeerRestarted, true, true)));
+    assert_eq!(p.state(), State::OpenConfirm);
     let out = rx(&mut p, fresh, Message::Keepalive, t);
     assert!(is_established_on(&out, fresh));
 }

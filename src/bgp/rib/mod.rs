@@ -143,7 +143,10 @@ struct PeerSlot {
     info: PeerInfo,
     up: bool,
     group: Option<usize>,
+    /// Paths held from the peer, accepted or not (and of them, IPv6 ones): what a
+    /// prefix limit counts.
     received: usize,
+    received_v6: usize,
     accepted: usize,
 }
 
@@ -425,6 +428,7 @@ impl Rib {
             up: false,
             group: None,
             received: 0,
+            received_v6: 0,
             accepted: 0,
         };
         if let Some(i) = self.peers.iter().position(Option::is_none) {
@@ -690,6 +694,7 @@ impl Rib {
         let changed = best_ident(e) != before;
         if let Some(Some(slot)) = self.peers.get_mut(src as usize) {
             slot.received += usize::from(new_path);
+            slot.received_v6 += usize::from(new_path && prefix.afi() == Afi::Ipv6);
             slot.accepted = slot.accepted + usize::from(accepted) - usize::from(was_accepted);
         }
         if changed {
@@ -716,6 +721,9 @@ impl Rib {
         }
         if let (Some(p), Some(Some(slot))) = (removed, self.peers.get_mut(src as usize)) {
             slot.received = slot.received.saturating_sub(1);
+            if prefix.afi() == Afi::Ipv6 {
+                slot.received_v6 = slot.received_v6.saturating_sub(1);
+            }
             if !p.rejected {
                 slot.accepted = slot.accepted.saturating_sub(1);
             }

@@ -175,6 +175,16 @@ impl Rib {
         self.interner.len()
     }
 
+    /// Paths of family `afi` held from a peer, accepted by import or not (rejected
+    /// paths are kept for re-evaluation, so they cost memory too): what a prefix limit
+    /// counts, like BIRD's `receive limit`.
+    pub fn received_of(&self, id: PeerId, afi: Afi) -> usize {
+        self.slot(id).map_or(0, |s| match afi {
+            Afi::Ipv4 => s.received.saturating_sub(s.received_v6),
+            Afi::Ipv6 => s.received_v6,
+        })
+    }
+
     pub fn counters(&self, id: PeerId) -> Option<PeerCounters> {
         let s = self.slot(id)?;
         let advertised = match (s.up, s.group.and_then(|g| self.groups.get(g)?.as_ref())) {

@@ -46,6 +46,44 @@ fn expected_flags(code: u8) -> Option<u8> {
     }
 }
 
+/// What a malformed attribute of an interpreted type costs (RFC 7606 §7; §3(c) makes
+/// wrong Optional/Transitive flags one kind of malformed).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Malformed {
+    /// ORIGIN, AS_PATH, NEXT_HOP, MED, LOCAL_PREF, COMMUNITIES, ORIGINATOR_ID,
+    /// CLUSTER_LIST (§7.1-§7.5, §7.8-§7.10, §3(e)).
+    Withdraw,
+    /// ATOMIC_AGGREGATE, AGGREGATOR (§7.6, §7.7, §3(f)) and AS4_PATH, AS4_AGGREGATOR
+    /// (RFC 6793 §6): they do not take part in route selection. FRR discards them for
+    /// wrong flags too; so does kube-bgp.
+    Discard,
+    /// MP_REACH_NLRI, MP_UNREACH_NLRI (§5.3, §7.11): the NLRI cannot be trusted.
+    Reset,
+}
+
+fn malformed_handling(code: u8) -> Malformed {
+    match code {
+        ATOMIC_AGGREGATE | AGGREGATOR | AS4_PATH | AS4_AGGREGATOR => Malformed::Discard,
+        MP_REACH | MP_UNREACH => Malformed::Reset,
+        _ => Malformed::Withdraw,
+    }
+}
+
+/// Why an attribute is dropped whatever its flags and contents, if it is: LOCAL_PREF,
+/// ORIGINATOR_ID and CLUSTER_LIST from an external peer (RFC 7606 §7.5, §7.9, §7.10),
+/// AS4_PATH and AS4_AGGREGATOR between 4-octet speakers (RFC 6793 §4.1).
+fn always_discarded(code: u8, ctx: &Ctx) -> Option<&'static str> {
+    match code {
+        LOCAL_PREF if !ctx.ibgp => Some("LOCAL_PREF from an external peer"),
+        ORIGINATOR_ID if !ctx.ibgp => Some("ORIGINATOR_ID from an external peer"),
+        CLUSTER_LIST if !ctx.ibgp => Some("CLUSTER_LIST from an external peer"),
+        AS4_PATH | AS4_AGGREGATOR if ctx.four_octet_as => {
+            Some("AS4 attribute from a 4-octet AS peer")
+        }
+        _ => None,
+    }
+}
+
 /// MP_REACH_NLRI of a family kube-bgp carries.
 pub(super) struct MpReach<'a> {
     pub afi: Afi,
@@ -68,12 +106,16 @@ pub(super) struct Walk<'a> {
     pub has_next_hop: bool,
     /// Attributes other than MP_REACH/MP_UNREACH seen (valid or not).
     pub others: usize,
-    /// Any MP_REACH/MP_UNREACH seen, including of families we do not carry.
-    pub mp_seen: usize,
+    /// An MP_REACH_NLRI / MP_UNREACH_NLRI was located, of any family.
+    pub reach_seen: bool,
+    pub unreach_seen: bool,
     pub mp_reach: Option<MpReach<'a>>,
     pub mp_unreach: Option<MpUnreach<'a>>,
     /// First reason to treat the UPDATE as a withdrawal.
     pub withdraw: Option<(u8, String)>,
+    /// The attribute list could not be walked to its end (RFC 7606 §4): the NOTIFICATION
+    /// to send if that makes treat-as-withdraw impossible (§3(j), see `update`).
+    pub framing: Option<DecodeError>,
 }
 
 fn as_size(four: bool) -> usize {
@@ -228,6 +270,21 @@ fn discard(issues: &mut Vec<Issue>, attr: u8, reason: String) {
     });
 }
 
+/// Handles attribute `code` found malformed as [`malformed_handling`] says.
+fn malformed(
+    w: &mut Walk<'_>,
+    issues: &mut Vec<Issue>,
+    code: u8,
+    reason: String,
+) -> Result<(), DecodeError> {
+    match malformed_handling(code) {
+        Malformed::Withdraw => w.withdraw(code, reason),
+        Malformed::Discard => discard(issues, code, reason),
+        Malformed::Reset => return Err(mp_err(reason)),
+    }
+    Ok(())
+}
+
 /// Walks the path attributes field. Fatal errors (session reset) are returned; treat-as-
 /// withdraw is recorded in `Walk::withdraw`; discarded attributes are added to `issues`.
 pub(super) fn walk<'a>(
@@ -243,28 +300,38 @@ pub(super) fn walk<'a>(
     let mut as4_aggregator: Option<Aggregator> = None;
 
     while !buf.is_empty() {
-        // RFC 7606 §4: an attribute that does not fit is treat-as-withdraw; the NLRI is
-        // still found through the Total Path Attribute Length.
+        // RFC 7606 §4: an attribute that does not fit ends the walk; whether the UPDATE
+        // can still be treated as withdraw is decided by the caller (§3(j)).
         let (flags, code, len, hdr) = match *buf {
             [f, c, l0, l1, ..] if f & EXTENDED != 0 => {
                 (f, c, usize::from(u16::from_be_bytes([l0, l1])), 4)
             }
             [f, c, l, ..] if f & EXTENDED == 0 => (f, c, usize::from(l), 3),
             _ => {
-                w.withdraw(0, "truncated attribute header".into());
+                w.framing = Some(DecodeError::new(
+                    notif::UPDATE,
+                    notif::UPDATE_MALFORMED_ATTR_LIST,
+                    Vec::new(),
+                    format!(
+                        "{} bytes left in the attribute list: too few for an attribute header",
+                        buf.len()
+                    ),
+                ));
                 break;
             }
         };
         let Some(value) = buf.get(hdr..hdr + len) else {
-            if code == MP_REACH || code == MP_UNREACH {
-                return Err(mp_err(format!(
-                    "attribute {code} length {len} overruns the attribute list"
-                )));
-            }
-            w.withdraw(
-                code,
-                format!("attribute {code} length {len} overruns the attribute list"),
-            );
+            // RFC 4271 §6.3: Attribute Length Error, the data is the attribute (as much of
+            // it as there is).
+            w.framing = Some(DecodeError::new(
+                notif::UPDATE,
+                notif::UPDATE_ATTR_LENGTH,
+                buf.get(..hdr + len).unwrap_or(buf).to_vec(),
+                format!(
+                    "attribute {code} length {len} overruns the attribute list ({} bytes left)",
+                    buf.len() - hdr
+                ),
+            ));
             break;
         };
         let raw = buf.get(..hdr + len).unwrap_or_default();
@@ -284,24 +351,34 @@ pub(super) fn walk<'a>(
             continue;
         }
         seen[usize::from(code)] = true;
-        if is_mp {
-            w.mp_seen += 1;
-        } else {
-            w.others += 1;
+        match code {
+            MP_REACH => w.reach_seen = true,
+            MP_UNREACH => w.unreach_seen = true,
+            _ => w.others += 1,
         }
 
-        // Ignored whatever their contents (RFC 7606 §7.5, RFC 6793 §4.1).
-        let ignored = (code == LOCAL_PREF && !ctx.ibgp)
-            || ((code == AS4_PATH || code == AS4_AGGREGATOR) && ctx.four_octet_as);
+        if let Some(why) = always_discarded(code, ctx) {
+            discard(issues, code, why.into());
+            continue;
+        }
         // RFC 7606 §3(c): Optional/Transitive bits in conflict make the attribute
-        // malformed, handled as treat-as-withdraw.
-        if let (false, Some(want)) = (ignored, expected_flags(code)) {
+        // malformed; what that costs depends on the attribute.
+        if let Some(want) = expected_flags(code) {
             if flags & (OPTIONAL | TRANSITIVE) != want {
-                w.withdraw(
-                    code,
-                    format!("attribute {code} has wrong flags {flags:#04x}"),
-                );
+                let reason =
+                    format!("attribute {code} has flags {flags:#04x}, expected {want:#04x}");
+                malformed(&mut w, issues, code, reason)?;
+                continue;
             }
+        }
+        // RFC 7606 §4: only AS_PATH and ATOMIC_AGGREGATE may be empty.
+        if value.is_empty()
+            && expected_flags(code).is_some()
+            && !matches!(code, AS_PATH | ATOMIC_AGGREGATE)
+        {
+            let reason = format!("attribute {code} is empty");
+            malformed(&mut w, issues, code, reason)?;
+            continue;
         }
 
         match code {
@@ -333,9 +410,6 @@ pub(super) fn walk<'a>(
                 Some(m) => w.attrs.med = Some(m),
                 None => w.withdraw(code, format!("MULTI_EXIT_DISC length {len}")),
             },
-            LOCAL_PREF if !ctx.ibgp => {
-                discard(issues, code, "LOCAL_PREF from an external peer".into());
-            }
             LOCAL_PREF => match u32_of(value) {
                 Some(p) => w.attrs.local_pref = Some(p),
                 None => w.withdraw(code, format!("LOCAL_PREF length {len}")),
@@ -388,10 +462,6 @@ pub(super) fn walk<'a>(
                     "MP_UNREACH_NLRI of an unsupported family".into(),
                 ),
             },
-            AS4_PATH | AS4_AGGREGATOR if ctx.four_octet_as => {
-                // RFC 6793 §4.1: not expected between 4-octet speakers; ignored.
-                discard(issues, code, "AS4 attribute from a 4-octet AS peer".into());
-            }
             AS4_PATH => match parse_as_path(value, 4) {
                 Ok(p) => as4_path = Some(p),
                 Err(e) => discard(issues, code, format!("AS4_PATH: {e}")),
@@ -509,7 +579,7 @@ fn put_segments(out: &mut Vec<u8>, path: &AsPath, two_octet: bool) {
 
 /// Appends every attribute except MP_REACH/MP_UNREACH, in type-code order, unknown
 /// optional transitive ones interleaved with the Partial bit set. NEXT_HOP only when
-/// `with_next_hop`; LOCAL_PREF only to internal peers.
+/// `with_next_hop`; LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST only to internal peers.
 pub(super) fn encode(a: &Attrs, ctx: &Ctx, with_next_hop: bool, out: &mut Vec<u8>) {
     let mut unknown: Vec<&RawAttr> = a
         .unknown
@@ -565,12 +635,14 @@ pub(super) fn encode(a: &Attrs, ctx: &Ctx, with_next_hop: bool, out: &mut Vec<u8
             }
         });
     }
-    if let Some(id) = a.originator_id {
+    // Route reflection attributes are non-transitive and for internal peers only
+    // (RFC 4456); an external peer would discard them (RFC 7606 §7.9, §7.10).
+    if let (true, Some(id)) = (ctx.ibgp, a.originator_id) {
         put(out, OPTIONAL, ORIGINATOR_ID, |o| {
             o.extend_from_slice(&id.octets())
         });
     }
-    if !a.cluster_list.is_empty() {
+    if ctx.ibgp && !a.cluster_list.is_empty() {
         put(out, OPTIONAL, CLUSTER_LIST, |o| {
             for c in &a.cluster_list {
                 o.extend_from_slice(&c.octets());

@@ -16,6 +16,8 @@ mod update;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_rfc7606;
+#[cfg(test)]
 mod tests_update;
 
 use std::fmt;
@@ -50,6 +52,7 @@ pub mod notif {
     pub const UPDATE: u8 = 3;
     pub const UPDATE_MALFORMED_ATTR_LIST: u8 = 1;
     pub const UPDATE_UNRECOGNIZED_WELL_KNOWN: u8 = 2;
+    pub const UPDATE_ATTR_LENGTH: u8 = 5;
     pub const UPDATE_OPTIONAL_ATTR: u8 = 9;
     pub const UPDATE_INVALID_NETWORK: u8 = 10;
 
@@ -61,15 +64,45 @@ pub mod notif {
     pub const ROUTE_REFRESH_BAD_LENGTH: u8 = 1;
 }
 
-/// Negotiated session parameters that change the encoding.
+/// A set of the unicast address families kube-bgp carries.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct AfiSet(u8);
+
+impl AfiSet {
+    pub const NONE: AfiSet = AfiSet(0);
+    pub const IPV4: AfiSet = AfiSet(1);
+    pub const IPV6: AfiSet = AfiSet(2);
+    pub const ALL: AfiSet = AfiSet(3);
+
+    fn bit(afi: Afi) -> u8 {
+        match afi {
+            Afi::Ipv4 => 1,
+            Afi::Ipv6 => 2,
+        }
+    }
+
+    pub fn of(afis: &[Afi]) -> AfiSet {
+        AfiSet(afis.iter().fold(0, |m, a| m | AfiSet::bit(*a)))
+    }
+
+    pub fn contains(self, afi: Afi) -> bool {
+        self.0 & AfiSet::bit(afi) != 0
+    }
+}
+
+/// Negotiated session parameters that change the encoding or what is accepted.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct Ctx {
     /// Both sides sent the 4-octet AS capability (RFC 6793): AS numbers are 4 octets
     /// in AS_PATH/AGGREGATOR. When false, AS_TRANS and AS4_PATH/AS4_AGGREGATOR are used.
     pub four_octet_as: bool,
     /// The peer is in our AS. LOCAL_PREF is only sent to and accepted from internal
-    /// peers (RFC 4271 §5.1.5; from an external peer it is discarded, RFC 7606 §7.5).
+    /// peers (RFC 4271 §5.1.5; from an external peer it is discarded, RFC 7606 §7.5),
+    /// and so are ORIGINATOR_ID and CLUSTER_LIST (RFC 7606 §7.9, §7.10).
     pub ibgp: bool,
+    /// The families negotiated for the session: routes of any other family are
+    /// discarded when decoding (as BIRD and FRR do). Add-path is never negotiated.
+    pub families: AfiSet,
 }
 
 /// A fatal decoding error: the session must be reset with `notification`.

@@ -24,6 +24,7 @@ pub(super) fn err_code(r: Result<Decoded, DecodeError>) -> (u8, u8, Vec<u8>) {
 const CTX4: Ctx = Ctx {
     four_octet_as: true,
     ibgp: false,
+    families: AfiSet::ALL,
 };
 
 #[test]

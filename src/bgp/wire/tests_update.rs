@@ -1,5 +1,5 @@
-//! Hand-built UPDATE vectors: attributes, AS4 merging, MP_REACH/MP_UNREACH, End-of-RIB,
-//! every RFC 7606 case, and the packers.
+//! Hand-built UPDATE vectors: attributes, AS4 merging, MP_REACH/MP_UNREACH, End-of-RIB
+//! and the packers (the RFC 7606 cases are in `tests_rfc7606`).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -7,16 +7,18 @@ use super::tests::{err_code, msg};
 use super::*;
 use crate::bgp::types::{Aggregator, AsPath, AsSegment, MpNextHop, RawAttr, Update};
 
-const CTX4: Ctx = Ctx {
+pub(super) const CTX4: Ctx = Ctx {
     four_octet_as: true,
     ibgp: true,
+    families: AfiSet::ALL,
 };
-const CTX2: Ctx = Ctx {
+pub(super) const CTX2: Ctx = Ctx {
     four_octet_as: false,
     ibgp: false,
+    families: AfiSet::ALL,
 };
 
-fn upd(withdrawn: &[u8], attrs: &[u8], nlri: &[u8]) -> Vec<u8> {
+pub(super) fn upd(withdrawn: &[u8], attrs: &[u8], nlri: &[u8]) -> Vec<u8> {
     let mut b = (withdrawn.len() as u16).to_be_bytes().to_vec();
     b.extend_from_slice(withdrawn);
     b.extend_from_slice(&(attrs.len() as u16).to_be_bytes());
@@ -25,7 +27,7 @@ fn upd(withdrawn: &[u8], attrs: &[u8], nlri: &[u8]) -> Vec<u8> {
     msg(2, &b)
 }
 
-fn attr(flags: u8, code: u8, value: &[u8]) -> Vec<u8> {
+pub(super) fn attr(flags: u8, code: u8, value: &[u8]) -> Vec<u8> {
     let mut a = vec![flags, code];
     if flags & 0x10 != 0 {
         a.extend_from_slice(&(value.len() as u16).to_be_bytes());
@@ -36,11 +38,11 @@ fn attr(flags: u8, code: u8, value: &[u8]) -> Vec<u8> {
     a
 }
 
-fn origin() -> Vec<u8> {
+pub(super) fn origin() -> Vec<u8> {
     attr(0x40, 1, &[0])
 }
 
-fn seg(typ: u8, asns: &[u32], four: bool) -> Vec<u8> {
+pub(super) fn seg(typ: u8, asns: &[u32], four: bool) -> Vec<u8> {
     let mut v = vec![typ, asns.len() as u8];
     for &a in asns {
         if four {
@@ -52,26 +54,26 @@ fn seg(typ: u8, asns: &[u32], four: bool) -> Vec<u8> {
     v
 }
 
-fn as_path4(asns: &[u32]) -> Vec<u8> {
+pub(super) fn as_path4(asns: &[u32]) -> Vec<u8> {
     attr(0x40, 2, &seg(2, asns, true))
 }
 
-fn next_hop() -> Vec<u8> {
+pub(super) fn next_hop() -> Vec<u8> {
     attr(0x40, 3, &[10, 0, 0, 1])
 }
 
 /// ORIGIN, AS_PATH 65001, NEXT_HOP 10.0.0.1, plus `extra`.
-fn base(extra: &[u8]) -> Vec<u8> {
+pub(super) fn base(extra: &[u8]) -> Vec<u8> {
     [origin(), as_path4(&[65001]), next_hop(), extra.to_vec()].concat()
 }
 
-const NLRI: &[u8] = &[24, 192, 0, 2, 16, 10, 1];
+pub(super) const NLRI: &[u8] = &[24, 192, 0, 2, 16, 10, 1];
 
-fn p(s: &str) -> Prefix {
+pub(super) fn p(s: &str) -> Prefix {
     s.parse().unwrap()
 }
 
-fn dec(m: &[u8], ctx: &Ctx) -> (Update, Vec<Issue>) {
+pub(super) fn dec(m: &[u8], ctx: &Ctx) -> (Update, Vec<Issue>) {
     let d = decode(m, ctx).unwrap_or_else(|e| panic!("decode failed: {e}"));
     match d.message {
         Message::Update(u) => (u, d.issues),
@@ -205,7 +207,7 @@ fn two_octet_encoding_uses_as_trans_and_as4_attributes() {
     assert_eq!(u.attrs.unwrap(), a);
 }
 
-fn mp_reach_v6(nh: &[u8], nlri: &[u8]) -> Vec<u8> {
+pub(super) fn mp_reach_v6(nh: &[u8], nlri: &[u8]) -> Vec<u8> {
     let mut v = vec![0, 2, 1, nh.len() as u8];
     v.extend_from_slice(nh);
     v.push(0);
@@ -287,159 +289,6 @@ fn end_of_rib_forms() {
     assert_eq!(
         (u.end_of_rib, u.withdrawn),
         (None, vec![p("2001:db8::/32")])
-    );
-}
-
-/// Decodes `attrs` + NLRI and checks it was treated as withdraw because of `code`.
-fn assert_withdrawn(attrs: &[u8], ctx: &Ctx, code: u8) {
-    let (u, issues) = dec(&upd(&[], attrs, NLRI), ctx);
-    assert_eq!(u.attrs, None);
-    assert!(u.announced.is_empty());
-    assert_eq!(u.withdrawn, vec![p("192.0.2.0/24"), p("10.1.0.0/16")]);
-    let taw: Vec<_> = issues
-        .iter()
-        .filter(|i| i.action == Action::TreatAsWithdraw)
-        .collect();
-    assert_eq!(taw.len(), 1, "{issues:?}");
-    assert_eq!(taw[0].attr, code, "{}", taw[0]);
-}
-
-/// Decodes `attrs` + NLRI and checks the route stands with attribute `code` discarded.
-fn assert_discarded(attrs: &[u8], ctx: &Ctx, code: u8) -> Attrs {
-    let (u, issues) = dec(&upd(&[], attrs, NLRI), ctx);
-    assert_eq!(u.announced.len(), 2);
-    assert!(
-        issues
-            .iter()
-            .any(|i| i.action == Action::AttributeDiscard && i.attr == code)
-    );
-    assert!(issues.iter().all(|i| i.action == Action::AttributeDiscard));
-    u.attrs.unwrap()
-}
-
-#[test]
-fn rfc7606_treat_as_withdraw_cases() {
-    let o_and_nh = |path: Vec<u8>| [origin(), path, next_hop()].concat();
-    // ORIGIN: undefined value, wrong length, wrong flags.
-    assert_withdrawn(
-        &[attr(0x40, 1, &[3]), as_path4(&[1]), next_hop()].concat(),
-        &CTX4,
-        1,
-    );
-    assert_withdrawn(
-        &[attr(0x40, 1, &[0, 0]), as_path4(&[1]), next_hop()].concat(),
-        &CTX4,
-        1,
-    );
-    assert_withdrawn(
-        &[attr(0xC0, 1, &[0]), as_path4(&[1]), next_hop()].concat(),
-        &CTX4,
-        1,
-    );
-    // AS_PATH: segment overrun, confederation segment, unknown segment type, AS 0,
-    // zero-length segment, 2-octet encoding on a 4-octet session.
-    assert_withdrawn(&o_and_nh(attr(0x40, 2, &[2, 3, 0, 0, 0, 1])), &CTX4, 2);
-    assert_withdrawn(&o_and_nh(attr(0x40, 2, &seg(3, &[1], true))), &CTX4, 2);
-    assert_withdrawn(&o_and_nh(attr(0x40, 2, &seg(9, &[1], true))), &CTX4, 2);
-    assert_withdrawn(&o_and_nh(as_path4(&[65001, 0])), &CTX4, 2);
-    assert_withdrawn(&o_and_nh(attr(0x40, 2, &[2, 0])), &CTX4, 2);
-    assert_withdrawn(
-        &o_and_nh(attr(0x40, 2, &seg(2, &[1, 2, 3], false))),
-        &CTX4,
-        2,
-    );
-    // NEXT_HOP, MED, LOCAL_PREF (internal peer) lengths.
-    let np = |nh: Vec<u8>| [origin(), as_path4(&[1]), nh].concat();
-    assert_withdrawn(&np(attr(0x40, 3, &[10, 0, 0, 1, 0])), &CTX4, 3);
-    assert_withdrawn(&base(&attr(0x80, 4, &[0, 0, 1])), &CTX4, 4);
-    assert_withdrawn(&base(&attr(0xC0, 4, &[0, 0, 0, 1])), &CTX4, 4);
-    assert_withdrawn(&base(&attr(0x40, 5, &[0, 0, 1])), &CTX4, 5);
-    // COMMUNITIES empty or not a multiple of 4; ORIGINATOR_ID; CLUSTER_LIST.
-    assert_withdrawn(&base(&attr(0xC0, 8, &[])), &CTX4, 8);
-    assert_withdrawn(&base(&attr(0xC0, 8, &[0, 0, 0, 1, 2])), &CTX4, 8);
-    assert_withdrawn(&base(&attr(0x80, 9, &[1, 1, 1])), &CTX4, 9);
-    assert_withdrawn(&base(&attr(0x80, 10, &[1, 1, 1, 1, 2, 2])), &CTX4, 10);
-    assert_withdrawn(&base(&attr(0x80, 10, &[])), &CTX4, 10);
-    // Missing well-known mandatory attributes with NLRI present.
-    assert_withdrawn(&[as_path4(&[1]), next_hop()].concat(), &CTX4, 1);
-    assert_withdrawn(&[origin(), next_hop()].concat(), &CTX4, 2);
-    assert_withdrawn(&[origin(), as_path4(&[1])].concat(), &CTX4, 3);
-    // RFC 7606 §4: last attribute overrunning the attribute list, and a truncated
-    // attribute header.
-    let mut over = base(&[]);
-    over.extend_from_slice(&[0x80, 4, 9, 0, 0]);
-    assert_withdrawn(&over, &CTX4, 4);
-    let mut trunc = base(&[]);
-    trunc.extend_from_slice(&[0x90, 4, 0]);
-    assert_withdrawn(&trunc, &CTX4, 0);
-}
-
-#[test]
-fn rfc7606_attribute_discard_cases() {
-    // ATOMIC_AGGREGATE with a value; AGGREGATOR of the wrong length or with AS 0.
-    let a = assert_discarded(&base(&attr(0x40, 6, &[1])), &CTX4, 6);
-    assert!(!a.atomic_aggregate);
-    let a = assert_discarded(&base(&attr(0xC0, 7, &[0, 0, 1, 192, 0, 2, 1])), &CTX4, 7);
-    assert_eq!(a.aggregator, None);
-    assert_discarded(&base(&attr(0xC0, 7, &[0, 0, 0, 0, 192, 0, 2, 1])), &CTX4, 7);
-    // LOCAL_PREF from an external peer, even well-formed.
-    let ebgp = Ctx {
-        ibgp: false,
-        ..CTX4
-    };
-    let a = assert_discarded(&base(&attr(0x40, 5, &[0, 0, 0, 100])), &ebgp, 5);
-    assert_eq!(a.local_pref, None);
-    // Malformed AS4_PATH / AS4_AGGREGATOR from a 2-octet peer.
-    let b2 = [origin(), attr(0x40, 2, &seg(2, &[1], false)), next_hop()].concat();
-    assert_discarded(
-        &[b2.clone(), attr(0xC0, 17, &[2, 2, 0, 0])].concat(),
-        &CTX2,
-        17,
-    );
-    assert_discarded(
-        &[b2.clone(), attr(0xC0, 18, &[0, 0, 1])].concat(),
-        &CTX2,
-        18,
-    );
-    // A 4-octet AGGREGATOR on a 2-octet session.
-    assert_discarded(
-        &[b2, attr(0xC0, 7, &[0, 0, 0, 1, 192, 0, 2, 1])].concat(),
-        &CTX2,
-        7,
-    );
-    // Repeated attributes: all but the first are discarded.
-    let twice = base(&[attr(0x80, 4, &[0, 0, 0, 1]), attr(0x80, 4, &[0, 0, 0, 2])].concat());
-    assert_eq!(assert_discarded(&twice, &CTX4, 4).med, Some(1));
-    // MP_UNREACH of a family kube-bgp does not carry.
-    assert_discarded(&base(&attr(0x80, 15, &[0, 25, 70, 1, 2])), &CTX4, 15);
-}
-
-#[test]
-fn rfc7606_session_reset_cases() {
-    // Repeated MP_REACH / MP_UNREACH: Malformed Attribute List.
-    let u6 = attr(0x80, 15, &[0, 2, 1]);
-    assert_eq!(
-        err_code(decode(&upd(&[], &[u6.clone(), u6].concat(), &[]), &CTX4)).1,
-        1
-    );
-    // NLRI / withdrawn routes that cannot be parsed: Invalid Network Field.
-    assert_eq!(
-        err_code(decode(&upd(&[], &base(&[]), &[33, 1, 2, 3, 4, 5]), &CTX4)).1,
-        10
-    );
-    assert_eq!(err_code(decode(&upd(&[24, 10, 0], &[], &[]), &CTX4)).1, 10);
-    // Lengths past the end of the message: Malformed Attribute List.
-    let mut m = upd(&[], &[], &[]);
-    m[20] = 9;
-    assert_eq!(err_code(decode(&m, &CTX4)).1, 1);
-    let mut m = upd(&[], &[], &[]);
-    m[22] = 9;
-    assert_eq!(err_code(decode(&m, &CTX4)).1, 1);
-    // Unrecognized well-known attribute: code 2, data is the attribute.
-    let unk = attr(0x40, 99, &[1, 2]);
-    assert_eq!(
-        err_code(decode(&upd(&[], &base(&unk), NLRI), &CTX4)),
-        (3, 2, unk)
     );
 }
 

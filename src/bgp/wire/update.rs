@@ -54,6 +54,21 @@ pub(super) fn decode(
     }
     nlri::decode(wbuf, Afi::Ipv4, &mut u.withdrawn).map_err(|e| bad_nlri("withdrawn routes", e))?;
     let mut w = attrs::walk(abuf, ctx, issues)?;
+    // RFC 7606 §4 makes a framing error treat-as-withdraw, but §3(j) allows that only
+    // when every NLRI was parsed: an MP_REACH_NLRI or MP_UNREACH_NLRI may hide in the
+    // part that could not be walked. Only when both were found before the error is
+    // nothing hidden; otherwise the session is reset, as FRR does.
+    if let Some(e) = w.framing.take() {
+        if !(w.reach_seen && w.unreach_seen) {
+            let reason = format!(
+                "{} (an MP_REACH_NLRI/MP_UNREACH_NLRI may follow unseen: RFC 7606 §3(j))",
+                e.reason
+            );
+            return Err(DecodeError { reason, ..e });
+        }
+        w.withdraw
+            .get_or_insert((0, format!("attribute list framing: {}", e.reason)));
+    }
     if let Some(m) = &w.mp_unreach {
         nlri::decode(m.nlri, m.afi, &mut u.withdrawn)
             .map_err(|e| bad_nlri("MP_UNREACH_NLRI", e))?;
@@ -65,7 +80,7 @@ pub(super) fn decode(
     }
 
     // RFC 4724 §2: an UPDATE holding only an empty MP_UNREACH_NLRI is End-of-RIB.
-    if let (Some(m), None, 1, 0) = (&w.mp_unreach, &w.mp_reach, w.mp_seen, w.others) {
+    if let (Some(m), false, true, 0) = (&w.mp_unreach, w.reach_seen, w.unreach_seen, w.others) {
         if u.withdrawn.is_empty() && u.announced.is_empty() && wbuf.is_empty() {
             u.end_of_rib = Some(m.afi);
             return Ok(u);
@@ -89,12 +104,20 @@ pub(super) fn decode(
         }
     }
     if let Some((attr, reason)) = w.withdraw {
+        // RFC 7606 §5.2: with attributes but no reachable NLRI, nothing shows that the
+        // NLRI were parsed right: an error stronger than attribute discard is a reset.
+        if u.announced.is_empty() && (w.others > 0 || w.reach_seen) {
+            return Err(malformed(&format!(
+                "{reason}, in an UPDATE without reachable NLRI (RFC 7606 §5.2)"
+            )));
+        }
         issues.push(Issue {
             action: Action::TreatAsWithdraw,
             attr,
             reason,
         });
         u.withdrawn.append(&mut u.announced);
+        only_negotiated(&mut u, ctx, issues);
         return Ok(u);
     }
     // RFC 7606 §5.2: NEXT_HOP without classic NLRI is ignored.
@@ -107,7 +130,32 @@ pub(super) fn decode(
     if w.others > 0 || w.mp_reach.is_some() {
         u.attrs = Some(w.attrs);
     }
+    only_negotiated(&mut u, ctx, issues);
     Ok(u)
+}
+
+/// Drops routes of families the session did not negotiate (RFC 4760 §7 lets a speaker
+/// ignore them; BIRD and FRR discard them with a log line, and so does kube-bgp).
+fn only_negotiated(u: &mut Update, ctx: &Ctx, issues: &mut Vec<Issue>) {
+    for afi in [Afi::Ipv4, Afi::Ipv6] {
+        if ctx.families.contains(afi) {
+            continue;
+        }
+        let before = u.announced.len() + u.withdrawn.len();
+        u.announced.retain(|p| p.afi() != afi);
+        u.withdrawn.retain(|p| p.afi() != afi);
+        let dropped = before - u.announced.len() - u.withdrawn.len();
+        if dropped > 0 {
+            issues.push(Issue {
+                action: Action::AttributeDiscard,
+                attr: 0,
+                reason: format!(
+                    "{dropped} {} route(s) on a session that did not negotiate that family",
+                    afi.name()
+                ),
+            });
+        }
+    }
 }
 
 fn put_next_hop(afi: Afi, nh: &MpNextHop, out: &mut Vec<u8>) {

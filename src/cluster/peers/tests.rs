@@ -348,6 +348,66 @@ fn enabled_family_must_exist_on_the_node() {
 }
 
 #[test]
+fn node_peers_get_a_prefix_limit_from_the_clusters_pod_cidrs_and_the_mesh_password() {
+    let st = Settings {
+        max_prefixes: 500,
+        node_password: Some(Password::new(b"mesh".to_vec())),
+        ..Settings::default()
+    };
+    // Three nodes with one pod CIDR each, one of them also listing two more in the
+    // pod-cidrs annotation (it owns three): 5 owned in all -> 2 x 5 + 64 = 74.
+    let nodes = vec![
+        node("a", "10.0.0.1", &[]),
+        node(
+            "b",
+            "10.0.0.2",
+            &[(
+                crate::cluster::node::ANN_POD_CIDRS,
+                "10.244.2.0/24,10.250.0.0/24,10.250.1.0/24",
+            )],
+        ),
+        node("c", "10.0.0.3", &[(ANN_RR_SERVER, "1.1.1.1")]),
+    ];
+    let local = &nodes[0];
+    let id = identity(&st, Some(local), &mut vec![]).unwrap();
+    let peers = node_peers(&st, &id, local, &nodes, &mut vec![]);
+    let limit = |name: &str| {
+        peers
+            .iter()
+            .find(|p| p.kind == PeerKind::Node { name: name.into() })
+            .map(|p| p.prefix_limit)
+    };
+    assert_eq!(limit("b"), Some(74));
+    // A route reflector server may also reflect what its external peers send.
+    assert_eq!(limit("c"), Some(74 + 500));
+    assert!(
+        peers
+            .iter()
+            .all(|p| p.password.is_some() && p.min_ttl.is_none())
+    );
+    // With external peers unlimited, so is a reflector.
+    let unlimited = Settings {
+        max_prefixes: 0,
+        ..st.clone()
+    };
+    assert_eq!(node_prefix_limit(&unlimited, &nodes, &nodes[2]), 0);
+    assert_eq!(node_prefix_limit(&unlimited, &nodes, &nodes[1]), 74);
+    // External peers get --bgp-max-prefixes and never the mesh password.
+    let ext = Settings {
+        global_peers: vec![GlobalPeer {
+            ip: "192.168.1.99".parse().unwrap(),
+            asn: 65000,
+            port: 179,
+            password: None,
+        }],
+        ..st
+    };
+    let p = external_peers(&ext, &id, local, &mut vec![]);
+    assert_eq!(p[0].prefix_limit, 500);
+    assert!(p[0].password.is_none());
+}
+
+#[test]
 fn peers_yaml_bfd_block() {
     use std::time::Duration;
     let y = "\

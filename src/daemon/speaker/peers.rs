@@ -9,13 +9,17 @@ use std::time::Instant;
 
 use mio::{Interest, Registry, Token};
 
-use super::{LISTENER_SLOTS, Listener, PeerSlot, PeerStats, Speaker, TOKEN_BASE, TimerKey};
+use super::{
+    LISTENER_SLOTS, LOG_BURST, LOG_WINDOW, Listener, PeerSlot, PeerStats, Speaker, TOKEN_BASE,
+    TimerKey,
+};
 use crate::bgp::fsm::{self, GrConfig, Input, PeerConfig};
+use crate::bgp::limit::PrefixLimiter;
 use crate::bgp::rib::PeerInfo;
 use crate::bgp::types::Afi;
 use crate::bgp::wire;
 use crate::cluster::peers::{PeerKind, PeerPlan};
-use crate::daemon::conn::flush_best_effort;
+use crate::log::LogGate;
 use crate::net::sock;
 use crate::{error, info, warn};
 
@@ -62,6 +66,15 @@ impl Speaker {
             }
             match sock::listen(a) {
                 Ok(mut s) => {
+                    if self.local.gtsm {
+                        // GTSM: SYN-ACKs go out with TTL 255, and each SYN's TTL is kept
+                        // to be checked when the connection is accepted.
+                        let gtsm = sock::set_ttl(&s, 255).and_then(|()| sock::set_save_syn(&s));
+                        if let Err(e) = gtsm {
+                            failed.push((a, format!("GTSM: {e}")));
+                            continue;
+                        }
+                    }
                     // Every listener shares one token: any of them being readable makes
                     // the speaker accept on all.
                     if let Err(e) = registry.register(&mut s, Token(TOKEN_BASE), Interest::READABLE)
@@ -99,6 +112,9 @@ impl Speaker {
             restarting: r,
             forwarding_preserved: true,
         });
+        cfg.accept_zero_hold_time = self.local.accept_zero_holdtime;
+        cfg.prefix_limit_restart = self.local.prefix_limit_restart;
+        cfg.max_send_buffer = self.local.max_send_buffer;
         cfg
     }
 
@@ -197,6 +213,7 @@ impl Speaker {
             if plan.password.is_some() { " md5" } else { "" }
         );
         let addr = plan.addr;
+        let plan_limit = plan.prefix_limit;
         self.by_rib.insert(rib_id, addr);
         self.peers.insert(
             addr,
@@ -212,6 +229,8 @@ impl Speaker {
                 },
                 stale_deadline: None,
                 peer_restart_time: 0,
+                limiter: PrefixLimiter::new(plan_limit),
+                log_gate: LogGate::new(LOG_WINDOW, LOG_BURST),
             },
         );
         self.input(registry, addr, Input::Start, now);
@@ -232,8 +251,9 @@ impl Speaker {
         // Cease / peer de-configured (RFC 4486 subcode 3).
         self.input(registry, addr, Input::Stop { subcode: 3 }, now);
         if let Some(mut slot) = self.peers.remove(&addr) {
+            // The Stop closed every connection (their Cease is written from the closing
+            // list); anything left goes now.
             for (_, mut c) in slot.conns.drain() {
-                flush_best_effort(&mut c);
                 let _ = registry.deregister(&mut c.stream);
                 self.tokens.remove(&c.token);
             }
@@ -251,6 +271,7 @@ impl Speaker {
         let transport = old.port != new.port
             || old.local_addr != new.local_addr
             || old.ttl != new.ttl
+            || old.min_ttl != new.min_ttl
             || old.password != new.password;
         if old.password != new.password {
             self.set_keys(addr, passwd(&new));
@@ -291,6 +312,16 @@ impl Speaker {
             let _ = self.rib.update_peer(rib_id, info);
         }
         self.run_outputs(registry, addr, outputs, now);
+        if old.prefix_limit != new.prefix_limit {
+            if let Some(slot) = self.peers.get_mut(&addr) {
+                slot.limiter.set_limit(new.prefix_limit);
+            }
+            // A lower limit applies to what the peer already sent.
+            for afi in [Afi::Ipv4, Afi::Ipv6] {
+                let outs = self.check_limit(addr, afi, now);
+                self.run_outputs(registry, addr, outs, now);
+            }
+        }
         if transport {
             info!(
                 "bgp",

@@ -203,6 +203,18 @@ pub fn parse_routes(out: &str, peer_of: impl Fn(&str) -> Option<IpAddr>) -> Vec<
         .collect()
 }
 
+pub(super) fn protocol_text(r: &Router, peer: IpAddr) -> String {
+    let Some(i) = r.config.neighbors.iter().position(|n| n.addr == peer) else {
+        return String::new();
+    };
+    r.query(
+        false,
+        "birdc",
+        &["-s", &sock(r), "show", "protocols", "all", &format!("n{i}")],
+    )
+    .unwrap_or_default()
+}
+
 pub(super) fn session(r: &Router, peer: IpAddr) -> SessionState {
     let Some(i) = r.config.neighbors.iter().position(|n| n.addr == peer) else {
         return SessionState::Unknown;

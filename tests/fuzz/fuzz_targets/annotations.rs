@@ -6,9 +6,9 @@
 #![no_main]
 
 use kube_bgp::cluster::{self, GlobalPeer, Settings};
+use kube_bgp::kube::KubeObject;
 use kube_bgp::kube::objects::{Node, NodeAddress, Service};
 use kube_bgp::kube::snapshot::{KubeEvent, Snapshot};
-use kube_bgp::kube::KubeObject;
 use libfuzzer_sys::fuzz_target;
 
 const NODE_KEYS: [&str; 18] = [
@@ -68,7 +68,11 @@ fuzz_target!(|data: &[u8]| {
         let all = NODE_KEYS.len() + SERVICE_KEYS.len();
         match s % all {
             i if i < NODE_KEYS.len() => {
-                let target = if s / all % 2 == 0 { &mut local } else { &mut other };
+                let target = if (s / all).is_multiple_of(2) {
+                    &mut local
+                } else {
+                    &mut other
+                };
                 target
                     .metadata
                     .annotations
@@ -96,7 +100,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let global = Settings {
         global_peers: vec![GlobalPeer {
-            ip: "192.0.2.1".parse().unwrap_or(std::net::Ipv4Addr::LOCALHOST.into()),
+            ip: "192.0.2.1"
+                .parse()
+                .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into()),
             asn: 65000,
             port: 179,
             password: None,

@@ -11,7 +11,10 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    if ["/dev", "/proc", "/sys", "/run"].iter().any(|p| text.contains(p)) {
+    if ["/dev", "/proc", "/sys", "/run"]
+        .iter()
+        .any(|p| text.contains(p))
+    {
         return;
     }
     let base = Path::new("/nonexistent-kube-bgp-fuzz");

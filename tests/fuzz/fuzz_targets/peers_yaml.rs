@@ -10,6 +10,11 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     if let Ok(peers) = parse_peers_yaml(&text) {
         // No more peers than input bytes: nothing was expanded.
-        assert!(peers.len() <= data.len(), "{} peers from {} bytes", peers.len(), data.len());
+        assert!(
+            peers.len() <= data.len(),
+            "{} peers from {} bytes",
+            peers.len(),
+            data.len()
+        );
     }
 });

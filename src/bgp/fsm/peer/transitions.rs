@@ -57,11 +57,7 @@ impl Peer {
             out.push(Output::Close { conn });
             return;
         }
-        if let Some(i) = self
-            .conns
-            .iter()
-            .position(|c| c.state == ConnState::Established)
-        {
+        if self.established().is_some() {
             let gr = self.negotiated().is_some_and(Negotiated::graceful_capable);
             if !gr {
                 out.push(Output::Send {
@@ -71,23 +67,18 @@ impl Peer {
                 out.push(Output::Close { conn });
                 return;
             }
-            // RFC 4724 §4.2: the peer restarted; its old connection is dead to it.
-            let old = self.conns.remove(i);
-            out.push(Output::Close { conn: old.id });
-            self.finish_session(now, DownReason::PeerRestarted, true, true, out);
+            // RFC 4724 §4.2: the peer may have restarted. The session stays until the
+            // new connection brings an OPEN that passes every check (`open_received`).
         }
-        // One inbound connection at a time: a newer one replaces the older.
-        if let Some(i) = self.conns.iter().position(|c| c.inbound) {
+        // One pending inbound connection at a time: a newer one replaces the older.
+        if let Some(i) = self
+            .conns
+            .iter()
+            .position(|c| c.inbound && c.state != ConnState::Established)
+        {
             self.close_collision(i, out);
         }
-        self.conns.push(Conn {
-            id: conn,
-            inbound: true,
-            state: ConnState::Connecting,
-            hold_at: None,
-            keepalive_at: None,
-            negotiated: None,
-        });
+        self.conns.push(Conn::new(conn, true));
         let i = self.conns.len() - 1;
         self.open_sent(i, now, out);
     }
@@ -169,7 +160,7 @@ impl Peer {
         }
     }
 
-    fn open_received(&mut self, i: usize, open: &Open, now: Instant, out: &mut Vec<Output>) {
+    fn open_received(&mut self, mut i: usize, open: &Open, now: Instant, out: &mut Vec<Output>) {
         let neg = match check_open(&self.cfg, open) {
             Ok(n) => n,
             Err(n) => {
@@ -186,12 +177,28 @@ impl Peer {
         let Some(this_inbound) = self.conns.get(i).map(|c| c.inbound) else {
             return;
         };
+        // A valid OPEN on a new connection while the session is Established (only
+        // accepted with graceful restart negotiated): the peer restarted (RFC 4724
+        // §4.2). The old session ends gracefully and this connection goes on.
+        if let Some(j) = self
+            .conns
+            .iter()
+            .position(|c| c.state == ConnState::Established)
+        {
+            let old = self.conns.remove(j);
+            out.push(Output::Close { conn: old.id });
+            let gr = old
+                .negotiated
+                .as_ref()
+                .is_some_and(Negotiated::graceful_capable);
+            self.finish_session(now, DownReason::PeerRestarted, true, gr, out);
+            i = if j < i { i - 1 } else { i };
+        }
         // §6.8: another connection that has sent its OPEN collides with this one.
         let other = self
             .conns
             .iter()
             .position(|c| c.inbound != this_inbound && c.state >= ConnState::OpenSent);
-        let mut i = i;
         if let Some(j) = other {
             let keep_out = keep_outbound(
                 self.cfg.router_id,
@@ -266,6 +273,15 @@ impl Peer {
         {
             let n = notification(code::HOLD_TIMER_EXPIRED, 0);
             self.conn_error(i, DownReason::HoldTimerExpired, Some(n), now, out);
+        }
+        // RFC 9687: the peer has not taken our bytes for the send hold time. No
+        // NOTIFICATION: it would wait behind the bytes the peer does not read.
+        while let Some(i) = self
+            .conns
+            .iter()
+            .position(|c| c.send_hold_at.is_some_and(|t| t <= now))
+        {
+            self.conn_error(i, DownReason::SendHoldTimerExpired, None, now, out);
         }
         for c in &mut self.conns {
             if c.keepalive_at.is_some_and(|t| t <= now) {
