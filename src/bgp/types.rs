@@ -440,7 +440,7 @@ impl fmt::Display for Notification {
             8 => "Send Hold Timer Expired",
             _ => "Unknown",
         };
-        // RFC 4486 Cease subcodes.
+        // Cease subcodes: RFC 4486, and 10 from RFC 9384.
         let sub = match (self.code, self.subcode) {
             (6, 1) => "/Maximum Number of Prefixes Reached",
             (6, 2) => "/Administrative Shutdown",
@@ -450,6 +450,7 @@ impl fmt::Display for Notification {
             (6, 6) => "/Other Configuration Change",
             (6, 7) => "/Connection Collision Resolution",
             (6, 8) => "/Out of Resources",
+            (6, 10) => "/BFD Down",
             _ => "",
         };
         write!(f, "{name}{sub} ({}/{})", self.code, self.subcode)

@@ -39,6 +39,8 @@ pub mod code {
     pub const CEASE_CONFIG_CHANGE: u8 = 6;
     pub const CEASE_COLLISION: u8 = 7;
     pub const CEASE_OUT_OF_RESOURCES: u8 = 8;
+    /// RFC 9384: the BFD session protecting the BGP session went down.
+    pub const CEASE_BFD_DOWN: u8 = 10;
 }
 
 /// What both ends agreed on for one session; handed to the speaker and the RIB when the
