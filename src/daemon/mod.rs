@@ -807,6 +807,7 @@ mod tests {
             kind,
             prefix_limit: 0,
             min_ttl: None,
+            bfd: None,
         }
     }
 
