@@ -103,6 +103,12 @@ pub struct Neighbor {
     /// still reads the peer's AS4 capability and then ignores AS4_PATH); GoBGP
     /// ignores it.
     pub as4: bool,
+    /// BGP follows the BFD session with this neighbour (BIRD `bfd on`, FRR `neighbor X
+    /// bfd`); needs a matching [`BfdPeer`].
+    pub bfd: bool,
+    /// BIRD only: `bfd graceful` (a BFD down starts graceful restart instead of
+    /// ending the session).
+    pub bfd_graceful: bool,
 }
 
 impl Neighbor {
@@ -122,7 +128,22 @@ impl Neighbor {
             v6: addr.is_ipv6(),
             graceful_restart: false,
             as4: true,
+            bfd: false,
+            bfd_graceful: false,
         }
+    }
+
+    /// BGP follows BFD (`bfd on` / `neighbor X bfd`).
+    pub fn bfd(mut self) -> Neighbor {
+        self.bfd = true;
+        self
+    }
+
+    /// BIRD `bfd graceful`.
+    pub fn bfd_graceful(mut self) -> Neighbor {
+        self.bfd = true;
+        self.bfd_graceful = true;
+        self
     }
 
     pub fn password(mut self, p: &str) -> Neighbor {
@@ -243,6 +264,9 @@ pub struct RouterConfig {
     pub port: u16,
     /// BFD sessions (BIRD and FRR only).
     pub bfd: Vec<BfdPeer>,
+    /// Install the best routes into the namespace's kernel (BIRD only: a `kernel`
+    /// protocol exporting everything), so traffic follows BGP.
+    pub kernel: bool,
 }
 
 impl RouterConfig {
@@ -259,7 +283,14 @@ impl RouterConfig {
             connect_retry: 2,
             port: 179,
             bfd: Vec::new(),
+            kernel: false,
         }
+    }
+
+    /// Routes into the kernel (BIRD only).
+    pub fn kernel(mut self) -> RouterConfig {
+        self.kernel = true;
+        self
     }
 
     pub fn listen(mut self, addr: &str) -> RouterConfig {

@@ -30,6 +30,10 @@ fn render(r: &Router) -> String {
         }
         s += "}\n";
     }
+    if c.kernel {
+        s += "protocol kernel k4 { ipv4 { export all; }; }\n";
+        s += "protocol kernel k6 { ipv6 { export all; }; }\n";
+    }
     // Only our statics and what BGP learned go out (not the connected routes).
     s += "filter bgp_out { if source ~ [RTS_STATIC, RTS_BGP] then accept; reject; }\n";
     let port = if c.port == 179 {
@@ -91,6 +95,11 @@ fn render(r: &Router) -> String {
         }
         if !n.as4 {
             s += "  enable as4 off;\n";
+        }
+        if n.bfd_graceful {
+            s += "  bfd graceful;\n";
+        } else if n.bfd {
+            s += "  bfd on;\n";
         }
         s += &format!(
             "  hold time {}; keepalive time {}; connect retry time {}; connect delay time 1;\n  error wait time 1, 5;\n",

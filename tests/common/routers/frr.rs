@@ -48,6 +48,9 @@ fn render(r: &Router) -> String {
         if !n.as4 {
             s += &format!(" neighbor {a} dont-capability-negotiate\n");
         }
+        if n.bfd {
+            s += &format!(" neighbor {a} bfd\n");
+        }
     }
     for (v6, name) in [(false, "ipv4"), (true, "ipv6")] {
         s += &format!(" address-family {name} unicast\n");

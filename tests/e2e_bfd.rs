@@ -1,0 +1,455 @@
+//! End to end through the real daemon: BFD protecting BGP sessions (issue 16 items 2,
+//! 3 and 5), in the namespace lab, against BIRD's `bfd` protocol and FRR's bfdd.
+//!
+//! - Timers: the negotiated values as `kube-bgp neighbor ADDR` shows them, and as BIRD
+//!   (`birdc show bfd sessions`) and FRR (`show bfd peers json`) see them.
+//! - A cut (netfilter drops UDP 3784 only, inside a namespace): the BGP session ends
+//!   with Cease 6/10 "BFD Down" and its routes leave the kernel, on every node of a
+//!   three-node mesh (`--enable-bfd-nodes`) and towards an external BIRD; the detection
+//!   time (from the log's timestamps) and cut-to-route-gone times are printed and only
+//!   loosely bounded (exact timer behaviour is unit-tested on virtual time).
+//! - Graceful restart with BFD: kube-bgp stopped with SIGTERM tells its BFD peers
+//!   AdminDown first, so BIRD (`bfd graceful`) keeps its routes and a ping every 50 ms
+//!   through the learned route loses nothing; FRR (`neighbor X bfd`) keeps the BGP
+//!   routes as graceful restart says. A SIGKILL sends nothing: FRR's BFD detects it as a
+//!   failure and drops the routes long before the hold time.
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::Netns;
+use common::lab::{Lab, LabConfig};
+use common::routers::{BfdPeer, Daemon, SessionState};
+use kube_bgp::ops::ctl::NeighborBfd;
+
+const UP: Duration = Duration::from_secs(30);
+
+/// Drops incoming UDP to `port` inside a namespace (only BFD; BGP's TCP still flows),
+/// optionally only from `from`; removed on drop.
+struct Cut<'a> {
+    ns: &'a Netns,
+}
+
+impl<'a> Cut<'a> {
+    fn bfd(ns: &'a Netns, port: u16, from: Option<&str>) -> Cut<'a> {
+        let src = from.map(|a| format!("ip saddr {a} ")).unwrap_or_default();
+        ns.sh(&format!(
+            "nft add table inet kbbfdcut && nft add chain inet kbbfdcut input '{{ type filter hook input priority 0; }}' && nft add rule inet kbbfdcut input {src}udp dport {port} drop"
+        ));
+        Cut { ns }
+    }
+}
+
+impl Drop for Cut<'_> {
+    fn drop(&mut self) {
+        let _ = self.ns.run("nft delete table inet kbbfdcut");
+    }
+}
+
+fn bfd_of(lab: &Lab, i: usize, peer: &str) -> Option<NeighborBfd> {
+    lab.neighbor_detail(i, peer).and_then(|d| d.bfd_session)
+}
+
+/// Waits until node `i`'s BFD session with `peer` satisfies `f`; fails with the logs.
+fn wait_bfd(
+    lab: &Lab,
+    i: usize,
+    peer: &str,
+    what: &str,
+    f: impl Fn(&NeighborBfd) -> bool,
+) -> NeighborBfd {
+    match common::wait_for(UP, || bfd_of(lab, i, peer).filter(|b| f(b))) {
+        Some(b) => b,
+        None => lab.fail(&format!(
+            "node{}: BFD with {peer}: {what} not reached in {UP:?}; now {:?}",
+            i + 1,
+            bfd_of(lab, i, peer)
+        )),
+    }
+}
+
+fn now_epoch() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// The wall-clock time (from its log line) when node `i` first saw its BFD session
+/// with `peer` fail after `since` (epoch seconds).
+fn failure_logged(lab: &Lab, i: usize, peer: &str, since: f64) -> Option<f64> {
+    let needle = format!("peer {peer}: BFD session ");
+    lab.log(i)
+        .lines()
+        .filter(|l| l.contains(&needle) && l.contains("Up -> Down"))
+        .filter_map(|l| l.split_whitespace().next()?.parse::<f64>().ok())
+        .find(|t| *t >= since)
+}
+
+/// Polls (every ~10 ms, bounded) until every (node, prefix) pair has no kube-bgp
+/// route; returns when each went, measured from `t0`.
+fn routes_gone(
+    lab: &Lab,
+    pairs: &[(usize, String)],
+    t0: Instant,
+) -> BTreeMap<(usize, String), Duration> {
+    let mut gone = BTreeMap::new();
+    let end = t0 + Duration::from_secs(10);
+    while gone.len() < pairs.len() && Instant::now() < end {
+        for (i, p) in pairs {
+            if !gone.contains_key(&(*i, p.clone())) && lab.bgp_route(*i, p).is_empty() {
+                gone.insert((*i, p.clone()), t0.elapsed());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    gone
+}
+
+/// A three-node mesh with BFD on the node sessions (3 x 100 ms): cutting node3's BFD
+/// takes every session with node3 and its routes away, on all three nodes, in well
+/// under a second; the sessions come back on their own, and BFD once the cut is gone.
+#[test]
+fn link_cut_takes_sessions_and_routes_away_on_every_node() {
+    let test = "link_cut_takes_sessions_and_routes_away_on_every_node";
+    if !common::lab::checks::available(test, &[]) || !common::require_tool(test, "nft") {
+        return;
+    }
+    let mut lab = Lab::new("e2bf", LabConfig::new(3));
+    let flags = [
+        "--enable-bfd-nodes",
+        "--bfd-desired-min-tx-interval=100",
+        "--bfd-required-min-rx-interval=100",
+        "--bfd-detection-multiplier=3",
+    ];
+    lab.start_all(&flags, 2, UP);
+    let ip: Vec<String> = (0..3).map(|i| lab.node(i).ipv4.clone()).collect();
+    let cidr: Vec<String> = (0..3).map(|i| lab.node(i).pod_cidr4.clone()).collect();
+    for a in 0..3 {
+        for b in (0..3).filter(|b| *b != a) {
+            lab.expect_via(a, &cidr[b], &ip[b], UP);
+            let v = wait_bfd(&lab, a, &ip[b], "Up at 100 ms", |v| {
+                v.state == "Up" && v.detection_time_us == Some(300_000)
+            });
+            lab.check(v.hop == "single-hop", &format!("{v:?}"));
+            lab.check(
+                v.tx_interval_us == Some(100_000) && v.rx_interval_us == Some(100_000),
+                &format!("negotiated timers: {v:?}"),
+            );
+        }
+    }
+    let text = lab.ctl(0, &["neighbor", &ip[2]]);
+    lab.check(
+        text.contains("detection time 300 ms"),
+        &format!("kube-bgp neighbor: {text}"),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+
+    let since = now_epoch();
+    let t0 = Instant::now();
+    let cut = Cut::bfd(&lab.node(2).ns, 3784, None);
+    let pairs = vec![
+        (0, cidr[2].clone()),
+        (1, cidr[2].clone()),
+        (2, cidr[0].clone()),
+        (2, cidr[1].clone()),
+    ];
+    let gone = routes_gone(&lab, &pairs, t0);
+    for ((i, p), d) in &gone {
+        eprintln!("{test}: node{}: {p} gone {d:?} after the cut", i + 1);
+    }
+    lab.check(
+        gone.len() == pairs.len(),
+        &format!("routes still there 10 s after the cut: gone {gone:?}"),
+    );
+    // Detection, from each node's own log line.
+    for (i, peer) in [(0, &ip[2]), (1, &ip[2]), (2, &ip[0]), (2, &ip[1])] {
+        let at = failure_logged(&lab, i, peer, since - 0.05);
+        let Some(at) = at else {
+            lab.fail(&format!("node{}: no BFD failure logged for {peer}", i + 1));
+        };
+        let detect = at - since;
+        eprintln!(
+            "{test}: node{}: BFD with {peer} failed {:.0} ms after the cut (detection time 300 ms)",
+            i + 1,
+            detect * 1000.0
+        );
+        lab.check(
+            detect < 1.0,
+            &format!("node{} detection {detect:.3} s", i + 1),
+        );
+    }
+    for ((i, p), d) in &gone {
+        lab.check(
+            *d < Duration::from_secs(1),
+            &format!("node{}: {p} gone only {d:?} after the cut", i + 1),
+        );
+    }
+    // Each side ended the BGP session with Cease 6/10, and the other peers were not
+    // disturbed (node1-node2 kept its session).
+    for i in [0, 1] {
+        let d = lab.neighbor_detail(i, &ip[2]).expect("neighbor detail");
+        let b = d.bfd_session.as_ref().expect("bfd");
+        lab.check(b.failures >= 1, &format!("node{}: {b:?}", i + 1));
+        let other = if i == 0 { &ip[1] } else { &ip[0] };
+        lab.check(
+            lab.established_transitions(i, other) == Some(1),
+            &format!("node{}: the session with {other} was disturbed", i + 1),
+        );
+    }
+    let cease10 = (0..3).any(|i| {
+        lab.neighbor_detail(i, if i == 2 { &ip[0] } else { &ip[2] })
+            .and_then(|d| d.last_error)
+            .is_some_and(|e| e.contains("BFD Down (6/10)"))
+    });
+    lab.check(cease10, "no Cease 6/10 BFD Down recorded as last error");
+
+    drop(cut);
+    for a in 0..3 {
+        for b in (0..3).filter(|b| *b != a) {
+            wait_bfd(&lab, a, &ip[b], "Up again after the cut", |v| {
+                v.state == "Up"
+            });
+            lab.expect_via(a, &cidr[b], &ip[b], UP);
+        }
+    }
+}
+
+/// External routers with BFD: BIRD (`bfd on`) and FRR (bfdd, `neighbor X bfd`). The
+/// negotiated timers on both sides; then BIRD's BFD cut at our node: our detection
+/// ends the BIRD session with Cease 6/10 and the routes both ways are gone within a
+/// second, while the FRR session is untouched.
+#[test]
+fn bird_and_frr_timers_and_a_cut_towards_bird() {
+    let test = "bird_and_frr_timers_and_a_cut_towards_bird";
+    if !common::lab::checks::available(test, &[Daemon::Bird, Daemon::Frr])
+        || !common::require_tool(test, "nft")
+        || !common::require_tool(test, "/usr/lib/frr/bfdd")
+    {
+        return;
+    }
+    let mut lab = Lab::new("e2bx", LabConfig::new(1).routers(2));
+    let node = lab.node(0).ipv4.clone();
+    let cidr = lab.node(0).pod_cidr4.clone();
+    let (bird_ip, frr_ip) = (lab.router(0).ipv4.clone(), lab.router(1).ipv4.clone());
+    let mut bird = lab
+        .router_config(0, 65001, 64512, None)
+        .prefix("10.201.0.0/24");
+    bird.neighbors[0] = bird.neighbors[0].clone().bfd();
+    let bird = bird.bfd(BfdPeer::new(&node, &bird_ip).timers(100, 150, 3));
+    lab.start_router(0, Daemon::Bird, bird);
+    let mut frr = lab
+        .router_config(1, 65002, 64512, None)
+        .prefix("10.202.0.0/24");
+    frr.neighbors[0] = frr.neighbors[0].clone().bfd();
+    let frr = frr.bfd(BfdPeer::new(&node, &frr_ip).timers(100, 150, 3));
+    lab.start_router(1, Daemon::Frr, frr);
+    let peers = format!("--peer-router-ips={bird_ip},{frr_ip}");
+    let flags = [
+        peers.as_str(),
+        "--peer-router-asns=65001,65002",
+        "--enable-bfd",
+        "--bfd-desired-min-tx-interval=100",
+        "--bfd-required-min-rx-interval=120",
+        "--bfd-detection-multiplier=3",
+    ];
+    lab.start_all(&flags, 2, UP);
+    lab.expect_via(0, "10.201.0.0/24", &bird_ip, UP);
+    lab.expect_via(0, "10.202.0.0/24", &frr_ip, UP);
+
+    // Timers: ours from `kube-bgp neighbor`, theirs from their CLIs. We send at
+    // max(our 100, their RequiredMinRx 150) and detect in their 3 x max(our 120,
+    // their DesiredMinTx 100).
+    let node_ip: IpAddr = node.parse().expect("ip");
+    for (j, peer) in [(0, &bird_ip), (1, &frr_ip)] {
+        let v = wait_bfd(&lab, 0, peer, "Up with negotiated timers", |v| {
+            v.state == "Up" && v.tx_interval_us == Some(150_000)
+        });
+        lab.check(
+            v.rx_interval_us == Some(120_000)
+                && v.detection_time_us == Some(360_000)
+                && v.remote_detect_mult == 3
+                && v.hop == "single-hop",
+            &format!("{peer}: {v:?}"),
+        );
+        let theirs = lab
+            .rtr(j)
+            .wait_bfd(node_ip, UP, |b| b.state == "up")
+            .unwrap_or_else(|| {
+                lab.fail(&format!(
+                    "router {j}: BFD not up: {:?}",
+                    lab.rtr(j).bfd_sessions()
+                ))
+            });
+        match j {
+            // BIRD: it sends at max(its 100, our RequiredMinRx 120) and times out in
+            // our 3 x max(its RequiredMinRx 150, our DesiredMinTx 100).
+            0 => lab.check(
+                theirs.tx_interval_ms == 120 && theirs.detect_ms == Some(450),
+                &format!("BIRD: {theirs:?}"),
+            ),
+            // FRR prints what it received from us.
+            _ => lab.check(
+                theirs.remote_tx_ms == Some(100)
+                    && theirs.remote_rx_ms == Some(120)
+                    && theirs.remote_mult == Some(3),
+                &format!("FRR: {theirs:?}"),
+            ),
+        }
+        eprintln!("{test}: {peer}: ours {v:?}; theirs {theirs:?}");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+
+    // Cut BIRD's BFD packets at our node only.
+    let since = now_epoch();
+    let t0 = Instant::now();
+    let cut = Cut::bfd(&lab.node(0).ns, 3784, Some(&bird_ip));
+    let gone = routes_gone(&lab, &[(0, "10.201.0.0/24".to_string())], t0);
+    let ours = gone.values().next().copied();
+    let theirs = lab.expect_router_paths(0, &cidr, &Default::default(), Duration::from_secs(10));
+    let detect = failure_logged(&lab, 0, &bird_ip, since - 0.05).map(|t| t - since);
+    eprintln!(
+        "{test}: cut: detected after {:?} s (detection time 360 ms); BIRD's route gone from our kernel after {ours:?}; ours gone from BIRD within {theirs:?} of that",
+        detect
+    );
+    lab.check(
+        detect.is_some_and(|d| d < 1.0),
+        &format!("detection {detect:?}"),
+    );
+    lab.check(
+        ours.is_some_and(|d| d < Duration::from_secs(1)),
+        &format!("BIRD's route gone only after {ours:?}"),
+    );
+    let d = lab.neighbor_detail(0, &bird_ip).expect("detail");
+    lab.check(
+        d.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("sent NOTIFICATION Cease/BFD Down (6/10)")),
+        &format!("last error {:?}", d.last_error),
+    );
+    let bird_says = lab.rtr(0).bird_protocol(&node);
+    eprintln!("{test}: BIRD after the cut:\n{bird_says}");
+    // FRR untouched.
+    lab.check(
+        lab.rtr(1).session(&node) == SessionState::Established
+            && lab.established_transitions(0, &frr_ip) == Some(1),
+        "the FRR session was disturbed",
+    );
+    drop(cut);
+    wait_bfd(&lab, 0, &bird_ip, "Up after the cut", |v| v.state == "Up");
+    lab.expect_via(0, "10.201.0.0/24", &bird_ip, UP);
+}
+
+/// Graceful restart with BFD: SIGTERM sends AdminDown first; BIRD (`bfd graceful`,
+/// routes in its kernel) forwards a ping every 50 ms to the node's pod through the
+/// learned route without losing one while kube-bgp restarts; FRR (`neighbor X bfd`,
+/// graceful restart) keeps our route. Then a SIGKILL: FRR's BFD sees the failure and
+/// drops our route well before its 9 s hold time.
+#[test]
+fn graceful_restart_with_bfd_loses_no_packet() {
+    let test = "graceful_restart_with_bfd_loses_no_packet";
+    if !common::lab::checks::available(test, &[Daemon::Bird, Daemon::Frr])
+        || !common::require_tool(test, "/usr/lib/frr/bfdd")
+    {
+        return;
+    }
+    let mut lab = Lab::new("e2bg", LabConfig::new(1).routers(2));
+    let node = lab.node(0).ipv4.clone();
+    let cidr = lab.node(0).pod_cidr4.clone();
+    let pod = lab.node(0).pod_ip4.clone();
+    let (bird_ip, frr_ip) = (lab.router(0).ipv4.clone(), lab.router(1).ipv4.clone());
+    let mut bird = lab.router_config(0, 65001, 64512, None).kernel();
+    bird.neighbors[0] = bird.neighbors[0].clone().graceful_restart().bfd_graceful();
+    let bird = bird.bfd(BfdPeer::new(&node, &bird_ip).timers(100, 100, 3));
+    lab.start_router(0, Daemon::Bird, bird);
+    let mut frr = lab.router_config(1, 65002, 64512, None);
+    frr.neighbors[0] = frr.neighbors[0].clone().graceful_restart().bfd();
+    let frr = frr.bfd(BfdPeer::new(&node, &frr_ip).timers(100, 100, 3));
+    lab.start_router(1, Daemon::Frr, frr);
+    let peers = format!("--peer-router-ips={bird_ip},{frr_ip}");
+    let flags = [
+        peers.as_str(),
+        "--peer-router-asns=65001,65002",
+        "--bgp-graceful-restart",
+        "--enable-bfd",
+        "--bfd-desired-min-tx-interval=100",
+        "--bfd-required-min-rx-interval=100",
+    ];
+    lab.start_all(&flags, 2, UP);
+    let node_ip: IpAddr = node.parse().expect("ip");
+    let me: std::collections::BTreeSet<String> = [node.clone()].into();
+    for (j, peer) in [(0, &bird_ip), (1, &frr_ip)] {
+        wait_bfd(&lab, 0, peer, "Up", |v| v.state == "Up");
+        lab.expect_router_paths(j, &cidr, &me, UP);
+        lab.rtr(j)
+            .wait_bfd(node_ip, UP, |b| b.state == "up")
+            .unwrap_or_else(|| lab.fail(&format!("router {j}: BFD not up")));
+    }
+    // BIRD put the pod CIDR into its namespace's kernel.
+    let rt = lab.router(0).ns.sh(&format!("ip route show {cidr}"));
+    lab.check(rt.contains(&node), &format!("BIRD's kernel route: {rt:?}"));
+
+    let bird_log_before = lab.rtr(0).logs();
+    let count = 200;
+    let ping = lab.ping_start_from_router(0, &pod, 0.05, count);
+    std::thread::sleep(Duration::from_millis(500));
+    let t0 = Instant::now();
+    lab.stop_kube_bgp(0);
+    // While we are away: FRR keeps our route (graceful restart; our AdminDown is not a
+    // BFD failure), and BIRD's BFD heard AdminDown rather than timing out.
+    std::thread::sleep(Duration::from_millis(1500));
+    let frr_kept = lab.router_next_hops(1, &cidr);
+    let frr_bfd = lab.rtr(1).bfd_session(node_ip);
+    lab.start_kube_bgp(0, &flags);
+    let back = lab.wait_established(0, 2, UP);
+    eprintln!("{test}: restarted, sessions back after {:?}", t0.elapsed());
+    let (sent, received, out) = ping.finish();
+    eprintln!("{test}: ping router -> pod during the restart: {sent} sent, {received} received");
+    lab.check(back, "sessions after the restart");
+    lab.check(
+        lab.log_lines(0, &["told 2 BFD peer(s) AdminDown"]).len() == 1,
+        "no AdminDown before the stop",
+    );
+    lab.check(
+        frr_kept == me,
+        &format!("FRR dropped our route during the restart: {frr_kept:?}"),
+    );
+    eprintln!("{test}: FRR's BFD view while we were away: {frr_bfd:?}");
+    lab.check(
+        frr_bfd
+            .as_ref()
+            .is_some_and(|b| b.remote_diag.as_deref() == Some("administratively down")),
+        &format!("FRR did not hear AdminDown: {frr_bfd:?}"),
+    );
+    let bird_log = lab.rtr(0).logs();
+    let new = bird_log.strip_prefix(&bird_log_before).unwrap_or(&bird_log);
+    lab.check(
+        !new.contains(&format!("Session to {node} expired")),
+        &format!("BIRD timed out instead of hearing AdminDown:\n{new}"),
+    );
+    lab.check(
+        sent == count && received == sent,
+        &format!("lost packets: {sent} sent, {received} received\n{out}"),
+    );
+
+    // SIGKILL: nothing is sent; FRR's BFD detects the failure and its BGP drops our
+    // route long before the 9 s hold time would.
+    for (j, peer) in [(0, &bird_ip), (1, &frr_ip)] {
+        wait_bfd(&lab, 0, peer, "Up again", |v| v.state == "Up");
+        lab.expect_router_paths(j, &cidr, &me, UP);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let t = Instant::now();
+    lab.kill_kube_bgp(0);
+    let gone = lab.expect_router_paths(1, &cidr, &Default::default(), Duration::from_secs(8));
+    eprintln!(
+        "{test}: SIGKILL: FRR dropped our route {:?} after the kill",
+        t.elapsed().min(gone + Duration::from_millis(1))
+    );
+    lab.check(
+        gone < Duration::from_secs(5),
+        &format!("FRR kept our route {gone:?} after a SIGKILL"),
+    );
+}
