@@ -458,7 +458,7 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         }
     );
     if graceful {
-        bfd_admin_down_before_stop(&mut d.bfd);
+        bfd_admin_down_before_stop(&mut d);
     }
     if let Some(sp) = d.speaker.as_mut() {
         sp.shutdown(&registry, !graceful, Instant::now());
@@ -475,16 +475,21 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
 /// How long a stop with graceful restart may spend telling BFD peers AdminDown.
 const BFD_ADMIN_DOWN_BOUND: Duration = Duration::from_secs(1);
 
-/// On a stop with graceful restart: BFD sessions go AdminDown first, so peers take the
-/// stop for what it is (planned, the forwarding plane stays) and keep our routes as
-/// graceful restart says, instead of seeing a BFD failure and withdrawing them (BFD
-/// runs in this process: its C bit is 0). A SIGKILL sends nothing and is detected by
-/// peers as a failure.
-fn bfd_admin_down_before_stop(bfd: &mut bfd_link::BfdLink) {
-    let n = bfd.admin_down_before_stop(BFD_ADMIN_DOWN_BOUND);
-    if n > 0 {
-        info!("bfd", "told {n} BFD peer(s) AdminDown before stopping");
+/// On a stop with graceful restart: the BGP connections are closed (peers enter
+/// graceful-restart helper mode on the TCP close, as without BFD), then the BFD
+/// sessions go AdminDown, so peers take the stop for what it is (planned, the forwarding
+/// plane stays) and keep our routes as graceful restart says instead of seeing a BFD
+/// failure and withdrawing them (BFD runs in this process: its C bit is 0). A SIGKILL
+/// sends nothing and is detected by peers as a failure.
+fn bfd_admin_down_before_stop(d: &mut Daemon) {
+    if d.bfd.sessions().next().is_none() {
+        return;
     }
+    // Dropping the speaker closes every BGP socket without a NOTIFICATION (what the
+    // exit would do a moment later); the kernel routes stay.
+    d.speaker = None;
+    let n = d.bfd.admin_down_before_stop(BFD_ADMIN_DOWN_BOUND);
+    info!("bfd", "told {n} BFD peer(s) AdminDown before stopping");
 }
 
 /// A seed for BFD discriminators, source ports and jitter: different per process, so a
