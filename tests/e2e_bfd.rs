@@ -108,9 +108,12 @@ fn routes_gone(
     gone
 }
 
-/// A three-node mesh with BFD on the node sessions (3 x 100 ms): cutting node3's BFD
-/// takes every session with node3 and its routes away, on all three nodes, in well
-/// under a second; the sessions come back on their own, and BFD once the cut is gone.
+/// A three-node mesh with BFD on the node sessions (3 x 100 ms) and graceful restart:
+/// cutting node3's BFD takes every session with node3 and its routes away, on all
+/// three nodes, in well under a second (no graceful-restart retention for a BFD
+/// failure); the sessions come back on their own, and BFD once the cut is gone. Then
+/// node3's kube-bgp restarts with SIGTERM while pod1 pings pod3 every 50 ms: the other
+/// nodes hear AdminDown, not a failure, and nothing is lost.
 #[test]
 fn link_cut_takes_sessions_and_routes_away_on_every_node() {
     let test = "link_cut_takes_sessions_and_routes_away_on_every_node";
@@ -120,6 +123,7 @@ fn link_cut_takes_sessions_and_routes_away_on_every_node() {
     let mut lab = Lab::new("e2bf", LabConfig::new(3));
     let flags = [
         "--enable-bfd-nodes",
+        "--bgp-graceful-restart",
         "--bfd-desired-min-tx-interval=100",
         "--bfd-required-min-rx-interval=100",
         "--bfd-detection-multiplier=3",
@@ -207,14 +211,44 @@ fn link_cut_takes_sessions_and_routes_away_on_every_node() {
     lab.check(cease10, "no Cease 6/10 BFD Down recorded as last error");
 
     drop(cut);
-    for a in 0..3 {
-        for b in (0..3).filter(|b| *b != a) {
-            wait_bfd(&lab, a, &ip[b], "Up again after the cut", |v| {
-                v.state == "Up"
-            });
-            lab.expect_via(a, &cidr[b], &ip[b], UP);
+    let all_up = |lab: &Lab, what: &str| {
+        for a in 0..3 {
+            for b in (0..3).filter(|b| *b != a) {
+                wait_bfd(lab, a, &ip[b], what, |v| v.state == "Up");
+                lab.expect_via(a, &cidr[b], &ip[b], UP);
+            }
         }
+    };
+    all_up(&lab, "Up again after the cut");
+
+    // A graceful restart of node3: AdminDown, not a failure, on the other nodes.
+    let failures_before: Vec<u64> = [0, 1]
+        .iter()
+        .map(|&i| bfd_of(&lab, i, &ip[2]).map_or(0, |b| b.failures))
+        .collect();
+    let to = lab.node(2).pod_ip4.clone();
+    let count = 160;
+    let ping = lab.ping_start(0, &to, 0.05, count);
+    std::thread::sleep(Duration::from_millis(500));
+    lab.restart_kube_bgp(2);
+    let back = lab.wait_established(2, 2, UP);
+    let (sent, received, out) = ping.finish();
+    eprintln!("{test}: node3 SIGTERM restart: ping pod1 -> pod3 {sent} sent, {received} received");
+    lab.check(back, "node3: sessions after the restart");
+    for (k, i) in [0, 1].into_iter().enumerate() {
+        let b = wait_bfd(&lab, i, &ip[2], "Up after node3's restart", |v| {
+            v.state == "Up"
+        });
+        lab.check(
+            b.peer_admin_downs >= 1 && b.failures == failures_before[k],
+            &format!("node{}: node3's restart seen as {b:?}", i + 1),
+        );
     }
+    lab.check(
+        sent == count && received == sent,
+        &format!("lost packets: {sent} sent, {received} received\n{out}"),
+    );
+    all_up(&lab, "Up after node3's restart");
 }
 
 /// External routers with BFD: BIRD (`bfd on`) and FRR (bfdd, `neighbor X bfd`). The
