@@ -270,9 +270,8 @@ impl BfdLink {
                 last_failure: None,
             },
         );
-        // The first packet is due at once.
-        let outs = self.registry.timers(now);
-        self.carry_out_keyed(outs, now);
+        // Its first packet is due at once: the loop's next turn sends it (through
+        // `on_timers`, which also reports every other session's changes).
     }
 
     fn remove(&mut self, peer: &IpAddr, now: Instant) {
