@@ -124,6 +124,7 @@ fn link_cut_takes_sessions_and_routes_away_on_every_node() {
     let flags = [
         "--enable-bfd-nodes",
         "--bgp-graceful-restart",
+        "--metrics-port=20310",
         "--bfd-desired-min-tx-interval=100",
         "--bfd-required-min-rx-interval=100",
         "--bfd-detection-multiplier=3",
@@ -209,6 +210,37 @@ fn link_cut_takes_sessions_and_routes_away_on_every_node() {
             .is_some_and(|e| e.contains("BFD Down (6/10)"))
     });
     lab.check(cease10, "no Cease 6/10 BFD Down recorded as last error");
+    // The failure is in the metrics.
+    let metrics = lab
+        .node(0)
+        .ns
+        .sh("curl -s -m 5 http://127.0.0.1:20310/metrics");
+    let want = format!(
+        "kube_bgp_bfd_failures_total{{address=\"{}\",cause=\"detection_time_expired\"}} 1",
+        ip[2]
+    );
+    let want_pd = format!(
+        "kube_bgp_bfd_failures_total{{address=\"{}\",cause=\"peer_down\"}} 1",
+        ip[2]
+    );
+    lab.check(
+        metrics.contains(&want) || metrics.contains(&want_pd),
+        &format!(
+            "metrics lack {want}:\n{}",
+            metrics
+                .lines()
+                .filter(|l| l.contains("bfd"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    );
+    lab.check(
+        metrics.contains(&format!(
+            "kube_bgp_bfd_detection_time_seconds{{address=\"{}\"}} 0.3",
+            ip[1]
+        )),
+        "metrics: node1's detection time towards node2",
+    );
 
     drop(cut);
     let all_up = |lab: &Lab, what: &str| {
