@@ -8,11 +8,13 @@
 //!   three-node mesh (`--enable-bfd-nodes`) and towards an external BIRD; the detection
 //!   time (from the log's timestamps) and cut-to-route-gone times are printed and only
 //!   loosely bounded (exact timer behaviour is unit-tested on virtual time).
-//! - Graceful restart with BFD: kube-bgp stopped with SIGTERM tells its BFD peers
-//!   AdminDown first, so BIRD (`bfd graceful`) keeps its routes and a ping every 50 ms
-//!   through the learned route loses nothing; FRR (`neighbor X bfd`) keeps the BGP
-//!   routes as graceful restart says. A SIGKILL sends nothing: FRR's BFD detects it as a
-//!   failure and drops the routes long before the hold time.
+//! - Graceful restart with BFD: kube-bgp stopped with SIGTERM closes its BGP
+//!   connections and then tells its BFD peers AdminDown: BIRD (`bfd graceful`) keeps
+//!   its routes and a ping every 50 ms through the learned route loses nothing; FRR
+//!   (`neighbor X bfd check-control-plane-failure`) keeps our route; the other nodes of
+//!   a BFD mesh count AdminDown, not a failure. A SIGKILL sends nothing: BIRD with
+//!   plain `bfd on` detects it by BFD and drops the routes long before the hold time.
+//! - Multihop (RFC 5883, UDP 4784) through a gateway, IPv4 and IPv6, against BIRD.
 mod common;
 
 use std::collections::BTreeMap;
@@ -86,6 +88,20 @@ fn failure_logged(lab: &Lab, i: usize, peer: &str, since: f64) -> Option<f64> {
         .filter(|l| l.contains(&needle) && l.contains("Up -> Down"))
         .filter_map(|l| l.split_whitespace().next()?.parse::<f64>().ok())
         .find(|t| *t >= since)
+}
+
+/// Whether node 0's Loc-RIB has a best path for `prefix` (`kube-bgp global rib`).
+fn rib_has(lab: &Lab, prefix: &str) -> bool {
+    let mut args = vec!["global", "rib"];
+    if prefix.contains(':') {
+        args.extend(["-a", "ipv6"]);
+    }
+    lab.ctl_json(0, &args)
+        .ok()
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .any(|r| r.get("prefix").and_then(|p| p.as_str()) == Some(prefix))
 }
 
 /// Polls (every ~10 ms, bounded) until every (node, prefix) pair has no kube-bgp
@@ -560,4 +576,113 @@ fn graceful_restart_with_bfd_loses_no_packet() {
         gone < Duration::from_secs(3),
         &format!("BIRD kept our route {gone:?} after a SIGKILL"),
     );
+}
+
+/// Multihop BFD (RFC 5883, UDP 4784) through the daemon, IPv4 and IPv6: two BIRD
+/// routers behind a gateway (eBGP multihop, `bfd on`), one peered over IPv4 and one
+/// over IPv6. Both sessions come Up as multihop with the negotiated timers; cutting UDP
+/// 4784 at the node takes both BGP sessions and their routes away (checked in the
+/// Loc-RIB: the routers' next hops are behind the gateway).
+#[test]
+fn multihop_bfd_ipv4_and_ipv6_across_a_router() {
+    let test = "multihop_bfd_ipv4_and_ipv6_across_a_router";
+    if !common::lab::checks::available(test, &[Daemon::Bird]) || !common::require_tool(test, "nft")
+    {
+        return;
+    }
+    let mut lab = Lab::new(
+        "e2bm",
+        LabConfig::new(1)
+            .dual_stack()
+            .routers(2)
+            .two_subnets(1)
+            .routers_in_second_subnet(),
+    );
+    let node4 = lab.node(0).ipv4.clone();
+    let node6 = lab.node(0).ipv6.clone().expect("dual stack");
+    let r4 = lab.router(0).ipv4.clone();
+    let r6 = lab.router(1).ipv6.clone().expect("dual stack");
+    let cfg4 = common::routers::RouterConfig::new(65001, &r4)
+        .listen(&r4)
+        .neighbor(
+            common::routers::Neighbor::new(&node4, 64512)
+                .multihop(2)
+                .bfd(),
+        )
+        .prefix("10.201.0.0/24")
+        .bfd(BfdPeer::new(&node4, &r4).multihop().timers(100, 100, 3));
+    lab.start_router(0, Daemon::Bird, cfg4);
+    let r1_id = lab.router(1).ipv4.clone();
+    let cfg6 = common::routers::RouterConfig::new(65002, &r1_id)
+        .listen(&r6)
+        .neighbor(
+            common::routers::Neighbor::new(&node6, 64512)
+                .multihop(2)
+                .bfd(),
+        )
+        .prefix("2001:db8:202::/48")
+        .bfd(BfdPeer::new(&node6, &r6).multihop().timers(100, 100, 3));
+    lab.start_router(1, Daemon::Bird, cfg6);
+    let peers = format!("--peer-router-ips={r4},{r6}");
+    let flags = [
+        peers.as_str(),
+        "--peer-router-asns=65001,65002",
+        "--peer-router-multihop-ttl=2",
+        "--enable-bfd",
+        "--bfd-desired-min-tx-interval=100",
+        "--bfd-required-min-rx-interval=100",
+    ];
+    lab.start_all(&flags, 2, UP);
+    // The routers' next hops are not on a connected subnet: the routes are checked in
+    // the Loc-RIB, not the kernel.
+    for p in ["10.201.0.0/24", "2001:db8:202::/48"] {
+        if common::wait_for(UP, || rib_has(&lab, p).then_some(())).is_none() {
+            lab.fail(&format!("{p} not in the RIB"));
+        }
+    }
+    for (j, peer, node) in [(0, &r4, &node4), (1, &r6, &node6)] {
+        let v = wait_bfd(&lab, 0, peer, "Up", |v| v.state == "Up");
+        lab.check(
+            v.hop == "multihop"
+                && v.port == 4784
+                && v.tx_interval_us == Some(100_000)
+                && v.detection_time_us == Some(300_000),
+            &format!("{peer}: {v:?}"),
+        );
+        let ip: IpAddr = node.parse().expect("ip");
+        let theirs = lab
+            .rtr(j)
+            .wait_bfd(ip, UP, |b| b.state == "up")
+            .unwrap_or_else(|| lab.fail(&format!("router {j}: BFD not up")));
+        eprintln!("{test}: {peer}: ours {v:?}; BIRD {theirs:?}");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let t0 = Instant::now();
+    let cut = Cut::bfd(&lab.node(0).ns, 4784, None);
+    let mut gone = BTreeMap::new();
+    while gone.len() < 2 && t0.elapsed() < Duration::from_secs(10) {
+        for p in ["10.201.0.0/24", "2001:db8:202::/48"] {
+            if !gone.contains_key(p) && !rib_has(&lab, p) {
+                gone.insert(p, t0.elapsed());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for (p, d) in &gone {
+        eprintln!("{test}: {p} gone from the RIB {d:?} after the cut of UDP 4784");
+    }
+    lab.check(
+        gone.len() == 2,
+        &format!("routes left after the cut: {gone:?}"),
+    );
+    for d in gone.values() {
+        lab.check(
+            *d < Duration::from_secs(1),
+            &format!("route gone after {d:?}"),
+        );
+    }
+    drop(cut);
+    for peer in [&r4, &r6] {
+        wait_bfd(&lab, 0, peer, "Up after the cut", |v| v.state == "Up");
+    }
 }
