@@ -592,6 +592,34 @@ mod tests {
             a.sessions().all(|(_, _, s)| s.state() == BfdState::Up)
         });
         assert!(up, "sessions did not come Up");
+        // New timers: the sessions are retimed in place (a poll sequence), not replaced.
+        let discrs: Vec<u32> = a.sessions().map(|(_, _, s)| s.local_discr()).collect();
+        let slower = BfdTimers {
+            desired_min_tx: Duration::from_millis(20),
+            ..timers
+        };
+        let (want_a, want_b) = (
+            BfdWant {
+                timers: slower,
+                ..want_a
+            },
+            BfdWant {
+                timers: slower,
+                ..want_b
+            },
+        );
+        a.set_sessions(reg, &[want_a, want_b], Instant::now());
+        let retimed = pump(&mut a, |a| {
+            a.sessions().all(|(_, _, s)| {
+                s.state() == BfdState::Up
+                    && !s.polling()
+                    && s.tx_interval() == Some(Duration::from_millis(20))
+            })
+        });
+        assert!(retimed, "timers not applied");
+        let after: Vec<u32> = a.sessions().map(|(_, _, s)| s.local_discr()).collect();
+        assert_eq!(discrs, after, "sessions were replaced");
+        assert!(a.sessions().all(|(_, l, _)| l.timers == slower));
         // Remove one: the other hears AdminDown and goes Down, not as a failure.
         a.set_sessions(reg, &[want_b], Instant::now());
         assert_eq!(a.sessions().count(), 1);
