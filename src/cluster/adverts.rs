@@ -10,8 +10,8 @@ use std::net::IpAddr;
 use super::node::NodeModel;
 use super::values;
 use super::{Problem, Settings};
-use crate::bgp::types::{Afi, Prefix};
 use crate::kube::objects::{EndpointSlice, Service};
+use crate::prefix::{Afi, Prefix};
 
 pub const ANN_ADV_CLUSTER_IP: &str = "kube-router.io/service.advertise.clusterip";
 pub const ANN_ADV_EXTERNAL_IP: &str = "kube-router.io/service.advertise.externalip";

@@ -19,8 +19,8 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use crate::bgp::types::Prefix;
 use crate::config::{Bfd, Password};
+use crate::prefix::Prefix;
 
 /// The default cluster ASN when `--cluster-asn` is 0 or unset.
 pub const DEFAULT_CLUSTER_ASN: u32 = 64512;

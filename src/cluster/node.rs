@@ -10,8 +10,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::Problem;
 use super::values;
-use crate::bgp::types::{Afi, Prefix};
 use crate::kube::objects::Node;
+use crate::prefix::{Afi, Prefix};
 
 pub const ANN_NODE_ASN: &str = "kube-router.io/node.asn";
 pub const ANN_POD_CIDR: &str = "kube-router.io/pod-cidr";

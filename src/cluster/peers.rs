@@ -13,8 +13,8 @@ use crate::safe_yaml::{ANNOTATION_LIMITS, load_first};
 use super::node::NodeModel;
 use super::values;
 use super::{Problem, RouterIdSetting, Settings};
-use crate::bgp::types::Afi;
 use crate::config::{Bfd, Password};
+use crate::prefix::Afi;
 
 pub const ANN_PEERS: &str = "kube-router.io/peers";
 pub const ANN_PEER_IPS: &str = "kube-router.io/peer.ips";

@@ -14,7 +14,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::node::NodeModel;
 use super::values;
 use super::{Problem, Settings};
-use crate::bgp::types::Prefix;
+use crate::prefix::Prefix;
 
 pub const ANN_PREPEND_AS: &str = "kube-router.io/path-prepend.as";
 pub const ANN_PREPEND_N: &str = "kube-router.io/path-prepend.repeat-n";

@@ -34,8 +34,8 @@ use super::{
     Bfd, Config, ConfigError, DEFAULT_CLUSTER_ASN, DEFAULT_PEER_PORT, GracefulRestart,
     MAX_MD5_KEY_LEN, OverlayEncap, OverlayType, Password, PeerSpec, RouterIdMode, parse,
 };
-use crate::bgp::types::Prefix;
 use crate::log::Level;
+use crate::prefix::Prefix;
 
 fn invalid(flag: &'static str, value: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError::InvalidValue {

@@ -28,7 +28,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::bgp::rib::{Rib, RibConfig};
-use crate::bgp::types::{Attrs, Origin, Prefix};
+use crate::bgp::types::{Attrs, Origin};
 use crate::cluster::adverts::{OriginKind, Originated};
 use crate::cluster::{self, Plan, Problem, Settings};
 use crate::config::Config;
@@ -37,6 +37,7 @@ use crate::kube::snapshot::{KubeEvent, Snapshot};
 use crate::ops::http;
 use crate::ops::notify::Notifier;
 use crate::ops::serve::Server;
+use crate::prefix::Prefix;
 use crate::{error, info, warn};
 
 use speaker::{LocalParams, Speaker};

@@ -10,9 +10,10 @@ use std::net::IpAddr;
 use std::rc::Rc;
 
 use crate::bgp::rib::{PeerInfo, Policy, Source};
-use crate::bgp::types::{Afi, Attrs, Prefix};
+use crate::bgp::types::Attrs;
 use crate::cluster::adverts::OriginKind;
 use crate::cluster::policy::{PolicyModel, Reject, RouteSource, SpecialSpace};
+use crate::prefix::{Afi, Prefix};
 
 /// Most refusals remembered; beyond that new ones are counted but no longer logged.
 const REFUSALS_LOGGED: usize = 4096;

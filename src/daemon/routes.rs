@@ -22,7 +22,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::bgp::rib::Rib;
-use crate::bgp::types::Prefix;
 use crate::cluster::Plan;
 use crate::cluster::adverts::OriginKind;
 use crate::config::{Config, OverlayType};
@@ -32,6 +31,7 @@ use crate::kernel::{
     BatchOptions, Desired, NetlinkError, Pass, ReconcileStats, Reconciler, RouteKind, Watch, Writer,
 };
 use crate::kube::snapshot::Snapshot;
+use crate::prefix::Prefix;
 use crate::{debug, info, warn};
 
 use super::overlay::OverlayLinks;
@@ -839,7 +839,7 @@ pub fn route_for(
     is_node: bool,
     overlay: Overlay,
 ) -> Choice {
-    if p.afi() != crate::bgp::types::Afi::of(&nh) {
+    if p.afi() != crate::prefix::Afi::of(&nh) {
         return Choice::Unreachable("next hop is of another address family");
     }
     if overlay.enabled && (overlay.full || !on_subnet) && is_node {

@@ -22,12 +22,13 @@ use mio::{Interest, Registry, Token};
 use crate::bgp::fsm::{self, ConnId, DownReason, Input, Output, State};
 use crate::bgp::limit::{LimitVerdict, PrefixLimiter};
 use crate::bgp::rib::{PeerId, Rib};
-use crate::bgp::types::{Afi, Message, Update};
+use crate::bgp::types::{Message, Update};
 use crate::bgp::wire;
 use crate::cluster::peers::PeerPlan;
 use crate::log::{Gate, LogGate};
 use crate::net::{Timers, sock};
 use crate::ops::ctl::MessageCounters;
+use crate::prefix::Afi;
 use crate::{debug, error, info, warn};
 
 mod peers;

@@ -25,7 +25,7 @@ use super::route::{
 };
 use super::table::RouteTable;
 use super::watch::{Changes, RouteEvent};
-use crate::bgp::types::Prefix;
+use crate::prefix::Prefix;
 
 /// Operations one pass sends by default (about a tenth of a second of kernel work).
 pub const DEFAULT_PASS_LIMIT: usize = 16 * 1024;

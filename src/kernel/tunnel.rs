@@ -20,7 +20,7 @@ use super::netlink::{
 };
 use super::route::{KernelRoute, RT_SCOPE_LINK, RT_TABLE_KUBE_ROUTER, encode_del, encode_new};
 use super::watch::RTM_NEWLINK;
-use crate::bgp::types::Prefix;
+use crate::prefix::Prefix;
 
 const RTM_DELLINK: u16 = 17;
 const RTM_GETLINK: u16 = 18;

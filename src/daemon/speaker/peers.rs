@@ -16,11 +16,11 @@ use super::{
 use crate::bgp::fsm::{self, GrConfig, Input, PeerConfig};
 use crate::bgp::limit::PrefixLimiter;
 use crate::bgp::rib::PeerInfo;
-use crate::bgp::types::Afi;
 use crate::bgp::wire;
 use crate::cluster::peers::{PeerKind, PeerPlan};
 use crate::log::LogGate;
 use crate::net::sock;
+use crate::prefix::Afi;
 use crate::{error, info, warn};
 
 pub(super) fn passwd(plan: &PeerPlan) -> Option<&[u8]> {
