@@ -12,7 +12,7 @@
 pub mod adverts;
 pub mod node;
 pub mod peers;
-pub mod policy;
+pub mod rules;
 pub mod values;
 
 use std::fmt;
@@ -253,7 +253,7 @@ pub struct Plan {
     pub identity: Option<peers::Identity>,
     pub peers: Vec<peers::PeerPlan>,
     pub originated: Vec<adverts::Originated>,
-    pub policy: policy::PolicyModel,
+    pub policy: rules::PolicyModel,
     /// Every problem found, sorted; the daemon logs the ones that are new.
     pub problems: Vec<Problem>,
     /// All nodes' primary addresses (to tell node peers from external ones).
@@ -358,7 +358,7 @@ pub fn plan(settings: &Settings, local_name: &str, snap: &crate::kube::snapshot:
     );
     let vip_set = vips.iter().map(|o| o.prefix).collect();
     originated.extend(vips);
-    let policy = policy::PolicyModel::build(
+    let policy = rules::PolicyModel::build(
         settings,
         local,
         &nodes,

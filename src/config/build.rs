@@ -28,7 +28,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::flags::{self, FlagSpec, Group, Kind, Raw};
+use super::flags::{self, FlagGroup, FlagSpec, Kind, Raw};
 use super::secret_file;
 use super::{
     Bfd, Config, ConfigError, DEFAULT_CLUSTER_ASN, DEFAULT_PEER_PORT, GracefulRestart,
@@ -460,7 +460,7 @@ fn ignored(raw: &Raw, s: &'static FlagSpec) -> Result<String, ConfigError> {
 /// Builds the validated configuration from the raw flag values.
 pub fn build(raw: &Raw) -> Result<Config, ConfigError> {
     let mut warnings = Vec::new();
-    for s in raw.seen().iter().filter(|s| s.group == Group::Ignored) {
+    for s in raw.seen().iter().filter(|s| s.group == FlagGroup::Ignored) {
         warnings.push(ignored(raw, s)?);
     }
     let run_router = boolean(raw, "run-router", true)?;

@@ -182,7 +182,7 @@ pub fn render(d: &Daemon) -> String {
         "Prefixes refused by import safety, by reason (each (peer, prefix) is logged once)",
     );
     let refused = d.refusals.counts();
-    for r in crate::cluster::policy::Reject::ALL {
+    for r in crate::cluster::rules::Reject::ALL {
         prom::sample(
             &mut o,
             "kube_bgp_import_refused_total",

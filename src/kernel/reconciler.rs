@@ -18,11 +18,11 @@ use std::time::{Duration, Instant};
 
 use super::addr::{connected, dump_addrs};
 use super::netlink::{BatchOptions, Errno, Failure, MsgWriter, Netlink, NetlinkError};
-use super::reconcile::{Op, op_for};
 use super::route::{
     KernelRoute, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RouteKind, dump_ours_into, encode_del,
     encode_new,
 };
+use super::route_op::{Op, op_for};
 use super::table::RouteTable;
 use super::watch::{Changes, RouteEvent};
 use crate::prefix::Prefix;

@@ -327,7 +327,7 @@ impl Host {
                             format!(
                                 "{} filter FORWARD: inserted accept {} {} ({})",
                                 fam.name(),
-                                if r.dir == forward::Dir::In {
+                                if r.dir == forward::ForwardDir::In {
                                     "-i"
                                 } else {
                                     "-o"

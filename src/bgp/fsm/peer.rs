@@ -28,7 +28,7 @@ enum ConnState {
 }
 
 #[derive(Clone, Debug)]
-struct Conn {
+struct FsmConn {
     id: ConnId,
     inbound: bool,
     state: ConnState,
@@ -40,9 +40,9 @@ struct Conn {
     negotiated: Option<Negotiated>,
 }
 
-impl Conn {
-    fn new(id: ConnId, inbound: bool) -> Conn {
-        Conn {
+impl FsmConn {
+    fn new(id: ConnId, inbound: bool) -> FsmConn {
+        FsmConn {
             id,
             inbound,
             state: ConnState::Connecting,
@@ -75,7 +75,7 @@ pub struct Peer {
     admin_up: bool,
     idle_hold_until: Option<Instant>,
     connect_retry_at: Option<Instant>,
-    conns: Vec<Conn>,
+    conns: Vec<FsmConn>,
     next_conn: ConnId,
     established_at: Option<Instant>,
     last_notification: Option<LastNotification>,
@@ -273,7 +273,7 @@ impl Peer {
         out
     }
 
-    fn established(&self) -> Option<&Conn> {
+    fn established(&self) -> Option<&FsmConn> {
         self.conns
             .iter()
             .find(|c| c.state == ConnState::Established)
@@ -315,7 +315,7 @@ impl Peer {
 
     fn connect(&mut self, now: Instant, out: &mut Vec<Output>) {
         let conn = self.alloc_conn();
-        self.conns.push(Conn::new(conn, false));
+        self.conns.push(FsmConn::new(conn, false));
         out.push(Output::Connect { conn });
         let wait = self.backoff.next(&mut self.rng);
         self.connect_retry_at = Some(after(now, wait));
@@ -461,13 +461,19 @@ impl Peer {
     }
 
     /// Removes connection `i`, returning it.
-    fn remove(&mut self, i: usize) -> Option<Conn> {
+    fn remove(&mut self, i: usize) -> Option<FsmConn> {
         (i < self.conns.len()).then(|| self.conns.remove(i))
     }
 
     /// After connection `c` ended: the peer goes to Idle when `c` carried the session
     /// or was the last connection past OpenSent; otherwise the other connection goes on.
-    fn after_removal(&mut self, c: Conn, reason: DownReason, now: Instant, out: &mut Vec<Output>) {
+    fn after_removal(
+        &mut self,
+        c: FsmConn,
+        reason: DownReason,
+        now: Instant,
+        out: &mut Vec<Output>,
+    ) {
         let was_established = c.state == ConnState::Established;
         if was_established || self.conns.is_empty() {
             let gr = c

@@ -9,7 +9,7 @@ use std::time::Instant;
 use super::super::negotiate::{build_open, check_open, code};
 use super::super::timers::after;
 use super::super::{ConnId, DownReason, LARGE_HOLD_TIME, Negotiated, Output, State, keep_outbound};
-use super::{Conn, ConnState, Peer, notification, secs};
+use super::{ConnState, FsmConn, Peer, notification, secs};
 use crate::bgp::types::{Afi, Message, Open};
 
 impl Peer {
@@ -78,7 +78,7 @@ impl Peer {
         {
             self.close_collision(i, out);
         }
-        self.conns.push(Conn::new(conn, true));
+        self.conns.push(FsmConn::new(conn, true));
         let i = self.conns.len() - 1;
         self.open_sent(i, now, out);
     }
