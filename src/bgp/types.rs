@@ -251,17 +251,158 @@ pub struct Update {
     pub end_of_rib: Option<Afi>,
 }
 
-/// NOTIFICATION message (RFC 4271 §4.5).
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct Notification {
-    pub code: u8,
-    pub subcode: u8,
-    pub data: Vec<u8>,
+/// A NOTIFICATION's error code and subcode (RFC 4271 §4.5, RFC 4486 Cease subcodes,
+/// RFC 6608 FSM subcodes, RFC 7313, RFC 9687), the one name for them in the codec, the
+/// session state machine, the speaker and the logs. `Other` keeps any pair we do not
+/// name, so a received NOTIFICATION always round-trips.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum NotificationCode {
+    HeaderNotSynchronized,
+    HeaderBadLength,
+    HeaderBadType,
+    OpenUnspecific,
+    OpenUnsupportedVersion,
+    OpenBadPeerAs,
+    OpenBadBgpId,
+    OpenUnsupportedParam,
+    OpenUnacceptableHoldTime,
+    OpenUnsupportedCapability,
+    UpdateMalformedAttrList,
+    UpdateUnrecognizedWellKnown,
+    UpdateMissingWellKnown,
+    UpdateAttrFlags,
+    UpdateAttrLength,
+    UpdateInvalidOrigin,
+    UpdateInvalidNextHop,
+    UpdateOptionalAttr,
+    UpdateInvalidNetwork,
+    UpdateMalformedAsPath,
+    HoldTimerExpired,
+    FsmUnspecified,
+    FsmInOpenSent,
+    FsmInOpenConfirm,
+    FsmInEstablished,
+    CeaseMaxPrefixes,
+    CeaseAdminShutdown,
+    CeasePeerDeconfigured,
+    CeaseAdminReset,
+    CeaseConnectionRejected,
+    CeaseConfigChange,
+    CeaseCollision,
+    CeaseOutOfResources,
+    RouteRefreshBadLength,
+    SendHoldTimerExpired,
+    /// A pair without a name here (received from a peer).
+    Other {
+        code: u8,
+        subcode: u8,
+    },
 }
 
-impl fmt::Display for Notification {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = match self.code {
+use NotificationCode as N;
+
+/// Every named pair with its (code, subcode) and its RFC name.
+const NAMED: [(NotificationCode, u8, u8, &str); 35] = [
+    (
+        N::HeaderNotSynchronized,
+        1,
+        1,
+        "Connection Not Synchronized",
+    ),
+    (N::HeaderBadLength, 1, 2, "Bad Message Length"),
+    (N::HeaderBadType, 1, 3, "Bad Message Type"),
+    (N::OpenUnspecific, 2, 0, ""),
+    (
+        N::OpenUnsupportedVersion,
+        2,
+        1,
+        "Unsupported Version Number",
+    ),
+    (N::OpenBadPeerAs, 2, 2, "Bad Peer AS"),
+    (N::OpenBadBgpId, 2, 3, "Bad BGP Identifier"),
+    (
+        N::OpenUnsupportedParam,
+        2,
+        4,
+        "Unsupported Optional Parameter",
+    ),
+    (N::OpenUnacceptableHoldTime, 2, 6, "Unacceptable Hold Time"),
+    (N::OpenUnsupportedCapability, 2, 7, "Unsupported Capability"),
+    (N::UpdateMalformedAttrList, 3, 1, "Malformed Attribute List"),
+    (
+        N::UpdateUnrecognizedWellKnown,
+        3,
+        2,
+        "Unrecognized Well-known Attribute",
+    ),
+    (
+        N::UpdateMissingWellKnown,
+        3,
+        3,
+        "Missing Well-known Attribute",
+    ),
+    (N::UpdateAttrFlags, 3, 4, "Attribute Flags Error"),
+    (N::UpdateAttrLength, 3, 5, "Attribute Length Error"),
+    (N::UpdateInvalidOrigin, 3, 6, "Invalid ORIGIN Attribute"),
+    (N::UpdateInvalidNextHop, 3, 8, "Invalid NEXT_HOP Attribute"),
+    (N::UpdateOptionalAttr, 3, 9, "Optional Attribute Error"),
+    (N::UpdateInvalidNetwork, 3, 10, "Invalid Network Field"),
+    (N::UpdateMalformedAsPath, 3, 11, "Malformed AS_PATH"),
+    (N::HoldTimerExpired, 4, 0, ""),
+    (N::FsmUnspecified, 5, 0, ""),
+    (N::FsmInOpenSent, 5, 1, "Unexpected Message in OpenSent"),
+    (
+        N::FsmInOpenConfirm,
+        5,
+        2,
+        "Unexpected Message in OpenConfirm",
+    ),
+    (
+        N::FsmInEstablished,
+        5,
+        3,
+        "Unexpected Message in Established",
+    ),
+    (
+        N::CeaseMaxPrefixes,
+        6,
+        1,
+        "Maximum Number of Prefixes Reached",
+    ),
+    (N::CeaseAdminShutdown, 6, 2, "Administrative Shutdown"),
+    (N::CeasePeerDeconfigured, 6, 3, "Peer De-configured"),
+    (N::CeaseAdminReset, 6, 4, "Administrative Reset"),
+    (N::CeaseConnectionRejected, 6, 5, "Connection Rejected"),
+    (N::CeaseConfigChange, 6, 6, "Other Configuration Change"),
+    (N::CeaseCollision, 6, 7, "Connection Collision Resolution"),
+    (N::CeaseOutOfResources, 6, 8, "Out of Resources"),
+    (N::RouteRefreshBadLength, 7, 1, "Invalid Message Length"),
+    (N::SendHoldTimerExpired, 8, 0, ""),
+];
+
+impl NotificationCode {
+    /// The error code and subcode on the wire.
+    pub fn wire(self) -> (u8, u8) {
+        if let N::Other { code, subcode } = self {
+            return (code, subcode);
+        }
+        NAMED
+            .iter()
+            .find(|(n, ..)| *n == self)
+            .map_or((0, 0), |&(_, c, s, _)| (c, s))
+    }
+
+    /// The name of a (code, subcode) pair; `Other` when it has none here.
+    pub fn from_wire(code: u8, subcode: u8) -> NotificationCode {
+        NAMED
+            .iter()
+            .find(|&&(_, c, s, _)| (c, s) == (code, subcode))
+            .map_or(N::Other { code, subcode }, |&(n, ..)| n)
+    }
+
+    /// The RFC name of the error code alone.
+    pub fn code_name(code: u8) -> &'static str {
+        match code {
             1 => "Message Header Error",
             2 => "OPEN Message Error",
             3 => "UPDATE Message Error",
@@ -271,20 +412,54 @@ impl fmt::Display for Notification {
             7 => "ROUTE-REFRESH Message Error",
             8 => "Send Hold Timer Expired",
             _ => "Unknown",
-        };
-        // RFC 4486 Cease subcodes.
-        let sub = match (self.code, self.subcode) {
-            (6, 1) => "/Maximum Number of Prefixes Reached",
-            (6, 2) => "/Administrative Shutdown",
-            (6, 3) => "/Peer De-configured",
-            (6, 4) => "/Administrative Reset",
-            (6, 5) => "/Connection Rejected",
-            (6, 6) => "/Other Configuration Change",
-            (6, 7) => "/Connection Collision Resolution",
-            (6, 8) => "/Out of Resources",
-            _ => "",
-        };
-        write!(f, "{name}{sub} ({}/{})", self.code, self.subcode)
+        }
+    }
+}
+
+impl fmt::Display for NotificationCode {
+    /// `Cease/Administrative Shutdown (6/2)`, `Hold Timer Expired (4/0)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (code, subcode) = self.wire();
+        let sub = NAMED
+            .iter()
+            .find(|(n, ..)| n == self)
+            .map_or("", |&(.., name)| name);
+        let name = NotificationCode::code_name(code);
+        if sub.is_empty() {
+            write!(f, "{name} ({code}/{subcode})")
+        } else {
+            write!(f, "{name}/{sub} ({code}/{subcode})")
+        }
+    }
+}
+
+/// NOTIFICATION message (RFC 4271 §4.5). `code` and `subcode` are the bytes as sent or
+/// received; [`Notification::kind`] names them.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Notification {
+    pub code: u8,
+    pub subcode: u8,
+    pub data: Vec<u8>,
+}
+
+impl Notification {
+    pub fn new(kind: NotificationCode, data: Vec<u8>) -> Notification {
+        let (code, subcode) = kind.wire();
+        Notification {
+            code,
+            subcode,
+            data,
+        }
+    }
+
+    pub fn kind(&self) -> NotificationCode {
+        NotificationCode::from_wire(self.code, self.subcode)
+    }
+}
+
+impl fmt::Display for Notification {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.kind().fmt(f)
     }
 }
 
@@ -305,6 +480,32 @@ pub enum Message {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notification_codes_round_trip_and_print() {
+        for &(n, c, sc, _) in NAMED.iter() {
+            assert_eq!(n.wire(), (c, sc));
+            assert_eq!(NotificationCode::from_wire(c, sc), n);
+        }
+        let odd = NotificationCode::from_wire(6, 99);
+        assert_eq!(
+            odd,
+            N::Other {
+                code: 6,
+                subcode: 99
+            }
+        );
+        assert_eq!(odd.wire(), (6, 99));
+        assert_eq!(odd.to_string(), "Cease (6/99)");
+        assert_eq!(
+            N::CeaseAdminShutdown.to_string(),
+            "Cease/Administrative Shutdown (6/2)"
+        );
+        assert_eq!(N::HoldTimerExpired.to_string(), "Hold Timer Expired (4/0)");
+        let n = Notification::new(N::OpenBadPeerAs, vec![0xfd, 0xe8]);
+        assert_eq!((n.code, n.subcode, n.kind()), (2, 2, N::OpenBadPeerAs));
+        assert_eq!(n.to_string(), "OPEN Message Error/Bad Peer AS (2/2)");
+    }
 
     #[test]
     fn as_path_prepend_and_len() {

@@ -151,7 +151,7 @@ fn ip_addr(raw: &Raw, name: &'static str) -> Result<Option<IpAddr>, ConfigError>
 pub fn reserved_asn(asn: u32) -> Option<&'static str> {
     match asn {
         0 => Some("0 is reserved"),
-        23456 => Some("23456 is AS_TRANS"),
+        crate::bgp::wire::AS_TRANS => Some("23456 is AS_TRANS"),
         64000..=64511 => Some("64000-64511 are reserved"),
         65535 => Some("65535 is reserved"),
         65536..=131071 => Some("65536-131071 are reserved"),

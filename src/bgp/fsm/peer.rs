@@ -7,7 +7,6 @@
 
 use std::time::{Duration, Instant};
 
-use super::negotiate::code;
 use super::timers::{Backoff, Prng, after};
 mod transitions;
 
@@ -15,7 +14,7 @@ use super::{
     ConnId, DownReason, FsmError, Input, LastNotification, Negotiated, Output,
     PREFIX_LIMIT_RESTART_MAX, PeerConfig, SEND_HOLD_NO_HOLD_TIME, State,
 };
-use crate::bgp::types::{Afi, Message, Notification};
+use crate::bgp::types::{Afi, Message, Notification, NotificationCode};
 
 /// Where one TCP connection stands. Ordered by progress.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -84,12 +83,8 @@ pub struct Peer {
     reported: State,
 }
 
-fn notification(code: u8, subcode: u8) -> Notification {
-    Notification {
-        code,
-        subcode,
-        data: Vec::new(),
-    }
+fn notification(kind: NotificationCode) -> Notification {
+    Notification::new(kind, Vec::new())
 }
 
 fn secs(s: u16) -> Duration {
@@ -211,7 +206,7 @@ impl Peer {
         self.limit_backoff.start = cfg.prefix_limit_restart;
         self.cfg = cfg;
         if reset {
-            let n = notification(code::CEASE, code::CEASE_CONFIG_CHANGE);
+            let n = notification(NotificationCode::CeaseConfigChange);
             self.last_notification = Some(LastNotification {
                 sent: true,
                 notification: n.clone(),
@@ -243,7 +238,7 @@ impl Peer {
         let mut out = Vec::new();
         match input {
             Input::Start => self.start(now, &mut out),
-            Input::Stop { subcode } => self.stop(subcode, now, &mut out),
+            Input::Stop { cease } => self.stop(cease, now, &mut out),
             Input::TcpConnected { conn, inbound } => {
                 if inbound {
                     self.accept(conn, now, &mut out);
@@ -321,13 +316,13 @@ impl Peer {
         self.connect_retry_at = Some(after(now, wait));
     }
 
-    fn stop(&mut self, subcode: u8, now: Instant, out: &mut Vec<Output>) {
+    fn stop(&mut self, cease: NotificationCode, now: Instant, out: &mut Vec<Output>) {
         if !self.admin_up {
             return;
         }
         let was_idle = self.state() == State::Idle;
         self.admin_up = false;
-        let n = notification(code::CEASE, subcode);
+        let n = notification(cease);
         if self.conns.iter().any(|c| c.state >= ConnState::OpenSent) {
             self.last_notification = Some(LastNotification {
                 sent: true,
@@ -505,7 +500,7 @@ impl Peer {
         };
         let limit = self.cfg.max_send_buffer;
         if limit > 0 && pending > limit {
-            let n = notification(code::CEASE, code::CEASE_OUT_OF_RESOURCES);
+            let n = notification(NotificationCode::CeaseOutOfResources);
             self.conn_error(i, DownReason::SendBufferFull { limit }, Some(n), now, out);
             return;
         }
@@ -530,11 +525,7 @@ impl Peer {
         let mut data = afi.code().to_be_bytes().to_vec();
         data.push(Afi::SAFI_UNICAST);
         data.extend_from_slice(&limit.to_be_bytes());
-        let n = Notification {
-            code: code::CEASE,
-            subcode: code::CEASE_MAX_PREFIXES,
-            data,
-        };
+        let n = Notification::new(NotificationCode::CeaseMaxPrefixes, data);
         self.last_notification = Some(LastNotification {
             sent: true,
             notification: n.clone(),
@@ -558,7 +549,7 @@ impl Peer {
         if c.state >= ConnState::OpenSent {
             out.push(Output::Send {
                 conn: c.id,
-                msg: Message::Notification(notification(code::CEASE, code::CEASE_COLLISION)),
+                msg: Message::Notification(notification(NotificationCode::CeaseCollision)),
             });
         }
         out.push(Output::Close { conn: c.id });

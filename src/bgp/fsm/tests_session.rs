@@ -492,7 +492,12 @@ fn back_to_back_active_and_passive() {
     assert_eq!(lab.b.state(), State::Established);
 
     // A stops: B receives Cease and goes down.
-    let oa = lab.a.handle(Input::Stop { subcode: 2 }, lab.now);
+    let oa = lab.a.handle(
+        Input::Stop {
+            cease: NotificationCode::CeaseAdminShutdown,
+        },
+        lab.now,
+    );
     lab.apply(true, oa);
     lab.run();
     assert_eq!(lab.b.state(), State::Idle);
