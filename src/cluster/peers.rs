@@ -643,4 +643,5 @@ pub fn parse_peers_yaml(text: &str) -> Result<Vec<ExternalSpec>, String> {
 }
 
 #[cfg(test)]
+#[path = "peers_tests.rs"]
 mod tests;

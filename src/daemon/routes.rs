@@ -218,11 +218,7 @@ impl KernelRoutes {
         };
         let overlay = cfg.enable_overlay && cfg.overlay_type != OverlayType::Never;
         let links = OverlayLinks::new(cfg, overlay);
-        let writer = match rec
-            .as_ref()
-            .filter(|_| std::env::var_os("KB_NO_WRITER").is_none())
-            .map(|_| Writer::start(waker))
-        {
+        let writer = match rec.as_ref().map(|_| Writer::start(waker)) {
             Some(Ok(w)) => Some(w),
             Some(Err(e)) => {
                 warn!(

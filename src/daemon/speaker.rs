@@ -33,6 +33,7 @@ use crate::{debug, error, info, warn};
 
 mod peers;
 #[cfg(test)]
+#[path = "speaker_tests.rs"]
 mod tests;
 use peers::passwd;
 

@@ -57,11 +57,11 @@ mod peer;
 pub(crate) mod timers;
 
 #[cfg(test)]
-mod tests;
+mod fsm_tests;
 #[cfg(test)]
-mod tests_guard;
+mod guard_tests;
 #[cfg(test)]
-mod tests_session;
+mod session_tests;
 
 use std::fmt;
 use std::net::Ipv4Addr;

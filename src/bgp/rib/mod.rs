@@ -17,9 +17,9 @@ mod best;
 mod intern;
 mod out;
 mod policy;
-mod table;
 #[cfg(test)]
-mod tests;
+mod rib_tests;
+mod table;
 mod view;
 
 use std::borrow::Cow;

@@ -14,11 +14,11 @@ mod open;
 mod update;
 
 #[cfg(test)]
-mod tests;
+mod rfc7606_tests;
 #[cfg(test)]
-mod tests_rfc7606;
+mod update_tests;
 #[cfg(test)]
-mod tests_update;
+mod wire_tests;
 
 use std::fmt;
 

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use super::tests::{
+use super::fsm_tests::{
     LOCAL_ID, REMOTE_ID, cfg, closed, connect_of, down_of, gr_cfg, notif, open, peer_gr_cap, sent,
 };
 use super::*;
