@@ -2,7 +2,8 @@
 //!
 //! Owns: who this node is (router ID, ASN, role), which BGP peers should exist, which
 //! routes this node originates (pod CIDRs, service VIPs) and the import/export rules
-//! (spec §2–§3, with decisions D2, D4, D5, D9). Does no I/O and keeps no state between
+//! (as kube-router's routing controller does, with decisions D2, D4, D5, D9 of
+//! docs/differences-from-kube-router.md). Does no I/O and keeps no state between
 //! calls: the daemon recomputes on every change and diffs against what runs.
 //!
 //! Every problem found in an annotation becomes a [`Problem`] naming the node (or

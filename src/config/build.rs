@@ -1,5 +1,6 @@
 //! Typing and validation: raw flag values → [`Config`], with kube-router's defaults and
-//! rules (spec §1.1, §1.2, §2.6) and decision D3 for numbers.
+//! rules (kube-router's flag parsing and `validateASN`; the flags are listed in
+//! docs/configuration.md) and decision D3 for numbers.
 //!
 //! Owns every range and cross-flag rule and reads the peer passwords file. Does not
 //! know argv syntax (that is `flags`) and logs nothing: warnings go into
@@ -147,7 +148,8 @@ fn ip_addr(raw: &Raw, name: &'static str) -> Result<Option<IpAddr>, ConfigError>
     }
 }
 
-/// kube-router's `validateASN`: ASNs a peer may not use (spec §2.6).
+/// kube-router's `validateASN`: ASNs a peer may not use (0, AS_TRANS and the reserved
+/// ranges kube-router refuses).
 pub fn reserved_asn(asn: u32) -> Option<&'static str> {
     match asn {
         0 => Some("0 is reserved"),

@@ -1,4 +1,5 @@
-//! Prometheus metrics: kube-router's routing metric names and labels (spec §6.1), so
+//! Prometheus metrics: kube-router's routing metric names and labels (its
+//! `controller_bgp_*` collectors; docs/troubleshooting.md lists them), so
 //! dashboards carry over, then kube-bgp's own (`kube_bgp_*`). A read-only view of the
 //! daemon's state; never shows a password.
 

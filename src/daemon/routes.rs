@@ -1,6 +1,6 @@
 //! From best paths to kernel routes: the daemon-side glue of `kernel::Reconciler`.
 //!
-//! Owns the answer to "which kernel route does this prefix get" (kube-router §4.2: `via`
+//! Owns the answer to "which kernel route does this prefix get" (kube-router's routing controller: `via`
 //! the next hop when it is on a connected subnet; otherwise an overlay tunnel towards
 //! cluster nodes only (D7) when overlay is on, else nothing), computed from the Loc-RIB
 //! when the reconciler asks (no second copy of the table is kept); when reconcile passes
@@ -825,7 +825,7 @@ pub enum Choice {
     Unreachable(&'static str),
 }
 
-/// kube-router §4.2 with D7: tunnel when overlay is on and (full, or the next hop is
+/// kube-router's route injection with D7: tunnel when overlay is on and (full, or the next hop is
 /// off-subnet) — but only towards cluster nodes; otherwise `via` when the next hop is on
 /// a connected subnet; otherwise nothing.
 pub fn route_for(
