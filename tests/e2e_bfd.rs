@@ -30,21 +30,21 @@ const UP: Duration = Duration::from_secs(30);
 
 /// Drops incoming UDP to `port` inside a namespace (only BFD; BGP's TCP still flows),
 /// optionally only from `from`; removed on drop.
-struct Cut<'a> {
+struct BfdCut<'a> {
     ns: &'a Netns,
 }
 
-impl<'a> Cut<'a> {
-    fn bfd(ns: &'a Netns, port: u16, from: Option<&str>) -> Cut<'a> {
+impl<'a> BfdCut<'a> {
+    fn bfd(ns: &'a Netns, port: u16, from: Option<&str>) -> BfdCut<'a> {
         let src = from.map(|a| format!("ip saddr {a} ")).unwrap_or_default();
         ns.sh(&format!(
             "nft add table inet kbbfdcut && nft add chain inet kbbfdcut input '{{ type filter hook input priority 0; }}' && nft add rule inet kbbfdcut input {src}udp dport {port} drop"
         ));
-        Cut { ns }
+        BfdCut { ns }
     }
 }
 
-impl Drop for Cut<'_> {
+impl Drop for BfdCut<'_> {
     fn drop(&mut self) {
         let _ = self.ns.run("nft delete table inet kbbfdcut");
     }
@@ -170,7 +170,7 @@ fn link_cut_takes_sessions_and_routes_away_on_every_node() {
 
     let since = now_epoch();
     let t0 = Instant::now();
-    let cut = Cut::bfd(&lab.node(2).ns, 3784, None);
+    let cut = BfdCut::bfd(&lab.node(2).ns, 3784, None);
     let pairs = vec![
         (0, cidr[2].clone()),
         (1, cidr[2].clone()),
@@ -387,7 +387,7 @@ fn bird_and_frr_timers_and_a_cut_towards_bird() {
     // Cut BIRD's BFD packets at our node only.
     let since = now_epoch();
     let t0 = Instant::now();
-    let cut = Cut::bfd(&lab.node(0).ns, 3784, Some(&bird_ip));
+    let cut = BfdCut::bfd(&lab.node(0).ns, 3784, Some(&bird_ip));
     let gone = routes_gone(&lab, &[(0, "10.201.0.0/24".to_string())], t0);
     let ours = gone.values().next().copied();
     let theirs = lab.expect_router_paths(0, &cidr, &Default::default(), Duration::from_secs(10));
@@ -678,7 +678,7 @@ fn multihop_bfd_ipv4_and_ipv6_across_a_router() {
     }
     std::thread::sleep(Duration::from_millis(500));
     let t0 = Instant::now();
-    let cut = Cut::bfd(&lab.node(0).ns, 4784, None);
+    let cut = BfdCut::bfd(&lab.node(0).ns, 4784, None);
     let mut gone = BTreeMap::new();
     while gone.len() < 2 && t0.elapsed() < Duration::from_secs(10) {
         for p in ["10.201.0.0/24", "2001:db8:202::/48"] {
