@@ -103,6 +103,17 @@ pub enum VipKind {
     LoadBalancerIp,
 }
 
+impl VipKind {
+    /// Short name (JSON field).
+    pub fn label(self) -> &'static str {
+        match self {
+            VipKind::ClusterIp => "cluster-ip",
+            VipKind::ExternalIp => "external-ip",
+            VipKind::LoadBalancerIp => "loadbalancer-ip",
+        }
+    }
+}
+
 /// Why this node advertises one VIP of one Service (for `kube-bgp explain`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct VipReason {
@@ -307,7 +318,7 @@ pub fn vip_origins<'a>(
     settings: &Settings,
     local: &NodeModel,
     services: impl IntoIterator<Item = &'a Service>,
-    slices_of: impl Fn(&Service) -> Vec<&'a EndpointSlice>,
+    slices_of: impl Fn(&'a Service) -> Vec<&'a EndpointSlice>,
     vip: IpAddr,
 ) -> Vec<(String, VipReason)> {
     let text = vip.to_string();

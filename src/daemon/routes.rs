@@ -921,6 +921,22 @@ pub enum NoKernelRoute {
     NoNetlink,
 }
 
+impl NoKernelRoute {
+    /// Short name (JSON field).
+    pub fn label(self) -> &'static str {
+        match self {
+            NoKernelRoute::NoBestPath => "no-best-path",
+            NoKernelRoute::LocalRoute => "local-route",
+            NoKernelRoute::ConnectedSubnet => "connected-subnet",
+            NoKernelRoute::FamilyMismatch => "family-mismatch",
+            NoKernelRoute::OffSubnetOverlayOff => "off-subnet-overlay-off",
+            NoKernelRoute::OffSubnetNotNode => "off-subnet-not-a-node",
+            NoKernelRoute::TunnelUnavailable => "tunnel-unavailable",
+            NoKernelRoute::NoNetlink => "no-netlink",
+        }
+    }
+}
+
 impl std::fmt::Display for NoKernelRoute {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

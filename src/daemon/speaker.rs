@@ -30,6 +30,7 @@ use crate::net::{Timers, sock};
 use crate::ops::ctl::MessageCounters;
 use crate::{debug, error, info, warn};
 
+pub(super) mod admin;
 mod peers;
 #[cfg(test)]
 mod tests;
@@ -104,6 +105,9 @@ pub struct PeerSlot {
     limiter: PrefixLimiter,
     /// Rate limit of this peer's error log lines.
     log_gate: LogGate,
+    /// Disabled by `kube-bgp neighbor ADDR disable`, with the message sent (maybe
+    /// empty): the session stays down until enabled or kube-bgp restarts.
+    pub admin_down: Option<String>,
 }
 
 impl PeerSlot {

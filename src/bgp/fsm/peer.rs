@@ -243,7 +243,11 @@ impl Peer {
         let mut out = Vec::new();
         match input {
             Input::Start => self.start(now, &mut out),
-            Input::Stop { subcode } => self.stop(subcode, now, &mut out),
+            Input::Stop { subcode } => self.stop(subcode, Vec::new(), now, &mut out),
+            Input::Shutdown { message } => {
+                let data = super::shutdown_communication(&message);
+                self.stop(code::CEASE_ADMIN_SHUTDOWN, data, now, &mut out)
+            }
             Input::TcpConnected { conn, inbound } => {
                 if inbound {
                     self.accept(conn, now, &mut out);
@@ -321,13 +325,16 @@ impl Peer {
         self.connect_retry_at = Some(after(now, wait));
     }
 
-    fn stop(&mut self, subcode: u8, now: Instant, out: &mut Vec<Output>) {
+    fn stop(&mut self, subcode: u8, data: Vec<u8>, now: Instant, out: &mut Vec<Output>) {
         if !self.admin_up {
             return;
         }
         let was_idle = self.state() == State::Idle;
         self.admin_up = false;
-        let n = notification(code::CEASE, subcode);
+        let n = Notification {
+            data,
+            ..notification(code::CEASE, subcode)
+        };
         if self.conns.iter().any(|c| c.state >= ConnState::OpenSent) {
             self.last_notification = Some(LastNotification {
                 sent: true,

@@ -34,6 +34,25 @@ pub enum BestStep {
     Arrival,
 }
 
+impl BestStep {
+    /// Short name (JSON field).
+    pub fn label(self) -> &'static str {
+        match self {
+            BestStep::Eligibility => "eligibility",
+            BestStep::Local => "local",
+            BestStep::LocalPref => "local-pref",
+            BestStep::AsPathLength => "as-path-length",
+            BestStep::Origin => "origin",
+            BestStep::Med => "med",
+            BestStep::ExternalOverInternal => "ebgp-over-ibgp",
+            BestStep::RouterId => "router-id",
+            BestStep::ClusterListLength => "cluster-list-length",
+            BestStep::PeerAddress => "peer-address",
+            BestStep::Arrival => "arrival",
+        }
+    }
+}
+
 impl std::fmt::Display for BestStep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

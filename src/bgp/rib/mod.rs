@@ -330,6 +330,17 @@ pub enum ImportLoop {
     ClusterList,
 }
 
+impl ImportLoop {
+    /// Short name (JSON field).
+    pub fn label(self) -> &'static str {
+        match self {
+            ImportLoop::AsPath(_) => "as-loop",
+            ImportLoop::OriginatorId => "originator-id-loop",
+            ImportLoop::ClusterList => "cluster-list-loop",
+        }
+    }
+}
+
 impl fmt::Display for ImportLoop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -809,6 +820,12 @@ impl Rib {
         for id in up {
             self.regroup(id);
         }
+    }
+
+    /// Re-runs import policy on the paths held from one peer (a soft reset inbound for
+    /// a peer without route refresh); peers are sent the differences.
+    pub fn reimport_peer(&mut self, id: PeerId) {
+        self.reimport(Some(id));
     }
 
     /// Re-runs import for the paths of one peer (or all) and re-selects best paths.

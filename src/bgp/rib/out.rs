@@ -398,6 +398,25 @@ pub enum ExportBlock {
     FromThisPeer,
 }
 
+impl ExportBlock {
+    /// Short name (JSON field).
+    pub fn label(self) -> &'static str {
+        match self {
+            ExportBlock::NoBestPath => "no-best-path",
+            ExportBlock::PeerDown => "peer-down",
+            ExportBlock::FamilyNotNegotiated => "family-not-negotiated",
+            ExportBlock::NoAdvertise => "no-advertise",
+            ExportBlock::NoExport => "no-export",
+            ExportBlock::IbgpSplitHorizon => "ibgp-split-horizon",
+            ExportBlock::NonClientToNonClient => "non-client-to-non-client",
+            ExportBlock::LearnedNotExported => "learned-not-exported",
+            ExportBlock::Policy => "policy",
+            ExportBlock::NoNextHop => "no-next-hop",
+            ExportBlock::FromThisPeer => "from-this-peer",
+        }
+    }
+}
+
 impl std::fmt::Display for ExportBlock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

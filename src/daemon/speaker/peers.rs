@@ -231,6 +231,7 @@ impl Speaker {
                 peer_restart_time: 0,
                 limiter: PrefixLimiter::new(plan_limit),
                 log_gate: LogGate::new(LOG_WINDOW, LOG_BURST),
+                admin_down: None,
             },
         );
         self.input(registry, addr, Input::Start, now);
@@ -328,7 +329,14 @@ impl Speaker {
                 "peer {addr}: transport settings changed (port, source, TTL or password); reconnecting"
             );
             self.input(registry, addr, Input::Stop { subcode: 6 }, now);
-            self.input(registry, addr, Input::Start, now);
+            // A peer disabled by an operator stays down.
+            if self
+                .peers
+                .get(&addr)
+                .is_some_and(|p| p.admin_down.is_none())
+            {
+                self.input(registry, addr, Input::Start, now);
+            }
         }
     }
 }
