@@ -181,6 +181,11 @@ fn daemon_serves_cli_metrics_health_and_systemd_notify() {
         "kube_router_controller_bgp_advertisements_sent{type=\"pod-route\"} 1",
         "kube_router_controller_bgp_internal_peers_sync_time_count",
         "kube_router_host_routes_sync_time_bucket{le=\"+Inf\"}",
+        "kube_router_controller_routes_sync_time_bucket{le=\"+Inf\"}",
+        "kube_router_controller_bgp_peers 2",
+        "kube_bgp_ctl_requests_total{verb=\"status\"}",
+        "kube_bgp_ctl_requests_total{verb=\"explain\"} 0",
+        "kube_bgp_peer_admin_down{address=\"10.61.0.2\"} 0",
     ] {
         assert!(metrics.contains(name), "metrics lack {name}:\n{metrics}");
     }

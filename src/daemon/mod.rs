@@ -87,6 +87,8 @@ pub struct Counters {
     pub withdraw_vip: u64,
     /// kube-router's `controller_bgp_internal_peers_sync_time`: applying the peer set.
     pub peers_sync_time: crate::ops::http::prom::Histogram,
+    /// kube-router's `controller_routes_sync_time`: keeping the pod egress sets.
+    pub routes_sync_time: crate::ops::http::prom::Histogram,
     /// Control-socket requests by verb (`neighbor`, `explain`, `disable`, …); counted
     /// while answering, which reads the daemon shared.
     pub ctl_requests: std::cell::RefCell<BTreeMap<&'static str, u64>>,
@@ -357,7 +359,9 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                 ready_sent_synced = true;
             }
         }
-        podnet.run(now);
+        if let Some(t) = podnet.run(now) {
+            d.counters.routes_sync_time.observe(t);
+        }
         // UPDATEs are streaming in when input is left unread or arrived very recently
         // (a fast reader empties the socket between two segments of a burst).
         let input_pending = d.speaker.as_ref().is_some_and(|s| {
