@@ -442,17 +442,14 @@ impl KernelRoutes {
     /// The kernel side of one prefix (for `kube-bgp explain`): read-only, bounded.
     pub fn explain(&self, prefix: &Prefix, rib: Option<&Rib>) -> KernelView {
         let installed = self.rec.as_ref().and_then(|r| r.installed().get(prefix));
-        let wanted = if self.rec.is_none() {
-            Err(NoKernelRoute::NoNetlink)
-        } else if self.ctx.connected.contains(prefix) {
-            Err(NoKernelRoute::ConnectedSubnet)
-        } else {
-            match rib.and_then(|r| r.best_next_hop(prefix)) {
-                None => Err(NoKernelRoute::NoBestPath),
-                Some((None, _)) => Err(NoKernelRoute::LocalRoute),
-                Some((Some(_), nh)) if nh.is_unspecified() => Err(NoKernelRoute::NoBestPath),
-                Some((Some(_), nh)) => self.ctx.wanted(*prefix, nh),
-            }
+        let wanted = match rib.and_then(|r| r.best_next_hop(prefix)) {
+            _ if self.rec.is_none() => Err(NoKernelRoute::NoNetlink),
+            None => Err(NoKernelRoute::NoBestPath),
+            Some((None, _)) => Err(NoKernelRoute::LocalRoute),
+            Some((Some(_), nh)) if nh.is_unspecified() => Err(NoKernelRoute::NoBestPath),
+            // The reconciler never touches a prefix equal to a connected subnet.
+            Some(_) if self.ctx.connected.contains(prefix) => Err(NoKernelRoute::ConnectedSubnet),
+            Some((Some(_), nh)) => self.ctx.wanted(*prefix, nh),
         };
         KernelView {
             installed,
