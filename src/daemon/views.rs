@@ -721,6 +721,48 @@ mod tests {
                 .unwrap_err()
                 .contains("not an IP")
         );
+        assert_eq!(
+            p(r#"{"cmd":"explain","prefix":"10.244.2.0/24"}"#),
+            Ok(CtlQuery::Explain(
+                super::super::explain::ExplainQuery::Prefix("10.244.2.0/24".parse().unwrap())
+            ))
+        );
+        assert_eq!(
+            p(r#"{"cmd":"explain","prefix":"fd00::7"}"#).map(|q| q.verb()),
+            Ok("explain")
+        );
+        assert!(
+            p(r#"{"cmd":"explain","prefix":"x/99"}"#)
+                .unwrap_err()
+                .contains("not a prefix")
+        );
+        let admin = p(
+            r#"{"cmd":"neighbor_admin","addr":"192.0.2.1","action":{"verb":"disable","message":"ToR swap"}}"#,
+        );
+        assert_eq!(
+            admin,
+            Ok(CtlQuery::Admin(
+                "192.0.2.1".parse().unwrap(),
+                crate::ops::ctl::AdminAction::Disable {
+                    message: Some("ToR swap".into())
+                }
+            ))
+        );
+        assert_eq!(admin.map(|q| q.verb()), Ok("disable"));
+        let soft = p(
+            r#"{"cmd":"neighbor_admin","addr":"192.0.2.1","action":{"verb":"softreset","inbound":false,"outbound":true}}"#,
+        );
+        assert_eq!(soft.map(|q| q.verb()), Ok("softreset-out"));
+        let long = format!(
+            r#"{{"cmd":"neighbor_admin","addr":"192.0.2.1","action":{{"verb":"disable","message":"{}"}}}}"#,
+            "x".repeat(129)
+        );
+        assert!(p(&long).unwrap_err().contains("at most 128"));
+        assert!(
+            p(r#"{"cmd":"neighbor_admin","addr":"nope","action":{"verb":"enable"}}"#)
+                .unwrap_err()
+                .contains("not an IP")
+        );
         assert!(p("").unwrap_err().starts_with("bad request"));
         assert!(
             p(r#"{"cmd":"shutdown"}"#)
