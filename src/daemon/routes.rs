@@ -1032,6 +1032,64 @@ mod tests {
         );
     }
 
+    /// The route explain shows is `route_for`'s choice, read without making tunnels.
+    #[test]
+    fn explained_route_follows_the_choice_without_making_tunnels() {
+        let cfg = match crate::config::parse_daemon_args(vec!["--enable-overlay=true".into()]) {
+            Ok(crate::config::DaemonAction::Run { config, .. }) => config,
+            _ => panic!("flags"),
+        };
+        let mut ctx = RouteCtx {
+            node_addrs: [ip("10.0.0.2"), ip("192.0.2.3")].into_iter().collect(),
+            connected: [p("10.0.0.0/24")].into_iter().collect(),
+            overlay: true,
+            overlay_full: false,
+            links: OverlayLinks::new(&cfg, true),
+            local_v4: Some(ip("10.0.0.1")),
+            local_v6: None,
+            logged_unroutable: BTreeSet::new(),
+            local_addrs: BTreeSet::new(),
+            addrs_changed: false,
+            requeue_all: false,
+        };
+        let pfx = p("10.244.2.0/24");
+        assert_eq!(
+            ctx.wanted(pfx, ip("10.0.0.2")),
+            Ok(WantedRoute::Via(ip("10.0.0.2")))
+        );
+        assert_eq!(
+            ctx.wanted(pfx, ip("192.0.2.3")),
+            Ok(WantedRoute::Tunnel {
+                remote: ip("192.0.2.3"),
+                link: None
+            }),
+            "a node in another subnet: a tunnel, not made by asking"
+        );
+        assert_eq!(ctx.links.tunnel_state(&ip("192.0.2.3")), (None, None));
+        assert_eq!(
+            ctx.wanted(pfx, ip("198.51.100.1")),
+            Err(NoKernelRoute::OffSubnetNotNode)
+        );
+        ctx.overlay = false;
+        assert_eq!(
+            ctx.wanted(pfx, ip("192.0.2.3")),
+            Err(NoKernelRoute::OffSubnetOverlayOff)
+        );
+        assert_eq!(
+            ctx.wanted(p("fd00:244::/64"), ip("10.0.0.2")),
+            Err(NoKernelRoute::FamilyMismatch)
+        );
+        for r in [
+            NoKernelRoute::NoBestPath,
+            NoKernelRoute::LocalRoute,
+            NoKernelRoute::ConnectedSubnet,
+            NoKernelRoute::TunnelUnavailable,
+            NoKernelRoute::NoNetlink,
+        ] {
+            assert!(!r.label().is_empty() && !r.to_string().is_empty());
+        }
+    }
+
     #[test]
     fn family_mismatch_is_never_installed() {
         assert_eq!(
