@@ -84,11 +84,12 @@ fn explain_and_admin_verbs_against_bird() {
     }
     let mut lab = Lab::new(
         "e2ex",
-        LabConfig::new(2).routers(1).annotate(
-            0,
-            "kube-router.io/node.bgp.customimportreject",
-            REFUSED,
-        ),
+        LabConfig::new(2)
+            .routers(1)
+            .annotate(0, "kube-router.io/node.bgp.customimportreject", REFUSED)
+            .annotate(0, "kube-router.io/path-prepend.as", "65099")
+            .annotate(0, "kube-router.io/path-prepend.repeat-n", "2")
+            .annotate(0, "kube-router.io/node.bgp.communities", "65000:100"),
     );
     let cfg = lab
         .router_config(0, 65000, 64512, None)
@@ -202,9 +203,29 @@ fn explain_and_admin_verbs_against_bird() {
         v["kernel"]["rule"] == "local-route",
         &format!("pod CIDR kernel: {v:#}"),
     );
+    // Towards BIRD with node1's export actions (prepend and communities annotations),
+    // towards node2 unchanged.
+    let to_r = peer(&v, &r);
     lab.check(
-        peer(&v, &r)["as_path"] == "64512" && peer(&v, &r)["next_hop"] == n1.as_str(),
+        to_r["as_path"] == "65099 65099 64512"
+            && to_r["next_hop"] == n1.as_str()
+            && to_r["prepend"] == "65099 x2"
+            && to_r["added_communities"] == serde_json::json!(["65000:100"])
+            && to_r["communities"] == serde_json::json!(["65000:100"]),
         &format!("pod CIDR to BIRD: {v:#}"),
+    );
+    let to_n2 = peer(&v, &n2);
+    lab.check(
+        to_n2["as_path"] == "" && to_n2["prepend"].is_null() && to_n2["local_pref"] == 100,
+        &format!("pod CIDR to node2: {v:#}"),
+    );
+    // BIRD agrees (the AS path; the lab reads communities from GoBGP only).
+    let bird_path = lab.rtr(0).wait_route(&pod1, CHANGE);
+    lab.check(
+        bird_path
+            .as_ref()
+            .is_some_and(|x| x.as_path == [65099, 65099, 64512]),
+        &format!("BIRD's path for node1's pod CIDR: {bird_path:?}"),
     );
     // node2's view of it: learned from node1, accepted by the allow-list, via node1.
     let v = explain_until(&lab, 1, &pod1, |v| {
