@@ -5,7 +5,7 @@
 //! for a learned, a refused, an own pod CIDR and a VIP prefix; `neighbor ADDR disable
 //! MESSAGE` as BIRD sees it (the session closed with the shutdown message), `neighbor`
 //! showing it, `enable` bringing it back; soft resets as BIRD counts them; and that a
-//! non-root user cannot use the control socket.
+//! non-root user cannot use the control socket. The admin verbs once more against FRR.
 mod common;
 
 use std::time::Duration;
@@ -412,5 +412,81 @@ fn explain_and_admin_verbs_against_bird() {
     lab.check(
         lab.rtr(0).session(&n1) == SessionState::Established,
         "the unprivileged disable took effect",
+    );
+}
+
+/// `neighbor ADDR disable MESSAGE` and `enable` against FRR: FRR records the
+/// administrative shutdown with its message, and the session comes back on enable;
+/// `softreset in` gets FRR's routes again through ROUTE-REFRESH.
+#[test]
+fn admin_verbs_against_frr() {
+    let test = "admin_verbs_against_frr";
+    if !available(test, &[Daemon::Frr]) {
+        return;
+    }
+    let mut lab = Lab::new("e2ef", LabConfig::new(1).routers(1));
+    let cfg = lab.router_config(0, 65000, 64512, None).prefix(LEARNED);
+    lab.start_router(0, Daemon::Frr, cfg);
+    let r = lab.router(0).ipv4.clone();
+    let n1 = lab.node(0).ipv4.clone();
+    lab.start_kube_bgp(
+        0,
+        &[
+            &format!("--peer-router-ips={r}"),
+            "--peer-router-asns=65000",
+        ],
+    );
+    lab.expect_peers(0, &common::lab::checks::set(&[&r]), UP);
+    lab.check(lab.rtr(0).wait_established(&n1, UP), "FRR not Established");
+    explain_until(&lab, 0, LEARNED, |v| v["best"]["source"] == r.as_str());
+
+    let msg = "frr maintenance 7";
+    lab.ctl(0, &["neighbor", &r, "disable", msg]);
+    // FRR: the session reset by an administrative shutdown, the message in its log.
+    let seen = common::wait_for(CHANGE, || {
+        let t = lab.rtr(0).frr_neighbor(&n1);
+        let log = lab.rtr(0).logs();
+        (lab.rtr(0).session(&n1) != SessionState::Established
+            && t.contains("Notification received (Cease/Administrative Shutdown")
+            && log.contains(msg))
+        .then_some(log)
+    });
+    lab.check(
+        seen.is_some(),
+        &format!(
+            "FRR does not show the shutdown and its message:\n{}\n{}",
+            lab.rtr(0).frr_neighbor(&n1),
+            lab.rtr(0).logs()
+        ),
+    );
+    eprintln!(
+        "{test}: FRR after disable: {}",
+        seen.unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(msg))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    lab.ctl(0, &["neighbor", &r, "enable"]);
+    lab.check(
+        lab.rtr(0).wait_established(&n1, UP),
+        "FRR not Established after enable",
+    );
+    explain_until(&lab, 0, LEARNED, |v| v["best"]["source"] == r.as_str());
+    let updates_in = |lab: &Lab| {
+        lab.neighbor_detail(0, &r)
+            .map(|d| (d.messages_sent.refresh, d.messages_received.update))
+    };
+    let before = updates_in(&lab);
+    let out = lab.ctl(0, &["neighbor", &r, "softreset", "in"]);
+    lab.check(out.contains("ROUTE-REFRESH sent"), &out);
+    let grew = common::wait_for(CHANGE, || {
+        let now = updates_in(&lab)?;
+        let (r0, u0) = before?;
+        (now.0 > r0 && now.1 > u0).then_some(now)
+    });
+    lab.check(
+        grew.is_some(),
+        &format!("after softreset in: {before:?} -> {:?}", updates_in(&lab)),
     );
 }
