@@ -158,10 +158,12 @@ pub fn explain(d: &Daemon, q: ExplainQuery) -> ExplainReport {
             import_rule,
             import_reason,
             best: i == 0 && imported,
+            // A refused path is never best: its import line says why.
             lost_at: steps
                 .get(i)
                 .copied()
                 .flatten()
+                .filter(|_| imported)
                 .map(|s| format!("{} ({})", s, s.label())),
         });
     }
