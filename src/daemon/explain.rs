@@ -168,7 +168,8 @@ pub fn explain(d: &Daemon, q: ExplainQuery) -> ExplainReport {
         });
     }
     if let Some(first) = r.paths.first().filter(|p| p.best) {
-        let (step, reason) = match (steps.get(1).copied().flatten(), r.paths.get(1)) {
+        let runner_up = r.paths.get(1).filter(|p| p.imported);
+        let (step, reason) = match (steps.get(1).copied().flatten(), runner_up) {
             (Some(s), Some(other)) => (
                 s.label().to_string(),
                 format!("wins over the path from {}: {s}", other.source),
