@@ -238,6 +238,36 @@ fn explain_and_admin_verbs_against_bird() {
         &format!("node2 on node1's pod CIDR: {v:#}"),
     );
 
+    // node2's pod CIDR on node1: from node2 (accepted, best, via node2) and reflected
+    // back by BIRD with our AS in the path (refused by the RIB's AS loop check).
+    let pod2 = lab.node(1).pod_cidr4.clone();
+    let v = explain_until(&lab, 0, &pod2, |v| {
+        v["paths"].as_array().is_some_and(|a| a.len() == 2)
+            && v["kernel"]["installed"] == format!("via {n2}")
+    });
+    eprintln!(
+        "{test}: explain {pod2}:\n{}",
+        lab.ctl(0, &["explain", &pod2])
+    );
+    let from = |src: &str| {
+        v["paths"]
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["source"] == src))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let (via_n2, via_r) = (from(&n2), from(&r));
+    lab.check(
+        via_n2["best"] == true
+            && via_n2["import_rule"] == "accepted"
+            && via_r["imported"] == false
+            && via_r["import_rule"] == "as-loop"
+            && via_r["as_path"] == "65000 64512"
+            && v["best"]["source"] == n2.as_str()
+            && v["best"]["step"] == "only-path",
+        &format!("node2's pod CIDR on node1: {v:#}"),
+    );
+
     // The VIP, asked by address: node1 advertises it (its endpoint is local) because of
     // the Service and the EndpointSlice named; BIRD gets it, node2 does not (VIPs go to
     // external peers only). node2 has no local endpoint: it does not originate it.
