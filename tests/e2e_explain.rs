@@ -4,8 +4,9 @@
 //! with `internalTrafficPolicy: Local` whose endpoint is on node1. Checks explain's JSON
 //! for a learned, a refused, an own pod CIDR and a VIP prefix; `neighbor ADDR disable
 //! MESSAGE` as BIRD sees it (the session closed with the shutdown message), `neighbor`
-//! showing it, `enable` bringing it back; soft resets as BIRD counts them; and that a
-//! non-root user cannot use the control socket. The admin verbs once more against FRR.
+//! showing it, `enable` bringing it back; soft resets as BIRD counts them; that a
+//! non-root user cannot use the control socket, and cannot act even when an operator
+//! opens it to everyone. The admin verbs once more against FRR.
 mod common;
 
 use std::time::Duration;
@@ -442,6 +443,45 @@ fn explain_and_admin_verbs_against_bird() {
     lab.check(
         lab.rtr(0).session(&n1) == SessionState::Established,
         "the unprivileged disable took effect",
+    );
+    // Second guard: with the socket opened to everyone (an operator's chmod), the same
+    // user may read but an admin action is refused by its peer credentials.
+    use std::os::unix::fs::PermissionsExt;
+    let set_mode = |m: u32| {
+        std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(m))
+            .unwrap_or_else(|e| panic!("chmod {}: {e}", sock.display()))
+    };
+    set_mode(0o666);
+    let as_nobody = |args: &[&str]| {
+        std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(common::kube_bgp_bin())
+            .args(args)
+            .arg(format!("--ctl-socket={}", sock.display()))
+            .output()
+            .unwrap_or_else(|e| panic!("setpriv: {e}"))
+    };
+    let read = as_nobody(&["neighbor"]);
+    let act = as_nobody(&["neighbor", &r, "disable"]);
+    set_mode(0o600);
+    lab.check(
+        read.status.success() && String::from_utf8_lossy(&read.stdout).contains(&r),
+        &format!("read with the socket open: {read:?}"),
+    );
+    let err = String::from_utf8_lossy(&act.stderr);
+    lab.check(
+        act.status.code() == Some(1) && err.contains("refused: uid 65534"),
+        &format!("admin action by uid 65534: {} {err}", act.status),
+    );
+    lab.check(
+        lab.log(0)
+            .lines()
+            .any(|l| l.contains(&format!("neighbor {r} disable refused: asked by uid 65534"))),
+        "the refused action is not logged",
+    );
+    lab.check(
+        lab.rtr(0).session(&n1) == SessionState::Established,
+        "the refused disable took effect",
     );
 }
 
