@@ -66,7 +66,7 @@ fn resolve(d: &Daemon, q: ExplainQuery) -> Option<Prefix> {
 }
 
 /// The report for one query.
-pub fn explain(d: &Daemon, q: ExplainQuery) -> ExplainReport {
+pub(crate) fn explain(d: &Daemon, q: ExplainQuery) -> ExplainReport {
     let query = match q {
         ExplainQuery::Prefix(p) => p.to_string(),
         ExplainQuery::Address(ip) => ip.to_string(),

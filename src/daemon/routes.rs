@@ -139,7 +139,7 @@ impl RouteCtx {
 
 /// The kernel route a prefix wants, as `kube-bgp explain` shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum WantedRoute {
+pub(crate) enum WantedRoute {
     Via(IpAddr),
     /// Through the overlay tunnel to `remote`: its name and ifindex once made.
     Tunnel {
@@ -150,7 +150,7 @@ pub enum WantedRoute {
 
 /// What the kernel side knows and wants for one prefix (`KernelRoutes::explain`).
 #[derive(Clone, Debug)]
-pub struct KernelView {
+pub(crate) struct KernelView {
     /// kube-bgp's route for the prefix in the main table, as last seen.
     pub installed: Option<RouteKind>,
     /// The route wanted now, or why none.
@@ -440,7 +440,7 @@ impl KernelRoutes {
     }
 
     /// The kernel side of one prefix (for `kube-bgp explain`): read-only, bounded.
-    pub fn explain(&self, prefix: &Prefix, rib: Option<&Rib>) -> KernelView {
+    pub(crate) fn explain(&self, prefix: &Prefix, rib: Option<&Rib>) -> KernelView {
         let installed = self.rec.as_ref().and_then(|r| r.installed().get(prefix));
         let wanted = match rib.and_then(|r| r.best_next_hop(prefix)) {
             _ if self.rec.is_none() => Err(NoKernelRoute::NoNetlink),

@@ -14,7 +14,7 @@ use crate::bgp::types::{Afi, Message};
 
 /// Why an operator action could not be carried out.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum AdminError {
+pub(crate) enum AdminError {
     NoSuchPeer(IpAddr),
     AlreadyDisabled(IpAddr),
     NotDisabled(IpAddr),
@@ -36,7 +36,7 @@ impl std::fmt::Display for AdminError {
 
 /// What a soft reset inbound did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SoftResetIn {
+pub(crate) enum SoftResetIn {
     /// ROUTE-REFRESH sent for these families (RFC 2918).
     Refresh(usize),
     /// The peer does not support route refresh: import policy re-applied to the
@@ -47,7 +47,7 @@ pub enum SoftResetIn {
 impl Speaker {
     /// Administrative shutdown: Cease/Administrative Shutdown (6/2) with `message`
     /// (RFC 9003), and the session stays down until [`Speaker::enable_peer`].
-    pub fn disable_peer(
+    pub(crate) fn disable_peer(
         &mut self,
         registry: &Registry,
         addr: IpAddr,
@@ -68,7 +68,7 @@ impl Speaker {
     }
 
     /// Undoes [`Speaker::disable_peer`]: the session starts again.
-    pub fn enable_peer(
+    pub(crate) fn enable_peer(
         &mut self,
         registry: &Registry,
         addr: IpAddr,
@@ -87,7 +87,7 @@ impl Speaker {
 
     /// Soft reset inbound: ROUTE-REFRESH for every negotiated family when the peer
     /// supports it, else import policy re-applied to what it sent.
-    pub fn soft_reset_in(
+    pub(crate) fn soft_reset_in(
         &mut self,
         registry: &Registry,
         addr: IpAddr,
@@ -123,7 +123,7 @@ impl Speaker {
 
     /// Soft reset outbound: our whole Adj-RIB-Out goes to the peer again at the next
     /// flush (without End-of-RIB), as for a ROUTE-REFRESH from it.
-    pub fn soft_reset_out(&mut self, addr: IpAddr) -> Result<(), AdminError> {
+    pub(crate) fn soft_reset_out(&mut self, addr: IpAddr) -> Result<(), AdminError> {
         let slot = self.peers.get(&addr).ok_or(AdminError::NoSuchPeer(addr))?;
         if slot.fsm.state() != State::Established {
             return Err(AdminError::NotEstablished(addr));
