@@ -139,7 +139,7 @@ fn explain_and_admin_verbs_against_bird() {
         &format!("best: {v:#}"),
     );
     lab.check(
-        v["kernel"]["wanted"] == format!("via {r}"),
+        v["kernel"]["wanted"] == format!("via {r}") && v["kernel"]["in_sync"] == true,
         &format!("kernel: {v:#}"),
     );
     let to_n2 = peer(&v, &n2);

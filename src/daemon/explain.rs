@@ -263,23 +263,24 @@ fn kernel(d: &Daemon, prefix: &Prefix) -> KernelReport {
         restart_hold: v.held,
         ..KernelReport::default()
     };
-    match v.wanted {
-        Ok(WantedRoute::Via(nh)) => k.wanted = Some(format!("via {nh}")),
+    match &v.wanted {
+        Ok(WantedRoute::Via(nh)) => {
+            k.wanted = Some(format!("via {nh}"));
+            k.in_sync = v.installed == Some(RouteKind::Via(*nh));
+        }
         Ok(WantedRoute::Tunnel { remote, link }) => {
             k.wanted = Some(match link {
                 Some((name, ifindex)) => format!("dev #{ifindex} (tunnel {name} to {remote})"),
                 None => format!("through a tunnel to {remote}, not made yet"),
-            })
+            });
+            k.in_sync = matches!(
+                (link, v.installed),
+                (Some((_, want)), Some(RouteKind::Dev { ifindex, .. })) if *want == ifindex
+            );
         }
         Err(why) => {
             k.rule = Some(why.label().into());
             k.reason = Some(why.to_string());
-        }
-    }
-    // The installed route's text says `dev #N src S`; the wanted one names the tunnel.
-    if let (Some(i), Some(w)) = (&k.installed, &k.wanted) {
-        if w.starts_with(&format!("{} ", i.split(" src ").next().unwrap_or(i))) {
-            k.wanted = Some(i.clone());
         }
     }
     k

@@ -94,6 +94,9 @@ pub struct KernelReport {
     pub failure: Option<String>,
     /// Adopted routes of an earlier run are kept until the restart hold ends.
     pub restart_hold: bool,
+    /// The installed route is the wanted one.
+    #[serde(default)]
+    pub in_sync: bool,
 }
 
 /// One peer: is the prefix advertised to it, with what, or why not.
@@ -197,7 +200,10 @@ pub fn render_explain(r: &ExplainReport) -> String {
     }
     let k = &r.kernel;
     match (&k.installed, &k.wanted) {
-        (Some(i), Some(w)) if i == w => o.push_str(&format!("  Kernel: installed, {i}\n")),
+        (Some(i), Some(w)) if k.in_sync && i == w => {
+            o.push_str(&format!("  Kernel: installed, {i}\n"))
+        }
+        (Some(i), Some(w)) if k.in_sync => o.push_str(&format!("  Kernel: installed, {i}: {w}\n")),
         (Some(i), Some(w)) => o.push_str(&format!(
             "  Kernel: installed {i}; wanted {w} (next pass)\n"
         )),
@@ -313,6 +319,21 @@ mod tests {
         assert!(
             t.contains("192.0.2.1 (Established): not advertised [no-best-path]"),
             "{t}"
+        );
+        let tunnel = ExplainReport {
+            prefix: "10.244.3.0/24".into(),
+            kernel: KernelReport {
+                installed: Some("dev #7 src 10.0.0.1".into()),
+                wanted: Some("dev #7 (tunnel tun-0a000003 to 10.0.0.3)".into()),
+                in_sync: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let t2 = render_explain(&tunnel);
+        assert!(
+            t2.contains("Kernel: installed, dev #7 src 10.0.0.1: dev #7 (tunnel tun-0a000003"),
+            "{t2}"
         );
         let back: ExplainReport =
             serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
