@@ -11,12 +11,13 @@
 use std::net::IpAddr;
 
 use crate::bgp::rib::{ExportBlock, Source};
-use crate::bgp::types::{Attrs, Prefix};
+use crate::bgp::types::Attrs;
 use crate::cluster::adverts::{self, OriginKind};
 use crate::kernel::RouteKind;
 use crate::ops::explain::{
     BestReport, ExplainReport, KernelReport, LocalOrigin, PathReport, PeerExportReport, VipService,
 };
+use crate::prefix::Prefix;
 
 use super::Daemon;
 use super::routes::WantedRoute;

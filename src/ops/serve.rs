@@ -92,7 +92,7 @@ pub struct Limits {
     pub complete: fn(&[u8]) -> bool,
 }
 
-struct Conn<S, C> {
+struct ClientConn<S, C> {
     stream: S,
     source: Option<IpAddr>,
     caller: Option<PeerCred>,
@@ -126,7 +126,7 @@ pub struct ServeStats {
 pub struct Server<L: Accept, C> {
     listener: L,
     base: usize,
-    conns: HashMap<usize, Conn<L::Stream, C>>,
+    conns: HashMap<usize, ClientConn<L::Stream, C>>,
     next: usize,
     limits: Limits,
     /// Connections with more to write that the socket may still take: driven again on
@@ -290,7 +290,7 @@ impl<L: Accept + mio::event::Source, C> Server<L, C> {
                         new.push(self.base + slot);
                         self.conns.insert(
                             self.base + slot,
-                            Conn {
+                            ClientConn {
                                 caller: L::caller(&stream),
                                 stream,
                                 source,
@@ -326,7 +326,7 @@ impl<L: Accept + mio::event::Source, C> Server<L, C> {
         }
     }
 
-    fn deadline_of(c: &Conn<L::Stream, C>) -> Instant {
+    fn deadline_of(c: &ClientConn<L::Stream, C>) -> Instant {
         if c.answered {
             c.progress + WRITE_STALL
         } else {
@@ -366,7 +366,7 @@ enum Step {
 
 /// Reads, answers, writes (a bounded number of parts of a long answer).
 fn drive<S: Read + Write, C>(
-    conn: &mut Conn<S, C>,
+    conn: &mut ClientConn<S, C>,
     limits: &Limits,
     r: &mut dyn Responder<Cursor = C>,
     now: Instant,

@@ -10,7 +10,8 @@ use mio::Registry;
 
 use super::Speaker;
 use crate::bgp::fsm::{Input, Output, State};
-use crate::bgp::types::{Afi, Message};
+use crate::bgp::types::Message;
+use crate::prefix::Afi;
 
 /// Why an operator action could not be carried out.
 #[derive(Clone, Debug, PartialEq, Eq)]
