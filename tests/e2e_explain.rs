@@ -58,7 +58,14 @@ fn explain_until(lab: &Lab, i: usize, q: &str, ready: impl Fn(&Value) -> bool) -
         last = v.clone();
         ready(&v).then_some(v)
     });
-    got.unwrap_or_else(|| lab.fail(&format!("explain {q} on node{}: {last:#}", i + 1)))
+    got.unwrap_or_else(|| {
+        let text = lab.try_ctl(i, &["explain", q]).unwrap_or_else(|e| e);
+        lab.fail(&format!(
+            "explain {q} on node{}:\n{text}\n{}",
+            i + 1,
+            serde_json::to_string(&last).unwrap_or_default()
+        ))
+    })
 }
 
 fn peer<'a>(v: &'a Value, addr: &str) -> &'a Value {
@@ -558,5 +565,57 @@ fn admin_verbs_against_frr() {
     lab.check(
         grew.is_some(),
         &format!("after softreset in: {before:?} -> {:?}", updates_in(&lab)),
+    );
+}
+
+/// The kernel side of explain across two subnets (a gateway between them that routes
+/// node addresses only): with the overlay on, node2's pod CIDR on node1 goes through a
+/// tunnel, or, on a kernel that cannot make one, explain says the tunnel is missing;
+/// with `--enable-overlay=false` it says no route is installed because the next hop is
+/// off-subnet and the overlay is off.
+#[test]
+fn explain_kernel_reasons_across_subnets() {
+    let test = "explain_kernel_reasons_across_subnets";
+    if !common::require_root(test) || !common::apiserver::available(test) {
+        return;
+    }
+    let mut lab = Lab::new("e2ek", LabConfig::new(2).two_subnets(1));
+    let n2 = lab.node(1).ipv4.clone();
+    let pod2 = lab.node(1).pod_cidr4.clone();
+    for i in 0..2 {
+        lab.start_kube_bgp(i, &["--enable-overlay=true", "--overlay-type=subnet"]);
+    }
+    lab.expect_peers(0, &common::lab::checks::set(&[&n2]), UP);
+    let v = explain_until(&lab, 0, &pod2, |v| {
+        v["kernel"]["in_sync"] == true || v["kernel"]["rule"] == "tunnel-unavailable"
+    });
+    eprintln!("{test}: overlay on:\n{}", lab.ctl(0, &["explain", &pod2]));
+    let k = &v["kernel"];
+    if k["rule"] == "tunnel-unavailable" {
+        // This kernel cannot make the tunnel: nothing installed, and the log says why.
+        lab.check(k["installed"].is_null(), &format!("{v:#}"));
+        lab.check(
+            lab.log(0).contains("tunnel"),
+            "no log line about the missing tunnel",
+        );
+    } else {
+        let wanted = k["wanted"].as_str().unwrap_or_default();
+        lab.check(
+            wanted.contains(&format!("to {n2}")) && wanted.contains("tunnel"),
+            &format!("{v:#}"),
+        );
+    }
+    for i in 0..2 {
+        lab.stop_kube_bgp(i);
+        lab.start_kube_bgp(i, &["--enable-overlay=false"]);
+    }
+    lab.expect_peers(0, &common::lab::checks::set(&[&n2]), UP);
+    let v = explain_until(&lab, 0, &pod2, |v| {
+        v["kernel"]["rule"] == "off-subnet-overlay-off"
+    });
+    eprintln!("{test}: overlay off:\n{}", lab.ctl(0, &["explain", &pod2]));
+    lab.check(
+        v["kernel"]["installed"].is_null() && v["paths"][0]["import_rule"] == "accepted",
+        &format!("{v:#}"),
     );
 }

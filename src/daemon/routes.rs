@@ -186,16 +186,22 @@ impl Desired for RibDesired<'_> {
 
 impl RouteCtx {
     /// `choose` without side effects: the same decision (`route_for`), reading the
-    /// tunnels made so far instead of making one.
+    /// tunnels made so far instead of making one. A kernel that cannot make tunnels at
+    /// all gives what `choose` falls back to, named as a missing tunnel (the overlay is
+    /// on, it is the tunnel that cannot be).
     fn wanted(&self, p: Prefix, nh: IpAddr) -> Result<WantedRoute, NoKernelRoute> {
         let on_subnet = self.connected.iter().any(|s| s.contains_addr(&nh));
         let overlay = Overlay {
-            enabled: self.overlay && !self.links.unsupported(),
+            enabled: self.overlay,
             full: self.overlay_full,
         };
         match route_for(p, nh, on_subnet, self.node_addrs.contains(&nh), overlay) {
             Choice::Via => Ok(WantedRoute::Via(nh)),
             Choice::None(why) => Err(why),
+            Choice::Tunnel if self.links.unsupported() => match on_subnet {
+                true => Ok(WantedRoute::Via(nh)),
+                false => Err(NoKernelRoute::TunnelUnavailable),
+            },
             Choice::Tunnel => match self.links.tunnel_state(&nh) {
                 (Some(link), _) => Ok(WantedRoute::Tunnel {
                     remote: nh,
