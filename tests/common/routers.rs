@@ -243,6 +243,12 @@ pub struct RouterConfig {
     pub port: u16,
     /// BFD sessions (BIRD and FRR only).
     pub bfd: Vec<BfdPeer>,
+    /// BIRD only: install the best BGP routes into the namespace's kernel table, so the
+    /// router forwards traffic along them.
+    pub kernel_export: bool,
+    /// BIRD only: RFC 8326 §4 on import, LOCAL_PREF 0 for routes carrying the
+    /// GRACEFUL_SHUTDOWN community 65535:0.
+    pub graceful_shutdown_import: bool,
 }
 
 impl RouterConfig {
@@ -259,7 +265,21 @@ impl RouterConfig {
             connect_retry: 2,
             port: 179,
             bfd: Vec::new(),
+            kernel_export: false,
+            graceful_shutdown_import: false,
         }
+    }
+
+    /// BIRD only: best BGP routes go into the kernel (the router forwards along them).
+    pub fn kernel_export(mut self) -> RouterConfig {
+        self.kernel_export = true;
+        self
+    }
+
+    /// BIRD only: routes carrying 65535:0 get LOCAL_PREF 0 (RFC 8326 §4).
+    pub fn graceful_shutdown_import(mut self) -> RouterConfig {
+        self.graceful_shutdown_import = true;
+        self
     }
 
     pub fn listen(mut self, addr: &str) -> RouterConfig {
