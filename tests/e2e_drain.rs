@@ -1,4 +1,4 @@
-//! End-to-end tests of graceful shutdown (RFC 8326) as docs/operations.md describes it:
+//! End-to-end tests of graceful shutdown (RFC 8326) as docs/drain.md describes it:
 //! two nodes announce the same service VIP to a BIRD router that forwards a client's
 //! traffic along its best path and gives routes carrying 65535:0 LOCAL_PREF 0 (RFC 8326
 //! §4). The node BIRD prefers is drained — its kube-bgp stopped without graceful
