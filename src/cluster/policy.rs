@@ -6,6 +6,10 @@
 //! hop. From every peer, special-purpose space is never imported (loopback, link-local,
 //! multicast, reserved; this node's own addresses; more-specifics of connected subnets).
 //!
+//! Graceful shutdown (RFC 8326): while the model says so, every export gets the
+//! GRACEFUL_SHUTDOWN community (LOCAL_PREF 0 towards iBGP); on import, a route carrying
+//! it gets LOCAL_PREF 0.
+//!
 //! The RIB calls these through its policy hook. Nothing here knows about sessions.
 
 use std::borrow::Cow;
