@@ -491,8 +491,20 @@ fn install_policy(
         ),
         _ => {}
     }
+    // Only the drain changed: imports are as they were, re-running them over every
+    // path (a million on a busy node) would be wasted.
+    let export_only = !force
+        && current.as_ref().is_some_and(|c| {
+            let mut same = c.clone();
+            same.model.graceful_shutdown = policy.model.graceful_shutdown;
+            same == policy
+        });
     sp.rib.set_policy(Box::new(policy.clone()));
-    refusals.replay(|| sp.rib.reevaluate());
+    if export_only {
+        sp.rib.reexport();
+    } else {
+        refusals.replay(|| sp.rib.reevaluate());
+    }
     *current = Some(policy);
 }
 

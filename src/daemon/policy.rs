@@ -494,9 +494,10 @@ mod tests {
             );
         }
 
+        // Starting the drain touches export only (what the daemon does).
         pol.model.graceful_shutdown = true;
         rib.set_policy(Box::new(pol.clone()));
-        rib.reevaluate();
+        rib.reexport();
         let out = rib.take_out();
         let to_ext = sent_to(&out, e);
         assert_eq!(to_ext.len(), 2, "both routes re-announced: {to_ext:?}");
