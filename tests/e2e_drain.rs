@@ -258,7 +258,7 @@ impl DrainLab {
                 if x.gshut && b.proto == other {
                     self.lab.check(
                         x.local_pref == Some(0),
-                        &format!("BIRD's import filter did not apply: {x:?}"),
+                        &format!("the drained path's LOCAL_PREF is not 0: {x:?}"),
                     );
                     return t0.elapsed();
                 }
@@ -316,11 +316,28 @@ impl DrainLab {
 /// Builds the lab, starts BIRD, kube-bgp on both nodes (`extra` flags added), the
 /// Service, and waits until BIRD forwards the VIP along one of the two nodes.
 fn drain_lab(tag: &str, extra: &[&str]) -> DrainLab {
+    drain_lab_with(tag, extra, Session::Ebgp)
+}
+
+/// How BIRD peers with the nodes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Session {
+    /// AS 65000, with the RFC 8326 import filter (eBGP carries no LOCAL_PREF).
+    Ebgp,
+    /// The cluster's AS 64512 and no filter: only the LOCAL_PREF 0 kube-bgp sends.
+    Ibgp,
+}
+
+fn drain_lab_with(tag: &str, extra: &[&str], session: Session) -> DrainLab {
     let mut lab = Lab::new(tag, LabConfig::new(2).routers(1));
-    let cfg = lab
-        .router_config(0, 65000, 64512, None)
-        .kernel_export()
-        .graceful_shutdown_import();
+    let asn = match session {
+        Session::Ebgp => 65000,
+        Session::Ibgp => 64512,
+    };
+    let mut cfg = lab.router_config(0, asn, 64512, None).kernel_export();
+    if session == Session::Ebgp {
+        cfg = cfg.graceful_shutdown_import();
+    }
     lab.start_router(0, Daemon::Bird, cfg);
     let rt = lab.router(0).ipv4.clone();
     // The client behind the router.
@@ -341,9 +358,10 @@ fn drain_lab(tag: &str, extra: &[&str]) -> DrainLab {
             .sh(&format!("ip route add 198.18.0.0/24 via {rt}"));
     }
     let ips = format!("--peer-router-ips={rt}");
+    let asns = format!("--peer-router-asns={asn}");
     let mut flags = vec![
         ips.as_str(),
-        "--peer-router-asns=65000",
+        asns.as_str(),
         "--advertise-external-ip",
         "--service-external-ip-range=203.0.113.0/24",
         METRICS,
@@ -382,7 +400,23 @@ fn sigterm_drains_before_withdrawing() {
     if !available(test, &[Daemon::Bird]) || !common::require_tool(test, "curl") {
         return;
     }
-    let mut d = drain_lab("e2dt", &[DRAIN_FLAG]);
+    sigterm_drain(test, drain_lab("e2dt", &[DRAIN_FLAG]));
+}
+
+/// The same towards an iBGP router without any graceful-shutdown policy of its own:
+/// the LOCAL_PREF 0 kube-bgp sends is enough to move it.
+#[test]
+fn sigterm_drains_an_ibgp_router_by_local_pref() {
+    let test = "sigterm_drains_an_ibgp_router_by_local_pref";
+    if !available(test, &[Daemon::Bird]) || !common::require_tool(test, "curl") {
+        return;
+    }
+    sigterm_drain(test, drain_lab_with("e2di", &[DRAIN_FLAG], Session::Ibgp));
+}
+
+/// SIGTERM to the preferred node's kube-bgp under a continuous ping; see the module
+/// doc for what must hold.
+fn sigterm_drain(test: &str, mut d: DrainLab) {
     let a = d.wait_normal(CHANGE);
     let b = 1 - a;
     d.lab
