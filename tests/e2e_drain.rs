@@ -297,6 +297,25 @@ impl DrainLab {
         t.elapsed()
     }
 
+    /// Stops node `i`'s kube-bgp without its drain (SIGTERM, then SIGINT at once), so
+    /// the teardown does not wait for it; fails if it does not exit.
+    fn stop_now(&mut self, i: usize) {
+        let Some(pid) = self.lab.kube_bgp_pid(i) else {
+            return;
+        };
+        for sig in [libc::SIGTERM, libc::SIGINT] {
+            // SAFETY: kill with the pid of the kube-bgp process this lab started.
+            unsafe {
+                libc::kill(pid as i32, sig);
+            }
+        }
+        let exited = wait_for(CHANGE, || self.lab.kube_bgp_exited(i));
+        self.lab.check(
+            exited.is_some_and(|s| s.success()),
+            &format!("node{}: kube-bgp exit status {exited:?}", i + 1),
+        );
+    }
+
     /// `kube_bgp_graceful_shutdown_active` on node `i`.
     fn gauge(&self, i: usize) -> Option<u64> {
         let text = self
@@ -494,6 +513,7 @@ fn sigterm_drain(test: &str, mut d: DrainLab) {
             .is_empty(),
         &d.lab.log_tail(a, 20),
     );
+    d.stop_now(b);
 }
 
 /// A second SIGTERM during the wait stops at once.
@@ -541,6 +561,7 @@ fn second_sigterm_stops_at_once() {
     d.wait_paths("the stopped node's path withdrawn", CHANGE, |p| {
         p.len() == 1 && p[0].proto == DrainLab::proto(1 - a)
     });
+    d.stop_now(1 - a);
 }
 
 /// `--graceful-shutdown-on-cordon`: cordoning the preferred node (kubectl cordon on
@@ -555,7 +576,7 @@ fn cordon_drains_and_uncordon_restores() {
     if !available(test, &[Daemon::Bird]) || !common::require_tool(test, "curl") {
         return;
     }
-    let d = drain_lab("e2dc", &["--graceful-shutdown-on-cordon"]);
+    let mut d = drain_lab("e2dc", &["--graceful-shutdown-on-cordon"]);
     let a = d.wait_normal(CHANGE);
     let b = 1 - a;
     let name = d.lab.node(a).name.clone();
@@ -636,4 +657,7 @@ fn cordon_drains_and_uncordon_restores() {
             .is_empty(),
         &d.lab.log_tail(a, 20),
     );
+    for i in 0..2 {
+        d.stop_now(i);
+    }
 }
