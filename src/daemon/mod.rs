@@ -466,8 +466,9 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
     Ok(())
 }
 
-/// Makes `policy` the RIB's (re-evaluating every path) unless it is already in force;
-/// `force`: re-evaluate even then. Says when graceful shutdown starts or ends.
+/// Makes `policy` the RIB's unless it is already in force (`force`: re-evaluate even
+/// then): every path re-imported and re-exported, or only re-exported when the drain is
+/// all that changed. Says when graceful shutdown starts or ends.
 fn install_policy(
     sp: &mut Speaker,
     current: &mut Option<policy::KubePolicy>,
