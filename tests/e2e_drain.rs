@@ -661,3 +661,82 @@ fn cordon_drains_and_uncordon_restores() {
         d.stop_now(i);
     }
 }
+
+/// The kernel route of node `i` for `prefix`: its next hop.
+fn node_next_hop(lab: &Lab, i: usize, prefix: &str) -> Option<String> {
+    let out = lab.node(i).ns.run(&format!("ip route show {prefix}"));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut words = text.split_whitespace();
+    words.find(|w| *w == "via")?;
+    words.next().map(str::to_string)
+}
+
+/// RFC 8326 §4 on the node: two routers announce the same prefix; when the one whose
+/// path the node uses re-announces it with 65535:0 (on the live session), kube-bgp gives
+/// that path LOCAL_PREF 0 and moves its kernel route to the other router, keeping the
+/// drained path as a backup; without the community it moves back.
+#[test]
+fn received_graceful_shutdown_moves_the_node_route() {
+    let test = "received_graceful_shutdown_moves_the_node_route";
+    if !available(test, &[Daemon::Bird]) {
+        return;
+    }
+    const PREFIX: &str = "198.51.100.0/24";
+    let mut lab = Lab::new("e2dm", LabConfig::new(1).routers(2));
+    for j in 0..2 {
+        let cfg = lab
+            .router_config(j, 65001 + j as u32, 64512, None)
+            .prefix(PREFIX);
+        lab.start_router(j, Daemon::Bird, cfg);
+    }
+    let (r0, r1) = (lab.router(0).ipv4.clone(), lab.router(1).ipv4.clone());
+    let ips = format!("--peer-router-ips={r0},{r1}");
+    lab.start_kube_bgp(0, &[&ips, "--peer-router-asns=65001,65002"]);
+    let via = wait_for(UP, || node_next_hop(&lab, 0, PREFIX))
+        .unwrap_or_else(|| lab.fail(&format!("node1 never installed {PREFIX}")));
+    let (p, q) = if via == r0 { (0, &r1) } else { (1, &r0) };
+    let from_p = lab.router(p).ipv4.clone();
+    let sessions = lab.transitions(0);
+    lab.check(sessions.len() == 2, &format!("sessions: {sessions:?}"));
+    let t0 = Instant::now();
+    lab.rtr_mut(p).set_export_communities(&[(65535, 0)]);
+    let moved = wait_for(CHANGE, || {
+        (node_next_hop(&lab, 0, PREFIX).as_deref() == Some(q.as_str())).then(|| t0.elapsed())
+    });
+    let rows = lab.rib_rows(0);
+    let drained = rows
+        .iter()
+        .find(|r| r.prefix == PREFIX && r.source == from_p)
+        .cloned();
+    eprintln!("{test}: node1's kernel route moved to {q} {moved:?} after the re-announcement");
+    lab.check(
+        moved.is_some(),
+        &format!(
+            "node1 still routes {PREFIX} via {:?}; RIB {rows:?}",
+            node_next_hop(&lab, 0, PREFIX)
+        ),
+    );
+    lab.check(
+        drained.as_ref().is_some_and(|r| {
+            !r.best && r.local_pref == Some(0) && r.communities.iter().any(|c| c == "65535:0")
+        }),
+        &format!("the drained path in node1's RIB: {drained:?}"),
+    );
+    lab.rtr_mut(p).set_export_communities(&[]);
+    let back = wait_for(CHANGE, || {
+        (node_next_hop(&lab, 0, PREFIX).as_deref() == Some(from_p.as_str())).then_some(())
+    });
+    lab.check(
+        back.is_some(),
+        &format!(
+            "node1 routes {PREFIX} via {:?} after the community went, want {from_p}",
+            node_next_hop(&lab, 0, PREFIX)
+        ),
+    );
+    // Re-announcements on the live sessions: none of them was reset.
+    let after = lab.transitions(0);
+    lab.check(
+        after == sessions,
+        &format!("sessions reset: {sessions:?} -> {after:?}"),
+    );
+}

@@ -249,6 +249,8 @@ pub struct RouterConfig {
     /// BIRD only: RFC 8326 §4 on import, LOCAL_PREF 0 for routes carrying the
     /// GRACEFUL_SHUTDOWN community 65535:0.
     pub graceful_shutdown_import: bool,
+    /// BIRD only: communities (`(asn, value)`) added to every route sent to neighbours.
+    pub export_communities: Vec<(u16, u16)>,
 }
 
 impl RouterConfig {
@@ -267,6 +269,7 @@ impl RouterConfig {
             bfd: Vec::new(),
             kernel_export: false,
             graceful_shutdown_import: false,
+            export_communities: Vec::new(),
         }
     }
 
@@ -545,6 +548,18 @@ impl Router {
             Daemon::Frr => frr::bfd_shutdown(self, peer, down),
             Daemon::Gobgp => panic!("bfd_shutdown: BIRD and FRR only"),
         }
+    }
+
+    /// Sets the communities added to every route sent to neighbours and applies the
+    /// change at once (BIRD only: `birdc configure`, which re-sends the routes).
+    pub fn set_export_communities(&mut self, communities: &[(u16, u16)]) {
+        assert_eq!(
+            self.daemon,
+            Daemon::Bird,
+            "set_export_communities: BIRD only"
+        );
+        self.config.export_communities = communities.to_vec();
+        bird::reconfigure(self);
     }
 
     /// Starts originating `prefix` (no-op if already originated).

@@ -31,7 +31,14 @@ fn render(r: &Router) -> String {
         s += "}\n";
     }
     // Only our statics and what BGP learned go out (not the connected routes).
-    s += "filter bgp_out { if source ~ [RTS_STATIC, RTS_BGP] then accept; reject; }\n";
+    let tag: String = c
+        .export_communities
+        .iter()
+        .map(|(a, v)| format!("bgp_community.add(({a}, {v})); "))
+        .collect();
+    s += &format!(
+        "filter bgp_out {{ if source ~ [RTS_STATIC, RTS_BGP] then {{ {tag}accept; }} reject; }}\n"
+    );
     // RFC 8326 §4: a route its sender is draining gets LOCAL_PREF 0.
     let import = if c.graceful_shutdown_import {
         s += "filter bgp_in { if (65535, 0) ~ bgp_community then bgp_local_pref = 0; accept; }\n";
