@@ -576,7 +576,13 @@ fn cordon_drains_and_uncordon_restores() {
     if !available(test, &[Daemon::Bird]) || !common::require_tool(test, "curl") {
         return;
     }
-    let mut d = drain_lab("e2dc", &["--graceful-shutdown-on-cordon"]);
+    let mut d = drain_lab(
+        "e2dc",
+        &[
+            "--graceful-shutdown-on-cordon",
+            "--graceful-shutdown-time=2s",
+        ],
+    );
     let a = d.wait_normal(CHANGE);
     let b = 1 - a;
     let name = d.lab.node(a).name.clone();
@@ -657,9 +663,34 @@ fn cordon_drains_and_uncordon_restores() {
             .is_empty(),
         &d.lab.log_tail(a, 20),
     );
-    for i in 0..2 {
-        d.stop_now(i);
+    // Cordoned for longer than the stop's wait, then stopped: the routers moved long
+    // ago, so SIGTERM closes the sessions without waiting again.
+    d.lab.kubectl_ok(&["cordon", &name]);
+    d.wait_paths("drained again", CHANGE, |p| {
+        p.iter().any(|x| x.proto == DrainLab::proto(a) && x.gshut)
+    });
+    std::thread::sleep(Duration::from_millis(2500));
+    let pid = d
+        .lab
+        .kube_bgp_pid(a)
+        .unwrap_or_else(|| d.lab.fail("kube-bgp not running"));
+    let t2 = Instant::now();
+    // SAFETY: kill with the pid of the kube-bgp process this lab started.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGTERM);
     }
+    let exited = wait_for(CHANGE, || d.lab.kube_bgp_exited(a));
+    let stop_took = t2.elapsed();
+    eprintln!("{test}: SIGTERM after a 2.5 s cordon: exited in {stop_took:?}");
+    d.lab.check(
+        exited.is_some_and(|s| s.success()) && stop_took < Duration::from_millis(1500),
+        &format!("exit {exited:?} after {stop_took:?}; the 2 s wait was already served"),
+    );
+    d.lab.check(
+        !d.lab.log_lines(a, &["no further wait"]).is_empty(),
+        &d.lab.log_tail(a, 20),
+    );
+    d.stop_now(b);
 }
 
 /// The kernel route of node `i` for `prefix`: its next hop.

@@ -17,6 +17,9 @@ pub(crate) enum StopVerdict {
     StopNow,
     /// Announce with GRACEFUL_SHUTDOWN and stop when [`StopDrain::deadline`] passes.
     Drain { until: Instant },
+    /// Stop now: the routes have carried GRACEFUL_SHUTDOWN (a cordon) for at least the
+    /// wait already, so routers have moved.
+    AlreadyDrained,
 }
 
 /// The stop-time drain of one daemon.
@@ -42,11 +45,22 @@ impl StopDrain {
         }
     }
 
-    /// A stop signal arrived; `established` sessions would hear about the drain.
-    pub(crate) fn on_signal(&mut self, now: Instant, established: usize) -> StopVerdict {
+    /// A stop signal arrived; `established` sessions would hear about the drain;
+    /// `drained_for`: how long routes have already carried GRACEFUL_SHUTDOWN (a cordon
+    /// with `--graceful-shutdown-on-cordon`): as long as the wait or longer, routers
+    /// have moved already and the stop need not wait again.
+    pub(crate) fn on_signal(
+        &mut self,
+        now: Instant,
+        established: usize,
+        drained_for: Option<Duration>,
+    ) -> StopVerdict {
         if self.until.is_some() || self.wait.is_zero() || self.graceful_restart || established == 0
         {
             return StopVerdict::StopNow;
+        }
+        if drained_for.is_some_and(|d| d >= self.wait) {
+            return StopVerdict::AlreadyDrained;
         }
         let until = now + self.wait;
         self.until = Some(until);
@@ -81,6 +95,21 @@ mod tests {
 
     const WAIT: Duration = Duration::from_secs(5);
 
+    /// Routes already drained by a cordon for the whole wait: stop at once; drained for
+    /// less: the stop still waits its full time.
+    #[test]
+    fn a_long_enough_cordon_drain_counts() {
+        let t0 = Instant::now();
+        let mut d = StopDrain::new(WAIT, false);
+        assert_eq!(d.on_signal(t0, 1, Some(WAIT)), StopVerdict::AlreadyDrained);
+        assert!(!d.active());
+        let mut d = StopDrain::new(WAIT, false);
+        assert_eq!(
+            d.on_signal(t0, 1, Some(Duration::from_secs(1))),
+            StopVerdict::Drain { until: t0 + WAIT }
+        );
+    }
+
     #[test]
     fn first_signal_drains_second_stops() {
         let t0 = Instant::now();
@@ -88,7 +117,10 @@ mod tests {
         assert!(!d.active());
         assert_eq!(d.deadline(), None);
         assert!(!d.due(t0));
-        assert_eq!(d.on_signal(t0, 2), StopVerdict::Drain { until: t0 + WAIT });
+        assert_eq!(
+            d.on_signal(t0, 2, None),
+            StopVerdict::Drain { until: t0 + WAIT }
+        );
         assert!(d.active());
         assert_eq!(d.deadline(), Some(t0 + WAIT));
         assert!(!d.due(t0 + Duration::from_secs(4)));
@@ -99,7 +131,7 @@ mod tests {
         );
         // The second signal: at once, and the drain does not start over.
         let t1 = t0 + Duration::from_secs(1);
-        assert_eq!(d.on_signal(t1, 2), StopVerdict::StopNow);
+        assert_eq!(d.on_signal(t1, 2, None), StopVerdict::StopNow);
         assert_eq!(d.deadline(), Some(t0 + WAIT));
     }
 
@@ -111,7 +143,12 @@ mod tests {
             (StopDrain::new(WAIT, true), 3),
             (StopDrain::new(WAIT, false), 0),
         ] {
-            assert_eq!(d.on_signal(t0, established), StopVerdict::StopNow);
+            let mut again = d.clone();
+            assert_eq!(
+                again.on_signal(t0, established, Some(WAIT)),
+                StopVerdict::StopNow
+            );
+            assert_eq!(d.on_signal(t0, established, None), StopVerdict::StopNow);
             assert!(!d.active());
             assert!(!d.due(t0 + WAIT));
             assert_eq!(d.elapsed(t0), None);

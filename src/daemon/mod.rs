@@ -109,6 +109,8 @@ pub struct Daemon {
     stopping: bool,
     /// The RFC 8326 wait of a stop without graceful restart.
     stop_drain: drain::StopDrain,
+    /// Since when routes carry GRACEFUL_SHUTDOWN (a cordon, or the stop's drain).
+    graceful_shutdown_since: Option<Instant>,
 }
 
 /// Runs the daemon until SIGTERM/SIGINT. Returns an error only for setup failures.
@@ -214,6 +216,7 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         last_heartbeat: Instant::now(),
         stopping: false,
         stop_drain,
+        graceful_shutdown_since: None,
     };
     notifier.ready("waiting for the API server");
     let mut ready_sent_synced = false;
@@ -765,6 +768,11 @@ impl Daemon {
             warn!("bgp", "cannot listen on {addr}: {err}");
         }
         install_policy(sp, &mut self.policy, &self.refusals, policy, reevaluate);
+        let active = self
+            .policy
+            .as_ref()
+            .is_some_and(|p| p.model.graceful_shutdown);
+        self.graceful_shutdown_since = active.then(|| self.graceful_shutdown_since.unwrap_or(now));
         // Originated routes.
         let want: BTreeMap<Prefix, Originated> = plan
             .originated
@@ -843,7 +851,10 @@ impl Daemon {
                 .count()
         });
         let was_draining = self.stop_drain.active();
-        match self.stop_drain.on_signal(now, established) {
+        let drained_for = self
+            .graceful_shutdown_since
+            .map(|t| now.saturating_duration_since(t));
+        match self.stop_drain.on_signal(now, established, drained_for) {
             drain::StopVerdict::StopNow => {
                 if was_draining {
                     info!(
@@ -851,6 +862,16 @@ impl Daemon {
                         "second stop signal: ending the graceful shutdown now"
                     );
                 }
+                self.stopping = true;
+                false
+            }
+            drain::StopVerdict::AlreadyDrained => {
+                info!(
+                    "main",
+                    "stopping: routes have carried GRACEFUL_SHUTDOWN for {:.1}s already \
+                     (cordoned), no further wait",
+                    drained_for.unwrap_or_default().as_secs_f64()
+                );
                 self.stopping = true;
                 false
             }
@@ -867,6 +888,7 @@ impl Daemon {
                     // Out now, not after the usual coalescing delay.
                     sp.flush_rib(registry, now);
                 }
+                self.graceful_shutdown_since.get_or_insert(now);
                 true
             }
         }
