@@ -4,7 +4,7 @@
 //! Owns: whether the daemon is draining before it stops, and until when. Pure (signals
 //! and `now` in; a decision and a deadline out): the loop keeps turning during the wait
 //! (sessions read, keepalives sent, API changes applied), the RIB re-announces the
-//! routes through the export policy (`cluster::policy`), and the stop sequence itself
+//! routes through the export rules (`cluster::rules`), and the stop sequence itself
 //! (withdraw, Cease) is the daemon's. Must not: touch sessions, the RIB or the kernel.
 
 use std::time::{Duration, Instant};

@@ -11,8 +11,8 @@ mod drain;
 pub mod hardening;
 pub mod metrics;
 mod overlay;
-pub mod policy;
 pub mod restart_hold;
+pub mod rib_policy;
 pub mod routes;
 pub mod signals;
 pub mod speaker;
@@ -29,7 +29,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::bgp::rib::{Rib, RibConfig};
-use crate::bgp::types::{Attrs, Origin, Prefix};
+use crate::bgp::types::{Attrs, Origin};
 use crate::cluster::adverts::{OriginKind, Originated};
 use crate::cluster::{self, Plan, Problem, Settings};
 use crate::config::Config;
@@ -38,6 +38,7 @@ use crate::kube::snapshot::{KubeEvent, Snapshot};
 use crate::ops::http;
 use crate::ops::notify::Notifier;
 use crate::ops::serve::Server;
+use crate::prefix::Prefix;
 use crate::{error, info, warn};
 
 use speaker::{LocalParams, Speaker};
@@ -101,9 +102,9 @@ pub struct Daemon {
     /// Locally originated routes currently in the RIB.
     originated: BTreeMap<Prefix, Originated>,
     logged_problems: BTreeSet<Problem>,
-    refusals: std::rc::Rc<policy::RefusalLog>,
+    refusals: std::rc::Rc<rib_policy::RefusalLog>,
     /// The policy the RIB runs, to skip re-evaluating 1M paths when nothing changed.
-    policy: Option<policy::KubePolicy>,
+    policy: Option<rib_policy::KubePolicy>,
     plan_dirty: bool,
     last_heartbeat: Instant,
     stopping: bool,
@@ -474,9 +475,9 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
 /// all that changed. Says when graceful shutdown starts or ends.
 fn install_policy(
     sp: &mut Speaker,
-    current: &mut Option<policy::KubePolicy>,
-    refusals: &policy::RefusalLog,
-    policy: policy::KubePolicy,
+    current: &mut Option<rib_policy::KubePolicy>,
+    refusals: &rib_policy::RefusalLog,
+    policy: rib_policy::KubePolicy,
     force: bool,
 ) {
     if !force && current.as_ref() == Some(&policy) {
@@ -815,7 +816,7 @@ impl Daemon {
         self.plan = plan;
     }
 
-    fn policy_for(&self, plan: &Plan) -> policy::KubePolicy {
+    fn policy_for(&self, plan: &Plan) -> rib_policy::KubePolicy {
         let node_peers = plan
             .peers
             .iter()
@@ -832,7 +833,7 @@ impl Daemon {
         model
             .own_addrs
             .extend(self.routes.local_addrs().iter().copied());
-        policy::KubePolicy {
+        rib_policy::KubePolicy {
             model,
             node_peers,
             local,
