@@ -6,14 +6,20 @@
 //! hop. From every peer, special-purpose space is never imported (loopback, link-local,
 //! multicast, reserved; this node's own addresses; more-specifics of connected subnets).
 //!
+//! Graceful shutdown (RFC 8326): while the model says so, every export gets the
+//! GRACEFUL_SHUTDOWN community (LOCAL_PREF 0 towards iBGP); on import, a route carrying
+//! it gets LOCAL_PREF 0.
+//!
 //! The RIB calls these through its policy hook. Nothing here knows about sessions.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::node::NodeModel;
 use super::values;
 use super::{Problem, Settings};
+use crate::bgp::types::{Attrs, community};
 use crate::prefix::Prefix;
 
 pub const ANN_PREPEND_AS: &str = "kube-router.io/path-prepend.as";
@@ -324,6 +330,11 @@ pub struct PolicyModel {
     pub external: ExternalActions,
     pub advertise_pod_cidr: bool,
     pub rr_server: bool,
+    /// RFC 8326 drain: every route exported gets the GRACEFUL_SHUTDOWN community (and
+    /// LOCAL_PREF 0 towards iBGP peers). Set by the plan while the local Node is
+    /// cordoned and `--graceful-shutdown-on-cordon` is on; the daemon also sets it
+    /// while it stops without graceful restart.
+    pub graceful_shutdown: bool,
 }
 
 impl PolicyModel {
@@ -424,6 +435,7 @@ impl PolicyModel {
             },
             advertise_pod_cidr: settings.advertise_pod_cidr,
             rr_server,
+            graceful_shutdown: settings.graceful_shutdown_on_cordon && local.cordoned,
         }
     }
 
@@ -508,6 +520,33 @@ impl PolicyModel {
             }
         }
     }
+}
+
+/// RFC 8326 §3 on export while draining: the GRACEFUL_SHUTDOWN community added, and
+/// LOCAL_PREF 0 towards an iBGP peer (an eBGP peer is sent no LOCAL_PREF and applies
+/// the community itself). `attrs` is copied only when something changes.
+pub fn graceful_shutdown_export(attrs: &mut Cow<'_, Attrs>, ibgp: bool) {
+    if !attrs.communities.contains(&community::GRACEFUL_SHUTDOWN) {
+        attrs
+            .to_mut()
+            .communities
+            .push(community::GRACEFUL_SHUTDOWN);
+    }
+    if ibgp && attrs.local_pref != Some(0) {
+        attrs.to_mut().local_pref = Some(0);
+    }
+}
+
+/// RFC 8326 §4 on import: a route carrying GRACEFUL_SHUTDOWN gets LOCAL_PREF 0, so any
+/// other path wins while its sender drains. Returns whether the route carried it.
+pub fn graceful_shutdown_import(attrs: &mut Cow<'_, Attrs>) -> bool {
+    if !attrs.communities.contains(&community::GRACEFUL_SHUTDOWN) {
+        return false;
+    }
+    if attrs.local_pref != Some(0) {
+        attrs.to_mut().local_pref = Some(0);
+    }
+    true
 }
 
 #[cfg(test)]
@@ -877,5 +916,83 @@ mod tests {
         );
         assert_eq!(m.external.prepend, None);
         assert!(probs[0].to_string().contains("must be set"));
+    }
+
+    /// RFC 8326 attribute rewriting: the community is added once, LOCAL_PREF 0 only
+    /// towards iBGP, nothing copied when nothing changes; on import only a route with
+    /// the community is touched.
+    #[test]
+    fn graceful_shutdown_rewrites() {
+        use crate::bgp::types::community::{GRACEFUL_SHUTDOWN, NO_EXPORT};
+        let base = Attrs {
+            communities: vec![NO_EXPORT],
+            local_pref: Some(100),
+            ..Attrs::default()
+        };
+        let mut e = Cow::Borrowed(&base);
+        graceful_shutdown_export(&mut e, false);
+        assert_eq!(e.communities, vec![NO_EXPORT, GRACEFUL_SHUTDOWN]);
+        assert_eq!(e.local_pref, Some(100), "eBGP: LOCAL_PREF left to the RIB");
+        let mut i = Cow::Borrowed(&base);
+        graceful_shutdown_export(&mut i, true);
+        assert_eq!(i.communities, vec![NO_EXPORT, GRACEFUL_SHUTDOWN]);
+        assert_eq!(i.local_pref, Some(0));
+        // Already drained: unchanged and not copied.
+        let done = i.into_owned();
+        let mut again = Cow::Borrowed(&done);
+        graceful_shutdown_export(&mut again, true);
+        assert!(matches!(again, Cow::Borrowed(_)));
+
+        let mut plain = Cow::Borrowed(&base);
+        assert!(!graceful_shutdown_import(&mut plain));
+        assert!(matches!(plain, Cow::Borrowed(_)));
+        assert_eq!(plain.local_pref, Some(100));
+        let tagged = Attrs {
+            communities: vec![GRACEFUL_SHUTDOWN],
+            local_pref: None,
+            ..Attrs::default()
+        };
+        let mut t = Cow::Borrowed(&tagged);
+        assert!(graceful_shutdown_import(&mut t));
+        assert_eq!(t.local_pref, Some(0));
+    }
+
+    /// The plan drains on cordon only when asked to, and only for the local node.
+    #[test]
+    fn cordon_drains_only_with_the_flag() {
+        let mut n = Node::default();
+        n.metadata.name = "n1".into();
+        n.status.addresses.push(NodeAddress {
+            type_: "InternalIP".into(),
+            address: "10.0.0.1".into(),
+        });
+        n.spec.pod_cidr = "10.244.1.0/24".into();
+        let build = |node: &Node, flag: bool| {
+            let me = NodeModel::from_node(node, &mut vec![]);
+            let st = Settings {
+                graceful_shutdown_on_cordon: flag,
+                ..Settings::default()
+            };
+            PolicyModel::build(
+                &st,
+                &me,
+                std::slice::from_ref(&me),
+                BTreeSet::new(),
+                false,
+                &mut vec![],
+            )
+            .graceful_shutdown
+        };
+        assert!(!build(&n, true));
+        n.spec.unschedulable = true;
+        assert!(build(&n, true));
+        assert!(!build(&n, false));
+        // As the API sends it: `kubectl cordon` sets the field, uncordon removes it.
+        let json = r#"{"metadata":{"name":"n1"},"spec":{"unschedulable":true}}"#;
+        let cordoned: Node = serde_json::from_str(json).unwrap();
+        assert!(cordoned.spec.unschedulable);
+        let json = r#"{"metadata":{"name":"n1"},"spec":{"unschedulable":null}}"#;
+        let plain: Node = serde_json::from_str(json).unwrap();
+        assert!(!plain.spec.unschedulable);
     }
 }

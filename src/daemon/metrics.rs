@@ -387,6 +387,23 @@ pub fn render(d: &Daemon) -> String {
     );
     prom::header(
         &mut o,
+        "kube_bgp_graceful_shutdown_active",
+        "gauge",
+        "1 while routes are announced with the GRACEFUL_SHUTDOWN community (RFC 8326): \
+         the node is cordoned with --graceful-shutdown-on-cordon, or kube-bgp is stopping",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_graceful_shutdown_active",
+        &[],
+        if d.graceful_shutdown_active() {
+            1.0
+        } else {
+            0.0
+        },
+    );
+    prom::header(
+        &mut o,
         "kube_bgp_config_problems",
         "gauge",
         "Annotation or configuration problems in force",

@@ -1,7 +1,8 @@
 //! The RIB's policy hook filled with kube-router's rules: adapts `cluster::rules`'s
 //! pure decisions to `bgp::rib::Policy` (peer classification, origin of local routes,
-//! the actions applied towards external peers), and counts and logs import refusals
-//! (each (peer, prefix) logged once, in a bounded set).
+//! the actions applied towards external peers, RFC 8326 graceful shutdown on export
+//! while draining and on import always), and counts and logs import refusals (each
+//! (peer, prefix) logged once, in a bounded set).
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
@@ -12,7 +13,10 @@ use std::rc::Rc;
 use crate::bgp::rib::{PeerInfo, Policy, Source};
 use crate::bgp::types::Attrs;
 use crate::cluster::adverts::OriginKind;
-use crate::cluster::rules::{ExportStop, ExternalActions, PolicyModel, Reject, RouteSource};
+use crate::cluster::rules::{
+    ExportStop, ExternalActions, PolicyModel, Reject, RouteSource, graceful_shutdown_export,
+    graceful_shutdown_import,
+};
 use crate::prefix::{Afi, Prefix};
 
 /// Most refusals remembered; beyond that new ones are counted but no longer logged.
@@ -155,7 +159,10 @@ impl KubePolicy {
 impl Policy for KubePolicy {
     fn import(&self, peer: &PeerInfo, prefix: &Prefix, attrs: &mut Cow<'_, Attrs>) -> bool {
         match self.import_verdict(peer.addr, prefix, attrs) {
-            Ok(()) => true,
+            Ok(()) => {
+                graceful_shutdown_import(attrs);
+                true
+            }
             Err(why) => {
                 self.refusals.note(peer.addr, prefix, why);
                 false
@@ -174,6 +181,9 @@ impl Policy for KubePolicy {
             return false;
         };
         if self.is_node(&peer.addr) {
+            if self.model.graceful_shutdown {
+                graceful_shutdown_export(attrs, peer.ibgp);
+            }
             return true;
         }
         if let Some((asn, n)) = actions.prepend {
@@ -193,6 +203,9 @@ impl Policy for KubePolicy {
             if let Some(a) = own {
                 attrs.to_mut().set_next_hop(afi, a, None);
             }
+        }
+        if self.model.graceful_shutdown {
+            graceful_shutdown_export(attrs, peer.ibgp);
         }
         true
     }
@@ -452,5 +465,171 @@ mod tests {
             !pol.import(&ext, &own, &mut Cow::Borrowed(&a)),
             "own pod CIDR"
         );
+    }
+
+    /// The announcements `to` is sent in `out`: (prefix, attributes).
+    fn sent_to(
+        out: &[crate::bgp::rib::OutBatch],
+        to: crate::bgp::rib::PeerId,
+    ) -> Vec<(Prefix, Attrs)> {
+        let mut v = Vec::new();
+        for m in crate::bgp::rib::messages_for(out, to) {
+            if let crate::bgp::rib::OutMsg::Announce { attrs, prefixes } = m {
+                v.extend(prefixes.iter().map(|p| (*p, (*attrs).clone())));
+            }
+        }
+        v
+    }
+
+    fn rib_with(pol: &KubePolicy) -> crate::bgp::rib::Rib {
+        crate::bgp::rib::Rib::new(
+            crate::bgp::rib::RibConfig {
+                router_id: Ipv4Addr::new(10, 0, 0, 1),
+                cluster_id: None,
+            },
+            Box::new(pol.clone()),
+        )
+    }
+
+    fn up(rib: &mut crate::bgp::rib::Rib, info: &PeerInfo) -> crate::bgp::rib::PeerId {
+        let id = rib.add_peer(info.clone());
+        rib.peer_up(id, info.clone()).expect("peer up");
+        id
+    }
+
+    /// RFC 8326 on export, through the RIB as the daemon runs it: while draining, every
+    /// local route goes to every peer again with 65535:0 added (after the node's own
+    /// communities), and with LOCAL_PREF 0 to iBGP peers only; a peer that comes up
+    /// during the drain gets the same; ending the drain sends the normal attributes.
+    #[test]
+    fn draining_reannounces_with_graceful_shutdown_and_restores() {
+        use crate::bgp::types::community::GRACEFUL_SHUTDOWN;
+        let mut pol = policy();
+        let mut rib = rib_with(&pol);
+        let ext = peer("192.0.2.1", 65000);
+        let ibgp_ext = peer("192.0.2.2", 64512);
+        let node = peer("10.0.0.2", 64512);
+        let (e, i, n) = (
+            up(&mut rib, &ext),
+            up(&mut rib, &ibgp_ext),
+            up(&mut rib, &node),
+        );
+        let pod: Prefix = "10.244.1.0/24".parse().unwrap();
+        let vip: Prefix = "10.96.0.10/32".parse().unwrap();
+        for p in [pod, vip] {
+            let mut a = Attrs::default();
+            a.set_next_hop(Afi::Ipv4, "10.0.0.1".parse().unwrap(), None);
+            rib.originate(p, a);
+        }
+        let out = rib.take_out();
+        for (to, want) in [(e, 2), (i, 2), (n, 1)] {
+            let got = sent_to(&out, to);
+            assert_eq!(got.len(), want, "{got:?}");
+            assert!(
+                got.iter()
+                    .all(|(_, a)| !a.communities.contains(&GRACEFUL_SHUTDOWN)),
+                "{got:?}"
+            );
+        }
+
+        // Starting the drain touches export only (what the daemon does).
+        pol.model.graceful_shutdown = true;
+        rib.set_policy(Box::new(pol.clone()));
+        rib.reexport();
+        let out = rib.take_out();
+        let to_ext = sent_to(&out, e);
+        assert_eq!(to_ext.len(), 2, "both routes re-announced: {to_ext:?}");
+        for (p, a) in &to_ext {
+            assert_eq!(
+                a.communities,
+                vec![(65000 << 16) | 100, GRACEFUL_SHUTDOWN],
+                "{p}"
+            );
+            assert_eq!(a.local_pref, None, "no LOCAL_PREF to eBGP: {p}");
+        }
+        let to_ibgp = sent_to(&out, i);
+        assert_eq!(to_ibgp.len(), 2);
+        assert!(
+            to_ibgp
+                .iter()
+                .all(|(_, a)| a.local_pref == Some(0)
+                    && a.communities.contains(&GRACEFUL_SHUTDOWN)),
+            "{to_ibgp:?}"
+        );
+        let to_node = sent_to(&out, n);
+        assert_eq!(to_node.len(), 1);
+        assert_eq!(to_node[0].0, pod);
+        assert_eq!(to_node[0].1.local_pref, Some(0));
+        assert_eq!(to_node[0].1.communities, vec![GRACEFUL_SHUTDOWN]);
+
+        // A peer that comes up while draining gets the drained attributes at once.
+        let late = peer("192.0.2.9", 65009);
+        let l = up(&mut rib, &late);
+        let got = sent_to(&rib.take_out(), l);
+        assert_eq!(got.len(), 2);
+        assert!(
+            got.iter()
+                .all(|(_, a)| a.communities.contains(&GRACEFUL_SHUTDOWN))
+        );
+
+        pol.model.graceful_shutdown = false;
+        rib.set_policy(Box::new(pol));
+        rib.reevaluate();
+        let out = rib.take_out();
+        for (to, want) in [(e, 2), (i, 2), (n, 1), (l, 2)] {
+            let got = sent_to(&out, to);
+            assert_eq!(got.len(), want, "restored: {got:?}");
+            assert!(
+                got.iter()
+                    .all(|(_, a)| !a.communities.contains(&GRACEFUL_SHUTDOWN)
+                        && a.local_pref != Some(0)),
+                "restored: {got:?}"
+            );
+        }
+    }
+
+    /// RFC 8326 §4 on import: of two paths for one prefix, the one carrying 65535:0
+    /// gets LOCAL_PREF 0 and loses, whatever the tie-breakers said before; once the
+    /// community is gone it competes normally again.
+    #[test]
+    fn received_graceful_shutdown_loses_the_best_path() {
+        use crate::bgp::types::community::GRACEFUL_SHUTDOWN;
+        let pol = policy();
+        let mut rib = rib_with(&pol);
+        // Two routers in one AS, both offering the same external prefix; the one with
+        // the lower router ID wins while neither drains.
+        let mut r1 = peer("192.0.2.1", 65000);
+        r1.router_id = Ipv4Addr::new(1, 1, 1, 1);
+        let mut r2 = peer("192.0.2.2", 65000);
+        r2.router_id = Ipv4Addr::new(2, 2, 2, 2);
+        let (a, b) = (up(&mut rib, &r1), up(&mut rib, &r2));
+        let p: Prefix = "198.51.100.0/24".parse().unwrap();
+        let path = |nh: &str, gshut: bool| {
+            let mut x = Attrs {
+                as_path: AsPath {
+                    segments: vec![AsSegment::Sequence(vec![65000])],
+                },
+                next_hop: Some(nh.parse().unwrap()),
+                ..Attrs::default()
+            };
+            if gshut {
+                x.communities.push(GRACEFUL_SHUTDOWN);
+            }
+            x
+        };
+        rib.announce(a, path("192.0.2.1", false), &[p]).unwrap();
+        rib.announce(b, path("192.0.2.2", false), &[p]).unwrap();
+        assert_eq!(rib.best_next_hop(&p).map(|x| x.0), Some(Some(a)));
+        rib.announce(a, path("192.0.2.1", true), &[p]).unwrap();
+        assert_eq!(rib.best_next_hop(&p).map(|x| x.0), Some(Some(b)));
+        let drained = rib
+            .paths(&p)
+            .iter()
+            .find(|x| x.peer() == Some(a))
+            .and_then(|x| x.accepted())
+            .map(|x| x.local_pref);
+        assert_eq!(drained, Some(Some(0)));
+        rib.announce(a, path("192.0.2.1", false), &[p]).unwrap();
+        assert_eq!(rib.best_next_hop(&p).map(|x| x.0), Some(Some(a)));
     }
 }

@@ -828,6 +828,17 @@ impl Rib {
         self.reimport(Some(id));
     }
 
+    /// Re-runs export only, for every group: for a policy change that leaves import as
+    /// it was (graceful shutdown starting or ending), without re-importing every path.
+    /// Peers are sent only the differences at the next `take_out`.
+    pub fn reexport(&mut self) {
+        self.export_all = true;
+        let up: Vec<PeerId> = self.peer_ids().filter(|&p| self.is_up(p)).collect();
+        for id in up {
+            self.regroup(id);
+        }
+    }
+
     /// Re-runs import for the paths of one peer (or all) and re-selects best paths.
     fn reimport(&mut self, only: Option<PeerId>) {
         let mut changed = Vec::new();
