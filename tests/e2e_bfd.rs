@@ -446,7 +446,7 @@ fn graceful_restart_with_bfd_loses_no_packet() {
     let cidr = lab.node(0).pod_cidr4.clone();
     let pod = lab.node(0).pod_ip4.clone();
     let rips: Vec<String> = (0..4).map(|j| lab.router(j).ipv4.clone()).collect();
-    let mut graceful = lab.router_config(0, 65001, 64512, None).kernel();
+    let mut graceful = lab.router_config(0, 65001, 64512, None).kernel_export();
     graceful.neighbors[0] = graceful.neighbors[0]
         .clone()
         .graceful_restart()
