@@ -1018,6 +1018,15 @@ impl Speaker {
         }
     }
 
+    /// The BFD session protecting `addr` detected a forwarding failure: an Established
+    /// session ends at once with Cease 6/10 and its routes are withdrawn (no graceful
+    /// restart retention), as on a hold timer expiry; otherwise nothing happens.
+    pub fn bfd_down(&mut self, registry: &Registry, addr: IpAddr, now: Instant) {
+        if self.peers.contains_key(&addr) {
+            self.input(registry, addr, Input::BfdDown, now);
+        }
+    }
+
     /// Whether every configured peer is Established and has sent End-of-RIB for each
     /// negotiated family (graceful restart: the kernel may sweep adopted routes).
     pub fn all_synced(&self) -> bool {
