@@ -105,6 +105,92 @@ impl Reject {
     }
 }
 
+/// What an import refusal says in logs and `kube-bgp explain`.
+impl std::fmt::Display for Reject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Reject::DefaultRoute => "a default route is never imported (D5, P-5)",
+            Reject::Special(SpecialSpace::Unspecified) => {
+                "it is in 0.0.0.0/8 or ::/128, addresses that are never routed"
+            }
+            Reject::Special(SpecialSpace::Loopback) => "it is loopback space (127.0.0.0/8, ::1)",
+            Reject::Special(SpecialSpace::LinkLocal) => {
+                "it is link-local space (169.254.0.0/16, fe80::/10)"
+            }
+            Reject::Special(SpecialSpace::Multicast) => {
+                "it is multicast space (224.0.0.0/4, ff00::/8)"
+            }
+            Reject::Special(SpecialSpace::Reserved) => "it is reserved space (240.0.0.0/4)",
+            Reject::Special(SpecialSpace::Ipv4Mapped) => {
+                "it is IPv4-mapped IPv6 space (::ffff:0:0/96)"
+            }
+            Reject::OwnAddress => "it is a host route to one of this node's own addresses",
+            Reject::ServiceVip => "it is a service VIP of this cluster (D5)",
+            Reject::CustomImportReject => "listed in the node's customimportreject annotation",
+            Reject::OwnPodCidr => "inside this node's own pod CIDR (D5)",
+            Reject::ConnectedSubnet => {
+                "a locally connected subnet or a more-specific of one; the connected route is kept (D5, P-13)"
+            }
+            Reject::NotPodCidr => {
+                "cluster nodes may only announce pod CIDRs the API assigned to a node (import allow-list, D5)"
+            }
+            Reject::NotOwner => "inside a node's pod CIDR but not from that node's address (D5)",
+        })
+    }
+}
+
+/// Why a route is not exported to a peer by kube-router's rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ExportStop {
+    /// Service VIPs go to external peers only.
+    VipToNode,
+    /// Learned from a node, towards a node, and this node is no route reflector.
+    NotReflector,
+    /// Learned from an external router, towards a node.
+    ExternalToNode,
+    /// Learned routes are never passed on to external peers.
+    LearnedToExternal,
+    /// `--advertise-pod-cidr=false`.
+    PodCidrNotAdvertised,
+    /// A local route the plan no longer originates (being withdrawn).
+    NotOriginated,
+}
+
+impl ExportStop {
+    /// Short name (JSON field, metric label).
+    pub fn label(self) -> &'static str {
+        match self {
+            ExportStop::VipToNode => "vip-to-node",
+            ExportStop::NotReflector => "not-a-route-reflector",
+            ExportStop::ExternalToNode => "external-to-node",
+            ExportStop::LearnedToExternal => "learned-to-external",
+            ExportStop::PodCidrNotAdvertised => "advertise-pod-cidr-off",
+            ExportStop::NotOriginated => "not-originated",
+        }
+    }
+}
+
+impl std::fmt::Display for ExportStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ExportStop::VipToNode => "service VIPs are advertised to external peers only",
+            ExportStop::NotReflector => {
+                "routes learned from nodes go to other nodes only from a route reflector"
+            }
+            ExportStop::ExternalToNode => {
+                "routes learned from external routers are not passed to nodes"
+            }
+            ExportStop::LearnedToExternal => {
+                "external peers are sent only this node's pod CIDRs and service VIPs"
+            }
+            ExportStop::PodCidrNotAdvertised => {
+                "--advertise-pod-cidr=false: pod CIDRs are not sent to external peers"
+            }
+            ExportStop::NotOriginated => "no longer originated by this node (being withdrawn)",
+        })
+    }
+}
+
 /// Address space that must not be routed towards a peer (RFC 6890 special-purpose
 /// registries; the same set BIRD's documented "martians" filter refuses).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -407,21 +493,31 @@ impl PolicyModel {
         Ok(())
     }
 
-    /// Export decision. `None`: not exported to this peer. `Some(actions)`: exported,
-    /// with the actions to apply (empty for node peers).
-    pub fn export(&self, to_node: bool, source: RouteSource) -> Option<ExternalActions> {
+    /// Export decision: the actions to apply (empty for node peers), or why the route is
+    /// not exported to this peer.
+    pub fn export(
+        &self,
+        to_node: bool,
+        source: RouteSource,
+    ) -> Result<ExternalActions, ExportStop> {
         match (to_node, source) {
-            (true, RouteSource::LocalPod) => Some(ExternalActions::default()),
-            (true, RouteSource::LocalVip) => None,
+            (true, RouteSource::LocalPod) => Ok(ExternalActions::default()),
+            (true, RouteSource::LocalVip) => Err(ExportStop::VipToNode),
             // Reflection between nodes: the RIB applies RFC 4456 (only a reflector passes
             // iBGP-learned routes on); kube-router's default reject covers the rest.
-            (true, RouteSource::FromNode) => self.rr_server.then(ExternalActions::default),
-            (true, RouteSource::FromExternal) => None,
-            (false, RouteSource::LocalVip) => Some(self.external.clone()),
-            (false, RouteSource::LocalPod) => {
-                self.advertise_pod_cidr.then(|| self.external.clone())
+            (true, RouteSource::FromNode) => self
+                .rr_server
+                .then(ExternalActions::default)
+                .ok_or(ExportStop::NotReflector),
+            (true, RouteSource::FromExternal) => Err(ExportStop::ExternalToNode),
+            (false, RouteSource::LocalVip) => Ok(self.external.clone()),
+            (false, RouteSource::LocalPod) => self
+                .advertise_pod_cidr
+                .then(|| self.external.clone())
+                .ok_or(ExportStop::PodCidrNotAdvertised),
+            (false, RouteSource::FromNode | RouteSource::FromExternal) => {
+                Err(ExportStop::LearnedToExternal)
             }
-            (false, RouteSource::FromNode | RouteSource::FromExternal) => None,
         }
     }
 }
@@ -733,6 +829,7 @@ mod tests {
         );
         for r in Reject::ALL {
             assert!(!r.label().is_empty());
+            assert!(!r.to_string().is_empty());
         }
     }
 
@@ -764,21 +861,40 @@ mod tests {
         assert_eq!(probs.len(), 1, "{probs:?}");
         assert_eq!(
             m.export(true, RouteSource::LocalPod),
-            Some(ExternalActions::default())
+            Ok(ExternalActions::default())
         );
-        assert_eq!(m.export(true, RouteSource::LocalVip), None);
-        assert_eq!(m.export(true, RouteSource::FromNode), None);
-        assert_eq!(m.export(false, RouteSource::FromNode), None);
-        assert_eq!(m.export(false, RouteSource::FromExternal), None);
+        assert_eq!(
+            m.export(true, RouteSource::LocalVip),
+            Err(ExportStop::VipToNode)
+        );
+        assert_eq!(
+            m.export(true, RouteSource::FromNode),
+            Err(ExportStop::NotReflector)
+        );
+        assert_eq!(
+            m.export(true, RouteSource::FromExternal),
+            Err(ExportStop::ExternalToNode)
+        );
+        assert_eq!(
+            m.export(false, RouteSource::FromNode),
+            Err(ExportStop::LearnedToExternal)
+        );
+        assert_eq!(
+            m.export(false, RouteSource::FromExternal),
+            Err(ExportStop::LearnedToExternal)
+        );
         let a = m.export(false, RouteSource::LocalVip).unwrap();
         assert_eq!(a.prepend, Some((65010, 2)));
         assert_eq!(a.communities, vec![(65000 << 16) | 100, 0xFFFF_FF01]);
         assert!(a.next_hop_self);
         let mut m2 = m.clone();
         m2.advertise_pod_cidr = false;
-        assert_eq!(m2.export(false, RouteSource::LocalPod), None);
+        assert_eq!(
+            m2.export(false, RouteSource::LocalPod),
+            Err(ExportStop::PodCidrNotAdvertised)
+        );
         m2.rr_server = true;
-        assert!(m2.export(true, RouteSource::FromNode).is_some());
+        assert!(m2.export(true, RouteSource::FromNode).is_ok());
     }
 
     #[test]

@@ -6,8 +6,10 @@
 //! snapshot and applies the difference: peers added/changed/removed in place,
 //! originated routes and policies updated, kernel routes reconciled (D1).
 
+mod admin;
 mod conn;
 mod drain;
+pub mod explain;
 pub mod hardening;
 pub mod metrics;
 mod overlay;
@@ -87,6 +89,13 @@ pub struct Counters {
     pub withdraw_vip: u64,
     /// kube-router's `controller_bgp_internal_peers_sync_time`: applying the peer set.
     pub peers_sync_time: crate::ops::http::prom::Histogram,
+    /// kube-router's `controller_routes_sync_time`: keeping the pod egress sets.
+    pub routes_sync_time: crate::ops::http::prom::Histogram,
+    /// Control-socket requests by verb (`neighbor`, `explain`, `disable`, …); counted
+    /// while answering, which reads the daemon shared.
+    pub ctl_requests: std::cell::RefCell<BTreeMap<&'static str, u64>>,
+    /// Admin actions refused (caller not root nor the daemon's user).
+    pub ctl_refused: u64,
 }
 
 pub struct Daemon {
@@ -305,7 +314,14 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                 Token(p) if (PODNET_BASE..PODNET_END).contains(&p) => podnet.on_readable(now),
                 _ => {
                     if let Some(s) = ctl_server.as_mut().filter(|s| s.owns(t)) {
-                        s.ready(&registry, t, &mut views::CtlView(&d));
+                        s.ready(
+                            &registry,
+                            t,
+                            &mut views::CtlView {
+                                d: &mut d,
+                                registry: &registry,
+                            },
+                        );
                     } else if let Some(s) = metrics_server.as_mut().filter(|s| s.owns(t)) {
                         s.ready(
                             &registry,
@@ -359,7 +375,9 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                 ready_sent_synced = true;
             }
         }
-        podnet.run(now);
+        if let Some(t) = podnet.run(now) {
+            d.counters.routes_sync_time.observe(t);
+        }
         // UPDATEs are streaming in when input is left unread or arrived very recently
         // (a fast reader empties the socket between two segments of a burst).
         let input_pending = d.speaker.as_ref().is_some_and(|s| {
@@ -435,7 +453,13 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         // Operations endpoints: long answers go on part by part, and connections past
         // their deadline (silent, or not reading) are closed.
         if let Some(s) = ctl_server.as_mut() {
-            s.drive_pending(&registry, &mut views::CtlView(&d));
+            s.drive_pending(
+                &registry,
+                &mut views::CtlView {
+                    d: &mut d,
+                    registry: &registry,
+                },
+            );
             s.expire(&registry, now);
         }
         for (s, metrics) in [(&mut metrics_server, true), (&mut health_server, false)] {
@@ -928,6 +952,16 @@ impl Daemon {
         self.policy
             .as_ref()
             .is_some_and(|p| p.model.graceful_shutdown)
+    }
+
+    /// Counts one control-socket request.
+    fn count_ctl(&self, verb: &'static str) {
+        *self
+            .counters
+            .ctl_requests
+            .borrow_mut()
+            .entry(verb)
+            .or_default() += 1;
     }
 
     /// Whether the daemon is healthy in kube-router's sense: BGP is running (the plan

@@ -14,7 +14,7 @@ use crate::bgp::rib::{PeerInfo, Policy, Source};
 use crate::bgp::types::Attrs;
 use crate::cluster::adverts::OriginKind;
 use crate::cluster::rules::{
-    PolicyModel, Reject, RouteSource, SpecialSpace, graceful_shutdown_export,
+    ExportStop, ExternalActions, PolicyModel, Reject, RouteSource, graceful_shutdown_export,
     graceful_shutdown_import,
 };
 use crate::prefix::{Afi, Prefix};
@@ -77,11 +77,7 @@ impl RefusalLog {
             *self.counts.borrow_mut().entry(why).or_default() += 1;
         }
         if new {
-            crate::info!(
-                "policy",
-                "peer {peer}: {prefix} not imported: {}",
-                reason(why)
-            );
+            crate::info!("policy", "peer {peer}: {prefix} not imported: {why}");
         } else if seen.len() >= self.cap && !self.full_said.replace(true) {
             crate::warn!(
                 "policy",
@@ -106,34 +102,6 @@ impl RefusalLog {
     }
 }
 
-/// Why a prefix was refused, for the log.
-pub fn reason(r: Reject) -> &'static str {
-    match r {
-        Reject::DefaultRoute => "a default route is never imported (D5, P-5)",
-        Reject::Special(SpecialSpace::Unspecified) => {
-            "it is in 0.0.0.0/8 or ::/128, addresses that are never routed"
-        }
-        Reject::Special(SpecialSpace::Loopback) => "it is loopback space (127.0.0.0/8, ::1)",
-        Reject::Special(SpecialSpace::LinkLocal) => {
-            "it is link-local space (169.254.0.0/16, fe80::/10)"
-        }
-        Reject::Special(SpecialSpace::Multicast) => "it is multicast space (224.0.0.0/4, ff00::/8)",
-        Reject::Special(SpecialSpace::Reserved) => "it is reserved space (240.0.0.0/4)",
-        Reject::Special(SpecialSpace::Ipv4Mapped) => "it is IPv4-mapped IPv6 space (::ffff:0:0/96)",
-        Reject::OwnAddress => "it is a host route to one of this node's own addresses",
-        Reject::ServiceVip => "it is a service VIP of this cluster (D5)",
-        Reject::CustomImportReject => "listed in the node's customimportreject annotation",
-        Reject::OwnPodCidr => "inside this node's own pod CIDR (D5)",
-        Reject::ConnectedSubnet => {
-            "a locally connected subnet or a more-specific of one; the connected route is kept (D5, P-13)"
-        }
-        Reject::NotPodCidr => {
-            "cluster nodes may only announce pod CIDRs the API assigned to a node"
-        }
-        Reject::NotOwner => "inside a node's pod CIDR but not from that node's address (D5)",
-    }
-}
-
 /// kube-router's import/export rules for one snapshot of the cluster.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KubePolicy {
@@ -149,15 +117,48 @@ pub struct KubePolicy {
 }
 
 impl KubePolicy {
-    fn is_node(&self, addr: &IpAddr) -> bool {
+    /// Whether `addr` is a cluster node's (a node peer, or any node address).
+    pub fn is_node(&self, addr: &IpAddr) -> bool {
         self.node_peers.contains(addr)
+    }
+
+    /// The import decision for `prefix` from `peer` with next hop from `attrs`: the one
+    /// the RIB's hook takes (which also counts and logs a refusal). No side effects.
+    pub fn import_verdict(
+        &self,
+        peer: IpAddr,
+        prefix: &Prefix,
+        attrs: &Attrs,
+    ) -> Result<(), Reject> {
+        let nh = attrs.next_hop_for(prefix.afi());
+        self.model.import(self.is_node(&peer), prefix, nh)
+    }
+
+    /// The export decision for `prefix` towards `peer`: the actions applied (empty
+    /// towards nodes), or why not. The one the RIB's hook takes; no side effects.
+    pub fn export_verdict(
+        &self,
+        peer: IpAddr,
+        prefix: &Prefix,
+        source: Source<'_>,
+    ) -> Result<ExternalActions, ExportStop> {
+        let to_node = self.is_node(&peer);
+        let src = match source {
+            Source::Local => match self.local.get(prefix) {
+                Some(OriginKind::PodCidr) => RouteSource::LocalPod,
+                Some(OriginKind::Vip) => RouteSource::LocalVip,
+                None => return Err(ExportStop::NotOriginated),
+            },
+            Source::Peer(p) if self.is_node(&p.addr) => RouteSource::FromNode,
+            Source::Peer(_) => RouteSource::FromExternal,
+        };
+        self.model.export(to_node, src)
     }
 }
 
 impl Policy for KubePolicy {
     fn import(&self, peer: &PeerInfo, prefix: &Prefix, attrs: &mut Cow<'_, Attrs>) -> bool {
-        let nh = attrs.next_hop_for(prefix.afi());
-        match self.model.import(self.is_node(&peer.addr), prefix, nh) {
+        match self.import_verdict(peer.addr, prefix, attrs) {
             Ok(()) => {
                 graceful_shutdown_import(attrs);
                 true
@@ -176,20 +177,10 @@ impl Policy for KubePolicy {
         source: Source<'_>,
         attrs: &mut Cow<'_, Attrs>,
     ) -> bool {
-        let to_node = self.is_node(&peer.addr);
-        let src = match source {
-            Source::Local => match self.local.get(prefix) {
-                Some(OriginKind::PodCidr) => RouteSource::LocalPod,
-                Some(OriginKind::Vip) => RouteSource::LocalVip,
-                None => return false,
-            },
-            Source::Peer(p) if self.is_node(&p.addr) => RouteSource::FromNode,
-            Source::Peer(_) => RouteSource::FromExternal,
-        };
-        let Some(actions) = self.model.export(to_node, src) else {
+        let Ok(actions) = self.export_verdict(peer.addr, prefix, source) else {
             return false;
         };
-        if to_node {
+        if self.is_node(&peer.addr) {
             if self.model.graceful_shutdown {
                 graceful_shutdown_export(attrs, peer.ibgp);
             }
@@ -234,7 +225,7 @@ impl Policy for KubePolicy {
 mod tests {
     use super::*;
     use crate::bgp::types::{AsPath, AsSegment};
-    use crate::cluster::rules::ExternalActions;
+    use crate::cluster::rules::SpecialSpace;
     use std::net::Ipv4Addr;
 
     fn peer(addr: &str, remote_asn: u32) -> PeerInfo {
@@ -369,6 +360,52 @@ mod tests {
         assert_eq!(log.logged.borrow().len(), 8);
         assert!(log.full_said.get());
         assert_eq!(log.counts().get(&Reject::NotPodCidr).copied(), Some(20));
+    }
+
+    /// The verdicts explain shows are the hook's decisions, without its side effects.
+    #[test]
+    fn verdicts_agree_with_the_hook_and_count_nothing() {
+        let pol = policy();
+        let node = peer("10.0.0.2", 64512);
+        let ext = peer("192.0.2.1", 65000);
+        let a = Attrs {
+            next_hop: Some(Ipv4Addr::new(10, 0, 0, 2)),
+            ..Attrs::default()
+        };
+        let bogus: Prefix = "192.0.2.0/24".parse().unwrap();
+        assert_eq!(
+            pol.import_verdict(node.addr, &bogus, &a),
+            Err(Reject::NotPodCidr)
+        );
+        assert!(pol.refusals.counts().is_empty(), "a verdict counts nothing");
+        assert!(!pol.import(&node, &bogus, &mut Cow::Borrowed(&a)));
+        assert_eq!(pol.refusals.counts().get(&Reject::NotPodCidr), Some(&1));
+        assert!(
+            Reject::NotPodCidr.to_string().contains("allow-list"),
+            "{}",
+            Reject::NotPodCidr
+        );
+        let vip: Prefix = "10.96.0.10/32".parse().unwrap();
+        assert_eq!(
+            pol.export_verdict(node.addr, &vip, Source::Local),
+            Err(ExportStop::VipToNode)
+        );
+        let acts = pol
+            .export_verdict(ext.addr, &vip, Source::Local)
+            .expect("VIP to an external peer");
+        assert_eq!(acts.prepend, Some((65010, 2)));
+        assert_eq!(
+            pol.export_verdict(
+                ext.addr,
+                &"10.244.2.0/24".parse().unwrap(),
+                Source::Peer(&node)
+            ),
+            Err(ExportStop::LearnedToExternal)
+        );
+        assert_eq!(
+            pol.export_verdict(ext.addr, &"172.16.0.0/16".parse().unwrap(), Source::Local),
+            Err(ExportStop::NotOriginated)
+        );
     }
 
     #[test]

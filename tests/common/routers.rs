@@ -506,6 +506,14 @@ impl Router {
         bird::protocol_text(self, peer)
     }
 
+    /// FRR's `show bgp neighbors PEER` text (its "Last reset" line names the last
+    /// NOTIFICATION and a shutdown message). FRR only (panics for the others).
+    pub fn frr_neighbor(&self, peer: &str) -> String {
+        assert_eq!(self.daemon, Daemon::Frr, "frr_neighbor: FRR only");
+        let peer: IpAddr = peer.parse().unwrap_or_else(|e| panic!("peer {peer}: {e}"));
+        frr::neighbor_text(self, peer)
+    }
+
     /// Waits up to `timeout` for the session with `peer` to be Established.
     pub fn wait_established(&self, peer: &str, timeout: Duration) -> bool {
         super::wait_for(timeout, || {
