@@ -865,6 +865,16 @@ impl Daemon {
         }
     }
 
+    /// Counts one control-socket request.
+    fn count_ctl(&self, verb: &'static str) {
+        *self
+            .counters
+            .ctl_requests
+            .borrow_mut()
+            .entry(verb)
+            .or_default() += 1;
+    }
+
     /// A SIGTERM or SIGINT: stop now, or first drain (RFC 8326) when
     /// `--graceful-shutdown-time` asks for it and graceful restart is off. Returns
     /// whether a drain started (the loop runs on until it is over).
@@ -952,16 +962,6 @@ impl Daemon {
         self.policy
             .as_ref()
             .is_some_and(|p| p.model.graceful_shutdown)
-    }
-
-    /// Counts one control-socket request.
-    fn count_ctl(&self, verb: &'static str) {
-        *self
-            .counters
-            .ctl_requests
-            .borrow_mut()
-            .entry(verb)
-            .or_default() += 1;
     }
 
     /// Whether the daemon is healthy in kube-router's sense: BGP is running (the plan

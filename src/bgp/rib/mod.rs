@@ -822,6 +822,12 @@ impl Rib {
         }
     }
 
+    /// Re-runs import policy on the paths held from one peer (a soft reset inbound for
+    /// a peer without route refresh); peers are sent the differences.
+    pub fn reimport_peer(&mut self, id: PeerId) {
+        self.reimport(Some(id));
+    }
+
     /// Re-runs export only, for every group: for a policy change that leaves import as
     /// it was (graceful shutdown starting or ending), without re-importing every path.
     /// Peers are sent only the differences at the next `take_out`.
@@ -831,12 +837,6 @@ impl Rib {
         for id in up {
             self.regroup(id);
         }
-    }
-
-    /// Re-runs import policy on the paths held from one peer (a soft reset inbound for
-    /// a peer without route refresh); peers are sent the differences.
-    pub fn reimport_peer(&mut self, id: PeerId) {
-        self.reimport(Some(id));
     }
 
     /// Re-runs import for the paths of one peer (or all) and re-selects best paths.
