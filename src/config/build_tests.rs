@@ -468,6 +468,14 @@ fn shipped_stop_timeouts_cover_the_drain() {
         MAX_GRACEFUL_SHUTDOWN_TIME + ROOM <= Duration::from_secs(stop),
         "TimeoutStopSec={stop}s"
     );
+    // `--help` quotes both numbers.
+    let help = super::flags::find("graceful-shutdown-time")
+        .map(|f| f.help)
+        .unwrap_or_default();
+    assert!(
+        help.contains(&format!("systemd unit allows {stop}s")),
+        "{help}"
+    );
     for manifest in [
         include_str!("../../deploy/kube-bgp.yaml"),
         include_str!("../../deploy/kube-bgp-takeover.yaml"),
@@ -480,6 +488,10 @@ fn shipped_stop_timeouts_cover_the_drain() {
         assert!(
             DEFAULT_GRACEFUL_SHUTDOWN_TIME + ROOM <= Duration::from_secs(grace),
             "terminationGracePeriodSeconds: {grace}"
+        );
+        assert!(
+            help.contains(&format!("deploy/kube-bgp.yaml {grace}s")),
+            "{help}"
         );
     }
 }

@@ -632,4 +632,37 @@ mod tests {
         rib.announce(a, path("192.0.2.1", false), &[p]).unwrap();
         assert_eq!(rib.best_next_hop(&p).map(|x| x.0), Some(Some(a)));
     }
+
+    /// IPv6 routes are drained the same way: an IPv6 pod CIDR goes to a dual-stack
+    /// iBGP node peer with 65535:0 and LOCAL_PREF 0, and to an eBGP router with the
+    /// community only.
+    #[test]
+    fn ipv6_routes_are_drained_too() {
+        use crate::bgp::types::community::GRACEFUL_SHUTDOWN;
+        let mut pol = policy();
+        let pod6: Prefix = "fd00:244:1::/64".parse().unwrap();
+        pol.local.insert(pod6, OriginKind::PodCidr);
+        pol.model.graceful_shutdown = true;
+        let mut rib = rib_with(&pol);
+        let dual = |addr: &str, asn: u32| PeerInfo {
+            families: vec![Afi::Ipv4, Afi::Ipv6],
+            local_addr_v6: Some("fd00::1".parse().unwrap()),
+            ..peer(addr, asn)
+        };
+        let (node, ext) = (dual("10.0.0.2", 64512), dual("192.0.2.1", 65000));
+        let (n, e) = (up(&mut rib, &node), up(&mut rib, &ext));
+        let mut a = Attrs::default();
+        a.set_next_hop(Afi::Ipv6, "fd00::1".parse().unwrap(), None);
+        rib.originate(pod6, a);
+        let out = rib.take_out();
+        let to_node = sent_to(&out, n);
+        assert_eq!(to_node.len(), 1, "{to_node:?}");
+        assert_eq!(to_node[0].0, pod6);
+        assert_eq!(to_node[0].1.local_pref, Some(0));
+        assert_eq!(to_node[0].1.communities, vec![GRACEFUL_SHUTDOWN]);
+        let to_ext = sent_to(&out, e);
+        assert_eq!(to_ext.len(), 1, "{to_ext:?}");
+        assert_eq!(to_ext[0].1.local_pref, None);
+        assert!(to_ext[0].1.communities.contains(&GRACEFUL_SHUTDOWN));
+    }
 }
