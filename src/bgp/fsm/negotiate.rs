@@ -35,6 +35,7 @@ pub mod code {
     /// RFC 4486 Cease subcodes.
     pub const CEASE_MAX_PREFIXES: u8 = 1;
     pub const CEASE_ADMIN_SHUTDOWN: u8 = 2;
+    pub const CEASE_PEER_DECONFIGURED: u8 = 3;
     pub const CEASE_ADMIN_RESET: u8 = 4;
     pub const CEASE_CONFIG_CHANGE: u8 = 6;
     pub const CEASE_COLLISION: u8 = 7;
