@@ -383,6 +383,27 @@ impl KubeObject {
         }
     }
 
+    /// The object as the snapshot keeps it: without what changes on every write and
+    /// means nothing to kube-bgp, so that a write which changes nothing kube-bgp reads
+    /// (a Node status heartbeat, a pod replaced on the same node) compares equal to the
+    /// object already held and costs no recompute. Dropped: `resourceVersion` (the
+    /// watchers track it from the events themselves) and the addresses of endpoints
+    /// that name their node (an endpoint's address is only read to find the node of an
+    /// endpoint without `nodeName`).
+    pub fn into_kept(mut self) -> KubeObject {
+        match &mut self {
+            KubeObject::Node(o) => o.metadata.resource_version = String::new(),
+            KubeObject::Service(o) => o.metadata.resource_version = String::new(),
+            KubeObject::EndpointSlice(o) => {
+                o.metadata.resource_version = String::new();
+                for e in o.endpoints.iter_mut().filter(|e| !e.node_name.is_empty()) {
+                    e.addresses = Vec::new();
+                }
+            }
+        }
+        self
+    }
+
     /// Decodes `v` as an object of `kind`; a malformed one is `Item::Bad`.
     pub fn from_value(kind: ResourceKind, v: serde_json::Value) -> Item<KubeObject> {
         fn map<T>(i: Item<T>, f: fn(T) -> KubeObject) -> Item<KubeObject> {
