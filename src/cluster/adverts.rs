@@ -57,7 +57,7 @@ pub fn slices_by_service<'a>(
     for s in slices {
         if s.metadata
             .annotations
-            .contains_key("control-plane.alpha.kubernetes.io/leader")
+            .contains_key(crate::kube::objects::LEADER_ANNOTATION)
         {
             continue;
         }

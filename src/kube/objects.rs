@@ -222,6 +222,10 @@ pub struct EndpointSlice {
 
 /// The label that ties an EndpointSlice to its Service.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+/// The annotation of the leader-election Endpoints mirrored into slices (not a service).
+pub const LEADER_ANNOTATION: &str = "control-plane.alpha.kubernetes.io/leader";
+/// The prefix of the Node and Service annotations kube-bgp reads.
+pub const KUBE_ROUTER_ANNOTATIONS: &str = "kube-router.io/";
 
 impl EndpointSlice {
     /// The owning Service's name: the `kubernetes.io/service-name` label, else the
@@ -383,19 +387,47 @@ impl KubeObject {
         }
     }
 
-    /// The object as the snapshot keeps it: without what changes on every write and
-    /// means nothing to kube-bgp, so that a write which changes nothing kube-bgp reads
-    /// (a Node status heartbeat, a pod replaced on the same node) compares equal to the
-    /// object already held and costs no recompute. Dropped: `resourceVersion` (the
-    /// watchers track it from the events themselves) and the addresses of endpoints
-    /// that name their node (an endpoint's address is only read to find the node of an
-    /// endpoint without `nodeName`).
+    /// The object as the snapshot keeps it: only what kube-bgp reads, so that a write
+    /// which changes nothing kube-bgp reads (a Node status heartbeat, a label set by
+    /// another controller, a pod replaced on the same node) compares equal to the object
+    /// already held and costs no recompute, and a large cluster costs less memory.
+    /// Dropped: `resourceVersion` (the watchers track it from the events themselves),
+    /// `generateName`, the labels of Nodes and Services, annotations outside
+    /// `kube-router.io/` (EndpointSlices: all but the leader-election one), the owner
+    /// references of slices that carry the service-name label (the references are only
+    /// the fallback for that label), and the addresses of endpoints that name their node
+    /// (an endpoint's address is only read to find the node of an endpoint without
+    /// `nodeName`).
     pub fn into_kept(mut self) -> KubeObject {
+        fn meta(m: &mut ObjectMeta, keep_labels: bool) {
+            m.resource_version = String::new();
+            m.generate_name = String::new();
+            if !keep_labels {
+                m.labels = BTreeMap::new();
+            }
+        }
         match &mut self {
-            KubeObject::Node(o) => o.metadata.resource_version = String::new(),
-            KubeObject::Service(o) => o.metadata.resource_version = String::new(),
+            KubeObject::Node(o) => {
+                meta(&mut o.metadata, false);
+                o.metadata.owner_references = Vec::new();
+                o.metadata
+                    .annotations
+                    .retain(|k, _| k.starts_with(KUBE_ROUTER_ANNOTATIONS));
+            }
+            KubeObject::Service(o) => {
+                meta(&mut o.metadata, false);
+                o.metadata.owner_references = Vec::new();
+                o.metadata
+                    .annotations
+                    .retain(|k, _| k.starts_with(KUBE_ROUTER_ANNOTATIONS));
+            }
             KubeObject::EndpointSlice(o) => {
-                o.metadata.resource_version = String::new();
+                meta(&mut o.metadata, true);
+                o.metadata.labels.retain(|k, _| k == SERVICE_NAME_LABEL);
+                if !o.metadata.labels.is_empty() {
+                    o.metadata.owner_references = Vec::new();
+                }
+                o.metadata.annotations.retain(|k, _| k == LEADER_ANNOTATION);
                 for e in o.endpoints.iter_mut().filter(|e| !e.node_name.is_empty()) {
                     e.addresses = Vec::new();
                 }

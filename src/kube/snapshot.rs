@@ -288,6 +288,39 @@ mod tests {
     }
 
     #[test]
+    fn only_what_kube_bgp_reads_makes_a_change() {
+        let mut s = Snapshot::new();
+        let with = |rv: &str, label: &str, ann: &str| {
+            let KubeObject::Node(mut n) = node("a", rv) else {
+                unreachable!()
+            };
+            n.metadata.labels.insert("zone".into(), label.into());
+            n.metadata
+                .annotations
+                .insert("node.alpha.kubernetes.io/ttl".into(), label.into());
+            n.metadata
+                .annotations
+                .insert("kube-router.io/node.asn".into(), ann.into());
+            KubeObject::Node(n)
+        };
+        assert!(s.apply(KubeEvent::Upsert(with("1", "x", "64512"))));
+        assert!(s.nodes["a"].metadata.labels.is_empty());
+        assert_eq!(
+            s.nodes["a"].metadata.annotations.keys().collect::<Vec<_>>(),
+            vec!["kube-router.io/node.asn"]
+        );
+        assert!(!s.apply(KubeEvent::Upsert(with("2", "y", "64512"))));
+        assert!(s.apply(KubeEvent::Upsert(with("3", "y", "64513"))));
+        // A slice keeps its service-name label (and so its service) and drops the rest.
+        let KubeObject::EndpointSlice(mut sl) = slice("a", "web-1", "web") else {
+            unreachable!()
+        };
+        sl.metadata.labels.insert("other".into(), "1".into());
+        assert!(s.apply(KubeEvent::Upsert(KubeObject::EndpointSlice(sl))));
+        assert_eq!(s.slices_for_service("a", "web").count(), 1);
+    }
+
+    #[test]
     fn unreachable_keeps_objects() {
         let mut s = Snapshot::new();
         s.apply(KubeEvent::Replaced {
