@@ -19,6 +19,54 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+fn read_labels<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    kept_entries(d, |k| k == SERVICE_NAME_LABEL)
+}
+
+fn read_annotations<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    kept_entries(d, |k| {
+        k.starts_with(KUBE_ROUTER_ANNOTATIONS) || k == LEADER_ANNOTATION
+    })
+}
+
+/// A map of strings (or `null`: empty) of which only the entries whose key passes `keep`
+/// are kept; every value must still be a string.
+fn kept_entries<'de, D: Deserializer<'de>>(
+    d: D,
+    keep: fn(&str) -> bool,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    struct Entries(fn(&str) -> bool);
+    impl<'de> serde::de::Visitor<'de> for Entries {
+        type Value = BTreeMap<String, String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a map of strings or null")
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_map(self)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut m: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(k) = m.next_key::<String>()? {
+                let v: String = m.next_value()?;
+                if (self.0)(&k) {
+                    out.insert(k, v);
+                }
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_option(Entries(keep))
+}
+
 /// The three resources kube-bgp watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ResourceKind {
@@ -87,13 +135,17 @@ pub struct ObjectMeta {
     pub generate_name: String,
     #[serde(rename = "resourceVersion", deserialize_with = "nullable")]
     pub resource_version: String,
+    /// Only the labels kube-bgp reads (`SERVICE_NAME_LABEL`): the others are checked
+    /// to be strings and dropped while decoding, so they never take memory.
     #[serde(
-        deserialize_with = "nullable",
+        deserialize_with = "read_labels",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub labels: BTreeMap<String, String>,
+    /// Only the annotations kube-bgp reads (`KUBE_ROUTER_ANNOTATIONS`*,
+    /// `LEADER_ANNOTATION`), the same way.
     #[serde(
-        deserialize_with = "nullable",
+        deserialize_with = "read_annotations",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub annotations: BTreeMap<String, String>,
@@ -470,7 +522,8 @@ mod tests {
         assert_eq!(n.metadata.name, "node-a");
         assert_eq!(n.metadata.resource_version, "48213");
         assert_eq!(n.metadata.annotations["kube-router.io/node.asn"], "64512");
-        assert_eq!(n.metadata.labels["kubernetes.io/hostname"], "node-a");
+        // Labels and annotations kube-bgp does not read are not kept.
+        assert!(n.metadata.labels.is_empty());
         assert_eq!(n.spec.pod_cidr, "10.244.1.0/24");
         assert_eq!(n.spec.pod_cidrs.len(), 2);
         assert_eq!(n.status.addresses[0].type_, "InternalIP");
