@@ -14,4 +14,5 @@ pub mod log;
 pub mod net;
 pub mod ops;
 pub mod podnet;
+pub mod prefix;
 pub(crate) mod safe_yaml;

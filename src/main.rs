@@ -86,8 +86,8 @@ fn ctl(req: cli::CtlRequest, opts: cli::CtlOptions) -> i32 {
         cli::CtlRequest::GlobalRib { afi, filter } => Request::Rib {
             family: Some(
                 match afi {
-                    kube_bgp::bgp::types::Afi::Ipv4 => "ipv4",
-                    kube_bgp::bgp::types::Afi::Ipv6 => "ipv6",
+                    kube_bgp::prefix::Afi::Ipv4 => "ipv4",
+                    kube_bgp::prefix::Afi::Ipv6 => "ipv6",
                 }
                 .to_string(),
             ),

@@ -8,10 +8,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use kube_bgp::bgp::types::{
-    Afi, Aggregator, AsPath, AsSegment, Attrs, Capability, GrFamily, GracefulRestartCap, Message,
-    MpNextHop, Notification, Open, Origin, Prefix, Update,
+    Aggregator, AsPath, AsSegment, Attrs, Capability, GrFamily, GracefulRestartCap, Message,
+    MpNextHop, Notification, Open, Origin, Update,
 };
 use kube_bgp::bgp::wire::{self, AfiSet, Ctx};
+use kube_bgp::prefix::{Afi, Prefix};
 
 fn seeds_dir(target: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

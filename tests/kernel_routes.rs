@@ -11,12 +11,12 @@ use std::os::unix::io::AsRawFd;
 use std::time::{Duration, Instant};
 
 use common::{Netns, in_ns};
-use kube_bgp::bgp::types::Prefix;
 use kube_bgp::kernel::netlink::Netlink;
 use kube_bgp::kernel::tunnel;
 use kube_bgp::kernel::{
     BatchOptions, KernelRoute, Op, ReconcileStats, Reconciler, RouteKind, Watch, Writer,
 };
+use kube_bgp::prefix::Prefix;
 
 struct Node {
     node: Netns,

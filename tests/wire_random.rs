@@ -5,10 +5,11 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use kube_bgp::bgp::types::{
-    Afi, Aggregator, AsPath, AsSegment, Attrs, Capability, GrFamily, GracefulRestartCap, Message,
-    MpNextHop, Notification, Open, Origin, Prefix, RawAttr, Update,
+    Aggregator, AsPath, AsSegment, Attrs, Capability, GrFamily, GracefulRestartCap, Message,
+    MpNextHop, Notification, Open, Origin, RawAttr, Update,
 };
 use kube_bgp::bgp::wire::{self, AfiSet, Ctx, EncodeError};
+use kube_bgp::prefix::{Afi, Prefix};
 
 /// xorshift64* — small, fast, good enough to explore inputs.
 struct Rng(u64);

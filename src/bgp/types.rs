@@ -6,176 +6,8 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::str::FromStr;
 
-/// Address family (RFC 4760 AFI). Only unicast SAFI (1) is carried by kube-bgp.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
-pub enum Afi {
-    Ipv4,
-    Ipv6,
-}
-
-impl Afi {
-    pub const SAFI_UNICAST: u8 = 1;
-
-    /// The AFI number on the wire.
-    pub fn code(self) -> u16 {
-        match self {
-            Afi::Ipv4 => 1,
-            Afi::Ipv6 => 2,
-        }
-    }
-
-    pub fn from_code(code: u16) -> Option<Afi> {
-        match code {
-            1 => Some(Afi::Ipv4),
-            2 => Some(Afi::Ipv6),
-            _ => None,
-        }
-    }
-
-    pub fn of(addr: &IpAddr) -> Afi {
-        match addr {
-            IpAddr::V4(_) => Afi::Ipv4,
-            IpAddr::V6(_) => Afi::Ipv6,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Afi::Ipv4 => "ipv4-unicast",
-            Afi::Ipv6 => "ipv6-unicast",
-        }
-    }
-}
-
-/// An IP prefix with its host bits cleared. 18 bytes, `Copy`, no heap.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
-pub enum Prefix {
-    V4(Ipv4Addr, u8),
-    V6(Ipv6Addr, u8),
-}
-
-/// Why a prefix string or value was refused.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PrefixError(pub String);
-
-impl fmt::Display for PrefixError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for PrefixError {}
-
-#[allow(clippy::len_without_is_empty)] // `len` is the prefix length, not a size
-impl Prefix {
-    /// Builds a prefix, clearing host bits. `len` must fit the family.
-    pub fn new(addr: IpAddr, len: u8) -> Result<Prefix, PrefixError> {
-        match addr {
-            IpAddr::V4(a) if len <= 32 => {
-                let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-                Ok(Prefix::V4(Ipv4Addr::from(u32::from(a) & mask), len))
-            }
-            IpAddr::V6(a) if len <= 128 => {
-                let mask = if len == 0 {
-                    0
-                } else {
-                    u128::MAX << (128 - len)
-                };
-                Ok(Prefix::V6(Ipv6Addr::from(u128::from(a) & mask), len))
-            }
-            _ => Err(PrefixError(format!(
-                "prefix length {len} too long for {addr}"
-            ))),
-        }
-    }
-
-    /// The host route (/32 or /128) of an address.
-    pub fn host(addr: IpAddr) -> Prefix {
-        match addr {
-            IpAddr::V4(a) => Prefix::V4(a, 32),
-            IpAddr::V6(a) => Prefix::V6(a, 128),
-        }
-    }
-
-    pub fn afi(&self) -> Afi {
-        match self {
-            Prefix::V4(..) => Afi::Ipv4,
-            Prefix::V6(..) => Afi::Ipv6,
-        }
-    }
-
-    pub fn addr(&self) -> IpAddr {
-        match *self {
-            Prefix::V4(a, _) => IpAddr::V4(a),
-            Prefix::V6(a, _) => IpAddr::V6(a),
-        }
-    }
-
-    pub fn len(&self) -> u8 {
-        match *self {
-            Prefix::V4(_, l) | Prefix::V6(_, l) => l,
-        }
-    }
-
-    /// True for 0.0.0.0/0 and ::/0.
-    pub fn is_default(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Whether `addr` lies inside this prefix.
-    pub fn contains_addr(&self, addr: &IpAddr) -> bool {
-        match (*self, *addr) {
-            (Prefix::V4(p, l), IpAddr::V4(a)) => {
-                let mask = if l == 0 { 0 } else { u32::MAX << (32 - l) };
-                u32::from(a) & mask == u32::from(p)
-            }
-            (Prefix::V6(p, l), IpAddr::V6(a)) => {
-                let mask = if l == 0 { 0 } else { u128::MAX << (128 - l) };
-                u128::from(a) & mask == u128::from(p)
-            }
-            _ => false,
-        }
-    }
-
-    /// Whether `other` is this prefix or a more-specific of it.
-    pub fn covers(&self, other: &Prefix) -> bool {
-        self.afi() == other.afi() && other.len() >= self.len() && self.contains_addr(&other.addr())
-    }
-}
-
-impl fmt::Display for Prefix {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Prefix::V4(a, l) => write!(f, "{a}/{l}"),
-            Prefix::V6(a, l) => write!(f, "{a}/{l}"),
-        }
-    }
-}
-
-impl FromStr for Prefix {
-    type Err = PrefixError;
-
-    /// Parses `addr/len`; host bits are cleared, as Go's `net.ParseCIDR` does for the
-    /// network kube-router uses. A bare address is refused.
-    fn from_str(s: &str) -> Result<Prefix, PrefixError> {
-        let (a, l) = s
-            .split_once('/')
-            .ok_or_else(|| PrefixError(format!("{s:?} is not a CIDR (missing /length)")))?;
-        let addr: IpAddr = a
-            .parse()
-            .map_err(|_| PrefixError(format!("{s:?} is not a CIDR (bad address)")))?;
-        if l.is_empty() || l.len() > 3 || !l.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(PrefixError(format!("{s:?} is not a CIDR (bad length)")));
-        }
-        let len: u8 = l
-            .parse()
-            .map_err(|_| PrefixError(format!("{s:?} is not a CIDR (bad length)")))?;
-        let p = Prefix::new(addr, len).map_err(|e| PrefixError(format!("{s:?}: {e}")))?;
-        Ok(p)
-    }
-}
+pub use crate::prefix::{Afi, Prefix, PrefixError};
 
 /// ORIGIN attribute (RFC 4271 §5.1.1).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
@@ -419,17 +251,158 @@ pub struct Update {
     pub end_of_rib: Option<Afi>,
 }
 
-/// NOTIFICATION message (RFC 4271 §4.5).
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct Notification {
-    pub code: u8,
-    pub subcode: u8,
-    pub data: Vec<u8>,
+/// A NOTIFICATION's error code and subcode (RFC 4271 §4.5, RFC 4486 Cease subcodes,
+/// RFC 6608 FSM subcodes, RFC 7313, RFC 9687), the one name for them in the codec, the
+/// session state machine, the speaker and the logs. `Other` keeps any pair we do not
+/// name, so a received NOTIFICATION always round-trips.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum NotificationCode {
+    HeaderNotSynchronized,
+    HeaderBadLength,
+    HeaderBadType,
+    OpenUnspecific,
+    OpenUnsupportedVersion,
+    OpenBadPeerAs,
+    OpenBadBgpId,
+    OpenUnsupportedParam,
+    OpenUnacceptableHoldTime,
+    OpenUnsupportedCapability,
+    UpdateMalformedAttrList,
+    UpdateUnrecognizedWellKnown,
+    UpdateMissingWellKnown,
+    UpdateAttrFlags,
+    UpdateAttrLength,
+    UpdateInvalidOrigin,
+    UpdateInvalidNextHop,
+    UpdateOptionalAttr,
+    UpdateInvalidNetwork,
+    UpdateMalformedAsPath,
+    HoldTimerExpired,
+    FsmUnspecified,
+    FsmInOpenSent,
+    FsmInOpenConfirm,
+    FsmInEstablished,
+    CeaseMaxPrefixes,
+    CeaseAdminShutdown,
+    CeasePeerDeconfigured,
+    CeaseAdminReset,
+    CeaseConnectionRejected,
+    CeaseConfigChange,
+    CeaseCollision,
+    CeaseOutOfResources,
+    RouteRefreshBadLength,
+    SendHoldTimerExpired,
+    /// A pair without a name here (received from a peer).
+    Other {
+        code: u8,
+        subcode: u8,
+    },
 }
 
-impl fmt::Display for Notification {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = match self.code {
+use NotificationCode as N;
+
+/// Every named pair with its (code, subcode) and its RFC name.
+const NAMED: [(NotificationCode, u8, u8, &str); 35] = [
+    (
+        N::HeaderNotSynchronized,
+        1,
+        1,
+        "Connection Not Synchronized",
+    ),
+    (N::HeaderBadLength, 1, 2, "Bad Message Length"),
+    (N::HeaderBadType, 1, 3, "Bad Message Type"),
+    (N::OpenUnspecific, 2, 0, ""),
+    (
+        N::OpenUnsupportedVersion,
+        2,
+        1,
+        "Unsupported Version Number",
+    ),
+    (N::OpenBadPeerAs, 2, 2, "Bad Peer AS"),
+    (N::OpenBadBgpId, 2, 3, "Bad BGP Identifier"),
+    (
+        N::OpenUnsupportedParam,
+        2,
+        4,
+        "Unsupported Optional Parameter",
+    ),
+    (N::OpenUnacceptableHoldTime, 2, 6, "Unacceptable Hold Time"),
+    (N::OpenUnsupportedCapability, 2, 7, "Unsupported Capability"),
+    (N::UpdateMalformedAttrList, 3, 1, "Malformed Attribute List"),
+    (
+        N::UpdateUnrecognizedWellKnown,
+        3,
+        2,
+        "Unrecognized Well-known Attribute",
+    ),
+    (
+        N::UpdateMissingWellKnown,
+        3,
+        3,
+        "Missing Well-known Attribute",
+    ),
+    (N::UpdateAttrFlags, 3, 4, "Attribute Flags Error"),
+    (N::UpdateAttrLength, 3, 5, "Attribute Length Error"),
+    (N::UpdateInvalidOrigin, 3, 6, "Invalid ORIGIN Attribute"),
+    (N::UpdateInvalidNextHop, 3, 8, "Invalid NEXT_HOP Attribute"),
+    (N::UpdateOptionalAttr, 3, 9, "Optional Attribute Error"),
+    (N::UpdateInvalidNetwork, 3, 10, "Invalid Network Field"),
+    (N::UpdateMalformedAsPath, 3, 11, "Malformed AS_PATH"),
+    (N::HoldTimerExpired, 4, 0, ""),
+    (N::FsmUnspecified, 5, 0, ""),
+    (N::FsmInOpenSent, 5, 1, "Unexpected Message in OpenSent"),
+    (
+        N::FsmInOpenConfirm,
+        5,
+        2,
+        "Unexpected Message in OpenConfirm",
+    ),
+    (
+        N::FsmInEstablished,
+        5,
+        3,
+        "Unexpected Message in Established",
+    ),
+    (
+        N::CeaseMaxPrefixes,
+        6,
+        1,
+        "Maximum Number of Prefixes Reached",
+    ),
+    (N::CeaseAdminShutdown, 6, 2, "Administrative Shutdown"),
+    (N::CeasePeerDeconfigured, 6, 3, "Peer De-configured"),
+    (N::CeaseAdminReset, 6, 4, "Administrative Reset"),
+    (N::CeaseConnectionRejected, 6, 5, "Connection Rejected"),
+    (N::CeaseConfigChange, 6, 6, "Other Configuration Change"),
+    (N::CeaseCollision, 6, 7, "Connection Collision Resolution"),
+    (N::CeaseOutOfResources, 6, 8, "Out of Resources"),
+    (N::RouteRefreshBadLength, 7, 1, "Invalid Message Length"),
+    (N::SendHoldTimerExpired, 8, 0, ""),
+];
+
+impl NotificationCode {
+    /// The error code and subcode on the wire.
+    pub fn wire(self) -> (u8, u8) {
+        if let N::Other { code, subcode } = self {
+            return (code, subcode);
+        }
+        NAMED
+            .iter()
+            .find(|(n, ..)| *n == self)
+            .map_or((0, 0), |&(_, c, s, _)| (c, s))
+    }
+
+    /// The name of a (code, subcode) pair; `Other` when it has none here.
+    pub fn from_wire(code: u8, subcode: u8) -> NotificationCode {
+        NAMED
+            .iter()
+            .find(|&&(_, c, s, _)| (c, s) == (code, subcode))
+            .map_or(N::Other { code, subcode }, |&(n, ..)| n)
+    }
+
+    /// The RFC name of the error code alone.
+    pub fn code_name(code: u8) -> &'static str {
+        match code {
             1 => "Message Header Error",
             2 => "OPEN Message Error",
             3 => "UPDATE Message Error",
@@ -439,20 +412,54 @@ impl fmt::Display for Notification {
             7 => "ROUTE-REFRESH Message Error",
             8 => "Send Hold Timer Expired",
             _ => "Unknown",
-        };
-        // RFC 4486 Cease subcodes.
-        let sub = match (self.code, self.subcode) {
-            (6, 1) => "/Maximum Number of Prefixes Reached",
-            (6, 2) => "/Administrative Shutdown",
-            (6, 3) => "/Peer De-configured",
-            (6, 4) => "/Administrative Reset",
-            (6, 5) => "/Connection Rejected",
-            (6, 6) => "/Other Configuration Change",
-            (6, 7) => "/Connection Collision Resolution",
-            (6, 8) => "/Out of Resources",
-            _ => "",
-        };
-        write!(f, "{name}{sub} ({}/{})", self.code, self.subcode)
+        }
+    }
+}
+
+impl fmt::Display for NotificationCode {
+    /// `Cease/Administrative Shutdown (6/2)`, `Hold Timer Expired (4/0)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (code, subcode) = self.wire();
+        let sub = NAMED
+            .iter()
+            .find(|(n, ..)| n == self)
+            .map_or("", |&(.., name)| name);
+        let name = NotificationCode::code_name(code);
+        if sub.is_empty() {
+            write!(f, "{name} ({code}/{subcode})")
+        } else {
+            write!(f, "{name}/{sub} ({code}/{subcode})")
+        }
+    }
+}
+
+/// NOTIFICATION message (RFC 4271 §4.5). `code` and `subcode` are the bytes as sent or
+/// received; [`Notification::kind`] names them.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Notification {
+    pub code: u8,
+    pub subcode: u8,
+    pub data: Vec<u8>,
+}
+
+impl Notification {
+    pub fn new(kind: NotificationCode, data: Vec<u8>) -> Notification {
+        let (code, subcode) = kind.wire();
+        Notification {
+            code,
+            subcode,
+            data,
+        }
+    }
+
+    pub fn kind(&self) -> NotificationCode {
+        NotificationCode::from_wire(self.code, self.subcode)
+    }
+}
+
+impl fmt::Display for Notification {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.kind().fmt(f)
     }
 }
 
@@ -475,27 +482,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn prefix_parse_and_contain() {
-        let p: Prefix = "10.244.1.0/24".parse().unwrap();
-        assert_eq!(p.to_string(), "10.244.1.0/24");
-        assert!(p.contains_addr(&"10.244.1.7".parse().unwrap()));
-        assert!(!p.contains_addr(&"10.244.2.7".parse().unwrap()));
-        assert!(p.covers(&"10.244.1.128/25".parse().unwrap()));
-        assert!(!p.covers(&"10.244.0.0/16".parse().unwrap()));
-        let d: Prefix = "::/0".parse().unwrap();
-        assert!(d.is_default());
-        assert!("10.0.0.0".parse::<Prefix>().is_err());
-        assert!("10.0.0.0/33".parse::<Prefix>().is_err());
-        assert!("10.0.0.0/ 8".parse::<Prefix>().is_err());
-        assert_eq!(std::mem::size_of::<Prefix>(), 18);
-    }
-
-    #[test]
-    fn prefix_new_clears_host_bits() {
-        let p = Prefix::new("10.1.2.3".parse().unwrap(), 16).unwrap();
-        assert_eq!(p.to_string(), "10.1.0.0/16");
-        let q = Prefix::new("2001:db8::1".parse().unwrap(), 32).unwrap();
-        assert_eq!(q.to_string(), "2001:db8::/32");
+    fn notification_codes_round_trip_and_print() {
+        for &(n, c, sc, _) in NAMED.iter() {
+            assert_eq!(n.wire(), (c, sc));
+            assert_eq!(NotificationCode::from_wire(c, sc), n);
+        }
+        let odd = NotificationCode::from_wire(6, 99);
+        assert_eq!(
+            odd,
+            N::Other {
+                code: 6,
+                subcode: 99
+            }
+        );
+        assert_eq!(odd.wire(), (6, 99));
+        assert_eq!(odd.to_string(), "Cease (6/99)");
+        assert_eq!(
+            N::CeaseAdminShutdown.to_string(),
+            "Cease/Administrative Shutdown (6/2)"
+        );
+        assert_eq!(N::HoldTimerExpired.to_string(), "Hold Timer Expired (4/0)");
+        let n = Notification::new(N::OpenBadPeerAs, vec![0xfd, 0xe8]);
+        assert_eq!((n.code, n.subcode, n.kind()), (2, 2, N::OpenBadPeerAs));
+        assert_eq!(n.to_string(), "OPEN Message Error/Bad Peer AS (2/2)");
     }
 
     #[test]

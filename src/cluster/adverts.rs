@@ -1,5 +1,6 @@
 //! The routes this node originates: its pod CIDRs and the service VIPs it advertises
-//! (spec §2.5, §2.8, §3.6; decision D9).
+//! (kube-router's `advertise-*` flags and service annotations, docs/configuration.md;
+//! decision D9).
 //!
 //! Pure. Each Service is decided on its own: a Service without EndpointSlices, or with
 //! a bad annotation, affects only itself (D9), never the cluster-wide VIP list.
@@ -10,8 +11,8 @@ use std::net::IpAddr;
 use super::node::NodeModel;
 use super::values;
 use super::{Problem, Settings};
-use crate::bgp::types::{Afi, Prefix};
 use crate::kube::objects::{EndpointSlice, Service};
+use crate::prefix::{Afi, Prefix};
 
 pub const ANN_ADV_CLUSTER_IP: &str = "kube-router.io/service.advertise.clusterip";
 pub const ANN_ADV_EXTERNAL_IP: &str = "kube-router.io/service.advertise.externalip";

@@ -2,7 +2,8 @@
 //!
 //! Owns: who this node is (router ID, ASN, role), which BGP peers should exist, which
 //! routes this node originates (pod CIDRs, service VIPs) and the import/export rules
-//! (spec §2–§3, with decisions D2, D4, D5, D9). Does no I/O and keeps no state between
+//! (as kube-router's routing controller does, with decisions D2, D4, D5, D9 of
+//! docs/differences-from-kube-router.md). Does no I/O and keeps no state between
 //! calls: the daemon recomputes on every change and diffs against what runs.
 //!
 //! Every problem found in an annotation becomes a [`Problem`] naming the node (or
@@ -12,15 +13,15 @@
 pub mod adverts;
 pub mod node;
 pub mod peers;
-pub mod policy;
+pub mod rules;
 pub mod values;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use crate::bgp::types::Prefix;
 use crate::config::{Bfd, Password};
+use crate::prefix::Prefix;
 
 /// The default cluster ASN when `--cluster-asn` is 0 or unset.
 pub const DEFAULT_CLUSTER_ASN: u32 = 64512;
@@ -253,7 +254,7 @@ pub struct Plan {
     pub identity: Option<peers::Identity>,
     pub peers: Vec<peers::PeerPlan>,
     pub originated: Vec<adverts::Originated>,
-    pub policy: policy::PolicyModel,
+    pub policy: rules::PolicyModel,
     /// Every problem found, sorted; the daemon logs the ones that are new.
     pub problems: Vec<Problem>,
     /// All nodes' primary addresses (to tell node peers from external ones).
@@ -358,7 +359,7 @@ pub fn plan(settings: &Settings, local_name: &str, snap: &crate::kube::snapshot:
     );
     let vip_set = vips.iter().map(|o| o.prefix).collect();
     originated.extend(vips);
-    let policy = policy::PolicyModel::build(
+    let policy = rules::PolicyModel::build(
         settings,
         local,
         &nodes,

@@ -1,5 +1,6 @@
 //! A Node object read the way kube-router reads it: addresses, primary IP, best address
-//! per family, pod CIDRs and the routing annotations (spec §2.1, §2.2, §3.1).
+//! per family, pod CIDRs and the routing annotations
+//! (`kube-router.io/*`, docs/configuration.md).
 //!
 //! Pure: takes a `kube::objects::Node`, returns a `NodeModel` plus the problems found in
 //! its annotations (each naming the node and the annotation). A bad annotation only
@@ -10,8 +11,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::Problem;
 use super::values;
-use crate::bgp::types::{Afi, Prefix};
 use crate::kube::objects::Node;
+use crate::prefix::{Afi, Prefix};
 
 pub const ANN_NODE_ASN: &str = "kube-router.io/node.asn";
 pub const ANN_POD_CIDR: &str = "kube-router.io/pod-cidr";

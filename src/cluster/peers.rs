@@ -1,5 +1,5 @@
-//! Who this node is and which BGP peers it should have (spec §2.3, §3.2–§3.5, §5;
-//! decisions D2 and D4).
+//! Who this node is and which BGP peers it should have (kube-router's node mesh, route
+//! reflector and external-peer rules, docs/configuration.md; decisions D2 and D4).
 //!
 //! Pure: from the settings and the node models, computes the local [`Identity`] and the
 //! list of [`PeerPlan`]s. The daemon diffs this list against its running peers.
@@ -13,8 +13,8 @@ use crate::safe_yaml::{ANNOTATION_LIMITS, load_first};
 use super::node::NodeModel;
 use super::values;
 use super::{Problem, RouterIdSetting, Settings};
-use crate::bgp::types::Afi;
 use crate::config::{Bfd, Password};
+use crate::prefix::Afi;
 
 pub const ANN_PEERS: &str = "kube-router.io/peers";
 pub const ANN_PEER_IPS: &str = "kube-router.io/peer.ips";
@@ -225,7 +225,7 @@ fn client_of(n: &NodeModel) -> Option<Ipv4Addr> {
     }
 }
 
-/// Node-to-node peers (spec §3.4 with D2 cluster-ID matching and D4 fixed peer ASN).
+/// Node-to-node peers (kube-router's full mesh and route reflectors, with D2 cluster-ID matching and D4 fixed peer ASN).
 pub fn node_peers(
     settings: &Settings,
     me: &Identity,
@@ -328,7 +328,7 @@ pub struct ExternalSpec {
 }
 
 /// External peers: the global ones, or (when there are none) the local node's
-/// annotation peers (spec §3.5).
+/// annotation peers (`kube-router.io/peer.*`), as kube-router chooses them.
 pub fn external_peers(
     settings: &Settings,
     me: &Identity,
@@ -643,4 +643,5 @@ pub fn parse_peers_yaml(text: &str) -> Result<Vec<ExternalSpec>, String> {
 }
 
 #[cfg(test)]
+#[path = "peers_tests.rs"]
 mod tests;

@@ -25,7 +25,7 @@ pub fn parse_asn(s: &str) -> Result<u32, String> {
     crate::config::parse::asn(s).map_err(|e| format!("bad ASN {s:?}: {e}"))
 }
 
-/// kube-router's "non-reserved ASN" rule for peers (spec §2.6).
+/// kube-router's "non-reserved ASN" rule for peers (its `validateASN`).
 pub fn check_peer_asn(asn: u32) -> Result<u32, String> {
     let ok = matches!(asn,
         1..=23455 | 23457..=63999 | 64512..=65534 | 131072..=4199999999 | 4200000000..=4294967294);
@@ -205,7 +205,7 @@ mod tests {
 
     #[test]
     fn router_id_generate_vectors() {
-        // Vectors from the behavioural spec (§3.2).
+        // Vectors computed with kube-router's `--router-id=generate` hash (FNV-1a).
         assert_eq!(
             generated_router_id("10.0.0.1".parse().unwrap()),
             Ipv4Addr::new(0, 15, 248, 254)

@@ -1,5 +1,6 @@
 //! Typing and validation: raw flag values → [`Config`], with kube-router's defaults and
-//! rules (spec §1.1, §1.2, §2.6) and decision D3 for numbers.
+//! rules (kube-router's flag parsing and `validateASN`; the flags are listed in
+//! docs/configuration.md) and decision D3 for numbers.
 //!
 //! Owns every range and cross-flag rule and reads the peer passwords file. Does not
 //! know argv syntax (that is `flags`) and logs nothing: warnings go into
@@ -28,14 +29,14 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::flags::{self, FlagSpec, Group, Kind, Raw};
+use super::flags::{self, FlagGroup, FlagSpec, Kind, Raw};
 use super::secret_file;
 use super::{
     Bfd, Config, ConfigError, DEFAULT_CLUSTER_ASN, DEFAULT_PEER_PORT, GracefulRestart,
     MAX_MD5_KEY_LEN, OverlayEncap, OverlayType, Password, PeerSpec, RouterIdMode, parse,
 };
-use crate::bgp::types::Prefix;
 use crate::log::Level;
+use crate::prefix::Prefix;
 
 fn invalid(flag: &'static str, value: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError::InvalidValue {
@@ -147,11 +148,12 @@ fn ip_addr(raw: &Raw, name: &'static str) -> Result<Option<IpAddr>, ConfigError>
     }
 }
 
-/// kube-router's `validateASN`: ASNs a peer may not use (spec §2.6).
+/// kube-router's `validateASN`: ASNs a peer may not use (0, AS_TRANS and the reserved
+/// ranges kube-router refuses).
 pub fn reserved_asn(asn: u32) -> Option<&'static str> {
     match asn {
         0 => Some("0 is reserved"),
-        23456 => Some("23456 is AS_TRANS"),
+        crate::bgp::wire::AS_TRANS => Some("23456 is AS_TRANS"),
         64000..=64511 => Some("64000-64511 are reserved"),
         65535 => Some("65535 is reserved"),
         65536..=131071 => Some("65536-131071 are reserved"),
@@ -460,7 +462,7 @@ fn ignored(raw: &Raw, s: &'static FlagSpec) -> Result<String, ConfigError> {
 /// Builds the validated configuration from the raw flag values.
 pub fn build(raw: &Raw) -> Result<Config, ConfigError> {
     let mut warnings = Vec::new();
-    for s in raw.seen().iter().filter(|s| s.group == Group::Ignored) {
+    for s in raw.seen().iter().filter(|s| s.group == FlagGroup::Ignored) {
         warnings.push(ignored(raw, s)?);
     }
     let run_router = boolean(raw, "run-router", true)?;

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use super::ConfigError;
-use crate::bgp::types::{Afi, Prefix};
+use crate::prefix::{Afi, Prefix};
 
 /// Default control socket path (`--ctl-socket`).
 pub const DEFAULT_CTL_SOCKET: &str = "/run/kube-bgp/ctl.sock";

@@ -56,7 +56,7 @@ impl Kind {
 
 /// Section of `--help` a flag is listed under.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Group {
+pub enum FlagGroup {
     Bgp,
     Kubernetes,
     Operations,
@@ -72,7 +72,7 @@ pub struct FlagSpec {
     pub kind: Kind,
     /// Default as shown in `--help` ("" = empty).
     pub default: &'static str,
-    pub group: Group,
+    pub group: FlagGroup,
     pub help: &'static str,
     /// The value is a secret: never echoed in errors or output.
     pub secret: bool,
@@ -82,7 +82,7 @@ const fn f(
     name: &'static str,
     kind: Kind,
     default: &'static str,
-    group: Group,
+    group: FlagGroup,
     help: &'static str,
 ) -> FlagSpec {
     FlagSpec {
@@ -96,7 +96,7 @@ const fn f(
     }
 }
 
-use Group::{Bgp, Ignored, Kubernetes, Operations};
+use FlagGroup::{Bgp, Ignored, Kubernetes, Operations};
 use Kind::{Asn, Asns, Bool, Duration as Dur, Ips, Str, Strings, Uint, Uints};
 
 const U16: u64 = u16::MAX as u64;

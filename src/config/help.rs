@@ -2,7 +2,7 @@
 //!
 //! Owns wording only; prints nothing itself (main writes the strings).
 
-use super::flags::{FLAGS, FlagSpec, Group, Kind};
+use super::flags::{FLAGS, FlagGroup, FlagSpec, Kind};
 
 const SUBCOMMANDS: &str = "\
 Usage:
@@ -42,11 +42,11 @@ pub fn daemon_help() -> String {
     );
     out.push_str(SUBCOMMANDS);
     let groups = [
-        (Group::Bgp, "BGP and routing flags (kube-router's):"),
-        (Group::Kubernetes, "Kubernetes flags:"),
-        (Group::Operations, "Operations flags:"),
+        (FlagGroup::Bgp, "BGP and routing flags (kube-router's):"),
+        (FlagGroup::Kubernetes, "Kubernetes flags:"),
+        (FlagGroup::Operations, "Operations flags:"),
         (
-            Group::Ignored,
+            FlagGroup::Ignored,
             "Ignored kube-router flags (other controllers; accepted so a kube-router command line\n\
              starts unchanged, checked for syntax, then ignored with one warning each):",
         ),

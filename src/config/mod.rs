@@ -16,8 +16,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::bgp::types::Prefix;
 use crate::log::Level;
+use crate::prefix::Prefix;
 
 mod build;
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Prometheus metrics: kube-router's routing metric names and labels (spec §6.1), so
+//! Prometheus metrics: kube-router's routing metric names and labels (its
+//! `controller_bgp_*` collectors; docs/troubleshooting.md lists them), so
 //! dashboards carry over, then kube-bgp's own (`kube_bgp_*`). A read-only view of the
 //! daemon's state; never shows a password.
 
@@ -182,7 +183,7 @@ pub fn render(d: &Daemon) -> String {
         "Prefixes refused by import safety, by reason (each (peer, prefix) is logged once)",
     );
     let refused = d.refusals.counts();
-    for r in crate::cluster::policy::Reject::ALL {
+    for r in crate::cluster::rules::Reject::ALL {
         prom::sample(
             &mut o,
             "kube_bgp_import_refused_total",

@@ -10,8 +10,8 @@ mod conn;
 pub mod hardening;
 pub mod metrics;
 mod overlay;
-pub mod policy;
 pub mod restart_hold;
+pub mod rib_policy;
 pub mod routes;
 pub mod signals;
 pub mod speaker;
@@ -28,7 +28,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::bgp::rib::{Rib, RibConfig};
-use crate::bgp::types::{Attrs, Origin, Prefix};
+use crate::bgp::types::{Attrs, Origin};
 use crate::cluster::adverts::{OriginKind, Originated};
 use crate::cluster::{self, Plan, Problem, Settings};
 use crate::config::Config;
@@ -37,6 +37,7 @@ use crate::kube::snapshot::{KubeEvent, Snapshot};
 use crate::ops::http;
 use crate::ops::notify::Notifier;
 use crate::ops::serve::Server;
+use crate::prefix::Prefix;
 use crate::{error, info, warn};
 
 use speaker::{LocalParams, Speaker};
@@ -101,9 +102,9 @@ pub struct Daemon {
     /// Locally originated routes currently in the RIB.
     originated: BTreeMap<Prefix, Originated>,
     logged_problems: BTreeSet<Problem>,
-    refusals: std::rc::Rc<policy::RefusalLog>,
+    refusals: std::rc::Rc<rib_policy::RefusalLog>,
     /// The policy the RIB runs, to skip re-evaluating 1M paths when nothing changed.
-    policy: Option<policy::KubePolicy>,
+    policy: Option<rib_policy::KubePolicy>,
     plan_dirty: bool,
     last_heartbeat: Instant,
     stopping: bool,
@@ -759,7 +760,7 @@ impl Daemon {
         self.plan = plan;
     }
 
-    fn policy_for(&self, plan: &Plan) -> policy::KubePolicy {
+    fn policy_for(&self, plan: &Plan) -> rib_policy::KubePolicy {
         let node_peers = plan
             .peers
             .iter()
@@ -774,7 +775,7 @@ impl Daemon {
         model
             .own_addrs
             .extend(self.routes.local_addrs().iter().copied());
-        policy::KubePolicy {
+        rib_policy::KubePolicy {
             model,
             node_peers,
             local,

@@ -16,12 +16,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use crate::bgp::types::Prefix;
 use crate::config::{Config, OverlayEncap};
 use crate::kernel::fou::{self, FouPorts};
 use crate::kernel::modules;
 use crate::kernel::netlink::Netlink;
 use crate::kernel::tunnel::{self, TunnelAction, TunnelEncap, TunnelError, TunnelSpec};
+use crate::prefix::Prefix;
 use crate::{debug, info, warn};
 
 /// A tunnel this run made or checked.

@@ -1,6 +1,6 @@
 //! From best paths to kernel routes: the daemon-side glue of `kernel::Reconciler`.
 //!
-//! Owns the answer to "which kernel route does this prefix get" (kube-router §4.2: `via`
+//! Owns the answer to "which kernel route does this prefix get" (kube-router's routing controller: `via`
 //! the next hop when it is on a connected subnet; otherwise an overlay tunnel towards
 //! cluster nodes only (D7) when overlay is on, else nothing), computed from the Loc-RIB
 //! when the reconciler asks (no second copy of the table is kept); when reconcile passes
@@ -22,7 +22,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::bgp::rib::Rib;
-use crate::bgp::types::Prefix;
 use crate::cluster::Plan;
 use crate::cluster::adverts::OriginKind;
 use crate::config::{Config, OverlayType};
@@ -32,6 +31,7 @@ use crate::kernel::{
     BatchOptions, Desired, NetlinkError, Pass, ReconcileStats, Reconciler, RouteKind, Watch, Writer,
 };
 use crate::kube::snapshot::Snapshot;
+use crate::prefix::Prefix;
 use crate::{debug, info, warn};
 
 use super::overlay::OverlayLinks;
@@ -218,11 +218,7 @@ impl KernelRoutes {
         };
         let overlay = cfg.enable_overlay && cfg.overlay_type != OverlayType::Never;
         let links = OverlayLinks::new(cfg, overlay);
-        let writer = match rec
-            .as_ref()
-            .filter(|_| std::env::var_os("KB_NO_WRITER").is_none())
-            .map(|_| Writer::start(waker))
-        {
+        let writer = match rec.as_ref().map(|_| Writer::start(waker)) {
             Some(Ok(w)) => Some(w),
             Some(Err(e)) => {
                 warn!(
@@ -829,7 +825,7 @@ pub enum Choice {
     Unreachable(&'static str),
 }
 
-/// kube-router §4.2 with D7: tunnel when overlay is on and (full, or the next hop is
+/// kube-router's route injection with D7: tunnel when overlay is on and (full, or the next hop is
 /// off-subnet) — but only towards cluster nodes; otherwise `via` when the next hop is on
 /// a connected subnet; otherwise nothing.
 pub fn route_for(
@@ -839,7 +835,7 @@ pub fn route_for(
     is_node: bool,
     overlay: Overlay,
 ) -> Choice {
-    if p.afi() != crate::bgp::types::Afi::of(&nh) {
+    if p.afi() != crate::prefix::Afi::of(&nh) {
         return Choice::Unreachable("next hop is of another address family");
     }
     if overlay.enabled && (overlay.full || !on_subnet) && is_node {

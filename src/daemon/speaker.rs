@@ -22,16 +22,18 @@ use mio::{Interest, Registry, Token};
 use crate::bgp::fsm::{self, ConnId, DownReason, Input, Output, State};
 use crate::bgp::limit::{LimitVerdict, PrefixLimiter};
 use crate::bgp::rib::{PeerId, Rib};
-use crate::bgp::types::{Afi, Message, Update};
+use crate::bgp::types::{Message, NotificationCode, Update};
 use crate::bgp::wire;
 use crate::cluster::peers::PeerPlan;
 use crate::log::{Gate, LogGate};
 use crate::net::{Timers, sock};
 use crate::ops::ctl::MessageCounters;
+use crate::prefix::Afi;
 use crate::{debug, error, info, warn};
 
 mod peers;
 #[cfg(test)]
+#[path = "speaker_tests.rs"]
 mod tests;
 use peers::passwd;
 
@@ -763,14 +765,14 @@ impl Speaker {
                 {
                     // Refused OPENs (D4 ASN mismatch, bad id, hold time) are worth a line.
                     let sent = matches!(reason, DownReason::NotificationSent(_));
-                    if sent && (n.code, n.subcode) == (2, 2) && n.data.len() == 2 {
+                    if sent && n.kind() == NotificationCode::OpenBadPeerAs && n.data.len() == 2 {
                         let seen = u16::from_be_bytes([n.data[0], n.data[1]]);
                         let remote_asn = slot.plan.remote_asn;
                         slot.warn(
                             now,
                             format_args!(
                                 "refused: it opened with AS {seen}{}, but AS {remote_asn} is configured for it (D4)",
-                                if seen == 23456 {
+                                if u32::from(seen) == wire::AS_TRANS {
                                     " (AS_TRANS: a 4-octet AS)"
                                 } else {
                                     ""
@@ -1010,7 +1012,14 @@ impl Speaker {
         let addrs: Vec<IpAddr> = self.peers.keys().copied().collect();
         for addr in addrs {
             if notify {
-                self.input(registry, addr, Input::Stop { subcode: 2 }, now);
+                self.input(
+                    registry,
+                    addr,
+                    Input::Stop {
+                        cease: NotificationCode::CeaseAdminShutdown,
+                    },
+                    now,
+                );
             }
         }
     }
@@ -1072,13 +1081,15 @@ fn issue_line(d: &wire::Decoded, raw: &[u8]) -> String {
 
 /// A short explanation of common OPEN refusals for the log.
 fn explain(n: &crate::bgp::types::Notification) -> &'static str {
-    match (n.code, n.subcode) {
-        (2, 2) => "the peer's AS number is not the one configured",
-        (2, 3) => "bad BGP identifier",
-        (2, 6) => "unacceptable hold time",
-        (2, 7) => "no common address family or unsupported capability",
-        (6, 5) => "connection rejected by the peer",
-        (6, 7) => "connection collision",
+    match n.kind() {
+        NotificationCode::OpenBadPeerAs => "the peer's AS number is not the one configured",
+        NotificationCode::OpenBadBgpId => "bad BGP identifier",
+        NotificationCode::OpenUnacceptableHoldTime => "unacceptable hold time",
+        NotificationCode::OpenUnsupportedCapability => {
+            "no common address family or unsupported capability"
+        }
+        NotificationCode::CeaseConnectionRejected => "connection rejected by the peer",
+        NotificationCode::CeaseCollision => "connection collision",
         _ => "see RFC 4271 §6",
     }
 }

@@ -6,11 +6,12 @@
 use std::net::IpAddr;
 
 use crate::bgp::fsm::State;
-use crate::bgp::types::{Afi, Attrs, Prefix};
+use crate::bgp::types::Attrs;
 use crate::cluster::peers::PeerKind;
 use crate::ops::ctl::{self, NeighborDetail, NeighborRow, Request, Response, RibRow, StatusInfo};
 use crate::ops::http;
 use crate::ops::serve::Responder;
+use crate::prefix::{Afi, Prefix};
 
 use super::Daemon;
 use super::speaker::PeerSlot;

@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::netlink::{
     AF_INET, AF_INET6, MsgWriter, NLM_F_REQUEST, Netlink, NetlinkError, attrs, u32_at,
 };
-use crate::bgp::types::Prefix;
+use crate::prefix::Prefix;
 
 pub const RTM_NEWADDR: u16 = 20;
 pub const RTM_DELADDR: u16 = 21;

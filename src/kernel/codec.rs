@@ -182,15 +182,15 @@ impl<'a> Iterator for Messages<'a> {
 
 /// Iterates over `(type, data)` of the attributes in `buf` (nested flag bits cleared);
 /// stops at the first malformed attribute.
-pub struct Attrs<'a> {
+pub struct NlAttrs<'a> {
     buf: &'a [u8],
 }
 
-pub fn attrs(buf: &[u8]) -> Attrs<'_> {
-    Attrs { buf }
+pub fn attrs(buf: &[u8]) -> NlAttrs<'_> {
+    NlAttrs { buf }
 }
 
-impl<'a> Iterator for Attrs<'a> {
+impl<'a> Iterator for NlAttrs<'a> {
     type Item = (u16, &'a [u8]);
 
     fn next(&mut self) -> Option<Self::Item> {

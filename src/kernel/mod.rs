@@ -1,7 +1,7 @@
 //! Kernel routing state as a reconciled mirror of what BGP decided (D6).
 //!
 //! Owns everything kube-bgp does through rtnetlink: the main table's protocol-17 routes
-//! (`reconciler`, `reconcile`, `route`), connected subnets (`addr`), change
+//! (`reconciler`, `route_op`, `route`), connected subnets (`addr`), change
 //! notifications for the mio loop (`watch`), the thread that sends route batches
 //! (`writer`) and kube-router's overlay tunnels, table 77
 //! and its rules (`tunnel`), FoU/GUE receive ports (`fou`, generic netlink) and the
@@ -13,18 +13,18 @@ pub mod codec;
 pub mod fou;
 pub mod modules;
 pub mod netlink;
-pub mod reconcile;
 pub mod reconciler;
 pub mod route;
+pub mod route_op;
 pub mod table;
 pub mod tunnel;
 pub mod watch;
 pub mod writer;
 
 pub use netlink::{BatchOptions, Errno, NetlinkError};
-pub use reconcile::{Op, op_for};
 pub use reconciler::{Desired, Pass, ReconcileStats, Reconciler, RouteFailure};
 pub use route::{KernelRoute, RouteKind};
+pub use route_op::{Op, op_for};
 pub use table::RouteTable;
 pub use watch::{Changes, RouteEvent, Watch};
 pub use writer::Writer;

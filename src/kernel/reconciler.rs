@@ -18,14 +18,14 @@ use std::time::{Duration, Instant};
 
 use super::addr::{connected, dump_addrs};
 use super::netlink::{BatchOptions, Errno, Failure, MsgWriter, Netlink, NetlinkError};
-use super::reconcile::{Op, op_for};
 use super::route::{
     KernelRoute, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RouteKind, dump_ours_into, encode_del,
     encode_new,
 };
+use super::route_op::{Op, op_for};
 use super::table::RouteTable;
 use super::watch::{Changes, RouteEvent};
-use crate::bgp::types::Prefix;
+use crate::prefix::Prefix;
 
 /// Operations one pass sends by default (about a tenth of a second of kernel work).
 pub const DEFAULT_PASS_LIMIT: usize = 16 * 1024;

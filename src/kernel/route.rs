@@ -15,7 +15,7 @@ use super::netlink::{
     NetlinkError, NlMsg, attrs, u32_at,
 };
 use super::table::RouteTable;
-use crate::bgp::types::Prefix;
+use crate::prefix::Prefix;
 
 pub const RTM_NEWROUTE: u16 = 24;
 pub const RTM_DELROUTE: u16 = 25;
@@ -78,10 +78,10 @@ impl KernelRoute {
     pub fn check(&self) -> Result<(), RouteError> {
         let fam = self.dst.afi();
         match self.kind {
-            RouteKind::Via(nh) if crate::bgp::types::Afi::of(&nh) != fam => {
+            RouteKind::Via(nh) if crate::prefix::Afi::of(&nh) != fam => {
                 Err(RouteError::FamilyMismatch(*self))
             }
-            RouteKind::Dev { src: Some(s), .. } if crate::bgp::types::Afi::of(&s) != fam => {
+            RouteKind::Dev { src: Some(s), .. } if crate::prefix::Afi::of(&s) != fam => {
                 Err(RouteError::FamilyMismatch(*self))
             }
             RouteKind::Dev { ifindex: 0, .. } => Err(RouteError::NoInterface(*self)),

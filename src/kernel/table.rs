@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::route::RouteKind;
-use crate::bgp::types::Prefix;
+use crate::prefix::Prefix;
 
 /// Bits of a slot that hold the route-kind id.
 const KIND_BITS: u32 = 24;

@@ -20,7 +20,7 @@ use super::netlink::{
 };
 use super::route::{KernelRoute, RT_SCOPE_LINK, RT_TABLE_KUBE_ROUTER, encode_del, encode_new};
 use super::watch::RTM_NEWLINK;
-use crate::bgp::types::Prefix;
+use crate::prefix::Prefix;
 
 const RTM_DELLINK: u16 = 17;
 const RTM_GETLINK: u16 = 18;
@@ -312,7 +312,7 @@ impl TunnelParams {
 
 /// A link as dumped.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Link {
+pub struct LinkInfo {
     pub ifindex: u32,
     pub name: String,
     /// IFLA_INFO_KIND (`ipip`, `veth`, …); empty for links without one.
@@ -322,7 +322,7 @@ pub struct Link {
     pub tunnel: Option<TunnelParams>,
 }
 
-impl Link {
+impl LinkInfo {
     /// Whether this link is exactly the tunnel `spec` describes (kind, addresses and
     /// encapsulation); kube-router reuses a tunnel only when its encapsulation is right.
     pub fn is_tunnel(&self, spec: &TunnelSpec) -> bool {
@@ -373,7 +373,7 @@ fn parse_tunnel(data: &[u8]) -> TunnelParams {
 }
 
 /// Decodes an RTM_NEWLINK payload.
-pub fn parse_link(payload: &[u8]) -> Option<Link> {
+pub fn parse_link(payload: &[u8]) -> Option<LinkInfo> {
     let ifindex = u32_at(payload, 4)?;
     let flags = u32_at(payload, 8)?;
     let mut name = None;
@@ -401,7 +401,7 @@ pub fn parse_link(payload: &[u8]) -> Option<Link> {
         }
     }
     let tunnel = (kind == "ipip" || kind == "ip6tnl").then(|| parse_tunnel(data.unwrap_or(&[])));
-    Some(Link {
+    Some(LinkInfo {
         ifindex,
         name: name?,
         kind,
@@ -411,7 +411,7 @@ pub fn parse_link(payload: &[u8]) -> Option<Link> {
 }
 
 /// `ip link show NAME`: the link of that name, `None` if there is none.
-pub fn get_link(nl: &mut Netlink, name: &str) -> Result<Option<Link>, TunnelError> {
+pub fn get_link(nl: &mut Netlink, name: &str) -> Result<Option<LinkInfo>, TunnelError> {
     let reply = nl.query(&mut |w| {
         w.begin(RTM_GETLINK, NLM_F_REQUEST);
         w.raw(&ifinfomsg(0, 0, 0, 0));
@@ -429,7 +429,7 @@ pub fn get_link(nl: &mut Netlink, name: &str) -> Result<Option<Link>, TunnelErro
 }
 
 /// Dumps every link.
-pub fn dump_links(nl: &mut Netlink) -> Result<Vec<Link>, NetlinkError> {
+pub fn dump_links(nl: &mut Netlink) -> Result<Vec<LinkInfo>, NetlinkError> {
     let out = std::cell::RefCell::new(Vec::new());
     nl.dump(
         "links",
@@ -668,7 +668,7 @@ pub fn remove_rule(nl: &mut Netlink, pod_cidr: &Prefix) -> Result<(), TunnelErro
 }
 
 /// Whether a link is one of our tunnels: named `tun-<11 hex>` and of kind ipip/ip6tnl.
-pub fn is_our_tunnel(l: &Link) -> bool {
+pub fn is_our_tunnel(l: &LinkInfo) -> bool {
     let hex = l.name.strip_prefix("tun-").unwrap_or("");
     hex.len() == 11
         && hex
@@ -678,7 +678,10 @@ pub fn is_our_tunnel(l: &Link) -> bool {
 }
 
 /// Deletes our tunnels whose names are not in `keep`; returns the links deleted.
-pub fn remove_orphans(nl: &mut Netlink, keep: &BTreeSet<String>) -> Result<Vec<Link>, TunnelError> {
+pub fn remove_orphans(
+    nl: &mut Netlink,
+    keep: &BTreeSet<String>,
+) -> Result<Vec<LinkInfo>, TunnelError> {
     let mut gone = Vec::new();
     for l in dump_links(nl)? {
         if !is_our_tunnel(&l) || keep.contains(&l.name) {
@@ -927,11 +930,11 @@ mod tests {
         assert_eq!(l.name, "tun-0123456789a");
         assert_eq!(l.kind, "ipip");
         assert!(is_our_tunnel(&l));
-        assert!(!is_our_tunnel(&Link {
+        assert!(!is_our_tunnel(&LinkInfo {
             kind: "veth".into(),
             ..l.clone()
         }));
-        assert!(!is_our_tunnel(&Link {
+        assert!(!is_our_tunnel(&LinkInfo {
             name: "tun-x".into(),
             ..l
         }));

@@ -17,7 +17,7 @@ use super::netlink::{NLM_F_REPLACE, NetlinkError, messages, open_socket, u32_at}
 use super::route::{
     KernelRoute, RT_TABLE_MAIN, RTM_DELROUTE, RTM_NEWROUTE, RTPROT_KUBE_ROUTER, parse_route,
 };
-use crate::bgp::types::Prefix;
+use crate::prefix::Prefix;
 
 const RTNLGRP_LINK: u32 = 1;
 const RTNLGRP_IPV4_IFADDR: u32 = 5;

@@ -17,7 +17,7 @@ use rustls_pki_types::PrivateKeyDer;
 use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsProvider};
 
 use super::config::{Auth, KubeConfig};
-use super::decoder::{DecodeError, Page, WatchDecoder, decode_list};
+use super::decoder::{ApiDecodeError, Page, WatchDecoder, decode_list};
 use super::objects::{ResourceKind, Status};
 
 /// How long a token read from a file is trusted before it is read again.
@@ -35,7 +35,7 @@ pub enum ClientError {
         status: Option<Status>,
     },
     /// The body could not be decoded.
-    Decode { what: String, error: DecodeError },
+    Decode { what: String, error: ApiDecodeError },
 }
 
 impl ClientError {
@@ -305,7 +305,7 @@ impl Client {
         let r = std::io::BufReader::new(body.into_reader());
         serde_json::from_reader(r).map_err(|e| ClientError::Decode {
             what,
-            error: DecodeError::Syntax(e.to_string()),
+            error: ApiDecodeError::Syntax(e.to_string()),
         })
     }
 

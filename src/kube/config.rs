@@ -2,7 +2,7 @@
 //! the way kube-router does (`--kubeconfig`, `--master`, else in-cluster).
 //!
 //! Owns the in-cluster loader, PEM/TLS material checks (a client certificate and key
-//! must belong together, CA certificates must parse) and `ConfigError`. YAML parsing
+//! must belong together, CA certificates must parse) and `KubeConfigError`. YAML parsing
 //! lives in `kubeconfig.rs`. Must not open connections, and must never put a token,
 //! password or key into an error message or `Debug` output.
 
@@ -21,7 +21,7 @@ pub const SERVICE_ACCOUNT_DIR_ENV: &str = "KUBE_BGP_SERVICEACCOUNT_DIR";
 
 /// A configuration error. Every variant names the file (or source) and the field.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfigError {
+pub enum KubeConfigError {
     /// `source` is e.g. `kubeconfig /etc/k.yaml` or `in-cluster`; `field` the YAML path
     /// or file role (`users[admin].user.client-key`, `token`).
     Field {
@@ -33,15 +33,15 @@ pub enum ConfigError {
     NotInCluster,
 }
 
-impl fmt::Display for ConfigError {
+impl fmt::Display for KubeConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::Field {
+            KubeConfigError::Field {
                 source,
                 field,
                 problem,
             } => write!(f, "{source}: {field}: {problem}"),
-            ConfigError::NotInCluster => write!(
+            KubeConfigError::NotInCluster => write!(
                 f,
                 "no API server configured: give --kubeconfig or --master, or run in a pod \
                  (KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set)"
@@ -50,10 +50,10 @@ impl fmt::Display for ConfigError {
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl std::error::Error for KubeConfigError {}
 
-pub(crate) fn field_err(source: &str, field: &str, problem: impl Into<String>) -> ConfigError {
-    ConfigError::Field {
+pub(crate) fn field_err(source: &str, field: &str, problem: impl Into<String>) -> KubeConfigError {
+    KubeConfigError::Field {
         source: source.to_string(),
         field: field.to_string(),
         problem: problem.into(),
@@ -168,7 +168,10 @@ impl KubeConfig {
 /// overriding its server), else in-cluster files with `--master` as the server, else
 /// in-cluster from `KUBERNETES_SERVICE_HOST`/`_PORT`. The service-account directory can
 /// be moved with `KUBE_BGP_SERVICEACCOUNT_DIR`.
-pub fn load(kubeconfig: Option<&Path>, master: Option<&str>) -> Result<KubeConfig, ConfigError> {
+pub fn load(
+    kubeconfig: Option<&Path>,
+    master: Option<&str>,
+) -> Result<KubeConfig, KubeConfigError> {
     let env = |k: &str| std::env::var(k).ok();
     let sa_dir = env(SERVICE_ACCOUNT_DIR_ENV).unwrap_or_else(|| SERVICE_ACCOUNT_DIR.into());
     load_with(kubeconfig, master, &env, Path::new(&sa_dir))
@@ -180,7 +183,7 @@ pub fn load_with(
     master: Option<&str>,
     env: &dyn Fn(&str) -> Option<String>,
     sa_dir: &Path,
-) -> Result<KubeConfig, ConfigError> {
+) -> Result<KubeConfig, KubeConfigError> {
     let master = master.map(str::trim).filter(|m| !m.is_empty());
     if let Some(path) = kubeconfig {
         return super::kubeconfig::from_file(path, master);
@@ -192,7 +195,7 @@ pub fn load_with(
             let port = env("KUBERNETES_SERVICE_PORT").unwrap_or_default();
             let (host, port) = (host.trim(), port.trim());
             if host.is_empty() || port.is_empty() {
-                return Err(ConfigError::NotInCluster);
+                return Err(KubeConfigError::NotInCluster);
             }
             if host.contains(':') {
                 format!("https://[{host}]:{port}")
@@ -207,7 +210,7 @@ pub fn load_with(
 /// In-cluster credentials (`token`, `ca.crt` in `sa_dir`) for `server`. Over plain
 /// `http://` (only reachable through `--master`) missing files are tolerated, since no
 /// credentials are sent there anyway.
-pub fn in_cluster(server: &str, sa_dir: &Path) -> Result<KubeConfig, ConfigError> {
+pub fn in_cluster(server: &str, sa_dir: &Path) -> Result<KubeConfig, KubeConfigError> {
     let origin = format!("in-cluster {}", sa_dir.display());
     let token_path = sa_dir.join("token");
     let ca_path = sa_dir.join("ca.crt");
@@ -239,7 +242,11 @@ const MAX_CREDENTIAL_FILE: u64 = 1024 * 1024;
 
 /// Reads a certificate, key or token file, refusing one over `MAX_CREDENTIAL_FILE` (a
 /// path to `/dev/zero` or a huge file is an error, not an endless read).
-pub(crate) fn read_file(source: &str, field: &str, path: &Path) -> Result<Vec<u8>, ConfigError> {
+pub(crate) fn read_file(
+    source: &str,
+    field: &str,
+    path: &Path,
+) -> Result<Vec<u8>, KubeConfigError> {
     use std::io::Read;
     let cannot = |e: std::io::Error| {
         field_err(
@@ -268,7 +275,7 @@ pub(crate) fn read_file(source: &str, field: &str, path: &Path) -> Result<Vec<u8
 }
 
 /// Reads a bearer token file (whitespace trimmed, must not be empty).
-pub fn read_token(source: &str, field: &str, path: &Path) -> Result<String, ConfigError> {
+pub fn read_token(source: &str, field: &str, path: &Path) -> Result<String, KubeConfigError> {
     let bytes = read_file(source, field, path)?;
     let s = String::from_utf8(bytes).map_err(|_| {
         field_err(
@@ -295,7 +302,7 @@ pub(crate) fn normalize_server(
     field: &str,
     url: &str,
     tls_configured: bool,
-) -> Result<String, ConfigError> {
+) -> Result<String, KubeConfigError> {
     let url = url.trim();
     let full = if url.contains("://") {
         url.to_string()
@@ -331,7 +338,7 @@ pub(crate) fn parse_ca(
     source: &str,
     field: &str,
     pem: &[u8],
-) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
+) -> Result<Vec<CertificateDer<'static>>, KubeConfigError> {
     let certs = parse_certs(source, field, pem)?;
     let mut store = rustls::RootCertStore::empty();
     for c in &certs {
@@ -346,7 +353,7 @@ pub(crate) fn parse_certs(
     source: &str,
     field: &str,
     pem: &[u8],
-) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
+) -> Result<Vec<CertificateDer<'static>>, KubeConfigError> {
     let certs: Vec<_> = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<_, _>>()
         .map_err(|e| field_err(source, field, format!("bad PEM: {e}")))?;
@@ -364,7 +371,7 @@ pub(crate) fn client_identity(
     cert_pem: &[u8],
     key_field: &str,
     key_pem: &[u8],
-) -> Result<ClientIdentity, ConfigError> {
+) -> Result<ClientIdentity, KubeConfigError> {
     let chain = parse_certs(source, cert_field, cert_pem)?;
     let key = PrivateKeyDer::from_pem_slice(key_pem)
         .map_err(|e| field_err(source, key_field, format!("no usable PEM private key: {e}")))?;
@@ -498,7 +505,7 @@ mod tests {
     fn not_in_cluster_without_env() {
         let env = |_: &str| None;
         let e = load_with(None, None, &env, Path::new("/nonexistent")).unwrap_err();
-        assert_eq!(e, ConfigError::NotInCluster);
+        assert_eq!(e, KubeConfigError::NotInCluster);
     }
 
     #[test]

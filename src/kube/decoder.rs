@@ -21,7 +21,7 @@ use super::objects::{
 
 /// Why a body could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DecodeError {
+pub enum ApiDecodeError {
     /// Reading the body failed (connection reset, timeout, TLS alert, ...).
     Io(String),
     /// The body ended in the middle of a JSON value.
@@ -37,18 +37,18 @@ pub const MAX_EVENT_BYTES: u64 = 16 * 1024 * 1024;
 /// Largest List page read (a page of `limit` objects).
 pub const MAX_PAGE_BYTES: u64 = 512 * 1024 * 1024;
 
-impl fmt::Display for DecodeError {
+impl fmt::Display for ApiDecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DecodeError::Io(e) => write!(f, "read failed: {e}"),
-            DecodeError::Truncated => write!(f, "body ended inside a JSON value"),
-            DecodeError::Syntax(e) => write!(f, "invalid JSON: {e}"),
-            DecodeError::TooLarge(max) => write!(f, "a value larger than {max} bytes"),
+            ApiDecodeError::Io(e) => write!(f, "read failed: {e}"),
+            ApiDecodeError::Truncated => write!(f, "body ended inside a JSON value"),
+            ApiDecodeError::Syntax(e) => write!(f, "invalid JSON: {e}"),
+            ApiDecodeError::TooLarge(max) => write!(f, "a value larger than {max} bytes"),
         }
     }
 }
 
-impl std::error::Error for DecodeError {}
+impl std::error::Error for ApiDecodeError {}
 
 /// Reads at most `max` bytes since the counter was last reset; past that, fails (and
 /// sets `tripped`, so the error is reported as `TooLarge`).
@@ -73,21 +73,21 @@ impl<R: Read> Read for Capped<R> {
     }
 }
 
-fn classify_capped(e: serde_json::Error, tripped: &Cell<bool>, max: u64) -> DecodeError {
+fn classify_capped(e: serde_json::Error, tripped: &Cell<bool>, max: u64) -> ApiDecodeError {
     if tripped.get() {
-        DecodeError::TooLarge(max)
+        ApiDecodeError::TooLarge(max)
     } else {
         classify(e)
     }
 }
 
-fn classify(e: serde_json::Error) -> DecodeError {
+fn classify(e: serde_json::Error) -> ApiDecodeError {
     if e.is_io() {
-        DecodeError::Io(e.to_string())
+        ApiDecodeError::Io(e.to_string())
     } else if e.is_eof() {
-        DecodeError::Truncated
+        ApiDecodeError::Truncated
     } else {
-        DecodeError::Syntax(e.to_string())
+        ApiDecodeError::Syntax(e.to_string())
     }
 }
 
@@ -144,7 +144,7 @@ impl<R: Read> WatchDecoder<R> {
 }
 
 impl<R: Read> Iterator for WatchDecoder<R> {
-    type Item = Result<Frame, DecodeError>;
+    type Item = Result<Frame, ApiDecodeError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed {
@@ -194,11 +194,15 @@ pub struct Page {
 }
 
 /// Decodes a List body of `kind` directly from the reader, item by item.
-pub fn decode_list<R: Read>(kind: ResourceKind, body: R) -> Result<Page, DecodeError> {
+pub fn decode_list<R: Read>(kind: ResourceKind, body: R) -> Result<Page, ApiDecodeError> {
     decode_list_capped(kind, body, MAX_PAGE_BYTES)
 }
 
-fn decode_list_capped<R: Read>(kind: ResourceKind, body: R, max: u64) -> Result<Page, DecodeError> {
+fn decode_list_capped<R: Read>(
+    kind: ResourceKind,
+    body: R,
+    max: u64,
+) -> Result<Page, ApiDecodeError> {
     let tripped = Rc::new(Cell::new(false));
     let capped = Capped {
         inner: body,
@@ -291,7 +295,7 @@ mod tests {
         "\n"
     );
 
-    fn types(d: impl Iterator<Item = Result<Frame, DecodeError>>) -> Vec<String> {
+    fn types(d: impl Iterator<Item = Result<Frame, ApiDecodeError>>) -> Vec<String> {
         d.map(|f| match f {
             Ok(Frame::Event { type_, object }) => format!(
                 "{type_}:{}",
@@ -376,7 +380,7 @@ mod tests {
         );
         let e =
             decode_list_capped(ResourceKind::Node, chunky(&body, &[8192]), 100_000).unwrap_err();
-        assert_eq!(e, DecodeError::TooLarge(100_000));
+        assert_eq!(e, ApiDecodeError::TooLarge(100_000));
         assert!(decode_list_capped(ResourceKind::Node, chunky(&body, &[8192]), 400_000).is_ok());
     }
 
@@ -427,7 +431,7 @@ mod tests {
         );
         assert!(matches!(&p.items[1], Item::Bad { who, .. } if who == "x/b"));
         let e = decode_list(ResourceKind::Node, chunky(r#"{"items":[{"#, &[2])).unwrap_err();
-        assert_eq!(e, DecodeError::Truncated);
+        assert_eq!(e, ApiDecodeError::Truncated);
     }
 
     #[test]

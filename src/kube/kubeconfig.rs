@@ -14,12 +14,12 @@ use yaml_rust2::Yaml;
 use crate::safe_yaml::{KUBECONFIG_LIMITS, load_first};
 
 use super::config::{
-    Auth, ConfigError, KubeConfig, TlsSettings, client_identity, field_err, normalize_server,
+    Auth, KubeConfig, KubeConfigError, TlsSettings, client_identity, field_err, normalize_server,
     parse_ca, read_file, read_token,
 };
 
 /// Loads `path`'s current context. `master`, when given, replaces the cluster's server.
-pub fn from_file(path: &Path, master: Option<&str>) -> Result<KubeConfig, ConfigError> {
+pub fn from_file(path: &Path, master: Option<&str>) -> Result<KubeConfig, KubeConfigError> {
     use std::io::Read;
     let source = format!("kubeconfig {}", path.display());
     let cannot = |e: std::io::Error| field_err(&source, "(file)", format!("cannot read: {e}"));
@@ -41,7 +41,7 @@ pub fn from_str(
     source: &str,
     base: &Path,
     master: Option<&str>,
-) -> Result<KubeConfig, ConfigError> {
+) -> Result<KubeConfig, KubeConfigError> {
     let doc = load_first(text, &KUBECONFIG_LIMITS)
         .map_err(|e| field_err(source, "(yaml)", format!("refused: {e}")))?;
     let doc = &doc;
@@ -177,7 +177,7 @@ impl Parser<'_> {
         }
     }
 
-    fn opt_str(&self, y: &Yaml, field: &str) -> Result<Option<String>, ConfigError> {
+    fn opt_str(&self, y: &Yaml, field: &str) -> Result<Option<String>, KubeConfigError> {
         match y {
             Yaml::BadValue | Yaml::Null => Ok(None),
             Yaml::String(s) => Ok(Some(s.clone())),
@@ -189,7 +189,7 @@ impl Parser<'_> {
         }
     }
 
-    fn opt_bool(&self, y: &Yaml, field: &str) -> Result<bool, ConfigError> {
+    fn opt_bool(&self, y: &Yaml, field: &str) -> Result<bool, KubeConfigError> {
         match y {
             Yaml::BadValue | Yaml::Null => Ok(false),
             Yaml::Boolean(b) => Ok(*b),
@@ -207,7 +207,7 @@ impl Parser<'_> {
         list: &str,
         inner: &str,
         name: &str,
-    ) -> Result<(&'y Yaml, String), ConfigError> {
+    ) -> Result<(&'y Yaml, String), KubeConfigError> {
         let items = match &doc[list] {
             Yaml::Array(a) => a.as_slice(),
             Yaml::BadValue | Yaml::Null => &[],
@@ -233,7 +233,7 @@ impl Parser<'_> {
         y: &Yaml,
         prefix: &str,
         name: &str,
-    ) -> Result<Option<(Vec<u8>, String)>, ConfigError> {
+    ) -> Result<Option<(Vec<u8>, String)>, KubeConfigError> {
         let data_field = format!("{prefix}.{name}-data");
         if let Some(d) = self.opt_str(&y[format!("{name}-data").as_str()], &data_field)? {
             if !d.is_empty() {
@@ -264,7 +264,7 @@ mod tests {
         base64::engine::general_purpose::STANDARD.encode(b)
     }
 
-    fn parse(text: &str, base: &Path) -> Result<KubeConfig, ConfigError> {
+    fn parse(text: &str, base: &Path) -> Result<KubeConfig, KubeConfigError> {
         from_str(text, "kubeconfig K", base, None)
     }
 

@@ -16,7 +16,7 @@ mod testserver;
 pub mod watch;
 
 pub use client::{Client, ClientError};
-pub use config::{Auth, ConfigError, KubeConfig, TlsSettings, load, local_node_name};
+pub use config::{Auth, KubeConfig, KubeConfigError, TlsSettings, load, local_node_name};
 pub use objects::{
     Endpoint, EndpointConditions, EndpointSlice, KubeObject, LoadBalancerIngress, Node,
     NodeAddress, ObjectMeta, ResourceKind, Service, Status,

@@ -326,7 +326,7 @@ impl Reflector {
             if cont.as_deref() == Some(next.as_str()) {
                 return Err(ClientError::Decode {
                     what: format!("LIST {}", kind.path()),
-                    error: super::decoder::DecodeError::Syntax(
+                    error: super::decoder::ApiDecodeError::Syntax(
                         "server repeated the same continue token".into(),
                     ),
                 });
@@ -336,7 +336,7 @@ impl Reflector {
         if rv.is_empty() {
             return Err(ClientError::Decode {
                 what: format!("LIST {}", kind.path()),
-                error: super::decoder::DecodeError::Syntax(
+                error: super::decoder::ApiDecodeError::Syntax(
                     "list has no metadata.resourceVersion".into(),
                 ),
             });

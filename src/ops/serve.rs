@@ -73,7 +73,7 @@ pub struct Limits {
     pub complete: fn(&[u8]) -> bool,
 }
 
-struct Conn<S, C> {
+struct ClientConn<S, C> {
     stream: S,
     source: Option<IpAddr>,
     input: Vec<u8>,
@@ -106,7 +106,7 @@ pub struct ServeStats {
 pub struct Server<L: Accept, C> {
     listener: L,
     base: usize,
-    conns: HashMap<usize, Conn<L::Stream, C>>,
+    conns: HashMap<usize, ClientConn<L::Stream, C>>,
     next: usize,
     limits: Limits,
     /// Connections with more to write that the socket may still take: driven again on
@@ -270,7 +270,7 @@ impl<L: Accept + mio::event::Source, C> Server<L, C> {
                         new.push(self.base + slot);
                         self.conns.insert(
                             self.base + slot,
-                            Conn {
+                            ClientConn {
                                 stream,
                                 source,
                                 input: Vec::new(),
@@ -305,7 +305,7 @@ impl<L: Accept + mio::event::Source, C> Server<L, C> {
         }
     }
 
-    fn deadline_of(c: &Conn<L::Stream, C>) -> Instant {
+    fn deadline_of(c: &ClientConn<L::Stream, C>) -> Instant {
         if c.answered {
             c.progress + WRITE_STALL
         } else {
@@ -345,7 +345,7 @@ enum Step {
 
 /// Reads, answers, writes (a bounded number of parts of a long answer).
 fn drive<S: Read + Write, C>(
-    conn: &mut Conn<S, C>,
+    conn: &mut ClientConn<S, C>,
     limits: &Limits,
     r: &mut dyn Responder<Cursor = C>,
     now: Instant,

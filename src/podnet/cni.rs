@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
-use crate::bgp::types::Prefix;
+use crate::prefix::Prefix;
 
 /// kube-router's environment variable naming the file.
 pub(crate) const ENV_CONF_FILE: &str = "KUBE_ROUTER_CNI_CONF_FILE";

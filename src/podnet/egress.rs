@@ -35,7 +35,7 @@ use super::nfmsg::{
     NFTA_SET_KEY_LEN, NFTA_SET_KEY_TYPE, NFTA_SET_NAME, NFTA_SET_TABLE, NFTA_TABLE_FLAGS,
     NFTA_TABLE_NAME, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REQUEST, NfFamily, NfWriter,
 };
-use crate::bgp::types::Prefix;
+use crate::prefix::Prefix;
 
 pub(crate) const TABLE: &str = "kube-bgp";
 pub(crate) const CHAIN: &str = "pod-egress";

@@ -30,7 +30,7 @@ pub(crate) const COMMENT_NODE_IF: &str =
 
 /// Which interface a rule matches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Dir {
+pub(crate) enum ForwardDir {
     /// `-i`
     In,
     /// `-o`
@@ -40,7 +40,7 @@ pub(crate) enum Dir {
 /// One accept rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct AcceptRule {
-    pub(crate) dir: Dir,
+    pub(crate) dir: ForwardDir,
     pub(crate) ifname: String,
     pub(crate) comment: &'static str,
 }
@@ -51,19 +51,19 @@ pub(crate) struct AcceptRule {
 pub(crate) fn wanted(node_if: Option<&str>) -> Vec<AcceptRule> {
     let mut v = vec![
         AcceptRule {
-            dir: Dir::In,
+            dir: ForwardDir::In,
             ifname: BRIDGE.into(),
             comment: COMMENT_FROM_PODS,
         },
         AcceptRule {
-            dir: Dir::Out,
+            dir: ForwardDir::Out,
             ifname: BRIDGE.into(),
             comment: COMMENT_TO_PODS,
         },
     ];
     if let Some(i) = node_if {
         v.push(AcceptRule {
-            dir: Dir::Out,
+            dir: ForwardDir::Out,
             ifname: i.to_string(),
             comment: COMMENT_NODE_IF,
         });
@@ -87,8 +87,8 @@ pub(crate) fn recognise(r: &DumpedRule<'_>) -> Option<AcceptRule> {
         return None;
     };
     let dir = match meta.meta_key()? {
-        NFT_META_IIFNAME => Dir::In,
-        NFT_META_OIFNAME => Dir::Out,
+        NFT_META_IIFNAME => ForwardDir::In,
+        NFT_META_OIFNAME => ForwardDir::Out,
         _ => return None,
     };
     let name = cmp.cmp_eq_value()?;
@@ -175,8 +175,8 @@ fn encode_insert(w: &mut NfWriter, fam: NfFamily, r: &AcceptRule) {
     w.str(NFTA_RULE_CHAIN, FORWARD_CHAIN);
     let exprs = w.nest(NFTA_RULE_EXPRESSIONS);
     w.expr_meta(match r.dir {
-        Dir::In => NFT_META_IIFNAME,
-        Dir::Out => NFT_META_OIFNAME,
+        ForwardDir::In => NFT_META_IIFNAME,
+        ForwardDir::Out => NFT_META_OIFNAME,
     });
     let mut name = r.ifname.as_bytes().to_vec();
     name.push(0);

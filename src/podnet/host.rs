@@ -327,7 +327,7 @@ impl Host {
                             format!(
                                 "{} filter FORWARD: inserted accept {} {} ({})",
                                 fam.name(),
-                                if r.dir == forward::Dir::In {
+                                if r.dir == forward::ForwardDir::In {
                                     "-i"
                                 } else {
                                     "-o"
@@ -500,7 +500,7 @@ impl Host {
         let v6 = t
             .pod_cidrs
             .iter()
-            .filter(|p| p.afi() == crate::bgp::types::Afi::Ipv6)
+            .filter(|p| p.afi() == crate::prefix::Afi::Ipv6)
             .count();
         Ok(Some(format!(
             "pod egress table inet kube-bgp written ({why}): {} pod CIDRs ({} IPv6), {} node addresses",

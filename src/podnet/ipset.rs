@@ -9,8 +9,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::nfmsg::{NLM_F_ACK, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NfWriter, as_str, nf_attrs};
-use crate::bgp::types::Prefix;
 use crate::kernel::codec::attrs;
+use crate::prefix::Prefix;
 
 pub(crate) const POD_SUBNETS: &str = "kube-router-pod-subnets";
 pub(crate) const NODE_IPS: &str = "kube-router-node-ips";

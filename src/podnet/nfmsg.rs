@@ -345,7 +345,7 @@ impl NfWriter {
 // ---- reading what the kernel sends ----
 
 /// The attributes of an nfnetlink message payload (after the 4-byte nfgenmsg).
-pub(crate) fn nf_attrs(payload: &[u8]) -> crate::kernel::codec::Attrs<'_> {
+pub(crate) fn nf_attrs(payload: &[u8]) -> crate::kernel::codec::NlAttrs<'_> {
     attrs(payload.get(4..).unwrap_or(&[]))
 }
 

@@ -13,8 +13,8 @@ use super::egress::EgressTable;
 use super::forward::{self, AcceptRule};
 use super::ipset::Member;
 use super::sysctl::{self, Setting};
-use crate::bgp::types::Prefix;
 use crate::cluster::PodNetwork;
+use crate::prefix::Prefix;
 
 /// The pod network's part of the command line.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -13,8 +13,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use kube_bgp::bgp::rib::{PeerInfo, Policy, Rib, RibConfig, Source};
-use kube_bgp::bgp::types::{Afi, AsPath, AsSegment, Attrs, Message, Origin, Prefix};
+use kube_bgp::bgp::types::{AsPath, AsSegment, Attrs, Message, Origin};
 use kube_bgp::bgp::wire;
+use kube_bgp::prefix::{Afi, Prefix};
 
 /// kube-router's shape towards external peers: accept imports, export no learned path.
 struct External;

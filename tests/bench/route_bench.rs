@@ -19,8 +19,8 @@ use std::os::unix::io::AsRawFd;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use kube_bgp::bgp::types::Prefix;
 use kube_bgp::kernel::{BatchOptions, KernelRoute, Reconciler, Watch};
+use kube_bgp::prefix::Prefix;
 
 fn sh(cmd: &str) -> Result<String, String> {
     let out = Command::new("sh")

@@ -14,8 +14,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use kube_bgp::bgp::types::{AsPath, AsSegment, Attrs, Capability, Message, Open, Origin, Prefix};
+use kube_bgp::bgp::types::{AsPath, AsSegment, Attrs, Capability, Message, Open, Origin};
 use kube_bgp::bgp::wire;
+use kube_bgp::prefix::Prefix;
 
 use super::Netns;
 
@@ -198,7 +199,7 @@ fn run(
             out.clear();
         }
     }
-    wire::encode_end_of_rib(kube_bgp::bgp::types::Afi::Ipv4, &mut out);
+    wire::encode_end_of_rib(kube_bgp::prefix::Afi::Ipv4, &mut out);
     s.write_all(&out)
         .map_err(|e| format!("send UPDATEs: {e}"))?;
     // Keep the session: read (and drop) what kube-bgp sends, KEEPALIVE every 10 s.

@@ -16,11 +16,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
-use kube_bgp::bgp::types::{
-    Afi, Capability, GrFamily, GracefulRestartCap, Message, Notification, Open,
-};
+use kube_bgp::bgp::types::{Capability, GrFamily, GracefulRestartCap, Message, Notification, Open};
 use kube_bgp::bgp::wire::{self, AfiSet, Ctx};
 use kube_bgp::net::sock;
+use kube_bgp::prefix::Afi;
 
 use super::Netns;
 

@@ -27,7 +27,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use kube_bgp::bgp::types::Prefix;
+use kube_bgp::prefix::Prefix;
 
 use super::{ChildGuard, Netns};
 

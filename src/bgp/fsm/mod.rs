@@ -57,20 +57,20 @@ mod peer;
 pub(crate) mod timers;
 
 #[cfg(test)]
-mod tests;
+mod fsm_tests;
 #[cfg(test)]
-mod tests_guard;
+mod guard_tests;
 #[cfg(test)]
-mod tests_session;
+mod session_tests;
 
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use crate::bgp::types::{Afi, Message, Notification, Update};
+use crate::bgp::types::{Afi, Message, Notification, NotificationCode, Update};
 
 pub use collision::keep_outbound;
-pub use negotiate::{BGP_VERSION, Negotiated, build_open, check_open, code, negotiate_hold_time};
+pub use negotiate::{BGP_VERSION, Negotiated, build_open, check_open, negotiate_hold_time};
 pub use peer::Peer;
 
 /// Identifies one TCP connection of a [`Peer`] (see the module docs for who allocates).
@@ -263,9 +263,9 @@ impl fmt::Display for State {
 pub enum Input {
     /// Administrative start (also after a [`Input::Stop`]).
     Start,
-    /// Administrative stop: open connections get Cease with this subcode (RFC 4486,
-    /// e.g. 2 = shutdown, 3 = peer de-configured, 4 = reset).
-    Stop { subcode: u8 },
+    /// Administrative stop: open connections get this Cease NOTIFICATION (RFC 4486:
+    /// `CeaseAdminShutdown`, `CeasePeerDeconfigured`, `CeaseConfigChange`, ...).
+    Stop { cease: NotificationCode },
     /// A connection is up: an outbound one we asked for, or an accepted inbound one
     /// (whose id came from [`Peer::alloc_conn`]).
     TcpConnected { conn: ConnId, inbound: bool },

@@ -9,38 +9,12 @@ use std::net::Ipv4Addr;
 
 use super::PeerConfig;
 use crate::bgp::types::{
-    Afi, Capability, GrFamily, GracefulRestartCap, Message, Notification, Open,
+    Afi, Capability, GrFamily, GracefulRestartCap, Message, Notification, NotificationCode, Open,
 };
+use crate::bgp::wire::AS_TRANS;
 
 /// BGP version spoken (RFC 4271).
 pub const BGP_VERSION: u8 = 4;
-
-/// NOTIFICATION codes and subcodes the FSM sends (RFC 4271 §4.5, RFC 4486, RFC 6608).
-pub mod code {
-    pub const OPEN_ERROR: u8 = 2;
-    pub const OPEN_UNSUPPORTED_VERSION: u8 = 1;
-    pub const OPEN_BAD_PEER_AS: u8 = 2;
-    pub const OPEN_BAD_BGP_ID: u8 = 3;
-    pub const OPEN_UNACCEPTABLE_HOLD_TIME: u8 = 6;
-    pub const OPEN_UNSUPPORTED_CAPABILITY: u8 = 7;
-    pub const HOLD_TIMER_EXPIRED: u8 = 4;
-    /// RFC 9687.
-    pub const SEND_HOLD_TIMER_EXPIRED: u8 = 8;
-    pub const FSM_ERROR: u8 = 5;
-    /// RFC 6608 subcodes: unexpected message in OpenSent / OpenConfirm / Established.
-    pub const FSM_IN_OPEN_SENT: u8 = 1;
-    pub const FSM_IN_OPEN_CONFIRM: u8 = 2;
-    pub const FSM_IN_ESTABLISHED: u8 = 3;
-    pub const CEASE: u8 = 6;
-    /// RFC 4486 Cease subcodes.
-    pub const CEASE_MAX_PREFIXES: u8 = 1;
-    pub const CEASE_ADMIN_SHUTDOWN: u8 = 2;
-    pub const CEASE_PEER_DECONFIGURED: u8 = 3;
-    pub const CEASE_ADMIN_RESET: u8 = 4;
-    pub const CEASE_CONFIG_CHANGE: u8 = 6;
-    pub const CEASE_COLLISION: u8 = 7;
-    pub const CEASE_OUT_OF_RESOURCES: u8 = 8;
-}
 
 /// What both ends agreed on for one session; handed to the speaker and the RIB when the
 /// session reaches Established.
@@ -115,19 +89,18 @@ pub fn build_open(cfg: &PeerConfig) -> Message {
     })
 }
 
-fn open_error(subcode: u8, data: Vec<u8>) -> Notification {
-    Notification {
-        code: code::OPEN_ERROR,
-        subcode,
-        data,
-    }
+fn open_error(kind: NotificationCode, data: Vec<u8>) -> Notification {
+    Notification::new(kind, data)
 }
 
 /// The hold time both ends use: the smaller of the two, where 0 (no hold timer) wins.
 /// A received 1 or 2 is refused (RFC 4271 §6.2) with OPEN error subcode 6.
 pub fn negotiate_hold_time(ours: u16, theirs: u16) -> Result<u16, Notification> {
     if theirs == 1 || theirs == 2 {
-        return Err(open_error(code::OPEN_UNACCEPTABLE_HOLD_TIME, Vec::new()));
+        return Err(open_error(
+            NotificationCode::OpenUnacceptableHoldTime,
+            Vec::new(),
+        ));
     }
     Ok(ours.min(theirs))
 }
@@ -137,15 +110,15 @@ pub fn negotiate_hold_time(ours: u16, theirs: u16) -> Result<u16, Notification> 
 pub fn check_open(cfg: &PeerConfig, open: &Open) -> Result<Negotiated, Notification> {
     if open.version != BGP_VERSION {
         return Err(open_error(
-            code::OPEN_UNSUPPORTED_VERSION,
+            NotificationCode::OpenUnsupportedVersion,
             u16::from(BGP_VERSION).to_be_bytes().to_vec(),
         ));
     }
     if open.asn != cfg.remote_asn {
         // The data field carries the AS we saw; 2 octets per RFC 4271 (AS_TRANS beyond).
-        let shown = u16::try_from(open.asn).unwrap_or(23456);
+        let shown = u16::try_from(open.asn).unwrap_or(AS_TRANS as u16);
         return Err(open_error(
-            code::OPEN_BAD_PEER_AS,
+            NotificationCode::OpenBadPeerAs,
             shown.to_be_bytes().to_vec(),
         ));
     }
@@ -153,14 +126,17 @@ pub fn check_open(cfg: &PeerConfig, open: &Open) -> Result<Negotiated, Notificat
     // hold the session and its routes forever. Refused unless configured (BIRD's
     // `min hold time`, FRR's `bgp minimum-holdtime`) or offered by us.
     if open.hold_time == 0 && cfg.hold_time != 0 && !cfg.accept_zero_hold_time {
-        return Err(open_error(code::OPEN_UNACCEPTABLE_HOLD_TIME, Vec::new()));
+        return Err(open_error(
+            NotificationCode::OpenUnacceptableHoldTime,
+            Vec::new(),
+        ));
     }
     let hold_time = negotiate_hold_time(cfg.hold_time, open.hold_time)?;
     let ibgp = cfg.local_asn == cfg.remote_asn;
     // RFC 6286 §2.2: 0 is never valid; equal to ours only matters within one AS.
     if open.router_id.is_unspecified() || (ibgp && open.router_id == cfg.router_id) {
         return Err(open_error(
-            code::OPEN_BAD_BGP_ID,
+            NotificationCode::OpenBadBgpId,
             open.router_id.octets().to_vec(),
         ));
     }
@@ -205,7 +181,10 @@ pub fn check_open(cfg: &PeerConfig, open: &Open) -> Result<Negotiated, Notificat
             data.extend_from_slice(&afi.code().to_be_bytes());
             data.extend_from_slice(&[0, Afi::SAFI_UNICAST]);
         }
-        return Err(open_error(code::OPEN_UNSUPPORTED_CAPABILITY, data));
+        return Err(open_error(
+            NotificationCode::OpenUnsupportedCapability,
+            data,
+        ));
     }
 
     Ok(Negotiated {

@@ -7,7 +7,6 @@
 
 use std::time::{Duration, Instant};
 
-use super::negotiate::code;
 use super::timers::{Backoff, Prng, after};
 mod transitions;
 
@@ -15,7 +14,7 @@ use super::{
     ConnId, DownReason, FsmError, Input, LastNotification, Negotiated, Output,
     PREFIX_LIMIT_RESTART_MAX, PeerConfig, SEND_HOLD_NO_HOLD_TIME, State,
 };
-use crate::bgp::types::{Afi, Message, Notification};
+use crate::bgp::types::{Afi, Message, Notification, NotificationCode};
 
 /// Where one TCP connection stands. Ordered by progress.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -28,7 +27,7 @@ enum ConnState {
 }
 
 #[derive(Clone, Debug)]
-struct Conn {
+struct FsmConn {
     id: ConnId,
     inbound: bool,
     state: ConnState,
@@ -40,9 +39,9 @@ struct Conn {
     negotiated: Option<Negotiated>,
 }
 
-impl Conn {
-    fn new(id: ConnId, inbound: bool) -> Conn {
-        Conn {
+impl FsmConn {
+    fn new(id: ConnId, inbound: bool) -> FsmConn {
+        FsmConn {
             id,
             inbound,
             state: ConnState::Connecting,
@@ -75,7 +74,7 @@ pub struct Peer {
     admin_up: bool,
     idle_hold_until: Option<Instant>,
     connect_retry_at: Option<Instant>,
-    conns: Vec<Conn>,
+    conns: Vec<FsmConn>,
     next_conn: ConnId,
     established_at: Option<Instant>,
     last_notification: Option<LastNotification>,
@@ -84,12 +83,8 @@ pub struct Peer {
     reported: State,
 }
 
-fn notification(code: u8, subcode: u8) -> Notification {
-    Notification {
-        code,
-        subcode,
-        data: Vec::new(),
-    }
+fn notification(kind: NotificationCode) -> Notification {
+    Notification::new(kind, Vec::new())
 }
 
 fn secs(s: u16) -> Duration {
@@ -211,7 +206,7 @@ impl Peer {
         self.limit_backoff.start = cfg.prefix_limit_restart;
         self.cfg = cfg;
         if reset {
-            let n = notification(code::CEASE, code::CEASE_CONFIG_CHANGE);
+            let n = notification(NotificationCode::CeaseConfigChange);
             self.last_notification = Some(LastNotification {
                 sent: true,
                 notification: n.clone(),
@@ -243,7 +238,7 @@ impl Peer {
         let mut out = Vec::new();
         match input {
             Input::Start => self.start(now, &mut out),
-            Input::Stop { subcode } => self.stop(subcode, now, &mut out),
+            Input::Stop { cease } => self.stop(cease, now, &mut out),
             Input::TcpConnected { conn, inbound } => {
                 if inbound {
                     self.accept(conn, now, &mut out);
@@ -273,7 +268,7 @@ impl Peer {
         out
     }
 
-    fn established(&self) -> Option<&Conn> {
+    fn established(&self) -> Option<&FsmConn> {
         self.conns
             .iter()
             .find(|c| c.state == ConnState::Established)
@@ -315,19 +310,19 @@ impl Peer {
 
     fn connect(&mut self, now: Instant, out: &mut Vec<Output>) {
         let conn = self.alloc_conn();
-        self.conns.push(Conn::new(conn, false));
+        self.conns.push(FsmConn::new(conn, false));
         out.push(Output::Connect { conn });
         let wait = self.backoff.next(&mut self.rng);
         self.connect_retry_at = Some(after(now, wait));
     }
 
-    fn stop(&mut self, subcode: u8, now: Instant, out: &mut Vec<Output>) {
+    fn stop(&mut self, cease: NotificationCode, now: Instant, out: &mut Vec<Output>) {
         if !self.admin_up {
             return;
         }
         let was_idle = self.state() == State::Idle;
         self.admin_up = false;
-        let n = notification(code::CEASE, subcode);
+        let n = notification(cease);
         if self.conns.iter().any(|c| c.state >= ConnState::OpenSent) {
             self.last_notification = Some(LastNotification {
                 sent: true,
@@ -461,13 +456,19 @@ impl Peer {
     }
 
     /// Removes connection `i`, returning it.
-    fn remove(&mut self, i: usize) -> Option<Conn> {
+    fn remove(&mut self, i: usize) -> Option<FsmConn> {
         (i < self.conns.len()).then(|| self.conns.remove(i))
     }
 
     /// After connection `c` ended: the peer goes to Idle when `c` carried the session
     /// or was the last connection past OpenSent; otherwise the other connection goes on.
-    fn after_removal(&mut self, c: Conn, reason: DownReason, now: Instant, out: &mut Vec<Output>) {
+    fn after_removal(
+        &mut self,
+        c: FsmConn,
+        reason: DownReason,
+        now: Instant,
+        out: &mut Vec<Output>,
+    ) {
         let was_established = c.state == ConnState::Established;
         if was_established || self.conns.is_empty() {
             let gr = c
@@ -499,7 +500,7 @@ impl Peer {
         };
         let limit = self.cfg.max_send_buffer;
         if limit > 0 && pending > limit {
-            let n = notification(code::CEASE, code::CEASE_OUT_OF_RESOURCES);
+            let n = notification(NotificationCode::CeaseOutOfResources);
             self.conn_error(i, DownReason::SendBufferFull { limit }, Some(n), now, out);
             return;
         }
@@ -524,11 +525,7 @@ impl Peer {
         let mut data = afi.code().to_be_bytes().to_vec();
         data.push(Afi::SAFI_UNICAST);
         data.extend_from_slice(&limit.to_be_bytes());
-        let n = Notification {
-            code: code::CEASE,
-            subcode: code::CEASE_MAX_PREFIXES,
-            data,
-        };
+        let n = Notification::new(NotificationCode::CeaseMaxPrefixes, data);
         self.last_notification = Some(LastNotification {
             sent: true,
             notification: n.clone(),
@@ -552,7 +549,7 @@ impl Peer {
         if c.state >= ConnState::OpenSent {
             out.push(Output::Send {
                 conn: c.id,
-                msg: Message::Notification(notification(code::CEASE, code::CEASE_COLLISION)),
+                msg: Message::Notification(notification(NotificationCode::CeaseCollision)),
             });
         }
         out.push(Output::Close { conn: c.id });

@@ -17,9 +17,9 @@ mod best;
 mod intern;
 mod out;
 mod policy;
-mod table;
 #[cfg(test)]
-mod tests;
+mod rib_tests;
+mod table;
 mod view;
 
 use std::borrow::Cow;
@@ -35,7 +35,7 @@ pub use policy::{AcceptAll, Policy, Source};
 pub use table::Path;
 
 use intern::Interner;
-use out::Group;
+use out::UpdateGroup;
 use table::{F_BEST, F_EXPORT, F_LIVE, IdMap, LOCAL_SRC, Table};
 
 /// Bytes of a std `HashMap`/`HashSet` whose `capacity()` is `capacity`, with `T` per
@@ -139,7 +139,7 @@ impl fmt::Display for RibError {
 impl std::error::Error for RibError {}
 
 #[derive(Debug)]
-struct PeerSlot {
+struct RibPeer {
     info: PeerInfo,
     up: bool,
     group: Option<usize>,
@@ -275,13 +275,13 @@ impl Dirty {
 pub struct Rib {
     cfg: RibConfig,
     policy: Box<dyn Policy>,
-    peers: Vec<Option<PeerSlot>>,
+    peers: Vec<Option<RibPeer>>,
     table: Table,
     interner: Interner,
     /// Pre-policy attributes of the paths whose import changed them (`Path::modified`),
     /// by `path_key(prefix id, source)`.
     received: IdMap<u64, Arc<Attrs>>,
-    groups: Vec<Option<Group>>,
+    groups: Vec<Option<UpdateGroup>>,
     best_dirty: Dirty,
     export_dirty: Dirty,
     /// Every group recomputes every prefix at the next flush (policy change).
@@ -291,7 +291,7 @@ pub struct Rib {
 }
 
 /// (source, attribute pointer) of an entry's best path, for change detection.
-fn best_ident(e: &table::Entry) -> Option<(u32, *const Attrs)> {
+fn best_ident(e: &table::PrefixEntry) -> Option<(u32, *const Attrs)> {
     e.best().map(|p| (p.src, Arc::as_ptr(&p.attrs)))
 }
 
@@ -384,19 +384,19 @@ impl Rib {
 
     /// `heap_bytes` by component, for tests and diagnostics.
     pub(crate) fn heap_parts(&self) -> Vec<(&'static str, usize)> {
-        let peers = self.peers.capacity() * std::mem::size_of::<Option<PeerSlot>>()
+        let peers = self.peers.capacity() * std::mem::size_of::<Option<RibPeer>>()
             + self
                 .peers
                 .iter()
                 .flatten()
                 .map(|s| s.info.families.capacity() * std::mem::size_of::<Afi>())
                 .sum::<usize>();
-        let groups = self.groups.capacity() * std::mem::size_of::<Option<Group>>()
+        let groups = self.groups.capacity() * std::mem::size_of::<Option<UpdateGroup>>()
             + self
                 .groups
                 .iter()
                 .flatten()
-                .map(Group::heap_bytes)
+                .map(UpdateGroup::heap_bytes)
                 .sum::<usize>();
         let dirty = (self.best_dirty.ids.capacity() + self.export_dirty.ids.capacity()) * 4;
         vec![
@@ -423,7 +423,7 @@ impl Rib {
 
     /// Registers a configured peer (not yet established).
     pub fn add_peer(&mut self, info: PeerInfo) -> PeerId {
-        let slot = PeerSlot {
+        let slot = RibPeer {
             info,
             up: false,
             group: None,
@@ -457,11 +457,11 @@ impl Rib {
             .map(|(i, _)| PeerId(i as u32))
     }
 
-    fn slot(&self, id: PeerId) -> Option<&PeerSlot> {
+    fn slot(&self, id: PeerId) -> Option<&RibPeer> {
         self.peers.get(id.0 as usize).and_then(Option::as_ref)
     }
 
-    fn slot_mut(&mut self, id: PeerId) -> Result<&mut PeerSlot, RibError> {
+    fn slot_mut(&mut self, id: PeerId) -> Result<&mut RibPeer, RibError> {
         self.peers
             .get_mut(id.0 as usize)
             .and_then(Option::as_mut)
@@ -844,7 +844,7 @@ impl Rib {
 }
 
 /// The best-path selection's view of the peers: source index -> that peer's info.
-fn peer_lookup<'a>(peers: &'a [Option<PeerSlot>]) -> impl Fn(u32) -> Option<&'a PeerInfo> + 'a {
+fn peer_lookup<'a>(peers: &'a [Option<RibPeer>]) -> impl Fn(u32) -> Option<&'a PeerInfo> + 'a {
     move |s: u32| {
         peers
             .get(s as usize)

@@ -237,7 +237,7 @@ impl Slots {
 }
 
 #[derive(Debug)]
-pub(crate) struct Group {
+pub(crate) struct UpdateGroup {
     key: GroupKey,
     /// The peer export rules and policy are evaluated for.
     rep: PeerInfo,
@@ -255,7 +255,7 @@ pub(crate) struct Group {
     excepts: IdMap<u32, usize>,
 }
 
-impl Group {
+impl UpdateGroup {
     pub(crate) fn advertised_to(&self, id: PeerId) -> usize {
         self.advertised - self.excepts.get(&id.0).copied().unwrap_or(0)
     }
@@ -285,7 +285,7 @@ impl Group {
 
     /// Stores the slot of prefix `id` (of `limit` ids), keeping the counters.
     fn set_slot(&mut self, id: u32, new: OutSlot, limit: usize) -> OutSlot {
-        let count = |g: &mut Group, s: &OutSlot, up: bool| {
+        let count = |g: &mut UpdateGroup, s: &OutSlot, up: bool| {
             if s.attrs.is_none() {
                 return;
             }
@@ -463,7 +463,7 @@ impl Rib {
         {
             return i;
         }
-        let g = Group {
+        let g = UpdateGroup {
             key,
             rep: info,
             members: Vec::new(),
@@ -595,7 +595,13 @@ impl Rib {
 
     /// The Adj-RIB-Out entry of prefix `id` for group `g`.
     /// `learned`: the policy may export learned paths to this group at all.
-    fn compute(&mut self, g: &Group, id: u32, learned: bool, cache: &mut RewriteCache) -> OutSlot {
+    fn compute(
+        &mut self,
+        g: &UpdateGroup,
+        id: u32,
+        learned: bool,
+        cache: &mut RewriteCache,
+    ) -> OutSlot {
         let none = OutSlot::default();
         let Some(e) = self.table.entry(id) else {
             return none;
@@ -642,7 +648,7 @@ impl Rib {
         }
     }
 
-    fn flush_group(&mut self, g: &mut Group, ids: &[u32], out: &mut Vec<OutBatch>) {
+    fn flush_group(&mut self, g: &mut UpdateGroup, ids: &[u32], out: &mut Vec<OutBatch>) {
         let limit = self.table.id_limit();
         let learned = self.policy.exports_learned(&g.rep);
         let mut cache = RewriteCache::default();
@@ -720,7 +726,7 @@ impl Rib {
     }
 
     /// Full tables for joiners (then End-of-RIB), differences for movers.
-    fn dump(&mut self, g: &mut Group, out: &mut Vec<OutBatch>) {
+    fn dump(&mut self, g: &mut UpdateGroup, out: &mut Vec<OutBatch>) {
         if !g.joiners.is_empty() {
             let mut joiners = std::mem::take(&mut g.joiners);
             joiners.sort();

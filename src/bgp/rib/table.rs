@@ -16,11 +16,11 @@ use crate::bgp::types::{Attrs, Prefix};
 
 /// Source id of a locally originated path.
 pub(crate) const LOCAL_SRC: u32 = u32::MAX;
-/// Entry flag: the best path changed since the last `take_best_changes`.
+/// PrefixEntry flag: the best path changed since the last `take_best_changes`.
 pub(crate) const F_BEST: u8 = 1;
-/// Entry flag: the export of this prefix must be recomputed at the next flush.
+/// PrefixEntry flag: the export of this prefix must be recomputed at the next flush.
 pub(crate) const F_EXPORT: u8 = 2;
-/// Entry flag: the entry is in use (not on the free list).
+/// PrefixEntry flag: the entry is in use (not on the free list).
 pub(crate) const F_LIVE: u8 = 4;
 
 /// A cheap hasher for internal keys (ids and pointers, never chosen by a peer).
@@ -159,7 +159,7 @@ impl Paths {
     }
 }
 
-// Entry key layout: bits 0-31 the IPv4 address (or the IPv6 address's index in
+// PrefixEntry key layout: bits 0-31 the IPv4 address (or the IPv6 address's index in
 // `Table::v6`), 32-39 the prefix length, 40 set for IPv6, 56-63 the entry flags.
 const LEN_SHIFT: u32 = 32;
 const V6_BIT: u64 = 1 << 40;
@@ -171,13 +171,13 @@ fn v4_key(a: Ipv4Addr, len: u8) -> u64 {
 }
 
 #[derive(Debug)]
-pub(crate) struct Entry {
+pub(crate) struct PrefixEntry {
     /// The prefix (see the key layout above) and the flags.
     key: u64,
     pub(crate) paths: Paths,
 }
 
-impl Entry {
+impl PrefixEntry {
     /// The current best path: the first path, when it was accepted.
     pub(crate) fn best(&self) -> Option<&Path> {
         self.paths.as_slice().first().filter(|p| !p.rejected)
@@ -227,7 +227,7 @@ pub(crate) struct Table {
     slots: Vec<u64>,
     mask: usize,
     bits: u32,
-    pub(crate) entries: Vec<Entry>,
+    pub(crate) entries: Vec<PrefixEntry>,
     free: Vec<u32>,
     live: usize,
     /// Addresses of IPv6 entries (indexed from their key), with their own free list.
@@ -263,7 +263,7 @@ impl Table {
     }
 
     /// The prefix of an entry of this table.
-    pub(crate) fn prefix_of(&self, e: &Entry) -> Prefix {
+    pub(crate) fn prefix_of(&self, e: &PrefixEntry) -> Prefix {
         let len = (e.key >> LEN_SHIFT) as u8;
         if e.key & V6_BIT == 0 {
             Prefix::V4(Ipv4Addr::from(e.key as u32), len)
@@ -286,7 +286,7 @@ impl Table {
     }
 
     /// Whether entry `e` holds `prefix`.
-    fn holds(&self, e: &Entry, prefix: &Prefix) -> bool {
+    fn holds(&self, e: &PrefixEntry, prefix: &Prefix) -> bool {
         match *prefix {
             Prefix::V4(a, l) => e.key & PREFIX_BITS == v4_key(a, l),
             Prefix::V6(a, l) => {
@@ -342,11 +342,11 @@ impl Table {
         self.find(prefix, hash_prefix(prefix))?.ok()
     }
 
-    pub(crate) fn entry(&self, id: u32) -> Option<&Entry> {
+    pub(crate) fn entry(&self, id: u32) -> Option<&PrefixEntry> {
         self.entries.get(id as usize)
     }
 
-    pub(crate) fn entry_mut(&mut self, id: u32) -> Option<&mut Entry> {
+    pub(crate) fn entry_mut(&mut self, id: u32) -> Option<&mut PrefixEntry> {
         self.entries.get_mut(id as usize)
     }
 
@@ -390,7 +390,7 @@ impl Table {
                 id
             }
             None => {
-                self.entries.push(Entry {
+                self.entries.push(PrefixEntry {
                     key,
                     paths: Paths::Empty,
                 });
@@ -506,7 +506,7 @@ impl Table {
             })
             .sum();
         self.slots.capacity() * 8
-            + self.entries.capacity() * std::mem::size_of::<Entry>()
+            + self.entries.capacity() * std::mem::size_of::<PrefixEntry>()
             + self.v6.capacity() * std::mem::size_of::<Ipv6Addr>()
             + (self.free.capacity() + self.v6_free.capacity()) * 4
             + spilled
@@ -583,7 +583,7 @@ mod tests {
         // One path inline, no heap object: the per-prefix cost stays small.
         assert!(std::mem::size_of::<Path>() <= 16);
         assert!(std::mem::size_of::<Paths>() <= 16);
-        assert!(std::mem::size_of::<Entry>() <= 24);
+        assert!(std::mem::size_of::<PrefixEntry>() <= 24);
     }
 
     /// Random inserts and frees of both families against a map, through index growth.

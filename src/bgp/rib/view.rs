@@ -7,7 +7,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
-use super::out::Group;
+use super::out::UpdateGroup;
 use super::table::{F_BEST, Path};
 use super::{BestInfo, PeerCounters, PeerId, Rib, path_key};
 use crate::bgp::types::{Afi, Attrs, Prefix};
@@ -96,7 +96,7 @@ impl Rib {
         !self.export_dirty.is_empty()
             || !self.pending.is_empty()
             || self.export_all
-            || self.groups.iter().flatten().any(Group::has_work)
+            || self.groups.iter().flatten().any(UpdateGroup::has_work)
     }
 
     /// Whether best-path changes are waiting.

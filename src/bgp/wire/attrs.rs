@@ -4,8 +4,10 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::{AS_TRANS, Action, Ctx, DecodeError, Issue, notif};
-use crate::bgp::types::{Afi, Aggregator, AsPath, AsSegment, Attrs, MpNextHop, Origin, RawAttr};
+use super::{AS_TRANS, Action, Ctx, DecodeError, Issue};
+use crate::bgp::types::{
+    Afi, Aggregator, AsPath, AsSegment, Attrs, MpNextHop, NotificationCode, Origin, RawAttr,
+};
 
 pub(super) const OPTIONAL: u8 = 0x80;
 pub(super) const TRANSITIVE: u8 = 0x40;
@@ -183,12 +185,7 @@ fn u32_of(v: &[u8]) -> Option<u32> {
 }
 
 fn mp_err(reason: String) -> DecodeError {
-    DecodeError::new(
-        notif::UPDATE,
-        notif::UPDATE_OPTIONAL_ATTR,
-        Vec::new(),
-        reason,
-    )
+    DecodeError::new(NotificationCode::UpdateOptionalAttr, Vec::new(), reason)
 }
 
 /// Supported (AFI, SAFI) of an MP attribute, `None` for families kube-bgp ignores.
@@ -309,8 +306,7 @@ pub(super) fn walk<'a>(
             [f, c, l, ..] if f & EXTENDED == 0 => (f, c, usize::from(l), 3),
             _ => {
                 w.framing = Some(DecodeError::new(
-                    notif::UPDATE,
-                    notif::UPDATE_MALFORMED_ATTR_LIST,
+                    NotificationCode::UpdateMalformedAttrList,
                     Vec::new(),
                     format!(
                         "{} bytes left in the attribute list: too few for an attribute header",
@@ -324,8 +320,7 @@ pub(super) fn walk<'a>(
             // RFC 4271 §6.3: Attribute Length Error, the data is the attribute (as much of
             // it as there is).
             w.framing = Some(DecodeError::new(
-                notif::UPDATE,
-                notif::UPDATE_ATTR_LENGTH,
+                NotificationCode::UpdateAttrLength,
                 buf.get(..hdr + len).unwrap_or(buf).to_vec(),
                 format!(
                     "attribute {code} length {len} overruns the attribute list ({} bytes left)",
@@ -341,8 +336,7 @@ pub(super) fn walk<'a>(
         if seen[usize::from(code)] {
             if is_mp {
                 return Err(DecodeError::new(
-                    notif::UPDATE,
-                    notif::UPDATE_MALFORMED_ATTR_LIST,
+                    NotificationCode::UpdateMalformedAttrList,
                     Vec::new(),
                     format!("attribute {code} appears twice"),
                 ));
@@ -472,8 +466,7 @@ pub(super) fn walk<'a>(
             },
             _ if flags & OPTIONAL == 0 => {
                 return Err(DecodeError::new(
-                    notif::UPDATE,
-                    notif::UPDATE_UNRECOGNIZED_WELL_KNOWN,
+                    NotificationCode::UpdateUnrecognizedWellKnown,
                     raw.to_vec(),
                     format!("unrecognized well-known attribute {code}"),
                 ));

@@ -1,8 +1,8 @@
 //! Message header (RFC 4271 §4.1): framing, header checks, and the small message types
 //! (NOTIFICATION, KEEPALIVE, ROUTE-REFRESH). Must not look into OPEN or UPDATE bodies.
 
-use super::{DecodeError, EncodeError, HEADER_LEN, MAX_MESSAGE_LEN, notif};
-use crate::bgp::types::{Message, Notification};
+use super::{DecodeError, EncodeError, HEADER_LEN, MAX_MESSAGE_LEN};
+use crate::bgp::types::{Message, Notification, NotificationCode};
 
 pub(super) const OPEN: u8 = 1;
 pub(super) const UPDATE: u8 = 2;
@@ -14,8 +14,7 @@ const MARKER: [u8; 16] = [0xFF; 16];
 
 fn bad_length(len: u16, reason: String) -> DecodeError {
     DecodeError::new(
-        notif::HEADER,
-        notif::HEADER_BAD_LENGTH,
+        NotificationCode::HeaderBadLength,
         len.to_be_bytes().to_vec(),
         reason,
     )
@@ -28,8 +27,7 @@ pub fn frame(buf: &[u8]) -> Result<Option<usize>, DecodeError> {
     let seen = buf.len().min(MARKER.len());
     if buf.get(..seen) != MARKER.get(..seen) {
         return Err(DecodeError::new(
-            notif::HEADER,
-            notif::HEADER_NOT_SYNCHRONIZED,
+            NotificationCode::HeaderNotSynchronized,
             Vec::new(),
             "message marker is not all ones".into(),
         ));
@@ -80,8 +78,7 @@ pub(super) fn check(msg: &[u8]) -> Result<(u8, &[u8]), DecodeError> {
         ROUTE_REFRESH => (HEADER_LEN, MAX_MESSAGE_LEN),
         _ => {
             return Err(DecodeError::new(
-                notif::HEADER,
-                notif::HEADER_BAD_TYPE,
+                NotificationCode::HeaderBadType,
                 vec![typ],
                 format!("unknown message type {typ}"),
             ));
@@ -114,8 +111,7 @@ pub(super) fn decode_route_refresh(msg: &[u8], body: &[u8]) -> Result<Message, D
             safi: *safi,
         }),
         _ => Err(DecodeError::new(
-            notif::ROUTE_REFRESH,
-            notif::ROUTE_REFRESH_BAD_LENGTH,
+            NotificationCode::RouteRefreshBadLength,
             msg.to_vec(),
             format!("ROUTE-REFRESH of {} bytes (must be 23)", msg.len()),
         )),

@@ -14,15 +14,15 @@ mod open;
 mod update;
 
 #[cfg(test)]
-mod tests;
+mod rfc7606_tests;
 #[cfg(test)]
-mod tests_rfc7606;
+mod update_tests;
 #[cfg(test)]
-mod tests_update;
+mod wire_tests;
 
 use std::fmt;
 
-use super::types::{Afi, Attrs, Message, Notification, Prefix};
+use super::types::{Afi, Attrs, Message, Notification, NotificationCode, Prefix};
 
 pub use header::frame;
 
@@ -32,37 +32,6 @@ pub const MAX_MESSAGE_LEN: usize = 4096;
 pub const HEADER_LEN: usize = 19;
 /// The 2-octet stand-in for a 4-octet AS number (RFC 6793).
 pub const AS_TRANS: u32 = 23456;
-
-/// NOTIFICATION error codes and subcodes used by the codec (RFC 4271 §4.5, RFC 7313).
-pub mod notif {
-    pub const HEADER: u8 = 1;
-    pub const HEADER_NOT_SYNCHRONIZED: u8 = 1;
-    pub const HEADER_BAD_LENGTH: u8 = 2;
-    pub const HEADER_BAD_TYPE: u8 = 3;
-
-    pub const OPEN: u8 = 2;
-    pub const OPEN_UNSPECIFIC: u8 = 0;
-    pub const OPEN_UNSUPPORTED_VERSION: u8 = 1;
-    pub const OPEN_BAD_PEER_AS: u8 = 2;
-    pub const OPEN_BAD_BGP_ID: u8 = 3;
-    pub const OPEN_UNSUPPORTED_PARAM: u8 = 4;
-    pub const OPEN_UNACCEPTABLE_HOLD_TIME: u8 = 6;
-    pub const OPEN_UNSUPPORTED_CAPABILITY: u8 = 7;
-
-    pub const UPDATE: u8 = 3;
-    pub const UPDATE_MALFORMED_ATTR_LIST: u8 = 1;
-    pub const UPDATE_UNRECOGNIZED_WELL_KNOWN: u8 = 2;
-    pub const UPDATE_ATTR_LENGTH: u8 = 5;
-    pub const UPDATE_OPTIONAL_ATTR: u8 = 9;
-    pub const UPDATE_INVALID_NETWORK: u8 = 10;
-
-    pub const HOLD_TIMER_EXPIRED: u8 = 4;
-    pub const FSM: u8 = 5;
-    pub const CEASE: u8 = 6;
-
-    pub const ROUTE_REFRESH: u8 = 7;
-    pub const ROUTE_REFRESH_BAD_LENGTH: u8 = 1;
-}
 
 /// A set of the unicast address families kube-bgp carries.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
@@ -114,13 +83,9 @@ pub struct DecodeError {
 }
 
 impl DecodeError {
-    pub(crate) fn new(code: u8, subcode: u8, data: Vec<u8>, reason: String) -> DecodeError {
+    pub(crate) fn new(kind: NotificationCode, data: Vec<u8>, reason: String) -> DecodeError {
         DecodeError {
-            notification: Notification {
-                code,
-                subcode,
-                data,
-            },
+            notification: Notification::new(kind, data),
             reason,
         }
     }

@@ -5,8 +5,8 @@
 
 use std::net::Ipv4Addr;
 
-use super::{AS_TRANS, DecodeError, EncodeError, header, notif};
-use crate::bgp::types::{Capability, GrFamily, GracefulRestartCap, Open};
+use super::{AS_TRANS, DecodeError, EncodeError, header};
+use crate::bgp::types::{Capability, GrFamily, GracefulRestartCap, NotificationCode, Open};
 
 const PARAM_CAPABILITIES: u8 = 2;
 const PARAM_EXTENDED: u8 = 255;
@@ -16,13 +16,13 @@ const CAP_ROUTE_REFRESH: u8 = 2;
 const CAP_GRACEFUL_RESTART: u8 = 64;
 const CAP_FOUR_OCTET_AS: u8 = 65;
 
-fn open_err(subcode: u8, data: Vec<u8>, reason: String) -> DecodeError {
-    DecodeError::new(notif::OPEN, subcode, data, reason)
+fn open_err(kind: NotificationCode, data: Vec<u8>, reason: String) -> DecodeError {
+    DecodeError::new(kind, data, reason)
 }
 
 fn malformed(reason: &str) -> DecodeError {
     open_err(
-        notif::OPEN_UNSPECIFIC,
+        NotificationCode::OpenUnspecific,
         Vec::new(),
         format!("malformed OPEN: {reason}"),
     )
@@ -35,7 +35,7 @@ pub(super) fn decode(body: &[u8]) -> Result<Open, DecodeError> {
     };
     if *version != 4 {
         return Err(open_err(
-            notif::OPEN_UNSUPPORTED_VERSION,
+            NotificationCode::OpenUnsupportedVersion,
             4u16.to_be_bytes().to_vec(),
             format!("BGP version {version} (only 4 is supported)"),
         ));
@@ -54,7 +54,7 @@ pub(super) fn decode(body: &[u8]) -> Result<Open, DecodeError> {
     // RFC 7607: AS 0 in My AS or the 4-octet AS capability is a Bad Peer AS.
     if my_as == 0 || asn == 0 {
         return Err(open_err(
-            notif::OPEN_BAD_PEER_AS,
+            NotificationCode::OpenBadPeerAs,
             Vec::new(),
             "peer AS 0".into(),
         ));
@@ -62,14 +62,14 @@ pub(super) fn decode(body: &[u8]) -> Result<Open, DecodeError> {
     // RFC 6286: any non-zero 32-bit value is a valid BGP identifier.
     if router_id.is_unspecified() {
         return Err(open_err(
-            notif::OPEN_BAD_BGP_ID,
+            NotificationCode::OpenBadBgpId,
             Vec::new(),
             "BGP identifier 0.0.0.0".into(),
         ));
     }
     if hold_time == 1 || hold_time == 2 {
         return Err(open_err(
-            notif::OPEN_UNACCEPTABLE_HOLD_TIME,
+            NotificationCode::OpenUnacceptableHoldTime,
             Vec::new(),
             format!("hold time {hold_time} (must be 0 or at least 3)"),
         ));
@@ -117,7 +117,7 @@ fn decode_params(plen: u8, params: &[u8]) -> Result<Vec<Capability>, DecodeError
         rest = tail;
         if typ != PARAM_CAPABILITIES {
             return Err(open_err(
-                notif::OPEN_UNSUPPORTED_PARAM,
+                NotificationCode::OpenUnsupportedParam,
                 Vec::new(),
                 format!("unsupported optional parameter type {typ}"),
             ));

@@ -7,13 +7,12 @@ use std::iter::Peekable;
 use std::net::IpAddr;
 
 use super::attrs::{self, MpReach, OPTIONAL};
-use super::{Action, Ctx, DecodeError, EncodeError, Issue, MAX_MESSAGE_LEN, header, nlri, notif};
-use crate::bgp::types::{Afi, Attrs, MpNextHop, Prefix, Update};
+use super::{Action, Ctx, DecodeError, EncodeError, Issue, MAX_MESSAGE_LEN, header, nlri};
+use crate::bgp::types::{Afi, Attrs, MpNextHop, NotificationCode, Prefix, Update};
 
 fn malformed(reason: &str) -> DecodeError {
     DecodeError::new(
-        notif::UPDATE,
-        notif::UPDATE_MALFORMED_ATTR_LIST,
+        NotificationCode::UpdateMalformedAttrList,
         Vec::new(),
         format!("malformed UPDATE: {reason}"),
     )
@@ -21,12 +20,12 @@ fn malformed(reason: &str) -> DecodeError {
 
 /// RFC 7606 §5.3: unparsable NLRI cannot be treat-as-withdraw; the session is reset.
 fn bad_nlri(field: &str, e: String) -> DecodeError {
-    let subcode = if field.starts_with("MP") {
-        notif::UPDATE_OPTIONAL_ATTR
+    let kind = if field.starts_with("MP") {
+        NotificationCode::UpdateOptionalAttr
     } else {
-        notif::UPDATE_INVALID_NETWORK
+        NotificationCode::UpdateInvalidNetwork
     };
-    DecodeError::new(notif::UPDATE, subcode, Vec::new(), format!("{field}: {e}"))
+    DecodeError::new(kind, Vec::new(), format!("{field}: {e}"))
 }
 
 fn split_u16_len(buf: &[u8]) -> Option<(&[u8], &[u8])> {

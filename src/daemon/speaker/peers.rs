@@ -16,11 +16,12 @@ use super::{
 use crate::bgp::fsm::{self, GrConfig, Input, PeerConfig};
 use crate::bgp::limit::PrefixLimiter;
 use crate::bgp::rib::PeerInfo;
-use crate::bgp::types::Afi;
+use crate::bgp::types::NotificationCode;
 use crate::bgp::wire;
 use crate::cluster::peers::{PeerKind, PeerPlan};
 use crate::log::LogGate;
 use crate::net::sock;
+use crate::prefix::Afi;
 use crate::{error, info, warn};
 
 pub(super) fn passwd(plan: &PeerPlan) -> Option<&[u8]> {
@@ -248,8 +249,14 @@ impl Speaker {
     }
 
     fn remove_peer(&mut self, registry: &Registry, addr: IpAddr, now: Instant) {
-        // Cease / peer de-configured (RFC 4486 subcode 3).
-        self.input(registry, addr, Input::Stop { subcode: 3 }, now);
+        self.input(
+            registry,
+            addr,
+            Input::Stop {
+                cease: NotificationCode::CeasePeerDeconfigured,
+            },
+            now,
+        );
         if let Some(mut slot) = self.peers.remove(&addr) {
             // The Stop closed every connection (their Cease is written from the closing
             // list); anything left goes now.
@@ -327,7 +334,14 @@ impl Speaker {
                 "bgp",
                 "peer {addr}: transport settings changed (port, source, TTL or password); reconnecting"
             );
-            self.input(registry, addr, Input::Stop { subcode: 6 }, now);
+            self.input(
+                registry,
+                addr,
+                Input::Stop {
+                    cease: NotificationCode::CeaseConfigChange,
+                },
+                now,
+            );
             self.input(registry, addr, Input::Start, now);
         }
     }

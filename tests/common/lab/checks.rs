@@ -26,7 +26,8 @@ pub fn available(test: &str, routers: &[Daemon]) -> bool {
 }
 
 /// FNV-1a 32-bit over the 16-byte (IPv4-mapped for IPv4) form of `ip`, as a dotted
-/// quad: the router ID `--router-id=generate` must produce (spec §3.2).
+/// quad: the router ID `--router-id=generate` must produce (kube-router's
+/// hash).
 pub fn fnv_router_id(ip: &str) -> String {
     let ip: std::net::IpAddr = ip.parse().unwrap_or_else(|e| panic!("{ip}: {e}"));
     let bytes = match ip {

@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use kube_bgp::bgp::types::Prefix;
+use kube_bgp::prefix::Prefix;
 use serde_json::Value;
 
 use super::{BfdPeer, BfdView, Route, Router, SessionState};

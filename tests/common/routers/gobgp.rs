@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use kube_bgp::bgp::types::Prefix;
+use kube_bgp::prefix::Prefix;
 use serde_json::Value;
 
 use super::{Route, Router, SessionState};

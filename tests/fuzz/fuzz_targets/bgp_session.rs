@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use kube_bgp::bgp::fsm::{GrConfig, Input, Output, Peer, PeerConfig, State};
 use kube_bgp::bgp::limit::{LimitVerdict, PrefixLimiter};
 use kube_bgp::bgp::rib::{AcceptAll, PeerInfo, Rib, RibConfig};
-use kube_bgp::bgp::types::Afi;
 use kube_bgp::bgp::wire::{self, AfiSet, Ctx};
+use kube_bgp::prefix::Afi;
 use libfuzzer_sys::fuzz_target;
 
 const LOCAL: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);

@@ -6,11 +6,11 @@
 
 use std::time::Instant;
 
-use super::super::negotiate::{build_open, check_open, code};
+use super::super::negotiate::{build_open, check_open};
 use super::super::timers::after;
 use super::super::{ConnId, DownReason, LARGE_HOLD_TIME, Negotiated, Output, State, keep_outbound};
-use super::{Conn, ConnState, Peer, notification, secs};
-use crate::bgp::types::{Afi, Message, Open};
+use super::{ConnState, FsmConn, Peer, notification, secs};
+use crate::bgp::types::{Afi, Message, NotificationCode, Open};
 
 impl Peer {
     /// Our outbound connection is up: send OPEN, wait for the peer's (OpenSent).
@@ -64,7 +64,7 @@ impl Peer {
             if !gr {
                 out.push(Output::Send {
                     conn,
-                    msg: Message::Notification(notification(code::CEASE, code::CEASE_COLLISION)),
+                    msg: Message::Notification(notification(NotificationCode::CeaseCollision)),
                 });
                 out.push(Output::Close { conn });
                 return;
@@ -80,7 +80,7 @@ impl Peer {
         {
             self.close_collision(i, out);
         }
-        self.conns.push(Conn::new(conn, true));
+        self.conns.push(FsmConn::new(conn, true));
         let i = self.conns.len() - 1;
         self.open_sent(i, now, out);
     }
@@ -146,11 +146,11 @@ impl Peer {
             (ConnState::Connecting, _) => {}
             (s, _) => {
                 let sub = match s {
-                    ConnState::OpenSent => code::FSM_IN_OPEN_SENT,
-                    ConnState::OpenConfirm => code::FSM_IN_OPEN_CONFIRM,
-                    _ => code::FSM_IN_ESTABLISHED,
+                    ConnState::OpenSent => NotificationCode::FsmInOpenSent,
+                    ConnState::OpenConfirm => NotificationCode::FsmInOpenConfirm,
+                    _ => NotificationCode::FsmInEstablished,
                 };
-                let n = notification(code::FSM_ERROR, sub);
+                let n = notification(sub);
                 self.conn_error(
                     i,
                     DownReason::NotificationSent(n.clone()),
@@ -273,7 +273,7 @@ impl Peer {
             .iter()
             .position(|c| c.hold_at.is_some_and(|t| t <= now))
         {
-            let n = notification(code::HOLD_TIMER_EXPIRED, 0);
+            let n = notification(NotificationCode::HoldTimerExpired);
             self.conn_error(i, DownReason::HoldTimerExpired, Some(n), now, out);
         }
         // RFC 9687: the peer has not taken our bytes for the send hold time. No
@@ -305,16 +305,13 @@ impl Peer {
 fn returns_at_once(reason: &DownReason) -> bool {
     match reason {
         DownReason::ConnectionLost | DownReason::PeerRestarted => true,
-        DownReason::NotificationReceived(n) => {
-            n.code == code::CEASE
-                && matches!(
-                    n.subcode,
-                    code::CEASE_ADMIN_SHUTDOWN
-                        | code::CEASE_PEER_DECONFIGURED
-                        | code::CEASE_ADMIN_RESET
-                        | code::CEASE_CONFIG_CHANGE
-                )
-        }
+        DownReason::NotificationReceived(n) => matches!(
+            n.kind(),
+            NotificationCode::CeaseAdminShutdown
+                | NotificationCode::CeasePeerDeconfigured
+                | NotificationCode::CeaseAdminReset
+                | NotificationCode::CeaseConfigChange
+        ),
         _ => false,
     }
 }

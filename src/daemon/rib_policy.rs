@@ -1,4 +1,4 @@
-//! The RIB's policy hook filled with kube-router's rules: adapts `cluster::policy`'s
+//! The RIB's policy hook filled with kube-router's rules: adapts `cluster::rules`'s
 //! pure decisions to `bgp::rib::Policy` (peer classification, origin of local routes,
 //! the actions applied towards external peers), and counts and logs import refusals
 //! (each (peer, prefix) logged once, in a bounded set).
@@ -10,9 +10,10 @@ use std::net::IpAddr;
 use std::rc::Rc;
 
 use crate::bgp::rib::{PeerInfo, Policy, Source};
-use crate::bgp::types::{Afi, Attrs, Prefix};
+use crate::bgp::types::Attrs;
 use crate::cluster::adverts::OriginKind;
-use crate::cluster::policy::{PolicyModel, Reject, RouteSource, SpecialSpace};
+use crate::cluster::rules::{PolicyModel, Reject, RouteSource, SpecialSpace};
+use crate::prefix::{Afi, Prefix};
 
 /// Most refusals remembered; beyond that new ones are counted but no longer logged.
 const REFUSALS_LOGGED: usize = 4096;
@@ -210,7 +211,7 @@ impl Policy for KubePolicy {
     }
 
     /// kube-router sends external peers only this node's pod CIDRs and service IPs,
-    /// and other nodes learned routes only when reflecting (`cluster::policy`).
+    /// and other nodes learned routes only when reflecting (`cluster::rules`).
     fn exports_learned(&self, peer: &PeerInfo) -> bool {
         self.is_node(&peer.addr) && self.model.rr_server
     }
@@ -220,7 +221,7 @@ impl Policy for KubePolicy {
 mod tests {
     use super::*;
     use crate::bgp::types::{AsPath, AsSegment};
-    use crate::cluster::policy::ExternalActions;
+    use crate::cluster::rules::ExternalActions;
     use std::net::Ipv4Addr;
 
     fn peer(addr: &str, remote_asn: u32) -> PeerInfo {
@@ -244,7 +245,7 @@ mod tests {
         let model = PolicyModel {
             local_pod_cidrs: vec![pod],
             vips: [vip].into_iter().collect(),
-            owners: crate::cluster::policy::PodCidrOwners::new([(
+            owners: crate::cluster::rules::PodCidrOwners::new([(
                 "10.244.2.0/24".parse().unwrap(),
                 vec!["10.0.0.2".parse().unwrap()],
             )]),

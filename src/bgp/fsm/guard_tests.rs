@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::tests::{
+use super::fsm_tests::{
     REMOTE_ID, cfg, closed, connect_of, down_of, gr_cfg, notif, open, peer_gr_cap, sent,
 };
 use super::*;

@@ -5,7 +5,7 @@
 //! graceful-restart holding are applied by the reconciler on the result).
 
 use super::route::{KernelRoute, RouteKind};
-use crate::bgp::types::Prefix;
+use crate::prefix::Prefix;
 
 /// One change to bring the kernel to the desired state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

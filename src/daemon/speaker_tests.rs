@@ -12,8 +12,9 @@ use mio::{Events, Poll};
 
 use super::*;
 use crate::bgp::rib::{AcceptAll, RibConfig};
-use crate::bgp::types::{Attrs, Capability, Open, Origin, Prefix};
+use crate::bgp::types::{Attrs, Capability, Open, Origin};
 use crate::cluster::peers::PeerKind;
+use crate::prefix::Prefix;
 
 const PEER: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use super::tests::{
+use super::fsm_tests::{
     LOCAL_ID, REMOTE_ID, cfg, closed, connect_of, down_of, gr_cfg, notif, open, peer_gr_cap, sent,
 };
 use super::*;
@@ -492,7 +492,12 @@ fn back_to_back_active_and_passive() {
     assert_eq!(lab.b.state(), State::Established);
 
     // A stops: B receives Cease and goes down.
-    let oa = lab.a.handle(Input::Stop { subcode: 2 }, lab.now);
+    let oa = lab.a.handle(
+        Input::Stop {
+            cease: NotificationCode::CeaseAdminShutdown,
+        },
+        lab.now,
+    );
     lab.apply(true, oa);
     lab.run();
     assert_eq!(lab.b.state(), State::Idle);

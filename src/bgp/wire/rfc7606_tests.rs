@@ -8,10 +8,10 @@
 //! attribute). Where the RFC leaves a choice, the comment says which implementation
 //! kube-bgp follows.
 
-use super::tests::err_code;
-use super::tests_update::{
+use super::update_tests::{
     CTX2, CTX4, NLRI, as_path4, attr, base, dec, mp_reach_v6, next_hop, origin, p, seg, upd,
 };
+use super::wire_tests::err_code;
 use super::*;
 use crate::bgp::types::Attrs;
 

@@ -4,7 +4,7 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::bgp::types::{Capability, GrFamily, GracefulRestartCap, Open};
+use crate::bgp::types::{Capability, GrFamily, GracefulRestartCap, NotificationCode, Open};
 
 pub(super) const LOCAL_ID: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 pub(super) const REMOTE_ID: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -591,13 +591,26 @@ fn stop_sends_cease_and_stays_idle() {
     let t0 = Instant::now();
     let mut p = Peer::new(cfg(), 7).expect("valid");
     let c = establish_outbound(&mut p, vec![], 90, t0);
-    let out = p.handle(Input::Stop { subcode: 2 }, t0);
+    let out = p.handle(
+        Input::Stop {
+            cease: NotificationCode::CeaseAdminShutdown,
+        },
+        t0,
+    );
     assert_eq!(sent_codes(&out, c), vec![(6, 2)]);
     assert!(closed(&out, c));
     assert_eq!(down_of(&out).map(|d| d.0), Some(DownReason::AdminStop));
     assert_eq!(p.state(), State::Idle);
     assert_eq!(p.next_deadline(), None);
-    assert!(p.handle(Input::Stop { subcode: 2 }, t0).is_empty());
+    assert!(
+        p.handle(
+            Input::Stop {
+                cease: NotificationCode::CeaseAdminShutdown,
+            },
+            t0
+        )
+        .is_empty()
+    );
     assert!(connect_of(&p.handle(Input::Start, t0)).is_some());
 }
 

@@ -688,7 +688,7 @@ fn adj_rib_out_diffing() {
 }
 
 /// The group of `id`.
-fn group_of(r: &Rib, id: PeerId) -> &out::Group {
+fn group_of(r: &Rib, id: PeerId) -> &out::UpdateGroup {
     let gi = r.slot(id).and_then(|s| s.group).unwrap();
     r.groups[gi].as_ref().unwrap()
 }

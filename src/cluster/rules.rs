@@ -1,4 +1,4 @@
-//! kube-router's import and export rules (spec §3.7–§3.8) with kube-bgp's import safety
+//! kube-router's import and export rules (its BGP import/export policies) with kube-bgp's import safety
 //! (decision D5), as pure decisions on (peer class, prefix, next hop / origin).
 //!
 //! Import from cluster nodes is an allow-list: exactly what nodes export, a prefix
@@ -14,7 +14,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::node::NodeModel;
 use super::values;
 use super::{Problem, Settings};
-use crate::bgp::types::Prefix;
+use crate::prefix::Prefix;
 
 pub const ANN_PREPEND_AS: &str = "kube-router.io/path-prepend.as";
 pub const ANN_PREPEND_N: &str = "kube-router.io/path-prepend.repeat-n";

@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::tests::{err_code, msg};
+use super::wire_tests::{err_code, msg};
 use super::*;
 use crate::bgp::types::{Aggregator, AsPath, AsSegment, MpNextHop, RawAttr, Update};
 
