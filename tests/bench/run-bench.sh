@@ -73,7 +73,9 @@ section=$(mktemp)
 trap 'rm -f "$section"' EXIT
 {
   rev=$(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo unknown)
-  git -C "$HERE" diff --quiet HEAD 2>/dev/null || rev="$rev (with uncommitted changes)"
+  # (RESULTS.md itself, written by earlier runs, does not count as a change.)
+  git -C "$HERE/../.." diff --quiet HEAD -- . ':!tests/bench/RESULTS.md' 2>/dev/null ||
+    rev="$rev (with uncommitted changes)"
   range=$(echo "$loads" | tr ' ' '\n' | sort -n | sed -n '1p;$p' | paste -sd- | sed 's/-/–/')
   echo "## Run — $started–$(date -u '+%H:%M') UTC, kube-bgp at $rev ($what)"
   echo
