@@ -74,6 +74,23 @@ pub fn render(d: &Daemon) -> String {
         "kube_router_controller_bgp_internal_peers_sync_time",
         "Time to apply the node peer set after a change",
     );
+    d.counters.routes_sync_time.write(
+        &mut o,
+        "kube_router_controller_routes_sync_time",
+        "Time to sync the pod egress sets of every node's pod CIDRs and addresses (kube-router's node ipset sync)",
+    );
+    prom::header(
+        &mut o,
+        "kube_router_controller_bgp_peers",
+        "gauge",
+        "Nodes the peer set was computed from (kube-router counts the Node objects)",
+    );
+    prom::sample(
+        &mut o,
+        "kube_router_controller_bgp_peers",
+        &[],
+        d.snapshot.nodes.len() as f64,
+    );
     d.routes.stats.sync_time.write(
         &mut o,
         "kube_router_host_routes_sync_time",
@@ -176,6 +193,7 @@ pub fn render(d: &Daemon) -> String {
             p.stats.established_transitions as f64,
         );
     }
+    bfd_metrics(&mut o, d);
     prom::header(
         &mut o,
         "kube_bgp_import_refused_total",
@@ -189,6 +207,58 @@ pub fn render(d: &Daemon) -> String {
             "kube_bgp_import_refused_total",
             &[("reason", r.label())],
             refused.get(&r).copied().unwrap_or(0) as f64,
+        );
+    }
+    prom::header(
+        &mut o,
+        "kube_bgp_ctl_requests_total",
+        "counter",
+        "Control-socket requests by verb (neighbor, rib, status, explain, and the admin actions disable, enable, softreset, softreset-in, softreset-out)",
+    );
+    let asked = d.counters.ctl_requests.borrow();
+    for verb in [
+        "neighbor",
+        "rib",
+        "status",
+        "explain",
+        "disable",
+        "enable",
+        "softreset",
+        "softreset-in",
+        "softreset-out",
+    ] {
+        prom::sample(
+            &mut o,
+            "kube_bgp_ctl_requests_total",
+            &[("verb", verb)],
+            asked.get(verb).copied().unwrap_or(0) as f64,
+        );
+    }
+    drop(asked);
+    prom::header(
+        &mut o,
+        "kube_bgp_ctl_refused_total",
+        "counter",
+        "Admin actions refused (the caller was neither root nor kube-bgp's user)",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_ctl_refused_total",
+        &[],
+        d.counters.ctl_refused as f64,
+    );
+    prom::header(
+        &mut o,
+        "kube_bgp_peer_admin_down",
+        "gauge",
+        "1 for each neighbor disabled by `kube-bgp neighbor ADDR disable`",
+    );
+    for p in &peers {
+        prom::sample(
+            &mut o,
+            "kube_bgp_peer_admin_down",
+            &[("address", &p.plan.addr.to_string())],
+            if p.admin_down.is_some() { 1.0 } else { 0.0 },
         );
     }
     let (uin, uout) = d
@@ -318,6 +388,23 @@ pub fn render(d: &Daemon) -> String {
     );
     prom::header(
         &mut o,
+        "kube_bgp_graceful_shutdown_active",
+        "gauge",
+        "1 while routes are announced with the GRACEFUL_SHUTDOWN community (RFC 8326): \
+         the node is cordoned with --graceful-shutdown-on-cordon, or kube-bgp is stopping",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_graceful_shutdown_active",
+        &[],
+        if d.graceful_shutdown_active() {
+            1.0
+        } else {
+            0.0
+        },
+    );
+    prom::header(
+        &mut o,
         "kube_bgp_config_problems",
         "gauge",
         "Annotation or configuration problems in force",
@@ -342,4 +429,105 @@ pub fn render(d: &Daemon) -> String {
     );
     let _ = writeln!(o);
     o
+}
+
+/// BFD: per protected peer its state, negotiated detection time, state changes and the
+/// failures it detected (each ended the peer's BGP session), and node-wide drops.
+fn bfd_metrics(o: &mut String, d: &Daemon) {
+    prom::header(
+        o,
+        "kube_bgp_bfd_session_up",
+        "gauge",
+        "1 while the BFD session protecting a BGP peer is Up, else 0",
+    );
+    for (addr, l, s) in d.bfd.sessions() {
+        prom::sample(
+            o,
+            "kube_bgp_bfd_session_up",
+            &[("address", &addr.to_string()), ("hop", l.key.hop.name())],
+            if s.state() == crate::bfd::BfdState::Up {
+                1.0
+            } else {
+                0.0
+            },
+        );
+    }
+    prom::header(
+        o,
+        "kube_bgp_bfd_detection_time_seconds",
+        "gauge",
+        "Negotiated BFD detection time (peer multiplier x agreed receive interval)",
+    );
+    for (addr, _, s) in d.bfd.sessions() {
+        if let Some(t) = s.detection_time() {
+            prom::sample(
+                o,
+                "kube_bgp_bfd_detection_time_seconds",
+                &[("address", &addr.to_string())],
+                t.as_secs_f64(),
+            );
+        }
+    }
+    prom::header(
+        o,
+        "kube_bgp_bfd_state_changes_total",
+        "counter",
+        "BFD session state changes per peer",
+    );
+    for (addr, l, _) in d.bfd.sessions() {
+        prom::sample(
+            o,
+            "kube_bgp_bfd_state_changes_total",
+            &[("address", &addr.to_string())],
+            l.state_changes as f64,
+        );
+    }
+    prom::header(
+        o,
+        "kube_bgp_bfd_failures_total",
+        "counter",
+        "Forwarding failures BFD detected per peer (each ends the BGP session with Cease 6/10), by cause",
+    );
+    for (addr, l, _) in d.bfd.sessions() {
+        let a = addr.to_string();
+        for (cause, v) in [
+            ("detection_time_expired", l.detection_expired),
+            ("peer_down", l.peer_down),
+        ] {
+            prom::sample(
+                o,
+                "kube_bgp_bfd_failures_total",
+                &[("address", &a), ("cause", cause)],
+                v as f64,
+            );
+        }
+    }
+    prom::header(
+        o,
+        "kube_bgp_bfd_peer_admin_down_total",
+        "counter",
+        "Times a BFD peer went AdminDown (planned; the BGP session is kept)",
+    );
+    for (addr, l, _) in d.bfd.sessions() {
+        prom::sample(
+            o,
+            "kube_bgp_bfd_peer_admin_down_total",
+            &[("address", &addr.to_string())],
+            l.peer_admin_down as f64,
+        );
+    }
+    prom::header(
+        o,
+        "kube_bgp_bfd_packets_dropped_total",
+        "counter",
+        "Received BFD packets dropped, by reason",
+    );
+    for (reason, v) in &d.bfd.counters.drops {
+        prom::sample(
+            o,
+            "kube_bgp_bfd_packets_dropped_total",
+            &[("reason", reason)],
+            *v as f64,
+        );
+    }
 }

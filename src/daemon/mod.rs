@@ -6,7 +6,11 @@
 //! snapshot and applies the difference: peers added/changed/removed in place,
 //! originated routes and policies updated, kernel routes reconciled (D1).
 
+mod admin;
+pub mod bfd_link;
 mod conn;
+mod drain;
+pub mod explain;
 pub mod hardening;
 pub mod metrics;
 mod overlay;
@@ -87,6 +91,13 @@ pub struct Counters {
     pub withdraw_vip: u64,
     /// kube-router's `controller_bgp_internal_peers_sync_time`: applying the peer set.
     pub peers_sync_time: crate::ops::http::prom::Histogram,
+    /// kube-router's `controller_routes_sync_time`: keeping the pod egress sets.
+    pub routes_sync_time: crate::ops::http::prom::Histogram,
+    /// Control-socket requests by verb (`neighbor`, `explain`, `disable`, …); counted
+    /// while answering, which reads the daemon shared.
+    pub ctl_requests: std::cell::RefCell<BTreeMap<&'static str, u64>>,
+    /// Admin actions refused (caller not root nor the daemon's user).
+    pub ctl_refused: u64,
 }
 
 pub struct Daemon {
@@ -96,6 +107,8 @@ pub struct Daemon {
     pub snapshot: Snapshot,
     pub plan: Plan,
     pub speaker: Option<Speaker>,
+    /// BFD sessions of the BGP peers that have BFD configured.
+    pub bfd: bfd_link::BfdLink,
     pub routes: routes::KernelRoutes,
     pub started: Instant,
     pub counters: Counters,
@@ -108,6 +121,10 @@ pub struct Daemon {
     plan_dirty: bool,
     last_heartbeat: Instant,
     stopping: bool,
+    /// The RFC 8326 wait of a stop without graceful restart.
+    stop_drain: drain::StopDrain,
+    /// Since when routes carry GRACEFUL_SHUTDOWN (a cordon, or the stop's drain).
+    graceful_shutdown_since: Option<Instant>,
 }
 
 /// Runs the daemon until SIGTERM/SIGINT. Returns an error only for setup failures.
@@ -194,6 +211,7 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
     let notifier = Notifier::from_env();
 
     let settings = Settings::from_config(&cfg);
+    let stop_drain = drain::StopDrain::new(cfg.graceful_shutdown_time, settings.graceful_restart);
     let mut d = Daemon {
         cfg,
         settings,
@@ -201,6 +219,7 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         snapshot: Snapshot::new(),
         plan: Plan::default(),
         speaker: None,
+        bfd: bfd_link::BfdLink::new(bfd_seed()),
         routes,
         started: Instant::now(),
         counters: Counters::default(),
@@ -211,6 +230,8 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         plan_dirty: false,
         last_heartbeat: Instant::now(),
         stopping: false,
+        stop_drain,
+        graceful_shutdown_since: None,
     };
     notifier.ready("waiting for the API server");
     let mut ready_sent_synced = false;
@@ -235,8 +256,14 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         if let Some(s) = d.speaker.as_mut().and_then(|s| s.next_deadline()) {
             deadline = deadline.min(s);
         }
+        if let Some(t) = d.stop_drain.deadline() {
+            deadline = deadline.min(t);
+        }
         if let Some(k) = d.routes.next_deadline() {
             deadline = deadline.min(k);
+        }
+        if let Some(b) = d.bfd.next_deadline() {
+            deadline = deadline.min(b);
         }
         if let Some(w) = next_watchdog {
             deadline = deadline.min(w);
@@ -255,6 +282,7 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
             deadline = deadline.min(dl);
         }
         let busy = d.speaker.as_ref().is_some_and(|s| s.has_pending_reads())
+            || d.bfd.has_pending_reads()
             || ctl_server.as_ref().is_some_and(|s| s.has_pending());
         let timeout = if busy {
             // Unread input waits in a socket: only look for new events.
@@ -281,8 +309,9 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                             info!("main", "SIGHUP: re-applying the current state");
                             d.plan_dirty = true;
                             podnet.check_now(now);
-                        } else {
-                            d.stopping = true;
+                        } else if d.on_stop_signal(&registry, now) {
+                            notifier.stopping();
+                            notifier.status("draining (graceful shutdown)");
                         }
                     }
                 }
@@ -292,9 +321,20 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                     }
                 }
                 Token(p) if (PODNET_BASE..PODNET_END).contains(&p) => podnet.on_readable(now),
+                t if d.bfd.owns(t) => {
+                    let changes = d.bfd.ready(t, now);
+                    d.on_bfd_changes(&registry, changes, now);
+                }
                 _ => {
                     if let Some(s) = ctl_server.as_mut().filter(|s| s.owns(t)) {
-                        s.ready(&registry, t, &mut views::CtlView(&d));
+                        s.ready(
+                            &registry,
+                            t,
+                            &mut views::CtlView {
+                                d: &mut d,
+                                registry: &registry,
+                            },
+                        );
                     } else if let Some(s) = metrics_server.as_mut().filter(|s| s.owns(t)) {
                         s.ready(
                             &registry,
@@ -319,6 +359,9 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                 }
             }
         }
+        if d.stop_drain.due(now) {
+            d.stopping = true;
+        }
         if d.stopping {
             break;
         }
@@ -327,6 +370,10 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         if let Some(sp) = d.speaker.as_mut().filter(|s| s.has_pending_reads()) {
             sp.drive_pending(&registry, now);
         }
+        // BFD first: a failure it detects ends its BGP session before anything else.
+        let mut bfd_changes = d.bfd.drive_pending(now);
+        bfd_changes.extend(d.bfd.on_timers(now));
+        d.on_bfd_changes(&registry, bfd_changes, now);
         // Timers.
         if let Some(sp) = d.speaker.as_mut() {
             sp.on_timers(&registry, now);
@@ -345,7 +392,9 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                 ready_sent_synced = true;
             }
         }
-        podnet.run(now);
+        if let Some(t) = podnet.run(now) {
+            d.counters.routes_sync_time.observe(t);
+        }
         // UPDATEs are streaming in when input is left unread or arrived very recently
         // (a fast reader empties the socket between two segments of a burst).
         let input_pending = d.speaker.as_ref().is_some_and(|s| {
@@ -424,7 +473,13 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         // Operations endpoints: long answers go on part by part, and connections past
         // their deadline (silent, or not reading) are closed.
         if let Some(s) = ctl_server.as_mut() {
-            s.drive_pending(&registry, &mut views::CtlView(&d));
+            s.drive_pending(
+                &registry,
+                &mut views::CtlView {
+                    d: &mut d,
+                    registry: &registry,
+                },
+            );
             s.expire(&registry, now);
         }
         for (s, metrics) in [(&mut metrics_server, true), (&mut health_server, false)] {
@@ -446,6 +501,10 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
             "closing sessions with Cease so peers withdraw at once"
         }
     );
+    d.withdraw_after_drain(&registry);
+    if graceful {
+        bfd_admin_down_before_stop(&mut d);
+    }
     if let Some(sp) = d.speaker.as_mut() {
         sp.shutdown(&registry, !graceful, Instant::now());
         // The Cease NOTIFICATIONs: half a second in all, however many peers.
@@ -456,6 +515,79 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         let _ = std::fs::remove_file(path);
     }
     Ok(())
+}
+
+/// How long a stop with graceful restart may spend telling BFD peers AdminDown.
+const BFD_ADMIN_DOWN_BOUND: Duration = Duration::from_secs(1);
+
+/// On a stop with graceful restart: the BGP connections are closed (peers enter
+/// graceful-restart helper mode on the TCP close, as without BFD), then the BFD
+/// sessions go AdminDown, so peers take the stop for what it is (planned, the forwarding
+/// plane stays) and keep our routes as graceful restart says instead of seeing a BFD
+/// failure and withdrawing them (BFD runs in this process: its C bit is 0). A SIGKILL
+/// sends nothing and is detected by peers as a failure.
+fn bfd_admin_down_before_stop(d: &mut Daemon) {
+    if d.bfd.sessions().next().is_none() {
+        return;
+    }
+    // Dropping the speaker closes every BGP socket without a NOTIFICATION (what the
+    // exit would do a moment later); the kernel routes stay.
+    d.speaker = None;
+    let n = d.bfd.admin_down_before_stop(BFD_ADMIN_DOWN_BOUND);
+    info!("bfd", "told {n} BFD peer(s) AdminDown before stopping");
+}
+
+/// A seed for BFD discriminators, source ports and jitter: different per process, so a
+/// restarted kube-bgp does not reuse its discriminators.
+fn bfd_seed() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0xBFD);
+    t ^ (u64::from(std::process::id()) << 40) ^ 0xB0FD_5EED
+}
+
+/// Makes `policy` the RIB's unless it is already in force (`force`: re-evaluate even
+/// then): every path re-imported and re-exported, or only re-exported when the drain is
+/// all that changed. Says when graceful shutdown starts or ends.
+fn install_policy(
+    sp: &mut Speaker,
+    current: &mut Option<rib_policy::KubePolicy>,
+    refusals: &rib_policy::RefusalLog,
+    policy: rib_policy::KubePolicy,
+    force: bool,
+) {
+    if !force && current.as_ref() == Some(&policy) {
+        return;
+    }
+    let was = current.as_ref().is_some_and(|p| p.model.graceful_shutdown);
+    match (was, policy.model.graceful_shutdown) {
+        (false, true) => info!(
+            "bgp",
+            "graceful shutdown: announcing every route with the GRACEFUL_SHUTDOWN community \
+             65535:0 (LOCAL_PREF 0 to iBGP peers, RFC 8326) so routers move traffic away"
+        ),
+        (true, false) => info!(
+            "bgp",
+            "graceful shutdown over: normal announcements restored"
+        ),
+        _ => {}
+    }
+    // Only the drain changed: imports are as they were, re-running them over every
+    // path (a million on a busy node) would be wasted.
+    let export_only = !force
+        && current.as_ref().is_some_and(|c| {
+            let mut same = c.clone();
+            same.model.graceful_shutdown = policy.model.graceful_shutdown;
+            same == policy
+        });
+    sp.rib.set_policy(Box::new(policy.clone()));
+    if export_only {
+        sp.rib.reexport();
+    } else {
+        refusals.replay(|| sp.rib.reevaluate());
+    }
+    *current = Some(policy);
 }
 
 /// Every configured peer's sync state, for the restart hold.
@@ -713,11 +845,12 @@ impl Daemon {
         for (addr, err) in sp.set_listen(registry, &me.listen) {
             warn!("bgp", "cannot listen on {addr}: {err}");
         }
-        if reevaluate || self.policy.as_ref() != Some(&policy) {
-            sp.rib.set_policy(Box::new(policy.clone()));
-            self.refusals.replay(|| sp.rib.reevaluate());
-            self.policy = Some(policy);
-        }
+        install_policy(sp, &mut self.policy, &self.refusals, policy, reevaluate);
+        let active = self
+            .policy
+            .as_ref()
+            .is_some_and(|p| p.model.graceful_shutdown);
+        self.graceful_shutdown_since = active.then(|| self.graceful_shutdown_since.unwrap_or(now));
         // Originated routes.
         let want: BTreeMap<Prefix, Originated> = plan
             .originated
@@ -753,11 +886,32 @@ impl Daemon {
         let t = Instant::now();
         sp.set_peers(registry, &plan.peers, now);
         self.counters.peers_sync_time.observe(t.elapsed());
+        let wants = bfd_link::bfd_wants(&plan.peers, &self.routes.connected());
+        self.bfd.set_sessions(registry, &wants, now);
         if sp.peers.len() != before {
             self.counters.peer_changes += 1;
         }
         self.routes.set_context(&plan, &self.snapshot, now);
         self.plan = plan;
+    }
+
+    /// BFD state changes: a failure of a session that was Up ends its BGP session at
+    /// once (Cease 6/10, routes withdrawn); anything else (coming Up, the peer's
+    /// AdminDown) leaves BGP alone.
+    fn on_bfd_changes(
+        &mut self,
+        registry: &mio::Registry,
+        changes: Vec<(IpAddr, crate::bfd::StateChange)>,
+        now: Instant,
+    ) {
+        for (peer, c) in changes {
+            if !c.is_failure() {
+                continue;
+            }
+            if let Some(sp) = self.speaker.as_mut() {
+                sp.bfd_down(registry, peer, now);
+            }
+        }
     }
 
     fn policy_for(&self, plan: &Plan) -> rib_policy::KubePolicy {
@@ -771,6 +925,8 @@ impl Daemon {
         let local: HashMap<Prefix, OriginKind> =
             plan.originated.iter().map(|o| (o.prefix, o.kind)).collect();
         let mut model = plan.policy.clone();
+        // A stop without graceful restart drains whatever the plan says (RFC 8326).
+        model.graceful_shutdown |= self.stop_drain.active();
         model.connected = self.routes.connected();
         model
             .own_addrs
@@ -781,6 +937,105 @@ impl Daemon {
             local,
             refusals: self.refusals.clone(),
         }
+    }
+
+    /// Counts one control-socket request.
+    fn count_ctl(&self, verb: &'static str) {
+        *self
+            .counters
+            .ctl_requests
+            .borrow_mut()
+            .entry(verb)
+            .or_default() += 1;
+    }
+
+    /// A SIGTERM or SIGINT: stop now, or first drain (RFC 8326) when
+    /// `--graceful-shutdown-time` asks for it and graceful restart is off. Returns
+    /// whether a drain started (the loop runs on until it is over).
+    fn on_stop_signal(&mut self, registry: &mio::Registry, now: Instant) -> bool {
+        let established = self.speaker.as_ref().map_or(0, |sp| {
+            sp.peers
+                .values()
+                .filter(|p| p.fsm.state() == crate::bgp::fsm::State::Established)
+                .count()
+        });
+        let was_draining = self.stop_drain.active();
+        let drained_for = self
+            .graceful_shutdown_since
+            .map(|t| now.saturating_duration_since(t));
+        match self.stop_drain.on_signal(now, established, drained_for) {
+            drain::StopVerdict::StopNow => {
+                if was_draining {
+                    info!(
+                        "main",
+                        "second stop signal: ending the graceful shutdown now"
+                    );
+                }
+                self.stopping = true;
+                false
+            }
+            drain::StopVerdict::AlreadyDrained => {
+                info!(
+                    "main",
+                    "stopping: routes have carried GRACEFUL_SHUTDOWN for {:.1}s already \
+                     (cordoned), no further wait",
+                    drained_for.unwrap_or_default().as_secs_f64()
+                );
+                self.stopping = true;
+                false
+            }
+            drain::StopVerdict::Drain { until } => {
+                info!(
+                    "main",
+                    "stopping: graceful shutdown first, {:.1}s with {established} established \
+                     peers (a second SIGTERM or SIGINT stops at once)",
+                    until.saturating_duration_since(now).as_secs_f64()
+                );
+                let policy = self.policy_for(&self.plan);
+                if let Some(sp) = self.speaker.as_mut() {
+                    install_policy(sp, &mut self.policy, &self.refusals, policy, false);
+                    // Out now, not after the usual coalescing delay.
+                    sp.flush_rib(registry, now);
+                }
+                self.graceful_shutdown_since.get_or_insert(now);
+                true
+            }
+        }
+    }
+
+    /// After a drain: withdraws every originated route and hands the withdrawals to the
+    /// sockets, so the Cease that follows closes sessions that carry nothing.
+    fn withdraw_after_drain(&mut self, registry: &mio::Registry) {
+        let now = Instant::now();
+        let Some(took) = self.stop_drain.elapsed(now) else {
+            return;
+        };
+        let Some(sp) = self.speaker.as_mut() else {
+            return;
+        };
+        for p in self.originated.keys() {
+            sp.rib.withdraw_local(p);
+        }
+        // Local routes only: one or two flushes; bounded all the same.
+        for _ in 0..16 {
+            sp.flush_rib(registry, now);
+            if !sp.rib.has_out() {
+                break;
+            }
+        }
+        info!(
+            "main",
+            "graceful shutdown over after {:.1}s: {} routes withdrawn",
+            took.as_secs_f64(),
+            self.originated.len()
+        );
+    }
+
+    /// Whether the RIB's policy announces with GRACEFUL_SHUTDOWN now.
+    pub(crate) fn graceful_shutdown_active(&self) -> bool {
+        self.policy
+            .as_ref()
+            .is_some_and(|p| p.model.graceful_shutdown)
     }
 
     /// Whether the daemon is healthy in kube-router's sense: BGP is running (the plan
@@ -812,6 +1067,7 @@ mod tests {
             kind,
             prefix_limit: 0,
             min_ttl: None,
+            bfd: None,
         }
     }
 

@@ -31,6 +31,7 @@ use crate::ops::ctl::MessageCounters;
 use crate::prefix::Afi;
 use crate::{debug, error, info, warn};
 
+pub(super) mod admin;
 mod peers;
 #[cfg(test)]
 #[path = "speaker_tests.rs"]
@@ -106,6 +107,9 @@ pub struct PeerSlot {
     limiter: PrefixLimiter,
     /// Rate limit of this peer's error log lines.
     log_gate: LogGate,
+    /// Disabled by `kube-bgp neighbor ADDR disable`, with the message sent (maybe
+    /// empty): the session stays down until enabled or kube-bgp restarts.
+    pub admin_down: Option<String>,
 }
 
 impl PeerSlot {
@@ -1021,6 +1025,15 @@ impl Speaker {
                     now,
                 );
             }
+        }
+    }
+
+    /// The BFD session protecting `addr` detected a forwarding failure: an Established
+    /// session ends at once with Cease 6/10 and its routes are withdrawn (no graceful
+    /// restart retention), as on a hold timer expiry; otherwise nothing happens.
+    pub fn bfd_down(&mut self, registry: &Registry, addr: IpAddr, now: Instant) {
+        if self.peers.contains_key(&addr) {
+            self.input(registry, addr, Input::BfdDown, now);
         }
     }
 

@@ -103,6 +103,15 @@ pub struct Neighbor {
     /// still reads the peer's AS4 capability and then ignores AS4_PATH); GoBGP
     /// ignores it.
     pub as4: bool,
+    /// BGP follows the BFD session with this neighbour (BIRD `bfd on`, FRR `neighbor X
+    /// bfd`); needs a matching [`BfdPeer`].
+    pub bfd: bool,
+    /// BIRD only: `bfd graceful` (a BFD down starts graceful restart instead of
+    /// ending the session).
+    pub bfd_graceful: bool,
+    /// FRR only: `neighbor X bfd check-control-plane-failure` (a BFD down of a peer
+    /// in graceful restart whose C bit is 0 is ignored).
+    pub bfd_check_control_plane: bool,
 }
 
 impl Neighbor {
@@ -122,7 +131,30 @@ impl Neighbor {
             v6: addr.is_ipv6(),
             graceful_restart: false,
             as4: true,
+            bfd: false,
+            bfd_graceful: false,
+            bfd_check_control_plane: false,
         }
+    }
+
+    /// FRR `neighbor X bfd check-control-plane-failure`.
+    pub fn bfd_check_control_plane(mut self) -> Neighbor {
+        self.bfd = true;
+        self.bfd_check_control_plane = true;
+        self
+    }
+
+    /// BGP follows BFD (`bfd on` / `neighbor X bfd`).
+    pub fn bfd(mut self) -> Neighbor {
+        self.bfd = true;
+        self
+    }
+
+    /// BIRD `bfd graceful`.
+    pub fn bfd_graceful(mut self) -> Neighbor {
+        self.bfd = true;
+        self.bfd_graceful = true;
+        self
     }
 
     pub fn password(mut self, p: &str) -> Neighbor {
@@ -243,6 +275,14 @@ pub struct RouterConfig {
     pub port: u16,
     /// BFD sessions (BIRD and FRR only).
     pub bfd: Vec<BfdPeer>,
+    /// BIRD only: install the best BGP routes into the namespace's kernel table, so the
+    /// router forwards traffic along them.
+    pub kernel_export: bool,
+    /// BIRD only: RFC 8326 §4 on import, LOCAL_PREF 0 for routes carrying the
+    /// GRACEFUL_SHUTDOWN community 65535:0.
+    pub graceful_shutdown_import: bool,
+    /// BIRD only: communities (`(asn, value)`) added to every route sent to neighbours.
+    pub export_communities: Vec<(u16, u16)>,
 }
 
 impl RouterConfig {
@@ -259,7 +299,22 @@ impl RouterConfig {
             connect_retry: 2,
             port: 179,
             bfd: Vec::new(),
+            kernel_export: false,
+            graceful_shutdown_import: false,
+            export_communities: Vec::new(),
         }
+    }
+
+    /// BIRD only: best BGP routes go into the kernel (the router forwards along them).
+    pub fn kernel_export(mut self) -> RouterConfig {
+        self.kernel_export = true;
+        self
+    }
+
+    /// BIRD only: routes carrying 65535:0 get LOCAL_PREF 0 (RFC 8326 §4).
+    pub fn graceful_shutdown_import(mut self) -> RouterConfig {
+        self.graceful_shutdown_import = true;
+        self
     }
 
     pub fn listen(mut self, addr: &str) -> RouterConfig {
@@ -475,12 +530,27 @@ impl Router {
         }
     }
 
+    /// Runs one `vtysh` command against this FRR router's `daemon` (`bgpd`, `bfdd`).
+    /// FRR only (panics for the others).
+    pub fn vtysh(&self, daemon: &str, cmd: &str) -> Result<String, String> {
+        assert_eq!(self.daemon, Daemon::Frr, "vtysh: FRR only");
+        frr::vtysh_daemon(self, daemon, &[cmd])
+    }
+
     /// BIRD's `show protocols all` text for the session with `peer` (its "Last error"
     /// line names the last NOTIFICATION). BIRD only (panics for the others).
     pub fn bird_protocol(&self, peer: &str) -> String {
         assert_eq!(self.daemon, Daemon::Bird, "bird_protocol: BIRD only");
         let peer: IpAddr = peer.parse().unwrap_or_else(|e| panic!("peer {peer}: {e}"));
         bird::protocol_text(self, peer)
+    }
+
+    /// FRR's `show bgp neighbors PEER` text (its "Last reset" line names the last
+    /// NOTIFICATION and a shutdown message). FRR only (panics for the others).
+    pub fn frr_neighbor(&self, peer: &str) -> String {
+        assert_eq!(self.daemon, Daemon::Frr, "frr_neighbor: FRR only");
+        let peer: IpAddr = peer.parse().unwrap_or_else(|e| panic!("peer {peer}: {e}"));
+        frr::neighbor_text(self, peer)
     }
 
     /// Waits up to `timeout` for the session with `peer` to be Established.
@@ -525,6 +595,18 @@ impl Router {
             Daemon::Frr => frr::bfd_shutdown(self, peer, down),
             Daemon::Gobgp => panic!("bfd_shutdown: BIRD and FRR only"),
         }
+    }
+
+    /// Sets the communities added to every route sent to neighbours and applies the
+    /// change at once (BIRD only: `birdc configure`, which re-sends the routes).
+    pub fn set_export_communities(&mut self, communities: &[(u16, u16)]) {
+        assert_eq!(
+            self.daemon,
+            Daemon::Bird,
+            "set_export_communities: BIRD only"
+        );
+        self.config.export_communities = communities.to_vec();
+        bird::reconfigure(self);
     }
 
     /// Starts originating `prefix` (no-op if already originated).

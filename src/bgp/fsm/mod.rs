@@ -93,6 +93,27 @@ pub const DEFAULT_PREFIX_LIMIT_RESTART: Duration = Duration::from_secs(60);
 /// The prefix-limit wait doubles up to this.
 pub const PREFIX_LIMIT_RESTART_MAX: Duration = Duration::from_secs(900);
 
+/// Longest Shutdown Communication sent, in bytes: RFC 8203's limit, which receivers of
+/// both RFC 8203 and RFC 9003 (which allows 255) accept.
+pub const MAX_SHUTDOWN_COMMUNICATION: usize = 128;
+
+/// The data of a Cease/Administrative Shutdown NOTIFICATION carrying `message`
+/// (RFC 9003 §2): empty for no message, else its length in one octet and the UTF-8
+/// bytes, cut on a character boundary to [`MAX_SHUTDOWN_COMMUNICATION`].
+pub fn shutdown_communication(message: &str) -> Vec<u8> {
+    if message.is_empty() {
+        return Vec::new();
+    }
+    let mut end = message.len().min(MAX_SHUTDOWN_COMMUNICATION);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut data = Vec::with_capacity(end + 1);
+    data.push(end as u8);
+    data.extend_from_slice(&message.as_bytes()[..end]);
+    data
+}
+
 /// Graceful restart settings we advertise (RFC 4724).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct GrConfig {
@@ -266,6 +287,11 @@ pub enum Input {
     /// Administrative stop: open connections get this Cease NOTIFICATION (RFC 4486:
     /// `CeaseAdminShutdown`, `CeasePeerDeconfigured`, `CeaseConfigChange`, ...).
     Stop { cease: NotificationCode },
+    /// Administrative shutdown (Cease/Administrative Shutdown, 6/2) carrying a
+    /// Shutdown Communication (RFC 9003 §2: a length octet and UTF-8 text), cut to
+    /// [`MAX_SHUTDOWN_COMMUNICATION`] bytes on a character boundary. Like `Stop`, the
+    /// peer stays down until `Start`.
+    Shutdown { message: String },
     /// A connection is up: an outbound one we asked for, or an accepted inbound one
     /// (whose id came from [`Peer::alloc_conn`]).
     TcpConnected { conn: ConnId, inbound: bool },
@@ -289,6 +315,10 @@ pub enum Input {
     },
     /// The peer holds more than `limit` prefixes of `afi` (the speaker counts them).
     PrefixLimit { afi: Afi, limit: u32 },
+    /// The BFD session protecting this BGP session detected a forwarding failure: an
+    /// Established session ends at once with Cease 6/10 "BFD Down" (RFC 9384) and no
+    /// graceful-restart retention; a session not yet Established is left alone.
+    BfdDown,
     /// Check the timers (call when `next_deadline()` has passed; spurious calls are fine).
     Timers,
 }
@@ -317,6 +347,8 @@ pub enum DownReason {
     SendBufferFull { limit: usize },
     /// The peer exceeded its prefix limit; we sent Cease/Maximum Number of Prefixes.
     PrefixLimit { afi: Afi, limit: u32 },
+    /// BFD detected a forwarding failure; we sent Cease/BFD Down (RFC 9384).
+    BfdDown,
 }
 
 impl fmt::Display for DownReason {
@@ -340,6 +372,9 @@ impl fmt::Display for DownReason {
                 f,
                 "more than {limit} {} prefixes received; sent Cease/Maximum Number of Prefixes Reached (6/1)",
                 afi.name()
+            ),
+            DownReason::BfdDown => f.write_str(
+                "BFD detected a forwarding failure; sent Cease/BFD Down (6/10, RFC 9384)",
             ),
         }
     }

@@ -238,7 +238,11 @@ impl Peer {
         let mut out = Vec::new();
         match input {
             Input::Start => self.start(now, &mut out),
-            Input::Stop { cease } => self.stop(cease, now, &mut out),
+            Input::Stop { cease } => self.stop(cease, Vec::new(), now, &mut out),
+            Input::Shutdown { message } => {
+                let data = super::shutdown_communication(&message);
+                self.stop(NotificationCode::CeaseAdminShutdown, data, now, &mut out)
+            }
             Input::TcpConnected { conn, inbound } => {
                 if inbound {
                     self.accept(conn, now, &mut out);
@@ -262,6 +266,7 @@ impl Peer {
                 progressed,
             } => self.sent(conn, pending, progressed, now, &mut out),
             Input::PrefixLimit { afi, limit } => self.prefix_limit(afi, limit, now, &mut out),
+            Input::BfdDown => self.bfd_down(now, &mut out),
             Input::Timers => self.timers(now, &mut out),
         }
         self.report_state(&mut out);
@@ -316,13 +321,19 @@ impl Peer {
         self.connect_retry_at = Some(after(now, wait));
     }
 
-    fn stop(&mut self, cease: NotificationCode, now: Instant, out: &mut Vec<Output>) {
+    fn stop(
+        &mut self,
+        cease: NotificationCode,
+        data: Vec<u8>,
+        now: Instant,
+        out: &mut Vec<Output>,
+    ) {
         if !self.admin_up {
             return;
         }
         let was_idle = self.state() == State::Idle;
         self.admin_up = false;
-        let n = notification(cease);
+        let n = Notification::new(cease, data);
         if self.conns.iter().any(|c| c.state >= ConnState::OpenSent) {
             self.last_notification = Some(LastNotification {
                 sent: true,
@@ -541,6 +552,22 @@ impl Peer {
             let wait = self.limit_backoff.next(&mut self.rng);
             self.idle_hold_until = Some(after(now, wait));
         }
+    }
+
+    /// BFD says the forwarding path failed (RFC 9384, RFC 5882 §4.3): the Established
+    /// session ends now with Cease 6/10, not gracefully (its routes go at once), and the
+    /// peer restarts after one back-off interval as after any error. Connections still
+    /// opening are left alone: BGP establishment does not wait for BFD.
+    fn bfd_down(&mut self, now: Instant, out: &mut Vec<Output>) {
+        if self.established().is_none() {
+            return;
+        }
+        let n = notification(NotificationCode::CeaseBfdDown);
+        self.last_notification = Some(LastNotification {
+            sent: true,
+            notification: n.clone(),
+        });
+        self.enter_idle(now, DownReason::BfdDown, Some(&n), true, out);
     }
 
     /// Closes connection `i` as the loser of a collision (Cease 6/7).

@@ -25,6 +25,8 @@ fn render(r: &Router) -> String {
     // Without these, FRR 8 sends nothing to eBGP peers and drops `network` routes that
     // have no IGP route behind them.
     s += " no bgp ebgp-requires-policy\n no bgp network import-check\n no bgp default ipv4-unicast\n";
+    // Session changes and NOTIFICATIONs (with a shutdown message) in bgpd.log.
+    s += " bgp log-neighbor-changes\n";
     for n in &c.neighbors {
         let a = n.addr;
         s += &format!(" neighbor {a} remote-as {}\n", n.asn);
@@ -48,6 +50,12 @@ fn render(r: &Router) -> String {
         if !n.as4 {
             s += &format!(" neighbor {a} dont-capability-negotiate\n");
         }
+        if n.bfd {
+            s += &format!(" neighbor {a} bfd\n");
+        }
+        if n.bfd_check_control_plane {
+            s += &format!(" neighbor {a} bfd check-control-plane-failure\n");
+        }
     }
     for (v6, name) in [(false, "ipv4"), (true, "ipv6")] {
         s += &format!(" address-family {name} unicast\n");
@@ -69,7 +77,7 @@ fn vtysh(r: &Router, cmds: &[&str]) -> Result<String, String> {
     vtysh_daemon(r, "bgpd", cmds)
 }
 
-fn vtysh_daemon(r: &Router, daemon: &str, cmds: &[&str]) -> Result<String, String> {
+pub(super) fn vtysh_daemon(r: &Router, daemon: &str, cmds: &[&str]) -> Result<String, String> {
     let dir = r.dir.display().to_string();
     let mut args = vec!["--vty_socket", &dir, "-d", daemon];
     for c in cmds {
@@ -205,6 +213,12 @@ pub(super) fn session(r: &Router, peer: IpAddr) -> SessionState {
         .and_then(Value::as_str)
         .map(SessionState::parse)
         .unwrap_or(SessionState::Unknown)
+}
+
+/// `show bgp neighbors PEER` as text (the last reset and its NOTIFICATION, message
+/// counters).
+pub(super) fn neighbor_text(r: &Router, peer: IpAddr) -> String {
+    vtysh(r, &[&format!("show bgp neighbors {peer}")]).unwrap_or_default()
 }
 
 fn bfd_peer_line(p: &BfdPeer) -> String {
