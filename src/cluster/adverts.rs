@@ -55,7 +55,7 @@ pub fn pod_routes(local: &NodeModel) -> Vec<Originated> {
 pub fn counts_for_service(s: &EndpointSlice) -> bool {
     !s.metadata
         .annotations
-        .contains_key("control-plane.alpha.kubernetes.io/leader")
+        .contains_key(crate::kube::objects::LEADER_ANNOTATION)
 }
 
 /// EndpointSlices grouped by `namespace/service`.

@@ -20,7 +20,7 @@ pub const ANN_POD_CIDRS: &str = "kube-router.io/pod-cidrs";
 pub const ANN_RR_SERVER: &str = "kube-router.io/rr.server";
 pub const ANN_RR_CLIENT: &str = "kube-router.io/rr.client";
 /// The annotations kube-bgp reads all start with this.
-pub const ANN_PREFIX: &str = "kube-router.io/";
+pub const ANN_PREFIX: &str = crate::kube::objects::KUBE_ROUTER_ANNOTATIONS;
 /// Longest `kube-router.io/*` annotation value read (a peers list of several hundred
 /// peers fits); a longer one is ignored with one problem line, like any bad value.
 pub const MAX_ANNOTATION_BYTES: usize = 64 * 1024;

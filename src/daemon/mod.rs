@@ -53,7 +53,8 @@ const KERNEL: Token = Token(2);
 const PODNET_BASE: usize = 3;
 const PODNET_END: usize = 5;
 const CTL_BASE: usize = 100;
-/// RIB output waits until BGP input has been quiet this long...
+/// RIB output waits until BGP input has been quiet this long (unless the input came
+/// alone, after a pause at least this long)...
 const OUT_QUIET: Duration = Duration::from_millis(1);
 /// ...but never longer than this.
 const OUT_MAX_DELAY: Duration = Duration::from_millis(20);
@@ -411,11 +412,14 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
             // Output to peers is coalesced while UPDATEs arrive back to back (a route
             // reflector receiving K clients' routes at once): one flush, one write per
             // peer, for the whole burst instead of one per loop turn. Bounded by
-            // OUT_MAX_DELAY; a lone UPDATE waits OUT_QUIET at most.
+            // OUT_MAX_DELAY. Input that came alone (nothing in the OUT_QUIET before it)
+            // goes out at once: a lone UPDATE is not held, and a burst costs at most one
+            // extra flush, for its first message.
             let quiet = !sp.has_pending_reads()
-                && sp
-                    .last_input()
-                    .is_none_or(|t| now.duration_since(t) >= OUT_QUIET);
+                && (sp.input_alone(OUT_QUIET)
+                    || sp
+                        .last_input()
+                        .is_none_or(|t| now.duration_since(t) >= OUT_QUIET));
             let held = out_held_since.get_or_insert(now);
             if quiet || now.duration_since(*held) >= OUT_MAX_DELAY {
                 sp.flush_rib(&registry, now);

@@ -168,6 +168,8 @@ pub struct Speaker {
     /// When bytes last arrived on any connection (the kernel side holds back while
     /// UPDATEs stream in).
     last_input: Option<Instant>,
+    /// How long before `last_input` the input before it arrived (`None`: the first).
+    input_gap: Option<Duration>,
     timers: Timers<TimerKey>,
     seed: u64,
     /// UPDATE messages sent and received (metrics).
@@ -193,6 +195,7 @@ impl Speaker {
             listeners: Vec::new(),
             pending_reads: Vec::new(),
             last_input: None,
+            input_gap: None,
             timers: Timers::new(),
             seed,
             updates_in: 0,
@@ -259,6 +262,12 @@ impl Speaker {
     /// When bytes last arrived from any peer.
     pub fn last_input(&self) -> Option<Instant> {
         self.last_input
+    }
+
+    /// Whether the last input came alone: at least `quiet` after the input before it
+    /// (reads on several connections in one turn of the loop are not alone).
+    pub fn input_alone(&self, quiet: Duration) -> bool {
+        self.input_gap.is_none_or(|g| g >= quiet)
     }
 
     /// Reads on (one budget each) from the connections that stopped at their read
@@ -423,6 +432,7 @@ impl Speaker {
                     let before = c.rbuf.len();
                     let res = read_in(c);
                     if c.rbuf.len() > before {
+                        self.input_gap = self.last_input.map(|t| now.saturating_duration_since(t));
                         self.last_input = Some(now);
                     }
                     match res {

@@ -19,6 +19,54 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+fn read_labels<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    kept_entries(d, |k| k == SERVICE_NAME_LABEL)
+}
+
+fn read_annotations<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    kept_entries(d, |k| {
+        k.starts_with(KUBE_ROUTER_ANNOTATIONS) || k == LEADER_ANNOTATION
+    })
+}
+
+/// A map of strings (or `null`: empty) of which only the entries whose key passes `keep`
+/// are kept; every value must still be a string.
+fn kept_entries<'de, D: Deserializer<'de>>(
+    d: D,
+    keep: fn(&str) -> bool,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    struct Entries(fn(&str) -> bool);
+    impl<'de> serde::de::Visitor<'de> for Entries {
+        type Value = BTreeMap<String, String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a map of strings or null")
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_map(self)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut m: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(k) = m.next_key::<String>()? {
+                let v: String = m.next_value()?;
+                if (self.0)(&k) {
+                    out.insert(k, v);
+                }
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_option(Entries(keep))
+}
+
 /// The three resources kube-bgp watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ResourceKind {
@@ -87,13 +135,17 @@ pub struct ObjectMeta {
     pub generate_name: String,
     #[serde(rename = "resourceVersion", deserialize_with = "nullable")]
     pub resource_version: String,
+    /// Only the labels kube-bgp reads (`SERVICE_NAME_LABEL`): the others are checked
+    /// to be strings and dropped while decoding, so they never take memory.
     #[serde(
-        deserialize_with = "nullable",
+        deserialize_with = "read_labels",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub labels: BTreeMap<String, String>,
+    /// Only the annotations kube-bgp reads (`KUBE_ROUTER_ANNOTATIONS`*,
+    /// `LEADER_ANNOTATION`), the same way.
     #[serde(
-        deserialize_with = "nullable",
+        deserialize_with = "read_annotations",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub annotations: BTreeMap<String, String>,
@@ -229,6 +281,10 @@ pub struct EndpointSlice {
 
 /// The label that ties an EndpointSlice to its Service.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+/// The annotation of the leader-election Endpoints mirrored into slices (not a service).
+pub const LEADER_ANNOTATION: &str = "control-plane.alpha.kubernetes.io/leader";
+/// The prefix of the Node and Service annotations kube-bgp reads.
+pub const KUBE_ROUTER_ANNOTATIONS: &str = "kube-router.io/";
 
 impl EndpointSlice {
     /// The owning Service's name: the `kubernetes.io/service-name` label, else the
@@ -390,6 +446,55 @@ impl KubeObject {
         }
     }
 
+    /// The object as the snapshot keeps it: only what kube-bgp reads, so that a write
+    /// which changes nothing kube-bgp reads (a Node status heartbeat, a label set by
+    /// another controller, a pod replaced on the same node) compares equal to the object
+    /// already held and costs no recompute, and a large cluster costs less memory.
+    /// Dropped: `resourceVersion` (the watchers track it from the events themselves),
+    /// `generateName`, the labels of Nodes and Services, annotations outside
+    /// `kube-router.io/` (EndpointSlices: all but the leader-election one), the owner
+    /// references of slices that carry the service-name label (the references are only
+    /// the fallback for that label), and the addresses of endpoints that name their node
+    /// (an endpoint's address is only read to find the node of an endpoint without
+    /// `nodeName`).
+    pub fn into_kept(mut self) -> KubeObject {
+        fn meta(m: &mut ObjectMeta, keep_labels: bool) {
+            m.resource_version = String::new();
+            m.generate_name = String::new();
+            if !keep_labels {
+                m.labels = BTreeMap::new();
+            }
+        }
+        match &mut self {
+            KubeObject::Node(o) => {
+                meta(&mut o.metadata, false);
+                o.metadata.owner_references = Vec::new();
+                o.metadata
+                    .annotations
+                    .retain(|k, _| k.starts_with(KUBE_ROUTER_ANNOTATIONS));
+            }
+            KubeObject::Service(o) => {
+                meta(&mut o.metadata, false);
+                o.metadata.owner_references = Vec::new();
+                o.metadata
+                    .annotations
+                    .retain(|k, _| k.starts_with(KUBE_ROUTER_ANNOTATIONS));
+            }
+            KubeObject::EndpointSlice(o) => {
+                meta(&mut o.metadata, true);
+                o.metadata.labels.retain(|k, _| k == SERVICE_NAME_LABEL);
+                if !o.metadata.labels.is_empty() {
+                    o.metadata.owner_references = Vec::new();
+                }
+                o.metadata.annotations.retain(|k, _| k == LEADER_ANNOTATION);
+                for e in o.endpoints.iter_mut().filter(|e| !e.node_name.is_empty()) {
+                    e.addresses = Vec::new();
+                }
+            }
+        }
+        self
+    }
+
     /// Decodes `v` as an object of `kind`; a malformed one is `Item::Bad`.
     pub fn from_value(kind: ResourceKind, v: serde_json::Value) -> Item<KubeObject> {
         fn map<T>(i: Item<T>, f: fn(T) -> KubeObject) -> Item<KubeObject> {
@@ -424,7 +529,8 @@ mod tests {
         assert_eq!(n.metadata.name, "node-a");
         assert_eq!(n.metadata.resource_version, "48213");
         assert_eq!(n.metadata.annotations["kube-router.io/node.asn"], "64512");
-        assert_eq!(n.metadata.labels["kubernetes.io/hostname"], "node-a");
+        // Labels and annotations kube-bgp does not read are not kept.
+        assert!(n.metadata.labels.is_empty());
         assert_eq!(n.spec.pod_cidr, "10.244.1.0/24");
         assert_eq!(n.spec.pod_cidrs.len(), 2);
         assert_eq!(n.status.addresses[0].type_, "InternalIP");

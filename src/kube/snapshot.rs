@@ -3,7 +3,8 @@
 //! Owns `KubeEvent` (what watcher threads send) and `Snapshot` (nodes by name, services
 //! and EndpointSlices by namespace/name, plus each resource's sync state). Pure: no I/O,
 //! no threads. An `Unreachable` state never clears objects: the last good snapshot
-//! stays until a relist replaces it.
+//! stays until a relist replaces it. Objects are kept as `KubeObject::into_kept` makes
+//! them, so a write that changes nothing kube-bgp reads is not a change.
 
 use std::collections::BTreeMap;
 
@@ -122,7 +123,7 @@ impl Snapshot {
         let mut services = BTreeMap::new();
         let mut slices = BTreeMap::new();
         for o in objects {
-            match o {
+            match o.into_kept() {
                 KubeObject::Node(n) => {
                     nodes.insert(n.metadata.name.clone(), n);
                 }
@@ -144,7 +145,7 @@ impl Snapshot {
     }
 
     fn upsert(&mut self, o: KubeObject) -> bool {
-        match o {
+        match o.into_kept() {
             KubeObject::Node(n) => insert_if_changed(&mut self.nodes, n.metadata.name.clone(), n),
             KubeObject::Service(s) => insert_if_changed(&mut self.services, key(&s.metadata), s),
             KubeObject::EndpointSlice(s) => {
@@ -167,8 +168,8 @@ fn key(m: &super::objects::ObjectMeta) -> NsName {
     NsName::new(&m.namespace, &m.name)
 }
 
-/// Inserts `v` unless an equal value is there; any field change (including
-/// `resourceVersion`) counts as a change.
+/// Inserts `v` unless an equal value is there (values are kept objects: see
+/// `KubeObject::into_kept`).
 fn insert_if_changed<K: Ord, V: PartialEq>(map: &mut BTreeMap<K, V>, k: K, v: V) -> bool {
     match map.get(&k) {
         Some(old) if *old == v => false,
@@ -224,10 +225,16 @@ mod tests {
         }));
         assert_eq!(s.state(ResourceKind::Node), Some(&SyncState::Synced));
         assert_eq!(s.nodes.len(), 2);
-        // Same object again: no change.
+        // Same object again, or only a new resourceVersion (a status heartbeat): no
+        // change.
         assert!(!s.apply(KubeEvent::Upsert(node("a", "1"))));
-        assert!(s.apply(KubeEvent::Upsert(node("a", "2"))));
-        assert_eq!(s.nodes["a"].metadata.resource_version, "2");
+        assert!(!s.apply(KubeEvent::Upsert(node("a", "2"))));
+        let KubeObject::Node(mut changed) = node("a", "3") else {
+            unreachable!()
+        };
+        changed.spec.pod_cidr = "10.244.1.0/24".into();
+        assert!(s.apply(KubeEvent::Upsert(KubeObject::Node(changed))));
+        assert_eq!(s.nodes["a"].spec.pod_cidr, "10.244.1.0/24");
         assert!(s.apply(KubeEvent::Delete(node("b", "3"))));
         assert!(!s.apply(KubeEvent::Delete(node("b", "3"))));
         assert_eq!(s.nodes.keys().collect::<Vec<_>>(), vec!["a"]);
@@ -241,6 +248,76 @@ mod tests {
             kind: ResourceKind::Node,
             objects: vec![node("c", "9")],
         }));
+    }
+
+    #[test]
+    fn endpoint_moves_that_change_nothing_read_are_not_changes() {
+        use crate::kube::objects::Endpoint;
+        let with = |rv: &str, eps: Vec<(&str, &str)>| {
+            let KubeObject::EndpointSlice(mut s) = slice("a", "web-1", "web") else {
+                unreachable!()
+            };
+            s.metadata.resource_version = rv.into();
+            s.endpoints = eps
+                .into_iter()
+                .map(|(addr, node)| Endpoint {
+                    addresses: vec![addr.into()],
+                    node_name: node.into(),
+                    ..Default::default()
+                })
+                .collect();
+            KubeObject::EndpointSlice(s)
+        };
+        let mut s = Snapshot::new();
+        assert!(s.apply(KubeEvent::Upsert(with("1", vec![("10.0.0.5", "n1")]))));
+        // A pod replaced on the same node: new address, same node.
+        assert!(!s.apply(KubeEvent::Upsert(with("2", vec![("10.0.0.9", "n1")]))));
+        // On another node: a change.
+        assert!(s.apply(KubeEvent::Upsert(with("3", vec![("10.0.0.9", "n2")]))));
+        // Without nodeName the address is what tells the node: kept and compared.
+        assert!(s.apply(KubeEvent::Upsert(with("4", vec![("10.0.0.9", "")]))));
+        assert!(!s.apply(KubeEvent::Upsert(with("5", vec![("10.0.0.9", "")]))));
+        assert!(s.apply(KubeEvent::Upsert(with("6", vec![("10.0.0.7", "")]))));
+        let kept = &s.slices[&NsName::new("a", "web-1")];
+        assert_eq!(kept.endpoints[0].addresses, vec!["10.0.0.7".to_string()]);
+        // A relist of the same content is no change either.
+        assert!(!s.apply(KubeEvent::Replaced {
+            kind: ResourceKind::EndpointSlice,
+            objects: vec![with("7", vec![("10.0.0.7", "")])],
+        }));
+    }
+
+    #[test]
+    fn only_what_kube_bgp_reads_makes_a_change() {
+        let mut s = Snapshot::new();
+        let with = |rv: &str, label: &str, ann: &str| {
+            let KubeObject::Node(mut n) = node("a", rv) else {
+                unreachable!()
+            };
+            n.metadata.labels.insert("zone".into(), label.into());
+            n.metadata
+                .annotations
+                .insert("node.alpha.kubernetes.io/ttl".into(), label.into());
+            n.metadata
+                .annotations
+                .insert("kube-router.io/node.asn".into(), ann.into());
+            KubeObject::Node(n)
+        };
+        assert!(s.apply(KubeEvent::Upsert(with("1", "x", "64512"))));
+        assert!(s.nodes["a"].metadata.labels.is_empty());
+        assert_eq!(
+            s.nodes["a"].metadata.annotations.keys().collect::<Vec<_>>(),
+            vec!["kube-router.io/node.asn"]
+        );
+        assert!(!s.apply(KubeEvent::Upsert(with("2", "y", "64512"))));
+        assert!(s.apply(KubeEvent::Upsert(with("3", "y", "64513"))));
+        // A slice keeps its service-name label (and so its service) and drops the rest.
+        let KubeObject::EndpointSlice(mut sl) = slice("a", "web-1", "web") else {
+            unreachable!()
+        };
+        sl.metadata.labels.insert("other".into(), "1".into());
+        assert!(s.apply(KubeEvent::Upsert(KubeObject::EndpointSlice(sl))));
+        assert_eq!(s.slices_for_service("a", "web").count(), 1);
     }
 
     #[test]

@@ -10,6 +10,12 @@
 # hold time), CONV_ROWS (all: add,readd,delete,vip,kill,rr,asn,lost); scale: SCALE_SIZES
 # (1000,5000), SCALE_MODES (mesh,rr), SERVICES (10000), NODE_CHURN (10/s), SLICE_CHURN (5/s),
 # WINDOW_S (60), IDLE_S (30), REACTIONS (30).
+# The tables are written into tests/bench/RESULTS.md as a new dated run section (before
+# its "Notes"), with the commit, the command, the machine and its load average during the
+# run: RESULTS=FILE writes them elsewhere, RESULTS=- only into OUTDIR/*/table.md;
+# NOTE="..." adds a line (e.g. what else ran on the machine). KUBE_BGP_BIN=PATH makes
+# `scale` measure that binary (e.g. the static musl build users run) instead of the one
+# cargo bench builds.
 # Build first: cargo build --release --offline --locked (converge/scale build their own
 # bench binary with cargo bench, which also builds target/release/kube-bgp).
 set -euo pipefail
@@ -26,7 +32,12 @@ KB="kube-bgp=$HERE/kube-bgp.sh"
 export NS_DUT=${NS_DUT:-kbb-dut} NS_INJ=${NS_INJ:-kbb-inj} NS_INJ2=${NS_INJ2:-kbb-inj2}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
+RESULTS=${RESULTS:-$HERE/RESULTS.md}
+load() { cut -d' ' -f1 /proc/loadavg; }
+started=$(date -u '+%Y-%m-%d %H:%M')
+loads=$(load)
 for w in $what; do
+  loads="$loads $(load)"
   case "$w" in
   ingest)
     "$BENCH/bench.py" run --duts "$KB,${INGEST_DUTS:-bird,bird-kernel,gobgp,frr,frr-kernel}" \
@@ -56,3 +67,35 @@ for d in ingest rr idle; do
 done
 # converge/ and scale/ write their own table.md (and trials.jsonl / runs.jsonl).
 echo "tables: $OUT/*/table.md"
+loads="$loads $(load)"
+[ "$RESULTS" = - ] && exit 0
+section=$(mktemp)
+trap 'rm -f "$section"' EXIT
+{
+  rev=$(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  # (RESULTS.md itself, written by earlier runs, does not count as a change.)
+  git -C "$HERE/../.." diff --quiet HEAD -- . ':!tests/bench/RESULTS.md' 2>/dev/null ||
+    rev="$rev (with uncommitted changes)"
+  range=$(echo "$loads" | tr ' ' '\n' | sort -n | sed -n '1p;$p' | paste -sd- | sed 's/-/–/')
+  echo "## Run — $started–$(date -u '+%H:%M') UTC, kube-bgp at $rev ($what)"
+  echo
+  echo '```sh'
+  env_used=$(env | grep -E '^(RUNS|SIZES|RR_SIZES|INGEST_DUTS|RR_DUTS|IDLE_DUTS|CONV_[A-Z]+|LOST_TRIALS|SCALE_[A-Z]+|SERVICES|NODE_CHURN|SLICE_CHURN|WINDOW_S|IDLE_S|REACTIONS)=' | sort | paste -sd' ')
+  echo "${env_used:+$env_used }tests/bench/run-bench.sh $(basename "$OUT") $what"
+  echo '```'
+  echo
+  echo "Machine: $(nproc) CPUs, $(uname -r); 1-min load average $range during the run (sampled at each workload's start and end).${NOTE:+ $NOTE}"
+  for d in ingest rr idle converge scale; do
+    [ -s "$OUT/$d/table.md" ] || continue
+    echo
+    cat "$OUT/$d/table.md"
+  done
+  echo
+} >"$section"
+if grep -q '^## Notes$' "$RESULTS" 2>/dev/null; then
+  awk -v f="$section" '/^## Notes$/ && !done { while ((getline l < f) > 0) print l; done = 1 } { print }' \
+    "$RESULTS" >"$RESULTS.new" && mv "$RESULTS.new" "$RESULTS"
+else
+  cat "$section" >>"$RESULTS"
+fi
+echo "results: $RESULTS"

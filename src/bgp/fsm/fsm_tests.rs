@@ -474,14 +474,14 @@ fn connect_retry_backoff_with_jitter() {
 
 #[test]
 fn idle_hold_refuses_inbound_then_restarts() {
-    // After a protocol failure (here the peer's NOTIFICATION) IdleHold damps the peer:
-    // inbound connections are refused until the backoff ends.
+    // After a protocol failure (here the peer's NOTIFICATION: our UPDATE was malformed)
+    // IdleHold damps the peer: inbound connections are refused until the backoff ends.
     let t0 = Instant::now();
     let mut p = Peer::new(cfg(), 7).expect("valid");
     let c = establish_outbound(&mut p, vec![], 90, t0);
     let n = Notification {
-        code: 6,
-        subcode: 4,
+        code: 3,
+        subcode: 1,
         data: vec![],
     };
     let out = p.handle(
@@ -510,6 +510,51 @@ fn idle_hold_refuses_inbound_then_restarts() {
     let out = p.handle(Input::Timers, resume);
     assert!(connect_of(&out).is_some());
     assert_eq!(p.state(), State::Connect);
+}
+
+#[test]
+fn peer_that_left_administratively_may_reconnect_during_idle_hold() {
+    // A peer that removed us (Cease / peer de-configured, as when our Node was deleted)
+    // or reset us on purpose is let back in as soon as it connects again; a Cease for a
+    // protocol reason (here Out of Resources) still damps.
+    for (subcode, at_once) in [(2, true), (3, true), (4, true), (6, true), (8, false)] {
+        let t0 = Instant::now();
+        let mut p = Peer::new(cfg(), 7).expect("valid");
+        let c = establish_outbound(&mut p, vec![], 90, t0);
+        let n = Notification {
+            code: 6,
+            subcode,
+            data: vec![],
+        };
+        let out = p.handle(
+            Input::Received {
+                conn: c,
+                msg: Message::Notification(n.clone()),
+            },
+            t0,
+        );
+        assert_eq!(
+            down_of(&out).map(|d| d.0),
+            Some(DownReason::NotificationReceived(n))
+        );
+        assert_eq!(p.state(), State::Idle);
+        assert!(p.next_deadline().is_some(), "IdleHold armed (6/{subcode})");
+        let inbound = p.alloc_conn();
+        let out = p.handle(
+            Input::TcpConnected {
+                conn: inbound,
+                inbound: true,
+            },
+            t0 + Duration::from_millis(10),
+        );
+        let opened = out
+            .iter()
+            .any(|o| matches!(o, Output::Send { conn, msg: Message::Open(_) } if *conn == inbound));
+        assert_eq!(opened, at_once, "Cease 6/{subcode}: {out:?}");
+        if !at_once {
+            assert_eq!(out, vec![Output::Close { conn: inbound }]);
+        }
+    }
 }
 
 #[test]

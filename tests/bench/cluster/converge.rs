@@ -877,7 +877,7 @@ const ROWS: [(&str, &str, &str, &str); 12] = [
     (
         "readd",
         "the same Node deleted and created again, its kube-bgp running on → its route in every other kernel",
-        "the node's own sessions back off while it is not a peer (IdleHold, up to 30 s, refuses the others' connections)",
+        "API watch, BGP session setup (the others' Cease when the Node left starts no back-off), kernel",
         "p99 < 100 ms",
     ),
     (

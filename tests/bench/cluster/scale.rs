@@ -323,7 +323,7 @@ fn one_run(opts: &ScaleOpts, mode: &str, n: usize) -> Result<ScaleRun, String> {
     let t_spawn = realtime_ns();
     let child = env
         .dut
-        .command(kube_bgp_bin())
+        .command(&dut_bin())
         .arg(format!("--kubeconfig={}", api.kubeconfig_token().display()))
         .args([
             "--hostname-override=dut0",
@@ -413,6 +413,12 @@ fn one_run(opts: &ScaleOpts, mode: &str, n: usize) -> Result<ScaleRun, String> {
     drop(sim);
     drop(mon);
     Ok(run)
+}
+
+/// The kube-bgp binary measured: `KUBE_BGP_BIN` (e.g. the static musl release build
+/// users run, whose allocator differs from glibc's), else the one `cargo bench` built.
+fn dut_bin() -> String {
+    std::env::var("KUBE_BGP_BIN").unwrap_or_else(|_| kube_bgp_bin().to_string())
 }
 
 /// (node updates, slice updates) the churn hook has done so far.

@@ -44,14 +44,16 @@ impl Peer {
         // IdleHold damps peers that fail in the protocol. A peer whose connection merely
         // went away (it restarted or crashed) may come back at once: that is what makes
         // a restarting neighbour's routes converge in a second instead of a backoff.
+        // So may a peer that left on purpose (it shut us down, removed us from its
+        // configuration, reset us or changed its settings) and now connects again: it
+        // configured us afresh, and a back-off inherited from its leaving would only
+        // delay a deliberate return (a Node deleted and re-created, a peer re-added).
         if self.admin_up
             && self.idle_hold_until.is_some()
-            && matches!(
-                self.last_down,
-                Some(DownReason::ConnectionLost | DownReason::PeerRestarted)
-            )
+            && self.last_down.as_ref().is_some_and(returns_at_once)
         {
             self.idle_hold_until = None;
+            self.backoff.reset();
         }
         if self.state() == State::Idle || self.index(conn).is_some() {
             out.push(Output::Close { conn });
@@ -293,5 +295,23 @@ impl Peer {
                 });
             }
         }
+    }
+}
+
+/// Whether a peer that went down for `reason` is let back in at once when it connects
+/// during IdleHold: it went away without a protocol failure (a lost connection, a
+/// restart) or left administratively (RFC 4486 Cease: administrative shutdown or reset,
+/// peer de-configured, other configuration change).
+fn returns_at_once(reason: &DownReason) -> bool {
+    match reason {
+        DownReason::ConnectionLost | DownReason::PeerRestarted => true,
+        DownReason::NotificationReceived(n) => matches!(
+            n.kind(),
+            NotificationCode::CeaseAdminShutdown
+                | NotificationCode::CeasePeerDeconfigured
+                | NotificationCode::CeaseAdminReset
+                | NotificationCode::CeaseConfigChange
+        ),
+        _ => false,
     }
 }
