@@ -14,11 +14,11 @@ use super::{Problem, Settings};
 use crate::kube::objects::{EndpointSlice, Service};
 use crate::prefix::{Afi, Prefix};
 
-pub const ANN_ADV_CLUSTER_IP: &str = "kube-router.io/service.advertise.clusterip";
-pub const ANN_ADV_EXTERNAL_IP: &str = "kube-router.io/service.advertise.externalip";
-pub const ANN_ADV_LB_IP: &str = "kube-router.io/service.advertise.loadbalancerip";
-pub const ANN_SKIP_LB_IPS: &str = "kube-router.io/service.skiplbips";
-pub const ANN_SERVICE_LOCAL: &str = "kube-router.io/service.local";
+pub(crate) const ANN_ADV_CLUSTER_IP: &str = "kube-router.io/service.advertise.clusterip";
+pub(crate) const ANN_ADV_EXTERNAL_IP: &str = "kube-router.io/service.advertise.externalip";
+pub(crate) const ANN_ADV_LB_IP: &str = "kube-router.io/service.advertise.loadbalancerip";
+pub(crate) const ANN_SKIP_LB_IPS: &str = "kube-router.io/service.skiplbips";
+pub(crate) const ANN_SERVICE_LOCAL: &str = "kube-router.io/service.local";
 
 /// What kind of route this node originates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -51,7 +51,7 @@ pub fn pod_routes(local: &NodeModel) -> Vec<Originated> {
 }
 
 /// EndpointSlices grouped by `namespace/service`.
-pub fn slices_by_service<'a>(
+pub(crate) fn slices_by_service<'a>(
     slices: impl IntoIterator<Item = &'a EndpointSlice>,
 ) -> BTreeMap<String, Vec<&'a EndpointSlice>> {
     let mut m: BTreeMap<String, Vec<&EndpointSlice>> = BTreeMap::new();
@@ -126,7 +126,7 @@ fn validated(settings: &Settings, ip: IpAddr, allowed: &[Prefix]) -> bool {
 }
 
 /// The VIPs (as /32 or /128) this node advertises for one Service.
-pub fn service_vips(
+pub(crate) fn service_vips(
     settings: &Settings,
     local: &NodeModel,
     svc: &Service,
@@ -215,7 +215,7 @@ pub fn service_vips(
 
 /// All VIP routes this node originates, each with the node's best address of the VIP's
 /// family as next hop.
-pub fn vip_routes<'a>(
+pub(crate) fn vip_routes<'a>(
     settings: &Settings,
     local: &NodeModel,
     services: impl IntoIterator<Item = &'a Service>,

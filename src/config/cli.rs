@@ -13,7 +13,7 @@ use super::ConfigError;
 use crate::prefix::{Afi, Prefix};
 
 /// Default control socket path (`--ctl-socket`).
-pub const DEFAULT_CTL_SOCKET: &str = "/run/kube-bgp/ctl.sock";
+pub(crate) const DEFAULT_CTL_SOCKET: &str = "/run/kube-bgp/ctl.sock";
 
 /// What to look up in the RIB.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,10 +10,10 @@ mod conn;
 pub mod hardening;
 pub mod metrics;
 mod overlay;
-pub mod restart_hold;
-pub mod rib_policy;
+pub(crate) mod restart_hold;
+pub(crate) mod rib_policy;
 pub mod routes;
-pub mod signals;
+pub(crate) mod signals;
 pub mod speaker;
 pub mod views;
 
@@ -75,23 +75,23 @@ impl std::fmt::Display for DaemonError {
 /// Counters kept by the daemon for metrics.
 #[derive(Default, Debug, Clone)]
 pub struct Counters {
-    pub plans_applied: u64,
-    pub peer_changes: u64,
-    pub api_events: u64,
+    pub(crate) plans_applied: u64,
+    pub(crate) peer_changes: u64,
+    pub(crate) api_events: u64,
     pub relists: u64,
-    pub best_received: u64,
+    pub(crate) best_received: u64,
     /// kube-router's `controller_bgp_advertisements_sent{type}`.
-    pub adv_pod_route: u64,
-    pub adv_vip: u64,
-    pub withdraw_vip: u64,
+    pub(crate) adv_pod_route: u64,
+    pub(crate) adv_vip: u64,
+    pub(crate) withdraw_vip: u64,
     /// kube-router's `controller_bgp_internal_peers_sync_time`: applying the peer set.
-    pub peers_sync_time: crate::ops::http::prom::Histogram,
+    pub(crate) peers_sync_time: crate::ops::http::prom::Histogram,
 }
 
 pub struct Daemon {
     pub cfg: Config,
     pub settings: Settings,
-    pub node_name: String,
+    pub(crate) node_name: String,
     pub snapshot: Snapshot,
     pub plan: Plan,
     pub speaker: Option<Speaker>,

@@ -21,7 +21,7 @@ const REFUSALS_LOGGED: usize = 4096;
 /// Import refusals: counted by reason for the metrics, and logged once per (peer,
 /// prefix). Shared by the successive policies of one daemon so a re-evaluation after a
 /// policy change neither logs nor counts again what was already refused.
-pub struct RefusalLog {
+pub(crate) struct RefusalLog {
     /// Most (peer, prefix) pairs remembered.
     cap: usize,
     logged: RefCell<BTreeSet<(IpAddr, Prefix)>>,
@@ -132,12 +132,12 @@ pub fn reason(r: Reject) -> &'static str {
 
 /// kube-router's import/export rules for one snapshot of the cluster.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KubePolicy {
+pub(crate) struct KubePolicy {
     pub model: PolicyModel,
     /// Addresses of node peers (sessions to other cluster nodes). A tree, not a hash
     /// set: looked up for every prefix imported and exported, where hashing an address
     /// cost more than a few comparisons.
-    pub node_peers: BTreeSet<IpAddr>,
+    pub(crate) node_peers: BTreeSet<IpAddr>,
     /// What each locally originated prefix is.
     pub local: HashMap<Prefix, OriginKind>,
     /// Refusals logged so far (shared with earlier and later policies).

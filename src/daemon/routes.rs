@@ -25,10 +25,12 @@ use crate::bgp::rib::Rib;
 use crate::cluster::Plan;
 use crate::cluster::adverts::OriginKind;
 use crate::config::{Config, OverlayType};
+use crate::kernel::netlink::NetlinkError;
 use crate::kernel::reconciler::DEFAULT_PASS_LIMIT;
+use crate::kernel::reconciler::RouteFailure;
 use crate::kernel::writer::Job;
 use crate::kernel::{
-    BatchOptions, Desired, NetlinkError, Pass, ReconcileStats, Reconciler, RouteKind, Watch, Writer,
+    BatchOptions, Desired, Pass, ReconcileStats, Reconciler, RouteKind, Watch, Writer,
 };
 use crate::kube::snapshot::Snapshot;
 use crate::prefix::Prefix;
@@ -55,11 +57,11 @@ pub struct RouteStats {
     pub replaced: u64,
     pub deleted: u64,
     pub failed: u64,
-    pub last_duration: Duration,
+    pub(crate) last_duration: Duration,
     /// Time the route writer waited for a batch while passes were running.
-    pub writer_idle: Duration,
+    pub(crate) writer_idle: Duration,
     /// kube-router's `host_routes_sync_time`.
-    pub sync_time: crate::ops::http::prom::Histogram,
+    pub(crate) sync_time: crate::ops::http::prom::Histogram,
 }
 
 /// What choosing a prefix's kernel route needs: the cluster's node addresses, the
@@ -328,7 +330,7 @@ impl KernelRoutes {
     /// Feeds the restart hold (see `RestartHold`): `listed` once the API's first list
     /// arrived, `bgp` while BGP runs, `peers` every configured peer. Ends the hold (the
     /// next pass deletes adopted routes that did not come back) when it releases.
-    pub fn poll_hold(&mut self, listed: bool, bgp: bool, peers: &[PeerSync], now: Instant) {
+    pub(crate) fn poll_hold(&mut self, listed: bool, bgp: bool, peers: &[PeerSync], now: Instant) {
         let Some(h) = self.hold.as_mut() else {
             return;
         };
@@ -360,11 +362,11 @@ impl KernelRoutes {
 
     /// Whether this run started with routes of a previous run in the kernel (we are a
     /// restarting speaker: the R bit).
-    pub fn adopted_at_start(&self) -> bool {
+    pub(crate) fn adopted_at_start(&self) -> bool {
         self.graceful_restart && self.adopted > 0
     }
 
-    pub fn watch_fd(&self) -> Option<std::os::unix::io::RawFd> {
+    pub(crate) fn watch_fd(&self) -> Option<std::os::unix::io::RawFd> {
         use std::os::unix::io::AsRawFd;
         self.watch.as_ref().map(|w| w.as_raw_fd())
     }
@@ -375,13 +377,13 @@ impl KernelRoutes {
     }
 
     /// This host's interface addresses.
-    pub fn local_addrs(&self) -> &BTreeSet<IpAddr> {
+    pub(crate) fn local_addrs(&self) -> &BTreeSet<IpAddr> {
         &self.ctx.local_addrs
     }
 
     /// Whether connected subnets or local addresses changed since the last call (the
     /// import policy depends on them).
-    pub fn take_addrs_changed(&mut self) -> bool {
+    pub(crate) fn take_addrs_changed(&mut self) -> bool {
         std::mem::take(&mut self.ctx.addrs_changed)
     }
 
@@ -397,7 +399,7 @@ impl KernelRoutes {
 
     /// How many more changed prefixes the next pass can take (the daemon leaves the
     /// rest queued, compactly, in the RIB).
-    pub fn room(&self) -> usize {
+    pub(crate) fn room(&self) -> usize {
         DEFAULT_PASS_LIMIT.saturating_sub(self.pending())
     }
 
@@ -420,7 +422,7 @@ impl KernelRoutes {
 
     /// Reads kernel notifications (other programs' changes; ours are filtered out);
     /// true when a reconcile pass is needed.
-    pub fn on_notification(&mut self) -> bool {
+    pub(crate) fn on_notification(&mut self) -> bool {
         let (Some(w), Some(r)) = (self.watch.as_mut(), self.rec.as_mut()) else {
             return false;
         };
@@ -448,7 +450,7 @@ impl KernelRoutes {
         dirty
     }
 
-    pub fn request_reconcile(&mut self, now: Instant) {
+    pub(crate) fn request_reconcile(&mut self, now: Instant) {
         self.mark_dirty(now);
     }
 
@@ -461,7 +463,7 @@ impl KernelRoutes {
 
     /// Node addresses (D7: tunnels only towards cluster nodes), local addresses (tunnel
     /// sources) and local pod CIDRs (the `from <pod CIDR> lookup 77` rules).
-    pub fn set_context(&mut self, plan: &Plan, _snap: &Snapshot, now: Instant) {
+    pub(crate) fn set_context(&mut self, plan: &Plan, _snap: &Snapshot, now: Instant) {
         let new: BTreeSet<IpAddr> = plan.pod_network.node_ips.iter().copied().collect();
         let (mut v4, mut v6) = (None, None);
         if let Some(me) = &plan.identity {
@@ -534,7 +536,7 @@ impl KernelRoutes {
     }
 
     /// Takes prefixes whose best path changed.
-    pub fn best_changed(&mut self, prefixes: Vec<Prefix>, now: Instant) {
+    pub(crate) fn best_changed(&mut self, prefixes: Vec<Prefix>, now: Instant) {
         if let Some(rec) = self.rec.as_mut() {
             for p in prefixes {
                 rec.changed(p);
@@ -554,25 +556,20 @@ impl KernelRoutes {
 
     /// More changes wait (in the reconciler or the RIB): the next pass may start at once,
     /// and counts as due since `now`.
-    pub fn continue_backlog(&mut self, now: Instant) {
+    pub(crate) fn continue_backlog(&mut self, now: Instant) {
         self.next_pass = None;
         self.mark_dirty(now);
     }
 
     /// Whether a full pass asked for every prefix of the RIB to be handed over again
     /// (see `RibDesired::each`); the caller then marks them all changed in the RIB.
-    pub fn take_requeue_all(&mut self) -> bool {
+    pub(crate) fn take_requeue_all(&mut self) -> bool {
         std::mem::take(&mut self.ctx.requeue_all)
     }
 
     /// Whether the reconciler still holds prefixes for later passes.
-    pub fn has_backlog(&self) -> bool {
+    pub(crate) fn has_backlog(&self) -> bool {
         self.rec.as_ref().is_some_and(|r| r.pending() > 0)
-    }
-
-    /// Batches the route writer holds.
-    pub fn batches_out(&self) -> usize {
-        self.in_flight.len()
     }
 
     /// Runs a reconcile pass when one is due, asking `rib` (none before BGP runs) which
@@ -769,7 +766,7 @@ impl KernelRoutes {
 /// was logged for which prefix.
 fn log_failures(
     logged: &mut BTreeMap<Prefix, String>,
-    failures: &[crate::kernel::RouteFailure],
+    failures: &[RouteFailure],
     rec: &Reconciler,
 ) {
     let failing: BTreeSet<Prefix> = failures.iter().map(|f| f.op.prefix()).collect();
@@ -814,7 +811,7 @@ pub struct Overlay {
 
 /// What kind of kernel route a learned best path gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Choice {
+pub(crate) enum Choice {
     /// `dst via nexthop` (next hop on a connected subnet).
     Via,
     /// `dst dev tun-…` through an overlay tunnel to a cluster node.
@@ -828,7 +825,7 @@ pub enum Choice {
 /// kube-router's route injection with D7: tunnel when overlay is on and (full, or the next hop is
 /// off-subnet) — but only towards cluster nodes; otherwise `via` when the next hop is on
 /// a connected subnet; otherwise nothing.
-pub fn route_for(
+pub(crate) fn route_for(
     p: Prefix,
     nh: IpAddr,
     on_subnet: bool,

@@ -40,7 +40,7 @@ use peers::passwd;
 use super::conn::{Conn, ReadEnd, count, encode_batch, queue, read_in, send_parts, write_out};
 
 /// First token of the speaker's range; listeners use `BASE..BASE+LISTENER_SLOTS`.
-pub const TOKEN_BASE: usize = 1 << 20;
+pub(crate) const TOKEN_BASE: usize = 1 << 20;
 /// Changed prefixes one `flush_rib` call exports at most.
 const OUT_CHUNK: usize = 64 * 1024;
 const LISTENER_SLOTS: usize = 64;
@@ -58,20 +58,20 @@ pub struct LocalParams {
     pub port: u16,
     /// Node addresses used as next hops when a session of the other family carries
     /// routes of this one.
-    pub best_v4: Option<Ipv4Addr>,
-    pub best_v6: Option<Ipv6Addr>,
+    pub(crate) best_v4: Option<Ipv4Addr>,
+    pub(crate) best_v6: Option<Ipv6Addr>,
     /// Graceful restart (RFC 4724): restart time advertised, and whether this process
     /// is restarting (R bit).
     pub graceful_restart: Option<(u16, bool)>,
     /// `--bgp-accept-zero-holdtime`.
-    pub accept_zero_holdtime: bool,
+    pub(crate) accept_zero_holdtime: bool,
     /// `--bgp-prefix-limit-restart`: Idle wait after a prefix limit was exceeded.
-    pub prefix_limit_restart: Duration,
+    pub(crate) prefix_limit_restart: Duration,
     /// `--bgp-max-send-buffer`: bytes queued per connection before Cease 6/8.
-    pub max_send_buffer: usize,
+    pub(crate) max_send_buffer: usize,
     /// `--bgp-node-ttl-security`: listeners answer with TTL 255 (the SYN-ACK comes from
     /// the listener, and a GTSM peer drops it otherwise).
-    pub gtsm: bool,
+    pub(crate) gtsm: bool,
 }
 
 /// Counters and history for the CLI and metrics.
@@ -80,21 +80,21 @@ pub struct PeerStats {
     pub sent: MessageCounters,
     pub received: MessageCounters,
     pub established_transitions: u64,
-    pub state_changes: u64,
+    pub(crate) state_changes: u64,
     pub last_error: Option<String>,
-    pub state_since: Option<Instant>,
+    pub(crate) state_since: Option<Instant>,
     pub local_addr: Option<IpAddr>,
     /// Families whose End-of-RIB arrived in the current session.
     pub eor: Vec<Afi>,
     /// When the last UPDATE (End-of-RIB included) arrived.
-    pub last_update: Option<Instant>,
+    pub(crate) last_update: Option<Instant>,
 }
 
 /// A configured neighbour and its session.
 pub struct PeerSlot {
     pub plan: PeerPlan,
     pub fsm: fsm::Peer,
-    pub rib_id: PeerId,
+    pub(crate) rib_id: PeerId,
     conns: HashMap<ConnId, Conn>,
     ctx: wire::Ctx,
     pub stats: PeerStats,
@@ -167,8 +167,8 @@ pub struct Speaker {
     timers: Timers<TimerKey>,
     seed: u64,
     /// UPDATE messages sent and received (metrics).
-    pub updates_in: u64,
-    pub updates_out: u64,
+    pub(crate) updates_in: u64,
+    pub(crate) updates_out: u64,
 }
 
 impl Speaker {
@@ -216,7 +216,7 @@ impl Speaker {
     }
 
     /// Runs expired timers.
-    pub fn on_timers(&mut self, registry: &Registry, now: Instant) {
+    pub(crate) fn on_timers(&mut self, registry: &Registry, now: Instant) {
         while let Some(k) = self.timers.pop_expired(now) {
             match k {
                 TimerKey::Fsm(addr) => self.input(registry, addr, Input::Timers, now),
@@ -248,18 +248,18 @@ impl Speaker {
 
     /// Whether some connection has unread input left from an earlier turn: the loop
     /// must not sleep, and calls [`Speaker::drive_pending`].
-    pub fn has_pending_reads(&self) -> bool {
+    pub(crate) fn has_pending_reads(&self) -> bool {
         !self.pending_reads.is_empty()
     }
 
     /// When bytes last arrived from any peer.
-    pub fn last_input(&self) -> Option<Instant> {
+    pub(crate) fn last_input(&self) -> Option<Instant> {
         self.last_input
     }
 
     /// Reads on (one budget each) from the connections that stopped at their read
     /// budget on an earlier turn.
-    pub fn drive_pending(&mut self, registry: &Registry, now: Instant) {
+    pub(crate) fn drive_pending(&mut self, registry: &Registry, now: Instant) {
         let pending = std::mem::take(&mut self.pending_reads);
         for token in pending {
             if let Some(&(addr, conn)) = self.tokens.get(&token) {
@@ -564,14 +564,15 @@ impl Speaker {
         }
     }
 
+    #[cfg(test)]
     /// Connections still writing their last bytes.
-    pub fn closing_count(&self) -> usize {
+    pub(crate) fn closing_count(&self) -> usize {
         self.closing.len()
     }
 
     /// At exit: gives the closing connections up to `budget` in total (not per peer) to
     /// write their last bytes, then drops them.
-    pub fn drain_closing(&mut self, registry: &Registry, budget: Duration) {
+    pub(crate) fn drain_closing(&mut self, registry: &Registry, budget: Duration) {
         let deadline = Instant::now() + budget;
         loop {
             let tokens: Vec<Token> = self.closing.keys().copied().collect();
@@ -898,7 +899,7 @@ impl Speaker {
     /// At most `OUT_CHUNK` changed prefixes are handled per call (a million prefixes
     /// arriving must not make one turn of the loop last a quarter of a second); call
     /// again while `rib.has_out()`.
-    pub fn flush_rib(&mut self, registry: &Registry, now: Instant) {
+    pub(crate) fn flush_rib(&mut self, registry: &Registry, now: Instant) {
         let batches = self.rib.take_out_max(OUT_CHUNK);
         if batches.is_empty() {
             return;
@@ -1014,20 +1015,8 @@ impl Speaker {
         }
     }
 
-    /// Whether every configured peer is Established and has sent End-of-RIB for each
-    /// negotiated family (graceful restart: the kernel may sweep adopted routes).
-    pub fn all_synced(&self) -> bool {
-        self.peers.values().all(|p| {
-            p.fsm.state() == State::Established
-                && p.fsm
-                    .negotiated()
-                    .map(|n| n.families.iter().all(|f| p.stats.eor.contains(f)))
-                    .unwrap_or(false)
-        })
-    }
-
     /// Peer address of a RIB peer id.
-    pub fn addr_of(&self, id: PeerId) -> Option<IpAddr> {
+    pub(crate) fn addr_of(&self, id: PeerId) -> Option<IpAddr> {
         self.by_rib.get(&id).copied()
     }
 

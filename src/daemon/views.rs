@@ -164,7 +164,7 @@ const RIB_IDS_PER_PART: u32 = 64 * 1024;
 /// bounded piece of work, and the rows are looked up only when they go out (a prefix
 /// withdrawn meanwhile simply has none).
 #[derive(Debug)]
-pub struct RibCursor {
+pub(crate) struct RibCursor {
     query: RibQuery,
     /// Next table id to collect, and where collecting ends.
     next_id: u32,
@@ -418,7 +418,7 @@ fn err(msg: String) -> Vec<u8> {
 /// The control socket's answers. `global rib` is streamed: a header line saying so,
 /// one JSON row per line produced part by part as the client reads, then a trailer
 /// line with the row count. Everything else is one JSON document.
-pub struct CtlView<'a>(pub &'a Daemon);
+pub(crate) struct CtlView<'a>(pub &'a Daemon);
 
 impl Responder for CtlView<'_> {
     type Cursor = RibCursor;
@@ -529,7 +529,7 @@ fn ctl_request(d: &Daemon, req: &[u8]) -> CtlAnswer {
 }
 
 /// The metrics (`metrics: true`) or health endpoint's answers: whole, never streamed.
-pub struct HttpView<'a> {
+pub(crate) struct HttpView<'a> {
     pub d: &'a Daemon,
     pub metrics: bool,
 }

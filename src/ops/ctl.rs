@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// Default socket path (`--ctl-socket`).
-pub const DEFAULT_SOCKET: &str = "/run/kube-bgp/ctl.sock";
+pub(crate) const DEFAULT_SOCKET: &str = "/run/kube-bgp/ctl.sock";
 
 /// What the CLI asks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,7 +32,7 @@ pub enum Request {
 
 /// The daemon's answer (for a streamed answer: its first line).
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Response {
+pub(crate) struct Response {
     pub ok: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -45,7 +45,7 @@ pub struct Response {
 
 /// The last line of a streamed answer.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct StreamEnd {
+pub(crate) struct StreamEnd {
     pub end: bool,
     pub rows: u64,
 }
@@ -67,7 +67,7 @@ pub struct NeighborRow {
     /// RFC 4271 state name: Idle, Connect, Active, OpenSent, OpenConfirm, Established.
     pub state: String,
     /// Seconds in the current state (up time when Established).
-    pub uptime_secs: u64,
+    pub(crate) uptime_secs: u64,
     pub received: u64,
     pub accepted: u64,
     pub advertised: u64,
@@ -87,8 +87,8 @@ pub struct NeighborDetail {
     pub capabilities: Vec<String>,
     pub password: bool,
     pub ttl: Option<u8>,
-    pub messages_sent: MessageCounters,
-    pub messages_received: MessageCounters,
+    pub(crate) messages_sent: MessageCounters,
+    pub(crate) messages_received: MessageCounters,
     pub established_transitions: u64,
     pub last_error: Option<String>,
 }
@@ -121,7 +121,7 @@ pub struct RibRow {
 
 /// `kube-bgp status`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusInfo {
+pub(crate) struct StatusInfo {
     pub version: String,
     pub node: String,
     pub router_id: String,
@@ -129,10 +129,10 @@ pub struct StatusInfo {
     /// e.g. `full-mesh`, `per-node-asn`, `route-reflector server 0.0.0.42`.
     pub mode: String,
     pub api: Vec<(String, String)>,
-    pub peers_total: usize,
-    pub peers_established: usize,
+    pub(crate) peers_total: usize,
+    pub(crate) peers_established: usize,
     pub rib_ipv4: usize,
-    pub rib_ipv6: usize,
+    pub(crate) rib_ipv6: usize,
     pub kernel_routes: usize,
     pub healthy: bool,
     pub problems: Vec<String>,
@@ -269,7 +269,7 @@ fn short_state(s: &str) -> &str {
     }
 }
 
-pub fn render_neighbors(rows: &[NeighborRow]) -> String {
+pub(crate) fn render_neighbors(rows: &[NeighborRow]) -> String {
     let mut out = format!(
         "{:<40} {:>10} {:<8} {:<3} {:>10} {:<9} |{:>9} {:>9} {:>10}\n",
         "Peer", "AS", "Type", "RR", "Up/Down", "State", "#Received", "Accepted", "Advertised"
@@ -291,7 +291,7 @@ pub fn render_neighbors(rows: &[NeighborRow]) -> String {
     out
 }
 
-pub fn render_neighbor_detail(d: &NeighborDetail) -> String {
+pub(crate) fn render_neighbor_detail(d: &NeighborDetail) -> String {
     let r = &d.row;
     let mut o = String::new();
     o.push_str(&format!(
@@ -356,7 +356,7 @@ pub fn render_neighbor_detail(d: &NeighborDetail) -> String {
     o
 }
 
-pub fn render_rib(rows: &[RibRow]) -> String {
+pub(crate) fn render_rib(rows: &[RibRow]) -> String {
     let mut out = rib_header();
     for r in rows {
         out.push_str(&rib_line(r));
@@ -402,7 +402,7 @@ pub fn rib_line(r: &RibRow) -> String {
     }
 }
 
-pub fn render_status(s: &StatusInfo) -> String {
+pub(crate) fn render_status(s: &StatusInfo) -> String {
     let mut o = String::new();
     o.push_str(&format!("kube-bgp {}\n", s.version));
     o.push_str(&format!("Node:        {}\n", s.node));

@@ -131,7 +131,7 @@ impl Peer {
     }
 
     /// A fresh connection id, for an inbound connection the caller accepted.
-    pub fn alloc_conn(&mut self) -> ConnId {
+    pub(crate) fn alloc_conn(&mut self) -> ConnId {
         let id = self.next_conn;
         self.next_conn = self.next_conn.wrapping_add(1);
         id
@@ -143,17 +143,18 @@ impl Peer {
     }
 
     /// The connection carrying the Established session, if any.
-    pub fn established_conn(&self) -> Option<ConnId> {
+    pub(crate) fn established_conn(&self) -> Option<ConnId> {
         self.established().map(|c| c.id)
     }
 
     /// The last NOTIFICATION sent to or received from the peer (for the CLI).
-    pub fn last_notification(&self) -> Option<&LastNotification> {
+    pub(crate) fn last_notification(&self) -> Option<&LastNotification> {
         self.last_notification.as_ref()
     }
 
+    #[cfg(test)]
     /// Why the peer last went to Idle.
-    pub fn last_down(&self) -> Option<&DownReason> {
+    pub(crate) fn last_down(&self) -> Option<&DownReason> {
         self.last_down.as_ref()
     }
 
@@ -172,7 +173,7 @@ impl Peer {
 
     /// The speaker sent an UPDATE on the Established connection: that counts as a sign
     /// of life, so the next KEEPALIVE is due a keepalive interval from now.
-    pub fn message_sent(&mut self, now: Instant) {
+    pub(crate) fn message_sent(&mut self, now: Instant) {
         if let Some(c) = self
             .conns
             .iter_mut()

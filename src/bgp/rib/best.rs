@@ -10,7 +10,7 @@ use super::PeerInfo;
 use super::table::{LOCAL_SRC, Path, Paths};
 
 /// LOCAL_PREF assumed when absent (eBGP-learned paths have theirs removed on import).
-pub const DEFAULT_LOCAL_PREF: u32 = 100;
+pub(crate) const DEFAULT_LOCAL_PREF: u32 = 100;
 
 /// Orders `a` before `b` when `a` is the better path (`Less` = `a` wins).
 /// `peer` resolves a path's source id to its peer (absent for local paths).

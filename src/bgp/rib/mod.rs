@@ -29,8 +29,8 @@ use std::sync::Arc;
 
 use crate::bgp::types::{Afi, Attrs, Prefix, Update};
 
-pub use best::DEFAULT_LOCAL_PREF;
-pub use out::{OutBatch, OutMsg, messages_for};
+pub(crate) use best::DEFAULT_LOCAL_PREF;
+pub(crate) use out::{OutBatch, OutMsg};
 pub use policy::{AcceptAll, Policy, Source};
 pub use table::Path;
 
@@ -93,9 +93,10 @@ pub struct RibConfig {
     pub cluster_id: Option<Ipv4Addr>,
 }
 
+#[cfg(test)]
 /// The best path of a prefix as the kernel and CLI see it.
 #[derive(Clone, PartialEq, Eq, Debug)]
-pub struct BestInfo {
+pub(crate) struct BestInfo {
     /// Next hop for the prefix's family (unspecified when the path has none, which
     /// only happens for locally originated paths).
     pub next_hop: IpAddr,
@@ -415,7 +416,7 @@ impl Rib {
     /// Becomes, stops being, or changes cluster as a route reflector. Sessions are not
     /// touched (the CLUSTER_ID is not negotiated); call `reevaluate` to re-run the
     /// loop checks and export with it.
-    pub fn set_cluster_id(&mut self, cluster_id: Option<Ipv4Addr>) {
+    pub(crate) fn set_cluster_id(&mut self, cluster_id: Option<Ipv4Addr>) {
         self.cfg.cluster_id = cluster_id;
     }
 
@@ -444,12 +445,12 @@ impl Rib {
         self.slot(id).map(|s| &s.info)
     }
 
-    pub fn is_up(&self, id: PeerId) -> bool {
+    pub(crate) fn is_up(&self, id: PeerId) -> bool {
         self.slot(id).is_some_and(|s| s.up)
     }
 
     /// Ids of all registered peers.
-    pub fn peer_ids(&self) -> impl Iterator<Item = PeerId> + '_ {
+    pub(crate) fn peer_ids(&self) -> impl Iterator<Item = PeerId> + '_ {
         self.peers
             .iter()
             .enumerate()
@@ -470,7 +471,7 @@ impl Rib {
 
     /// Changes a peer's settings. An established peer whose export class changes is
     /// moved to its new update group and sent only the differences.
-    pub fn update_peer(&mut self, id: PeerId, info: PeerInfo) -> Result<(), RibError> {
+    pub(crate) fn update_peer(&mut self, id: PeerId, info: PeerInfo) -> Result<(), RibError> {
         let slot = self.slot_mut(id)?;
         let changed_src = slot.info.ibgp != info.ibgp
             || slot.info.rr_client != info.rr_client
@@ -490,7 +491,7 @@ impl Rib {
     }
 
     /// Forgets a peer: its paths are withdrawn from everyone (non-graceful).
-    pub fn remove_peer(&mut self, id: PeerId) -> Result<(), RibError> {
+    pub(crate) fn remove_peer(&mut self, id: PeerId) -> Result<(), RibError> {
         self.peer_down(id, false)?;
         if let Some(s) = self.peers.get_mut(id.0 as usize) {
             *s = None;
@@ -546,7 +547,7 @@ impl Rib {
     }
 
     /// The restart timer of a peer expired: all its stale paths are removed.
-    pub fn stale_timeout(&mut self, id: PeerId) -> Result<(), RibError> {
+    pub(crate) fn stale_timeout(&mut self, id: PeerId) -> Result<(), RibError> {
         self.slot_mut(id)?;
         self.sweep(id, |_| true, true);
         Ok(())
@@ -638,7 +639,7 @@ impl Rib {
     }
 
     /// Withdraws a locally originated route.
-    pub fn withdraw_local(&mut self, prefix: &Prefix) {
+    pub(crate) fn withdraw_local(&mut self, prefix: &Prefix) {
         self.remove_path(LOCAL_SRC, prefix);
     }
 
@@ -764,13 +765,13 @@ impl Rib {
     // ----- policy -----
 
     /// Replaces the policy; call `reevaluate` to apply it to existing routes.
-    pub fn set_policy(&mut self, policy: Box<dyn Policy>) {
+    pub(crate) fn set_policy(&mut self, policy: Box<dyn Policy>) {
         self.policy = policy;
     }
 
     /// Re-runs import on the kept pre-policy Adj-RIB-In and export for every group;
     /// peers are sent only the differences at the next `take_out`.
-    pub fn reevaluate(&mut self) {
+    pub(crate) fn reevaluate(&mut self) {
         self.reimport(None);
         self.export_all = true;
         let up: Vec<PeerId> = self.peer_ids().filter(|&p| self.is_up(p)).collect();

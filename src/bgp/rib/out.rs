@@ -44,8 +44,9 @@ pub struct OutBatch {
     pub msgs: Vec<OutMsg>,
 }
 
+#[cfg(test)]
 /// The messages one peer gets from `batches`, in order (for simple consumers and tests).
-pub fn messages_for(batches: &[OutBatch], peer: PeerId) -> Vec<OutMsg> {
+pub(crate) fn messages_for(batches: &[OutBatch], peer: PeerId) -> Vec<OutMsg> {
     batches
         .iter()
         .filter(|b| b.except != Some(peer) && b.peers.contains(&peer))
@@ -538,7 +539,7 @@ impl Rib {
 
     /// Asks for the whole Adj-RIB-Out to be sent again to an established peer (route
     /// refresh); only the table, no End-of-RIB.
-    pub fn resend(&mut self, id: PeerId) {
+    pub(crate) fn resend(&mut self, id: PeerId) {
         let gi = match self.slot(id) {
             Some(s) if s.up => s.group,
             _ => None,

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
+use super::out::messages_for;
 use super::*;
 use crate::bgp::types::{AsPath, AsSegment, Origin};
 

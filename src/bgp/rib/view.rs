@@ -7,9 +7,11 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
+#[cfg(test)]
+use super::BestInfo;
 use super::out::UpdateGroup;
 use super::table::{F_BEST, Path};
-use super::{BestInfo, PeerCounters, PeerId, Rib, path_key};
+use super::{PeerCounters, PeerId, Rib, path_key};
 use crate::bgp::types::{Afi, Attrs, Prefix};
 
 fn kernel_view(prefix: &Prefix, best: &Path) -> Option<(Option<PeerId>, IpAddr)> {
@@ -22,14 +24,19 @@ fn kernel_view(prefix: &Prefix, best: &Path) -> Option<(Option<PeerId>, IpAddr)>
 }
 
 impl Rib {
+    #[cfg(test)]
     /// All best-path changes since the last take, coalesced (`None` = no route).
-    pub fn take_best_changes(&mut self) -> Vec<(Prefix, Option<BestInfo>)> {
+    pub(crate) fn take_best_changes(&mut self) -> Vec<(Prefix, Option<BestInfo>)> {
         self.take_best_changes_max(usize::MAX)
     }
 
+    #[cfg(test)]
     /// Like `take_best_changes`, at most `limit` at a time (bounded memory for large
     /// tables); call again while it returns `limit` items.
-    pub fn take_best_changes_max(&mut self, limit: usize) -> Vec<(Prefix, Option<BestInfo>)> {
+    pub(crate) fn take_best_changes_max(
+        &mut self,
+        limit: usize,
+    ) -> Vec<(Prefix, Option<BestInfo>)> {
         let ids = self.best_dirty.drain(&mut self.table, F_BEST, limit);
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
@@ -74,7 +81,7 @@ impl Rib {
     /// Marks every prefix's best path as changed, so that `take_best_changed` hands all
     /// of them over again (a full kernel comparison without a list of every prefix: one
     /// flag per entry and a scan).
-    pub fn mark_all_best_changed(&mut self) {
+    pub(crate) fn mark_all_best_changed(&mut self) {
         for e in self.table.entries.iter_mut() {
             if e.is_live() {
                 e.add_flags(F_BEST);
@@ -86,7 +93,7 @@ impl Rib {
     /// The best path of `prefix` as the kernel sees it: the peer it came from (`None`
     /// for a local path) and its next hop for the prefix's family (unspecified when it
     /// has none). `None` when the prefix has no accepted path.
-    pub fn best_next_hop(&self, prefix: &Prefix) -> Option<(Option<PeerId>, IpAddr)> {
+    pub(crate) fn best_next_hop(&self, prefix: &Prefix) -> Option<(Option<PeerId>, IpAddr)> {
         let e = self.table.entry(self.table.get(prefix)?)?;
         kernel_view(prefix, e.best()?)
     }
@@ -100,12 +107,12 @@ impl Rib {
     }
 
     /// Whether best-path changes are waiting.
-    pub fn has_best_changes(&self) -> bool {
+    pub(crate) fn has_best_changes(&self) -> bool {
         !self.best_dirty.is_empty()
     }
 
     /// The Loc-RIB: each prefix with its best path.
-    pub fn loc_rib(&self) -> impl Iterator<Item = (Prefix, &Path)> + '_ {
+    pub(crate) fn loc_rib(&self) -> impl Iterator<Item = (Prefix, &Path)> + '_ {
         self.table
             .entries
             .iter()
@@ -114,12 +121,12 @@ impl Rib {
 
     /// Upper bound of the table's ids: `loc_rib_range` over consecutive ranges up to it
     /// walks the whole Loc-RIB in parts (an entry keeps its id while it lives).
-    pub fn loc_rib_ids(&self) -> u32 {
+    pub(crate) fn loc_rib_ids(&self) -> u32 {
         self.table.id_limit() as u32
     }
 
     /// The Loc-RIB entries whose ids are in `ids`: each prefix with its best path.
-    pub fn loc_rib_range(
+    pub(crate) fn loc_rib_range(
         &self,
         ids: std::ops::Range<u32>,
     ) -> impl Iterator<Item = (Prefix, &Path)> + '_ {
@@ -138,9 +145,10 @@ impl Rib {
             .map_or(&[], |e| e.paths.as_slice())
     }
 
+    #[cfg(test)]
     /// The Adj-RIB-In of a peer: the import result of each path (its pre-policy
     /// attributes: `received`).
-    pub fn adj_rib_in(&self, id: PeerId) -> impl Iterator<Item = (Prefix, &Path)> + '_ {
+    pub(crate) fn adj_rib_in(&self, id: PeerId) -> impl Iterator<Item = (Prefix, &Path)> + '_ {
         self.table.entries.iter().flat_map(move |e| {
             e.paths
                 .as_slice()
@@ -165,14 +173,10 @@ impl Rib {
         &path.attrs
     }
 
+    #[cfg(test)]
     /// Number of prefixes known (with any path, or still being withdrawn).
-    pub fn prefix_count(&self) -> usize {
+    pub(crate) fn prefix_count(&self) -> usize {
         self.table.len()
-    }
-
-    /// Number of distinct attribute sets held.
-    pub fn attr_set_count(&self) -> usize {
-        self.interner.len()
     }
 
     /// Paths of family `afi` held from a peer, accepted by import or not (rejected

@@ -39,7 +39,7 @@ fn kind_name(k: &PeerKind) -> String {
 impl Speaker {
     /// Listens on exactly `addrs` (port `local.port`); keeps sockets that stay.
     /// Returns the addresses that could not be bound, with the error.
-    pub fn set_listen(
+    pub(crate) fn set_listen(
         &mut self,
         registry: &Registry,
         addrs: &[IpAddr],
@@ -155,7 +155,7 @@ impl Speaker {
     /// Makes the configured peer set equal to `plans`: adds, removes and changes peers
     /// in place. A change that BGP cannot apply to a running session (ASN, families,
     /// transport: port, source address, TTL, password) resets only that session.
-    pub fn set_peers(&mut self, registry: &Registry, plans: &[PeerPlan], now: Instant) {
+    pub(crate) fn set_peers(&mut self, registry: &Registry, plans: &[PeerPlan], now: Instant) {
         let wanted: BTreeMap<IpAddr, &PeerPlan> = plans.iter().map(|p| (p.addr, p)).collect();
         let gone: Vec<IpAddr> = self
             .peers
