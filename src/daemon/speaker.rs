@@ -228,7 +228,7 @@ impl Speaker {
                             "bgp",
                             "peer {addr}: graceful-restart time over; removing its stale routes"
                         );
-                        let _ = self.rib.stale_timeout(id);
+                        rib_outcome(addr, "stale route removal", self.rib.stale_timeout(id));
                     }
                 }
                 TimerKey::Closing(token) => {
@@ -701,7 +701,7 @@ impl Speaker {
                 }
                 let info = self.rib_info(&plan, Some(&negotiated), local);
                 if let Err(e) = self.rib.peer_up(rib_id, info) {
-                    error!("bgp", "peer {addr}: RIB refused the session: {e:?}");
+                    error!("bgp", "peer {addr}: RIB refused the session: {e}");
                 }
             }
             Output::Update(u) => return self.on_update(addr, u, now),
@@ -747,9 +747,9 @@ impl Speaker {
                         let at = now + Duration::from_secs(restart as u64);
                         slot.stale_deadline = Some(at);
                         self.timers.set(TimerKey::Stale(addr), at);
-                        let _ = self.rib.peer_down(rib_id, true);
+                        rib_outcome(addr, "session down", self.rib.peer_down(rib_id, true));
                     } else {
-                        let _ = self.rib.peer_down(rib_id, false);
+                        rib_outcome(addr, "session down", self.rib.peer_down(rib_id, false));
                     }
                 } else if let DownReason::NotificationSent(n)
                 | DownReason::NotificationReceived(n) = &reason
@@ -803,7 +803,7 @@ impl Speaker {
             if !slot.stats.eor.contains(&afi) {
                 slot.stats.eor.push(afi);
             }
-            let _ = self.rib.end_of_rib(id, afi);
+            rib_outcome(addr, "End-of-RIB", self.rib.end_of_rib(id, afi));
             return Vec::new();
         }
         let v4 = u.announced.iter().any(|p| p.afi() == Afi::Ipv4);
@@ -1056,6 +1056,18 @@ fn issue_line(d: &wire::Decoded, raw: &[u8]) -> String {
         let _ = write!(line, "{b:02x}");
     }
     line
+}
+
+/// Logs a RIB call the speaker's own bookkeeping says cannot fail (the peer is known
+/// and in the state the call needs): an error here means the two disagree, a bug worth
+/// a line rather than a silent drop.
+pub(super) fn rib_outcome<T>(addr: IpAddr, what: &str, r: Result<T, crate::bgp::rib::RibError>) {
+    if let Err(e) = r {
+        error!(
+            "bgp",
+            "peer {addr}: {what}: {e} (the speaker and the RIB disagree)"
+        );
+    }
 }
 
 /// A short explanation of common OPEN refusals for the log.

@@ -264,7 +264,7 @@ impl Speaker {
                 let _ = registry.deregister(&mut c.stream);
                 self.tokens.remove(&c.token);
             }
-            let _ = self.rib.remove_peer(slot.rib_id);
+            super::rib_outcome(addr, "peer removal", self.rib.remove_peer(slot.rib_id));
             self.by_rib.remove(&slot.rib_id);
             self.timers.cancel(&TimerKey::Fsm(addr));
             self.timers.cancel(&TimerKey::Stale(addr));
@@ -316,7 +316,7 @@ impl Speaker {
         }
         if rr_changed || old.kind != new.kind {
             let info = self.rib_info(&new, neg.as_ref(), local);
-            let _ = self.rib.update_peer(rib_id, info);
+            super::rib_outcome(addr, "peer change", self.rib.update_peer(rib_id, info));
         }
         self.run_outputs(registry, addr, outputs, now);
         if old.prefix_limit != new.prefix_limit {
