@@ -54,34 +54,34 @@ pub struct Settings {
     pub nodes_full_mesh: bool,
     pub enable_ibgp: bool,
     pub global_peers: Vec<GlobalPeer>,
-    pub(crate) multihop_ttl: u8,
-    pub(crate) bgp_port: u16,
+    pub multihop_ttl: u8,
+    pub bgp_port: u16,
     /// Hold time offered to external peers (`--bgp-holdtime`), seconds.
     pub hold_time: u16,
-    pub(crate) advertise_pod_cidr: bool,
+    pub advertise_pod_cidr: bool,
     pub advertise_cluster_ip: bool,
     pub advertise_external_ip: bool,
     pub advertise_loadbalancer_ip: bool,
-    pub(crate) override_nexthop: bool,
+    pub override_nexthop: bool,
     pub router_id: RouterIdSetting,
     pub graceful_restart: bool,
-    pub(crate) graceful_restart_time: Duration,
-    pub(crate) graceful_restart_deferral: Duration,
-    pub(crate) strict_external_ip_validation: bool,
-    pub(crate) service_cluster_ip_range: Vec<Prefix>,
+    pub graceful_restart_time: Duration,
+    pub graceful_restart_deferral: Duration,
+    pub strict_external_ip_validation: bool,
+    pub service_cluster_ip_range: Vec<Prefix>,
     pub service_external_ip_range: Vec<Prefix>,
-    pub(crate) loadbalancer_ip_range: Vec<Prefix>,
+    pub loadbalancer_ip_range: Vec<Prefix>,
     /// `--enable-ipv4` / `--enable-ipv6`: the local Node must have an address of the family.
-    pub(crate) require_ipv4: bool,
-    pub(crate) require_ipv6: bool,
+    pub require_ipv4: bool,
+    pub require_ipv6: bool,
     /// `--bgp-max-prefixes`: the prefix limit of external peers (0 = unlimited).
-    pub(crate) max_prefixes: u32,
+    pub max_prefixes: u32,
     /// `--bgp-node-password-file`: TCP-MD5 key of every node-to-node session.
-    pub(crate) node_password: Option<Password>,
+    pub node_password: Option<Password>,
     /// BFD for the global peers (`--enable-bfd` and the `--bfd-*` values).
-    pub(crate) global_bfd: Option<Bfd>,
+    pub global_bfd: Option<Bfd>,
     /// BFD for node-to-node sessions (`--enable-bfd-nodes`).
-    pub(crate) node_bfd: Option<Bfd>,
+    pub node_bfd: Option<Bfd>,
 }
 
 impl Default for Settings {
