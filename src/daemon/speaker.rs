@@ -455,29 +455,15 @@ impl Speaker {
             let Some(c) = slot.conns.get_mut(&conn) else {
                 return;
             };
-            let rest = c.rbuf.get(c.roff..).unwrap_or_default();
             // A framing or decoding error ends the session with the codec's NOTIFICATION.
-            let mut msg_len = 0;
-            let decoded = match wire::frame(rest) {
-                Ok(Some(len)) => {
-                    let res = wire::decode(rest.get(..len).unwrap_or_default(), &ctx);
-                    c.roff += len;
-                    msg_len = len;
-                    res
-                }
-                Ok(None) => {
-                    c.rbuf.drain(..c.roff.min(c.rbuf.len()));
-                    c.roff = 0;
-                    break;
-                }
-                Err(e) => Err(e),
+            let Some(decoded) = c.next_message(&ctx) else {
+                break;
             };
             let input = match decoded {
                 Ok(d) => {
                     if !d.issues.is_empty() {
                         // RFC 7606 §6: the error, the NLRI involved and the whole message.
-                        let raw = c.rbuf.get(c.roff.saturating_sub(msg_len)..c.roff);
-                        let line = issue_line(&d, raw.unwrap_or_default());
+                        let line = issue_line(&d, c.last_message());
                         gated_warn(&mut slot.log_gate, addr, now, format_args!("{line}"));
                     }
                     count(&mut slot.stats.received, &d.message);
@@ -497,8 +483,6 @@ impl Speaker {
                         format_args!("bad message: {e}"),
                     );
                     slot.stats.last_error = Some(e.to_string());
-                    c.rbuf.clear();
-                    c.roff = 0;
                     Input::DecodeError {
                         conn,
                         notification: e.notification,
