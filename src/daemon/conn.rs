@@ -36,6 +36,9 @@ pub(super) struct Conn {
     /// Start of the message that holds `woff` (`wbuf` always starts at a message).
     pub(super) wmsg: usize,
     pub(super) local: Option<SocketAddr>,
+    /// What the session negotiated on this connection (4-octet AS, iBGP, families):
+    /// the codec's context once the FSM reports it Established, the default before.
+    pub(super) ctx: wire::Ctx,
 }
 
 impl Conn {
@@ -58,6 +61,7 @@ impl Conn {
             woff: 0,
             wmsg: 0,
             local,
+            ctx: wire::Ctx::default(),
         }
     }
 

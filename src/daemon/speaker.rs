@@ -96,13 +96,8 @@ pub struct PeerSlot {
     pub fsm: fsm::Peer,
     pub(crate) rib_id: PeerId,
     conns: HashMap<ConnId, Conn>,
-    ctx: wire::Ctx,
     pub stats: PeerStats,
     stale_deadline: Option<Instant>,
-    /// The restart time the peer advertised in the current (or last) session, 0 if
-    /// none. Kept here because the FSM forgets the negotiated values once the session
-    /// is down, which is exactly when graceful restart needs it.
-    peer_restart_time: u16,
     limiter: PrefixLimiter,
     /// Rate limit of this peer's error log lines.
     log_gate: LogGate,
@@ -451,10 +446,10 @@ impl Speaker {
             let Some(slot) = self.peers.get_mut(&addr) else {
                 return;
             };
-            let ctx = slot.ctx;
             let Some(c) = slot.conns.get_mut(&conn) else {
                 return;
             };
+            let ctx = c.ctx;
             // A framing or decoding error ends the session with the codec's NOTIFICATION.
             let Some(decoded) = c.next_message(&ctx) else {
                 break;
@@ -618,13 +613,12 @@ impl Speaker {
                 let Some(slot) = self.peers.get_mut(&addr) else {
                     return Vec::new();
                 };
-                let ctx = slot.ctx;
                 count(&mut slot.stats.sent, &msg);
                 let Some(c) = slot.conns.get_mut(&conn) else {
                     return Vec::new();
                 };
                 let mut buf = Vec::new();
-                if let Err(e) = wire::encode(&msg, &ctx, &mut buf) {
+                if let Err(e) = wire::encode(&msg, &c.ctx, &mut buf) {
                     error!("bgp", "peer {addr}: cannot encode {msg:?}: {e}");
                     return Vec::new();
                 }
@@ -650,17 +644,14 @@ impl Speaker {
                 let Some(slot) = self.peers.get_mut(&addr) else {
                     return Vec::new();
                 };
-                slot.ctx = wire::Ctx {
-                    four_octet_as: negotiated.four_octet_as,
-                    ibgp: negotiated.ibgp,
-                    families: wire::AfiSet::of(&negotiated.families),
-                };
+                if let Some(c) = slot.conns.get_mut(&conn) {
+                    c.ctx = wire::Ctx {
+                        four_octet_as: negotiated.four_octet_as,
+                        ibgp: negotiated.ibgp,
+                        families: wire::AfiSet::of(&negotiated.families),
+                    };
+                }
                 slot.stats.established_transitions += 1;
-                slot.peer_restart_time = negotiated
-                    .peer_gr
-                    .as_ref()
-                    .map(|g| g.restart_time)
-                    .unwrap_or(0);
                 slot.stats.eor.clear();
                 slot.stats.local_addr = slot.conns.get(&conn).and_then(|c| c.local.map(|a| a.ip()));
                 let plan = slot.plan.clone();
@@ -699,12 +690,11 @@ impl Speaker {
                 reason,
                 was_established,
                 graceful,
+                restart_time: restart,
             } => {
                 let Some(slot) = self.peers.get_mut(&addr) else {
                     return Vec::new();
                 };
-                // Not `slot.fsm.negotiated()`: the FSM is already Idle here.
-                let restart = slot.peer_restart_time;
                 if !matches!(reason, DownReason::AdminStop) {
                     slot.stats.last_error = Some(reason.to_string());
                 }
@@ -909,7 +899,9 @@ impl Speaker {
             let Some(conn) = slot.fsm.established_conn() else {
                 continue;
             };
-            let ctx = slot.ctx;
+            let Some(ctx) = slot.conns.get(&conn).map(|c| c.ctx) else {
+                continue;
+            };
             parts.clear();
             for (bi, b) in batches.iter().enumerate() {
                 let member = if sorted[bi] {

@@ -366,10 +366,13 @@ pub enum Output {
     /// The peer went to Idle. `graceful`: the session was Established with graceful
     /// restart negotiated both ways and ended without a NOTIFICATION (TCP loss, hold
     /// expiry, peer restart) — the RIB keeps its routes as stale (RFC 4724 §4.2).
+    /// `restart_time`: with `graceful`, the restart time the peer advertised in the
+    /// session that ended (how long its routes may stay stale); 0 otherwise.
     Down {
         reason: DownReason,
         was_established: bool,
         graceful: bool,
+        restart_time: u16,
     },
     /// The peer's state changed (net change over one call).
     StateChange { from: State, to: State },

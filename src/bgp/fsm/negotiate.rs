@@ -48,6 +48,15 @@ impl Negotiated {
     pub(crate) fn graceful_capable(&self) -> bool {
         self.peer_gr.is_some() && self.local_gr_advertised
     }
+
+    /// The restart time the peer advertised, when the session is graceful-restart
+    /// capable (see [`Negotiated::graceful_capable`]).
+    pub(crate) fn graceful_restart_time(&self) -> Option<u16> {
+        self.peer_gr
+            .as_ref()
+            .filter(|_| self.local_gr_advertised)
+            .map(|g| g.restart_time)
+    }
 }
 
 /// The OPEN we send to this peer.

@@ -348,8 +348,10 @@ impl Peer {
         out: &mut Vec<Output>,
     ) {
         let was_established = self.established().is_some();
-        let gr_capable = self.negotiated().is_some_and(Negotiated::graceful_capable);
-        self.idle_after(now, reason, was_established, gr_capable, notify, hold, out);
+        let gr_restart = self
+            .negotiated()
+            .and_then(Negotiated::graceful_restart_time);
+        self.idle_after(now, reason, was_established, gr_restart, notify, hold, out);
     }
 
     /// [`Peer::enter_idle`] for when the session's connection is already removed.
@@ -359,7 +361,7 @@ impl Peer {
         now: Instant,
         reason: DownReason,
         was_established: bool,
-        gr_capable: bool,
+        gr_restart: Option<u16>,
         notify: Option<&Notification>,
         hold: bool,
         out: &mut Vec<Output>,
@@ -373,7 +375,7 @@ impl Peer {
             }
             out.push(Output::Close { conn: c.id });
         }
-        self.finish_session(now, reason, was_established, gr_capable, out);
+        self.finish_session(now, reason, was_established, gr_restart, out);
         self.connect_retry_at = None;
         self.idle_hold_until = None;
         if hold && self.admin_up {
@@ -382,13 +384,14 @@ impl Peer {
         }
     }
 
-    /// Reports the end of a session (or attempt) and settles the backoff.
+    /// Reports the end of a session (or attempt) and settles the backoff. `gr_restart`:
+    /// the peer's restart time when the session was graceful-restart capable.
     fn finish_session(
         &mut self,
         now: Instant,
         reason: DownReason,
         was_established: bool,
-        gr_capable: bool,
+        gr_restart: Option<u16>,
         out: &mut Vec<Output>,
     ) {
         if let Some(since) = self.established_at.take() {
@@ -402,7 +405,7 @@ impl Peer {
             }
         }
         let graceful = was_established
-            && gr_capable
+            && gr_restart.is_some()
             && matches!(
                 reason,
                 DownReason::HoldTimerExpired
@@ -414,6 +417,7 @@ impl Peer {
             reason,
             was_established,
             graceful,
+            restart_time: if graceful { gr_restart.unwrap_or(0) } else { 0 },
         });
     }
 
@@ -475,7 +479,7 @@ impl Peer {
             let gr = c
                 .negotiated
                 .as_ref()
-                .is_some_and(Negotiated::graceful_capable);
+                .and_then(Negotiated::graceful_restart_time);
             self.idle_after(now, reason, was_established, gr, None, true, out);
         } else if !self.cfg.passive
             && self.connect_retry_at.is_none()

@@ -17,7 +17,6 @@ use crate::bgp::fsm::{self, GrConfig, Input, PeerConfig};
 use crate::bgp::limit::PrefixLimiter;
 use crate::bgp::rib::PeerInfo;
 use crate::bgp::types::NotificationCode;
-use crate::bgp::wire;
 use crate::cluster::peers::{PeerKind, PeerPlan};
 use crate::log::LogGate;
 use crate::net::sock;
@@ -223,13 +222,11 @@ impl Speaker {
                 fsm,
                 rib_id,
                 conns: HashMap::new(),
-                ctx: wire::Ctx::default(),
                 stats: PeerStats {
                     state_since: Some(now),
                     ..PeerStats::default()
                 },
                 stale_deadline: None,
-                peer_restart_time: 0,
                 limiter: PrefixLimiter::new(plan_limit),
                 log_gate: LogGate::new(LOG_WINDOW, LOG_BURST),
             },
