@@ -352,12 +352,7 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                 || s.last_input()
                     .is_some_and(|t| now.duration_since(t) < INPUT_QUIET)
         });
-        // Hand RIB output to the sockets, and best-path changes to the kernel. The
-        // changes stay queued in the RIB (one flag per prefix) until a kernel pass is
-        // due, and only as many as one pass sends are handed over at a time: each pass's
-        // netlink work is bounded (~0.1 s), so the control socket, timers and sessions
-        // are served between passes even while a million routes go in.
-        let mut backlog = false;
+        // Hand RIB output to the sockets, then best-path changes to the kernel.
         if let Some(sp) = d.speaker.as_mut() {
             // Output to peers is coalesced while UPDATEs arrive back to back (a route
             // reflector receiving K clients' routes at once): one flush, one write per
@@ -374,41 +369,24 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                 // quiet, or OUT_MAX_DELAY from now while it streams.
                 out_held_since = sp.rib.has_out().then_some(now);
             }
-            if sp.rib.has_best_changes() {
-                d.routes.request_reconcile(now);
-                let room = d.routes.room();
-                if room > 0 && d.routes.due(now, input_pending) {
-                    let changed = sp.rib.take_best_changed(room);
-                    d.counters.best_received += changed.len() as u64;
-                    d.routes.best_changed(changed, now);
-                }
-                backlog = sp.rib.has_best_changes();
-            }
         }
-        if d.routes.holding() {
-            // Routes of an earlier run: deleted only once the API and the peers that
-            // are up have been heard (`restart_hold`).
-            let listed = d.snapshot.all_listed();
-            let bgp = d.speaker.is_some() && d.plan.identity.is_some();
-            let peers = d.speaker.as_ref().map(peer_sync).unwrap_or_default();
-            d.routes.poll_hold(listed, bgp, &peers, now);
-        }
-        d.routes
-            .run(now, input_pending, d.speaker.as_ref().map(|s| &s.rib));
-        if d.routes.take_addrs_changed() {
+        // Routes of an earlier run: deleted only once the API and the peers that are up
+        // have been heard (`restart_hold`).
+        let hold = d.routes.holding().then(|| routes::HoldFacts {
+            listed: d.snapshot.all_listed(),
+            bgp: d.speaker.is_some() && d.plan.identity.is_some(),
+            peers: d.speaker.as_ref().map(peer_sync).unwrap_or_default(),
+        });
+        let synced = d.routes.sync(
+            d.speaker.as_mut().map(|s| &mut s.rib),
+            input_pending,
+            hold,
+            now,
+        );
+        d.counters.best_received += synced.best_taken as u64;
+        if synced.addrs_changed {
             // Import safety depends on connected subnets and local addresses.
             d.plan_dirty = true;
-        }
-        if d.routes.take_requeue_all() {
-            if let Some(sp) = d.speaker.as_mut() {
-                // A full kernel comparison: every prefix goes through the passes again.
-                sp.rib.mark_all_best_changed();
-                backlog = true;
-            }
-        }
-        if backlog || d.routes.has_backlog() {
-            // More changes wait: next pass as soon as events are handled.
-            d.routes.continue_backlog(Instant::now());
         }
         if let Some(w) = next_watchdog {
             if now >= w {

@@ -369,8 +369,9 @@ impl Reconciler {
         }
         self.pending.append(&mut self.retry);
         // Prefix order: deterministic, and the in-flight check can binary-search. (The
-        // order across passes is the RIB's: a large change set arrives scattered over
-        // the address space, which the kernel's trie takes fastest.)
+        // order across passes is the caller's: the daemon takes a large change set from
+        // the RIB scattered over the address space, which the kernel's trie takes
+        // fastest.)
         self.pending.sort_unstable();
         self.pending.dedup();
         let mut ops = Vec::with_capacity(self.pending.len().min(self.pass_limit));

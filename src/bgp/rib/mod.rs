@@ -151,17 +151,22 @@ struct RibPeer {
     accepted: usize,
 }
 
+/// The order in which a scan of a large change set hands ids over; the consumer
+/// chooses it (see [`Rib::take_best_changed`]). Ids follow arrival order, and a peer
+/// sends its table in address order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ScanOrder {
+    /// Id order: cheapest for the RIB (sequential memory).
+    #[default]
+    Id,
+    /// Bit-reversed id order (0, N/2, N/4, 3N/4, ...): a large change set handed over
+    /// spread across the address space; a cache miss per id in the scan.
+    BitReversed,
+}
+
 /// Ids whose state changed, with a flag bit in the entry to avoid duplicates. When the
-/// list would grow past a fraction of the table, it switches to scanning the flags.
-///
-/// A scan visits the ids in id order, or (`scattered`, the best-path changes for the
-/// kernel) in bit-reversed order: 0, N/2, N/4, 3N/4, ... Ids follow arrival order, and
-/// a peer sends its table in address order, so a large change set is then handed over
-/// spread across the address space. That is the order the kernel's FIB trie takes
-/// routes fastest: a million /24s cost the kernel about 1.4x less time bit-reversed
-/// (in passes of 16k, each sorted) than in address order here (tests/bench/RESULTS.md,
-/// "Insertion order"). It costs a cache miss per id in the scan, which is why exports
-/// scan in id order.
+/// list would grow past a fraction of the table, it switches to scanning the flags, in
+/// the [`ScanOrder`] the first drain of the scan asks for.
 #[derive(Debug, Default)]
 struct Dirty {
     ids: Vec<u32>,
@@ -184,14 +189,6 @@ fn scatter(pos: u64, bits: u32) -> u64 {
 }
 
 impl Dirty {
-    /// A change list whose scans hand ids over in bit-reversed order.
-    fn scattered() -> Dirty {
-        Dirty {
-            scattered: true,
-            ..Dirty::default()
-        }
-    }
-
     /// The id at scan position `pos` (and the position of id `pos`).
     fn at(&self, pos: u64) -> u64 {
         if self.scattered {
@@ -227,9 +224,14 @@ impl Dirty {
         }
     }
 
-    /// Takes up to `limit` ids whose `flag` is set, clearing it.
-    fn drain(&mut self, table: &mut Table, flag: u8, limit: usize) -> Vec<u32> {
+    /// Takes up to `limit` ids whose `flag` is set, clearing it. A scan takes `order`
+    /// when it starts handing ids over (until then no position has been passed, so the
+    /// order can still be chosen).
+    fn drain(&mut self, table: &mut Table, flag: u8, limit: usize, order: ScanOrder) -> Vec<u32> {
         let mut out = Vec::new();
+        if self.scan && self.cursor == 0 {
+            self.scattered = order == ScanOrder::BitReversed;
+        }
         if self.scan {
             let end = 1u64 << self.bits;
             while self.cursor < end && out.len() < limit {
@@ -365,7 +367,7 @@ impl Rib {
             interner: Interner::default(),
             received: IdMap::default(),
             groups: Vec::new(),
-            best_dirty: Dirty::scattered(),
+            best_dirty: Dirty::default(),
             export_dirty: Dirty::default(),
             export_all: false,
             pending: Vec::new(),

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use super::policy::Source;
 use super::table::{F_EXPORT, IdMap, LOCAL_SRC};
-use super::{DEFAULT_LOCAL_PREF, PeerId, PeerInfo, Rib, RibConfig};
+use super::{DEFAULT_LOCAL_PREF, PeerId, PeerInfo, Rib, RibConfig, ScanOrder};
 use crate::bgp::types::{Afi, Attrs, MpNextHop, Prefix, community};
 
 /// One message's worth of changes (before splitting to the wire's size limit).
@@ -563,7 +563,9 @@ impl Rib {
     /// tables for new sessions and re-evaluation after a policy change are not bounded.
     pub fn take_out_max(&mut self, limit: usize) -> Vec<OutBatch> {
         let mut out = std::mem::take(&mut self.pending);
-        let mut dirty = self.export_dirty.drain(&mut self.table, F_EXPORT, limit);
+        let mut dirty = self
+            .export_dirty
+            .drain(&mut self.table, F_EXPORT, limit, ScanOrder::Id);
         let all: Vec<u32> = if self.export_all || self.groups.iter().flatten().any(|g| g.fresh) {
             self.table.live_ids().collect()
         } else {

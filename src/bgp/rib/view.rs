@@ -11,7 +11,7 @@ use std::sync::Arc;
 use super::BestInfo;
 use super::out::UpdateGroup;
 use super::table::{F_BEST, Path};
-use super::{PeerCounters, PeerId, Rib, path_key};
+use super::{PeerCounters, PeerId, Rib, ScanOrder, path_key};
 use crate::bgp::types::{Afi, Attrs, Prefix};
 
 fn kernel_view(prefix: &Prefix, best: &Path) -> Option<(Option<PeerId>, IpAddr)> {
@@ -37,7 +37,9 @@ impl Rib {
         &mut self,
         limit: usize,
     ) -> Vec<(Prefix, Option<BestInfo>)> {
-        let ids = self.best_dirty.drain(&mut self.table, F_BEST, limit);
+        let ids = self
+            .best_dirty
+            .drain(&mut self.table, F_BEST, limit, ScanOrder::BitReversed);
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let Some(e) = self.table.entry(id) else {
@@ -64,10 +66,10 @@ impl Rib {
     }
 
     /// The prefixes whose best path changed since the last take, coalesced, at most
-    /// `limit` at a time (call again while it returns `limit`). Look their best paths up
-    /// with `best_next_hop`.
-    pub fn take_best_changed(&mut self, limit: usize) -> Vec<Prefix> {
-        let ids = self.best_dirty.drain(&mut self.table, F_BEST, limit);
+    /// `limit` at a time (call again while it returns `limit`), a large change set in
+    /// the consumer's `order`. Look their best paths up with `best_next_hop`.
+    pub fn take_best_changed(&mut self, limit: usize, order: ScanOrder) -> Vec<Prefix> {
+        let ids = self.best_dirty.drain(&mut self.table, F_BEST, limit, order);
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(p) = self.table.prefix(id) {
