@@ -97,6 +97,25 @@ fn ctl(req: cli::CtlRequest, opts: cli::CtlOptions) -> i32 {
             }),
         },
         cli::CtlRequest::Status => Request::Status,
+        cli::CtlRequest::Explain(f) => Request::Explain {
+            prefix: match f {
+                cli::RibFilter::Exact(p) => p.to_string(),
+                cli::RibFilter::Lookup(ip) => ip.to_string(),
+            },
+        },
+        cli::CtlRequest::NeighborAdmin(addr, verb) => {
+            use kube_bgp::ops::ctl::AdminAction;
+            Request::NeighborAdmin {
+                addr: addr.to_string(),
+                action: match verb {
+                    cli::AdminVerb::Disable(message) => AdminAction::Disable { message },
+                    cli::AdminVerb::Enable => AdminAction::Enable,
+                    cli::AdminVerb::SoftReset { inbound, outbound } => {
+                        AdminAction::Softreset { inbound, outbound }
+                    }
+                },
+            }
+        }
     };
     if matches!(request, Request::Rib { .. }) {
         return rib(&opts, &request);

@@ -230,7 +230,7 @@ fn lab_kube_bgp_process_and_failure_report() {
     let header = format!(
         "---- lab: start #1 in {}: kube-bgp --kubeconfig={} --hostname-override=node1 \
          --ctl-socket={} --metrics-port=0 --cni-conf-path={} \
-         --peer-router-asns=not-a-number ----",
+         --graceful-shutdown-time=0 --peer-router-asns=not-a-number ----",
         lab.node(0).ns.name,
         lab.node(0).kubeconfig().display(),
         sock.display(),

@@ -150,6 +150,18 @@ fn daemon_serves_cli_metrics_health_and_systemd_notify() {
     assert_eq!(neigh[0]["source"], "node ops2");
     assert_ne!(neigh[0]["state"], "Established");
 
+    // explain: the node's own pod CIDR, originated here; its one peer is down.
+    let ex: serde_json::Value = serde_json::from_str(&ctl(
+        &ns,
+        &sock,
+        &["explain", "10.244.61.0/24", "-o", "json"],
+    ))
+    .unwrap();
+    assert_eq!(ex["local"]["kind"], "pod-cidr", "{ex}");
+    assert_eq!(ex["best"]["step"], "only-path", "{ex}");
+    assert_eq!(ex["peers"][0]["peer"], "10.61.0.2", "{ex}");
+    assert_eq!(ex["peers"][0]["rule"], "peer-down", "{ex}");
+
     // D12: a connection from an address that is not a peer is closed before any BGP
     // message: the client reads end-of-stream at once, zero bytes.
     let out = ns.run("timeout 5 bash -c 'exec 3<>/dev/tcp/10.61.0.1/179 && cat <&3 | wc -c'");
@@ -181,6 +193,12 @@ fn daemon_serves_cli_metrics_health_and_systemd_notify() {
         "kube_router_controller_bgp_advertisements_sent{type=\"pod-route\"} 1",
         "kube_router_controller_bgp_internal_peers_sync_time_count",
         "kube_router_host_routes_sync_time_bucket{le=\"+Inf\"}",
+        "kube_router_controller_routes_sync_time_bucket{le=\"+Inf\"}",
+        "kube_router_controller_bgp_peers 2",
+        "kube_bgp_ctl_requests_total{verb=\"status\"}",
+        "kube_bgp_ctl_requests_total{verb=\"explain\"} 1",
+        "kube_bgp_ctl_requests_total{verb=\"disable\"} 0",
+        "kube_bgp_peer_admin_down{address=\"10.61.0.2\"} 0",
     ] {
         assert!(metrics.contains(name), "metrics lack {name}:\n{metrics}");
     }

@@ -50,16 +50,21 @@ pub fn pod_routes(local: &NodeModel) -> Vec<Originated> {
         .collect()
 }
 
+/// Whether an EndpointSlice counts for its Service's endpoints (leader-election
+/// objects do not).
+pub(crate) fn counts_for_service(s: &EndpointSlice) -> bool {
+    !s.metadata
+        .annotations
+        .contains_key("control-plane.alpha.kubernetes.io/leader")
+}
+
 /// EndpointSlices grouped by `namespace/service`.
 pub(crate) fn slices_by_service<'a>(
     slices: impl IntoIterator<Item = &'a EndpointSlice>,
 ) -> BTreeMap<String, Vec<&'a EndpointSlice>> {
     let mut m: BTreeMap<String, Vec<&EndpointSlice>> = BTreeMap::new();
     for s in slices {
-        if s.metadata
-            .annotations
-            .contains_key("control-plane.alpha.kubernetes.io/leader")
-        {
+        if !counts_for_service(s) {
             continue;
         }
         if let Some(svc) = s.service_name() {
@@ -71,13 +76,14 @@ pub(crate) fn slices_by_service<'a>(
     m
 }
 
-/// Whether any endpoint of the service is on the local node: `nodeName` equal to the
-/// node's name, or (no nodeName) an address equal to one of the node's addresses.
-fn has_local_endpoint(local: &NodeModel, slices: Option<&Vec<&EndpointSlice>>) -> bool {
-    let Some(slices) = slices else {
-        return false;
-    };
-    slices.iter().any(|s| {
+/// The first EndpointSlice of the service with an endpoint on the local node:
+/// `nodeName` equal to the node's name, or (no nodeName) an address equal to one of the
+/// node's addresses.
+fn local_endpoint_slice<'a>(
+    local: &NodeModel,
+    slices: Option<&Vec<&'a EndpointSlice>>,
+) -> Option<&'a EndpointSlice> {
+    slices?.iter().copied().find(|s| {
         s.endpoints.iter().any(|e| {
             if !e.node_name.is_empty() {
                 return e.node_name == local.name;
@@ -90,12 +96,70 @@ fn has_local_endpoint(local: &NodeModel, slices: Option<&Vec<&EndpointSlice>>) -
     })
 }
 
-/// Annotation-or-flag decision for one kind of VIP.
-fn decide(svc: &Service, key: &str, default: bool, problems: &mut Vec<Problem>) -> bool {
+/// Which address of a Service a VIP is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[allow(clippy::enum_variant_names)] // named after the Service fields they come from
+pub(crate) enum VipKind {
+    ClusterIp,
+    ExternalIp,
+    LoadBalancerIp,
+}
+
+impl VipKind {
+    /// Short name (JSON field).
+    pub fn label(self) -> &'static str {
+        match self {
+            VipKind::ClusterIp => "cluster-ip",
+            VipKind::ExternalIp => "external-ip",
+            VipKind::LoadBalancerIp => "loadbalancer-ip",
+        }
+    }
+}
+
+/// Why this node advertises one VIP of one Service (for `kube-bgp explain`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct VipReason {
+    pub kind: VipKind,
+    /// The annotation that turned it on (`None`: the flag's default did).
+    pub annotation: Option<&'static str>,
+    /// A local traffic policy was met: the EndpointSlice (`namespace/name`) holding an
+    /// endpoint on this node.
+    pub(crate) local_slice: Option<String>,
+}
+
+impl std::fmt::Display for VipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (what, flag) = match self.kind {
+            VipKind::ClusterIp => ("cluster IP", "--advertise-cluster-ip"),
+            VipKind::ExternalIp => ("external IP", "--advertise-external-ip"),
+            VipKind::LoadBalancerIp => ("load-balancer IP", "--advertise-loadbalancer-ip"),
+        };
+        match self.annotation {
+            Some(a) => write!(f, "{what}, advertised by annotation {a}=true")?,
+            None => write!(f, "{what}, advertised by {flag}")?,
+        }
+        if let Some(s) = &self.local_slice {
+            write!(
+                f,
+                "; traffic policy Local: EndpointSlice {s} has an endpoint on this node"
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Annotation-or-flag decision for one kind of VIP: whether on, and the annotation
+/// when it decided.
+fn decide(
+    svc: &Service,
+    key: &'static str,
+    default: bool,
+    problems: &mut Vec<Problem>,
+) -> (bool, Option<&'static str>) {
     match svc.metadata.annotations.get(key) {
-        None => default,
+        None => (default, None),
         Some(v) => match values::parse_go_bool(v) {
-            Some(b) => b,
+            Some(b) => (b, Some(key)),
             None => {
                 problems.push(Problem::service(
                     &svc.metadata.namespace,
@@ -103,7 +167,7 @@ fn decide(svc: &Service, key: &str, default: bool, problems: &mut Vec<Problem>) 
                     key,
                     format!("{v:?} is not a boolean (true/false); read as false"),
                 ));
-                false
+                (false, Some(key))
             }
         },
     }
@@ -125,14 +189,14 @@ fn validated(settings: &Settings, ip: IpAddr, allowed: &[Prefix]) -> bool {
     allowed.iter().any(|r| r.contains_addr(&ip))
 }
 
-/// The VIPs (as /32 or /128) this node advertises for one Service.
+/// The VIPs (as /32 or /128) this node advertises for one Service, each with why.
 pub(crate) fn service_vips(
     settings: &Settings,
     local: &NodeModel,
     svc: &Service,
     slices: Option<&Vec<&EndpointSlice>>,
     problems: &mut Vec<Problem>,
-) -> Vec<IpAddr> {
+) -> Vec<(IpAddr, VipReason)> {
     let spec = &svc.spec;
     let type_ = if spec.type_.is_empty() {
         "ClusterIP"
@@ -147,25 +211,48 @@ pub(crate) fn service_vips(
         return Vec::new();
     }
     let mut out = Vec::new();
-    let mut local_ep: Option<bool> = None;
-    let is_local = |local_ep: &mut Option<bool>| {
-        *local_ep.get_or_insert_with(|| has_local_endpoint(local, slices))
+    // The slice with a local endpoint, looked up once and only when a policy needs it.
+    let mut local_ep: Option<Option<String>> = None;
+    let mut local_slice = || {
+        local_ep
+            .get_or_insert_with(|| {
+                local_endpoint_slice(local, slices)
+                    .map(|s| format!("{}/{}", s.metadata.namespace, s.metadata.name))
+            })
+            .clone()
     };
     let parse = |s: &str| s.parse::<IpAddr>().ok();
+    let reason = |kind, annotation, local_slice| VipReason {
+        kind,
+        annotation,
+        local_slice,
+    };
 
     // 1. Cluster IPs.
-    if decide(
+    let (on, ann) = decide(
         svc,
         ANN_ADV_CLUSTER_IP,
         settings.advertise_cluster_ip,
         problems,
-    ) && (spec.internal_traffic_policy != "Local" || is_local(&mut local_ep))
-    {
+    );
+    let local_only = spec.internal_traffic_policy == "Local";
+    let slice = if on && local_only {
+        local_slice()
+    } else {
+        None
+    };
+    if on && (!local_only || slice.is_some()) {
         let mut ips: Vec<&str> = spec.cluster_ips.iter().map(String::as_str).collect();
         if !ips.contains(&spec.cluster_ip.as_str()) {
             ips.push(&spec.cluster_ip);
         }
-        out.extend(ips.into_iter().filter(|s| *s != "None").filter_map(parse));
+        let why = reason(VipKind::ClusterIp, ann, slice);
+        out.extend(
+            ips.into_iter()
+                .filter(|s| *s != "None")
+                .filter_map(parse)
+                .map(|ip| (ip, why.clone())),
+        );
     }
     let local_policy = spec.external_traffic_policy == "Local"
         || svc
@@ -175,40 +262,93 @@ pub(crate) fn service_vips(
             .map(String::as_str)
             == Some("true");
     // 2. External IPs.
-    if decide(
+    let (on, ann) = decide(
         svc,
         ANN_ADV_EXTERNAL_IP,
         settings.advertise_external_ip,
         problems,
-    ) && (!local_policy || is_local(&mut local_ep))
-    {
+    );
+    let slice = if on && local_policy {
+        local_slice()
+    } else {
+        None
+    };
+    if on && (!local_policy || slice.is_some()) {
+        let why = reason(VipKind::ExternalIp, ann, slice);
         out.extend(
             spec.external_ips
                 .iter()
                 .filter_map(|s| parse(s))
-                .filter(|ip| validated(settings, *ip, &settings.service_external_ip_range)),
+                .filter(|ip| validated(settings, *ip, &settings.service_external_ip_range))
+                .map(|ip| (ip, why.clone())),
         );
     }
     // 3. Load-balancer IPs.
-    if type_ == "LoadBalancer"
-        && !svc.metadata.annotations.contains_key(ANN_SKIP_LB_IPS)
-        && decide(
+    if type_ == "LoadBalancer" && !svc.metadata.annotations.contains_key(ANN_SKIP_LB_IPS) {
+        let (on, ann) = decide(
             svc,
             ANN_ADV_LB_IP,
             settings.advertise_loadbalancer_ip,
             problems,
-        )
-        && (!local_policy || is_local(&mut local_ep))
-    {
-        out.extend(
-            svc.status
+        );
+        let slice = if on && local_policy {
+            local_slice()
+        } else {
+            None
+        };
+        if on && (!local_policy || slice.is_some()) {
+            let why = reason(VipKind::LoadBalancerIp, ann, slice);
+            out.extend(
+                svc.status
+                    .load_balancer
+                    .ingress
+                    .iter()
+                    .filter(|i| i.ip_mode != "Proxy")
+                    .filter_map(|i| parse(&i.ip))
+                    .filter(|ip| validated(settings, *ip, &settings.loadbalancer_ip_range))
+                    .map(|ip| (ip, why.clone())),
+            );
+        }
+    }
+    out
+}
+
+/// Every Service that makes this node advertise `vip`, with why: the same decision
+/// `vip_routes` takes, run only for the Services that name the address (for
+/// `kube-bgp explain`; one pass over the Services, no state kept).
+pub(crate) fn vip_origins<'a>(
+    settings: &Settings,
+    local: &NodeModel,
+    services: impl IntoIterator<Item = &'a Service>,
+    slices_of: impl Fn(&'a Service) -> Vec<&'a EndpointSlice>,
+    vip: IpAddr,
+) -> Vec<(String, VipReason)> {
+    let text = vip.to_string();
+    let mut out = Vec::new();
+    for svc in services {
+        let s = &svc.spec;
+        let named = s.cluster_ip == text
+            || s.cluster_ips.contains(&text)
+            || s.external_ips.contains(&text)
+            || svc
+                .status
                 .load_balancer
                 .ingress
                 .iter()
-                .filter(|i| i.ip_mode != "Proxy")
-                .filter_map(|i| parse(&i.ip))
-                .filter(|ip| validated(settings, *ip, &settings.loadbalancer_ip_range)),
-        );
+                .any(|i| i.ip == text);
+        if !named {
+            continue;
+        }
+        let slices = slices_of(svc);
+        let mut ignored = Vec::new();
+        for (ip, why) in service_vips(settings, local, svc, Some(&slices), &mut ignored) {
+            if ip == vip {
+                out.push((
+                    format!("{}/{}", svc.metadata.namespace, svc.metadata.name),
+                    why,
+                ));
+            }
+        }
     }
     out
 }
@@ -225,7 +365,7 @@ pub(crate) fn vip_routes<'a>(
     let mut set = BTreeSet::new();
     for svc in services {
         let key = format!("{}/{}", svc.metadata.namespace, svc.metadata.name);
-        for ip in service_vips(settings, local, svc, slices.get(&key), problems) {
+        for (ip, _) in service_vips(settings, local, svc, slices.get(&key), problems) {
             set.insert(ip);
         }
     }
@@ -308,6 +448,12 @@ mod tests {
         let r = vip_routes(&st, &l, [&a, &b, &h], &m, &mut p);
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].prefix.to_string(), "10.96.0.11/32");
+        let why = &service_vips(&st, &l, &b, None, &mut p)[0].1;
+        assert_eq!(why.annotation, Some(ANN_ADV_CLUSTER_IP));
+        assert_eq!(
+            why.to_string(),
+            "cluster IP, advertised by annotation kube-router.io/service.advertise.clusterip=true"
+        );
         assert_eq!(r[0].next_hop.to_string(), "10.0.0.1");
         st.advertise_cluster_ip = true;
         let r = vip_routes(&st, &l, [&a, &b, &h], &m, &mut p);
@@ -341,6 +487,36 @@ mod tests {
         );
         let got: Vec<String> = r.iter().map(|o| o.prefix.to_string()).collect();
         assert_eq!(got, vec!["10.96.0.20/32", "10.96.0.23/32"]);
+        // The reasons: the Local policy names the slice with this node's endpoint.
+        let why = service_vips(&st, &l, &local_svc, m.get("default/loc"), &mut p);
+        assert_eq!(
+            why,
+            vec![(
+                "10.96.0.20".parse().unwrap(),
+                VipReason {
+                    kind: VipKind::ClusterIp,
+                    annotation: None,
+                    local_slice: Some("default/loc-abc".into()),
+                }
+            )]
+        );
+        assert_eq!(
+            why[0].1.to_string(),
+            "cluster IP, advertised by --advertise-cluster-ip; traffic policy Local: \
+             EndpointSlice default/loc-abc has an endpoint on this node"
+        );
+        let all = [&local_svc, &remote_svc, &noslice, &plain];
+        let slices_of = |s: &Service| {
+            m.get(&format!("default/{}", s.metadata.name))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let origins = vip_origins(&st, &l, all, slices_of, "10.96.0.23".parse().unwrap());
+        assert_eq!(origins.len(), 1);
+        assert_eq!(origins[0].0, "default/plain");
+        assert_eq!(origins[0].1.local_slice, None);
+        let none = vip_origins(&st, &l, all, slices_of, "10.96.0.21".parse().unwrap());
+        assert!(none.is_empty(), "remote-only endpoints: {none:?}");
     }
 
     #[test]

@@ -82,6 +82,9 @@ pub struct Settings {
     pub global_bfd: Option<Bfd>,
     /// BFD for node-to-node sessions (`--enable-bfd-nodes`).
     pub node_bfd: Option<Bfd>,
+    /// `--graceful-shutdown-on-cordon`: announce with GRACEFUL_SHUTDOWN (RFC 8326)
+    /// while the local Node is cordoned.
+    pub graceful_shutdown_on_cordon: bool,
 }
 
 impl Default for Settings {
@@ -113,6 +116,7 @@ impl Default for Settings {
             node_password: None,
             global_bfd: None,
             node_bfd: None,
+            graceful_shutdown_on_cordon: false,
         }
     }
 }
@@ -167,6 +171,7 @@ impl Settings {
             node_password: c.node_password.clone(),
             global_bfd: c.bfd,
             node_bfd: c.bfd_nodes,
+            graceful_shutdown_on_cordon: c.graceful_shutdown_on_cordon,
         }
     }
 

@@ -48,6 +48,8 @@ pub struct NodeModel {
     pub rr_client: Option<Ipv4Addr>,
     /// The node's `kube-router.io/*` annotations within `MAX_ANNOTATION_BYTES`.
     pub annotations: BTreeMap<String, String>,
+    /// `spec.unschedulable`: the node is cordoned.
+    pub cordoned: bool,
 }
 
 impl NodeModel {
@@ -183,6 +185,7 @@ impl NodeModel {
             rr_server,
             rr_client,
             annotations: ann.clone(),
+            cordoned: node.spec.unschedulable,
         }
     }
 

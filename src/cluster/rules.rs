@@ -6,14 +6,20 @@
 //! hop. From every peer, special-purpose space is never imported (loopback, link-local,
 //! multicast, reserved; this node's own addresses; more-specifics of connected subnets).
 //!
+//! Graceful shutdown (RFC 8326): while the model says so, every export gets the
+//! GRACEFUL_SHUTDOWN community (LOCAL_PREF 0 towards iBGP); on import, a route carrying
+//! it gets LOCAL_PREF 0.
+//!
 //! The RIB calls these through its policy hook. Nothing here knows about sessions.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::node::NodeModel;
 use super::values;
 use super::{Problem, Settings};
+use crate::bgp::types::{Attrs, community};
 use crate::prefix::Prefix;
 
 pub(crate) const ANN_PREPEND_AS: &str = "kube-router.io/path-prepend.as";
@@ -96,6 +102,92 @@ impl Reject {
             Reject::NotPodCidr => "not-a-pod-cidr",
             Reject::NotOwner => "not-the-owner",
         }
+    }
+}
+
+/// What an import refusal says in logs and `kube-bgp explain`.
+impl std::fmt::Display for Reject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Reject::DefaultRoute => "a default route is never imported (D5, P-5)",
+            Reject::Special(SpecialSpace::Unspecified) => {
+                "it is in 0.0.0.0/8 or ::/128, addresses that are never routed"
+            }
+            Reject::Special(SpecialSpace::Loopback) => "it is loopback space (127.0.0.0/8, ::1)",
+            Reject::Special(SpecialSpace::LinkLocal) => {
+                "it is link-local space (169.254.0.0/16, fe80::/10)"
+            }
+            Reject::Special(SpecialSpace::Multicast) => {
+                "it is multicast space (224.0.0.0/4, ff00::/8)"
+            }
+            Reject::Special(SpecialSpace::Reserved) => "it is reserved space (240.0.0.0/4)",
+            Reject::Special(SpecialSpace::Ipv4Mapped) => {
+                "it is IPv4-mapped IPv6 space (::ffff:0:0/96)"
+            }
+            Reject::OwnAddress => "it is a host route to one of this node's own addresses",
+            Reject::ServiceVip => "it is a service VIP of this cluster (D5)",
+            Reject::CustomImportReject => "listed in the node's customimportreject annotation",
+            Reject::OwnPodCidr => "inside this node's own pod CIDR (D5)",
+            Reject::ConnectedSubnet => {
+                "a locally connected subnet or a more-specific of one; the connected route is kept (D5, P-13)"
+            }
+            Reject::NotPodCidr => {
+                "cluster nodes may only announce pod CIDRs the API assigned to a node (import allow-list, D5)"
+            }
+            Reject::NotOwner => "inside a node's pod CIDR but not from that node's address (D5)",
+        })
+    }
+}
+
+/// Why a route is not exported to a peer by kube-router's rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ExportStop {
+    /// Service VIPs go to external peers only.
+    VipToNode,
+    /// Learned from a node, towards a node, and this node is no route reflector.
+    NotReflector,
+    /// Learned from an external router, towards a node.
+    ExternalToNode,
+    /// Learned routes are never passed on to external peers.
+    LearnedToExternal,
+    /// `--advertise-pod-cidr=false`.
+    PodCidrNotAdvertised,
+    /// A local route the plan no longer originates (being withdrawn).
+    NotOriginated,
+}
+
+impl ExportStop {
+    /// Short name (JSON field, metric label).
+    pub fn label(self) -> &'static str {
+        match self {
+            ExportStop::VipToNode => "vip-to-node",
+            ExportStop::NotReflector => "not-a-route-reflector",
+            ExportStop::ExternalToNode => "external-to-node",
+            ExportStop::LearnedToExternal => "learned-to-external",
+            ExportStop::PodCidrNotAdvertised => "advertise-pod-cidr-off",
+            ExportStop::NotOriginated => "not-originated",
+        }
+    }
+}
+
+impl std::fmt::Display for ExportStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ExportStop::VipToNode => "service VIPs are advertised to external peers only",
+            ExportStop::NotReflector => {
+                "routes learned from nodes go to other nodes only from a route reflector"
+            }
+            ExportStop::ExternalToNode => {
+                "routes learned from external routers are not passed to nodes"
+            }
+            ExportStop::LearnedToExternal => {
+                "external peers are sent only this node's pod CIDRs and service VIPs"
+            }
+            ExportStop::PodCidrNotAdvertised => {
+                "--advertise-pod-cidr=false: pod CIDRs are not sent to external peers"
+            }
+            ExportStop::NotOriginated => "no longer originated by this node (being withdrawn)",
+        })
     }
 }
 
@@ -236,6 +328,11 @@ pub struct PolicyModel {
     pub external: ExternalActions,
     pub(crate) advertise_pod_cidr: bool,
     pub(crate) rr_server: bool,
+    /// RFC 8326 drain: every route exported gets the GRACEFUL_SHUTDOWN community (and
+    /// LOCAL_PREF 0 towards iBGP peers). Set by the plan while the local Node is
+    /// cordoned and `--graceful-shutdown-on-cordon` is on; the daemon also sets it
+    /// while it stops without graceful restart.
+    pub(crate) graceful_shutdown: bool,
 }
 
 impl PolicyModel {
@@ -336,6 +433,7 @@ impl PolicyModel {
             },
             advertise_pod_cidr: settings.advertise_pod_cidr,
             rr_server,
+            graceful_shutdown: settings.graceful_shutdown_on_cordon && local.cordoned,
         }
     }
 
@@ -393,23 +491,60 @@ impl PolicyModel {
         Ok(())
     }
 
-    /// Export decision. `None`: not exported to this peer. `Some(actions)`: exported,
-    /// with the actions to apply (empty for node peers).
-    pub fn export(&self, to_node: bool, source: RouteSource) -> Option<ExternalActions> {
+    /// Export decision: the actions to apply (empty for node peers), or why the route is
+    /// not exported to this peer.
+    pub fn export(
+        &self,
+        to_node: bool,
+        source: RouteSource,
+    ) -> Result<ExternalActions, ExportStop> {
         match (to_node, source) {
-            (true, RouteSource::LocalPod) => Some(ExternalActions::default()),
-            (true, RouteSource::LocalVip) => None,
+            (true, RouteSource::LocalPod) => Ok(ExternalActions::default()),
+            (true, RouteSource::LocalVip) => Err(ExportStop::VipToNode),
             // Reflection between nodes: the RIB applies RFC 4456 (only a reflector passes
             // iBGP-learned routes on); kube-router's default reject covers the rest.
-            (true, RouteSource::FromNode) => self.rr_server.then(ExternalActions::default),
-            (true, RouteSource::FromExternal) => None,
-            (false, RouteSource::LocalVip) => Some(self.external.clone()),
-            (false, RouteSource::LocalPod) => {
-                self.advertise_pod_cidr.then(|| self.external.clone())
+            (true, RouteSource::FromNode) => self
+                .rr_server
+                .then(ExternalActions::default)
+                .ok_or(ExportStop::NotReflector),
+            (true, RouteSource::FromExternal) => Err(ExportStop::ExternalToNode),
+            (false, RouteSource::LocalVip) => Ok(self.external.clone()),
+            (false, RouteSource::LocalPod) => self
+                .advertise_pod_cidr
+                .then(|| self.external.clone())
+                .ok_or(ExportStop::PodCidrNotAdvertised),
+            (false, RouteSource::FromNode | RouteSource::FromExternal) => {
+                Err(ExportStop::LearnedToExternal)
             }
-            (false, RouteSource::FromNode | RouteSource::FromExternal) => None,
         }
     }
+}
+
+/// RFC 8326 §3 on export while draining: the GRACEFUL_SHUTDOWN community added, and
+/// LOCAL_PREF 0 towards an iBGP peer (an eBGP peer is sent no LOCAL_PREF and applies
+/// the community itself). `attrs` is copied only when something changes.
+pub(crate) fn graceful_shutdown_export(attrs: &mut Cow<'_, Attrs>, ibgp: bool) {
+    if !attrs.communities.contains(&community::GRACEFUL_SHUTDOWN) {
+        attrs
+            .to_mut()
+            .communities
+            .push(community::GRACEFUL_SHUTDOWN);
+    }
+    if ibgp && attrs.local_pref != Some(0) {
+        attrs.to_mut().local_pref = Some(0);
+    }
+}
+
+/// RFC 8326 §4 on import: a route carrying GRACEFUL_SHUTDOWN gets LOCAL_PREF 0, so any
+/// other path wins while its sender drains. Returns whether the route carried it.
+pub fn graceful_shutdown_import(attrs: &mut Cow<'_, Attrs>) -> bool {
+    if !attrs.communities.contains(&community::GRACEFUL_SHUTDOWN) {
+        return false;
+    }
+    if attrs.local_pref != Some(0) {
+        attrs.to_mut().local_pref = Some(0);
+    }
+    true
 }
 
 #[cfg(test)]
@@ -692,6 +827,7 @@ mod tests {
         );
         for r in Reject::ALL {
             assert!(!r.label().is_empty());
+            assert!(!r.to_string().is_empty());
         }
     }
 
@@ -723,21 +859,40 @@ mod tests {
         assert_eq!(probs.len(), 1, "{probs:?}");
         assert_eq!(
             m.export(true, RouteSource::LocalPod),
-            Some(ExternalActions::default())
+            Ok(ExternalActions::default())
         );
-        assert_eq!(m.export(true, RouteSource::LocalVip), None);
-        assert_eq!(m.export(true, RouteSource::FromNode), None);
-        assert_eq!(m.export(false, RouteSource::FromNode), None);
-        assert_eq!(m.export(false, RouteSource::FromExternal), None);
+        assert_eq!(
+            m.export(true, RouteSource::LocalVip),
+            Err(ExportStop::VipToNode)
+        );
+        assert_eq!(
+            m.export(true, RouteSource::FromNode),
+            Err(ExportStop::NotReflector)
+        );
+        assert_eq!(
+            m.export(true, RouteSource::FromExternal),
+            Err(ExportStop::ExternalToNode)
+        );
+        assert_eq!(
+            m.export(false, RouteSource::FromNode),
+            Err(ExportStop::LearnedToExternal)
+        );
+        assert_eq!(
+            m.export(false, RouteSource::FromExternal),
+            Err(ExportStop::LearnedToExternal)
+        );
         let a = m.export(false, RouteSource::LocalVip).unwrap();
         assert_eq!(a.prepend, Some((65010, 2)));
         assert_eq!(a.communities, vec![(65000 << 16) | 100, 0xFFFF_FF01]);
         assert!(a.next_hop_self);
         let mut m2 = m.clone();
         m2.advertise_pod_cidr = false;
-        assert_eq!(m2.export(false, RouteSource::LocalPod), None);
+        assert_eq!(
+            m2.export(false, RouteSource::LocalPod),
+            Err(ExportStop::PodCidrNotAdvertised)
+        );
         m2.rr_server = true;
-        assert!(m2.export(true, RouteSource::FromNode).is_some());
+        assert!(m2.export(true, RouteSource::FromNode).is_ok());
     }
 
     #[test]
@@ -759,5 +914,83 @@ mod tests {
         );
         assert_eq!(m.external.prepend, None);
         assert!(probs[0].to_string().contains("must be set"));
+    }
+
+    /// RFC 8326 attribute rewriting: the community is added once, LOCAL_PREF 0 only
+    /// towards iBGP, nothing copied when nothing changes; on import only a route with
+    /// the community is touched.
+    #[test]
+    fn graceful_shutdown_rewrites() {
+        use crate::bgp::types::community::{GRACEFUL_SHUTDOWN, NO_EXPORT};
+        let base = Attrs {
+            communities: vec![NO_EXPORT],
+            local_pref: Some(100),
+            ..Attrs::default()
+        };
+        let mut e = Cow::Borrowed(&base);
+        graceful_shutdown_export(&mut e, false);
+        assert_eq!(e.communities, vec![NO_EXPORT, GRACEFUL_SHUTDOWN]);
+        assert_eq!(e.local_pref, Some(100), "eBGP: LOCAL_PREF left to the RIB");
+        let mut i = Cow::Borrowed(&base);
+        graceful_shutdown_export(&mut i, true);
+        assert_eq!(i.communities, vec![NO_EXPORT, GRACEFUL_SHUTDOWN]);
+        assert_eq!(i.local_pref, Some(0));
+        // Already drained: unchanged and not copied.
+        let done = i.into_owned();
+        let mut again = Cow::Borrowed(&done);
+        graceful_shutdown_export(&mut again, true);
+        assert!(matches!(again, Cow::Borrowed(_)));
+
+        let mut plain = Cow::Borrowed(&base);
+        assert!(!graceful_shutdown_import(&mut plain));
+        assert!(matches!(plain, Cow::Borrowed(_)));
+        assert_eq!(plain.local_pref, Some(100));
+        let tagged = Attrs {
+            communities: vec![GRACEFUL_SHUTDOWN],
+            local_pref: None,
+            ..Attrs::default()
+        };
+        let mut t = Cow::Borrowed(&tagged);
+        assert!(graceful_shutdown_import(&mut t));
+        assert_eq!(t.local_pref, Some(0));
+    }
+
+    /// The plan drains on cordon only when asked to, and only for the local node.
+    #[test]
+    fn cordon_drains_only_with_the_flag() {
+        let mut n = Node::default();
+        n.metadata.name = "n1".into();
+        n.status.addresses.push(NodeAddress {
+            type_: "InternalIP".into(),
+            address: "10.0.0.1".into(),
+        });
+        n.spec.pod_cidr = "10.244.1.0/24".into();
+        let build = |node: &Node, flag: bool| {
+            let me = NodeModel::from_node(node, &mut vec![]);
+            let st = Settings {
+                graceful_shutdown_on_cordon: flag,
+                ..Settings::default()
+            };
+            PolicyModel::build(
+                &st,
+                &me,
+                std::slice::from_ref(&me),
+                BTreeSet::new(),
+                false,
+                &mut vec![],
+            )
+            .graceful_shutdown
+        };
+        assert!(!build(&n, true));
+        n.spec.unschedulable = true;
+        assert!(build(&n, true));
+        assert!(!build(&n, false));
+        // As the API sends it: `kubectl cordon` sets the field, uncordon removes it.
+        let json = r#"{"metadata":{"name":"n1"},"spec":{"unschedulable":true}}"#;
+        let cordoned: Node = serde_json::from_str(json).unwrap();
+        assert!(cordoned.spec.unschedulable);
+        let json = r#"{"metadata":{"name":"n1"},"spec":{"unschedulable":null}}"#;
+        let plain: Node = serde_json::from_str(json).unwrap();
+        assert!(!plain.spec.unschedulable);
     }
 }

@@ -32,8 +32,9 @@ use std::time::Duration;
 use super::flags::{self, FlagGroup, FlagSpec, Kind, Raw};
 use super::secret_file;
 use super::{
-    Bfd, Config, ConfigError, DEFAULT_CLUSTER_ASN, DEFAULT_PEER_PORT, GracefulRestart,
-    MAX_MD5_KEY_LEN, OverlayEncap, OverlayType, Password, PeerSpec, RouterIdMode, parse,
+    Bfd, Config, ConfigError, DEFAULT_CLUSTER_ASN, DEFAULT_GRACEFUL_SHUTDOWN_TIME,
+    DEFAULT_PEER_PORT, GracefulRestart, MAX_GRACEFUL_SHUTDOWN_TIME, MAX_MD5_KEY_LEN, OverlayEncap,
+    OverlayType, Password, PeerSpec, RouterIdMode, parse,
 };
 use crate::log::Level;
 use crate::prefix::Prefix;
@@ -492,6 +493,28 @@ pub fn build(raw: &Raw) -> Result<Config, ConfigError> {
         hold_secs = 65535;
     }
     let graceful_restart = graceful_restart(raw)?;
+    let graceful_shutdown_time = duration(
+        raw,
+        "graceful-shutdown-time",
+        DEFAULT_GRACEFUL_SHUTDOWN_TIME,
+    )?;
+    if graceful_shutdown_time > MAX_GRACEFUL_SHUTDOWN_TIME {
+        return Err(invalid(
+            "graceful-shutdown-time",
+            raw.last("graceful-shutdown-time").unwrap_or_default(),
+            "must be at most 60s (0 turns the drain off)",
+        ));
+    }
+    if graceful_restart.is_some()
+        && !graceful_shutdown_time.is_zero()
+        && raw.last("graceful-shutdown-time").is_some()
+    {
+        warnings.push(
+            "--graceful-shutdown-time applies only without --bgp-graceful-restart: with \
+             graceful restart, peers keep kube-bgp's routes across a stop instead"
+                .into(),
+        );
+    }
     let prefix_limit_restart = duration(raw, "bgp-prefix-limit-restart", Duration::from_secs(60))?;
     if prefix_limit_restart < Duration::from_secs(1) {
         return Err(invalid(
@@ -618,6 +641,8 @@ pub fn build(raw: &Raw) -> Result<Config, ConfigError> {
         graceful_restart,
         max_prefixes: uint(raw, "bgp-max-prefixes", 10_000)? as u32,
         prefix_limit_restart,
+        graceful_shutdown_time,
+        graceful_shutdown_on_cordon: boolean(raw, "graceful-shutdown-on-cordon", false)?,
         accept_zero_holdtime: boolean(raw, "bgp-accept-zero-holdtime", false)?,
         max_send_buffer: max_send_buffer as u32,
         node_password,

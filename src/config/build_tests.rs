@@ -401,6 +401,87 @@ fn bfd_for_node_sessions_is_our_own_flag() {
     assert!(err(&["--enable-bfd-nodes=maybe"]).contains("maybe"));
 }
 
+/// `--graceful-shutdown-time`: 5 s by default, 0 turns it off, at most 60 s; a warning
+/// when it is set together with graceful restart (which skips the drain).
+/// `--graceful-shutdown-on-cordon` is off by default.
+#[test]
+fn graceful_shutdown_flags() {
+    let c = cfg(&[]).unwrap();
+    assert_eq!(c.graceful_shutdown_time, Duration::from_secs(5));
+    assert!(!c.graceful_shutdown_on_cordon);
+    let c = cfg(&[
+        "--graceful-shutdown-time=0",
+        "--graceful-shutdown-on-cordon",
+    ])
+    .unwrap();
+    assert!(c.graceful_shutdown_time.is_zero());
+    assert!(c.graceful_shutdown_on_cordon);
+    let c = cfg(&["--graceful-shutdown-time=1m0s"]).unwrap();
+    assert_eq!(c.graceful_shutdown_time, Duration::from_secs(60));
+    assert_eq!(
+        cfg(&["--graceful-shutdown-time=1.5s"])
+            .unwrap()
+            .graceful_shutdown_time,
+        Duration::from_millis(1500)
+    );
+    let e = err(&["--graceful-shutdown-time=61s"]);
+    assert!(
+        e.contains("graceful-shutdown-time") && e.contains("60s"),
+        "{e}"
+    );
+    assert!(err(&["--graceful-shutdown-time=-1s"]).contains("graceful-shutdown-time"));
+    assert!(err(&["--graceful-shutdown-on-cordon=perhaps"]).contains("perhaps"));
+    let c = cfg(&["--bgp-graceful-restart", "--graceful-shutdown-time=10s"]).unwrap();
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.contains("--graceful-shutdown-time") && w.contains("graceful restart")),
+        "{:?}",
+        c.warnings
+    );
+    // The default with graceful restart says nothing.
+    let c = cfg(&["--bgp-graceful-restart"]).unwrap();
+    assert!(
+        !c.warnings.iter().any(|w| w.contains("graceful-shutdown")),
+        "{:?}",
+        c.warnings
+    );
+}
+
+/// The stop fits the service managers' stop timeouts shipped with kube-bgp: the systemd
+/// unit's `TimeoutStopSec` covers the longest drain accepted, the DaemonSets'
+/// `terminationGracePeriodSeconds` the default one, each with the session close (half
+/// a second) and room to spare.
+#[test]
+fn shipped_stop_timeouts_cover_the_drain() {
+    const ROOM: Duration = Duration::from_secs(5);
+    let unit = include_str!("../../packaging/kube-bgp.service");
+    let stop: u64 = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("TimeoutStopSec="))
+        .and_then(|v| v.trim().strip_suffix('s'))
+        .and_then(|v| v.parse().ok())
+        .expect("TimeoutStopSec=Ns in the unit");
+    assert!(
+        MAX_GRACEFUL_SHUTDOWN_TIME + ROOM <= Duration::from_secs(stop),
+        "TimeoutStopSec={stop}s"
+    );
+    for manifest in [
+        include_str!("../../deploy/kube-bgp.yaml"),
+        include_str!("../../deploy/kube-bgp-takeover.yaml"),
+    ] {
+        let grace: u64 = manifest
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("terminationGracePeriodSeconds:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("terminationGracePeriodSeconds in the DaemonSet");
+        assert!(
+            DEFAULT_GRACEFUL_SHUTDOWN_TIME + ROOM <= Duration::from_secs(grace),
+            "terminationGracePeriodSeconds: {grace}"
+        );
+    }
+}
+
 #[test]
 fn ignored_flags_warn_once_and_check_syntax() {
     let c = cfg(&[

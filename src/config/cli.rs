@@ -24,13 +24,38 @@ pub enum RibFilter {
     Lookup(IpAddr),
 }
 
-/// A management query for the running daemon.
+/// A management query (or admin action) for the running daemon.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CtlRequest {
     Neighbor(Option<IpAddr>),
-    GlobalRib { afi: Afi, filter: Option<RibFilter> },
+    GlobalRib {
+        afi: Afi,
+        filter: Option<RibFilter>,
+    },
     Status,
+    /// `explain PREFIX|ADDR`.
+    Explain(RibFilter),
+    /// `neighbor ADDR disable|enable|softreset`.
+    NeighborAdmin(IpAddr, AdminVerb),
 }
+
+/// An administrative action on one neighbor (like gobgp's).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AdminVerb {
+    /// Administrative shutdown (Cease 6/2) with an optional message (RFC 9003).
+    Disable(Option<String>),
+    Enable,
+    /// Soft reset: `in` (ROUTE-REFRESH or re-applied import policy), `out` (re-send our
+    /// routes), or both.
+    SoftReset {
+        inbound: bool,
+        outbound: bool,
+    },
+}
+
+/// Longest shutdown message (bytes of UTF-8): RFC 8203's limit, which every receiver
+/// of RFC 8203 or RFC 9003 accepts.
+pub(crate) const MAX_SHUTDOWN_MESSAGE: usize = 128;
 
 /// Options common to the management subcommands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,9 +96,9 @@ pub fn parse_command(mut args: Vec<OsString>) -> Result<Command, ConfigError> {
             ))),
         },
         "help" => Ok(Command::Help),
-        "neighbor" | "global" | "status" => parse_ctl(&first, rest),
+        "neighbor" | "global" | "status" | "explain" => parse_ctl(&first, rest),
         other => Err(ConfigError::Usage(format!(
-            "unknown subcommand {other:?} (run, neighbor, global rib, status, version, help)"
+            "unknown subcommand {other:?} (run, neighbor, global rib, status, explain, version, help)"
         ))),
     }
 }
@@ -154,11 +179,31 @@ fn parse_ctl(sub: &str, args: Vec<OsString>) -> Result<Command, ConfigError> {
     }
     let extra = |v: &str| ConfigError::UnexpectedArgument(format!("{v:?} for kube-bgp {sub}"));
     let req = match sub {
-        "neighbor" => match positional.as_slice() {
-            [] => CtlRequest::Neighbor(None),
-            [a] => CtlRequest::Neighbor(Some(a.parse().map_err(|_| {
-                ConfigError::Usage(format!("kube-bgp neighbor: {a:?} is not an IP address"))
-            })?)),
+        "neighbor" => {
+            let addr = |a: &String| -> Result<IpAddr, ConfigError> {
+                a.parse().map_err(|_| {
+                    ConfigError::Usage(format!("kube-bgp neighbor: {a:?} is not an IP address"))
+                })
+            };
+            match positional.as_slice() {
+                [] => CtlRequest::Neighbor(None),
+                [a] => CtlRequest::Neighbor(Some(addr(a)?)),
+                [a, verb, rest @ ..] => {
+                    CtlRequest::NeighborAdmin(addr(a)?, admin_verb(verb, rest)?)
+                }
+            }
+        }
+        "explain" => match positional.as_slice() {
+            [q] => CtlRequest::Explain(rib_filter(q).map_err(|_| {
+                ConfigError::Usage(format!(
+                    "kube-bgp explain: {q:?} is not a prefix or an IP address"
+                ))
+            })?),
+            [] => {
+                return Err(ConfigError::Usage(
+                    "kube-bgp explain needs a prefix or an address".into(),
+                ));
+            }
             [_, b, ..] => return Err(extra(b)),
         },
         "status" => match positional.first() {
@@ -200,6 +245,47 @@ fn parse_ctl(sub: &str, args: Vec<OsString>) -> Result<Command, ConfigError> {
         }
     };
     Ok(Command::Ctl(req, opts))
+}
+
+/// `disable [MESSAGE]`, `enable`, `softreset [in|out]` after `neighbor ADDR`.
+fn admin_verb(verb: &str, rest: &[String]) -> Result<AdminVerb, ConfigError> {
+    let extra = |v: &str| {
+        ConfigError::UnexpectedArgument(format!("{v:?} for kube-bgp neighbor ADDR {verb}"))
+    };
+    match verb {
+        "disable" => {
+            let msg = rest.join(" ");
+            if msg.len() > MAX_SHUTDOWN_MESSAGE {
+                return Err(ConfigError::Usage(format!(
+                    "kube-bgp neighbor ADDR disable: the message is {} bytes, at most {MAX_SHUTDOWN_MESSAGE} are sent (RFC 9003)",
+                    msg.len()
+                )));
+            }
+            Ok(AdminVerb::Disable((!msg.is_empty()).then_some(msg)))
+        }
+        "enable" => match rest.first() {
+            None => Ok(AdminVerb::Enable),
+            Some(v) => Err(extra(v)),
+        },
+        "softreset" => match rest {
+            [] => Ok(AdminVerb::SoftReset {
+                inbound: true,
+                outbound: true,
+            }),
+            [d] if d == "in" => Ok(AdminVerb::SoftReset {
+                inbound: true,
+                outbound: false,
+            }),
+            [d] if d == "out" => Ok(AdminVerb::SoftReset {
+                inbound: false,
+                outbound: true,
+            }),
+            [d, ..] => Err(extra(d)),
+        },
+        other => Err(ConfigError::Usage(format!(
+            "unknown neighbor action {other:?} (disable [MESSAGE], enable, softreset [in|out])"
+        ))),
+    }
 }
 
 fn filter_afi(f: RibFilter) -> Afi {
@@ -322,5 +408,60 @@ mod tests {
         assert!(cmd(&["global", "rib", "-a", "ipv4", "fd00::/8"]).is_err());
         assert!(cmd(&["global", "rib", "-a", "ipx"]).is_err());
         assert!(cmd(&["global", "rib", "10.0.0.0/33"]).is_err());
+    }
+
+    #[test]
+    fn explain_and_admin_verbs() {
+        let p: Prefix = "10.244.2.0/24".parse().unwrap();
+        assert_eq!(
+            ctl(&["explain", "10.244.2.0/24", "-o", "json"]).0,
+            CtlRequest::Explain(RibFilter::Exact(p))
+        );
+        assert_eq!(
+            ctl(&["explain", "10.96.0.10"]).0,
+            CtlRequest::Explain(RibFilter::Lookup("10.96.0.10".parse().unwrap()))
+        );
+        assert!(cmd(&["explain"]).is_err());
+        assert!(cmd(&["explain", "nope"]).is_err());
+        assert!(cmd(&["explain", "10.0.0.0/8", "x"]).is_err());
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        assert_eq!(
+            ctl(&["neighbor", "192.0.2.1", "disable", "maintenance", "window"]).0,
+            CtlRequest::NeighborAdmin(a, AdminVerb::Disable(Some("maintenance window".into())))
+        );
+        assert_eq!(
+            ctl(&["neighbor", "192.0.2.1", "disable"]).0,
+            CtlRequest::NeighborAdmin(a, AdminVerb::Disable(None))
+        );
+        assert_eq!(
+            ctl(&["neighbor", "192.0.2.1", "enable"]).0,
+            CtlRequest::NeighborAdmin(a, AdminVerb::Enable)
+        );
+        assert_eq!(
+            ctl(&["neighbor", "192.0.2.1", "softreset", "out"]).0,
+            CtlRequest::NeighborAdmin(
+                a,
+                AdminVerb::SoftReset {
+                    inbound: false,
+                    outbound: true
+                }
+            )
+        );
+        assert_eq!(
+            ctl(&["neighbor", "192.0.2.1", "softreset"]).0,
+            CtlRequest::NeighborAdmin(
+                a,
+                AdminVerb::SoftReset {
+                    inbound: true,
+                    outbound: true
+                }
+            )
+        );
+        assert!(cmd(&["neighbor", "192.0.2.1", "softreset", "sideways"]).is_err());
+        assert!(cmd(&["neighbor", "192.0.2.1", "enable", "now"]).is_err());
+        assert!(cmd(&["neighbor", "192.0.2.1", "reboot"]).is_err());
+        let long = "é".repeat(65);
+        assert!(cmd(&["neighbor", "192.0.2.1", "disable", &long]).is_err());
+        assert!(cmd(&["neighbor", "192.0.2.1", "disable", &"é".repeat(64)]).is_ok());
     }
 }

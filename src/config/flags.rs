@@ -122,6 +122,8 @@ pub static FLAGS: &[FlagSpec] = &[
     f("bgp-graceful-restart", Bool, "false", Bgp, "Enable BGP graceful restart (RFC 4724) on all peers."),
     f("bgp-graceful-restart-time", Dur, "1m30s", Bgp, "Restart time advertised, >0 and at most 4095s (checked only with graceful restart)."),
     f("bgp-graceful-restart-deferral-time", Dur, "6m0s", Bgp, "Selection deferral time, >0 and at most 18h (checked only with graceful restart). Also bounds how long routes of an earlier run wait at start for the API and the peers (6m without graceful restart), counted from the API's first list."),
+    f("graceful-shutdown-time", Dur, "5s", Bgp, "kube-bgp: on SIGTERM without graceful restart, first re-announce every route with the GRACEFUL_SHUTDOWN community 65535:0 (RFC 8326; LOCAL_PREF 0 towards iBGP peers) and wait this long for the routers to move traffic away, then withdraw and close with Cease (administrative shutdown). 0 = off; at most 60s. A second SIGTERM or SIGINT stops at once. Keep it below the service manager's stop timeout (the systemd unit allows 20s, deploy/kube-bgp.yaml 30s)."),
+    f("graceful-shutdown-on-cordon", Bool, "false", Bgp, "kube-bgp: while the local Node is cordoned (spec.unschedulable), announce every route with the GRACEFUL_SHUTDOWN community 65535:0 (and LOCAL_PREF 0 towards iBGP peers), so routers prefer other nodes; normal announcements come back on uncordon."),
     f("advertise-pod-cidr", Bool, "true", Bgp, "Advertise the node's pod CIDR(s) to external peers."),
     f("advertise-cluster-ip", Bool, "false", Bgp, "Advertise service cluster IPs to external peers (service annotations override)."),
     f("advertise-external-ip", Bool, "false", Bgp, "Advertise service external IPs."),

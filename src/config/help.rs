@@ -14,6 +14,16 @@ Usage:
                                               the routing table (all, one prefix, or a lookup)
   kube-bgp status [-o json] [--ctl-socket PATH]
                                               daemon state summary
+  kube-bgp explain PREFIX|ADDR [-o json] [--ctl-socket PATH]
+                                              why a prefix is (not) imported, best, in the
+                                              kernel, advertised to each peer
+  kube-bgp neighbor ADDR disable [MESSAGE]    administrative shutdown (Cease 6/2, message
+                                              per RFC 9003, at most 128 bytes), kept until
+                                              enabled or kube-bgp restarts
+  kube-bgp neighbor ADDR enable               start a disabled session again
+  kube-bgp neighbor ADDR softreset [in|out]   in: ask for the peer's routes again (ROUTE-
+                                              REFRESH) or re-apply import policy; out: send
+                                              ours again; both by default
   kube-bgp version                            version and build information
   kube-bgp help                               this text
 

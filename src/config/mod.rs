@@ -32,6 +32,13 @@ pub use build::build;
 
 /// Default cluster ASN when `--cluster-asn` is 0 or absent.
 pub(crate) const DEFAULT_CLUSTER_ASN: u32 = 64512;
+/// `--graceful-shutdown-time` default: long enough for routers one hop away to move
+/// traffic, short enough for any service manager's stop timeout.
+pub(crate) const DEFAULT_GRACEFUL_SHUTDOWN_TIME: std::time::Duration =
+    std::time::Duration::from_secs(5);
+/// Longest `--graceful-shutdown-time` accepted.
+pub(crate) const MAX_GRACEFUL_SHUTDOWN_TIME: std::time::Duration =
+    std::time::Duration::from_secs(60);
 /// Remote port of external peers without `--peer-router-ports`.
 pub(crate) const DEFAULT_PEER_PORT: u16 = 179;
 /// `--bgp-graceful-restart-deferral-time`'s default; without graceful restart it still
@@ -155,6 +162,11 @@ pub struct Config {
     /// Whole seconds, 3..=65535.
     pub(crate) bgp_holdtime: Duration,
     pub graceful_restart: Option<GracefulRestart>,
+    /// RFC 8326 drain on SIGTERM without graceful restart: how long routes are announced
+    /// with GRACEFUL_SHUTDOWN before they are withdrawn (zero: off).
+    pub(crate) graceful_shutdown_time: Duration,
+    /// Announce with GRACEFUL_SHUTDOWN while the local Node is cordoned.
+    pub(crate) graceful_shutdown_on_cordon: bool,
     /// Prefix limit per family for external peers; 0 = unlimited (a flag of our own).
     pub(crate) max_prefixes: u32,
     /// Idle wait after a prefix limit was exceeded (doubles on repeats).
@@ -265,6 +277,14 @@ impl Config {
                 "restart_time_secs": secs(g.restart_time),
                 "deferral_time_secs": secs(g.deferral_time),
             }))),
+        );
+        m.insert(
+            "graceful_shutdown_time_secs".into(),
+            json!(self.graceful_shutdown_time.as_secs_f64()),
+        );
+        m.insert(
+            "graceful_shutdown_on_cordon".into(),
+            json!(self.graceful_shutdown_on_cordon),
         );
         m.insert("bgp_max_prefixes".into(), json!(self.max_prefixes));
         m.insert(

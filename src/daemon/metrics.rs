@@ -74,6 +74,23 @@ pub fn render(d: &Daemon) -> String {
         "kube_router_controller_bgp_internal_peers_sync_time",
         "Time to apply the node peer set after a change",
     );
+    d.counters.routes_sync_time.write(
+        &mut o,
+        "kube_router_controller_routes_sync_time",
+        "Time to sync the pod egress sets of every node's pod CIDRs and addresses (kube-router's node ipset sync)",
+    );
+    prom::header(
+        &mut o,
+        "kube_router_controller_bgp_peers",
+        "gauge",
+        "Nodes the peer set was computed from (kube-router counts the Node objects)",
+    );
+    prom::sample(
+        &mut o,
+        "kube_router_controller_bgp_peers",
+        &[],
+        d.snapshot.nodes.len() as f64,
+    );
     d.routes.stats.sync_time.write(
         &mut o,
         "kube_router_host_routes_sync_time",
@@ -189,6 +206,58 @@ pub fn render(d: &Daemon) -> String {
             "kube_bgp_import_refused_total",
             &[("reason", r.label())],
             refused.get(&r).copied().unwrap_or(0) as f64,
+        );
+    }
+    prom::header(
+        &mut o,
+        "kube_bgp_ctl_requests_total",
+        "counter",
+        "Control-socket requests by verb (neighbor, rib, status, explain, and the admin actions disable, enable, softreset, softreset-in, softreset-out)",
+    );
+    let asked = d.counters.ctl_requests.borrow();
+    for verb in [
+        "neighbor",
+        "rib",
+        "status",
+        "explain",
+        "disable",
+        "enable",
+        "softreset",
+        "softreset-in",
+        "softreset-out",
+    ] {
+        prom::sample(
+            &mut o,
+            "kube_bgp_ctl_requests_total",
+            &[("verb", verb)],
+            asked.get(verb).copied().unwrap_or(0) as f64,
+        );
+    }
+    drop(asked);
+    prom::header(
+        &mut o,
+        "kube_bgp_ctl_refused_total",
+        "counter",
+        "Admin actions refused (the caller was neither root nor kube-bgp's user)",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_ctl_refused_total",
+        &[],
+        d.counters.ctl_refused as f64,
+    );
+    prom::header(
+        &mut o,
+        "kube_bgp_peer_admin_down",
+        "gauge",
+        "1 for each neighbor disabled by `kube-bgp neighbor ADDR disable`",
+    );
+    for p in &peers {
+        prom::sample(
+            &mut o,
+            "kube_bgp_peer_admin_down",
+            &[("address", &p.plan.addr.to_string())],
+            if p.admin_down.is_some() { 1.0 } else { 0.0 },
         );
     }
     let (uin, uout) = d
@@ -315,6 +384,23 @@ pub fn render(d: &Daemon) -> String {
         "kube_bgp_api_events_total",
         &[],
         d.counters.api_events as f64,
+    );
+    prom::header(
+        &mut o,
+        "kube_bgp_graceful_shutdown_active",
+        "gauge",
+        "1 while routes are announced with the GRACEFUL_SHUTDOWN community (RFC 8326): \
+         the node is cordoned with --graceful-shutdown-on-cordon, or kube-bgp is stopping",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_graceful_shutdown_active",
+        &[],
+        if d.graceful_shutdown_active() {
+            1.0
+        } else {
+            0.0
+        },
     );
     prom::header(
         &mut o,

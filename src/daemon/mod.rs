@@ -6,7 +6,10 @@
 //! snapshot and applies the difference: peers added/changed/removed in place,
 //! originated routes and policies updated, kernel routes reconciled (D1).
 
+mod admin;
 mod conn;
+mod drain;
+pub mod explain;
 pub mod hardening;
 pub mod metrics;
 mod overlay;
@@ -86,6 +89,13 @@ pub struct Counters {
     pub(crate) withdraw_vip: u64,
     /// kube-router's `controller_bgp_internal_peers_sync_time`: applying the peer set.
     pub(crate) peers_sync_time: crate::ops::http::prom::Histogram,
+    /// kube-router's `controller_routes_sync_time`: keeping the pod egress sets.
+    pub(crate) routes_sync_time: crate::ops::http::prom::Histogram,
+    /// Control-socket requests by verb (`neighbor`, `explain`, `disable`, …); counted
+    /// while answering, which reads the daemon shared.
+    pub(crate) ctl_requests: std::cell::RefCell<BTreeMap<&'static str, u64>>,
+    /// Admin actions refused (caller not root nor the daemon's user).
+    pub(crate) ctl_refused: u64,
 }
 
 pub struct Daemon {
@@ -107,6 +117,10 @@ pub struct Daemon {
     plan_dirty: bool,
     last_heartbeat: Instant,
     stopping: bool,
+    /// The RFC 8326 wait of a stop without graceful restart.
+    stop_drain: drain::StopDrain,
+    /// Since when routes carry GRACEFUL_SHUTDOWN (a cordon, or the stop's drain).
+    graceful_shutdown_since: Option<Instant>,
 }
 
 /// Runs the daemon until SIGTERM/SIGINT. Returns an error only for setup failures.
@@ -193,6 +207,7 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
     let notifier = Notifier::from_env();
 
     let settings = Settings::from_config(&cfg);
+    let stop_drain = drain::StopDrain::new(cfg.graceful_shutdown_time, settings.graceful_restart);
     let mut d = Daemon {
         cfg,
         settings,
@@ -210,6 +225,8 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         plan_dirty: false,
         last_heartbeat: Instant::now(),
         stopping: false,
+        stop_drain,
+        graceful_shutdown_since: None,
     };
     notifier.ready("waiting for the API server");
     let mut ready_sent_synced = false;
@@ -233,6 +250,9 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         }
         if let Some(s) = d.speaker.as_mut().and_then(|s| s.next_deadline()) {
             deadline = deadline.min(s);
+        }
+        if let Some(t) = d.stop_drain.deadline() {
+            deadline = deadline.min(t);
         }
         if let Some(k) = d.routes.next_deadline() {
             deadline = deadline.min(k);
@@ -280,8 +300,9 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                             info!("main", "SIGHUP: re-applying the current state");
                             d.plan_dirty = true;
                             podnet.check_now(now);
-                        } else {
-                            d.stopping = true;
+                        } else if d.on_stop_signal(&registry, now) {
+                            notifier.stopping();
+                            notifier.status("draining (graceful shutdown)");
                         }
                     }
                 }
@@ -293,7 +314,14 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                 Token(p) if (PODNET_BASE..PODNET_END).contains(&p) => podnet.on_readable(now),
                 _ => {
                     if let Some(s) = ctl_server.as_mut().filter(|s| s.owns(t)) {
-                        s.ready(&registry, t, &mut views::CtlView(&d));
+                        s.ready(
+                            &registry,
+                            t,
+                            &mut views::CtlView {
+                                d: &mut d,
+                                registry: &registry,
+                            },
+                        );
                     } else if let Some(s) = metrics_server.as_mut().filter(|s| s.owns(t)) {
                         s.ready(
                             &registry,
@@ -317,6 +345,9 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                     }
                 }
             }
+        }
+        if d.stop_drain.due(now) {
+            d.stopping = true;
         }
         if d.stopping {
             break;
@@ -344,7 +375,9 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                 ready_sent_synced = true;
             }
         }
-        podnet.run(now);
+        if let Some(t) = podnet.run(now) {
+            d.counters.routes_sync_time.observe(t);
+        }
         // UPDATEs are streaming in when input is left unread or arrived very recently
         // (a fast reader empties the socket between two segments of a burst).
         let input_pending = d.speaker.as_ref().is_some_and(|s| {
@@ -398,7 +431,13 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         // Operations endpoints: long answers go on part by part, and connections past
         // their deadline (silent, or not reading) are closed.
         if let Some(s) = ctl_server.as_mut() {
-            s.drive_pending(&registry, &mut views::CtlView(&d));
+            s.drive_pending(
+                &registry,
+                &mut views::CtlView {
+                    d: &mut d,
+                    registry: &registry,
+                },
+            );
             s.expire(&registry, now);
         }
         for (s, metrics) in [(&mut metrics_server, true), (&mut health_server, false)] {
@@ -420,6 +459,7 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
             "closing sessions with Cease so peers withdraw at once"
         }
     );
+    d.withdraw_after_drain(&registry);
     if let Some(sp) = d.speaker.as_mut() {
         sp.shutdown(&registry, !graceful, Instant::now());
         // The Cease NOTIFICATIONs: half a second in all, however many peers.
@@ -430,6 +470,49 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         let _ = std::fs::remove_file(path);
     }
     Ok(())
+}
+
+/// Makes `policy` the RIB's unless it is already in force (`force`: re-evaluate even
+/// then): every path re-imported and re-exported, or only re-exported when the drain is
+/// all that changed. Says when graceful shutdown starts or ends.
+fn install_policy(
+    sp: &mut Speaker,
+    current: &mut Option<rib_policy::KubePolicy>,
+    refusals: &rib_policy::RefusalLog,
+    policy: rib_policy::KubePolicy,
+    force: bool,
+) {
+    if !force && current.as_ref() == Some(&policy) {
+        return;
+    }
+    let was = current.as_ref().is_some_and(|p| p.model.graceful_shutdown);
+    match (was, policy.model.graceful_shutdown) {
+        (false, true) => info!(
+            "bgp",
+            "graceful shutdown: announcing every route with the GRACEFUL_SHUTDOWN community \
+             65535:0 (LOCAL_PREF 0 to iBGP peers, RFC 8326) so routers move traffic away"
+        ),
+        (true, false) => info!(
+            "bgp",
+            "graceful shutdown over: normal announcements restored"
+        ),
+        _ => {}
+    }
+    // Only the drain changed: imports are as they were, re-running them over every
+    // path (a million on a busy node) would be wasted.
+    let export_only = !force
+        && current.as_ref().is_some_and(|c| {
+            let mut same = c.clone();
+            same.model.graceful_shutdown = policy.model.graceful_shutdown;
+            same == policy
+        });
+    sp.rib.set_policy(Box::new(policy.clone()));
+    if export_only {
+        sp.rib.reexport();
+    } else {
+        refusals.replay(|| sp.rib.reevaluate());
+    }
+    *current = Some(policy);
 }
 
 /// Every configured peer's sync state, for the restart hold.
@@ -687,11 +770,12 @@ impl Daemon {
         for (addr, err) in sp.set_listen(registry, &me.listen) {
             warn!("bgp", "cannot listen on {addr}: {err}");
         }
-        if reevaluate || self.policy.as_ref() != Some(&policy) {
-            sp.rib.set_policy(Box::new(policy.clone()));
-            self.refusals.replay(|| sp.rib.reevaluate());
-            self.policy = Some(policy);
-        }
+        install_policy(sp, &mut self.policy, &self.refusals, policy, reevaluate);
+        let active = self
+            .policy
+            .as_ref()
+            .is_some_and(|p| p.model.graceful_shutdown);
+        self.graceful_shutdown_since = active.then(|| self.graceful_shutdown_since.unwrap_or(now));
         // Originated routes.
         let want: BTreeMap<Prefix, Originated> = plan
             .originated
@@ -745,6 +829,8 @@ impl Daemon {
         let local: HashMap<Prefix, OriginKind> =
             plan.originated.iter().map(|o| (o.prefix, o.kind)).collect();
         let mut model = plan.policy.clone();
+        // A stop without graceful restart drains whatever the plan says (RFC 8326).
+        model.graceful_shutdown |= self.stop_drain.active();
         model.connected = self.routes.connected();
         model
             .own_addrs
@@ -755,6 +841,105 @@ impl Daemon {
             local,
             refusals: self.refusals.clone(),
         }
+    }
+
+    /// Counts one control-socket request.
+    fn count_ctl(&self, verb: &'static str) {
+        *self
+            .counters
+            .ctl_requests
+            .borrow_mut()
+            .entry(verb)
+            .or_default() += 1;
+    }
+
+    /// A SIGTERM or SIGINT: stop now, or first drain (RFC 8326) when
+    /// `--graceful-shutdown-time` asks for it and graceful restart is off. Returns
+    /// whether a drain started (the loop runs on until it is over).
+    fn on_stop_signal(&mut self, registry: &mio::Registry, now: Instant) -> bool {
+        let established = self.speaker.as_ref().map_or(0, |sp| {
+            sp.peers
+                .values()
+                .filter(|p| p.fsm.state() == crate::bgp::fsm::State::Established)
+                .count()
+        });
+        let was_draining = self.stop_drain.active();
+        let drained_for = self
+            .graceful_shutdown_since
+            .map(|t| now.saturating_duration_since(t));
+        match self.stop_drain.on_signal(now, established, drained_for) {
+            drain::StopVerdict::StopNow => {
+                if was_draining {
+                    info!(
+                        "main",
+                        "second stop signal: ending the graceful shutdown now"
+                    );
+                }
+                self.stopping = true;
+                false
+            }
+            drain::StopVerdict::AlreadyDrained => {
+                info!(
+                    "main",
+                    "stopping: routes have carried GRACEFUL_SHUTDOWN for {:.1}s already \
+                     (cordoned), no further wait",
+                    drained_for.unwrap_or_default().as_secs_f64()
+                );
+                self.stopping = true;
+                false
+            }
+            drain::StopVerdict::Drain { until } => {
+                info!(
+                    "main",
+                    "stopping: graceful shutdown first, {:.1}s with {established} established \
+                     peers (a second SIGTERM or SIGINT stops at once)",
+                    until.saturating_duration_since(now).as_secs_f64()
+                );
+                let policy = self.policy_for(&self.plan);
+                if let Some(sp) = self.speaker.as_mut() {
+                    install_policy(sp, &mut self.policy, &self.refusals, policy, false);
+                    // Out now, not after the usual coalescing delay.
+                    sp.flush_rib(registry, now);
+                }
+                self.graceful_shutdown_since.get_or_insert(now);
+                true
+            }
+        }
+    }
+
+    /// After a drain: withdraws every originated route and hands the withdrawals to the
+    /// sockets, so the Cease that follows closes sessions that carry nothing.
+    fn withdraw_after_drain(&mut self, registry: &mio::Registry) {
+        let now = Instant::now();
+        let Some(took) = self.stop_drain.elapsed(now) else {
+            return;
+        };
+        let Some(sp) = self.speaker.as_mut() else {
+            return;
+        };
+        for p in self.originated.keys() {
+            sp.rib.withdraw_local(p);
+        }
+        // Local routes only: one or two flushes; bounded all the same.
+        for _ in 0..16 {
+            sp.flush_rib(registry, now);
+            if !sp.rib.has_out() {
+                break;
+            }
+        }
+        info!(
+            "main",
+            "graceful shutdown over after {:.1}s: {} routes withdrawn",
+            took.as_secs_f64(),
+            self.originated.len()
+        );
+    }
+
+    /// Whether the RIB's policy announces with GRACEFUL_SHUTDOWN now.
+    pub(crate) fn graceful_shutdown_active(&self) -> bool {
+        self.policy
+            .as_ref()
+            .is_some_and(|p| p.model.graceful_shutdown)
     }
 
     /// Whether the daemon is healthy in kube-router's sense: BGP is running (the plan

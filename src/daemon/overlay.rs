@@ -106,6 +106,16 @@ impl OverlayLinks {
         self.nl.as_ref().and_then(Netlink::port_id)
     }
 
+    /// The tunnel this run made to `remote` (its name and ifindex), or the error that
+    /// kept it from being made; `None` for both when it was never tried.
+    pub(crate) fn tunnel_state(&self, remote: &IpAddr) -> (Option<(String, u32)>, Option<&str>) {
+        let made = self
+            .made
+            .get(remote)
+            .map(|m| (tunnel::tunnel_name(remote), m.ifindex));
+        (made, self.failed.get(remote).map(String::as_str))
+    }
+
     /// Whether this kernel has shown it cannot make the tunnels.
     pub(crate) fn unsupported(&self) -> bool {
         self.unsupported

@@ -1,7 +1,8 @@
 //! The RIB's policy hook filled with kube-router's rules: adapts `cluster::rules`'s
 //! pure decisions to `bgp::rib::Policy` (peer classification, origin of local routes,
-//! the actions applied towards external peers), and counts and logs import refusals
-//! (each (peer, prefix) logged once, in a bounded set).
+//! the actions applied towards external peers, RFC 8326 graceful shutdown on export
+//! while draining and on import always), and counts and logs import refusals (each
+//! (peer, prefix) logged once, in a bounded set).
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
@@ -12,7 +13,10 @@ use std::rc::Rc;
 use crate::bgp::rib::{PeerInfo, Policy, Source};
 use crate::bgp::types::Attrs;
 use crate::cluster::adverts::OriginKind;
-use crate::cluster::rules::{PolicyModel, Reject, RouteSource, SpecialSpace};
+use crate::cluster::rules::{
+    ExportStop, ExternalActions, PolicyModel, Reject, RouteSource, graceful_shutdown_export,
+    graceful_shutdown_import,
+};
 use crate::prefix::{Afi, Prefix};
 
 /// Most refusals remembered; beyond that new ones are counted but no longer logged.
@@ -73,11 +77,7 @@ impl RefusalLog {
             *self.counts.borrow_mut().entry(why).or_default() += 1;
         }
         if new {
-            crate::info!(
-                "policy",
-                "peer {peer}: {prefix} not imported: {}",
-                reason(why)
-            );
+            crate::info!("policy", "peer {peer}: {prefix} not imported: {why}");
         } else if seen.len() >= self.cap && !self.full_said.replace(true) {
             crate::warn!(
                 "policy",
@@ -102,34 +102,6 @@ impl RefusalLog {
     }
 }
 
-/// Why a prefix was refused, for the log.
-pub fn reason(r: Reject) -> &'static str {
-    match r {
-        Reject::DefaultRoute => "a default route is never imported (D5, P-5)",
-        Reject::Special(SpecialSpace::Unspecified) => {
-            "it is in 0.0.0.0/8 or ::/128, addresses that are never routed"
-        }
-        Reject::Special(SpecialSpace::Loopback) => "it is loopback space (127.0.0.0/8, ::1)",
-        Reject::Special(SpecialSpace::LinkLocal) => {
-            "it is link-local space (169.254.0.0/16, fe80::/10)"
-        }
-        Reject::Special(SpecialSpace::Multicast) => "it is multicast space (224.0.0.0/4, ff00::/8)",
-        Reject::Special(SpecialSpace::Reserved) => "it is reserved space (240.0.0.0/4)",
-        Reject::Special(SpecialSpace::Ipv4Mapped) => "it is IPv4-mapped IPv6 space (::ffff:0:0/96)",
-        Reject::OwnAddress => "it is a host route to one of this node's own addresses",
-        Reject::ServiceVip => "it is a service VIP of this cluster (D5)",
-        Reject::CustomImportReject => "listed in the node's customimportreject annotation",
-        Reject::OwnPodCidr => "inside this node's own pod CIDR (D5)",
-        Reject::ConnectedSubnet => {
-            "a locally connected subnet or a more-specific of one; the connected route is kept (D5, P-13)"
-        }
-        Reject::NotPodCidr => {
-            "cluster nodes may only announce pod CIDRs the API assigned to a node"
-        }
-        Reject::NotOwner => "inside a node's pod CIDR but not from that node's address (D5)",
-    }
-}
-
 /// kube-router's import/export rules for one snapshot of the cluster.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct KubePolicy {
@@ -145,16 +117,52 @@ pub(crate) struct KubePolicy {
 }
 
 impl KubePolicy {
-    fn is_node(&self, addr: &IpAddr) -> bool {
+    /// Whether `addr` is a cluster node's (a node peer, or any node address).
+    pub(crate) fn is_node(&self, addr: &IpAddr) -> bool {
         self.node_peers.contains(addr)
+    }
+
+    /// The import decision for `prefix` from `peer` with next hop from `attrs`: the one
+    /// the RIB's hook takes (which also counts and logs a refusal). No side effects.
+    pub(crate) fn import_verdict(
+        &self,
+        peer: IpAddr,
+        prefix: &Prefix,
+        attrs: &Attrs,
+    ) -> Result<(), Reject> {
+        let nh = attrs.next_hop_for(prefix.afi());
+        self.model.import(self.is_node(&peer), prefix, nh)
+    }
+
+    /// The export decision for `prefix` towards `peer`: the actions applied (empty
+    /// towards nodes), or why not. The one the RIB's hook takes; no side effects.
+    pub(crate) fn export_verdict(
+        &self,
+        peer: IpAddr,
+        prefix: &Prefix,
+        source: Source<'_>,
+    ) -> Result<ExternalActions, ExportStop> {
+        let to_node = self.is_node(&peer);
+        let src = match source {
+            Source::Local => match self.local.get(prefix) {
+                Some(OriginKind::PodCidr) => RouteSource::LocalPod,
+                Some(OriginKind::Vip) => RouteSource::LocalVip,
+                None => return Err(ExportStop::NotOriginated),
+            },
+            Source::Peer(p) if self.is_node(&p.addr) => RouteSource::FromNode,
+            Source::Peer(_) => RouteSource::FromExternal,
+        };
+        self.model.export(to_node, src)
     }
 }
 
 impl Policy for KubePolicy {
     fn import(&self, peer: &PeerInfo, prefix: &Prefix, attrs: &mut Cow<'_, Attrs>) -> bool {
-        let nh = attrs.next_hop_for(prefix.afi());
-        match self.model.import(self.is_node(&peer.addr), prefix, nh) {
-            Ok(()) => true,
+        match self.import_verdict(peer.addr, prefix, attrs) {
+            Ok(()) => {
+                graceful_shutdown_import(attrs);
+                true
+            }
             Err(why) => {
                 self.refusals.note(peer.addr, prefix, why);
                 false
@@ -169,20 +177,13 @@ impl Policy for KubePolicy {
         source: Source<'_>,
         attrs: &mut Cow<'_, Attrs>,
     ) -> bool {
-        let to_node = self.is_node(&peer.addr);
-        let src = match source {
-            Source::Local => match self.local.get(prefix) {
-                Some(OriginKind::PodCidr) => RouteSource::LocalPod,
-                Some(OriginKind::Vip) => RouteSource::LocalVip,
-                None => return false,
-            },
-            Source::Peer(p) if self.is_node(&p.addr) => RouteSource::FromNode,
-            Source::Peer(_) => RouteSource::FromExternal,
-        };
-        let Some(actions) = self.model.export(to_node, src) else {
+        let Ok(actions) = self.export_verdict(peer.addr, prefix, source) else {
             return false;
         };
-        if to_node {
+        if self.is_node(&peer.addr) {
+            if self.model.graceful_shutdown {
+                graceful_shutdown_export(attrs, peer.ibgp);
+            }
             return true;
         }
         if let Some((asn, n)) = actions.prepend {
@@ -203,6 +204,9 @@ impl Policy for KubePolicy {
                 attrs.to_mut().set_next_hop(afi, a, None);
             }
         }
+        if self.model.graceful_shutdown {
+            graceful_shutdown_export(attrs, peer.ibgp);
+        }
         true
     }
 
@@ -221,7 +225,7 @@ impl Policy for KubePolicy {
 mod tests {
     use super::*;
     use crate::bgp::types::{AsPath, AsSegment};
-    use crate::cluster::rules::ExternalActions;
+    use crate::cluster::rules::SpecialSpace;
     use std::net::Ipv4Addr;
 
     fn peer(addr: &str, remote_asn: u32) -> PeerInfo {
@@ -358,6 +362,52 @@ mod tests {
         assert_eq!(log.counts().get(&Reject::NotPodCidr).copied(), Some(20));
     }
 
+    /// The verdicts explain shows are the hook's decisions, without its side effects.
+    #[test]
+    fn verdicts_agree_with_the_hook_and_count_nothing() {
+        let pol = policy();
+        let node = peer("10.0.0.2", 64512);
+        let ext = peer("192.0.2.1", 65000);
+        let a = Attrs {
+            next_hop: Some(Ipv4Addr::new(10, 0, 0, 2)),
+            ..Attrs::default()
+        };
+        let bogus: Prefix = "192.0.2.0/24".parse().unwrap();
+        assert_eq!(
+            pol.import_verdict(node.addr, &bogus, &a),
+            Err(Reject::NotPodCidr)
+        );
+        assert!(pol.refusals.counts().is_empty(), "a verdict counts nothing");
+        assert!(!pol.import(&node, &bogus, &mut Cow::Borrowed(&a)));
+        assert_eq!(pol.refusals.counts().get(&Reject::NotPodCidr), Some(&1));
+        assert!(
+            Reject::NotPodCidr.to_string().contains("allow-list"),
+            "{}",
+            Reject::NotPodCidr
+        );
+        let vip: Prefix = "10.96.0.10/32".parse().unwrap();
+        assert_eq!(
+            pol.export_verdict(node.addr, &vip, Source::Local),
+            Err(ExportStop::VipToNode)
+        );
+        let acts = pol
+            .export_verdict(ext.addr, &vip, Source::Local)
+            .expect("VIP to an external peer");
+        assert_eq!(acts.prepend, Some((65010, 2)));
+        assert_eq!(
+            pol.export_verdict(
+                ext.addr,
+                &"10.244.2.0/24".parse().unwrap(),
+                Source::Peer(&node)
+            ),
+            Err(ExportStop::LearnedToExternal)
+        );
+        assert_eq!(
+            pol.export_verdict(ext.addr, &"172.16.0.0/16".parse().unwrap(), Source::Local),
+            Err(ExportStop::NotOriginated)
+        );
+    }
+
     #[test]
     fn external_peers_get_prepend_communities_and_next_hop_self() {
         let pol = policy();
@@ -415,5 +465,171 @@ mod tests {
             !pol.import(&ext, &own, &mut Cow::Borrowed(&a)),
             "own pod CIDR"
         );
+    }
+
+    /// The announcements `to` is sent in `out`: (prefix, attributes).
+    fn sent_to(
+        out: &[crate::bgp::rib::OutBatch],
+        to: crate::bgp::rib::PeerId,
+    ) -> Vec<(Prefix, Attrs)> {
+        let mut v = Vec::new();
+        for m in crate::bgp::rib::messages_for(out, to) {
+            if let crate::bgp::rib::OutMsg::Announce { attrs, prefixes } = m {
+                v.extend(prefixes.iter().map(|p| (*p, (*attrs).clone())));
+            }
+        }
+        v
+    }
+
+    fn rib_with(pol: &KubePolicy) -> crate::bgp::rib::Rib {
+        crate::bgp::rib::Rib::new(
+            crate::bgp::rib::RibConfig {
+                router_id: Ipv4Addr::new(10, 0, 0, 1),
+                cluster_id: None,
+            },
+            Box::new(pol.clone()),
+        )
+    }
+
+    fn up(rib: &mut crate::bgp::rib::Rib, info: &PeerInfo) -> crate::bgp::rib::PeerId {
+        let id = rib.add_peer(info.clone());
+        rib.peer_up(id, info.clone()).expect("peer up");
+        id
+    }
+
+    /// RFC 8326 on export, through the RIB as the daemon runs it: while draining, every
+    /// local route goes to every peer again with 65535:0 added (after the node's own
+    /// communities), and with LOCAL_PREF 0 to iBGP peers only; a peer that comes up
+    /// during the drain gets the same; ending the drain sends the normal attributes.
+    #[test]
+    fn draining_reannounces_with_graceful_shutdown_and_restores() {
+        use crate::bgp::types::community::GRACEFUL_SHUTDOWN;
+        let mut pol = policy();
+        let mut rib = rib_with(&pol);
+        let ext = peer("192.0.2.1", 65000);
+        let ibgp_ext = peer("192.0.2.2", 64512);
+        let node = peer("10.0.0.2", 64512);
+        let (e, i, n) = (
+            up(&mut rib, &ext),
+            up(&mut rib, &ibgp_ext),
+            up(&mut rib, &node),
+        );
+        let pod: Prefix = "10.244.1.0/24".parse().unwrap();
+        let vip: Prefix = "10.96.0.10/32".parse().unwrap();
+        for p in [pod, vip] {
+            let mut a = Attrs::default();
+            a.set_next_hop(Afi::Ipv4, "10.0.0.1".parse().unwrap(), None);
+            rib.originate(p, a);
+        }
+        let out = rib.take_out();
+        for (to, want) in [(e, 2), (i, 2), (n, 1)] {
+            let got = sent_to(&out, to);
+            assert_eq!(got.len(), want, "{got:?}");
+            assert!(
+                got.iter()
+                    .all(|(_, a)| !a.communities.contains(&GRACEFUL_SHUTDOWN)),
+                "{got:?}"
+            );
+        }
+
+        // Starting the drain touches export only (what the daemon does).
+        pol.model.graceful_shutdown = true;
+        rib.set_policy(Box::new(pol.clone()));
+        rib.reexport();
+        let out = rib.take_out();
+        let to_ext = sent_to(&out, e);
+        assert_eq!(to_ext.len(), 2, "both routes re-announced: {to_ext:?}");
+        for (p, a) in &to_ext {
+            assert_eq!(
+                a.communities,
+                vec![(65000 << 16) | 100, GRACEFUL_SHUTDOWN],
+                "{p}"
+            );
+            assert_eq!(a.local_pref, None, "no LOCAL_PREF to eBGP: {p}");
+        }
+        let to_ibgp = sent_to(&out, i);
+        assert_eq!(to_ibgp.len(), 2);
+        assert!(
+            to_ibgp
+                .iter()
+                .all(|(_, a)| a.local_pref == Some(0)
+                    && a.communities.contains(&GRACEFUL_SHUTDOWN)),
+            "{to_ibgp:?}"
+        );
+        let to_node = sent_to(&out, n);
+        assert_eq!(to_node.len(), 1);
+        assert_eq!(to_node[0].0, pod);
+        assert_eq!(to_node[0].1.local_pref, Some(0));
+        assert_eq!(to_node[0].1.communities, vec![GRACEFUL_SHUTDOWN]);
+
+        // A peer that comes up while draining gets the drained attributes at once.
+        let late = peer("192.0.2.9", 65009);
+        let l = up(&mut rib, &late);
+        let got = sent_to(&rib.take_out(), l);
+        assert_eq!(got.len(), 2);
+        assert!(
+            got.iter()
+                .all(|(_, a)| a.communities.contains(&GRACEFUL_SHUTDOWN))
+        );
+
+        pol.model.graceful_shutdown = false;
+        rib.set_policy(Box::new(pol));
+        rib.reevaluate();
+        let out = rib.take_out();
+        for (to, want) in [(e, 2), (i, 2), (n, 1), (l, 2)] {
+            let got = sent_to(&out, to);
+            assert_eq!(got.len(), want, "restored: {got:?}");
+            assert!(
+                got.iter()
+                    .all(|(_, a)| !a.communities.contains(&GRACEFUL_SHUTDOWN)
+                        && a.local_pref != Some(0)),
+                "restored: {got:?}"
+            );
+        }
+    }
+
+    /// RFC 8326 §4 on import: of two paths for one prefix, the one carrying 65535:0
+    /// gets LOCAL_PREF 0 and loses, whatever the tie-breakers said before; once the
+    /// community is gone it competes normally again.
+    #[test]
+    fn received_graceful_shutdown_loses_the_best_path() {
+        use crate::bgp::types::community::GRACEFUL_SHUTDOWN;
+        let pol = policy();
+        let mut rib = rib_with(&pol);
+        // Two routers in one AS, both offering the same external prefix; the one with
+        // the lower router ID wins while neither drains.
+        let mut r1 = peer("192.0.2.1", 65000);
+        r1.router_id = Ipv4Addr::new(1, 1, 1, 1);
+        let mut r2 = peer("192.0.2.2", 65000);
+        r2.router_id = Ipv4Addr::new(2, 2, 2, 2);
+        let (a, b) = (up(&mut rib, &r1), up(&mut rib, &r2));
+        let p: Prefix = "198.51.100.0/24".parse().unwrap();
+        let path = |nh: &str, gshut: bool| {
+            let mut x = Attrs {
+                as_path: AsPath {
+                    segments: vec![AsSegment::Sequence(vec![65000])],
+                },
+                next_hop: Some(nh.parse().unwrap()),
+                ..Attrs::default()
+            };
+            if gshut {
+                x.communities.push(GRACEFUL_SHUTDOWN);
+            }
+            x
+        };
+        rib.announce(a, path("192.0.2.1", false), &[p]).unwrap();
+        rib.announce(b, path("192.0.2.2", false), &[p]).unwrap();
+        assert_eq!(rib.best_next_hop(&p).map(|x| x.0), Some(Some(a)));
+        rib.announce(a, path("192.0.2.1", true), &[p]).unwrap();
+        assert_eq!(rib.best_next_hop(&p).map(|x| x.0), Some(Some(b)));
+        let drained = rib
+            .paths(&p)
+            .iter()
+            .find(|x| x.peer() == Some(a))
+            .and_then(|x| x.accepted())
+            .map(|x| x.local_pref);
+        assert_eq!(drained, Some(Some(0)));
+        rib.announce(a, path("192.0.2.1", false), &[p]).unwrap();
+        assert_eq!(rib.best_next_hop(&p).map(|x| x.0), Some(Some(a)));
     }
 }

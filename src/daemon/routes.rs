@@ -149,16 +149,14 @@ impl RouteCtx {
                     choice = if on_subnet {
                         Choice::Via
                     } else {
-                        Choice::None(
-                            "next hop is not on a connected subnet and no tunnel could be made",
-                        )
+                        Choice::None(NoKernelRoute::TunnelUnavailable)
                     };
                 }
             }
         }
         match choice {
             Choice::Via => Some(RouteKind::Via(nh)),
-            Choice::None(why) | Choice::Unreachable(why) => {
+            Choice::None(why) => {
                 if self.logged_unroutable.insert(nh) {
                     debug!("kernel", "routes via {nh} (e.g. {p}) not installed: {why}");
                 }
@@ -167,6 +165,30 @@ impl RouteCtx {
             Choice::Tunnel => None,
         }
     }
+}
+
+/// The kernel route a prefix wants, as `kube-bgp explain` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum WantedRoute {
+    Via(IpAddr),
+    /// Through the overlay tunnel to `remote`: its name and ifindex once made.
+    Tunnel {
+        remote: IpAddr,
+        link: Option<(String, u32)>,
+    },
+}
+
+/// What the kernel side knows and wants for one prefix (`KernelRoutes::explain`).
+#[derive(Clone, Debug)]
+pub(crate) struct KernelView {
+    /// kube-bgp's route for the prefix in the main table, as last seen.
+    pub installed: Option<RouteKind>,
+    /// The route wanted now, or why none.
+    pub wanted: Result<WantedRoute, NoKernelRoute>,
+    /// The last failure to install it, as logged.
+    pub failure: Option<String>,
+    /// Deletions are held by the restart hold.
+    pub held: bool,
 }
 
 /// The routes wanted in the kernel, answered from the Loc-RIB: each learned best path's
@@ -189,6 +211,40 @@ impl Desired for RibDesired<'_> {
     /// comparison never holds a list of the whole table.
     fn each(&mut self, _: &mut dyn FnMut(Prefix, RouteKind)) {
         self.ctx.requeue_all = true;
+    }
+}
+
+impl RouteCtx {
+    /// `choose` without side effects: the same decision (`route_for`), reading the
+    /// tunnels made so far instead of making one. A kernel that cannot make tunnels at
+    /// all gives what `choose` falls back to, named as a missing tunnel (the overlay is
+    /// on, it is the tunnel that cannot be).
+    fn wanted(&self, p: Prefix, nh: IpAddr) -> Result<WantedRoute, NoKernelRoute> {
+        let on_subnet = self.connected.iter().any(|s| s.contains_addr(&nh));
+        let overlay = Overlay {
+            enabled: self.overlay,
+            full: self.overlay_full,
+        };
+        match route_for(p, nh, on_subnet, self.node_addrs.contains(&nh), overlay) {
+            Choice::Via => Ok(WantedRoute::Via(nh)),
+            Choice::None(why) => Err(why),
+            Choice::Tunnel if self.links.unsupported() => match on_subnet {
+                true => Ok(WantedRoute::Via(nh)),
+                false => Err(NoKernelRoute::TunnelUnavailable),
+            },
+            Choice::Tunnel => match self.links.tunnel_state(&nh) {
+                (Some(link), _) => Ok(WantedRoute::Tunnel {
+                    remote: nh,
+                    link: Some(link),
+                }),
+                (None, Some(_)) if on_subnet => Ok(WantedRoute::Via(nh)),
+                (None, Some(_)) => Err(NoKernelRoute::TunnelUnavailable),
+                (None, None) => Ok(WantedRoute::Tunnel {
+                    remote: nh,
+                    link: None,
+                }),
+            },
+        }
     }
 }
 
@@ -413,6 +469,26 @@ impl KernelRoutes {
     /// import policy depends on them).
     fn take_addrs_changed(&mut self) -> bool {
         std::mem::take(&mut self.ctx.addrs_changed)
+    }
+
+    /// The kernel side of one prefix (for `kube-bgp explain`): read-only, bounded.
+    pub(crate) fn explain(&self, prefix: &Prefix, rib: Option<&Rib>) -> KernelView {
+        let installed = self.rec.as_ref().and_then(|r| r.installed().get(prefix));
+        let wanted = match rib.and_then(|r| r.best_next_hop(prefix)) {
+            _ if self.rec.is_none() => Err(NoKernelRoute::NoNetlink),
+            None => Err(NoKernelRoute::NoBestPath),
+            Some((None, _)) => Err(NoKernelRoute::LocalRoute),
+            Some((Some(_), nh)) if nh.is_unspecified() => Err(NoKernelRoute::NoBestPath),
+            // The reconciler never touches a prefix equal to a connected subnet.
+            Some(_) if self.ctx.connected.contains(prefix) => Err(NoKernelRoute::ConnectedSubnet),
+            Some((Some(_), nh)) => self.ctx.wanted(*prefix, nh),
+        };
+        KernelView {
+            installed,
+            wanted,
+            failure: self.logged_failures.get(prefix).cloned(),
+            held: self.hold.is_some(),
+        }
     }
 
     /// Number of our routes in the kernel.
@@ -894,10 +970,68 @@ pub(crate) enum Choice {
     Via,
     /// `dst dev tun-…` through an overlay tunnel to a cluster node.
     Tunnel,
-    /// No kernel route; routing is left to the underlay (why).
-    None(&'static str),
-    /// No kernel route: the next hop cannot carry this prefix (why).
-    Unreachable(&'static str),
+    /// No kernel route (why).
+    None(NoKernelRoute),
+}
+
+/// Why a prefix gets no kernel route from kube-bgp.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NoKernelRoute {
+    /// No accepted path.
+    NoBestPath,
+    /// The best path is this node's own (its pod CIDR, a VIP).
+    LocalRoute,
+    /// The prefix equals a connected subnet: the kernel's own route stays (D5).
+    ConnectedSubnet,
+    /// The next hop is of another address family than the prefix.
+    FamilyMismatch,
+    /// Off-subnet next hop and overlay disabled.
+    OffSubnetOverlayOff,
+    /// Off-subnet next hop that is no cluster node: no tunnel to it (D7).
+    OffSubnetNotNode,
+    /// A tunnel was wanted but could not be made, and the next hop is off-subnet.
+    TunnelUnavailable,
+    /// No netlink: kube-bgp installs no routes at all.
+    NoNetlink,
+}
+
+impl NoKernelRoute {
+    /// Short name (JSON field).
+    pub fn label(self) -> &'static str {
+        match self {
+            NoKernelRoute::NoBestPath => "no-best-path",
+            NoKernelRoute::LocalRoute => "local-route",
+            NoKernelRoute::ConnectedSubnet => "connected-subnet",
+            NoKernelRoute::FamilyMismatch => "family-mismatch",
+            NoKernelRoute::OffSubnetOverlayOff => "off-subnet-overlay-off",
+            NoKernelRoute::OffSubnetNotNode => "off-subnet-not-a-node",
+            NoKernelRoute::TunnelUnavailable => "tunnel-unavailable",
+            NoKernelRoute::NoNetlink => "no-netlink",
+        }
+    }
+}
+
+impl std::fmt::Display for NoKernelRoute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NoKernelRoute::NoBestPath => "no accepted path",
+            NoKernelRoute::LocalRoute => "the best path is this node's own route",
+            NoKernelRoute::ConnectedSubnet => {
+                "it is a locally connected subnet: the kernel's connected route is kept (D5)"
+            }
+            NoKernelRoute::FamilyMismatch => "next hop is of another address family",
+            NoKernelRoute::OffSubnetOverlayOff => {
+                "next hop is not on a connected subnet and overlay is disabled"
+            }
+            NoKernelRoute::OffSubnetNotNode => {
+                "next hop is not on a connected subnet and is not a cluster node (no tunnel to external routers, D7)"
+            }
+            NoKernelRoute::TunnelUnavailable => {
+                "next hop is not on a connected subnet and no tunnel could be made"
+            }
+            NoKernelRoute::NoNetlink => "netlink is unavailable: no routes are installed",
+        })
+    }
 }
 
 /// kube-router's route injection with D7: tunnel when overlay is on and (full, or the next hop is
@@ -911,7 +1045,7 @@ pub(crate) fn route_for(
     overlay: Overlay,
 ) -> Choice {
     if p.afi() != crate::prefix::Afi::of(&nh) {
-        return Choice::Unreachable("next hop is of another address family");
+        return Choice::None(NoKernelRoute::FamilyMismatch);
     }
     if overlay.enabled && (overlay.full || !on_subnet) && is_node {
         return Choice::Tunnel;
@@ -920,11 +1054,9 @@ pub(crate) fn route_for(
         return Choice::Via;
     }
     if !overlay.enabled {
-        Choice::None("next hop is not on a connected subnet and overlay is disabled")
+        Choice::None(NoKernelRoute::OffSubnetOverlayOff)
     } else {
-        Choice::None(
-            "next hop is not on a connected subnet and is not a cluster node (no tunnel to external routers, D7)",
-        )
+        Choice::None(NoKernelRoute::OffSubnetNotNode)
     }
 }
 
@@ -966,19 +1098,80 @@ mod tests {
     fn off_subnet_next_hops_tunnel_only_to_nodes() {
         let (pfx, nh) = (p("10.244.3.0/24"), ip("192.0.2.3"));
         assert_eq!(route_for(pfx, nh, false, true, ON), Choice::Tunnel);
-        assert!(
-            matches!(route_for(pfx, nh, false, false, ON), Choice::None(w) if w.contains("D7"))
+        assert_eq!(
+            route_for(pfx, nh, false, false, ON),
+            Choice::None(NoKernelRoute::OffSubnetNotNode)
         );
-        assert!(
-            matches!(route_for(pfx, nh, false, true, OFF), Choice::None(w) if w.contains("overlay is disabled"))
+        assert!(NoKernelRoute::OffSubnetNotNode.to_string().contains("D7"));
+        assert_eq!(
+            route_for(pfx, nh, false, true, OFF),
+            Choice::None(NoKernelRoute::OffSubnetOverlayOff)
         );
+    }
+
+    /// The route explain shows is `route_for`'s choice, read without making tunnels.
+    #[test]
+    fn explained_route_follows_the_choice_without_making_tunnels() {
+        let cfg = match crate::config::parse_daemon_args(vec!["--enable-overlay=true".into()]) {
+            Ok(crate::config::DaemonAction::Run { config, .. }) => config,
+            _ => panic!("flags"),
+        };
+        let mut ctx = RouteCtx {
+            node_addrs: [ip("10.0.0.2"), ip("192.0.2.3")].into_iter().collect(),
+            connected: [p("10.0.0.0/24")].into_iter().collect(),
+            overlay: true,
+            overlay_full: false,
+            links: OverlayLinks::new(&cfg, true),
+            local_v4: Some(ip("10.0.0.1")),
+            local_v6: None,
+            logged_unroutable: BTreeSet::new(),
+            local_addrs: BTreeSet::new(),
+            addrs_changed: false,
+            requeue_all: false,
+        };
+        let pfx = p("10.244.2.0/24");
+        assert_eq!(
+            ctx.wanted(pfx, ip("10.0.0.2")),
+            Ok(WantedRoute::Via(ip("10.0.0.2")))
+        );
+        assert_eq!(
+            ctx.wanted(pfx, ip("192.0.2.3")),
+            Ok(WantedRoute::Tunnel {
+                remote: ip("192.0.2.3"),
+                link: None
+            }),
+            "a node in another subnet: a tunnel, not made by asking"
+        );
+        assert_eq!(ctx.links.tunnel_state(&ip("192.0.2.3")), (None, None));
+        assert_eq!(
+            ctx.wanted(pfx, ip("198.51.100.1")),
+            Err(NoKernelRoute::OffSubnetNotNode)
+        );
+        ctx.overlay = false;
+        assert_eq!(
+            ctx.wanted(pfx, ip("192.0.2.3")),
+            Err(NoKernelRoute::OffSubnetOverlayOff)
+        );
+        assert_eq!(
+            ctx.wanted(p("fd00:244::/64"), ip("10.0.0.2")),
+            Err(NoKernelRoute::FamilyMismatch)
+        );
+        for r in [
+            NoKernelRoute::NoBestPath,
+            NoKernelRoute::LocalRoute,
+            NoKernelRoute::ConnectedSubnet,
+            NoKernelRoute::TunnelUnavailable,
+            NoKernelRoute::NoNetlink,
+        ] {
+            assert!(!r.label().is_empty() && !r.to_string().is_empty());
+        }
     }
 
     #[test]
     fn family_mismatch_is_never_installed() {
-        assert!(matches!(
+        assert_eq!(
             route_for(p("fd00:244:2::/64"), ip("10.0.0.2"), true, true, ON),
-            Choice::Unreachable(_)
-        ));
+            Choice::None(NoKernelRoute::FamilyMismatch)
+        );
     }
 }

@@ -31,6 +31,7 @@ use crate::ops::ctl::MessageCounters;
 use crate::prefix::Afi;
 use crate::{debug, error, info, warn};
 
+pub(super) mod admin;
 mod peers;
 #[cfg(test)]
 #[path = "speaker_tests.rs"]
@@ -101,6 +102,9 @@ pub struct PeerSlot {
     limiter: PrefixLimiter,
     /// Rate limit of this peer's error log lines.
     log_gate: LogGate,
+    /// Disabled by `kube-bgp neighbor ADDR disable`, with the message sent (maybe
+    /// empty): the session stays down until enabled or kube-bgp restarts.
+    pub admin_down: Option<String>,
 }
 
 impl PeerSlot {

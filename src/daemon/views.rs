@@ -16,7 +16,7 @@ use crate::prefix::{Afi, Prefix};
 use super::Daemon;
 use super::speaker::PeerSlot;
 
-fn state_name(s: State) -> &'static str {
+pub(super) fn state_name(s: State) -> &'static str {
     match s {
         State::Idle => "Idle",
         State::Connect => "Connect",
@@ -60,6 +60,7 @@ pub(super) fn row(d: &Daemon, p: &PeerSlot) -> NeighborRow {
         received: counters.received as u64,
         accepted: counters.accepted as u64,
         advertised: counters.advertised as u64,
+        admin_down: p.admin_down.is_some(),
     }
 }
 
@@ -134,6 +135,7 @@ fn detail(d: &Daemon, p: &PeerSlot) -> NeighborDetail {
         messages_received: p.stats.received.clone(),
         established_transitions: p.stats.established_transitions,
         last_error,
+        admin_down: p.admin_down.clone(),
     }
 }
 
@@ -417,14 +419,40 @@ fn err(msg: String) -> Vec<u8> {
 
 /// The control socket's answers. `global rib` is streamed: a header line saying so,
 /// one JSON row per line produced part by part as the client reads, then a trailer
-/// line with the row count. Everything else is one JSON document.
-pub(crate) struct CtlView<'a>(pub &'a Daemon);
+/// line with the row count. Everything else is one JSON document. Admin actions
+/// (`neighbor ADDR disable|enable|softreset`) change the daemon's state
+/// (`daemon::admin`), so the view holds it mutably.
+pub(crate) struct CtlView<'a> {
+    pub d: &'a mut Daemon,
+    pub registry: &'a mio::Registry,
+}
 
 impl Responder for CtlView<'_> {
     type Cursor = RibCursor;
 
     fn answer(&mut self, req: &[u8], out: &mut Vec<u8>) -> Option<RibCursor> {
-        match ctl_request(self.0, req) {
+        self.answer_from(None, req, out)
+    }
+
+    fn answer_from(
+        &mut self,
+        caller: Option<crate::ops::peercred::PeerCred>,
+        req: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Option<RibCursor> {
+        if let Ok(CtlQuery::Admin(addr, action)) = parse_ctl_request(req) {
+            let bytes = match super::admin::act(self.d, self.registry, caller, addr, &action) {
+                Ok(done) => match serde_json::to_value(done) {
+                    Ok(v) => ok(v),
+                    Err(e) => err(e.to_string()),
+                },
+                Err(e) => err(e),
+            };
+            out.extend_from_slice(&bytes);
+            return None;
+        }
+        let d: &Daemon = self.d;
+        match ctl_request(d, req) {
             CtlAnswer::Whole(bytes) => {
                 out.extend_from_slice(&bytes);
                 None
@@ -439,13 +467,13 @@ impl Responder for CtlView<'_> {
                 if serde_json::to_writer(&mut *out, &head).is_ok() {
                     out.push(b'\n');
                 }
-                Some(RibCursor::new(self.0, query))
+                Some(RibCursor::new(d, query))
             }
         }
     }
 
     fn more(&mut self, cursor: &mut RibCursor, out: &mut Vec<u8>) -> bool {
-        rib_part(self.0, cursor, out)
+        rib_part(self.d, cursor, out)
     }
 
     fn too_large(&mut self, out: &mut Vec<u8>) {
@@ -459,12 +487,28 @@ enum CtlAnswer {
 }
 
 /// What a control-socket request asks for, once checked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CtlQuery {
     Neighbors,
     Neighbor(IpAddr),
     Rib(RibQuery),
     Status,
+    Explain(super::explain::ExplainQuery),
+    /// An admin action (changes state; answered by `daemon::admin`).
+    Admin(IpAddr, crate::ops::ctl::AdminAction),
+}
+
+impl CtlQuery {
+    /// The verb counted in `kube_bgp_ctl_requests_total`.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            CtlQuery::Neighbors | CtlQuery::Neighbor(_) => "neighbor",
+            CtlQuery::Rib(_) => "rib",
+            CtlQuery::Status => "status",
+            CtlQuery::Explain(_) => "explain",
+            CtlQuery::Admin(_, a) => a.verb(),
+        }
+    }
 }
 
 /// Parses one control-socket request (the first line of `req`): the query, or the
@@ -495,6 +539,30 @@ pub fn parse_ctl_request(req: &[u8]) -> Result<CtlQuery, String> {
             })
         }
         Request::Status => CtlQuery::Status,
+        Request::NeighborAdmin { addr, action } => {
+            if let crate::ops::ctl::AdminAction::Disable { message: Some(m) } = &action {
+                if m.len() > crate::bgp::fsm::MAX_SHUTDOWN_COMMUNICATION {
+                    return Err(format!(
+                        "the shutdown message is {} bytes; at most {} are sent",
+                        m.len(),
+                        crate::bgp::fsm::MAX_SHUTDOWN_COMMUNICATION
+                    ));
+                }
+            }
+            CtlQuery::Admin(
+                addr.parse::<IpAddr>()
+                    .map_err(|_| format!("{addr:?} is not an IP address"))?,
+                action,
+            )
+        }
+        Request::Explain { prefix: s } => {
+            use super::explain::ExplainQuery;
+            CtlQuery::Explain(match (s.parse::<Prefix>(), s.parse::<IpAddr>()) {
+                (Ok(p), _) => ExplainQuery::Prefix(p),
+                (_, Ok(ip)) => ExplainQuery::Address(ip),
+                _ => return Err(format!("{s:?} is not a prefix or an address")),
+            })
+        }
     })
 }
 
@@ -504,6 +572,7 @@ fn ctl_request(d: &Daemon, req: &[u8]) -> CtlAnswer {
         Ok(q) => q,
         Err(e) => return CtlAnswer::Whole(err(e)),
     };
+    d.count_ctl(query.verb());
     let to_json = |v: Result<serde_json::Value, serde_json::Error>| {
         CtlAnswer::Whole(match v {
             Ok(v) => ok(v),
@@ -525,6 +594,10 @@ fn ctl_request(d: &Daemon, req: &[u8]) -> CtlAnswer {
         },
         CtlQuery::Rib(q) => CtlAnswer::Rib(q),
         CtlQuery::Status => to_json(serde_json::to_value(status(d))),
+        CtlQuery::Explain(q) => to_json(serde_json::to_value(super::explain::explain(d, q))),
+        CtlQuery::Admin(..) => {
+            CtlAnswer::Whole(err("admin actions need the control socket".into()))
+        }
     }
 }
 
@@ -604,6 +677,16 @@ pub fn render(req: &Request, data: &serde_json::Value, json: bool) -> Result<Str
             let s: StatusInfo = serde_json::from_value(data.clone()).map_err(bad)?;
             ctl::render_status(&s)
         }
+        Request::Explain { .. } => {
+            let r: crate::ops::explain::ExplainReport =
+                serde_json::from_value(data.clone()).map_err(bad)?;
+            crate::ops::explain::render_explain(&r)
+        }
+        Request::NeighborAdmin { .. } => {
+            let r: crate::ops::ctl::AdminDone =
+                serde_json::from_value(data.clone()).map_err(bad)?;
+            r.done.iter().map(|l| format!("{l}\n")).collect()
+        }
     })
 }
 
@@ -636,6 +719,48 @@ mod tests {
         );
         assert!(
             p(r#"{"cmd":"neighbor","addr":"x"}"#)
+                .unwrap_err()
+                .contains("not an IP")
+        );
+        assert_eq!(
+            p(r#"{"cmd":"explain","prefix":"10.244.2.0/24"}"#),
+            Ok(CtlQuery::Explain(
+                super::super::explain::ExplainQuery::Prefix("10.244.2.0/24".parse().unwrap())
+            ))
+        );
+        assert_eq!(
+            p(r#"{"cmd":"explain","prefix":"fd00::7"}"#).map(|q| q.verb()),
+            Ok("explain")
+        );
+        assert!(
+            p(r#"{"cmd":"explain","prefix":"x/99"}"#)
+                .unwrap_err()
+                .contains("not a prefix")
+        );
+        let admin = p(
+            r#"{"cmd":"neighbor_admin","addr":"192.0.2.1","action":{"verb":"disable","message":"ToR swap"}}"#,
+        );
+        assert_eq!(
+            admin,
+            Ok(CtlQuery::Admin(
+                "192.0.2.1".parse().unwrap(),
+                crate::ops::ctl::AdminAction::Disable {
+                    message: Some("ToR swap".into())
+                }
+            ))
+        );
+        assert_eq!(admin.map(|q| q.verb()), Ok("disable"));
+        let soft = p(
+            r#"{"cmd":"neighbor_admin","addr":"192.0.2.1","action":{"verb":"softreset","inbound":false,"outbound":true}}"#,
+        );
+        assert_eq!(soft.map(|q| q.verb()), Ok("softreset-out"));
+        let long = format!(
+            r#"{{"cmd":"neighbor_admin","addr":"192.0.2.1","action":{{"verb":"disable","message":"{}"}}}}"#,
+            "x".repeat(129)
+        );
+        assert!(p(&long).unwrap_err().contains("at most 128"));
+        assert!(
+            p(r#"{"cmd":"neighbor_admin","addr":"nope","action":{"verb":"enable"}}"#)
                 .unwrap_err()
                 .contains("not an IP")
         );

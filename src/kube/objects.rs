@@ -125,6 +125,13 @@ pub struct NodeSpec {
     pub pod_cidr: String,
     #[serde(rename = "podCIDRs", deserialize_with = "nullable")]
     pub pod_cidrs: Vec<String>,
+    /// Cordoned (`kubectl cordon`): read for `--graceful-shutdown-on-cordon`.
+    #[serde(deserialize_with = "nullable", skip_serializing_if = "is_false")]
+    pub(crate) unschedulable: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -28,6 +28,53 @@ pub enum Request {
         prefix: Option<String>,
     },
     Status,
+    /// `kube-bgp explain PREFIX|ADDR`.
+    Explain {
+        prefix: String,
+    },
+    /// `kube-bgp neighbor ADDR disable|enable|softreset`: changes state.
+    NeighborAdmin {
+        addr: String,
+        action: AdminAction,
+    },
+}
+
+/// An administrative action on one neighbor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "verb", rename_all = "snake_case")]
+pub enum AdminAction {
+    Disable {
+        #[serde(default)]
+        message: Option<String>,
+    },
+    Enable,
+    Softreset {
+        inbound: bool,
+        outbound: bool,
+    },
+}
+
+impl AdminAction {
+    /// The verb as logged and counted (`disable`, `enable`, `softreset-in`, …).
+    pub fn verb(&self) -> &'static str {
+        match self {
+            AdminAction::Disable { .. } => "disable",
+            AdminAction::Enable => "enable",
+            AdminAction::Softreset {
+                inbound: true,
+                outbound: true,
+            } => "softreset",
+            AdminAction::Softreset { inbound: true, .. } => "softreset-in",
+            AdminAction::Softreset { .. } => "softreset-out",
+        }
+    }
+}
+
+/// The daemon's answer to an admin action: what it did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct AdminDone {
+    pub neighbor: String,
+    pub done: Vec<String>,
 }
 
 /// The daemon's answer (for a streamed answer: its first line).
@@ -71,6 +118,9 @@ pub struct NeighborRow {
     pub received: u64,
     pub accepted: u64,
     pub advertised: u64,
+    /// Disabled by `kube-bgp neighbor ADDR disable` (shown as state `Idle(Admin)`).
+    #[serde(default)]
+    pub admin_down: bool,
 }
 
 /// `kube-bgp neighbor ADDR`.
@@ -87,10 +137,13 @@ pub struct NeighborDetail {
     pub capabilities: Vec<String>,
     pub password: bool,
     pub ttl: Option<u8>,
-    pub(crate) messages_sent: MessageCounters,
-    pub(crate) messages_received: MessageCounters,
+    pub messages_sent: MessageCounters,
+    pub messages_received: MessageCounters,
     pub established_transitions: u64,
     pub last_error: Option<String>,
+    /// Disabled by `kube-bgp neighbor ADDR disable`: the message sent (may be empty).
+    #[serde(default)]
+    pub admin_down: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -282,7 +335,11 @@ pub(crate) fn render_neighbors(rows: &[NeighborRow]) -> String {
             r.peer_type,
             if r.rr_client { "C" } else { "" },
             duration(r.uptime_secs),
-            short_state(&r.state),
+            if r.admin_down {
+                "Idle(Admin)"
+            } else {
+                short_state(&r.state)
+            },
             r.received,
             r.accepted,
             r.advertised
@@ -352,6 +409,15 @@ pub(crate) fn render_neighbor_detail(d: &NeighborDetail) -> String {
     ));
     if let Some(e) = &d.last_error {
         o.push_str(&format!("  Last error: {e}\n"));
+    }
+    if let Some(m) = &d.admin_down {
+        if m.is_empty() {
+            o.push_str("  Administratively disabled (kube-bgp neighbor ADDR enable)\n");
+        } else {
+            o.push_str(&format!(
+                "  Administratively disabled: \"{m}\" (kube-bgp neighbor ADDR enable)\n"
+            ));
+        }
     }
     o
 }

@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 
 use mio::{Interest, Registry, Token};
 
+use super::peercred::PeerCred;
+
 /// A request must be complete this long after the connection was accepted.
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// An answer the client stops reading for this long is abandoned.
@@ -35,6 +37,10 @@ pub trait Accept {
     type Stream: Read + Write + mio::event::Source;
     /// The stream and its source address (`None` for a local socket).
     fn accept_one(&self) -> io::Result<(Self::Stream, Option<IpAddr>)>;
+    /// Who connected, for a local socket (`None` when unknown).
+    fn caller(_stream: &Self::Stream) -> Option<PeerCred> {
+        None
+    }
 }
 
 impl Accept for mio::net::TcpListener {
@@ -49,6 +55,9 @@ impl Accept for mio::net::UnixListener {
     fn accept_one(&self) -> io::Result<(Self::Stream, Option<IpAddr>)> {
         self.accept().map(|(s, _)| (s, None))
     }
+    fn caller(stream: &Self::Stream) -> Option<PeerCred> {
+        super::peercred::peer_cred(stream).ok()
+    }
 }
 
 /// What a server's connections are answered with.
@@ -58,6 +67,16 @@ pub trait Responder {
     /// Writes the answer to a complete request into `out`; returns a cursor when more
     /// follows (then `more` is called as the client reads).
     fn answer(&mut self, request: &[u8], out: &mut Vec<u8>) -> Option<Self::Cursor>;
+    /// `answer`, knowing who asked (a local socket's peer credentials).
+    fn answer_from(
+        &mut self,
+        caller: Option<PeerCred>,
+        request: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Option<Self::Cursor> {
+        let _ = caller;
+        self.answer(request, out)
+    }
     /// Appends the next part of a long answer to `out`; false when it was the last.
     fn more(&mut self, cursor: &mut Self::Cursor, out: &mut Vec<u8>) -> bool;
     /// The answer to a request over the size limit.
@@ -76,6 +95,7 @@ pub struct Limits {
 struct ClientConn<S, C> {
     stream: S,
     source: Option<IpAddr>,
+    caller: Option<PeerCred>,
     input: Vec<u8>,
     output: Vec<u8>,
     written: usize,
@@ -271,6 +291,7 @@ impl<L: Accept + mio::event::Source, C> Server<L, C> {
                         self.conns.insert(
                             self.base + slot,
                             ClientConn {
+                                caller: L::caller(&stream),
                                 stream,
                                 source,
                                 input: Vec::new(),
@@ -377,7 +398,7 @@ fn drive<S: Read + Write, C>(
             if !(limits.complete)(&conn.input) {
                 return Ok(Step::Wait);
             }
-            conn.cursor = r.answer(&conn.input, &mut conn.output);
+            conn.cursor = r.answer_from(conn.caller, &conn.input, &mut conn.output);
             conn.input = Vec::new();
         }
         conn.answered = true;

@@ -119,6 +119,8 @@ pub(crate) struct PodNet {
     kube_router_left: bool,
     /// Whether the last check was waiting for a pod CIDR for the CNI configuration.
     waiting_for_cidr: bool,
+    /// Time the current check spent on the egress sets and kube-router's ipsets.
+    sets_time: Duration,
 }
 
 impl PodNet {
@@ -188,6 +190,7 @@ impl PodNet {
             watched_links: Vec::new(),
             kube_router_left: false,
             waiting_for_cidr: false,
+            sets_time: Duration::ZERO,
         }
     }
 
@@ -250,15 +253,17 @@ impl PodNet {
         }
     }
 
-    /// Checks and repairs the host if due.
-    pub fn run(&mut self, now: Instant) {
-        let Some(facts) = self.facts.clone() else {
-            return;
-        };
+    /// Checks and repairs the host if due. Returns, when a check ran, how long keeping
+    /// the pod egress sets (every node's pod CIDRs and addresses, and kube-router's
+    /// ipsets of the same) took: kube-router's `controller_routes_sync_time` measures
+    /// its sync of those sets.
+    pub fn run(&mut self, now: Instant) -> Option<Duration> {
+        let facts = self.facts.clone()?;
         if self.due.is_none_or(|d| now < d) {
-            return;
+            return None;
         }
         self.last_check = Some(now);
+        self.sets_time = Duration::ZERO;
         let ok = self.check(&facts);
         crate::debug!(
             "podnet",
@@ -280,6 +285,7 @@ impl PodNet {
             Some(d) if d > now => d.min(wanted),
             _ => wanted,
         });
+        Some(self.sets_time)
     }
 
     /// Records the outcome of one piece; returns whether it succeeded.
@@ -479,6 +485,7 @@ impl PodNet {
         }
 
         // Pod egress.
+        let sets_start = Instant::now();
         let r = host.ensure_egress(plan.egress.as_ref());
         match self.outcome(Piece::Egress, r) {
             Some(Some(c)) => info!("podnet", "{c}"),
@@ -526,6 +533,7 @@ impl PodNet {
             }
         }
         ok &= kr_ok;
+        self.sets_time = sets_start.elapsed();
         for c in &changes {
             info!("podnet", "{c}");
         }

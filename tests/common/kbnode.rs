@@ -69,6 +69,9 @@ impl KbNode {
             dir.join("10-kuberouter.conflist").display().to_string(),
             "-v".into(),
             "2".into(),
+            // Stops send Cease at once (the drain is tested on its own); a test's own
+            // --graceful-shutdown-time comes later and wins.
+            "--graceful-shutdown-time=0".into(),
         ];
         args.extend(flags.iter().map(|s| s.to_string()));
         let mut n = KbNode {

@@ -631,6 +631,15 @@ impl Lab {
         r.router.insert(Router::start(daemon, &r.ns, cfg))
     }
 
+    /// The router started in router namespace `j`, to change it at run time.
+    pub fn rtr_mut(&mut self, j: usize) -> &mut Router {
+        let len = self.routers.len();
+        match self.routers.get_mut(j).and_then(|r| r.router.as_mut()) {
+            Some(r) => r,
+            None => panic!("lab has {len} routers; router {j} was not started"),
+        }
+    }
+
     // ---- data plane ----
 
     /// Routes kube-bgp installed in node `i` (`proto 17`), IPv4 then IPv6.

@@ -243,6 +243,14 @@ pub struct RouterConfig {
     pub port: u16,
     /// BFD sessions (BIRD and FRR only).
     pub bfd: Vec<BfdPeer>,
+    /// BIRD only: install the best BGP routes into the namespace's kernel table, so the
+    /// router forwards traffic along them.
+    pub kernel_export: bool,
+    /// BIRD only: RFC 8326 §4 on import, LOCAL_PREF 0 for routes carrying the
+    /// GRACEFUL_SHUTDOWN community 65535:0.
+    pub graceful_shutdown_import: bool,
+    /// BIRD only: communities (`(asn, value)`) added to every route sent to neighbours.
+    pub export_communities: Vec<(u16, u16)>,
 }
 
 impl RouterConfig {
@@ -259,7 +267,22 @@ impl RouterConfig {
             connect_retry: 2,
             port: 179,
             bfd: Vec::new(),
+            kernel_export: false,
+            graceful_shutdown_import: false,
+            export_communities: Vec::new(),
         }
+    }
+
+    /// BIRD only: best BGP routes go into the kernel (the router forwards along them).
+    pub fn kernel_export(mut self) -> RouterConfig {
+        self.kernel_export = true;
+        self
+    }
+
+    /// BIRD only: routes carrying 65535:0 get LOCAL_PREF 0 (RFC 8326 §4).
+    pub fn graceful_shutdown_import(mut self) -> RouterConfig {
+        self.graceful_shutdown_import = true;
+        self
     }
 
     pub fn listen(mut self, addr: &str) -> RouterConfig {
@@ -483,6 +506,14 @@ impl Router {
         bird::protocol_text(self, peer)
     }
 
+    /// FRR's `show bgp neighbors PEER` text (its "Last reset" line names the last
+    /// NOTIFICATION and a shutdown message). FRR only (panics for the others).
+    pub fn frr_neighbor(&self, peer: &str) -> String {
+        assert_eq!(self.daemon, Daemon::Frr, "frr_neighbor: FRR only");
+        let peer: IpAddr = peer.parse().unwrap_or_else(|e| panic!("peer {peer}: {e}"));
+        frr::neighbor_text(self, peer)
+    }
+
     /// Waits up to `timeout` for the session with `peer` to be Established.
     pub fn wait_established(&self, peer: &str, timeout: Duration) -> bool {
         super::wait_for(timeout, || {
@@ -525,6 +556,18 @@ impl Router {
             Daemon::Frr => frr::bfd_shutdown(self, peer, down),
             Daemon::Gobgp => panic!("bfd_shutdown: BIRD and FRR only"),
         }
+    }
+
+    /// Sets the communities added to every route sent to neighbours and applies the
+    /// change at once (BIRD only: `birdc configure`, which re-sends the routes).
+    pub fn set_export_communities(&mut self, communities: &[(u16, u16)]) {
+        assert_eq!(
+            self.daemon,
+            Daemon::Bird,
+            "set_export_communities: BIRD only"
+        );
+        self.config.export_communities = communities.to_vec();
+        bird::reconfigure(self);
     }
 
     /// Starts originating `prefix` (no-op if already originated).

@@ -110,10 +110,12 @@ declare -A pid=()        # what -> pid of the processes we started
 failed=0
 
 kill_pid() {             # TERM, up to 5 s, then KILL; only pids this script started
-  local p=$1
+  local p=$1 n
   kill -TERM "$p" 2>/dev/null || return 0
-  for _ in $(seq 50); do
+  for n in $(seq 50); do
     kill -0 "$p" 2>/dev/null || break
+    # A second TERM ends kube-bgp's graceful-shutdown wait (docs/drain.md) at once.
+    [ "$n" = 5 ] && kill -TERM "$p" 2>/dev/null
     sleep 0.1
   done
   kill -KILL "$p" 2>/dev/null || true

@@ -601,6 +601,51 @@ fn stop_sends_cease_and_stays_idle() {
     assert!(connect_of(&p.handle(Input::Start, t0)).is_some());
 }
 
+/// Administrative shutdown with a Shutdown Communication (RFC 9003): Cease 6/2 whose
+/// data is a length octet and the UTF-8 message, cut on a character boundary; the peer
+/// stays Idle (no timer, inbound refused) until Start.
+#[test]
+fn shutdown_sends_the_communication_and_stays_down() {
+    let t0 = Instant::now();
+    let mut p = Peer::new(cfg(), 1).expect("valid");
+    let c = establish_outbound(&mut p, vec![], 90, t0);
+    let out = p.handle(
+        Input::Shutdown {
+            message: "maintenance: ToR swap".into(),
+        },
+        t0,
+    );
+    let notes: Vec<Notification> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send {
+                conn,
+                msg: Message::Notification(n),
+            } if *conn == c => Some(n.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(notes.len(), 1);
+    assert_eq!((notes[0].code, notes[0].subcode), (6, 2));
+    assert_eq!(notes[0].data[0] as usize, "maintenance: ToR swap".len());
+    assert_eq!(&notes[0].data[1..], b"maintenance: ToR swap");
+    assert_eq!(p.state(), State::Idle);
+    assert_eq!(p.next_deadline(), None);
+    let later = t0 + Duration::from_secs(3600);
+    assert!(connect_of(&p.handle(Input::Timers, later)).is_none());
+    assert!(connect_of(&p.handle(Input::Start, later)).is_some());
+    // Longer than 128 bytes: cut on a character boundary; empty: no data.
+    let long = "é".repeat(100);
+    let d = crate::bgp::fsm::shutdown_communication(&long);
+    assert_eq!(d[0], 128);
+    assert_eq!(d.len(), 129);
+    assert!(std::str::from_utf8(&d[1..]).is_ok());
+    let odd = format!("x{}", "é".repeat(100));
+    let d = crate::bgp::fsm::shutdown_communication(&odd);
+    assert_eq!(d[0], 127, "a 2-byte character does not fit at byte 128");
+    assert!(crate::bgp::fsm::shutdown_communication("").is_empty());
+}
+
 #[test]
 fn graceful_flag_follows_gr_negotiation_and_cause() {
     let t = Instant::now();

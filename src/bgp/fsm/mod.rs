@@ -93,6 +93,27 @@ pub(crate) const DEFAULT_PREFIX_LIMIT_RESTART: Duration = Duration::from_secs(60
 /// The prefix-limit wait doubles up to this.
 pub(crate) const PREFIX_LIMIT_RESTART_MAX: Duration = Duration::from_secs(900);
 
+/// Longest Shutdown Communication sent, in bytes: RFC 8203's limit, which receivers of
+/// both RFC 8203 and RFC 9003 (which allows 255) accept.
+pub(crate) const MAX_SHUTDOWN_COMMUNICATION: usize = 128;
+
+/// The data of a Cease/Administrative Shutdown NOTIFICATION carrying `message`
+/// (RFC 9003 §2): empty for no message, else its length in one octet and the UTF-8
+/// bytes, cut on a character boundary to [`MAX_SHUTDOWN_COMMUNICATION`].
+pub(crate) fn shutdown_communication(message: &str) -> Vec<u8> {
+    if message.is_empty() {
+        return Vec::new();
+    }
+    let mut end = message.len().min(MAX_SHUTDOWN_COMMUNICATION);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut data = Vec::with_capacity(end + 1);
+    data.push(end as u8);
+    data.extend_from_slice(&message.as_bytes()[..end]);
+    data
+}
+
 /// Graceful restart settings we advertise (RFC 4724).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct GrConfig {
@@ -266,6 +287,11 @@ pub enum Input {
     /// Administrative stop: open connections get this Cease NOTIFICATION (RFC 4486:
     /// `CeaseAdminShutdown`, `CeasePeerDeconfigured`, `CeaseConfigChange`, ...).
     Stop { cease: NotificationCode },
+    /// Administrative shutdown (Cease/Administrative Shutdown, 6/2) carrying a
+    /// Shutdown Communication (RFC 9003 §2: a length octet and UTF-8 text), cut to
+    /// [`MAX_SHUTDOWN_COMMUNICATION`] bytes on a character boundary. Like `Stop`, the
+    /// peer stays down until `Start`.
+    Shutdown { message: String },
     /// A connection is up: an outbound one we asked for, or an accepted inbound one
     /// (whose id came from [`Peer::alloc_conn`]).
     TcpConnected { conn: ConnId, inbound: bool },

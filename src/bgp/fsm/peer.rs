@@ -239,7 +239,11 @@ impl Peer {
         let mut out = Vec::new();
         match input {
             Input::Start => self.start(now, &mut out),
-            Input::Stop { cease } => self.stop(cease, now, &mut out),
+            Input::Stop { cease } => self.stop(cease, Vec::new(), now, &mut out),
+            Input::Shutdown { message } => {
+                let data = super::shutdown_communication(&message);
+                self.stop(NotificationCode::CeaseAdminShutdown, data, now, &mut out)
+            }
             Input::TcpConnected { conn, inbound } => {
                 if inbound {
                     self.accept(conn, now, &mut out);
@@ -317,13 +321,19 @@ impl Peer {
         self.connect_retry_at = Some(after(now, wait));
     }
 
-    fn stop(&mut self, cease: NotificationCode, now: Instant, out: &mut Vec<Output>) {
+    fn stop(
+        &mut self,
+        cease: NotificationCode,
+        data: Vec<u8>,
+        now: Instant,
+        out: &mut Vec<Output>,
+    ) {
         if !self.admin_up {
             return;
         }
         let was_idle = self.state() == State::Idle;
         self.admin_up = false;
-        let n = notification(cease);
+        let n = Notification::new(cease, data);
         if self.conns.iter().any(|c| c.state >= ConnState::OpenSent) {
             self.last_notification = Some(LastNotification {
                 sent: true,

@@ -12,6 +12,65 @@ use super::table::{LOCAL_SRC, Path, Paths};
 /// LOCAL_PREF assumed when absent (eBGP-learned paths have theirs removed on import).
 pub(crate) const DEFAULT_LOCAL_PREF: u32 = 100;
 
+/// The step of the decision process that told two paths apart (RFC 4271 §9.1.2.2,
+/// RFC 4456 §9), for `kube-bgp explain`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BestStep {
+    /// One of them was refused by import and is never best.
+    Eligibility,
+    /// Locally originated paths win over learned ones.
+    Local,
+    LocalPref,
+    AsPathLength,
+    Origin,
+    Med,
+    /// eBGP-learned over iBGP-learned.
+    ExternalOverInternal,
+    /// Lowest ORIGINATOR_ID or peer router ID.
+    RouterId,
+    ClusterListLength,
+    PeerAddress,
+    /// Nothing else differed: the older source wins (a stable order).
+    Arrival,
+}
+
+impl BestStep {
+    /// Short name (JSON field).
+    pub fn label(self) -> &'static str {
+        match self {
+            BestStep::Eligibility => "eligibility",
+            BestStep::Local => "local",
+            BestStep::LocalPref => "local-pref",
+            BestStep::AsPathLength => "as-path-length",
+            BestStep::Origin => "origin",
+            BestStep::Med => "med",
+            BestStep::ExternalOverInternal => "ebgp-over-ibgp",
+            BestStep::RouterId => "router-id",
+            BestStep::ClusterListLength => "cluster-list-length",
+            BestStep::PeerAddress => "peer-address",
+            BestStep::Arrival => "arrival",
+        }
+    }
+}
+
+impl std::fmt::Display for BestStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BestStep::Eligibility => "the other path was refused by import",
+            BestStep::Local => "locally originated",
+            BestStep::LocalPref => "higher LOCAL_PREF",
+            BestStep::AsPathLength => "shorter AS_PATH",
+            BestStep::Origin => "lower ORIGIN",
+            BestStep::Med => "lower MED (same neighbouring AS)",
+            BestStep::ExternalOverInternal => "eBGP over iBGP",
+            BestStep::RouterId => "lower router ID (ORIGINATOR_ID)",
+            BestStep::ClusterListLength => "shorter CLUSTER_LIST",
+            BestStep::PeerAddress => "lower peer address",
+            BestStep::Arrival => "older path (all else equal)",
+        })
+    }
+}
+
 /// Orders `a` before `b` when `a` is the better path (`Less` = `a` wins).
 /// `peer` resolves a path's source id to its peer (absent for local paths).
 pub(crate) fn compare<'p>(
@@ -19,27 +78,35 @@ pub(crate) fn compare<'p>(
     b: &Path,
     peer: &impl Fn(u32) -> Option<&'p PeerInfo>,
 ) -> Ordering {
+    compare_step(a, b, peer).0
+}
+
+/// [`compare`], also saying which step decided (the last one when they are equal).
+pub(crate) fn compare_step<'p>(
+    a: &Path,
+    b: &Path,
+    peer: &impl Fn(u32) -> Option<&'p PeerInfo>,
+) -> (Ordering, BestStep) {
     let (Some(aa), Some(ba)) = (a.accepted(), b.accepted()) else {
         // Rejected paths are never best.
-        return a.rejected.cmp(&b.rejected);
+        return (a.rejected.cmp(&b.rejected), BestStep::Eligibility);
     };
+    let decided = |ord: Ordering, step: BestStep| (ord != Ordering::Equal).then_some((ord, step));
     // Locally originated paths win over learned ones.
     let (a_local, b_local) = (a.src == LOCAL_SRC, b.src == LOCAL_SRC);
-    if a_local != b_local {
-        return b_local.cmp(&a_local);
+    if let Some(d) = decided(b_local.cmp(&a_local), BestStep::Local) {
+        return d;
     }
     let lp = |x: &crate::bgp::types::Attrs| x.local_pref.unwrap_or(DEFAULT_LOCAL_PREF);
-    let ord = lp(ba).cmp(&lp(aa));
-    if ord != Ordering::Equal {
-        return ord;
+    if let Some(d) = decided(lp(ba).cmp(&lp(aa)), BestStep::LocalPref) {
+        return d;
     }
     let ord = aa.as_path.path_len().cmp(&ba.as_path.path_len());
-    if ord != Ordering::Equal {
-        return ord;
+    if let Some(d) = decided(ord, BestStep::AsPathLength) {
+        return d;
     }
-    let ord = aa.origin.cmp(&ba.origin);
-    if ord != Ordering::Equal {
-        return ord;
+    if let Some(d) = decided(aa.origin.cmp(&ba.origin), BestStep::Origin) {
+        return d;
     }
     let (pa, pb) = (peer(a.src), peer(b.src));
     // MED only between paths from the same neighbouring AS; missing MED = 0.
@@ -48,15 +115,14 @@ pub(crate) fn compare<'p>(
     };
     if neighbour(aa, pa) == neighbour(ba, pb) {
         let ord = aa.med.unwrap_or(0).cmp(&ba.med.unwrap_or(0));
-        if ord != Ordering::Equal {
-            return ord;
+        if let Some(d) = decided(ord, BestStep::Med) {
+            return d;
         }
     }
     // eBGP over iBGP.
     let ibgp = |p: Option<&PeerInfo>| p.is_some_and(|p| p.ibgp);
-    let ord = ibgp(pa).cmp(&ibgp(pb));
-    if ord != Ordering::Equal {
-        return ord;
+    if let Some(d) = decided(ibgp(pa).cmp(&ibgp(pb)), BestStep::ExternalOverInternal) {
+        return d;
     }
     // Lowest ORIGINATOR_ID, or router id of the peer when absent.
     let rid = |x: &crate::bgp::types::Attrs, p: Option<&PeerInfo>| {
@@ -64,19 +130,18 @@ pub(crate) fn compare<'p>(
             .or_else(|| p.map(|p| p.router_id))
             .unwrap_or(Ipv4Addr::UNSPECIFIED)
     };
-    let ord = rid(aa, pa).cmp(&rid(ba, pb));
-    if ord != Ordering::Equal {
-        return ord;
+    if let Some(d) = decided(rid(aa, pa).cmp(&rid(ba, pb)), BestStep::RouterId) {
+        return d;
     }
     let ord = aa.cluster_list.len().cmp(&ba.cluster_list.len());
-    if ord != Ordering::Equal {
-        return ord;
+    if let Some(d) = decided(ord, BestStep::ClusterListLength) {
+        return d;
     }
     let ord = pa.map(|p| p.addr).cmp(&pb.map(|p| p.addr));
-    if ord != Ordering::Equal {
-        return ord;
+    if let Some(d) = decided(ord, BestStep::PeerAddress) {
+        return d;
     }
-    a.src.cmp(&b.src)
+    (a.src.cmp(&b.src), BestStep::Arrival)
 }
 
 /// Moves the best path to the front. Returns whether any path is eligible.

@@ -29,8 +29,10 @@ use std::sync::Arc;
 
 use crate::bgp::types::{Afi, Attrs, Prefix, Update};
 
-pub(crate) use best::DEFAULT_LOCAL_PREF;
-pub(crate) use out::{OutBatch, OutMsg};
+pub(crate) use best::{BestStep, DEFAULT_LOCAL_PREF};
+#[cfg(test)]
+pub(crate) use out::messages_for;
+pub(crate) use out::{ExportBlock, OutBatch, OutMsg};
 pub use policy::{AcceptAll, Policy, Source};
 pub use table::Path;
 
@@ -322,11 +324,54 @@ fn make_path(src: u32, received: &Arc<Attrs>, accepted: Option<Arc<Attrs>>) -> P
     }
 }
 
+/// Why the RIB itself refuses a received path before any import policy runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ImportLoop {
+    /// Our AS is in the AS_PATH (RFC 4271 §9.1.2).
+    AsPath(u32),
+    /// The ORIGINATOR_ID is our router ID (RFC 4456 §8).
+    OriginatorId,
+    /// Our CLUSTER_ID is in the CLUSTER_LIST (RFC 4456 §8).
+    ClusterList,
+}
+
+impl ImportLoop {
+    /// Short name (JSON field).
+    pub fn label(self) -> &'static str {
+        match self {
+            ImportLoop::AsPath(_) => "as-loop",
+            ImportLoop::OriginatorId => "originator-id-loop",
+            ImportLoop::ClusterList => "cluster-list-loop",
+        }
+    }
+}
+
+impl fmt::Display for ImportLoop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImportLoop::AsPath(asn) => write!(f, "AS loop: our AS {asn} is in the AS_PATH"),
+            ImportLoop::OriginatorId => f.write_str("ORIGINATOR_ID is our own router ID"),
+            ImportLoop::ClusterList => f.write_str("our CLUSTER_ID is in the CLUSTER_LIST"),
+        }
+    }
+}
+
 /// RFC 4271 §9.1.2 AS loop, RFC 4456 §8 ORIGINATOR_ID and CLUSTER_LIST loops.
+fn import_loop_check(cfg: &RibConfig, peer: &PeerInfo, a: &Attrs) -> Result<(), ImportLoop> {
+    if a.as_path.contains(peer.local_asn) {
+        return Err(ImportLoop::AsPath(peer.local_asn));
+    }
+    if a.originator_id == Some(cfg.router_id) {
+        return Err(ImportLoop::OriginatorId);
+    }
+    if cfg.cluster_id.is_some_and(|c| a.cluster_list.contains(&c)) {
+        return Err(ImportLoop::ClusterList);
+    }
+    Ok(())
+}
+
 fn import_loop_free(cfg: &RibConfig, peer: &PeerInfo, a: &Attrs) -> bool {
-    !a.as_path.contains(peer.local_asn)
-        && a.originator_id != Some(cfg.router_id)
-        && !cfg.cluster_id.is_some_and(|c| a.cluster_list.contains(&c))
+    import_loop_check(cfg, peer, a).is_ok()
 }
 
 /// The attributes import policy starts from: LOCAL_PREF from an eBGP peer is ignored.
@@ -775,6 +820,23 @@ impl Rib {
     /// peers are sent only the differences at the next `take_out`.
     pub(crate) fn reevaluate(&mut self) {
         self.reimport(None);
+        self.export_all = true;
+        let up: Vec<PeerId> = self.peer_ids().filter(|&p| self.is_up(p)).collect();
+        for id in up {
+            self.regroup(id);
+        }
+    }
+
+    /// Re-runs import policy on the paths held from one peer (a soft reset inbound for
+    /// a peer without route refresh); peers are sent the differences.
+    pub(crate) fn reimport_peer(&mut self, id: PeerId) {
+        self.reimport(Some(id));
+    }
+
+    /// Re-runs export only, for every group: for a policy change that leaves import as
+    /// it was (graceful shutdown starting or ending), without re-importing every path.
+    /// Peers are sent only the differences at the next `take_out`.
+    pub(crate) fn reexport(&mut self) {
         self.export_all = true;
         let up: Vec<PeerId> = self.peer_ids().filter(|&p| self.is_up(p)).collect();
         for id in up {

@@ -371,7 +371,88 @@ fn set_self_next_hop(a: &mut Attrs, to: &PeerInfo, afi: Afi) {
     }
 }
 
-/// The BGP export rules (before policy): `None` when the path must not go to `to`.
+/// Why a prefix is not in a peer's Adj-RIB-Out (the RIB's own rules; `Policy` when the
+/// policy hook said no, whose reason the policy's owner can tell).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ExportBlock {
+    /// No accepted path: nothing to send.
+    NoBestPath,
+    /// The session is not Established.
+    PeerDown,
+    /// The prefix's family is not negotiated with this peer.
+    FamilyNotNegotiated,
+    /// The path carries NO_ADVERTISE (RFC 1997).
+    NoAdvertise,
+    /// The path carries NO_EXPORT or NO_EXPORT_SUBCONFED and the peer is eBGP.
+    NoExport,
+    /// iBGP-learned to an iBGP peer, and this node is no route reflector (RFC 4271 §9.2).
+    IbgpSplitHorizon,
+    /// Reflection between two non-clients (RFC 4456 §6).
+    NonClientToNonClient,
+    /// The policy sends this peer no learned path at all, only local ones.
+    LearnedNotExported,
+    /// The policy hook refused it.
+    Policy,
+    /// The best path has no next hop of the prefix's family for this peer.
+    NoNextHop,
+    /// The best path came from this peer: nothing is sent back to it.
+    FromThisPeer,
+}
+
+impl ExportBlock {
+    /// Short name (JSON field).
+    pub fn label(self) -> &'static str {
+        match self {
+            ExportBlock::NoBestPath => "no-best-path",
+            ExportBlock::PeerDown => "peer-down",
+            ExportBlock::FamilyNotNegotiated => "family-not-negotiated",
+            ExportBlock::NoAdvertise => "no-advertise",
+            ExportBlock::NoExport => "no-export",
+            ExportBlock::IbgpSplitHorizon => "ibgp-split-horizon",
+            ExportBlock::NonClientToNonClient => "non-client-to-non-client",
+            ExportBlock::LearnedNotExported => "learned-not-exported",
+            ExportBlock::Policy => "policy",
+            ExportBlock::NoNextHop => "no-next-hop",
+            ExportBlock::FromThisPeer => "from-this-peer",
+        }
+    }
+}
+
+impl std::fmt::Display for ExportBlock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ExportBlock::NoBestPath => "no accepted path to send",
+            ExportBlock::PeerDown => "the session is not Established",
+            ExportBlock::FamilyNotNegotiated => {
+                "the address family is not negotiated with this peer"
+            }
+            ExportBlock::NoAdvertise => "the path carries NO_ADVERTISE",
+            ExportBlock::NoExport => "the path carries NO_EXPORT and the peer is in another AS",
+            ExportBlock::IbgpSplitHorizon => {
+                "learned over iBGP and the peer is iBGP: only a route reflector passes it on"
+            }
+            ExportBlock::NonClientToNonClient => {
+                "reflection between two non-clients is not allowed (RFC 4456)"
+            }
+            ExportBlock::LearnedNotExported => "this peer is sent only this node's own routes",
+            ExportBlock::Policy => "refused by export policy",
+            ExportBlock::NoNextHop => "no next hop of this address family for the peer",
+            ExportBlock::FromThisPeer => "the best path was learned from this peer",
+        })
+    }
+}
+
+/// One prefix towards one peer, for `kube-bgp explain`: what its Adj-RIB-Out holds and
+/// what the export decision gives now (they differ only while a change waits to be sent).
+#[derive(Clone, Debug)]
+pub(crate) struct ExportView {
+    pub sent: Option<Arc<Attrs>>,
+    pub decision: Result<Arc<Attrs>, ExportBlock>,
+    /// A change of this prefix is waiting for the next flush.
+    pub pending: bool,
+}
+
+/// The BGP export rules (before policy): why not, when the path must not go to `to`.
 /// `src` is the peer the path was learned from, `None` for a local path.
 fn rewrite(
     cfg: &RibConfig,
@@ -379,16 +460,19 @@ fn rewrite(
     afi: Afi,
     src: Option<&PeerInfo>,
     a: &Attrs,
-) -> Option<Attrs> {
-    if !to.families.contains(&afi) || a.communities.contains(&community::NO_ADVERTISE) {
-        return None;
+) -> Result<Attrs, ExportBlock> {
+    if !to.families.contains(&afi) {
+        return Err(ExportBlock::FamilyNotNegotiated);
+    }
+    if a.communities.contains(&community::NO_ADVERTISE) {
+        return Err(ExportBlock::NoAdvertise);
     }
     let no_export = a.communities.contains(&community::NO_EXPORT)
         || a.communities.contains(&community::NO_EXPORT_SUBCONFED);
     let mut o = a.clone();
     if !to.ibgp {
         if no_export {
-            return None;
+            return Err(ExportBlock::NoExport);
         }
         o.as_path.prepend(to.local_asn, 1);
         o.local_pref = None;
@@ -404,7 +488,7 @@ fn rewrite(
         if src.is_some() || to.next_hop_self || o.next_hop_for(afi).is_none() {
             set_self_next_hop(&mut o, to, afi);
         }
-        return Some(o);
+        return Ok(o);
     }
     o.local_pref.get_or_insert(DEFAULT_LOCAL_PREF);
     match src {
@@ -420,18 +504,73 @@ fn rewrite(
         }
         Some(s) => {
             // iBGP-learned to iBGP: only when reflecting (RFC 4456 §6).
-            let cluster = cfg.cluster_id?;
+            let cluster = cfg.cluster_id.ok_or(ExportBlock::IbgpSplitHorizon)?;
             if !(s.rr_client || to.rr_client) {
-                return None;
+                return Err(ExportBlock::NonClientToNonClient);
             }
             o.originator_id.get_or_insert(s.router_id);
             o.cluster_list.insert(0, cluster);
         }
     }
-    Some(o)
+    Ok(o)
 }
 
-type RewriteCache = IdMap<(usize, u32), Option<Arc<Attrs>>>;
+type RewriteCache = IdMap<(usize, u32), Result<Arc<Attrs>, ExportBlock>>;
+
+/// What the Adj-RIB-Out of a group represented by `rep` holds for prefix `id`: the
+/// attributes to send (and the source peer that gets nothing), or why nothing. The one
+/// export decision, used by every flush and by `Rib::explain_export`.
+/// `learned`: the policy may export learned paths to this group at all.
+#[allow(clippy::too_many_arguments)]
+fn export_decision(
+    cfg: &RibConfig,
+    table: &super::table::Table,
+    peers: &[Option<super::RibPeer>],
+    policy: &dyn super::Policy,
+    interner: &mut super::intern::Interner,
+    rep: &PeerInfo,
+    id: u32,
+    learned: bool,
+    cache: &mut RewriteCache,
+) -> Result<OutSlot, ExportBlock> {
+    let e = table.entry(id).ok_or(ExportBlock::NoBestPath)?;
+    let best = e.best().ok_or(ExportBlock::NoBestPath)?;
+    if !learned && best.src != LOCAL_SRC {
+        return Err(ExportBlock::LearnedNotExported);
+    }
+    let attrs = &best.attrs;
+    let src = if best.src == LOCAL_SRC {
+        None
+    } else {
+        match peers.get(best.src as usize) {
+            Some(Some(s)) => Some(&s.info),
+            _ => return Err(ExportBlock::NoBestPath),
+        }
+    };
+    let prefix = table.prefix_of(e);
+    let afi = prefix.afi();
+    let key = (Arc::as_ptr(attrs) as usize, best.src);
+    let r = cache
+        .entry(key)
+        .or_insert_with(|| rewrite(cfg, rep, afi, src, attrs).map(|a| interner.intern(a)))
+        .clone()?;
+    let source = src.map_or(Source::Local, Source::Peer);
+    let mut cow = Cow::Borrowed(&*r);
+    if !policy.export(rep, &prefix, source, &mut cow) {
+        return Err(ExportBlock::Policy);
+    }
+    let fin = match cow {
+        Cow::Borrowed(_) => r.clone(),
+        Cow::Owned(a) => interner.intern(a),
+    };
+    if fin.next_hop_for(afi).is_none() {
+        return Err(ExportBlock::NoNextHop);
+    }
+    Ok(OutSlot {
+        attrs: Some(fin),
+        except: best.src,
+    })
+}
 
 impl Rib {
     fn group_key(&self, info: &PeerInfo) -> GroupKey {
@@ -605,49 +744,81 @@ impl Rib {
         learned: bool,
         cache: &mut RewriteCache,
     ) -> OutSlot {
-        let none = OutSlot::default();
-        let Some(e) = self.table.entry(id) else {
-            return none;
+        export_decision(
+            &self.cfg,
+            &self.table,
+            &self.peers,
+            &*self.policy,
+            &mut self.interner,
+            &g.rep,
+            id,
+            learned,
+            cache,
+        )
+        .unwrap_or_default()
+    }
+
+    /// One prefix towards one peer (see [`ExportView`]): the same decision a flush
+    /// takes, on scratch storage, so asking changes nothing.
+    pub(crate) fn explain_export(&self, peer: PeerId, prefix: &Prefix) -> ExportView {
+        let id = self.table.get(prefix);
+        let pending = id
+            .and_then(|i| self.table.entry(i))
+            .is_some_and(|e| e.flags() & F_EXPORT != 0);
+        let slot = self.slot(peer);
+        let group = slot
+            .filter(|s| s.up)
+            .and_then(|s| s.group)
+            .and_then(|g| self.groups.get(g)?.as_ref());
+        let sent = match (id, group) {
+            (Some(i), Some(g)) if g.members.binary_search(&peer).is_ok() => g
+                .slots
+                .get(i)
+                .filter(|s| s.except != peer.0)
+                .and_then(|s| s.attrs.clone()),
+            _ => None,
         };
-        let Some(best) = e.best() else { return none };
-        if !learned && best.src != LOCAL_SRC {
-            return none;
-        }
-        let attrs = &best.attrs;
-        let src = if best.src == LOCAL_SRC {
-            None
-        } else {
-            match self.peers.get(best.src as usize) {
-                Some(Some(s)) => Some(&s.info),
-                _ => return none,
+        let decision = match (slot, id) {
+            (None, _) => Err(ExportBlock::PeerDown),
+            (Some(s), _) if !s.up => Err(ExportBlock::PeerDown),
+            (_, None) => Err(ExportBlock::NoBestPath),
+            (Some(_), Some(i))
+                if self
+                    .table
+                    .entry(i)
+                    .and_then(|e| e.best())
+                    .is_some_and(|b| b.src == peer.0) =>
+            {
+                Err(ExportBlock::FromThisPeer)
+            }
+            (Some(s), Some(i)) => {
+                let learned = self.policy.exports_learned(&s.info);
+                let mut interner = super::intern::Interner::default();
+                let mut cache = RewriteCache::default();
+                export_decision(
+                    &self.cfg,
+                    &self.table,
+                    &self.peers,
+                    &*self.policy,
+                    &mut interner,
+                    &s.info,
+                    i,
+                    learned,
+                    &mut cache,
+                )
+                .and_then(|o| {
+                    if o.except == peer.0 {
+                        Err(ExportBlock::FromThisPeer)
+                    } else {
+                        o.attrs.ok_or(ExportBlock::NoBestPath)
+                    }
+                })
             }
         };
-        let prefix = self.table.prefix_of(e);
-        let afi = prefix.afi();
-        let key = (Arc::as_ptr(attrs) as usize, best.src);
-        let interner = &mut self.interner;
-        let rewritten = cache
-            .entry(key)
-            .or_insert_with(|| {
-                rewrite(&self.cfg, &g.rep, afi, src, attrs).map(|a| interner.intern(a))
-            })
-            .clone();
-        let Some(r) = rewritten else { return none };
-        let source = src.map_or(Source::Local, Source::Peer);
-        let mut cow = Cow::Borrowed(&*r);
-        if !self.policy.export(&g.rep, &prefix, source, &mut cow) {
-            return none;
-        }
-        let fin = match cow {
-            Cow::Borrowed(_) => r.clone(),
-            Cow::Owned(a) => self.interner.intern(a),
-        };
-        if fin.next_hop_for(afi).is_none() {
-            return none;
-        }
-        OutSlot {
-            attrs: Some(fin),
-            except: best.src,
+        ExportView {
+            sent,
+            decision,
+            pending,
         }
     }
 

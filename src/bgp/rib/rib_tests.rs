@@ -1171,3 +1171,90 @@ fn groups_that_take_no_learned_paths_get_only_local_ones() {
     assert_eq!(more, vec![pfx("10.1.0.0/24")]);
     assert_eq!(r.counters(to).unwrap().advertised, 2);
 }
+
+/// `explain_best` names the decision step the daemon's selection used, for each loser.
+#[test]
+fn explain_best_names_the_deciding_step() {
+    let mut r = rib(None);
+    let a = up(&mut r, info(1, 65001));
+    let b = up(&mut r, info(2, 65002));
+    let c = up(&mut r, info(3, LOCAL_AS));
+    let p = pfx("10.9.0.0/16");
+    r.announce(a, attrs(&[65001], "192.0.2.1"), &[p]).unwrap();
+    r.announce(b, attrs(&[65002, 65009], "192.0.2.2"), &[p])
+        .unwrap();
+    let mut lp = attrs(&[65003], "192.0.2.3");
+    lp.local_pref = Some(50);
+    r.announce(c, lp, &[p]).unwrap();
+    let paths = r.paths(&p);
+    assert_eq!(paths[0].peer(), Some(a));
+    let steps = r.explain_best(&p);
+    let by_peer: Vec<(Option<PeerId>, Option<BestStep>)> =
+        paths.iter().map(|x| x.peer()).zip(steps).collect();
+    assert!(by_peer.contains(&(Some(a), None)));
+    assert!(by_peer.contains(&(Some(b), Some(BestStep::AsPathLength))));
+    assert!(by_peer.contains(&(Some(c), Some(BestStep::LocalPref))));
+    // A local path beats everything at the "locally originated" step.
+    r.originate(p, attrs(&[], "192.0.2.254"));
+    let steps = r.explain_best(&p);
+    assert_eq!(steps.len(), 4);
+    assert!(steps[1..].iter().all(|s| *s == Some(BestStep::Local)));
+    assert!(BestStep::Med.to_string().contains("MED"));
+}
+
+/// The loop checks say which loop; `explain_export` gives the RIB's export rule that
+/// stopped a prefix, and the attributes actually sent when it went out.
+#[test]
+fn import_loops_and_export_blocks_have_reasons() {
+    let mut r = rib(None);
+    let ext = up(&mut r, info(1, 65001));
+    let ib1 = up(&mut r, info(2, LOCAL_AS));
+    let ib2 = up(&mut r, info(3, LOCAL_AS));
+    assert_eq!(
+        r.import_loop(ext, &attrs(&[65001, LOCAL_AS], "192.0.2.1")),
+        Err(ImportLoop::AsPath(LOCAL_AS))
+    );
+    let mut orig = attrs(&[], "192.0.2.2");
+    orig.originator_id = Some("10.0.0.1".parse().unwrap());
+    assert_eq!(r.import_loop(ib1, &orig), Err(ImportLoop::OriginatorId));
+    assert_eq!(r.import_loop(ib1, &attrs(&[], "192.0.2.2")), Ok(()));
+    // An iBGP-learned prefix: sent to the eBGP peer, not to the other iBGP peer (no
+    // reflection), and nothing back to its source.
+    let p = pfx("10.20.0.0/16");
+    r.announce(ib1, attrs(&[], "192.0.2.2"), &[p]).unwrap();
+    r.take_out();
+    let to_ext = r.explain_export(ext, &p);
+    let sent = to_ext.sent.expect("sent to the eBGP peer");
+    assert_eq!(sent.as_path.to_string(), LOCAL_AS.to_string());
+    assert!(to_ext.decision.is_ok() && !to_ext.pending);
+    assert_eq!(
+        r.explain_export(ib2, &p).decision.err(),
+        Some(ExportBlock::IbgpSplitHorizon)
+    );
+    assert!(r.explain_export(ib2, &p).sent.is_none());
+    assert_eq!(
+        r.explain_export(ib1, &p).decision.err(),
+        Some(ExportBlock::FromThisPeer)
+    );
+    // NO_EXPORT keeps it from the eBGP peer; a prefix nobody has: no best path.
+    let mut ne = attrs(&[], "192.0.2.2");
+    ne.communities.push(crate::bgp::types::community::NO_EXPORT);
+    let q = pfx("10.21.0.0/16");
+    r.announce(ib1, ne, &[q]).unwrap();
+    assert!(r.explain_export(ext, &q).pending, "not flushed yet");
+    r.take_out();
+    assert_eq!(
+        r.explain_export(ext, &q).decision.err(),
+        Some(ExportBlock::NoExport)
+    );
+    assert_eq!(
+        r.explain_export(ext, &pfx("10.99.0.0/16")).decision.err(),
+        Some(ExportBlock::NoBestPath)
+    );
+    // A peer that is down.
+    r.peer_down(ext, false).unwrap();
+    assert_eq!(
+        r.explain_export(ext, &p).decision.err(),
+        Some(ExportBlock::PeerDown)
+    );
+}

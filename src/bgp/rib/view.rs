@@ -204,3 +204,31 @@ impl Rib {
         })
     }
 }
+
+impl Rib {
+    /// For each path of `prefix` (in `paths` order, best first): the decision-process
+    /// step by which the best path beat it (`None` for the best path itself).
+    pub(crate) fn explain_best(&self, prefix: &Prefix) -> Vec<Option<super::BestStep>> {
+        let paths = self.paths(prefix);
+        let lookup = super::peer_lookup(&self.peers);
+        let Some(best) = paths.first() else {
+            return Vec::new();
+        };
+        std::iter::once(None)
+            .chain(
+                paths[1..]
+                    .iter()
+                    .map(|p| Some(super::best::compare_step(best, p, &lookup).1)),
+            )
+            .collect()
+    }
+
+    /// Why the RIB itself would refuse `attrs` from `peer` (loops), before any import
+    /// policy: the same check every received path goes through.
+    pub(crate) fn import_loop(&self, peer: PeerId, attrs: &Attrs) -> Result<(), super::ImportLoop> {
+        match self.peer(peer) {
+            Some(info) => super::import_loop_check(&self.cfg, info, attrs),
+            None => Ok(()),
+        }
+    }
+}

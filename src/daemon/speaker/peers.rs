@@ -229,6 +229,7 @@ impl Speaker {
                 stale_deadline: None,
                 limiter: PrefixLimiter::new(plan_limit),
                 log_gate: LogGate::new(LOG_WINDOW, LOG_BURST),
+                admin_down: None,
             },
         );
         self.input(registry, addr, Input::Start, now);
@@ -339,7 +340,14 @@ impl Speaker {
                 },
                 now,
             );
-            self.input(registry, addr, Input::Start, now);
+            // A peer disabled by an operator stays down.
+            if self
+                .peers
+                .get(&addr)
+                .is_some_and(|p| p.admin_down.is_none())
+            {
+                self.input(registry, addr, Input::Start, now);
+            }
         }
     }
 }

@@ -13,13 +13,16 @@ use std::time::Duration;
 use super::super::{ChildGuard, kube_bgp_bin, wait_for};
 use super::Lab;
 
-/// Flags the lab passes unless the test gives them itself.
-const LAB_FLAGS: [&str; 5] = [
+/// Flags the lab passes unless the test gives them itself. The graceful-shutdown wait
+/// is off (`0`): a stop sends Cease at once, as the tests written before it expect;
+/// the drain tests give `--graceful-shutdown-time` themselves.
+const LAB_FLAGS: [&str; 6] = [
     "kubeconfig",
     "hostname-override",
     "ctl-socket",
     "metrics-port",
     "cni-conf-path",
+    "graceful-shutdown-time",
 ];
 
 /// Whether `flags` already sets `--name` (as `--name=v` or `--name v`).
@@ -70,7 +73,8 @@ pub fn count_established(v: &serde_json::Value) -> usize {
 impl Lab {
     /// Starts kube-bgp in node `i`'s namespace: `kube-bgp --kubeconfig=… \
     /// --hostname-override=<name> --ctl-socket=<dir>/ctl.sock --metrics-port=0 \
-    /// --cni-conf-path=<dir>/net.d/10-kuberouter.conflist EXTRA`
+    /// --cni-conf-path=<dir>/net.d/10-kuberouter.conflist --graceful-shutdown-time=0 \
+    /// EXTRA`
     /// (a lab flag the caller also gives is left out). Output goes to the node's log.
     /// Does not wait for anything; see `wait_ctl` and `wait_established`.
     pub fn start_kube_bgp(&mut self, i: usize, extra: &[&str]) {
@@ -93,6 +97,7 @@ impl Lab {
             node.ctl_socket().display().to_string(),
             "0".to_string(),
             node.cni_conf().display().to_string(),
+            "0".to_string(),
         ]) {
             if !has_flag(&node.flags, flag) {
                 args.push(format!("--{flag}={value}"));

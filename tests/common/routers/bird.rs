@@ -31,7 +31,29 @@ fn render(r: &Router) -> String {
         s += "}\n";
     }
     // Only our statics and what BGP learned go out (not the connected routes).
-    s += "filter bgp_out { if source ~ [RTS_STATIC, RTS_BGP] then accept; reject; }\n";
+    let tag: String = c
+        .export_communities
+        .iter()
+        .map(|(a, v)| format!("bgp_community.add(({a}, {v})); "))
+        .collect();
+    s += &format!(
+        "filter bgp_out {{ if source ~ [RTS_STATIC, RTS_BGP] then {{ {tag}accept; }} reject; }}\n"
+    );
+    // RFC 8326 §4: a route its sender is draining gets LOCAL_PREF 0.
+    let import = if c.graceful_shutdown_import {
+        s += "filter bgp_in { if (65535, 0) ~ bgp_community then bgp_local_pref = 0; accept; }\n";
+        "import filter bgp_in"
+    } else {
+        "import all"
+    };
+    if c.kernel_export {
+        // The best BGP routes go into the kernel: the router forwards along them.
+        for v in ["ipv4", "ipv6"] {
+            s += &format!(
+                "protocol kernel {{ {v} {{ import none; export where source = RTS_BGP; }}; }}\n"
+            );
+        }
+    }
     let port = if c.port == 179 {
         String::new()
     } else {
@@ -99,10 +121,10 @@ fn render(r: &Router) -> String {
             c.connect_retry
         );
         if n.v4 {
-            s += "  ipv4 { import all; export filter bgp_out; };\n";
+            s += &format!("  ipv4 {{ {import}; export filter bgp_out; }};\n");
         }
         if n.v6 {
-            s += "  ipv6 { import all; export filter bgp_out; };\n";
+            s += &format!("  ipv6 {{ {import}; export filter bgp_out; }};\n");
         }
         s += "}\n";
     }

@@ -25,6 +25,8 @@ fn render(r: &Router) -> String {
     // Without these, FRR 8 sends nothing to eBGP peers and drops `network` routes that
     // have no IGP route behind them.
     s += " no bgp ebgp-requires-policy\n no bgp network import-check\n no bgp default ipv4-unicast\n";
+    // Session changes and NOTIFICATIONs (with a shutdown message) in bgpd.log.
+    s += " bgp log-neighbor-changes\n";
     for n in &c.neighbors {
         let a = n.addr;
         s += &format!(" neighbor {a} remote-as {}\n", n.asn);
@@ -205,6 +207,12 @@ pub(super) fn session(r: &Router, peer: IpAddr) -> SessionState {
         .and_then(Value::as_str)
         .map(SessionState::parse)
         .unwrap_or(SessionState::Unknown)
+}
+
+/// `show bgp neighbors PEER` as text (the last reset and its NOTIFICATION, message
+/// counters).
+pub(super) fn neighbor_text(r: &Router, peer: IpAddr) -> String {
+    vtysh(r, &[&format!("show bgp neighbors {peer}")]).unwrap_or_default()
 }
 
 fn bfd_peer_line(p: &BfdPeer) -> String {
