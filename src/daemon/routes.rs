@@ -791,7 +791,10 @@ impl KernelRoutes {
                         self.tend_tunnels(now);
                         return;
                     }
-                    Err(e) => rec.finish(pass, Err(e)),
+                    Err(e) => {
+                        let covered = self.covered(&pass);
+                        (rec.finish(pass, Err(e)), covered)
+                    }
                 }
             }
             // Nothing to send, or no writer thread: send on this thread.
@@ -800,11 +803,13 @@ impl KernelRoutes {
                 let t = Instant::now();
                 let result = rec.send(&mut pass);
                 pass.set_kernel_time(t.elapsed());
-                rec.finish(pass, result)
+                let covered = self.covered(&pass);
+                (rec.finish(pass, result), covered)
             }
-            (Err(e), _) => Err(e),
+            (Err(e), _) => (Err(e), None),
         };
-        self.after_pass(res, &mut rec, now);
+        let (res, covered) = res;
+        self.after_pass(res, covered.as_deref(), &mut rec, now);
         self.rec = Some(rec);
         self.tend_tunnels(now);
     }
@@ -852,17 +857,31 @@ impl KernelRoutes {
             };
             pass.set_kernel_time(d.duration);
             self.stats.writer_idle += d.idle;
+            let covered = self.covered(&pass);
             let res = rec.finish(pass, d.result);
-            self.after_pass(res, &mut rec, now);
+            self.after_pass(res, covered.as_deref(), &mut rec, now);
         }
         self.rec = Some(rec);
         self.tend_tunnels(now);
     }
 
-    /// Statistics, logs and the next pass's timing after a pass finished.
+    /// The prefixes `pass` operates on, sorted, when some route failure is remembered
+    /// (only then does `log_failures` need them; a pass holds up to 16k operations).
+    fn covered(&self, pass: &Pass) -> Option<Vec<Prefix>> {
+        if self.logged_failures.is_empty() {
+            return None;
+        }
+        let mut v: Vec<Prefix> = pass.ops().iter().map(|o| o.prefix()).collect();
+        v.sort_unstable();
+        Some(v)
+    }
+
+    /// Statistics, logs and the next pass's timing after a pass finished. `covered`:
+    /// the pass's prefixes (see `covered`).
     fn after_pass(
         &mut self,
         res: Result<ReconcileStats, NetlinkError>,
+        covered: Option<&[Prefix]>,
         rec: &mut Reconciler,
         now: Instant,
     ) {
@@ -897,7 +916,9 @@ impl KernelRoutes {
                         );
                     }
                 }
-                log_failures(&mut self.logged_failures, &st.failures, rec);
+                log_failures(&mut self.logged_failures, &st.failures, covered, |p| {
+                    rec.installed().get(p).is_some()
+                });
                 if st.more {
                     self.continue_backlog(now);
                 } else if st.failed > 0 {
@@ -917,19 +938,24 @@ impl KernelRoutes {
 }
 
 /// Logs each failing route once (and once when it recovers); `logged` remembers what
-/// was logged for which prefix.
+/// was logged for which prefix. A remembered prefix is forgotten only when this pass
+/// operated on it (`covered`, sorted) without failing: with two batches in flight, a
+/// pass that did not touch a still-failing prefix says nothing about it.
 fn log_failures(
     logged: &mut BTreeMap<Prefix, String>,
     failures: &[RouteFailure],
-    rec: &Reconciler,
+    covered: Option<&[Prefix]>,
+    installed: impl Fn(&Prefix) -> bool,
 ) {
     let failing: BTreeSet<Prefix> = failures.iter().map(|f| f.op.prefix()).collect();
-    for p in logged.keys().filter(|p| !failing.contains(p)) {
-        if rec.installed().get(p).is_some() {
+    let covered = covered.unwrap_or_default();
+    let settled = |p: &Prefix| !failing.contains(p) && covered.binary_search(p).is_ok();
+    for p in logged.keys().filter(|p| settled(p)) {
+        if installed(p) {
             info!("kernel", "{p} installed after earlier failures");
         }
     }
-    logged.retain(|p, _| failing.contains(p));
+    logged.retain(|p, _| !settled(p));
     let mut shown = 0;
     for f in failures {
         let what = format!("{}: {}", f.op.name(), f.error);
@@ -1063,6 +1089,35 @@ pub(crate) fn route_for(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failure_is_remembered_until_a_pass_that_touched_it_succeeds() {
+        let bad = p("10.244.3.0/24");
+        let other = p("10.244.4.0/24");
+        let fail = |pr: Prefix| RouteFailure {
+            op: crate::kernel::Op::Add(crate::kernel::KernelRoute::via(pr, ip("10.0.0.2"))),
+            error: crate::kernel::netlink::Errno {
+                errno: libc::EEXIST,
+                msg: None,
+            },
+        };
+        let mut logged = BTreeMap::new();
+        log_failures(&mut logged, &[fail(bad)], Some(&[bad]), |_| false);
+        assert!(logged.contains_key(&bad));
+        // A pass (the other batch in flight) that did not touch it: still remembered.
+        log_failures(&mut logged, &[], Some(&[other]), |_| false);
+        log_failures(&mut logged, &[], None, |_| false);
+        assert!(
+            logged.contains_key(&bad),
+            "forgotten by a pass that never touched it"
+        );
+        // The same failure again: remembered once, not logged again.
+        log_failures(&mut logged, &[fail(bad)], Some(&[bad]), |_| false);
+        assert_eq!(logged.len(), 1);
+        // A pass that touched it without failing: forgotten.
+        log_failures(&mut logged, &[], Some(&[bad, other]), |q| *q == bad);
+        assert!(logged.is_empty());
+    }
 
     fn p(s: &str) -> Prefix {
         s.parse().unwrap()
