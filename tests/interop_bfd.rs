@@ -1,7 +1,8 @@
 //! kube-bgp's BFD (the sans-IO core in `kube_bgp::bfd` over its real UDP sockets)
 //! against BIRD's `bfd` protocol and FRR's bfdd, in network namespaces, IPv4 and IPv6,
-//! single hop (RFC 5881) and multihop (RFC 5883). Not yet through the daemon: a small
-//! event loop here drives the registry and sockets as the daemon will.
+//! single hop (RFC 5881) and multihop (RFC 5883). Not through the daemon: a small event
+//! loop here drives the registry and sockets as the daemon does (`e2e_bfd` runs BFD
+//! through the daemon, beside the BGP sessions).
 //!
 //! Each scenario checks, against the real router:
 //! - the session comes Up, with the negotiated timers on both sides (ours from the
@@ -171,7 +172,7 @@ impl Drop for Speaker {
     }
 }
 
-/// The event loop: the daemon's future BFD loop in miniature.
+/// The event loop: the daemon's BFD loop in miniature.
 fn run_loop(
     sessions: Vec<(SessionKey, BfdTimers)>,
     cmds: mpsc::Receiver<Cmd>,

@@ -290,6 +290,8 @@ pub enum NotificationCode {
     CeaseConfigChange,
     CeaseCollision,
     CeaseOutOfResources,
+    /// RFC 9384: the BFD session protecting the BGP session went down.
+    CeaseBfdDown,
     RouteRefreshBadLength,
     SendHoldTimerExpired,
     /// A pair without a name here (received from a peer).
@@ -302,7 +304,7 @@ pub enum NotificationCode {
 use NotificationCode as N;
 
 /// Every named pair with its (code, subcode) and its RFC name.
-const NAMED: [(NotificationCode, u8, u8, &str); 35] = [
+const NAMED: [(NotificationCode, u8, u8, &str); 36] = [
     (
         N::HeaderNotSynchronized,
         1,
@@ -376,6 +378,7 @@ const NAMED: [(NotificationCode, u8, u8, &str); 35] = [
     (N::CeaseConfigChange, 6, 6, "Other Configuration Change"),
     (N::CeaseCollision, 6, 7, "Connection Collision Resolution"),
     (N::CeaseOutOfResources, 6, 8, "Out of Resources"),
+    (N::CeaseBfdDown, 6, 10, "BFD Down"),
     (N::RouteRefreshBadLength, 7, 1, "Invalid Message Length"),
     (N::SendHoldTimerExpired, 8, 0, ""),
 ];

@@ -104,6 +104,10 @@ pub struct PeerPlan {
     /// GTSM (RFC 5082): drop packets from the peer with a TTL below this (set by the
     /// daemon for directly connected nodes with `--bgp-node-ttl-security`).
     pub(crate) min_ttl: Option<u8>,
+    /// BFD protects this session: `--enable-bfd` for global peers, the peer's `bfd:`
+    /// block for annotation peers, `--enable-bfd-nodes` for node peers. The daemon runs
+    /// the BFD session (single hop or multihop by where the peer is) beside the BGP one.
+    pub bfd: Option<Bfd>,
 }
 
 /// Computes the local identity. `None` (with problems) when BGP cannot run yet: no local
@@ -309,6 +313,7 @@ pub(crate) fn node_peers(
             },
             prefix_limit: node_prefix_limit(settings, nodes, n),
             min_ttl: None,
+            bfd: settings.node_bfd,
         });
     }
     out
@@ -323,7 +328,7 @@ pub struct ExternalSpec {
     pub password: Option<Password>,
     pub(crate) local_ip: Option<IpAddr>,
     /// BFD for this peer: `--enable-bfd` for global peers, the peer's `bfd:` block for
-    /// annotation peers. Not yet acted on by the daemon.
+    /// annotation peers.
     pub bfd: Option<Bfd>,
 }
 
@@ -406,6 +411,7 @@ pub(crate) fn external_peers(
             kind: kind.clone(),
             prefix_limit: settings.max_prefixes,
             min_ttl: None,
+            bfd: s.bfd,
         });
     }
     out

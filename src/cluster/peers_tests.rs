@@ -552,3 +552,46 @@ fn bfd_settings_reach_the_cluster_settings() {
     );
     assert_eq!(annotation_peers(&local).unwrap()[0].bfd, None);
 }
+
+#[test]
+fn bfd_reaches_each_kind_of_peer_plan() {
+    let fast = Bfd {
+        port: 3784,
+        detection_multiplier: 3,
+        desired_min_tx: std::time::Duration::from_millis(100),
+        required_min_rx: std::time::Duration::from_millis(100),
+    };
+    let nodes = vec![node("a", "10.0.0.1", &[]), node("b", "10.0.0.2", &[])];
+    let mesh = Settings {
+        node_bfd: Some(fast),
+        ..Settings::default()
+    };
+    let id = identity(&mesh, Some(&nodes[0]), &mut vec![]).unwrap();
+    let p = node_peers(&mesh, &id, &nodes[0], &nodes, &mut vec![]);
+    assert_eq!(p[0].bfd, Some(fast), "--enable-bfd-nodes");
+    let p = node_peers(&Settings::default(), &id, &nodes[0], &nodes, &mut vec![]);
+    assert_eq!(p[0].bfd, None);
+    // Global peers take --enable-bfd; node peers do not.
+    let global = Settings {
+        global_peers: vec![GlobalPeer {
+            ip: "10.0.0.99".parse().unwrap(),
+            asn: 65000,
+            port: 179,
+            password: None,
+        }],
+        global_bfd: Some(fast),
+        ..Settings::default()
+    };
+    let p = external_peers(&global, &id, &nodes[0], &mut vec![]);
+    assert_eq!(p[0].bfd, Some(fast));
+    assert_eq!(
+        node_peers(&global, &id, &nodes[0], &nodes, &mut vec![])[0].bfd,
+        None
+    );
+    // Annotation peers: each its own `bfd:` block.
+    let yaml = "- remoteip: 10.0.0.7\n  remoteasn: 65000\n  bfd: {enabled: true, detection_multiplier: 5}\n- remoteip: 10.0.0.8\n  remoteasn: 65000\n";
+    let local = node("a", "10.0.0.1", &[(ANN_PEERS, yaml)]);
+    let p = external_peers(&Settings::default(), &id, &local, &mut vec![]);
+    assert_eq!(p[0].bfd.map(|b| b.detection_multiplier), Some(5));
+    assert_eq!(p[1].bfd, None);
+}

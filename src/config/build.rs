@@ -535,18 +535,9 @@ pub fn build(raw: &Raw) -> Result<Config, ConfigError> {
         None => None,
         Some(path) => Some(node_password(&path)?),
     };
+    // BFD and graceful restart are meant to be used together (kube-router warns about
+    // the pair): kube-bgp tells its BFD peers AdminDown before a graceful stop.
     let (bfd, bfd_nodes) = bfd(raw)?;
-    for (on, flag) in [
-        (bfd.is_some(), "--enable-bfd"),
-        (bfd_nodes.is_some(), "--enable-bfd-nodes"),
-    ] {
-        if on {
-            warnings.push(format!(
-                "{flag}: the BFD settings are validated, but BFD is not yet active on BGP \
-                 sessions; they rely on the BGP hold timer"
-            ));
-        }
-    }
 
     let overlay_type = match raw.last("overlay-type").unwrap_or("subnet") {
         "subnet" => OverlayType::Subnet,

@@ -193,6 +193,7 @@ pub fn render(d: &Daemon) -> String {
             p.stats.established_transitions as f64,
         );
     }
+    bfd_metrics(&mut o, d);
     prom::header(
         &mut o,
         "kube_bgp_import_refused_total",
@@ -428,4 +429,105 @@ pub fn render(d: &Daemon) -> String {
     );
     let _ = writeln!(o);
     o
+}
+
+/// BFD: per protected peer its state, negotiated detection time, state changes and the
+/// failures it detected (each ended the peer's BGP session), and node-wide drops.
+fn bfd_metrics(o: &mut String, d: &Daemon) {
+    prom::header(
+        o,
+        "kube_bgp_bfd_session_up",
+        "gauge",
+        "1 while the BFD session protecting a BGP peer is Up, else 0",
+    );
+    for (addr, l, s) in d.bfd.sessions() {
+        prom::sample(
+            o,
+            "kube_bgp_bfd_session_up",
+            &[("address", &addr.to_string()), ("hop", l.key.hop.name())],
+            if s.state() == crate::bfd::BfdState::Up {
+                1.0
+            } else {
+                0.0
+            },
+        );
+    }
+    prom::header(
+        o,
+        "kube_bgp_bfd_detection_time_seconds",
+        "gauge",
+        "Negotiated BFD detection time (peer multiplier x agreed receive interval)",
+    );
+    for (addr, _, s) in d.bfd.sessions() {
+        if let Some(t) = s.detection_time() {
+            prom::sample(
+                o,
+                "kube_bgp_bfd_detection_time_seconds",
+                &[("address", &addr.to_string())],
+                t.as_secs_f64(),
+            );
+        }
+    }
+    prom::header(
+        o,
+        "kube_bgp_bfd_state_changes_total",
+        "counter",
+        "BFD session state changes per peer",
+    );
+    for (addr, l, _) in d.bfd.sessions() {
+        prom::sample(
+            o,
+            "kube_bgp_bfd_state_changes_total",
+            &[("address", &addr.to_string())],
+            l.state_changes as f64,
+        );
+    }
+    prom::header(
+        o,
+        "kube_bgp_bfd_failures_total",
+        "counter",
+        "Forwarding failures BFD detected per peer (each ends the BGP session with Cease 6/10), by cause",
+    );
+    for (addr, l, _) in d.bfd.sessions() {
+        let a = addr.to_string();
+        for (cause, v) in [
+            ("detection_time_expired", l.detection_expired),
+            ("peer_down", l.peer_down),
+        ] {
+            prom::sample(
+                o,
+                "kube_bgp_bfd_failures_total",
+                &[("address", &a), ("cause", cause)],
+                v as f64,
+            );
+        }
+    }
+    prom::header(
+        o,
+        "kube_bgp_bfd_peer_admin_down_total",
+        "counter",
+        "Times a BFD peer went AdminDown (planned; the BGP session is kept)",
+    );
+    for (addr, l, _) in d.bfd.sessions() {
+        prom::sample(
+            o,
+            "kube_bgp_bfd_peer_admin_down_total",
+            &[("address", &addr.to_string())],
+            l.peer_admin_down as f64,
+        );
+    }
+    prom::header(
+        o,
+        "kube_bgp_bfd_packets_dropped_total",
+        "counter",
+        "Received BFD packets dropped, by reason",
+    );
+    for (reason, v) in &d.bfd.counters.drops {
+        prom::sample(
+            o,
+            "kube_bgp_bfd_packets_dropped_total",
+            &[("reason", reason)],
+            *v as f64,
+        );
+    }
 }

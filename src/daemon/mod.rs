@@ -7,6 +7,7 @@
 //! originated routes and policies updated, kernel routes reconciled (D1).
 
 mod admin;
+pub(crate) mod bfd_link;
 mod conn;
 mod drain;
 pub mod explain;
@@ -105,6 +106,8 @@ pub struct Daemon {
     pub snapshot: Snapshot,
     pub plan: Plan,
     pub speaker: Option<Speaker>,
+    /// BFD sessions of the BGP peers that have BFD configured.
+    pub bfd: bfd_link::BfdLink,
     pub routes: routes::KernelRoutes,
     pub started: Instant,
     pub counters: Counters,
@@ -215,6 +218,7 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         snapshot: Snapshot::new(),
         plan: Plan::default(),
         speaker: None,
+        bfd: bfd_link::BfdLink::new(bfd_seed()),
         routes,
         started: Instant::now(),
         counters: Counters::default(),
@@ -257,6 +261,9 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         if let Some(k) = d.routes.next_deadline() {
             deadline = deadline.min(k);
         }
+        if let Some(b) = d.bfd.next_deadline() {
+            deadline = deadline.min(b);
+        }
         if let Some(w) = next_watchdog {
             deadline = deadline.min(w);
         }
@@ -274,6 +281,7 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
             deadline = deadline.min(dl);
         }
         let busy = d.speaker.as_ref().is_some_and(|s| s.has_pending_reads())
+            || d.bfd.has_pending_reads()
             || ctl_server.as_ref().is_some_and(|s| s.has_pending());
         let timeout = if busy {
             // Unread input waits in a socket: only look for new events.
@@ -312,6 +320,10 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                     }
                 }
                 Token(p) if (PODNET_BASE..PODNET_END).contains(&p) => podnet.on_readable(now),
+                t if d.bfd.owns(t) => {
+                    let changes = d.bfd.ready(t, now);
+                    d.on_bfd_changes(&registry, changes, now);
+                }
                 _ => {
                     if let Some(s) = ctl_server.as_mut().filter(|s| s.owns(t)) {
                         s.ready(
@@ -357,6 +369,10 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         if let Some(sp) = d.speaker.as_mut().filter(|s| s.has_pending_reads()) {
             sp.drive_pending(&registry, now);
         }
+        // BFD first: a failure it detects ends its BGP session before anything else.
+        let mut bfd_changes = d.bfd.drive_pending(now);
+        bfd_changes.extend(d.bfd.on_timers(now));
+        d.on_bfd_changes(&registry, bfd_changes, now);
         // Timers.
         if let Some(sp) = d.speaker.as_mut() {
             sp.on_timers(&registry, now);
@@ -460,6 +476,9 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         }
     );
     d.withdraw_after_drain(&registry);
+    if graceful {
+        bfd_admin_down_before_stop(&mut d);
+    }
     if let Some(sp) = d.speaker.as_mut() {
         sp.shutdown(&registry, !graceful, Instant::now());
         // The Cease NOTIFICATIONs: half a second in all, however many peers.
@@ -470,6 +489,36 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         let _ = std::fs::remove_file(path);
     }
     Ok(())
+}
+
+/// How long a stop with graceful restart may spend telling BFD peers AdminDown.
+const BFD_ADMIN_DOWN_BOUND: Duration = Duration::from_secs(1);
+
+/// On a stop with graceful restart: the BGP connections are closed (peers enter
+/// graceful-restart helper mode on the TCP close, as without BFD), then the BFD
+/// sessions go AdminDown, so peers take the stop for what it is (planned, the forwarding
+/// plane stays) and keep our routes as graceful restart says instead of seeing a BFD
+/// failure and withdrawing them (BFD runs in this process: its C bit is 0). A SIGKILL
+/// sends nothing and is detected by peers as a failure.
+fn bfd_admin_down_before_stop(d: &mut Daemon) {
+    if d.bfd.sessions().next().is_none() {
+        return;
+    }
+    // Dropping the speaker closes every BGP socket without a NOTIFICATION (what the
+    // exit would do a moment later); the kernel routes stay.
+    d.speaker = None;
+    let n = d.bfd.admin_down_before_stop(BFD_ADMIN_DOWN_BOUND);
+    info!("bfd", "told {n} BFD peer(s) AdminDown before stopping");
+}
+
+/// A seed for BFD discriminators, source ports and jitter: different per process, so a
+/// restarted kube-bgp does not reuse its discriminators.
+fn bfd_seed() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0xBFD);
+    t ^ (u64::from(std::process::id()) << 40) ^ 0xB0FD_5EED
 }
 
 /// Makes `policy` the RIB's unless it is already in force (`force`: re-evaluate even
@@ -811,11 +860,32 @@ impl Daemon {
         let t = Instant::now();
         sp.set_peers(registry, &plan.peers, now);
         self.counters.peers_sync_time.observe(t.elapsed());
+        let wants = bfd_link::bfd_wants(&plan.peers, &self.routes.connected());
+        self.bfd.set_sessions(registry, &wants, now);
         if sp.peers.len() != before {
             self.counters.peer_changes += 1;
         }
         self.routes.set_context(&plan, &self.snapshot, now);
         self.plan = plan;
+    }
+
+    /// BFD state changes: a failure of a session that was Up ends its BGP session at
+    /// once (Cease 6/10, routes withdrawn); anything else (coming Up, the peer's
+    /// AdminDown) leaves BGP alone.
+    fn on_bfd_changes(
+        &mut self,
+        registry: &mio::Registry,
+        changes: Vec<(IpAddr, crate::bfd::StateChange)>,
+        now: Instant,
+    ) {
+        for (peer, c) in changes {
+            if !c.is_failure() {
+                continue;
+            }
+            if let Some(sp) = self.speaker.as_mut() {
+                sp.bfd_down(registry, peer, now);
+            }
+        }
     }
 
     fn policy_for(&self, plan: &Plan) -> rib_policy::KubePolicy {
@@ -971,6 +1041,7 @@ mod tests {
             kind,
             prefix_limit: 0,
             min_ttl: None,
+            bfd: None,
         }
     }
 

@@ -995,6 +995,15 @@ impl Speaker {
         }
     }
 
+    /// The BFD session protecting `addr` detected a forwarding failure: an Established
+    /// session ends at once with Cease 6/10 and its routes are withdrawn (no graceful
+    /// restart retention), as on a hold timer expiry; otherwise nothing happens.
+    pub(crate) fn bfd_down(&mut self, registry: &Registry, addr: IpAddr, now: Instant) {
+        if self.peers.contains_key(&addr) {
+            self.input(registry, addr, Input::BfdDown, now);
+        }
+    }
+
     /// Peer address of a RIB peer id.
     pub(crate) fn addr_of(&self, id: PeerId) -> Option<IpAddr> {
         self.by_rib.get(&id).copied()

@@ -47,6 +47,7 @@ fn plan(port: u16) -> PeerPlan {
         kind: PeerKind::Global,
         prefix_limit: 0,
         min_ttl: None,
+        bfd: None,
     }
 }
 

@@ -60,8 +60,47 @@ pub(super) fn row(d: &Daemon, p: &PeerSlot) -> NeighborRow {
         received: counters.received as u64,
         accepted: counters.accepted as u64,
         advertised: counters.advertised as u64,
+        bfd: d
+            .bfd
+            .session(&p.plan.addr)
+            .map(|(_, s)| s.state().name().to_string())
+            .unwrap_or_default(),
         admin_down: p.admin_down.is_some(),
     }
+}
+
+fn us(v: std::time::Duration) -> u64 {
+    u64::try_from(v.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// The BFD session protecting `addr`, as `kube-bgp neighbor ADDR` shows it.
+fn bfd_detail(d: &Daemon, addr: &IpAddr) -> Option<ctl::NeighborBfd> {
+    let (l, s) = d.bfd.session(addr)?;
+    let detection = s.detection_time();
+    let mult = s.remote_detect_mult();
+    Some(ctl::NeighborBfd {
+        state: s.state().name().into(),
+        remote_state: s.remote_state().name().into(),
+        hop: l.key.hop.name().into(),
+        local_address: l.key.local.to_string(),
+        port: l.port,
+        local_discriminator: s.local_discr(),
+        remote_discriminator: s.remote_discr(),
+        desired_min_tx_us: us(l.timers.desired_min_tx),
+        required_min_rx_us: us(l.timers.required_min_rx),
+        detect_mult: l.timers.detect_mult,
+        tx_interval_us: s.tx_interval().filter(|_| s.remote_discr() != 0).map(us),
+        rx_interval_us: detection
+            .filter(|_| mult > 0)
+            .map(|t| us(t / u32::from(mult))),
+        remote_detect_mult: mult,
+        detection_time_us: detection.map(us),
+        local_diag: s.local_diag().to_string(),
+        remote_diag: s.remote_diag().to_string(),
+        since_secs: s.last_change().elapsed().as_secs(),
+        failures: l.detection_expired + l.peer_down,
+        peer_admin_downs: l.peer_admin_down,
+    })
 }
 
 fn detail(d: &Daemon, p: &PeerSlot) -> NeighborDetail {
@@ -135,6 +174,7 @@ fn detail(d: &Daemon, p: &PeerSlot) -> NeighborDetail {
         messages_received: p.stats.received.clone(),
         established_transitions: p.stats.established_transitions,
         last_error,
+        bfd_session: bfd_detail(d, &p.plan.addr),
         admin_down: p.admin_down.clone(),
     }
 }

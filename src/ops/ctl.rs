@@ -121,6 +121,44 @@ pub struct NeighborRow {
     /// Disabled by `kube-bgp neighbor ADDR disable` (shown as state `Idle(Admin)`).
     #[serde(default)]
     pub admin_down: bool,
+    /// State of the BFD session protecting this peer (`Up`, `Down`, `Init`,
+    /// `AdminDown`); empty without BFD.
+    #[serde(default)]
+    pub bfd: String,
+}
+
+/// The BFD session of a neighbour in `kube-bgp neighbor ADDR` (RFC 5880 terms).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeighborBfd {
+    pub state: String,
+    pub remote_state: String,
+    /// `single-hop` or `multihop`.
+    pub hop: String,
+    pub local_address: String,
+    pub port: u16,
+    pub(crate) local_discriminator: u32,
+    pub(crate) remote_discriminator: u32,
+    /// Configured: desired min TX, required min RX (microseconds), multiplier.
+    pub desired_min_tx_us: u64,
+    pub required_min_rx_us: u64,
+    pub detect_mult: u8,
+    /// Negotiated: the interval we send at (max of our desired TX and the peer's
+    /// required RX), the interval we expect the peer's packets at (max of our required
+    /// RX and its desired TX), the peer's multiplier and the resulting detection time.
+    /// `None` while the peer is not heard.
+    pub tx_interval_us: Option<u64>,
+    pub rx_interval_us: Option<u64>,
+    pub remote_detect_mult: u8,
+    pub detection_time_us: Option<u64>,
+    /// The diagnostic we send (why our state last changed) and the peer's.
+    pub(crate) local_diag: String,
+    pub remote_diag: String,
+    /// Seconds in the current state.
+    pub(crate) since_secs: u64,
+    /// Failures detected (detection time expired, or the peer said Down while Up).
+    pub failures: u64,
+    /// Times the peer went AdminDown (not failures).
+    pub peer_admin_downs: u64,
 }
 
 /// `kube-bgp neighbor ADDR`.
@@ -141,6 +179,8 @@ pub struct NeighborDetail {
     pub messages_received: MessageCounters,
     pub established_transitions: u64,
     pub last_error: Option<String>,
+    #[serde(default)]
+    pub bfd_session: Option<NeighborBfd>,
     /// Disabled by `kube-bgp neighbor ADDR disable`: the message sent (may be empty).
     #[serde(default)]
     pub admin_down: Option<String>,
@@ -324,12 +364,21 @@ fn short_state(s: &str) -> &str {
 
 pub(crate) fn render_neighbors(rows: &[NeighborRow]) -> String {
     let mut out = format!(
-        "{:<40} {:>10} {:<8} {:<3} {:>10} {:<9} |{:>9} {:>9} {:>10}\n",
-        "Peer", "AS", "Type", "RR", "Up/Down", "State", "#Received", "Accepted", "Advertised"
+        "{:<40} {:>10} {:<8} {:<3} {:>10} {:<9} {:<9} |{:>9} {:>9} {:>10}\n",
+        "Peer",
+        "AS",
+        "Type",
+        "RR",
+        "Up/Down",
+        "State",
+        "BFD",
+        "#Received",
+        "Accepted",
+        "Advertised"
     );
     for r in rows {
         out.push_str(&format!(
-            "{:<40} {:>10} {:<8} {:<3} {:>10} {:<9} |{:>9} {:>9} {:>10}\n",
+            "{:<40} {:>10} {:<8} {:<3} {:>10} {:<9} {:<9} |{:>9} {:>9} {:>10}\n",
             r.address,
             r.asn,
             r.peer_type,
@@ -340,6 +389,7 @@ pub(crate) fn render_neighbors(rows: &[NeighborRow]) -> String {
             } else {
                 short_state(&r.state)
             },
+            if r.bfd.is_empty() { "-" } else { &r.bfd },
             r.received,
             r.accepted,
             r.advertised
@@ -419,6 +469,57 @@ pub(crate) fn render_neighbor_detail(d: &NeighborDetail) -> String {
             ));
         }
     }
+    if let Some(b) = &d.bfd_session {
+        o.push_str(&render_neighbor_bfd(b));
+    }
+    o
+}
+
+/// Microseconds as milliseconds ("150 ms", "0.5 ms"), or "-".
+fn ms_text(us: Option<u64>) -> String {
+    match us {
+        None => "-".into(),
+        Some(us) if us % 1000 == 0 => format!("{} ms", us / 1000),
+        Some(us) => format!("{} ms", us as f64 / 1000.0),
+    }
+}
+
+fn render_neighbor_bfd(b: &NeighborBfd) -> String {
+    let mut o = String::new();
+    o.push_str(&format!(
+        "  BFD state = {}, for {}, remote state {}; {} from {} to port {}\n",
+        b.state,
+        duration(b.since_secs),
+        b.remote_state,
+        b.hop,
+        b.local_address,
+        b.port
+    ));
+    o.push_str(&format!(
+        "    Discriminators: local {}, remote {}\n",
+        b.local_discriminator, b.remote_discriminator
+    ));
+    o.push_str(&format!(
+        "    Configured: desired min TX {}, required min RX {}, multiplier {}\n",
+        ms_text(Some(b.desired_min_tx_us)),
+        ms_text(Some(b.required_min_rx_us)),
+        b.detect_mult
+    ));
+    o.push_str(&format!(
+        "    Negotiated: TX interval {}, RX interval {}, remote multiplier {}, detection time {}\n",
+        ms_text(b.tx_interval_us),
+        ms_text(b.rx_interval_us),
+        b.remote_detect_mult,
+        ms_text(b.detection_time_us)
+    ));
+    o.push_str(&format!(
+        "    Diagnostic: local {}, remote {}\n",
+        b.local_diag, b.remote_diag
+    ));
+    o.push_str(&format!(
+        "    Failures detected: {}, peer AdminDown: {}\n",
+        b.failures, b.peer_admin_downs
+    ));
     o
 }
 
@@ -532,6 +633,24 @@ mod tests {
             ..Default::default()
         }]);
         assert!(t.contains("10.0.0.2") && t.contains("Establ"));
+        let d = render_neighbor_detail(&NeighborDetail {
+            bfd_session: Some(NeighborBfd {
+                state: "Up".into(),
+                hop: "single-hop".into(),
+                tx_interval_us: Some(150_000),
+                rx_interval_us: Some(120_000),
+                remote_detect_mult: 3,
+                detection_time_us: Some(360_000),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        assert!(
+            d.contains(
+                "TX interval 150 ms, RX interval 120 ms, remote multiplier 3, detection time 360 ms"
+            ),
+            "{d}"
+        );
         let r = render_rib(&[RibRow {
             prefix: "10.244.2.0/24".into(),
             next_hop: "10.0.0.2".into(),

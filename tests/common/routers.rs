@@ -103,6 +103,15 @@ pub struct Neighbor {
     /// still reads the peer's AS4 capability and then ignores AS4_PATH); GoBGP
     /// ignores it.
     pub as4: bool,
+    /// BGP follows the BFD session with this neighbour (BIRD `bfd on`, FRR `neighbor X
+    /// bfd`); needs a matching [`BfdPeer`].
+    pub bfd: bool,
+    /// BIRD only: `bfd graceful` (a BFD down starts graceful restart instead of
+    /// ending the session).
+    pub bfd_graceful: bool,
+    /// FRR only: `neighbor X bfd check-control-plane-failure` (a BFD down of a peer
+    /// in graceful restart whose C bit is 0 is ignored).
+    pub bfd_check_control_plane: bool,
 }
 
 impl Neighbor {
@@ -122,7 +131,30 @@ impl Neighbor {
             v6: addr.is_ipv6(),
             graceful_restart: false,
             as4: true,
+            bfd: false,
+            bfd_graceful: false,
+            bfd_check_control_plane: false,
         }
+    }
+
+    /// FRR `neighbor X bfd check-control-plane-failure`.
+    pub fn bfd_check_control_plane(mut self) -> Neighbor {
+        self.bfd = true;
+        self.bfd_check_control_plane = true;
+        self
+    }
+
+    /// BGP follows BFD (`bfd on` / `neighbor X bfd`).
+    pub fn bfd(mut self) -> Neighbor {
+        self.bfd = true;
+        self
+    }
+
+    /// BIRD `bfd graceful`.
+    pub fn bfd_graceful(mut self) -> Neighbor {
+        self.bfd = true;
+        self.bfd_graceful = true;
+        self
     }
 
     pub fn password(mut self, p: &str) -> Neighbor {
@@ -496,6 +528,13 @@ impl Router {
             Daemon::Gobgp => gobgp::session(self, peer),
             Daemon::Frr => frr::session(self, peer),
         }
+    }
+
+    /// Runs one `vtysh` command against this FRR router's `daemon` (`bgpd`, `bfdd`).
+    /// FRR only (panics for the others).
+    pub fn vtysh(&self, daemon: &str, cmd: &str) -> Result<String, String> {
+        assert_eq!(self.daemon, Daemon::Frr, "vtysh: FRR only");
+        frr::vtysh_daemon(self, daemon, &[cmd])
     }
 
     /// BIRD's `show protocols all` text for the session with `peer` (its "Last error"

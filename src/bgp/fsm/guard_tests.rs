@@ -312,6 +312,42 @@ fn prefix_limit_sends_cease_with_the_rfc_4486_data_and_waits_before_restarting()
 }
 
 #[test]
+fn bfd_down_ends_an_established_session_with_cease_10_and_no_graceful_restart() {
+    let t = Instant::now();
+    // Both sides negotiated graceful restart: a TCP loss would keep the routes, a BFD
+    // failure must not (RFC 9384; the forwarding path is gone).
+    let (mut p, c) = established(gr_cfg(), vec![peer_gr_cap()], 90, t);
+    let out = p.handle(Input::BfdDown, t);
+    assert_eq!(sent(&out, c), vec![notif(6, 10)]);
+    assert!(closed(&out, c));
+    let (reason, was_est, graceful) = down_of(&out).expect("Down");
+    assert_eq!(reason, DownReason::BfdDown);
+    assert!(was_est && !graceful);
+    assert_eq!(p.state(), State::Idle);
+    assert_eq!(
+        p.last_notification()
+            .map(|l| (l.sent, l.notification.subcode)),
+        Some((true, 10))
+    );
+    // It starts again by itself after one back-off interval.
+    let at = p.next_deadline().expect("idle hold");
+    assert!(at > t && at - t <= Duration::from_secs(120), "{:?}", at - t);
+    assert!(connect_of(&p.handle(Input::Timers, at)).is_some());
+    // A session still opening is not touched: BGP does not wait for BFD.
+    let mut opening = Peer::new(cfg(), 3).expect("valid");
+    let c = connect_of(&opening.handle(Input::Start, t)).expect("Connect");
+    opening.handle(
+        Input::TcpConnected {
+            conn: c,
+            inbound: false,
+        },
+        t,
+    );
+    assert!(opening.handle(Input::BfdDown, t).is_empty());
+    assert_eq!(opening.state(), State::OpenSent);
+}
+
+#[test]
 fn hold_time_zero_is_refused_unless_configured() {
     let t = Instant::now();
     let mut p = Peer::new(cfg(), 2).expect("valid");

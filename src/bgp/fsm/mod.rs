@@ -315,6 +315,10 @@ pub enum Input {
     },
     /// The peer holds more than `limit` prefixes of `afi` (the speaker counts them).
     PrefixLimit { afi: Afi, limit: u32 },
+    /// The BFD session protecting this BGP session detected a forwarding failure: an
+    /// Established session ends at once with Cease 6/10 "BFD Down" (RFC 9384) and no
+    /// graceful-restart retention; a session not yet Established is left alone.
+    BfdDown,
     /// Check the timers (call when `next_deadline()` has passed; spurious calls are fine).
     Timers,
 }
@@ -343,6 +347,8 @@ pub enum DownReason {
     SendBufferFull { limit: usize },
     /// The peer exceeded its prefix limit; we sent Cease/Maximum Number of Prefixes.
     PrefixLimit { afi: Afi, limit: u32 },
+    /// BFD detected a forwarding failure; we sent Cease/BFD Down (RFC 9384).
+    BfdDown,
 }
 
 impl fmt::Display for DownReason {
@@ -366,6 +372,9 @@ impl fmt::Display for DownReason {
                 f,
                 "more than {limit} {} prefixes received; sent Cease/Maximum Number of Prefixes Reached (6/1)",
                 afi.name()
+            ),
+            DownReason::BfdDown => f.write_str(
+                "BFD detected a forwarding failure; sent Cease/BFD Down (6/10, RFC 9384)",
             ),
         }
     }

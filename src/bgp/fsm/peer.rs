@@ -267,6 +267,7 @@ impl Peer {
                 progressed,
             } => self.sent(conn, pending, progressed, now, &mut out),
             Input::PrefixLimit { afi, limit } => self.prefix_limit(afi, limit, now, &mut out),
+            Input::BfdDown => self.bfd_down(now, &mut out),
             Input::Timers => self.timers(now, &mut out),
         }
         self.report_state(&mut out);
@@ -556,6 +557,22 @@ impl Peer {
             let wait = self.limit_backoff.next(&mut self.rng);
             self.idle_hold_until = Some(after(now, wait));
         }
+    }
+
+    /// BFD says the forwarding path failed (RFC 9384, RFC 5882 §4.3): the Established
+    /// session ends now with Cease 6/10, not gracefully (its routes go at once), and the
+    /// peer restarts after one back-off interval as after any error. Connections still
+    /// opening are left alone: BGP establishment does not wait for BFD.
+    fn bfd_down(&mut self, now: Instant, out: &mut Vec<Output>) {
+        if self.established().is_none() {
+            return;
+        }
+        let n = notification(NotificationCode::CeaseBfdDown);
+        self.last_notification = Some(LastNotification {
+            sent: true,
+            notification: n.clone(),
+        });
+        self.enter_idle(now, DownReason::BfdDown, Some(&n), true, out);
     }
 
     /// Closes connection `i` as the loser of a collision (Cease 6/7).

@@ -127,29 +127,19 @@ impl Lab {
     /// Starts `ping -i interval -c count` from node `from`'s pod to `to_ip` in the
     /// background (bounded by `-w`); finish it with `PingRun::finish`.
     pub fn ping_start(&self, from: usize, to_ip: &str, interval: f64, count: u32) -> PingRun {
-        let deadline = (f64::from(count) * interval * 1.5 + 10.0).ceil() as u64;
-        let child = self
-            .node(from)
-            .pod
-            .command("ping")
-            .args(["-n", "-q", "-W", "1"])
-            .arg("-i")
-            .arg(interval.to_string())
-            .arg("-c")
-            .arg(count.to_string())
-            .arg("-w")
-            .arg(deadline.to_string())
-            .arg(to_ip)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run ping: {e}"));
-        PingRun {
-            guard: Some(ChildGuard::new(child, "ping")),
-            started: Instant::now(),
-            bound: Duration::from_secs(deadline + 5),
-        }
+        ping_in(&self.node(from).pod, to_ip, interval, count)
+    }
+
+    /// As `ping_start`, from router `j`'s namespace (through the routes its daemon
+    /// installed there).
+    pub fn ping_start_from_router(
+        &self,
+        j: usize,
+        to_ip: &str,
+        interval: f64,
+        count: u32,
+    ) -> PingRun {
+        ping_in(&self.router(j).ns, to_ip, interval, count)
     }
 
     /// Starts `ip monitor route` in node `i`'s namespace, writing every route change
@@ -261,5 +251,30 @@ impl PingRun {
         }
         let (s, r) = parse_ping(&out);
         (s, r, out)
+    }
+}
+
+/// Starts `count` pings to `to_ip` every `interval` seconds inside `ns`.
+fn ping_in(ns: &super::super::Netns, to_ip: &str, interval: f64, count: u32) -> PingRun {
+    let deadline = (f64::from(count) * interval * 1.5 + 10.0).ceil() as u64;
+    let child = ns
+        .command("ping")
+        .args(["-n", "-q", "-W", "1"])
+        .arg("-i")
+        .arg(interval.to_string())
+        .arg("-c")
+        .arg(count.to_string())
+        .arg("-w")
+        .arg(deadline.to_string())
+        .arg(to_ip)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run ping: {e}"));
+    PingRun {
+        guard: Some(ChildGuard::new(child, "ping")),
+        started: Instant::now(),
+        bound: Duration::from_secs(deadline + 5),
     }
 }

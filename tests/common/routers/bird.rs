@@ -114,6 +114,11 @@ fn render(r: &Router) -> String {
         if !n.as4 {
             s += "  enable as4 off;\n";
         }
+        if n.bfd_graceful {
+            s += "  bfd graceful;\n";
+        } else if n.bfd {
+            s += "  bfd on;\n";
+        }
         s += &format!(
             "  hold time {}; keepalive time {}; connect retry time {}; connect delay time 1;\n  error wait time 1, 5;\n",
             c.hold_time,

@@ -50,6 +50,12 @@ fn render(r: &Router) -> String {
         if !n.as4 {
             s += &format!(" neighbor {a} dont-capability-negotiate\n");
         }
+        if n.bfd {
+            s += &format!(" neighbor {a} bfd\n");
+        }
+        if n.bfd_check_control_plane {
+            s += &format!(" neighbor {a} bfd check-control-plane-failure\n");
+        }
     }
     for (v6, name) in [(false, "ipv4"), (true, "ipv6")] {
         s += &format!(" address-family {name} unicast\n");
@@ -71,7 +77,7 @@ fn vtysh(r: &Router, cmds: &[&str]) -> Result<String, String> {
     vtysh_daemon(r, "bgpd", cmds)
 }
 
-fn vtysh_daemon(r: &Router, daemon: &str, cmds: &[&str]) -> Result<String, String> {
+pub(super) fn vtysh_daemon(r: &Router, daemon: &str, cmds: &[&str]) -> Result<String, String> {
     let dir = r.dir.display().to_string();
     let mut args = vec!["--vty_socket", &dir, "-d", daemon];
     for c in cmds {
