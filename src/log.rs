@@ -64,7 +64,7 @@ pub fn write(level: Level, component: &str, msg: std::fmt::Arguments<'_>) {
 /// `burst` lines per `window`; the first line of a later window says how many were
 /// left out. Sans-IO: the caller gives `now`.
 #[derive(Clone, Debug)]
-pub struct LogGate {
+pub(crate) struct LogGate {
     window: std::time::Duration,
     burst: u32,
     started: Option<std::time::Instant>,
@@ -74,7 +74,7 @@ pub struct LogGate {
 
 /// What the caller may log now.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Gate {
+pub(crate) enum Gate {
     /// Log the line; `suppressed` lines were left out before it (say so when > 0).
     Open { suppressed: u64 },
     /// Leave the line out (it is counted).

@@ -17,7 +17,7 @@ pub enum Afi {
 }
 
 impl Afi {
-    pub const SAFI_UNICAST: u8 = 1;
+    pub(crate) const SAFI_UNICAST: u8 = 1;
 
     /// The AFI number on the wire.
     pub fn code(self) -> u16 {
@@ -27,7 +27,7 @@ impl Afi {
         }
     }
 
-    pub fn from_code(code: u16) -> Option<Afi> {
+    pub(crate) fn from_code(code: u16) -> Option<Afi> {
         match code {
             1 => Some(Afi::Ipv4),
             2 => Some(Afi::Ipv6),
@@ -121,12 +121,12 @@ impl Prefix {
     }
 
     /// True for 0.0.0.0/0 and ::/0.
-    pub fn is_default(&self) -> bool {
+    pub(crate) fn is_default(&self) -> bool {
         self.len() == 0
     }
 
     /// Whether `addr` lies inside this prefix.
-    pub fn contains_addr(&self, addr: &IpAddr) -> bool {
+    pub(crate) fn contains_addr(&self, addr: &IpAddr) -> bool {
         match (*self, *addr) {
             (Prefix::V4(p, l), IpAddr::V4(a)) => {
                 let mask = if l == 0 { 0 } else { u32::MAX << (32 - l) };

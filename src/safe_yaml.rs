@@ -17,11 +17,11 @@ use yaml_rust2::{Yaml, YamlLoader};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct YamlLimits {
     /// Largest input, in bytes.
-    pub max_bytes: usize,
+    pub(crate) max_bytes: usize,
     /// Deepest nesting of sequences and mappings.
-    pub max_depth: usize,
+    pub(crate) max_depth: usize,
     /// Most scalars, sequences and mappings in the whole input.
-    pub max_nodes: usize,
+    pub(crate) max_nodes: usize,
 }
 
 /// A node annotation holding YAML (`kube-router.io/peers`): a list of small mappings.

@@ -12,7 +12,7 @@
 use crate::bgp::types::Afi;
 
 /// Percentage of the limit at which a warning is given.
-pub const WARN_PERCENT: u64 = 80;
+pub(crate) const WARN_PERCENT: u64 = 80;
 
 /// What a prefix count means against the limit.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -58,7 +58,7 @@ impl PrefixLimiter {
     }
 
     /// Changes the limit; the caller checks the current counts again.
-    pub fn set_limit(&mut self, limit: u32) {
+    pub(crate) fn set_limit(&mut self, limit: u32) {
         if limit != self.limit {
             self.limit = limit;
             self.warned = [false; 2];

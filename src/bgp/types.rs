@@ -7,7 +7,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-pub use crate::prefix::{Afi, Prefix, PrefixError};
+pub use crate::prefix::{Afi, Prefix};
 
 /// ORIGIN attribute (RFC 4271 §5.1.1).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
@@ -19,7 +19,7 @@ pub enum Origin {
 }
 
 impl Origin {
-    pub fn from_code(code: u8) -> Option<Origin> {
+    pub(crate) fn from_code(code: u8) -> Option<Origin> {
         match code {
             0 => Some(Origin::Igp),
             1 => Some(Origin::Egp),
@@ -29,7 +29,7 @@ impl Origin {
     }
 
     /// gobgp's one-letter form: `i`, `e`, `?`.
-    pub fn letter(self) -> &'static str {
+    pub(crate) fn letter(self) -> &'static str {
         match self {
             Origin::Igp => "i",
             Origin::Egp => "e",
@@ -53,7 +53,7 @@ pub struct AsPath {
 
 impl AsPath {
     /// Path length for best-path selection: each AS in a sequence counts 1, a set counts 1.
-    pub fn path_len(&self) -> usize {
+    pub(crate) fn path_len(&self) -> usize {
         self.segments
             .iter()
             .map(|s| match s {
@@ -71,7 +71,7 @@ impl AsPath {
     }
 
     /// The first AS of the path (the neighbouring AS), if the path starts with a sequence.
-    pub fn first_as(&self) -> Option<u32> {
+    pub(crate) fn first_as(&self) -> Option<u32> {
         match self.segments.first() {
             Some(AsSegment::Sequence(v)) => v.first().copied(),
             _ => None,
@@ -141,13 +141,13 @@ pub struct RawAttr {
 
 /// Well-known communities (RFC 1997, RFC 3765, RFC 7999, RFC 8326, RFC 7611).
 pub mod community {
-    pub const NO_EXPORT: u32 = 0xFFFF_FF01;
-    pub const NO_ADVERTISE: u32 = 0xFFFF_FF02;
-    pub const NO_EXPORT_SUBCONFED: u32 = 0xFFFF_FF03;
-    pub const NO_PEER: u32 = 0xFFFF_FF04;
-    pub const GRACEFUL_SHUTDOWN: u32 = 0xFFFF_0000;
-    pub const ACCEPT_OWN: u32 = 0xFFFF_0001;
-    pub const BLACKHOLE: u32 = 0xFFFF_029A;
+    pub(crate) const NO_EXPORT: u32 = 0xFFFF_FF01;
+    pub(crate) const NO_ADVERTISE: u32 = 0xFFFF_FF02;
+    pub(crate) const NO_EXPORT_SUBCONFED: u32 = 0xFFFF_FF03;
+    pub(crate) const NO_PEER: u32 = 0xFFFF_FF04;
+    pub(crate) const GRACEFUL_SHUTDOWN: u32 = 0xFFFF_0000;
+    pub(crate) const ACCEPT_OWN: u32 = 0xFFFF_0001;
+    pub(crate) const BLACKHOLE: u32 = 0xFFFF_029A;
 }
 
 /// The path attributes of one route, as decoded (and as encoded, for export).
@@ -186,7 +186,7 @@ impl Attrs {
     }
 
     /// Sets the next hop for family `afi` (IPv4 via NEXT_HOP, IPv6 via MP_REACH).
-    pub fn set_next_hop(&mut self, afi: Afi, addr: IpAddr, link_local: Option<Ipv6Addr>) {
+    pub(crate) fn set_next_hop(&mut self, afi: Afi, addr: IpAddr, link_local: Option<Ipv6Addr>) {
         match (afi, addr) {
             (Afi::Ipv4, IpAddr::V4(a)) => self.next_hop = Some(a),
             _ => self.mp_next_hop = Some(MpNextHop { addr, link_local }),
@@ -396,7 +396,7 @@ impl NotificationCode {
     }
 
     /// The name of a (code, subcode) pair; `Other` when it has none here.
-    pub fn from_wire(code: u8, subcode: u8) -> NotificationCode {
+    pub(crate) fn from_wire(code: u8, subcode: u8) -> NotificationCode {
         NAMED
             .iter()
             .find(|&&(_, c, s, _)| (c, s) == (code, subcode))
@@ -404,7 +404,7 @@ impl NotificationCode {
     }
 
     /// The RFC name of the error code alone.
-    pub fn code_name(code: u8) -> &'static str {
+    pub(crate) fn code_name(code: u8) -> &'static str {
         match code {
             1 => "Message Header Error",
             2 => "OPEN Message Error",

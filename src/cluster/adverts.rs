@@ -14,11 +14,11 @@ use super::{Problem, Settings};
 use crate::kube::objects::{EndpointSlice, Service};
 use crate::prefix::{Afi, Prefix};
 
-pub const ANN_ADV_CLUSTER_IP: &str = "kube-router.io/service.advertise.clusterip";
-pub const ANN_ADV_EXTERNAL_IP: &str = "kube-router.io/service.advertise.externalip";
-pub const ANN_ADV_LB_IP: &str = "kube-router.io/service.advertise.loadbalancerip";
-pub const ANN_SKIP_LB_IPS: &str = "kube-router.io/service.skiplbips";
-pub const ANN_SERVICE_LOCAL: &str = "kube-router.io/service.local";
+pub(crate) const ANN_ADV_CLUSTER_IP: &str = "kube-router.io/service.advertise.clusterip";
+pub(crate) const ANN_ADV_EXTERNAL_IP: &str = "kube-router.io/service.advertise.externalip";
+pub(crate) const ANN_ADV_LB_IP: &str = "kube-router.io/service.advertise.loadbalancerip";
+pub(crate) const ANN_SKIP_LB_IPS: &str = "kube-router.io/service.skiplbips";
+pub(crate) const ANN_SERVICE_LOCAL: &str = "kube-router.io/service.local";
 
 /// What kind of route this node originates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -52,14 +52,14 @@ pub fn pod_routes(local: &NodeModel) -> Vec<Originated> {
 
 /// Whether an EndpointSlice counts for its Service's endpoints (leader-election
 /// objects do not).
-pub fn counts_for_service(s: &EndpointSlice) -> bool {
+pub(crate) fn counts_for_service(s: &EndpointSlice) -> bool {
     !s.metadata
         .annotations
         .contains_key(crate::kube::objects::LEADER_ANNOTATION)
 }
 
 /// EndpointSlices grouped by `namespace/service`.
-pub fn slices_by_service<'a>(
+pub(crate) fn slices_by_service<'a>(
     slices: impl IntoIterator<Item = &'a EndpointSlice>,
 ) -> BTreeMap<String, Vec<&'a EndpointSlice>> {
     let mut m: BTreeMap<String, Vec<&EndpointSlice>> = BTreeMap::new();
@@ -98,7 +98,8 @@ fn local_endpoint_slice<'a>(
 
 /// Which address of a Service a VIP is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum VipKind {
+#[allow(clippy::enum_variant_names)] // named after the Service fields they come from
+pub(crate) enum VipKind {
     ClusterIp,
     ExternalIp,
     LoadBalancerIp,
@@ -117,13 +118,13 @@ impl VipKind {
 
 /// Why this node advertises one VIP of one Service (for `kube-bgp explain`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct VipReason {
+pub(crate) struct VipReason {
     pub kind: VipKind,
     /// The annotation that turned it on (`None`: the flag's default did).
     pub annotation: Option<&'static str>,
     /// A local traffic policy was met: the EndpointSlice (`namespace/name`) holding an
     /// endpoint on this node.
-    pub local_slice: Option<String>,
+    pub(crate) local_slice: Option<String>,
 }
 
 impl std::fmt::Display for VipReason {
@@ -189,7 +190,7 @@ fn validated(settings: &Settings, ip: IpAddr, allowed: &[Prefix]) -> bool {
 }
 
 /// The VIPs (as /32 or /128) this node advertises for one Service, each with why.
-pub fn service_vips(
+pub(crate) fn service_vips(
     settings: &Settings,
     local: &NodeModel,
     svc: &Service,
@@ -315,7 +316,7 @@ pub fn service_vips(
 /// Every Service that makes this node advertise `vip`, with why: the same decision
 /// `vip_routes` takes, run only for the Services that name the address (for
 /// `kube-bgp explain`; one pass over the Services, no state kept).
-pub fn vip_origins<'a>(
+pub(crate) fn vip_origins<'a>(
     settings: &Settings,
     local: &NodeModel,
     services: impl IntoIterator<Item = &'a Service>,
@@ -354,7 +355,7 @@ pub fn vip_origins<'a>(
 
 /// All VIP routes this node originates, each with the node's best address of the VIP's
 /// family as next hop.
-pub fn vip_routes<'a>(
+pub(crate) fn vip_routes<'a>(
     settings: &Settings,
     local: &NodeModel,
     services: impl IntoIterator<Item = &'a Service>,

@@ -10,7 +10,7 @@
 //! service), the annotation and what is wrong — never a password — and costs only the
 //! piece of configuration it belongs to.
 
-pub mod adverts;
+pub(crate) mod adverts;
 pub mod node;
 pub mod peers;
 pub mod rules;
@@ -24,7 +24,7 @@ use crate::config::{Bfd, Password};
 use crate::prefix::Prefix;
 
 /// The default cluster ASN when `--cluster-asn` is 0 or unset.
-pub const DEFAULT_CLUSTER_ASN: u32 = 64512;
+pub(crate) const DEFAULT_CLUSTER_ASN: u32 = 64512;
 
 /// How the router ID is chosen (`--router-id`).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -123,7 +123,7 @@ impl Default for Settings {
 
 impl Settings {
     /// The routing settings of a validated command line.
-    pub fn from_config(c: &crate::config::Config) -> Settings {
+    pub(crate) fn from_config(c: &crate::config::Config) -> Settings {
         use crate::config::RouterIdMode;
         let gr = c.graceful_restart.as_ref();
         let defaults = Settings::default();
@@ -176,7 +176,7 @@ impl Settings {
     }
 
     /// The cluster ASN with 0 read as 64512.
-    pub fn effective_cluster_asn(&self) -> u32 {
+    pub(crate) fn effective_cluster_asn(&self) -> u32 {
         if self.cluster_asn == 0 {
             DEFAULT_CLUSTER_ASN
         } else {
@@ -263,26 +263,26 @@ pub struct Plan {
     /// Every problem found, sorted; the daemon logs the ones that are new.
     pub problems: Vec<Problem>,
     /// All nodes' primary addresses (to tell node peers from external ones).
-    pub node_addrs: Vec<IpAddr>,
+    pub(crate) node_addrs: Vec<IpAddr>,
     /// What the pod network on this node needs from the cluster.
-    pub pod_network: PodNetwork,
+    pub(crate) pod_network: PodNetwork,
 }
 
 /// The cluster facts the node's pod network is built from (`crate::podnet`).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct PodNetwork {
+pub(crate) struct PodNetwork {
     /// The local node's pod CIDRs (what it advertises), in order: the CNI ranges.
-    pub local_cidrs: Vec<Prefix>,
+    pub(crate) local_cidrs: Vec<Prefix>,
     /// The local node's primary address: the interface holding it gives the MTU.
-    pub local_primary: Option<IpAddr>,
+    pub(crate) local_primary: Option<IpAddr>,
     /// Whether the local node has IPv6 (addresses or pod CIDRs).
-    pub local_ipv6: bool,
+    pub(crate) local_ipv6: bool,
     /// Every node's pod CIDRs from every source (annotations and spec), sorted: pod
     /// traffic to these keeps its source address.
-    pub cluster_cidrs: Vec<Prefix>,
+    pub(crate) cluster_cidrs: Vec<Prefix>,
     /// Every node's InternalIP and ExternalIP addresses, sorted: so does traffic to
     /// these.
-    pub node_ips: Vec<IpAddr>,
+    pub(crate) node_ips: Vec<IpAddr>,
 }
 
 impl PodNetwork {

@@ -14,23 +14,23 @@ use super::values;
 use crate::kube::objects::Node;
 use crate::prefix::{Afi, Prefix};
 
-pub const ANN_NODE_ASN: &str = "kube-router.io/node.asn";
-pub const ANN_POD_CIDR: &str = "kube-router.io/pod-cidr";
-pub const ANN_POD_CIDRS: &str = "kube-router.io/pod-cidrs";
-pub const ANN_RR_SERVER: &str = "kube-router.io/rr.server";
-pub const ANN_RR_CLIENT: &str = "kube-router.io/rr.client";
+pub(crate) const ANN_NODE_ASN: &str = "kube-router.io/node.asn";
+pub(crate) const ANN_POD_CIDR: &str = "kube-router.io/pod-cidr";
+pub(crate) const ANN_POD_CIDRS: &str = "kube-router.io/pod-cidrs";
+pub(crate) const ANN_RR_SERVER: &str = "kube-router.io/rr.server";
+pub(crate) const ANN_RR_CLIENT: &str = "kube-router.io/rr.client";
 /// The annotations kube-bgp reads all start with this.
-pub const ANN_PREFIX: &str = crate::kube::objects::KUBE_ROUTER_ANNOTATIONS;
+pub(crate) const ANN_PREFIX: &str = crate::kube::objects::KUBE_ROUTER_ANNOTATIONS;
 /// Longest `kube-router.io/*` annotation value read (a peers list of several hundred
 /// peers fits); a longer one is ignored with one problem line, like any bad value.
-pub const MAX_ANNOTATION_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_ANNOTATION_BYTES: usize = 64 * 1024;
 
 /// One node as kube-bgp understands it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeModel {
     pub name: String,
     /// First InternalIP, else first ExternalIP (any family).
-    pub primary: Option<IpAddr>,
+    pub(crate) primary: Option<IpAddr>,
     /// InternalIP v4s then ExternalIP v4s, in order.
     pub v4: Vec<Ipv4Addr>,
     pub v6: Vec<Ipv6Addr>,
@@ -39,11 +39,11 @@ pub struct NodeModel {
     pub pod_cidrs: Vec<Prefix>,
     /// Every pod CIDR any source assigns to this node (annotations and spec): what
     /// import safety (D5) treats as owned by this node.
-    pub owned_cidrs: Vec<Prefix>,
+    pub(crate) owned_cidrs: Vec<Prefix>,
     /// `kube-router.io/node.asn`, when present and valid.
     pub asn: Option<u32>,
     /// `kube-router.io/rr.server` cluster ID, when present and valid.
-    pub rr_server: Option<Ipv4Addr>,
+    pub(crate) rr_server: Option<Ipv4Addr>,
     /// `kube-router.io/rr.client` cluster ID, when present and valid.
     pub rr_client: Option<Ipv4Addr>,
     /// The node's `kube-router.io/*` annotations within `MAX_ANNOTATION_BYTES`.
@@ -54,7 +54,7 @@ pub struct NodeModel {
 
 impl NodeModel {
     /// Reads a Node object. Problems in its annotations are pushed to `problems`.
-    pub fn from_node(node: &Node, problems: &mut Vec<Problem>) -> NodeModel {
+    pub(crate) fn from_node(node: &Node, problems: &mut Vec<Problem>) -> NodeModel {
         let name = node.metadata.name.clone();
         let mut ann = BTreeMap::new();
         for (k, v) in &node.metadata.annotations {
@@ -190,7 +190,7 @@ impl NodeModel {
     }
 
     /// Best IPv4: the primary if it is v4, else the first v4.
-    pub fn best_v4(&self) -> Option<Ipv4Addr> {
+    pub(crate) fn best_v4(&self) -> Option<Ipv4Addr> {
         match self.primary {
             Some(IpAddr::V4(a)) => Some(a),
             _ => self.v4.first().copied(),
@@ -198,7 +198,7 @@ impl NodeModel {
     }
 
     /// Best IPv6: the primary if it is v6, else the first v6.
-    pub fn best_v6(&self) -> Option<Ipv6Addr> {
+    pub(crate) fn best_v6(&self) -> Option<Ipv6Addr> {
         match self.primary {
             Some(IpAddr::V6(a)) => Some(a),
             _ => self.v6.first().copied(),
@@ -226,7 +226,7 @@ impl NodeModel {
     }
 
     /// Whether `ip` is one of the node's Internal/External addresses.
-    pub fn has_addr(&self, ip: &IpAddr) -> bool {
+    pub(crate) fn has_addr(&self, ip: &IpAddr) -> bool {
         match ip {
             IpAddr::V4(a) => self.v4.contains(a),
             IpAddr::V6(a) => self.v6.contains(a),

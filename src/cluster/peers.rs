@@ -16,26 +16,26 @@ use super::{Problem, RouterIdSetting, Settings};
 use crate::config::{Bfd, Password};
 use crate::prefix::Afi;
 
-pub const ANN_PEERS: &str = "kube-router.io/peers";
-pub const ANN_PEER_IPS: &str = "kube-router.io/peer.ips";
-pub const ANN_PEER_ASNS: &str = "kube-router.io/peer.asns";
-pub const ANN_PEER_PORTS: &str = "kube-router.io/peer.ports";
-pub const ANN_PEER_PASSWORDS: &str = "kube-router.io/peer.passwords";
-pub const ANN_PEER_LOCALIPS: &str = "kube-router.io/peer.localips";
-pub const ANN_LOCAL_ADDRESSES: &str = "kube-router.io/bgp-local-addresses";
+pub(crate) const ANN_PEERS: &str = "kube-router.io/peers";
+pub(crate) const ANN_PEER_IPS: &str = "kube-router.io/peer.ips";
+pub(crate) const ANN_PEER_ASNS: &str = "kube-router.io/peer.asns";
+pub(crate) const ANN_PEER_PORTS: &str = "kube-router.io/peer.ports";
+pub(crate) const ANN_PEER_PASSWORDS: &str = "kube-router.io/peer.passwords";
+pub(crate) const ANN_PEER_LOCALIPS: &str = "kube-router.io/peer.localips";
+pub(crate) const ANN_LOCAL_ADDRESSES: &str = "kube-router.io/bgp-local-addresses";
 
 /// Hold time for node-to-node sessions (GoBGP's default, as kube-router uses).
-pub const NODE_HOLD_TIME: u16 = 90;
+pub(crate) const NODE_HOLD_TIME: u16 = 90;
 
 /// The prefix limit of a node peer: a node sends only its own pod CIDRs (a route
 /// reflector those of every node), so twice the pod CIDRs the cluster's nodes own plus
 /// this margin leaves room for renumbering and still stops a node that floods. A route
 /// reflector server may also reflect what its external peers send: `--bgp-max-prefixes`
 /// more (unlimited when that is 0).
-pub const NODE_PREFIX_MARGIN: u32 = 64;
+pub(crate) const NODE_PREFIX_MARGIN: u32 = 64;
 
 /// The prefix limit (per family) for a node peer, see [`NODE_PREFIX_MARGIN`].
-pub fn node_prefix_limit(settings: &Settings, nodes: &[NodeModel], peer: &NodeModel) -> u32 {
+pub(crate) fn node_prefix_limit(settings: &Settings, nodes: &[NodeModel], peer: &NodeModel) -> u32 {
     let owned: usize = nodes.iter().map(|n| n.owned_cidrs.len()).sum();
     let base = u32::try_from(owned)
         .unwrap_or(u32::MAX)
@@ -52,11 +52,11 @@ pub fn node_prefix_limit(settings: &Settings, nodes: &[NodeModel], peer: &NodeMo
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
     pub node: String,
-    pub primary: IpAddr,
+    pub(crate) primary: IpAddr,
     pub router_id: Ipv4Addr,
     pub local_asn: u32,
     /// This node's RR cluster ID when it is a route-reflector server.
-    pub rr_server: Option<Ipv4Addr>,
+    pub(crate) rr_server: Option<Ipv4Addr>,
     /// The cluster ID of the servers it is a client of.
     pub rr_client: Option<Ipv4Addr>,
     pub families: Vec<Afi>,
@@ -76,7 +76,7 @@ pub enum PeerKind {
 }
 
 impl PeerKind {
-    pub fn is_node(&self) -> bool {
+    pub(crate) fn is_node(&self) -> bool {
         matches!(self, PeerKind::Node { .. })
     }
 }
@@ -100,10 +100,10 @@ pub struct PeerPlan {
     pub families: Vec<Afi>,
     pub kind: PeerKind,
     /// Most prefixes per family the peer may send; 0 = unlimited.
-    pub prefix_limit: u32,
+    pub(crate) prefix_limit: u32,
     /// GTSM (RFC 5082): drop packets from the peer with a TTL below this (set by the
     /// daemon for directly connected nodes with `--bgp-node-ttl-security`).
-    pub min_ttl: Option<u8>,
+    pub(crate) min_ttl: Option<u8>,
     /// BFD protects this session: `--enable-bfd` for global peers, the peer's `bfd:`
     /// block for annotation peers, `--enable-bfd-nodes` for node peers. The daemon runs
     /// the BFD session (single hop or multihop by where the peer is) beside the BGP one.
@@ -230,7 +230,7 @@ fn client_of(n: &NodeModel) -> Option<Ipv4Addr> {
 }
 
 /// Node-to-node peers (kube-router's full mesh and route reflectors, with D2 cluster-ID matching and D4 fixed peer ASN).
-pub fn node_peers(
+pub(crate) fn node_peers(
     settings: &Settings,
     me: &Identity,
     local: &NodeModel,
@@ -326,7 +326,7 @@ pub struct ExternalSpec {
     pub asn: u32,
     pub port: u16,
     pub password: Option<Password>,
-    pub local_ip: Option<IpAddr>,
+    pub(crate) local_ip: Option<IpAddr>,
     /// BFD for this peer: `--enable-bfd` for global peers, the peer's `bfd:` block for
     /// annotation peers.
     pub bfd: Option<Bfd>,
@@ -334,7 +334,7 @@ pub struct ExternalSpec {
 
 /// External peers: the global ones, or (when there are none) the local node's
 /// annotation peers (`kube-router.io/peer.*`), as kube-router chooses them.
-pub fn external_peers(
+pub(crate) fn external_peers(
     settings: &Settings,
     me: &Identity,
     local: &NodeModel,
@@ -420,7 +420,7 @@ pub fn external_peers(
 /// Parses the local node's peer annotations: `kube-router.io/peers` (YAML) or the
 /// individual `peer.*` lists. Any error fails the whole set (as kube-router) and is
 /// returned as one problem naming the annotation.
-pub fn annotation_peers(local: &NodeModel) -> Result<Vec<ExternalSpec>, Problem> {
+pub(crate) fn annotation_peers(local: &NodeModel) -> Result<Vec<ExternalSpec>, Problem> {
     let ann = &local.annotations;
     let node = local.name.as_str();
     if let Some(v) = ann.get(ANN_PEERS) {

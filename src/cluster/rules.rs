@@ -22,10 +22,10 @@ use super::{Problem, Settings};
 use crate::bgp::types::{Attrs, community};
 use crate::prefix::Prefix;
 
-pub const ANN_PREPEND_AS: &str = "kube-router.io/path-prepend.as";
-pub const ANN_PREPEND_N: &str = "kube-router.io/path-prepend.repeat-n";
-pub const ANN_COMMUNITIES: &str = "kube-router.io/node.bgp.communities";
-pub const ANN_IMPORT_REJECT: &str = "kube-router.io/node.bgp.customimportreject";
+pub(crate) const ANN_PREPEND_AS: &str = "kube-router.io/path-prepend.as";
+pub(crate) const ANN_PREPEND_N: &str = "kube-router.io/path-prepend.repeat-n";
+pub(crate) const ANN_COMMUNITIES: &str = "kube-router.io/node.bgp.communities";
+pub(crate) const ANN_IMPORT_REJECT: &str = "kube-router.io/node.bgp.customimportreject";
 
 /// Where a route in the RIB came from, for export decisions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -267,7 +267,7 @@ impl SpecialSpace {
 /// for longest-match lookups: a lookup costs one map probe per distinct CIDR length, not
 /// a scan of every node.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct PodCidrOwners {
+pub(crate) struct PodCidrOwners {
     by_cidr: BTreeMap<Prefix, Vec<IpAddr>>,
     /// Distinct prefix lengths present, longest first.
     lengths: Vec<u8>,
@@ -293,7 +293,7 @@ impl PodCidrOwners {
     }
 
     /// The most specific pod CIDR covering `p`, with its owners' addresses.
-    pub fn owner_of(&self, p: &Prefix) -> Option<(Prefix, &[IpAddr])> {
+    pub(crate) fn owner_of(&self, p: &Prefix) -> Option<(Prefix, &[IpAddr])> {
         for &l in self.lengths.iter().filter(|l| **l <= p.len()) {
             let Ok(key) = Prefix::new(p.addr(), l) else {
                 continue;
@@ -306,35 +306,33 @@ impl PodCidrOwners {
         None
     }
 
+    #[cfg(test)]
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> usize {
         self.by_cidr.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_cidr.is_empty()
     }
 }
 
 /// The rules in force, recomputed whenever the cluster snapshot changes.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct PolicyModel {
-    pub local_pod_cidrs: Vec<Prefix>,
-    pub vips: BTreeSet<Prefix>,
-    pub custom_reject: Vec<Prefix>,
+    pub(crate) local_pod_cidrs: Vec<Prefix>,
+    pub(crate) vips: BTreeSet<Prefix>,
+    pub(crate) custom_reject: Vec<Prefix>,
     /// Locally connected subnets (from the kernel).
     pub connected: Vec<Prefix>,
     /// This node's own addresses (the Node object's and the kernel's).
-    pub own_addrs: BTreeSet<IpAddr>,
+    pub(crate) own_addrs: BTreeSet<IpAddr>,
     /// Every node's owned pod CIDRs with that node's addresses (D5).
-    pub owners: PodCidrOwners,
+    pub(crate) owners: PodCidrOwners,
     pub external: ExternalActions,
-    pub advertise_pod_cidr: bool,
-    pub rr_server: bool,
+    pub(crate) advertise_pod_cidr: bool,
+    pub(crate) rr_server: bool,
     /// RFC 8326 drain: every route exported gets the GRACEFUL_SHUTDOWN community (and
     /// LOCAL_PREF 0 towards iBGP peers). Set by the plan while the local Node is
     /// cordoned and `--graceful-shutdown-on-cordon` is on; the daemon also sets it
     /// while it stops without graceful restart.
-    pub graceful_shutdown: bool,
+    pub(crate) graceful_shutdown: bool,
 }
 
 impl PolicyModel {
@@ -525,7 +523,7 @@ impl PolicyModel {
 /// RFC 8326 §3 on export while draining: the GRACEFUL_SHUTDOWN community added, and
 /// LOCAL_PREF 0 towards an iBGP peer (an eBGP peer is sent no LOCAL_PREF and applies
 /// the community itself). `attrs` is copied only when something changes.
-pub fn graceful_shutdown_export(attrs: &mut Cow<'_, Attrs>, ibgp: bool) {
+pub(crate) fn graceful_shutdown_export(attrs: &mut Cow<'_, Attrs>, ibgp: bool) {
     if !attrs.communities.contains(&community::GRACEFUL_SHUTDOWN) {
         attrs
             .to_mut()

@@ -11,22 +11,22 @@ use std::net::{IpAddr, Ipv4Addr};
 
 /// Splits an annotation list the way kube-router does: on `,`, no trimming; an empty
 /// string is one empty element.
-pub fn split_list(s: &str) -> Vec<&str> {
+pub(crate) fn split_list(s: &str) -> Vec<&str> {
     s.split(',').collect()
 }
 
 /// A decimal number per D3 (the same rules as the command line).
-pub fn parse_decimal(s: &str, max: u64) -> Result<u64, String> {
+pub(crate) fn parse_decimal(s: &str, max: u64) -> Result<u64, String> {
     crate::config::parse::decimal(s, max).map_err(|e| format!("{s:?}: {e}"))
 }
 
 /// An AS number: decimal ("65000", "4200000001") or RFC 5396 asdot ("1.10" = 65546).
-pub fn parse_asn(s: &str) -> Result<u32, String> {
+pub(crate) fn parse_asn(s: &str) -> Result<u32, String> {
     crate::config::parse::asn(s).map_err(|e| format!("bad ASN {s:?}: {e}"))
 }
 
 /// kube-router's "non-reserved ASN" rule for peers (its `validateASN`).
-pub fn check_peer_asn(asn: u32) -> Result<u32, String> {
+pub(crate) fn check_peer_asn(asn: u32) -> Result<u32, String> {
     let ok = matches!(asn,
         1..=23455 | 23457..=63999 | 64512..=65534 | 131072..=4199999999 | 4200000000..=4294967294);
     if ok {
@@ -38,7 +38,7 @@ pub fn check_peer_asn(asn: u32) -> Result<u32, String> {
 
 /// A route-reflector cluster ID: a decimal u32 or a dotted IPv4 address; both mean the
 /// same 32-bit CLUSTER_ID (42 = 0.0.0.42), decision D2.
-pub fn parse_cluster_id(s: &str) -> Result<Ipv4Addr, String> {
+pub(crate) fn parse_cluster_id(s: &str) -> Result<Ipv4Addr, String> {
     if let Ok(a) = s.parse::<Ipv4Addr>() {
         return Ok(a);
     }
@@ -50,7 +50,7 @@ pub fn parse_cluster_id(s: &str) -> Result<Ipv4Addr, String> {
 /// A base64 TCP-MD5 password, decoded as Go's standard decoder does (`\r`/`\n`
 /// ignored, padding required). An empty entry means "no password" (`None`). The error
 /// never contains the value.
-pub fn parse_password(s: &str) -> Result<Option<Password>, String> {
+pub(crate) fn parse_password(s: &str) -> Result<Option<Password>, String> {
     let key = crate::config::parse::base64_std(s)
         .map_err(|_| "could not parse value as a base64 encoded string".to_string())?;
     if key.is_empty() {
@@ -66,7 +66,7 @@ pub fn parse_password(s: &str) -> Result<Option<Password>, String> {
 }
 
 /// Go's `strconv.ParseBool`; anything else is `None` (kube-router then reads false).
-pub fn parse_go_bool(s: &str) -> Option<bool> {
+pub(crate) fn parse_go_bool(s: &str) -> Option<bool> {
     match s {
         "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
         "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
@@ -76,7 +76,7 @@ pub fn parse_go_bool(s: &str) -> Option<bool> {
 
 /// A BGP community: a 32-bit decimal, `a:b` with two 16-bit decimals, or a well-known
 /// name as GoBGP spells it.
-pub fn parse_community(s: &str) -> Result<u32, String> {
+pub(crate) fn parse_community(s: &str) -> Result<u32, String> {
     use crate::bgp::types::community::*;
     let named = match s.to_ascii_lowercase().as_str() {
         "no-export" => Some(NO_EXPORT),
@@ -106,14 +106,14 @@ pub fn parse_community(s: &str) -> Result<u32, String> {
 }
 
 /// An IP address with no surrounding spaces.
-pub fn parse_ip(s: &str) -> Result<IpAddr, String> {
+pub(crate) fn parse_ip(s: &str) -> Result<IpAddr, String> {
     s.parse::<IpAddr>()
         .map_err(|_| format!("{s:?} is not a valid IP address"))
 }
 
 /// FNV-1a 32-bit hash of the address in its 16-byte form (IPv4 as `::ffff:a.b.c.d`),
 /// as a dotted IPv4 router ID: kube-router's `--router-id=generate`.
-pub fn generated_router_id(primary: IpAddr) -> Ipv4Addr {
+pub(crate) fn generated_router_id(primary: IpAddr) -> Ipv4Addr {
     let bytes = match primary {
         IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
         IpAddr::V6(a) => a.octets(),

@@ -151,7 +151,7 @@ fn ip_addr(raw: &Raw, name: &'static str) -> Result<Option<IpAddr>, ConfigError>
 
 /// kube-router's `validateASN`: ASNs a peer may not use (0, AS_TRANS and the reserved
 /// ranges kube-router refuses).
-pub fn reserved_asn(asn: u32) -> Option<&'static str> {
+pub(crate) fn reserved_asn(asn: u32) -> Option<&'static str> {
     match asn {
         0 => Some("0 is reserved"),
         crate::bgp::wire::AS_TRANS => Some("23456 is AS_TRANS"),
@@ -613,7 +613,9 @@ pub fn build(raw: &Raw) -> Result<Config, ConfigError> {
                 .into(),
         );
     }
-    let ctl_socket = raw.last("ctl-socket").unwrap_or("/run/kube-bgp/ctl.sock");
+    let ctl_socket = raw
+        .last("ctl-socket")
+        .unwrap_or(crate::ops::ctl::DEFAULT_SOCKET);
     if ctl_socket.is_empty() {
         return Err(invalid("ctl-socket", ctl_socket, "must be a path"));
     }

@@ -13,7 +13,7 @@ use super::ConfigError;
 use crate::prefix::{Afi, Prefix};
 
 /// Default control socket path (`--ctl-socket`).
-pub const DEFAULT_CTL_SOCKET: &str = "/run/kube-bgp/ctl.sock";
+pub(crate) const DEFAULT_CTL_SOCKET: &str = "/run/kube-bgp/ctl.sock";
 
 /// What to look up in the RIB.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,7 +55,7 @@ pub enum AdminVerb {
 
 /// Longest shutdown message (bytes of UTF-8): RFC 8203's limit, which every receiver
 /// of RFC 8203 or RFC 9003 accepts.
-pub const MAX_SHUTDOWN_MESSAGE: usize = 128;
+pub(crate) const MAX_SHUTDOWN_MESSAGE: usize = 128;
 
 /// Options common to the management subcommands.
 #[derive(Clone, Debug, PartialEq, Eq)]

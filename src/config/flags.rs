@@ -33,13 +33,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// Whether repeated use appends instead of replacing.
-    pub fn is_list(self) -> bool {
-        matches!(self, Kind::Strings | Kind::Ips | Kind::Uints | Kind::Asns)
-    }
-
     /// Placeholder shown in `--help`.
-    pub fn placeholder(self) -> &'static str {
+    pub(crate) fn placeholder(self) -> &'static str {
         match self {
             Kind::Bool => "[=BOOL]",
             Kind::Str => " STRING",
@@ -256,7 +251,7 @@ impl Raw {
 /// Splits daemon arguments (everything after the program name and an optional `run`)
 /// into raw per-flag values. Unknown flags, missing values and stray positional
 /// arguments are errors.
-pub fn lex(args: Vec<OsString>) -> Result<Raw, ConfigError> {
+pub(crate) fn lex(args: Vec<OsString>) -> Result<Raw, ConfigError> {
     let mut p = lexopt::Parser::from_args(args);
     let mut raw = Raw::default();
     let mut last_secret = false;

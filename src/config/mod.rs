@@ -31,20 +31,22 @@ mod secret_file;
 pub use build::build;
 
 /// Default cluster ASN when `--cluster-asn` is 0 or absent.
-pub const DEFAULT_CLUSTER_ASN: u32 = 64512;
+pub(crate) const DEFAULT_CLUSTER_ASN: u32 = 64512;
 /// `--graceful-shutdown-time` default: long enough for routers one hop away to move
 /// traffic, short enough for any service manager's stop timeout.
-pub const DEFAULT_GRACEFUL_SHUTDOWN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+pub(crate) const DEFAULT_GRACEFUL_SHUTDOWN_TIME: std::time::Duration =
+    std::time::Duration::from_secs(5);
 /// Longest `--graceful-shutdown-time` accepted.
-pub const MAX_GRACEFUL_SHUTDOWN_TIME: std::time::Duration = std::time::Duration::from_secs(60);
+pub(crate) const MAX_GRACEFUL_SHUTDOWN_TIME: std::time::Duration =
+    std::time::Duration::from_secs(60);
 /// Remote port of external peers without `--peer-router-ports`.
-pub const DEFAULT_PEER_PORT: u16 = 179;
+pub(crate) const DEFAULT_PEER_PORT: u16 = 179;
 /// `--bgp-graceful-restart-deferral-time`'s default; without graceful restart it still
 /// bounds how long routes of an earlier run wait for the API and the peers at start.
-pub const DEFAULT_GR_DEFERRAL: std::time::Duration = std::time::Duration::from_secs(360);
+pub(crate) const DEFAULT_GR_DEFERRAL: std::time::Duration = std::time::Duration::from_secs(360);
 
 /// Linux TCP_MD5SIG_MAXKEYLEN.
-pub const MAX_MD5_KEY_LEN: usize = 80;
+pub(crate) const MAX_MD5_KEY_LEN: usize = 80;
 
 /// A TCP-MD5 key. Its `Debug` and `Display` print `<redacted>`; only
 /// [`Password::as_bytes`] gives the key, for the `TCP_MD5SIG` socket option.
@@ -70,7 +72,7 @@ impl Password {
     }
 
     /// Whether the key ends with `\n` (D10: kept, but warned about).
-    pub fn ends_with_newline(&self) -> bool {
+    pub(crate) fn ends_with_newline(&self) -> bool {
         self.0.last() == Some(&b'\n')
     }
 }
@@ -109,7 +111,7 @@ pub enum RouterIdMode {
 
 /// `--overlay-type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OverlayType {
+pub(crate) enum OverlayType {
     Subnet,
     Full,
     /// Any other string: kube-router accepts it and never tunnels; so do we (with a
@@ -130,7 +132,7 @@ pub struct GracefulRestart {
     /// Whole seconds, 0..=4095.
     pub restart_time: Duration,
     /// Whole seconds, 1..=64800.
-    pub deferral_time: Duration,
+    pub(crate) deferral_time: Duration,
 }
 
 /// BFD settings of a set of peers: the `--bfd-*` flags (for the CLI peers with
@@ -139,7 +141,7 @@ pub struct GracefulRestart {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Bfd {
     pub port: u16,
-    pub detection_multiplier: u8,
+    pub(crate) detection_multiplier: u8,
     pub desired_min_tx: Duration,
     pub required_min_rx: Duration,
 }
@@ -155,71 +157,71 @@ pub struct Config {
     pub enable_ibgp: bool,
     pub peers: Vec<PeerSpec>,
     /// 0 or 1: no multihop; 2..=255: eBGP multihop TTL for external peers.
-    pub peer_multihop_ttl: u8,
-    pub bgp_port: u16,
+    pub(crate) peer_multihop_ttl: u8,
+    pub(crate) bgp_port: u16,
     /// Whole seconds, 3..=65535.
-    pub bgp_holdtime: Duration,
+    pub(crate) bgp_holdtime: Duration,
     pub graceful_restart: Option<GracefulRestart>,
     /// RFC 8326 drain on SIGTERM without graceful restart: how long routes are announced
     /// with GRACEFUL_SHUTDOWN before they are withdrawn (zero: off).
-    pub graceful_shutdown_time: Duration,
+    pub(crate) graceful_shutdown_time: Duration,
     /// Announce with GRACEFUL_SHUTDOWN while the local Node is cordoned.
-    pub graceful_shutdown_on_cordon: bool,
+    pub(crate) graceful_shutdown_on_cordon: bool,
     /// Prefix limit per family for external peers; 0 = unlimited (a flag of our own).
-    pub max_prefixes: u32,
+    pub(crate) max_prefixes: u32,
     /// Idle wait after a prefix limit was exceeded (doubles on repeats).
-    pub prefix_limit_restart: Duration,
+    pub(crate) prefix_limit_restart: Duration,
     /// Accept a peer's hold time of 0.
-    pub accept_zero_holdtime: bool,
+    pub(crate) accept_zero_holdtime: bool,
     /// Bytes queued for one connection before Cease/Out of Resources.
-    pub max_send_buffer: u32,
+    pub(crate) max_send_buffer: u32,
     /// TCP-MD5 key for node-to-node sessions (`--bgp-node-password-file`).
-    pub node_password: Option<Password>,
+    pub(crate) node_password: Option<Password>,
     /// GTSM (RFC 5082) on node-to-node sessions with directly connected nodes.
-    pub node_ttl_security: bool,
-    pub advertise_pod_cidr: bool,
+    pub(crate) node_ttl_security: bool,
+    pub(crate) advertise_pod_cidr: bool,
     pub advertise_cluster_ip: bool,
     pub advertise_external_ip: bool,
     pub advertise_loadbalancer_ip: bool,
-    pub override_nexthop: bool,
+    pub(crate) override_nexthop: bool,
     pub router_id: RouterIdMode,
     pub enable_overlay: bool,
-    pub overlay_type: OverlayType,
+    pub(crate) overlay_type: OverlayType,
     pub overlay_encap: OverlayEncap,
-    pub overlay_encap_port: u16,
-    pub enable_pod_egress: bool,
-    pub routes_sync_period: Duration,
-    pub injected_routes_sync_period: Duration,
-    pub enable_ipv4: bool,
-    pub enable_ipv6: bool,
+    pub(crate) overlay_encap_port: u16,
+    pub(crate) enable_pod_egress: bool,
+    pub(crate) routes_sync_period: Duration,
+    pub(crate) injected_routes_sync_period: Duration,
+    pub(crate) enable_ipv4: bool,
+    pub(crate) enable_ipv6: bool,
     /// BFD for the CLI peers, present only when `--enable-bfd` is on.
     pub bfd: Option<Bfd>,
     /// BFD for node-to-node sessions, present only when `--enable-bfd-nodes` is on.
-    pub bfd_nodes: Option<Bfd>,
-    pub auto_mtu: bool,
-    pub enable_cni: bool,
+    pub(crate) bfd_nodes: Option<Bfd>,
+    pub(crate) auto_mtu: bool,
+    pub(crate) enable_cni: bool,
     /// `--cni-conf-path`; `None`: `$KUBE_ROUTER_CNI_CONF_FILE` or the default, resolved
     /// at start by the pod network.
-    pub cni_conf_path: Option<PathBuf>,
+    pub(crate) cni_conf_path: Option<PathBuf>,
     pub disable_source_dest_check: bool,
-    pub service_cluster_ip_range: Vec<Prefix>,
+    pub(crate) service_cluster_ip_range: Vec<Prefix>,
     pub service_external_ip_range: Vec<Prefix>,
-    pub loadbalancer_ip_range: Vec<Prefix>,
-    pub strict_external_ip_validation: bool,
+    pub(crate) loadbalancer_ip_range: Vec<Prefix>,
+    pub(crate) strict_external_ip_validation: bool,
     // Kubernetes
-    pub hostname_override: Option<String>,
+    pub(crate) hostname_override: Option<String>,
     pub kubeconfig: Option<PathBuf>,
     pub master: Option<String>,
     // Operations
-    pub metrics_addr: Option<IpAddr>,
+    pub(crate) metrics_addr: Option<IpAddr>,
     /// 0 (default) disables metrics; as in kube-router so does 65535.
-    pub metrics_port: u16,
-    pub metrics_path: String,
-    pub health_addr: Option<IpAddr>,
+    pub(crate) metrics_port: u16,
+    pub(crate) metrics_path: String,
+    pub(crate) health_addr: Option<IpAddr>,
     /// 0 disables the HTTP endpoint.
-    pub health_port: u16,
+    pub(crate) health_port: u16,
     /// klog verbosity as given (`-v`).
-    pub verbosity: u32,
+    pub(crate) verbosity: u32,
     pub log_level: Level,
     pub ctl_socket: PathBuf,
     /// `--cleanup-config`: undo the node setup and exit instead of running.
@@ -231,7 +233,7 @@ pub struct Config {
 
 impl Config {
     /// Whether the metrics endpoint is served (kube-router: 0 < port < 65535).
-    pub fn metrics_enabled(&self) -> bool {
+    pub(crate) fn metrics_enabled(&self) -> bool {
         self.metrics_port > 0 && self.metrics_port < u16::MAX
     }
 

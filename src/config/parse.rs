@@ -59,7 +59,7 @@ pub fn asn(s: &str) -> Result<u32, String> {
 }
 
 /// pflag's `strconv.ParseBool` forms.
-pub fn boolean(s: &str) -> Result<bool, String> {
+pub(crate) fn boolean(s: &str) -> Result<bool, String> {
     match s {
         "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
@@ -145,7 +145,7 @@ pub fn duration(s: &str) -> Result<Duration, String> {
 /// Splits a pflag `stringSlice` value the way Go's CSV reader does: fields separated
 /// by `,`, a field may be double-quoted (`""` inside is one quote). An empty value is
 /// an empty list.
-pub fn csv(s: &str) -> Result<Vec<String>, String> {
+pub(crate) fn csv(s: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     if s.is_empty() {
         return Ok(out);
@@ -193,7 +193,7 @@ pub fn csv(s: &str) -> Result<Vec<String>, String> {
 
 /// Go's `base64.StdEncoding` decoder: standard alphabet, padding required, trailing
 /// bits not checked, and `\r`/`\n` anywhere in the input ignored.
-pub fn base64_std(s: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn base64_std(s: &str) -> Result<Vec<u8>, String> {
     const GO_STD: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::STANDARD,
         GeneralPurposeConfig::new()

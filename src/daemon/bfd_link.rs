@@ -40,7 +40,7 @@ use crate::prefix::Prefix;
 use crate::{debug, info, warn};
 
 /// First mio token of the BFD receive sockets.
-pub const TOKEN_BASE: usize = 3000;
+pub(crate) const TOKEN_BASE: usize = 3000;
 /// Receive sockets at most: (single hop, multihop) x (IPv4, IPv6) x a few ports.
 const RX_SLOTS: usize = 16;
 /// Datagrams read from one socket per turn of the loop; the rest waits for the next.
@@ -51,7 +51,7 @@ const LOG_WINDOW: Duration = Duration::from_secs(60);
 
 /// One BFD session the configuration asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BfdWant {
+pub(crate) struct BfdWant {
     /// The BGP peer it protects.
     pub peer: IpAddr,
     pub key: SessionKey,
@@ -62,7 +62,7 @@ pub struct BfdWant {
 
 /// The BFD sessions for `plans`: every peer with BFD configured and a source address.
 /// `connected` are the node's directly connected subnets (they decide single hop).
-pub fn bfd_wants(plans: &[PeerPlan], connected: &[Prefix]) -> Vec<BfdWant> {
+pub(crate) fn bfd_wants(plans: &[PeerPlan], connected: &[Prefix]) -> Vec<BfdWant> {
     plans
         .iter()
         .filter_map(|p| {
@@ -99,14 +99,14 @@ pub struct LinkedBfd {
     pub port: u16,
     pub timers: BfdTimers,
     /// State changes of the session.
-    pub state_changes: u64,
+    pub(crate) state_changes: u64,
     /// Failures detected: the detection time expired.
-    pub detection_expired: u64,
+    pub(crate) detection_expired: u64,
     /// Failures detected: the peer said Down while we were Up.
     pub peer_down: u64,
     /// The peer's AdminDown (not a failure).
-    pub peer_admin_down: u64,
-    pub last_failure: Option<Instant>,
+    pub(crate) peer_admin_down: u64,
+    pub(crate) last_failure: Option<Instant>,
 }
 
 /// Node-wide counters (metrics).
@@ -114,7 +114,7 @@ pub struct LinkedBfd {
 pub struct BfdLinkCounters {
     /// Datagrams dropped, by [`crate::bfd::registry::RxDrop::kind`].
     pub drops: BTreeMap<&'static str, u64>,
-    pub send_errors: u64,
+    pub(crate) send_errors: u64,
 }
 
 /// The node's BFD.
@@ -167,7 +167,7 @@ impl BfdLink {
     }
 
     /// Whether a receive socket has datagrams left from an earlier turn.
-    pub fn has_pending_reads(&self) -> bool {
+    pub(crate) fn has_pending_reads(&self) -> bool {
         !self.pending.is_empty()
     }
 
@@ -175,7 +175,7 @@ impl BfdLink {
     /// sequence, the session stays Up) and removes sessions (a removed session first
     /// tells the peer AdminDown, so the peer sees no failure). A session whose sockets
     /// cannot be opened is logged and tried again on the next call.
-    pub fn set_sessions(&mut self, registry: &Registry, want: &[BfdWant], now: Instant) {
+    pub(crate) fn set_sessions(&mut self, registry: &Registry, want: &[BfdWant], now: Instant) {
         let wanted: BTreeMap<IpAddr, &BfdWant> = want.iter().map(|w| (w.peer, w)).collect();
         let gone: Vec<IpAddr> = self
             .by_peer
@@ -300,7 +300,7 @@ impl BfdLink {
     }
 
     /// Reads on from the sockets that stopped at their budget on an earlier turn.
-    pub fn drive_pending(&mut self, now: Instant) -> Vec<(IpAddr, StateChange)> {
+    pub(crate) fn drive_pending(&mut self, now: Instant) -> Vec<(IpAddr, StateChange)> {
         let mut changes = Vec::new();
         for i in std::mem::take(&mut self.pending) {
             changes.extend(self.read(i, now));
@@ -340,7 +340,7 @@ impl BfdLink {
     }
 
     /// Runs the sessions' timers (transmit, detection).
-    pub fn on_timers(&mut self, now: Instant) -> Vec<(IpAddr, StateChange)> {
+    pub(crate) fn on_timers(&mut self, now: Instant) -> Vec<(IpAddr, StateChange)> {
         let outs = self.registry.timers(now);
         self.carry_out_keyed(outs, now)
     }
@@ -416,7 +416,7 @@ impl BfdLink {
     /// this waits (at most `bound`) while each session repeats it at its rate for one
     /// detection time of the peer, so one lost packet does not leave the peer to time
     /// out. Returns how many sessions were told.
-    pub fn admin_down_before_stop(&mut self, bound: Duration) -> usize {
+    pub(crate) fn admin_down_before_stop(&mut self, bound: Duration) -> usize {
         let start = Instant::now();
         let keys: Vec<SessionKey> = self.by_peer.values().map(|l| l.key).collect();
         for key in &keys {

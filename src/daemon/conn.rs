@@ -27,13 +27,18 @@ pub(super) struct Conn {
     pub(super) connecting: bool,
     pub(super) rbuf: Vec<u8>,
     /// Bytes of `rbuf` already decoded (compacted once per turn, not per message).
-    pub(super) roff: usize,
+    roff: usize,
+    /// Length of the message `next_message` returned last (it ends at `roff`).
+    last_len: usize,
     /// Bytes to send: whole BGP messages; `wbuf[woff..]` is not written yet.
     pub(super) wbuf: Vec<u8>,
     pub(super) woff: usize,
     /// Start of the message that holds `woff` (`wbuf` always starts at a message).
     pub(super) wmsg: usize,
     pub(super) local: Option<SocketAddr>,
+    /// What the session negotiated on this connection (4-octet AS, iBGP, families):
+    /// the codec's context once the FSM reports it Established, the default before.
+    pub(super) ctx: wire::Ctx,
 }
 
 impl Conn {
@@ -51,11 +56,53 @@ impl Conn {
             connecting,
             rbuf: Vec::new(),
             roff: 0,
+            last_len: 0,
             wbuf: Vec::new(),
             woff: 0,
             wmsg: 0,
             local,
+            ctx: wire::Ctx::default(),
         }
+    }
+
+    /// The next whole message in the receive buffer, decoded with `ctx` (the context in
+    /// force after the previous message: the OPEN decides 4-octet AS and iBGP for what
+    /// follows); `None` when no whole message is buffered (what was decoded is dropped
+    /// then). After a framing or decoding error the buffer is emptied: nothing after a
+    /// bad message can be trusted, and the session ends with the error's NOTIFICATION.
+    pub(super) fn next_message(
+        &mut self,
+        ctx: &wire::Ctx,
+    ) -> Option<Result<wire::Decoded, wire::DecodeError>> {
+        let rest = self.rbuf.get(self.roff..).unwrap_or_default();
+        let res = match wire::frame(rest) {
+            Ok(Some(len)) => {
+                let res = wire::decode(rest.get(..len).unwrap_or_default(), ctx);
+                self.roff += len;
+                self.last_len = len;
+                res
+            }
+            Ok(None) => {
+                self.rbuf.drain(..self.roff.min(self.rbuf.len()));
+                self.roff = 0;
+                self.last_len = 0;
+                return None;
+            }
+            Err(e) => Err(e),
+        };
+        if res.is_err() {
+            self.rbuf.clear();
+            self.roff = 0;
+            self.last_len = 0;
+        }
+        Some(res)
+    }
+
+    /// The bytes of the message `next_message` returned last (for logs).
+    pub(super) fn last_message(&self) -> &[u8] {
+        self.rbuf
+            .get(self.roff.saturating_sub(self.last_len)..self.roff)
+            .unwrap_or_default()
     }
 
     /// Bytes queued and not yet taken by the socket.
@@ -296,6 +343,7 @@ pub(super) fn read_in(c: &mut Conn) -> io::Result<ReadEnd> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bgp::types::NotificationCode;
     use std::os::unix::io::AsRawFd;
     use std::time::{Duration, Instant};
 
@@ -320,6 +368,50 @@ mod tests {
             }
             std::thread::sleep(Duration::from_millis(2));
         }
+    }
+
+    #[test]
+    fn next_message_frames_decodes_and_keeps_a_partial_message() {
+        let (mut c, _w) = pair();
+        let ctx = wire::Ctx::default();
+        let mut bytes = Vec::new();
+        wire::encode(&Message::Keepalive, &ctx, &mut bytes).expect("encode");
+        let one = bytes.len();
+        wire::encode(&Message::Keepalive, &ctx, &mut bytes).expect("encode");
+        c.rbuf.extend_from_slice(&bytes);
+        c.rbuf.extend_from_slice(&bytes[..5]);
+        for _ in 0..2 {
+            let d = c
+                .next_message(&ctx)
+                .expect("a whole message")
+                .expect("valid");
+            assert_eq!(d.message, Message::Keepalive);
+            assert_eq!(c.last_message(), &bytes[..one]);
+        }
+        assert!(c.next_message(&ctx).is_none());
+        assert_eq!(
+            c.rbuf,
+            &bytes[..5],
+            "the partial message waits for more bytes"
+        );
+        c.rbuf.extend_from_slice(&bytes[5..one]);
+        assert!(c.next_message(&ctx).expect("completed").is_ok());
+        assert!(c.next_message(&ctx).is_none());
+        assert!(c.rbuf.is_empty());
+
+        // A broken marker: the error, and nothing after it is kept.
+        c.rbuf.extend_from_slice(&[0u8; 19]);
+        c.rbuf.extend_from_slice(&bytes);
+        let e = c
+            .next_message(&ctx)
+            .expect("an error")
+            .expect_err("bad marker");
+        assert_eq!(
+            e.notification.kind(),
+            NotificationCode::HeaderNotSynchronized
+        );
+        assert!(c.rbuf.is_empty());
+        assert!(c.next_message(&ctx).is_none());
     }
 
     #[test]

@@ -7,17 +7,17 @@
 //! originated routes and policies updated, kernel routes reconciled (D1).
 
 mod admin;
-pub mod bfd_link;
+pub(crate) mod bfd_link;
 mod conn;
 mod drain;
 pub mod explain;
 pub mod hardening;
 pub mod metrics;
 mod overlay;
-pub mod restart_hold;
-pub mod rib_policy;
+pub(crate) mod restart_hold;
+pub(crate) mod rib_policy;
 pub mod routes;
-pub mod signals;
+pub(crate) mod signals;
 pub mod speaker;
 pub mod views;
 
@@ -80,30 +80,30 @@ impl std::fmt::Display for DaemonError {
 /// Counters kept by the daemon for metrics.
 #[derive(Default, Debug, Clone)]
 pub struct Counters {
-    pub plans_applied: u64,
-    pub peer_changes: u64,
-    pub api_events: u64,
+    pub(crate) plans_applied: u64,
+    pub(crate) peer_changes: u64,
+    pub(crate) api_events: u64,
     pub relists: u64,
-    pub best_received: u64,
+    pub(crate) best_received: u64,
     /// kube-router's `controller_bgp_advertisements_sent{type}`.
-    pub adv_pod_route: u64,
-    pub adv_vip: u64,
-    pub withdraw_vip: u64,
+    pub(crate) adv_pod_route: u64,
+    pub(crate) adv_vip: u64,
+    pub(crate) withdraw_vip: u64,
     /// kube-router's `controller_bgp_internal_peers_sync_time`: applying the peer set.
-    pub peers_sync_time: crate::ops::http::prom::Histogram,
+    pub(crate) peers_sync_time: crate::ops::http::prom::Histogram,
     /// kube-router's `controller_routes_sync_time`: keeping the pod egress sets.
-    pub routes_sync_time: crate::ops::http::prom::Histogram,
+    pub(crate) routes_sync_time: crate::ops::http::prom::Histogram,
     /// Control-socket requests by verb (`neighbor`, `explain`, `disable`, …); counted
     /// while answering, which reads the daemon shared.
-    pub ctl_requests: std::cell::RefCell<BTreeMap<&'static str, u64>>,
+    pub(crate) ctl_requests: std::cell::RefCell<BTreeMap<&'static str, u64>>,
     /// Admin actions refused (caller not root nor the daemon's user).
-    pub ctl_refused: u64,
+    pub(crate) ctl_refused: u64,
 }
 
 pub struct Daemon {
     pub cfg: Config,
     pub settings: Settings,
-    pub node_name: String,
+    pub(crate) node_name: String,
     pub snapshot: Snapshot,
     pub plan: Plan,
     pub speaker: Option<Speaker>,
@@ -402,12 +402,7 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                 || s.last_input()
                     .is_some_and(|t| now.duration_since(t) < INPUT_QUIET)
         });
-        // Hand RIB output to the sockets, and best-path changes to the kernel. The
-        // changes stay queued in the RIB (one flag per prefix) until a kernel pass is
-        // due, and only as many as one pass sends are handed over at a time: each pass's
-        // netlink work is bounded (~0.1 s), so the control socket, timers and sessions
-        // are served between passes even while a million routes go in.
-        let mut backlog = false;
+        // Hand RIB output to the sockets, then best-path changes to the kernel.
         if let Some(sp) = d.speaker.as_mut() {
             // Output to peers is coalesced while UPDATEs arrive back to back (a route
             // reflector receiving K clients' routes at once): one flush, one write per
@@ -427,41 +422,24 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                 // quiet, or OUT_MAX_DELAY from now while it streams.
                 out_held_since = sp.rib.has_out().then_some(now);
             }
-            if sp.rib.has_best_changes() {
-                d.routes.request_reconcile(now);
-                let room = d.routes.room();
-                if room > 0 && d.routes.due(now, input_pending) {
-                    let changed = sp.rib.take_best_changed(room);
-                    d.counters.best_received += changed.len() as u64;
-                    d.routes.best_changed(changed, now);
-                }
-                backlog = sp.rib.has_best_changes();
-            }
         }
-        if d.routes.holding() {
-            // Routes of an earlier run: deleted only once the API and the peers that
-            // are up have been heard (`restart_hold`).
-            let listed = d.snapshot.all_listed();
-            let bgp = d.speaker.is_some() && d.plan.identity.is_some();
-            let peers = d.speaker.as_ref().map(peer_sync).unwrap_or_default();
-            d.routes.poll_hold(listed, bgp, &peers, now);
-        }
-        d.routes
-            .run(now, input_pending, d.speaker.as_ref().map(|s| &s.rib));
-        if d.routes.take_addrs_changed() {
+        // Routes of an earlier run: deleted only once the API and the peers that are up
+        // have been heard (`restart_hold`).
+        let hold = d.routes.holding().then(|| routes::HoldFacts {
+            listed: d.snapshot.all_listed(),
+            bgp: d.speaker.is_some() && d.plan.identity.is_some(),
+            peers: d.speaker.as_ref().map(peer_sync).unwrap_or_default(),
+        });
+        let synced = d.routes.sync(
+            d.speaker.as_mut().map(|s| &mut s.rib),
+            input_pending,
+            hold,
+            now,
+        );
+        d.counters.best_received += synced.best_taken as u64;
+        if synced.addrs_changed {
             // Import safety depends on connected subnets and local addresses.
             d.plan_dirty = true;
-        }
-        if d.routes.take_requeue_all() {
-            if let Some(sp) = d.speaker.as_mut() {
-                // A full kernel comparison: every prefix goes through the passes again.
-                sp.rib.mark_all_best_changed();
-                backlog = true;
-            }
-        }
-        if backlog || d.routes.has_backlog() {
-            // More changes wait: next pass as soon as events are handled.
-            d.routes.continue_backlog(Instant::now());
         }
         if let Some(w) = next_watchdog {
             if now >= w {

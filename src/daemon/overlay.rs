@@ -31,7 +31,7 @@ struct MadeTunnel {
     spec: TunnelSpec,
 }
 
-pub struct OverlayLinks {
+pub(crate) struct OverlayLinks {
     /// Links, table 77 and rules (`None`: netlink unavailable).
     nl: Option<Netlink>,
     /// FoU ports, opened only for `--overlay-encap=fou`.
@@ -108,7 +108,7 @@ impl OverlayLinks {
 
     /// The tunnel this run made to `remote` (its name and ifindex), or the error that
     /// kept it from being made; `None` for both when it was never tried.
-    pub fn tunnel_state(&self, remote: &IpAddr) -> (Option<(String, u32)>, Option<&str>) {
+    pub(crate) fn tunnel_state(&self, remote: &IpAddr) -> (Option<(String, u32)>, Option<&str>) {
         let made = self
             .made
             .get(remote)
@@ -117,17 +117,17 @@ impl OverlayLinks {
     }
 
     /// Whether this kernel has shown it cannot make the tunnels.
-    pub fn unsupported(&self) -> bool {
+    pub(crate) fn unsupported(&self) -> bool {
         self.unsupported
     }
 
     /// Whether a link was replaced since the last call (every route may need planning).
-    pub fn take_replaced(&mut self) -> bool {
+    pub(crate) fn take_replaced(&mut self) -> bool {
         std::mem::take(&mut self.replaced)
     }
 
     /// A reconcile pass starts: failed tunnels may be tried again (once).
-    pub fn begin_pass(&mut self) {
+    pub(crate) fn begin_pass(&mut self) {
         self.tried.clear();
     }
 
@@ -267,12 +267,12 @@ impl OverlayLinks {
 
     /// Whether `prune` has work: a tunnel made by this run is no longer in `used`, or
     /// orphans of an earlier run are still to be looked for.
-    pub fn prune_due(&self, used: &BTreeSet<u32>) -> bool {
+    pub(crate) fn prune_due(&self, used: &BTreeSet<u32>) -> bool {
         self.orphan_check || self.made.values().any(|m| !used.contains(&m.ifindex))
     }
 
     /// Asks for a look for orphaned tunnels at the next `prune`.
-    pub fn check_orphans(&mut self) {
+    pub(crate) fn check_orphans(&mut self) {
         self.orphan_check = true;
     }
 
@@ -282,7 +282,7 @@ impl OverlayLinks {
     /// use. On the periodic check (`check_orphans`) it also puts back what someone else
     /// removed: a tunnel that vanished is made again when its routes are planned (they
     /// all are), a table-77 route or a rule is re-added.
-    pub fn prune(&mut self, used: &BTreeSet<u32>) {
+    pub(crate) fn prune(&mut self, used: &BTreeSet<u32>) {
         self.made.retain(|_, m| used.contains(&m.ifindex));
         let Some(nl) = self.nl.as_mut() else {
             return;
@@ -353,7 +353,7 @@ impl OverlayLinks {
 
     /// Makes the `from <pod CIDR> lookup 77` rules exactly `want` (overlay on: the
     /// local pod CIDRs; off: none, and any left by an earlier run are removed too).
-    pub fn sync_rules(&mut self, want: &BTreeSet<Prefix>, forget: &[Prefix]) {
+    pub(crate) fn sync_rules(&mut self, want: &BTreeSet<Prefix>, forget: &[Prefix]) {
         let Some(nl) = self.nl.as_mut() else {
             return;
         };

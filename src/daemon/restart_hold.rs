@@ -23,15 +23,15 @@ use std::time::{Duration, Instant};
 
 /// A peer Established but silent this long has sent its initial routes (for peers that
 /// do not send End-of-RIB).
-pub const SETTLE: Duration = Duration::from_secs(3);
+pub(crate) const SETTLE: Duration = Duration::from_secs(3);
 /// After the first list, peers not Established within this time are not waited for.
-pub const ESTABLISH_WAIT: Duration = Duration::from_secs(15);
+pub(crate) const ESTABLISH_WAIT: Duration = Duration::from_secs(15);
 /// How often the daemon looks again while holding (the inputs change without events).
 const RECHECK: Duration = Duration::from_millis(500);
 
 /// One configured peer as the hold sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PeerSync {
+pub(crate) enum PeerSync {
     /// Not Established (connecting, refused, down).
     NotEstablished,
     /// Established; `last_activity` is when it became Established or last sent an
@@ -56,7 +56,7 @@ impl PeerSync {
 
 /// Why the hold ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Release {
+pub(crate) enum Release {
     /// Listed, and every peer that is up re-sent its routes.
     Synced { waited_for: usize, down: usize },
     /// `max_wait` after the first list.
@@ -65,7 +65,7 @@ pub enum Release {
 
 /// See the module documentation.
 #[derive(Clone, Debug)]
-pub struct RestartHold {
+pub(crate) struct RestartHold {
     max_wait: Duration,
     /// When the API's first list was seen with BGP running.
     ready_at: Option<Instant>,
@@ -82,12 +82,14 @@ impl RestartHold {
         }
     }
 
-    pub fn is_released(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_released(&self) -> bool {
         self.released
     }
 
+    #[cfg(test)]
     /// When the API's first list was taken into account (`None`: not yet).
-    pub fn ready_at(&self) -> Option<Instant> {
+    pub(crate) fn ready_at(&self) -> Option<Instant> {
         self.ready_at
     }
 

@@ -25,7 +25,7 @@ const REFUSALS_LOGGED: usize = 4096;
 /// Import refusals: counted by reason for the metrics, and logged once per (peer,
 /// prefix). Shared by the successive policies of one daemon so a re-evaluation after a
 /// policy change neither logs nor counts again what was already refused.
-pub struct RefusalLog {
+pub(crate) struct RefusalLog {
     /// Most (peer, prefix) pairs remembered.
     cap: usize,
     logged: RefCell<BTreeSet<(IpAddr, Prefix)>>,
@@ -104,12 +104,12 @@ impl RefusalLog {
 
 /// kube-router's import/export rules for one snapshot of the cluster.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KubePolicy {
+pub(crate) struct KubePolicy {
     pub model: PolicyModel,
     /// Addresses of node peers (sessions to other cluster nodes). A tree, not a hash
     /// set: looked up for every prefix imported and exported, where hashing an address
     /// cost more than a few comparisons.
-    pub node_peers: BTreeSet<IpAddr>,
+    pub(crate) node_peers: BTreeSet<IpAddr>,
     /// What each locally originated prefix is.
     pub local: HashMap<Prefix, OriginKind>,
     /// Refusals logged so far (shared with earlier and later policies).
@@ -118,13 +118,13 @@ pub struct KubePolicy {
 
 impl KubePolicy {
     /// Whether `addr` is a cluster node's (a node peer, or any node address).
-    pub fn is_node(&self, addr: &IpAddr) -> bool {
+    pub(crate) fn is_node(&self, addr: &IpAddr) -> bool {
         self.node_peers.contains(addr)
     }
 
     /// The import decision for `prefix` from `peer` with next hop from `attrs`: the one
     /// the RIB's hook takes (which also counts and logs a refusal). No side effects.
-    pub fn import_verdict(
+    pub(crate) fn import_verdict(
         &self,
         peer: IpAddr,
         prefix: &Prefix,
@@ -136,7 +136,7 @@ impl KubePolicy {
 
     /// The export decision for `prefix` towards `peer`: the actions applied (empty
     /// towards nodes), or why not. The one the RIB's hook takes; no side effects.
-    pub fn export_verdict(
+    pub(crate) fn export_verdict(
         &self,
         peer: IpAddr,
         prefix: &Prefix,

@@ -41,7 +41,7 @@ use peers::passwd;
 use super::conn::{Conn, ReadEnd, count, encode_batch, queue, read_in, send_parts, write_out};
 
 /// First token of the speaker's range; listeners use `BASE..BASE+LISTENER_SLOTS`.
-pub const TOKEN_BASE: usize = 1 << 20;
+pub(crate) const TOKEN_BASE: usize = 1 << 20;
 /// Changed prefixes one `flush_rib` call exports at most.
 const OUT_CHUNK: usize = 64 * 1024;
 const LISTENER_SLOTS: usize = 64;
@@ -59,20 +59,20 @@ pub struct LocalParams {
     pub port: u16,
     /// Node addresses used as next hops when a session of the other family carries
     /// routes of this one.
-    pub best_v4: Option<Ipv4Addr>,
-    pub best_v6: Option<Ipv6Addr>,
+    pub(crate) best_v4: Option<Ipv4Addr>,
+    pub(crate) best_v6: Option<Ipv6Addr>,
     /// Graceful restart (RFC 4724): restart time advertised, and whether this process
     /// is restarting (R bit).
     pub graceful_restart: Option<(u16, bool)>,
     /// `--bgp-accept-zero-holdtime`.
-    pub accept_zero_holdtime: bool,
+    pub(crate) accept_zero_holdtime: bool,
     /// `--bgp-prefix-limit-restart`: Idle wait after a prefix limit was exceeded.
-    pub prefix_limit_restart: Duration,
+    pub(crate) prefix_limit_restart: Duration,
     /// `--bgp-max-send-buffer`: bytes queued per connection before Cease 6/8.
-    pub max_send_buffer: usize,
+    pub(crate) max_send_buffer: usize,
     /// `--bgp-node-ttl-security`: listeners answer with TTL 255 (the SYN-ACK comes from
     /// the listener, and a GTSM peer drops it otherwise).
-    pub gtsm: bool,
+    pub(crate) gtsm: bool,
 }
 
 /// Counters and history for the CLI and metrics.
@@ -81,29 +81,24 @@ pub struct PeerStats {
     pub sent: MessageCounters,
     pub received: MessageCounters,
     pub established_transitions: u64,
-    pub state_changes: u64,
+    pub(crate) state_changes: u64,
     pub last_error: Option<String>,
-    pub state_since: Option<Instant>,
+    pub(crate) state_since: Option<Instant>,
     pub local_addr: Option<IpAddr>,
     /// Families whose End-of-RIB arrived in the current session.
     pub eor: Vec<Afi>,
     /// When the last UPDATE (End-of-RIB included) arrived.
-    pub last_update: Option<Instant>,
+    pub(crate) last_update: Option<Instant>,
 }
 
 /// A configured neighbour and its session.
 pub struct PeerSlot {
     pub plan: PeerPlan,
     pub fsm: fsm::Peer,
-    pub rib_id: PeerId,
+    pub(crate) rib_id: PeerId,
     conns: HashMap<ConnId, Conn>,
-    ctx: wire::Ctx,
     pub stats: PeerStats,
     stale_deadline: Option<Instant>,
-    /// The restart time the peer advertised in the current (or last) session, 0 if
-    /// none. Kept here because the FSM forgets the negotiated values once the session
-    /// is down, which is exactly when graceful restart needs it.
-    peer_restart_time: u16,
     limiter: PrefixLimiter,
     /// Rate limit of this peer's error log lines.
     log_gate: LogGate,
@@ -173,8 +168,8 @@ pub struct Speaker {
     timers: Timers<TimerKey>,
     seed: u64,
     /// UPDATE messages sent and received (metrics).
-    pub updates_in: u64,
-    pub updates_out: u64,
+    pub(crate) updates_in: u64,
+    pub(crate) updates_out: u64,
 }
 
 impl Speaker {
@@ -223,7 +218,7 @@ impl Speaker {
     }
 
     /// Runs expired timers.
-    pub fn on_timers(&mut self, registry: &Registry, now: Instant) {
+    pub(crate) fn on_timers(&mut self, registry: &Registry, now: Instant) {
         while let Some(k) = self.timers.pop_expired(now) {
             match k {
                 TimerKey::Fsm(addr) => self.input(registry, addr, Input::Timers, now),
@@ -235,7 +230,7 @@ impl Speaker {
                             "bgp",
                             "peer {addr}: graceful-restart time over; removing its stale routes"
                         );
-                        let _ = self.rib.stale_timeout(id);
+                        rib_outcome(addr, "stale route removal", self.rib.stale_timeout(id));
                     }
                 }
                 TimerKey::Closing(token) => {
@@ -255,12 +250,12 @@ impl Speaker {
 
     /// Whether some connection has unread input left from an earlier turn: the loop
     /// must not sleep, and calls [`Speaker::drive_pending`].
-    pub fn has_pending_reads(&self) -> bool {
+    pub(crate) fn has_pending_reads(&self) -> bool {
         !self.pending_reads.is_empty()
     }
 
     /// When bytes last arrived from any peer.
-    pub fn last_input(&self) -> Option<Instant> {
+    pub(crate) fn last_input(&self) -> Option<Instant> {
         self.last_input
     }
 
@@ -272,7 +267,7 @@ impl Speaker {
 
     /// Reads on (one budget each) from the connections that stopped at their read
     /// budget on an earlier turn.
-    pub fn drive_pending(&mut self, registry: &Registry, now: Instant) {
+    pub(crate) fn drive_pending(&mut self, registry: &Registry, now: Instant) {
         let pending = std::mem::take(&mut self.pending_reads);
         for token in pending {
             if let Some(&(addr, conn)) = self.tokens.get(&token) {
@@ -465,33 +460,19 @@ impl Speaker {
             let Some(slot) = self.peers.get_mut(&addr) else {
                 return;
             };
-            let ctx = slot.ctx;
             let Some(c) = slot.conns.get_mut(&conn) else {
                 return;
             };
-            let rest = c.rbuf.get(c.roff..).unwrap_or_default();
+            let ctx = c.ctx;
             // A framing or decoding error ends the session with the codec's NOTIFICATION.
-            let mut msg_len = 0;
-            let decoded = match wire::frame(rest) {
-                Ok(Some(len)) => {
-                    let res = wire::decode(rest.get(..len).unwrap_or_default(), &ctx);
-                    c.roff += len;
-                    msg_len = len;
-                    res
-                }
-                Ok(None) => {
-                    c.rbuf.drain(..c.roff.min(c.rbuf.len()));
-                    c.roff = 0;
-                    break;
-                }
-                Err(e) => Err(e),
+            let Some(decoded) = c.next_message(&ctx) else {
+                break;
             };
             let input = match decoded {
                 Ok(d) => {
                     if !d.issues.is_empty() {
                         // RFC 7606 §6: the error, the NLRI involved and the whole message.
-                        let raw = c.rbuf.get(c.roff.saturating_sub(msg_len)..c.roff);
-                        let line = issue_line(&d, raw.unwrap_or_default());
+                        let line = issue_line(&d, c.last_message());
                         gated_warn(&mut slot.log_gate, addr, now, format_args!("{line}"));
                     }
                     count(&mut slot.stats.received, &d.message);
@@ -511,8 +492,6 @@ impl Speaker {
                         format_args!("bad message: {e}"),
                     );
                     slot.stats.last_error = Some(e.to_string());
-                    c.rbuf.clear();
-                    c.roff = 0;
                     Input::DecodeError {
                         conn,
                         notification: e.notification,
@@ -578,14 +557,15 @@ impl Speaker {
         }
     }
 
+    #[cfg(test)]
     /// Connections still writing their last bytes.
-    pub fn closing_count(&self) -> usize {
+    pub(crate) fn closing_count(&self) -> usize {
         self.closing.len()
     }
 
     /// At exit: gives the closing connections up to `budget` in total (not per peer) to
     /// write their last bytes, then drops them.
-    pub fn drain_closing(&mut self, registry: &Registry, budget: Duration) {
+    pub(crate) fn drain_closing(&mut self, registry: &Registry, budget: Duration) {
         let deadline = Instant::now() + budget;
         loop {
             let tokens: Vec<Token> = self.closing.keys().copied().collect();
@@ -647,13 +627,12 @@ impl Speaker {
                 let Some(slot) = self.peers.get_mut(&addr) else {
                     return Vec::new();
                 };
-                let ctx = slot.ctx;
                 count(&mut slot.stats.sent, &msg);
                 let Some(c) = slot.conns.get_mut(&conn) else {
                     return Vec::new();
                 };
                 let mut buf = Vec::new();
-                if let Err(e) = wire::encode(&msg, &ctx, &mut buf) {
+                if let Err(e) = wire::encode(&msg, &c.ctx, &mut buf) {
                     error!("bgp", "peer {addr}: cannot encode {msg:?}: {e}");
                     return Vec::new();
                 }
@@ -679,17 +658,14 @@ impl Speaker {
                 let Some(slot) = self.peers.get_mut(&addr) else {
                     return Vec::new();
                 };
-                slot.ctx = wire::Ctx {
-                    four_octet_as: negotiated.four_octet_as,
-                    ibgp: negotiated.ibgp,
-                    families: wire::AfiSet::of(&negotiated.families),
-                };
+                if let Some(c) = slot.conns.get_mut(&conn) {
+                    c.ctx = wire::Ctx {
+                        four_octet_as: negotiated.four_octet_as,
+                        ibgp: negotiated.ibgp,
+                        families: wire::AfiSet::of(&negotiated.families),
+                    };
+                }
                 slot.stats.established_transitions += 1;
-                slot.peer_restart_time = negotiated
-                    .peer_gr
-                    .as_ref()
-                    .map(|g| g.restart_time)
-                    .unwrap_or(0);
                 slot.stats.eor.clear();
                 slot.stats.local_addr = slot.conns.get(&conn).and_then(|c| c.local.map(|a| a.ip()));
                 let plan = slot.plan.clone();
@@ -714,7 +690,7 @@ impl Speaker {
                 }
                 let info = self.rib_info(&plan, Some(&negotiated), local);
                 if let Err(e) = self.rib.peer_up(rib_id, info) {
-                    error!("bgp", "peer {addr}: RIB refused the session: {e:?}");
+                    error!("bgp", "peer {addr}: RIB refused the session: {e}");
                 }
             }
             Output::Update(u) => return self.on_update(addr, u, now),
@@ -728,12 +704,11 @@ impl Speaker {
                 reason,
                 was_established,
                 graceful,
+                restart_time: restart,
             } => {
                 let Some(slot) = self.peers.get_mut(&addr) else {
                     return Vec::new();
                 };
-                // Not `slot.fsm.negotiated()`: the FSM is already Idle here.
-                let restart = slot.peer_restart_time;
                 if !matches!(reason, DownReason::AdminStop) {
                     slot.stats.last_error = Some(reason.to_string());
                 }
@@ -760,9 +735,9 @@ impl Speaker {
                         let at = now + Duration::from_secs(restart as u64);
                         slot.stale_deadline = Some(at);
                         self.timers.set(TimerKey::Stale(addr), at);
-                        let _ = self.rib.peer_down(rib_id, true);
+                        rib_outcome(addr, "session down", self.rib.peer_down(rib_id, true));
                     } else {
-                        let _ = self.rib.peer_down(rib_id, false);
+                        rib_outcome(addr, "session down", self.rib.peer_down(rib_id, false));
                     }
                 } else if let DownReason::NotificationSent(n)
                 | DownReason::NotificationReceived(n) = &reason
@@ -816,7 +791,7 @@ impl Speaker {
             if !slot.stats.eor.contains(&afi) {
                 slot.stats.eor.push(afi);
             }
-            let _ = self.rib.end_of_rib(id, afi);
+            rib_outcome(addr, "End-of-RIB", self.rib.end_of_rib(id, afi));
             return Vec::new();
         }
         let v4 = u.announced.iter().any(|p| p.afi() == Afi::Ipv4);
@@ -912,7 +887,7 @@ impl Speaker {
     /// At most `OUT_CHUNK` changed prefixes are handled per call (a million prefixes
     /// arriving must not make one turn of the loop last a quarter of a second); call
     /// again while `rib.has_out()`.
-    pub fn flush_rib(&mut self, registry: &Registry, now: Instant) {
+    pub(crate) fn flush_rib(&mut self, registry: &Registry, now: Instant) {
         let batches = self.rib.take_out_max(OUT_CHUNK);
         if batches.is_empty() {
             return;
@@ -938,7 +913,9 @@ impl Speaker {
             let Some(conn) = slot.fsm.established_conn() else {
                 continue;
             };
-            let ctx = slot.ctx;
+            let Some(ctx) = slot.conns.get(&conn).map(|c| c.ctx) else {
+                continue;
+            };
             parts.clear();
             for (bi, b) in batches.iter().enumerate() {
                 let member = if sorted[bi] {
@@ -1031,26 +1008,14 @@ impl Speaker {
     /// The BFD session protecting `addr` detected a forwarding failure: an Established
     /// session ends at once with Cease 6/10 and its routes are withdrawn (no graceful
     /// restart retention), as on a hold timer expiry; otherwise nothing happens.
-    pub fn bfd_down(&mut self, registry: &Registry, addr: IpAddr, now: Instant) {
+    pub(crate) fn bfd_down(&mut self, registry: &Registry, addr: IpAddr, now: Instant) {
         if self.peers.contains_key(&addr) {
             self.input(registry, addr, Input::BfdDown, now);
         }
     }
 
-    /// Whether every configured peer is Established and has sent End-of-RIB for each
-    /// negotiated family (graceful restart: the kernel may sweep adopted routes).
-    pub fn all_synced(&self) -> bool {
-        self.peers.values().all(|p| {
-            p.fsm.state() == State::Established
-                && p.fsm
-                    .negotiated()
-                    .map(|n| n.families.iter().all(|f| p.stats.eor.contains(f)))
-                    .unwrap_or(false)
-        })
-    }
-
     /// Peer address of a RIB peer id.
-    pub fn addr_of(&self, id: PeerId) -> Option<IpAddr> {
+    pub(crate) fn addr_of(&self, id: PeerId) -> Option<IpAddr> {
         self.by_rib.get(&id).copied()
     }
 
@@ -1090,6 +1055,18 @@ fn issue_line(d: &wire::Decoded, raw: &[u8]) -> String {
         let _ = write!(line, "{b:02x}");
     }
     line
+}
+
+/// Logs a RIB call the speaker's own bookkeeping says cannot fail (the peer is known
+/// and in the state the call needs): an error here means the two disagree, a bug worth
+/// a line rather than a silent drop.
+pub(super) fn rib_outcome<T>(addr: IpAddr, what: &str, r: Result<T, crate::bgp::rib::RibError>) {
+    if let Err(e) = r {
+        error!(
+            "bgp",
+            "peer {addr}: {what}: {e} (the speaker and the RIB disagree)"
+        );
+    }
 }
 
 /// A short explanation of common OPEN refusals for the log.

@@ -206,7 +206,7 @@ const RIB_IDS_PER_PART: u32 = 64 * 1024;
 /// bounded piece of work, and the rows are looked up only when they go out (a prefix
 /// withdrawn meanwhile simply has none).
 #[derive(Debug)]
-pub struct RibCursor {
+pub(crate) struct RibCursor {
     query: RibQuery,
     /// Next table id to collect, and where collecting ends.
     next_id: u32,
@@ -462,7 +462,7 @@ fn err(msg: String) -> Vec<u8> {
 /// line with the row count. Everything else is one JSON document. Admin actions
 /// (`neighbor ADDR disable|enable|softreset`) change the daemon's state
 /// (`daemon::admin`), so the view holds it mutably.
-pub struct CtlView<'a> {
+pub(crate) struct CtlView<'a> {
     pub d: &'a mut Daemon,
     pub registry: &'a mio::Registry,
 }
@@ -642,7 +642,7 @@ fn ctl_request(d: &Daemon, req: &[u8]) -> CtlAnswer {
 }
 
 /// The metrics (`metrics: true`) or health endpoint's answers: whole, never streamed.
-pub struct HttpView<'a> {
+pub(crate) struct HttpView<'a> {
     pub d: &'a Daemon,
     pub metrics: bool,
 }

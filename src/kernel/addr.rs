@@ -12,9 +12,9 @@ use super::netlink::{
 };
 use crate::prefix::Prefix;
 
-pub const RTM_NEWADDR: u16 = 20;
-pub const RTM_DELADDR: u16 = 21;
-pub const RTM_GETADDR: u16 = 22;
+pub(crate) const RTM_NEWADDR: u16 = 20;
+pub(crate) const RTM_DELADDR: u16 = 21;
+pub(crate) const RTM_GETADDR: u16 = 22;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
 
@@ -65,7 +65,7 @@ pub fn parse_addr(payload: &[u8]) -> Option<LocalAddr> {
 }
 
 /// Dumps every address of both families.
-pub fn dump_addrs(nl: &mut Netlink) -> Result<Vec<LocalAddr>, NetlinkError> {
+pub(crate) fn dump_addrs(nl: &mut Netlink) -> Result<Vec<LocalAddr>, NetlinkError> {
     let out = std::cell::RefCell::new(Vec::new());
     nl.dump(
         "addresses",

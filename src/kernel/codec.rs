@@ -6,25 +6,24 @@
 
 use super::netlink::NetlinkError;
 
-pub const NLMSG_HDR_LEN: usize = 16;
-pub const NLMSG_ERROR: u16 = 2;
-pub const NLMSG_DONE: u16 = 3;
-pub const NLMSG_OVERRUN: u16 = 4;
+pub(crate) const NLMSG_HDR_LEN: usize = 16;
+pub(crate) const NLMSG_ERROR: u16 = 2;
+pub(crate) const NLMSG_DONE: u16 = 3;
+pub(crate) const NLMSG_OVERRUN: u16 = 4;
 
-pub const NLM_F_REQUEST: u16 = 0x1;
-pub const NLM_F_MULTI: u16 = 0x2;
-pub const NLM_F_ACK: u16 = 0x4;
-pub const NLM_F_DUMP_INTR: u16 = 0x10;
-pub const NLM_F_ROOT: u16 = 0x100;
-pub const NLM_F_MATCH: u16 = 0x200;
-pub const NLM_F_DUMP: u16 = NLM_F_ROOT | NLM_F_MATCH;
-pub const NLM_F_REPLACE: u16 = 0x100;
-pub const NLM_F_EXCL: u16 = 0x200;
-pub const NLM_F_CREATE: u16 = 0x400;
+pub(crate) const NLM_F_REQUEST: u16 = 0x1;
+pub(crate) const NLM_F_ACK: u16 = 0x4;
+pub(crate) const NLM_F_DUMP_INTR: u16 = 0x10;
+pub(crate) const NLM_F_ROOT: u16 = 0x100;
+pub(crate) const NLM_F_MATCH: u16 = 0x200;
+pub(crate) const NLM_F_DUMP: u16 = NLM_F_ROOT | NLM_F_MATCH;
+pub(crate) const NLM_F_REPLACE: u16 = 0x100;
+pub(crate) const NLM_F_EXCL: u16 = 0x200;
+pub(crate) const NLM_F_CREATE: u16 = 0x400;
 /// In an NLMSG_ERROR: the echoed request is only its header.
-pub const NLM_F_CAPPED: u16 = 0x100;
+pub(crate) const NLM_F_CAPPED: u16 = 0x100;
 /// In an NLMSG_ERROR: extended-ACK attributes follow the echoed request.
-pub const NLM_F_ACK_TLVS: u16 = 0x200;
+pub(crate) const NLM_F_ACK_TLVS: u16 = 0x200;
 pub(crate) const NLMSGERR_ATTR_MSG: u16 = 1;
 
 pub const AF_INET: u8 = libc::AF_INET as u8;
@@ -49,7 +48,7 @@ impl MsgWriter {
     }
 
     /// Starts a message (seq 0, pid 0; `Netlink` fills the sequence number in).
-    pub fn begin(&mut self, msg_type: u16, flags: u16) {
+    pub(crate) fn begin(&mut self, msg_type: u16, flags: u16) {
         self.start = self.buf.len();
         self.buf.extend_from_slice(&[0; 4]);
         self.buf.extend_from_slice(&msg_type.to_ne_bytes());
@@ -77,20 +76,20 @@ impl MsgWriter {
         self.pad();
     }
 
-    pub fn attr_u8(&mut self, kind: u16, v: u8) {
+    pub(crate) fn attr_u8(&mut self, kind: u16, v: u8) {
         self.attr(kind, &[v]);
     }
 
-    pub fn attr_u16(&mut self, kind: u16, v: u16) {
+    pub(crate) fn attr_u16(&mut self, kind: u16, v: u16) {
         self.attr(kind, &v.to_ne_bytes());
     }
 
-    pub fn attr_u32(&mut self, kind: u16, v: u32) {
+    pub(crate) fn attr_u32(&mut self, kind: u16, v: u32) {
         self.attr(kind, &v.to_ne_bytes());
     }
 
     /// A NUL-terminated string attribute.
-    pub fn attr_str(&mut self, kind: u16, s: &str) {
+    pub(crate) fn attr_str(&mut self, kind: u16, s: &str) {
         let len = (4 + s.len() + 1) as u16;
         self.buf.extend_from_slice(&len.to_ne_bytes());
         self.buf.extend_from_slice(&kind.to_ne_bytes());
@@ -100,14 +99,14 @@ impl MsgWriter {
     }
 
     /// Opens a nested attribute; returns its offset for `end_nest`.
-    pub fn begin_nest(&mut self, kind: u16) -> usize {
+    pub(crate) fn begin_nest(&mut self, kind: u16) -> usize {
         let at = self.buf.len();
         self.buf.extend_from_slice(&[0, 0]);
         self.buf.extend_from_slice(&kind.to_ne_bytes());
         at
     }
 
-    pub fn end_nest(&mut self, at: usize) {
+    pub(crate) fn end_nest(&mut self, at: usize) {
         let len = (self.buf.len() - at) as u16;
         self.buf[at..at + 2].copy_from_slice(&len.to_ne_bytes());
     }
@@ -128,7 +127,7 @@ impl MsgWriter {
 /// One message read from a reply buffer.
 #[derive(Clone, Copy, Debug)]
 pub struct NlMsg<'a> {
-    pub msg_type: u16,
+    pub(crate) msg_type: u16,
     pub flags: u16,
     pub seq: u32,
     pub payload: &'a [u8],

@@ -83,7 +83,7 @@ fn parse_family_id(payload: &[u8]) -> Option<u16> {
 
 /// `ip [-6] fou add port P gue` (`add`) or `ip [-6] fou del port P`, for family id
 /// `family_id` and address family `af` (AF_INET or AF_INET6).
-pub fn encode_port(w: &mut MsgWriter, family_id: u16, add: bool, port: u16, af: u8) {
+pub(crate) fn encode_port(w: &mut MsgWriter, family_id: u16, add: bool, port: u16, af: u8) {
     w.begin(family_id, NLM_F_REQUEST | NLM_F_ACK);
     let cmd = if add { FOU_CMD_ADD } else { FOU_CMD_DEL };
     w.raw(&[cmd, FOU_GENL_VERSION, 0, 0]);

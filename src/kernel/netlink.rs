@@ -28,7 +28,7 @@ const NETLINK_EXT_ACK: libc::c_int = 11;
 /// Requests per `sendmsg` when every request is ACKed. More than ~256 ACKs queued at
 /// once overflowed the default receive buffer on these machines; the socket also asks
 /// for a larger buffer, so 256 keeps a wide margin.
-pub const MAX_CHUNK: usize = 256;
+pub(crate) const MAX_CHUNK: usize = 256;
 
 /// Receive-buffer bytes budgeted per reply that may be queued (an error reply with its
 /// extended-ACK text is a few hundred bytes of skb truesize; 1 KiB leaves a margin).
@@ -238,7 +238,7 @@ impl Netlink {
     }
 
     /// A NETLINK_GENERIC request socket (generic-netlink families such as `fou`).
-    pub fn open_generic() -> Result<Netlink, NetlinkError> {
+    pub(crate) fn open_generic() -> Result<Netlink, NetlinkError> {
         Netlink::with_socket(open_family(NlFamily::Generic, &[])?)
     }
 
@@ -395,7 +395,7 @@ impl Netlink {
     /// Sequence numbers and NLM_F_ACK are written into the buffer here. Every reply is
     /// matched to its request by sequence number; replies are drained after each chunk
     /// so the receive buffer never holds more than one chunk's worth.
-    pub fn send_requests(
+    pub(crate) fn send_requests(
         &mut self,
         requests: &mut [u8],
         opts: BatchOptions,

@@ -28,7 +28,7 @@ use super::watch::{Changes, RouteEvent};
 use crate::prefix::Prefix;
 
 /// Operations one pass sends by default (about a tenth of a second of kernel work).
-pub const DEFAULT_PASS_LIMIT: usize = 16 * 1024;
+pub(crate) const DEFAULT_PASS_LIMIT: usize = 16 * 1024;
 
 /// The routes kube-bgp wants in the main table, as the reconciler asks for them.
 pub trait Desired {
@@ -170,11 +170,6 @@ impl Reconciler {
         self.pending.len() + self.retry.len()
     }
 
-    /// Whether the next pass has anything to look at.
-    pub fn has_work(&self) -> bool {
-        self.full || self.resync || self.addrs_stale || self.pending() > 0
-    }
-
     /// Our routes as last seen in (or put into) the kernel.
     pub fn installed(&self) -> &RouteTable {
         &self.installed
@@ -185,7 +180,7 @@ impl Reconciler {
     }
 
     /// This host's interface addresses, as of the last re-read.
-    pub fn local_addrs(&self) -> &BTreeSet<std::net::IpAddr> {
+    pub(crate) fn local_addrs(&self) -> &BTreeSet<std::net::IpAddr> {
         &self.local_addrs
     }
 
@@ -202,7 +197,7 @@ impl Reconciler {
     }
 
     /// Asks for a full re-read of the kernel before the next pass (periodic safety net).
-    pub fn force_resync(&mut self) {
+    pub(crate) fn force_resync(&mut self) {
         self.resync = true;
         self.addrs_stale = true;
     }
@@ -271,7 +266,7 @@ impl Reconciler {
 
     /// Re-reads what a pass would re-read (addresses, the kernel's routes) now, so the
     /// caller can see the current connected subnets before answering `Desired` calls.
-    pub fn prepare(&mut self) -> Result<(), NetlinkError> {
+    pub(crate) fn prepare(&mut self) -> Result<(), NetlinkError> {
         self.refresh()
     }
 
@@ -343,7 +338,7 @@ impl Reconciler {
 
     /// Whether a pass may be planned now: a re-read of the kernel waits until every
     /// planned pass has finished (a dump must not race our own batches).
-    pub fn can_plan(&self) -> bool {
+    pub(crate) fn can_plan(&self) -> bool {
         self.in_flight.is_empty() || !(self.resync || self.addrs_stale)
     }
 
@@ -374,8 +369,9 @@ impl Reconciler {
         }
         self.pending.append(&mut self.retry);
         // Prefix order: deterministic, and the in-flight check can binary-search. (The
-        // order across passes is the RIB's: a large change set arrives scattered over
-        // the address space, which the kernel's trie takes fastest.)
+        // order across passes is the caller's: the daemon takes a large change set from
+        // the RIB scattered over the address space, which the kernel's trie takes
+        // fastest.)
         self.pending.sort_unstable();
         self.pending.dedup();
         let mut ops = Vec::with_capacity(self.pending.len().min(self.pass_limit));
@@ -549,7 +545,7 @@ impl Pass {
     }
 
     /// Records the kernel time the batch took (when it was sent elsewhere).
-    pub fn set_kernel_time(&mut self, d: Duration) {
+    pub(crate) fn set_kernel_time(&mut self, d: Duration) {
         self.st.kernel = d;
     }
 }

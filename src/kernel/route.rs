@@ -6,6 +6,7 @@
 //! and everyone else's. Must not decide what to install (that is the reconciler's job)
 //! and never builds a delete that could match another protocol's route.
 
+#[cfg(test)]
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -19,26 +20,26 @@ use crate::prefix::Prefix;
 
 pub const RTM_NEWROUTE: u16 = 24;
 pub const RTM_DELROUTE: u16 = 25;
-pub const RTM_GETROUTE: u16 = 26;
+pub(crate) const RTM_GETROUTE: u16 = 26;
 
 pub const RTA_DST: u16 = 1;
-pub const RTA_OIF: u16 = 4;
+pub(crate) const RTA_OIF: u16 = 4;
 pub const RTA_GATEWAY: u16 = 5;
-pub const RTA_PRIORITY: u16 = 6;
-pub const RTA_PREFSRC: u16 = 7;
+pub(crate) const RTA_PRIORITY: u16 = 6;
+pub(crate) const RTA_PREFSRC: u16 = 7;
 pub const RTA_TABLE: u16 = 15;
 
-pub const RT_TABLE_MAIN: u32 = 254;
+pub(crate) const RT_TABLE_MAIN: u32 = 254;
 /// kube-router's policy-routing table for tunnels.
-pub const RT_TABLE_KUBE_ROUTER: u32 = 77;
+pub(crate) const RT_TABLE_KUBE_ROUTER: u32 = 77;
 /// kube-router's route protocol number ("zebra"); every route we own carries it.
-pub const RTPROT_KUBE_ROUTER: u8 = 17;
+pub(crate) const RTPROT_KUBE_ROUTER: u8 = 17;
 
-pub const RT_SCOPE_UNIVERSE: u8 = 0;
-pub const RT_SCOPE_LINK: u8 = 253;
-pub const RT_SCOPE_NOWHERE: u8 = 255;
-pub const RTN_UNSPEC: u8 = 0;
-pub const RTN_UNICAST: u8 = 1;
+pub(crate) const RT_SCOPE_UNIVERSE: u8 = 0;
+pub(crate) const RT_SCOPE_LINK: u8 = 253;
+pub(crate) const RT_SCOPE_NOWHERE: u8 = 255;
+pub(crate) const RTN_UNSPEC: u8 = 0;
+pub(crate) const RTN_UNICAST: u8 = 1;
 
 /// Where a route sends traffic.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -154,7 +155,7 @@ fn rtmsg(fam: u8, dst_len: u8, table: u32, protocol: u8, scope: u8, rtype: u8) -
 /// our existing route in place), otherwise NLM_F_EXCL so an existing route of anyone
 /// else for the same prefix and metric is refused with EEXIST instead of overwritten.
 /// The route must have passed `KernelRoute::check`.
-pub fn encode_new(w: &mut MsgWriter, r: &KernelRoute, table: u32, replace: bool, scope: u8) {
+pub(crate) fn encode_new(w: &mut MsgWriter, r: &KernelRoute, table: u32, replace: bool, scope: u8) {
     let flags = NLM_F_REQUEST | NLM_F_CREATE | if replace { NLM_F_REPLACE } else { NLM_F_EXCL };
     w.begin(RTM_NEWROUTE, flags);
     w.raw(&rtmsg(
@@ -185,7 +186,7 @@ pub fn encode_new(w: &mut MsgWriter, r: &KernelRoute, table: u32, replace: bool,
 /// Writes an RTM_DELROUTE for our route to `dst` in `table`. It names protocol 17, so
 /// the kernel never matches another protocol's route; scope NOWHERE and type UNSPEC
 /// are the wildcards IPv4 needs (anything else gives ESRCH for routes of other scopes).
-pub fn encode_del(w: &mut MsgWriter, dst: &Prefix, table: u32) {
+pub(crate) fn encode_del(w: &mut MsgWriter, dst: &Prefix, table: u32) {
     w.begin(RTM_DELROUTE, NLM_F_REQUEST);
     w.raw(&rtmsg(
         family(dst),
@@ -268,9 +269,10 @@ pub fn parse_route(payload: &[u8]) -> Option<RouteInfo> {
     })
 }
 
+#[cfg(test)]
 /// The main table as dumped: our routes and the prefixes of everyone else's.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct MainTable {
+pub(crate) struct MainTable {
     /// Protocol-17 routes, one per prefix (the first seen if the kernel holds several,
     /// e.g. with different metrics).
     pub ours: BTreeMap<Prefix, KernelRoute>,
@@ -278,6 +280,7 @@ pub struct MainTable {
     pub foreign: BTreeSet<Prefix>,
 }
 
+#[cfg(test)]
 impl MainTable {
     /// Adds one dumped route message to the table.
     pub fn absorb(&mut self, payload: &[u8]) {
@@ -301,34 +304,10 @@ fn route_dump_request(w: &mut MsgWriter, fam: u8) {
     w.end();
 }
 
-/// Dumps both families' routes and keeps the main table's.
-pub fn dump_main(nl: &mut Netlink) -> Result<MainTable, NetlinkError> {
-    let mut table = MainTable::default();
-    for fam in [AF_INET, AF_INET6] {
-        let mut got = MainTable::default();
-        {
-            let cell = std::cell::RefCell::new(&mut got);
-            nl.dump(
-                "routes",
-                &|w| route_dump_request(w, fam),
-                &mut || **cell.borrow_mut() = MainTable::default(),
-                &mut |m: &NlMsg<'_>| {
-                    if m.msg_type == RTM_NEWROUTE {
-                        cell.borrow_mut().absorb(m.payload);
-                    }
-                },
-            )?;
-        }
-        table.ours.append(&mut got.ours);
-        table.foreign.append(&mut got.foreign);
-    }
-    Ok(table)
-}
-
 /// Dumps both families' main-table routes with protocol 17 into `out` (cleared first;
 /// the first route seen wins when the kernel holds several for one prefix). Streams:
 /// nothing but `out` grows with the table.
-pub fn dump_ours_into(nl: &mut Netlink, out: &mut RouteTable) -> Result<(), NetlinkError> {
+pub(crate) fn dump_ours_into(nl: &mut Netlink, out: &mut RouteTable) -> Result<(), NetlinkError> {
     out.clear();
     for fam in [AF_INET, AF_INET6] {
         let cell = std::cell::RefCell::new(&mut *out);
@@ -367,30 +346,6 @@ pub fn dump_ours_into(nl: &mut Netlink, out: &mut RouteTable) -> Result<(), Netl
         )?;
     }
     Ok(())
-}
-
-/// Dumps the routes of `table` (any protocol) of one family, as route infos.
-pub fn dump_table(nl: &mut Netlink, table: u32) -> Result<Vec<RouteInfo>, NetlinkError> {
-    let mut out = Vec::new();
-    for fam in [AF_INET, AF_INET6] {
-        let cell = std::cell::RefCell::new(Vec::new());
-        nl.dump(
-            "routes",
-            &|w| route_dump_request(w, fam),
-            &mut || cell.borrow_mut().clear(),
-            &mut |m: &NlMsg<'_>| {
-                if m.msg_type != RTM_NEWROUTE {
-                    return;
-                }
-                match parse_route(m.payload) {
-                    Some(i) if i.table == table => cell.borrow_mut().push(i),
-                    _ => {}
-                }
-            },
-        )?;
-        out.extend(cell.into_inner());
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

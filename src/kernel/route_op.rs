@@ -42,7 +42,7 @@ impl Op {
 
 /// The operation that turns `have` (our route for `dst` in the kernel, if any) into
 /// `want` (the route we want for it, if any); `None` when they already agree.
-pub fn op_for(dst: Prefix, want: Option<RouteKind>, have: Option<RouteKind>) -> Option<Op> {
+pub(crate) fn op_for(dst: Prefix, want: Option<RouteKind>, have: Option<RouteKind>) -> Option<Op> {
     match (want, have) {
         (Some(w), None) => Some(Op::Add(KernelRoute { dst, kind: w })),
         (Some(w), Some(h)) if w != h => Some(Op::Replace(KernelRoute { dst, kind: w })),

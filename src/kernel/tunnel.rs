@@ -166,7 +166,7 @@ pub struct TunnelSpec {
 }
 
 /// The link kind for a tunnel to `remote`.
-pub fn tunnel_kind(remote: &IpAddr) -> &'static str {
+pub(crate) fn tunnel_kind(remote: &IpAddr) -> &'static str {
     match remote {
         IpAddr::V4(_) => "ipip",
         IpAddr::V6(_) => "ip6tnl",
@@ -187,7 +187,11 @@ fn ifinfomsg(family: u8, index: u32, flags: u32, change: u32) -> [u8; 16] {
 /// ip6tnl: proto any, hop limit 64, encap limit 4. GUE: the same but `ttl 225`, the
 /// inner protocol fixed (`mode ipip` / `mode ip6ip6`), encap type GUE, source port
 /// chosen by the kernel per flow (`encap-sport auto`), destination port `port`.
-pub fn encode_create(w: &mut MsgWriter, name: &str, spec: &TunnelSpec) -> Result<(), TunnelError> {
+pub(crate) fn encode_create(
+    w: &mut MsgWriter,
+    name: &str,
+    spec: &TunnelSpec,
+) -> Result<(), TunnelError> {
     let (local, remote) = (spec.local, spec.remote);
     let (fam, l, r) = match (local, remote) {
         (IpAddr::V4(l), IpAddr::V4(r)) => (0u8, l.octets().to_vec(), r.octets().to_vec()),
@@ -240,7 +244,7 @@ pub fn encode_create(w: &mut MsgWriter, name: &str, spec: &TunnelSpec) -> Result
 }
 
 /// `ip link set dev #index up`.
-pub fn encode_up(w: &mut MsgWriter, ifindex: u32) {
+pub(crate) fn encode_up(w: &mut MsgWriter, ifindex: u32) {
     w.begin(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
     w.raw(&ifinfomsg(0, ifindex, IFF_UP, IFF_UP));
     w.end();
@@ -253,7 +257,7 @@ fn encode_del_link(w: &mut MsgWriter, ifindex: u32) {
 }
 
 /// `ip rule add|del from <cidr> lookup 77` (`add` refuses a duplicate with EEXIST).
-pub fn encode_rule(w: &mut MsgWriter, add: bool, from: &Prefix) {
+pub(crate) fn encode_rule(w: &mut MsgWriter, add: bool, from: &Prefix) {
     let (fam, addr) = match from {
         Prefix::V4(a, _) => (AF_INET, a.octets().to_vec()),
         Prefix::V6(a, _) => (AF_INET6, a.octets().to_vec()),
@@ -292,9 +296,9 @@ pub struct TunnelParams {
     pub remote: Option<IpAddr>,
     pub ttl: u8,
     /// IFLA_IPTUN_ENCAP_TYPE (0 none, 2 GUE).
-    pub encap_type: u16,
+    pub(crate) encap_type: u16,
     /// IFLA_IPTUN_ENCAP_DPORT, host order.
-    pub encap_dport: u16,
+    pub(crate) encap_dport: u16,
 }
 
 impl TunnelParams {
@@ -325,7 +329,7 @@ pub struct LinkInfo {
 impl LinkInfo {
     /// Whether this link is exactly the tunnel `spec` describes (kind, addresses and
     /// encapsulation); kube-router reuses a tunnel only when its encapsulation is right.
-    pub fn is_tunnel(&self, spec: &TunnelSpec) -> bool {
+    pub(crate) fn is_tunnel(&self, spec: &TunnelSpec) -> bool {
         self.kind == tunnel_kind(&spec.remote)
             && self.tunnel.is_some_and(|t| {
                 t.local == Some(spec.local)
@@ -411,7 +415,7 @@ pub fn parse_link(payload: &[u8]) -> Option<LinkInfo> {
 }
 
 /// `ip link show NAME`: the link of that name, `None` if there is none.
-pub fn get_link(nl: &mut Netlink, name: &str) -> Result<Option<LinkInfo>, TunnelError> {
+pub(crate) fn get_link(nl: &mut Netlink, name: &str) -> Result<Option<LinkInfo>, TunnelError> {
     let reply = nl.query(&mut |w| {
         w.begin(RTM_GETLINK, NLM_F_REQUEST);
         w.raw(&ifinfomsg(0, 0, 0, 0));
@@ -615,7 +619,7 @@ fn parse_rule(payload: &[u8]) -> Option<(Prefix, u32)> {
 /// How many `from <pod_cidr> lookup 77` rules exist. (The kernel's duplicate check for
 /// NLM_F_EXCL compares priorities too, so an unprioritised add is never refused as a
 /// duplicate: existence has to be checked by a dump.)
-pub fn count_rules(nl: &mut Netlink, pod_cidr: &Prefix) -> Result<usize, NetlinkError> {
+pub(crate) fn count_rules(nl: &mut Netlink, pod_cidr: &Prefix) -> Result<usize, NetlinkError> {
     let fam = match pod_cidr {
         Prefix::V4(..) => AF_INET,
         Prefix::V6(..) => AF_INET6,
@@ -668,7 +672,7 @@ pub fn remove_rule(nl: &mut Netlink, pod_cidr: &Prefix) -> Result<(), TunnelErro
 }
 
 /// Whether a link is one of our tunnels: named `tun-<11 hex>` and of kind ipip/ip6tnl.
-pub fn is_our_tunnel(l: &LinkInfo) -> bool {
+pub(crate) fn is_our_tunnel(l: &LinkInfo) -> bool {
     let hex = l.name.strip_prefix("tun-").unwrap_or("");
     hex.len() == 11
         && hex

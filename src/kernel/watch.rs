@@ -25,7 +25,7 @@ const RTNLGRP_IPV4_ROUTE: u32 = 7;
 const RTNLGRP_IPV6_IFADDR: u32 = 9;
 const RTNLGRP_IPV6_ROUTE: u32 = 11;
 pub const RTM_NEWLINK: u16 = 16;
-pub const RTM_DELLINK: u16 = 17;
+pub(crate) const RTM_DELLINK: u16 = 17;
 const IFF_UP: u32 = 0x1;
 const IFF_RUNNING: u32 = 0x40;
 const IFF_LOWER_UP: u32 = 0x10000;
@@ -60,7 +60,7 @@ impl Changes {
     }
 
     /// Whether only a full re-read of the kernel tables can be trusted now.
-    pub fn needs_resync(&self) -> bool {
+    pub(crate) fn needs_resync(&self) -> bool {
         self.links || self.overflow
     }
 }

@@ -91,11 +91,6 @@ impl Writer {
         self.port
     }
 
-    /// Jobs submitted and not yet collected.
-    pub fn outstanding(&self) -> usize {
-        self.outstanding
-    }
-
     /// Queues a job. Fails only if the thread is gone (its result is then an error).
     pub fn submit(&mut self, job: Job) -> Result<(), NetlinkError> {
         let sent = self.jobs.as_ref().map(|tx| tx.send(job).is_ok());
@@ -110,7 +105,7 @@ impl Writer {
     }
 
     /// The next finished job, if any (never blocks).
-    pub fn try_done(&mut self) -> Option<Done> {
+    pub(crate) fn try_done(&mut self) -> Option<Done> {
         match self.done.try_recv() {
             Ok(d) => {
                 self.outstanding = self.outstanding.saturating_sub(1);

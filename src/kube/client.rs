@@ -21,7 +21,7 @@ use super::decoder::{ApiDecodeError, Page, WatchDecoder, decode_list};
 use super::objects::{ResourceKind, Status};
 
 /// How long a token read from a file is trusted before it is read again.
-pub const TOKEN_MAX_AGE: Duration = Duration::from_secs(60);
+pub(crate) const TOKEN_MAX_AGE: Duration = Duration::from_secs(60);
 
 /// A failed request. `what` names the request (`LIST /api/v1/nodes`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +40,7 @@ pub enum ClientError {
 
 impl ClientError {
     /// HTTP 410 Gone / `Expired`: the resourceVersion or continue token is too old.
-    pub fn is_gone(&self) -> bool {
+    pub(crate) fn is_gone(&self) -> bool {
         matches!(self, ClientError::Api { code: 410, .. })
     }
 
@@ -142,7 +142,7 @@ impl Client {
     }
 
     /// As `new`, with a different token re-read period (tests).
-    pub fn with_token_max_age(cfg: &KubeConfig, max_age: Duration) -> Client {
+    pub(crate) fn with_token_max_age(cfg: &KubeConfig, max_age: Duration) -> Client {
         let roots: Vec<Certificate<'static>> = cfg
             .tls
             .ca
@@ -295,17 +295,6 @@ impl Client {
             what: what.to_string(),
             code,
             status,
-        })
-    }
-
-    /// GETs `path` and decodes the JSON body (for single objects; not size-limited).
-    pub fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
-        let what = format!("GET {path}");
-        let body = self.get(&what, path, &[], Duration::from_secs(60))?;
-        let r = std::io::BufReader::new(body.into_reader());
-        serde_json::from_reader(r).map_err(|e| ClientError::Decode {
-            what,
-            error: ApiDecodeError::Syntax(e.to_string()),
         })
     }
 

@@ -14,10 +14,10 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 /// Default directory of the service-account token and CA when running in a pod.
-pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+pub(crate) const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 /// Environment variable that overrides `SERVICE_ACCOUNT_DIR` (for tests and unusual
 /// mounts).
-pub const SERVICE_ACCOUNT_DIR_ENV: &str = "KUBE_BGP_SERVICEACCOUNT_DIR";
+pub(crate) const SERVICE_ACCOUNT_DIR_ENV: &str = "KUBE_BGP_SERVICEACCOUNT_DIR";
 
 /// A configuration error. Every variant names the file (or source) and the field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,7 +121,7 @@ pub struct TlsSettings {
     /// Trusted roots (DER). Empty with `https://` and no `insecure` is an error at load.
     pub ca: Vec<CertificateDer<'static>>,
     pub client: Option<ClientIdentity>,
-    pub insecure_skip_tls_verify: bool,
+    pub(crate) insecure_skip_tls_verify: bool,
 }
 
 /// A validated API server configuration.
@@ -136,13 +136,13 @@ pub struct KubeConfig {
 }
 
 impl KubeConfig {
-    pub fn is_https(&self) -> bool {
+    pub(crate) fn is_https(&self) -> bool {
         self.server.starts_with("https://")
     }
 
     /// What makes this connection unsafe, to be logged loudly at start: the API server's
     /// certificate not verified, or no TLS at all. Empty when it is sound.
-    pub fn security_warnings(&self) -> Vec<String> {
+    pub(crate) fn security_warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
         if self.tls.insecure_skip_tls_verify {
             out.push(format!(
@@ -178,7 +178,7 @@ pub fn load(
 }
 
 /// `load` with the environment and service-account directory given explicitly.
-pub fn load_with(
+pub(crate) fn load_with(
     kubeconfig: Option<&Path>,
     master: Option<&str>,
     env: &dyn Fn(&str) -> Option<String>,
@@ -210,7 +210,7 @@ pub fn load_with(
 /// In-cluster credentials (`token`, `ca.crt` in `sa_dir`) for `server`. Over plain
 /// `http://` (only reachable through `--master`) missing files are tolerated, since no
 /// credentials are sent there anyway.
-pub fn in_cluster(server: &str, sa_dir: &Path) -> Result<KubeConfig, KubeConfigError> {
+pub(crate) fn in_cluster(server: &str, sa_dir: &Path) -> Result<KubeConfig, KubeConfigError> {
     let origin = format!("in-cluster {}", sa_dir.display());
     let token_path = sa_dir.join("token");
     let ca_path = sa_dir.join("ca.crt");
@@ -275,7 +275,11 @@ pub(crate) fn read_file(
 }
 
 /// Reads a bearer token file (whitespace trimmed, must not be empty).
-pub fn read_token(source: &str, field: &str, path: &Path) -> Result<String, KubeConfigError> {
+pub(crate) fn read_token(
+    source: &str,
+    field: &str,
+    path: &Path,
+) -> Result<String, KubeConfigError> {
     let bytes = read_file(source, field, path)?;
     let s = String::from_utf8(bytes).map_err(|_| {
         field_err(
@@ -396,7 +400,7 @@ pub(crate) fn client_identity(
 
 /// This node's name, as kube-router finds it: `--hostname-override`, else `NODE_NAME`,
 /// else the host name. Empty values are skipped.
-pub fn local_node_name(hostname_override: Option<&str>) -> String {
+pub(crate) fn local_node_name(hostname_override: Option<&str>) -> String {
     let env = std::env::var("NODE_NAME").ok();
     pick_node_name(hostname_override, env.as_deref(), host_name)
 }
@@ -416,7 +420,7 @@ fn pick_node_name(
 }
 
 /// The kernel's host name (`gethostname`), empty if unavailable.
-pub fn host_name() -> String {
+pub(crate) fn host_name() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: buf is valid for buf.len() bytes; gethostname writes at most that many
     // and we look only up to the first NUL within the buffer.

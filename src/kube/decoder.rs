@@ -33,9 +33,9 @@ pub enum ApiDecodeError {
 }
 
 /// Largest watch event read (the API server stores objects of at most ~1.5 MB).
-pub const MAX_EVENT_BYTES: u64 = 16 * 1024 * 1024;
+pub(crate) const MAX_EVENT_BYTES: u64 = 16 * 1024 * 1024;
 /// Largest List page read (a page of `limit` objects).
-pub const MAX_PAGE_BYTES: u64 = 512 * 1024 * 1024;
+pub(crate) const MAX_PAGE_BYTES: u64 = 512 * 1024 * 1024;
 
 impl fmt::Display for ApiDecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -19,7 +19,7 @@ use super::config::{
 };
 
 /// Loads `path`'s current context. `master`, when given, replaces the cluster's server.
-pub fn from_file(path: &Path, master: Option<&str>) -> Result<KubeConfig, KubeConfigError> {
+pub(crate) fn from_file(path: &Path, master: Option<&str>) -> Result<KubeConfig, KubeConfigError> {
     use std::io::Read;
     let source = format!("kubeconfig {}", path.display());
     let cannot = |e: std::io::Error| field_err(&source, "(file)", format!("cannot read: {e}"));

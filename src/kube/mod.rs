@@ -15,11 +15,8 @@ mod testpki;
 mod testserver;
 pub mod watch;
 
-pub use client::{Client, ClientError};
-pub use config::{Auth, KubeConfig, KubeConfigError, TlsSettings, load, local_node_name};
-pub use objects::{
-    Endpoint, EndpointConditions, EndpointSlice, KubeObject, LoadBalancerIngress, Node,
-    NodeAddress, ObjectMeta, ResourceKind, Service, Status,
-};
-pub use snapshot::{KubeEvent, NsName, Snapshot, SyncState};
+pub use client::Client;
+pub use config::load;
+pub use objects::{EndpointSlice, KubeObject, Node, NodeAddress, ResourceKind, Service, Status};
+pub use snapshot::{KubeEvent, Snapshot, SyncState};
 pub use watch::{WatchOptions, Watchers, start_watchers};

@@ -108,7 +108,7 @@ impl fmt::Display for ResourceKind {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct OwnerReference {
+pub(crate) struct OwnerReference {
     #[serde(deserialize_with = "nullable")]
     pub kind: String,
     #[serde(deserialize_with = "nullable")]
@@ -132,7 +132,7 @@ pub struct ObjectMeta {
         deserialize_with = "nullable",
         skip_serializing_if = "String::is_empty"
     )]
-    pub generate_name: String,
+    pub(crate) generate_name: String,
     #[serde(rename = "resourceVersion", deserialize_with = "nullable")]
     pub resource_version: String,
     /// Only the labels kube-bgp reads (`SERVICE_NAME_LABEL`): the others are checked
@@ -154,7 +154,7 @@ pub struct ObjectMeta {
         deserialize_with = "nullable",
         skip_serializing_if = "Vec::is_empty"
     )]
-    pub owner_references: Vec<OwnerReference>,
+    pub(crate) owner_references: Vec<OwnerReference>,
 }
 
 // ---------------------------------------------------------------- Node
@@ -179,7 +179,7 @@ pub struct NodeSpec {
     pub pod_cidrs: Vec<String>,
     /// Cordoned (`kubectl cordon`): read for `--graceful-shutdown-on-cordon`.
     #[serde(deserialize_with = "nullable", skip_serializing_if = "is_false")]
-    pub unschedulable: bool,
+    pub(crate) unschedulable: bool,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -226,41 +226,41 @@ pub struct ServiceSpec {
     #[serde(rename = "clusterIP", deserialize_with = "nullable")]
     pub cluster_ip: String,
     #[serde(rename = "clusterIPs", deserialize_with = "nullable")]
-    pub cluster_ips: Vec<String>,
+    pub(crate) cluster_ips: Vec<String>,
     #[serde(rename = "externalIPs", deserialize_with = "nullable")]
-    pub external_ips: Vec<String>,
+    pub(crate) external_ips: Vec<String>,
     /// `Cluster` or `Local`; empty when the server did not set it.
     #[serde(rename = "internalTrafficPolicy", deserialize_with = "nullable")]
-    pub internal_traffic_policy: String,
+    pub(crate) internal_traffic_policy: String,
     /// `Cluster` or `Local`; empty when the server did not set it.
     #[serde(rename = "externalTrafficPolicy", deserialize_with = "nullable")]
-    pub external_traffic_policy: String,
+    pub(crate) external_traffic_policy: String,
     #[serde(rename = "ipFamilies", deserialize_with = "nullable")]
-    pub ip_families: Vec<String>,
+    pub(crate) ip_families: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ServiceStatus {
     #[serde(rename = "loadBalancer", deserialize_with = "nullable")]
-    pub load_balancer: LoadBalancerStatus,
+    pub(crate) load_balancer: LoadBalancerStatus,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct LoadBalancerStatus {
+pub(crate) struct LoadBalancerStatus {
     #[serde(deserialize_with = "nullable")]
     pub ingress: Vec<LoadBalancerIngress>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct LoadBalancerIngress {
+pub(crate) struct LoadBalancerIngress {
     #[serde(deserialize_with = "nullable")]
     pub ip: String,
     /// `VIP` or `Proxy` (empty: absent, which means `VIP`).
     #[serde(rename = "ipMode", deserialize_with = "nullable")]
-    pub ip_mode: String,
+    pub(crate) ip_mode: String,
     #[serde(deserialize_with = "nullable")]
     pub hostname: String,
 }
@@ -274,22 +274,22 @@ pub struct EndpointSlice {
     pub metadata: ObjectMeta,
     /// `IPv4`, `IPv6` or `FQDN`.
     #[serde(rename = "addressType", deserialize_with = "nullable")]
-    pub address_type: String,
+    pub(crate) address_type: String,
     #[serde(deserialize_with = "nullable")]
     pub endpoints: Vec<Endpoint>,
 }
 
 /// The label that ties an EndpointSlice to its Service.
-pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+pub(crate) const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 /// The annotation of the leader-election Endpoints mirrored into slices (not a service).
-pub const LEADER_ANNOTATION: &str = "control-plane.alpha.kubernetes.io/leader";
+pub(crate) const LEADER_ANNOTATION: &str = "control-plane.alpha.kubernetes.io/leader";
 /// The prefix of the Node and Service annotations kube-bgp reads.
-pub const KUBE_ROUTER_ANNOTATIONS: &str = "kube-router.io/";
+pub(crate) const KUBE_ROUTER_ANNOTATIONS: &str = "kube-router.io/";
 
 impl EndpointSlice {
     /// The owning Service's name: the `kubernetes.io/service-name` label, else the
     /// first owner reference (kube-router's fallback order).
-    pub fn service_name(&self) -> Option<&str> {
+    pub(crate) fn service_name(&self) -> Option<&str> {
         if let Some(n) = self.metadata.labels.get(SERVICE_NAME_LABEL) {
             return Some(n.as_str());
         }
@@ -308,21 +308,22 @@ pub struct Endpoint {
     pub addresses: Vec<String>,
     /// Empty when the endpoint has no node.
     #[serde(rename = "nodeName", deserialize_with = "nullable")]
-    pub node_name: String,
+    pub(crate) node_name: String,
     #[serde(deserialize_with = "nullable")]
-    pub conditions: EndpointConditions,
+    pub(crate) conditions: EndpointConditions,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct EndpointConditions {
+pub(crate) struct EndpointConditions {
     /// `None` means ready (the API's rule for a nil `ready`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ready: Option<bool>,
 }
 
 impl EndpointConditions {
-    pub fn is_ready(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_ready(&self) -> bool {
         self.ready != Some(false)
     }
 }
@@ -356,7 +357,7 @@ pub struct ListMeta {
     #[serde(rename = "resourceVersion", deserialize_with = "nullable")]
     pub resource_version: String,
     #[serde(rename = "continue", deserialize_with = "nullable")]
-    pub continue_: String,
+    pub(crate) continue_: String,
 }
 
 /// One list item as decoded: either the object, or why it was skipped.
@@ -379,7 +380,7 @@ impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Item<T> {
 }
 
 /// Decodes one object, keeping a malformed one as `Item::Bad` naming it.
-pub fn item_from_value<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Item<T> {
+pub(crate) fn item_from_value<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Item<T> {
     let who = object_id(&v);
     match T::deserialize(v) {
         Ok(t) => Item::Ok(t),
@@ -391,7 +392,7 @@ pub fn item_from_value<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> 
 }
 
 /// `namespace/name` (or `name`, or `?`) of a raw object, for log lines.
-pub fn object_id(v: &serde_json::Value) -> String {
+pub(crate) fn object_id(v: &serde_json::Value) -> String {
     let s = |p: &str| v.pointer(p).and_then(|x| x.as_str()).unwrap_or("");
     let (ns, name) = (s("/metadata/namespace"), s("/metadata/name"));
     match (ns.is_empty(), name.is_empty()) {
@@ -409,16 +410,6 @@ pub struct List<T> {
     pub metadata: ListMeta,
     #[serde(default, deserialize_with = "nullable")]
     pub items: Vec<Item<T>>,
-}
-
-/// A watch event as it comes off the wire; `object` is decoded by the watcher once
-/// it knows the type (ERROR carries a Status, BOOKMARK only a resourceVersion).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(default)]
-pub struct RawWatchEvent {
-    #[serde(rename = "type", deserialize_with = "nullable")]
-    pub type_: String,
-    pub object: serde_json::Value,
 }
 
 /// Any watched object.

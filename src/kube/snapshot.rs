@@ -66,7 +66,7 @@ impl std::fmt::Display for NsName {
 pub struct Snapshot {
     pub nodes: BTreeMap<String, Node>,
     pub services: BTreeMap<NsName, Service>,
-    pub slices: BTreeMap<NsName, EndpointSlice>,
+    pub(crate) slices: BTreeMap<NsName, EndpointSlice>,
     /// Sync state per kind; a kind absent here has not been listed yet.
     pub states: BTreeMap<ResourceKind, SyncState>,
     /// Whether each kind has been listed at least once (data present).

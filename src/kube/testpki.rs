@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-pub struct Pki {
-    pub ca_pem: &'static [u8],
-    pub client_cert_pem: &'static [u8],
-    pub client_key_pem: &'static [u8],
-    pub other_key_pem: &'static [u8],
+pub(crate) struct Pki {
+    pub(crate) ca_pem: &'static [u8],
+    pub(crate) client_cert_pem: &'static [u8],
+    pub(crate) client_key_pem: &'static [u8],
+    pub(crate) other_key_pem: &'static [u8],
 }
 
 impl Pki {

@@ -10,13 +10,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
-pub struct Req {
+pub(crate) struct Req {
     pub path: String,
     pub query: BTreeMap<String, String>,
     pub auth: Option<String>,
 }
 
-pub enum Reply {
+pub(crate) enum Reply {
     Full {
         code: u16,
         body: String,
@@ -50,7 +50,7 @@ impl Reply {
 
 type Handler = dyn Fn(&Req) -> Reply + Send + Sync;
 
-pub struct TestServer {
+pub(crate) struct TestServer {
     pub addr: SocketAddr,
     pub requests: Arc<Mutex<Vec<Req>>>,
     stop: Arc<AtomicBool>,
@@ -62,7 +62,7 @@ impl TestServer {
     }
 
     /// As `start`, on a given address (to restart a server on the same port).
-    pub fn start_on(
+    pub(crate) fn start_on(
         addr: SocketAddr,
         handler: impl Fn(&Req) -> Reply + Send + Sync + 'static,
     ) -> TestServer {

@@ -12,7 +12,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -44,10 +43,9 @@ impl Default for WatchOptions {
     }
 }
 
-/// Handles of running reader threads.
+/// The running reader threads (detached; they end when asked or when the receiver is gone).
 pub struct Watchers {
     stop: Arc<AtomicBool>,
-    handles: Vec<JoinHandle<()>>,
 }
 
 impl Watchers {
@@ -56,22 +54,6 @@ impl Watchers {
     /// as it finds the receiver gone.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
-    }
-
-    /// Stops and waits up to `timeout` for the threads; returns whether all ended.
-    pub fn stop_and_join(mut self, timeout: Duration) -> bool {
-        self.stop();
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if self.handles.iter().all(|h| h.is_finished()) {
-                for h in self.handles.drain(..) {
-                    let _ = h.join();
-                }
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
     }
 }
 
@@ -84,19 +66,17 @@ pub fn start_watchers(
     opts: WatchOptions,
 ) -> std::io::Result<Watchers> {
     let stop = Arc::new(AtomicBool::new(false));
-    let mut handles = Vec::new();
     for &kind in kinds {
         let sink = Sink {
             tx: tx.clone(),
             waker: Some(waker.clone()),
         };
         let r = Reflector::new(kind, client.clone(), opts.clone(), sink, stop.clone());
-        let h = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name(format!("kube-{}", kind.name().to_ascii_lowercase()))
             .spawn(move || r.run())?;
-        handles.push(h);
     }
-    Ok(Watchers { stop, handles })
+    Ok(Watchers { stop })
 }
 
 /// Where a reflector's events go.

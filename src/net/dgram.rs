@@ -19,20 +19,20 @@ use super::sock::{bind, from_storage, os_error, setsockopt, zeroed_storage};
 
 /// How to set up a datagram socket.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DgramOptions {
+pub(crate) struct DgramOptions {
     /// TTL / hop limit of unicast packets sent.
     pub ttl: Option<u8>,
     /// TOS byte / traffic class of packets sent.
     pub tos: Option<u8>,
     /// Ask the kernel for each datagram's TTL / hop limit and destination address.
-    pub recv_info: bool,
+    pub(crate) recv_info: bool,
     /// Receive buffer size in bytes (the kernel doubles it and applies its minimum).
-    pub recv_buffer: Option<usize>,
+    pub(crate) recv_buffer: Option<usize>,
 }
 
 /// One received datagram's metadata.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RecvInfo {
+pub(crate) struct RecvInfo {
     /// Payload bytes written to the buffer.
     pub len: usize,
     /// The payload was longer than the buffer and was cut.
@@ -67,7 +67,7 @@ fn new_udp_socket(domain: libc::c_int) -> io::Result<OwnedFd> {
 /// A non-blocking UDP socket bound to `addr`. An IPv6 socket is IPv6-only, so the same
 /// port can be bound for IPv4 separately. EADDRINUSE keeps its error kind
 /// ([`io::ErrorKind::AddrInUse`]) so callers can try another port.
-pub fn bind_udp(addr: SocketAddr, opts: &DgramOptions) -> io::Result<UdpSocket> {
+pub(crate) fn bind_udp(addr: SocketAddr, opts: &DgramOptions) -> io::Result<UdpSocket> {
     let v6 = addr.is_ipv6();
     let fd = new_udp_socket(if v6 { libc::AF_INET6 } else { libc::AF_INET })?;
     let fd_b = fd.as_fd();
@@ -248,7 +248,7 @@ fn int_of(data: &[u8]) -> Option<i32> {
 }
 
 /// Receives one datagram without blocking. `WouldBlock` when none is queued.
-pub fn recv_with_info(sock: &UdpSocket, buf: &mut [u8]) -> io::Result<RecvInfo> {
+pub(crate) fn recv_with_info(sock: &UdpSocket, buf: &mut [u8]) -> io::Result<RecvInfo> {
     let raw = recvmsg_raw(sock.as_fd(), buf)?;
     let src = from_storage(&raw.src)
         .map(super::sock::normalize)

@@ -5,7 +5,7 @@
 //! Owns: socket setup and timer bookkeeping. Must not: parse or build BGP messages, hold
 //! session state or read the clock on behalf of protocol logic (callers pass `now`).
 
-pub mod dgram;
+pub(crate) mod dgram;
 pub mod sock;
 pub mod timers;
 

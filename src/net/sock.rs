@@ -17,7 +17,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use mio::net::{TcpListener, TcpStream};
 
 /// Longest TCP-MD5 key Linux accepts (`TCP_MD5SIG_MAXKEYLEN`).
-pub const MD5_MAX_KEY_LEN: usize = 80;
+pub(crate) const MD5_MAX_KEY_LEN: usize = 80;
 
 /// IP TOS byte for DSCP CS6 (network control), the class BGP traffic belongs to.
 pub const TOS_CS6: u8 = 0xC0;
@@ -272,12 +272,12 @@ fn start_listen(fd: BorrowedFd<'_>) -> io::Result<()> {
 }
 
 /// Maps IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) to plain IPv4.
-pub fn normalize_ip(ip: IpAddr) -> IpAddr {
+pub(crate) fn normalize_ip(ip: IpAddr) -> IpAddr {
     ip.to_canonical()
 }
 
 /// [`normalize_ip`] for a socket address; the port is kept.
-pub fn normalize(addr: SocketAddr) -> SocketAddr {
+pub(crate) fn normalize(addr: SocketAddr) -> SocketAddr {
     SocketAddr::new(addr.ip().to_canonical(), addr.port())
 }
 
@@ -333,7 +333,7 @@ pub fn set_md5<S: AsFd>(sock: &S, peer: IpAddr, key: Option<&[u8]>) -> io::Resul
 
 /// Sets the unicast TTL (IPv4) / hop limit (IPv6) of outgoing packets. On an IPv6
 /// socket both are set, so a v4-mapped peer of a dual-stack socket gets it too.
-pub fn set_ttl<S: AsFd>(sock: &S, ttl: u8) -> io::Result<()> {
+pub(crate) fn set_ttl<S: AsFd>(sock: &S, ttl: u8) -> io::Result<()> {
     let fd = sock.as_fd();
     let v = libc::c_int::from(ttl);
     if family(fd)? == libc::AF_INET6 {
@@ -351,7 +351,7 @@ pub fn set_ttl<S: AsFd>(sock: &S, ttl: u8) -> io::Result<()> {
 /// GTSM (RFC 5082): the kernel drops the socket's incoming packets whose TTL (IPv4) or
 /// hop limit (IPv6) is below `min`. On an IPv6 socket both are set, for v4-mapped
 /// peers of a dual-stack socket.
-pub fn set_min_ttl<S: AsFd>(sock: &S, min: u8) -> io::Result<()> {
+pub(crate) fn set_min_ttl<S: AsFd>(sock: &S, min: u8) -> io::Result<()> {
     let fd = sock.as_fd();
     let v = libc::c_int::from(min);
     if family(fd)? == libc::AF_INET6 {
@@ -374,7 +374,7 @@ pub fn set_min_ttl<S: AsFd>(sock: &S, min: u8) -> io::Result<()> {
 
 /// Makes a listener keep the headers of each connection's SYN, to be read once with
 /// [`syn_ttl`] on the accepted stream (`TCP_SAVE_SYN`).
-pub fn set_save_syn<S: AsFd>(sock: &S) -> io::Result<()> {
+pub(crate) fn set_save_syn<S: AsFd>(sock: &S) -> io::Result<()> {
     let one: libc::c_int = 1;
     setsockopt(
         sock.as_fd(),
@@ -391,7 +391,7 @@ pub fn set_save_syn<S: AsFd>(sock: &S) -> io::Result<()> {
 /// GTSM on an accepted connection: the minimum TTL can only be set once the connection
 /// exists, after its first data may already be queued; the SYN's TTL says whether the
 /// peer is one hop away from the start.
-pub fn syn_ttl(stream: &TcpStream) -> io::Result<Option<u8>> {
+pub(crate) fn syn_ttl(stream: &TcpStream) -> io::Result<Option<u8>> {
     let mut buf = [0u8; 256];
     let mut len = buf.len() as libc::socklen_t;
     // SAFETY: `stream` is a live socket; buf/len describe a writable local buffer and
@@ -424,8 +424,9 @@ pub fn syn_ttl(stream: &TcpStream) -> io::Result<Option<u8>> {
     })
 }
 
+#[cfg(test)]
 /// The minimum TTL set by [`set_min_ttl`] for IPv4 packets (0 when none).
-pub fn min_ttl<S: AsFd>(sock: &S) -> io::Result<u8> {
+pub(crate) fn min_ttl<S: AsFd>(sock: &S) -> io::Result<u8> {
     let v = getsockopt_int(
         sock.as_fd(),
         libc::IPPROTO_IP,
@@ -457,7 +458,7 @@ pub fn ttl<S: AsFd>(sock: &S) -> io::Result<u8> {
 }
 
 /// Sets the TOS byte (IPv4) and traffic class (IPv6) of outgoing packets.
-pub fn set_tos<S: AsFd>(sock: &S, tos: u8) -> io::Result<()> {
+pub(crate) fn set_tos<S: AsFd>(sock: &S, tos: u8) -> io::Result<()> {
     let fd = sock.as_fd();
     let v = libc::c_int::from(tos);
     if family(fd)? == libc::AF_INET6 {
@@ -536,7 +537,7 @@ pub fn connect(
 
 /// [`connect`] with a GTSM minimum TTL (RFC 5082) set before the SYN, so even the
 /// SYN-ACK must arrive with it.
-pub fn connect_gtsm(
+pub(crate) fn connect_gtsm(
     peer: SocketAddr,
     local: Option<IpAddr>,
     ttl: Option<u8>,

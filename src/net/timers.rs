@@ -74,7 +74,7 @@ impl<K: Eq + Hash + Clone> Timers<K> {
     }
 
     /// Removes `key`'s deadline; returns whether it had one.
-    pub fn cancel(&mut self, key: &K) -> bool {
+    pub(crate) fn cancel(&mut self, key: &K) -> bool {
         let had = self.live.remove(key).is_some();
         if had {
             self.compact_if_needed();
@@ -102,7 +102,7 @@ impl<K: Eq + Hash + Clone> Timers<K> {
 
     /// Removes and returns one key whose deadline is at or before `now`, earliest first.
     /// Call in a loop (`while let Some(k) = t.pop_expired(now)`) to drain all of them.
-    pub fn pop_expired(&mut self, now: Instant) -> Option<K> {
+    pub(crate) fn pop_expired(&mut self, now: Instant) -> Option<K> {
         self.drop_stale_top();
         if self.heap.peek().is_some_and(|s| s.at <= now) {
             let slot = self.heap.pop()?;

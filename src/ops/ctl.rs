@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// Default socket path (`--ctl-socket`).
-pub const DEFAULT_SOCKET: &str = "/run/kube-bgp/ctl.sock";
+pub(crate) const DEFAULT_SOCKET: &str = "/run/kube-bgp/ctl.sock";
 
 /// What the CLI asks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,14 +72,14 @@ impl AdminAction {
 
 /// The daemon's answer to an admin action: what it did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AdminDone {
+pub(crate) struct AdminDone {
     pub neighbor: String,
     pub done: Vec<String>,
 }
 
 /// The daemon's answer (for a streamed answer: its first line).
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Response {
+pub(crate) struct Response {
     pub ok: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -92,7 +92,7 @@ pub struct Response {
 
 /// The last line of a streamed answer.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct StreamEnd {
+pub(crate) struct StreamEnd {
     pub end: bool,
     pub rows: u64,
 }
@@ -114,7 +114,7 @@ pub struct NeighborRow {
     /// RFC 4271 state name: Idle, Connect, Active, OpenSent, OpenConfirm, Established.
     pub state: String,
     /// Seconds in the current state (up time when Established).
-    pub uptime_secs: u64,
+    pub(crate) uptime_secs: u64,
     pub received: u64,
     pub accepted: u64,
     pub advertised: u64,
@@ -136,8 +136,8 @@ pub struct NeighborBfd {
     pub hop: String,
     pub local_address: String,
     pub port: u16,
-    pub local_discriminator: u32,
-    pub remote_discriminator: u32,
+    pub(crate) local_discriminator: u32,
+    pub(crate) remote_discriminator: u32,
     /// Configured: desired min TX, required min RX (microseconds), multiplier.
     pub desired_min_tx_us: u64,
     pub required_min_rx_us: u64,
@@ -151,10 +151,10 @@ pub struct NeighborBfd {
     pub remote_detect_mult: u8,
     pub detection_time_us: Option<u64>,
     /// The diagnostic we send (why our state last changed) and the peer's.
-    pub local_diag: String,
+    pub(crate) local_diag: String,
     pub remote_diag: String,
     /// Seconds in the current state.
-    pub since_secs: u64,
+    pub(crate) since_secs: u64,
     /// Failures detected (detection time expired, or the peer said Down while Up).
     pub failures: u64,
     /// Times the peer went AdminDown (not failures).
@@ -214,7 +214,7 @@ pub struct RibRow {
 
 /// `kube-bgp status`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusInfo {
+pub(crate) struct StatusInfo {
     pub version: String,
     pub node: String,
     pub router_id: String,
@@ -222,10 +222,10 @@ pub struct StatusInfo {
     /// e.g. `full-mesh`, `per-node-asn`, `route-reflector server 0.0.0.42`.
     pub mode: String,
     pub api: Vec<(String, String)>,
-    pub peers_total: usize,
-    pub peers_established: usize,
+    pub(crate) peers_total: usize,
+    pub(crate) peers_established: usize,
     pub rib_ipv4: usize,
-    pub rib_ipv6: usize,
+    pub(crate) rib_ipv6: usize,
     pub kernel_routes: usize,
     pub healthy: bool,
     pub problems: Vec<String>,
@@ -362,7 +362,7 @@ fn short_state(s: &str) -> &str {
     }
 }
 
-pub fn render_neighbors(rows: &[NeighborRow]) -> String {
+pub(crate) fn render_neighbors(rows: &[NeighborRow]) -> String {
     let mut out = format!(
         "{:<40} {:>10} {:<8} {:<3} {:>10} {:<9} {:<9} |{:>9} {:>9} {:>10}\n",
         "Peer",
@@ -398,7 +398,7 @@ pub fn render_neighbors(rows: &[NeighborRow]) -> String {
     out
 }
 
-pub fn render_neighbor_detail(d: &NeighborDetail) -> String {
+pub(crate) fn render_neighbor_detail(d: &NeighborDetail) -> String {
     let r = &d.row;
     let mut o = String::new();
     o.push_str(&format!(
@@ -523,7 +523,7 @@ fn render_neighbor_bfd(b: &NeighborBfd) -> String {
     o
 }
 
-pub fn render_rib(rows: &[RibRow]) -> String {
+pub(crate) fn render_rib(rows: &[RibRow]) -> String {
     let mut out = rib_header();
     for r in rows {
         out.push_str(&rib_line(r));
@@ -569,7 +569,7 @@ pub fn rib_line(r: &RibRow) -> String {
     }
 }
 
-pub fn render_status(s: &StatusInfo) -> String {
+pub(crate) fn render_status(s: &StatusInfo) -> String {
     let mut o = String::new();
     o.push_str(&format!("kube-bgp {}\n", s.version));
     o.push_str(&format!("Node:        {}\n", s.node));

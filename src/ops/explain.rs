@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Everything about one prefix.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExplainReport {
+pub(crate) struct ExplainReport {
     /// What was asked (a prefix, or an address looked up by longest match).
     pub query: String,
     /// The prefix explained (empty when nothing matched an address).
@@ -25,7 +25,7 @@ pub struct ExplainReport {
 
 /// A route this node originates.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LocalOrigin {
+pub(crate) struct LocalOrigin {
     /// `pod-cidr` or `vip`.
     pub kind: String,
     pub next_hop: String,
@@ -34,7 +34,7 @@ pub struct LocalOrigin {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VipService {
+pub(crate) struct VipService {
     /// `namespace/name`.
     pub service: String,
     /// `cluster-ip`, `external-ip` or `loadbalancer-ip`.
@@ -48,7 +48,7 @@ pub struct VipService {
 
 /// One path of the prefix.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PathReport {
+pub(crate) struct PathReport {
     /// Peer address, or `local`.
     pub source: String,
     /// `node`, `external` or `local`.
@@ -67,12 +67,12 @@ pub struct PathReport {
     pub import_reason: String,
     pub best: bool,
     /// For a path that is not best: the step by which the best path beat it.
-    pub lost_at: Option<String>,
+    pub(crate) lost_at: Option<String>,
 }
 
 /// The best path and why it won.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BestReport {
+pub(crate) struct BestReport {
     pub source: String,
     /// The decision-process step that chose it over the runner-up (`only-path` when it
     /// had no competitor).
@@ -82,7 +82,7 @@ pub struct BestReport {
 
 /// The kernel side.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KernelReport {
+pub(crate) struct KernelReport {
     /// kube-bgp's route for the prefix in the main table (`via …`, `dev …`).
     pub installed: Option<String>,
     /// The route wanted now.
@@ -93,7 +93,7 @@ pub struct KernelReport {
     /// The last failure to install it.
     pub failure: Option<String>,
     /// Adopted routes of an earlier run are kept until the restart hold ends.
-    pub restart_hold: bool,
+    pub(crate) restart_hold: bool,
     /// The installed route is the wanted one.
     #[serde(default)]
     pub in_sync: bool,
@@ -101,7 +101,7 @@ pub struct KernelReport {
 
 /// One peer: is the prefix advertised to it, with what, or why not.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PeerExportReport {
+pub(crate) struct PeerExportReport {
     pub peer: String,
     pub state: String,
     pub advertised: bool,
@@ -127,7 +127,7 @@ fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
 }
 
 /// The report as text.
-pub fn render_explain(r: &ExplainReport) -> String {
+pub(crate) fn render_explain(r: &ExplainReport) -> String {
     let mut o = String::new();
     if r.prefix.is_empty() {
         o.push_str(&format!("{}: no route known\n", r.query));

@@ -40,25 +40,25 @@ pub fn response(status: u16, content_type: &str, body: &str, head_only: bool) ->
 }
 
 /// Prometheus text exposition helpers.
-pub mod prom {
+pub(crate) mod prom {
     use std::fmt::Write;
     use std::time::Duration;
 
     /// Prometheus' default histogram buckets (seconds), as kube-router's histograms use.
-    pub const DEFAULT_BUCKETS: [f64; 11] = [
+    pub(crate) const DEFAULT_BUCKETS: [f64; 11] = [
         0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
     ];
 
     /// A cumulative histogram of durations.
     #[derive(Clone, Debug, Default)]
-    pub struct Histogram {
+    pub(crate) struct Histogram {
         counts: [u64; 11],
         count: u64,
         sum: f64,
     }
 
     impl Histogram {
-        pub fn observe(&mut self, d: Duration) {
+        pub(crate) fn observe(&mut self, d: Duration) {
             let v = d.as_secs_f64();
             for (i, b) in DEFAULT_BUCKETS.iter().enumerate() {
                 if v <= *b {
@@ -82,7 +82,7 @@ pub mod prom {
     }
 
     /// Escapes a label value.
-    pub fn esc(v: &str) -> String {
+    pub(crate) fn esc(v: &str) -> String {
         v.replace('\\', "\\\\")
             .replace('"', "\\\"")
             .replace('\n', "\\n")

@@ -6,5 +6,5 @@ pub mod ctl;
 pub mod explain;
 pub mod http;
 pub mod notify;
-pub mod peercred;
+pub(crate) mod peercred;
 pub mod serve;

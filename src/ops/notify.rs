@@ -7,7 +7,7 @@ use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::time::Duration;
 
 /// A handle on the service manager's notification socket.
-pub struct Notifier {
+pub(crate) struct Notifier {
     target: Option<(UnixDatagram, SocketAddr)>,
     watchdog: Option<Duration>,
 }
@@ -36,16 +36,8 @@ impl Notifier {
         Notifier { target, watchdog }
     }
 
-    /// A notifier that never sends (tests, CLI).
-    pub fn disabled() -> Notifier {
-        Notifier {
-            target: None,
-            watchdog: None,
-        }
-    }
-
     /// How often to send WATCHDOG=1 (half the manager's timeout), if it asked.
-    pub fn watchdog_interval(&self) -> Option<Duration> {
+    pub(crate) fn watchdog_interval(&self) -> Option<Duration> {
         self.watchdog.map(|d| d / 2)
     }
 
@@ -67,7 +59,7 @@ impl Notifier {
         self.send("STOPPING=1");
     }
 
-    pub fn watchdog(&self) {
+    pub(crate) fn watchdog(&self) {
         self.send("WATCHDOG=1");
     }
 

@@ -10,7 +10,7 @@ use std::os::fd::{AsFd, AsRawFd};
 pub struct PeerCred {
     pub pid: i32,
     pub uid: u32,
-    pub gid: u32,
+    pub(crate) gid: u32,
 }
 
 impl std::fmt::Display for PeerCred {
@@ -20,13 +20,13 @@ impl std::fmt::Display for PeerCred {
 }
 
 /// This process's effective uid.
-pub fn own_uid() -> u32 {
+pub(crate) fn own_uid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() }
 }
 
 /// The peer credentials of a connected unix stream socket.
-pub fn peer_cred<S: AsFd>(sock: &S) -> io::Result<PeerCred> {
+pub(crate) fn peer_cred<S: AsFd>(sock: &S) -> io::Result<PeerCred> {
     let mut cred = libc::ucred {
         pid: 0,
         uid: 0,

@@ -22,13 +22,13 @@ use mio::{Interest, Registry, Token};
 use super::peercred::PeerCred;
 
 /// A request must be complete this long after the connection was accepted.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// An answer the client stops reading for this long is abandoned.
-pub const WRITE_STALL: Duration = Duration::from_secs(10);
+pub(crate) const WRITE_STALL: Duration = Duration::from_secs(10);
 /// Connections per server at once.
-pub const MAX_CONNS: usize = 64;
+pub(crate) const MAX_CONNS: usize = 64;
 /// Connections from one source address at once.
-pub const MAX_PER_SOURCE: usize = 8;
+pub(crate) const MAX_PER_SOURCE: usize = 8;
 /// Parts of long answers produced per connection per turn of the loop.
 const PARTS_PER_TURN: usize = 1;
 
@@ -87,7 +87,7 @@ pub trait Responder {
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     /// Largest request accepted.
-    pub max_request: usize,
+    pub(crate) max_request: usize,
     /// When the bytes read so far form a whole request.
     pub complete: fn(&[u8]) -> bool,
 }
@@ -115,10 +115,10 @@ pub struct ServeStats {
     /// taken by sources no busier than it.
     pub refused: u64,
     /// Replaced by a newcomer from a less busy source.
-    pub evicted: u64,
+    pub(crate) evicted: u64,
     /// Closed for not sending a whole request in time, or not reading the answer.
-    pub timed_out: u64,
-    pub too_large: u64,
+    pub(crate) timed_out: u64,
+    pub(crate) too_large: u64,
 }
 
 /// One listening socket and its connections. Tokens `base .. base + TOKENS` belong to it
@@ -155,7 +155,7 @@ impl<L: Accept + mio::event::Source, C> Server<L, C> {
     }
 
     /// Number of tokens this server may use, starting at `base`.
-    pub const TOKENS: usize = 2 * MAX_CONNS + 1;
+    pub(crate) const TOKENS: usize = 2 * MAX_CONNS + 1;
 
     pub fn owns(&self, token: Token) -> bool {
         token.0 >= self.base && token.0 < self.base + Self::TOKENS
@@ -181,12 +181,12 @@ impl<L: Accept + mio::event::Source, C> Server<L, C> {
     }
 
     /// Whether some long answer can go on without waiting for an event.
-    pub fn has_pending(&self) -> bool {
+    pub(crate) fn has_pending(&self) -> bool {
         !self.pending.is_empty()
     }
 
     /// Continues the long answers left in `pending` by the previous turn.
-    pub fn drive_pending(&mut self, registry: &Registry, r: &mut dyn Responder<Cursor = C>) {
+    pub(crate) fn drive_pending(&mut self, registry: &Registry, r: &mut dyn Responder<Cursor = C>) {
         let now = Instant::now();
         for t in std::mem::take(&mut self.pending) {
             self.drive_one(registry, t, r, now);
@@ -335,7 +335,7 @@ impl<L: Accept + mio::event::Source, C> Server<L, C> {
     }
 
     /// Closes connections past their deadline. Call every turn of the loop.
-    pub fn expire(&mut self, registry: &Registry, now: Instant) {
+    pub(crate) fn expire(&mut self, registry: &Registry, now: Instant) {
         let old: Vec<usize> = self
             .conns
             .iter()

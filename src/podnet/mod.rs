@@ -96,7 +96,7 @@ impl std::fmt::Display for Piece {
 }
 
 /// The daemon's handle on the pod network.
-pub struct PodNet {
+pub(crate) struct PodNet {
     cfg: PodNetConfig,
     facts: Option<PodNetwork>,
     host: Option<Host>,
@@ -195,7 +195,7 @@ impl PodNet {
     }
 
     /// The subscription sockets to register (readable) with the event loop.
-    pub fn fds(&self) -> Vec<RawFd> {
+    pub(crate) fn fds(&self) -> Vec<RawFd> {
         [&self.link_watch, &self.nft_watch]
             .into_iter()
             .flatten()
@@ -205,7 +205,7 @@ impl PodNet {
 
     /// New cluster facts (after every plan the daemon applies). A change is acted on
     /// at once.
-    pub fn set_facts(&mut self, facts: &PodNetwork, now: Instant) {
+    pub(crate) fn set_facts(&mut self, facts: &PodNetwork, now: Instant) {
         if self.facts.as_ref() != Some(facts) {
             self.facts = Some(facts.clone());
             self.due = Some(now);
@@ -215,7 +215,7 @@ impl PodNet {
     }
 
     /// Checks everything again at once (SIGHUP).
-    pub fn check_now(&mut self, now: Instant) {
+    pub(crate) fn check_now(&mut self, now: Instant) {
         self.due = Some(now);
     }
 
@@ -226,7 +226,7 @@ impl PodNet {
 
     /// A subscription socket is readable: reads the notifications and schedules a
     /// check soon when one concerns the pod network.
-    pub fn on_readable(&mut self, now: Instant) {
+    pub(crate) fn on_readable(&mut self, now: Instant) {
         let mut relevant = false;
         if let Some(w) = self.link_watch.as_mut() {
             let watched = &self.watched_links;

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use kube_bgp::bgp::rib::{PeerInfo, Policy, Rib, RibConfig, Source};
+use kube_bgp::bgp::rib::{PeerInfo, Policy, Rib, RibConfig, ScanOrder, Source};
 use kube_bgp::bgp::types::{AsPath, AsSegment, Attrs, Message, Origin};
 use kube_bgp::bgp::wire;
 use kube_bgp::prefix::{Afi, Prefix};
@@ -133,7 +133,7 @@ fn main() -> Result<(), String> {
         let t = Instant::now();
         let mut taken = 0;
         loop {
-            let c = rib.take_best_changed(16 * 1024);
+            let c = rib.take_best_changed(16 * 1024, ScanOrder::BitReversed);
             taken += c.len();
             if c.is_empty() {
                 break;

@@ -12,7 +12,7 @@ use std::net::Ipv4Addr;
 /// since an iBGP OPEN with our identifier is refused) the speaker with the larger AS
 /// number wins (RFC 6286 §2.3). Both ends evaluate this with the roles swapped and so
 /// agree on the same TCP connection.
-pub fn keep_outbound(
+pub(crate) fn keep_outbound(
     local_id: Ipv4Addr,
     remote_id: Ipv4Addr,
     local_asn: u32,

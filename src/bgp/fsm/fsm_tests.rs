@@ -90,6 +90,7 @@ pub(super) fn down_of(out: &[Output]) -> Option<(DownReason, bool, bool)> {
             reason,
             was_established,
             graceful,
+            ..
         } => Some((reason.clone(), *was_established, *graceful)),
         _ => None,
     })
@@ -394,6 +395,37 @@ fn unexpected_messages_are_fsm_errors() {
     let out = rx(&mut p, c, open(65001, REMOTE_ID, 90, vec![]), t);
     assert_eq!(sent_codes(&out, c), vec![(5, 3)]);
     assert_eq!(p.state(), State::Idle);
+}
+
+#[test]
+fn graceful_down_carries_the_peers_restart_time() {
+    // The speaker needs the restart time when the session is already gone from the FSM.
+    let t = Instant::now();
+    let mut p = Peer::new(gr_cfg(), 1).expect("valid");
+    let c = establish_outbound(&mut p, vec![peer_gr_cap()], 90, t);
+    let out = p.handle(Input::TcpClosed { conn: c }, t);
+    let restart = out.iter().find_map(|o| match o {
+        Output::Down {
+            graceful: true,
+            restart_time,
+            ..
+        } => Some(*restart_time),
+        _ => None,
+    });
+    assert_eq!(restart, Some(120), "{out:?}");
+
+    // Without graceful restart on our side there is no restart time.
+    let mut p = Peer::new(cfg(), 1).expect("valid");
+    let c = establish_outbound(&mut p, vec![peer_gr_cap()], 90, t);
+    let out = p.handle(Input::TcpClosed { conn: c }, t);
+    assert!(out.iter().any(|o| matches!(
+        o,
+        Output::Down {
+            graceful: false,
+            restart_time: 0,
+            ..
+        }
+    )));
 }
 
 #[test]

@@ -69,38 +69,38 @@ use std::time::Duration;
 
 use crate::bgp::types::{Afi, Message, Notification, NotificationCode, Update};
 
-pub use collision::keep_outbound;
-pub use negotiate::{BGP_VERSION, Negotiated, build_open, check_open, negotiate_hold_time};
+pub(crate) use collision::keep_outbound;
+pub(crate) use negotiate::Negotiated;
 pub use peer::Peer;
 
 /// Identifies one TCP connection of a [`Peer`] (see the module docs for who allocates).
-pub type ConnId = u64;
+pub(crate) type ConnId = u64;
 
 /// Default hold time offered (GoBGP's and kube-router's default).
-pub const DEFAULT_HOLD_TIME: u16 = 90;
+pub(crate) const DEFAULT_HOLD_TIME: u16 = 90;
 /// First connect-retry / idle-hold interval: short, so a node converges fast.
-pub const DEFAULT_CONNECT_RETRY_START: Duration = Duration::from_secs(1);
+pub(crate) const DEFAULT_CONNECT_RETRY_START: Duration = Duration::from_secs(1);
 /// Largest connect-retry / idle-hold interval.
-pub const DEFAULT_CONNECT_RETRY_MAX: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_CONNECT_RETRY_MAX: Duration = Duration::from_secs(30);
 /// The hold timer while waiting for the peer's OPEN (RFC 4271 §8: "4 minutes").
-pub const LARGE_HOLD_TIME: Duration = Duration::from_secs(240);
+pub(crate) const LARGE_HOLD_TIME: Duration = Duration::from_secs(240);
 /// The send hold time when the negotiated hold time is 0 (no hold timer).
-pub const SEND_HOLD_NO_HOLD_TIME: Duration = Duration::from_secs(480);
+pub(crate) const SEND_HOLD_NO_HOLD_TIME: Duration = Duration::from_secs(480);
 /// Default bound of the bytes queued for one connection (see the module docs).
-pub const DEFAULT_MAX_SEND_BUFFER: usize = 32 << 20;
+pub(crate) const DEFAULT_MAX_SEND_BUFFER: usize = 32 << 20;
 /// First Idle wait after a prefix limit was exceeded.
-pub const DEFAULT_PREFIX_LIMIT_RESTART: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_PREFIX_LIMIT_RESTART: Duration = Duration::from_secs(60);
 /// The prefix-limit wait doubles up to this.
-pub const PREFIX_LIMIT_RESTART_MAX: Duration = Duration::from_secs(900);
+pub(crate) const PREFIX_LIMIT_RESTART_MAX: Duration = Duration::from_secs(900);
 
 /// Longest Shutdown Communication sent, in bytes: RFC 8203's limit, which receivers of
 /// both RFC 8203 and RFC 9003 (which allows 255) accept.
-pub const MAX_SHUTDOWN_COMMUNICATION: usize = 128;
+pub(crate) const MAX_SHUTDOWN_COMMUNICATION: usize = 128;
 
 /// The data of a Cease/Administrative Shutdown NOTIFICATION carrying `message`
 /// (RFC 9003 §2): empty for no message, else its length in one octet and the UTF-8
 /// bytes, cut on a character boundary to [`MAX_SHUTDOWN_COMMUNICATION`].
-pub fn shutdown_communication(message: &str) -> Vec<u8> {
+pub(crate) fn shutdown_communication(message: &str) -> Vec<u8> {
     if message.is_empty() {
         return Vec::new();
     }
@@ -136,15 +136,15 @@ pub struct PeerConfig {
     /// Hold time we offer, in seconds: 0 (no keepalives) or at least 3.
     pub hold_time: u16,
     /// First connect-retry / idle-hold interval (must be non-zero).
-    pub connect_retry_start: Duration,
+    pub(crate) connect_retry_start: Duration,
     /// The interval doubles up to this.
-    pub connect_retry_max: Duration,
+    pub(crate) connect_retry_max: Duration,
     /// Never connect; only accept the peer's connection.
     pub passive: bool,
     /// Unicast families to negotiate (at least one).
     pub families: Vec<Afi>,
     /// Advertise route refresh (RFC 2918).
-    pub route_refresh: bool,
+    pub(crate) route_refresh: bool,
     /// Advertise graceful restart.
     pub graceful_restart: Option<GrConfig>,
     /// Accept a peer's hold time of 0 (no keepalives, no hold timer). Off: an OPEN with
@@ -152,9 +152,9 @@ pub struct PeerConfig {
     pub accept_zero_hold_time: bool,
     /// Most bytes queued for one connection before it is reset with Cease/Out of
     /// Resources; 0 = unbounded.
-    pub max_send_buffer: usize,
+    pub(crate) max_send_buffer: usize,
     /// First Idle wait after the peer exceeded its prefix limit (doubles on repeats).
-    pub prefix_limit_restart: Duration,
+    pub(crate) prefix_limit_restart: Duration,
 }
 
 impl PeerConfig {
@@ -179,7 +179,7 @@ impl PeerConfig {
     }
 
     /// Refuses values the FSM cannot work with.
-    pub fn validate(&self) -> Result<(), FsmError> {
+    pub(crate) fn validate(&self) -> Result<(), FsmError> {
         let bad = |what: String| Err(FsmError::Config(what));
         if self.local_asn == 0 || self.remote_asn == 0 {
             return bad("AS number 0 is reserved (RFC 7607)".into());
@@ -215,7 +215,7 @@ impl PeerConfig {
 
     /// Whether a change from `self` to `new` alters the OPEN we send (so an open session
     /// must be reset to take effect).
-    pub fn open_differs(&self, new: &PeerConfig) -> bool {
+    pub(crate) fn open_differs(&self, new: &PeerConfig) -> bool {
         let fam = |c: &PeerConfig| {
             let mut f = c.families.clone();
             f.sort();
@@ -401,10 +401,13 @@ pub enum Output {
     /// The peer went to Idle. `graceful`: the session was Established with graceful
     /// restart negotiated both ways and ended without a NOTIFICATION (TCP loss, hold
     /// expiry, peer restart) — the RIB keeps its routes as stale (RFC 4724 §4.2).
+    /// `restart_time`: with `graceful`, the restart time the peer advertised in the
+    /// session that ended (how long its routes may stay stale); 0 otherwise.
     Down {
         reason: DownReason,
         was_established: bool,
         graceful: bool,
+        restart_time: u16,
     },
     /// The peer's state changed (net change over one call).
     StateChange { from: State, to: State },
@@ -412,7 +415,7 @@ pub enum Output {
 
 /// The last NOTIFICATION exchanged with the peer, for the CLI.
 #[derive(Clone, PartialEq, Eq, Debug)]
-pub struct LastNotification {
+pub(crate) struct LastNotification {
     /// True when we sent it, false when the peer did.
     pub sent: bool,
     pub notification: Notification,

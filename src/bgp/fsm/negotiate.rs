@@ -14,7 +14,7 @@ use crate::bgp::types::{
 use crate::bgp::wire::AS_TRANS;
 
 /// BGP version spoken (RFC 4271).
-pub const BGP_VERSION: u8 = 4;
+pub(crate) const BGP_VERSION: u8 = 4;
 
 /// What both ends agreed on for one session; handed to the speaker and the RIB when the
 /// session reaches Established.
@@ -30,28 +30,37 @@ pub struct Negotiated {
     /// RFC 4760 §8), sorted.
     pub families: Vec<Afi>,
     /// Both sides advertised route refresh (RFC 2918).
-    pub route_refresh: bool,
+    pub(crate) route_refresh: bool,
     pub remote_asn: u32,
     pub remote_router_id: Ipv4Addr,
     /// Same AS on both ends.
     pub ibgp: bool,
     /// The peer's graceful restart capability, as received.
-    pub peer_gr: Option<GracefulRestartCap>,
+    pub(crate) peer_gr: Option<GracefulRestartCap>,
     /// We sent the graceful restart capability in this session.
-    pub local_gr_advertised: bool,
+    pub(crate) local_gr_advertised: bool,
 }
 
 impl Negotiated {
     /// Whether the end of this session should leave the peer's routes in place as stale
     /// (RFC 4724 §4.2): both sides exchanged the capability. The caller decides per
     /// family using `peer_gr` (F bits, families listed).
-    pub fn graceful_capable(&self) -> bool {
+    pub(crate) fn graceful_capable(&self) -> bool {
         self.peer_gr.is_some() && self.local_gr_advertised
+    }
+
+    /// The restart time the peer advertised, when the session is graceful-restart
+    /// capable (see [`Negotiated::graceful_capable`]).
+    pub(crate) fn graceful_restart_time(&self) -> Option<u16> {
+        self.peer_gr
+            .as_ref()
+            .filter(|_| self.local_gr_advertised)
+            .map(|g| g.restart_time)
     }
 }
 
 /// The OPEN we send to this peer.
-pub fn build_open(cfg: &PeerConfig) -> Message {
+pub(crate) fn build_open(cfg: &PeerConfig) -> Message {
     let mut families = cfg.families.clone();
     families.sort();
     families.dedup();
@@ -95,7 +104,7 @@ fn open_error(kind: NotificationCode, data: Vec<u8>) -> Notification {
 
 /// The hold time both ends use: the smaller of the two, where 0 (no hold timer) wins.
 /// A received 1 or 2 is refused (RFC 4271 §6.2) with OPEN error subcode 6.
-pub fn negotiate_hold_time(ours: u16, theirs: u16) -> Result<u16, Notification> {
+pub(crate) fn negotiate_hold_time(ours: u16, theirs: u16) -> Result<u16, Notification> {
     if theirs == 1 || theirs == 2 {
         return Err(open_error(
             NotificationCode::OpenUnacceptableHoldTime,
@@ -107,7 +116,7 @@ pub fn negotiate_hold_time(ours: u16, theirs: u16) -> Result<u16, Notification> 
 
 /// Checks a received OPEN against the configuration and negotiates the session, or
 /// returns the NOTIFICATION to send.
-pub fn check_open(cfg: &PeerConfig, open: &Open) -> Result<Negotiated, Notification> {
+pub(crate) fn check_open(cfg: &PeerConfig, open: &Open) -> Result<Negotiated, Notification> {
     if open.version != BGP_VERSION {
         return Err(open_error(
             NotificationCode::OpenUnsupportedVersion,

@@ -131,7 +131,7 @@ impl Peer {
     }
 
     /// A fresh connection id, for an inbound connection the caller accepted.
-    pub fn alloc_conn(&mut self) -> ConnId {
+    pub(crate) fn alloc_conn(&mut self) -> ConnId {
         let id = self.next_conn;
         self.next_conn = self.next_conn.wrapping_add(1);
         id
@@ -143,17 +143,18 @@ impl Peer {
     }
 
     /// The connection carrying the Established session, if any.
-    pub fn established_conn(&self) -> Option<ConnId> {
+    pub(crate) fn established_conn(&self) -> Option<ConnId> {
         self.established().map(|c| c.id)
     }
 
     /// The last NOTIFICATION sent to or received from the peer (for the CLI).
-    pub fn last_notification(&self) -> Option<&LastNotification> {
+    pub(crate) fn last_notification(&self) -> Option<&LastNotification> {
         self.last_notification.as_ref()
     }
 
+    #[cfg(test)]
     /// Why the peer last went to Idle.
-    pub fn last_down(&self) -> Option<&DownReason> {
+    pub(crate) fn last_down(&self) -> Option<&DownReason> {
         self.last_down.as_ref()
     }
 
@@ -172,7 +173,7 @@ impl Peer {
 
     /// The speaker sent an UPDATE on the Established connection: that counts as a sign
     /// of life, so the next KEEPALIVE is due a keepalive interval from now.
-    pub fn message_sent(&mut self, now: Instant) {
+    pub(crate) fn message_sent(&mut self, now: Instant) {
         if let Some(c) = self
             .conns
             .iter_mut()
@@ -358,8 +359,10 @@ impl Peer {
         out: &mut Vec<Output>,
     ) {
         let was_established = self.established().is_some();
-        let gr_capable = self.negotiated().is_some_and(Negotiated::graceful_capable);
-        self.idle_after(now, reason, was_established, gr_capable, notify, hold, out);
+        let gr_restart = self
+            .negotiated()
+            .and_then(Negotiated::graceful_restart_time);
+        self.idle_after(now, reason, was_established, gr_restart, notify, hold, out);
     }
 
     /// [`Peer::enter_idle`] for when the session's connection is already removed.
@@ -369,7 +372,7 @@ impl Peer {
         now: Instant,
         reason: DownReason,
         was_established: bool,
-        gr_capable: bool,
+        gr_restart: Option<u16>,
         notify: Option<&Notification>,
         hold: bool,
         out: &mut Vec<Output>,
@@ -383,7 +386,7 @@ impl Peer {
             }
             out.push(Output::Close { conn: c.id });
         }
-        self.finish_session(now, reason, was_established, gr_capable, out);
+        self.finish_session(now, reason, was_established, gr_restart, out);
         self.connect_retry_at = None;
         self.idle_hold_until = None;
         if hold && self.admin_up {
@@ -392,13 +395,14 @@ impl Peer {
         }
     }
 
-    /// Reports the end of a session (or attempt) and settles the backoff.
+    /// Reports the end of a session (or attempt) and settles the backoff. `gr_restart`:
+    /// the peer's restart time when the session was graceful-restart capable.
     fn finish_session(
         &mut self,
         now: Instant,
         reason: DownReason,
         was_established: bool,
-        gr_capable: bool,
+        gr_restart: Option<u16>,
         out: &mut Vec<Output>,
     ) {
         if let Some(since) = self.established_at.take() {
@@ -412,7 +416,7 @@ impl Peer {
             }
         }
         let graceful = was_established
-            && gr_capable
+            && gr_restart.is_some()
             && matches!(
                 reason,
                 DownReason::HoldTimerExpired
@@ -424,6 +428,7 @@ impl Peer {
             reason,
             was_established,
             graceful,
+            restart_time: if graceful { gr_restart.unwrap_or(0) } else { 0 },
         });
     }
 
@@ -485,7 +490,7 @@ impl Peer {
             let gr = c
                 .negotiated
                 .as_ref()
-                .is_some_and(Negotiated::graceful_capable);
+                .and_then(Negotiated::graceful_restart_time);
             self.idle_after(now, reason, was_established, gr, None, true, out);
         } else if !self.cfg.passive
             && self.connect_retry_at.is_none()

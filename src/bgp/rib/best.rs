@@ -10,12 +10,12 @@ use super::PeerInfo;
 use super::table::{LOCAL_SRC, Path, Paths};
 
 /// LOCAL_PREF assumed when absent (eBGP-learned paths have theirs removed on import).
-pub const DEFAULT_LOCAL_PREF: u32 = 100;
+pub(crate) const DEFAULT_LOCAL_PREF: u32 = 100;
 
 /// The step of the decision process that told two paths apart (RFC 4271 §9.1.2.2,
 /// RFC 4456 §9), for `kube-bgp explain`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BestStep {
+pub(crate) enum BestStep {
     /// One of them was refused by import and is never best.
     Eligibility,
     /// Locally originated paths win over learned ones.

@@ -39,6 +39,7 @@ impl Interner {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.set.len()
     }

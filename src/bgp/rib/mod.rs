@@ -29,8 +29,10 @@ use std::sync::Arc;
 
 use crate::bgp::types::{Afi, Attrs, Prefix, Update};
 
-pub use best::{BestStep, DEFAULT_LOCAL_PREF};
-pub use out::{ExportBlock, ExportView, OutBatch, OutMsg, messages_for};
+pub(crate) use best::{BestStep, DEFAULT_LOCAL_PREF};
+#[cfg(test)]
+pub(crate) use out::messages_for;
+pub(crate) use out::{ExportBlock, OutBatch, OutMsg};
 pub use policy::{AcceptAll, Policy, Source};
 pub use table::Path;
 
@@ -93,9 +95,10 @@ pub struct RibConfig {
     pub cluster_id: Option<Ipv4Addr>,
 }
 
+#[cfg(test)]
 /// The best path of a prefix as the kernel and CLI see it.
 #[derive(Clone, PartialEq, Eq, Debug)]
-pub struct BestInfo {
+pub(crate) struct BestInfo {
     /// Next hop for the prefix's family (unspecified when the path has none, which
     /// only happens for locally originated paths).
     pub next_hop: IpAddr,
@@ -150,17 +153,22 @@ struct RibPeer {
     accepted: usize,
 }
 
+/// The order in which a scan of a large change set hands ids over; the consumer
+/// chooses it (see [`Rib::take_best_changed`]). Ids follow arrival order, and a peer
+/// sends its table in address order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ScanOrder {
+    /// Id order: cheapest for the RIB (sequential memory).
+    #[default]
+    Id,
+    /// Bit-reversed id order (0, N/2, N/4, 3N/4, ...): a large change set handed over
+    /// spread across the address space; a cache miss per id in the scan.
+    BitReversed,
+}
+
 /// Ids whose state changed, with a flag bit in the entry to avoid duplicates. When the
-/// list would grow past a fraction of the table, it switches to scanning the flags.
-///
-/// A scan visits the ids in id order, or (`scattered`, the best-path changes for the
-/// kernel) in bit-reversed order: 0, N/2, N/4, 3N/4, ... Ids follow arrival order, and
-/// a peer sends its table in address order, so a large change set is then handed over
-/// spread across the address space. That is the order the kernel's FIB trie takes
-/// routes fastest: a million /24s cost the kernel about 1.4x less time bit-reversed
-/// (in passes of 16k, each sorted) than in address order here (tests/bench/RESULTS.md,
-/// "Insertion order"). It costs a cache miss per id in the scan, which is why exports
-/// scan in id order.
+/// list would grow past a fraction of the table, it switches to scanning the flags, in
+/// the [`ScanOrder`] the first drain of the scan asks for.
 #[derive(Debug, Default)]
 struct Dirty {
     ids: Vec<u32>,
@@ -183,14 +191,6 @@ fn scatter(pos: u64, bits: u32) -> u64 {
 }
 
 impl Dirty {
-    /// A change list whose scans hand ids over in bit-reversed order.
-    fn scattered() -> Dirty {
-        Dirty {
-            scattered: true,
-            ..Dirty::default()
-        }
-    }
-
     /// The id at scan position `pos` (and the position of id `pos`).
     fn at(&self, pos: u64) -> u64 {
         if self.scattered {
@@ -226,9 +226,14 @@ impl Dirty {
         }
     }
 
-    /// Takes up to `limit` ids whose `flag` is set, clearing it.
-    fn drain(&mut self, table: &mut Table, flag: u8, limit: usize) -> Vec<u32> {
+    /// Takes up to `limit` ids whose `flag` is set, clearing it. A scan takes `order`
+    /// when it starts handing ids over (until then no position has been passed, so the
+    /// order can still be chosen).
+    fn drain(&mut self, table: &mut Table, flag: u8, limit: usize, order: ScanOrder) -> Vec<u32> {
         let mut out = Vec::new();
+        if self.scan && self.cursor == 0 {
+            self.scattered = order == ScanOrder::BitReversed;
+        }
         if self.scan {
             let end = 1u64 << self.bits;
             while self.cursor < end && out.len() < limit {
@@ -321,7 +326,7 @@ fn make_path(src: u32, received: &Arc<Attrs>, accepted: Option<Arc<Attrs>>) -> P
 
 /// Why the RIB itself refuses a received path before any import policy runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ImportLoop {
+pub(crate) enum ImportLoop {
     /// Our AS is in the AS_PATH (RFC 4271 §9.1.2).
     AsPath(u32),
     /// The ORIGINATOR_ID is our router ID (RFC 4456 §8).
@@ -407,7 +412,7 @@ impl Rib {
             interner: Interner::default(),
             received: IdMap::default(),
             groups: Vec::new(),
-            best_dirty: Dirty::scattered(),
+            best_dirty: Dirty::default(),
             export_dirty: Dirty::default(),
             export_all: false,
             pending: Vec::new(),
@@ -458,7 +463,7 @@ impl Rib {
     /// Becomes, stops being, or changes cluster as a route reflector. Sessions are not
     /// touched (the CLUSTER_ID is not negotiated); call `reevaluate` to re-run the
     /// loop checks and export with it.
-    pub fn set_cluster_id(&mut self, cluster_id: Option<Ipv4Addr>) {
+    pub(crate) fn set_cluster_id(&mut self, cluster_id: Option<Ipv4Addr>) {
         self.cfg.cluster_id = cluster_id;
     }
 
@@ -487,12 +492,12 @@ impl Rib {
         self.slot(id).map(|s| &s.info)
     }
 
-    pub fn is_up(&self, id: PeerId) -> bool {
+    pub(crate) fn is_up(&self, id: PeerId) -> bool {
         self.slot(id).is_some_and(|s| s.up)
     }
 
     /// Ids of all registered peers.
-    pub fn peer_ids(&self) -> impl Iterator<Item = PeerId> + '_ {
+    pub(crate) fn peer_ids(&self) -> impl Iterator<Item = PeerId> + '_ {
         self.peers
             .iter()
             .enumerate()
@@ -513,7 +518,7 @@ impl Rib {
 
     /// Changes a peer's settings. An established peer whose export class changes is
     /// moved to its new update group and sent only the differences.
-    pub fn update_peer(&mut self, id: PeerId, info: PeerInfo) -> Result<(), RibError> {
+    pub(crate) fn update_peer(&mut self, id: PeerId, info: PeerInfo) -> Result<(), RibError> {
         let slot = self.slot_mut(id)?;
         let changed_src = slot.info.ibgp != info.ibgp
             || slot.info.rr_client != info.rr_client
@@ -533,7 +538,7 @@ impl Rib {
     }
 
     /// Forgets a peer: its paths are withdrawn from everyone (non-graceful).
-    pub fn remove_peer(&mut self, id: PeerId) -> Result<(), RibError> {
+    pub(crate) fn remove_peer(&mut self, id: PeerId) -> Result<(), RibError> {
         self.peer_down(id, false)?;
         if let Some(s) = self.peers.get_mut(id.0 as usize) {
             *s = None;
@@ -589,7 +594,7 @@ impl Rib {
     }
 
     /// The restart timer of a peer expired: all its stale paths are removed.
-    pub fn stale_timeout(&mut self, id: PeerId) -> Result<(), RibError> {
+    pub(crate) fn stale_timeout(&mut self, id: PeerId) -> Result<(), RibError> {
         self.slot_mut(id)?;
         self.sweep(id, |_| true, true);
         Ok(())
@@ -681,7 +686,7 @@ impl Rib {
     }
 
     /// Withdraws a locally originated route.
-    pub fn withdraw_local(&mut self, prefix: &Prefix) {
+    pub(crate) fn withdraw_local(&mut self, prefix: &Prefix) {
         self.remove_path(LOCAL_SRC, prefix);
     }
 
@@ -807,13 +812,13 @@ impl Rib {
     // ----- policy -----
 
     /// Replaces the policy; call `reevaluate` to apply it to existing routes.
-    pub fn set_policy(&mut self, policy: Box<dyn Policy>) {
+    pub(crate) fn set_policy(&mut self, policy: Box<dyn Policy>) {
         self.policy = policy;
     }
 
     /// Re-runs import on the kept pre-policy Adj-RIB-In and export for every group;
     /// peers are sent only the differences at the next `take_out`.
-    pub fn reevaluate(&mut self) {
+    pub(crate) fn reevaluate(&mut self) {
         self.reimport(None);
         self.export_all = true;
         let up: Vec<PeerId> = self.peer_ids().filter(|&p| self.is_up(p)).collect();
@@ -824,14 +829,14 @@ impl Rib {
 
     /// Re-runs import policy on the paths held from one peer (a soft reset inbound for
     /// a peer without route refresh); peers are sent the differences.
-    pub fn reimport_peer(&mut self, id: PeerId) {
+    pub(crate) fn reimport_peer(&mut self, id: PeerId) {
         self.reimport(Some(id));
     }
 
     /// Re-runs export only, for every group: for a policy change that leaves import as
     /// it was (graceful shutdown starting or ending), without re-importing every path.
     /// Peers are sent only the differences at the next `take_out`.
-    pub fn reexport(&mut self) {
+    pub(crate) fn reexport(&mut self) {
         self.export_all = true;
         let up: Vec<PeerId> = self.peer_ids().filter(|&p| self.is_up(p)).collect();
         for id in up {

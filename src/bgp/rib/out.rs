@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use super::policy::Source;
 use super::table::{F_EXPORT, IdMap, LOCAL_SRC};
-use super::{DEFAULT_LOCAL_PREF, PeerId, PeerInfo, Rib, RibConfig};
+use super::{DEFAULT_LOCAL_PREF, PeerId, PeerInfo, Rib, RibConfig, ScanOrder};
 use crate::bgp::types::{Afi, Attrs, MpNextHop, Prefix, community};
 
 /// One message's worth of changes (before splitting to the wire's size limit).
@@ -44,8 +44,9 @@ pub struct OutBatch {
     pub msgs: Vec<OutMsg>,
 }
 
+#[cfg(test)]
 /// The messages one peer gets from `batches`, in order (for simple consumers and tests).
-pub fn messages_for(batches: &[OutBatch], peer: PeerId) -> Vec<OutMsg> {
+pub(crate) fn messages_for(batches: &[OutBatch], peer: PeerId) -> Vec<OutMsg> {
     batches
         .iter()
         .filter(|b| b.except != Some(peer) && b.peers.contains(&peer))
@@ -373,7 +374,7 @@ fn set_self_next_hop(a: &mut Attrs, to: &PeerInfo, afi: Afi) {
 /// Why a prefix is not in a peer's Adj-RIB-Out (the RIB's own rules; `Policy` when the
 /// policy hook said no, whose reason the policy's owner can tell).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExportBlock {
+pub(crate) enum ExportBlock {
     /// No accepted path: nothing to send.
     NoBestPath,
     /// The session is not Established.
@@ -444,7 +445,7 @@ impl std::fmt::Display for ExportBlock {
 /// One prefix towards one peer, for `kube-bgp explain`: what its Adj-RIB-Out holds and
 /// what the export decision gives now (they differ only while a change waits to be sent).
 #[derive(Clone, Debug)]
-pub struct ExportView {
+pub(crate) struct ExportView {
     pub sent: Option<Arc<Attrs>>,
     pub decision: Result<Arc<Attrs>, ExportBlock>,
     /// A change of this prefix is waiting for the next flush.
@@ -677,7 +678,7 @@ impl Rib {
 
     /// Asks for the whole Adj-RIB-Out to be sent again to an established peer (route
     /// refresh); only the table, no End-of-RIB.
-    pub fn resend(&mut self, id: PeerId) {
+    pub(crate) fn resend(&mut self, id: PeerId) {
         let gi = match self.slot(id) {
             Some(s) if s.up => s.group,
             _ => None,
@@ -701,7 +702,9 @@ impl Rib {
     /// tables for new sessions and re-evaluation after a policy change are not bounded.
     pub fn take_out_max(&mut self, limit: usize) -> Vec<OutBatch> {
         let mut out = std::mem::take(&mut self.pending);
-        let mut dirty = self.export_dirty.drain(&mut self.table, F_EXPORT, limit);
+        let mut dirty = self
+            .export_dirty
+            .drain(&mut self.table, F_EXPORT, limit, ScanOrder::Id);
         let all: Vec<u32> = if self.export_all || self.groups.iter().flatten().any(|g| g.fresh) {
             self.table.live_ids().collect()
         } else {
@@ -757,7 +760,7 @@ impl Rib {
 
     /// One prefix towards one peer (see [`ExportView`]): the same decision a flush
     /// takes, on scratch storage, so asking changes nothing.
-    pub fn explain_export(&self, peer: PeerId, prefix: &Prefix) -> ExportView {
+    pub(crate) fn explain_export(&self, peer: PeerId, prefix: &Prefix) -> ExportView {
         let id = self.table.get(prefix);
         let pending = id
             .and_then(|i| self.table.entry(i))

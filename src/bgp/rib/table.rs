@@ -82,7 +82,7 @@ impl Path {
     }
 
     /// Whether the path is stale (its peer is restarting gracefully, RFC 4724).
-    pub fn is_stale(&self) -> bool {
+    pub(crate) fn is_stale(&self) -> bool {
         self.stale
     }
 }

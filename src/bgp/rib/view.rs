@@ -7,9 +7,11 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
+#[cfg(test)]
+use super::BestInfo;
 use super::out::UpdateGroup;
 use super::table::{F_BEST, Path};
-use super::{BestInfo, PeerCounters, PeerId, Rib, path_key};
+use super::{PeerCounters, PeerId, Rib, ScanOrder, path_key};
 use crate::bgp::types::{Afi, Attrs, Prefix};
 
 fn kernel_view(prefix: &Prefix, best: &Path) -> Option<(Option<PeerId>, IpAddr)> {
@@ -22,15 +24,22 @@ fn kernel_view(prefix: &Prefix, best: &Path) -> Option<(Option<PeerId>, IpAddr)>
 }
 
 impl Rib {
+    #[cfg(test)]
     /// All best-path changes since the last take, coalesced (`None` = no route).
-    pub fn take_best_changes(&mut self) -> Vec<(Prefix, Option<BestInfo>)> {
+    pub(crate) fn take_best_changes(&mut self) -> Vec<(Prefix, Option<BestInfo>)> {
         self.take_best_changes_max(usize::MAX)
     }
 
+    #[cfg(test)]
     /// Like `take_best_changes`, at most `limit` at a time (bounded memory for large
     /// tables); call again while it returns `limit` items.
-    pub fn take_best_changes_max(&mut self, limit: usize) -> Vec<(Prefix, Option<BestInfo>)> {
-        let ids = self.best_dirty.drain(&mut self.table, F_BEST, limit);
+    pub(crate) fn take_best_changes_max(
+        &mut self,
+        limit: usize,
+    ) -> Vec<(Prefix, Option<BestInfo>)> {
+        let ids = self
+            .best_dirty
+            .drain(&mut self.table, F_BEST, limit, ScanOrder::BitReversed);
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let Some(e) = self.table.entry(id) else {
@@ -57,10 +66,10 @@ impl Rib {
     }
 
     /// The prefixes whose best path changed since the last take, coalesced, at most
-    /// `limit` at a time (call again while it returns `limit`). Look their best paths up
-    /// with `best_next_hop`.
-    pub fn take_best_changed(&mut self, limit: usize) -> Vec<Prefix> {
-        let ids = self.best_dirty.drain(&mut self.table, F_BEST, limit);
+    /// `limit` at a time (call again while it returns `limit`), a large change set in
+    /// the consumer's `order`. Look their best paths up with `best_next_hop`.
+    pub fn take_best_changed(&mut self, limit: usize, order: ScanOrder) -> Vec<Prefix> {
+        let ids = self.best_dirty.drain(&mut self.table, F_BEST, limit, order);
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(p) = self.table.prefix(id) {
@@ -74,7 +83,7 @@ impl Rib {
     /// Marks every prefix's best path as changed, so that `take_best_changed` hands all
     /// of them over again (a full kernel comparison without a list of every prefix: one
     /// flag per entry and a scan).
-    pub fn mark_all_best_changed(&mut self) {
+    pub(crate) fn mark_all_best_changed(&mut self) {
         for e in self.table.entries.iter_mut() {
             if e.is_live() {
                 e.add_flags(F_BEST);
@@ -86,7 +95,7 @@ impl Rib {
     /// The best path of `prefix` as the kernel sees it: the peer it came from (`None`
     /// for a local path) and its next hop for the prefix's family (unspecified when it
     /// has none). `None` when the prefix has no accepted path.
-    pub fn best_next_hop(&self, prefix: &Prefix) -> Option<(Option<PeerId>, IpAddr)> {
+    pub(crate) fn best_next_hop(&self, prefix: &Prefix) -> Option<(Option<PeerId>, IpAddr)> {
         let e = self.table.entry(self.table.get(prefix)?)?;
         kernel_view(prefix, e.best()?)
     }
@@ -100,12 +109,12 @@ impl Rib {
     }
 
     /// Whether best-path changes are waiting.
-    pub fn has_best_changes(&self) -> bool {
+    pub(crate) fn has_best_changes(&self) -> bool {
         !self.best_dirty.is_empty()
     }
 
     /// The Loc-RIB: each prefix with its best path.
-    pub fn loc_rib(&self) -> impl Iterator<Item = (Prefix, &Path)> + '_ {
+    pub(crate) fn loc_rib(&self) -> impl Iterator<Item = (Prefix, &Path)> + '_ {
         self.table
             .entries
             .iter()
@@ -114,12 +123,12 @@ impl Rib {
 
     /// Upper bound of the table's ids: `loc_rib_range` over consecutive ranges up to it
     /// walks the whole Loc-RIB in parts (an entry keeps its id while it lives).
-    pub fn loc_rib_ids(&self) -> u32 {
+    pub(crate) fn loc_rib_ids(&self) -> u32 {
         self.table.id_limit() as u32
     }
 
     /// The Loc-RIB entries whose ids are in `ids`: each prefix with its best path.
-    pub fn loc_rib_range(
+    pub(crate) fn loc_rib_range(
         &self,
         ids: std::ops::Range<u32>,
     ) -> impl Iterator<Item = (Prefix, &Path)> + '_ {
@@ -138,9 +147,10 @@ impl Rib {
             .map_or(&[], |e| e.paths.as_slice())
     }
 
+    #[cfg(test)]
     /// The Adj-RIB-In of a peer: the import result of each path (its pre-policy
     /// attributes: `received`).
-    pub fn adj_rib_in(&self, id: PeerId) -> impl Iterator<Item = (Prefix, &Path)> + '_ {
+    pub(crate) fn adj_rib_in(&self, id: PeerId) -> impl Iterator<Item = (Prefix, &Path)> + '_ {
         self.table.entries.iter().flat_map(move |e| {
             e.paths
                 .as_slice()
@@ -165,14 +175,10 @@ impl Rib {
         &path.attrs
     }
 
+    #[cfg(test)]
     /// Number of prefixes known (with any path, or still being withdrawn).
-    pub fn prefix_count(&self) -> usize {
+    pub(crate) fn prefix_count(&self) -> usize {
         self.table.len()
-    }
-
-    /// Number of distinct attribute sets held.
-    pub fn attr_set_count(&self) -> usize {
-        self.interner.len()
     }
 
     /// Paths of family `afi` held from a peer, accepted by import or not (rejected
@@ -202,7 +208,7 @@ impl Rib {
 impl Rib {
     /// For each path of `prefix` (in `paths` order, best first): the decision-process
     /// step by which the best path beat it (`None` for the best path itself).
-    pub fn explain_best(&self, prefix: &Prefix) -> Vec<Option<super::BestStep>> {
+    pub(crate) fn explain_best(&self, prefix: &Prefix) -> Vec<Option<super::BestStep>> {
         let paths = self.paths(prefix);
         let lookup = super::peer_lookup(&self.peers);
         let Some(best) = paths.first() else {
@@ -219,7 +225,7 @@ impl Rib {
 
     /// Why the RIB itself would refuse `attrs` from `peer` (loops), before any import
     /// policy: the same check every received path goes through.
-    pub fn import_loop(&self, peer: PeerId, attrs: &Attrs) -> Result<(), super::ImportLoop> {
+    pub(crate) fn import_loop(&self, peer: PeerId, attrs: &Attrs) -> Result<(), super::ImportLoop> {
         match self.peer(peer) {
             Some(info) => super::import_loop_check(&self.cfg, info, attrs),
             None => Ok(()),

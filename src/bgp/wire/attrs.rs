@@ -103,16 +103,16 @@ pub(super) struct MpUnreach<'a> {
 #[derive(Default)]
 pub(super) struct Walk<'a> {
     pub attrs: Attrs,
-    pub has_origin: bool,
-    pub has_as_path: bool,
-    pub has_next_hop: bool,
+    pub(crate) has_origin: bool,
+    pub(crate) has_as_path: bool,
+    pub(crate) has_next_hop: bool,
     /// Attributes other than MP_REACH/MP_UNREACH seen (valid or not).
     pub others: usize,
     /// An MP_REACH_NLRI / MP_UNREACH_NLRI was located, of any family.
-    pub reach_seen: bool,
-    pub unreach_seen: bool,
-    pub mp_reach: Option<MpReach<'a>>,
-    pub mp_unreach: Option<MpUnreach<'a>>,
+    pub(crate) reach_seen: bool,
+    pub(crate) unreach_seen: bool,
+    pub(crate) mp_reach: Option<MpReach<'a>>,
+    pub(crate) mp_unreach: Option<MpUnreach<'a>>,
     /// First reason to treat the UPDATE as a withdrawal.
     pub withdraw: Option<(u8, String)>,
     /// The attribute list could not be walked to its end (RFC 7606 §4): the NOTIFICATION

@@ -27,9 +27,9 @@ use super::types::{Afi, Attrs, Message, Notification, NotificationCode, Prefix};
 pub use header::frame;
 
 /// Largest message without the extended-message capability (RFC 4271 §4.1).
-pub const MAX_MESSAGE_LEN: usize = 4096;
+pub(crate) const MAX_MESSAGE_LEN: usize = 4096;
 /// Marker + length + type.
-pub const HEADER_LEN: usize = 19;
+pub(crate) const HEADER_LEN: usize = 19;
 /// The 2-octet stand-in for a 4-octet AS number (RFC 6793).
 pub const AS_TRANS: u32 = 23456;
 
@@ -230,7 +230,7 @@ pub fn encode_announce(
 
 /// Appends as many UPDATE messages as needed to withdraw `prefixes` (any mix of
 /// families; IPv6 via MP_UNREACH_NLRI). Returns the number of messages written.
-pub fn encode_withdraw(prefixes: &[Prefix], out: &mut Vec<u8>) -> usize {
+pub(crate) fn encode_withdraw(prefixes: &[Prefix], out: &mut Vec<u8>) -> usize {
     update::withdraw(prefixes, out)
 }
 

@@ -17,7 +17,6 @@ use crate::bgp::fsm::{self, GrConfig, Input, PeerConfig};
 use crate::bgp::limit::PrefixLimiter;
 use crate::bgp::rib::PeerInfo;
 use crate::bgp::types::NotificationCode;
-use crate::bgp::wire;
 use crate::cluster::peers::{PeerKind, PeerPlan};
 use crate::log::LogGate;
 use crate::net::sock;
@@ -39,7 +38,7 @@ fn kind_name(k: &PeerKind) -> String {
 impl Speaker {
     /// Listens on exactly `addrs` (port `local.port`); keeps sockets that stay.
     /// Returns the addresses that could not be bound, with the error.
-    pub fn set_listen(
+    pub(crate) fn set_listen(
         &mut self,
         registry: &Registry,
         addrs: &[IpAddr],
@@ -155,7 +154,7 @@ impl Speaker {
     /// Makes the configured peer set equal to `plans`: adds, removes and changes peers
     /// in place. A change that BGP cannot apply to a running session (ASN, families,
     /// transport: port, source address, TTL, password) resets only that session.
-    pub fn set_peers(&mut self, registry: &Registry, plans: &[PeerPlan], now: Instant) {
+    pub(crate) fn set_peers(&mut self, registry: &Registry, plans: &[PeerPlan], now: Instant) {
         let wanted: BTreeMap<IpAddr, &PeerPlan> = plans.iter().map(|p| (p.addr, p)).collect();
         let gone: Vec<IpAddr> = self
             .peers
@@ -223,13 +222,11 @@ impl Speaker {
                 fsm,
                 rib_id,
                 conns: HashMap::new(),
-                ctx: wire::Ctx::default(),
                 stats: PeerStats {
                     state_since: Some(now),
                     ..PeerStats::default()
                 },
                 stale_deadline: None,
-                peer_restart_time: 0,
                 limiter: PrefixLimiter::new(plan_limit),
                 log_gate: LogGate::new(LOG_WINDOW, LOG_BURST),
                 admin_down: None,
@@ -265,7 +262,7 @@ impl Speaker {
                 let _ = registry.deregister(&mut c.stream);
                 self.tokens.remove(&c.token);
             }
-            let _ = self.rib.remove_peer(slot.rib_id);
+            super::rib_outcome(addr, "peer removal", self.rib.remove_peer(slot.rib_id));
             self.by_rib.remove(&slot.rib_id);
             self.timers.cancel(&TimerKey::Fsm(addr));
             self.timers.cancel(&TimerKey::Stale(addr));
@@ -317,7 +314,7 @@ impl Speaker {
         }
         if rr_changed || old.kind != new.kind {
             let info = self.rib_info(&new, neg.as_ref(), local);
-            let _ = self.rib.update_peer(rib_id, info);
+            super::rib_outcome(addr, "peer change", self.rib.update_peer(rib_id, info));
         }
         self.run_outputs(registry, addr, outputs, now);
         if old.prefix_limit != new.prefix_limit {

@@ -192,7 +192,7 @@ impl Peer {
             let gr = old
                 .negotiated
                 .as_ref()
-                .is_some_and(Negotiated::graceful_capable);
+                .and_then(Negotiated::graceful_restart_time);
             self.finish_session(now, DownReason::PeerRestarted, true, gr, out);
             i = if j < i { i - 1 } else { i };
         }
