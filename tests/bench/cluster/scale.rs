@@ -563,7 +563,7 @@ fn reactions(
                 if refused > refused0 {
                     return Err(format!(
                         "probe {p} (next hop {nh}) announced by simulated peer {from} was refused by kube-bgp's import rules ({which}); the reaction rows would only measure timeouts: see {log}",
-                        nh = probe.next_hop,
+                        nh = r.next_hop,
                         log = env.dir.join("kube-bgp.log").display()
                     ));
                 }
