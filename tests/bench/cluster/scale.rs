@@ -9,8 +9,9 @@
 //! /proc) and RSS while idle and under a steady churn of writes that change nothing
 //! kube-bgp acts on (Node status heartbeats, EndpointSlice pod moves: the API server's
 //! churn hook), and, under that churn, the reaction to real changes: a Node deleted →
-//! its route gone from the kernel (full mesh), a route announced / withdrawn by a peer
-//! → kernel.
+//! its route gone from the kernel (full mesh), and a node announcing / withdrawing a
+//! more-specific of its own pod CIDR (what the import allow-list accepts from a node)
+//! → kernel. A probe kube-bgp refuses ends the run with an error naming the reason.
 //!
 //! Owns: the namespaces, the API server, the simulator, kube-bgp and the run records.
 //! Must not: count the API server's or the simulator's cost as kube-bgp's.
@@ -76,9 +77,92 @@ fn pod_cidr(i: usize) -> Ipv4Addr {
     Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 200, 0, 0)) + ((i as u32) << 8))
 }
 
-/// Probe prefixes for the BGP reactions: outside every pod CIDR.
-fn probe(k: usize) -> Ipv4Addr {
-    Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 250, 0, 0)) + ((k as u32) << 8))
+/// Where kube-bgp serves /metrics inside the DUT's namespace (read only between
+/// measurements: to tell a refused probe from a slow one).
+const METRICS_PORT: u16 = 20244;
+
+/// A probe for the BGP reactions, announced as a real node would: the upper half of
+/// `node`'s pod CIDR (a more-specific the node owns, distinct in the kernel from the
+/// /24 already installed) with that node's address as next hop, both read back from
+/// the API server, so the import allow-list accepts it.
+struct Probe {
+    prefix: Ipv4Addr,
+    len: u8,
+    next_hop: Ipv4Addr,
+}
+
+impl Probe {
+    fn of(api: &FakeApiServer, node: &str) -> Result<Probe, String> {
+        let (code, out) = api.call(
+            "GET",
+            &format!("/api/v1/nodes/{node}"),
+            None,
+            "application/json",
+        );
+        if code != 200 {
+            return Err(format!("GET node {node}: HTTP {code}: {out}"));
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(&out).map_err(|e| format!("node {node}: {e}"))?;
+        let cidr = v["spec"]["podCIDR"]
+            .as_str()
+            .ok_or_else(|| format!("node {node} has no spec.podCIDR"))?;
+        let (net, len) = cidr
+            .split_once('/')
+            .and_then(|(a, l)| Some((a.parse::<Ipv4Addr>().ok()?, l.parse::<u8>().ok()?)))
+            .filter(|&(_, l)| l < 32)
+            .ok_or_else(|| {
+                format!("node {node}: pod CIDR {cidr:?} is not an IPv4 prefix shorter than /32")
+            })?;
+        let next_hop = v["status"]["addresses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| a["type"] == "InternalIP")
+            .and_then(|a| a["address"].as_str()?.parse::<Ipv4Addr>().ok())
+            .ok_or_else(|| format!("node {node} has no IPv4 InternalIP"))?;
+        let half = 1u32 << (31 - len);
+        Ok(Probe {
+            prefix: Ipv4Addr::from(u32::from(net) | half),
+            len: len + 1,
+            next_hop,
+        })
+    }
+
+    fn route(&self) -> String {
+        format!("{}/{}", self.prefix, self.len)
+    }
+}
+
+/// The sum of kube-bgp's `kube_bgp_import_refused_total` samples and the non-zero ones
+/// (by reason), read from its /metrics in the DUT's namespace.
+fn import_refused(dut: &Netns) -> Result<(u64, String), String> {
+    let out = dut.run(&format!(
+        "curl -sf -m 5 http://127.0.0.1:{METRICS_PORT}/metrics"
+    ));
+    if !out.status.success() {
+        return Err(format!(
+            "cannot read kube-bgp's /metrics on port {METRICS_PORT}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut total = 0;
+    let mut which = Vec::new();
+    for l in text
+        .lines()
+        .filter(|l| l.starts_with("kube_bgp_import_refused_total{"))
+    {
+        let Some((labels, v)) = l.rsplit_once(' ') else {
+            continue;
+        };
+        let v = v.parse::<f64>().unwrap_or(0.0) as u64;
+        if v > 0 {
+            total += v;
+            which.push(format!("{labels} {v}"));
+        }
+    }
+    Ok((total, which.join(", ")))
 }
 
 /// What one run measured.
@@ -328,7 +412,8 @@ fn one_run(opts: &ScaleOpts, mode: &str, n: usize) -> Result<ScaleRun, String> {
         .args([
             "--hostname-override=dut0",
             "--health-port=0",
-            "--metrics-port=0",
+            "--metrics-addr=127.0.0.1",
+            &format!("--metrics-port={METRICS_PORT}"),
             "--enable-overlay=false",
             "--advertise-cluster-ip=true",
         ])
@@ -397,7 +482,7 @@ fn one_run(opts: &ScaleOpts, mode: &str, n: usize) -> Result<ScaleRun, String> {
         run.churn_node_per_s = Some((b.0 - a.0) / wall);
         run.churn_slice_per_s = Some((b.1 - a.1) / wall);
     }
-    reactions(opts, mode, n, &api, &sim, &mon, &mut run);
+    reactions(opts, &env, &api, &sim, &mon, &mut run)?;
     api.hook("churn?node_updates=0&slice_updates=0");
     run.hwm_mb = procstat::mem(pid).map(|m| mb(m.hwm_kb));
     if mon.overflows().iter().any(|&o| o > 0) {
@@ -429,52 +514,84 @@ fn churn_counts(api: &FakeApiServer) -> Option<(f64, f64)> {
 
 fn reactions(
     opts: &ScaleOpts,
-    mode: &str,
-    n: usize,
+    env: &ScaleEnv,
     api: &FakeApiServer,
     sim: &Sim,
     mon: &RouteMonitor,
     run: &mut ScaleRun,
-) {
+) -> Result<(), String> {
+    let (mode, n) = (run.mode.clone(), run.nodes);
     let timeout = Duration::from_secs(30);
+    let (refused0, _) = import_refused(&env.dut)?;
+    // Mesh: the announcing nodes come from the lower half, the deleted ones from the top.
+    let lower = ((n - 1) / 2).max(1);
     for k in 0..opts.reactions {
         if interrupted() {
-            return;
+            return Ok(());
         }
-        // BGP: a peer announces, then withdraws, a prefix outside every pod CIDR.
-        let (from, nh, reflected) = if mode == "rr" {
-            let j = 3 + k % (n - 3).max(1);
-            (node_ip(1), node_ip(j), Some((node_ip(j), CLUSTER_ID)))
+        // BGP: a node announces, then withdraws, a more-specific of its own pod CIDR
+        // (mesh: on its own session; RR: reflected by the first server, next hop and
+        // originator kept as RFC 4456 reflection keeps them).
+        let (from, j) = if mode == "rr" {
+            (node_ip(1), 3 + k % (n - 3).max(1))
         } else {
-            (node_ip(1), node_ip(1), None)
+            let j = 1 + k % lower;
+            (node_ip(j), j)
         };
-        let r = SimRoute {
-            prefix: probe(k),
-            len: 24,
-            next_hop: nh,
-            reflected,
-        };
-        let p = format!("{}/24", probe(k));
-        if let Some(t0) = sim.announce(from, &r) {
-            match mon.wait(timeout, |ev| first_event(ev, 0, &p, true, 1, t0)) {
+        'bgp: {
+            let probe = Probe::of(api, &format!("node-{j}"))?;
+            let r = SimRoute {
+                prefix: probe.prefix,
+                len: probe.len,
+                next_hop: probe.next_hop,
+                reflected: (mode == "rr").then_some((probe.next_hop, CLUSTER_ID)),
+            };
+            let p = probe.route();
+            let Some(t0) = sim.announce(from, &r) else {
+                run.notes.push(format!("{p}: simulated peer {from} not up"));
+                break 'bgp;
+            };
+            // Waited in 1 s slices: a refusal (counted on /metrics) ends the run at once.
+            let end = Instant::now() + timeout;
+            let installed = loop {
+                let slice =
+                    Duration::from_secs(1).min(end.saturating_duration_since(Instant::now()));
+                if let Some(t) = mon.wait(slice, |ev| first_event(ev, 0, &p, true, 1, t0)) {
+                    break Some(t);
+                }
+                let (refused, which) = import_refused(&env.dut)?;
+                if refused > refused0 {
+                    return Err(format!(
+                        "probe {p} (next hop {nh}) announced by simulated peer {from} was refused by kube-bgp's import rules ({which}); the reaction rows would only measure timeouts: see {log}",
+                        nh = r.next_hop,
+                        log = env.dir.join("kube-bgp.log").display()
+                    ));
+                }
+                if Instant::now() >= end {
+                    break None;
+                }
+            };
+            match installed {
                 Some(t) => run.bgp_announce_ms.push((t - t0) as f64 / 1e6),
-                None => run
-                    .notes
-                    .push(format!("{p} not installed within {timeout:?}")),
+                None => {
+                    run.notes
+                        .push(format!("{p} not installed within {timeout:?}"));
+                    break 'bgp;
+                }
             }
-        }
-        std::thread::sleep(Duration::from_millis(200));
-        if let Some(t0) = sim.withdraw(from, probe(k), 24) {
-            match mon.wait(timeout, |ev| first_event(ev, 0, &p, false, 0, t0)) {
-                Some(t) => run.bgp_withdraw_ms.push((t - t0) as f64 / 1e6),
-                None => run
-                    .notes
-                    .push(format!("{p} not removed within {timeout:?}")),
+            std::thread::sleep(Duration::from_millis(200));
+            if let Some(t0) = sim.withdraw(from, probe.prefix, probe.len) {
+                match mon.wait(timeout, |ev| first_event(ev, 0, &p, false, 0, t0)) {
+                    Some(t) => run.bgp_withdraw_ms.push((t - t0) as f64 / 1e6),
+                    None => run
+                        .notes
+                        .push(format!("{p} not removed within {timeout:?}")),
+                }
             }
+            std::thread::sleep(Duration::from_millis(200));
         }
-        std::thread::sleep(Duration::from_millis(200));
         // API: a Node deleted → its route gone (full mesh: the peer and its routes go).
-        if mode == "mesh" && n - 1 - k > 2 {
+        if mode == "mesh" && n - 1 - k > lower {
             let i = n - 1 - k;
             let name = format!("node-{i}");
             let since = realtime_ns();
@@ -505,6 +622,12 @@ fn reactions(
         }
         mon.forget_before(realtime_ns() - 30_000_000_000);
     }
+    let (refused, which) = import_refused(&env.dut)?;
+    if refused > refused0 {
+        run.notes
+            .push(format!("import refusals during the reactions: {which}"));
+    }
+    Ok(())
 }
 
 fn json(r: &ScaleRun) -> serde_json::Value {
