@@ -233,16 +233,7 @@ impl BfdRegistry {
         input: BfdInput<'_>,
         now: Instant,
     ) -> Result<Vec<BfdOutput>, RegistryError> {
-        let discr = *self
-            .by_key
-            .get(key)
-            .ok_or(RegistryError::NoSuchSession(*key))?;
-        let out = match self.by_discr.get_mut(&discr) {
-            Some(e) => e.session.handle(input, now),
-            None => return Err(RegistryError::NoSuchSession(*key)),
-        };
-        self.rearm(discr);
-        Ok(out)
+        self.with_session(key, |s| Ok(s.handle(input, now)))
     }
 
     /// New timer values for one session (see [`BfdSession::reconfigure`]).
@@ -252,17 +243,27 @@ impl BfdRegistry {
         timers: BfdTimers,
         now: Instant,
     ) -> Result<Vec<BfdOutput>, RegistryError> {
+        self.with_session(key, |s| {
+            s.reconfigure(timers, now)
+                .map_err(|err| RegistryError::Session(*key, err))
+        })
+    }
+
+    /// Runs `f` on the session of `key`, then rearms its timer.
+    fn with_session(
+        &mut self,
+        key: &SessionKey,
+        f: impl FnOnce(&mut BfdSession) -> Result<Vec<BfdOutput>, RegistryError>,
+    ) -> Result<Vec<BfdOutput>, RegistryError> {
         let discr = *self
             .by_key
             .get(key)
             .ok_or(RegistryError::NoSuchSession(*key))?;
-        let out = match self.by_discr.get_mut(&discr) {
-            Some(e) => e
-                .session
-                .reconfigure(timers, now)
-                .map_err(|err| RegistryError::Session(*key, err))?,
-            None => return Err(RegistryError::NoSuchSession(*key)),
-        };
+        let e = self
+            .by_discr
+            .get_mut(&discr)
+            .ok_or(RegistryError::NoSuchSession(*key))?;
+        let out = f(&mut e.session)?;
         self.rearm(discr);
         Ok(out)
     }

@@ -158,6 +158,13 @@ impl Link {
         self.now = limit;
     }
 
+    /// A link whose sessions are both Up (within 10 s of simulated time).
+    fn up(a: BfdTimers, b: BfdTimers) -> Link {
+        let mut l = Link::new(a, b);
+        l.run_until_up(Duration::from_secs(10));
+        l
+    }
+
     /// Runs until both sides are Up (at most `max`); returns the time it took.
     fn run_until_up(&mut self, max: Duration) -> Duration {
         let limit = self.now + max;
@@ -312,8 +319,7 @@ fn three_way_handshake_comes_up_and_speeds_up_with_a_poll() {
 #[test]
 fn timers_are_negotiated_per_direction() {
     // A: tx 100, rx 300, mult 3. B: tx 200, rx 50, mult 5.
-    let mut l = Link::new(timers(100, 300, 3), timers(200, 50, 5));
-    l.run_until_up(Duration::from_secs(10));
+    let mut l = Link::up(timers(100, 300, 3), timers(200, 50, 5));
     l.run_for(Duration::from_secs(1));
     // Transmit interval = max(own DesiredMinTx, peer's RequiredMinRx).
     assert_eq!(l.a.tx_interval(), Some(ms(100)));
@@ -364,8 +370,7 @@ fn configured_interval_above_one_second_is_kept_while_down() {
 
 #[test]
 fn detection_time_expiry_takes_the_session_down_on_time() {
-    let mut l = Link::new(timers(100, 100, 3), timers(100, 100, 3));
-    l.run_until_up(Duration::from_secs(10));
+    let mut l = Link::up(timers(100, 100, 3), timers(100, 100, 3));
     l.run_for(Duration::from_secs(1));
     // Cut B -> A. A must go Down exactly one detection time after B's last packet.
     l.cut_b_to_a = true;
@@ -426,8 +431,7 @@ fn detection_time_expiry_takes_the_session_down_on_time() {
 #[test]
 fn detection_uses_the_peer_multiplier_and_slower_interval() {
     // A: rx 50, B: tx 200 mult 4 -> A detects in 4 x max(50, 200) = 800 ms.
-    let mut l = Link::new(timers(100, 50, 3), timers(200, 100, 4));
-    l.run_until_up(Duration::from_secs(10));
+    let mut l = Link::up(timers(100, 50, 3), timers(200, 100, 4));
     l.run_for(Duration::from_secs(1));
     assert_eq!(l.a.detection_time(), Some(ms(800)));
     l.cut_b_to_a = true;
@@ -452,8 +456,7 @@ fn detection_uses_the_peer_multiplier_and_slower_interval() {
 #[test]
 fn jitter_stays_within_bounds_over_many_draws() {
     for (mult, hi) in [(3u8, 1000u64), (1u8, 900u64)] {
-        let mut l = Link::new(timers(100, 100, mult), timers(100, 100, 3));
-        l.run_until_up(Duration::from_secs(10));
+        let mut l = Link::up(timers(100, 100, mult), timers(100, 100, 3));
         l.run_for(ms(100));
         let from = l.elapsed();
         l.run_for(Duration::from_secs(600));
@@ -478,8 +481,7 @@ fn jitter_stays_within_bounds_over_many_draws() {
 
 #[test]
 fn peer_admin_down_is_not_a_failure() {
-    let mut l = Link::new(timers(100, 100, 3), timers(100, 100, 3));
-    l.run_until_up(Duration::from_secs(10));
+    let mut l = Link::up(timers(100, 100, 3), timers(100, 100, 3));
     l.run_for(ms(500));
     l.input('b', BfdInput::AdminDown(Diag::ADMIN_DOWN));
     let c = l
@@ -527,8 +529,7 @@ fn peer_admin_down_is_not_a_failure() {
 
 #[test]
 fn admin_down_drains_for_one_detection_time_then_idles() {
-    let mut l = Link::new(timers(100, 100, 3), timers(100, 100, 3));
-    l.run_until_up(Duration::from_secs(10));
+    let mut l = Link::up(timers(100, 100, 3), timers(100, 100, 3));
     l.run_for(ms(500));
     let t0 = l.elapsed();
     l.input('a', BfdInput::AdminDown(Diag::ADMIN_DOWN));
@@ -727,8 +728,7 @@ fn poll_is_answered_with_final_at_once_without_poll() {
 
 #[test]
 fn raising_desired_tx_while_up_waits_for_final() {
-    let mut l = Link::new(timers(100, 100, 3), timers(100, 100, 3));
-    l.run_until_up(Duration::from_secs(10));
+    let mut l = Link::up(timers(100, 100, 3), timers(100, 100, 3));
     l.run_for(ms(500));
     // Cut B -> A so A's poll cannot complete, then raise A's DesiredMinTx to 400 ms.
     l.cut_b_to_a = true;
@@ -762,8 +762,7 @@ fn raising_desired_tx_while_up_waits_for_final() {
 
 #[test]
 fn lowering_desired_tx_applies_at_once() {
-    let mut l = Link::new(timers(400, 100, 3), timers(100, 100, 3));
-    l.run_until_up(Duration::from_secs(10));
+    let mut l = Link::up(timers(400, 100, 3), timers(100, 100, 3));
     l.run_for(ms(1000));
     assert_eq!(l.a.tx_interval(), Some(ms(400)));
     l.cut_b_to_a = true;
@@ -780,8 +779,7 @@ fn lowering_desired_tx_applies_at_once() {
 
 #[test]
 fn lowering_required_rx_keeps_the_old_detection_time_until_final() {
-    let mut l = Link::new(timers(100, 400, 3), timers(100, 100, 3));
-    l.run_until_up(Duration::from_secs(10));
+    let mut l = Link::up(timers(100, 400, 3), timers(100, 100, 3));
     l.run_for(ms(1000));
     assert_eq!(l.a.detection_time(), Some(ms(1200)));
     l.cut_b_to_a = true;
@@ -803,8 +801,7 @@ fn lowering_required_rx_keeps_the_old_detection_time_until_final() {
 
 #[test]
 fn raising_required_rx_applies_at_once() {
-    let mut l = Link::new(timers(100, 100, 3), timers(100, 100, 3));
-    l.run_until_up(Duration::from_secs(10));
+    let mut l = Link::up(timers(100, 100, 3), timers(100, 100, 3));
     l.run_for(ms(500));
     l.cut_b_to_a = true;
     let now = l.now;
@@ -815,8 +812,7 @@ fn raising_required_rx_applies_at_once() {
 
 #[test]
 fn a_change_during_a_poll_starts_a_second_poll_after_the_final() {
-    let mut l = Link::new(timers(100, 100, 3), timers(100, 100, 3));
-    l.run_until_up(Duration::from_secs(10));
+    let mut l = Link::up(timers(100, 100, 3), timers(100, 100, 3));
     l.run_for(ms(500));
     l.cut_b_to_a = true;
     let now = l.now;
