@@ -218,7 +218,12 @@ fn set_recv_timeout(sock: &NlSocket, secs: i32) -> Result<(), NetlinkError> {
 
 /// # Safety
 /// `fd` must be an open socket.
-unsafe fn setsockopt_int(fd: RawFd, level: libc::c_int, name: libc::c_int, v: libc::c_int) -> bool {
+pub(crate) unsafe fn setsockopt_int(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    v: libc::c_int,
+) -> bool {
     // SAFETY: the pointer and length describe `v`, which outlives the call.
     unsafe {
         libc::setsockopt(

@@ -173,7 +173,8 @@ pub(crate) fn tunnel_kind(remote: &IpAddr) -> &'static str {
     }
 }
 
-fn ifinfomsg(family: u8, index: u32, flags: u32, change: u32) -> [u8; 16] {
+/// The ifinfomsg header (family, index, flags, change mask), shared with podnet's bridge.
+pub(crate) fn ifinfomsg(family: u8, index: u32, flags: u32, change: u32) -> [u8; 16] {
     let mut h = [0u8; 16];
     h[0] = family;
     h[4..8].copy_from_slice(&index.to_ne_bytes());

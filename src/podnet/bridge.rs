@@ -12,6 +12,7 @@ use std::net::IpAddr;
 use crate::kernel::addr::dump_addrs;
 use crate::kernel::codec::{MsgWriter, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, attrs};
 use crate::kernel::netlink::{Errno, Netlink, NetlinkError, u32_at};
+use crate::kernel::tunnel::ifinfomsg;
 
 pub(crate) const BRIDGE: &str = "kube-bridge";
 pub(crate) const RTM_NEWLINK: u16 = 16;
@@ -37,21 +38,13 @@ pub(crate) struct LinkState {
     pub(crate) master: Option<u32>,
 }
 
-fn ifinfomsg(index: u32, flags: u32, change: u32) -> [u8; 16] {
-    let mut h = [0u8; 16];
-    h[4..8].copy_from_slice(&index.to_ne_bytes());
-    h[8..12].copy_from_slice(&flags.to_ne_bytes());
-    h[12..16].copy_from_slice(&change.to_ne_bytes());
-    h
-}
-
 /// `ip link add NAME type bridge`.
 pub(crate) fn encode_create(w: &mut MsgWriter, name: &str) {
     w.begin(
         RTM_NEWLINK,
         NLM_F_REQUEST | NLM_F_ACK | NLM_F_EXCL | NLM_F_CREATE,
     );
-    w.raw(&ifinfomsg(0, 0, 0));
+    w.raw(&ifinfomsg(0, 0, 0, 0));
     w.attr_str(IFLA_IFNAME, name);
     let info = w.begin_nest(IFLA_LINKINFO);
     w.attr(IFLA_INFO_KIND, b"bridge");
@@ -62,7 +55,7 @@ pub(crate) fn encode_create(w: &mut MsgWriter, name: &str) {
 /// `ip link set dev #INDEX mtu MTU`.
 pub(crate) fn encode_mtu(w: &mut MsgWriter, index: u32, mtu: u32) {
     w.begin(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
-    w.raw(&ifinfomsg(index, 0, 0));
+    w.raw(&ifinfomsg(0, index, 0, 0));
     w.attr_u32(IFLA_MTU, mtu);
     w.end();
 }
@@ -70,14 +63,14 @@ pub(crate) fn encode_mtu(w: &mut MsgWriter, index: u32, mtu: u32) {
 /// `ip link set dev #INDEX up`.
 pub(crate) fn encode_up(w: &mut MsgWriter, index: u32) {
     w.begin(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
-    w.raw(&ifinfomsg(index, IFF_UP, IFF_UP));
+    w.raw(&ifinfomsg(0, index, IFF_UP, IFF_UP));
     w.end();
 }
 
 /// `ip link del dev #INDEX`.
 pub(crate) fn encode_delete(w: &mut MsgWriter, index: u32) {
     w.begin(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK);
-    w.raw(&ifinfomsg(index, 0, 0));
+    w.raw(&ifinfomsg(0, index, 0, 0));
     w.end();
 }
 
@@ -125,7 +118,7 @@ pub(crate) fn dump(nl: &mut Netlink) -> Result<Vec<LinkState>, NetlinkError> {
         "links",
         &|w: &mut MsgWriter| {
             w.begin(RTM_GETLINK, NLM_F_REQUEST);
-            w.raw(&ifinfomsg(0, 0, 0));
+            w.raw(&ifinfomsg(0, 0, 0, 0));
             w.end();
         },
         &mut || out.borrow_mut().clear(),

@@ -12,7 +12,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use crate::kernel::codec::{NLMSG_DONE, NLMSG_ERROR, NLMSG_HDR_LEN, messages, parse_error, u32_at};
-use crate::kernel::netlink::{Errno, port_id};
+use crate::kernel::netlink::{Errno, port_id, setsockopt_int};
 
 use super::nfmsg::{NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 
@@ -65,21 +65,6 @@ pub(crate) struct NfSock {
     rx: Vec<u8>,
 }
 
-/// # Safety
-/// `fd` must be an open socket.
-unsafe fn set_int(fd: RawFd, level: libc::c_int, name: libc::c_int, v: libc::c_int) -> bool {
-    // SAFETY: the pointer and length describe `v`, which outlives the call.
-    unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            name,
-            (&v as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        ) == 0
-    }
-}
-
 impl NfSock {
     /// Opens a netfilter socket for requests (blocking, receives bounded by a timeout),
     /// or, with `groups`, a non-blocking subscription to those multicast groups.
@@ -118,17 +103,19 @@ impl NfSock {
         let fdn = fd.as_raw_fd();
         // SAFETY: setsockopt on our own socket with c_int values (below as well).
         unsafe {
-            if !set_int(fdn, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, BUF_BYTES) {
-                set_int(fdn, libc::SOL_SOCKET, libc::SO_SNDBUF, BUF_BYTES);
+            if !setsockopt_int(fdn, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, BUF_BYTES) {
+                setsockopt_int(fdn, libc::SOL_SOCKET, libc::SO_SNDBUF, BUF_BYTES);
             }
-            if !set_int(fdn, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, BUF_BYTES) {
-                set_int(fdn, libc::SOL_SOCKET, libc::SO_RCVBUF, BUF_BYTES);
+            if !setsockopt_int(fdn, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, BUF_BYTES) {
+                setsockopt_int(fdn, libc::SOL_SOCKET, libc::SO_RCVBUF, BUF_BYTES);
             }
-            set_int(fdn, SOL_NETLINK, NETLINK_EXT_ACK, 1);
+            setsockopt_int(fdn, SOL_NETLINK, NETLINK_EXT_ACK, 1);
         }
         for g in groups {
             // SAFETY: as above.
-            if !unsafe { set_int(fdn, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, *g as libc::c_int) } {
+            if !unsafe {
+                setsockopt_int(fdn, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, *g as libc::c_int)
+            } {
                 return Err(NfError::Io("join group", io::Error::last_os_error()));
             }
         }
