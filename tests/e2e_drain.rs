@@ -330,6 +330,18 @@ impl DrainLab {
                 .ok()
         })
     }
+
+    /// Fails unless node `i`'s kube_bgp_graceful_shutdown_active gauge is 1 `when`.
+    fn check_draining_gauge(&self, i: usize, when: &str) {
+        let gauge = self.gauge(i);
+        self.lab.check(
+            gauge == Some(1),
+            &format!(
+                "node{}: kube_bgp_graceful_shutdown_active {gauge:?} {when}",
+                i + 1
+            ),
+        );
+    }
 }
 
 /// Builds the lab, starts BIRD, kube-bgp on both nodes (`extra` flags added), the
@@ -454,14 +466,7 @@ fn sigterm_drain(test: &str, mut d: DrainLab) {
     }
     let switched = d.wait_moved_away(a, t0, DRAIN);
     let kernel = d.expect_forwarding_via(b);
-    let gauge = d.gauge(a);
-    d.lab.check(
-        gauge == Some(1),
-        &format!(
-            "node{}: kube_bgp_graceful_shutdown_active {gauge:?} while draining",
-            a + 1
-        ),
-    );
+    d.check_draining_gauge(a, "while draining");
     // The node goes away for maintenance as soon as the network has moved.
     d.set_vip(a, false);
     // Still announced (with 65535:0) until the wait is over: then withdrawn and closed.
@@ -593,14 +598,7 @@ fn cordon_drains_and_uncordon_restores() {
     d.lab.kubectl_ok(&["cordon", &name]);
     let switched = d.wait_moved_away(a, t0, CHANGE);
     let kernel = d.expect_forwarding_via(b);
-    let gauge = d.gauge(a);
-    d.lab.check(
-        gauge == Some(1),
-        &format!(
-            "node{}: kube_bgp_graceful_shutdown_active {gauge:?} while cordoned",
-            a + 1
-        ),
-    );
+    d.check_draining_gauge(a, "while cordoned");
     d.set_vip(a, false);
     // A session reset while cordoned: the new session carries the drained attributes.
     let out = d.birdc(&["restart", &DrainLab::proto(a)]);

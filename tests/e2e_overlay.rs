@@ -693,16 +693,8 @@ mod in_vm {
         // --cleanup-config on node1 (kube-bgp stopped): its tunnel, the FoU ports,
         // table 77 and the rules are gone.
         lab.stop_kube_bgp(0);
-        let out = lab
-            .node(0)
-            .ns
-            .command(common::kube_bgp_bin())
-            .args(["--cleanup-config", "--disable-source-dest-check=false"])
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("cleanup: {e}"));
-        let log = String::from_utf8_lossy(&out.stderr).into_owned();
-        lab.check(out.status.success(), &format!("--cleanup-config: {log}"));
+        let (cleaned, log) = lab.cleanup_config(0);
+        lab.check(cleaned, &format!("--cleanup-config: {log}"));
         let left = (
             lab.tunnel_links(0),
             lab.fou_ports(0),

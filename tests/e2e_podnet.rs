@@ -439,19 +439,8 @@ fn fresh_nodes(test: &str, tag: &str, dual: bool) {
     lab.cni_del(0, &pod0b, "pod1b", &p0b)
         .unwrap_or_else(|e| lab.fail(&e));
     lab.stop_kube_bgp(0);
-    let out = lab
-        .node(0)
-        .ns
-        .command(common::kube_bgp_bin())
-        .args(["--cleanup-config", "--disable-source-dest-check=false"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cleanup: {e}"));
-    let log = String::from_utf8_lossy(&out.stderr).into_owned();
-    lab.check(
-        out.status.success(),
-        &format!("--cleanup-config failed: {log}"),
-    );
+    let (cleaned, log) = lab.cleanup_config(0);
+    lab.check(cleaned, &format!("--cleanup-config failed: {log}"));
     let after = host_state(&ns0);
     if after != before {
         lab.fail(&format!(
@@ -729,17 +718,9 @@ fn migrated_node_does_not_masquerade_pods_of_new_nodes() {
     expect_source(&lab, "pod3 -> pod1", pod2, pod0, &v4(0), &v4(2), 8103);
     // Clean-up also says what it cannot do on the legacy node, and does the rest.
     lab.stop_kube_bgp(1);
-    let out = lab
-        .node(1)
-        .ns
-        .command(common::kube_bgp_bin())
-        .args(["--cleanup-config", "--disable-source-dest-check=false"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cleanup: {e}"));
-    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    let (cleaned, log) = lab.cleanup_config(1);
     lab.check(
-        !out.status.success() && log.contains("iptables-legacy"),
+        !cleaned && log.contains("iptables-legacy"),
         &format!("cleanup on the legacy node: {log}"),
     );
     lab.check(

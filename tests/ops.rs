@@ -295,11 +295,19 @@ fn endpoints_survive_idle_floods_and_stream_a_million_routes() {
     let mut idle = Vec::new();
     for port in [20254u16, 20251] {
         let to = SocketAddr::from(([10, 62, 0, 1], port));
+        let before = idle.len();
         for _ in 0..300 {
             if let Ok(s) = connect_from(&ns.name, Ipv4Addr::new(10, 62, 0, 2), to) {
                 idle.push(s);
             }
         }
+        // More than the server's 8 per source, or the flood tested nothing.
+        let opened = idle.len() - before;
+        assert!(
+            opened > 8,
+            "only {opened} of 300 connections to port {port} opened; logs:\n{}",
+            logs()
+        );
     }
     eprintln!(
         "{test}: {} idle connections opened in {:?}",

@@ -313,45 +313,31 @@ impl Lab {
             let pod_cidr6 = cfg.dual_stack.then(|| format!("fd00:244:{n}::/64"));
             let node_dir = dir.join(format!("node{n}"));
             mkdir(&node_dir);
-            if cfg.bare {
+            let (pod_ip4, pod_ip6) = if cfg.bare {
                 // A fresh node: forwarding off (kube-bgp turns it on), an empty pod
                 // namespace, no address for the pod yet (the CNI plugins assign one).
                 ns.sh("sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0");
-                nodes.push(LabNode {
-                    index,
-                    subnet,
-                    uplink,
-                    name: format!("node{n}"),
-                    ipv4,
-                    ipv6,
-                    pod_cidr4,
-                    pod_cidr6,
-                    pod_ip4: String::new(),
-                    pod_ip6: None,
-                    dir: node_dir,
-                    token: format!("lab-{seq}-node{n}-token"),
-                    daemon: None,
-                    flags: Vec::new(),
-                    starts: 0,
-                    pod,
-                    ns,
-                });
-                continue;
-            }
-            ns.sh("sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1");
-            let mut node_side = vec![format!("10.244.{n}.1/24")];
-            let mut pod_side = vec![format!("10.244.{n}.2/24")];
-            if cfg.dual_stack {
-                node_side.push(format!("fd00:244:{n}::1/64"));
-                pod_side.push(format!("fd00:244:{n}::2/64"));
-            }
-            let a: Vec<&str> = node_side.iter().map(String::as_str).collect();
-            let b: Vec<&str> = pod_side.iter().map(String::as_str).collect();
-            veth(&ns, &a, &pod, &b);
-            pod.sh(&format!("ip route add default via 10.244.{n}.1"));
-            if cfg.dual_stack {
-                pod.sh(&format!("ip -6 route add default via fd00:244:{n}::1"));
-            }
+                (String::new(), None)
+            } else {
+                ns.sh("sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1");
+                let mut node_side = vec![format!("10.244.{n}.1/24")];
+                let mut pod_side = vec![format!("10.244.{n}.2/24")];
+                if cfg.dual_stack {
+                    node_side.push(format!("fd00:244:{n}::1/64"));
+                    pod_side.push(format!("fd00:244:{n}::2/64"));
+                }
+                let a: Vec<&str> = node_side.iter().map(String::as_str).collect();
+                let b: Vec<&str> = pod_side.iter().map(String::as_str).collect();
+                veth(&ns, &a, &pod, &b);
+                pod.sh(&format!("ip route add default via 10.244.{n}.1"));
+                if cfg.dual_stack {
+                    pod.sh(&format!("ip -6 route add default via fd00:244:{n}::1"));
+                }
+                (
+                    format!("10.244.{n}.2"),
+                    cfg.dual_stack.then(|| format!("fd00:244:{n}::2")),
+                )
+            };
             nodes.push(LabNode {
                 index,
                 subnet,
@@ -361,8 +347,8 @@ impl Lab {
                 ipv6,
                 pod_cidr4,
                 pod_cidr6,
-                pod_ip4: format!("10.244.{n}.2"),
-                pod_ip6: cfg.dual_stack.then(|| format!("fd00:244:{n}::2")),
+                pod_ip4,
+                pod_ip6,
                 dir: node_dir,
                 token: format!("lab-{seq}-node{n}-token"),
                 daemon: None,

@@ -168,6 +168,24 @@ impl Lab {
         }
     }
 
+    /// Runs `kube-bgp --cleanup-config` (source/destination check left alone) in node
+    /// `i`'s namespace, as an operator does once its kube-bgp is stopped. Returns whether
+    /// it exited with success, and its stderr.
+    pub fn cleanup_config(&self, i: usize) -> (bool, String) {
+        let out = self
+            .node(i)
+            .ns
+            .command(kube_bgp_bin())
+            .args(["--cleanup-config", "--disable-source-dest-check=false"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cleanup: {e}"));
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// SIGKILL (a crash, no clean-up by the daemon).
     pub fn kill_kube_bgp(&mut self, i: usize) -> Option<ExitStatus> {
         let mut guard = self.node_mut(i).daemon.take()?;
