@@ -142,7 +142,17 @@ impl KubePolicy {
         prefix: &Prefix,
         source: Source<'_>,
     ) -> Result<ExternalActions, ExportStop> {
-        let to_node = self.is_node(&peer);
+        self.export_decision(self.is_node(&peer), prefix, source)
+    }
+
+    /// [`KubePolicy::export_verdict`] with the peer already classified, so the export
+    /// hook looks its peer up once.
+    fn export_decision(
+        &self,
+        to_node: bool,
+        prefix: &Prefix,
+        source: Source<'_>,
+    ) -> Result<ExternalActions, ExportStop> {
         let src = match source {
             Source::Local => match self.local.get(prefix) {
                 Some(OriginKind::PodCidr) => RouteSource::LocalPod,
@@ -177,10 +187,11 @@ impl Policy for KubePolicy {
         source: Source<'_>,
         attrs: &mut Cow<'_, Attrs>,
     ) -> bool {
-        let Ok(actions) = self.export_verdict(peer.addr, prefix, source) else {
+        let to_node = self.is_node(&peer.addr);
+        let Ok(actions) = self.export_decision(to_node, prefix, source) else {
             return false;
         };
-        if self.is_node(&peer.addr) {
+        if to_node {
             if self.model.graceful_shutdown {
                 graceful_shutdown_export(attrs, peer.ibgp);
             }

@@ -52,6 +52,21 @@ pub(super) fn connect_of(out: &[Output]) -> Option<ConnId> {
     })
 }
 
+/// A peer `Peer::new(config, seed)` started at `t` whose outbound connection is up
+/// (OpenSent); returns it and that connection.
+pub(super) fn open_sent(config: PeerConfig, seed: u64, t: Instant) -> (Peer, ConnId) {
+    let mut p = Peer::new(config, seed).expect("valid");
+    let c = connect_of(&p.handle(Input::Start, t)).expect("Connect");
+    p.handle(
+        Input::TcpConnected {
+            conn: c,
+            inbound: false,
+        },
+        t,
+    );
+    (p, c)
+}
+
 pub(super) fn sent(out: &[Output], to: ConnId) -> Vec<Message> {
     out.iter()
         .filter_map(|o| match o {
@@ -304,15 +319,7 @@ fn zero_hold_time_runs_no_timers() {
 #[test]
 fn open_sent_uses_large_hold_timer() {
     let t0 = Instant::now();
-    let mut p = Peer::new(cfg(), 5).expect("valid");
-    let c = connect_of(&p.handle(Input::Start, t0)).expect("Connect");
-    p.handle(
-        Input::TcpConnected {
-            conn: c,
-            inbound: false,
-        },
-        t0,
-    );
+    let (mut p, c) = open_sent(cfg(), 5, t0);
     assert!(
         p.handle(Input::Timers, t0 + Duration::from_secs(239))
             .is_empty()
@@ -326,15 +333,7 @@ fn open_sent_uses_large_hold_timer() {
 
 fn refused_open(msg: Message, config: PeerConfig) -> (Vec<Output>, Peer, ConnId) {
     let t = Instant::now();
-    let mut p = Peer::new(config, 1).expect("valid");
-    let c = connect_of(&p.handle(Input::Start, t)).expect("Connect");
-    p.handle(
-        Input::TcpConnected {
-            conn: c,
-            inbound: false,
-        },
-        t,
-    );
+    let (mut p, c) = open_sent(config, 1, t);
     let out = rx(&mut p, c, msg, t);
     (out, p, c)
 }
@@ -376,15 +375,7 @@ fn unexpected_messages_are_fsm_errors() {
     assert_eq!(sent_codes(&out, c), vec![(5, 1)]);
     // UPDATE in OpenConfirm: 5/2.
     let t = Instant::now();
-    let mut p = Peer::new(cfg(), 1).expect("valid");
-    let c = connect_of(&p.handle(Input::Start, t)).expect("Connect");
-    p.handle(
-        Input::TcpConnected {
-            conn: c,
-            inbound: false,
-        },
-        t,
-    );
+    let (mut p, c) = open_sent(cfg(), 1, t);
     rx(&mut p, c, open(65001, REMOTE_ID, 90, vec![]), t);
     let out = rx(&mut p, c, Message::Update(Default::default()), t);
     assert_eq!(sent_codes(&out, c), vec![(5, 2)]);

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::fsm_tests::{
-    REMOTE_ID, cfg, closed, connect_of, down_of, gr_cfg, notif, open, peer_gr_cap, sent,
+    REMOTE_ID, cfg, closed, connect_of, down_of, gr_cfg, notif, open, open_sent, peer_gr_cap, sent,
 };
 use super::*;
 use crate::bgp::types::Capability;
@@ -16,15 +16,7 @@ fn rx(p: &mut Peer, conn: ConnId, msg: Message, t: Instant) -> Vec<Output> {
 
 /// A peer Established on an outbound connection with `hold`; returns (peer, conn).
 fn established(config: PeerConfig, caps: Vec<Capability>, hold: u16, t: Instant) -> (Peer, ConnId) {
-    let mut p = Peer::new(config, 11).expect("valid");
-    let c = connect_of(&p.handle(Input::Start, t)).expect("Connect");
-    p.handle(
-        Input::TcpConnected {
-            conn: c,
-            inbound: false,
-        },
-        t,
-    );
+    let (mut p, c) = open_sent(config, 11, t);
     rx(&mut p, c, open(65001, REMOTE_ID, hold, caps), t);
     rx(&mut p, c, Message::Keepalive, t);
     assert_eq!(p.state(), State::Established);
@@ -334,15 +326,7 @@ fn bfd_down_ends_an_established_session_with_cease_10_and_no_graceful_restart() 
     assert!(at > t && at - t <= Duration::from_secs(120), "{:?}", at - t);
     assert!(connect_of(&p.handle(Input::Timers, at)).is_some());
     // A session still opening is not touched: BGP does not wait for BFD.
-    let mut opening = Peer::new(cfg(), 3).expect("valid");
-    let c = connect_of(&opening.handle(Input::Start, t)).expect("Connect");
-    opening.handle(
-        Input::TcpConnected {
-            conn: c,
-            inbound: false,
-        },
-        t,
-    );
+    let (mut opening, _) = open_sent(cfg(), 3, t);
     assert!(opening.handle(Input::BfdDown, t).is_empty());
     assert_eq!(opening.state(), State::OpenSent);
 }
@@ -350,15 +334,7 @@ fn bfd_down_ends_an_established_session_with_cease_10_and_no_graceful_restart() 
 #[test]
 fn hold_time_zero_is_refused_unless_configured() {
     let t = Instant::now();
-    let mut p = Peer::new(cfg(), 2).expect("valid");
-    let c = connect_of(&p.handle(Input::Start, t)).expect("Connect");
-    p.handle(
-        Input::TcpConnected {
-            conn: c,
-            inbound: false,
-        },
-        t,
-    );
+    let (mut p, c) = open_sent(cfg(), 2, t);
     let out = rx(&mut p, c, open(65001, REMOTE_ID, 0, vec![]), t);
     assert_eq!(sent(&out, c), vec![notif(2, 6)]);
     assert_eq!(p.state(), State::Idle);

@@ -6,7 +6,8 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use super::fsm_tests::{
-    LOCAL_ID, REMOTE_ID, cfg, closed, connect_of, down_of, gr_cfg, notif, open, peer_gr_cap, sent,
+    LOCAL_ID, REMOTE_ID, cfg, closed, connect_of, down_of, gr_cfg, notif, open, open_sent,
+    peer_gr_cap, sent,
 };
 use super::*;
 
@@ -18,15 +19,7 @@ fn is_established_on(out: &[Output], c: ConnId) -> bool {
 /// An active peer with an outbound (OpenSent) and an inbound (OpenSent) connection.
 fn two_connections(config: PeerConfig) -> (Peer, ConnId, ConnId, Instant) {
     let t = Instant::now();
-    let mut p = Peer::new(config, 11).expect("valid");
-    let out_c = connect_of(&p.handle(Input::Start, t)).expect("Connect");
-    p.handle(
-        Input::TcpConnected {
-            conn: out_c,
-            inbound: false,
-        },
-        t,
-    );
+    let (mut p, out_c) = open_sent(config, 11, t);
     let in_c = p.alloc_conn();
     let out = p.handle(
         Input::TcpConnected {
@@ -83,15 +76,7 @@ fn collision_lower_local_id_keeps_inbound() {
 fn collision_detected_against_open_confirm() {
     // The outbound reaches OpenConfirm before the peer's connection even arrives.
     let t = Instant::now();
-    let mut p = Peer::new(cfg(), 4).expect("valid");
-    let out_c = connect_of(&p.handle(Input::Start, t)).expect("Connect");
-    p.handle(
-        Input::TcpConnected {
-            conn: out_c,
-            inbound: false,
-        },
-        t,
-    );
+    let (mut p, out_c) = open_sent(cfg(), 4, t);
     rx(&mut p, out_c, open(65001, REMOTE_ID, 90, vec![]), t);
     assert_eq!(p.state(), State::OpenConfirm);
     let in_c = p.alloc_conn();
@@ -180,15 +165,7 @@ fn establishing_closes_the_other_connection() {
 #[test]
 fn inbound_while_established_is_refused() {
     let t = Instant::now();
-    let mut p = Peer::new(cfg(), 4).expect("valid");
-    let out_c = connect_of(&p.handle(Input::Start, t)).expect("Connect");
-    p.handle(
-        Input::TcpConnected {
-            conn: out_c,
-            inbound: false,
-        },
-        t,
-    );
+    let (mut p, out_c) = open_sent(cfg(), 4, t);
     rx(&mut p, out_c, open(65001, REMOTE_ID, 90, vec![]), t);
     rx(&mut p, out_c, Message::Keepalive, t);
     assert_eq!(p.state(), State::Established);
@@ -217,15 +194,7 @@ fn inbound_while_established_is_refused() {
 #[test]
 fn inbound_while_established_with_gr_means_peer_restarted_once_its_open_is_valid() {
     let t = Instant::now();
-    let mut p = Peer::new(gr_cfg(), 3).expect("valid");
-    let c = connect_of(&p.handle(Input::Start, t)).expect("Connect");
-    p.handle(
-        Input::TcpConnected {
-            conn: c,
-            inbound: false,
-        },
-        t,
-    );
+    let (mut p, c) = open_sent(gr_cfg(), 3, t);
     rx(
         &mut p,
         c,
@@ -264,15 +233,7 @@ fn inbound_while_established_with_gr_means_peer_restarted_once_its_open_is_valid
 #[test]
 fn reconfigure_with_and_without_reset() {
     let t = Instant::now();
-    let mut p = Peer::new(cfg(), 3).expect("valid");
-    let c = connect_of(&p.handle(Input::Start, t)).expect("Connect");
-    p.handle(
-        Input::TcpConnected {
-            conn: c,
-            inbound: false,
-        },
-        t,
-    );
+    let (mut p, c) = open_sent(cfg(), 3, t);
     rx(&mut p, c, open(65001, REMOTE_ID, 90, vec![]), t);
     rx(&mut p, c, Message::Keepalive, t);
 

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use mio::Registry;
 
-use super::Speaker;
+use super::{PeerSlot, Speaker};
 use crate::bgp::fsm::{Input, Output, State};
 use crate::bgp::types::Message;
 use crate::prefix::Afi;
@@ -46,6 +46,13 @@ pub(crate) enum SoftResetIn {
 }
 
 impl Speaker {
+    /// The slot of neighbor `addr`, or why an action on it cannot be carried out.
+    fn admin_slot(&mut self, addr: IpAddr) -> Result<&mut PeerSlot, AdminError> {
+        self.peers
+            .get_mut(&addr)
+            .ok_or(AdminError::NoSuchPeer(addr))
+    }
+
     /// Administrative shutdown: Cease/Administrative Shutdown (6/2) with `message`
     /// (RFC 9003), and the session stays down until [`Speaker::enable_peer`].
     pub(crate) fn disable_peer(
@@ -55,10 +62,7 @@ impl Speaker {
         message: Option<String>,
         now: Instant,
     ) -> Result<(), AdminError> {
-        let slot = self
-            .peers
-            .get_mut(&addr)
-            .ok_or(AdminError::NoSuchPeer(addr))?;
+        let slot = self.admin_slot(addr)?;
         if slot.admin_down.is_some() {
             return Err(AdminError::AlreadyDisabled(addr));
         }
@@ -75,10 +79,7 @@ impl Speaker {
         addr: IpAddr,
         now: Instant,
     ) -> Result<(), AdminError> {
-        let slot = self
-            .peers
-            .get_mut(&addr)
-            .ok_or(AdminError::NoSuchPeer(addr))?;
+        let slot = self.admin_slot(addr)?;
         if slot.admin_down.take().is_none() {
             return Err(AdminError::NotDisabled(addr));
         }
