@@ -16,6 +16,7 @@ use crate::bgp::limit::PrefixLimiter;
 use crate::bgp::rib::PeerInfo;
 use crate::bgp::types::NotificationCode;
 use crate::cluster::peers::{PeerKind, PeerPlan};
+use crate::config::Password;
 use crate::log::LogGate;
 use crate::prefix::Afi;
 use crate::{error, info, warn};
@@ -55,7 +56,7 @@ impl SpeakerCore {
             let keys = self
                 .peers
                 .iter()
-                .filter_map(|(ip, p)| passwd(&p.plan).map(|k| (*ip, k.to_vec())))
+                .filter_map(|(ip, p)| p.plan.password.clone().map(|k| (*ip, k)))
                 .collect();
             self.ops.push_back(SocketOp::Listen {
                 addr: a,
@@ -174,8 +175,7 @@ impl SpeakerCore {
                 );
             }
         }
-        let key = passwd(&plan).map(<[u8]>::to_vec);
-        self.set_keys(plan.addr, key.as_deref());
+        self.set_keys(plan.addr, plan.password.clone());
         info!(
             "bgp",
             "peer {} added: AS {} {} port {}{}{}",
@@ -209,11 +209,8 @@ impl SpeakerCore {
         self.input(addr, Input::Start, now);
     }
 
-    fn set_keys(&mut self, addr: IpAddr, key: Option<&[u8]>) {
-        self.ops.push_back(SocketOp::SetKey {
-            peer: addr,
-            key: key.map(<[u8]>::to_vec),
-        });
+    fn set_keys(&mut self, addr: IpAddr, key: Option<Password>) {
+        self.ops.push_back(SocketOp::SetKey { peer: addr, key });
     }
 
     fn remove_peer(&mut self, addr: IpAddr, now: Instant) {
@@ -252,8 +249,7 @@ impl SpeakerCore {
             || old.min_ttl != new.min_ttl
             || old.password != new.password;
         if old.password != new.password {
-            let key = passwd(&new).map(<[u8]>::to_vec);
-            self.set_keys(addr, key.as_deref());
+            self.set_keys(addr, new.password.clone());
         }
         let cfg = self.fsm_config(&new);
         let Some(slot) = self.peers.get_mut(&addr) else {

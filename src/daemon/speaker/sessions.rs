@@ -27,6 +27,7 @@ use crate::bgp::rib::{PeerId, Rib};
 use crate::bgp::types::{Message, NotificationCode, Update};
 use crate::bgp::wire;
 use crate::cluster::peers::PeerPlan;
+use crate::config::Password;
 use crate::daemon::conn::{Conn, SendQueue, count, encode_batch};
 use crate::log::{Gate, LogGate};
 use crate::net::Timers;
@@ -60,7 +61,7 @@ pub(crate) enum SocketOp {
         local: Option<IpAddr>,
         ttl: Option<u8>,
         min_ttl: Option<u8>,
-        md5: Option<Vec<u8>>,
+        md5: Option<Password>,
     },
     /// The FSM closed the connection: write what is left (`unsent`, whole messages
     /// and the one partly written) as the socket takes it, for a bounded time, then
@@ -73,12 +74,12 @@ pub(crate) enum SocketOp {
     Listen {
         addr: SocketAddr,
         gtsm: bool,
-        keys: Vec<(IpAddr, Vec<u8>)>,
+        keys: Vec<(IpAddr, Password)>,
     },
     /// Stop listening on `addr`.
     Unlisten { addr: SocketAddr },
     /// Set (or with `None` remove) `peer`'s TCP-MD5 key on every listener of its family.
-    SetKey { peer: IpAddr, key: Option<Vec<u8>> },
+    SetKey { peer: IpAddr, key: Option<Password> },
 }
 
 /// How an accepted connection must be set up before it is used.
@@ -723,7 +724,7 @@ impl SpeakerCore {
             local: plan.local_addr,
             ttl: plan.ttl,
             min_ttl: plan.min_ttl,
-            md5: plan.password.as_ref().map(|p| p.as_bytes().to_vec()),
+            md5: plan.password.clone(),
         });
     }
 

@@ -390,3 +390,83 @@ fn a_connection_from_an_unknown_address_is_refused() {
     assert!(!net.core(a).peers.contains_key(&x));
     assert_ne!(net.state(x, a), Some(State::Established));
 }
+
+/// The socket operations queued so far.
+fn ops(c: &mut SpeakerCore) -> Vec<SocketOp> {
+    std::iter::from_fn(|| c.pop_op()).collect()
+}
+
+#[test]
+fn listeners_and_their_tcp_md5_keys_are_asked_for_as_data() {
+    let (a, b, x) = (ip(1), ip(2), ip(9));
+    let mut c = core(a, 65001, 1);
+    let now = Instant::now();
+    let mut with_key = plan(b, 65001, 65002);
+    with_key.password = Some(Password::new(b"s3cret".to_vec()));
+    c.set_peers(&[with_key.clone()], now);
+    let first = ops(&mut c);
+    assert!(
+        first.iter().any(|op| matches!(op,
+            SocketOp::SetKey { peer, key: Some(k) } if *peer == b && k.as_bytes() == b"s3cret")),
+        "the key is set before the session starts"
+    );
+    assert!(first.iter().any(|op| matches!(op,
+        SocketOp::Connect { key, remote, md5: Some(k), .. }
+            if key.peer == b && *remote == SocketAddr::new(b, 179) && k.as_bytes() == b"s3cret")));
+
+    // A new listener gets every configured key; one that stays is not reopened.
+    c.set_listen(&[a]);
+    let listen = ops(&mut c);
+    assert_eq!(listen.len(), 1);
+    assert!(matches!(&listen[0],
+        SocketOp::Listen { addr, gtsm: false, keys }
+            if *addr == SocketAddr::new(a, 179)
+                && keys.len() == 1 && keys[0].0 == b && keys[0].1.as_bytes() == b"s3cret"));
+    c.set_listen(&[a, x]);
+    assert!(matches!(&ops(&mut c)[..], [SocketOp::Listen { addr, .. }] if addr.ip() == x));
+    // A listener that failed is asked for again next time; one not wanted is closed.
+    c.listen_failed(SocketAddr::new(x, 179));
+    c.set_listen(&[x]);
+    let again = ops(&mut c);
+    assert_eq!(again.len(), 2);
+    assert!(matches!(&again[0], SocketOp::Unlisten { addr } if addr.ip() == a));
+    assert!(matches!(&again[1], SocketOp::Listen { addr, .. } if addr.ip() == x));
+
+    // Removing the peer removes its key.
+    c.set_peers(&[], now);
+    assert!(ops(&mut c).iter().any(|op| matches!(op,
+        SocketOp::SetKey { peer, key: None } if *peer == b)));
+}
+
+#[test]
+fn gtsm_admits_only_connections_whose_syn_came_from_one_hop_away() {
+    let (a, b, x) = (ip(1), ip(2), ip(9));
+    let mut c = core(a, 65001, 1);
+    let now = Instant::now();
+    let mut gtsm = plan(b, 65001, 65002);
+    gtsm.ttl = Some(255);
+    gtsm.min_ttl = Some(254);
+    c.set_peers(&[gtsm], now);
+    let from = SocketAddr::new(b, 40001);
+    assert_eq!(
+        c.admit(from, Ok(Some(255)), now),
+        Some(AcceptRules {
+            ttl: Some(255),
+            min_ttl: Some(254)
+        })
+    );
+    assert_eq!(c.admit(from, Ok(Some(253)), now), None, "two hops away");
+    assert_eq!(c.admit(from, Ok(None), now), None, "TTL unknown");
+    assert_eq!(c.admit(from, Err("no saved SYN".into()), now), None);
+    assert_eq!(
+        c.admit(SocketAddr::new(x, 40002), Ok(Some(255)), now),
+        None,
+        "not a configured peer"
+    );
+    // An admitted connection becomes the peer's, and the FSM answers with its OPEN.
+    let key = c.accepted(from, Some(SocketAddr::new(a, 179)), now);
+    let key = key.expect("the peer exists");
+    assert_eq!(key.peer, b);
+    assert_eq!(c.pop_writable(), Some(key));
+    assert!(c.send_queue(key).is_some_and(|q| q.pending() > 0));
+}

@@ -19,6 +19,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Registry, Token};
 
 use super::sessions::{ConnKey, SocketOp, SpeakerCore};
+use crate::config::Password;
 use crate::daemon::conn::SendQueue;
 use crate::net::{Timers, sock};
 use crate::prefix::Afi;
@@ -143,11 +144,16 @@ impl SpeakerSockets {
                 min_ttl,
                 md5,
             } => {
-                let mut stream =
-                    match sock::connect_gtsm(remote, local, ttl, min_ttl, md5.as_deref()) {
-                        Ok(s) => s,
-                        Err(e) => return core.connect_failed(key, &e, now),
-                    };
+                let mut stream = match sock::connect_gtsm(
+                    remote,
+                    local,
+                    ttl,
+                    min_ttl,
+                    md5.as_ref().map(|k| k.as_bytes()),
+                ) {
+                    Ok(s) => s,
+                    Err(e) => return core.connect_failed(key, &e, now),
+                };
                 let token = self.alloc_token();
                 if let Err(e) =
                     registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
@@ -201,7 +207,8 @@ impl SpeakerSockets {
                     if Afi::of(&l.addr.ip()) != Afi::of(&peer) && !l.addr.ip().is_unspecified() {
                         continue;
                     }
-                    if let Err(e) = sock::set_md5(&l.sock, peer, key.as_deref()) {
+                    if let Err(e) = sock::set_md5(&l.sock, peer, key.as_ref().map(|k| k.as_bytes()))
+                    {
                         warn!("bgp", "TCP-MD5 key for {peer} on {}: {e}", l.addr);
                     }
                 }
@@ -214,7 +221,7 @@ impl SpeakerSockets {
         registry: &Registry,
         a: SocketAddr,
         gtsm: bool,
-        keys: &[(IpAddr, Vec<u8>)],
+        keys: &[(IpAddr, Password)],
     ) -> Result<(), String> {
         if self.listeners.len() >= LISTENER_SLOTS {
             return Err("too many listen addresses".to_string());
@@ -233,7 +240,7 @@ impl SpeakerSockets {
             .register(&mut s, Token(TOKEN_BASE), Interest::READABLE)
             .map_err(|e| e.to_string())?;
         for (ip, k) in keys {
-            if let Err(e) = sock::set_md5(&s, *ip, Some(k)) {
+            if let Err(e) = sock::set_md5(&s, *ip, Some(k.as_bytes())) {
                 warn!("bgp", "TCP-MD5 key for {ip} on {a}: {e}");
             }
         }
