@@ -65,6 +65,59 @@ const MAX_LOGGED_FAILURES: usize = 10_000;
 /// order (in passes of 16k, each sorted; tests/bench/RESULTS.md, "Insertion order").
 const KERNEL_ORDER: ScanOrder = ScanOrder::BitReversed;
 
+/// A full comparison's walk over the Loc-RIB: hands every prefix with a best path to
+/// the passes, a pass's room at a time, in `order` over the RIB's ids (ids follow
+/// arrival order, so bit-reversed spreads them over the address space). A prefix whose
+/// best path changes meanwhile comes as a change anyway; a prefix with no best path any
+/// more is covered by the comparison of the installed routes.
+#[derive(Debug)]
+struct RibWalk {
+    /// Next position, in `0..1 << bits`.
+    pos: u64,
+    /// The walk covers ids below `1 << bits` (fixed when it starts).
+    bits: u32,
+    order: ScanOrder,
+}
+
+impl RibWalk {
+    fn new(id_limit: u32, order: ScanOrder) -> RibWalk {
+        RibWalk {
+            pos: 0,
+            bits: u32::BITS - id_limit.saturating_sub(1).leading_zeros(),
+            order,
+        }
+    }
+
+    /// The id at position `pos`.
+    fn id_at(&self, pos: u64) -> u32 {
+        match self.order {
+            ScanOrder::BitReversed if self.bits > 0 => {
+                (pos as u32).reverse_bits() >> (u32::BITS - self.bits)
+            }
+            ScanOrder::BitReversed => 0,
+            ScanOrder::Id => pos as u32,
+        }
+    }
+
+    /// Appends the walk's next prefixes to `out`, at most `limit`.
+    fn take(&mut self, rib: &Rib, limit: usize, out: &mut Vec<Prefix>) {
+        let end = 1u64 << self.bits;
+        let mut n = 0;
+        while n < limit && self.pos < end {
+            let id = self.id_at(self.pos);
+            self.pos += 1;
+            if let Some((p, _)) = rib.loc_rib_range(id..id.saturating_add(1)).next() {
+                out.push(p);
+                n += 1;
+            }
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.pos >= 1u64 << self.bits
+    }
+}
+
 /// What the restart hold needs to know to release (see `RestartHold`).
 pub(crate) struct HoldFacts {
     /// The API's first list arrived.
@@ -359,8 +412,8 @@ pub struct KernelRoutes {
     local_addrs: BTreeSet<IpAddr>,
     /// Connected subnets or local addresses changed since the daemon last asked.
     addrs_changed: bool,
-    /// A full comparison took place: the daemon re-queues the whole RIB.
-    requeue_all: bool,
+    /// A full comparison's walk over the Loc-RIB, while it lasts.
+    walk: Option<RibWalk>,
     pod_cidrs: Vec<Prefix>,
     graceful_restart: bool,
     adopted: usize,
@@ -479,7 +532,7 @@ impl KernelRoutes {
             logged_unroutable: BTreeSet::new(),
             local_addrs,
             addrs_changed: false,
-            requeue_all: false,
+            walk: None,
             pod_cidrs: Vec::new(),
             graceful_restart: gr,
             adopted,
@@ -759,23 +812,19 @@ impl KernelRoutes {
         self.mark_dirty(now);
     }
 
-    /// Whether a full comparison asked for every prefix of the RIB to be handed over
-    /// again; the caller then marks them all changed in the RIB.
-    fn take_requeue_all(&mut self) -> bool {
-        std::mem::take(&mut self.requeue_all)
-    }
-
-    /// Whether the reconciler still holds prefixes for later passes.
+    /// Whether the reconciler still holds prefixes for later passes, or a full
+    /// comparison's walk over the RIB is not over.
     fn has_backlog(&self) -> bool {
-        self.rec.as_ref().is_some_and(|r| r.pending() > 0)
+        self.walk.is_some() || self.rec.as_ref().is_some_and(|r| r.pending() > 0)
     }
 
     /// One turn of the RIB-to-kernel sync, after the loop handled its events: takes the
     /// RIB's changed prefixes (at most what the next pass can hold, once a pass is due,
-    /// in `KERNEL_ORDER`), feeds the restart hold (`hold`: given while `holding()`), runs
-    /// a pass when one is due, hands every prefix over again when a full comparison asked
-    /// for it, and keeps passes coming while changes wait. `rib` is `None` before BGP
-    /// runs; `input_pending`: BGP input is streaming (passes wait, `MAX_DEFER` at most).
+    /// in `KERNEL_ORDER`), and while a full comparison walks the Loc-RIB, the walk's
+    /// next prefixes in the room left; feeds the restart hold (`hold`: given while
+    /// `holding()`), runs a pass when one is due, and keeps passes coming while changes
+    /// wait. `rib` is `None` before BGP runs; `input_pending`: BGP input is streaming
+    /// (passes wait, `MAX_DEFER` at most).
     pub(crate) fn sync(
         &mut self,
         mut rib: Option<&mut Rib>,
@@ -790,15 +839,22 @@ impl KernelRoutes {
             // due, and only as many as one pass sends are taken at a time: each pass's
             // netlink work is bounded (~0.1 s), so the loop serves the control socket,
             // timers and sessions between passes even while a million routes go in.
-            if rib.has_best_changes() {
+            if rib.has_best_changes() || self.walk.is_some() {
                 self.request_reconcile(now);
                 let room = self.room();
                 if room > 0 && self.due(now, input_pending) {
-                    let changed = rib.take_best_changed(room, KERNEL_ORDER);
+                    let mut changed = rib.take_best_changed(room, KERNEL_ORDER);
+                    if let Some(w) = self.walk.as_mut() {
+                        // A full comparison: every prefix goes through the passes again.
+                        w.take(rib, room - changed.len(), &mut changed);
+                        if w.done() {
+                            self.walk = None;
+                        }
+                    }
                     report.best_taken = changed.len();
                     self.best_changed(changed, now);
                 }
-                backlog = rib.has_best_changes();
+                backlog = rib.has_best_changes() || self.walk.is_some();
             }
         }
         if let Some(h) = hold.filter(|_| self.holding()) {
@@ -806,13 +862,6 @@ impl KernelRoutes {
         }
         self.run(now, input_pending, rib.as_deref());
         report.addrs_changed = self.take_addrs_changed();
-        if self.take_requeue_all() {
-            if let Some(rib) = rib {
-                // A full kernel comparison: every prefix goes through the passes again.
-                rib.mark_all_best_changed();
-                backlog = true;
-            }
-        }
         if backlog || self.has_backlog() {
             // More changes wait: next pass as soon as events are handled.
             self.continue_backlog(Instant::now());
@@ -903,7 +952,8 @@ impl KernelRoutes {
 
     /// The inputs of the next pass as data, then its routes: a due full comparison
     /// first (every installed route checked against its wanted one, the changed ones
-    /// queued, and the RIB handed over again), then each prefix the pass looks at with
+    /// queued, and a walk over the Loc-RIB started that `sync` hands to the following
+    /// passes), then each prefix the pass looks at with
     /// its learned best next hop from `rib` (none before BGP runs), planned
     /// (`plan_pass`), the tunnels the plan asks for made, and the routes settled.
     fn pass_wants(&mut self, rec: &mut Reconciler, rib: Option<&Rib>) -> PassWants {
@@ -929,7 +979,7 @@ impl KernelRoutes {
             for p in stale {
                 rec.changed(p);
             }
-            self.requeue_all = rib.is_some();
+            self.walk = rib.map(|r| RibWalk::new(r.loc_rib_ids(), KERNEL_ORDER));
         }
         let inputs: Vec<(Prefix, Option<IpAddr>)> = rec
             .next_looked_at()
@@ -1434,6 +1484,42 @@ mod tests {
             wants.route(&p("10.244.2.0/24")),
             Some(RouteKind::Via(ip("10.0.0.2")))
         );
+    }
+
+    /// A full comparison's walk hands every Loc-RIB prefix over exactly once, a
+    /// bounded number per call, bit-reversed spread over the table.
+    #[test]
+    fn rib_walk_hands_every_prefix_over_once_in_bounded_slices() {
+        let mut rib = Rib::new(
+            crate::bgp::rib::RibConfig {
+                router_id: std::net::Ipv4Addr::new(10, 0, 0, 1),
+                cluster_id: None,
+            },
+            Box::new(crate::bgp::rib::AcceptAll),
+        );
+        let all: BTreeSet<Prefix> = (0..1000u32)
+            .map(|i| p(&format!("10.{}.{}.0/24", i / 256, i % 256)))
+            .collect();
+        for q in &all {
+            rib.originate(*q, crate::bgp::types::Attrs::default());
+        }
+        for order in [ScanOrder::BitReversed, ScanOrder::Id] {
+            let mut walk = RibWalk::new(rib.loc_rib_ids(), order);
+            let mut got = Vec::new();
+            let mut calls = 0;
+            while !walk.done() {
+                let before = got.len();
+                walk.take(&rib, 100, &mut got);
+                assert!(got.len() - before <= 100);
+                calls += 1;
+                assert!(calls < 100, "the walk ends");
+            }
+            assert_eq!(got.len(), all.len(), "each prefix once");
+            assert_eq!(got.iter().copied().collect::<BTreeSet<_>>(), all);
+            // Bit-reversed: the first slice spans the table; by id: its first tenth.
+            let spread = got[..100].iter().any(|q| *q > p("10.2.0.0/24"));
+            assert_eq!(spread, order == ScanOrder::BitReversed);
+        }
     }
 
     #[test]
