@@ -131,7 +131,7 @@ pub(crate) struct HoldFacts {
 /// What one [`KernelRoutes::sync`] did that the daemon must act on.
 #[derive(Debug, Default)]
 pub(crate) struct SyncReport {
-    /// Changed prefixes taken from the RIB.
+    /// Changed prefixes taken from the RIB (not those a full comparison walks).
     pub(crate) best_taken: usize,
     /// Connected subnets or local addresses changed (import safety depends on them).
     pub(crate) addrs_changed: bool,
@@ -844,6 +844,7 @@ impl KernelRoutes {
                 let room = self.room();
                 if room > 0 && self.due(now, input_pending) {
                     let mut changed = rib.take_best_changed(room, KERNEL_ORDER);
+                    report.best_taken = changed.len();
                     if let Some(w) = self.walk.as_mut() {
                         // A full comparison: every prefix goes through the passes again.
                         w.take(rib, room - changed.len(), &mut changed);
@@ -851,7 +852,6 @@ impl KernelRoutes {
                             self.walk = None;
                         }
                     }
-                    report.best_taken = changed.len();
                     self.best_changed(changed, now);
                 }
                 backlog = rib.has_best_changes() || self.walk.is_some();
