@@ -16,8 +16,11 @@
 pub(crate) mod adverts;
 pub mod node;
 pub mod peers;
+mod replan;
 pub mod rules;
 pub mod values;
+
+pub(crate) use replan::Planner;
 
 use std::collections::BTreeSet;
 use std::fmt;

@@ -311,6 +311,27 @@ impl PodCidrOwners {
         }))
     }
 
+    /// Sets the owners' addresses of `cidr` (`None`: no node owns it any more), as
+    /// [`PodCidrOwners::new`] would have merged them.
+    pub(crate) fn set(&mut self, cidr: Prefix, addrs: Option<Vec<IpAddr>>) {
+        let len = cidr.len();
+        match addrs {
+            Some(a) => {
+                self.by_cidr.insert(cidr, a);
+                if let Err(at) = self.lengths.binary_search_by(|l| len.cmp(l)) {
+                    self.lengths.insert(at, len);
+                }
+            }
+            None => {
+                if self.by_cidr.remove(&cidr).is_some()
+                    && !self.by_cidr.keys().any(|k| k.len() == len)
+                {
+                    self.lengths.retain(|l| *l != len);
+                }
+            }
+        }
+    }
+
     /// The most specific pod CIDR covering `p`, with its owners' addresses.
     pub(crate) fn owner_of(&self, p: &Prefix) -> Option<(Prefix, &[IpAddr])> {
         for &l in self.lengths.iter().filter(|l| **l <= p.len()) {

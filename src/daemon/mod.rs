@@ -105,6 +105,8 @@ pub struct Daemon {
     pub settings: Settings,
     pub(crate) node_name: String,
     pub snapshot: Snapshot,
+    /// Replans only what the snapshot's changes reach (`cluster::plan` incrementally).
+    planner: cluster::Planner,
     pub plan: Plan,
     pub speaker: Option<Speaker>,
     /// BFD sessions of the BGP peers that have BFD configured.
@@ -217,6 +219,7 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         settings,
         node_name,
         snapshot: Snapshot::new(),
+        planner: cluster::Planner::new(),
         plan: Plan::default(),
         speaker: None,
         bfd: bfd_link::BfdLink::new(bfd_seed()),
@@ -706,7 +709,9 @@ impl Daemon {
             local_addrs: self.routes.local_addrs().clone(),
             adopted_at_start: self.routes.adopted_at_start(),
         };
-        let plan = cluster::plan(&self.settings, &self.node_name, &self.snapshot, &facts);
+        let plan = self
+            .planner
+            .plan(&self.settings, &self.node_name, &mut self.snapshot, &facts);
         self.counters.plans_applied += 1;
         // Log each problem once, when it appears; say when it is fixed.
         let current: BTreeSet<Problem> = plan.problems.iter().cloned().collect();
