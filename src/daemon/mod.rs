@@ -14,6 +14,7 @@ pub mod explain;
 pub mod hardening;
 pub mod metrics;
 mod overlay;
+mod pacing;
 pub(crate) mod restart_hold;
 pub(crate) mod rib_policy;
 pub mod routes;
@@ -53,13 +54,6 @@ const KERNEL: Token = Token(2);
 const PODNET_BASE: usize = 3;
 const PODNET_END: usize = 5;
 const CTL_BASE: usize = 100;
-/// RIB output waits until BGP input has been quiet this long (unless the input came
-/// alone, after a pause at least this long)...
-const OUT_QUIET: Duration = Duration::from_millis(1);
-/// ...but never longer than this.
-const OUT_MAX_DELAY: Duration = Duration::from_millis(20);
-/// Kernel passes wait until BGP input has been quiet this long (or `routes::MAX_DEFER`).
-const INPUT_QUIET: Duration = Duration::from_millis(20);
 const METRICS_BASE: usize = 1000;
 const HEALTH_BASE: usize = 2000;
 
@@ -240,18 +234,12 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
     let mut next_sync = Instant::now() + sync_period;
 
     let mut events = Events::with_capacity(1024);
-    // Since when RIB output has been held back (see OUT_QUIET).
-    let mut out_held_since: Option<Instant> = None;
+    let mut pacing = pacing::Pacing::default();
     loop {
         let now = Instant::now();
         let mut deadline = next_sync;
-        if let Some(h) = out_held_since {
-            let quiet_at = d
-                .speaker
-                .as_ref()
-                .and_then(|s| s.last_input())
-                .map_or(now, |t| t + OUT_QUIET);
-            deadline = deadline.min(quiet_at.min(h + OUT_MAX_DELAY));
+        if let Some(p) = pacing.poll_at(&arrivals(d.speaker.as_ref()), now) {
+            deadline = deadline.min(p);
         }
         if let Some(s) = d.speaker.as_mut().and_then(|s| s.next_deadline()) {
             deadline = deadline.min(s);
@@ -395,32 +383,14 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         if let Some(t) = podnet.run(now) {
             d.counters.routes_sync_time.observe(t);
         }
-        // UPDATEs are streaming in when input is left unread or arrived very recently
-        // (a fast reader empties the socket between two segments of a burst).
-        let input_pending = d.speaker.as_ref().is_some_and(|s| {
-            s.has_pending_reads()
-                || s.last_input()
-                    .is_some_and(|t| now.duration_since(t) < INPUT_QUIET)
-        });
-        // Hand RIB output to the sockets, then best-path changes to the kernel.
+        // Hand RIB output to the sockets (`pacing` says when), then best-path changes to
+        // the kernel (which waits while UPDATEs stream in).
+        let input = arrivals(d.speaker.as_ref());
+        let input_pending = pacing.kernel_waits(&input, now);
         if let Some(sp) = d.speaker.as_mut() {
-            // Output to peers is coalesced while UPDATEs arrive back to back (a route
-            // reflector receiving K clients' routes at once): one flush, one write per
-            // peer, for the whole burst instead of one per loop turn. Bounded by
-            // OUT_MAX_DELAY. Input that came alone (nothing in the OUT_QUIET before it)
-            // goes out at once: a lone UPDATE is not held, and a burst costs at most one
-            // extra flush, for its first message.
-            let quiet = !sp.has_pending_reads()
-                && (sp.input_alone(OUT_QUIET)
-                    || sp
-                        .last_input()
-                        .is_none_or(|t| now.duration_since(t) >= OUT_QUIET));
-            let held = out_held_since.get_or_insert(now);
-            if quiet || now.duration_since(*held) >= OUT_MAX_DELAY {
+            if pacing.flush_now(&input, now) {
                 sp.flush_rib(&registry, now);
-                // More than one flush's worth waits: flushed as soon as the input is
-                // quiet, or OUT_MAX_DELAY from now while it streams.
-                out_held_since = sp.rib.has_out().then_some(now);
+                pacing.flushed(sp.rib.has_out(), now);
             }
         }
         // Routes of an earlier run: deleted only once the API and the peers that are up
@@ -566,6 +536,16 @@ fn install_policy(
         refusals.replay(|| sp.rib.reevaluate());
     }
     *current = Some(policy);
+}
+
+/// What the speaker says about its BGP input, for `pacing` (none before BGP runs).
+fn arrivals(sp: Option<&Speaker>) -> pacing::Arrivals {
+    sp.map(|sp| pacing::Arrivals {
+        last: sp.last_input(),
+        alone: sp.input_alone(pacing::OUT_QUIET),
+        unread: sp.has_pending_reads(),
+    })
+    .unwrap_or_default()
 }
 
 /// Every configured peer's sync state, for the restart hold.
