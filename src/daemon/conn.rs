@@ -103,7 +103,7 @@ impl Conn {
 }
 
 /// Bytes of one part of a send queue: whole BGP messages back to back.
-pub(crate) enum SendPart {
+enum SendPart {
     /// This connection's own messages (OPEN, KEEPALIVE, NOTIFICATION, ...).
     Own(Vec<u8>),
     /// An update group's encoding, the same allocation for every member.
