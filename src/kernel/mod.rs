@@ -13,6 +13,7 @@ pub mod codec;
 pub mod fou;
 pub mod modules;
 pub mod netlink;
+pub mod nexthop;
 pub mod reconciler;
 pub mod route;
 pub(crate) mod route_op;
