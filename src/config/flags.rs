@@ -166,7 +166,7 @@ pub static FLAGS: &[FlagSpec] = &[
     },
     f("ctl-socket", Str, "/run/kube-bgp/ctl.sock", Operations, "Path of the local control socket used by the kube-bgp subcommands."),
     f("check-config", Bool, "false", Operations, "Validate flags and print the effective configuration as JSON, then exit."),
-    f("cleanup-config", Bool, "false", Operations, "Remove everything kube-bgp (or kube-router's routing controller) set up on this node: protocol-17 routes, tunnels, table 77 and its rules, the pod egress table and kube-router's egress rules and ipsets, the FORWARD accept rules, an unused kube-bridge; then exit."),
+    f("cleanup-config", Bool, "false", Operations, "Remove everything kube-bgp (or kube-router's routing controller) set up on this node: protocol-17 routes and nexthop objects, tunnels, table 77 and its rules, the pod egress table and kube-router's egress rules and ipsets, the FORWARD accept rules, an unused kube-bridge; then exit."),
     FlagSpec { short: Some('h'), ..f("help", Bool, "false", Operations, "Print this help and exit.")
     },
     FlagSpec { short: Some('V'), ..f("version", Bool, "false", Operations, "Print version information and exit.")
