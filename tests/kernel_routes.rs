@@ -437,6 +437,7 @@ fn drain_ready(
         all.addresses |= ch.addresses;
         all.links |= ch.links;
         all.overflow |= ch.overflow;
+        all.nexthops |= ch.nexthops;
     }
     all
 }
@@ -797,6 +798,7 @@ fn nexthop_objects_adopted_without_churn_fall_back_and_clean_up() {
     };
     assert_eq!(id_of("10.1.0.0/24"), id_of("10.2.0.0/24"));
     let routes_before = (ours_raw(&n.node, false), ours_raw(&n.node, true));
+    let shown_before = ours(&n.node, false);
 
     // Restarts: adopted without one route message, with and without compat mode.
     for compat in ["1", "0"] {
@@ -845,6 +847,38 @@ fn nexthop_objects_adopted_without_churn_fall_back_and_clean_up() {
         );
         assert_eq!(nexthop_ids(&our_nexthops(&n.node)), first);
     }
+
+    // An object of ours deleted by hand takes its routes with it, silently for IPv4:
+    // its notification makes the reconciler re-read and restore both.
+    in_ns(&n.node, || {
+        let mut r = Rec::new(false);
+        let mut watch = Watch::open().expect("watch");
+        let port = r.r.port_id().expect("port id");
+        watch.ignore_senders(&[port]).expect("filter");
+        let mut poll = mio::Poll::new().expect("poll");
+        let fd = watch.as_raw_fd();
+        poll.registry()
+            .register(
+                &mut mio::unix::SourceFd(&fd),
+                mio::Token(7),
+                mio::Interest::READABLE,
+            )
+            .expect("register");
+        let mut events = mio::Events::with_capacity(8);
+        r.set_desired(want.clone());
+        let st = r.reconcile();
+        assert_eq!((st.added, st.replaced), (0, 0), "{st:?}");
+        let victim = id_of("10.1.0.0/24").expect("id");
+        common::sh(&format!("ip -n {} nexthop del id {victim}", n.node.name));
+        let ch = drain_ready(&mut poll, &mut events, &mut watch, Duration::from_secs(2));
+        assert!(ch.nexthops, "{ch:?}");
+        assert!(r.absorb(&ch));
+        let st = r.reconcile();
+        assert!(st.resynced, "{st:?}");
+        assert_eq!((st.added, st.failed), (2, 0), "{st:?}");
+    });
+    assert_eq!(ours(&n.node, false), shown_before);
+    assert_eq!(our_nexthops(&n.node).len(), 4);
 
     // Turned off: changed routes go plain; the object of 10.0.0.3, no longer used by
     // any route, is deleted by the next pass; the others stay under their routes.

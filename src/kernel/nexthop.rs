@@ -503,13 +503,12 @@ impl Nexthops {
             routes: ops.len(),
             ..NhBatch::default()
         };
-        let objects = self.active();
-        if objects || !self.ours.is_empty() {
+        if self.active() {
             b.refs.reserve(ops.len());
             for op in ops {
                 b.refs.push(match op {
-                    Op::Add(r) | Op::Replace(r) if objects => self.object_for(r, &mut b.created),
-                    _ => None,
+                    Op::Add(r) | Op::Replace(r) => self.object_for(r, &mut b.created),
+                    Op::Delete(_) => None,
                 });
             }
         }

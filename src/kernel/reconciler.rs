@@ -158,7 +158,7 @@ impl Reconciler {
         self.nexthops.active()
     }
 
-    /// Our nexthop objects known to exist: id, gateway, device.
+    /// The ids of our nexthop objects known to exist, ascending.
     pub fn nexthop_object_ids(&self) -> Vec<u32> {
         self.nexthops.ours().keys().copied().collect()
     }
@@ -230,6 +230,8 @@ impl Reconciler {
                 "{}: re-reading the routing table",
                 if ch.overflow {
                     "route notifications were lost"
+                } else if ch.nexthops {
+                    "a nexthop object of ours was deleted"
                 } else {
                     "a link changed state"
                 }
