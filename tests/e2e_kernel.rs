@@ -31,9 +31,24 @@ fn install_and_node_deleted() {
             let (cidr, ip) = (lab.node(b).pod_cidr4.clone(), lab.node(b).ipv4.clone());
             lab.expect_via(a, &cidr, &ip, UP);
             let line = lab.bgp_route(a, &cidr);
-            // The exact shape kube-router installs: main table, via the node, proto 17.
+            // The shape kube-router installs: main table, via the node, proto 17; by
+            // default through a nexthop object of ours (`nhid N`, printed before the
+            // gateway and device it leads to).
+            let w: Vec<&str> = line.split_whitespace().collect();
+            let nhid = w.get(1) == Some(&"nhid")
+                && w.get(2)
+                    .and_then(|id| id.parse::<u32>().ok())
+                    .is_some_and(|id| (0x4b42_0001..=0x4b42_ffff).contains(&id));
+            let rest = if nhid {
+                w[3..].join(" ")
+            } else {
+                w[1..].join(" ")
+            };
             lab.check(
-                line.starts_with(&format!("{cidr} via {ip} dev ")) && line.contains(" proto 17"),
+                w.first() == Some(&cidr.as_str())
+                    && nhid
+                    && rest.starts_with(&format!("via {ip} dev "))
+                    && line.contains(" proto 17"),
                 &format!("node{}: {line}", a + 1),
             );
         }

@@ -126,7 +126,8 @@ fn interface_of(ns: &str, ip: &str) -> String {
         .to_string()
 }
 
-/// What `--cleanup-config` must restore: links, routes, rules, the nftables ruleset.
+/// What `--cleanup-config` must restore: links, routes, nexthop objects, rules, the
+/// nftables ruleset.
 /// IPv6 `anycast` routes are left out: they are the kernel's subnet-router anycast
 /// addresses, present while IPv6 forwarding is on, and the forwarding sysctls are
 /// deliberately not turned back off (other software may need them).
@@ -135,6 +136,7 @@ fn host_state(ns: &str) -> String {
         "echo '# ip link'; ip -n {ns} -br link; \
          echo '# ip route'; ip -n {ns} -4 route show table all; \
          echo '# ip -6 route'; ip -n {ns} -6 route show table all | grep -v '^anycast '; \
+         echo '# ip nexthop'; ip -n {ns} nexthop show; \
          echo '# ip rule'; ip -n {ns} rule; ip -n {ns} -6 rule; \
          echo '# nft'; ip netns exec {ns} nft list ruleset"
     ))

@@ -110,8 +110,26 @@ impl Rec {
     }
 }
 
-/// `ip [-6] route show proto 17` lines, sorted, whitespace-trimmed.
+/// `ip [-6] route show proto 17` lines, sorted, whitespace-trimmed, without the
+/// `nhid N` of routes that name a nexthop object (the kernel prints their gateway and
+/// device too; which form a route has is checked by `nexthop_objects_adopted_…`).
 fn ours(ns: &Netns, v6: bool) -> Vec<String> {
+    let mut v: Vec<String> = ours_raw(ns, v6)
+        .into_iter()
+        .map(|l| {
+            let mut w: Vec<&str> = l.split_whitespace().collect();
+            if let Some(i) = w.iter().position(|t| *t == "nhid") {
+                w.drain(i..(i + 2).min(w.len()));
+            }
+            w.join(" ")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// `ip [-6] route show proto 17` lines as printed, sorted, whitespace-trimmed.
+fn ours_raw(ns: &Netns, v6: bool) -> Vec<String> {
     let fam = if v6 { "-6" } else { "-4" };
     let mut v: Vec<String> = ns
         .sh(&format!("ip {fam} route show table main proto 17"))
@@ -419,6 +437,7 @@ fn drain_ready(
         all.addresses |= ch.addresses;
         all.links |= ch.links;
         all.overflow |= ch.overflow;
+        all.nexthops |= ch.nexthops;
     }
     all
 }
@@ -671,4 +690,244 @@ fn tunnels_rules_and_table_77() {
         let t77 = common::sh(&format!("ip -n {name} route show table 77"));
         assert!(t77.trim().is_empty(), "{t77}");
     });
+}
+
+/// `ip nexthop` lines of protocol 17, sorted, whitespace-trimmed.
+fn our_nexthops(ns: &Netns) -> Vec<String> {
+    let mut v: Vec<String> = ns
+        .sh("ip nexthop show")
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| l.ends_with("proto 17"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The ids in `ip nexthop` lines.
+fn nexthop_ids(lines: &[String]) -> Vec<u32> {
+    lines
+        .iter()
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .collect()
+}
+
+/// Routes go in naming one nexthop object per distinct next hop; a restart (with the
+/// gateway printed by the kernel, and without it: `nexthop_compat_mode=0`) adopts them
+/// without a single route or object change, as it adopts plain routes of an older
+/// version; turned off, changed routes go plain and the unused object is deleted;
+/// `--cleanup-config` removes our objects and no one else's.
+#[test]
+fn nexthop_objects_adopted_without_churn_fall_back_and_clean_up() {
+    if !common::require_root("nexthop_objects_adopted_without_churn_fall_back_and_clean_up") {
+        return;
+    }
+    let n = node("krt");
+    let d = n.dev.clone();
+    // Someone else's object, in our id range but of another protocol: never touched.
+    n.node.sh(&format!(
+        "ip nexthop add id 1262616600 via 10.0.0.2 dev {d} proto static"
+    ));
+    // Left by an older version: a plain protocol-17 route.
+    n.node.sh("ip route add 10.9.0.0/24 via 10.0.0.3 proto 17");
+    let ifindex = in_ns(&n.node, || {
+        let name = std::ffi::CString::new(d.clone()).expect("name");
+        // SAFETY: a NUL-terminated name; if_nametoindex only reads it.
+        unsafe { libc::if_nametoindex(name.as_ptr()) }
+    });
+    assert_ne!(ifindex, 0);
+    let want = {
+        let mut m = map(&[
+            via("10.1.0.0/24", "10.0.0.2"),
+            via("10.2.0.0/24", "10.0.0.2"),
+            via("10.3.0.0/24", "10.0.0.3"),
+            via("10.9.0.0/24", "10.0.0.3"),
+            via("fd00:1::/64", "fd00::2"),
+            via("fd00:2::/64", "fd00::2"),
+        ]);
+        let dev = KernelRoute::dev(p("10.4.0.0/24"), ifindex, Some(ip("10.0.0.1")));
+        m.insert(dev.dst, dev);
+        m
+    };
+    let first = in_ns(&n.node, || {
+        let mut r = Rec::new(false);
+        assert!(r.r.nexthop_objects(), "nexthop objects are on by default");
+        r.set_desired(want.clone());
+        let st = r.reconcile();
+        // 10.9/24 (plain, same next hop) is adopted as it is.
+        assert_eq!((st.added, st.replaced, st.failed), (6, 0, 0), "{st:?}");
+        r.r.nexthop_object_ids()
+    });
+    let v4 = ours_raw(&n.node, false);
+    assert_eq!(
+        v4.iter().filter(|l| l.contains(" nhid ")).count(),
+        4,
+        "{v4:?}"
+    );
+    assert!(
+        v4.contains(&format!("10.9.0.0/24 via 10.0.0.3 dev {d}")),
+        "{v4:?}"
+    );
+    assert!(
+        v4.iter()
+            .any(|l| l.starts_with("10.4.0.0/24 nhid ") && l.ends_with("src 10.0.0.1"))
+    );
+    let v6 = ours_raw(&n.node, true);
+    assert!(
+        v6.iter().all(|l| l.contains(" nhid ")) && v6.len() == 2,
+        "{v6:?}"
+    );
+    // One object per distinct next hop: 10.0.0.2, 10.0.0.3, fd00::2, the device.
+    let objs = our_nexthops(&n.node);
+    assert_eq!(objs.len(), 4, "{objs:?}");
+    assert_eq!(nexthop_ids(&objs), first);
+    assert!(
+        first
+            .iter()
+            .all(|id| (0x4b42_0001..=0x4b42_ffff).contains(id)),
+        "{first:?}"
+    );
+    assert!(
+        objs.iter().any(|l| l.contains("via fd00::2 dev")),
+        "{objs:?}"
+    );
+    // Routes that name the same next hop name the same object.
+    let id_of = |prefix: &str| {
+        let l = v4.iter().find(|l| l.starts_with(prefix)).expect("route");
+        l.split_whitespace().nth(2).map(str::to_string)
+    };
+    assert_eq!(id_of("10.1.0.0/24"), id_of("10.2.0.0/24"));
+    let routes_before = (ours_raw(&n.node, false), ours_raw(&n.node, true));
+    let shown_before = ours(&n.node, false);
+
+    // Restarts: adopted without one route message, with and without compat mode.
+    for compat in ["1", "0"] {
+        n.node
+            .sh(&format!("sysctl -qw net.ipv4.nexthop_compat_mode={compat}"));
+        in_ns(&n.node, || {
+            let mut watch = Watch::open().expect("watch");
+            let mut poll = mio::Poll::new().expect("poll");
+            let fd = watch.as_raw_fd();
+            poll.registry()
+                .register(
+                    &mut mio::unix::SourceFd(&fd),
+                    mio::Token(7),
+                    mio::Interest::READABLE,
+                )
+                .expect("register");
+            let mut events = mio::Events::with_capacity(8);
+            let mut r = Rec::new(true);
+            let adopted: BTreeMap<Prefix, RouteKind> =
+                want.iter().map(|(p, r)| (*p, r.kind)).collect();
+            assert_eq!(r.installed(), adopted, "compat mode {compat}");
+            r.set_desired(want.clone());
+            let st = r.reconcile();
+            assert_eq!(
+                (st.added, st.replaced, st.deleted, st.held, st.failed),
+                (0, 0, 0, 0, 0),
+                "compat mode {compat}: {st:?}"
+            );
+            r.r.sweep();
+            let st = r.reconcile();
+            assert_eq!((st.added, st.replaced, st.deleted), (0, 0, 0), "{st:?}");
+            // Nothing at all reached the kernel's route tables.
+            let ch = drain_ready(
+                &mut poll,
+                &mut events,
+                &mut watch,
+                Duration::from_millis(500),
+            );
+            assert!(ch.routes.is_empty(), "compat mode {compat}: {ch:?}");
+            assert_eq!(r.r.nexthop_object_ids(), first);
+        });
+        n.node.sh("sysctl -qw net.ipv4.nexthop_compat_mode=1");
+        assert_eq!(
+            (ours_raw(&n.node, false), ours_raw(&n.node, true)),
+            routes_before
+        );
+        assert_eq!(nexthop_ids(&our_nexthops(&n.node)), first);
+    }
+
+    // An object of ours deleted by hand takes its routes with it, silently for IPv4:
+    // its notification makes the reconciler re-read and restore both.
+    in_ns(&n.node, || {
+        let mut r = Rec::new(false);
+        let mut watch = Watch::open().expect("watch");
+        let port = r.r.port_id().expect("port id");
+        watch.ignore_senders(&[port]).expect("filter");
+        let mut poll = mio::Poll::new().expect("poll");
+        let fd = watch.as_raw_fd();
+        poll.registry()
+            .register(
+                &mut mio::unix::SourceFd(&fd),
+                mio::Token(7),
+                mio::Interest::READABLE,
+            )
+            .expect("register");
+        let mut events = mio::Events::with_capacity(8);
+        r.set_desired(want.clone());
+        let st = r.reconcile();
+        assert_eq!((st.added, st.replaced), (0, 0), "{st:?}");
+        let victim = id_of("10.1.0.0/24").expect("id");
+        common::sh(&format!("ip -n {} nexthop del id {victim}", n.node.name));
+        let ch = drain_ready(&mut poll, &mut events, &mut watch, Duration::from_secs(2));
+        assert!(ch.nexthops, "{ch:?}");
+        assert!(r.absorb(&ch));
+        let st = r.reconcile();
+        assert!(st.resynced, "{st:?}");
+        assert_eq!((st.added, st.failed), (2, 0), "{st:?}");
+    });
+    assert_eq!(ours(&n.node, false), shown_before);
+    assert_eq!(our_nexthops(&n.node).len(), 4);
+
+    // Turned off: changed routes go plain; the object of 10.0.0.3, no longer used by
+    // any route, is deleted by the next pass; the others stay under their routes.
+    in_ns(&n.node, || {
+        let mut r = Rec::new(false);
+        r.r.set_nexthop_objects(false);
+        assert!(!r.r.nexthop_objects());
+        r.set_desired(want.clone());
+        r.upsert(via("10.3.0.0/24", "10.0.0.4"));
+        r.upsert(via("10.9.0.0/24", "10.0.0.4"));
+        r.upsert(via("10.5.0.0/24", "10.0.0.2"));
+        let st = r.reconcile();
+        assert_eq!((st.added, st.replaced, st.failed), (1, 2, 0), "{st:?}");
+        assert!(st.more, "an unused object waits for the next pass");
+        let st = r.reconcile();
+        assert_eq!((st.added, st.replaced, st.deleted), (0, 0, 0), "{st:?}");
+        assert!(!st.more);
+        assert_eq!(r.r.nexthop_object_ids().len(), 3);
+    });
+    let v4 = ours_raw(&n.node, false);
+    for plain in [
+        "10.3.0.0/24 via 10.0.0.4",
+        "10.9.0.0/24 via 10.0.0.4",
+        "10.5.0.0/24 via 10.0.0.2",
+    ] {
+        assert!(v4.contains(&format!("{plain} dev {d}")), "{plain}: {v4:?}");
+    }
+    assert!(
+        v4.iter().any(|l| l.starts_with("10.1.0.0/24 nhid ")),
+        "{v4:?}"
+    );
+    let objs = our_nexthops(&n.node);
+    assert_eq!(objs.len(), 3, "{objs:?}");
+    assert!(
+        !objs.iter().any(|l| l.contains("via 10.0.0.3 ")),
+        "{objs:?}"
+    );
+
+    // --cleanup-config: our routes and objects go, the other protocol's object stays.
+    let out = n
+        .node
+        .run(&format!("{} --cleanup-config", common::kube_bgp_bin()));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(ours_raw(&n.node, false).is_empty() && ours_raw(&n.node, true).is_empty());
+    assert!(our_nexthops(&n.node).is_empty());
+    let all = n.node.sh("ip nexthop show");
+    assert!(all.contains("id 1262616600 via 10.0.0.2"), "{all}");
 }

@@ -651,6 +651,11 @@ pub fn build(raw: &Raw) -> Result<Config, ConfigError> {
         enable_pod_egress: boolean(raw, "enable-pod-egress", true)?,
         routes_sync_period,
         injected_routes_sync_period,
+        kernel_nexthop_objects: boolean(
+            raw,
+            "kernel-nexthop-objects",
+            crate::kernel::nexthop::DEFAULT_NEXTHOP_OBJECTS,
+        )?,
         enable_ipv4: boolean(raw, "enable-ipv4", true)?,
         enable_ipv6: boolean(raw, "enable-ipv6", false)?,
         bfd,

@@ -137,6 +137,7 @@ pub static FLAGS: &[FlagSpec] = &[
     f("enable-pod-egress", Bool, "true", Bgp, "Masquerade traffic from pods to destinations that are neither pods nor nodes (nftables table inet kube-bgp); false removes it."),
     f("routes-sync-period", Dur, "5m0s", Bgp, "Period of the full safety-net resync (changes apply at once anyway)."),
     f("injected-routes-sync-period", Dur, "1m0s", Bgp, "Period at which kernel routes are checked against the desired set."),
+    f("kernel-nexthop-objects", Bool, "true", Bgp, "Install kernel routes through nexthop objects (one per distinct next hop; routes name it by id), which the kernel installs faster; false: plain routes with a gateway or device each. Routes of either form already installed are kept while they match; kernels without nexthop objects get plain routes."),
     f("enable-ipv4", Bool, "true", Bgp, "Require an IPv4 address on the Node object."),
     f("enable-ipv6", Bool, "false", Bgp, "Require an IPv6 address on the Node object."),
     f("enable-bfd", Bool, "false", Bgp, "Enable BFD for the --peer-router-ips peers: a BFD failure ends the BGP session at once (Cease 6/10) and withdraws its routes."),
@@ -165,7 +166,7 @@ pub static FLAGS: &[FlagSpec] = &[
     },
     f("ctl-socket", Str, "/run/kube-bgp/ctl.sock", Operations, "Path of the local control socket used by the kube-bgp subcommands."),
     f("check-config", Bool, "false", Operations, "Validate flags and print the effective configuration as JSON, then exit."),
-    f("cleanup-config", Bool, "false", Operations, "Remove everything kube-bgp (or kube-router's routing controller) set up on this node: protocol-17 routes, tunnels, table 77 and its rules, the pod egress table and kube-router's egress rules and ipsets, the FORWARD accept rules, an unused kube-bridge; then exit."),
+    f("cleanup-config", Bool, "false", Operations, "Remove everything kube-bgp (or kube-router's routing controller) set up on this node: protocol-17 routes and nexthop objects, tunnels, table 77 and its rules, the pod egress table and kube-router's egress rules and ipsets, the FORWARD accept rules, an unused kube-bridge; then exit."),
     FlagSpec { short: Some('h'), ..f("help", Bool, "false", Operations, "Print this help and exit.")
     },
     FlagSpec { short: Some('V'), ..f("version", Bool, "false", Operations, "Print version information and exit.")

@@ -192,6 +192,8 @@ pub struct Config {
     pub(crate) enable_pod_egress: bool,
     pub(crate) routes_sync_period: Duration,
     pub(crate) injected_routes_sync_period: Duration,
+    /// `--kernel-nexthop-objects`: routes name nexthop objects instead of a gateway each.
+    pub(crate) kernel_nexthop_objects: bool,
     pub(crate) enable_ipv4: bool,
     pub(crate) enable_ipv6: bool,
     /// BFD for the CLI peers, present only when `--enable-bfd` is on.
@@ -344,6 +346,10 @@ impl Config {
         m.insert(
             "injected_routes_sync_period_secs".into(),
             json!(secs(self.injected_routes_sync_period)),
+        );
+        m.insert(
+            "kernel_nexthop_objects".into(),
+            json!(self.kernel_nexthop_objects),
         );
         m.insert("enable_ipv4".into(), json!(self.enable_ipv4));
         m.insert("enable_ipv6".into(), json!(self.enable_ipv6));

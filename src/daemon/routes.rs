@@ -440,7 +440,10 @@ impl KernelRoutes {
         // Deletions are held from the start in every mode: routes an earlier run left
         // stay until `RestartHold` says the API and the peers have been heard.
         let mut rec = match Reconciler::new(true) {
-            Ok(r) => Some(r),
+            Ok(mut r) => {
+                r.set_nexthop_objects(cfg.kernel_nexthop_objects);
+                Some(r)
+            }
             Err(e) => {
                 warn!(
                     "kernel",

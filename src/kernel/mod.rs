@@ -1,7 +1,7 @@
 //! Kernel routing state as a reconciled mirror of what BGP decided (D6).
 //!
 //! Owns everything kube-bgp does through rtnetlink: the main table's protocol-17 routes
-//! (`reconciler`, `route_op`, `route`), connected subnets (`addr`), change
+//! (`reconciler`, `route_op`, `route`) and the nexthop objects they name (`nexthop`), connected subnets (`addr`), change
 //! notifications for the mio loop (`watch`), the thread that sends route batches
 //! (`writer`) and kube-router's overlay tunnels, table 77
 //! and its rules (`tunnel`), FoU/GUE receive ports (`fou`, generic netlink) and the
@@ -13,6 +13,7 @@ pub mod codec;
 pub mod fou;
 pub mod modules;
 pub mod netlink;
+pub mod nexthop;
 pub mod reconciler;
 pub mod route;
 pub(crate) mod route_op;

@@ -21,10 +21,8 @@ use std::time::{Duration, Instant};
 
 use super::addr::{connected, dump_addrs};
 use super::netlink::{BatchOptions, Errno, Failure, MsgWriter, Netlink, NetlinkError};
-use super::route::{
-    KernelRoute, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RouteKind, dump_ours_into, encode_del,
-    encode_new,
-};
+use super::nexthop::{Nexthops, NhBatch};
+use super::route::{KernelRoute, RouteKind, dump_ours_into};
 use super::route_op::{Op, op_for};
 use super::table::RouteTable;
 use super::watch::{Changes, RouteEvent};
@@ -119,6 +117,8 @@ pub struct Reconciler {
     /// Each planned pass not yet finished: its id and its prefixes (sorted).
     in_flight: VecDeque<(u64, Vec<Prefix>)>,
     next_pass_id: u64,
+    /// Nexthop objects: which our routes name, made and deleted with the passes.
+    nexthops: Nexthops,
 }
 
 impl Reconciler {
@@ -142,6 +142,7 @@ impl Reconciler {
             full_taken: false,
             in_flight: VecDeque::new(),
             next_pass_id: 0,
+            nexthops: Nexthops::new(super::nexthop::DEFAULT_NEXTHOP_OBJECTS),
         };
         r.refresh()?;
         Ok(r)
@@ -150,6 +151,23 @@ impl Reconciler {
     /// Changes how batches are sent (chunk size, ACK per request).
     pub fn set_batch_options(&mut self, opts: BatchOptions) {
         self.opts = opts;
+    }
+
+    /// Whether added and replaced routes name nexthop objects (one per distinct next
+    /// hop) instead of carrying their gateway or device; routes already installed in
+    /// either form stay while they match. Without kernel support routes stay plain.
+    pub fn set_nexthop_objects(&mut self, on: bool) {
+        self.nexthops.set_wanted(on);
+    }
+
+    /// Whether new routes name nexthop objects now (wanted, and the kernel has them).
+    pub fn nexthop_objects(&self) -> bool {
+        self.nexthops.active()
+    }
+
+    /// The ids of our nexthop objects known to exist, ascending.
+    pub fn nexthop_object_ids(&self) -> Vec<u32> {
+        self.nexthops.ours().keys().copied().collect()
     }
 
     /// Changes how many operations one pass sends at most.
@@ -219,6 +237,8 @@ impl Reconciler {
                 "{}: re-reading the routing table",
                 if ch.overflow {
                     "route notifications were lost"
+                } else if ch.nexthops {
+                    "a nexthop object of ours was deleted"
                 } else {
                     "a link changed state"
                 }
@@ -282,6 +302,8 @@ impl Reconciler {
             let addrs = dump_addrs(&mut self.nl)?;
             let now = connected(&addrs);
             self.local_addrs = addrs.iter().map(|a| a.addr).collect();
+            self.nexthops
+                .set_links(addrs.iter().map(|a| (a.subnet, a.ifindex)).collect());
             self.addrs_stale = false;
             if now != self.connected {
                 // Which next hops are on a connected subnet may have changed.
@@ -292,7 +314,12 @@ impl Reconciler {
         if self.resync {
             // Read into the emptied table: a large table is never held twice. If the
             // dump fails, `resync` stays set and no pass runs on the partial table.
-            dump_ours_into(&mut self.nl, &mut self.installed)?;
+            // Objects first: routes may name them by id only.
+            self.nexthops.reread(&mut self.nl)?;
+            let nh = &self.nexthops;
+            dump_ours_into(&mut self.nl, &mut self.installed, &|id| {
+                nh.target(id).map(|k| (k.gateway, k.oif))
+            })?;
             self.resync = false;
             self.full = true;
         }
@@ -459,23 +486,20 @@ impl Reconciler {
             self.pending = Vec::new();
         }
         let mut w = MsgWriter::new();
-        for op in &ops {
-            match op {
-                Op::Add(r) => encode_new(&mut w, r, RT_TABLE_MAIN, false, RT_SCOPE_UNIVERSE),
-                Op::Replace(r) => encode_new(&mut w, r, RT_TABLE_MAIN, true, RT_SCOPE_UNIVERSE),
-                Op::Delete(r) => encode_del(&mut w, &r.dst, RT_TABLE_MAIN),
-            }
-        }
+        let nh = self
+            .nexthops
+            .encode(&ops, &self.installed, self.in_flight.is_empty(), &mut w);
         // `ops` is in prefix order: `is_in_flight` can binary-search it.
         let id = self.next_pass_id;
         self.next_pass_id += 1;
-        if !ops.is_empty() {
+        if !ops.is_empty() || !w.buf.is_empty() {
             self.in_flight
                 .push_back((id, ops.iter().map(Op::prefix).collect()));
         }
         Ok(Pass {
             id,
             ops,
+            nh,
             requests: w.take(),
             st,
             started: now,
@@ -493,13 +517,14 @@ impl Reconciler {
         let Pass {
             id,
             ops,
+            nh,
             mut st,
             started,
             ..
         } = pass;
         self.in_flight.retain(|(i, _)| *i != id);
         let failures = match result {
-            Ok(f) => f,
+            Ok(f) => self.nexthops.finish(nh, f),
             Err(e) => {
                 // Unknown outcome for part of the batch: trust nothing until a re-read.
                 self.resync = true;
@@ -509,7 +534,19 @@ impl Reconciler {
             }
         };
         let mut failed = vec![false; ops.len()];
-        for f in failures {
+        // Routes whose nexthop object could not be made: sent again (plain, if the
+        // kernel has no objects) by the next pass; not a failure of the route.
+        for &i in &failures.retry {
+            if let (Some(op), Some(slot)) = (ops.get(i), failed.get_mut(i)) {
+                *slot = true;
+                self.pending.push(op.prefix());
+            }
+        }
+        if self.nexthops.take_resync() {
+            self.resync = true;
+            self.full = true;
+        }
+        for f in failures.route_failures {
             let Some(op) = ops.get(f.index) else { continue };
             if let Some(slot) = failed.get_mut(f.index) {
                 *slot = true;
@@ -556,7 +593,8 @@ impl Reconciler {
         // What failed is looked at again by the next pass.
         self.retry.extend(st.failures.iter().map(|f| f.op.prefix()));
         st.failed = st.failures.len();
-        st.more = !self.pending.is_empty();
+        st.more = !self.pending.is_empty()
+            || (self.in_flight.is_empty() && self.nexthops.has_unused(&self.installed));
         st.duration = started.elapsed();
         Ok(st)
     }
@@ -566,6 +604,7 @@ impl Reconciler {
 pub struct Pass {
     id: u64,
     ops: Vec<Op>,
+    nh: NhBatch,
     /// The netlink requests to send, one per operation, in order.
     pub requests: Vec<u8>,
     st: ReconcileStats,

@@ -15,6 +15,7 @@ use super::netlink::{
     AF_INET, AF_INET6, MsgWriter, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, Netlink,
     NetlinkError, NlMsg, attrs, u32_at,
 };
+use super::route_op::Op;
 use super::table::RouteTable;
 use crate::prefix::Prefix;
 
@@ -28,6 +29,8 @@ pub const RTA_GATEWAY: u16 = 5;
 pub(crate) const RTA_PRIORITY: u16 = 6;
 pub(crate) const RTA_PREFSRC: u16 = 7;
 pub const RTA_TABLE: u16 = 15;
+/// The nexthop object a route uses (`nhid`), instead of a gateway and device.
+pub(crate) const RTA_NH_ID: u16 = 30;
 
 pub(crate) const RT_TABLE_MAIN: u32 = 254;
 /// kube-router's policy-routing table for tunnels.
@@ -156,6 +159,19 @@ fn rtmsg(fam: u8, dst_len: u8, table: u32, protocol: u8, scope: u8, rtype: u8) -
 /// else for the same prefix and metric is refused with EEXIST instead of overwritten.
 /// The route must have passed `KernelRoute::check`.
 pub(crate) fn encode_new(w: &mut MsgWriter, r: &KernelRoute, table: u32, replace: bool, scope: u8) {
+    encode_new_nh(w, r, table, replace, scope, None);
+}
+
+/// As `encode_new`, but with `nh_id` the route names that nexthop object (RTA_NH_ID)
+/// instead of carrying its gateway or device; a preferred source stays on the route.
+pub(crate) fn encode_new_nh(
+    w: &mut MsgWriter,
+    r: &KernelRoute,
+    table: u32,
+    replace: bool,
+    scope: u8,
+    nh_id: Option<u32>,
+) {
     let flags = NLM_F_REQUEST | NLM_F_CREATE | if replace { NLM_F_REPLACE } else { NLM_F_EXCL };
     w.begin(RTM_NEWROUTE, flags);
     w.raw(&rtmsg(
@@ -170,17 +186,31 @@ pub(crate) fn encode_new(w: &mut MsgWriter, r: &KernelRoute, table: u32, replace
     if table >= 256 {
         w.attr_u32(RTA_TABLE, table);
     }
-    match r.kind {
-        RouteKind::Via(nh) => w.attr(RTA_GATEWAY, &ip_bytes(&nh)),
-        RouteKind::Dev { ifindex, src } => {
-            w.attr_u32(RTA_OIF, ifindex);
+    match (r.kind, nh_id) {
+        (RouteKind::Via(_), Some(id)) => w.attr_u32(RTA_NH_ID, id),
+        (RouteKind::Via(nh), None) => w.attr(RTA_GATEWAY, &ip_bytes(&nh)),
+        (RouteKind::Dev { ifindex, src }, id) => {
+            match id {
+                Some(id) => w.attr_u32(RTA_NH_ID, id),
+                None => w.attr_u32(RTA_OIF, ifindex),
+            }
             if let Some(s) = src {
                 w.attr(RTA_PREFSRC, &ip_bytes(&s));
             }
         }
-        RouteKind::Other => {}
+        (RouteKind::Other, _) => {}
     }
     w.end();
+}
+
+/// Encodes one reconcile operation on the main table (`nh_id`: the nexthop object an
+/// add or replace names, see `nexthop`).
+pub(crate) fn encode_op(w: &mut MsgWriter, op: &Op, nh_id: Option<u32>) {
+    match op {
+        Op::Add(r) => encode_new_nh(w, r, RT_TABLE_MAIN, false, RT_SCOPE_UNIVERSE, nh_id),
+        Op::Replace(r) => encode_new_nh(w, r, RT_TABLE_MAIN, true, RT_SCOPE_UNIVERSE, nh_id),
+        Op::Delete(r) => encode_del(w, &r.dst, RT_TABLE_MAIN),
+    }
 }
 
 /// Writes an RTM_DELROUTE for our route to `dst` in `table`. It names protocol 17, so
@@ -211,6 +241,8 @@ pub struct RouteInfo {
     /// Source-specific (IPv6 `from`) routes have a non-zero source length.
     pub src_len: u8,
     pub priority: u32,
+    /// The nexthop object the route names, if it names one.
+    pub nh_id: Option<u32>,
     pub route: KernelRoute,
 }
 
@@ -229,8 +261,19 @@ fn ip_from(fam: u8, b: &[u8]) -> Option<IpAddr> {
 }
 
 /// Decodes an RTM_NEWROUTE/RTM_DELROUTE payload; `None` for other families or
-/// malformed messages.
+/// malformed messages. A route that names a nexthop object is read from the gateway and
+/// device the kernel adds to it (`net.ipv4.nexthop_compat_mode=1`, the default);
+/// without them it is `Other` (see `parse_route_nh`).
 pub fn parse_route(payload: &[u8]) -> Option<RouteInfo> {
+    parse_route_nh(payload, &|_| None)
+}
+
+/// As `parse_route`; `nexthop(id)` tells where a route naming object `id` leads
+/// (gateway, device) when the message carries only the id.
+pub(crate) fn parse_route_nh(
+    payload: &[u8],
+    nexthop: &dyn Fn(u32) -> Option<(Option<IpAddr>, u32)>,
+) -> Option<RouteInfo> {
     let hdr = payload.get(..12)?;
     let (fam, dst_len, src_len, table8, protocol, rtype) =
         (hdr[0], hdr[1], hdr[2], hdr[4], hdr[5], hdr[7]);
@@ -242,6 +285,7 @@ pub fn parse_route(payload: &[u8]) -> Option<RouteInfo> {
     let mut table = u32::from(table8);
     let mut dst = unspecified;
     let (mut gw, mut oif, mut src, mut priority, mut multipath) = (None, 0u32, None, 0u32, false);
+    let mut nh_id = None;
     for (kind, data) in attrs(payload.get(12..)?) {
         match kind {
             RTA_DST => dst = ip_from(fam, data)?,
@@ -250,11 +294,17 @@ pub fn parse_route(payload: &[u8]) -> Option<RouteInfo> {
             RTA_PREFSRC => src = ip_from(fam, data),
             RTA_TABLE => table = u32_at(data, 0).unwrap_or(table),
             RTA_PRIORITY => priority = u32_at(data, 0).unwrap_or(0),
+            RTA_NH_ID => nh_id = u32_at(data, 0),
             9 /* RTA_MULTIPATH */ | 18 /* RTA_VIA */ => multipath = true,
             _ => {}
         }
     }
     let dst = Prefix::new(dst, dst_len).ok()?;
+    if let (Some(id), None, 0, false) = (nh_id, gw, oif, multipath) {
+        if let Some((g, dev)) = nexthop(id) {
+            (gw, oif) = (g, dev);
+        }
+    }
     let kind = match (rtype, gw, multipath) {
         (RTN_UNICAST, Some(g), false) => RouteKind::Via(g),
         (RTN_UNICAST, None, false) if oif != 0 => RouteKind::Dev { ifindex: oif, src },
@@ -265,6 +315,7 @@ pub fn parse_route(payload: &[u8]) -> Option<RouteInfo> {
         protocol,
         src_len,
         priority,
+        nh_id,
         route: KernelRoute { dst, kind },
     })
 }
@@ -306,8 +357,13 @@ fn route_dump_request(w: &mut MsgWriter, fam: u8) {
 
 /// Dumps both families' main-table routes with protocol 17 into `out` (cleared first;
 /// the first route seen wins when the kernel holds several for one prefix). Streams:
-/// nothing but `out` grows with the table.
-pub(crate) fn dump_ours_into(nl: &mut Netlink, out: &mut RouteTable) -> Result<(), NetlinkError> {
+/// nothing but `out` grows with the table. `nexthop` resolves routes dumped with only a
+/// nexthop object id (see `parse_route_nh`).
+pub(crate) fn dump_ours_into(
+    nl: &mut Netlink,
+    out: &mut RouteTable,
+    nexthop: &dyn Fn(u32) -> Option<(Option<IpAddr>, u32)>,
+) -> Result<(), NetlinkError> {
     out.clear();
     for fam in [AF_INET, AF_INET6] {
         let cell = std::cell::RefCell::new(&mut *out);
@@ -330,7 +386,7 @@ pub(crate) fn dump_ours_into(nl: &mut Netlink, out: &mut RouteTable) -> Result<(
                 if m.msg_type != RTM_NEWROUTE {
                     return;
                 }
-                let Some(info) = parse_route(m.payload) else {
+                let Some(info) = parse_route_nh(m.payload, nexthop) else {
                     return;
                 };
                 if info.table == RT_TABLE_MAIN

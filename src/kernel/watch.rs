@@ -13,7 +13,8 @@ use neli::consts::socket::Msg;
 use neli::socket::NlSocket;
 
 use super::addr::{RTM_DELADDR, RTM_NEWADDR};
-use super::netlink::{NLM_F_REPLACE, NetlinkError, messages, open_socket, u32_at};
+use super::netlink::{NLM_F_REPLACE, NetlinkError, messages, open_socket, setsockopt_int, u32_at};
+use super::nexthop::{RTM_DELNEXTHOP, parse_nexthop};
 use super::route::{
     KernelRoute, RT_TABLE_MAIN, RTM_DELROUTE, RTM_NEWROUTE, RTPROT_KUBE_ROUTER, parse_route,
 };
@@ -24,6 +25,8 @@ const RTNLGRP_IPV4_IFADDR: u32 = 5;
 const RTNLGRP_IPV4_ROUTE: u32 = 7;
 const RTNLGRP_IPV6_IFADDR: u32 = 9;
 const RTNLGRP_IPV6_ROUTE: u32 = 11;
+/// Nexthop objects (Linux 5.3 and later; joined on its own: older kernels refuse it).
+const RTNLGRP_NEXTHOP: libc::c_int = 32;
 pub const RTM_NEWLINK: u16 = 16;
 pub(crate) const RTM_DELLINK: u16 = 17;
 const IFF_UP: u32 = 0x1;
@@ -52,16 +55,19 @@ pub struct Changes {
     pub links: bool,
     /// Notifications were lost (ENOBUFS): a full re-read is needed.
     pub overflow: bool,
+    /// Someone deleted a nexthop object of ours: the kernel removed the routes naming
+    /// it without notifications (IPv4), so a full re-read is needed.
+    pub nexthops: bool,
 }
 
 impl Changes {
     pub fn is_empty(&self) -> bool {
-        self.routes.is_empty() && !self.addresses && !self.links && !self.overflow
+        self.routes.is_empty() && !self.addresses && !self.links && !self.overflow && !self.nexthops
     }
 
     /// Whether only a full re-read of the kernel tables can be trusted now.
     pub(crate) fn needs_resync(&self) -> bool {
-        self.links || self.overflow
+        self.links || self.overflow || self.nexthops
     }
 }
 
@@ -83,6 +89,16 @@ impl Watch {
         ])?;
         sock.nonblock()
             .map_err(|e| NetlinkError::Open(format!("O_NONBLOCK: {e}")))?;
+        // SAFETY: a socket we own; the group number is a plain c_int. Refused by kernels
+        // without nexthop objects, which then have none to lose.
+        unsafe {
+            setsockopt_int(
+                sock.as_raw_fd(),
+                libc::SOL_NETLINK,
+                libc::NETLINK_ADD_MEMBERSHIP,
+                RTNLGRP_NEXTHOP,
+            )
+        };
         Ok(Watch {
             sock,
             buf: vec![0; 1 << 18],
@@ -188,6 +204,9 @@ pub fn classify(buf: &[u8], ch: &mut Changes) {
                     ch.routes.push(RouteEvent::ForeignReplaced(info.route.dst));
                 }
             }
+            RTM_DELNEXTHOP if parse_nexthop(m.payload).is_some_and(|o| o.ours()) => {
+                ch.nexthops = true;
+            }
             RTM_NEWADDR | RTM_DELADDR => ch.addresses = true,
             RTM_DELLINK => ch.links = true,
             RTM_NEWLINK => {
@@ -269,5 +288,20 @@ mod tests {
         let mut ch = Changes::default();
         classify(&b, &mut ch);
         assert!(ch.overflow);
+
+        // Someone deleted an object of ours (not someone else's): re-read.
+        let mut w = MsgWriter::new();
+        for id in [7, crate::kernel::nexthop::NH_ID_FIRST] {
+            w.begin(RTM_DELNEXTHOP, 0);
+            w.raw(&[2, 0, 17, 0, 0, 0, 0, 0]);
+            w.attr_u32(1, id);
+            w.end();
+        }
+        let b = w.take();
+        let mut ch = Changes::default();
+        classify(&b[..b.len() / 2], &mut ch);
+        assert!(ch.is_empty());
+        classify(&b, &mut ch);
+        assert!(ch.nexthops && ch.needs_resync());
     }
 }

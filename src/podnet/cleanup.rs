@@ -1,7 +1,7 @@
 //! `--cleanup-config`: removes from this node everything kube-bgp sets up, and what
 //! kube-router's routing controller left in the same places, then the process exits.
 //!
-//! Removed: protocol-17 routes of the main table, the `tun-*` overlay tunnels (and the
+//! Removed: protocol-17 routes of the main table, kube-bgp's nexthop objects, the `tun-*` overlay tunnels (and the
 //! FoU/GUE receive ports of those that used GUE), every route of table 77 and every
 //! rule that looks it up, the pod egress table `inet kube-bgp`, the FORWARD accept rules
 //! kube-bgp and kube-router insert, kube-router's pod egress MASQUERADE rules and
@@ -76,6 +76,15 @@ pub fn run(_cfg: &Config) -> Result<(), String> {
         );
     }
     let nl = host.netlink();
+    // Objects first: the kernel deletes the routes naming them with them (a dumped
+    // route naming an object cannot be echoed back as a delete: it also carries the
+    // object's gateway and device).
+    step(
+        "nexthop objects",
+        crate::kernel::nexthop::remove_ours(nl)
+            .map(|n| count(n, "nexthop object(s) of protocol 17"))
+            .map_err(|e| e.to_string()),
+    );
     step(
         "protocol-17 routes",
         delete_routes(nl, |t, proto| {

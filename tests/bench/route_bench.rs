@@ -5,11 +5,14 @@
 //!
 //! Needs root. `cargo run --release --example route_bench -- -n 1000000 --reference
 //! ../shared/bench/nlbatch.py [--chunk 1024] [--ack-each] [--rounds 3]
-//! [--pass-limit 16384 -v] [--watch] [--order ascending|scattered]`.
+//! [--pass-limit 16384 -v] [--watch] [--order ascending|scattered]
+//! [--nexthop-objects on|off|both]`.
 //! `--pass-limit`: operations per reconcile pass, as the daemon runs them; `-v` prints
 //! each pass's time; `--watch`: with the daemon's change subscription open;
 //! `--order scattered`: passes take the prefixes in bit-reversed order, as the daemon
-//! hands a large table over, instead of address order.
+//! hands a large table over, instead of address order; `--nexthop-objects`: routes name
+//! one nexthop object (on, the daemon's default), carry their gateway (off), or both
+//! variants run in every round, interleaved with the reference, with medians at the end.
 //! Namespaces are named `kbbench<pid>…` and deleted on exit.
 
 use std::collections::BTreeMap;
@@ -84,15 +87,24 @@ fn thread_cpu() -> (f64, f64) {
 
 type Measured = (f64, f64, f64, usize);
 
-fn ours(
-    pair: &Pair,
-    n: u32,
+/// How the reconciler runs (the command line's choices).
+#[derive(Clone, Copy)]
+struct Setup {
     opts: BatchOptions,
     pass_limit: usize,
     verbose: bool,
     watch: bool,
     scattered: bool,
-) -> Result<Measured, String> {
+}
+
+fn ours(pair: &Pair, n: u32, setup: Setup, objects: bool) -> Result<Measured, String> {
+    let Setup {
+        opts,
+        pass_limit,
+        verbose,
+        watch,
+        scattered,
+    } = setup;
     let name = pair.ns.clone();
     std::thread::scope(|s| {
         s.spawn(move || -> Result<Measured, String> {
@@ -103,6 +115,7 @@ fn ours(
             }
             let mut r = Reconciler::new(false).map_err(|e| e.to_string())?;
             r.set_batch_options(opts);
+            r.set_nexthop_objects(objects);
             // As in the daemon: a change subscription that filters our own notifications.
             let _watch = if watch {
                 let mut w = Watch::open().map_err(|e| e.to_string())?;
@@ -211,6 +224,7 @@ fn main() -> Result<(), String> {
     let mut verbose = false;
     let mut watch = false;
     let mut scattered = false;
+    let mut variants = vec![true];
     let mut args = lexopt::Parser::from_env();
     while let Some(arg) = args.next().map_err(|e| e.to_string())? {
         use lexopt::prelude::*;
@@ -235,6 +249,14 @@ fn main() -> Result<(), String> {
                     other => return Err(format!("--order ascending|scattered, not {other:?}")),
                 }
             }
+            Long("nexthop-objects") => {
+                variants = match args.value().map_err(|e| e.to_string())?.to_str() {
+                    Some("on") => vec![true],
+                    Some("off") => vec![false],
+                    Some("both") => vec![false, true],
+                    other => return Err(format!("--nexthop-objects on|off|both, not {other:?}")),
+                }
+            }
             Long("reference") => {
                 script = Some(
                     args.value()
@@ -256,20 +278,40 @@ fn main() -> Result<(), String> {
             "last-of-chunk"
         }
     );
+    let setup = Setup {
+        opts,
+        pass_limit,
+        verbose,
+        watch,
+        scattered,
+    };
+    // Wall seconds per variant (plain, objects, reference), for the medians.
+    let mut walls: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut k = 0;
     for round in 0..rounds {
-        let pair = Pair::new(round * 2)?;
-        let (secs, sys, user, failed) =
-            ours(&pair, n, opts, pass_limit, verbose, watch, scattered)?;
-        println!(
-            "round {round}: kube-bgp Reconciler: {n} routes, wall {secs:.3} s = {:.0} routes/s; \
-             cpu sys {sys:.3} + user {user:.3} s = {:.0} routes/cpu-s (failed {failed})",
-            f64::from(n) / secs,
-            f64::from(n) / (sys + user)
-        );
-        drop(pair);
+        for &objects in &variants {
+            let pair = Pair::new(k)?;
+            k += 1;
+            let (secs, sys, user, failed) = ours(&pair, n, setup, objects)?;
+            let what = if objects {
+                "kube-bgp Reconciler, nexthop objects"
+            } else {
+                "kube-bgp Reconciler, plain routes"
+            };
+            println!(
+                "round {round}: {what}: {n} routes, wall {secs:.3} s = {:.0} routes/s; \
+                 cpu sys {sys:.3} + user {user:.3} s = {:.0} routes/cpu-s (failed {failed})",
+                f64::from(n) / secs,
+                f64::from(n) / (sys + user)
+            );
+            walls.entry(what).or_default().push(secs);
+            drop(pair);
+        }
         if let Some(s) = &script {
-            let pair = Pair::new(round * 2 + 1)?;
+            let pair = Pair::new(k)?;
+            k += 1;
             let (secs, sys) = reference(&pair, n, s)?;
+            walls.entry("reference nlbatch.py").or_default().push(secs);
             println!(
                 "round {round}: reference nlbatch.py: {n} routes, wall {secs:.3} s = {:.0} routes/s; \
                  cpu sys {sys:.3} s = {:.0} routes/sys-s",
@@ -277,6 +319,23 @@ fn main() -> Result<(), String> {
                 f64::from(n) / sys
             );
         }
+    }
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let reference = walls.get("reference nlbatch.py").map(|v| median(v));
+    for (what, v) in &walls {
+        let m = median(v);
+        let ratio = reference
+            .map(|r| format!(", {:.2}x the reference's rate", r / m))
+            .unwrap_or_default();
+        println!(
+            "median of {}: {what}: wall {m:.3} s = {:.0} routes/s{ratio}",
+            v.len(),
+            f64::from(n) / m
+        );
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 # Runs kube-bgp side by side with the anchors of the shared benchmark harness, in one
 # results directory per workload (what produced bench/RESULTS.md), and the cluster-scale
 # benchmarks of tests/bench/cluster (cargo bench --bench cluster). Needs root.
-#   tests/bench/run-bench.sh OUTDIR [ingest|kernel|rr|idle|converge|scale ...]   (default: all)
+#   tests/bench/run-bench.sh OUTDIR [ingest|kernel|nexthop|rr|idle|converge|scale ...]   (default: all)
 # Environment: BENCH (harness directory, default ../shared/bench beside the checkout), RUNS (3),
 # SIZES (10000,100000,1000000), RR_SIZES (100,500,1000), INGEST_DUTS, RR_DUTS,
 # IDLE_DUTS (anchors to run beside kube-bgp), NS_DUT/NS_INJ/NS_INJ2 (namespace names);
@@ -10,6 +10,9 @@
 # hold time), CONV_ROWS (all: add,readd,delete,vip,kill,rr,asn,lost); scale: SCALE_SIZES
 # (1000,5000), SCALE_MODES (mesh,rr), SERVICES (10000), NODE_CHURN (10/s), SLICE_CHURN (5/s),
 # WINDOW_S (60), IDLE_S (30), REACTIONS (30).
+# nexthop: the reconciler alone (examples/route_bench, built here) installing 1M routes
+# with nexthop objects, with plain routes, and the reference nlbatch.py, interleaved,
+# RUNS rounds, medians and ratios.
 # The tables are written into tests/bench/RESULTS.md as a new dated run section (before
 # its "Notes"), with the commit, the command, the machine and its load average during the
 # run: RESULTS=FILE writes them elsewhere, RESULTS=- only into OUTDIR/*/table.md;
@@ -21,9 +24,9 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH=${BENCH:-$(cd "$HERE/../../../shared/bench" 2>/dev/null && pwd || echo ../shared/bench)}
-OUT=${1:?usage: run-bench.sh OUTDIR [ingest|kernel|rr|idle|converge|scale ...]}
+OUT=${1:?usage: run-bench.sh OUTDIR [ingest|kernel|nexthop|rr|idle|converge|scale ...]}
 shift
-what=${*:-ingest kernel rr idle converge scale}
+what=${*:-ingest kernel nexthop rr idle converge scale}
 cluster() { # WORKLOAD ARGS...: the cluster benchmark from the checkout's root
   (cd "$HERE/../.." && cargo bench --offline --locked --bench cluster -- "$@")
 }
@@ -44,6 +47,20 @@ for w in $what; do
       --sizes "${SIZES:-10000,100000,1000000}" --runs "$RUNS" --out "$OUT/ingest" ;;
   kernel)
     "$BENCH/bench.py" kernel --sizes 1000000 --runs "$RUNS" --out "$OUT/ingest" ;;
+  nexthop)
+    mkdir -p "$OUT/nexthop"
+    (cd "$HERE/../.." && cargo build --release --offline --locked --example route_bench)
+    "$HERE/../../target/release/examples/route_bench" -n 1000000 --pass-limit 16384 \
+      --order scattered --nexthop-objects both --reference "$BENCH/nlbatch.py" \
+      --rounds "$RUNS" | tee "$OUT/nexthop/out.txt"
+    {
+      echo "Kernel install, reconciler alone (route_bench, 1M routes, medians of $RUNS):"
+      echo
+      echo '| writer | wall (median) | routes/s | rate vs nlbatch.py |'
+      echo '|---|---:|---:|---:|'
+      sed -n 's/^median of [0-9]*: \(.*\): wall \([0-9.]* s\) = \([0-9]*\) routes\/s, \([0-9.]*x\).*/| \1 | \2 | \3 | \4 |/p' \
+        "$OUT/nexthop/out.txt"
+    } >"$OUT/nexthop/table.md" ;;
   rr)
     "$BENCH/bench.py" rr --duts "$KB,${RR_DUTS:-bird,frr}" --sizes "${RR_SIZES:-100,500,1000}" \
       --runs "$RUNS" --peering list --out "$OUT/rr" ;;
@@ -85,7 +102,7 @@ trap 'rm -f "$section"' EXIT
   echo '```'
   echo
   echo "Machine: $(nproc) CPUs, $(uname -r); 1-min load average $range during the run (sampled at each workload's start and end).${NOTE:+ $NOTE}"
-  for d in ingest rr idle converge scale; do
+  for d in ingest nexthop rr idle converge scale; do
     [ -s "$OUT/$d/table.md" ] || continue
     echo
     cat "$OUT/$d/table.md"

@@ -96,13 +96,23 @@ impl Lab {
     }
 
     /// Every IPv4 route in every table of node `i` except kube-bgp's own (main table,
-    /// `proto 17`), with details, one per line, sorted: what kube-bgp must never touch.
+    /// `proto 17`, and the `nh_info` line `-d` prints under a route naming one of
+    /// kube-bgp's nexthop objects), with details, one per line, sorted: what kube-bgp
+    /// must never touch.
     pub fn foreign_routes4(&self, i: usize) -> Vec<String> {
         let ns = &self.node(i).ns.name;
         let out = super::super::sh(&format!("ip -n {ns} -4 -d -o route show table all"));
+        let ours_nh = |l: &str| {
+            l.trim_start().starts_with("nh_info id ")
+                && l.trim_end().ends_with(" proto 17")
+                && l.split_whitespace()
+                    .nth(2)
+                    .and_then(|id| id.parse::<u32>().ok())
+                    .is_some_and(|id| (0x4b42_0001..=0x4b42_ffff).contains(&id))
+        };
         let mut v: Vec<String> = out
             .lines()
-            .filter(|l| !l.contains(" table main proto 17 "))
+            .filter(|l| !l.contains(" table main proto 17 ") && !ours_nh(l))
             .map(|l| l.trim_end().to_string())
             .collect();
         v.sort();
