@@ -827,7 +827,9 @@ impl Daemon {
         }
     }
 
-    /// Recomputes the plan and applies the differences.
+    /// Recomputes the plan and applies the differences, each part by its owner: the
+    /// BGP identity (router ID, ASN, cluster ID), the listeners, the RIB's policy, the
+    /// originated routes, the peers (and their BFD sessions), the kernel sync's context.
     fn apply_plan(&mut self, registry: &mio::Registry, now: Instant) {
         self.plan_dirty = false;
         let mut plan = cluster::plan(&self.settings, &self.node_name, &self.snapshot);
@@ -835,7 +837,28 @@ impl Daemon {
             gtsm_for_connected_nodes(&mut plan.peers, &self.routes.connected());
         }
         self.counters.plans_applied += 1;
-        // Log each problem once, when it appears; say when it is fixed.
+        self.log_problems(&plan);
+        let Some(me) = plan.identity.clone() else {
+            // BGP cannot run (yet): keep what runs if the local node still exists in
+            // the snapshot; drop node sessions otherwise.
+            self.plan = plan;
+            return;
+        };
+        let reevaluate = self.apply_identity(registry, &me, &plan, now);
+        if let Some(sp) = self.speaker.as_mut() {
+            for (addr, err) in sp.set_listen(registry, &me.listen) {
+                warn!("bgp", "cannot listen on {addr}: {err}");
+            }
+        }
+        self.apply_policy(&plan, reevaluate, now);
+        self.apply_originated(&plan);
+        self.apply_peers(registry, &plan, now);
+        self.routes.set_context(&plan, &self.snapshot, now);
+        self.plan = plan;
+    }
+
+    /// Logs each problem of the plan once, when it appears; says when it is fixed.
+    fn log_problems(&mut self, plan: &Plan) {
         let current: BTreeSet<Problem> = plan.problems.iter().cloned().collect();
         for p in current.difference(&self.logged_problems) {
             warn!("cluster", "{p}");
@@ -844,38 +867,21 @@ impl Daemon {
             info!("cluster", "fixed: {}: {}", p.object, p.field);
         }
         self.logged_problems = current;
+    }
 
-        let Some(me) = plan.identity.clone() else {
-            // BGP cannot run (yet): keep what runs if the local node still exists in
-            // the snapshot; drop node sessions otherwise.
-            self.plan = plan;
-            return;
-        };
-        let local = LocalParams {
-            router_id: me.router_id,
-            local_asn: me.local_asn,
-            port: self.settings.bgp_port,
-            best_v4: me.listen.iter().find_map(|a| match a {
-                IpAddr::V4(v) => Some(*v),
-                _ => None,
-            }),
-            best_v6: me.listen.iter().find_map(|a| match a {
-                IpAddr::V6(v) => Some(*v),
-                _ => None,
-            }),
-            graceful_restart: self.settings.graceful_restart.then(|| {
-                (
-                    self.settings.graceful_restart_time.as_secs().min(4095) as u16,
-                    self.routes.adopted_at_start(),
-                )
-            }),
-            accept_zero_holdtime: self.cfg.accept_zero_holdtime,
-            prefix_limit_restart: self.cfg.prefix_limit_restart,
-            max_send_buffer: self.cfg.max_send_buffer as usize,
-            gtsm: self.cfg.node_ttl_security,
-        };
+    /// The BGP identity: a new speaker (every session restarted) when the router ID,
+    /// ASN or graceful restart changed; otherwise the source addresses and the route
+    /// reflector cluster ID change in place. Returns whether the RIB's routes must be
+    /// re-evaluated (the cluster ID changed).
+    fn apply_identity(
+        &mut self,
+        registry: &mio::Registry,
+        me: &cluster::peers::Identity,
+        plan: &Plan,
+        now: Instant,
+    ) -> bool {
+        let local = self.local_params(me);
         let cluster_id = me.rr_server;
-        let mut reevaluate = false;
         let rebuild = match &self.speaker {
             None => true,
             Some(sp) => {
@@ -899,7 +905,7 @@ impl Daemon {
                     router_id: me.router_id,
                     cluster_id,
                 },
-                Box::new(self.policy_for(&plan)),
+                Box::new(self.policy_for(plan)),
             );
             info!(
                 "bgp",
@@ -913,36 +919,76 @@ impl Daemon {
             self.originated.clear();
             self.policy = None;
             self.speaker = Some(Speaker::new(rib, local));
-        } else if let Some(sp) = self.speaker.as_mut() {
-            sp.local.best_v4 = local.best_v4;
-            sp.local.best_v6 = local.best_v6;
-            // Not negotiated (D1): reflection changes in place, no session is reset.
-            if sp.rib.config().cluster_id != cluster_id {
-                info!(
-                    "bgp",
-                    "route reflector cluster ID {}: sessions kept, routes re-evaluated",
-                    cluster_id
-                        .map(|c| c.to_string())
-                        .unwrap_or_else(|| "removed".into())
-                );
-                sp.rib.set_cluster_id(cluster_id);
-                reevaluate = true;
-            }
+            return false;
         }
-        let policy = self.policy_for(&plan);
+        let Some(sp) = self.speaker.as_mut() else {
+            return false;
+        };
+        sp.local.best_v4 = local.best_v4;
+        sp.local.best_v6 = local.best_v6;
+        // Not negotiated (D1): reflection changes in place, no session is reset.
+        if sp.rib.config().cluster_id == cluster_id {
+            return false;
+        }
+        info!(
+            "bgp",
+            "route reflector cluster ID {}: sessions kept, routes re-evaluated",
+            cluster_id
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "removed".into())
+        );
+        sp.rib.set_cluster_id(cluster_id);
+        true
+    }
+
+    /// The speaker's local parameters for identity `me`.
+    fn local_params(&self, me: &cluster::peers::Identity) -> LocalParams {
+        LocalParams {
+            router_id: me.router_id,
+            local_asn: me.local_asn,
+            port: self.settings.bgp_port,
+            best_v4: me.listen.iter().find_map(|a| match a {
+                IpAddr::V4(v) => Some(*v),
+                _ => None,
+            }),
+            best_v6: me.listen.iter().find_map(|a| match a {
+                IpAddr::V6(v) => Some(*v),
+                _ => None,
+            }),
+            graceful_restart: self.settings.graceful_restart.then(|| {
+                (
+                    self.settings.graceful_restart_time.as_secs().min(4095) as u16,
+                    self.routes.adopted_at_start(),
+                )
+            }),
+            accept_zero_holdtime: self.cfg.accept_zero_holdtime,
+            prefix_limit_restart: self.cfg.prefix_limit_restart,
+            max_send_buffer: self.cfg.max_send_buffer as usize,
+            gtsm: self.cfg.node_ttl_security,
+        }
+    }
+
+    /// The RIB's import and export policy (`force`: re-evaluate every path even if it
+    /// did not change), and since when routes carry GRACEFUL_SHUTDOWN.
+    fn apply_policy(&mut self, plan: &Plan, force: bool, now: Instant) {
+        let policy = self.policy_for(plan);
         let Some(sp) = self.speaker.as_mut() else {
             return;
         };
-        for (addr, err) in sp.set_listen(registry, &me.listen) {
-            warn!("bgp", "cannot listen on {addr}: {err}");
-        }
-        install_policy(sp, &mut self.policy, &self.refusals, policy, reevaluate);
+        install_policy(sp, &mut self.policy, &self.refusals, policy, force);
         let active = self
             .policy
             .as_ref()
             .is_some_and(|p| p.model.graceful_shutdown);
         self.graceful_shutdown_since = active.then(|| self.graceful_shutdown_since.unwrap_or(now));
-        // Originated routes.
+    }
+
+    /// The originated routes (pod CIDRs, service VIPs): those gone are withdrawn, new
+    /// or changed ones announced.
+    fn apply_originated(&mut self, plan: &Plan) {
+        let Some(sp) = self.speaker.as_mut() else {
+            return;
+        };
         let want: BTreeMap<Prefix, Originated> = plan
             .originated
             .iter()
@@ -973,6 +1019,13 @@ impl Daemon {
             }
         }
         self.originated = want;
+    }
+
+    /// The peers: sessions added, changed in place or removed, and their BFD sessions.
+    fn apply_peers(&mut self, registry: &mio::Registry, plan: &Plan, now: Instant) {
+        let Some(sp) = self.speaker.as_mut() else {
+            return;
+        };
         let before = sp.peers.len();
         let t = Instant::now();
         sp.set_peers(registry, &plan.peers, now);
@@ -982,8 +1035,6 @@ impl Daemon {
         if sp.peers.len() != before {
             self.counters.peer_changes += 1;
         }
-        self.routes.set_context(&plan, &self.snapshot, now);
-        self.plan = plan;
     }
 
     /// BFD state changes: a failure of a session that was Up ends its BGP session at
