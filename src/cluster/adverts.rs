@@ -369,8 +369,19 @@ pub(crate) fn vip_routes<'a>(
             set.insert(ip);
         }
     }
+    vip_originated(local, set, problems)
+}
+
+/// The routes for the VIPs `ips` (sorted, distinct), each with the node's best address
+/// of the VIP's family as next hop; a VIP of a family the node has no address of is a
+/// problem.
+pub(crate) fn vip_originated(
+    local: &NodeModel,
+    ips: impl IntoIterator<Item = IpAddr>,
+    problems: &mut Vec<Problem>,
+) -> Vec<Originated> {
     let mut out = Vec::new();
-    for ip in set {
+    for ip in ips {
         match local.best(Afi::of(&ip)) {
             Some(nh) => out.push(Originated {
                 prefix: Prefix::host(ip),

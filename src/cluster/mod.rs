@@ -1,10 +1,13 @@
-//! kube-router's routing semantics, as pure functions of (settings, cluster snapshot).
+//! kube-router's routing semantics, as pure functions of (settings, cluster snapshot,
+//! the kernel facts the rules depend on).
 //!
 //! Owns: who this node is (router ID, ASN, role), which BGP peers should exist, which
 //! routes this node originates (pod CIDRs, service VIPs) and the import/export rules
 //! (as kube-router's routing controller does, with decisions D2, D4, D5, D9 of
 //! docs/differences-from-kube-router.md). Does no I/O and keeps no state between
-//! calls: the daemon recomputes on every change and diffs against what runs.
+//! calls: the daemon recomputes on every change and diffs against what runs. The
+//! kernel facts (connected subnets, local addresses, routes adopted at start) come in
+//! as [`KernelFacts`], so a [`Plan`] is complete: nothing is patched into it after.
 //!
 //! Every problem found in an annotation becomes a [`Problem`] naming the node (or
 //! service), the annotation and what is wrong — never a password — and costs only the
@@ -13,9 +16,13 @@
 pub(crate) mod adverts;
 pub mod node;
 pub mod peers;
+mod replan;
 pub mod rules;
 pub mod values;
 
+pub(crate) use replan::Planner;
+
+use std::collections::BTreeSet;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -85,6 +92,8 @@ pub struct Settings {
     /// `--graceful-shutdown-on-cordon`: announce with GRACEFUL_SHUTDOWN (RFC 8326)
     /// while the local Node is cordoned.
     pub graceful_shutdown_on_cordon: bool,
+    /// `--bgp-node-ttl-security`: GTSM (RFC 5082) for node peers on a connected subnet.
+    pub node_ttl_security: bool,
 }
 
 impl Default for Settings {
@@ -117,6 +126,7 @@ impl Default for Settings {
             global_bfd: None,
             node_bfd: None,
             graceful_shutdown_on_cordon: false,
+            node_ttl_security: false,
         }
     }
 }
@@ -172,6 +182,7 @@ impl Settings {
             global_bfd: c.bfd,
             node_bfd: c.bfd_nodes,
             graceful_shutdown_on_cordon: c.graceful_shutdown_on_cordon,
+            node_ttl_security: c.node_ttl_security,
         }
     }
 
@@ -251,7 +262,22 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Everything the daemon should make true, computed from one cluster snapshot.
+/// What the plan needs to know about this host's kernel, read by the daemon's kernel
+/// side and passed in.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct KernelFacts {
+    /// Locally connected subnets: never imported (D5); node peers on one get GTSM
+    /// with `--bgp-node-ttl-security`.
+    pub connected: Vec<Prefix>,
+    /// This host's interface addresses: never imported as host routes.
+    pub local_addrs: BTreeSet<IpAddr>,
+    /// This run found routes of an earlier run in the kernel and adopted them: with
+    /// graceful restart on, it announces itself as restarting (RFC 4724 §3, the R bit).
+    pub adopted_at_start: bool,
+}
+
+/// Everything the daemon should make true, computed from one cluster snapshot and the
+/// kernel facts.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Plan {
     /// `None` while BGP cannot run (no local Node, no address, no ASN...): the problems
@@ -266,6 +292,9 @@ pub struct Plan {
     pub(crate) node_addrs: Vec<IpAddr>,
     /// What the pod network on this node needs from the cluster.
     pub(crate) pod_network: PodNetwork,
+    /// The graceful-restart capability to announce (`--enable-gr`): restart time in
+    /// seconds and whether this run is restarting (RFC 4724 §3). `None`: no GR.
+    pub(crate) graceful_restart: Option<(u16, bool)>,
 }
 
 /// The cluster facts the node's pod network is built from (`crate::podnet`).
@@ -286,6 +315,11 @@ pub(crate) struct PodNetwork {
 }
 
 impl PodNetwork {
+    /// Whether node `n` has IPv6 (addresses or pod CIDRs).
+    fn has_ipv6(n: &node::NodeModel) -> bool {
+        !n.v6.is_empty() || n.pod_cidrs.iter().any(|p| matches!(p, Prefix::V6(..)))
+    }
+
     fn from_nodes(local_name: &str, nodes: &[node::NodeModel]) -> PodNetwork {
         let local = nodes.iter().find(|n| n.name == local_name);
         let mut cluster_cidrs: Vec<Prefix> = nodes
@@ -307,17 +341,57 @@ impl PodNetwork {
         PodNetwork {
             local_cidrs: local.map(|n| n.pod_cidrs.clone()).unwrap_or_default(),
             local_primary: local.and_then(|n| n.primary),
-            local_ipv6: local.is_some_and(|n| {
-                !n.v6.is_empty() || n.pod_cidrs.iter().any(|p| matches!(p, Prefix::V6(..)))
-            }),
+            local_ipv6: local.is_some_and(PodNetwork::has_ipv6),
             cluster_cidrs,
             node_ips,
         }
     }
 }
 
-/// Computes the plan for the local node `local_name` from a snapshot.
-pub fn plan(settings: &Settings, local_name: &str, snap: &crate::kube::snapshot::Snapshot) -> Plan {
+/// The graceful-restart capability `settings` and `kernel` call for.
+fn graceful_restart(settings: &Settings, kernel: &KernelFacts) -> Option<(u16, bool)> {
+    settings.graceful_restart.then(|| {
+        (
+            settings.graceful_restart_time.as_secs().min(4095) as u16,
+            kernel.adopted_at_start,
+        )
+    })
+}
+
+/// The problem of a local Node not in the snapshot.
+fn local_missing(local_name: &str) -> Problem {
+    Problem::node(
+        local_name,
+        "metadata.name",
+        "the local Node object was not found (set --hostname-override or NODE_NAME)",
+    )
+}
+
+/// The peer list's last touches: one session per address (a node that is also listed
+/// as an external peer stays a node peer; kube-router would configure it twice), and
+/// GTSM for node peers on a connected subnet.
+fn finish_peers(settings: &Settings, kernel: &KernelFacts, peer_list: &mut Vec<peers::PeerPlan>) {
+    let mut seen = BTreeSet::new();
+    peer_list.retain(|p| seen.insert(p.addr));
+    if settings.node_ttl_security {
+        peers::gtsm_for_connected_nodes(peer_list, &kernel.connected);
+    }
+}
+
+/// The import rules' kernel part: connected subnets and the host's own addresses.
+fn apply_kernel_facts(policy: &mut rules::PolicyModel, kernel: &KernelFacts) {
+    policy.connected = kernel.connected.clone();
+    policy.own_addrs.extend(kernel.local_addrs.iter().copied());
+}
+
+/// Computes the plan for the local node `local_name` from a snapshot and the kernel
+/// facts.
+pub fn plan(
+    settings: &Settings,
+    local_name: &str,
+    snap: &crate::kube::snapshot::Snapshot,
+    kernel: &KernelFacts,
+) -> Plan {
     let mut problems = Vec::new();
     let nodes: Vec<node::NodeModel> = snap
         .nodes
@@ -326,11 +400,7 @@ pub fn plan(settings: &Settings, local_name: &str, snap: &crate::kube::snapshot:
         .collect();
     let local = nodes.iter().find(|n| n.name == local_name);
     if local.is_none() {
-        problems.push(Problem::node(
-            local_name,
-            "metadata.name",
-            "the local Node object was not found (set --hostname-override or NODE_NAME)",
-        ));
+        problems.push(local_missing(local_name));
     }
     let node_addrs = nodes.iter().filter_map(|n| n.primary).collect();
     let pod_network = PodNetwork::from_nodes(local_name, &nodes);
@@ -343,15 +413,13 @@ pub fn plan(settings: &Settings, local_name: &str, snap: &crate::kube::snapshot:
             problems,
             node_addrs,
             pod_network,
+            graceful_restart: graceful_restart(settings, kernel),
             ..Plan::default()
         };
     };
     let mut peer_list = peers::node_peers(settings, me, local, &nodes, &mut problems);
     peer_list.extend(peers::external_peers(settings, me, local, &mut problems));
-    // One session per address: a node that is also listed as an external peer stays a
-    // node peer (kube-router would configure it twice).
-    let mut seen = std::collections::BTreeSet::new();
-    peer_list.retain(|p| seen.insert(p.addr));
+    finish_peers(settings, kernel, &mut peer_list);
 
     let slices = adverts::slices_by_service(snap.slices.values());
     let mut originated = adverts::pod_routes(local);
@@ -364,7 +432,7 @@ pub fn plan(settings: &Settings, local_name: &str, snap: &crate::kube::snapshot:
     );
     let vip_set = vips.iter().map(|o| o.prefix).collect();
     originated.extend(vips);
-    let policy = rules::PolicyModel::build(
+    let mut policy = rules::PolicyModel::build(
         settings,
         local,
         &nodes,
@@ -372,6 +440,7 @@ pub fn plan(settings: &Settings, local_name: &str, snap: &crate::kube::snapshot:
         me.rr_server.is_some(),
         &mut problems,
     );
+    apply_kernel_facts(&mut policy, kernel);
     problems.sort();
     problems.dedup();
     Plan {
@@ -382,6 +451,7 @@ pub fn plan(settings: &Settings, local_name: &str, snap: &crate::kube::snapshot:
         problems,
         node_addrs,
         pod_network,
+        graceful_restart: graceful_restart(settings, kernel),
     }
 }
 
@@ -426,7 +496,7 @@ mod tests {
             cluster_asn: 64512,
             ..Settings::default()
         };
-        let p = plan(&settings, "a", &snap);
+        let p = plan(&settings, "a", &snap, &KernelFacts::default());
         let ip = |s: &str| -> IpAddr { s.parse().expect("ip") };
         let mut addrs = p.node_addrs.clone();
         addrs.sort();
@@ -439,5 +509,121 @@ mod tests {
                 .map(|s| ip(s))
                 .collect();
         assert_eq!(ips, want);
+    }
+
+    fn two_nodes() -> crate::kube::snapshot::Snapshot {
+        let mut snap = crate::kube::snapshot::Snapshot::new();
+        for (n, ip) in [("a", "10.0.0.1"), ("b", "10.0.0.2"), ("c", "10.9.0.3")] {
+            snap.nodes.insert(n.into(), node(n, &[("InternalIP", ip)]));
+        }
+        snap
+    }
+
+    fn facts(connected: &[&str], addrs: &[&str], adopted: bool) -> KernelFacts {
+        KernelFacts {
+            connected: connected
+                .iter()
+                .map(|s| s.parse().expect("prefix"))
+                .collect(),
+            local_addrs: addrs.iter().map(|s| s.parse().expect("ip")).collect(),
+            adopted_at_start: adopted,
+        }
+    }
+
+    /// With `--bgp-node-ttl-security` the plan's node peers on a connected subnet carry
+    /// GTSM; without the flag, or off the subnet, they keep the normal TTL.
+    #[test]
+    fn gtsm_comes_from_the_connected_subnets_given() {
+        let snap = two_nodes();
+        let kernel = facts(&["10.0.0.0/24"], &[], false);
+        let ttls = |settings: &Settings| -> Vec<(String, Option<u8>, Option<u8>)> {
+            plan(settings, "a", &snap, &kernel)
+                .peers
+                .iter()
+                .map(|p| (p.addr.to_string(), p.ttl, p.min_ttl))
+                .collect()
+        };
+        let mut settings = Settings::default();
+        assert_eq!(
+            ttls(&settings),
+            vec![
+                ("10.0.0.2".into(), None, None),
+                ("10.9.0.3".into(), None, None)
+            ]
+        );
+        settings.node_ttl_security = true;
+        assert_eq!(
+            ttls(&settings),
+            vec![
+                ("10.0.0.2".into(), Some(255), Some(255)),
+                ("10.9.0.3".into(), None, None)
+            ]
+        );
+        // A default route is no connected subnet.
+        let p = plan(&settings, "a", &snap, &facts(&["0.0.0.0/0"], &[], false));
+        assert!(p.peers.iter().all(|p| p.ttl.is_none()));
+    }
+
+    /// The import rules hold the kernel's connected subnets and local addresses: a
+    /// connected subnet and a host route to a local address are refused.
+    #[test]
+    fn policy_holds_the_kernel_facts_given() {
+        let snap = two_nodes();
+        let settings = Settings::default();
+        let kernel = facts(&["192.168.7.0/24"], &["192.168.7.1"], false);
+        let p = plan(&settings, "a", &snap, &kernel);
+        assert_eq!(p.policy.connected, kernel.connected);
+        let ip = |s: &str| -> IpAddr { s.parse().expect("ip") };
+        assert!(p.policy.own_addrs.contains(&ip("192.168.7.1")));
+        assert!(
+            p.policy.own_addrs.contains(&ip("10.0.0.1")),
+            "the Node's own"
+        );
+        let pfx = |s: &str| -> Prefix { s.parse().expect("prefix") };
+        assert_eq!(
+            p.policy.import(false, &pfx("192.168.7.0/24"), None),
+            Err(rules::Reject::ConnectedSubnet)
+        );
+        assert_eq!(
+            p.policy.import(false, &pfx("192.168.7.1/32"), None),
+            Err(rules::Reject::OwnAddress)
+        );
+        let bare = plan(&settings, "a", &snap, &KernelFacts::default());
+        assert!(bare.policy.connected.is_empty());
+        assert!(
+            bare.policy
+                .import(false, &pfx("192.168.7.0/24"), None)
+                .is_ok()
+        );
+    }
+
+    /// The graceful-restart capability: off without `--enable-gr`; with it, the
+    /// restart time and the R bit from whether routes were adopted at start, also while
+    /// BGP cannot run yet (no local Node).
+    #[test]
+    fn graceful_restart_comes_from_settings_and_adoption() {
+        let snap = two_nodes();
+        let mut settings = Settings::default();
+        let adopted = facts(&[], &[], true);
+        assert_eq!(plan(&settings, "a", &snap, &adopted).graceful_restart, None);
+        settings.graceful_restart = true;
+        settings.graceful_restart_time = Duration::from_secs(120);
+        assert_eq!(
+            plan(&settings, "a", &snap, &adopted).graceful_restart,
+            Some((120, true))
+        );
+        assert_eq!(
+            plan(&settings, "a", &snap, &KernelFacts::default()).graceful_restart,
+            Some((120, false))
+        );
+        let absent = plan(&settings, "zz", &snap, &adopted);
+        assert!(absent.identity.is_none());
+        assert_eq!(absent.graceful_restart, Some((120, true)));
+        settings.graceful_restart_time = Duration::from_secs(100_000);
+        assert_eq!(
+            plan(&settings, "a", &snap, &adopted).graceful_restart,
+            Some((4095, true)),
+            "the capability's 12-bit field"
+        );
     }
 }

@@ -14,7 +14,7 @@ use super::node::NodeModel;
 use super::values;
 use super::{Problem, RouterIdSetting, Settings};
 use crate::config::{Bfd, Password};
-use crate::prefix::Afi;
+use crate::prefix::{Afi, Prefix};
 
 pub(crate) const ANN_PEERS: &str = "kube-router.io/peers";
 pub(crate) const ANN_PEER_IPS: &str = "kube-router.io/peer.ips";
@@ -34,9 +34,14 @@ pub(crate) const NODE_HOLD_TIME: u16 = 90;
 /// more (unlimited when that is 0).
 pub(crate) const NODE_PREFIX_MARGIN: u32 = 64;
 
-/// The prefix limit (per family) for a node peer, see [`NODE_PREFIX_MARGIN`].
-pub(crate) fn node_prefix_limit(settings: &Settings, nodes: &[NodeModel], peer: &NodeModel) -> u32 {
-    let owned: usize = nodes.iter().map(|n| n.owned_cidrs.len()).sum();
+/// How many pod CIDRs the cluster's nodes own, counted as [`node_prefix_limit`] needs.
+pub(crate) fn owned_cidr_total(nodes: &[NodeModel]) -> usize {
+    nodes.iter().map(|n| n.owned_cidrs.len()).sum()
+}
+
+/// The prefix limit (per family) for a node peer, see [`NODE_PREFIX_MARGIN`]; `owned` is
+/// [`owned_cidr_total`] of the cluster's nodes.
+pub(crate) fn node_prefix_limit(settings: &Settings, owned: usize, peer: &NodeModel) -> u32 {
     let base = u32::try_from(owned)
         .unwrap_or(u32::MAX)
         .saturating_mul(2)
@@ -101,8 +106,8 @@ pub struct PeerPlan {
     pub kind: PeerKind,
     /// Most prefixes per family the peer may send; 0 = unlimited.
     pub(crate) prefix_limit: u32,
-    /// GTSM (RFC 5082): drop packets from the peer with a TTL below this (set by the
-    /// daemon for directly connected nodes with `--bgp-node-ttl-security`).
+    /// GTSM (RFC 5082): drop packets from the peer with a TTL below this (set for
+    /// directly connected nodes with `--bgp-node-ttl-security`).
     pub(crate) min_ttl: Option<u8>,
     /// BFD protects this session: `--enable-bfd` for global peers, the peer's `bfd:`
     /// block for annotation peers, `--enable-bfd-nodes` for node peers. The daemon runs
@@ -229,6 +234,12 @@ fn client_of(n: &NodeModel) -> Option<Ipv4Addr> {
     }
 }
 
+/// Whether this node takes part in node-to-node peering at all: iBGP enabled and its
+/// own RR annotations readable.
+pub(crate) fn node_peering_on(settings: &Settings, local: &NodeModel) -> bool {
+    settings.enable_ibgp && !rr_annotation_broken(local)
+}
+
 /// Node-to-node peers (kube-router's full mesh and route reflectors, with D2 cluster-ID matching and D4 fixed peer ASN).
 pub(crate) fn node_peers(
     settings: &Settings,
@@ -237,86 +248,112 @@ pub(crate) fn node_peers(
     nodes: &[NodeModel],
     problems: &mut Vec<Problem>,
 ) -> Vec<PeerPlan> {
-    let mut out = Vec::new();
-    if !settings.enable_ibgp || rr_annotation_broken(local) {
-        return out;
+    if !node_peering_on(settings, local) {
+        return Vec::new();
     }
-    for n in nodes {
-        if n.name == me.node {
-            continue;
-        }
-        let Some(primary) = n.primary else {
-            continue;
-        };
-        if primary == me.primary || rr_annotation_broken(n) {
-            continue;
-        }
-        let remote_client_of = client_of(n);
-        let remote_is_server = n.rr_server.is_some();
-        let rr_client = match (me.rr_server, me.rr_client) {
-            // A client peers only with servers of its own cluster ID (D2).
-            (None, Some(id)) => {
-                if n.rr_server != Some(id) {
-                    continue;
-                }
-                false
-            }
-            // A server: its clients (same ID), other servers, unannotated nodes.
-            (Some(id), _) => match remote_client_of {
-                Some(cid) if cid == id => true,
-                Some(_) => continue,
-                None => false,
-            },
-            // Unannotated: other unannotated nodes and servers (clients never peer back).
-            (None, None) => {
-                if remote_client_of.is_some() && !remote_is_server {
-                    continue;
-                }
-                false
-            }
-        };
-        if !settings.nodes_full_mesh {
-            match n.asn {
-                Some(a) if a == me.local_asn => {}
-                _ => continue,
-            }
-        }
-        if std::mem::discriminant(&primary) != std::mem::discriminant(&me.primary) {
-            problems.push(Problem::node(
-                &n.name,
-                "status.addresses",
-                format!(
-                    "primary IP {primary} is not of the local node's family ({}); not peering",
-                    me.primary
-                ),
-            ));
-            continue;
-        }
-        let families: Vec<Afi> = n
-            .families()
-            .into_iter()
-            .filter(|f| me.families.contains(f))
-            .collect();
-        out.push(PeerPlan {
-            addr: primary,
-            port: settings.bgp_port,
-            remote_asn: me.local_asn,
-            local_asn: me.local_asn,
-            local_addr: Some(me.primary),
-            password: settings.node_password.clone(),
-            ttl: None,
-            hold_time: NODE_HOLD_TIME,
-            rr_client,
-            families,
-            kind: PeerKind::Node {
-                name: n.name.clone(),
-            },
-            prefix_limit: node_prefix_limit(settings, nodes, n),
-            min_ttl: None,
-            bfd: settings.node_bfd,
-        });
+    let owned = owned_cidr_total(nodes);
+    nodes
+        .iter()
+        .filter_map(|n| node_peer(settings, me, n, owned, problems))
+        .collect()
+}
+
+/// The session to node `n`, if this node (`me`, with node peering on) should have one;
+/// `owned` is [`owned_cidr_total`] of the cluster's nodes.
+pub(crate) fn node_peer(
+    settings: &Settings,
+    me: &Identity,
+    n: &NodeModel,
+    owned: usize,
+    problems: &mut Vec<Problem>,
+) -> Option<PeerPlan> {
+    if n.name == me.node {
+        return None;
     }
-    out
+    let primary = n.primary?;
+    if primary == me.primary || rr_annotation_broken(n) {
+        return None;
+    }
+    let remote_client_of = client_of(n);
+    let remote_is_server = n.rr_server.is_some();
+    let rr_client = match (me.rr_server, me.rr_client) {
+        // A client peers only with servers of its own cluster ID (D2).
+        (None, Some(id)) => {
+            if n.rr_server != Some(id) {
+                return None;
+            }
+            false
+        }
+        // A server: its clients (same ID), other servers, unannotated nodes.
+        (Some(id), _) => match remote_client_of {
+            Some(cid) if cid == id => true,
+            Some(_) => return None,
+            None => false,
+        },
+        // Unannotated: other unannotated nodes and servers (clients never peer back).
+        (None, None) => {
+            if remote_client_of.is_some() && !remote_is_server {
+                return None;
+            }
+            false
+        }
+    };
+    if !settings.nodes_full_mesh {
+        match n.asn {
+            Some(a) if a == me.local_asn => {}
+            _ => return None,
+        }
+    }
+    if std::mem::discriminant(&primary) != std::mem::discriminant(&me.primary) {
+        problems.push(Problem::node(
+            &n.name,
+            "status.addresses",
+            format!(
+                "primary IP {primary} is not of the local node's family ({}); not peering",
+                me.primary
+            ),
+        ));
+        return None;
+    }
+    let families: Vec<Afi> = n
+        .families()
+        .into_iter()
+        .filter(|f| me.families.contains(f))
+        .collect();
+    Some(PeerPlan {
+        addr: primary,
+        port: settings.bgp_port,
+        remote_asn: me.local_asn,
+        local_asn: me.local_asn,
+        local_addr: Some(me.primary),
+        password: settings.node_password.clone(),
+        ttl: None,
+        hold_time: NODE_HOLD_TIME,
+        rr_client,
+        families,
+        kind: PeerKind::Node {
+            name: n.name.clone(),
+        },
+        prefix_limit: node_prefix_limit(settings, owned, n),
+        min_ttl: None,
+        bfd: settings.node_bfd,
+    })
+}
+
+/// `--bgp-node-ttl-security`: GTSM (RFC 5082) for node peers on a subnet this node is
+/// directly connected to: packets go out with TTL 255 and the kernel drops the peer's
+/// packets that arrive with less, which no sender more than one hop away can produce.
+/// Nodes behind a router keep the normal TTL (GTSM would refuse them).
+pub(crate) fn gtsm_for_connected_nodes(peers: &mut [PeerPlan], connected: &[Prefix]) {
+    for p in peers.iter_mut().filter(|p| p.kind.is_node()) {
+        if connected
+            .iter()
+            .any(|c| !c.is_default() && c.contains_addr(&p.addr))
+        {
+            p.ttl = Some(255);
+            p.min_ttl = Some(255);
+        }
+    }
 }
 
 /// One external peer before the per-node details (source address, families) are added.

@@ -390,8 +390,14 @@ fn node_peers_get_a_prefix_limit_from_the_clusters_pod_cidrs_and_the_mesh_passwo
         max_prefixes: 0,
         ..st.clone()
     };
-    assert_eq!(node_prefix_limit(&unlimited, &nodes, &nodes[2]), 0);
-    assert_eq!(node_prefix_limit(&unlimited, &nodes, &nodes[1]), 74);
+    assert_eq!(
+        node_prefix_limit(&unlimited, owned_cidr_total(&nodes), &nodes[2]),
+        0
+    );
+    assert_eq!(
+        node_prefix_limit(&unlimited, owned_cidr_total(&nodes), &nodes[1]),
+        74
+    );
     // External peers get --bgp-max-prefixes and never the mesh password.
     let ext = Settings {
         global_peers: vec![GlobalPeer {
@@ -594,4 +600,49 @@ fn bfd_reaches_each_kind_of_peer_plan() {
     let p = external_peers(&Settings::default(), &id, &local, &mut vec![]);
     assert_eq!(p[0].bfd.map(|b| b.detection_multiplier), Some(5));
     assert_eq!(p[1].bfd, None);
+}
+
+fn peer_at(addr: &str, kind: PeerKind) -> PeerPlan {
+    PeerPlan {
+        addr: addr.parse().expect("addr"),
+        port: 179,
+        remote_asn: 64512,
+        local_asn: 64512,
+        local_addr: None,
+        password: None,
+        ttl: None,
+        hold_time: 90,
+        rr_client: false,
+        families: Vec::new(),
+        kind,
+        prefix_limit: 0,
+        min_ttl: None,
+        bfd: None,
+    }
+}
+
+#[test]
+fn gtsm_applies_to_node_peers_on_a_connected_subnet_only() {
+    let node = |n: &str| PeerKind::Node { name: n.into() };
+    let mut peers = vec![
+        peer_at("10.0.0.2", node("near")),
+        peer_at("10.9.0.2", node("routed")),
+        peer_at("10.0.0.7", PeerKind::Global),
+        peer_at("fd00::2", node("near6")),
+    ];
+    let connected: Vec<Prefix> = ["10.0.0.0/24", "fd00::/64", "0.0.0.0/0"]
+        .iter()
+        .map(|s| s.parse().expect("prefix"))
+        .collect();
+    gtsm_for_connected_nodes(&mut peers, &connected);
+    let gtsm: Vec<(Option<u8>, Option<u8>)> = peers.iter().map(|p| (p.ttl, p.min_ttl)).collect();
+    assert_eq!(
+        gtsm,
+        vec![
+            (Some(255), Some(255)),
+            (None, None),
+            (None, None),
+            (Some(255), Some(255))
+        ]
+    );
 }

@@ -263,6 +263,14 @@ impl SpecialSpace {
     }
 }
 
+/// A node's addresses as pod CIDR owner: its IPv4 ones, then its IPv6 ones.
+pub(crate) fn owner_addrs(n: &NodeModel) -> Vec<IpAddr> {
+    n.v4.iter()
+        .map(|a| IpAddr::V4(*a))
+        .chain(n.v6.iter().map(|a| IpAddr::V6(*a)))
+        .collect()
+}
+
 /// Every node's pod CIDRs (as the API assigns them) with that node's addresses, indexed
 /// for longest-match lookups: a lookup costs one map probe per distinct CIDR length, not
 /// a scan of every node.
@@ -290,6 +298,38 @@ impl PodCidrOwners {
         lengths.sort_unstable_by(|a, b| b.cmp(a));
         lengths.dedup();
         PodCidrOwners { by_cidr, lengths }
+    }
+
+    /// The index of `nodes`' owned pod CIDRs with each owner's addresses.
+    pub(crate) fn of_nodes(nodes: &[NodeModel]) -> PodCidrOwners {
+        PodCidrOwners::new(nodes.iter().flat_map(|n| {
+            let addrs = owner_addrs(n);
+            n.owned_cidrs
+                .iter()
+                .map(move |p| (*p, addrs.clone()))
+                .collect::<Vec<_>>()
+        }))
+    }
+
+    /// Sets the owners' addresses of `cidr` (`None`: no node owns it any more), as
+    /// [`PodCidrOwners::new`] would have merged them.
+    pub(crate) fn set(&mut self, cidr: Prefix, addrs: Option<Vec<IpAddr>>) {
+        let len = cidr.len();
+        match addrs {
+            Some(a) => {
+                self.by_cidr.insert(cidr, a);
+                if let Err(at) = self.lengths.binary_search_by(|l| len.cmp(l)) {
+                    self.lengths.insert(at, len);
+                }
+            }
+            None => {
+                if self.by_cidr.remove(&cidr).is_some()
+                    && !self.by_cidr.keys().any(|k| k.len() == len)
+                {
+                    self.lengths.retain(|l| *l != len);
+                }
+            }
+        }
     }
 
     /// The most specific pod CIDR covering `p`, with its owners' addresses.
@@ -341,6 +381,19 @@ impl PolicyModel {
         settings: &Settings,
         local: &NodeModel,
         nodes: &[NodeModel],
+        vips: BTreeSet<Prefix>,
+        rr_server: bool,
+        problems: &mut Vec<Problem>,
+    ) -> PolicyModel {
+        let owners = PodCidrOwners::of_nodes(nodes);
+        PolicyModel::with_owners(settings, local, owners, vips, rr_server, problems)
+    }
+
+    /// [`PolicyModel::build`] with the pod CIDR owners already indexed.
+    pub(crate) fn with_owners(
+        settings: &Settings,
+        local: &NodeModel,
+        owners: PodCidrOwners,
         vips: BTreeSet<Prefix>,
         rr_server: bool,
         problems: &mut Vec<Problem>,
@@ -402,17 +455,6 @@ impl PolicyModel {
                 )),
             }
         }
-        let owners = PodCidrOwners::new(nodes.iter().flat_map(|n| {
-            let addrs: Vec<IpAddr> =
-                n.v4.iter()
-                    .map(|a| IpAddr::V4(*a))
-                    .chain(n.v6.iter().map(|a| IpAddr::V6(*a)))
-                    .collect();
-            n.owned_cidrs
-                .iter()
-                .map(move |p| (*p, addrs.clone()))
-                .collect::<Vec<_>>()
-        }));
         let own_addrs = local
             .v4
             .iter()

@@ -102,6 +102,8 @@ pub struct Daemon {
     pub settings: Settings,
     pub(crate) node_name: String,
     pub snapshot: Snapshot,
+    /// Replans only what the snapshot's changes reach (`cluster::plan` incrementally).
+    planner: cluster::Planner,
     pub plan: Plan,
     pub speaker: Option<Speaker>,
     /// BFD sessions of the BGP peers that have BFD configured.
@@ -294,6 +296,7 @@ impl Daemon {
             settings,
             node_name,
             snapshot: Snapshot::new(),
+            planner: cluster::Planner::new(),
             plan: Plan::default(),
             speaker: None,
             bfd: bfd_link::BfdLink::new(bfd_seed()),
@@ -780,22 +783,6 @@ fn open_http(
     Server::new(l, base, registry, limits).ok()
 }
 
-/// `--bgp-node-ttl-security`: GTSM (RFC 5082) for node peers on a subnet this node is
-/// directly connected to: packets go out with TTL 255 and the kernel drops the peer's
-/// packets that arrive with less, which no sender more than one hop away can produce.
-/// Nodes behind a router keep the normal TTL (GTSM would refuse them).
-fn gtsm_for_connected_nodes(peers: &mut [cluster::peers::PeerPlan], connected: &[Prefix]) {
-    for p in peers.iter_mut().filter(|p| p.kind.is_node()) {
-        if connected
-            .iter()
-            .any(|c| !c.is_default() && c.contains_addr(&p.addr))
-        {
-            p.ttl = Some(255);
-            p.min_ttl = Some(255);
-        }
-    }
-}
-
 impl Daemon {
     /// API events, drained from the reader threads' channel.
     fn on_kube_events(&mut self, events: impl Iterator<Item = KubeEvent>) {
@@ -832,10 +819,14 @@ impl Daemon {
     /// originated routes, the peers (and their BFD sessions), the kernel sync's context.
     fn apply_plan(&mut self, registry: &mio::Registry, now: Instant) {
         self.plan_dirty = false;
-        let mut plan = cluster::plan(&self.settings, &self.node_name, &self.snapshot);
-        if self.cfg.node_ttl_security {
-            gtsm_for_connected_nodes(&mut plan.peers, &self.routes.connected());
-        }
+        let facts = cluster::KernelFacts {
+            connected: self.routes.connected(),
+            local_addrs: self.routes.local_addrs().clone(),
+            adopted_at_start: self.routes.adopted_at_start(),
+        };
+        let plan = self
+            .planner
+            .plan(&self.settings, &self.node_name, &mut self.snapshot, &facts);
         self.counters.plans_applied += 1;
         self.log_problems(&plan);
         let Some(me) = plan.identity.clone() else {
@@ -880,7 +871,7 @@ impl Daemon {
         plan: &Plan,
         now: Instant,
     ) -> bool {
-        let local = self.local_params(me);
+        let local = self.local_params(me, plan);
         let cluster_id = me.rr_server;
         let rebuild = match &self.speaker {
             None => true,
@@ -941,8 +932,8 @@ impl Daemon {
         true
     }
 
-    /// The speaker's local parameters for identity `me`.
-    fn local_params(&self, me: &cluster::peers::Identity) -> LocalParams {
+    /// The speaker's local parameters for identity `me` under `plan`.
+    fn local_params(&self, me: &cluster::peers::Identity, plan: &Plan) -> LocalParams {
         LocalParams {
             router_id: me.router_id,
             local_asn: me.local_asn,
@@ -955,12 +946,7 @@ impl Daemon {
                 IpAddr::V6(v) => Some(*v),
                 _ => None,
             }),
-            graceful_restart: self.settings.graceful_restart.then(|| {
-                (
-                    self.settings.graceful_restart_time.as_secs().min(4095) as u16,
-                    self.routes.adopted_at_start(),
-                )
-            }),
+            graceful_restart: plan.graceful_restart,
             accept_zero_holdtime: self.cfg.accept_zero_holdtime,
             prefix_limit_restart: self.cfg.prefix_limit_restart,
             max_send_buffer: self.cfg.max_send_buffer as usize,
@@ -1069,10 +1055,6 @@ impl Daemon {
         let mut model = plan.policy.clone();
         // A stop without graceful restart drains whatever the plan says (RFC 8326).
         model.graceful_shutdown |= self.stop_drain.active();
-        model.connected = self.routes.connected();
-        model
-            .own_addrs
-            .extend(self.routes.local_addrs().iter().copied());
         rib_policy::KubePolicy {
             model,
             node_peers,
@@ -1186,57 +1168,5 @@ impl Daemon {
         self.plan.identity.is_some()
             && self.speaker.is_some()
             && self.last_heartbeat.elapsed() < self.cfg.routes_sync_period + Duration::from_secs(5)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cluster::peers::{PeerKind, PeerPlan};
-
-    fn plan(addr: &str, kind: PeerKind) -> PeerPlan {
-        PeerPlan {
-            addr: addr.parse().expect("addr"),
-            port: 179,
-            remote_asn: 64512,
-            local_asn: 64512,
-            local_addr: None,
-            password: None,
-            ttl: None,
-            hold_time: 90,
-            rr_client: false,
-            families: Vec::new(),
-            kind,
-            prefix_limit: 0,
-            min_ttl: None,
-            bfd: None,
-        }
-    }
-
-    #[test]
-    fn gtsm_applies_to_node_peers_on_a_connected_subnet_only() {
-        let node = |n: &str| PeerKind::Node { name: n.into() };
-        let mut peers = vec![
-            plan("10.0.0.2", node("near")),
-            plan("10.9.0.2", node("routed")),
-            plan("10.0.0.7", PeerKind::Global),
-            plan("fd00::2", node("near6")),
-        ];
-        let connected: Vec<Prefix> = ["10.0.0.0/24", "fd00::/64", "0.0.0.0/0"]
-            .iter()
-            .map(|s| s.parse().expect("prefix"))
-            .collect();
-        gtsm_for_connected_nodes(&mut peers, &connected);
-        let gtsm: Vec<(Option<u8>, Option<u8>)> =
-            peers.iter().map(|p| (p.ttl, p.min_ttl)).collect();
-        assert_eq!(
-            gtsm,
-            vec![
-                (Some(255), Some(255)),
-                (None, None),
-                (None, None),
-                (Some(255), Some(255))
-            ]
-        );
     }
 }

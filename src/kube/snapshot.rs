@@ -4,9 +4,11 @@
 //! and EndpointSlices by namespace/name, plus each resource's sync state). Pure: no I/O,
 //! no threads. An `Unreachable` state never clears objects: the last good snapshot
 //! stays until a relist replaces it. Objects are kept as `KubeObject::into_kept` makes
-//! them, so a write that changes nothing kube-bgp reads is not a change.
+//! them, so a write that changes nothing kube-bgp reads is not a change. Records which
+//! objects changed ([`SnapshotChanges`]) until the planner takes them, so a replan
+//! recomputes only what they affect.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::objects::{EndpointSlice, KubeObject, Node, ResourceKind, Service};
 
@@ -61,6 +63,41 @@ impl std::fmt::Display for NsName {
     }
 }
 
+/// The keys of the objects added, changed or deleted since the changes were last taken.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnapshotChanges {
+    pub nodes: BTreeSet<String>,
+    pub services: BTreeSet<NsName>,
+    pub slices: BTreeSet<NsName>,
+    /// Too many keys to track (more than [`MAX_TRACKED_CHANGES`]): treat every object
+    /// as changed.
+    pub everything: bool,
+}
+
+/// Most changed keys kept between two takes; past it only `everything` is kept, so
+/// relists that are never planned cost no memory beyond the objects themselves.
+pub const MAX_TRACKED_CHANGES: usize = 100_000;
+
+impl SnapshotChanges {
+    fn len(&self) -> usize {
+        self.nodes.len() + self.services.len() + self.slices.len()
+    }
+
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        !self.everything && self.len() == 0
+    }
+
+    fn bound(&mut self) {
+        if self.len() > MAX_TRACKED_CHANGES {
+            *self = SnapshotChanges {
+                everything: true,
+                ..SnapshotChanges::default()
+            };
+        }
+    }
+}
+
 /// Last known state of the watched resources.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
@@ -71,6 +108,8 @@ pub struct Snapshot {
     pub states: BTreeMap<ResourceKind, SyncState>,
     /// Whether each kind has been listed at least once (data present).
     pub listed: BTreeMap<ResourceKind, bool>,
+    /// What changed since [`Snapshot::take_changes`] was last called.
+    changes: SnapshotChanges,
 }
 
 impl Snapshot {
@@ -90,6 +129,12 @@ impl Snapshot {
                 false
             }
         }
+    }
+
+    /// The objects changed since the last call (every object the first time). Objects
+    /// changed through the public maps instead of [`Snapshot::apply`] are not seen.
+    pub fn take_changes(&mut self) -> SnapshotChanges {
+        std::mem::take(&mut self.changes)
     }
 
     /// True once every watched kind has been listed at least once.
@@ -137,30 +182,47 @@ impl Snapshot {
         }
         self.listed.insert(kind, true);
         self.states.insert(kind, SyncState::Synced);
-        match kind {
-            ResourceKind::Node => swap_if_changed(&mut self.nodes, nodes),
-            ResourceKind::Service => swap_if_changed(&mut self.services, services),
-            ResourceKind::EndpointSlice => swap_if_changed(&mut self.slices, slices),
-        }
+        let ch = &mut self.changes;
+        let changed = match kind {
+            ResourceKind::Node => swap_if_changed(&mut self.nodes, nodes, &mut ch.nodes),
+            ResourceKind::Service => {
+                swap_if_changed(&mut self.services, services, &mut ch.services)
+            }
+            ResourceKind::EndpointSlice => {
+                swap_if_changed(&mut self.slices, slices, &mut ch.slices)
+            }
+        };
+        ch.bound();
+        changed
     }
 
     fn upsert(&mut self, o: KubeObject) -> bool {
-        match o.into_kept() {
-            KubeObject::Node(n) => insert_if_changed(&mut self.nodes, n.metadata.name.clone(), n),
-            KubeObject::Service(s) => insert_if_changed(&mut self.services, key(&s.metadata), s),
-            KubeObject::EndpointSlice(s) => {
-                insert_if_changed(&mut self.slices, key(&s.metadata), s)
+        let ch = &mut self.changes;
+        let changed = match o.into_kept() {
+            KubeObject::Node(n) => {
+                insert_if_changed(&mut self.nodes, n.metadata.name.clone(), n, &mut ch.nodes)
             }
-        }
+            KubeObject::Service(s) => {
+                insert_if_changed(&mut self.services, key(&s.metadata), s, &mut ch.services)
+            }
+            KubeObject::EndpointSlice(s) => {
+                insert_if_changed(&mut self.slices, key(&s.metadata), s, &mut ch.slices)
+            }
+        };
+        ch.bound();
+        changed
     }
 
     fn delete(&mut self, o: &KubeObject) -> bool {
         let m = o.metadata();
-        match o.kind() {
-            ResourceKind::Node => self.nodes.remove(&m.name).is_some(),
-            ResourceKind::Service => self.services.remove(&key(m)).is_some(),
-            ResourceKind::EndpointSlice => self.slices.remove(&key(m)).is_some(),
-        }
+        let ch = &mut self.changes;
+        let changed = match o.kind() {
+            ResourceKind::Node => remove_noted(&mut self.nodes, m.name.clone(), &mut ch.nodes),
+            ResourceKind::Service => remove_noted(&mut self.services, key(m), &mut ch.services),
+            ResourceKind::EndpointSlice => remove_noted(&mut self.slices, key(m), &mut ch.slices),
+        };
+        ch.bound();
+        changed
     }
 }
 
@@ -169,24 +231,77 @@ fn key(m: &super::objects::ObjectMeta) -> NsName {
 }
 
 /// Inserts `v` unless an equal value is there (values are kept objects: see
-/// `KubeObject::into_kept`).
-fn insert_if_changed<K: Ord, V: PartialEq>(map: &mut BTreeMap<K, V>, k: K, v: V) -> bool {
+/// `KubeObject::into_kept`); a change is noted in `changed`.
+fn insert_if_changed<K: Ord + Clone, V: PartialEq>(
+    map: &mut BTreeMap<K, V>,
+    k: K,
+    v: V,
+    changed: &mut BTreeSet<K>,
+) -> bool {
     match map.get(&k) {
         Some(old) if *old == v => false,
         _ => {
+            changed.insert(k.clone());
             map.insert(k, v);
             true
         }
     }
 }
 
-fn swap_if_changed<K: Ord, V: PartialEq>(map: &mut BTreeMap<K, V>, new: BTreeMap<K, V>) -> bool {
-    if *map == new {
-        false
-    } else {
-        *map = new;
+/// Removes `k`; a removal is noted in `changed`.
+fn remove_noted<K: Ord, V>(map: &mut BTreeMap<K, V>, k: K, changed: &mut BTreeSet<K>) -> bool {
+    if map.remove(&k).is_some() {
+        changed.insert(k);
         true
+    } else {
+        false
     }
+}
+
+/// Replaces `map` by `new` unless they are equal; the keys added, removed or changed
+/// are noted in `changed` (one merge of the two sorted maps).
+fn swap_if_changed<K: Ord + Clone, V: PartialEq>(
+    map: &mut BTreeMap<K, V>,
+    new: BTreeMap<K, V>,
+    changed: &mut BTreeSet<K>,
+) -> bool {
+    if *map == new {
+        return false;
+    }
+    let mut old = map.iter().peekable();
+    let mut fresh = new.iter().peekable();
+    loop {
+        match (old.peek(), fresh.peek()) {
+            (None, None) => break,
+            (Some((k, _)), None) => {
+                changed.insert((*k).clone());
+                old.next();
+            }
+            (None, Some((k, _))) => {
+                changed.insert((*k).clone());
+                fresh.next();
+            }
+            (Some((ko, vo)), Some((kn, vn))) => match ko.cmp(kn) {
+                std::cmp::Ordering::Less => {
+                    changed.insert((*ko).clone());
+                    old.next();
+                }
+                std::cmp::Ordering::Greater => {
+                    changed.insert((*kn).clone());
+                    fresh.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    if vo != vn {
+                        changed.insert((*ko).clone());
+                    }
+                    old.next();
+                    fresh.next();
+                }
+            },
+        }
+    }
+    *map = new;
+    true
 }
 
 #[cfg(test)]
@@ -318,6 +433,72 @@ mod tests {
         sl.metadata.labels.insert("other".into(), "1".into());
         assert!(s.apply(KubeEvent::Upsert(KubeObject::EndpointSlice(sl))));
         assert_eq!(s.slices_for_service("a", "web").count(), 1);
+    }
+
+    /// Every change is recorded by key until taken; writes that change nothing are not;
+    /// a relist records only the objects it added, changed or removed.
+    #[test]
+    fn changes_are_recorded_until_taken() {
+        let mut s = Snapshot::new();
+        s.apply(KubeEvent::Replaced {
+            kind: ResourceKind::Node,
+            objects: vec![node("a", "1"), node("b", "1")],
+        });
+        s.apply(KubeEvent::Upsert(slice("ns", "web-1", "web")));
+        let ch = s.take_changes();
+        assert_eq!(ch.nodes.iter().collect::<Vec<_>>(), vec!["a", "b"]);
+        assert_eq!(
+            ch.slices.into_iter().collect::<Vec<_>>(),
+            vec![NsName::new("ns", "web-1")]
+        );
+        assert!(ch.services.is_empty() && !ch.everything);
+        assert!(s.take_changes().is_empty());
+        // A heartbeat changes nothing read: not a change.
+        s.apply(KubeEvent::Upsert(node("a", "2")));
+        assert!(s.take_changes().is_empty());
+        // A relist: b changed, c new, a gone.
+        let KubeObject::Node(mut b) = node("b", "3") else {
+            unreachable!()
+        };
+        b.spec.pod_cidr = "10.244.2.0/24".into();
+        s.apply(KubeEvent::Replaced {
+            kind: ResourceKind::Node,
+            objects: vec![KubeObject::Node(b.clone()), node("c", "3")],
+        });
+        assert_eq!(
+            s.take_changes().nodes.into_iter().collect::<Vec<_>>(),
+            vec!["a", "b", "c"]
+        );
+        s.apply(KubeEvent::Replaced {
+            kind: ResourceKind::Node,
+            objects: vec![KubeObject::Node(b), node("c", "4")],
+        });
+        assert!(s.take_changes().is_empty());
+        s.apply(KubeEvent::Delete(node("c", "5")));
+        s.apply(KubeEvent::Delete(node("zz", "5")));
+        assert_eq!(
+            s.take_changes().nodes.into_iter().collect::<Vec<_>>(),
+            vec!["c"]
+        );
+    }
+
+    /// More changed keys than are kept become "everything changed".
+    #[test]
+    fn too_many_changes_become_everything() {
+        let mut s = Snapshot::new();
+        let objects = (0..=MAX_TRACKED_CHANGES)
+            .map(|i| node(&format!("n{i}"), "1"))
+            .collect();
+        s.apply(KubeEvent::Replaced {
+            kind: ResourceKind::Node,
+            objects,
+        });
+        let ch = s.take_changes();
+        assert!(ch.everything && ch.nodes.is_empty());
+        assert!(!ch.is_empty());
+        s.apply(KubeEvent::Delete(node("n0", "2")));
+        let ch = s.take_changes();
+        assert!(!ch.everything && ch.nodes.len() == 1);
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! /proc) and RSS while idle and under a steady churn of writes that change nothing
 //! kube-bgp acts on (Node status heartbeats, EndpointSlice pod moves: the API server's
 //! churn hook), and, under that churn, the reaction to real changes: a Node deleted →
-//! its route gone from the kernel (full mesh), and a node announcing / withdrawing a
+//! its route gone from the kernel (full mesh: its session ends; RR client: the path
+//! the reflectors still send is no pod CIDR of any node any more, so the import rules
+//! drop it: a replan and a re-evaluation of every path), and a node announcing / withdrawing a
 //! more-specific of its own pod CIDR (what the import allow-list accepts from a node)
 //! → kernel. A probe kube-bgp refuses ends the run with an error naming the reason.
 //!
@@ -590,8 +592,15 @@ fn reactions(
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        // API: a Node deleted → its route gone (full mesh: the peer and its routes go).
-        if mode == "mesh" && n - 1 - k > lower {
+        // API: a Node deleted → its route gone (full mesh: the peer and its routes go;
+        // RR: the reflected path is refused). Taken from the top, away from the probes'
+        // nodes (RR: 3..3 + reactions).
+        let deletable = if mode == "rr" {
+            n - 1 - k > 3 + opts.reactions
+        } else {
+            n - 1 - k > lower
+        };
+        if deletable {
             let i = n - 1 - k;
             let name = format!("node-{i}");
             let since = realtime_ns();

@@ -111,7 +111,7 @@ fuzz_target!(|data: &[u8]| {
         ..Settings::default()
     };
     for settings in [&mesh, &per_node, &global] {
-        let plan = cluster::plan(settings, "n1", &snap);
+        let plan = cluster::plan(settings, "n1", &snap, &cluster::KernelFacts::default());
         // Every problem is a short line that names its object.
         for p in &plan.problems {
             assert!(p.to_string().len() < 4096, "long problem: {p}");

@@ -42,6 +42,6 @@ fuzz_target!(|data: &[u8]| {
     }
     let names: Vec<String> = snap.nodes.keys().take(4).cloned().collect();
     for name in names {
-        let _ = cluster::plan(&Settings::default(), &name, &snap);
+        let _ = cluster::plan(&Settings::default(), &name, &snap, &Default::default());
     }
 });

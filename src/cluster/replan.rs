@@ -1,0 +1,458 @@
+//! Incremental planning: the same [`Plan`] as [`super::plan`], recomputing only what the
+//! objects changed since the last plan reach (the snapshot's [`SnapshotChanges`]).
+//!
+//! Owns the per-object results a plan is assembled from: each Node's model and the
+//! session to it, each Service's VIPs, the EndpointSlice → Service index and the pod
+//! CIDR owner index. A Node change recomputes that Node (its model, its session, the
+//! owners of its pod CIDRs); a Service or EndpointSlice change recomputes that Service's
+//! VIPs; a change of the local Node recomputes every session and VIP; new settings or a
+//! new local name start from scratch. Assembling the plan copies cached results (no
+//! parsing, no formatting). Pure like the rest of `cluster`: no I/O, no clock; what it
+//! keeps between calls is only a cache of [`super::plan`]'s intermediate results, which
+//! stays the reference this must equal (tested on random change sequences).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use super::node::NodeModel;
+use super::peers::{self, PeerPlan};
+use super::rules::{self, PodCidrOwners};
+use super::{KernelFacts, Plan, PodNetwork, Problem, Settings, adverts, graceful_restart};
+use crate::kube::objects::EndpointSlice;
+use crate::kube::snapshot::{NsName, Snapshot, SnapshotChanges};
+use crate::prefix::Prefix;
+
+/// One Node as last read, with the problems its annotations gave.
+#[derive(Debug)]
+struct NodeEntry {
+    model: NodeModel,
+    problems: Vec<Problem>,
+}
+
+/// The session to one node (if any), with the problems deciding it gave.
+#[derive(Debug)]
+struct PeerEntry {
+    peer: Option<PeerPlan>,
+    problems: Vec<Problem>,
+}
+
+/// The VIPs one Service makes this node advertise, with its problems.
+#[derive(Debug)]
+struct ServiceEntry {
+    vips: BTreeSet<IpAddr>,
+    problems: Vec<Problem>,
+}
+
+/// How many objects the last plan recomputed (what a change cost).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Work {
+    /// Nodes read again (models and pod CIDR owners).
+    pub(crate) nodes: usize,
+    /// Sessions to nodes decided again.
+    pub(crate) sessions: usize,
+    /// Services whose VIPs were decided again.
+    pub(crate) services: usize,
+}
+
+/// The cache behind incremental plans (see the module documentation).
+#[derive(Debug, Default)]
+pub(crate) struct Planner {
+    /// The settings and local node name the cache was built for.
+    basis: Option<(Settings, String)>,
+    nodes: BTreeMap<String, NodeEntry>,
+    /// Pod CIDRs owned by all nodes, counted as the node prefix limit counts them.
+    owned_total: usize,
+    /// Which nodes own each pod CIDR.
+    cidr_nodes: BTreeMap<Prefix, BTreeSet<String>>,
+    owners: PodCidrOwners,
+    /// Every node's pod CIDRs and addresses, with how many nodes have each.
+    cluster_cidrs: BTreeMap<Prefix, usize>,
+    node_ips: BTreeMap<IpAddr, usize>,
+    /// Each EndpointSlice and the Service it counts for (`None`: none).
+    slice_service: BTreeMap<NsName, Option<NsName>>,
+    service_slices: BTreeMap<NsName, BTreeSet<NsName>>,
+    /// The local node model the sessions and VIPs below were computed for; `None`:
+    /// they were not (BGP could not run).
+    computed_for: Option<NodeModel>,
+    /// The owned-CIDR total the sessions' prefix limits were computed with.
+    peers_owned_total: usize,
+    peers: BTreeMap<String, PeerEntry>,
+    services: BTreeMap<NsName, ServiceEntry>,
+    /// Every VIP of `services`, with how many Services give it.
+    vip_count: BTreeMap<IpAddr, usize>,
+    work: Work,
+}
+
+/// Every object of `snap` as changed (a plan from scratch).
+fn all_changed(snap: &Snapshot) -> SnapshotChanges {
+    SnapshotChanges {
+        nodes: snap.nodes.keys().cloned().collect(),
+        services: snap.services.keys().cloned().collect(),
+        slices: snap.slices.keys().cloned().collect(),
+        everything: false,
+    }
+}
+
+fn count_up<K: Ord>(m: &mut BTreeMap<K, usize>, k: K) {
+    *m.entry(k).or_default() += 1;
+}
+
+fn count_down<K: Ord>(m: &mut BTreeMap<K, usize>, k: &K) {
+    if let Some(c) = m.get_mut(k) {
+        *c -= 1;
+        if *c == 0 {
+            m.remove(k);
+        }
+    }
+}
+
+/// The Service an EndpointSlice counts for, if any.
+fn service_of(key: &NsName, s: &EndpointSlice) -> Option<NsName> {
+    if !adverts::counts_for_service(s) {
+        return None;
+    }
+    s.service_name().map(|svc| NsName::new(&key.namespace, svc))
+}
+
+impl Planner {
+    pub(crate) fn new() -> Planner {
+        Planner::default()
+    }
+
+    /// What the last plan recomputed.
+    #[cfg(test)]
+    pub(crate) fn work(&self) -> Work {
+        self.work
+    }
+
+    /// The plan for the local node `local_name`: equal to [`super::plan`] of the same
+    /// arguments, recomputed only where the changes `snap` recorded since the last call
+    /// reach (the first call, and any call with other settings or another name,
+    /// computes everything). Takes the snapshot's changes.
+    pub(crate) fn plan(
+        &mut self,
+        settings: &Settings,
+        local_name: &str,
+        snap: &mut Snapshot,
+        kernel: &KernelFacts,
+    ) -> Plan {
+        let changes = snap.take_changes();
+        self.work = Work::default();
+        let same_basis = self
+            .basis
+            .as_ref()
+            .is_some_and(|(s, n)| s == settings && n == local_name);
+        if !same_basis || changes.everything {
+            self.restart(settings, local_name, snap);
+        } else {
+            self.update(settings, local_name, snap, &changes);
+            // The snapshot's maps are public: an edit that bypassed `apply` went
+            // unrecorded. Cheap to notice by size; then start again.
+            let services_stale =
+                self.computed_for.is_some() && self.services.len() != snap.services.len();
+            if self.nodes.len() != snap.nodes.len()
+                || self.slice_service.len() != snap.slices.len()
+                || services_stale
+            {
+                self.restart(settings, local_name, snap);
+            }
+        }
+        self.assemble(settings, local_name, kernel)
+    }
+
+    /// Drops the cache and recomputes every object.
+    fn restart(&mut self, settings: &Settings, local_name: &str, snap: &Snapshot) {
+        *self = Planner {
+            basis: Some((settings.clone(), local_name.to_string())),
+            work: self.work,
+            ..Planner::default()
+        };
+        let all = all_changed(snap);
+        self.update(settings, local_name, snap, &all);
+    }
+
+    fn update(
+        &mut self,
+        settings: &Settings,
+        local_name: &str,
+        snap: &Snapshot,
+        changes: &SnapshotChanges,
+    ) {
+        let mut dirty_cidrs = BTreeSet::new();
+        for name in &changes.nodes {
+            self.update_node(name, snap, &mut dirty_cidrs);
+        }
+        for cidr in dirty_cidrs {
+            self.update_owner(cidr);
+        }
+        let mut dirty_services: BTreeSet<NsName> = changes.services.clone();
+        for key in &changes.slices {
+            self.update_slice(key, snap, &mut dirty_services);
+        }
+        let local = self.nodes.get(local_name).map(|e| &e.model);
+        let me = peers::identity(settings, local, &mut Vec::new());
+        let (Some(local), Some(me)) = (local, me) else {
+            self.computed_for = None;
+            self.peers.clear();
+            self.services.clear();
+            self.vip_count.clear();
+            return;
+        };
+        let local = local.clone();
+        if self.computed_for.as_ref() != Some(&local) {
+            // Every session and VIP depends on the local node.
+            self.peers.clear();
+            self.services.clear();
+            self.vip_count.clear();
+            self.peers_owned_total = self.owned_total;
+            if peers::node_peering_on(settings, &local) {
+                let names: Vec<String> = self.nodes.keys().cloned().collect();
+                for name in names {
+                    self.update_peer(settings, &me, &name);
+                }
+            }
+            let keys: Vec<NsName> = snap.services.keys().cloned().collect();
+            for key in keys {
+                self.update_service(settings, &local, &key, snap);
+            }
+            self.computed_for = Some(local);
+            return;
+        }
+        if peers::node_peering_on(settings, &local) {
+            for name in &changes.nodes {
+                self.update_peer(settings, &me, name);
+            }
+            if self.peers_owned_total != self.owned_total {
+                self.peers_owned_total = self.owned_total;
+                for (name, e) in self.peers.iter_mut() {
+                    if let (Some(p), Some(n)) = (e.peer.as_mut(), self.nodes.get(name)) {
+                        p.prefix_limit =
+                            peers::node_prefix_limit(settings, self.owned_total, &n.model);
+                    }
+                }
+            }
+        }
+        for key in &dirty_services {
+            self.update_service(settings, &local, key, snap);
+        }
+    }
+
+    /// Re-reads Node `name` (gone from `snap`: forgets it); the pod CIDRs whose owners
+    /// changed go into `dirty_cidrs`.
+    fn update_node(&mut self, name: &str, snap: &Snapshot, dirty_cidrs: &mut BTreeSet<Prefix>) {
+        self.work.nodes += 1;
+        if let Some(old) = self.nodes.remove(name) {
+            let m = &old.model;
+            self.owned_total -= m.owned_cidrs.len();
+            for c in &m.owned_cidrs {
+                if let Some(owners) = self.cidr_nodes.get_mut(c) {
+                    owners.remove(name);
+                    if owners.is_empty() {
+                        self.cidr_nodes.remove(c);
+                    }
+                }
+                count_down(&mut self.cluster_cidrs, c);
+                dirty_cidrs.insert(*c);
+            }
+            for ip in rules::owner_addrs(m) {
+                count_down(&mut self.node_ips, &ip);
+            }
+        }
+        let Some(node) = snap.nodes.get(name) else {
+            return;
+        };
+        let mut problems = Vec::new();
+        let model = NodeModel::from_node(node, &mut problems);
+        self.owned_total += model.owned_cidrs.len();
+        for c in &model.owned_cidrs {
+            self.cidr_nodes
+                .entry(*c)
+                .or_default()
+                .insert(name.to_string());
+            count_up(&mut self.cluster_cidrs, *c);
+            dirty_cidrs.insert(*c);
+        }
+        for ip in rules::owner_addrs(&model) {
+            count_up(&mut self.node_ips, ip);
+        }
+        self.nodes
+            .insert(name.to_string(), NodeEntry { model, problems });
+    }
+
+    /// Recomputes the owners' addresses of `cidr` as `PodCidrOwners::of_nodes` merges
+    /// them: the owners in node order, each one's addresses once.
+    fn update_owner(&mut self, cidr: Prefix) {
+        let Some(names) = self.cidr_nodes.get(&cidr) else {
+            self.owners.set(cidr, None);
+            return;
+        };
+        let mut addrs: Vec<IpAddr> = Vec::new();
+        for e in names.iter().filter_map(|n| self.nodes.get(n)) {
+            for a in rules::owner_addrs(&e.model) {
+                if !addrs.contains(&a) {
+                    addrs.push(a);
+                }
+            }
+        }
+        self.owners.set(cidr, Some(addrs));
+    }
+
+    /// Re-indexes EndpointSlice `key`; the Services it counted for before and counts for
+    /// now go into `dirty`.
+    fn update_slice(&mut self, key: &NsName, snap: &Snapshot, dirty: &mut BTreeSet<NsName>) {
+        if let Some(Some(old)) = self.slice_service.remove(key) {
+            if let Some(set) = self.service_slices.get_mut(&old) {
+                set.remove(key);
+                if set.is_empty() {
+                    self.service_slices.remove(&old);
+                }
+            }
+            dirty.insert(old);
+        }
+        let Some(s) = snap.slices.get(key) else {
+            return;
+        };
+        let svc = service_of(key, s);
+        if let Some(svc) = &svc {
+            self.service_slices
+                .entry(svc.clone())
+                .or_default()
+                .insert(key.clone());
+            dirty.insert(svc.clone());
+        }
+        self.slice_service.insert(key.clone(), svc);
+    }
+
+    /// Recomputes the session to node `name`.
+    fn update_peer(&mut self, settings: &Settings, me: &peers::Identity, name: &str) {
+        self.work.sessions += 1;
+        self.peers.remove(name);
+        let Some(n) = self.nodes.get(name) else {
+            return;
+        };
+        let mut problems = Vec::new();
+        let peer = peers::node_peer(settings, me, &n.model, self.owned_total, &mut problems);
+        if peer.is_some() || !problems.is_empty() {
+            self.peers
+                .insert(name.to_string(), PeerEntry { peer, problems });
+        }
+    }
+
+    /// Recomputes Service `key`'s VIPs.
+    fn update_service(
+        &mut self,
+        settings: &Settings,
+        local: &NodeModel,
+        key: &NsName,
+        snap: &Snapshot,
+    ) {
+        self.work.services += 1;
+        if let Some(old) = self.services.remove(key) {
+            for ip in &old.vips {
+                count_down(&mut self.vip_count, ip);
+            }
+        }
+        let Some(svc) = snap.services.get(key) else {
+            return;
+        };
+        let slices: Vec<&EndpointSlice> = self
+            .service_slices
+            .get(key)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| snap.slices.get(k))
+            .collect();
+        let mut problems = Vec::new();
+        let found = adverts::service_vips(
+            settings,
+            local,
+            svc,
+            (!slices.is_empty()).then_some(&slices),
+            &mut problems,
+        );
+        let vips: BTreeSet<IpAddr> = found.into_iter().map(|(ip, _)| ip).collect();
+        for ip in &vips {
+            count_up(&mut self.vip_count, *ip);
+        }
+        self.services
+            .insert(key.clone(), ServiceEntry { vips, problems });
+    }
+
+    /// The plan from the cache (as `super::plan` builds it from scratch).
+    fn assemble(&self, settings: &Settings, local_name: &str, kernel: &KernelFacts) -> Plan {
+        let mut problems: Vec<Problem> = self
+            .nodes
+            .values()
+            .flat_map(|e| e.problems.iter().cloned())
+            .collect();
+        let local = self.nodes.get(local_name).map(|e| &e.model);
+        if local.is_none() {
+            problems.push(super::local_missing(local_name));
+        }
+        let node_addrs = self
+            .nodes
+            .values()
+            .filter_map(|e| e.model.primary)
+            .collect();
+        let pod_network = PodNetwork {
+            local_cidrs: local.map(|n| n.pod_cidrs.clone()).unwrap_or_default(),
+            local_primary: local.and_then(|n| n.primary),
+            local_ipv6: local.is_some_and(PodNetwork::has_ipv6),
+            cluster_cidrs: self.cluster_cidrs.keys().copied().collect(),
+            node_ips: self.node_ips.keys().copied().collect(),
+        };
+        let identity = peers::identity(settings, local, &mut problems);
+        let (Some(local), Some(me)) = (local, identity.as_ref()) else {
+            problems.sort();
+            problems.dedup();
+            return Plan {
+                identity,
+                problems,
+                node_addrs,
+                pod_network,
+                graceful_restart: graceful_restart(settings, kernel),
+                ..Plan::default()
+            };
+        };
+        debug_assert_eq!(self.computed_for.as_ref(), Some(local));
+        let mut peer_list: Vec<PeerPlan> = Vec::new();
+        for e in self.peers.values() {
+            problems.extend(e.problems.iter().cloned());
+            peer_list.extend(e.peer.iter().cloned());
+        }
+        peer_list.extend(peers::external_peers(settings, me, local, &mut problems));
+        super::finish_peers(settings, kernel, &mut peer_list);
+        for e in self.services.values() {
+            problems.extend(e.problems.iter().cloned());
+        }
+        let mut originated = adverts::pod_routes(local);
+        let vips = adverts::vip_originated(local, self.vip_count.keys().copied(), &mut problems);
+        let vip_set = vips.iter().map(|o| o.prefix).collect();
+        originated.extend(vips);
+        let mut policy = rules::PolicyModel::with_owners(
+            settings,
+            local,
+            self.owners.clone(),
+            vip_set,
+            me.rr_server.is_some(),
+            &mut problems,
+        );
+        super::apply_kernel_facts(&mut policy, kernel);
+        problems.sort();
+        problems.dedup();
+        Plan {
+            identity,
+            peers: peer_list,
+            originated,
+            policy,
+            problems,
+            node_addrs,
+            pod_network,
+            graceful_restart: graceful_restart(settings, kernel),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "replan_tests.rs"]
+mod tests;
