@@ -73,11 +73,11 @@ impl std::fmt::Display for DaemonError {
 
 /// Counters kept by the daemon for metrics.
 #[derive(Default, Debug, Clone)]
-pub struct Counters {
+pub(crate) struct Counters {
     pub(crate) plans_applied: u64,
     pub(crate) peer_changes: u64,
     pub(crate) api_events: u64,
-    pub relists: u64,
+    pub(crate) relists: u64,
     pub(crate) best_received: u64,
     /// kube-router's `controller_bgp_advertisements_sent{type}`.
     pub(crate) adv_pod_route: u64,
@@ -97,20 +97,19 @@ pub struct Counters {
 /// The node agent's core: all of its state, driven by [`run`]'s loop through one
 /// handler per kind of event (`on_*`), one [`Daemon::turn`] after each batch of events,
 /// and [`Daemon::poll_at`] for when the next turn is needed.
-pub struct Daemon {
-    pub cfg: Config,
-    pub settings: Settings,
+pub(crate) struct Daemon {
+    pub(crate) cfg: Config,
+    pub(crate) settings: Settings,
     pub(crate) node_name: String,
-    pub snapshot: Snapshot,
+    pub(crate) snapshot: Snapshot,
     /// Replans only what the snapshot's changes reach (`cluster::plan` incrementally).
     planner: cluster::Planner,
-    pub plan: Plan,
-    pub speaker: Option<Speaker>,
+    pub(crate) plan: Plan,
+    pub(crate) speaker: Option<Speaker>,
     /// BFD sessions of the BGP peers that have BFD configured.
-    pub bfd: bfd_link::BfdLink,
-    pub routes: routes::KernelRoutes,
-    pub started: Instant,
-    pub counters: Counters,
+    pub(crate) bfd: bfd_link::BfdLink,
+    pub(crate) routes: routes::KernelRoutes,
+    pub(crate) counters: Counters,
     /// Locally originated routes currently in the RIB.
     originated: BTreeMap<Prefix, Originated>,
     logged_problems: BTreeSet<Problem>,
@@ -301,7 +300,6 @@ impl Daemon {
             speaker: None,
             bfd: bfd_link::BfdLink::new(bfd_seed()),
             routes,
-            started: now,
             counters: Counters::default(),
             originated: BTreeMap::new(),
             logged_problems: BTreeSet::new(),
@@ -1164,7 +1162,7 @@ impl Daemon {
 
     /// Whether the daemon is healthy in kube-router's sense: BGP is running (the plan
     /// produced an identity) and the loop is turning.
-    pub fn healthy(&self) -> bool {
+    pub(crate) fn healthy(&self) -> bool {
         self.plan.identity.is_some()
             && self.speaker.is_some()
             && self.last_heartbeat.elapsed() < self.cfg.routes_sync_period + Duration::from_secs(5)
