@@ -127,7 +127,7 @@ fn ctl(req: cli::CtlRequest, opts: cli::CtlOptions) -> i32 {
             return 1;
         }
     };
-    match kube_bgp::daemon::views::render(&request, &data, opts.json) {
+    match kube_bgp::ops::ctl::render(&request, &data, opts.json) {
         Ok(text) => print(&text),
         Err(e) => {
             eprintln!("kube-bgp: {e}");

@@ -12,7 +12,7 @@ use super::speaker::PeerSlot;
 use super::views::{row, status};
 
 /// Prometheus text: kube-router's routing metrics, then kube-bgp's own.
-pub fn render(d: &Daemon) -> String {
+pub(crate) fn render(d: &Daemon) -> String {
     let mut o = String::new();
     let peers: Vec<&PeerSlot> = d
         .speaker

@@ -73,11 +73,11 @@ impl std::fmt::Display for DaemonError {
 
 /// Counters kept by the daemon for metrics.
 #[derive(Default, Debug, Clone)]
-pub struct Counters {
+pub(crate) struct Counters {
     pub(crate) plans_applied: u64,
     pub(crate) peer_changes: u64,
     pub(crate) api_events: u64,
-    pub relists: u64,
+    pub(crate) relists: u64,
     pub(crate) best_received: u64,
     /// kube-router's `controller_bgp_advertisements_sent{type}`.
     pub(crate) adv_pod_route: u64,
@@ -97,20 +97,19 @@ pub struct Counters {
 /// The node agent's core: all of its state, driven by [`run`]'s loop through one
 /// handler per kind of event (`on_*`), one [`Daemon::turn`] after each batch of events,
 /// and [`Daemon::poll_at`] for when the next turn is needed.
-pub struct Daemon {
-    pub cfg: Config,
-    pub settings: Settings,
+pub(crate) struct Daemon {
+    pub(crate) cfg: Config,
+    pub(crate) settings: Settings,
     pub(crate) node_name: String,
-    pub snapshot: Snapshot,
+    pub(crate) snapshot: Snapshot,
     /// Replans only what the snapshot's changes reach (`cluster::plan` incrementally).
     planner: cluster::Planner,
-    pub plan: Plan,
-    pub speaker: Option<Speaker>,
+    pub(crate) plan: Plan,
+    pub(crate) speaker: Option<Speaker>,
     /// BFD sessions of the BGP peers that have BFD configured.
-    pub bfd: bfd_link::BfdLink,
-    pub routes: routes::KernelRoutes,
-    pub started: Instant,
-    pub counters: Counters,
+    pub(crate) bfd: bfd_link::BfdLink,
+    pub(crate) routes: routes::KernelRoutes,
+    pub(crate) counters: Counters,
     /// Locally originated routes currently in the RIB.
     originated: BTreeMap<Prefix, Originated>,
     logged_problems: BTreeSet<Problem>,
@@ -301,7 +300,6 @@ impl Daemon {
             speaker: None,
             bfd: bfd_link::BfdLink::new(bfd_seed()),
             routes,
-            started: now,
             counters: Counters::default(),
             originated: BTreeMap::new(),
             logged_problems: BTreeSet::new(),
@@ -814,7 +812,9 @@ impl Daemon {
         }
     }
 
-    /// Recomputes the plan and applies the differences.
+    /// Recomputes the plan and applies the differences, each part by its owner: the
+    /// BGP identity (router ID, ASN, cluster ID), the listeners, the RIB's policy, the
+    /// originated routes, the peers (and their BFD sessions), the kernel sync's context.
     fn apply_plan(&mut self, registry: &mio::Registry, now: Instant) {
         self.plan_dirty = false;
         let facts = cluster::KernelFacts {
@@ -826,7 +826,28 @@ impl Daemon {
             .planner
             .plan(&self.settings, &self.node_name, &mut self.snapshot, &facts);
         self.counters.plans_applied += 1;
-        // Log each problem once, when it appears; say when it is fixed.
+        self.log_problems(&plan);
+        let Some(me) = plan.identity.clone() else {
+            // BGP cannot run (yet): keep what runs if the local node still exists in
+            // the snapshot; drop node sessions otherwise.
+            self.plan = plan;
+            return;
+        };
+        let reevaluate = self.apply_identity(registry, &me, &plan, now);
+        if let Some(sp) = self.speaker.as_mut() {
+            for (addr, err) in sp.set_listen(registry, &me.listen) {
+                warn!("bgp", "cannot listen on {addr}: {err}");
+            }
+        }
+        self.apply_policy(&plan, reevaluate, now);
+        self.apply_originated(&plan);
+        self.apply_peers(registry, &plan, now);
+        self.routes.set_context(&plan, &self.snapshot, now);
+        self.plan = plan;
+    }
+
+    /// Logs each problem of the plan once, when it appears; says when it is fixed.
+    fn log_problems(&mut self, plan: &Plan) {
         let current: BTreeSet<Problem> = plan.problems.iter().cloned().collect();
         for p in current.difference(&self.logged_problems) {
             warn!("cluster", "{p}");
@@ -835,33 +856,21 @@ impl Daemon {
             info!("cluster", "fixed: {}: {}", p.object, p.field);
         }
         self.logged_problems = current;
+    }
 
-        let Some(me) = plan.identity.clone() else {
-            // BGP cannot run (yet): keep what runs if the local node still exists in
-            // the snapshot; drop node sessions otherwise.
-            self.plan = plan;
-            return;
-        };
-        let local = LocalParams {
-            router_id: me.router_id,
-            local_asn: me.local_asn,
-            port: self.settings.bgp_port,
-            best_v4: me.listen.iter().find_map(|a| match a {
-                IpAddr::V4(v) => Some(*v),
-                _ => None,
-            }),
-            best_v6: me.listen.iter().find_map(|a| match a {
-                IpAddr::V6(v) => Some(*v),
-                _ => None,
-            }),
-            graceful_restart: plan.graceful_restart,
-            accept_zero_holdtime: self.cfg.accept_zero_holdtime,
-            prefix_limit_restart: self.cfg.prefix_limit_restart,
-            max_send_buffer: self.cfg.max_send_buffer as usize,
-            gtsm: self.cfg.node_ttl_security,
-        };
+    /// The BGP identity: a new speaker (every session restarted) when the router ID,
+    /// ASN or graceful restart changed; otherwise the source addresses and the route
+    /// reflector cluster ID change in place. Returns whether the RIB's routes must be
+    /// re-evaluated (the cluster ID changed).
+    fn apply_identity(
+        &mut self,
+        registry: &mio::Registry,
+        me: &cluster::peers::Identity,
+        plan: &Plan,
+        now: Instant,
+    ) -> bool {
+        let local = self.local_params(me, plan);
         let cluster_id = me.rr_server;
-        let mut reevaluate = false;
         let rebuild = match &self.speaker {
             None => true,
             Some(sp) => {
@@ -885,7 +894,7 @@ impl Daemon {
                     router_id: me.router_id,
                     cluster_id,
                 },
-                Box::new(self.policy_for(&plan)),
+                Box::new(self.policy_for(plan)),
             );
             info!(
                 "bgp",
@@ -899,36 +908,71 @@ impl Daemon {
             self.originated.clear();
             self.policy = None;
             self.speaker = Some(Speaker::new(rib, local));
-        } else if let Some(sp) = self.speaker.as_mut() {
-            sp.local.best_v4 = local.best_v4;
-            sp.local.best_v6 = local.best_v6;
-            // Not negotiated (D1): reflection changes in place, no session is reset.
-            if sp.rib.config().cluster_id != cluster_id {
-                info!(
-                    "bgp",
-                    "route reflector cluster ID {}: sessions kept, routes re-evaluated",
-                    cluster_id
-                        .map(|c| c.to_string())
-                        .unwrap_or_else(|| "removed".into())
-                );
-                sp.rib.set_cluster_id(cluster_id);
-                reevaluate = true;
-            }
+            return false;
         }
-        let policy = self.policy_for(&plan);
+        let Some(sp) = self.speaker.as_mut() else {
+            return false;
+        };
+        sp.local.best_v4 = local.best_v4;
+        sp.local.best_v6 = local.best_v6;
+        // Not negotiated (D1): reflection changes in place, no session is reset.
+        if sp.rib.config().cluster_id == cluster_id {
+            return false;
+        }
+        info!(
+            "bgp",
+            "route reflector cluster ID {}: sessions kept, routes re-evaluated",
+            cluster_id
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "removed".into())
+        );
+        sp.rib.set_cluster_id(cluster_id);
+        true
+    }
+
+    /// The speaker's local parameters for identity `me` under `plan`.
+    fn local_params(&self, me: &cluster::peers::Identity, plan: &Plan) -> LocalParams {
+        LocalParams {
+            router_id: me.router_id,
+            local_asn: me.local_asn,
+            port: self.settings.bgp_port,
+            best_v4: me.listen.iter().find_map(|a| match a {
+                IpAddr::V4(v) => Some(*v),
+                _ => None,
+            }),
+            best_v6: me.listen.iter().find_map(|a| match a {
+                IpAddr::V6(v) => Some(*v),
+                _ => None,
+            }),
+            graceful_restart: plan.graceful_restart,
+            accept_zero_holdtime: self.cfg.accept_zero_holdtime,
+            prefix_limit_restart: self.cfg.prefix_limit_restart,
+            max_send_buffer: self.cfg.max_send_buffer as usize,
+            gtsm: self.cfg.node_ttl_security,
+        }
+    }
+
+    /// The RIB's import and export policy (`force`: re-evaluate every path even if it
+    /// did not change), and since when routes carry GRACEFUL_SHUTDOWN.
+    fn apply_policy(&mut self, plan: &Plan, force: bool, now: Instant) {
+        let policy = self.policy_for(plan);
         let Some(sp) = self.speaker.as_mut() else {
             return;
         };
-        for (addr, err) in sp.set_listen(registry, &me.listen) {
-            warn!("bgp", "cannot listen on {addr}: {err}");
-        }
-        install_policy(sp, &mut self.policy, &self.refusals, policy, reevaluate);
+        install_policy(sp, &mut self.policy, &self.refusals, policy, force);
         let active = self
             .policy
             .as_ref()
             .is_some_and(|p| p.model.graceful_shutdown);
         self.graceful_shutdown_since = active.then(|| self.graceful_shutdown_since.unwrap_or(now));
-        // Originated routes.
+    }
+
+    /// The originated routes (pod CIDRs, service VIPs): those gone are withdrawn, new
+    /// or changed ones announced.
+    fn apply_originated(&mut self, plan: &Plan) {
+        let Some(sp) = self.speaker.as_mut() else {
+            return;
+        };
         let want: BTreeMap<Prefix, Originated> = plan
             .originated
             .iter()
@@ -959,6 +1003,13 @@ impl Daemon {
             }
         }
         self.originated = want;
+    }
+
+    /// The peers: sessions added, changed in place or removed, and their BFD sessions.
+    fn apply_peers(&mut self, registry: &mio::Registry, plan: &Plan, now: Instant) {
+        let Some(sp) = self.speaker.as_mut() else {
+            return;
+        };
         let before = sp.peers.len();
         let t = Instant::now();
         sp.set_peers(registry, &plan.peers, now);
@@ -968,8 +1019,6 @@ impl Daemon {
         if sp.peers.len() != before {
             self.counters.peer_changes += 1;
         }
-        self.routes.set_context(&plan, &self.snapshot, now);
-        self.plan = plan;
     }
 
     /// BFD state changes: a failure of a session that was Up ends its BGP session at
@@ -1113,7 +1162,7 @@ impl Daemon {
 
     /// Whether the daemon is healthy in kube-router's sense: BGP is running (the plan
     /// produced an identity) and the loop is turning.
-    pub fn healthy(&self) -> bool {
+    pub(crate) fn healthy(&self) -> bool {
         self.plan.identity.is_some()
             && self.speaker.is_some()
             && self.last_heartbeat.elapsed() < self.cfg.routes_sync_period + Duration::from_secs(5)

@@ -7,8 +7,9 @@
 //! `OUT_QUIET` and never longer than `OUT_MAX_DELAY`. Input that came alone (nothing in
 //! the `OUT_QUIET` before it) goes out at once: a lone UPDATE is not held, and a burst
 //! costs at most one extra flush, for its first message. Kernel passes wait while the
-//! input streams (unread input, or input in the last `INPUT_QUIET`), so the kernel does
-//! not starve the sessions; the kernel sync bounds that wait itself.
+//! input streams (unread input, or input in the last `INPUT_QUIET` that did not come
+//! alone), so the kernel does not starve the sessions; the kernel sync bounds that wait
+//! itself. A lone UPDATE, like its output, goes to the kernel at once.
 //!
 //! Sans-IO: it sees what the speaker says about its input ([`Arrivals`]) and `now`, and
 //! owns only since when output has been held. It flushes nothing and runs no pass: the
@@ -65,12 +66,20 @@ impl Pacing {
 
     /// Whether a kernel pass waits: UPDATEs are streaming in when input is left unread
     /// or arrived very recently (a fast reader empties the socket between two segments
-    /// of a burst).
+    /// of a burst) after other input. Input that came alone does not hold the kernel
+    /// back: a burst costs at most one early pass (the kernel sync spaces passes), a
+    /// lone UPDATE's route is installed without waiting `INPUT_QUIET`.
     pub(super) fn kernel_waits(&self, input: &Arrivals, now: Instant) -> bool {
-        input.unread
-            || input
-                .last
-                .is_some_and(|t| now.saturating_duration_since(t) < INPUT_QUIET)
+        input.unread || self.kernel_wait_until(input, now).is_some()
+    }
+
+    /// When the kernel's wait for streaming input ends, if it waits for that.
+    fn kernel_wait_until(&self, input: &Arrivals, now: Instant) -> Option<Instant> {
+        input
+            .last
+            .filter(|_| !input.alone)
+            .map(|t| t + INPUT_QUIET)
+            .filter(|&t| t > now)
     }
 
     /// The next instant pacing needs a loop turn: when held output may go (the input
@@ -80,10 +89,7 @@ impl Pacing {
             let quiet_at = input.last.map_or(now, |t| t + OUT_QUIET);
             quiet_at.min(h + OUT_MAX_DELAY)
         });
-        let kernel = input
-            .last
-            .map(|t| t + INPUT_QUIET)
-            .filter(|&t| t > now && !input.unread);
+        let kernel = self.kernel_wait_until(input, now).filter(|_| !input.unread);
         match (out, kernel) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -194,5 +200,18 @@ mod tests {
         assert_eq!(p.poll_at(&streaming, t0 + INPUT_QUIET), None);
         // Unread input: waits whatever the time.
         assert!(p.kernel_waits(&input(t0, 0, true, true), t0 + ms(500)));
+    }
+
+    #[test]
+    fn lone_input_does_not_hold_the_kernel() {
+        let t0 = Instant::now();
+        let p = Pacing::default();
+        // One UPDATE after a pause: its route goes to the kernel in the same turn.
+        let lone = input(t0, 0, true, false);
+        assert!(!p.kernel_waits(&lone, t0));
+        assert_eq!(p.poll_at(&lone, t0), None);
+        // The next message of a burst (back to back with it) holds the kernel again.
+        let next = input(t0, 0, false, false);
+        assert!(p.kernel_waits(&next, t0 + ms(1)));
     }
 }

@@ -1,7 +1,8 @@
 //! What the daemon shows: answers on the control socket (`kube-bgp neighbor`, `global
-//! rib`, `status`), the HTTP endpoints (`/healthz`, and `/metrics` rendered by
-//! `daemon::metrics`), and the CLI-side rendering of control-socket answers. Read-only
-//! views of the daemon's state; nothing here changes it. Never shows a password.
+//! rib`, `status`) and the HTTP endpoints (`/healthz`, and `/metrics` rendered by
+//! `daemon::metrics`). Read-only views of the daemon's state; nothing here changes it
+//! (admin verbs are `daemon::admin`'s). Never shows a password. The CLI side renders
+//! the answers (`ops::ctl::render`).
 
 use std::net::IpAddr;
 
@@ -690,44 +691,6 @@ fn http_answer(d: &Daemon, req: &[u8], metrics_endpoint: bool) -> Vec<u8> {
         };
     }
     http::response(404, "text/plain", "not found\n", head)
-}
-
-/// Renders a ctl answer for the terminal (the CLI side).
-pub fn render(req: &Request, data: &serde_json::Value, json: bool) -> Result<String, String> {
-    if json {
-        return serde_json::to_string_pretty(data)
-            .map(|s| s + "\n")
-            .map_err(|e| e.to_string());
-    }
-    let bad = |e: serde_json::Error| format!("unexpected answer from the daemon: {e}");
-    Ok(match req {
-        Request::Neighbor { addr: None } => {
-            let rows: Vec<NeighborRow> = serde_json::from_value(data.clone()).map_err(bad)?;
-            ctl::render_neighbors(&rows)
-        }
-        Request::Neighbor { addr: Some(_) } => {
-            let d: NeighborDetail = serde_json::from_value(data.clone()).map_err(bad)?;
-            ctl::render_neighbor_detail(&d)
-        }
-        Request::Rib { .. } => {
-            let rows: Vec<RibRow> = serde_json::from_value(data.clone()).map_err(bad)?;
-            ctl::render_rib(&rows)
-        }
-        Request::Status => {
-            let s: StatusInfo = serde_json::from_value(data.clone()).map_err(bad)?;
-            ctl::render_status(&s)
-        }
-        Request::Explain { .. } => {
-            let r: crate::ops::explain::ExplainReport =
-                serde_json::from_value(data.clone()).map_err(bad)?;
-            crate::ops::explain::render_explain(&r)
-        }
-        Request::NeighborAdmin { .. } => {
-            let r: crate::ops::ctl::AdminDone =
-                serde_json::from_value(data.clone()).map_err(bad)?;
-            r.done.iter().map(|l| format!("{l}\n")).collect()
-        }
-    })
 }
 
 #[cfg(test)]

@@ -604,6 +604,43 @@ pub(crate) fn render_status(s: &StatusInfo) -> String {
     o
 }
 
+/// Renders a ctl answer for the terminal (the CLI side).
+pub fn render(req: &Request, data: &serde_json::Value, json: bool) -> Result<String, String> {
+    if json {
+        return serde_json::to_string_pretty(data)
+            .map(|s| s + "\n")
+            .map_err(|e| e.to_string());
+    }
+    let bad = |e: serde_json::Error| format!("unexpected answer from the daemon: {e}");
+    Ok(match req {
+        Request::Neighbor { addr: None } => {
+            let rows: Vec<NeighborRow> = serde_json::from_value(data.clone()).map_err(bad)?;
+            render_neighbors(&rows)
+        }
+        Request::Neighbor { addr: Some(_) } => {
+            let d: NeighborDetail = serde_json::from_value(data.clone()).map_err(bad)?;
+            render_neighbor_detail(&d)
+        }
+        Request::Rib { .. } => {
+            let rows: Vec<RibRow> = serde_json::from_value(data.clone()).map_err(bad)?;
+            render_rib(&rows)
+        }
+        Request::Status => {
+            let s: StatusInfo = serde_json::from_value(data.clone()).map_err(bad)?;
+            render_status(&s)
+        }
+        Request::Explain { .. } => {
+            let r: super::explain::ExplainReport =
+                serde_json::from_value(data.clone()).map_err(bad)?;
+            super::explain::render_explain(&r)
+        }
+        Request::NeighborAdmin { .. } => {
+            let r: AdminDone = serde_json::from_value(data.clone()).map_err(bad)?;
+            r.done.iter().map(|l| format!("{l}\n")).collect()
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
