@@ -14,9 +14,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
+use super::adverts::Originated;
 use super::node::NodeModel;
 use super::peers::{self, PeerPlan};
-use super::rules::{self, PodCidrOwners};
+use super::rules::{self, PodCidrOwners, VipSet};
 use super::{KernelFacts, Plan, PodNetwork, Problem, Settings, adverts, graceful_restart};
 use crate::kube::objects::EndpointSlice;
 use crate::kube::snapshot::{NsName, Snapshot, SnapshotChanges};
@@ -43,6 +44,15 @@ struct ServiceEntry {
     problems: Vec<Problem>,
 }
 
+/// The plan's parts made of the VIP set: its routes, the set the import rules hold and
+/// the problems of VIPs of a family the node has no address of.
+#[derive(Debug)]
+struct VipOutput {
+    routes: Vec<Originated>,
+    set: VipSet,
+    problems: Vec<Problem>,
+}
+
 /// How many objects the last plan recomputed (what a change cost).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Work {
@@ -56,7 +66,7 @@ pub(crate) struct Work {
 
 /// The cache behind incremental plans (see the module documentation).
 #[derive(Debug, Default)]
-pub(crate) struct Planner {
+pub struct Planner {
     /// The settings and local node name the cache was built for.
     basis: Option<(Settings, String)>,
     nodes: BTreeMap<String, NodeEntry>,
@@ -80,6 +90,9 @@ pub(crate) struct Planner {
     services: BTreeMap<NsName, ServiceEntry>,
     /// Every VIP of `services`, with how many Services give it.
     vip_count: BTreeMap<IpAddr, usize>,
+    /// The routes and the set made of `vip_count`'s VIPs, kept until a VIP comes or
+    /// goes; `None`: to be made again.
+    vip_out: Option<VipOutput>,
     work: Work,
 }
 
@@ -93,17 +106,23 @@ fn all_changed(snap: &Snapshot) -> SnapshotChanges {
     }
 }
 
-fn count_up<K: Ord>(m: &mut BTreeMap<K, usize>, k: K) {
-    *m.entry(k).or_default() += 1;
+/// Counts `k` once more; whether it is new.
+fn count_up<K: Ord>(m: &mut BTreeMap<K, usize>, k: K) -> bool {
+    let c = m.entry(k).or_default();
+    *c += 1;
+    *c == 1
 }
 
-fn count_down<K: Ord>(m: &mut BTreeMap<K, usize>, k: &K) {
+/// Counts `k` once less; whether it is gone.
+fn count_down<K: Ord>(m: &mut BTreeMap<K, usize>, k: &K) -> bool {
     if let Some(c) = m.get_mut(k) {
         *c -= 1;
         if *c == 0 {
             m.remove(k);
+            return true;
         }
     }
+    false
 }
 
 /// The Service an EndpointSlice counts for, if any.
@@ -115,7 +134,7 @@ fn service_of(key: &NsName, s: &EndpointSlice) -> Option<NsName> {
 }
 
 impl Planner {
-    pub(crate) fn new() -> Planner {
+    pub fn new() -> Planner {
         Planner::default()
     }
 
@@ -129,7 +148,7 @@ impl Planner {
     /// arguments, recomputed only where the changes `snap` recorded since the last call
     /// reach (the first call, and any call with other settings or another name,
     /// computes everything). Takes the snapshot's changes.
-    pub(crate) fn plan(
+    pub fn plan(
         &mut self,
         settings: &Settings,
         local_name: &str,
@@ -196,6 +215,7 @@ impl Planner {
             self.peers.clear();
             self.services.clear();
             self.vip_count.clear();
+            self.vip_out = None;
             return;
         };
         let local = local.clone();
@@ -204,6 +224,7 @@ impl Planner {
             self.peers.clear();
             self.services.clear();
             self.vip_count.clear();
+            self.vip_out = None;
             self.peers_owned_total = self.owned_total;
             if peers::node_peering_on(settings, &local) {
                 let names: Vec<String> = self.nodes.keys().cloned().collect();
@@ -215,6 +236,7 @@ impl Planner {
             for key in keys {
                 self.update_service(settings, &local, &key, snap);
             }
+            self.make_vip_output(&local);
             self.computed_for = Some(local);
             return;
         }
@@ -235,6 +257,22 @@ impl Planner {
         for key in &dirty_services {
             self.update_service(settings, &local, key, snap);
         }
+        self.make_vip_output(&local);
+    }
+
+    /// Makes the VIP routes and set again if a VIP came or went.
+    fn make_vip_output(&mut self, local: &NodeModel) {
+        if self.vip_out.is_some() {
+            return;
+        }
+        let mut problems = Vec::new();
+        let routes = adverts::vip_originated(local, self.vip_count.keys().copied(), &mut problems);
+        let set = routes.iter().map(|o| o.prefix).collect();
+        self.vip_out = Some(VipOutput {
+            routes,
+            set,
+            problems,
+        });
     }
 
     /// Re-reads Node `name` (gone from `snap`: forgets it); the pod CIDRs whose owners
@@ -347,35 +385,47 @@ impl Planner {
         snap: &Snapshot,
     ) {
         self.work.services += 1;
-        if let Some(old) = self.services.remove(key) {
-            for ip in &old.vips {
-                count_down(&mut self.vip_count, ip);
+        let old = self
+            .services
+            .remove(key)
+            .map(|e| e.vips)
+            .unwrap_or_default();
+        let mut entry = None;
+        if let Some(svc) = snap.services.get(key) {
+            let slices: Vec<&EndpointSlice> = self
+                .service_slices
+                .get(key)
+                .into_iter()
+                .flatten()
+                .filter_map(|k| snap.slices.get(k))
+                .collect();
+            let mut problems = Vec::new();
+            let found = adverts::service_vips(
+                settings,
+                local,
+                svc,
+                (!slices.is_empty()).then_some(&slices),
+                &mut problems,
+            );
+            let vips = found.into_iter().map(|(ip, _)| ip).collect();
+            entry = Some(ServiceEntry { vips, problems });
+        }
+        // Only the VIPs this Service gained or lost count: when one comes or goes
+        // cluster-wide, the VIP routes and set are made again.
+        let new = entry.as_ref().map(|e| &e.vips);
+        for ip in old.iter().filter(|ip| !new.is_some_and(|n| n.contains(ip))) {
+            if count_down(&mut self.vip_count, ip) {
+                self.vip_out = None;
             }
         }
-        let Some(svc) = snap.services.get(key) else {
-            return;
-        };
-        let slices: Vec<&EndpointSlice> = self
-            .service_slices
-            .get(key)
-            .into_iter()
-            .flatten()
-            .filter_map(|k| snap.slices.get(k))
-            .collect();
-        let mut problems = Vec::new();
-        let found = adverts::service_vips(
-            settings,
-            local,
-            svc,
-            (!slices.is_empty()).then_some(&slices),
-            &mut problems,
-        );
-        let vips: BTreeSet<IpAddr> = found.into_iter().map(|(ip, _)| ip).collect();
-        for ip in &vips {
-            count_up(&mut self.vip_count, *ip);
+        for ip in new.into_iter().flatten().filter(|ip| !old.contains(ip)) {
+            if count_up(&mut self.vip_count, *ip) {
+                self.vip_out = None;
+            }
         }
-        self.services
-            .insert(key.clone(), ServiceEntry { vips, problems });
+        if let Some(e) = entry {
+            self.services.insert(key.clone(), e);
+        }
     }
 
     /// The plan from the cache (as `super::plan` builds it from scratch).
@@ -426,9 +476,20 @@ impl Planner {
             problems.extend(e.problems.iter().cloned());
         }
         let mut originated = adverts::pod_routes(local);
-        let vips = adverts::vip_originated(local, self.vip_count.keys().copied(), &mut problems);
-        let vip_set = vips.iter().map(|o| o.prefix).collect();
-        originated.extend(vips);
+        let vip_set = match &self.vip_out {
+            Some(v) => {
+                problems.extend(v.problems.iter().cloned());
+                originated.extend(v.routes.iter().cloned());
+                v.set.clone()
+            }
+            None => {
+                let vips =
+                    adverts::vip_originated(local, self.vip_count.keys().copied(), &mut problems);
+                let set = vips.iter().map(|o| o.prefix).collect();
+                originated.extend(vips);
+                set
+            }
+        };
         let mut policy = rules::PolicyModel::with_owners(
             settings,
             local,
