@@ -89,7 +89,11 @@ fn never_established(rtr: &Router, kb: &KbNode, secs: u64) {
             rtr.logs()
         );
         let k = kb.state("10.0.0.2");
-        assert!(!k.is_empty(), "kube-bgp does not list the peer");
+        assert!(
+            !k.is_empty(),
+            "kube-bgp does not list the peer\n{}",
+            kb.logs()
+        );
         assert_ne!(k, "Established", "kube-bgp established\n{}", kb.logs());
         std::thread::sleep(Duration::from_millis(300));
     }

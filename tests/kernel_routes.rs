@@ -89,7 +89,7 @@ impl Rec {
 
     fn reconcile(&mut self) -> ReconcileStats {
         self.r
-            .reconcile(&mut self.want, Instant::now())
+            .reconcile(&self.want, Instant::now())
             .expect("reconcile")
     }
 
@@ -525,7 +525,7 @@ fn writer_thread_two_batches_out_and_a_change_in_flight() {
         want.insert(moved, KernelRoute::via(moved, ip("10.0.0.3")));
         r.changed(moved);
         let third = {
-            let mut pass = r.plan(&mut want, Instant::now()).expect("plan");
+            let mut pass = r.plan(&want, Instant::now()).expect("plan");
             assert!(
                 pass.ops().iter().all(|op| op.prefix() != moved),
                 "a prefix of a batch in flight was planned again"

@@ -107,6 +107,9 @@ pub struct LinkedBfd {
     /// The peer's AdminDown (not a failure).
     pub(crate) peer_admin_down: u64,
     pub(crate) last_failure: Option<Instant>,
+    /// Rate limit of this session's state-change log lines: a peer that flaps its
+    /// session on purpose cannot flood the log (every change is still counted).
+    change_log: LogGate,
 }
 
 /// Node-wide counters (metrics).
@@ -268,6 +271,7 @@ impl BfdLink {
                 peer_down: 0,
                 peer_admin_down: 0,
                 last_failure: None,
+                change_log: LogGate::new(LOG_WINDOW, LOG_BURST),
             },
         );
         // Its first packet is due at once: the loop's next turn sends it (through
@@ -391,8 +395,8 @@ impl BfdLink {
                             ChangeCause::PeerAdminDown { .. } => l.peer_admin_down += 1,
                             _ => {}
                         }
+                        log_change(&mut l.change_log, now, peer, key, &c);
                     }
-                    log_change(peer, key, &c);
                     changes.push((peer, c));
                 }
             }
@@ -449,7 +453,20 @@ impl BfdLink {
     }
 }
 
-fn log_change(peer: IpAddr, key: &SessionKey, c: &StateChange) {
+/// Logs a state change, through the session's rate limit (failures and changes to or
+/// from Up at warn/info, the rest at debug).
+fn log_change(gate: &mut LogGate, now: Instant, peer: IpAddr, key: &SessionKey, c: &StateChange) {
+    let loud = c.is_failure() || c.from == BfdState::Up || c.to == BfdState::Up;
+    let suppressed = match (loud, gate.pass(now)) {
+        (true, Gate::Closed) => return,
+        (true, Gate::Open { suppressed }) => suppressed,
+        (false, _) => 0,
+    };
+    let more = if suppressed > 0 {
+        format!(" ({suppressed} earlier state changes of this session not logged)")
+    } else {
+        String::new()
+    };
     let why = match c.cause {
         ChangeCause::Handshake { peer_state } => format!("peer is {peer_state}"),
         ChangeCause::DetectionTimeExpired => "detection time expired".into(),
@@ -463,12 +480,12 @@ fn log_change(peer: IpAddr, key: &SessionKey, c: &StateChange) {
     if c.is_failure() {
         warn!(
             "bfd",
-            "peer {peer}: BFD session {key} {} -> {}: {why}", c.from, c.to
+            "peer {peer}: BFD session {key} {} -> {}: {why}{more}", c.from, c.to
         );
     } else if c.from == BfdState::Up || c.to == BfdState::Up {
         info!(
             "bfd",
-            "peer {peer}: BFD session {key} {} -> {}: {why}", c.from, c.to
+            "peer {peer}: BFD session {key} {} -> {}: {why}{more}", c.from, c.to
         );
     } else {
         debug!(

@@ -1,68 +1,59 @@
-//! One BGP connection's bytes: the socket with its receive and send buffers, bounded
-//! reads, non-blocking writes, and the encoding of the RIB's output batches. No protocol
-//! decisions (those are the FSM's and the speaker's); runs on the daemon thread only.
-//! Never blocks or sleeps: what the socket does not take waits in the send buffer,
-//! whose size the FSM bounds (it is told after every write).
+//! One BGP connection's buffers as the speaker's core sees them: the bytes received,
+//! framed and decoded one message at a time (`next_message`), and the send queue of
+//! whole messages waiting for the socket — bytes of its own, or encodings shared with
+//! every other connection of an update group (one encoding goes to all members without
+//! a copy per member). Also the encoding of the RIB's output batches.
+//!
+//! No sockets (the speaker's socket part writes the queue's parts and reports how many
+//! bytes went) and no protocol decisions (the FSM's and the core's). Never grows without
+//! bound on its own: what waits in the send queue is reported to the FSM after every
+//! write, and the FSM bounds it.
 
-use std::io::{self, IoSlice, Read, Write};
+use std::collections::VecDeque;
+use std::io::IoSlice;
 use std::net::SocketAddr;
-
-use mio::Token;
-use mio::net::TcpStream;
+use std::rc::Rc;
 
 use crate::bgp::types::Message;
 use crate::bgp::wire;
 use crate::error;
 use crate::ops::ctl::MessageCounters;
 
-/// Read at most this much per turn of the loop per connection before moving on; a
-/// connection that had more is driven again on the next turn (see the speaker's
-/// `pending_reads`).
-pub(super) const READ_BUDGET: usize = 256 << 10;
-
-/// One open TCP connection of a peer.
+/// One open TCP connection of a peer, as bytes.
 pub(super) struct Conn {
-    pub(super) stream: TcpStream,
-    pub(super) token: Token,
-    pub(super) connecting: bool,
-    pub(super) rbuf: Vec<u8>,
-    /// Bytes of `rbuf` already decoded (compacted once per turn, not per message).
+    rbuf: Vec<u8>,
+    /// Bytes of `rbuf` already decoded (compacted once per read, not per message).
     roff: usize,
     /// Length of the message `next_message` returned last (it ends at `roff`).
     last_len: usize,
-    /// Bytes to send: whole BGP messages; `wbuf[woff..]` is not written yet.
-    pub(super) wbuf: Vec<u8>,
-    pub(super) woff: usize,
-    /// Start of the message that holds `woff` (`wbuf` always starts at a message).
-    pub(super) wmsg: usize,
+    /// Whole messages to send, in order.
+    pub(super) sendq: SendQueue,
+    /// The local address, once the connection is up.
     pub(super) local: Option<SocketAddr>,
     /// What the session negotiated on this connection (4-octet AS, iBGP, families):
     /// the codec's context once the FSM reports it Established, the default before.
     pub(super) ctx: wire::Ctx,
+    /// Whether the connection is on the core's list of connections with bytes to send.
+    pub(super) want_write: bool,
 }
 
 impl Conn {
-    /// A connection with empty buffers: `connecting` for an outbound connect still in
-    /// progress, `local` the local address when already known.
-    pub(super) fn new(
-        stream: TcpStream,
-        token: Token,
-        connecting: bool,
-        local: Option<SocketAddr>,
-    ) -> Conn {
+    /// A connection with empty buffers; `local` the local address when already known.
+    pub(super) fn new(local: Option<SocketAddr>) -> Conn {
         Conn {
-            stream,
-            token,
-            connecting,
             rbuf: Vec::new(),
             roff: 0,
             last_len: 0,
-            wbuf: Vec::new(),
-            woff: 0,
-            wmsg: 0,
+            sendq: SendQueue::default(),
             local,
             ctx: wire::Ctx::default(),
+            want_write: false,
         }
+    }
+
+    /// Appends received bytes (framed by [`Conn::next_message`]).
+    pub(super) fn received(&mut self, bytes: &[u8]) {
+        self.rbuf.extend_from_slice(bytes);
     }
 
     /// The next whole message in the receive buffer, decoded with `ctx` (the context in
@@ -107,43 +98,171 @@ impl Conn {
 
     /// Bytes queued and not yet taken by the socket.
     pub(super) fn pending(&self) -> usize {
-        self.wbuf.len().saturating_sub(self.woff)
+        self.sendq.pending()
+    }
+}
+
+/// Bytes of one part of a send queue: whole BGP messages back to back.
+pub(crate) enum SendPart {
+    /// This connection's own messages (OPEN, KEEPALIVE, NOTIFICATION, ...).
+    Own(Vec<u8>),
+    /// An update group's encoding, the same allocation for every member.
+    Shared(Rc<Vec<u8>>),
+}
+
+impl SendPart {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            SendPart::Own(v) => v,
+            SendPart::Shared(v) => v,
+        }
+    }
+}
+
+/// Whole messages waiting for the socket, in order. The first part may be partly
+/// written (`head` bytes of it); every part starts at a message boundary.
+#[derive(Default)]
+pub(crate) struct SendQueue {
+    parts: VecDeque<SendPart>,
+    /// Bytes of `parts[0]` the socket already took.
+    head: usize,
+    /// Bytes not yet taken, over all parts.
+    pending: usize,
+}
+
+/// Most slices one vectored write takes (the kernel's IOV_MAX).
+pub(super) const IOV_MAX: usize = 1024;
+
+impl SendQueue {
+    /// Bytes queued and not yet taken by the socket.
+    pub(crate) fn pending(&self) -> usize {
+        self.pending
     }
 
-    /// Moves `wmsg` to the start of the message that holds `woff` (or to `woff` when
-    /// that is a message boundary).
-    fn find_message(&mut self) {
-        while self.wmsg < self.woff {
-            let len = self
-                .wbuf
-                .get(self.wmsg + 16..self.wmsg + 18)
-                .map_or(0, |b| usize::from(u16::from_be_bytes([b[0], b[1]])));
-            if len < wire::HEADER_LEN || self.wmsg + len > self.woff {
+    /// Queues whole messages of this connection's own.
+    pub(super) fn push_own(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.pending += bytes.len();
+        if let Some(SendPart::Own(v)) = self.parts.back_mut() {
+            v.extend_from_slice(bytes);
+        } else {
+            self.parts.push_back(SendPart::Own(bytes.to_vec()));
+        }
+    }
+
+    /// Queues an encoding shared with other connections.
+    pub(super) fn push_shared(&mut self, bytes: Rc<Vec<u8>>) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.pending += bytes.len();
+        self.parts.push_back(SendPart::Shared(bytes));
+    }
+
+    /// The unwritten bytes as slices for one vectored write, after skipping `skip`
+    /// unwritten bytes (those a write in progress already took): at most `IOV_MAX`.
+    pub(crate) fn slices<'a>(&'a self, skip: usize, out: &mut Vec<IoSlice<'a>>) {
+        out.clear();
+        let mut skip = skip + self.head;
+        for p in &self.parts {
+            let b = p.bytes();
+            if skip >= b.len() {
+                skip -= b.len();
+                continue;
+            }
+            out.push(IoSlice::new(&b[skip..]));
+            skip = 0;
+            if out.len() == IOV_MAX {
                 break;
             }
-            self.wmsg += len;
         }
+    }
+
+    /// The socket took `n` more bytes.
+    pub(crate) fn consume(&mut self, n: usize) {
+        let mut n = n.min(self.pending);
+        self.pending -= n;
+        while n > 0 {
+            let Some(p) = self.parts.front() else {
+                break;
+            };
+            let left = p.bytes().len() - self.head;
+            if n >= left {
+                n -= left;
+                self.parts.pop_front();
+                self.head = 0;
+            } else {
+                self.head += n;
+                n = 0;
+            }
+        }
+    }
+
+    #[cfg(test)]
+    /// The addresses of the shared encodings queued (to check they are not copies).
+    pub(crate) fn shared_parts(&self) -> Vec<*const u8> {
+        self.parts
+            .iter()
+            .filter_map(|p| match p {
+                SendPart::Shared(v) => Some(v.as_ptr()),
+                SendPart::Own(_) => None,
+            })
+            .collect()
     }
 
     /// Drops every queued message after the one being written (which must still be
     /// finished, or the peer would see a broken stream). Used before a NOTIFICATION: the
     /// session ends, and the peer gets the NOTIFICATION without waiting behind UPDATEs.
     pub(super) fn drop_queued(&mut self) {
-        self.find_message();
-        let end = if self.wmsg == self.woff {
-            self.woff
-        } else {
-            let len = self
-                .wbuf
-                .get(self.wmsg + 16..self.wmsg + 18)
-                .map_or(0, |b| usize::from(u16::from_be_bytes([b[0], b[1]])));
-            (self.wmsg + len).clamp(self.woff, self.wbuf.len())
+        let head = self.head;
+        let Some(first) = self.parts.front() else {
+            return;
         };
-        self.wbuf.truncate(end);
-        if self.wbuf.capacity() > 1 << 20 {
-            self.wbuf.shrink_to(end.max(4096));
+        if head == 0 {
+            self.parts.clear();
+            self.pending = 0;
+            return;
+        }
+        let b = first.bytes();
+        let start = message_start(b, head);
+        let end = if start == head {
+            start
+        } else {
+            (start + message_len(b, start)).clamp(head, b.len())
+        };
+        // Keep only the message being written, from its start (the queue stays on a
+        // message boundary), as bytes of our own.
+        let keep = b.get(start..end).unwrap_or_default().to_vec();
+        self.parts.clear();
+        self.head = head - start;
+        self.pending = keep.len() - self.head;
+        if self.pending > 0 {
+            self.parts.push_back(SendPart::Own(keep));
+        } else {
+            self.head = 0;
         }
     }
+}
+
+/// The length field of the message starting at `at` (0 when cut short).
+fn message_len(part: &[u8], at: usize) -> usize {
+    part.get(at + 16..at + 18)
+        .map_or(0, |b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+}
+
+/// The start of the message of `part` (whole messages back to back) that holds `off`.
+fn message_start(part: &[u8], off: usize) -> usize {
+    let mut at = 0;
+    while at < off {
+        let len = message_len(part, at);
+        if len < wire::HEADER_LEN || at + len > off {
+            break;
+        }
+        at += len;
+    }
+    at
 }
 
 /// Encodes a batch's messages for one context; returns the bytes and UPDATE count.
@@ -168,6 +287,7 @@ pub(super) fn encode_batch(msgs: &[crate::bgp::rib::OutMsg], ctx: &wire::Ctx) ->
     }
     (out, n)
 }
+
 pub(super) fn count(c: &mut MessageCounters, m: &Message) {
     match m {
         Message::Open(_) => c.open += 1,
@@ -178,208 +298,21 @@ pub(super) fn count(c: &mut MessageCounters, m: &Message) {
     }
 }
 
-/// Queues whole messages and writes what the socket takes now; returns the bytes
-/// written. Err when the connection is broken.
-pub(super) fn queue(c: &mut Conn, bytes: &[u8]) -> io::Result<usize> {
-    append(c, bytes);
-    write_out(c)
-}
-
-/// Adds to the write buffer without writing (the caller writes once at the end).
-pub(super) fn append(c: &mut Conn, bytes: &[u8]) {
-    if c.woff > 0 && c.woff == c.wbuf.len() {
-        c.wbuf.clear();
-        c.woff = 0;
-        c.wmsg = 0;
-    }
-    c.wbuf.extend_from_slice(bytes);
-}
-
-/// Sends `parts` (whole messages) in order: written straight from them (vectored) while
-/// nothing else waits in the buffer, and only what the socket does not take is copied
-/// into it. Returns the bytes written; Err when the connection is broken.
-pub(super) fn send_parts(c: &mut Conn, parts: &[&[u8]]) -> io::Result<usize> {
-    if c.connecting || c.woff < c.wbuf.len() {
-        for p in parts {
-            append(c, p);
-        }
-        return write_out(c);
-    }
-    let mut written = 0;
-    // Position in `parts`: part `i`, byte `off` of it.
-    let (mut i, mut off) = (0, 0);
-    while i < parts.len() {
-        let mut io = Vec::with_capacity((parts.len() - i).min(IOV_MAX));
-        for (k, p) in parts[i..].iter().take(IOV_MAX).enumerate() {
-            io.push(IoSlice::new(if k == 0 { &p[off..] } else { p }));
-        }
-        match c.stream.write_vectored(&io) {
-            Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "closed")),
-            Ok(mut n) => {
-                written += n;
-                while n > 0 && i < parts.len() {
-                    let left = parts[i].len() - off;
-                    if n >= left {
-                        n -= left;
-                        i += 1;
-                        off = 0;
-                    } else {
-                        off += n;
-                        n = 0;
-                    }
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-        // Skip empty parts so a zero-length tail never loops.
-        while i < parts.len() && parts[i].len() == off {
-            i += 1;
-            off = 0;
-        }
-    }
-    if i < parts.len() {
-        // The buffer was empty: it now starts inside part `i`'s first unwritten
-        // message. Keep the whole of that message (`woff` marks what was written) so
-        // the buffer starts at a message boundary.
-        let start = message_start(parts[i], off);
-        append(c, &parts[i][start..]);
-        c.woff = off - start;
-        c.wmsg = 0;
-        for p in &parts[i + 1..] {
-            append(c, p);
-        }
-    }
-    Ok(written)
-}
-
-/// The start of the message of `part` (whole messages back to back) that holds `off`.
-fn message_start(part: &[u8], off: usize) -> usize {
-    let mut at = 0;
-    while at < off {
-        let len = part
-            .get(at + 16..at + 18)
-            .map_or(0, |b| usize::from(u16::from_be_bytes([b[0], b[1]])));
-        if len < wire::HEADER_LEN || at + len > off {
-            break;
-        }
-        at += len;
-    }
-    at
-}
-
-/// Most slices one vectored write takes (the kernel's IOV_MAX).
-const IOV_MAX: usize = 1024;
-
-/// Writes as much as the socket takes; returns the bytes written. Err when the
-/// connection is broken.
-pub(super) fn write_out(c: &mut Conn) -> io::Result<usize> {
-    if c.connecting {
-        return Ok(0);
-    }
-    let mut written = 0;
-    while c.woff < c.wbuf.len() {
-        match c.stream.write(&c.wbuf[c.woff..]) {
-            Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "closed")),
-            Ok(n) => {
-                c.woff += n;
-                written += n;
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    if c.woff == c.wbuf.len() {
-        c.wbuf.clear();
-        c.woff = 0;
-        c.wmsg = 0;
-        if c.wbuf.capacity() > 4 << 20 {
-            c.wbuf = Vec::new();
-        }
-    } else if c.woff > 1 << 20 {
-        // Compact, keeping the buffer aligned on the message being written.
-        c.find_message();
-        c.wbuf.drain(..c.wmsg);
-        c.woff -= c.wmsg;
-        c.wmsg = 0;
-    }
-    Ok(written)
-}
-
-/// How a bounded read ended.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) enum ReadEnd {
-    /// The socket is empty (WouldBlock): the next readiness event brings more.
-    Drained,
-    /// Stopped at `READ_BUDGET`: more may be waiting and no event will say so.
-    Budget,
-    /// End of stream.
-    Eof,
-}
-
-/// Reads what is available, at most about `READ_BUDGET` bytes.
-pub(super) fn read_in(c: &mut Conn) -> io::Result<ReadEnd> {
-    let mut buf = [0u8; 64 * 1024];
-    let mut total = 0;
-    loop {
-        match c.stream.read(&mut buf) {
-            Ok(0) => return Ok(ReadEnd::Eof),
-            Ok(n) => {
-                c.rbuf.extend_from_slice(buf.get(..n).unwrap_or_default());
-                total += n;
-                if total >= READ_BUDGET {
-                    return Ok(ReadEnd::Budget);
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(ReadEnd::Drained),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::bgp::types::NotificationCode;
-    use std::os::unix::io::AsRawFd;
-    use std::time::{Duration, Instant};
-
-    /// A connected loopback pair: (our non-blocking side as a `Conn`, the writer).
-    fn pair() -> (Conn, std::net::TcpStream) {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        let addr = l.local_addr().expect("local addr");
-        let w = std::net::TcpStream::connect(addr).expect("connect");
-        let (r, _) = l.accept().expect("accept");
-        r.set_nonblocking(true).expect("nonblocking");
-        let c = Conn::new(TcpStream::from_std(r), Token(1), false, None);
-        (c, w)
-    }
-
-    /// Reads until `want` bytes are buffered or the budget says more is waiting.
-    fn read_until(c: &mut Conn, want: usize) -> ReadEnd {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let r = read_in(c).expect("read");
-            if r != ReadEnd::Drained || c.rbuf.len() >= want || Instant::now() > deadline {
-                return r;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
 
     #[test]
     fn next_message_frames_decodes_and_keeps_a_partial_message() {
-        let (mut c, _w) = pair();
+        let mut c = Conn::new(None);
         let ctx = wire::Ctx::default();
         let mut bytes = Vec::new();
         wire::encode(&Message::Keepalive, &ctx, &mut bytes).expect("encode");
         let one = bytes.len();
         wire::encode(&Message::Keepalive, &ctx, &mut bytes).expect("encode");
-        c.rbuf.extend_from_slice(&bytes);
-        c.rbuf.extend_from_slice(&bytes[..5]);
+        c.received(&bytes);
+        c.received(&bytes[..5]);
         for _ in 0..2 {
             let d = c
                 .next_message(&ctx)
@@ -394,14 +327,14 @@ mod tests {
             &bytes[..5],
             "the partial message waits for more bytes"
         );
-        c.rbuf.extend_from_slice(&bytes[5..one]);
+        c.received(&bytes[5..one]);
         assert!(c.next_message(&ctx).expect("completed").is_ok());
         assert!(c.next_message(&ctx).is_none());
         assert!(c.rbuf.is_empty());
 
         // A broken marker: the error, and nothing after it is kept.
-        c.rbuf.extend_from_slice(&[0u8; 19]);
-        c.rbuf.extend_from_slice(&bytes);
+        c.received(&[0u8; 19]);
+        c.received(&bytes);
         let e = c
             .next_message(&ctx)
             .expect("an error")
@@ -414,98 +347,6 @@ mod tests {
         assert!(c.next_message(&ctx).is_none());
     }
 
-    #[test]
-    fn read_stops_at_budget_and_says_more_may_wait() {
-        let (mut c, mut w) = pair();
-        let total = READ_BUDGET * 3;
-        let data: Vec<u8> = (0..total).map(|i| (i % 251) as u8).collect();
-        let writer = std::thread::spawn(move || {
-            w.write_all(&data).expect("write");
-            w
-        });
-        // The first read that reaches the budget must report it, never claim "drained"
-        // with bytes possibly left (edge-triggered readiness would not report them).
-        assert_eq!(read_until(&mut c, total), ReadEnd::Budget);
-        assert!(c.rbuf.len() >= READ_BUDGET);
-        assert!(c.rbuf.len() < READ_BUDGET + 64 * 1024);
-        // Reading on collects everything, in order, then reports Drained.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while c.rbuf.len() < total && Instant::now() < deadline {
-            let _ = read_until(&mut c, total);
-        }
-        assert_eq!(c.rbuf.len(), total);
-        assert!(
-            c.rbuf
-                .iter()
-                .enumerate()
-                .all(|(i, b)| *b == (i % 251) as u8)
-        );
-        assert_eq!(read_in(&mut c).expect("read"), ReadEnd::Drained);
-        drop(writer.join().expect("writer"));
-        assert_eq!(read_until(&mut c, total + 1), ReadEnd::Eof);
-    }
-
-    #[test]
-    fn shared_parts_go_out_in_order_and_only_the_rest_is_buffered() {
-        // Our side writes; the other side reads only after everything was queued.
-        let (mut c, mut peer) = pair();
-        // Small socket buffers, so the socket cannot take it all at once.
-        for (fd, opt) in [
-            (c.stream.as_raw_fd(), libc::SO_SNDBUF),
-            (peer.as_raw_fd(), libc::SO_RCVBUF),
-        ] {
-            let v: libc::c_int = 64 * 1024;
-            // SAFETY: setsockopt on open sockets with a pointer to a live c_int.
-            let rc = unsafe {
-                libc::setsockopt(
-                    fd,
-                    libc::SOL_SOCKET,
-                    opt,
-                    (&v as *const libc::c_int).cast(),
-                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-                )
-            };
-            assert_eq!(rc, 0);
-        }
-        // 3,000 parts of 997 bytes (3 MB): more than a socket takes without a reader.
-        let parts: Vec<Vec<u8>> = (0..3000u32)
-            .map(|k| (0..997u32).map(|i| ((k * 7 + i) % 253) as u8).collect())
-            .collect();
-        let slices: Vec<&[u8]> = parts.iter().map(|p| p.as_slice()).collect();
-        send_parts(&mut c, &slices).expect("send");
-        let total: usize = parts.iter().map(Vec::len).sum();
-        let buffered = c.wbuf.len() - c.woff;
-        assert!(
-            buffered > 0 && buffered < total,
-            "{buffered} of {total} buffered"
-        );
-        // More parts while some wait: appended behind them, order kept.
-        let tail = [b"tail".as_slice()];
-        send_parts(&mut c, &tail).expect("send");
-        let reader = std::thread::spawn(move || {
-            let mut got = Vec::new();
-            let mut buf = [0u8; 65536];
-            while got.len() < total + 4 {
-                match peer.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => got.extend_from_slice(&buf[..n]),
-                    Err(e) => panic!("read: {e}"),
-                }
-            }
-            got
-        });
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while c.woff < c.wbuf.len() && Instant::now() < deadline {
-            write_out(&mut c).expect("write");
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        let got = reader.join().expect("reader");
-        let mut want: Vec<u8> = parts.concat();
-        want.extend_from_slice(b"tail");
-        assert_eq!(got.len(), want.len());
-        assert!(got == want, "bytes out of order");
-    }
-
     /// A BGP message of `len` bytes (marker, length, type 2) filled with `fill`.
     fn message(len: usize, fill: u8) -> Vec<u8> {
         let mut m = vec![0xFF; 16];
@@ -515,109 +356,102 @@ mod tests {
         m
     }
 
-    fn small_buffers(c: &Conn, peer: &std::net::TcpStream) {
-        for (fd, opt) in [
-            (c.stream.as_raw_fd(), libc::SO_SNDBUF),
-            (peer.as_raw_fd(), libc::SO_RCVBUF),
-        ] {
-            let v: libc::c_int = 32 * 1024;
-            // SAFETY: setsockopt on open sockets with a pointer to a live c_int.
-            let rc = unsafe {
-                libc::setsockopt(
-                    fd,
-                    libc::SOL_SOCKET,
-                    opt,
-                    (&v as *const libc::c_int).cast(),
-                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-                )
-            };
-            assert_eq!(rc, 0);
+    /// Everything the queue still holds, as one write in steps of `step` bytes would
+    /// see it.
+    fn drain(q: &mut SendQueue, step: usize) -> Vec<u8> {
+        let mut got = Vec::new();
+        while q.pending() > 0 {
+            let mut io = Vec::new();
+            q.slices(0, &mut io);
+            let mut n = 0;
+            for s in &io {
+                let take = (step - n).min(s.len());
+                got.extend_from_slice(&s[..take]);
+                n += take;
+                if n == step {
+                    break;
+                }
+            }
+            drop(io);
+            q.consume(n);
         }
+        got
     }
 
     #[test]
-    fn a_notification_goes_out_right_after_the_message_being_written() {
-        let (mut c, mut peer) = pair();
-        small_buffers(&c, &peer);
-        // 2 MB of 1,000-byte messages: the socket takes part, the rest waits; the
-        // buffer stays aligned on messages even after compaction.
-        let msgs: Vec<Vec<u8>> = (0..2000).map(|k| message(1000, (k % 200) as u8)).collect();
-        let slices: Vec<&[u8]> = msgs.iter().map(|m| m.as_slice()).collect();
-        let written = send_parts(&mut c, &slices).expect("send");
-        assert!(c.pending() > 0 && written > 0);
-        assert_eq!(
-            c.wbuf.get(..16),
-            Some(&[0xFF; 16][..]),
-            "starts at a message"
-        );
-        // The session ends: queued messages are dropped, the one partly written is
-        // finished, then the NOTIFICATION.
-        c.drop_queued();
-        assert!(c.pending() < 1000, "{} bytes left", c.pending());
+    fn shared_and_own_parts_go_out_in_order_whatever_the_write_sizes() {
+        let shared = Rc::new([message(100, 1), message(200, 2)].concat());
+        let mut want = Vec::new();
+        let mut q = SendQueue::default();
+        for k in 0..50u8 {
+            q.push_own(&message(19 + usize::from(k), k));
+            want.extend_from_slice(&message(19 + usize::from(k), k));
+            q.push_shared(Rc::clone(&shared));
+            want.extend_from_slice(&shared);
+        }
+        assert_eq!(q.pending(), want.len());
+        assert_eq!(Rc::strong_count(&shared), 51, "shared, not copied");
+        for step in [1, 7, 300, 4096, 1 << 20] {
+            let mut q2 = SendQueue::default();
+            for p in &q.parts {
+                match p {
+                    SendPart::Own(v) => q2.push_own(v),
+                    SendPart::Shared(v) => q2.push_shared(Rc::clone(v)),
+                }
+            }
+            assert_eq!(drain(&mut q2, step), want, "step {step}");
+            assert!(q2.parts.is_empty() && q2.head == 0);
+        }
+        // Skipping what a write in progress took.
+        let mut io = Vec::new();
+        q.slices(want.len() - 10, &mut io);
+        let tail: Vec<u8> = io.iter().flat_map(|s| s.iter().copied()).collect();
+        assert_eq!(tail, want[want.len() - 10..]);
+        // No more than IOV_MAX slices at once.
+        let mut many = SendQueue::default();
+        for _ in 0..IOV_MAX + 10 {
+            many.push_shared(Rc::clone(&shared));
+        }
+        many.slices(0, &mut io);
+        assert_eq!(io.len(), IOV_MAX);
+    }
+
+    #[test]
+    fn a_notification_goes_right_after_the_message_being_written() {
         let notification = [vec![0xFF; 16], vec![0, 21, 3, 6, 8]].concat();
-        queue(&mut c, &notification).expect("queue");
-        let reader = std::thread::spawn(move || {
-            let mut got = Vec::new();
-            let mut buf = [0u8; 65536];
-            peer.set_read_timeout(Some(Duration::from_secs(5)))
-                .expect("timeout");
-            while let Ok(n) = peer.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                got.extend_from_slice(&buf[..n]);
-                if got.ends_with(&[3, 6, 8]) {
-                    break;
-                }
-            }
-            got
-        });
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while c.pending() > 0 && Instant::now() < deadline {
-            write_out(&mut c).expect("write");
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        let got = reader.join().expect("reader");
-        // Whole messages back to back, the NOTIFICATION last.
-        let mut at = 0;
-        let mut count = 0;
-        while at < got.len() {
-            assert_eq!(&got[at..at + 16], &[0xFF; 16], "message {count} at {at}");
-            let len = usize::from(u16::from_be_bytes([got[at + 16], got[at + 17]]));
-            at += len;
-            count += 1;
-        }
-        assert_eq!(at, got.len());
-        assert!(got.ends_with(&notification));
-        assert!(
-            count < 2000,
-            "queued messages were dropped ({count} arrived)"
-        );
-    }
+        let shared = Rc::new((0..20).flat_map(|k| message(1000, k)).collect::<Vec<u8>>());
+        let mut q = SendQueue::default();
+        q.push_shared(Rc::clone(&shared));
+        q.push_shared(Rc::clone(&shared));
+        // The socket took 2.5 messages: the third must be finished, the rest dropped.
+        q.consume(2500);
+        q.drop_queued();
+        q.push_own(&notification);
+        let got = drain(&mut q, 333);
+        let mut want = shared[2500..3000].to_vec();
+        want.extend_from_slice(&notification);
+        assert_eq!(got, want);
 
-    #[test]
-    fn compaction_keeps_the_buffer_on_a_message_boundary() {
-        let (mut c, mut peer) = pair();
-        small_buffers(&c, &peer);
-        let m = message(4000, 7);
-        for _ in 0..1000 {
-            append(&mut c, &m);
-        }
-        // Read from the other side in steps until more than 1 MB went out, so
-        // write_out compacts.
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut total_read = 0;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        peer.set_nonblocking(true).expect("nonblocking");
-        while total_read < (1 << 20) + 100_000 && Instant::now() < deadline {
-            write_out(&mut c).expect("write");
-            if let Ok(n) = peer.read(&mut buf) {
-                total_read += n;
-            }
-        }
-        write_out(&mut c).expect("write");
-        assert!(c.woff < 1 << 20, "compacted: woff {}", c.woff);
-        assert_eq!(c.wbuf.get(..16), Some(&[0xFF; 16][..]));
-        assert_eq!(c.wbuf.len() % 4000, 0, "whole messages kept");
+        // On a message boundary, or nothing written yet: everything queued goes.
+        let mut q = SendQueue::default();
+        q.push_own(&message(50, 1));
+        q.push_shared(Rc::clone(&shared));
+        q.consume(50);
+        q.drop_queued();
+        assert_eq!(q.pending(), 0);
+        q.push_shared(Rc::clone(&shared));
+        q.drop_queued();
+        assert_eq!(q.pending(), 0);
+        q.push_own(&notification);
+        assert_eq!(drain(&mut q, 7), notification);
+
+        // Twice in a row (a second NOTIFICATION path): the partial message stays.
+        let mut q = SendQueue::default();
+        q.push_own(&message(1000, 9));
+        q.consume(10);
+        q.drop_queued();
+        q.drop_queued();
+        assert_eq!(q.pending(), 990);
+        assert_eq!(drain(&mut q, 100), message(1000, 9)[10..].to_vec());
     }
 }

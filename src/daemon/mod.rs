@@ -14,6 +14,7 @@ pub mod explain;
 pub mod hardening;
 pub mod metrics;
 mod overlay;
+mod pacing;
 pub(crate) mod restart_hold;
 pub(crate) mod rib_policy;
 pub mod routes;
@@ -25,7 +26,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
@@ -53,13 +54,6 @@ const KERNEL: Token = Token(2);
 const PODNET_BASE: usize = 3;
 const PODNET_END: usize = 5;
 const CTL_BASE: usize = 100;
-/// RIB output waits until BGP input has been quiet this long (unless the input came
-/// alone, after a pause at least this long)...
-const OUT_QUIET: Duration = Duration::from_millis(1);
-/// ...but never longer than this.
-const OUT_MAX_DELAY: Duration = Duration::from_millis(20);
-/// Kernel passes wait until BGP input has been quiet this long (or `routes::MAX_DEFER`).
-const INPUT_QUIET: Duration = Duration::from_millis(20);
 const METRICS_BASE: usize = 1000;
 const HEALTH_BASE: usize = 2000;
 
@@ -100,6 +94,9 @@ pub struct Counters {
     pub(crate) ctl_refused: u64,
 }
 
+/// The node agent's core: all of its state, driven by [`run`]'s loop through one
+/// handler per kind of event (`on_*`), one [`Daemon::turn`] after each batch of events,
+/// and [`Daemon::poll_at`] for when the next turn is needed.
 pub struct Daemon {
     pub cfg: Config,
     pub settings: Settings,
@@ -127,29 +124,112 @@ pub struct Daemon {
     stop_drain: drain::StopDrain,
     /// Since when routes carry GRACEFUL_SHUTDOWN (a cordon, or the stop's drain).
     graceful_shutdown_since: Option<Instant>,
+    /// The host's pod network (kube-bridge, CNI configuration, egress, FORWARD, sysctls).
+    podnet: crate::podnet::PodNet,
+    /// The control socket and the metrics and health endpoints.
+    ops: Endpoints,
+    /// When RIB output goes to the peers and kernel passes wait for the input.
+    pacing: pacing::Pacing,
+    /// The service manager (systemd notify protocol).
+    notifier: Notifier,
+    /// The next full re-apply (kube-router's `--routes-sync-period`).
+    next_sync: Instant,
+    /// The next WATCHDOG=1, when the service manager asked for them.
+    next_watchdog: Option<Instant>,
+    /// Whether the service manager has been told "synced with the API server".
+    told_synced: bool,
+}
+
+/// Which part of the daemon a readiness token belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    /// The waker: API events wait in the channel.
+    Kube,
+    Signals,
+    /// Kernel route change notifications.
+    Kernel,
+    PodNet,
+    Bfd,
+    /// The control socket, metrics and health endpoints.
+    Ops,
+    /// BGP listeners and connections.
+    Speaker,
+    Unknown,
 }
 
 /// Runs the daemon until SIGTERM/SIGINT. Returns an error only for setup failures.
 pub fn run(cfg: Config) -> Result<(), DaemonError> {
-    let signals = signals::Signals::new()
-        .map_err(|e| DaemonError::Setup(format!("blocking signals: {e}")))?;
-    let mut poll = Poll::new().map_err(|e| DaemonError::Setup(format!("mio poll: {e}")))?;
-    let registry = poll
-        .registry()
-        .try_clone()
-        .map_err(|e| DaemonError::Setup(format!("mio registry: {e}")))?;
+    let signals = signals::Signals::new().map_err(setup("blocking signals"))?;
+    let mut poll = Poll::new().map_err(setup("mio poll"))?;
+    let registry = poll.registry().try_clone().map_err(setup("mio registry"))?;
     registry
         .register(
             &mut SourceFd(&signals.raw_fd()),
             SIGNALS,
             Interest::READABLE,
         )
-        .map_err(|e| DaemonError::Setup(format!("signalfd: {e}")))?;
-    let waker = Arc::new(
-        Waker::new(&registry, WAKER).map_err(|e| DaemonError::Setup(format!("waker: {e}")))?,
-    );
+        .map_err(setup("signalfd"))?;
+    let waker = Arc::new(Waker::new(&registry, WAKER).map_err(setup("waker"))?);
+    let (watchers, rx, node_name) = start_kube(&cfg, &waker)?;
+    let mut d = Daemon::start(cfg, node_name, &registry, waker);
 
-    // Kubernetes.
+    let mut events = Events::with_capacity(1024);
+    loop {
+        let now = Instant::now();
+        let timeout = if d.busy() {
+            // Unread input waits in a socket: only look for new events.
+            Duration::ZERO
+        } else {
+            d.poll_at(now)
+                .saturating_duration_since(now)
+                .max(Duration::from_millis(1))
+        };
+        if let Err(e) = poll.poll(&mut events, Some(timeout)) {
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                error!("main", "poll: {e}");
+            }
+            continue;
+        }
+        let now = Instant::now();
+        for ev in events.iter() {
+            let t = ev.token();
+            match d.source(t) {
+                Source::Kube => d.on_kube_events(rx.try_iter()),
+                Source::Signals => {
+                    for sig in signals.read() {
+                        d.on_signal(&registry, sig, now);
+                    }
+                }
+                Source::Kernel => d.on_kernel_notification(now),
+                Source::PodNet => d.on_podnet_readable(now),
+                Source::Bfd => d.on_bfd_readable(&registry, t, now),
+                Source::Ops => d.on_ops_readable(&registry, t),
+                Source::Speaker => d.on_speaker_readable(&registry, t, now),
+                Source::Unknown => {}
+            }
+        }
+        if d.stop_due(now) {
+            break;
+        }
+        d.turn(&registry, now);
+    }
+    d.stop(&registry);
+    watchers.stop();
+    d.remove_ctl_socket();
+    Ok(())
+}
+
+/// A setup step's error, saying which step.
+fn setup(what: &'static str) -> impl Fn(std::io::Error) -> DaemonError {
+    move |e| DaemonError::Setup(format!("{what}: {e}"))
+}
+
+/// Starts the API watchers (one reader thread per resource, waking the loop through
+/// `waker`); returns them, their events' channel and the local node's name.
+fn start_kube(
+    cfg: &Config,
+    waker: &Arc<Waker>,
+) -> Result<(crate::kube::watch::Watchers, Receiver<KubeEvent>, String), DaemonError> {
     let kcfg = crate::kube::load(cfg.kubeconfig.as_deref(), cfg.master.as_deref())
         .map_err(|e| DaemonError::Setup(e.to_string()))?;
     for w in kcfg.security_warnings() {
@@ -172,330 +252,279 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         env!("CARGO_PKG_VERSION"),
         client.server()
     );
+    Ok((watchers, rx, node_name))
+}
 
-    // Kernel routes.
-    let mut routes = routes::KernelRoutes::new(&cfg, Some(waker.clone()));
-    if let Some(fd) = routes.watch_fd() {
-        if let Err(e) = registry.register(&mut SourceFd(&fd), KERNEL, Interest::READABLE) {
-            warn!("kernel", "route change notifications unavailable: {e}");
-        }
-    }
-    routes.start(Instant::now());
-
-    // The pod network (kube-bridge, CNI configuration, egress, FORWARD, sysctls).
-    let mut podnet = crate::podnet::PodNet::new(&cfg);
-    for (i, fd) in podnet.fds().into_iter().enumerate() {
-        let token = Token(PODNET_BASE + i);
-        if token.0 >= PODNET_END {
-            break;
-        }
-        if let Err(e) = registry.register(&mut SourceFd(&fd), token, Interest::READABLE) {
-            warn!("podnet", "change notifications unavailable: {e}");
-        }
-    }
-
-    // Operations endpoints.
-    let mut ctl_server = open_ctl(&cfg, &registry);
-    let mut metrics_server = open_http(
-        cfg.metrics_addr,
-        cfg.metrics_port,
-        METRICS_BASE,
-        &registry,
-        "metrics",
-    );
-    let mut health_server = open_http(
-        cfg.health_addr,
-        cfg.health_port,
-        HEALTH_BASE,
-        &registry,
-        "health",
-    );
-    let notifier = Notifier::from_env();
-
-    let settings = Settings::from_config(&cfg);
-    let stop_drain = drain::StopDrain::new(cfg.graceful_shutdown_time, settings.graceful_restart);
-    let mut d = Daemon {
-        cfg,
-        settings,
-        node_name,
-        snapshot: Snapshot::new(),
-        planner: cluster::Planner::new(),
-        plan: Plan::default(),
-        speaker: None,
-        bfd: bfd_link::BfdLink::new(bfd_seed()),
-        routes,
-        started: Instant::now(),
-        counters: Counters::default(),
-        originated: BTreeMap::new(),
-        logged_problems: BTreeSet::new(),
-        refusals: Default::default(),
-        policy: None,
-        plan_dirty: false,
-        last_heartbeat: Instant::now(),
-        stopping: false,
-        stop_drain,
-        graceful_shutdown_since: None,
-    };
-    notifier.ready("waiting for the API server");
-    let mut ready_sent_synced = false;
-    let mut next_watchdog = notifier.watchdog_interval().map(|i| Instant::now() + i);
-    let sync_period = d.cfg.routes_sync_period;
-    let mut next_sync = Instant::now() + sync_period;
-
-    let mut events = Events::with_capacity(1024);
-    // Since when RIB output has been held back (see OUT_QUIET).
-    let mut out_held_since: Option<Instant> = None;
-    loop {
+impl Daemon {
+    /// Opens the kernel route sync, the pod network's subscriptions and the operations
+    /// endpoints (each registered with `registry`), and tells the service manager the
+    /// daemon is up.
+    fn start(
+        cfg: Config,
+        node_name: String,
+        registry: &mio::Registry,
+        waker: Arc<Waker>,
+    ) -> Daemon {
         let now = Instant::now();
-        let mut deadline = next_sync;
-        if let Some(h) = out_held_since {
-            let quiet_at = d
-                .speaker
-                .as_ref()
-                .and_then(|s| s.last_input())
-                .map_or(now, |t| t + OUT_QUIET);
-            deadline = deadline.min(quiet_at.min(h + OUT_MAX_DELAY));
+        let mut routes = routes::KernelRoutes::new(&cfg, Some(waker));
+        if let Some(fd) = routes.watch_fd() {
+            if let Err(e) = registry.register(&mut SourceFd(&fd), KERNEL, Interest::READABLE) {
+                warn!("kernel", "route change notifications unavailable: {e}");
+            }
         }
-        if let Some(s) = d.speaker.as_mut().and_then(|s| s.next_deadline()) {
-            deadline = deadline.min(s);
+        routes.start(now);
+        let podnet = crate::podnet::PodNet::new(&cfg);
+        for (i, fd) in podnet.fds().into_iter().enumerate() {
+            let token = Token(PODNET_BASE + i);
+            if token.0 >= PODNET_END {
+                break;
+            }
+            if let Err(e) = registry.register(&mut SourceFd(&fd), token, Interest::READABLE) {
+                warn!("podnet", "change notifications unavailable: {e}");
+            }
         }
-        if let Some(t) = d.stop_drain.deadline() {
-            deadline = deadline.min(t);
+        let ops = Endpoints::open(&cfg, registry);
+        let notifier = Notifier::from_env();
+        let settings = Settings::from_config(&cfg);
+        let stop_drain =
+            drain::StopDrain::new(cfg.graceful_shutdown_time, settings.graceful_restart);
+        notifier.ready("waiting for the API server");
+        let next_watchdog = notifier.watchdog_interval().map(|i| now + i);
+        let next_sync = now + cfg.routes_sync_period;
+        Daemon {
+            cfg,
+            settings,
+            node_name,
+            snapshot: Snapshot::new(),
+            planner: cluster::Planner::new(),
+            plan: Plan::default(),
+            speaker: None,
+            bfd: bfd_link::BfdLink::new(bfd_seed()),
+            routes,
+            started: now,
+            counters: Counters::default(),
+            originated: BTreeMap::new(),
+            logged_problems: BTreeSet::new(),
+            refusals: Default::default(),
+            policy: None,
+            plan_dirty: false,
+            last_heartbeat: now,
+            stopping: false,
+            stop_drain,
+            graceful_shutdown_since: None,
+            podnet,
+            ops,
+            pacing: pacing::Pacing::default(),
+            notifier,
+            next_sync,
+            next_watchdog,
+            told_synced: false,
         }
-        if let Some(k) = d.routes.next_deadline() {
-            deadline = deadline.min(k);
+    }
+
+    /// Which part a readiness token belongs to.
+    fn source(&self, t: Token) -> Source {
+        match t {
+            WAKER => Source::Kube,
+            SIGNALS => Source::Signals,
+            KERNEL => Source::Kernel,
+            Token(p) if (PODNET_BASE..PODNET_END).contains(&p) => Source::PodNet,
+            t if self.bfd.owns(t) => Source::Bfd,
+            t if self.ops.owns(t) => Source::Ops,
+            t if self.speaker.as_ref().is_some_and(|s| s.owns(t)) => Source::Speaker,
+            _ => Source::Unknown,
         }
-        if let Some(b) = d.bfd.next_deadline() {
-            deadline = deadline.min(b);
-        }
-        if let Some(w) = next_watchdog {
-            deadline = deadline.min(w);
-        }
-        if let Some(p) = podnet.next_deadline() {
-            deadline = deadline.min(p);
-        }
-        for dl in [
-            ctl_server.as_ref().and_then(|s| s.next_deadline()),
-            metrics_server.as_ref().and_then(|s| s.next_deadline()),
-            health_server.as_ref().and_then(|s| s.next_deadline()),
+    }
+
+    /// Whether input waits unread (a socket's read stopped at its budget, a long
+    /// answer goes on): the loop must only look for new events, not sleep.
+    fn busy(&self) -> bool {
+        self.speaker.as_ref().is_some_and(|s| s.has_pending_reads())
+            || self.bfd.has_pending_reads()
+            || self.ops.has_pending()
+    }
+
+    /// When the next turn is needed at the latest: the earliest deadline of every
+    /// part (the routes sync period bounds it).
+    fn poll_at(&mut self, now: Instant) -> Instant {
+        let input = arrivals(self.speaker.as_ref());
+        [
+            self.pacing.poll_at(&input, now),
+            self.speaker.as_mut().and_then(|s| s.next_deadline()),
+            self.stop_drain.deadline(),
+            self.routes.next_deadline(),
+            self.bfd.next_deadline(),
+            self.next_watchdog,
+            self.podnet.next_deadline(),
+            self.ops.next_deadline(),
         ]
         .into_iter()
         .flatten()
-        {
-            deadline = deadline.min(dl);
+        .fold(self.next_sync, Instant::min)
+    }
+
+    /// A signal: SIGHUP re-applies the current state; SIGTERM and SIGINT stop (after
+    /// the RFC 8326 drain when one is configured).
+    fn on_signal(&mut self, registry: &mio::Registry, sig: i32, now: Instant) {
+        if sig == libc::SIGHUP {
+            info!("main", "SIGHUP: re-applying the current state");
+            self.plan_dirty = true;
+            self.podnet.check_now(now);
+        } else if self.on_stop_signal(registry, now) {
+            self.notifier.stopping();
+            self.notifier.status("draining (graceful shutdown)");
         }
-        let busy = d.speaker.as_ref().is_some_and(|s| s.has_pending_reads())
-            || d.bfd.has_pending_reads()
-            || ctl_server.as_ref().is_some_and(|s| s.has_pending());
-        let timeout = if busy {
-            // Unread input waits in a socket: only look for new events.
-            Duration::ZERO
-        } else {
-            deadline
-                .saturating_duration_since(now)
-                .max(Duration::from_millis(1))
-        };
-        if let Err(e) = poll.poll(&mut events, Some(timeout)) {
-            if e.kind() != std::io::ErrorKind::Interrupted {
-                error!("main", "poll: {e}");
-            }
-            continue;
+    }
+
+    /// Kernel route change notifications (other programs' changes).
+    fn on_kernel_notification(&mut self, now: Instant) {
+        if self.routes.on_notification() {
+            self.routes.request_reconcile(now);
         }
-        let now = Instant::now();
-        for ev in events.iter() {
-            let t = ev.token();
-            match t {
-                WAKER => d.drain_kube(&rx),
-                SIGNALS => {
-                    for sig in signals.read() {
-                        if sig == libc::SIGHUP {
-                            info!("main", "SIGHUP: re-applying the current state");
-                            d.plan_dirty = true;
-                            podnet.check_now(now);
-                        } else if d.on_stop_signal(&registry, now) {
-                            notifier.stopping();
-                            notifier.status("draining (graceful shutdown)");
-                        }
-                    }
-                }
-                KERNEL => {
-                    if d.routes.on_notification() {
-                        d.routes.request_reconcile(now);
-                    }
-                }
-                Token(p) if (PODNET_BASE..PODNET_END).contains(&p) => podnet.on_readable(now),
-                t if d.bfd.owns(t) => {
-                    let changes = d.bfd.ready(t, now);
-                    d.on_bfd_changes(&registry, changes, now);
-                }
-                _ => {
-                    if let Some(s) = ctl_server.as_mut().filter(|s| s.owns(t)) {
-                        s.ready(
-                            &registry,
-                            t,
-                            &mut views::CtlView {
-                                d: &mut d,
-                                registry: &registry,
-                            },
-                        );
-                    } else if let Some(s) = metrics_server.as_mut().filter(|s| s.owns(t)) {
-                        s.ready(
-                            &registry,
-                            t,
-                            &mut views::HttpView {
-                                d: &d,
-                                metrics: true,
-                            },
-                        );
-                    } else if let Some(s) = health_server.as_mut().filter(|s| s.owns(t)) {
-                        s.ready(
-                            &registry,
-                            t,
-                            &mut views::HttpView {
-                                d: &d,
-                                metrics: false,
-                            },
-                        );
-                    } else if let Some(sp) = d.speaker.as_mut().filter(|s| s.owns(t)) {
-                        sp.ready(&registry, t, now);
-                    }
-                }
-            }
+    }
+
+    /// Link or nftables changes the pod network watches.
+    fn on_podnet_readable(&mut self, now: Instant) {
+        self.podnet.on_readable(now);
+    }
+
+    /// BFD packets.
+    fn on_bfd_readable(&mut self, registry: &mio::Registry, t: Token, now: Instant) {
+        let changes = self.bfd.ready(t, now);
+        self.on_bfd_changes(registry, changes, now);
+    }
+
+    /// The control socket, metrics or health endpoint.
+    fn on_ops_readable(&mut self, registry: &mio::Registry, t: Token) {
+        // The endpoints answer from the daemon's state (the control socket's admin
+        // verbs change it): out of the daemon while they do.
+        let mut ops = std::mem::take(&mut self.ops);
+        ops.ready(registry, t, self);
+        self.ops = ops;
+    }
+
+    /// A BGP listener or connection.
+    fn on_speaker_readable(&mut self, registry: &mio::Registry, t: Token, now: Instant) {
+        if let Some(sp) = self.speaker.as_mut() {
+            sp.ready(registry, t, now);
         }
-        if d.stop_drain.due(now) {
-            d.stopping = true;
+    }
+
+    /// Whether the loop ends now: a stop signal without drain, or the drain is over.
+    fn stop_due(&mut self, now: Instant) -> bool {
+        if self.stop_drain.due(now) {
+            self.stopping = true;
         }
-        if d.stopping {
-            break;
-        }
+        self.stopping
+    }
+
+    /// The work after each batch of events, in this order: kernel results, unread BGP
+    /// input, BFD (its failures end BGP sessions before anything else), BGP timers, the
+    /// periodic re-apply, the plan, the pod network, RIB output to the peers, the
+    /// kernel sync, the watchdog, the operations endpoints.
+    fn turn(&mut self, registry: &mio::Registry, now: Instant) {
         // Route batches the writer thread has sent (it wakes the loop when one is done).
-        d.routes.collect(now);
-        if let Some(sp) = d.speaker.as_mut().filter(|s| s.has_pending_reads()) {
-            sp.drive_pending(&registry, now);
+        self.routes.collect(now);
+        if let Some(sp) = self.speaker.as_mut().filter(|s| s.has_pending_reads()) {
+            sp.drive_pending(registry, now);
         }
         // BFD first: a failure it detects ends its BGP session before anything else.
-        let mut bfd_changes = d.bfd.drive_pending(now);
-        bfd_changes.extend(d.bfd.on_timers(now));
-        d.on_bfd_changes(&registry, bfd_changes, now);
+        let mut bfd_changes = self.bfd.drive_pending(now);
+        bfd_changes.extend(self.bfd.on_timers(now));
+        self.on_bfd_changes(registry, bfd_changes, now);
         // Timers.
-        if let Some(sp) = d.speaker.as_mut() {
-            sp.on_timers(&registry, now);
+        if let Some(sp) = self.speaker.as_mut() {
+            sp.on_timers(registry, now);
         }
-        if now >= next_sync {
+        if now >= self.next_sync {
             // Safety net (kube-router's --routes-sync-period): re-apply everything.
-            d.plan_dirty = true;
-            d.routes.request_reconcile(now);
-            next_sync = now + sync_period;
+            self.plan_dirty = true;
+            self.routes.request_reconcile(now);
+            self.next_sync = now + self.cfg.routes_sync_period;
         }
-        if d.plan_dirty && d.snapshot.all_listed() {
-            d.apply_plan(&registry, now);
-            podnet.set_facts(&d.plan.pod_network, now);
-            if !ready_sent_synced {
-                notifier.status("synced with the API server");
-                ready_sent_synced = true;
+        if self.plan_dirty && self.snapshot.all_listed() {
+            self.apply_plan(registry, now);
+            self.podnet.set_facts(&self.plan.pod_network, now);
+            if !self.told_synced {
+                self.notifier.status("synced with the API server");
+                self.told_synced = true;
             }
         }
-        if let Some(t) = podnet.run(now) {
-            d.counters.routes_sync_time.observe(t);
+        if let Some(t) = self.podnet.run(now) {
+            self.counters.routes_sync_time.observe(t);
         }
-        // UPDATEs are streaming in when input is left unread or arrived very recently
-        // (a fast reader empties the socket between two segments of a burst).
-        let input_pending = d.speaker.as_ref().is_some_and(|s| {
-            s.has_pending_reads()
-                || s.last_input()
-                    .is_some_and(|t| now.duration_since(t) < INPUT_QUIET)
-        });
-        // Hand RIB output to the sockets, then best-path changes to the kernel.
-        if let Some(sp) = d.speaker.as_mut() {
-            // Output to peers is coalesced while UPDATEs arrive back to back (a route
-            // reflector receiving K clients' routes at once): one flush, one write per
-            // peer, for the whole burst instead of one per loop turn. Bounded by
-            // OUT_MAX_DELAY. Input that came alone (nothing in the OUT_QUIET before it)
-            // goes out at once: a lone UPDATE is not held, and a burst costs at most one
-            // extra flush, for its first message.
-            let quiet = !sp.has_pending_reads()
-                && (sp.input_alone(OUT_QUIET)
-                    || sp
-                        .last_input()
-                        .is_none_or(|t| now.duration_since(t) >= OUT_QUIET));
-            let held = out_held_since.get_or_insert(now);
-            if quiet || now.duration_since(*held) >= OUT_MAX_DELAY {
-                sp.flush_rib(&registry, now);
-                // More than one flush's worth waits: flushed as soon as the input is
-                // quiet, or OUT_MAX_DELAY from now while it streams.
-                out_held_since = sp.rib.has_out().then_some(now);
+        // Hand RIB output to the sockets (`pacing` says when), then best-path changes to
+        // the kernel (which waits while UPDATEs stream in).
+        let input = arrivals(self.speaker.as_ref());
+        let input_pending = self.pacing.kernel_waits(&input, now);
+        if let Some(sp) = self.speaker.as_mut() {
+            if self.pacing.flush_now(&input, now) {
+                sp.flush_rib(registry, now);
+                self.pacing.flushed(sp.rib.has_out(), now);
             }
         }
         // Routes of an earlier run: deleted only once the API and the peers that are up
         // have been heard (`restart_hold`).
-        let hold = d.routes.holding().then(|| routes::HoldFacts {
-            listed: d.snapshot.all_listed(),
-            bgp: d.speaker.is_some() && d.plan.identity.is_some(),
-            peers: d.speaker.as_ref().map(peer_sync).unwrap_or_default(),
+        let hold = self.routes.holding().then(|| routes::HoldFacts {
+            listed: self.snapshot.all_listed(),
+            bgp: self.speaker.is_some() && self.plan.identity.is_some(),
+            peers: self.speaker.as_ref().map(peer_sync).unwrap_or_default(),
         });
-        let synced = d.routes.sync(
-            d.speaker.as_mut().map(|s| &mut s.rib),
+        let synced = self.routes.sync(
+            self.speaker.as_mut().map(|s| &mut s.rib),
             input_pending,
             hold,
             now,
         );
-        d.counters.best_received += synced.best_taken as u64;
+        self.counters.best_received += synced.best_taken as u64;
         if synced.addrs_changed {
             // Import safety depends on connected subnets and local addresses.
-            d.plan_dirty = true;
+            self.plan_dirty = true;
         }
-        if let Some(w) = next_watchdog {
+        if let Some(w) = self.next_watchdog {
             if now >= w {
-                notifier.watchdog();
-                next_watchdog = notifier.watchdog_interval().map(|i| now + i);
+                self.notifier.watchdog();
+                self.next_watchdog = self.notifier.watchdog_interval().map(|i| now + i);
             }
         }
-        d.last_heartbeat = now;
-        // Operations endpoints: long answers go on part by part, and connections past
-        // their deadline (silent, or not reading) are closed.
-        if let Some(s) = ctl_server.as_mut() {
-            s.drive_pending(
-                &registry,
-                &mut views::CtlView {
-                    d: &mut d,
-                    registry: &registry,
-                },
-            );
-            s.expire(&registry, now);
-        }
-        for (s, metrics) in [(&mut metrics_server, true), (&mut health_server, false)] {
-            if let Some(s) = s.as_mut() {
-                s.drive_pending(&registry, &mut views::HttpView { d: &d, metrics });
-                s.expire(&registry, now);
+        self.last_heartbeat = now;
+        let mut ops = std::mem::take(&mut self.ops);
+        ops.drive(registry, self, now);
+        self.ops = ops;
+    }
+
+    /// The stop: with graceful restart, sessions closed without NOTIFICATION (after
+    /// telling BFD peers AdminDown) and kernel routes kept; without, the drain's
+    /// withdrawals and then a Cease to every peer.
+    fn stop(&mut self, registry: &mio::Registry) {
+        self.notifier.stopping();
+        let graceful = self.settings.graceful_restart;
+        info!(
+            "main",
+            "stopping: {}",
+            if graceful {
+                "graceful restart enabled: sessions closed without NOTIFICATION, kernel routes kept"
+            } else {
+                "closing sessions with Cease so peers withdraw at once"
             }
+        );
+        self.withdraw_after_drain(registry);
+        if graceful {
+            bfd_admin_down_before_stop(self);
+        }
+        if let Some(sp) = self.speaker.as_mut() {
+            sp.shutdown(registry, !graceful, Instant::now());
+            // The Cease NOTIFICATIONs: half a second in all, however many peers.
+            sp.drain_closing(registry, Duration::from_millis(500));
         }
     }
 
-    notifier.stopping();
-    let graceful = d.settings.graceful_restart;
-    info!(
-        "main",
-        "stopping: {}",
-        if graceful {
-            "graceful restart enabled: sessions closed without NOTIFICATION, kernel routes kept"
-        } else {
-            "closing sessions with Cease so peers withdraw at once"
+    /// Removes the control socket's file, if the daemon made one.
+    fn remove_ctl_socket(&self) {
+        if self.ops.ctl.is_some() {
+            let _ = std::fs::remove_file(&self.cfg.ctl_socket);
         }
-    );
-    d.withdraw_after_drain(&registry);
-    if graceful {
-        bfd_admin_down_before_stop(&mut d);
     }
-    if let Some(sp) = d.speaker.as_mut() {
-        sp.shutdown(&registry, !graceful, Instant::now());
-        // The Cease NOTIFICATIONs: half a second in all, however many peers.
-        sp.drain_closing(&registry, Duration::from_millis(500));
-    }
-    watchers.stop();
-    if let Some(path) = ctl_server.is_some().then(|| d.cfg.ctl_socket.clone()) {
-        let _ = std::fs::remove_file(path);
-    }
-    Ok(())
 }
 
 /// How long a stop with graceful restart may spend telling BFD peers AdminDown.
@@ -516,6 +545,85 @@ fn bfd_admin_down_before_stop(d: &mut Daemon) {
     d.speaker = None;
     let n = d.bfd.admin_down_before_stop(BFD_ADMIN_DOWN_BOUND);
     info!("bfd", "told {n} BFD peer(s) AdminDown before stopping");
+}
+
+/// The operations endpoints: the control socket (`kube-bgp neighbor`, `status`, …) and
+/// the metrics and health HTTP endpoints. Each answers from the daemon's state.
+#[derive(Default)]
+struct Endpoints {
+    ctl: Option<Server<mio::net::UnixListener, views::RibCursor>>,
+    metrics: Option<Server<mio::net::TcpListener, ()>>,
+    health: Option<Server<mio::net::TcpListener, ()>>,
+}
+
+impl Endpoints {
+    fn open(cfg: &Config, registry: &mio::Registry) -> Endpoints {
+        Endpoints {
+            ctl: open_ctl(cfg, registry),
+            metrics: open_http(
+                cfg.metrics_addr,
+                cfg.metrics_port,
+                METRICS_BASE,
+                registry,
+                "metrics",
+            ),
+            health: open_http(
+                cfg.health_addr,
+                cfg.health_port,
+                HEALTH_BASE,
+                registry,
+                "health",
+            ),
+        }
+    }
+
+    fn owns(&self, t: Token) -> bool {
+        self.ctl.as_ref().is_some_and(|s| s.owns(t))
+            || self.metrics.as_ref().is_some_and(|s| s.owns(t))
+            || self.health.as_ref().is_some_and(|s| s.owns(t))
+    }
+
+    /// Whether the control socket has answers to go on with (the loop must not sleep).
+    fn has_pending(&self) -> bool {
+        self.ctl.as_ref().is_some_and(|s| s.has_pending())
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        [
+            self.ctl.as_ref().and_then(|s| s.next_deadline()),
+            self.metrics.as_ref().and_then(|s| s.next_deadline()),
+            self.health.as_ref().and_then(|s| s.next_deadline()),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Readiness of one of the endpoints' tokens: requests are answered from `d`.
+    fn ready(&mut self, registry: &mio::Registry, t: Token, d: &mut Daemon) {
+        if let Some(s) = self.ctl.as_mut().filter(|s| s.owns(t)) {
+            s.ready(registry, t, &mut views::CtlView { d, registry });
+        } else if let Some(s) = self.metrics.as_mut().filter(|s| s.owns(t)) {
+            s.ready(registry, t, &mut views::HttpView { d, metrics: true });
+        } else if let Some(s) = self.health.as_mut().filter(|s| s.owns(t)) {
+            s.ready(registry, t, &mut views::HttpView { d, metrics: false });
+        }
+    }
+
+    /// Long answers go on part by part, and connections past their deadline (silent,
+    /// or not reading) are closed.
+    fn drive(&mut self, registry: &mio::Registry, d: &mut Daemon, now: Instant) {
+        if let Some(s) = self.ctl.as_mut() {
+            s.drive_pending(registry, &mut views::CtlView { d, registry });
+            s.expire(registry, now);
+        }
+        for (s, metrics) in [(&mut self.metrics, true), (&mut self.health, false)] {
+            if let Some(s) = s.as_mut() {
+                s.drive_pending(registry, &mut views::HttpView { d, metrics });
+                s.expire(registry, now);
+            }
+        }
+    }
 }
 
 /// A seed for BFD discriminators, source ports and jitter: different per process, so a
@@ -569,6 +677,16 @@ fn install_policy(
         refusals.replay(|| sp.rib.reevaluate());
     }
     *current = Some(policy);
+}
+
+/// What the speaker says about its BGP input, for `pacing` (none before BGP runs).
+fn arrivals(sp: Option<&Speaker>) -> pacing::Arrivals {
+    sp.map(|sp| pacing::Arrivals {
+        last: sp.last_input(),
+        alone: sp.input_alone(pacing::OUT_QUIET),
+        unread: sp.has_pending_reads(),
+    })
+    .unwrap_or_default()
 }
 
 /// Every configured peer's sync state, for the restart hold.
@@ -666,37 +784,32 @@ fn open_http(
 }
 
 impl Daemon {
-    fn drain_kube(&mut self, rx: &Receiver<KubeEvent>) {
-        loop {
-            match rx.try_recv() {
-                Ok(ev) => {
-                    self.counters.api_events += 1;
-                    match &ev {
-                        KubeEvent::Status { kind, state } => {
-                            use crate::kube::snapshot::SyncState;
-                            match state {
-                                SyncState::Unreachable { error } => warn!(
-                                    "kube",
-                                    "{kind}: API server unreachable ({error}); keeping sessions and routes as they are"
-                                ),
-                                SyncState::Relisting => {
-                                    self.counters.relists += 1;
-                                    info!("kube", "{kind}: relisting")
-                                }
-                                SyncState::Synced => info!("kube", "{kind}: synced"),
-                            }
+    /// API events, drained from the reader threads' channel.
+    fn on_kube_events(&mut self, events: impl Iterator<Item = KubeEvent>) {
+        for ev in events {
+            self.counters.api_events += 1;
+            match &ev {
+                KubeEvent::Status { kind, state } => {
+                    use crate::kube::snapshot::SyncState;
+                    match state {
+                        SyncState::Unreachable { error } => warn!(
+                            "kube",
+                            "{kind}: API server unreachable ({error}); keeping sessions and routes as they are"
+                        ),
+                        SyncState::Relisting => {
+                            self.counters.relists += 1;
+                            info!("kube", "{kind}: relisting")
                         }
-                        KubeEvent::Replaced { kind, objects } => {
-                            crate::debug!("kube", "{kind}: listed {} objects", objects.len())
-                        }
-                        _ => {}
-                    }
-                    if self.snapshot.apply(ev) {
-                        self.plan_dirty = true;
+                        SyncState::Synced => info!("kube", "{kind}: synced"),
                     }
                 }
-                Err(TryRecvError::Empty) => return,
-                Err(TryRecvError::Disconnected) => return,
+                KubeEvent::Replaced { kind, objects } => {
+                    crate::debug!("kube", "{kind}: listed {} objects", objects.len())
+                }
+                _ => {}
+            }
+            if self.snapshot.apply(ev) {
+                self.plan_dirty = true;
             }
         }
     }

@@ -4,8 +4,9 @@
 //! address family, and the `from <pod CIDR> lookup 77` rules.
 //!
 //! Owns: the link/rule netlink socket, the FoU socket, the tunnels made (next hop ->
-//! ifindex and parameters) and the rules made. A tunnel is made on demand, as an
-//! explicit step of choosing a route through it (`ensure`); a link of the same name
+//! ifindex and parameters) and the rules made. A tunnel is made when a reconcile pass
+//! that routes through it asks for it (`make`), before the pass's batch is sent; a
+//! link of the same name
 //! with other parameters (another encapsulation after a restart with another
 //! `--overlay-encap`, another port, another local address) is replaced. Tunnels that no
 //! installed route uses any more are deleted (`prune`): that is how a deleted node's
@@ -44,9 +45,6 @@ pub(crate) struct OverlayLinks {
     gue_open: BTreeSet<u8>,
     /// Next hops whose tunnel failed, with the error last logged (logged once each).
     failed: BTreeMap<IpAddr, String>,
-    /// Next hops tried in the current reconcile pass (a failing tunnel is tried once
-    /// per pass, not once per prefix behind it).
-    tried: BTreeSet<IpAddr>,
     /// A link was replaced: routes through its old ifindex must all be planned again.
     replaced: bool,
     /// Orphaned tunnels are to be looked for at the next `prune`.
@@ -94,7 +92,6 @@ impl OverlayLinks {
             unsupported: false,
             gue_open: BTreeSet::new(),
             failed: BTreeMap::new(),
-            tried: BTreeSet::new(),
             replaced: false,
             orphan_check: true,
             rules: BTreeSet::new(),
@@ -126,9 +123,18 @@ impl OverlayLinks {
         std::mem::take(&mut self.replaced)
     }
 
-    /// A reconcile pass starts: failed tunnels may be tried again (once).
-    pub(crate) fn begin_pass(&mut self) {
-        self.tried.clear();
+    /// How the tunnels are encapsulated (`--overlay-encap`, `--overlay-encap-port`).
+    pub(crate) fn encap(&self) -> TunnelEncap {
+        self.encap
+    }
+
+    /// The ifindex of the tunnel this run made to `spec.remote`, if it was made with
+    /// exactly `spec` (else a pass must `make` it).
+    pub(crate) fn made(&self, spec: &TunnelSpec) -> Option<u32> {
+        self.made
+            .get(&spec.remote)
+            .filter(|m| m.spec == *spec)
+            .map(|m| m.ifindex)
     }
 
     fn fail(&mut self, remote: IpAddr, why: String) -> Option<u32> {
@@ -192,22 +198,17 @@ impl OverlayLinks {
         }
     }
 
-    /// The tunnel to `remote` from `local`, made (or replaced) now if needed, with its
-    /// table-77 route; its ifindex, or `None` if it cannot be made.
-    pub fn ensure(&mut self, local: IpAddr, remote: IpAddr) -> Option<u32> {
-        let spec = TunnelSpec {
-            local,
-            remote,
-            encap: self.encap,
-        };
-        if let Some(m) = self.made.get(&remote) {
-            if m.spec == spec {
-                return Some(m.ifindex);
-            }
+    /// Makes (or replaces) the tunnel `spec` with its table-77 route, a tunnel a pass
+    /// asked for (one call per tunnel per pass); its ifindex, or `None` if it cannot be
+    /// made (logged once per error).
+    pub(crate) fn make(&mut self, spec: TunnelSpec) -> Option<u32> {
+        if let Some(ifindex) = self.made(&spec) {
+            return Some(ifindex);
         }
-        if self.unsupported || (!self.tried.insert(remote) && self.failed.contains_key(&remote)) {
+        if self.unsupported {
             return None;
         }
+        let remote = spec.remote;
         if let TunnelEncap::Gue { port } = spec.encap {
             if let Err(e) = self.gue_port(port, remote) {
                 return self.fail(remote, format!("FoU/GUE port {port}: {e}"));

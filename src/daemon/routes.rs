@@ -1,14 +1,20 @@
 //! From best paths to kernel routes: the daemon-side glue of `kernel::Reconciler`.
 //!
-//! Owns the answer to "which kernel route does this prefix get" (kube-router's routing controller: `via`
-//! the next hop when it is on a connected subnet; otherwise an overlay tunnel towards
-//! cluster nodes only (D7) when overlay is on, else nothing), computed from the Loc-RIB
-//! when the reconciler asks (no second copy of the table is kept); when reconcile passes
-//! run (on best-path changes, on kernel notifications, and every
+//! Owns the answer to "which kernel route does this prefix get" (kube-router's routing
+//! controller: `via` the next hop when it is on a connected subnet; otherwise an overlay
+//! tunnel towards cluster nodes only (D7) when overlay is on, else nothing); when
+//! reconcile passes run (on best-path changes, on kernel notifications, and every
 //! `--injected-routes-sync-period` as a safety net); when the overlay's tunnels are made
-//! (while choosing a route through one) and pruned (after passes); and the restart hold
-//! on adopted routes (D8, and `restart_hold` in every mode). The tunnels, FoU ports and
-//! rules themselves are `overlay::OverlayLinks`'.
+//! and pruned; and the restart hold on adopted routes (D8, and `restart_hold` in every
+//! mode). The tunnels, FoU ports and rules themselves are `overlay::OverlayLinks`'.
+//!
+//! A pass is planned from data: the prefixes it looks at with their learned best next
+//! hops, read from the Loc-RIB before planning (no second copy of the table is kept),
+//! and the route context (node addresses, connected subnets, overlay settings, the
+//! tunnels made so far). `plan_pass` is pure: a route through a tunnel not made yet
+//! asks for it; the pass makes the tunnels it asked for, then settles each route on the
+//! outcome (through the tunnel, or what the underlay allows) before the reconciler
+//! encodes the batch.
 //!
 //! The loop drives it with one call per turn, [`KernelRoutes::sync`], plus its inputs
 //! (kernel notifications, a plan's context) and its deadline (`next_deadline`). Pass
@@ -31,6 +37,7 @@ use crate::config::{Config, OverlayType};
 use crate::kernel::netlink::NetlinkError;
 use crate::kernel::reconciler::DEFAULT_PASS_LIMIT;
 use crate::kernel::reconciler::RouteFailure;
+use crate::kernel::tunnel::TunnelSpec;
 use crate::kernel::writer::Job;
 use crate::kernel::{
     BatchOptions, Desired, Pass, ReconcileStats, Reconciler, RouteKind, Watch, Writer,
@@ -58,6 +65,59 @@ const MAX_LOGGED_FAILURES: usize = 10_000;
 /// order (in passes of 16k, each sorted; tests/bench/RESULTS.md, "Insertion order").
 const KERNEL_ORDER: ScanOrder = ScanOrder::BitReversed;
 
+/// A full comparison's walk over the Loc-RIB: hands every prefix with a best path to
+/// the passes, a pass's room at a time, in `order` over the RIB's ids (ids follow
+/// arrival order, so bit-reversed spreads them over the address space). A prefix whose
+/// best path changes meanwhile comes as a change anyway; a prefix with no best path any
+/// more is covered by the comparison of the installed routes.
+#[derive(Debug)]
+struct RibWalk {
+    /// Next position, in `0..1 << bits`.
+    pos: u64,
+    /// The walk covers ids below `1 << bits` (fixed when it starts).
+    bits: u32,
+    order: ScanOrder,
+}
+
+impl RibWalk {
+    fn new(id_limit: u32, order: ScanOrder) -> RibWalk {
+        RibWalk {
+            pos: 0,
+            bits: u32::BITS - id_limit.saturating_sub(1).leading_zeros(),
+            order,
+        }
+    }
+
+    /// The id at position `pos`.
+    fn id_at(&self, pos: u64) -> u32 {
+        match self.order {
+            ScanOrder::BitReversed if self.bits > 0 => {
+                (pos as u32).reverse_bits() >> (u32::BITS - self.bits)
+            }
+            ScanOrder::BitReversed => 0,
+            ScanOrder::Id => pos as u32,
+        }
+    }
+
+    /// Appends the walk's next prefixes to `out`, at most `limit`.
+    fn take(&mut self, rib: &Rib, limit: usize, out: &mut Vec<Prefix>) {
+        let end = 1u64 << self.bits;
+        let mut n = 0;
+        while n < limit && self.pos < end {
+            let id = self.id_at(self.pos);
+            self.pos += 1;
+            if let Some((p, _)) = rib.loc_rib_range(id..id.saturating_add(1)).next() {
+                out.push(p);
+                n += 1;
+            }
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.pos >= 1u64 << self.bits
+    }
+}
+
 /// What the restart hold needs to know to release (see `RestartHold`).
 pub(crate) struct HoldFacts {
     /// The API's first list arrived.
@@ -71,7 +131,7 @@ pub(crate) struct HoldFacts {
 /// What one [`KernelRoutes::sync`] did that the daemon must act on.
 #[derive(Debug, Default)]
 pub(crate) struct SyncReport {
-    /// Changed prefixes taken from the RIB.
+    /// Changed prefixes taken from the RIB (not those a full comparison walks).
     pub(crate) best_taken: usize,
     /// Connected subnets or local addresses changed (import safety depends on them).
     pub(crate) addrs_changed: bool,
@@ -92,8 +152,9 @@ pub struct RouteStats {
     pub(crate) sync_time: crate::ops::http::prom::Histogram,
 }
 
-/// What choosing a prefix's kernel route needs: the cluster's node addresses, the
-/// overlay settings, the connected subnets and the tunnels.
+/// What choosing a prefix's kernel route needs, as data: the cluster's node addresses,
+/// the overlay settings, the connected subnets and this node's tunnel sources. The
+/// tunnels made so far are read from `OverlayLinks` (never made while choosing).
 struct RouteCtx {
     /// Every address of every cluster node, both families (a tree: looked up for each
     /// prefix planned).
@@ -101,70 +162,174 @@ struct RouteCtx {
     connected: BTreeSet<Prefix>,
     overlay: bool,
     overlay_full: bool,
-    /// The tunnels, FoU ports and table-77 rules.
-    links: OverlayLinks,
     local_v4: Option<IpAddr>,
     local_v6: Option<IpAddr>,
-    /// Next hops whose routes are not installed, logged once each (not once per prefix:
-    /// a million prefixes behind one unusable next hop are one line).
-    logged_unroutable: BTreeSet<IpAddr>,
-    /// This host's interface addresses (import safety: never a host route to them).
-    local_addrs: BTreeSet<IpAddr>,
-    /// Connected subnets or local addresses changed since the daemon last asked.
-    addrs_changed: bool,
-    /// A full pass asked for every wanted prefix: the daemon re-queues the whole RIB.
-    requeue_all: bool,
+}
+
+/// A prefix's kernel route as a pass plans it, before the pass's tunnels are made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PlannedRoute {
+    /// This route: `via` the next hop, or `dev` through a tunnel already made.
+    Route(RouteKind),
+    /// Through the tunnel `spec`, which the pass makes first; `on_subnet`: the next hop
+    /// is on a connected subnet (the route goes `via` it if the tunnel cannot be made).
+    Tunnel { spec: TunnelSpec, on_subnet: bool },
+    /// No route: the best path's next hop cannot be used (why).
+    Unroutable(NoKernelRoute, IpAddr),
+    /// No route: no learned best path.
+    Nothing,
 }
 
 impl RouteCtx {
-    /// The tunnel to `nh` (made now if needed: an explicit step of choosing the route);
-    /// its ifindex and our source address.
-    fn tunnel_to(&mut self, nh: IpAddr) -> Option<(u32, IpAddr)> {
-        let local = match nh {
-            IpAddr::V4(_) => self.local_v4,
-            IpAddr::V6(_) => self.local_v6,
-        }?;
-        let ifindex = self.links.ensure(local, nh)?;
-        Some((ifindex, local))
-    }
-
-    /// The kernel route for a learned best path to `p` via `nh` (`None`: no route).
-    fn choose(&mut self, p: Prefix, nh: IpAddr) -> Option<RouteKind> {
+    /// The kernel route for a learned best path to `p` via `nh`, given the tunnels made
+    /// so far (`links`, only read). Pure: a tunnel not made yet is asked for, not made.
+    fn plan_route(&self, links: &OverlayLinks, p: Prefix, nh: IpAddr) -> PlannedRoute {
         let on_subnet = self.connected.iter().any(|s| s.contains_addr(&nh));
         let overlay = Overlay {
-            enabled: self.overlay && !self.links.unsupported(),
+            enabled: self.overlay && !links.unsupported(),
             full: self.overlay_full,
         };
-        let mut choice = route_for(p, nh, on_subnet, self.node_addrs.contains(&nh), overlay);
-        if choice == Choice::Tunnel {
-            match self.tunnel_to(nh) {
-                Some((ifindex, src)) => {
-                    return Some(RouteKind::Dev {
+        match route_for(p, nh, on_subnet, self.node_addrs.contains(&nh), overlay) {
+            Choice::Via => PlannedRoute::Route(RouteKind::Via(nh)),
+            Choice::None(why) => PlannedRoute::Unroutable(why, nh),
+            Choice::Tunnel => {
+                let local = match nh {
+                    IpAddr::V4(_) => self.local_v4,
+                    IpAddr::V6(_) => self.local_v6,
+                };
+                let Some(local) = local else {
+                    // No source address for the tunnel: what the underlay allows.
+                    return tunnel_fallback(nh, on_subnet);
+                };
+                let spec = TunnelSpec {
+                    local,
+                    remote: nh,
+                    encap: links.encap(),
+                };
+                match links.made(&spec) {
+                    Some(ifindex) => PlannedRoute::Route(RouteKind::Dev {
                         ifindex,
-                        src: Some(src),
-                    });
-                }
-                // No tunnel could be made: fall back to what the underlay allows.
-                None => {
-                    choice = if on_subnet {
-                        Choice::Via
-                    } else {
-                        Choice::None(NoKernelRoute::TunnelUnavailable)
-                    };
+                        src: Some(local),
+                    }),
+                    None => PlannedRoute::Tunnel { spec, on_subnet },
                 }
             }
-        }
-        match choice {
-            Choice::Via => Some(RouteKind::Via(nh)),
-            Choice::None(why) => {
-                if self.logged_unroutable.insert(nh) {
-                    debug!("kernel", "routes via {nh} (e.g. {p}) not installed: {why}");
-                }
-                None
-            }
-            Choice::Tunnel => None,
         }
     }
+}
+
+/// The route when the tunnel to `nh` cannot be had: `via` it on a connected subnet,
+/// else none.
+fn tunnel_fallback(nh: IpAddr, on_subnet: bool) -> PlannedRoute {
+    if on_subnet {
+        PlannedRoute::Route(RouteKind::Via(nh))
+    } else {
+        PlannedRoute::Unroutable(NoKernelRoute::TunnelUnavailable, nh)
+    }
+}
+
+/// The next hop of `p`'s best path when it is a learned one with a usable next hop
+/// (locally originated paths get no kernel route).
+fn learned_next_hop(rib: &Rib, p: &Prefix) -> Option<IpAddr> {
+    match rib.best_next_hop(p)? {
+        (Some(_), nh) if !nh.is_unspecified() => Some(nh),
+        _ => None,
+    }
+}
+
+/// What a pass plans from its inputs (each prefix it looks at with its learned best
+/// next hop, taken from the RIB before planning): every prefix's route, and the
+/// tunnels the pass must make before its batch goes to the writer (one per remote).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct PassPlan {
+    routes: Vec<(Prefix, PlannedRoute)>,
+    tunnels: Vec<TunnelSpec>,
+}
+
+/// Plans a pass's routes: a pure function of the inputs, the route context and the
+/// tunnels made so far.
+fn plan_pass(
+    inputs: &[(Prefix, Option<IpAddr>)],
+    ctx: &RouteCtx,
+    links: &OverlayLinks,
+) -> PassPlan {
+    let mut tunnels: BTreeMap<IpAddr, TunnelSpec> = BTreeMap::new();
+    let routes = inputs
+        .iter()
+        .map(|&(p, nh)| {
+            let planned = match nh {
+                Some(nh) => ctx.plan_route(links, p, nh),
+                None => PlannedRoute::Nothing,
+            };
+            if let PlannedRoute::Tunnel { spec, .. } = planned {
+                tunnels.entry(spec.remote).or_insert(spec);
+            }
+            (p, planned)
+        })
+        .collect();
+    PassPlan {
+        routes,
+        tunnels: tunnels.into_values().collect(),
+    }
+}
+
+/// The wanted routes of the prefixes one pass looks at (`Reconciler::next_looked_at`), after
+/// its tunnels were made: the reconciler's `Desired`, a lookup in data.
+struct PassWants {
+    /// Sorted by prefix, one entry per prefix.
+    routes: Vec<(Prefix, Option<RouteKind>)>,
+}
+
+impl PassWants {
+    /// Settles `plan`'s routes: through a tunnel the pass made (`made`: remote ->
+    /// ifindex), else what the underlay allows. Next hops without a route are logged
+    /// once each (`logged`).
+    fn settle(
+        plan: PassPlan,
+        made: &BTreeMap<IpAddr, u32>,
+        logged: &mut BTreeSet<IpAddr>,
+    ) -> PassWants {
+        let mut routes: Vec<(Prefix, Option<RouteKind>)> = plan
+            .routes
+            .into_iter()
+            .map(|(p, planned)| {
+                let planned = match planned {
+                    PlannedRoute::Tunnel { spec, on_subnet } => match made.get(&spec.remote) {
+                        Some(&ifindex) => PlannedRoute::Route(RouteKind::Dev {
+                            ifindex,
+                            src: Some(spec.local),
+                        }),
+                        None => tunnel_fallback(spec.remote, on_subnet),
+                    },
+                    other => other,
+                };
+                let want = match planned {
+                    PlannedRoute::Route(k) => Some(k),
+                    PlannedRoute::Unroutable(why, nh) => {
+                        if logged.insert(nh) {
+                            debug!("kernel", "routes via {nh} (e.g. {p}) not installed: {why}");
+                        }
+                        None
+                    }
+                    PlannedRoute::Tunnel { .. } | PlannedRoute::Nothing => None,
+                };
+                (p, want)
+            })
+            .collect();
+        routes.sort_unstable_by_key(|r| r.0);
+        routes.dedup_by_key(|r| r.0);
+        PassWants { routes }
+    }
+}
+
+impl Desired for PassWants {
+    fn route(&self, dst: &Prefix) -> Option<RouteKind> {
+        let i = self.routes.binary_search_by_key(dst, |r| r.0).ok()?;
+        self.routes.get(i).and_then(|r| r.1)
+    }
+
+    /// Never asked: the full comparison is the sync's own (`Reconciler::take_full`).
+    fn each(&self, _: &mut dyn FnMut(Prefix, RouteKind)) {}
 }
 
 /// The kernel route a prefix wants, as `kube-bgp explain` shows it.
@@ -191,35 +356,17 @@ pub(crate) struct KernelView {
     pub held: bool,
 }
 
-/// The routes wanted in the kernel, answered from the Loc-RIB: each learned best path's
-/// route as `RouteCtx::choose` gives it; locally originated paths get none.
-struct RibDesired<'a> {
-    rib: &'a Rib,
-    ctx: &'a mut RouteCtx,
-}
-
-impl Desired for RibDesired<'_> {
-    fn route(&mut self, dst: &Prefix) -> Option<RouteKind> {
-        match self.rib.best_next_hop(dst)? {
-            (Some(_), nh) if !nh.is_unspecified() => self.ctx.choose(*dst, nh),
-            _ => None,
-        }
-    }
-
-    /// Every prefix comes back through the RIB instead: the daemon marks them all
-    /// changed (`Rib::mark_all_best_changed`) and hands them over in slices, so a full
-    /// comparison never holds a list of the whole table.
-    fn each(&mut self, _: &mut dyn FnMut(Prefix, RouteKind)) {
-        self.ctx.requeue_all = true;
-    }
-}
-
 impl RouteCtx {
-    /// `choose` without side effects: the same decision (`route_for`), reading the
-    /// tunnels made so far instead of making one. A kernel that cannot make tunnels at
-    /// all gives what `choose` falls back to, named as a missing tunnel (the overlay is
+    /// The route a pass would plan, for `explain`: the same decision (`route_for`),
+    /// reading the tunnels made so far (`links`). A kernel that cannot make tunnels at
+    /// all gives what a pass falls back to, named as a missing tunnel (the overlay is
     /// on, it is the tunnel that cannot be).
-    fn wanted(&self, p: Prefix, nh: IpAddr) -> Result<WantedRoute, NoKernelRoute> {
+    fn wanted(
+        &self,
+        links: &OverlayLinks,
+        p: Prefix,
+        nh: IpAddr,
+    ) -> Result<WantedRoute, NoKernelRoute> {
         let on_subnet = self.connected.iter().any(|s| s.contains_addr(&nh));
         let overlay = Overlay {
             enabled: self.overlay,
@@ -228,11 +375,11 @@ impl RouteCtx {
         match route_for(p, nh, on_subnet, self.node_addrs.contains(&nh), overlay) {
             Choice::Via => Ok(WantedRoute::Via(nh)),
             Choice::None(why) => Err(why),
-            Choice::Tunnel if self.links.unsupported() => match on_subnet {
+            Choice::Tunnel if links.unsupported() => match on_subnet {
                 true => Ok(WantedRoute::Via(nh)),
                 false => Err(NoKernelRoute::TunnelUnavailable),
             },
-            Choice::Tunnel => match self.links.tunnel_state(&nh) {
+            Choice::Tunnel => match links.tunnel_state(&nh) {
                 (Some(link), _) => Ok(WantedRoute::Tunnel {
                     remote: nh,
                     link: Some(link),
@@ -248,17 +395,6 @@ impl RouteCtx {
     }
 }
 
-/// Before BGP runs (no RIB yet) no route is wanted.
-struct NoRoutes;
-
-impl Desired for NoRoutes {
-    fn route(&mut self, _: &Prefix) -> Option<RouteKind> {
-        None
-    }
-
-    fn each(&mut self, _: &mut dyn FnMut(Prefix, RouteKind)) {}
-}
-
 pub struct KernelRoutes {
     rec: Option<Reconciler>,
     /// Sends the batches on its own thread (`None`: sent on the daemon thread).
@@ -267,6 +403,17 @@ pub struct KernelRoutes {
     in_flight: VecDeque<Pass>,
     watch: Option<Watch>,
     ctx: RouteCtx,
+    /// The tunnels, FoU ports and table-77 rules.
+    links: OverlayLinks,
+    /// Next hops whose routes are not installed, logged once each (not once per prefix:
+    /// a million prefixes behind one unusable next hop are one line).
+    logged_unroutable: BTreeSet<IpAddr>,
+    /// This host's interface addresses (import safety: never a host route to them).
+    local_addrs: BTreeSet<IpAddr>,
+    /// Connected subnets or local addresses changed since the daemon last asked.
+    addrs_changed: bool,
+    /// A full comparison's walk over the Loc-RIB, while it lasts.
+    walk: Option<RibWalk>,
     pod_cidrs: Vec<Prefix>,
     graceful_restart: bool,
     adopted: usize,
@@ -378,14 +525,14 @@ impl KernelRoutes {
                 connected,
                 overlay,
                 overlay_full: cfg.overlay_type == OverlayType::Full,
-                links,
                 local_v4: None,
                 local_v6: None,
-                logged_unroutable: BTreeSet::new(),
-                local_addrs,
-                addrs_changed: false,
-                requeue_all: false,
             },
+            links,
+            logged_unroutable: BTreeSet::new(),
+            local_addrs,
+            addrs_changed: false,
+            walk: None,
             pod_cidrs: Vec::new(),
             graceful_restart: gr,
             adopted,
@@ -440,7 +587,7 @@ impl KernelRoutes {
         if let Some(r) = self.rec.as_mut() {
             r.sweep();
         }
-        self.ctx.links.check_orphans();
+        self.links.check_orphans();
         self.mark_dirty(now);
     }
 
@@ -462,13 +609,13 @@ impl KernelRoutes {
 
     /// This host's interface addresses.
     pub(crate) fn local_addrs(&self) -> &BTreeSet<IpAddr> {
-        &self.ctx.local_addrs
+        &self.local_addrs
     }
 
     /// Whether connected subnets or local addresses changed since the last call (the
     /// import policy depends on them).
     fn take_addrs_changed(&mut self) -> bool {
-        std::mem::take(&mut self.ctx.addrs_changed)
+        std::mem::take(&mut self.addrs_changed)
     }
 
     /// The kernel side of one prefix (for `kube-bgp explain`): read-only, bounded.
@@ -481,7 +628,7 @@ impl KernelRoutes {
             Some((Some(_), nh)) if nh.is_unspecified() => Err(NoKernelRoute::NoBestPath),
             // The reconciler never touches a prefix equal to a connected subnet.
             Some(_) if self.ctx.connected.contains(prefix) => Err(NoKernelRoute::ConnectedSubnet),
-            Some((Some(_), nh)) => self.ctx.wanted(*prefix, nh),
+            Some((Some(_), nh)) => self.ctx.wanted(&self.links, *prefix, nh),
         };
         KernelView {
             installed,
@@ -540,7 +687,7 @@ impl KernelRoutes {
                     }
                     if ch.links {
                         // Maybe one of our tunnels went: look at them after the pass.
-                        self.ctx.links.check_orphans();
+                        self.links.check_orphans();
                     }
                     dirty |= r.absorb(&ch);
                 }
@@ -609,7 +756,7 @@ impl KernelRoutes {
         } else {
             BTreeSet::new()
         };
-        self.ctx.links.sync_rules(&want, &self.pod_cidrs);
+        self.links.sync_rules(&want, &self.pod_cidrs);
     }
 
     /// Deletes the tunnels no installed route uses (a deleted node's, an earlier run's),
@@ -634,8 +781,8 @@ impl KernelRoutes {
                 _ => None,
             })
             .collect();
-        if self.ctx.links.prune_due(&used) {
-            self.ctx.links.prune(&used);
+        if self.links.prune_due(&used) {
+            self.links.prune(&used);
         }
     }
 
@@ -665,23 +812,19 @@ impl KernelRoutes {
         self.mark_dirty(now);
     }
 
-    /// Whether a full pass asked for every prefix of the RIB to be handed over again
-    /// (see `RibDesired::each`); the caller then marks them all changed in the RIB.
-    fn take_requeue_all(&mut self) -> bool {
-        std::mem::take(&mut self.ctx.requeue_all)
-    }
-
-    /// Whether the reconciler still holds prefixes for later passes.
+    /// Whether the reconciler still holds prefixes for later passes, or a full
+    /// comparison's walk over the RIB is not over.
     fn has_backlog(&self) -> bool {
-        self.rec.as_ref().is_some_and(|r| r.pending() > 0)
+        self.walk.is_some() || self.rec.as_ref().is_some_and(|r| r.pending() > 0)
     }
 
     /// One turn of the RIB-to-kernel sync, after the loop handled its events: takes the
     /// RIB's changed prefixes (at most what the next pass can hold, once a pass is due,
-    /// in `KERNEL_ORDER`), feeds the restart hold (`hold`: given while `holding()`), runs
-    /// a pass when one is due, hands every prefix over again when a full comparison asked
-    /// for it, and keeps passes coming while changes wait. `rib` is `None` before BGP
-    /// runs; `input_pending`: BGP input is streaming (passes wait, `MAX_DEFER` at most).
+    /// in `KERNEL_ORDER`), and while a full comparison walks the Loc-RIB, the walk's
+    /// next prefixes in the room left; feeds the restart hold (`hold`: given while
+    /// `holding()`), runs a pass when one is due, and keeps passes coming while changes
+    /// wait. `rib` is `None` before BGP runs; `input_pending`: BGP input is streaming
+    /// (passes wait, `MAX_DEFER` at most).
     pub(crate) fn sync(
         &mut self,
         mut rib: Option<&mut Rib>,
@@ -696,15 +839,22 @@ impl KernelRoutes {
             // due, and only as many as one pass sends are taken at a time: each pass's
             // netlink work is bounded (~0.1 s), so the loop serves the control socket,
             // timers and sessions between passes even while a million routes go in.
-            if rib.has_best_changes() {
+            if rib.has_best_changes() || self.walk.is_some() {
                 self.request_reconcile(now);
                 let room = self.room();
                 if room > 0 && self.due(now, input_pending) {
-                    let changed = rib.take_best_changed(room, KERNEL_ORDER);
+                    let mut changed = rib.take_best_changed(room, KERNEL_ORDER);
                     report.best_taken = changed.len();
+                    if let Some(w) = self.walk.as_mut() {
+                        // A full comparison: every prefix goes through the passes again.
+                        w.take(rib, room - changed.len(), &mut changed);
+                        if w.done() {
+                            self.walk = None;
+                        }
+                    }
                     self.best_changed(changed, now);
                 }
-                backlog = rib.has_best_changes();
+                backlog = rib.has_best_changes() || self.walk.is_some();
             }
         }
         if let Some(h) = hold.filter(|_| self.holding()) {
@@ -712,13 +862,6 @@ impl KernelRoutes {
         }
         self.run(now, input_pending, rib.as_deref());
         report.addrs_changed = self.take_addrs_changed();
-        if self.take_requeue_all() {
-            if let Some(rib) = rib {
-                // A full kernel comparison: every prefix goes through the passes again.
-                rib.mark_all_best_changed();
-                backlog = true;
-            }
-        }
         if backlog || self.has_backlog() {
             // More changes wait: next pass as soon as events are handled.
             self.continue_backlog(Instant::now());
@@ -735,7 +878,7 @@ impl KernelRoutes {
                 if let Some(r) = self.rec.as_mut() {
                     r.force_resync();
                 }
-                self.ctx.links.check_orphans();
+                self.links.check_orphans();
                 self.dirty = true;
                 self.next_resync = Some(now + self.resync_period);
             }
@@ -759,22 +902,15 @@ impl KernelRoutes {
         };
         if rec.connected() != &self.ctx.connected {
             self.ctx.connected = rec.connected().clone();
-            self.ctx.addrs_changed = true;
+            self.addrs_changed = true;
         }
-        if rec.local_addrs() != &self.ctx.local_addrs {
-            self.ctx.local_addrs = rec.local_addrs().clone();
-            self.ctx.addrs_changed = true;
+        if rec.local_addrs() != &self.local_addrs {
+            self.local_addrs = rec.local_addrs().clone();
+            self.addrs_changed = true;
         }
-        self.ctx.links.begin_pass();
-        let planned = prepared.and_then(|()| match rib {
-            Some(rib) => {
-                let mut want = RibDesired {
-                    rib,
-                    ctx: &mut self.ctx,
-                };
-                rec.plan(&mut want, now)
-            }
-            None => rec.plan(&mut NoRoutes, now),
+        let planned = prepared.and_then(|()| {
+            let wants = self.pass_wants(&mut rec, rib);
+            rec.plan(&wants, now)
         });
         self.next_pass = Some(Instant::now() + MIN_GAP);
         let res = match (planned, self.writer.as_mut()) {
@@ -814,11 +950,56 @@ impl KernelRoutes {
         self.tend_tunnels(now);
     }
 
+    /// The inputs of the next pass as data, then its routes: a due full comparison
+    /// first (every installed route checked against its wanted one, the changed ones
+    /// queued, and a walk over the Loc-RIB started that `sync` hands to the following
+    /// passes), then each prefix the pass looks at with
+    /// its learned best next hop from `rib` (none before BGP runs), planned
+    /// (`plan_pass`), the tunnels the plan asks for made, and the routes settled.
+    fn pass_wants(&mut self, rec: &mut Reconciler, rib: Option<&Rib>) -> PassWants {
+        if rec.take_full() {
+            let stale: Vec<Prefix> = rec
+                .installed()
+                .iter()
+                .filter(|&(p, have)| {
+                    let want = match rib.and_then(|r| learned_next_hop(r, &p)) {
+                        Some(nh) => match self.ctx.plan_route(&self.links, p, nh) {
+                            PlannedRoute::Route(k) => Some(k),
+                            // A tunnel still to make, or fallen back from: the pass
+                            // looks at it.
+                            PlannedRoute::Tunnel { .. } => return true,
+                            PlannedRoute::Unroutable(..) | PlannedRoute::Nothing => None,
+                        },
+                        None => None,
+                    };
+                    want != Some(have)
+                })
+                .map(|(p, _)| p)
+                .collect();
+            for p in stale {
+                rec.changed(p);
+            }
+            self.walk = rib.map(|r| RibWalk::new(r.loc_rib_ids(), KERNEL_ORDER));
+        }
+        let inputs: Vec<(Prefix, Option<IpAddr>)> = rec
+            .next_looked_at()
+            .into_iter()
+            .map(|p| (p, rib.and_then(|r| learned_next_hop(r, &p))))
+            .collect();
+        let plan = plan_pass(&inputs, &self.ctx, &self.links);
+        let made: BTreeMap<IpAddr, u32> = plan
+            .tunnels
+            .iter()
+            .filter_map(|spec| self.links.make(*spec).map(|i| (spec.remote, i)))
+            .collect();
+        PassWants::settle(plan, &made, &mut self.logged_unroutable)
+    }
+
     /// After planning or finishing passes: a replaced tunnel has a new ifindex, so every
     /// prefix is compared again (routes through the old one are gone or stale); tunnels
     /// no installed route uses are pruned.
     fn tend_tunnels(&mut self, now: Instant) {
-        if self.ctx.links.take_replaced() {
+        if self.links.take_replaced() {
             if let Some(r) = self.rec.as_mut() {
                 r.changed_all();
             }
@@ -1176,39 +1357,35 @@ mod tests {
             connected: [p("10.0.0.0/24")].into_iter().collect(),
             overlay: true,
             overlay_full: false,
-            links: OverlayLinks::new(&cfg, true),
             local_v4: Some(ip("10.0.0.1")),
             local_v6: None,
-            logged_unroutable: BTreeSet::new(),
-            local_addrs: BTreeSet::new(),
-            addrs_changed: false,
-            requeue_all: false,
         };
+        let links = OverlayLinks::new(&cfg, true);
         let pfx = p("10.244.2.0/24");
         assert_eq!(
-            ctx.wanted(pfx, ip("10.0.0.2")),
+            ctx.wanted(&links, pfx, ip("10.0.0.2")),
             Ok(WantedRoute::Via(ip("10.0.0.2")))
         );
         assert_eq!(
-            ctx.wanted(pfx, ip("192.0.2.3")),
+            ctx.wanted(&links, pfx, ip("192.0.2.3")),
             Ok(WantedRoute::Tunnel {
                 remote: ip("192.0.2.3"),
                 link: None
             }),
             "a node in another subnet: a tunnel, not made by asking"
         );
-        assert_eq!(ctx.links.tunnel_state(&ip("192.0.2.3")), (None, None));
+        assert_eq!(links.tunnel_state(&ip("192.0.2.3")), (None, None));
         assert_eq!(
-            ctx.wanted(pfx, ip("198.51.100.1")),
+            ctx.wanted(&links, pfx, ip("198.51.100.1")),
             Err(NoKernelRoute::OffSubnetNotNode)
         );
         ctx.overlay = false;
         assert_eq!(
-            ctx.wanted(pfx, ip("192.0.2.3")),
+            ctx.wanted(&links, pfx, ip("192.0.2.3")),
             Err(NoKernelRoute::OffSubnetOverlayOff)
         );
         assert_eq!(
-            ctx.wanted(p("fd00:244::/64"), ip("10.0.0.2")),
+            ctx.wanted(&links, p("fd00:244::/64"), ip("10.0.0.2")),
             Err(NoKernelRoute::FamilyMismatch)
         );
         for r in [
@@ -1219,6 +1396,129 @@ mod tests {
             NoKernelRoute::NoNetlink,
         ] {
             assert!(!r.label().is_empty() && !r.to_string().is_empty());
+        }
+    }
+
+    /// A pass plans from data: the tunnels it needs are asked for once per remote, not
+    /// made; the routes through them are settled with what was made, and fall back to
+    /// what the underlay allows when a tunnel could not be made.
+    #[test]
+    fn a_pass_asks_for_its_tunnels_and_settles_routes_on_the_outcome() {
+        let cfg = match crate::config::parse_daemon_args(vec!["--enable-overlay=true".into()]) {
+            Ok(crate::config::DaemonAction::Run { config, .. }) => config,
+            _ => panic!("flags"),
+        };
+        let mut ctx = RouteCtx {
+            node_addrs: [ip("10.0.0.2"), ip("192.0.2.3")].into_iter().collect(),
+            connected: [p("10.0.0.0/24")].into_iter().collect(),
+            overlay: true,
+            overlay_full: false,
+            local_v4: Some(ip("10.0.0.1")),
+            local_v6: None,
+        };
+        let links = OverlayLinks::new(&cfg, true);
+        let inputs = [
+            (p("10.244.2.0/24"), Some(ip("10.0.0.2"))),
+            (p("10.244.3.0/24"), Some(ip("192.0.2.3"))),
+            (p("10.244.4.0/24"), Some(ip("192.0.2.3"))),
+            (p("10.244.5.0/24"), None),
+            (p("10.244.6.0/24"), Some(ip("198.51.100.1"))),
+        ];
+        let spec = TunnelSpec {
+            local: ip("10.0.0.1"),
+            remote: ip("192.0.2.3"),
+            encap: links.encap(),
+        };
+        let plan = plan_pass(&inputs, &ctx, &links);
+        assert_eq!(plan.tunnels, vec![spec], "one tunnel per remote");
+        assert_eq!(
+            plan.routes[0].1,
+            PlannedRoute::Route(RouteKind::Via(ip("10.0.0.2")))
+        );
+        assert_eq!(
+            plan.routes[1].1,
+            PlannedRoute::Tunnel {
+                spec,
+                on_subnet: false
+            }
+        );
+        assert_eq!(plan.routes[3].1, PlannedRoute::Nothing);
+        assert_eq!(
+            plan.routes[4].1,
+            PlannedRoute::Unroutable(NoKernelRoute::OffSubnetNotNode, ip("198.51.100.1"))
+        );
+        assert_eq!(links.made(&spec), None, "planning made no tunnel");
+
+        let mut logged = BTreeSet::new();
+        let made: BTreeMap<IpAddr, u32> = [(ip("192.0.2.3"), 7)].into_iter().collect();
+        let wants = PassWants::settle(plan_pass(&inputs, &ctx, &links), &made, &mut logged);
+        let dev = Some(RouteKind::Dev {
+            ifindex: 7,
+            src: Some(ip("10.0.0.1")),
+        });
+        assert_eq!(wants.route(&p("10.244.3.0/24")), dev);
+        assert_eq!(wants.route(&p("10.244.4.0/24")), dev);
+        assert_eq!(
+            wants.route(&p("10.244.2.0/24")),
+            Some(RouteKind::Via(ip("10.0.0.2")))
+        );
+        assert_eq!(wants.route(&p("10.244.5.0/24")), None);
+        assert_eq!(wants.route(&p("10.244.6.0/24")), None);
+        assert_eq!(wants.route(&p("10.244.9.0/24")), None, "not looked at");
+        assert!(logged.contains(&ip("198.51.100.1")));
+
+        // The tunnel could not be made: off-subnet routes get none, logged once.
+        let failed = PassWants::settle(
+            plan_pass(&inputs, &ctx, &links),
+            &BTreeMap::new(),
+            &mut logged,
+        );
+        assert_eq!(failed.route(&p("10.244.3.0/24")), None);
+        assert!(logged.contains(&ip("192.0.2.3")));
+        // With --overlay-type=full an on-subnet node's tunnel that failed: via.
+        ctx.overlay_full = true;
+        let plan = plan_pass(&inputs[..1], &ctx, &links);
+        assert_eq!(plan.tunnels.len(), 1);
+        let wants = PassWants::settle(plan, &BTreeMap::new(), &mut logged);
+        assert_eq!(
+            wants.route(&p("10.244.2.0/24")),
+            Some(RouteKind::Via(ip("10.0.0.2")))
+        );
+    }
+
+    /// A full comparison's walk hands every Loc-RIB prefix over exactly once, a
+    /// bounded number per call, bit-reversed spread over the table.
+    #[test]
+    fn rib_walk_hands_every_prefix_over_once_in_bounded_slices() {
+        let mut rib = Rib::new(
+            crate::bgp::rib::RibConfig {
+                router_id: std::net::Ipv4Addr::new(10, 0, 0, 1),
+                cluster_id: None,
+            },
+            Box::new(crate::bgp::rib::AcceptAll),
+        );
+        let all: BTreeSet<Prefix> = (0..1000u32)
+            .map(|i| p(&format!("10.{}.{}.0/24", i / 256, i % 256)))
+            .collect();
+        for q in &all {
+            rib.originate(*q, crate::bgp::types::Attrs::default());
+        }
+        for order in [ScanOrder::BitReversed, ScanOrder::Id] {
+            let mut walk = RibWalk::new(rib.loc_rib_ids(), order);
+            let mut got = Vec::new();
+            let mut calls = 0;
+            while !walk.done() {
+                let before = got.len();
+                walk.take(&rib, 100, &mut got);
+                assert!(got.len() - before <= 100);
+                calls += 1;
+                assert!(calls < 100, "the walk ends");
+            }
+            assert_eq!(got.len(), all.len(), "each prefix once");
+            assert_eq!(got.iter().copied().collect::<BTreeSet<_>>(), all);
+            // Bit-reversed: the first slice spans the table; by id: its first tenth.
+            let spread = got[..100].iter().any(|q| *q > p("10.2.0.0/24"));
+            assert_eq!(spread, order == ScanOrder::BitReversed);
         }
     }
 

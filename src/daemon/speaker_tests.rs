@@ -10,9 +10,12 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll};
 
+use super::sockets::CLOSE_LINGER;
 use super::*;
+use crate::bgp::fsm::State;
 use crate::bgp::rib::{AcceptAll, RibConfig};
-use crate::bgp::types::{Attrs, Capability, Open, Origin};
+use crate::bgp::types::{Attrs, Capability, Message, Open, Origin};
+use crate::bgp::wire;
 use crate::cluster::peers::PeerKind;
 use crate::prefix::Prefix;
 
@@ -156,7 +159,8 @@ fn blocked_session() -> (Speaker, Poll, Events, TcpStream) {
     // The peer stops reading; the speaker's socket gets a small send buffer too.
     let slot = sp.peers.get(&PEER).expect("slot");
     let conn = slot.fsm.established_conn().expect("conn");
-    let fd = slot.conns.get(&conn).expect("conn").stream.as_raw_fd();
+    let key = sessions::ConnKey { peer: PEER, conn };
+    let fd = sp.io.stream(key).expect("conn").as_raw_fd();
     set_buf(fd, libc::SO_SNDBUF, 4096);
     // 20,000 prefixes with attributes of their own: one UPDATE each, about 1 MB.
     for i in 0..20_000u32 {
@@ -172,10 +176,7 @@ fn blocked_session() -> (Speaker, Poll, Events, TcpStream) {
     for _ in 0..20 {
         turn(&mut sp, &mut poll, &mut events);
     }
-    let pending = {
-        let slot = sp.peers.get(&PEER).expect("slot");
-        slot.conns.get(&conn).expect("conn").pending()
-    };
+    let pending = { sp.send_queue(key).expect("conn").pending() };
     assert!(pending > 100_000, "only {pending} bytes queued");
     (sp, poll, events, peer)
 }
@@ -189,7 +190,7 @@ fn closing_a_session_whose_peer_does_not_read_never_waits() {
     sp.set_peers(poll.registry(), &[], Instant::now());
     eprintln!("removing the peer took {:?}", t.elapsed());
     assert!(sp.peers.is_empty());
-    assert_eq!(sp.closing_count(), 1);
+    assert_eq!(sp.io.closing_count(), 1);
     // Now the peer reads: the loop writes the rest of the message being written, then
     // the NOTIFICATION, and drops the connection.
     let mut got = Vec::new();
@@ -205,7 +206,7 @@ fn closing_a_session_whose_peer_does_not_read_never_waits() {
         turn(&mut sp, &mut poll, &mut events);
         assert!(Instant::now() < deadline, "connection not closed");
     }
-    assert_eq!(sp.closing_count(), 0);
+    assert_eq!(sp.io.closing_count(), 0);
     let msgs = messages(&got);
     let last = msgs.last().expect("messages");
     assert_eq!(last, &(3, vec![6, 3]), "ends with Cease/Peer De-configured");
@@ -220,10 +221,10 @@ fn closing_a_session_whose_peer_does_not_read_never_waits() {
 fn a_closing_connection_is_dropped_when_its_linger_time_is_over() {
     let (mut sp, poll, _events, _peer) = blocked_session();
     sp.set_peers(poll.registry(), &[], Instant::now());
-    assert_eq!(sp.closing_count(), 1);
+    assert_eq!(sp.io.closing_count(), 1);
     // The peer never reads: the linger timer drops it.
     sp.on_timers(poll.registry(), Instant::now() + Duration::from_secs(1));
-    assert_eq!(sp.closing_count(), 1);
+    assert_eq!(sp.io.closing_count(), 1);
     sp.on_timers(poll.registry(), Instant::now() + CLOSE_LINGER);
-    assert_eq!(sp.closing_count(), 0);
+    assert_eq!(sp.io.closing_count(), 0);
 }

@@ -7,11 +7,14 @@
 //! touches a route of another protocol, and never adds or removes a prefix equal to a
 //! connected subnet (D5, P-13).
 //!
-//! It keeps no copy of the wanted routes: it asks a [`Desired`] for the route of each
-//! prefix it looks at (the daemon answers from the Loc-RIB). An ordinary pass looks only
-//! at the prefixes named by `changed` (O(changes)); a full pass, after a re-read of the
-//! kernel, an address change or the end of a graceful-restart hold, compares everything.
-//! A pass sends at most `pass_limit` operations; the rest wait for the next one.
+//! It keeps no copy of the wanted routes: it looks the route of each prefix up in a
+//! [`Desired`], a pure lookup (the daemon gives the routes of the prefixes the pass
+//! looks at, `next_looked_at`, as data). An ordinary pass looks only at the prefixes
+//! named by `changed` (O(changes)); a full comparison, after a re-read of the kernel,
+//! an address change or the end of a graceful-restart hold, looks at everything (made
+//! by the reconciler from `Desired::each`, or by the caller: `take_full`). A pass
+//! compares at most `pass_limit` prefixes and sends at most as many operations; the
+//! rest wait for the next one.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -30,24 +33,25 @@ use crate::prefix::Prefix;
 /// Operations one pass sends by default (about a tenth of a second of kernel work).
 pub(crate) const DEFAULT_PASS_LIMIT: usize = 16 * 1024;
 
-/// The routes kube-bgp wants in the main table, as the reconciler asks for them.
+/// The routes kube-bgp wants in the main table, as the reconciler looks them up: a pure
+/// lookup (no side effects; the answer may not change during a pass).
 pub trait Desired {
     /// The route wanted for `dst` now; `None`: no route of ours should exist for it.
-    fn route(&mut self, dst: &Prefix) -> Option<RouteKind>;
-    /// For a full pass: calls `f` with every wanted route, in any order. An
-    /// implementation may instead see to it that every wanted prefix soon reaches
-    /// `Reconciler::changed` (the daemon does, through the RIB's change flags, rather
-    /// than list a million prefixes at once).
-    fn each(&mut self, f: &mut dyn FnMut(Prefix, RouteKind));
+    fn route(&self, dst: &Prefix) -> Option<RouteKind>;
+    /// For a full comparison planned by the reconciler itself: calls `f` with every
+    /// wanted route, in any order. A caller that holds only the routes of the prefixes
+    /// a pass looks at (`Reconciler::next_looked_at`) compares everything itself instead
+    /// (`Reconciler::take_full`) and never reaches this.
+    fn each(&self, f: &mut dyn FnMut(Prefix, RouteKind));
 }
 
 /// A plain map is a `Desired` (tests and small tools).
 impl Desired for BTreeMap<Prefix, KernelRoute> {
-    fn route(&mut self, dst: &Prefix) -> Option<RouteKind> {
+    fn route(&self, dst: &Prefix) -> Option<RouteKind> {
         self.get(dst).map(|r| r.kind)
     }
 
-    fn each(&mut self, f: &mut dyn FnMut(Prefix, RouteKind)) {
+    fn each(&self, f: &mut dyn FnMut(Prefix, RouteKind)) {
         for (p, r) in self.iter() {
             f(*p, r.kind);
         }
@@ -110,6 +114,8 @@ pub struct Reconciler {
     retry: Vec<Prefix>,
     /// The next pass compares everything.
     full: bool,
+    /// The caller took the full comparison (`take_full`): the next pass reports it.
+    full_taken: bool,
     /// Each planned pass not yet finished: its id and its prefixes (sorted).
     in_flight: VecDeque<(u64, Vec<Prefix>)>,
     next_pass_id: u64,
@@ -133,6 +139,7 @@ impl Reconciler {
             pending: Vec::new(),
             retry: Vec::new(),
             full: true,
+            full_taken: false,
             in_flight: VecDeque::new(),
             next_pass_id: 0,
         };
@@ -293,7 +300,7 @@ impl Reconciler {
     }
 
     /// Queues every prefix where the installed and the wanted route differ.
-    fn compare_all(&mut self, desired: &mut dyn Desired) {
+    fn compare_all(&mut self, desired: &dyn Desired) {
         let installed = &self.installed;
         let pending = &mut self.pending;
         for (p, have) in installed.iter() {
@@ -314,7 +321,7 @@ impl Reconciler {
     /// this thread. `now` is when the pass began; the duration is measured from it.
     pub fn reconcile(
         &mut self,
-        desired: &mut dyn Desired,
+        desired: &dyn Desired,
         now: Instant,
     ) -> Result<ReconcileStats, NetlinkError> {
         let mut pass = self.plan(desired, now)?;
@@ -342,15 +349,47 @@ impl Reconciler {
         self.in_flight.is_empty() || !(self.resync || self.addrs_stale)
     }
 
+    /// Takes a due full comparison for the caller to make (between passes only, after
+    /// `prepare`): true when every wanted and every installed route must be compared;
+    /// the caller then queues (`changed`) every prefix where they may differ, and the
+    /// next pass reports itself as full.
+    pub(crate) fn take_full(&mut self) -> bool {
+        if !self.full || !self.in_flight.is_empty() || self.resync || self.addrs_stale {
+            return false;
+        }
+        self.full = false;
+        self.full_taken = true;
+        true
+    }
+
+    /// The prefixes the next pass will look at, for a caller that answers `Desired`
+    /// only for them: the connected subnets (refused if wanted) and, in prefix order,
+    /// the first `pass_limit` prefixes waiting (changed, or failed before) that are not
+    /// in a batch in flight (those wait for a later pass).
+    pub(crate) fn next_looked_at(&mut self) -> Vec<Prefix> {
+        self.pending.append(&mut self.retry);
+        self.pending.sort_unstable();
+        self.pending.dedup();
+        let mut v: Vec<Prefix> = self.connected.iter().copied().collect();
+        v.extend(
+            self.pending
+                .iter()
+                .filter(|p| !self.is_in_flight(p))
+                .take(self.pass_limit),
+        );
+        v
+    }
+
     /// Plans a pass: re-reads the kernel if needed (only when no pass is in flight, see
     /// `can_plan`), compares what `desired` wants with what is installed for the changed
     /// prefixes (or all, in a full pass) and encodes at most `pass_limit` operations.
     /// Prefixes of passes still in flight are left for a later pass, so one prefix is
     /// never in two batches at once. Send `Pass::requests` (here or on a `Writer`), then
     /// give the result to `finish`, in planning order.
-    pub fn plan(&mut self, desired: &mut dyn Desired, now: Instant) -> Result<Pass, NetlinkError> {
+    pub fn plan(&mut self, desired: &dyn Desired, now: Instant) -> Result<Pass, NetlinkError> {
         let mut st = ReconcileStats {
             resynced: self.resync && self.in_flight.is_empty(),
+            full: std::mem::take(&mut self.full_taken),
             ..ReconcileStats::default()
         };
         if self.in_flight.is_empty() {
@@ -377,8 +416,11 @@ impl Reconciler {
         let mut ops = Vec::with_capacity(self.pending.len().min(self.pass_limit));
         let mut later = Vec::new();
         let mut looked = 0;
+        let mut compared = 0;
         for &p in self.pending.iter() {
-            if ops.len() >= self.pass_limit {
+            // At most `pass_limit` operations, and as many prefixes compared (those of
+            // `next_looked_at`).
+            if ops.len() >= self.pass_limit || compared >= self.pass_limit {
                 break;
             }
             looked += 1;
@@ -386,6 +428,7 @@ impl Reconciler {
                 later.push(p);
                 continue;
             }
+            compared += 1;
             if self.connected.contains(&p) {
                 continue; // refused (desired) or left alone (ours, not desired): P-13
             }

@@ -210,16 +210,41 @@ pub(crate) fn default_conf(list: bool, want: &CniWant) -> String {
     }
 }
 
+/// A CNI configuration file larger than this is refused unread (real ones are a few
+/// hundred bytes; the file may be written by anyone with access to the directory).
+const MAX_CONF_BYTES: u64 = 1 << 20;
+
 /// The file's content and permission bits, `None` if it does not exist.
 pub(crate) fn read(path: &Path) -> std::io::Result<Option<(String, u32)>> {
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            let mode = std::fs::metadata(path)?.permissions().mode() & 0o7777;
-            Ok(Some((String::from_utf8_lossy(&bytes).into_owned(), mode)))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Non-blocking open: a FIFO put in place of the file must not stall the loop.
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not a regular file",
+        ));
     }
+    let mode = meta.permissions().mode() & 0o7777;
+    let mut bytes = Vec::new();
+    file.take(MAX_CONF_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_CONF_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {MAX_CONF_BYTES} bytes: not a CNI configuration"),
+        ));
+    }
+    Ok(Some((String::from_utf8_lossy(&bytes).into_owned(), mode)))
 }
 
 /// Writes `text` to `path` atomically with permission bits `mode`: a temporary file in
@@ -260,6 +285,30 @@ pub(crate) fn write_atomic(path: &Path, text: &str, mode: u32) -> std::io::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_refuses_oversized_and_non_regular_files() {
+        let dir = std::env::temp_dir().join(format!("kb-cni-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let big = dir.join("big.conflist");
+        std::fs::write(&big, vec![b' '; (MAX_CONF_BYTES + 1) as usize]).expect("write");
+        let err = read(&big).expect_err("oversized file refused");
+        assert!(err.to_string().contains("larger than"), "{err}");
+        let ok = dir.join("ok.conflist");
+        std::fs::write(&ok, "{}").expect("write");
+        assert_eq!(read(&ok).expect("read").map(|(t, _)| t), Some("{}".into()));
+        assert!(
+            read(&dir.join("missing"))
+                .expect("missing is not an error")
+                .is_none()
+        );
+        let err = read(&dir).expect_err("a directory is refused");
+        assert!(
+            err.to_string().contains("regular") || err.raw_os_error() == Some(libc::EISDIR),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     fn p(s: &str) -> Prefix {
         s.parse().expect("prefix")

@@ -116,7 +116,7 @@ fn ours(
             // As the daemon starts: the first pass reads the (empty) kernel table while
             // nothing is wanted yet. Not timed.
             let mut want = BTreeMap::new();
-            r.reconcile(&mut want, Instant::now())
+            r.reconcile(&want, Instant::now())
                 .map_err(|e| e.to_string())?;
             let gw = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
             let prefix = |i: u32| {
@@ -155,7 +155,7 @@ fn ours(
                         fed += 1;
                     }
                 }
-                let st = r.reconcile(&mut want, t).map_err(|e| e.to_string())?;
+                let st = r.reconcile(&want, t).map_err(|e| e.to_string())?;
                 passes.push((t.elapsed().as_secs_f64(), st.added));
                 failed += st.failed;
                 if !st.more && fed == order.len() {

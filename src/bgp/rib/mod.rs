@@ -269,11 +269,6 @@ impl Dirty {
     fn is_empty(&self) -> bool {
         !self.scan && self.ids.is_empty()
     }
-
-    /// Every id is dirty (the caller has set the flag on every live entry): scan them.
-    fn all(&mut self, id_limit: usize) {
-        self.start_scan(id_limit);
-    }
 }
 
 /// The routing information base. See the module documentation.

@@ -1048,18 +1048,6 @@ fn dirty_scan_case(order: ScanOrder) {
         assert!(rounds < 1000);
     }
     assert!(owed.is_empty(), "{} ids never handed over", owed.len());
-    // A full re-mark (what `mark_all_best_changed` does) scans everything again.
-    for id in 0..t.id_limit() as u32 {
-        if let Some(e) = t.entry_mut(id) {
-            e.add_flags(F_BEST);
-            owed.insert(id);
-        }
-    }
-    d.all(t.id_limit());
-    while !d.is_empty() {
-        take(&mut t, &mut d, &mut owed, 10_000);
-    }
-    assert!(owed.is_empty());
 }
 
 /// Imports everything, exports nothing (kube-bgp towards an external peer that is sent

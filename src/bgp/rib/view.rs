@@ -80,18 +80,6 @@ impl Rib {
         out
     }
 
-    /// Marks every prefix's best path as changed, so that `take_best_changed` hands all
-    /// of them over again (a full kernel comparison without a list of every prefix: one
-    /// flag per entry and a scan).
-    pub(crate) fn mark_all_best_changed(&mut self) {
-        for e in self.table.entries.iter_mut() {
-            if e.is_live() {
-                e.add_flags(F_BEST);
-            }
-        }
-        self.best_dirty.all(self.table.id_limit());
-    }
-
     /// The best path of `prefix` as the kernel sees it: the peer it came from (`None`
     /// for a local path) and its next hop for the prefix's family (unspecified when it
     /// has none). `None` when the prefix has no accepted path.

@@ -6,9 +6,7 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
-use mio::Registry;
-
-use super::{PeerSlot, Speaker};
+use super::sessions::{PeerSlot, SpeakerCore};
 use crate::bgp::fsm::{Input, Output, State};
 use crate::bgp::types::Message;
 use crate::prefix::Afi;
@@ -45,7 +43,7 @@ pub(crate) enum SoftResetIn {
     Reapplied,
 }
 
-impl Speaker {
+impl SpeakerCore {
     /// The slot of neighbor `addr`, or why an action on it cannot be carried out.
     fn admin_slot(&mut self, addr: IpAddr) -> Result<&mut PeerSlot, AdminError> {
         self.peers
@@ -54,10 +52,9 @@ impl Speaker {
     }
 
     /// Administrative shutdown: Cease/Administrative Shutdown (6/2) with `message`
-    /// (RFC 9003), and the session stays down until [`Speaker::enable_peer`].
+    /// (RFC 9003), and the session stays down until [`SpeakerCore::enable_peer`].
     pub(crate) fn disable_peer(
         &mut self,
-        registry: &Registry,
         addr: IpAddr,
         message: Option<String>,
         now: Instant,
@@ -68,22 +65,17 @@ impl Speaker {
         }
         let message = message.unwrap_or_default();
         slot.admin_down = Some(message.clone());
-        self.input(registry, addr, Input::Shutdown { message }, now);
+        self.input(addr, Input::Shutdown { message }, now);
         Ok(())
     }
 
-    /// Undoes [`Speaker::disable_peer`]: the session starts again.
-    pub(crate) fn enable_peer(
-        &mut self,
-        registry: &Registry,
-        addr: IpAddr,
-        now: Instant,
-    ) -> Result<(), AdminError> {
+    /// Undoes [`SpeakerCore::disable_peer`]: the session starts again.
+    pub(crate) fn enable_peer(&mut self, addr: IpAddr, now: Instant) -> Result<(), AdminError> {
         let slot = self.admin_slot(addr)?;
         if slot.admin_down.take().is_none() {
             return Err(AdminError::NotDisabled(addr));
         }
-        self.input(registry, addr, Input::Start, now);
+        self.input(addr, Input::Start, now);
         Ok(())
     }
 
@@ -91,7 +83,6 @@ impl Speaker {
     /// supports it, else import policy re-applied to what it sent.
     pub(crate) fn soft_reset_in(
         &mut self,
-        registry: &Registry,
         addr: IpAddr,
         now: Instant,
     ) -> Result<SoftResetIn, AdminError> {
@@ -119,7 +110,7 @@ impl Speaker {
             })
             .collect();
         let n = sends.len();
-        self.run_outputs(registry, addr, sends, now);
+        self.run_outputs(addr, sends, now);
         Ok(SoftResetIn::Refresh(n))
     }
 

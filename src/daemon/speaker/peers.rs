@@ -1,25 +1,23 @@
-//! The speaker's configuration side: which peers exist and how they are set up —
+//! The speaker core's configuration side: which peers exist and how they are set up —
 //! adding, changing in place (or resetting only when BGP requires it) and removing
-//! peers, their TCP-MD5 keys on the listeners, and the listening sockets themselves.
-//! Session I/O is the parent module's.
+//! peers, their TCP-MD5 keys on the listeners, and which addresses are listened on. Asks
+//! for sockets only through `SocketOp`s; session handling is `speaker::sessions`'s.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
-use mio::{Interest, Registry, Token};
-
-use super::{
-    LISTENER_SLOTS, LOG_BURST, LOG_WINDOW, Listener, PeerSlot, PeerStats, Speaker, TOKEN_BASE,
-    TimerKey,
+use super::PeerStats;
+use super::sessions::{
+    ConnKey, LOG_BURST, LOG_WINDOW, PeerSlot, SocketOp, SpeakerCore, TimerKey, rib_outcome,
 };
 use crate::bgp::fsm::{self, GrConfig, Input, PeerConfig};
 use crate::bgp::limit::PrefixLimiter;
 use crate::bgp::rib::PeerInfo;
 use crate::bgp::types::NotificationCode;
 use crate::cluster::peers::{PeerKind, PeerPlan};
+use crate::config::Password;
 use crate::log::LogGate;
-use crate::net::sock;
 use crate::prefix::Afi;
 use crate::{error, info, warn};
 
@@ -35,67 +33,43 @@ fn kind_name(k: &PeerKind) -> String {
     }
 }
 
-impl Speaker {
-    /// Listens on exactly `addrs` (port `local.port`); keeps sockets that stay.
-    /// Returns the addresses that could not be bound, with the error.
-    pub(crate) fn set_listen(
-        &mut self,
-        registry: &Registry,
-        addrs: &[IpAddr],
-    ) -> Vec<(SocketAddr, String)> {
+impl SpeakerCore {
+    /// Listens on exactly `addrs` (port `local.port`); keeps listeners that stay. The
+    /// socket part reports those it could not open ([`SpeakerCore::listen_failed`]).
+    pub(crate) fn set_listen(&mut self, addrs: &[IpAddr]) {
         let want: Vec<SocketAddr> = addrs
             .iter()
             .map(|a| SocketAddr::new(*a, self.local.port))
             .collect();
-        let mut failed = Vec::new();
-        self.listeners.retain_mut(|l| {
-            let keep = want.contains(&l.addr);
+        let ops = &mut self.ops;
+        self.listen.retain(|a| {
+            let keep = want.contains(a);
             if !keep {
-                let _ = registry.deregister(&mut l.sock);
-                info!("bgp", "stopped listening on {}", l.addr);
+                ops.push_back(SocketOp::Unlisten { addr: *a });
             }
             keep
         });
         for a in want {
-            if self.listeners.iter().any(|l| l.addr == a) {
+            if self.listen.contains(&a) {
                 continue;
             }
-            if self.listeners.len() >= LISTENER_SLOTS {
-                failed.push((a, "too many listen addresses".to_string()));
-                continue;
-            }
-            match sock::listen(a) {
-                Ok(mut s) => {
-                    if self.local.gtsm {
-                        // GTSM: SYN-ACKs go out with TTL 255, and each SYN's TTL is kept
-                        // to be checked when the connection is accepted.
-                        let gtsm = sock::set_ttl(&s, 255).and_then(|()| sock::set_save_syn(&s));
-                        if let Err(e) = gtsm {
-                            failed.push((a, format!("GTSM: {e}")));
-                            continue;
-                        }
-                    }
-                    // Every listener shares one token: any of them being readable makes
-                    // the speaker accept on all.
-                    if let Err(e) = registry.register(&mut s, Token(TOKEN_BASE), Interest::READABLE)
-                    {
-                        failed.push((a, e.to_string()));
-                        continue;
-                    }
-                    for (ip, p) in &self.peers {
-                        if let Some(k) = passwd(&p.plan) {
-                            if let Err(e) = sock::set_md5(&s, *ip, Some(k)) {
-                                warn!("bgp", "TCP-MD5 key for {ip} on {a}: {e}");
-                            }
-                        }
-                    }
-                    info!("bgp", "listening on {a}");
-                    self.listeners.push(Listener { addr: a, sock: s });
-                }
-                Err(e) => failed.push((a, e.to_string())),
-            }
+            let keys = self
+                .peers
+                .iter()
+                .filter_map(|(ip, p)| p.plan.password.clone().map(|k| (*ip, k)))
+                .collect();
+            self.ops.push_back(SocketOp::Listen {
+                addr: a,
+                gtsm: self.local.gtsm,
+                keys,
+            });
+            self.listen.push(a);
         }
-        failed
+    }
+
+    /// The socket part could not listen on `addr` (the next `set_listen` tries again).
+    pub(crate) fn listen_failed(&mut self, addr: SocketAddr) {
+        self.listen.retain(|a| *a != addr);
     }
 
     fn fsm_config(&self, plan: &PeerPlan) -> PeerConfig {
@@ -154,7 +128,7 @@ impl Speaker {
     /// Makes the configured peer set equal to `plans`: adds, removes and changes peers
     /// in place. A change that BGP cannot apply to a running session (ASN, families,
     /// transport: port, source address, TTL, password) resets only that session.
-    pub(crate) fn set_peers(&mut self, registry: &Registry, plans: &[PeerPlan], now: Instant) {
+    pub(crate) fn set_peers(&mut self, plans: &[PeerPlan], now: Instant) {
         let wanted: BTreeMap<IpAddr, &PeerPlan> = plans.iter().map(|p| (p.addr, p)).collect();
         let gone: Vec<IpAddr> = self
             .peers
@@ -163,21 +137,21 @@ impl Speaker {
             .copied()
             .collect();
         for addr in gone {
-            self.remove_peer(registry, addr, now);
+            self.remove_peer(addr, now);
         }
         for (addr, plan) in wanted {
             match self.peers.get(&addr) {
-                None => self.add_peer(registry, plan.clone(), now),
+                None => self.add_peer(plan.clone(), now),
                 Some(slot) if slot.plan == *plan => {}
                 Some(slot) => {
                     let old = slot.plan.clone();
-                    self.change_peer(registry, old, plan.clone(), now);
+                    self.change_peer(old, plan.clone(), now);
                 }
             }
         }
     }
 
-    fn add_peer(&mut self, registry: &Registry, plan: PeerPlan, now: Instant) {
+    fn add_peer(&mut self, plan: PeerPlan, now: Instant) {
         let cfg = self.fsm_config(&plan);
         self.seed = self
             .seed
@@ -201,7 +175,7 @@ impl Speaker {
                 );
             }
         }
-        self.set_keys(plan.addr, passwd(&plan));
+        self.set_keys(plan.addr, plan.password.clone());
         info!(
             "bgp",
             "peer {} added: AS {} {} port {}{}{}",
@@ -232,37 +206,33 @@ impl Speaker {
                 admin_down: None,
             },
         );
-        self.input(registry, addr, Input::Start, now);
+        self.input(addr, Input::Start, now);
     }
 
-    fn set_keys(&self, addr: IpAddr, key: Option<&[u8]>) {
-        for l in &self.listeners {
-            if Afi::of(&l.addr.ip()) != Afi::of(&addr) && !l.addr.ip().is_unspecified() {
-                continue;
-            }
-            if let Err(e) = sock::set_md5(&l.sock, addr, key) {
-                warn!("bgp", "TCP-MD5 key for {addr} on {}: {e}", l.addr);
-            }
-        }
+    fn set_keys(&mut self, addr: IpAddr, key: Option<Password>) {
+        self.ops.push_back(SocketOp::SetKey { peer: addr, key });
     }
 
-    fn remove_peer(&mut self, registry: &Registry, addr: IpAddr, now: Instant) {
+    fn remove_peer(&mut self, addr: IpAddr, now: Instant) {
         self.input(
-            registry,
             addr,
             Input::Stop {
                 cease: NotificationCode::CeasePeerDeconfigured,
             },
             now,
         );
-        if let Some(mut slot) = self.peers.remove(&addr) {
+        if let Some(slot) = self.peers.remove(&addr) {
             // The Stop closed every connection (their Cease is written from the closing
             // list); anything left goes now.
-            for (_, mut c) in slot.conns.drain() {
-                let _ = registry.deregister(&mut c.stream);
-                self.tokens.remove(&c.token);
+            for conn in slot.conns.keys() {
+                self.ops.push_back(SocketOp::Abort {
+                    key: ConnKey {
+                        peer: addr,
+                        conn: *conn,
+                    },
+                });
             }
-            super::rib_outcome(addr, "peer removal", self.rib.remove_peer(slot.rib_id));
+            rib_outcome(addr, "peer removal", self.rib.remove_peer(slot.rib_id));
             self.by_rib.remove(&slot.rib_id);
             self.timers.cancel(&TimerKey::Fsm(addr));
             self.timers.cancel(&TimerKey::Stale(addr));
@@ -271,7 +241,7 @@ impl Speaker {
         }
     }
 
-    fn change_peer(&mut self, registry: &Registry, old: PeerPlan, new: PeerPlan, now: Instant) {
+    fn change_peer(&mut self, old: PeerPlan, new: PeerPlan, now: Instant) {
         let addr = new.addr;
         let transport = old.port != new.port
             || old.local_addr != new.local_addr
@@ -279,7 +249,7 @@ impl Speaker {
             || old.min_ttl != new.min_ttl
             || old.password != new.password;
         if old.password != new.password {
-            self.set_keys(addr, passwd(&new));
+            self.set_keys(addr, new.password.clone());
         }
         let cfg = self.fsm_config(&new);
         let Some(slot) = self.peers.get_mut(&addr) else {
@@ -314,9 +284,9 @@ impl Speaker {
         }
         if rr_changed || old.kind != new.kind {
             let info = self.rib_info(&new, neg.as_ref(), local);
-            super::rib_outcome(addr, "peer change", self.rib.update_peer(rib_id, info));
+            rib_outcome(addr, "peer change", self.rib.update_peer(rib_id, info));
         }
-        self.run_outputs(registry, addr, outputs, now);
+        self.run_outputs(addr, outputs, now);
         if old.prefix_limit != new.prefix_limit {
             if let Some(slot) = self.peers.get_mut(&addr) {
                 slot.limiter.set_limit(new.prefix_limit);
@@ -324,7 +294,7 @@ impl Speaker {
             // A lower limit applies to what the peer already sent.
             for afi in [Afi::Ipv4, Afi::Ipv6] {
                 let outs = self.check_limit(addr, afi, now);
-                self.run_outputs(registry, addr, outs, now);
+                self.run_outputs(addr, outs, now);
             }
         }
         if transport {
@@ -333,7 +303,6 @@ impl Speaker {
                 "peer {addr}: transport settings changed (port, source, TTL or password); reconnecting"
             );
             self.input(
-                registry,
                 addr,
                 Input::Stop {
                     cease: NotificationCode::CeaseConfigChange,
@@ -346,7 +315,7 @@ impl Speaker {
                 .get(&addr)
                 .is_some_and(|p| p.admin_down.is_none())
             {
-                self.input(registry, addr, Input::Start, now);
+                self.input(addr, Input::Start, now);
             }
         }
     }
