@@ -40,7 +40,8 @@ struct PeerEntry {
 /// The VIPs one Service makes this node advertise, with its problems.
 #[derive(Debug)]
 struct ServiceEntry {
-    vips: BTreeSet<IpAddr>,
+    /// Sorted, distinct (mostly one: a Vec is the smallest to keep).
+    vips: Vec<IpAddr>,
     problems: Vec<Problem>,
 }
 
@@ -72,15 +73,16 @@ pub struct Planner {
     nodes: BTreeMap<String, NodeEntry>,
     /// Pod CIDRs owned by all nodes, counted as the node prefix limit counts them.
     owned_total: usize,
-    /// Which nodes own each pod CIDR.
-    cidr_nodes: BTreeMap<Prefix, BTreeSet<String>>,
+    /// Which nodes own each pod CIDR, as (CIDR, node) pairs (mostly one per CIDR).
+    cidr_nodes: BTreeSet<(Prefix, String)>,
     owners: PodCidrOwners,
     /// Every node's pod CIDRs and addresses, with how many nodes have each.
     cluster_cidrs: BTreeMap<Prefix, usize>,
     node_ips: BTreeMap<IpAddr, usize>,
-    /// Each EndpointSlice and the Service it counts for (`None`: none).
-    slice_service: BTreeMap<NsName, Option<NsName>>,
-    service_slices: BTreeMap<NsName, BTreeSet<NsName>>,
+    /// Each EndpointSlice and the name of the Service (in its namespace) it counts for
+    /// (`None`: none); and the same as (Service, slice name) pairs.
+    slice_service: BTreeMap<NsName, Option<String>>,
+    service_slices: BTreeSet<(NsName, String)>,
     /// The local node model the sessions and VIPs below were computed for; `None`:
     /// they were not (BGP could not run).
     computed_for: Option<NodeModel>,
@@ -125,12 +127,12 @@ fn count_down<K: Ord>(m: &mut BTreeMap<K, usize>, k: &K) -> bool {
     false
 }
 
-/// The Service an EndpointSlice counts for, if any.
-fn service_of(key: &NsName, s: &EndpointSlice) -> Option<NsName> {
+/// The name of the Service (in the slice's namespace) an EndpointSlice counts for.
+fn service_of(s: &EndpointSlice) -> Option<String> {
     if !adverts::counts_for_service(s) {
         return None;
     }
-    s.service_name().map(|svc| NsName::new(&key.namespace, svc))
+    s.service_name().map(str::to_string)
 }
 
 impl Planner {
@@ -283,12 +285,7 @@ impl Planner {
             let m = &old.model;
             self.owned_total -= m.owned_cidrs.len();
             for c in &m.owned_cidrs {
-                if let Some(owners) = self.cidr_nodes.get_mut(c) {
-                    owners.remove(name);
-                    if owners.is_empty() {
-                        self.cidr_nodes.remove(c);
-                    }
-                }
+                self.cidr_nodes.remove(&(*c, name.to_string()));
                 count_down(&mut self.cluster_cidrs, c);
                 dirty_cidrs.insert(*c);
             }
@@ -303,10 +300,7 @@ impl Planner {
         let model = NodeModel::from_node(node, &mut problems);
         self.owned_total += model.owned_cidrs.len();
         for c in &model.owned_cidrs {
-            self.cidr_nodes
-                .entry(*c)
-                .or_default()
-                .insert(name.to_string());
+            self.cidr_nodes.insert((*c, name.to_string()));
             count_up(&mut self.cluster_cidrs, *c);
             dirty_cidrs.insert(*c);
         }
@@ -320,43 +314,39 @@ impl Planner {
     /// Recomputes the owners' addresses of `cidr` as `PodCidrOwners::of_nodes` merges
     /// them: the owners in node order, each one's addresses once.
     fn update_owner(&mut self, cidr: Prefix) {
-        let Some(names) = self.cidr_nodes.get(&cidr) else {
-            self.owners.set(cidr, None);
-            return;
-        };
+        let names = self
+            .cidr_nodes
+            .range((cidr, String::new())..)
+            .take_while(|(c, _)| *c == cidr);
+        let mut owned = false;
         let mut addrs: Vec<IpAddr> = Vec::new();
-        for e in names.iter().filter_map(|n| self.nodes.get(n)) {
+        for e in names.filter_map(|(_, n)| self.nodes.get(n)) {
+            owned = true;
             for a in rules::owner_addrs(&e.model) {
                 if !addrs.contains(&a) {
                     addrs.push(a);
                 }
             }
         }
-        self.owners.set(cidr, Some(addrs));
+        self.owners.set(cidr, owned.then_some(addrs));
     }
 
     /// Re-indexes EndpointSlice `key`; the Services it counted for before and counts for
     /// now go into `dirty`.
     fn update_slice(&mut self, key: &NsName, snap: &Snapshot, dirty: &mut BTreeSet<NsName>) {
         if let Some(Some(old)) = self.slice_service.remove(key) {
-            if let Some(set) = self.service_slices.get_mut(&old) {
-                set.remove(key);
-                if set.is_empty() {
-                    self.service_slices.remove(&old);
-                }
-            }
+            let old = NsName::new(&key.namespace, &old);
+            self.service_slices.remove(&(old.clone(), key.name.clone()));
             dirty.insert(old);
         }
         let Some(s) = snap.slices.get(key) else {
             return;
         };
-        let svc = service_of(key, s);
-        if let Some(svc) = &svc {
-            self.service_slices
-                .entry(svc.clone())
-                .or_default()
-                .insert(key.clone());
-            dirty.insert(svc.clone());
+        let svc = service_of(s);
+        if let Some(name) = &svc {
+            let svc = NsName::new(&key.namespace, name);
+            self.service_slices.insert((svc.clone(), key.name.clone()));
+            dirty.insert(svc);
         }
         self.slice_service.insert(key.clone(), svc);
     }
@@ -394,10 +384,9 @@ impl Planner {
         if let Some(svc) = snap.services.get(key) {
             let slices: Vec<&EndpointSlice> = self
                 .service_slices
-                .get(key)
-                .into_iter()
-                .flatten()
-                .filter_map(|k| snap.slices.get(k))
+                .range((key.clone(), String::new())..)
+                .take_while(|(s, _)| s == key)
+                .filter_map(|(_, n)| snap.slices.get(&NsName::new(&key.namespace, n)))
                 .collect();
             let mut problems = Vec::new();
             let found = adverts::service_vips(
@@ -407,8 +396,11 @@ impl Planner {
                 (!slices.is_empty()).then_some(&slices),
                 &mut problems,
             );
-            let vips = found.into_iter().map(|(ip, _)| ip).collect();
-            entry = Some(ServiceEntry { vips, problems });
+            let vips: BTreeSet<IpAddr> = found.into_iter().map(|(ip, _)| ip).collect();
+            entry = Some(ServiceEntry {
+                vips: vips.into_iter().collect(),
+                problems,
+            });
         }
         // Only the VIPs this Service gained or lost count: when one comes or goes
         // cluster-wide, the VIP routes and set are made again.
