@@ -20,7 +20,7 @@ mod replan;
 pub mod rules;
 pub mod values;
 
-pub(crate) use replan::Planner;
+pub use replan::Planner;
 
 use std::collections::BTreeSet;
 use std::fmt;

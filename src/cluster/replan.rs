@@ -14,9 +14,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
+use super::adverts::Originated;
 use super::node::NodeModel;
 use super::peers::{self, PeerPlan};
-use super::rules::{self, PodCidrOwners};
+use super::rules::{self, PodCidrOwners, VipSet};
 use super::{KernelFacts, Plan, PodNetwork, Problem, Settings, adverts, graceful_restart};
 use crate::kube::objects::EndpointSlice;
 use crate::kube::snapshot::{NsName, Snapshot, SnapshotChanges};
@@ -39,7 +40,17 @@ struct PeerEntry {
 /// The VIPs one Service makes this node advertise, with its problems.
 #[derive(Debug)]
 struct ServiceEntry {
-    vips: BTreeSet<IpAddr>,
+    /// Sorted, distinct (mostly one: a Vec is the smallest to keep).
+    vips: Vec<IpAddr>,
+    problems: Vec<Problem>,
+}
+
+/// The plan's parts made of the VIP set: its routes, the set the import rules hold and
+/// the problems of VIPs of a family the node has no address of.
+#[derive(Debug)]
+struct VipOutput {
+    routes: Vec<Originated>,
+    set: VipSet,
     problems: Vec<Problem>,
 }
 
@@ -56,21 +67,22 @@ pub(crate) struct Work {
 
 /// The cache behind incremental plans (see the module documentation).
 #[derive(Debug, Default)]
-pub(crate) struct Planner {
+pub struct Planner {
     /// The settings and local node name the cache was built for.
     basis: Option<(Settings, String)>,
     nodes: BTreeMap<String, NodeEntry>,
     /// Pod CIDRs owned by all nodes, counted as the node prefix limit counts them.
     owned_total: usize,
-    /// Which nodes own each pod CIDR.
-    cidr_nodes: BTreeMap<Prefix, BTreeSet<String>>,
+    /// Which nodes own each pod CIDR, as (CIDR, node) pairs (mostly one per CIDR).
+    cidr_nodes: BTreeSet<(Prefix, String)>,
     owners: PodCidrOwners,
     /// Every node's pod CIDRs and addresses, with how many nodes have each.
     cluster_cidrs: BTreeMap<Prefix, usize>,
     node_ips: BTreeMap<IpAddr, usize>,
-    /// Each EndpointSlice and the Service it counts for (`None`: none).
-    slice_service: BTreeMap<NsName, Option<NsName>>,
-    service_slices: BTreeMap<NsName, BTreeSet<NsName>>,
+    /// Each EndpointSlice and the name of the Service (in its namespace) it counts for
+    /// (`None`: none); and the same as (Service, slice name) pairs.
+    slice_service: BTreeMap<NsName, Option<String>>,
+    service_slices: BTreeSet<(NsName, String)>,
     /// The local node model the sessions and VIPs below were computed for; `None`:
     /// they were not (BGP could not run).
     computed_for: Option<NodeModel>,
@@ -80,6 +92,9 @@ pub(crate) struct Planner {
     services: BTreeMap<NsName, ServiceEntry>,
     /// Every VIP of `services`, with how many Services give it.
     vip_count: BTreeMap<IpAddr, usize>,
+    /// The routes and the set made of `vip_count`'s VIPs, kept until a VIP comes or
+    /// goes; `None`: to be made again.
+    vip_out: Option<VipOutput>,
     work: Work,
 }
 
@@ -93,29 +108,35 @@ fn all_changed(snap: &Snapshot) -> SnapshotChanges {
     }
 }
 
-fn count_up<K: Ord>(m: &mut BTreeMap<K, usize>, k: K) {
-    *m.entry(k).or_default() += 1;
+/// Counts `k` once more; whether it is new.
+fn count_up<K: Ord>(m: &mut BTreeMap<K, usize>, k: K) -> bool {
+    let c = m.entry(k).or_default();
+    *c += 1;
+    *c == 1
 }
 
-fn count_down<K: Ord>(m: &mut BTreeMap<K, usize>, k: &K) {
+/// Counts `k` once less; whether it is gone.
+fn count_down<K: Ord>(m: &mut BTreeMap<K, usize>, k: &K) -> bool {
     if let Some(c) = m.get_mut(k) {
         *c -= 1;
         if *c == 0 {
             m.remove(k);
+            return true;
         }
     }
+    false
 }
 
-/// The Service an EndpointSlice counts for, if any.
-fn service_of(key: &NsName, s: &EndpointSlice) -> Option<NsName> {
+/// The name of the Service (in the slice's namespace) an EndpointSlice counts for.
+fn service_of(s: &EndpointSlice) -> Option<String> {
     if !adverts::counts_for_service(s) {
         return None;
     }
-    s.service_name().map(|svc| NsName::new(&key.namespace, svc))
+    s.service_name().map(str::to_string)
 }
 
 impl Planner {
-    pub(crate) fn new() -> Planner {
+    pub fn new() -> Planner {
         Planner::default()
     }
 
@@ -129,7 +150,7 @@ impl Planner {
     /// arguments, recomputed only where the changes `snap` recorded since the last call
     /// reach (the first call, and any call with other settings or another name,
     /// computes everything). Takes the snapshot's changes.
-    pub(crate) fn plan(
+    pub fn plan(
         &mut self,
         settings: &Settings,
         local_name: &str,
@@ -196,6 +217,7 @@ impl Planner {
             self.peers.clear();
             self.services.clear();
             self.vip_count.clear();
+            self.vip_out = None;
             return;
         };
         let local = local.clone();
@@ -204,6 +226,7 @@ impl Planner {
             self.peers.clear();
             self.services.clear();
             self.vip_count.clear();
+            self.vip_out = None;
             self.peers_owned_total = self.owned_total;
             if peers::node_peering_on(settings, &local) {
                 let names: Vec<String> = self.nodes.keys().cloned().collect();
@@ -215,6 +238,7 @@ impl Planner {
             for key in keys {
                 self.update_service(settings, &local, &key, snap);
             }
+            self.make_vip_output(&local);
             self.computed_for = Some(local);
             return;
         }
@@ -235,6 +259,22 @@ impl Planner {
         for key in &dirty_services {
             self.update_service(settings, &local, key, snap);
         }
+        self.make_vip_output(&local);
+    }
+
+    /// Makes the VIP routes and set again if a VIP came or went.
+    fn make_vip_output(&mut self, local: &NodeModel) {
+        if self.vip_out.is_some() {
+            return;
+        }
+        let mut problems = Vec::new();
+        let routes = adverts::vip_originated(local, self.vip_count.keys().copied(), &mut problems);
+        let set = routes.iter().map(|o| o.prefix).collect();
+        self.vip_out = Some(VipOutput {
+            routes,
+            set,
+            problems,
+        });
     }
 
     /// Re-reads Node `name` (gone from `snap`: forgets it); the pod CIDRs whose owners
@@ -245,12 +285,7 @@ impl Planner {
             let m = &old.model;
             self.owned_total -= m.owned_cidrs.len();
             for c in &m.owned_cidrs {
-                if let Some(owners) = self.cidr_nodes.get_mut(c) {
-                    owners.remove(name);
-                    if owners.is_empty() {
-                        self.cidr_nodes.remove(c);
-                    }
-                }
+                self.cidr_nodes.remove(&(*c, name.to_string()));
                 count_down(&mut self.cluster_cidrs, c);
                 dirty_cidrs.insert(*c);
             }
@@ -265,10 +300,7 @@ impl Planner {
         let model = NodeModel::from_node(node, &mut problems);
         self.owned_total += model.owned_cidrs.len();
         for c in &model.owned_cidrs {
-            self.cidr_nodes
-                .entry(*c)
-                .or_default()
-                .insert(name.to_string());
+            self.cidr_nodes.insert((*c, name.to_string()));
             count_up(&mut self.cluster_cidrs, *c);
             dirty_cidrs.insert(*c);
         }
@@ -282,43 +314,39 @@ impl Planner {
     /// Recomputes the owners' addresses of `cidr` as `PodCidrOwners::of_nodes` merges
     /// them: the owners in node order, each one's addresses once.
     fn update_owner(&mut self, cidr: Prefix) {
-        let Some(names) = self.cidr_nodes.get(&cidr) else {
-            self.owners.set(cidr, None);
-            return;
-        };
+        let names = self
+            .cidr_nodes
+            .range((cidr, String::new())..)
+            .take_while(|(c, _)| *c == cidr);
+        let mut owned = false;
         let mut addrs: Vec<IpAddr> = Vec::new();
-        for e in names.iter().filter_map(|n| self.nodes.get(n)) {
+        for e in names.filter_map(|(_, n)| self.nodes.get(n)) {
+            owned = true;
             for a in rules::owner_addrs(&e.model) {
                 if !addrs.contains(&a) {
                     addrs.push(a);
                 }
             }
         }
-        self.owners.set(cidr, Some(addrs));
+        self.owners.set(cidr, owned.then_some(addrs));
     }
 
     /// Re-indexes EndpointSlice `key`; the Services it counted for before and counts for
     /// now go into `dirty`.
     fn update_slice(&mut self, key: &NsName, snap: &Snapshot, dirty: &mut BTreeSet<NsName>) {
         if let Some(Some(old)) = self.slice_service.remove(key) {
-            if let Some(set) = self.service_slices.get_mut(&old) {
-                set.remove(key);
-                if set.is_empty() {
-                    self.service_slices.remove(&old);
-                }
-            }
+            let old = NsName::new(&key.namespace, &old);
+            self.service_slices.remove(&(old.clone(), key.name.clone()));
             dirty.insert(old);
         }
         let Some(s) = snap.slices.get(key) else {
             return;
         };
-        let svc = service_of(key, s);
-        if let Some(svc) = &svc {
-            self.service_slices
-                .entry(svc.clone())
-                .or_default()
-                .insert(key.clone());
-            dirty.insert(svc.clone());
+        let svc = service_of(s);
+        if let Some(name) = &svc {
+            let svc = NsName::new(&key.namespace, name);
+            self.service_slices.insert((svc.clone(), key.name.clone()));
+            dirty.insert(svc);
         }
         self.slice_service.insert(key.clone(), svc);
     }
@@ -347,35 +375,49 @@ impl Planner {
         snap: &Snapshot,
     ) {
         self.work.services += 1;
-        if let Some(old) = self.services.remove(key) {
-            for ip in &old.vips {
-                count_down(&mut self.vip_count, ip);
+        let old = self
+            .services
+            .remove(key)
+            .map(|e| e.vips)
+            .unwrap_or_default();
+        let mut entry = None;
+        if let Some(svc) = snap.services.get(key) {
+            let slices: Vec<&EndpointSlice> = self
+                .service_slices
+                .range((key.clone(), String::new())..)
+                .take_while(|(s, _)| s == key)
+                .filter_map(|(_, n)| snap.slices.get(&NsName::new(&key.namespace, n)))
+                .collect();
+            let mut problems = Vec::new();
+            let found = adverts::service_vips(
+                settings,
+                local,
+                svc,
+                (!slices.is_empty()).then_some(&slices),
+                &mut problems,
+            );
+            let vips: BTreeSet<IpAddr> = found.into_iter().map(|(ip, _)| ip).collect();
+            entry = Some(ServiceEntry {
+                vips: vips.into_iter().collect(),
+                problems,
+            });
+        }
+        // Only the VIPs this Service gained or lost count: when one comes or goes
+        // cluster-wide, the VIP routes and set are made again.
+        let new = entry.as_ref().map(|e| &e.vips);
+        for ip in old.iter().filter(|ip| !new.is_some_and(|n| n.contains(ip))) {
+            if count_down(&mut self.vip_count, ip) {
+                self.vip_out = None;
             }
         }
-        let Some(svc) = snap.services.get(key) else {
-            return;
-        };
-        let slices: Vec<&EndpointSlice> = self
-            .service_slices
-            .get(key)
-            .into_iter()
-            .flatten()
-            .filter_map(|k| snap.slices.get(k))
-            .collect();
-        let mut problems = Vec::new();
-        let found = adverts::service_vips(
-            settings,
-            local,
-            svc,
-            (!slices.is_empty()).then_some(&slices),
-            &mut problems,
-        );
-        let vips: BTreeSet<IpAddr> = found.into_iter().map(|(ip, _)| ip).collect();
-        for ip in &vips {
-            count_up(&mut self.vip_count, *ip);
+        for ip in new.into_iter().flatten().filter(|ip| !old.contains(ip)) {
+            if count_up(&mut self.vip_count, *ip) {
+                self.vip_out = None;
+            }
         }
-        self.services
-            .insert(key.clone(), ServiceEntry { vips, problems });
+        if let Some(e) = entry {
+            self.services.insert(key.clone(), e);
+        }
     }
 
     /// The plan from the cache (as `super::plan` builds it from scratch).
@@ -426,9 +468,20 @@ impl Planner {
             problems.extend(e.problems.iter().cloned());
         }
         let mut originated = adverts::pod_routes(local);
-        let vips = adverts::vip_originated(local, self.vip_count.keys().copied(), &mut problems);
-        let vip_set = vips.iter().map(|o| o.prefix).collect();
-        originated.extend(vips);
+        let vip_set = match &self.vip_out {
+            Some(v) => {
+                problems.extend(v.problems.iter().cloned());
+                originated.extend(v.routes.iter().cloned());
+                v.set.clone()
+            }
+            None => {
+                let vips =
+                    adverts::vip_originated(local, self.vip_count.keys().copied(), &mut problems);
+                let set = vips.iter().map(|o| o.prefix).collect();
+                originated.extend(vips);
+                set
+            }
+        };
         let mut policy = rules::PolicyModel::with_owners(
             settings,
             local,

@@ -484,3 +484,51 @@ fn an_unrecorded_edit_of_the_snapshot_replans_from_scratch() {
     assert_eq!(got, plan(&settings, LOCAL, &snap, &kernel));
     assert_eq!(got.peers.len(), 5);
 }
+
+/// What a change does not touch is shared with the previous plan, not copied: the VIP
+/// set while no VIP comes or goes, the pod CIDR owner index while no Node changes.
+#[test]
+fn unchanged_parts_are_shared_with_the_previous_plan() {
+    let settings = Settings {
+        advertise_cluster_ip: true,
+        ..Settings::default()
+    };
+    let kernel = KernelFacts::default();
+    let mut snap = cluster(20, 30);
+    let mut planner = Planner::new();
+    let before = planner.plan(&settings, LOCAL, &mut snap, &kernel);
+    // An EndpointSlice moves: the Service's VIP stays (no local traffic policy).
+    let mut e = snap.slices.values().nth(2).cloned().expect("slice");
+    e.endpoints[0].node_name = "n5".into();
+    snap.apply(KubeEvent::Upsert(KubeObject::EndpointSlice(e)));
+    let after = planner.plan(&settings, LOCAL, &mut snap, &kernel);
+    assert_eq!(after, plan(&settings, LOCAL, &snap, &kernel));
+    assert!(after.policy.vips.shares(&before.policy.vips));
+    assert!(after.policy.owners.shares(&before.policy.owners));
+    // A new VIP: a new set; the owners are still shared.
+    let mut s = snap.services.values().nth(4).cloned().expect("service");
+    s.spec.cluster_ip = "10.97.1.1".into();
+    snap.apply(KubeEvent::Upsert(KubeObject::Service(s)));
+    let vip = planner.plan(&settings, LOCAL, &mut snap, &kernel);
+    assert_eq!(vip, plan(&settings, LOCAL, &snap, &kernel));
+    assert!(!vip.policy.vips.shares(&after.policy.vips));
+    assert!(vip.policy.owners.shares(&after.policy.owners));
+    // A Node changes: a new owner index, and the earlier plans keep theirs intact.
+    let gone = snap.nodes["n7"].clone();
+    snap.apply(KubeEvent::Delete(KubeObject::Node(gone)));
+    let node = planner.plan(&settings, LOCAL, &mut snap, &kernel);
+    assert_eq!(node, plan(&settings, LOCAL, &snap, &kernel));
+    assert!(!node.policy.owners.shares(&vip.policy.owners));
+    assert!(
+        vip.policy
+            .owners
+            .owner_of(&"10.100.7.0/24".parse().expect("prefix"))
+            .is_some()
+    );
+    assert!(
+        node.policy
+            .owners
+            .owner_of(&"10.100.7.0/24".parse().expect("prefix"))
+            .is_none()
+    );
+}

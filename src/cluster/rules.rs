@@ -15,6 +15,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use super::node::NodeModel;
 use super::values;
@@ -276,7 +277,9 @@ pub(crate) fn owner_addrs(n: &NodeModel) -> Vec<IpAddr> {
 /// a scan of every node.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub(crate) struct PodCidrOwners {
-    by_cidr: BTreeMap<Prefix, Vec<IpAddr>>,
+    /// Shared between the plans and policies that hold the same index (a clone costs
+    /// nothing; a change copies it once, when it is shared).
+    by_cidr: Arc<BTreeMap<Prefix, Vec<IpAddr>>>,
     /// Distinct prefix lengths present, longest first.
     lengths: Vec<u8>,
 }
@@ -297,7 +300,16 @@ impl PodCidrOwners {
         let mut lengths: Vec<u8> = by_cidr.keys().map(Prefix::len).collect();
         lengths.sort_unstable_by(|a, b| b.cmp(a));
         lengths.dedup();
-        PodCidrOwners { by_cidr, lengths }
+        PodCidrOwners {
+            by_cidr: Arc::new(by_cidr),
+            lengths,
+        }
+    }
+
+    /// Whether both hold the same shared index (not only equal ones).
+    #[cfg(test)]
+    pub(crate) fn shares(&self, other: &PodCidrOwners) -> bool {
+        Arc::ptr_eq(&self.by_cidr, &other.by_cidr)
     }
 
     /// The index of `nodes`' owned pod CIDRs with each owner's addresses.
@@ -317,13 +329,14 @@ impl PodCidrOwners {
         let len = cidr.len();
         match addrs {
             Some(a) => {
-                self.by_cidr.insert(cidr, a);
+                Arc::make_mut(&mut self.by_cidr).insert(cidr, a);
                 if let Err(at) = self.lengths.binary_search_by(|l| len.cmp(l)) {
                     self.lengths.insert(at, len);
                 }
             }
             None => {
-                if self.by_cidr.remove(&cidr).is_some()
+                if self.by_cidr.contains_key(&cidr)
+                    && Arc::make_mut(&mut self.by_cidr).remove(&cidr).is_some()
                     && !self.by_cidr.keys().any(|k| k.len() == len)
                 {
                     self.lengths.retain(|l| *l != len);
@@ -353,11 +366,41 @@ impl PodCidrOwners {
     }
 }
 
+/// The service VIPs this node advertises (as host prefixes), shared between the plans
+/// and policies that hold the same set: a clone costs nothing, and comparing two
+/// clones of one set is immediate.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub(crate) struct VipSet(Arc<BTreeSet<Prefix>>);
+
+impl VipSet {
+    pub(crate) fn contains(&self, p: &Prefix) -> bool {
+        self.0.contains(p)
+    }
+
+    /// Whether both are the same shared set (not only equal ones).
+    #[cfg(test)]
+    pub(crate) fn shares(&self, other: &VipSet) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl From<BTreeSet<Prefix>> for VipSet {
+    fn from(s: BTreeSet<Prefix>) -> VipSet {
+        VipSet(Arc::new(s))
+    }
+}
+
+impl FromIterator<Prefix> for VipSet {
+    fn from_iter<I: IntoIterator<Item = Prefix>>(it: I) -> VipSet {
+        VipSet(Arc::new(it.into_iter().collect()))
+    }
+}
+
 /// The rules in force, recomputed whenever the cluster snapshot changes.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct PolicyModel {
     pub(crate) local_pod_cidrs: Vec<Prefix>,
-    pub(crate) vips: BTreeSet<Prefix>,
+    pub(crate) vips: VipSet,
     pub(crate) custom_reject: Vec<Prefix>,
     /// Locally connected subnets (from the kernel).
     pub connected: Vec<Prefix>,
@@ -386,7 +429,7 @@ impl PolicyModel {
         problems: &mut Vec<Problem>,
     ) -> PolicyModel {
         let owners = PodCidrOwners::of_nodes(nodes);
-        PolicyModel::with_owners(settings, local, owners, vips, rr_server, problems)
+        PolicyModel::with_owners(settings, local, owners, vips.into(), rr_server, problems)
     }
 
     /// [`PolicyModel::build`] with the pod CIDR owners already indexed.
@@ -394,7 +437,7 @@ impl PolicyModel {
         settings: &Settings,
         local: &NodeModel,
         owners: PodCidrOwners,
-        vips: BTreeSet<Prefix>,
+        vips: VipSet,
         rr_server: bool,
         problems: &mut Vec<Problem>,
     ) -> PolicyModel {
