@@ -346,11 +346,12 @@ impl Daemon {
     /// part (the routes sync period bounds it).
     fn poll_at(&mut self, now: Instant) -> Instant {
         let input = arrivals(self.speaker.as_ref());
+        let kernel_waits = self.pacing.kernel_waits(&input, now);
         [
             self.pacing.poll_at(&input, now),
             self.speaker.as_mut().and_then(|s| s.next_deadline()),
             self.stop_drain.deadline(),
-            self.routes.next_deadline(),
+            self.routes.next_deadline(kernel_waits),
             self.bfd.next_deadline(),
             self.next_watchdog,
             self.podnet.next_deadline(),

@@ -657,11 +657,19 @@ impl KernelRoutes {
         DEFAULT_PASS_LIMIT.saturating_sub(self.pending())
     }
 
-    pub fn next_deadline(&self) -> Option<Instant> {
+    /// `input_waits`: the pacing holds kernel passes while BGP input streams in (its own
+    /// deadline names the end of that wait), so a pending pass is due at the latest when
+    /// `MAX_DEFER` bounds the wait, not at once.
+    pub fn next_deadline(&self, input_waits: bool) -> Option<Instant> {
         let mut d = self.next_resync;
         // While the writer holds all the batches it may, its report wakes the loop.
         if self.dirty && !self.blocked() {
-            let at = self.next_pass.unwrap_or_else(Instant::now);
+            let mut at = self.next_pass.unwrap_or_else(Instant::now);
+            if input_waits {
+                if let Some(since) = self.dirty_since {
+                    at = at.max(since + MAX_DEFER);
+                }
+            }
             d = Some(d.map_or(at, |x| x.min(at)));
         }
         if let Some(h) = self
