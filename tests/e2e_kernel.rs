@@ -25,15 +25,17 @@ fn install_and_node_deleted() {
         return;
     }
     let mut lab = Lab::new("e2ki", LabConfig::new(3));
-    lab.start_all(&[], 2, UP);
+    // Through nexthop objects (opt-in), so their install and removal run end to end;
+    // the other labs use the default plain routes.
+    lab.start_all(&["--kernel-nexthop-objects=true"], 2, UP);
     for a in 0..3 {
         for b in (0..3).filter(|b| *b != a) {
             let (cidr, ip) = (lab.node(b).pod_cidr4.clone(), lab.node(b).ipv4.clone());
             lab.expect_via(a, &cidr, &ip, UP);
             let line = lab.bgp_route(a, &cidr);
-            // The shape kube-router installs: main table, via the node, proto 17; by
-            // default through a nexthop object of ours (`nhid N`, printed before the
-            // gateway and device it leads to).
+            // The shape kube-router installs: main table, via the node, proto 17; here
+            // through a nexthop object of ours (`nhid N`, printed before the gateway
+            // and device it leads to).
             let w: Vec<&str> = line.split_whitespace().collect();
             let nhid = w.get(1) == Some(&"nhid")
                 && w.get(2)

@@ -751,7 +751,8 @@ fn nexthop_objects_adopted_without_churn_fall_back_and_clean_up() {
     };
     let first = in_ns(&n.node, || {
         let mut r = Rec::new(false);
-        assert!(r.r.nexthop_objects(), "nexthop objects are on by default");
+        r.r.set_nexthop_objects(true);
+        assert!(r.r.nexthop_objects(), "nexthop objects on when asked for");
         r.set_desired(want.clone());
         let st = r.reconcile();
         // 10.9/24 (plain, same next hop) is adopted as it is.
@@ -817,6 +818,7 @@ fn nexthop_objects_adopted_without_churn_fall_back_and_clean_up() {
                 .expect("register");
             let mut events = mio::Events::with_capacity(8);
             let mut r = Rec::new(true);
+            r.r.set_nexthop_objects(true);
             let adopted: BTreeMap<Prefix, RouteKind> =
                 want.iter().map(|(p, r)| (*p, r.kind)).collect();
             assert_eq!(r.installed(), adopted, "compat mode {compat}");
@@ -852,6 +854,7 @@ fn nexthop_objects_adopted_without_churn_fall_back_and_clean_up() {
     // its notification makes the reconciler re-read and restore both.
     in_ns(&n.node, || {
         let mut r = Rec::new(false);
+        r.r.set_nexthop_objects(true);
         let mut watch = Watch::open().expect("watch");
         let port = r.r.port_id().expect("port id");
         watch.ignore_senders(&[port]).expect("filter");

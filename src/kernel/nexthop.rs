@@ -48,7 +48,7 @@ pub const NH_ID_FIRST: u32 = 0x4b42_0001;
 pub const NH_ID_LAST: u32 = 0x4b42_ffff;
 
 /// Whether routes name nexthop objects unless told otherwise (`--kernel-nexthop-objects`).
-pub const DEFAULT_NEXTHOP_OBJECTS: bool = true;
+pub const DEFAULT_NEXTHOP_OBJECTS: bool = false;
 
 /// What one single (non-group) nexthop object points at.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
