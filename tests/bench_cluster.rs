@@ -442,11 +442,19 @@ fn simulated_peer_feeds_bird_and_the_monitor_sees_it() {
         let y = monitor::first_event(ev, 0, "10.200.8.0/24", true, 1, 0)?;
         Some((x, y))
     });
-    let st = simr.stats();
     assert!(
         learned.is_some(),
-        "BIRD did not install the simulated routes: {st:?}"
+        "BIRD did not install the simulated routes: {:?}",
+        simr.stats()
     );
+    // BIRD's End-of-RIB may follow its installing our routes by a moment: wait for it
+    // (bounded) before reading the counters.
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    let mut st = simr.stats();
+    while st.updates_rx == 0 && std::time::Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+        st = simr.stats();
+    }
     assert_eq!((st.established, st.closed), (1, 0), "{st:?}");
     assert!(st.updates_rx >= 1, "no End-of-RIB from BIRD: {st:?}");
     let probe = route("10.250.1.0", None);
