@@ -406,16 +406,14 @@ pub fn plan(
     let pod_network = PodNetwork::from_nodes(local_name, &nodes);
     let identity = peers::identity(settings, local, &mut problems);
     let (Some(local), Some(me)) = (local, identity.as_ref()) else {
-        problems.sort();
-        problems.dedup();
-        return Plan {
+        let plan = Plan {
             identity,
             problems,
             node_addrs,
             pod_network,
-            graceful_restart: graceful_restart(settings, kernel),
             ..Plan::default()
         };
+        return finish_plan(plan, settings, kernel, false);
     };
     let mut peer_list = peers::node_peers(settings, me, local, &nodes, &mut problems);
     peer_list.extend(peers::external_peers(settings, me, local, &mut problems));
@@ -432,7 +430,7 @@ pub fn plan(
     );
     let vip_set = vips.iter().map(|o| o.prefix).collect();
     originated.extend(vips);
-    let mut policy = rules::PolicyModel::build(
+    let policy = rules::PolicyModel::build(
         settings,
         local,
         &nodes,
@@ -440,10 +438,7 @@ pub fn plan(
         me.rr_server.is_some(),
         &mut problems,
     );
-    apply_kernel_facts(&mut policy, kernel);
-    problems.sort();
-    problems.dedup();
-    Plan {
+    let plan = Plan {
         identity,
         peers: peer_list,
         originated,
@@ -451,8 +446,22 @@ pub fn plan(
         problems,
         node_addrs,
         pod_network,
-        graceful_restart: graceful_restart(settings, kernel),
+        graceful_restart: None,
+    };
+    finish_plan(plan, settings, kernel, true)
+}
+
+/// The last step of a plan, shared by [`plan`] and the incremental [`Planner`]: each
+/// problem once and in order, the graceful-restart capability, and, when BGP runs
+/// (`bgp`), the kernel's facts in the import policy.
+fn finish_plan(mut plan: Plan, settings: &Settings, kernel: &KernelFacts, bgp: bool) -> Plan {
+    if bgp {
+        apply_kernel_facts(&mut plan.policy, kernel);
     }
+    plan.problems.sort();
+    plan.problems.dedup();
+    plan.graceful_restart = graceful_restart(settings, kernel);
+    plan
 }
 
 #[cfg(test)]

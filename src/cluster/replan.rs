@@ -18,7 +18,7 @@ use super::adverts::Originated;
 use super::node::NodeModel;
 use super::peers::{self, PeerPlan};
 use super::rules::{self, PodCidrOwners, VipSet};
-use super::{KernelFacts, Plan, PodNetwork, Problem, Settings, adverts, graceful_restart};
+use super::{KernelFacts, Plan, PodNetwork, Problem, Settings, adverts};
 use crate::kube::objects::EndpointSlice;
 use crate::kube::snapshot::{NsName, Snapshot, SnapshotChanges};
 use crate::prefix::Prefix;
@@ -445,16 +445,14 @@ impl Planner {
         };
         let identity = peers::identity(settings, local, &mut problems);
         let (Some(local), Some(me)) = (local, identity.as_ref()) else {
-            problems.sort();
-            problems.dedup();
-            return Plan {
+            let plan = Plan {
                 identity,
                 problems,
                 node_addrs,
                 pod_network,
-                graceful_restart: graceful_restart(settings, kernel),
                 ..Plan::default()
             };
+            return super::finish_plan(plan, settings, kernel, false);
         };
         debug_assert_eq!(self.computed_for.as_ref(), Some(local));
         let mut peer_list: Vec<PeerPlan> = Vec::new();
@@ -482,7 +480,7 @@ impl Planner {
                 set
             }
         };
-        let mut policy = rules::PolicyModel::with_owners(
+        let policy = rules::PolicyModel::with_owners(
             settings,
             local,
             self.owners.clone(),
@@ -490,10 +488,7 @@ impl Planner {
             me.rr_server.is_some(),
             &mut problems,
         );
-        super::apply_kernel_facts(&mut policy, kernel);
-        problems.sort();
-        problems.dedup();
-        Plan {
+        let plan = Plan {
             identity,
             peers: peer_list,
             originated,
@@ -501,8 +496,9 @@ impl Planner {
             problems,
             node_addrs,
             pod_network,
-            graceful_restart: graceful_restart(settings, kernel),
-        }
+            graceful_restart: None,
+        };
+        super::finish_plan(plan, settings, kernel, true)
     }
 }
 

@@ -1356,14 +1356,14 @@ mod tests {
         );
     }
 
-    /// The route explain shows is `route_for`'s choice, read without making tunnels.
-    #[test]
-    fn explained_route_follows_the_choice_without_making_tunnels() {
+    /// A node at 10.0.0.1 on 10.0.0.0/24 with the subnet overlay on, two nodes (one on the
+    /// subnet, one in another), and its overlay links (none made yet).
+    fn overlay_fixture() -> (RouteCtx, OverlayLinks) {
         let cfg = match crate::config::parse_daemon_args(vec!["--enable-overlay=true".into()]) {
             Ok(crate::config::DaemonAction::Run { config, .. }) => config,
             _ => panic!("flags"),
         };
-        let mut ctx = RouteCtx {
+        let ctx = RouteCtx {
             node_addrs: [ip("10.0.0.2"), ip("192.0.2.3")].into_iter().collect(),
             connected: [p("10.0.0.0/24")].into_iter().collect(),
             overlay: true,
@@ -1371,7 +1371,13 @@ mod tests {
             local_v4: Some(ip("10.0.0.1")),
             local_v6: None,
         };
-        let links = OverlayLinks::new(&cfg, true);
+        (ctx, OverlayLinks::new(&cfg, true))
+    }
+
+    /// The route explain shows is `route_for`'s choice, read without making tunnels.
+    #[test]
+    fn explained_route_follows_the_choice_without_making_tunnels() {
+        let (mut ctx, links) = overlay_fixture();
         let pfx = p("10.244.2.0/24");
         assert_eq!(
             ctx.wanted(&links, pfx, ip("10.0.0.2")),
@@ -1415,19 +1421,7 @@ mod tests {
     /// what the underlay allows when a tunnel could not be made.
     #[test]
     fn a_pass_asks_for_its_tunnels_and_settles_routes_on_the_outcome() {
-        let cfg = match crate::config::parse_daemon_args(vec!["--enable-overlay=true".into()]) {
-            Ok(crate::config::DaemonAction::Run { config, .. }) => config,
-            _ => panic!("flags"),
-        };
-        let mut ctx = RouteCtx {
-            node_addrs: [ip("10.0.0.2"), ip("192.0.2.3")].into_iter().collect(),
-            connected: [p("10.0.0.0/24")].into_iter().collect(),
-            overlay: true,
-            overlay_full: false,
-            local_v4: Some(ip("10.0.0.1")),
-            local_v6: None,
-        };
-        let links = OverlayLinks::new(&cfg, true);
+        let (mut ctx, links) = overlay_fixture();
         let inputs = [
             (p("10.244.2.0/24"), Some(ip("10.0.0.2"))),
             (p("10.244.3.0/24"), Some(ip("192.0.2.3"))),
