@@ -70,7 +70,9 @@ pub(crate) struct SpeakerSockets {
     /// again on the next turn of the loop.
     pending_reads: Vec<Token>,
     next_token: usize,
-    /// One turn's bytes of one connection, handed to the core at once.
+    /// One turn's bytes of one connection, handed to the core at once: the socket reads
+    /// straight into it (sized once, `READ_SCRATCH`), so bytes are copied once, into the
+    /// connection's receive buffer.
     scratch: Vec<u8>,
 }
 
@@ -407,9 +409,8 @@ impl SpeakerSockets {
         let Some(open) = self.open.get_mut(&token) else {
             return;
         };
-        self.scratch.clear();
-        let end = read_budget(&mut open.stream, &mut self.scratch);
-        core.on_read(key, &self.scratch, now);
+        let (n, end) = read_budget(&mut open.stream, &mut self.scratch);
+        core.on_read(key, self.scratch.get(..n).unwrap_or_default(), now);
         match end {
             Ok(ReadEnd::Drained) => {}
             Ok(ReadEnd::Budget) => {
@@ -425,9 +426,6 @@ impl SpeakerSockets {
                 self.drop_token(registry, token);
                 core.on_closed(key, Some(&format!("read: {e}")), now);
             }
-        }
-        if self.scratch.capacity() > 2 * READ_BUDGET {
-            self.scratch = Vec::new();
         }
     }
 
@@ -539,21 +537,36 @@ enum ReadEnd {
     Eof,
 }
 
-/// Reads what is available into `out`, at most about `READ_BUDGET` bytes.
-fn read_budget(stream: &mut TcpStream, out: &mut Vec<u8>) -> io::Result<ReadEnd> {
-    let mut buf = [0u8; 64 * 1024];
+/// Bytes one `read` call may take.
+const READ_CHUNK: usize = 64 * 1024;
+/// The scratch buffer's size: a turn stops at the first read that reaches the budget.
+const READ_SCRATCH: usize = READ_BUDGET + READ_CHUNK;
+
+/// Reads what is available straight into `buf` (resized to `READ_SCRATCH` once), at most
+/// about `READ_BUDGET` bytes; returns how many bytes of `buf` were filled and how the
+/// turn ended. Bytes read before an end of stream or an error are counted too.
+fn read_budget(stream: &mut TcpStream, buf: &mut Vec<u8>) -> (usize, io::Result<ReadEnd>) {
+    if buf.len() != READ_SCRATCH {
+        buf.resize(READ_SCRATCH, 0);
+    }
+    let mut filled = 0;
     loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return Ok(ReadEnd::Eof),
+        let Some(room) = buf.get_mut(filled..filled + READ_CHUNK) else {
+            return (filled, Ok(ReadEnd::Budget));
+        };
+        match stream.read(room) {
+            Ok(0) => return (filled, Ok(ReadEnd::Eof)),
             Ok(n) => {
-                out.extend_from_slice(buf.get(..n).unwrap_or_default());
-                if out.len() >= READ_BUDGET {
-                    return Ok(ReadEnd::Budget);
+                filled += n;
+                if filled >= READ_BUDGET {
+                    return (filled, Ok(ReadEnd::Budget));
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(ReadEnd::Drained),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                return (filled, Ok(ReadEnd::Drained));
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+            Err(e) => return (filled, Err(e)),
         }
     }
 }
@@ -600,12 +613,10 @@ mod tests {
         loop {
             let before = out.len();
             let mut turn = Vec::new();
-            let r = read_budget(s, &mut turn).expect("read");
-            out.extend_from_slice(&turn);
-            assert!(
-                turn.len() < READ_BUDGET + 64 * 1024,
-                "one turn stays in budget"
-            );
+            let (n, r) = read_budget(s, &mut turn);
+            let r = r.expect("read");
+            out.extend_from_slice(&turn[..n]);
+            assert!(n < READ_SCRATCH, "one turn stays in budget");
             if r != ReadEnd::Drained || out.len() >= want || Instant::now() > deadline {
                 return r;
             }
@@ -636,10 +647,8 @@ mod tests {
         assert_eq!(got.len(), total);
         assert!(got.iter().enumerate().all(|(i, b)| *b == (i % 251) as u8));
         let mut rest = Vec::new();
-        assert_eq!(
-            read_budget(&mut ours, &mut rest).expect("read"),
-            ReadEnd::Drained
-        );
+        let (n, end) = read_budget(&mut ours, &mut rest);
+        assert_eq!((n, end.expect("read")), (0, ReadEnd::Drained));
         drop(writer.join().expect("writer"));
         assert_eq!(read_until(&mut ours, &mut got, total + 1), ReadEnd::Eof);
     }
