@@ -5,7 +5,7 @@
 //! Owns: the table (kube-bgp's protocol-17 routes, other programs' routes, the
 //! connected subnet's kernel route), the node's one address, the notifications waiting
 //! for the newest port's subscription, and injected faults (failing requests, lost
-//! notifications). It reads the request bytes the reconciler encodes with the crate's
+//! notifications, other programs' changes). It reads the request bytes the reconciler encodes with the crate's
 //! own decoders (`route::parse_route`), answers with NLMSG_ERROR replies read back by
 //! the real ACK matching (`netlink::read_acks`), answers dumps with encoded messages the
 //! real dump parsers read, and reports other programs' changes as the notification
@@ -16,10 +16,12 @@
 //! held it, as the kernel's does; a delete names its protocol and misses (ESRCH) a route
 //! of any other; a gateway off the connected subnet is ENETUNREACH; a device route needs
 //! the node's one link. A port's writer sends its batches when the daemon collects
-//! them, in order. Our own changes cause no notifications (the real port filters them).
+//! them, in order; batches a port still holds when it is dropped (its agent crashed)
+//! are lost. Our own changes cause no notifications (the real port filters them);
+//! other programs' additions, replacements and deletions do, unless they are lost.
 //! Not modelled: nexthop objects (none exist, making one is refused: routes stay plain),
-//! tables other than main, overlay links (`host_links` is false: no tunnels), address
-//! changes, link events, notification overflow.
+//! tables other than main, overlay links (`host_links` is false: no tunnels), a second
+//! address or family, address changes, link events, notification overflow.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
@@ -172,6 +174,24 @@ impl SimKernel {
         }
     }
 
+    /// Another program deletes the route for `prefix`, whoever's it is (`ip route del
+    /// <prefix>`); the newest port is notified unless notifications are being lost.
+    /// False if there was none.
+    pub(crate) fn delete_route(&self, prefix: Prefix) -> bool {
+        let mut st = self.state.borrow_mut();
+        let Some(route) = st.table.remove(&prefix) else {
+            return false;
+        };
+        if !st.lose {
+            let mut w = MsgWriter::new();
+            encode_route(&mut w, prefix, route, 0);
+            let mut d = w.take();
+            d[4..6].copy_from_slice(&RTM_DELROUTE.to_ne_bytes());
+            st.notes.push_back(d);
+        }
+        true
+    }
+
     /// The next `n` route requests fail (ENOMEM, as the kernel's ACK says it).
     pub(crate) fn fail_next(&self, n: usize) {
         self.state.borrow_mut().fail_next = n;
@@ -202,7 +222,7 @@ fn encode_route(w: &mut MsgWriter, dst: Prefix, r: SimRoute, flags: u16) {
     w.buf[at + 16 + 5] = r.protocol;
 }
 
-/// An error code with the kernel's extended-ACK text.
+/// An error code with the kernel's extended-ACK text (empty: the kernel sends none).
 type Refusal = (i32, &'static str);
 
 impl SimState {
@@ -229,7 +249,7 @@ impl SimState {
                     self.table.remove(&dst);
                     Ok(())
                 }
-                _ => Err((libc::ESRCH, "No such process")),
+                _ => Err((libc::ESRCH, "")),
             };
         }
         match info.route.kind {
@@ -238,17 +258,17 @@ impl SimState {
             }
             RouteKind::Via(_) => {}
             RouteKind::Dev { ifindex, .. } if ifindex != LINK_IFINDEX => {
-                return Err((libc::ENODEV, "Device for nexthop is not up"));
+                return Err((libc::ENODEV, "Nexthop device does not exist"));
             }
             RouteKind::Dev { .. } => {}
             RouteKind::Other => return Err((libc::EINVAL, "route without a next hop")),
         }
         let exists = self.table.contains_key(&dst);
         if exists && flags & NLM_F_REPLACE == 0 {
-            return Err((libc::EEXIST, "File exists"));
+            return Err((libc::EEXIST, ""));
         }
         if !exists && flags & NLM_F_CREATE == 0 {
-            return Err((libc::ENOENT, "No such file or directory"));
+            return Err((libc::ENOENT, ""));
         }
         self.table.insert(
             dst,
@@ -731,6 +751,31 @@ mod tests {
         assert!(!kr.holding());
         assert_eq!(k.routes(), via(&[("10.244.1.0/24", "10.0.0.2")]));
         assert_eq!((kr.stats.added, kr.stats.deleted), (0, 1));
+    }
+
+    #[test]
+    fn a_route_deleted_by_someone_else_is_put_back() {
+        let k = kernel();
+        let mut d = Drive::new();
+        let mut kr = start(&k, &d);
+        let (mut rib, peer) = learned();
+        announce(
+            &mut rib,
+            peer,
+            &["10.244.1.0/24", "10.244.2.0/24"],
+            "10.0.0.2",
+        );
+        d.settle(&mut kr, &mut rib, Duration::from_secs(1));
+        assert!(k.delete_route(p("10.244.1.0/24")));
+        assert!(!k.delete_route(p("10.244.9.0/24")));
+        assert_eq!(k.routes().len(), 1);
+        d.settle(&mut kr, &mut rib, Duration::from_secs(1));
+        assert_eq!(
+            k.routes(),
+            via(&[("10.244.1.0/24", "10.0.0.2"), ("10.244.2.0/24", "10.0.0.2")]),
+            "the notification brought it back at once"
+        );
+        assert_eq!(kr.stats.added, 3);
     }
 
     #[test]
