@@ -850,15 +850,6 @@ impl KernelRoutes {
     ) -> SyncReport {
         let mut report = SyncReport::default();
         let mut backlog = false;
-        // A port without a socket to poll (a simulated kernel) is read here.
-        if self
-            .rec
-            .as_ref()
-            .is_some_and(|r| r.port_ref().changes_waiting())
-            && self.on_notification()
-        {
-            self.request_reconcile(now);
-        }
         if let Some(rib) = rib.as_deref_mut() {
             // The changes stay queued in the RIB (one flag per prefix) until a pass is
             // due, and only as many as one pass sends are taken at a time: each pass's
@@ -1042,8 +1033,18 @@ impl KernelRoutes {
         self.in_flight.len() >= MAX_IN_FLIGHT || (!self.in_flight.is_empty() && !rec.can_plan())
     }
 
-    /// Finishes the passes whose batches the writer has sent.
+    /// Finishes the passes whose batches the writer has sent. First reads the changes
+    /// a port without a socket to poll holds (a simulated kernel): on a host the loop
+    /// reads them as events, before its turn collects.
     pub fn collect(&mut self, now: Instant) {
+        if self
+            .rec
+            .as_ref()
+            .is_some_and(|r| r.port_ref().changes_waiting())
+            && self.on_notification()
+        {
+            self.request_reconcile(now);
+        }
         let Some(mut rec) = self.rec.take() else {
             return;
         };

@@ -779,6 +779,40 @@ mod tests {
     }
 
     #[test]
+    fn a_change_racing_a_batch_in_flight_converges() {
+        let k = kernel();
+        let mut d = Drive::new();
+        let mut kr = start(&k, &d);
+        let (mut rib, peer) = learned();
+        announce(&mut rib, peer, &["10.244.1.0/24"], "10.0.0.2");
+        d.settle(&mut kr, &mut rib, Duration::from_secs(1));
+        announce(&mut rib, peer, &["10.244.1.0/24"], "10.0.0.3");
+        d.turn(&mut kr, &mut rib);
+        assert_eq!(
+            kr.next_deadline(false, d.now),
+            Some(d.now),
+            "the writer holds a batch: the loop turns at once"
+        );
+        assert_eq!(
+            k.routes(),
+            via(&[("10.244.1.0/24", "10.0.0.2")]),
+            "not sent yet"
+        );
+        // Someone replaces the route while our replace is in flight: ours comes after
+        // theirs, and the kernel applies it (a replace takes the prefix).
+        k.add_foreign(p("10.244.1.0/24"), ip("10.0.0.9"), 4);
+        d.settle(&mut kr, &mut rib, Duration::from_secs(1));
+        assert_eq!(k.routes(), via(&[("10.244.1.0/24", "10.0.0.3")]));
+        assert!(k.foreign().is_empty());
+        assert_eq!(kr.installed(), 1, "the view re-read after the batch agrees");
+        assert_eq!(
+            kr.next_deadline(false, d.now),
+            Some(d.now + Duration::from_secs(8)),
+            "settled: only the periodic re-read is due (10 s after the start)"
+        );
+    }
+
+    #[test]
     fn lost_notifications_are_healed_by_the_periodic_reread() {
         let k = kernel();
         let mut d = Drive::new();
@@ -863,5 +897,37 @@ mod tests {
             rec.local_addrs().iter().copied().collect::<Vec<_>>(),
             vec![ip("10.0.0.1")]
         );
+    }
+
+    #[test]
+    fn an_ipv6_node_is_modelled_alike() {
+        let k = SimKernel::new(ip("fd00::1"), p("fd00::/64"));
+        let mut port = k.port();
+        let mut w = MsgWriter::new();
+        for (dst, gw) in [("fd10::/64", "fd00::2"), ("fd11::/64", "fd01::1")] {
+            encode_new(
+                &mut w,
+                &KernelRoute::via(p(dst), ip(gw)),
+                RT_TABLE_MAIN,
+                false,
+                0,
+            );
+        }
+        let f = port
+            .send(&mut w.take(), BatchOptions::default())
+            .expect("batch");
+        assert_eq!(
+            f.iter()
+                .map(|f| (f.index, f.error.errno))
+                .collect::<Vec<_>>(),
+            vec![(1, libc::ENETUNREACH)]
+        );
+        let rec = crate::kernel::Reconciler::with_port(false, k.port()).expect("reconciler");
+        assert_eq!(rec.installed().len(), 1);
+        assert_eq!(
+            rec.connected().iter().copied().collect::<Vec<_>>(),
+            vec![p("fd00::/64")]
+        );
+        assert_eq!(k.routes(), via(&[("fd10::/64", "fd00::2")]));
     }
 }
