@@ -19,8 +19,9 @@
 //! them, in order; batches a port still holds when it is dropped (its agent crashed)
 //! are lost. Our own changes cause no notifications (the real port filters them);
 //! other programs' additions, replacements and deletions do, unless they are lost.
-//! Not modelled: nexthop objects (none exist, making one is refused: routes stay plain),
-//! tables other than main, overlay links (`host_links` is false: no tunnels), a second
+//! Nexthop objects (`--kernel-nexthop-objects`): single next hops, made exclusively,
+//! named by routes (which the dumps report by id only), deleted with the routes naming
+//! them. Not modelled: groups, tables other than main, overlay links (`host_links` is false: no tunnels), a second
 //! address or family, address changes, link events, notification overflow.
 
 use std::cell::RefCell;
@@ -36,11 +37,13 @@ use super::netlink::{
     NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLMSG_ERROR, NLMSG_HDR_LEN, NLMSGERR_ATTR_MSG,
     NetlinkError, NlMsg, messages, read_acks, request_offsets,
 };
-use super::nexthop::RTM_GETNEXTHOP;
+use super::nexthop::{
+    NhKey, RTM_DELNEXTHOP, RTM_GETNEXTHOP, RTM_NEWNEXTHOP, encode_new_nexthop, parse_nexthop,
+};
 use super::port::{DumpSource, KernelPort};
 use super::route::{
     KernelRoute, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTM_DELROUTE, RTM_GETROUTE,
-    RTM_NEWROUTE, RTPROT_KUBE_ROUTER, RouteKind, encode_new, parse_route,
+    RTM_NEWROUTE, RTPROT_KUBE_ROUTER, RouteKind, encode_new, encode_new_nh, parse_route,
 };
 use super::watch::{Changes, classify};
 use super::writer::{Done, Job};
@@ -56,8 +59,11 @@ const INJECTED_ERRNO: i32 = libc::ENOMEM;
 /// One route of the main table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct SimRoute {
+    /// Where it leads (for a route naming a nexthop object: where the object leads).
     kind: RouteKind,
     protocol: u8,
+    /// The nexthop object it names, if it names one.
+    nh: Option<u32>,
 }
 
 struct SimState {
@@ -65,6 +71,8 @@ struct SimState {
     subnet: Prefix,
     /// The main table: one route per prefix.
     table: BTreeMap<Prefix, SimRoute>,
+    /// Nexthop objects by id: where each leads, and its protocol.
+    objects: BTreeMap<u32, (NhKey, u8)>,
     /// Route requests still to fail.
     fail_next: usize,
     /// Other programs' changes are not notified.
@@ -95,6 +103,7 @@ impl SimKernel {
                     src: Some(local),
                 },
                 protocol: RTPROT_KERNEL,
+                nh: None,
             },
         );
         SimKernel {
@@ -102,6 +111,7 @@ impl SimKernel {
                 local,
                 subnet,
                 table,
+                objects: BTreeMap::new(),
                 fail_next: 0,
                 lose: false,
                 notes: VecDeque::new(),
@@ -160,6 +170,7 @@ impl SimKernel {
         let route = SimRoute {
             kind: RouteKind::Via(gateway),
             protocol,
+            nh: None,
         };
         let replaced = st.table.insert(prefix, route).is_some();
         if !st.lose {
@@ -172,6 +183,16 @@ impl SimKernel {
             encode_route(&mut w, prefix, route, flags);
             st.notes.push_back(w.take());
         }
+    }
+
+    /// The nexthop objects (kube-bgp's, `--kernel-nexthop-objects`): id -> gateway.
+    pub(crate) fn nexthop_objects(&self) -> BTreeMap<u32, Option<IpAddr>> {
+        self.state
+            .borrow()
+            .objects
+            .iter()
+            .map(|(id, (key, _))| (*id, key.gateway))
+            .collect()
     }
 
     /// Another program deletes the route for `prefix`, whoever's it is (`ip route del
@@ -210,16 +231,27 @@ fn encode_route(w: &mut MsgWriter, dst: Prefix, r: SimRoute, flags: u16) {
         RouteKind::Dev { .. } if r.protocol == RTPROT_KERNEL => RT_SCOPE_LINK,
         _ => RT_SCOPE_UNIVERSE,
     };
-    encode_new(
+    // A route naming an object is reported with its id only (the dump parser then
+    // resolves it through the objects it read first).
+    encode_new_nh(
         w,
         &KernelRoute { dst, kind: r.kind },
         RT_TABLE_MAIN,
         false,
         scope,
+        r.nh,
     );
     // Header: flags at 6..8; rtmsg: protocol at 5.
     w.buf[at + 6..at + 8].copy_from_slice(&flags.to_ne_bytes());
     w.buf[at + 16 + 5] = r.protocol;
+}
+
+fn family_of(p: &Prefix) -> u8 {
+    if p.addr().is_ipv4() {
+        AF_INET
+    } else {
+        AF_INET6
+    }
 }
 
 /// An error code with the kernel's extended-ACK text (empty: the kernel sends none).
@@ -228,8 +260,11 @@ type Refusal = (i32, &'static str);
 impl SimState {
     /// Applies one request; the kernel's refusal if it refuses it.
     fn apply(&mut self, msg_type: u16, flags: u16, payload: &[u8]) -> Result<(), Refusal> {
-        if msg_type != RTM_NEWROUTE && msg_type != RTM_DELROUTE {
-            return Err((libc::EOPNOTSUPP, "simulated kernel: route requests only"));
+        match msg_type {
+            RTM_NEWROUTE | RTM_DELROUTE => {}
+            RTM_NEWNEXTHOP => return self.new_nexthop(payload),
+            RTM_DELNEXTHOP => return self.del_nexthop(payload),
+            _ => return Err((libc::EOPNOTSUPP, "simulated kernel: route requests only")),
         }
         if self.fail_next > 0 {
             self.fail_next -= 1;
@@ -252,17 +287,25 @@ impl SimState {
                 _ => Err((libc::ESRCH, "")),
             };
         }
-        match info.route.kind {
-            RouteKind::Via(gw) if !self.subnet.contains_addr(&gw) => {
-                return Err((libc::ENETUNREACH, "Nexthop has invalid gateway"));
+        let kind = match info.nh_id {
+            None => info.route.kind,
+            Some(id) => {
+                let Some((key, _)) = self.objects.get(&id) else {
+                    return Err((libc::EINVAL, "Nexthop id does not exist"));
+                };
+                if key.family != family_of(&dst) {
+                    return Err((libc::EINVAL, "Nexthop family does not match the route"));
+                }
+                match key.gateway {
+                    Some(gw) => RouteKind::Via(gw),
+                    None => RouteKind::Dev {
+                        ifindex: key.oif,
+                        src: None,
+                    },
+                }
             }
-            RouteKind::Via(_) => {}
-            RouteKind::Dev { ifindex, .. } if ifindex != LINK_IFINDEX => {
-                return Err((libc::ENODEV, "Nexthop device does not exist"));
-            }
-            RouteKind::Dev { .. } => {}
-            RouteKind::Other => return Err((libc::EINVAL, "route without a next hop")),
-        }
+        };
+        self.reachable(kind)?;
         let exists = self.table.contains_key(&dst);
         if exists && flags & NLM_F_REPLACE == 0 {
             return Err((libc::EEXIST, ""));
@@ -273,10 +316,59 @@ impl SimState {
         self.table.insert(
             dst,
             SimRoute {
-                kind: info.route.kind,
+                kind,
                 protocol: info.protocol,
+                nh: info.nh_id,
             },
         );
+        Ok(())
+    }
+
+    /// Whether a next hop can be used: a gateway on the connected subnet, or the link.
+    fn reachable(&self, kind: RouteKind) -> Result<(), Refusal> {
+        match kind {
+            RouteKind::Via(gw) if !self.subnet.contains_addr(&gw) => {
+                Err((libc::ENETUNREACH, "Nexthop has invalid gateway"))
+            }
+            RouteKind::Dev { ifindex, .. } if ifindex != LINK_IFINDEX => {
+                Err((libc::ENODEV, "Nexthop device does not exist"))
+            }
+            RouteKind::Via(_) | RouteKind::Dev { .. } => Ok(()),
+            RouteKind::Other => Err((libc::EINVAL, "route without a next hop")),
+        }
+    }
+
+    /// RTM_NEWNEXTHOP (kube-bgp always makes them exclusively): a single next hop.
+    fn new_nexthop(&mut self, payload: &[u8]) -> Result<(), Refusal> {
+        let Some(obj) = parse_nexthop(payload) else {
+            return Err((libc::EINVAL, "malformed nexthop message"));
+        };
+        let Some(key) = obj.key else {
+            return Err((libc::EOPNOTSUPP, "simulated kernel: single next hops only"));
+        };
+        if key.oif != LINK_IFINDEX {
+            return Err((libc::ENODEV, "Nexthop device does not exist"));
+        }
+        if let Some(gw) = key.gateway {
+            self.reachable(RouteKind::Via(gw))?;
+        }
+        if self.objects.contains_key(&obj.id) {
+            return Err((libc::EEXIST, "Nexthop id already exists"));
+        }
+        self.objects.insert(obj.id, (key, obj.protocol));
+        Ok(())
+    }
+
+    /// RTM_DELNEXTHOP: the object goes, and with it every route naming it (silently, as
+    /// IPv4 does).
+    fn del_nexthop(&mut self, payload: &[u8]) -> Result<(), Refusal> {
+        let Some(id) = parse_nexthop(payload).map(|o| o.id) else {
+            return Err((libc::EINVAL, "malformed nexthop message"));
+        };
+        if self.objects.remove(&id).is_none() {
+            return Err((libc::ENOENT, "Nexthop id does not exist"));
+        }
+        self.table.retain(|_, r| r.nh != Some(id));
         Ok(())
     }
 
@@ -336,19 +428,19 @@ impl SimState {
             RTM_GETROUTE => {
                 let fam = payload.first().copied().unwrap_or(0);
                 for (p, r) in &self.table {
-                    let f = if p.addr().is_ipv4() {
-                        AF_INET
-                    } else {
-                        AF_INET6
-                    };
-                    if fam == 0 || fam == f {
+                    if fam == 0 || fam == family_of(p) {
                         encode_route(&mut w, *p, *r, 0);
                     }
                 }
             }
-            // No objects exist; making one is refused (EOPNOTSUPP, as a kernel without
-            // them says), so routes fall back to plain ones if objects are turned on.
-            RTM_GETNEXTHOP => {}
+            RTM_GETNEXTHOP => {
+                for (id, (key, protocol)) in &self.objects {
+                    let at = w.buf.len();
+                    encode_new_nexthop(&mut w, *id, key);
+                    // nhmsg: protocol at 2.
+                    w.buf[at + NLMSG_HDR_LEN + 2] = *protocol;
+                }
+            }
             _ => return Err((libc::EOPNOTSUPP, "simulated kernel: unknown dump")),
         }
         Ok(w.take())
@@ -504,7 +596,11 @@ mod tests {
     }
 
     fn cfg() -> Config {
-        let args = ["--injected-routes-sync-period=10s"];
+        cfg_with(&[])
+    }
+
+    fn cfg_with(extra: &[&str]) -> Config {
+        let args = [&["--injected-routes-sync-period=10s"], extra].concat();
         match parse_daemon_args(args.iter().map(Into::into).collect()) {
             Ok(DaemonAction::Run { config, .. }) => *config,
             _ => panic!("flags"),
@@ -611,7 +707,11 @@ mod tests {
     }
 
     fn start(k: &SimKernel, d: &Drive) -> KernelRoutes {
-        let mut kr = KernelRoutes::with_port(&cfg(), k.port());
+        start_with(k, d, &cfg())
+    }
+
+    fn start_with(k: &SimKernel, d: &Drive, cfg: &Config) -> KernelRoutes {
+        let mut kr = KernelRoutes::with_port(cfg, k.port());
         kr.start(d.now);
         kr
     }
@@ -809,6 +909,54 @@ mod tests {
             kr.next_deadline(false, d.now),
             Some(d.now + Duration::from_secs(8)),
             "settled: only the periodic re-read is due (10 s after the start)"
+        );
+    }
+
+    #[test]
+    fn nexthop_objects_are_made_shared_adopted_and_deleted_when_unused() {
+        let k = kernel();
+        let mut d = Drive::new();
+        let on = cfg_with(&["--kernel-nexthop-objects=true"]);
+        let mut kr = start_with(&k, &d, &on);
+        let (mut rib, peer) = learned();
+        announce(
+            &mut rib,
+            peer,
+            &["10.244.1.0/24", "10.244.2.0/24"],
+            "10.0.0.2",
+        );
+        announce(&mut rib, peer, &["10.244.3.0/24"], "10.0.0.3");
+        d.settle(&mut kr, &mut rib, Duration::from_secs(1));
+        let all = via(&[
+            ("10.244.1.0/24", "10.0.0.2"),
+            ("10.244.2.0/24", "10.0.0.2"),
+            ("10.244.3.0/24", "10.0.0.3"),
+        ]);
+        assert_eq!(k.routes(), all);
+        let gateways: Vec<Option<IpAddr>> = k.nexthop_objects().into_values().collect();
+        assert_eq!(gateways, vec![Some(ip("10.0.0.2")), Some(ip("10.0.0.3"))]);
+        drop(kr);
+        // A new run reads the routes through their objects: nothing to change.
+        let mut kr = start_with(&k, &d, &on);
+        assert_eq!(kr.installed(), 3);
+        let (mut rib, peer) = learned();
+        announce(
+            &mut rib,
+            peer,
+            &["10.244.1.0/24", "10.244.2.0/24"],
+            "10.0.0.2",
+        );
+        d.settle(&mut kr, &mut rib, Duration::from_secs(1));
+        assert_eq!(
+            (kr.stats.added, kr.stats.replaced, kr.stats.deleted),
+            (0, 0, 1)
+        );
+        assert_eq!(k.routes().len(), 2);
+        let gateways: Vec<Option<IpAddr>> = k.nexthop_objects().into_values().collect();
+        assert_eq!(
+            gateways,
+            vec![Some(ip("10.0.0.2"))],
+            "the unused object went"
         );
     }
 
