@@ -3,26 +3,28 @@
 //! thread, deterministically, with no clock of its own.
 //!
 //! Owns: the table (kube-bgp's protocol-17 routes, other programs' routes, the
-//! connected subnet's kernel route), the node's one address, the notifications waiting
-//! for the newest port's subscription, and injected faults (failing requests, lost
-//! notifications, other programs' changes). It reads the request bytes the reconciler encodes with the crate's
-//! own decoders (`route::parse_route`), answers with NLMSG_ERROR replies read back by
-//! the real ACK matching (`netlink::read_acks`), answers dumps with encoded messages the
-//! real dump parsers read, and reports other programs' changes as the notification
-//! bytes `watch::classify` reads.
+//! connected subnet's kernel route), kube-bgp's nexthop objects, the node's one address,
+//! the notifications waiting for the newest port's subscription, and injected faults
+//! (failing requests, lost notifications, other programs' changes). It reads the request
+//! bytes the reconciler encodes with the crate's own decoders (`route::parse_route`,
+//! `nexthop::parse_nexthop`), answers with NLMSG_ERROR replies read back by the real ACK
+//! matching (`netlink::read_acks`), answers dumps with encoded messages the real dump
+//! parsers read, and reports other programs' changes as the notification bytes
+//! `watch::classify` reads.
 //!
 //! Modelled: NLM_F_CREATE/EXCL/REPLACE on one route per prefix (metrics are not: a
 //! second route for a prefix is refused with EEXIST); a replace takes the prefix whoever
 //! held it, as the kernel's does; a delete names its protocol and misses (ESRCH) a route
 //! of any other; a gateway off the connected subnet is ENETUNREACH; a device route needs
-//! the node's one link. A port's writer sends its batches when the daemon collects
+//! the node's one link. Nexthop objects (`--kernel-nexthop-objects`): single next hops,
+//! made exclusively, named by routes (which the dumps report by id only), deleted with
+//! the routes naming them. A port's writer sends its batches when the daemon collects
 //! them, in order; batches a port still holds when it is dropped (its agent crashed)
 //! are lost. Our own changes cause no notifications (the real port filters them);
 //! other programs' additions, replacements and deletions do, unless they are lost.
-//! Nexthop objects (`--kernel-nexthop-objects`): single next hops, made exclusively,
-//! named by routes (which the dumps report by id only), deleted with the routes naming
-//! them. Not modelled: groups, tables other than main, overlay links (`host_links` is false: no tunnels), a second
-//! address or family, address changes, link events, notification overflow.
+//! Not modelled: nexthop groups, tables other than main, overlay links (`host_links` is
+//! false: no tunnels), a second address or family, address changes, link events,
+//! notification overflow.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
