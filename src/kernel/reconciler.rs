@@ -1,9 +1,10 @@
 //! The kernel-route reconciler owned by the daemon thread: the main table's protocol-17
 //! routes brought to match what kube-bgp wants, statistics out.
 //!
-//! Owns: what it knows to be installed (a compact `RouteTable`, kept current from batch
-//! results and other programs' change notifications), the prefixes waiting for a pass,
-//! the connected subnets, and the graceful-restart hold on deletions (D6, D8). Never
+//! Owns: the kernel port it dumps and sends through (`port::KernelPort`), what it knows
+//! to be installed (a compact `RouteTable`, kept current from batch results and other
+//! programs' change notifications), the prefixes waiting for a pass, the connected
+//! subnets, and the graceful-restart hold on deletions (D6, D8). Never
 //! touches a route of another protocol, and never adds or removes a prefix equal to a
 //! connected subnet (D5, P-13).
 //!
@@ -219,8 +220,7 @@ impl Reconciler {
     }
 
     /// Prefixes waiting for a pass, not counting those whose last operation failed
-    /// (those are retried by the next pass that runs, which waits a pause after a
-    /// failure instead of following at once).
+    /// (the daemon retries those after a pause, not at once).
     pub(crate) fn queued(&self) -> usize {
         self.pending.len()
     }
