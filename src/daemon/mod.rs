@@ -351,7 +351,7 @@ impl Daemon {
             self.pacing.poll_at(&input, now),
             self.speaker.as_mut().and_then(|s| s.next_deadline()),
             self.stop_drain.deadline(),
-            self.routes.next_deadline(kernel_waits),
+            self.routes.next_deadline(kernel_waits, now),
             self.bfd.next_deadline(),
             self.next_watchdog,
             self.podnet.next_deadline(),
