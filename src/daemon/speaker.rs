@@ -24,6 +24,8 @@ use crate::prefix::Afi;
 pub(super) mod admin;
 mod peers;
 mod sessions;
+#[cfg(test)]
+pub(crate) mod sim_net;
 mod sockets;
 #[cfg(test)]
 #[path = "speaker_tests.rs"]
