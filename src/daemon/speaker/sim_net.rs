@@ -14,9 +14,11 @@
 //!
 //! An endpoint hands its core what is due at `now` when the speaker runs its timers
 //! ([`SessionIo::on_timers`], called on every turn of the daemon), and reports when the
-//! next is due through [`SessionIo::next_deadline`]. Makes no protocol decision and
-//! does not model TCP-MD5 or partial writes. Dropping an endpoint closes its
-//! connections and listeners, as a process's exit does.
+//! next is due through [`SessionIo::next_deadline`]. A link may take a bounded number
+//! of bytes per write ([`SimNet::set_budget`]): the rest is written on one delay later,
+//! so queues fill up as behind a slow socket. Makes no protocol decision and does not
+//! model TCP-MD5. Dropping an endpoint closes its connections and listeners, as a
+//! process's exit does.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -56,6 +58,12 @@ struct Net {
     delays: BTreeMap<(IpAddr, IpAddr), Duration>,
     /// Cut host pairs (lower address first).
     cuts: BTreeSet<(IpAddr, IpAddr)>,
+    /// Bytes one write may take, by host pair (lower address first); unbounded
+    /// otherwise.
+    budgets: BTreeMap<(IpAddr, IpAddr), usize>,
+    /// Connections whose last write stopped at the link's budget: when, which
+    /// endpoint's, in the order they stopped.
+    retries: Vec<(Instant, EndpointId, ConnKey)>,
     /// Live endpoints and their host.
     endpoints: BTreeMap<EndpointId, IpAddr>,
     next_endpoint: EndpointId,
@@ -178,6 +186,19 @@ impl Net {
             .map(|(k, _)| *k)
     }
 
+    /// When `endpoint` next has something due: an arrival (not held by a cut) or a
+    /// write that stopped at its link's budget.
+    fn next_for(&self, endpoint: EndpointId) -> Option<Instant> {
+        let retry = self
+            .retries
+            .iter()
+            .filter(|(_, e, _)| *e == endpoint)
+            .map(|(at, _, _)| *at)
+            .min();
+        let event = self.first_for(endpoint).map(|(at, _)| at);
+        retry.into_iter().chain(event).min()
+    }
+
     /// The listener endpoint for a connect to `to` (its address, or the wildcard of its
     /// family on a host that has that address).
     fn listener_for(&self, to: SocketAddr) -> Option<EndpointId> {
@@ -237,6 +258,7 @@ impl Net {
             return;
         }
         self.listeners.retain(|_, e| *e != endpoint);
+        self.retries.retain(|(_, e, _)| *e != endpoint);
         let Some(now) = self.now else {
             return;
         };
@@ -292,6 +314,8 @@ impl SimNet {
                 default_delay: DEFAULT_DELAY,
                 delays: BTreeMap::new(),
                 cuts: BTreeSet::new(),
+                budgets: BTreeMap::new(),
+                retries: Vec::new(),
                 endpoints: BTreeMap::new(),
                 next_endpoint: 0,
                 listeners: BTreeMap::new(),
@@ -323,21 +347,28 @@ impl SimNet {
     /// When something is next due for `host` (what a cut holds back is not).
     pub(crate) fn next_event_at(&self, host: IpAddr) -> Option<Instant> {
         let net = self.net.borrow();
-        net.events
+        net.endpoints
             .iter()
-            .find(|(_, ev)| {
-                net.endpoint_of(ev)
-                    .and_then(|e| net.endpoints.get(&e))
-                    .is_some_and(|h| *h == host)
-                    && !net.held(ev)
-            })
-            .map(|((at, _), _)| *at)
+            .filter(|(_, h)| **h == host)
+            .filter_map(|(e, _)| net.next_for(*e))
+            .min()
     }
 
     /// The one-way delay between `a` and `b` from now on (bytes already on their way
     /// keep theirs; nothing overtakes what was sent before it).
     pub(crate) fn set_delay(&self, a: IpAddr, b: IpAddr, delay: Duration) {
         self.net.borrow_mut().delays.insert(pair(a, b), delay);
+    }
+
+    /// At most `bytes` per write between `a` and `b` (`None`: no limit): what a write
+    /// leaves in the send queue is written on one delay later, so a slow link's
+    /// queues fill up as a slow socket's would.
+    pub(crate) fn set_budget(&self, a: IpAddr, b: IpAddr, bytes: Option<usize>) {
+        let mut net = self.net.borrow_mut();
+        match bytes {
+            Some(n) => net.budgets.insert(pair(a, b), n.max(1)),
+            None => net.budgets.remove(&pair(a, b)),
+        };
     }
 
     /// Nothing crosses between `a` and `b` until [`SimNet::heal`]; no side hears of it.
@@ -555,9 +586,23 @@ impl SimSessionIo {
         let Some(q) = core.send_queue(key) else {
             return;
         };
-        let mut bytes = Vec::with_capacity(q.pending());
+        let (budget, d) = {
+            let net = self.net.net.borrow();
+            let Some(l) = net.links.get(&link) else {
+                return;
+            };
+            if !l.sides[s].up {
+                // Not connected yet: the core writes once it hears it is.
+                return;
+            }
+            let hosts = pair(l.sides[CONNECTOR].host, l.sides[ACCEPTOR].host);
+            (net.budgets.get(&hosts).copied(), net.link_delay(l))
+        };
+        let pending = q.pending();
+        let take = budget.map_or(pending, |b| b.min(pending));
+        let mut bytes = Vec::with_capacity(take);
         let mut io = Vec::new();
-        loop {
+        while bytes.len() < take {
             q.slices(bytes.len(), &mut io);
             if io.is_empty() {
                 break;
@@ -566,21 +611,25 @@ impl SimSessionIo {
                 bytes.extend_from_slice(sl);
             }
         }
+        bytes.truncate(take);
         let n = bytes.len();
         {
             let mut net = self.net.net.borrow_mut();
-            let Some(l) = net.links.get(&link) else {
-                return;
-            };
-            if !l.sides[s].up {
-                // Not connected yet: the core writes once it hears it is.
-                return;
-            }
             let other = 1 - s;
             // Bytes for a side that is gone are lost (its FIN is on its way here).
-            if !l.reset && !l.sides[other].closed {
-                let d = net.link_delay(l);
+            if net
+                .links
+                .get(&link)
+                .is_some_and(|l| !l.reset && !l.sides[other].closed)
+            {
                 net.schedule(link, other, Arrival::Bytes(bytes), now + d);
+            }
+        }
+        if n < pending {
+            let mut net = self.net.net.borrow_mut();
+            let me = self.endpoint;
+            if !net.retries.iter().any(|(_, e, k)| *e == me && *k == key) {
+                net.retries.push((now + d, me, key));
             }
         }
         core.on_written(key, n, now);
@@ -589,6 +638,21 @@ impl SimSessionIo {
     /// Hands the core everything due for this endpoint at `now`, one arrival at a time,
     /// carrying out what the core asks after each.
     fn deliver(&mut self, core: &mut SpeakerCore, now: Instant) {
+        let due: Vec<ConnKey> = {
+            let mut net = self.net.net.borrow_mut();
+            let me = self.endpoint;
+            let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut net.retries)
+                .into_iter()
+                .partition(|(at, e, _)| *e == me && *at <= now);
+            net.retries = later;
+            due.into_iter().map(|(_, _, k)| k).collect()
+        };
+        if !due.is_empty() && self.alive() {
+            for key in due {
+                self.write(core, key, now);
+            }
+            self.service(core, now);
+        }
         loop {
             let ev = {
                 let mut net = self.net.net.borrow_mut();
@@ -770,7 +834,10 @@ impl SessionIo for SimSessionIo {
 
     fn next_deadline(&mut self) -> Option<Instant> {
         let net = self.net.net.borrow();
-        net.first_for(self.endpoint).map(|(at, _)| at)
+        if !net.endpoints.contains_key(&self.endpoint) {
+            return None;
+        }
+        net.next_for(self.endpoint)
     }
 
     fn listening(&self) -> Vec<SocketAddr> {

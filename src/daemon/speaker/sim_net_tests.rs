@@ -1,6 +1,7 @@
 //! Speakers over the simulated network on virtual time: a session comes up and carries
 //! a route; a cut link ends it by the hold timer; a reset closes both ends; a crash
-//! closes the peer's end; a connect to a host without a listener is refused.
+//! closes the peer's end; a connect to a host without a listener is refused; a link
+//! with a byte budget carries a table in parts.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
@@ -326,4 +327,57 @@ fn a_connect_to_a_host_without_a_listener_is_refused_after_the_delay() {
     assert!(attempts >= 2, "{attempts} connect attempts in 200 s");
     assert_eq!(rig.sp(a).peers[&c].stats.last_error, None);
     assert_ne!(rig.state(a, c), Some(State::Established));
+}
+
+#[test]
+fn a_link_with_a_byte_budget_carries_a_table_in_parts_in_order() {
+    let (a, b) = (ip(1), ip(2));
+    let mut rig = established_pair();
+    // 1,000 routes with attributes of their own: one UPDATE each, about 50 KB, over
+    // a link that takes 1,000 bytes per write (one write per 1 ms delay).
+    rig.net.set_budget(a, b, Some(1000));
+    let prefixes: Vec<Prefix> = (0..1000u32)
+        .map(|i| Prefix::V4(Ipv4Addr::from(0x0B00_0000 + (i << 8)), 24))
+        .collect();
+    for (i, p) in prefixes.iter().enumerate() {
+        let mut attrs = route(a);
+        attrs.med = Some(i as u32);
+        rig.sp(a).rib.originate(*p, attrs);
+    }
+    let start = rig.now;
+    let now = rig.now;
+    while rig.sp(a).rib.has_out() {
+        rig.sp(a).flush_rib(now);
+    }
+    // After a few delays only a part has arrived, and UPDATEs split across writes
+    // were framed whole.
+    let early = start + Duration::from_millis(5);
+    rig.run_until(Duration::from_secs(1), |r| r.now >= early);
+    let got = prefixes
+        .iter()
+        .filter(|p| !rig.sp(b).rib.paths(p).is_empty())
+        .count();
+    assert!(got > 0 && got < 200, "{got} routes after 5 ms");
+    rig.run_until(Duration::from_secs(5), |r| {
+        prefixes.iter().all(|p| !r.sp(b).rib.paths(p).is_empty())
+    });
+    let took = rig.now - start;
+    assert!(
+        took >= Duration::from_millis(40),
+        "all there after {took:?}"
+    );
+    assert!(rig.established(a, b));
+    // Without the budget the next table goes at once.
+    rig.net.set_budget(a, b, None);
+    for p in &prefixes {
+        rig.sp(a).rib.withdraw_local(p);
+    }
+    let start = rig.now;
+    while rig.sp(a).rib.has_out() {
+        rig.sp(a).flush_rib(start);
+    }
+    rig.run_until(Duration::from_secs(1), |r| {
+        prefixes.iter().all(|p| r.sp(b).rib.paths(p).is_empty())
+    });
+    assert_eq!(rig.now - start, DEFAULT_DELAY);
 }
