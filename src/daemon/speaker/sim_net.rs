@@ -227,7 +227,12 @@ impl Net {
         l.sides[s].closed = true;
         l.sides[s].up = false;
         let other = 1 - s;
-        let reaches = !l.reset && !l.sides[other].closed && l.sides[other].key.is_some();
+        // A listener's side that never accepted has nothing to close (its SYN is
+        // refused instead).
+        let reaches = !l.reset
+            && l.sides[s].key.is_some()
+            && !l.sides[other].closed
+            && l.sides[other].key.is_some();
         let hosts = (l.sides[CONNECTOR].host, l.sides[ACCEPTOR].host);
         let d = self.delay(hosts.0, hosts.1);
         if reaches {
@@ -369,6 +374,14 @@ impl SimNet {
             Some(n) => net.budgets.insert(pair(a, b), n.max(1)),
             None => net.budgets.remove(&pair(a, b)),
         };
+    }
+
+    /// The driver's clock: faults (reset, crash) take effect at the latest of the times
+    /// given here and those the endpoints were driven with. A driver that injects a
+    /// fault between turns says when with this first.
+    pub(crate) fn set_time(&self, now: Instant) {
+        let mut net = self.net.borrow_mut();
+        net.now = Some(net.now.map_or(now, |t| t.max(now)));
     }
 
     /// Nothing crosses between `a` and `b` until [`SimNet::heal`]; no side hears of it.

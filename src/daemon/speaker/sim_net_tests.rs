@@ -271,9 +271,12 @@ fn a_reset_closes_both_ends_at_once() {
 fn a_crash_closes_the_peers_end_and_a_restarted_agent_starts_clean() {
     let (a, b) = (ip(1), ip(2));
     let mut rig = established_pair();
+    // The crash comes between turns, half a second after the last one.
+    let crashed = rig.now + Duration::from_millis(500);
+    rig.net.set_time(crashed);
     rig.net.crash(a);
     // The peer hears the close one delay later, long before its hold time.
-    let crashed = rig.now;
+    assert_eq!(rig.net.next_event_at(b), Some(crashed + DEFAULT_DELAY));
     rig.run_until(Duration::from_secs(1), |r| {
         r.state(b, a) != Some(State::Established)
     });
@@ -380,4 +383,42 @@ fn a_link_with_a_byte_budget_carries_a_table_in_parts_in_order() {
         prefixes.iter().all(|p| r.sp(b).rib.paths(p).is_empty())
     });
     assert_eq!(rig.now - start, DEFAULT_DELAY);
+}
+
+#[test]
+fn a_dropped_endpoint_closes_like_an_exit_and_frees_its_listener() {
+    let (a, b) = (ip(1), ip(2));
+    let mut rig = established_pair();
+    // The agent replaces its speaker (as on a new router ID): the old one's
+    // connections close, the peer hears it one delay later.
+    rig.speakers.retain(|(h, _)| *h != a);
+    let dropped = rig.now;
+    assert_eq!(rig.net.next_event_at(b), Some(dropped + DEFAULT_DELAY));
+    rig.run_until(Duration::from_secs(1), |r| {
+        r.state(b, a) != Some(State::Established)
+    });
+    assert!(rig.net.sessions().is_empty());
+    // Its listen address is free for the next speaker, taken by one endpoint at a time.
+    let now = rig.now;
+    let again = speaker(&rig.net, a, 65001, now);
+    assert_eq!(again.listening(), vec![SocketAddr::new(a, 179)]);
+    let IpAddr::V4(id) = a else { unreachable!() };
+    let rib = Rib::new(
+        RibConfig {
+            router_id: id,
+            cluster_id: None,
+        },
+        Box::new(AcceptAll),
+    );
+    let local = again.local.clone();
+    let mut second = Speaker::with_io(rib, local, 9, rig.net.session_io(a));
+    let failed = second.set_listen(&[a], now);
+    assert_eq!(
+        failed,
+        vec![(
+            SocketAddr::new(a, 179),
+            "address already in use".to_string()
+        )]
+    );
+    assert!(second.listening().is_empty());
 }
