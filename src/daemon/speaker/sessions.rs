@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
-use std::rc::Rc;
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use super::{LocalParams, PeerStats};
@@ -28,7 +28,7 @@ use crate::bgp::types::{Message, NotificationCode, Update};
 use crate::bgp::wire;
 use crate::cluster::peers::PeerPlan;
 use crate::config::Password;
-use crate::daemon::conn::{Conn, SendQueue, count, encode_batch};
+use crate::daemon::conn::{Conn, GroupEncoding, SendQueue, count, same_peer_runs};
 use crate::log::{Gate, LogGate};
 use crate::net::Timers;
 use crate::prefix::Afi;
@@ -126,10 +126,10 @@ fn gated_warn(gate: &mut LogGate, addr: IpAddr, now: Instant, msg: std::fmt::Arg
 }
 
 /// Puts `key` on the list of connections with bytes to send (once).
-fn want_write(list: &mut Vec<ConnKey>, c: &mut Conn, key: ConnKey) {
+fn want_write(list: &mut VecDeque<ConnKey>, c: &mut Conn, key: ConnKey) {
     if !c.want_write {
         c.want_write = true;
-        list.push(key);
+        list.push_back(key);
     }
 }
 
@@ -150,7 +150,7 @@ pub struct SpeakerCore {
     /// Socket operations not yet taken by the socket part.
     pub(super) ops: VecDeque<SocketOp>,
     /// Connections with bytes to send, not yet taken by the socket part.
-    pub(super) want_write: Vec<ConnKey>,
+    pub(super) want_write: VecDeque<ConnKey>,
     /// When bytes last arrived on any connection (the kernel side holds back while
     /// UPDATEs stream in).
     last_input: Option<Instant>,
@@ -173,7 +173,7 @@ impl SpeakerCore {
             by_rib: HashMap::new(),
             listen: Vec::new(),
             ops: VecDeque::new(),
-            want_write: Vec::new(),
+            want_write: VecDeque::new(),
             last_input: None,
             input_gap: None,
             timers: Timers::new(),
@@ -191,7 +191,7 @@ impl SpeakerCore {
     /// The next connection with bytes to send: write from [`SpeakerCore::send_queue`],
     /// then report [`SpeakerCore::on_written`].
     pub(crate) fn pop_writable(&mut self) -> Option<ConnKey> {
-        while let Some(key) = self.want_write.pop() {
+        while let Some(key) = self.want_write.pop_front() {
             if let Some(c) = self.conn_mut(key) {
                 c.want_write = false;
                 if c.pending() > 0 {
@@ -728,12 +728,15 @@ impl SpeakerCore {
         });
     }
 
-    /// Encodes what the RIB wants sent and queues it on the peers' connections. A
-    /// batch is encoded once per encoding context and shared by every peer that gets
-    /// it: each member's queue holds the shared encoding itself (the socket part writes
-    /// it straight from there, one vectored write per peer), never a copy. A route
-    /// reflector sending K clients the other K-1 routes holds one copy of the burst,
-    /// however slowly some clients read.
+    /// Encodes what the RIB wants sent and queues it on the peers' connections. The
+    /// batches going to the same peers (an update group's output: one batch per member
+    /// left out, such as a route reflector's client that sent those routes) are encoded
+    /// once per encoding context, back to back in one allocation shared by every member:
+    /// each member's queue holds ranges of it (all but what leaves it out), never a
+    /// copy, and the socket part writes them straight from there. A route reflector
+    /// sending K clients the other K-1 routes holds one copy of the burst and about two
+    /// ranges per client, however slowly some clients read; the copy is freed when the
+    /// last member has written its ranges.
     ///
     /// At most `OUT_CHUNK` changed prefixes are handled per call (a million prefixes
     /// arriving must not make one turn of the loop last a quarter of a second); call
@@ -743,16 +746,24 @@ impl SpeakerCore {
         if batches.is_empty() {
             return;
         }
-        let sorted: Vec<bool> = batches.iter().map(|b| b.peers.is_sorted()).collect();
-        let mut recipients: Vec<PeerId> = batches
+        // Runs of batches with the same peers: (batch range, whether the peers are
+        // sorted), then every peer any of them goes to.
+        let runs: Vec<(Range<usize>, bool)> = same_peer_runs(&batches)
+            .into_iter()
+            .map(|r| {
+                let sorted = batches.get(r.start).is_some_and(|b| b.peers.is_sorted());
+                (r, sorted)
+            })
+            .collect();
+        let mut recipients: Vec<PeerId> = runs
             .iter()
+            .filter_map(|(r, _)| batches.get(r.start))
             .flat_map(|b| b.peers.iter().copied())
             .collect();
         recipients.sort_unstable();
         recipients.dedup();
-        // Per batch: (context, bytes, UPDATE count) for each context seen so far.
-        type Encoded = (wire::Ctx, Rc<Vec<u8>>, u64);
-        let mut enc: Vec<Vec<Encoded>> = vec![Vec::new(); batches.len()];
+        // Per run: its encoding for each context seen so far.
+        let mut enc: Vec<Vec<GroupEncoding>> = runs.iter().map(|_| Vec::new()).collect();
         let mut queued = Vec::new();
         for pid in recipients {
             let Some(addr) = self.by_rib.get(&pid).copied() else {
@@ -770,28 +781,30 @@ impl SpeakerCore {
             let ctx = c.ctx;
             let mut n = 0u64;
             let mut any = false;
-            for (bi, b) in batches.iter().enumerate() {
-                let member = if sorted[bi] {
-                    b.peers.binary_search(&pid).is_ok()
-                } else {
-                    b.peers.contains(&pid)
+            for ((r, sorted), cache) in runs.iter().zip(enc.iter_mut()) {
+                let Some(run) = batches.get(r.clone()) else {
+                    continue;
                 };
-                if !member || b.except == Some(pid) {
+                let peers = run.first().map(|b| &b.peers[..]).unwrap_or_default();
+                let member = if *sorted {
+                    peers.binary_search(&pid).is_ok()
+                } else {
+                    peers.contains(&pid)
+                };
+                if !member {
                     continue;
                 }
-                let cache = &mut enc[bi];
-                let ei = match cache.iter().position(|(c, _, _)| *c == ctx) {
+                let ei = match cache.iter().position(|e| e.ctx == ctx) {
                     Some(i) => i,
                     None => {
-                        let (bytes, k) = encode_batch(&b.msgs, &ctx);
-                        cache.push((ctx, Rc::new(bytes), k));
+                        cache.push(GroupEncoding::new(run, ctx));
                         cache.len() - 1
                     }
                 };
-                let (_, bytes, k) = &cache[ei];
-                c.sendq.push_shared(Rc::clone(bytes));
-                n += k;
-                any = true;
+                if let Some(e) = cache.get(ei) {
+                    n += e.queue_for(pid, run, &mut c.sendq);
+                    any = true;
+                }
             }
             if !any {
                 continue;
