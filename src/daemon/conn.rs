@@ -138,7 +138,8 @@ pub(crate) struct SendQueue {
     pending: usize,
 }
 
-/// Most slices one vectored write takes (the kernel's IOV_MAX).
+#[cfg(test)]
+/// Most slices [`SendQueue::slices`] gives (the kernel's IOV_MAX).
 pub(super) const IOV_MAX: usize = 1024;
 /// Room for parts an empty send queue keeps (more is given back).
 const KEEP_PARTS: usize = 8;
@@ -184,6 +185,7 @@ impl SendQueue {
         });
     }
 
+    #[cfg(test)]
     /// The unwritten bytes as slices for one vectored write, after skipping `skip`
     /// unwritten bytes (those a write in progress already took): at most `IOV_MAX`.
     pub(crate) fn slices<'a>(&'a self, skip: usize, out: &mut Vec<IoSlice<'a>>) {
@@ -201,6 +203,27 @@ impl SendQueue {
                 break;
             }
         }
+    }
+
+    /// Like [`SendQueue::slices`], into `out` (at most its length); returns how many
+    /// slices were filled.
+    pub(crate) fn fill_slices<'a>(&'a self, skip: usize, out: &mut [IoSlice<'a>]) -> usize {
+        let mut skip = skip + self.head;
+        let mut n = 0;
+        for p in &self.parts {
+            let b = p.bytes();
+            if skip >= b.len() {
+                skip -= b.len();
+                continue;
+            }
+            let Some(slot) = out.get_mut(n) else {
+                break;
+            };
+            *slot = IoSlice::new(b.get(skip..).unwrap_or_default());
+            skip = 0;
+            n += 1;
+        }
+        n
     }
 
     /// The socket took `n` more bytes.
@@ -511,6 +534,16 @@ mod tests {
         q.slices(want.len() - 10, &mut io);
         let tail: Vec<u8> = io.iter().flat_map(|s| s.iter().copied()).collect();
         assert_eq!(tail, want[want.len() - 10..]);
+        // The same slices into a fixed array, as many as it holds.
+        for skip in [0, 1, 99, 100, 301, want.len() - 10] {
+            q.slices(skip, &mut io);
+            let mut fixed = [IoSlice::new(&[]); 7];
+            let n = q.fill_slices(skip, &mut fixed);
+            assert_eq!(n, io.len().min(7), "skip {skip}");
+            for (a, b) in fixed[..n].iter().zip(&io) {
+                assert_eq!(**a, **b, "skip {skip}");
+            }
+        }
         // No more than IOV_MAX slices at once.
         let mut many = SendQueue::default();
         for _ in 0..IOV_MAX + 10 {

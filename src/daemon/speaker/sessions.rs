@@ -764,7 +764,6 @@ impl SpeakerCore {
         recipients.dedup();
         // Per run: its encoding for each context seen so far.
         let mut enc: Vec<Vec<GroupEncoding>> = runs.iter().map(|_| Vec::new()).collect();
-        let mut queued = Vec::new();
         for pid in recipients {
             let Some(addr) = self.by_rib.get(&pid).copied() else {
                 continue;
@@ -809,22 +808,13 @@ impl SpeakerCore {
             if !any {
                 continue;
             }
+            want_write(&mut self.want_write, c, ConnKey { peer: addr, conn });
             slot.stats.sent.update += n;
             self.updates_out += n;
-            want_write(&mut self.want_write, c, ConnKey { peer: addr, conn });
-            queued.push(addr);
-        }
-        for addr in queued {
-            if let Some(slot) = self.peers.get_mut(&addr) {
-                // An UPDATE counts as a sign of life: the next KEEPALIVE moves.
-                slot.fsm.message_sent(now);
-                self.rearm(addr);
-            }
-        }
-    }
-
-    fn rearm(&mut self, addr: IpAddr) {
-        if let Some(slot) = self.peers.get_mut(&addr) {
+            // An UPDATE counts as a sign of life: the next KEEPALIVE moves. (Done here,
+            // while the peer's state is at hand: a route reflector's flush touches
+            // each of its K clients once.)
+            slot.fsm.message_sent(now);
             if let Some(d) = slot.fsm.next_deadline() {
                 self.timers.set(TimerKey::Fsm(addr), d);
             }
