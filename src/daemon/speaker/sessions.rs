@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use super::{LocalParams, PeerStats};
 use crate::bgp::fsm::{self, ConnId, DownReason, Input, Output, State};
 use crate::bgp::limit::{LimitVerdict, PrefixLimiter};
-use crate::bgp::rib::{PeerId, Rib};
+use crate::bgp::rib::{OutBatch, PeerId, Rib};
 use crate::bgp::types::{Message, NotificationCode, Update};
 use crate::bgp::wire;
 use crate::cluster::peers::PeerPlan;
@@ -139,6 +139,18 @@ pub(super) enum TimerKey {
     Stale(IpAddr),
 }
 
+/// RIB output taken by a flush whose members' parts are not all queued yet.
+struct Flushed {
+    batches: Vec<OutBatch>,
+    /// Runs of batches with the same peers, and whether those peers are sorted.
+    runs: Vec<(Range<usize>, bool)>,
+    /// Per run: its encoding for each context seen so far.
+    enc: Vec<Vec<GroupEncoding>>,
+    /// Members whose parts are not queued yet, in order.
+    members: VecDeque<PeerId>,
+    now: Instant,
+}
+
 /// The speaker's sessions, their buffers and the RIB, without sockets.
 pub struct SpeakerCore {
     pub rib: Rib,
@@ -151,6 +163,8 @@ pub struct SpeakerCore {
     pub(super) ops: VecDeque<SocketOp>,
     /// Connections with bytes to send, not yet taken by the socket part.
     pub(super) want_write: VecDeque<ConnKey>,
+    /// RIB output of the last `flush_rib` not yet queued on every member's connection.
+    flushed: Option<Flushed>,
     /// When bytes last arrived on any connection (the kernel side holds back while
     /// UPDATEs stream in).
     last_input: Option<Instant>,
@@ -174,6 +188,7 @@ impl SpeakerCore {
             listen: Vec::new(),
             ops: VecDeque::new(),
             want_write: VecDeque::new(),
+            flushed: None,
             last_input: None,
             input_gap: None,
             timers: Timers::new(),
@@ -197,6 +212,12 @@ impl SpeakerCore {
                 if c.pending() > 0 {
                     return Some(key);
                 }
+            }
+        }
+        // Then the members of the last flush, one at a time: queued here, written next.
+        while self.flushed.is_some() {
+            if let Some(key) = self.queue_next_member() {
+                return Some(key);
             }
         }
         None
@@ -461,6 +482,7 @@ impl SpeakerCore {
     /// The FSM closed `conn`: it leaves the peer at once; the socket part writes what
     /// it still has to send (a NOTIFICATION) for a bounded time, and never waits.
     fn close_conn(&mut self, addr: IpAddr, conn: ConnId) {
+        self.queue_flushed_all();
         let Some(c) = self
             .peers
             .get_mut(&addr)
@@ -504,6 +526,9 @@ impl SpeakerCore {
         match out {
             Output::Connect { conn } => self.connect(addr, conn),
             Output::Send { conn, msg } => {
+                // The flushed UPDATEs come before anything sent after the flush (and a
+                // NOTIFICATION drops what waits behind the message being written).
+                self.queue_flushed_all();
                 let Some(slot) = self.peers.get_mut(&addr) else {
                     return Vec::new();
                 };
@@ -728,12 +753,16 @@ impl SpeakerCore {
         });
     }
 
-    /// Encodes what the RIB wants sent and queues it on the peers' connections. The
-    /// batches going to the same peers (an update group's output: one batch per member
-    /// left out, such as a route reflector's client that sent those routes) are encoded
-    /// once per encoding context, back to back in one allocation shared by every member:
-    /// each member's queue holds ranges of it (all but what leaves it out), never a
-    /// copy, and the socket part writes them straight from there. A route reflector
+    /// Takes what the RIB wants sent; each peer's part is queued on its connection when
+    /// the socket part asks for the next connection to write ([`SpeakerCore::pop_writable`],
+    /// which the socket part calls right after), so a flush to K peers touches each
+    /// peer's state once, just before its write, as writing at flush time did.
+    ///
+    /// The batches going to the same peers (an update group's output: one batch per
+    /// member left out, such as a route reflector's client that sent those routes) are
+    /// encoded once per encoding context, back to back in one allocation shared by every
+    /// member: each member's queue holds ranges of it (all but what leaves it out), never
+    /// a copy, and the socket part writes them straight from there. A route reflector
     /// sending K clients the other K-1 routes holds one copy of the burst and about two
     /// ranges per client, however slowly some clients read; the copy is freed when the
     /// last member has written its ranges.
@@ -742,6 +771,8 @@ impl SpeakerCore {
     /// arriving must not make one turn of the loop last a quarter of a second); call
     /// again while `rib.has_out()`.
     pub(crate) fn flush_rib(&mut self, now: Instant) {
+        // What an earlier flush still holds goes first (each peer's output in order).
+        self.queue_flushed_all();
         let batches = self.rib.take_out_max(OUT_CHUNK);
         if batches.is_empty() {
             return;
@@ -762,63 +793,91 @@ impl SpeakerCore {
             .collect();
         recipients.sort_unstable();
         recipients.dedup();
-        // Per run: its encoding for each context seen so far.
-        let mut enc: Vec<Vec<GroupEncoding>> = runs.iter().map(|_| Vec::new()).collect();
-        for pid in recipients {
-            let Some(addr) = self.by_rib.get(&pid).copied() else {
-                continue;
-            };
-            let Some(slot) = self.peers.get_mut(&addr) else {
-                continue;
-            };
-            let Some(conn) = slot.fsm.established_conn() else {
-                continue;
-            };
-            let Some(c) = slot.conns.get_mut(&conn) else {
-                continue;
-            };
-            let ctx = c.ctx;
-            let mut n = 0u64;
-            let mut any = false;
-            for ((r, sorted), cache) in runs.iter().zip(enc.iter_mut()) {
-                let Some(run) = batches.get(r.clone()) else {
-                    continue;
-                };
-                let peers = run.first().map(|b| &b.peers[..]).unwrap_or_default();
-                let member = if *sorted {
-                    peers.binary_search(&pid).is_ok()
-                } else {
-                    peers.contains(&pid)
-                };
-                if !member {
-                    continue;
+        let enc = runs.iter().map(|_| Vec::new()).collect();
+        self.flushed = Some(Flushed {
+            batches,
+            runs,
+            enc,
+            members: recipients.into(),
+            now,
+        });
+    }
+
+    /// Queues every member's part of the last flush (their connections go on the list
+    /// of connections to write).
+    fn queue_flushed_all(&mut self) {
+        while self.flushed.is_some() {
+            if let Some(key) = self.queue_next_member() {
+                let conn = self
+                    .peers
+                    .get_mut(&key.peer)
+                    .and_then(|s| s.conns.get_mut(&key.conn));
+                if let Some(c) = conn {
+                    want_write(&mut self.want_write, c, key);
                 }
-                let ei = match cache.iter().position(|e| e.ctx == ctx) {
-                    Some(i) => i,
-                    None => {
-                        cache.push(GroupEncoding::new(run, ctx));
-                        cache.len() - 1
-                    }
-                };
-                if let Some(e) = cache.get(ei) {
-                    n += e.queue_for(pid, run, &mut c.sendq);
-                    any = true;
-                }
-            }
-            if !any {
-                continue;
-            }
-            want_write(&mut self.want_write, c, ConnKey { peer: addr, conn });
-            slot.stats.sent.update += n;
-            self.updates_out += n;
-            // An UPDATE counts as a sign of life: the next KEEPALIVE moves. (Done here,
-            // while the peer's state is at hand: a route reflector's flush touches
-            // each of its K clients once.)
-            slot.fsm.message_sent(now);
-            if let Some(d) = slot.fsm.next_deadline() {
-                self.timers.set(TimerKey::Fsm(addr), d);
             }
         }
+    }
+
+    /// Queues the next member's part of the last flush: its connection, or `None` when
+    /// that member has no session to send on (or no member is left).
+    fn queue_next_member(&mut self) -> Option<ConnKey> {
+        let SpeakerCore {
+            flushed,
+            peers,
+            by_rib,
+            timers,
+            updates_out,
+            ..
+        } = self;
+        let f = flushed.as_mut()?;
+        let Some(pid) = f.members.pop_front() else {
+            *flushed = None;
+            return None;
+        };
+        let addr = by_rib.get(&pid).copied()?;
+        let slot = peers.get_mut(&addr)?;
+        let conn = slot.fsm.established_conn()?;
+        let c = slot.conns.get_mut(&conn)?;
+        let ctx = c.ctx;
+        let mut n = 0u64;
+        let mut any = false;
+        for ((r, sorted), cache) in f.runs.iter().zip(f.enc.iter_mut()) {
+            let Some(run) = f.batches.get(r.clone()) else {
+                continue;
+            };
+            let peers = run.first().map(|b| &b.peers[..]).unwrap_or_default();
+            let member = if *sorted {
+                peers.binary_search(&pid).is_ok()
+            } else {
+                peers.contains(&pid)
+            };
+            if !member {
+                continue;
+            }
+            let ei = match cache.iter().position(|e| e.ctx == ctx) {
+                Some(i) => i,
+                None => {
+                    cache.push(GroupEncoding::new(run, ctx));
+                    cache.len() - 1
+                }
+            };
+            if let Some(e) = cache.get(ei) {
+                n += e.queue_for(pid, run, &mut c.sendq);
+                any = true;
+            }
+        }
+        if !any {
+            return None;
+        }
+        slot.stats.sent.update += n;
+        *updates_out += n;
+        // An UPDATE counts as a sign of life: the next KEEPALIVE moves.
+        slot.fsm.message_sent(f.now);
+        if let Some(d) = slot.fsm.next_deadline() {
+            timers.set(TimerKey::Fsm(addr), d);
+        }
+        Some(ConnKey { peer: addr, conn })
     }
 
     /// Stops every session. `notify`: send Cease (administrative shutdown) so peers
