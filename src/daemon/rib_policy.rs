@@ -678,8 +678,8 @@ mod tests {
     }
 
     /// Node n4 (10.0.0.4) with node peers n1..n3 (10.0.0.1..3, n1 a route-reflector
-    /// client when `rr`); each peer up in turn, so n2 comes up before n3 and the shared
-    /// group of plain node peers is created for n2. n1 announces its pod CIDR.
+    /// client when `rr`); each peer up in turn, so the group of plain node peers is
+    /// created for n2 with a reflector, for n1 without. Each announces its pod CIDR.
     struct Cluster {
         pol: KubePolicy,
         rib: crate::bgp::rib::Rib,
@@ -784,10 +784,10 @@ mod tests {
 
     /// Deleting the Node an update group of node peers was created for changes nothing
     /// for the group's other members: a reflector keeps reflecting n1's pod CIDR to n3,
-    /// and without reflection n3 keeps n4's own pod CIDR unchanged (not withdrawn when
-    /// pod CIDRs are not advertised to external peers, not re-sent with the external
-    /// peers' communities). Whether n2's session was up, went down gracefully first, or
-    /// its stale routes had already been flushed.
+    /// and every node keeps n4's own pod CIDR unchanged (not withdrawn when pod CIDRs are
+    /// not advertised to external peers, not re-sent with the external peers'
+    /// communities). Whether the deleted node's session was up, went down gracefully
+    /// first, or its stale routes had already been flushed.
     #[test]
     fn deleting_a_groups_first_node_leaves_the_other_nodes_routes() {
         let external = ExternalActions {
@@ -795,33 +795,46 @@ mod tests {
             ..ExternalActions::default()
         };
         for rr in [true, false] {
+            // The plain nodes' group was created for the first plain node up: n2 when
+            // n1 is a client, n1 otherwise.
+            let gone = if rr { 2 } else { 1 };
+            let others: Vec<usize> = (1..=3).filter(|&n| n != gone).collect();
             for advertise in [true, false] {
                 for before in ["up", "graceful-down", "stale-flushed"] {
-                    let case = format!("rr={rr} advertise-pod-cidr={advertise} n2 {before}");
+                    let case = format!("rr={rr} advertise-pod-cidr={advertise} n{gone} {before}");
                     let mut c = Cluster::new(rr, external.clone(), advertise);
-                    let [n1, n2, n3] = c.ids;
+                    let ids = c.ids;
+                    let id = |n: usize| ids[n - 1];
+                    let g = id(gone);
                     if before != "up" {
-                        c.rib.peer_down(n2, true).expect("down");
-                        assert_eq!(all_to(&c.rib.take_out(), n3), Vec::<String>::new());
+                        c.rib.peer_down(g, true).expect("down");
+                        let out = c.rib.take_out();
+                        for &n in &others {
+                            assert_eq!(all_to(&out, id(n)), Vec::<String>::new(), "{case}");
+                        }
                     }
                     if before == "stale-flushed" {
-                        c.rib.stale_timeout(n2).expect("stale");
+                        c.rib.stale_timeout(g).expect("stale");
                         let out = c.rib.take_out();
-                        assert_eq!(all_to(&out, n3), Vec::<String>::new(), "{case}");
+                        assert_eq!(all_to(&out, id(3)), Vec::<String>::new(), "{case}");
                     }
-                    c.delete_node(2);
+                    c.delete_node(gone as u8);
                     let out = c.rib.take_out();
-                    assert_eq!(all_to(&out, n3), Vec::<String>::new(), "{case}");
-                    // n1 (a client) loses n2's pod CIDR when it was still held.
-                    let want_n1 = if rr && before != "stale-flushed" {
-                        vec!["withdraw [V4(10.244.2.0, 24)]".to_string()]
+                    assert_eq!(all_to(&out, id(3)), Vec::<String>::new(), "{case}");
+                    // n1 (a client) loses n2's pod CIDR when it was still held; without
+                    // a reflector n2 was never sent n1's.
+                    let (other, want) = if rr && before != "stale-flushed" {
+                        (1, vec!["withdraw [V4(10.244.2.0, 24)]".to_string()])
                     } else {
-                        vec![]
+                        (others[0], vec![])
                     };
-                    assert_eq!(all_to(&out, n1), want_n1, "{case}");
+                    assert_eq!(all_to(&out, id(other)), want, "{case}");
                     // What n3 is sent is what a fresh export for n3 decides.
-                    let p: Prefix = N1_POD.parse().unwrap();
-                    assert_eq!(c.rib.explain_export(n3, &p).decision.is_ok(), rr, "{case}");
+                    for p in [N1_POD, N4_POD] {
+                        let p: Prefix = p.parse().unwrap();
+                        let sent = c.rib.explain_export(id(3), &p);
+                        assert_eq!(sent.decision.ok(), sent.sent, "{case} {p}");
+                    }
                 }
             }
         }
