@@ -124,7 +124,9 @@ pub(crate) struct Daemon {
     /// Replans only what the snapshot's changes reach (`cluster::plan` incrementally).
     planner: cluster::Planner,
     plan: Plan,
-    speaker: Option<Speaker>,
+    /// The BGP speaker, once the plan gives an identity. Crate-visible only for the
+    /// simulator's checks (`sim`); the views read `Daemon::status`.
+    pub(crate) speaker: Option<Speaker>,
     /// BFD sessions of the BGP peers that have BFD configured.
     bfd: bfd_link::BfdLink,
     routes: routes::KernelRoutes,
