@@ -100,7 +100,7 @@ struct Counters {
 /// outside world. [`run`] gives the real ones; a simulation gives its own.
 pub(crate) struct AgentParts {
     /// The kernel route sync (built over the real netlink sockets, or a simulated kernel).
-    routes: routes::KernelRoutes,
+    pub(crate) routes: routes::KernelRoutes,
     /// Makes the io for each speaker the daemon builds (a new one whenever the BGP
     /// identity changes): the real sockets on the loop, or a simulated network.
     pub(crate) session_io: Box<dyn FnMut() -> Box<dyn SessionIo>>,
