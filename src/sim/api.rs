@@ -95,7 +95,7 @@ enum Change {
 /// What waits in a feed for its time.
 #[derive(Clone, Debug)]
 enum Pending {
-    Event(KubeEvent),
+    Event(Box<KubeEvent>),
     /// A list of every kind, read from the server's state when it is delivered.
     ListAll,
 }
@@ -134,7 +134,7 @@ impl WatchFeed {
         if self.relist_at.is_some_and(|t| now < t) {
             return;
         }
-        self.push(now + self.latency, Pending::Event(ev));
+        self.push(now + self.latency, Pending::Event(Box::new(ev)));
     }
 }
 
@@ -224,12 +224,12 @@ impl SimApi {
             for kind in ResourceKind::ALL {
                 f.push(
                     at,
-                    Pending::Event(KubeEvent::Status {
+                    Pending::Event(Box::new(KubeEvent::Status {
                         kind,
                         state: SyncState::Unreachable {
                             error: "connection refused (simulated outage)".into(),
                         },
-                    }),
+                    })),
                 );
             }
         }
@@ -249,7 +249,7 @@ impl SimApi {
         match end {
             OutageEnd::Resume => {
                 for ev in held {
-                    f.push(at, Pending::Event(ev));
+                    f.push(at, Pending::Event(Box::new(ev)));
                 }
             }
             OutageEnd::Relist => {
@@ -272,10 +272,10 @@ impl SimApi {
         let at = (now + f.latency).max(after);
         f.push(
             at,
-            Pending::Event(KubeEvent::Status {
+            Pending::Event(Box::new(KubeEvent::Status {
                 kind: ResourceKind::Node,
                 state: SyncState::Relisting,
-            }),
+            })),
         );
         let list_at = at + RELIST_BACKOFF;
         f.relist_at = Some(list_at);
@@ -303,7 +303,7 @@ impl SimApi {
                 break;
             };
             match p {
-                Pending::Event(ev) => out.push(ev),
+                Pending::Event(ev) => out.push(*ev),
                 Pending::ListAll => {
                     lists += 1;
                     out.push(KubeEvent::Replaced {

@@ -71,17 +71,6 @@ pub(crate) struct Fault {
     pub(crate) kind: FaultKind,
 }
 
-impl Fault {
-    /// How long after its start the fault is over (healed, restarted).
-    pub(crate) fn duration(&self) -> Duration {
-        match &self.kind {
-            FaultKind::Restart { down, .. } => *down,
-            FaultKind::Cut { dur, .. } | FaultKind::Outage { dur, .. } => *dur,
-            _ => Duration::ZERO,
-        }
-    }
-}
-
 fn secs(d: Duration) -> String {
     format!("{}.{:03}s", d.as_secs(), d.subsec_millis())
 }

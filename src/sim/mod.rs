@@ -8,7 +8,8 @@
 
 mod api;
 mod clock;
-// mod driver;
+mod driver;
 mod faults;
 mod oracle;
 mod rng;
+mod toy;

@@ -275,8 +275,8 @@ mod tests {
             e.sessions,
             [pair(ip(1), ip(2)), pair(ip(1), ip(3)), pair(ip(1), ip(4))].into()
         );
-        for (name, _) in &e.routes {
-            assert_eq!(e.routes[name].len(), 3, "{name} hears every other node");
+        for (name, r) in &e.routes {
+            assert_eq!(r.len(), 3, "{name} hears every other node");
         }
         // Without its server, a client is alone; the plain node still meshes with none.
         let e = expect(MESH, &nodes, &live(&["c1", "c2", "p"]));
