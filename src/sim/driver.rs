@@ -43,6 +43,14 @@ pub(crate) trait World {
     fn cut(&mut self, a: IpAddr, b: IpAddr);
     fn heal(&mut self, a: IpAddr, b: IpAddr);
     fn reset(&mut self, a: IpAddr, b: IpAddr);
+    /// The node's kernel refuses its next `n` route requests.
+    fn kernel_fail(&mut self, name: &str, n: usize);
+    /// Another program adds a route to the node's kernel.
+    fn add_foreign(&mut self, name: &str, prefix: Prefix, gateway: IpAddr);
+    /// The routes of other programs in the node's kernel: prefix -> gateway.
+    fn foreign_routes(&self, name: &str) -> BTreeMap<Prefix, IpAddr>;
+    /// Route change notifications of the node's kernel are lost (or no longer).
+    fn lose_notifications(&mut self, name: &str, lose: bool);
 }
 
 /// How long the cluster gets to converge at the start.
@@ -91,6 +99,9 @@ enum Action {
     OutageEnd {
         name: String,
     },
+    NotificationsBack {
+        name: String,
+    },
 }
 
 /// A route that must stay in `holder`'s kernel while `restarting` is away.
@@ -122,6 +133,8 @@ struct Run<'w, W: World> {
     touched: BTreeSet<String>,
     /// The current episode changed the topology (guards end).
     topology_changed: bool,
+    /// Routes other programs added, per node: they must stay (until a reboot).
+    foreign: BTreeMap<String, BTreeMap<Prefix, IpAddr>>,
     out: Outcome,
 }
 
@@ -148,6 +161,7 @@ pub(crate) fn run<W: World>(sc: &Scenario, world: &mut W, seed: u64) -> Outcome 
         guards: Vec::new(),
         touched: BTreeSet::new(),
         topology_changed: false,
+        foreign: BTreeMap::new(),
         out: Outcome::default(),
     };
     if let Err(e) = r.run_all() {
@@ -231,6 +245,9 @@ impl<W: World> Run<'_, W> {
 
     fn start_agent(&mut self, n: &SimNode, fresh: bool) {
         let now = self.clock.now();
+        if fresh {
+            self.foreign.remove(&n.name);
+        }
         self.world.start(n, fresh, now);
         let k = self.connects.entry(n.name.clone()).or_insert(0);
         *k += 1;
@@ -348,6 +365,10 @@ impl<W: World> Run<'_, W> {
             Action::OutageEnd { name } => {
                 self.note(format!("api back for {name}"));
                 self.api.outage_end(&name, now);
+            }
+            Action::NotificationsBack { name } => {
+                self.note(format!("notifications back for {name}"));
+                self.world.lose_notifications(&name, false);
             }
         }
         Ok(())
@@ -495,6 +516,42 @@ impl<W: World> Run<'_, W> {
                 self.note(f.to_string());
                 self.api.gone(name, now);
             }
+            FaultKind::KernelFail { name, n } => {
+                if !exists(self, name) {
+                    self.skip(&f, "no such node");
+                    return Ok(());
+                }
+                self.out.faults += 1;
+                self.note(f.to_string());
+                self.world.kernel_fail(name, *n);
+            }
+            FaultKind::ForeignRoute {
+                name,
+                prefix,
+                gateway,
+            } => {
+                if !exists(self, name) {
+                    self.skip(&f, "no such node");
+                    return Ok(());
+                }
+                self.out.faults += 1;
+                self.note(f.to_string());
+                self.world.add_foreign(name, *prefix, *gateway);
+                self.foreign
+                    .entry(name.clone())
+                    .or_default()
+                    .insert(*prefix, *gateway);
+            }
+            FaultKind::LoseNotifications { name, dur } => {
+                if !exists(self, name) {
+                    self.skip(&f, "no such node");
+                    return Ok(());
+                }
+                self.out.faults += 1;
+                self.note(f.to_string());
+                self.world.lose_notifications(name, true);
+                self.schedule(now + *dur, Action::NotificationsBack { name: name.clone() });
+            }
         }
         if self.topology_changed {
             self.guards.clear();
@@ -602,6 +659,14 @@ impl<W: World> Run<'_, W> {
             for (p, g) in &got {
                 if !want.contains_key(p) {
                     problems.push(format!("{name}: {p} via {g} must not be there"));
+                }
+            }
+            if let Some(mine) = self.foreign.get(name) {
+                let theirs = self.world.foreign_routes(name);
+                for (p, g) in mine {
+                    if theirs.get(p) != Some(g) {
+                        problems.push(format!("{name}: another program's {p} via {g} is gone"));
+                    }
                 }
             }
         }
@@ -812,5 +877,28 @@ mod tests {
         sc.graceful_restart = false;
         let ok = run(&sc, &mut toy(ToyBug::FlushOnStop)(&sc), 1);
         assert_eq!(ok.failure, None, "{}", ok.trace.join("\n"));
+    }
+
+    #[test]
+    fn another_programs_route_removed_is_caught() {
+        let mut sc = mesh_only(2);
+        sc.faults = vec![Fault {
+            episode: 0,
+            offset: Duration::from_secs(1),
+            kind: FaultKind::ForeignRoute {
+                name: sc.nodes[1].name.clone(),
+                prefix: "192.168.7.0/24".parse().unwrap(),
+                gateway: "10.0.0.254".parse().unwrap(),
+            },
+        }];
+        let ok = run(&sc, &mut toy(ToyBug::None)(&sc), 2);
+        assert_eq!(ok.failure, None, "{}", ok.trace.join("\n"));
+        let bad = run(&sc, &mut toy(ToyBug::DropForeign)(&sc), 2);
+        let f = bad.failure.clone().unwrap_or_default();
+        assert!(
+            f.contains("n2: another program's 192.168.7.0/24 via 10.0.0.254 is gone"),
+            "{f}: {}",
+            bad.trace.join("\n")
+        );
     }
 }

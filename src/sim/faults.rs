@@ -61,6 +61,17 @@ pub(crate) enum FaultKind {
     },
     /// A 410 Gone on the agent's Node watch.
     Gone { name: String },
+    /// The node's kernel refuses its next `n` route requests.
+    KernelFail { name: String, n: usize },
+    /// Another program adds a route to a prefix kube-bgp has no business with; it must
+    /// stay.
+    ForeignRoute {
+        name: String,
+        prefix: Prefix,
+        gateway: IpAddr,
+    },
+    /// The node's route change notifications are lost for `dur`.
+    LoseNotifications { name: String, dur: Duration },
 }
 
 /// A fault at `offset` into episode `episode`.
@@ -116,6 +127,15 @@ impl fmt::Display for FaultKind {
                 }
             ),
             FaultKind::Gone { name } => write!(f, "api-410 {name}"),
+            FaultKind::KernelFail { name, n } => write!(f, "kernel-fail {name} next {n}"),
+            FaultKind::ForeignRoute {
+                name,
+                prefix,
+                gateway,
+            } => write!(f, "foreign-route {name} {prefix} via {gateway}"),
+            FaultKind::LoseNotifications { name, dur } => {
+                write!(f, "lose-notifications {name} for {}", secs(*dur))
+            }
         }
     }
 }
@@ -328,8 +348,24 @@ fn fault_kind(rng: &mut SimRng, st: &mut GenState, full_mesh: bool, gr: bool) ->
                 OutageEnd::Relist
             },
         },
-        _ => FaultKind::Gone {
+        92..=95 => FaultKind::Gone {
             name: st.pick(rng)?,
+        },
+        96 | 97 => FaultKind::KernelFail {
+            name: st.pick(rng)?,
+            n: rng.range(1, 6) as usize,
+        },
+        98 => {
+            let third = rng.range(0, 250) as u8;
+            FaultKind::ForeignRoute {
+                name: st.pick(rng)?,
+                prefix: Prefix::new(IpAddr::V4(Ipv4Addr::new(192, 168, third, 0)), 24).ok()?,
+                gateway: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 254)),
+            }
+        }
+        _ => FaultKind::LoseNotifications {
+            name: st.pick(rng)?,
+            dur: ms(rng, 1_000, 120_000),
         },
     })
 }
@@ -435,6 +471,9 @@ mod tests {
             "reset",
             "api-outage",
             "api-410",
+            "kernel-fail",
+            "foreign-route",
+            "lose-notifications",
         ] {
             assert!(seen.get(w).copied().unwrap_or(0) > 5, "{w}: {seen:?}");
         }

@@ -29,6 +29,8 @@ pub(crate) enum ToyBug {
     KeepDeletedRoutes,
     /// A stop drops the kernel's routes even under graceful restart.
     FlushOnStop,
+    /// Every turn removes other programs' routes.
+    DropForeign,
 }
 
 struct ToyAgent {
@@ -40,6 +42,7 @@ struct ToyAgent {
 
 struct ToyHost {
     kernel: BTreeMap<Prefix, IpAddr>,
+    foreign: BTreeMap<Prefix, IpAddr>,
     agent: Option<ToyAgent>,
     /// Graceful restart: when routes learned from a peer that went away are dropped.
     stale_until: BTreeMap<IpAddr, Instant>,
@@ -105,11 +108,13 @@ impl World for ToyWorld {
     fn start(&mut self, node: &SimNode, fresh_kernel: bool, now: Instant) {
         let h = self.hosts.entry(node.name.clone()).or_insert(ToyHost {
             kernel: BTreeMap::new(),
+            foreign: BTreeMap::new(),
             agent: None,
             stale_until: BTreeMap::new(),
         });
         if fresh_kernel {
             h.kernel.clear();
+            h.foreign.clear();
         }
         h.agent = Some(ToyAgent {
             snapshot: Snapshot::new(),
@@ -176,6 +181,9 @@ impl World for ToyWorld {
         };
         h.stale_until
             .retain(|ip, t| *t > now && !peers.contains_key(ip));
+        if bug == ToyBug::DropForeign {
+            h.foreign.clear();
+        }
         let stale = &h.stale_until;
         h.kernel.retain(|_, gw| {
             peers.contains_key(gw)
@@ -228,4 +236,21 @@ impl World for ToyWorld {
     }
 
     fn reset(&mut self, _a: IpAddr, _b: IpAddr) {}
+
+    fn kernel_fail(&mut self, _name: &str, _n: usize) {}
+
+    fn add_foreign(&mut self, name: &str, prefix: Prefix, gateway: IpAddr) {
+        if let Some(h) = self.hosts.get_mut(name) {
+            h.foreign.insert(prefix, gateway);
+        }
+    }
+
+    fn foreign_routes(&self, name: &str) -> BTreeMap<Prefix, IpAddr> {
+        self.hosts
+            .get(name)
+            .map(|h| h.foreign.clone())
+            .unwrap_or_default()
+    }
+
+    fn lose_notifications(&mut self, _name: &str, _lose: bool) {}
 }

@@ -1,0 +1,95 @@
+//! The simulator's entry points under `cargo test --lib sim::`: seeds for a bounded
+//! wall time (`sim::seeds`), one seed replayed (`sim::replay`), determinism.
+//!
+//! Owns the environment knobs: `KB_SIM_SECONDS` (wall time of `seeds`, default 60),
+//! `KB_SIM_SEED_BASE` (first seed of `seeds`, default 0) and `KB_SIM_SEED` (the seed
+//! `replay` runs). Must not change what a seed does.
+
+use std::time::{Duration, Instant};
+
+use super::driver::{self, Outcome};
+use super::faults::{Scenario, generate};
+use super::world::RealWorld;
+
+fn real(seed: u64) -> impl Fn(&Scenario) -> RealWorld {
+    move |sc: &Scenario| RealWorld::new(sc, seed)
+}
+
+/// Runs seed `seed` on the real agents.
+pub(crate) fn run_seed(seed: u64) -> (Scenario, Outcome) {
+    let sc = generate(seed);
+    let mut w = RealWorld::new(&sc, seed);
+    let out = driver::run(&sc, &mut w, seed);
+    (sc, out)
+}
+
+/// The failure report of a failed seed (minimises its fault list first).
+pub(crate) fn report(seed: u64, sc: &Scenario, out: &Outcome) -> String {
+    driver::failure_report(seed, sc, out, &real(seed))
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok()?.trim().parse().ok()
+}
+
+#[test]
+fn seeds() {
+    crate::log::set_level(crate::log::Level::Error);
+    let budget = Duration::from_secs(env_u64("KB_SIM_SECONDS").unwrap_or(60));
+    let base = env_u64("KB_SIM_SEED_BASE").unwrap_or(0);
+    let started = Instant::now();
+    let (mut seeds, mut faults, mut checks, mut steps) = (0u64, 0u64, 0u64, 0u64);
+    let mut virtual_time = Duration::ZERO;
+    let mut seed = base;
+    while seeds == 0 || started.elapsed() < budget {
+        let (sc, out) = run_seed(seed);
+        if out.failure.is_some() {
+            panic!("{}", report(seed, &sc, &out));
+        }
+        seeds += 1;
+        faults += u64::from(out.faults);
+        checks += u64::from(out.checks);
+        steps += out.steps;
+        virtual_time += out.virtual_time;
+        seed += 1;
+    }
+    let wall = started.elapsed().as_secs_f64();
+    println!(
+        "sim::seeds: {seeds} seeds ({base}..{seed}) in {wall:.1} s = {:.2} seeds/s; \
+         {faults} faults, {checks} checks, {steps} steps, {:.0} h of virtual time",
+        seeds as f64 / wall,
+        virtual_time.as_secs_f64() / 3600.0
+    );
+    assert!(checks >= 2 * seeds, "every seed checked at least its start and one episode");
+}
+
+#[test]
+fn replay() {
+    let Some(seed) = env_u64("KB_SIM_SEED") else {
+        println!("sim::replay: set KB_SIM_SEED=<n> to replay a seed; skipped");
+        return;
+    };
+    let (sc, out) = run_seed(seed);
+    println!("seed {seed}: {} faults", sc.faults.len());
+    for f in &sc.faults {
+        println!("  {f}");
+    }
+    for l in &out.trace {
+        println!("{l}");
+    }
+    if out.failure.is_some() {
+        panic!("{}", report(seed, &sc, &out));
+    }
+}
+
+#[test]
+fn same_seed_same_trace() {
+    crate::log::set_level(crate::log::Level::Error);
+    for seed in [1, 2] {
+        let (_, a) = run_seed(seed);
+        let (_, b) = run_seed(seed);
+        assert!(a.trace.len() >= 3, "{:?}", a.trace);
+        assert_eq!(a.trace, b.trace, "seed {seed}");
+        assert_eq!(a.steps, b.steps, "seed {seed}: same number of steps");
+    }
+}

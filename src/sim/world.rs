@@ -1,0 +1,184 @@
+//! The real node agents in the simulation: kube-bgp's `Daemon` per node, over a
+//! simulated kernel (`kernel::sim::SimKernel`) and the simulated network
+//! (`daemon::speaker::sim_net::SimNet`).
+//!
+//! Owns each node's kernel (which outlives its agents: a new agent adopts its routes),
+//! the running `Daemon`s and the shared network. The agents are built by
+//! `Daemon::start_with` from a `Config` parsed from flags, as the binary's are, with
+//! `AgentParts { host: false, .. }`, so nothing reaches the host. Must not copy any of
+//! the daemon's glue: everything an agent does goes through its own handlers.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use crate::config::{Config, DaemonAction, parse_daemon_args};
+use crate::daemon::speaker::sim_net::SimNet;
+use crate::daemon::{AgentParts, Daemon, routes::KernelRoutes};
+use crate::kernel::sim::SimKernel;
+use crate::kube::snapshot::KubeEvent;
+use crate::prefix::Prefix;
+
+use super::api::SimNode;
+use super::driver::World;
+use super::faults::{Scenario, StopKind};
+use super::rng::SimRng;
+
+/// One node: its kernel and, while it runs, its agent.
+struct RealHost {
+    ip: IpAddr,
+    kernel: SimKernel,
+    daemon: Option<Daemon>,
+}
+
+pub(crate) struct RealWorld {
+    net: SimNet,
+    hosts: BTreeMap<String, RealHost>,
+    subnet: Prefix,
+    full_mesh: bool,
+    graceful_restart: Option<Duration>,
+    rng: SimRng,
+}
+
+/// The flags every simulated agent runs with: short timers where the flags allow, no
+/// drain on stop (a stop is immediate), graceful restart as the scenario says.
+pub(crate) fn sim_config(
+    node: &str,
+    full_mesh: bool,
+    graceful_restart: Option<Duration>,
+) -> Result<Config, String> {
+    let mut args = vec![
+        format!("--hostname-override={node}"),
+        format!("--nodes-full-mesh={full_mesh}"),
+        "--graceful-shutdown-time=0s".to_string(),
+        "--health-port=0".to_string(),
+        "--metrics-port=0".to_string(),
+        "--bgp-graceful-restart-deferral-time=60s".to_string(),
+    ];
+    if let Some(t) = graceful_restart {
+        args.push("--bgp-graceful-restart=true".to_string());
+        args.push(format!("--bgp-graceful-restart-time={}s", t.as_secs()));
+    }
+    let args = args.into_iter().map(std::ffi::OsString::from).collect();
+    match parse_daemon_args(args) {
+        Ok(DaemonAction::Run { config, .. }) => Ok(*config),
+        Ok(_) => Err("the simulator's flags do not make a run".into()),
+        Err(e) => Err(format!("the simulator's flags: {e}")),
+    }
+}
+
+impl RealWorld {
+    pub(crate) fn new(sc: &Scenario, seed: u64) -> RealWorld {
+        let mut rng = SimRng::new(seed ^ 0x5EED_0F_A6E7);
+        RealWorld {
+            net: SimNet::new(rng.next_u64()),
+            hosts: BTreeMap::new(),
+            subnet: sc.subnet,
+            full_mesh: sc.topology.full_mesh,
+            graceful_restart: sc.graceful_restart.then_some(sc.restart_time),
+            rng,
+        }
+    }
+
+    fn daemon(&mut self, name: &str) -> Option<&mut Daemon> {
+        self.hosts.get_mut(name)?.daemon.as_mut()
+    }
+}
+
+impl World for RealWorld {
+    fn start(&mut self, node: &SimNode, fresh_kernel: bool, now: Instant) {
+        let ip = node.internal_ip;
+        let subnet = self.subnet;
+        let host = self
+            .hosts
+            .entry(node.name.clone())
+            .or_insert_with(|| RealHost {
+                ip,
+                kernel: SimKernel::new(ip, subnet),
+                daemon: None,
+            });
+        if fresh_kernel || host.ip != ip {
+            host.ip = ip;
+            host.kernel = SimKernel::new(ip, subnet);
+        }
+        let cfg = match sim_config(&node.name, self.full_mesh, self.graceful_restart) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        let net = self.net.clone();
+        let parts = AgentParts {
+            routes: KernelRoutes::with_port(&cfg, host.kernel.port()),
+            session_io: Box::new(move || net.session_io(ip)),
+            seed: self.rng.next_u64(),
+            host: false,
+        };
+        host.daemon = Some(Daemon::start_with(cfg, node.name.clone(), parts, now));
+    }
+
+    fn stop(&mut self, name: &str, how: StopKind, now: Instant) {
+        let Some(host) = self.hosts.get_mut(name) else {
+            return;
+        };
+        let Some(mut d) = host.daemon.take() else {
+            return;
+        };
+        if how == StopKind::Term {
+            d.on_signal(libc::SIGTERM, now);
+            d.stop(now);
+        }
+        drop(d);
+        // The process is gone: whatever it had open closes as the kernel closes a dead
+        // process's sockets.
+        self.net.crash(host.ip);
+    }
+
+    fn running(&self, name: &str) -> bool {
+        self.hosts.get(name).is_some_and(|h| h.daemon.is_some())
+    }
+
+    fn deliver(&mut self, name: &str, events: Vec<KubeEvent>, _now: Instant) {
+        if let Some(d) = self.daemon(name) {
+            d.on_kube_events(events.into_iter());
+        }
+    }
+
+    fn turn(&mut self, name: &str, now: Instant) {
+        if let Some(d) = self.daemon(name) {
+            d.turn(now);
+        }
+    }
+
+    fn poll_at(&mut self, name: &str, now: Instant) -> Option<Instant> {
+        self.daemon(name).map(|d| d.poll_at(now))
+    }
+
+    fn busy(&self, name: &str) -> bool {
+        self.hosts
+            .get(name)
+            .and_then(|h| h.daemon.as_ref())
+            .is_some_and(|d| d.busy())
+    }
+
+    fn kernel_routes(&self, name: &str) -> BTreeMap<Prefix, IpAddr> {
+        self.hosts
+            .get(name)
+            .map(|h| h.kernel.routes())
+            .unwrap_or_default()
+    }
+
+    fn sessions(&self) -> Vec<(IpAddr, IpAddr)> {
+        self.net.sessions()
+    }
+
+    fn cut(&mut self, a: IpAddr, b: IpAddr) {
+        self.net.cut(a, b);
+    }
+
+    fn heal(&mut self, a: IpAddr, b: IpAddr) {
+        self.net.heal(a, b);
+    }
+
+    fn reset(&mut self, a: IpAddr, b: IpAddr) {
+        self.net.reset(a, b);
+    }
+}
