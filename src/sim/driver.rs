@@ -51,6 +51,10 @@ pub(crate) trait World {
     fn foreign_routes(&self, name: &str) -> BTreeMap<Prefix, IpAddr>;
     /// Route change notifications of the node's kernel are lost (or no longer).
     fn lose_notifications(&mut self, name: &str, lose: bool);
+    /// What the agent knows of `prefix` (for failure messages).
+    fn explain(&self, _name: &str, _prefix: &Prefix) -> String {
+        String::new()
+    }
 }
 
 /// How long the cluster gets to converge at the start.
@@ -109,9 +113,6 @@ enum Action {
 struct Guard {
     restarting: String,
     holder: String,
-    /// The node whose pod CIDR it is (None: unknown, only `holder` and `restarting`
-    /// matter).
-    origin: Option<String>,
     prefix: Prefix,
     gateway: IpAddr,
 }
@@ -452,12 +453,14 @@ impl<W: World> Run<'_, W> {
                 }
                 self.out.faults += 1;
                 self.note(f.to_string());
+                // Guarded only as the episode's first fault that touches a node: a
+                // route may travel through any node (reflectors), so a second one may
+                // legitimately move it.
                 let guarded = self.sc.graceful_restart
                     && *down + GR_MARGIN < self.sc.restart_time
                     && !self.topology_changed
-                    && !self.touched.contains(name);
-                self.touched.insert(name.clone());
-                self.end_guards_of(name);
+                    && self.touched.is_empty();
+                self.touch(&[name]);
                 if guarded {
                     self.guard_restart(name);
                 }
@@ -559,48 +562,24 @@ impl<W: World> Run<'_, W> {
         Ok(())
     }
 
+    /// A fault reaches `names`: every guard ends (a route may pass through any node).
     fn touch(&mut self, names: &[&String]) {
         for n in names {
             self.touched.insert((*n).clone());
-            self.end_guards_of(n);
         }
-    }
-
-    /// Guards that involve `name` end: another fault may legitimately move its routes.
-    fn end_guards_of(&mut self, name: &str) {
-        self.guards.retain(|g| {
-            g.holder != name && g.restarting != name && g.origin.as_deref() != Some(name)
-        });
+        self.guards.clear();
     }
 
     /// `name` restarts under graceful restart: every route in every running agent's
-    /// kernel, and in its own, must stay until the episode's check (other faults that
-    /// touch a route's holder or origin end its guard).
+    /// kernel, and in its own, must stay until the episode's check or until another
+    /// fault touches a node.
     fn guard_restart(&mut self, name: &str) {
-        let owner: BTreeMap<Prefix, String> = self
-            .api
-            .nodes()
-            .map(|n| (n.pod_cidr, n.name.clone()))
-            .collect();
-        let holders: Vec<String> = self
-            .last_turn
-            .keys()
-            .filter(|h| !self.touched.contains(*h) || *h == name)
-            .cloned()
-            .collect();
+        let holders: Vec<String> = self.last_turn.keys().cloned().collect();
         for holder in holders {
             for (prefix, gateway) in self.world.kernel_routes(&holder) {
-                let origin = owner.get(&prefix).cloned();
-                if origin
-                    .as_ref()
-                    .is_some_and(|o| self.touched.contains(o) && o != name)
-                {
-                    continue;
-                }
                 self.guards.push(Guard {
                     restarting: name.to_string(),
                     holder: holder.clone(),
-                    origin,
                     prefix,
                     gateway,
                 });
@@ -652,8 +631,14 @@ impl<W: World> Run<'_, W> {
             for (p, gw) in want {
                 match got.get(p) {
                     Some(g) if g == gw => {}
-                    Some(g) => problems.push(format!("{name}: {p} via {g}, want via {gw}")),
-                    None => problems.push(format!("{name}: {p} via {gw} missing")),
+                    Some(g) => problems.push(format!(
+                        "{name}: {p} via {g}, want via {gw} ({})",
+                        self.world.explain(name, p)
+                    )),
+                    None => problems.push(format!(
+                        "{name}: {p} via {gw} missing ({})",
+                        self.world.explain(name, p)
+                    )),
                 }
             }
             for (p, g) in &got {

@@ -40,11 +40,18 @@ fn seeds() {
     let started = Instant::now();
     let (mut seeds, mut faults, mut checks, mut steps) = (0u64, 0u64, 0u64, 0u64);
     let mut virtual_time = Duration::ZERO;
+    let keep_going = std::env::var_os("KB_SIM_KEEP_GOING").is_some();
+    let mut failed = Vec::new();
     let mut seed = base;
     while seeds == 0 || started.elapsed() < budget {
         let (sc, out) = run_seed(seed);
         if out.failure.is_some() {
-            panic!("{}", report(seed, &sc, &out));
+            let r = report(seed, &sc, &out);
+            if !keep_going {
+                panic!("{r}");
+            }
+            println!("{r}");
+            failed.push(seed);
         }
         seeds += 1;
         faults += u64::from(out.faults);
@@ -60,7 +67,11 @@ fn seeds() {
         seeds as f64 / wall,
         virtual_time.as_secs_f64() / 3600.0
     );
-    assert!(checks >= 2 * seeds, "every seed checked at least its start and one episode");
+    assert!(failed.is_empty(), "failed seeds: {failed:?}");
+    assert!(
+        checks >= 2 * seeds,
+        "every seed checked at least its start and one episode"
+    );
 }
 
 #[test]
@@ -92,4 +103,48 @@ fn same_seed_same_trace() {
         assert_eq!(a.trace, b.trace, "seed {seed}");
         assert_eq!(a.steps, b.steps, "seed {seed}: same number of steps");
     }
+}
+
+/// The route reflector update-group bug (see `faults::AVOID_RR_GROUP_REP_BUG`): found
+/// by seed 224, minimised to one fault. n4 reflects for its client n1; n2 and n3 are
+/// plain nodes in one update group of n4 whose representative is n2. Deleting n2 makes
+/// n4's export policy treat the group as external peers, so n1's pod CIDR is withdrawn
+/// from n3.
+#[test]
+#[ignore = "daemon bug: a route reflector's update group keeps a deleted peer as its representative"]
+fn known_bug_rr_group_rep() {
+    use super::api::SimNode;
+    use super::driver::run;
+    use super::faults::{Fault, FaultKind, RESTART_TIME, SUBNET};
+    use super::oracle::{ANN_RR_CLIENT, ANN_RR_SERVER, Topology};
+    let node = |i: u8, ann: Option<(&str, &str)>| SimNode {
+        name: format!("n{i}"),
+        internal_ip: std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 9 + i)),
+        pod_cidr: format!("10.244.{i}.0/24").parse().unwrap(),
+        annotations: ann
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    };
+    let sc = Scenario {
+        topology: Topology { full_mesh: true },
+        graceful_restart: true,
+        restart_time: RESTART_TIME,
+        subnet: SUBNET.parse().unwrap(),
+        nodes: vec![
+            node(1, Some((ANN_RR_CLIENT, "1"))),
+            node(2, None),
+            node(3, None),
+            node(4, Some((ANN_RR_SERVER, "1"))),
+        ],
+        faults: vec![Fault {
+            episode: 0,
+            offset: Duration::from_millis(418),
+            kind: FaultKind::DeleteNode { name: "n2".into() },
+        }],
+    };
+    let seed = 224;
+    let mut w = RealWorld::new(&sc, seed);
+    let out = run(&sc, &mut w, seed);
+    assert_eq!(out.failure, None, "{}", out.trace.join("\n"));
 }

@@ -24,6 +24,9 @@ use super::driver::World;
 use super::faults::{Scenario, StopKind};
 use super::rng::SimRng;
 
+/// `ip route ... proto static`: what an administrator's route carries.
+const RTPROT_STATIC: u8 = 4;
+
 /// One node: its kernel and, while it runs, its agent.
 struct RealHost {
     ip: IpAddr,
@@ -69,7 +72,7 @@ pub(crate) fn sim_config(
 
 impl RealWorld {
     pub(crate) fn new(sc: &Scenario, seed: u64) -> RealWorld {
-        let mut rng = SimRng::new(seed ^ 0x5EED_0F_A6E7);
+        let mut rng = SimRng::new(seed ^ 0x5EED_0FA6_E7D1);
         RealWorld {
             net: SimNet::new(rng.next_u64()),
             hosts: BTreeMap::new(),
@@ -180,5 +183,64 @@ impl World for RealWorld {
 
     fn reset(&mut self, a: IpAddr, b: IpAddr) {
         self.net.reset(a, b);
+    }
+
+    fn kernel_fail(&mut self, name: &str, n: usize) {
+        if let Some(h) = self.hosts.get(name) {
+            h.kernel.fail_next(n);
+        }
+    }
+
+    fn add_foreign(&mut self, name: &str, prefix: Prefix, gateway: IpAddr) {
+        if let Some(h) = self.hosts.get(name) {
+            h.kernel.add_foreign(prefix, gateway, RTPROT_STATIC);
+        }
+    }
+
+    fn foreign_routes(&self, name: &str) -> BTreeMap<Prefix, IpAddr> {
+        self.hosts
+            .get(name)
+            .map(|h| {
+                h.kernel
+                    .foreign()
+                    .into_iter()
+                    .map(|(p, (gw, _))| (p, gw))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn lose_notifications(&mut self, name: &str, lose: bool) {
+        if let Some(h) = self.hosts.get(name) {
+            h.kernel.lose_notifications(lose);
+        }
+    }
+
+    fn explain(&self, name: &str, prefix: &Prefix) -> String {
+        let Some(h) = self.hosts.get(name) else {
+            return "no such host".into();
+        };
+        let Some(sp) = h.daemon.as_ref().and_then(|d| d.speaker.as_ref()) else {
+            return "agent without BGP".into();
+        };
+        let paths: Vec<String> = sp
+            .rib
+            .paths(prefix)
+            .iter()
+            .map(|p| {
+                let from = p
+                    .peer()
+                    .and_then(|id| sp.rib.peer(id))
+                    .map_or("local".to_string(), |i| i.addr.to_string());
+                format!(
+                    "from {from} nh {:?} cluster-list {:?}{}{}",
+                    p.attrs.next_hop,
+                    p.attrs.cluster_list,
+                    if p.stale { " stale" } else { "" },
+                    if p.rejected { " rejected" } else { "" }
+                )
+            })
+            .collect();
+        format!("rib paths [{}]", paths.join(", "))
     }
 }
