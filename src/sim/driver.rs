@@ -51,6 +51,8 @@ pub(crate) trait World {
     fn foreign_routes(&self, name: &str) -> BTreeMap<Prefix, IpAddr>;
     /// Route change notifications of the node's kernel are lost (or no longer).
     fn lose_notifications(&mut self, name: &str, lose: bool);
+    /// The peers `name`'s agent has an Established BGP session with.
+    fn established(&self, name: &str) -> BTreeSet<IpAddr>;
     /// What the agent knows of `prefix` (for failure messages).
     fn explain(&self, _name: &str, _prefix: &Prefix) -> String {
         String::new()
@@ -70,6 +72,8 @@ pub(crate) const GR_MARGIN: Duration = Duration::from_secs(15);
 const TURN_FLOOR: Duration = Duration::from_millis(1);
 /// Turns in a row an agent may stay busy at one instant.
 const BUSY_TURNS: usize = 256;
+/// Virtual time an episode's fault actions may span.
+const EPISODE_LIMIT: Duration = Duration::from_secs(3600);
 /// Steps (instants at which something ran) a run may take.
 const STEP_BUDGET: u64 = 2_000_000;
 
@@ -111,7 +115,10 @@ enum Action {
 /// A route that must stay in `holder`'s kernel while `restarting` is away.
 #[derive(Clone, Debug)]
 struct Guard {
+    /// The node whose stop is guarded.
     restarting: String,
+    /// Guarded for the stop's drain only (without graceful restart), not the restart.
+    drain: bool,
     holder: String,
     prefix: Prefix,
     gateway: IpAddr,
@@ -127,6 +134,8 @@ struct Run<'w, W: World> {
     seq: u64,
     /// Running agents: when each last turned.
     last_turn: BTreeMap<String, Instant>,
+    /// Agents told to stop that drain first (they still turn).
+    draining: BTreeSet<String>,
     /// How many times each agent connected to the API (for its latency draw).
     connects: BTreeMap<String, u64>,
     guards: Vec<Guard>,
@@ -158,6 +167,7 @@ pub(crate) fn run<W: World>(sc: &Scenario, world: &mut W, seed: u64) -> Outcome 
         actions: BTreeMap::new(),
         seq: 0,
         last_turn: BTreeMap::new(),
+        draining: BTreeSet::new(),
         connects: BTreeMap::new(),
         guards: Vec::new(),
         touched: BTreeSet::new(),
@@ -231,6 +241,11 @@ impl<W: World> Run<'_, W> {
                 self.schedule(start + f.offset, Action::Fault(f));
             }
             while let Some((&(at, seq), _)) = self.actions.iter().next() {
+                if at.saturating_duration_since(start) > EPISODE_LIMIT {
+                    return Err(format!(
+                        "ep{ep}: fault actions still pending after {EPISODE_LIMIT:?}"
+                    ));
+                }
                 self.run_until(at)?;
                 if let Some(a) = self.actions.remove(&(at, seq)) {
                     self.apply(a)?;
@@ -259,11 +274,25 @@ impl<W: World> Run<'_, W> {
         self.last_turn.insert(n.name.clone(), now - TURN_FLOOR);
     }
 
+    /// Stops `name`'s agent; one that drains first (RFC 8326) keeps turning until its
+    /// stop is due.
     fn stop_agent(&mut self, name: &str, how: StopKind) {
         let now = self.clock.now();
         self.world.stop(name, how, now);
         self.api.disconnect(name);
+        if self.world.running(name) {
+            self.note(format!("{name} drains before it stops"));
+            self.draining.insert(name.to_string());
+        } else {
+            self.stopped(name);
+        }
+    }
+
+    /// `name`'s agent is gone: it turns no more, and a drain's guards end.
+    fn stopped(&mut self, name: &str) {
         self.last_turn.remove(name);
+        self.draining.remove(name);
+        self.guards.retain(|g| !(g.drain && g.restarting == name));
     }
 
     /// The earliest instant something is due, if any.
@@ -335,7 +364,12 @@ impl<W: World> Run<'_, W> {
                 self.world.turn(&name, now);
                 n += 1;
             }
-            self.last_turn.insert(name, now);
+            if self.world.running(&name) {
+                self.last_turn.insert(name, now);
+            } else {
+                self.note(format!("{name} stopped after its drain"));
+                self.stopped(&name);
+            }
         }
         self.check_guards()
     }
@@ -357,7 +391,12 @@ impl<W: World> Run<'_, W> {
                     self.note(format!("restart {name}"));
                     self.start_agent(&n, fresh);
                 }
-                _ => self.note(format!("no restart of {name} (deleted or running)")),
+                // Still draining: the new process starts once the old one is gone.
+                Some(_) if self.draining.contains(&name) => {
+                    self.schedule(now + Duration::from_secs(1), Action::Start { name, fresh });
+                }
+                Some(_) => self.note(format!("no restart of {name} (running)")),
+                None => self.note(format!("no restart of {name} (deleted)")),
             },
             Action::Heal { a, b } => {
                 self.note(format!("heal {}-{}", a.0, b.0));
@@ -402,7 +441,7 @@ impl<W: World> Run<'_, W> {
                 self.note(f.to_string());
                 self.topology_changed = true;
                 self.api.delete_node(name, now).map_err(|e| e.to_string())?;
-                if self.world.running(name) {
+                if self.world.running(name) && !self.draining.contains(name) {
                     self.stop_agent(name, StopKind::Term);
                 }
             }
@@ -433,6 +472,7 @@ impl<W: World> Run<'_, W> {
                 self.note(f.to_string());
                 self.topology_changed = true;
                 if self.world.running(name) {
+                    // A reboot: a drain in progress ends with the machine.
                     self.stop_agent(name, StopKind::Crash);
                 }
                 n.internal_ip = *ip;
@@ -447,7 +487,7 @@ impl<W: World> Run<'_, W> {
                 );
             }
             FaultKind::Restart { name, how, down } => {
-                if !self.world.running(name) {
+                if !self.world.running(name) || self.draining.contains(name) {
                     self.skip(&f, "not running");
                     return Ok(());
                 }
@@ -456,13 +496,14 @@ impl<W: World> Run<'_, W> {
                 // Guarded only as the episode's first fault that touches a node: a
                 // route may travel through any node (reflectors), so a second one may
                 // legitimately move it.
-                let guarded = self.sc.graceful_restart
-                    && *down + GR_MARGIN < self.sc.restart_time
-                    && !self.topology_changed
-                    && self.touched.is_empty();
+                let first = !self.topology_changed && self.touched.is_empty();
+                let gr = self.sc.graceful_restart && *down + GR_MARGIN < self.sc.restart_time;
+                // Without graceful restart a SIGTERM drains first: nothing moves until
+                // the agent has stopped.
+                let drain = !self.sc.graceful_restart && *how == StopKind::Term;
                 self.touch(&[name]);
-                if guarded {
-                    self.guard_restart(name);
+                if first && (gr || drain) {
+                    self.guard_restart(name, !gr);
                 }
                 self.stop_agent(name, *how);
                 self.schedule(
@@ -539,6 +580,8 @@ impl<W: World> Run<'_, W> {
                 }
                 self.out.faults += 1;
                 self.note(f.to_string());
+                // It may take one of kube-bgp's prefixes: guards end.
+                self.touch(&[name]);
                 self.world.add_foreign(name, *prefix, *gateway);
                 self.foreign
                     .entry(name.clone())
@@ -573,12 +616,13 @@ impl<W: World> Run<'_, W> {
     /// `name` restarts under graceful restart: every route in every running agent's
     /// kernel, and in its own, must stay until the episode's check or until another
     /// fault touches a node.
-    fn guard_restart(&mut self, name: &str) {
+    fn guard_restart(&mut self, name: &str, drain: bool) {
         let holders: Vec<String> = self.last_turn.keys().cloned().collect();
         for holder in holders {
             for (prefix, gateway) in self.world.kernel_routes(&holder) {
                 self.guards.push(Guard {
                     restarting: name.to_string(),
+                    drain,
                     holder: holder.clone(),
                     prefix,
                     gateway,
@@ -598,7 +642,8 @@ impl<W: World> Run<'_, W> {
                 .or_insert_with(|| self.world.kernel_routes(&g.holder));
             if t.get(&g.prefix) != Some(&g.gateway) {
                 return Err(format!(
-                    "graceful restart of {}: route {} via {} left {}'s kernel (now {:?})",
+                    "{} of {}: route {} via {} left {}'s kernel (now {:?})",
+                    if g.drain { "drain" } else { "graceful restart" },
                     g.restarting,
                     g.prefix,
                     g.gateway,
@@ -625,8 +670,12 @@ impl<W: World> Run<'_, W> {
         let mut routes = 0;
         for name in &live {
             let got = self.world.kernel_routes(name);
-            let empty = BTreeMap::new();
-            let want = exp.routes.get(name).unwrap_or(&empty);
+            // A prefix another program holds is theirs: kube-bgp must leave it alone.
+            let mut want = exp.routes.get(name).cloned().unwrap_or_default();
+            if let Some(theirs) = self.foreign.get(name) {
+                want.retain(|p, _| !theirs.contains_key(p));
+            }
+            let want = &want;
             routes += want.len();
             for (p, gw) in want {
                 match got.get(p) {
@@ -663,6 +712,21 @@ impl<W: World> Run<'_, W> {
             .collect();
         for s in exp.sessions.difference(&got) {
             problems.push(format!("no session {}-{}", s.0, s.1));
+        }
+        let by_ip: BTreeMap<IpAddr, &String> = self
+            .api
+            .nodes()
+            .filter(|n| live.contains(&n.name))
+            .map(|n| (n.internal_ip, &n.name))
+            .collect();
+        for (a, b) in &exp.sessions {
+            for (me, peer) in [(a, b), (b, a)] {
+                if let Some(name) = by_ip.get(me) {
+                    if !self.world.established(name).contains(peer) {
+                        problems.push(format!("{name}: session to {peer} not Established"));
+                    }
+                }
+            }
         }
         for s in got.difference(&exp.sessions) {
             problems.push(format!("session {}-{} must not exist", s.0, s.1));

@@ -63,8 +63,8 @@ pub(crate) enum FaultKind {
     Gone { name: String },
     /// The node's kernel refuses its next `n` route requests.
     KernelFail { name: String, n: usize },
-    /// Another program adds a route to a prefix kube-bgp has no business with; it must
-    /// stay.
+    /// Another program adds a route (to an unrelated prefix or to a node's pod CIDR);
+    /// it must stay, and kube-bgp leaves that prefix alone.
     ForeignRoute {
         name: String,
         prefix: Prefix,
@@ -383,10 +383,16 @@ fn fault_kind(rng: &mut SimRng, st: &mut GenState, full_mesh: bool, gr: bool) ->
             n: rng.range(1, 6) as usize,
         },
         98 => {
-            let third = rng.range(0, 250) as u8;
+            // An unrelated prefix, or another node's pod CIDR (then it is theirs).
+            let third = if rng.chance(0.5) {
+                rng.range(1, u64::from(st.next_node)) as u8
+            } else {
+                rng.range(0, 250) as u8
+            };
+            let second = if rng.chance(0.5) { 244 } else { 168 };
             FaultKind::ForeignRoute {
                 name: st.pick(rng)?,
-                prefix: Prefix::new(IpAddr::V4(Ipv4Addr::new(192, 168, third, 0)), 24).ok()?,
+                prefix: Prefix::new(IpAddr::V4(Ipv4Addr::new(10, second, third, 0)), 24).ok()?,
                 gateway: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 254)),
             }
         }

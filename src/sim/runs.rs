@@ -44,6 +44,9 @@ fn seeds() {
     let mut failed = Vec::new();
     let mut seed = base;
     while seeds == 0 || started.elapsed() < budget {
+        if std::env::var_os("KB_SIM_DEBUG_SEEDS").is_some() {
+            eprintln!("SEED {seed}");
+        }
         let (sc, out) = run_seed(seed);
         if out.failure.is_some() {
             let r = report(seed, &sc, &out);

@@ -191,7 +191,7 @@ impl World for ToyWorld {
                 || (bug == ToyBug::KeepDeletedRoutes && !addrs.contains(gw))
         });
         for (ip, p) in peers {
-            if let Some(p) = p {
+            if let Some(p) = p.filter(|p| !h.foreign.contains_key(p)) {
                 h.kernel.insert(p, ip);
             }
         }
@@ -239,9 +239,28 @@ impl World for ToyWorld {
 
     fn kernel_fail(&mut self, _name: &str, _n: usize) {}
 
+    fn established(&self, name: &str) -> BTreeSet<IpAddr> {
+        let Some(me) = self.agent_ip(name) else {
+            return BTreeSet::new();
+        };
+        self.sessions()
+            .into_iter()
+            .filter_map(|(a, b)| {
+                if a == me {
+                    Some(b)
+                } else if b == me {
+                    Some(a)
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
     fn add_foreign(&mut self, name: &str, prefix: Prefix, gateway: IpAddr) {
         if let Some(h) = self.hosts.get_mut(name) {
             h.foreign.insert(prefix, gateway);
+            h.kernel.remove(&prefix);
         }
     }
 

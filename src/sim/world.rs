@@ -8,7 +8,7 @@
 //! `AgentParts { host: false, .. }`, so nothing reaches the host. Must not copy any of
 //! the daemon's glue: everything an agent does goes through its own handlers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -43,8 +43,9 @@ pub(crate) struct RealWorld {
     rng: SimRng,
 }
 
-/// The flags every simulated agent runs with: short timers where the flags allow, no
-/// drain on stop (a stop is immediate), graceful restart as the scenario says.
+/// The flags every simulated agent runs with: a short graceful-restart deferral,
+/// graceful restart as the scenario says; the rest as the binary's defaults (a SIGTERM
+/// without graceful restart drains for 5 s).
 pub(crate) fn sim_config(
     node: &str,
     full_mesh: bool,
@@ -53,7 +54,6 @@ pub(crate) fn sim_config(
     let mut args = vec![
         format!("--hostname-override={node}"),
         format!("--nodes-full-mesh={full_mesh}"),
-        "--graceful-shutdown-time=0s".to_string(),
         "--health-port=0".to_string(),
         "--metrics-port=0".to_string(),
         "--bgp-graceful-restart-deferral-time=60s".to_string(),
@@ -122,14 +122,18 @@ impl World for RealWorld {
         let Some(host) = self.hosts.get_mut(name) else {
             return;
         };
-        let Some(mut d) = host.daemon.take() else {
+        let Some(d) = host.daemon.as_mut() else {
             return;
         };
         if how == StopKind::Term {
             d.on_signal(libc::SIGTERM, now);
+            if !d.stop_due(now) {
+                // The RFC 8326 drain: the loop runs on; `turn` ends it.
+                return;
+            }
             d.stop(now);
         }
-        drop(d);
+        host.daemon = None;
         // The process is gone: whatever it had open closes as the kernel closes a dead
         // process's sockets.
         self.net.crash(host.ip);
@@ -146,9 +150,20 @@ impl World for RealWorld {
     }
 
     fn turn(&mut self, name: &str, now: Instant) {
-        if let Some(d) = self.daemon(name) {
-            d.turn(now);
+        let Some(host) = self.hosts.get_mut(name) else {
+            return;
+        };
+        let Some(d) = host.daemon.as_mut() else {
+            return;
+        };
+        // As the real loop: a stop that is due ends it before the turn.
+        if d.stop_due(now) {
+            d.stop(now);
+            host.daemon = None;
+            self.net.crash(host.ip);
+            return;
         }
+        d.turn(now);
     }
 
     fn poll_at(&mut self, name: &str, now: Instant) -> Option<Instant> {
@@ -214,6 +229,22 @@ impl World for RealWorld {
         if let Some(h) = self.hosts.get(name) {
             h.kernel.lose_notifications(lose);
         }
+    }
+
+    fn established(&self, name: &str) -> BTreeSet<IpAddr> {
+        let Some(sp) = self
+            .hosts
+            .get(name)
+            .and_then(|h| h.daemon.as_ref())
+            .and_then(|d| d.speaker.as_ref())
+        else {
+            return BTreeSet::new();
+        };
+        sp.peers
+            .iter()
+            .filter(|(_, p)| p.fsm.state() == crate::bgp::fsm::State::Established)
+            .map(|(a, _)| *a)
+            .collect()
     }
 
     fn explain(&self, name: &str, prefix: &Prefix) -> String {
