@@ -2,8 +2,10 @@
 //! objects changed since the last plan reach (the snapshot's [`SnapshotChanges`]).
 //!
 //! Owns the per-object results a plan is assembled from: each Node's model and the
-//! session to it, each Service's VIPs, the EndpointSlice → Service index and the pod
-//! CIDR owner index. A Node change recomputes that Node (its model, its session, the
+//! session to it, each Service's VIPs and the pod CIDR owner index. It keeps no index of
+//! EndpointSlices: the snapshot says which Services its changed slices named
+//! (`SnapshotChanges::slice_services`), and a Service's slices are read from the
+//! snapshot when its VIPs are recomputed (one pass over the slices when many are). A Node change recomputes that Node (its model, its session, the
 //! owners of its pod CIDRs); a Service or EndpointSlice change recomputes that Service's
 //! VIPs; a change of the local Node recomputes every session and VIP; new settings or a
 //! new local name start from scratch. Assembling the plan copies cached results (no
@@ -40,9 +42,37 @@ struct PeerEntry {
 /// The VIPs one Service makes this node advertise, with its problems.
 #[derive(Debug)]
 struct ServiceEntry {
-    /// Sorted, distinct (mostly one: a Vec is the smallest to keep).
-    vips: Vec<IpAddr>,
+    vips: Vips,
     problems: Vec<Problem>,
+}
+
+/// A Service's VIPs, sorted and distinct. Mostly one, kept inline: ten thousand
+/// Services cost no allocation for them.
+#[derive(Debug, Default)]
+enum Vips {
+    #[default]
+    None,
+    One(IpAddr),
+    Many(Box<[IpAddr]>),
+}
+
+impl Vips {
+    fn new(sorted: BTreeSet<IpAddr>) -> Vips {
+        let mut it = sorted.iter();
+        match (it.next(), it.next()) {
+            (None, _) => Vips::None,
+            (Some(ip), None) => Vips::One(*ip),
+            _ => Vips::Many(sorted.into_iter().collect()),
+        }
+    }
+
+    fn as_slice(&self) -> &[IpAddr] {
+        match self {
+            Vips::None => &[],
+            Vips::One(ip) => std::slice::from_ref(ip),
+            Vips::Many(ips) => ips,
+        }
+    }
 }
 
 /// The plan's parts made of the VIP set: its routes, the set the import rules hold and
@@ -79,10 +109,6 @@ pub struct Planner {
     /// Every node's pod CIDRs and addresses, with how many nodes have each.
     cluster_cidrs: BTreeMap<Prefix, usize>,
     node_ips: BTreeMap<IpAddr, usize>,
-    /// Each EndpointSlice and the name of the Service (in its namespace) it counts for
-    /// (`None`: none); and the same as (Service, slice name) pairs.
-    slice_service: BTreeMap<NsName, Option<String>>,
-    service_slices: BTreeSet<(NsName, String)>,
     /// The local node model the sessions and VIPs below were computed for; `None`:
     /// they were not (BGP could not run).
     computed_for: Option<NodeModel>,
@@ -104,6 +130,7 @@ fn all_changed(snap: &Snapshot) -> SnapshotChanges {
         nodes: snap.nodes.keys().cloned().collect(),
         services: snap.services.keys().cloned().collect(),
         slices: snap.slices.keys().cloned().collect(),
+        slice_services: BTreeSet::new(),
         everything: false,
     }
 }
@@ -127,12 +154,39 @@ fn count_down<K: Ord>(m: &mut BTreeMap<K, usize>, k: &K) -> bool {
     false
 }
 
-/// The name of the Service (in the slice's namespace) an EndpointSlice counts for.
-fn service_of(s: &EndpointSlice) -> Option<String> {
-    if !adverts::counts_for_service(s) {
-        return None;
+/// Services to recompute beyond which their EndpointSlices are found in one pass over
+/// all slices rather than one scan of the namespace's slices per Service.
+const SCAN_PER_SERVICE: usize = 8;
+
+/// The EndpointSlices that count for each of `services` (only those that have some), in
+/// the snapshot's order (as `super::plan` groups them).
+fn slices_of<'a>(
+    snap: &'a Snapshot,
+    services: &BTreeSet<&'a NsName>,
+) -> BTreeMap<NsName, Vec<&'a EndpointSlice>> {
+    let mut out: BTreeMap<NsName, Vec<&EndpointSlice>> = BTreeMap::new();
+    if services.len() <= SCAN_PER_SERVICE {
+        for key in services {
+            let found: Vec<&EndpointSlice> = snap
+                .slices_for_service(&key.namespace, &key.name)
+                .filter(|s| adverts::counts_for_service(s))
+                .collect();
+            if !found.is_empty() {
+                out.insert((*key).clone(), found);
+            }
+        }
+        return out;
     }
-    s.service_name().map(str::to_string)
+    for s in snap.slices.values() {
+        let Some(name) = s.service_name().filter(|_| adverts::counts_for_service(s)) else {
+            continue;
+        };
+        let key = NsName::new(&s.metadata.namespace, name);
+        if services.contains(&key) {
+            out.entry(key).or_default().push(s);
+        }
+    }
+    out
 }
 
 impl Planner {
@@ -168,13 +222,11 @@ impl Planner {
         } else {
             self.update(settings, local_name, snap, &changes);
             // The snapshot's maps are public: an edit that bypassed `apply` went
-            // unrecorded. Cheap to notice by size; then start again.
+            // unrecorded. Cheap to notice by size for Nodes and Services (the
+            // EndpointSlices are crate-private); then start again.
             let services_stale =
                 self.computed_for.is_some() && self.services.len() != snap.services.len();
-            if self.nodes.len() != snap.nodes.len()
-                || self.slice_service.len() != snap.slices.len()
-                || services_stale
-            {
+            if self.nodes.len() != snap.nodes.len() || services_stale {
                 self.restart(settings, local_name, snap);
             }
         }
@@ -206,10 +258,11 @@ impl Planner {
         for cidr in dirty_cidrs {
             self.update_owner(cidr);
         }
-        let mut dirty_services: BTreeSet<NsName> = changes.services.clone();
-        for key in &changes.slices {
-            self.update_slice(key, snap, &mut dirty_services);
-        }
+        let dirty_services: BTreeSet<&NsName> = changes
+            .services
+            .iter()
+            .chain(&changes.slice_services)
+            .collect();
         let local = self.nodes.get(local_name).map(|e| &e.model);
         let me = peers::identity(settings, local, &mut Vec::new());
         let (Some(local), Some(me)) = (local, me) else {
@@ -234,10 +287,8 @@ impl Planner {
                     self.update_peer(settings, &me, &name);
                 }
             }
-            let keys: Vec<NsName> = snap.services.keys().cloned().collect();
-            for key in keys {
-                self.update_service(settings, &local, &key, snap);
-            }
+            let keys: BTreeSet<&NsName> = snap.services.keys().collect();
+            self.update_services(settings, &local, &keys, snap);
             self.make_vip_output(&local);
             self.computed_for = Some(local);
             return;
@@ -256,9 +307,7 @@ impl Planner {
                 }
             }
         }
-        for key in &dirty_services {
-            self.update_service(settings, &local, key, snap);
-        }
+        self.update_services(settings, &local, &dirty_services, snap);
         self.make_vip_output(&local);
     }
 
@@ -331,26 +380,6 @@ impl Planner {
         self.owners.set(cidr, owned.then_some(addrs));
     }
 
-    /// Re-indexes EndpointSlice `key`; the Services it counted for before and counts for
-    /// now go into `dirty`.
-    fn update_slice(&mut self, key: &NsName, snap: &Snapshot, dirty: &mut BTreeSet<NsName>) {
-        if let Some(Some(old)) = self.slice_service.remove(key) {
-            let old = NsName::new(&key.namespace, &old);
-            self.service_slices.remove(&(old.clone(), key.name.clone()));
-            dirty.insert(old);
-        }
-        let Some(s) = snap.slices.get(key) else {
-            return;
-        };
-        let svc = service_of(s);
-        if let Some(name) = &svc {
-            let svc = NsName::new(&key.namespace, name);
-            self.service_slices.insert((svc.clone(), key.name.clone()));
-            dirty.insert(svc);
-        }
-        self.slice_service.insert(key.clone(), svc);
-    }
-
     /// Recomputes the session to node `name`.
     fn update_peer(&mut self, settings: &Settings, me: &peers::Identity, name: &str) {
         self.work.sessions += 1;
@@ -366,13 +395,28 @@ impl Planner {
         }
     }
 
-    /// Recomputes Service `key`'s VIPs.
+    /// Recomputes the VIPs of the Services `keys`.
+    fn update_services(
+        &mut self,
+        settings: &Settings,
+        local: &NodeModel,
+        keys: &BTreeSet<&NsName>,
+        snap: &Snapshot,
+    ) {
+        let slices = slices_of(snap, keys);
+        for key in keys {
+            self.update_service(settings, local, key, snap, slices.get(*key));
+        }
+    }
+
+    /// Recomputes Service `key`'s VIPs; `slices`: the EndpointSlices that count for it.
     fn update_service(
         &mut self,
         settings: &Settings,
         local: &NodeModel,
         key: &NsName,
         snap: &Snapshot,
+        slices: Option<&Vec<&EndpointSlice>>,
     ) {
         self.work.services += 1;
         let old = self
@@ -382,29 +426,18 @@ impl Planner {
             .unwrap_or_default();
         let mut entry = None;
         if let Some(svc) = snap.services.get(key) {
-            let slices: Vec<&EndpointSlice> = self
-                .service_slices
-                .range((key.clone(), String::new())..)
-                .take_while(|(s, _)| s == key)
-                .filter_map(|(_, n)| snap.slices.get(&NsName::new(&key.namespace, n)))
-                .collect();
             let mut problems = Vec::new();
-            let found = adverts::service_vips(
-                settings,
-                local,
-                svc,
-                (!slices.is_empty()).then_some(&slices),
-                &mut problems,
-            );
+            let found = adverts::service_vips(settings, local, svc, slices, &mut problems);
             let vips: BTreeSet<IpAddr> = found.into_iter().map(|(ip, _)| ip).collect();
             entry = Some(ServiceEntry {
-                vips: vips.into_iter().collect(),
+                vips: Vips::new(vips),
                 problems,
             });
         }
         // Only the VIPs this Service gained or lost count: when one comes or goes
         // cluster-wide, the VIP routes and set are made again.
-        let new = entry.as_ref().map(|e| &e.vips);
+        let old = old.as_slice();
+        let new = entry.as_ref().map(|e| e.vips.as_slice());
         for ip in old.iter().filter(|ip| !new.is_some_and(|n| n.contains(ip))) {
             if count_down(&mut self.vip_count, ip) {
                 self.vip_out = None;

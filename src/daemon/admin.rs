@@ -20,7 +20,6 @@ use super::speaker::admin::SoftResetIn;
 /// Carries out one admin action asked by `caller`; the lines to show, or the error.
 pub(super) fn act(
     d: &mut Daemon,
-    registry: &mio::Registry,
     caller: Option<PeerCred>,
     addr: IpAddr,
     action: &AdminAction,
@@ -57,7 +56,7 @@ pub(super) fn act(
     match action {
         AdminAction::Disable { message } => {
             let text = message.clone().filter(|m| !m.is_empty());
-            sp.disable_peer(registry, addr, text.clone(), now)
+            sp.disable_peer(addr, text.clone(), now)
                 .map_err(|e| e.to_string())?;
             info!(
                 "ctl",
@@ -73,8 +72,7 @@ pub(super) fn act(
             ));
         }
         AdminAction::Enable => {
-            sp.enable_peer(registry, addr, now)
-                .map_err(|e| e.to_string())?;
+            sp.enable_peer(addr, now).map_err(|e| e.to_string())?;
             info!("ctl", "neighbor {addr} enabled by {who}");
             done.push(format!("neighbor {addr}: enabled, connecting"));
         }
@@ -83,7 +81,7 @@ pub(super) fn act(
                 // Re-applying import counts only refusals that are new.
                 let refusals = d.refusals.clone();
                 let r = refusals
-                    .replay(|| sp.soft_reset_in(registry, addr, now))
+                    .replay(|| sp.soft_reset_in(addr, now))
                     .map_err(|e| e.to_string())?;
                 let what = match r {
                     SoftResetIn::Refresh(n) => {

@@ -123,6 +123,9 @@ pub struct BfdLinkCounters {
 /// The node's BFD.
 pub struct BfdLink {
     registry: BfdRegistry,
+    /// The loop's registry (a clone), given by [`BfdLink::attach`]: without it (an
+    /// agent that does not touch the host) no session is opened.
+    mio: Option<Registry>,
     sockets: BfdSockets,
     /// Receive sockets registered with the loop (indices `0..registered`).
     registered: usize,
@@ -138,6 +141,7 @@ impl BfdLink {
     pub fn new(seed: u64) -> BfdLink {
         BfdLink {
             registry: BfdRegistry::new(seed),
+            mio: None,
             sockets: BfdSockets::new(seed.rotate_left(17) ^ 0xB0FD),
             registered: 0,
             by_peer: BTreeMap::new(),
@@ -146,6 +150,12 @@ impl BfdLink {
             log_gate: LogGate::new(LOG_WINDOW, LOG_BURST),
             counters: BfdLinkCounters::default(),
         }
+    }
+
+    /// Registers receive sockets with the loop of `registry` from now on.
+    pub(crate) fn attach(&mut self, registry: &Registry) -> std::io::Result<()> {
+        self.mio = Some(registry.try_clone()?);
+        Ok(())
     }
 
     pub fn owns(&self, token: Token) -> bool {
@@ -178,7 +188,7 @@ impl BfdLink {
     /// sequence, the session stays Up) and removes sessions (a removed session first
     /// tells the peer AdminDown, so the peer sees no failure). A session whose sockets
     /// cannot be opened is logged and tried again on the next call.
-    pub(crate) fn set_sessions(&mut self, registry: &Registry, want: &[BfdWant], now: Instant) {
+    pub(crate) fn set_sessions(&mut self, want: &[BfdWant], now: Instant) {
         let wanted: BTreeMap<IpAddr, &BfdWant> = want.iter().map(|w| (w.peer, w)).collect();
         let gone: Vec<IpAddr> = self
             .by_peer
@@ -207,13 +217,20 @@ impl BfdLink {
                         Err(e) => warn!("bfd", "peer {}: {e}", w.peer),
                     }
                 }
-                None => self.add(registry, w, now),
+                None => self.add(w, now),
             }
         }
     }
 
-    fn add(&mut self, registry: &Registry, w: &BfdWant, now: Instant) {
+    fn add(&mut self, w: &BfdWant, now: Instant) {
         let key = w.key;
+        let Some(registry) = self.mio.as_ref() else {
+            warn!(
+                "bfd",
+                "peer {}: no BFD session: this agent has no event loop for its sockets", w.peer
+            );
+            return;
+        };
         let rx = match self.sockets.open_rx(key.hop, w.port, key.peer.is_ipv6()) {
             Ok(i) => i,
             Err(e) => {

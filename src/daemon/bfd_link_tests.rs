@@ -95,6 +95,7 @@ fn sessions_come_up_and_removal_is_admin_down_on_loopback() {
     let a_ip: IpAddr = "127.0.0.1".parse().expect("ip");
     let b_ip: IpAddr = "127.0.0.2".parse().expect("ip");
     let mut a = BfdLink::new(1);
+    a.attach(reg).expect("registry");
     let want_a = BfdWant {
         peer: b_ip,
         key: SessionKey::new(b_ip, a_ip, HopMode::MultiHop),
@@ -107,7 +108,7 @@ fn sessions_come_up_and_removal_is_admin_down_on_loopback() {
         port,
         timers,
     };
-    a.set_sessions(reg, &[want_a, want_b], now);
+    a.set_sessions(&[want_a, want_b], now);
     assert_eq!(a.sessions().count(), 2);
     let up = pump(&mut a, |a| {
         a.sessions().all(|(_, _, s)| s.state() == BfdState::Up)
@@ -129,7 +130,7 @@ fn sessions_come_up_and_removal_is_admin_down_on_loopback() {
             ..want_b
         },
     );
-    a.set_sessions(reg, &[want_a, want_b], Instant::now());
+    a.set_sessions(&[want_a, want_b], Instant::now());
     let retimed = pump(&mut a, |a| {
         a.sessions().all(|(_, _, s)| {
             s.state() == BfdState::Up
@@ -142,7 +143,7 @@ fn sessions_come_up_and_removal_is_admin_down_on_loopback() {
     assert_eq!(discrs, after, "sessions were replaced");
     assert!(a.sessions().all(|(_, l, _)| l.timers == slower));
     // Remove one: the other hears AdminDown and goes Down, not as a failure.
-    a.set_sessions(reg, &[want_b], Instant::now());
+    a.set_sessions(&[want_b], Instant::now());
     assert_eq!(a.sessions().count(), 1);
     let mut seen = Vec::new();
     let down = pump_changes(&mut a, &mut seen, |a| {

@@ -25,6 +25,7 @@ pub mod views;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
@@ -45,7 +46,7 @@ use crate::ops::serve::Server;
 use crate::prefix::Prefix;
 use crate::{error, info, warn};
 
-use speaker::{LocalParams, Speaker};
+use speaker::{LocalParams, SessionIo, Speaker};
 
 const WAKER: Token = Token(0);
 const SIGNALS: Token = Token(1);
@@ -94,6 +95,23 @@ pub(crate) struct Counters {
     pub(crate) ctl_refused: u64,
 }
 
+/// What a [`Daemon`] is built from besides its configuration: the parts that reach the
+/// outside world. [`run`] gives the real ones; a simulation gives its own.
+pub(crate) struct AgentParts {
+    /// The kernel route sync (built over the real netlink sockets, or a simulated kernel).
+    pub(crate) routes: routes::KernelRoutes,
+    /// Makes the io for each speaker the daemon builds (a new one whenever the BGP
+    /// identity changes): the real sockets on the loop, or a simulated network.
+    pub(crate) session_io: Box<dyn FnMut() -> Box<dyn SessionIo>>,
+    /// Seeds the sessions' and BFD's jitter and BFD's discriminators.
+    pub(crate) seed: u64,
+    /// Whether the agent may touch the host: the pod network (bridge, CNI
+    /// configuration, egress, FORWARD, sysctls) and the service manager's
+    /// notifications. Without it only the kernel routes (through `routes`) and the
+    /// BGP sessions (through `session_io`) reach outside.
+    pub(crate) host: bool,
+}
+
 /// The node agent's core: all of its state, driven by [`run`]'s loop through one
 /// handler per kind of event (`on_*`), one [`Daemon::turn`] after each batch of events,
 /// and [`Daemon::poll_at`] for when the next turn is needed.
@@ -123,8 +141,9 @@ pub(crate) struct Daemon {
     stop_drain: drain::StopDrain,
     /// Since when routes carry GRACEFUL_SHUTDOWN (a cordon, or the stop's drain).
     graceful_shutdown_since: Option<Instant>,
-    /// The host's pod network (kube-bridge, CNI configuration, egress, FORWARD, sysctls).
-    podnet: crate::podnet::PodNet,
+    /// The host's pod network (kube-bridge, CNI configuration, egress, FORWARD, sysctls);
+    /// none for an agent that does not touch the host.
+    podnet: Option<crate::podnet::PodNet>,
     /// The control socket and the metrics and health endpoints.
     ops: Endpoints,
     /// When RIB output goes to the peers and kernel passes wait for the input.
@@ -137,6 +156,12 @@ pub(crate) struct Daemon {
     next_watchdog: Option<Instant>,
     /// Whether the service manager has been told "synced with the API server".
     told_synced: bool,
+    /// Makes each new speaker's io.
+    session_io: Box<dyn FnMut() -> Box<dyn SessionIo>>,
+    /// The agent's seed; each speaker's is drawn from it.
+    seed: u64,
+    /// Speakers built so far (each gets its own seed).
+    speakers_built: u64,
 }
 
 /// Which part of the daemon a readiness token belongs to.
@@ -170,7 +195,9 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         .map_err(setup("signalfd"))?;
     let waker = Arc::new(Waker::new(&registry, WAKER).map_err(setup("waker"))?);
     let (watchers, rx, node_name) = start_kube(&cfg, &waker)?;
-    let mut d = Daemon::start(cfg, node_name, &registry, waker);
+    let parts = host_parts(&cfg, &registry, waker)?;
+    let mut d = Daemon::start_with(cfg, node_name, parts, Instant::now());
+    d.attach(&registry);
 
     let mut events = Events::with_capacity(1024);
     loop {
@@ -196,26 +223,51 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                 Source::Kube => d.on_kube_events(rx.try_iter()),
                 Source::Signals => {
                     for sig in signals.read() {
-                        d.on_signal(&registry, sig, now);
+                        d.on_signal(sig, now);
                     }
                 }
                 Source::Kernel => d.on_kernel_notification(now),
                 Source::PodNet => d.on_podnet_readable(now),
-                Source::Bfd => d.on_bfd_readable(&registry, t, now),
-                Source::Ops => d.on_ops_readable(&registry, t),
-                Source::Speaker => d.on_speaker_readable(&registry, t, now),
+                Source::Bfd => d.on_bfd_readable(t, now),
+                Source::Ops => d.on_ops_readable(t),
+                Source::Speaker => d.on_speaker_readable(t, now),
                 Source::Unknown => {}
             }
         }
         if d.stop_due(now) {
             break;
         }
-        d.turn(&registry, now);
+        d.turn(now);
     }
-    d.stop(&registry);
+    d.stop(Instant::now());
     watchers.stop();
     d.remove_ctl_socket();
     Ok(())
+}
+
+/// The real parts: the kernel route sync over netlink (its change notifications
+/// registered with the loop, its writer thread waking it through `waker`), the
+/// speakers' sockets on the loop, a seed different per process.
+fn host_parts(
+    cfg: &Config,
+    registry: &mio::Registry,
+    waker: Arc<Waker>,
+) -> Result<AgentParts, DaemonError> {
+    let routes = routes::KernelRoutes::new(cfg, Some(waker));
+    if let Some(fd) = routes.watch_fd() {
+        if let Err(e) = registry.register(&mut SourceFd(&fd), KERNEL, Interest::READABLE) {
+            warn!("kernel", "route change notifications unavailable: {e}");
+        }
+    }
+    let speakers = Rc::new(registry.try_clone().map_err(setup("mio registry"))?);
+    Ok(AgentParts {
+        routes,
+        session_io: Box::new(move || -> Box<dyn SessionIo> {
+            Box::new(speaker::SpeakerSockets::new(Rc::clone(&speakers)))
+        }),
+        seed: process_seed(),
+        host: true,
+    })
 }
 
 /// A setup step's error, saying which step.
@@ -255,35 +307,30 @@ fn start_kube(
 }
 
 impl Daemon {
-    /// Opens the kernel route sync, the pod network's subscriptions and the operations
-    /// endpoints (each registered with `registry`), and tells the service manager the
-    /// daemon is up.
-    fn start(
+    /// The agent from its configuration and `parts`: starts the kernel route sync and,
+    /// when `parts.host` allows, the pod network and the service manager's
+    /// notifications (told the daemon is up). Opens no socket of its own: the
+    /// operations endpoints and the pod network's subscriptions come with
+    /// [`Daemon::attach`].
+    pub(crate) fn start_with(
         cfg: Config,
         node_name: String,
-        registry: &mio::Registry,
-        waker: Arc<Waker>,
+        parts: AgentParts,
+        now: Instant,
     ) -> Daemon {
-        let now = Instant::now();
-        let mut routes = routes::KernelRoutes::new(&cfg, Some(waker));
-        if let Some(fd) = routes.watch_fd() {
-            if let Err(e) = registry.register(&mut SourceFd(&fd), KERNEL, Interest::READABLE) {
-                warn!("kernel", "route change notifications unavailable: {e}");
-            }
-        }
+        let AgentParts {
+            mut routes,
+            session_io,
+            seed,
+            host,
+        } = parts;
         routes.start(now);
-        let podnet = crate::podnet::PodNet::new(&cfg);
-        for (i, fd) in podnet.fds().into_iter().enumerate() {
-            let token = Token(PODNET_BASE + i);
-            if token.0 >= PODNET_END {
-                break;
-            }
-            if let Err(e) = registry.register(&mut SourceFd(&fd), token, Interest::READABLE) {
-                warn!("podnet", "change notifications unavailable: {e}");
-            }
-        }
-        let ops = Endpoints::open(&cfg, registry);
-        let notifier = Notifier::from_env();
+        let podnet = host.then(|| crate::podnet::PodNet::new(&cfg));
+        let notifier = if host {
+            Notifier::from_env()
+        } else {
+            Notifier::inert()
+        };
         let settings = Settings::from_config(&cfg);
         let stop_drain =
             drain::StopDrain::new(cfg.graceful_shutdown_time, settings.graceful_restart);
@@ -298,7 +345,7 @@ impl Daemon {
             planner: cluster::Planner::new(),
             plan: Plan::default(),
             speaker: None,
-            bfd: bfd_link::BfdLink::new(bfd_seed()),
+            bfd: bfd_link::BfdLink::new(seed ^ 0xB0FD_5EED),
             routes,
             counters: Counters::default(),
             originated: BTreeMap::new(),
@@ -311,13 +358,45 @@ impl Daemon {
             stop_drain,
             graceful_shutdown_since: None,
             podnet,
-            ops,
+            ops: Endpoints::default(),
             pacing: pacing::Pacing::default(),
             notifier,
             next_sync,
             next_watchdog,
             told_synced: false,
+            session_io,
+            seed,
+            speakers_built: 0,
         }
+    }
+
+    /// Joins the loop of `registry`: the pod network's change subscriptions, the
+    /// operations endpoints (control socket, metrics, health) and BFD's sockets are
+    /// registered with it from now on.
+    fn attach(&mut self, registry: &mio::Registry) {
+        if let Some(podnet) = self.podnet.as_ref() {
+            for (i, fd) in podnet.fds().into_iter().enumerate() {
+                let token = Token(PODNET_BASE + i);
+                if token.0 >= PODNET_END {
+                    break;
+                }
+                if let Err(e) = registry.register(&mut SourceFd(&fd), token, Interest::READABLE) {
+                    warn!("podnet", "change notifications unavailable: {e}");
+                }
+            }
+        }
+        self.ops = Endpoints::open(&self.cfg, registry);
+        if let Err(e) = self.bfd.attach(registry) {
+            warn!("bfd", "BFD unavailable: {e}");
+        }
+    }
+
+    /// A seed for the next speaker: different for each, all drawn from the agent's.
+    fn next_speaker_seed(&mut self) -> u64 {
+        self.speakers_built += 1;
+        // splitmix64's increment keeps the seeds of successive speakers far apart.
+        self.seed
+            .wrapping_add(self.speakers_built.wrapping_mul(0x9E37_79B9_7F4A_7C15))
     }
 
     /// Which part a readiness token belongs to.
@@ -336,7 +415,7 @@ impl Daemon {
 
     /// Whether input waits unread (a socket's read stopped at its budget, a long
     /// answer goes on): the loop must only look for new events, not sleep.
-    fn busy(&self) -> bool {
+    pub(crate) fn busy(&self) -> bool {
         self.speaker.as_ref().is_some_and(|s| s.has_pending_reads())
             || self.bfd.has_pending_reads()
             || self.ops.has_pending()
@@ -344,17 +423,17 @@ impl Daemon {
 
     /// When the next turn is needed at the latest: the earliest deadline of every
     /// part (the routes sync period bounds it).
-    fn poll_at(&mut self, now: Instant) -> Instant {
+    pub(crate) fn poll_at(&mut self, now: Instant) -> Instant {
         let input = arrivals(self.speaker.as_ref());
         let kernel_waits = self.pacing.kernel_waits(&input, now);
         [
             self.pacing.poll_at(&input, now),
             self.speaker.as_mut().and_then(|s| s.next_deadline()),
             self.stop_drain.deadline(),
-            self.routes.next_deadline(kernel_waits),
+            self.routes.next_deadline(kernel_waits, now),
             self.bfd.next_deadline(),
             self.next_watchdog,
-            self.podnet.next_deadline(),
+            self.podnet.as_ref().and_then(|p| p.next_deadline()),
             self.ops.next_deadline(),
         ]
         .into_iter()
@@ -364,12 +443,14 @@ impl Daemon {
 
     /// A signal: SIGHUP re-applies the current state; SIGTERM and SIGINT stop (after
     /// the RFC 8326 drain when one is configured).
-    fn on_signal(&mut self, registry: &mio::Registry, sig: i32, now: Instant) {
+    pub(crate) fn on_signal(&mut self, sig: i32, now: Instant) {
         if sig == libc::SIGHUP {
             info!("main", "SIGHUP: re-applying the current state");
             self.plan_dirty = true;
-            self.podnet.check_now(now);
-        } else if self.on_stop_signal(registry, now) {
+            if let Some(p) = self.podnet.as_mut() {
+                p.check_now(now);
+            }
+        } else if self.on_stop_signal(now) {
             self.notifier.stopping();
             self.notifier.status("draining (graceful shutdown)");
         }
@@ -384,33 +465,35 @@ impl Daemon {
 
     /// Link or nftables changes the pod network watches.
     fn on_podnet_readable(&mut self, now: Instant) {
-        self.podnet.on_readable(now);
+        if let Some(p) = self.podnet.as_mut() {
+            p.on_readable(now);
+        }
     }
 
     /// BFD packets.
-    fn on_bfd_readable(&mut self, registry: &mio::Registry, t: Token, now: Instant) {
+    fn on_bfd_readable(&mut self, t: Token, now: Instant) {
         let changes = self.bfd.ready(t, now);
-        self.on_bfd_changes(registry, changes, now);
+        self.on_bfd_changes(changes, now);
     }
 
     /// The control socket, metrics or health endpoint.
-    fn on_ops_readable(&mut self, registry: &mio::Registry, t: Token) {
+    fn on_ops_readable(&mut self, t: Token) {
         // The endpoints answer from the daemon's state (the control socket's admin
         // verbs change it): out of the daemon while they do.
         let mut ops = std::mem::take(&mut self.ops);
-        ops.ready(registry, t, self);
+        ops.ready(t, self);
         self.ops = ops;
     }
 
     /// A BGP listener or connection.
-    fn on_speaker_readable(&mut self, registry: &mio::Registry, t: Token, now: Instant) {
+    fn on_speaker_readable(&mut self, t: Token, now: Instant) {
         if let Some(sp) = self.speaker.as_mut() {
-            sp.ready(registry, t, now);
+            sp.ready(t, now);
         }
     }
 
     /// Whether the loop ends now: a stop signal without drain, or the drain is over.
-    fn stop_due(&mut self, now: Instant) -> bool {
+    pub(crate) fn stop_due(&mut self, now: Instant) -> bool {
         if self.stop_drain.due(now) {
             self.stopping = true;
         }
@@ -421,19 +504,19 @@ impl Daemon {
     /// input, BFD (its failures end BGP sessions before anything else), BGP timers, the
     /// periodic re-apply, the plan, the pod network, RIB output to the peers, the
     /// kernel sync, the watchdog, the operations endpoints.
-    fn turn(&mut self, registry: &mio::Registry, now: Instant) {
+    pub(crate) fn turn(&mut self, now: Instant) {
         // Route batches the writer thread has sent (it wakes the loop when one is done).
         self.routes.collect(now);
         if let Some(sp) = self.speaker.as_mut().filter(|s| s.has_pending_reads()) {
-            sp.drive_pending(registry, now);
+            sp.drive_pending(now);
         }
         // BFD first: a failure it detects ends its BGP session before anything else.
         let mut bfd_changes = self.bfd.drive_pending(now);
         bfd_changes.extend(self.bfd.on_timers(now));
-        self.on_bfd_changes(registry, bfd_changes, now);
+        self.on_bfd_changes(bfd_changes, now);
         // Timers.
         if let Some(sp) = self.speaker.as_mut() {
-            sp.on_timers(registry, now);
+            sp.on_timers(now);
         }
         if now >= self.next_sync {
             // Safety net (kube-router's --routes-sync-period): re-apply everything.
@@ -442,14 +525,16 @@ impl Daemon {
             self.next_sync = now + self.cfg.routes_sync_period;
         }
         if self.plan_dirty && self.snapshot.all_listed() {
-            self.apply_plan(registry, now);
-            self.podnet.set_facts(&self.plan.pod_network, now);
+            self.apply_plan(now);
+            if let Some(p) = self.podnet.as_mut() {
+                p.set_facts(&self.plan.pod_network, now);
+            }
             if !self.told_synced {
                 self.notifier.status("synced with the API server");
                 self.told_synced = true;
             }
         }
-        if let Some(t) = self.podnet.run(now) {
+        if let Some(t) = self.podnet.as_mut().and_then(|p| p.run(now)) {
             self.counters.routes_sync_time.observe(t);
         }
         // Hand RIB output to the sockets (`pacing` says when), then best-path changes to
@@ -458,7 +543,7 @@ impl Daemon {
         let input_pending = self.pacing.kernel_waits(&input, now);
         if let Some(sp) = self.speaker.as_mut() {
             if self.pacing.flush_now(&input, now) {
-                sp.flush_rib(registry, now);
+                sp.flush_rib(now);
                 self.pacing.flushed(sp.rib.has_out(), now);
             }
         }
@@ -467,7 +552,11 @@ impl Daemon {
         let hold = self.routes.holding().then(|| routes::HoldFacts {
             listed: self.snapshot.all_listed(),
             bgp: self.speaker.is_some() && self.plan.identity.is_some(),
-            peers: self.speaker.as_ref().map(peer_sync).unwrap_or_default(),
+            peers: self
+                .speaker
+                .as_ref()
+                .map(|sp| peer_sync(sp, now))
+                .unwrap_or_default(),
         });
         let synced = self.routes.sync(
             self.speaker.as_mut().map(|s| &mut s.rib),
@@ -488,14 +577,14 @@ impl Daemon {
         }
         self.last_heartbeat = now;
         let mut ops = std::mem::take(&mut self.ops);
-        ops.drive(registry, self, now);
+        ops.drive(self, now);
         self.ops = ops;
     }
 
     /// The stop: with graceful restart, sessions closed without NOTIFICATION (after
     /// telling BFD peers AdminDown) and kernel routes kept; without, the drain's
     /// withdrawals and then a Cease to every peer.
-    fn stop(&mut self, registry: &mio::Registry) {
+    pub(crate) fn stop(&mut self, now: Instant) {
         self.notifier.stopping();
         let graceful = self.settings.graceful_restart;
         info!(
@@ -507,14 +596,14 @@ impl Daemon {
                 "closing sessions with Cease so peers withdraw at once"
             }
         );
-        self.withdraw_after_drain(registry);
+        self.withdraw_after_drain(now);
         if graceful {
             bfd_admin_down_before_stop(self);
         }
         if let Some(sp) = self.speaker.as_mut() {
-            sp.shutdown(registry, !graceful, Instant::now());
+            sp.shutdown(!graceful, now);
             // The Cease NOTIFICATIONs: half a second in all, however many peers.
-            sp.drain_closing(registry, Duration::from_millis(500));
+            sp.drain_closing(Duration::from_millis(500));
         }
     }
 
@@ -599,40 +688,40 @@ impl Endpoints {
     }
 
     /// Readiness of one of the endpoints' tokens: requests are answered from `d`.
-    fn ready(&mut self, registry: &mio::Registry, t: Token, d: &mut Daemon) {
+    fn ready(&mut self, t: Token, d: &mut Daemon) {
         if let Some(s) = self.ctl.as_mut().filter(|s| s.owns(t)) {
-            s.ready(registry, t, &mut views::CtlView { d, registry });
+            s.ready(t, &mut views::CtlView { d });
         } else if let Some(s) = self.metrics.as_mut().filter(|s| s.owns(t)) {
-            s.ready(registry, t, &mut views::HttpView { d, metrics: true });
+            s.ready(t, &mut views::HttpView { d, metrics: true });
         } else if let Some(s) = self.health.as_mut().filter(|s| s.owns(t)) {
-            s.ready(registry, t, &mut views::HttpView { d, metrics: false });
+            s.ready(t, &mut views::HttpView { d, metrics: false });
         }
     }
 
     /// Long answers go on part by part, and connections past their deadline (silent,
     /// or not reading) are closed.
-    fn drive(&mut self, registry: &mio::Registry, d: &mut Daemon, now: Instant) {
+    fn drive(&mut self, d: &mut Daemon, now: Instant) {
         if let Some(s) = self.ctl.as_mut() {
-            s.drive_pending(registry, &mut views::CtlView { d, registry });
-            s.expire(registry, now);
+            s.drive_pending(&mut views::CtlView { d });
+            s.expire(now);
         }
         for (s, metrics) in [(&mut self.metrics, true), (&mut self.health, false)] {
             if let Some(s) = s.as_mut() {
-                s.drive_pending(registry, &mut views::HttpView { d, metrics });
-                s.expire(registry, now);
+                s.drive_pending(&mut views::HttpView { d, metrics });
+                s.expire(now);
             }
         }
     }
 }
 
-/// A seed for BFD discriminators, source ports and jitter: different per process, so a
-/// restarted kube-bgp does not reuse its discriminators.
-fn bfd_seed() -> u64 {
+/// The agent's seed (BGP and BFD jitter, BFD discriminators and source ports):
+/// different per process, so a restarted kube-bgp does not reuse its discriminators.
+fn process_seed() -> u64 {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0xBFD);
-    t ^ (u64::from(std::process::id()) << 40) ^ 0xB0FD_5EED
+        .unwrap_or(0x5EED);
+    t ^ (u64::from(std::process::id()) << 40)
 }
 
 /// Makes `policy` the RIB's unless it is already in force (`force`: re-evaluate even
@@ -689,7 +778,7 @@ fn arrivals(sp: Option<&Speaker>) -> pacing::Arrivals {
 }
 
 /// Every configured peer's sync state, for the restart hold.
-fn peer_sync(sp: &Speaker) -> Vec<restart_hold::PeerSync> {
+fn peer_sync(sp: &Speaker, now: Instant) -> Vec<restart_hold::PeerSync> {
     use crate::bgp::fsm::State;
     sp.peers
         .values()
@@ -698,7 +787,7 @@ fn peer_sync(sp: &Speaker) -> Vec<restart_hold::PeerSync> {
                 let since = p.stats.state_since;
                 let last_activity = match (since, p.stats.last_update) {
                     (Some(a), Some(b)) => a.max(b),
-                    (a, b) => a.or(b).unwrap_or_else(Instant::now),
+                    (a, b) => a.or(b).unwrap_or(now),
                 };
                 restart_hold::PeerSync::Established {
                     last_activity,
@@ -784,7 +873,7 @@ fn open_http(
 
 impl Daemon {
     /// API events, drained from the reader threads' channel.
-    fn on_kube_events(&mut self, events: impl Iterator<Item = KubeEvent>) {
+    pub(crate) fn on_kube_events(&mut self, events: impl Iterator<Item = KubeEvent>) {
         for ev in events {
             self.counters.api_events += 1;
             match &ev {
@@ -816,7 +905,7 @@ impl Daemon {
     /// Recomputes the plan and applies the differences, each part by its owner: the
     /// BGP identity (router ID, ASN, cluster ID), the listeners, the RIB's policy, the
     /// originated routes, the peers (and their BFD sessions), the kernel sync's context.
-    fn apply_plan(&mut self, registry: &mio::Registry, now: Instant) {
+    fn apply_plan(&mut self, now: Instant) {
         self.plan_dirty = false;
         let facts = cluster::KernelFacts {
             connected: self.routes.connected(),
@@ -834,15 +923,15 @@ impl Daemon {
             self.plan = plan;
             return;
         };
-        let reevaluate = self.apply_identity(registry, &me, &plan, now);
+        let reevaluate = self.apply_identity(&me, &plan, now);
         if let Some(sp) = self.speaker.as_mut() {
-            for (addr, err) in sp.set_listen(registry, &me.listen) {
+            for (addr, err) in sp.set_listen(&me.listen, now) {
                 warn!("bgp", "cannot listen on {addr}: {err}");
             }
         }
         self.apply_policy(&plan, reevaluate, now);
         self.apply_originated(&plan);
-        self.apply_peers(registry, &plan, now);
+        self.apply_peers(&plan, now);
         self.routes.set_context(&plan, &self.snapshot, now);
         self.plan = plan;
     }
@@ -863,13 +952,7 @@ impl Daemon {
     /// ASN or graceful restart changed; otherwise the source addresses and the route
     /// reflector cluster ID change in place. Returns whether the RIB's routes must be
     /// re-evaluated (the cluster ID changed).
-    fn apply_identity(
-        &mut self,
-        registry: &mio::Registry,
-        me: &cluster::peers::Identity,
-        plan: &Plan,
-        now: Instant,
-    ) -> bool {
+    fn apply_identity(&mut self, me: &cluster::peers::Identity, plan: &Plan, now: Instant) -> bool {
         let local = self.local_params(me, plan);
         let cluster_id = me.rr_server;
         let rebuild = match &self.speaker {
@@ -886,9 +969,9 @@ impl Daemon {
                     "bgp",
                     "router ID, ASN or graceful restart changed: restarting all sessions"
                 );
-                old.shutdown(registry, true, now);
-                old.set_peers(registry, &[], now);
-                old.set_listen(registry, &[]);
+                old.shutdown(true, now);
+                old.set_peers(&[], now);
+                old.set_listen(&[], now);
             }
             let rib = Rib::new(
                 RibConfig {
@@ -908,7 +991,9 @@ impl Daemon {
             );
             self.originated.clear();
             self.policy = None;
-            self.speaker = Some(Speaker::new(rib, local));
+            let seed = self.next_speaker_seed();
+            let io = (self.session_io)();
+            self.speaker = Some(Speaker::with_io(rib, local, seed, io));
             return false;
         }
         let Some(sp) = self.speaker.as_mut() else {
@@ -1007,16 +1092,16 @@ impl Daemon {
     }
 
     /// The peers: sessions added, changed in place or removed, and their BFD sessions.
-    fn apply_peers(&mut self, registry: &mio::Registry, plan: &Plan, now: Instant) {
+    fn apply_peers(&mut self, plan: &Plan, now: Instant) {
         let Some(sp) = self.speaker.as_mut() else {
             return;
         };
         let before = sp.peers.len();
         let t = Instant::now();
-        sp.set_peers(registry, &plan.peers, now);
+        sp.set_peers(&plan.peers, now);
         self.counters.peers_sync_time.observe(t.elapsed());
         let wants = bfd_link::bfd_wants(&plan.peers, &self.routes.connected());
-        self.bfd.set_sessions(registry, &wants, now);
+        self.bfd.set_sessions(&wants, now);
         if sp.peers.len() != before {
             self.counters.peer_changes += 1;
         }
@@ -1025,18 +1110,13 @@ impl Daemon {
     /// BFD state changes: a failure of a session that was Up ends its BGP session at
     /// once (Cease 6/10, routes withdrawn); anything else (coming Up, the peer's
     /// AdminDown) leaves BGP alone.
-    fn on_bfd_changes(
-        &mut self,
-        registry: &mio::Registry,
-        changes: Vec<(IpAddr, crate::bfd::StateChange)>,
-        now: Instant,
-    ) {
+    fn on_bfd_changes(&mut self, changes: Vec<(IpAddr, crate::bfd::StateChange)>, now: Instant) {
         for (peer, c) in changes {
             if !c.is_failure() {
                 continue;
             }
             if let Some(sp) = self.speaker.as_mut() {
-                sp.bfd_down(registry, peer, now);
+                sp.bfd_down(peer, now);
             }
         }
     }
@@ -1075,7 +1155,7 @@ impl Daemon {
     /// A SIGTERM or SIGINT: stop now, or first drain (RFC 8326) when
     /// `--graceful-shutdown-time` asks for it and graceful restart is off. Returns
     /// whether a drain started (the loop runs on until it is over).
-    fn on_stop_signal(&mut self, registry: &mio::Registry, now: Instant) -> bool {
+    fn on_stop_signal(&mut self, now: Instant) -> bool {
         let established = self.speaker.as_ref().map_or(0, |sp| {
             sp.peers
                 .values()
@@ -1118,7 +1198,7 @@ impl Daemon {
                 if let Some(sp) = self.speaker.as_mut() {
                     install_policy(sp, &mut self.policy, &self.refusals, policy, false);
                     // Out now, not after the usual coalescing delay.
-                    sp.flush_rib(registry, now);
+                    sp.flush_rib(now);
                 }
                 self.graceful_shutdown_since.get_or_insert(now);
                 true
@@ -1128,8 +1208,7 @@ impl Daemon {
 
     /// After a drain: withdraws every originated route and hands the withdrawals to the
     /// sockets, so the Cease that follows closes sessions that carry nothing.
-    fn withdraw_after_drain(&mut self, registry: &mio::Registry) {
-        let now = Instant::now();
+    fn withdraw_after_drain(&mut self, now: Instant) {
         let Some(took) = self.stop_drain.elapsed(now) else {
             return;
         };
@@ -1141,7 +1220,7 @@ impl Daemon {
         }
         // Local routes only: one or two flushes; bounded all the same.
         for _ in 0..16 {
-            sp.flush_rib(registry, now);
+            sp.flush_rib(now);
             if !sp.rib.has_out() {
                 break;
             }

@@ -25,6 +25,16 @@ use crate::kernel::tunnel::{self, TunnelAction, TunnelEncap, TunnelError, Tunnel
 use crate::prefix::Prefix;
 use crate::{debug, info, warn};
 
+/// How `--overlay-encap` and `--overlay-encap-port` encapsulate the tunnels.
+fn encap_of(cfg: &Config) -> TunnelEncap {
+    match cfg.overlay_encap {
+        OverlayEncap::Ipip => TunnelEncap::Ipip,
+        OverlayEncap::Fou => TunnelEncap::Gue {
+            port: cfg.overlay_encap_port,
+        },
+    }
+}
+
 /// A tunnel this run made or checked.
 #[derive(Clone, Copy, Debug)]
 struct MadeTunnel {
@@ -57,12 +67,7 @@ impl OverlayLinks {
     /// runs `modprobe fou fou6`) and opens the FoU socket; `overlay` is whether tunnels
     /// are wanted at all.
     pub fn new(cfg: &Config, overlay: bool) -> OverlayLinks {
-        let encap = match cfg.overlay_encap {
-            OverlayEncap::Ipip => TunnelEncap::Ipip,
-            OverlayEncap::Fou => TunnelEncap::Gue {
-                port: cfg.overlay_encap_port,
-            },
-        };
+        let encap = encap_of(cfg);
         let mut fou = None;
         if encap != TunnelEncap::Ipip {
             if overlay {
@@ -94,6 +99,23 @@ impl OverlayLinks {
             failed: BTreeMap::new(),
             replaced: false,
             orphan_check: true,
+            rules: BTreeSet::new(),
+        }
+    }
+
+    /// Without the host's links (a simulated kernel): no socket, and tunnels count as
+    /// unsupported, so routes fall back to what the underlay allows.
+    pub(crate) fn unavailable(cfg: &Config) -> OverlayLinks {
+        OverlayLinks {
+            nl: None,
+            fou: None,
+            encap: encap_of(cfg),
+            made: BTreeMap::new(),
+            unsupported: true,
+            gue_open: BTreeSet::new(),
+            failed: BTreeMap::new(),
+            replaced: false,
+            orphan_check: false,
             rules: BTreeSet::new(),
         }
     }

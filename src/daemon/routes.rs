@@ -24,6 +24,10 @@
 //! (`KERNEL_ORDER`), and each pass sends a bounded number of operations, so a million
 //! routes go in as many short passes with the event loop (control socket, timers,
 //! sessions) served in between.
+//!
+//! Every dump, batch and notification goes through one `kernel::port::KernelPort`: the
+//! host's netlink sockets and route writer thread (`new`), or a simulated kernel in
+//! tests (`with_port`; no overlay links then).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::IpAddr;
@@ -35,13 +39,12 @@ use crate::cluster::Plan;
 use crate::cluster::adverts::OriginKind;
 use crate::config::{Config, OverlayType};
 use crate::kernel::netlink::NetlinkError;
+use crate::kernel::port::{KernelPort, NetlinkPort};
 use crate::kernel::reconciler::DEFAULT_PASS_LIMIT;
 use crate::kernel::reconciler::RouteFailure;
 use crate::kernel::tunnel::TunnelSpec;
 use crate::kernel::writer::Job;
-use crate::kernel::{
-    BatchOptions, Desired, Pass, ReconcileStats, Reconciler, RouteKind, Watch, Writer,
-};
+use crate::kernel::{BatchOptions, Desired, Pass, ReconcileStats, Reconciler, RouteKind};
 use crate::kube::snapshot::Snapshot;
 use crate::prefix::Prefix;
 use crate::{debug, info, warn};
@@ -396,12 +399,12 @@ impl RouteCtx {
 }
 
 pub struct KernelRoutes {
+    /// The reconciler, and through it the kernel port: the writer that sends the
+    /// batches on its own thread (or none: sent on the daemon thread) and the change
+    /// subscription (`None`: netlink unavailable).
     rec: Option<Reconciler>,
-    /// Sends the batches on its own thread (`None`: sent on the daemon thread).
-    writer: Option<Writer>,
     /// Passes whose batches the writer has, oldest first.
     in_flight: VecDeque<Pass>,
-    watch: Option<Watch>,
     ctx: RouteCtx,
     /// The tunnels, FoU ports and table-77 rules.
     links: OverlayLinks,
@@ -434,12 +437,28 @@ pub struct KernelRoutes {
 }
 
 impl KernelRoutes {
-    /// `waker` wakes the daemon's loop when the route writer finished a batch.
+    /// Over the host's kernel: `waker` wakes the daemon's loop when the route writer
+    /// finished a batch.
     pub fn new(cfg: &Config, waker: Option<Arc<mio::Waker>>) -> KernelRoutes {
-        let gr = cfg.graceful_restart.is_some();
+        match NetlinkPort::open(waker) {
+            Ok(port) => KernelRoutes::with_port(cfg, Box::new(port)),
+            Err(e) => {
+                warn!(
+                    "kernel",
+                    "netlink unavailable, routes will not be installed: {e}"
+                );
+                KernelRoutes::assemble(cfg, None)
+            }
+        }
+    }
+
+    /// Over `port`: the host's kernel (`new`) or a simulated one. Routes of protocol 17
+    /// already there are adopted (the restart hold keeps them until it releases). A port
+    /// without `host_links` gets no overlay: tunnels count as unavailable.
+    pub(crate) fn with_port(cfg: &Config, port: Box<dyn KernelPort>) -> KernelRoutes {
         // Deletions are held from the start in every mode: routes an earlier run left
         // stay until `RestartHold` says the API and the peers have been heard.
-        let mut rec = match Reconciler::new(true) {
+        let rec = match Reconciler::with_port(true, port) {
             Ok(mut r) => {
                 r.set_nexthop_objects(cfg.kernel_nexthop_objects);
                 Some(r)
@@ -452,36 +471,21 @@ impl KernelRoutes {
                 None
             }
         };
+        KernelRoutes::assemble(cfg, rec)
+    }
+
+    fn assemble(cfg: &Config, mut rec: Option<Reconciler>) -> KernelRoutes {
+        let gr = cfg.graceful_restart.is_some();
         let overlay = cfg.enable_overlay && cfg.overlay_type != OverlayType::Never;
-        let links = OverlayLinks::new(cfg, overlay);
-        let writer = match rec.as_ref().map(|_| Writer::start(waker)) {
-            Some(Ok(w)) => Some(w),
-            Some(Err(e)) => {
-                warn!(
-                    "kernel",
-                    "route writer unavailable ({e}); sending route batches from the main thread"
-                );
-                None
-            }
-            None => None,
+        let host_links = rec.as_ref().is_none_or(|r| r.port_ref().host_links());
+        let links = if host_links {
+            OverlayLinks::new(cfg, overlay)
+        } else {
+            OverlayLinks::unavailable(cfg)
         };
-        let mut watch = match Watch::open() {
-            Ok(w) => Some(w),
-            Err(e) => {
-                warn!("kernel", "route change notifications unavailable: {e}");
-                None
-            }
-        };
-        if let Some(w) = watch.as_mut() {
-            // Our own changes are known from the batch replies: do not read them back.
-            let ours: Vec<u32> = rec
-                .as_ref()
-                .and_then(Reconciler::port_id)
-                .into_iter()
-                .chain(links.port_id())
-                .chain(writer.as_ref().and_then(Writer::port_id))
-                .collect();
-            if let Err(e) = w.ignore_senders(&ours) {
+        if let Some(r) = rec.as_mut() {
+            let others: Vec<u32> = links.port_id().into_iter().collect();
+            if let Err(e) = r.port().ignore_senders(&others) {
                 warn!(
                     "kernel",
                     "cannot filter our own route notifications ({e}); large tables will cost more"
@@ -520,9 +524,7 @@ impl KernelRoutes {
             .unwrap_or_default();
         KernelRoutes {
             rec,
-            writer,
             in_flight: VecDeque::new(),
-            watch,
             ctx: RouteCtx {
                 node_addrs: BTreeSet::new(),
                 connected,
@@ -601,8 +603,7 @@ impl KernelRoutes {
     }
 
     pub(crate) fn watch_fd(&self) -> Option<std::os::unix::io::RawFd> {
-        use std::os::unix::io::AsRawFd;
-        self.watch.as_ref().map(|w| w.as_raw_fd())
+        self.rec.as_ref().and_then(|r| r.port_ref().watch_fd())
     }
 
     /// Locally connected subnets (D5: never imported, never installed).
@@ -660,11 +661,17 @@ impl KernelRoutes {
     /// `input_waits`: the pacing holds kernel passes while BGP input streams in (its own
     /// deadline names the end of that wait), so a pending pass is due at the latest when
     /// `MAX_DEFER` bounds the wait, not at once.
-    pub fn next_deadline(&self, input_waits: bool) -> Option<Instant> {
+    pub fn next_deadline(&self, input_waits: bool, now: Instant) -> Option<Instant> {
         let mut d = self.next_resync;
+        // Results or changes a simulated kernel holds, which nothing else announces.
+        if let Some(port) = self.rec.as_ref().map(Reconciler::port_ref) {
+            if port.results_waiting() || port.changes_waiting() {
+                d = Some(d.map_or(now, |x| x.min(now)));
+            }
+        }
         // While the writer holds all the batches it may, its report wakes the loop.
         if self.dirty && !self.blocked() {
-            let mut at = self.next_pass.unwrap_or_else(Instant::now);
+            let mut at = self.next_pass.unwrap_or(now);
             if input_waits {
                 if let Some(since) = self.dirty_since {
                     at = at.max(since + MAX_DEFER);
@@ -672,11 +679,7 @@ impl KernelRoutes {
             }
             d = Some(d.map_or(at, |x| x.min(at)));
         }
-        if let Some(h) = self
-            .hold
-            .as_ref()
-            .and_then(|h| h.next_deadline(Instant::now()))
-        {
+        if let Some(h) = self.hold.as_ref().and_then(|h| h.next_deadline(now)) {
             d = Some(d.map_or(h, |x| x.min(h)));
         }
         d
@@ -685,13 +688,13 @@ impl KernelRoutes {
     /// Reads kernel notifications (other programs' changes; ours are filtered out);
     /// true when a reconcile pass is needed.
     pub(crate) fn on_notification(&mut self) -> bool {
-        let (Some(w), Some(r)) = (self.watch.as_mut(), self.rec.as_mut()) else {
+        let Some(r) = self.rec.as_mut() else {
             return false;
         };
         let mut dirty = false;
         // Edge-triggered: read until the socket is empty.
         for _ in 0..64 {
-            match w.drain(256) {
+            match r.port().changes(256) {
                 Ok(ch) => {
                     if ch.is_empty() {
                         break;
@@ -824,9 +827,11 @@ impl KernelRoutes {
     }
 
     /// Whether the reconciler still holds prefixes for later passes, or a full
-    /// comparison's walk over the RIB is not over.
+    /// comparison's walk over the RIB is not over. Failed prefixes are not a backlog:
+    /// they wait for the retry a second later (`after_pass`), or the next pass would
+    /// follow at once and fail again, over and over.
     fn has_backlog(&self) -> bool {
-        self.walk.is_some() || self.rec.as_ref().is_some_and(|r| r.pending() > 0)
+        self.walk.is_some() || self.rec.as_ref().is_some_and(|r| r.queued() > 0)
     }
 
     /// One turn of the RIB-to-kernel sync, after the loop handled its events: takes the
@@ -875,7 +880,7 @@ impl KernelRoutes {
         report.addrs_changed = self.take_addrs_changed();
         if backlog || self.has_backlog() {
             // More changes wait: next pass as soon as events are handled.
-            self.continue_backlog(Instant::now());
+            self.continue_backlog(now);
         }
         report
     }
@@ -923,14 +928,14 @@ impl KernelRoutes {
             let wants = self.pass_wants(&mut rec, rib);
             rec.plan(&wants, now)
         });
-        self.next_pass = Some(Instant::now() + MIN_GAP);
-        let res = match (planned, self.writer.as_mut()) {
-            (Ok(mut pass), Some(w)) if !pass.is_empty() => {
+        self.next_pass = Some(now + MIN_GAP);
+        let res = match (planned, rec.port_ref().has_writer()) {
+            (Ok(mut pass), true) if !pass.is_empty() => {
                 let job = Job {
                     requests: std::mem::take(&mut pass.requests),
                     opts: BatchOptions::default(),
                 };
-                match w.submit(job) {
+                match rec.port().submit(job) {
                     Ok(()) => {
                         // Finished by `collect` when the writer reports back.
                         self.in_flight.push_back(pass);
@@ -1028,21 +1033,29 @@ impl KernelRoutes {
         self.in_flight.len() >= MAX_IN_FLIGHT || (!self.in_flight.is_empty() && !rec.can_plan())
     }
 
-    /// Finishes the passes whose batches the writer has sent.
+    /// Finishes the passes whose batches the writer has sent. First reads the changes
+    /// a port without a socket to poll holds (a simulated kernel): on a host the loop
+    /// reads them as events, before its turn collects.
     pub fn collect(&mut self, now: Instant) {
-        let Some(w) = self.writer.as_mut() else {
-            return;
-        };
-        let mut done = Vec::new();
-        while let Some(d) = w.try_done() {
-            done.push(d);
-        }
-        if done.is_empty() {
-            return;
+        if self
+            .rec
+            .as_ref()
+            .is_some_and(|r| r.port_ref().changes_waiting())
+            && self.on_notification()
+        {
+            self.request_reconcile(now);
         }
         let Some(mut rec) = self.rec.take() else {
             return;
         };
+        let mut done = Vec::new();
+        while let Some(d) = rec.port().try_done() {
+            done.push(d);
+        }
+        if done.is_empty() {
+            self.rec = Some(rec);
+            return;
+        }
         for d in done {
             let Some(mut pass) = self.in_flight.pop_front() else {
                 break;

@@ -1,8 +1,9 @@
 //! The BGP speaker as the daemon's loop sees it: a façade over the sans-IO core
-//! (`speaker::sessions`: sessions, FSMs, connection buffers, RIB, timers) and the socket
-//! part that drives it (`speaker::sockets`: mio streams, listeners, tokens, read
-//! budget, vectored writes, closing connections). Each method feeds the core one input
-//! and lets the socket part carry out what the core asked; nothing else lives here.
+//! (`speaker::sessions`: sessions, FSMs, connection buffers, RIB, timers) and the
+//! [`SessionIo`] that drives it: the real sockets (`speaker::sockets`: mio streams,
+//! listeners, tokens, read budget, vectored writes, closing connections) or, in tests,
+//! a simulated network (`speaker::sim_net`). Each method feeds the core one input and
+//! lets the io carry out what the core asked; nothing else lives here.
 //!
 //! `Speaker` dereferences to the core, so views, metrics and the plan's application
 //! read the peers and the RIB (`sp.peers`, `sp.rib`) where they live. Does not decide
@@ -13,7 +14,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
-use mio::{Registry, Token};
+use mio::Token;
 
 use crate::bgp::rib::Rib;
 use crate::cluster::peers::PeerPlan;
@@ -23,6 +24,8 @@ use crate::prefix::Afi;
 pub(super) mod admin;
 mod peers;
 mod sessions;
+#[cfg(test)]
+pub(crate) mod sim_net;
 mod sockets;
 #[cfg(test)]
 #[path = "speaker_tests.rs"]
@@ -31,7 +34,7 @@ mod tests;
 use admin::{AdminError, SoftResetIn};
 pub use sessions::PeerSlot;
 pub(crate) use sessions::SpeakerCore;
-use sockets::SpeakerSockets;
+pub(crate) use sockets::SpeakerSockets;
 
 /// Settings that are the same for every peer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,10 +76,44 @@ pub struct PeerStats {
     pub(crate) last_update: Option<Instant>,
 }
 
-/// The speaker: its core and the sockets that drive it.
+/// What carries out the speaker core's socket operations and writes and feeds it what
+/// the network brings: the real sockets on the mio loop ([`SpeakerSockets`]) or a
+/// simulated network. The core's inputs it calls: `admit`/`accepted`, `connected`,
+/// `connect_failed`, `on_read`, `on_written`, `on_closed`, `listen_failed`; its outputs
+/// it takes: `pop_op`, `pop_writable` and `send_queue`. Makes no protocol decision.
+pub(crate) trait SessionIo {
+    /// Carries out what the core asks (socket operations, writes of the send queues)
+    /// until it asks nothing more: each can lead the core to ask more.
+    fn service(&mut self, core: &mut SpeakerCore, now: Instant);
+    /// Readiness of one of its tokens (only an io with tokens gets any).
+    fn ready(&mut self, core: &mut SpeakerCore, token: Token, now: Instant);
+    /// Whether `token` is one of its tokens.
+    fn owns(&self, token: Token) -> bool;
+    /// Its own timers at `now` (closing connections whose linger time is over) and
+    /// whatever else is due by then (a simulated network hands over its arrivals).
+    fn on_timers(&mut self, core: &mut SpeakerCore, now: Instant);
+    /// Whether some connection has unread input left from an earlier turn.
+    fn has_pending_reads(&self) -> bool;
+    /// Reads on (one budget each) from the connections that stopped at their budget.
+    fn drive_pending(&mut self, core: &mut SpeakerCore, now: Instant);
+    /// When it next needs `on_timers`.
+    fn next_deadline(&mut self) -> Option<Instant>;
+    /// The addresses listened on.
+    fn listening(&self) -> Vec<SocketAddr>;
+    /// Listen addresses that could not be opened since the last call, with the error.
+    fn take_listen_failures(&mut self) -> Vec<(SocketAddr, String)>;
+    /// At exit: gives the closing connections up to `budget` in total to write their
+    /// last bytes, then drops them.
+    fn drain_closing(&mut self, budget: Duration);
+    /// The concrete io, for tests that look inside it.
+    #[cfg(test)]
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+/// The speaker: its core and the io that drives it.
 pub struct Speaker {
     core: SpeakerCore,
-    io: SpeakerSockets,
+    io: Box<dyn SessionIo>,
 }
 
 impl Deref for Speaker {
@@ -94,15 +131,16 @@ impl DerefMut for Speaker {
 }
 
 impl Speaker {
-    pub fn new(rib: Rib, local: LocalParams) -> Speaker {
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0x5eed)
-            ^ (std::process::id() as u64) << 32;
+    /// A speaker without peers driven by `io`; `seed` varies the sessions' jitter.
+    pub(crate) fn with_io(
+        rib: Rib,
+        local: LocalParams,
+        seed: u64,
+        io: Box<dyn SessionIo>,
+    ) -> Speaker {
         Speaker {
             core: SpeakerCore::new(rib, local, seed),
-            io: SpeakerSockets::new(),
+            io,
         }
     }
 
@@ -115,7 +153,7 @@ impl Speaker {
         self.io.listening()
     }
 
-    /// The next instant the speaker needs to run timers.
+    /// The next instant the speaker needs to run timers (its io's included).
     pub fn next_deadline(&mut self) -> Option<Instant> {
         match (self.core.next_deadline(), self.io.next_deadline()) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -123,11 +161,11 @@ impl Speaker {
         }
     }
 
-    /// Runs expired timers.
-    pub(crate) fn on_timers(&mut self, registry: &Registry, now: Instant) {
+    /// Runs expired timers, the io's included (and what it has due).
+    pub(crate) fn on_timers(&mut self, now: Instant) {
         self.core.on_timers(now);
-        self.io.on_timers(registry, now);
-        self.io.service(registry, &mut self.core, now);
+        self.io.on_timers(&mut self.core, now);
+        self.io.service(&mut self.core, now);
     }
 
     /// Whether some connection has unread input left from an earlier turn: the loop
@@ -138,38 +176,38 @@ impl Speaker {
 
     /// Reads on (one budget each) from the connections that stopped at their read
     /// budget on an earlier turn.
-    pub(crate) fn drive_pending(&mut self, registry: &Registry, now: Instant) {
-        self.io.drive_pending(registry, &mut self.core, now);
+    pub(crate) fn drive_pending(&mut self, now: Instant) {
+        self.io.drive_pending(&mut self.core, now);
     }
 
     /// Handles readiness of a speaker token.
-    pub fn ready(&mut self, registry: &Registry, token: Token, now: Instant) {
-        self.io.ready(registry, &mut self.core, token, now);
+    pub fn ready(&mut self, token: Token, now: Instant) {
+        self.io.ready(&mut self.core, token, now);
     }
 
     /// Encodes what the RIB wants sent (at most one chunk: call again while
     /// `rib.has_out()`) and writes it to the peers' connections.
-    pub(crate) fn flush_rib(&mut self, registry: &Registry, now: Instant) {
+    pub(crate) fn flush_rib(&mut self, now: Instant) {
         self.core.flush_rib(now);
-        self.io.service(registry, &mut self.core, now);
+        self.io.service(&mut self.core, now);
     }
 
     /// Listens on exactly `addrs` (port `local.port`); keeps sockets that stay.
     /// Returns the addresses that could not be bound, with the error.
     pub(crate) fn set_listen(
         &mut self,
-        registry: &Registry,
         addrs: &[IpAddr],
+        now: Instant,
     ) -> Vec<(SocketAddr, String)> {
         self.core.set_listen(addrs);
-        self.io.service(registry, &mut self.core, Instant::now());
+        self.io.service(&mut self.core, now);
         self.io.take_listen_failures()
     }
 
     /// Makes the configured peer set equal to `plans` (see [`SpeakerCore::set_peers`]).
-    pub(crate) fn set_peers(&mut self, registry: &Registry, plans: &[PeerPlan], now: Instant) {
+    pub(crate) fn set_peers(&mut self, plans: &[PeerPlan], now: Instant) {
         self.core.set_peers(plans, now);
-        self.io.service(registry, &mut self.core, now);
+        self.io.service(&mut self.core, now);
     }
 
     /// Stops every session. `notify`: send Cease (administrative shutdown) so peers
@@ -177,58 +215,51 @@ impl Speaker {
     ///
     /// Nothing here waits: with `notify` the NOTIFICATIONs are queued on connections
     /// that are closing; [`Speaker::drain_closing`] gives them a bounded time at exit.
-    pub fn shutdown(&mut self, registry: &Registry, notify: bool, now: Instant) {
+    pub fn shutdown(&mut self, notify: bool, now: Instant) {
         self.core.shutdown(notify, now);
-        self.io.service(registry, &mut self.core, now);
+        self.io.service(&mut self.core, now);
     }
 
     /// At exit: gives the closing connections up to `budget` in total (not per peer) to
     /// write their last bytes, then drops them.
-    pub(crate) fn drain_closing(&mut self, registry: &Registry, budget: Duration) {
-        self.io.drain_closing(registry, budget);
+    pub(crate) fn drain_closing(&mut self, budget: Duration) {
+        self.io.drain_closing(budget);
     }
 
     /// The BFD session protecting `addr` detected a forwarding failure (see
     /// [`SpeakerCore::bfd_down`]).
-    pub(crate) fn bfd_down(&mut self, registry: &Registry, addr: IpAddr, now: Instant) {
+    pub(crate) fn bfd_down(&mut self, addr: IpAddr, now: Instant) {
         self.core.bfd_down(addr, now);
-        self.io.service(registry, &mut self.core, now);
+        self.io.service(&mut self.core, now);
     }
 
     /// `kube-bgp neighbor ADDR disable` (see [`SpeakerCore::disable_peer`]).
     pub(crate) fn disable_peer(
         &mut self,
-        registry: &Registry,
         addr: IpAddr,
         message: Option<String>,
         now: Instant,
     ) -> Result<(), AdminError> {
         let r = self.core.disable_peer(addr, message, now);
-        self.io.service(registry, &mut self.core, now);
+        self.io.service(&mut self.core, now);
         r
     }
 
     /// `kube-bgp neighbor ADDR enable` (see [`SpeakerCore::enable_peer`]).
-    pub(crate) fn enable_peer(
-        &mut self,
-        registry: &Registry,
-        addr: IpAddr,
-        now: Instant,
-    ) -> Result<(), AdminError> {
+    pub(crate) fn enable_peer(&mut self, addr: IpAddr, now: Instant) -> Result<(), AdminError> {
         let r = self.core.enable_peer(addr, now);
-        self.io.service(registry, &mut self.core, now);
+        self.io.service(&mut self.core, now);
         r
     }
 
     /// `kube-bgp neighbor ADDR softreset in` (see [`SpeakerCore::soft_reset_in`]).
     pub(crate) fn soft_reset_in(
         &mut self,
-        registry: &Registry,
         addr: IpAddr,
         now: Instant,
     ) -> Result<SoftResetIn, AdminError> {
         let r = self.core.soft_reset_in(addr, now);
-        self.io.service(registry, &mut self.core, now);
+        self.io.service(&mut self.core, now);
         r
     }
 }

@@ -54,7 +54,7 @@ fn plan(port: u16) -> PeerPlan {
     }
 }
 
-fn speaker() -> Speaker {
+fn speaker(poll: &Poll) -> Speaker {
     let rib = Rib::new(
         RibConfig {
             router_id: Ipv4Addr::new(10, 0, 0, 1),
@@ -62,7 +62,8 @@ fn speaker() -> Speaker {
         },
         Box::new(AcceptAll),
     );
-    Speaker::new(
+    let registry = poll.registry().try_clone().expect("registry");
+    Speaker::with_io(
         rib,
         LocalParams {
             router_id: Ipv4Addr::new(10, 0, 0, 1),
@@ -76,7 +77,17 @@ fn speaker() -> Speaker {
             max_send_buffer: 64 << 20,
             gtsm: false,
         },
+        7,
+        Box::new(SpeakerSockets::new(std::rc::Rc::new(registry))),
     )
+}
+
+/// The speaker's real sockets.
+fn sockets(sp: &Speaker) -> &SpeakerSockets {
+    sp.io
+        .as_any()
+        .downcast_ref::<SpeakerSockets>()
+        .expect("real sockets")
 }
 
 /// Runs the speaker's side of the loop once (events, pending reads, timers, output).
@@ -84,12 +95,12 @@ fn turn(sp: &mut Speaker, poll: &mut Poll, events: &mut Events) {
     let _ = poll.poll(events, Some(Duration::from_millis(5)));
     let now = Instant::now();
     for ev in events.iter() {
-        sp.ready(poll.registry(), ev.token(), now);
+        sp.ready(ev.token(), now);
     }
-    sp.drive_pending(poll.registry(), now);
-    sp.on_timers(poll.registry(), now);
+    sp.drive_pending(now);
+    sp.on_timers(now);
     while sp.rib.has_out() {
-        sp.flush_rib(poll.registry(), now);
+        sp.flush_rib(now);
     }
 }
 
@@ -118,8 +129,8 @@ fn blocked_session() -> (Speaker, Poll, Events, TcpStream) {
     let port = listener.local_addr().expect("addr").port();
     let mut poll = Poll::new().expect("poll");
     let mut events = Events::with_capacity(64);
-    let mut sp = speaker();
-    sp.set_peers(poll.registry(), &[plan(port)], Instant::now());
+    let mut sp = speaker(&poll);
+    sp.set_peers(&[plan(port)], Instant::now());
     listener.set_nonblocking(true).expect("nonblocking");
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut peer = loop {
@@ -160,7 +171,7 @@ fn blocked_session() -> (Speaker, Poll, Events, TcpStream) {
     let slot = sp.peers.get(&PEER).expect("slot");
     let conn = slot.fsm.established_conn().expect("conn");
     let key = sessions::ConnKey { peer: PEER, conn };
-    let fd = sp.io.stream(key).expect("conn").as_raw_fd();
+    let fd = sockets(&sp).stream(key).expect("conn").as_raw_fd();
     set_buf(fd, libc::SO_SNDBUF, 4096);
     // 20,000 prefixes with attributes of their own: one UPDATE each, about 1 MB.
     for i in 0..20_000u32 {
@@ -187,10 +198,10 @@ fn closing_a_session_whose_peer_does_not_read_never_waits() {
     // The peer is removed: Cease 6/3. The call returns at once; the connection waits
     // on the closing list for the socket to take its last bytes.
     let t = Instant::now();
-    sp.set_peers(poll.registry(), &[], Instant::now());
+    sp.set_peers(&[], Instant::now());
     eprintln!("removing the peer took {:?}", t.elapsed());
     assert!(sp.peers.is_empty());
-    assert_eq!(sp.io.closing_count(), 1);
+    assert_eq!(sockets(&sp).closing_count(), 1);
     // Now the peer reads: the loop writes the rest of the message being written, then
     // the NOTIFICATION, and drops the connection.
     let mut got = Vec::new();
@@ -206,7 +217,7 @@ fn closing_a_session_whose_peer_does_not_read_never_waits() {
         turn(&mut sp, &mut poll, &mut events);
         assert!(Instant::now() < deadline, "connection not closed");
     }
-    assert_eq!(sp.io.closing_count(), 0);
+    assert_eq!(sockets(&sp).closing_count(), 0);
     let msgs = messages(&got);
     let last = msgs.last().expect("messages");
     assert_eq!(last, &(3, vec![6, 3]), "ends with Cease/Peer De-configured");
@@ -219,12 +230,12 @@ fn closing_a_session_whose_peer_does_not_read_never_waits() {
 
 #[test]
 fn a_closing_connection_is_dropped_when_its_linger_time_is_over() {
-    let (mut sp, poll, _events, _peer) = blocked_session();
-    sp.set_peers(poll.registry(), &[], Instant::now());
-    assert_eq!(sp.io.closing_count(), 1);
+    let (mut sp, _poll, _events, _peer) = blocked_session();
+    sp.set_peers(&[], Instant::now());
+    assert_eq!(sockets(&sp).closing_count(), 1);
     // The peer never reads: the linger timer drops it.
-    sp.on_timers(poll.registry(), Instant::now() + Duration::from_secs(1));
-    assert_eq!(sp.io.closing_count(), 1);
-    sp.on_timers(poll.registry(), Instant::now() + CLOSE_LINGER);
-    assert_eq!(sp.io.closing_count(), 0);
+    sp.on_timers(Instant::now() + Duration::from_secs(1));
+    assert_eq!(sockets(&sp).closing_count(), 1);
+    sp.on_timers(Instant::now() + CLOSE_LINGER);
+    assert_eq!(sockets(&sp).closing_count(), 0);
 }

@@ -465,7 +465,6 @@ fn err(msg: String) -> Vec<u8> {
 /// (`daemon::admin`), so the view holds it mutably.
 pub(crate) struct CtlView<'a> {
     pub d: &'a mut Daemon,
-    pub registry: &'a mio::Registry,
 }
 
 impl Responder for CtlView<'_> {
@@ -482,7 +481,7 @@ impl Responder for CtlView<'_> {
         out: &mut Vec<u8>,
     ) -> Option<RibCursor> {
         if let Ok(CtlQuery::Admin(addr, action)) = parse_ctl_request(req) {
-            let bytes = match super::admin::act(self.d, self.registry, caller, addr, &action) {
+            let bytes = match super::admin::act(self.d, caller, addr, &action) {
                 Ok(done) => match serde_json::to_value(done) {
                     Ok(v) => ok(v),
                     Err(e) => err(e.to_string()),

@@ -7,9 +7,8 @@
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::netlink::{
-    AF_INET, AF_INET6, MsgWriter, NLM_F_REQUEST, Netlink, NetlinkError, attrs, u32_at,
-};
+use super::netlink::{AF_INET, AF_INET6, MsgWriter, NLM_F_REQUEST, NetlinkError, attrs, u32_at};
+use super::port::DumpSource;
 use crate::prefix::Prefix;
 
 pub(crate) const RTM_NEWADDR: u16 = 20;
@@ -65,7 +64,9 @@ pub fn parse_addr(payload: &[u8]) -> Option<LocalAddr> {
 }
 
 /// Dumps every address of both families.
-pub(crate) fn dump_addrs(nl: &mut Netlink) -> Result<Vec<LocalAddr>, NetlinkError> {
+pub(crate) fn dump_addrs<D: DumpSource + ?Sized>(
+    nl: &mut D,
+) -> Result<Vec<LocalAddr>, NetlinkError> {
     let out = std::cell::RefCell::new(Vec::new());
     nl.dump(
         "addresses",

@@ -3,7 +3,8 @@
 //! Owns everything kube-bgp does through rtnetlink: the main table's protocol-17 routes
 //! (`reconciler`, `route_op`, `route`) and the nexthop objects they name (`nexthop`), connected subnets (`addr`), change
 //! notifications for the mio loop (`watch`), the thread that sends route batches
-//! (`writer`) and kube-router's overlay tunnels, table 77
+//! (`writer`), the seam through which all of these reach the kernel (`port`; a simulated
+//! kernel for tests is `sim`) and kube-router's overlay tunnels, table 77
 //! and its rules (`tunnel`), FoU/GUE receive ports (`fou`, generic netlink) and the
 //! loading of the kernel modules they need (`modules`). It does not choose routes: the daemon answers, per prefix,
 //! which route it wants (`Desired`). It never modifies a route, rule or link it did not create.
@@ -14,9 +15,12 @@ pub mod fou;
 pub mod modules;
 pub mod netlink;
 pub mod nexthop;
+pub(crate) mod port;
 pub mod reconciler;
 pub mod route;
 pub(crate) mod route_op;
+#[cfg(test)]
+pub(crate) mod sim;
 pub mod table;
 pub mod tunnel;
 pub mod watch;

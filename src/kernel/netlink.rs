@@ -446,43 +446,9 @@ impl Netlink {
         base: usize,
         failures: &mut Vec<Failure>,
     ) -> Result<(), NetlinkError> {
-        let span = last_seq.wrapping_sub(first_seq);
         loop {
             let n = self.recv()?;
-            let rx = std::mem::take(&mut self.rx);
-            let mut done = false;
-            let mut bad = None;
-            for m in messages(&rx[..n]) {
-                let m = match m {
-                    Ok(m) => m,
-                    Err(e) => {
-                        bad = Some(e);
-                        break;
-                    }
-                };
-                let off = m.seq.wrapping_sub(first_seq);
-                if m.msg_type != NLMSG_ERROR || off > span {
-                    continue;
-                }
-                match parse_error(m.flags, m.payload) {
-                    Ok((0, _)) => {}
-                    Ok((errno, msg)) => failures.push(Failure {
-                        index: base + off as usize,
-                        error: Errno { errno, msg },
-                    }),
-                    Err(e) => {
-                        bad = Some(e);
-                        break;
-                    }
-                }
-                if m.seq == last_seq {
-                    done = true;
-                }
-            }
-            self.rx = rx;
-            if let Some(e) = bad {
-                return Err(e);
-            }
+            let done = read_acks(&self.rx[..n], first_seq, last_seq, base, failures)?;
             if done {
                 return Ok(());
             }
@@ -554,9 +520,42 @@ impl Netlink {
     }
 }
 
+/// Reads one buffer of replies to a chunk of requests sent with sequence numbers
+/// `first_seq..=last_seq`: records every error as a failure of request `base + (seq -
+/// first_seq)`; true once the reply to `last_seq` was read (the chunk is answered).
+/// Replies to anything else are skipped.
+pub(crate) fn read_acks(
+    rx: &[u8],
+    first_seq: u32,
+    last_seq: u32,
+    base: usize,
+    failures: &mut Vec<Failure>,
+) -> Result<bool, NetlinkError> {
+    let span = last_seq.wrapping_sub(first_seq);
+    let mut done = false;
+    for m in messages(rx) {
+        let m = m?;
+        let off = m.seq.wrapping_sub(first_seq);
+        if m.msg_type != NLMSG_ERROR || off > span {
+            continue;
+        }
+        match parse_error(m.flags, m.payload)? {
+            (0, _) => {}
+            (errno, msg) => failures.push(Failure {
+                index: base + off as usize,
+                error: Errno { errno, msg },
+            }),
+        }
+        if m.seq == last_seq {
+            done = true;
+        }
+    }
+    Ok(done)
+}
+
 /// The start of each message in a buffer of requests; an error if a length field does
 /// not describe a whole message.
-fn request_offsets(buf: &[u8]) -> Result<Vec<usize>, NetlinkError> {
+pub(crate) fn request_offsets(buf: &[u8]) -> Result<Vec<usize>, NetlinkError> {
     let mut offsets = Vec::new();
     let mut at = 0;
     while at < buf.len() {

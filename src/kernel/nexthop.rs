@@ -24,6 +24,7 @@ use super::netlink::{
     AF_INET, AF_INET6, Failure, MsgWriter, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, Netlink,
     NetlinkError, NlMsg, attrs, u32_at,
 };
+use super::port::DumpSource;
 use super::route::{KernelRoute, RTPROT_KUBE_ROUTER, RouteKind, encode_op};
 use super::route_op::Op;
 use super::table::RouteTable;
@@ -148,7 +149,9 @@ pub(crate) fn parse_nexthop(payload: &[u8]) -> Option<NhObject> {
 }
 
 /// Dumps every nexthop object. `Err(Dump(_, EOPNOTSUPP))` on a kernel without them.
-pub(crate) fn dump_nexthops(nl: &mut Netlink) -> Result<Vec<NhObject>, NetlinkError> {
+pub(crate) fn dump_nexthops<D: DumpSource + ?Sized>(
+    nl: &mut D,
+) -> Result<Vec<NhObject>, NetlinkError> {
     let out = std::cell::RefCell::new(Vec::new());
     nl.dump(
         "nexthop objects",
@@ -325,7 +328,7 @@ impl Nexthops {
 
     /// Re-reads the kernel's objects (before a re-read of the routes, which may name
     /// them by id only). A kernel without nexthop objects is detected here, once.
-    pub(crate) fn reread(&mut self, nl: &mut Netlink) -> Result<(), NetlinkError> {
+    pub(crate) fn reread(&mut self, nl: &mut dyn DumpSource) -> Result<(), NetlinkError> {
         if !self.supported {
             return Ok(());
         }

@@ -1,9 +1,10 @@
 //! The kernel-route reconciler owned by the daemon thread: the main table's protocol-17
 //! routes brought to match what kube-bgp wants, statistics out.
 //!
-//! Owns: what it knows to be installed (a compact `RouteTable`, kept current from batch
-//! results and other programs' change notifications), the prefixes waiting for a pass,
-//! the connected subnets, and the graceful-restart hold on deletions (D6, D8). Never
+//! Owns: the kernel port it dumps and sends through (`port::KernelPort`), what it knows
+//! to be installed (a compact `RouteTable`, kept current from batch results and other
+//! programs' change notifications), the prefixes waiting for a pass, the connected
+//! subnets, and the graceful-restart hold on deletions (D6, D8). Never
 //! touches a route of another protocol, and never adds or removes a prefix equal to a
 //! connected subnet (D5, P-13).
 //!
@@ -20,8 +21,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::addr::{connected, dump_addrs};
-use super::netlink::{BatchOptions, Errno, Failure, MsgWriter, Netlink, NetlinkError};
+use super::netlink::{BatchOptions, Errno, Failure, MsgWriter, NetlinkError};
 use super::nexthop::{Nexthops, NhBatch};
+use super::port::{KernelPort, NetlinkPort};
 use super::route::{KernelRoute, RouteKind, dump_ours_into};
 use super::route_op::{Op, op_for};
 use super::table::RouteTable;
@@ -96,7 +98,9 @@ pub struct ReconcileStats {
 
 /// See the module documentation.
 pub struct Reconciler {
-    nl: Netlink,
+    /// The kernel: dumps and batches sent on this thread (and, for the daemon, its
+    /// writer and change subscription, which the reconciler itself never uses).
+    port: Box<dyn KernelPort>,
     opts: BatchOptions,
     pass_limit: usize,
     installed: RouteTable,
@@ -126,8 +130,17 @@ impl Reconciler {
     /// `graceful_restart`, protocol-17 routes already in the kernel are adopted: they
     /// stay (and may be replaced) but are not deleted until `sweep`.
     pub fn new(graceful_restart: bool) -> Result<Reconciler, NetlinkError> {
+        Reconciler::with_port(graceful_restart, Box::new(NetlinkPort::requests_only()?))
+    }
+
+    /// As `new`, over `port` (the host's kernel with the daemon's writer and
+    /// subscription, or a simulated kernel).
+    pub(crate) fn with_port(
+        graceful_restart: bool,
+        port: Box<dyn KernelPort>,
+    ) -> Result<Reconciler, NetlinkError> {
         let mut r = Reconciler {
-            nl: Netlink::open()?,
+            port,
             opts: BatchOptions::default(),
             pass_limit: DEFAULT_PASS_LIMIT,
             installed: RouteTable::new(),
@@ -177,7 +190,18 @@ impl Reconciler {
 
     /// The netlink port id of the request socket (its own change notifications carry it).
     pub fn port_id(&self) -> Option<u32> {
-        self.nl.port_id()
+        self.port.port_id()
+    }
+
+    /// The kernel this reconciler talks to (the daemon reaches the writer and the
+    /// change subscription through it).
+    pub(crate) fn port(&mut self) -> &mut dyn KernelPort {
+        self.port.as_mut()
+    }
+
+    /// As `port`, read-only.
+    pub(crate) fn port_ref(&self) -> &dyn KernelPort {
+        self.port.as_ref()
     }
 
     /// The wanted route for `dst` may have changed: look at it in the next pass.
@@ -193,6 +217,12 @@ impl Reconciler {
     /// Prefixes waiting for a pass (before deduplication).
     pub fn pending(&self) -> usize {
         self.pending.len() + self.retry.len()
+    }
+
+    /// Prefixes waiting for a pass, not counting those whose last operation failed
+    /// (the daemon retries those after a pause, not at once).
+    pub(crate) fn queued(&self) -> usize {
+        self.pending.len()
     }
 
     /// Our routes as last seen in (or put into) the kernel.
@@ -299,7 +329,7 @@ impl Reconciler {
 
     fn refresh(&mut self) -> Result<(), NetlinkError> {
         if self.addrs_stale {
-            let addrs = dump_addrs(&mut self.nl)?;
+            let addrs = dump_addrs(self.port.as_mut())?;
             let now = connected(&addrs);
             self.local_addrs = addrs.iter().map(|a| a.addr).collect();
             self.nexthops
@@ -315,9 +345,9 @@ impl Reconciler {
             // Read into the emptied table: a large table is never held twice. If the
             // dump fails, `resync` stays set and no pass runs on the partial table.
             // Objects first: routes may name them by id only.
-            self.nexthops.reread(&mut self.nl)?;
+            self.nexthops.reread(self.port.as_mut())?;
             let nh = &self.nexthops;
-            dump_ours_into(&mut self.nl, &mut self.installed, &|id| {
+            dump_ours_into(self.port.as_mut(), &mut self.installed, &|id| {
                 nh.target(id).map(|k| (k.gateway, k.oif))
             })?;
             self.resync = false;
@@ -353,14 +383,14 @@ impl Reconciler {
     ) -> Result<ReconcileStats, NetlinkError> {
         let mut pass = self.plan(desired, now)?;
         let t = Instant::now();
-        let result = self.nl.send_requests(&mut pass.requests, self.opts);
+        let result = self.port.send(&mut pass.requests, self.opts);
         pass.st.kernel = t.elapsed();
         self.finish(pass, result)
     }
 
     /// Sends a planned pass's requests on this thread's socket (see `plan`).
     pub fn send(&mut self, pass: &mut Pass) -> Result<Vec<Failure>, NetlinkError> {
-        self.nl.send_requests(&mut pass.requests, self.opts)
+        self.port.send(&mut pass.requests, self.opts)
     }
 
     /// Whether `p` is in a batch that has been planned and not finished.

@@ -12,9 +12,10 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::netlink::{
-    AF_INET, AF_INET6, MsgWriter, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, Netlink,
+    AF_INET, AF_INET6, MsgWriter, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
     NetlinkError, NlMsg, attrs, u32_at,
 };
+use super::port::DumpSource;
 use super::route_op::Op;
 use super::table::RouteTable;
 use crate::prefix::Prefix;
@@ -360,7 +361,7 @@ fn route_dump_request(w: &mut MsgWriter, fam: u8) {
 /// nothing but `out` grows with the table. `nexthop` resolves routes dumped with only a
 /// nexthop object id (see `parse_route_nh`).
 pub(crate) fn dump_ours_into(
-    nl: &mut Netlink,
+    nl: &mut dyn DumpSource,
     out: &mut RouteTable,
     nexthop: &dyn Fn(u32) -> Option<(Option<IpAddr>, u32)>,
 ) -> Result<(), NetlinkError> {

@@ -69,6 +69,10 @@ pub struct SnapshotChanges {
     pub nodes: BTreeSet<String>,
     pub services: BTreeSet<NsName>,
     pub slices: BTreeSet<NsName>,
+    /// The Services (namespace, service name) the changed EndpointSlices named, before
+    /// and after the change: whose endpoints may have changed. Lets the planner find the
+    /// Services a slice counted for without an index of its own.
+    pub slice_services: BTreeSet<NsName>,
     /// Too many keys to track (more than [`MAX_TRACKED_CHANGES`]): treat every object
     /// as changed.
     pub everything: bool,
@@ -80,7 +84,7 @@ pub const MAX_TRACKED_CHANGES: usize = 100_000;
 
 impl SnapshotChanges {
     fn len(&self) -> usize {
-        self.nodes.len() + self.services.len() + self.slices.len()
+        self.nodes.len() + self.services.len() + self.slices.len() + self.slice_services.len()
     }
 
     /// Whether nothing changed.
@@ -184,12 +188,15 @@ impl Snapshot {
         self.states.insert(kind, SyncState::Synced);
         let ch = &mut self.changes;
         let changed = match kind {
-            ResourceKind::Node => swap_if_changed(&mut self.nodes, nodes, &mut ch.nodes),
+            ResourceKind::Node => swap_if_changed(&mut self.nodes, nodes, &mut ch.nodes, |_| {}),
             ResourceKind::Service => {
-                swap_if_changed(&mut self.services, services, &mut ch.services)
+                swap_if_changed(&mut self.services, services, &mut ch.services, |_| {})
             }
             ResourceKind::EndpointSlice => {
-                swap_if_changed(&mut self.slices, slices, &mut ch.slices)
+                let svcs = &mut ch.slice_services;
+                swap_if_changed(&mut self.slices, slices, &mut ch.slices, |s| {
+                    note_service(svcs, s)
+                })
             }
         };
         ch.bound();
@@ -206,7 +213,15 @@ impl Snapshot {
                 insert_if_changed(&mut self.services, key(&s.metadata), s, &mut ch.services)
             }
             KubeObject::EndpointSlice(s) => {
-                insert_if_changed(&mut self.slices, key(&s.metadata), s, &mut ch.slices)
+                let k = key(&s.metadata);
+                let before = self.slices.get(&k).filter(|old| **old != s);
+                if let Some(old) = before {
+                    note_service(&mut ch.slice_services, old);
+                }
+                if before.is_some() || !self.slices.contains_key(&k) {
+                    note_service(&mut ch.slice_services, &s);
+                }
+                insert_if_changed(&mut self.slices, k, s, &mut ch.slices)
             }
         };
         ch.bound();
@@ -219,7 +234,13 @@ impl Snapshot {
         let changed = match o.kind() {
             ResourceKind::Node => remove_noted(&mut self.nodes, m.name.clone(), &mut ch.nodes),
             ResourceKind::Service => remove_noted(&mut self.services, key(m), &mut ch.services),
-            ResourceKind::EndpointSlice => remove_noted(&mut self.slices, key(m), &mut ch.slices),
+            ResourceKind::EndpointSlice => {
+                let k = key(m);
+                if let Some(old) = self.slices.get(&k) {
+                    note_service(&mut ch.slice_services, old);
+                }
+                remove_noted(&mut self.slices, k, &mut ch.slices)
+            }
         };
         ch.bound();
         changed
@@ -228,6 +249,13 @@ impl Snapshot {
 
 fn key(m: &super::objects::ObjectMeta) -> NsName {
     NsName::new(&m.namespace, &m.name)
+}
+
+/// Notes the Service an EndpointSlice names (if any) in `services`.
+fn note_service(services: &mut BTreeSet<NsName>, s: &EndpointSlice) {
+    if let Some(name) = s.service_name() {
+        services.insert(NsName::new(&s.metadata.namespace, name));
+    }
 }
 
 /// Inserts `v` unless an equal value is there (values are kept objects: see
@@ -259,11 +287,13 @@ fn remove_noted<K: Ord, V>(map: &mut BTreeMap<K, V>, k: K, changed: &mut BTreeSe
 }
 
 /// Replaces `map` by `new` unless they are equal; the keys added, removed or changed
-/// are noted in `changed` (one merge of the two sorted maps).
+/// are noted in `changed` (one merge of the two sorted maps), and `on_value` sees the
+/// old and the new value of each of them.
 fn swap_if_changed<K: Ord + Clone, V: PartialEq>(
     map: &mut BTreeMap<K, V>,
     new: BTreeMap<K, V>,
     changed: &mut BTreeSet<K>,
+    mut on_value: impl FnMut(&V),
 ) -> bool {
     if *map == new {
         return false;
@@ -273,26 +303,32 @@ fn swap_if_changed<K: Ord + Clone, V: PartialEq>(
     loop {
         match (old.peek(), fresh.peek()) {
             (None, None) => break,
-            (Some((k, _)), None) => {
+            (Some((k, v)), None) => {
                 changed.insert((*k).clone());
+                on_value(v);
                 old.next();
             }
-            (None, Some((k, _))) => {
+            (None, Some((k, v))) => {
                 changed.insert((*k).clone());
+                on_value(v);
                 fresh.next();
             }
             (Some((ko, vo)), Some((kn, vn))) => match ko.cmp(kn) {
                 std::cmp::Ordering::Less => {
                     changed.insert((*ko).clone());
+                    on_value(vo);
                     old.next();
                 }
                 std::cmp::Ordering::Greater => {
                     changed.insert((*kn).clone());
+                    on_value(vn);
                     fresh.next();
                 }
                 std::cmp::Ordering::Equal => {
                     if vo != vn {
                         changed.insert((*ko).clone());
+                        on_value(vo);
+                        on_value(vn);
                     }
                     old.next();
                     fresh.next();

@@ -124,6 +124,8 @@ pub struct ServeStats {
 /// One listening socket and its connections. Tokens `base .. base + TOKENS` belong to it
 /// (the listener is `base`).
 pub struct Server<L: Accept, C> {
+    /// The loop's registry (a clone): connections are registered as they are accepted.
+    registry: Registry,
     listener: L,
     base: usize,
     conns: HashMap<usize, ClientConn<L::Stream, C>>,
@@ -144,6 +146,7 @@ impl<L: Accept + mio::event::Source, C> Server<L, C> {
     ) -> io::Result<Server<L, C>> {
         registry.register(&mut listener, Token(base), Interest::READABLE)?;
         Ok(Server {
+            registry: registry.try_clone()?,
             listener,
             base,
             conns: HashMap::new(),
@@ -167,17 +170,17 @@ impl<L: Accept + mio::event::Source, C> Server<L, C> {
     }
 
     /// Handles readiness of one of our tokens.
-    pub fn ready(&mut self, registry: &Registry, token: Token, r: &mut dyn Responder<Cursor = C>) {
+    pub fn ready(&mut self, token: Token, r: &mut dyn Responder<Cursor = C>) {
         let now = Instant::now();
         if token.0 == self.base {
             // A request usually arrives with the connection: answer it in this turn of
             // the loop rather than the next (a busy loop's turn can be long).
-            for t in self.accept_all(registry, now) {
-                self.drive_one(registry, t, r, now);
+            for t in self.accept_all(now) {
+                self.drive_one(t, r, now);
             }
             return;
         }
-        self.drive_one(registry, token.0, r, now);
+        self.drive_one(token.0, r, now);
     }
 
     /// Whether some long answer can go on without waiting for an event.
@@ -186,35 +189,33 @@ impl<L: Accept + mio::event::Source, C> Server<L, C> {
     }
 
     /// Continues the long answers left in `pending` by the previous turn.
-    pub(crate) fn drive_pending(&mut self, registry: &Registry, r: &mut dyn Responder<Cursor = C>) {
+    pub(crate) fn drive_pending(&mut self, r: &mut dyn Responder<Cursor = C>) {
         let now = Instant::now();
         for t in std::mem::take(&mut self.pending) {
-            self.drive_one(registry, t, r, now);
+            self.drive_one(t, r, now);
         }
     }
 
-    fn drive_one(
-        &mut self,
-        registry: &Registry,
-        t: usize,
-        r: &mut dyn Responder<Cursor = C>,
-        now: Instant,
-    ) {
+    fn drive_one(&mut self, t: usize, r: &mut dyn Responder<Cursor = C>, now: Instant) {
         let Some(conn) = self.conns.get_mut(&t) else {
             return;
         };
         let was_answered = conn.answered;
         let step = drive(conn, &self.limits, r, now, &mut self.stats);
         match step {
-            Ok(Step::Done) | Err(_) => self.close(registry, t),
+            Ok(Step::Done) | Err(_) => self.close(t),
             Ok(Step::Wait) => {
                 if conn.answered && !was_answered {
-                    let _ = registry.reregister(&mut conn.stream, Token(t), Interest::WRITABLE);
+                    let _ =
+                        self.registry
+                            .reregister(&mut conn.stream, Token(t), Interest::WRITABLE);
                 }
             }
             Ok(Step::Again) => {
                 if conn.answered && !was_answered {
-                    let _ = registry.reregister(&mut conn.stream, Token(t), Interest::WRITABLE);
+                    let _ =
+                        self.registry
+                            .reregister(&mut conn.stream, Token(t), Interest::WRITABLE);
                 }
                 if !self.pending.contains(&t) {
                     self.pending.push(t);
@@ -223,9 +224,9 @@ impl<L: Accept + mio::event::Source, C> Server<L, C> {
         }
     }
 
-    fn close(&mut self, registry: &Registry, t: usize) {
+    fn close(&mut self, t: usize) {
         if let Some(mut c) = self.conns.remove(&t) {
-            let _ = registry.deregister(&mut c.stream);
+            let _ = self.registry.deregister(&mut c.stream);
         }
         self.pending.retain(|p| *p != t);
     }
@@ -236,7 +237,7 @@ impl<L: Accept + mio::event::Source, C> Server<L, C> {
 
     /// Whether one more connection from `src` may be accepted, possibly after evicting
     /// the oldest waiting connection of the busiest source.
-    fn make_room(&mut self, registry: &Registry, src: Option<IpAddr>) -> bool {
+    fn make_room(&mut self, src: Option<IpAddr>) -> bool {
         let mine = self.per_source(src);
         // A local (unix) socket has no address to tell clients apart: only the total.
         if src.is_some() && mine >= MAX_PER_SOURCE {
@@ -263,7 +264,7 @@ impl<L: Accept + mio::event::Source, C> Server<L, C> {
             .map(|(t, _)| *t);
         match victim {
             Some(t) => {
-                self.close(registry, t);
+                self.close(t);
                 self.stats.evicted += 1;
                 true
             }
@@ -272,17 +273,18 @@ impl<L: Accept + mio::event::Source, C> Server<L, C> {
     }
 
     /// Accepts every waiting connection; returns their tokens.
-    fn accept_all(&mut self, registry: &Registry, now: Instant) -> Vec<usize> {
+    fn accept_all(&mut self, now: Instant) -> Vec<usize> {
         let mut new = Vec::new();
         loop {
             match self.listener.accept_one() {
                 Ok((mut stream, source)) => {
-                    if !self.make_room(registry, source) {
+                    if !self.make_room(source) {
                         self.stats.refused += 1;
                         continue; // dropped: closes the connection
                     }
                     let slot = self.free_slot();
-                    if registry
+                    if self
+                        .registry
                         .register(&mut stream, Token(self.base + slot), Interest::READABLE)
                         .is_ok()
                     {
@@ -335,7 +337,7 @@ impl<L: Accept + mio::event::Source, C> Server<L, C> {
     }
 
     /// Closes connections past their deadline. Call every turn of the loop.
-    pub(crate) fn expire(&mut self, registry: &Registry, now: Instant) {
+    pub(crate) fn expire(&mut self, now: Instant) {
         let old: Vec<usize> = self
             .conns
             .iter()
@@ -344,7 +346,7 @@ impl<L: Accept + mio::event::Source, C> Server<L, C> {
             .collect();
         for k in old {
             self.stats.timed_out += 1;
-            self.close(registry, k);
+            self.close(k);
         }
     }
 
@@ -500,12 +502,11 @@ mod tests {
             self.poll.poll(&mut events, Some(timeout)).unwrap();
             for ev in events.iter() {
                 if self.server.owns(ev.token()) {
-                    self.server
-                        .ready(self.poll.registry(), ev.token(), &mut Rows);
+                    self.server.ready(ev.token(), &mut Rows);
                 }
             }
-            self.server.drive_pending(self.poll.registry(), &mut Rows);
-            self.server.expire(self.poll.registry(), Instant::now());
+            self.server.drive_pending(&mut Rows);
+            self.server.expire(Instant::now());
         }
     }
 
@@ -588,10 +589,10 @@ mod tests {
                 .unwrap();
             for ev in events.iter() {
                 if server.owns(ev.token()) {
-                    server.ready(poll.registry(), ev.token(), &mut Rows);
+                    server.ready(ev.token(), &mut Rows);
                 }
             }
-            server.drive_pending(poll.registry(), &mut Rows);
+            server.drive_pending(&mut Rows);
         };
         let connect_from = |src: &str| {
             let s = socket2_free_connect(src, addr);

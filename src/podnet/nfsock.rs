@@ -23,7 +23,7 @@ const SOL_NETLINK: libc::c_int = 270;
 const NETLINK_ADD_MEMBERSHIP: libc::c_int = 1;
 const NETLINK_EXT_ACK: libc::c_int = 11;
 const BUF_BYTES: libc::c_int = 4 << 20;
-const RECV_TIMEOUT_SECS: libc::time_t = 5;
+const RECV_TIMEOUT_SECS: i32 = 5;
 
 /// What went wrong talking to netfilter.
 #[derive(Debug)]
@@ -121,7 +121,7 @@ impl NfSock {
         }
         if groups.is_empty() {
             let tv = libc::timeval {
-                tv_sec: RECV_TIMEOUT_SECS,
+                tv_sec: RECV_TIMEOUT_SECS.into(),
                 tv_usec: 0,
             };
             // SAFETY: the pointer and length describe `tv`, which outlives the call.

@@ -8,14 +8,71 @@
 //! of the previous plan included (as the daemon replaces its plan). Checks each
 //! incremental plan against the full one outside the timed part.
 //!
+//! Also reports the heap the planner keeps between plans (live bytes and allocations,
+//! counted by this program's global allocator), beside the heap of one `Plan` and of the
+//! snapshot, since the daemon holds all three.
+//!
 //! `cargo run --release --example plan_bench -- [--nodes 5000] [--services 10000]
 //! [--mode rr|mesh] [--rounds 30]`
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use kube_bgp::cluster::{KernelFacts, Planner, Settings, plan};
 use kube_bgp::kube::objects::{EndpointSlice, KubeObject, Node, ResourceKind, Service};
 use kube_bgp::kube::snapshot::{KubeEvent, Snapshot};
+
+/// The system allocator, counting live bytes and allocations.
+struct Counting;
+
+static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+static LIVE_ALLOCS: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: every call is forwarded to the system allocator with the same arguments; the
+// counters are only statistics.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        LIVE_ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: as the trait requires of the caller.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        LIVE_ALLOCS.fetch_sub(1, Ordering::Relaxed);
+        // SAFETY: as the trait requires of the caller.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE_BYTES.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        // SAFETY: as the trait requires of the caller.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+/// Live heap now: (bytes, allocations).
+fn live() -> (isize, isize) {
+    (
+        LIVE_BYTES.load(Ordering::Relaxed),
+        LIVE_ALLOCS.load(Ordering::Relaxed),
+    )
+}
+
+/// "X MB in Y allocations" for the difference between two `live()` readings.
+fn heap(before: (isize, isize), after: (isize, isize)) -> String {
+    format!(
+        "{:.2} MB in {} allocations",
+        (after.0 - before.0) as f64 / 1e6,
+        after.1 - before.1
+    )
+}
 
 fn node(i: usize, mode: &str, cidr_base: usize) -> Node {
     let ann = match (mode, i) {
@@ -88,6 +145,7 @@ fn main() {
     };
     let kernel = KernelFacts::default();
     let local = "node-0";
+    let empty = live();
     let mut snap = Snapshot::new();
     snap.apply(KubeEvent::Replaced {
         kind: ResourceKind::Node,
@@ -107,6 +165,13 @@ fn main() {
             .map(|i| KubeObject::EndpointSlice(slice(i, i % nodes)))
             .collect(),
     });
+    // The changes recorded while loading are not the snapshot's: a first plan starts
+    // from scratch without them.
+    drop(snap.take_changes());
+    let with_snapshot = live();
+    let one_plan = plan(&settings, local, &snap, &kernel);
+    let with_plan = live();
+    drop(one_plan);
     let full: Vec<Duration> = (0..rounds.min(10))
         .map(|_| {
             let t = Instant::now();
@@ -118,6 +183,7 @@ fn main() {
     let t = Instant::now();
     let mut current = planner.plan(&settings, local, &mut snap, &kernel);
     let first = t.elapsed();
+    let with_planner = live();
     let mut rows: Vec<(&str, Vec<Duration>)> = Vec::new();
     type Change = fn(usize, usize, usize) -> Vec<KubeEvent>;
     let kinds: [(&str, Change); 4] = [
@@ -174,6 +240,12 @@ fn main() {
          ({} peers, {} originated routes); medians over {rounds} changes of each kind\n",
         current.peers.len(),
         current.originated.len()
+    );
+    println!(
+        "heap: snapshot {}; one plan {}; planner's cache {}\n",
+        heap(empty, with_snapshot),
+        heap(with_snapshot, with_plan),
+        heap(with_plan, with_planner)
     );
     println!("| what | ms |\n|---|---:|");
     println!(

@@ -224,12 +224,13 @@ impl SpeakerCore {
         if let Some(slot) = self.peers.remove(&addr) {
             // The Stop closed every connection (their Cease is written from the closing
             // list); anything left goes now.
-            for conn in slot.conns.keys() {
+            // In connection order, not the map's: what the sockets do stays the same
+            // from run to run.
+            let mut conns: Vec<_> = slot.conns.keys().copied().collect();
+            conns.sort_unstable();
+            for conn in conns {
                 self.ops.push_back(SocketOp::Abort {
-                    key: ConnKey {
-                        peer: addr,
-                        conn: *conn,
-                    },
+                    key: ConnKey { peer: addr, conn },
                 });
             }
             rib_outcome(addr, "peer removal", self.rib.remove_peer(slot.rib_id));

@@ -13,11 +13,13 @@
 use std::collections::HashMap;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{IpAddr, SocketAddr};
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Registry, Token};
 
+use super::SessionIo;
 use super::sessions::{ConnKey, SocketOp, SpeakerCore};
 use crate::config::Password;
 use crate::daemon::conn::SendQueue;
@@ -56,6 +58,9 @@ struct Listener {
 
 /// The speaker's sockets.
 pub(crate) struct SpeakerSockets {
+    /// The loop's registry (shared by every speaker the daemon builds): sockets are
+    /// registered as they are opened.
+    registry: Rc<Registry>,
     open: HashMap<Token, Open>,
     tokens: HashMap<ConnKey, Token>,
     /// Closed connections still writing their last bytes, by token.
@@ -77,8 +82,9 @@ pub(crate) struct SpeakerSockets {
 }
 
 impl SpeakerSockets {
-    pub(crate) fn new() -> SpeakerSockets {
+    pub(crate) fn new(registry: Rc<Registry>) -> SpeakerSockets {
         SpeakerSockets {
+            registry,
             open: HashMap::new(),
             tokens: HashMap::new(),
             closing: HashMap::new(),
@@ -117,17 +123,17 @@ impl SpeakerSockets {
 
     /// Carries out what the core asks (socket operations, writes) until it asks
     /// nothing more: each can lead the core to ask more.
-    pub(crate) fn service(&mut self, registry: &Registry, core: &mut SpeakerCore, now: Instant) {
+    pub(crate) fn service(&mut self, core: &mut SpeakerCore, now: Instant) {
         loop {
             let mut any = false;
             while let Some(op) = core.pop_op() {
                 any = true;
-                self.apply(registry, core, op, now);
+                self.apply(core, op, now);
             }
             while let Some(key) = core.pop_writable() {
                 any = true;
                 if let Some(&token) = self.tokens.get(&key) {
-                    self.write(registry, core, token, now);
+                    self.write(core, token, now);
                 }
             }
             if !any {
@@ -136,7 +142,7 @@ impl SpeakerSockets {
         }
     }
 
-    fn apply(&mut self, registry: &Registry, core: &mut SpeakerCore, op: SocketOp, now: Instant) {
+    fn apply(&mut self, core: &mut SpeakerCore, op: SocketOp, now: Instant) {
         match op {
             SocketOp::Connect {
                 key,
@@ -157,9 +163,11 @@ impl SpeakerSockets {
                     Err(e) => return core.connect_failed(key, &e, now),
                 };
                 let token = self.alloc_token();
-                if let Err(e) =
-                    registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
-                {
+                if let Err(e) = self.registry.register(
+                    &mut stream,
+                    token,
+                    Interest::READABLE | Interest::WRITABLE,
+                ) {
                     warn!("bgp", "peer {}: register: {e}", key.peer);
                     return core.connect_failed(key, &e, now);
                 }
@@ -171,7 +179,7 @@ impl SpeakerSockets {
                 };
                 let mut stream = open.stream;
                 if open.connecting || unsent.pending() == 0 {
-                    let _ = registry.deregister(&mut stream);
+                    let _ = self.registry.deregister(&mut stream);
                     return;
                 }
                 self.closing.insert(
@@ -183,15 +191,15 @@ impl SpeakerSockets {
                     },
                 );
                 self.linger.set(token, now + CLOSE_LINGER);
-                self.flush_closing(registry, token);
+                self.flush_closing(token);
             }
             SocketOp::Abort { key } => {
                 if let Some((_, mut open)) = self.remove(key) {
-                    let _ = registry.deregister(&mut open.stream);
+                    let _ = self.registry.deregister(&mut open.stream);
                 }
             }
             SocketOp::Listen { addr, gtsm, keys } => {
-                if let Err(e) = self.listen(registry, addr, gtsm, &keys) {
+                if let Err(e) = self.listen(addr, gtsm, &keys) {
                     core.listen_failed(addr);
                     self.listen_failures.push((addr, e));
                 }
@@ -199,7 +207,7 @@ impl SpeakerSockets {
             SocketOp::Unlisten { addr } => self.listeners.retain_mut(|l| {
                 let keep = l.addr != addr;
                 if !keep {
-                    let _ = registry.deregister(&mut l.sock);
+                    let _ = self.registry.deregister(&mut l.sock);
                     info!("bgp", "stopped listening on {}", l.addr);
                 }
                 keep
@@ -220,7 +228,6 @@ impl SpeakerSockets {
 
     fn listen(
         &mut self,
-        registry: &Registry,
         a: SocketAddr,
         gtsm: bool,
         keys: &[(IpAddr, Password)],
@@ -238,7 +245,7 @@ impl SpeakerSockets {
         }
         // Every listener shares one token: any of them being readable makes the
         // speaker accept on all.
-        registry
+        self.registry
             .register(&mut s, Token(TOKEN_BASE), Interest::READABLE)
             .map_err(|e| e.to_string())?;
         for (ip, k) in keys {
@@ -274,15 +281,15 @@ impl SpeakerSockets {
     }
 
     /// Drops a connection's socket after the core was told it is gone.
-    fn drop_token(&mut self, registry: &Registry, token: Token) {
+    fn drop_token(&mut self, token: Token) {
         if let Some(mut open) = self.open.remove(&token) {
-            let _ = registry.deregister(&mut open.stream);
+            let _ = self.registry.deregister(&mut open.stream);
             self.tokens.remove(&open.key);
         }
     }
 
     /// Expires the closing connections whose linger time is over.
-    pub(crate) fn on_timers(&mut self, registry: &Registry, now: Instant) {
+    pub(crate) fn on_timers(&mut self, now: Instant) {
         while let Some(token) = self.linger.pop_expired(now) {
             if let Some(mut cl) = self.closing.remove(&token) {
                 debug!(
@@ -291,44 +298,33 @@ impl SpeakerSockets {
                     cl.peer,
                     cl.unsent.pending()
                 );
-                let _ = registry.deregister(&mut cl.stream);
+                let _ = self.registry.deregister(&mut cl.stream);
             }
         }
     }
 
     /// Handles readiness of a speaker token.
-    pub(crate) fn ready(
-        &mut self,
-        registry: &Registry,
-        core: &mut SpeakerCore,
-        token: Token,
-        now: Instant,
-    ) {
+    pub(crate) fn ready(&mut self, core: &mut SpeakerCore, token: Token, now: Instant) {
         if token.0 < TOKEN_BASE + LISTENER_SLOTS {
-            self.accept_all(registry, core, now);
+            self.accept_all(core, now);
         } else if self.closing.contains_key(&token) {
-            self.flush_closing(registry, token);
+            self.flush_closing(token);
         } else {
-            self.drive(registry, core, token, now);
+            self.drive(core, token, now);
         }
-        self.service(registry, core, now);
+        self.service(core, now);
     }
 
     /// Reads on (one budget each) from the connections that stopped at their read
     /// budget on an earlier turn.
-    pub(crate) fn drive_pending(
-        &mut self,
-        registry: &Registry,
-        core: &mut SpeakerCore,
-        now: Instant,
-    ) {
+    pub(crate) fn drive_pending(&mut self, core: &mut SpeakerCore, now: Instant) {
         for token in std::mem::take(&mut self.pending_reads) {
-            self.drive(registry, core, token, now);
+            self.drive(core, token, now);
         }
-        self.service(registry, core, now);
+        self.service(core, now);
     }
 
-    fn accept_all(&mut self, registry: &Registry, core: &mut SpeakerCore, now: Instant) {
+    fn accept_all(&mut self, core: &mut SpeakerCore, now: Instant) {
         let mut accepted = Vec::new();
         for l in &self.listeners {
             loop {
@@ -364,7 +360,8 @@ impl SpeakerSockets {
             }
             let token = self.alloc_token();
             if let Err(e) =
-                registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+                self.registry
+                    .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
             {
                 warn!("bgp", "peer {}: register: {e}", remote.ip());
                 continue;
@@ -373,7 +370,7 @@ impl SpeakerSockets {
             // What the core asks for the new connection (its OPEN) is carried out by
             // `service`, after the socket is filed under the connection's key.
             let Some(key) = core.accepted(remote, local, now) else {
-                let _ = registry.deregister(&mut stream);
+                let _ = self.registry.deregister(&mut stream);
                 continue;
             };
             self.insert(token, stream, key, false);
@@ -382,7 +379,7 @@ impl SpeakerSockets {
 
     /// One connection's turn: finish a connect, write what waits, read what arrived
     /// (at most `READ_BUDGET`).
-    fn drive(&mut self, registry: &Registry, core: &mut SpeakerCore, token: Token, now: Instant) {
+    fn drive(&mut self, core: &mut SpeakerCore, token: Token, now: Instant) {
         let Some(open) = self.open.get_mut(&token) else {
             return;
         };
@@ -396,16 +393,16 @@ impl SpeakerSockets {
                 }
                 Ok(false) => return,
                 Err(e) => {
-                    self.drop_token(registry, token);
+                    self.drop_token(token);
                     return core.connect_failed(key, &format_args!("{e}"), now);
                 }
             }
         }
         if core.send_queue(key).is_some_and(|q| q.pending() > 0) {
-            self.write(registry, core, token, now);
+            self.write(core, token, now);
         }
         // What the core asked meanwhile (a close) comes before reading on.
-        self.service(registry, core, now);
+        self.service(core, now);
         let Some(open) = self.open.get_mut(&token) else {
             return;
         };
@@ -419,18 +416,18 @@ impl SpeakerSockets {
                 }
             }
             Ok(ReadEnd::Eof) => {
-                self.drop_token(registry, token);
+                self.drop_token(token);
                 core.on_closed(key, None, now);
             }
             Err(e) => {
-                self.drop_token(registry, token);
+                self.drop_token(token);
                 core.on_closed(key, Some(&format!("read: {e}")), now);
             }
         }
     }
 
     /// Writes what the core has queued on the connection, as much as the socket takes.
-    fn write(&mut self, registry: &Registry, core: &mut SpeakerCore, token: Token, now: Instant) {
+    fn write(&mut self, core: &mut SpeakerCore, token: Token, now: Instant) {
         let Some(open) = self.open.get_mut(&token) else {
             return;
         };
@@ -445,14 +442,14 @@ impl SpeakerSockets {
         match res {
             Ok(()) => core.on_written(key, n, now),
             Err(e) => {
-                self.drop_token(registry, token);
+                self.drop_token(token);
                 core.on_closed(key, Some(&format!("write: {e}")), now);
             }
         }
     }
 
     /// Writes on for a closing connection; drops it once all is written or it broke.
-    fn flush_closing(&mut self, registry: &Registry, token: Token) {
+    fn flush_closing(&mut self, token: Token) {
         let Some(cl) = self.closing.get_mut(&token) else {
             return;
         };
@@ -460,7 +457,7 @@ impl SpeakerSockets {
         cl.unsent.consume(n);
         if res.is_err() || cl.unsent.pending() == 0 {
             if let Some(mut cl) = self.closing.remove(&token) {
-                let _ = registry.deregister(&mut cl.stream);
+                let _ = self.registry.deregister(&mut cl.stream);
             }
             self.linger.cancel(&token);
         }
@@ -483,12 +480,12 @@ impl SpeakerSockets {
 
     /// At exit: gives the closing connections up to `budget` in total (not per peer) to
     /// write their last bytes, then drops them.
-    pub(crate) fn drain_closing(&mut self, registry: &Registry, budget: Duration) {
+    pub(crate) fn drain_closing(&mut self, budget: Duration) {
         let deadline = Instant::now() + budget;
         loop {
             let tokens: Vec<Token> = self.closing.keys().copied().collect();
             for t in tokens {
-                self.flush_closing(registry, t);
+                self.flush_closing(t);
             }
             if self.closing.is_empty() || Instant::now() >= deadline {
                 break;
@@ -496,8 +493,55 @@ impl SpeakerSockets {
             std::thread::sleep(Duration::from_millis(5));
         }
         for (_, mut cl) in self.closing.drain() {
-            let _ = registry.deregister(&mut cl.stream);
+            let _ = self.registry.deregister(&mut cl.stream);
         }
+    }
+}
+
+impl SessionIo for SpeakerSockets {
+    fn service(&mut self, core: &mut SpeakerCore, now: Instant) {
+        SpeakerSockets::service(self, core, now);
+    }
+
+    fn ready(&mut self, core: &mut SpeakerCore, token: Token, now: Instant) {
+        SpeakerSockets::ready(self, core, token, now);
+    }
+
+    fn owns(&self, token: Token) -> bool {
+        SpeakerSockets::owns(self, token)
+    }
+
+    fn on_timers(&mut self, _core: &mut SpeakerCore, now: Instant) {
+        SpeakerSockets::on_timers(self, now);
+    }
+
+    fn has_pending_reads(&self) -> bool {
+        SpeakerSockets::has_pending_reads(self)
+    }
+
+    fn drive_pending(&mut self, core: &mut SpeakerCore, now: Instant) {
+        SpeakerSockets::drive_pending(self, core, now);
+    }
+
+    fn next_deadline(&mut self) -> Option<Instant> {
+        SpeakerSockets::next_deadline(self)
+    }
+
+    fn listening(&self) -> Vec<SocketAddr> {
+        SpeakerSockets::listening(self)
+    }
+
+    fn take_listen_failures(&mut self) -> Vec<(SocketAddr, String)> {
+        SpeakerSockets::take_listen_failures(self)
+    }
+
+    fn drain_closing(&mut self, budget: Duration) {
+        SpeakerSockets::drain_closing(self, budget);
+    }
+
+    #[cfg(test)]
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 
