@@ -13,3 +13,5 @@ mod faults;
 mod oracle;
 mod rng;
 mod toy;
+mod runs;
+mod world;
