@@ -12,6 +12,6 @@ mod driver;
 mod faults;
 mod oracle;
 mod rng;
-mod toy;
 mod runs;
+mod toy;
 mod world;
