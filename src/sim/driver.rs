@@ -21,6 +21,9 @@ use super::faults::{Fault, FaultKind, Scenario, StopKind};
 use super::oracle::{self, pair};
 use super::rng::SimRng;
 
+/// Where the scenario's external router is (the same address the real one uses).
+pub(crate) const ROUTER_ADDR: IpAddr = IpAddr::V4(super::router::ROUTER_IP);
+
 /// The cluster under test as the driver sees it: one agent per node (real or toy),
 /// the nodes' kernels (which outlive the agents) and the network between them.
 pub(crate) trait World {
@@ -53,6 +56,17 @@ pub(crate) trait World {
     fn lose_notifications(&mut self, name: &str, lose: bool);
     /// The peers `name`'s agent has an Established BGP session with.
     fn established(&self, name: &str) -> BTreeSet<IpAddr>;
+    /// Sets the external router's peers (node address -> ASN); no-op without one.
+    fn set_router_peers(&mut self, _nodes: &BTreeMap<IpAddr, u32>, _now: Instant) {}
+    /// When the external router needs its next turn (`None`: none, or nothing due).
+    fn router_poll_at(&mut self) -> Option<Instant> {
+        None
+    }
+    fn router_turn(&mut self, _now: Instant) {}
+    /// The external router's best routes: prefix -> next hop (`None`: no router).
+    fn router_routes(&self) -> Option<BTreeMap<Prefix, IpAddr>> {
+        None
+    }
     /// What the agent knows of `prefix` (for failure messages).
     fn explain(&self, _name: &str, _prefix: &Prefix) -> String {
         String::new()
@@ -72,6 +86,8 @@ pub(crate) const GR_MARGIN: Duration = Duration::from_secs(15);
 const TURN_FLOOR: Duration = Duration::from_millis(1);
 /// Turns in a row an agent may stay busy at one instant.
 const BUSY_TURNS: usize = 256;
+/// The cluster ASN of the full mesh (`--cluster-asn` 0 means 64512).
+const CLUSTER_ASN: u32 = 64512;
 /// Virtual time an episode's fault actions may span.
 const EPISODE_LIMIT: Duration = Duration::from_secs(3600);
 /// Steps (instants at which something ran) a run may take.
@@ -208,8 +224,13 @@ impl<W: World> Run<'_, W> {
             self.start_agent(n, true);
         }
         self.note(format!(
-            "start {} nodes, {}, graceful restart {}",
+            "start {} nodes{}, {}, graceful restart {}",
             names.len(),
+            if self.sc.router {
+                " and an external router"
+            } else {
+                ""
+            },
             if self.sc.topology.full_mesh {
                 "full mesh"
             } else {
@@ -221,6 +242,7 @@ impl<W: World> Run<'_, W> {
                 "off"
             }
         ));
+        self.update_router();
         let t = self.clock.now() + START_SETTLE;
         self.run_until(t)?;
         self.check("start")?;
@@ -310,6 +332,9 @@ impl<W: World> Run<'_, W> {
                 next = Some(next.map_or(t, |n: Instant| n.min(t)));
             }
         }
+        if let Some(t) = self.world.router_poll_at() {
+            next = Some(next.map_or(t, |n: Instant| n.min(t)));
+        }
         next
     }
 
@@ -371,7 +396,32 @@ impl<W: World> Run<'_, W> {
                 self.stopped(&name);
             }
         }
+        if self.world.router_poll_at().is_some_and(|t| t <= now) {
+            self.world.router_turn(now);
+        }
         self.check_guards()
+    }
+
+    /// The external router peers with the API's nodes (an operator's configuration,
+    /// kept current): each at its address with its ASN.
+    fn update_router(&mut self) {
+        if !self.sc.router {
+            return;
+        }
+        let nodes: BTreeMap<IpAddr, u32> = self
+            .api
+            .nodes()
+            .filter_map(|n| {
+                let asn = if self.sc.topology.full_mesh {
+                    CLUSTER_ASN
+                } else {
+                    n.annotations.get(oracle::ANN_ASN)?.parse().ok()?
+                };
+                Some((n.internal_ip, asn))
+            })
+            .collect();
+        let now = self.clock.now();
+        self.world.set_router_peers(&nodes, now);
     }
 
     fn ip_of(&self, name: &str) -> Option<IpAddr> {
@@ -601,6 +651,7 @@ impl<W: World> Run<'_, W> {
         }
         if self.topology_changed {
             self.guards.clear();
+            self.update_router();
         }
         Ok(())
     }
@@ -665,7 +716,8 @@ impl<W: World> Run<'_, W> {
             .filter(|n| self.world.running(&n.name))
             .map(|n| n.name.clone())
             .collect();
-        let exp = oracle::expect(self.sc.topology, self.api.nodes(), &live);
+        let router = self.sc.router.then_some(ROUTER_ADDR);
+        let exp = oracle::expect(self.sc.topology, self.api.nodes(), &live, router);
         let mut problems = Vec::new();
         let mut routes = 0;
         for name in &live {
@@ -704,6 +756,21 @@ impl<W: World> Run<'_, W> {
                 }
             }
         }
+        if let Some(got) = self.world.router_routes() {
+            for (p, nh) in &exp.router {
+                if got.get(p) != Some(nh) {
+                    problems.push(format!(
+                        "router: {p} via {nh} missing (has {:?})",
+                        got.get(p)
+                    ));
+                }
+            }
+            for (p, nh) in &got {
+                if !exp.router.contains_key(p) {
+                    problems.push(format!("router: {p} via {nh} must not be there"));
+                }
+            }
+        }
         let got: BTreeSet<(IpAddr, IpAddr)> = self
             .world
             .sessions()
@@ -733,9 +800,14 @@ impl<W: World> Run<'_, W> {
         }
         if problems.is_empty() {
             self.note(format!(
-                "check {label} ok: {} nodes, {routes} routes, {} sessions",
+                "check {label} ok: {} nodes, {routes} routes, {} sessions{}",
                 live.len(),
-                exp.sessions.len()
+                exp.sessions.len(),
+                if self.sc.router {
+                    format!(", router has {}", exp.router.len())
+                } else {
+                    String::new()
+                }
             ));
             Ok(())
         } else {
@@ -829,6 +901,7 @@ mod tests {
     fn mesh_only(seed: u64) -> Scenario {
         let mut sc = generate(seed);
         sc.topology = Topology { full_mesh: true };
+        sc.router = false;
         let strip = |n: &mut SimNode| {
             for k in [ANN_ASN, ANN_RR_CLIENT, ANN_RR_SERVER] {
                 n.annotations.remove(k);

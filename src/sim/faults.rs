@@ -157,6 +157,8 @@ pub(crate) struct Scenario {
     pub(crate) subnet: Prefix,
     pub(crate) nodes: Vec<SimNode>,
     pub(crate) faults: Vec<Fault>,
+    /// An external router every node peers with (`--peer-router-ips`).
+    pub(crate) router: bool,
 }
 
 /// A known daemon bug the generator steers around until it is fixed (then set this to
@@ -241,6 +243,7 @@ pub(crate) fn generate(seed: u64) -> Scenario {
     let mut rng = SimRng::new(seed);
     let full_mesh = rng.chance(0.75);
     let graceful_restart = rng.chance(0.5);
+    let router = rng.chance(0.5);
     let count = rng.range(2, 6) as u32;
     let mut st = GenState {
         nodes: BTreeMap::new(),
@@ -281,6 +284,7 @@ pub(crate) fn generate(seed: u64) -> Scenario {
         subnet: SUBNET.parse().unwrap_or_else(|_| Prefix::host(node_ip(0))),
         nodes,
         faults,
+        router,
     }
 }
 

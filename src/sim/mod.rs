@@ -12,6 +12,7 @@ mod driver;
 mod faults;
 mod oracle;
 mod rng;
+mod router;
 mod runs;
 mod toy;
 mod world;

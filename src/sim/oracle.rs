@@ -74,6 +74,9 @@ pub(crate) struct Expected {
     pub(crate) routes: BTreeMap<String, BTreeMap<Prefix, IpAddr>>,
     /// Node pairs (lower address first) that must have a session; no other pair may.
     pub(crate) sessions: BTreeSet<(IpAddr, IpAddr)>,
+    /// With an external router: what it must have learned (every node able to run BGP
+    /// announces its pod CIDR to it, next hop its address).
+    pub(crate) router: BTreeMap<Prefix, IpAddr>,
 }
 
 /// Orders a pair of addresses.
@@ -101,11 +104,13 @@ fn wants(topo: Topology, a: &SimNode, b: &SimNode) -> Option<bool> {
     }
 }
 
-/// The expected state for the API's `nodes` of which `live` run an agent.
+/// The expected state for the API's `nodes` of which `live` run an agent, with every
+/// node peering with the external `router` when there is one.
 pub(crate) fn expect<'a>(
     topo: Topology,
     nodes: impl IntoIterator<Item = &'a SimNode>,
     live: &BTreeSet<String>,
+    router: Option<IpAddr>,
 ) -> Expected {
     // Nodes able to run BGP: a live agent, an IPv4 InternalIP (the router ID), and in
     // per-node-ASN mode an ASN.
@@ -142,6 +147,10 @@ pub(crate) fn expect<'a>(
     }
     for n in &speakers {
         out.routes.insert(n.name.clone(), BTreeMap::new());
+        if let Some(r) = router {
+            out.sessions.insert(pair(n.internal_ip, r));
+            out.router.insert(n.pod_cidr, n.internal_ip);
+        }
     }
     // Each node's pod CIDR spreads as RFC 4456 says: the originator sends it to every
     // peer; a reflector passes on its best path (shortest CLUSTER_LIST, then lowest
@@ -243,7 +252,7 @@ mod tests {
     #[test]
     fn full_mesh_every_live_pair_and_every_other_pod_cidr() {
         let nodes = [n("a", 1, &[]), n("b", 2, &[]), n("c", 3, &[])];
-        let e = expect(MESH, &nodes, &live(&["a", "b", "c"]));
+        let e = expect(MESH, &nodes, &live(&["a", "b", "c"]), None);
         assert_eq!(
             e.sessions,
             [pair(ip(1), ip(2)), pair(ip(1), ip(3)), pair(ip(2), ip(3))].into()
@@ -253,7 +262,7 @@ mod tests {
         assert_eq!(a[&"10.244.2.0/24".parse().unwrap()], ip(2));
         assert_eq!(a[&"10.244.3.0/24".parse().unwrap()], ip(3));
         // c's agent is down: nobody peers with it or routes to it; it gets no entry.
-        let e = expect(MESH, &nodes, &live(&["a", "b"]));
+        let e = expect(MESH, &nodes, &live(&["a", "b"]), None);
         assert_eq!(e.sessions, [pair(ip(1), ip(2))].into());
         assert_eq!(e.routes["a"].len(), 1);
         assert!(!e.routes.contains_key("c"));
@@ -269,7 +278,7 @@ mod tests {
             n("c2", 3, &c),
             n("p", 4, &[]),
         ];
-        let e = expect(MESH, &nodes, &live(&["s1", "c1", "c2", "p"]));
+        let e = expect(MESH, &nodes, &live(&["s1", "c1", "c2", "p"]), None);
         // Clients peer only with their server; the plain node with the server.
         assert_eq!(
             e.sessions,
@@ -279,9 +288,16 @@ mod tests {
             assert_eq!(r.len(), 3, "{name} hears every other node");
         }
         // Without its server, a client is alone; the plain node still meshes with none.
-        let e = expect(MESH, &nodes, &live(&["c1", "c2", "p"]));
+        let e = expect(MESH, &nodes, &live(&["c1", "c2", "p"]), None);
         assert!(e.sessions.is_empty());
         assert!(e.routes.values().all(|r| r.is_empty()));
+        // An external router peers with every node and hears every pod CIDR.
+        let r: IpAddr = "10.0.0.250".parse().unwrap();
+        let e = expect(MESH, &nodes, &live(&["c1", "c2", "p"]), Some(r));
+        assert_eq!(e.sessions.len(), 3);
+        assert!(e.sessions.contains(&pair(ip(2), r)));
+        assert_eq!(e.router.len(), 3);
+        assert_eq!(e.router[&"10.244.4.0/24".parse().unwrap()], ip(4));
     }
 
     #[test]
@@ -292,7 +308,7 @@ mod tests {
             n("c2", 3, &[(ANN_RR_CLIENT, "2")]),
             n("x", 4, &[(ANN_RR_CLIENT, "not-an-id")]),
         ];
-        let e = expect(MESH, &nodes, &live(&["s1", "s2", "c2", "x"]));
+        let e = expect(MESH, &nodes, &live(&["s1", "s2", "c2", "x"]), None);
         assert_eq!(e.sessions, [pair(ip(1), ip(2)), pair(ip(2), ip(3))].into());
         // c2's route: client -> s2 reflects to all -> s1. s1's route: non-client to s2,
         // which reflects it to its client c2.
@@ -311,7 +327,7 @@ mod tests {
             n("p1", 2, &[]),
             n("p2", 3, &[]),
         ];
-        let e = expect(MESH, &nodes, &live(&["s", "p1", "p2"]));
+        let e = expect(MESH, &nodes, &live(&["s", "p1", "p2"]), None);
         assert_eq!(e.sessions.len(), 3);
         assert_eq!(e.routes["p2"][&"10.244.2.0/24".parse().unwrap()], ip(2));
         // Per-node ASN, p2 in another AS: p1 and s still peer; p2 alone.
@@ -322,7 +338,7 @@ mod tests {
             n("none", 4, &[]),
         ];
         let topo = Topology { full_mesh: false };
-        let e = expect(topo, &nodes, &live(&["s", "p1", "p2", "none"]));
+        let e = expect(topo, &nodes, &live(&["s", "p1", "p2", "none"]), None);
         assert_eq!(e.sessions, [pair(ip(1), ip(2))].into());
         assert!(e.routes["p2"].is_empty());
         assert!(!e.routes.contains_key("none"), "no ASN: BGP cannot run");
@@ -333,7 +349,7 @@ mod tests {
         let s = [(ANN_RR_SERVER, "5")];
         let c = [(ANN_RR_CLIENT, "5")];
         let nodes = [n("s1", 1, &s), n("s2", 2, &s), n("c", 3, &c)];
-        let e = expect(MESH, &nodes, &live(&["s1", "s2", "c"]));
+        let e = expect(MESH, &nodes, &live(&["s1", "s2", "c"]), None);
         assert_eq!(e.sessions.len(), 3);
         // s2 hears c directly (the reflection via s1 carries cluster ID 5 and is dropped).
         assert_eq!(e.routes["s2"].len(), 2);

@@ -145,6 +145,7 @@ fn known_bug_rr_group_rep() {
             offset: Duration::from_millis(418),
             kind: FaultKind::DeleteNode { name: "n2".into() },
         }],
+        router: false,
     };
     let seed = 224;
     let mut w = RealWorld::new(&sc, seed);

@@ -23,6 +23,7 @@ use super::api::SimNode;
 use super::driver::World;
 use super::faults::{Scenario, StopKind};
 use super::rng::SimRng;
+use super::router::{ROUTER_ASN, ROUTER_IP, SimRouter};
 
 /// `ip route ... proto static`: what an administrator's route carries.
 const RTPROT_STATIC: u8 = 4;
@@ -40,6 +41,9 @@ pub(crate) struct RealWorld {
     subnet: Prefix,
     full_mesh: bool,
     graceful_restart: Option<Duration>,
+    /// Whether the nodes peer with an external router (made at its first peer list).
+    with_router: bool,
+    router: Option<SimRouter>,
     rng: SimRng,
 }
 
@@ -50,6 +54,7 @@ pub(crate) fn sim_config(
     node: &str,
     full_mesh: bool,
     graceful_restart: Option<Duration>,
+    router: bool,
 ) -> Result<Config, String> {
     let mut args = vec![
         format!("--hostname-override={node}"),
@@ -58,6 +63,10 @@ pub(crate) fn sim_config(
         "--metrics-port=0".to_string(),
         "--bgp-graceful-restart-deferral-time=60s".to_string(),
     ];
+    if router {
+        args.push(format!("--peer-router-ips={ROUTER_IP}"));
+        args.push(format!("--peer-router-asns={ROUTER_ASN}"));
+    }
     if let Some(t) = graceful_restart {
         args.push("--bgp-graceful-restart=true".to_string());
         args.push(format!("--bgp-graceful-restart-time={}s", t.as_secs()));
@@ -79,6 +88,8 @@ impl RealWorld {
             subnet: sc.subnet,
             full_mesh: sc.topology.full_mesh,
             graceful_restart: sc.graceful_restart.then_some(sc.restart_time),
+            with_router: sc.router,
+            router: None,
             rng,
         }
     }
@@ -104,7 +115,12 @@ impl World for RealWorld {
             host.ip = ip;
             host.kernel = SimKernel::new(ip, subnet);
         }
-        let cfg = match sim_config(&node.name, self.full_mesh, self.graceful_restart) {
+        let cfg = match sim_config(
+            &node.name,
+            self.full_mesh,
+            self.graceful_restart,
+            self.with_router,
+        ) {
             Ok(c) => c,
             Err(e) => panic!("{e}"),
         };
@@ -229,6 +245,33 @@ impl World for RealWorld {
         if let Some(h) = self.hosts.get(name) {
             h.kernel.lose_notifications(lose);
         }
+    }
+
+    fn set_router_peers(&mut self, nodes: &BTreeMap<IpAddr, u32>, now: Instant) {
+        if !self.with_router {
+            return;
+        }
+        if self.router.is_none() {
+            let seed = self.rng.next_u64();
+            self.router = Some(SimRouter::new(&self.net, seed, now));
+        }
+        if let Some(r) = self.router.as_mut() {
+            r.set_peers(nodes, now);
+        }
+    }
+
+    fn router_poll_at(&mut self) -> Option<Instant> {
+        self.router.as_mut()?.poll_at()
+    }
+
+    fn router_turn(&mut self, now: Instant) {
+        if let Some(r) = self.router.as_mut() {
+            r.turn(now);
+        }
+    }
+
+    fn router_routes(&self) -> Option<BTreeMap<Prefix, IpAddr>> {
+        self.router.as_ref().map(|r| r.routes())
     }
 
     fn established(&self, name: &str) -> BTreeSet<IpAddr> {
