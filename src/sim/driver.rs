@@ -17,7 +17,7 @@ use crate::prefix::Prefix;
 
 use super::api::{SimApi, SimNode};
 use super::clock::SimClock;
-use super::faults::{Fault, FaultKind, Scenario, StopKind};
+use super::faults::{Fault, FaultKind, ROUTER_NAME, Scenario, StopKind};
 use super::oracle::{self, pair};
 use super::rng::SimRng;
 
@@ -63,6 +63,8 @@ pub(crate) trait World {
         None
     }
     fn router_turn(&mut self, _now: Instant) {}
+    /// The external router's process is killed (`set_router_peers` starts a new one).
+    fn router_stop(&mut self) {}
     /// The external router's best routes: prefix -> next hop (`None`: no router).
     fn router_routes(&self) -> Option<BTreeMap<Prefix, IpAddr>> {
         None
@@ -126,6 +128,7 @@ enum Action {
     NotificationsBack {
         name: String,
     },
+    RouterBack,
 }
 
 /// A route that must stay in `holder`'s kernel while `restarting` is away.
@@ -159,6 +162,8 @@ struct Run<'w, W: World> {
     touched: BTreeSet<String>,
     /// The current episode changed the topology (guards end).
     topology_changed: bool,
+    /// The external router is down (restarting).
+    router_down: bool,
     /// Routes other programs added, per node: they must stay (until a reboot).
     foreign: BTreeMap<String, BTreeMap<Prefix, IpAddr>>,
     out: Outcome,
@@ -189,6 +194,7 @@ pub(crate) fn run<W: World>(sc: &Scenario, world: &mut W, seed: u64) -> Outcome 
         touched: BTreeSet::new(),
         topology_changed: false,
         foreign: BTreeMap::new(),
+        router_down: false,
         out: Outcome::default(),
     };
     if let Err(e) = r.run_all() {
@@ -405,7 +411,7 @@ impl<W: World> Run<'_, W> {
     /// The external router peers with the API's nodes (an operator's configuration,
     /// kept current): each at its address with its ASN.
     fn update_router(&mut self) {
-        if !self.sc.router {
+        if !self.sc.router || self.router_down {
             return;
         }
         let nodes: BTreeMap<IpAddr, u32> = self
@@ -425,6 +431,9 @@ impl<W: World> Run<'_, W> {
     }
 
     fn ip_of(&self, name: &str) -> Option<IpAddr> {
+        if self.sc.router && name == ROUTER_NAME {
+            return Some(ROUTER_ADDR);
+        }
         self.api.node(name).map(|n| n.internal_ip)
     }
 
@@ -455,6 +464,11 @@ impl<W: World> Run<'_, W> {
             Action::OutageEnd { name } => {
                 self.note(format!("api back for {name}"));
                 self.api.outage_end(&name, now);
+            }
+            Action::RouterBack => {
+                self.note("router back".to_string());
+                self.router_down = false;
+                self.update_router();
             }
             Action::NotificationsBack { name } => {
                 self.note(format!("notifications back for {name}"));
@@ -637,6 +651,17 @@ impl<W: World> Run<'_, W> {
                     .entry(name.clone())
                     .or_default()
                     .insert(*prefix, *gateway);
+            }
+            FaultKind::RouterRestart { down } => {
+                if !self.sc.router || self.router_down {
+                    self.skip(&f, "no router running");
+                    return Ok(());
+                }
+                self.out.faults += 1;
+                self.note(f.to_string());
+                self.router_down = true;
+                self.world.router_stop();
+                self.schedule(now + *down, Action::RouterBack);
             }
             FaultKind::LoseNotifications { name, dur } => {
                 if !exists(self, name) {

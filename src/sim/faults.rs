@@ -72,6 +72,8 @@ pub(crate) enum FaultKind {
     },
     /// The node's route change notifications are lost for `dur`.
     LoseNotifications { name: String, dur: Duration },
+    /// The external router goes down (its process killed) for `down`.
+    RouterRestart { down: Duration },
 }
 
 /// A fault at `offset` into episode `episode`.
@@ -136,6 +138,9 @@ impl fmt::Display for FaultKind {
             FaultKind::LoseNotifications { name, dur } => {
                 write!(f, "lose-notifications {name} for {}", secs(*dur))
             }
+            FaultKind::RouterRestart { down } => {
+                write!(f, "router-restart down {}", secs(*down))
+            }
         }
     }
 }
@@ -179,6 +184,9 @@ fn uses_route_reflectors(nodes: &[SimNode], faults: &[Fault]) -> bool {
             _ => false,
         })
 }
+
+/// The external router's name in link faults (`cut n1-router`).
+pub(crate) const ROUTER_NAME: &str = "router";
 
 /// The subnet every simulated node is on.
 pub(crate) const SUBNET: &str = "10.0.0.0/24";
@@ -259,7 +267,12 @@ pub(crate) fn generate(seed: u64) -> Scenario {
     for episode in 0..episodes {
         for _ in 0..rng.range(1, 4) {
             let offset = Duration::from_millis(rng.range(0, 5_000));
-            if let Some(kind) = fault_kind(&mut rng, &mut st, full_mesh, graceful_restart) {
+            let kind = if router && rng.chance(0.1) {
+                router_fault(&mut rng, &st)
+            } else {
+                fault_kind(&mut rng, &mut st, full_mesh, graceful_restart)
+            };
+            if let Some(kind) = kind {
                 faults.push(Fault {
                     episode,
                     offset,
@@ -301,6 +314,22 @@ fn new_node(rng: &mut SimRng, st: &mut GenState, full_mesh: bool) -> SimNode {
             .unwrap_or_else(|_| Prefix::host(ip)),
         annotations: rr_annotations(rng, full_mesh),
     }
+}
+
+/// A fault of the external router: restarted, or its link to a node cut.
+fn router_fault(rng: &mut SimRng, st: &GenState) -> Option<FaultKind> {
+    let ms = |rng: &mut SimRng, lo: u64, hi: u64| Duration::from_millis(rng.range(lo, hi));
+    Some(if rng.chance(0.5) {
+        FaultKind::RouterRestart {
+            down: ms(rng, 200, 60_000),
+        }
+    } else {
+        FaultKind::Cut {
+            a: st.pick(rng)?,
+            b: ROUTER_NAME.to_string(),
+            dur: ms(rng, 100, 150_000),
+        }
+    })
 }
 
 fn fault_kind(rng: &mut SimRng, st: &mut GenState, full_mesh: bool, gr: bool) -> Option<FaultKind> {
@@ -511,6 +540,7 @@ mod tests {
             "kernel-fail",
             "foreign-route",
             "lose-notifications",
+            "router-restart",
         ] {
             assert!(seen.get(w).copied().unwrap_or(0) > 5, "{w}: {seen:?}");
         }

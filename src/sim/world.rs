@@ -270,6 +270,12 @@ impl World for RealWorld {
         }
     }
 
+    fn router_stop(&mut self) {
+        if self.router.take().is_some() {
+            self.net.crash(IpAddr::V4(ROUTER_IP));
+        }
+    }
+
     fn router_routes(&self) -> Option<BTreeMap<Prefix, IpAddr>> {
         self.router.as_ref().map(|r| r.routes())
     }
