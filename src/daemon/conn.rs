@@ -12,8 +12,11 @@
 use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::rc::Rc;
+use std::sync::Arc;
 
+use crate::bgp::rib::{OutBatch, OutMsg, PeerId};
 use crate::bgp::types::Message;
 use crate::bgp::wire;
 use crate::error;
@@ -106,15 +109,20 @@ impl Conn {
 enum SendPart {
     /// This connection's own messages (OPEN, KEEPALIVE, NOTIFICATION, ...).
     Own(Vec<u8>),
-    /// An update group's encoding, the same allocation for every member.
-    Shared(Rc<Vec<u8>>),
+    /// `start..end` of an update group's encoding, the same allocation for every
+    /// member (a member may skip a stretch of it: the routes it sent itself).
+    Shared {
+        bytes: Rc<Vec<u8>>,
+        start: usize,
+        end: usize,
+    },
 }
 
 impl SendPart {
     fn bytes(&self) -> &[u8] {
         match self {
             SendPart::Own(v) => v,
-            SendPart::Shared(v) => v,
+            SendPart::Shared { bytes, start, end } => bytes.get(*start..*end).unwrap_or_default(),
         }
     }
 }
@@ -130,8 +138,11 @@ pub(crate) struct SendQueue {
     pending: usize,
 }
 
-/// Most slices one vectored write takes (the kernel's IOV_MAX).
+#[cfg(test)]
+/// Most slices [`SendQueue::slices`] gives (the kernel's IOV_MAX).
 pub(super) const IOV_MAX: usize = 1024;
+/// Room for parts an empty send queue keeps (more is given back).
+const KEEP_PARTS: usize = 8;
 
 impl SendQueue {
     /// Bytes queued and not yet taken by the socket.
@@ -152,15 +163,29 @@ impl SendQueue {
         }
     }
 
-    /// Queues an encoding shared with other connections.
+    #[cfg(test)]
+    /// Queues a whole encoding shared with other connections.
     pub(super) fn push_shared(&mut self, bytes: Rc<Vec<u8>>) {
-        if bytes.is_empty() {
-            return;
-        }
-        self.pending += bytes.len();
-        self.parts.push_back(SendPart::Shared(bytes));
+        let end = bytes.len();
+        self.push_shared_range(&bytes, 0..end);
     }
 
+    /// Queues `range` of an encoding shared with other connections (whole messages).
+    pub(super) fn push_shared_range(&mut self, bytes: &Rc<Vec<u8>>, range: Range<usize>) {
+        let end = range.end.min(bytes.len());
+        let start = range.start.min(end);
+        if start == end {
+            return;
+        }
+        self.pending += end - start;
+        self.parts.push_back(SendPart::Shared {
+            bytes: Rc::clone(bytes),
+            start,
+            end,
+        });
+    }
+
+    #[cfg(test)]
     /// The unwritten bytes as slices for one vectored write, after skipping `skip`
     /// unwritten bytes (those a write in progress already took): at most `IOV_MAX`.
     pub(crate) fn slices<'a>(&'a self, skip: usize, out: &mut Vec<IoSlice<'a>>) {
@@ -178,6 +203,27 @@ impl SendQueue {
                 break;
             }
         }
+    }
+
+    /// Like [`SendQueue::slices`], into `out` (at most its length); returns how many
+    /// slices were filled.
+    pub(crate) fn fill_slices<'a>(&'a self, skip: usize, out: &mut [IoSlice<'a>]) -> usize {
+        let mut skip = skip + self.head;
+        let mut n = 0;
+        for p in &self.parts {
+            let b = p.bytes();
+            if skip >= b.len() {
+                skip -= b.len();
+                continue;
+            }
+            let Some(slot) = out.get_mut(n) else {
+                break;
+            };
+            *slot = IoSlice::new(b.get(skip..).unwrap_or_default());
+            skip = 0;
+            n += 1;
+        }
+        n
     }
 
     /// The socket took `n` more bytes.
@@ -198,6 +244,16 @@ impl SendQueue {
                 n = 0;
             }
         }
+        self.release_if_empty();
+    }
+
+    /// Once everything is written, gives back a part list that a burst made large (one
+    /// per connection: a route reflector's K clients would otherwise each keep the
+    /// room the largest burst needed).
+    fn release_if_empty(&mut self) {
+        if self.parts.is_empty() && self.parts.capacity() > KEEP_PARTS {
+            self.parts = VecDeque::new();
+        }
     }
 
     #[cfg(test)]
@@ -206,7 +262,7 @@ impl SendQueue {
         self.parts
             .iter()
             .filter_map(|p| match p {
-                SendPart::Shared(v) => Some(v.as_ptr()),
+                SendPart::Shared { .. } => Some(p.bytes().as_ptr()),
                 SendPart::Own(_) => None,
             })
             .collect()
@@ -223,6 +279,7 @@ impl SendQueue {
         if head == 0 {
             self.parts.clear();
             self.pending = 0;
+            self.release_if_empty();
             return;
         }
         let b = first.bytes();
@@ -265,27 +322,95 @@ fn message_start(part: &[u8], off: usize) -> usize {
     at
 }
 
-/// Encodes a batch's messages for one context; returns the bytes and UPDATE count.
-pub(super) fn encode_batch(msgs: &[crate::bgp::rib::OutMsg], ctx: &wire::Ctx) -> (Vec<u8>, u64) {
-    use crate::bgp::rib::OutMsg;
-    let mut out = Vec::new();
+/// The RIB's output batches of one flush that go to the same peers: consecutive
+/// batches sharing one peer list (an update group's output, one batch per member left
+/// out, e.g. a route reflector's client that sent those routes). Returns their index
+/// ranges, in order.
+pub(super) fn same_peer_runs(batches: &[OutBatch]) -> Vec<Range<usize>> {
+    let mut runs: Vec<Range<usize>> = Vec::new();
+    for (i, b) in batches.iter().enumerate() {
+        match runs.last_mut() {
+            Some(r)
+                if batches
+                    .get(r.start)
+                    .is_some_and(|f| Arc::ptr_eq(&f.peers, &b.peers)) =>
+            {
+                r.end = i + 1
+            }
+            _ => runs.push(i..i + 1),
+        }
+    }
+    runs
+}
+
+/// Batches going to the same peers, encoded for one context back to back in one
+/// allocation that every member's send queue shares: a member queues the ranges of the
+/// batches it gets (all but those that leave it out), never a copy. The allocation is
+/// freed when the last member has written its ranges.
+pub(super) struct GroupEncoding {
+    pub(super) ctx: wire::Ctx,
+    bytes: Rc<Vec<u8>>,
+    /// Per batch: where its messages end in `bytes`, and how many UPDATEs they hold.
+    ends: Vec<(usize, u64)>,
+}
+
+impl GroupEncoding {
+    /// Encodes `batches` (batches going to the same peers) for `ctx`.
+    pub(super) fn new(batches: &[OutBatch], ctx: wire::Ctx) -> GroupEncoding {
+        let mut bytes = Vec::new();
+        let mut ends = Vec::with_capacity(batches.len());
+        for b in batches {
+            let n = encode_batch(&b.msgs, &ctx, &mut bytes);
+            ends.push((bytes.len(), n));
+        }
+        bytes.shrink_to_fit();
+        GroupEncoding {
+            ctx,
+            bytes: Rc::new(bytes),
+            ends,
+        }
+    }
+
+    /// Queues on `q` what `peer` gets of `batches` (those this was encoded from): every
+    /// batch but those leaving it out, as ranges of the shared encoding (at most one
+    /// more than the batches left out). Returns the UPDATEs queued.
+    pub(super) fn queue_for(&self, peer: PeerId, batches: &[OutBatch], q: &mut SendQueue) -> u64 {
+        let mut updates = 0;
+        // The range being gathered starts at `from`; the batch looked at starts at `at`.
+        let (mut from, mut at) = (0, 0);
+        for (b, &(end, n)) in batches.iter().zip(&self.ends) {
+            if b.except == Some(peer) {
+                q.push_shared_range(&self.bytes, from..at);
+                from = end;
+            } else {
+                updates += n;
+            }
+            at = end;
+        }
+        q.push_shared_range(&self.bytes, from..at);
+        updates
+    }
+}
+
+/// Encodes a batch's messages for one context onto `out`; returns the UPDATE count.
+fn encode_batch(msgs: &[OutMsg], ctx: &wire::Ctx, out: &mut Vec<u8>) -> u64 {
     let mut n = 0u64;
     for m in msgs {
         match m {
             OutMsg::Announce { attrs, prefixes } => {
-                match wire::encode_announce(attrs, prefixes, ctx, &mut out) {
+                match wire::encode_announce(attrs, prefixes, ctx, out) {
                     Ok(k) => n += k as u64,
                     Err(e) => error!("bgp", "cannot encode {} prefixes: {e}", prefixes.len()),
                 }
             }
-            OutMsg::Withdraw { prefixes } => n += wire::encode_withdraw(prefixes, &mut out) as u64,
+            OutMsg::Withdraw { prefixes } => n += wire::encode_withdraw(prefixes, out) as u64,
             OutMsg::EndOfRib(afi) => {
-                wire::encode_end_of_rib(*afi, &mut out);
+                wire::encode_end_of_rib(*afi, out);
                 n += 1;
             }
         }
     }
-    (out, n)
+    n
 }
 
 pub(super) fn count(c: &mut MessageCounters, m: &Message) {
@@ -396,7 +521,9 @@ mod tests {
             for p in &q.parts {
                 match p {
                     SendPart::Own(v) => q2.push_own(v),
-                    SendPart::Shared(v) => q2.push_shared(Rc::clone(v)),
+                    SendPart::Shared { bytes, start, end } => {
+                        q2.push_shared_range(bytes, *start..*end)
+                    }
                 }
             }
             assert_eq!(drain(&mut q2, step), want, "step {step}");
@@ -407,6 +534,16 @@ mod tests {
         q.slices(want.len() - 10, &mut io);
         let tail: Vec<u8> = io.iter().flat_map(|s| s.iter().copied()).collect();
         assert_eq!(tail, want[want.len() - 10..]);
+        // The same slices into a fixed array, as many as it holds.
+        for skip in [0, 1, 99, 100, 301, want.len() - 10] {
+            q.slices(skip, &mut io);
+            let mut fixed = [IoSlice::new(&[]); 7];
+            let n = q.fill_slices(skip, &mut fixed);
+            assert_eq!(n, io.len().min(7), "skip {skip}");
+            for (a, b) in fixed[..n].iter().zip(&io) {
+                assert_eq!(**a, **b, "skip {skip}");
+            }
+        }
         // No more than IOV_MAX slices at once.
         let mut many = SendQueue::default();
         for _ in 0..IOV_MAX + 10 {
@@ -453,5 +590,97 @@ mod tests {
         q.drop_queued();
         assert_eq!(q.pending(), 990);
         assert_eq!(drain(&mut q, 100), message(1000, 9)[10..].to_vec());
+    }
+
+    /// A batch withdrawing `n` /24s numbered from `first`, for `peers` but `except`.
+    fn withdraw_batch(peers: &Arc<[PeerId]>, except: Option<u32>, first: u32, n: u32) -> OutBatch {
+        let prefixes = (first..first + n)
+            .map(|i| {
+                crate::prefix::Prefix::V4(std::net::Ipv4Addr::from(0x0A00_0000 + (i << 8)), 24)
+            })
+            .collect();
+        OutBatch {
+            peers: Arc::clone(peers),
+            except: except.map(PeerId),
+            msgs: vec![OutMsg::Withdraw { prefixes }],
+        }
+    }
+
+    #[test]
+    fn batches_to_the_same_peers_are_one_encoding_and_each_member_skips_its_own() {
+        let ctx = wire::Ctx::default();
+        let group: Arc<[PeerId]> = (1..=4).map(PeerId).collect::<Vec<_>>().into();
+        // Equal contents, another list: another run.
+        let other: Arc<[PeerId]> = (1..=4).map(PeerId).collect::<Vec<_>>().into();
+        let batches = vec![
+            withdraw_batch(&group, Some(1), 0, 3),
+            withdraw_batch(&group, Some(2), 10, 1),
+            withdraw_batch(&group, None, 20, 2),
+            withdraw_batch(&other, Some(3), 30, 1),
+        ];
+        let runs = same_peer_runs(&batches);
+        assert_eq!(runs, vec![0..3, 3..4]);
+        let run = &batches[runs[0].clone()];
+        let enc = GroupEncoding::new(run, ctx);
+        for peer in 1..=4 {
+            let mut q = SendQueue::default();
+            let updates = enc.queue_for(PeerId(peer), run, &mut q);
+            // What the member gets: the messages of every batch but its own, in order.
+            let mut want = Vec::new();
+            let mut want_updates = 0;
+            for b in run.iter().filter(|b| b.except != Some(PeerId(peer))) {
+                want_updates += encode_batch(&b.msgs, &ctx, &mut want);
+            }
+            assert_eq!(updates, want_updates, "peer {peer}");
+            // Peer 1 skips the first batch, peer 2 one in the middle (two ranges),
+            // the others get everything.
+            let parts = q.shared_parts().len();
+            assert_eq!(parts, if peer == 2 { 2 } else { 1 }, "peer {peer}");
+            assert_eq!(drain(&mut q, 7), want, "peer {peer}");
+        }
+    }
+
+    #[test]
+    fn a_group_encoding_is_freed_when_the_last_member_has_written_it() {
+        let ctx = wire::Ctx::default();
+        let group: Arc<[PeerId]> = vec![PeerId(1), PeerId(2)].into();
+        let batches = vec![
+            withdraw_batch(&group, Some(1), 0, 50),
+            withdraw_batch(&group, Some(2), 100, 50),
+        ];
+        let enc = GroupEncoding::new(&batches, ctx);
+        let weak = Rc::downgrade(&enc.bytes);
+        let (mut q1, mut q2) = (SendQueue::default(), SendQueue::default());
+        enc.queue_for(PeerId(1), &batches, &mut q1);
+        enc.queue_for(PeerId(2), &batches, &mut q2);
+        assert_eq!(q1.shared_parts().len() + q2.shared_parts().len(), 2);
+        drop(enc);
+        assert!(weak.upgrade().is_some());
+        drain(&mut q1, 100);
+        assert!(
+            weak.upgrade().is_some(),
+            "member 2 has not written its part"
+        );
+        let half = q2.pending() / 2;
+        q2.consume(half);
+        assert!(weak.upgrade().is_some(), "member 2 is writing its part");
+        drain(&mut q2, 100);
+        assert!(
+            weak.upgrade().is_none(),
+            "freed after the last member wrote it"
+        );
+    }
+
+    #[test]
+    fn an_empty_send_queue_gives_back_the_room_a_burst_needed() {
+        let shared = Rc::new(message(100, 1));
+        let mut q = SendQueue::default();
+        for _ in 0..1000 {
+            q.push_shared(Rc::clone(&shared));
+        }
+        assert!(q.parts.capacity() >= 1000);
+        drain(&mut q, 4096);
+        assert!(q.parts.capacity() <= KEEP_PARTS, "{}", q.parts.capacity());
+        assert_eq!(Rc::strong_count(&shared), 1);
     }
 }

@@ -17,18 +17,18 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
-use std::rc::Rc;
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use super::{LocalParams, PeerStats};
 use crate::bgp::fsm::{self, ConnId, DownReason, Input, Output, State};
 use crate::bgp::limit::{LimitVerdict, PrefixLimiter};
-use crate::bgp::rib::{PeerId, Rib};
+use crate::bgp::rib::{OutBatch, PeerId, Rib};
 use crate::bgp::types::{Message, NotificationCode, Update};
 use crate::bgp::wire;
 use crate::cluster::peers::PeerPlan;
 use crate::config::Password;
-use crate::daemon::conn::{Conn, SendQueue, count, encode_batch};
+use crate::daemon::conn::{Conn, GroupEncoding, SendQueue, count, same_peer_runs};
 use crate::log::{Gate, LogGate};
 use crate::net::Timers;
 use crate::prefix::Afi;
@@ -126,10 +126,10 @@ fn gated_warn(gate: &mut LogGate, addr: IpAddr, now: Instant, msg: std::fmt::Arg
 }
 
 /// Puts `key` on the list of connections with bytes to send (once).
-fn want_write(list: &mut Vec<ConnKey>, c: &mut Conn, key: ConnKey) {
+fn want_write(list: &mut VecDeque<ConnKey>, c: &mut Conn, key: ConnKey) {
     if !c.want_write {
         c.want_write = true;
-        list.push(key);
+        list.push_back(key);
     }
 }
 
@@ -137,6 +137,18 @@ fn want_write(list: &mut Vec<ConnKey>, c: &mut Conn, key: ConnKey) {
 pub(super) enum TimerKey {
     Fsm(IpAddr),
     Stale(IpAddr),
+}
+
+/// RIB output taken by a flush whose members' parts are not all queued yet.
+struct Flushed {
+    batches: Vec<OutBatch>,
+    /// Runs of batches with the same peers, and whether those peers are sorted.
+    runs: Vec<(Range<usize>, bool)>,
+    /// Per run: its encoding for each context seen so far.
+    enc: Vec<Vec<GroupEncoding>>,
+    /// Members whose parts are not queued yet, in order.
+    members: VecDeque<PeerId>,
+    now: Instant,
 }
 
 /// The speaker's sessions, their buffers and the RIB, without sockets.
@@ -150,7 +162,9 @@ pub struct SpeakerCore {
     /// Socket operations not yet taken by the socket part.
     pub(super) ops: VecDeque<SocketOp>,
     /// Connections with bytes to send, not yet taken by the socket part.
-    pub(super) want_write: Vec<ConnKey>,
+    pub(super) want_write: VecDeque<ConnKey>,
+    /// RIB output of the last `flush_rib` not yet queued on every member's connection.
+    flushed: Option<Flushed>,
     /// When bytes last arrived on any connection (the kernel side holds back while
     /// UPDATEs stream in).
     last_input: Option<Instant>,
@@ -173,7 +187,8 @@ impl SpeakerCore {
             by_rib: HashMap::new(),
             listen: Vec::new(),
             ops: VecDeque::new(),
-            want_write: Vec::new(),
+            want_write: VecDeque::new(),
+            flushed: None,
             last_input: None,
             input_gap: None,
             timers: Timers::new(),
@@ -191,12 +206,18 @@ impl SpeakerCore {
     /// The next connection with bytes to send: write from [`SpeakerCore::send_queue`],
     /// then report [`SpeakerCore::on_written`].
     pub(crate) fn pop_writable(&mut self) -> Option<ConnKey> {
-        while let Some(key) = self.want_write.pop() {
+        while let Some(key) = self.want_write.pop_front() {
             if let Some(c) = self.conn_mut(key) {
                 c.want_write = false;
                 if c.pending() > 0 {
                     return Some(key);
                 }
+            }
+        }
+        // Then the members of the last flush, one at a time: queued here, written next.
+        while self.flushed.is_some() {
+            if let Some(key) = self.queue_next_member() {
+                return Some(key);
             }
         }
         None
@@ -461,6 +482,7 @@ impl SpeakerCore {
     /// The FSM closed `conn`: it leaves the peer at once; the socket part writes what
     /// it still has to send (a NOTIFICATION) for a bounded time, and never waits.
     fn close_conn(&mut self, addr: IpAddr, conn: ConnId) {
+        self.queue_flushed_all();
         let Some(c) = self
             .peers
             .get_mut(&addr)
@@ -504,6 +526,9 @@ impl SpeakerCore {
         match out {
             Output::Connect { conn } => self.connect(addr, conn),
             Output::Send { conn, msg } => {
+                // The flushed UPDATEs come before anything sent after the flush (and a
+                // NOTIFICATION drops what waits behind the message being written).
+                self.queue_flushed_all();
                 let Some(slot) = self.peers.get_mut(&addr) else {
                     return Vec::new();
                 };
@@ -728,94 +753,131 @@ impl SpeakerCore {
         });
     }
 
-    /// Encodes what the RIB wants sent and queues it on the peers' connections. A
-    /// batch is encoded once per encoding context and shared by every peer that gets
-    /// it: each member's queue holds the shared encoding itself (the socket part writes
-    /// it straight from there, one vectored write per peer), never a copy. A route
-    /// reflector sending K clients the other K-1 routes holds one copy of the burst,
-    /// however slowly some clients read.
+    /// Takes what the RIB wants sent; each peer's part is queued on its connection when
+    /// the socket part asks for the next connection to write ([`SpeakerCore::pop_writable`],
+    /// which the socket part calls right after), so a flush to K peers touches each
+    /// peer's state once, just before its write, as writing at flush time did.
+    ///
+    /// The batches going to the same peers (an update group's output: one batch per
+    /// member left out, such as a route reflector's client that sent those routes) are
+    /// encoded once per encoding context, back to back in one allocation shared by every
+    /// member: each member's queue holds ranges of it (all but what leaves it out), never
+    /// a copy, and the socket part writes them straight from there. A route reflector
+    /// sending K clients the other K-1 routes holds one copy of the burst and about two
+    /// ranges per client, however slowly some clients read; the copy is freed when the
+    /// last member has written its ranges.
     ///
     /// At most `OUT_CHUNK` changed prefixes are handled per call (a million prefixes
     /// arriving must not make one turn of the loop last a quarter of a second); call
     /// again while `rib.has_out()`.
     pub(crate) fn flush_rib(&mut self, now: Instant) {
+        // What an earlier flush still holds goes first (each peer's output in order).
+        self.queue_flushed_all();
         let batches = self.rib.take_out_max(OUT_CHUNK);
         if batches.is_empty() {
             return;
         }
-        let sorted: Vec<bool> = batches.iter().map(|b| b.peers.is_sorted()).collect();
-        let mut recipients: Vec<PeerId> = batches
+        // Runs of batches with the same peers: (batch range, whether the peers are
+        // sorted), then every peer any of them goes to.
+        let runs: Vec<(Range<usize>, bool)> = same_peer_runs(&batches)
+            .into_iter()
+            .map(|r| {
+                let sorted = batches.get(r.start).is_some_and(|b| b.peers.is_sorted());
+                (r, sorted)
+            })
+            .collect();
+        let mut recipients: Vec<PeerId> = runs
             .iter()
+            .filter_map(|(r, _)| batches.get(r.start))
             .flat_map(|b| b.peers.iter().copied())
             .collect();
         recipients.sort_unstable();
         recipients.dedup();
-        // Per batch: (context, bytes, UPDATE count) for each context seen so far.
-        type Encoded = (wire::Ctx, Rc<Vec<u8>>, u64);
-        let mut enc: Vec<Vec<Encoded>> = vec![Vec::new(); batches.len()];
-        let mut queued = Vec::new();
-        for pid in recipients {
-            let Some(addr) = self.by_rib.get(&pid).copied() else {
-                continue;
-            };
-            let Some(slot) = self.peers.get_mut(&addr) else {
-                continue;
-            };
-            let Some(conn) = slot.fsm.established_conn() else {
-                continue;
-            };
-            let Some(c) = slot.conns.get_mut(&conn) else {
-                continue;
-            };
-            let ctx = c.ctx;
-            let mut n = 0u64;
-            let mut any = false;
-            for (bi, b) in batches.iter().enumerate() {
-                let member = if sorted[bi] {
-                    b.peers.binary_search(&pid).is_ok()
-                } else {
-                    b.peers.contains(&pid)
-                };
-                if !member || b.except == Some(pid) {
-                    continue;
+        let enc = runs.iter().map(|_| Vec::new()).collect();
+        self.flushed = Some(Flushed {
+            batches,
+            runs,
+            enc,
+            members: recipients.into(),
+            now,
+        });
+    }
+
+    /// Queues every member's part of the last flush (their connections go on the list
+    /// of connections to write).
+    fn queue_flushed_all(&mut self) {
+        while self.flushed.is_some() {
+            if let Some(key) = self.queue_next_member() {
+                let conn = self
+                    .peers
+                    .get_mut(&key.peer)
+                    .and_then(|s| s.conns.get_mut(&key.conn));
+                if let Some(c) = conn {
+                    want_write(&mut self.want_write, c, key);
                 }
-                let cache = &mut enc[bi];
-                let ei = match cache.iter().position(|(c, _, _)| *c == ctx) {
-                    Some(i) => i,
-                    None => {
-                        let (bytes, k) = encode_batch(&b.msgs, &ctx);
-                        cache.push((ctx, Rc::new(bytes), k));
-                        cache.len() - 1
-                    }
-                };
-                let (_, bytes, k) = &cache[ei];
-                c.sendq.push_shared(Rc::clone(bytes));
-                n += k;
-                any = true;
-            }
-            if !any {
-                continue;
-            }
-            slot.stats.sent.update += n;
-            self.updates_out += n;
-            want_write(&mut self.want_write, c, ConnKey { peer: addr, conn });
-            queued.push(addr);
-        }
-        for addr in queued {
-            if let Some(slot) = self.peers.get_mut(&addr) {
-                // An UPDATE counts as a sign of life: the next KEEPALIVE moves.
-                slot.fsm.message_sent(now);
-                self.rearm(addr);
             }
         }
     }
 
-    fn rearm(&mut self, addr: IpAddr) {
-        if let Some(slot) = self.peers.get_mut(&addr) {
-            if let Some(d) = slot.fsm.next_deadline() {
-                self.timers.set(TimerKey::Fsm(addr), d);
+    /// Queues the next member's part of the last flush: its connection, or `None` when
+    /// that member has no session to send on (or no member is left).
+    fn queue_next_member(&mut self) -> Option<ConnKey> {
+        let SpeakerCore {
+            flushed,
+            peers,
+            by_rib,
+            timers,
+            updates_out,
+            ..
+        } = self;
+        let f = flushed.as_mut()?;
+        let Some(pid) = f.members.pop_front() else {
+            *flushed = None;
+            return None;
+        };
+        let addr = by_rib.get(&pid).copied()?;
+        let slot = peers.get_mut(&addr)?;
+        let conn = slot.fsm.established_conn()?;
+        let c = slot.conns.get_mut(&conn)?;
+        let ctx = c.ctx;
+        let mut n = 0u64;
+        let mut any = false;
+        for ((r, sorted), cache) in f.runs.iter().zip(f.enc.iter_mut()) {
+            let Some(run) = f.batches.get(r.clone()) else {
+                continue;
+            };
+            let peers = run.first().map(|b| &b.peers[..]).unwrap_or_default();
+            let member = if *sorted {
+                peers.binary_search(&pid).is_ok()
+            } else {
+                peers.contains(&pid)
+            };
+            if !member {
+                continue;
+            }
+            let ei = match cache.iter().position(|e| e.ctx == ctx) {
+                Some(i) => i,
+                None => {
+                    cache.push(GroupEncoding::new(run, ctx));
+                    cache.len() - 1
+                }
+            };
+            if let Some(e) = cache.get(ei) {
+                n += e.queue_for(pid, run, &mut c.sendq);
+                any = true;
             }
         }
+        if !any {
+            return None;
+        }
+        slot.stats.sent.update += n;
+        *updates_out += n;
+        // An UPDATE counts as a sign of life: the next KEEPALIVE moves.
+        slot.fsm.message_sent(f.now);
+        if let Some(d) = slot.fsm.next_deadline() {
+            timers.set(TimerKey::Fsm(addr), d);
+        }
+        Some(ConnKey { peer: addr, conn })
     }
 
     /// Stops every session. `notify`: send Cease (administrative shutdown) so peers

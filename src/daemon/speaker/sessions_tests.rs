@@ -470,3 +470,79 @@ fn gtsm_admits_only_connections_whose_syn_came_from_one_hop_away() {
     assert_eq!(c.pop_writable(), Some(key));
     assert!(c.send_queue(key).is_some_and(|q| q.pending() > 0));
 }
+
+#[test]
+fn a_flush_is_queued_peer_by_peer_as_the_socket_part_asks_and_before_anything_sent_later() {
+    // B and C in one AS: one update group on A.
+    let (a, b, c) = (ip(1), ip(2), ip(3));
+    let mut net = Net::new(vec![
+        (a, core(a, 65001, 1)),
+        (b, core(b, 65002, 2)),
+        (c, core(c, 65002, 3)),
+    ]);
+    let now = net.now;
+    net.core(a)
+        .set_peers(&[plan(b, 65001, 65002), plan(c, 65001, 65002)], now);
+    net.core(b).set_peers(&[plan(a, 65002, 65001)], now);
+    net.core(c).set_peers(&[plan(a, 65002, 65001)], now);
+    net.run_until(Duration::from_secs(120), |n| {
+        [b, c]
+            .iter()
+            .all(|&p| n.state(a, p) == Some(State::Established))
+    });
+    let keys: Vec<ConnKey> = [b, c]
+        .iter()
+        .map(|p| {
+            let conn = net.core(a).peers[p].fsm.established_conn().expect("up");
+            ConnKey { peer: *p, conn }
+        })
+        .collect();
+    let pending = |net: &mut Net, k: ConnKey| net.core(a).send_queue(k).map_or(0, |q| q.pending());
+    let sent = |net: &mut Net, p: IpAddr| net.core(a).peers[&p].stats.sent.update;
+    let before = (sent(&mut net, b), sent(&mut net, c));
+    let now = net.now;
+    net.core(a)
+        .rib
+        .originate(Prefix::V4(Ipv4Addr::new(198, 51, 100, 0), 24), route(a));
+    net.core(a).flush_rib(now);
+    // Nothing queued yet: each peer's part is queued as its connection is asked for.
+    assert_eq!(
+        (pending(&mut net, keys[0]), pending(&mut net, keys[1])),
+        (0, 0)
+    );
+    let first = net.core(a).pop_writable().expect("a member to write");
+    assert!(keys.contains(&first));
+    let other = if first == keys[0] { keys[1] } else { keys[0] };
+    assert!(pending(&mut net, first) > 0);
+    assert_eq!(
+        pending(&mut net, other),
+        0,
+        "the other member is not queued yet"
+    );
+    assert_eq!(
+        sent(&mut net, b) + sent(&mut net, c),
+        before.0 + before.1 + 1
+    );
+    net.write(a, first);
+    // A message sent meanwhile (here the other member's session ends with a
+    // NOTIFICATION) first queues what the flush still holds: nothing for that member, whose
+    // session ended before the NOTIFICATION went out, so nothing flushed follows it.
+    let before_other = sent(&mut net, other.peer);
+    net.core(a)
+        .disable_peer(other.peer, Some("bye".into()), now)
+        .expect("a peer");
+    assert_eq!(sent(&mut net, other.peer), before_other, "nothing queued");
+    assert_eq!(net.core(a).send_queue(other).map(|q| q.pending()), None);
+    net.pump();
+    let id = net.core(first.peer).peers[&a].rib_id;
+    let routes = net.core(first.peer).rib.received_of(id, Afi::Ipv4);
+    assert_eq!(routes, 1, "the first member got the route");
+    let id = net.core(other.peer).peers[&a].rib_id;
+    let routes = net.core(other.peer).rib.received_of(id, Afi::Ipv4);
+    assert_eq!(routes, 0, "the other member got nothing");
+    let last = net.core(other.peer).peers[&a].stats.last_error.clone();
+    assert!(
+        last.as_deref().is_some_and(|e| e.contains("6/2")),
+        "{last:?}"
+    );
+}

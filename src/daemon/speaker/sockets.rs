@@ -549,13 +549,14 @@ impl SessionIo for SpeakerSockets {
 /// socket takes no more; returns the bytes written and whether the connection broke.
 fn write_queue(stream: &mut TcpStream, q: &SendQueue) -> (usize, io::Result<()>) {
     let mut written = 0;
-    let mut io: Vec<IoSlice<'_>> = Vec::new();
+    // On the stack: no allocation per write (a route reflector writes to K clients).
+    let mut io = [IoSlice::new(&[]); WRITE_SLICES];
     loop {
-        q.slices(written, &mut io);
-        if io.is_empty() {
+        let n = q.fill_slices(written, &mut io);
+        let Some(io) = io.get(..n).filter(|io| !io.is_empty()) else {
             return (written, Ok(()));
-        }
-        match stream.write_vectored(&io) {
+        };
+        match stream.write_vectored(io) {
             Ok(0) => {
                 return (
                     written,
@@ -569,6 +570,10 @@ fn write_queue(stream: &mut TcpStream, q: &SendQueue) -> (usize, io::Result<()>)
         }
     }
 }
+
+/// Most slices one vectored write takes from a send queue (more are written by the
+/// next call: a queue holds a few parts per flush).
+const WRITE_SLICES: usize = 64;
 
 /// How a bounded read ended.
 #[derive(Debug, PartialEq, Eq)]
