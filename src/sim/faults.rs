@@ -245,14 +245,14 @@ fn rr_annotations(rng: &mut SimRng, full_mesh: bool) -> BTreeMap<String, String>
     a
 }
 
-/// A scenario from `seed`: 2 to 5 nodes, full mesh or per-node ASN, graceful restart
+/// A scenario from `seed`: 2 to 7 nodes (at most 8 with additions), full mesh or per-node ASN, graceful restart
 /// or not, and 2 to 6 episodes of 1 to 3 faults each.
 pub(crate) fn generate(seed: u64) -> Scenario {
     let mut rng = SimRng::new(seed);
     let full_mesh = rng.chance(0.75);
     let graceful_restart = rng.chance(0.5);
     let router = rng.chance(0.5);
-    let count = rng.range(2, 6) as u32;
+    let count = rng.range(2, 8) as u32;
     let mut st = GenState {
         nodes: BTreeMap::new(),
         next_node: 1,
@@ -335,7 +335,7 @@ fn router_fault(rng: &mut SimRng, st: &GenState) -> Option<FaultKind> {
 fn fault_kind(rng: &mut SimRng, st: &mut GenState, full_mesh: bool, gr: bool) -> Option<FaultKind> {
     let ms = |rng: &mut SimRng, lo: u64, hi: u64| Duration::from_millis(rng.range(lo, hi));
     Some(match rng.range(0, 100) {
-        0..=7 if st.nodes.len() < 6 => FaultKind::AddNode(new_node(rng, st, full_mesh)),
+        0..=7 if st.nodes.len() < 8 => FaultKind::AddNode(new_node(rng, st, full_mesh)),
         8..=13 if st.nodes.len() > 2 => {
             let name = st.pick(rng)?;
             st.nodes.remove(&name);
@@ -511,7 +511,7 @@ mod tests {
         let mut seen = BTreeMap::new();
         for seed in 0..400 {
             let s = generate(seed);
-            assert!((2..=5).contains(&s.nodes.len()));
+            assert!((2..=7).contains(&s.nodes.len()));
             let mut last = (0, Duration::ZERO);
             for f in &s.faults {
                 assert!((f.episode, f.offset) >= last, "sorted");
