@@ -105,6 +105,8 @@ pub(crate) struct Outcome {
     pub(crate) checks: u32,
     pub(crate) faults: u32,
     pub(crate) steps: u64,
+    /// Steps at which graceful-restart or drain guards were checked.
+    pub(crate) guarded_steps: u64,
     /// Virtual time the run covered.
     pub(crate) virtual_time: Duration,
 }
@@ -711,6 +713,7 @@ impl<W: World> Run<'_, W> {
         if self.guards.is_empty() {
             return Ok(());
         }
+        self.out.guarded_steps += 1;
         let mut tables: BTreeMap<&str, BTreeMap<Prefix, IpAddr>> = BTreeMap::new();
         for g in &self.guards {
             let t = tables
