@@ -199,9 +199,15 @@ pub(crate) fn run<W: World>(sc: &Scenario, world: &mut W, seed: u64) -> Outcome 
         router_down: false,
         out: Outcome::default(),
     };
-    if let Err(e) = r.run_all() {
-        r.note(format!("FAILED: {e}"));
-        r.out.failure = Some(e);
+    match r.run_all() {
+        Ok(()) => {
+            let line = format!("end after {} steps", r.out.steps);
+            r.note(line);
+        }
+        Err(e) => {
+            r.note(format!("FAILED: {e}"));
+            r.out.failure = Some(e);
+        }
     }
     r.out.virtual_time = r.clock.elapsed();
     r.out
