@@ -171,7 +171,7 @@ pub(crate) struct Scenario {
 /// created for as its representative, and the export policy decides by that peer's
 /// address whether the group's peers are nodes; once that node is deleted or
 /// readdressed, reflected routes are withdrawn from the group's remaining node peers.
-/// `sim::runs::known_bug_rr_group_rep` replays it.
+/// `sim::known_bug_rr_group_rep` replays it.
 pub(crate) const AVOID_RR_GROUP_REP_BUG: bool = true;
 
 /// Whether any node is (or is made by a fault) a route reflector server or client.
