@@ -131,6 +131,8 @@ enum Action {
         name: String,
     },
     RouterBack,
+    /// A Node object comes back.
+    PutNode(SimNode),
 }
 
 /// A route that must stay in `holder`'s kernel while `restarting` is away.
@@ -473,6 +475,17 @@ impl<W: World> Run<'_, W> {
                 self.note(format!("api back for {name}"));
                 self.api.outage_end(&name, now);
             }
+            Action::PutNode(n) => {
+                if self.api.node(&n.name).is_some()
+                    || self.api.nodes().any(|o| o.internal_ip == n.internal_ip)
+                {
+                    self.note(format!("no re-registration of {} (taken)", n.name));
+                } else {
+                    self.note(format!("{} registered again", n.name));
+                    self.api.put_node(n, now).map_err(|e| e.to_string())?;
+                    self.update_router();
+                }
+            }
             Action::RouterBack => {
                 self.note("router back".to_string());
                 self.router_down = false;
@@ -659,6 +672,17 @@ impl<W: World> Run<'_, W> {
                     .entry(name.clone())
                     .or_default()
                     .insert(*prefix, *gateway);
+            }
+            FaultKind::Reregister { name, gap } => {
+                let Some(n) = self.api.node(name).cloned() else {
+                    self.skip(&f, "no such node");
+                    return Ok(());
+                };
+                self.out.faults += 1;
+                self.note(f.to_string());
+                self.topology_changed = true;
+                self.api.delete_node(name, now).map_err(|e| e.to_string())?;
+                self.schedule(now + *gap, Action::PutNode(n));
             }
             FaultKind::RouterRestart { down } => {
                 if !self.sc.router || self.router_down {

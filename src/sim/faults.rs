@@ -74,6 +74,9 @@ pub(crate) enum FaultKind {
     LoseNotifications { name: String, dur: Duration },
     /// The external router goes down (its process killed) for `down`.
     RouterRestart { down: Duration },
+    /// The Node object is deleted and created again `gap` later (a kubelet
+    /// re-registering) while its agent keeps running.
+    Reregister { name: String, gap: Duration },
 }
 
 /// A fault at `offset` into episode `episode`.
@@ -140,6 +143,9 @@ impl fmt::Display for FaultKind {
             }
             FaultKind::RouterRestart { down } => {
                 write!(f, "router-restart down {}", secs(*down))
+            }
+            FaultKind::Reregister { name, gap } => {
+                write!(f, "reregister {name} after {}", secs(*gap))
             }
         }
     }
@@ -408,7 +414,11 @@ fn fault_kind(rng: &mut SimRng, st: &mut GenState, full_mesh: bool, gr: bool) ->
                 OutageEnd::Relist
             },
         },
-        92..=95 => FaultKind::Gone {
+        92 | 93 => FaultKind::Reregister {
+            name: st.pick(rng)?,
+            gap: ms(rng, 100, 30_000),
+        },
+        94 | 95 => FaultKind::Gone {
             name: st.pick(rng)?,
         },
         96 | 97 => FaultKind::KernelFail {
@@ -541,6 +551,7 @@ mod tests {
             "foreign-route",
             "lose-notifications",
             "router-restart",
+            "reregister",
         ] {
             assert!(seen.get(w).copied().unwrap_or(0) > 5, "{w}: {seen:?}");
         }
