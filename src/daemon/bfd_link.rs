@@ -162,8 +162,10 @@ impl BfdLink {
         (TOKEN_BASE..TOKEN_BASE + RX_SLOTS).contains(&token.0)
     }
 
-    /// The session protecting BGP peer `peer`, with its history.
-    pub fn session(&self, peer: &IpAddr) -> Option<(&LinkedBfd, &BfdSession)> {
+    /// The session protecting BGP peer `peer`, with its history (the views read
+    /// [`BfdLink::sessions`] through the status model).
+    #[cfg(test)]
+    pub(crate) fn session(&self, peer: &IpAddr) -> Option<(&LinkedBfd, &BfdSession)> {
         let l = self.by_peer.get(peer)?;
         Some((l, self.registry.session(&l.key)?))
     }

@@ -1,32 +1,28 @@
 //! Prometheus metrics: kube-router's routing metric names and labels (its
 //! `controller_bgp_*` collectors; docs/troubleshooting.md lists them), so
-//! dashboards carry over, then kube-bgp's own (`kube_bgp_*`). A read-only view of the
-//! daemon's state; never shows a password.
+//! dashboards carry over, then kube-bgp's own (`kube_bgp_*`). Rendered from the
+//! node's status model (`daemon::status`) alone; never shows a password.
 
 use std::fmt::Write as _;
 
 use crate::ops::http::prom;
 
-use super::Daemon;
-use super::speaker::PeerSlot;
-use super::views::{row, status};
+use super::status::AgentStatus;
+use super::views::{neighbor_row, status_info};
 
-/// Prometheus text: kube-router's routing metrics, then kube-bgp's own.
-pub(crate) fn render(d: &Daemon) -> String {
+/// Prometheus text: kube-router's routing metrics, then kube-bgp's own. `st` must
+/// carry the Loc-RIB's counts (`RibCounting::Walk`).
+pub(crate) fn render(st: &AgentStatus) -> String {
     let mut o = String::new();
-    let peers: Vec<&PeerSlot> = d
-        .speaker
-        .as_ref()
-        .map(|s| s.peers.values().collect())
-        .unwrap_or_default();
+    let peers = &st.sessions;
     prom::header(
         &mut o,
         "kube_router_bgp_peer_info",
         "gauge",
         "BGP peer information",
     );
-    for p in &peers {
-        let r = row(d, p);
+    for p in peers {
+        let r = neighbor_row(st, p);
         prom::sample(
             &mut o,
             "kube_router_bgp_peer_info",
@@ -34,7 +30,7 @@ pub(crate) fn render(d: &Daemon) -> String {
                 ("address", &r.address),
                 ("type", &r.peer_type),
                 ("asn", &r.asn.to_string()),
-                ("state", p.fsm.state().name()),
+                ("state", p.state.name()),
             ],
             1.0,
         );
@@ -49,7 +45,7 @@ pub(crate) fn render(d: &Daemon) -> String {
         &mut o,
         "kube_router_controller_bgp_advertisements_received",
         &[],
-        d.counters.best_received as f64,
+        st.bgp.best_received as f64,
     );
     prom::header(
         &mut o,
@@ -58,9 +54,9 @@ pub(crate) fn render(d: &Daemon) -> String {
         "Routes this node originated (pod-route, advertise-vip) or withdrew (withdraw-vip)",
     );
     for (t, v) in [
-        ("pod-route", d.counters.adv_pod_route),
-        ("advertise-vip", d.counters.adv_vip),
-        ("withdraw-vip", d.counters.withdraw_vip),
+        ("pod-route", st.bgp.pod_routes_advertised),
+        ("advertise-vip", st.bgp.vips_advertised),
+        ("withdraw-vip", st.bgp.vips_withdrawn),
     ] {
         prom::sample(
             &mut o,
@@ -69,12 +65,12 @@ pub(crate) fn render(d: &Daemon) -> String {
             v as f64,
         );
     }
-    d.counters.peers_sync_time.write(
+    st.bgp.peers_sync_time.write(
         &mut o,
         "kube_router_controller_bgp_internal_peers_sync_time",
         "Time to apply the node peer set after a change",
     );
-    d.counters.routes_sync_time.write(
+    st.egress_sync_time.write(
         &mut o,
         "kube_router_controller_routes_sync_time",
         "Time to sync the pod egress sets of every node's pod CIDRs and addresses (kube-router's node ipset sync)",
@@ -89,9 +85,9 @@ pub(crate) fn render(d: &Daemon) -> String {
         &mut o,
         "kube_router_controller_bgp_peers",
         &[],
-        d.snapshot.nodes.len() as f64,
+        st.api.nodes as f64,
     );
-    d.routes.stats.sync_time.write(
+    st.kernel.pass_time.write(
         &mut o,
         "kube_router_host_routes_sync_time",
         "Time of a kernel route reconcile pass",
@@ -106,7 +102,7 @@ pub(crate) fn render(d: &Daemon) -> String {
         &mut o,
         "kube_router_host_routes_synced",
         &[],
-        d.routes.installed() as f64,
+        st.kernel.installed as f64,
     );
     prom::header(
         &mut o,
@@ -118,7 +114,7 @@ pub(crate) fn render(d: &Daemon) -> String {
         &mut o,
         "kube_router_host_routes_added",
         &[],
-        (d.routes.stats.added + d.routes.stats.replaced) as f64,
+        (st.kernel.added + st.kernel.replaced) as f64,
     );
     prom::header(
         &mut o,
@@ -130,7 +126,7 @@ pub(crate) fn render(d: &Daemon) -> String {
         &mut o,
         "kube_router_host_routes_removed",
         &[],
-        d.routes.stats.deleted as f64,
+        st.kernel.deleted as f64,
     );
     let version = env!("CARGO_PKG_VERSION");
     prom::header(
@@ -171,12 +167,12 @@ pub(crate) fn render(d: &Daemon) -> String {
         "counter",
         "BGP session state changes per peer",
     );
-    for p in &peers {
+    for p in peers {
         prom::sample(
             &mut o,
             "kube_bgp_peer_state_changes_total",
-            &[("address", &p.plan.addr.to_string())],
-            p.stats.state_changes as f64,
+            &[("address", &p.addr.to_string())],
+            p.state_changes as f64,
         );
     }
     prom::header(
@@ -185,28 +181,27 @@ pub(crate) fn render(d: &Daemon) -> String {
         "counter",
         "Times each session reached Established",
     );
-    for p in &peers {
+    for p in peers {
         prom::sample(
             &mut o,
             "kube_bgp_peer_established_total",
-            &[("address", &p.plan.addr.to_string())],
-            p.stats.established_transitions as f64,
+            &[("address", &p.addr.to_string())],
+            p.established_transitions as f64,
         );
     }
-    bfd_metrics(&mut o, d);
+    bfd_metrics(&mut o, st);
     prom::header(
         &mut o,
         "kube_bgp_import_refused_total",
         "counter",
         "Prefixes refused by import safety, by reason (each (peer, prefix) is logged once)",
     );
-    let refused = d.refusals.counts();
     for r in crate::cluster::rules::Reject::ALL {
         prom::sample(
             &mut o,
             "kube_bgp_import_refused_total",
             &[("reason", r.label())],
-            refused.get(&r).copied().unwrap_or(0) as f64,
+            st.import_refused.get(&r).copied().unwrap_or(0) as f64,
         );
     }
     prom::header(
@@ -215,7 +210,6 @@ pub(crate) fn render(d: &Daemon) -> String {
         "counter",
         "Control-socket requests by verb (neighbor, rib, status, explain, and the admin actions disable, enable, softreset, softreset-in, softreset-out)",
     );
-    let asked = d.counters.ctl_requests.borrow();
     for verb in [
         "neighbor",
         "rib",
@@ -231,10 +225,9 @@ pub(crate) fn render(d: &Daemon) -> String {
             &mut o,
             "kube_bgp_ctl_requests_total",
             &[("verb", verb)],
-            asked.get(verb).copied().unwrap_or(0) as f64,
+            st.ctl_requests.get(verb).copied().unwrap_or(0) as f64,
         );
     }
-    drop(asked);
     prom::header(
         &mut o,
         "kube_bgp_ctl_refused_total",
@@ -245,7 +238,7 @@ pub(crate) fn render(d: &Daemon) -> String {
         &mut o,
         "kube_bgp_ctl_refused_total",
         &[],
-        d.counters.ctl_refused as f64,
+        st.ctl_refused as f64,
     );
     prom::header(
         &mut o,
@@ -253,19 +246,15 @@ pub(crate) fn render(d: &Daemon) -> String {
         "gauge",
         "1 for each neighbor disabled by `kube-bgp neighbor ADDR disable`",
     );
-    for p in &peers {
+    for p in peers {
         prom::sample(
             &mut o,
             "kube_bgp_peer_admin_down",
-            &[("address", &p.plan.addr.to_string())],
+            &[("address", &p.addr.to_string())],
             if p.admin_down.is_some() { 1.0 } else { 0.0 },
         );
     }
-    let (uin, uout) = d
-        .speaker
-        .as_ref()
-        .map(|s| (s.updates_in, s.updates_out))
-        .unwrap_or((0, 0));
+    let (uin, uout) = (st.bgp.updates_received, st.bgp.updates_sent);
     prom::header(
         &mut o,
         "kube_bgp_updates_received_total",
@@ -280,7 +269,7 @@ pub(crate) fn render(d: &Daemon) -> String {
         "UPDATE messages sent",
     );
     prom::sample(&mut o, "kube_bgp_updates_sent_total", &[], uout as f64);
-    let st = status(d);
+    let info = status_info(st);
     prom::header(
         &mut o,
         "kube_bgp_rib_prefixes",
@@ -291,13 +280,13 @@ pub(crate) fn render(d: &Daemon) -> String {
         &mut o,
         "kube_bgp_rib_prefixes",
         &[("family", "ipv4")],
-        st.rib_ipv4 as f64,
+        info.rib_ipv4 as f64,
     );
     prom::sample(
         &mut o,
         "kube_bgp_rib_prefixes",
         &[("family", "ipv6")],
-        st.rib_ipv6 as f64,
+        info.rib_ipv6 as f64,
     );
     prom::header(
         &mut o,
@@ -309,7 +298,7 @@ pub(crate) fn render(d: &Daemon) -> String {
         &mut o,
         "kube_bgp_kernel_routes_pending",
         &[],
-        d.routes.pending() as f64,
+        st.kernel.pending as f64,
     );
     prom::header(
         &mut o,
@@ -321,7 +310,7 @@ pub(crate) fn render(d: &Daemon) -> String {
         &mut o,
         "kube_bgp_kernel_reconcile_total",
         &[],
-        d.routes.stats.passes as f64,
+        st.kernel.passes as f64,
     );
     prom::header(
         &mut o,
@@ -333,7 +322,7 @@ pub(crate) fn render(d: &Daemon) -> String {
         &mut o,
         "kube_bgp_kernel_reconcile_duration_seconds",
         &[],
-        d.routes.stats.last_duration.as_secs_f64(),
+        st.kernel.last_pass.as_secs_f64(),
     );
     prom::header(
         &mut o,
@@ -345,7 +334,7 @@ pub(crate) fn render(d: &Daemon) -> String {
         &mut o,
         "kube_bgp_kernel_route_failures_total",
         &[],
-        d.routes.stats.failed as f64,
+        st.kernel.failed as f64,
     );
     prom::header(
         &mut o,
@@ -353,7 +342,7 @@ pub(crate) fn render(d: &Daemon) -> String {
         "gauge",
         "1 for each resource's current API watch state",
     );
-    for (res, state) in &st.api {
+    for (res, state) in &info.api {
         let s = state.split(':').next().unwrap_or(state);
         prom::sample(
             &mut o,
@@ -372,7 +361,7 @@ pub(crate) fn render(d: &Daemon) -> String {
         &mut o,
         "kube_bgp_api_relists_total",
         &[],
-        d.counters.relists as f64,
+        st.api.relists as f64,
     );
     prom::header(
         &mut o,
@@ -384,7 +373,7 @@ pub(crate) fn render(d: &Daemon) -> String {
         &mut o,
         "kube_bgp_api_events_total",
         &[],
-        d.counters.api_events as f64,
+        st.api.events as f64,
     );
     prom::header(
         &mut o,
@@ -397,11 +386,7 @@ pub(crate) fn render(d: &Daemon) -> String {
         &mut o,
         "kube_bgp_graceful_shutdown_active",
         &[],
-        if d.graceful_shutdown_active() {
-            1.0
-        } else {
-            0.0
-        },
+        if st.graceful_shutdown { 1.0 } else { 0.0 },
     );
     prom::header(
         &mut o,
@@ -413,7 +398,7 @@ pub(crate) fn render(d: &Daemon) -> String {
         &mut o,
         "kube_bgp_config_problems",
         &[],
-        d.plan.problems.len() as f64,
+        st.problems.len() as f64,
     );
     prom::header(
         &mut o,
@@ -425,7 +410,7 @@ pub(crate) fn render(d: &Daemon) -> String {
         &mut o,
         "kube_bgp_healthy",
         &[],
-        if d.healthy() { 1.0 } else { 0.0 },
+        if st.healthy { 1.0 } else { 0.0 },
     );
     let _ = writeln!(o);
     o
@@ -433,19 +418,19 @@ pub(crate) fn render(d: &Daemon) -> String {
 
 /// BFD: per protected peer its state, negotiated detection time, state changes and the
 /// failures it detected (each ended the peer's BGP session), and node-wide drops.
-fn bfd_metrics(o: &mut String, d: &Daemon) {
+fn bfd_metrics(o: &mut String, st: &AgentStatus) {
     prom::header(
         o,
         "kube_bgp_bfd_session_up",
         "gauge",
         "1 while the BFD session protecting a BGP peer is Up, else 0",
     );
-    for (addr, l, s) in d.bfd.sessions() {
+    for (addr, b) in &st.bfd {
         prom::sample(
             o,
             "kube_bgp_bfd_session_up",
-            &[("address", &addr.to_string()), ("hop", l.key.hop.name())],
-            if s.state() == crate::bfd::BfdState::Up {
+            &[("address", &addr.to_string()), ("hop", b.hop.name())],
+            if b.state == crate::bfd::BfdState::Up {
                 1.0
             } else {
                 0.0
@@ -458,8 +443,8 @@ fn bfd_metrics(o: &mut String, d: &Daemon) {
         "gauge",
         "Negotiated BFD detection time (peer multiplier x agreed receive interval)",
     );
-    for (addr, _, s) in d.bfd.sessions() {
-        if let Some(t) = s.detection_time() {
+    for (addr, b) in &st.bfd {
+        if let Some(t) = b.detection_time {
             prom::sample(
                 o,
                 "kube_bgp_bfd_detection_time_seconds",
@@ -474,12 +459,12 @@ fn bfd_metrics(o: &mut String, d: &Daemon) {
         "counter",
         "BFD session state changes per peer",
     );
-    for (addr, l, _) in d.bfd.sessions() {
+    for (addr, b) in &st.bfd {
         prom::sample(
             o,
             "kube_bgp_bfd_state_changes_total",
             &[("address", &addr.to_string())],
-            l.state_changes as f64,
+            b.state_changes as f64,
         );
     }
     prom::header(
@@ -488,11 +473,11 @@ fn bfd_metrics(o: &mut String, d: &Daemon) {
         "counter",
         "Forwarding failures BFD detected per peer (each ends the BGP session with Cease 6/10), by cause",
     );
-    for (addr, l, _) in d.bfd.sessions() {
+    for (addr, b) in &st.bfd {
         let a = addr.to_string();
         for (cause, v) in [
-            ("detection_time_expired", l.detection_expired),
-            ("peer_down", l.peer_down),
+            ("detection_time_expired", b.detection_expired),
+            ("peer_down", b.peer_down),
         ] {
             prom::sample(
                 o,
@@ -508,12 +493,12 @@ fn bfd_metrics(o: &mut String, d: &Daemon) {
         "counter",
         "Times a BFD peer went AdminDown (planned; the BGP session is kept)",
     );
-    for (addr, l, _) in d.bfd.sessions() {
+    for (addr, b) in &st.bfd {
         prom::sample(
             o,
             "kube_bgp_bfd_peer_admin_down_total",
             &[("address", &addr.to_string())],
-            l.peer_admin_down as f64,
+            b.peer_admin_down as f64,
         );
     }
     prom::header(
@@ -522,7 +507,7 @@ fn bfd_metrics(o: &mut String, d: &Daemon) {
         "counter",
         "Received BFD packets dropped, by reason",
     );
-    for (reason, v) in &d.bfd.counters.drops {
+    for (reason, v) in &st.bfd_drops {
         prom::sample(
             o,
             "kube_bgp_bfd_packets_dropped_total",

@@ -20,6 +20,7 @@ pub(crate) mod rib_policy;
 pub mod routes;
 pub(crate) mod signals;
 pub mod speaker;
+mod status;
 pub mod views;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -74,25 +75,25 @@ impl std::fmt::Display for DaemonError {
 
 /// Counters kept by the daemon for metrics.
 #[derive(Default, Debug, Clone)]
-pub(crate) struct Counters {
-    pub(crate) plans_applied: u64,
-    pub(crate) peer_changes: u64,
-    pub(crate) api_events: u64,
-    pub(crate) relists: u64,
-    pub(crate) best_received: u64,
+struct Counters {
+    plans_applied: u64,
+    peer_changes: u64,
+    api_events: u64,
+    relists: u64,
+    best_received: u64,
     /// kube-router's `controller_bgp_advertisements_sent{type}`.
-    pub(crate) adv_pod_route: u64,
-    pub(crate) adv_vip: u64,
-    pub(crate) withdraw_vip: u64,
+    adv_pod_route: u64,
+    adv_vip: u64,
+    withdraw_vip: u64,
     /// kube-router's `controller_bgp_internal_peers_sync_time`: applying the peer set.
-    pub(crate) peers_sync_time: crate::ops::http::prom::Histogram,
+    peers_sync_time: crate::ops::http::prom::Histogram,
     /// kube-router's `controller_routes_sync_time`: keeping the pod egress sets.
-    pub(crate) routes_sync_time: crate::ops::http::prom::Histogram,
+    routes_sync_time: crate::ops::http::prom::Histogram,
     /// Control-socket requests by verb (`neighbor`, `explain`, `disable`, …); counted
     /// while answering, which reads the daemon shared.
-    pub(crate) ctl_requests: std::cell::RefCell<BTreeMap<&'static str, u64>>,
+    ctl_requests: std::cell::RefCell<BTreeMap<&'static str, u64>>,
     /// Admin actions refused (caller not root nor the daemon's user).
-    pub(crate) ctl_refused: u64,
+    ctl_refused: u64,
 }
 
 /// What a [`Daemon`] is built from besides its configuration: the parts that reach the
@@ -116,18 +117,20 @@ pub(crate) struct AgentParts {
 /// handler per kind of event (`on_*`), one [`Daemon::turn`] after each batch of events,
 /// and [`Daemon::poll_at`] for when the next turn is needed.
 pub(crate) struct Daemon {
-    pub(crate) cfg: Config,
-    pub(crate) settings: Settings,
-    pub(crate) node_name: String,
-    pub(crate) snapshot: Snapshot,
+    cfg: Config,
+    settings: Settings,
+    node_name: String,
+    snapshot: Snapshot,
     /// Replans only what the snapshot's changes reach (`cluster::plan` incrementally).
     planner: cluster::Planner,
-    pub(crate) plan: Plan,
+    plan: Plan,
+    /// The BGP speaker, once the plan gives an identity. Crate-visible only for the
+    /// simulator's checks (`sim`); the views read `Daemon::status`.
     pub(crate) speaker: Option<Speaker>,
     /// BFD sessions of the BGP peers that have BFD configured.
-    pub(crate) bfd: bfd_link::BfdLink,
-    pub(crate) routes: routes::KernelRoutes,
-    pub(crate) counters: Counters,
+    bfd: bfd_link::BfdLink,
+    routes: routes::KernelRoutes,
+    counters: Counters,
     /// Locally originated routes currently in the RIB.
     originated: BTreeMap<Prefix, Originated>,
     logged_problems: BTreeSet<Problem>,
@@ -229,7 +232,7 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
                 Source::Kernel => d.on_kernel_notification(now),
                 Source::PodNet => d.on_podnet_readable(now),
                 Source::Bfd => d.on_bfd_readable(t, now),
-                Source::Ops => d.on_ops_readable(t),
+                Source::Ops => d.on_ops_readable(t, now),
                 Source::Speaker => d.on_speaker_readable(t, now),
                 Source::Unknown => {}
             }
@@ -477,11 +480,11 @@ impl Daemon {
     }
 
     /// The control socket, metrics or health endpoint.
-    fn on_ops_readable(&mut self, t: Token) {
+    fn on_ops_readable(&mut self, t: Token, now: Instant) {
         // The endpoints answer from the daemon's state (the control socket's admin
         // verbs change it): out of the daemon while they do.
         let mut ops = std::mem::take(&mut self.ops);
-        ops.ready(t, self);
+        ops.ready(t, self, now);
         self.ops = ops;
     }
 
@@ -687,14 +690,17 @@ impl Endpoints {
         .min()
     }
 
-    /// Readiness of one of the endpoints' tokens: requests are answered from `d`.
-    fn ready(&mut self, t: Token, d: &mut Daemon) {
+    /// Readiness of one of the endpoints' tokens: requests are answered from `d` at
+    /// `now`.
+    fn ready(&mut self, t: Token, d: &mut Daemon, now: Instant) {
         if let Some(s) = self.ctl.as_mut().filter(|s| s.owns(t)) {
-            s.ready(t, &mut views::CtlView { d });
+            s.ready(t, &mut views::CtlView { d, now });
         } else if let Some(s) = self.metrics.as_mut().filter(|s| s.owns(t)) {
-            s.ready(t, &mut views::HttpView { d, metrics: true });
+            let metrics = true;
+            s.ready(t, &mut views::HttpView { d, now, metrics });
         } else if let Some(s) = self.health.as_mut().filter(|s| s.owns(t)) {
-            s.ready(t, &mut views::HttpView { d, metrics: false });
+            let metrics = false;
+            s.ready(t, &mut views::HttpView { d, now, metrics });
         }
     }
 
@@ -702,12 +708,12 @@ impl Endpoints {
     /// or not reading) are closed.
     fn drive(&mut self, d: &mut Daemon, now: Instant) {
         if let Some(s) = self.ctl.as_mut() {
-            s.drive_pending(&mut views::CtlView { d });
+            s.drive_pending(&mut views::CtlView { d, now });
             s.expire(now);
         }
         for (s, metrics) in [(&mut self.metrics, true), (&mut self.health, false)] {
             if let Some(s) = s.as_mut() {
-                s.drive_pending(&mut views::HttpView { d, metrics });
+                s.drive_pending(&mut views::HttpView { d, now, metrics });
                 s.expire(now);
             }
         }
@@ -1231,20 +1237,5 @@ impl Daemon {
             took.as_secs_f64(),
             self.originated.len()
         );
-    }
-
-    /// Whether the RIB's policy announces with GRACEFUL_SHUTDOWN now.
-    pub(crate) fn graceful_shutdown_active(&self) -> bool {
-        self.policy
-            .as_ref()
-            .is_some_and(|p| p.model.graceful_shutdown)
-    }
-
-    /// Whether the daemon is healthy in kube-router's sense: BGP is running (the plan
-    /// produced an identity) and the loop is turning.
-    pub(crate) fn healthy(&self) -> bool {
-        self.plan.identity.is_some()
-            && self.speaker.is_some()
-            && self.last_heartbeat.elapsed() < self.cfg.routes_sync_period + Duration::from_secs(5)
     }
 }

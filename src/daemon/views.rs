@@ -1,21 +1,26 @@
 //! What the daemon shows: answers on the control socket (`kube-bgp neighbor`, `global
-//! rib`, `status`) and the HTTP endpoints (`/healthz`, and `/metrics` rendered by
-//! `daemon::metrics`). Read-only views of the daemon's state; nothing here changes it
-//! (admin verbs are `daemon::admin`'s). Never shows a password. The CLI side renders
-//! the answers (`ops::ctl::render`).
+//! rib`, `status`, `explain`) and the HTTP endpoints (`/healthz`, and `/metrics`
+//! rendered by `daemon::metrics`). `neighbor` and `status` render the node's status
+//! model (`daemon::status`); `global rib` lists the Loc-RIB part by part through
+//! `Daemon::loc_rib_reader`, `explain` asks `daemon::explain`, `/healthz` asks
+//! `Daemon::healthy`: queries, not copies. Nothing here changes state (admin verbs are
+//! `daemon::admin`'s). Never shows a password. The CLI side renders the answers
+//! (`ops::ctl::render`).
 
 use std::net::IpAddr;
+use std::time::Instant;
 
 use crate::bgp::fsm::State;
 use crate::bgp::types::Attrs;
 use crate::cluster::peers::PeerKind;
+use crate::kube::snapshot::SyncState;
 use crate::ops::ctl::{self, NeighborDetail, NeighborRow, Request, Response, RibRow, StatusInfo};
 use crate::ops::http;
 use crate::ops::serve::Responder;
 use crate::prefix::{Afi, Prefix};
 
 use super::Daemon;
-use super::speaker::PeerSlot;
+use super::status::{AgentStatus, BfdStatus, RibCounting, SessionStatus};
 
 pub(super) fn state_name(s: State) -> &'static str {
     match s {
@@ -36,35 +41,27 @@ fn source_name(k: &PeerKind) -> String {
     }
 }
 
-pub(super) fn row(d: &Daemon, p: &PeerSlot) -> NeighborRow {
-    let counters = d
-        .speaker
-        .as_ref()
-        .and_then(|s| s.rib.counters(p.rib_id))
-        .unwrap_or_default();
+/// One row of `kube-bgp neighbor` (and the labels of `kube_router_bgp_peer_info`).
+pub(super) fn neighbor_row(st: &AgentStatus, p: &SessionStatus) -> NeighborRow {
     NeighborRow {
-        address: p.plan.addr.to_string(),
-        asn: p.plan.remote_asn,
-        peer_type: if p.plan.remote_asn == p.plan.local_asn {
+        address: p.addr.to_string(),
+        asn: p.remote_asn,
+        peer_type: if p.remote_asn == p.local_asn {
             "internal".into()
         } else {
             "external".into()
         },
-        rr_client: p.plan.rr_client,
-        source: source_name(&p.plan.kind),
-        state: state_name(p.fsm.state()).into(),
-        uptime_secs: p
-            .stats
-            .state_since
-            .map(|t| t.elapsed().as_secs())
-            .unwrap_or(0),
-        received: counters.received as u64,
-        accepted: counters.accepted as u64,
-        advertised: counters.advertised as u64,
-        bfd: d
+        rr_client: p.rr_client,
+        source: source_name(&p.kind),
+        state: state_name(p.state).into(),
+        uptime_secs: p.in_state_for.map(|t| t.as_secs()).unwrap_or(0),
+        received: p.received,
+        accepted: p.accepted,
+        advertised: p.advertised,
+        bfd: st
             .bfd
-            .session(&p.plan.addr)
-            .map(|(_, s)| s.state().name().to_string())
+            .get(&p.addr)
+            .map(|b| b.state.name().to_string())
             .unwrap_or_default(),
         admin_down: p.admin_down.is_some(),
     }
@@ -74,38 +71,38 @@ fn us(v: std::time::Duration) -> u64 {
     u64::try_from(v.as_micros()).unwrap_or(u64::MAX)
 }
 
-/// The BFD session protecting `addr`, as `kube-bgp neighbor ADDR` shows it.
-fn bfd_detail(d: &Daemon, addr: &IpAddr) -> Option<ctl::NeighborBfd> {
-    let (l, s) = d.bfd.session(addr)?;
-    let detection = s.detection_time();
-    let mult = s.remote_detect_mult();
-    Some(ctl::NeighborBfd {
-        state: s.state().name().into(),
-        remote_state: s.remote_state().name().into(),
-        hop: l.key.hop.name().into(),
-        local_address: l.key.local.to_string(),
-        port: l.port,
-        local_discriminator: s.local_discr(),
-        remote_discriminator: s.remote_discr(),
-        desired_min_tx_us: us(l.timers.desired_min_tx),
-        required_min_rx_us: us(l.timers.required_min_rx),
-        detect_mult: l.timers.detect_mult,
-        tx_interval_us: s.tx_interval().filter(|_| s.remote_discr() != 0).map(us),
+/// The BFD session protecting a peer, as `kube-bgp neighbor ADDR` shows it.
+fn bfd_detail(b: &BfdStatus) -> ctl::NeighborBfd {
+    let detection = b.detection_time;
+    let mult = b.remote_detect_mult;
+    ctl::NeighborBfd {
+        state: b.state.name().into(),
+        remote_state: b.remote_state.name().into(),
+        hop: b.hop.name().into(),
+        local_address: b.local.to_string(),
+        port: b.port,
+        local_discriminator: b.local_discr,
+        remote_discriminator: b.remote_discr,
+        desired_min_tx_us: us(b.timers.desired_min_tx),
+        required_min_rx_us: us(b.timers.required_min_rx),
+        detect_mult: b.timers.detect_mult,
+        tx_interval_us: b.tx_interval.filter(|_| b.remote_discr != 0).map(us),
         rx_interval_us: detection
             .filter(|_| mult > 0)
             .map(|t| us(t / u32::from(mult))),
         remote_detect_mult: mult,
         detection_time_us: detection.map(us),
-        local_diag: s.local_diag().to_string(),
-        remote_diag: s.remote_diag().to_string(),
-        since_secs: s.last_change().elapsed().as_secs(),
-        failures: l.detection_expired + l.peer_down,
-        peer_admin_downs: l.peer_admin_down,
-    })
+        local_diag: b.local_diag.to_string(),
+        remote_diag: b.remote_diag.to_string(),
+        since_secs: b.in_state_for.as_secs(),
+        failures: b.detection_expired + b.peer_down,
+        peer_admin_downs: b.peer_admin_down,
+    }
 }
 
-fn detail(d: &Daemon, p: &PeerSlot) -> NeighborDetail {
-    let neg = p.fsm.negotiated();
+/// `kube-bgp neighbor ADDR`.
+fn detail(st: &AgentStatus, p: &SessionStatus) -> NeighborDetail {
+    let neg = p.negotiated.as_ref();
     let mut caps = Vec::new();
     if let Some(n) = neg {
         caps.push(if n.four_octet_as {
@@ -134,48 +131,29 @@ fn detail(d: &Daemon, p: &PeerSlot) -> NeighborDetail {
             None => caps.push("graceful restart: not advertised by the peer".into()),
         }
     }
-    let last_error = p
-        .fsm
-        .last_notification()
-        .map(|l| {
-            format!(
-                "{} NOTIFICATION {}",
-                if l.sent { "sent" } else { "received" },
-                l.notification
-            )
-        })
-        .or_else(|| p.stats.last_error.clone());
     NeighborDetail {
-        row: row(d, p),
-        remote_port: p.plan.port,
-        local_address: p
-            .stats
-            .local_addr
-            .or(p.plan.local_addr)
-            .map(|a| a.to_string())
-            .unwrap_or_default(),
+        row: neighbor_row(st, p),
+        remote_port: p.port,
+        local_address: p.local_addr.map(|a| a.to_string()).unwrap_or_default(),
         remote_router_id: neg
             .map(|n| n.remote_router_id.to_string())
             .unwrap_or_default(),
-        hold_time: neg.map(|n| n.hold_time).unwrap_or(p.plan.hold_time),
-        keepalive: neg.map(|n| n.keepalive).unwrap_or(p.plan.hold_time / 3),
+        hold_time: neg.map(|n| n.hold_time).unwrap_or(p.hold_time),
+        keepalive: neg.map(|n| n.keepalive).unwrap_or(p.hold_time / 3),
         families: neg
-            .map(|n| n.families.iter().map(|f| f.name().to_string()).collect())
-            .unwrap_or_else(|| {
-                p.plan
-                    .families
-                    .iter()
-                    .map(|f| f.name().to_string())
-                    .collect()
-            }),
+            .map(|n| &n.families)
+            .unwrap_or(&p.families)
+            .iter()
+            .map(|f| f.name().to_string())
+            .collect(),
         capabilities: caps,
-        password: p.plan.password.is_some(),
-        ttl: p.plan.ttl,
-        messages_sent: p.stats.sent.clone(),
-        messages_received: p.stats.received.clone(),
-        established_transitions: p.stats.established_transitions,
-        last_error,
-        bfd_session: bfd_detail(d, &p.plan.addr),
+        password: p.password,
+        ttl: p.ttl,
+        messages_sent: p.sent.clone(),
+        messages_received: p.received_msgs.clone(),
+        established_transitions: p.established_transitions,
+        last_error: p.last_error.clone(),
+        bfd_session: st.bfd.get(&p.addr).map(bfd_detail),
         admin_down: p.admin_down.clone(),
     }
 }
@@ -222,7 +200,7 @@ pub(crate) struct RibCursor {
 impl RibCursor {
     fn new(d: &Daemon, query: RibQuery) -> RibCursor {
         let id_end = match query {
-            RibQuery::All(_) => d.speaker.as_ref().map_or(0, |s| s.rib.loc_rib_ids()),
+            RibQuery::All(_) => d.loc_rib_reader().map_or(0, |r| r.rib.loc_rib_ids()),
             _ => 0,
         };
         RibCursor {
@@ -239,14 +217,14 @@ impl RibCursor {
 
 /// The rows of one prefix (best first).
 fn prefix_rows(d: &Daemon, p: &Prefix, out: &mut Vec<RibRow>) {
-    let Some(sp) = d.speaker.as_ref() else {
+    let Some(r) = d.loc_rib_reader() else {
         return;
     };
-    for (i, path) in sp.rib.paths(p).iter().enumerate() {
+    for (i, path) in r.rib.paths(p).iter().enumerate() {
         let Some(a) = path.accepted() else {
             continue;
         };
-        let source = match path.peer().and_then(|id| sp.addr_of(id)) {
+        let source = match path.peer().and_then(|id| r.source(id)) {
             Some(addr) => addr.to_string(),
             None => "local".into(),
         };
@@ -270,10 +248,10 @@ fn prefix_rows(d: &Daemon, p: &Prefix, out: &mut Vec<RibRow>) {
 
 /// The prefixes of an exact or longest-match query.
 fn lookup(d: &Daemon, q: RibQuery) -> Vec<Prefix> {
-    let Some(sp) = d.speaker.as_ref() else {
+    let Some(r) = d.loc_rib_reader() else {
         return Vec::new();
     };
-    let all = sp.rib.loc_rib().map(|(p, _)| p);
+    let all = r.prefixes();
     match q {
         RibQuery::Exact(x) => all.filter(|p| *p == x).collect(),
         RibQuery::Lookup(ip) => all
@@ -294,8 +272,8 @@ fn collect_part(d: &Daemon, c: &mut RibCursor) -> bool {
         return true;
     }
     let end = c.id_end.min(c.next_id.saturating_add(RIB_IDS_PER_PART));
-    if let Some(sp) = d.speaker.as_ref() {
-        let mut run: Vec<Prefix> = sp
+    if let Some(r) = d.loc_rib_reader() {
+        let mut run: Vec<Prefix> = r
             .rib
             .loc_rib_range(c.next_id..end)
             .map(|(p, _)| p)
@@ -368,34 +346,19 @@ fn rib_part(d: &Daemon, c: &mut RibCursor, out: &mut Vec<u8>) -> bool {
     !last
 }
 
-pub(super) fn status(d: &Daemon) -> StatusInfo {
-    let (peers_total, peers_established) = d
-        .speaker
-        .as_ref()
-        .map(|s| {
-            (
-                s.peers.len(),
-                s.peers
-                    .values()
-                    .filter(|p| p.fsm.state() == State::Established)
-                    .count(),
-            )
-        })
-        .unwrap_or((0, 0));
-    let (mut v4, mut v6) = (0, 0);
-    if let Some(sp) = d.speaker.as_ref() {
-        for (p, _) in sp.rib.loc_rib() {
-            match p.afi() {
-                Afi::Ipv4 => v4 += 1,
-                Afi::Ipv6 => v6 += 1,
-            }
-        }
-    }
-    let me = d.plan.identity.as_ref();
+/// `kube-bgp status` (and the API states and Loc-RIB counts `/metrics` shows).
+pub(super) fn status_info(st: &AgentStatus) -> StatusInfo {
+    let peers_established = st
+        .sessions
+        .iter()
+        .filter(|p| p.state == State::Established)
+        .count();
+    let rib = st.loc_rib.unwrap_or_default();
+    let me = st.identity.as_ref();
     let mode = match me {
         None => "not running (see problems)".to_string(),
         Some(m) => {
-            let base = if d.settings.nodes_full_mesh {
+            let base = if st.full_mesh {
                 "full-mesh"
             } else {
                 "per-node-asn"
@@ -407,34 +370,34 @@ pub(super) fn status(d: &Daemon) -> StatusInfo {
             }
         }
     };
-    let api = crate::kube::objects::ResourceKind::ALL
+    let api = st
+        .api
+        .watches
         .iter()
-        .map(|k| {
-            let s = match d.snapshot.state(*k) {
+        .map(|(k, state)| {
+            let s = match state {
                 None => "not listed yet".to_string(),
-                Some(crate::kube::snapshot::SyncState::Synced) => "synced".to_string(),
-                Some(crate::kube::snapshot::SyncState::Relisting) => "relisting".to_string(),
-                Some(crate::kube::snapshot::SyncState::Unreachable { error }) => {
-                    format!("unreachable: {error}")
-                }
+                Some(SyncState::Synced) => "synced".to_string(),
+                Some(SyncState::Relisting) => "relisting".to_string(),
+                Some(SyncState::Unreachable { error }) => format!("unreachable: {error}"),
             };
             (k.name().to_string(), s)
         })
         .collect();
     StatusInfo {
         version: env!("CARGO_PKG_VERSION").into(),
-        node: d.node_name.clone(),
+        node: st.node.clone(),
         router_id: me.map(|m| m.router_id.to_string()).unwrap_or_default(),
         asn: me.map(|m| m.local_asn).unwrap_or(0),
         mode,
         api,
-        peers_total,
+        peers_total: st.sessions.len(),
         peers_established,
-        rib_ipv4: v4,
-        rib_ipv6: v6,
-        kernel_routes: d.routes.installed(),
-        healthy: d.healthy(),
-        problems: d.plan.problems.iter().map(|p| p.to_string()).collect(),
+        rib_ipv4: rib.ipv4,
+        rib_ipv6: rib.ipv6,
+        kernel_routes: st.kernel.installed,
+        healthy: st.healthy,
+        problems: st.problems.iter().map(|p| p.to_string()).collect(),
     }
 }
 
@@ -462,9 +425,11 @@ fn err(msg: String) -> Vec<u8> {
 /// one JSON row per line produced part by part as the client reads, then a trailer
 /// line with the row count. Everything else is one JSON document. Admin actions
 /// (`neighbor ADDR disable|enable|softreset`) change the daemon's state
-/// (`daemon::admin`), so the view holds it mutably.
+/// (`daemon::admin`), so the view holds it mutably. `now`: when the requests are
+/// answered.
 pub(crate) struct CtlView<'a> {
     pub d: &'a mut Daemon,
+    pub now: Instant,
 }
 
 impl Responder for CtlView<'_> {
@@ -492,7 +457,7 @@ impl Responder for CtlView<'_> {
             return None;
         }
         let d: &Daemon = self.d;
-        match ctl_request(d, req) {
+        match ctl_request(d, req, self.now) {
             CtlAnswer::Whole(bytes) => {
                 out.extend_from_slice(&bytes);
                 None
@@ -606,8 +571,8 @@ pub fn parse_ctl_request(req: &[u8]) -> Result<CtlQuery, String> {
     })
 }
 
-/// Answers one control-socket request line.
-fn ctl_request(d: &Daemon, req: &[u8]) -> CtlAnswer {
+/// Answers one control-socket request line at `now`.
+fn ctl_request(d: &Daemon, req: &[u8], now: Instant) -> CtlAnswer {
     let query = match parse_ctl_request(req) {
         Ok(q) => q,
         Err(e) => return CtlAnswer::Whole(err(e)),
@@ -621,19 +586,21 @@ fn ctl_request(d: &Daemon, req: &[u8]) -> CtlAnswer {
     };
     match query {
         CtlQuery::Neighbors => {
-            let rows: Vec<NeighborRow> = d
-                .speaker
-                .as_ref()
-                .map(|s| s.peers.values().map(|p| row(d, p)).collect())
-                .unwrap_or_default();
+            let st = d.status(now, RibCounting::Skip);
+            let rows: Vec<NeighborRow> = st.sessions.iter().map(|p| neighbor_row(&st, p)).collect();
             to_json(serde_json::to_value(rows))
         }
-        CtlQuery::Neighbor(ip) => match d.speaker.as_ref().and_then(|s| s.peers.get(&ip)) {
-            Some(p) => to_json(serde_json::to_value(detail(d, p))),
-            None => CtlAnswer::Whole(err(format!("no neighbor {ip}"))),
-        },
+        CtlQuery::Neighbor(ip) => {
+            let st = d.status(now, RibCounting::Skip);
+            match st.sessions.iter().find(|p| p.addr == ip) {
+                Some(p) => to_json(serde_json::to_value(detail(&st, p))),
+                None => CtlAnswer::Whole(err(format!("no neighbor {ip}"))),
+            }
+        }
         CtlQuery::Rib(q) => CtlAnswer::Rib(q),
-        CtlQuery::Status => to_json(serde_json::to_value(status(d))),
+        CtlQuery::Status => to_json(serde_json::to_value(status_info(
+            &d.status(now, RibCounting::Walk),
+        ))),
         CtlQuery::Explain(q) => to_json(serde_json::to_value(super::explain::explain(d, q))),
         CtlQuery::Admin(..) => {
             CtlAnswer::Whole(err("admin actions need the control socket".into()))
@@ -641,9 +608,11 @@ fn ctl_request(d: &Daemon, req: &[u8]) -> CtlAnswer {
     }
 }
 
-/// The metrics (`metrics: true`) or health endpoint's answers: whole, never streamed.
+/// The metrics (`metrics: true`) or health endpoint's answers at `now`: whole, never
+/// streamed.
 pub(crate) struct HttpView<'a> {
     pub d: &'a Daemon,
+    pub now: Instant,
     pub metrics: bool,
 }
 
@@ -651,7 +620,7 @@ impl Responder for HttpView<'_> {
     type Cursor = ();
 
     fn answer(&mut self, req: &[u8], out: &mut Vec<u8>) -> Option<()> {
-        out.extend_from_slice(&http_answer(self.d, req, self.metrics));
+        out.extend_from_slice(&http_answer(self.d, req, self.metrics, self.now));
         None
     }
 
@@ -669,8 +638,10 @@ impl Responder for HttpView<'_> {
     }
 }
 
-/// Answers an HTTP request on the metrics or the health endpoint.
-fn http_answer(d: &Daemon, req: &[u8], metrics_endpoint: bool) -> Vec<u8> {
+/// Answers an HTTP request on the metrics or the health endpoint at `now`. The health
+/// probe asks only [`Daemon::healthy`]: it comes every few seconds and needs no copy of
+/// every peer's state.
+fn http_answer(d: &Daemon, req: &[u8], metrics_endpoint: bool, now: Instant) -> Vec<u8> {
     let Some((method, path)) = http::parse_request(req) else {
         return http::response(404, "text/plain", "bad request\n", false);
     };
@@ -678,12 +649,12 @@ fn http_answer(d: &Daemon, req: &[u8], metrics_endpoint: bool) -> Vec<u8> {
     if method != "GET" && !head {
         return http::response(405, "text/plain", "method not allowed\n", false);
     }
-    if metrics_endpoint && path == d.cfg.metrics_path {
-        let body = super::metrics::render(d);
+    if metrics_endpoint && path == d.metrics_path() {
+        let body = super::metrics::render(&d.status(now, RibCounting::Walk));
         return http::response(200, "text/plain; version=0.0.4", &body, head);
     }
     if path == "/healthz" {
-        return if d.healthy() {
+        return if d.healthy(now) {
             http::response(200, "text/plain", "OK\n", head)
         } else {
             http::response(500, "text/plain", "Unhealthy\n", head)
