@@ -16,3 +16,5 @@ pub mod ops;
 pub mod podnet;
 pub mod prefix;
 pub(crate) mod safe_yaml;
+#[cfg(test)]
+mod sim;

@@ -83,7 +83,14 @@ done_stage
 
 stage "cargo test (unit + integration; root tests run here)"
 # The overlay tests (named in_vm::) need ipip/ip6tnl/fou tunnels: their own stage below.
-cargo test --offline --locked -- --test-threads="${TEST_THREADS:-2}" --skip in_vm::
+# The simulator's seeds run in their own stage, which prints seeds per second.
+cargo test --offline --locked -- --test-threads="${TEST_THREADS:-2}" --skip in_vm:: \
+  --skip sim::seeds
+done_stage
+
+stage "deterministic simulation: seeded cluster runs for ${KB_SIM_SECONDS:-60}s (src/sim)"
+# A failing seed prints its replay command and a minimised fault list.
+cargo test --offline --locked --lib sim::seeds -- --exact --nocapture
 done_stage
 
 stage "overlay tests: ipip and FoU tunnels (each in a VM when this kernel lacks them)"

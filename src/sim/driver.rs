@@ -1,0 +1,1084 @@
+//! The simulation loop: virtual time, faults, agents' turns and invariant checks.
+//!
+//! Owns one run: the clock, the API server, the queue of pending fault actions (by
+//! virtual time, then sequence number), each agent's next turn, the graceful-restart
+//! guards and the trace. Time jumps to the earliest of every agent's `poll_at`, the
+//! API's next delivery and the next fault action. After each episode's faults are over
+//! and the settle time has passed, the cluster must equal the oracle's expectation;
+//! while a node restarts under graceful restart, no route may leave any kernel. Drives
+//! the agents only through [`World`]; must not look inside them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use crate::kube::snapshot::KubeEvent;
+use crate::prefix::Prefix;
+
+use super::api::{SimApi, SimNode};
+use super::clock::SimClock;
+use super::faults::{Fault, FaultKind, ROUTER_NAME, Scenario, StopKind};
+use super::oracle::{self, pair};
+use super::rng::SimRng;
+
+/// Where the scenario's external router is (the same address the real one uses).
+pub(crate) const ROUTER_ADDR: IpAddr = IpAddr::V4(super::router::ROUTER_IP);
+
+/// The cluster under test as the driver sees it: one agent per node (real or toy),
+/// the nodes' kernels (which outlive the agents) and the network between them.
+pub(crate) trait World {
+    /// Starts `node`'s agent over its kernel (a new, empty one when `fresh_kernel`).
+    fn start(&mut self, node: &SimNode, fresh_kernel: bool, now: Instant);
+    /// Ends the agent: killed, or through its own stop (SIGTERM).
+    fn stop(&mut self, name: &str, how: StopKind, now: Instant);
+    fn running(&self, name: &str) -> bool;
+    /// API events from the agent's reader threads.
+    fn deliver(&mut self, name: &str, events: Vec<KubeEvent>, now: Instant);
+    fn turn(&mut self, name: &str, now: Instant);
+    /// When the agent needs its next turn (`None` when it is not running).
+    fn poll_at(&mut self, name: &str, now: Instant) -> Option<Instant>;
+    /// Whether input waits unread: turn again before time moves.
+    fn busy(&self, name: &str) -> bool;
+    /// kube-bgp's routes in the node's kernel: prefix -> gateway.
+    fn kernel_routes(&self, name: &str) -> BTreeMap<Prefix, IpAddr>;
+    /// Open BGP connections between node addresses.
+    fn sessions(&self) -> Vec<(IpAddr, IpAddr)>;
+    fn cut(&mut self, a: IpAddr, b: IpAddr);
+    fn heal(&mut self, a: IpAddr, b: IpAddr);
+    fn reset(&mut self, a: IpAddr, b: IpAddr);
+    /// The node's kernel refuses its next `n` route requests.
+    fn kernel_fail(&mut self, name: &str, n: usize);
+    /// Another program adds a route to the node's kernel.
+    fn add_foreign(&mut self, name: &str, prefix: Prefix, gateway: IpAddr);
+    /// The routes of other programs in the node's kernel: prefix -> gateway.
+    fn foreign_routes(&self, name: &str) -> BTreeMap<Prefix, IpAddr>;
+    /// Route change notifications of the node's kernel are lost (or no longer).
+    fn lose_notifications(&mut self, name: &str, lose: bool);
+    /// The peers `name`'s agent has an Established BGP session with.
+    fn established(&self, name: &str) -> BTreeSet<IpAddr>;
+    /// Sets the external router's peers (node address -> ASN); no-op without one.
+    fn set_router_peers(&mut self, _nodes: &BTreeMap<IpAddr, u32>, _now: Instant) {}
+    /// When the external router needs its next turn (`None`: none, or nothing due).
+    fn router_poll_at(&mut self) -> Option<Instant> {
+        None
+    }
+    fn router_turn(&mut self, _now: Instant) {}
+    /// The external router's process is killed (`set_router_peers` starts a new one).
+    fn router_stop(&mut self) {}
+    /// The external router's best routes: prefix -> next hop (`None`: no router).
+    fn router_routes(&self) -> Option<BTreeMap<Prefix, IpAddr>> {
+        None
+    }
+    /// What the agent knows of `prefix` (for failure messages).
+    fn explain(&self, _name: &str, _prefix: &Prefix) -> String {
+        String::new()
+    }
+}
+
+/// How long the cluster gets to converge at the start.
+pub(crate) const START_SETTLE: Duration = Duration::from_secs(60);
+/// How long after an episode's last fault action the cluster must have converged:
+/// the node hold time (90 s) plus the longest connect retry (30 s) and margin.
+pub(crate) const SETTLE: Duration = Duration::from_secs(150);
+/// A graceful restart is checked when the agent is back this long before its restart
+/// time runs out (time to reconnect and send End-of-RIB).
+pub(crate) const GR_MARGIN: Duration = Duration::from_secs(15);
+/// Shortest gap between two turns of an agent that is not busy (the real loop's 1 ms
+/// poll floor).
+const TURN_FLOOR: Duration = Duration::from_millis(1);
+/// Turns in a row an agent may stay busy at one instant.
+const BUSY_TURNS: usize = 256;
+/// The cluster ASN of the full mesh (`--cluster-asn` 0 means 64512).
+const CLUSTER_ASN: u32 = 64512;
+/// Virtual time an episode's fault actions may span.
+const EPISODE_LIMIT: Duration = Duration::from_secs(3600);
+/// Steps (instants at which something ran) a run may take.
+const STEP_BUDGET: u64 = 2_000_000;
+
+/// What a run did.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Outcome {
+    /// One line per fault action and per invariant check.
+    pub(crate) trace: Vec<String>,
+    /// The first broken invariant.
+    pub(crate) failure: Option<String>,
+    pub(crate) checks: u32,
+    pub(crate) faults: u32,
+    pub(crate) steps: u64,
+    /// Steps at which graceful-restart or drain guards were checked.
+    pub(crate) guarded_steps: u64,
+    /// Virtual time the run covered.
+    pub(crate) virtual_time: Duration,
+}
+
+/// A fault's later part.
+#[derive(Clone, Debug)]
+enum Action {
+    Fault(Fault),
+    /// The agent of `name` starts again (its kernel fresh after a reboot).
+    Start {
+        name: String,
+        fresh: bool,
+    },
+    Heal {
+        a: (String, IpAddr),
+        b: (String, IpAddr),
+    },
+    OutageEnd {
+        name: String,
+    },
+    NotificationsBack {
+        name: String,
+    },
+    RouterBack,
+    /// A Node object comes back.
+    PutNode(SimNode),
+}
+
+/// A route that must stay in `holder`'s kernel while `restarting` is away.
+#[derive(Clone, Debug)]
+struct Guard {
+    /// The node whose stop is guarded.
+    restarting: String,
+    /// Guarded for the stop's drain only (without graceful restart), not the restart.
+    drain: bool,
+    holder: String,
+    prefix: Prefix,
+    gateway: IpAddr,
+}
+
+struct Run<'w, W: World> {
+    sc: &'w Scenario,
+    world: &'w mut W,
+    seed: u64,
+    clock: SimClock,
+    api: SimApi,
+    actions: BTreeMap<(Instant, u64), Action>,
+    seq: u64,
+    /// Running agents: when each last turned.
+    last_turn: BTreeMap<String, Instant>,
+    /// Agents told to stop that drain first (they still turn).
+    draining: BTreeSet<String>,
+    /// How many times each agent connected to the API (for its latency draw).
+    connects: BTreeMap<String, u64>,
+    guards: Vec<Guard>,
+    /// Nodes touched by a fault of the current episode (their guards end).
+    touched: BTreeSet<String>,
+    /// The current episode changed the topology (guards end).
+    topology_changed: bool,
+    /// The external router is down (restarting).
+    router_down: bool,
+    /// Routes other programs added, per node: they must stay (until a reboot).
+    foreign: BTreeMap<String, BTreeMap<Prefix, IpAddr>>,
+    out: Outcome,
+}
+
+/// FNV-1a of a name, to give each node its own random stream.
+fn name_hash(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Runs `sc` on `world` (built for it) with the driver's choices drawn from `seed`.
+pub(crate) fn run<W: World>(sc: &Scenario, world: &mut W, seed: u64) -> Outcome {
+    let clock = SimClock::new();
+    let mut r = Run {
+        sc,
+        world,
+        seed,
+        clock,
+        api: SimApi::new(),
+        actions: BTreeMap::new(),
+        seq: 0,
+        last_turn: BTreeMap::new(),
+        draining: BTreeSet::new(),
+        connects: BTreeMap::new(),
+        guards: Vec::new(),
+        touched: BTreeSet::new(),
+        topology_changed: false,
+        foreign: BTreeMap::new(),
+        router_down: false,
+        out: Outcome::default(),
+    };
+    match r.run_all() {
+        Ok(()) => {
+            let line = format!("end after {} steps", r.out.steps);
+            r.note(line);
+        }
+        Err(e) => {
+            r.note(format!("FAILED: {e}"));
+            r.out.failure = Some(e);
+        }
+    }
+    r.out.virtual_time = r.clock.elapsed();
+    r.out
+}
+
+impl<W: World> Run<'_, W> {
+    fn note(&mut self, line: String) {
+        let t = self.clock.elapsed();
+        self.out
+            .trace
+            .push(format!("t={}.{:03} {line}", t.as_secs(), t.subsec_millis()));
+    }
+
+    fn schedule(&mut self, at: Instant, a: Action) {
+        self.seq += 1;
+        self.actions.insert((at, self.seq), a);
+    }
+
+    fn run_all(&mut self) -> Result<(), String> {
+        let now = self.clock.now();
+        for n in &self.sc.nodes {
+            self.api
+                .put_node(n.clone(), now)
+                .map_err(|e| e.to_string())?;
+        }
+        let names: Vec<SimNode> = self.sc.nodes.clone();
+        for n in &names {
+            self.start_agent(n, true);
+        }
+        self.note(format!(
+            "start {} nodes{}, {}, graceful restart {}",
+            names.len(),
+            if self.sc.router {
+                " and an external router"
+            } else {
+                ""
+            },
+            if self.sc.topology.full_mesh {
+                "full mesh"
+            } else {
+                "per-node ASN"
+            },
+            if self.sc.graceful_restart {
+                "on"
+            } else {
+                "off"
+            }
+        ));
+        self.update_router();
+        let t = self.clock.now() + START_SETTLE;
+        self.run_until(t)?;
+        self.check("start")?;
+        let mut episodes: Vec<u32> = self.sc.faults.iter().map(|f| f.episode).collect();
+        episodes.dedup();
+        for ep in episodes {
+            let start = self.clock.now();
+            self.touched.clear();
+            self.topology_changed = false;
+            let faults: Vec<Fault> = self
+                .sc
+                .faults
+                .iter()
+                .filter(|f| f.episode == ep)
+                .cloned()
+                .collect();
+            for f in faults {
+                self.schedule(start + f.offset, Action::Fault(f));
+            }
+            while let Some((&(at, seq), _)) = self.actions.iter().next() {
+                if at.saturating_duration_since(start) > EPISODE_LIMIT {
+                    return Err(format!(
+                        "ep{ep}: fault actions still pending after {EPISODE_LIMIT:?}"
+                    ));
+                }
+                self.run_until(at)?;
+                if let Some(a) = self.actions.remove(&(at, seq)) {
+                    self.apply(a)?;
+                }
+            }
+            let t = self.clock.now() + SETTLE;
+            self.run_until(t)?;
+            self.guards.clear();
+            self.check(&format!("ep{ep}"))?;
+        }
+        Ok(())
+    }
+
+    fn start_agent(&mut self, n: &SimNode, fresh: bool) {
+        let now = self.clock.now();
+        if fresh {
+            self.foreign.remove(&n.name);
+        }
+        self.world.start(n, fresh, now);
+        let k = self.connects.entry(n.name.clone()).or_insert(0);
+        *k += 1;
+        let mut rng = SimRng::new(self.seed ^ name_hash(&n.name) ^ k.wrapping_mul(0x9E37));
+        let latency = Duration::from_millis(rng.range(1, 50));
+        self.api.connect(&n.name, latency, now);
+        // The first turn at once, as the real loop turns before its first poll.
+        self.last_turn.insert(n.name.clone(), now - TURN_FLOOR);
+    }
+
+    /// Stops `name`'s agent; one that drains first (RFC 8326) keeps turning until its
+    /// stop is due.
+    fn stop_agent(&mut self, name: &str, how: StopKind) {
+        let now = self.clock.now();
+        self.world.stop(name, how, now);
+        self.api.disconnect(name);
+        if self.world.running(name) {
+            self.note(format!("{name} drains before it stops"));
+            self.draining.insert(name.to_string());
+        } else {
+            self.stopped(name);
+        }
+    }
+
+    /// `name`'s agent is gone: it turns no more, and a drain's guards end.
+    fn stopped(&mut self, name: &str) {
+        self.last_turn.remove(name);
+        self.draining.remove(name);
+        self.guards.retain(|g| !(g.drain && g.restarting == name));
+    }
+
+    /// The earliest instant something is due, if any.
+    fn next_event(&mut self) -> Option<Instant> {
+        let now = self.clock.now();
+        let names: Vec<String> = self.last_turn.keys().cloned().collect();
+        let mut next: Option<Instant> = None;
+        for name in names {
+            let last = self.last_turn.get(&name).copied().unwrap_or(now);
+            let turn = self
+                .world
+                .poll_at(&name, now)
+                .map(|t| t.max(last + TURN_FLOOR));
+            for t in [turn, self.api.next_at(&name)].into_iter().flatten() {
+                next = Some(next.map_or(t, |n: Instant| n.min(t)));
+            }
+        }
+        if let Some(t) = self.world.router_poll_at() {
+            next = Some(next.map_or(t, |n: Instant| n.min(t)));
+        }
+        next
+    }
+
+    /// Runs everything due up to and including `t`, then sets the clock to `t`.
+    fn run_until(&mut self, t: Instant) -> Result<(), String> {
+        let mut at_same = 0u32;
+        let mut last = self.clock.now();
+        loop {
+            let Some(next) = self.next_event().filter(|n| *n <= t) else {
+                self.clock.advance_to(t);
+                return Ok(());
+            };
+            let next = next.max(self.clock.now());
+            if next == last {
+                at_same += 1;
+                if at_same > 10_000 {
+                    return Err("no progress: agents keep asking for a turn at one instant".into());
+                }
+            } else {
+                at_same = 0;
+                last = next;
+            }
+            self.clock.advance_to(next);
+            self.step()?;
+        }
+    }
+
+    /// One instant: API deliveries and turns of the agents due, in name order.
+    fn step(&mut self) -> Result<(), String> {
+        self.out.steps += 1;
+        if self.out.steps > STEP_BUDGET {
+            return Err(format!("step budget of {STEP_BUDGET} exhausted"));
+        }
+        let now = self.clock.now();
+        let names: Vec<String> = self.last_turn.keys().cloned().collect();
+        for name in names {
+            let events = self.api.take_due(&name, now).map_err(|e| e.to_string())?;
+            let last = self.last_turn.get(&name).copied().unwrap_or(now);
+            let due = self
+                .world
+                .poll_at(&name, now)
+                .is_some_and(|t| t.max(last + TURN_FLOOR) <= now);
+            if events.is_empty() && !due {
+                continue;
+            }
+            if !events.is_empty() {
+                self.world.deliver(&name, events, now);
+            }
+            self.world.turn(&name, now);
+            let mut n = 0;
+            while self.world.busy(&name) && n < BUSY_TURNS {
+                self.world.turn(&name, now);
+                n += 1;
+            }
+            if self.world.running(&name) {
+                self.last_turn.insert(name, now);
+            } else {
+                self.note(format!("{name} stopped after its drain"));
+                self.stopped(&name);
+            }
+        }
+        if self.world.router_poll_at().is_some_and(|t| t <= now) {
+            self.world.router_turn(now);
+        }
+        self.check_guards()
+    }
+
+    /// The external router peers with the API's nodes (an operator's configuration,
+    /// kept current): each at its address with its ASN.
+    fn update_router(&mut self) {
+        if !self.sc.router || self.router_down {
+            return;
+        }
+        let nodes: BTreeMap<IpAddr, u32> = self
+            .api
+            .nodes()
+            .filter_map(|n| {
+                let asn = if self.sc.topology.full_mesh {
+                    CLUSTER_ASN
+                } else {
+                    n.annotations.get(oracle::ANN_ASN)?.parse().ok()?
+                };
+                Some((n.internal_ip, asn))
+            })
+            .collect();
+        let now = self.clock.now();
+        self.world.set_router_peers(&nodes, now);
+    }
+
+    fn ip_of(&self, name: &str) -> Option<IpAddr> {
+        if self.sc.router && name == ROUTER_NAME {
+            return Some(ROUTER_ADDR);
+        }
+        self.api.node(name).map(|n| n.internal_ip)
+    }
+
+    fn skip(&mut self, f: &Fault, why: &str) {
+        self.note(format!("skip {} ({why})", f.kind));
+    }
+
+    fn apply(&mut self, a: Action) -> Result<(), String> {
+        let now = self.clock.now();
+        match a {
+            Action::Fault(f) => self.apply_fault(f)?,
+            Action::Start { name, fresh } => match self.api.node(&name).cloned() {
+                Some(n) if !self.world.running(&name) => {
+                    self.note(format!("restart {name}"));
+                    self.start_agent(&n, fresh);
+                }
+                // Still draining: the new process starts once the old one is gone.
+                Some(_) if self.draining.contains(&name) => {
+                    self.schedule(now + Duration::from_secs(1), Action::Start { name, fresh });
+                }
+                Some(_) => self.note(format!("no restart of {name} (running)")),
+                None => self.note(format!("no restart of {name} (deleted)")),
+            },
+            Action::Heal { a, b } => {
+                self.note(format!("heal {}-{}", a.0, b.0));
+                self.world.heal(a.1, b.1);
+            }
+            Action::OutageEnd { name } => {
+                self.note(format!("api back for {name}"));
+                self.api.outage_end(&name, now);
+            }
+            Action::PutNode(n) => {
+                if self.api.node(&n.name).is_some()
+                    || self.api.nodes().any(|o| o.internal_ip == n.internal_ip)
+                {
+                    self.note(format!("no re-registration of {} (taken)", n.name));
+                } else {
+                    self.note(format!("{} registered again", n.name));
+                    self.api.put_node(n, now).map_err(|e| e.to_string())?;
+                    self.update_router();
+                }
+            }
+            Action::RouterBack => {
+                self.note("router back".to_string());
+                self.router_down = false;
+                self.update_router();
+            }
+            Action::NotificationsBack { name } => {
+                self.note(format!("notifications back for {name}"));
+                self.world.lose_notifications(&name, false);
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_fault(&mut self, f: Fault) -> Result<(), String> {
+        let now = self.clock.now();
+        let exists = |r: &Self, n: &str| r.api.node(n).is_some();
+        match &f.kind {
+            FaultKind::AddNode(n) => {
+                if exists(self, &n.name) || self.api.nodes().any(|o| o.internal_ip == n.internal_ip)
+                {
+                    self.skip(&f, "name or address taken");
+                    return Ok(());
+                }
+                self.out.faults += 1;
+                self.note(f.to_string());
+                self.topology_changed = true;
+                self.api
+                    .put_node(n.clone(), now)
+                    .map_err(|e| e.to_string())?;
+                self.start_agent(n, true);
+            }
+            FaultKind::DeleteNode { name } => {
+                if !exists(self, name) {
+                    self.skip(&f, "no such node");
+                    return Ok(());
+                }
+                self.out.faults += 1;
+                self.note(f.to_string());
+                self.topology_changed = true;
+                self.api.delete_node(name, now).map_err(|e| e.to_string())?;
+                if self.world.running(name) && !self.draining.contains(name) {
+                    self.stop_agent(name, StopKind::Term);
+                }
+            }
+            FaultKind::Annotate { name, key, value } => {
+                let Some(mut n) = self.api.node(name).cloned() else {
+                    self.skip(&f, "no such node");
+                    return Ok(());
+                };
+                self.out.faults += 1;
+                self.note(f.to_string());
+                self.topology_changed = true;
+                match value {
+                    Some(v) => n.annotations.insert(key.clone(), v.clone()),
+                    None => n.annotations.remove(key),
+                };
+                self.api.put_node(n, now).map_err(|e| e.to_string())?;
+            }
+            FaultKind::Readdress { name, ip } => {
+                let Some(mut n) = self.api.node(name).cloned() else {
+                    self.skip(&f, "no such node");
+                    return Ok(());
+                };
+                if self.api.nodes().any(|o| o.internal_ip == *ip) {
+                    self.skip(&f, "address taken");
+                    return Ok(());
+                }
+                self.out.faults += 1;
+                self.note(f.to_string());
+                self.topology_changed = true;
+                if self.world.running(name) {
+                    // A reboot: a drain in progress ends with the machine.
+                    self.stop_agent(name, StopKind::Crash);
+                }
+                n.internal_ip = *ip;
+                self.api.put_node(n, now).map_err(|e| e.to_string())?;
+                let at = now + Duration::from_secs(3);
+                self.schedule(
+                    at,
+                    Action::Start {
+                        name: name.clone(),
+                        fresh: true,
+                    },
+                );
+            }
+            FaultKind::Restart { name, how, down } => {
+                if !self.world.running(name) || self.draining.contains(name) {
+                    self.skip(&f, "not running");
+                    return Ok(());
+                }
+                self.out.faults += 1;
+                self.note(f.to_string());
+                // Guarded only as the episode's first fault that touches a node: a
+                // route may travel through any node (reflectors), so a second one may
+                // legitimately move it.
+                let first = !self.topology_changed && self.touched.is_empty();
+                let gr = self.sc.graceful_restart && *down + GR_MARGIN < self.sc.restart_time;
+                // Without graceful restart a SIGTERM drains first: nothing moves until
+                // the agent has stopped.
+                let drain = !self.sc.graceful_restart && *how == StopKind::Term;
+                self.touch(&[name]);
+                if first && (gr || drain) {
+                    self.guard_restart(name, !gr);
+                }
+                self.stop_agent(name, *how);
+                self.schedule(
+                    now + *down,
+                    Action::Start {
+                        name: name.clone(),
+                        fresh: false,
+                    },
+                );
+            }
+            FaultKind::Cut { a, b, dur } => {
+                let (Some(ia), Some(ib)) = (self.ip_of(a), self.ip_of(b)) else {
+                    self.skip(&f, "no such node");
+                    return Ok(());
+                };
+                self.out.faults += 1;
+                self.note(f.to_string());
+                self.touch(&[a, b]);
+                self.world.cut(ia, ib);
+                self.schedule(
+                    now + *dur,
+                    Action::Heal {
+                        a: (a.clone(), ia),
+                        b: (b.clone(), ib),
+                    },
+                );
+            }
+            FaultKind::Reset { a, b } => {
+                let (Some(ia), Some(ib)) = (self.ip_of(a), self.ip_of(b)) else {
+                    self.skip(&f, "no such node");
+                    return Ok(());
+                };
+                self.out.faults += 1;
+                self.note(f.to_string());
+                self.touch(&[a, b]);
+                self.world.reset(ia, ib);
+            }
+            FaultKind::Outage { name, dur, end } => {
+                if !self.world.running(name) {
+                    self.skip(&f, "not running");
+                    return Ok(());
+                }
+                self.out.faults += 1;
+                self.note(f.to_string());
+                self.api.outage_start(name, *end, now);
+                self.schedule(now + *dur, Action::OutageEnd { name: name.clone() });
+            }
+            FaultKind::Gone { name } => {
+                if !self.world.running(name) {
+                    self.skip(&f, "not running");
+                    return Ok(());
+                }
+                self.out.faults += 1;
+                self.note(f.to_string());
+                self.api.gone(name, now);
+            }
+            FaultKind::KernelFail { name, n } => {
+                if !exists(self, name) {
+                    self.skip(&f, "no such node");
+                    return Ok(());
+                }
+                self.out.faults += 1;
+                self.note(f.to_string());
+                self.world.kernel_fail(name, *n);
+            }
+            FaultKind::ForeignRoute {
+                name,
+                prefix,
+                gateway,
+            } => {
+                if !exists(self, name) {
+                    self.skip(&f, "no such node");
+                    return Ok(());
+                }
+                self.out.faults += 1;
+                self.note(f.to_string());
+                // It may take one of kube-bgp's prefixes: guards end.
+                self.touch(&[name]);
+                self.world.add_foreign(name, *prefix, *gateway);
+                self.foreign
+                    .entry(name.clone())
+                    .or_default()
+                    .insert(*prefix, *gateway);
+            }
+            FaultKind::Reregister { name, gap } => {
+                let Some(n) = self.api.node(name).cloned() else {
+                    self.skip(&f, "no such node");
+                    return Ok(());
+                };
+                self.out.faults += 1;
+                self.note(f.to_string());
+                self.topology_changed = true;
+                self.api.delete_node(name, now).map_err(|e| e.to_string())?;
+                self.schedule(now + *gap, Action::PutNode(n));
+            }
+            FaultKind::RouterRestart { down } => {
+                if !self.sc.router || self.router_down {
+                    self.skip(&f, "no router running");
+                    return Ok(());
+                }
+                self.out.faults += 1;
+                self.note(f.to_string());
+                self.router_down = true;
+                self.world.router_stop();
+                self.schedule(now + *down, Action::RouterBack);
+            }
+            FaultKind::LoseNotifications { name, dur } => {
+                if !exists(self, name) {
+                    self.skip(&f, "no such node");
+                    return Ok(());
+                }
+                self.out.faults += 1;
+                self.note(f.to_string());
+                self.world.lose_notifications(name, true);
+                self.schedule(now + *dur, Action::NotificationsBack { name: name.clone() });
+            }
+        }
+        if self.topology_changed {
+            self.guards.clear();
+            self.update_router();
+        }
+        Ok(())
+    }
+
+    /// A fault reaches `names`: every guard ends (a route may pass through any node).
+    fn touch(&mut self, names: &[&String]) {
+        for n in names {
+            self.touched.insert((*n).clone());
+        }
+        self.guards.clear();
+    }
+
+    /// `name` restarts under graceful restart: every route in every running agent's
+    /// kernel, and in its own, must stay until the episode's check or until another
+    /// fault touches a node.
+    fn guard_restart(&mut self, name: &str, drain: bool) {
+        let holders: Vec<String> = self.last_turn.keys().cloned().collect();
+        for holder in holders {
+            for (prefix, gateway) in self.world.kernel_routes(&holder) {
+                self.guards.push(Guard {
+                    restarting: name.to_string(),
+                    drain,
+                    holder: holder.clone(),
+                    prefix,
+                    gateway,
+                });
+            }
+        }
+    }
+
+    fn check_guards(&mut self) -> Result<(), String> {
+        if self.guards.is_empty() {
+            return Ok(());
+        }
+        self.out.guarded_steps += 1;
+        let mut tables: BTreeMap<&str, BTreeMap<Prefix, IpAddr>> = BTreeMap::new();
+        for g in &self.guards {
+            let t = tables
+                .entry(g.holder.as_str())
+                .or_insert_with(|| self.world.kernel_routes(&g.holder));
+            if t.get(&g.prefix) != Some(&g.gateway) {
+                return Err(format!(
+                    "{} of {}: route {} via {} left {}'s kernel (now {:?})",
+                    if g.drain { "drain" } else { "graceful restart" },
+                    g.restarting,
+                    g.prefix,
+                    g.gateway,
+                    g.holder,
+                    t.get(&g.prefix)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The quiescent point's invariants: every running agent's kernel routes and the
+    /// open sessions equal the oracle's.
+    fn check(&mut self, label: &str) -> Result<(), String> {
+        self.out.checks += 1;
+        let live: BTreeSet<String> = self
+            .api
+            .nodes()
+            .filter(|n| self.world.running(&n.name))
+            .map(|n| n.name.clone())
+            .collect();
+        let router = self.sc.router.then_some(ROUTER_ADDR);
+        let exp = oracle::expect(self.sc.topology, self.api.nodes(), &live, router);
+        let mut problems = Vec::new();
+        let mut routes = 0;
+        for name in &live {
+            let got = self.world.kernel_routes(name);
+            // A prefix another program holds is theirs: kube-bgp must leave it alone.
+            let mut want = exp.routes.get(name).cloned().unwrap_or_default();
+            if let Some(theirs) = self.foreign.get(name) {
+                want.retain(|p, _| !theirs.contains_key(p));
+            }
+            let want = &want;
+            routes += want.len();
+            for (p, gw) in want {
+                match got.get(p) {
+                    Some(g) if g == gw => {}
+                    Some(g) => problems.push(format!(
+                        "{name}: {p} via {g}, want via {gw} ({})",
+                        self.world.explain(name, p)
+                    )),
+                    None => problems.push(format!(
+                        "{name}: {p} via {gw} missing ({})",
+                        self.world.explain(name, p)
+                    )),
+                }
+            }
+            for (p, g) in &got {
+                if !want.contains_key(p) {
+                    problems.push(format!("{name}: {p} via {g} must not be there"));
+                }
+            }
+            if let Some(mine) = self.foreign.get(name) {
+                let theirs = self.world.foreign_routes(name);
+                for (p, g) in mine {
+                    if theirs.get(p) != Some(g) {
+                        problems.push(format!("{name}: another program's {p} via {g} is gone"));
+                    }
+                }
+            }
+        }
+        if let Some(got) = self.world.router_routes() {
+            for (p, nh) in &exp.router {
+                if got.get(p) != Some(nh) {
+                    problems.push(format!(
+                        "router: {p} via {nh} missing (has {:?})",
+                        got.get(p)
+                    ));
+                }
+            }
+            for (p, nh) in &got {
+                if !exp.router.contains_key(p) {
+                    problems.push(format!("router: {p} via {nh} must not be there"));
+                }
+            }
+        }
+        let got: BTreeSet<(IpAddr, IpAddr)> = self
+            .world
+            .sessions()
+            .into_iter()
+            .map(|(a, b)| pair(a, b))
+            .collect();
+        for s in exp.sessions.difference(&got) {
+            problems.push(format!("no session {}-{}", s.0, s.1));
+        }
+        let by_ip: BTreeMap<IpAddr, &String> = self
+            .api
+            .nodes()
+            .filter(|n| live.contains(&n.name))
+            .map(|n| (n.internal_ip, &n.name))
+            .collect();
+        for (a, b) in &exp.sessions {
+            for (me, peer) in [(a, b), (b, a)] {
+                if let Some(name) = by_ip.get(me) {
+                    if !self.world.established(name).contains(peer) {
+                        problems.push(format!("{name}: session to {peer} not Established"));
+                    }
+                }
+            }
+        }
+        for s in got.difference(&exp.sessions) {
+            problems.push(format!("session {}-{} must not exist", s.0, s.1));
+        }
+        if problems.is_empty() {
+            self.note(format!(
+                "check {label} ok: {} nodes, {routes} routes, {} sessions{}",
+                live.len(),
+                exp.sessions.len(),
+                if self.sc.router {
+                    format!(", router has {}", exp.router.len())
+                } else {
+                    String::new()
+                }
+            ));
+            Ok(())
+        } else {
+            Err(format!("check {label}: {}", problems.join("; ")))
+        }
+    }
+}
+
+/// `sc` with only the faults in `faults`.
+pub(crate) fn with_faults(sc: &Scenario, faults: &[Fault]) -> Scenario {
+    Scenario {
+        faults: faults.to_vec(),
+        ..sc.clone()
+    }
+}
+
+/// A 1-minimal fault list of a failing run of `sc` (at most `budget` reruns).
+pub(crate) fn minimise<W: World>(
+    sc: &Scenario,
+    seed: u64,
+    make: &dyn Fn(&Scenario) -> W,
+    budget: usize,
+) -> Vec<Fault> {
+    super::faults::ddmin(
+        sc.faults.clone(),
+        |fs| {
+            let sub = with_faults(sc, fs);
+            let mut w = make(&sub);
+            run(&sub, &mut w, seed).failure.is_some()
+        },
+        budget,
+    )
+}
+
+/// What a failing seed prints: the failure, the replay command, the minimised faults
+/// and the trace of the minimised run.
+pub(crate) fn failure_report<W: World>(
+    seed: u64,
+    sc: &Scenario,
+    outcome: &Outcome,
+    make: &dyn Fn(&Scenario) -> W,
+) -> String {
+    let minimal = minimise(sc, seed, make, 200);
+    let sub = with_faults(sc, &minimal);
+    let mut w = make(&sub);
+    let min_run = run(&sub, &mut w, seed);
+    let mut s = String::new();
+    s += &format!(
+        "simulation seed {seed} failed: {}\n",
+        outcome.failure.as_deref().unwrap_or("?")
+    );
+    s += &format!(
+        "replay: KB_SIM_SEED={seed} cargo test --offline --lib sim::replay -- --nocapture\n"
+    );
+    s += &format!(
+        "minimised fault list ({} of {} faults){}:\n",
+        minimal.len(),
+        sc.faults.len(),
+        match &min_run.failure {
+            Some(f) => format!(", fails with: {f}"),
+            None => " (did not fail again on its own)".into(),
+        }
+    );
+    for f in &minimal {
+        s += &format!("  {f}\n");
+    }
+    s += "initial nodes:\n";
+    for n in &sc.nodes {
+        s += &format!(
+            "  {}\n",
+            FaultKind::AddNode(n.clone())
+                .to_string()
+                .trim_start_matches("add-node ")
+        );
+    }
+    s += "minimised run's trace:\n";
+    for l in &min_run.trace {
+        s += &format!("  {l}\n");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::faults::{RESTART_TIME, generate};
+    use super::super::oracle::{ANN_ASN, ANN_RR_CLIENT, ANN_RR_SERVER, Topology};
+    use super::super::toy::{ToyBug, ToyWorld};
+    use super::*;
+
+    /// A generated scenario the toy can run: full mesh, no RR or ASN annotations.
+    fn mesh_only(seed: u64) -> Scenario {
+        let mut sc = generate(seed);
+        sc.topology = Topology { full_mesh: true };
+        sc.router = false;
+        let strip = |n: &mut SimNode| {
+            for k in [ANN_ASN, ANN_RR_CLIENT, ANN_RR_SERVER] {
+                n.annotations.remove(k);
+            }
+        };
+        sc.nodes.iter_mut().for_each(strip);
+        sc.faults.retain_mut(|f| match &mut f.kind {
+            FaultKind::AddNode(n) => {
+                strip(n);
+                true
+            }
+            FaultKind::Annotate { key, .. } => key.as_str() == "kube-router.io/unrelated",
+            _ => true,
+        });
+        sc
+    }
+
+    fn toy(bug: ToyBug) -> impl Fn(&Scenario) -> ToyWorld {
+        move |sc: &Scenario| ToyWorld::new(sc.graceful_restart.then_some(RESTART_TIME), bug)
+    }
+
+    #[test]
+    fn a_correct_toy_cluster_passes_every_check() {
+        let mut checks = 0;
+        let mut faults = 0;
+        for seed in 0..40 {
+            let sc = mesh_only(seed);
+            let mut w = toy(ToyBug::None)(&sc);
+            let out = run(&sc, &mut w, seed);
+            assert_eq!(out.failure, None, "seed {seed}:\n{}", out.trace.join("\n"));
+            assert!(out.checks >= 2);
+            checks += out.checks;
+            faults += out.faults;
+        }
+        assert!(faults > 100, "{faults} faults applied");
+        assert!(checks > 100, "{checks} checks");
+    }
+
+    #[test]
+    fn same_seed_same_trace() {
+        let sc = mesh_only(3);
+        let a = run(&sc, &mut toy(ToyBug::None)(&sc), 3);
+        let b = run(&sc, &mut toy(ToyBug::None)(&sc), 3);
+        assert!(a.trace.len() > 3);
+        assert_eq!(a.trace, b.trace);
+        assert_eq!(a.steps, b.steps);
+    }
+
+    #[test]
+    fn a_kept_route_of_a_deleted_node_is_caught_and_minimised() {
+        let make = toy(ToyBug::KeepDeletedRoutes);
+        let (seed, sc, out) = (0..200)
+            .map(|s| (s, mesh_only(s)))
+            .find_map(|(s, sc)| {
+                let out = run(&sc, &mut make(&sc), s);
+                out.failure.is_some().then_some((s, sc, out))
+            })
+            .expect("some seed deletes a node");
+        let failure = out.failure.clone().unwrap_or_default();
+        assert!(failure.contains("must not be there"), "{failure}");
+        let min = minimise(&sc, seed, &make, 200);
+        assert!(
+            min.iter()
+                .any(|f| matches!(f.kind, FaultKind::DeleteNode { .. })),
+            "{min:?}"
+        );
+        assert!(min.len() <= 2, "minimal: {min:?}");
+        let report = failure_report(seed, &sc, &out, &make);
+        assert!(
+            report.contains(&format!("KB_SIM_SEED={seed} cargo test")),
+            "{report}"
+        );
+        assert!(report.contains("delete-node"), "{report}");
+    }
+
+    #[test]
+    fn routes_lost_during_a_graceful_restart_are_caught() {
+        let mut sc = mesh_only(1);
+        sc.graceful_restart = true;
+        sc.faults = vec![Fault {
+            episode: 0,
+            offset: Duration::from_secs(1),
+            kind: FaultKind::Restart {
+                name: sc.nodes[0].name.clone(),
+                how: StopKind::Crash,
+                down: Duration::from_secs(10),
+            },
+        }];
+        let ok = run(&sc, &mut toy(ToyBug::None)(&sc), 1);
+        assert_eq!(ok.failure, None, "{}", ok.trace.join("\n"));
+        let bad = run(&sc, &mut toy(ToyBug::FlushOnStop)(&sc), 1);
+        let f = bad.failure.unwrap_or_default();
+        assert!(f.starts_with("graceful restart of n1: route"), "{f}");
+        // Without graceful restart the same loss is allowed while the agent is down.
+        sc.graceful_restart = false;
+        let ok = run(&sc, &mut toy(ToyBug::FlushOnStop)(&sc), 1);
+        assert_eq!(ok.failure, None, "{}", ok.trace.join("\n"));
+    }
+
+    #[test]
+    fn another_programs_route_removed_is_caught() {
+        let mut sc = mesh_only(2);
+        sc.faults = vec![Fault {
+            episode: 0,
+            offset: Duration::from_secs(1),
+            kind: FaultKind::ForeignRoute {
+                name: sc.nodes[1].name.clone(),
+                prefix: "192.168.7.0/24".parse().unwrap(),
+                gateway: "10.0.0.254".parse().unwrap(),
+            },
+        }];
+        let ok = run(&sc, &mut toy(ToyBug::None)(&sc), 2);
+        assert_eq!(ok.failure, None, "{}", ok.trace.join("\n"));
+        let bad = run(&sc, &mut toy(ToyBug::DropForeign)(&sc), 2);
+        let f = bad.failure.clone().unwrap_or_default();
+        assert!(
+            f.contains("n2: another program's 192.168.7.0/24 via 10.0.0.254 is gone"),
+            "{f}: {}",
+            bad.trace.join("\n")
+        );
+    }
+}

@@ -1,0 +1,361 @@
+//! What a converged cluster must look like, worked out from the API objects alone.
+//!
+//! Owns the expected state: for each live node, the kernel routes kube-bgp must hold
+//! (other nodes' pod CIDRs via their InternalIP, all nodes sharing one subnet) and the
+//! node pairs that must have a BGP session (every other pair must not). Written from
+//! kube-router's documented rules (full mesh, `--nodes-full-mesh=false` with
+//! `kube-router.io/node.asn`, route reflectors by `kube-router.io/rr.server` /
+//! `rr.client` cluster ID) and RFC 4456 reflection, independently of `cluster::plan`:
+//! it must not call it, or the simulator would check the code against itself.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr};
+
+use crate::prefix::Prefix;
+
+use super::api::SimNode;
+
+pub(crate) const ANN_ASN: &str = "kube-router.io/node.asn";
+pub(crate) const ANN_RR_SERVER: &str = "kube-router.io/rr.server";
+pub(crate) const ANN_RR_CLIENT: &str = "kube-router.io/rr.client";
+
+/// The cluster-wide choices the oracle needs (the agents' flags).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Topology {
+    /// `--nodes-full-mesh`: true, one ASN for all; false, each node's annotation.
+    pub(crate) full_mesh: bool,
+}
+
+/// A node's route-reflector role as its annotations say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Plain,
+    Server(u32),
+    Client(u32),
+    /// An RR annotation that does not parse: no node peering at all.
+    Broken,
+}
+
+/// A cluster ID: dotted IPv4 or decimal, both the same 32 bits.
+fn cluster_id(v: &str) -> Option<u32> {
+    if let Ok(a) = v.parse::<Ipv4Addr>() {
+        return Some(u32::from(a));
+    }
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    v.parse::<u32>().ok()
+}
+
+fn role(n: &SimNode) -> Role {
+    let server = n.annotations.get(ANN_RR_SERVER).map(|v| cluster_id(v));
+    let client = n.annotations.get(ANN_RR_CLIENT).map(|v| cluster_id(v));
+    match (server, client) {
+        (Some(None), _) | (_, Some(None)) => Role::Broken,
+        (Some(Some(s)), _) => Role::Server(s),
+        (None, Some(Some(c))) => Role::Client(c),
+        (None, None) => Role::Plain,
+    }
+}
+
+/// An ASN annotation in asplain (what the simulator writes).
+fn asn(n: &SimNode) -> Option<u32> {
+    let v = n.annotations.get(ANN_ASN)?;
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    v.parse::<u32>().ok().filter(|a| *a != 0)
+}
+
+/// The converged state the cluster must reach.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Expected {
+    /// Per live node: prefix -> gateway.
+    pub(crate) routes: BTreeMap<String, BTreeMap<Prefix, IpAddr>>,
+    /// Node pairs (lower address first) that must have a session; no other pair may.
+    pub(crate) sessions: BTreeSet<(IpAddr, IpAddr)>,
+    /// With an external router: what it must have learned (every node able to run BGP
+    /// announces its pod CIDR to it, next hop its address).
+    pub(crate) router: BTreeMap<Prefix, IpAddr>,
+}
+
+/// Orders a pair of addresses.
+pub(crate) fn pair(a: IpAddr, b: IpAddr) -> (IpAddr, IpAddr) {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+/// Whether `a` wants a session with `b` (both able to run BGP), and whether `a` treats
+/// `b` as its route-reflector client.
+fn wants(topo: Topology, a: &SimNode, b: &SimNode) -> Option<bool> {
+    if !topo.full_mesh && asn(a) != asn(b) {
+        return None;
+    }
+    match (role(a), role(b)) {
+        (Role::Broken, _) | (_, Role::Broken) => None,
+        // A client peers only with servers of its cluster ID.
+        (Role::Client(c), Role::Server(s)) if c == s => Some(false),
+        (Role::Client(_), _) => None,
+        // A server: its own clients, other servers, plain nodes.
+        (Role::Server(s), Role::Client(c)) => (s == c).then_some(true),
+        (Role::Server(_), _) => Some(false),
+        // A plain node: plain nodes and servers.
+        (Role::Plain, Role::Client(_)) => None,
+        (Role::Plain, _) => Some(false),
+    }
+}
+
+/// The expected state for the API's `nodes` of which `live` run an agent, with every
+/// node peering with the external `router` when there is one.
+pub(crate) fn expect<'a>(
+    topo: Topology,
+    nodes: impl IntoIterator<Item = &'a SimNode>,
+    live: &BTreeSet<String>,
+    router: Option<IpAddr>,
+) -> Expected {
+    // Nodes able to run BGP: a live agent, an IPv4 InternalIP (the router ID), and in
+    // per-node-ASN mode an ASN.
+    let mut speakers: Vec<&SimNode> = nodes
+        .into_iter()
+        .filter(|n| live.contains(&n.name))
+        .filter(|n| n.internal_ip.is_ipv4())
+        .filter(|n| topo.full_mesh || asn(n).is_some())
+        .collect();
+    speakers.sort_by(|a, b| a.name.cmp(&b.name));
+    let count = speakers.len();
+    // Sessions: both ends want it (a BGP session needs both configured).
+    let mut client_of = vec![vec![false; count]; count];
+    let mut peers = vec![Vec::new(); count];
+    let mut out = Expected::default();
+    for i in 0..count {
+        for j in 0..count {
+            if i == j || speakers[i].internal_ip == speakers[j].internal_ip {
+                continue;
+            }
+            let (Some(ci), Some(_)) = (
+                wants(topo, speakers[i], speakers[j]),
+                wants(topo, speakers[j], speakers[i]),
+            ) else {
+                continue;
+            };
+            client_of[i][j] = ci;
+            peers[i].push(j);
+            if i < j {
+                out.sessions
+                    .insert(pair(speakers[i].internal_ip, speakers[j].internal_ip));
+            }
+        }
+    }
+    for n in &speakers {
+        out.routes.insert(n.name.clone(), BTreeMap::new());
+        if let Some(r) = router {
+            out.sessions.insert(pair(n.internal_ip, r));
+            out.router.insert(n.pod_cidr, n.internal_ip);
+        }
+    }
+    // Each node's pod CIDR spreads as RFC 4456 says: the originator sends it to every
+    // peer; a reflector passes on its best path (shortest CLUSTER_LIST, then lowest
+    // peer address: the ORIGINATOR_ID stands in for the router ID, so it ties) learned
+    // from a client to every peer, learned from a non-client to its clients, adding its
+    // cluster ID; a route carrying the receiver's cluster ID or coming back to its
+    // originator is dropped.
+    for o in 0..count {
+        // best[x] = (cluster list, learned from)
+        let mut best: Vec<Option<(Vec<u32>, usize)>> = vec![None; count];
+        let mut changed = true;
+        let mut rounds = 0;
+        while changed && rounds <= count + 1 {
+            changed = false;
+            rounds += 1;
+            for x in 0..count {
+                if x == o {
+                    continue;
+                }
+                let mut cand: Option<(Vec<u32>, usize)> = None;
+                for &p in &peers[x] {
+                    let offered: Option<Vec<u32>> = if p == o {
+                        Some(Vec::new())
+                    } else {
+                        match (&best[p], role(speakers[p])) {
+                            (Some((cl, from)), Role::Server(id)) => {
+                                let from_client = client_of[p][*from];
+                                if from_client || client_of[p][x] {
+                                    let mut cl = cl.clone();
+                                    cl.push(id);
+                                    Some(cl)
+                                } else {
+                                    None
+                                }
+                            }
+                            _ => None,
+                        }
+                    };
+                    let Some(cl) = offered else { continue };
+                    if let Role::Server(id) = role(speakers[x]) {
+                        if cl.contains(&id) {
+                            continue;
+                        }
+                    }
+                    let better = match &cand {
+                        None => true,
+                        Some((ccl, cp)) => {
+                            (cl.len(), speakers[p].internal_ip)
+                                < (ccl.len(), speakers[*cp].internal_ip)
+                        }
+                    };
+                    if better {
+                        cand = Some((cl, p));
+                    }
+                }
+                if cand != best[x] {
+                    best[x] = cand;
+                    changed = true;
+                }
+            }
+        }
+        for (x, b) in best.iter().enumerate() {
+            if b.is_some() {
+                if let Some(r) = out.routes.get_mut(&speakers[x].name) {
+                    r.insert(speakers[o].pod_cidr, speakers[o].internal_ip);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(name: &str, i: u8, ann: &[(&str, &str)]) -> SimNode {
+        SimNode {
+            name: name.into(),
+            internal_ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, i)),
+            pod_cidr: format!("10.244.{i}.0/24").parse().unwrap(),
+            annotations: ann
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    fn ip(i: u8) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(10, 0, 0, i))
+    }
+
+    fn live(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    const MESH: Topology = Topology { full_mesh: true };
+
+    #[test]
+    fn full_mesh_every_live_pair_and_every_other_pod_cidr() {
+        let nodes = [n("a", 1, &[]), n("b", 2, &[]), n("c", 3, &[])];
+        let e = expect(MESH, &nodes, &live(&["a", "b", "c"]), None);
+        assert_eq!(
+            e.sessions,
+            [pair(ip(1), ip(2)), pair(ip(1), ip(3)), pair(ip(2), ip(3))].into()
+        );
+        let a = &e.routes["a"];
+        assert_eq!(a.len(), 2);
+        assert_eq!(a[&"10.244.2.0/24".parse().unwrap()], ip(2));
+        assert_eq!(a[&"10.244.3.0/24".parse().unwrap()], ip(3));
+        // c's agent is down: nobody peers with it or routes to it; it gets no entry.
+        let e = expect(MESH, &nodes, &live(&["a", "b"]), None);
+        assert_eq!(e.sessions, [pair(ip(1), ip(2))].into());
+        assert_eq!(e.routes["a"].len(), 1);
+        assert!(!e.routes.contains_key("c"));
+    }
+
+    #[test]
+    fn route_reflectors_reach_everyone_through_their_servers() {
+        let s = [(ANN_RR_SERVER, "42")];
+        let c = [(ANN_RR_CLIENT, "0.0.0.42")];
+        let nodes = [
+            n("s1", 1, &s),
+            n("c1", 2, &c),
+            n("c2", 3, &c),
+            n("p", 4, &[]),
+        ];
+        let e = expect(MESH, &nodes, &live(&["s1", "c1", "c2", "p"]), None);
+        // Clients peer only with their server; the plain node with the server.
+        assert_eq!(
+            e.sessions,
+            [pair(ip(1), ip(2)), pair(ip(1), ip(3)), pair(ip(1), ip(4))].into()
+        );
+        for (name, r) in &e.routes {
+            assert_eq!(r.len(), 3, "{name} hears every other node");
+        }
+        // Without its server, a client is alone; the plain node still meshes with none.
+        let e = expect(MESH, &nodes, &live(&["c1", "c2", "p"]), None);
+        assert!(e.sessions.is_empty());
+        assert!(e.routes.values().all(|r| r.is_empty()));
+        // An external router peers with every node and hears every pod CIDR.
+        let r: IpAddr = "10.0.0.250".parse().unwrap();
+        let e = expect(MESH, &nodes, &live(&["c1", "c2", "p"]), Some(r));
+        assert_eq!(e.sessions.len(), 3);
+        assert!(e.sessions.contains(&pair(ip(2), r)));
+        assert_eq!(e.router.len(), 3);
+        assert_eq!(e.router[&"10.244.4.0/24".parse().unwrap()], ip(4));
+    }
+
+    #[test]
+    fn clients_of_another_cluster_id_and_broken_annotations_do_not_peer() {
+        let nodes = [
+            n("s1", 1, &[(ANN_RR_SERVER, "1")]),
+            n("s2", 2, &[(ANN_RR_SERVER, "2")]),
+            n("c2", 3, &[(ANN_RR_CLIENT, "2")]),
+            n("x", 4, &[(ANN_RR_CLIENT, "not-an-id")]),
+        ];
+        let e = expect(MESH, &nodes, &live(&["s1", "s2", "c2", "x"]), None);
+        assert_eq!(e.sessions, [pair(ip(1), ip(2)), pair(ip(2), ip(3))].into());
+        // c2's route: client -> s2 reflects to all -> s1. s1's route: non-client to s2,
+        // which reflects it to its client c2.
+        assert_eq!(e.routes["s1"].len(), 2);
+        assert_eq!(e.routes["c2"].len(), 2);
+        assert!(e.routes["x"].is_empty());
+    }
+
+    #[test]
+    fn a_reflector_does_not_pass_non_client_routes_to_non_clients() {
+        // Two plain nodes that only reach each other through a server: p1 and p2 both
+        // peer with s and with each other (plain nodes mesh), so both hear each other
+        // directly; the server never passes p1's route to p2 (non-client to non-client).
+        let nodes = [
+            n("s", 1, &[(ANN_RR_SERVER, "7")]),
+            n("p1", 2, &[]),
+            n("p2", 3, &[]),
+        ];
+        let e = expect(MESH, &nodes, &live(&["s", "p1", "p2"]), None);
+        assert_eq!(e.sessions.len(), 3);
+        assert_eq!(e.routes["p2"][&"10.244.2.0/24".parse().unwrap()], ip(2));
+        // Per-node ASN, p2 in another AS: p1 and s still peer; p2 alone.
+        let nodes = [
+            n("s", 1, &[(ANN_RR_SERVER, "7"), (ANN_ASN, "64512")]),
+            n("p1", 2, &[(ANN_ASN, "64512")]),
+            n("p2", 3, &[(ANN_ASN, "64513")]),
+            n("none", 4, &[]),
+        ];
+        let topo = Topology { full_mesh: false };
+        let e = expect(topo, &nodes, &live(&["s", "p1", "p2", "none"]), None);
+        assert_eq!(e.sessions, [pair(ip(1), ip(2))].into());
+        assert!(e.routes["p2"].is_empty());
+        assert!(!e.routes.contains_key("none"), "no ASN: BGP cannot run");
+    }
+
+    #[test]
+    fn two_servers_of_one_cluster_id_drop_each_others_reflections() {
+        let s = [(ANN_RR_SERVER, "5")];
+        let c = [(ANN_RR_CLIENT, "5")];
+        let nodes = [n("s1", 1, &s), n("s2", 2, &s), n("c", 3, &c)];
+        let e = expect(MESH, &nodes, &live(&["s1", "s2", "c"]), None);
+        assert_eq!(e.sessions.len(), 3);
+        // s2 hears c directly (the reflection via s1 carries cluster ID 5 and is dropped).
+        assert_eq!(e.routes["s2"].len(), 2);
+        assert_eq!(e.routes["c"].len(), 2);
+        assert_eq!(cluster_id("0.0.0.5"), Some(5));
+        assert_eq!(cluster_id("-5"), None);
+        assert_eq!(cluster_id(""), None);
+    }
+}
