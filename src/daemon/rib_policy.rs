@@ -676,4 +676,226 @@ mod tests {
         assert_eq!(to_ext[0].1.local_pref, None);
         assert!(to_ext[0].1.communities.contains(&GRACEFUL_SHUTDOWN));
     }
+
+    /// Node n4 (10.0.0.4) with node peers n1..n3 (10.0.0.1..3, n1 a route-reflector
+    /// client when `rr`); each peer up in turn, so the group of plain node peers is
+    /// created for n2 with a reflector, for n1 without. Each announces its pod CIDR.
+    struct Cluster {
+        pol: KubePolicy,
+        rib: crate::bgp::rib::Rib,
+        ids: [crate::bgp::rib::PeerId; 3],
+        infos: [PeerInfo; 3],
+    }
+
+    const N1_POD: &str = "10.244.1.0/24";
+    const N4_POD: &str = "10.244.4.0/24";
+
+    impl Cluster {
+        /// `rr`: n4 reflects (cluster id set, n1 its client). `external`: what n4 applies
+        /// towards non-node peers (communities, pod CIDR advertised or not).
+        fn new(rr: bool, external: ExternalActions, advertise_pod_cidr: bool) -> Cluster {
+            let node = |i: u8| -> IpAddr { IpAddr::V4(Ipv4Addr::new(10, 0, 0, i)) };
+            let pod = |i: u8| -> Prefix { format!("10.244.{i}.0/24").parse().unwrap() };
+            let model = PolicyModel {
+                local_pod_cidrs: vec![pod(4)],
+                owners: crate::cluster::rules::PodCidrOwners::new(
+                    (1..=3).map(|i| (pod(i), vec![node(i)])),
+                ),
+                external,
+                advertise_pod_cidr,
+                rr_server: rr,
+                ..PolicyModel::default()
+            };
+            let pol = KubePolicy {
+                model,
+                node_peers: (1..=3).map(node).collect(),
+                local: [(pod(4), OriginKind::PodCidr)].into_iter().collect(),
+                refusals: Rc::new(RefusalLog::default()),
+            };
+            let mut rib = crate::bgp::rib::Rib::new(
+                crate::bgp::rib::RibConfig {
+                    router_id: Ipv4Addr::new(10, 0, 0, 4),
+                    cluster_id: rr.then_some(Ipv4Addr::new(10, 0, 0, 4)),
+                },
+                Box::new(pol.clone()),
+            );
+            let infos = [1, 2, 3].map(|i| PeerInfo {
+                router_id: Ipv4Addr::new(10, 0, 0, i),
+                rr_client: rr && i == 1,
+                local_addr_v4: Some(Ipv4Addr::new(10, 0, 0, 4)),
+                ..peer(&format!("10.0.0.{i}"), 64512)
+            });
+            let ids = [0, 1, 2].map(|i| up(&mut rib, &infos[i]));
+            let mut a = Attrs::default();
+            a.set_next_hop(Afi::Ipv4, node(4), None);
+            rib.originate(pod(4), a);
+            for (i, &id) in ids.iter().enumerate() {
+                let n = i as u8 + 1;
+                let a = Attrs {
+                    next_hop: Some(Ipv4Addr::new(10, 0, 0, n)),
+                    ..Attrs::default()
+                };
+                rib.announce(id, a, &[pod(n)]).expect("announce");
+            }
+            let mut c = Cluster {
+                pol,
+                rib,
+                ids,
+                infos,
+            };
+            let out = c.rib.take_out();
+            let n3 = sent_to(&out, c.ids[2]);
+            let mut want = vec![N4_POD];
+            if rr {
+                want.insert(0, N1_POD);
+            }
+            let mut got: Vec<String> = n3.iter().map(|(p, _)| p.to_string()).collect();
+            got.sort();
+            assert_eq!(got, want, "n3's table before anything happens");
+            c
+        }
+
+        /// What the daemon does when Node `n` (1..=3) is deleted: the policy no longer
+        /// counts it as a node, then its peer is removed.
+        fn delete_node(&mut self, n: u8) {
+            let addr: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, n));
+            self.pol.node_peers.remove(&addr);
+            self.rib.set_policy(Box::new(self.pol.clone()));
+            self.rib.reevaluate();
+            self.rib
+                .remove_peer(self.ids[n as usize - 1])
+                .expect("remove");
+        }
+    }
+
+    /// Everything `to` is sent in `out`, as text, for exact comparisons.
+    fn all_to(out: &[crate::bgp::rib::OutBatch], to: crate::bgp::rib::PeerId) -> Vec<String> {
+        crate::bgp::rib::messages_for(out, to)
+            .iter()
+            .map(|m| match m {
+                crate::bgp::rib::OutMsg::Announce { prefixes, attrs } => {
+                    format!("announce {prefixes:?} {:?}", attrs.communities)
+                }
+                crate::bgp::rib::OutMsg::Withdraw { prefixes } => format!("withdraw {prefixes:?}"),
+                crate::bgp::rib::OutMsg::EndOfRib(f) => format!("eor {f:?}"),
+            })
+            .collect()
+    }
+
+    /// Deleting the Node an update group of node peers was created for changes nothing
+    /// for the group's other members: a reflector keeps reflecting n1's pod CIDR to n3,
+    /// and every node keeps n4's own pod CIDR unchanged (not withdrawn when pod CIDRs are
+    /// not advertised to external peers, not re-sent with the external peers'
+    /// communities). Whether the deleted node's session was up, went down gracefully
+    /// first, or its stale routes had already been flushed.
+    #[test]
+    fn deleting_a_groups_first_node_leaves_the_other_nodes_routes() {
+        let external = ExternalActions {
+            communities: vec![(65000 << 16) | 100],
+            ..ExternalActions::default()
+        };
+        for rr in [true, false] {
+            // The plain nodes' group was created for the first plain node up: n2 when
+            // n1 is a client, n1 otherwise.
+            let gone = if rr { 2 } else { 1 };
+            let others: Vec<usize> = (1..=3).filter(|&n| n != gone).collect();
+            for advertise in [true, false] {
+                for before in ["up", "graceful-down", "stale-flushed"] {
+                    let case = format!("rr={rr} advertise-pod-cidr={advertise} n{gone} {before}");
+                    let mut c = Cluster::new(rr, external.clone(), advertise);
+                    let ids = c.ids;
+                    let id = |n: usize| ids[n - 1];
+                    let g = id(gone);
+                    if before != "up" {
+                        c.rib.peer_down(g, true).expect("down");
+                        let out = c.rib.take_out();
+                        for &n in &others {
+                            assert_eq!(all_to(&out, id(n)), Vec::<String>::new(), "{case}");
+                        }
+                    }
+                    if before == "stale-flushed" {
+                        c.rib.stale_timeout(g).expect("stale");
+                        let out = c.rib.take_out();
+                        assert_eq!(all_to(&out, id(3)), Vec::<String>::new(), "{case}");
+                    }
+                    c.delete_node(gone as u8);
+                    let out = c.rib.take_out();
+                    assert_eq!(all_to(&out, id(3)), Vec::<String>::new(), "{case}");
+                    // n1 (a client) loses n2's pod CIDR when it was still held; without
+                    // a reflector n2 was never sent n1's.
+                    let (other, want) = if rr && before != "stale-flushed" {
+                        (1, vec!["withdraw [V4(10.244.2.0, 24)]".to_string()])
+                    } else {
+                        (others[0], vec![])
+                    };
+                    assert_eq!(all_to(&out, id(other)), want, "{case}");
+                    // What n3 is sent is what a fresh export for n3 decides.
+                    for p in [N1_POD, N4_POD] {
+                        let p: Prefix = p.parse().unwrap();
+                        let sent = c.rib.explain_export(id(3), &p);
+                        assert_eq!(sent.decision.ok(), sent.sent, "{case} {p}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// A group outlives the peer it was created for in every way that peer can leave:
+    /// moving to another group (it becomes a route-reflector client), and being the last
+    /// member removed (the group is dropped; a peer coming up later gets the full table
+    /// from a new one).
+    #[test]
+    fn update_groups_outlive_the_peer_they_were_created_for() {
+        let mut c = Cluster::new(true, ExternalActions::default(), true);
+        let [n1, n2, n3] = c.ids;
+        // n2 becomes a client: it moves out of the plain nodes' group; n3 stays there
+        // and is now reflected n2's pod CIDR (from a client).
+        let mut info = c.infos[1].clone();
+        info.rr_client = true;
+        c.rib.update_peer(n2, info).expect("update");
+        let out = c.rib.take_out();
+        assert_eq!(
+            all_to(&out, n3),
+            vec!["announce [V4(10.244.2.0, 24)] []".to_string()]
+        );
+        // As a client, n2 now also gets n3's pod CIDR reflected.
+        assert_eq!(
+            all_to(&out, n2),
+            vec!["announce [V4(10.244.3.0, 24)] []".to_string()]
+        );
+        assert_eq!(all_to(&out, n1), Vec::<String>::new());
+        // Then n2's node is deleted: n3 (now alone in the group) loses n2's pod CIDR
+        // and keeps everything else.
+        c.delete_node(2);
+        let out = c.rib.take_out();
+        assert_eq!(
+            all_to(&out, n3),
+            vec!["withdraw [V4(10.244.2.0, 24)]".to_string()]
+        );
+        // n3, the last plain member, is deleted too; a new plain node comes up.
+        c.delete_node(3);
+        let out = c.rib.take_out();
+        assert_eq!(
+            all_to(&out, n1),
+            vec!["withdraw [V4(10.244.3.0, 24)]".to_string()]
+        );
+        let n5_addr: IpAddr = "10.0.0.5".parse().unwrap();
+        c.pol.node_peers.insert(n5_addr);
+        c.rib.set_policy(Box::new(c.pol.clone()));
+        c.rib.reevaluate();
+        let info = PeerInfo {
+            addr: n5_addr,
+            ..c.infos[2].clone()
+        };
+        let n5 = up(&mut c.rib, &info);
+        let out = c.rib.take_out();
+        assert_eq!(
+            all_to(&out, n5),
+            vec![
+                "announce [V4(10.244.4.0, 24)] []".to_string(),
+                "announce [V4(10.244.1.0, 24)] []".to_string(),
+                "eor Ipv4".to_string()
+            ]
+        );
+    }
 }

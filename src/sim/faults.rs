@@ -172,25 +172,6 @@ pub(crate) struct Scenario {
     pub(crate) router: bool,
 }
 
-/// A known daemon bug the generator steers around until it is fixed (then set this to
-/// false): a route reflector's update group keeps the `PeerInfo` of the peer it was
-/// created for as its representative, and the export policy decides by that peer's
-/// address whether the group's peers are nodes; once that node is deleted or
-/// readdressed, reflected routes are withdrawn from the group's remaining node peers.
-/// `sim::known_bug_rr_group_rep` replays it.
-pub(crate) const AVOID_RR_GROUP_REP_BUG: bool = true;
-
-/// Whether any node is (or is made by a fault) a route reflector server or client.
-fn uses_route_reflectors(nodes: &[SimNode], faults: &[Fault]) -> bool {
-    let rr = |k: &str| k == ANN_RR_SERVER || k == ANN_RR_CLIENT;
-    nodes.iter().any(|n| n.annotations.keys().any(|k| rr(k)))
-        || faults.iter().any(|f| match &f.kind {
-            FaultKind::AddNode(n) => n.annotations.keys().any(|k| rr(k)),
-            FaultKind::Annotate { key, .. } => rr(key),
-            _ => false,
-        })
-}
-
 /// The external router's name in link faults (`cut n1-router`).
 pub(crate) const ROUTER_NAME: &str = "router";
 
@@ -288,14 +269,6 @@ pub(crate) fn generate(seed: u64) -> Scenario {
         }
     }
     faults.sort_by_key(|f| (f.episode, f.offset));
-    if AVOID_RR_GROUP_REP_BUG && uses_route_reflectors(&nodes, &faults) {
-        faults.retain(|f| {
-            !matches!(
-                f.kind,
-                FaultKind::DeleteNode { .. } | FaultKind::Readdress { .. }
-            )
-        });
-    }
     Scenario {
         topology: Topology { full_mesh },
         graceful_restart,

@@ -111,13 +111,12 @@ fn same_seed_same_trace() {
     }
 }
 
-/// The route reflector update-group bug (see `faults::AVOID_RR_GROUP_REP_BUG`): found
-/// by seed 224, minimised to one fault. n4 reflects for its client n1; n2 and n3 are
-/// plain nodes in one update group of n4 whose representative is n2. Deleting n2 makes
-/// n4's export policy treat the group as external peers, so n1's pod CIDR is withdrawn
-/// from n3.
+/// A route reflector update-group bug found by seed 224, minimised to one fault: n4
+/// reflects for its client n1; n2 and n3 are plain nodes in one update group of n4
+/// created for n2. Deleting n2 made n4's export policy treat the group as external
+/// peers (the group was represented by a copy of n2's settings), so n1's pod CIDR was
+/// withdrawn from n3.
 #[test]
-#[ignore = "daemon bug: a route reflector's update group keeps a deleted peer as its representative"]
 fn known_bug_rr_group_rep() {
     use api::SimNode;
     use driver::run;

@@ -240,8 +240,12 @@ impl Slots {
 #[derive(Debug)]
 pub(crate) struct UpdateGroup {
     key: GroupKey,
-    /// The peer export rules and policy are evaluated for.
-    rep: PeerInfo,
+    /// The peer export rules and policy are evaluated for: always one of the group's
+    /// own peers (member, joiner or mover), read from the peer table at each use. Not a
+    /// copy of the settings of the peer the group was created for: once that peer is
+    /// gone, the policy may classify its address differently (a deleted Node is no
+    /// longer a node), and its export would no longer be the group's.
+    rep: PeerId,
     /// In sync with `slots`; sorted.
     pub(crate) members: Vec<PeerId>,
     /// Just established: get the whole table and End-of-RIB at the next flush.
@@ -592,10 +596,9 @@ impl Rib {
 
     /// The group for peer `id`'s current settings, created (fresh) if needed.
     pub(super) fn group_for(&mut self, id: PeerId) -> usize {
-        let Some(info) = self.slot(id).map(|s| s.info.clone()) else {
+        let Some(key) = self.slot(id).map(|s| self.group_key(&s.info)) else {
             return usize::MAX;
         };
-        let key = self.group_key(&info);
         if let Some(i) = self
             .groups
             .iter()
@@ -605,7 +608,7 @@ impl Rib {
         }
         let g = UpdateGroup {
             key,
-            rep: info,
+            rep: id,
             members: Vec::new(),
             joiners: Vec::new(),
             movers: Vec::new(),
@@ -644,6 +647,13 @@ impl Rib {
         g.joiners.retain(|&p| p != id);
         if let Some(i) = g.movers.iter().position(|(p, _)| *p == id) {
             sent = Some(g.movers.swap_remove(i).1);
+        }
+        if g.rep == id {
+            // Any remaining peer of the group represents it: they all share its key.
+            let next = g.members.first().or(g.joiners.first());
+            if let Some(&p) = next.or(g.movers.first().map(|(p, _)| p)) {
+                g.rep = p;
+            }
         }
         if g.is_empty() {
             self.groups[gi] = None;
@@ -735,7 +745,13 @@ impl Rib {
         out
     }
 
-    /// The Adj-RIB-Out entry of prefix `id` for group `g`.
+    /// The settings of the peer representing group `g`.
+    fn rep_info(&self, g: &UpdateGroup) -> Option<&PeerInfo> {
+        self.slot(g.rep).map(|s| &s.info)
+    }
+
+    /// The Adj-RIB-Out entry of prefix `id` for group `g` (empty if the group has no
+    /// representative, which `leave_group` rules out).
     /// `learned`: the policy may export learned paths to this group at all.
     fn compute(
         &mut self,
@@ -744,13 +760,16 @@ impl Rib {
         learned: bool,
         cache: &mut RewriteCache,
     ) -> OutSlot {
+        let Some(Some(rep)) = self.peers.get(g.rep.0 as usize) else {
+            return OutSlot::default();
+        };
         export_decision(
             &self.cfg,
             &self.table,
             &self.peers,
             &*self.policy,
             &mut self.interner,
-            &g.rep,
+            &rep.info,
             id,
             learned,
             cache,
@@ -824,7 +843,13 @@ impl Rib {
 
     fn flush_group(&mut self, g: &mut UpdateGroup, ids: &[u32], out: &mut Vec<OutBatch>) {
         let limit = self.table.id_limit();
-        let learned = self.policy.exports_learned(&g.rep);
+        let learned = self
+            .rep_info(g)
+            .is_some_and(|r| self.policy.exports_learned(r));
+        debug_assert!(
+            self.rep_info(g).is_some_and(|r| self.group_key(r) == g.key),
+            "update group represented by a peer of another export class"
+        );
         let mut cache = RewriteCache::default();
         let mut shared: BTreeMap<u32, Builder> = BTreeMap::new();
         let mut single: BTreeMap<PeerId, Builder> = BTreeMap::new();
