@@ -405,9 +405,13 @@ fn scenario(daemon: Daemon, v6: bool, hop: HopMode) {
     let t0 = Instant::now();
     let speaker = Speaker::start(&ours, vec![(key, timers)]);
 
-    // 1. Up, with the negotiated timers on both sides.
+    // 1. Up, with the negotiated timers on both sides. The router leaves its 1 s
+    // slow-start rate only after Up, with a Poll (RFC 5880 6.8.3): until that arrives our
+    // detection time still follows its 1 s DesiredMinTx, so wait for both values.
     let v = speaker.wait(&key, Duration::from_secs(15), |v| {
-        v.state == BfdState::Up && v.tx_interval == Some(ms(150))
+        v.state == BfdState::Up
+            && v.tx_interval == Some(ms(150))
+            && v.detection_time == Some(ms(3 * OUR_RX))
     });
     let up_after = t0.elapsed();
     let theirs = router
