@@ -207,21 +207,18 @@ impl Snapshot {
         let ch = &mut self.changes;
         let changed = match o.into_kept() {
             KubeObject::Node(n) => {
-                insert_if_changed(&mut self.nodes, n.metadata.name.clone(), n, &mut ch.nodes)
+                let k = n.metadata.name.clone();
+                insert_if_changed(&mut self.nodes, k, n, &mut ch.nodes, |_| {})
             }
             KubeObject::Service(s) => {
-                insert_if_changed(&mut self.services, key(&s.metadata), s, &mut ch.services)
+                let k = key(&s.metadata);
+                insert_if_changed(&mut self.services, k, s, &mut ch.services, |_| {})
             }
             KubeObject::EndpointSlice(s) => {
-                let k = key(&s.metadata);
-                let before = self.slices.get(&k).filter(|old| **old != s);
-                if let Some(old) = before {
-                    note_service(&mut ch.slice_services, old);
-                }
-                if before.is_some() || !self.slices.contains_key(&k) {
-                    note_service(&mut ch.slice_services, &s);
-                }
-                insert_if_changed(&mut self.slices, k, s, &mut ch.slices)
+                let svcs = &mut ch.slice_services;
+                insert_if_changed(&mut self.slices, key(&s.metadata), s, &mut ch.slices, |v| {
+                    note_service(svcs, v)
+                })
             }
         };
         ch.bound();
@@ -232,14 +229,17 @@ impl Snapshot {
         let m = o.metadata();
         let ch = &mut self.changes;
         let changed = match o.kind() {
-            ResourceKind::Node => remove_noted(&mut self.nodes, m.name.clone(), &mut ch.nodes),
-            ResourceKind::Service => remove_noted(&mut self.services, key(m), &mut ch.services),
+            ResourceKind::Node => {
+                remove_noted(&mut self.nodes, m.name.clone(), &mut ch.nodes, |_| {})
+            }
+            ResourceKind::Service => {
+                remove_noted(&mut self.services, key(m), &mut ch.services, |_| {})
+            }
             ResourceKind::EndpointSlice => {
-                let k = key(m);
-                if let Some(old) = self.slices.get(&k) {
-                    note_service(&mut ch.slice_services, old);
-                }
-                remove_noted(&mut self.slices, k, &mut ch.slices)
+                let svcs = &mut ch.slice_services;
+                remove_noted(&mut self.slices, key(m), &mut ch.slices, |v| {
+                    note_service(svcs, v)
+                })
             }
         };
         ch.bound();
@@ -259,16 +259,22 @@ fn note_service(services: &mut BTreeSet<NsName>, s: &EndpointSlice) {
 }
 
 /// Inserts `v` unless an equal value is there (values are kept objects: see
-/// `KubeObject::into_kept`); a change is noted in `changed`.
+/// `KubeObject::into_kept`); a change is noted in `changed`, and `on_value` sees the old
+/// value (if any) and the new one.
 fn insert_if_changed<K: Ord + Clone, V: PartialEq>(
     map: &mut BTreeMap<K, V>,
     k: K,
     v: V,
     changed: &mut BTreeSet<K>,
+    mut on_value: impl FnMut(&V),
 ) -> bool {
     match map.get(&k) {
         Some(old) if *old == v => false,
-        _ => {
+        old => {
+            if let Some(old) = old {
+                on_value(old);
+            }
+            on_value(&v);
             changed.insert(k.clone());
             map.insert(k, v);
             true
@@ -276,13 +282,20 @@ fn insert_if_changed<K: Ord + Clone, V: PartialEq>(
     }
 }
 
-/// Removes `k`; a removal is noted in `changed`.
-fn remove_noted<K: Ord, V>(map: &mut BTreeMap<K, V>, k: K, changed: &mut BTreeSet<K>) -> bool {
-    if map.remove(&k).is_some() {
-        changed.insert(k);
-        true
-    } else {
-        false
+/// Removes `k`; a removal is noted in `changed`, and `on_value` sees the removed value.
+fn remove_noted<K: Ord, V>(
+    map: &mut BTreeMap<K, V>,
+    k: K,
+    changed: &mut BTreeSet<K>,
+    mut on_value: impl FnMut(&V),
+) -> bool {
+    match map.remove(&k) {
+        Some(old) => {
+            on_value(&old);
+            changed.insert(k);
+            true
+        }
+        None => false,
     }
 }
 
