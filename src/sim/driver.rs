@@ -60,6 +60,11 @@ pub(crate) trait World {
     fn foreign_routes(&self, name: &str) -> BTreeMap<Prefix, IpAddr>;
     /// Route change notifications of the node's kernel are lost (or no longer).
     fn lose_notifications(&mut self, name: &str, lose: bool);
+    /// Another program deletes one of the node's tunnels: its name, `None` if the node
+    /// has none.
+    fn delete_tunnel(&mut self, _name: &str) -> Option<String> {
+        None
+    }
     /// The peers `name`'s agent has an Established BGP session with.
     fn established(&self, name: &str) -> BTreeSet<IpAddr>;
     /// Sets the external router's peers (node address -> ASN); no-op without one.
@@ -700,6 +705,20 @@ impl<W: World> Run<'_, W> {
                 self.router_down = true;
                 self.world.router_stop();
                 self.schedule(now + *down, Action::RouterBack);
+            }
+            FaultKind::DeleteTunnel { name } => {
+                if !exists(self, name) {
+                    self.skip(&f, "no such node");
+                    return Ok(());
+                }
+                let Some(tun) = self.world.delete_tunnel(name) else {
+                    self.skip(&f, "no tunnel");
+                    return Ok(());
+                };
+                self.out.faults += 1;
+                self.note(format!("{f}: {tun}"));
+                // Routes through it leave the kernel until it is made again.
+                self.touch(&[name]);
             }
             FaultKind::LoseNotifications { name, dur } => {
                 if !exists(self, name) {

@@ -72,6 +72,9 @@ pub(crate) enum FaultKind {
     },
     /// The node's route change notifications are lost for `dur`.
     LoseNotifications { name: String, dur: Duration },
+    /// Another program deletes one of the node's overlay tunnels (the first by name;
+    /// skipped if it has none): the routes through it go with it.
+    DeleteTunnel { name: String },
     /// The external router goes down (its process killed) for `down`.
     RouterRestart { down: Duration },
     /// The Node object is deleted and created again `gap` later (a kubelet
@@ -141,6 +144,7 @@ impl fmt::Display for FaultKind {
             FaultKind::LoseNotifications { name, dur } => {
                 write!(f, "lose-notifications {name} for {}", secs(*dur))
             }
+            FaultKind::DeleteTunnel { name } => write!(f, "delete-tunnel {name}"),
             FaultKind::RouterRestart { down } => {
                 write!(f, "router-restart down {}", secs(*down))
             }
@@ -417,6 +421,9 @@ fn fault_kind(rng: &mut SimRng, st: &mut GenState, full_mesh: bool, gr: bool) ->
             name: st.pick(rng)?,
             n: rng.range(1, 6) as usize,
         },
+        98 if rng.chance(0.5) => FaultKind::DeleteTunnel {
+            name: st.pick(rng)?,
+        },
         98 => {
             // An unrelated prefix, or another node's pod CIDR (then it is theirs).
             let third = if rng.chance(0.5) {
@@ -555,6 +562,7 @@ mod tests {
             "lose-notifications",
             "router-restart",
             "reregister",
+            "delete-tunnel",
         ] {
             assert!(seen.get(w).copied().unwrap_or(0) > 5, "{w}: {seen:?}");
         }

@@ -258,6 +258,12 @@ impl World for RealWorld {
         }
     }
 
+    fn delete_tunnel(&mut self, name: &str) -> Option<String> {
+        let h = self.hosts.get(name)?;
+        let tun = h.kernel.overlay().tunnels.into_keys().next()?;
+        h.kernel.delete_link(&tun).then_some(tun)
+    }
+
     fn set_router_peers(&mut self, nodes: &BTreeMap<IpAddr, u32>, now: Instant) {
         if !self.with_router {
             return;
