@@ -1,8 +1,8 @@
 //! Self-check of the cluster benchmark's instruments (tests/bench/cluster, run with
 //! `cargo bench --bench cluster`): the statistics, the parsers of the API server's commit
-//! log, kube-bgp's peer log lines and /proc, the simulated peers' BGP messages, and the
-//! route monitor against real kernel route changes in a namespace (root). The benchmark
-//! itself is not run here.
+//! log, kube-bgp's peer log lines and /proc, the plan of the node-lost waves, the
+//! simulated peers' BGP messages, and the route monitor against real kernel route changes
+//! in a namespace (root). The benchmark itself is not run here.
 #![allow(dead_code)]
 
 mod common;
@@ -16,6 +16,8 @@ mod procstat;
 mod sim;
 #[path = "bench/cluster/stats.rs"]
 mod stats;
+#[path = "bench/cluster/waves.rs"]
+mod waves;
 
 mod stats_tests {
     use super::stats::*;
@@ -131,7 +133,17 @@ not json
             ),
             (
                 "1764700000.123456 WARN bgp: peer 10.12.0.5: session down: hold timer expired",
-                PeerLog::Down,
+                PeerLog::Down {
+                    reason: "hold timer expired".into(),
+                },
+            ),
+            (
+                "1764700000.123456 WARN bgp: peer 10.12.0.5: session down: BFD detected a forwarding failure; sent Cease/BFD Down (6/10, RFC 9384)",
+                PeerLog::Down {
+                    reason:
+                        "BFD detected a forwarding failure; sent Cease/BFD Down (6/10, RFC 9384)"
+                            .into(),
+                },
             ),
             (
                 "1764700000.123456 INFO bgp: peer 10.12.0.5: route-reflector client off (session kept)",
@@ -269,6 +281,101 @@ mod monitor_tests {
         bad[0] = 200; // length beyond the buffer
         assert!(parse_route_msgs(&bad, 0, 0).is_empty());
         assert_eq!(count_multipath(&[4, 0, 0, 0]), 0);
+    }
+}
+
+mod waves_tests {
+    use super::waves::*;
+    use std::collections::BTreeSet;
+    use std::time::Duration;
+
+    /// Every trial once, each wave's nodes distinct, candidates only, observers the
+    /// running nodes not cut in the wave (never fewer than the cut ones), cuts in time
+    /// order within the stagger's bounds.
+    fn check(
+        trials: usize,
+        up: &[usize],
+        candidates: &[usize],
+        stagger: &Stagger,
+        waves: &[LostWave],
+    ) {
+        let all: Vec<usize> = waves
+            .iter()
+            .flat_map(|w| w.cuts.iter().map(|c| c.trial))
+            .collect();
+        assert_eq!(all, (0..trials).collect::<Vec<_>>());
+        let size = max_wave(up.len(), candidates.len());
+        assert_eq!(waves.len(), trials.div_ceil(size));
+        for w in waves {
+            assert!(!w.cuts.is_empty() && w.cuts.len() <= size, "{w:?}");
+            let nodes: BTreeSet<usize> = w.cuts.iter().map(|c| c.node).collect();
+            assert_eq!(nodes.len(), w.cuts.len(), "nodes not distinct: {w:?}");
+            assert!(nodes.iter().all(|n| candidates.contains(n)));
+            let obs: BTreeSet<usize> = w.observers.iter().copied().collect();
+            let want: BTreeSet<usize> = up.iter().copied().filter(|i| !nodes.contains(i)).collect();
+            assert_eq!(obs, want);
+            assert!(obs.len() >= nodes.len());
+            assert!(w.cuts.windows(2).all(|p| p[0].at < p[1].at), "{w:?}");
+            let last = w.cuts.last().map(|c| c.at).unwrap_or_default();
+            match stagger {
+                Stagger::Spread { span } => assert!(last < *span, "{w:?}"),
+                Stagger::Apart { gap, jitter } => {
+                    for (j, c) in w.cuts.iter().enumerate() {
+                        assert!(c.at >= *gap * j as u32 && c.at < *gap * j as u32 + *jitter);
+                    }
+                }
+            }
+        }
+        // Balanced: sizes differ by at most one.
+        let sizes: Vec<usize> = waves.iter().map(|w| w.cuts.len()).collect();
+        assert!(
+            sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1,
+            "{sizes:?}"
+        );
+    }
+
+    #[test]
+    fn plans() {
+        let spread = Stagger::Spread {
+            span: Duration::from_secs(30),
+        };
+        let apart = Stagger::Apart {
+            gap: Duration::from_secs(2),
+            jitter: Duration::from_millis(100),
+        };
+        // The benchmark's lab: 20 nodes, 19 registered (0..19), node 0 never lost.
+        let up: Vec<usize> = (0..19).collect();
+        let cand: Vec<usize> = (1..19).collect();
+        for stagger in [&spread, &apart] {
+            for trials in [1, 2, 9, 10, 30, 31] {
+                let w = plan_waves(trials, &up, &cand, stagger).unwrap();
+                check(trials, &up, &cand, stagger, &w);
+            }
+        }
+        let w = plan_waves(30, &up, &cand, &spread).unwrap();
+        assert_eq!(
+            w.iter().map(|w| w.cuts.len()).collect::<Vec<_>>(),
+            [8, 8, 7, 7]
+        );
+        // A small lab: 5 running, 4 candidates → waves of 2.
+        let up: Vec<usize> = (0..5).collect();
+        let cand: Vec<usize> = (1..5).collect();
+        let w = plan_waves(3, &up, &cand, &spread).unwrap();
+        check(3, &up, &cand, &spread, &w);
+        assert_eq!(w.len(), 2);
+        assert!(plan_waves(0, &up, &cand, &spread).unwrap().is_empty());
+        // Not plannable.
+        assert_eq!(
+            plan_waves(3, &[0], &[], &spread),
+            Err(WavePlanError::TooFewNodes {
+                up: 1,
+                candidates: 0
+            })
+        );
+        assert_eq!(
+            plan_waves(3, &[0, 1, 2], &[3], &spread),
+            Err(WavePlanError::NotUp { node: 3 })
+        );
     }
 }
 
