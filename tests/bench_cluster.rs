@@ -240,9 +240,26 @@ mod monitor_tests {
             17,
             &[attr(RTA_DST, &v6), attr(RTA_TABLE, &1000u32.to_ne_bytes())],
         ));
-        dg.extend(msg(16, 0, 0, 0, &[])); // RTM_NEWLINK: skipped
+        dg.extend(msg(RTM_NEWLINK, 0, 0, 0, &[])); // a link without a name: skipped
+        // RTM_NEWLINK of a link set down: struct ifinfomsg (flags without IFF_UP), name.
+        let link = |flags: u32| {
+            let mut body = vec![0u8, 0, 1, 0, 7, 0, 0, 0];
+            body.extend_from_slice(&flags.to_ne_bytes());
+            body.extend_from_slice(&[0; 4]);
+            body.extend(attr(IFLA_IFNAME, b"veth3\0"));
+            let mut m = Vec::new();
+            m.extend_from_slice(&((16 + body.len()) as u32).to_ne_bytes());
+            m.extend_from_slice(&RTM_NEWLINK.to_ne_bytes());
+            m.extend_from_slice(&[0; 10]);
+            m.extend_from_slice(&body);
+            m
+        };
+        dg.extend(link(0x1002)); // IFF_BROADCAST | IFF_MULTICAST: down
         let ev = parse_route_msgs(&dg, 7, 2);
-        assert_eq!(ev.len(), 3, "{ev:?}");
+        assert_eq!(ev.len(), 4, "{ev:?}");
+        assert_eq!((ev[3].prefix.as_str(), ev[3].added), ("link:veth3", false));
+        assert!(parse_route_msgs(&link(0x1003), 7, 2)[0].added);
+        let ev = &ev[..3];
         assert_eq!(
             ev[0],
             RouteNote {
@@ -452,6 +469,22 @@ fn route_monitor_sees_kernel_changes() {
     a.sh("ip route add 10.9.8.0/24 proto 17 nexthop via 10.77.0.2 nexthop via 10.77.0.3");
     a.sh("ip route del 10.9.9.0/24");
     let t1 = events::realtime_ns();
+    // A link set down: the connected IPv4 route goes without a RTM_DELROUTE, the link's
+    // RTM_NEWLINK says it is down.
+    let ifname = a.sh("ip -o -4 addr show to 10.77.0.1/24");
+    let ifname = ifname
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.split('@').next())
+        .expect("the veth's name")
+        .to_string();
+    let t_down = events::realtime_ns();
+    a.sh(&format!("ip link set dev {ifname} down"));
+    let link = format!("link:{ifname}");
+    let down = mon.wait(std::time::Duration::from_secs(5), |ev| {
+        monitor::first_event(ev, 0, &link, false, 0, t_down)
+    });
+    assert!(down.is_some_and(|t| t >= t_down), "no link-down note");
     let ev = mon
         .wait(std::time::Duration::from_secs(5), |ev| {
             (ev.iter().filter(|e| e.prefix.starts_with("10.9.")).count() >= 3).then(|| ev.to_vec())

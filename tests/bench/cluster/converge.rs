@@ -930,7 +930,6 @@ fn lost_wave(
             not.join("; ")
         );
     }
-    let subnet = b.lab.subnet4();
     let start = std::time::Instant::now();
     let mut cuts: Vec<Cut> = Vec::new();
     for c in &wave.cuts {
@@ -951,10 +950,10 @@ fn lost_wave(
             .node(c.node)
             .ns
             .sh(&format!("ip link set dev {ifname} down"));
-        // The start: the kernel's own notification that the node's subnet route went
-        // away with its link.
+        // The start: the kernel's own notification (RTM_NEWLINK) that the link is down.
+        let link = format!("link:{ifname}");
         cut.t0 = b.mon.wait(Duration::from_secs(2), |ev| {
-            first_event(ev, c.node, &subnet, false, 0, since)
+            first_event(ev, c.node, &link, false, 0, since)
         });
         cut.trial.note = format!(
             "node {} cut {:.1} s into wave {w} ({} cut, {} up)",
