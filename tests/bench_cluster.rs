@@ -277,9 +277,9 @@ mod monitor_tests {
             (ev[2].prefix.as_str(), ev[2].added, ev[2].table),
             ("fd00::/64", false, 1000)
         );
-        assert_eq!(first_event(&ev, 2, "10.96.0.1/32", true, 3, 0), Some(7));
-        assert_eq!(first_event(&ev, 2, "10.96.0.1/32", true, 4, 0), None);
-        assert_eq!(first_event(&ev, 2, "fd00::/64", false, 0, 8), None);
+        assert_eq!(first_event(ev, 2, "10.96.0.1/32", true, 3, 0), Some(7));
+        assert_eq!(first_event(ev, 2, "10.96.0.1/32", true, 4, 0), None);
+        assert_eq!(first_event(ev, 2, "fd00::/64", false, 0, 8), None);
     }
 
     #[test]
