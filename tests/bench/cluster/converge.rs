@@ -877,7 +877,12 @@ fn lost_waves(
         lost_wave(b, row, w, wave, flags, sessions);
     }
     b.phases.push((
-        format!("{} ({} waves)", row.row, waves.len()),
+        format!(
+            "{} ({} wave{})",
+            row.row,
+            waves.len(),
+            if waves.len() == 1 { "" } else { "s" }
+        ),
         started.elapsed(),
     ));
 }
