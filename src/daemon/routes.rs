@@ -29,6 +29,7 @@
 //! host's netlink sockets and route writer thread (`new`), or a simulated kernel in
 //! tests (`with_port`), the overlay's links included (`KernelPort::link_port`).
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -281,6 +282,10 @@ fn plan_pass(
 struct PassWants {
     /// Sorted by prefix, one entry per prefix.
     routes: Vec<(Prefix, Option<RouteKind>)>,
+    /// Where the entry after the last one found is: the reconciler asks in prefix
+    /// order, so the next question is mostly answered there without a search. Only a
+    /// hint: the answers do not depend on it.
+    next: Cell<usize>,
 }
 
 impl PassWants {
@@ -319,15 +324,25 @@ impl PassWants {
                 (p, want)
             })
             .collect();
-        routes.sort_unstable_by_key(|r| r.0);
+        // Stable: the inputs are a few sorted runs (the connected subnets, then the
+        // pending prefixes in order), which a stable sort merges in linear time.
+        routes.sort_by_key(|r| r.0);
         routes.dedup_by_key(|r| r.0);
-        PassWants { routes }
+        PassWants {
+            routes,
+            next: Cell::new(0),
+        }
     }
 }
 
 impl Desired for PassWants {
     fn route(&self, dst: &Prefix) -> Option<RouteKind> {
-        let i = self.routes.binary_search_by_key(dst, |r| r.0).ok()?;
+        let hint = self.next.get();
+        let i = match self.routes.get(hint) {
+            Some(r) if r.0 == *dst => hint,
+            _ => self.routes.binary_search_by_key(dst, |r| r.0).ok()?,
+        };
+        self.next.set(i + 1);
         self.routes.get(i).and_then(|r| r.1)
     }
 

@@ -96,6 +96,30 @@ pub struct ReconcileStats {
     pub kernel: Duration,
 }
 
+/// The prefixes of the passes in flight, each list sorted, asked about in ascending
+/// order: each list's cursor only moves forward.
+struct InFlightScan<'a> {
+    lists: Vec<&'a [Prefix]>,
+}
+
+impl InFlightScan<'_> {
+    /// Whether `p` is in one of the lists; `p` must not be below an earlier question.
+    fn contains(&mut self, p: &Prefix) -> bool {
+        let mut found = false;
+        for l in self.lists.iter_mut() {
+            // Mostly a step or two: the lists and the questions are both sorted.
+            while let Some((first, rest)) = l.split_first() {
+                if first >= p {
+                    found |= first == p;
+                    break;
+                }
+                *l = rest;
+            }
+        }
+        found
+    }
+}
+
 /// See the module documentation.
 pub struct Reconciler {
     /// The kernel: dumps and batches sent on this thread (and, for the daemon, its
@@ -400,6 +424,20 @@ impl Reconciler {
             .any(|(_, f)| f.binary_search(p).is_ok())
     }
 
+    /// `is_in_flight` for prefixes asked in ascending order (a pass's sorted pending
+    /// list): one merge over the in-flight passes' sorted prefixes instead of a binary
+    /// search per prefix and pass.
+    fn in_flight_scan(&self) -> InFlightScan<'_> {
+        InFlightScan {
+            lists: self
+                .in_flight
+                .iter()
+                .map(|(_, f)| f.as_slice())
+                .filter(|f| !f.is_empty())
+                .collect(),
+        }
+    }
+
     /// Whether a pass may be planned now: a re-read of the kernel waits until every
     /// planned pass has finished (a dump must not race our own batches).
     pub(crate) fn can_plan(&self) -> bool {
@@ -428,10 +466,11 @@ impl Reconciler {
         self.pending.sort_unstable();
         self.pending.dedup();
         let mut v: Vec<Prefix> = self.connected.iter().copied().collect();
+        let mut in_flight = self.in_flight_scan();
         v.extend(
             self.pending
                 .iter()
-                .filter(|p| !self.is_in_flight(p))
+                .filter(|p| !in_flight.contains(p))
                 .take(self.pass_limit),
         );
         v
@@ -474,6 +513,7 @@ impl Reconciler {
         let mut later = Vec::new();
         let mut looked = 0;
         let mut compared = 0;
+        let mut in_flight = self.in_flight_scan();
         for &p in self.pending.iter() {
             // At most `pass_limit` operations, and as many prefixes compared (those of
             // `next_looked_at`).
@@ -481,7 +521,7 @@ impl Reconciler {
                 break;
             }
             looked += 1;
-            if self.is_in_flight(&p) {
+            if in_flight.contains(&p) {
                 later.push(p);
                 continue;
             }
@@ -659,5 +699,105 @@ impl Pass {
     /// Records the kernel time the batch took (when it was sent elsewhere).
     pub(crate) fn set_kernel_time(&mut self, d: Duration) {
         self.st.kernel = d;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::sim::SimKernel;
+    use std::net::IpAddr;
+
+    fn p(s: &str) -> Prefix {
+        s.parse().expect("prefix")
+    }
+
+    fn gw(s: &str) -> IpAddr {
+        s.parse().expect("address")
+    }
+
+    fn want(prefixes: &[Prefix], via: &str) -> BTreeMap<Prefix, KernelRoute> {
+        prefixes
+            .iter()
+            .map(|&dst| {
+                let kind = RouteKind::Via(gw(via));
+                (dst, KernelRoute { dst, kind })
+            })
+            .collect()
+    }
+
+    fn prefixes(pass: &Pass) -> Vec<Prefix> {
+        pass.ops.iter().map(Op::prefix).collect()
+    }
+
+    /// The in-flight check made as one merge over sorted lists answers as a binary
+    /// search per list does, whatever the lists and the questions hold.
+    #[test]
+    fn in_flight_scan_answers_as_a_search_does() {
+        let all: Vec<Prefix> = (0..64u8).map(|i| p(&format!("10.244.{i}.0/24"))).collect();
+        let a: Vec<Prefix> = all.iter().copied().step_by(3).collect();
+        let b: Vec<Prefix> = all.iter().copied().skip(1).step_by(5).collect();
+        let empty: Vec<Prefix> = Vec::new();
+        let lists = [a.as_slice(), b.as_slice(), empty.as_slice()];
+        for asked in [all.clone(), all.iter().copied().step_by(7).collect()] {
+            let mut scan = InFlightScan {
+                lists: lists.to_vec(),
+            };
+            for q in &asked {
+                let searched = lists.iter().any(|l| l.binary_search(q).is_ok());
+                assert_eq!(scan.contains(q), searched, "{q}");
+            }
+        }
+    }
+
+    /// A prefix of a batch still in flight is left for a later pass; the rest of the
+    /// waiting prefixes go into the next one, in prefix order, up to the pass limit.
+    #[test]
+    fn prefixes_in_flight_wait_for_a_later_pass() {
+        let k = SimKernel::new(gw("10.0.0.1"), p("10.0.0.0/24"));
+        let mut rec = Reconciler::with_port(false, k.port()).expect("reconciler");
+        rec.set_pass_limit(4);
+        let now = Instant::now();
+        let all: Vec<Prefix> = (1..=9u8).map(|i| p(&format!("10.244.{i}.0/24"))).collect();
+        // The initial full comparison, with nothing wanted yet.
+        let none = want(&[], "10.0.0.2");
+        let first = rec.plan(&none, now).expect("plan");
+        assert!(first.ops.is_empty());
+        rec.finish(first, Ok(Vec::new())).expect("finish");
+
+        let desired = want(&all, "10.0.0.2");
+        for &x in all.iter().rev() {
+            rec.changed(x);
+        }
+        let one = rec.plan(&desired, now).expect("plan");
+        assert_eq!(prefixes(&one), all[..4].to_vec());
+        // While the first batch is out, two of its prefixes change again.
+        let desired = {
+            let mut d = desired;
+            for x in [all[1], all[3]] {
+                d.insert(
+                    x,
+                    KernelRoute {
+                        dst: x,
+                        kind: RouteKind::Via(gw("10.0.0.3")),
+                    },
+                );
+            }
+            d
+        };
+        rec.changed(all[3]);
+        rec.changed(all[1]);
+        assert_eq!(
+            rec.next_looked_at(),
+            [&[p("10.0.0.0/24")][..], &all[4..8]].concat(),
+            "the connected subnet, then what is not in flight"
+        );
+        let two = rec.plan(&desired, now).expect("plan");
+        assert_eq!(prefixes(&two), all[4..8].to_vec());
+        rec.finish(one, Ok(Vec::new())).expect("finish");
+        rec.finish(two, Ok(Vec::new())).expect("finish");
+        let three = rec.plan(&desired, now).expect("plan");
+        assert_eq!(prefixes(&three), vec![all[1], all[3], all[8]]);
+        assert!(matches!(three.ops[0], Op::Replace(_)));
     }
 }
