@@ -151,6 +151,24 @@ struct Flushed {
     now: Instant,
 }
 
+/// What the FSMs of a flush's members are told once every member was written (so the
+/// writes to K peers go out back to back, none waiting for another's bookkeeping).
+#[derive(Default)]
+struct FanoutBook {
+    /// Peers whose part of a flush was queued, and when the flush was taken: their
+    /// UPDATEs count as a sign of life from then (the next KEEPALIVE moves).
+    sent_to: Vec<(IpAddr, Instant)>,
+    /// Writes reported meanwhile: the connection, the bytes still queued after it,
+    /// whether the socket took any, and when.
+    written: Vec<(ConnKey, usize, bool, Instant)>,
+}
+
+impl FanoutBook {
+    fn is_empty(&self) -> bool {
+        self.sent_to.is_empty() && self.written.is_empty()
+    }
+}
+
 /// The speaker's sessions, their buffers and the RIB, without sockets.
 pub struct SpeakerCore {
     pub rib: Rib,
@@ -165,6 +183,8 @@ pub struct SpeakerCore {
     pub(super) want_write: VecDeque<ConnKey>,
     /// RIB output of the last `flush_rib` not yet queued on every member's connection.
     flushed: Option<Flushed>,
+    /// The FSM inputs of the flush being written, given once it is all written.
+    book: FanoutBook,
     /// When bytes last arrived on any connection (the kernel side holds back while
     /// UPDATEs stream in).
     last_input: Option<Instant>,
@@ -189,6 +209,7 @@ impl SpeakerCore {
             ops: VecDeque::new(),
             want_write: VecDeque::new(),
             flushed: None,
+            book: FanoutBook::default(),
             last_input: None,
             input_gap: None,
             timers: Timers::new(),
@@ -204,23 +225,69 @@ impl SpeakerCore {
     }
 
     /// The next connection with bytes to send: write from [`SpeakerCore::send_queue`],
-    /// then report [`SpeakerCore::on_written`].
+    /// then report [`SpeakerCore::on_written`]. `None` once nothing is left to write;
+    /// the FSMs of a flush's members hear about it then, after the last member's write.
     pub(crate) fn pop_writable(&mut self) -> Option<ConnKey> {
-        while let Some(key) = self.want_write.pop_front() {
-            if let Some(c) = self.conn_mut(key) {
-                c.want_write = false;
-                if c.pending() > 0 {
+        loop {
+            while let Some(key) = self.want_write.pop_front() {
+                if let Some(c) = self.conn_mut(key) {
+                    c.want_write = false;
+                    if c.pending() > 0 {
+                        return Some(key);
+                    }
+                }
+            }
+            // Then the members of the last flush, one at a time: queued here, written next.
+            while self.flushed.is_some() {
+                if let Some(key) = self.queue_next_member() {
                     return Some(key);
                 }
             }
+            if self.book.is_empty() {
+                return None;
+            }
+            // Everything is written: the FSMs hear what they were sent and what the
+            // sockets took (which may queue more, such as a NOTIFICATION).
+            self.settle_fanout();
         }
-        // Then the members of the last flush, one at a time: queued here, written next.
-        while self.flushed.is_some() {
-            if let Some(key) = self.queue_next_member() {
-                return Some(key);
+    }
+
+    /// Tells the FSMs of a flush's members what was sent to them and what their sockets
+    /// took, in the order it happened for each peer.
+    fn settle_fanout(&mut self) {
+        let book = std::mem::take(&mut self.book);
+        for &(addr, at) in &book.sent_to {
+            if let Some(slot) = self.peers.get_mut(&addr) {
+                slot.fsm.message_sent(at);
             }
         }
-        None
+        for (key, pending, progressed, at) in book.written {
+            let input = Input::Sent {
+                conn: key.conn,
+                pending,
+                progressed,
+            };
+            self.input(key.peer, input, at);
+        }
+        // The keepalive of a member whose write was not reported moved all the same.
+        for (addr, _) in book.sent_to {
+            self.set_fsm_timer(addr);
+        }
+    }
+
+    /// Sets the peer's FSM timer to the FSM's next deadline (left alone when unchanged).
+    fn set_fsm_timer(&mut self, addr: IpAddr) {
+        let Some(slot) = self.peers.get_mut(&addr) else {
+            return;
+        };
+        let key = TimerKey::Fsm(addr);
+        match slot.fsm.next_deadline() {
+            Some(d) if self.timers.deadline(&key) == Some(d) => {}
+            Some(d) => self.timers.set(key, d),
+            None => {
+                self.timers.cancel(&key);
+            }
+        }
     }
 
     /// What waits to be sent on a connection.
@@ -448,6 +515,11 @@ impl SpeakerCore {
         c.sendq.consume(n);
         let pending = c.pending();
         if n > 0 || pending > 0 {
+            if self.flushed.is_some() || !self.book.is_empty() {
+                // A flush is being written: the FSM hears it after the last member.
+                self.book.written.push((key, pending, n > 0, now));
+                return;
+            }
             self.input(
                 key.peer,
                 Input::Sent {
@@ -510,14 +582,7 @@ impl SpeakerCore {
         while let Some(out) = work.pop_front() {
             work.extend(self.run_output(addr, out, now));
         }
-        if let Some(slot) = self.peers.get_mut(&addr) {
-            match slot.fsm.next_deadline() {
-                Some(d) => self.timers.set(TimerKey::Fsm(addr), d),
-                None => {
-                    self.timers.cancel(&TimerKey::Fsm(addr));
-                }
-            }
-        }
+        self.set_fsm_timer(addr);
     }
 
     /// Carries out one FSM output; returns the outputs it led to (the FSM's answer to
@@ -756,7 +821,9 @@ impl SpeakerCore {
     /// Takes what the RIB wants sent; each peer's part is queued on its connection when
     /// the socket part asks for the next connection to write ([`SpeakerCore::pop_writable`],
     /// which the socket part calls right after), so a flush to K peers touches each
-    /// peer's state once, just before its write, as writing at flush time did.
+    /// peer's send queue just before its write. The members' FSMs (the keepalive moved
+    /// by the UPDATEs, what the sockets took) hear about it after the last member's
+    /// write: the K writes go out back to back.
     ///
     /// The batches going to the same peers (an update group's output: one batch per
     /// member left out, such as a route reflector's client that sent those routes) are
@@ -826,7 +893,7 @@ impl SpeakerCore {
             flushed,
             peers,
             by_rib,
-            timers,
+            book,
             updates_out,
             ..
         } = self;
@@ -872,11 +939,9 @@ impl SpeakerCore {
         }
         slot.stats.sent.update += n;
         *updates_out += n;
-        // An UPDATE counts as a sign of life: the next KEEPALIVE moves.
-        slot.fsm.message_sent(f.now);
-        if let Some(d) = slot.fsm.next_deadline() {
-            timers.set(TimerKey::Fsm(addr), d);
-        }
+        // An UPDATE counts as a sign of life: the next KEEPALIVE moves (the FSM hears
+        // it once every member was written).
+        book.sent_to.push((addr, f.now));
         Some(ConnKey { peer: addr, conn })
     }
 

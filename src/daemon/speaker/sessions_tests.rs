@@ -546,3 +546,64 @@ fn a_flush_is_queued_peer_by_peer_as_the_socket_part_asks_and_before_anything_se
         "{last:?}"
     );
 }
+
+#[test]
+fn a_flush_is_written_to_every_member_before_their_fsms_hear_of_it() {
+    // B and C in one AS: one update group on A.
+    let (a, b, c) = (ip(1), ip(2), ip(3));
+    let mut net = Net::new(vec![
+        (a, core(a, 65001, 1)),
+        (b, core(b, 65002, 2)),
+        (c, core(c, 65002, 3)),
+    ]);
+    let now = net.now;
+    net.core(a)
+        .set_peers(&[plan(b, 65001, 65002), plan(c, 65001, 65002)], now);
+    net.core(b).set_peers(&[plan(a, 65002, 65001)], now);
+    net.core(c).set_peers(&[plan(a, 65002, 65001)], now);
+    net.run_until(Duration::from_secs(120), |n| {
+        [b, c]
+            .iter()
+            .all(|&p| n.state(a, p) == Some(State::Established))
+    });
+    net.pump();
+    let timer = |net: &mut Net, p: IpAddr| net.core(a).timers.deadline(&TimerKey::Fsm(p));
+    let before = [timer(&mut net, b), timer(&mut net, c)];
+    assert!(before.iter().all(Option::is_some), "{before:?}");
+    // Ten seconds on (no timer due yet), one route for both.
+    net.now += Duration::from_secs(10);
+    let now = net.now;
+    assert!(before.iter().flatten().all(|&d| d > now));
+    net.core(a)
+        .rib
+        .originate(Prefix::V4(Ipv4Addr::new(198, 51, 100, 0), 24), route(a));
+    net.core(a).flush_rib(now);
+    let first = net.core(a).pop_writable().expect("a member to write");
+    net.write(a, first);
+    let second = net.core(a).pop_writable().expect("the other member");
+    assert_ne!(first.peer, second.peer);
+    // The first member's FSM has not heard of its UPDATE yet: its keepalive is where it was.
+    assert_eq!(
+        [timer(&mut net, b), timer(&mut net, c)],
+        before,
+        "no FSM bookkeeping between the members' writes"
+    );
+    net.write(a, second);
+    assert_eq!(net.core(a).pop_writable(), None);
+    // Both written: each FSM moved its keepalive (hold 90 s: keepalive every 30 s).
+    for p in [b, c] {
+        assert_eq!(
+            timer(&mut net, p),
+            Some(now + Duration::from_secs(30)),
+            "{p}"
+        );
+        let conn = net.core(a).peers[&p].fsm.established_conn().expect("up");
+        let key = ConnKey { peer: p, conn };
+        assert_eq!(net.core(a).send_queue(key).map(|q| q.pending()), Some(0));
+    }
+    net.pump();
+    for p in [b, c] {
+        let id = net.core(p).peers[&a].rib_id;
+        assert_eq!(net.core(p).rib.received_of(id, Afi::Ipv4), 1, "{p}");
+    }
+}

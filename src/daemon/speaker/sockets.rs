@@ -556,7 +556,13 @@ fn write_queue(stream: &mut TcpStream, q: &SendQueue) -> (usize, io::Result<()>)
         let Some(io) = io.get(..n).filter(|io| !io.is_empty()) else {
             return (written, Ok(()));
         };
-        match stream.write_vectored(io) {
+        // One slice (a lone UPDATE to each of K peers): a plain send, which skips the
+        // file layer a vectored write goes through.
+        let res = match io {
+            [one] => stream.write(one),
+            _ => stream.write_vectored(io),
+        };
+        match res {
             Ok(0) => {
                 return (
                     written,
