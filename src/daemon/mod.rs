@@ -124,9 +124,10 @@ pub(crate) struct Daemon {
     /// Replans only what the snapshot's changes reach (`cluster::plan` incrementally).
     planner: cluster::Planner,
     plan: Plan,
-    /// The BGP speaker, once the plan gives an identity. Crate-visible only for the
-    /// simulator's checks (`sim`); the views read `Daemon::status`.
-    pub(crate) speaker: Option<Speaker>,
+    /// The BGP speaker, once the plan gives an identity. Read from outside the daemon
+    /// only through the status model (`Daemon::status`, `Daemon::established_peers`)
+    /// and the Loc-RIB query (`Daemon::loc_rib_reader`).
+    speaker: Option<Speaker>,
     /// BFD sessions of the BGP peers that have BFD configured.
     bfd: bfd_link::BfdLink,
     routes: routes::KernelRoutes,
@@ -1162,12 +1163,7 @@ impl Daemon {
     /// `--graceful-shutdown-time` asks for it and graceful restart is off. Returns
     /// whether a drain started (the loop runs on until it is over).
     fn on_stop_signal(&mut self, now: Instant) -> bool {
-        let established = self.speaker.as_ref().map_or(0, |sp| {
-            sp.peers
-                .values()
-                .filter(|p| p.fsm.state() == crate::bgp::fsm::State::Established)
-                .count()
-        });
+        let established = self.established_peers().count();
         let was_draining = self.stop_drain.active();
         let drained_for = self
             .graceful_shutdown_since
