@@ -41,6 +41,7 @@ use crate::cluster::{self, Plan, Problem, Settings};
 use crate::config::Config;
 use crate::kube::objects::ResourceKind;
 use crate::kube::snapshot::{KubeEvent, Snapshot};
+use crate::net::timers::Stopwatch;
 use crate::ops::http;
 use crate::ops::notify::Notifier;
 use crate::ops::serve::Server;
@@ -1104,9 +1105,9 @@ impl Daemon {
             return;
         };
         let before = sp.peers.len();
-        let t = Instant::now();
+        let took = Stopwatch::start();
         sp.set_peers(&plan.peers, now);
-        self.counters.peers_sync_time.observe(t.elapsed());
+        self.counters.peers_sync_time.observe(took.elapsed());
         let wants = bfd_link::bfd_wants(&plan.peers, &self.routes.connected());
         self.bfd.set_sessions(&wants, now);
         if sp.peers.len() != before {
