@@ -696,13 +696,13 @@ impl Endpoints {
     /// `now`.
     fn ready(&mut self, t: Token, d: &mut Daemon, now: Instant) {
         if let Some(s) = self.ctl.as_mut().filter(|s| s.owns(t)) {
-            s.ready(t, &mut views::CtlView { d, now });
+            s.ready(t, &mut views::CtlView { d, now }, now);
         } else if let Some(s) = self.metrics.as_mut().filter(|s| s.owns(t)) {
             let metrics = true;
-            s.ready(t, &mut views::HttpView { d, now, metrics });
+            s.ready(t, &mut views::HttpView { d, now, metrics }, now);
         } else if let Some(s) = self.health.as_mut().filter(|s| s.owns(t)) {
             let metrics = false;
-            s.ready(t, &mut views::HttpView { d, now, metrics });
+            s.ready(t, &mut views::HttpView { d, now, metrics }, now);
         }
     }
 
@@ -710,12 +710,12 @@ impl Endpoints {
     /// or not reading) are closed.
     fn drive(&mut self, d: &mut Daemon, now: Instant) {
         if let Some(s) = self.ctl.as_mut() {
-            s.drive_pending(&mut views::CtlView { d, now });
+            s.drive_pending(&mut views::CtlView { d, now }, now);
             s.expire(now);
         }
         for (s, metrics) in [(&mut self.metrics, true), (&mut self.health, false)] {
             if let Some(s) = s.as_mut() {
-                s.drive_pending(&mut views::HttpView { d, now, metrics });
+                s.drive_pending(&mut views::HttpView { d, now, metrics }, now);
                 s.expire(now);
             }
         }

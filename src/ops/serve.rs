@@ -170,8 +170,7 @@ impl<L: Accept + mio::event::Source, C> Server<L, C> {
     }
 
     /// Handles readiness of one of our tokens.
-    pub fn ready(&mut self, token: Token, r: &mut dyn Responder<Cursor = C>) {
-        let now = Instant::now();
+    pub fn ready(&mut self, token: Token, r: &mut dyn Responder<Cursor = C>, now: Instant) {
         if token.0 == self.base {
             // A request usually arrives with the connection: answer it in this turn of
             // the loop rather than the next (a busy loop's turn can be long).
@@ -189,8 +188,7 @@ impl<L: Accept + mio::event::Source, C> Server<L, C> {
     }
 
     /// Continues the long answers left in `pending` by the previous turn.
-    pub(crate) fn drive_pending(&mut self, r: &mut dyn Responder<Cursor = C>) {
-        let now = Instant::now();
+    pub(crate) fn drive_pending(&mut self, r: &mut dyn Responder<Cursor = C>, now: Instant) {
         for t in std::mem::take(&mut self.pending) {
             self.drive_one(t, r, now);
         }
@@ -502,11 +500,12 @@ mod tests {
             self.poll.poll(&mut events, Some(timeout)).unwrap();
             for ev in events.iter() {
                 if self.server.owns(ev.token()) {
-                    self.server.ready(ev.token(), &mut Rows);
+                    self.server.ready(ev.token(), &mut Rows, Instant::now());
                 }
             }
-            self.server.drive_pending(&mut Rows);
-            self.server.expire(Instant::now());
+            let now = Instant::now();
+            self.server.drive_pending(&mut Rows, now);
+            self.server.expire(now);
         }
     }
 
@@ -589,10 +588,10 @@ mod tests {
                 .unwrap();
             for ev in events.iter() {
                 if server.owns(ev.token()) {
-                    server.ready(ev.token(), &mut Rows);
+                    server.ready(ev.token(), &mut Rows, Instant::now());
                 }
             }
-            server.drive_pending(&mut Rows);
+            server.drive_pending(&mut Rows, Instant::now());
         };
         let connect_from = |src: &str| {
             let s = socket2_free_connect(src, addr);
