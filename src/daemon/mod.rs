@@ -171,7 +171,7 @@ pub(crate) struct Daemon {
 
 /// Which part of the daemon a readiness token belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Source {
+enum TokenOwner {
     /// The waker: API events wait in the channel.
     Kube,
     Signals,
@@ -224,19 +224,19 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         let now = Instant::now();
         for ev in events.iter() {
             let t = ev.token();
-            match d.source(t) {
-                Source::Kube => d.on_kube_events(rx.try_iter()),
-                Source::Signals => {
+            match d.token_owner(t) {
+                TokenOwner::Kube => d.on_kube_events(rx.try_iter()),
+                TokenOwner::Signals => {
                     for sig in signals.read() {
                         d.on_signal(sig, now);
                     }
                 }
-                Source::Kernel => d.on_kernel_notification(now),
-                Source::PodNet => d.on_podnet_readable(now),
-                Source::Bfd => d.on_bfd_readable(t, now),
-                Source::Ops => d.on_ops_readable(t, now),
-                Source::Speaker => d.on_speaker_readable(t, now),
-                Source::Unknown => {}
+                TokenOwner::Kernel => d.on_kernel_notification(now),
+                TokenOwner::PodNet => d.on_podnet_readable(now),
+                TokenOwner::Bfd => d.on_bfd_readable(t, now),
+                TokenOwner::Ops => d.on_ops_readable(t, now),
+                TokenOwner::Speaker => d.on_speaker_readable(t, now),
+                TokenOwner::Unknown => {}
             }
         }
         if d.stop_due(now) {
@@ -405,16 +405,16 @@ impl Daemon {
     }
 
     /// Which part a readiness token belongs to.
-    fn source(&self, t: Token) -> Source {
+    fn token_owner(&self, t: Token) -> TokenOwner {
         match t {
-            WAKER => Source::Kube,
-            SIGNALS => Source::Signals,
-            KERNEL => Source::Kernel,
-            Token(p) if (PODNET_BASE..PODNET_END).contains(&p) => Source::PodNet,
-            t if self.bfd.owns(t) => Source::Bfd,
-            t if self.ops.owns(t) => Source::Ops,
-            t if self.speaker.as_ref().is_some_and(|s| s.owns(t)) => Source::Speaker,
-            _ => Source::Unknown,
+            WAKER => TokenOwner::Kube,
+            SIGNALS => TokenOwner::Signals,
+            KERNEL => TokenOwner::Kernel,
+            Token(p) if (PODNET_BASE..PODNET_END).contains(&p) => TokenOwner::PodNet,
+            t if self.bfd.owns(t) => TokenOwner::Bfd,
+            t if self.ops.owns(t) => TokenOwner::Ops,
+            t if self.speaker.as_ref().is_some_and(|s| s.owns(t)) => TokenOwner::Speaker,
+            _ => TokenOwner::Unknown,
         }
     }
 
