@@ -472,21 +472,21 @@ mod tests {
         }
     }
 
-    struct Rig {
+    struct ServerRig {
         poll: mio::Poll,
         server: Server<mio::net::UnixListener, (usize, usize)>,
         path: std::path::PathBuf,
     }
 
-    impl Rig {
-        fn new(tag: &str) -> Rig {
+    impl ServerRig {
+        fn new(tag: &str) -> ServerRig {
             let path =
                 std::env::temp_dir().join(format!("kb-serve-{tag}-{}.sock", std::process::id()));
             let _ = std::fs::remove_file(&path);
             let poll = mio::Poll::new().unwrap();
             let l = mio::net::UnixListener::bind(&path).unwrap();
             let server = Server::new(l, 10, poll.registry(), limits()).unwrap();
-            Rig { poll, server, path }
+            ServerRig { poll, server, path }
         }
 
         /// Runs the loop for `d`, as the daemon does.
@@ -509,7 +509,7 @@ mod tests {
         }
     }
 
-    impl Drop for Rig {
+    impl Drop for ServerRig {
         fn drop(&mut self) {
             let _ = std::fs::remove_file(&self.path);
         }
@@ -518,7 +518,7 @@ mod tests {
     /// A long answer streams in parts as the client reads, one part per turn.
     #[test]
     fn long_answers_stream_in_parts() {
-        let mut rig = Rig::new("stream");
+        let mut rig = ServerRig::new("stream");
         let mut c = UnixStream::connect(&rig.path).unwrap();
         c.write_all(b"250000\n").unwrap();
         c.set_nonblocking(true).unwrap();
@@ -550,7 +550,7 @@ mod tests {
     /// refusal.
     #[test]
     fn timeouts_and_size_limit() {
-        let mut rig = Rig::new("limits");
+        let mut rig = ServerRig::new("limits");
         let silent = UnixStream::connect(&rig.path).unwrap();
         let mut big = UnixStream::connect(&rig.path).unwrap();
         big.write_all(&[b'x'; 200]).unwrap();
