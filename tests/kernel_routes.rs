@@ -88,9 +88,7 @@ impl Rec {
     }
 
     fn reconcile(&mut self) -> ReconcileStats {
-        self.r
-            .reconcile(&self.want, Instant::now())
-            .expect("reconcile")
+        self.r.reconcile(&self.want).expect("reconcile")
     }
 
     fn installed(&self) -> BTreeMap<Prefix, RouteKind> {
@@ -527,7 +525,7 @@ fn writer_thread_two_batches_out_and_a_change_in_flight() {
              want: &mut BTreeMap<Prefix, KernelRoute>,
              w: &mut Writer,
              out: &mut std::collections::VecDeque<kube_bgp::kernel::Pass>| {
-                let mut pass = r.plan(want, Instant::now()).expect("plan");
+                let mut pass = r.plan(want).expect("plan");
                 let n = pass.len();
                 w.submit(kube_bgp::kernel::writer::Job {
                     requests: std::mem::take(&mut pass.requests),
@@ -544,7 +542,7 @@ fn writer_thread_two_batches_out_and_a_change_in_flight() {
         want.insert(moved, KernelRoute::via(moved, ip("10.0.0.3")));
         r.changed(moved);
         let third = {
-            let mut pass = r.plan(&want, Instant::now()).expect("plan");
+            let mut pass = r.plan(&want).expect("plan");
             assert!(
                 pass.ops().iter().all(|op| op.prefix() != moved),
                 "a prefix of a batch in flight was planned again"

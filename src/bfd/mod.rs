@@ -40,22 +40,21 @@ mod session_tests;
 use std::fmt;
 use std::time::Duration;
 
-pub use packet::ControlPacket;
-pub use registry::{BfdRegistry, SessionKey};
-pub use session::{BfdSession, StateChange};
+pub(crate) use registry::{BfdRegistry, SessionKey};
+pub(crate) use session::{BfdSession, StateChange};
 
 /// Destination UDP port of single-hop control packets (RFC 5881 §4).
-pub const SINGLE_HOP_PORT: u16 = 3784;
+pub(crate) const SINGLE_HOP_PORT: u16 = 3784;
 /// Destination UDP port of multihop control packets (RFC 5883 §5).
-pub const MULTI_HOP_PORT: u16 = 4784;
+pub(crate) const MULTI_HOP_PORT: u16 = 4784;
 /// The TTL / hop limit single-hop packets are sent with and must arrive with (RFC 5881 §5).
-pub const SINGLE_HOP_TTL: u8 = 255;
+pub(crate) const SINGLE_HOP_TTL: u8 = 255;
 /// Source ports of control packets (RFC 5881 §4: 49152 through 65535).
-pub const SOURCE_PORTS: std::ops::RangeInclusive<u16> = 49152..=65535;
+pub(crate) const SOURCE_PORTS: std::ops::RangeInclusive<u16> = 49152..=65535;
 /// While a session is not Up it transmits no faster than this (RFC 5880 §6.8.3).
-pub const SLOW_TX: Duration = Duration::from_secs(1);
+pub(crate) const SLOW_TX: Duration = Duration::from_secs(1);
 /// The largest interval the protocol can carry: 2^32 - 1 microseconds.
-pub const MAX_INTERVAL: Duration = Duration::from_micros(u32::MAX as u64);
+pub(crate) const MAX_INTERVAL: Duration = Duration::from_micros(u32::MAX as u64);
 
 /// Session states (RFC 5880 §4.1, the Sta field), ordered as on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -68,7 +67,7 @@ pub enum BfdState {
 
 impl BfdState {
     /// From the two-bit wire value (higher bits are ignored).
-    pub fn from_bits(v: u8) -> BfdState {
+    pub(crate) fn from_bits(v: u8) -> BfdState {
         match v & 3 {
             0 => BfdState::AdminDown,
             1 => BfdState::Down,
@@ -77,12 +76,12 @@ impl BfdState {
         }
     }
 
-    pub fn bits(self) -> u8 {
+    pub(crate) fn bits(self) -> u8 {
         self as u8
     }
 
     /// The name BIRD and FRR print.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             BfdState::AdminDown => "AdminDown",
             BfdState::Down => "Down",
@@ -106,35 +105,35 @@ pub struct Diag(u8);
 impl Diag {
     pub const NONE: Diag = Diag(0);
     pub const CONTROL_DETECTION_EXPIRED: Diag = Diag(1);
-    pub const ECHO_FAILED: Diag = Diag(2);
+    pub(crate) const ECHO_FAILED: Diag = Diag(2);
     pub const NEIGHBOR_DOWN: Diag = Diag(3);
-    pub const FORWARDING_PLANE_RESET: Diag = Diag(4);
-    pub const PATH_DOWN: Diag = Diag(5);
-    pub const CONCATENATED_PATH_DOWN: Diag = Diag(6);
+    pub(crate) const FORWARDING_PLANE_RESET: Diag = Diag(4);
+    pub(crate) const PATH_DOWN: Diag = Diag(5);
+    pub(crate) const CONCATENATED_PATH_DOWN: Diag = Diag(6);
     pub const ADMIN_DOWN: Diag = Diag(7);
-    pub const REVERSE_CONCATENATED_PATH_DOWN: Diag = Diag(8);
+    pub(crate) const REVERSE_CONCATENATED_PATH_DOWN: Diag = Diag(8);
 
     /// From the wire value; only the low 5 bits count.
     pub fn from_bits(v: u8) -> Diag {
         Diag(v & 0x1F)
     }
 
-    pub fn bits(self) -> u8 {
+    pub(crate) fn bits(self) -> u8 {
         self.0
     }
 
     /// The RFC 5880 name, or "reserved (N)".
-    pub fn name(self) -> &'static str {
-        match self.0 {
-            0 => "no diagnostic",
-            1 => "control detection time expired",
-            2 => "echo function failed",
-            3 => "neighbor signaled session down",
-            4 => "forwarding plane reset",
-            5 => "path down",
-            6 => "concatenated path down",
-            7 => "administratively down",
-            8 => "reverse concatenated path down",
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Diag::NONE => "no diagnostic",
+            Diag::CONTROL_DETECTION_EXPIRED => "control detection time expired",
+            Diag::ECHO_FAILED => "echo function failed",
+            Diag::NEIGHBOR_DOWN => "neighbor signaled session down",
+            Diag::FORWARDING_PLANE_RESET => "forwarding plane reset",
+            Diag::PATH_DOWN => "path down",
+            Diag::CONCATENATED_PATH_DOWN => "concatenated path down",
+            Diag::ADMIN_DOWN => "administratively down",
+            Diag::REVERSE_CONCATENATED_PATH_DOWN => "reverse concatenated path down",
             _ => "reserved",
         }
     }
@@ -166,7 +165,7 @@ impl HopMode {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             HopMode::SingleHop => "single-hop",
             HopMode::MultiHop => "multihop",
@@ -196,7 +195,7 @@ pub struct BfdTimers {
 
 impl BfdTimers {
     /// kube-router's defaults: 1000 ms both ways, multiplier 3.
-    pub const DEFAULT: BfdTimers = BfdTimers {
+    pub(crate) const DEFAULT: BfdTimers = BfdTimers {
         desired_min_tx: Duration::from_millis(1000),
         required_min_rx: Duration::from_millis(1000),
         detect_mult: 3,
@@ -204,7 +203,7 @@ impl BfdTimers {
 
     /// Refuses values the protocol cannot carry: a zero multiplier, a zero transmit
     /// interval (RFC 5880 §6.8.1: it must be positive), intervals over 2^32-1 µs.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         if self.detect_mult == 0 {
             return Err("detection multiplier must be at least 1".into());
         }

@@ -10,11 +10,11 @@ use std::fmt;
 use super::{BfdState, Diag};
 
 /// Length of the mandatory section; the only length we send.
-pub const MANDATORY_LEN: usize = 24;
+pub(crate) const MANDATORY_LEN: usize = 24;
 /// The shortest packet that can carry an authentication section (RFC 5880 §6.8.6).
-pub const MIN_AUTH_LEN: usize = 26;
+pub(crate) const MIN_AUTH_LEN: usize = 26;
 /// The protocol version we speak and accept.
-pub const VERSION: u8 = 1;
+pub(crate) const VERSION: u8 = 1;
 
 const FLAG_POLL: u8 = 0x20;
 const FLAG_FINAL: u8 = 0x10;
@@ -28,9 +28,9 @@ const FLAG_MULTIPOINT: u8 = 0x01;
 pub struct AuthHeader {
     /// 1 simple password, 2 keyed MD5, 3 meticulous keyed MD5, 4 keyed SHA1, 5 meticulous
     /// keyed SHA1.
-    pub auth_type: u8,
+    pub(crate) auth_type: u8,
     /// The section's length, type and length bytes included.
-    pub len: u8,
+    pub(crate) len: u8,
 }
 
 /// One decoded control packet. Intervals are in microseconds, as on the wire.

@@ -28,7 +28,7 @@ use crate::net::Timers;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SessionKey {
     pub peer: IpAddr,
-    pub local: IpAddr,
+    pub(crate) local: IpAddr,
     pub hop: HopMode,
 }
 
@@ -87,7 +87,7 @@ pub enum RxDrop {
 
 impl RxDrop {
     /// A short stable name, for logs and metric labels.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             RxDrop::Malformed(_) => "malformed",
             RxDrop::BadTtl { .. } => "bad_ttl",
@@ -202,13 +202,13 @@ impl BfdRegistry {
 
     /// Removes a session at once (after [`BfdInput::AdminDown`] and
     /// [`BfdSession::is_drained`] for a graceful removal).
-    pub fn remove(&mut self, key: &SessionKey) -> Option<BfdSession> {
+    pub(crate) fn remove(&mut self, key: &SessionKey) -> Option<BfdSession> {
         let discr = self.by_key.remove(key)?;
         self.timers.cancel(&discr);
         self.by_discr.remove(&discr).map(|e| e.session)
     }
 
-    pub fn session(&self, key: &SessionKey) -> Option<&BfdSession> {
+    pub(crate) fn session(&self, key: &SessionKey) -> Option<&BfdSession> {
         let d = self.by_key.get(key)?;
         self.by_discr.get(d).map(|e| &e.session)
     }
@@ -218,12 +218,9 @@ impl BfdRegistry {
         self.by_discr.values().map(|e| (&e.key, &e.session))
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.by_discr.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_discr.is_empty()
     }
 
     /// Feeds a management input (AdminDown, Enable, Timers) to one session.
@@ -237,7 +234,7 @@ impl BfdRegistry {
     }
 
     /// New timer values for one session (see [`BfdSession::reconfigure`]).
-    pub fn reconfigure(
+    pub(crate) fn reconfigure(
         &mut self,
         key: &SessionKey,
         timers: BfdTimers,

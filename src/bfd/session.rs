@@ -100,11 +100,6 @@ impl StateChange {
                 ChangeCause::DetectionTimeExpired | ChangeCause::PeerDown { .. }
             )
     }
-
-    /// Whether the session has just come Up.
-    pub fn is_up(&self) -> bool {
-        self.to == BfdState::Up
-    }
 }
 
 /// Errors of this module.
@@ -130,12 +125,12 @@ impl std::error::Error for SessionError {}
 /// Counters for monitoring.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SessionCounters {
-    pub packets_received: u64,
-    pub packets_sent: u64,
+    pub(crate) packets_received: u64,
+    pub(crate) packets_sent: u64,
     /// Up→Down transitions that [`StateChange::is_failure`] calls failures.
     pub failures: u64,
     /// Transitions to Up.
-    pub ups: u64,
+    pub(crate) ups: u64,
 }
 
 /// One BFD session. Intervals are kept in microseconds, as on the wire.
@@ -245,26 +240,28 @@ impl BfdSession {
     }
 
     /// The diagnostic we send: why our state last changed.
-    pub fn local_diag(&self) -> Diag {
+    pub(crate) fn local_diag(&self) -> Diag {
         self.local_diag
     }
 
     /// The diagnostic in the peer's last packet.
-    pub fn remote_diag(&self) -> Diag {
+    pub(crate) fn remote_diag(&self) -> Diag {
         self.remote_diag
     }
 
     /// Whether the peer claims Control Plane Independence (its C bit).
-    pub fn remote_control_plane_independent(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn remote_control_plane_independent(&self) -> bool {
         self.remote_cpi
     }
 
-    pub fn config(&self) -> &BfdTimers {
+    #[cfg(test)]
+    pub(crate) fn config(&self) -> &BfdTimers {
         &self.config
     }
 
     /// When the local state last changed (or the session was created).
-    pub fn last_change(&self) -> Instant {
+    pub(crate) fn last_change(&self) -> Instant {
         self.last_change
     }
 
@@ -296,22 +293,25 @@ impl BfdSession {
     }
 
     /// The peer's required minimum receive interval (1 µs before any packet).
-    pub fn remote_min_rx(&self) -> Duration {
+    #[cfg(test)]
+    pub(crate) fn remote_min_rx(&self) -> Duration {
         from_micros(self.remote_min_rx_us)
     }
 
     /// The peer's desired minimum transmit interval (0 before any packet).
-    pub fn remote_min_tx(&self) -> Duration {
+    #[cfg(test)]
+    pub(crate) fn remote_min_tx(&self) -> Duration {
         from_micros(self.remote_min_tx_us)
     }
 
     /// The peer's detection multiplier (0 before any packet).
-    pub fn remote_detect_mult(&self) -> u8 {
+    pub(crate) fn remote_detect_mult(&self) -> u8 {
         self.remote_detect_mult
     }
 
     /// The Desired Min TX and Required Min RX intervals we advertise now.
-    pub fn advertised(&self) -> (Duration, Duration) {
+    #[cfg(test)]
+    pub(crate) fn advertised(&self) -> (Duration, Duration) {
         (from_micros(self.adv_tx_us), from_micros(self.adv_rx_us))
     }
 
@@ -332,7 +332,7 @@ impl BfdSession {
     /// Applies new local timer values (RFC 5880 §6.8.3): a Poll Sequence tells the peer
     /// if the session is Init or Up; a slower transmit rate or a shorter detection time
     /// takes effect only once it is confirmed.
-    pub fn reconfigure(
+    pub(crate) fn reconfigure(
         &mut self,
         config: BfdTimers,
         now: Instant,

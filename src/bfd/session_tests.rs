@@ -66,7 +66,7 @@ enum Dir {
 
 /// Two sessions connected by a lossless, zero-delay link (which a test may cut in
 /// either direction), on a virtual clock.
-struct Link {
+struct BfdPair {
     a: BfdSession,
     b: BfdSession,
     now: Instant,
@@ -79,12 +79,12 @@ struct Link {
     packets: Vec<(Duration, Dir, ControlPacket)>,
 }
 
-impl Link {
-    fn new(ta: BfdTimers, tb: BfdTimers) -> Link {
+impl BfdPair {
+    fn new(ta: BfdTimers, tb: BfdTimers) -> BfdPair {
         let now = Instant::now();
         let a = BfdSession::new(0x0A, ta, now, 1).unwrap();
         let b = BfdSession::new(0x0B, tb, now, 2).unwrap();
-        Link {
+        BfdPair {
             a,
             b,
             now,
@@ -159,8 +159,8 @@ impl Link {
     }
 
     /// A link whose sessions are both Up (within 10 s of simulated time).
-    fn up(a: BfdTimers, b: BfdTimers) -> Link {
-        let mut l = Link::new(a, b);
+    fn up(a: BfdTimers, b: BfdTimers) -> BfdPair {
+        let mut l = BfdPair::new(a, b);
         l.run_until_up(Duration::from_secs(10));
         l
     }
@@ -261,7 +261,7 @@ fn invalid_configuration_is_refused() {
 
 #[test]
 fn three_way_handshake_comes_up_and_speeds_up_with_a_poll() {
-    let mut l = Link::new(timers(100, 100, 3), timers(100, 100, 3));
+    let mut l = BfdPair::new(timers(100, 100, 3), timers(100, 100, 3));
     let took = l.run_until_up(Duration::from_secs(10));
     // Both send at once; each goes Init on the other's Down; Up on the next packet
     // (which the slow start spaces 0.75-1 s apart).
@@ -319,7 +319,7 @@ fn three_way_handshake_comes_up_and_speeds_up_with_a_poll() {
 #[test]
 fn timers_are_negotiated_per_direction() {
     // A: tx 100, rx 300, mult 3. B: tx 200, rx 50, mult 5.
-    let mut l = Link::up(timers(100, 300, 3), timers(200, 50, 5));
+    let mut l = BfdPair::up(timers(100, 300, 3), timers(200, 50, 5));
     l.run_for(Duration::from_secs(1));
     // Transmit interval = max(own DesiredMinTx, peer's RequiredMinRx).
     assert_eq!(l.a.tx_interval(), Some(ms(100)));
@@ -343,7 +343,7 @@ fn timers_are_negotiated_per_direction() {
 #[test]
 fn not_up_means_one_second_at_most() {
     // A peer that never answers: we keep sending Down packets at the slow rate.
-    let mut l = Link::new(timers(10, 10, 3), timers(10, 10, 3));
+    let mut l = BfdPair::new(timers(10, 10, 3), timers(10, 10, 3));
     l.cut_a_to_b = true;
     l.cut_b_to_a = true;
     l.run_for(Duration::from_secs(60));
@@ -370,7 +370,7 @@ fn configured_interval_above_one_second_is_kept_while_down() {
 
 #[test]
 fn detection_time_expiry_takes_the_session_down_on_time() {
-    let mut l = Link::up(timers(100, 100, 3), timers(100, 100, 3));
+    let mut l = BfdPair::up(timers(100, 100, 3), timers(100, 100, 3));
     l.run_for(Duration::from_secs(1));
     // Cut B -> A. A must go Down exactly one detection time after B's last packet.
     l.cut_b_to_a = true;
@@ -431,7 +431,7 @@ fn detection_time_expiry_takes_the_session_down_on_time() {
 #[test]
 fn detection_uses_the_peer_multiplier_and_slower_interval() {
     // A: rx 50, B: tx 200 mult 4 -> A detects in 4 x max(50, 200) = 800 ms.
-    let mut l = Link::up(timers(100, 50, 3), timers(200, 100, 4));
+    let mut l = BfdPair::up(timers(100, 50, 3), timers(200, 100, 4));
     l.run_for(Duration::from_secs(1));
     assert_eq!(l.a.detection_time(), Some(ms(800)));
     l.cut_b_to_a = true;
@@ -456,7 +456,7 @@ fn detection_uses_the_peer_multiplier_and_slower_interval() {
 #[test]
 fn jitter_stays_within_bounds_over_many_draws() {
     for (mult, hi) in [(3u8, 1000u64), (1u8, 900u64)] {
-        let mut l = Link::up(timers(100, 100, mult), timers(100, 100, 3));
+        let mut l = BfdPair::up(timers(100, 100, mult), timers(100, 100, 3));
         l.run_for(ms(100));
         let from = l.elapsed();
         l.run_for(Duration::from_secs(600));
@@ -481,7 +481,7 @@ fn jitter_stays_within_bounds_over_many_draws() {
 
 #[test]
 fn peer_admin_down_is_not_a_failure() {
-    let mut l = Link::up(timers(100, 100, 3), timers(100, 100, 3));
+    let mut l = BfdPair::up(timers(100, 100, 3), timers(100, 100, 3));
     l.run_for(ms(500));
     l.input('b', BfdInput::AdminDown(Diag::ADMIN_DOWN));
     let c = l
@@ -529,7 +529,7 @@ fn peer_admin_down_is_not_a_failure() {
 
 #[test]
 fn admin_down_drains_for_one_detection_time_then_idles() {
-    let mut l = Link::up(timers(100, 100, 3), timers(100, 100, 3));
+    let mut l = BfdPair::up(timers(100, 100, 3), timers(100, 100, 3));
     l.run_for(ms(500));
     let t0 = l.elapsed();
     l.input('a', BfdInput::AdminDown(Diag::ADMIN_DOWN));
@@ -728,7 +728,7 @@ fn poll_is_answered_with_final_at_once_without_poll() {
 
 #[test]
 fn raising_desired_tx_while_up_waits_for_final() {
-    let mut l = Link::up(timers(100, 100, 3), timers(100, 100, 3));
+    let mut l = BfdPair::up(timers(100, 100, 3), timers(100, 100, 3));
     l.run_for(ms(500));
     // Cut B -> A so A's poll cannot complete, then raise A's DesiredMinTx to 400 ms.
     l.cut_b_to_a = true;
@@ -762,7 +762,7 @@ fn raising_desired_tx_while_up_waits_for_final() {
 
 #[test]
 fn lowering_desired_tx_applies_at_once() {
-    let mut l = Link::up(timers(400, 100, 3), timers(100, 100, 3));
+    let mut l = BfdPair::up(timers(400, 100, 3), timers(100, 100, 3));
     l.run_for(ms(1000));
     assert_eq!(l.a.tx_interval(), Some(ms(400)));
     l.cut_b_to_a = true;
@@ -779,7 +779,7 @@ fn lowering_desired_tx_applies_at_once() {
 
 #[test]
 fn lowering_required_rx_keeps_the_old_detection_time_until_final() {
-    let mut l = Link::up(timers(100, 400, 3), timers(100, 100, 3));
+    let mut l = BfdPair::up(timers(100, 400, 3), timers(100, 100, 3));
     l.run_for(ms(1000));
     assert_eq!(l.a.detection_time(), Some(ms(1200)));
     l.cut_b_to_a = true;
@@ -801,7 +801,7 @@ fn lowering_required_rx_keeps_the_old_detection_time_until_final() {
 
 #[test]
 fn raising_required_rx_applies_at_once() {
-    let mut l = Link::up(timers(100, 100, 3), timers(100, 100, 3));
+    let mut l = BfdPair::up(timers(100, 100, 3), timers(100, 100, 3));
     l.run_for(ms(500));
     l.cut_b_to_a = true;
     let now = l.now;
@@ -812,7 +812,7 @@ fn raising_required_rx_applies_at_once() {
 
 #[test]
 fn a_change_during_a_poll_starts_a_second_poll_after_the_final() {
-    let mut l = Link::up(timers(100, 100, 3), timers(100, 100, 3));
+    let mut l = BfdPair::up(timers(100, 100, 3), timers(100, 100, 3));
     l.run_for(ms(500));
     l.cut_b_to_a = true;
     let now = l.now;
@@ -964,7 +964,7 @@ fn c_bit_is_zero_and_the_peers_is_reported() {
 #[test]
 fn same_seed_same_schedule() {
     let run = || {
-        let mut l = Link::new(timers(50, 50, 3), timers(50, 50, 3));
+        let mut l = BfdPair::new(timers(50, 50, 3), timers(50, 50, 3));
         l.run_for(Duration::from_secs(20));
         l.packets
             .iter()

@@ -106,11 +106,6 @@ impl BfdSockets {
         self.rx.get_mut(index).map(|r| &mut r.sock)
     }
 
-    /// The local address and hop mode of a receive socket.
-    pub fn rx_info(&self, index: usize) -> Option<(SocketAddr, HopMode)> {
-        self.rx.get(index).map(|r| (r.addr, r.hop))
-    }
-
     /// Reads the datagrams queued on receive socket `index`, at most `budget` of them
     /// (so one busy socket cannot starve the loop), calling `f` for each. Returns how
     /// many were read; fewer than `budget` means the queue is empty.
@@ -211,16 +206,8 @@ impl BfdSockets {
     }
 
     /// Closes a session's transmit socket.
-    pub fn close_tx(&mut self, key: &SessionKey) {
+    pub(crate) fn close_tx(&mut self, key: &SessionKey) {
         self.tx.remove(key);
-    }
-
-    /// The source port of a session's transmit socket.
-    pub fn source_port(&self, key: &SessionKey) -> Option<u16> {
-        self.tx
-            .get(key)
-            .and_then(|t| t.sock.local_addr().ok())
-            .map(|a| a.port())
     }
 
     /// Sends one packet of a session. A full socket buffer drops the packet

@@ -17,12 +17,14 @@ use crate::{info, warn};
 use super::Daemon;
 use super::speaker::admin::SoftResetIn;
 
-/// Carries out one admin action asked by `caller`; the lines to show, or the error.
+/// Carries out one admin action asked by `caller` at `now`; the lines to show, or the
+/// error.
 pub(super) fn act(
     d: &mut Daemon,
     caller: Option<PeerCred>,
     addr: IpAddr,
     action: &AdminAction,
+    now: Instant,
 ) -> Result<AdminDone, String> {
     let verb = action.verb();
     d.count_ctl(verb);
@@ -51,7 +53,6 @@ pub(super) fn act(
     let Some(sp) = d.speaker.as_mut() else {
         return Err("BGP is not running on this node".into());
     };
-    let now = Instant::now();
     let mut done = Vec::new();
     match action {
         AdminAction::Disable { message } => {

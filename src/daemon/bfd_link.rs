@@ -53,11 +53,11 @@ const LOG_WINDOW: Duration = Duration::from_secs(60);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct BfdWant {
     /// The BGP peer it protects.
-    pub peer: IpAddr,
-    pub key: SessionKey,
+    pub(crate) peer: IpAddr,
+    pub(crate) key: SessionKey,
     /// Destination UDP port.
-    pub port: u16,
-    pub timers: BfdTimers,
+    pub(crate) port: u16,
+    pub(crate) timers: BfdTimers,
 }
 
 /// The BFD sessions for `plans`: every peer with BFD configured and a source address.
@@ -94,16 +94,16 @@ pub(crate) fn bfd_wants(plans: &[PeerPlan], connected: &[Prefix]) -> Vec<BfdWant
 
 /// A BFD session protecting one BGP peer, with its history.
 #[derive(Clone, Debug)]
-pub struct LinkedBfd {
-    pub key: SessionKey,
-    pub port: u16,
-    pub timers: BfdTimers,
+pub(crate) struct LinkedBfd {
+    pub(crate) key: SessionKey,
+    pub(crate) port: u16,
+    pub(crate) timers: BfdTimers,
     /// State changes of the session.
     pub(crate) state_changes: u64,
     /// Failures detected: the detection time expired.
     pub(crate) detection_expired: u64,
     /// Failures detected: the peer said Down while we were Up.
-    pub peer_down: u64,
+    pub(crate) peer_down: u64,
     /// The peer's AdminDown (not a failure).
     pub(crate) peer_admin_down: u64,
     pub(crate) last_failure: Option<Instant>,
@@ -114,14 +114,14 @@ pub struct LinkedBfd {
 
 /// Node-wide counters (metrics).
 #[derive(Clone, Debug, Default)]
-pub struct BfdLinkCounters {
+pub(crate) struct BfdLinkCounters {
     /// Datagrams dropped, by [`crate::bfd::registry::RxDrop::kind`].
-    pub drops: BTreeMap<&'static str, u64>,
+    pub(crate) drops: BTreeMap<&'static str, u64>,
     pub(crate) send_errors: u64,
 }
 
 /// The node's BFD.
-pub struct BfdLink {
+pub(crate) struct BfdLink {
     registry: BfdRegistry,
     /// The loop's registry (a clone), given by [`BfdLink::attach`]: without it (an
     /// agent that does not touch the host) no session is opened.
@@ -134,11 +134,11 @@ pub struct BfdLink {
     /// Receive sockets that stopped at their budget: read again next turn.
     pending: Vec<usize>,
     log_gate: LogGate,
-    pub counters: BfdLinkCounters,
+    pub(crate) counters: BfdLinkCounters,
 }
 
 impl BfdLink {
-    pub fn new(seed: u64) -> BfdLink {
+    pub(crate) fn new(seed: u64) -> BfdLink {
         BfdLink {
             registry: BfdRegistry::new(seed),
             mio: None,
@@ -158,7 +158,7 @@ impl BfdLink {
         Ok(())
     }
 
-    pub fn owns(&self, token: Token) -> bool {
+    pub(crate) fn owns(&self, token: Token) -> bool {
         (TOKEN_BASE..TOKEN_BASE + RX_SLOTS).contains(&token.0)
     }
 
@@ -171,13 +171,13 @@ impl BfdLink {
     }
 
     /// Every session, by BGP peer address.
-    pub fn sessions(&self) -> impl Iterator<Item = (&IpAddr, &LinkedBfd, &BfdSession)> {
+    pub(crate) fn sessions(&self) -> impl Iterator<Item = (&IpAddr, &LinkedBfd, &BfdSession)> {
         self.by_peer
             .iter()
             .filter_map(|(a, l)| Some((a, l, self.registry.session(&l.key)?)))
     }
 
-    pub fn next_deadline(&mut self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
         self.registry.next_deadline()
     }
 
@@ -315,7 +315,7 @@ impl BfdLink {
 
     /// A receive socket is readable: reads what it holds (up to the budget) and returns
     /// the state changes, by BGP peer.
-    pub fn ready(&mut self, token: Token, now: Instant) -> Vec<(IpAddr, StateChange)> {
+    pub(crate) fn ready(&mut self, token: Token, now: Instant) -> Vec<(IpAddr, StateChange)> {
         let Some(i) = token.0.checked_sub(TOKEN_BASE) else {
             return Vec::new();
         };

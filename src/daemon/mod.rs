@@ -10,14 +10,14 @@ mod admin;
 pub(crate) mod bfd_link;
 mod conn;
 mod drain;
-pub mod explain;
+pub(crate) mod explain;
 pub mod hardening;
-pub mod metrics;
+pub(crate) mod metrics;
 mod overlay;
 mod pacing;
 pub(crate) mod restart_hold;
 pub(crate) mod rib_policy;
-pub mod routes;
+pub(crate) mod routes;
 pub(crate) mod signals;
 pub mod speaker;
 mod status;
@@ -41,6 +41,7 @@ use crate::cluster::{self, Plan, Problem, Settings};
 use crate::config::Config;
 use crate::kube::objects::ResourceKind;
 use crate::kube::snapshot::{KubeEvent, Snapshot};
+use crate::net::timers::Stopwatch;
 use crate::ops::http;
 use crate::ops::notify::Notifier;
 use crate::ops::serve::Server;
@@ -124,9 +125,10 @@ pub(crate) struct Daemon {
     /// Replans only what the snapshot's changes reach (`cluster::plan` incrementally).
     planner: cluster::Planner,
     plan: Plan,
-    /// The BGP speaker, once the plan gives an identity. Crate-visible only for the
-    /// simulator's checks (`sim`); the views read `Daemon::status`.
-    pub(crate) speaker: Option<Speaker>,
+    /// The BGP speaker, once the plan gives an identity. Read from outside the daemon
+    /// only through the status model (`Daemon::status`, `Daemon::established_peers`)
+    /// and the Loc-RIB query (`Daemon::loc_rib_reader`).
+    speaker: Option<Speaker>,
     /// BFD sessions of the BGP peers that have BFD configured.
     bfd: bfd_link::BfdLink,
     routes: routes::KernelRoutes,
@@ -169,7 +171,7 @@ pub(crate) struct Daemon {
 
 /// Which part of the daemon a readiness token belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Source {
+enum TokenOwner {
     /// The waker: API events wait in the channel.
     Kube,
     Signals,
@@ -222,19 +224,19 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
         let now = Instant::now();
         for ev in events.iter() {
             let t = ev.token();
-            match d.source(t) {
-                Source::Kube => d.on_kube_events(rx.try_iter()),
-                Source::Signals => {
+            match d.token_owner(t) {
+                TokenOwner::Kube => d.on_kube_events(rx.try_iter()),
+                TokenOwner::Signals => {
                     for sig in signals.read() {
                         d.on_signal(sig, now);
                     }
                 }
-                Source::Kernel => d.on_kernel_notification(now),
-                Source::PodNet => d.on_podnet_readable(now),
-                Source::Bfd => d.on_bfd_readable(t, now),
-                Source::Ops => d.on_ops_readable(t, now),
-                Source::Speaker => d.on_speaker_readable(t, now),
-                Source::Unknown => {}
+                TokenOwner::Kernel => d.on_kernel_notification(now),
+                TokenOwner::PodNet => d.on_podnet_readable(now),
+                TokenOwner::Bfd => d.on_bfd_readable(t, now),
+                TokenOwner::Ops => d.on_ops_readable(t, now),
+                TokenOwner::Speaker => d.on_speaker_readable(t, now),
+                TokenOwner::Unknown => {}
             }
         }
         if d.stop_due(now) {
@@ -403,16 +405,16 @@ impl Daemon {
     }
 
     /// Which part a readiness token belongs to.
-    fn source(&self, t: Token) -> Source {
+    fn token_owner(&self, t: Token) -> TokenOwner {
         match t {
-            WAKER => Source::Kube,
-            SIGNALS => Source::Signals,
-            KERNEL => Source::Kernel,
-            Token(p) if (PODNET_BASE..PODNET_END).contains(&p) => Source::PodNet,
-            t if self.bfd.owns(t) => Source::Bfd,
-            t if self.ops.owns(t) => Source::Ops,
-            t if self.speaker.as_ref().is_some_and(|s| s.owns(t)) => Source::Speaker,
-            _ => Source::Unknown,
+            WAKER => TokenOwner::Kube,
+            SIGNALS => TokenOwner::Signals,
+            KERNEL => TokenOwner::Kernel,
+            Token(p) if (PODNET_BASE..PODNET_END).contains(&p) => TokenOwner::PodNet,
+            t if self.bfd.owns(t) => TokenOwner::Bfd,
+            t if self.ops.owns(t) => TokenOwner::Ops,
+            t if self.speaker.as_ref().is_some_and(|s| s.owns(t)) => TokenOwner::Speaker,
+            _ => TokenOwner::Unknown,
         }
     }
 
@@ -694,13 +696,13 @@ impl Endpoints {
     /// `now`.
     fn ready(&mut self, t: Token, d: &mut Daemon, now: Instant) {
         if let Some(s) = self.ctl.as_mut().filter(|s| s.owns(t)) {
-            s.ready(t, &mut views::CtlView { d, now });
+            s.ready(t, &mut views::CtlView { d, now }, now);
         } else if let Some(s) = self.metrics.as_mut().filter(|s| s.owns(t)) {
             let metrics = true;
-            s.ready(t, &mut views::HttpView { d, now, metrics });
+            s.ready(t, &mut views::HttpView { d, now, metrics }, now);
         } else if let Some(s) = self.health.as_mut().filter(|s| s.owns(t)) {
             let metrics = false;
-            s.ready(t, &mut views::HttpView { d, now, metrics });
+            s.ready(t, &mut views::HttpView { d, now, metrics }, now);
         }
     }
 
@@ -708,12 +710,12 @@ impl Endpoints {
     /// or not reading) are closed.
     fn drive(&mut self, d: &mut Daemon, now: Instant) {
         if let Some(s) = self.ctl.as_mut() {
-            s.drive_pending(&mut views::CtlView { d, now });
+            s.drive_pending(&mut views::CtlView { d, now }, now);
             s.expire(now);
         }
         for (s, metrics) in [(&mut self.metrics, true), (&mut self.health, false)] {
             if let Some(s) = s.as_mut() {
-                s.drive_pending(&mut views::HttpView { d, now, metrics });
+                s.drive_pending(&mut views::HttpView { d, now, metrics }, now);
                 s.expire(now);
             }
         }
@@ -1103,9 +1105,9 @@ impl Daemon {
             return;
         };
         let before = sp.peers.len();
-        let t = Instant::now();
+        let took = Stopwatch::start();
         sp.set_peers(&plan.peers, now);
-        self.counters.peers_sync_time.observe(t.elapsed());
+        self.counters.peers_sync_time.observe(took.elapsed());
         let wants = bfd_link::bfd_wants(&plan.peers, &self.routes.connected());
         self.bfd.set_sessions(&wants, now);
         if sp.peers.len() != before {
@@ -1162,12 +1164,7 @@ impl Daemon {
     /// `--graceful-shutdown-time` asks for it and graceful restart is off. Returns
     /// whether a drain started (the loop runs on until it is over).
     fn on_stop_signal(&mut self, now: Instant) -> bool {
-        let established = self.speaker.as_ref().map_or(0, |sp| {
-            sp.peers
-                .values()
-                .filter(|p| p.fsm.state() == crate::bgp::fsm::State::Established)
-                .count()
-        });
+        let established = self.established_peers().count();
         let was_draining = self.stop_drain.active();
         let drained_for = self
             .graceful_shutdown_since

@@ -47,6 +47,7 @@ use crate::kernel::tunnel::TunnelSpec;
 use crate::kernel::writer::Job;
 use crate::kernel::{BatchOptions, Desired, Op, Pass, ReconcileStats, Reconciler, RouteKind};
 use crate::kube::snapshot::Snapshot;
+use crate::net::timers::Stopwatch;
 use crate::prefix::Prefix;
 use crate::{debug, info, warn};
 
@@ -959,7 +960,7 @@ impl KernelRoutes {
         }
         let planned = prepared.and_then(|()| {
             let wants = self.pass_wants(&mut rec, rib);
-            rec.plan(&wants, now)
+            rec.plan(&wants)
         });
         self.next_pass = Some(now + MIN_GAP);
         let res = match (planned, rec.port_ref().has_writer()) {
@@ -985,9 +986,9 @@ impl KernelRoutes {
             // Nothing to send, or no writer thread: send on this thread.
             (Ok(pass), _) => {
                 let mut pass = pass;
-                let t = Instant::now();
+                let took = Stopwatch::start();
                 let result = rec.send(&mut pass);
-                pass.set_kernel_time(t.elapsed());
+                pass.set_kernel_time(took.elapsed());
                 let covered = self.covered(&pass);
                 (rec.finish(pass, result), covered)
             }

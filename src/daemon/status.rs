@@ -333,6 +333,18 @@ impl Daemon {
                 < self.cfg.routes_sync_period + Duration::from_secs(5)
     }
 
+    /// The addresses of the peers whose sessions are Established (none before BGP
+    /// runs): what the stop's drain counts and the simulator checks, without the
+    /// rest of [`Daemon::status`].
+    pub(crate) fn established_peers(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.speaker.iter().flat_map(|sp| {
+            sp.peers
+                .iter()
+                .filter(|(_, p)| p.fsm.state() == State::Established)
+                .map(|(a, _)| *a)
+        })
+    }
+
     /// The Loc-RIB to list or look up routes in; none before BGP runs.
     pub(crate) fn loc_rib_reader(&self) -> Option<LocRibReader<'_>> {
         self.speaker.as_ref().map(|s| LocRibReader {

@@ -446,7 +446,7 @@ impl Responder for CtlView<'_> {
         out: &mut Vec<u8>,
     ) -> Option<RibCursor> {
         if let Ok(CtlQuery::Admin(addr, action)) = parse_ctl_request(req) {
-            let bytes = match super::admin::act(self.d, caller, addr, &action) {
+            let bytes = match super::admin::act(self.d, caller, addr, &action, self.now) {
                 Ok(done) => match serde_json::to_value(done) {
                     Ok(v) => ok(v),
                     Err(e) => err(e.to_string()),

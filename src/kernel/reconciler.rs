@@ -18,7 +18,7 @@
 //! rest wait for the next one.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::addr::{connected, dump_addrs};
 use super::netlink::{BatchOptions, Errno, Failure, MsgWriter, NetlinkError};
@@ -28,6 +28,7 @@ use super::route::{KernelRoute, RouteKind, dump_ours_into};
 use super::route_op::{Op, op_for};
 use super::table::RouteTable;
 use super::watch::{Changes, RouteEvent};
+use crate::net::timers::Stopwatch;
 use crate::prefix::Prefix;
 
 /// Operations one pass sends by default (about a tenth of a second of kernel work).
@@ -91,6 +92,7 @@ pub struct ReconcileStats {
     pub full: bool,
     /// Prefixes still waiting after this pass (the pass limit was reached).
     pub more: bool,
+    /// From planning to finish, measured by a `Stopwatch` (metrics only).
     pub duration: Duration,
     /// Of `duration`: the time spent in the kernel's netlink batch.
     pub kernel: Duration,
@@ -399,16 +401,13 @@ impl Reconciler {
     /// One pass, synchronously: re-reads the kernel if needed, then adds, replaces and
     /// deletes our routes so that the main table holds what `desired` wants, for the
     /// changed prefixes (or all, in a full pass), at most `pass_limit` operations, on
-    /// this thread. `now` is when the pass began; the duration is measured from it.
-    pub fn reconcile(
-        &mut self,
-        desired: &dyn Desired,
-        now: Instant,
-    ) -> Result<ReconcileStats, NetlinkError> {
-        let mut pass = self.plan(desired, now)?;
-        let t = Instant::now();
+    /// this thread. The pass's duration is measured (`ReconcileStats::duration`), never
+    /// decided on.
+    pub fn reconcile(&mut self, desired: &dyn Desired) -> Result<ReconcileStats, NetlinkError> {
+        let mut pass = self.plan(desired)?;
+        let took = Stopwatch::start();
         let result = self.port.send(&mut pass.requests, self.opts);
-        pass.st.kernel = t.elapsed();
+        pass.st.kernel = took.elapsed();
         self.finish(pass, result)
     }
 
@@ -482,7 +481,7 @@ impl Reconciler {
     /// Prefixes of passes still in flight are left for a later pass, so one prefix is
     /// never in two batches at once. Send `Pass::requests` (here or on a `Writer`), then
     /// give the result to `finish`, in planning order.
-    pub fn plan(&mut self, desired: &dyn Desired, now: Instant) -> Result<Pass, NetlinkError> {
+    pub fn plan(&mut self, desired: &dyn Desired) -> Result<Pass, NetlinkError> {
         let mut st = ReconcileStats {
             resynced: self.resync && self.in_flight.is_empty(),
             full: std::mem::take(&mut self.full_taken),
@@ -572,7 +571,7 @@ impl Reconciler {
             nh,
             requests: w.take(),
             st,
-            started: now,
+            started: Stopwatch::start(),
         })
     }
 
@@ -678,7 +677,8 @@ pub struct Pass {
     /// The netlink requests to send, one per operation, in order.
     pub requests: Vec<u8>,
     st: ReconcileStats,
-    started: Instant,
+    /// Measures the pass from its planning to its finish (metrics only).
+    started: Stopwatch,
 }
 
 impl Pass {

@@ -15,9 +15,10 @@
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::netlink::{BatchOptions, Failure, Netlink, NetlinkError};
+use crate::net::timers::Stopwatch;
 
 /// Encoded requests to send (complete netlink messages back to back).
 pub struct Job {
@@ -56,18 +57,18 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("route-writer".into())
             .spawn(move || {
-                let mut free_since = Instant::now();
+                let mut free = Stopwatch::start();
                 for mut job in job_rx {
-                    let t = Instant::now();
-                    let idle = t.duration_since(free_since);
+                    let busy = Stopwatch::start();
+                    let idle = free.elapsed();
                     let result = nl.send_requests(&mut job.requests, job.opts);
                     let d = Done {
                         requests: job.requests,
                         result,
-                        duration: t.elapsed(),
+                        duration: busy.elapsed(),
                         idle,
                     };
-                    free_since = Instant::now();
+                    free = Stopwatch::start();
                     if done_tx.send(d).is_err() {
                         return;
                     }

@@ -1,8 +1,10 @@
 //! Deadline min-heap keyed by a caller-chosen key (a peer's hold timer, a reconnect
-//! back-off, a reconcile tick, ...).
+//! back-off, a reconcile tick, ...), and [`Stopwatch`], the one way the node agent's
+//! core measures how long its own work took.
 //!
 //! Owns: which key fires when. Must not: read the clock (every call takes `now` or an
-//! `Instant` from the caller) or know what a key means. Rescheduling a key is O(log n):
+//! `Instant` from the caller; [`Stopwatch`] alone reads it, to measure) or know what a
+//! key means. Rescheduling a key is O(log n):
 //! the old heap entry is left in place and skipped when it reaches the top (lazy
 //! deletion); the heap is rebuilt when stale entries outnumber live ones, so a keepalive
 //! rescheduled every few seconds cannot make it grow without bound.
@@ -149,6 +151,26 @@ impl<K: Eq + Hash + Clone> Timers<K> {
     #[cfg(test)]
     fn slots(&self) -> usize {
         self.heap.len()
+    }
+}
+
+/// How long a piece of work took (a netlink batch, applying the peer set), for metrics
+/// and logs only. It reads the clock, so it measures and never decides: no deadline,
+/// timer, pacing or state change may depend on what it returns (those take `now` from
+/// the caller). Under the simulator's virtual time it still measures real time, which
+/// is why nothing may decide on it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Stopwatch(Instant);
+
+impl Stopwatch {
+    /// Starts measuring now.
+    pub(crate) fn start() -> Stopwatch {
+        Stopwatch(Instant::now())
+    }
+
+    /// The real time since [`Stopwatch::start`].
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.0.elapsed()
     }
 }
 

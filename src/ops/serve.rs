@@ -170,8 +170,7 @@ impl<L: Accept + mio::event::Source, C> Server<L, C> {
     }
 
     /// Handles readiness of one of our tokens.
-    pub fn ready(&mut self, token: Token, r: &mut dyn Responder<Cursor = C>) {
-        let now = Instant::now();
+    pub fn ready(&mut self, token: Token, r: &mut dyn Responder<Cursor = C>, now: Instant) {
         if token.0 == self.base {
             // A request usually arrives with the connection: answer it in this turn of
             // the loop rather than the next (a busy loop's turn can be long).
@@ -189,8 +188,7 @@ impl<L: Accept + mio::event::Source, C> Server<L, C> {
     }
 
     /// Continues the long answers left in `pending` by the previous turn.
-    pub(crate) fn drive_pending(&mut self, r: &mut dyn Responder<Cursor = C>) {
-        let now = Instant::now();
+    pub(crate) fn drive_pending(&mut self, r: &mut dyn Responder<Cursor = C>, now: Instant) {
         for t in std::mem::take(&mut self.pending) {
             self.drive_one(t, r, now);
         }
@@ -474,21 +472,21 @@ mod tests {
         }
     }
 
-    struct Rig {
+    struct ServerRig {
         poll: mio::Poll,
         server: Server<mio::net::UnixListener, (usize, usize)>,
         path: std::path::PathBuf,
     }
 
-    impl Rig {
-        fn new(tag: &str) -> Rig {
+    impl ServerRig {
+        fn new(tag: &str) -> ServerRig {
             let path =
                 std::env::temp_dir().join(format!("kb-serve-{tag}-{}.sock", std::process::id()));
             let _ = std::fs::remove_file(&path);
             let poll = mio::Poll::new().unwrap();
             let l = mio::net::UnixListener::bind(&path).unwrap();
             let server = Server::new(l, 10, poll.registry(), limits()).unwrap();
-            Rig { poll, server, path }
+            ServerRig { poll, server, path }
         }
 
         /// Runs the loop for `d`, as the daemon does.
@@ -502,15 +500,16 @@ mod tests {
             self.poll.poll(&mut events, Some(timeout)).unwrap();
             for ev in events.iter() {
                 if self.server.owns(ev.token()) {
-                    self.server.ready(ev.token(), &mut Rows);
+                    self.server.ready(ev.token(), &mut Rows, Instant::now());
                 }
             }
-            self.server.drive_pending(&mut Rows);
-            self.server.expire(Instant::now());
+            let now = Instant::now();
+            self.server.drive_pending(&mut Rows, now);
+            self.server.expire(now);
         }
     }
 
-    impl Drop for Rig {
+    impl Drop for ServerRig {
         fn drop(&mut self) {
             let _ = std::fs::remove_file(&self.path);
         }
@@ -519,7 +518,7 @@ mod tests {
     /// A long answer streams in parts as the client reads, one part per turn.
     #[test]
     fn long_answers_stream_in_parts() {
-        let mut rig = Rig::new("stream");
+        let mut rig = ServerRig::new("stream");
         let mut c = UnixStream::connect(&rig.path).unwrap();
         c.write_all(b"250000\n").unwrap();
         c.set_nonblocking(true).unwrap();
@@ -551,7 +550,7 @@ mod tests {
     /// refusal.
     #[test]
     fn timeouts_and_size_limit() {
-        let mut rig = Rig::new("limits");
+        let mut rig = ServerRig::new("limits");
         let silent = UnixStream::connect(&rig.path).unwrap();
         let mut big = UnixStream::connect(&rig.path).unwrap();
         big.write_all(&[b'x'; 200]).unwrap();
@@ -589,10 +588,10 @@ mod tests {
                 .unwrap();
             for ev in events.iter() {
                 if server.owns(ev.token()) {
-                    server.ready(ev.token(), &mut Rows);
+                    server.ready(ev.token(), &mut Rows, Instant::now());
                 }
             }
-            server.drive_pending(&mut Rows);
+            server.drive_pending(&mut Rows, Instant::now());
         };
         let connect_from = |src: &str| {
             let s = socket2_free_connect(src, addr);

@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 
 use crate::cluster::PodNetwork;
 use crate::config::Config;
+use crate::net::timers::Stopwatch;
 use crate::{info, warn};
 
 use host::{Host, HostError};
@@ -264,11 +265,12 @@ impl PodNet {
         }
         self.last_check = Some(now);
         self.sets_time = Duration::ZERO;
+        let took = Stopwatch::start();
         let ok = self.check(&facts);
         crate::debug!(
             "podnet",
             "checked the pod network in {:?}{}",
-            now.elapsed(),
+            took.elapsed(),
             if ok { "" } else { " (something failed)" }
         );
         let next = if ok {
@@ -485,7 +487,7 @@ impl PodNet {
         }
 
         // Pod egress.
-        let sets_start = Instant::now();
+        let sets = Stopwatch::start();
         let r = host.ensure_egress(plan.egress.as_ref());
         match self.outcome(Piece::Egress, r) {
             Some(Some(c)) => info!("podnet", "{c}"),
@@ -533,7 +535,7 @@ impl PodNet {
             }
         }
         ok &= kr_ok;
-        self.sets_time = sets_start.elapsed();
+        self.sets_time = sets.elapsed();
         for c in &changes {
             info!("podnet", "{c}");
         }

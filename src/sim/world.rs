@@ -298,36 +298,28 @@ impl World for RealWorld {
     }
 
     fn established(&self, name: &str) -> BTreeSet<IpAddr> {
-        let Some(sp) = self
-            .hosts
+        self.hosts
             .get(name)
             .and_then(|h| h.daemon.as_ref())
-            .and_then(|d| d.speaker.as_ref())
-        else {
-            return BTreeSet::new();
-        };
-        sp.peers
-            .iter()
-            .filter(|(_, p)| p.fsm.state() == crate::bgp::fsm::State::Established)
-            .map(|(a, _)| *a)
-            .collect()
+            .map(|d| d.established_peers().collect())
+            .unwrap_or_default()
     }
 
     fn explain(&self, name: &str, prefix: &Prefix) -> String {
         let Some(h) = self.hosts.get(name) else {
             return "no such host".into();
         };
-        let Some(sp) = h.daemon.as_ref().and_then(|d| d.speaker.as_ref()) else {
+        let Some(reader) = h.daemon.as_ref().and_then(|d| d.loc_rib_reader()) else {
             return "agent without BGP".into();
         };
-        let paths: Vec<String> = sp
+        let paths: Vec<String> = reader
             .rib
             .paths(prefix)
             .iter()
             .map(|p| {
                 let from = p
                     .peer()
-                    .and_then(|id| sp.rib.peer(id))
+                    .and_then(|id| reader.rib.peer(id))
                     .map_or("local".to_string(), |i| i.addr.to_string());
                 format!(
                     "from {from} nh {:?} cluster-list {:?}{}{}",

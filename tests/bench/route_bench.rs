@@ -129,8 +129,7 @@ fn ours(pair: &Pair, n: u32, setup: Setup, objects: bool) -> Result<Measured, St
             // As the daemon starts: the first pass reads the (empty) kernel table while
             // nothing is wanted yet. Not timed.
             let mut want = BTreeMap::new();
-            r.reconcile(&want, Instant::now())
-                .map_err(|e| e.to_string())?;
+            r.reconcile(&want).map_err(|e| e.to_string())?;
             let gw = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
             let prefix = |i: u32| {
                 let a = IpAddr::V4(Ipv4Addr::from(0x1000_0000u32.wrapping_add(i << 8)));
@@ -168,7 +167,7 @@ fn ours(pair: &Pair, n: u32, setup: Setup, objects: bool) -> Result<Measured, St
                         fed += 1;
                     }
                 }
-                let st = r.reconcile(&want, t).map_err(|e| e.to_string())?;
+                let st = r.reconcile(&want).map_err(|e| e.to_string())?;
                 passes.push((t.elapsed().as_secs_f64(), st.added));
                 failed += st.failed;
                 if !st.more && fed == order.len() {

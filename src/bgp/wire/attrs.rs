@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::{AS_TRANS, Action, Ctx, DecodeError, Issue};
+use super::{AS_TRANS, Ctx, DecodeError, Issue, IssueAction};
 use crate::bgp::types::{
     Afi, Aggregator, AsPath, AsSegment, Attrs, MpNextHop, NotificationCode, Origin, RawAttr,
 };
@@ -261,7 +261,7 @@ impl<'a> Walk<'a> {
 
 fn discard(issues: &mut Vec<Issue>, attr: u8, reason: String) {
     issues.push(Issue {
-        action: Action::AttributeDiscard,
+        action: IssueAction::AttributeDiscard,
         attr,
         reason,
     });

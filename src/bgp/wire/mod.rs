@@ -101,7 +101,7 @@ impl std::error::Error for DecodeError {}
 
 /// The RFC 7606 approach applied to a non-fatal UPDATE error.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Action {
+pub enum IssueAction {
     /// The announced prefixes were moved to `withdrawn` and `attrs` cleared.
     TreatAsWithdraw,
     /// The attribute was dropped; the rest of the UPDATE stands.
@@ -111,7 +111,7 @@ pub enum Action {
 /// A non-fatal problem found (and already handled) while decoding an UPDATE.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Issue {
-    pub action: Action,
+    pub action: IssueAction,
     /// Type code of the attribute concerned, 0 when not about one attribute.
     pub attr: u8,
     pub reason: String,
@@ -120,8 +120,8 @@ pub struct Issue {
 impl fmt::Display for Issue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = match self.action {
-            Action::TreatAsWithdraw => "treat-as-withdraw",
-            Action::AttributeDiscard => "attribute-discard",
+            IssueAction::TreatAsWithdraw => "treat-as-withdraw",
+            IssueAction::AttributeDiscard => "attribute-discard",
         };
         write!(f, "{what} (attribute {}): {}", self.attr, self.reason)
     }

@@ -35,7 +35,7 @@ fn assert_withdrawn(attrs: &[u8], ctx: &Ctx, code: u8) {
     assert_eq!(u.withdrawn, nlri_prefixes());
     let taw: Vec<_> = issues
         .iter()
-        .filter(|i| i.action == Action::TreatAsWithdraw)
+        .filter(|i| i.action == IssueAction::TreatAsWithdraw)
         .collect();
     assert_eq!(taw.len(), 1, "{issues:?}");
     assert_eq!(taw[0].attr, code, "{}", taw[0]);
@@ -48,10 +48,14 @@ fn assert_discarded(attrs: &[u8], ctx: &Ctx, code: u8) -> Attrs {
     assert!(
         issues
             .iter()
-            .any(|i| i.action == Action::AttributeDiscard && i.attr == code),
+            .any(|i| i.action == IssueAction::AttributeDiscard && i.attr == code),
         "{issues:?}"
     );
-    assert!(issues.iter().all(|i| i.action == Action::AttributeDiscard));
+    assert!(
+        issues
+            .iter()
+            .all(|i| i.action == IssueAction::AttributeDiscard)
+    );
     u.attrs.expect("attributes kept")
 }
 
@@ -217,8 +221,16 @@ fn s3h_the_strongest_approach_wins() {
     let (u, issues) = dec(&upd(&[], &attrs, NLRI), &CTX4);
     assert!(u.announced.is_empty());
     assert_eq!(u.withdrawn, nlri_prefixes());
-    assert!(issues.iter().any(|i| i.action == Action::AttributeDiscard));
-    assert!(issues.iter().any(|i| i.action == Action::TreatAsWithdraw));
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.action == IssueAction::AttributeDiscard)
+    );
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.action == IssueAction::TreatAsWithdraw)
+    );
     // Withdraw (bad MED) and reset (repeated MP_UNREACH): reset.
     let u6 = attr(0x80, 15, &[0, 2, 1]);
     let attrs = base(&[attr(0x80, 4, &[1]), u6.clone(), u6].concat());
@@ -264,7 +276,7 @@ fn s4_a_framing_error_after_both_mp_attributes_is_treat_as_withdraw() {
     want.push(p("2001:db8::/32"));
     assert_eq!(u.withdrawn, want);
     assert_eq!(issues.len(), 1, "{issues:?}");
-    assert_eq!(issues[0].action, Action::TreatAsWithdraw);
+    assert_eq!(issues[0].action, IssueAction::TreatAsWithdraw);
 }
 
 #[test]
@@ -559,7 +571,7 @@ fn rfc4760_routes_of_a_family_not_negotiated_are_discarded() {
     assert_eq!(u.announced, nlri_prefixes());
     assert!(u.withdrawn.is_empty());
     assert_eq!(issues.len(), 1, "{issues:?}");
-    assert_eq!(issues[0].action, Action::AttributeDiscard);
+    assert_eq!(issues[0].action, IssueAction::AttributeDiscard);
     // And IPv4 routes (classic NLRI and withdrawn routes) on an IPv6-only session.
     let v6_only = Ctx {
         families: AfiSet::IPV6,

@@ -7,7 +7,7 @@ use std::iter::Peekable;
 use std::net::IpAddr;
 
 use super::attrs::{self, MpReach, OPTIONAL};
-use super::{Action, Ctx, DecodeError, EncodeError, Issue, MAX_MESSAGE_LEN, header, nlri};
+use super::{Ctx, DecodeError, EncodeError, Issue, IssueAction, MAX_MESSAGE_LEN, header, nlri};
 use crate::bgp::types::{Afi, Attrs, MpNextHop, NotificationCode, Prefix, Update};
 
 fn malformed(reason: &str) -> DecodeError {
@@ -111,7 +111,7 @@ pub(super) fn decode(
             )));
         }
         issues.push(Issue {
-            action: Action::TreatAsWithdraw,
+            action: IssueAction::TreatAsWithdraw,
             attr,
             reason,
         });
@@ -146,7 +146,7 @@ fn only_negotiated(u: &mut Update, ctx: &Ctx, issues: &mut Vec<Issue>) {
         let dropped = before - u.announced.len() - u.withdrawn.len();
         if dropped > 0 {
             issues.push(Issue {
-                action: Action::AttributeDiscard,
+                action: IssueAction::AttributeDiscard,
                 attr: 0,
                 reason: format!(
                     "{dropped} {} route(s) on a session that did not negotiate that family",

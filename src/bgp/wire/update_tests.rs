@@ -174,7 +174,7 @@ fn as4_path_merge_from_two_octet_peer() {
     // AS4_PATH from a 4-octet peer: discarded.
     let m = upd(&[], &base(&attr(0xC0, 17, &seg(2, &[70000], true))), NLRI);
     let (u, issues) = dec(&m, &CTX4);
-    assert_eq!(issues[0].action, Action::AttributeDiscard);
+    assert_eq!(issues[0].action, IssueAction::AttributeDiscard);
     assert_eq!(u.attrs.unwrap().as_path.segments, vec![seq(&[65001])]);
 }
 
