@@ -757,11 +757,10 @@ mod tests {
         let k = SimKernel::new(gw("10.0.0.1"), p("10.0.0.0/24"));
         let mut rec = Reconciler::with_port(false, k.port()).expect("reconciler");
         rec.set_pass_limit(4);
-        let now = Instant::now();
         let all: Vec<Prefix> = (1..=9u8).map(|i| p(&format!("10.244.{i}.0/24"))).collect();
         // The initial full comparison, with nothing wanted yet.
         let none = want(&[], "10.0.0.2");
-        let first = rec.plan(&none, now).expect("plan");
+        let first = rec.plan(&none).expect("plan");
         assert!(first.ops.is_empty());
         rec.finish(first, Ok(Vec::new())).expect("finish");
 
@@ -769,7 +768,7 @@ mod tests {
         for &x in all.iter().rev() {
             rec.changed(x);
         }
-        let one = rec.plan(&desired, now).expect("plan");
+        let one = rec.plan(&desired).expect("plan");
         assert_eq!(prefixes(&one), all[..4].to_vec());
         // While the first batch is out, two of its prefixes change again.
         let desired = {
@@ -792,11 +791,11 @@ mod tests {
             [&[p("10.0.0.0/24")][..], &all[4..8]].concat(),
             "the connected subnet, then what is not in flight"
         );
-        let two = rec.plan(&desired, now).expect("plan");
+        let two = rec.plan(&desired).expect("plan");
         assert_eq!(prefixes(&two), all[4..8].to_vec());
         rec.finish(one, Ok(Vec::new())).expect("finish");
         rec.finish(two, Ok(Vec::new())).expect("finish");
-        let three = rec.plan(&desired, now).expect("plan");
+        let three = rec.plan(&desired).expect("plan");
         assert_eq!(prefixes(&three), vec![all[1], all[3], all[8]]);
         assert!(matches!(three.ops[0], Op::Replace(_)));
     }
