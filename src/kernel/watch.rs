@@ -16,7 +16,8 @@ use super::addr::{RTM_DELADDR, RTM_NEWADDR};
 use super::netlink::{NLM_F_REPLACE, NetlinkError, messages, open_socket, setsockopt_int, u32_at};
 use super::nexthop::{RTM_DELNEXTHOP, parse_nexthop};
 use super::route::{
-    KernelRoute, RT_TABLE_MAIN, RTM_DELROUTE, RTM_NEWROUTE, RTPROT_KUBE_ROUTER, parse_route,
+    KernelRoute, RT_TABLE_MAIN, RTM_DELROUTE, RTM_NEWROUTE, RTPROT_KUBE_ROUTER, RouteKind,
+    parse_route,
 };
 use crate::prefix::Prefix;
 
@@ -58,16 +59,25 @@ pub struct Changes {
     /// Someone deleted a nexthop object of ours: the kernel removed the routes naming
     /// it without notifications (IPv4), so a full re-read is needed.
     pub nexthops: bool,
+    /// A protocol-17 route was notified with only the id of the nexthop object it names
+    /// (`net.ipv4.nexthop_compat_mode=0`): where it leads is not in the message, so a
+    /// full re-read (objects first) is needed.
+    pub by_object_id: bool,
 }
 
 impl Changes {
     pub fn is_empty(&self) -> bool {
-        self.routes.is_empty() && !self.addresses && !self.links && !self.overflow && !self.nexthops
+        self.routes.is_empty()
+            && !self.addresses
+            && !self.links
+            && !self.overflow
+            && !self.nexthops
+            && !self.by_object_id
     }
 
     /// Whether only a full re-read of the kernel tables can be trusted now.
     pub(crate) fn needs_resync(&self) -> bool {
-        self.links || self.overflow || self.nexthops
+        self.links || self.overflow || self.nexthops || self.by_object_id
     }
 }
 
@@ -194,7 +204,12 @@ pub fn classify(buf: &[u8], ch: &mut Changes) {
                     continue;
                 }
                 let new = m.msg_type == RTM_NEWROUTE;
-                if info.protocol == RTPROT_KUBE_ROUTER {
+                if info.protocol == RTPROT_KUBE_ROUTER
+                    && info.route.kind == RouteKind::Other
+                    && info.nh_id.is_some()
+                {
+                    ch.by_object_id = true;
+                } else if info.protocol == RTPROT_KUBE_ROUTER {
                     ch.routes.push(if new {
                         RouteEvent::Added(info.route)
                     } else {
@@ -267,6 +282,31 @@ mod tests {
         classify(&b, &mut ch);
         assert_eq!(ch.routes, vec![RouteEvent::ForeignReplaced(r.dst)]);
         assert!(!ch.needs_resync());
+    }
+
+    #[test]
+    fn a_route_notified_by_object_id_only_needs_resync() {
+        let r = KernelRoute::via(
+            "10.2.0.0/24".parse().expect("p"),
+            "10.0.0.2".parse().expect("ip"),
+        );
+        // As the kernel notifies a route naming an object with
+        // `net.ipv4.nexthop_compat_mode=0`: the id, no gateway or device.
+        let mut w = MsgWriter::new();
+        crate::kernel::route::encode_new_nh(&mut w, &r, RT_TABLE_MAIN, false, 0, Some(7));
+        let mut b = w.take();
+        b[4..6].copy_from_slice(&RTM_DELROUTE.to_ne_bytes());
+        let mut ch = Changes::default();
+        classify(&b, &mut ch);
+        assert!(ch.routes.is_empty(), "{ch:?}");
+        assert!(ch.by_object_id && ch.needs_resync() && !ch.is_empty());
+        // With the gateway the kernel adds in compat mode, it is read as usual.
+        let mut w = MsgWriter::new();
+        encode_new(&mut w, &r, RT_TABLE_MAIN, false, 0);
+        let mut ch = Changes::default();
+        classify(&w.take(), &mut ch);
+        assert_eq!(ch.routes, vec![RouteEvent::Added(r)]);
+        assert!(!ch.by_object_id);
     }
 
     #[test]
