@@ -1,11 +1,13 @@
 //! Change subscription: a non-blocking rtnetlink socket joined to the route, address
 //! and link groups, for the daemon's mio loop.
 //!
-//! Owns: the multicast socket and turning its notifications into `Changes`. It does
-//! not act on them: the `Reconciler` updates its view and decides whether to reconcile.
+//! Owns: the multicast socket, turning its notifications into `Changes`, and each
+//! link's last notified carrier (a carrier change, notified with an empty change mask,
+//! is told apart only by comparing with it). It does not act on them: the `Reconciler` updates its view and decides whether to reconcile.
 //! Register it with `mio::unix::SourceFd(&watch.as_raw_fd())` for READABLE, then call
 //! `drain` on every readiness event until it returns.
 
+use std::collections::HashMap;
 use std::io;
 use std::os::unix::io::{AsRawFd, RawFd};
 
@@ -85,6 +87,8 @@ impl Changes {
 pub struct Watch {
     sock: NlSocket,
     buf: Vec<u8>,
+    /// Per link (ifindex): its IFF_RUNNING | IFF_LOWER_UP bits as last notified.
+    carrier: HashMap<u32, u32>,
 }
 
 impl Watch {
@@ -112,6 +116,7 @@ impl Watch {
         Ok(Watch {
             sock,
             buf: vec![0; 1 << 18],
+            carrier: HashMap::new(),
         })
     }
 
@@ -162,9 +167,40 @@ impl Watch {
                 Err(e) => return Err(NetlinkError::Io("recv notifications", e)),
             };
             classify(&self.buf[..n], &mut ch);
+            ch.links |= carrier_changed(&self.buf[..n], &mut self.carrier);
         }
         Ok(ch)
     }
+}
+
+/// Whether a link of `buf`'s notifications gained or lost its carrier, given the bits
+/// last seen per link (`seen`, updated). The kernel notifies a carrier change with an
+/// empty change mask, and deletes the nexthop objects on a link that loses it (and the
+/// IPv4 routes naming them) without a notification: only a re-read tells. A link not
+/// seen before counts as changed when it has no carrier (its first notification may be
+/// that loss); with one, it is only recorded (a loss before this socket existed was
+/// read by the re-read every start makes).
+fn carrier_changed(buf: &[u8], seen: &mut HashMap<u32, u32>) -> bool {
+    let mut changed = false;
+    for m in messages(buf).map_while(Result::ok) {
+        let Some(ifindex) = u32_at(m.payload, 4) else {
+            continue;
+        };
+        match m.msg_type {
+            RTM_NEWLINK => {
+                let bits = u32_at(m.payload, 8).unwrap_or(0) & (IFF_RUNNING | IFF_LOWER_UP);
+                changed |= match seen.insert(ifindex, bits) {
+                    Some(before) => before != bits,
+                    None => bits & IFF_LOWER_UP == 0,
+                };
+            }
+            RTM_DELLINK => {
+                seen.remove(&ifindex);
+            }
+            _ => {}
+        }
+    }
+    changed
 }
 
 /// Classic BPF: accept a datagram unless its first header's `nlmsg_pid` (offset 12) is
@@ -307,6 +343,52 @@ mod tests {
         classify(&w.take(), &mut ch);
         assert_eq!(ch.routes, vec![RouteEvent::Added(r)]);
         assert!(!ch.by_object_id);
+    }
+
+    #[test]
+    fn a_carrier_change_is_told_by_the_link_flags() {
+        let link = |ty: u16, ifindex: u32, flags: u32| {
+            let mut w = MsgWriter::new();
+            w.begin(ty, 0);
+            let mut ifi = [0u8; 16];
+            ifi[4..8].copy_from_slice(&ifindex.to_ne_bytes());
+            ifi[8..12].copy_from_slice(&flags.to_ne_bytes());
+            w.raw(&ifi); // ifi_change 0, as the kernel sends a carrier change
+            w.end();
+            w.take()
+        };
+        let (up, carrier) = (IFF_UP, IFF_UP | IFF_RUNNING | IFF_LOWER_UP);
+        let mut seen = HashMap::new();
+        assert!(
+            !carrier_changed(&link(RTM_NEWLINK, 3, carrier), &mut seen),
+            "first seen"
+        );
+        assert!(
+            carrier_changed(&link(RTM_NEWLINK, 4, up), &mut seen),
+            "first seen, none"
+        );
+        assert!(!carrier_changed(&link(RTM_NEWLINK, 3, carrier), &mut seen));
+        assert!(
+            carrier_changed(&link(RTM_NEWLINK, 3, up), &mut seen),
+            "carrier lost"
+        );
+        assert!(!carrier_changed(&link(RTM_NEWLINK, 3, up), &mut seen));
+        assert!(
+            carrier_changed(&link(RTM_NEWLINK, 3, carrier), &mut seen),
+            "back"
+        );
+        // An MTU or address change keeps the carrier: nothing to re-read for it.
+        assert!(!carrier_changed(
+            &link(RTM_NEWLINK, 3, carrier | 0x1000),
+            &mut seen
+        ));
+        assert!(!carrier_changed(&link(RTM_DELLINK, 3, 0), &mut seen));
+        assert!(!carrier_changed(&link(RTM_DELLINK, 4, 0), &mut seen));
+        assert!(seen.is_empty());
+        // The payload classify reads alone: an empty change mask is no link change.
+        let mut ch = Changes::default();
+        classify(&link(RTM_NEWLINK, 3, up), &mut ch);
+        assert!(!ch.links);
     }
 
     #[test]
