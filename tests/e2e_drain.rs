@@ -721,8 +721,26 @@ fn received_graceful_shutdown_moves_the_node_route() {
     let (r0, r1) = (lab.router(0).ipv4.clone(), lab.router(1).ipv4.clone());
     let ips = format!("--peer-router-ips={r0},{r1}");
     lab.start_kube_bgp(0, &[&ips, "--peer-router-asns=65001,65002"]);
-    let via = wait_for(UP, || node_next_hop(&lab, 0, PREFIX))
-        .unwrap_or_else(|| lab.fail(&format!("node1 never installed {PREFIX}")));
+    // The path in use is known once both routers' paths are in node1's RIB and its
+    // kernel route follows the best one. The first route installed need not be that
+    // path: a router may send its routes seconds after its session came up (BIRD 2.0
+    // sometimes sends its first UPDATE only with its next KEEPALIVE), and until then the
+    // other router's path is the only one.
+    let via = wait_for(UP, || {
+        let rows = lab.rib_rows(0);
+        let paths: Vec<_> = rows.iter().filter(|r| r.prefix == PREFIX).collect();
+        let both = [&r0, &r1].iter().all(|a| paths.iter().any(|r| r.source == **a));
+        let best = paths.iter().find(|r| r.best)?;
+        (both && node_next_hop(&lab, 0, PREFIX).as_deref() == Some(best.next_hop.as_str()))
+            .then(|| best.source.clone())
+    })
+    .unwrap_or_else(|| {
+        lab.fail(&format!(
+            "node1 never had {PREFIX} from both routers, routed via the best path: RIB {:?}, kernel via {:?}",
+            lab.rib_rows(0),
+            node_next_hop(&lab, 0, PREFIX)
+        ))
+    });
     let (p, q) = if via == r0 { (0, &r1) } else { (1, &r0) };
     let from_p = lab.router(p).ipv4.clone();
     let sessions = lab.transitions(0);
