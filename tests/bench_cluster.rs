@@ -1,8 +1,8 @@
 //! Self-check of the cluster benchmark's instruments (tests/bench/cluster, run with
 //! `cargo bench --bench cluster`): the statistics, the parsers of the API server's commit
-//! log, kube-bgp's peer log lines and /proc, the simulated peers' BGP messages, and the
-//! route monitor against real kernel route changes in a namespace (root). The benchmark
-//! itself is not run here.
+//! log, kube-bgp's peer log lines and /proc, the plan of the node-lost waves, the
+//! simulated peers' BGP messages, and the route monitor against real kernel route changes
+//! in a namespace (root). The benchmark itself is not run here.
 #![allow(dead_code)]
 
 mod common;
@@ -16,6 +16,8 @@ mod procstat;
 mod sim;
 #[path = "bench/cluster/stats.rs"]
 mod stats;
+#[path = "bench/cluster/waves.rs"]
+mod waves;
 
 mod stats_tests {
     use super::stats::*;
@@ -131,7 +133,17 @@ not json
             ),
             (
                 "1764700000.123456 WARN bgp: peer 10.12.0.5: session down: hold timer expired",
-                PeerLog::Down,
+                PeerLog::Down {
+                    reason: "hold timer expired".into(),
+                },
+            ),
+            (
+                "1764700000.123456 WARN bgp: peer 10.12.0.5: session down: BFD detected a forwarding failure; sent Cease/BFD Down (6/10, RFC 9384)",
+                PeerLog::Down {
+                    reason:
+                        "BFD detected a forwarding failure; sent Cease/BFD Down (6/10, RFC 9384)"
+                            .into(),
+                },
             ),
             (
                 "1764700000.123456 INFO bgp: peer 10.12.0.5: route-reflector client off (session kept)",
@@ -228,9 +240,26 @@ mod monitor_tests {
             17,
             &[attr(RTA_DST, &v6), attr(RTA_TABLE, &1000u32.to_ne_bytes())],
         ));
-        dg.extend(msg(16, 0, 0, 0, &[])); // RTM_NEWLINK: skipped
+        dg.extend(msg(RTM_NEWLINK, 0, 0, 0, &[])); // a link without a name: skipped
+        // RTM_NEWLINK of a link set down: struct ifinfomsg (flags without IFF_UP), name.
+        let link = |flags: u32| {
+            let mut body = vec![0u8, 0, 1, 0, 7, 0, 0, 0];
+            body.extend_from_slice(&flags.to_ne_bytes());
+            body.extend_from_slice(&[0; 4]);
+            body.extend(attr(IFLA_IFNAME, b"veth3\0"));
+            let mut m = Vec::new();
+            m.extend_from_slice(&((16 + body.len()) as u32).to_ne_bytes());
+            m.extend_from_slice(&RTM_NEWLINK.to_ne_bytes());
+            m.extend_from_slice(&[0; 10]);
+            m.extend_from_slice(&body);
+            m
+        };
+        dg.extend(link(0x1002)); // IFF_BROADCAST | IFF_MULTICAST: down
         let ev = parse_route_msgs(&dg, 7, 2);
-        assert_eq!(ev.len(), 3, "{ev:?}");
+        assert_eq!(ev.len(), 4, "{ev:?}");
+        assert_eq!((ev[3].prefix.as_str(), ev[3].added), ("link:veth3", false));
+        assert!(parse_route_msgs(&link(0x1003), 7, 2)[0].added);
+        let ev = &ev[..3];
         assert_eq!(
             ev[0],
             RouteNote {
@@ -248,9 +277,9 @@ mod monitor_tests {
             (ev[2].prefix.as_str(), ev[2].added, ev[2].table),
             ("fd00::/64", false, 1000)
         );
-        assert_eq!(first_event(&ev, 2, "10.96.0.1/32", true, 3, 0), Some(7));
-        assert_eq!(first_event(&ev, 2, "10.96.0.1/32", true, 4, 0), None);
-        assert_eq!(first_event(&ev, 2, "fd00::/64", false, 0, 8), None);
+        assert_eq!(first_event(ev, 2, "10.96.0.1/32", true, 3, 0), Some(7));
+        assert_eq!(first_event(ev, 2, "10.96.0.1/32", true, 4, 0), None);
+        assert_eq!(first_event(ev, 2, "fd00::/64", false, 0, 8), None);
     }
 
     #[test]
@@ -269,6 +298,101 @@ mod monitor_tests {
         bad[0] = 200; // length beyond the buffer
         assert!(parse_route_msgs(&bad, 0, 0).is_empty());
         assert_eq!(count_multipath(&[4, 0, 0, 0]), 0);
+    }
+}
+
+mod waves_tests {
+    use super::waves::*;
+    use std::collections::BTreeSet;
+    use std::time::Duration;
+
+    /// Every trial once, each wave's nodes distinct, candidates only, observers the
+    /// running nodes not cut in the wave (never fewer than the cut ones), cuts in time
+    /// order within the stagger's bounds.
+    fn check(
+        trials: usize,
+        up: &[usize],
+        candidates: &[usize],
+        stagger: &Stagger,
+        waves: &[LostWave],
+    ) {
+        let all: Vec<usize> = waves
+            .iter()
+            .flat_map(|w| w.cuts.iter().map(|c| c.trial))
+            .collect();
+        assert_eq!(all, (0..trials).collect::<Vec<_>>());
+        let size = max_wave(up.len(), candidates.len());
+        assert_eq!(waves.len(), trials.div_ceil(size));
+        for w in waves {
+            assert!(!w.cuts.is_empty() && w.cuts.len() <= size, "{w:?}");
+            let nodes: BTreeSet<usize> = w.cuts.iter().map(|c| c.node).collect();
+            assert_eq!(nodes.len(), w.cuts.len(), "nodes not distinct: {w:?}");
+            assert!(nodes.iter().all(|n| candidates.contains(n)));
+            let obs: BTreeSet<usize> = w.observers.iter().copied().collect();
+            let want: BTreeSet<usize> = up.iter().copied().filter(|i| !nodes.contains(i)).collect();
+            assert_eq!(obs, want);
+            assert!(obs.len() >= nodes.len());
+            assert!(w.cuts.windows(2).all(|p| p[0].at < p[1].at), "{w:?}");
+            let last = w.cuts.last().map(|c| c.at).unwrap_or_default();
+            match stagger {
+                Stagger::Spread { span } => assert!(last < *span, "{w:?}"),
+                Stagger::Apart { gap, jitter } => {
+                    for (j, c) in w.cuts.iter().enumerate() {
+                        assert!(c.at >= *gap * j as u32 && c.at < *gap * j as u32 + *jitter);
+                    }
+                }
+            }
+        }
+        // Balanced: sizes differ by at most one.
+        let sizes: Vec<usize> = waves.iter().map(|w| w.cuts.len()).collect();
+        assert!(
+            sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1,
+            "{sizes:?}"
+        );
+    }
+
+    #[test]
+    fn plans() {
+        let spread = Stagger::Spread {
+            span: Duration::from_secs(30),
+        };
+        let apart = Stagger::Apart {
+            gap: Duration::from_secs(2),
+            jitter: Duration::from_millis(100),
+        };
+        // The benchmark's lab: 20 nodes, 19 registered (0..19), node 0 never lost.
+        let up: Vec<usize> = (0..19).collect();
+        let cand: Vec<usize> = (1..19).collect();
+        for stagger in [&spread, &apart] {
+            for trials in [1, 2, 9, 10, 30, 31] {
+                let w = plan_waves(trials, &up, &cand, stagger).unwrap();
+                check(trials, &up, &cand, stagger, &w);
+            }
+        }
+        let w = plan_waves(30, &up, &cand, &spread).unwrap();
+        assert_eq!(
+            w.iter().map(|w| w.cuts.len()).collect::<Vec<_>>(),
+            [8, 8, 7, 7]
+        );
+        // A small lab: 5 running, 4 candidates → waves of 2.
+        let up: Vec<usize> = (0..5).collect();
+        let cand: Vec<usize> = (1..5).collect();
+        let w = plan_waves(3, &up, &cand, &spread).unwrap();
+        check(3, &up, &cand, &spread, &w);
+        assert_eq!(w.len(), 2);
+        assert!(plan_waves(0, &up, &cand, &spread).unwrap().is_empty());
+        // Not plannable.
+        assert_eq!(
+            plan_waves(3, &[0], &[], &spread),
+            Err(WavePlanError::TooFewNodes {
+                up: 1,
+                candidates: 0
+            })
+        );
+        assert_eq!(
+            plan_waves(3, &[0, 1, 2], &[3], &spread),
+            Err(WavePlanError::NotUp { node: 3 })
+        );
     }
 }
 
@@ -345,6 +469,22 @@ fn route_monitor_sees_kernel_changes() {
     a.sh("ip route add 10.9.8.0/24 proto 17 nexthop via 10.77.0.2 nexthop via 10.77.0.3");
     a.sh("ip route del 10.9.9.0/24");
     let t1 = events::realtime_ns();
+    // A link set down: the connected IPv4 route goes without a RTM_DELROUTE, the link's
+    // RTM_NEWLINK says it is down.
+    let ifname = a.sh("ip -o -4 addr show to 10.77.0.1/24");
+    let ifname = ifname
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.split('@').next())
+        .expect("the veth's name")
+        .to_string();
+    let t_down = events::realtime_ns();
+    a.sh(&format!("ip link set dev {ifname} down"));
+    let link = format!("link:{ifname}");
+    let down = mon.wait(std::time::Duration::from_secs(5), |ev| {
+        monitor::first_event(ev, 0, &link, false, 0, t_down)
+    });
+    assert!(down.is_some_and(|t| t >= t_down), "no link-down note");
     let ev = mon
         .wait(std::time::Duration::from_secs(5), |ev| {
             (ev.iter().filter(|e| e.prefix.starts_with("10.9.")).count() >= 3).then(|| ev.to_vec())

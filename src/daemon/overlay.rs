@@ -3,8 +3,9 @@
 //! `--overlay-encap=fou`), its host route in table 77, the FoU/GUE receive port of each
 //! address family, and the `from <pod CIDR> lookup 77` rules.
 //!
-//! Owns: the link/rule netlink socket, the FoU socket, the tunnels made (next hop ->
-//! ifindex and parameters) and the rules made. A tunnel is made when a reconcile pass
+//! Owns: the link/rule netlink socket and the FoU socket (both opened through the kernel
+//! port's `LinkPort`: the host's, or a simulated kernel's), the tunnels made (next hop
+//! -> ifindex and parameters) and the rules made. A tunnel is made when a reconcile pass
 //! that routes through it asks for it (`make`), before the pass's batch is sent; a
 //! link of the same name
 //! with other parameters (another encapsulation after a restart with another
@@ -20,7 +21,8 @@ use std::net::IpAddr;
 use crate::config::{Config, OverlayEncap};
 use crate::kernel::fou::{self, FouPorts};
 use crate::kernel::modules;
-use crate::kernel::netlink::Netlink;
+use crate::kernel::netlink::NetlinkRequests;
+use crate::kernel::port::LinkPort;
 use crate::kernel::tunnel::{self, TunnelAction, TunnelEncap, TunnelError, TunnelSpec};
 use crate::prefix::Prefix;
 use crate::{debug, info, warn};
@@ -43,8 +45,10 @@ struct MadeTunnel {
 }
 
 pub(crate) struct OverlayLinks {
+    /// Where the sockets come from, and how modules are loaded.
+    port: Box<dyn LinkPort>,
     /// Links, table 77 and rules (`None`: netlink unavailable).
-    nl: Option<Netlink>,
+    nl: Option<Box<dyn NetlinkRequests>>,
     /// FoU ports, opened only for `--overlay-encap=fou`.
     fou: Option<FouPorts>,
     encap: TunnelEncap,
@@ -65,14 +69,14 @@ pub(crate) struct OverlayLinks {
 impl OverlayLinks {
     /// For `--overlay-encap=fou` loads the `fou` and `fou6` modules (as kube-router
     /// runs `modprobe fou fou6`) and opens the FoU socket; `overlay` is whether tunnels
-    /// are wanted at all.
-    pub fn new(cfg: &Config, overlay: bool) -> OverlayLinks {
+    /// are wanted at all. Everything goes through `port`.
+    pub(crate) fn new(cfg: &Config, overlay: bool, mut port: Box<dyn LinkPort>) -> OverlayLinks {
         let encap = encap_of(cfg);
         let mut fou = None;
         if encap != TunnelEncap::Ipip {
             if overlay {
                 for m in ["fou", "fou6"] {
-                    match modules::load(m) {
+                    match port.load_module(m) {
                         Ok(modules::Loaded::Now(v)) => {
                             info!("kernel", "loaded kernel modules {}", v.join(", "))
                         }
@@ -84,13 +88,14 @@ impl OverlayLinks {
                     }
                 }
             }
-            match FouPorts::open() {
-                Ok(f) => fou = Some(f),
+            match port.open_generic() {
+                Ok(nl) => fou = Some(FouPorts::over(nl)),
                 Err(e) => warn!("kernel", "FoU ports unavailable: {e}"),
             }
         }
         OverlayLinks {
-            nl: Netlink::open().ok(),
+            nl: port.open_links().ok(),
+            port,
             fou,
             encap,
             made: BTreeMap::new(),
@@ -103,26 +108,9 @@ impl OverlayLinks {
         }
     }
 
-    /// Without the host's links (a simulated kernel): no socket, and tunnels count as
-    /// unsupported, so routes fall back to what the underlay allows.
-    pub(crate) fn unavailable(cfg: &Config) -> OverlayLinks {
-        OverlayLinks {
-            nl: None,
-            fou: None,
-            encap: encap_of(cfg),
-            made: BTreeMap::new(),
-            unsupported: true,
-            gue_open: BTreeSet::new(),
-            failed: BTreeMap::new(),
-            replaced: false,
-            orphan_check: false,
-            rules: BTreeSet::new(),
-        }
-    }
-
     /// The link socket's netlink port id (its route notifications are ours).
     pub fn port_id(&self) -> Option<u32> {
-        self.nl.as_ref().and_then(Netlink::port_id)
+        self.nl.as_ref().and_then(|nl| nl.port_id())
     }
 
     /// The tunnel this run made to `remote` (its name and ifindex), or the error that
@@ -207,7 +195,10 @@ impl OverlayLinks {
         let af = fou::af_of(remote.is_ipv6());
         let closed = match self.fou.as_mut() {
             Some(f) => f.remove(port, af),
-            None => FouPorts::open().and_then(|mut f| f.remove(port, af)),
+            None => match self.port.open_generic() {
+                Ok(nl) => FouPorts::over(nl).remove(port, af),
+                Err(e) => Err(e.into()),
+            },
         };
         match closed {
             Ok(true) => info!(
@@ -236,8 +227,10 @@ impl OverlayLinks {
                 return self.fail(remote, format!("FoU/GUE port {port}: {e}"));
             }
         }
-        let nl = self.nl.as_mut()?;
-        let ensured = match tunnel::ensure_tunnel(nl, &spec) {
+        let nl = self.nl.as_deref_mut()?;
+        let port = &mut self.port;
+        let mut load = |m: &str| port.load_module(m).is_ok();
+        let ensured = match tunnel::ensure_tunnel_loading(nl, &spec, &mut load) {
             Ok(e) => e,
             Err(TunnelError::Unsupported { kind, error }) => {
                 warn!(
@@ -307,7 +300,7 @@ impl OverlayLinks {
     /// all are), a table-77 route or a rule is re-added.
     pub(crate) fn prune(&mut self, used: &BTreeSet<u32>) {
         self.made.retain(|_, m| used.contains(&m.ifindex));
-        let Some(nl) = self.nl.as_mut() else {
+        let Some(nl) = self.nl.as_deref_mut() else {
             return;
         };
         let links = match tunnel::dump_links(nl) {
@@ -377,7 +370,7 @@ impl OverlayLinks {
     /// Makes the `from <pod CIDR> lookup 77` rules exactly `want` (overlay on: the
     /// local pod CIDRs; off: none, and any left by an earlier run are removed too).
     pub(crate) fn sync_rules(&mut self, want: &BTreeSet<Prefix>, forget: &[Prefix]) {
-        let Some(nl) = self.nl.as_mut() else {
+        let Some(nl) = self.nl.as_deref_mut() else {
             return;
         };
         for p in self.rules.difference(want).copied().collect::<Vec<_>>() {
@@ -401,5 +394,122 @@ impl OverlayLinks {
                 let _ = tunnel::remove_rule(nl, p);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DaemonAction, parse_daemon_args};
+    use crate::kernel::sim::SimKernel;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("address")
+    }
+
+    fn cfg() -> Config {
+        match parse_daemon_args(vec!["--enable-overlay=true".into()]) {
+            Ok(DaemonAction::Run { config, .. }) => *config,
+            _ => panic!("flags"),
+        }
+    }
+
+    /// A node at `local` on its /24 (or /64), and its overlay over the kernel's port.
+    fn node(local: &str) -> (SimKernel, OverlayLinks) {
+        let local = ip(local);
+        let subnet = Prefix::new(local, if local.is_ipv4() { 24 } else { 64 }).expect("p");
+        let k = SimKernel::new(local, subnet);
+        let links = OverlayLinks::new(&cfg(), true, k.port().link_port());
+        (k, links)
+    }
+
+    fn spec(local: &str, remote: &str) -> TunnelSpec {
+        TunnelSpec {
+            local: ip(local),
+            remote: ip(remote),
+            encap: TunnelEncap::Ipip,
+        }
+    }
+
+    #[test]
+    fn tunnels_table_77_and_rules_go_through_the_kernel_port() {
+        let (k, mut links) = node("10.0.0.1");
+        let s = spec("10.0.0.1", "10.0.1.7");
+        let name = tunnel::tunnel_name(&s.remote);
+        let idx = links.make(s).expect("made");
+        let v = k.overlay();
+        assert_eq!(
+            v.tunnels.get(&name),
+            Some(&(s, true)),
+            "created, then set up"
+        );
+        let t77: BTreeMap<Prefix, String> = [(Prefix::host(s.remote), name.clone())].into();
+        assert_eq!(v.table77, t77);
+        assert_eq!(links.make(s), Some(idx), "made once");
+        let pods: BTreeSet<Prefix> = ["10.244.1.0/24".parse().expect("p")].into();
+        links.sync_rules(&pods, &[]);
+        links.sync_rules(&pods, &[]);
+        assert_eq!(k.overlay().rules, pods.iter().copied().collect::<Vec<_>>());
+
+        // The agent restarts: the tunnel and the rule are found, not made again.
+        drop(links);
+        let mut links = OverlayLinks::new(&cfg(), true, k.port().link_port());
+        assert_eq!(links.make(s), Some(idx), "kept from the earlier run");
+        assert!(!links.take_replaced());
+        links.sync_rules(&pods, &[]);
+        assert_eq!(k.overlay().rules.len(), 1);
+
+        // No installed route uses it: it goes, and its table-77 route with it.
+        assert!(links.prune_due(&BTreeSet::new()));
+        links.prune(&BTreeSet::new());
+        let v = k.overlay();
+        assert!(v.tunnels.is_empty() && v.table77.is_empty(), "{v:?}");
+        // The overlay turned off: the rules go.
+        links.sync_rules(&BTreeSet::new(), &[]);
+        assert!(k.overlay().rules.is_empty());
+    }
+
+    #[test]
+    fn a_tunnel_deleted_by_someone_else_is_made_again() {
+        let (k, mut links) = node("10.0.0.1");
+        let s = spec("10.0.0.1", "10.0.1.7");
+        let name = tunnel::tunnel_name(&s.remote);
+        let idx = links.make(s).expect("made");
+        assert!(k.delete_link(&name));
+        assert!(k.overlay().table77.is_empty(), "its route went with it");
+        // The link notification asks for a look at the tunnels.
+        links.check_orphans();
+        let used: BTreeSet<u32> = [idx].into();
+        links.prune(&used);
+        assert!(
+            links.take_replaced(),
+            "every route through it is planned again"
+        );
+        let again = links.make(s).expect("made again");
+        assert_ne!(again, idx);
+        assert_eq!(k.overlay().tunnels.get(&name), Some(&(s, true)));
+        assert_eq!(k.overlay().table77.len(), 1);
+    }
+
+    #[test]
+    fn an_ipv6_tunnel_is_an_ip6tnl_with_a_host_route() {
+        let (k, mut links) = node("fd00::1");
+        let s = spec("fd00::1", "fd00:1::7");
+        links.make(s).expect("made");
+        let v = k.overlay();
+        assert_eq!(v.tunnels.len(), 1);
+        assert_eq!(
+            v.table77.keys().copied().collect::<Vec<_>>(),
+            vec![Prefix::host(s.remote)]
+        );
+        // A GUE tunnel cannot be made here (no FoU ports in the simulated kernel):
+        // logged, none made, nothing else disturbed.
+        let gue = TunnelSpec {
+            encap: TunnelEncap::Gue { port: 5555 },
+            ..spec("fd00::1", "fd00:2::7")
+        };
+        assert_eq!(links.make(gue), None);
+        assert_eq!(links.tunnel_state(&gue.remote).0, None);
+        assert_eq!(k.overlay().tunnels.len(), 1);
     }
 }

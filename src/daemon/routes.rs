@@ -27,7 +27,7 @@
 //!
 //! Every dump, batch and notification goes through one `kernel::port::KernelPort`: the
 //! host's netlink sockets and route writer thread (`new`), or a simulated kernel in
-//! tests (`with_port`; no overlay links then).
+//! tests (`with_port`), the overlay's links included (`KernelPort::link_port`).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::IpAddr;
@@ -39,12 +39,12 @@ use crate::cluster::Plan;
 use crate::cluster::adverts::OriginKind;
 use crate::config::{Config, OverlayType};
 use crate::kernel::netlink::NetlinkError;
-use crate::kernel::port::{KernelPort, NetlinkPort};
+use crate::kernel::port::{HostLinks, KernelPort, NetlinkPort};
 use crate::kernel::reconciler::DEFAULT_PASS_LIMIT;
 use crate::kernel::reconciler::RouteFailure;
 use crate::kernel::tunnel::TunnelSpec;
 use crate::kernel::writer::Job;
-use crate::kernel::{BatchOptions, Desired, Pass, ReconcileStats, Reconciler, RouteKind};
+use crate::kernel::{BatchOptions, Desired, Op, Pass, ReconcileStats, Reconciler, RouteKind};
 use crate::kube::snapshot::Snapshot;
 use crate::prefix::Prefix;
 use crate::{debug, info, warn};
@@ -433,6 +433,9 @@ pub struct KernelRoutes {
     /// Failures already logged (prefix -> "op: error"): a route that keeps failing (e.g.
     /// another protocol holds the prefix) is retried every second but logged once.
     logged_failures: BTreeMap<Prefix, String>,
+    /// Prefixes whose route through a tunnel failed (another program's route holds the
+    /// prefix, say), with the tunnel's ifindex: the tunnel stays for their retries.
+    retrying_tunnels: BTreeMap<Prefix, u32>,
     pub stats: RouteStats,
 }
 
@@ -453,8 +456,8 @@ impl KernelRoutes {
     }
 
     /// Over `port`: the host's kernel (`new`) or a simulated one. Routes of protocol 17
-    /// already there are adopted (the restart hold keeps them until it releases). A port
-    /// without `host_links` gets no overlay: tunnels count as unavailable.
+    /// already there are adopted (the restart hold keeps them until it releases). The
+    /// overlay's links go through the port's `link_port`.
     pub(crate) fn with_port(cfg: &Config, port: Box<dyn KernelPort>) -> KernelRoutes {
         // Deletions are held from the start in every mode: routes an earlier run left
         // stay until `RestartHold` says the API and the peers have been heard.
@@ -477,12 +480,11 @@ impl KernelRoutes {
     fn assemble(cfg: &Config, mut rec: Option<Reconciler>) -> KernelRoutes {
         let gr = cfg.graceful_restart.is_some();
         let overlay = cfg.enable_overlay && cfg.overlay_type != OverlayType::Never;
-        let host_links = rec.as_ref().is_none_or(|r| r.port_ref().host_links());
-        let links = if host_links {
-            OverlayLinks::new(cfg, overlay)
-        } else {
-            OverlayLinks::unavailable(cfg)
+        let link_port = match rec.as_ref() {
+            Some(r) => r.port_ref().link_port(),
+            None => Box::new(HostLinks),
         };
+        let links = OverlayLinks::new(cfg, overlay, link_port);
         if let Some(r) = rec.as_mut() {
             let others: Vec<u32> = links.port_id().into_iter().collect();
             if let Err(e) = r.port().ignore_senders(&others) {
@@ -549,6 +551,7 @@ impl KernelRoutes {
             next_resync: None,
             logged_refused: BTreeSet::new(),
             logged_failures: BTreeMap::new(),
+            retrying_tunnels: BTreeMap::new(),
             stats: RouteStats::default(),
         }
     }
@@ -763,6 +766,18 @@ impl KernelRoutes {
         }
     }
 
+    /// The cluster's node addresses and this node's tunnel source, as `set_context`
+    /// takes them from a plan (tests that have no plan).
+    #[cfg(test)]
+    pub(crate) fn set_nodes(&mut self, node_addrs: &[IpAddr], local_v4: IpAddr, now: Instant) {
+        self.ctx.node_addrs = node_addrs.iter().copied().collect();
+        self.ctx.local_v4 = Some(local_v4);
+        if let Some(r) = self.rec.as_mut() {
+            r.changed_all();
+        }
+        self.mark_dirty(now);
+    }
+
     /// Overlay on: one `from <pod CIDR> lookup 77` rule per local pod CIDR; off: none.
     fn sync_rules(&mut self) {
         let want: BTreeSet<Prefix> = if self.ctx.overlay {
@@ -773,10 +788,12 @@ impl KernelRoutes {
         self.links.sync_rules(&want, &self.pod_cidrs);
     }
 
-    /// Deletes the tunnels no installed route uses (a deleted node's, an earlier run's),
-    /// when there is anything to delete. Not while the restart hold keeps adopted
-    /// routes, nor while batches are out or prefixes wait (their routes may be about to
-    /// use a tunnel that is not installed yet).
+    /// Deletes the tunnels no installed route uses and no failing route retries (a
+    /// deleted node's, an earlier run's), when there is anything to delete. Not while
+    /// the restart hold keeps adopted routes, nor while batches are out or changed
+    /// prefixes wait (their routes may be about to use a tunnel that is not installed
+    /// yet). Routes that keep failing do not hold it up: they would keep every other
+    /// tunnel alive for as long as they fail.
     fn prune_tunnels(&mut self) {
         if self.hold.is_some() || !self.in_flight.is_empty() {
             return; // restart hold: adopted state stays until the sweep
@@ -784,7 +801,7 @@ impl KernelRoutes {
         let Some(rec) = self.rec.as_ref() else {
             return;
         };
-        if rec.pending() > 0 {
+        if rec.queued() > 0 {
             return;
         }
         let used: BTreeSet<u32> = rec
@@ -794,6 +811,7 @@ impl KernelRoutes {
                 RouteKind::Dev { ifindex, .. } => Some(ifindex),
                 _ => None,
             })
+            .chain(self.retrying_tunnels.values().copied())
             .collect();
         if self.links.prune_due(&used) {
             self.links.prune(&used);
@@ -1073,7 +1091,7 @@ impl KernelRoutes {
     /// The prefixes `pass` operates on, sorted, when some route failure is remembered
     /// (only then does `log_failures` need them; a pass holds up to 16k operations).
     fn covered(&self, pass: &Pass) -> Option<Vec<Prefix>> {
-        if self.logged_failures.is_empty() {
+        if self.logged_failures.is_empty() && self.retrying_tunnels.is_empty() {
             return None;
         }
         let mut v: Vec<Prefix> = pass.ops().iter().map(|o| o.prefix()).collect();
@@ -1124,6 +1142,17 @@ impl KernelRoutes {
                 log_failures(&mut self.logged_failures, &st.failures, covered, |p| {
                     rec.installed().get(p).is_some()
                 });
+                if let Some(c) = covered {
+                    self.retrying_tunnels
+                        .retain(|p, _| c.binary_search(p).is_err());
+                }
+                for f in &st.failures {
+                    if let Op::Add(r) | Op::Replace(r) = f.op {
+                        if let RouteKind::Dev { ifindex, .. } = r.kind {
+                            self.retrying_tunnels.insert(r.dst, ifindex);
+                        }
+                    }
+                }
                 if st.more {
                     self.continue_backlog(now);
                 } else if st.failed > 0 {
@@ -1384,7 +1413,7 @@ mod tests {
             local_v4: Some(ip("10.0.0.1")),
             local_v6: None,
         };
-        (ctx, OverlayLinks::new(&cfg, true))
+        (ctx, OverlayLinks::new(&cfg, true, Box::new(HostLinks)))
     }
 
     /// The route explain shows is `route_for`'s choice, read without making tunnels.

@@ -11,7 +11,8 @@
 use std::fmt;
 
 use super::netlink::{
-    AF_INET, AF_INET6, Errno, MsgWriter, NLM_F_ACK, NLM_F_REQUEST, Netlink, NetlinkError, attrs,
+    AF_INET, AF_INET6, Errno, MsgWriter, NLM_F_ACK, NLM_F_REQUEST, Netlink, NetlinkError,
+    NetlinkRequests, attrs,
 };
 
 const GENL_ID_CTRL: u16 = 0x10;
@@ -138,16 +139,19 @@ pub fn af_of(ipv6: bool) -> u8 {
 
 /// A generic-netlink socket for FoU ports.
 pub struct FouPorts {
-    nl: Netlink,
+    nl: Box<dyn NetlinkRequests>,
     family: Option<u16>,
 }
 
 impl FouPorts {
+    /// Over a generic-netlink socket of the host.
     pub fn open() -> Result<FouPorts, FouError> {
-        Ok(FouPorts {
-            nl: Netlink::open_generic()?,
-            family: None,
-        })
+        Ok(FouPorts::over(Box::new(Netlink::open_generic()?)))
+    }
+
+    /// Over `nl`, a generic-netlink request socket (the host's, or a simulated kernel's).
+    pub(crate) fn over(nl: Box<dyn NetlinkRequests>) -> FouPorts {
+        FouPorts { nl, family: None }
     }
 
     /// The `fou` family id (asked once; an error if the module is not loaded).

@@ -569,6 +569,50 @@ pub(crate) fn request_offsets(buf: &[u8]) -> Result<Vec<usize>, NetlinkError> {
     Ok(offsets)
 }
 
+/// A netlink request socket as the overlay's link, rule and FoU code uses it: one
+/// request answered by an ACK, one `get` answered by a message, dumps. [`Netlink`] is
+/// the host's socket; a simulated kernel (tests) answers the same bytes itself.
+pub trait NetlinkRequests {
+    /// See [`Netlink::request`].
+    fn request(&mut self, encode: &mut dyn FnMut(&mut MsgWriter)) -> Result<(), Errno>;
+    /// See [`Netlink::query`].
+    fn query(&mut self, encode: &mut dyn FnMut(&mut MsgWriter)) -> Result<Vec<u8>, Errno>;
+    /// See [`Netlink::dump`].
+    fn dump(
+        &mut self,
+        what: &'static str,
+        build: &dyn Fn(&mut MsgWriter),
+        reset: &mut dyn FnMut(),
+        each: &mut dyn FnMut(&NlMsg<'_>),
+    ) -> Result<(), NetlinkError>;
+    /// The socket's netlink port id (the sender of the notifications its requests cause).
+    fn port_id(&self) -> Option<u32>;
+}
+
+impl NetlinkRequests for Netlink {
+    fn request(&mut self, encode: &mut dyn FnMut(&mut MsgWriter)) -> Result<(), Errno> {
+        Netlink::request(self, encode)
+    }
+
+    fn query(&mut self, encode: &mut dyn FnMut(&mut MsgWriter)) -> Result<Vec<u8>, Errno> {
+        Netlink::query(self, encode)
+    }
+
+    fn dump(
+        &mut self,
+        what: &'static str,
+        build: &dyn Fn(&mut MsgWriter),
+        reset: &mut dyn FnMut(),
+        each: &mut dyn FnMut(&NlMsg<'_>),
+    ) -> Result<(), NetlinkError> {
+        Netlink::dump(self, what, build, reset, each)
+    }
+
+    fn port_id(&self) -> Option<u32> {
+        Netlink::port_id(self)
+    }
+}
+
 impl AsRawFd for Netlink {
     fn as_raw_fd(&self) -> RawFd {
         self.sock.as_raw_fd()

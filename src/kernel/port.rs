@@ -7,13 +7,17 @@
 //! route writer thread, the change subscription) and how they are opened and filtered.
 //! Must not: decide anything about routes, copy a batch, or hold routing state. Batches
 //! stay encoded `Vec<u8>` from `Reconciler::plan` to the kernel; the port only carries
-//! them. The overlay's links (tunnels, FoU ports, table-77 rules) are not behind this
-//! port: `host_links` says whether the daemon may make them on the host.
+//! them. The overlay's links (tunnels, their table-77 routes, the rules, FoU ports and
+//! the modules they need) go through the port's [`LinkPort`] (`link_port`): its own
+//! sockets on the host ([`HostLinks`]), the same simulated kernel in tests.
 
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::sync::Arc;
 
-use super::netlink::{BatchOptions, Failure, MsgWriter, Netlink, NetlinkError, NlMsg};
+use super::modules::{self, Loaded, ModuleError};
+use super::netlink::{
+    BatchOptions, Failure, MsgWriter, Netlink, NetlinkError, NetlinkRequests, NlMsg,
+};
 use super::watch::{Changes, Watch};
 use super::writer::{Done, Job, Writer};
 
@@ -80,8 +84,37 @@ pub(crate) trait KernelPort: DumpSource {
     /// Changes wait that no polled socket announces (a simulated kernel's): the route
     /// sync reads them itself on its next turn.
     fn changes_waiting(&self) -> bool;
-    /// Whether the overlay may make tunnels, FoU ports and rules on this host.
-    fn host_links(&self) -> bool;
+    /// What the overlay makes its tunnels, rules and FoU ports through, on the same
+    /// kernel.
+    fn link_port(&self) -> Box<dyn LinkPort>;
+}
+
+/// The overlay's way to the kernel: a NETLINK_ROUTE socket for links, rules and table
+/// 77, a NETLINK_GENERIC socket for FoU ports, and module loading (`modprobe`).
+pub(crate) trait LinkPort {
+    /// A request socket for links, rules and table-77 routes.
+    fn open_links(&mut self) -> Result<Box<dyn NetlinkRequests>, NetlinkError>;
+    /// A generic-netlink request socket (the `fou` family).
+    fn open_generic(&mut self) -> Result<Box<dyn NetlinkRequests>, NetlinkError>;
+    /// Loads a kernel module and its dependencies (`modules::load`).
+    fn load_module(&mut self, name: &str) -> Result<Loaded, ModuleError>;
+}
+
+/// The host's links: sockets of their own, and the host's modules.
+pub(crate) struct HostLinks;
+
+impl LinkPort for HostLinks {
+    fn open_links(&mut self) -> Result<Box<dyn NetlinkRequests>, NetlinkError> {
+        Ok(Box::new(Netlink::open()?))
+    }
+
+    fn open_generic(&mut self) -> Result<Box<dyn NetlinkRequests>, NetlinkError> {
+        Ok(Box::new(Netlink::open_generic()?))
+    }
+
+    fn load_module(&mut self, name: &str) -> Result<Loaded, ModuleError> {
+        modules::load(name)
+    }
 }
 
 /// The host's kernel through netlink: a request socket on the daemon thread, the route
@@ -204,7 +237,7 @@ impl KernelPort for NetlinkPort {
         false
     }
 
-    fn host_links(&self) -> bool {
-        true
+    fn link_port(&self) -> Box<dyn LinkPort> {
+        Box::new(HostLinks)
     }
 }

@@ -22,9 +22,17 @@
 //! them, in order; batches a port still holds when it is dropped (its agent crashed)
 //! are lost. Our own changes cause no notifications (the real port filters them);
 //! other programs' additions, replacements and deletions do, unless they are lost.
-//! Not modelled: nexthop groups, tables other than main, overlay links (`host_links` is
-//! false: no tunnels), a second address or family, address changes, link events,
-//! notification overflow.
+//!
+//! The overlay's objects, from the same request bytes `kernel::tunnel` encodes for the
+//! host (through the port's `LinkPort`): links (the node's own link and ipip/ip6tnl
+//! tunnels with their parameters, created down, set up, deleted with every route through
+//! them), table 77 (`<remote> dev tun-…` host routes) and `from <prefix> lookup <table>`
+//! rules (duplicates allowed, as the kernel allows unprioritised ones). Another program
+//! may delete a link (`delete_link`): the newest port hears an RTM_DELLINK; the routes
+//! through it go silently, as IPv4's do.
+//! Not modelled: nexthop groups, tables other than main and 77, FoU ports (no generic
+//! netlink: `--overlay-encap=fou` gets no GUE port), a second address or family,
+//! address changes, notification overflow.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
@@ -34,25 +42,39 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use super::addr::{RTM_GETADDR, RTM_NEWADDR};
+use super::modules::{Loaded, ModuleError};
+use super::netlink::NetlinkRequests;
 use super::netlink::{
     AF_INET, AF_INET6, BatchOptions, Errno, Failure, MsgWriter, NLM_F_ACK_TLVS, NLM_F_CAPPED,
     NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLMSG_ERROR, NLMSG_HDR_LEN, NLMSGERR_ATTR_MSG,
-    NetlinkError, NlMsg, messages, read_acks, request_offsets,
+    NetlinkError, NlMsg, attrs, messages, read_acks, request_offsets, u32_at,
 };
 use super::nexthop::{
     NhKey, RTM_DELNEXTHOP, RTM_GETNEXTHOP, RTM_NEWNEXTHOP, encode_new_nexthop, parse_nexthop,
 };
-use super::port::{DumpSource, KernelPort};
+use super::port::{DumpSource, KernelPort, LinkPort};
 use super::route::{
-    KernelRoute, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTM_DELROUTE, RTM_GETROUTE,
-    RTM_NEWROUTE, RTPROT_KUBE_ROUTER, RouteKind, encode_new, encode_new_nh, parse_route,
+    KernelRoute, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_KUBE_ROUTER, RT_TABLE_MAIN,
+    RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE, RTPROT_KUBE_ROUTER, RouteKind, encode_new,
+    encode_new_nh, parse_route,
 };
+use super::tunnel::{
+    IFLA_IFNAME, RTM_DELLINK, RTM_DELRULE, RTM_GETLINK, RTM_GETRULE, RTM_NEWRULE, TunnelSpec,
+    encode_create, encode_rule, ifinfomsg, parse_link, parse_rule,
+};
+use super::watch::RTM_NEWLINK;
 use super::watch::{Changes, classify};
 use super::writer::{Done, Job};
 use crate::prefix::Prefix;
 
 /// The ifindex of the node's one link (its address and connected subnet are on it).
 const LINK_IFINDEX: u32 = 2;
+/// Its name.
+const LINK_NAME: &str = "eth0";
+/// The ifindex of the first link made (the kernel's counter goes on from there).
+const FIRST_NEW_IFINDEX: u32 = 10;
+/// `IFF_UP`.
+const IFF_UP: u32 = 0x1;
 /// The protocol of the kernel's own route for a connected subnet.
 const RTPROT_KERNEL: u8 = 2;
 /// The errno of a request made to fail (`fail_next`): the kernel could not allocate.
@@ -68,11 +90,59 @@ struct SimRoute {
     nh: Option<u32>,
 }
 
+/// A link: the node's own (`tunnel` none) or a tunnel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct SimLink {
+    name: String,
+    /// The tunnel's parameters as created.
+    tunnel: Option<TunnelSpec>,
+    up: bool,
+}
+
+/// Where a route of kube-bgp's leads, as the simulator's oracle reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum RouteHop {
+    /// `via` a gateway.
+    Via(IpAddr),
+    /// `dev` an ipip/ip6tnl tunnel whose remote end is this address.
+    Tunnel(IpAddr),
+    /// `dev` a link that is not a tunnel (its ifindex).
+    Link(u32),
+}
+
+impl std::fmt::Display for RouteHop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RouteHop::Via(gw) => write!(f, "via {gw}"),
+            RouteHop::Tunnel(r) => write!(f, "tunnel to {r}"),
+            RouteHop::Link(i) => write!(f, "dev #{i}"),
+        }
+    }
+}
+
+/// The overlay's objects in a kernel: tunnels, table 77 and the rules.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct OverlayView {
+    /// `tun-*` ipip/ip6tnl links by name: their parameters, and whether they are up.
+    pub(crate) tunnels: BTreeMap<String, (TunnelSpec, bool)>,
+    /// Table 77: destination -> the name of the link it goes through.
+    pub(crate) table77: BTreeMap<Prefix, String>,
+    /// `from <prefix> lookup 77` rules, as many times as each is there.
+    pub(crate) rules: Vec<Prefix>,
+}
+
 struct SimState {
     local: IpAddr,
     subnet: Prefix,
     /// The main table: one route per prefix.
     table: BTreeMap<Prefix, SimRoute>,
+    /// Table 77 (the overlay's host routes to tunnel remotes).
+    table77: BTreeMap<Prefix, SimRoute>,
+    /// Links by ifindex.
+    links: BTreeMap<u32, SimLink>,
+    next_ifindex: u32,
+    /// `from <prefix> lookup <table>` rules, in order.
+    rules: Vec<(Prefix, u32)>,
     /// Nexthop objects by id: where each leads, and its protocol.
     objects: BTreeMap<u32, (NhKey, u8)>,
     /// Route requests still to fail.
@@ -108,11 +178,20 @@ impl SimKernel {
                 nh: None,
             },
         );
+        let link = SimLink {
+            name: LINK_NAME.to_string(),
+            tunnel: None,
+            up: true,
+        };
         SimKernel {
             state: Rc::new(RefCell::new(SimState {
                 local,
                 subnet,
                 table,
+                table77: BTreeMap::new(),
+                links: [(LINK_IFINDEX, link)].into_iter().collect(),
+                next_ifindex: FIRST_NEW_IFINDEX,
+                rules: Vec::new(),
                 objects: BTreeMap::new(),
                 fail_next: 0,
                 lose: false,
@@ -224,13 +303,125 @@ impl SimKernel {
     pub(crate) fn lose_notifications(&self, lose: bool) {
         self.state.borrow_mut().lose = lose;
     }
+
+    /// kube-bgp's routes (protocol 17) in the main table, with where each leads (a
+    /// device route through a tunnel by the tunnel's remote end).
+    pub(crate) fn hops(&self) -> BTreeMap<Prefix, RouteHop> {
+        let st = self.state.borrow();
+        st.table
+            .iter()
+            .filter(|(_, r)| r.protocol == RTPROT_KUBE_ROUTER)
+            .filter_map(|(p, r)| {
+                let hop = match r.kind {
+                    RouteKind::Via(gw) => RouteHop::Via(gw),
+                    RouteKind::Dev { ifindex, .. } => {
+                        match st.links.get(&ifindex).and_then(|l| l.tunnel) {
+                            Some(t) => RouteHop::Tunnel(t.remote),
+                            None => RouteHop::Link(ifindex),
+                        }
+                    }
+                    RouteKind::Other => return None,
+                };
+                Some((*p, hop))
+            })
+            .collect()
+    }
+
+    /// The overlay's objects: our tunnels, table 77, the rules to table 77.
+    pub(crate) fn overlay(&self) -> OverlayView {
+        let st = self.state.borrow();
+        let name_of = |i: u32| st.links.get(&i).map_or(format!("#{i}"), |l| l.name.clone());
+        OverlayView {
+            tunnels: st
+                .links
+                .values()
+                .filter_map(|l| Some((l.name.clone(), (l.tunnel?, l.up))))
+                .collect(),
+            table77: st
+                .table77
+                .iter()
+                .map(|(p, r)| {
+                    let via = match r.kind {
+                        RouteKind::Dev { ifindex, .. } => name_of(ifindex),
+                        RouteKind::Via(gw) => format!("via {gw}"),
+                        RouteKind::Other => "?".to_string(),
+                    };
+                    (*p, via)
+                })
+                .collect(),
+            rules: st
+                .rules
+                .iter()
+                .filter(|(_, t)| *t == RT_TABLE_KUBE_ROUTER)
+                .map(|(p, _)| *p)
+                .collect(),
+        }
+    }
+
+    /// Another program deletes link `name` (`ip link del`): the routes through it go
+    /// (silently, as IPv4's do) and the newest port hears an RTM_DELLINK unless
+    /// notifications are being lost. False if there was none.
+    pub(crate) fn delete_link(&self, name: &str) -> bool {
+        let mut st = self.state.borrow_mut();
+        let Some(ifindex) = st
+            .links
+            .iter()
+            .find(|(_, l)| l.name == name)
+            .map(|(i, _)| *i)
+        else {
+            return false;
+        };
+        let Some(link) = st.remove_link(ifindex) else {
+            return false;
+        };
+        if !st.lose {
+            let mut w = MsgWriter::new();
+            encode_link(&mut w, ifindex, &link);
+            let mut d = w.take();
+            d[4..6].copy_from_slice(&RTM_DELLINK.to_ne_bytes());
+            st.notes.push_back(d);
+        }
+        true
+    }
 }
 
-/// Writes a route of the table as the kernel reports it (dump reply or notification).
+/// Writes a link as the kernel reports it (dump or `get` reply, notification): a tunnel
+/// with the attributes it was created with, the node's own link with its name only.
+fn encode_link(w: &mut MsgWriter, ifindex: u32, l: &SimLink) {
+    let at = w.buf.len();
+    let flags = if l.up { IFF_UP } else { 0 };
+    let created = match &l.tunnel {
+        Some(spec) => encode_create(w, &l.name, spec).is_ok(),
+        None => false,
+    };
+    if created {
+        // Header: flags at 6..8; ifinfomsg: index at 4..8, flags at 8..12.
+        let h = at + NLMSG_HDR_LEN;
+        w.buf[at + 6..at + 8].copy_from_slice(&0u16.to_ne_bytes());
+        w.buf[h + 4..h + 8].copy_from_slice(&ifindex.to_ne_bytes());
+        w.buf[h + 8..h + 12].copy_from_slice(&flags.to_ne_bytes());
+    } else {
+        w.buf.truncate(at);
+        w.begin(RTM_NEWLINK, 0);
+        w.raw(&ifinfomsg(0, ifindex, flags, 0));
+        w.attr_str(IFLA_IFNAME, &l.name);
+        w.end();
+    }
+}
+
+/// Writes a route of the main table as the kernel reports it (dump reply or
+/// notification).
 fn encode_route(w: &mut MsgWriter, dst: Prefix, r: SimRoute, flags: u16) {
+    encode_route_in(w, RT_TABLE_MAIN, dst, r, flags);
+}
+
+/// Writes a route of `table` as the kernel reports it.
+fn encode_route_in(w: &mut MsgWriter, table: u32, dst: Prefix, r: SimRoute, flags: u16) {
     let at = w.buf.len();
     let scope = match r.kind {
-        RouteKind::Dev { .. } if r.protocol == RTPROT_KERNEL => RT_SCOPE_LINK,
+        RouteKind::Dev { .. } if r.protocol == RTPROT_KERNEL || table != RT_TABLE_MAIN => {
+            RT_SCOPE_LINK
+        }
         _ => RT_SCOPE_UNIVERSE,
     };
     // A route naming an object is reported with its id only (the dump parser then
@@ -238,7 +429,7 @@ fn encode_route(w: &mut MsgWriter, dst: Prefix, r: SimRoute, flags: u16) {
     encode_new_nh(
         w,
         &KernelRoute { dst, kind: r.kind },
-        RT_TABLE_MAIN,
+        table,
         false,
         scope,
         r.nh,
@@ -266,17 +457,26 @@ impl SimState {
             RTM_NEWROUTE | RTM_DELROUTE => {}
             RTM_NEWNEXTHOP => return self.new_nexthop(payload),
             RTM_DELNEXTHOP => return self.del_nexthop(payload),
-            _ => return Err((libc::EOPNOTSUPP, "simulated kernel: route requests only")),
-        }
-        if self.fail_next > 0 {
-            self.fail_next -= 1;
-            return Err((INJECTED_ERRNO, "simulated failure"));
+            RTM_NEWLINK => return self.new_link(flags, payload),
+            RTM_DELLINK => return self.del_link(payload),
+            RTM_NEWRULE | RTM_DELRULE => return self.rule(msg_type == RTM_NEWRULE, payload),
+            _ => return Err((libc::EOPNOTSUPP, "simulated kernel: unknown request")),
         }
         let Some(info) = parse_route(payload) else {
             return Err((libc::EINVAL, "malformed route message"));
         };
-        if info.table != RT_TABLE_MAIN || info.src_len != 0 || info.priority != 0 {
-            return Err((libc::EINVAL, "simulated kernel: main table, metric 0 only"));
+        if info.src_len != 0 || info.priority != 0 {
+            return Err((libc::EINVAL, "simulated kernel: metric 0 only"));
+        }
+        if info.table == RT_TABLE_KUBE_ROUTER {
+            return self.apply77(msg_type, flags, info);
+        }
+        if info.table != RT_TABLE_MAIN {
+            return Err((libc::EINVAL, "simulated kernel: tables main and 77 only"));
+        }
+        if self.fail_next > 0 {
+            self.fail_next -= 1;
+            return Err((INJECTED_ERRNO, "simulated failure"));
         }
         let dst = info.route.dst;
         if msg_type == RTM_DELROUTE {
@@ -332,12 +532,191 @@ impl SimState {
             RouteKind::Via(gw) if !self.subnet.contains_addr(&gw) => {
                 Err((libc::ENETUNREACH, "Nexthop has invalid gateway"))
             }
-            RouteKind::Dev { ifindex, .. } if ifindex != LINK_IFINDEX => {
-                Err((libc::ENODEV, "Nexthop device does not exist"))
-            }
-            RouteKind::Via(_) | RouteKind::Dev { .. } => Ok(()),
+            RouteKind::Dev { ifindex, .. } => match self.links.get(&ifindex) {
+                None => Err((libc::ENODEV, "Nexthop device does not exist")),
+                Some(l) if !l.up => Err((libc::ENETDOWN, "Nexthop device is not up")),
+                Some(_) => Ok(()),
+            },
+            RouteKind::Via(_) => Ok(()),
             RouteKind::Other => Err((libc::EINVAL, "route without a next hop")),
         }
+    }
+
+    /// A route request on table 77: host routes through tunnels.
+    fn apply77(
+        &mut self,
+        msg_type: u16,
+        flags: u16,
+        info: super::route::RouteInfo,
+    ) -> Result<(), Refusal> {
+        let dst = info.route.dst;
+        if msg_type == RTM_DELROUTE {
+            return match self.table77.get(&dst) {
+                Some(r) if r.protocol == info.protocol => {
+                    self.table77.remove(&dst);
+                    Ok(())
+                }
+                _ => Err((libc::ESRCH, "")),
+            };
+        }
+        self.reachable(info.route.kind)?;
+        let exists = self.table77.contains_key(&dst);
+        if exists && flags & NLM_F_REPLACE == 0 {
+            return Err((libc::EEXIST, ""));
+        }
+        if !exists && flags & NLM_F_CREATE == 0 {
+            return Err((libc::ENOENT, ""));
+        }
+        let route = SimRoute {
+            kind: info.route.kind,
+            protocol: info.protocol,
+            nh: None,
+        };
+        self.table77.insert(dst, route);
+        Ok(())
+    }
+
+    /// RTM_NEWLINK: with NLM_F_CREATE a new ipip/ip6tnl tunnel (created down; a name or
+    /// a local/remote pair already taken is EEXIST); without, `ip link set up|down`.
+    fn new_link(&mut self, flags: u16, payload: &[u8]) -> Result<(), Refusal> {
+        if flags & NLM_F_CREATE == 0 {
+            let (Some(index), Some(set), Some(change)) =
+                (u32_at(payload, 4), u32_at(payload, 8), u32_at(payload, 12))
+            else {
+                return Err((libc::EINVAL, "malformed link message"));
+            };
+            let Some(l) = self.links.get_mut(&index) else {
+                return Err((libc::ENODEV, ""));
+            };
+            if change & IFF_UP != 0 {
+                l.up = set & IFF_UP != 0;
+            }
+            return Ok(());
+        }
+        let Some(info) = parse_link(payload) else {
+            return Err((libc::EINVAL, "malformed link message"));
+        };
+        if info.kind != "ipip" && info.kind != "ip6tnl" {
+            return Err((libc::EOPNOTSUPP, "Unknown device type"));
+        }
+        let Some(t) = info.tunnel else {
+            return Err((libc::EINVAL, "tunnel without parameters"));
+        };
+        let (Some(local), Some(remote)) = (t.local, t.remote) else {
+            return Err((libc::EINVAL, "tunnel without addresses"));
+        };
+        let Some(encap) = t.encap() else {
+            return Err((libc::EINVAL, "unknown encapsulation"));
+        };
+        if encap != super::tunnel::TunnelEncap::Ipip {
+            return Err((
+                libc::EINVAL,
+                "simulated kernel: no GUE (FoU is not modelled)",
+            ));
+        }
+        if (info.kind == "ipip") != (local.is_ipv4() && remote.is_ipv4()) {
+            return Err((libc::EINVAL, "tunnel addresses of the wrong family"));
+        }
+        let spec = TunnelSpec {
+            local,
+            remote,
+            encap,
+        };
+        let taken = self.links.values().any(|l| {
+            l.name == info.name
+                || l.tunnel
+                    .is_some_and(|o| (o.local, o.remote) == (local, remote))
+        });
+        if taken {
+            return Err((libc::EEXIST, ""));
+        }
+        let index = self.next_ifindex;
+        self.next_ifindex += 1;
+        self.links.insert(
+            index,
+            SimLink {
+                name: info.name,
+                tunnel: Some(spec),
+                up: false,
+            },
+        );
+        Ok(())
+    }
+
+    /// RTM_DELLINK by ifindex (the node's own link stays: EOPNOTSUPP).
+    fn del_link(&mut self, payload: &[u8]) -> Result<(), Refusal> {
+        let Some(index) = u32_at(payload, 4) else {
+            return Err((libc::EINVAL, "malformed link message"));
+        };
+        if index == LINK_IFINDEX {
+            return Err((libc::EOPNOTSUPP, ""));
+        }
+        match self.remove_link(index) {
+            Some(_) => Ok(()),
+            None => Err((libc::ENODEV, "")),
+        }
+    }
+
+    /// Removes a link and, as the kernel does, every route and nexthop object through it.
+    fn remove_link(&mut self, index: u32) -> Option<SimLink> {
+        let link = self.links.remove(&index)?;
+        let through =
+            |r: &SimRoute| matches!(r.kind, RouteKind::Dev { ifindex, .. } if ifindex == index);
+        let gone: Vec<u32> = self
+            .objects
+            .iter()
+            .filter(|(_, (k, _))| k.oif == index)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &gone {
+            self.objects.remove(id);
+        }
+        self.table
+            .retain(|_, r| !through(r) && !r.nh.is_some_and(|id| gone.contains(&id)));
+        self.table77.retain(|_, r| !through(r));
+        Some(link)
+    }
+
+    /// RTM_NEWRULE (appended: unprioritised rules never clash) or RTM_DELRULE (the
+    /// first equal rule; ENOENT if none).
+    fn rule(&mut self, add: bool, payload: &[u8]) -> Result<(), Refusal> {
+        let Some(rule) = parse_rule(payload) else {
+            return Err((
+                libc::EINVAL,
+                "simulated kernel: `from <prefix> lookup <table>` rules only",
+            ));
+        };
+        if add {
+            self.rules.push(rule);
+            return Ok(());
+        }
+        match self.rules.iter().position(|r| *r == rule) {
+            Some(i) => {
+                self.rules.remove(i);
+                Ok(())
+            }
+            None => Err((libc::ENOENT, "")),
+        }
+    }
+
+    /// The reply to RTM_GETLINK by name (`ip link show NAME`): the link's message payload.
+    fn get_link(&self, payload: &[u8]) -> Result<Vec<u8>, Refusal> {
+        let name = payload
+            .get(16..)
+            .and_then(|a| attrs(a).find(|(t, _)| *t == IFLA_IFNAME))
+            .map(|(_, d)| d.split(|&c| c == 0).next().unwrap_or_default().to_vec());
+        let Some(name) = name else {
+            return Err((
+                libc::EINVAL,
+                "simulated kernel: links are looked up by name",
+            ));
+        };
+        let Some((index, l)) = self.links.iter().find(|(_, l)| l.name.as_bytes() == name) else {
+            return Err((libc::ENODEV, ""));
+        };
+        let mut w = MsgWriter::new();
+        encode_link(&mut w, *index, l);
+        Ok(w.take().get(NLMSG_HDR_LEN..).unwrap_or_default().to_vec())
     }
 
     /// RTM_NEWNEXTHOP (kube-bgp always makes them exclusively): a single next hop.
@@ -348,7 +727,7 @@ impl SimState {
         let Some(key) = obj.key else {
             return Err((libc::EOPNOTSUPP, "simulated kernel: single next hops only"));
         };
-        if key.oif != LINK_IFINDEX {
+        if !self.links.contains_key(&key.oif) {
             return Err((libc::ENODEV, "Nexthop device does not exist"));
         }
         if let Some(gw) = key.gateway {
@@ -434,6 +813,28 @@ impl SimState {
                         encode_route(&mut w, *p, *r, 0);
                     }
                 }
+                for (p, r) in &self.table77 {
+                    if fam == 0 || fam == family_of(p) {
+                        encode_route_in(&mut w, RT_TABLE_KUBE_ROUTER, *p, *r, 0);
+                    }
+                }
+            }
+            RTM_GETLINK => {
+                for (index, l) in &self.links {
+                    encode_link(&mut w, *index, l);
+                }
+            }
+            RTM_GETRULE => {
+                let fam = payload.first().copied().unwrap_or(0);
+                for (p, table) in &self.rules {
+                    if fam == 0 || fam == family_of(p) {
+                        let at = w.buf.len();
+                        encode_rule(&mut w, true, p);
+                        // Header flags at 6..8; fib_rule_hdr: table at 4.
+                        w.buf[at + 6..at + 8].copy_from_slice(&0u16.to_ne_bytes());
+                        w.buf[at + NLMSG_HDR_LEN + 4] = u8::try_from(*table).unwrap_or(252);
+                    }
+                }
             }
             RTM_GETNEXTHOP => {
                 for (id, (key, protocol)) in &self.objects {
@@ -475,12 +876,12 @@ impl SimPort {
     }
 }
 
-impl DumpSource for SimPort {
+impl SimKernel {
+    /// Answers the dump request `build` writes, calling `each` with every reply.
     fn dump(
-        &mut self,
+        &self,
         what: &'static str,
         build: &dyn Fn(&mut MsgWriter),
-        _reset: &mut dyn FnMut(),
         each: &mut dyn FnMut(&NlMsg<'_>),
     ) -> Result<(), NetlinkError> {
         let mut w = MsgWriter::new();
@@ -491,7 +892,6 @@ impl DumpSource for SimPort {
         };
         let m = m?;
         let replies = self
-            .kernel
             .state
             .borrow()
             .answer_dump(m.msg_type, m.payload)
@@ -508,6 +908,115 @@ impl DumpSource for SimPort {
             each(&r?);
         }
         Ok(())
+    }
+}
+
+impl DumpSource for SimPort {
+    fn dump(
+        &mut self,
+        what: &'static str,
+        build: &dyn Fn(&mut MsgWriter),
+        _reset: &mut dyn FnMut(),
+        each: &mut dyn FnMut(&NlMsg<'_>),
+    ) -> Result<(), NetlinkError> {
+        self.kernel.dump(what, build, each)
+    }
+}
+
+/// A refusal as the request's caller reads it.
+fn errno_of((errno, text): Refusal) -> Errno {
+    Errno {
+        errno,
+        msg: (!text.is_empty()).then(|| text.to_string()),
+    }
+}
+
+/// The overlay's way to a `SimKernel`: its link socket; every module counts as built
+/// in; no generic netlink (FoU ports are not modelled).
+struct SimLinks {
+    kernel: SimKernel,
+}
+
+impl LinkPort for SimLinks {
+    fn open_links(&mut self) -> Result<Box<dyn NetlinkRequests>, NetlinkError> {
+        Ok(Box::new(SimLinkSocket {
+            kernel: self.kernel.clone(),
+        }))
+    }
+
+    fn open_generic(&mut self) -> Result<Box<dyn NetlinkRequests>, NetlinkError> {
+        Err(NetlinkError::Open(
+            "simulated kernel: no generic netlink (FoU ports are not modelled)".into(),
+        ))
+    }
+
+    fn load_module(&mut self, _name: &str) -> Result<Loaded, ModuleError> {
+        Ok(Loaded::Already)
+    }
+}
+
+/// The overlay's request socket on a `SimKernel`: one request at a time, answered at
+/// once; its changes are never notified (the real port ignores its sender).
+struct SimLinkSocket {
+    kernel: SimKernel,
+}
+
+impl SimLinkSocket {
+    /// The one message `encode` writes.
+    fn message(encode: &mut dyn FnMut(&mut MsgWriter)) -> Result<Vec<u8>, Errno> {
+        let mut w = MsgWriter::new();
+        encode(&mut w);
+        let b = w.take();
+        match messages(&b).next() {
+            Some(Ok(_)) => Ok(b),
+            _ => Err(errno_of((libc::EINVAL, "no request"))),
+        }
+    }
+}
+
+impl NetlinkRequests for SimLinkSocket {
+    fn request(&mut self, encode: &mut dyn FnMut(&mut MsgWriter)) -> Result<(), Errno> {
+        let b = SimLinkSocket::message(encode)?;
+        let Some(Ok(m)) = messages(&b).next() else {
+            return Err(errno_of((libc::EINVAL, "no request")));
+        };
+        self.kernel
+            .state
+            .borrow_mut()
+            .apply(m.msg_type, m.flags, m.payload)
+            .map_err(errno_of)
+    }
+
+    fn query(&mut self, encode: &mut dyn FnMut(&mut MsgWriter)) -> Result<Vec<u8>, Errno> {
+        let b = SimLinkSocket::message(encode)?;
+        let Some(Ok(m)) = messages(&b).next() else {
+            return Err(errno_of((libc::EINVAL, "no request")));
+        };
+        if m.msg_type != RTM_GETLINK {
+            return Err(errno_of((
+                libc::EOPNOTSUPP,
+                "simulated kernel: link lookups only",
+            )));
+        }
+        self.kernel
+            .state
+            .borrow()
+            .get_link(m.payload)
+            .map_err(errno_of)
+    }
+
+    fn dump(
+        &mut self,
+        what: &'static str,
+        build: &dyn Fn(&mut MsgWriter),
+        _reset: &mut dyn FnMut(),
+        each: &mut dyn FnMut(&NlMsg<'_>),
+    ) -> Result<(), NetlinkError> {
+        self.kernel.dump(what, build, each)
+    }
+
+    fn port_id(&self) -> Option<u32> {
+        None
     }
 }
 
@@ -573,8 +1082,10 @@ impl KernelPort for SimPort {
         self.newest() && !self.kernel.state.borrow().notes.is_empty()
     }
 
-    fn host_links(&self) -> bool {
-        false
+    fn link_port(&self) -> Box<dyn LinkPort> {
+        Box::new(SimLinks {
+            kernel: self.kernel.clone(),
+        })
     }
 }
 
@@ -1079,5 +1590,125 @@ mod tests {
             vec![p("fd00::/64")]
         );
         assert_eq!(k.routes(), via(&[("fd10::/64", "fd00::2")]));
+    }
+
+    #[test]
+    fn routes_through_a_tunnel_go_with_it() {
+        let k = kernel();
+        let mut links = k.port().link_port();
+        let mut sock = links.open_links().expect("link socket");
+        let spec = TunnelSpec {
+            local: ip("10.0.0.1"),
+            remote: ip("10.0.1.7"),
+            encap: super::super::tunnel::TunnelEncap::Ipip,
+        };
+        let made = super::super::tunnel::ensure_tunnel(sock.as_mut(), &spec).expect("tunnel");
+        assert_eq!(
+            super::super::tunnel::ensure_tunnel(sock.as_mut(), &spec)
+                .expect("again")
+                .ifindex,
+            made.ifindex,
+            "kept"
+        );
+        let mut port = k.port();
+        let dev = |dst: &str, ifindex| KernelRoute {
+            dst: p(dst),
+            kind: RouteKind::Dev {
+                ifindex,
+                src: Some(ip("10.0.0.1")),
+            },
+        };
+        let mut w = MsgWriter::new();
+        encode_new(
+            &mut w,
+            &dev("10.244.7.0/24", made.ifindex),
+            RT_TABLE_MAIN,
+            false,
+            0,
+        );
+        encode_new(&mut w, &dev("10.244.8.0/24", 99), RT_TABLE_MAIN, false, 0);
+        let f = port
+            .send(&mut w.take(), BatchOptions::default())
+            .expect("batch");
+        assert_eq!(
+            f.iter()
+                .map(|f| (f.index, f.error.errno))
+                .collect::<Vec<_>>(),
+            vec![(1, libc::ENODEV)]
+        );
+        assert_eq!(
+            k.hops(),
+            [(p("10.244.7.0/24"), RouteHop::Tunnel(spec.remote))].into()
+        );
+        // The dumps the reconciler reads: table 77 is not the main table's.
+        super::super::tunnel::ensure_tunnel_route(sock.as_mut(), spec.remote, made.ifindex)
+            .expect("table 77");
+        let rec = crate::kernel::Reconciler::with_port(false, k.port()).expect("reconciler");
+        assert_eq!(rec.installed().len(), 1);
+        // Someone deletes the tunnel: its routes go silently, the link change is heard.
+        let mut port = k.port();
+        let name = super::super::tunnel::tunnel_name(&spec.remote);
+        assert!(k.delete_link(&name));
+        assert!(!k.delete_link(&name));
+        assert!(k.hops().is_empty());
+        assert!(k.overlay().table77.is_empty());
+        assert!(port.changes(10).expect("changes").links);
+        // The node's own link is not ours to delete.
+        let mut w = MsgWriter::new();
+        w.begin(RTM_DELLINK, 0);
+        w.raw(&ifinfomsg(0, LINK_IFINDEX, 0, 0));
+        w.end();
+        let del = w.take();
+        let refused = sock.request(&mut |w: &mut MsgWriter| w.buf.extend_from_slice(&del));
+        assert_eq!(refused.map_err(|e| e.errno), Err(libc::EOPNOTSUPP));
+    }
+
+    /// A route that keeps failing (another program holds its prefix) keeps its own
+    /// tunnel for its retries, but no other: a deleted node's tunnel still goes.
+    #[test]
+    fn a_blocked_route_keeps_its_tunnel_and_no_other() {
+        let k = kernel();
+        let mut d = Drive::new();
+        let mut kr = start(&k, &d);
+        let (near, far) = (ip("10.0.1.7"), ip("10.0.1.8"));
+        kr.set_nodes(&[near, far], ip("10.0.0.1"), d.now);
+        let (mut rib, peer) = learned();
+        k.add_foreign(p("10.244.8.0/24"), ip("10.0.0.9"), 4);
+        announce(&mut rib, peer, &["10.244.7.0/24"], "10.0.1.7");
+        announce(&mut rib, peer, &["10.244.8.0/24"], "10.0.1.8");
+        d.settle(&mut kr, &mut rib, Duration::from_secs(3));
+        assert_eq!(
+            k.hops(),
+            [(p("10.244.7.0/24"), RouteHop::Tunnel(near))].into()
+        );
+        let names = |k: &SimKernel| k.overlay().tunnels.into_keys().collect::<Vec<_>>();
+        let mut both = vec![
+            super::super::tunnel::tunnel_name(&near),
+            super::super::tunnel::tunnel_name(&far),
+        ];
+        both.sort();
+        assert_eq!(
+            names(&k),
+            both,
+            "the blocked route's tunnel stays for its retries"
+        );
+        let kept = k.overlay().tunnels;
+        // The node at .7 goes; the route to .8 still fails every second.
+        withdraw(&mut rib, peer, &["10.244.7.0/24"]);
+        kr.set_nodes(&[far], ip("10.0.0.1"), d.now);
+        d.settle(&mut kr, &mut rib, Duration::from_secs(5));
+        assert!(k.hops().is_empty());
+        assert_eq!(
+            names(&k),
+            vec![super::super::tunnel::tunnel_name(&far)],
+            "the deleted node's tunnel went"
+        );
+        assert!(kr.stats.failed >= 3, "still retried: {}", kr.stats.failed);
+        let name = super::super::tunnel::tunnel_name(&far);
+        assert_eq!(
+            k.overlay().tunnels.get(&name),
+            kept.get(&name),
+            "the same tunnel all along"
+        );
     }
 }

@@ -16,19 +16,19 @@ use std::net::IpAddr;
 
 use super::netlink::{
     AF_INET, AF_INET6, Errno, MsgWriter, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST,
-    Netlink, NetlinkError, attrs, u32_at,
+    NetlinkError, NetlinkRequests, attrs, u32_at,
 };
 use super::route::{KernelRoute, RT_SCOPE_LINK, RT_TABLE_KUBE_ROUTER, encode_del, encode_new};
 use super::watch::RTM_NEWLINK;
 use crate::prefix::Prefix;
 
-const RTM_DELLINK: u16 = 17;
-const RTM_GETLINK: u16 = 18;
-const RTM_NEWRULE: u16 = 32;
-const RTM_DELRULE: u16 = 33;
-const RTM_GETRULE: u16 = 34;
+pub(crate) const RTM_DELLINK: u16 = 17;
+pub(crate) const RTM_GETLINK: u16 = 18;
+pub(crate) const RTM_NEWRULE: u16 = 32;
+pub(crate) const RTM_DELRULE: u16 = 33;
+pub(crate) const RTM_GETRULE: u16 = 34;
 const FRA_TABLE: u16 = 15;
-const IFLA_IFNAME: u16 = 3;
+pub(crate) const IFLA_IFNAME: u16 = 3;
 const IFLA_LINKINFO: u16 = 18;
 const IFLA_INFO_KIND: u16 = 1;
 const IFLA_INFO_DATA: u16 = 2;
@@ -416,7 +416,10 @@ pub fn parse_link(payload: &[u8]) -> Option<LinkInfo> {
 }
 
 /// `ip link show NAME`: the link of that name, `None` if there is none.
-pub(crate) fn get_link(nl: &mut Netlink, name: &str) -> Result<Option<LinkInfo>, TunnelError> {
+pub(crate) fn get_link(
+    nl: &mut dyn NetlinkRequests,
+    name: &str,
+) -> Result<Option<LinkInfo>, TunnelError> {
     let reply = nl.query(&mut |w| {
         w.begin(RTM_GETLINK, NLM_F_REQUEST);
         w.raw(&ifinfomsg(0, 0, 0, 0));
@@ -434,7 +437,7 @@ pub(crate) fn get_link(nl: &mut Netlink, name: &str) -> Result<Option<LinkInfo>,
 }
 
 /// Dumps every link.
-pub fn dump_links(nl: &mut Netlink) -> Result<Vec<LinkInfo>, NetlinkError> {
+pub fn dump_links(nl: &mut dyn NetlinkRequests) -> Result<Vec<LinkInfo>, NetlinkError> {
     let out = std::cell::RefCell::new(Vec::new());
     nl.dump(
         "links",
@@ -486,7 +489,11 @@ fn is_unsupported(error: &Errno) -> bool {
             .is_some_and(|m| m.contains("Unknown device type"))
 }
 
-fn create_link(nl: &mut Netlink, name: &str, spec: &TunnelSpec) -> Result<(), TunnelError> {
+fn create_link(
+    nl: &mut dyn NetlinkRequests,
+    name: &str,
+    spec: &TunnelSpec,
+) -> Result<(), TunnelError> {
     let mut err = None;
     let res = nl.request(&mut |w| {
         if let Err(e) = encode_create(w, name, spec) {
@@ -507,7 +514,19 @@ fn create_link(nl: &mut Netlink, name: &str, spec: &TunnelSpec) -> Result<(), Tu
 /// tunnel (kind, addresses, encapsulation). A kernel without the link type gets one
 /// try at loading its module; then `TunnelError::Unsupported`. The link's MTU is left
 /// to the kernel (the underlay's, less the headers), as kube-router leaves it.
-pub fn ensure_tunnel(nl: &mut Netlink, spec: &TunnelSpec) -> Result<Ensured, TunnelError> {
+pub fn ensure_tunnel(
+    nl: &mut dyn NetlinkRequests,
+    spec: &TunnelSpec,
+) -> Result<Ensured, TunnelError> {
+    ensure_tunnel_loading(nl, spec, &mut |m| super::modules::load(m).is_ok())
+}
+
+/// As `ensure_tunnel`, with `load` loading a kernel module (true when it is loaded).
+pub(crate) fn ensure_tunnel_loading(
+    nl: &mut dyn NetlinkRequests,
+    spec: &TunnelSpec,
+    load: &mut dyn FnMut(&str) -> bool,
+) -> Result<Ensured, TunnelError> {
     let name = tunnel_name(&spec.remote);
     let kind = tunnel_kind(&spec.remote);
     let mut action = TunnelAction::Created;
@@ -532,9 +551,9 @@ pub fn ensure_tunnel(nl: &mut Netlink, spec: &TunnelSpec) -> Result<Ensured, Tun
             if let Err(TunnelError::Kernel { error, .. }) = &res {
                 if is_unsupported(error) {
                     let module = if kind == "ipip" { "ipip" } else { "ip6_tunnel" };
-                    res = match super::modules::load(module) {
-                        Ok(_) => create_link(nl, &name, spec),
-                        Err(_) => Err(TunnelError::Unsupported {
+                    res = match load(module) {
+                        true => create_link(nl, &name, spec),
+                        false => Err(TunnelError::Unsupported {
                             kind,
                             error: error.clone(),
                         }),
@@ -573,7 +592,7 @@ pub fn ensure_tunnel(nl: &mut Netlink, spec: &TunnelSpec) -> Result<Ensured, Tun
 
 /// Table 77: `<remote>/32 (or /128) dev <tunnel>` (replaced if present).
 pub fn ensure_tunnel_route(
-    nl: &mut Netlink,
+    nl: &mut dyn NetlinkRequests,
     remote: IpAddr,
     ifindex: u32,
 ) -> Result<(), TunnelError> {
@@ -583,7 +602,10 @@ pub fn ensure_tunnel_route(
 }
 
 /// Removes our table-77 route to `remote`, if any.
-pub fn remove_tunnel_route(nl: &mut Netlink, remote: IpAddr) -> Result<(), TunnelError> {
+pub fn remove_tunnel_route(
+    nl: &mut dyn NetlinkRequests,
+    remote: IpAddr,
+) -> Result<(), TunnelError> {
     match nl.request(&mut |w| encode_del(w, &Prefix::host(remote), RT_TABLE_KUBE_ROUTER)) {
         Err(e) if e.errno != libc::ESRCH => Err(TunnelError::Kernel {
             what: format!("delete table 77 route to {remote}"),
@@ -594,7 +616,7 @@ pub fn remove_tunnel_route(nl: &mut Netlink, remote: IpAddr) -> Result<(), Tunne
 }
 
 /// A `from <prefix> lookup <table>` rule as dumped.
-fn parse_rule(payload: &[u8]) -> Option<(Prefix, u32)> {
+pub(crate) fn parse_rule(payload: &[u8]) -> Option<(Prefix, u32)> {
     let h = payload.get(..12)?;
     let (fam, src_len, table8, action) = (h[0], h[2], h[4], h[7]);
     if action != FR_ACT_TO_TBL {
@@ -620,7 +642,10 @@ fn parse_rule(payload: &[u8]) -> Option<(Prefix, u32)> {
 /// How many `from <pod_cidr> lookup 77` rules exist. (The kernel's duplicate check for
 /// NLM_F_EXCL compares priorities too, so an unprioritised add is never refused as a
 /// duplicate: existence has to be checked by a dump.)
-pub(crate) fn count_rules(nl: &mut Netlink, pod_cidr: &Prefix) -> Result<usize, NetlinkError> {
+pub(crate) fn count_rules(
+    nl: &mut dyn NetlinkRequests,
+    pod_cidr: &Prefix,
+) -> Result<usize, NetlinkError> {
     let fam = match pod_cidr {
         Prefix::V4(..) => AF_INET,
         Prefix::V6(..) => AF_INET6,
@@ -646,7 +671,7 @@ pub(crate) fn count_rules(nl: &mut Netlink, pod_cidr: &Prefix) -> Result<usize, 
 }
 
 /// `ip rule add from <pod_cidr> lookup 77` unless such a rule exists.
-pub fn ensure_rule(nl: &mut Netlink, pod_cidr: &Prefix) -> Result<(), TunnelError> {
+pub fn ensure_rule(nl: &mut dyn NetlinkRequests, pod_cidr: &Prefix) -> Result<(), TunnelError> {
     if count_rules(nl, pod_cidr)? > 0 {
         return Ok(());
     }
@@ -655,7 +680,7 @@ pub fn ensure_rule(nl: &mut Netlink, pod_cidr: &Prefix) -> Result<(), TunnelErro
 }
 
 /// Deletes every `from <pod_cidr> lookup 77` rule.
-pub fn remove_rule(nl: &mut Netlink, pod_cidr: &Prefix) -> Result<(), TunnelError> {
+pub fn remove_rule(nl: &mut dyn NetlinkRequests, pod_cidr: &Prefix) -> Result<(), TunnelError> {
     let n = count_rules(nl, pod_cidr)?;
     for _ in 0..n {
         match nl.request(&mut |w| encode_rule(w, false, pod_cidr)) {
@@ -684,7 +709,7 @@ pub(crate) fn is_our_tunnel(l: &LinkInfo) -> bool {
 
 /// Deletes our tunnels whose names are not in `keep`; returns the links deleted.
 pub fn remove_orphans(
-    nl: &mut Netlink,
+    nl: &mut dyn NetlinkRequests,
     keep: &BTreeSet<String>,
 ) -> Result<Vec<LinkInfo>, TunnelError> {
     let mut gone = Vec::new();

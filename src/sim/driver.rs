@@ -12,6 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use crate::kernel::sim::{OverlayView, RouteHop};
+use crate::kernel::tunnel::tunnel_name;
 use crate::kube::snapshot::KubeEvent;
 use crate::prefix::Prefix;
 
@@ -39,8 +41,12 @@ pub(crate) trait World {
     fn poll_at(&mut self, name: &str, now: Instant) -> Option<Instant>;
     /// Whether input waits unread: turn again before time moves.
     fn busy(&self, name: &str) -> bool;
-    /// kube-bgp's routes in the node's kernel: prefix -> gateway.
-    fn kernel_routes(&self, name: &str) -> BTreeMap<Prefix, IpAddr>;
+    /// kube-bgp's routes in the node's kernel: prefix -> where it leads.
+    fn kernel_routes(&self, name: &str) -> BTreeMap<Prefix, RouteHop>;
+    /// The overlay's objects in the node's kernel (none in a world without them).
+    fn overlay(&self, _name: &str) -> OverlayView {
+        OverlayView::default()
+    }
     /// Open BGP connections between node addresses.
     fn sessions(&self) -> Vec<(IpAddr, IpAddr)>;
     fn cut(&mut self, a: IpAddr, b: IpAddr);
@@ -54,6 +60,11 @@ pub(crate) trait World {
     fn foreign_routes(&self, name: &str) -> BTreeMap<Prefix, IpAddr>;
     /// Route change notifications of the node's kernel are lost (or no longer).
     fn lose_notifications(&mut self, name: &str, lose: bool);
+    /// Another program deletes one of the node's tunnels: its name, `None` if the node
+    /// has none.
+    fn delete_tunnel(&mut self, _name: &str) -> Option<String> {
+        None
+    }
     /// The peers `name`'s agent has an Established BGP session with.
     fn established(&self, name: &str) -> BTreeSet<IpAddr>;
     /// Sets the external router's peers (node address -> ASN); no-op without one.
@@ -144,7 +155,7 @@ struct Guard {
     drain: bool,
     holder: String,
     prefix: Prefix,
-    gateway: IpAddr,
+    hop: RouteHop,
 }
 
 struct Run<'w, W: World> {
@@ -695,6 +706,20 @@ impl<W: World> Run<'_, W> {
                 self.world.router_stop();
                 self.schedule(now + *down, Action::RouterBack);
             }
+            FaultKind::DeleteTunnel { name } => {
+                if !exists(self, name) {
+                    self.skip(&f, "no such node");
+                    return Ok(());
+                }
+                let Some(tun) = self.world.delete_tunnel(name) else {
+                    self.skip(&f, "no tunnel");
+                    return Ok(());
+                };
+                self.out.faults += 1;
+                self.note(format!("{f}: {tun}"));
+                // Routes through it leave the kernel until it is made again.
+                self.touch(&[name]);
+            }
             FaultKind::LoseNotifications { name, dur } => {
                 if !exists(self, name) {
                     self.skip(&f, "no such node");
@@ -727,13 +752,13 @@ impl<W: World> Run<'_, W> {
     fn guard_restart(&mut self, name: &str, drain: bool) {
         let holders: Vec<String> = self.last_turn.keys().cloned().collect();
         for holder in holders {
-            for (prefix, gateway) in self.world.kernel_routes(&holder) {
+            for (prefix, hop) in self.world.kernel_routes(&holder) {
                 self.guards.push(Guard {
                     restarting: name.to_string(),
                     drain,
                     holder: holder.clone(),
                     prefix,
-                    gateway,
+                    hop,
                 });
             }
         }
@@ -744,18 +769,18 @@ impl<W: World> Run<'_, W> {
             return Ok(());
         }
         self.out.guarded_steps += 1;
-        let mut tables: BTreeMap<&str, BTreeMap<Prefix, IpAddr>> = BTreeMap::new();
+        let mut tables: BTreeMap<&str, BTreeMap<Prefix, RouteHop>> = BTreeMap::new();
         for g in &self.guards {
             let t = tables
                 .entry(g.holder.as_str())
                 .or_insert_with(|| self.world.kernel_routes(&g.holder));
-            if t.get(&g.prefix) != Some(&g.gateway) {
+            if t.get(&g.prefix) != Some(&g.hop) {
                 return Err(format!(
-                    "{} of {}: route {} via {} left {}'s kernel (now {:?})",
+                    "{} of {}: route {} {} left {}'s kernel (now {:?})",
                     if g.drain { "drain" } else { "graceful restart" },
                     g.restarting,
                     g.prefix,
-                    g.gateway,
+                    g.hop,
                     g.holder,
                     t.get(&g.prefix)
                 ));
@@ -781,30 +806,34 @@ impl<W: World> Run<'_, W> {
         for name in &live {
             let got = self.world.kernel_routes(name);
             // A prefix another program holds is theirs: kube-bgp must leave it alone.
-            let mut want = exp.routes.get(name).cloned().unwrap_or_default();
+            let wanted = exp.routes.get(name).cloned().unwrap_or_default();
+            let mut want = wanted.clone();
             if let Some(theirs) = self.foreign.get(name) {
                 want.retain(|p, _| !theirs.contains_key(p));
             }
             let want = &want;
             routes += want.len();
-            for (p, gw) in want {
+            for (p, hop) in want {
                 match got.get(p) {
-                    Some(g) if g == gw => {}
+                    Some(g) if g == hop => {}
                     Some(g) => problems.push(format!(
-                        "{name}: {p} via {g}, want via {gw} ({})",
+                        "{name}: {p} {g}, want {hop} ({})",
                         self.world.explain(name, p)
                     )),
                     None => problems.push(format!(
-                        "{name}: {p} via {gw} missing ({})",
+                        "{name}: {p} {hop} missing ({})",
                         self.world.explain(name, p)
                     )),
                 }
             }
             for (p, g) in &got {
                 if !want.contains_key(p) {
-                    problems.push(format!("{name}: {p} via {g} must not be there"));
+                    problems.push(format!("{name}: {p} {g} must not be there"));
                 }
             }
+            let local = self.api.node(name).map(|n| n.internal_ip);
+            let rules = exp.rules.get(name).cloned().unwrap_or_default();
+            self.check_overlay(name, local, want, &wanted, &rules, &mut problems);
             if let Some(mine) = self.foreign.get(name) {
                 let theirs = self.world.foreign_routes(name);
                 for (p, g) in mine {
@@ -870,6 +899,83 @@ impl<W: World> Run<'_, W> {
             Ok(())
         } else {
             Err(format!("check {label}: {}", problems.join("; ")))
+        }
+    }
+}
+
+impl<W: World> Run<'_, W> {
+    /// The overlay's objects on live node `name` (address `local`), for the routes it
+    /// must hold (`want`) and those it wants but another program's route blocks
+    /// (`wanted` less `want`): exactly one `tun-*` tunnel, up, from `local` to each
+    /// remote a route goes through, one to a remote whose routes are all blocked
+    /// allowed (kube-bgp keeps trying them), no other (none outlives the node it
+    /// served); each tunnel with its table-77 host route; the rules `rules` once each.
+    fn check_overlay(
+        &self,
+        name: &str,
+        local: Option<IpAddr>,
+        want: &BTreeMap<Prefix, RouteHop>,
+        wanted: &BTreeMap<Prefix, RouteHop>,
+        rules: &[Prefix],
+        problems: &mut Vec<String>,
+    ) {
+        let got = self.world.overlay(name);
+        let remotes_of = |routes: &BTreeMap<Prefix, RouteHop>| -> BTreeSet<IpAddr> {
+            routes
+                .values()
+                .filter_map(|h| match h {
+                    RouteHop::Tunnel(r) => Some(*r),
+                    _ => None,
+                })
+                .collect()
+        };
+        let remotes = remotes_of(want);
+        let allowed = remotes_of(wanted);
+        let mut table77 = BTreeMap::new();
+        for r in allowed.difference(&remotes) {
+            if let Some((spec, _)) = got.tunnels.get(&tunnel_name(r)) {
+                if spec.remote == *r {
+                    table77.insert(Prefix::host(*r), tunnel_name(r));
+                }
+            }
+        }
+        for r in &remotes {
+            let tun = tunnel_name(r);
+            table77.insert(Prefix::host(*r), tun.clone());
+            match got.tunnels.get(&tun) {
+                None => problems.push(format!("{name}: tunnel {tun} to {r} missing")),
+                Some((spec, up)) => {
+                    if spec.remote != *r || Some(spec.local) != local || !up {
+                        problems.push(format!(
+                            "{name}: tunnel {tun} is {} -> {} ({}), want {local:?} -> {r} (up)",
+                            spec.local,
+                            spec.remote,
+                            if *up { "up" } else { "down" }
+                        ));
+                    }
+                }
+            }
+        }
+        for (tun, (spec, _)) in &got.tunnels {
+            if !allowed.contains(&spec.remote) {
+                problems.push(format!(
+                    "{name}: tunnel {tun} to {} must not be there",
+                    spec.remote
+                ));
+            }
+        }
+        if got.table77 != table77 {
+            problems.push(format!(
+                "{name}: table 77 is {:?}, want {table77:?}",
+                got.table77
+            ));
+        }
+        let mut have = got.rules.clone();
+        have.sort();
+        if have != rules {
+            problems.push(format!(
+                "{name}: rules to table 77 from {have:?}, want from {rules:?}"
+            ));
         }
     }
 }
@@ -951,19 +1057,30 @@ pub(crate) fn failure_report<W: World>(
 #[cfg(test)]
 mod tests {
     use super::super::faults::{RESTART_TIME, generate};
-    use super::super::oracle::{ANN_ASN, ANN_RR_CLIENT, ANN_RR_SERVER, Topology};
+    use super::super::oracle::{ANN_ASN, ANN_RR_CLIENT, ANN_RR_SERVER, SimOverlay, Topology};
     use super::super::toy::{ToyBug, ToyWorld};
     use super::*;
 
     /// A generated scenario the toy can run: full mesh, no RR or ASN annotations.
     fn mesh_only(seed: u64) -> Scenario {
         let mut sc = generate(seed);
-        sc.topology = Topology { full_mesh: true };
+        sc.topology = Topology {
+            full_mesh: true,
+            overlay: SimOverlay::Off,
+        };
         sc.router = false;
+        // One subnet: the toy knows no overlay.
+        let flat = |ip: &mut IpAddr| {
+            if let IpAddr::V4(a) = ip {
+                let o = a.octets();
+                *a = std::net::Ipv4Addr::new(o[0], o[1], 0, o[3]);
+            }
+        };
         let strip = |n: &mut SimNode| {
             for k in [ANN_ASN, ANN_RR_CLIENT, ANN_RR_SERVER] {
                 n.annotations.remove(k);
             }
+            flat(&mut n.internal_ip);
         };
         sc.nodes.iter_mut().for_each(strip);
         sc.faults.retain_mut(|f| match &mut f.kind {
@@ -972,6 +1089,10 @@ mod tests {
                 true
             }
             FaultKind::Annotate { key, .. } => key.as_str() == "kube-router.io/unrelated",
+            FaultKind::Readdress { ip, .. } => {
+                flat(ip);
+                true
+            }
             _ => true,
         });
         sc

@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::prefix::Prefix;
 
 use super::api::{OutageEnd, SimNode};
-use super::oracle::{ANN_ASN, ANN_RR_CLIENT, ANN_RR_SERVER, Topology};
+use super::oracle::{ANN_ASN, ANN_RR_CLIENT, ANN_RR_SERVER, SimOverlay, Topology};
 use super::rng::SimRng;
 
 /// How a stopped agent goes.
@@ -72,6 +72,9 @@ pub(crate) enum FaultKind {
     },
     /// The node's route change notifications are lost for `dur`.
     LoseNotifications { name: String, dur: Duration },
+    /// Another program deletes one of the node's overlay tunnels (the first by name;
+    /// skipped if it has none): the routes through it go with it.
+    DeleteTunnel { name: String },
     /// The external router goes down (its process killed) for `down`.
     RouterRestart { down: Duration },
     /// The Node object is deleted and created again `gap` later (a kubelet
@@ -141,6 +144,7 @@ impl fmt::Display for FaultKind {
             FaultKind::LoseNotifications { name, dur } => {
                 write!(f, "lose-notifications {name} for {}", secs(*dur))
             }
+            FaultKind::DeleteTunnel { name } => write!(f, "delete-tunnel {name}"),
             FaultKind::RouterRestart { down } => {
                 write!(f, "router-restart down {}", secs(*down))
             }
@@ -165,7 +169,6 @@ pub(crate) struct Scenario {
     pub(crate) graceful_restart: bool,
     /// `--bgp-graceful-restart-time` when on.
     pub(crate) restart_time: Duration,
-    pub(crate) subnet: Prefix,
     pub(crate) nodes: Vec<SimNode>,
     pub(crate) faults: Vec<Fault>,
     /// An external router every node peers with (`--peer-router-ips`).
@@ -175,13 +178,16 @@ pub(crate) struct Scenario {
 /// The external router's name in link faults (`cut n1-router`).
 pub(crate) const ROUTER_NAME: &str = "router";
 
-/// The subnet every simulated node is on.
-pub(crate) const SUBNET: &str = "10.0.0.0/24";
+/// The subnets the simulated nodes are on: the external router's, and in half the
+/// scenarios a second one (its nodes reach the others through the overlay).
+pub(crate) const SUBNETS: [&str; 2] = ["10.0.0.0/24", "10.0.1.0/24"];
 /// Graceful restart time of the runs with graceful restart.
 pub(crate) const RESTART_TIME: Duration = Duration::from_secs(60);
 
-fn node_ip(i: u32) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(10, 0, 0, (10 + i) as u8))
+/// The `i`th address handed out, on the first subnet or the second (the last octet is
+/// unique either way).
+fn node_ip(i: u32, second: bool) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(10, 0, u8::from(second), (10 + i) as u8))
 }
 
 /// What the generator knows of the cluster while it picks faults.
@@ -190,6 +196,11 @@ struct GenState {
     nodes: BTreeMap<String, IpAddr>,
     next_node: u32,
     next_ip: u32,
+    /// Nodes may be on the second subnet.
+    two_subnets: bool,
+    /// Draws for the addresses' subnets (a stream of its own, so that the rest of a
+    /// seed's scenario does not depend on them).
+    subnet_rng: SimRng,
 }
 
 impl GenState {
@@ -208,7 +219,8 @@ impl GenState {
     }
 
     fn fresh_ip(&mut self) -> IpAddr {
-        let ip = node_ip(self.next_ip);
+        let second = self.two_subnets && self.subnet_rng.chance(0.4);
+        let ip = node_ip(self.next_ip, second);
         self.next_ip += 1;
         ip
     }
@@ -232,18 +244,30 @@ fn rr_annotations(rng: &mut SimRng, full_mesh: bool) -> BTreeMap<String, String>
     a
 }
 
-/// A scenario from `seed`: 2 to 7 nodes (at most 8 with additions), full mesh or per-node ASN, graceful restart
-/// or not, and 2 to 6 episodes of 1 to 3 faults each.
+/// A scenario from `seed`: 2 to 7 nodes (at most 8 with additions) on one subnet or
+/// two, full mesh or per-node ASN, graceful restart or not, the overlay off, on for
+/// other subnets (mostly) or on for all, and 2 to 6 episodes of 1 to 3 faults each.
 pub(crate) fn generate(seed: u64) -> Scenario {
     let mut rng = SimRng::new(seed);
     let full_mesh = rng.chance(0.75);
     let graceful_restart = rng.chance(0.5);
     let router = rng.chance(0.5);
     let count = rng.range(2, 8) as u32;
+    // The overlay's choices from a stream of their own: the rest of the scenario is
+    // what the seed gave before they existed.
+    let mut subnet_rng = SimRng::new(seed ^ 0x0FE7_1A75_0B9E_7A11);
+    let two_subnets = subnet_rng.chance(0.5);
+    let overlay = match subnet_rng.range(0, 100) {
+        0..=69 => SimOverlay::Subnet,
+        70..=84 => SimOverlay::Full,
+        _ => SimOverlay::Off,
+    };
     let mut st = GenState {
         nodes: BTreeMap::new(),
         next_node: 1,
         next_ip: 0,
+        two_subnets,
+        subnet_rng,
     };
     let mut nodes = Vec::new();
     for _ in 0..count {
@@ -270,10 +294,9 @@ pub(crate) fn generate(seed: u64) -> Scenario {
     }
     faults.sort_by_key(|f| (f.episode, f.offset));
     Scenario {
-        topology: Topology { full_mesh },
+        topology: Topology { full_mesh, overlay },
         graceful_restart,
         restart_time: RESTART_TIME,
-        subnet: SUBNET.parse().unwrap_or_else(|_| Prefix::host(node_ip(0))),
         nodes,
         faults,
         router,
@@ -398,6 +421,9 @@ fn fault_kind(rng: &mut SimRng, st: &mut GenState, full_mesh: bool, gr: bool) ->
             name: st.pick(rng)?,
             n: rng.range(1, 6) as usize,
         },
+        98 if rng.chance(0.5) => FaultKind::DeleteTunnel {
+            name: st.pick(rng)?,
+        },
         98 => {
             // An unrelated prefix, or another node's pod CIDR (then it is theirs).
             let third = if rng.chance(0.5) {
@@ -492,6 +518,7 @@ mod tests {
     #[test]
     fn scenarios_cover_every_fault_kind() {
         let mut seen = BTreeMap::new();
+        let (mut two, mut overlays) = (0, BTreeMap::new());
         for seed in 0..400 {
             let s = generate(seed);
             assert!((2..=7).contains(&s.nodes.len()));
@@ -503,11 +530,21 @@ mod tests {
                 let word = k.split(' ').next().unwrap_or("").to_string();
                 *seen.entry(word).or_insert(0) += 1;
             }
-            // Addresses stay unique and on the subnet.
-            let subnet: Prefix = SUBNET.parse().unwrap();
+            // Addresses are on the subnets.
+            let subnets: Vec<Prefix> = SUBNETS.iter().map(|s| s.parse().unwrap()).collect();
             for n in &s.nodes {
-                assert!(subnet.contains_addr(&n.internal_ip));
+                assert!(subnets.iter().any(|p| p.contains_addr(&n.internal_ip)));
             }
+            let second = s
+                .nodes
+                .iter()
+                .filter(|n| subnets[1].contains_addr(&n.internal_ip));
+            if second.count() > 0 {
+                two += 1;
+            }
+            *overlays
+                .entry(format!("{:?}", s.topology.overlay))
+                .or_insert(0) += 1;
         }
         for w in [
             "add-node",
@@ -525,9 +562,15 @@ mod tests {
             "lose-notifications",
             "router-restart",
             "reregister",
+            "delete-tunnel",
         ] {
             assert!(seen.get(w).copied().unwrap_or(0) > 5, "{w}: {seen:?}");
         }
+        assert!(
+            two > 100,
+            "{two} of 400 scenarios have nodes on the second subnet"
+        );
+        assert_eq!(overlays.len(), 3, "{overlays:?}");
     }
 
     #[test]

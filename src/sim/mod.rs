@@ -120,8 +120,8 @@ fn same_seed_same_trace() {
 fn known_bug_rr_group_rep() {
     use api::SimNode;
     use driver::run;
-    use faults::{Fault, FaultKind, RESTART_TIME, SUBNET};
-    use oracle::{ANN_RR_CLIENT, ANN_RR_SERVER, Topology};
+    use faults::{Fault, FaultKind, RESTART_TIME};
+    use oracle::{ANN_RR_CLIENT, ANN_RR_SERVER, SimOverlay, Topology};
     let node = |i: u8, ann: Option<(&str, &str)>| SimNode {
         name: format!("n{i}"),
         internal_ip: std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 9 + i)),
@@ -132,10 +132,12 @@ fn known_bug_rr_group_rep() {
             .collect(),
     };
     let sc = Scenario {
-        topology: Topology { full_mesh: true },
+        topology: Topology {
+            full_mesh: true,
+            overlay: SimOverlay::Subnet,
+        },
         graceful_restart: true,
         restart_time: RESTART_TIME,
-        subnet: SUBNET.parse().unwrap(),
         nodes: vec![
             node(1, Some((ANN_RR_CLIENT, "1"))),
             node(2, None),

@@ -1,8 +1,12 @@
 //! What a converged cluster must look like, worked out from the API objects alone.
 //!
 //! Owns the expected state: for each live node, the kernel routes kube-bgp must hold
-//! (other nodes' pod CIDRs via their InternalIP, all nodes sharing one subnet) and the
-//! node pairs that must have a BGP session (every other pair must not). Written from
+//! (other nodes' pod CIDRs: `via` their InternalIP when it is on the node's own subnet,
+//! through an overlay tunnel to it otherwise, or always with `--overlay-type=full`;
+//! none off the subnet without the overlay), the overlay's tunnels (one per remote a
+//! route goes through, none other), their table-77 host routes and the `from <pod CIDR>
+//! lookup 77` rule, and the node pairs that must have a BGP session (every other pair
+//! must not). Written from
 //! kube-router's documented rules (full mesh, `--nodes-full-mesh=false` with
 //! `kube-router.io/node.asn`, route reflectors by `kube-router.io/rr.server` /
 //! `rr.client` cluster ID) and RFC 4456 reflection, independently of `cluster::plan`:
@@ -11,6 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
+use crate::kernel::sim::RouteHop;
 use crate::prefix::Prefix;
 
 use super::api::SimNode;
@@ -24,6 +29,48 @@ pub(crate) const ANN_RR_CLIENT: &str = "kube-router.io/rr.client";
 pub(crate) struct Topology {
     /// `--nodes-full-mesh`: true, one ASN for all; false, each node's annotation.
     pub(crate) full_mesh: bool,
+    /// `--enable-overlay` and `--overlay-type`.
+    pub(crate) overlay: SimOverlay,
+}
+
+/// The overlay as the agents' flags set it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SimOverlay {
+    /// `--enable-overlay=false`: off-subnet nodes get no route.
+    Off,
+    /// `--overlay-type=subnet` (kube-router's default): tunnels to off-subnet nodes.
+    Subnet,
+    /// `--overlay-type=full`: tunnels to every node.
+    Full,
+}
+
+impl SimOverlay {
+    /// The agents' flags for it.
+    pub(crate) fn flags(self) -> [&'static str; 2] {
+        match self {
+            SimOverlay::Off => ["--enable-overlay=false", "--overlay-type=subnet"],
+            SimOverlay::Subnet => ["--enable-overlay=true", "--overlay-type=subnet"],
+            SimOverlay::Full => ["--enable-overlay=true", "--overlay-type=full"],
+        }
+    }
+}
+
+/// The subnet a simulated node's address is on (its link's connected subnet): the /24
+/// of an IPv4 address, the /64 of an IPv6 one.
+pub(crate) fn subnet_of(ip: IpAddr) -> Prefix {
+    let len = if ip.is_ipv4() { 24 } else { 64 };
+    Prefix::new(ip, len).unwrap_or_else(|_| Prefix::host(ip))
+}
+
+/// How a node at `from` reaches the pod CIDR of the node at `to`, if at all.
+fn hop(overlay: SimOverlay, from: IpAddr, to: IpAddr) -> Option<RouteHop> {
+    let same = subnet_of(from) == subnet_of(to);
+    match overlay {
+        SimOverlay::Full => Some(RouteHop::Tunnel(to)),
+        SimOverlay::Subnet if !same => Some(RouteHop::Tunnel(to)),
+        SimOverlay::Off if !same => None,
+        SimOverlay::Subnet | SimOverlay::Off => Some(RouteHop::Via(to)),
+    }
 }
 
 /// A node's route-reflector role as its annotations say.
@@ -70,8 +117,10 @@ fn asn(n: &SimNode) -> Option<u32> {
 /// The converged state the cluster must reach.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Expected {
-    /// Per live node: prefix -> gateway.
-    pub(crate) routes: BTreeMap<String, BTreeMap<Prefix, IpAddr>>,
+    /// Per live node: prefix -> where it leads.
+    pub(crate) routes: BTreeMap<String, BTreeMap<Prefix, RouteHop>>,
+    /// Per live node: the `from <prefix> lookup 77` rules (its pod CIDR, overlay on).
+    pub(crate) rules: BTreeMap<String, Vec<Prefix>>,
     /// Node pairs (lower address first) that must have a session; no other pair may.
     pub(crate) sessions: BTreeSet<(IpAddr, IpAddr)>,
     /// With an external router: what it must have learned (every node able to run BGP
@@ -147,6 +196,11 @@ pub(crate) fn expect<'a>(
     }
     for n in &speakers {
         out.routes.insert(n.name.clone(), BTreeMap::new());
+        let rules = match topo.overlay {
+            SimOverlay::Off => Vec::new(),
+            SimOverlay::Subnet | SimOverlay::Full => vec![n.pod_cidr],
+        };
+        out.rules.insert(n.name.clone(), rules);
         if let Some(r) = router {
             out.sessions.insert(pair(n.internal_ip, r));
             out.router.insert(n.pod_cidr, n.internal_ip);
@@ -213,10 +267,15 @@ pub(crate) fn expect<'a>(
             }
         }
         for (x, b) in best.iter().enumerate() {
-            if b.is_some() {
-                if let Some(r) = out.routes.get_mut(&speakers[x].name) {
-                    r.insert(speakers[o].pod_cidr, speakers[o].internal_ip);
-                }
+            let (me, origin) = (speakers[x], speakers[o]);
+            if b.is_none() {
+                continue;
+            }
+            let Some(h) = hop(topo.overlay, me.internal_ip, origin.internal_ip) else {
+                continue;
+            };
+            if let Some(r) = out.routes.get_mut(&me.name) {
+                r.insert(origin.pod_cidr, h);
             }
         }
     }
@@ -247,7 +306,10 @@ mod tests {
         names.iter().map(|s| s.to_string()).collect()
     }
 
-    const MESH: Topology = Topology { full_mesh: true };
+    const MESH: Topology = Topology {
+        full_mesh: true,
+        overlay: SimOverlay::Subnet,
+    };
 
     #[test]
     fn full_mesh_every_live_pair_and_every_other_pod_cidr() {
@@ -259,8 +321,9 @@ mod tests {
         );
         let a = &e.routes["a"];
         assert_eq!(a.len(), 2);
-        assert_eq!(a[&"10.244.2.0/24".parse().unwrap()], ip(2));
-        assert_eq!(a[&"10.244.3.0/24".parse().unwrap()], ip(3));
+        assert_eq!(a[&"10.244.2.0/24".parse().unwrap()], RouteHop::Via(ip(2)));
+        assert_eq!(a[&"10.244.3.0/24".parse().unwrap()], RouteHop::Via(ip(3)));
+        assert_eq!(e.rules["a"], vec!["10.244.1.0/24".parse().unwrap()]);
         // c's agent is down: nobody peers with it or routes to it; it gets no entry.
         let e = expect(MESH, &nodes, &live(&["a", "b"]), None);
         assert_eq!(e.sessions, [pair(ip(1), ip(2))].into());
@@ -329,7 +392,10 @@ mod tests {
         ];
         let e = expect(MESH, &nodes, &live(&["s", "p1", "p2"]), None);
         assert_eq!(e.sessions.len(), 3);
-        assert_eq!(e.routes["p2"][&"10.244.2.0/24".parse().unwrap()], ip(2));
+        assert_eq!(
+            e.routes["p2"][&"10.244.2.0/24".parse().unwrap()],
+            RouteHop::Via(ip(2))
+        );
         // Per-node ASN, p2 in another AS: p1 and s still peer; p2 alone.
         let nodes = [
             n("s", 1, &[(ANN_RR_SERVER, "7"), (ANN_ASN, "64512")]),
@@ -337,7 +403,10 @@ mod tests {
             n("p2", 3, &[(ANN_ASN, "64513")]),
             n("none", 4, &[]),
         ];
-        let topo = Topology { full_mesh: false };
+        let topo = Topology {
+            full_mesh: false,
+            overlay: SimOverlay::Subnet,
+        };
         let e = expect(topo, &nodes, &live(&["s", "p1", "p2", "none"]), None);
         assert_eq!(e.sessions, [pair(ip(1), ip(2))].into());
         assert!(e.routes["p2"].is_empty());
@@ -357,5 +426,41 @@ mod tests {
         assert_eq!(cluster_id("0.0.0.5"), Some(5));
         assert_eq!(cluster_id("-5"), None);
         assert_eq!(cluster_id(""), None);
+    }
+
+    #[test]
+    fn off_subnet_nodes_go_through_tunnels_as_the_overlay_says() {
+        let far = SimNode {
+            internal_ip: IpAddr::V4(Ipv4Addr::new(10, 0, 1, 7)),
+            ..n("far", 7, &[])
+        };
+        let nodes = [n("a", 1, &[]), n("b", 2, &[]), far];
+        let all = live(&["a", "b", "far"]);
+        let cidr = |i: u8| -> Prefix { format!("10.244.{i}.0/24").parse().unwrap() };
+        let far_ip = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 7));
+        let e = expect(MESH, &nodes, &all, None);
+        assert_eq!(e.routes["a"][&cidr(2)], RouteHop::Via(ip(2)));
+        assert_eq!(e.routes["a"][&cidr(7)], RouteHop::Tunnel(far_ip));
+        assert_eq!(e.routes["far"][&cidr(1)], RouteHop::Tunnel(ip(1)));
+        let full = Topology {
+            overlay: SimOverlay::Full,
+            ..MESH
+        };
+        let e = expect(full, &nodes, &all, None);
+        assert_eq!(e.routes["a"][&cidr(2)], RouteHop::Tunnel(ip(2)));
+        let off = Topology {
+            overlay: SimOverlay::Off,
+            ..MESH
+        };
+        let e = expect(off, &nodes, &all, None);
+        assert_eq!(
+            e.routes["a"].len(),
+            1,
+            "only the on-subnet node: {:?}",
+            e.routes
+        );
+        assert!(e.routes["far"].is_empty());
+        assert!(e.rules.values().all(Vec::is_empty));
+        assert_eq!(e.sessions.len(), 3, "sessions do not care about subnets");
     }
 }

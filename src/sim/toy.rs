@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use crate::kernel::sim::RouteHop;
 use crate::kube::snapshot::{KubeEvent, Snapshot};
 use crate::prefix::Prefix;
 
@@ -205,10 +206,15 @@ impl World for ToyWorld {
         false
     }
 
-    fn kernel_routes(&self, name: &str) -> BTreeMap<Prefix, IpAddr> {
+    fn kernel_routes(&self, name: &str) -> BTreeMap<Prefix, RouteHop> {
         self.hosts
             .get(name)
-            .map(|h| h.kernel.clone())
+            .map(|h| {
+                h.kernel
+                    .iter()
+                    .map(|(p, gw)| (*p, RouteHop::Via(*gw)))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 

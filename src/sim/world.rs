@@ -15,13 +15,14 @@ use std::time::{Duration, Instant};
 use crate::config::{Config, DaemonAction, parse_daemon_args};
 use crate::daemon::speaker::sim_net::SimNet;
 use crate::daemon::{AgentParts, Daemon, routes::KernelRoutes};
-use crate::kernel::sim::SimKernel;
+use crate::kernel::sim::{OverlayView, RouteHop, SimKernel};
 use crate::kube::snapshot::KubeEvent;
 use crate::prefix::Prefix;
 
 use super::api::SimNode;
 use super::driver::World;
 use super::faults::{Scenario, StopKind};
+use super::oracle::{SimOverlay, subnet_of};
 use super::rng::SimRng;
 use super::router::{ROUTER_ASN, ROUTER_IP, SimRouter};
 
@@ -38,8 +39,8 @@ struct RealHost {
 pub(crate) struct RealWorld {
     net: SimNet,
     hosts: BTreeMap<String, RealHost>,
-    subnet: Prefix,
     full_mesh: bool,
+    overlay: SimOverlay,
     graceful_restart: Option<Duration>,
     /// Whether the nodes peer with an external router (made at its first peer list).
     with_router: bool,
@@ -48,11 +49,12 @@ pub(crate) struct RealWorld {
 }
 
 /// The flags every simulated agent runs with: a short graceful-restart deferral,
-/// graceful restart as the scenario says; the rest as the binary's defaults (a SIGTERM
-/// without graceful restart drains for 5 s).
+/// graceful restart and the overlay as the scenario says; the rest as the binary's
+/// defaults (a SIGTERM without graceful restart drains for 5 s).
 pub(crate) fn sim_config(
     node: &str,
     full_mesh: bool,
+    overlay: SimOverlay,
     graceful_restart: Option<Duration>,
     router: bool,
 ) -> Result<Config, String> {
@@ -63,6 +65,7 @@ pub(crate) fn sim_config(
         "--metrics-port=0".to_string(),
         "--bgp-graceful-restart-deferral-time=60s".to_string(),
     ];
+    args.extend(overlay.flags().map(str::to_string));
     if router {
         args.push(format!("--peer-router-ips={ROUTER_IP}"));
         args.push(format!("--peer-router-asns={ROUTER_ASN}"));
@@ -85,8 +88,8 @@ impl RealWorld {
         RealWorld {
             net: SimNet::new(rng.next_u64()),
             hosts: BTreeMap::new(),
-            subnet: sc.subnet,
             full_mesh: sc.topology.full_mesh,
+            overlay: sc.topology.overlay,
             graceful_restart: sc.graceful_restart.then_some(sc.restart_time),
             with_router: sc.router,
             router: None,
@@ -102,7 +105,7 @@ impl RealWorld {
 impl World for RealWorld {
     fn start(&mut self, node: &SimNode, fresh_kernel: bool, now: Instant) {
         let ip = node.internal_ip;
-        let subnet = self.subnet;
+        let subnet = subnet_of(ip);
         let host = self
             .hosts
             .entry(node.name.clone())
@@ -118,6 +121,7 @@ impl World for RealWorld {
         let cfg = match sim_config(
             &node.name,
             self.full_mesh,
+            self.overlay,
             self.graceful_restart,
             self.with_router,
         ) {
@@ -193,10 +197,17 @@ impl World for RealWorld {
             .is_some_and(|d| d.busy())
     }
 
-    fn kernel_routes(&self, name: &str) -> BTreeMap<Prefix, IpAddr> {
+    fn kernel_routes(&self, name: &str) -> BTreeMap<Prefix, RouteHop> {
         self.hosts
             .get(name)
-            .map(|h| h.kernel.routes())
+            .map(|h| h.kernel.hops())
+            .unwrap_or_default()
+    }
+
+    fn overlay(&self, name: &str) -> OverlayView {
+        self.hosts
+            .get(name)
+            .map(|h| h.kernel.overlay())
             .unwrap_or_default()
     }
 
@@ -245,6 +256,12 @@ impl World for RealWorld {
         if let Some(h) = self.hosts.get(name) {
             h.kernel.lose_notifications(lose);
         }
+    }
+
+    fn delete_tunnel(&mut self, name: &str) -> Option<String> {
+        let h = self.hosts.get(name)?;
+        let tun = h.kernel.overlay().tunnels.into_keys().next()?;
+        h.kernel.delete_link(&tun).then_some(tun)
     }
 
     fn set_router_peers(&mut self, nodes: &BTreeMap<IpAddr, u32>, now: Instant) {

@@ -6,8 +6,10 @@
 # Environment: BENCH (harness directory, default ../shared/bench beside the checkout), RUNS (3),
 # SIZES (10000,100000,1000000), RR_SIZES (100,500,1000), INGEST_DUTS, RR_DUTS,
 # IDLE_DUTS (anchors to run beside kube-bgp), NS_DUT/NS_INJ/NS_INJ2 (namespace names);
-# converge: CONV_NODES (20), CONV_TRIALS (30), LOST_TRIALS (30; each takes up to the 90 s
-# hold time), CONV_ROWS (all: add,readd,delete,vip,kill,rr,asn,lost); scale: SCALE_SIZES
+# converge: CONV_NODES (20), CONV_TRIALS (30), LOST_TRIALS (30 trials of each node-lost row,
+# `lost` (hold time, 90 s) and `lost-bfd` (BFD, 300 ms), run in waves of up to half the
+# nodes), CONV_ROWS (all: add,readd,delete,vip,kill,rr,asn,lost,lost-bfd); converge with the
+# defaults takes ≈ 25 min (lost ≈ 8 min, the BFD phase ≈ 5 min; see RESULTS.md); scale: SCALE_SIZES
 # (1000,5000), SCALE_MODES (mesh,rr), SERVICES (10000), NODE_CHURN (10/s), SLICE_CHURN (5/s),
 # WINDOW_S (60), IDLE_S (30), REACTIONS (30).
 # nexthop: the reconciler alone (examples/route_bench, built here) installing 1M routes
@@ -73,7 +75,7 @@ for w in $what; do
   converge)
     cluster converge --out "$OUT/converge" --nodes "${CONV_NODES:-20}" \
       --trials "${CONV_TRIALS:-30}" --lost-trials "${LOST_TRIALS:-30}" \
-      --rows "${CONV_ROWS:-add,readd,delete,vip,kill,rr,asn,lost}" ;;
+      --rows "${CONV_ROWS:-add,readd,delete,vip,kill,rr,asn,lost,lost-bfd}" ;;
   scale)
     cluster scale --out "$OUT/scale" --sizes "${SCALE_SIZES:-1000,5000}" \
       --modes "${SCALE_MODES:-mesh,rr}" --services "${SERVICES:-10000}" \

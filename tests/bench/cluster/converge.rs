@@ -1,17 +1,22 @@
 //! `converge`: how long from a change a user makes until every node is right, in a lab
 //! of N nodes (network namespaces on one bridge, the fake API server, kube-bgp on every
-//! node, BIRD as an external router), trial after trial.
+//! node, BIRD as an external router), trial after trial; the node-lost rows, bounded
+//! by a protocol timer, several trials at a time in waves (waves.rs), each trial with its
+//! own start and end.
 //!
 //! Every figure is the difference of two recorded timestamps (CLOCK_REALTIME, shared by
 //! all namespaces), never a polling interval:
 //! * start: the API server's commit of the write (its commit log), or the moment the
-//!   benchmark sent SIGKILL, or the kernel's notification that a link went down;
+//!   benchmark sent SIGKILL, or the kernel's notification (in the lost node's namespace)
+//!   that its link went down;
 //! * end: the kernel's route notification in each node's namespace (monitor.rs), the
 //!   route BIRD exported into its namespace's kernel table, or kube-bgp's own log line
 //!   for a session change (microsecond timestamps).
 //!
-//! Polling (the control socket, `birdc`) is used only to know when the lab has settled
-//! before the next trial and to check that the end state is the right one.
+//! Polling (the control socket, `birdc`, `ip route`, kube-bgp's log) is used only to know
+//! when the lab has settled before the next trial and to check that the end state is the
+//! right one (for the node-lost rows: the route gone and the loss detected by the row's
+//! mechanism, the hold timer or BFD, on every node still up).
 //!
 //! Owns: the lab, BIRD, the monitors and the trial records of one run. Must not: change
 //! kube-bgp; count a trial whose end state is wrong (it is recorded as failed).
@@ -19,6 +24,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -29,6 +35,7 @@ use super::common::{ChildGuard, wait_for};
 use super::events::{PeerLog, commit_after, parse_peer_line, realtime_ns};
 use super::monitor::{RouteMonitor, first_event};
 use super::stats::{fmt_ms, md_table, median, summarize};
+use super::waves::{LostWave, Stagger, plan_waves};
 use super::{interrupted, loadavg};
 
 const ANN_SERVER: &str = "kube-router.io/rr.server";
@@ -43,7 +50,8 @@ const NODE_HOLD_S: u64 = 90;
 pub(crate) struct ConvergeOpts {
     pub(crate) nodes: usize,
     pub(crate) trials: usize,
-    /// Trials of the hold-time-bound row (each takes up to 90 s).
+    /// Trials of each node-lost row (`lost`, `lost-bfd`), run in waves of up to half
+    /// the running nodes.
     pub(crate) lost_trials: usize,
     pub(crate) rows: Vec<String>,
     pub(crate) out: PathBuf,
@@ -53,8 +61,9 @@ pub(crate) struct ConvergeOpts {
     pub(crate) timeout: Duration,
 }
 
-pub(crate) const ALL_ROWS: [&str; 8] =
-    ["add", "readd", "delete", "vip", "kill", "rr", "asn", "lost"];
+pub(crate) const ALL_ROWS: [&str; 9] = [
+    "add", "readd", "delete", "vip", "kill", "rr", "asn", "lost", "lost-bfd",
+];
 
 /// One measured trial.
 struct Trial {
@@ -100,6 +109,8 @@ struct Bench<'a> {
     /// Index of the router's namespace in the monitor.
     router_mon: usize,
     bird: Option<ChildGuard>,
+    /// Wall time of each phase, for the table (how long a run takes).
+    phases: Vec<(String, Duration)>,
 }
 
 fn ms(from_ns: i64, to_ns: i64) -> f64 {
@@ -399,7 +410,7 @@ impl Bench<'_> {
                                 addr,
                                 &|w| matches!(w, PeerLog::Established { asn: a } if a == asn),
                             ));
-                        } else if find(addr, &|w| matches!(w, PeerLog::Down)).is_some() {
+                        } else if find(addr, &|w| matches!(w, PeerLog::Down { .. })).is_some() {
                             resets += 1;
                         }
                     }
@@ -456,19 +467,32 @@ pub(crate) fn run(opts: &ConvergeOpts) -> Result<(), String> {
         jsonl,
         router_mon: n,
         bird: None,
+        phases: Vec::new(),
     };
     let started = realtime_ns();
     if ["add", "readd", "delete", "vip", "kill", "lost"]
         .iter()
         .any(|r| b.want(r))
     {
+        let t = std::time::Instant::now();
         full_mesh_phase(&mut b);
+        b.phases
+            .push(("full-mesh phase (with `lost`)".into(), t.elapsed()));
+    }
+    if b.want("lost-bfd") && !interrupted() {
+        let t = std::time::Instant::now();
+        lost_bfd_phase(&mut b);
+        b.phases.push(("BFD phase".into(), t.elapsed()));
     }
     if b.want("rr") && !interrupted() {
+        let t = std::time::Instant::now();
         rr_phase(&mut b);
+        b.phases.push(("rr phase".into(), t.elapsed()));
     }
     if b.want("asn") && !interrupted() {
+        let t = std::time::Instant::now();
         asn_phase(&mut b);
+        b.phases.push(("asn phase".into(), t.elapsed()));
     }
     let overflows = b.mon.overflows();
     let lost_events: Vec<String> = overflows
@@ -477,7 +501,7 @@ pub(crate) fn run(opts: &ConvergeOpts) -> Result<(), String> {
         .filter(|(_, c)| **c > 0)
         .map(|(i, c)| format!("{}: {c}", b.mon.name(i)))
         .collect();
-    let table = render(&b.trials, opts, n, &lost_events, started);
+    let table = render(&b.trials, opts, n, &lost_events, started, &b.phases);
     std::fs::write(opts.out.join("table.md"), &table).map_err(|e| e.to_string())?;
     println!("{table}");
     b.bird = None;
@@ -553,12 +577,52 @@ fn full_mesh_phase(b: &mut Bench<'_>) {
             kill_trial(b, k, v, &fl, sessions);
         }
     }
-    for k in 0..b.opts.lost_trials {
-        if !b.want("lost") || interrupted() {
-            break;
-        }
-        lost_trial(b, k, v, &fl, sessions);
+    if b.want("lost") && !interrupted() {
+        // Node 0 always stays up; the node of the add rows (x) is not registered now.
+        let candidates: Vec<usize> = (1..x).collect();
+        let row = lost_row(b, false);
+        lost_waves(b, &row, &registered, &candidates, &fl, sessions);
     }
+}
+
+/// `lost-bfd`: the lab of the full-mesh phase (nodes 0..N-1 registered, BIRD kept if it
+/// runs), every kube-bgp restarted with BFD on its node-to-node sessions, then the
+/// lost waves.
+fn lost_bfd_phase(b: &mut Bench<'_>) {
+    let n = b.lab.nodes().len();
+    let x = n - 1;
+    for i in 0..n {
+        b.lab.stop_kube_bgp(i);
+    }
+    for i in 0..x {
+        ensure_node(
+            &b.lab,
+            i,
+            &[(ANN_SERVER, None), (ANN_CLIENT, None), (ANN_ASN, None)],
+        );
+    }
+    let with_router = b.bird.is_some();
+    let rip = b.lab.router(0).ipv4.clone();
+    let mut flags = bfd_flags();
+    if with_router {
+        flags.push(format!("--peer-router-ips={rip}"));
+        flags.push(format!("--peer-router-asns={ROUTER_ASN}"));
+        flags.push("--advertise-cluster-ip=true".into());
+    }
+    let fl: Vec<&str> = flags.iter().map(String::as_str).collect();
+    for i in 0..x {
+        b.lab.start_kube_bgp(i, &fl);
+    }
+    let up: Vec<usize> = (0..x).collect();
+    let sessions = x - 1 + usize::from(with_router);
+    assert!(
+        b.settle(&up, sessions),
+        "full mesh with BFD did not come up:\n{}",
+        b.lab.logs_tail(20)
+    );
+    let candidates: Vec<usize> = (1..x).collect();
+    let row = lost_row(b, true);
+    lost_waves(b, &row, &up, &candidates, &fl, sessions);
 }
 
 /// Creates node `x`'s Node (row `row`: until its pod CIDR is in every other kernel),
@@ -665,6 +729,65 @@ fn kill_trial(b: &mut Bench<'_>, k: usize, v: usize, flags: &[&str], sessions: u
     b.settle(&[v], sessions);
 }
 
+/// A row of node-lost trials: how its waves are staggered and what must end the lost
+/// node's sessions on every node that stays up.
+struct LostRow {
+    row: &'static str,
+    stagger: Stagger,
+    /// Part of the reason every observer's kube-bgp must log when it drops the lost
+    /// node's session (`session down: REASON`): proof of what detected the loss.
+    detected_by: &'static str,
+    /// A trial whose last route removal comes later than this after its start failed.
+    limit: Duration,
+    /// Whether the BFD sessions with every node must be Up before a wave.
+    bfd: bool,
+}
+
+/// BFD on node-to-node sessions for `lost-bfd`: 100 ms transmit and receive intervals,
+/// multiplier 3, i.e. a 300 ms detection time (a common production setting on a LAN).
+const BFD_INTERVAL_MS: u64 = 100;
+const BFD_MULT: u64 = 3;
+/// Time between two cuts of a `lost-bfd` wave: a trial (300 ms detection, then the
+/// withdrawal) is over before the next cut.
+const BFD_CUT_GAP_MS: u64 = 2000;
+
+fn bfd_flags() -> Vec<String> {
+    vec![
+        "--enable-bfd-nodes".into(),
+        format!("--bfd-desired-min-tx-interval={BFD_INTERVAL_MS}"),
+        format!("--bfd-required-min-rx-interval={BFD_INTERVAL_MS}"),
+        format!("--bfd-detection-multiplier={BFD_MULT}"),
+    ]
+}
+
+fn lost_row(b: &Bench<'_>, bfd: bool) -> LostRow {
+    if bfd {
+        LostRow {
+            row: "lost-bfd",
+            // Cuts 2 s apart (detection 300 ms plus the withdrawal, well within), each at
+            // a random point of one BFD transmit interval.
+            stagger: Stagger::Apart {
+                gap: Duration::from_millis(BFD_CUT_GAP_MS),
+                jitter: Duration::from_millis(BFD_INTERVAL_MS),
+            },
+            detected_by: "Cease/BFD Down (6/10",
+            limit: b.opts.timeout,
+            bfd: true,
+        }
+    } else {
+        LostRow {
+            row: "lost",
+            // Over one keepalive interval (a third of the hold time).
+            stagger: Stagger::Spread {
+                span: Duration::from_secs(NODE_HOLD_S / 3),
+            },
+            detected_by: "hold timer expired",
+            limit: Duration::from_secs(NODE_HOLD_S) + b.opts.timeout,
+            bfd: false,
+        }
+    }
+}
+
 /// The node's interface on the bridge (the one holding its address).
 fn bridge_ifname(lab: &Lab, v: usize) -> Option<String> {
     let o = lab
@@ -689,60 +812,303 @@ fn bridge_ifname(lab: &Lab, v: usize) -> Option<String> {
         })
 }
 
-fn lost_trial(b: &mut Bench<'_>, k: usize, v: usize, flags: &[&str], sessions: usize) {
-    let cidr = b.lab.node(v).pod_cidr4.clone();
-    let others: Vec<usize> = (0..v).collect();
-    let mut t = Trial::new("lost", k);
-    let Some(ifname) = bridge_ifname(&b.lab, v) else {
-        t.note = "no bridge interface found".into();
-        b.record(t);
-        return;
-    };
-    // The link goes down at a moment spread over one keepalive interval (30 s) after
-    // the sessions came up, so the trials sample the whole range a user sees:
-    // the hold time minus the time since the last KEEPALIVE arrived.
-    let spread = (k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40;
-    let pause = Duration::from_millis(spread % (NODE_HOLD_S * 1000 / 3));
-    std::thread::sleep(pause);
-    t.note = format!("link down {} ms after the lab settled", pause.as_millis());
-    let subnet = b.lab.subnet4();
-    let since = realtime_ns();
-    b.lab
-        .node(v)
-        .ns
-        .sh(&format!("ip link set dev {ifname} down"));
-    // The start: the kernel's own notification that the node's subnet route went away
-    // with its link (the benchmark's clock after the command is the fallback).
-    let t0 = b
-        .mon
-        .wait(Duration::from_secs(2), |ev| {
-            first_event(ev, v, &subnet, false, 0, since)
+/// Nodes among `nodes` whose kernel lacks kube-bgp's route to one of `prefixes`, with
+/// the prefixes missing.
+fn routes_missing(lab: &Lab, nodes: &[usize], prefixes: &[String]) -> Vec<String> {
+    nodes
+        .iter()
+        .filter_map(|&i| {
+            let routes = lab.kernel_routes(i);
+            let missing: Vec<&str> = prefixes
+                .iter()
+                .filter(|p| !routes.lines().any(|l| l.starts_with(&format!("{p} "))))
+                .map(String::as_str)
+                .collect();
+            (!missing.is_empty()).then(|| format!("node {i}: {}", missing.join(",")))
         })
-        .unwrap_or_else(realtime_ns);
-    let saved = b.opts.timeout;
-    let timeout = Duration::from_secs(NODE_HOLD_S + 30);
-    let got = b.mon.wait(timeout, |ev| {
-        others
-            .iter()
-            .map(|&i| first_event(ev, i, &cidr, false, 0, t0))
-            .collect::<Option<Vec<i64>>>()
-    });
-    match got {
-        Some(times) => {
-            t.per_node_ms = times.iter().map(|&x| ms(t0, x)).collect();
-            t.all_ms = t.per_node_ms.iter().copied().reduce(f64::max);
+        .collect()
+}
+
+/// Nodes among `nodes` with a node-to-node session whose BFD session is not Up.
+fn bfd_not_up(lab: &Lab, nodes: &[usize]) -> Vec<String> {
+    nodes
+        .iter()
+        .filter_map(|&i| {
+            let rows = lab.neighbor_rows(i);
+            let down: Vec<String> = rows
+                .iter()
+                .filter(|r| r.source.starts_with("node") && r.bfd != "Up")
+                .map(|r| format!("{} {}", r.address, r.bfd))
+                .collect();
+            (rows.is_empty() || !down.is_empty())
+                .then(|| format!("node {i}: [{}]", down.join(", ")))
+        })
+        .collect()
+}
+
+/// Runs `b.opts.lost_trials` trials of `row` in waves over the running nodes `up`,
+/// losing nodes from `candidates`; restores each wave's nodes (their kube-bgp started
+/// again with `flags`, `sessions` Established) before the next.
+fn lost_waves(
+    b: &mut Bench<'_>,
+    row: &LostRow,
+    up: &[usize],
+    candidates: &[usize],
+    flags: &[&str],
+    sessions: usize,
+) {
+    let waves = match plan_waves(b.opts.lost_trials, up, candidates, &row.stagger) {
+        Ok(w) => w,
+        Err(e) => {
+            for k in 0..b.opts.lost_trials {
+                let mut t = Trial::new(row.row, k);
+                t.note = format!("not run: {e}");
+                b.record(t);
+            }
+            return;
         }
-        None => {
-            t.note = format!(
-                "routes not gone within {timeout:?} (timeout of the row; {saved:?} for the others)"
-            )
+    };
+    let started = std::time::Instant::now();
+    for (w, wave) in waves.iter().enumerate() {
+        if interrupted() {
+            return;
+        }
+        b.mon.forget_before(realtime_ns() - 60_000_000_000);
+        lost_wave(b, row, w, wave, flags, sessions);
+    }
+    b.phases.push((
+        format!(
+            "{} ({} wave{})",
+            row.row,
+            waves.len(),
+            if waves.len() == 1 { "" } else { "s" }
+        ),
+        started.elapsed(),
+    ));
+}
+
+/// One lost trial in flight.
+struct Cut {
+    trial: Trial,
+    node: usize,
+    ifname: Option<String>,
+    /// The kernel's link-down notification in the node's namespace.
+    t0: Option<i64>,
+}
+
+fn lost_wave(
+    b: &mut Bench<'_>,
+    row: &LostRow,
+    w: usize,
+    wave: &LostWave,
+    flags: &[&str],
+    sessions: usize,
+) {
+    let obs = &wave.observers;
+    let cidrs: Vec<String> = wave
+        .cuts
+        .iter()
+        .map(|c| b.lab.node(c.node).pod_cidr4.clone())
+        .collect();
+    // The wave starts from a settled lab: every lost node's route in every observer's
+    // kernel (and, with BFD, every BFD session Up), bounded.
+    let all: Vec<usize> = obs
+        .iter()
+        .copied()
+        .chain(wave.cuts.iter().map(|c| c.node))
+        .collect();
+    let ready = wait_for(Duration::from_secs(30), || {
+        let mut not = routes_missing(&b.lab, obs, &cidrs);
+        if row.bfd {
+            not.extend(bfd_not_up(&b.lab, &all));
+        }
+        not.is_empty().then_some(())
+    });
+    if ready.is_none() {
+        let mut not = routes_missing(&b.lab, obs, &cidrs);
+        if row.bfd {
+            not.extend(bfd_not_up(&b.lab, &all));
+        }
+        eprintln!(
+            "converge: {} wave {w}: lab not settled within 30 s, running anyway: {}",
+            row.row,
+            not.join("; ")
+        );
+    }
+    let start = std::time::Instant::now();
+    let mut cuts: Vec<Cut> = Vec::new();
+    for c in &wave.cuts {
+        let mut cut = Cut {
+            trial: Trial::new(row.row, c.trial),
+            node: c.node,
+            ifname: bridge_ifname(&b.lab, c.node),
+            t0: None,
+        };
+        let Some(ifname) = cut.ifname.clone() else {
+            cut.trial.note = format!("node {}: no bridge interface found", c.node);
+            cuts.push(cut);
+            continue;
+        };
+        std::thread::sleep((start + c.at).saturating_duration_since(std::time::Instant::now()));
+        let since = realtime_ns();
+        b.lab
+            .node(c.node)
+            .ns
+            .sh(&format!("ip link set dev {ifname} down"));
+        // The start: the kernel's own notification (RTM_NEWLINK) that the link is down.
+        let link = format!("link:{ifname}");
+        cut.t0 = b.mon.wait(Duration::from_secs(2), |ev| {
+            first_event(ev, c.node, &link, false, 0, since)
+        });
+        cut.trial.note = format!(
+            "node {} cut {:.1} s into wave {w} ({} cut, {} up)",
+            c.node,
+            c.at.as_secs_f64(),
+            wave.cuts.len(),
+            obs.len()
+        );
+        if cut.t0.is_none() {
+            cut.trial.note += "; no link-down notification within 2 s";
+        }
+        cuts.push(cut);
+    }
+    // Until every trial's route is gone from every observer, or the last one's limit.
+    let limit_ns = row.limit.as_nanos() as i64;
+    let last = cuts.iter().filter_map(|c| c.t0).max().unwrap_or(0) + limit_ns;
+    let wait = Duration::from_nanos((last - realtime_ns()).max(0) as u64);
+    b.mon.wait(wait, |ev| {
+        cuts.iter()
+            .filter_map(|c| c.t0.map(|t0| (c.node, t0)))
+            .all(|(v, t0)| {
+                let cidr = &b.lab.node(v).pod_cidr4;
+                obs.iter()
+                    .all(|&i| first_event(ev, i, cidr, false, 0, t0).is_some())
+            })
+            .then_some(())
+    });
+    // What ended each lost node's sessions, as every observer's kube-bgp logged it.
+    let downs: Vec<Vec<(i64, IpAddr, String)>> = obs
+        .iter()
+        .map(|&i| {
+            b.lab
+                .log(i)
+                .lines()
+                .filter_map(parse_peer_line)
+                .filter_map(|p| match p.what {
+                    PeerLog::Down { reason } => Some((p.t_ns, p.addr, reason)),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    let kernels: Vec<String> = obs.iter().map(|&i| b.lab.kernel_routes(i)).collect();
+    for cut in &mut cuts {
+        let Some(t0) = cut.t0 else {
+            continue;
+        };
+        judge_cut(b, row, cut, t0, obs, &downs, &kernels);
+    }
+    let lost: Vec<(usize, Option<String>)> =
+        cuts.iter().map(|c| (c.node, c.ifname.clone())).collect();
+    for cut in cuts {
+        b.record(cut.trial);
+    }
+    // Restore: the lost nodes' kube-bgp killed (as the node's reboot would), links up,
+    // kube-bgp started again, their sessions back.
+    for (v, ifname) in &lost {
+        b.lab.kill_kube_bgp(*v);
+        if let Some(ifname) = ifname {
+            b.lab
+                .node(*v)
+                .ns
+                .sh(&format!("ip link set dev {ifname} up"));
         }
     }
-    b.record(t);
-    b.lab.kill_kube_bgp(v);
-    b.lab.node(v).ns.sh(&format!("ip link set dev {ifname} up"));
-    b.lab.start_kube_bgp(v, flags);
-    b.settle(&[v], sessions);
+    for (v, _) in &lost {
+        b.lab.start_kube_bgp(*v, flags);
+    }
+    let nodes: Vec<usize> = lost.iter().map(|(v, _)| *v).collect();
+    if !b.settle(&nodes, sessions) {
+        eprintln!(
+            "converge: {} wave {w}: not all sessions back within 60 s",
+            row.row
+        );
+    }
+}
+
+/// Fills a cut's trial from the route notifications (its end), the observers' logs (what
+/// detected the loss) and their kernels (the end state): any observer late, missing,
+/// detecting by something else or still holding the route fails the trial.
+fn judge_cut(
+    b: &Bench<'_>,
+    row: &LostRow,
+    cut: &mut Cut,
+    t0: i64,
+    obs: &[usize],
+    downs: &[Vec<(i64, IpAddr, String)>],
+    kernels: &[String],
+) {
+    let cidr = b.lab.node(cut.node).pod_cidr4.clone();
+    let addr: Option<IpAddr> = b.lab.node(cut.node).ipv4.parse().ok();
+    let ends: Vec<Option<i64>> = b.mon.with_events(|ev| {
+        obs.iter()
+            .map(|&i| first_event(ev, i, &cidr, false, 0, t0))
+            .collect()
+    });
+    let mut problems = Vec::new();
+    let missing: Vec<String> = obs
+        .iter()
+        .zip(&ends)
+        .filter(|(_, e)| e.is_none())
+        .map(|(i, _)| i.to_string())
+        .collect();
+    if !missing.is_empty() {
+        problems.push(format!(
+            "route not removed within {:?} on nodes {}",
+            row.limit,
+            missing.join(",")
+        ));
+    }
+    let late: Vec<String> = obs
+        .iter()
+        .zip(&ends)
+        .filter_map(|(i, e)| {
+            e.filter(|&e| e - t0 > row.limit.as_nanos() as i64)
+                .map(|_| i)
+        })
+        .map(|i| i.to_string())
+        .collect();
+    if !late.is_empty() {
+        problems.push(format!(
+            "removed later than {:?} on nodes {}",
+            row.limit,
+            late.join(",")
+        ));
+    }
+    for (k, &i) in obs.iter().enumerate() {
+        let reason = downs[k]
+            .iter()
+            .find(|(t, a, _)| *t >= t0 && Some(*a) == addr)
+            .map(|(_, _, r)| r.clone());
+        match reason {
+            Some(r) if r.contains(row.detected_by) => {}
+            Some(r) => problems.push(format!("node {i} dropped the session: {r}")),
+            None => problems.push(format!("node {i} logged no session down")),
+        }
+        if kernels[k]
+            .lines()
+            .any(|l| l.starts_with(&format!("{cidr} ")))
+        {
+            problems.push(format!("node {i} still has the route"));
+        }
+    }
+    if problems.is_empty() {
+        cut.trial.per_node_ms = ends.iter().flatten().map(|&x| ms(t0, x)).collect();
+        cut.trial.all_ms = cut.trial.per_node_ms.iter().copied().reduce(f64::max);
+        cut.trial.note += &format!("; '{}' on all {}", row.detected_by, obs.len());
+    } else {
+        cut.trial.note += &format!("; {}", problems.join("; "));
+    }
 }
 
 fn rr_phase(b: &mut Bench<'_>) {
@@ -867,7 +1233,7 @@ fn wait_topology(b: &Bench<'_>, topo: &Topology) {
 }
 
 /// Rows of the table: key, what it measures, what bounds it, its target.
-const ROWS: [(&str, &str, &str, &str); 12] = [
+const ROWS: [(&str, &str, &str, &str); 13] = [
     (
         "add",
         "Node created (pod CIDR) → its route in every other node's kernel (its kube-bgp already running, waiting for its Node)",
@@ -936,9 +1302,15 @@ const ROWS: [(&str, &str, &str, &str); 12] = [
     ),
     (
         "lost",
-        "node lost (its link down, no FIN, no GR) → its routes gone everywhere",
-        "hold timer: 90 s for node sessions, i.e. 60–90 s after the last KEEPALIVE (BFD later)",
+        "node lost (its link down, no FIN, no GR) → its routes gone from every node still up; the others detect it by the hold timer",
+        "hold timer: 90 s for node sessions, i.e. 60–90 s after the last KEEPALIVE",
         "≤ 90 s + 200 ms",
+    ),
+    (
+        "lost-bfd",
+        "node lost (its link down, no FIN, no GR), every kube-bgp with BFD on its node sessions (`--enable-bfd-nodes`, 100 ms tx/rx × 3) → its routes gone from every node still up; the others detect it by BFD (Cease 6/10)",
+        "BFD detection time: 3 × 100 ms = 300 ms",
+        "≤ 300 ms + 200 ms",
     ),
 ];
 
@@ -948,6 +1320,7 @@ fn render(
     n: usize,
     overflows: &[String],
     started: i64,
+    phases: &[(String, Duration)],
 ) -> String {
     let mut rows = Vec::new();
     for (key, what, bound, target) in ROWS.iter() {
@@ -984,7 +1357,7 @@ fn render(
         ]);
     }
     let mut out = format!(
-        "Convergence, {n}-node lab, {} trials per row ({} for `lost`), started {}:\n\n",
+        "Convergence, {n}-node lab, {} trials per row ({} for each `lost` row), started {}:\n\n",
         opts.trials,
         opts.lost_trials,
         started / 1_000_000_000
@@ -1009,6 +1382,31 @@ fn render(
             notification or kube-bgp's session log line; percentiles by nearest rank \
             (with 30 trials p99 is the maximum). `median node` = median over trials of the \
             median node.\n";
+    if trials.iter().any(|t| t.row.starts_with("lost")) {
+        out += &format!(
+            "\n`lost` and `lost-bfd` trials ran in waves: in each, up to half of the running \
+             nodes (never node 0, nor the external router) lost their links, `lost` at \
+             staggered moments spread over one keepalive interval ({} s: the j-th cut at a \
+             random point of the j-th of equal slots), `lost-bfd` {BFD_CUT_GAP_MS} ms apart (each at a random \
+             point of one {BFD_INTERVAL_MS} ms BFD interval); each trial is timed from its own \
+             node's link-down notification to its pod CIDR's removal from every node still up \
+             (the wave's other lost nodes excluded), and fails if one of them is late \
+             ({} s / {} s), logs another reason for dropping the session than the row's \
+             (`hold timer expired` / `Cease/BFD Down (6/10)`), or still has the route. Then \
+             the wave's nodes got their links back and their kube-bgp restarted, and the lab \
+             settled (sessions Established, routes back, BFD Up) before the next wave.\n",
+            NODE_HOLD_S / 3,
+            NODE_HOLD_S + opts.timeout.as_secs(),
+            opts.timeout.as_secs(),
+        );
+    }
+    if !phases.is_empty() {
+        let p: Vec<String> = phases
+            .iter()
+            .map(|(name, d)| format!("{name} {:.1} min", d.as_secs_f64() / 60.0))
+            .collect();
+        out += &format!("\nWall time by phase: {}.\n", p.join(", "));
+    }
     if !overflows.is_empty() {
         out += &format!(
             "\n**Route notifications lost (ENOBUFS) in: {}** — figures from those namespaces may be late.\n",

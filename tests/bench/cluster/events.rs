@@ -63,8 +63,9 @@ pub(crate) enum PeerLog {
     Removed,
     /// `peer A: Established (AS n, ...)`
     Established { asn: u32 },
-    /// `peer A: session down: ...`
-    Down,
+    /// `peer A: session down: REASON` (why: `hold timer expired`, `BFD detected a
+    /// forwarding failure; sent Cease/BFD Down (6/10, ...)`, ...).
+    Down { reason: String },
     /// `peer A: route-reflector client on|off (session kept)`
     RrClient { on: bool },
 }
@@ -115,8 +116,10 @@ pub(crate) fn parse_peer_line(line: &str) -> Option<PeerLine> {
         PeerLog::Removed
     } else if let Some(t) = tail.strip_prefix(" Established (") {
         PeerLog::Established { asn: asn_after(t)? }
-    } else if tail.starts_with(" session down") {
-        PeerLog::Down
+    } else if let Some(t) = tail.strip_prefix(" session down") {
+        PeerLog::Down {
+            reason: t.strip_prefix(": ").unwrap_or(t).trim_end().to_string(),
+        }
     } else if let Some(t) = tail.strip_prefix(" route-reflector client ") {
         PeerLog::RrClient {
             on: t.starts_with("on"),

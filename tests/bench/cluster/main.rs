@@ -3,14 +3,16 @@
 //!
 //! ```sh
 //! cargo bench --offline --locked --bench cluster -- converge --out DIR [--nodes 20]
-//!     [--trials 30] [--lost-trials 30] [--rows add,readd,delete,vip,kill,rr,asn,lost]
+//!     [--trials 30] [--lost-trials 30]
+//!     [--rows add,readd,delete,vip,kill,rr,asn,lost,lost-bfd]
 //!     [--settle-ms 300] [--timeout-s 30]
 //! cargo bench --offline --locked --bench cluster -- scale --out DIR [--sizes 1000,5000]
 //!     [--modes mesh,rr] [--mesh-max 1000] [--services 10000] [--node-churn 10]
 //!     [--slice-churn 5] [--window-s 60] [--idle-s 30] [--reactions 30]
 //! ```
 //! `converge` (converge.rs): a lab of N nodes in network namespaces, one kube-bgp each,
-//! the fake API server and BIRD, timing user changes until every node is right.
+//! the fake API server and BIRD, timing user changes until every node is right
+//! (`--lost-trials` trials of each node-lost row, `lost` and `lost-bfd`, run in waves).
 //! `scale` (scale.rs): one kube-bgp facing a large simulated cluster (simulated BGP
 //! peers in sim.rs), its memory, CPU under API churn, start-up and reaction times.
 //! Both write `trials.jsonl`/`runs.jsonl` and `table.md` into their output directory;
@@ -29,6 +31,7 @@ mod procstat;
 mod scale;
 mod sim;
 mod stats;
+mod waves;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

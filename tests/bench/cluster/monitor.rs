@@ -1,6 +1,9 @@
 //! Kernel route notifications, timestamped: one thread per network namespace joins it
 //! (setns on that thread only), subscribes a NETLINK_ROUTE socket to the IPv4 and IPv6
-//! route groups and records every RTM_NEWROUTE / RTM_DELROUTE with the wall-clock time
+//! route groups and the link group, and records every RTM_NEWROUTE / RTM_DELROUTE, and
+//! every link's administrative state in RTM_NEWLINK (as a note on `link:IFNAME`: the
+//! kernel removes an IPv4 connected route with its link without a RTM_DELROUTE), with
+//! the wall-clock time
 //! (CLOCK_REALTIME, the clock every namespace of the host shares) at which `recv`
 //! returned it. The kernel sends the notification while it applies the change, so the
 //! time is late only by the thread's wake-up; no polling interval enters a figure.
@@ -24,10 +27,15 @@ pub(crate) const RTA_DST: u16 = 1;
 pub(crate) const RTA_GATEWAY: u16 = 5;
 pub(crate) const RTA_MULTIPATH: u16 = 9;
 pub(crate) const RTA_TABLE: u16 = 15;
+pub(crate) const RTM_NEWLINK: u16 = 16;
+pub(crate) const IFLA_IFNAME: u16 = 3;
+const IFF_UP: u32 = 1;
+const RTMGRP_LINK: u32 = 0x1;
 const RTMGRP_IPV4_ROUTE: u32 = 0x40;
 const RTMGRP_IPV6_ROUTE: u32 = 0x400;
 
-/// One route notification.
+/// One route notification, or a link's state (`prefix` = `link:IFNAME`, `added` = the
+/// link is administratively up).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct RouteNote {
     /// CLOCK_REALTIME in ns when the monitor received it.
@@ -36,7 +44,7 @@ pub(crate) struct RouteNote {
     pub(crate) ns: usize,
     /// RTM_NEWROUTE (true) or RTM_DELROUTE.
     pub(crate) added: bool,
-    /// `a.b.c.d/len` or `x::/len`.
+    /// `a.b.c.d/len` or `x::/len` (or `link:IFNAME`).
     pub(crate) prefix: String,
     pub(crate) protocol: u8,
     pub(crate) table: u32,
@@ -98,6 +106,10 @@ pub(crate) fn parse_route_msgs(buf: &[u8], t_ns: i64, ns: usize) -> Vec<RouteNot
         }
         let msg = &buf[off + 16..off + len];
         off += align4(len);
+        if kind == RTM_NEWLINK {
+            out.extend(parse_link_msg(msg, t_ns, ns));
+            continue;
+        }
         if kind != RTM_NEWROUTE && kind != RTM_DELROUTE {
             continue;
         }
@@ -152,6 +164,34 @@ pub(crate) fn parse_route_msgs(buf: &[u8], t_ns: i64, ns: usize) -> Vec<RouteNot
         });
     }
     out
+}
+
+/// A RTM_NEWLINK body (struct ifinfomsg, then attributes): the link's name and whether
+/// it is administratively up.
+fn parse_link_msg(msg: &[u8], t_ns: i64, ns: usize) -> Option<RouteNote> {
+    let flags = u32_at(msg, 8)?;
+    let mut a = 16;
+    while let (Some(alen), Some(atype)) = (u16_at(msg, a), u16_at(msg, a + 2)) {
+        let alen = usize::from(alen);
+        if alen < 4 || a + alen > msg.len() {
+            break;
+        }
+        if atype & 0x3fff == IFLA_IFNAME {
+            let data = &msg[a + 4..a + alen];
+            let name = data.split(|&b| b == 0).next().unwrap_or_default();
+            return Some(RouteNote {
+                t_ns,
+                ns,
+                added: flags & IFF_UP != 0,
+                prefix: format!("link:{}", String::from_utf8_lossy(name)),
+                protocol: 0,
+                table: 0,
+                nexthops: 0,
+            });
+        }
+        a += align4(alen);
+    }
+    None
 }
 
 struct MonitorShared {
@@ -230,7 +270,7 @@ fn open_in(netns: &str) -> Result<libc::c_int, String> {
     let rc = unsafe {
         let mut sa: libc::sockaddr_nl = std::mem::zeroed();
         sa.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-        sa.nl_groups = RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE;
+        sa.nl_groups = RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_LINK;
         libc::bind(
             fd,
             &sa as *const libc::sockaddr_nl as *const libc::sockaddr,
