@@ -718,8 +718,11 @@ fn deploy_capabilities_are_what_kube_bgp_needs() {
             "{caps:?} lacks {missing}"
         );
         let fewer: Vec<String> = caps.iter().filter(|c| *c != missing).cloned().collect();
-        // The routes the previous run left (as a stopped kube-bgp does) go first.
-        p.kb.sh("ip route flush proto 17");
+        // The routes the previous run left (as a stopped kube-bgp does) go first: the
+        // nexthop objects, with the routes naming them (iproute2's `route flush` cannot
+        // delete those: it sends their gateway with the id, which the kernel refuses),
+        // then any plain ones.
+        p.kb.sh("ip nexthop flush protocol 17; ip route flush proto 17");
         let kb = run(&fewer);
         let failed = match missing {
             "net_admin" => common::wait_for(WAIT, || {

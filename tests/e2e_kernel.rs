@@ -17,7 +17,10 @@ const UP: Duration = Duration::from_secs(30);
 const FAST: Duration = Duration::from_secs(5);
 
 /// Install, then a node deleted from the API: its pod CIDR leaves every other node's
-/// kernel; no tunnel is ever created (overlay off).
+/// kernel; no tunnel is ever created (overlay off). node1 and node2 run with the default,
+/// routes naming nexthop objects of ours; node3 with `--kernel-nexthop-objects=false`,
+/// kube-router's plain routes and no object at all. The deleted node's object goes once
+/// no route names it.
 #[test]
 fn install_and_node_deleted() {
     let test = "install_and_node_deleted";
@@ -25,17 +28,22 @@ fn install_and_node_deleted() {
         return;
     }
     let mut lab = Lab::new("e2ki", LabConfig::new(3));
-    // Through nexthop objects (opt-in), so their install and removal run end to end;
-    // the other labs use the default plain routes.
-    lab.start_all(&["--kernel-nexthop-objects=true"], 2, UP);
+    lab.start_kube_bgp(0, &[]);
+    lab.start_kube_bgp(1, &[]);
+    lab.start_kube_bgp(2, &["--kernel-nexthop-objects=false"]);
+    for i in 0..3 {
+        let up = lab.wait_established(i, 2, UP);
+        lab.check(up, &format!("node{}: sessions", i + 1));
+    }
     for a in 0..3 {
+        let objects = a < 2;
         for b in (0..3).filter(|b| *b != a) {
             let (cidr, ip) = (lab.node(b).pod_cidr4.clone(), lab.node(b).ipv4.clone());
             lab.expect_via(a, &cidr, &ip, UP);
             let line = lab.bgp_route(a, &cidr);
-            // The shape kube-router installs: main table, via the node, proto 17; here
-            // through a nexthop object of ours (`nhid N`, printed before the gateway
-            // and device it leads to).
+            // The shape kube-router installs: main table, via the node, proto 17; by
+            // default through a nexthop object of ours (`nhid N`, printed before the
+            // gateway and device it leads to).
             let w: Vec<&str> = line.split_whitespace().collect();
             let nhid = w.get(1) == Some(&"nhid")
                 && w.get(2)
@@ -48,12 +56,18 @@ fn install_and_node_deleted() {
             };
             lab.check(
                 w.first() == Some(&cidr.as_str())
-                    && nhid
+                    && nhid == objects
                     && rest.starts_with(&format!("via {ip} dev "))
                     && line.contains(" proto 17"),
                 &format!("node{}: {line}", a + 1),
             );
         }
+        // One object per other node with the default, none with the opt-out.
+        let objs = our_nexthops(&lab, a);
+        lab.check(
+            objs.len() == if objects { 2 } else { 0 },
+            &format!("node{}: nexthop objects {objs:?}", a + 1),
+        );
         // Its own pod CIDR is never a BGP route.
         let own = lab.node(a).pod_cidr4.clone();
         lab.check(
@@ -84,10 +98,29 @@ fn install_and_node_deleted() {
     }
     let to = lab.node(1).pod_ip4.clone();
     lab.check(lab.ping(0, &to, 2) == (2, 2), "pod1 -> pod2 after delete");
+    // node3's object, named by no route any more, is gone; node2's stays.
+    let n2 = format!("via {} ", lab.node(1).ipv4);
+    let left = common::wait_for(FAST, || {
+        let objs = our_nexthops(&lab, 0);
+        (objs.len() == 1 && objs[0].contains(&n2)).then_some(())
+    });
+    lab.check(
+        left.is_some(),
+        &format!("node1: nexthop objects {:?}", our_nexthops(&lab, 0)),
+    );
     for i in 0..3 {
         let t = lab.tunnels(i);
         lab.check(t.is_empty(), &format!("node{}: tunnels {t:?}", i + 1));
     }
+}
+
+/// Node `i`'s nexthop objects of protocol 17 (`ip nexthop show` lines).
+fn our_nexthops(lab: &Lab, i: usize) -> Vec<String> {
+    lab.ip(i, "nexthop show protocol 17")
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 /// Router-learned prefixes: installed via the router, moved to the other router when

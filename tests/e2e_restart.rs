@@ -45,7 +45,10 @@ fn no_loss(lab: &mut Lab, what: &str, count: u32, during: impl FnOnce(&mut Lab))
 /// (SIGKILL) and restarted, while pod1 pings pod2 every 50 ms: nothing is lost. While
 /// node2 is down the first time nothing changes; the second time node3 is deleted from
 /// the API, so node2's adopted route to node3's pods must be swept after End-of-RIB
-/// (long before the deferral time), and only that route.
+/// (long before the deferral time), and only that route. node2 first runs with
+/// `--kernel-nexthop-objects=false` (the plain routes kube-router or an older kube-bgp
+/// leaves), then with the default: the plain routes are adopted as they are, not one
+/// route or nexthop object changed.
 #[test]
 fn graceful_restart_zero_loss_and_sweep() {
     let test = "graceful_restart_zero_loss_and_sweep";
@@ -57,16 +60,31 @@ fn graceful_restart_zero_loss_and_sweep() {
         "--bgp-graceful-restart",
         "--bgp-graceful-restart-deferral-time=60s",
     ];
-    lab.start_all(&flags, 2, UP);
+    let plain = [flags[0], flags[1], "--kernel-nexthop-objects=false"];
+    lab.start_kube_bgp(0, &flags);
+    lab.start_kube_bgp(1, &plain);
+    lab.start_kube_bgp(2, &flags);
+    for i in 0..3 {
+        let up = lab.wait_established(i, 2, UP);
+        lab.check(up, &format!("node{}: sessions", i + 1));
+    }
     all_routes(&lab);
     let (cidr1, n1) = (lab.node(0).pod_cidr4.clone(), lab.node(0).ipv4.clone());
     let (cidr2, n2) = (lab.node(1).pod_cidr4.clone(), lab.node(1).ipv4.clone());
     let (cidr3, n3) = (lab.node(2).pod_cidr4.clone(), lab.node(2).ipv4.clone());
+    let plain_routes = lab.kernel_routes(1);
+    lab.check(
+        !plain_routes.contains(" nhid ") && lab.ip(1, "nexthop show protocol 17").is_empty(),
+        &format!("node2 with --kernel-nexthop-objects=false:\n{plain_routes}"),
+    );
 
-    // (a) SIGTERM and restart: 200 pings = 10 s covering stop, start and re-sync.
+    // (a) SIGTERM and restart with the default: 200 pings = 10 s covering stop, start
+    // and re-sync.
+    let mon = lab.route_monitor(1, "term");
     no_loss(&mut lab, "SIGTERM restart", 200, |lab| {
         let t0 = Instant::now();
-        lab.restart_kube_bgp(1);
+        lab.stop_kube_bgp(1);
+        lab.start_kube_bgp(1, &flags);
         let up = lab.wait_established(1, 2, UP);
         lab.check(up, "node2: sessions after the SIGTERM restart");
         eprintln!(
@@ -91,6 +109,24 @@ fn graceful_restart_zero_loss_and_sweep() {
         "node2: no End-of-RIB sweep after the SIGTERM restart",
     );
     all_routes(&lab);
+    // The plain routes were adopted as they are: no route or object changed.
+    lab.check(
+        lab.kernel_routes(1) == plain_routes,
+        &format!(
+            "node2's routes changed across the restart:\n{plain_routes}\n->\n{}",
+            lab.kernel_routes(1)
+        ),
+    );
+    let objects = lab.ip(1, "nexthop show protocol 17");
+    lab.check(
+        objects.is_empty(),
+        &format!("node2 made objects: {objects}"),
+    );
+    let (gone, gone_nh) = (mon.deleted(), mon.deleted_nexthops());
+    lab.check(
+        gone.is_empty() && gone_nh.is_empty(),
+        &format!("node2 deleted routes around its restart: {gone:?} {gone_nh:?}"),
+    );
 
     // (b) SIGKILL; node3 deleted while node2 is down; restart.
     let sweeps_before = lab.log(1).matches(sweep).count();
@@ -191,6 +227,9 @@ fn sigterm_without_graceful_restart_sends_cease() {
 /// again keeps every protocol-17 route in the kernel (not one deletion, however brief,
 /// seen by `ip monitor`) until the API has been listed and the peers have re-sent their
 /// routes; a node deleted while it was down is then swept, and only that node's route.
+/// The routes are first installed naming nexthop objects (the default); node2 restarts
+/// with `--kernel-nexthop-objects=false` and adopts them as they are, objects included;
+/// the swept route's object goes with it, and no other.
 #[test]
 fn restart_without_graceful_restart_keeps_routes_until_synced() {
     let test = "restart_without_graceful_restart_keeps_routes_until_synced";
@@ -205,10 +244,19 @@ fn restart_without_graceful_restart_keeps_routes_until_synced() {
     let release = "restart: API server listed and all peers that are up re-sent their routes";
 
     // (a) SIGKILL and start again.
+    let before = lab.kernel_routes(1);
+    let objects = lab.ip(1, "nexthop show protocol 17");
+    lab.check(
+        before.lines().count() == 2
+            && before.lines().all(|l| l.contains(" nhid "))
+            && objects.lines().count() == 2,
+        &format!("node2 by default:\n{before}{objects}"),
+    );
+    let plain = ["--kernel-nexthop-objects=false"];
     let mon = lab.route_monitor(1, "kill");
     lab.kill_kube_bgp(1);
     let t0 = Instant::now();
-    lab.start_kube_bgp(1, &[]);
+    lab.start_kube_bgp(1, &plain);
     let released = common::wait_for(UP, || lab.log(1).contains(release).then(|| t0.elapsed()));
     let released = released.unwrap_or_else(|| lab.fail("node2: the restart hold never ended"));
     eprintln!("non-GR SIGKILL restart: node2's hold released after {released:?}");
@@ -226,12 +274,20 @@ fn restart_without_graceful_restart_keeps_routes_until_synced() {
         "node2: sessions after the restart",
     );
     std::thread::sleep(Duration::from_secs(1));
-    let gone = mon.deleted();
+    let (gone, gone_nh) = (mon.deleted(), mon.deleted_nexthops());
     lab.check(
-        gone.is_empty(),
-        &format!("node2 deleted routes around its restart: {gone:?}"),
+        gone.is_empty() && gone_nh.is_empty(),
+        &format!("node2 deleted routes around its restart: {gone:?} {gone_nh:?}"),
     );
     all_routes(&lab);
+    lab.check(
+        lab.kernel_routes(1) == before && lab.ip(1, "nexthop show protocol 17") == objects,
+        &format!(
+            "node2's routes or objects changed across the restart:\n{before}{objects}->\n{}{}",
+            lab.kernel_routes(1),
+            lab.ip(1, "nexthop show protocol 17")
+        ),
+    );
 
     // (b) Killed; node3 deleted meanwhile; started: node3's route swept after the
     // release, node1's never touched.
@@ -239,7 +295,7 @@ fn restart_without_graceful_restart_keeps_routes_until_synced() {
     lab.kill_kube_bgp(1);
     lab.delete_node("node3");
     lab.expect_no_route(0, &cidr3, Duration::from_secs(10));
-    lab.start_kube_bgp(1, &[]);
+    lab.start_kube_bgp(1, &plain);
     let swept = lab.expect_no_route(1, &cidr3, UP);
     eprintln!("non-GR restart: node3's stale route swept {swept:?} after the start");
     lab.check(
@@ -251,6 +307,22 @@ fn restart_without_graceful_restart_keeps_routes_until_synced() {
     lab.check(
         gone.len() == 1 && gone[0].starts_with(&format!("Deleted {cidr3} ")),
         &format!("node2's deletions: {gone:?}, want only {cidr3}"),
+    );
+    // The object of node3's address, named by no route now, goes too; node1's stays.
+    let via3 = format!(" via {} ", lab.node(2).ipv4);
+    let gone_nh = common::wait_for(Duration::from_secs(5), || {
+        let d = mon.deleted_nexthops();
+        (!d.is_empty()).then_some(d)
+    })
+    .unwrap_or_default();
+    lab.check(
+        gone_nh.len() == 1 && gone_nh[0].contains(&via3),
+        &format!("node2's object deletions: {gone_nh:?}, want only the one{via3}"),
+    );
+    let left = lab.ip(1, "nexthop show protocol 17");
+    lab.check(
+        left.lines().count() == 1 && left.contains(&format!(" via {n1} ")),
+        &format!("node2's objects: {left}"),
     );
 }
 

@@ -20,14 +20,16 @@ use kube_bgp::prefix::Prefix;
 
 struct Node {
     node: Netns,
-    _peer: Netns,
+    peer: Netns,
     dev: String,
+    /// The veth's end in `peer`: set down, `dev` loses its carrier.
+    peer_dev: String,
 }
 
 fn node(tag: &str) -> Node {
     let node = Netns::new(tag);
     let peer = Netns::new(tag);
-    let (dev, _) = common::veth(
+    let (dev, peer_dev) = common::veth(
         &node,
         &["10.0.0.1/24", "fd00::1/64"],
         &peer,
@@ -35,8 +37,9 @@ fn node(tag: &str) -> Node {
     );
     Node {
         node,
-        _peer: peer,
+        peer,
         dev,
+        peer_dev,
     }
 }
 
@@ -436,6 +439,7 @@ fn drain_ready(
         all.links |= ch.links;
         all.overflow |= ch.overflow;
         all.nexthops |= ch.nexthops;
+        all.by_object_id |= ch.by_object_id;
     }
     all
 }
@@ -713,7 +717,8 @@ fn nexthop_ids(lines: &[String]) -> Vec<u32> {
 /// Routes go in naming one nexthop object per distinct next hop; a restart (with the
 /// gateway printed by the kernel, and without it: `nexthop_compat_mode=0`) adopts them
 /// without a single route or object change, as it adopts plain routes of an older
-/// version; turned off, changed routes go plain and the unused object is deleted;
+/// version; an adopted plain route that changes is replaced in place by one naming an
+/// object; turned off, changed routes go plain and the unused object is deleted;
 /// `--cleanup-config` removes our objects and no one else's.
 #[test]
 fn nexthop_objects_adopted_without_churn_fall_back_and_clean_up() {
@@ -749,8 +754,7 @@ fn nexthop_objects_adopted_without_churn_fall_back_and_clean_up() {
     };
     let first = in_ns(&n.node, || {
         let mut r = Rec::new(false);
-        r.r.set_nexthop_objects(true);
-        assert!(r.r.nexthop_objects(), "nexthop objects on when asked for");
+        assert!(r.r.nexthop_objects(), "nexthop objects are on by default");
         r.set_desired(want.clone());
         let st = r.reconcile();
         // 10.9/24 (plain, same next hop) is adopted as it is.
@@ -881,6 +885,37 @@ fn nexthop_objects_adopted_without_churn_fall_back_and_clean_up() {
     assert_eq!(ours(&n.node, false), shown_before);
     assert_eq!(our_nexthops(&n.node).len(), 4);
 
+    // An adopted plain route whose next hop changes is converted in place: replaced (no
+    // deletion, no gap) by a route naming the object of its new next hop.
+    in_ns(&n.node, || {
+        let mut r = Rec::new(false);
+        r.set_desired(want.clone());
+        let st = r.reconcile();
+        assert_eq!((st.added, st.replaced, st.deleted), (0, 0, 0), "{st:?}");
+        r.upsert(via("10.9.0.0/24", "10.0.0.2"));
+        let st = r.reconcile();
+        assert_eq!(
+            (st.added, st.replaced, st.deleted, st.failed),
+            (0, 1, 0, 0),
+            "{st:?}"
+        );
+        assert_eq!(r.r.nexthop_object_ids(), first, "no new object");
+    });
+    let v4 = ours_raw(&n.node, false);
+    let converted = v4
+        .iter()
+        .find(|l| l.starts_with("10.9.0.0/24 "))
+        .expect("10.9/24");
+    assert_eq!(
+        converted.split_whitespace().nth(2).map(str::to_string),
+        id_of("10.1.0.0/24"),
+        "{v4:?}"
+    );
+    assert!(
+        converted.ends_with(&format!(" via 10.0.0.2 dev {d}")),
+        "{converted}"
+    );
+
     // Turned off: changed routes go plain; the object of 10.0.0.3, no longer used by
     // any route, is deleted by the next pass; the others stay under their routes.
     in_ns(&n.node, || {
@@ -931,4 +966,119 @@ fn nexthop_objects_adopted_without_churn_fall_back_and_clean_up() {
     assert!(our_nexthops(&n.node).is_empty());
     let all = n.node.sh("ip nexthop show");
     assert!(all.contains("id 1262616600 via 10.0.0.2"), "{all}");
+}
+
+/// A device losing its carrier takes its nexthop objects, and every route naming them,
+/// with it (without a notification for the objects and the IPv4 routes), where plain
+/// routes would stay (`linkdown`): the link's notification makes the reconciler re-read
+/// and put the routes back at once, plain,
+/// since the kernel refuses objects on a device without carrier. With the carrier back
+/// those plain routes stay as they are, and a new route names an object again.
+#[test]
+fn carrier_loss_takes_objects_and_their_routes_come_back_plain() {
+    if !common::require_root("carrier_loss_takes_objects_and_their_routes_come_back_plain") {
+        return;
+    }
+    let n = node("krc");
+    let d = n.dev.clone();
+    let want = map(&[
+        via("10.1.0.0/24", "10.0.0.2"),
+        via("10.2.0.0/24", "10.0.0.2"),
+        via("fd00:1::/64", "fd00::2"),
+    ]);
+    let carrier = |up: bool| {
+        common::sh(&format!(
+            "ip -n {} link set dev {} {}",
+            n.peer.name,
+            n.peer_dev,
+            if up { "up" } else { "down" }
+        ));
+    };
+    in_ns(&n.node, || {
+        let mut r = Rec::new(false);
+        let mut watch = Watch::open().expect("watch");
+        let port = r.r.port_id().expect("port id");
+        watch.ignore_senders(&[port]).expect("filter");
+        let mut poll = mio::Poll::new().expect("poll");
+        let fd = watch.as_raw_fd();
+        poll.registry()
+            .register(
+                &mut mio::unix::SourceFd(&fd),
+                mio::Token(7),
+                mio::Interest::READABLE,
+            )
+            .expect("register");
+        let mut events = mio::Events::with_capacity(8);
+        r.set_desired(want.clone());
+        let st = r.reconcile();
+        assert_eq!((st.added, st.failed), (3, 0), "{st:?}");
+        assert_eq!(r.r.nexthop_object_ids().len(), 2);
+
+        carrier(false);
+        // The kernel says nothing of the objects and IPv4 routes it deletes; the link's
+        // notification (its carrier gone) asks for a re-read.
+        let ch = drain_ready(&mut poll, &mut events, &mut watch, Duration::from_secs(2));
+        assert!(ch.links, "{ch:?}");
+        assert!(our_nexthops(&n.node).is_empty(), "the kernel kept objects");
+        assert!(
+            ours_raw(&n.node, false).is_empty() && ours_raw(&n.node, true).is_empty(),
+            "the kernel kept routes naming its deleted objects"
+        );
+        assert!(r.absorb(&ch));
+        // The re-read, then the routes (a pass or two, bounded).
+        let st = r.reconcile();
+        assert!(st.resynced, "{st:?}");
+        let (mut added, mut failed, mut more) = (st.added, st.failed, st.more);
+        for _ in 0..3 {
+            if !more {
+                break;
+            }
+            let st = r.reconcile();
+            (added, failed, more) = (added + st.added, failed + st.failed, st.more);
+        }
+        assert_eq!((added, failed, more), (3, 0, false));
+        assert!(r.r.nexthop_object_ids().is_empty());
+        let v4 = ours_raw(&n.node, false);
+        for prefix in ["10.1.0.0/24", "10.2.0.0/24"] {
+            assert!(
+                v4.contains(&format!("{prefix} via 10.0.0.2 dev {d} linkdown")),
+                "{prefix}: {v4:?}"
+            );
+        }
+        let v6 = ours_raw(&n.node, true);
+        assert!(
+            v6.len() == 1 && v6[0].starts_with(&format!("fd00:1::/64 via fd00::2 dev {d} ")),
+            "{v6:?}"
+        );
+
+        carrier(true);
+        let ch = drain_ready(&mut poll, &mut events, &mut watch, Duration::from_secs(2));
+        assert!(ch.links, "{ch:?}");
+        assert!(r.absorb(&ch));
+        for _ in 0..3 {
+            let st = r.reconcile();
+            assert_eq!(
+                (st.added, st.replaced, st.deleted, st.failed),
+                (0, 0, 0, 0),
+                "the plain routes stay: {st:?}"
+            );
+            if !st.more {
+                break;
+            }
+        }
+        r.upsert(via("10.3.0.0/24", "10.0.0.2"));
+        let st = r.reconcile();
+        assert_eq!((st.added, st.failed), (1, 0), "{st:?}");
+        assert_eq!(r.r.nexthop_object_ids().len(), 1);
+    });
+    let v4 = ours_raw(&n.node, false);
+    assert!(
+        v4.iter()
+            .any(|l| l.starts_with("10.3.0.0/24 nhid ") && l.contains(" via 10.0.0.2 ")),
+        "{v4:?}"
+    );
+    assert!(
+        !v4.iter().any(|l| l.contains("linkdown")),
+        "carrier back: {v4:?}"
+    );
 }

@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Instant;
 
+use common::lab::kernel::routes_via;
 use common::lab::{Lab, LabConfig, parse_ping};
 use common::routers::SessionState;
 
@@ -314,9 +315,9 @@ fn lab_kube_bgp_full_mesh_with_bird() {
     let want = |i: usize| {
         let mut w = Vec::new();
         for b in lab.nodes().iter().filter(|b| b.index != i) {
-            w.push(format!("{} via {} ", b.pod_cidr4, b.ipv4));
+            w.push((b.pod_cidr4.clone(), b.ipv4.clone()));
             if let (Some(c), Some(ip)) = (&b.pod_cidr6, &b.ipv6) {
-                w.push(format!("{c} via {ip} "));
+                w.push((c.clone(), ip.clone()));
             }
         }
         w
@@ -324,7 +325,10 @@ fn lab_kube_bgp_full_mesh_with_bird() {
     for i in 0..3 {
         let ok = common::wait_for(timeout, || {
             let routes = lab.kernel_routes(i);
-            want(i).iter().all(|w| routes.contains(w)).then_some(())
+            want(i)
+                .iter()
+                .all(|(c, via)| routes_via(&routes, c, via))
+                .then_some(())
         });
         let routes = lab.kernel_routes(i);
         lab.check(
@@ -348,10 +352,9 @@ fn lab_kube_bgp_full_mesh_with_bird() {
     lab.check(gone.is_some(), "node1 kept the route to node3's pods");
     lab.restart_kube_bgp(2);
     lab.check(lab.wait_established(2, 3, timeout), "node3 after restart");
+    let n3 = lab.node(2).ipv4.clone();
     let back = common::wait_for(timeout, || {
-        lab.kernel_routes(0)
-            .contains("10.244.3.0/24 via")
-            .then_some(())
+        routes_via(&lab.kernel_routes(0), "10.244.3.0/24", &n3).then_some(())
     });
     lab.check(back.is_some(), "node1 did not relearn node3's pod CIDR");
     let log = lab.log(2);

@@ -137,7 +137,7 @@ pub static FLAGS: &[FlagSpec] = &[
     f("enable-pod-egress", Bool, "true", Bgp, "Masquerade traffic from pods to destinations that are neither pods nor nodes (nftables table inet kube-bgp); false removes it."),
     f("routes-sync-period", Dur, "5m0s", Bgp, "Period of the full safety-net resync (changes apply at once anyway)."),
     f("injected-routes-sync-period", Dur, "1m0s", Bgp, "Period at which kernel routes are checked against the desired set."),
-    f("kernel-nexthop-objects", Bool, "false", Bgp, "Install kernel routes through nexthop objects (one per distinct next hop; routes name it by id, `ip route` prints `nhid N` before the gateway), which the kernel installs with less CPU; false (the default, as kube-router): plain routes with a gateway or device each. Routes of either form already installed are kept while they match; kernels without nexthop objects get plain routes."),
+    f("kernel-nexthop-objects", Bool, "true", Bgp, "Install kernel routes through nexthop objects (one per distinct next hop; routes name it by id, `ip route` prints `nhid N` before the gateway), which the kernel installs with less CPU; false: plain routes with a gateway or device each, as kube-router installs them. Routes of either form already installed are kept while they match; kernels without nexthop objects get plain routes."),
     f("enable-ipv4", Bool, "true", Bgp, "Require an IPv4 address on the Node object."),
     f("enable-ipv6", Bool, "false", Bgp, "Require an IPv6 address on the Node object."),
     f("enable-bfd", Bool, "false", Bgp, "Enable BFD for the --peer-router-ips peers: a BFD failure ends the BGP session at once (Cease 6/10) and withdraws its routes."),

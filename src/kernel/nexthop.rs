@@ -49,7 +49,7 @@ pub const NH_ID_FIRST: u32 = 0x4b42_0001;
 pub const NH_ID_LAST: u32 = 0x4b42_ffff;
 
 /// Whether routes name nexthop objects unless told otherwise (`--kernel-nexthop-objects`).
-pub const DEFAULT_NEXTHOP_OBJECTS: bool = false;
+pub const DEFAULT_NEXTHOP_OBJECTS: bool = true;
 
 /// What one single (non-group) nexthop object points at.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -257,10 +257,16 @@ pub(crate) struct Nexthops {
     taken: BTreeSet<u32>,
     /// Connected subnets and their device (which device a gateway is reached through).
     links: Vec<(Prefix, u32)>,
-    /// Next hops whose object the kernel refused: their routes are sent plain.
+    /// Next hops whose object the kernel refused: their routes are sent plain until
+    /// the links or the kernel's objects are read again.
     refused: BTreeSet<NhKey>,
     /// Objects whose deletion failed: not tried again until the next re-read.
     stuck: BTreeSet<u32>,
+    /// Objects named by route operations of the last pass that failed (e.g. a prefix
+    /// another daemon holds): those routes are retried by every pass, naming them
+    /// again, so they are not counted as waiting for deletion (else a pass would be
+    /// wanted at once, over and over, without time passing).
+    retried: BTreeSet<u32>,
     next_id: u32,
     /// An object id of ours turned out to be someone else's: re-read everything.
     resync: bool,
@@ -285,6 +291,7 @@ impl Nexthops {
             links: Vec::new(),
             refused: BTreeSet::new(),
             stuck: BTreeSet::new(),
+            retried: BTreeSet::new(),
             next_id: NH_ID_FIRST,
             resync: false,
         }
@@ -344,13 +351,16 @@ impl Nexthops {
         Ok(())
     }
 
-    /// Rebuilds the view from a dump.
+    /// Rebuilds the view from a dump. Next hops whose object was refused are tried again
+    /// (a re-read follows a link change, such as a device's carrier coming back, the
+    /// usual reason for a refusal).
     pub(crate) fn absorb_dump(&mut self, list: &[NhObject]) {
         self.ours.clear();
         self.by_key.clear();
         self.known.clear();
         self.taken.clear();
         self.stuck.clear();
+        self.refused.clear();
         self.resync = false;
         for o in list {
             if let Some(k) = o.key {
@@ -487,9 +497,10 @@ impl Nexthops {
             .collect()
     }
 
-    /// Whether an object of ours waits for deletion (then another pass is wanted).
+    /// Whether an object of ours waits for deletion (then another pass is wanted). One
+    /// that failed routes of the last pass named is not: their retry names it again.
     pub(crate) fn has_unused(&self, installed: &RouteTable) -> bool {
-        !self.unused(installed, &BTreeSet::new()).is_empty()
+        !self.unused(installed, &self.retried).is_empty()
     }
 
     /// Encodes a pass: objects to make, then `ops` (naming objects where they can),
@@ -609,6 +620,10 @@ impl Nexthops {
                 }
             }
         }
+        self.retried = route_failed
+            .iter()
+            .filter_map(|&i| b.refs.get(i).copied().flatten())
+            .collect();
         if self.supported
             && (b.created.iter().any(|(id, _)| !failed_objects.contains(id))
                 || b.refs

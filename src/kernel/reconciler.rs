@@ -295,6 +295,8 @@ impl Reconciler {
                     "route notifications were lost"
                 } else if ch.nexthops {
                     "a nexthop object of ours was deleted"
+                } else if ch.by_object_id {
+                    "a route was notified by its nexthop object's id only"
                 } else {
                     "a link changed state"
                 }

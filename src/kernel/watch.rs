@@ -1,11 +1,13 @@
 //! Change subscription: a non-blocking rtnetlink socket joined to the route, address
 //! and link groups, for the daemon's mio loop.
 //!
-//! Owns: the multicast socket and turning its notifications into `Changes`. It does
-//! not act on them: the `Reconciler` updates its view and decides whether to reconcile.
+//! Owns: the multicast socket, turning its notifications into `Changes`, and each
+//! link's last notified carrier (a carrier change, notified with an empty change mask,
+//! is told apart only by comparing with it). It does not act on them: the `Reconciler` updates its view and decides whether to reconcile.
 //! Register it with `mio::unix::SourceFd(&watch.as_raw_fd())` for READABLE, then call
 //! `drain` on every readiness event until it returns.
 
+use std::collections::HashMap;
 use std::io;
 use std::os::unix::io::{AsRawFd, RawFd};
 
@@ -16,7 +18,8 @@ use super::addr::{RTM_DELADDR, RTM_NEWADDR};
 use super::netlink::{NLM_F_REPLACE, NetlinkError, messages, open_socket, setsockopt_int, u32_at};
 use super::nexthop::{RTM_DELNEXTHOP, parse_nexthop};
 use super::route::{
-    KernelRoute, RT_TABLE_MAIN, RTM_DELROUTE, RTM_NEWROUTE, RTPROT_KUBE_ROUTER, parse_route,
+    KernelRoute, RT_TABLE_MAIN, RTM_DELROUTE, RTM_NEWROUTE, RTPROT_KUBE_ROUTER, RouteKind,
+    parse_route,
 };
 use crate::prefix::Prefix;
 
@@ -58,16 +61,25 @@ pub struct Changes {
     /// Someone deleted a nexthop object of ours: the kernel removed the routes naming
     /// it without notifications (IPv4), so a full re-read is needed.
     pub nexthops: bool,
+    /// A protocol-17 route was notified with only the id of the nexthop object it names
+    /// (`net.ipv4.nexthop_compat_mode=0`): where it leads is not in the message, so a
+    /// full re-read (objects first) is needed.
+    pub by_object_id: bool,
 }
 
 impl Changes {
     pub fn is_empty(&self) -> bool {
-        self.routes.is_empty() && !self.addresses && !self.links && !self.overflow && !self.nexthops
+        self.routes.is_empty()
+            && !self.addresses
+            && !self.links
+            && !self.overflow
+            && !self.nexthops
+            && !self.by_object_id
     }
 
     /// Whether only a full re-read of the kernel tables can be trusted now.
     pub(crate) fn needs_resync(&self) -> bool {
-        self.links || self.overflow || self.nexthops
+        self.links || self.overflow || self.nexthops || self.by_object_id
     }
 }
 
@@ -75,6 +87,8 @@ impl Changes {
 pub struct Watch {
     sock: NlSocket,
     buf: Vec<u8>,
+    /// Per link (ifindex): its IFF_RUNNING | IFF_LOWER_UP bits as last notified.
+    carrier: HashMap<u32, u32>,
 }
 
 impl Watch {
@@ -102,6 +116,7 @@ impl Watch {
         Ok(Watch {
             sock,
             buf: vec![0; 1 << 18],
+            carrier: HashMap::new(),
         })
     }
 
@@ -152,9 +167,40 @@ impl Watch {
                 Err(e) => return Err(NetlinkError::Io("recv notifications", e)),
             };
             classify(&self.buf[..n], &mut ch);
+            ch.links |= carrier_changed(&self.buf[..n], &mut self.carrier);
         }
         Ok(ch)
     }
+}
+
+/// Whether a link of `buf`'s notifications gained or lost its carrier, given the bits
+/// last seen per link (`seen`, updated). The kernel notifies a carrier change with an
+/// empty change mask, and deletes the nexthop objects on a link that loses it (and the
+/// IPv4 routes naming them) without a notification: only a re-read tells. A link not
+/// seen before counts as changed when it has no carrier (its first notification may be
+/// that loss); with one, it is only recorded (a loss before this socket existed was
+/// read by the re-read every start makes).
+fn carrier_changed(buf: &[u8], seen: &mut HashMap<u32, u32>) -> bool {
+    let mut changed = false;
+    for m in messages(buf).map_while(Result::ok) {
+        let Some(ifindex) = u32_at(m.payload, 4) else {
+            continue;
+        };
+        match m.msg_type {
+            RTM_NEWLINK => {
+                let bits = u32_at(m.payload, 8).unwrap_or(0) & (IFF_RUNNING | IFF_LOWER_UP);
+                changed |= match seen.insert(ifindex, bits) {
+                    Some(before) => before != bits,
+                    None => bits & IFF_LOWER_UP == 0,
+                };
+            }
+            RTM_DELLINK => {
+                seen.remove(&ifindex);
+            }
+            _ => {}
+        }
+    }
+    changed
 }
 
 /// Classic BPF: accept a datagram unless its first header's `nlmsg_pid` (offset 12) is
@@ -194,7 +240,12 @@ pub fn classify(buf: &[u8], ch: &mut Changes) {
                     continue;
                 }
                 let new = m.msg_type == RTM_NEWROUTE;
-                if info.protocol == RTPROT_KUBE_ROUTER {
+                if info.protocol == RTPROT_KUBE_ROUTER
+                    && info.route.kind == RouteKind::Other
+                    && info.nh_id.is_some()
+                {
+                    ch.by_object_id = true;
+                } else if info.protocol == RTPROT_KUBE_ROUTER {
                     ch.routes.push(if new {
                         RouteEvent::Added(info.route)
                     } else {
@@ -267,6 +318,77 @@ mod tests {
         classify(&b, &mut ch);
         assert_eq!(ch.routes, vec![RouteEvent::ForeignReplaced(r.dst)]);
         assert!(!ch.needs_resync());
+    }
+
+    #[test]
+    fn a_route_notified_by_object_id_only_needs_resync() {
+        let r = KernelRoute::via(
+            "10.2.0.0/24".parse().expect("p"),
+            "10.0.0.2".parse().expect("ip"),
+        );
+        // As the kernel notifies a route naming an object with
+        // `net.ipv4.nexthop_compat_mode=0`: the id, no gateway or device.
+        let mut w = MsgWriter::new();
+        crate::kernel::route::encode_new_nh(&mut w, &r, RT_TABLE_MAIN, false, 0, Some(7));
+        let mut b = w.take();
+        b[4..6].copy_from_slice(&RTM_DELROUTE.to_ne_bytes());
+        let mut ch = Changes::default();
+        classify(&b, &mut ch);
+        assert!(ch.routes.is_empty(), "{ch:?}");
+        assert!(ch.by_object_id && ch.needs_resync() && !ch.is_empty());
+        // With the gateway the kernel adds in compat mode, it is read as usual.
+        let mut w = MsgWriter::new();
+        encode_new(&mut w, &r, RT_TABLE_MAIN, false, 0);
+        let mut ch = Changes::default();
+        classify(&w.take(), &mut ch);
+        assert_eq!(ch.routes, vec![RouteEvent::Added(r)]);
+        assert!(!ch.by_object_id);
+    }
+
+    #[test]
+    fn a_carrier_change_is_told_by_the_link_flags() {
+        let link = |ty: u16, ifindex: u32, flags: u32| {
+            let mut w = MsgWriter::new();
+            w.begin(ty, 0);
+            let mut ifi = [0u8; 16];
+            ifi[4..8].copy_from_slice(&ifindex.to_ne_bytes());
+            ifi[8..12].copy_from_slice(&flags.to_ne_bytes());
+            w.raw(&ifi); // ifi_change 0, as the kernel sends a carrier change
+            w.end();
+            w.take()
+        };
+        let (up, carrier) = (IFF_UP, IFF_UP | IFF_RUNNING | IFF_LOWER_UP);
+        let mut seen = HashMap::new();
+        assert!(
+            !carrier_changed(&link(RTM_NEWLINK, 3, carrier), &mut seen),
+            "first seen"
+        );
+        assert!(
+            carrier_changed(&link(RTM_NEWLINK, 4, up), &mut seen),
+            "first seen, none"
+        );
+        assert!(!carrier_changed(&link(RTM_NEWLINK, 3, carrier), &mut seen));
+        assert!(
+            carrier_changed(&link(RTM_NEWLINK, 3, up), &mut seen),
+            "carrier lost"
+        );
+        assert!(!carrier_changed(&link(RTM_NEWLINK, 3, up), &mut seen));
+        assert!(
+            carrier_changed(&link(RTM_NEWLINK, 3, carrier), &mut seen),
+            "back"
+        );
+        // An MTU or address change keeps the carrier: nothing to re-read for it.
+        assert!(!carrier_changed(
+            &link(RTM_NEWLINK, 3, carrier | 0x1000),
+            &mut seen
+        ));
+        assert!(!carrier_changed(&link(RTM_DELLINK, 3, 0), &mut seen));
+        assert!(!carrier_changed(&link(RTM_DELLINK, 4, 0), &mut seen));
+        assert!(seen.is_empty());
+        // The payload classify reads alone: an empty change mask is no link change.
+        let mut ch = Changes::default();
+        classify(&link(RTM_NEWLINK, 3, up), &mut ch);
+        assert!(!ch.links);
     }
 
     #[test]

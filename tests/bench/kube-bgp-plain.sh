@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# DUT plugin: kube-bgp with plain kernel routes (--kernel-nexthop-objects=false), to run
-# beside kube-bgp-nhobj.sh in the same bench.py run (plain routes are the default; this
-# plugin says so explicitly, for runs made when objects were the default), e.g.
+# DUT plugin: kube-bgp with plain kernel routes (--kernel-nexthop-objects=false, the form
+# kube-router installs), to run beside kube-bgp.sh (nexthop objects, the default) in the
+# same bench.py run, e.g.
 #   bench.py run --duts kube-bgp=$PWD/tests/bench/kube-bgp.sh,kube-bgp-plain=$PWD/tests/bench/kube-bgp-plain.sh ...
 # Everything else is kube-bgp.sh's (same environment overrides).
 set -euo pipefail

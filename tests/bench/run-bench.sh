@@ -13,8 +13,11 @@
 # (1000,5000), SCALE_MODES (mesh,rr), SERVICES (10000), NODE_CHURN (10/s), SLICE_CHURN (5/s),
 # WINDOW_S (60), IDLE_S (30), REACTIONS (30).
 # nexthop: the reconciler alone (examples/route_bench, built here) installing 1M routes
-# with nexthop objects, with plain routes, and the reference nlbatch.py, interleaved,
-# RUNS rounds, medians and ratios.
+# with nexthop objects (the daemon's default), with plain routes (the opt-out,
+# --kernel-nexthop-objects=false), and the reference nlbatch.py, interleaved, RUNS rounds,
+# medians and ratios. The daemon end to end in both forms: ingest with
+# INGEST_DUTS=kube-bgp-plain=$PWD/tests/bench/kube-bgp-plain.sh (kube-bgp.sh measures
+# nexthop objects).
 # The tables are written into tests/bench/RESULTS.md as a new dated run section (before
 # its "Notes"), with the commit, the command, the machine and its load average during the
 # run: RESULTS=FILE writes them elsewhere, RESULTS=- only into OUTDIR/*/table.md;

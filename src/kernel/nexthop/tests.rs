@@ -505,3 +505,113 @@ fn adopted_objects_stay_while_a_route_leads_through_them() {
     nh.finish(b, Vec::new());
     assert_eq!(nh.ours().keys().copied().collect::<Vec<_>>(), vec![ID + 5]);
 }
+
+/// A kernel's dump socket that refuses every dump with `errno` (as a kernel before
+/// Linux 5.3 refuses RTM_GETNEXTHOP, a message type it does not know: EOPNOTSUPP), and
+/// counts the requests and their types.
+struct RefusingDumps {
+    errno: i32,
+    asked: Vec<u16>,
+}
+
+impl DumpSource for RefusingDumps {
+    fn dump(
+        &mut self,
+        what: &'static str,
+        build: &dyn Fn(&mut MsgWriter),
+        _reset: &mut dyn FnMut(),
+        _each: &mut dyn FnMut(&NlMsg<'_>),
+    ) -> Result<(), NetlinkError> {
+        let mut w = MsgWriter::new();
+        build(&mut w);
+        self.asked
+            .extend(msgs(&w.take()).into_iter().map(|(t, _, _)| t));
+        Err(NetlinkError::Dump(what, Errno::new(self.errno)))
+    }
+}
+
+#[test]
+fn a_kernel_refusing_the_object_dump_gets_plain_routes_from_the_start() {
+    for errno in [libc::EOPNOTSUPP, libc::EINVAL] {
+        let mut nh = Nexthops::new(true);
+        nh.set_links(links());
+        assert!(nh.active());
+        let mut k = RefusingDumps {
+            errno,
+            asked: Vec::new(),
+        };
+        nh.reread(&mut k)
+            .expect("a refused object dump is not an error");
+        assert_eq!(k.asked, vec![RTM_GETNEXTHOP], "errno {errno}");
+        assert!(!nh.active(), "errno {errno}");
+        // Plain routes from the first pass: no object, no id.
+        let mut w = MsgWriter::new();
+        let b = nh.encode(
+            &[add("10.5.0.0/24", "10.0.0.2")],
+            &RouteTable::new(),
+            true,
+            &mut w,
+        );
+        assert_eq!(shape(&w.take()), vec![(24, 0)], "errno {errno}");
+        assert!(nh.finish(b, Vec::new()).route_failures.is_empty());
+        // Detected once: later re-reads do not ask again.
+        nh.reread(&mut k).expect("reread");
+        assert_eq!(k.asked.len(), 1, "errno {errno}");
+        // Turning objects on again (a reload) does not undo what the kernel said.
+        nh.set_wanted(true);
+        assert!(!nh.active(), "errno {errno}");
+    }
+}
+
+#[test]
+fn another_dump_failure_is_an_error_not_a_fall_back() {
+    let mut nh = Nexthops::new(true);
+    let mut k = RefusingDumps {
+        errno: libc::EPERM,
+        asked: Vec::new(),
+    };
+    assert!(nh.reread(&mut k).is_err());
+    assert!(
+        nh.active(),
+        "objects stay on: the kernel did not say it lacks them"
+    );
+}
+
+#[test]
+fn an_object_only_failing_routes_name_waits_for_their_retry_not_a_pass_at_once() {
+    let mut nh = Nexthops::new(true);
+    nh.set_links(links());
+    let mut installed = RouteTable::new();
+    let mut w = MsgWriter::new();
+    // 10.5/24 goes in through the object; 10.6/24 is refused (another daemon's route
+    // holds the prefix).
+    let ops = [
+        add("10.5.0.0/24", "10.0.0.2"),
+        add("10.6.0.0/24", "10.0.0.2"),
+    ];
+    let b = nh.encode(&ops, &installed, true, &mut w);
+    w.take();
+    nh.finish(b, vec![fail(2, libc::EEXIST)]);
+    installed.insert(p("10.5.0.0/24"), RouteKind::Via(ip("10.0.0.2")));
+    // 10.5/24 withdrawn (with the retry of 10.6/24, as every pass has it): the object
+    // is named, so it stays; the retry fails again.
+    let retry = add("10.6.0.0/24", "10.0.0.2");
+    let ops = [
+        Op::Delete(KernelRoute::via(p("10.5.0.0/24"), ip("10.0.0.2"))),
+        retry,
+    ];
+    let b = nh.encode(&ops, &installed, true, &mut w);
+    assert_eq!(shape(&w.take()), vec![(25, 0), (24, ID)]);
+    let out = nh.finish(b, vec![fail(1, libc::EEXIST)]);
+    assert_eq!(out.route_failures, vec![fail(1, libc::EEXIST)]);
+    installed.remove(&p("10.5.0.0/24"));
+    assert!(
+        !nh.has_unused(&installed),
+        "no pass at once: the retry (a second later) names it again"
+    );
+    // The refused route is no longer wanted: the next pass deletes the object.
+    let b = nh.encode(&[], &installed, true, &mut w);
+    assert_eq!(shape(&w.take()), vec![(RTM_DELNEXTHOP, ID)]);
+    nh.finish(b, Vec::new());
+    assert!(nh.ours().is_empty() && !nh.has_unused(&installed));
+}

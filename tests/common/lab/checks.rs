@@ -137,8 +137,9 @@ impl Lab {
             .collect()
     }
 
-    /// Waits until node `i`'s kernel has `cidr via ip` for every pair in `want` and no
-    /// route at all for any prefix in `absent`; fails the test otherwise.
+    /// Waits until node `i`'s kernel has `cidr via ip` for every pair in `want` (plain
+    /// or through a nexthop object of ours, `cidr nhid N via ip`) and no route at all for
+    /// any prefix in `absent`; fails the test otherwise.
     pub fn expect_kernel(
         &self,
         i: usize,
@@ -148,7 +149,7 @@ impl Lab {
     ) -> Duration {
         let ok = |routes: &str| {
             want.iter()
-                .all(|(c, via)| routes.contains(&format!("{c} via {via} ")))
+                .all(|(c, via)| super::kernel::routes_via(routes, c, via))
                 && absent
                     .iter()
                     .all(|c| !routes.lines().any(|l| l.starts_with(&format!("{c} "))))

@@ -152,9 +152,11 @@ impl Lab {
         ping_in(&self.router(j).ns, to_ip, interval, count)
     }
 
-    /// Starts `ip monitor route` in node `i`'s namespace, writing every route change
-    /// to a file in the lab directory; `RouteMonitor::deleted` then lists the deletions
-    /// of kube-bgp's routes seen so far, however brief.
+    /// Starts `ip monitor route nexthop` in node `i`'s namespace, writing every route
+    /// and nexthop object change to a file in the lab directory; `RouteMonitor::deleted`
+    /// then lists the deletions of kube-bgp's routes seen so far, however brief, and
+    /// `deleted_nexthops` those of its nexthop objects (which take the routes naming
+    /// them along, without a notification per IPv4 route).
     pub fn route_monitor(&self, i: usize, tag: &str) -> RouteMonitor {
         let node = self.node(i);
         let path = node.dir.join(format!("routes-{tag}.log"));
@@ -163,7 +165,7 @@ impl Lab {
         let child = node
             .ns
             .command("ip")
-            .args(["monitor", "route"])
+            .args(["monitor", "route", "nexthop"])
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(Stdio::null())
@@ -206,19 +208,60 @@ impl Lab {
     }
 }
 
-/// A background `ip monitor route`; killed on drop.
+/// Whether `routes` (`ip route show` lines) routes `prefix` via `gw` in either form
+/// kube-bgp installs: plain (`<prefix> via <gw> dev …`) or naming one of its nexthop
+/// objects (`<prefix> nhid N via <gw> dev …`; the kernel prints the object's gateway
+/// after its id).
+pub fn routes_via(routes: &str, prefix: &str, gw: &str) -> bool {
+    routes.lines().any(|l| {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        let rest = match w.get(1) {
+            Some(&"nhid") => w
+                .get(2)
+                .and_then(|id| id.parse::<u32>().ok())
+                .filter(|id| (0x4b42_0001..=0x4b42_ffff).contains(id))
+                .and_then(|_| w.get(3..)),
+            _ => w.get(1..),
+        };
+        w.first() == Some(&prefix) && rest.is_some_and(|r| r.starts_with(&["via", gw]))
+    })
+}
+
+/// A background `ip monitor route nexthop`; killed on drop.
 pub struct RouteMonitor {
     _guard: ChildGuard,
     path: std::path::PathBuf,
 }
 
 impl RouteMonitor {
-    /// Every deletion of a protocol-17 route seen so far (`Deleted … proto 17 …`).
+    /// Every deletion of a protocol-17 route seen so far (`Deleted <prefix> … proto 17`).
     pub fn deleted(&self) -> Vec<String> {
+        self.deletions()
+            .into_iter()
+            .filter(|l| !l.starts_with("Deleted id "))
+            .collect()
+    }
+
+    /// Every deletion of a protocol-17 nexthop object seen so far (`Deleted id N …
+    /// proto 17`): each also removed, silently for IPv4, every route naming it.
+    pub fn deleted_nexthops(&self) -> Vec<String> {
+        self.deletions()
+            .into_iter()
+            .filter(|l| l.starts_with("Deleted id "))
+            .collect()
+    }
+
+    fn deletions(&self) -> Vec<String> {
         std::fs::read_to_string(&self.path)
             .unwrap_or_default()
             .lines()
-            .filter(|l| l.starts_with("Deleted ") && l.contains(" proto 17"))
+            .filter(|l| {
+                l.starts_with("Deleted ")
+                    && l.split_whitespace()
+                        .collect::<Vec<_>>()
+                        .windows(2)
+                        .any(|w| w == ["proto", "17"])
+            })
             .map(str::to_string)
             .collect()
     }
