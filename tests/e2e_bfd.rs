@@ -346,8 +346,12 @@ fn bird_and_frr_timers_and_a_cut_towards_bird() {
     // their DesiredMinTx 100).
     let node_ip: IpAddr = node.parse().expect("ip");
     for (j, peer) in [(0, &bird_ip), (1, &frr_ip)] {
+        // Both values: the detection time follows the router's DesiredMinTx, which
+        // stays at its 1 s slow-start rate until its Poll after Up (RFC 5880 6.8.3).
         let v = wait_bfd(&lab, 0, peer, "Up with negotiated timers", |v| {
-            v.state == "Up" && v.tx_interval_us == Some(150_000)
+            v.state == "Up"
+                && v.tx_interval_us == Some(150_000)
+                && v.detection_time_us == Some(360_000)
         });
         lab.check(
             v.rx_interval_us == Some(120_000)
@@ -661,7 +665,14 @@ fn multihop_bfd_ipv4_and_ipv6_across_a_router() {
         }
     }
     for (j, peer, node) in [(0, &r4, &node4), (1, &r6, &node6)] {
-        let v = wait_bfd(&lab, 0, peer, "Up", |v| v.state == "Up");
+        // The router leaves its 1 s slow-start rate only after Up, with a Poll (RFC 5880
+        // 6.8.3): until then our rates and detection time follow its 1 s DesiredMinTx, so
+        // wait for the final values (checked again below).
+        let v = wait_bfd(&lab, 0, peer, "Up at 100 ms", |v| {
+            v.state == "Up"
+                && v.tx_interval_us == Some(100_000)
+                && v.detection_time_us == Some(300_000)
+        });
         lab.check(
             v.hop == "multihop"
                 && v.port == 4784
