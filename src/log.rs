@@ -39,7 +39,7 @@ pub fn set_level(level: Level) {
 }
 
 /// Whether a message at `level` would be printed.
-pub fn enabled(level: Level) -> bool {
+pub(crate) fn enabled(level: Level) -> bool {
     level as u8 <= LEVEL.load(Ordering::Relaxed)
 }
 
@@ -82,7 +82,7 @@ pub(crate) enum Gate {
 }
 
 impl LogGate {
-    pub fn new(window: std::time::Duration, burst: u32) -> LogGate {
+    pub(crate) fn new(window: std::time::Duration, burst: u32) -> LogGate {
         LogGate {
             window,
             burst,
@@ -93,7 +93,7 @@ impl LogGate {
     }
 
     /// Whether a line may be logged at `now`.
-    pub fn pass(&mut self, now: std::time::Instant) -> Gate {
+    pub(crate) fn pass(&mut self, now: std::time::Instant) -> Gate {
         let fresh = self
             .started
             .is_none_or(|s| now.saturating_duration_since(s) >= self.window);

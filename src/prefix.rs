@@ -35,14 +35,14 @@ impl Afi {
         }
     }
 
-    pub fn of(addr: &IpAddr) -> Afi {
+    pub(crate) fn of(addr: &IpAddr) -> Afi {
         match addr {
             IpAddr::V4(_) => Afi::Ipv4,
             IpAddr::V6(_) => Afi::Ipv6,
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Afi::Ipv4 => "ipv4-unicast",
             Afi::Ipv6 => "ipv6-unicast",
@@ -93,7 +93,7 @@ impl Prefix {
     }
 
     /// The host route (/32 or /128) of an address.
-    pub fn host(addr: IpAddr) -> Prefix {
+    pub(crate) fn host(addr: IpAddr) -> Prefix {
         match addr {
             IpAddr::V4(a) => Prefix::V4(a, 32),
             IpAddr::V6(a) => Prefix::V6(a, 128),
@@ -114,7 +114,7 @@ impl Prefix {
         }
     }
 
-    pub fn len(&self) -> u8 {
+    pub(crate) fn len(&self) -> u8 {
         match *self {
             Prefix::V4(_, l) | Prefix::V6(_, l) => l,
         }
@@ -141,7 +141,7 @@ impl Prefix {
     }
 
     /// Whether `other` is this prefix or a more-specific of it.
-    pub fn covers(&self, other: &Prefix) -> bool {
+    pub(crate) fn covers(&self, other: &Prefix) -> bool {
         self.afi() == other.afi() && other.len() >= self.len() && self.contains_addr(&other.addr())
     }
 }

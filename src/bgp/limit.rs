@@ -53,7 +53,8 @@ impl PrefixLimiter {
         }
     }
 
-    pub fn limit(&self) -> u32 {
+    #[cfg(test)]
+    pub(crate) fn limit(&self) -> u32 {
         self.limit
     }
 

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-pub use crate::prefix::{Afi, Prefix};
+pub(crate) use crate::prefix::{Afi, Prefix};
 
 /// ORIGIN attribute (RFC 4271 §5.1.1).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
@@ -64,7 +64,7 @@ impl AsPath {
     }
 
     /// Whether `asn` appears anywhere in the path (loop detection).
-    pub fn contains(&self, asn: u32) -> bool {
+    pub(crate) fn contains(&self, asn: u32) -> bool {
         self.segments.iter().any(|s| match s {
             AsSegment::Sequence(v) | AsSegment::Set(v) => v.contains(&asn),
         })
@@ -79,7 +79,7 @@ impl AsPath {
     }
 
     /// Prepends `asn` `count` times to the leading sequence (creating one if needed).
-    pub fn prepend(&mut self, asn: u32, count: usize) {
+    pub(crate) fn prepend(&mut self, asn: u32, count: usize) {
         if count == 0 {
             return;
         }
@@ -140,7 +140,7 @@ pub struct RawAttr {
 }
 
 /// Well-known communities (RFC 1997, RFC 3765, RFC 7999, RFC 8326, RFC 7611).
-pub mod community {
+pub(crate) mod community {
     pub(crate) const NO_EXPORT: u32 = 0xFFFF_FF01;
     pub(crate) const NO_ADVERTISE: u32 = 0xFFFF_FF02;
     pub(crate) const NO_EXPORT_SUBCONFED: u32 = 0xFFFF_FF03;
@@ -385,7 +385,7 @@ const NAMED: [(NotificationCode, u8, u8, &str); 36] = [
 
 impl NotificationCode {
     /// The error code and subcode on the wire.
-    pub fn wire(self) -> (u8, u8) {
+    pub(crate) fn wire(self) -> (u8, u8) {
         if let N::Other { code, subcode } = self {
             return (code, subcode);
         }
@@ -446,7 +446,7 @@ pub struct Notification {
 }
 
 impl Notification {
-    pub fn new(kind: NotificationCode, data: Vec<u8>) -> Notification {
+    pub(crate) fn new(kind: NotificationCode, data: Vec<u8>) -> Notification {
         let (code, subcode) = kind.wire();
         Notification {
             code,
@@ -455,7 +455,7 @@ impl Notification {
         }
     }
 
-    pub fn kind(&self) -> NotificationCode {
+    pub(crate) fn kind(&self) -> NotificationCode {
         NotificationCode::from_wire(self.code, self.subcode)
     }
 }

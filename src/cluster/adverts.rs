@@ -22,7 +22,7 @@ pub(crate) const ANN_SERVICE_LOCAL: &str = "kube-router.io/service.local";
 
 /// What kind of route this node originates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum OriginKind {
+pub(crate) enum OriginKind {
     PodCidr,
     Vip,
 }
@@ -30,13 +30,13 @@ pub enum OriginKind {
 /// One route this node originates.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Originated {
-    pub prefix: Prefix,
-    pub next_hop: IpAddr,
-    pub kind: OriginKind,
+    pub(crate) prefix: Prefix,
+    pub(crate) next_hop: IpAddr,
+    pub(crate) kind: OriginKind,
 }
 
 /// The local node's pod CIDRs, for the families it has an address of.
-pub fn pod_routes(local: &NodeModel) -> Vec<Originated> {
+pub(crate) fn pod_routes(local: &NodeModel) -> Vec<Originated> {
     local
         .pod_cidrs
         .iter()
@@ -107,7 +107,7 @@ pub(crate) enum VipKind {
 
 impl VipKind {
     /// Short name (JSON field).
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             VipKind::ClusterIp => "cluster-ip",
             VipKind::ExternalIp => "external-ip",
@@ -119,9 +119,9 @@ impl VipKind {
 /// Why this node advertises one VIP of one Service (for `kube-bgp explain`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct VipReason {
-    pub kind: VipKind,
+    pub(crate) kind: VipKind,
     /// The annotation that turned it on (`None`: the flag's default did).
-    pub annotation: Option<&'static str>,
+    pub(crate) annotation: Option<&'static str>,
     /// A local traffic policy was met: the EndpointSlice (`namespace/name`) holding an
     /// endpoint on this node.
     pub(crate) local_slice: Option<String>,

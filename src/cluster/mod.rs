@@ -14,11 +14,11 @@
 //! piece of configuration it belongs to.
 
 pub(crate) mod adverts;
-pub mod node;
+pub(crate) mod node;
 pub mod peers;
 mod replan;
-pub mod rules;
-pub mod values;
+pub(crate) mod rules;
+pub(crate) mod values;
 
 pub use replan::Planner;
 
@@ -200,10 +200,10 @@ impl Settings {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Problem {
     /// e.g. `node n1` or `service default/web`.
-    pub object: String,
+    pub(crate) object: String,
     /// The annotation or field, e.g. `kube-router.io/peer.asns`.
-    pub field: String,
-    pub message: String,
+    pub(crate) field: String,
+    pub(crate) message: String,
 }
 
 /// Longest problem message kept: a message quoting a huge value is cut, so one bad
@@ -224,7 +224,7 @@ fn bounded(mut s: String, max: usize) -> String {
 }
 
 impl Problem {
-    pub fn node(name: &str, field: &str, message: impl Into<String>) -> Problem {
+    pub(crate) fn node(name: &str, field: &str, message: impl Into<String>) -> Problem {
         Problem {
             object: bounded(format!("node {name}"), MAX_PROBLEM_MESSAGE),
             field: bounded(field.to_string(), MAX_PROBLEM_MESSAGE),
@@ -232,7 +232,12 @@ impl Problem {
         }
     }
 
-    pub fn service(ns: &str, name: &str, field: &str, message: impl Into<String>) -> Problem {
+    pub(crate) fn service(
+        ns: &str,
+        name: &str,
+        field: &str,
+        message: impl Into<String>,
+    ) -> Problem {
         Problem {
             object: bounded(format!("service {ns}/{name}"), MAX_PROBLEM_MESSAGE),
             field: bounded(field.to_string(), MAX_PROBLEM_MESSAGE),
@@ -268,12 +273,12 @@ impl fmt::Display for Problem {
 pub struct KernelFacts {
     /// Locally connected subnets: never imported (D5); node peers on one get GTSM
     /// with `--bgp-node-ttl-security`.
-    pub connected: Vec<Prefix>,
+    pub(crate) connected: Vec<Prefix>,
     /// This host's interface addresses: never imported as host routes.
-    pub local_addrs: BTreeSet<IpAddr>,
+    pub(crate) local_addrs: BTreeSet<IpAddr>,
     /// This run found routes of an earlier run in the kernel and adopted them: with
     /// graceful restart on, it announces itself as restarting (RFC 4724 §3, the R bit).
-    pub adopted_at_start: bool,
+    pub(crate) adopted_at_start: bool,
 }
 
 /// Everything the daemon should make true, computed from one cluster snapshot and the
@@ -282,10 +287,10 @@ pub struct KernelFacts {
 pub struct Plan {
     /// `None` while BGP cannot run (no local Node, no address, no ASN...): the problems
     /// say why. The daemon then keeps no sessions to nodes but leaves routes alone.
-    pub identity: Option<peers::Identity>,
+    pub(crate) identity: Option<peers::Identity>,
     pub peers: Vec<peers::PeerPlan>,
     pub originated: Vec<adverts::Originated>,
-    pub policy: rules::PolicyModel,
+    pub(crate) policy: rules::PolicyModel,
     /// Every problem found, sorted; the daemon logs the ones that are new.
     pub problems: Vec<Problem>,
     /// All nodes' primary addresses (to tell node peers from external ones).

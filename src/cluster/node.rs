@@ -27,29 +27,29 @@ pub(crate) const MAX_ANNOTATION_BYTES: usize = 64 * 1024;
 
 /// One node as kube-bgp understands it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NodeModel {
-    pub name: String,
+pub(crate) struct NodeModel {
+    pub(crate) name: String,
     /// First InternalIP, else first ExternalIP (any family).
     pub(crate) primary: Option<IpAddr>,
     /// InternalIP v4s then ExternalIP v4s, in order.
-    pub v4: Vec<Ipv4Addr>,
-    pub v6: Vec<Ipv6Addr>,
+    pub(crate) v4: Vec<Ipv4Addr>,
+    pub(crate) v6: Vec<Ipv6Addr>,
     /// Pod CIDRs this node advertises: `kube-router.io/pod-cidrs` if present, else
     /// `spec.podCIDRs` (+ `spec.podCIDR`).
-    pub pod_cidrs: Vec<Prefix>,
+    pub(crate) pod_cidrs: Vec<Prefix>,
     /// Every pod CIDR any source assigns to this node (annotations and spec): what
     /// import safety (D5) treats as owned by this node.
     pub(crate) owned_cidrs: Vec<Prefix>,
     /// `kube-router.io/node.asn`, when present and valid.
-    pub asn: Option<u32>,
+    pub(crate) asn: Option<u32>,
     /// `kube-router.io/rr.server` cluster ID, when present and valid.
     pub(crate) rr_server: Option<Ipv4Addr>,
     /// `kube-router.io/rr.client` cluster ID, when present and valid.
-    pub rr_client: Option<Ipv4Addr>,
+    pub(crate) rr_client: Option<Ipv4Addr>,
     /// The node's `kube-router.io/*` annotations within `MAX_ANNOTATION_BYTES`.
-    pub annotations: BTreeMap<String, String>,
+    pub(crate) annotations: BTreeMap<String, String>,
     /// `spec.unschedulable`: the node is cordoned.
-    pub cordoned: bool,
+    pub(crate) cordoned: bool,
 }
 
 impl NodeModel {
@@ -206,7 +206,7 @@ impl NodeModel {
     }
 
     /// Best address of a family.
-    pub fn best(&self, afi: Afi) -> Option<IpAddr> {
+    pub(crate) fn best(&self, afi: Afi) -> Option<IpAddr> {
         match afi {
             Afi::Ipv4 => self.best_v4().map(IpAddr::V4),
             Afi::Ipv6 => self.best_v6().map(IpAddr::V6),
@@ -214,7 +214,7 @@ impl NodeModel {
     }
 
     /// Families the node has addresses of (kube-router's "capable").
-    pub fn families(&self) -> Vec<Afi> {
+    pub(crate) fn families(&self) -> Vec<Afi> {
         let mut f = Vec::new();
         if !self.v4.is_empty() {
             f.push(Afi::Ipv4);
@@ -239,7 +239,12 @@ mod tests {
     use super::*;
     use crate::kube::objects::{Node, NodeAddress};
 
-    pub fn node(name: &str, addrs: &[(&str, &str)], cidrs: &[&str], ann: &[(&str, &str)]) -> Node {
+    pub(crate) fn node(
+        name: &str,
+        addrs: &[(&str, &str)],
+        cidrs: &[&str],
+        ann: &[(&str, &str)],
+    ) -> Node {
         let mut n = Node::default();
         n.metadata.name = name.into();
         for (t, a) in addrs {

@@ -55,23 +55,23 @@ pub(crate) fn node_prefix_limit(settings: &Settings, owned: usize, peer: &NodeMo
 
 /// The local node's BGP identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Identity {
-    pub node: String,
+pub(crate) struct Identity {
+    pub(crate) node: String,
     pub(crate) primary: IpAddr,
-    pub router_id: Ipv4Addr,
-    pub local_asn: u32,
+    pub(crate) router_id: Ipv4Addr,
+    pub(crate) local_asn: u32,
     /// This node's RR cluster ID when it is a route-reflector server.
     pub(crate) rr_server: Option<Ipv4Addr>,
     /// The cluster ID of the servers it is a client of.
-    pub rr_client: Option<Ipv4Addr>,
-    pub families: Vec<Afi>,
+    pub(crate) rr_client: Option<Ipv4Addr>,
+    pub(crate) families: Vec<Afi>,
     /// Addresses to listen on for BGP (`bgp-local-addresses`, else best v4 and v6).
-    pub listen: Vec<IpAddr>,
+    pub(crate) listen: Vec<IpAddr>,
 }
 
 /// Where a peer comes from.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum PeerKind {
+pub(crate) enum PeerKind {
     /// Another cluster node (iBGP or per-node-ASN peering).
     Node { name: String },
     /// `--peer-router-ips`.
@@ -89,21 +89,21 @@ impl PeerKind {
 /// One BGP neighbour as it should be configured.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerPlan {
-    pub addr: IpAddr,
-    pub port: u16,
-    pub remote_asn: u32,
-    pub local_asn: u32,
+    pub(crate) addr: IpAddr,
+    pub(crate) port: u16,
+    pub(crate) remote_asn: u32,
+    pub(crate) local_asn: u32,
     /// Source address for the session.
-    pub local_addr: Option<IpAddr>,
-    pub password: Option<Password>,
+    pub(crate) local_addr: Option<IpAddr>,
+    pub(crate) password: Option<Password>,
     /// IP TTL for outgoing packets: 1 for single-hop eBGP, the multihop TTL when set,
     /// None for the OS default (iBGP).
-    pub ttl: Option<u8>,
-    pub hold_time: u16,
+    pub(crate) ttl: Option<u8>,
+    pub(crate) hold_time: u16,
     /// We reflect routes to this peer as its route reflector (RFC 4456).
-    pub rr_client: bool,
-    pub families: Vec<Afi>,
-    pub kind: PeerKind,
+    pub(crate) rr_client: bool,
+    pub(crate) families: Vec<Afi>,
+    pub(crate) kind: PeerKind,
     /// Most prefixes per family the peer may send; 0 = unlimited.
     pub(crate) prefix_limit: u32,
     /// GTSM (RFC 5082): drop packets from the peer with a TTL below this (set for
@@ -112,12 +112,12 @@ pub struct PeerPlan {
     /// BFD protects this session: `--enable-bfd` for global peers, the peer's `bfd:`
     /// block for annotation peers, `--enable-bfd-nodes` for node peers. The daemon runs
     /// the BFD session (single hop or multihop by where the peer is) beside the BGP one.
-    pub bfd: Option<Bfd>,
+    pub(crate) bfd: Option<Bfd>,
 }
 
 /// Computes the local identity. `None` (with problems) when BGP cannot run yet: no local
 /// Node object, no address, no router ID, or no ASN in per-node-ASN mode.
-pub fn identity(
+pub(crate) fn identity(
     settings: &Settings,
     local: Option<&NodeModel>,
     problems: &mut Vec<Problem>,
@@ -359,14 +359,14 @@ pub(crate) fn gtsm_for_connected_nodes(peers: &mut [PeerPlan], connected: &[Pref
 /// One external peer before the per-node details (source address, families) are added.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExternalSpec {
-    pub ip: IpAddr,
-    pub asn: u32,
-    pub port: u16,
-    pub password: Option<Password>,
+    pub(crate) ip: IpAddr,
+    pub(crate) asn: u32,
+    pub(crate) port: u16,
+    pub(crate) password: Option<Password>,
     pub(crate) local_ip: Option<IpAddr>,
     /// BFD for this peer: `--enable-bfd` for global peers, the peer's `bfd:` block for
     /// annotation peers.
-    pub bfd: Option<Bfd>,
+    pub(crate) bfd: Option<Bfd>,
 }
 
 /// External peers: the global ones, or (when there are none) the local node's

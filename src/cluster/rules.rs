@@ -30,7 +30,7 @@ pub(crate) const ANN_IMPORT_REJECT: &str = "kube-router.io/node.bgp.customimport
 
 /// Where a route in the RIB came from, for export decisions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RouteSource {
+pub(crate) enum RouteSource {
     /// This node's pod CIDR.
     LocalPod,
     /// A service VIP this node advertises.
@@ -43,17 +43,20 @@ pub enum RouteSource {
 
 /// Changes applied to routes exported to external peers.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct ExternalActions {
+pub(crate) struct ExternalActions {
     /// (ASN, count) to prepend (after the local AS).
-    pub prepend: Option<(u32, u8)>,
-    pub communities: Vec<u32>,
+    pub(crate) prepend: Option<(u32, u8)>,
+    pub(crate) communities: Vec<u32>,
     /// `--override-nexthop`: next hop = the session's local address.
-    pub next_hop_self: bool,
+    pub(crate) next_hop_self: bool,
 }
 
 /// Why an import was refused (for counters and logs).
+// `CustomImportReject` keeps its name (it names the custom-import-reject rule); clippy
+// asks only now that the enum is crate-private.
+#[allow(clippy::enum_variant_names)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Reject {
+pub(crate) enum Reject {
     DefaultRoute,
     /// Special-purpose space that is never routed to a peer.
     Special(SpecialSpace),
@@ -73,7 +76,7 @@ pub enum Reject {
 
 impl Reject {
     /// Every reason, in metric order.
-    pub const ALL: [Reject; 14] = [
+    pub(crate) const ALL: [Reject; 14] = [
         Reject::DefaultRoute,
         Reject::Special(SpecialSpace::Unspecified),
         Reject::Special(SpecialSpace::Loopback),
@@ -91,7 +94,7 @@ impl Reject {
     ];
 
     /// Short name for the metric label.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Reject::DefaultRoute => "default-route",
             Reject::Special(s) => s.label(),
@@ -142,7 +145,7 @@ impl std::fmt::Display for Reject {
 
 /// Why a route is not exported to a peer by kube-router's rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ExportStop {
+pub(crate) enum ExportStop {
     /// Service VIPs go to external peers only.
     VipToNode,
     /// Learned from a node, towards a node, and this node is no route reflector.
@@ -159,7 +162,7 @@ pub enum ExportStop {
 
 impl ExportStop {
     /// Short name (JSON field, metric label).
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             ExportStop::VipToNode => "vip-to-node",
             ExportStop::NotReflector => "not-a-route-reflector",
@@ -195,7 +198,7 @@ impl std::fmt::Display for ExportStop {
 /// Address space that must not be routed towards a peer (RFC 6890 special-purpose
 /// registries; the same set BIRD's documented "martians" filter refuses).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum SpecialSpace {
+pub(crate) enum SpecialSpace {
     /// 0.0.0.0/8 ("this network", RFC 1122), ::/128.
     Unspecified,
     /// 127.0.0.0/8, ::1/128.
@@ -224,7 +227,7 @@ impl SpecialSpace {
 
     /// The special-purpose block `p` lies in (the whole prefix, not just its first
     /// address: a prefix covering such a block, like 0.0.0.0/1, is not special).
-    pub fn of(p: &Prefix) -> Option<SpecialSpace> {
+    pub(crate) fn of(p: &Prefix) -> Option<SpecialSpace> {
         const V4: [(Ipv4Addr, u8, SpecialSpace); 5] = [
             (Ipv4Addr::new(0, 0, 0, 0), 8, SpecialSpace::Unspecified),
             (Ipv4Addr::new(127, 0, 0, 0), 8, SpecialSpace::Loopback),
@@ -287,7 +290,7 @@ pub(crate) struct PodCidrOwners {
 impl PodCidrOwners {
     /// Builds the index from (pod CIDR, owner's addresses); a CIDR listed by two nodes
     /// belongs to both.
-    pub fn new(entries: impl IntoIterator<Item = (Prefix, Vec<IpAddr>)>) -> PodCidrOwners {
+    pub(crate) fn new(entries: impl IntoIterator<Item = (Prefix, Vec<IpAddr>)>) -> PodCidrOwners {
         let mut by_cidr: BTreeMap<Prefix, Vec<IpAddr>> = BTreeMap::new();
         for (p, addrs) in entries {
             let v = by_cidr.entry(p).or_default();
@@ -361,7 +364,7 @@ impl PodCidrOwners {
 
     #[cfg(test)]
     #[allow(clippy::len_without_is_empty)]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.by_cidr.len()
     }
 }
@@ -398,17 +401,17 @@ impl FromIterator<Prefix> for VipSet {
 
 /// The rules in force, recomputed whenever the cluster snapshot changes.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct PolicyModel {
+pub(crate) struct PolicyModel {
     pub(crate) local_pod_cidrs: Vec<Prefix>,
     pub(crate) vips: VipSet,
     pub(crate) custom_reject: Vec<Prefix>,
     /// Locally connected subnets (from the kernel).
-    pub connected: Vec<Prefix>,
+    pub(crate) connected: Vec<Prefix>,
     /// This node's own addresses (the Node object's and the kernel's).
     pub(crate) own_addrs: BTreeSet<IpAddr>,
     /// Every node's owned pod CIDRs with that node's addresses (D5).
     pub(crate) owners: PodCidrOwners,
-    pub external: ExternalActions,
+    pub(crate) external: ExternalActions,
     pub(crate) advertise_pod_cidr: bool,
     pub(crate) rr_server: bool,
     /// RFC 8326 drain: every route exported gets the GRACEFUL_SHUTDOWN community (and
@@ -420,7 +423,7 @@ pub struct PolicyModel {
 
 impl PolicyModel {
     /// Builds the model for the local node. `vips` are the VIPs this node advertises.
-    pub fn build(
+    pub(crate) fn build(
         settings: &Settings,
         local: &NodeModel,
         nodes: &[NodeModel],
@@ -533,7 +536,7 @@ impl PolicyModel {
     /// that node's address (route reflection keeps the next hop, so a reflected path
     /// still carries its owner's). External peers may send other pod CIDRs (a ToR in
     /// the AS-per-rack model announces the other racks', D5).
-    pub fn import(
+    pub(crate) fn import(
         &self,
         from_node: bool,
         prefix: &Prefix,
@@ -578,7 +581,7 @@ impl PolicyModel {
 
     /// Export decision: the actions to apply (empty for node peers), or why the route is
     /// not exported to this peer.
-    pub fn export(
+    pub(crate) fn export(
         &self,
         to_node: bool,
         source: RouteSource,
@@ -622,7 +625,7 @@ pub(crate) fn graceful_shutdown_export(attrs: &mut Cow<'_, Attrs>, ibgp: bool) {
 
 /// RFC 8326 §4 on import: a route carrying GRACEFUL_SHUTDOWN gets LOCAL_PREF 0, so any
 /// other path wins while its sender drains. Returns whether the route carried it.
-pub fn graceful_shutdown_import(attrs: &mut Cow<'_, Attrs>) -> bool {
+pub(crate) fn graceful_shutdown_import(attrs: &mut Cow<'_, Attrs>) -> bool {
     if !attrs.communities.contains(&community::GRACEFUL_SHUTDOWN) {
         return false;
     }

@@ -461,7 +461,7 @@ fn ignored(raw: &Raw, s: &'static FlagSpec) -> Result<String, ConfigError> {
 }
 
 /// Builds the validated configuration from the raw flag values.
-pub fn build(raw: &Raw) -> Result<Config, ConfigError> {
+pub(crate) fn build(raw: &Raw) -> Result<Config, ConfigError> {
     let mut warnings = Vec::new();
     for s in raw.seen().iter().filter(|s| s.group == FlagGroup::Ignored) {
         warnings.push(ignored(raw, s)?);

@@ -12,7 +12,7 @@ use super::ConfigError;
 
 /// How a flag takes its value (pflag's type, as kube-router declares it).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// `--flag` (true) or `--flag=BOOL`; never takes the next argument.
     Bool,
     Str,
@@ -51,7 +51,7 @@ impl Kind {
 
 /// Section of `--help` a flag is listed under.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum FlagGroup {
+pub(crate) enum FlagGroup {
     Bgp,
     Kubernetes,
     Operations,
@@ -61,16 +61,16 @@ pub enum FlagGroup {
 
 /// One command-line flag.
 #[derive(Debug)]
-pub struct FlagSpec {
-    pub name: &'static str,
-    pub short: Option<char>,
-    pub kind: Kind,
+pub(crate) struct FlagSpec {
+    pub(crate) name: &'static str,
+    pub(crate) short: Option<char>,
+    pub(crate) kind: Kind,
     /// Default as shown in `--help` ("" = empty).
-    pub default: &'static str,
-    pub group: FlagGroup,
-    pub help: &'static str,
+    pub(crate) default: &'static str,
+    pub(crate) group: FlagGroup,
+    pub(crate) help: &'static str,
     /// The value is a secret: never echoed in errors or output.
-    pub secret: bool,
+    pub(crate) secret: bool,
 }
 
 const fn f(
@@ -99,7 +99,7 @@ const U32: u64 = u32::MAX as u64;
 
 /// Every flag, in `--help` order within each group.
 #[rustfmt::skip]
-pub static FLAGS: &[FlagSpec] = &[
+pub(crate) static FLAGS: &[FlagSpec] = &[
     f("run-router", Bool, "true", Bgp, "Run the routing controller. With false there is nothing for kube-bgp to do: it logs that and exits 0."),
     f("cluster-asn", Asn, "0", Bgp, "ASN of the node-to-node full mesh; 0 means 64512. Non-zero must be 64512-65535 or 4200000000-4294967294 (asplain or asdot)."),
     f("nodes-full-mesh", Bool, "true", Bgp, "Every node peers with every other node using the cluster ASN. false: the local ASN comes from the kube-router.io/node.asn annotation."),
@@ -200,7 +200,7 @@ pub static FLAGS: &[FlagSpec] = &[
 ];
 
 /// Finds a flag by long name.
-pub fn find(name: &str) -> Option<&'static FlagSpec> {
+pub(crate) fn find(name: &str) -> Option<&'static FlagSpec> {
     FLAGS.iter().find(|s| s.name == name)
 }
 
@@ -210,7 +210,7 @@ fn find_short(c: char) -> Option<&'static FlagSpec> {
 
 /// The raw values given on the command line, per flag, in order of appearance.
 #[derive(Default, Debug)]
-pub struct Raw {
+pub(crate) struct Raw {
     values: HashMap<&'static str, Vec<String>>,
     /// Flags in the order first seen (for one warning per ignored flag, in order).
     order: Vec<&'static FlagSpec>,
@@ -218,7 +218,7 @@ pub struct Raw {
 
 impl Raw {
     /// The last value given for a scalar flag.
-    pub fn last(&self, name: &str) -> Option<&str> {
+    pub(crate) fn last(&self, name: &str) -> Option<&str> {
         self.values
             .get(name)
             .and_then(|v| v.last())
@@ -226,17 +226,17 @@ impl Raw {
     }
 
     /// Every value given for a flag (each a whole comma list for list flags).
-    pub fn all(&self, name: &str) -> &[String] {
+    pub(crate) fn all(&self, name: &str) -> &[String] {
         self.values.get(name).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// Whether the flag appeared at all.
-    pub fn given(&self, name: &str) -> bool {
+    pub(crate) fn given(&self, name: &str) -> bool {
         self.values.contains_key(name)
     }
 
     /// Flags that appeared, in first-seen order.
-    pub fn seen(&self) -> &[&'static FlagSpec] {
+    pub(crate) fn seen(&self) -> &[&'static FlagSpec] {
         &self.order
     }
 

@@ -23,12 +23,12 @@ mod build;
 #[cfg(test)]
 mod build_tests;
 pub mod cli;
-pub mod flags;
+pub(crate) mod flags;
 pub mod help;
-pub mod parse;
+pub(crate) mod parse;
 mod secret_file;
 
-pub use build::build;
+pub(crate) use build::build;
 
 /// Default cluster ASN when `--cluster-asn` is 0 or absent.
 pub(crate) const DEFAULT_CLUSTER_ASN: u32 = 64512;
@@ -54,21 +54,17 @@ pub(crate) const MAX_MD5_KEY_LEN: usize = 80;
 pub struct Password(Vec<u8>);
 
 impl Password {
-    pub fn new(key: Vec<u8>) -> Password {
+    pub(crate) fn new(key: Vec<u8>) -> Password {
         Password(key)
     }
 
     /// The key bytes, exactly as decoded from base64 (a trailing newline included).
-    pub fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 
     /// Whether the key ends with `\n` (D10: kept, but warned about).
@@ -91,16 +87,16 @@ impl fmt::Display for Password {
 
 /// One external peer from `--peer-router-ips` and its companion lists.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PeerSpec {
-    pub ip: IpAddr,
-    pub asn: u32,
-    pub port: u16,
-    pub password: Option<Password>,
+pub(crate) struct PeerSpec {
+    pub(crate) ip: IpAddr,
+    pub(crate) asn: u32,
+    pub(crate) port: u16,
+    pub(crate) password: Option<Password>,
 }
 
 /// Where the BGP router ID comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RouterIdMode {
+pub(crate) enum RouterIdMode {
     /// `--router-id` empty: the node's primary IP, which must be IPv4.
     PrimaryIp,
     /// `--router-id=generate`: FNV-1a-32 of the primary IP.
@@ -121,16 +117,16 @@ pub(crate) enum OverlayType {
 
 /// `--overlay-encap`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OverlayEncap {
+pub(crate) enum OverlayEncap {
     Ipip,
     Fou,
 }
 
 /// Graceful restart timers, present only when `--bgp-graceful-restart` is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GracefulRestart {
+pub(crate) struct GracefulRestart {
     /// Whole seconds, 0..=4095.
-    pub restart_time: Duration,
+    pub(crate) restart_time: Duration,
     /// Whole seconds, 1..=64800.
     pub(crate) deferral_time: Duration,
 }
@@ -140,10 +136,10 @@ pub struct GracefulRestart {
 /// `bfd:` block in the `kube-router.io/peers` annotation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Bfd {
-    pub port: u16,
+    pub(crate) port: u16,
     pub(crate) detection_multiplier: u8,
-    pub desired_min_tx: Duration,
-    pub required_min_rx: Duration,
+    pub(crate) desired_min_tx: Duration,
+    pub(crate) required_min_rx: Duration,
 }
 
 /// The validated daemon configuration. Field names follow the flags.
@@ -152,16 +148,16 @@ pub struct Config {
     // BGP / routing
     pub run_router: bool,
     /// Resolved: `--cluster-asn`, or 64512 when it is 0.
-    pub cluster_asn: u32,
-    pub nodes_full_mesh: bool,
-    pub enable_ibgp: bool,
-    pub peers: Vec<PeerSpec>,
+    pub(crate) cluster_asn: u32,
+    pub(crate) nodes_full_mesh: bool,
+    pub(crate) enable_ibgp: bool,
+    pub(crate) peers: Vec<PeerSpec>,
     /// 0 or 1: no multihop; 2..=255: eBGP multihop TTL for external peers.
     pub(crate) peer_multihop_ttl: u8,
     pub(crate) bgp_port: u16,
     /// Whole seconds, 3..=65535.
     pub(crate) bgp_holdtime: Duration,
-    pub graceful_restart: Option<GracefulRestart>,
+    pub(crate) graceful_restart: Option<GracefulRestart>,
     /// RFC 8326 drain on SIGTERM without graceful restart: how long routes are announced
     /// with GRACEFUL_SHUTDOWN before they are withdrawn (zero: off).
     pub(crate) graceful_shutdown_time: Duration,
@@ -180,14 +176,14 @@ pub struct Config {
     /// GTSM (RFC 5082) on node-to-node sessions with directly connected nodes.
     pub(crate) node_ttl_security: bool,
     pub(crate) advertise_pod_cidr: bool,
-    pub advertise_cluster_ip: bool,
-    pub advertise_external_ip: bool,
-    pub advertise_loadbalancer_ip: bool,
+    pub(crate) advertise_cluster_ip: bool,
+    pub(crate) advertise_external_ip: bool,
+    pub(crate) advertise_loadbalancer_ip: bool,
     pub(crate) override_nexthop: bool,
-    pub router_id: RouterIdMode,
-    pub enable_overlay: bool,
+    pub(crate) router_id: RouterIdMode,
+    pub(crate) enable_overlay: bool,
     pub(crate) overlay_type: OverlayType,
-    pub overlay_encap: OverlayEncap,
+    pub(crate) overlay_encap: OverlayEncap,
     pub(crate) overlay_encap_port: u16,
     pub(crate) enable_pod_egress: bool,
     pub(crate) routes_sync_period: Duration,
@@ -197,7 +193,7 @@ pub struct Config {
     pub(crate) enable_ipv4: bool,
     pub(crate) enable_ipv6: bool,
     /// BFD for the CLI peers, present only when `--enable-bfd` is on.
-    pub bfd: Option<Bfd>,
+    pub(crate) bfd: Option<Bfd>,
     /// BFD for node-to-node sessions, present only when `--enable-bfd-nodes` is on.
     pub(crate) bfd_nodes: Option<Bfd>,
     pub(crate) auto_mtu: bool,
@@ -205,15 +201,15 @@ pub struct Config {
     /// `--cni-conf-path`; `None`: `$KUBE_ROUTER_CNI_CONF_FILE` or the default, resolved
     /// at start by the pod network.
     pub(crate) cni_conf_path: Option<PathBuf>,
-    pub disable_source_dest_check: bool,
+    pub(crate) disable_source_dest_check: bool,
     pub(crate) service_cluster_ip_range: Vec<Prefix>,
-    pub service_external_ip_range: Vec<Prefix>,
+    pub(crate) service_external_ip_range: Vec<Prefix>,
     pub(crate) loadbalancer_ip_range: Vec<Prefix>,
     pub(crate) strict_external_ip_validation: bool,
     // Kubernetes
     pub(crate) hostname_override: Option<String>,
-    pub kubeconfig: Option<PathBuf>,
-    pub master: Option<String>,
+    pub(crate) kubeconfig: Option<PathBuf>,
+    pub(crate) master: Option<String>,
     // Operations
     pub(crate) metrics_addr: Option<IpAddr>,
     /// 0 (default) disables metrics; as in kube-router so does 65535.
@@ -225,7 +221,7 @@ pub struct Config {
     /// klog verbosity as given (`-v`).
     pub(crate) verbosity: u32,
     pub log_level: Level,
-    pub ctl_socket: PathBuf,
+    pub(crate) ctl_socket: PathBuf,
     /// `--cleanup-config`: undo the node setup and exit instead of running.
     pub cleanup_config: bool,
     /// Warnings to print once at start: ignored kube-router flags, passwords ending in a

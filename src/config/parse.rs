@@ -14,7 +14,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 /// Parses a decimal unsigned number as decision D3 asks: digits only, no sign, no
 /// spaces, no `0x`/`0o`/`0b` prefix and no leading zero (Go would read `065000` as
 /// octal; we refuse it instead of guessing).
-pub fn decimal(s: &str, max: u64) -> Result<u64, String> {
+pub(crate) fn decimal(s: &str, max: u64) -> Result<u64, String> {
     if s.is_empty() {
         return Err("empty value, expected a decimal number".into());
     }
@@ -49,7 +49,7 @@ pub fn decimal(s: &str, max: u64) -> Result<u64, String> {
 
 /// Parses an AS number: asplain decimal (D3) or RFC 5396 asdot `X.Y` (= X*65536+Y,
 /// each half a decimal 0..65535).
-pub fn asn(s: &str) -> Result<u32, String> {
+pub(crate) fn asn(s: &str) -> Result<u32, String> {
     if let Some((hi, lo)) = s.split_once('.') {
         let hi = decimal(hi, 65535).map_err(|e| format!("asdot high part: {e}"))?;
         let lo = decimal(lo, 65535).map_err(|e| format!("asdot low part: {e}"))?;
@@ -73,7 +73,7 @@ pub(crate) fn boolean(s: &str) -> Result<bool, String> {
 /// Parses a duration in Go's `time.ParseDuration` syntax (`90s`, `1m30s`, `1.5h`,
 /// `500ms`, `0`). Signs are refused: no flag of ours takes a negative duration. As in
 /// Go, a bare number other than `0` is an error (the unit is required).
-pub fn duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn duration(s: &str) -> Result<Duration, String> {
     if s.is_empty() {
         return Err("empty duration (expected e.g. 90s, 1m30s, 5m, 1h)".into());
     }

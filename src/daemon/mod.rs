@@ -10,7 +10,7 @@ mod admin;
 pub(crate) mod bfd_link;
 mod conn;
 mod drain;
-pub(crate) mod explain;
+pub mod explain;
 pub mod hardening;
 pub(crate) mod metrics;
 mod overlay;
@@ -19,7 +19,7 @@ pub(crate) mod restart_hold;
 pub(crate) mod rib_policy;
 pub(crate) mod routes;
 pub(crate) mod signals;
-pub mod speaker;
+pub(crate) mod speaker;
 mod status;
 pub mod views;
 

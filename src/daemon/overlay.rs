@@ -109,7 +109,7 @@ impl OverlayLinks {
     }
 
     /// The link socket's netlink port id (its route notifications are ours).
-    pub fn port_id(&self) -> Option<u32> {
+    pub(crate) fn port_id(&self) -> Option<u32> {
         self.nl.as_ref().and_then(|nl| nl.port_id())
     }
 

@@ -74,7 +74,7 @@ pub(crate) struct RestartHold {
 
 impl RestartHold {
     /// A hold on adopted routes, released at most `max_wait` after the first list.
-    pub fn new(max_wait: Duration) -> RestartHold {
+    pub(crate) fn new(max_wait: Duration) -> RestartHold {
         RestartHold {
             max_wait,
             ready_at: None,
@@ -95,7 +95,7 @@ impl RestartHold {
 
     /// One look at the state. `listed`: the API's first full list has arrived;
     /// `bgp`: BGP runs; `peers`: every configured peer. Returns the release, once.
-    pub fn poll(
+    pub(crate) fn poll(
         &mut self,
         listed: bool,
         bgp: bool,
@@ -133,7 +133,7 @@ impl RestartHold {
 
     /// When to look again while holding (`None` once released, or while the API has
     /// not been listed: then only its list, an event, can change anything).
-    pub fn next_deadline(&self, now: Instant) -> Option<Instant> {
+    pub(crate) fn next_deadline(&self, now: Instant) -> Option<Instant> {
         if self.released {
             return None;
         }

@@ -89,7 +89,7 @@ impl RefusalLog {
     }
 
     /// Runs `f` (a re-evaluation of held paths) without counting old refusals again.
-    pub fn replay<T>(&self, f: impl FnOnce() -> T) -> T {
+    pub(crate) fn replay<T>(&self, f: impl FnOnce() -> T) -> T {
         self.replaying.set(true);
         let out = f();
         self.replaying.set(false);
@@ -97,7 +97,7 @@ impl RefusalLog {
     }
 
     /// Refusals so far, by reason.
-    pub fn counts(&self) -> BTreeMap<Reject, u64> {
+    pub(crate) fn counts(&self) -> BTreeMap<Reject, u64> {
         self.counts.borrow().clone()
     }
 }
@@ -105,15 +105,15 @@ impl RefusalLog {
 /// kube-router's import/export rules for one snapshot of the cluster.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct KubePolicy {
-    pub model: PolicyModel,
+    pub(crate) model: PolicyModel,
     /// Addresses of node peers (sessions to other cluster nodes). A tree, not a hash
     /// set: looked up for every prefix imported and exported, where hashing an address
     /// cost more than a few comparisons.
     pub(crate) node_peers: BTreeSet<IpAddr>,
     /// What each locally originated prefix is.
-    pub local: HashMap<Prefix, OriginKind>,
+    pub(crate) local: HashMap<Prefix, OriginKind>,
     /// Refusals logged so far (shared with earlier and later policies).
-    pub refusals: Rc<RefusalLog>,
+    pub(crate) refusals: Rc<RefusalLog>,
 }
 
 impl KubePolicy {

@@ -144,12 +144,12 @@ pub(crate) struct SyncReport {
 
 /// Totals for metrics.
 #[derive(Clone, Debug, Default)]
-pub struct RouteStats {
-    pub passes: u64,
-    pub added: u64,
-    pub replaced: u64,
-    pub deleted: u64,
-    pub failed: u64,
+pub(crate) struct RouteStats {
+    pub(crate) passes: u64,
+    pub(crate) added: u64,
+    pub(crate) replaced: u64,
+    pub(crate) deleted: u64,
+    pub(crate) failed: u64,
     pub(crate) last_duration: Duration,
     /// Time the route writer waited for a batch while passes were running.
     pub(crate) writer_idle: Duration,
@@ -366,13 +366,13 @@ pub(crate) enum WantedRoute {
 #[derive(Clone, Debug)]
 pub(crate) struct KernelView {
     /// kube-bgp's route for the prefix in the main table, as last seen.
-    pub installed: Option<RouteKind>,
+    pub(crate) installed: Option<RouteKind>,
     /// The route wanted now, or why none.
-    pub wanted: Result<WantedRoute, NoKernelRoute>,
+    pub(crate) wanted: Result<WantedRoute, NoKernelRoute>,
     /// The last failure to install it, as logged.
-    pub failure: Option<String>,
+    pub(crate) failure: Option<String>,
     /// Deletions are held by the restart hold.
-    pub held: bool,
+    pub(crate) held: bool,
 }
 
 impl RouteCtx {
@@ -414,7 +414,7 @@ impl RouteCtx {
     }
 }
 
-pub struct KernelRoutes {
+pub(crate) struct KernelRoutes {
     /// The reconciler, and through it the kernel port: the writer that sends the
     /// batches on its own thread (or none: sent on the daemon thread) and the change
     /// subscription (`None`: netlink unavailable).
@@ -452,13 +452,13 @@ pub struct KernelRoutes {
     /// Prefixes whose route through a tunnel failed (another program's route holds the
     /// prefix, say), with the tunnel's ifindex: the tunnel stays for their retries.
     retrying_tunnels: BTreeMap<Prefix, u32>,
-    pub stats: RouteStats,
+    pub(crate) stats: RouteStats,
 }
 
 impl KernelRoutes {
     /// Over the host's kernel: `waker` wakes the daemon's loop when the route writer
     /// finished a batch.
-    pub fn new(cfg: &Config, waker: Option<Arc<mio::Waker>>) -> KernelRoutes {
+    pub(crate) fn new(cfg: &Config, waker: Option<Arc<mio::Waker>>) -> KernelRoutes {
         match NetlinkPort::open(waker) {
             Ok(port) => KernelRoutes::with_port(cfg, Box::new(port)),
             Err(e) => {
@@ -573,12 +573,12 @@ impl KernelRoutes {
     }
 
     /// Starts the periodic re-read clock.
-    pub fn start(&mut self, now: Instant) {
+    pub(crate) fn start(&mut self, now: Instant) {
         self.next_resync = Some(now + self.resync_period);
     }
 
     /// Whether routes of an earlier run are still protected from deletion.
-    pub fn holding(&self) -> bool {
+    pub(crate) fn holding(&self) -> bool {
         self.hold.is_some()
     }
 
@@ -626,7 +626,7 @@ impl KernelRoutes {
     }
 
     /// Locally connected subnets (D5: never imported, never installed).
-    pub fn connected(&self) -> Vec<Prefix> {
+    pub(crate) fn connected(&self) -> Vec<Prefix> {
         self.ctx.connected.iter().copied().collect()
     }
 
@@ -662,12 +662,12 @@ impl KernelRoutes {
     }
 
     /// Number of our routes in the kernel.
-    pub fn installed(&self) -> usize {
+    pub(crate) fn installed(&self) -> usize {
         self.rec.as_ref().map(|r| r.installed().len()).unwrap_or(0)
     }
 
     /// Prefixes waiting for a reconcile pass.
-    pub fn pending(&self) -> usize {
+    pub(crate) fn pending(&self) -> usize {
         self.rec.as_ref().map(|r| r.pending()).unwrap_or(0)
     }
 
@@ -680,7 +680,7 @@ impl KernelRoutes {
     /// `input_waits`: the pacing holds kernel passes while BGP input streams in (its own
     /// deadline names the end of that wait), so a pending pass is due at the latest when
     /// `MAX_DEFER` bounds the wait, not at once.
-    pub fn next_deadline(&self, input_waits: bool, now: Instant) -> Option<Instant> {
+    pub(crate) fn next_deadline(&self, input_waits: bool, now: Instant) -> Option<Instant> {
         let mut d = self.next_resync;
         // Results or changes a simulated kernel holds, which nothing else announces.
         if let Some(port) = self.rec.as_ref().map(Reconciler::port_ref) {
@@ -1070,7 +1070,7 @@ impl KernelRoutes {
     /// Finishes the passes whose batches the writer has sent. First reads the changes
     /// a port without a socket to poll holds (a simulated kernel): on a host the loop
     /// reads them as events, before its turn collects.
-    pub fn collect(&mut self, now: Instant) {
+    pub(crate) fn collect(&mut self, now: Instant) {
         if self
             .rec
             .as_ref()
@@ -1233,10 +1233,10 @@ fn log_failures(
 
 /// Overlay settings that decide tunnels.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Overlay {
-    pub enabled: bool,
+pub(crate) struct Overlay {
+    pub(crate) enabled: bool,
     /// `--overlay-type=full`: tunnel even to on-subnet nodes.
-    pub full: bool,
+    pub(crate) full: bool,
 }
 
 /// What kind of kernel route a learned best path gets.
@@ -1273,7 +1273,7 @@ pub(crate) enum NoKernelRoute {
 
 impl NoKernelRoute {
     /// Short name (JSON field).
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             NoKernelRoute::NoBestPath => "no-best-path",
             NoKernelRoute::LocalRoute => "local-route",

@@ -14,7 +14,7 @@ pub(crate) struct Signals {
 impl Signals {
     /// Blocks SIGTERM, SIGINT and SIGHUP and opens a non-blocking signalfd for them.
     /// Call before spawning threads.
-    pub fn new() -> io::Result<Signals> {
+    pub(crate) fn new() -> io::Result<Signals> {
         // SAFETY: sigset_t is plain data initialised by sigemptyset before use; the
         // calls only read/write that local set and the process signal mask.
         unsafe {
@@ -41,7 +41,7 @@ impl Signals {
     }
 
     /// Reads the pending signals (numbers), without blocking.
-    pub fn read(&self) -> Vec<i32> {
+    pub(crate) fn read(&self) -> Vec<i32> {
         let mut out = Vec::new();
         loop {
             // SAFETY: signalfd_siginfo is plain data; read writes at most its size into it.

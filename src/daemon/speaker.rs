@@ -32,23 +32,23 @@ mod sockets;
 mod tests;
 
 use admin::{AdminError, SoftResetIn};
-pub use sessions::PeerSlot;
+pub(crate) use sessions::PeerSlot;
 pub(crate) use sessions::SpeakerCore;
 pub(crate) use sockets::SpeakerSockets;
 
 /// Settings that are the same for every peer.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LocalParams {
-    pub router_id: Ipv4Addr,
-    pub local_asn: u32,
-    pub port: u16,
+pub(crate) struct LocalParams {
+    pub(crate) router_id: Ipv4Addr,
+    pub(crate) local_asn: u32,
+    pub(crate) port: u16,
     /// Node addresses used as next hops when a session of the other family carries
     /// routes of this one.
     pub(crate) best_v4: Option<Ipv4Addr>,
     pub(crate) best_v6: Option<Ipv6Addr>,
     /// Graceful restart (RFC 4724): restart time advertised, and whether this process
     /// is restarting (R bit).
-    pub graceful_restart: Option<(u16, bool)>,
+    pub(crate) graceful_restart: Option<(u16, bool)>,
     /// `--bgp-accept-zero-holdtime`.
     pub(crate) accept_zero_holdtime: bool,
     /// `--bgp-prefix-limit-restart`: Idle wait after a prefix limit was exceeded.
@@ -62,16 +62,16 @@ pub struct LocalParams {
 
 /// Counters and history for the CLI and metrics.
 #[derive(Clone, Debug, Default)]
-pub struct PeerStats {
-    pub sent: MessageCounters,
-    pub received: MessageCounters,
-    pub established_transitions: u64,
+pub(crate) struct PeerStats {
+    pub(crate) sent: MessageCounters,
+    pub(crate) received: MessageCounters,
+    pub(crate) established_transitions: u64,
     pub(crate) state_changes: u64,
-    pub last_error: Option<String>,
+    pub(crate) last_error: Option<String>,
     pub(crate) state_since: Option<Instant>,
-    pub local_addr: Option<IpAddr>,
+    pub(crate) local_addr: Option<IpAddr>,
     /// Families whose End-of-RIB arrived in the current session.
-    pub eor: Vec<Afi>,
+    pub(crate) eor: Vec<Afi>,
     /// When the last UPDATE (End-of-RIB included) arrived.
     pub(crate) last_update: Option<Instant>,
 }
@@ -99,6 +99,7 @@ pub(crate) trait SessionIo {
     /// When it next needs `on_timers`.
     fn next_deadline(&mut self) -> Option<Instant>;
     /// The addresses listened on.
+    #[cfg(test)]
     fn listening(&self) -> Vec<SocketAddr>;
     /// Listen addresses that could not be opened since the last call, with the error.
     fn take_listen_failures(&mut self) -> Vec<(SocketAddr, String)>;
@@ -111,7 +112,7 @@ pub(crate) trait SessionIo {
 }
 
 /// The speaker: its core and the io that drives it.
-pub struct Speaker {
+pub(crate) struct Speaker {
     core: SpeakerCore,
     io: Box<dyn SessionIo>,
 }
@@ -144,17 +145,18 @@ impl Speaker {
         }
     }
 
-    pub fn owns(&self, token: Token) -> bool {
+    pub(crate) fn owns(&self, token: Token) -> bool {
         self.io.owns(token)
     }
 
     /// The addresses currently listened on.
-    pub fn listening(&self) -> Vec<SocketAddr> {
+    #[cfg(test)]
+    pub(crate) fn listening(&self) -> Vec<SocketAddr> {
         self.io.listening()
     }
 
     /// The next instant the speaker needs to run timers (its io's included).
-    pub fn next_deadline(&mut self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
         match (self.core.next_deadline(), self.io.next_deadline()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -181,7 +183,7 @@ impl Speaker {
     }
 
     /// Handles readiness of a speaker token.
-    pub fn ready(&mut self, token: Token, now: Instant) {
+    pub(crate) fn ready(&mut self, token: Token, now: Instant) {
         self.io.ready(&mut self.core, token, now);
     }
 
@@ -215,7 +217,7 @@ impl Speaker {
     ///
     /// Nothing here waits: with `notify` the NOTIFICATIONs are queued on connections
     /// that are closing; [`Speaker::drain_closing`] gives them a bounded time at exit.
-    pub fn shutdown(&mut self, notify: bool, now: Instant) {
+    pub(crate) fn shutdown(&mut self, notify: bool, now: Instant) {
         self.core.shutdown(notify, now);
         self.io.service(&mut self.core, now);
     }

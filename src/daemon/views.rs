@@ -428,8 +428,8 @@ fn err(msg: String) -> Vec<u8> {
 /// (`daemon::admin`), so the view holds it mutably. `now`: when the requests are
 /// answered.
 pub(crate) struct CtlView<'a> {
-    pub d: &'a mut Daemon,
-    pub now: Instant,
+    pub(crate) d: &'a mut Daemon,
+    pub(crate) now: Instant,
 }
 
 impl Responder for CtlView<'_> {
@@ -505,7 +505,7 @@ pub enum CtlQuery {
 
 impl CtlQuery {
     /// The verb counted in `kube_bgp_ctl_requests_total`.
-    pub fn verb(&self) -> &'static str {
+    pub(crate) fn verb(&self) -> &'static str {
         match self {
             CtlQuery::Neighbors | CtlQuery::Neighbor(_) => "neighbor",
             CtlQuery::Rib(_) => "rib",
@@ -611,9 +611,9 @@ fn ctl_request(d: &Daemon, req: &[u8], now: Instant) -> CtlAnswer {
 /// The metrics (`metrics: true`) or health endpoint's answers at `now`: whole, never
 /// streamed.
 pub(crate) struct HttpView<'a> {
-    pub d: &'a Daemon,
-    pub now: Instant,
-    pub metrics: bool,
+    pub(crate) d: &'a Daemon,
+    pub(crate) now: Instant,
+    pub(crate) metrics: bool,
 }
 
 impl Responder for HttpView<'_> {

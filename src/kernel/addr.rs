@@ -20,13 +20,13 @@ const IFA_LOCAL: u16 = 2;
 /// One address on one interface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct LocalAddr {
-    pub ifindex: u32,
+    pub(crate) ifindex: u32,
     /// The interface's own address.
-    pub addr: IpAddr,
+    pub(crate) addr: IpAddr,
     /// The subnet it makes connected (peer address for point-to-point, host bits clear).
-    pub subnet: Prefix,
+    pub(crate) subnet: Prefix,
     /// RT_SCOPE_* of the address (0 universe, 253 link, 254 host).
-    pub scope: u8,
+    pub(crate) scope: u8,
 }
 
 fn ip(fam: u8, b: &[u8]) -> Option<IpAddr> {
@@ -88,7 +88,7 @@ pub(crate) fn dump_addrs<D: DumpSource + ?Sized>(
 }
 
 /// The connected subnets of a set of addresses.
-pub fn connected(addrs: &[LocalAddr]) -> BTreeSet<Prefix> {
+pub(crate) fn connected(addrs: &[LocalAddr]) -> BTreeSet<Prefix> {
     addrs.iter().map(|a| a.subnet).collect()
 }
 

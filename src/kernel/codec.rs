@@ -26,15 +26,15 @@ pub(crate) const NLM_F_CAPPED: u16 = 0x100;
 pub(crate) const NLM_F_ACK_TLVS: u16 = 0x200;
 pub(crate) const NLMSGERR_ATTR_MSG: u16 = 1;
 
-pub const AF_INET: u8 = libc::AF_INET as u8;
-pub const AF_INET6: u8 = libc::AF_INET6 as u8;
+pub(crate) const AF_INET: u8 = libc::AF_INET as u8;
+pub(crate) const AF_INET6: u8 = libc::AF_INET6 as u8;
 
 /// Writes netlink messages into a byte buffer: header, fixed family header, attributes
 /// (nested with `begin_nest`/`end_nest`). Lengths are patched when a message or nest
 /// ends, so nothing is counted by hand.
 #[derive(Default)]
 pub struct MsgWriter {
-    pub buf: Vec<u8>,
+    pub(crate) buf: Vec<u8>,
     start: usize,
 }
 
@@ -43,7 +43,7 @@ fn align4(n: usize) -> usize {
 }
 
 impl MsgWriter {
-    pub fn new() -> MsgWriter {
+    pub(crate) fn new() -> MsgWriter {
         MsgWriter::default()
     }
 
@@ -57,7 +57,7 @@ impl MsgWriter {
     }
 
     /// Appends raw bytes (a family header such as `rtmsg`), padded to 4.
-    pub fn raw(&mut self, bytes: &[u8]) {
+    pub(crate) fn raw(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
         self.pad();
     }
@@ -68,7 +68,7 @@ impl MsgWriter {
     }
 
     /// Appends one attribute.
-    pub fn attr(&mut self, kind: u16, data: &[u8]) {
+    pub(crate) fn attr(&mut self, kind: u16, data: &[u8]) {
         let len = (4 + data.len()) as u16;
         self.buf.extend_from_slice(&len.to_ne_bytes());
         self.buf.extend_from_slice(&kind.to_ne_bytes());
@@ -112,13 +112,13 @@ impl MsgWriter {
     }
 
     /// Closes the current message, writing its length.
-    pub fn end(&mut self) {
+    pub(crate) fn end(&mut self) {
         let len = (self.buf.len() - self.start) as u32;
         self.buf[self.start..self.start + 4].copy_from_slice(&len.to_ne_bytes());
     }
 
     /// The bytes written so far, leaving the writer empty.
-    pub fn take(&mut self) -> Vec<u8> {
+    pub(crate) fn take(&mut self) -> Vec<u8> {
         self.start = 0;
         std::mem::take(&mut self.buf)
     }
@@ -129,7 +129,7 @@ impl MsgWriter {
 pub struct NlMsg<'a> {
     pub(crate) msg_type: u16,
     pub flags: u16,
-    pub seq: u32,
+    pub(crate) seq: u32,
     pub payload: &'a [u8],
 }
 
@@ -146,7 +146,7 @@ fn u16_at(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_ne_bytes(b.get(at..at + 2)?.try_into().ok()?))
 }
 
-pub fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+pub(crate) fn u32_at(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 

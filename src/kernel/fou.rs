@@ -106,12 +106,12 @@ fn encode_list(w: &mut MsgWriter, family_id: u16) {
 
 /// One FoU port as the kernel lists it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FouPort {
-    pub port: u16,
+pub(crate) struct FouPort {
+    pub(crate) port: u16,
     /// AF_INET or AF_INET6.
-    pub af: u8,
+    pub(crate) af: u8,
     /// Whether it takes GUE (else direct FoU with a fixed inner protocol).
-    pub gue: bool,
+    pub(crate) gue: bool,
 }
 
 /// A port of a `FOU_CMD_GET` reply payload.
@@ -180,7 +180,7 @@ impl FouPorts {
     }
 
     /// Every FoU port of this network namespace.
-    pub fn list(&mut self) -> Result<Vec<FouPort>, FouError> {
+    pub(crate) fn list(&mut self) -> Result<Vec<FouPort>, FouError> {
         let id = self.family()?;
         let found = std::cell::RefCell::new(Vec::new());
         self.nl.dump(

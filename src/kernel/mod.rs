@@ -14,20 +14,21 @@ pub mod codec;
 pub mod fou;
 pub mod modules;
 pub mod netlink;
-pub mod nexthop;
+pub(crate) mod nexthop;
 pub(crate) mod port;
-pub mod reconciler;
+pub(crate) mod reconciler;
 pub mod route;
 pub(crate) mod route_op;
 #[cfg(test)]
 pub(crate) mod sim;
-pub mod table;
+pub(crate) mod table;
 pub mod tunnel;
 pub mod watch;
 pub mod writer;
 
 pub use netlink::BatchOptions;
-pub use reconciler::{Desired, Pass, ReconcileStats, Reconciler};
+pub(crate) use reconciler::Desired;
+pub use reconciler::{Pass, ReconcileStats, Reconciler};
 pub use route::{KernelRoute, RouteKind};
 pub use route_op::Op;
 pub use watch::{Changes, Watch};

@@ -19,7 +19,7 @@ use neli::socket::NlSocket;
 use neli::socket::synchronous::NlSocketHandle;
 use neli::utils::Groups;
 
-pub use super::codec::*;
+pub(crate) use super::codec::*;
 
 const SOL_NETLINK: libc::c_int = 270;
 const NETLINK_CAP_ACK: libc::c_int = 10;
@@ -75,11 +75,11 @@ impl std::error::Error for NetlinkError {}
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Errno {
     pub errno: i32,
-    pub msg: Option<String>,
+    pub(crate) msg: Option<String>,
 }
 
 impl Errno {
-    pub fn new(errno: i32) -> Errno {
+    pub(crate) fn new(errno: i32) -> Errno {
         Errno { errno, msg: None }
     }
 }
@@ -122,8 +122,8 @@ impl Default for BatchOptions {
 /// A request of a batch that the kernel refused: its index and the error.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
-    pub index: usize,
-    pub error: Errno,
+    pub(crate) index: usize,
+    pub(crate) error: Errno,
 }
 
 /// A blocking rtnetlink request socket.
@@ -261,7 +261,7 @@ impl Netlink {
 
     /// The socket's netlink port id (the `nlmsg_pid` the kernel puts in the change
     /// notifications our requests cause).
-    pub fn port_id(&self) -> Option<u32> {
+    pub(crate) fn port_id(&self) -> Option<u32> {
         port_id(self.sock.as_raw_fd())
     }
 
@@ -297,7 +297,7 @@ impl Netlink {
     /// set here) and calls `each` with every reply message. An interrupted dump (the
     /// table changed meanwhile) is retried up to three times; `reset` is called before
     /// each retry so the caller can drop what it collected.
-    pub fn dump(
+    pub(crate) fn dump(
         &mut self,
         what: &'static str,
         build: &dyn Fn(&mut MsgWriter),
@@ -374,7 +374,7 @@ impl Netlink {
     /// Sends `n` requests, many per `sendmsg`, and returns the ones the kernel refused.
     /// `encode(i, w)` writes request `i` with `MsgWriter::begin`/`end`; sequence numbers
     /// and NLM_F_ACK are filled in here (see `send_requests`).
-    pub fn batch(
+    pub(crate) fn batch(
         &mut self,
         n: usize,
         opts: BatchOptions,
@@ -457,7 +457,10 @@ impl Netlink {
 
     /// One request whose answer is a message (a `get` without NLM_F_DUMP): returns the
     /// payload of the first reply that is not an ACK, or the kernel's error.
-    pub fn query(&mut self, encode: &mut dyn FnMut(&mut MsgWriter)) -> Result<Vec<u8>, Errno> {
+    pub(crate) fn query(
+        &mut self,
+        encode: &mut dyn FnMut(&mut MsgWriter),
+    ) -> Result<Vec<u8>, Errno> {
         let io = |e: NetlinkError| Errno {
             errno: libc::EIO,
             msg: Some(e.to_string()),
@@ -506,7 +509,7 @@ impl Netlink {
     }
 
     /// One request, waiting for its ACK.
-    pub fn request(&mut self, encode: &mut dyn FnMut(&mut MsgWriter)) -> Result<(), Errno> {
+    pub(crate) fn request(&mut self, encode: &mut dyn FnMut(&mut MsgWriter)) -> Result<(), Errno> {
         let failures = self
             .batch(1, BatchOptions::default(), &mut |_, w| encode(w))
             .map_err(|e| Errno {

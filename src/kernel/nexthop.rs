@@ -44,12 +44,12 @@ const NHA_FDB: u16 = 11;
 
 /// The first nexthop object id kube-bgp uses ("KB" in the high half, so an id of ours
 /// reads as 0x4b42xxxx in `ip nexthop` output).
-pub const NH_ID_FIRST: u32 = 0x4b42_0001;
+pub(crate) const NH_ID_FIRST: u32 = 0x4b42_0001;
 /// The last one: 65,535 objects, far more than the distinct next hops of a cluster.
-pub const NH_ID_LAST: u32 = 0x4b42_ffff;
+pub(crate) const NH_ID_LAST: u32 = 0x4b42_ffff;
 
 /// Whether routes name nexthop objects unless told otherwise (`--kernel-nexthop-objects`).
-pub const DEFAULT_NEXTHOP_OBJECTS: bool = true;
+pub(crate) const DEFAULT_NEXTHOP_OBJECTS: bool = true;
 
 /// What one single (non-group) nexthop object points at.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]

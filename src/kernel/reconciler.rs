@@ -89,13 +89,13 @@ pub struct ReconcileStats {
     /// Whether the pass started from a fresh dump of the kernel tables.
     pub resynced: bool,
     /// Whether it compared every route (not only the changed prefixes).
-    pub full: bool,
+    pub(crate) full: bool,
     /// Prefixes still waiting after this pass (the pass limit was reached).
     pub more: bool,
     /// From planning to finish, measured by a `Stopwatch` (metrics only).
-    pub duration: Duration,
+    pub(crate) duration: Duration,
     /// Of `duration`: the time spent in the kernel's netlink batch.
-    pub kernel: Duration,
+    pub(crate) kernel: Duration,
 }
 
 /// The prefixes of the passes in flight, each list sorted, asked about in ascending
@@ -265,11 +265,6 @@ impl Reconciler {
         &self.local_addrs
     }
 
-    /// Whether deletions are held for graceful restart.
-    pub fn holding(&self) -> bool {
-        self.hold_deletes
-    }
-
     /// Ends the graceful-restart hold (after End-of-RIB or the deferral timer): the
     /// next `reconcile` deletes adopted routes that are not desired.
     pub fn sweep(&mut self) {
@@ -414,7 +409,7 @@ impl Reconciler {
     }
 
     /// Sends a planned pass's requests on this thread's socket (see `plan`).
-    pub fn send(&mut self, pass: &mut Pass) -> Result<Vec<Failure>, NetlinkError> {
+    pub(crate) fn send(&mut self, pass: &mut Pass) -> Result<Vec<Failure>, NetlinkError> {
         self.port.send(&mut pass.requests, self.opts)
     }
 

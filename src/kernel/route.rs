@@ -20,16 +20,16 @@ use super::route_op::Op;
 use super::table::RouteTable;
 use crate::prefix::Prefix;
 
-pub const RTM_NEWROUTE: u16 = 24;
-pub const RTM_DELROUTE: u16 = 25;
+pub(crate) const RTM_NEWROUTE: u16 = 24;
+pub(crate) const RTM_DELROUTE: u16 = 25;
 pub(crate) const RTM_GETROUTE: u16 = 26;
 
-pub const RTA_DST: u16 = 1;
+pub(crate) const RTA_DST: u16 = 1;
 pub(crate) const RTA_OIF: u16 = 4;
-pub const RTA_GATEWAY: u16 = 5;
+pub(crate) const RTA_GATEWAY: u16 = 5;
 pub(crate) const RTA_PRIORITY: u16 = 6;
 pub(crate) const RTA_PREFSRC: u16 = 7;
-pub const RTA_TABLE: u16 = 15;
+pub(crate) const RTA_TABLE: u16 = 15;
 /// The nexthop object a route uses (`nhid`), instead of a gateway and device.
 pub(crate) const RTA_NH_ID: u16 = 30;
 
@@ -80,7 +80,7 @@ impl KernelRoute {
     }
 
     /// Why this route cannot be installed as is, if it cannot.
-    pub fn check(&self) -> Result<(), RouteError> {
+    pub(crate) fn check(&self) -> Result<(), RouteError> {
         let fam = self.dst.afi();
         match self.kind {
             RouteKind::Via(nh) if crate::prefix::Afi::of(&nh) != fam => {
@@ -112,7 +112,7 @@ impl fmt::Display for KernelRoute {
 
 /// A route that cannot be expressed.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RouteError {
+pub(crate) enum RouteError {
     FamilyMismatch(KernelRoute),
     NoInterface(KernelRoute),
     NotInstallable(KernelRoute),
@@ -237,14 +237,14 @@ pub(crate) fn encode_del(w: &mut MsgWriter, dst: &Prefix, table: u32) {
 /// A route message decoded far enough to classify it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RouteInfo {
-    pub table: u32,
-    pub protocol: u8,
+    pub(crate) table: u32,
+    pub(crate) protocol: u8,
     /// Source-specific (IPv6 `from`) routes have a non-zero source length.
-    pub src_len: u8,
-    pub priority: u32,
+    pub(crate) src_len: u8,
+    pub(crate) priority: u32,
     /// The nexthop object the route names, if it names one.
-    pub nh_id: Option<u32>,
-    pub route: KernelRoute,
+    pub(crate) nh_id: Option<u32>,
+    pub(crate) route: KernelRoute,
 }
 
 fn ip_from(fam: u8, b: &[u8]) -> Option<IpAddr> {
@@ -327,15 +327,15 @@ pub(crate) fn parse_route_nh(
 pub(crate) struct MainTable {
     /// Protocol-17 routes, one per prefix (the first seen if the kernel holds several,
     /// e.g. with different metrics).
-    pub ours: BTreeMap<Prefix, KernelRoute>,
+    pub(crate) ours: BTreeMap<Prefix, KernelRoute>,
     /// Prefixes with a route of another protocol (kernel, static, boot, dhcp, …).
-    pub foreign: BTreeSet<Prefix>,
+    pub(crate) foreign: BTreeSet<Prefix>,
 }
 
 #[cfg(test)]
 impl MainTable {
     /// Adds one dumped route message to the table.
-    pub fn absorb(&mut self, payload: &[u8]) {
+    pub(crate) fn absorb(&mut self, payload: &[u8]) {
         let Some(info) = parse_route(payload) else {
             return;
         };

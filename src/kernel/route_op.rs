@@ -25,13 +25,13 @@ impl Op {
         }
     }
 
-    pub fn route(&self) -> KernelRoute {
+    pub(crate) fn route(&self) -> KernelRoute {
         match self {
             Op::Add(r) | Op::Replace(r) | Op::Delete(r) => *r,
         }
     }
 
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Op::Add(_) => "add",
             Op::Replace(_) => "replace",

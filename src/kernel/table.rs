@@ -92,7 +92,7 @@ pub struct RouteTable {
 }
 
 impl RouteTable {
-    pub fn new() -> RouteTable {
+    pub(crate) fn new() -> RouteTable {
         RouteTable::default()
     }
 
@@ -101,12 +101,13 @@ impl RouteTable {
         self.v4_len + self.wide.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Forgets every route (and releases the slot memory).
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         *self = RouteTable::default();
     }
 
@@ -146,7 +147,7 @@ impl RouteTable {
     }
 
     /// Sets the route for `p`, returning the one it replaces.
-    pub fn insert(&mut self, p: Prefix, kind: RouteKind) -> Option<RouteKind> {
+    pub(crate) fn insert(&mut self, p: Prefix, kind: RouteKind) -> Option<RouteKind> {
         let old = self.remove(&p);
         let id = self.kinds.acquire(kind);
         match p {
@@ -168,7 +169,7 @@ impl RouteTable {
     }
 
     /// Removes the route for `p`, returning it.
-    pub fn remove(&mut self, p: &Prefix) -> Option<RouteKind> {
+    pub(crate) fn remove(&mut self, p: &Prefix) -> Option<RouteKind> {
         if let Prefix::V4(a, l) = *p {
             if let Some(i) = self.find_v4(v4_key(a, l)) {
                 let id = (self.slots[i] & KIND_MASK) as u32;
@@ -249,7 +250,7 @@ impl RouteTable {
     }
 
     /// The distinct route kinds in use (e.g. which tunnel interfaces routes point at).
-    pub fn kinds(&self) -> impl Iterator<Item = RouteKind> + '_ {
+    pub(crate) fn kinds(&self) -> impl Iterator<Item = RouteKind> + '_ {
         self.kinds.list.iter().filter(|e| e.1 > 0).map(|e| e.0)
     }
 

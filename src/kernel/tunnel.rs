@@ -292,10 +292,10 @@ pub(crate) fn encode_rule(w: &mut MsgWriter, add: bool, from: &Prefix) {
 
 /// A tunnel link's parameters, as the kernel reports them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TunnelParams {
-    pub local: Option<IpAddr>,
-    pub remote: Option<IpAddr>,
-    pub ttl: u8,
+pub(crate) struct TunnelParams {
+    pub(crate) local: Option<IpAddr>,
+    pub(crate) remote: Option<IpAddr>,
+    pub(crate) ttl: u8,
     /// IFLA_IPTUN_ENCAP_TYPE (0 none, 2 GUE).
     pub(crate) encap_type: u16,
     /// IFLA_IPTUN_ENCAP_DPORT, host order.
@@ -304,7 +304,7 @@ pub struct TunnelParams {
 
 impl TunnelParams {
     /// The encapsulation, if it is one kube-bgp builds.
-    pub fn encap(&self) -> Option<TunnelEncap> {
+    pub(crate) fn encap(&self) -> Option<TunnelEncap> {
         match self.encap_type {
             TUNNEL_ENCAP_NONE => Some(TunnelEncap::Ipip),
             TUNNEL_ENCAP_GUE => Some(TunnelEncap::Gue {
@@ -322,9 +322,9 @@ pub struct LinkInfo {
     pub name: String,
     /// IFLA_INFO_KIND (`ipip`, `veth`, …); empty for links without one.
     pub kind: String,
-    pub up: bool,
+    pub(crate) up: bool,
     /// For ipip/ip6tnl links: their parameters.
-    pub tunnel: Option<TunnelParams>,
+    pub(crate) tunnel: Option<TunnelParams>,
 }
 
 impl LinkInfo {

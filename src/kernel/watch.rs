@@ -30,7 +30,7 @@ const RTNLGRP_IPV6_IFADDR: u32 = 9;
 const RTNLGRP_IPV6_ROUTE: u32 = 11;
 /// Nexthop objects (Linux 5.3 and later; joined on its own: older kernels refuse it).
 const RTNLGRP_NEXTHOP: libc::c_int = 32;
-pub const RTM_NEWLINK: u16 = 16;
+pub(crate) const RTM_NEWLINK: u16 = 16;
 pub(crate) const RTM_DELLINK: u16 = 17;
 const IFF_UP: u32 = 0x1;
 const IFF_RUNNING: u32 = 0x40;

@@ -28,13 +28,15 @@ pub struct Job {
 
 /// What became of a job.
 pub struct Done {
-    /// The job's buffer, handed back for reuse.
-    pub requests: Vec<u8>,
+    /// The job's buffer, handed back for reuse. Nothing reuses it yet; it is kept so the
+    /// buffer still comes back to (and is freed on) the thread that sent the job.
+    #[allow(dead_code)]
+    pub(crate) requests: Vec<u8>,
     pub result: Result<Vec<Failure>, NetlinkError>,
     /// Time spent in the kernel (sending and reading replies).
-    pub duration: Duration,
+    pub(crate) duration: Duration,
     /// How long the writer had nothing to do before this job arrived.
-    pub idle: Duration,
+    pub(crate) idle: Duration,
 }
 
 /// See the module documentation.
@@ -88,7 +90,7 @@ impl Writer {
     }
 
     /// The netlink port id of the writer's socket (its change notifications carry it).
-    pub fn port_id(&self) -> Option<u32> {
+    pub(crate) fn port_id(&self) -> Option<u32> {
         self.port
     }
 

@@ -205,7 +205,7 @@ impl Client {
         }
     }
 
-    pub fn server(&self) -> &str {
+    pub(crate) fn server(&self) -> &str {
         &self.server
     }
 
@@ -321,7 +321,7 @@ impl Client {
 
     /// Opens a WATCH of `kind` from `resource_version` with bookmarks; the server ends
     /// it after `timeout_secs`. The returned decoder yields events as they arrive.
-    pub fn watch(
+    pub(crate) fn watch(
         &self,
         kind: ResourceKind,
         resource_version: &str,

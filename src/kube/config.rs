@@ -62,7 +62,7 @@ pub(crate) fn field_err(source: &str, field: &str, problem: impl Into<String>) -
 
 /// Bearer-token or basic credentials. Attached only over `https://` (as client-go).
 #[derive(Clone, PartialEq, Eq)]
-pub enum Auth {
+pub(crate) enum Auth {
     None,
     /// `initial` is used first; `file`, when set, is re-read at least every 60 s and
     /// after any 401.
@@ -93,9 +93,9 @@ impl fmt::Debug for Auth {
 
 /// A client certificate chain and its private key, checked to belong together.
 #[derive(Clone)]
-pub struct ClientIdentity {
-    pub chain: Vec<CertificateDer<'static>>,
-    pub key: Arc<PrivateKeyDer<'static>>,
+pub(crate) struct ClientIdentity {
+    pub(crate) chain: Vec<CertificateDer<'static>>,
+    pub(crate) key: Arc<PrivateKeyDer<'static>>,
 }
 
 impl PartialEq for ClientIdentity {
@@ -117,10 +117,10 @@ impl fmt::Debug for ClientIdentity {
 
 /// TLS settings for the API server connection.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TlsSettings {
+pub(crate) struct TlsSettings {
     /// Trusted roots (DER). Empty with `https://` and no `insecure` is an error at load.
-    pub ca: Vec<CertificateDer<'static>>,
-    pub client: Option<ClientIdentity>,
+    pub(crate) ca: Vec<CertificateDer<'static>>,
+    pub(crate) client: Option<ClientIdentity>,
     pub(crate) insecure_skip_tls_verify: bool,
 }
 
@@ -128,11 +128,11 @@ pub struct TlsSettings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KubeConfig {
     /// `https://host:port[/prefix]` or `http://…`, without a trailing `/`.
-    pub server: String,
-    pub tls: TlsSettings,
-    pub auth: Auth,
+    pub(crate) server: String,
+    pub(crate) tls: TlsSettings,
+    pub(crate) auth: Auth,
     /// Where it came from, for logs: `kubeconfig /path` or `in-cluster /dir`.
-    pub origin: String,
+    pub(crate) origin: String,
 }
 
 impl KubeConfig {

@@ -116,7 +116,7 @@ pub struct WatchDecoder<R: Read> {
 }
 
 impl<R: Read> WatchDecoder<R> {
-    pub fn new(body: R) -> WatchDecoder<R> {
+    pub(crate) fn new(body: R) -> WatchDecoder<R> {
         WatchDecoder::with_cap(body, MAX_EVENT_BYTES)
     }
 

@@ -3,8 +3,8 @@
 //! daemon consumes. Must not interpret kube-router semantics (that is `cluster::*`) and
 //! must not touch daemon state from its threads: readers only send `KubeEvent`s.
 
-pub mod client;
-pub mod config;
+pub(crate) mod client;
+pub(crate) mod config;
 pub mod decoder;
 pub mod kubeconfig;
 pub mod objects;
@@ -13,10 +13,10 @@ pub mod snapshot;
 mod testpki;
 #[cfg(test)]
 mod testserver;
-pub mod watch;
+pub(crate) mod watch;
 
 pub use client::Client;
 pub use config::load;
-pub use objects::{EndpointSlice, KubeObject, Node, NodeAddress, ResourceKind, Service, Status};
+pub use objects::{KubeObject, ResourceKind};
 pub use snapshot::{KubeEvent, Snapshot, SyncState};
 pub use watch::{WatchOptions, Watchers, start_watchers};

@@ -83,7 +83,7 @@ impl ResourceKind {
     ];
 
     /// Collection path for all namespaces, e.g. `/api/v1/nodes`.
-    pub fn path(self) -> &'static str {
+    pub(crate) fn path(self) -> &'static str {
         match self {
             ResourceKind::Node => "/api/v1/nodes",
             ResourceKind::Service => "/api/v1/services",
@@ -91,7 +91,7 @@ impl ResourceKind {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             ResourceKind::Node => "Node",
             ResourceKind::Service => "Service",
@@ -110,11 +110,11 @@ impl fmt::Display for ResourceKind {
 #[serde(default)]
 pub(crate) struct OwnerReference {
     #[serde(deserialize_with = "nullable")]
-    pub kind: String,
+    pub(crate) kind: String,
     #[serde(deserialize_with = "nullable")]
-    pub name: String,
+    pub(crate) name: String,
     #[serde(deserialize_with = "nullable")]
-    pub controller: bool,
+    pub(crate) controller: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,14 +134,14 @@ pub struct ObjectMeta {
     )]
     pub(crate) generate_name: String,
     #[serde(rename = "resourceVersion", deserialize_with = "nullable")]
-    pub resource_version: String,
+    pub(crate) resource_version: String,
     /// Only the labels kube-bgp reads (`SERVICE_NAME_LABEL`): the others are checked
     /// to be strings and dropped while decoding, so they never take memory.
     #[serde(
         deserialize_with = "read_labels",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
-    pub labels: BTreeMap<String, String>,
+    pub(crate) labels: BTreeMap<String, String>,
     /// Only the annotations kube-bgp reads (`KUBE_ROUTER_ANNOTATIONS`*,
     /// `LEADER_ANNOTATION`), the same way.
     #[serde(
@@ -213,7 +213,7 @@ pub struct Service {
     #[serde(deserialize_with = "nullable")]
     pub spec: ServiceSpec,
     #[serde(deserialize_with = "nullable")]
-    pub status: ServiceStatus,
+    pub(crate) status: ServiceStatus,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -221,7 +221,7 @@ pub struct Service {
 pub struct ServiceSpec {
     /// `ClusterIP`, `NodePort`, `LoadBalancer` or `ExternalName` (empty: absent).
     #[serde(rename = "type", deserialize_with = "nullable")]
-    pub type_: String,
+    pub(crate) type_: String,
     /// `"None"` means headless.
     #[serde(rename = "clusterIP", deserialize_with = "nullable")]
     pub cluster_ip: String,
@@ -241,7 +241,7 @@ pub struct ServiceSpec {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct ServiceStatus {
+pub(crate) struct ServiceStatus {
     #[serde(rename = "loadBalancer", deserialize_with = "nullable")]
     pub(crate) load_balancer: LoadBalancerStatus,
 }
@@ -250,19 +250,19 @@ pub struct ServiceStatus {
 #[serde(default)]
 pub(crate) struct LoadBalancerStatus {
     #[serde(deserialize_with = "nullable")]
-    pub ingress: Vec<LoadBalancerIngress>,
+    pub(crate) ingress: Vec<LoadBalancerIngress>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub(crate) struct LoadBalancerIngress {
     #[serde(deserialize_with = "nullable")]
-    pub ip: String,
+    pub(crate) ip: String,
     /// `VIP` or `Proxy` (empty: absent, which means `VIP`).
     #[serde(rename = "ipMode", deserialize_with = "nullable")]
     pub(crate) ip_mode: String,
     #[serde(deserialize_with = "nullable")]
-    pub hostname: String,
+    pub(crate) hostname: String,
 }
 
 // ---------------------------------------------------------------- EndpointSlice
@@ -271,12 +271,12 @@ pub(crate) struct LoadBalancerIngress {
 #[serde(default)]
 pub struct EndpointSlice {
     #[serde(deserialize_with = "nullable")]
-    pub metadata: ObjectMeta,
+    pub(crate) metadata: ObjectMeta,
     /// `IPv4`, `IPv6` or `FQDN`.
     #[serde(rename = "addressType", deserialize_with = "nullable")]
     pub(crate) address_type: String,
     #[serde(deserialize_with = "nullable")]
-    pub endpoints: Vec<Endpoint>,
+    pub(crate) endpoints: Vec<Endpoint>,
 }
 
 /// The label that ties an EndpointSlice to its Service.
@@ -303,9 +303,9 @@ impl EndpointSlice {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     #[serde(deserialize_with = "nullable")]
-    pub addresses: Vec<String>,
+    pub(crate) addresses: Vec<String>,
     /// Empty when the endpoint has no node.
     #[serde(rename = "nodeName", deserialize_with = "nullable")]
     pub(crate) node_name: String,
@@ -318,7 +318,7 @@ pub struct Endpoint {
 pub(crate) struct EndpointConditions {
     /// `None` means ready (the API's rule for a nil `ready`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ready: Option<bool>,
+    pub(crate) ready: Option<bool>,
 }
 
 impl EndpointConditions {
@@ -335,13 +335,13 @@ impl EndpointConditions {
 #[serde(default)]
 pub struct Status {
     #[serde(deserialize_with = "nullable")]
-    pub status: String,
+    pub(crate) status: String,
     #[serde(deserialize_with = "nullable")]
-    pub message: String,
+    pub(crate) message: String,
     #[serde(deserialize_with = "nullable")]
-    pub reason: String,
+    pub(crate) reason: String,
     #[serde(deserialize_with = "nullable")]
-    pub code: u16,
+    pub(crate) code: u16,
 }
 
 impl fmt::Display for Status {
@@ -405,11 +405,11 @@ pub(crate) fn object_id(v: &serde_json::Value) -> String {
 /// A List response (`NodeList`, ...). Items carry no `kind`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(bound = "T: serde::de::DeserializeOwned")]
-pub struct List<T> {
+pub(crate) struct List<T> {
     #[serde(default, deserialize_with = "nullable")]
-    pub metadata: ListMeta,
+    pub(crate) metadata: ListMeta,
     #[serde(default, deserialize_with = "nullable")]
-    pub items: Vec<Item<T>>,
+    pub(crate) items: Vec<Item<T>>,
 }
 
 /// Any watched object.
@@ -421,7 +421,7 @@ pub enum KubeObject {
 }
 
 impl KubeObject {
-    pub fn kind(&self) -> ResourceKind {
+    pub(crate) fn kind(&self) -> ResourceKind {
         match self {
             KubeObject::Node(_) => ResourceKind::Node,
             KubeObject::Service(_) => ResourceKind::Service,
@@ -429,7 +429,7 @@ impl KubeObject {
         }
     }
 
-    pub fn metadata(&self) -> &ObjectMeta {
+    pub(crate) fn metadata(&self) -> &ObjectMeta {
         match self {
             KubeObject::Node(o) => &o.metadata,
             KubeObject::Service(o) => &o.metadata,
@@ -448,7 +448,7 @@ impl KubeObject {
     /// the fallback for that label), and the addresses of endpoints that name their node
     /// (an endpoint's address is only read to find the node of an endpoint without
     /// `nodeName`).
-    pub fn into_kept(mut self) -> KubeObject {
+    pub(crate) fn into_kept(mut self) -> KubeObject {
         fn meta(m: &mut ObjectMeta, keep_labels: bool) {
             m.resource_version = String::new();
             m.generate_name = String::new();

@@ -44,12 +44,12 @@ pub enum KubeEvent {
 /// `namespace/name` key for namespaced objects (ordered by namespace, then name).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct NsName {
-    pub namespace: String,
-    pub name: String,
+    pub(crate) namespace: String,
+    pub(crate) name: String,
 }
 
 impl NsName {
-    pub fn new(namespace: &str, name: &str) -> NsName {
+    pub(crate) fn new(namespace: &str, name: &str) -> NsName {
         NsName {
             namespace: namespace.to_string(),
             name: name.to_string(),
@@ -66,21 +66,21 @@ impl std::fmt::Display for NsName {
 /// The keys of the objects added, changed or deleted since the changes were last taken.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SnapshotChanges {
-    pub nodes: BTreeSet<String>,
-    pub services: BTreeSet<NsName>,
-    pub slices: BTreeSet<NsName>,
+    pub(crate) nodes: BTreeSet<String>,
+    pub(crate) services: BTreeSet<NsName>,
+    pub(crate) slices: BTreeSet<NsName>,
     /// The Services (namespace, service name) the changed EndpointSlices named, before
     /// and after the change: whose endpoints may have changed. Lets the planner find the
     /// Services a slice counted for without an index of its own.
-    pub slice_services: BTreeSet<NsName>,
+    pub(crate) slice_services: BTreeSet<NsName>,
     /// Too many keys to track (more than [`MAX_TRACKED_CHANGES`]): treat every object
     /// as changed.
-    pub everything: bool,
+    pub(crate) everything: bool,
 }
 
 /// Most changed keys kept between two takes; past it only `everything` is kept, so
 /// relists that are never planned cost no memory beyond the objects themselves.
-pub const MAX_TRACKED_CHANGES: usize = 100_000;
+pub(crate) const MAX_TRACKED_CHANGES: usize = 100_000;
 
 impl SnapshotChanges {
     fn len(&self) -> usize {
@@ -88,7 +88,8 @@ impl SnapshotChanges {
     }
 
     /// Whether nothing changed.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         !self.everything && self.len() == 0
     }
 
@@ -109,7 +110,7 @@ pub struct Snapshot {
     pub services: BTreeMap<NsName, Service>,
     pub(crate) slices: BTreeMap<NsName, EndpointSlice>,
     /// Sync state per kind; a kind absent here has not been listed yet.
-    pub states: BTreeMap<ResourceKind, SyncState>,
+    pub(crate) states: BTreeMap<ResourceKind, SyncState>,
     /// Whether each kind has been listed at least once (data present).
     pub listed: BTreeMap<ResourceKind, bool>,
     /// What changed since [`Snapshot::take_changes`] was last called.

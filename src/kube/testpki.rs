@@ -12,7 +12,7 @@ pub(crate) struct Pki {
 }
 
 impl Pki {
-    pub fn get() -> Pki {
+    pub(crate) fn get() -> Pki {
         Pki {
             ca_pem: include_bytes!("testdata/ca.pem"),
             client_cert_pem: include_bytes!("testdata/client.pem"),
@@ -23,10 +23,10 @@ impl Pki {
 }
 
 /// A fresh directory under the system temp dir, removed on drop.
-pub struct TempDir(PathBuf);
+pub(crate) struct TempDir(PathBuf);
 
 impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
+    pub(crate) fn new(tag: &str) -> TempDir {
         static N: AtomicU32 = AtomicU32::new(0);
         let p = std::env::temp_dir().join(format!(
             "kube-bgp-{}-{}-{}",
@@ -38,7 +38,7 @@ impl TempDir {
         TempDir(p)
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 }

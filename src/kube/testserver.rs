@@ -11,9 +11,9 @@ use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Req {
-    pub path: String,
-    pub query: BTreeMap<String, String>,
-    pub auth: Option<String>,
+    pub(crate) path: String,
+    pub(crate) query: BTreeMap<String, String>,
+    pub(crate) auth: Option<String>,
 }
 
 pub(crate) enum Reply {
@@ -30,14 +30,14 @@ pub(crate) enum Reply {
 }
 
 impl Reply {
-    pub fn json(code: u16, body: impl Into<String>) -> Reply {
+    pub(crate) fn json(code: u16, body: impl Into<String>) -> Reply {
         Reply::Full {
             code,
             body: body.into(),
         }
     }
 
-    pub fn stream(pieces: &[&str]) -> Reply {
+    pub(crate) fn stream(pieces: &[&str]) -> Reply {
         Reply::Chunked {
             pieces: pieces
                 .iter()
@@ -51,13 +51,13 @@ impl Reply {
 type Handler = dyn Fn(&Req) -> Reply + Send + Sync;
 
 pub(crate) struct TestServer {
-    pub addr: SocketAddr,
-    pub requests: Arc<Mutex<Vec<Req>>>,
+    pub(crate) addr: SocketAddr,
+    pub(crate) requests: Arc<Mutex<Vec<Req>>>,
     stop: Arc<AtomicBool>,
 }
 
 impl TestServer {
-    pub fn start(handler: impl Fn(&Req) -> Reply + Send + Sync + 'static) -> TestServer {
+    pub(crate) fn start(handler: impl Fn(&Req) -> Reply + Send + Sync + 'static) -> TestServer {
         TestServer::start_on("127.0.0.1:0".parse().expect("addr"), handler)
     }
 
@@ -89,11 +89,11 @@ impl TestServer {
         }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    pub fn requests(&self) -> Vec<Req> {
+    pub(crate) fn requests(&self) -> Vec<Req> {
         self.requests.lock().map(|r| r.clone()).unwrap_or_default()
     }
 }

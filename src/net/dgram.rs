@@ -21,9 +21,9 @@ use super::sock::{bind, from_storage, os_error, setsockopt, zeroed_storage};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct DgramOptions {
     /// TTL / hop limit of unicast packets sent.
-    pub ttl: Option<u8>,
+    pub(crate) ttl: Option<u8>,
     /// TOS byte / traffic class of packets sent.
-    pub tos: Option<u8>,
+    pub(crate) tos: Option<u8>,
     /// Ask the kernel for each datagram's TTL / hop limit and destination address.
     pub(crate) recv_info: bool,
     /// Receive buffer size in bytes (the kernel doubles it and applies its minimum).
@@ -34,17 +34,17 @@ pub(crate) struct DgramOptions {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct RecvInfo {
     /// Payload bytes written to the buffer.
-    pub len: usize,
+    pub(crate) len: usize,
     /// The payload was longer than the buffer and was cut.
-    pub truncated: bool,
+    pub(crate) truncated: bool,
     /// Sender, v4-mapped addresses shown as IPv4.
-    pub src: SocketAddr,
+    pub(crate) src: SocketAddr,
     /// Destination address of the datagram (IP_PKTINFO / IPV6_PKTINFO).
-    pub dst: Option<IpAddr>,
+    pub(crate) dst: Option<IpAddr>,
     /// Interface it arrived on.
-    pub ifindex: Option<u32>,
+    pub(crate) ifindex: Option<u32>,
     /// TTL / hop limit it arrived with.
-    pub ttl: Option<u8>,
+    pub(crate) ttl: Option<u8>,
 }
 
 /// A new non-blocking, close-on-exec UDP socket of `domain`.

@@ -7,6 +7,6 @@
 
 pub(crate) mod dgram;
 pub mod sock;
-pub mod timers;
+pub(crate) mod timers;
 
-pub use timers::Timers;
+pub(crate) use timers::Timers;

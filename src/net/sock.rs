@@ -474,7 +474,7 @@ pub(crate) fn set_tos<S: AsFd>(sock: &S, tos: u8) -> io::Result<()> {
 }
 
 /// Disables (true) or enables Nagle; BGP writes whole messages, so nodelay is wanted.
-pub fn set_nodelay(stream: &TcpStream, on: bool) -> io::Result<()> {
+pub(crate) fn set_nodelay(stream: &TcpStream, on: bool) -> io::Result<()> {
     stream.set_nodelay(on)
 }
 

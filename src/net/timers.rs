@@ -44,7 +44,7 @@ impl<K> Ord for Slot<K> {
 }
 
 /// A set of deadlines, at most one per key.
-pub struct Timers<K> {
+pub(crate) struct Timers<K> {
     heap: BinaryHeap<Slot<K>>,
     /// The live deadline of each key and the `seq` of its heap slot.
     live: HashMap<K, (Instant, u64)>,
@@ -58,7 +58,7 @@ impl<K: Eq + Hash + Clone> Default for Timers<K> {
 }
 
 impl<K: Eq + Hash + Clone> Timers<K> {
-    pub fn new() -> Timers<K> {
+    pub(crate) fn new() -> Timers<K> {
         Timers {
             heap: BinaryHeap::new(),
             live: HashMap::new(),
@@ -67,7 +67,7 @@ impl<K: Eq + Hash + Clone> Timers<K> {
     }
 
     /// Sets `key` to fire at `at`, replacing any deadline it had.
-    pub fn set(&mut self, key: K, at: Instant) {
+    pub(crate) fn set(&mut self, key: K, at: Instant) {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.live.insert(key.clone(), (at, seq));
@@ -85,19 +85,20 @@ impl<K: Eq + Hash + Clone> Timers<K> {
     }
 
     /// The deadline currently set for `key`.
-    pub fn deadline(&self, key: &K) -> Option<Instant> {
+    pub(crate) fn deadline(&self, key: &K) -> Option<Instant> {
         self.live.get(key).map(|&(at, _)| at)
     }
 
     /// The earliest live deadline (stale heap entries on top are discarded).
-    pub fn next_deadline(&mut self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
         self.drop_stale_top();
         self.heap.peek().map(|s| s.at)
     }
 
     /// How long a poll may sleep before the next deadline: `None` when no timer is set,
     /// zero when one is already due.
-    pub fn timeout(&mut self, now: Instant) -> Option<Duration> {
+    #[cfg(test)]
+    pub(crate) fn timeout(&mut self, now: Instant) -> Option<Duration> {
         self.next_deadline()
             .map(|at| at.saturating_duration_since(now))
     }
@@ -115,11 +116,13 @@ impl<K: Eq + Hash + Clone> Timers<K> {
     }
 
     /// Number of live deadlines.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.live.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.live.is_empty()
     }
 

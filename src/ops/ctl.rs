@@ -56,7 +56,7 @@ pub enum AdminAction {
 
 impl AdminAction {
     /// The verb as logged and counted (`disable`, `enable`, `softreset-in`, …).
-    pub fn verb(&self) -> &'static str {
+    pub(crate) fn verb(&self) -> &'static str {
         match self {
             AdminAction::Disable { .. } => "disable",
             AdminAction::Enable => "enable",
@@ -73,28 +73,28 @@ impl AdminAction {
 /// The daemon's answer to an admin action: what it did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct AdminDone {
-    pub neighbor: String,
-    pub done: Vec<String>,
+    pub(crate) neighbor: String,
+    pub(crate) done: Vec<String>,
 }
 
 /// The daemon's answer (for a streamed answer: its first line).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Response {
-    pub ok: bool,
+    pub(crate) ok: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// Rows follow, one JSON value per line, until a [`StreamEnd`] line.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub stream: bool,
+    pub(crate) stream: bool,
     #[serde(default)]
-    pub data: serde_json::Value,
+    pub(crate) data: serde_json::Value,
 }
 
 /// The last line of a streamed answer.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct StreamEnd {
-    pub end: bool,
-    pub rows: u64,
+    pub(crate) end: bool,
+    pub(crate) rows: u64,
 }
 
 /// Longest line of a streamed answer the CLI accepts (one row).
@@ -115,7 +115,7 @@ pub struct NeighborRow {
     pub state: String,
     /// Seconds in the current state (up time when Established).
     pub(crate) uptime_secs: u64,
-    pub received: u64,
+    pub(crate) received: u64,
     pub accepted: u64,
     pub advertised: u64,
     /// Disabled by `kube-bgp neighbor ADDR disable` (shown as state `Idle(Admin)`).
@@ -131,17 +131,17 @@ pub struct NeighborRow {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NeighborBfd {
     pub state: String,
-    pub remote_state: String,
+    pub(crate) remote_state: String,
     /// `single-hop` or `multihop`.
     pub hop: String,
-    pub local_address: String,
+    pub(crate) local_address: String,
     pub port: u16,
     pub(crate) local_discriminator: u32,
     pub(crate) remote_discriminator: u32,
     /// Configured: desired min TX, required min RX (microseconds), multiplier.
-    pub desired_min_tx_us: u64,
-    pub required_min_rx_us: u64,
-    pub detect_mult: u8,
+    pub(crate) desired_min_tx_us: u64,
+    pub(crate) required_min_rx_us: u64,
+    pub(crate) detect_mult: u8,
     /// Negotiated: the interval we send at (max of our desired TX and the peer's
     /// required RX), the interval we expect the peer's packets at (max of our required
     /// RX and its desired TX), the peer's multiplier and the resulting detection time.
@@ -152,7 +152,7 @@ pub struct NeighborBfd {
     pub detection_time_us: Option<u64>,
     /// The diagnostic we send (why our state last changed) and the peer's.
     pub(crate) local_diag: String,
-    pub remote_diag: String,
+    pub(crate) remote_diag: String,
     /// Seconds in the current state.
     pub(crate) since_secs: u64,
     /// Failures detected (detection time expired, or the peer said Down while Up).
@@ -188,10 +188,10 @@ pub struct NeighborDetail {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageCounters {
-    pub open: u64,
+    pub(crate) open: u64,
     pub update: u64,
-    pub notification: u64,
-    pub keepalive: u64,
+    pub(crate) notification: u64,
+    pub(crate) keepalive: u64,
     pub refresh: u64,
 }
 
@@ -202,12 +202,12 @@ pub struct RibRow {
     pub next_hop: String,
     pub as_path: String,
     /// `i`, `e` or `?`.
-    pub origin: String,
+    pub(crate) origin: String,
     pub best: bool,
     /// Peer address, or `local`.
     pub source: String,
     pub local_pref: Option<u32>,
-    pub med: Option<u32>,
+    pub(crate) med: Option<u32>,
     pub communities: Vec<String>,
     pub stale: bool,
 }
@@ -215,20 +215,20 @@ pub struct RibRow {
 /// `kube-bgp status`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct StatusInfo {
-    pub version: String,
-    pub node: String,
-    pub router_id: String,
-    pub asn: u32,
+    pub(crate) version: String,
+    pub(crate) node: String,
+    pub(crate) router_id: String,
+    pub(crate) asn: u32,
     /// e.g. `full-mesh`, `per-node-asn`, `route-reflector server 0.0.0.42`.
-    pub mode: String,
-    pub api: Vec<(String, String)>,
+    pub(crate) mode: String,
+    pub(crate) api: Vec<(String, String)>,
     pub(crate) peers_total: usize,
     pub(crate) peers_established: usize,
-    pub rib_ipv4: usize,
+    pub(crate) rib_ipv4: usize,
     pub(crate) rib_ipv6: usize,
-    pub kernel_routes: usize,
-    pub healthy: bool,
-    pub problems: Vec<String>,
+    pub(crate) kernel_routes: usize,
+    pub(crate) healthy: bool,
+    pub(crate) problems: Vec<String>,
 }
 
 /// Sends one request to the daemon and returns its data, or a message for the user.
@@ -339,7 +339,7 @@ pub fn call_lines(
 }
 
 /// Formats seconds as gobgp does: `HH:MM:SS`, or `Nd HH:MM:SS`.
-pub fn duration(secs: u64) -> String {
+pub(crate) fn duration(secs: u64) -> String {
     let (d, h, m, s) = (
         secs / 86400,
         (secs / 3600) % 24,

@@ -9,63 +9,63 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ExplainReport {
     /// What was asked (a prefix, or an address looked up by longest match).
-    pub query: String,
+    pub(crate) query: String,
     /// The prefix explained (empty when nothing matched an address).
-    pub prefix: String,
+    pub(crate) prefix: String,
     /// This node originates it.
-    pub local: Option<LocalOrigin>,
+    pub(crate) local: Option<LocalOrigin>,
     /// Every path held, best first: accepted and refused.
-    pub paths: Vec<PathReport>,
-    pub best: Option<BestReport>,
-    pub kernel: KernelReport,
+    pub(crate) paths: Vec<PathReport>,
+    pub(crate) best: Option<BestReport>,
+    pub(crate) kernel: KernelReport,
     /// Per configured peer: advertised or not, and why.
-    pub peers: Vec<PeerExportReport>,
-    pub notes: Vec<String>,
+    pub(crate) peers: Vec<PeerExportReport>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// A route this node originates.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct LocalOrigin {
     /// `pod-cidr` or `vip`.
-    pub kind: String,
-    pub next_hop: String,
+    pub(crate) kind: String,
+    pub(crate) next_hop: String,
     /// For a VIP: each Service (and EndpointSlice) that makes it advertisable here.
-    pub services: Vec<VipService>,
+    pub(crate) services: Vec<VipService>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct VipService {
     /// `namespace/name`.
-    pub service: String,
+    pub(crate) service: String,
     /// `cluster-ip`, `external-ip` or `loadbalancer-ip`.
-    pub kind: String,
+    pub(crate) kind: String,
     /// The annotation that turned it on, if not the flag.
-    pub annotation: Option<String>,
+    pub(crate) annotation: Option<String>,
     /// `namespace/name` of the slice with a local endpoint (traffic policy Local).
-    pub endpoint_slice: Option<String>,
-    pub reason: String,
+    pub(crate) endpoint_slice: Option<String>,
+    pub(crate) reason: String,
 }
 
 /// One path of the prefix.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PathReport {
     /// Peer address, or `local`.
-    pub source: String,
+    pub(crate) source: String,
     /// `node`, `external` or `local`.
-    pub source_kind: String,
+    pub(crate) source_kind: String,
     /// Attributes as received (before import policy).
-    pub next_hop: String,
-    pub as_path: String,
-    pub origin: String,
-    pub local_pref: Option<u32>,
-    pub med: Option<u32>,
-    pub communities: Vec<String>,
-    pub stale: bool,
-    pub imported: bool,
+    pub(crate) next_hop: String,
+    pub(crate) as_path: String,
+    pub(crate) origin: String,
+    pub(crate) local_pref: Option<u32>,
+    pub(crate) med: Option<u32>,
+    pub(crate) communities: Vec<String>,
+    pub(crate) stale: bool,
+    pub(crate) imported: bool,
     /// `accepted`, `originated`, or the rule that refused it (e.g. `not-a-pod-cidr`).
-    pub import_rule: String,
-    pub import_reason: String,
-    pub best: bool,
+    pub(crate) import_rule: String,
+    pub(crate) import_reason: String,
+    pub(crate) best: bool,
     /// For a path that is not best: the step by which the best path beat it.
     pub(crate) lost_at: Option<String>,
 }
@@ -73,53 +73,53 @@ pub(crate) struct PathReport {
 /// The best path and why it won.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct BestReport {
-    pub source: String,
+    pub(crate) source: String,
     /// The decision-process step that chose it over the runner-up (`only-path` when it
     /// had no competitor).
-    pub step: String,
-    pub reason: String,
+    pub(crate) step: String,
+    pub(crate) reason: String,
 }
 
 /// The kernel side.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct KernelReport {
     /// kube-bgp's route for the prefix in the main table (`via …`, `dev …`).
-    pub installed: Option<String>,
+    pub(crate) installed: Option<String>,
     /// The route wanted now.
-    pub wanted: Option<String>,
+    pub(crate) wanted: Option<String>,
     /// Why no route is wanted: rule and text.
-    pub rule: Option<String>,
-    pub reason: Option<String>,
+    pub(crate) rule: Option<String>,
+    pub(crate) reason: Option<String>,
     /// The last failure to install it.
-    pub failure: Option<String>,
+    pub(crate) failure: Option<String>,
     /// Adopted routes of an earlier run are kept until the restart hold ends.
     pub(crate) restart_hold: bool,
     /// The installed route is the wanted one.
     #[serde(default)]
-    pub in_sync: bool,
+    pub(crate) in_sync: bool,
 }
 
 /// One peer: is the prefix advertised to it, with what, or why not.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PeerExportReport {
-    pub peer: String,
-    pub state: String,
-    pub advertised: bool,
+    pub(crate) peer: String,
+    pub(crate) state: String,
+    pub(crate) advertised: bool,
     /// A change for this prefix waits for the next flush.
-    pub pending: bool,
+    pub(crate) pending: bool,
     /// The rule that stopped it (RIB rule, or the export policy's).
-    pub rule: Option<String>,
-    pub reason: Option<String>,
+    pub(crate) rule: Option<String>,
+    pub(crate) reason: Option<String>,
     /// Attributes sent.
-    pub as_path: Option<String>,
-    pub next_hop: Option<String>,
-    pub communities: Vec<String>,
-    pub local_pref: Option<u32>,
-    pub med: Option<u32>,
+    pub(crate) as_path: Option<String>,
+    pub(crate) next_hop: Option<String>,
+    pub(crate) communities: Vec<String>,
+    pub(crate) local_pref: Option<u32>,
+    pub(crate) med: Option<u32>,
     /// Export actions applied towards external peers.
-    pub prepend: Option<String>,
-    pub added_communities: Vec<String>,
-    pub next_hop_self: bool,
+    pub(crate) prepend: Option<String>,
+    pub(crate) added_communities: Vec<String>,
+    pub(crate) next_hop_self: bool,
 }
 
 fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {

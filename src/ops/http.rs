@@ -19,7 +19,7 @@ pub fn parse_request(buf: &[u8]) -> Option<(String, String)> {
 }
 
 /// A full response with Content-Length and Connection: close.
-pub fn response(status: u16, content_type: &str, body: &str, head_only: bool) -> Vec<u8> {
+pub(crate) fn response(status: u16, content_type: &str, body: &str, head_only: bool) -> Vec<u8> {
     let reason = match status {
         200 => "OK",
         404 => "Not Found",
@@ -70,7 +70,7 @@ pub(crate) mod prom {
         }
 
         /// Writes `_bucket`, `_sum` and `_count` lines (with HELP/TYPE).
-        pub fn write(&self, out: &mut String, name: &str, help: &str) {
+        pub(crate) fn write(&self, out: &mut String, name: &str, help: &str) {
             header(out, name, "histogram", help);
             for (i, b) in DEFAULT_BUCKETS.iter().enumerate() {
                 let _ = writeln!(out, "{name}_bucket{{le=\"{b}\"}} {}", self.counts[i]);
@@ -89,13 +89,13 @@ pub(crate) mod prom {
     }
 
     /// Writes `# HELP` and `# TYPE` lines.
-    pub fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    pub(crate) fn header(out: &mut String, name: &str, kind: &str, help: &str) {
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} {kind}");
     }
 
     /// Writes one sample with labels.
-    pub fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: f64) {
+    pub(crate) fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: f64) {
         out.push_str(name);
         if !labels.is_empty() {
             out.push('{');

@@ -3,8 +3,8 @@
 //! rendered by the daemon from its state.
 
 pub mod ctl;
-pub mod explain;
+pub(crate) mod explain;
 pub mod http;
-pub mod notify;
+pub(crate) mod notify;
 pub(crate) mod peercred;
-pub mod serve;
+pub(crate) mod serve;

@@ -14,7 +14,7 @@ pub(crate) struct Notifier {
 
 impl Notifier {
     /// Reads `$NOTIFY_SOCKET` and `$WATCHDOG_USEC` (honouring `$WATCHDOG_PID`).
-    pub fn from_env() -> Notifier {
+    pub(crate) fn from_env() -> Notifier {
         let target = std::env::var("NOTIFY_SOCKET").ok().and_then(|path| {
             let addr = if let Some(name) = path.strip_prefix('@') {
                 SocketAddr::from_abstract_name(name.as_bytes()).ok()?
@@ -56,14 +56,14 @@ impl Notifier {
         }
     }
 
-    pub fn ready(&self, status: &str) {
+    pub(crate) fn ready(&self, status: &str) {
         self.send(&format!(
             "READY=1\nSTATUS={status}\nMAINPID={}",
             std::process::id()
         ));
     }
 
-    pub fn stopping(&self) {
+    pub(crate) fn stopping(&self) {
         self.send("STOPPING=1");
     }
 
@@ -71,7 +71,7 @@ impl Notifier {
         self.send("WATCHDOG=1");
     }
 
-    pub fn status(&self, status: &str) {
+    pub(crate) fn status(&self, status: &str) {
         self.send(&format!("STATUS={status}"));
     }
 }

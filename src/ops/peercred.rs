@@ -7,9 +7,9 @@ use std::os::fd::{AsFd, AsRawFd};
 
 /// The process that connected: its pid, uid and gid at `connect` time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PeerCred {
-    pub pid: i32,
-    pub uid: u32,
+pub(crate) struct PeerCred {
+    pub(crate) pid: i32,
+    pub(crate) uid: u32,
     pub(crate) gid: u32,
 }
 

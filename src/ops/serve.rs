@@ -33,7 +33,7 @@ pub(crate) const MAX_PER_SOURCE: usize = 8;
 const PARTS_PER_TURN: usize = 1;
 
 /// A listener that hands out non-blocking streams and says where they come from.
-pub trait Accept {
+pub(crate) trait Accept {
     type Stream: Read + Write + mio::event::Source;
     /// The stream and its source address (`None` for a local socket).
     fn accept_one(&self) -> io::Result<(Self::Stream, Option<IpAddr>)>;
@@ -61,7 +61,7 @@ impl Accept for mio::net::UnixListener {
 }
 
 /// What a server's connections are answered with.
-pub trait Responder {
+pub(crate) trait Responder {
     /// Where a long answer stands between two parts (a cursor into the data).
     type Cursor;
     /// Writes the answer to a complete request into `out`; returns a cursor when more
@@ -85,11 +85,11 @@ pub trait Responder {
 
 /// The rules of one server.
 #[derive(Clone, Copy, Debug)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Largest request accepted.
     pub(crate) max_request: usize,
     /// When the bytes read so far form a whole request.
-    pub complete: fn(&[u8]) -> bool,
+    pub(crate) complete: fn(&[u8]) -> bool,
 }
 
 struct ClientConn<S, C> {
@@ -109,11 +109,11 @@ struct ClientConn<S, C> {
 
 /// Counters for metrics and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ServeStats {
-    pub accepted: u64,
+pub(crate) struct ServeStats {
+    pub(crate) accepted: u64,
     /// Refused at accept: the source already had `MAX_PER_SOURCE`, or all slots were
     /// taken by sources no busier than it.
-    pub refused: u64,
+    pub(crate) refused: u64,
     /// Replaced by a newcomer from a less busy source.
     pub(crate) evicted: u64,
     /// Closed for not sending a whole request in time, or not reading the answer.
@@ -123,7 +123,7 @@ pub struct ServeStats {
 
 /// One listening socket and its connections. Tokens `base .. base + TOKENS` belong to it
 /// (the listener is `base`).
-pub struct Server<L: Accept, C> {
+pub(crate) struct Server<L: Accept, C> {
     /// The loop's registry (a clone): connections are registered as they are accepted.
     registry: Registry,
     listener: L,
@@ -134,11 +134,11 @@ pub struct Server<L: Accept, C> {
     /// Connections with more to write that the socket may still take: driven again on
     /// the next turn (readiness is edge-triggered, no new event would come).
     pending: Vec<usize>,
-    pub stats: ServeStats,
+    pub(crate) stats: ServeStats,
 }
 
 impl<L: Accept + mio::event::Source, C> Server<L, C> {
-    pub fn new(
+    pub(crate) fn new(
         mut listener: L,
         base: usize,
         registry: &Registry,
@@ -160,17 +160,18 @@ impl<L: Accept + mio::event::Source, C> Server<L, C> {
     /// Number of tokens this server may use, starting at `base`.
     pub(crate) const TOKENS: usize = 2 * MAX_CONNS + 1;
 
-    pub fn owns(&self, token: Token) -> bool {
+    pub(crate) fn owns(&self, token: Token) -> bool {
         token.0 >= self.base && token.0 < self.base + Self::TOKENS
     }
 
     /// Connections open now.
-    pub fn open(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn open(&self) -> usize {
         self.conns.len()
     }
 
     /// Handles readiness of one of our tokens.
-    pub fn ready(&mut self, token: Token, r: &mut dyn Responder<Cursor = C>, now: Instant) {
+    pub(crate) fn ready(&mut self, token: Token, r: &mut dyn Responder<Cursor = C>, now: Instant) {
         if token.0 == self.base {
             // A request usually arrives with the connection: answer it in this turn of
             // the loop rather than the next (a busy loop's turn can be long).
@@ -349,7 +350,7 @@ impl<L: Accept + mio::event::Source, C> Server<L, C> {
     }
 
     /// The earliest connection deadline (for the loop's poll timeout).
-    pub fn next_deadline(&self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.conns.values().map(Self::deadline_of).min()
     }
 }

@@ -126,7 +126,7 @@ pub(crate) struct PodNet {
 
 impl PodNet {
     /// Sets up the handle (no host change before the first facts arrive).
-    pub fn new(cfg: &Config) -> PodNet {
+    pub(crate) fn new(cfg: &Config) -> PodNet {
         let cni_path = cni::conf_path(
             cfg.cni_conf_path.as_deref(),
             std::env::var_os(cni::ENV_CONF_FILE),
@@ -221,7 +221,7 @@ impl PodNet {
     }
 
     /// When `run` next has work.
-    pub fn next_deadline(&self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.facts.as_ref().and(self.due)
     }
 
@@ -258,7 +258,7 @@ impl PodNet {
     /// the pod egress sets (every node's pod CIDRs and addresses, and kube-router's
     /// ipsets of the same) took: kube-router's `controller_routes_sync_time` measures
     /// its sync of those sets.
-    pub fn run(&mut self, now: Instant) -> Option<Duration> {
+    pub(crate) fn run(&mut self, now: Instant) -> Option<Duration> {
         let facts = self.facts.clone()?;
         if self.due.is_none_or(|d| now < d) {
             return None;

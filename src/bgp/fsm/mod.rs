@@ -132,15 +132,15 @@ pub struct PeerConfig {
     /// The AS the peer must open with (D4): anything else is refused with 2/2.
     pub remote_asn: u32,
     /// Our BGP identifier.
-    pub router_id: Ipv4Addr,
+    pub(crate) router_id: Ipv4Addr,
     /// Hold time we offer, in seconds: 0 (no keepalives) or at least 3.
-    pub hold_time: u16,
+    pub(crate) hold_time: u16,
     /// First connect-retry / idle-hold interval (must be non-zero).
     pub(crate) connect_retry_start: Duration,
     /// The interval doubles up to this.
     pub(crate) connect_retry_max: Duration,
     /// Never connect; only accept the peer's connection.
-    pub passive: bool,
+    pub(crate) passive: bool,
     /// Unicast families to negotiate (at least one).
     pub families: Vec<Afi>,
     /// Advertise route refresh (RFC 2918).
@@ -261,7 +261,7 @@ pub enum State {
 
 impl State {
     /// Lower-case name as kube-router's `bgp_peer_info` metric and gobgp print it.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             State::Idle => "idle",
             State::Connect => "connect",
@@ -417,6 +417,6 @@ pub enum Output {
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub(crate) struct LastNotification {
     /// True when we sent it, false when the peer did.
-    pub sent: bool,
-    pub notification: Notification,
+    pub(crate) sent: bool,
+    pub(crate) notification: Notification,
 }

@@ -21,9 +21,9 @@ pub(crate) const BGP_VERSION: u8 = 4;
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Negotiated {
     /// Negotiated hold time in seconds: the smaller of both OPENs; 0 = no hold timer.
-    pub hold_time: u16,
+    pub(crate) hold_time: u16,
     /// Keepalive interval in seconds (a third of the hold time); 0 = no keepalives.
-    pub keepalive: u16,
+    pub(crate) keepalive: u16,
     /// Both sides sent the 4-octet AS capability (we always do).
     pub four_octet_as: bool,
     /// Families both sides advertised (IPv4 unicast when the peer sent no MP capability,
@@ -31,7 +31,7 @@ pub struct Negotiated {
     pub families: Vec<Afi>,
     /// Both sides advertised route refresh (RFC 2918).
     pub(crate) route_refresh: bool,
-    pub remote_asn: u32,
+    pub(crate) remote_asn: u32,
     pub remote_router_id: Ipv4Addr,
     /// Same AS on both ends.
     pub ibgp: bool,

@@ -112,7 +112,7 @@ impl Peer {
         })
     }
 
-    pub fn config(&self) -> &PeerConfig {
+    pub(crate) fn config(&self) -> &PeerConfig {
         &self.cfg
     }
 
@@ -138,7 +138,7 @@ impl Peer {
     }
 
     /// What was negotiated for the Established session, if any.
-    pub fn negotiated(&self) -> Option<&Negotiated> {
+    pub(crate) fn negotiated(&self) -> Option<&Negotiated> {
         self.established().and_then(|c| c.negotiated.as_ref())
     }
 
@@ -159,7 +159,7 @@ impl Peer {
     }
 
     /// The earliest time at which `handle(Input::Timers, ..)` has work to do.
-    pub fn next_deadline(&self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
         let conn_deadlines = self
             .conns
             .iter()
@@ -192,7 +192,7 @@ impl Peer {
     /// graceful restart) and the outputs. A reset sends Cease/Other Configuration Change
     /// (6/6) and starts over at once. Hold time and timer changes apply from the next
     /// session; switching passive on or off takes effect immediately without a reset.
-    pub fn reconfigure(
+    pub(crate) fn reconfigure(
         &mut self,
         cfg: PeerConfig,
         now: Instant,

@@ -36,7 +36,7 @@ pub(crate) enum BestStep {
 
 impl BestStep {
     /// Short name (JSON field).
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             BestStep::Eligibility => "eligibility",
             BestStep::Local => "local",

@@ -34,7 +34,7 @@ pub(crate) use best::{BestStep, DEFAULT_LOCAL_PREF};
 pub(crate) use out::messages_for;
 pub(crate) use out::{ExportBlock, OutBatch, OutMsg};
 pub use policy::{AcceptAll, Policy, Source};
-pub use table::Path;
+pub(crate) use table::Path;
 
 use intern::Interner;
 use out::UpdateGroup;
@@ -101,18 +101,18 @@ pub struct RibConfig {
 pub(crate) struct BestInfo {
     /// Next hop for the prefix's family (unspecified when the path has none, which
     /// only happens for locally originated paths).
-    pub next_hop: IpAddr,
+    pub(crate) next_hop: IpAddr,
     /// `None` for a locally originated path.
-    pub peer: Option<PeerId>,
-    pub attrs: Arc<Attrs>,
+    pub(crate) peer: Option<PeerId>,
+    pub(crate) attrs: Arc<Attrs>,
 }
 
 /// Per-peer counters (gobgp's received / accepted / advertised).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct PeerCounters {
-    pub received: usize,
-    pub accepted: usize,
-    pub advertised: usize,
+pub(crate) struct PeerCounters {
+    pub(crate) received: usize,
+    pub(crate) accepted: usize,
+    pub(crate) advertised: usize,
 }
 
 /// Why a RIB call was refused.
@@ -332,7 +332,7 @@ pub(crate) enum ImportLoop {
 
 impl ImportLoop {
     /// Short name (JSON field).
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             ImportLoop::AsPath(_) => "as-loop",
             ImportLoop::OriginatorId => "originator-id-loop",
@@ -414,7 +414,7 @@ impl Rib {
         }
     }
 
-    pub fn config(&self) -> &RibConfig {
+    pub(crate) fn config(&self) -> &RibConfig {
         &self.cfg
     }
 
@@ -483,7 +483,7 @@ impl Rib {
         }
     }
 
-    pub fn peer(&self, id: PeerId) -> Option<&PeerInfo> {
+    pub(crate) fn peer(&self, id: PeerId) -> Option<&PeerInfo> {
         self.slot(id).map(|s| &s.info)
     }
 
@@ -582,7 +582,7 @@ impl Rib {
     }
 
     /// End-of-RIB from a peer: its still-stale paths of `afi` are removed.
-    pub fn end_of_rib(&mut self, id: PeerId, afi: Afi) -> Result<(), RibError> {
+    pub(crate) fn end_of_rib(&mut self, id: PeerId, afi: Afi) -> Result<(), RibError> {
         self.slot_mut(id)?;
         self.sweep(id, |p| p.afi() == afi, true);
         Ok(())
@@ -621,7 +621,7 @@ impl Rib {
     // ----- routes in -----
 
     /// Paths from an established peer sharing one attribute set.
-    pub fn announce(
+    pub(crate) fn announce(
         &mut self,
         id: PeerId,
         attrs: Attrs,
@@ -649,7 +649,7 @@ impl Rib {
     }
 
     /// Withdrawals from a peer.
-    pub fn withdraw(&mut self, id: PeerId, prefixes: &[Prefix]) -> Result<(), RibError> {
+    pub(crate) fn withdraw(&mut self, id: PeerId, prefixes: &[Prefix]) -> Result<(), RibError> {
         let slot = self.slot(id).ok_or(RibError::UnknownPeer(id))?;
         if !slot.up {
             return Err(RibError::PeerNotUp(id));
@@ -675,7 +675,7 @@ impl Rib {
     }
 
     /// Originates a local route (wins over learned ones; not import-filtered).
-    pub fn originate(&mut self, prefix: Prefix, attrs: Attrs) {
+    pub(crate) fn originate(&mut self, prefix: Prefix, attrs: Attrs) {
         let a = self.interner.intern(attrs);
         self.set_path(LOCAL_SRC, prefix, &a, Some(a.clone()));
     }

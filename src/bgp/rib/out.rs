@@ -23,7 +23,7 @@ use crate::bgp::types::{Afi, Attrs, MpNextHop, Prefix, community};
 
 /// One message's worth of changes (before splitting to the wire's size limit).
 #[derive(Clone, PartialEq, Eq, Debug)]
-pub enum OutMsg {
+pub(crate) enum OutMsg {
     /// Prefixes (possibly of both families; the encoder splits them) sharing `attrs`.
     Announce {
         attrs: Arc<Attrs>,
@@ -39,9 +39,9 @@ pub enum OutMsg {
 /// in `peers` except `except`. Batches must be sent in the order returned.
 #[derive(Clone, Debug)]
 pub struct OutBatch {
-    pub peers: Arc<[PeerId]>,
-    pub except: Option<PeerId>,
-    pub msgs: Vec<OutMsg>,
+    pub(crate) peers: Arc<[PeerId]>,
+    pub(crate) except: Option<PeerId>,
+    pub(crate) msgs: Vec<OutMsg>,
 }
 
 #[cfg(test)]
@@ -405,7 +405,7 @@ pub(crate) enum ExportBlock {
 
 impl ExportBlock {
     /// Short name (JSON field).
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             ExportBlock::NoBestPath => "no-best-path",
             ExportBlock::PeerDown => "peer-down",
@@ -450,10 +450,10 @@ impl std::fmt::Display for ExportBlock {
 /// what the export decision gives now (they differ only while a change waits to be sent).
 #[derive(Clone, Debug)]
 pub(crate) struct ExportView {
-    pub sent: Option<Arc<Attrs>>,
-    pub decision: Result<Arc<Attrs>, ExportBlock>,
+    pub(crate) sent: Option<Arc<Attrs>>,
+    pub(crate) decision: Result<Arc<Attrs>, ExportBlock>,
     /// A change of this prefix is waiting for the next flush.
-    pub pending: bool,
+    pub(crate) pending: bool,
 }
 
 /// The BGP export rules (before policy): why not, when the path must not go to `to`.

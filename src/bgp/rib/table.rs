@@ -60,7 +60,7 @@ pub(crate) type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 /// rejected. When import changed the attributes (`modified`), the received ones are
 /// kept by the RIB beside the table (`Rib::received`).
 #[derive(Clone, Debug)]
-pub struct Path {
+pub(crate) struct Path {
     pub(crate) attrs: Arc<Attrs>,
     pub(crate) src: u32,
     pub(crate) stale: bool,
@@ -72,12 +72,12 @@ pub struct Path {
 
 impl Path {
     /// The peer it came from; `None` for a locally originated path.
-    pub fn peer(&self) -> Option<super::PeerId> {
+    pub(crate) fn peer(&self) -> Option<super::PeerId> {
         (self.src != LOCAL_SRC).then_some(super::PeerId(self.src))
     }
 
     /// The attributes after import checks and policy; `None` when rejected.
-    pub fn accepted(&self) -> Option<&Arc<Attrs>> {
+    pub(crate) fn accepted(&self) -> Option<&Arc<Attrs>> {
         (!self.rejected).then_some(&self.attrs)
     }
 

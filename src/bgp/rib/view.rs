@@ -128,7 +128,7 @@ impl Rib {
     }
 
     /// All paths of one prefix, best first (if any path is accepted).
-    pub fn paths(&self, prefix: &Prefix) -> &[Path] {
+    pub(crate) fn paths(&self, prefix: &Prefix) -> &[Path] {
         self.table
             .get(prefix)
             .and_then(|id| self.table.entry(id))
@@ -150,7 +150,7 @@ impl Rib {
 
     /// The attributes of `path`, one of the paths of `prefix` (`paths`, `adj_rib_in`),
     /// as received, before import policy (pre-policy Adj-RIB-In).
-    pub fn received<'a>(&'a self, prefix: &Prefix, path: &'a Path) -> &'a Arc<Attrs> {
+    pub(crate) fn received<'a>(&'a self, prefix: &Prefix, path: &'a Path) -> &'a Arc<Attrs> {
         if path.modified {
             let kept = self
                 .table
@@ -179,7 +179,7 @@ impl Rib {
         })
     }
 
-    pub fn counters(&self, id: PeerId) -> Option<PeerCounters> {
+    pub(crate) fn counters(&self, id: PeerId) -> Option<PeerCounters> {
         let s = self.slot(id)?;
         let advertised = match (s.up, s.group.and_then(|g| self.groups.get(g)?.as_ref())) {
             (true, Some(g)) if g.members.contains(&id) => g.advertised_to(id),

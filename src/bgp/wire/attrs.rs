@@ -88,36 +88,36 @@ fn always_discarded(code: u8, ctx: &Ctx) -> Option<&'static str> {
 
 /// MP_REACH_NLRI of a family kube-bgp carries.
 pub(super) struct MpReach<'a> {
-    pub afi: Afi,
-    pub next_hop: MpNextHop,
-    pub nlri: &'a [u8],
+    pub(crate) afi: Afi,
+    pub(crate) next_hop: MpNextHop,
+    pub(crate) nlri: &'a [u8],
 }
 
 /// MP_UNREACH_NLRI of a family kube-bgp carries.
 pub(super) struct MpUnreach<'a> {
-    pub afi: Afi,
-    pub nlri: &'a [u8],
+    pub(crate) afi: Afi,
+    pub(crate) nlri: &'a [u8],
 }
 
 /// Result of walking the path attributes of one UPDATE.
 #[derive(Default)]
 pub(super) struct Walk<'a> {
-    pub attrs: Attrs,
+    pub(crate) attrs: Attrs,
     pub(crate) has_origin: bool,
     pub(crate) has_as_path: bool,
     pub(crate) has_next_hop: bool,
     /// Attributes other than MP_REACH/MP_UNREACH seen (valid or not).
-    pub others: usize,
+    pub(crate) others: usize,
     /// An MP_REACH_NLRI / MP_UNREACH_NLRI was located, of any family.
     pub(crate) reach_seen: bool,
     pub(crate) unreach_seen: bool,
     pub(crate) mp_reach: Option<MpReach<'a>>,
     pub(crate) mp_unreach: Option<MpUnreach<'a>>,
     /// First reason to treat the UPDATE as a withdrawal.
-    pub withdraw: Option<(u8, String)>,
+    pub(crate) withdraw: Option<(u8, String)>,
     /// The attribute list could not be walked to its end (RFC 7606 §4): the NOTIFICATION
     /// to send if that makes treat-as-withdraw impossible (§3(j), see `update`).
-    pub framing: Option<DecodeError>,
+    pub(crate) framing: Option<DecodeError>,
 }
 
 fn as_size(four: bool) -> usize {

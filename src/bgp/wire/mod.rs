@@ -101,7 +101,7 @@ impl std::error::Error for DecodeError {}
 
 /// The RFC 7606 approach applied to a non-fatal UPDATE error.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum IssueAction {
+pub(crate) enum IssueAction {
     /// The announced prefixes were moved to `withdrawn` and `attrs` cleared.
     TreatAsWithdraw,
     /// The attribute was dropped; the rest of the UPDATE stands.
@@ -111,10 +111,10 @@ pub enum IssueAction {
 /// A non-fatal problem found (and already handled) while decoding an UPDATE.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Issue {
-    pub action: IssueAction,
+    pub(crate) action: IssueAction,
     /// Type code of the attribute concerned, 0 when not about one attribute.
-    pub attr: u8,
-    pub reason: String,
+    pub(crate) attr: u8,
+    pub(crate) reason: String,
 }
 
 impl fmt::Display for Issue {

@@ -21,7 +21,9 @@ use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use super::{LocalParams, PeerStats};
-use crate::bgp::fsm::{self, ConnId, DownReason, Input, Output, State};
+#[cfg(test)]
+use crate::bgp::fsm::State;
+use crate::bgp::fsm::{self, ConnId, DownReason, Input, Output};
 use crate::bgp::limit::{LimitVerdict, PrefixLimiter};
 use crate::bgp::rib::{OutBatch, PeerId, Rib};
 use crate::bgp::types::{Message, NotificationCode, Update};
@@ -91,19 +93,19 @@ pub(crate) struct AcceptRules {
 }
 
 /// A configured neighbour and its session.
-pub struct PeerSlot {
-    pub plan: PeerPlan,
-    pub fsm: fsm::Peer,
+pub(crate) struct PeerSlot {
+    pub(crate) plan: PeerPlan,
+    pub(crate) fsm: fsm::Peer,
     pub(crate) rib_id: PeerId,
     pub(super) conns: HashMap<ConnId, Conn>,
-    pub stats: PeerStats,
+    pub(crate) stats: PeerStats,
     pub(super) stale_deadline: Option<Instant>,
     pub(super) limiter: PrefixLimiter,
     /// Rate limit of this peer's error log lines.
     pub(super) log_gate: LogGate,
     /// Disabled by `kube-bgp neighbor ADDR disable`, with the message sent (maybe
     /// empty): the session stays down until enabled or kube-bgp restarts.
-    pub admin_down: Option<String>,
+    pub(crate) admin_down: Option<String>,
 }
 
 impl PeerSlot {
@@ -170,10 +172,10 @@ impl FanoutBook {
 }
 
 /// The speaker's sessions, their buffers and the RIB, without sockets.
-pub struct SpeakerCore {
-    pub rib: Rib,
-    pub local: LocalParams,
-    pub peers: BTreeMap<IpAddr, PeerSlot>,
+pub(crate) struct SpeakerCore {
+    pub(crate) rib: Rib,
+    pub(crate) local: LocalParams,
+    pub(crate) peers: BTreeMap<IpAddr, PeerSlot>,
     pub(super) by_rib: HashMap<PeerId, IpAddr>,
     /// The addresses listened on (asked for and not reported failed).
     pub(super) listen: Vec<SocketAddr>,
@@ -305,7 +307,7 @@ impl SpeakerCore {
     }
 
     /// The next instant the core needs [`SpeakerCore::on_timers`].
-    pub fn next_deadline(&mut self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
         self.timers.next_deadline()
     }
 
@@ -336,7 +338,7 @@ impl SpeakerCore {
 
     /// Whether the last input came alone: at least `quiet` after the input before it
     /// (reads on several connections in one turn of the loop are not alone).
-    pub fn input_alone(&self, quiet: Duration) -> bool {
+    pub(crate) fn input_alone(&self, quiet: Duration) -> bool {
         self.input_gap.is_none_or(|g| g >= quiet)
     }
 
@@ -982,7 +984,8 @@ impl SpeakerCore {
     }
 
     /// The state of a peer's session.
-    pub fn state(&self, addr: &IpAddr) -> Option<State> {
+    #[cfg(test)]
+    pub(crate) fn state(&self, addr: &IpAddr) -> Option<State> {
         self.peers.get(addr).map(|p| p.fsm.state())
     }
 }

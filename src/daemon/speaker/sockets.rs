@@ -102,6 +102,7 @@ impl SpeakerSockets {
     }
 
     /// The addresses currently listened on.
+    #[cfg(test)]
     pub(crate) fn listening(&self) -> Vec<SocketAddr> {
         self.listeners.iter().map(|l| l.addr).collect()
     }
@@ -527,6 +528,7 @@ impl SessionIo for SpeakerSockets {
         SpeakerSockets::next_deadline(self)
     }
 
+    #[cfg(test)]
     fn listening(&self) -> Vec<SocketAddr> {
         SpeakerSockets::listening(self)
     }
