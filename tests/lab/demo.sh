@@ -324,7 +324,8 @@ routes_ok() {
     routes=$(ip -n "${ns}n$i" route show proto 17)
     for j in "${nodes[@]}"; do
       [ "$i" = "$j" ] && continue
-      grep -q "^10\.244\.$j\.0/24 via ${subnet//./\\.}\.$j " <<<"$routes" || return 1
+      # `nhid N` first when the route names a nexthop object (the default).
+      grep -Eq "^10\.244\.$j\.0/24 (nhid [0-9]+ )?via ${subnet//./\\.}\.$j " <<<"$routes" || return 1
     done
   done
 }
