@@ -22,7 +22,7 @@
 //!   with the agent, and a restart of kube-bgp is indistinguishable from a forwarding
 //!   failure unless kube-bgp first sends AdminDown (RFC 5880 §6.8.16).
 //! - A peer's AdminDown takes our session Down with diagnostic 3, as the RFC says, but
-//!   is reported as [`session::DownCause::PeerAdminDown`], not as a failure
+//!   is reported as [`session::ChangeCause::PeerAdminDown`], not as a failure
 //!   ([`session::StateChange::is_failure`]).
 
 pub mod packet;

@@ -18,7 +18,7 @@ pub(crate) const WARN_PERCENT: u64 = 80;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum LimitVerdict {
     Fine,
-    /// The count reached [`WARN_PERCENT`] of the limit (reported once until it falls
+    /// The count reached `WARN_PERCENT` of the limit (reported once until it falls
     /// below again).
     Warn {
         count: usize,

@@ -437,7 +437,7 @@ impl fmt::Display for NotificationCode {
 }
 
 /// NOTIFICATION message (RFC 4271 §4.5). `code` and `subcode` are the bytes as sent or
-/// received; [`Notification::kind`] names them.
+/// received; `Notification::kind` names them.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Notification {
     pub code: u8,

@@ -1,7 +1,7 @@
 //! Who this node is and which BGP peers it should have (kube-router's node mesh, route
 //! reflector and external-peer rules, docs/configuration.md; decisions D2 and D4).
 //!
-//! Pure: from the settings and the node models, computes the local [`Identity`] and the
+//! Pure: from the settings and the node models, computes the local `Identity` and the
 //! list of [`PeerPlan`]s. The daemon diffs this list against its running peers.
 
 use std::net::{IpAddr, Ipv4Addr};

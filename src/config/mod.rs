@@ -49,7 +49,7 @@ pub(crate) const DEFAULT_GR_DEFERRAL: std::time::Duration = std::time::Duration:
 pub(crate) const MAX_MD5_KEY_LEN: usize = 80;
 
 /// A TCP-MD5 key. Its `Debug` and `Display` print `<redacted>`; only
-/// [`Password::as_bytes`] gives the key, for the `TCP_MD5SIG` socket option.
+/// `Password::as_bytes` gives the key, for the `TCP_MD5SIG` socket option.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Password(Vec<u8>);
 

@@ -576,11 +576,11 @@ pub(crate) fn request_offsets(buf: &[u8]) -> Result<Vec<usize>, NetlinkError> {
 /// request answered by an ACK, one `get` answered by a message, dumps. [`Netlink`] is
 /// the host's socket; a simulated kernel (tests) answers the same bytes itself.
 pub trait NetlinkRequests {
-    /// See [`Netlink::request`].
+    /// See `Netlink::request`.
     fn request(&mut self, encode: &mut dyn FnMut(&mut MsgWriter)) -> Result<(), Errno>;
-    /// See [`Netlink::query`].
+    /// See `Netlink::query`.
     fn query(&mut self, encode: &mut dyn FnMut(&mut MsgWriter)) -> Result<Vec<u8>, Errno>;
-    /// See [`Netlink::dump`].
+    /// See `Netlink::dump`.
     fn dump(
         &mut self,
         what: &'static str,

@@ -286,7 +286,7 @@ pub(crate) fn normalize(addr: SocketAddr) -> SocketAddr {
 ///
 /// The peer is written in the socket's own family: on an IPv6 (e.g. dual-stack `[::]`)
 /// socket an IPv4 peer becomes `::ffff:a.b.c.d`, as the kernel requires. Keys longer
-/// than [`MD5_MAX_KEY_LEN`] are refused; deleting a key that is not set succeeds.
+/// than `MD5_MAX_KEY_LEN` are refused; deleting a key that is not set succeeds.
 pub fn set_md5<S: AsFd>(sock: &S, peer: IpAddr, key: Option<&[u8]>) -> io::Result<()> {
     let fd = sock.as_fd();
     let key = key.unwrap_or(&[]);

@@ -1,5 +1,5 @@
 //! The HTTP side of operations: `/metrics` (Prometheus text) and `/healthz`, answered
-//! on the event loop through [`super::serve::Server`]. Only GET (and HEAD) of a path;
+//! on the event loop through `super::serve::Server`. Only GET (and HEAD) of a path;
 //! everything else is 404/405. HTTP/1.0-style: one request per connection.
 
 /// Whether the bytes hold a whole request head.

@@ -12,9 +12,9 @@
 //!   (`kuberouter`, `ipset`);
 //! * `--cleanup-config` (`cleanup`).
 //!
-//! Shape: [`plan::compute`] is pure (flags + cluster facts + the node interface → the
+//! Shape: `plan::compute` is pure (flags + cluster facts + the node interface → the
 //! host state wanted); `host` compares each piece with the kernel and the file system
-//! and applies the difference; [`PodNet`] is the daemon's handle: facts and `now` in, a
+//! and applies the difference; `PodNet` is the daemon's handle: facts and `now` in, a
 //! deadline out, readiness of two subscriptions (link changes, nftables changes) so a
 //! deleted `kube-bridge` or a flushed ruleset is repaired at once. Every failure is
 //! logged once with its context and retried with backoff; nothing here ever blocks or

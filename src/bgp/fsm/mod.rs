@@ -10,11 +10,11 @@
 //!
 //! Driving it: feed every event as an [`Input`] to [`Peer::handle`] with the current
 //! time and carry out the returned [`Output`]s in order; call `handle(Input::Timers)`
-//! when [`Peer::next_deadline`] has passed.
+//! when `Peer::next_deadline` has passed.
 //!
-//! Connection ids ([`ConnId`]) are allocated by the `Peer`, unique within it: the FSM
+//! Connection ids (`ConnId`) are allocated by the `Peer`, unique within it: the FSM
 //! picks the id of an outbound connection in [`Output::Connect`]; for an accepted
-//! inbound socket the caller first takes an id from [`Peer::alloc_conn`], then reports
+//! inbound socket the caller first takes an id from `Peer::alloc_conn`, then reports
 //! `Input::TcpConnected { conn, inbound: true }`. The speaker keys sockets by
 //! (peer, conn). `Output::Send` followed by `Output::Close` on the same connection means
 //! "flush what is queued (best effort), then close": a NOTIFICATION precedes its close.
@@ -40,7 +40,7 @@
 //! Sending: the speaker reports every write attempt ([`Input::Sent`]) with the bytes
 //! still queued. Past `max_send_buffer` the session ends with Cease/Out of Resources
 //! (6/8). The send hold timer (RFC 9687) runs while bytes wait and the socket takes
-//! none: twice the negotiated hold time, as BIRD uses ([`SEND_HOLD_NO_HOLD_TIME`] when
+//! none: twice the negotiated hold time, as BIRD uses (`SEND_HOLD_NO_HOLD_TIME` when
 //! the hold time is 0); at expiry the connection is closed without a NOTIFICATION (it
 //! could not be delivered), as BIRD does.
 //!
@@ -48,7 +48,7 @@
 //! ([`Input::PrefixLimit`]); the session ends with Cease/Maximum Number of Prefixes
 //! Reached (6/1, RFC 4486, data AFI/SAFI/limit) and the peer stays in Idle for
 //! `prefix_limit_restart`, doubling on each repeated trip up to
-//! [`PREFIX_LIMIT_RESTART_MAX`] (FRR's `maximum-prefix ... restart`, with BIRD's
+//! `PREFIX_LIMIT_RESTART_MAX` (FRR's `maximum-prefix ... restart`, with BIRD's
 //! growing error wait); the wait resets once a session stays up that long.
 
 mod collision;
@@ -289,11 +289,11 @@ pub enum Input {
     Stop { cease: NotificationCode },
     /// Administrative shutdown (Cease/Administrative Shutdown, 6/2) carrying a
     /// Shutdown Communication (RFC 9003 §2: a length octet and UTF-8 text), cut to
-    /// [`MAX_SHUTDOWN_COMMUNICATION`] bytes on a character boundary. Like `Stop`, the
+    /// `MAX_SHUTDOWN_COMMUNICATION` bytes on a character boundary. Like `Stop`, the
     /// peer stays down until `Start`.
     Shutdown { message: String },
     /// A connection is up: an outbound one we asked for, or an accepted inbound one
-    /// (whose id came from [`Peer::alloc_conn`]).
+    /// (whose id came from `Peer::alloc_conn`).
     TcpConnected { conn: ConnId, inbound: bool },
     /// An outbound connection attempt failed.
     TcpFailed { conn: ConnId },

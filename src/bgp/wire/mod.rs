@@ -137,7 +137,7 @@ pub struct Decoded {
 /// Why a message could not be encoded. Nothing is written to `out` in that case.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum EncodeError {
-    /// The message would exceed [`MAX_MESSAGE_LEN`].
+    /// The message would exceed `MAX_MESSAGE_LEN`.
     TooLong { len: usize },
     /// Announced prefixes of this family but no next hop for it in the attributes.
     MissingNextHop(Afi),
@@ -210,7 +210,7 @@ pub fn encode(msg: &Message, ctx: &Ctx, out: &mut Vec<u8>) -> Result<(), EncodeE
 }
 
 /// Appends as many UPDATE messages as needed to announce `prefixes` (any mix of
-/// families) with `attrs`, each packed up to [`MAX_MESSAGE_LEN`]. IPv4 prefixes use the
+/// families) with `attrs`, each packed up to `MAX_MESSAGE_LEN`. IPv4 prefixes use the
 /// NLRI field and NEXT_HOP (or MP_REACH when only `mp_next_hop` is set); IPv6 prefixes
 /// use MP_REACH_NLRI. Returns the number of messages written. On error `out` is left as
 /// it was.
