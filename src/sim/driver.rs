@@ -458,6 +458,16 @@ impl<W: World> Run<'_, W> {
         self.api.node(name).map(|n| n.internal_ip)
     }
 
+    /// Counts a fault that took effect and writes it into the trace, with `detail` after
+    /// it when given.
+    fn applied(&mut self, f: &Fault, detail: Option<&str>) {
+        self.out.faults += 1;
+        match detail {
+            Some(d) => self.note(format!("{f}: {d}")),
+            None => self.note(f.to_string()),
+        }
+    }
+
     fn skip(&mut self, f: &Fault, why: &str) {
         self.note(format!("skip {} ({why})", f.kind));
     }
@@ -520,8 +530,7 @@ impl<W: World> Run<'_, W> {
                     self.skip(&f, "name or address taken");
                     return Ok(());
                 }
-                self.out.faults += 1;
-                self.note(f.to_string());
+                self.applied(&f, None);
                 self.topology_changed = true;
                 self.api
                     .put_node(n.clone(), now)
@@ -533,8 +542,7 @@ impl<W: World> Run<'_, W> {
                     self.skip(&f, "no such node");
                     return Ok(());
                 }
-                self.out.faults += 1;
-                self.note(f.to_string());
+                self.applied(&f, None);
                 self.topology_changed = true;
                 self.api.delete_node(name, now).map_err(|e| e.to_string())?;
                 if self.world.running(name) && !self.draining.contains(name) {
@@ -546,8 +554,7 @@ impl<W: World> Run<'_, W> {
                     self.skip(&f, "no such node");
                     return Ok(());
                 };
-                self.out.faults += 1;
-                self.note(f.to_string());
+                self.applied(&f, None);
                 self.topology_changed = true;
                 match value {
                     Some(v) => n.annotations.insert(key.clone(), v.clone()),
@@ -564,8 +571,7 @@ impl<W: World> Run<'_, W> {
                     self.skip(&f, "address taken");
                     return Ok(());
                 }
-                self.out.faults += 1;
-                self.note(f.to_string());
+                self.applied(&f, None);
                 self.topology_changed = true;
                 if self.world.running(name) {
                     // A reboot: a drain in progress ends with the machine.
@@ -587,8 +593,7 @@ impl<W: World> Run<'_, W> {
                     self.skip(&f, "not running");
                     return Ok(());
                 }
-                self.out.faults += 1;
-                self.note(f.to_string());
+                self.applied(&f, None);
                 // Guarded only as the episode's first fault that touches a node: a
                 // route may travel through any node (reflectors), so a second one may
                 // legitimately move it.
@@ -615,8 +620,7 @@ impl<W: World> Run<'_, W> {
                     self.skip(&f, "no such node");
                     return Ok(());
                 };
-                self.out.faults += 1;
-                self.note(f.to_string());
+                self.applied(&f, None);
                 self.touch(&[a, b]);
                 self.world.cut(ia, ib);
                 self.schedule(
@@ -632,8 +636,7 @@ impl<W: World> Run<'_, W> {
                     self.skip(&f, "no such node");
                     return Ok(());
                 };
-                self.out.faults += 1;
-                self.note(f.to_string());
+                self.applied(&f, None);
                 self.touch(&[a, b]);
                 self.world.reset(ia, ib);
             }
@@ -642,8 +645,7 @@ impl<W: World> Run<'_, W> {
                     self.skip(&f, "not running");
                     return Ok(());
                 }
-                self.out.faults += 1;
-                self.note(f.to_string());
+                self.applied(&f, None);
                 self.api.outage_start(name, *end, now);
                 self.schedule(now + *dur, Action::OutageEnd { name: name.clone() });
             }
@@ -652,8 +654,7 @@ impl<W: World> Run<'_, W> {
                     self.skip(&f, "not running");
                     return Ok(());
                 }
-                self.out.faults += 1;
-                self.note(f.to_string());
+                self.applied(&f, None);
                 self.api.gone(name, now);
             }
             FaultKind::KernelFail { name, n } => {
@@ -661,8 +662,7 @@ impl<W: World> Run<'_, W> {
                     self.skip(&f, "no such node");
                     return Ok(());
                 }
-                self.out.faults += 1;
-                self.note(f.to_string());
+                self.applied(&f, None);
                 self.world.kernel_fail(name, *n);
             }
             FaultKind::ForeignRoute {
@@ -674,8 +674,7 @@ impl<W: World> Run<'_, W> {
                     self.skip(&f, "no such node");
                     return Ok(());
                 }
-                self.out.faults += 1;
-                self.note(f.to_string());
+                self.applied(&f, None);
                 // It may take one of kube-bgp's prefixes: guards end.
                 self.touch(&[name]);
                 self.world.add_foreign(name, *prefix, *gateway);
@@ -689,8 +688,7 @@ impl<W: World> Run<'_, W> {
                     self.skip(&f, "no such node");
                     return Ok(());
                 };
-                self.out.faults += 1;
-                self.note(f.to_string());
+                self.applied(&f, None);
                 self.topology_changed = true;
                 self.api.delete_node(name, now).map_err(|e| e.to_string())?;
                 self.schedule(now + *gap, Action::PutNode(n));
@@ -700,8 +698,7 @@ impl<W: World> Run<'_, W> {
                     self.skip(&f, "no router running");
                     return Ok(());
                 }
-                self.out.faults += 1;
-                self.note(f.to_string());
+                self.applied(&f, None);
                 self.router_down = true;
                 self.world.router_stop();
                 self.schedule(now + *down, Action::RouterBack);
@@ -715,8 +712,7 @@ impl<W: World> Run<'_, W> {
                     self.skip(&f, "no tunnel");
                     return Ok(());
                 };
-                self.out.faults += 1;
-                self.note(format!("{f}: {tun}"));
+                self.applied(&f, Some(&tun));
                 // Routes through it leave the kernel until it is made again.
                 self.touch(&[name]);
             }
@@ -725,8 +721,7 @@ impl<W: World> Run<'_, W> {
                     self.skip(&f, "no such node");
                     return Ok(());
                 }
-                self.out.faults += 1;
-                self.note(f.to_string());
+                self.applied(&f, None);
                 self.world.lose_notifications(name, true);
                 self.schedule(now + *dur, Action::NotificationsBack { name: name.clone() });
             }
