@@ -90,6 +90,41 @@ struct SimRoute {
     nh: Option<u32>,
 }
 
+/// RTM_DELROUTE on one table: the request names its protocol, and another protocol's
+/// route does not match (ESRCH, as the kernel answers).
+fn delete_route(
+    table: &mut BTreeMap<Prefix, SimRoute>,
+    dst: &Prefix,
+    protocol: u8,
+) -> Result<(), Refusal> {
+    match table.get(dst) {
+        Some(r) if r.protocol == protocol => {
+            table.remove(dst);
+            Ok(())
+        }
+        _ => Err((libc::ESRCH, "")),
+    }
+}
+
+/// RTM_NEWROUTE on one table: an existing route is replaced only with NLM_F_REPLACE
+/// (else EEXIST), a missing one made only with NLM_F_CREATE (else ENOENT).
+fn put_route(
+    table: &mut BTreeMap<Prefix, SimRoute>,
+    dst: Prefix,
+    flags: u16,
+    route: SimRoute,
+) -> Result<(), Refusal> {
+    let exists = table.contains_key(&dst);
+    if exists && flags & NLM_F_REPLACE == 0 {
+        return Err((libc::EEXIST, ""));
+    }
+    if !exists && flags & NLM_F_CREATE == 0 {
+        return Err((libc::ENOENT, ""));
+    }
+    table.insert(dst, route);
+    Ok(())
+}
+
 /// A link: the node's own (`tunnel` none) or a tunnel.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct SimLink {
@@ -480,14 +515,7 @@ impl SimState {
         }
         let dst = info.route.dst;
         if msg_type == RTM_DELROUTE {
-            // The request names its protocol: another protocol's route does not match.
-            return match self.table.get(&dst) {
-                Some(r) if r.protocol == info.protocol => {
-                    self.table.remove(&dst);
-                    Ok(())
-                }
-                _ => Err((libc::ESRCH, "")),
-            };
+            return delete_route(&mut self.table, &dst, info.protocol);
         }
         let kind = match info.nh_id {
             None => info.route.kind,
@@ -508,22 +536,12 @@ impl SimState {
             }
         };
         self.reachable(kind)?;
-        let exists = self.table.contains_key(&dst);
-        if exists && flags & NLM_F_REPLACE == 0 {
-            return Err((libc::EEXIST, ""));
-        }
-        if !exists && flags & NLM_F_CREATE == 0 {
-            return Err((libc::ENOENT, ""));
-        }
-        self.table.insert(
-            dst,
-            SimRoute {
-                kind,
-                protocol: info.protocol,
-                nh: info.nh_id,
-            },
-        );
-        Ok(())
+        let route = SimRoute {
+            kind,
+            protocol: info.protocol,
+            nh: info.nh_id,
+        };
+        put_route(&mut self.table, dst, flags, route)
     }
 
     /// Whether a next hop can be used: a gateway on the connected subnet, or the link.
@@ -551,29 +569,15 @@ impl SimState {
     ) -> Result<(), Refusal> {
         let dst = info.route.dst;
         if msg_type == RTM_DELROUTE {
-            return match self.table77.get(&dst) {
-                Some(r) if r.protocol == info.protocol => {
-                    self.table77.remove(&dst);
-                    Ok(())
-                }
-                _ => Err((libc::ESRCH, "")),
-            };
+            return delete_route(&mut self.table77, &dst, info.protocol);
         }
         self.reachable(info.route.kind)?;
-        let exists = self.table77.contains_key(&dst);
-        if exists && flags & NLM_F_REPLACE == 0 {
-            return Err((libc::EEXIST, ""));
-        }
-        if !exists && flags & NLM_F_CREATE == 0 {
-            return Err((libc::ENOENT, ""));
-        }
         let route = SimRoute {
             kind: info.route.kind,
             protocol: info.protocol,
             nh: None,
         };
-        self.table77.insert(dst, route);
-        Ok(())
+        put_route(&mut self.table77, dst, flags, route)
     }
 
     /// RTM_NEWLINK: with NLM_F_CREATE a new ipip/ip6tnl tunnel (created down; a name or
