@@ -60,6 +60,26 @@ pub(crate) struct LocalParams {
     pub(crate) gtsm: bool,
 }
 
+#[cfg(test)]
+impl LocalParams {
+    /// Test settings: router ID `id`, AS `asn`, port 179, `id` as the IPv4 next hop,
+    /// no graceful restart, 32 MiB send buffers (change fields with `..`).
+    pub(crate) fn plain(id: Ipv4Addr, asn: u32) -> LocalParams {
+        LocalParams {
+            router_id: id,
+            local_asn: asn,
+            port: 179,
+            best_v4: Some(id),
+            best_v6: None,
+            graceful_restart: None,
+            accept_zero_holdtime: false,
+            prefix_limit_restart: Duration::from_secs(60),
+            max_send_buffer: 32 << 20,
+            gtsm: false,
+        }
+    }
+}
+
 /// Counters and history for the CLI and metrics.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct PeerStats {

@@ -66,16 +66,9 @@ fn speaker(poll: &Poll) -> Speaker {
     Speaker::with_io(
         rib,
         LocalParams {
-            router_id: Ipv4Addr::new(10, 0, 0, 1),
-            local_asn: 65000,
-            port: 179,
             best_v4: Some(Ipv4Addr::LOCALHOST),
-            best_v6: None,
-            graceful_restart: None,
-            accept_zero_holdtime: false,
-            prefix_limit_restart: Duration::from_secs(60),
             max_send_buffer: 64 << 20,
-            gtsm: false,
+            ..LocalParams::plain(Ipv4Addr::new(10, 0, 0, 1), 65000)
         },
         7,
         Box::new(SpeakerSockets::new(std::rc::Rc::new(registry))),

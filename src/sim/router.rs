@@ -57,18 +57,7 @@ impl SimRouter {
             },
             Box::new(Collector),
         );
-        let local = LocalParams {
-            router_id: ROUTER_IP,
-            local_asn: ROUTER_ASN,
-            port: 179,
-            best_v4: Some(ROUTER_IP),
-            best_v6: None,
-            graceful_restart: None,
-            accept_zero_holdtime: false,
-            prefix_limit_restart: Duration::from_secs(60),
-            max_send_buffer: 32 << 20,
-            gtsm: false,
-        };
+        let local = LocalParams::plain(ROUTER_IP, ROUTER_ASN);
         let mut speaker = Speaker::with_io(rib, local, seed, net.session_io(ip));
         speaker.set_listen(&[ip], now);
         SimRouter {

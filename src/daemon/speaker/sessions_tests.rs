@@ -51,16 +51,8 @@ fn core(addr: IpAddr, asn: u32, seed: u64) -> SpeakerCore {
     SpeakerCore::new(
         rib,
         LocalParams {
-            router_id: id,
-            local_asn: asn,
-            port: 179,
-            best_v4: Some(id),
-            best_v6: None,
-            graceful_restart: None,
-            accept_zero_holdtime: false,
-            prefix_limit_restart: Duration::from_secs(60),
             max_send_buffer: 1 << 20,
-            gtsm: false,
+            ..LocalParams::plain(id, asn)
         },
         seed,
     )

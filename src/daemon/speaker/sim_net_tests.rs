@@ -50,16 +50,8 @@ fn speaker(net: &SimNet, addr: IpAddr, asn: u32, now: Instant) -> Speaker {
         Box::new(AcceptAll),
     );
     let local = LocalParams {
-        router_id: id,
-        local_asn: asn,
-        port: 179,
-        best_v4: Some(id),
-        best_v6: None,
-        graceful_restart: None,
-        accept_zero_holdtime: false,
-        prefix_limit_restart: Duration::from_secs(60),
         max_send_buffer: 1 << 20,
-        gtsm: false,
+        ..LocalParams::plain(id, asn)
     };
     let mut sp = Speaker::with_io(rib, local, u64::from(id.octets()[3]), net.session_io(addr));
     assert!(sp.set_listen(&[addr], now).is_empty());
