@@ -182,7 +182,11 @@ impl Watch {
 /// read by the re-read every start makes).
 fn carrier_changed(buf: &[u8], seen: &mut HashMap<u32, u32>) -> bool {
     let mut changed = false;
-    for m in messages(buf).map_while(Result::ok) {
+    // Route bursts are most of what arrives: only link messages are looked into.
+    let links = messages(buf)
+        .map_while(Result::ok)
+        .filter(|m| m.msg_type == RTM_NEWLINK || m.msg_type == RTM_DELLINK);
+    for m in links {
         let Some(ifindex) = u32_at(m.payload, 4) else {
             continue;
         };
