@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::prefix::Prefix;
 
 use super::api::{OutageEnd, SimNode};
-use super::oracle::{ANN_ASN, ANN_RR_CLIENT, ANN_RR_SERVER, SimOverlay, Topology};
+use super::oracle::{ANN_ASN, ANN_RR_CLIENT, ANN_RR_SERVER, AgentFlags, SimOverlay, Topology};
 use super::rng::SimRng;
 
 /// How a stopped agent goes.
@@ -25,6 +25,48 @@ pub(crate) enum StopKind {
     Crash,
     /// SIGTERM: the agent's own stop (graceful restart, or drain and Cease).
     Term,
+}
+
+/// One flag an operator changes when restarting an agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FlagChange {
+    /// `--enable-overlay` / `--overlay-type` (off, subnet, full).
+    Overlay(SimOverlay),
+    /// `--bgp-graceful-restart`.
+    GracefulRestart(bool),
+    /// `--enable-ibgp`.
+    Ibgp(bool),
+    /// `--advertise-pod-cidr`.
+    AdvertisePodCidr(bool),
+}
+
+impl FlagChange {
+    /// `flags` with this change.
+    pub(crate) fn apply(self, flags: AgentFlags) -> AgentFlags {
+        match self {
+            FlagChange::Overlay(overlay) => AgentFlags { overlay, ..flags },
+            FlagChange::GracefulRestart(graceful_restart) => AgentFlags {
+                graceful_restart,
+                ..flags
+            },
+            FlagChange::Ibgp(ibgp) => AgentFlags { ibgp, ..flags },
+            FlagChange::AdvertisePodCidr(advertise_pod_cidr) => AgentFlags {
+                advertise_pod_cidr,
+                ..flags
+            },
+        }
+    }
+}
+
+impl fmt::Display for FlagChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FlagChange::Overlay(o) => f.write_str(&o.flags().join(" ")),
+            FlagChange::GracefulRestart(v) => write!(f, "--bgp-graceful-restart={v}"),
+            FlagChange::Ibgp(v) => write!(f, "--enable-ibgp={v}"),
+            FlagChange::AdvertisePodCidr(v) => write!(f, "--advertise-pod-cidr={v}"),
+        }
+    }
 }
 
 /// One fault.
@@ -48,6 +90,15 @@ pub(crate) enum FaultKind {
         name: String,
         how: StopKind,
         down: Duration,
+    },
+    /// The agent goes and comes back after `down` with one flag changed, as an
+    /// operator rolls out a new configuration: its kernel keeps what the old flags
+    /// made, which the new agent must clean up or adopt.
+    Reconfigure {
+        name: String,
+        how: StopKind,
+        down: Duration,
+        change: FlagChange,
     },
     /// The link between two nodes drops everything (no FIN) for `dur`.
     Cut { a: String, b: String, dur: Duration },
@@ -123,6 +174,20 @@ impl fmt::Display for FaultKind {
                 },
                 secs(*down)
             ),
+            FaultKind::Reconfigure {
+                name,
+                how,
+                down,
+                change,
+            } => write!(
+                f,
+                "reconfigure {name} {change} ({}, down {})",
+                match how {
+                    StopKind::Crash => "crash",
+                    StopKind::Term => "stop",
+                },
+                secs(*down)
+            ),
             FaultKind::Cut { a, b, dur } => write!(f, "cut {a}-{b} for {}", secs(*dur)),
             FaultKind::Reset { a, b } => write!(f, "reset {a}-{b}"),
             FaultKind::Outage { name, dur, end } => write!(
@@ -175,6 +240,13 @@ pub(crate) struct Scenario {
     pub(crate) router: bool,
 }
 
+impl Scenario {
+    /// The flags every agent starts with (a `Reconfigure` changes one node's).
+    pub(crate) fn flags(&self) -> AgentFlags {
+        AgentFlags::defaults(self.topology.overlay, self.graceful_restart)
+    }
+}
+
 /// The external router's name in link faults (`cut n1-router`).
 pub(crate) const ROUTER_NAME: &str = "router";
 
@@ -201,6 +273,8 @@ struct GenState {
     /// Draws for the addresses' subnets (a stream of its own, so that the rest of a
     /// seed's scenario does not depend on them).
     subnet_rng: SimRng,
+    /// Draws for flag changes at restarts (a stream of its own, likewise).
+    flags_rng: SimRng,
 }
 
 impl GenState {
@@ -268,6 +342,7 @@ pub(crate) fn generate(seed: u64) -> Scenario {
         next_ip: 0,
         two_subnets,
         subnet_rng,
+        flags_rng: SimRng::new(seed ^ 0x0F1A_6C4A_9E5D_0001),
     };
     let mut nodes = Vec::new();
     for _ in 0..count {
@@ -387,7 +462,16 @@ fn fault_kind(rng: &mut SimRng, st: &mut GenState, full_mesh: bool, gr: bool) ->
             } else {
                 ms(rng, 200, 120_000)
             };
-            FaultKind::Restart { name, how, down }
+            // A third of the restarts roll out a changed flag.
+            match flag_change(&mut st.flags_rng) {
+                Some(change) => FaultKind::Reconfigure {
+                    name,
+                    how,
+                    down,
+                    change,
+                },
+                None => FaultKind::Restart { name, how, down },
+            }
         }
         55..=69 => {
             let (a, b) = st.pick_two(rng)?;
@@ -442,6 +526,23 @@ fn fault_kind(rng: &mut SimRng, st: &mut GenState, full_mesh: bool, gr: bool) ->
             name: st.pick(rng)?,
             dur: ms(rng, 1_000, 120_000),
         },
+    })
+}
+
+/// The flag a restart changes, if it changes one (a third of the time).
+fn flag_change(rng: &mut SimRng) -> Option<FlagChange> {
+    if !rng.chance(0.35) {
+        return None;
+    }
+    Some(match rng.range(0, 100) {
+        0..=49 => FlagChange::Overlay(*rng.choose(&[
+            SimOverlay::Off,
+            SimOverlay::Subnet,
+            SimOverlay::Full,
+        ])?),
+        50..=69 => FlagChange::GracefulRestart(rng.chance(0.5)),
+        70..=84 => FlagChange::Ibgp(rng.chance(0.5)),
+        _ => FlagChange::AdvertisePodCidr(rng.chance(0.5)),
     })
 }
 
@@ -563,6 +664,7 @@ mod tests {
             "router-restart",
             "reregister",
             "delete-tunnel",
+            "reconfigure",
         ] {
             assert!(seen.get(w).copied().unwrap_or(0) > 5, "{w}: {seen:?}");
         }

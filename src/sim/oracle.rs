@@ -33,6 +33,35 @@ pub(crate) struct Topology {
     pub(crate) overlay: SimOverlay,
 }
 
+/// The flags of one agent that the oracle reads, per node: an operator may restart one
+/// agent with other flags (`FaultKind::Reconfigure`), so nodes of one cluster differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct AgentFlags {
+    /// `--enable-overlay` and `--overlay-type`: how this node reaches other pod CIDRs,
+    /// and whether it holds the `from <pod CIDR> lookup 77` rule.
+    pub(crate) overlay: SimOverlay,
+    /// `--bgp-graceful-restart`.
+    pub(crate) graceful_restart: bool,
+    /// `--enable-ibgp`: false, no session with any other node (external peers only).
+    pub(crate) ibgp: bool,
+    /// `--advertise-pod-cidr`: false, the pod CIDR is not announced to external peers
+    /// (other nodes still hear it over iBGP).
+    pub(crate) advertise_pod_cidr: bool,
+}
+
+impl AgentFlags {
+    /// The agents' flags of a scenario before any change: `overlay` and graceful
+    /// restart as given, the rest kube-router's defaults.
+    pub(crate) fn defaults(overlay: SimOverlay, graceful_restart: bool) -> AgentFlags {
+        AgentFlags {
+            overlay,
+            graceful_restart,
+            ibgp: true,
+            advertise_pod_cidr: true,
+        }
+    }
+}
+
 /// The overlay as the agents' flags set it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SimOverlay {
@@ -133,9 +162,12 @@ pub(crate) fn pair(a: IpAddr, b: IpAddr) -> (IpAddr, IpAddr) {
     if a <= b { (a, b) } else { (b, a) }
 }
 
-/// Whether `a` wants a session with `b` (both able to run BGP), and whether `a` treats
-/// `b` as its route-reflector client.
-fn wants(topo: Topology, a: &SimNode, b: &SimNode) -> Option<bool> {
+/// Whether `a` (with flags `fa`) wants a session with `b` (both able to run BGP), and
+/// whether `a` treats `b` as its route-reflector client.
+fn wants(topo: Topology, a: &SimNode, fa: AgentFlags, b: &SimNode) -> Option<bool> {
+    if !fa.ibgp {
+        return None;
+    }
     if !topo.full_mesh && asn(a) != asn(b) {
         return None;
     }
@@ -153,13 +185,15 @@ fn wants(topo: Topology, a: &SimNode, b: &SimNode) -> Option<bool> {
     }
 }
 
-/// The expected state for the API's `nodes` of which `live` run an agent, with every
-/// node peering with the external `router` when there is one.
+/// The expected state for the API's `nodes` of which `live` run an agent, each agent
+/// with the flags `flags_of` gives for its node (its current ones), every node
+/// peering with the external `router` when there is one.
 pub(crate) fn expect<'a>(
     topo: Topology,
     nodes: impl IntoIterator<Item = &'a SimNode>,
     live: &BTreeSet<String>,
     router: Option<IpAddr>,
+    flags_of: &dyn Fn(&str) -> AgentFlags,
 ) -> Expected {
     // Nodes able to run BGP: a live agent, an IPv4 InternalIP (the router ID), and in
     // per-node-ASN mode an ASN.
@@ -170,6 +204,7 @@ pub(crate) fn expect<'a>(
         .filter(|n| topo.full_mesh || asn(n).is_some())
         .collect();
     speakers.sort_by(|a, b| a.name.cmp(&b.name));
+    let flags: Vec<AgentFlags> = speakers.iter().map(|n| flags_of(&n.name)).collect();
     let count = speakers.len();
     // Sessions: both ends want it (a BGP session needs both configured).
     let mut client_of = vec![vec![false; count]; count];
@@ -181,8 +216,8 @@ pub(crate) fn expect<'a>(
                 continue;
             }
             let (Some(ci), Some(_)) = (
-                wants(topo, speakers[i], speakers[j]),
-                wants(topo, speakers[j], speakers[i]),
+                wants(topo, speakers[i], flags[i], speakers[j]),
+                wants(topo, speakers[j], flags[j], speakers[i]),
             ) else {
                 continue;
             };
@@ -194,16 +229,21 @@ pub(crate) fn expect<'a>(
             }
         }
     }
-    for n in &speakers {
+    for (n, f) in speakers.iter().zip(&flags) {
         out.routes.insert(n.name.clone(), BTreeMap::new());
-        let rules = match topo.overlay {
+        // The rule follows the node's own overlay flag: one left by a run with the
+        // overlay on must go when it restarts with it off.
+        let rules = match f.overlay {
             SimOverlay::Off => Vec::new(),
             SimOverlay::Subnet | SimOverlay::Full => vec![n.pod_cidr],
         };
         out.rules.insert(n.name.clone(), rules);
         if let Some(r) = router {
+            // External peers do not depend on `--enable-ibgp`.
             out.sessions.insert(pair(n.internal_ip, r));
-            out.router.insert(n.pod_cidr, n.internal_ip);
+            if f.advertise_pod_cidr {
+                out.router.insert(n.pod_cidr, n.internal_ip);
+            }
         }
     }
     // Each node's pod CIDR spreads as RFC 4456 says: the originator sends it to every
@@ -271,7 +311,8 @@ pub(crate) fn expect<'a>(
             if b.is_none() {
                 continue;
             }
-            let Some(h) = hop(topo.overlay, me.internal_ip, origin.internal_ip) else {
+            // How the route is installed is the receiving node's own choice.
+            let Some(h) = hop(flags[x].overlay, me.internal_ip, origin.internal_ip) else {
                 continue;
             };
             if let Some(r) = out.routes.get_mut(&me.name) {
@@ -306,6 +347,18 @@ mod tests {
         names.iter().map(|s| s.to_string()).collect()
     }
 
+    /// Every agent with the scenario's flags.
+    fn expect_all<'a>(
+        topo: Topology,
+        nodes: impl IntoIterator<Item = &'a SimNode>,
+        live: &BTreeSet<String>,
+        router: Option<IpAddr>,
+    ) -> Expected {
+        expect(topo, nodes, live, router, &|_| {
+            AgentFlags::defaults(topo.overlay, false)
+        })
+    }
+
     const MESH: Topology = Topology {
         full_mesh: true,
         overlay: SimOverlay::Subnet,
@@ -314,7 +367,7 @@ mod tests {
     #[test]
     fn full_mesh_every_live_pair_and_every_other_pod_cidr() {
         let nodes = [n("a", 1, &[]), n("b", 2, &[]), n("c", 3, &[])];
-        let e = expect(MESH, &nodes, &live(&["a", "b", "c"]), None);
+        let e = expect_all(MESH, &nodes, &live(&["a", "b", "c"]), None);
         assert_eq!(
             e.sessions,
             [pair(ip(1), ip(2)), pair(ip(1), ip(3)), pair(ip(2), ip(3))].into()
@@ -325,7 +378,7 @@ mod tests {
         assert_eq!(a[&"10.244.3.0/24".parse().unwrap()], RouteHop::Via(ip(3)));
         assert_eq!(e.rules["a"], vec!["10.244.1.0/24".parse().unwrap()]);
         // c's agent is down: nobody peers with it or routes to it; it gets no entry.
-        let e = expect(MESH, &nodes, &live(&["a", "b"]), None);
+        let e = expect_all(MESH, &nodes, &live(&["a", "b"]), None);
         assert_eq!(e.sessions, [pair(ip(1), ip(2))].into());
         assert_eq!(e.routes["a"].len(), 1);
         assert!(!e.routes.contains_key("c"));
@@ -341,7 +394,7 @@ mod tests {
             n("c2", 3, &c),
             n("p", 4, &[]),
         ];
-        let e = expect(MESH, &nodes, &live(&["s1", "c1", "c2", "p"]), None);
+        let e = expect_all(MESH, &nodes, &live(&["s1", "c1", "c2", "p"]), None);
         // Clients peer only with their server; the plain node with the server.
         assert_eq!(
             e.sessions,
@@ -351,12 +404,12 @@ mod tests {
             assert_eq!(r.len(), 3, "{name} hears every other node");
         }
         // Without its server, a client is alone; the plain node still meshes with none.
-        let e = expect(MESH, &nodes, &live(&["c1", "c2", "p"]), None);
+        let e = expect_all(MESH, &nodes, &live(&["c1", "c2", "p"]), None);
         assert!(e.sessions.is_empty());
         assert!(e.routes.values().all(|r| r.is_empty()));
         // An external router peers with every node and hears every pod CIDR.
         let r: IpAddr = "10.0.0.250".parse().unwrap();
-        let e = expect(MESH, &nodes, &live(&["c1", "c2", "p"]), Some(r));
+        let e = expect_all(MESH, &nodes, &live(&["c1", "c2", "p"]), Some(r));
         assert_eq!(e.sessions.len(), 3);
         assert!(e.sessions.contains(&pair(ip(2), r)));
         assert_eq!(e.router.len(), 3);
@@ -371,7 +424,7 @@ mod tests {
             n("c2", 3, &[(ANN_RR_CLIENT, "2")]),
             n("x", 4, &[(ANN_RR_CLIENT, "not-an-id")]),
         ];
-        let e = expect(MESH, &nodes, &live(&["s1", "s2", "c2", "x"]), None);
+        let e = expect_all(MESH, &nodes, &live(&["s1", "s2", "c2", "x"]), None);
         assert_eq!(e.sessions, [pair(ip(1), ip(2)), pair(ip(2), ip(3))].into());
         // c2's route: client -> s2 reflects to all -> s1. s1's route: non-client to s2,
         // which reflects it to its client c2.
@@ -390,7 +443,7 @@ mod tests {
             n("p1", 2, &[]),
             n("p2", 3, &[]),
         ];
-        let e = expect(MESH, &nodes, &live(&["s", "p1", "p2"]), None);
+        let e = expect_all(MESH, &nodes, &live(&["s", "p1", "p2"]), None);
         assert_eq!(e.sessions.len(), 3);
         assert_eq!(
             e.routes["p2"][&"10.244.2.0/24".parse().unwrap()],
@@ -407,7 +460,7 @@ mod tests {
             full_mesh: false,
             overlay: SimOverlay::Subnet,
         };
-        let e = expect(topo, &nodes, &live(&["s", "p1", "p2", "none"]), None);
+        let e = expect_all(topo, &nodes, &live(&["s", "p1", "p2", "none"]), None);
         assert_eq!(e.sessions, [pair(ip(1), ip(2))].into());
         assert!(e.routes["p2"].is_empty());
         assert!(!e.routes.contains_key("none"), "no ASN: BGP cannot run");
@@ -418,7 +471,7 @@ mod tests {
         let s = [(ANN_RR_SERVER, "5")];
         let c = [(ANN_RR_CLIENT, "5")];
         let nodes = [n("s1", 1, &s), n("s2", 2, &s), n("c", 3, &c)];
-        let e = expect(MESH, &nodes, &live(&["s1", "s2", "c"]), None);
+        let e = expect_all(MESH, &nodes, &live(&["s1", "s2", "c"]), None);
         assert_eq!(e.sessions.len(), 3);
         // s2 hears c directly (the reflection via s1 carries cluster ID 5 and is dropped).
         assert_eq!(e.routes["s2"].len(), 2);
@@ -438,7 +491,7 @@ mod tests {
         let all = live(&["a", "b", "far"]);
         let cidr = |i: u8| -> Prefix { format!("10.244.{i}.0/24").parse().unwrap() };
         let far_ip = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 7));
-        let e = expect(MESH, &nodes, &all, None);
+        let e = expect_all(MESH, &nodes, &all, None);
         assert_eq!(e.routes["a"][&cidr(2)], RouteHop::Via(ip(2)));
         assert_eq!(e.routes["a"][&cidr(7)], RouteHop::Tunnel(far_ip));
         assert_eq!(e.routes["far"][&cidr(1)], RouteHop::Tunnel(ip(1)));
@@ -446,13 +499,13 @@ mod tests {
             overlay: SimOverlay::Full,
             ..MESH
         };
-        let e = expect(full, &nodes, &all, None);
+        let e = expect_all(full, &nodes, &all, None);
         assert_eq!(e.routes["a"][&cidr(2)], RouteHop::Tunnel(ip(2)));
         let off = Topology {
             overlay: SimOverlay::Off,
             ..MESH
         };
-        let e = expect(off, &nodes, &all, None);
+        let e = expect_all(off, &nodes, &all, None);
         assert_eq!(
             e.routes["a"].len(),
             1,
@@ -462,5 +515,66 @@ mod tests {
         assert!(e.routes["far"].is_empty());
         assert!(e.rules.values().all(Vec::is_empty));
         assert_eq!(e.sessions.len(), 3, "sessions do not care about subnets");
+    }
+
+    #[test]
+    fn each_node_is_judged_by_its_own_flags() {
+        let far_ip = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 7));
+        let far = SimNode {
+            internal_ip: far_ip,
+            ..n("far", 7, &[])
+        };
+        let nodes = [n("a", 1, &[]), n("b", 2, &[]), far];
+        let all = live(&["a", "b", "far"]);
+        let cidr = |i: u8| -> Prefix { format!("10.244.{i}.0/24").parse().unwrap() };
+        let base = AgentFlags::defaults(SimOverlay::Subnet, true);
+        // a restarted with the overlay off: no tunnel, no rule, no route to the far
+        // node; the others still tunnel to a and keep their rules.
+        let off = |name: &str| AgentFlags {
+            overlay: if name == "a" {
+                SimOverlay::Off
+            } else {
+                SimOverlay::Subnet
+            },
+            ..base
+        };
+        let e = expect(MESH, &nodes, &all, None, &off);
+        assert_eq!(e.routes["a"].len(), 1);
+        assert_eq!(e.routes["a"][&cidr(2)], RouteHop::Via(ip(2)));
+        assert!(e.rules["a"].is_empty());
+        assert_eq!(e.rules["b"], vec![cidr(2)]);
+        assert_eq!(e.routes["far"][&cidr(1)], RouteHop::Tunnel(ip(1)));
+        assert_eq!(e.sessions.len(), 3);
+        // b with full overlay: a tunnel to its on-subnet neighbour; a unchanged.
+        let full = |name: &str| AgentFlags {
+            overlay: if name == "b" {
+                SimOverlay::Full
+            } else {
+                SimOverlay::Subnet
+            },
+            ..base
+        };
+        let e = expect(MESH, &nodes, &all, None, &full);
+        assert_eq!(e.routes["b"][&cidr(1)], RouteHop::Tunnel(ip(1)));
+        assert_eq!(e.routes["a"][&cidr(2)], RouteHop::Via(ip(2)));
+        // b without iBGP: no session with a node, no route to or from it; the router
+        // still peers with it; without --advertise-pod-cidr it does not hear a's.
+        let r: IpAddr = "10.0.0.250".parse().unwrap();
+        let quiet = |name: &str| AgentFlags {
+            ibgp: name != "b",
+            advertise_pod_cidr: name != "a",
+            ..base
+        };
+        let e = expect(MESH, &nodes, &all, Some(r), &quiet);
+        assert!(e.routes["b"].is_empty());
+        assert!(!e.routes["a"].contains_key(&cidr(2)));
+        assert_eq!(e.routes["a"][&cidr(7)], RouteHop::Tunnel(far_ip));
+        assert!(e.sessions.contains(&pair(ip(2), r)));
+        assert!(!e.sessions.contains(&pair(ip(1), ip(2))));
+        assert!(e.sessions.contains(&pair(ip(1), far_ip)));
+        assert_eq!(
+            e.router.keys().copied().collect::<Vec<_>>(),
+            vec![cidr(2), cidr(7)]
+        );
     }
 }

@@ -22,7 +22,7 @@ use crate::prefix::Prefix;
 use super::api::SimNode;
 use super::driver::World;
 use super::faults::{Scenario, StopKind};
-use super::oracle::{SimOverlay, subnet_of};
+use super::oracle::{AgentFlags, subnet_of};
 use super::rng::SimRng;
 use super::router::{ROUTER_ASN, ROUTER_IP, SimRouter};
 
@@ -40,22 +40,23 @@ pub(crate) struct RealWorld {
     net: SimNet,
     hosts: BTreeMap<String, RealHost>,
     full_mesh: bool,
-    overlay: SimOverlay,
-    graceful_restart: Option<Duration>,
+    /// `--bgp-graceful-restart-time` of the agents with graceful restart.
+    restart_time: Duration,
     /// Whether the nodes peer with an external router (made at its first peer list).
     with_router: bool,
     router: Option<SimRouter>,
     rng: SimRng,
 }
 
-/// The flags every simulated agent runs with: a short graceful-restart deferral,
-/// graceful restart and the overlay as the scenario says; the rest as the binary's
-/// defaults (a SIGTERM without graceful restart drains for 5 s).
+/// The flags a simulated agent runs with: a short graceful-restart deferral, the mesh
+/// as the scenario says, graceful restart (for `restart_time`), the overlay, iBGP and
+/// pod CIDR advertisement as the node's `flags` say; the rest as the binary's defaults
+/// (a SIGTERM without graceful restart drains for 5 s).
 pub(crate) fn sim_config(
     node: &str,
     full_mesh: bool,
-    overlay: SimOverlay,
-    graceful_restart: Option<Duration>,
+    flags: AgentFlags,
+    restart_time: Duration,
     router: bool,
 ) -> Result<Config, String> {
     let mut args = vec![
@@ -65,14 +66,19 @@ pub(crate) fn sim_config(
         "--metrics-port=0".to_string(),
         "--bgp-graceful-restart-deferral-time=60s".to_string(),
     ];
-    args.extend(overlay.flags().map(str::to_string));
+    args.extend(flags.overlay.flags().map(str::to_string));
+    args.push(format!("--enable-ibgp={}", flags.ibgp));
+    args.push(format!("--advertise-pod-cidr={}", flags.advertise_pod_cidr));
     if router {
         args.push(format!("--peer-router-ips={ROUTER_IP}"));
         args.push(format!("--peer-router-asns={ROUTER_ASN}"));
     }
-    if let Some(t) = graceful_restart {
+    if flags.graceful_restart {
         args.push("--bgp-graceful-restart=true".to_string());
-        args.push(format!("--bgp-graceful-restart-time={}s", t.as_secs()));
+        args.push(format!(
+            "--bgp-graceful-restart-time={}s",
+            restart_time.as_secs()
+        ));
     }
     let args = args.into_iter().map(std::ffi::OsString::from).collect();
     match parse_daemon_args(args) {
@@ -89,8 +95,7 @@ impl RealWorld {
             net: SimNet::new(rng.next_u64()),
             hosts: BTreeMap::new(),
             full_mesh: sc.topology.full_mesh,
-            overlay: sc.topology.overlay,
-            graceful_restart: sc.graceful_restart.then_some(sc.restart_time),
+            restart_time: sc.restart_time,
             with_router: sc.router,
             router: None,
             rng,
@@ -103,7 +108,7 @@ impl RealWorld {
 }
 
 impl World for RealWorld {
-    fn start(&mut self, node: &SimNode, fresh_kernel: bool, now: Instant) {
+    fn start(&mut self, node: &SimNode, flags: AgentFlags, fresh_kernel: bool, now: Instant) {
         let ip = node.internal_ip;
         let subnet = subnet_of(ip);
         let host = self
@@ -121,8 +126,8 @@ impl World for RealWorld {
         let cfg = match sim_config(
             &node.name,
             self.full_mesh,
-            self.overlay,
-            self.graceful_restart,
+            flags,
+            self.restart_time,
             self.with_router,
         ) {
             Ok(c) => c,
