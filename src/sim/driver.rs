@@ -100,8 +100,6 @@ pub(crate) const GR_MARGIN: Duration = Duration::from_secs(15);
 const TURN_FLOOR: Duration = Duration::from_millis(1);
 /// Turns in a row an agent may stay busy at one instant.
 const BUSY_TURNS: usize = 256;
-/// The cluster ASN of the full mesh (`--cluster-asn` 0 means 64512).
-const CLUSTER_ASN: u32 = 64512;
 /// Virtual time an episode's fault actions may span.
 const EPISODE_LIMIT: Duration = Duration::from_secs(3600);
 /// Steps (instants at which something ran) a run may take.
@@ -455,14 +453,7 @@ impl<W: World> Run<'_, W> {
         let nodes: BTreeMap<IpAddr, u32> = self
             .api
             .nodes()
-            .filter_map(|n| {
-                let asn = if self.sc.topology.full_mesh {
-                    CLUSTER_ASN
-                } else {
-                    n.annotations.get(oracle::ANN_ASN)?.parse().ok()?
-                };
-                Some((n.internal_ip, asn))
-            })
+            .filter_map(|n| Some((n.internal_ip, oracle::local_asn(n, self.flags_of(&n.name))?)))
             .collect();
         let now = self.clock.now();
         self.world.set_router_peers(&nodes, now);
@@ -504,6 +495,9 @@ impl<W: World> Run<'_, W> {
                             self.note(format!("restart {name} with {c}"));
                             let flags = c.apply(self.flags_of(&name));
                             self.flags.insert(name.clone(), flags);
+                            // The operator changes the router's side with the
+                            // node's ASN.
+                            self.update_router();
                         }
                         None => self.note(format!("restart {name}")),
                     }
@@ -878,9 +872,7 @@ impl<W: World> Run<'_, W> {
             .map(|n| n.name.clone())
             .collect();
         let router = self.sc.router.then_some(ROUTER_ADDR);
-        let exp = oracle::expect(self.sc.topology, self.api.nodes(), &live, router, &|n| {
-            self.flags_of(n)
-        });
+        let exp = oracle::expect(self.api.nodes(), &live, router, &|n| self.flags_of(n));
         let mut problems = Vec::new();
         let mut routes = 0;
         for name in &live {

@@ -15,7 +15,9 @@ use std::time::Duration;
 use crate::prefix::Prefix;
 
 use super::api::{OutageEnd, SimNode};
-use super::oracle::{ANN_ASN, ANN_RR_CLIENT, ANN_RR_SERVER, AgentFlags, SimOverlay, Topology};
+use super::oracle::{
+    ANN_ASN, ANN_RR_CLIENT, ANN_RR_SERVER, AgentFlags, CLUSTER_ASN, SimOverlay, Topology,
+};
 use super::rng::SimRng;
 
 /// How a stopped agent goes.
@@ -30,6 +32,10 @@ pub(crate) enum StopKind {
 /// One flag an operator changes when restarting an agent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum FlagChange {
+    /// `--nodes-full-mesh`.
+    FullMesh(bool),
+    /// `--cluster-asn`.
+    ClusterAsn(u32),
     /// `--enable-overlay` / `--overlay-type` (off, subnet, full).
     Overlay(SimOverlay),
     /// `--bgp-graceful-restart`.
@@ -44,6 +50,11 @@ impl FlagChange {
     /// `flags` with this change.
     pub(crate) fn apply(self, flags: AgentFlags) -> AgentFlags {
         match self {
+            FlagChange::FullMesh(full_mesh) => AgentFlags { full_mesh, ..flags },
+            FlagChange::ClusterAsn(cluster_asn) => AgentFlags {
+                cluster_asn,
+                ..flags
+            },
             FlagChange::Overlay(overlay) => AgentFlags { overlay, ..flags },
             FlagChange::GracefulRestart(graceful_restart) => AgentFlags {
                 graceful_restart,
@@ -61,6 +72,8 @@ impl FlagChange {
 impl fmt::Display for FlagChange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            FlagChange::FullMesh(v) => write!(f, "--nodes-full-mesh={v}"),
+            FlagChange::ClusterAsn(a) => write!(f, "--cluster-asn={a}"),
             FlagChange::Overlay(o) => f.write_str(&o.flags().join(" ")),
             FlagChange::GracefulRestart(v) => write!(f, "--bgp-graceful-restart={v}"),
             FlagChange::Ibgp(v) => write!(f, "--enable-ibgp={v}"),
@@ -243,7 +256,7 @@ pub(crate) struct Scenario {
 impl Scenario {
     /// The flags every agent starts with (a `Reconfigure` changes one node's).
     pub(crate) fn flags(&self) -> AgentFlags {
-        AgentFlags::defaults(self.topology.overlay, self.graceful_restart)
+        AgentFlags::defaults(self.topology, self.graceful_restart)
     }
 }
 
@@ -535,14 +548,16 @@ fn flag_change(rng: &mut SimRng) -> Option<FlagChange> {
         return None;
     }
     Some(match rng.range(0, 100) {
-        0..=49 => FlagChange::Overlay(*rng.choose(&[
+        0..=39 => FlagChange::Overlay(*rng.choose(&[
             SimOverlay::Off,
             SimOverlay::Subnet,
             SimOverlay::Full,
         ])?),
-        50..=69 => FlagChange::GracefulRestart(rng.chance(0.5)),
-        70..=84 => FlagChange::Ibgp(rng.chance(0.5)),
-        _ => FlagChange::AdvertisePodCidr(rng.chance(0.5)),
+        40..=54 => FlagChange::GracefulRestart(rng.chance(0.5)),
+        55..=66 => FlagChange::Ibgp(rng.chance(0.5)),
+        67..=76 => FlagChange::AdvertisePodCidr(rng.chance(0.5)),
+        77..=88 => FlagChange::FullMesh(rng.chance(0.5)),
+        _ => FlagChange::ClusterAsn(*rng.choose(&[CLUSTER_ASN, CLUSTER_ASN + 1])?),
     })
 }
 

@@ -23,8 +23,11 @@ use super::api::SimNode;
 pub(crate) const ANN_ASN: &str = "kube-router.io/node.asn";
 pub(crate) const ANN_RR_SERVER: &str = "kube-router.io/rr.server";
 pub(crate) const ANN_RR_CLIENT: &str = "kube-router.io/rr.client";
+/// kube-router's cluster ASN when `--cluster-asn` is 0 (its default).
+pub(crate) const CLUSTER_ASN: u32 = 64512;
 
-/// The cluster-wide choices the oracle needs (the agents' flags).
+/// The cluster-wide choices of a scenario: the flags every agent starts with (each
+/// node's current ones are its `AgentFlags`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Topology {
     /// `--nodes-full-mesh`: true, one ASN for all; false, each node's annotation.
@@ -37,6 +40,12 @@ pub(crate) struct Topology {
 /// agent with other flags (`FaultKind::Reconfigure`), so nodes of one cluster differ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct AgentFlags {
+    /// `--nodes-full-mesh`: true, the node's ASN is `cluster_asn` and it peers with
+    /// every node; false, its ASN is its `node.asn` annotation (none: no BGP at all)
+    /// and it peers with the nodes annotated with the same ASN.
+    pub(crate) full_mesh: bool,
+    /// `--cluster-asn` (0 is not used: the simulator writes the ASN it means).
+    pub(crate) cluster_asn: u32,
     /// `--enable-overlay` and `--overlay-type`: how this node reaches other pod CIDRs,
     /// and whether it holds the `from <pod CIDR> lookup 77` rule.
     pub(crate) overlay: SimOverlay,
@@ -50,11 +59,13 @@ pub(crate) struct AgentFlags {
 }
 
 impl AgentFlags {
-    /// The agents' flags of a scenario before any change: `overlay` and graceful
-    /// restart as given, the rest kube-router's defaults.
-    pub(crate) fn defaults(overlay: SimOverlay, graceful_restart: bool) -> AgentFlags {
+    /// The agents' flags of a scenario before any change: the mesh, `overlay` and
+    /// graceful restart as given, the rest kube-router's defaults.
+    pub(crate) fn defaults(topo: Topology, graceful_restart: bool) -> AgentFlags {
         AgentFlags {
-            overlay,
+            full_mesh: topo.full_mesh,
+            cluster_asn: CLUSTER_ASN,
+            overlay: topo.overlay,
             graceful_restart,
             ibgp: true,
             advertise_pod_cidr: true,
@@ -162,13 +173,29 @@ pub(crate) fn pair(a: IpAddr, b: IpAddr) -> (IpAddr, IpAddr) {
     if a <= b { (a, b) } else { (b, a) }
 }
 
-/// Whether `a` (with flags `fa`) wants a session with `b` (both able to run BGP), and
-/// whether `a` treats `b` as its route-reflector client.
-fn wants(topo: Topology, a: &SimNode, fa: AgentFlags, b: &SimNode) -> Option<bool> {
+/// The ASN node `n` runs BGP with under flags `f`: the cluster ASN in the full mesh,
+/// else its annotation (none: it cannot run BGP).
+pub(crate) fn local_asn(n: &SimNode, f: AgentFlags) -> Option<u32> {
+    if f.full_mesh {
+        Some(f.cluster_asn)
+    } else {
+        asn(n)
+    }
+}
+
+/// Whether `a` (with flags `fa`) wants a session with `b` (flags `fb`; both able to
+/// run BGP), and whether `a` treats `b` as its route-reflector client. `a` configures
+/// node peers with its own ASN as theirs: every node in the full mesh, else the nodes
+/// annotated with its ASN; a peer that opens with another ASN is refused.
+fn wants(a: &SimNode, fa: AgentFlags, b: &SimNode, fb: AgentFlags) -> Option<bool> {
     if !fa.ibgp {
         return None;
     }
-    if !topo.full_mesh && asn(a) != asn(b) {
+    let mine = local_asn(a, fa)?;
+    if !fa.full_mesh && asn(b) != Some(mine) {
+        return None;
+    }
+    if local_asn(b, fb) != Some(mine) {
         return None;
     }
     match (role(a), role(b)) {
@@ -189,7 +216,6 @@ fn wants(topo: Topology, a: &SimNode, fa: AgentFlags, b: &SimNode) -> Option<boo
 /// with the flags `flags_of` gives for its node (its current ones), every node
 /// peering with the external `router` when there is one.
 pub(crate) fn expect<'a>(
-    topo: Topology,
     nodes: impl IntoIterator<Item = &'a SimNode>,
     live: &BTreeSet<String>,
     router: Option<IpAddr>,
@@ -201,7 +227,7 @@ pub(crate) fn expect<'a>(
         .into_iter()
         .filter(|n| live.contains(&n.name))
         .filter(|n| n.internal_ip.is_ipv4())
-        .filter(|n| topo.full_mesh || asn(n).is_some())
+        .filter(|n| local_asn(n, flags_of(&n.name)).is_some())
         .collect();
     speakers.sort_by(|a, b| a.name.cmp(&b.name));
     let flags: Vec<AgentFlags> = speakers.iter().map(|n| flags_of(&n.name)).collect();
@@ -216,8 +242,8 @@ pub(crate) fn expect<'a>(
                 continue;
             }
             let (Some(ci), Some(_)) = (
-                wants(topo, speakers[i], flags[i], speakers[j]),
-                wants(topo, speakers[j], flags[j], speakers[i]),
+                wants(speakers[i], flags[i], speakers[j], flags[j]),
+                wants(speakers[j], flags[j], speakers[i], flags[i]),
             ) else {
                 continue;
             };
@@ -354,9 +380,7 @@ mod tests {
         live: &BTreeSet<String>,
         router: Option<IpAddr>,
     ) -> Expected {
-        expect(topo, nodes, live, router, &|_| {
-            AgentFlags::defaults(topo.overlay, false)
-        })
+        expect(nodes, live, router, &|_| AgentFlags::defaults(topo, false))
     }
 
     const MESH: Topology = Topology {
@@ -527,7 +551,7 @@ mod tests {
         let nodes = [n("a", 1, &[]), n("b", 2, &[]), far];
         let all = live(&["a", "b", "far"]);
         let cidr = |i: u8| -> Prefix { format!("10.244.{i}.0/24").parse().unwrap() };
-        let base = AgentFlags::defaults(SimOverlay::Subnet, true);
+        let base = AgentFlags::defaults(MESH, true);
         // a restarted with the overlay off: no tunnel, no rule, no route to the far
         // node; the others still tunnel to a and keep their rules.
         let off = |name: &str| AgentFlags {
@@ -538,7 +562,7 @@ mod tests {
             },
             ..base
         };
-        let e = expect(MESH, &nodes, &all, None, &off);
+        let e = expect(&nodes, &all, None, &off);
         assert_eq!(e.routes["a"].len(), 1);
         assert_eq!(e.routes["a"][&cidr(2)], RouteHop::Via(ip(2)));
         assert!(e.rules["a"].is_empty());
@@ -554,7 +578,7 @@ mod tests {
             },
             ..base
         };
-        let e = expect(MESH, &nodes, &all, None, &full);
+        let e = expect(&nodes, &all, None, &full);
         assert_eq!(e.routes["b"][&cidr(1)], RouteHop::Tunnel(ip(1)));
         assert_eq!(e.routes["a"][&cidr(2)], RouteHop::Via(ip(2)));
         // b without iBGP: no session with a node, no route to or from it; the router
@@ -565,7 +589,7 @@ mod tests {
             advertise_pod_cidr: name != "a",
             ..base
         };
-        let e = expect(MESH, &nodes, &all, Some(r), &quiet);
+        let e = expect(&nodes, &all, Some(r), &quiet);
         assert!(e.routes["b"].is_empty());
         assert!(!e.routes["a"].contains_key(&cidr(2)));
         assert_eq!(e.routes["a"][&cidr(7)], RouteHop::Tunnel(far_ip));
@@ -576,5 +600,40 @@ mod tests {
             e.router.keys().copied().collect::<Vec<_>>(),
             vec![cidr(2), cidr(7)]
         );
+        // a with another cluster ASN: the others refuse it and it them; the router is
+        // configured with its new ASN and still peers. b per-node ASN without an
+        // annotation: no BGP at all, so no session, no route and no rule.
+        let apart = |name: &str| AgentFlags {
+            cluster_asn: if name == "a" {
+                CLUSTER_ASN + 1
+            } else {
+                CLUSTER_ASN
+            },
+            full_mesh: name != "b",
+            ..base
+        };
+        let e = expect(&nodes, &all, Some(r), &apart);
+        assert_eq!(
+            e.sessions,
+            [pair(ip(1), r), pair(far_ip, r)].into(),
+            "{:?}",
+            e.sessions
+        );
+        assert!(e.routes["a"].is_empty() && e.routes["far"].is_empty());
+        assert!(!e.routes.contains_key("b") && !e.rules.contains_key("b"));
+        assert_eq!(local_asn(&nodes[0], apart("a")), Some(CLUSTER_ASN + 1));
+        // Mixed modes agree when the ASNs do: b per-node with annotation 64512 peers
+        // with full-mesh a annotated alike, not with the unannotated far node it does
+        // not configure (which configures b, in vain).
+        let mut nodes = nodes.clone();
+        for n in &mut nodes[..2] {
+            n.annotations.insert(ANN_ASN.into(), CLUSTER_ASN.to_string());
+        }
+        let mixed = |name: &str| AgentFlags {
+            full_mesh: name != "b",
+            ..base
+        };
+        let e = expect(&nodes, &all, None, &mixed);
+        assert_eq!(e.sessions, [pair(ip(1), ip(2)), pair(ip(1), far_ip)].into());
     }
 }

@@ -39,7 +39,6 @@ struct RealHost {
 pub(crate) struct RealWorld {
     net: SimNet,
     hosts: BTreeMap<String, RealHost>,
-    full_mesh: bool,
     /// `--bgp-graceful-restart-time` of the agents with graceful restart.
     restart_time: Duration,
     /// Whether the nodes peer with an external router (made at its first peer list).
@@ -48,20 +47,20 @@ pub(crate) struct RealWorld {
     rng: SimRng,
 }
 
-/// The flags a simulated agent runs with: a short graceful-restart deferral, the mesh
-/// as the scenario says, graceful restart (for `restart_time`), the overlay, iBGP and
-/// pod CIDR advertisement as the node's `flags` say; the rest as the binary's defaults
-/// (a SIGTERM without graceful restart drains for 5 s).
+/// The flags a simulated agent runs with: a short graceful-restart deferral, the
+/// mesh, cluster ASN, graceful restart (for `restart_time`), overlay, iBGP and pod
+/// CIDR advertisement as the node's `flags` say; the rest as the binary's defaults (a
+/// SIGTERM without graceful restart drains for 5 s).
 pub(crate) fn sim_config(
     node: &str,
-    full_mesh: bool,
     flags: AgentFlags,
     restart_time: Duration,
     router: bool,
 ) -> Result<Config, String> {
     let mut args = vec![
         format!("--hostname-override={node}"),
-        format!("--nodes-full-mesh={full_mesh}"),
+        format!("--nodes-full-mesh={}", flags.full_mesh),
+        format!("--cluster-asn={}", flags.cluster_asn),
         "--health-port=0".to_string(),
         "--metrics-port=0".to_string(),
         "--bgp-graceful-restart-deferral-time=60s".to_string(),
@@ -94,7 +93,6 @@ impl RealWorld {
         RealWorld {
             net: SimNet::new(rng.next_u64()),
             hosts: BTreeMap::new(),
-            full_mesh: sc.topology.full_mesh,
             restart_time: sc.restart_time,
             with_router: sc.router,
             router: None,
@@ -123,13 +121,7 @@ impl World for RealWorld {
             host.ip = ip;
             host.kernel = SimKernel::new(ip, subnet);
         }
-        let cfg = match sim_config(
-            &node.name,
-            self.full_mesh,
-            flags,
-            self.restart_time,
-            self.with_router,
-        ) {
+        let cfg = match sim_config(&node.name, flags, self.restart_time, self.with_router) {
             Ok(c) => c,
             Err(e) => panic!("{e}"),
         };
