@@ -778,9 +778,12 @@ impl<W: World> Run<'_, W> {
             .keys()
             .filter(|n| *n != name)
             .all(|n| self.flags_of(n).graceful_restart);
+        // A new ASN or mesh mode changes who peers with it: not guarded either.
+        let same_peering = old.full_mesh == new.full_mesh && old.cluster_asn == new.cluster_asn;
         let gr = old.graceful_restart
             && new.graceful_restart
             && helpers
+            && same_peering
             && !(old.ibgp && !new.ibgp)
             && down + GR_MARGIN < self.sc.restart_time;
         // Without graceful restart a SIGTERM drains first: nothing moves until the
@@ -876,6 +879,9 @@ impl<W: World> Run<'_, W> {
         let mut problems = Vec::new();
         let mut routes = 0;
         for name in &live {
+            if exp.without_bgp.contains(name) {
+                continue;
+            }
             let got = self.world.kernel_routes(name);
             // A prefix another program holds is theirs: kube-bgp must leave it alone.
             let wanted = exp.routes.get(name).cloned().unwrap_or_default();
