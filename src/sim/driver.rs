@@ -784,7 +784,7 @@ impl<W: World> Run<'_, W> {
             && new.graceful_restart
             && helpers
             && same_peering
-            && !(old.ibgp && !new.ibgp)
+            && (new.ibgp || !old.ibgp)
             && down + GR_MARGIN < self.sc.restart_time;
         // Without graceful restart a SIGTERM drains first: nothing moves until the
         // agent has stopped (whatever its new flags).
