@@ -1,8 +1,8 @@
 //! The faults of a run, chosen by the seed, and the minimisation of a failing list.
 //!
 //! Owns the cluster a run starts from ([`Scenario`]) and the fault list: node
-//! add/delete/annotate/readdress, agent crash or stop and restart, link cut/heal and
-//! reset, API outage and 410. Faults come in episodes: the faults of one episode overlap
+//! add/delete/annotate/readdress, agent crash or stop and restart (with one flag
+//! changed, `Reconfigure`), link cut/heal and reset, API outage and 410. Faults come in episodes: the faults of one episode overlap
 //! in time, and the run checks its invariants at the quiescent point after each episode.
 //! A fault names nodes; one whose node is gone when it comes due is skipped, so any
 //! sublist of a fault list is a valid run (what `ddmin` needs). Must not run anything.
