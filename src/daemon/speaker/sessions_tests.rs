@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::bgp::rib::{AcceptAll, RibConfig};
 use crate::bgp::types::{Attrs, Origin};
-use crate::cluster::peers::PeerKind;
 use crate::daemon::speaker::LocalParams;
 use crate::prefix::Prefix;
 
@@ -19,22 +18,7 @@ fn ip(last: u8) -> IpAddr {
 }
 
 fn plan(addr: IpAddr, local_asn: u32, remote_asn: u32) -> PeerPlan {
-    PeerPlan {
-        addr,
-        port: 179,
-        remote_asn,
-        local_asn,
-        local_addr: None,
-        password: None,
-        ttl: None,
-        hold_time: 90,
-        rr_client: false,
-        families: vec![Afi::Ipv4],
-        kind: PeerKind::Global,
-        prefix_limit: 0,
-        min_ttl: None,
-        bfd: None,
-    }
+    PeerPlan::plain(addr, local_asn, remote_asn)
 }
 
 fn core(addr: IpAddr, asn: u32, seed: u64) -> SpeakerCore {
