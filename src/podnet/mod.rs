@@ -266,7 +266,7 @@ impl PodNet {
         self.last_check = Some(now);
         self.sets_time = Duration::ZERO;
         let took = Stopwatch::start();
-        let Pass { ok, settling } = self.check(&facts);
+        let HostCheck { ok, settling } = self.check(&facts);
         crate::debug!(
             "podnet",
             "checked the pod network in {:?}{}",
@@ -312,7 +312,7 @@ impl PodNet {
     }
 
     /// One pass over every piece.
-    fn check(&mut self, facts: &PodNetwork) -> Pass {
+    fn check(&mut self, facts: &PodNetwork) -> HostCheck {
         if self.host.is_none() {
             let h = Host::open();
             self.host = self.outcome(Piece::Sockets, h);
@@ -321,18 +321,18 @@ impl PodNet {
             }
         }
         let Some(mut host) = self.host.take() else {
-            return Pass::FAILED;
+            return HostCheck::FAILED;
         };
         let pass = self.check_with(&mut host, facts);
         self.host = Some(host);
         pass
     }
 
-    fn check_with(&mut self, host: &mut Host, facts: &PodNetwork) -> Pass {
+    fn check_with(&mut self, host: &mut Host, facts: &PodNetwork) -> HostCheck {
         let mut ok = true;
         let links = host.links();
         let Some(links) = self.outcome(Piece::Links, links) else {
-            return Pass::FAILED;
+            return HostCheck::FAILED;
         };
         let node_if = match facts.local_primary {
             Some(ip) => {
@@ -535,21 +535,21 @@ impl PodNet {
             info!("podnet", "{c}");
         }
         self.kube_router_left = left;
-        Pass { ok, settling }
+        HostCheck { ok, settling }
     }
 }
 
 /// What one check of the host found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Pass {
+struct HostCheck {
     /// Every piece succeeded.
     ok: bool,
     /// kube-router's rules were removed just now and its sets are still there.
     settling: bool,
 }
 
-impl Pass {
-    const FAILED: Pass = Pass {
+impl HostCheck {
+    const FAILED: HostCheck = HostCheck {
         ok: false,
         settling: false,
     };
