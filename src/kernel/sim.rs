@@ -43,16 +43,16 @@ use std::time::Duration;
 
 use super::addr::{RTM_GETADDR, RTM_NEWADDR};
 use super::modules::{Loaded, ModuleError};
-use super::netlink::NetlinkRequests;
 use super::netlink::{
     AF_INET, AF_INET6, BatchOptions, Errno, Failure, MsgWriter, NLM_F_ACK_TLVS, NLM_F_CAPPED,
     NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLMSG_ERROR, NLMSG_HDR_LEN, NLMSGERR_ATTR_MSG,
     NetlinkError, NlMsg, attrs, messages, read_acks, request_offsets, u32_at,
 };
+use super::netlink::{DumpSource, NetlinkRequests};
 use super::nexthop::{
     NhKey, RTM_DELNEXTHOP, RTM_GETNEXTHOP, RTM_NEWNEXTHOP, encode_new_nexthop, parse_nexthop,
 };
-use super::port::{DumpSource, KernelPort, LinkPort};
+use super::port::{KernelPort, LinkPort};
 use super::route::{
     KernelRoute, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_KUBE_ROUTER, RT_TABLE_MAIN,
     RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE, RTPROT_KUBE_ROUTER, RouteKind, encode_new,
@@ -1009,6 +1009,12 @@ impl NetlinkRequests for SimLinkSocket {
             .map_err(errno_of)
     }
 
+    fn port_id(&self) -> Option<u32> {
+        None
+    }
+}
+
+impl DumpSource for SimLinkSocket {
     fn dump(
         &mut self,
         what: &'static str,
@@ -1017,10 +1023,6 @@ impl NetlinkRequests for SimLinkSocket {
         each: &mut dyn FnMut(&NlMsg<'_>),
     ) -> Result<(), NetlinkError> {
         self.kernel.dump(what, build, each)
-    }
-
-    fn port_id(&self) -> Option<u32> {
-        None
     }
 }
 
