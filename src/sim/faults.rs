@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::prefix::Prefix;
 
 use super::api::{OutageEnd, SimNode};
-use super::oracle::{ANN_ASN, ANN_RR_CLIENT, ANN_RR_SERVER, SimOverlay, Topology};
+use super::oracle::{ANN_ASN, ANN_RR_CLIENT, ANN_RR_SERVER, SimEncap, SimOverlay, Topology};
 use super::rng::SimRng;
 
 /// How a stopped agent goes.
@@ -262,6 +262,15 @@ pub(crate) fn generate(seed: u64) -> Scenario {
         70..=84 => SimOverlay::Full,
         _ => SimOverlay::Off,
     };
+    // The encapsulation from a stream of its own too.
+    let mut encap_rng = SimRng::new(seed ^ 0x0E1C_A9F0_0D15_EA5E);
+    let encap = if encap_rng.chance(0.35) {
+        SimEncap::Fou {
+            port: *encap_rng.choose(&[5555, 6081, 40000]).unwrap_or(&5555),
+        }
+    } else {
+        SimEncap::Ipip
+    };
     let mut st = GenState {
         nodes: BTreeMap::new(),
         next_node: 1,
@@ -294,7 +303,11 @@ pub(crate) fn generate(seed: u64) -> Scenario {
     }
     faults.sort_by_key(|f| (f.episode, f.offset));
     Scenario {
-        topology: Topology { full_mesh, overlay },
+        topology: Topology {
+            full_mesh,
+            overlay,
+            encap,
+        },
         graceful_restart,
         restart_time: RESTART_TIME,
         nodes,
@@ -518,7 +531,7 @@ mod tests {
     #[test]
     fn scenarios_cover_every_fault_kind() {
         let mut seen = BTreeMap::new();
-        let (mut two, mut overlays) = (0, BTreeMap::new());
+        let (mut two, mut overlays, mut encaps) = (0, BTreeMap::new(), BTreeMap::new());
         for seed in 0..400 {
             let s = generate(seed);
             assert!((2..=7).contains(&s.nodes.len()));
@@ -545,6 +558,7 @@ mod tests {
             *overlays
                 .entry(format!("{:?}", s.topology.overlay))
                 .or_insert(0) += 1;
+            *encaps.entry(format!("{:?}", s.topology.encap)).or_insert(0) += 1;
         }
         for w in [
             "add-node",
@@ -571,6 +585,7 @@ mod tests {
             "{two} of 400 scenarios have nodes on the second subnet"
         );
         assert_eq!(overlays.len(), 3, "{overlays:?}");
+        assert_eq!(encaps.len(), 4, "ipip and fou on three ports: {encaps:?}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::kernel::sim::RouteHop;
+use crate::kernel::tunnel::TunnelEncap;
 use crate::prefix::Prefix;
 
 use super::api::SimNode;
@@ -31,6 +32,39 @@ pub(crate) struct Topology {
     pub(crate) full_mesh: bool,
     /// `--enable-overlay` and `--overlay-type`.
     pub(crate) overlay: SimOverlay,
+    /// `--overlay-encap` and `--overlay-encap-port`.
+    pub(crate) encap: SimEncap,
+}
+
+/// How the overlay's tunnels are encapsulated, as the agents' flags set it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SimEncap {
+    /// `--overlay-encap=ipip` (kube-router's default): plain ipip/ip6tnl tunnels.
+    Ipip,
+    /// `--overlay-encap=fou --overlay-encap-port=<port>`: tunnels inside GUE, each
+    /// tunnel sending to `port`; the node receives GUE on `port` of the tunnel's family.
+    Fou { port: u16 },
+}
+
+impl SimEncap {
+    /// The agents' flags for it.
+    pub(crate) fn flags(self) -> Vec<String> {
+        match self {
+            SimEncap::Ipip => vec!["--overlay-encap=ipip".to_string()],
+            SimEncap::Fou { port } => vec![
+                "--overlay-encap=fou".to_string(),
+                format!("--overlay-encap-port={port}"),
+            ],
+        }
+    }
+
+    /// The encapsulation every tunnel must carry.
+    pub(crate) fn tunnel(self) -> TunnelEncap {
+        match self {
+            SimEncap::Ipip => TunnelEncap::Ipip,
+            SimEncap::Fou { port } => TunnelEncap::Gue { port },
+        }
+    }
 }
 
 /// The overlay as the agents' flags set it.
@@ -309,6 +343,7 @@ mod tests {
     const MESH: Topology = Topology {
         full_mesh: true,
         overlay: SimOverlay::Subnet,
+        encap: SimEncap::Ipip,
     };
 
     #[test]
@@ -405,7 +440,7 @@ mod tests {
         ];
         let topo = Topology {
             full_mesh: false,
-            overlay: SimOverlay::Subnet,
+            ..MESH
         };
         let e = expect(topo, &nodes, &live(&["s", "p1", "p2", "none"]), None);
         assert_eq!(e.sessions, [pair(ip(1), ip(2))].into());
