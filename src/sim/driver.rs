@@ -1099,7 +1099,7 @@ mod tests {
     use super::super::toy::{ToyBug, ToyWorld};
     use super::*;
 
-    /// A generated scenario the toy can run: full mesh, no RR or ASN annotations.
+    /// A generated scenario the toy can run: full mesh, no RR or ASN annotations, IPv4.
     fn mesh_only(seed: u64) -> Scenario {
         let mut sc = generate(seed);
         sc.topology = Topology {
@@ -1109,10 +1109,14 @@ mod tests {
         };
         sc.router = false;
         // One subnet: the toy knows no overlay.
-        let flat = |ip: &mut IpAddr| {
-            if let IpAddr::V4(a) = ip {
+        let flat = |ip: &mut IpAddr| match ip {
+            IpAddr::V4(a) => {
                 let o = a.octets();
                 *a = std::net::Ipv4Addr::new(o[0], o[1], 0, o[3]);
+            }
+            IpAddr::V6(a) => {
+                let last = a.octets()[15];
+                *ip = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, last));
             }
         };
         let strip = |n: &mut SimNode| {
@@ -1120,6 +1124,11 @@ mod tests {
                 n.annotations.remove(k);
             }
             flat(&mut n.internal_ip);
+            if let Prefix::V6(..) = n.pod_cidr {
+                let last = n.internal_ip.to_string();
+                let i = last.rsplit('.').next().unwrap_or("0");
+                n.pod_cidr = format!("10.245.{i}.0/24").parse().unwrap();
+            }
         };
         sc.nodes.iter_mut().for_each(strip);
         sc.faults.retain_mut(|f| match &mut f.kind {

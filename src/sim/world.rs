@@ -50,9 +50,11 @@ pub(crate) struct RealWorld {
 }
 
 /// The flags every simulated agent runs with: a short graceful-restart deferral,
-/// graceful restart, the overlay and its encapsulation as the scenario says; the rest
-/// as the binary's
-/// defaults (a SIGTERM without graceful restart drains for 5 s).
+/// graceful restart, the overlay and its encapsulation as the scenario says,
+/// on a node whose address is IPv6 `--enable-ipv4=false --enable-ipv6=true` (an
+/// enabled family must have an address) and `--router-id=generate` (kube-router cannot
+/// take an IPv6 address as its router ID); the rest as the binary's defaults (a SIGTERM
+/// without graceful restart drains for 5 s).
 pub(crate) fn sim_config(
     node: &str,
     full_mesh: bool,
@@ -60,6 +62,7 @@ pub(crate) fn sim_config(
     encap: SimEncap,
     graceful_restart: Option<Duration>,
     router: bool,
+    ipv6: bool,
 ) -> Result<Config, String> {
     let mut args = vec![
         format!("--hostname-override={node}"),
@@ -70,6 +73,15 @@ pub(crate) fn sim_config(
     ];
     args.extend(overlay.flags().map(str::to_string));
     args.extend(encap.flags());
+    if ipv6 {
+        for f in [
+            "--enable-ipv4=false",
+            "--enable-ipv6=true",
+            "--router-id=generate",
+        ] {
+            args.push(f.to_string());
+        }
+    }
     if router {
         args.push(format!("--peer-router-ips={ROUTER_IP}"));
         args.push(format!("--peer-router-asns={ROUTER_ASN}"));
@@ -130,6 +142,7 @@ impl World for RealWorld {
             self.encap,
             self.graceful_restart,
             self.with_router,
+            ip.is_ipv6(),
         ) {
             Ok(c) => c,
             Err(e) => panic!("{e}"),
