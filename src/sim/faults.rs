@@ -9,13 +9,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use crate::prefix::Prefix;
 
 use super::api::{OutageEnd, SimNode};
-use super::oracle::{ANN_ASN, ANN_RR_CLIENT, ANN_RR_SERVER, SimOverlay, Topology};
+use super::oracle::{ANN_ASN, ANN_RR_CLIENT, ANN_RR_SERVER, SimEncap, SimOverlay, Topology};
 use super::rng::SimRng;
 
 /// How a stopped agent goes.
@@ -181,13 +181,39 @@ pub(crate) const ROUTER_NAME: &str = "router";
 /// The subnets the simulated nodes are on: the external router's, and in half the
 /// scenarios a second one (its nodes reach the others through the overlay).
 pub(crate) const SUBNETS: [&str; 2] = ["10.0.0.0/24", "10.0.1.0/24"];
+/// The same two subnets for IPv6 nodes.
+pub(crate) const SUBNETS6: [&str; 2] = ["fd00::/64", "fd00:0:0:1::/64"];
 /// Graceful restart time of the runs with graceful restart.
 pub(crate) const RESTART_TIME: Duration = Duration::from_secs(60);
 
 /// The `i`th address handed out, on the first subnet or the second (the last octet is
-/// unique either way).
-fn node_ip(i: u32, second: bool) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(10, 0, u8::from(second), (10 + i) as u8))
+/// unique either way), IPv4 or IPv6.
+fn node_ip(i: u32, second: bool, v6: bool) -> IpAddr {
+    if v6 {
+        IpAddr::V6(Ipv6Addr::new(
+            0xfd00,
+            0,
+            0,
+            u16::from(second),
+            0,
+            0,
+            0,
+            10 + i as u16,
+        ))
+    } else {
+        IpAddr::V4(Ipv4Addr::new(10, 0, u8::from(second), (10 + i) as u8))
+    }
+}
+
+/// The address families of a scenario's nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Families {
+    /// Every node IPv4-only (addresses and pod CIDRs).
+    V4,
+    /// Every node IPv6-only.
+    V6,
+    /// Each node IPv4-only or IPv6-only: nodes of the other family must be left alone.
+    Mixed,
 }
 
 /// What the generator knows of the cluster while it picks faults.
@@ -201,6 +227,9 @@ struct GenState {
     /// Draws for the addresses' subnets (a stream of its own, so that the rest of a
     /// seed's scenario does not depend on them).
     subnet_rng: SimRng,
+    families: Families,
+    /// Draws for the nodes' families (a stream of its own, likewise).
+    family_rng: SimRng,
 }
 
 impl GenState {
@@ -218,9 +247,10 @@ impl GenState {
         Some((names[0].to_string(), names[1].to_string()))
     }
 
-    fn fresh_ip(&mut self) -> IpAddr {
+    /// A new address of family `v6`.
+    fn fresh_ip(&mut self, v6: bool) -> IpAddr {
         let second = self.two_subnets && self.subnet_rng.chance(0.4);
-        let ip = node_ip(self.next_ip, second);
+        let ip = node_ip(self.next_ip, second, v6);
         self.next_ip += 1;
         ip
     }
@@ -245,7 +275,7 @@ fn rr_annotations(rng: &mut SimRng, full_mesh: bool) -> BTreeMap<String, String>
 }
 
 /// A scenario from `seed`: 2 to 7 nodes (at most 8 with additions) on one subnet or
-/// two, full mesh or per-node ASN, graceful restart or not, the overlay off, on for
+/// two, IPv4, IPv6 or some of each, full mesh or per-node ASN, graceful restart or not, the overlay off, on for
 /// other subnets (mostly) or on for all, and 2 to 6 episodes of 1 to 3 faults each.
 pub(crate) fn generate(seed: u64) -> Scenario {
     let mut rng = SimRng::new(seed);
@@ -262,12 +292,29 @@ pub(crate) fn generate(seed: u64) -> Scenario {
         70..=84 => SimOverlay::Full,
         _ => SimOverlay::Off,
     };
+    // The encapsulation from a stream of its own too.
+    let mut encap_rng = SimRng::new(seed ^ 0x0E1C_A9F0_0D15_EA5E);
+    let encap = if encap_rng.chance(0.35) {
+        SimEncap::Fou {
+            port: *encap_rng.choose(&[5555, 6081, 40000]).unwrap_or(&5555),
+        }
+    } else {
+        SimEncap::Ipip
+    };
+    let mut family_rng = SimRng::new(seed ^ 0x0FA3_1E55_1BF6_0D06);
+    let families = match family_rng.range(0, 100) {
+        0..=59 => Families::V4,
+        60..=79 => Families::V6,
+        _ => Families::Mixed,
+    };
     let mut st = GenState {
         nodes: BTreeMap::new(),
         next_node: 1,
         next_ip: 0,
         two_subnets,
         subnet_rng,
+        families,
+        family_rng,
     };
     let mut nodes = Vec::new();
     for _ in 0..count {
@@ -294,7 +341,11 @@ pub(crate) fn generate(seed: u64) -> Scenario {
     }
     faults.sort_by_key(|f| (f.episode, f.offset));
     Scenario {
-        topology: Topology { full_mesh, overlay },
+        topology: Topology {
+            full_mesh,
+            overlay,
+            encap,
+        },
         graceful_restart,
         restart_time: RESTART_TIME,
         nodes,
@@ -306,14 +357,26 @@ pub(crate) fn generate(seed: u64) -> Scenario {
 fn new_node(rng: &mut SimRng, st: &mut GenState, full_mesh: bool) -> SimNode {
     let i = st.next_node;
     st.next_node += 1;
-    let ip = st.fresh_ip();
+    let v6 = match st.families {
+        Families::V4 => false,
+        Families::V6 => true,
+        Families::Mixed => st.family_rng.chance(0.5),
+    };
+    let ip = st.fresh_ip(v6);
     let name = format!("n{i}");
     st.nodes.insert(name.clone(), ip);
+    let pod_cidr = if v6 {
+        Prefix::new(
+            IpAddr::V6(Ipv6Addr::new(0xfd00, 0x244, i as u16, 0, 0, 0, 0, 0)),
+            64,
+        )
+    } else {
+        Prefix::new(IpAddr::V4(Ipv4Addr::new(10, 244, i as u8, 0)), 24)
+    };
     SimNode {
         name,
         internal_ip: ip,
-        pod_cidr: Prefix::new(IpAddr::V4(Ipv4Addr::new(10, 244, i as u8, 0)), 24)
-            .unwrap_or_else(|_| Prefix::host(ip)),
+        pod_cidr: pod_cidr.unwrap_or_else(|_| Prefix::host(ip)),
         annotations: rr_annotations(rng, full_mesh),
     }
 }
@@ -370,7 +433,8 @@ fn fault_kind(rng: &mut SimRng, st: &mut GenState, full_mesh: bool, gr: bool) ->
         }
         24..=29 => {
             let name = st.pick(rng)?;
-            let ip = st.fresh_ip();
+            let v6 = st.nodes.get(&name).is_some_and(IpAddr::is_ipv6);
+            let ip = st.fresh_ip(v6);
             st.nodes.insert(name.clone(), ip);
             FaultKind::Readdress { name, ip }
         }
@@ -518,7 +582,8 @@ mod tests {
     #[test]
     fn scenarios_cover_every_fault_kind() {
         let mut seen = BTreeMap::new();
-        let (mut two, mut overlays) = (0, BTreeMap::new());
+        let (mut two, mut overlays, mut encaps) = (0, BTreeMap::new(), BTreeMap::new());
+        let (mut families, mut mixed) = (BTreeMap::new(), 0);
         for seed in 0..400 {
             let s = generate(seed);
             assert!((2..=7).contains(&s.nodes.len()));
@@ -531,20 +596,33 @@ mod tests {
                 *seen.entry(word).or_insert(0) += 1;
             }
             // Addresses are on the subnets.
-            let subnets: Vec<Prefix> = SUBNETS.iter().map(|s| s.parse().unwrap()).collect();
+            let subnets: Vec<Prefix> = SUBNETS
+                .iter()
+                .chain(SUBNETS6.iter())
+                .map(|s| s.parse().unwrap())
+                .collect();
             for n in &s.nodes {
                 assert!(subnets.iter().any(|p| p.contains_addr(&n.internal_ip)));
+                assert_eq!(n.internal_ip.is_ipv6(), n.pod_cidr.addr().is_ipv6());
+                *families.entry(n.internal_ip.is_ipv6()).or_insert(0) += 1;
             }
-            let second = s
-                .nodes
-                .iter()
-                .filter(|n| subnets[1].contains_addr(&n.internal_ip));
+            let second = s.nodes.iter().filter(|n| {
+                [1, 3]
+                    .iter()
+                    .any(|&i| subnets[i].contains_addr(&n.internal_ip))
+            });
             if second.count() > 0 {
                 two += 1;
+            }
+            if s.nodes.iter().any(|n| n.internal_ip.is_ipv4())
+                && s.nodes.iter().any(|n| n.internal_ip.is_ipv6())
+            {
+                mixed += 1;
             }
             *overlays
                 .entry(format!("{:?}", s.topology.overlay))
                 .or_insert(0) += 1;
+            *encaps.entry(format!("{:?}", s.topology.encap)).or_insert(0) += 1;
         }
         for w in [
             "add-node",
@@ -571,6 +649,11 @@ mod tests {
             "{two} of 400 scenarios have nodes on the second subnet"
         );
         assert_eq!(overlays.len(), 3, "{overlays:?}");
+        assert_eq!(encaps.len(), 4, "ipip and fou on three ports: {encaps:?}");
+        assert!(
+            families.values().all(|c| *c > 200) && mixed > 40,
+            "IPv4 and IPv6 nodes {families:?}, {mixed} clusters of both"
+        );
     }
 
     #[test]

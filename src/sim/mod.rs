@@ -121,7 +121,7 @@ fn known_bug_rr_group_rep() {
     use api::SimNode;
     use driver::run;
     use faults::{Fault, FaultKind, RESTART_TIME};
-    use oracle::{ANN_RR_CLIENT, ANN_RR_SERVER, SimOverlay, Topology};
+    use oracle::{ANN_RR_CLIENT, ANN_RR_SERVER, SimEncap, SimOverlay, Topology};
     let node = |i: u8, ann: Option<(&str, &str)>| SimNode {
         name: format!("n{i}"),
         internal_ip: std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 9 + i)),
@@ -135,6 +135,7 @@ fn known_bug_rr_group_rep() {
         topology: Topology {
             full_mesh: true,
             overlay: SimOverlay::Subnet,
+            encap: SimEncap::Ipip,
         },
         graceful_restart: true,
         restart_time: RESTART_TIME,

@@ -22,7 +22,7 @@ use crate::prefix::Prefix;
 use super::api::SimNode;
 use super::driver::World;
 use super::faults::{Scenario, StopKind};
-use super::oracle::{SimOverlay, subnet_of};
+use super::oracle::{SimEncap, SimOverlay, subnet_of};
 use super::rng::SimRng;
 use super::router::{ROUTER_ASN, ROUTER_IP, SimRouter};
 
@@ -41,6 +41,7 @@ pub(crate) struct RealWorld {
     hosts: BTreeMap<String, RealHost>,
     full_mesh: bool,
     overlay: SimOverlay,
+    encap: SimEncap,
     graceful_restart: Option<Duration>,
     /// Whether the nodes peer with an external router (made at its first peer list).
     with_router: bool,
@@ -49,14 +50,19 @@ pub(crate) struct RealWorld {
 }
 
 /// The flags every simulated agent runs with: a short graceful-restart deferral,
-/// graceful restart and the overlay as the scenario says; the rest as the binary's
-/// defaults (a SIGTERM without graceful restart drains for 5 s).
+/// graceful restart, the overlay and its encapsulation as the scenario says,
+/// on a node whose address is IPv6 `--enable-ipv4=false --enable-ipv6=true` (an
+/// enabled family must have an address) and `--router-id=generate` (kube-router cannot
+/// take an IPv6 address as its router ID); the rest as the binary's defaults (a SIGTERM
+/// without graceful restart drains for 5 s).
 pub(crate) fn sim_config(
     node: &str,
     full_mesh: bool,
     overlay: SimOverlay,
+    encap: SimEncap,
     graceful_restart: Option<Duration>,
     router: bool,
+    ipv6: bool,
 ) -> Result<Config, String> {
     let mut args = vec![
         format!("--hostname-override={node}"),
@@ -66,6 +72,16 @@ pub(crate) fn sim_config(
         "--bgp-graceful-restart-deferral-time=60s".to_string(),
     ];
     args.extend(overlay.flags().map(str::to_string));
+    args.extend(encap.flags());
+    if ipv6 {
+        for f in [
+            "--enable-ipv4=false",
+            "--enable-ipv6=true",
+            "--router-id=generate",
+        ] {
+            args.push(f.to_string());
+        }
+    }
     if router {
         args.push(format!("--peer-router-ips={ROUTER_IP}"));
         args.push(format!("--peer-router-asns={ROUTER_ASN}"));
@@ -90,6 +106,7 @@ impl RealWorld {
             hosts: BTreeMap::new(),
             full_mesh: sc.topology.full_mesh,
             overlay: sc.topology.overlay,
+            encap: sc.topology.encap,
             graceful_restart: sc.graceful_restart.then_some(sc.restart_time),
             with_router: sc.router,
             router: None,
@@ -122,8 +139,10 @@ impl World for RealWorld {
             &node.name,
             self.full_mesh,
             self.overlay,
+            self.encap,
             self.graceful_restart,
             self.with_router,
+            ip.is_ipv6(),
         ) {
             Ok(c) => c,
             Err(e) => panic!("{e}"),
