@@ -1213,6 +1213,12 @@ impl NetlinkRequests for SimGenericSocket {
         Ok(w.take().get(NLMSG_HDR_LEN..).unwrap_or_default().to_vec())
     }
 
+    fn port_id(&self) -> Option<u32> {
+        None
+    }
+}
+
+impl DumpSource for SimGenericSocket {
     fn dump(
         &mut self,
         what: &'static str,
@@ -1236,10 +1242,6 @@ impl NetlinkRequests for SimGenericSocket {
             each(&r?);
         }
         Ok(())
-    }
-
-    fn port_id(&self) -> Option<u32> {
-        None
     }
 }
 
