@@ -428,7 +428,7 @@ mod sim_tests {
         let o = open_msg(id);
         assert_eq!(frame(&o).unwrap(), Some((1, o.len())));
         assert_eq!(&o[19..29], &[4, 0xfc, 0x00, 0, 90, 10, 255, 0, 7, 16]);
-        let r = SimRoute {
+        let r = SimPeerRoute {
             prefix: "10.200.3.0".parse().unwrap(),
             len: 24,
             next_hop: "10.255.0.3".parse().unwrap(),
@@ -531,7 +531,7 @@ fn simulated_peer_feeds_bird_and_the_monitor_sees_it() {
     let b = common::Netns::new("bcs");
     common::veth(&a, &["10.77.0.1/24"], &b, &["10.77.0.2/24"]);
     let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
-    let route = |p: &str, reflected| sim::SimRoute {
+    let route = |p: &str, reflected| sim::SimPeerRoute {
         prefix: ip(p),
         len: 24,
         next_hop: ip("10.77.0.2"),

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use common::apiserver::FakeApiServer;
 use common::kbnode::{self, KbNode};
-use common::routers::{Daemon, Neighbor, Router, RouterConfig};
+use common::routers::{Neighbor, Router, RouterConfig, RouterDaemon};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -622,7 +622,7 @@ fn deploy_capabilities_are_what_kube_bgp_needs() {
     let test = "deploy_capabilities_are_what_kube_bgp_needs";
     if !common::require_root(test)
         || !tools(test)
-        || !Daemon::Frr.available(test)
+        || !RouterDaemon::Frr.available(test)
         || !common::require_tool(test, "setpriv")
         || !common::require_tool(test, "curl")
     {

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::Netns;
 use common::lab::{Lab, LabConfig};
-use common::routers::{BfdPeer, Daemon, SessionState};
+use common::routers::{BfdPeer, RouterDaemon, SessionState};
 use kube_bgp::ops::ctl::NeighborBfd;
 
 const UP: Duration = Duration::from_secs(30);
@@ -306,7 +306,7 @@ fn link_cut_takes_sessions_and_routes_away_on_every_node() {
 #[test]
 fn bird_and_frr_timers_and_a_cut_towards_bird() {
     let test = "bird_and_frr_timers_and_a_cut_towards_bird";
-    if !common::lab::checks::available(test, &[Daemon::Bird, Daemon::Frr])
+    if !common::lab::checks::available(test, &[RouterDaemon::Bird, RouterDaemon::Frr])
         || !common::require_tool(test, "nft")
         || !common::require_tool(test, "/usr/lib/frr/bfdd")
     {
@@ -321,13 +321,13 @@ fn bird_and_frr_timers_and_a_cut_towards_bird() {
         .prefix("10.201.0.0/24");
     bird.neighbors[0] = bird.neighbors[0].clone().bfd();
     let bird = bird.bfd(BfdPeer::new(&node, &bird_ip).timers(100, 150, 3));
-    lab.start_router(0, Daemon::Bird, bird);
+    lab.start_router(0, RouterDaemon::Bird, bird);
     let mut frr = lab
         .router_config(1, 65002, 64512, None)
         .prefix("10.202.0.0/24");
     frr.neighbors[0] = frr.neighbors[0].clone().bfd();
     let frr = frr.bfd(BfdPeer::new(&node, &frr_ip).timers(100, 150, 3));
-    lab.start_router(1, Daemon::Frr, frr);
+    lab.start_router(1, RouterDaemon::Frr, frr);
     let peers = format!("--peer-router-ips={bird_ip},{frr_ip}");
     let flags = [
         peers.as_str(),
@@ -440,7 +440,7 @@ fn bird_and_frr_timers_and_a_cut_towards_bird() {
 #[test]
 fn graceful_restart_with_bfd_loses_no_packet() {
     let test = "graceful_restart_with_bfd_loses_no_packet";
-    if !common::lab::checks::available(test, &[Daemon::Bird, Daemon::Frr])
+    if !common::lab::checks::available(test, &[RouterDaemon::Bird, RouterDaemon::Frr])
         || !common::require_tool(test, "/usr/lib/frr/bfdd")
     {
         return;
@@ -456,22 +456,22 @@ fn graceful_restart_with_bfd_loses_no_packet() {
         .graceful_restart()
         .bfd_graceful();
     let graceful = graceful.bfd(BfdPeer::new(&node, &rips[0]).timers(100, 100, 3));
-    lab.start_router(0, Daemon::Bird, graceful);
+    lab.start_router(0, RouterDaemon::Bird, graceful);
     let mut frr = lab.router_config(1, 65002, 64512, None);
     frr.neighbors[0] = frr.neighbors[0]
         .clone()
         .graceful_restart()
         .bfd_check_control_plane();
     let frr = frr.bfd(BfdPeer::new(&node, &rips[1]).timers(100, 100, 3));
-    lab.start_router(1, Daemon::Frr, frr);
+    lab.start_router(1, RouterDaemon::Frr, frr);
     let mut strict = lab.router_config(2, 65003, 64512, None);
     strict.neighbors[0] = strict.neighbors[0].clone().graceful_restart().bfd();
     let strict = strict.bfd(BfdPeer::new(&node, &rips[2]).timers(100, 100, 3));
-    lab.start_router(2, Daemon::Bird, strict);
+    lab.start_router(2, RouterDaemon::Bird, strict);
     let mut plain = lab.router_config(3, 65004, 64512, None);
     plain.neighbors[0] = plain.neighbors[0].clone().graceful_restart().bfd();
     let plain = plain.bfd(BfdPeer::new(&node, &rips[3]).timers(100, 100, 3));
-    lab.start_router(3, Daemon::Frr, plain);
+    lab.start_router(3, RouterDaemon::Frr, plain);
     let peers = format!("--peer-router-ips={}", rips.join(","));
     let flags = [
         peers.as_str(),
@@ -610,7 +610,8 @@ fn graceful_restart_with_bfd_loses_no_packet() {
 #[test]
 fn multihop_bfd_ipv4_and_ipv6_across_a_router() {
     let test = "multihop_bfd_ipv4_and_ipv6_across_a_router";
-    if !common::lab::checks::available(test, &[Daemon::Bird]) || !common::require_tool(test, "nft")
+    if !common::lab::checks::available(test, &[RouterDaemon::Bird])
+        || !common::require_tool(test, "nft")
     {
         return;
     }
@@ -635,7 +636,7 @@ fn multihop_bfd_ipv4_and_ipv6_across_a_router() {
         )
         .prefix("10.201.0.0/24")
         .bfd(BfdPeer::new(&node4, &r4).multihop().timers(100, 100, 3));
-    lab.start_router(0, Daemon::Bird, cfg4);
+    lab.start_router(0, RouterDaemon::Bird, cfg4);
     let r1_id = lab.router(1).ipv4.clone();
     let cfg6 = common::routers::RouterConfig::new(65002, &r1_id)
         .listen(&r6)
@@ -646,7 +647,7 @@ fn multihop_bfd_ipv4_and_ipv6_across_a_router() {
         )
         .prefix("2001:db8:202::/48")
         .bfd(BfdPeer::new(&node6, &r6).multihop().timers(100, 100, 3));
-    lab.start_router(1, Daemon::Bird, cfg6);
+    lab.start_router(1, RouterDaemon::Bird, cfg6);
     let peers = format!("--peer-router-ips={r4},{r6}");
     let flags = [
         peers.as_str(),

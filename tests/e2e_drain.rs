@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use common::lab::checks::{available, set};
 use common::lab::{Lab, LabConfig, parse_ping};
-use common::routers::Daemon;
+use common::routers::RouterDaemon;
 use common::{ChildGuard, Netns, veth, wait_for};
 
 /// First convergence (lab start, sessions, routes) on a loaded 2-core machine.
@@ -369,7 +369,7 @@ fn drain_lab_with(tag: &str, extra: &[&str], session: Session) -> DrainLab {
     if session == Session::Ebgp {
         cfg = cfg.graceful_shutdown_import();
     }
-    lab.start_router(0, Daemon::Bird, cfg);
+    lab.start_router(0, RouterDaemon::Bird, cfg);
     let rt = lab.router(0).ipv4.clone();
     // The client behind the router.
     let client = Netns::new(&format!("{tag}c"));
@@ -428,7 +428,7 @@ fn drain_lab_with(tag: &str, extra: &[&str], session: Session) -> DrainLab {
 #[test]
 fn sigterm_drains_before_withdrawing() {
     let test = "sigterm_drains_before_withdrawing";
-    if !available(test, &[Daemon::Bird]) || !common::require_tool(test, "curl") {
+    if !available(test, &[RouterDaemon::Bird]) || !common::require_tool(test, "curl") {
         return;
     }
     sigterm_drain(test, drain_lab("e2dt", &[DRAIN_FLAG]));
@@ -439,7 +439,7 @@ fn sigterm_drains_before_withdrawing() {
 #[test]
 fn sigterm_drains_an_ibgp_router_by_local_pref() {
     let test = "sigterm_drains_an_ibgp_router_by_local_pref";
-    if !available(test, &[Daemon::Bird]) || !common::require_tool(test, "curl") {
+    if !available(test, &[RouterDaemon::Bird]) || !common::require_tool(test, "curl") {
         return;
     }
     sigterm_drain(test, drain_lab_with("e2di", &[DRAIN_FLAG], Session::Ibgp));
@@ -525,7 +525,7 @@ fn sigterm_drain(test: &str, mut d: DrainLab) {
 #[test]
 fn second_sigterm_stops_at_once() {
     let test = "second_sigterm_stops_at_once";
-    if !available(test, &[Daemon::Bird]) || !common::require_tool(test, "curl") {
+    if !available(test, &[RouterDaemon::Bird]) || !common::require_tool(test, "curl") {
         return;
     }
     let mut d = drain_lab("e2d2", &["--graceful-shutdown-time=30s"]);
@@ -578,7 +578,7 @@ fn second_sigterm_stops_at_once() {
 #[test]
 fn cordon_drains_and_uncordon_restores() {
     let test = "cordon_drains_and_uncordon_restores";
-    if !available(test, &[Daemon::Bird]) || !common::require_tool(test, "curl") {
+    if !available(test, &[RouterDaemon::Bird]) || !common::require_tool(test, "curl") {
         return;
     }
     let mut d = drain_lab(
@@ -707,7 +707,7 @@ fn node_next_hop(lab: &Lab, i: usize, prefix: &str) -> Option<String> {
 #[test]
 fn received_graceful_shutdown_moves_the_node_route() {
     let test = "received_graceful_shutdown_moves_the_node_route";
-    if !available(test, &[Daemon::Bird]) {
+    if !available(test, &[RouterDaemon::Bird]) {
         return;
     }
     const PREFIX: &str = "198.51.100.0/24";
@@ -716,7 +716,7 @@ fn received_graceful_shutdown_moves_the_node_route() {
         let cfg = lab
             .router_config(j, 65001 + j as u32, 64512, None)
             .prefix(PREFIX);
-        lab.start_router(j, Daemon::Bird, cfg);
+        lab.start_router(j, RouterDaemon::Bird, cfg);
     }
     let (r0, r1) = (lab.router(0).ipv4.clone(), lab.router(1).ipv4.clone());
     let ips = format!("--peer-router-ips={r0},{r1}");

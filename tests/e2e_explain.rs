@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use common::lab::checks::available;
 use common::lab::{Lab, LabConfig};
-use common::routers::{Daemon, SessionState};
+use common::routers::{RouterDaemon, SessionState};
 use serde_json::Value;
 
 /// First convergence (lab start, sessions, routes) on a loaded 2-core machine.
@@ -87,7 +87,7 @@ fn bird_updates_received(lab: &Lab, peer: &str) -> Option<u64> {
 #[test]
 fn explain_and_admin_verbs_against_bird() {
     let test = "explain_and_admin_verbs_against_bird";
-    if !available(test, &[Daemon::Bird]) || !common::require_tool(test, "setpriv") {
+    if !available(test, &[RouterDaemon::Bird]) || !common::require_tool(test, "setpriv") {
         return;
     }
     let mut lab = Lab::new(
@@ -103,7 +103,7 @@ fn explain_and_admin_verbs_against_bird() {
         .router_config(0, 65000, 64512, None)
         .prefix(LEARNED)
         .prefix(REFUSED);
-    lab.start_router(0, Daemon::Bird, cfg);
+    lab.start_router(0, RouterDaemon::Bird, cfg);
     let r = lab.router(0).ipv4.clone();
     let (n1, n2) = (lab.node(0).ipv4.clone(), lab.node(1).ipv4.clone());
     let pod1 = lab.node(0).pod_cidr4.clone();
@@ -498,12 +498,12 @@ fn explain_and_admin_verbs_against_bird() {
 #[test]
 fn admin_verbs_against_frr() {
     let test = "admin_verbs_against_frr";
-    if !available(test, &[Daemon::Frr]) {
+    if !available(test, &[RouterDaemon::Frr]) {
         return;
     }
     let mut lab = Lab::new("e2ef", LabConfig::new(1).routers(1));
     let cfg = lab.router_config(0, 65000, 64512, None).prefix(LEARNED);
-    lab.start_router(0, Daemon::Frr, cfg);
+    lab.start_router(0, RouterDaemon::Frr, cfg);
     let r = lab.router(0).ipv4.clone();
     let n1 = lab.node(0).ipv4.clone();
     lab.start_kube_bgp(

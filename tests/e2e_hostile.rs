@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::lab::checks::available;
 use common::lab::{Lab, LabConfig};
-use common::routers::Daemon;
+use common::routers::RouterDaemon;
 use common::{Netns, kube_bgp_bin, wait_for};
 
 const UP: Duration = Duration::from_secs(40);
@@ -57,7 +57,7 @@ fn refused(lab: &Lab, i: usize, reason: &str) -> u64 {
 #[test]
 fn hostile_peers_annotations_and_planted_passwords() {
     let test = "hostile_peers_annotations_and_planted_passwords";
-    if !available(test, &[Daemon::Gobgp]) || !common::require_tool(test, "curl") {
+    if !available(test, &[RouterDaemon::Gobgp]) || !common::require_tool(test, "curl") {
         return;
     }
     let mut lab = Lab::new("e2hx", LabConfig::new(2).routers(2).dual_stack());
@@ -80,7 +80,7 @@ fn hostile_peers_annotations_and_planted_passwords() {
         ),
     );
     let cfg = lab.router_config(0, 64512, 64512, None);
-    lab.start_router(0, Daemon::Gobgp, cfg);
+    lab.start_router(0, RouterDaemon::Gobgp, cfg);
     // The ToR: node1's session keyed with the password from a private file (a global
     // peer), node2's with another password from its annotations (a node's own peer).
     let tor_cfg = common::routers::RouterConfig::new(65001, &tor4)
@@ -95,7 +95,7 @@ fn hostile_peers_annotations_and_planted_passwords() {
                 .families(true, true)
                 .password(ANNOTATION_SECRET),
         );
-    lab.start_router(1, Daemon::Gobgp, tor_cfg);
+    lab.start_router(1, RouterDaemon::Gobgp, tor_cfg);
     let pwfile = lab.dir().join("pw");
     std::fs::write(&pwfile, b64(FILE_SECRET)).unwrap();
     {

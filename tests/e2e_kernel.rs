@@ -10,7 +10,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::lab::{Lab, LabConfig};
-use common::routers::{Daemon, RouterConfig};
+use common::routers::{RouterConfig, RouterDaemon};
 
 const UP: Duration = Duration::from_secs(30);
 /// Bound for a change that should take well under a second (generous: shared CI).
@@ -129,7 +129,7 @@ fn our_nexthops(lab: &Lab, i: usize) -> Vec<String> {
 #[test]
 fn router_prefix_withdraw_nexthop_connected_default() {
     let test = "router_prefix_withdraw_nexthop_connected_default";
-    if !common::lab::checks::available(test, &[]) || !Daemon::Gobgp.available(test) {
+    if !common::lab::checks::available(test, &[]) || !RouterDaemon::Gobgp.available(test) {
         return;
     }
     let mut lab = Lab::new("e2kr", LabConfig::new(2).routers(2));
@@ -144,9 +144,9 @@ fn router_prefix_withdraw_nexthop_connected_default() {
         .prefix(&subnet);
     // GoBGP, not BIRD: BIRD prefers its own connected route to a static one for the
     // same prefix and would never announce the subnet.
-    lab.start_router(0, Daemon::Gobgp, cfg1);
+    lab.start_router(0, RouterDaemon::Gobgp, cfg1);
     let cfg2 = lab.router_config(1, 65002, 64512, None);
-    lab.start_router(1, Daemon::Gobgp, cfg2);
+    lab.start_router(1, RouterDaemon::Gobgp, cfg2);
     // The node's own default route (to the switch), added by hand before kube-bgp.
     let gw = lab.api_ip();
     lab.ip(0, &format!("route add default via {gw}"));

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::lab::checks::{available, set, timed};
 use common::lab::{Lab, LabConfig};
-use common::routers::{Daemon, SessionState};
+use common::routers::{RouterDaemon, SessionState};
 
 /// First convergence (lab start, sessions, routes) on a loaded 2-core machine.
 const UP: Duration = Duration::from_secs(40);
@@ -58,12 +58,12 @@ fn transitions_of(lab: &Lab, nodes: &[usize]) -> BTreeMap<usize, BTreeMap<String
 #[test]
 fn bad_annotation_costs_only_its_part() {
     let test = "bad_annotation_costs_only_its_part";
-    if !available(test, &[Daemon::Bird]) {
+    if !available(test, &[RouterDaemon::Bird]) {
         return;
     }
     let mut lab = Lab::new("e2ba", LabConfig::new(4).routers(1));
     let cfg = lab.router_config(0, 65000, 64512, None);
-    lab.start_router(0, Daemon::Bird, cfg);
+    lab.start_router(0, RouterDaemon::Bird, cfg);
     let r = lab.router(0).ipv4.clone();
     let all = [0, 1, 2, 3];
     for i in all {

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use common::lab::checks::available;
 use common::lab::overlay::LabTunnel;
 use common::lab::{Lab, LabConfig};
-use common::routers::{Daemon, Neighbor, RouterConfig};
+use common::routers::{Neighbor, RouterConfig, RouterDaemon};
 use common::{Netns, wait_for};
 use kube_bgp::kernel::tunnel::tunnel_name;
 
@@ -212,17 +212,17 @@ fn is_pod(a: &IpAddr) -> bool {
 /// What a capture saw: packets with a pod address outside, and encapsulated packets
 /// between two node addresses (`ipip`: tcpdump shows the inner pod packet; GUE: UDP
 /// to the FoU port).
-struct Seen {
+struct Captured {
     bare_pod: Vec<String>,
     tunnelled: usize,
 }
 
-fn classify(lab: &Lab, lines: &[String], gue: Option<u16>) -> Seen {
+fn classify(lab: &Lab, lines: &[String], gue: Option<u16>) -> Captured {
     let nodes: BTreeSet<IpAddr> = (0..lab.nodes().len())
         .flat_map(|j| addrs(lab, j))
         .filter_map(|a| a.parse().ok())
         .collect();
-    let mut seen = Seen {
+    let mut seen = Captured {
         bare_pod: Vec::new(),
         tunnelled: 0,
     };
@@ -444,7 +444,7 @@ mod in_vm {
         let test = "in_vm::fou_subnet_external_router_and_encap_change";
         if !common::vm::here_or_in_vm(test, VM_TIMEOUT)
             || !available(test, &[])
-            || !Daemon::Bird.available(test)
+            || !RouterDaemon::Bird.available(test)
         {
             return;
         }
@@ -467,7 +467,7 @@ mod in_vm {
                     .multihop(2),
             );
         }
-        lab.start_router(0, Daemon::Bird, rcfg);
+        lab.start_router(0, RouterDaemon::Bird, rcfg);
         let peer = format!("--peer-router-ips={r}");
         // With graceful restart the peers keep each node's routes through the restart
         // below; each node keeps its own adopted routes and tunnels until it chooses

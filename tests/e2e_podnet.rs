@@ -35,7 +35,7 @@ fn available(test: &str) -> bool {
 
 /// A TCP listener in `ns` on `ip:port` that accepts one connection and reports the
 /// peer address it saw.
-struct Listener {
+struct OneShotListener {
     child: ChildGuard,
     out: BufReader<std::process::ChildStdout>,
 }
@@ -58,8 +58,8 @@ import socket, sys
 socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10).close()
 "#;
 
-impl Listener {
-    fn start(ns: &Netns, ip: &str, port: u16) -> Listener {
+impl OneShotListener {
+    fn start(ns: &Netns, ip: &str, port: u16) -> OneShotListener {
         let mut child = ns
             .command("python3")
             .args(["-c", LISTENER, ip, &port.to_string()])
@@ -69,7 +69,7 @@ impl Listener {
             .spawn()
             .unwrap_or_else(|e| panic!("python3: {e}"));
         let stdout = child.stdout.take().expect("stdout");
-        let mut l = Listener {
+        let mut l = OneShotListener {
             child: ChildGuard::new(child, "listener"),
             out: BufReader::new(stdout),
         };
@@ -96,7 +96,7 @@ impl Listener {
 
 /// Connects from `from` to `ip:port`; the source address the listener in `to` saw.
 fn seen_source(from: &Netns, to: &Netns, ip: &str, port: u16) -> Option<String> {
-    let l = Listener::start(to, ip, port);
+    let l = OneShotListener::start(to, ip, port);
     let out = from
         .command("python3")
         .args(["-c", CONNECT, ip, &port.to_string()])

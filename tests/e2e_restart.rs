@@ -11,7 +11,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::lab::{Lab, LabConfig};
-use common::routers::Daemon;
+use common::routers::RouterDaemon;
 
 const UP: Duration = Duration::from_secs(30);
 
@@ -171,12 +171,12 @@ fn graceful_restart_zero_loss_and_sweep() {
 #[test]
 fn sigterm_without_graceful_restart_sends_cease() {
     let test = "sigterm_without_graceful_restart_sends_cease";
-    if !common::lab::checks::available(test, &[]) || !Daemon::Gobgp.available(test) {
+    if !common::lab::checks::available(test, &[]) || !RouterDaemon::Gobgp.available(test) {
         return;
     }
     let mut lab = Lab::new("e2rc", LabConfig::new(2).routers(1));
     let cfg = lab.router_config(0, 65001, 64512, None);
-    lab.start_router(0, Daemon::Gobgp, cfg);
+    lab.start_router(0, RouterDaemon::Gobgp, cfg);
     let peer = format!("--peer-router-ips={}", lab.router(0).ipv4);
     lab.start_all(&[&peer, "--peer-router-asns=65001"], 2, UP);
     all_routes(&lab);
@@ -339,14 +339,14 @@ fn restart_without_graceful_restart_keeps_routes_until_synced() {
 #[test]
 fn api_server_outage_keeps_sessions_and_routes() {
     let test = "api_server_outage_keeps_sessions_and_routes";
-    if !common::lab::checks::available(test, &[]) || !Daemon::Gobgp.available(test) {
+    if !common::lab::checks::available(test, &[]) || !RouterDaemon::Gobgp.available(test) {
         return;
     }
     let mut lab = Lab::new("e2ra", LabConfig::new(3).routers(1));
     let cfg = lab
         .router_config(0, 65001, 64512, None)
         .prefix("10.98.0.0/24");
-    lab.start_router(0, Daemon::Gobgp, cfg);
+    lab.start_router(0, RouterDaemon::Gobgp, cfg);
     let r1 = lab.router(0).ipv4.clone();
     let peer = format!("--peer-router-ips={r1}");
     let plain: Vec<String> = vec![peer.clone(), "--peer-router-asns=65001".into()];

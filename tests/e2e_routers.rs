@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use common::lab::checks::{available, set, timed};
 use common::lab::{Lab, LabConfig};
-use common::routers::{Daemon, Neighbor, RouterConfig, SessionState};
+use common::routers::{Neighbor, RouterConfig, RouterDaemon, SessionState};
 
 /// First convergence (lab start, sessions, routes) on a loaded 2-core machine.
 const UP: Duration = Duration::from_secs(40);
@@ -28,15 +28,15 @@ fn b64(s: &str) -> String {
 #[test]
 fn two_global_routers_one_with_md5() {
     let test = "two_global_routers_one_with_md5";
-    if !available(test, &[Daemon::Bird, Daemon::Gobgp]) {
+    if !available(test, &[RouterDaemon::Bird, RouterDaemon::Gobgp]) {
         return;
     }
     let secret = "SecurePassword";
     let mut lab = Lab::new("e2gr", LabConfig::new(3).routers(2));
     let c1 = lab.router_config(0, 65000, 64512, Some(secret));
     let c2 = lab.router_config(1, 65000, 64512, None);
-    lab.start_router(0, Daemon::Bird, c1);
-    lab.start_router(1, Daemon::Gobgp, c2);
+    lab.start_router(0, RouterDaemon::Bird, c1);
+    lab.start_router(1, RouterDaemon::Gobgp, c2);
     let (r1, r2) = (lab.router(0).ipv4.clone(), lab.router(1).ipv4.clone());
     let ips = format!("--peer-router-ips={r1},{r2}");
     let pw = format!("--peer-router-passwords={},", b64(secret));
@@ -89,7 +89,7 @@ fn two_global_routers_one_with_md5() {
 #[test]
 fn global_router_with_wrong_md5_key_stays_down() {
     let test = "global_router_with_wrong_md5_key_stays_down";
-    if !available(test, &[Daemon::Bird]) {
+    if !available(test, &[RouterDaemon::Bird]) {
         return;
     }
     let mut lab = Lab::new("e2pw", LabConfig::new(2).routers(1));
@@ -99,7 +99,7 @@ fn global_router_with_wrong_md5_key_stays_down() {
         .listen(&r)
         .neighbor(Neighbor::new(&n1, 64512).password("other-key"))
         .neighbor(Neighbor::new(&n2, 64512).password("right-key"));
-    lab.start_router(0, Daemon::Bird, cfg);
+    lab.start_router(0, RouterDaemon::Bird, cfg);
     let ips = format!("--peer-router-ips={r}");
     let pw = format!("--peer-router-passwords={}", b64("right-key"));
     for i in 0..2 {
@@ -133,13 +133,13 @@ fn global_router_with_wrong_md5_key_stays_down() {
 #[test]
 fn node_specific_peer_from_annotations() {
     let test = "node_specific_peer_from_annotations";
-    if !available(test, &[Daemon::Bird]) {
+    if !available(test, &[RouterDaemon::Bird]) {
         return;
     }
     let secret = "node1-tor-key";
     let mut lab = Lab::new("e2np", LabConfig::new(3).routers(1));
     let cfg = lab.router_config(0, 65000, 64512, Some(secret));
-    lab.start_router(0, Daemon::Bird, cfg);
+    lab.start_router(0, RouterDaemon::Bird, cfg);
     let r = lab.router(0).ipv4.clone();
     for i in 0..3 {
         lab.start_kube_bgp(i, &[]);
@@ -207,12 +207,12 @@ fn node_specific_peer_from_annotations() {
 #[test]
 fn cluster_ip_advertised_and_withdrawn() {
     let test = "cluster_ip_advertised_and_withdrawn";
-    if !available(test, &[Daemon::Bird]) {
+    if !available(test, &[RouterDaemon::Bird]) {
         return;
     }
     let mut lab = Lab::new("e2ci", LabConfig::new(3).routers(1));
     let cfg = lab.router_config(0, 65000, 64512, None);
-    lab.start_router(0, Daemon::Bird, cfg);
+    lab.start_router(0, RouterDaemon::Bird, cfg);
     let r = lab.router(0).ipv4.clone();
     let ips = format!("--peer-router-ips={r}");
     for i in 0..3 {

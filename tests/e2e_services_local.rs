@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::lab::checks::{available, set, timed};
 use common::lab::{Lab, LabConfig};
-use common::routers::Daemon;
+use common::routers::RouterDaemon;
 
 /// First convergence (lab start, sessions, routes) on a loaded 2-core machine.
 const UP: Duration = Duration::from_secs(40);
@@ -90,12 +90,12 @@ ports: [{name: http, port: 80, protocol: TCP}]
 #[test]
 fn local_traffic_policy_follows_the_endpoint() {
     let test = "local_traffic_policy_follows_the_endpoint";
-    if !available(test, &[Daemon::Gobgp]) {
+    if !available(test, &[RouterDaemon::Gobgp]) {
         return;
     }
     let mut lab = Lab::new("e2sl", LabConfig::new(2).routers(1));
     let cfg = lab.router_config(0, 65000, 64512, None);
-    lab.start_router(0, Daemon::Gobgp, cfg);
+    lab.start_router(0, RouterDaemon::Gobgp, cfg);
     let rt = lab.router(0).ipv4.clone();
     let ips = format!("--peer-router-ips={rt}");
     for i in 0..2 {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::lab::checks::{available, fnv_router_id, set};
 use common::lab::{Lab, LabConfig};
-use common::routers::{Daemon, Neighbor, RouterConfig};
+use common::routers::{Neighbor, RouterConfig, RouterDaemon};
 use common::{Netns, wait_for};
 
 /// First convergence (lab start, sessions, routes) on a loaded 2-core machine.
@@ -64,7 +64,7 @@ fn fnv_router_id_matches_the_spec_vectors() {
 #[test]
 fn prepend_communities_override_nexthop_and_annotation_peers() {
     let test = "prepend_communities_override_nexthop_and_annotation_peers";
-    if !available(test, &[Daemon::Gobgp]) {
+    if !available(test, &[RouterDaemon::Gobgp]) {
         return;
     }
     let mut lab = Lab::new("e2sh", LabConfig::new(2).routers(1));
@@ -77,7 +77,7 @@ fn prepend_communities_override_nexthop_and_annotation_peers() {
         .port(1179)
         .neighbor(Neighbor::new(&l1, 64512).passive())
         .neighbor(Neighbor::new(&l2, 64512).passive());
-    lab.start_router(0, Daemon::Gobgp, cfg);
+    lab.start_router(0, RouterDaemon::Gobgp, cfg);
     let yaml = format!("- remoteip: {rt}\n  remoteasn: 65000\n  localip: {l1}\n  port: 1179\n");
     lab.annotate(0, "kube-router.io/peers", &yaml);
     lab.annotate(0, "kube-router.io/path-prepend.as", "65010");
@@ -207,7 +207,7 @@ fn prepend_communities_override_nexthop_and_annotation_peers() {
 #[test]
 fn external_only_with_custom_import_reject() {
     let test = "external_only_with_custom_import_reject";
-    if !available(test, &[Daemon::Gobgp]) {
+    if !available(test, &[RouterDaemon::Gobgp]) {
         return;
     }
     let mut lab = Lab::new(
@@ -223,7 +223,7 @@ fn external_only_with_custom_import_reject() {
         .prefix("10.50.0.0/16")
         .prefix("10.50.1.0/24")
         .prefix("10.60.0.0/24");
-    lab.start_router(0, Daemon::Gobgp, cfg);
+    lab.start_router(0, RouterDaemon::Gobgp, cfg);
     let rt = lab.router(0).ipv4.clone();
     let ips = format!("--peer-router-ips={rt}");
     for i in 0..2 {
@@ -298,7 +298,7 @@ fn sockets(ns: &Netns, args: &str) -> Vec<(String, String)> {
 #[test]
 fn bgp_port_router_id_generate_and_local_addresses() {
     let test = "bgp_port_router_id_generate_and_local_addresses";
-    if !available(test, &[Daemon::Gobgp]) || !common::require_tool(test, "ss") {
+    if !available(test, &[RouterDaemon::Gobgp]) || !common::require_tool(test, "ss") {
         return;
     }
     let mut lab = Lab::new("e2bp", LabConfig::new(2).routers(1));
@@ -309,7 +309,7 @@ fn bgp_port_router_id_generate_and_local_addresses() {
     lab.annotate(0, "kube-router.io/bgp-local-addresses", &n1);
     // The router connects too, but only kube-bgp's connection (to 179) can succeed.
     let cfg = lab.router_config(0, 65000, 64512, None);
-    lab.start_router(0, Daemon::Gobgp, cfg);
+    lab.start_router(0, RouterDaemon::Gobgp, cfg);
     let rt = lab.router(0).ipv4.clone();
     let ips = format!("--peer-router-ips={rt}");
     let common_flags = ["--bgp-port=1790", &ips, "--peer-router-asns=65000"];

@@ -59,13 +59,13 @@ fn check(args: &[&str]) -> (Value, Vec<String>) {
     (json, lines)
 }
 
-struct TempDir(PathBuf);
+struct ScratchDir(PathBuf);
 
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
+impl ScratchDir {
+    fn new(tag: &str) -> ScratchDir {
         let p = std::env::temp_dir().join(format!("kube-bgp-flags-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&p).expect("temp dir");
-        TempDir(p)
+        ScratchDir(p)
     }
 
     /// A file readable by its owner only (as a passwords file must be).
@@ -82,7 +82,7 @@ impl TempDir {
     }
 }
 
-impl Drop for TempDir {
+impl Drop for ScratchDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
@@ -90,7 +90,7 @@ impl Drop for TempDir {
 
 #[test]
 fn invalid_command_lines_exit_2_with_one_line() {
-    let dir = TempDir::new("bad");
+    let dir = ScratchDir::new("bad");
     let bad_file = dir.file("pw", "c2VjcmV0!,\n");
     let bad_file_arg = format!("--peer-router-passwords-file={bad_file}");
     let one = ["--peer-router-ips=192.0.2.1", "--peer-router-asns=65000"];
@@ -448,7 +448,7 @@ fn boolean_forms() {
 
 #[test]
 fn passwords_file_with_trailing_newline() {
-    let dir = TempDir::new("pw");
+    let dir = ScratchDir::new("pw");
     let path = dir.file("pw", "c2VjcmV0,\n");
     let (c, warnings) = check(&[
         "--peer-router-ips=192.0.2.1,192.0.2.2",
@@ -467,7 +467,7 @@ fn passwords_file_with_trailing_newline() {
 /// the file and the fix; passwords on the command line work but warn once.
 #[test]
 fn passwords_file_must_be_private_and_command_line_passwords_warn() {
-    let dir = TempDir::new("pwmode");
+    let dir = ScratchDir::new("pwmode");
     let one = ["--peer-router-ips=192.0.2.1", "--peer-router-asns=65000"];
     for mode in [0o644, 0o640, 0o604, 0o620] {
         let path = dir.file_mode(&format!("pw{mode:o}"), "c2VjcmV0\n", mode);

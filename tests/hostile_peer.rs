@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::kbnode::{self, KbNode, Pair};
 use common::rawpeer::{OpenSpec, RawPeer, attr, base_attrs, message, nlri, update};
-use common::routers::{Daemon, Neighbor, Router, RouterConfig};
+use common::routers::{Neighbor, Router, RouterConfig, RouterDaemon};
 use kube_bgp::bgp::types::{Message, Notification};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -440,10 +440,10 @@ fn prefix_limit_cease_with_data_then_restart_after_the_wait() {
 #[test]
 fn prefix_limit_seen_by_bird() {
     let test = "prefix_limit_seen_by_bird";
-    if !have(test) || !Daemon::Bird.available(test) {
+    if !have(test) || !RouterDaemon::Bird.available(test) {
         return;
     }
-    eprintln!("{test}: {}", Daemon::Bird.version());
+    eprintln!("{test}: {}", RouterDaemon::Bird.version());
     let p = kbnode::pair("hpbd");
     kbnode::create_node(&p.api, "n1", &["10.0.0.1"], &["10.244.1.0/24"], &[]);
     let mut cfg = RouterConfig::new(ASN, PEER).neighbor(Neighbor::new("10.0.0.1", 64512));

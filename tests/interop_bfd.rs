@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::routers::{BfdPeer, BfdView, Daemon, Router, RouterConfig};
+use common::routers::{BfdPeer, BfdView, Router, RouterConfig, RouterDaemon};
 use common::{Netns, veth};
 use kube_bgp::bfd::packet::ControlPacket;
 use kube_bgp::bfd::registry::{BfdRegistry, RxMeta, SessionKey};
@@ -66,15 +66,15 @@ enum Cmd {
 }
 
 /// kube-bgp's BFD running in a namespace on its own thread.
-struct Speaker {
+struct BfdSpeaker {
     cmds: mpsc::Sender<Cmd>,
     waker: Arc<Waker>,
     shared: Arc<Mutex<Shared>>,
     thread: Option<JoinHandle<()>>,
 }
 
-impl Speaker {
-    fn start(ns: &Netns, sessions: Vec<(SessionKey, BfdTimers)>) -> Speaker {
+impl BfdSpeaker {
+    fn start(ns: &Netns, sessions: Vec<(SessionKey, BfdTimers)>) -> BfdSpeaker {
         let path = format!("/run/netns/{}", ns.name);
         let shared = Arc::new(Mutex::new(Shared::default()));
         let (cmd_tx, cmd_rx) = mpsc::channel();
@@ -91,7 +91,7 @@ impl Speaker {
         let waker = ready_rx
             .recv_timeout(Duration::from_secs(10))
             .expect("BFD speaker did not start");
-        Speaker {
+        BfdSpeaker {
             cmds: cmd_tx,
             waker,
             shared,
@@ -162,7 +162,7 @@ impl Speaker {
     }
 }
 
-impl Drop for Speaker {
+impl Drop for BfdSpeaker {
     fn drop(&mut self) {
         let _ = self.cmds.send(Cmd::Stop);
         let _ = self.waker.wake();
@@ -292,20 +292,20 @@ fn run_loop(
 }
 
 /// Netfilter rules in a namespace that drop incoming UDP to one port; removed on drop.
-struct Cut<'a> {
+struct UdpDrop<'a> {
     ns: &'a Netns,
 }
 
-impl<'a> Cut<'a> {
-    fn udp_in(ns: &'a Netns, port: u16) -> Cut<'a> {
+impl<'a> UdpDrop<'a> {
+    fn udp_in(ns: &'a Netns, port: u16) -> UdpDrop<'a> {
         ns.sh(&format!(
             "nft add table inet kbbfdcut && nft add chain inet kbbfdcut input '{{ type filter hook input priority 0; }}' && nft add rule inet kbbfdcut input udp dport {port} drop"
         ));
-        Cut { ns }
+        UdpDrop { ns }
     }
 }
 
-impl Drop for Cut<'_> {
+impl Drop for UdpDrop<'_> {
     fn drop(&mut self) {
         let _ = self.ns.run("nft delete table inet kbbfdcut");
     }
@@ -322,31 +322,31 @@ const THEIR_TX: u32 = 100;
 const THEIR_RX: u32 = 150;
 const MULT: u8 = 3;
 
-fn check_views(daemon: Daemon, ours: &View, theirs: &BfdView) {
+fn check_views(daemon: RouterDaemon, ours: &View, theirs: &BfdView) {
     // Ours: tx = max(our 100, their RequiredMinRx 150); detection = their mult x
     // max(our RequiredMinRx 120, their DesiredMinTx 100).
     assert_eq!(ours.tx_interval, Some(ms(150)), "our transmit interval");
     assert_eq!(ours.detection_time, Some(ms(3 * 120)), "our detection time");
     match daemon {
-        Daemon::Bird => {
+        RouterDaemon::Bird => {
             // BIRD: tx = max(its 100, our RequiredMinRx 120); timeout = our mult x
             // max(its RequiredMinRx 150, our DesiredMinTx 100).
             assert_eq!(theirs.tx_interval_ms, 120, "BIRD's interval: {theirs:?}");
             assert_eq!(theirs.detect_ms, Some(450), "BIRD's timeout: {theirs:?}");
         }
-        Daemon::Frr => {
+        RouterDaemon::Frr => {
             // FRR prints what it received from us.
             assert_eq!(theirs.remote_tx_ms, Some(OUR_TX), "{theirs:?}");
             assert_eq!(theirs.remote_rx_ms, Some(OUR_RX), "{theirs:?}");
             assert_eq!(theirs.remote_mult, Some(u64::from(MULT)), "{theirs:?}");
         }
-        Daemon::Gobgp => unreachable!(),
+        RouterDaemon::Gobgp => unreachable!(),
     }
 }
 
 /// Every accepted packet from the router decodes, and its mandatory section
 /// re-encodes to the same bytes (the A bit is never set by these routers).
-fn check_codec_on_live_packets(daemon: Daemon, raw: &[Vec<u8>]) {
+fn check_codec_on_live_packets(daemon: RouterDaemon, raw: &[Vec<u8>]) {
     assert!(raw.len() >= 5, "{daemon}: only {} packets", raw.len());
     let mut up_seen = false;
     for b in raw {
@@ -360,7 +360,7 @@ fn check_codec_on_live_packets(daemon: Daemon, raw: &[Vec<u8>]) {
     assert!(up_seen);
 }
 
-fn scenario(daemon: Daemon, v6: bool, hop: HopMode) {
+fn scenario(daemon: RouterDaemon, v6: bool, hop: HopMode) {
     let name = format!(
         "interop_bfd {daemon} {} {hop}",
         if v6 { "IPv6" } else { "IPv4" }
@@ -368,7 +368,7 @@ fn scenario(daemon: Daemon, v6: bool, hop: HopMode) {
     if !common::require_root(&name)
         || !daemon.available(&name)
         || !common::require_tool(&name, "nft")
-        || (daemon == Daemon::Frr && !common::require_tool(&name, "/usr/lib/frr/bfdd"))
+        || (daemon == RouterDaemon::Frr && !common::require_tool(&name, "/usr/lib/frr/bfdd"))
     {
         return;
     }
@@ -403,7 +403,7 @@ fn scenario(daemon: Daemon, v6: bool, hop: HopMode) {
         detect_mult: MULT,
     };
     let t0 = Instant::now();
-    let speaker = Speaker::start(&ours, vec![(key, timers)]);
+    let speaker = BfdSpeaker::start(&ours, vec![(key, timers)]);
 
     // 1. Up, with the negotiated timers on both sides. The router leaves its 1 s
     // slow-start rate only after Up, with a Poll (RFC 5880 6.8.3): until that arrives our
@@ -416,7 +416,7 @@ fn scenario(daemon: Daemon, v6: bool, hop: HopMode) {
     let up_after = t0.elapsed();
     let theirs = router
         .wait_bfd(our_ip, Duration::from_secs(10), |b| {
-            b.state == "up" && (daemon == Daemon::Frr || b.tx_interval_ms == 120)
+            b.state == "up" && (daemon == RouterDaemon::Frr || b.tx_interval_ms == 120)
         })
         .unwrap_or_else(|| {
             panic!(
@@ -439,7 +439,7 @@ fn scenario(daemon: Daemon, v6: bool, hop: HopMode) {
     router.bfd_shutdown(&peer, true);
     let (at, c) = speaker.wait_change(&key, t, BfdState::Down, Duration::from_secs(5));
     match daemon {
-        Daemon::Frr => {
+        RouterDaemon::Frr => {
             // FRR 8.4 sends its AdminDown with diagnostic 0, not 7.
             assert!(
                 matches!(c.cause, ChangeCause::PeerAdminDown { .. }),
@@ -453,12 +453,12 @@ fn scenario(daemon: Daemon, v6: bool, hop: HopMode) {
                 BfdState::AdminDown
             );
         }
-        Daemon::Bird => {
+        RouterDaemon::Bird => {
             // BIRD 2.0 sends nothing when its protocol is disabled: a failure for us.
             assert_eq!(c.cause, ChangeCause::DetectionTimeExpired, "{name}");
             assert!(c.is_failure());
         }
-        Daemon::Gobgp => unreachable!(),
+        RouterDaemon::Gobgp => unreachable!(),
     }
     eprintln!(
         "{name}: router's shutdown seen after {:?} as {:?}",
@@ -486,7 +486,7 @@ fn scenario(daemon: Daemon, v6: bool, hop: HopMode) {
         });
     let seen_after = t.elapsed();
     match daemon {
-        Daemon::Frr => {
+        RouterDaemon::Frr => {
             assert_eq!(
                 theirs.remote_diag.as_deref(),
                 Some("administratively down"),
@@ -498,7 +498,7 @@ fn scenario(daemon: Daemon, v6: bool, hop: HopMode) {
                 "{theirs:?}"
             );
         }
-        Daemon::Bird => {
+        RouterDaemon::Bird => {
             // Down without its detection timer: no "expired" in its log since.
             let log = router.logs();
             let new = log.strip_prefix(&log_before).unwrap_or(&log);
@@ -508,7 +508,7 @@ fn scenario(daemon: Daemon, v6: bool, hop: HopMode) {
             );
             assert!(theirs.detect_ms.is_some());
         }
-        Daemon::Gobgp => unreachable!(),
+        RouterDaemon::Gobgp => unreachable!(),
     }
     // It heard us (checked above by its own words); the time is reported, not
     // asserted tightly: on a loaded machine scheduling delays dominate it. The exact
@@ -531,7 +531,7 @@ fn scenario(daemon: Daemon, v6: bool, hop: HopMode) {
     });
     std::thread::sleep(ms(500));
     let before = Instant::now();
-    let cut = Cut::udp_in(&ours, hop.default_port());
+    let cut = UdpDrop::udp_in(&ours, hop.default_port());
     let after = Instant::now();
     let (down_at, c) = speaker.wait_change(&key, before, BfdState::Down, Duration::from_secs(5));
     assert_eq!(c.cause, ChangeCause::DetectionTimeExpired, "{name}");
@@ -563,30 +563,30 @@ fn scenario(daemon: Daemon, v6: bool, hop: HopMode) {
 
 #[test]
 fn bird_ipv4_single_hop() {
-    scenario(Daemon::Bird, false, HopMode::SingleHop);
+    scenario(RouterDaemon::Bird, false, HopMode::SingleHop);
 }
 
 #[test]
 fn bird_ipv6_single_hop() {
-    scenario(Daemon::Bird, true, HopMode::SingleHop);
+    scenario(RouterDaemon::Bird, true, HopMode::SingleHop);
 }
 
 #[test]
 fn bird_ipv4_multihop() {
-    scenario(Daemon::Bird, false, HopMode::MultiHop);
+    scenario(RouterDaemon::Bird, false, HopMode::MultiHop);
 }
 
 #[test]
 fn frr_ipv4_single_hop() {
-    scenario(Daemon::Frr, false, HopMode::SingleHop);
+    scenario(RouterDaemon::Frr, false, HopMode::SingleHop);
 }
 
 #[test]
 fn frr_ipv6_single_hop() {
-    scenario(Daemon::Frr, true, HopMode::SingleHop);
+    scenario(RouterDaemon::Frr, true, HopMode::SingleHop);
 }
 
 #[test]
 fn frr_ipv6_multihop() {
-    scenario(Daemon::Frr, true, HopMode::MultiHop);
+    scenario(RouterDaemon::Frr, true, HopMode::MultiHop);
 }

@@ -8,21 +8,21 @@ mod common;
 use std::time::Duration;
 
 use common::kbnode::{self, KbNode};
-use common::routers::{Daemon, Neighbor, Router, RouterConfig, SessionState};
+use common::routers::{Neighbor, Router, RouterConfig, RouterDaemon, SessionState};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-fn have(test: &str, d: Daemon) -> bool {
+fn have(test: &str, d: RouterDaemon) -> bool {
     common::require_root(test) && common::apiserver::available(test) && d.available(test)
 }
 
 #[test]
 fn annotation_peer_with_md5_added_and_removed_frr() {
     let test = "annotation_peer_with_md5_added_and_removed_frr";
-    if !have(test, Daemon::Frr) {
+    if !have(test, RouterDaemon::Frr) {
         return;
     }
-    eprintln!("{test}: {}", Daemon::Frr.version());
+    eprintln!("{test}: {}", RouterDaemon::Frr.version());
     let p = kbnode::pair("iopc");
     kbnode::create_node(&p.api, "n1", &["10.0.0.1"], &["10.244.1.0/24"], &[]);
     let frr = Router::frr(
@@ -98,10 +98,10 @@ fn annotation_peer_with_md5_added_and_removed_frr() {
 #[test]
 fn ebgp_multihop_gobgp() {
     let test = "ebgp_multihop_gobgp";
-    if !have(test, Daemon::Gobgp) {
+    if !have(test, RouterDaemon::Gobgp) {
         return;
     }
-    eprintln!("{test}: {}", Daemon::Gobgp.version());
+    eprintln!("{test}: {}", RouterDaemon::Gobgp.version());
     // kube-bgp 10.0.0.1 -- 10.0.0.2 [mid, forwarding] 10.1.0.1 -- 10.1.0.2 GoBGP
     let p = kbnode::pair("iopc");
     let far = common::Netns::new("iopc");

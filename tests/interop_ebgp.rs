@@ -10,11 +10,11 @@ mod common;
 use std::time::Duration;
 
 use common::kbnode::{self, KbNode, Pair};
-use common::routers::{Daemon, Neighbor, Route, Router, RouterConfig};
+use common::routers::{Neighbor, Route, Router, RouterConfig, RouterDaemon};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-fn have(test: &str, d: Daemon) -> bool {
+fn have(test: &str, d: RouterDaemon) -> bool {
     common::require_root(test) && common::apiserver::available(test) && d.available(test)
 }
 
@@ -51,7 +51,7 @@ fn must_establish(r: &Router, kb: &KbNode, kb_addr: &str, rtr_addr: &str) {
 /// One router at 10.0.0.2 with AS `router_asn`, kube-bgp node n1 at 10.0.0.1 (pod CIDR
 /// 10.244.1.0/24, service 10.96.0.10) peering with it as a global peer. Checks the
 /// session, both directions of routes, the kernel route, and withdrawal.
-fn single_session(test: &str, daemon: Daemon, router_asn: u32, cluster_asn: Option<u32>) {
+fn single_session(test: &str, daemon: RouterDaemon, router_asn: u32, cluster_asn: Option<u32>) {
     if !have(test, daemon) {
         return;
     }
@@ -151,39 +151,39 @@ fn single_session(test: &str, daemon: Daemon, router_asn: u32, cluster_asn: Opti
 
 #[test]
 fn ebgp_bird() {
-    single_session("ebgp_bird", Daemon::Bird, 65001, None);
+    single_session("ebgp_bird", RouterDaemon::Bird, 65001, None);
 }
 
 #[test]
 fn ebgp_gobgp() {
-    single_session("ebgp_gobgp", Daemon::Gobgp, 65001, None);
+    single_session("ebgp_gobgp", RouterDaemon::Gobgp, 65001, None);
 }
 
 #[test]
 fn ebgp_frr() {
-    single_session("ebgp_frr", Daemon::Frr, 65001, None);
+    single_session("ebgp_frr", RouterDaemon::Frr, 65001, None);
 }
 
 #[test]
 fn ibgp_bird() {
-    single_session("ibgp_bird", Daemon::Bird, 64512, None);
+    single_session("ibgp_bird", RouterDaemon::Bird, 64512, None);
 }
 
 #[test]
 fn ibgp_gobgp() {
-    single_session("ibgp_gobgp", Daemon::Gobgp, 64512, None);
+    single_session("ibgp_gobgp", RouterDaemon::Gobgp, 64512, None);
 }
 
 #[test]
 fn ibgp_frr() {
-    single_session("ibgp_frr", Daemon::Frr, 64512, None);
+    single_session("ibgp_frr", RouterDaemon::Frr, 64512, None);
 }
 
 #[test]
 fn four_octet_asns_frr() {
     single_session(
         "four_octet_asns_frr",
-        Daemon::Frr,
+        RouterDaemon::Frr,
         4_200_000_001,
         Some(4_200_000_000),
     );
@@ -193,7 +193,7 @@ fn four_octet_asns_frr() {
 fn four_octet_asns_gobgp() {
     single_session(
         "four_octet_asns_gobgp",
-        Daemon::Gobgp,
+        RouterDaemon::Gobgp,
         4_200_000_001,
         Some(4_200_000_000),
     );
@@ -201,7 +201,7 @@ fn four_octet_asns_gobgp() {
 
 /// A dual-stack node (both InternalIPs and pod CIDRs) and a router announcing an IPv4
 /// and an IPv6 prefix, all over one IPv4 session with both families negotiated.
-fn dual_stack(test: &str, daemon: Daemon) {
+fn dual_stack(test: &str, daemon: RouterDaemon) {
     if !have(test, daemon) {
         return;
     }
@@ -286,12 +286,12 @@ fn dual_stack(test: &str, daemon: Daemon) {
 
 #[test]
 fn dual_stack_frr() {
-    dual_stack("dual_stack_frr", Daemon::Frr);
+    dual_stack("dual_stack_frr", RouterDaemon::Frr);
 }
 
 #[test]
 fn dual_stack_bird() {
-    dual_stack("dual_stack_bird", Daemon::Bird);
+    dual_stack("dual_stack_bird", RouterDaemon::Bird);
 }
 
 /// A 4-octet path through a 2-octet-only BIRD: GoBGP (AS 4200000001) -- BIRD (AS 65001,
@@ -302,13 +302,13 @@ fn dual_stack_bird() {
 #[test]
 fn two_octet_peer_bird() {
     let test = "two_octet_peer_bird";
-    if !have(test, Daemon::Bird) || !Daemon::Gobgp.available(test) {
+    if !have(test, RouterDaemon::Bird) || !RouterDaemon::Gobgp.available(test) {
         return;
     }
     eprintln!(
         "{test}: {} / {}",
-        Daemon::Bird.version(),
-        Daemon::Gobgp.version()
+        RouterDaemon::Bird.version(),
+        RouterDaemon::Gobgp.version()
     );
     let p: Pair = kbnode::pair("iopa");
     let far = common::Netns::new("iopa");
@@ -369,10 +369,10 @@ fn two_octet_peer_bird() {
 #[test]
 fn four_octet_cluster_two_octet_peer_bird() {
     let test = "four_octet_cluster_two_octet_peer_bird";
-    if !have(test, Daemon::Bird) {
+    if !have(test, RouterDaemon::Bird) {
         return;
     }
-    eprintln!("{test}: {}", Daemon::Bird.version());
+    eprintln!("{test}: {}", RouterDaemon::Bird.version());
     let p: Pair = kbnode::pair("iopa");
     kbnode::create_node(&p.api, "n1", &["10.0.0.1"], &["10.244.1.0/24"], &[]);
     let bird = Router::bird(

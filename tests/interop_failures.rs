@@ -8,16 +8,16 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::kbnode::{self, KbNode, Pair};
-use common::routers::{Daemon, Neighbor, Router, RouterConfig, SessionState};
+use common::routers::{Neighbor, Router, RouterConfig, RouterDaemon, SessionState};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-fn have(test: &str, d: Daemon) -> bool {
+fn have(test: &str, d: RouterDaemon) -> bool {
     common::require_root(test) && common::apiserver::available(test) && d.available(test)
 }
 
-fn setup(daemon: Daemon, gr: bool, kb_flags: &[&str]) -> (Pair, Router, KbNode) {
+fn setup(daemon: RouterDaemon, gr: bool, kb_flags: &[&str]) -> (Pair, Router, KbNode) {
     let p = kbnode::pair("iopf");
     kbnode::create_node(&p.api, "n1", &["10.0.0.1"], &["10.244.1.0/24"], &[]);
     let mut n = Neighbor::new("10.0.0.1", 64512);
@@ -57,7 +57,7 @@ fn setup(daemon: Daemon, gr: bool, kb_flags: &[&str]) -> (Pair, Router, KbNode) 
     (p, rtr, kb)
 }
 
-fn hold_timer(test: &str, daemon: Daemon) {
+fn hold_timer(test: &str, daemon: RouterDaemon) {
     if !have(test, daemon) {
         return;
     }
@@ -110,12 +110,12 @@ fn hold_timer(test: &str, daemon: Daemon) {
 
 #[test]
 fn hold_timer_expiry_gobgp() {
-    hold_timer("hold_timer_expiry_gobgp", Daemon::Gobgp);
+    hold_timer("hold_timer_expiry_gobgp", RouterDaemon::Gobgp);
 }
 
 #[test]
 fn hold_timer_expiry_bird() {
-    hold_timer("hold_timer_expiry_bird", Daemon::Bird);
+    hold_timer("hold_timer_expiry_bird", RouterDaemon::Bird);
 }
 
 /// FRR's view of one prefix: (present, stale).
@@ -146,11 +146,11 @@ fn frr_path(r: &Router, prefix: &str) -> (bool, bool) {
 /// kube-bgp stops with `sig` while FRR helps it restart: the pod CIDR stays on FRR
 /// (stale) while kube-bgp is down, and is refreshed (not stale) once it is back.
 fn graceful_restart(test: &str, sig: i32) {
-    if !have(test, Daemon::Frr) {
+    if !have(test, RouterDaemon::Frr) {
         return;
     }
-    eprintln!("{test}: {}", Daemon::Frr.version());
-    let (_p, rtr, mut kb) = setup(Daemon::Frr, true, &["--bgp-graceful-restart"]);
+    eprintln!("{test}: {}", RouterDaemon::Frr.version());
+    let (_p, rtr, mut kb) = setup(RouterDaemon::Frr, true, &["--bgp-graceful-restart"]);
     let n = kb.neighbor("10.0.0.2").expect("neighbor detail");
     assert!(
         n.capabilities
@@ -226,7 +226,7 @@ fn graceful_restart_sigterm_frr() {
 
 /// Without graceful restart, SIGTERM makes kube-bgp send a Cease: the router drops the
 /// session and withdraws the pod CIDR at once (well within its 9 s hold time).
-fn sigterm_without_gr(test: &str, daemon: Daemon) {
+fn sigterm_without_gr(test: &str, daemon: RouterDaemon) {
     if !have(test, daemon) {
         return;
     }
@@ -243,7 +243,7 @@ fn sigterm_without_gr(test: &str, daemon: Daemon) {
         rtr.logs()
     );
     assert_ne!(rtr.session("10.0.0.1"), SessionState::Established);
-    if daemon == Daemon::Frr {
+    if daemon == RouterDaemon::Frr {
         let out = std::process::Command::new("vtysh")
             .arg("--vty_socket")
             .arg(rtr.dir())
@@ -260,12 +260,12 @@ fn sigterm_without_gr(test: &str, daemon: Daemon) {
 
 #[test]
 fn sigterm_without_gr_frr() {
-    sigterm_without_gr("sigterm_without_gr_frr", Daemon::Frr);
+    sigterm_without_gr("sigterm_without_gr_frr", RouterDaemon::Frr);
 }
 
 #[test]
 fn sigterm_without_gr_gobgp() {
-    sigterm_without_gr("sigterm_without_gr_gobgp", Daemon::Gobgp);
+    sigterm_without_gr("sigterm_without_gr_gobgp", RouterDaemon::Gobgp);
 }
 
 /// kube-bgp as the graceful-restart helper: GoBGP is killed (-9) and started again.
@@ -274,11 +274,11 @@ fn sigterm_without_gr_gobgp() {
 #[test]
 fn graceful_restart_helper_gobgp() {
     let test = "graceful_restart_helper_gobgp";
-    if !have(test, Daemon::Gobgp) {
+    if !have(test, RouterDaemon::Gobgp) {
         return;
     }
-    eprintln!("{test}: {}", Daemon::Gobgp.version());
-    let (p, rtr, kb) = setup(Daemon::Gobgp, true, &["--bgp-graceful-restart"]);
+    eprintln!("{test}: {}", RouterDaemon::Gobgp.version());
+    let (p, rtr, kb) = setup(RouterDaemon::Gobgp, true, &["--bgp-graceful-restart"]);
     let row = kb
         .rib_best("10.100.1.0/24")
         .expect("route before the restart");

@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::kbnode::{self, KbNode, Pair};
-use common::routers::{Daemon, Neighbor, Router, RouterConfig, SessionState};
+use common::routers::{Neighbor, Router, RouterConfig, RouterDaemon, SessionState};
 
 const WAIT: Duration = Duration::from_secs(20);
 const KEY: &str = "s3cret";
@@ -16,13 +16,13 @@ const KEY_B64: &str = "czNjcmV0";
 /// base64("wrong-key").
 const WRONG_B64: &str = "d3Jvbmcta2V5";
 
-fn have(test: &str, d: Daemon) -> bool {
+fn have(test: &str, d: RouterDaemon) -> bool {
     common::require_root(test) && common::apiserver::available(test) && d.available(test)
 }
 
 /// Router at 10.0.0.2 (AS 65001, key KEY) and kube-bgp node n1 at 10.0.0.1 with
 /// `extra` flags.
-fn setup(daemon: Daemon, extra: &[&str]) -> (Pair, Router, KbNode) {
+fn setup(daemon: RouterDaemon, extra: &[&str]) -> (Pair, Router, KbNode) {
     let p = kbnode::pair("iopm");
     kbnode::create_node(&p.api, "n1", &["10.0.0.1"], &["10.244.1.0/24"], &[]);
     let rtr = Router::start(
@@ -38,7 +38,7 @@ fn setup(daemon: Daemon, extra: &[&str]) -> (Pair, Router, KbNode) {
     (p, rtr, kb)
 }
 
-fn right_key(test: &str, daemon: Daemon) {
+fn right_key(test: &str, daemon: RouterDaemon) {
     if !have(test, daemon) {
         return;
     }
@@ -107,27 +107,27 @@ fn never_established(rtr: &Router, kb: &KbNode, secs: u64) {
 
 #[test]
 fn md5_right_key_bird() {
-    right_key("md5_right_key_bird", Daemon::Bird);
+    right_key("md5_right_key_bird", RouterDaemon::Bird);
 }
 
 #[test]
 fn md5_right_key_gobgp() {
-    right_key("md5_right_key_gobgp", Daemon::Gobgp);
+    right_key("md5_right_key_gobgp", RouterDaemon::Gobgp);
 }
 
 #[test]
 fn md5_right_key_frr() {
-    right_key("md5_right_key_frr", Daemon::Frr);
+    right_key("md5_right_key_frr", RouterDaemon::Frr);
 }
 
 #[test]
 fn md5_wrong_key_bird() {
     let test = "md5_wrong_key_bird";
-    if !have(test, Daemon::Bird) {
+    if !have(test, RouterDaemon::Bird) {
         return;
     }
     let pw = format!("--peer-router-passwords={WRONG_B64}");
-    let (_p, rtr, kb) = setup(Daemon::Bird, &[&pw]);
+    let (_p, rtr, kb) = setup(RouterDaemon::Bird, &[&pw]);
     never_established(&rtr, &kb, 8);
     assert!(kb.neighbor("10.0.0.2").is_some_and(|n| n.password));
 }
@@ -135,21 +135,21 @@ fn md5_wrong_key_bird() {
 #[test]
 fn md5_wrong_key_frr() {
     let test = "md5_wrong_key_frr";
-    if !have(test, Daemon::Frr) {
+    if !have(test, RouterDaemon::Frr) {
         return;
     }
     let pw = format!("--peer-router-passwords={WRONG_B64}");
-    let (_p, rtr, kb) = setup(Daemon::Frr, &[&pw]);
+    let (_p, rtr, kb) = setup(RouterDaemon::Frr, &[&pw]);
     never_established(&rtr, &kb, 8);
 }
 
 #[test]
 fn md5_missing_key_gobgp() {
     let test = "md5_missing_key_gobgp";
-    if !have(test, Daemon::Gobgp) {
+    if !have(test, RouterDaemon::Gobgp) {
         return;
     }
-    let (_p, rtr, kb) = setup(Daemon::Gobgp, &[]);
+    let (_p, rtr, kb) = setup(RouterDaemon::Gobgp, &[]);
     never_established(&rtr, &kb, 8);
     assert!(kb.neighbor("10.0.0.2").is_some_and(|n| !n.password));
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::Netns;
 use common::apiserver::FakeApiServer;
 use common::kbnode::{self, KbNode};
-use common::routers::{Daemon, Neighbor, Route, Router, RouterConfig};
+use common::routers::{Neighbor, Route, Router, RouterConfig, RouterDaemon};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -38,7 +38,7 @@ fn lan(n: usize) -> Lan {
     Lan { api, kb, rtrs }
 }
 
-fn have(test: &str, daemons: &[Daemon]) -> bool {
+fn have(test: &str, daemons: &[RouterDaemon]) -> bool {
     common::require_root(test)
         && common::apiserver::available(test)
         && daemons.iter().all(|d| d.available(test))
@@ -71,13 +71,13 @@ fn birdc_route_all(r: &Router, prefix: &str) -> String {
 #[test]
 fn kube_bgp_reflects_between_bird_and_gobgp_clients() {
     let test = "kube_bgp_reflects_between_bird_and_gobgp_clients";
-    if !have(test, &[Daemon::Bird, Daemon::Gobgp]) {
+    if !have(test, &[RouterDaemon::Bird, RouterDaemon::Gobgp]) {
         return;
     }
     eprintln!(
         "{test}: {} / {}",
-        Daemon::Bird.version(),
-        Daemon::Gobgp.version()
+        RouterDaemon::Bird.version(),
+        RouterDaemon::Gobgp.version()
     );
     let l = lan(2);
     let rr = [("kube-router.io/rr.server", "1")];
@@ -164,13 +164,13 @@ fn kube_bgp_reflects_between_bird_and_gobgp_clients() {
 #[test]
 fn kube_bgp_is_client_of_frr_reflector() {
     let test = "kube_bgp_is_client_of_frr_reflector";
-    if !have(test, &[Daemon::Frr, Daemon::Bird]) {
+    if !have(test, &[RouterDaemon::Frr, RouterDaemon::Bird]) {
         return;
     }
     eprintln!(
         "{test}: {} / {}",
-        Daemon::Frr.version(),
-        Daemon::Bird.version()
+        RouterDaemon::Frr.version(),
+        RouterDaemon::Bird.version()
     );
     let l = lan(2);
     let rr = [("kube-router.io/rr.server", "1")];

@@ -18,7 +18,7 @@ use kube_bgp::kernel::{
 };
 use kube_bgp::prefix::Prefix;
 
-struct Node {
+struct NodeAndPeer {
     node: Netns,
     peer: Netns,
     dev: String,
@@ -26,7 +26,7 @@ struct Node {
     peer_dev: String,
 }
 
-fn node(tag: &str) -> Node {
+fn node(tag: &str) -> NodeAndPeer {
     let node = Netns::new(tag);
     let peer = Netns::new(tag);
     let (dev, peer_dev) = common::veth(
@@ -35,7 +35,7 @@ fn node(tag: &str) -> Node {
         &peer,
         &["10.0.0.2/24", "fd00::2/64"],
     );
-    Node {
+    NodeAndPeer {
         node,
         peer,
         dev,

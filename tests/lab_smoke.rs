@@ -139,7 +139,7 @@ fn lab_three_nodes_static_routes_api_and_teardown() {
     assert!(!left.contains("node3"), "{left}");
     // A BIRD peer for every node in the router namespace (routers.rs): it runs and
     // tries the sessions, which stay down without kube-bgp.
-    if common::routers::Daemon::Bird.available("lab smoke (bird part)") {
+    if common::routers::RouterDaemon::Bird.available("lab smoke (bird part)") {
         let cfg = lab.router_config(0, 65000, 64512, Some("lab-secret"));
         assert_eq!(cfg.neighbors.len(), 3);
         assert!(
@@ -148,7 +148,7 @@ fn lab_three_nodes_static_routes_api_and_teardown() {
                 .all(|n| n.v4 && n.v6 && n.password.is_some())
         );
         let node_ip = lab.node(0).ipv4.clone();
-        let bird = lab.start_router(0, common::routers::Daemon::Bird, cfg);
+        let bird = lab.start_router(0, common::routers::RouterDaemon::Bird, cfg);
         assert_ne!(bird.session(&node_ip), SessionState::Established);
         assert_ne!(bird.session(&node_ip), SessionState::Unknown);
     }
@@ -281,13 +281,13 @@ fn lab_kube_bgp_process_and_failure_report() {
 #[test]
 fn lab_kube_bgp_full_mesh_with_bird() {
     let test = "lab_kube_bgp_full_mesh_with_bird";
-    if !tools(test) || !common::routers::Daemon::Bird.available(test) {
+    if !tools(test) || !common::routers::RouterDaemon::Bird.available(test) {
         return;
     }
     let secret = "lab-md5-secret";
     let mut lab = Lab::new("labe", LabConfig::new(3).dual_stack().routers(1));
     let cfg = lab.router_config(0, 65000, 64512, Some(secret));
-    lab.start_router(0, common::routers::Daemon::Bird, cfg);
+    lab.start_router(0, common::routers::RouterDaemon::Bird, cfg);
     let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, secret);
     let peer = format!("--peer-router-ips={}", lab.router(0).ipv4);
     let pw = format!("--peer-router-passwords={b64}");

@@ -45,7 +45,7 @@ fn counter(ns: &Netns, name: &str) -> u64 {
 
 /// How a connection attempt ended.
 #[derive(Debug)]
-enum Outcome {
+enum ConnectOutcome {
     /// Client connected and the listener accepted it (the server side stream).
     Up(TcpStream),
     /// Nothing happened within the timeout: SYNs dropped silently.
@@ -55,7 +55,7 @@ enum Outcome {
 }
 
 /// Waits up to `timeout` for the client to connect and the listener to accept it.
-fn session(l: &TcpListener, c: &TcpStream, timeout: Duration) -> Outcome {
+fn session(l: &TcpListener, c: &TcpStream, timeout: Duration) -> ConnectOutcome {
     let mut accepted = None;
     let done = common::wait_for(timeout, || {
         if accepted.is_none() {
@@ -67,21 +67,21 @@ fn session(l: &TcpListener, c: &TcpStream, timeout: Duration) -> Outcome {
         (accepted.is_some() && c.peer_addr().is_ok()).then_some(Ok(()))
     });
     match (done, accepted) {
-        (Some(Ok(())), Some(s)) => Outcome::Up(s),
-        (Some(Err(e)), _) => Outcome::Failed(e),
-        _ => Outcome::Silent,
+        (Some(Ok(())), Some(s)) => ConnectOutcome::Up(s),
+        (Some(Err(e)), _) => ConnectOutcome::Failed(e),
+        _ => ConnectOutcome::Silent,
     }
 }
 
-fn up(o: Outcome) -> TcpStream {
+fn up(o: ConnectOutcome) -> TcpStream {
     match o {
-        Outcome::Up(s) => s,
+        ConnectOutcome::Up(s) => s,
         other => panic!("expected a session, got {other:?}"),
     }
 }
 
-fn silent(o: Outcome) -> bool {
-    matches!(o, Outcome::Silent)
+fn silent(o: ConnectOutcome) -> bool {
+    matches!(o, ConnectOutcome::Silent)
 }
 
 /// Sends `msg` from one stream and reads it on the other, bounded in time.
@@ -107,13 +107,13 @@ fn exchange(a: &mut TcpStream, b: &mut TcpStream) {
     send_recv(b, a, b"keep");
 }
 
-struct Pair {
+struct Md5Hosts {
     server: Netns,
     client: Netns,
 }
 
 /// Server 10.211.0.1 / fd00:211::1, client 10.211.0.2 / fd00:211::2 on one veth.
-fn pair() -> Pair {
+fn pair() -> Md5Hosts {
     let server = Netns::new("md5");
     let client = Netns::new("md5");
     common::veth(
@@ -122,7 +122,7 @@ fn pair() -> Pair {
         &client,
         &["10.211.0.2/24", "fd00:211::2/64"],
     );
-    Pair { server, client }
+    Md5Hosts { server, client }
 }
 
 fn ip(s: &str) -> IpAddr {
@@ -132,7 +132,7 @@ fn ip(s: &str) -> IpAddr {
 /// A listener in the server namespace with `key` for `peer`, and a client connection
 /// from the client namespace with `client_key`.
 fn attempt(
-    p: &Pair,
+    p: &Md5Hosts,
     listen_on: &str,
     peer: IpAddr,
     key: &'static [u8],
@@ -334,7 +334,7 @@ fn ttl_is_set_and_limits_hops() {
     assert_eq!(sock::tos(&one).unwrap(), sock::TOS_CS6);
     // The router answers the TTL-1 SYN with ICMP time exceeded: EHOSTUNREACH here.
     match session(&l, &one, Duration::from_secs(3)) {
-        Outcome::Failed(e) => assert_eq!(e.raw_os_error(), Some(libc::EHOSTUNREACH), "{e}"),
+        ConnectOutcome::Failed(e) => assert_eq!(e.raw_os_error(), Some(libc::EHOSTUNREACH), "{e}"),
         other => panic!("TTL 1 must die at the router, got {other:?}"),
     }
 

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use common::Netns;
-use common::routers::{self, Daemon, Neighbor, Route, Router, RouterConfig, SessionState};
+use common::routers::{self, Neighbor, Route, Router, RouterConfig, RouterDaemon, SessionState};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -37,17 +37,21 @@ fn must_establish(r: &Router, peer: &str) {
     );
 }
 
-fn have(test: &str, daemons: &[Daemon]) -> bool {
+fn have(test: &str, daemons: &[RouterDaemon]) -> bool {
     common::require_root(test) && daemons.iter().all(|d| d.available(test))
 }
 
 #[test]
 fn bird_and_gobgp_exchange_v4_and_v6_with_md5() {
     let test = "bird_and_gobgp_exchange_v4_and_v6_with_md5";
-    if !have(test, &[Daemon::Bird, Daemon::Gobgp]) {
+    if !have(test, &[RouterDaemon::Bird, RouterDaemon::Gobgp]) {
         return;
     }
-    eprintln!("{} / {}", Daemon::Bird.version(), Daemon::Gobgp.version());
+    eprintln!(
+        "{} / {}",
+        RouterDaemon::Bird.version(),
+        RouterDaemon::Gobgp.version()
+    );
     let a = Netns::new("rtr");
     let b = Netns::new("rtr");
     common::veth(
@@ -145,10 +149,14 @@ fn bird_and_gobgp_exchange_v4_and_v6_with_md5() {
 #[test]
 fn gobgp_and_frr_exchange_and_reconfigure() {
     let test = "gobgp_and_frr_exchange_and_reconfigure";
-    if !have(test, &[Daemon::Gobgp, Daemon::Frr]) {
+    if !have(test, &[RouterDaemon::Gobgp, RouterDaemon::Frr]) {
         return;
     }
-    eprintln!("{} / {}", Daemon::Gobgp.version(), Daemon::Frr.version());
+    eprintln!(
+        "{} / {}",
+        RouterDaemon::Gobgp.version(),
+        RouterDaemon::Frr.version()
+    );
     let b = Netns::new("rtr");
     let c = Netns::new("rtr");
     common::veth(&b, &["10.232.0.2/24"], &c, &["10.232.0.3/24"]);
@@ -195,7 +203,7 @@ fn gobgp_and_frr_exchange_and_reconfigure() {
 #[test]
 fn bird_reconfigure_announces_and_withdraws_to_frr_over_ibgp_rr() {
     let test = "bird_reconfigure_announces_and_withdraws_to_frr_over_ibgp_rr";
-    if !have(test, &[Daemon::Bird, Daemon::Frr]) {
+    if !have(test, &[RouterDaemon::Bird, RouterDaemon::Frr]) {
         return;
     }
     let a = Netns::new("rtr");

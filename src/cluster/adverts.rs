@@ -222,31 +222,34 @@ pub(crate) fn service_vips(
             .clone()
     };
     let parse = |s: &str| s.parse::<IpAddr>().ok();
-    let reason = |kind, annotation, local_slice| VipReason {
-        kind,
-        annotation,
-        local_slice,
+    // Whether this kind of VIP is advertised (its annotation `key` over the flag's
+    // `default`) and why: with a Local traffic policy (`local_only`), only while a local
+    // endpoint exists.
+    let mut advertised = |kind, key, default, local_only: bool| {
+        let (on, annotation) = decide(svc, key, default, problems);
+        if !on {
+            return None;
+        }
+        let local_slice = if local_only { local_slice() } else { None };
+        (!local_only || local_slice.is_some()).then_some(VipReason {
+            kind,
+            annotation,
+            local_slice,
+        })
     };
 
     // 1. Cluster IPs.
-    let (on, ann) = decide(
-        svc,
+    let local_only = spec.internal_traffic_policy == "Local";
+    if let Some(why) = advertised(
+        VipKind::ClusterIp,
         ANN_ADV_CLUSTER_IP,
         settings.advertise_cluster_ip,
-        problems,
-    );
-    let local_only = spec.internal_traffic_policy == "Local";
-    let slice = if on && local_only {
-        local_slice()
-    } else {
-        None
-    };
-    if on && (!local_only || slice.is_some()) {
+        local_only,
+    ) {
         let mut ips: Vec<&str> = spec.cluster_ips.iter().map(String::as_str).collect();
         if !ips.contains(&spec.cluster_ip.as_str()) {
             ips.push(&spec.cluster_ip);
         }
-        let why = reason(VipKind::ClusterIp, ann, slice);
         out.extend(
             ips.into_iter()
                 .filter(|s| *s != "None")
@@ -262,19 +265,12 @@ pub(crate) fn service_vips(
             .map(String::as_str)
             == Some("true");
     // 2. External IPs.
-    let (on, ann) = decide(
-        svc,
+    if let Some(why) = advertised(
+        VipKind::ExternalIp,
         ANN_ADV_EXTERNAL_IP,
         settings.advertise_external_ip,
-        problems,
-    );
-    let slice = if on && local_policy {
-        local_slice()
-    } else {
-        None
-    };
-    if on && (!local_policy || slice.is_some()) {
-        let why = reason(VipKind::ExternalIp, ann, slice);
+        local_policy,
+    ) {
         out.extend(
             spec.external_ips
                 .iter()
@@ -285,19 +281,12 @@ pub(crate) fn service_vips(
     }
     // 3. Load-balancer IPs.
     if type_ == "LoadBalancer" && !svc.metadata.annotations.contains_key(ANN_SKIP_LB_IPS) {
-        let (on, ann) = decide(
-            svc,
+        if let Some(why) = advertised(
+            VipKind::LoadBalancerIp,
             ANN_ADV_LB_IP,
             settings.advertise_loadbalancer_ip,
-            problems,
-        );
-        let slice = if on && local_policy {
-            local_slice()
-        } else {
-            None
-        };
-        if on && (!local_policy || slice.is_some()) {
-            let why = reason(VipKind::LoadBalancerIp, ann, slice);
+            local_policy,
+        ) {
             out.extend(
                 svc.status
                     .load_balancer

@@ -409,6 +409,65 @@ pub fn plan(
     }
     let node_addrs = nodes.iter().filter_map(|n| n.primary).collect();
     let pod_network = PodNetwork::from_nodes(local_name, &nodes);
+    let parts = PlanParts {
+        local,
+        problems,
+        node_addrs,
+        pod_network,
+    };
+    build_plan(settings, kernel, parts, |me, local, problems| {
+        let node_peers = peers::node_peers(settings, me, local, &nodes, problems);
+        let slices = adverts::slices_by_service(snap.slices.values());
+        let vips = adverts::vip_routes(settings, local, snap.services.values(), &slices, problems);
+        let vip_set = vips.iter().map(|o| o.prefix).collect();
+        let policy = rules::PolicyModel::build(
+            settings,
+            local,
+            &nodes,
+            vip_set,
+            me.rr_server.is_some(),
+            problems,
+        );
+        BgpParts {
+            node_peers,
+            vips,
+            policy,
+        }
+    })
+}
+
+/// What [`plan`] and the incremental [`Planner`] compute alike before BGP is planned:
+/// the local node (if found), the problems so far, and the facts every plan carries.
+struct PlanParts<'a> {
+    local: Option<&'a node::NodeModel>,
+    problems: Vec<Problem>,
+    node_addrs: Vec<IpAddr>,
+    pod_network: PodNetwork,
+}
+
+/// The BGP parts that [`plan`] and the [`Planner`] compute each their own way (from
+/// the snapshot, or from their cache): node peers, service VIP routes, import policy.
+struct BgpParts {
+    node_peers: Vec<peers::PeerPlan>,
+    vips: Vec<adverts::Originated>,
+    policy: rules::PolicyModel,
+}
+
+/// The plan from `parts`, shared by [`plan`] and the [`Planner`]: the identity; without
+/// one, a plan with no BGP; with one, the BGP parts `bgp` computes, the external peers
+/// after the node peers, the pod routes before the VIP routes, and [`finish_plan`].
+fn build_plan<'a>(
+    settings: &Settings,
+    kernel: &KernelFacts,
+    parts: PlanParts<'a>,
+    bgp: impl FnOnce(&peers::Identity, &'a node::NodeModel, &mut Vec<Problem>) -> BgpParts,
+) -> Plan {
+    let PlanParts {
+        local,
+        mut problems,
+        node_addrs,
+        pod_network,
+    } = parts;
     let identity = peers::identity(settings, local, &mut problems);
     let (Some(local), Some(me)) = (local, identity.as_ref()) else {
         let plan = Plan {
@@ -420,29 +479,15 @@ pub fn plan(
         };
         return finish_plan(plan, settings, kernel, false);
     };
-    let mut peer_list = peers::node_peers(settings, me, local, &nodes, &mut problems);
+    let BgpParts {
+        node_peers: mut peer_list,
+        vips,
+        policy,
+    } = bgp(me, local, &mut problems);
     peer_list.extend(peers::external_peers(settings, me, local, &mut problems));
     finish_peers(settings, kernel, &mut peer_list);
-
-    let slices = adverts::slices_by_service(snap.slices.values());
     let mut originated = adverts::pod_routes(local);
-    let vips = adverts::vip_routes(
-        settings,
-        local,
-        snap.services.values(),
-        &slices,
-        &mut problems,
-    );
-    let vip_set = vips.iter().map(|o| o.prefix).collect();
     originated.extend(vips);
-    let policy = rules::PolicyModel::build(
-        settings,
-        local,
-        &nodes,
-        vip_set,
-        me.rr_server.is_some(),
-        &mut problems,
-    );
     let plan = Plan {
         identity,
         peers: peer_list,

@@ -115,6 +115,31 @@ pub struct PeerPlan {
     pub(crate) bfd: Option<Bfd>,
 }
 
+#[cfg(test)]
+impl PeerPlan {
+    /// Test peer: `addr` on port 179, a global peer from AS `local_asn` to AS
+    /// `remote_asn`, hold time 90 s, IPv4 only, no password, TTL, limit or BFD (change
+    /// fields with `..`).
+    pub(crate) fn plain(addr: IpAddr, local_asn: u32, remote_asn: u32) -> PeerPlan {
+        PeerPlan {
+            addr,
+            port: 179,
+            remote_asn,
+            local_asn,
+            local_addr: None,
+            password: None,
+            ttl: None,
+            hold_time: 90,
+            rr_client: false,
+            families: vec![Afi::Ipv4],
+            kind: PeerKind::Global,
+            prefix_limit: 0,
+            min_ttl: None,
+            bfd: None,
+        }
+    }
+}
+
 /// Computes the local identity. `None` (with problems) when BGP cannot run yet: no local
 /// Node object, no address, no router ID, or no ASN in per-node-ASN mode.
 pub(crate) fn identity(

@@ -604,20 +604,9 @@ fn bfd_reaches_each_kind_of_peer_plan() {
 
 fn peer_at(addr: &str, kind: PeerKind) -> PeerPlan {
     PeerPlan {
-        addr: addr.parse().expect("addr"),
-        port: 179,
-        remote_asn: 64512,
-        local_asn: 64512,
-        local_addr: None,
-        password: None,
-        ttl: None,
-        hold_time: 90,
-        rr_client: false,
         families: Vec::new(),
         kind,
-        prefix_limit: 0,
-        min_ttl: None,
-        bfd: None,
+        ..PeerPlan::plain(addr.parse().expect("addr"), 64512, 64512)
     }
 }
 

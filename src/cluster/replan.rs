@@ -476,62 +476,48 @@ impl Planner {
             cluster_cidrs: self.cluster_cidrs.keys().copied().collect(),
             node_ips: self.node_ips.keys().copied().collect(),
         };
-        let identity = peers::identity(settings, local, &mut problems);
-        let (Some(local), Some(me)) = (local, identity.as_ref()) else {
-            let plan = Plan {
-                identity,
-                problems,
-                node_addrs,
-                pod_network,
-                ..Plan::default()
-            };
-            return super::finish_plan(plan, settings, kernel, false);
-        };
-        debug_assert_eq!(self.computed_for.as_ref(), Some(local));
-        let mut peer_list: Vec<PeerPlan> = Vec::new();
-        for e in self.peers.values() {
-            problems.extend(e.problems.iter().cloned());
-            peer_list.extend(e.peer.iter().cloned());
-        }
-        peer_list.extend(peers::external_peers(settings, me, local, &mut problems));
-        super::finish_peers(settings, kernel, &mut peer_list);
-        for e in self.services.values() {
-            problems.extend(e.problems.iter().cloned());
-        }
-        let mut originated = adverts::pod_routes(local);
-        let vip_set = match &self.vip_out {
-            Some(v) => {
-                problems.extend(v.problems.iter().cloned());
-                originated.extend(v.routes.iter().cloned());
-                v.set.clone()
-            }
-            None => {
-                let vips =
-                    adverts::vip_originated(local, self.vip_count.keys().copied(), &mut problems);
-                let set = vips.iter().map(|o| o.prefix).collect();
-                originated.extend(vips);
-                set
-            }
-        };
-        let policy = rules::PolicyModel::with_owners(
-            settings,
+        let parts = super::PlanParts {
             local,
-            self.owners.clone(),
-            vip_set,
-            me.rr_server.is_some(),
-            &mut problems,
-        );
-        let plan = Plan {
-            identity,
-            peers: peer_list,
-            originated,
-            policy,
             problems,
             node_addrs,
             pod_network,
-            graceful_restart: None,
         };
-        super::finish_plan(plan, settings, kernel, true)
+        super::build_plan(settings, kernel, parts, |me, local, problems| {
+            debug_assert_eq!(self.computed_for.as_ref(), Some(local));
+            let mut node_peers: Vec<PeerPlan> = Vec::new();
+            for e in self.peers.values() {
+                problems.extend(e.problems.iter().cloned());
+                node_peers.extend(e.peer.iter().cloned());
+            }
+            for e in self.services.values() {
+                problems.extend(e.problems.iter().cloned());
+            }
+            let (vips, vip_set) = match &self.vip_out {
+                Some(v) => {
+                    problems.extend(v.problems.iter().cloned());
+                    (v.routes.clone(), v.set.clone())
+                }
+                None => {
+                    let vips =
+                        adverts::vip_originated(local, self.vip_count.keys().copied(), problems);
+                    let set = vips.iter().map(|o| o.prefix).collect();
+                    (vips, set)
+                }
+            };
+            let policy = rules::PolicyModel::with_owners(
+                settings,
+                local,
+                self.owners.clone(),
+                vip_set,
+                me.rr_server.is_some(),
+                problems,
+            );
+            super::BgpParts {
+                node_peers,
+                vips,
+                policy,
+            }
+        })
     }
 }
 

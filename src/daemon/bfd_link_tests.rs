@@ -2,29 +2,19 @@
 //! loopback through real sockets.
 
 use super::*;
-use crate::cluster::peers::PeerKind;
 use crate::config::Bfd;
 
 fn plan(addr: &str, ttl: Option<u8>, bfd: Option<Bfd>) -> PeerPlan {
     PeerPlan {
-        addr: addr.parse().expect("addr"),
-        port: 179,
-        remote_asn: 65000,
-        local_asn: 64512,
         local_addr: Some(if addr.contains(':') {
             "fd00::1".parse().expect("addr")
         } else {
             "10.0.0.1".parse().expect("addr")
         }),
-        password: None,
         ttl,
-        hold_time: 90,
-        rr_client: false,
         families: Vec::new(),
-        kind: PeerKind::Global,
-        prefix_limit: 0,
-        min_ttl: None,
         bfd,
+        ..PeerPlan::plain(addr.parse().expect("addr"), 64512, 65000)
     }
 }
 

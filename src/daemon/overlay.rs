@@ -423,6 +423,18 @@ mod tests {
         (k, links)
     }
 
+    fn fou_cfg() -> Config {
+        let flags = [
+            "--enable-overlay=true",
+            "--overlay-encap=fou",
+            "--overlay-encap-port=6000",
+        ];
+        match parse_daemon_args(flags.iter().map(Into::into).collect()) {
+            Ok(DaemonAction::Run { config, .. }) => *config,
+            _ => panic!("flags"),
+        }
+    }
+
     fn spec(local: &str, remote: &str) -> TunnelSpec {
         TunnelSpec {
             local: ip(local),
@@ -502,8 +514,8 @@ mod tests {
             v.table77.keys().copied().collect::<Vec<_>>(),
             vec![Prefix::host(s.remote)]
         );
-        // A GUE tunnel cannot be made here (no FoU ports in the simulated kernel):
-        // logged, none made, nothing else disturbed.
+        // A GUE tunnel cannot be made by an overlay set up for ipip (it opened no FoU
+        // socket): logged, none made, nothing else disturbed.
         let gue = TunnelSpec {
             encap: TunnelEncap::Gue { port: 5555 },
             ..spec("fd00::1", "fd00:2::7")
@@ -511,5 +523,35 @@ mod tests {
         assert_eq!(links.make(gue), None);
         assert_eq!(links.tunnel_state(&gue.remote).0, None);
         assert_eq!(k.overlay().tunnels.len(), 1);
+    }
+
+    /// `--overlay-encap=fou`: the GUE port of the tunnel's family is opened before its
+    /// first tunnel, found (not opened again) by a restarted agent, and closed when a
+    /// restart with `--overlay-encap=ipip` replaces the tunnel.
+    #[test]
+    fn fou_opens_the_gue_port_of_each_family_before_its_tunnels() {
+        let local = ip("10.0.0.1");
+        let k = SimKernel::new(local, Prefix::new(local, 24).expect("p"));
+        let mut links = OverlayLinks::new(&fou_cfg(), true, k.port().link_port());
+        let gue = TunnelSpec {
+            encap: TunnelEncap::Gue { port: 6000 },
+            ..spec("10.0.0.1", "10.0.1.7")
+        };
+        let idx = links.make(gue).expect("made");
+        let v = k.overlay();
+        assert_eq!(v.fou_ports, [((6000, fou::af_of(false)), true)].into());
+        let name = tunnel::tunnel_name(&gue.remote);
+        assert_eq!(v.tunnels.get(&name), Some(&(gue, true)), "encap read back");
+        drop(links);
+        let mut links = OverlayLinks::new(&fou_cfg(), true, k.port().link_port());
+        assert_eq!(links.make(gue), Some(idx), "kept");
+        assert_eq!(k.overlay().fou_ports.len(), 1);
+        drop(links);
+        let mut links = OverlayLinks::new(&cfg(), true, k.port().link_port());
+        let plain = spec("10.0.0.1", "10.0.1.7");
+        links.make(plain).expect("replaced");
+        let v = k.overlay();
+        assert_eq!(v.tunnels.get(&name), Some(&(plain, true)));
+        assert!(v.fou_ports.is_empty(), "{v:?}");
     }
 }

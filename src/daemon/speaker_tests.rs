@@ -16,7 +16,6 @@ use crate::bgp::fsm::State;
 use crate::bgp::rib::{AcceptAll, RibConfig};
 use crate::bgp::types::{Attrs, Capability, Message, Open, Origin};
 use crate::bgp::wire;
-use crate::cluster::peers::PeerKind;
 use crate::prefix::Prefix;
 
 const PEER: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -37,20 +36,8 @@ fn set_buf(fd: i32, opt: libc::c_int, bytes: libc::c_int) {
 
 fn plan(port: u16) -> PeerPlan {
     PeerPlan {
-        addr: PEER,
         port,
-        remote_asn: 65001,
-        local_asn: 65000,
-        local_addr: None,
-        password: None,
-        ttl: None,
-        hold_time: 90,
-        rr_client: false,
-        families: vec![Afi::Ipv4],
-        kind: PeerKind::Global,
-        prefix_limit: 0,
-        min_ttl: None,
-        bfd: None,
+        ..PeerPlan::plain(PEER, 65000, 65001)
     }
 }
 

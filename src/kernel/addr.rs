@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::netlink::DumpSource;
 use super::netlink::{AF_INET, AF_INET6, MsgWriter, NLM_F_REQUEST, NetlinkError, attrs, u32_at};
-use super::port::DumpSource;
 use crate::prefix::Prefix;
 
 pub(crate) const RTM_NEWADDR: u16 = 20;

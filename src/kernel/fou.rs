@@ -15,23 +15,23 @@ use super::netlink::{
     NetlinkRequests, attrs,
 };
 
-const GENL_ID_CTRL: u16 = 0x10;
-const CTRL_CMD_GETFAMILY: u8 = 3;
-const CTRL_ATTR_FAMILY_ID: u16 = 1;
-const CTRL_ATTR_FAMILY_NAME: u16 = 2;
-const GENL_HDR_LEN: usize = 4;
+pub(crate) const GENL_ID_CTRL: u16 = 0x10;
+pub(crate) const CTRL_CMD_GETFAMILY: u8 = 3;
+pub(crate) const CTRL_ATTR_FAMILY_ID: u16 = 1;
+pub(crate) const CTRL_ATTR_FAMILY_NAME: u16 = 2;
+pub(crate) const GENL_HDR_LEN: usize = 4;
 
-const FOU_GENL_NAME: &str = "fou";
-const FOU_GENL_VERSION: u8 = 1;
-const FOU_CMD_ADD: u8 = 1;
-const FOU_CMD_DEL: u8 = 2;
-const FOU_CMD_GET: u8 = 3;
-const FOU_ATTR_PORT: u16 = 1;
-const FOU_ATTR_AF: u16 = 2;
-const FOU_ATTR_TYPE: u16 = 4;
+pub(crate) const FOU_GENL_NAME: &str = "fou";
+pub(crate) const FOU_GENL_VERSION: u8 = 1;
+pub(crate) const FOU_CMD_ADD: u8 = 1;
+pub(crate) const FOU_CMD_DEL: u8 = 2;
+pub(crate) const FOU_CMD_GET: u8 = 3;
+pub(crate) const FOU_ATTR_PORT: u16 = 1;
+pub(crate) const FOU_ATTR_AF: u16 = 2;
+pub(crate) const FOU_ATTR_TYPE: u16 = 4;
 /// `FOU_ENCAP_DIRECT`: iproute2's type when none is named (what `ip fou del` sends).
-const FOU_ENCAP_DIRECT: u8 = 1;
-const FOU_ENCAP_GUE: u8 = 2;
+pub(crate) const FOU_ENCAP_DIRECT: u8 = 1;
+pub(crate) const FOU_ENCAP_GUE: u8 = 2;
 
 /// Errors of FoU port management.
 #[derive(Debug)]
@@ -114,8 +114,9 @@ pub(crate) struct FouPort {
     pub(crate) gue: bool,
 }
 
-/// A port of a `FOU_CMD_GET` reply payload.
-fn parse_port(payload: &[u8]) -> Option<FouPort> {
+/// The port of a `FOU_CMD_GET` reply payload, or of an add or delete request (the
+/// same attributes after the same generic-netlink header).
+pub(crate) fn parse_port(payload: &[u8]) -> Option<FouPort> {
     let (mut port, mut af, mut kind) = (None, None, None);
     for (t, d) in attrs(payload.get(GENL_HDR_LEN..)?) {
         match t {

@@ -572,15 +572,13 @@ pub(crate) fn request_offsets(buf: &[u8]) -> Result<Vec<usize>, NetlinkError> {
     Ok(offsets)
 }
 
-/// A netlink request socket as the overlay's link, rule and FoU code uses it: one
-/// request answered by an ACK, one `get` answered by a message, dumps. [`Netlink`] is
-/// the host's socket; a simulated kernel (tests) answers the same bytes itself.
-pub trait NetlinkRequests {
-    /// See `Netlink::request`.
-    fn request(&mut self, encode: &mut dyn FnMut(&mut MsgWriter)) -> Result<(), Errno>;
-    /// See `Netlink::query`.
-    fn query(&mut self, encode: &mut dyn FnMut(&mut MsgWriter)) -> Result<Vec<u8>, Errno>;
-    /// See `Netlink::dump`.
+/// A socket that answers rtnetlink dumps (RTM_GET* with NLM_F_DUMP): the address,
+/// route and nexthop-object dumps are written against this, so they read the host's
+/// kernel through `Netlink` or a simulated one through its port alike.
+pub trait DumpSource {
+    /// Sends the dump request `build` writes (REQUEST|DUMP and the sequence number are
+    /// set by the source) and calls `each` with every reply message; `reset` before a
+    /// restart of an interrupted dump. See `Netlink::dump`.
     fn dump(
         &mut self,
         what: &'static str,
@@ -588,6 +586,29 @@ pub trait NetlinkRequests {
         reset: &mut dyn FnMut(),
         each: &mut dyn FnMut(&NlMsg<'_>),
     ) -> Result<(), NetlinkError>;
+}
+
+impl DumpSource for Netlink {
+    fn dump(
+        &mut self,
+        what: &'static str,
+        build: &dyn Fn(&mut MsgWriter),
+        reset: &mut dyn FnMut(),
+        each: &mut dyn FnMut(&NlMsg<'_>),
+    ) -> Result<(), NetlinkError> {
+        Netlink::dump(self, what, build, reset, each)
+    }
+}
+
+/// A netlink request socket as the overlay's link, rule and FoU code uses it: one
+/// request answered by an ACK, one `get` answered by a message, dumps (its
+/// [`DumpSource`]). [`Netlink`] is the host's socket; a simulated kernel (tests) answers
+/// the same bytes itself.
+pub trait NetlinkRequests: DumpSource {
+    /// See `Netlink::request`.
+    fn request(&mut self, encode: &mut dyn FnMut(&mut MsgWriter)) -> Result<(), Errno>;
+    /// See `Netlink::query`.
+    fn query(&mut self, encode: &mut dyn FnMut(&mut MsgWriter)) -> Result<Vec<u8>, Errno>;
     /// The socket's netlink port id (the sender of the notifications its requests cause).
     fn port_id(&self) -> Option<u32>;
 }
@@ -599,16 +620,6 @@ impl NetlinkRequests for Netlink {
 
     fn query(&mut self, encode: &mut dyn FnMut(&mut MsgWriter)) -> Result<Vec<u8>, Errno> {
         Netlink::query(self, encode)
-    }
-
-    fn dump(
-        &mut self,
-        what: &'static str,
-        build: &dyn Fn(&mut MsgWriter),
-        reset: &mut dyn FnMut(),
-        each: &mut dyn FnMut(&NlMsg<'_>),
-    ) -> Result<(), NetlinkError> {
-        Netlink::dump(self, what, build, reset, each)
     }
 
     fn port_id(&self) -> Option<u32> {

@@ -20,11 +20,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::netlink::DumpSource;
 use super::netlink::{
     AF_INET, AF_INET6, Failure, MsgWriter, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, Netlink,
     NetlinkError, NlMsg, attrs, u32_at,
 };
-use super::port::DumpSource;
 use super::route::{KernelRoute, RTPROT_KUBE_ROUTER, RouteKind, encode_op};
 use super::route_op::Op;
 use super::table::RouteTable;

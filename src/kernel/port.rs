@@ -16,38 +16,10 @@ use std::sync::Arc;
 
 use super::modules::{self, Loaded, ModuleError};
 use super::netlink::{
-    BatchOptions, Failure, MsgWriter, Netlink, NetlinkError, NetlinkRequests, NlMsg,
+    BatchOptions, DumpSource, Failure, MsgWriter, Netlink, NetlinkError, NetlinkRequests, NlMsg,
 };
 use super::watch::{Changes, Watch};
 use super::writer::{Done, Job, Writer};
-
-/// A socket that answers rtnetlink dumps (RTM_GET* with NLM_F_DUMP): the address,
-/// route and nexthop-object dumps are written against this, so they read the host's
-/// kernel through `Netlink` or a simulated one through its port alike.
-pub(crate) trait DumpSource {
-    /// Sends the dump request `build` writes (REQUEST|DUMP and the sequence number are
-    /// set by the source) and calls `each` with every reply message; `reset` before a
-    /// restart of an interrupted dump. See `Netlink::dump`.
-    fn dump(
-        &mut self,
-        what: &'static str,
-        build: &dyn Fn(&mut MsgWriter),
-        reset: &mut dyn FnMut(),
-        each: &mut dyn FnMut(&NlMsg<'_>),
-    ) -> Result<(), NetlinkError>;
-}
-
-impl DumpSource for Netlink {
-    fn dump(
-        &mut self,
-        what: &'static str,
-        build: &dyn Fn(&mut MsgWriter),
-        reset: &mut dyn FnMut(),
-        each: &mut dyn FnMut(&NlMsg<'_>),
-    ) -> Result<(), NetlinkError> {
-        Netlink::dump(self, what, build, reset, each)
-    }
-}
 
 /// The kernel as the route sync sees it. Dumps (`DumpSource`) and `send` run on the
 /// daemon thread and block until the kernel answered; `submit`/`try_done` hand batches

@@ -11,11 +11,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::netlink::DumpSource;
 use super::netlink::{
     AF_INET, AF_INET6, MsgWriter, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
     NetlinkError, NlMsg, attrs, u32_at,
 };
-use super::port::DumpSource;
 use super::route_op::Op;
 use super::table::RouteTable;
 use crate::prefix::Prefix;

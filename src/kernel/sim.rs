@@ -30,9 +30,14 @@
 //! rules (duplicates allowed, as the kernel allows unprioritised ones). Another program
 //! may delete a link (`delete_link`): the newest port hears an RTM_DELLINK; the routes
 //! through it go silently, as IPv4's do.
-//! Not modelled: nexthop groups, tables other than main and 77, FoU ports (no generic
-//! netlink: `--overlay-encap=fou` gets no GUE port), a second address or family,
-//! address changes, notification overflow.
+//! FoU ports (`--overlay-encap=fou`), from the bytes `kernel::fou` encodes, on a
+//! generic-netlink socket of their own: the `fou` family is resolved by name, ports are
+//! added (EALREADY when the port and family are taken, whatever the type), deleted by
+//! port and family (EINVAL when there is none, as the kernel answers) and dumped; GUE
+//! tunnels (encap type and destination port from the link request's attributes) are
+//! made whether or not a port is open, as the kernel makes them.
+//! Not modelled: nexthop groups, tables other than main and 77, a second address or
+//! family, address changes, notification overflow, UDP ports held by other programs.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
@@ -42,17 +47,22 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use super::addr::{RTM_GETADDR, RTM_NEWADDR};
+use super::fou::{
+    CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME, CTRL_CMD_GETFAMILY, FOU_ATTR_AF, FOU_ATTR_PORT,
+    FOU_ATTR_TYPE, FOU_CMD_ADD, FOU_CMD_DEL, FOU_CMD_GET, FOU_ENCAP_DIRECT, FOU_ENCAP_GUE,
+    FOU_GENL_NAME, FOU_GENL_VERSION, FouPort, GENL_HDR_LEN, GENL_ID_CTRL, parse_port,
+};
 use super::modules::{Loaded, ModuleError};
-use super::netlink::NetlinkRequests;
 use super::netlink::{
     AF_INET, AF_INET6, BatchOptions, Errno, Failure, MsgWriter, NLM_F_ACK_TLVS, NLM_F_CAPPED,
     NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLMSG_ERROR, NLMSG_HDR_LEN, NLMSGERR_ATTR_MSG,
     NetlinkError, NlMsg, attrs, messages, read_acks, request_offsets, u32_at,
 };
+use super::netlink::{DumpSource, NetlinkRequests};
 use super::nexthop::{
     NhKey, RTM_DELNEXTHOP, RTM_GETNEXTHOP, RTM_NEWNEXTHOP, encode_new_nexthop, parse_nexthop,
 };
-use super::port::{DumpSource, KernelPort, LinkPort};
+use super::port::{KernelPort, LinkPort};
 use super::route::{
     KernelRoute, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_KUBE_ROUTER, RT_TABLE_MAIN,
     RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE, RTPROT_KUBE_ROUTER, RouteKind, encode_new,
@@ -79,6 +89,10 @@ const IFF_UP: u32 = 0x1;
 const RTPROT_KERNEL: u8 = 2;
 /// The errno of a request made to fail (`fail_next`): the kernel could not allocate.
 const INJECTED_ERRNO: i32 = libc::ENOMEM;
+/// The generic-netlink id of the `fou` family (the kernel hands ids out at module load).
+const FOU_FAMILY_ID: u16 = 0x1d;
+/// `CTRL_CMD_NEWFAMILY`: the command of the controller's reply.
+const CTRL_CMD_NEWFAMILY: u8 = 1;
 
 /// One route of the main table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,6 +178,8 @@ pub(crate) struct OverlayView {
     pub(crate) table77: BTreeMap<Prefix, String>,
     /// `from <prefix> lookup 77` rules, as many times as each is there.
     pub(crate) rules: Vec<Prefix>,
+    /// FoU receive ports: (UDP port, AF_INET or AF_INET6) -> whether it takes GUE.
+    pub(crate) fou_ports: BTreeMap<(u16, u8), bool>,
 }
 
 struct SimState {
@@ -180,6 +196,8 @@ struct SimState {
     rules: Vec<(Prefix, u32)>,
     /// Nexthop objects by id: where each leads, and its protocol.
     objects: BTreeMap<u32, (NhKey, u8)>,
+    /// FoU receive ports: (UDP port, address family) -> whether it takes GUE.
+    fou: BTreeMap<(u16, u8), bool>,
     /// Route requests still to fail.
     fail_next: usize,
     /// Other programs' changes are not notified.
@@ -228,6 +246,7 @@ impl SimKernel {
                 next_ifindex: FIRST_NEW_IFINDEX,
                 rules: Vec::new(),
                 objects: BTreeMap::new(),
+                fou: BTreeMap::new(),
                 fail_next: 0,
                 lose: false,
                 notes: VecDeque::new(),
@@ -390,6 +409,7 @@ impl SimKernel {
                 .filter(|(_, t)| *t == RT_TABLE_KUBE_ROUTER)
                 .map(|(p, _)| *p)
                 .collect(),
+            fou_ports: st.fou.clone(),
         }
     }
 
@@ -612,12 +632,6 @@ impl SimState {
         let Some(encap) = t.encap() else {
             return Err((libc::EINVAL, "unknown encapsulation"));
         };
-        if encap != super::tunnel::TunnelEncap::Ipip {
-            return Err((
-                libc::EINVAL,
-                "simulated kernel: no GUE (FoU is not modelled)",
-            ));
-        }
         if (info.kind == "ipip") != (local.is_ipv4() && remote.is_ipv4()) {
             return Err((libc::EINVAL, "tunnel addresses of the wrong family"));
         }
@@ -935,8 +949,8 @@ fn errno_of((errno, text): Refusal) -> Errno {
     }
 }
 
-/// The overlay's way to a `SimKernel`: its link socket; every module counts as built
-/// in; no generic netlink (FoU ports are not modelled).
+/// The overlay's way to a `SimKernel`: its link socket and its generic-netlink socket
+/// (FoU ports); every module counts as built in.
 struct SimLinks {
     kernel: SimKernel,
 }
@@ -949,9 +963,9 @@ impl LinkPort for SimLinks {
     }
 
     fn open_generic(&mut self) -> Result<Box<dyn NetlinkRequests>, NetlinkError> {
-        Err(NetlinkError::Open(
-            "simulated kernel: no generic netlink (FoU ports are not modelled)".into(),
-        ))
+        Ok(Box::new(SimGenericSocket {
+            kernel: self.kernel.clone(),
+        }))
     }
 
     fn load_module(&mut self, _name: &str) -> Result<Loaded, ModuleError> {
@@ -1009,6 +1023,12 @@ impl NetlinkRequests for SimLinkSocket {
             .map_err(errno_of)
     }
 
+    fn port_id(&self) -> Option<u32> {
+        None
+    }
+}
+
+impl DumpSource for SimLinkSocket {
     fn dump(
         &mut self,
         what: &'static str,
@@ -1017,10 +1037,6 @@ impl NetlinkRequests for SimLinkSocket {
         each: &mut dyn FnMut(&NlMsg<'_>),
     ) -> Result<(), NetlinkError> {
         self.kernel.dump(what, build, each)
-    }
-
-    fn port_id(&self) -> Option<u32> {
-        None
     }
 }
 
@@ -1090,6 +1106,142 @@ impl KernelPort for SimPort {
         Box::new(SimLinks {
             kernel: self.kernel.clone(),
         })
+    }
+}
+
+/// A generic-netlink request socket on a `SimKernel`: the controller's family lookup
+/// and the `fou` family's port requests and dump, one request at a time, answered at
+/// once. Message types here are generic-netlink family ids, not rtnetlink types.
+struct SimGenericSocket {
+    kernel: SimKernel,
+}
+
+impl SimGenericSocket {
+    /// The one message `encode` writes: its type, and its payload after the header.
+    fn message(encode: &mut dyn FnMut(&mut MsgWriter)) -> Result<(u16, Vec<u8>), Errno> {
+        let mut w = MsgWriter::new();
+        encode(&mut w);
+        let b = w.take();
+        match messages(&b).next() {
+            Some(Ok(m)) => Ok((m.msg_type, m.payload.to_vec())),
+            _ => Err(errno_of((libc::EINVAL, "no request"))),
+        }
+    }
+}
+
+/// Writes one FoU port as the kernel lists it (a `FOU_CMD_GET` dump reply).
+fn encode_fou_port(w: &mut MsgWriter, p: FouPort) {
+    w.begin(FOU_FAMILY_ID, 0);
+    w.raw(&[FOU_CMD_GET, FOU_GENL_VERSION, 0, 0]);
+    w.attr(FOU_ATTR_PORT, &p.port.to_be_bytes());
+    w.attr_u8(FOU_ATTR_AF, p.af);
+    w.attr_u8(
+        FOU_ATTR_TYPE,
+        if p.gue {
+            FOU_ENCAP_GUE
+        } else {
+            FOU_ENCAP_DIRECT
+        },
+    );
+    w.end();
+}
+
+impl SimState {
+    /// A `fou` family request: `FOU_CMD_ADD` or `FOU_CMD_DEL` of one port.
+    fn fou_request(&mut self, payload: &[u8]) -> Result<(), Refusal> {
+        let cmd = payload.first().copied();
+        let Some(p) = parse_port(payload) else {
+            return Err((libc::EINVAL, "FoU request without port, family or type"));
+        };
+        if p.af != AF_INET && p.af != AF_INET6 {
+            return Err((libc::EINVAL, "FoU port of an unknown family"));
+        }
+        match cmd {
+            Some(FOU_CMD_ADD) => {
+                if self.fou.contains_key(&(p.port, p.af)) {
+                    return Err((libc::EALREADY, ""));
+                }
+                self.fou.insert((p.port, p.af), p.gue);
+                Ok(())
+            }
+            Some(FOU_CMD_DEL) => match self.fou.remove(&(p.port, p.af)) {
+                Some(_) => Ok(()),
+                None => Err((libc::EINVAL, "")),
+            },
+            _ => Err((
+                libc::EOPNOTSUPP,
+                "simulated kernel: FoU add and delete only",
+            )),
+        }
+    }
+}
+
+impl NetlinkRequests for SimGenericSocket {
+    fn request(&mut self, encode: &mut dyn FnMut(&mut MsgWriter)) -> Result<(), Errno> {
+        let (msg_type, payload) = SimGenericSocket::message(encode)?;
+        if msg_type != FOU_FAMILY_ID {
+            return Err(errno_of((libc::EOPNOTSUPP, "simulated kernel: fou only")));
+        }
+        self.kernel
+            .state
+            .borrow_mut()
+            .fou_request(&payload)
+            .map_err(errno_of)
+    }
+
+    fn query(&mut self, encode: &mut dyn FnMut(&mut MsgWriter)) -> Result<Vec<u8>, Errno> {
+        let (msg_type, payload) = SimGenericSocket::message(encode)?;
+        if msg_type != GENL_ID_CTRL || payload.first() != Some(&CTRL_CMD_GETFAMILY) {
+            return Err(errno_of((
+                libc::EOPNOTSUPP,
+                "simulated kernel: family lookups only",
+            )));
+        }
+        let name = payload
+            .get(GENL_HDR_LEN..)
+            .and_then(|a| attrs(a).find(|(t, _)| *t == CTRL_ATTR_FAMILY_NAME))
+            .map(|(_, d)| d.split(|&c| c == 0).next().unwrap_or_default().to_vec());
+        if name.as_deref() != Some(FOU_GENL_NAME.as_bytes()) {
+            return Err(errno_of((libc::ENOENT, "")));
+        }
+        let mut w = MsgWriter::new();
+        w.begin(GENL_ID_CTRL, 0);
+        w.raw(&[CTRL_CMD_NEWFAMILY, 2, 0, 0]);
+        w.attr_str(CTRL_ATTR_FAMILY_NAME, FOU_GENL_NAME);
+        w.attr(CTRL_ATTR_FAMILY_ID, &FOU_FAMILY_ID.to_ne_bytes());
+        w.end();
+        Ok(w.take().get(NLMSG_HDR_LEN..).unwrap_or_default().to_vec())
+    }
+
+    fn port_id(&self) -> Option<u32> {
+        None
+    }
+}
+
+impl DumpSource for SimGenericSocket {
+    fn dump(
+        &mut self,
+        what: &'static str,
+        build: &dyn Fn(&mut MsgWriter),
+        _reset: &mut dyn FnMut(),
+        each: &mut dyn FnMut(&NlMsg<'_>),
+    ) -> Result<(), NetlinkError> {
+        let (msg_type, payload) = SimGenericSocket::message(&mut |w| build(w))
+            .map_err(|e| NetlinkError::Dump(what, e))?;
+        if msg_type != FOU_FAMILY_ID || payload.first() != Some(&FOU_CMD_GET) {
+            return Err(NetlinkError::Dump(
+                what,
+                errno_of((libc::EOPNOTSUPP, "simulated kernel: FoU port dumps only")),
+            ));
+        }
+        let mut w = MsgWriter::new();
+        for (&(port, af), &gue) in &self.kernel.state.borrow().fou {
+            encode_fou_port(&mut w, FouPort { port, af, gue });
+        }
+        for r in messages(&w.take()) {
+            each(&r?);
+        }
+        Ok(())
     }
 }
 
@@ -1714,5 +1866,45 @@ mod tests {
             kept.get(&name),
             "the same tunnel all along"
         );
+    }
+
+    #[test]
+    fn fou_ports_and_gue_tunnels_are_decoded_from_the_request_bytes() {
+        use crate::kernel::fou::{FouPorts, encode_port};
+        let k = kernel();
+        let mut links = k.port().link_port();
+        let mut ports = FouPorts::over(links.open_generic().expect("generic socket"));
+        assert!(ports.add_gue(5555, AF_INET).expect("add"));
+        assert!(
+            !ports.add_gue(5555, AF_INET).expect("listed"),
+            "open already"
+        );
+        assert!(ports.add_gue(5555, AF_INET6).expect("add v6"));
+        assert_eq!(
+            k.overlay().fou_ports,
+            [((5555, AF_INET), true), ((5555, AF_INET6), true)].into()
+        );
+        // A port and family already taken is refused, whatever the type.
+        let mut raw = links.open_generic().expect("generic socket");
+        let again = raw.request(&mut |w| encode_port(w, FOU_FAMILY_ID, true, 5555, AF_INET));
+        assert_eq!(again.map_err(|e| e.errno), Err(libc::EALREADY));
+        // rtnetlink requests mean nothing on this socket.
+        let odd = raw.request(&mut |w| encode_rule(w, true, &p("10.244.0.0/24")));
+        assert_eq!(odd.map_err(|e| e.errno), Err(libc::EOPNOTSUPP));
+        // A GUE tunnel carries its encapsulation and port in its attributes.
+        let mut sock = links.open_links().expect("link socket");
+        let spec = TunnelSpec {
+            local: ip("10.0.0.1"),
+            remote: ip("10.0.1.7"),
+            encap: crate::kernel::tunnel::TunnelEncap::Gue { port: 5555 },
+        };
+        super::super::tunnel::ensure_tunnel(sock.as_mut(), &spec).expect("tunnel");
+        let name = super::super::tunnel::tunnel_name(&spec.remote);
+        assert_eq!(k.overlay().tunnels.get(&name), Some(&(spec, true)));
+        assert!(ports.remove(5555, AF_INET).expect("remove"));
+        assert!(!ports.remove(5555, AF_INET).expect("none"), "gone already");
+        let missing = raw.request(&mut |w| encode_port(w, FOU_FAMILY_ID, false, 5555, AF_INET));
+        assert_eq!(missing.map_err(|e| e.errno), Err(libc::EINVAL));
+        assert_eq!(k.overlay().fou_ports, [((5555, AF_INET6), true)].into());
     }
 }

@@ -15,8 +15,8 @@ use std::fmt;
 use std::net::IpAddr;
 
 use super::netlink::{
-    AF_INET, AF_INET6, Errno, MsgWriter, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST,
-    NetlinkError, NetlinkRequests, attrs, u32_at,
+    AF_INET, AF_INET6, DumpSource, Errno, MsgWriter, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL,
+    NLM_F_REQUEST, NetlinkError, NetlinkRequests, attrs, u32_at,
 };
 use super::route::{KernelRoute, RT_SCOPE_LINK, RT_TABLE_KUBE_ROUTER, encode_del, encode_new};
 use super::watch::RTM_NEWLINK;
@@ -438,6 +438,15 @@ pub(crate) fn get_link(
 
 /// Dumps every link.
 pub fn dump_links(nl: &mut dyn NetlinkRequests) -> Result<Vec<LinkInfo>, NetlinkError> {
+    dump_links_as(nl, parse_link)
+}
+
+/// Dumps every link (RTM_GETLINK), keeping what `parse` makes of each RTM_NEWLINK
+/// payload (the overlay reads tunnels, pod networking reads bridges and MTUs).
+pub(crate) fn dump_links_as<T>(
+    nl: &mut (impl DumpSource + ?Sized),
+    parse: impl Fn(&[u8]) -> Option<T>,
+) -> Result<Vec<T>, NetlinkError> {
     let out = std::cell::RefCell::new(Vec::new());
     nl.dump(
         "links",
@@ -449,7 +458,7 @@ pub fn dump_links(nl: &mut dyn NetlinkRequests) -> Result<Vec<LinkInfo>, Netlink
         &mut || out.borrow_mut().clear(),
         &mut |m| {
             if m.msg_type == RTM_NEWLINK {
-                if let Some(l) = parse_link(m.payload) {
+                if let Some(l) = parse(m.payload) {
                     out.borrow_mut().push(l);
                 }
             }

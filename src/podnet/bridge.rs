@@ -12,12 +12,11 @@ use std::net::IpAddr;
 use crate::kernel::addr::dump_addrs;
 use crate::kernel::codec::{MsgWriter, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, attrs};
 use crate::kernel::netlink::{Errno, Netlink, NetlinkError, u32_at};
-use crate::kernel::tunnel::ifinfomsg;
+use crate::kernel::tunnel::{dump_links_as, ifinfomsg};
 
 pub(crate) const BRIDGE: &str = "kube-bridge";
 pub(crate) const RTM_NEWLINK: u16 = 16;
 pub(crate) const RTM_DELLINK: u16 = 17;
-const RTM_GETLINK: u16 = 18;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
 const IFLA_MASTER: u16 = 10;
@@ -113,24 +112,7 @@ pub(crate) fn parse_link(payload: &[u8]) -> Option<LinkState> {
 
 /// Every link.
 pub(crate) fn dump(nl: &mut Netlink) -> Result<Vec<LinkState>, NetlinkError> {
-    let out = std::cell::RefCell::new(Vec::new());
-    nl.dump(
-        "links",
-        &|w: &mut MsgWriter| {
-            w.begin(RTM_GETLINK, NLM_F_REQUEST);
-            w.raw(&ifinfomsg(0, 0, 0, 0));
-            w.end();
-        },
-        &mut || out.borrow_mut().clear(),
-        &mut |m| {
-            if m.msg_type == RTM_NEWLINK {
-                if let Some(l) = parse_link(m.payload) {
-                    out.borrow_mut().push(l);
-                }
-            }
-        },
-    )?;
-    Ok(out.into_inner())
+    dump_links_as(nl, parse_link)
 }
 
 /// The link holding address `addr`, if any.

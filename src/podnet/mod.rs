@@ -266,7 +266,7 @@ impl PodNet {
         self.last_check = Some(now);
         self.sets_time = Duration::ZERO;
         let took = Stopwatch::start();
-        let ok = self.check(&facts);
+        let HostCheck { ok, settling } = self.check(&facts);
         crate::debug!(
             "podnet",
             "checked the pod network in {:?}{}",
@@ -281,12 +281,7 @@ impl PodNet {
             self.backoff = (b * 2).min(MAX_BACKOFF);
             b
         };
-        // A check may have asked for an earlier one (kube-router's sets to destroy).
-        let wanted = now + next;
-        self.due = Some(match self.due {
-            Some(d) if d > now => d.min(wanted),
-            _ => wanted,
-        });
+        self.due = Some(next_check(now, next, settling));
         Some(self.sets_time)
     }
 
@@ -316,8 +311,8 @@ impl PodNet {
         }
     }
 
-    /// One pass over every piece. Returns whether all succeeded.
-    fn check(&mut self, facts: &PodNetwork) -> bool {
+    /// One pass over every piece.
+    fn check(&mut self, facts: &PodNetwork) -> HostCheck {
         if self.host.is_none() {
             let h = Host::open();
             self.host = self.outcome(Piece::Sockets, h);
@@ -326,18 +321,18 @@ impl PodNet {
             }
         }
         let Some(mut host) = self.host.take() else {
-            return false;
+            return HostCheck::FAILED;
         };
-        let ok = self.check_with(&mut host, facts);
+        let pass = self.check_with(&mut host, facts);
         self.host = Some(host);
-        ok
+        pass
     }
 
-    fn check_with(&mut self, host: &mut Host, facts: &PodNetwork) -> bool {
+    fn check_with(&mut self, host: &mut Host, facts: &PodNetwork) -> HostCheck {
         let mut ok = true;
         let links = host.links();
         let Some(links) = self.outcome(Piece::Links, links) else {
-            return false;
+            return HostCheck::FAILED;
         };
         let node_if = match facts.local_primary {
             Some(ip) => {
@@ -539,12 +534,36 @@ impl PodNet {
         for c in &changes {
             info!("podnet", "{c}");
         }
-        if settling {
-            // Destroy the sets once the kernel has let go of the deleted rules.
-            self.due = Some(Instant::now() + SETTLE_DELAY);
-        }
         self.kube_router_left = left;
-        ok
+        HostCheck { ok, settling }
+    }
+}
+
+/// What one check of the host found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct HostCheck {
+    /// Every piece succeeded.
+    ok: bool,
+    /// kube-router's rules were removed just now and its sets are still there.
+    settling: bool,
+}
+
+impl HostCheck {
+    const FAILED: HostCheck = HostCheck {
+        ok: false,
+        settling: false,
+    };
+}
+
+/// When the check after one run at `now` is due: `next` later (the period, or the
+/// backoff after a failure), or sooner when kube-router's sets wait for the kernel to
+/// let go of the deleted rules (`settling`): they are destroyed `SETTLE_DELAY` later.
+fn next_check(now: Instant, next: Duration, settling: bool) -> Instant {
+    let wanted = now + next;
+    if settling {
+        wanted.min(now + SETTLE_DELAY)
+    } else {
+        wanted
     }
 }
 
@@ -587,6 +606,23 @@ mod tests {
             .into_iter()
             .map(|m| (u16::from_ne_bytes([m[4], m[5]]), m[16..].to_vec()))
             .collect()
+    }
+
+    /// The next check is a period (or a backoff) after the `now` of the check that ran,
+    /// and a settle delay after it when kube-router's sets wait for the kernel.
+    #[test]
+    fn next_check_counts_from_the_given_now() {
+        let t0 = Instant::now() + Duration::from_secs(3600);
+        let period = Duration::from_secs(300);
+        assert_eq!(next_check(t0, period, false), t0 + period);
+        assert_eq!(next_check(t0, period, true), t0 + SETTLE_DELAY);
+        // A backoff shorter than the settle delay wins.
+        let backoff = Duration::from_millis(250);
+        assert_eq!(next_check(t0, backoff, true), t0 + backoff);
+        assert_eq!(next_check(t0, backoff, false), t0 + backoff);
+        // Nothing but the given instant counts: an hour later, the same distances.
+        let t1 = t0 + Duration::from_secs(3600);
+        assert_eq!(next_check(t1, period, true) - t1, SETTLE_DELAY);
     }
 
     /// What the nftables subscription would deliver for these captured changes.

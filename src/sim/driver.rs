@@ -12,8 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use crate::kernel::fou::af_of;
 use crate::kernel::sim::{OverlayView, RouteHop};
-use crate::kernel::tunnel::tunnel_name;
+use crate::kernel::tunnel::{TunnelEncap, tunnel_name};
 use crate::kube::snapshot::KubeEvent;
 use crate::prefix::Prefix;
 
@@ -987,7 +988,11 @@ impl<W: World> Run<'_, W> {
     /// (`wanted` less `want`): exactly one `tun-*` tunnel, up, from `local` to each
     /// remote a route goes through, one to a remote whose routes are all blocked
     /// allowed (kube-bgp keeps trying them), no other (none outlives the node it
-    /// served); each tunnel with its table-77 host route; the rules `rules` once each.
+    /// served); each tunnel with its table-77 host route and the scenario's
+    /// encapsulation; the rules `rules` once each. With `--overlay-encap=fou`, the GUE
+    /// receive port of each family a tunnel exists for (on `--overlay-encap-port`; a
+    /// port whose last tunnel went may stay open, as kube-router leaves it while the
+    /// settings use it), and no FoU port of any other kind or number; with ipip, none.
     fn check_overlay(
         &self,
         name: &str,
@@ -1034,12 +1039,50 @@ impl<W: World> Run<'_, W> {
                 }
             }
         }
+        let encap = self.sc.topology.encap.tunnel();
         for (tun, (spec, _)) in &got.tunnels {
             if !allowed.contains(&spec.remote) {
                 problems.push(format!(
                     "{name}: tunnel {tun} to {} must not be there",
                     spec.remote
                 ));
+            }
+            if spec.encap != encap {
+                problems.push(format!(
+                    "{name}: tunnel {tun} is {}, want {encap}",
+                    spec.encap
+                ));
+            }
+        }
+        match encap {
+            TunnelEncap::Gue { port } => {
+                let families: BTreeSet<u8> = got
+                    .tunnels
+                    .values()
+                    .map(|(s, _)| af_of(s.remote.is_ipv6()))
+                    .collect();
+                for af in families {
+                    if got.fou_ports.get(&(port, af)) != Some(&true) {
+                        problems.push(format!(
+                            "{name}: no GUE port {port} (family {af}) for its tunnels"
+                        ));
+                    }
+                }
+                for (p, af) in got.fou_ports.keys() {
+                    if got.fou_ports.get(&(*p, *af)) != Some(&true) || *p != port {
+                        problems.push(format!(
+                            "{name}: FoU port {p} (family {af}) must not be there"
+                        ));
+                    }
+                }
+            }
+            TunnelEncap::Ipip => {
+                if !got.fou_ports.is_empty() {
+                    problems.push(format!(
+                        "{name}: FoU ports {:?} with ipip tunnels",
+                        got.fou_ports
+                    ));
+                }
             }
         }
         if got.table77 != table77 {
@@ -1139,19 +1182,24 @@ mod tests {
     use super::super::toy::{ToyBug, ToyWorld};
     use super::*;
 
-    /// A generated scenario the toy can run: full mesh, no RR or ASN annotations.
+    /// A generated scenario the toy can run: full mesh, no RR or ASN annotations, IPv4.
     fn mesh_only(seed: u64) -> Scenario {
         let mut sc = generate(seed);
         sc.topology = Topology {
             full_mesh: true,
             overlay: SimOverlay::Off,
+            ..sc.topology
         };
         sc.router = false;
         // One subnet: the toy knows no overlay.
-        let flat = |ip: &mut IpAddr| {
-            if let IpAddr::V4(a) = ip {
+        let flat = |ip: &mut IpAddr| match ip {
+            IpAddr::V4(a) => {
                 let o = a.octets();
                 *a = std::net::Ipv4Addr::new(o[0], o[1], 0, o[3]);
+            }
+            IpAddr::V6(a) => {
+                let last = a.octets()[15];
+                *ip = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, last));
             }
         };
         let strip = |n: &mut SimNode| {
@@ -1159,6 +1207,11 @@ mod tests {
                 n.annotations.remove(k);
             }
             flat(&mut n.internal_ip);
+            if let Prefix::V6(..) = n.pod_cidr {
+                let last = n.internal_ip.to_string();
+                let i = last.rsplit('.').next().unwrap_or("0");
+                n.pod_cidr = format!("10.245.{i}.0/24").parse().unwrap();
+            }
         };
         sc.nodes.iter_mut().for_each(strip);
         // The toy knows no flags: a new configuration is a plain restart.

@@ -2,21 +2,22 @@
 //!
 //! Owns the cluster a run starts from ([`Scenario`]) and the fault list: node
 //! add/delete/annotate/readdress, agent crash or stop and restart (with one flag
-//! changed, `Reconfigure`), link cut/heal and reset, API outage and 410. Faults come in episodes: the faults of one episode overlap
-//! in time, and the run checks its invariants at the quiescent point after each episode.
+//! changed, `Reconfigure`), link cut/heal and reset, API outage and 410. Faults come in
+//! episodes: the faults of one episode overlap in time, and the run checks its
+//! invariants at the quiescent point after each episode.
 //! A fault names nodes; one whose node is gone when it comes due is skipped, so any
 //! sublist of a fault list is a valid run (what `ddmin` needs). Must not run anything.
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use crate::prefix::Prefix;
 
 use super::api::{OutageEnd, SimNode};
 use super::oracle::{
-    ANN_ASN, ANN_RR_CLIENT, ANN_RR_SERVER, AgentFlags, CLUSTER_ASN, SimOverlay, Topology,
+    ANN_ASN, ANN_RR_CLIENT, ANN_RR_SERVER, AgentFlags, CLUSTER_ASN, SimEncap, SimOverlay, Topology,
 };
 use super::rng::SimRng;
 
@@ -266,13 +267,39 @@ pub(crate) const ROUTER_NAME: &str = "router";
 /// The subnets the simulated nodes are on: the external router's, and in half the
 /// scenarios a second one (its nodes reach the others through the overlay).
 pub(crate) const SUBNETS: [&str; 2] = ["10.0.0.0/24", "10.0.1.0/24"];
+/// The same two subnets for IPv6 nodes.
+pub(crate) const SUBNETS6: [&str; 2] = ["fd00::/64", "fd00:0:0:1::/64"];
 /// Graceful restart time of the runs with graceful restart.
 pub(crate) const RESTART_TIME: Duration = Duration::from_secs(60);
 
 /// The `i`th address handed out, on the first subnet or the second (the last octet is
-/// unique either way).
-fn node_ip(i: u32, second: bool) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(10, 0, u8::from(second), (10 + i) as u8))
+/// unique either way), IPv4 or IPv6.
+fn node_ip(i: u32, second: bool, v6: bool) -> IpAddr {
+    if v6 {
+        IpAddr::V6(Ipv6Addr::new(
+            0xfd00,
+            0,
+            0,
+            u16::from(second),
+            0,
+            0,
+            0,
+            10 + i as u16,
+        ))
+    } else {
+        IpAddr::V4(Ipv4Addr::new(10, 0, u8::from(second), (10 + i) as u8))
+    }
+}
+
+/// The address families of a scenario's nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Families {
+    /// Every node IPv4-only (addresses and pod CIDRs).
+    V4,
+    /// Every node IPv6-only.
+    V6,
+    /// Each node IPv4-only or IPv6-only: nodes of the other family must be left alone.
+    Mixed,
 }
 
 /// What the generator knows of the cluster while it picks faults.
@@ -288,6 +315,9 @@ struct GenState {
     subnet_rng: SimRng,
     /// Draws for flag changes at restarts (a stream of its own, likewise).
     flags_rng: SimRng,
+    families: Families,
+    /// Draws for the nodes' families (a stream of its own, likewise).
+    family_rng: SimRng,
 }
 
 impl GenState {
@@ -305,9 +335,10 @@ impl GenState {
         Some((names[0].to_string(), names[1].to_string()))
     }
 
-    fn fresh_ip(&mut self) -> IpAddr {
+    /// A new address of family `v6`.
+    fn fresh_ip(&mut self, v6: bool) -> IpAddr {
         let second = self.two_subnets && self.subnet_rng.chance(0.4);
-        let ip = node_ip(self.next_ip, second);
+        let ip = node_ip(self.next_ip, second, v6);
         self.next_ip += 1;
         ip
     }
@@ -332,7 +363,7 @@ fn rr_annotations(rng: &mut SimRng, full_mesh: bool) -> BTreeMap<String, String>
 }
 
 /// A scenario from `seed`: 2 to 7 nodes (at most 8 with additions) on one subnet or
-/// two, full mesh or per-node ASN, graceful restart or not, the overlay off, on for
+/// two, IPv4, IPv6 or some of each, full mesh or per-node ASN, graceful restart or not, the overlay off, on for
 /// other subnets (mostly) or on for all, and 2 to 6 episodes of 1 to 3 faults each.
 pub(crate) fn generate(seed: u64) -> Scenario {
     let mut rng = SimRng::new(seed);
@@ -349,6 +380,21 @@ pub(crate) fn generate(seed: u64) -> Scenario {
         70..=84 => SimOverlay::Full,
         _ => SimOverlay::Off,
     };
+    // The encapsulation from a stream of its own too.
+    let mut encap_rng = SimRng::new(seed ^ 0x0E1C_A9F0_0D15_EA5E);
+    let encap = if encap_rng.chance(0.35) {
+        SimEncap::Fou {
+            port: *encap_rng.choose(&[5555, 6081, 40000]).unwrap_or(&5555),
+        }
+    } else {
+        SimEncap::Ipip
+    };
+    let mut family_rng = SimRng::new(seed ^ 0x0FA3_1E55_1BF6_0D06);
+    let families = match family_rng.range(0, 100) {
+        0..=59 => Families::V4,
+        60..=79 => Families::V6,
+        _ => Families::Mixed,
+    };
     let mut st = GenState {
         nodes: BTreeMap::new(),
         next_node: 1,
@@ -356,6 +402,8 @@ pub(crate) fn generate(seed: u64) -> Scenario {
         two_subnets,
         subnet_rng,
         flags_rng: SimRng::new(seed ^ 0x0F1A_6C4A_9E5D_0001),
+        families,
+        family_rng,
     };
     let mut nodes = Vec::new();
     for _ in 0..count {
@@ -382,7 +430,11 @@ pub(crate) fn generate(seed: u64) -> Scenario {
     }
     faults.sort_by_key(|f| (f.episode, f.offset));
     Scenario {
-        topology: Topology { full_mesh, overlay },
+        topology: Topology {
+            full_mesh,
+            overlay,
+            encap,
+        },
         graceful_restart,
         restart_time: RESTART_TIME,
         nodes,
@@ -394,14 +446,26 @@ pub(crate) fn generate(seed: u64) -> Scenario {
 fn new_node(rng: &mut SimRng, st: &mut GenState, full_mesh: bool) -> SimNode {
     let i = st.next_node;
     st.next_node += 1;
-    let ip = st.fresh_ip();
+    let v6 = match st.families {
+        Families::V4 => false,
+        Families::V6 => true,
+        Families::Mixed => st.family_rng.chance(0.5),
+    };
+    let ip = st.fresh_ip(v6);
     let name = format!("n{i}");
     st.nodes.insert(name.clone(), ip);
+    let pod_cidr = if v6 {
+        Prefix::new(
+            IpAddr::V6(Ipv6Addr::new(0xfd00, 0x244, i as u16, 0, 0, 0, 0, 0)),
+            64,
+        )
+    } else {
+        Prefix::new(IpAddr::V4(Ipv4Addr::new(10, 244, i as u8, 0)), 24)
+    };
     SimNode {
         name,
         internal_ip: ip,
-        pod_cidr: Prefix::new(IpAddr::V4(Ipv4Addr::new(10, 244, i as u8, 0)), 24)
-            .unwrap_or_else(|_| Prefix::host(ip)),
+        pod_cidr: pod_cidr.unwrap_or_else(|_| Prefix::host(ip)),
         annotations: rr_annotations(rng, full_mesh),
     }
 }
@@ -458,7 +522,8 @@ fn fault_kind(rng: &mut SimRng, st: &mut GenState, full_mesh: bool, gr: bool) ->
         }
         24..=29 => {
             let name = st.pick(rng)?;
-            let ip = st.fresh_ip();
+            let v6 = st.nodes.get(&name).is_some_and(IpAddr::is_ipv6);
+            let ip = st.fresh_ip(v6);
             st.nodes.insert(name.clone(), ip);
             FaultKind::Readdress { name, ip }
         }
@@ -634,7 +699,8 @@ mod tests {
     #[test]
     fn scenarios_cover_every_fault_kind() {
         let mut seen = BTreeMap::new();
-        let (mut two, mut overlays) = (0, BTreeMap::new());
+        let (mut two, mut overlays, mut encaps) = (0, BTreeMap::new(), BTreeMap::new());
+        let (mut families, mut mixed) = (BTreeMap::new(), 0);
         for seed in 0..400 {
             let s = generate(seed);
             assert!((2..=7).contains(&s.nodes.len()));
@@ -647,20 +713,33 @@ mod tests {
                 *seen.entry(word).or_insert(0) += 1;
             }
             // Addresses are on the subnets.
-            let subnets: Vec<Prefix> = SUBNETS.iter().map(|s| s.parse().unwrap()).collect();
+            let subnets: Vec<Prefix> = SUBNETS
+                .iter()
+                .chain(SUBNETS6.iter())
+                .map(|s| s.parse().unwrap())
+                .collect();
             for n in &s.nodes {
                 assert!(subnets.iter().any(|p| p.contains_addr(&n.internal_ip)));
+                assert_eq!(n.internal_ip.is_ipv6(), n.pod_cidr.addr().is_ipv6());
+                *families.entry(n.internal_ip.is_ipv6()).or_insert(0) += 1;
             }
-            let second = s
-                .nodes
-                .iter()
-                .filter(|n| subnets[1].contains_addr(&n.internal_ip));
+            let second = s.nodes.iter().filter(|n| {
+                [1, 3]
+                    .iter()
+                    .any(|&i| subnets[i].contains_addr(&n.internal_ip))
+            });
             if second.count() > 0 {
                 two += 1;
+            }
+            if s.nodes.iter().any(|n| n.internal_ip.is_ipv4())
+                && s.nodes.iter().any(|n| n.internal_ip.is_ipv6())
+            {
+                mixed += 1;
             }
             *overlays
                 .entry(format!("{:?}", s.topology.overlay))
                 .or_insert(0) += 1;
+            *encaps.entry(format!("{:?}", s.topology.encap)).or_insert(0) += 1;
         }
         for w in [
             "add-node",
@@ -688,6 +767,11 @@ mod tests {
             "{two} of 400 scenarios have nodes on the second subnet"
         );
         assert_eq!(overlays.len(), 3, "{overlays:?}");
+        assert_eq!(encaps.len(), 4, "ipip and fou on three ports: {encaps:?}");
+        assert!(
+            families.values().all(|c| *c > 200) && mixed > 40,
+            "IPv4 and IPv6 nodes {families:?}, {mixed} clusters of both"
+        );
     }
 
     #[test]

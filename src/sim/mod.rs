@@ -121,7 +121,7 @@ fn known_bug_rr_group_rep() {
     use api::SimNode;
     use driver::run;
     use faults::{Fault, FaultKind, RESTART_TIME};
-    use oracle::{ANN_RR_CLIENT, ANN_RR_SERVER, SimOverlay, Topology};
+    use oracle::{ANN_RR_CLIENT, ANN_RR_SERVER, SimEncap, SimOverlay, Topology};
     let node = |i: u8, ann: Option<(&str, &str)>| SimNode {
         name: format!("n{i}"),
         internal_ip: std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 9 + i)),
@@ -135,6 +135,7 @@ fn known_bug_rr_group_rep() {
         topology: Topology {
             full_mesh: true,
             overlay: SimOverlay::Subnet,
+            encap: SimEncap::Ipip,
         },
         graceful_restart: true,
         restart_time: RESTART_TIME,
@@ -163,12 +164,14 @@ fn known_bug_rr_group_rep() {
 /// far node; full: tunnels to its neighbours too; iBGP off: no node session, no node
 /// route; pod CIDR not advertised: the router loses it) while the other nodes keep
 /// theirs. The route counts of the checks differ, so the old flags' state would fail.
+/// The tunnels are FoU (`--overlay-encap` is not among the changed flags): the
+/// overlay switched off and on again keeps the GUE port and the tunnels' encapsulation.
 #[test]
 fn restarts_with_changed_flags_leave_no_leftovers() {
     use api::SimNode;
     use driver::run;
     use faults::{Fault, FaultKind, FlagChange, RESTART_TIME, StopKind};
-    use oracle::{SimOverlay, Topology};
+    use oracle::{SimEncap, SimOverlay, Topology};
     use std::net::{IpAddr, Ipv4Addr};
     crate::log::set_level(crate::log::Level::Error);
     let node = |i: u8, subnet: u8| SimNode {
@@ -209,6 +212,7 @@ fn restarts_with_changed_flags_leave_no_leftovers() {
         topology: Topology {
             full_mesh: true,
             overlay: SimOverlay::Subnet,
+            encap: SimEncap::Fou { port: 5555 },
         },
         graceful_restart: true,
         restart_time: RESTART_TIME,

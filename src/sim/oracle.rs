@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::kernel::sim::RouteHop;
+use crate::kernel::tunnel::TunnelEncap;
 use crate::prefix::Prefix;
 
 use super::api::SimNode;
@@ -34,6 +35,40 @@ pub(crate) struct Topology {
     pub(crate) full_mesh: bool,
     /// `--enable-overlay` and `--overlay-type`.
     pub(crate) overlay: SimOverlay,
+    /// `--overlay-encap` and `--overlay-encap-port`: the same for every agent for the
+    /// whole run (a flag change at a restart never touches it).
+    pub(crate) encap: SimEncap,
+}
+
+/// How the overlay's tunnels are encapsulated, as the agents' flags set it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SimEncap {
+    /// `--overlay-encap=ipip` (kube-router's default): plain ipip/ip6tnl tunnels.
+    Ipip,
+    /// `--overlay-encap=fou --overlay-encap-port=<port>`: tunnels inside GUE, each
+    /// tunnel sending to `port`; the node receives GUE on `port` of the tunnel's family.
+    Fou { port: u16 },
+}
+
+impl SimEncap {
+    /// The agents' flags for it.
+    pub(crate) fn flags(self) -> Vec<String> {
+        match self {
+            SimEncap::Ipip => vec!["--overlay-encap=ipip".to_string()],
+            SimEncap::Fou { port } => vec![
+                "--overlay-encap=fou".to_string(),
+                format!("--overlay-encap-port={port}"),
+            ],
+        }
+    }
+
+    /// The encapsulation every tunnel must carry.
+    pub(crate) fn tunnel(self) -> TunnelEncap {
+        match self {
+            SimEncap::Ipip => TunnelEncap::Ipip,
+            SimEncap::Fou { port } => TunnelEncap::Gue { port },
+        }
+    }
 }
 
 /// The flags of one agent that the oracle reads, per node: an operator may restart one
@@ -205,6 +240,10 @@ fn wants(a: &SimNode, fa: AgentFlags, b: &SimNode, fb: AgentFlags) -> Option<boo
     if local_asn(b, fb) != Some(mine) {
         return None;
     }
+    // Nodes peer over their primary addresses, only with nodes of the same family.
+    if a.internal_ip.is_ipv4() != b.internal_ip.is_ipv4() {
+        return None;
+    }
     match (role(a), role(b)) {
         (Role::Broken, _) | (_, Role::Broken) => None,
         // A client peers only with servers of its cluster ID.
@@ -228,13 +267,13 @@ pub(crate) fn expect<'a>(
     router: Option<IpAddr>,
     flags_of: &dyn Fn(&str) -> AgentFlags,
 ) -> Expected {
-    // Nodes able to run BGP: a live agent, an IPv4 InternalIP (the router ID), and in
-    // per-node-ASN mode an ASN.
+    // Nodes able to run BGP: a live agent (its router ID is its IPv4 address, or
+    // generated from its IPv6 one as the simulator's flags say), and in per-node-ASN
+    // mode an ASN.
     let mut out = Expected::default();
     let mut speakers: Vec<&SimNode> = nodes
         .into_iter()
         .filter(|n| live.contains(&n.name))
-        .filter(|n| n.internal_ip.is_ipv4())
         .filter(|n| {
             let asn = local_asn(n, flags_of(&n.name));
             if asn.is_none() {
@@ -277,8 +316,10 @@ pub(crate) fn expect<'a>(
             SimOverlay::Subnet | SimOverlay::Full => vec![n.pod_cidr],
         };
         out.rules.insert(n.name.clone(), rules);
-        if let Some(r) = router {
-            // External peers do not depend on `--enable-ibgp`.
+        // The router is configured on every node; one of the other family is skipped
+        // (a peer's family must be the local address's). External peers do not depend
+        // on `--enable-ibgp`.
+        if let Some(r) = router.filter(|r| r.is_ipv4() == n.internal_ip.is_ipv4()) {
             out.sessions.insert(pair(n.internal_ip, r));
             if f.advertise_pod_cidr {
                 out.router.insert(n.pod_cidr, n.internal_ip);
@@ -399,6 +440,7 @@ mod tests {
     const MESH: Topology = Topology {
         full_mesh: true,
         overlay: SimOverlay::Subnet,
+        encap: SimEncap::Ipip,
     };
 
     #[test]
@@ -495,7 +537,7 @@ mod tests {
         ];
         let topo = Topology {
             full_mesh: false,
-            overlay: SimOverlay::Subnet,
+            ..MESH
         };
         let e = expect_all(topo, &nodes, &live(&["s", "p1", "p2", "none"]), None);
         assert_eq!(e.sessions, [pair(ip(1), ip(2))].into());
@@ -650,5 +692,64 @@ mod tests {
         };
         let e = expect(&nodes, &all, None, &mixed);
         assert_eq!(e.sessions, [pair(ip(1), ip(2)), pair(ip(1), far_ip)].into());
+    }
+
+    #[test]
+    fn nodes_peer_and_route_only_within_their_family() {
+        let v6 = |name: &str, i: u16, second: bool| SimNode {
+            name: name.into(),
+            internal_ip: IpAddr::V6(std::net::Ipv6Addr::new(
+                0xfd00,
+                0,
+                0,
+                u16::from(second),
+                0,
+                0,
+                0,
+                i,
+            )),
+            pod_cidr: format!("fd00:244:{i}::/64").parse().unwrap(),
+            annotations: BTreeMap::new(),
+        };
+        let nodes = [
+            n("a", 1, &[]),
+            n("b", 2, &[]),
+            v6("x", 1, false),
+            v6("y", 2, false),
+            v6("z", 3, true),
+        ];
+        let r: IpAddr = "10.0.0.250".parse().unwrap();
+        let e = expect_all(MESH, &nodes, &live(&["a", "b", "x", "y", "z"]), Some(r));
+        let (x, y, z) = (
+            nodes[2].internal_ip,
+            nodes[3].internal_ip,
+            nodes[4].internal_ip,
+        );
+        assert_eq!(
+            e.sessions,
+            [
+                pair(ip(1), ip(2)),
+                pair(x, y),
+                pair(x, z),
+                pair(y, z),
+                pair(ip(1), r),
+                pair(ip(2), r),
+            ]
+            .into(),
+            "no session across families; the IPv4 router only with IPv4 nodes"
+        );
+        assert_eq!(e.routes["a"].len(), 1);
+        assert_eq!(
+            e.routes["x"][&"fd00:244:2::/64".parse().unwrap()],
+            RouteHop::Via(y)
+        );
+        assert_eq!(
+            e.routes["x"][&"fd00:244:3::/64".parse().unwrap()],
+            RouteHop::Tunnel(z),
+            "another /64: through an ip6tnl tunnel"
+        );
+        assert_eq!(e.routes["z"].len(), 2);
+        assert_eq!(e.rules["z"], vec!["fd00:244:3::/64".parse().unwrap()]);
+        assert_eq!(e.router.len(), 2);
     }
 }

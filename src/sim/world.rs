@@ -22,7 +22,7 @@ use crate::prefix::Prefix;
 use super::api::SimNode;
 use super::driver::World;
 use super::faults::{Scenario, StopKind};
-use super::oracle::{AgentFlags, subnet_of};
+use super::oracle::{AgentFlags, SimEncap, subnet_of};
 use super::rng::SimRng;
 use super::router::{ROUTER_ASN, ROUTER_IP, SimRouter};
 
@@ -41,6 +41,8 @@ pub(crate) struct RealWorld {
     hosts: BTreeMap<String, RealHost>,
     /// `--bgp-graceful-restart-time` of the agents with graceful restart.
     restart_time: Duration,
+    /// `--overlay-encap` (and its port): the same for every agent of a scenario.
+    encap: SimEncap,
     /// Whether the nodes peer with an external router (made at its first peer list).
     with_router: bool,
     router: Option<SimRouter>,
@@ -49,13 +51,19 @@ pub(crate) struct RealWorld {
 
 /// The flags a simulated agent runs with: a short graceful-restart deferral, the
 /// mesh, cluster ASN, graceful restart (for `restart_time`), overlay, iBGP and pod
-/// CIDR advertisement as the node's `flags` say; the rest as the binary's defaults (a
-/// SIGTERM without graceful restart drains for 5 s).
+/// CIDR advertisement as the node's `flags` say; the scenario's encapsulation
+/// `encap`; on a node whose address is IPv6 (`ipv6`) `--enable-ipv4=false
+/// --enable-ipv6=true` (an enabled family must have an address) and
+/// `--router-id=generate` (kube-router cannot take an IPv6 address as its router ID);
+/// the rest as the binary's defaults (a SIGTERM without graceful restart drains for
+/// 5 s).
 pub(crate) fn sim_config(
     node: &str,
     flags: AgentFlags,
+    encap: SimEncap,
     restart_time: Duration,
     router: bool,
+    ipv6: bool,
 ) -> Result<Config, String> {
     let mut args = vec![
         format!("--hostname-override={node}"),
@@ -66,8 +74,18 @@ pub(crate) fn sim_config(
         "--bgp-graceful-restart-deferral-time=60s".to_string(),
     ];
     args.extend(flags.overlay.flags().map(str::to_string));
+    args.extend(encap.flags());
     args.push(format!("--enable-ibgp={}", flags.ibgp));
     args.push(format!("--advertise-pod-cidr={}", flags.advertise_pod_cidr));
+    if ipv6 {
+        for f in [
+            "--enable-ipv4=false",
+            "--enable-ipv6=true",
+            "--router-id=generate",
+        ] {
+            args.push(f.to_string());
+        }
+    }
     if router {
         args.push(format!("--peer-router-ips={ROUTER_IP}"));
         args.push(format!("--peer-router-asns={ROUTER_ASN}"));
@@ -94,6 +112,7 @@ impl RealWorld {
             net: SimNet::new(rng.next_u64()),
             hosts: BTreeMap::new(),
             restart_time: sc.restart_time,
+            encap: sc.topology.encap,
             with_router: sc.router,
             router: None,
             rng,
@@ -121,7 +140,14 @@ impl World for RealWorld {
             host.ip = ip;
             host.kernel = SimKernel::new(ip, subnet);
         }
-        let cfg = match sim_config(&node.name, flags, self.restart_time, self.with_router) {
+        let cfg = match sim_config(
+            &node.name,
+            flags,
+            self.encap,
+            self.restart_time,
+            self.with_router,
+            ip.is_ipv6(),
+        ) {
             Ok(c) => c,
             Err(e) => panic!("{e}"),
         };

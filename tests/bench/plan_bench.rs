@@ -185,8 +185,8 @@ fn main() {
     let first = t.elapsed();
     let with_planner = live();
     let mut rows: Vec<(&str, Vec<Duration>)> = Vec::new();
-    type Change = fn(usize, usize, usize) -> Vec<KubeEvent>;
-    let kinds: [(&str, Change); 4] = [
+    type MakeEvents = fn(usize, usize, usize) -> Vec<KubeEvent>;
+    let kinds: [(&str, MakeEvents); 4] = [
         ("a Service's cluster IP changed", |k, _, s| {
             let i = (k * 7919) % s;
             vec![KubeEvent::Upsert(KubeObject::Service(service(i, s + k)))]

@@ -38,16 +38,16 @@ fn sh(cmd: &str) -> Result<String, String> {
 }
 
 /// A namespace pair joined by a veth (10.0.0.1/24 here, 10.0.0.2/24 there); deleted on drop.
-struct Pair {
+struct VethPair {
     ns: String,
     peer: String,
     dev: String,
 }
 
-impl Pair {
-    fn new(k: u32) -> Result<Pair, String> {
+impl VethPair {
+    fn new(k: u32) -> Result<VethPair, String> {
         let pid = std::process::id();
-        let p = Pair {
+        let p = VethPair {
             ns: format!("kbbench{pid}a{k}"),
             peer: format!("kbbench{pid}b{k}"),
             dev: format!("vbench{k}"),
@@ -66,7 +66,7 @@ impl Pair {
     }
 }
 
-impl Drop for Pair {
+impl Drop for VethPair {
     fn drop(&mut self) {
         let _ = sh(&format!(
             "ip netns del {}; ip netns del {}",
@@ -97,7 +97,7 @@ struct Setup {
     scattered: bool,
 }
 
-fn ours(pair: &Pair, n: u32, setup: Setup, objects: bool) -> Result<Measured, String> {
+fn ours(pair: &VethPair, n: u32, setup: Setup, objects: bool) -> Result<Measured, String> {
     let Setup {
         opts,
         pass_limit,
@@ -196,7 +196,7 @@ fn ours(pair: &Pair, n: u32, setup: Setup, objects: bool) -> Result<Measured, St
 
 /// Runs the reference; returns (wall seconds of its timed part, system CPU seconds of the
 /// whole python process, which includes its start-up and message building).
-fn reference(pair: &Pair, n: u32, script: &str) -> Result<(f64, f64), String> {
+fn reference(pair: &VethPair, n: u32, script: &str) -> Result<(f64, f64), String> {
     let cpu_file = format!("/tmp/kbbench{}.cpu", std::process::id());
     let out = sh(&format!(
         "ip netns exec {} /usr/bin/time -o {cpu_file} -f %S python3 {script} -n {n} --gw 10.0.0.2 --dev {}",
@@ -289,7 +289,7 @@ fn main() -> Result<(), String> {
     let mut k = 0;
     for round in 0..rounds {
         for &objects in &variants {
-            let pair = Pair::new(k)?;
+            let pair = VethPair::new(k)?;
             k += 1;
             let (secs, sys, user, failed) = ours(&pair, n, setup, objects)?;
             let what = if objects {
@@ -307,7 +307,7 @@ fn main() -> Result<(), String> {
             drop(pair);
         }
         if let Some(s) = &script {
-            let pair = Pair::new(k)?;
+            let pair = VethPair::new(k)?;
             k += 1;
             let (secs, sys) = reference(&pair, n, s)?;
             walls.entry("reference nlbatch.py").or_default().push(secs);

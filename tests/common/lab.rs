@@ -41,7 +41,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use super::apiserver::{FakeApiServer, json_str};
-use super::routers::{Daemon, Neighbor, Router, RouterConfig};
+use super::routers::{Neighbor, Router, RouterConfig, RouterDaemon};
 use super::{ChildGuard, Netns, sh, veth};
 
 static LAB_COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -607,7 +607,12 @@ impl Lab {
     }
 
     /// Starts `daemon` in router `j`'s namespace (replacing a running one).
-    pub fn start_router(&mut self, j: usize, daemon: Daemon, cfg: RouterConfig) -> &mut Router {
+    pub fn start_router(
+        &mut self,
+        j: usize,
+        daemon: RouterDaemon,
+        cfg: RouterConfig,
+    ) -> &mut Router {
         let len = self.routers.len();
         let r = self
             .routers

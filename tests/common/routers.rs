@@ -33,19 +33,19 @@ use super::{ChildGuard, Netns};
 
 /// Which daemon a [`Router`] runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Daemon {
+pub enum RouterDaemon {
     Bird,
     Gobgp,
     Frr,
 }
 
-impl Daemon {
+impl RouterDaemon {
     /// The executables the daemon needs (for `require_tool`).
     pub fn tools(self) -> &'static [&'static str] {
         match self {
-            Daemon::Bird => &["bird", "birdc"],
-            Daemon::Gobgp => &["gobgpd", "gobgp"],
-            Daemon::Frr => &["/usr/lib/frr/bgpd", "/usr/lib/frr/zebra", "vtysh"],
+            RouterDaemon::Bird => &["bird", "birdc"],
+            RouterDaemon::Gobgp => &["gobgpd", "gobgp"],
+            RouterDaemon::Frr => &["/usr/lib/frr/bgpd", "/usr/lib/frr/zebra", "vtysh"],
         }
     }
 
@@ -57,9 +57,9 @@ impl Daemon {
     /// The daemon's version line, e.g. "BIRD version 2.0.12".
     pub fn version(self) -> String {
         let cmd = match self {
-            Daemon::Bird => "bird --version",
-            Daemon::Gobgp => "gobgpd --version",
-            Daemon::Frr => "/usr/lib/frr/bgpd --version",
+            RouterDaemon::Bird => "bird --version",
+            RouterDaemon::Gobgp => "gobgpd --version",
+            RouterDaemon::Frr => "/usr/lib/frr/bgpd --version",
         };
         let out = super::run(&format!("{cmd} 2>&1"));
         String::from_utf8_lossy(&out.stdout)
@@ -71,12 +71,12 @@ impl Daemon {
     }
 }
 
-impl fmt::Display for Daemon {
+impl fmt::Display for RouterDaemon {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Daemon::Bird => "bird",
-            Daemon::Gobgp => "gobgp",
-            Daemon::Frr => "frr",
+            RouterDaemon::Bird => "bird",
+            RouterDaemon::Gobgp => "gobgp",
+            RouterDaemon::Frr => "frr",
         })
     }
 }
@@ -417,7 +417,7 @@ static ROUTER_COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A running daemon in a namespace. Killed, and its directory removed, on drop.
 pub struct Router {
-    pub daemon: Daemon,
+    pub daemon: RouterDaemon,
     ns: String,
     dir: PathBuf,
     config: RouterConfig,
@@ -431,7 +431,7 @@ impl Router {
     /// Starts `daemon` in `ns` with `config` and waits until its control interface
     /// answers (panics with its logs if it does not within 15 s). The namespace must
     /// outlive the router.
-    pub fn start(daemon: Daemon, ns: &Netns, config: RouterConfig) -> Router {
+    pub fn start(daemon: RouterDaemon, ns: &Netns, config: RouterConfig) -> Router {
         wait_ipv6_ready(ns);
         let k = ROUTER_COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("kbrtr{}n{k}", std::process::id()));
@@ -446,23 +446,23 @@ impl Router {
             children: Vec::new(),
         };
         match daemon {
-            Daemon::Bird => bird::start(&mut r),
-            Daemon::Gobgp => gobgp::start(&mut r),
-            Daemon::Frr => frr::start(&mut r),
+            RouterDaemon::Bird => bird::start(&mut r),
+            RouterDaemon::Gobgp => gobgp::start(&mut r),
+            RouterDaemon::Frr => frr::start(&mut r),
         }
         r
     }
 
     pub fn bird(ns: &Netns, config: RouterConfig) -> Router {
-        Router::start(Daemon::Bird, ns, config)
+        Router::start(RouterDaemon::Bird, ns, config)
     }
 
     pub fn gobgp(ns: &Netns, config: RouterConfig) -> Router {
-        Router::start(Daemon::Gobgp, ns, config)
+        Router::start(RouterDaemon::Gobgp, ns, config)
     }
 
     pub fn frr(ns: &Netns, config: RouterConfig) -> Router {
-        Router::start(Daemon::Frr, ns, config)
+        Router::start(RouterDaemon::Frr, ns, config)
     }
 
     /// The router's working directory (configs, sockets, logs).
@@ -478,23 +478,23 @@ impl Router {
     /// not included).
     pub fn routes(&self) -> Vec<Route> {
         match self.daemon {
-            Daemon::Bird => bird::routes(self),
-            Daemon::Gobgp => gobgp::routes(self),
-            Daemon::Frr => frr::routes(self),
+            RouterDaemon::Bird => bird::routes(self),
+            RouterDaemon::Gobgp => gobgp::routes(self),
+            RouterDaemon::Frr => frr::routes(self),
         }
     }
 
     /// Communities (`a:b`, decimal halves) on the path for `prefix` received from
     /// `from`, or None when there is no such path. GoBGP only (panics for the others).
     pub fn communities(&self, prefix_str: &str, from: &str) -> Option<Vec<String>> {
-        assert_eq!(self.daemon, Daemon::Gobgp, "communities: GoBGP only");
+        assert_eq!(self.daemon, RouterDaemon::Gobgp, "communities: GoBGP only");
         let from: IpAddr = from.parse().unwrap_or_else(|e| panic!("from {from}: {e}"));
         gobgp::communities(self, prefix(prefix_str), from)
     }
 
     /// Runs the `gobgp` CLI against this GoBGP router (e.g. `["neighbor", "-j"]`).
     pub fn gobgp_cli(&self, args: &[&str]) -> Result<String, String> {
-        assert_eq!(self.daemon, Daemon::Gobgp, "gobgp_cli: GoBGP only");
+        assert_eq!(self.daemon, RouterDaemon::Gobgp, "gobgp_cli: GoBGP only");
         gobgp::cli(self, args)
     }
 
@@ -524,23 +524,23 @@ impl Router {
     pub fn session(&self, peer: &str) -> SessionState {
         let peer: IpAddr = peer.parse().unwrap_or_else(|e| panic!("peer {peer}: {e}"));
         match self.daemon {
-            Daemon::Bird => bird::session(self, peer),
-            Daemon::Gobgp => gobgp::session(self, peer),
-            Daemon::Frr => frr::session(self, peer),
+            RouterDaemon::Bird => bird::session(self, peer),
+            RouterDaemon::Gobgp => gobgp::session(self, peer),
+            RouterDaemon::Frr => frr::session(self, peer),
         }
     }
 
     /// Runs one `vtysh` command against this FRR router's `daemon` (`bgpd`, `bfdd`).
     /// FRR only (panics for the others).
     pub fn vtysh(&self, daemon: &str, cmd: &str) -> Result<String, String> {
-        assert_eq!(self.daemon, Daemon::Frr, "vtysh: FRR only");
+        assert_eq!(self.daemon, RouterDaemon::Frr, "vtysh: FRR only");
         frr::vtysh_daemon(self, daemon, &[cmd])
     }
 
     /// BIRD's `show protocols all` text for the session with `peer` (its "Last error"
     /// line names the last NOTIFICATION). BIRD only (panics for the others).
     pub fn bird_protocol(&self, peer: &str) -> String {
-        assert_eq!(self.daemon, Daemon::Bird, "bird_protocol: BIRD only");
+        assert_eq!(self.daemon, RouterDaemon::Bird, "bird_protocol: BIRD only");
         let peer: IpAddr = peer.parse().unwrap_or_else(|e| panic!("peer {peer}: {e}"));
         bird::protocol_text(self, peer)
     }
@@ -548,7 +548,7 @@ impl Router {
     /// FRR's `show bgp neighbors PEER` text (its "Last reset" line names the last
     /// NOTIFICATION and a shutdown message). FRR only (panics for the others).
     pub fn frr_neighbor(&self, peer: &str) -> String {
-        assert_eq!(self.daemon, Daemon::Frr, "frr_neighbor: FRR only");
+        assert_eq!(self.daemon, RouterDaemon::Frr, "frr_neighbor: FRR only");
         let peer: IpAddr = peer.parse().unwrap_or_else(|e| panic!("peer {peer}: {e}"));
         frr::neighbor_text(self, peer)
     }
@@ -564,9 +564,9 @@ impl Router {
     /// The router's BFD sessions as it reports them (BIRD and FRR only).
     pub fn bfd_sessions(&self) -> Vec<BfdView> {
         match self.daemon {
-            Daemon::Bird => bird::bfd_sessions(self),
-            Daemon::Frr => frr::bfd_sessions(self),
-            Daemon::Gobgp => panic!("bfd_sessions: BIRD and FRR only"),
+            RouterDaemon::Bird => bird::bfd_sessions(self),
+            RouterDaemon::Frr => frr::bfd_sessions(self),
+            RouterDaemon::Gobgp => panic!("bfd_sessions: BIRD and FRR only"),
         }
     }
 
@@ -591,9 +591,9 @@ impl Router {
     /// its packets silently.
     pub fn bfd_shutdown(&mut self, peer: &BfdPeer, down: bool) {
         match self.daemon {
-            Daemon::Bird => bird::bfd_shutdown(self, down),
-            Daemon::Frr => frr::bfd_shutdown(self, peer, down),
-            Daemon::Gobgp => panic!("bfd_shutdown: BIRD and FRR only"),
+            RouterDaemon::Bird => bird::bfd_shutdown(self, down),
+            RouterDaemon::Frr => frr::bfd_shutdown(self, peer, down),
+            RouterDaemon::Gobgp => panic!("bfd_shutdown: BIRD and FRR only"),
         }
     }
 
@@ -602,7 +602,7 @@ impl Router {
     pub fn set_export_communities(&mut self, communities: &[(u16, u16)]) {
         assert_eq!(
             self.daemon,
-            Daemon::Bird,
+            RouterDaemon::Bird,
             "set_export_communities: BIRD only"
         );
         self.config.export_communities = communities.to_vec();
@@ -617,9 +617,9 @@ impl Router {
         }
         self.config.prefixes.push(p);
         match self.daemon {
-            Daemon::Bird => bird::reconfigure(self),
-            Daemon::Gobgp => gobgp::announce(self, p, true),
-            Daemon::Frr => frr::announce(self, p, true),
+            RouterDaemon::Bird => bird::reconfigure(self),
+            RouterDaemon::Gobgp => gobgp::announce(self, p, true),
+            RouterDaemon::Frr => frr::announce(self, p, true),
         }
     }
 
@@ -628,9 +628,9 @@ impl Router {
         let p = prefix(prefix_str);
         self.config.prefixes.retain(|q| *q != p);
         match self.daemon {
-            Daemon::Bird => bird::reconfigure(self),
-            Daemon::Gobgp => gobgp::announce(self, p, false),
-            Daemon::Frr => frr::announce(self, p, false),
+            RouterDaemon::Bird => bird::reconfigure(self),
+            RouterDaemon::Gobgp => gobgp::announce(self, p, false),
+            RouterDaemon::Frr => frr::announce(self, p, false),
         }
     }
 

@@ -292,7 +292,7 @@ fn reconfigure_with_and_without_reset() {
 }
 
 /// Two peers and the TCP connections between them, delivered in order.
-struct Lab {
+struct WiredPeers {
     a: Peer,
     b: Peer,
     /// (a's conn, b's conn) per live connection.
@@ -305,9 +305,9 @@ struct Lab {
     b_down: Vec<DownReason>,
 }
 
-impl Lab {
-    fn new(a: PeerConfig, b: PeerConfig) -> Lab {
-        Lab {
+impl WiredPeers {
+    fn new(a: PeerConfig, b: PeerConfig) -> WiredPeers {
+        WiredPeers {
             a: Peer::new(a, 1).expect("valid a"),
             b: Peer::new(b, 2).expect("valid b"),
             links: Vec::new(),
@@ -424,7 +424,7 @@ fn lab_configs() -> (PeerConfig, PeerConfig) {
 fn back_to_back_active_and_passive() {
     let (a, mut b) = lab_configs();
     b.passive = true;
-    let mut lab = Lab::new(a, b);
+    let mut lab = WiredPeers::new(a, b);
     let now = lab.now;
     let oa = lab.a.handle(Input::Start, now);
     lab.apply(true, oa);
@@ -471,7 +471,7 @@ fn back_to_back_active_and_passive() {
 #[test]
 fn back_to_back_both_active_resolve_collision() {
     let (a, b) = lab_configs();
-    let mut lab = Lab::new(a, b);
+    let mut lab = WiredPeers::new(a, b);
     let now = lab.now;
     // Both connect at the same instant: two TCP connections, one must survive.
     let oa = lab.a.handle(Input::Start, now);

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::bgp::rib::{AcceptAll, RibConfig};
 use crate::bgp::types::{Attrs, Origin};
-use crate::cluster::peers::PeerKind;
 use crate::daemon::speaker::LocalParams;
 use crate::prefix::Prefix;
 
@@ -19,22 +18,7 @@ fn ip(last: u8) -> IpAddr {
 }
 
 fn plan(addr: IpAddr, local_asn: u32, remote_asn: u32) -> PeerPlan {
-    PeerPlan {
-        addr,
-        port: 179,
-        remote_asn,
-        local_asn,
-        local_addr: None,
-        password: None,
-        ttl: None,
-        hold_time: 90,
-        rr_client: false,
-        families: vec![Afi::Ipv4],
-        kind: PeerKind::Global,
-        prefix_limit: 0,
-        min_ttl: None,
-        bfd: None,
-    }
+    PeerPlan::plain(addr, local_asn, remote_asn)
 }
 
 fn core(addr: IpAddr, asn: u32, seed: u64) -> SpeakerCore {
@@ -59,7 +43,7 @@ fn core(addr: IpAddr, asn: u32, seed: u64) -> SpeakerCore {
 }
 
 /// Cores by address, and the connections between them: each end names the other.
-struct Net {
+struct CoreMesh {
     cores: Vec<(IpAddr, SpeakerCore)>,
     links: HashMap<(IpAddr, ConnKey), (IpAddr, ConnKey)>,
     now: Instant,
@@ -70,9 +54,9 @@ struct Net {
     next_port: u16,
 }
 
-impl Net {
-    fn new(cores: Vec<(IpAddr, SpeakerCore)>) -> Net {
-        Net {
+impl CoreMesh {
+    fn new(cores: Vec<(IpAddr, SpeakerCore)>) -> CoreMesh {
+        CoreMesh {
             cores,
             links: HashMap::new(),
             now: Instant::now(),
@@ -210,7 +194,7 @@ impl Net {
     }
 
     /// Runs until `done` holds (virtual time, at most `within`).
-    fn run_until(&mut self, within: Duration, mut done: impl FnMut(&mut Net) -> bool) {
+    fn run_until(&mut self, within: Duration, mut done: impl FnMut(&mut CoreMesh) -> bool) {
         let end = self.now + within;
         self.pump();
         while !done(self) {
@@ -237,9 +221,9 @@ fn route(next_hop: IpAddr) -> Attrs {
 }
 
 /// Two cores (AS 65001 at .1, AS 65002 at .2) configured for each other.
-fn pair() -> Net {
+fn pair() -> CoreMesh {
     let (a, b) = (ip(1), ip(2));
-    let mut net = Net::new(vec![(a, core(a, 65001, 1)), (b, core(b, 65002, 2))]);
+    let mut net = CoreMesh::new(vec![(a, core(a, 65001, 1)), (b, core(b, 65002, 2))]);
     let now = net.now;
     net.core(a).set_peers(&[plan(b, 65001, 65002)], now);
     net.core(b).set_peers(&[plan(a, 65002, 65001)], now);
@@ -303,7 +287,7 @@ fn two_cores_establish_and_exchange_a_route_through_byte_buffers() {
 fn one_encoding_is_shared_by_every_member_of_an_update_group() {
     // B and C in one AS: one update group on A.
     let (a, b, c) = (ip(1), ip(2), ip(3));
-    let mut net = Net::new(vec![
+    let mut net = CoreMesh::new(vec![
         (a, core(a, 65001, 1)),
         (b, core(b, 65002, 2)),
         (c, core(c, 65002, 3)),
@@ -467,7 +451,7 @@ fn gtsm_admits_only_connections_whose_syn_came_from_one_hop_away() {
 fn a_flush_is_queued_peer_by_peer_as_the_socket_part_asks_and_before_anything_sent_later() {
     // B and C in one AS: one update group on A.
     let (a, b, c) = (ip(1), ip(2), ip(3));
-    let mut net = Net::new(vec![
+    let mut net = CoreMesh::new(vec![
         (a, core(a, 65001, 1)),
         (b, core(b, 65002, 2)),
         (c, core(c, 65002, 3)),
@@ -489,8 +473,9 @@ fn a_flush_is_queued_peer_by_peer_as_the_socket_part_asks_and_before_anything_se
             ConnKey { peer: *p, conn }
         })
         .collect();
-    let pending = |net: &mut Net, k: ConnKey| net.core(a).send_queue(k).map_or(0, |q| q.pending());
-    let sent = |net: &mut Net, p: IpAddr| net.core(a).peers[&p].stats.sent.update;
+    let pending =
+        |net: &mut CoreMesh, k: ConnKey| net.core(a).send_queue(k).map_or(0, |q| q.pending());
+    let sent = |net: &mut CoreMesh, p: IpAddr| net.core(a).peers[&p].stats.sent.update;
     let before = (sent(&mut net, b), sent(&mut net, c));
     let now = net.now;
     net.core(a)
@@ -543,7 +528,7 @@ fn a_flush_is_queued_peer_by_peer_as_the_socket_part_asks_and_before_anything_se
 fn a_flush_is_written_to_every_member_before_their_fsms_hear_of_it() {
     // B and C in one AS: one update group on A.
     let (a, b, c) = (ip(1), ip(2), ip(3));
-    let mut net = Net::new(vec![
+    let mut net = CoreMesh::new(vec![
         (a, core(a, 65001, 1)),
         (b, core(b, 65002, 2)),
         (c, core(c, 65002, 3)),
@@ -559,7 +544,7 @@ fn a_flush_is_written_to_every_member_before_their_fsms_hear_of_it() {
             .all(|&p| n.state(a, p) == Some(State::Established))
     });
     net.pump();
-    let timer = |net: &mut Net, p: IpAddr| net.core(a).timers.deadline(&TimerKey::Fsm(p));
+    let timer = |net: &mut CoreMesh, p: IpAddr| net.core(a).timers.deadline(&TimerKey::Fsm(p));
     let before = [timer(&mut net, b), timer(&mut net, c)];
     assert!(before.iter().all(Option::is_some), "{before:?}");
     // Ten seconds on (no timer due yet), one route for both.

@@ -10,7 +10,7 @@ use super::*;
 use crate::bgp::fsm::State;
 use crate::bgp::rib::{AcceptAll, Rib, RibConfig};
 use crate::bgp::types::{Attrs, Origin};
-use crate::cluster::peers::{PeerKind, PeerPlan};
+use crate::cluster::peers::PeerPlan;
 use crate::daemon::speaker::{LocalParams, Speaker};
 use crate::prefix::{Afi, Prefix};
 
@@ -20,20 +20,8 @@ fn ip(last: u8) -> IpAddr {
 
 fn plan(addr: IpAddr, local_asn: u32, remote_asn: u32) -> PeerPlan {
     PeerPlan {
-        addr,
-        port: 179,
-        remote_asn,
-        local_asn,
-        local_addr: None,
-        password: None,
-        ttl: None,
         hold_time: 9,
-        rr_client: false,
-        families: vec![Afi::Ipv4],
-        kind: PeerKind::Global,
-        prefix_limit: 0,
-        min_ttl: None,
-        bfd: None,
+        ..PeerPlan::plain(addr, local_asn, remote_asn)
     }
 }
 

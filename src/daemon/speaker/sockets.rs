@@ -37,7 +37,7 @@ pub(super) const READ_BUDGET: usize = 256 << 10;
 pub(super) const CLOSE_LINGER: Duration = Duration::from_secs(3);
 
 /// The socket of one of the core's connections.
-struct Open {
+struct ConnSocket {
     stream: TcpStream,
     key: ConnKey,
     /// An outbound connect still in progress.
@@ -61,7 +61,7 @@ pub(crate) struct SpeakerSockets {
     /// The loop's registry (shared by every speaker the daemon builds): sockets are
     /// registered as they are opened.
     registry: Rc<Registry>,
-    open: HashMap<Token, Open>,
+    open: HashMap<Token, ConnSocket>,
     tokens: HashMap<ConnKey, Token>,
     /// Closed connections still writing their last bytes, by token.
     closing: HashMap<Token, Lingering>,
@@ -267,7 +267,7 @@ impl SpeakerSockets {
     fn insert(&mut self, token: Token, stream: TcpStream, key: ConnKey, connecting: bool) {
         self.open.insert(
             token,
-            Open {
+            ConnSocket {
                 stream,
                 key,
                 connecting,
@@ -276,7 +276,7 @@ impl SpeakerSockets {
         self.tokens.insert(key, token);
     }
 
-    fn remove(&mut self, key: ConnKey) -> Option<(Token, Open)> {
+    fn remove(&mut self, key: ConnKey) -> Option<(Token, ConnSocket)> {
         let token = self.tokens.remove(&key)?;
         self.open.remove(&token).map(|o| (token, o))
     }

@@ -290,7 +290,7 @@ fn view(lab: &Lab, i: usize) -> (PeerView, bool) {
 
 /// The model of who peers with whom, for the peer-set rows.
 #[derive(Clone)]
-enum Topology {
+enum PeerTopology {
     /// Route reflection with one cluster ID: servers peer with everyone (their clients
     /// flagged), clients only with the servers.
     Rr { servers: Vec<bool> },
@@ -298,21 +298,21 @@ enum Topology {
     Asn { asns: Vec<u32> },
 }
 
-impl Topology {
+impl PeerTopology {
     fn expected(&self, lab: &Lab, i: usize) -> PeerView {
         let n = lab.nodes().len();
         let mut v = PeerView::new();
         for j in (0..n).filter(|&j| j != i) {
             let addr = lab.node(j).ipv4.clone();
             match self {
-                Topology::Rr { servers } => {
+                PeerTopology::Rr { servers } => {
                     if servers[i] {
                         v.insert(addr, (!servers[j], CLUSTER_ASN));
                     } else if servers[j] {
                         v.insert(addr, (false, CLUSTER_ASN));
                     }
                 }
-                Topology::Asn { asns } => {
+                PeerTopology::Asn { asns } => {
                     if asns[j] == asns[i] {
                         v.insert(addr, (false, asns[i]));
                     }
@@ -334,7 +334,7 @@ impl Bench<'_> {
         k: usize,
         x: usize,
         patch: &[(&str, Option<&str>)],
-        after: &Topology,
+        after: &PeerTopology,
     ) {
         let n = self.lab.nodes().len();
         let mut t = Trial::new(row, k);
@@ -888,7 +888,7 @@ fn lost_waves(
 }
 
 /// One lost trial in flight.
-struct Cut {
+struct LostTrial {
     trial: Trial,
     node: usize,
     ifname: Option<String>,
@@ -936,9 +936,9 @@ fn lost_wave(
         );
     }
     let start = std::time::Instant::now();
-    let mut cuts: Vec<Cut> = Vec::new();
+    let mut cuts: Vec<LostTrial> = Vec::new();
     for c in &wave.cuts {
-        let mut cut = Cut {
+        let mut cut = LostTrial {
             trial: Trial::new(row.row, c.trial),
             node: c.node,
             ifname: bridge_ifname(&b.lab, c.node),
@@ -1042,7 +1042,7 @@ fn lost_wave(
 fn judge_cut(
     b: &Bench<'_>,
     row: &LostRow,
-    cut: &mut Cut,
+    cut: &mut LostTrial,
     t0: i64,
     obs: &[usize],
     downs: &[Vec<(i64, IpAddr, String)>],
@@ -1132,13 +1132,13 @@ fn rr_phase(b: &mut Bench<'_>) {
     for i in 0..n {
         b.lab.start_kube_bgp(i, &[]);
     }
-    let base = Topology::Rr {
+    let base = PeerTopology::Rr {
         servers: servers.clone(),
     };
     wait_topology(b, &base);
     let mut promoted = servers.clone();
     promoted[x] = true;
-    let up = Topology::Rr { servers: promoted };
+    let up = PeerTopology::Rr { servers: promoted };
     for k in 0..b.opts.trials {
         if interrupted() {
             return;
@@ -1182,13 +1182,13 @@ fn asn_phase(b: &mut Bench<'_>) {
     for i in 0..n {
         b.lab.start_kube_bgp(i, &["--nodes-full-mesh=false"]);
     }
-    let base = Topology::Asn {
+    let base = PeerTopology::Asn {
         asns: vec![CLUSTER_ASN; n],
     };
     wait_topology(b, &base);
     let mut moved = vec![CLUSTER_ASN; n];
     moved[x] = CLUSTER_ASN + 1;
-    let away = Topology::Asn { asns: moved };
+    let away = PeerTopology::Asn { asns: moved };
     let other = (CLUSTER_ASN + 1).to_string();
     for k in 0..b.opts.trials {
         if interrupted() {
@@ -1214,7 +1214,7 @@ fn ensure_node(lab: &Lab, i: usize, patch: &[(&str, Option<&str>)]) {
     lab.api().annotate_node(name, patch);
 }
 
-fn wait_topology(b: &Bench<'_>, topo: &Topology) {
+fn wait_topology(b: &Bench<'_>, topo: &PeerTopology) {
     let n = b.lab.nodes().len();
     let ok = wait_for(Duration::from_secs(120), || {
         (0..n)

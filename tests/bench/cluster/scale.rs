@@ -38,7 +38,7 @@ use super::common::{ChildGuard, Netns, kube_bgp_bin, sh};
 use super::events::{commit_after, line_time, realtime_ns};
 use super::monitor::{RouteMonitor, RouteNote, first_event};
 use super::procstat;
-use super::sim::{Sim, SimPeer, SimRoute};
+use super::sim::{Sim, SimPeer, SimPeerRoute};
 use super::stats::{fmt_ms, group_thousands, md_table, median, summarize};
 use super::{interrupted, loadavg};
 
@@ -376,7 +376,7 @@ fn load_cluster(api: &FakeApiServer, mode: &str, n: usize, services: usize) -> R
 }
 
 fn peers_for(mode: &str, n: usize) -> Vec<SimPeer> {
-    let own = |i: usize| SimRoute {
+    let own = |i: usize| SimPeerRoute {
         prefix: pod_cidr(i),
         len: 24,
         next_hop: node_ip(i),
@@ -387,7 +387,7 @@ fn peers_for(mode: &str, n: usize) -> Vec<SimPeer> {
             .map(|s| SimPeer {
                 addr: node_ip(s),
                 routes: (1..n)
-                    .map(|j| SimRoute {
+                    .map(|j| SimPeerRoute {
                         reflected: (j != s).then_some((node_ip(j), CLUSTER_ID)),
                         ..own(j)
                     })
@@ -659,7 +659,7 @@ fn reactions(
         };
         'bgp: {
             let probe = Probe::of(api, &format!("node-{j}"))?;
-            let r = SimRoute {
+            let r = SimPeerRoute {
                 prefix: probe.prefix,
                 len: probe.len,
                 next_hop: probe.next_hop,

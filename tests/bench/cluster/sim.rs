@@ -35,7 +35,7 @@ const WAKER: Token = Token(usize::MAX - 2);
 
 /// One route a simulated peer announces.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct SimRoute {
+pub(crate) struct SimPeerRoute {
     pub(crate) prefix: Ipv4Addr,
     pub(crate) len: u8,
     pub(crate) next_hop: Ipv4Addr,
@@ -47,7 +47,7 @@ pub(crate) struct SimRoute {
 #[derive(Clone, Debug)]
 pub(crate) struct SimPeer {
     pub(crate) addr: Ipv4Addr,
-    pub(crate) routes: Vec<SimRoute>,
+    pub(crate) routes: Vec<SimPeerRoute>,
 }
 
 fn msg(kind: u8, body: &[u8]) -> Vec<u8> {
@@ -83,7 +83,7 @@ fn nlri(prefix: Ipv4Addr, len: u8) -> Vec<u8> {
 
 /// An iBGP UPDATE for one route: ORIGIN IGP, empty AS_PATH, NEXT_HOP, LOCAL_PREF 100,
 /// and for a reflected route ORIGINATOR_ID and a one-entry CLUSTER_LIST.
-pub(crate) fn update_msg(r: &SimRoute) -> Vec<u8> {
+pub(crate) fn update_msg(r: &SimPeerRoute) -> Vec<u8> {
     let mut a = vec![0x40, 1, 1, 0, 0x40, 2, 0, 0x40, 3, 4];
     a.extend_from_slice(&r.next_hop.octets());
     a.extend_from_slice(&[0x40, 5, 4, 0, 0, 0, 100]);
@@ -128,7 +128,7 @@ pub(crate) fn frame(buf: &[u8]) -> Result<Option<(u8, usize)>, String> {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum SimState {
+enum SimSessionState {
     OpenSent,
     OpenConfirm,
     Established,
@@ -137,7 +137,7 @@ enum SimState {
 struct SimConn {
     stream: TcpStream,
     peer: usize,
-    state: SimState,
+    state: SimSessionState,
     rbuf: Vec<u8>,
     wbuf: Vec<u8>,
     writable_armed: bool,
@@ -246,7 +246,7 @@ impl Sim {
     }
 
     /// Announces `r` from `peer` (Established); the time just before the write.
-    pub(crate) fn announce(&self, peer: Ipv4Addr, r: &SimRoute) -> Option<i64> {
+    pub(crate) fn announce(&self, peer: Ipv4Addr, r: &SimPeerRoute) -> Option<i64> {
         self.send(peer, update_msg(r))
     }
 
@@ -407,7 +407,7 @@ impl SimLoop {
                         SimConn {
                             stream,
                             peer,
-                            state: SimState::OpenSent,
+                            state: SimSessionState::OpenSent,
                             rbuf: Vec::new(),
                             wbuf: Vec::new(),
                             writable_armed: false,
@@ -478,7 +478,7 @@ impl SimLoop {
     fn close(&mut self, tok: usize) {
         if let Some(mut c) = self.conns.remove(&tok) {
             let _ = self.poll.registry().deregister(&mut c.stream);
-            if c.state == SimState::Established {
+            if c.state == SimSessionState::Established {
                 self.session.remove(&c.peer);
                 self.stat(|s| {
                     s.closed += 1;
@@ -535,12 +535,12 @@ impl SimLoop {
             };
             c.rbuf.drain(..len);
             match (kind, c.state) {
-                (1, SimState::OpenSent) => {
-                    c.state = SimState::OpenConfirm;
+                (1, SimSessionState::OpenSent) => {
+                    c.state = SimSessionState::OpenConfirm;
                     self.queue(tok, &msg(4, &[]));
                 }
-                (4, SimState::OpenConfirm) => {
-                    c.state = SimState::Established;
+                (4, SimSessionState::OpenConfirm) => {
+                    c.state = SimSessionState::Established;
                     let peer = c.peer;
                     self.session.insert(peer, tok);
                     let t = realtime_ns();
@@ -570,7 +570,7 @@ impl SimLoop {
         let due: Vec<usize> = self
             .conns
             .iter()
-            .filter(|(_, c)| c.state != SimState::OpenSent && c.next_keepalive <= now)
+            .filter(|(_, c)| c.state != SimSessionState::OpenSent && c.next_keepalive <= now)
             .map(|(t, _)| *t)
             .collect();
         for tok in due {

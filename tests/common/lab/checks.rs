@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 
 use kube_bgp::ops::ctl::{NeighborDetail, NeighborRow, RibRow};
 
-use super::super::routers::{Daemon, Router};
+use super::super::routers::{Router, RouterDaemon};
 use super::super::wait_for;
 use super::Lab;
 
 /// Whether everything an end-to-end test needs is here: root, the fake API server's
 /// tools, kubectl, ping and the given router daemons (loud skip, or a CI failure).
-pub fn available(test: &str, routers: &[Daemon]) -> bool {
+pub fn available(test: &str, routers: &[RouterDaemon]) -> bool {
     super::super::require_root(test)
         && super::super::apiserver::available(test)
         && super::super::require_tool(test, "kubectl")

@@ -153,11 +153,11 @@ impl Lab {
     }
 
     /// Starts `ip monitor route nexthop` in node `i`'s namespace, writing every route
-    /// and nexthop object change to a file in the lab directory; `RouteMonitor::deleted`
+    /// and nexthop object change to a file in the lab directory; `IpRouteMonitor::deleted`
     /// then lists the deletions of kube-bgp's routes seen so far, however brief, and
     /// `deleted_nexthops` those of its nexthop objects (which take the routes naming
     /// them along, without a notification per IPv4 route).
-    pub fn route_monitor(&self, i: usize, tag: &str) -> RouteMonitor {
+    pub fn route_monitor(&self, i: usize, tag: &str) -> IpRouteMonitor {
         let node = self.node(i);
         let path = node.dir.join(format!("routes-{tag}.log"));
         let out = std::fs::File::create(&path)
@@ -173,7 +173,7 @@ impl Lab {
             .unwrap_or_else(|e| panic!("cannot run ip monitor: {e}"));
         // Give it a moment to subscribe before the caller changes anything.
         std::thread::sleep(Duration::from_millis(200));
-        RouteMonitor {
+        IpRouteMonitor {
             _guard: ChildGuard::new(child, "ip monitor route"),
             path,
         }
@@ -228,12 +228,12 @@ pub fn routes_via(routes: &str, prefix: &str, gw: &str) -> bool {
 }
 
 /// A background `ip monitor route nexthop`; killed on drop.
-pub struct RouteMonitor {
+pub struct IpRouteMonitor {
     _guard: ChildGuard,
     path: std::path::PathBuf,
 }
 
-impl RouteMonitor {
+impl IpRouteMonitor {
     /// Every deletion of a protocol-17 route seen so far (`Deleted <prefix> … proto 17`).
     pub fn deleted(&self) -> Vec<String> {
         self.deletions()

@@ -176,11 +176,11 @@ pub(super) fn routes(r: &Router) -> Vec<Route> {
 /// first path, a line starting with spaces opens another path of the same prefix, and
 /// tab-indented lines are attributes of the current path. Only BGP paths are kept.
 pub fn parse_routes(out: &str, peer_of: impl Fn(&str) -> Option<IpAddr>) -> Vec<Route> {
-    struct Path {
+    struct BirdRoutePath {
         route: Route,
         bgp: bool,
     }
-    let mut paths: Vec<Path> = Vec::new();
+    let mut paths: Vec<BirdRoutePath> = Vec::new();
     let mut current = None;
     for line in out.lines() {
         if line.starts_with("BIRD ") || line.starts_with("Table ") || line.trim().is_empty() {
@@ -212,7 +212,7 @@ pub fn parse_routes(out: &str, peer_of: impl Fn(&str) -> Option<IpAddr>) -> Vec<
             .nth(1)
             .and_then(|s| s.split_whitespace().next())
             .unwrap_or("");
-        paths.push(Path {
+        paths.push(BirdRoutePath {
             route: Route {
                 prefix: pfx,
                 next_hop: None,
