@@ -28,6 +28,8 @@ fn print(text: &str) -> i32 {
 }
 
 fn daemon(args: Vec<OsString>) -> i32 {
+    // Before any other thread starts (glibc only): one malloc heap for every thread.
+    let one_arena = kube_bgp::daemon::malloc_arenas::use_one_arena();
     // Before the passwords file is read: no core dump or other user's ptrace may ever
     // see a key or the API token.
     let not_dumpable = kube_bgp::daemon::hardening::forbid_core_dumps();
@@ -38,6 +40,12 @@ fn daemon(args: Vec<OsString>) -> i32 {
         Ok(DaemonAction::Run { config, check_only }) => (config, check_only),
     };
     kube_bgp::log::set_level(config.log_level);
+    if !one_arena {
+        kube_bgp::warn!(
+            "main",
+            "glibc refused mallopt(M_ARENA_MAX, 1): one heap per thread"
+        );
+    }
     if let Err(e) = not_dumpable {
         kube_bgp::warn!("main", "cannot disable core dumps (PR_SET_DUMPABLE): {e}");
     }

@@ -12,6 +12,7 @@ mod conn;
 mod drain;
 pub mod explain;
 pub mod hardening;
+pub mod malloc_arenas;
 pub(crate) mod metrics;
 mod overlay;
 mod pacing;

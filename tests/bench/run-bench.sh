@@ -11,7 +11,9 @@
 # nodes), CONV_ROWS (all: add,readd,delete,vip,kill,rr,asn,lost,lost-bfd); converge with the
 # defaults takes ≈ 25 min (lost ≈ 8 min, the BFD phase ≈ 5 min; see RESULTS.md); scale: SCALE_SIZES
 # (1000,5000), SCALE_MODES (mesh,rr), SERVICES (10000), NODE_CHURN (10/s), SLICE_CHURN (5/s),
-# WINDOW_S (60), IDLE_S (30), REACTIONS (30).
+# WINDOW_S (60), IDLE_S (30), REACTIONS (30); SCALE_STARTUPS=N measures only the start-up,
+# N times per size and mode (each line: when half and all of the routes were in, the
+# last routes, and with SCALE_DUT_V=1 kube-bgp's kernel passes from its log).
 # rr: kube-bgp beside kube-bgp-noegress (the same binary without pod egress masquerade),
 # bird, bird-egress (BIRD in a namespace holding the same kind of nat masquerade chain as
 # kube-bgp installs, so its kernel tracks connections too: kube-bgp compares with
@@ -87,7 +89,8 @@ for w in $what; do
     cluster scale --out "$OUT/scale" --sizes "${SCALE_SIZES:-1000,5000}" \
       --modes "${SCALE_MODES:-mesh,rr}" --services "${SERVICES:-10000}" \
       --node-churn "${NODE_CHURN:-10}" --slice-churn "${SLICE_CHURN:-5}" \
-      --window-s "${WINDOW_S:-60}" --idle-s "${IDLE_S:-30}" --reactions "${REACTIONS:-30}" ;;
+      --window-s "${WINDOW_S:-60}" --idle-s "${IDLE_S:-30}" --reactions "${REACTIONS:-30}" \
+      --startups "${SCALE_STARTUPS:-0}" --dut-verbosity "${SCALE_DUT_V:-0}" ;;
   *) echo "unknown workload $w" >&2; exit 1 ;;
   esac
 done

@@ -599,12 +599,15 @@ const READ_CHUNK: usize = 64 * 1024;
 /// The scratch buffer's size: a turn stops at the first read that reaches the budget.
 const READ_SCRATCH: usize = READ_BUDGET + READ_CHUNK;
 
-/// Reads what is available straight into `buf` (resized to `READ_SCRATCH` once), at most
+/// Reads what is available straight into `buf` (made `READ_SCRATCH` long once), at most
 /// about `READ_BUDGET` bytes; returns how many bytes of `buf` were filled and how the
 /// turn ended. Bytes read before an end of stream or an error are counted too.
 fn read_budget(stream: &mut TcpStream, buf: &mut Vec<u8>) -> (usize, io::Result<ReadEnd>) {
     if buf.len() != READ_SCRATCH {
-        buf.resize(READ_SCRATCH, 0);
+        // Zeroed by the allocator (calloc: pages fresh from the kernel are not written),
+        // so only the pages that reads fill become resident: an idle node's keepalives
+        // touch one page, not the whole scratch (`resize` would write every byte).
+        *buf = vec![0; READ_SCRATCH];
     }
     let mut filled = 0;
     loop {

@@ -9,12 +9,15 @@
 //! cargo bench --offline --locked --bench cluster -- scale --out DIR [--sizes 1000,5000]
 //!     [--modes mesh,rr] [--mesh-max 1000] [--services 10000] [--node-churn 10]
 //!     [--slice-churn 5] [--window-s 60] [--idle-s 30] [--reactions 30]
+//!     [--startups N] [--dut-verbosity V]
 //! ```
 //! `converge` (converge.rs): a lab of N nodes in network namespaces, one kube-bgp each,
 //! the fake API server and BIRD, timing user changes until every node is right
 //! (`--lost-trials` trials of each node-lost row, `lost` and `lost-bfd`, run in waves).
 //! `scale` (scale.rs): one kube-bgp facing a large simulated cluster (simulated BGP
-//! peers in sim.rs), its memory, CPU under API churn, start-up and reaction times.
+//! peers in sim.rs), its memory, CPU under API churn, start-up and reaction times
+//! (`--startups N`: only the start-up, N times, with the slowest routes and, with
+//! `--dut-verbosity 1`, kube-bgp's kernel passes).
 //! Both write `trials.jsonl`/`runs.jsonl` and `table.md` into their output directory;
 //! tests/bench/run-bench.sh runs them as the `converge` and `scale` workloads.
 //!
@@ -139,6 +142,8 @@ fn parse_scale(mut p: lexopt::Parser) -> Result<scale::ScaleOpts, String> {
             Long("window-s") => o.window = Duration::from_secs(num("--window-s", p.value().ok())?),
             Long("idle-s") => o.idle = Duration::from_secs(num("--idle-s", p.value().ok())?),
             Long("reactions") => o.reactions = num("--reactions", p.value().ok())?,
+            Long("startups") => o.startups = num("--startups", p.value().ok())?,
+            Long("dut-verbosity") => o.dut_verbosity = num("--dut-verbosity", p.value().ok())?,
             Long("out") => o.out = text("--out", p.value().ok())?.into(),
             Long("bench") => {}
             a => return Err(format!("scale: unexpected {a:?}")),

@@ -15,9 +15,17 @@
 //! more-specific of its own pod CIDR (what the import allow-list accepts from a node)
 //! → kernel. A probe kube-bgp refuses ends the run with an error naming the reason.
 //!
+//! Start-up is timed from the route monitor's notifications, each looked at once as it
+//! comes (`RouteArrivals`); each run records when half and all of the pod CIDRs were in,
+//! the last ones, and, with `--dut-verbosity 1`, kube-bgp's kernel passes from its log
+//! (a slow start-up then shows whether the routes waited for kube-bgp or for the
+//! measurement). `--startups N` runs only the start-up, N times, each in a fresh
+//! environment whose directory keeps kube-bgp's log.
+//!
 //! Owns: the namespaces, the API server, the simulator, kube-bgp and the run records.
 //! Must not: count the API server's or the simulator's cost as kube-bgp's.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::Write;
 use std::net::Ipv4Addr;
@@ -28,7 +36,7 @@ use std::time::{Duration, Instant};
 use super::common::apiserver::FakeApiServer;
 use super::common::{ChildGuard, Netns, kube_bgp_bin, sh};
 use super::events::{commit_after, line_time, realtime_ns};
-use super::monitor::{RouteMonitor, first_event};
+use super::monitor::{RouteMonitor, RouteNote, first_event};
 use super::procstat;
 use super::sim::{Sim, SimPeer, SimRoute};
 use super::stats::{fmt_ms, group_thousands, md_table, median, summarize};
@@ -50,6 +58,12 @@ pub(crate) struct ScaleOpts {
     pub(crate) window: Duration,
     pub(crate) idle: Duration,
     pub(crate) reactions: usize,
+    /// `--startups N`: only the start-up, N times per (mode, size), each in a fresh
+    /// environment, with the per-route arrival times and the slowest routes recorded
+    /// (0: the full runs).
+    pub(crate) startups: usize,
+    /// kube-bgp's `-v` (1 logs every kernel pass: the evidence behind a slow start-up).
+    pub(crate) dut_verbosity: u32,
     pub(crate) out: PathBuf,
 }
 
@@ -65,6 +79,8 @@ impl Default for ScaleOpts {
             window: Duration::from_secs(60),
             idle: Duration::from_secs(30),
             reactions: 30,
+            startups: 0,
+            dut_verbosity: 0,
             out: PathBuf::new(),
         }
     }
@@ -187,6 +203,13 @@ struct ScaleRun {
     api_delete_ms: Vec<f64>,
     bgp_announce_ms: Vec<f64>,
     bgp_withdraw_ms: Vec<f64>,
+    /// Start-up: when half the pod CIDRs were in the kernel (from the spawn).
+    routes_half_s: Option<f64>,
+    /// Start-up: the last pod CIDRs to reach the kernel, latest first (prefix, s).
+    last_routes: Vec<(String, f64)>,
+    /// Start-up: kube-bgp's kernel passes as it logged them with `-v 1` or more
+    /// (seconds from the spawn, and what the pass did).
+    kernel_passes: Vec<(f64, String)>,
     notes: Vec<String>,
 }
 
@@ -381,7 +404,76 @@ fn peers_for(mode: &str, n: usize) -> Vec<SimPeer> {
     }
 }
 
+/// The start-up's route arrivals: the first notification adding each pod CIDR (with a
+/// next hop) after the spawn, gathered from the monitor's events as they come, each
+/// event looked at once (a scan of every event for every prefix at each wake-up costs
+/// O(prefixes × events): seconds of CPU at 5,000 Nodes, on the machine under test).
+struct RouteArrivals {
+    waiting: HashSet<String>,
+    /// (prefix, CLOCK_REALTIME ns) in arrival order.
+    first: Vec<(String, i64)>,
+    /// Events already looked at (the monitor's list only grows during the start-up).
+    seen: usize,
+    after_ns: i64,
+}
+
+impl RouteArrivals {
+    fn new(prefixes: &[String], after_ns: i64) -> RouteArrivals {
+        RouteArrivals {
+            waiting: prefixes.iter().cloned().collect(),
+            first: Vec::with_capacity(prefixes.len()),
+            seen: 0,
+            after_ns,
+        }
+    }
+
+    /// Takes the events not looked at yet.
+    fn absorb(&mut self, events: &[RouteNote]) {
+        for e in events.get(self.seen..).unwrap_or_default() {
+            if e.ns == 0
+                && e.added
+                && e.nexthops >= 1
+                && e.t_ns >= self.after_ns
+                && self.waiting.remove(&e.prefix)
+            {
+                self.first.push((e.prefix.clone(), e.t_ns));
+            }
+        }
+        self.seen = events.len();
+    }
+
+    /// When the last prefix arrived, once all have.
+    fn all_in(&self) -> Option<i64> {
+        if !self.waiting.is_empty() {
+            return None;
+        }
+        self.first.iter().map(|f| f.1).max()
+    }
+}
+
+/// kube-bgp's kernel passes in its log (`-v 1`: `kernel: reconciled: +A ~R -D in ...`),
+/// as (seconds from `t0_ns`, the line's text after `reconciled: `).
+fn kernel_passes(log: &str, t0_ns: i64) -> Vec<(f64, String)> {
+    log.lines()
+        .filter_map(|l| {
+            let (_, what) = l.split_once(" kernel: reconciled: ")?;
+            Some((secs(t0_ns, line_time(l)?), what.to_string()))
+        })
+        .collect()
+}
+
 fn one_run(opts: &ScaleOpts, mode: &str, n: usize) -> Result<ScaleRun, String> {
+    one_run_in(opts, mode, n, &format!("{mode}-{n}"), false)
+}
+
+/// One run in `opts.out`/`dirname`; `startup_only`: ends after the start-up.
+fn one_run_in(
+    opts: &ScaleOpts,
+    mode: &str,
+    n: usize,
+    dirname: &str,
+    startup_only: bool,
+) -> Result<ScaleRun, String> {
     let mut run = ScaleRun {
         mode: mode.into(),
         nodes: n,
@@ -389,7 +481,7 @@ fn one_run(opts: &ScaleOpts, mode: &str, n: usize) -> Result<ScaleRun, String> {
         services: opts.services,
         ..ScaleRun::default()
     };
-    let dir = opts.out.join(format!("{mode}-{n}"));
+    let dir = opts.out.join(dirname);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let env = ScaleEnv::new(n, dir.clone());
     let api = FakeApiServer::start("127.0.0.1", Some(&env.dut));
@@ -419,6 +511,7 @@ fn one_run(opts: &ScaleOpts, mode: &str, n: usize) -> Result<ScaleRun, String> {
             "--enable-overlay=false",
             "--advertise-cluster-ip=true",
         ])
+        .args(["-v", &opts.dut_verbosity.to_string()])
         .arg(format!(
             "--ctl-socket={}",
             env.dir.join("ctl.sock").display()
@@ -432,23 +525,33 @@ fn one_run(opts: &ScaleOpts, mode: &str, n: usize) -> Result<ScaleRun, String> {
     let pid = guard.pid();
     let pods: Vec<String> = (1..n).map(|i| format!("{}/24", pod_cidr(i))).collect();
     // Start-up: all sessions, every pod CIDR in the kernel.
+    let mut arrivals = RouteArrivals::new(&pods, t_spawn);
     let up = mon.wait(Duration::from_secs(600), |ev| {
+        arrivals.absorb(ev);
         if sim.stats().established < run.peers {
             return None;
         }
-        let times: Option<Vec<i64>> = pods
-            .iter()
-            .map(|p| first_event(ev, 0, p, true, 1, t_spawn))
-            .collect();
-        times.and_then(|t| t.into_iter().max())
+        arrivals.all_in()
     });
     match up {
         Some(t) => run.routes_s = Some(secs(t_spawn, t)),
         None => run.notes.push(format!(
-            "start-up incomplete after 600 s: {} sessions",
-            sim.stats().established
+            "start-up incomplete after 600 s: {} sessions, {} of {} pod CIDRs in the kernel",
+            sim.stats().established,
+            arrivals.first.len(),
+            pods.len()
         )),
     }
+    if let Some(&(_, t)) = arrivals.first.get(pods.len() / 2) {
+        run.routes_half_s = Some(secs(t_spawn, t));
+    }
+    run.last_routes = arrivals
+        .first
+        .iter()
+        .rev()
+        .take(3)
+        .map(|(p, t)| (p.clone(), secs(t_spawn, *t)))
+        .collect();
     let st = sim.stats();
     if st.established >= run.peers {
         run.sessions_s = Some(secs(t_spawn, st.last_established_ns));
@@ -460,10 +563,24 @@ fn one_run(opts: &ScaleOpts, mode: &str, n: usize) -> Result<ScaleRun, String> {
         .filter_map(line_time)
         .max()
         .map(|t| secs(t_spawn, t));
+    if startup_only {
+        // The pass's log line follows its last route's notification: read it a moment
+        // later.
+        std::thread::sleep(Duration::from_secs(1));
+        let log_text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        run.kernel_passes = kernel_passes(&log_text, t_spawn);
+        if mon.overflows().iter().any(|&o| o > 0) {
+            run.notes
+                .push("route notifications lost (ENOBUFS): start-up times may be late".into());
+        }
+        return Ok(run);
+    }
     if !wait_quiet(pid, Duration::from_secs(120)) {
         run.notes
             .push("kube-bgp not quiet within 120 s of start-up".into());
     }
+    let log_text = std::fs::read_to_string(&log_path).unwrap_or_default();
+    run.kernel_passes = kernel_passes(&log_text, t_spawn);
     // Idle window, then churn.
     let (rss, cpu) = window(pid, opts.idle);
     run.rss_idle_mb = rss;
@@ -647,7 +764,9 @@ fn json(r: &ScaleRun) -> serde_json::Value {
         "cpu_idle_pct": r.cpu_idle_pct, "cpu_churn_pct": r.cpu_churn_pct,
         "churn_node_per_s": r.churn_node_per_s, "churn_slice_per_s": r.churn_slice_per_s,
         "api_delete_ms": r.api_delete_ms, "bgp_announce_ms": r.bgp_announce_ms,
-        "bgp_withdraw_ms": r.bgp_withdraw_ms, "notes": r.notes, "loadavg": loadavg(),
+        "bgp_withdraw_ms": r.bgp_withdraw_ms, "routes_half_s": r.routes_half_s,
+        "last_routes": r.last_routes, "kernel_passes": r.kernel_passes,
+        "notes": r.notes, "loadavg": loadavg(),
     })
 }
 
@@ -736,6 +855,62 @@ fn render(runs: &[ScaleRun], opts: &ScaleOpts) -> String {
     out
 }
 
+/// The start-up repeats (`--startups`): one line per start-up, then the spread.
+fn render_startups(runs: &[ScaleRun]) -> String {
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .enumerate()
+        .map(|(k, r)| {
+            vec![
+                (k + 1).to_string(),
+                format!("{} / {}", r.mode, group_thousands(r.nodes as i64)),
+                opt(r.api_synced_s, 2),
+                opt(r.sessions_s, 2),
+                opt(r.routes_half_s, 2),
+                opt(r.routes_s, 2),
+                r.last_routes
+                    .iter()
+                    .map(|(p, t)| format!("{p} {t:.2}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                r.kernel_passes
+                    .iter()
+                    .map(|(t, w)| {
+                        let what = w.split(" in ").next().unwrap_or(w);
+                        format!("{t:.2}: {what}")
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ]
+        })
+        .collect();
+    let mut out = "Start-ups (seconds from kube-bgp's spawn):\n\n".to_string();
+    out += &md_table(
+        &[
+            "#",
+            "mode / Nodes",
+            "API synced s",
+            "sessions up s",
+            "half the routes s",
+            "all routes in kernel s",
+            "last routes (s)",
+            "kernel passes (-v 1: end s: +added ~replaced -deleted)",
+        ],
+        &rows,
+    );
+    let all: Vec<f64> = runs.iter().filter_map(|r| r.routes_s).collect();
+    if let Some(s) = summarize(&all) {
+        out += &format!(
+            "\nall routes in kernel: n {} p50 {:.2} s, p95 {:.2} s, max {:.2} s\n",
+            s.n, s.p50, s.p95, s.max
+        );
+    }
+    for (k, r) in runs.iter().enumerate().filter(|(_, r)| !r.notes.is_empty()) {
+        out += &format!("\nstart-up {}: {}\n", k + 1, r.notes.join("; "));
+    }
+    out
+}
+
 /// Runs every (size, mode); writes runs.jsonl and table.md into `opts.out`.
 pub(crate) fn run(opts: &ScaleOpts) -> Result<(), String> {
     std::fs::create_dir_all(&opts.out).map_err(|e| format!("{}: {e}", opts.out.display()))?;
@@ -756,13 +931,35 @@ pub(crate) fn run(opts: &ScaleOpts) -> Result<(), String> {
                 );
                 continue;
             }
+            if opts.startups > 0 {
+                for k in 1..=opts.startups {
+                    if interrupted() {
+                        break;
+                    }
+                    let r = one_run_in(opts, mode, n, &format!("{mode}-{n}-start{k}"), true)?;
+                    eprintln!(
+                        "scale: {mode} {n} start-up {k}/{}: sessions {} s, all routes {} s (load {:.2})",
+                        opts.startups,
+                        opt(r.sessions_s, 2),
+                        opt(r.routes_s, 2),
+                        loadavg()
+                    );
+                    let _ = writeln!(jsonl, "{}", json(&r));
+                    runs.push(r);
+                }
+                continue;
+            }
             eprintln!("scale: {mode} with {n} Nodes");
             let r = one_run(opts, mode, n)?;
             let _ = writeln!(jsonl, "{}", json(&r));
             runs.push(r);
         }
     }
-    let table = render(&runs, opts);
+    let table = if opts.startups > 0 {
+        render_startups(&runs)
+    } else {
+        render(&runs, opts)
+    };
     std::fs::write(opts.out.join("table.md"), &table).map_err(|e| e.to_string())?;
     println!("{table}");
     Ok(())
