@@ -14,6 +14,12 @@
 # WINDOW_S (60), IDLE_S (30), REACTIONS (30); SCALE_STARTUPS=N measures only the start-up,
 # N times per size and mode (each line: when half and all of the routes were in, the
 # last routes, and with SCALE_DUT_V=1 kube-bgp's kernel passes from its log).
+# rr: kube-bgp beside kube-bgp-noegress (the same binary without pod egress masquerade),
+# bird, bird-egress (BIRD in a namespace holding the same kind of nat masquerade chain as
+# kube-bgp installs, so its kernel tracks connections too: kube-bgp compares with
+# bird-egress, kube-bgp-noegress with bird) and frr; RR_DUTS replaces all but kube-bgp,
+# RR_PROBES sets the +1 prefix/withdraw probes per run (harness default 10). The two extra
+# DUTs add ≈ 5 min with the defaults (3 sizes × RUNS runs, ≈ 15–30 s each).
 # nexthop: the reconciler alone (examples/route_bench, built here) installing 1M routes
 # with nexthop objects (the daemon's default), with plain routes (the opt-out,
 # --kernel-nexthop-objects=false), and the reference nlbatch.py, interleaved, RUNS rounds,
@@ -69,8 +75,9 @@ for w in $what; do
         "$OUT/nexthop/out.txt"
     } >"$OUT/nexthop/table.md" ;;
   rr)
-    "$BENCH/bench.py" rr --duts "$KB,${RR_DUTS:-bird,frr}" --sizes "${RR_SIZES:-100,500,1000}" \
-      --runs "$RUNS" --peering list --out "$OUT/rr" ;;
+    "$BENCH/bench.py" rr --duts "$KB,${RR_DUTS:-kube-bgp-noegress=$HERE/kube-bgp-noegress.sh,bird,bird-egress=$HERE/bird-egress.sh,frr}" \
+      --sizes "${RR_SIZES:-100,500,1000}" --runs "$RUNS" --peering list ${RR_PROBES:+--probes "$RR_PROBES"} \
+      --out "$OUT/rr" ;;
   idle)
     "$BENCH/bench.py" idle --duts "$KB,${IDLE_DUTS:-bird}" --sizes 100 --duration 60 \
       --runs "$RUNS" --out "$OUT/idle" ;;
@@ -105,7 +112,7 @@ trap 'rm -f "$section"' EXIT
   echo "## Run — $started–$(date -u '+%H:%M') UTC, kube-bgp at $rev ($what)"
   echo
   echo '```sh'
-  env_used=$(env | grep -E '^(RUNS|SIZES|RR_SIZES|INGEST_DUTS|RR_DUTS|IDLE_DUTS|CONV_[A-Z]+|LOST_TRIALS|SCALE_[A-Z]+|SERVICES|NODE_CHURN|SLICE_CHURN|WINDOW_S|IDLE_S|REACTIONS)=' | sort | paste -sd' ')
+  env_used=$(env | grep -E '^(RUNS|SIZES|RR_SIZES|RR_PROBES|INGEST_DUTS|RR_DUTS|IDLE_DUTS|CONV_[A-Z]+|LOST_TRIALS|SCALE_[A-Z]+|SERVICES|NODE_CHURN|SLICE_CHURN|WINDOW_S|IDLE_S|REACTIONS)=' | sort | paste -sd' ')
   echo "${env_used:+$env_used }tests/bench/run-bench.sh $(basename "$OUT") $what"
   echo '```'
   echo

@@ -191,6 +191,26 @@ fn send_hold_timer_runs_while_bytes_wait_and_expires_without_notification() {
 }
 
 #[test]
+fn a_write_that_left_nothing_queued_changes_nothing_unless_the_send_hold_timer_runs() {
+    let t = Instant::now();
+    let (mut p, c) = established(cfg(), vec![], 9, t);
+    // Nothing queued, no send hold timer: reporting the write would change nothing.
+    assert!(!p.sent_changes(c, 0));
+    let before = (p.next_deadline(), p.state());
+    assert!(p.handle(sent_input(c, 0, true), t).is_empty());
+    assert_eq!((p.next_deadline(), p.state()), before);
+    // Bytes left queued: reported (the timer starts), and then an emptied queue is
+    // reported too (it stops the timer).
+    assert!(p.sent_changes(c, 10));
+    p.handle(sent_input(c, 10, false), t);
+    assert!(p.sent_changes(c, 0));
+    p.handle(sent_input(c, 0, true), t + Duration::from_secs(1));
+    assert!(!p.sent_changes(c, 0));
+    // Another connection's timer does not count for this one.
+    assert!(!p.sent_changes(c + 100, 0));
+}
+
+#[test]
 fn send_hold_without_hold_time_is_eight_minutes() {
     let t = Instant::now();
     let mut config = cfg();

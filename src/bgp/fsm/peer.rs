@@ -171,6 +171,18 @@ impl Peer {
             .min()
     }
 
+    /// Whether `Input::Sent` reporting `pending` bytes still queued on `conn` would
+    /// change anything. With nothing queued it only stops the connection's send hold
+    /// timer (RFC 9687), so it changes nothing when that timer is not running: a fan-out
+    /// to many peers whose sockets took everything need not report each write.
+    pub(crate) fn sent_changes(&self, conn: ConnId, pending: usize) -> bool {
+        pending > 0
+            || self
+                .conns
+                .iter()
+                .any(|c| c.id == conn && c.send_hold_at.is_some())
+    }
+
     /// The speaker sent an UPDATE on the Established connection: that counts as a sign
     /// of life, so the next KEEPALIVE is due a keepalive interval from now.
     pub(crate) fn message_sent(&mut self, now: Instant) {

@@ -264,6 +264,9 @@ impl SpeakerCore {
             }
         }
         for (key, pending, progressed, at) in book.written {
+            if !self.sent_changes(key, pending) {
+                continue;
+            }
             let input = Input::Sent {
                 conn: key.conn,
                 pending,
@@ -277,19 +280,32 @@ impl SpeakerCore {
         }
     }
 
-    /// Sets the peer's FSM timer to the FSM's next deadline (left alone when unchanged).
+    /// Keeps the peer's FSM timer no later than the FSM's next deadline. A deadline
+    /// that moved later (the next KEEPALIVE postponed by an UPDATE sent, the hold timer
+    /// restarted by a message received) leaves the earlier timer set: when it fires, the
+    /// FSM finds nothing due and the timer is set again, to the deadline then. So a
+    /// fan-out to K peers costs no timer operation per peer, and later at most one
+    /// early wake-up per peer that does nothing.
     fn set_fsm_timer(&mut self, addr: IpAddr) {
         let Some(slot) = self.peers.get_mut(&addr) else {
             return;
         };
         let key = TimerKey::Fsm(addr);
         match slot.fsm.next_deadline() {
-            Some(d) if self.timers.deadline(&key) == Some(d) => {}
+            Some(d) if self.timers.deadline(&key).is_some_and(|t| t <= d) => {}
             Some(d) => self.timers.set(key, d),
             None => {
                 self.timers.cancel(&key);
             }
         }
+    }
+
+    /// Whether the FSM of `key`'s peer needs to hear that `pending` bytes wait on that
+    /// connection after a write (see `Peer::sent_changes`).
+    fn sent_changes(&self, key: ConnKey, pending: usize) -> bool {
+        self.peers
+            .get(&key.peer)
+            .is_some_and(|s| s.fsm.sent_changes(key.conn, pending))
     }
 
     /// What waits to be sent on a connection.
@@ -520,6 +536,9 @@ impl SpeakerCore {
             if self.flushed.is_some() || !self.book.is_empty() {
                 // A flush is being written: the FSM hears it after the last member.
                 self.book.written.push((key, pending, n > 0, now));
+                return;
+            }
+            if !self.sent_changes(key, pending) {
                 return;
             }
             self.input(

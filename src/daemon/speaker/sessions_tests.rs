@@ -545,12 +545,14 @@ fn a_flush_is_written_to_every_member_before_their_fsms_hear_of_it() {
     });
     net.pump();
     let timer = |net: &mut CoreMesh, p: IpAddr| net.core(a).timers.deadline(&TimerKey::Fsm(p));
-    let before = [timer(&mut net, b), timer(&mut net, c)];
-    assert!(before.iter().all(Option::is_some), "{before:?}");
-    // Ten seconds on (no timer due yet), one route for both.
+    // Ten seconds on (timers set during the handshake that are due by then find
+    // nothing to do and are set again), one route for both.
     net.now += Duration::from_secs(10);
     let now = net.now;
-    assert!(before.iter().flatten().all(|&d| d > now));
+    net.core(a).on_timers(now);
+    let before = [timer(&mut net, b), timer(&mut net, c)];
+    assert!(before.iter().all(Option::is_some), "{before:?}");
+    assert!(before.iter().flatten().all(|&d| d > now), "{before:?}");
     net.core(a)
         .rib
         .originate(Prefix::V4(Ipv4Addr::new(198, 51, 100, 0), 24), route(a));
@@ -567,16 +569,34 @@ fn a_flush_is_written_to_every_member_before_their_fsms_hear_of_it() {
     );
     net.write(a, second);
     assert_eq!(net.core(a).pop_writable(), None);
-    // Both written: each FSM moved its keepalive (hold 90 s: keepalive every 30 s).
+    // Both written: each FSM moved its keepalive (hold 90 s: keepalive every 30 s); the
+    // timers stay where they were (earlier), with no timer work per member.
     for p in [b, c] {
         assert_eq!(
-            timer(&mut net, p),
+            net.core(a).peers[&p].fsm.next_deadline(),
             Some(now + Duration::from_secs(30)),
             "{p}"
         );
         let conn = net.core(a).peers[&p].fsm.established_conn().expect("up");
         let key = ConnKey { peer: p, conn };
         assert_eq!(net.core(a).send_queue(key).map(|q| q.pending()), Some(0));
+    }
+    assert_eq!([timer(&mut net, b), timer(&mut net, c)], before);
+    // When the old timer fires, no KEEPALIVE goes (the UPDATE was one) and each timer
+    // is set again to its FSM's deadline.
+    let sent_before: Vec<u64> = [b, c]
+        .iter()
+        .map(|p| net.core(a).peers[p].stats.sent.keepalive)
+        .collect();
+    let due = before.iter().flatten().copied().max().expect("timers");
+    net.core(a).on_timers(due);
+    for (p, was) in [b, c].into_iter().zip(sent_before) {
+        assert_eq!(net.core(a).peers[&p].stats.sent.keepalive, was, "{p}");
+        assert_eq!(
+            timer(&mut net, p),
+            Some(now + Duration::from_secs(30)),
+            "{p}"
+        );
     }
     net.pump();
     for p in [b, c] {
