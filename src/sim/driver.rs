@@ -20,8 +20,8 @@ use crate::prefix::Prefix;
 
 use super::api::{SimApi, SimNode};
 use super::clock::SimClock;
-use super::faults::{Fault, FaultKind, ROUTER_NAME, Scenario, StopKind};
-use super::oracle::{self, pair};
+use super::faults::{Fault, FaultKind, FlagChange, ROUTER_NAME, Scenario, StopKind};
+use super::oracle::{self, AgentFlags, pair};
 use super::rng::SimRng;
 
 /// Where the scenario's external router is (the same address the real one uses).
@@ -30,8 +30,9 @@ pub(crate) const ROUTER_ADDR: IpAddr = IpAddr::V4(super::router::ROUTER_IP);
 /// The cluster under test as the driver sees it: one agent per node (real or toy),
 /// the nodes' kernels (which outlive the agents) and the network between them.
 pub(crate) trait World {
-    /// Starts `node`'s agent over its kernel (a new, empty one when `fresh_kernel`).
-    fn start(&mut self, node: &SimNode, fresh_kernel: bool, now: Instant);
+    /// Starts `node`'s agent with `flags` over its kernel (a new, empty one when
+    /// `fresh_kernel`; else whatever earlier agents, perhaps with other flags, left).
+    fn start(&mut self, node: &SimNode, flags: AgentFlags, fresh_kernel: bool, now: Instant);
     /// Ends the agent: killed, or through its own stop (SIGTERM).
     fn stop(&mut self, name: &str, how: StopKind, now: Instant);
     fn running(&self, name: &str) -> bool;
@@ -100,8 +101,6 @@ pub(crate) const GR_MARGIN: Duration = Duration::from_secs(15);
 const TURN_FLOOR: Duration = Duration::from_millis(1);
 /// Turns in a row an agent may stay busy at one instant.
 const BUSY_TURNS: usize = 256;
-/// The cluster ASN of the full mesh (`--cluster-asn` 0 means 64512).
-const CLUSTER_ASN: u32 = 64512;
 /// Virtual time an episode's fault actions may span.
 const EPISODE_LIMIT: Duration = Duration::from_secs(3600);
 /// Steps (instants at which something ran) a run may take.
@@ -127,10 +126,12 @@ pub(crate) struct Outcome {
 #[derive(Clone, Debug)]
 enum Action {
     Fault(Fault),
-    /// The agent of `name` starts again (its kernel fresh after a reboot).
+    /// The agent of `name` starts again (its kernel fresh after a reboot), with
+    /// `change` made to its flags.
     Start {
         name: String,
         fresh: bool,
+        change: Option<FlagChange>,
     },
     Heal {
         a: (String, IpAddr),
@@ -182,6 +183,9 @@ struct Run<'w, W: World> {
     router_down: bool,
     /// Routes other programs added, per node: they must stay (until a reboot).
     foreign: BTreeMap<String, BTreeMap<Prefix, IpAddr>>,
+    /// Each node's agent flags: the scenario's, until a `Reconfigure` restarts it with
+    /// one changed (the oracle reads these).
+    flags: BTreeMap<String, AgentFlags>,
     out: Outcome,
 }
 
@@ -210,6 +214,7 @@ pub(crate) fn run<W: World>(sc: &Scenario, world: &mut W, seed: u64) -> Outcome 
         touched: BTreeSet::new(),
         topology_changed: false,
         foreign: BTreeMap::new(),
+        flags: BTreeMap::new(),
         router_down: false,
         out: Outcome::default(),
     };
@@ -309,12 +314,22 @@ impl<W: World> Run<'_, W> {
         Ok(())
     }
 
+    /// The flags `name`'s agent runs (or last ran, or will first run) with.
+    fn flags_of(&self, name: &str) -> AgentFlags {
+        self.flags
+            .get(name)
+            .copied()
+            .unwrap_or_else(|| self.sc.flags())
+    }
+
     fn start_agent(&mut self, n: &SimNode, fresh: bool) {
         let now = self.clock.now();
         if fresh {
             self.foreign.remove(&n.name);
         }
-        self.world.start(n, fresh, now);
+        let flags = self.flags_of(&n.name);
+        self.flags.insert(n.name.clone(), flags);
+        self.world.start(n, flags, fresh, now);
         let k = self.connects.entry(n.name.clone()).or_insert(0);
         *k += 1;
         let mut rng = SimRng::new(self.seed ^ name_hash(&n.name) ^ k.wrapping_mul(0x9E37));
@@ -439,14 +454,7 @@ impl<W: World> Run<'_, W> {
         let nodes: BTreeMap<IpAddr, u32> = self
             .api
             .nodes()
-            .filter_map(|n| {
-                let asn = if self.sc.topology.full_mesh {
-                    CLUSTER_ASN
-                } else {
-                    n.annotations.get(oracle::ANN_ASN)?.parse().ok()?
-                };
-                Some((n.internal_ip, asn))
-            })
+            .filter_map(|n| Some((n.internal_ip, oracle::local_asn(n, self.flags_of(&n.name))?)))
             .collect();
         let now = self.clock.now();
         self.world.set_router_peers(&nodes, now);
@@ -477,14 +485,35 @@ impl<W: World> Run<'_, W> {
         let now = self.clock.now();
         match a {
             Action::Fault(f) => self.apply_fault(f)?,
-            Action::Start { name, fresh } => match self.api.node(&name).cloned() {
+            Action::Start {
+                name,
+                fresh,
+                change,
+            } => match self.api.node(&name).cloned() {
                 Some(n) if !self.world.running(&name) => {
-                    self.note(format!("restart {name}"));
+                    match change {
+                        Some(c) => {
+                            self.note(format!("restart {name} with {c}"));
+                            let flags = c.apply(self.flags_of(&name));
+                            self.flags.insert(name.clone(), flags);
+                            // The operator changes the router's side with the
+                            // node's ASN.
+                            self.update_router();
+                        }
+                        None => self.note(format!("restart {name}")),
+                    }
                     self.start_agent(&n, fresh);
                 }
                 // Still draining: the new process starts once the old one is gone.
                 Some(_) if self.draining.contains(&name) => {
-                    self.schedule(now + Duration::from_secs(1), Action::Start { name, fresh });
+                    self.schedule(
+                        now + Duration::from_secs(1),
+                        Action::Start {
+                            name,
+                            fresh,
+                            change,
+                        },
+                    );
                 }
                 Some(_) => self.note(format!("no restart of {name} (running)")),
                 None => self.note(format!("no restart of {name} (deleted)")),
@@ -586,35 +615,20 @@ impl<W: World> Run<'_, W> {
                     Action::Start {
                         name: name.clone(),
                         fresh: true,
+                        change: None,
                     },
                 );
             }
             FaultKind::Restart { name, how, down } => {
-                if !self.world.running(name) || self.draining.contains(name) {
-                    self.skip(&f, "not running");
-                    return Ok(());
-                }
-                self.applied(&f, None);
-                // Guarded only as the episode's first fault that touches a node: a
-                // route may travel through any node (reflectors), so a second one may
-                // legitimately move it.
-                let first = !self.topology_changed && self.touched.is_empty();
-                let gr = self.sc.graceful_restart && *down + GR_MARGIN < self.sc.restart_time;
-                // Without graceful restart a SIGTERM drains first: nothing moves until
-                // the agent has stopped.
-                let drain = !self.sc.graceful_restart && *how == StopKind::Term;
-                self.touch(&[name]);
-                if first && (gr || drain) {
-                    self.guard_restart(name, !gr);
-                }
-                self.stop_agent(name, *how);
-                self.schedule(
-                    now + *down,
-                    Action::Start {
-                        name: name.clone(),
-                        fresh: false,
-                    },
-                );
+                self.restart(&f, name, *how, *down, None);
+            }
+            FaultKind::Reconfigure {
+                name,
+                how,
+                down,
+                change,
+            } => {
+                self.restart(&f, name, *how, *down, Some(*change));
             }
             FaultKind::Cut { a, b, dur } => {
                 let (Some(ia), Some(ib)) = (self.ip_of(a), self.ip_of(b)) else {
@@ -734,6 +748,67 @@ impl<W: World> Run<'_, W> {
         Ok(())
     }
 
+    /// The agent of `name` stops (`how`) and starts again after `down`, with `change`
+    /// made to its flags.
+    fn restart(
+        &mut self,
+        f: &Fault,
+        name: &String,
+        how: StopKind,
+        down: Duration,
+        change: Option<FlagChange>,
+    ) {
+        if !self.world.running(name) || self.draining.contains(name) {
+            self.skip(f, "not running");
+            return;
+        }
+        self.applied(f, None);
+        let old = self.flags_of(name);
+        let new = change.map_or(old, |c| c.apply(old));
+        // Guarded only as the episode's first fault that touches a node: a route may
+        // travel through any node (reflectors), so a second one may legitimately move
+        // it.
+        let first = !self.topology_changed && self.touched.is_empty();
+        // The other nodes keep its routes when it restarted with graceful restart and
+        // comes back with it (back without it, its peers drop the stale routes as its
+        // new session opens, RFC 4724 section 4.2), and every other agent helps (runs
+        // with graceful restart too). A node that comes back without iBGP takes its
+        // routes away for good.
+        let helpers = self
+            .last_turn
+            .keys()
+            .filter(|n| *n != name)
+            .all(|n| self.flags_of(n).graceful_restart);
+        // A new ASN or mesh mode changes who peers with it: not guarded either.
+        let same_peering = old.full_mesh == new.full_mesh && old.cluster_asn == new.cluster_asn;
+        let gr = old.graceful_restart
+            && new.graceful_restart
+            && helpers
+            && same_peering
+            && (new.ibgp || !old.ibgp)
+            && down + GR_MARGIN < self.sc.restart_time;
+        // Without graceful restart a SIGTERM drains first: nothing moves until the
+        // agent has stopped (whatever its new flags).
+        let drain = !old.graceful_restart && how == StopKind::Term;
+        self.touch(&[name]);
+        if first && (gr || drain) {
+            // A new overlay setting changes how the node itself routes (`via` <->
+            // tunnel, or no route off its subnet): its own kernel is then only checked
+            // at the episode's end.
+            let own = drain || old.overlay == new.overlay;
+            self.guard_restart(name, !gr, own);
+        }
+        self.stop_agent(name, how);
+        self.schedule(
+            self.clock.now() + down,
+            Action::Start {
+                name: name.clone(),
+                fresh: false,
+                change,
+            },
+        );
+    }
+
     /// A fault reaches `names`: every guard ends (a route may pass through any node).
     fn touch(&mut self, names: &[&String]) {
         for n in names {
@@ -743,10 +818,15 @@ impl<W: World> Run<'_, W> {
     }
 
     /// `name` restarts under graceful restart: every route in every running agent's
-    /// kernel, and in its own, must stay until the episode's check or until another
-    /// fault touches a node.
-    fn guard_restart(&mut self, name: &str, drain: bool) {
-        let holders: Vec<String> = self.last_turn.keys().cloned().collect();
+    /// kernel, and in its own when `own`, must stay until the episode's check or until
+    /// another fault touches a node.
+    fn guard_restart(&mut self, name: &str, drain: bool, own: bool) {
+        let holders: Vec<String> = self
+            .last_turn
+            .keys()
+            .filter(|h| own || *h != name)
+            .cloned()
+            .collect();
         for holder in holders {
             for (prefix, hop) in self.world.kernel_routes(&holder) {
                 self.guards.push(Guard {
@@ -796,10 +876,13 @@ impl<W: World> Run<'_, W> {
             .map(|n| n.name.clone())
             .collect();
         let router = self.sc.router.then_some(ROUTER_ADDR);
-        let exp = oracle::expect(self.sc.topology, self.api.nodes(), &live, router);
+        let exp = oracle::expect(self.api.nodes(), &live, router, &|n| self.flags_of(n));
         let mut problems = Vec::new();
         let mut routes = 0;
         for name in &live {
+            if exp.without_bgp.contains(name) {
+                continue;
+            }
             let got = self.world.kernel_routes(name);
             // A prefix another program holds is theirs: kube-bgp must leave it alone.
             let wanted = exp.routes.get(name).cloned().unwrap_or_default();
@@ -1131,6 +1214,19 @@ mod tests {
             }
         };
         sc.nodes.iter_mut().for_each(strip);
+        // The toy knows no flags: a new configuration is a plain restart.
+        for f in &mut sc.faults {
+            if let FaultKind::Reconfigure {
+                name, how, down, ..
+            } = &f.kind
+            {
+                f.kind = FaultKind::Restart {
+                    name: name.clone(),
+                    how: *how,
+                    down: *down,
+                };
+            }
+        }
         sc.faults.retain_mut(|f| match &mut f.kind {
             FaultKind::AddNode(n) => {
                 strip(n);

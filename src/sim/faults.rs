@@ -1,9 +1,10 @@
 //! The faults of a run, chosen by the seed, and the minimisation of a failing list.
 //!
 //! Owns the cluster a run starts from ([`Scenario`]) and the fault list: node
-//! add/delete/annotate/readdress, agent crash or stop and restart, link cut/heal and
-//! reset, API outage and 410. Faults come in episodes: the faults of one episode overlap
-//! in time, and the run checks its invariants at the quiescent point after each episode.
+//! add/delete/annotate/readdress, agent crash or stop and restart (with one flag
+//! changed, `Reconfigure`), link cut/heal and reset, API outage and 410. Faults come in
+//! episodes: the faults of one episode overlap in time, and the run checks its
+//! invariants at the quiescent point after each episode.
 //! A fault names nodes; one whose node is gone when it comes due is skipped, so any
 //! sublist of a fault list is a valid run (what `ddmin` needs). Must not run anything.
 
@@ -15,7 +16,9 @@ use std::time::Duration;
 use crate::prefix::Prefix;
 
 use super::api::{OutageEnd, SimNode};
-use super::oracle::{ANN_ASN, ANN_RR_CLIENT, ANN_RR_SERVER, SimEncap, SimOverlay, Topology};
+use super::oracle::{
+    ANN_ASN, ANN_RR_CLIENT, ANN_RR_SERVER, AgentFlags, CLUSTER_ASN, SimEncap, SimOverlay, Topology,
+};
 use super::rng::SimRng;
 
 /// How a stopped agent goes.
@@ -25,6 +28,59 @@ pub(crate) enum StopKind {
     Crash,
     /// SIGTERM: the agent's own stop (graceful restart, or drain and Cease).
     Term,
+}
+
+/// One flag an operator changes when restarting an agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FlagChange {
+    /// `--nodes-full-mesh`.
+    FullMesh(bool),
+    /// `--cluster-asn`.
+    ClusterAsn(u32),
+    /// `--enable-overlay` / `--overlay-type` (off, subnet, full).
+    Overlay(SimOverlay),
+    /// `--bgp-graceful-restart`.
+    GracefulRestart(bool),
+    /// `--enable-ibgp`.
+    Ibgp(bool),
+    /// `--advertise-pod-cidr`.
+    AdvertisePodCidr(bool),
+}
+
+impl FlagChange {
+    /// `flags` with this change.
+    pub(crate) fn apply(self, flags: AgentFlags) -> AgentFlags {
+        match self {
+            FlagChange::FullMesh(full_mesh) => AgentFlags { full_mesh, ..flags },
+            FlagChange::ClusterAsn(cluster_asn) => AgentFlags {
+                cluster_asn,
+                ..flags
+            },
+            FlagChange::Overlay(overlay) => AgentFlags { overlay, ..flags },
+            FlagChange::GracefulRestart(graceful_restart) => AgentFlags {
+                graceful_restart,
+                ..flags
+            },
+            FlagChange::Ibgp(ibgp) => AgentFlags { ibgp, ..flags },
+            FlagChange::AdvertisePodCidr(advertise_pod_cidr) => AgentFlags {
+                advertise_pod_cidr,
+                ..flags
+            },
+        }
+    }
+}
+
+impl fmt::Display for FlagChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FlagChange::FullMesh(v) => write!(f, "--nodes-full-mesh={v}"),
+            FlagChange::ClusterAsn(a) => write!(f, "--cluster-asn={a}"),
+            FlagChange::Overlay(o) => f.write_str(&o.flags().join(" ")),
+            FlagChange::GracefulRestart(v) => write!(f, "--bgp-graceful-restart={v}"),
+            FlagChange::Ibgp(v) => write!(f, "--enable-ibgp={v}"),
+            FlagChange::AdvertisePodCidr(v) => write!(f, "--advertise-pod-cidr={v}"),
+        }
+    }
 }
 
 /// One fault.
@@ -48,6 +104,15 @@ pub(crate) enum FaultKind {
         name: String,
         how: StopKind,
         down: Duration,
+    },
+    /// The agent goes and comes back after `down` with one flag changed, as an
+    /// operator rolls out a new configuration: its kernel keeps what the old flags
+    /// made, which the new agent must clean up or adopt.
+    Reconfigure {
+        name: String,
+        how: StopKind,
+        down: Duration,
+        change: FlagChange,
     },
     /// The link between two nodes drops everything (no FIN) for `dur`.
     Cut { a: String, b: String, dur: Duration },
@@ -123,6 +188,20 @@ impl fmt::Display for FaultKind {
                 },
                 secs(*down)
             ),
+            FaultKind::Reconfigure {
+                name,
+                how,
+                down,
+                change,
+            } => write!(
+                f,
+                "reconfigure {name} {change} ({}, down {})",
+                match how {
+                    StopKind::Crash => "crash",
+                    StopKind::Term => "stop",
+                },
+                secs(*down)
+            ),
             FaultKind::Cut { a, b, dur } => write!(f, "cut {a}-{b} for {}", secs(*dur)),
             FaultKind::Reset { a, b } => write!(f, "reset {a}-{b}"),
             FaultKind::Outage { name, dur, end } => write!(
@@ -173,6 +252,13 @@ pub(crate) struct Scenario {
     pub(crate) faults: Vec<Fault>,
     /// An external router every node peers with (`--peer-router-ips`).
     pub(crate) router: bool,
+}
+
+impl Scenario {
+    /// The flags every agent starts with (a `Reconfigure` changes one node's).
+    pub(crate) fn flags(&self) -> AgentFlags {
+        AgentFlags::defaults(self.topology, self.graceful_restart)
+    }
 }
 
 /// The external router's name in link faults (`cut n1-router`).
@@ -227,6 +313,8 @@ struct GenState {
     /// Draws for the addresses' subnets (a stream of its own, so that the rest of a
     /// seed's scenario does not depend on them).
     subnet_rng: SimRng,
+    /// Draws for flag changes at restarts (a stream of its own, likewise).
+    flags_rng: SimRng,
     families: Families,
     /// Draws for the nodes' families (a stream of its own, likewise).
     family_rng: SimRng,
@@ -313,6 +401,7 @@ pub(crate) fn generate(seed: u64) -> Scenario {
         next_ip: 0,
         two_subnets,
         subnet_rng,
+        flags_rng: SimRng::new(seed ^ 0x0F1A_6C4A_9E5D_0001),
         families,
         family_rng,
     };
@@ -451,7 +540,16 @@ fn fault_kind(rng: &mut SimRng, st: &mut GenState, full_mesh: bool, gr: bool) ->
             } else {
                 ms(rng, 200, 120_000)
             };
-            FaultKind::Restart { name, how, down }
+            // A third of the restarts roll out a changed flag.
+            match flag_change(&mut st.flags_rng) {
+                Some(change) => FaultKind::Reconfigure {
+                    name,
+                    how,
+                    down,
+                    change,
+                },
+                None => FaultKind::Restart { name, how, down },
+            }
         }
         55..=69 => {
             let (a, b) = st.pick_two(rng)?;
@@ -506,6 +604,25 @@ fn fault_kind(rng: &mut SimRng, st: &mut GenState, full_mesh: bool, gr: bool) ->
             name: st.pick(rng)?,
             dur: ms(rng, 1_000, 120_000),
         },
+    })
+}
+
+/// The flag a restart changes, if it changes one (a third of the time).
+fn flag_change(rng: &mut SimRng) -> Option<FlagChange> {
+    if !rng.chance(0.35) {
+        return None;
+    }
+    Some(match rng.range(0, 100) {
+        0..=39 => FlagChange::Overlay(*rng.choose(&[
+            SimOverlay::Off,
+            SimOverlay::Subnet,
+            SimOverlay::Full,
+        ])?),
+        40..=54 => FlagChange::GracefulRestart(rng.chance(0.5)),
+        55..=66 => FlagChange::Ibgp(rng.chance(0.5)),
+        67..=76 => FlagChange::AdvertisePodCidr(rng.chance(0.5)),
+        77..=88 => FlagChange::FullMesh(rng.chance(0.5)),
+        _ => FlagChange::ClusterAsn(*rng.choose(&[CLUSTER_ASN, CLUSTER_ASN + 1])?),
     })
 }
 
@@ -641,6 +758,7 @@ mod tests {
             "router-restart",
             "reregister",
             "delete-tunnel",
+            "reconfigure",
         ] {
             assert!(seen.get(w).copied().unwrap_or(0) > 5, "{w}: {seen:?}");
         }

@@ -157,3 +157,93 @@ fn known_bug_rr_group_rep() {
     let out = run(&sc, &mut w, seed);
     assert_eq!(out.failure, None, "{}", out.trace.join("\n"));
 }
+
+/// Agents restarted with one flag changed, one at a time, on two subnets with an
+/// external router: after each, the node's kernel and sessions follow its new flags
+/// (overlay off: its tunnels, table-77 routes and rule go, and so do its routes to the
+/// far node; full: tunnels to its neighbours too; iBGP off: no node session, no node
+/// route; pod CIDR not advertised: the router loses it) while the other nodes keep
+/// theirs. The route counts of the checks differ, so the old flags' state would fail.
+/// The tunnels are FoU (`--overlay-encap` is not among the changed flags): the
+/// overlay switched off and on again keeps the GUE port and the tunnels' encapsulation.
+#[test]
+fn restarts_with_changed_flags_leave_no_leftovers() {
+    use api::SimNode;
+    use driver::run;
+    use faults::{Fault, FaultKind, FlagChange, RESTART_TIME, StopKind};
+    use oracle::{SimEncap, SimOverlay, Topology};
+    use std::net::{IpAddr, Ipv4Addr};
+    crate::log::set_level(crate::log::Level::Error);
+    let node = |i: u8, subnet: u8| SimNode {
+        name: format!("n{i}"),
+        internal_ip: IpAddr::V4(Ipv4Addr::new(10, 0, subnet, 10 + i)),
+        pod_cidr: format!("10.244.{i}.0/24").parse().unwrap(),
+        annotations: Default::default(),
+    };
+    let changes = [
+        ("n1", FlagChange::Overlay(SimOverlay::Off), StopKind::Crash),
+        ("n1", FlagChange::Overlay(SimOverlay::Full), StopKind::Term),
+        (
+            "n1",
+            FlagChange::Overlay(SimOverlay::Subnet),
+            StopKind::Crash,
+        ),
+        ("n2", FlagChange::Ibgp(false), StopKind::Term),
+        ("n2", FlagChange::Ibgp(true), StopKind::Crash),
+        ("n3", FlagChange::AdvertisePodCidr(false), StopKind::Crash),
+        ("n3", FlagChange::GracefulRestart(false), StopKind::Term),
+        ("n3", FlagChange::GracefulRestart(true), StopKind::Crash),
+    ];
+    let faults = changes
+        .iter()
+        .enumerate()
+        .map(|(ep, (name, change, how))| Fault {
+            episode: ep as u32,
+            offset: Duration::from_millis(500),
+            kind: FaultKind::Reconfigure {
+                name: name.to_string(),
+                how: *how,
+                down: Duration::from_secs(5),
+                change: *change,
+            },
+        })
+        .collect();
+    let sc = Scenario {
+        topology: Topology {
+            full_mesh: true,
+            overlay: SimOverlay::Subnet,
+            encap: SimEncap::Fou { port: 5555 },
+        },
+        graceful_restart: true,
+        restart_time: RESTART_TIME,
+        nodes: vec![node(1, 0), node(2, 0), node(3, 1)],
+        faults,
+        router: true,
+    };
+    let seed = 7;
+    let mut w = RealWorld::new(&sc, seed);
+    let out = run(&sc, &mut w, seed);
+    let trace = out.trace.join("\n");
+    assert_eq!(out.failure, None, "{trace}");
+    assert_eq!(out.faults as usize, changes.len(), "{trace}");
+    let checks: Vec<&str> = out
+        .trace
+        .iter()
+        .filter_map(|l| l.split_once(" check ").map(|(_, c)| c))
+        .collect();
+    // start, then one per change: overlay off drops n1's route to n3 (6 -> 5); full and
+    // subnet again keep the count; iBGP off on n2 drops 4 routes and 2 sessions; the
+    // router hears one pod CIDR fewer without n3's advertisement.
+    let want = [
+        "start ok: 3 nodes, 6 routes, 6 sessions, router has 3",
+        "ep0 ok: 3 nodes, 5 routes, 6 sessions, router has 3",
+        "ep1 ok: 3 nodes, 6 routes, 6 sessions, router has 3",
+        "ep2 ok: 3 nodes, 6 routes, 6 sessions, router has 3",
+        "ep3 ok: 3 nodes, 2 routes, 4 sessions, router has 3",
+        "ep4 ok: 3 nodes, 6 routes, 6 sessions, router has 3",
+        "ep5 ok: 3 nodes, 6 routes, 6 sessions, router has 2",
+        "ep6 ok: 3 nodes, 6 routes, 6 sessions, router has 2",
+        "ep7 ok: 3 nodes, 6 routes, 6 sessions, router has 2",
+    ];
+    assert_eq!(checks, want, "{trace}");
+}

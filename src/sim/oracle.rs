@@ -24,15 +24,19 @@ use super::api::SimNode;
 pub(crate) const ANN_ASN: &str = "kube-router.io/node.asn";
 pub(crate) const ANN_RR_SERVER: &str = "kube-router.io/rr.server";
 pub(crate) const ANN_RR_CLIENT: &str = "kube-router.io/rr.client";
+/// kube-router's cluster ASN when `--cluster-asn` is 0 (its default).
+pub(crate) const CLUSTER_ASN: u32 = 64512;
 
-/// The cluster-wide choices the oracle needs (the agents' flags).
+/// The cluster-wide choices of a scenario: the flags every agent starts with (each
+/// node's current ones are its `AgentFlags`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Topology {
     /// `--nodes-full-mesh`: true, one ASN for all; false, each node's annotation.
     pub(crate) full_mesh: bool,
     /// `--enable-overlay` and `--overlay-type`.
     pub(crate) overlay: SimOverlay,
-    /// `--overlay-encap` and `--overlay-encap-port`.
+    /// `--overlay-encap` and `--overlay-encap-port`: the same for every agent for the
+    /// whole run (a flag change at a restart never touches it).
     pub(crate) encap: SimEncap,
 }
 
@@ -63,6 +67,43 @@ impl SimEncap {
         match self {
             SimEncap::Ipip => TunnelEncap::Ipip,
             SimEncap::Fou { port } => TunnelEncap::Gue { port },
+        }
+    }
+}
+
+/// The flags of one agent that the oracle reads, per node: an operator may restart one
+/// agent with other flags (`FaultKind::Reconfigure`), so nodes of one cluster differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct AgentFlags {
+    /// `--nodes-full-mesh`: true, the node's ASN is `cluster_asn` and it peers with
+    /// every node; false, its ASN is its `node.asn` annotation (none: no BGP at all)
+    /// and it peers with the nodes annotated with the same ASN.
+    pub(crate) full_mesh: bool,
+    /// `--cluster-asn` (0 is not used: the simulator writes the ASN it means).
+    pub(crate) cluster_asn: u32,
+    /// `--enable-overlay` and `--overlay-type`: how this node reaches other pod CIDRs,
+    /// and whether it holds the `from <pod CIDR> lookup 77` rule.
+    pub(crate) overlay: SimOverlay,
+    /// `--bgp-graceful-restart`.
+    pub(crate) graceful_restart: bool,
+    /// `--enable-ibgp`: false, no session with any other node (external peers only).
+    pub(crate) ibgp: bool,
+    /// `--advertise-pod-cidr`: false, the pod CIDR is not announced to external peers
+    /// (other nodes still hear it over iBGP).
+    pub(crate) advertise_pod_cidr: bool,
+}
+
+impl AgentFlags {
+    /// The agents' flags of a scenario before any change: the mesh, `overlay` and
+    /// graceful restart as given, the rest kube-router's defaults.
+    pub(crate) fn defaults(topo: Topology, graceful_restart: bool) -> AgentFlags {
+        AgentFlags {
+            full_mesh: topo.full_mesh,
+            cluster_asn: CLUSTER_ASN,
+            overlay: topo.overlay,
+            graceful_restart,
+            ibgp: true,
+            advertise_pod_cidr: true,
         }
     }
 }
@@ -160,6 +201,13 @@ pub(crate) struct Expected {
     /// With an external router: what it must have learned (every node able to run BGP
     /// announces its pod CIDR to it, next hop its address).
     pub(crate) router: BTreeMap<Prefix, IpAddr>,
+    /// Live nodes whose flags leave them without an ASN (`--nodes-full-mesh=false` and
+    /// no `node.asn` annotation): BGP cannot start, so they have no session, and their
+    /// kernel is not judged. kube-bgp then keeps whatever routes, tunnels and rule an
+    /// earlier run left (as kube-router touches nothing while its BGP server cannot
+    /// start), also after its restart hold's bound; whether it should remove them
+    /// after the bound is an open question, so the simulator states what it does.
+    pub(crate) without_bgp: BTreeSet<String>,
 }
 
 /// Orders a pair of addresses.
@@ -167,10 +215,29 @@ pub(crate) fn pair(a: IpAddr, b: IpAddr) -> (IpAddr, IpAddr) {
     if a <= b { (a, b) } else { (b, a) }
 }
 
-/// Whether `a` wants a session with `b` (both able to run BGP), and whether `a` treats
-/// `b` as its route-reflector client.
-fn wants(topo: Topology, a: &SimNode, b: &SimNode) -> Option<bool> {
-    if !topo.full_mesh && asn(a) != asn(b) {
+/// The ASN node `n` runs BGP with under flags `f`: the cluster ASN in the full mesh,
+/// else its annotation (none: it cannot run BGP).
+pub(crate) fn local_asn(n: &SimNode, f: AgentFlags) -> Option<u32> {
+    if f.full_mesh {
+        Some(f.cluster_asn)
+    } else {
+        asn(n)
+    }
+}
+
+/// Whether `a` (with flags `fa`) wants a session with `b` (flags `fb`; both able to
+/// run BGP), and whether `a` treats `b` as its route-reflector client. `a` configures
+/// node peers with its own ASN as theirs: every node in the full mesh, else the nodes
+/// annotated with its ASN; a peer that opens with another ASN is refused.
+fn wants(a: &SimNode, fa: AgentFlags, b: &SimNode, fb: AgentFlags) -> Option<bool> {
+    if !fa.ibgp {
+        return None;
+    }
+    let mine = local_asn(a, fa)?;
+    if !fa.full_mesh && asn(b) != Some(mine) {
+        return None;
+    }
+    if local_asn(b, fb) != Some(mine) {
         return None;
     }
     // Nodes peer over their primary addresses, only with nodes of the same family.
@@ -191,36 +258,44 @@ fn wants(topo: Topology, a: &SimNode, b: &SimNode) -> Option<bool> {
     }
 }
 
-/// The expected state for the API's `nodes` of which `live` run an agent, with every
-/// node peering with the external `router` when there is one.
+/// The expected state for the API's `nodes` of which `live` run an agent, each agent
+/// with the flags `flags_of` gives for its node (its current ones), every node
+/// peering with the external `router` when there is one.
 pub(crate) fn expect<'a>(
-    topo: Topology,
     nodes: impl IntoIterator<Item = &'a SimNode>,
     live: &BTreeSet<String>,
     router: Option<IpAddr>,
+    flags_of: &dyn Fn(&str) -> AgentFlags,
 ) -> Expected {
     // Nodes able to run BGP: a live agent (its router ID is its IPv4 address, or
     // generated from its IPv6 one as the simulator's flags say), and in per-node-ASN
     // mode an ASN.
+    let mut out = Expected::default();
     let mut speakers: Vec<&SimNode> = nodes
         .into_iter()
         .filter(|n| live.contains(&n.name))
-        .filter(|n| topo.full_mesh || asn(n).is_some())
+        .filter(|n| {
+            let asn = local_asn(n, flags_of(&n.name));
+            if asn.is_none() {
+                out.without_bgp.insert(n.name.clone());
+            }
+            asn.is_some()
+        })
         .collect();
     speakers.sort_by(|a, b| a.name.cmp(&b.name));
+    let flags: Vec<AgentFlags> = speakers.iter().map(|n| flags_of(&n.name)).collect();
     let count = speakers.len();
     // Sessions: both ends want it (a BGP session needs both configured).
     let mut client_of = vec![vec![false; count]; count];
     let mut peers = vec![Vec::new(); count];
-    let mut out = Expected::default();
     for i in 0..count {
         for j in 0..count {
             if i == j || speakers[i].internal_ip == speakers[j].internal_ip {
                 continue;
             }
             let (Some(ci), Some(_)) = (
-                wants(topo, speakers[i], speakers[j]),
-                wants(topo, speakers[j], speakers[i]),
+                wants(speakers[i], flags[i], speakers[j], flags[j]),
+                wants(speakers[j], flags[j], speakers[i], flags[i]),
             ) else {
                 continue;
             };
@@ -232,18 +307,23 @@ pub(crate) fn expect<'a>(
             }
         }
     }
-    for n in &speakers {
+    for (n, f) in speakers.iter().zip(&flags) {
         out.routes.insert(n.name.clone(), BTreeMap::new());
-        let rules = match topo.overlay {
+        // The rule follows the node's own overlay flag: one left by a run with the
+        // overlay on must go when it restarts with it off.
+        let rules = match f.overlay {
             SimOverlay::Off => Vec::new(),
             SimOverlay::Subnet | SimOverlay::Full => vec![n.pod_cidr],
         };
         out.rules.insert(n.name.clone(), rules);
         // The router is configured on every node; one of the other family is skipped
-        // (a peer's family must be the local address's).
+        // (a peer's family must be the local address's). External peers do not depend
+        // on `--enable-ibgp`.
         if let Some(r) = router.filter(|r| r.is_ipv4() == n.internal_ip.is_ipv4()) {
             out.sessions.insert(pair(n.internal_ip, r));
-            out.router.insert(n.pod_cidr, n.internal_ip);
+            if f.advertise_pod_cidr {
+                out.router.insert(n.pod_cidr, n.internal_ip);
+            }
         }
     }
     // Each node's pod CIDR spreads as RFC 4456 says: the originator sends it to every
@@ -311,7 +391,8 @@ pub(crate) fn expect<'a>(
             if b.is_none() {
                 continue;
             }
-            let Some(h) = hop(topo.overlay, me.internal_ip, origin.internal_ip) else {
+            // How the route is installed is the receiving node's own choice.
+            let Some(h) = hop(flags[x].overlay, me.internal_ip, origin.internal_ip) else {
                 continue;
             };
             if let Some(r) = out.routes.get_mut(&me.name) {
@@ -346,6 +427,16 @@ mod tests {
         names.iter().map(|s| s.to_string()).collect()
     }
 
+    /// Every agent with the scenario's flags.
+    fn expect_all<'a>(
+        topo: Topology,
+        nodes: impl IntoIterator<Item = &'a SimNode>,
+        live: &BTreeSet<String>,
+        router: Option<IpAddr>,
+    ) -> Expected {
+        expect(nodes, live, router, &|_| AgentFlags::defaults(topo, false))
+    }
+
     const MESH: Topology = Topology {
         full_mesh: true,
         overlay: SimOverlay::Subnet,
@@ -355,7 +446,7 @@ mod tests {
     #[test]
     fn full_mesh_every_live_pair_and_every_other_pod_cidr() {
         let nodes = [n("a", 1, &[]), n("b", 2, &[]), n("c", 3, &[])];
-        let e = expect(MESH, &nodes, &live(&["a", "b", "c"]), None);
+        let e = expect_all(MESH, &nodes, &live(&["a", "b", "c"]), None);
         assert_eq!(
             e.sessions,
             [pair(ip(1), ip(2)), pair(ip(1), ip(3)), pair(ip(2), ip(3))].into()
@@ -366,7 +457,7 @@ mod tests {
         assert_eq!(a[&"10.244.3.0/24".parse().unwrap()], RouteHop::Via(ip(3)));
         assert_eq!(e.rules["a"], vec!["10.244.1.0/24".parse().unwrap()]);
         // c's agent is down: nobody peers with it or routes to it; it gets no entry.
-        let e = expect(MESH, &nodes, &live(&["a", "b"]), None);
+        let e = expect_all(MESH, &nodes, &live(&["a", "b"]), None);
         assert_eq!(e.sessions, [pair(ip(1), ip(2))].into());
         assert_eq!(e.routes["a"].len(), 1);
         assert!(!e.routes.contains_key("c"));
@@ -382,7 +473,7 @@ mod tests {
             n("c2", 3, &c),
             n("p", 4, &[]),
         ];
-        let e = expect(MESH, &nodes, &live(&["s1", "c1", "c2", "p"]), None);
+        let e = expect_all(MESH, &nodes, &live(&["s1", "c1", "c2", "p"]), None);
         // Clients peer only with their server; the plain node with the server.
         assert_eq!(
             e.sessions,
@@ -392,12 +483,12 @@ mod tests {
             assert_eq!(r.len(), 3, "{name} hears every other node");
         }
         // Without its server, a client is alone; the plain node still meshes with none.
-        let e = expect(MESH, &nodes, &live(&["c1", "c2", "p"]), None);
+        let e = expect_all(MESH, &nodes, &live(&["c1", "c2", "p"]), None);
         assert!(e.sessions.is_empty());
         assert!(e.routes.values().all(|r| r.is_empty()));
         // An external router peers with every node and hears every pod CIDR.
         let r: IpAddr = "10.0.0.250".parse().unwrap();
-        let e = expect(MESH, &nodes, &live(&["c1", "c2", "p"]), Some(r));
+        let e = expect_all(MESH, &nodes, &live(&["c1", "c2", "p"]), Some(r));
         assert_eq!(e.sessions.len(), 3);
         assert!(e.sessions.contains(&pair(ip(2), r)));
         assert_eq!(e.router.len(), 3);
@@ -412,7 +503,7 @@ mod tests {
             n("c2", 3, &[(ANN_RR_CLIENT, "2")]),
             n("x", 4, &[(ANN_RR_CLIENT, "not-an-id")]),
         ];
-        let e = expect(MESH, &nodes, &live(&["s1", "s2", "c2", "x"]), None);
+        let e = expect_all(MESH, &nodes, &live(&["s1", "s2", "c2", "x"]), None);
         assert_eq!(e.sessions, [pair(ip(1), ip(2)), pair(ip(2), ip(3))].into());
         // c2's route: client -> s2 reflects to all -> s1. s1's route: non-client to s2,
         // which reflects it to its client c2.
@@ -431,7 +522,7 @@ mod tests {
             n("p1", 2, &[]),
             n("p2", 3, &[]),
         ];
-        let e = expect(MESH, &nodes, &live(&["s", "p1", "p2"]), None);
+        let e = expect_all(MESH, &nodes, &live(&["s", "p1", "p2"]), None);
         assert_eq!(e.sessions.len(), 3);
         assert_eq!(
             e.routes["p2"][&"10.244.2.0/24".parse().unwrap()],
@@ -448,7 +539,7 @@ mod tests {
             full_mesh: false,
             ..MESH
         };
-        let e = expect(topo, &nodes, &live(&["s", "p1", "p2", "none"]), None);
+        let e = expect_all(topo, &nodes, &live(&["s", "p1", "p2", "none"]), None);
         assert_eq!(e.sessions, [pair(ip(1), ip(2))].into());
         assert!(e.routes["p2"].is_empty());
         assert!(!e.routes.contains_key("none"), "no ASN: BGP cannot run");
@@ -459,7 +550,7 @@ mod tests {
         let s = [(ANN_RR_SERVER, "5")];
         let c = [(ANN_RR_CLIENT, "5")];
         let nodes = [n("s1", 1, &s), n("s2", 2, &s), n("c", 3, &c)];
-        let e = expect(MESH, &nodes, &live(&["s1", "s2", "c"]), None);
+        let e = expect_all(MESH, &nodes, &live(&["s1", "s2", "c"]), None);
         assert_eq!(e.sessions.len(), 3);
         // s2 hears c directly (the reflection via s1 carries cluster ID 5 and is dropped).
         assert_eq!(e.routes["s2"].len(), 2);
@@ -479,7 +570,7 @@ mod tests {
         let all = live(&["a", "b", "far"]);
         let cidr = |i: u8| -> Prefix { format!("10.244.{i}.0/24").parse().unwrap() };
         let far_ip = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 7));
-        let e = expect(MESH, &nodes, &all, None);
+        let e = expect_all(MESH, &nodes, &all, None);
         assert_eq!(e.routes["a"][&cidr(2)], RouteHop::Via(ip(2)));
         assert_eq!(e.routes["a"][&cidr(7)], RouteHop::Tunnel(far_ip));
         assert_eq!(e.routes["far"][&cidr(1)], RouteHop::Tunnel(ip(1)));
@@ -487,13 +578,13 @@ mod tests {
             overlay: SimOverlay::Full,
             ..MESH
         };
-        let e = expect(full, &nodes, &all, None);
+        let e = expect_all(full, &nodes, &all, None);
         assert_eq!(e.routes["a"][&cidr(2)], RouteHop::Tunnel(ip(2)));
         let off = Topology {
             overlay: SimOverlay::Off,
             ..MESH
         };
-        let e = expect(off, &nodes, &all, None);
+        let e = expect_all(off, &nodes, &all, None);
         assert_eq!(
             e.routes["a"].len(),
             1,
@@ -503,6 +594,104 @@ mod tests {
         assert!(e.routes["far"].is_empty());
         assert!(e.rules.values().all(Vec::is_empty));
         assert_eq!(e.sessions.len(), 3, "sessions do not care about subnets");
+    }
+
+    #[test]
+    fn each_node_is_judged_by_its_own_flags() {
+        let far_ip = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 7));
+        let far = SimNode {
+            internal_ip: far_ip,
+            ..n("far", 7, &[])
+        };
+        let nodes = [n("a", 1, &[]), n("b", 2, &[]), far];
+        let all = live(&["a", "b", "far"]);
+        let cidr = |i: u8| -> Prefix { format!("10.244.{i}.0/24").parse().unwrap() };
+        let base = AgentFlags::defaults(MESH, true);
+        // a restarted with the overlay off: no tunnel, no rule, no route to the far
+        // node; the others still tunnel to a and keep their rules.
+        let off = |name: &str| AgentFlags {
+            overlay: if name == "a" {
+                SimOverlay::Off
+            } else {
+                SimOverlay::Subnet
+            },
+            ..base
+        };
+        let e = expect(&nodes, &all, None, &off);
+        assert_eq!(e.routes["a"].len(), 1);
+        assert_eq!(e.routes["a"][&cidr(2)], RouteHop::Via(ip(2)));
+        assert!(e.rules["a"].is_empty());
+        assert_eq!(e.rules["b"], vec![cidr(2)]);
+        assert_eq!(e.routes["far"][&cidr(1)], RouteHop::Tunnel(ip(1)));
+        assert_eq!(e.sessions.len(), 3);
+        // b with full overlay: a tunnel to its on-subnet neighbour; a unchanged.
+        let full = |name: &str| AgentFlags {
+            overlay: if name == "b" {
+                SimOverlay::Full
+            } else {
+                SimOverlay::Subnet
+            },
+            ..base
+        };
+        let e = expect(&nodes, &all, None, &full);
+        assert_eq!(e.routes["b"][&cidr(1)], RouteHop::Tunnel(ip(1)));
+        assert_eq!(e.routes["a"][&cidr(2)], RouteHop::Via(ip(2)));
+        // b without iBGP: no session with a node, no route to or from it; the router
+        // still peers with it; without --advertise-pod-cidr it does not hear a's.
+        let r: IpAddr = "10.0.0.250".parse().unwrap();
+        let quiet = |name: &str| AgentFlags {
+            ibgp: name != "b",
+            advertise_pod_cidr: name != "a",
+            ..base
+        };
+        let e = expect(&nodes, &all, Some(r), &quiet);
+        assert!(e.routes["b"].is_empty());
+        assert!(!e.routes["a"].contains_key(&cidr(2)));
+        assert_eq!(e.routes["a"][&cidr(7)], RouteHop::Tunnel(far_ip));
+        assert!(e.sessions.contains(&pair(ip(2), r)));
+        assert!(!e.sessions.contains(&pair(ip(1), ip(2))));
+        assert!(e.sessions.contains(&pair(ip(1), far_ip)));
+        assert_eq!(
+            e.router.keys().copied().collect::<Vec<_>>(),
+            vec![cidr(2), cidr(7)]
+        );
+        // a with another cluster ASN: the others refuse it and it them; the router is
+        // configured with its new ASN and still peers. b per-node ASN without an
+        // annotation: no BGP at all, so no session, no route and no rule.
+        let apart = |name: &str| AgentFlags {
+            cluster_asn: if name == "a" {
+                CLUSTER_ASN + 1
+            } else {
+                CLUSTER_ASN
+            },
+            full_mesh: name != "b",
+            ..base
+        };
+        let e = expect(&nodes, &all, Some(r), &apart);
+        assert_eq!(
+            e.sessions,
+            [pair(ip(1), r), pair(far_ip, r)].into(),
+            "{:?}",
+            e.sessions
+        );
+        assert!(e.routes["a"].is_empty() && e.routes["far"].is_empty());
+        assert!(!e.routes.contains_key("b") && !e.rules.contains_key("b"));
+        assert_eq!(e.without_bgp, live(&["b"]));
+        assert_eq!(local_asn(&nodes[0], apart("a")), Some(CLUSTER_ASN + 1));
+        // Mixed modes agree when the ASNs do: b per-node with annotation 64512 peers
+        // with full-mesh a annotated alike, not with the unannotated far node it does
+        // not configure (which configures b, in vain).
+        let mut nodes = nodes.clone();
+        for n in &mut nodes[..2] {
+            n.annotations
+                .insert(ANN_ASN.into(), CLUSTER_ASN.to_string());
+        }
+        let mixed = |name: &str| AgentFlags {
+            full_mesh: name != "b",
+            ..base
+        };
+        let e = expect(&nodes, &all, None, &mixed);
+        assert_eq!(e.sessions, [pair(ip(1), ip(2)), pair(ip(1), far_ip)].into());
     }
 
     #[test]
@@ -530,7 +719,7 @@ mod tests {
             v6("z", 3, true),
         ];
         let r: IpAddr = "10.0.0.250".parse().unwrap();
-        let e = expect(MESH, &nodes, &live(&["a", "b", "x", "y", "z"]), Some(r));
+        let e = expect_all(MESH, &nodes, &live(&["a", "b", "x", "y", "z"]), Some(r));
         let (x, y, z) = (
             nodes[2].internal_ip,
             nodes[3].internal_ip,

@@ -20,7 +20,7 @@ use crate::prefix::Prefix;
 use super::api::SimNode;
 use super::driver::World;
 use super::faults::StopKind;
-use super::oracle::pair;
+use super::oracle::{AgentFlags, pair};
 
 /// A planted bug.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,7 +106,9 @@ impl ToyWorld {
 }
 
 impl World for ToyWorld {
-    fn start(&mut self, node: &SimNode, fresh_kernel: bool, now: Instant) {
+    /// The toy knows no flags: its scenarios change none (`Reconfigure` faults become
+    /// plain restarts).
+    fn start(&mut self, node: &SimNode, _flags: AgentFlags, fresh_kernel: bool, now: Instant) {
         let h = self.hosts.entry(node.name.clone()).or_insert(ToyHost {
             kernel: BTreeMap::new(),
             foreign: BTreeMap::new(),

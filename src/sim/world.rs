@@ -22,7 +22,7 @@ use crate::prefix::Prefix;
 use super::api::SimNode;
 use super::driver::World;
 use super::faults::{Scenario, StopKind};
-use super::oracle::{SimEncap, SimOverlay, subnet_of};
+use super::oracle::{AgentFlags, SimEncap, subnet_of};
 use super::rng::SimRng;
 use super::router::{ROUTER_ASN, ROUTER_IP, SimRouter};
 
@@ -39,40 +39,44 @@ struct RealHost {
 pub(crate) struct RealWorld {
     net: SimNet,
     hosts: BTreeMap<String, RealHost>,
-    full_mesh: bool,
-    overlay: SimOverlay,
+    /// `--bgp-graceful-restart-time` of the agents with graceful restart.
+    restart_time: Duration,
+    /// `--overlay-encap` (and its port): the same for every agent of a scenario.
     encap: SimEncap,
-    graceful_restart: Option<Duration>,
     /// Whether the nodes peer with an external router (made at its first peer list).
     with_router: bool,
     router: Option<SimRouter>,
     rng: SimRng,
 }
 
-/// The flags every simulated agent runs with: a short graceful-restart deferral,
-/// graceful restart, the overlay and its encapsulation as the scenario says,
-/// on a node whose address is IPv6 `--enable-ipv4=false --enable-ipv6=true` (an
-/// enabled family must have an address) and `--router-id=generate` (kube-router cannot
-/// take an IPv6 address as its router ID); the rest as the binary's defaults (a SIGTERM
-/// without graceful restart drains for 5 s).
+/// The flags a simulated agent runs with: a short graceful-restart deferral, the
+/// mesh, cluster ASN, graceful restart (for `restart_time`), overlay, iBGP and pod
+/// CIDR advertisement as the node's `flags` say; the scenario's encapsulation
+/// `encap`; on a node whose address is IPv6 (`ipv6`) `--enable-ipv4=false
+/// --enable-ipv6=true` (an enabled family must have an address) and
+/// `--router-id=generate` (kube-router cannot take an IPv6 address as its router ID);
+/// the rest as the binary's defaults (a SIGTERM without graceful restart drains for
+/// 5 s).
 pub(crate) fn sim_config(
     node: &str,
-    full_mesh: bool,
-    overlay: SimOverlay,
+    flags: AgentFlags,
     encap: SimEncap,
-    graceful_restart: Option<Duration>,
+    restart_time: Duration,
     router: bool,
     ipv6: bool,
 ) -> Result<Config, String> {
     let mut args = vec![
         format!("--hostname-override={node}"),
-        format!("--nodes-full-mesh={full_mesh}"),
+        format!("--nodes-full-mesh={}", flags.full_mesh),
+        format!("--cluster-asn={}", flags.cluster_asn),
         "--health-port=0".to_string(),
         "--metrics-port=0".to_string(),
         "--bgp-graceful-restart-deferral-time=60s".to_string(),
     ];
-    args.extend(overlay.flags().map(str::to_string));
+    args.extend(flags.overlay.flags().map(str::to_string));
     args.extend(encap.flags());
+    args.push(format!("--enable-ibgp={}", flags.ibgp));
+    args.push(format!("--advertise-pod-cidr={}", flags.advertise_pod_cidr));
     if ipv6 {
         for f in [
             "--enable-ipv4=false",
@@ -86,9 +90,12 @@ pub(crate) fn sim_config(
         args.push(format!("--peer-router-ips={ROUTER_IP}"));
         args.push(format!("--peer-router-asns={ROUTER_ASN}"));
     }
-    if let Some(t) = graceful_restart {
+    if flags.graceful_restart {
         args.push("--bgp-graceful-restart=true".to_string());
-        args.push(format!("--bgp-graceful-restart-time={}s", t.as_secs()));
+        args.push(format!(
+            "--bgp-graceful-restart-time={}s",
+            restart_time.as_secs()
+        ));
     }
     let args = args.into_iter().map(std::ffi::OsString::from).collect();
     match parse_daemon_args(args) {
@@ -104,10 +111,8 @@ impl RealWorld {
         RealWorld {
             net: SimNet::new(rng.next_u64()),
             hosts: BTreeMap::new(),
-            full_mesh: sc.topology.full_mesh,
-            overlay: sc.topology.overlay,
+            restart_time: sc.restart_time,
             encap: sc.topology.encap,
-            graceful_restart: sc.graceful_restart.then_some(sc.restart_time),
             with_router: sc.router,
             router: None,
             rng,
@@ -120,7 +125,7 @@ impl RealWorld {
 }
 
 impl World for RealWorld {
-    fn start(&mut self, node: &SimNode, fresh_kernel: bool, now: Instant) {
+    fn start(&mut self, node: &SimNode, flags: AgentFlags, fresh_kernel: bool, now: Instant) {
         let ip = node.internal_ip;
         let subnet = subnet_of(ip);
         let host = self
@@ -137,10 +142,9 @@ impl World for RealWorld {
         }
         let cfg = match sim_config(
             &node.name,
-            self.full_mesh,
-            self.overlay,
+            flags,
             self.encap,
-            self.graceful_restart,
+            self.restart_time,
             self.with_router,
             ip.is_ipv6(),
         ) {
