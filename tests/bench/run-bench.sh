@@ -112,7 +112,8 @@ trap 'rm -f "$section"' EXIT
   echo "## Run — $started–$(date -u '+%H:%M') UTC, kube-bgp at $rev ($what)"
   echo
   echo '```sh'
-  env_used=$(env | grep -E '^(RUNS|SIZES|RR_SIZES|RR_PROBES|INGEST_DUTS|RR_DUTS|IDLE_DUTS|CONV_[A-Z]+|LOST_TRIALS|SCALE_[A-Z]+|SERVICES|NODE_CHURN|SLICE_CHURN|WINDOW_S|IDLE_S|REACTIONS)=' | sort | paste -sd' ')
+  env_used=$(env | grep -E '^(RUNS|SIZES|RR_SIZES|RR_PROBES|INGEST_DUTS|RR_DUTS|IDLE_DUTS|CONV_[A-Z]+|LOST_TRIALS|SCALE_[A-Z]+|SERVICES|NODE_CHURN|SLICE_CHURN|WINDOW_S|IDLE_S|REACTIONS)=' | sort | paste -sd' ' |
+    sed "s|$HERE/|\$PWD/tests/bench/|g")  # the command as run from the checkout, no local paths
   echo "${env_used:+$env_used }tests/bench/run-bench.sh $(basename "$OUT") $what"
   echo '```'
   echo
