@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use crate::bgp::rib::{PeerInfo, Policy, Rib, RibConfig, Source};
 use crate::bgp::types::Attrs;
-use crate::cluster::peers::{PeerKind, PeerPlan};
+use crate::cluster::peers::PeerPlan;
 use crate::daemon::speaker::sim_net::SimNet;
 use crate::daemon::speaker::{LocalParams, Speaker};
-use crate::prefix::{Afi, Prefix};
+use crate::prefix::Prefix;
 
 /// The router's address (on the nodes' subnet) and AS.
 pub(crate) const ROUTER_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 250);
@@ -71,20 +71,8 @@ impl SimRouter {
         let plans: Vec<PeerPlan> = nodes
             .iter()
             .map(|(addr, asn)| PeerPlan {
-                addr: *addr,
-                port: 179,
-                remote_asn: *asn,
-                local_asn: ROUTER_ASN,
                 local_addr: Some(IpAddr::V4(ROUTER_IP)),
-                password: None,
-                ttl: None,
-                hold_time: 90,
-                rr_client: false,
-                families: vec![Afi::Ipv4],
-                kind: PeerKind::Global,
-                prefix_limit: 0,
-                min_ttl: None,
-                bfd: None,
+                ..PeerPlan::plain(*addr, ROUTER_ASN, *asn)
             })
             .collect();
         self.speaker.set_peers(&plans, now);
