@@ -126,6 +126,8 @@ fn known_bug_rr_group_rep() {
         name: format!("n{i}"),
         internal_ip: std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 9 + i)),
         pod_cidr: format!("10.244.{i}.0/24").parse().unwrap(),
+        other_ip: None,
+        other_pod_cidr: None,
         annotations: ann
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -178,6 +180,8 @@ fn restarts_with_changed_flags_leave_no_leftovers() {
         name: format!("n{i}"),
         internal_ip: IpAddr::V4(Ipv4Addr::new(10, 0, subnet, 10 + i)),
         pod_cidr: format!("10.244.{i}.0/24").parse().unwrap(),
+        other_ip: None,
+        other_pod_cidr: None,
         annotations: Default::default(),
     };
     let changes = [
