@@ -827,4 +827,131 @@ mod tests {
         assert_eq!(e.rules["z"], vec!["fd00:244:3::/64".parse().unwrap()]);
         assert_eq!(e.router.len(), 2);
     }
+
+    #[test]
+    fn dual_stack_nodes_carry_both_families_over_their_primary_sessions() {
+        let v6 = |s: &str| -> IpAddr { s.parse().unwrap() };
+        let cidr = |s: &str| -> Prefix { s.parse().unwrap() };
+        let dual = |name: &str, primary: &str, other: &str, c1: &str, c2: &str| SimNode {
+            name: name.into(),
+            internal_ip: v6(primary),
+            pod_cidr: cidr(c1),
+            other_ip: Some(v6(other)),
+            other_pod_cidr: Some(cidr(c2)),
+            annotations: BTreeMap::new(),
+        };
+        let x = SimNode {
+            name: "x".into(),
+            internal_ip: v6("fd00::5"),
+            pod_cidr: cidr("fd00:244:5::/64"),
+            other_ip: None,
+            other_pod_cidr: None,
+            annotations: BTreeMap::new(),
+        };
+        let nodes = [
+            dual(
+                "d4",
+                "10.0.0.1",
+                "fd00::1",
+                "10.244.1.0/24",
+                "fd00:244:1::/64",
+            ),
+            dual(
+                "d6",
+                "fd00::2",
+                "10.0.0.2",
+                "fd00:244:2::/64",
+                "10.244.2.0/24",
+            ),
+            n("a", 3, &[]),
+            // IPv4 on another subnet, IPv6 on the same one.
+            dual(
+                "b",
+                "10.0.1.4",
+                "fd00::4",
+                "10.244.4.0/24",
+                "fd00:244:4::/64",
+            ),
+            x,
+        ];
+        let r: IpAddr = "10.0.0.250".parse().unwrap();
+        let e = expect_all(MESH, &nodes, &live(&["d4", "d6", "a", "b", "x"]), Some(r));
+        let b4 = v6("10.0.1.4");
+        assert_eq!(
+            e.sessions,
+            [
+                pair(ip(1), ip(3)),
+                pair(ip(1), b4),
+                pair(ip(3), b4),
+                pair(v6("fd00::2"), v6("fd00::5")),
+                pair(ip(1), r),
+                pair(ip(2), r),
+                pair(ip(3), r),
+                pair(b4, r),
+            ]
+            .into(),
+            "nodes by primary family; the router from each node's IPv4 address"
+        );
+        let want = |pairs: &[(&str, RouteHop)]| -> BTreeMap<Prefix, RouteHop> {
+            pairs.iter().map(|(c, h)| (cidr(c), *h)).collect()
+        };
+        assert_eq!(
+            e.routes["d4"],
+            want(&[
+                ("10.244.3.0/24", RouteHop::Via(ip(3))),
+                ("10.244.4.0/24", RouteHop::Tunnel(b4)),
+                ("fd00:244:4::/64", RouteHop::Via(v6("fd00::4"))),
+            ]),
+            "each family's next hop and subnet on its own"
+        );
+        assert_eq!(
+            e.routes["a"],
+            want(&[
+                ("10.244.1.0/24", RouteHop::Via(ip(1))),
+                ("10.244.4.0/24", RouteHop::Tunnel(b4)),
+            ]),
+            "an IPv4-only node's sessions carry no IPv6"
+        );
+        assert_eq!(
+            e.routes["b"],
+            want(&[
+                ("10.244.1.0/24", RouteHop::Tunnel(ip(1))),
+                ("fd00:244:1::/64", RouteHop::Via(v6("fd00::1"))),
+                ("10.244.3.0/24", RouteHop::Tunnel(ip(3))),
+            ])
+        );
+        assert_eq!(
+            e.routes["x"],
+            want(&[("fd00:244:2::/64", RouteHop::Via(v6("fd00::2")))])
+        );
+        assert_eq!(
+            e.routes["d6"],
+            want(&[("fd00:244:5::/64", RouteHop::Via(v6("fd00::5")))])
+        );
+        assert_eq!(
+            e.rules["d6"],
+            vec![cidr("fd00:244:2::/64"), cidr("10.244.2.0/24")]
+        );
+        assert_eq!(
+            e.router,
+            [
+                (cidr("10.244.1.0/24"), ip(1)),
+                (cidr("fd00:244:1::/64"), v6("fd00::1")),
+                (cidr("fd00:244:2::/64"), v6("fd00::2")),
+                (cidr("10.244.2.0/24"), ip(2)),
+                (cidr("10.244.3.0/24"), ip(3)),
+                (cidr("10.244.4.0/24"), b4),
+                (cidr("fd00:244:4::/64"), v6("fd00::4")),
+            ]
+            .into(),
+            "both families over one IPv4 session, next hop of each family"
+        );
+        // Without its second pod CIDR, b originates IPv4 only.
+        let mut nodes = nodes.clone();
+        nodes[3].other_pod_cidr = None;
+        let e = expect_all(MESH, &nodes, &live(&["d4", "d6", "a", "b", "x"]), Some(r));
+        assert_eq!(e.routes["d4"].len(), 2);
+        assert_eq!(e.rules["b"], vec![cidr("10.244.4.0/24")]);
+        assert_eq!(e.router.len(), 6);
+    }
 }
