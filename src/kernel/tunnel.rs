@@ -678,7 +678,7 @@ pub(crate) fn count_rules(
 
 /// The source prefixes of every `from <prefix> lookup 77` rule of both families (a
 /// prefix once per rule).
-pub(crate) fn table_77_rules(nl: &mut dyn NetlinkRequests) -> Result<Vec<Prefix>, NetlinkError> {
+pub fn table_77_rules(nl: &mut dyn NetlinkRequests) -> Result<Vec<Prefix>, NetlinkError> {
     let found = std::cell::RefCell::new(Vec::new());
     for fam in [AF_INET, AF_INET6] {
         nl.dump(
