@@ -81,10 +81,8 @@ pub(crate) fn sim_config(
     args.extend(encap.flags());
     args.push(format!("--enable-ibgp={}", flags.ibgp));
     args.push(format!("--advertise-pod-cidr={}", flags.advertise_pod_cidr));
-    if v4 != v6 || v6 {
-        args.push(format!("--enable-ipv4={v4}"));
-        args.push(format!("--enable-ipv6={v6}"));
-    }
+    args.push(format!("--enable-ipv4={v4}"));
+    args.push(format!("--enable-ipv6={v6}"));
     if primary_v6 {
         args.push("--router-id=generate".to_string());
     }
