@@ -259,10 +259,12 @@ impl PodNet {
     /// ipsets of the same) took: kube-router's `controller_routes_sync_time` measures
     /// its sync of those sets.
     pub(crate) fn run(&mut self, now: Instant) -> Option<Duration> {
-        let facts = self.facts.clone()?;
+        // Called on every turn of the event loop: nothing but this comparison until a
+        // check is due (the facts list every node's CIDRs and addresses).
         if self.due.is_none_or(|d| now < d) {
             return None;
         }
+        let facts = self.facts.clone()?;
         self.last_check = Some(now);
         self.sets_time = Duration::ZERO;
         let took = Stopwatch::start();
