@@ -38,6 +38,9 @@ pub(super) struct Conn {
     pub(super) ctx: wire::Ctx,
     /// Whether the connection is on the core's list of connections with bytes to send.
     pub(super) want_write: bool,
+    /// Whether a report of a write on this connection is held until a flush's members
+    /// were all written (the reports after it are held too, to keep their order).
+    pub(super) report_held: bool,
 }
 
 impl Conn {
@@ -51,6 +54,7 @@ impl Conn {
             local,
             ctx: wire::Ctx::default(),
             want_write: false,
+            report_held: false,
         }
     }
 

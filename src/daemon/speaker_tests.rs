@@ -169,7 +169,37 @@ fn blocked_session() -> (Speaker, Poll, Events, TcpStream) {
     }
     let pending = { sp.send_queue(key).expect("conn").pending() };
     assert!(pending > 100_000, "only {pending} bytes queued");
+    // The socket is stuck only once nothing it holds is in flight: bytes sent but not
+    // yet acknowledged free room when their ACK comes (late on a loaded machine), and
+    // the close would then write its last bytes at once instead of lingering. Turn
+    // until every byte the socket holds waits for the peer's window.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let fd = sockets(&sp).stream(key).expect("conn").as_raw_fd();
+        let (queued, unsent) = (outq(fd, libc::TIOCOUTQ), outq(fd, SIOCOUTQNSD));
+        if unsent > 0 && queued == unsent {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the socket never stalled: {queued} bytes queued, {unsent} not sent"
+        );
+        turn(&mut sp, &mut poll, &mut events);
+    }
     (sp, poll, events, peer)
+}
+
+/// `SIOCOUTQNSD`: bytes in a TCP socket's send queue not sent yet.
+const SIOCOUTQNSD: libc::Ioctl = 0x894B;
+
+/// A TCP socket's send queue as an ioctl counts it (`TIOCOUTQ`: not yet acknowledged,
+/// sent or not; `SIOCOUTQNSD`: not yet sent).
+fn outq(fd: i32, req: libc::Ioctl) -> i32 {
+    let mut n: libc::c_int = 0;
+    // SAFETY: the ioctl writes one c_int to a live local on an open socket.
+    let rc = unsafe { libc::ioctl(fd, req, &mut n as *mut libc::c_int) };
+    assert_eq!(rc, 0, "ioctl {req:#x}");
+    n
 }
 
 #[test]

@@ -153,21 +153,20 @@ struct Flushed {
     now: Instant,
 }
 
-/// What the FSMs of a flush's members are told once every member was written (so the
-/// writes to K peers go out back to back, none waiting for another's bookkeeping).
+/// Write reports that change something for a member's FSM (bytes left queued, or a
+/// send hold timer to stop), held while a flush is being written and given once every
+/// member was written: the writes to K peers go out back to back, none waiting for
+/// another's bookkeeping. A report that changes nothing is never held (nor given).
 #[derive(Default)]
 struct FanoutBook {
-    /// Peers whose part of a flush was queued, and when the flush was taken: their
-    /// UPDATEs count as a sign of life from then (the next KEEPALIVE moves).
-    sent_to: Vec<(IpAddr, Instant)>,
-    /// Writes reported meanwhile: the connection, the bytes still queued after it,
-    /// whether the socket took any, and when.
+    /// The connection, the bytes still queued after the write, whether the socket took
+    /// any, and when.
     written: Vec<(ConnKey, usize, bool, Instant)>,
 }
 
 impl FanoutBook {
     fn is_empty(&self) -> bool {
-        self.sent_to.is_empty() && self.written.is_empty()
+        self.written.is_empty()
     }
 }
 
@@ -228,7 +227,8 @@ impl SpeakerCore {
 
     /// The next connection with bytes to send: write from [`SpeakerCore::send_queue`],
     /// then report [`SpeakerCore::on_written`]. `None` once nothing is left to write;
-    /// the FSMs of a flush's members hear about it then, after the last member's write.
+    /// the write reports of a flush's members that change something for their FSMs
+    /// (bytes left queued) are given then, after the last member's write.
     pub(crate) fn pop_writable(&mut self) -> Option<ConnKey> {
         loop {
             while let Some(key) = self.want_write.pop_front() {
@@ -248,24 +248,19 @@ impl SpeakerCore {
             if self.book.is_empty() {
                 return None;
             }
-            // Everything is written: the FSMs hear what they were sent and what the
-            // sockets took (which may queue more, such as a NOTIFICATION).
+            // Everything is written: the FSMs hear the held reports of what the sockets
+            // took (which may queue more, such as a NOTIFICATION).
             self.settle_fanout();
         }
     }
 
-    /// Tells the FSMs of a flush's members what was sent to them and what their sockets
-    /// took, in the order it happened for each peer.
+    /// Tells the FSMs of a flush's members what their sockets took, in the order it
+    /// happened for each connection.
     fn settle_fanout(&mut self) {
         let book = std::mem::take(&mut self.book);
-        for &(addr, at) in &book.sent_to {
-            if let Some(slot) = self.peers.get_mut(&addr) {
-                slot.fsm.message_sent(at);
-            }
-        }
         for (key, pending, progressed, at) in book.written {
-            if !self.sent_changes(key, pending) {
-                continue;
+            if let Some(c) = self.conn_mut(key) {
+                c.report_held = false;
             }
             let input = Input::Sent {
                 conn: key.conn,
@@ -273,10 +268,6 @@ impl SpeakerCore {
                 progressed,
             };
             self.input(key.peer, input, at);
-        }
-        // The keepalive of a member whose write was not reported moved all the same.
-        for (addr, _) in book.sent_to {
-            self.set_fsm_timer(addr);
         }
     }
 
@@ -298,14 +289,6 @@ impl SpeakerCore {
                 self.timers.cancel(&key);
             }
         }
-    }
-
-    /// Whether the FSM of `key`'s peer needs to hear that `pending` bytes wait on that
-    /// connection after a write (see `Peer::sent_changes`).
-    fn sent_changes(&self, key: ConnKey, pending: usize) -> bool {
-        self.peers
-            .get(&key.peer)
-            .is_some_and(|s| s.fsm.sent_changes(key.conn, pending))
     }
 
     /// What waits to be sent on a connection.
@@ -527,30 +510,39 @@ impl SpeakerCore {
     /// The socket took `n` bytes of the connection's send queue (maybe 0): the FSM
     /// hears what still waits (the send-buffer cap and the RFC 9687 send hold timer).
     pub(crate) fn on_written(&mut self, key: ConnKey, n: usize, now: Instant) {
-        let Some(c) = self.conn_mut(key) else {
+        let holding = self.flushed.is_some() || !self.book.is_empty();
+        let Some(slot) = self.peers.get_mut(&key.peer) else {
+            return;
+        };
+        let Some(c) = slot.conns.get_mut(&key.conn) else {
             return;
         };
         c.sendq.consume(n);
         let pending = c.pending();
-        if n > 0 || pending > 0 {
-            if self.flushed.is_some() || !self.book.is_empty() {
-                // A flush is being written: the FSM hears it after the last member.
-                self.book.written.push((key, pending, n > 0, now));
-                return;
-            }
-            if !self.sent_changes(key, pending) {
-                return;
-            }
-            self.input(
-                key.peer,
-                Input::Sent {
-                    conn: key.conn,
-                    pending,
-                    progressed: n > 0,
-                },
-                now,
-            );
+        if n == 0 && pending == 0 {
+            return;
         }
+        // Decided here, with the peer at hand: a report that changes nothing is dropped
+        // (a fan-out whose sockets took everything leaves no bookkeeping), unless an
+        // earlier report of this connection is held (the FSM hears both, in order).
+        if !c.report_held && !slot.fsm.sent_changes(key.conn, pending) {
+            return;
+        }
+        if holding {
+            // A flush is being written: the FSM hears it after the last member.
+            c.report_held = true;
+            self.book.written.push((key, pending, n > 0, now));
+            return;
+        }
+        self.input(
+            key.peer,
+            Input::Sent {
+                conn: key.conn,
+                pending,
+                progressed: n > 0,
+            },
+            now,
+        );
     }
 
     /// The connection closed or broke (`why` for the debug log); the socket is gone.
@@ -842,9 +834,11 @@ impl SpeakerCore {
     /// Takes what the RIB wants sent; each peer's part is queued on its connection when
     /// the socket part asks for the next connection to write ([`SpeakerCore::pop_writable`],
     /// which the socket part calls right after), so a flush to K peers touches each
-    /// peer's send queue just before its write. The members' FSMs (the keepalive moved
-    /// by the UPDATEs, what the sockets took) hear about it after the last member's
-    /// write: the K writes go out back to back.
+    /// peer's send queue just before its write, and moves its next KEEPALIVE then (a
+    /// cheap change with the peer at hand, which needs no timer work). What the sockets
+    /// took is reported to the FSMs only when it changes something for them (bytes left
+    /// queued), after the last member's write: the K writes go out back to back, and a
+    /// fan-out whose sockets took everything leaves no per-member work after them.
     ///
     /// The batches going to the same peers (an update group's output: one batch per
     /// member left out, such as a route reflector's client that sent those routes) are
@@ -914,7 +908,6 @@ impl SpeakerCore {
             flushed,
             peers,
             by_rib,
-            book,
             updates_out,
             ..
         } = self;
@@ -960,9 +953,10 @@ impl SpeakerCore {
         }
         slot.stats.sent.update += n;
         *updates_out += n;
-        // An UPDATE counts as a sign of life: the next KEEPALIVE moves (the FSM hears
-        // it once every member was written).
-        book.sent_to.push((addr, f.now));
+        // An UPDATE counts as a sign of life: the next KEEPALIVE moves. Only later, so
+        // the peer's timer, set no later than the FSM's deadline, stays as it is (see
+        // `set_fsm_timer`): no timer work per member.
+        slot.fsm.message_sent(f.now);
         Some(ConnKey { peer: addr, conn })
     }
 

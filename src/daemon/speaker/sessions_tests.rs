@@ -525,7 +525,7 @@ fn a_flush_is_queued_peer_by_peer_as_the_socket_part_asks_and_before_anything_se
 }
 
 #[test]
-fn a_flush_is_written_to_every_member_before_their_fsms_hear_of_it() {
+fn a_flush_is_written_to_every_member_with_no_timer_work_between() {
     // B and C in one AS: one update group on A.
     let (a, b, c) = (ip(1), ip(2), ip(3));
     let mut net = CoreMesh::new(vec![
@@ -561,12 +561,18 @@ fn a_flush_is_written_to_every_member_before_their_fsms_hear_of_it() {
     net.write(a, first);
     let second = net.core(a).pop_writable().expect("the other member");
     assert_ne!(first.peer, second.peer);
-    // The first member's FSM has not heard of its UPDATE yet: its keepalive is where it was.
+    // The first member's keepalive moved (its UPDATE is a sign of life), its timer did
+    // not: no timer work between the members' writes, and nothing held to report.
+    assert_eq!(
+        net.core(a).peers[&first.peer].fsm.next_deadline(),
+        Some(now + Duration::from_secs(30))
+    );
     assert_eq!(
         [timer(&mut net, b), timer(&mut net, c)],
         before,
-        "no FSM bookkeeping between the members' writes"
+        "no timer work between the members' writes"
     );
+    assert!(net.core(a).book.is_empty(), "nothing held to report");
     net.write(a, second);
     assert_eq!(net.core(a).pop_writable(), None);
     // Both written: each FSM moved its keepalive (hold 90 s: keepalive every 30 s); the
