@@ -563,6 +563,7 @@ impl Daemon {
                 .as_ref()
                 .map(|sp| peer_sync(sp, now))
                 .unwrap_or_default(),
+            pod_cidrs: self.plan.pod_network.local_cidrs.clone(),
         });
         let synced = self.routes.sync(
             self.speaker.as_mut().map(|s| &mut s.rib),

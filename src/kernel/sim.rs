@@ -1351,6 +1351,7 @@ mod tests {
                 listed: true,
                 bgp: true,
                 peers: Vec::new(),
+                pod_cidrs: Vec::new(),
             });
             kr.sync(Some(rib), false, hold, self.now);
         }
