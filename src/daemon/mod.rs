@@ -929,7 +929,11 @@ impl Daemon {
         self.log_problems(&plan);
         let Some(me) = plan.identity.clone() else {
             // BGP cannot run (yet): keep what runs if the local node still exists in
-            // the snapshot; drop node sessions otherwise.
+            // the snapshot; drop node sessions otherwise. With nothing running, what
+            // an earlier run left goes when the restart hold ends (`restart_hold`).
+            if self.speaker.is_none() {
+                self.routes.without_bgp(&plan.pod_network.local_cidrs);
+            }
             self.plan = plan;
             return;
         };

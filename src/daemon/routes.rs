@@ -444,6 +444,9 @@ pub(crate) struct KernelRoutes {
     hold: Option<RestartHold>,
     /// The hold has said (once) that BGP is not running and when the routes will go.
     hold_told_without_bgp: bool,
+    /// The local pod CIDRs whose earlier-run rules were last removed while BGP was not
+    /// running and nothing was held (`without_bgp`), so the removal is not repeated.
+    rules_cleared_for: Vec<Prefix>,
     dirty: bool,
     /// When the oldest change not yet in the kernel arrived (bounds the deferral).
     dirty_since: Option<Instant>,
@@ -567,6 +570,7 @@ impl KernelRoutes {
             adopted,
             hold,
             hold_told_without_bgp: false,
+            rules_cleared_for: Vec::new(),
             dirty: true,
             dirty_since: None,
             next_pass: None,
@@ -833,6 +837,19 @@ impl KernelRoutes {
         self.mark_dirty(now);
     }
 
+    /// BGP is not running on this node (no speaker: the plan has no identity) and the
+    /// local node's pod CIDRs are `pod_cidrs`: nothing of the routing is wanted. While
+    /// the restart hold keeps an earlier run's routes this waits for the hold's end
+    /// (`poll_hold` clears then); with nothing held, the `from <pod CIDR> lookup 77`
+    /// rules an earlier run may have left go now.
+    pub(crate) fn without_bgp(&mut self, pod_cidrs: &[Prefix]) {
+        if self.hold.is_some() || self.rules_cleared_for == pod_cidrs {
+            return;
+        }
+        self.rules_cleared_for = pod_cidrs.to_vec();
+        self.sync_rules_forgetting(pod_cidrs);
+    }
+
     /// Overlay on: one `from <pod CIDR> lookup 77` rule per local pod CIDR; off: none.
     fn sync_rules(&mut self) {
         self.sync_rules_forgetting(&[]);
@@ -853,8 +870,8 @@ impl KernelRoutes {
 
     /// Deletes the tunnels no installed route uses and no failing route retries (a
     /// deleted node's, an earlier run's), when there is anything to delete. Not while
-    /// the restart hold keeps adopted routes, nor while batches are out or changed
-    /// prefixes wait (their routes may be about to use a tunnel that is not installed
+    /// the restart hold keeps adopted routes, nor while a full comparison waits,
+    /// batches are out or changed prefixes wait (their routes may be about to use a tunnel that is not installed
     /// yet). Routes that keep failing do not hold it up: they would keep every other
     /// tunnel alive for as long as they fail.
     fn prune_tunnels(&mut self) {
@@ -864,7 +881,10 @@ impl KernelRoutes {
         let Some(rec) = self.rec.as_ref() else {
             return;
         };
-        if rec.queued() > 0 {
+        // A full comparison not run yet (the hold's sweep, say) first settles which
+        // routes stay: else the orphan check would run now, keep every tunnel the
+        // doomed routes still use, and not come again.
+        if rec.queued() > 0 || rec.full_pending() {
             return;
         }
         let used: BTreeSet<u32> = rec
