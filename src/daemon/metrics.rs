@@ -390,6 +390,24 @@ pub(crate) fn render(st: &AgentStatus) -> String {
     );
     prom::header(
         &mut o,
+        "kube_bgp_restart_hold_active",
+        "gauge",
+        "1 while routes an earlier run left in the kernel are kept at start (until the API \
+         server and the peers have been heard, at most the deferral time after the API's \
+         first list)",
+    );
+    prom::sample(
+        &mut o,
+        "kube_bgp_restart_hold_active",
+        &[],
+        if st.kernel.restart_hold.is_some() {
+            1.0
+        } else {
+            0.0
+        },
+    );
+    prom::header(
+        &mut o,
         "kube_bgp_config_problems",
         "gauge",
         "Annotation or configuration problems in force",

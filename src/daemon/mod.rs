@@ -563,6 +563,7 @@ impl Daemon {
                 .as_ref()
                 .map(|sp| peer_sync(sp, now))
                 .unwrap_or_default(),
+            pod_cidrs: self.plan.pod_network.local_cidrs.clone(),
         });
         let synced = self.routes.sync(
             self.speaker.as_mut().map(|s| &mut s.rib),
@@ -928,7 +929,11 @@ impl Daemon {
         self.log_problems(&plan);
         let Some(me) = plan.identity.clone() else {
             // BGP cannot run (yet): keep what runs if the local node still exists in
-            // the snapshot; drop node sessions otherwise.
+            // the snapshot; drop node sessions otherwise. With nothing running, what
+            // an earlier run left goes when the restart hold ends (`restart_hold`).
+            if self.speaker.is_none() {
+                self.routes.without_bgp(&plan.pod_network.local_cidrs);
+            }
             self.plan = plan;
             return;
         };

@@ -16,8 +16,12 @@
 //! has passed since the first list — never counted from the process start, so it cannot
 //! expire while the peers are still unknown (BIRD's kernel protocol likewise waits for
 //! its protocols' recovery, bounded by `graceful restart wait`). Listed but without BGP
-//! (the local Node is gone, or its annotations keep BGP from starting) only `max_wait`
-//! ends the hold. Must not touch the kernel.
+//! (the local Node is gone, or its annotations keep BGP from starting, such as
+//! `--nodes-full-mesh=false` without a valid `kube-router.io/node.asn`) only `max_wait`
+//! ends the hold: the earlier run's routes keep forwarding for that long, in case the
+//! annotation is fixed, and then go like any stale route (a route whose protocol cannot
+//! run would black-hole traffic once the pods behind it move). Must not touch the
+//! kernel.
 
 use std::time::{Duration, Instant};
 
@@ -91,6 +95,15 @@ impl RestartHold {
     /// When the API's first list was taken into account (`None`: not yet).
     pub(crate) fn ready_at(&self) -> Option<Instant> {
         self.ready_at
+    }
+
+    /// When `max_wait` ends the hold at the latest (`None` before the API's first list,
+    /// and once released).
+    pub(crate) fn bound(&self) -> Option<Instant> {
+        if self.released {
+            return None;
+        }
+        self.ready_at.map(|t| t + self.max_wait)
     }
 
     /// One look at the state. `listed`: the API's first full list has arrived;
@@ -255,17 +268,21 @@ mod tests {
         assert_eq!(now, t0 + Duration::from_secs(61));
     }
 
-    /// Listed without BGP (the local Node deleted): only the bound ends the hold.
+    /// Listed without BGP (the local Node deleted, or no ASN in per-node-ASN mode): only
+    /// the bound ends the hold, however long BGP stays down.
     #[test]
     fn listed_without_bgp_waits_for_the_bound() {
         let t0 = Instant::now();
         let mut h = RestartHold::new(Duration::from_secs(60));
+        assert_eq!(h.bound(), None, "not listed yet");
         assert_eq!(h.poll(true, false, &[], t0), None);
+        assert_eq!(h.bound(), Some(t0 + Duration::from_secs(60)));
         assert_eq!(h.poll(true, false, &[], t0 + ESTABLISH_WAIT * 2), None);
         assert_eq!(
             h.poll(true, false, &[], t0 + Duration::from_secs(60)),
             Some(Release::Timeout)
         );
+        assert_eq!(h.bound(), None, "released");
     }
 
     #[test]
@@ -282,3 +299,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "restart_hold_tests.rs"]
+mod agent_tests;

@@ -131,6 +131,10 @@ pub(crate) struct HoldFacts {
     pub(crate) bgp: bool,
     /// Every configured peer.
     pub(crate) peers: Vec<PeerSync>,
+    /// The local node's pod CIDRs as the API gives them, BGP or not: when the hold ends
+    /// with no BGP running, the earlier run's `from <pod CIDR> lookup 77` rules on them
+    /// go with its routes and tunnels.
+    pub(crate) pod_cidrs: Vec<Prefix>,
 }
 
 /// What one [`KernelRoutes::sync`] did that the daemon must act on.
@@ -438,6 +442,11 @@ pub(crate) struct KernelRoutes {
     adopted: usize,
     /// Routes of an earlier run are not deleted until this releases (every mode).
     hold: Option<RestartHold>,
+    /// The hold has said (once) that BGP is not running and when the routes will go.
+    hold_told_without_bgp: bool,
+    /// The local pod CIDRs whose earlier-run rules were last removed while BGP was not
+    /// running and nothing was held (`without_bgp`), so the removal is not repeated.
+    rules_cleared_for: Vec<Prefix>,
     dirty: bool,
     /// When the oldest change not yet in the kernel arrived (bounds the deferral).
     dirty_since: Option<Instant>,
@@ -560,6 +569,8 @@ impl KernelRoutes {
             graceful_restart: gr,
             adopted,
             hold,
+            hold_told_without_bgp: false,
+            rules_cleared_for: Vec::new(),
             dirty: true,
             dirty_since: None,
             next_pass: None,
@@ -582,25 +593,54 @@ impl KernelRoutes {
         self.hold.is_some()
     }
 
-    /// Feeds the restart hold (see `RestartHold`): `listed` once the API's first list
-    /// arrived, `bgp` while BGP runs, `peers` every configured peer. Ends the hold (the
-    /// next pass deletes adopted routes that did not come back) when it releases.
-    fn poll_hold(&mut self, listed: bool, bgp: bool, peers: &[PeerSync], now: Instant) {
+    /// When the restart hold ends at the latest, while it holds: `Some(None)` before
+    /// the API's first list (no bound runs yet), `None` once released or never held.
+    pub(crate) fn hold_bound(&self) -> Option<Option<Instant>> {
+        self.hold.as_ref().map(RestartHold::bound)
+    }
+
+    /// Feeds the restart hold (see `RestartHold`) with `f`: `listed` once the API's first
+    /// list arrived, `bgp` while BGP runs, `peers` every configured peer. Ends the hold
+    /// (the next pass deletes adopted routes that did not come back, and the tunnels
+    /// they used) when it releases; when BGP is not running then, the earlier run's
+    /// rules on the local pod CIDRs go too: nothing of the routing is wanted.
+    fn poll_hold(&mut self, f: &HoldFacts, now: Instant) {
         let Some(h) = self.hold.as_mut() else {
             return;
         };
-        let Some(release) = h.poll(listed, bgp, peers, now) else {
-            return;
-        };
+        let released = h.poll(f.listed, f.bgp, &f.peers, now);
         let what = if self.graceful_restart {
             "graceful restart"
         } else {
             "restart"
         };
+        if released.is_none() {
+            if let Some(bound) = h.bound().filter(|_| !f.bgp) {
+                if !self.hold_told_without_bgp {
+                    warn!(
+                        "kernel",
+                        "{what}: BGP is not running on this node (the problems logged say why; `kube-bgp status` lists them): the {} routes of the previous run are kept for at most {}s more, then removed with their tunnels unless BGP starts",
+                        self.installed(),
+                        bound.saturating_duration_since(now).as_secs()
+                    );
+                }
+                self.hold_told_without_bgp = true;
+            } else if f.bgp {
+                self.hold_told_without_bgp = false;
+            }
+            return;
+        }
+        let Some(release) = released else {
+            return;
+        };
         match release {
             Release::Synced { waited_for, down } => info!(
                 "kernel",
                 "{what}: API server listed and all peers that are up re-sent their routes ({waited_for} synced, {down} down); removing adopted routes that did not come back"
+            ),
+            Release::Timeout if !f.bgp => warn!(
+                "kernel",
+                "{what}: deferral time over since the API server was listed and BGP is still not running on this node: removing the routes, tunnels and rules the previous run left"
             ),
             Release::Timeout => info!(
                 "kernel",
@@ -612,6 +652,9 @@ impl KernelRoutes {
             r.sweep();
         }
         self.links.check_orphans();
+        if !f.bgp {
+            self.sync_rules_forgetting(&f.pod_cidrs);
+        }
         self.mark_dirty(now);
     }
 
@@ -794,20 +837,41 @@ impl KernelRoutes {
         self.mark_dirty(now);
     }
 
+    /// BGP is not running on this node (no speaker: the plan has no identity) and the
+    /// local node's pod CIDRs are `pod_cidrs`: nothing of the routing is wanted. While
+    /// the restart hold keeps an earlier run's routes this waits for the hold's end
+    /// (`poll_hold` clears then); with nothing held, the `from <pod CIDR> lookup 77`
+    /// rules an earlier run may have left go now.
+    pub(crate) fn without_bgp(&mut self, pod_cidrs: &[Prefix]) {
+        if self.hold.is_some() || self.rules_cleared_for == pod_cidrs {
+            return;
+        }
+        self.rules_cleared_for = pod_cidrs.to_vec();
+        self.sync_rules_forgetting(pod_cidrs);
+    }
+
     /// Overlay on: one `from <pod CIDR> lookup 77` rule per local pod CIDR; off: none.
     fn sync_rules(&mut self) {
+        self.sync_rules_forgetting(&[]);
+    }
+
+    /// `sync_rules`, also removing rules on `others` that are not wanted (rules an
+    /// earlier run made, which this run does not know it has).
+    fn sync_rules_forgetting(&mut self, others: &[Prefix]) {
         let want: BTreeSet<Prefix> = if self.ctx.overlay {
             self.pod_cidrs.iter().copied().collect()
         } else {
             BTreeSet::new()
         };
-        self.links.sync_rules(&want, &self.pod_cidrs);
+        let mut forget = self.pod_cidrs.clone();
+        forget.extend(others.iter().filter(|p| !self.pod_cidrs.contains(p)));
+        self.links.sync_rules(&want, &forget);
     }
 
     /// Deletes the tunnels no installed route uses and no failing route retries (a
     /// deleted node's, an earlier run's), when there is anything to delete. Not while
-    /// the restart hold keeps adopted routes, nor while batches are out or changed
-    /// prefixes wait (their routes may be about to use a tunnel that is not installed
+    /// the restart hold keeps adopted routes, nor while a full comparison waits,
+    /// batches are out or changed prefixes wait (their routes may be about to use a tunnel that is not installed
     /// yet). Routes that keep failing do not hold it up: they would keep every other
     /// tunnel alive for as long as they fail.
     fn prune_tunnels(&mut self) {
@@ -817,7 +881,10 @@ impl KernelRoutes {
         let Some(rec) = self.rec.as_ref() else {
             return;
         };
-        if rec.queued() > 0 {
+        // A full comparison not run yet (the hold's sweep, say) first settles which
+        // routes stay: else the orphan check would run now, keep every tunnel the
+        // doomed routes still use, and not come again.
+        if rec.queued() > 0 || rec.full_pending() {
             return;
         }
         let used: BTreeSet<u32> = rec
@@ -908,7 +975,7 @@ impl KernelRoutes {
             }
         }
         if let Some(h) = hold.filter(|_| self.holding()) {
-            self.poll_hold(h.listed, h.bgp, &h.peers, now);
+            self.poll_hold(&h, now);
         }
         self.run(now, input_pending, rib.as_deref());
         report.addrs_changed = self.take_addrs_changed();

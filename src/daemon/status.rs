@@ -196,6 +196,16 @@ pub(crate) struct KernelSyncStatus {
     /// The last pass's duration, and all passes'.
     pub(crate) last_pass: Duration,
     pub(crate) pass_time: Histogram,
+    /// Routes of an earlier run kept at start, while the restart hold lasts.
+    pub(crate) restart_hold: Option<RestartHoldStatus>,
+}
+
+/// The restart hold on routes an earlier run left (`daemon::restart_hold`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RestartHoldStatus {
+    /// Time left until the deferral bound ends the hold at the latest; none before the
+    /// API's first list (the bound has not started).
+    pub(crate) bound_in: Option<Duration>,
 }
 
 /// The Loc-RIB for `global rib` listings and lookups, and who sent each path: a query
@@ -312,6 +322,9 @@ impl Daemon {
                 failed: stats.failed,
                 last_pass: stats.last_duration,
                 pass_time: stats.sync_time.clone(),
+                restart_hold: self.routes.hold_bound().map(|b| RestartHoldStatus {
+                    bound_in: b.map(|t| t.saturating_duration_since(now)),
+                }),
             },
             egress_sync_time: c.routes_sync_time.clone(),
             import_refused: self.refusals.counts(),

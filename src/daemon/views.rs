@@ -396,6 +396,19 @@ pub(super) fn status_info(st: &AgentStatus) -> StatusInfo {
         rib_ipv4: rib.ipv4,
         rib_ipv6: rib.ipv6,
         kernel_routes: st.kernel.installed,
+        restart_hold: st.kernel.restart_hold.map(|h| match h.bound_in {
+            Some(left) => format!(
+                "keeping the routes of the previous run until the peers re-sent theirs, at most {} s more{}",
+                left.as_secs(),
+                if st.identity.is_none() {
+                    " (BGP not running: then they are removed)"
+                } else {
+                    ""
+                }
+            ),
+            None => "keeping the routes of the previous run until the API server has been listed"
+                .to_string(),
+        }),
         healthy: st.healthy,
         problems: st.problems.iter().map(|p| p.to_string()).collect(),
     }

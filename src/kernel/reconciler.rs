@@ -251,6 +251,12 @@ impl Reconciler {
         self.pending.len()
     }
 
+    /// A full comparison is asked for (`sweep`, `changed_all`) and no pass has taken
+    /// it yet: routes may be about to go.
+    pub(crate) fn full_pending(&self) -> bool {
+        self.full
+    }
+
     /// Our routes as last seen in (or put into) the kernel.
     pub fn installed(&self) -> &RouteTable {
         &self.installed

@@ -1361,6 +1361,7 @@ mod tests {
                 listed: true,
                 bgp: true,
                 peers: Vec::new(),
+                pod_cidrs: Vec::new(),
             });
             kr.sync(Some(rib), false, hold, self.now);
         }

@@ -227,6 +227,9 @@ pub(crate) struct StatusInfo {
     pub(crate) rib_ipv4: usize,
     pub(crate) rib_ipv6: usize,
     pub(crate) kernel_routes: usize,
+    /// While routes of an earlier run are kept at start: for how long at most.
+    #[serde(default)]
+    pub(crate) restart_hold: Option<String>,
     pub(crate) healthy: bool,
     pub(crate) problems: Vec<String>,
 }
@@ -588,6 +591,9 @@ pub(crate) fn render_status(s: &StatusInfo) -> String {
         "Kernel:      {} routes installed\n",
         s.kernel_routes
     ));
+    if let Some(h) = &s.restart_hold {
+        o.push_str(&format!("Restart:     {h}\n"));
+    }
     for (k, v) in &s.api {
         o.push_str(&format!("API {k:<9} {v}\n"));
     }

@@ -16,6 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
 
 use crate::kernel::sim::RouteHop;
 use crate::kernel::tunnel::TunnelEncap;
@@ -204,11 +205,11 @@ pub(crate) struct Expected {
     /// announces its pod CIDR to it, next hop its address).
     pub(crate) router: BTreeMap<Prefix, IpAddr>,
     /// Live nodes whose flags leave them without an ASN (`--nodes-full-mesh=false` and
-    /// no `node.asn` annotation): BGP cannot start, so they have no session, and their
-    /// kernel is not judged. kube-bgp then keeps whatever routes, tunnels and rule an
-    /// earlier run left (as kube-router touches nothing while its BGP server cannot
-    /// start), also after its restart hold's bound; whether it should remove them
-    /// after the bound is an open question, so the simulator states what it does.
+    /// no `node.asn` annotation): BGP cannot start, so they have no session and no
+    /// routes. What an earlier run left (routes, tunnels, the rule) stays through the
+    /// restart hold and goes at its bound ([`hold_bound`]) like any stale route
+    /// (kube-router would keep it forever); the driver checks them once that bound has
+    /// passed.
     pub(crate) without_bgp: BTreeSet<String>,
 }
 
@@ -224,6 +225,19 @@ pub(crate) fn local_asn(n: &SimNode, f: AgentFlags) -> Option<u32> {
         Some(f.cluster_asn)
     } else {
         asn(n)
+    }
+}
+
+/// The simulated agents' `--bgp-graceful-restart-deferral-time`.
+pub(crate) const SIM_DEFERRAL: Duration = Duration::from_secs(60);
+
+/// The longest an agent with flags `f` keeps an earlier run's routes after the API's
+/// first list: the deferral time, which without graceful restart is the default.
+pub(crate) fn hold_bound(f: AgentFlags) -> Duration {
+    if f.graceful_restart {
+        SIM_DEFERRAL
+    } else {
+        crate::config::DEFAULT_GR_DEFERRAL
     }
 }
 

@@ -22,7 +22,7 @@ use crate::prefix::Prefix;
 use super::api::SimNode;
 use super::driver::World;
 use super::faults::{Scenario, StopKind};
-use super::oracle::{AgentFlags, SimEncap, subnet_of};
+use super::oracle::{AgentFlags, SIM_DEFERRAL, SimEncap, subnet_of};
 use super::rng::SimRng;
 use super::router::{ROUTER_ASN, ROUTER_IP, SimRouter};
 
@@ -75,7 +75,10 @@ pub(crate) fn sim_config(
         format!("--cluster-asn={}", flags.cluster_asn),
         "--health-port=0".to_string(),
         "--metrics-port=0".to_string(),
-        "--bgp-graceful-restart-deferral-time=60s".to_string(),
+        format!(
+            "--bgp-graceful-restart-deferral-time={}s",
+            SIM_DEFERRAL.as_secs()
+        ),
     ];
     args.extend(flags.overlay.flags().map(str::to_string));
     args.extend(encap.flags());
