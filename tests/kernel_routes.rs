@@ -653,6 +653,13 @@ fn tunnels_rules_and_table_77() {
             1,
             "{rules}"
         );
+        // The dump of table 77's rules finds both families' and no other table's.
+        common::sh(&format!(
+            "ip -n {name} rule add from 10.9.0.0/16 lookup 100"
+        ));
+        let mut found = tunnel::table_77_rules(&mut nl).expect("rule dump");
+        found.sort();
+        assert_eq!(found, vec![p("10.244.1.0/24"), p("fd00:244:1::/64")]);
         for cidr in ["10.244.1.0/24", "fd00:244:1::/64"] {
             tunnel::remove_rule(&mut nl, &p(cidr)).expect("del rule");
             tunnel::remove_rule(&mut nl, &p(cidr)).expect("del rule again");

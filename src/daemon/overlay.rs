@@ -64,6 +64,9 @@ pub(crate) struct OverlayLinks {
     /// Orphaned tunnels are to be looked for at the next `prune`.
     orphan_check: bool,
     rules: BTreeSet<Prefix>,
+    /// The kernel's table-77 rules have been read once, so that those an earlier run
+    /// left for pod CIDRs this node no longer has are removed.
+    rules_swept: bool,
 }
 
 impl OverlayLinks {
@@ -105,6 +108,7 @@ impl OverlayLinks {
             replaced: false,
             orphan_check: true,
             rules: BTreeSet::new(),
+            rules_swept: false,
         }
     }
 
@@ -369,10 +373,33 @@ impl OverlayLinks {
 
     /// Makes the `from <pod CIDR> lookup 77` rules exactly `want` (overlay on: the
     /// local pod CIDRs; off: none, and any left by an earlier run are removed too).
+    /// The first call also removes every other rule to table 77 an earlier run left
+    /// (for a pod CIDR the node no longer has).
     pub(crate) fn sync_rules(&mut self, want: &BTreeSet<Prefix>, forget: &[Prefix]) {
         let Some(nl) = self.nl.as_deref_mut() else {
             return;
         };
+        if !self.rules_swept {
+            match tunnel::table_77_rules(nl) {
+                Ok(found) => {
+                    self.rules_swept = true;
+                    let stale: BTreeSet<Prefix> = found
+                        .into_iter()
+                        .filter(|p| !want.contains(p) && !self.rules.contains(p))
+                        .collect();
+                    for p in stale {
+                        match tunnel::remove_rule(nl, &p) {
+                            Ok(()) => info!(
+                                "kernel",
+                                "removed rule from {p} lookup 77 (not a local pod CIDR)"
+                            ),
+                            Err(e) => warn!("kernel", "removing rule from {p} lookup 77: {e}"),
+                        }
+                    }
+                }
+                Err(e) => debug!("kernel", "reading the rules to table 77: {e}"),
+            }
+        }
         for p in self.rules.difference(want).copied().collect::<Vec<_>>() {
             if let Err(e) = tunnel::remove_rule(nl, &p) {
                 warn!("kernel", "removing rule from {p} lookup 77: {e}");
@@ -479,6 +506,26 @@ mod tests {
         // The overlay turned off: the rules go.
         links.sync_rules(&BTreeSet::new(), &[]);
         assert!(k.overlay().rules.is_empty());
+    }
+
+    /// Found by the simulator (a dual-stack node re-provisioned without its IPv6 pod
+    /// CIDR): a rule an earlier run made for a pod CIDR the node no longer has stayed,
+    /// as the new run only knew the rules it made itself.
+    #[test]
+    fn a_rule_an_earlier_run_left_for_a_former_pod_cidr_goes() {
+        let k = SimKernel::with_addresses(&[
+            (ip("10.0.0.1"), "10.0.0.0/24".parse().expect("p")),
+            (ip("fd00::1"), "fd00::/64".parse().expect("p")),
+        ]);
+        let v4: Prefix = "10.244.1.0/24".parse().expect("p");
+        let v6: Prefix = "fd00:244:1::/64".parse().expect("p");
+        let mut links = OverlayLinks::new(&cfg(), true, k.port().link_port());
+        links.sync_rules(&[v4, v6].into(), &[]);
+        assert_eq!(k.overlay().rules.len(), 2);
+        drop(links);
+        let mut links = OverlayLinks::new(&cfg(), true, k.port().link_port());
+        links.sync_rules(&[v4].into(), &[v4]);
+        assert_eq!(k.overlay().rules, vec![v4]);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! thread, deterministically, with no clock of its own.
 //!
 //! Owns: the table (kube-bgp's protocol-17 routes, other programs' routes, the
-//! connected subnet's kernel route), kube-bgp's nexthop objects, the node's one address,
+//! connected subnets' kernel routes), kube-bgp's nexthop objects, the node's addresses
+//! (one, or one per family on a dual-stack node),
 //! the notifications waiting for the newest port's subscription, and injected faults
 //! (failing requests, lost notifications, other programs' changes). It reads the request
 //! bytes the reconciler encodes with the crate's own decoders (`route::parse_route`,
@@ -15,7 +16,7 @@
 //! Modelled: NLM_F_CREATE/EXCL/REPLACE on one route per prefix (metrics are not: a
 //! second route for a prefix is refused with EEXIST); a replace takes the prefix whoever
 //! held it, as the kernel's does; a delete names its protocol and misses (ESRCH) a route
-//! of any other; a gateway off the connected subnet is ENETUNREACH; a device route needs
+//! of any other; a gateway off every connected subnet is ENETUNREACH; a device route needs
 //! the node's one link. Nexthop objects (`--kernel-nexthop-objects`): single next hops,
 //! made exclusively, named by routes (which the dumps report by id only), deleted with
 //! the routes naming them. A port's writer sends its batches when the daemon collects
@@ -36,8 +37,8 @@
 //! port and family (EINVAL when there is none, as the kernel answers) and dumped; GUE
 //! tunnels (encap type and destination port from the link request's attributes) are
 //! made whether or not a port is open, as the kernel makes them.
-//! Not modelled: nexthop groups, tables other than main and 77, a second address or
-//! family, address changes, notification overflow, UDP ports held by other programs.
+//! Not modelled: nexthop groups, tables other than main and 77, two addresses of one
+//! family, address changes (a readdressed node gets a new kernel), notification overflow, UDP ports held by other programs.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
@@ -183,8 +184,8 @@ pub(crate) struct OverlayView {
 }
 
 struct SimState {
-    local: IpAddr,
-    subnet: Prefix,
+    /// The link's addresses, each with its connected subnet.
+    addrs: Vec<(IpAddr, Prefix)>,
     /// The main table: one route per prefix.
     table: BTreeMap<Prefix, SimRoute>,
     /// Table 77 (the overlay's host routes to tunnel remotes).
@@ -219,18 +220,26 @@ impl SimKernel {
     /// A node whose one link has address `local` in the connected subnet `subnet` (the
     /// kernel's own route for the subnet is in the table, as on a real host).
     pub(crate) fn new(local: IpAddr, subnet: Prefix) -> SimKernel {
+        SimKernel::with_addresses(&[(local, subnet)])
+    }
+
+    /// A node whose one link has these addresses, each in its connected subnet (a
+    /// dual-stack node: one per family), with the kernel's own route for each subnet.
+    pub(crate) fn with_addresses(addrs: &[(IpAddr, Prefix)]) -> SimKernel {
         let mut table = BTreeMap::new();
-        table.insert(
-            subnet,
-            SimRoute {
-                kind: RouteKind::Dev {
-                    ifindex: LINK_IFINDEX,
-                    src: Some(local),
+        for (local, subnet) in addrs {
+            table.insert(
+                *subnet,
+                SimRoute {
+                    kind: RouteKind::Dev {
+                        ifindex: LINK_IFINDEX,
+                        src: Some(*local),
+                    },
+                    protocol: RTPROT_KERNEL,
+                    nh: None,
                 },
-                protocol: RTPROT_KERNEL,
-                nh: None,
-            },
-        );
+            );
+        }
         let link = SimLink {
             name: LINK_NAME.to_string(),
             tunnel: None,
@@ -238,8 +247,7 @@ impl SimKernel {
         };
         SimKernel {
             state: Rc::new(RefCell::new(SimState {
-                local,
-                subnet,
+                addrs: addrs.to_vec(),
                 table,
                 table77: BTreeMap::new(),
                 links: [(LINK_IFINDEX, link)].into_iter().collect(),
@@ -567,7 +575,7 @@ impl SimState {
     /// Whether a next hop can be used: a gateway on the connected subnet, or the link.
     fn reachable(&self, kind: RouteKind) -> Result<(), Refusal> {
         match kind {
-            RouteKind::Via(gw) if !self.subnet.contains_addr(&gw) => {
+            RouteKind::Via(gw) if !self.addrs.iter().any(|(_, s)| s.contains_addr(&gw)) => {
                 Err((libc::ENETUNREACH, "Nexthop has invalid gateway"))
             }
             RouteKind::Dev { ifindex, .. } => match self.links.get(&ifindex) {
@@ -810,19 +818,21 @@ impl SimState {
         let mut w = MsgWriter::new();
         match msg_type {
             RTM_GETADDR => {
-                let (fam, bytes) = match self.local {
-                    IpAddr::V4(a) => (AF_INET, a.octets().to_vec()),
-                    IpAddr::V6(a) => (AF_INET6, a.octets().to_vec()),
-                };
-                w.begin(RTM_NEWADDR, 0);
-                let mut ifa = vec![fam, self.subnet.len(), 0, RT_SCOPE_UNIVERSE];
-                ifa.extend_from_slice(&LINK_IFINDEX.to_ne_bytes());
-                w.raw(&ifa);
-                w.attr(1 /* IFA_ADDRESS */, &bytes);
-                if fam == AF_INET {
-                    w.attr(2 /* IFA_LOCAL */, &bytes);
+                for (local, subnet) in &self.addrs {
+                    let (fam, bytes) = match local {
+                        IpAddr::V4(a) => (AF_INET, a.octets().to_vec()),
+                        IpAddr::V6(a) => (AF_INET6, a.octets().to_vec()),
+                    };
+                    w.begin(RTM_NEWADDR, 0);
+                    let mut ifa = vec![fam, subnet.len(), 0, RT_SCOPE_UNIVERSE];
+                    ifa.extend_from_slice(&LINK_IFINDEX.to_ne_bytes());
+                    w.raw(&ifa);
+                    w.attr(1 /* IFA_ADDRESS */, &bytes);
+                    if fam == AF_INET {
+                        w.attr(2 /* IFA_LOCAL */, &bytes);
+                    }
+                    w.end();
                 }
-                w.end();
             }
             RTM_GETROUTE => {
                 let fam = payload.first().copied().unwrap_or(0);

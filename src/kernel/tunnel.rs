@@ -655,10 +655,7 @@ pub(crate) fn count_rules(
     nl: &mut dyn NetlinkRequests,
     pod_cidr: &Prefix,
 ) -> Result<usize, NetlinkError> {
-    let fam = match pod_cidr {
-        Prefix::V4(..) => AF_INET,
-        Prefix::V6(..) => AF_INET6,
-    };
+    let fam = family(pod_cidr);
     let n = std::cell::Cell::new(0usize);
     nl.dump(
         "rules",
@@ -677,6 +674,38 @@ pub(crate) fn count_rules(
         },
     )?;
     Ok(n.get())
+}
+
+/// The source prefixes of every `from <prefix> lookup 77` rule of both families (a
+/// prefix once per rule).
+pub fn table_77_rules(nl: &mut dyn NetlinkRequests) -> Result<Vec<Prefix>, NetlinkError> {
+    let found = std::cell::RefCell::new(Vec::new());
+    for fam in [AF_INET, AF_INET6] {
+        nl.dump(
+            "rules",
+            &|w: &mut MsgWriter| {
+                w.begin(RTM_GETRULE, NLM_F_REQUEST);
+                w.raw(&[fam, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+                w.end();
+            },
+            &mut || found.borrow_mut().retain(|p: &Prefix| family(p) != fam),
+            &mut |m| {
+                if m.msg_type == RTM_NEWRULE {
+                    if let Some((p, RT_TABLE_KUBE_ROUTER)) = parse_rule(m.payload) {
+                        found.borrow_mut().push(p);
+                    }
+                }
+            },
+        )?;
+    }
+    Ok(found.into_inner())
+}
+
+fn family(p: &Prefix) -> u8 {
+    match p {
+        Prefix::V4(..) => AF_INET,
+        Prefix::V6(..) => AF_INET6,
+    }
 }
 
 /// `ip rule add from <pod_cidr> lookup 77` unless such a rule exists.

@@ -1,7 +1,7 @@
 //! The simulated API server: Node objects with resourceVersions, and per agent the
 //! watch streams its reader threads would turn into `KubeEvent`s.
 //!
-//! Owns the cluster's Node objects (name, InternalIP, pod CIDR, `kube-router.io/*`
+//! Owns the cluster's Node objects (name, InternalIPs, pod CIDRs, `kube-router.io/*`
 //! annotations) and one [`WatchFeed`] per running agent. Objects are built as JSON and
 //! decoded by the crate's own decoder (`KubeObject::from_value`), as the reader threads
 //! do. A feed behaves like the reflectors of `kube::watch`: a list of every kind
@@ -28,15 +28,42 @@ pub(crate) const RELIST_BACKOFF: Duration = Duration::from_millis(900);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct SimNode {
     pub(crate) name: String,
+    /// The first InternalIP: the node's primary address (sessions between nodes use it).
     pub(crate) internal_ip: IpAddr,
+    /// `spec.podCIDR`, the first of `spec.podCIDRs` (of the primary address's family).
     pub(crate) pod_cidr: Prefix,
+    /// A dual-stack node's second InternalIP, of the other family.
+    pub(crate) other_ip: Option<IpAddr>,
+    /// A dual-stack node's second pod CIDR (`spec.podCIDRs[1]`), of the other family.
+    pub(crate) other_pod_cidr: Option<Prefix>,
     /// `kube-router.io/*` annotations (and any other).
     pub(crate) annotations: BTreeMap<String, String>,
 }
 
 impl SimNode {
+    /// The node's InternalIPs, primary first.
+    pub(crate) fn ips(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        std::iter::once(self.internal_ip).chain(self.other_ip)
+    }
+
+    /// The node's address of family `v6`, if it has one.
+    pub(crate) fn ip_of_family(&self, v6: bool) -> Option<IpAddr> {
+        self.ips().find(|a| a.is_ipv6() == v6)
+    }
+
+    /// The node's pod CIDRs, `spec.podCIDRs` in order.
+    pub(crate) fn pod_cidrs(&self) -> impl Iterator<Item = Prefix> + '_ {
+        std::iter::once(self.pod_cidr).chain(self.other_pod_cidr)
+    }
+
     /// The object's JSON as the API server would serve it at resourceVersion `rv`.
     fn to_json(&self, rv: u64) -> serde_json::Value {
+        let mut addresses: Vec<serde_json::Value> = self
+            .ips()
+            .map(|a| json!({"type": "InternalIP", "address": a.to_string()}))
+            .collect();
+        addresses.push(json!({"type": "Hostname", "address": self.name}));
+        let cidrs: Vec<String> = self.pod_cidrs().map(|p| p.to_string()).collect();
         json!({
             "apiVersion": "v1",
             "kind": "Node",
@@ -48,13 +75,10 @@ impl SimNode {
             },
             "spec": {
                 "podCIDR": self.pod_cidr.to_string(),
-                "podCIDRs": [self.pod_cidr.to_string()],
+                "podCIDRs": cidrs,
             },
             "status": {
-                "addresses": [
-                    {"type": "InternalIP", "address": self.internal_ip.to_string()},
-                    {"type": "Hostname", "address": self.name},
-                ],
+                "addresses": addresses,
             },
         })
     }
@@ -351,6 +375,8 @@ mod tests {
             name: name.into(),
             internal_ip: ip.parse().unwrap(),
             pod_cidr: cidr.parse().unwrap(),
+            other_ip: None,
+            other_pod_cidr: None,
             annotations: BTreeMap::new(),
         }
     }

@@ -446,7 +446,8 @@ impl<W: World> Run<'_, W> {
     }
 
     /// The external router peers with the API's nodes (an operator's configuration,
-    /// kept current): each at its address with its ASN.
+    /// kept current): each with an IPv4 address at that address (the router's family;
+    /// a dual-stack node's IPv4 one even when its IPv6 one comes first), with its ASN.
     fn update_router(&mut self) {
         if !self.sc.router || self.router_down {
             return;
@@ -454,10 +455,20 @@ impl<W: World> Run<'_, W> {
         let nodes: BTreeMap<IpAddr, u32> = self
             .api
             .nodes()
-            .filter_map(|n| Some((n.internal_ip, oracle::local_asn(n, self.flags_of(&n.name))?)))
+            .filter_map(|n| {
+                Some((
+                    n.ip_of_family(false)?,
+                    oracle::local_asn(n, self.flags_of(&n.name))?,
+                ))
+            })
             .collect();
         let now = self.clock.now();
         self.world.set_router_peers(&nodes, now);
+    }
+
+    /// Whether a node of the API has address `ip`.
+    fn taken(&self, ip: IpAddr) -> bool {
+        self.api.nodes().any(|o| o.ips().any(|a| a == ip))
     }
 
     fn ip_of(&self, name: &str) -> Option<IpAddr> {
@@ -527,9 +538,7 @@ impl<W: World> Run<'_, W> {
                 self.api.outage_end(&name, now);
             }
             Action::PutNode(n) => {
-                if self.api.node(&n.name).is_some()
-                    || self.api.nodes().any(|o| o.internal_ip == n.internal_ip)
-                {
+                if self.api.node(&n.name).is_some() || n.ips().any(|a| self.taken(a)) {
                     self.note(format!("no re-registration of {} (taken)", n.name));
                 } else {
                     self.note(format!("{} registered again", n.name));
@@ -555,8 +564,7 @@ impl<W: World> Run<'_, W> {
         let exists = |r: &Self, n: &str| r.api.node(n).is_some();
         match &f.kind {
             FaultKind::AddNode(n) => {
-                if exists(self, &n.name) || self.api.nodes().any(|o| o.internal_ip == n.internal_ip)
-                {
+                if exists(self, &n.name) || n.ips().any(|a| self.taken(a)) {
                     self.skip(&f, "name or address taken");
                     return Ok(());
                 }
@@ -597,8 +605,18 @@ impl<W: World> Run<'_, W> {
                     self.skip(&f, "no such node");
                     return Ok(());
                 };
-                if self.api.nodes().any(|o| o.internal_ip == *ip) {
+                if self.taken(*ip) {
                     self.skip(&f, "address taken");
+                    return Ok(());
+                }
+                // The address of the new one's family: a dual-stack node's other family
+                // keeps its address.
+                if n.internal_ip.is_ipv6() == ip.is_ipv6() {
+                    n.internal_ip = *ip;
+                } else if n.other_ip.is_some() {
+                    n.other_ip = Some(*ip);
+                } else {
+                    self.skip(&f, "no address of that family");
                     return Ok(());
                 }
                 self.applied(&f, None);
@@ -607,7 +625,6 @@ impl<W: World> Run<'_, W> {
                     // A reboot: a drain in progress ends with the machine.
                     self.stop_agent(name, StopKind::Crash);
                 }
-                n.internal_ip = *ip;
                 self.api.put_node(n, now).map_err(|e| e.to_string())?;
                 let at = now + Duration::from_secs(3);
                 self.schedule(
@@ -615,6 +632,34 @@ impl<W: World> Run<'_, W> {
                     Action::Start {
                         name: name.clone(),
                         fresh: true,
+                        change: None,
+                    },
+                );
+            }
+            FaultKind::DropPodCidr { name } => {
+                let Some(mut n) = self.api.node(name).cloned() else {
+                    self.skip(&f, "no such node");
+                    return Ok(());
+                };
+                if n.other_pod_cidr.take().is_none() {
+                    self.skip(&f, "one pod CIDR only");
+                    return Ok(());
+                }
+                self.applied(&f, None);
+                self.topology_changed = true;
+                // The agent reads its own pod CIDRs when it starts (as kube-router
+                // does): the node is re-provisioned, the kernel keeps what the old
+                // agent made for the dropped CIDR, which the new one must clean up.
+                if self.world.running(name) {
+                    self.stop_agent(name, StopKind::Crash);
+                }
+                self.api.put_node(n, now).map_err(|e| e.to_string())?;
+                let at = now + Duration::from_secs(3);
+                self.schedule(
+                    at,
+                    Action::Start {
+                        name: name.clone(),
+                        fresh: false,
                         change: None,
                     },
                 );
@@ -910,9 +955,13 @@ impl<W: World> Run<'_, W> {
                     problems.push(format!("{name}: {p} {g} must not be there"));
                 }
             }
-            let local = self.api.node(name).map(|n| n.internal_ip);
+            let locals: Vec<IpAddr> = self
+                .api
+                .node(name)
+                .map(|n| n.ips().collect())
+                .unwrap_or_default();
             let rules = exp.rules.get(name).cloned().unwrap_or_default();
-            self.check_overlay(name, local, want, &wanted, &rules, &mut problems);
+            self.check_overlay(name, &locals, want, &wanted, &rules, &mut problems);
             if let Some(mine) = self.foreign.get(name) {
                 let theirs = self.world.foreign_routes(name);
                 for (p, g) in mine {
@@ -950,7 +999,7 @@ impl<W: World> Run<'_, W> {
             .api
             .nodes()
             .filter(|n| live.contains(&n.name))
-            .map(|n| (n.internal_ip, &n.name))
+            .flat_map(|n| n.ips().map(move |a| (a, &n.name)))
             .collect();
         for (a, b) in &exp.sessions {
             for (me, peer) in [(a, b), (b, a)] {
@@ -983,10 +1032,10 @@ impl<W: World> Run<'_, W> {
 }
 
 impl<W: World> Run<'_, W> {
-    /// The overlay's objects on live node `name` (address `local`), for the routes it
+    /// The overlay's objects on live node `name` (addresses `locals`), for the routes it
     /// must hold (`want`) and those it wants but another program's route blocks
-    /// (`wanted` less `want`): exactly one `tun-*` tunnel, up, from `local` to each
-    /// remote a route goes through, one to a remote whose routes are all blocked
+    /// (`wanted` less `want`): exactly one `tun-*` tunnel, up, from the local address of
+    /// the remote's family to each remote a route goes through, one to a remote whose routes are all blocked
     /// allowed (kube-bgp keeps trying them), no other (none outlives the node it
     /// served); each tunnel with its table-77 host route and the scenario's
     /// encapsulation; the rules `rules` once each. With `--overlay-encap=fou`, the GUE
@@ -996,7 +1045,7 @@ impl<W: World> Run<'_, W> {
     fn check_overlay(
         &self,
         name: &str,
-        local: Option<IpAddr>,
+        locals: &[IpAddr],
         want: &BTreeMap<Prefix, RouteHop>,
         wanted: &BTreeMap<Prefix, RouteHop>,
         rules: &[Prefix],
@@ -1028,7 +1077,8 @@ impl<W: World> Run<'_, W> {
             match got.tunnels.get(&tun) {
                 None => problems.push(format!("{name}: tunnel {tun} to {r} missing")),
                 Some((spec, up)) => {
-                    if spec.remote != *r || Some(spec.local) != local || !up {
+                    let local = locals.iter().find(|a| a.is_ipv6() == r.is_ipv6());
+                    if spec.remote != *r || Some(&spec.local) != local || !up {
                         problems.push(format!(
                             "{name}: tunnel {tun} is {} -> {} ({}), want {local:?} -> {r} (up)",
                             spec.local,
@@ -1093,6 +1143,8 @@ impl<W: World> Run<'_, W> {
         }
         let mut have = got.rules.clone();
         have.sort();
+        let mut rules = rules.to_vec();
+        rules.sort();
         if have != rules {
             problems.push(format!(
                 "{name}: rules to table 77 from {have:?}, want from {rules:?}"
@@ -1207,6 +1259,8 @@ mod tests {
                 n.annotations.remove(k);
             }
             flat(&mut n.internal_ip);
+            n.other_ip = None;
+            n.other_pod_cidr = None;
             if let Prefix::V6(..) = n.pod_cidr {
                 let last = n.internal_ip.to_string();
                 let i = last.rsplit('.').next().unwrap_or("0");
@@ -1233,6 +1287,7 @@ mod tests {
                 true
             }
             FaultKind::Annotate { key, .. } => key.as_str() == "kube-router.io/unrelated",
+            FaultKind::DropPodCidr { .. } => false,
             FaultKind::Readdress { ip, .. } => {
                 flat(ip);
                 true

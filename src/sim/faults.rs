@@ -1,7 +1,8 @@
 //! The faults of a run, chosen by the seed, and the minimisation of a failing list.
 //!
 //! Owns the cluster a run starts from ([`Scenario`]) and the fault list: node
-//! add/delete/annotate/readdress, agent crash or stop and restart (with one flag
+//! add/delete/annotate/readdress (one family of a dual-stack node), a dual-stack node's
+//! second pod CIDR removed, agent crash or stop and restart (with one flag
 //! changed, `Reconfigure`), link cut/heal and reset, API outage and 410. Faults come in
 //! episodes: the faults of one episode overlap in time, and the run checks its
 //! invariants at the quiescent point after each episode.
@@ -98,7 +99,12 @@ pub(crate) enum FaultKind {
     },
     /// The node reboots with a new InternalIP: agent killed, kernel routes lost, Node
     /// updated, agent started again.
+    /// On a dual-stack node, the address of `ip`'s family changes; the other stays.
     Readdress { name: String, ip: IpAddr },
+    /// A dual-stack node loses its second pod CIDR (`spec.podCIDRs` keeps the first):
+    /// the node is re-provisioned, its agent crashes and starts again 3 s later over the
+    /// same kernel (a node with one pod CIDR: skipped).
+    DropPodCidr { name: String },
     /// The agent goes and comes back after `down`.
     Restart {
         name: String,
@@ -164,10 +170,13 @@ impl fmt::Display for FaultKind {
         match self {
             FaultKind::AddNode(n) => write!(
                 f,
-                "add-node {} ip {} pod-cidr {}{}",
+                "add-node {} ip {} pod-cidr {}{}{}",
                 n.name,
-                n.internal_ip,
+                n.ips().map(|a| a.to_string()).collect::<Vec<_>>().join(","),
                 n.pod_cidr,
+                n.other_pod_cidr
+                    .map(|c| format!(",{c}"))
+                    .unwrap_or_default(),
                 n.annotations
                     .iter()
                     .map(|(k, v)| format!(" {k}={v}"))
@@ -179,6 +188,7 @@ impl fmt::Display for FaultKind {
                 None => write!(f, "annotate {name} {key}-"),
             },
             FaultKind::Readdress { name, ip } => write!(f, "readdress {name} {ip}"),
+            FaultKind::DropPodCidr { name } => write!(f, "drop-pod-cidr {name}"),
             FaultKind::Restart { name, how, down } => write!(
                 f,
                 "{} {name} down {}",
@@ -300,12 +310,17 @@ enum Families {
     V6,
     /// Each node IPv4-only or IPv6-only: nodes of the other family must be left alone.
     Mixed,
+    /// Dual-stack nodes (an InternalIP and a pod CIDR of each family, either family's
+    /// address first) among single-stack ones of either family.
+    Dual,
 }
 
 /// What the generator knows of the cluster while it picks faults.
 struct GenState {
-    /// Node name -> current address.
+    /// Node name -> current primary address.
     nodes: BTreeMap<String, IpAddr>,
+    /// The dual-stack nodes, and whether each still has its second pod CIDR.
+    dual: BTreeMap<String, bool>,
     next_node: u32,
     next_ip: u32,
     /// Nodes may be on the second subnet.
@@ -363,8 +378,9 @@ fn rr_annotations(rng: &mut SimRng, full_mesh: bool) -> BTreeMap<String, String>
 }
 
 /// A scenario from `seed`: 2 to 7 nodes (at most 8 with additions) on one subnet or
-/// two, IPv4, IPv6 or some of each, full mesh or per-node ASN, graceful restart or not, the overlay off, on for
-/// other subnets (mostly) or on for all, and 2 to 6 episodes of 1 to 3 faults each.
+/// two, IPv4, IPv6, some of each, or dual-stack nodes among single-stack ones; full
+/// mesh or per-node ASN, graceful restart or not, the overlay off, on for other subnets
+/// (mostly) or on for all, and 2 to 6 episodes of 1 to 3 faults each.
 pub(crate) fn generate(seed: u64) -> Scenario {
     let mut rng = SimRng::new(seed);
     let full_mesh = rng.chance(0.75);
@@ -391,12 +407,14 @@ pub(crate) fn generate(seed: u64) -> Scenario {
     };
     let mut family_rng = SimRng::new(seed ^ 0x0FA3_1E55_1BF6_0D06);
     let families = match family_rng.range(0, 100) {
-        0..=59 => Families::V4,
-        60..=79 => Families::V6,
-        _ => Families::Mixed,
+        0..=49 => Families::V4,
+        50..=64 => Families::V6,
+        65..=79 => Families::Mixed,
+        _ => Families::Dual,
     };
     let mut st = GenState {
         nodes: BTreeMap::new(),
+        dual: BTreeMap::new(),
         next_node: 1,
         next_ip: 0,
         two_subnets,
@@ -446,26 +464,42 @@ pub(crate) fn generate(seed: u64) -> Scenario {
 fn new_node(rng: &mut SimRng, st: &mut GenState, full_mesh: bool) -> SimNode {
     let i = st.next_node;
     st.next_node += 1;
-    let v6 = match st.families {
-        Families::V4 => false,
-        Families::V6 => true,
-        Families::Mixed => st.family_rng.chance(0.5),
+    // (primary family IPv6, dual-stack)
+    let (v6, dual) = match st.families {
+        Families::V4 => (false, false),
+        Families::V6 => (true, false),
+        Families::Mixed => (st.family_rng.chance(0.5), false),
+        Families::Dual => match st.family_rng.range(0, 100) {
+            0..=44 => (false, true),
+            45..=64 => (true, true),
+            65..=84 => (false, false),
+            _ => (true, false),
+        },
     };
     let ip = st.fresh_ip(v6);
+    let other_ip = dual.then(|| st.fresh_ip(!v6));
     let name = format!("n{i}");
     st.nodes.insert(name.clone(), ip);
-    let pod_cidr = if v6 {
-        Prefix::new(
-            IpAddr::V6(Ipv6Addr::new(0xfd00, 0x244, i as u16, 0, 0, 0, 0, 0)),
-            64,
-        )
-    } else {
-        Prefix::new(IpAddr::V4(Ipv4Addr::new(10, 244, i as u8, 0)), 24)
+    if dual {
+        st.dual.insert(name.clone(), true);
+    }
+    let cidr = |v6: bool| {
+        let p = if v6 {
+            Prefix::new(
+                IpAddr::V6(Ipv6Addr::new(0xfd00, 0x244, i as u16, 0, 0, 0, 0, 0)),
+                64,
+            )
+        } else {
+            Prefix::new(IpAddr::V4(Ipv4Addr::new(10, 244, i as u8, 0)), 24)
+        };
+        p.unwrap_or_else(|_| Prefix::host(ip))
     };
     SimNode {
         name,
         internal_ip: ip,
-        pod_cidr: pod_cidr.unwrap_or_else(|_| Prefix::host(ip)),
+        pod_cidr: cidr(v6),
+        other_ip,
+        other_pod_cidr: dual.then(|| cidr(!v6)),
         annotations: rr_annotations(rng, full_mesh),
     }
 }
@@ -493,6 +527,7 @@ fn fault_kind(rng: &mut SimRng, st: &mut GenState, full_mesh: bool, gr: bool) ->
         8..=13 if st.nodes.len() > 2 => {
             let name = st.pick(rng)?;
             st.nodes.remove(&name);
+            st.dual.remove(&name);
             FaultKind::DeleteNode { name }
         }
         14..=23 => {
@@ -521,10 +556,29 @@ fn fault_kind(rng: &mut SimRng, st: &mut GenState, full_mesh: bool, gr: bool) ->
             }
         }
         24..=29 => {
-            let name = st.pick(rng)?;
-            let v6 = st.nodes.get(&name).is_some_and(IpAddr::is_ipv6);
+            let mut name = st.pick(rng)?;
+            // Among dual-stack nodes, mostly one of them.
+            let duals: Vec<&String> = st.dual.keys().collect();
+            if !duals.is_empty() && st.family_rng.chance(0.7) {
+                name = st.family_rng.choose(&duals)?.to_string();
+            }
+            let primary_v6 = st.nodes.get(&name).is_some_and(IpAddr::is_ipv6);
+            // A dual-stack node: its second pod CIDR removed, or one family readdressed
+            // (draws of the family stream, so single-stack scenarios stay as they were).
+            let second = st.dual.get(&name).copied();
+            if second == Some(true) && st.family_rng.chance(0.4) {
+                st.dual.insert(name.clone(), false);
+                return Some(FaultKind::DropPodCidr { name });
+            }
+            let v6 = if second.is_some() && st.family_rng.chance(0.5) {
+                !primary_v6
+            } else {
+                primary_v6
+            };
             let ip = st.fresh_ip(v6);
-            st.nodes.insert(name.clone(), ip);
+            if v6 == primary_v6 {
+                st.nodes.insert(name.clone(), ip);
+            }
             FaultKind::Readdress { name, ip }
         }
         30..=54 => {
@@ -701,6 +755,7 @@ mod tests {
         let mut seen = BTreeMap::new();
         let (mut two, mut overlays, mut encaps) = (0, BTreeMap::new(), BTreeMap::new());
         let (mut families, mut mixed) = (BTreeMap::new(), 0);
+        let (mut duals, mut dual_and_single) = (BTreeMap::new(), 0);
         for seed in 0..400 {
             let s = generate(seed);
             assert!((2..=7).contains(&s.nodes.len()));
@@ -722,6 +777,20 @@ mod tests {
                 assert!(subnets.iter().any(|p| p.contains_addr(&n.internal_ip)));
                 assert_eq!(n.internal_ip.is_ipv6(), n.pod_cidr.addr().is_ipv6());
                 *families.entry(n.internal_ip.is_ipv6()).or_insert(0) += 1;
+                if let Some(o) = n.other_ip {
+                    assert!(subnets.iter().any(|p| p.contains_addr(&o)));
+                    assert_ne!(o.is_ipv6(), n.internal_ip.is_ipv6());
+                    assert_eq!(
+                        n.other_pod_cidr.map(|c| c.addr().is_ipv6()),
+                        Some(o.is_ipv6())
+                    );
+                    *duals.entry(n.internal_ip.is_ipv6()).or_insert(0) += 1;
+                }
+            }
+            if s.nodes.iter().any(|n| n.other_ip.is_some())
+                && s.nodes.iter().any(|n| n.other_ip.is_none())
+            {
+                dual_and_single += 1;
             }
             let second = s.nodes.iter().filter(|n| {
                 [1, 3]
@@ -759,6 +828,7 @@ mod tests {
             "reregister",
             "delete-tunnel",
             "reconfigure",
+            "drop-pod-cidr",
         ] {
             assert!(seen.get(w).copied().unwrap_or(0) > 5, "{w}: {seen:?}");
         }
@@ -771,6 +841,11 @@ mod tests {
         assert!(
             families.values().all(|c| *c > 200) && mixed > 40,
             "IPv4 and IPv6 nodes {families:?}, {mixed} clusters of both"
+        );
+        assert!(
+            duals.len() == 2 && duals.values().all(|c| *c > 30) && dual_and_single > 30,
+            "dual-stack nodes by primary family {duals:?}, {dual_and_single} clusters \
+             with dual-stack and single-stack nodes"
         );
     }
 

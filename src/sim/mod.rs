@@ -126,6 +126,8 @@ fn known_bug_rr_group_rep() {
         name: format!("n{i}"),
         internal_ip: std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 9 + i)),
         pod_cidr: format!("10.244.{i}.0/24").parse().unwrap(),
+        other_ip: None,
+        other_pod_cidr: None,
         annotations: ann
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -178,6 +180,8 @@ fn restarts_with_changed_flags_leave_no_leftovers() {
         name: format!("n{i}"),
         internal_ip: IpAddr::V4(Ipv4Addr::new(10, 0, subnet, 10 + i)),
         pod_cidr: format!("10.244.{i}.0/24").parse().unwrap(),
+        other_ip: None,
+        other_pod_cidr: None,
         annotations: Default::default(),
     };
     let changes = [
@@ -244,6 +248,102 @@ fn restarts_with_changed_flags_leave_no_leftovers() {
         "ep5 ok: 3 nodes, 6 routes, 6 sessions, router has 2",
         "ep6 ok: 3 nodes, 6 routes, 6 sessions, router has 2",
         "ep7 ok: 3 nodes, 6 routes, 6 sessions, router has 2",
+    ];
+    assert_eq!(checks, want, "{trace}");
+}
+
+/// Dual-stack nodes among single-stack ones, on two subnets of each family, with FoU
+/// and an external router: the IPv6 pod CIDRs travel over IPv4 sessions with IPv6 next
+/// hops, each family routed by its own subnets; a readdressed family moves its routes
+/// from a tunnel to `via`; a node re-provisioned without its IPv6 pod CIDR loses its
+/// route on the others and on the router, and its own rule for it (which an earlier
+/// run's agent left in the kernel).
+#[test]
+fn dual_stack_nodes_readdressed_and_without_a_pod_cidr() {
+    use api::SimNode;
+    use driver::run;
+    use faults::{Fault, FaultKind, RESTART_TIME};
+    use oracle::{SimEncap, SimOverlay, Topology};
+    use std::net::IpAddr;
+    crate::log::set_level(crate::log::Level::Error);
+    let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
+    let node = |i: u8, primary: &str, other: Option<&str>| SimNode {
+        name: format!("n{i}"),
+        internal_ip: ip(primary),
+        pod_cidr: if primary.contains(':') {
+            format!("fd00:244:{i}::/64").parse().unwrap()
+        } else {
+            format!("10.244.{i}.0/24").parse().unwrap()
+        },
+        other_ip: other.map(ip),
+        other_pod_cidr: other.map(|o| {
+            if o.contains(':') {
+                format!("fd00:244:{i}::/64").parse().unwrap()
+            } else {
+                format!("10.244.{i}.0/24").parse().unwrap()
+            }
+        }),
+        annotations: Default::default(),
+    };
+    let fault = |episode: u32, kind: FaultKind| Fault {
+        episode,
+        offset: Duration::from_millis(500),
+        kind,
+    };
+    let sc = Scenario {
+        topology: Topology {
+            full_mesh: true,
+            overlay: SimOverlay::Subnet,
+            encap: SimEncap::Fou { port: 5555 },
+        },
+        graceful_restart: true,
+        restart_time: RESTART_TIME,
+        nodes: vec![
+            node(1, "10.0.0.11", Some("fd00::b")),
+            node(2, "fd00::c", Some("10.0.0.12")),
+            node(3, "10.0.1.13", None),
+            node(4, "10.0.0.14", Some("fd00:0:0:1::e")),
+        ],
+        faults: vec![
+            fault(
+                0,
+                FaultKind::Readdress {
+                    name: "n4".into(),
+                    ip: ip("fd00::f"),
+                },
+            ),
+            fault(1, FaultKind::DropPodCidr { name: "n1".into() }),
+            fault(
+                2,
+                FaultKind::Readdress {
+                    name: "n1".into(),
+                    ip: ip("10.0.1.20"),
+                },
+            ),
+        ],
+        router: true,
+    };
+    let seed = 3;
+    let mut w = RealWorld::new(&sc, seed);
+    let out = run(&sc, &mut w, seed);
+    let trace = out.trace.join("\n");
+    assert_eq!(out.failure, None, "{trace}");
+    assert_eq!(out.faults, 3, "{trace}");
+    let checks: Vec<&str> = out
+        .trace
+        .iter()
+        .filter_map(|l| l.split_once(" check ").map(|(_, c)| c))
+        .collect();
+    // n1, n3, n4 mesh over IPv4 (n2's primary is IPv6: alone among nodes); all four
+    // peer with the router. n1 holds n3's and n4's IPv4 CIDRs and n4's IPv6 one, n3
+    // the IPv4 ones of n1 and n4, n4 n1's two and n3's: 8. The router hears both
+    // families of the dual-stack nodes and n3's: 7. n1 without its IPv6 CIDR: n4 loses
+    // it, and so does the router.
+    let want = [
+        "start ok: 4 nodes, 8 routes, 7 sessions, router has 7",
+        "ep0 ok: 4 nodes, 8 routes, 7 sessions, router has 7",
+        "ep1 ok: 4 nodes, 7 routes, 7 sessions, router has 6",
+        "ep2 ok: 4 nodes, 7 routes, 7 sessions, router has 6",
     ];
     assert_eq!(checks, want, "{trace}");
 }

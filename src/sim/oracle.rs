@@ -1,12 +1,14 @@
 //! What a converged cluster must look like, worked out from the API objects alone.
 //!
 //! Owns the expected state: for each live node, the kernel routes kube-bgp must hold
-//! (other nodes' pod CIDRs: `via` their InternalIP when it is on the node's own subnet,
-//! through an overlay tunnel to it otherwise, or always with `--overlay-type=full`;
-//! none off the subnet without the overlay), the overlay's tunnels (one per remote a
-//! route goes through, none other), their table-77 host routes and the `from <pod CIDR>
-//! lookup 77` rule, and the node pairs that must have a BGP session (every other pair
-//! must not). Written from
+//! (other nodes' pod CIDRs: `via` their InternalIP of the CIDR's family when it is on
+//! the node's own subnet of that family, through an overlay tunnel to it otherwise, or
+//! always with `--overlay-type=full`; none off the subnet without the overlay), the
+//! overlay's tunnels (one per remote a route goes through, none other), their table-77
+//! host routes and the `from <pod CIDR> lookup 77` rule of each pod CIDR, and the node
+//! pairs that must have a BGP session (every other pair must not). Dual-stack nodes
+//! (an InternalIP and a pod CIDR of each family) peer over their primary address, and
+//! a session carries each family both ends have an address of. Written from
 //! kube-router's documented rules (full mesh, `--nodes-full-mesh=false` with
 //! `kube-router.io/node.asn`, route reflectors by `kube-router.io/rr.server` /
 //! `rr.client` cluster ID) and RFC 4456 reflection, independently of `cluster::plan`:
@@ -311,28 +313,91 @@ pub(crate) fn expect<'a>(
         out.routes.insert(n.name.clone(), BTreeMap::new());
         // The rule follows the node's own overlay flag: one left by a run with the
         // overlay on must go when it restarts with it off.
+        // One rule per pod CIDR, of each family.
         let rules = match f.overlay {
             SimOverlay::Off => Vec::new(),
-            SimOverlay::Subnet | SimOverlay::Full => vec![n.pod_cidr],
+            SimOverlay::Subnet | SimOverlay::Full => n.pod_cidrs().collect(),
         };
         out.rules.insert(n.name.clone(), rules);
-        // The router is configured on every node; one of the other family is skipped
-        // (a peer's family must be the local address's). External peers do not depend
-        // on `--enable-ibgp`.
-        if let Some(r) = router.filter(|r| r.is_ipv4() == n.internal_ip.is_ipv4()) {
-            out.sessions.insert(pair(n.internal_ip, r));
+        // The router is configured on every node. The session's source is the node's
+        // address of the router's family; a node without one skips the router.
+        // (kube-router takes the primary address and skips a router of the other
+        // family, so a dual-stack node whose IPv6 address comes first would not peer
+        // with an IPv4 router; kube-bgp peers from the node's address of the peer's
+        // family, as its configuration guide says of `peer.localips`.) External peers
+        // do not depend on `--enable-ibgp`. The session carries every family the node
+        // has an address of (the router takes both): each pod CIDR with the node's
+        // address of its family as next hop.
+        let source = router.and_then(|r| Some((r, n.ip_of_family(r.is_ipv6())?)));
+        if let Some((r, src)) = source {
+            out.sessions.insert(pair(src, r));
             if f.advertise_pod_cidr {
-                out.router.insert(n.pod_cidr, n.internal_ip);
+                for (cidr, nh) in originated(n) {
+                    out.router.insert(cidr, nh);
+                }
             }
         }
     }
-    // Each node's pod CIDR spreads as RFC 4456 says: the originator sends it to every
-    // peer; a reflector passes on its best path (shortest CLUSTER_LIST, then lowest
+    // Each node's pod CIDRs spread as RFC 4456 says, each family on its own: a session
+    // between nodes carries a family when both nodes have an address of it (each
+    // configures the other with the families of the other's addresses; the OPENs'
+    // multiprotocol capabilities leave the common ones). The originator sends its pod
+    // CIDR of a family to every peer; a reflector passes on its best path (shortest CLUSTER_LIST, then lowest
     // peer address: the ORIGINATOR_ID stands in for the router ID, so it ties) learned
     // from a client to every peer, learned from a non-client to its clients, adding its
     // cluster ID; a route carrying the receiver's cluster ID or coming back to its
     // originator is dropped.
+    for v6 in [false, true] {
+        let has: Vec<bool> = speakers
+            .iter()
+            .map(|n| n.ip_of_family(v6).is_some())
+            .collect();
+        let fam_peers: Vec<Vec<usize>> = peers
+            .iter()
+            .enumerate()
+            .map(|(i, ps)| {
+                if has[i] {
+                    ps.iter().copied().filter(|&j| has[j]).collect()
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        spread(&speakers, &flags, &fam_peers, &client_of, v6, &mut out);
+    }
+    out
+}
+
+/// What node `n` originates: each pod CIDR of a family it has an address of, next hop
+/// that address.
+fn originated(n: &SimNode) -> Vec<(Prefix, IpAddr)> {
+    n.pod_cidrs()
+        .filter_map(|c| Some((c, n.ip_of_family(c.addr().is_ipv6())?)))
+        .collect()
+}
+
+/// Spreads the pod CIDRs of family `v6` over the sessions `peers` that carry it, and
+/// records each receiver's route to them.
+fn spread(
+    speakers: &[&SimNode],
+    flags: &[AgentFlags],
+    peers: &[Vec<usize>],
+    client_of: &[Vec<bool>],
+    v6: bool,
+    out: &mut Expected,
+) {
+    let count = speakers.len();
     for o in 0..count {
+        let Some(nh) = speakers[o].ip_of_family(v6) else {
+            continue;
+        };
+        let cidrs: Vec<Prefix> = speakers[o]
+            .pod_cidrs()
+            .filter(|c| c.addr().is_ipv6() == v6)
+            .collect();
+        if cidrs.is_empty() {
+            continue;
+        }
         // best[x] = (cluster list, learned from)
         let mut best: Vec<Option<(Vec<u32>, usize)>> = vec![None; count];
         let mut changed = true;
@@ -387,20 +452,26 @@ pub(crate) fn expect<'a>(
             }
         }
         for (x, b) in best.iter().enumerate() {
-            let (me, origin) = (speakers[x], speakers[o]);
+            let me = speakers[x];
             if b.is_none() {
                 continue;
             }
-            // How the route is installed is the receiving node's own choice.
-            let Some(h) = hop(flags[x].overlay, me.internal_ip, origin.internal_ip) else {
+            // How the route is installed is the receiving node's own choice, from its
+            // address of the family (a session carries a family only to a node that
+            // has one).
+            let Some(mine) = me.ip_of_family(v6) else {
+                continue;
+            };
+            let Some(h) = hop(flags[x].overlay, mine, nh) else {
                 continue;
             };
             if let Some(r) = out.routes.get_mut(&me.name) {
-                r.insert(origin.pod_cidr, h);
+                for c in &cidrs {
+                    r.insert(*c, h);
+                }
             }
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -412,6 +483,8 @@ mod tests {
             name: name.into(),
             internal_ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, i)),
             pod_cidr: format!("10.244.{i}.0/24").parse().unwrap(),
+            other_ip: None,
+            other_pod_cidr: None,
             annotations: ann
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -709,6 +782,8 @@ mod tests {
                 i,
             )),
             pod_cidr: format!("fd00:244:{i}::/64").parse().unwrap(),
+            other_ip: None,
+            other_pod_cidr: None,
             annotations: BTreeMap::new(),
         };
         let nodes = [
@@ -751,5 +826,132 @@ mod tests {
         assert_eq!(e.routes["z"].len(), 2);
         assert_eq!(e.rules["z"], vec!["fd00:244:3::/64".parse().unwrap()]);
         assert_eq!(e.router.len(), 2);
+    }
+
+    #[test]
+    fn dual_stack_nodes_carry_both_families_over_their_primary_sessions() {
+        let v6 = |s: &str| -> IpAddr { s.parse().unwrap() };
+        let cidr = |s: &str| -> Prefix { s.parse().unwrap() };
+        let dual = |name: &str, primary: &str, other: &str, c1: &str, c2: &str| SimNode {
+            name: name.into(),
+            internal_ip: v6(primary),
+            pod_cidr: cidr(c1),
+            other_ip: Some(v6(other)),
+            other_pod_cidr: Some(cidr(c2)),
+            annotations: BTreeMap::new(),
+        };
+        let x = SimNode {
+            name: "x".into(),
+            internal_ip: v6("fd00::5"),
+            pod_cidr: cidr("fd00:244:5::/64"),
+            other_ip: None,
+            other_pod_cidr: None,
+            annotations: BTreeMap::new(),
+        };
+        let nodes = [
+            dual(
+                "d4",
+                "10.0.0.1",
+                "fd00::1",
+                "10.244.1.0/24",
+                "fd00:244:1::/64",
+            ),
+            dual(
+                "d6",
+                "fd00::2",
+                "10.0.0.2",
+                "fd00:244:2::/64",
+                "10.244.2.0/24",
+            ),
+            n("a", 3, &[]),
+            // IPv4 on another subnet, IPv6 on the same one.
+            dual(
+                "b",
+                "10.0.1.4",
+                "fd00::4",
+                "10.244.4.0/24",
+                "fd00:244:4::/64",
+            ),
+            x,
+        ];
+        let r: IpAddr = "10.0.0.250".parse().unwrap();
+        let e = expect_all(MESH, &nodes, &live(&["d4", "d6", "a", "b", "x"]), Some(r));
+        let b4 = v6("10.0.1.4");
+        assert_eq!(
+            e.sessions,
+            [
+                pair(ip(1), ip(3)),
+                pair(ip(1), b4),
+                pair(ip(3), b4),
+                pair(v6("fd00::2"), v6("fd00::5")),
+                pair(ip(1), r),
+                pair(ip(2), r),
+                pair(ip(3), r),
+                pair(b4, r),
+            ]
+            .into(),
+            "nodes by primary family; the router from each node's IPv4 address"
+        );
+        let want = |pairs: &[(&str, RouteHop)]| -> BTreeMap<Prefix, RouteHop> {
+            pairs.iter().map(|(c, h)| (cidr(c), *h)).collect()
+        };
+        assert_eq!(
+            e.routes["d4"],
+            want(&[
+                ("10.244.3.0/24", RouteHop::Via(ip(3))),
+                ("10.244.4.0/24", RouteHop::Tunnel(b4)),
+                ("fd00:244:4::/64", RouteHop::Via(v6("fd00::4"))),
+            ]),
+            "each family's next hop and subnet on its own"
+        );
+        assert_eq!(
+            e.routes["a"],
+            want(&[
+                ("10.244.1.0/24", RouteHop::Via(ip(1))),
+                ("10.244.4.0/24", RouteHop::Tunnel(b4)),
+            ]),
+            "an IPv4-only node's sessions carry no IPv6"
+        );
+        assert_eq!(
+            e.routes["b"],
+            want(&[
+                ("10.244.1.0/24", RouteHop::Tunnel(ip(1))),
+                ("fd00:244:1::/64", RouteHop::Via(v6("fd00::1"))),
+                ("10.244.3.0/24", RouteHop::Tunnel(ip(3))),
+            ])
+        );
+        assert_eq!(
+            e.routes["x"],
+            want(&[("fd00:244:2::/64", RouteHop::Via(v6("fd00::2")))])
+        );
+        assert_eq!(
+            e.routes["d6"],
+            want(&[("fd00:244:5::/64", RouteHop::Via(v6("fd00::5")))])
+        );
+        assert_eq!(
+            e.rules["d6"],
+            vec![cidr("fd00:244:2::/64"), cidr("10.244.2.0/24")]
+        );
+        assert_eq!(
+            e.router,
+            [
+                (cidr("10.244.1.0/24"), ip(1)),
+                (cidr("fd00:244:1::/64"), v6("fd00::1")),
+                (cidr("fd00:244:2::/64"), v6("fd00::2")),
+                (cidr("10.244.2.0/24"), ip(2)),
+                (cidr("10.244.3.0/24"), ip(3)),
+                (cidr("10.244.4.0/24"), b4),
+                (cidr("fd00:244:4::/64"), v6("fd00::4")),
+            ]
+            .into(),
+            "both families over one IPv4 session, next hop of each family"
+        );
+        // Without its second pod CIDR, b originates IPv4 only.
+        let mut nodes = nodes.clone();
+        nodes[3].other_pod_cidr = None;
+        let e = expect_all(MESH, &nodes, &live(&["d4", "d6", "a", "b", "x"]), Some(r));
+        assert_eq!(e.routes["d4"].len(), 2);
+        assert_eq!(e.rules["b"], vec![cidr("10.244.4.0/24")]);
+        assert_eq!(e.router.len(), 6);
     }
 }

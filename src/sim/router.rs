@@ -16,7 +16,7 @@ use crate::bgp::types::Attrs;
 use crate::cluster::peers::PeerPlan;
 use crate::daemon::speaker::sim_net::SimNet;
 use crate::daemon::speaker::{LocalParams, Speaker};
-use crate::prefix::Prefix;
+use crate::prefix::{Afi, Prefix};
 
 /// The router's address (on the nodes' subnet) and AS.
 pub(crate) const ROUTER_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 250);
@@ -66,12 +66,14 @@ impl SimRouter {
         }
     }
 
-    /// Peers with exactly these nodes (address -> the node's ASN).
+    /// Peers with exactly these nodes (address -> the node's ASN), IPv4 and IPv6 unicast
+    /// on each session (a dual-stack node's IPv6 pod CIDR comes over the IPv4 session).
     pub(crate) fn set_peers(&mut self, nodes: &BTreeMap<IpAddr, u32>, now: Instant) {
         let plans: Vec<PeerPlan> = nodes
             .iter()
             .map(|(addr, asn)| PeerPlan {
                 local_addr: Some(IpAddr::V4(ROUTER_IP)),
+                families: vec![Afi::Ipv4, Afi::Ipv6],
                 ..PeerPlan::plain(*addr, ROUTER_ASN, *asn)
             })
             .collect();

@@ -31,7 +31,10 @@ const RTPROT_STATIC: u8 = 4;
 
 /// One node: its kernel and, while it runs, its agent.
 struct RealHost {
+    /// Its primary address (where its sessions are).
     ip: IpAddr,
+    /// Its addresses, primary first, each with its connected subnet.
+    addrs: Vec<(IpAddr, Prefix)>,
     kernel: SimKernel,
     daemon: Option<Daemon>,
 }
@@ -52,9 +55,10 @@ pub(crate) struct RealWorld {
 /// The flags a simulated agent runs with: a short graceful-restart deferral, the
 /// mesh, cluster ASN, graceful restart (for `restart_time`), overlay, iBGP and pod
 /// CIDR advertisement as the node's `flags` say; the scenario's encapsulation
-/// `encap`; on a node whose address is IPv6 (`ipv6`) `--enable-ipv4=false
-/// --enable-ipv6=true` (an enabled family must have an address) and
-/// `--router-id=generate` (kube-router cannot take an IPv6 address as its router ID);
+/// `encap`; `--enable-ipv4`/`--enable-ipv6` for the families the node has an address
+/// of (`v4`, `v6`: an enabled family must have one), and on a node whose primary
+/// address is IPv6 (`primary_v6`) `--router-id=generate` (kube-router cannot take an
+/// IPv6 address as its router ID);
 /// the rest as the binary's defaults (a SIGTERM without graceful restart drains for
 /// 5 s).
 pub(crate) fn sim_config(
@@ -63,7 +67,7 @@ pub(crate) fn sim_config(
     encap: SimEncap,
     restart_time: Duration,
     router: bool,
-    ipv6: bool,
+    (primary_v6, v4, v6): (bool, bool, bool),
 ) -> Result<Config, String> {
     let mut args = vec![
         format!("--hostname-override={node}"),
@@ -77,14 +81,10 @@ pub(crate) fn sim_config(
     args.extend(encap.flags());
     args.push(format!("--enable-ibgp={}", flags.ibgp));
     args.push(format!("--advertise-pod-cidr={}", flags.advertise_pod_cidr));
-    if ipv6 {
-        for f in [
-            "--enable-ipv4=false",
-            "--enable-ipv6=true",
-            "--router-id=generate",
-        ] {
-            args.push(f.to_string());
-        }
+    args.push(format!("--enable-ipv4={v4}"));
+    args.push(format!("--enable-ipv6={v6}"));
+    if primary_v6 {
+        args.push("--router-id=generate".to_string());
     }
     if router {
         args.push(format!("--peer-router-ips={ROUTER_IP}"));
@@ -127,26 +127,33 @@ impl RealWorld {
 impl World for RealWorld {
     fn start(&mut self, node: &SimNode, flags: AgentFlags, fresh_kernel: bool, now: Instant) {
         let ip = node.internal_ip;
-        let subnet = subnet_of(ip);
+        let addrs: Vec<(IpAddr, Prefix)> = node.ips().map(|a| (a, subnet_of(a))).collect();
         let host = self
             .hosts
             .entry(node.name.clone())
             .or_insert_with(|| RealHost {
                 ip,
-                kernel: SimKernel::new(ip, subnet),
+                addrs: addrs.clone(),
+                kernel: SimKernel::with_addresses(&addrs),
                 daemon: None,
             });
-        if fresh_kernel || host.ip != ip {
+        if fresh_kernel || host.addrs != addrs {
             host.ip = ip;
-            host.kernel = SimKernel::new(ip, subnet);
+            host.kernel = SimKernel::with_addresses(&addrs);
+            host.addrs = addrs;
         }
+        let families = (
+            ip.is_ipv6(),
+            node.ip_of_family(false).is_some(),
+            node.ip_of_family(true).is_some(),
+        );
         let cfg = match sim_config(
             &node.name,
             flags,
             self.encap,
             self.restart_time,
             self.with_router,
-            ip.is_ipv6(),
+            families,
         ) {
             Ok(c) => c,
             Err(e) => panic!("{e}"),
