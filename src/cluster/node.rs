@@ -6,12 +6,11 @@
 //! its annotations (each naming the node and the annotation). A bad annotation only
 //! makes that field unusable; it never hides the rest of the node.
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::Problem;
 use super::values;
-use crate::kube::objects::Node;
+use crate::kube::objects::{MetaMap, Node};
 use crate::prefix::{Afi, Prefix};
 
 pub(crate) const ANN_NODE_ASN: &str = "kube-router.io/node.asn";
@@ -47,7 +46,7 @@ pub(crate) struct NodeModel {
     /// `kube-router.io/rr.client` cluster ID, when present and valid.
     pub(crate) rr_client: Option<Ipv4Addr>,
     /// The node's `kube-router.io/*` annotations within `MAX_ANNOTATION_BYTES`.
-    pub(crate) annotations: BTreeMap<String, String>,
+    pub(crate) annotations: MetaMap,
     /// `spec.unschedulable`: the node is cordoned.
     pub(crate) cordoned: bool,
 }
@@ -56,7 +55,7 @@ impl NodeModel {
     /// Reads a Node object. Problems in its annotations are pushed to `problems`.
     pub(crate) fn from_node(node: &Node, problems: &mut Vec<Problem>) -> NodeModel {
         let name = node.metadata.name.clone();
-        let mut ann = BTreeMap::new();
+        let mut ann = MetaMap::new();
         for (k, v) in &node.metadata.annotations {
             if !k.starts_with(ANN_PREFIX) {
                 continue;

@@ -154,6 +154,10 @@ fn count_down<K: Ord>(m: &mut BTreeMap<K, usize>, k: &K) -> bool {
     false
 }
 
+/// Objects recomputed by one plan from which the cache's maps are packed again
+/// ([`Planner::repack`]).
+const REPACK_AFTER: usize = 1000;
+
 /// Services to recompute beyond which their EndpointSlices are found in one pass over
 /// all slices rather than one scan of the namespace's slices per Service.
 const SCAN_PER_SERVICE: usize = 8;
@@ -230,7 +234,26 @@ impl Planner {
                 self.restart(settings, local_name, snap);
             }
         }
+        if self.work.nodes + self.work.services >= REPACK_AFTER {
+            self.repack();
+        }
         self.assemble(settings, local_name, kernel)
+    }
+
+    /// Builds the cache's maps again from their sorted entries: entries inserted one by
+    /// one in key order (every first plan, every relist) leave a map's nodes about half
+    /// full; built at once, they are packed full. The entries move, nothing is copied.
+    fn repack(&mut self) {
+        fn pack<K: Ord, V>(m: &mut BTreeMap<K, V>) {
+            *m = std::mem::take(m).into_iter().collect();
+        }
+        pack(&mut self.nodes);
+        pack(&mut self.peers);
+        pack(&mut self.services);
+        pack(&mut self.vip_count);
+        pack(&mut self.cluster_cidrs);
+        pack(&mut self.node_ips);
+        self.cidr_nodes = std::mem::take(&mut self.cidr_nodes).into_iter().collect();
     }
 
     /// Drops the cache and recomputes every object.

@@ -19,11 +19,11 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
-fn read_labels<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+fn read_labels<'de, D: Deserializer<'de>>(d: D) -> Result<MetaMap, D::Error> {
     kept_entries(d, |k| k == SERVICE_NAME_LABEL)
 }
 
-fn read_annotations<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+fn read_annotations<'de, D: Deserializer<'de>>(d: D) -> Result<MetaMap, D::Error> {
     kept_entries(d, |k| {
         k.starts_with(KUBE_ROUTER_ANNOTATIONS) || k == LEADER_ANNOTATION
     })
@@ -34,18 +34,18 @@ fn read_annotations<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, 
 fn kept_entries<'de, D: Deserializer<'de>>(
     d: D,
     keep: fn(&str) -> bool,
-) -> Result<BTreeMap<String, String>, D::Error> {
+) -> Result<MetaMap, D::Error> {
     struct Entries(fn(&str) -> bool);
     impl<'de> serde::de::Visitor<'de> for Entries {
-        type Value = BTreeMap<String, String>;
+        type Value = MetaMap;
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("a map of strings or null")
         }
         fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-            Ok(BTreeMap::new())
+            Ok(MetaMap::new())
         }
         fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-            Ok(BTreeMap::new())
+            Ok(MetaMap::new())
         }
         fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
             d.deserialize_map(self)
@@ -54,17 +54,126 @@ fn kept_entries<'de, D: Deserializer<'de>>(
             self,
             mut m: A,
         ) -> Result<Self::Value, A::Error> {
-            let mut out = BTreeMap::new();
+            let mut out = MetaMap::new();
             while let Some(k) = m.next_key::<String>()? {
                 let v: String = m.next_value()?;
                 if (self.0)(&k) {
                     out.insert(k, v);
                 }
             }
+            out.0.shrink_to_fit();
             Ok(out)
         }
     }
     d.deserialize_option(Entries(keep))
+}
+
+/// The labels or annotations an object keeps: a few entries (mostly none to two), sorted
+/// by key. Held in one vector the size of its entries: a `BTreeMap`'s first node costs
+/// about 540 bytes however few entries it has, which ten thousand objects would pay.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetaMap(Vec<(String, String)>);
+
+impl MetaMap {
+    pub fn new() -> MetaMap {
+        MetaMap(Vec::new())
+    }
+
+    fn find(&self, k: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(x, _)| x.as_str().cmp(k))
+    }
+
+    pub fn get(&self, k: &str) -> Option<&String> {
+        self.find(k).ok().map(|i| &self.0[i].1)
+    }
+
+    pub fn contains_key(&self, k: &str) -> bool {
+        self.find(k).is_ok()
+    }
+
+    /// Sets `k` to `v`; returns the value it replaced.
+    pub fn insert(&mut self, k: String, v: String) -> Option<String> {
+        match self.find(&k) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, v)),
+            Err(i) => {
+                self.0.insert(i, (k, v));
+                None
+            }
+        }
+    }
+
+    pub fn remove(&mut self, k: &str) -> Option<String> {
+        self.find(k).ok().map(|i| self.0.remove(i).1)
+    }
+
+    /// Keeps the entries `keep` accepts (and frees the room of the others).
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &str) -> bool) {
+        self.0.retain(|(k, v)| keep(k, v));
+        self.0.shrink_to_fit();
+    }
+
+    /// The entries in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::ops::Index<&str> for MetaMap {
+    type Output = String;
+    /// The value of `k`; panics when there is none, like `BTreeMap`'s index (tests only
+    /// index keys they set).
+    fn index(&self, k: &str) -> &String {
+        match self.get(k) {
+            Some(v) => v,
+            None => panic!("no entry {k:?}"),
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a MetaMap {
+    type Item = (&'a String, &'a String);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, String)>,
+        fn(&'a (String, String)) -> (&'a String, &'a String),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl FromIterator<(String, String)> for MetaMap {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(it: I) -> MetaMap {
+        let mut m = MetaMap::new();
+        for (k, v) in it {
+            m.insert(k, v);
+        }
+        m
+    }
+}
+
+impl From<BTreeMap<String, String>> for MetaMap {
+    fn from(m: BTreeMap<String, String>) -> MetaMap {
+        // Already sorted and distinct.
+        MetaMap(m.into_iter().collect())
+    }
+}
+
+impl Serialize for MetaMap {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
 }
 
 /// The three resources kube-bgp watches.
@@ -139,16 +248,16 @@ pub struct ObjectMeta {
     /// to be strings and dropped while decoding, so they never take memory.
     #[serde(
         deserialize_with = "read_labels",
-        skip_serializing_if = "BTreeMap::is_empty"
+        skip_serializing_if = "MetaMap::is_empty"
     )]
-    pub(crate) labels: BTreeMap<String, String>,
+    pub(crate) labels: MetaMap,
     /// Only the annotations kube-bgp reads (`KUBE_ROUTER_ANNOTATIONS`*,
     /// `LEADER_ANNOTATION`), the same way.
     #[serde(
         deserialize_with = "read_annotations",
-        skip_serializing_if = "BTreeMap::is_empty"
+        skip_serializing_if = "MetaMap::is_empty"
     )]
-    pub annotations: BTreeMap<String, String>,
+    pub annotations: MetaMap,
     #[serde(
         rename = "ownerReferences",
         deserialize_with = "nullable",
@@ -453,7 +562,7 @@ impl KubeObject {
             m.resource_version = String::new();
             m.generate_name = String::new();
             if !keep_labels {
-                m.labels = BTreeMap::new();
+                m.labels = MetaMap::new();
             }
         }
         match &mut self {
@@ -526,6 +635,58 @@ mod tests {
         assert_eq!(n.spec.pod_cidrs.len(), 2);
         assert_eq!(n.status.addresses[0].type_, "InternalIP");
         assert_eq!(n.status.addresses[0].address, "192.168.0.11");
+    }
+
+    #[test]
+    fn meta_map_keeps_entries_sorted_and_exact() {
+        let mut m = MetaMap::new();
+        assert_eq!(m.insert("b".into(), "2".into()), None);
+        assert_eq!(m.insert("a".into(), "1".into()), None);
+        assert_eq!(m.insert("c".into(), "3".into()), None);
+        assert_eq!(m.insert("b".into(), "two".into()), Some("2".into()));
+        assert_eq!(m.keys().collect::<Vec<_>>(), vec!["a", "b", "c"]);
+        assert_eq!(m.get("b").map(String::as_str), Some("two"));
+        assert_eq!(m["a"], "1");
+        assert!(m.contains_key("c") && !m.contains_key("d"));
+        assert_eq!(m.remove("a"), Some("1".into()));
+        assert_eq!(m.remove("a"), None);
+        m.retain(|k, _| k != "c");
+        assert_eq!(m.len(), 1);
+        assert_eq!(
+            m.0.capacity(),
+            1,
+            "retain frees the room of dropped entries"
+        );
+        assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"b":"two"}"#);
+        let from: MetaMap = BTreeMap::from([("y".to_string(), "1".to_string())]).into();
+        assert_eq!(
+            from.iter().collect::<Vec<_>>(),
+            vec![(&"y".into(), &"1".into())]
+        );
+        let collected: MetaMap = [("z", "1"), ("x", "2"), ("z", "3")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(
+            serde_json::to_string(&collected).unwrap(),
+            r#"{"x":"2","z":"3"}"#
+        );
+    }
+
+    /// Decoding keeps only the entries kube-bgp reads, sorted, in a vector of their size.
+    #[test]
+    fn decoded_annotations_are_filtered_sorted_and_exact() {
+        let n: Node = serde_json::from_str(
+            r#"{"metadata":{"name":"n","annotations":{"kube-router.io/rr.client":"1",
+                "other":"x","kube-router.io/node.asn":"64512","more":"y"}}}"#,
+        )
+        .unwrap();
+        let a = &n.metadata.annotations;
+        assert_eq!(
+            a.keys().collect::<Vec<_>>(),
+            vec!["kube-router.io/node.asn", "kube-router.io/rr.client"]
+        );
+        assert_eq!(a.0.capacity(), 2);
     }
 
     #[test]

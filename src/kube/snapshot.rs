@@ -169,22 +169,28 @@ impl Snapshot {
     }
 
     fn replace(&mut self, kind: ResourceKind, objects: Vec<KubeObject>) -> bool {
-        let mut nodes = BTreeMap::new();
-        let mut services = BTreeMap::new();
-        let mut slices = BTreeMap::new();
+        let mut nodes = Vec::new();
+        let mut services = Vec::new();
+        let mut slices = Vec::new();
+        let n = objects.len();
+        match kind {
+            ResourceKind::Node => nodes.reserve_exact(n),
+            ResourceKind::Service => services.reserve_exact(n),
+            ResourceKind::EndpointSlice => slices.reserve_exact(n),
+        }
         for o in objects {
             match o.into_kept() {
-                KubeObject::Node(n) => {
-                    nodes.insert(n.metadata.name.clone(), n);
-                }
-                KubeObject::Service(s) => {
-                    services.insert(key(&s.metadata), s);
-                }
-                KubeObject::EndpointSlice(s) => {
-                    slices.insert(key(&s.metadata), s);
-                }
+                KubeObject::Node(n) => nodes.push((n.metadata.name.clone(), n)),
+                KubeObject::Service(s) => services.push((key(&s.metadata), s)),
+                KubeObject::EndpointSlice(s) => slices.push((key(&s.metadata), s)),
             }
         }
+        // Built from the whole list at once, a map's nodes are packed full (the last of
+        // equal keys wins, as when inserting in list order); inserted one by one in key
+        // order, they would stay about half full.
+        let nodes: BTreeMap<String, Node> = nodes.into_iter().collect();
+        let services: BTreeMap<NsName, Service> = services.into_iter().collect();
+        let slices: BTreeMap<NsName, EndpointSlice> = slices.into_iter().collect();
         self.listed.insert(kind, true);
         self.states.insert(kind, SyncState::Synced);
         let ch = &mut self.changes;
@@ -413,6 +419,23 @@ mod tests {
             kind: ResourceKind::Node,
             objects: vec![node("c", "9")],
         }));
+    }
+
+    /// A list that names one object twice keeps its last copy, as inserting in list
+    /// order would.
+    #[test]
+    fn relist_with_a_repeated_key_keeps_the_last() {
+        let mut s = Snapshot::new();
+        let KubeObject::Node(mut second) = node("a", "2") else {
+            unreachable!()
+        };
+        second.spec.pod_cidr = "10.244.9.0/24".into();
+        s.apply(KubeEvent::Replaced {
+            kind: ResourceKind::Node,
+            objects: vec![node("b", "1"), node("a", "1"), KubeObject::Node(second)],
+        });
+        assert_eq!(s.nodes.keys().collect::<Vec<_>>(), vec!["a", "b"]);
+        assert_eq!(s.nodes["a"].spec.pod_cidr, "10.244.9.0/24");
     }
 
     #[test]
