@@ -655,8 +655,21 @@ pub(crate) fn count_rules(
     nl: &mut dyn NetlinkRequests,
     pod_cidr: &Prefix,
 ) -> Result<usize, NetlinkError> {
-    let fam = family(pod_cidr);
-    let n = std::cell::Cell::new(0usize);
+    let rules = table_77_rules_of(nl, family(pod_cidr))?;
+    Ok(rules.iter().filter(|p| *p == pod_cidr).count())
+}
+
+/// The source prefixes of every `from <prefix> lookup 77` rule of both families (a
+/// prefix once per rule).
+pub fn table_77_rules(nl: &mut dyn NetlinkRequests) -> Result<Vec<Prefix>, NetlinkError> {
+    let mut found = table_77_rules_of(nl, AF_INET)?;
+    found.extend(table_77_rules_of(nl, AF_INET6)?);
+    Ok(found)
+}
+
+/// The source prefixes of the `from <prefix> lookup 77` rules of one address family.
+fn table_77_rules_of(nl: &mut dyn NetlinkRequests, fam: u8) -> Result<Vec<Prefix>, NetlinkError> {
+    let found = std::cell::RefCell::new(Vec::new());
     nl.dump(
         "rules",
         &|w: &mut MsgWriter| {
@@ -664,40 +677,15 @@ pub(crate) fn count_rules(
             w.raw(&[fam, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
             w.end();
         },
-        &mut || n.set(0),
+        &mut || found.borrow_mut().clear(),
         &mut |m| {
-            if m.msg_type == RTM_NEWRULE
-                && parse_rule(m.payload) == Some((*pod_cidr, RT_TABLE_KUBE_ROUTER))
-            {
-                n.set(n.get() + 1);
+            if m.msg_type == RTM_NEWRULE {
+                if let Some((p, RT_TABLE_KUBE_ROUTER)) = parse_rule(m.payload) {
+                    found.borrow_mut().push(p);
+                }
             }
         },
     )?;
-    Ok(n.get())
-}
-
-/// The source prefixes of every `from <prefix> lookup 77` rule of both families (a
-/// prefix once per rule).
-pub fn table_77_rules(nl: &mut dyn NetlinkRequests) -> Result<Vec<Prefix>, NetlinkError> {
-    let found = std::cell::RefCell::new(Vec::new());
-    for fam in [AF_INET, AF_INET6] {
-        nl.dump(
-            "rules",
-            &|w: &mut MsgWriter| {
-                w.begin(RTM_GETRULE, NLM_F_REQUEST);
-                w.raw(&[fam, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-                w.end();
-            },
-            &mut || found.borrow_mut().retain(|p: &Prefix| family(p) != fam),
-            &mut |m| {
-                if m.msg_type == RTM_NEWRULE {
-                    if let Some((p, RT_TABLE_KUBE_ROUTER)) = parse_rule(m.payload) {
-                        found.borrow_mut().push(p);
-                    }
-                }
-            },
-        )?;
-    }
     Ok(found.into_inner())
 }
 
