@@ -54,15 +54,14 @@ fn kept_entries<'de, D: Deserializer<'de>>(
             self,
             mut m: A,
         ) -> Result<Self::Value, A::Error> {
-            let mut out = MetaMap::new();
+            let mut kept = Vec::new();
             while let Some(k) = m.next_key::<String>()? {
                 let v: String = m.next_value()?;
                 if (self.0)(&k) {
-                    out.insert(k, v);
+                    kept.push((k, v));
                 }
             }
-            out.0.shrink_to_fit();
-            Ok(out)
+            Ok(MetaMap::from_entries(kept))
         }
     }
     d.deserialize_option(Entries(keep))
@@ -155,11 +154,26 @@ impl<'a> IntoIterator for &'a MetaMap {
 
 impl FromIterator<(String, String)> for MetaMap {
     fn from_iter<I: IntoIterator<Item = (String, String)>>(it: I) -> MetaMap {
-        let mut m = MetaMap::new();
-        for (k, v) in it {
-            m.insert(k, v);
+        MetaMap::from_entries(it.into_iter().collect())
+    }
+}
+
+impl MetaMap {
+    /// The map of `entries`, sorted once (O(n log n) however many a hostile object
+    /// holds; inserting one by one would move O(n²) entries); of a key given twice the
+    /// last value wins, as with `insert`.
+    fn from_entries(mut entries: Vec<(String, String)>) -> MetaMap {
+        // Stable: equal keys keep their order, so the last of each run is the last given.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out: Vec<(String, String)> = Vec::with_capacity(entries.len());
+        for (k, v) in entries {
+            match out.last_mut() {
+                Some(last) if last.0 == k => last.1 = v,
+                _ => out.push((k, v)),
+            }
         }
-        m
+        out.shrink_to_fit();
+        MetaMap(out)
     }
 }
 
