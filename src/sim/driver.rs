@@ -349,6 +349,32 @@ impl<W: World> Run<'_, W> {
         self.last_turn.insert(n.name.clone(), now - TURN_FLOOR);
     }
 
+    /// The node's machine is re-provisioned with `node` as its Node object: its agent (if
+    /// running) crashes, the API server takes the new object, and the agent starts again
+    /// 3 s later (`fresh`: with an empty kernel).
+    fn reprovision(
+        &mut self,
+        name: &str,
+        node: SimNode,
+        fresh: bool,
+        now: Instant,
+    ) -> Result<(), String> {
+        self.topology_changed = true;
+        if self.world.running(name) {
+            self.stop_agent(name, StopKind::Crash);
+        }
+        self.api.put_node(node, now).map_err(|e| e.to_string())?;
+        self.schedule(
+            now + Duration::from_secs(3),
+            Action::Start {
+                name: name.to_string(),
+                fresh,
+                change: None,
+            },
+        );
+        Ok(())
+    }
+
     /// Stops `name`'s agent; one that drains first (RFC 8326) keeps turning until its
     /// stop is due.
     fn stop_agent(&mut self, name: &str, how: StopKind) {
@@ -630,21 +656,8 @@ impl<W: World> Run<'_, W> {
                     return Ok(());
                 }
                 self.applied(&f, None);
-                self.topology_changed = true;
-                if self.world.running(name) {
-                    // A reboot: a drain in progress ends with the machine.
-                    self.stop_agent(name, StopKind::Crash);
-                }
-                self.api.put_node(n, now).map_err(|e| e.to_string())?;
-                let at = now + Duration::from_secs(3);
-                self.schedule(
-                    at,
-                    Action::Start {
-                        name: name.clone(),
-                        fresh: true,
-                        change: None,
-                    },
-                );
+                // A reboot: a drain in progress ends with the machine.
+                self.reprovision(name, n, true, now)?;
             }
             FaultKind::DropPodCidr { name } => {
                 let Some(mut n) = self.api.node(name).cloned() else {
@@ -656,23 +669,10 @@ impl<W: World> Run<'_, W> {
                     return Ok(());
                 }
                 self.applied(&f, None);
-                self.topology_changed = true;
                 // The agent reads its own pod CIDRs when it starts (as kube-router
                 // does): the node is re-provisioned, the kernel keeps what the old
                 // agent made for the dropped CIDR, which the new one must clean up.
-                if self.world.running(name) {
-                    self.stop_agent(name, StopKind::Crash);
-                }
-                self.api.put_node(n, now).map_err(|e| e.to_string())?;
-                let at = now + Duration::from_secs(3);
-                self.schedule(
-                    at,
-                    Action::Start {
-                        name: name.clone(),
-                        fresh: false,
-                        change: None,
-                    },
-                );
+                self.reprovision(name, n, false, now)?;
             }
             FaultKind::Restart { name, how, down } => {
                 self.restart(&f, name, *how, *down, None);
