@@ -35,7 +35,10 @@
 //! §4.2). The new connection gets our OPEN and waits beside the session; only when the
 //! peer's OPEN on it has passed every check does the old session end (gracefully) and
 //! the new one proceed. A bare connection from the peer's address never displaces an
-//! Established session.
+//! Established session. A 6/7 received on our last connection before Established means
+//! the peer kept a connection we no longer have (one we closed before we knew the
+//! peer): we connect again at once and accept the peer's connection, once per session,
+//! instead of waiting in IdleHold.
 //!
 //! Sending: the speaker reports every write attempt ([`Input::Sent`]) with the bytes
 //! still queued. Past `max_send_buffer` the session ends with Cease/Out of Resources

@@ -79,6 +79,10 @@ pub struct Peer {
     established_at: Option<Instant>,
     last_notification: Option<LastNotification>,
     last_down: Option<DownReason>,
+    /// A Cease/Connection Collision Resolution (6/7) on our last connection already
+    /// earned one immediate reconnect since the last session or start (see
+    /// `collision_lost`); the next one waits in IdleHold as any other error.
+    collision_retry_spent: bool,
     /// The state last reported (for StateChange).
     reported: State,
 }
@@ -108,6 +112,7 @@ impl Peer {
             established_at: None,
             last_notification: None,
             last_down: None,
+            collision_retry_spent: false,
             reported: State::Idle,
         })
     }
@@ -313,6 +318,7 @@ impl Peer {
         }
         self.admin_up = true;
         self.idle_hold_until = None;
+        self.collision_retry_spent = false;
         self.backoff.reset();
         self.begin(now, out);
     }

@@ -491,3 +491,206 @@ fn back_to_back_both_active_resolve_collision() {
     assert_eq!(lab.peer_of(true, ca), Some(cb));
     assert_eq!(cb, 1, "B's own first (outbound) connection");
 }
+
+/// Accepts an inbound connection; whether it was taken (got our OPEN) or refused.
+fn offer_inbound(p: &mut Peer, t: Instant) -> (ConnId, bool) {
+    let c = p.alloc_conn();
+    let out = p.handle(
+        Input::TcpConnected {
+            conn: c,
+            inbound: true,
+        },
+        t,
+    );
+    let taken = matches!(sent(&out, c).first(), Some(Message::Open(_)));
+    assert_eq!(taken, !closed(&out, c), "{out:?}");
+    (c, taken)
+}
+
+#[test]
+fn collision_lost_on_last_connection_reconnects_at_once() {
+    // The peer keeps a connection we already closed and sends 6/7 on our only one.
+    let t = Instant::now();
+    let (mut p, out_c) = open_sent(cfg(), 21, t);
+    let out = rx(&mut p, out_c, notif(6, 7), t);
+    assert!(closed(&out, out_c), "{out:?}");
+    assert!(down_of(&out).is_none(), "not a failed attempt: {out:?}");
+    let again = connect_of(&out).expect("a new connection at once");
+    assert_ne!(again, out_c);
+    assert_eq!(p.state(), State::Connect);
+    let last = p.last_notification().expect("kept for status");
+    assert!(!last.sent);
+    assert_eq!(last.notification.kind(), NotificationCode::CeaseCollision);
+    // The back-off did not advance: the first connect drew 1 s and the retry's timer
+    // uses the 2 s the next draw would have, not 4 s.
+    let wait = p.next_deadline().expect("ConnectRetry") - t;
+    assert!(wait <= 2 * DEFAULT_CONNECT_RETRY_START, "{wait:?}");
+    assert!(wait >= DEFAULT_CONNECT_RETRY_START, "{wait:?}");
+    // ... and the attempt after it, should this connect hang, draws those 2 s too.
+    let t2 = t + wait;
+    let out = p.handle(Input::Timers, t2);
+    assert!(connect_of(&out).is_some(), "{out:?}");
+    let wait2 = p.next_deadline().expect("ConnectRetry") - t2;
+    assert!(wait2 <= 2 * DEFAULT_CONNECT_RETRY_START, "{wait2:?}");
+    // Meanwhile the peer's own connection is welcome (no IdleHold).
+    let (_, taken) = offer_inbound(&mut p, t);
+    assert!(taken);
+}
+
+#[test]
+fn second_collision_loss_waits_in_idle_hold() {
+    let t = Instant::now();
+    let (mut p, out_c) = open_sent(cfg(), 22, t);
+    let out = rx(&mut p, out_c, notif(6, 7), t);
+    let again = connect_of(&out).expect("first: at once");
+    p.handle(
+        Input::TcpConnected {
+            conn: again,
+            inbound: false,
+        },
+        t,
+    );
+    let out = rx(&mut p, again, notif(6, 7), t);
+    assert!(connect_of(&out).is_none(), "{out:?}");
+    let (reason, was_established, _) = down_of(&out).expect("Down as any error");
+    assert!(!was_established);
+    assert!(matches!(reason, DownReason::NotificationReceived(_)));
+    assert_eq!(p.state(), State::Idle);
+    let (_, taken) = offer_inbound(&mut p, t);
+    assert!(!taken, "IdleHold refuses the peer as before");
+}
+
+#[test]
+fn collision_retry_is_earned_again_by_a_session() {
+    let t = Instant::now();
+    let (mut p, out_c) = open_sent(cfg(), 23, t);
+    let out = rx(&mut p, out_c, notif(6, 7), t);
+    let c = connect_of(&out).expect("at once");
+    p.handle(
+        Input::TcpConnected {
+            conn: c,
+            inbound: false,
+        },
+        t,
+    );
+    rx(&mut p, c, open(65001, REMOTE_ID, 90, vec![]), t);
+    assert!(is_established_on(&rx(&mut p, c, Message::Keepalive, t), c));
+    // The session ends by a lost connection; the next attempt may again retry at once.
+    let t2 = t + Duration::from_secs(60);
+    p.handle(Input::TcpClosed { conn: c }, t2);
+    let (inb, taken) = offer_inbound(&mut p, t2);
+    assert!(taken);
+    let out = rx(&mut p, inb, notif(6, 7), t2);
+    assert!(connect_of(&out).is_some(), "{out:?}");
+    assert!(down_of(&out).is_none());
+}
+
+#[test]
+fn collision_notice_with_another_connection_left_changes_nothing_else() {
+    let (mut p, out_c, in_c, t) = two_connections(cfg());
+    let out = rx(&mut p, out_c, notif(6, 7), t);
+    assert!(closed(&out, out_c));
+    assert!(connect_of(&out).is_none(), "{out:?}");
+    assert!(down_of(&out).is_none());
+    assert_eq!(p.state(), State::OpenSent);
+    // The remaining connection goes on to a session.
+    rx(&mut p, in_c, open(65001, REMOTE_ID, 90, vec![]), t);
+    assert!(is_established_on(
+        &rx(&mut p, in_c, Message::Keepalive, t),
+        in_c
+    ));
+}
+
+#[test]
+fn collision_lost_by_a_passive_peer_waits_for_the_peer() {
+    let mut c = cfg();
+    c.passive = true;
+    let t = Instant::now();
+    let mut p = Peer::new(c, 24).expect("valid");
+    p.handle(Input::Start, t);
+    let (inb, taken) = offer_inbound(&mut p, t);
+    assert!(taken);
+    let out = rx(&mut p, inb, notif(6, 7), t);
+    assert!(closed(&out, inb));
+    assert!(connect_of(&out).is_none(), "passive: never connects");
+    assert!(down_of(&out).is_none());
+    assert_eq!(p.state(), State::Active);
+    assert!(offer_inbound(&mut p, t).1);
+}
+
+#[test]
+fn collision_notice_on_an_established_session_ends_it() {
+    let t = Instant::now();
+    let (mut p, c) = open_sent(cfg(), 25, t);
+    rx(&mut p, c, open(65001, REMOTE_ID, 90, vec![]), t);
+    rx(&mut p, c, Message::Keepalive, t);
+    let out = rx(&mut p, c, notif(6, 7), t);
+    let (_, was_established, _) = down_of(&out).expect("Down");
+    assert!(was_established);
+    assert!(connect_of(&out).is_none());
+    assert_eq!(p.state(), State::Idle);
+}
+
+#[test]
+fn back_to_back_collision_with_a_connection_closed_before_configuration() {
+    // The interleaving that delayed a new Node by a back-off in the 20-node lab: B
+    // (higher id) connects before A has configured it, and A's speaker closes that
+    // socket; B has not read the close when A, now configured, connects to B.
+    let (a, b) = lab_configs();
+    let mut lab = WiredPeers::new(a, b);
+    let now = lab.now;
+    let ob = lab.b.handle(Input::Start, now);
+    let early = connect_of(&ob).expect("B connects");
+    let ob = lab.b.handle(
+        Input::TcpConnected {
+            conn: early,
+            inbound: false,
+        },
+        now,
+    );
+    assert!(matches!(sent(&ob, early).first(), Some(Message::Open(_))));
+    let oa = lab.a.handle(Input::Start, now);
+    lab.apply(true, oa);
+    // Deliver until B has read A's OPEN: B keeps `early` (its own, higher id) and
+    // closes A's connection with 6/7.
+    let mut answered = false;
+    for _ in 0..10 {
+        let (to_a, input) = lab.queue.pop_front().expect("queued");
+        let open_to_b = !to_a
+            && matches!(
+                &input,
+                Input::Received {
+                    msg: Message::Open(_),
+                    ..
+                }
+            );
+        let out = if to_a {
+            lab.a.handle(input, lab.now)
+        } else {
+            lab.b.handle(input, lab.now)
+        };
+        lab.apply(to_a, out);
+        if open_to_b {
+            answered = true;
+            break;
+        }
+    }
+    assert!(answered);
+    assert!(
+        lab.queue
+            .iter()
+            .any(|(to_a, i)| *to_a
+                && matches!(i, Input::Received { msg, .. } if *msg == notif(6, 7))),
+        "B resolved the collision against A: {:?}",
+        lab.queue
+    );
+    // Only now does B read the end of `early`.
+    lab.queue
+        .push_front((false, Input::TcpClosed { conn: early }));
+    lab.run();
+    // A reconnected at once: both sessions are up without any timer having run.
+    assert_eq!(lab.now, now);
+    assert_eq!(lab.a.state(), State::Established);
+    assert_eq!(lab.b.state(), State::Established);
+    assert_eq!((lab.a_up, lab.b_up), (1, 1));
+}

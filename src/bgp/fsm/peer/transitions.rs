@@ -7,10 +7,12 @@
 use std::time::Instant;
 
 use super::super::negotiate::{build_open, check_open};
-use super::super::timers::after;
-use super::super::{ConnId, DownReason, LARGE_HOLD_TIME, Negotiated, Output, State, keep_outbound};
+use super::super::timers::{after, jitter};
+use super::super::{
+    ConnId, DownReason, LARGE_HOLD_TIME, LastNotification, Negotiated, Output, State, keep_outbound,
+};
 use super::{ConnState, FsmConn, Peer, notification, secs};
-use crate::bgp::types::{Afi, Message, NotificationCode, Open};
+use crate::bgp::types::{Afi, Message, Notification, NotificationCode, Open};
 
 impl Peer {
     /// Our outbound connection is up: send OPEN, wait for the peer's (OpenSent).
@@ -124,6 +126,12 @@ impl Peer {
             }
         }
         if let Message::Notification(n) = msg {
+            if n.kind() == NotificationCode::CeaseCollision
+                && state < ConnState::Established
+                && self.collision_lost(i, &n, now, out)
+            {
+                return;
+            }
             let reason = DownReason::NotificationReceived(n);
             self.conn_error(i, reason, None, now, out);
             return;
@@ -230,6 +238,45 @@ impl Peer {
         });
     }
 
+    /// The peer closed connection `i`, our last one, as the loser of a collision
+    /// (Cease 6/7): it keeps another connection with us that we no longer have — most
+    /// often one we closed before we knew the peer (a Node we had not configured yet),
+    /// whose end it has not yet read. That is no failure of the peer: instead of
+    /// IdleHold (which would refuse the peer's next connection for a back-off interval,
+    /// on both sides in turn), connect again at once without advancing the back-off and
+    /// accept the peer's connection meanwhile. Once per session, so a peer that answers
+    /// every connection with 6/7 is damped as before. Returns false (nothing done) when
+    /// another connection remains, the retry is spent or the peer is stopped.
+    fn collision_lost(
+        &mut self,
+        i: usize,
+        n: &Notification,
+        now: Instant,
+        out: &mut Vec<Output>,
+    ) -> bool {
+        if self.conns.len() != 1 || self.collision_retry_spent || !self.admin_up {
+            return false;
+        }
+        let Some(c) = self.remove(i) else {
+            return false;
+        };
+        self.collision_retry_spent = true;
+        self.last_notification = Some(LastNotification {
+            sent: false,
+            notification: n.clone(),
+        });
+        out.push(Output::Close { conn: c.id });
+        self.connect_retry_at = None;
+        if !self.cfg.passive {
+            let conn = self.alloc_conn();
+            self.conns.push(FsmConn::new(conn, false));
+            out.push(Output::Connect { conn });
+            let wait = jitter(self.backoff.base(), &mut self.rng);
+            self.connect_retry_at = Some(after(now, wait));
+        }
+        true
+    }
+
     fn establish(&mut self, i: usize, now: Instant, out: &mut Vec<Output>) {
         let Some(c) = self.conns.get_mut(i) else {
             return;
@@ -239,6 +286,7 @@ impl Peer {
         let negotiated = c.negotiated.clone();
         self.established_at = Some(now);
         self.connect_retry_at = None;
+        self.collision_retry_spent = false;
         // §6.8: any other connection collides with an Established session.
         while let Some(j) = self.conns.iter().position(|c| c.id != id) {
             self.close_collision(j, out);
