@@ -1,6 +1,7 @@
 //! The restart hold as a whole agent lives it: a node whose agent restarts into
 //! per-node-ASN mode (`--nodes-full-mesh=false`) while its Node has no
-//! `kube-router.io/node.asn`. Two `Daemon`s over simulated kernels and a simulated
+//! `kube-router.io/node.asn`, and one whose node.asn is removed while it runs (no
+//! restart, so no hold: the contrast). Two `Daemon`s over simulated kernels and a simulated
 //! network on virtual time; node b sits in another subnet, so a reaches it through an
 //! overlay tunnel.
 
@@ -282,4 +283,102 @@ fn restarted_without_an_asn_keeps_routes_through_the_hold_then_removes_them() {
     let back = ka.overlay();
     assert_eq!(back.tunnels.len(), 1, "{back:?}");
     assert_eq!(back.rules, vec![a_pods]);
+}
+
+/// Upserts `objects` into both agents' API views.
+fn upsert(agents: &mut [&mut Daemon], objects: &[KubeObject]) {
+    for d in agents.iter_mut() {
+        d.on_kube_events(objects.iter().cloned().map(KubeEvent::Upsert));
+    }
+}
+
+/// node.asn removed while the agent runs: the other nodes drop it at once (to them it
+/// has no ASN, so it is no peer), and with the session its route goes; the agent
+/// reports unhealthy and lists the problem, nothing is held (no restart), and its
+/// speaker keeps running for any other peers. A new valid value takes effect at once (another ASN: still no peer), and
+/// the old value back brings the session and the route back, without a restart.
+#[test]
+fn node_asn_removed_while_running_is_no_peer_until_a_valid_value_returns() {
+    let t0 = Instant::now();
+    let mut now = t0;
+    let net = SimNet::new(5);
+    let (ka, kb) = (
+        SimKernel::new(ip("10.0.0.1"), prefix("10.0.0.0/24")),
+        SimKernel::new(ip("10.0.1.2"), prefix("10.0.1.0/24")),
+    );
+    let mut a = agent(&net, &ka, "a", ip("10.0.0.1"), false, now);
+    let mut b = agent(&net, &kb, "b", ip("10.0.1.2"), false, now);
+    listed(&mut a, nodes(Some("64512")));
+    listed(&mut b, nodes(Some("64512")));
+    run(
+        &net,
+        &mut [&mut a, &mut b],
+        &mut now,
+        t0 + Duration::from_secs(20),
+    );
+    let b_pods = prefix("10.244.2.0/24");
+    let through_tunnel = BTreeMap::from([(b_pods, RouteHop::Tunnel(ip("10.0.1.2")))]);
+    assert_eq!(ka.hops(), through_tunnel, "same ASN: a and b peer");
+    assert_eq!(a.established_peers().count(), 1);
+
+    // The annotation is removed from a's Node.
+    let a_without = node("a", "10.0.0.1", "10.244.1.0/24", None);
+    upsert(&mut [&mut a, &mut b], &[a_without]);
+    let removed_at = now;
+    run(
+        &net,
+        &mut [&mut a, &mut b],
+        &mut now,
+        removed_at + Duration::from_secs(30),
+    );
+    let st = a.status(now, RibCounting::Skip);
+    assert!(
+        st.problems.iter().any(|p| p.field == ANN_ASN),
+        "listed: {:?}",
+        st.problems
+    );
+    assert!(st.identity.is_none(), "no valid ASN in the plan");
+    assert!(!st.healthy, "/healthz says so");
+    assert!(st.kernel.restart_hold.is_none(), "no restart: nothing held");
+    assert_eq!(a.established_peers().count(), 0, "b dropped a");
+    assert_eq!(b.established_peers().count(), 0);
+    assert_eq!(
+        ka.hops(),
+        BTreeMap::new(),
+        "the route went with the session"
+    );
+
+    // Another valid ASN: a speaks it at once; b (64512) is no longer its peer.
+    let a_other = node("a", "10.0.0.1", "10.244.1.0/24", Some("64513"));
+    upsert(&mut [&mut a, &mut b], &[a_other]);
+    let moved_at = now;
+    run(
+        &net,
+        &mut [&mut a, &mut b],
+        &mut now,
+        moved_at + Duration::from_secs(10),
+    );
+    let st = a.status(now, RibCounting::Skip);
+    assert_eq!(st.identity.map(|i| i.local_asn), Some(64513));
+    assert!(
+        st.problems.iter().all(|p| p.field != ANN_ASN),
+        "{:?}",
+        st.problems
+    );
+    assert_eq!(a.established_peers().count(), 0);
+    assert_eq!(ka.hops(), BTreeMap::new(), "no peer in AS 64513, no route");
+
+    // Back to 64512: peers and route return without a restart.
+    let a_back = node("a", "10.0.0.1", "10.244.1.0/24", Some("64512"));
+    upsert(&mut [&mut a, &mut b], &[a_back]);
+    let back_at = now;
+    run(
+        &net,
+        &mut [&mut a, &mut b],
+        &mut now,
+        back_at + Duration::from_secs(40),
+    );
+    assert_eq!(a.established_peers().count(), 1);
+    assert_eq!(ka.hops(), through_tunnel, "recovered");
+    assert_eq!(ka.overlay().tunnels.len(), 1);
 }
