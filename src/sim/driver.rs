@@ -123,6 +123,10 @@ pub(crate) struct Outcome {
     pub(crate) guarded_steps: u64,
     /// Virtual time the run covered.
     pub(crate) virtual_time: Duration,
+    /// In a timed run ([`run_timed`]), per node added: its name and the virtual time
+    /// from its Node's write until the cluster equalled the oracle's expectation
+    /// (`None`: not within the limit).
+    pub(crate) latencies: Vec<(String, Option<Duration>)>,
 }
 
 /// A fault's later part.
@@ -191,6 +195,9 @@ struct Run<'w, W: World> {
     flags: BTreeMap<String, AgentFlags>,
     /// When each node's agent last started.
     started: BTreeMap<String, Instant>,
+    /// A timed run: how long each node add may take to converge before it counts as
+    /// not converged.
+    timed: Option<Duration>,
     out: Outcome,
 }
 
@@ -203,6 +210,20 @@ fn name_hash(s: &str) -> u64 {
 
 /// Runs `sc` on `world` (built for it) with the driver's choices drawn from `seed`.
 pub(crate) fn run<W: World>(sc: &Scenario, world: &mut W, seed: u64) -> Outcome {
+    run_timed(sc, world, seed, None)
+}
+
+/// [`run`], and with `limit` also times every node add: from the write of its Node,
+/// the cluster is compared with the oracle's expectation after every step (the only
+/// instants its state changes) until they are equal, for at most `limit` and not past
+/// the next fault action; the time taken goes into `Outcome::latencies`, and the trace
+/// gets each change of the open connections and Established sessions meanwhile.
+pub(crate) fn run_timed<W: World>(
+    sc: &Scenario,
+    world: &mut W,
+    seed: u64,
+    limit: Option<Duration>,
+) -> Outcome {
     let clock = SimClock::new();
     let mut r = Run {
         sc,
@@ -222,6 +243,7 @@ pub(crate) fn run<W: World>(sc: &Scenario, world: &mut W, seed: u64) -> Outcome 
         flags: BTreeMap::new(),
         started: BTreeMap::new(),
         router_down: false,
+        timed: limit,
         out: Outcome::default(),
     };
     match r.run_all() {
@@ -309,7 +331,20 @@ impl<W: World> Run<'_, W> {
                 }
                 self.run_until(at)?;
                 if let Some(a) = self.actions.remove(&(at, seq)) {
+                    let added = match &a {
+                        Action::Fault(Fault {
+                            kind: FaultKind::AddNode(n),
+                            ..
+                        }) => Some(n.name.clone()),
+                        _ => None,
+                    };
+                    let applied = self.out.faults;
                     self.apply(a)?;
+                    if let (Some(name), Some(limit)) = (added, self.timed) {
+                        if self.out.faults > applied {
+                            self.time_convergence(name, limit)?;
+                        }
+                    }
                 }
             }
             let t = self.clock.now() + SETTLE;
@@ -387,6 +422,61 @@ impl<W: World> Run<'_, W> {
         } else {
             self.stopped(name);
         }
+    }
+
+    /// Steps from now (`name`'s Node just written) until the cluster equals the oracle's
+    /// expectation, for at most `limit` and not past the next fault action; records the
+    /// time taken and notes each change of the connections and sessions meanwhile.
+    fn time_convergence(&mut self, name: String, limit: Duration) -> Result<(), String> {
+        let start = self.clock.now();
+        let mut end = start + limit;
+        if let Some(&(t, _)) = self.actions.keys().next() {
+            end = end.min(t);
+        }
+        let mut seen = String::new();
+        let latency = loop {
+            let links = self.links();
+            if links != seen {
+                self.note(links.clone());
+                seen = links;
+            }
+            if self.compare().is_ok() {
+                break Some(self.clock.now() - start);
+            }
+            let Some(next) = self.next_event().filter(|t| *t <= end) else {
+                let left = self.compare().err().unwrap_or_default();
+                self.note(format!("{name}: not converged: {}", left.join("; ")));
+                break None;
+            };
+            self.clock.advance_to(next.max(self.clock.now()));
+            self.step()?;
+        };
+        let shown = latency.map_or("-".to_string(), |d| format!("{} ms", d.as_millis()));
+        self.note(format!("{name} added: converged after {shown}"));
+        self.out.latencies.push((name, latency));
+        Ok(())
+    }
+
+    /// The open connections between nodes and each running agent's Established
+    /// peers, on one line.
+    fn links(&self) -> String {
+        let conns: Vec<String> = self
+            .world
+            .sessions()
+            .into_iter()
+            .map(|(a, b)| format!("{a}-{b}"))
+            .collect();
+        let mut s = format!("connections [{}]; established", conns.join(" "));
+        for name in self.last_turn.keys() {
+            let peers: Vec<String> = self
+                .world
+                .established(name)
+                .iter()
+                .map(|p| p.to_string())
+                .collect();
+            s += &format!(" {name}:[{}]", peers.join(" "));
+        }
+        s
     }
 
     /// `name`'s agent is gone: it turns no more, and a drain's guards end.
@@ -945,6 +1035,18 @@ impl<W: World> Run<'_, W> {
     /// rules: the driver checks only after its restart hold is over).
     fn check(&mut self, label: &str) -> Result<(), String> {
         self.out.checks += 1;
+        match self.compare() {
+            Ok(summary) => {
+                self.note(format!("check {label} ok: {summary}"));
+                Ok(())
+            }
+            Err(problems) => Err(format!("check {label}: {}", problems.join("; "))),
+        }
+    }
+
+    /// The cluster against the oracle's expectation (what `check` checks): a summary
+    /// when they are equal, else every difference.
+    fn compare(&self) -> Result<String, Vec<String>> {
         let live: BTreeSet<String> = self
             .api
             .nodes()
@@ -1042,8 +1144,8 @@ impl<W: World> Run<'_, W> {
             problems.push(format!("session {}-{} must not exist", s.0, s.1));
         }
         if problems.is_empty() {
-            self.note(format!(
-                "check {label} ok: {} nodes, {routes} routes, {} sessions{}",
+            Ok(format!(
+                "{} nodes, {routes} routes, {} sessions{}",
                 live.len(),
                 exp.sessions.len(),
                 if self.sc.router {
@@ -1051,10 +1153,9 @@ impl<W: World> Run<'_, W> {
                 } else {
                     String::new()
                 }
-            ));
-            Ok(())
+            ))
         } else {
-            Err(format!("check {label}: {}", problems.join("; ")))
+            Err(problems)
         }
     }
 }

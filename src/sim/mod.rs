@@ -9,12 +9,15 @@
 //! (`toy`). Must never touch the host: no sockets, no netlink, no files.
 //!
 //! The tests here: `sim::seeds` runs seeds for a bounded wall time and prints seeds/s;
-//! `sim::replay` replays one; `sim::same_seed_same_trace`. Environment:
+//! `sim::replay` replays one; `sim::same_seed_same_trace`; `sim::adds::converge_fast`
+//! times fault-free node adds (`adds`). Environment:
 //! `KB_SIM_SECONDS` (wall time of `seeds`, default 60), `KB_SIM_SEED_BASE` (its first
 //! seed, default 0), `KB_SIM_KEEP_GOING` (report every failing seed instead of stopping
 //! at the first), `KB_SIM_DEBUG_SEEDS` (print each seed before it runs, to find one
-//! that hangs), `KB_SIM_SEED` (the seed `replay` runs).
+//! that hangs), `KB_SIM_SEED` (the seed `replay` runs), `KB_SIM_ADD_SEED` (the one
+//! seed `adds::converge_fast` then runs, with its trace).
 
+mod adds;
 mod api;
 mod clock;
 mod driver;

@@ -122,6 +122,11 @@ impl RealWorld {
         }
     }
 
+    /// See `SimNet::set_refusal_lag`.
+    pub(crate) fn set_refusal_lag(&self, lag: Duration) {
+        self.net.set_refusal_lag(lag);
+    }
+
     fn daemon(&mut self, name: &str) -> Option<&mut Daemon> {
         self.hosts.get_mut(name)?.daemon.as_mut()
     }

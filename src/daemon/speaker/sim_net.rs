@@ -10,7 +10,8 @@
 //! close arrives behind the last bytes. Faults: per-link delay, a cut link (nothing
 //! crosses it, no FIN: hold timers decide; what waits crosses after the heal, as TCP
 //! would retransmit it), a reset (both ends see the connection closed), a crashed host
-//! (its connections close as a killed process's do, its listeners are gone).
+//! (its connections close as a killed process's do, its listeners are gone), a refused
+//! connection whose end the connector hears late ([`SimNet::set_refusal_lag`]).
 //!
 //! An endpoint hands its core what is due at `now` when the speaker runs its timers
 //! ([`SessionIo::on_timers`], called on every turn of the daemon), and reports when the
@@ -74,6 +75,9 @@ struct Net {
     events: BTreeMap<(Instant, u64), Event>,
     seq: u64,
     next_port: u16,
+    /// How much later than the connect's completion the connector hears the end of a
+    /// connection the acceptor's speaker refused.
+    refusal_lag: Duration,
 }
 
 /// One side of a connection.
@@ -329,6 +333,7 @@ impl SimNet {
                 events: BTreeMap::new(),
                 seq: 0,
                 next_port: 32768 + (seed % 16384) as u16,
+                refusal_lag: Duration::ZERO,
             })),
         }
     }
@@ -357,6 +362,15 @@ impl SimNet {
             .filter(|(_, h)| **h == host)
             .filter_map(|(e, _)| net.next_for(*e))
             .min()
+    }
+
+    /// From now on the connector of a connection the acceptor's speaker refuses (closes
+    /// at once, unread) hears its end `lag` after the connect completed, not with it:
+    /// meanwhile its speaker still takes that connection for a live one. Stands for an
+    /// agent that handles newer connections before it has read the end of an older
+    /// one.
+    pub(crate) fn set_refusal_lag(&self, lag: Duration) {
+        self.net.borrow_mut().refusal_lag = lag;
     }
 
     /// The one-way delay between `a` and `b` from now on (bytes already on their way
@@ -793,8 +807,9 @@ impl SimSessionIo {
                 if let Some(l) = net.links.get_mut(&link) {
                     l.sides[ACCEPTOR].closed = true;
                 }
+                let lag = net.refusal_lag;
                 net.schedule(link, CONNECTOR, Arrival::Connected, now + d);
-                net.schedule(link, CONNECTOR, Arrival::Fin, now + d);
+                net.schedule(link, CONNECTOR, Arrival::Fin, now + d + lag);
             }
         }
     }
