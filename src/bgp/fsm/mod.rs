@@ -37,8 +37,9 @@
 //! the new one proceed. A bare connection from the peer's address never displaces an
 //! Established session. A 6/7 received on our last connection before Established means
 //! the peer kept a connection we no longer have (one we closed before we knew the
-//! peer): we connect again at once and accept the peer's connection, once per session,
-//! instead of waiting in IdleHold.
+//! peer): we connect again at once and accept the peer's connection instead of waiting
+//! in IdleHold; if the peer still answers 6/7, twice more after 100 and 400 ms, then
+//! IdleHold as for any error (the count restarts with each session).
 //!
 //! Sending: the speaker reports every write attempt ([`Input::Sent`]) with the bytes
 //! still queued. Past `max_send_buffer` the session ends with Cease/Out of Resources

@@ -79,13 +79,24 @@ pub struct Peer {
     established_at: Option<Instant>,
     last_notification: Option<LastNotification>,
     last_down: Option<DownReason>,
-    /// A Cease/Connection Collision Resolution (6/7) on our last connection already
-    /// earned one immediate reconnect since the last session or start (see
-    /// `collision_lost`); the next one waits in IdleHold as any other error.
-    collision_retry_spent: bool,
+    /// Quick reconnects after a Cease/Connection Collision Resolution (6/7) on our last
+    /// connection since the last session or start (`collision_lost`); once
+    /// [`COLLISION_RETRY_WAITS`] is used up, a 6/7 is handled as any error (IdleHold).
+    collision_retries: usize,
+    /// When the next quick reconnect is due, if one waits.
+    collision_retry_at: Option<Instant>,
     /// The state last reported (for StateChange).
     reported: State,
 }
+
+/// The waits before the quick reconnects after a Cease 6/7 on our last connection
+/// (`collision_lost`), each well under the first back-off interval: the peer may not
+/// yet have read the end of the connection it kept, and each wait gives it longer.
+const COLLISION_RETRY_WAITS: [Duration; 3] = [
+    Duration::ZERO,
+    Duration::from_millis(100),
+    Duration::from_millis(400),
+];
 
 fn notification(kind: NotificationCode) -> Notification {
     Notification::new(kind, Vec::new())
@@ -112,7 +123,8 @@ impl Peer {
             established_at: None,
             last_notification: None,
             last_down: None,
-            collision_retry_spent: false,
+            collision_retries: 0,
+            collision_retry_at: None,
             reported: State::Idle,
         })
     }
@@ -169,11 +181,15 @@ impl Peer {
             .conns
             .iter()
             .flat_map(|c| [c.hold_at, c.keepalive_at, c.send_hold_at]);
-        [self.idle_hold_until, self.connect_retry_at]
-            .into_iter()
-            .chain(conn_deadlines)
-            .flatten()
-            .min()
+        [
+            self.idle_hold_until,
+            self.connect_retry_at,
+            self.collision_retry_at,
+        ]
+        .into_iter()
+        .chain(conn_deadlines)
+        .flatten()
+        .min()
     }
 
     /// Whether `Input::Sent` reporting `pending` bytes still queued on `conn` would
@@ -318,7 +334,7 @@ impl Peer {
         }
         self.admin_up = true;
         self.idle_hold_until = None;
-        self.collision_retry_spent = false;
+        self.collision_retries = 0;
         self.backoff.reset();
         self.begin(now, out);
     }
@@ -406,6 +422,7 @@ impl Peer {
         }
         self.finish_session(now, reason, was_established, gr_restart, out);
         self.connect_retry_at = None;
+        self.collision_retry_at = None;
         self.idle_hold_until = None;
         if hold && self.admin_up {
             let wait = self.backoff.next(&mut self.rng);

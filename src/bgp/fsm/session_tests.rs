@@ -538,19 +538,43 @@ fn collision_lost_on_last_connection_reconnects_at_once() {
 }
 
 #[test]
-fn second_collision_loss_waits_in_idle_hold() {
-    let t = Instant::now();
-    let (mut p, out_c) = open_sent(cfg(), 22, t);
-    let out = rx(&mut p, out_c, notif(6, 7), t);
-    let again = connect_of(&out).expect("first: at once");
-    p.handle(
-        Input::TcpConnected {
-            conn: again,
-            inbound: false,
-        },
-        t,
-    );
-    let out = rx(&mut p, again, notif(6, 7), t);
+fn repeated_collision_losses_retry_later_then_wait_in_idle_hold() {
+    // The peer still holds the connection it kept: each quick reconnect gets 6/7 too.
+    let t0 = Instant::now();
+    let (mut p, mut c) = open_sent(cfg(), 22, t0);
+    let mut t = t0;
+    let waits = [
+        Duration::ZERO,
+        Duration::from_millis(100),
+        Duration::from_millis(400),
+    ];
+    for (k, wait) in waits.into_iter().enumerate() {
+        let out = rx(&mut p, c, notif(6, 7), t);
+        assert!(closed(&out, c));
+        assert!(down_of(&out).is_none(), "retry {k}: {out:?}");
+        let next = if wait.is_zero() {
+            connect_of(&out).expect("the first at once")
+        } else {
+            assert!(connect_of(&out).is_none(), "retry {k} waits: {out:?}");
+            assert_eq!(p.state(), State::Active, "no IdleHold");
+            assert_eq!(p.next_deadline(), Some(t + wait));
+            assert!(
+                connect_of(&p.handle(Input::Timers, t + wait - Duration::from_millis(1))).is_none()
+            );
+            t += wait;
+            connect_of(&p.handle(Input::Timers, t)).expect("after the wait")
+        };
+        p.handle(
+            Input::TcpConnected {
+                conn: next,
+                inbound: false,
+            },
+            t,
+        );
+        c = next;
+    }
+    // The quick reconnects are used up: the next 6/7 is an error as before.
+    let out = rx(&mut p, c, notif(6, 7), t);
     assert!(connect_of(&out).is_none(), "{out:?}");
     let (reason, was_established, _) = down_of(&out).expect("Down as any error");
     assert!(!was_established);
@@ -558,6 +582,34 @@ fn second_collision_loss_waits_in_idle_hold() {
     assert_eq!(p.state(), State::Idle);
     let (_, taken) = offer_inbound(&mut p, t);
     assert!(!taken, "IdleHold refuses the peer as before");
+}
+
+#[test]
+fn a_waiting_quick_reconnect_yields_to_the_peers_connection() {
+    let t = Instant::now();
+    let (mut p, c) = open_sent(cfg(), 26, t);
+    let c2 = connect_of(&rx(&mut p, c, notif(6, 7), t)).expect("at once");
+    p.handle(
+        Input::TcpConnected {
+            conn: c2,
+            inbound: false,
+        },
+        t,
+    );
+    rx(&mut p, c2, notif(6, 7), t);
+    // The peer connects while the second quick reconnect waits.
+    let (inb, taken) = offer_inbound(&mut p, t);
+    assert!(taken);
+    let out = p.handle(Input::Timers, t + Duration::from_millis(100));
+    assert!(
+        connect_of(&out).is_none(),
+        "no collision of our own making: {out:?}"
+    );
+    rx(&mut p, inb, open(65001, REMOTE_ID, 90, vec![]), t);
+    assert!(is_established_on(
+        &rx(&mut p, inb, Message::Keepalive, t),
+        inb
+    ));
 }
 
 #[test]

@@ -11,7 +11,7 @@ use super::super::timers::{after, jitter};
 use super::super::{
     ConnId, DownReason, LARGE_HOLD_TIME, LastNotification, Negotiated, Output, State, keep_outbound,
 };
-use super::{ConnState, FsmConn, Peer, notification, secs};
+use super::{COLLISION_RETRY_WAITS, ConnState, FsmConn, Peer, notification, secs};
 use crate::bgp::types::{Afi, Message, Notification, NotificationCode, Open};
 
 impl Peer {
@@ -243,10 +243,11 @@ impl Peer {
     /// often one we closed before we knew the peer (a Node we had not configured yet),
     /// whose end it has not yet read. That is no failure of the peer: instead of
     /// IdleHold (which would refuse the peer's next connection for a back-off interval,
-    /// on both sides in turn), connect again at once without advancing the back-off and
-    /// accept the peer's connection meanwhile. Once per session, so a peer that answers
-    /// every connection with 6/7 is damped as before. Returns false (nothing done) when
-    /// another connection remains, the retry is spent or the peer is stopped.
+    /// on both sides in turn), connect again after the next of [`COLLISION_RETRY_WAITS`]
+    /// (at once first) without advancing the back-off, and accept the peer's connection
+    /// meanwhile. Those few per session, so a peer that answers every connection with
+    /// 6/7 is damped as before. Returns false (nothing done) when another connection
+    /// remains, the quick reconnects are used up or the peer is stopped.
     fn collision_lost(
         &mut self,
         i: usize,
@@ -254,13 +255,16 @@ impl Peer {
         now: Instant,
         out: &mut Vec<Output>,
     ) -> bool {
-        if self.conns.len() != 1 || self.collision_retry_spent || !self.admin_up {
+        let Some(&wait) = COLLISION_RETRY_WAITS.get(self.collision_retries) else {
+            return false;
+        };
+        if self.conns.len() != 1 || !self.admin_up {
             return false;
         }
         let Some(c) = self.remove(i) else {
             return false;
         };
-        self.collision_retry_spent = true;
+        self.collision_retries += 1;
         self.last_notification = Some(LastNotification {
             sent: false,
             notification: n.clone(),
@@ -268,13 +272,23 @@ impl Peer {
         out.push(Output::Close { conn: c.id });
         self.connect_retry_at = None;
         if !self.cfg.passive {
-            let conn = self.alloc_conn();
-            self.conns.push(FsmConn::new(conn, false));
-            out.push(Output::Connect { conn });
-            let wait = jitter(self.backoff.base(), &mut self.rng);
-            self.connect_retry_at = Some(after(now, wait));
+            if wait.is_zero() {
+                self.reconnect_after_collision(now, out);
+            } else {
+                self.collision_retry_at = Some(after(now, wait));
+            }
         }
         true
+    }
+
+    /// A quick reconnect (`collision_lost`): a new outbound connection, bounded by the
+    /// ConnectRetry timer at the back-off's current interval, which it does not advance.
+    fn reconnect_after_collision(&mut self, now: Instant, out: &mut Vec<Output>) {
+        let conn = self.alloc_conn();
+        self.conns.push(FsmConn::new(conn, false));
+        out.push(Output::Connect { conn });
+        let wait = jitter(self.backoff.base(), &mut self.rng);
+        self.connect_retry_at = Some(after(now, wait));
     }
 
     fn establish(&mut self, i: usize, now: Instant, out: &mut Vec<Output>) {
@@ -286,7 +300,8 @@ impl Peer {
         let negotiated = c.negotiated.clone();
         self.established_at = Some(now);
         self.connect_retry_at = None;
-        self.collision_retry_spent = false;
+        self.collision_retries = 0;
+        self.collision_retry_at = None;
         // §6.8: any other connection collides with an Established session.
         while let Some(j) = self.conns.iter().position(|c| c.id != id) {
             self.close_collision(j, out);
@@ -304,6 +319,13 @@ impl Peer {
             self.idle_hold_until = None;
             if self.admin_up {
                 self.begin(now, out);
+            }
+        }
+        if self.collision_retry_at.is_some_and(|t| t <= now) {
+            self.collision_retry_at = None;
+            // Not when the peer's own connection came meanwhile.
+            if self.admin_up && self.idle_hold_until.is_none() && self.conns.is_empty() {
+                self.reconnect_after_collision(now, out);
             }
         }
         if self.connect_retry_at.is_some_and(|t| t <= now) {
