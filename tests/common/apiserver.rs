@@ -94,7 +94,10 @@ impl FakeApiServer {
         };
         let addr_file = srv.dir.join("address");
         let port_file = srv.dir.join("port");
-        let ready = wait_for(Duration::from_secs(30), || {
+        // Start-up runs openssl several times (CA and certificates); inside a VM under
+        // TCG on a loaded host that alone has taken over 30 s.
+        let limit = Duration::from_secs(if super::vm::in_vm() { 180 } else { 30 });
+        let ready = wait_for(limit, || {
             if let Some(c) = srv.child.as_mut() {
                 if let Ok(Some(st)) = c.try_wait() {
                     return Some(Err(format!("exited with {st}")));
