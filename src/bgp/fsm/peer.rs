@@ -348,12 +348,19 @@ impl Peer {
         }
     }
 
+    /// A new outbound connection, bounded by the ConnectRetry timer at the back-off's
+    /// next interval.
     fn connect(&mut self, now: Instant, out: &mut Vec<Output>) {
+        let wait = self.backoff.next(&mut self.rng);
+        self.open_outbound(now, wait, out);
+    }
+
+    /// Opens an outbound connection and sets the ConnectRetry timer `retry_after` on.
+    fn open_outbound(&mut self, now: Instant, retry_after: Duration, out: &mut Vec<Output>) {
         let conn = self.alloc_conn();
         self.conns.push(FsmConn::new(conn, false));
         out.push(Output::Connect { conn });
-        let wait = self.backoff.next(&mut self.rng);
-        self.connect_retry_at = Some(after(now, wait));
+        self.connect_retry_at = Some(after(now, retry_after));
     }
 
     fn stop(

@@ -507,6 +507,23 @@ fn offer_inbound(p: &mut Peer, t: Instant) -> (ConnId, bool) {
     (c, taken)
 }
 
+/// Our outbound connection `conn` is up: we send OPEN on it.
+fn outbound_up(p: &mut Peer, conn: ConnId, t: Instant) -> Vec<Output> {
+    p.handle(
+        Input::TcpConnected {
+            conn,
+            inbound: false,
+        },
+        t,
+    )
+}
+
+/// The peer's OPEN and KEEPALIVE arrive on `conn`; whether the session came up on it.
+fn peer_confirms(p: &mut Peer, conn: ConnId, t: Instant) -> bool {
+    rx(p, conn, open(65001, REMOTE_ID, 90, vec![]), t);
+    is_established_on(&rx(p, conn, Message::Keepalive, t), conn)
+}
+
 #[test]
 fn collision_lost_on_last_connection_reconnects_at_once() {
     // The peer keeps a connection we already closed and sends 6/7 on our only one.
@@ -564,13 +581,7 @@ fn repeated_collision_losses_retry_later_then_wait_in_idle_hold() {
             t += wait;
             connect_of(&p.handle(Input::Timers, t)).expect("after the wait")
         };
-        p.handle(
-            Input::TcpConnected {
-                conn: next,
-                inbound: false,
-            },
-            t,
-        );
+        outbound_up(&mut p, next, t);
         c = next;
     }
     // The quick reconnects are used up: the next 6/7 is an error as before.
@@ -589,13 +600,7 @@ fn a_waiting_quick_reconnect_yields_to_the_peers_connection() {
     let t = Instant::now();
     let (mut p, c) = open_sent(cfg(), 26, t);
     let c2 = connect_of(&rx(&mut p, c, notif(6, 7), t)).expect("at once");
-    p.handle(
-        Input::TcpConnected {
-            conn: c2,
-            inbound: false,
-        },
-        t,
-    );
+    outbound_up(&mut p, c2, t);
     rx(&mut p, c2, notif(6, 7), t);
     // The peer connects while the second quick reconnect waits.
     let (inb, taken) = offer_inbound(&mut p, t);
@@ -605,11 +610,7 @@ fn a_waiting_quick_reconnect_yields_to_the_peers_connection() {
         connect_of(&out).is_none(),
         "no collision of our own making: {out:?}"
     );
-    rx(&mut p, inb, open(65001, REMOTE_ID, 90, vec![]), t);
-    assert!(is_established_on(
-        &rx(&mut p, inb, Message::Keepalive, t),
-        inb
-    ));
+    assert!(peer_confirms(&mut p, inb, t));
 }
 
 #[test]
@@ -618,15 +619,8 @@ fn collision_retry_is_earned_again_by_a_session() {
     let (mut p, out_c) = open_sent(cfg(), 23, t);
     let out = rx(&mut p, out_c, notif(6, 7), t);
     let c = connect_of(&out).expect("at once");
-    p.handle(
-        Input::TcpConnected {
-            conn: c,
-            inbound: false,
-        },
-        t,
-    );
-    rx(&mut p, c, open(65001, REMOTE_ID, 90, vec![]), t);
-    assert!(is_established_on(&rx(&mut p, c, Message::Keepalive, t), c));
+    outbound_up(&mut p, c, t);
+    assert!(peer_confirms(&mut p, c, t));
     // The session ends by a lost connection; the next attempt may again retry at once.
     let t2 = t + Duration::from_secs(60);
     p.handle(Input::TcpClosed { conn: c }, t2);
@@ -646,11 +640,7 @@ fn collision_notice_with_another_connection_left_changes_nothing_else() {
     assert!(down_of(&out).is_none());
     assert_eq!(p.state(), State::OpenSent);
     // The remaining connection goes on to a session.
-    rx(&mut p, in_c, open(65001, REMOTE_ID, 90, vec![]), t);
-    assert!(is_established_on(
-        &rx(&mut p, in_c, Message::Keepalive, t),
-        in_c
-    ));
+    assert!(peer_confirms(&mut p, in_c, t));
 }
 
 #[test]
@@ -674,8 +664,7 @@ fn collision_lost_by_a_passive_peer_waits_for_the_peer() {
 fn collision_notice_on_an_established_session_ends_it() {
     let t = Instant::now();
     let (mut p, c) = open_sent(cfg(), 25, t);
-    rx(&mut p, c, open(65001, REMOTE_ID, 90, vec![]), t);
-    rx(&mut p, c, Message::Keepalive, t);
+    assert!(peer_confirms(&mut p, c, t));
     let out = rx(&mut p, c, notif(6, 7), t);
     let (_, was_established, _) = down_of(&out).expect("Down");
     assert!(was_established);
@@ -693,13 +682,7 @@ fn back_to_back_collision_with_a_connection_closed_before_configuration() {
     let now = lab.now;
     let ob = lab.b.handle(Input::Start, now);
     let early = connect_of(&ob).expect("B connects");
-    let ob = lab.b.handle(
-        Input::TcpConnected {
-            conn: early,
-            inbound: false,
-        },
-        now,
-    );
+    let ob = outbound_up(&mut lab.b, early, now);
     assert!(matches!(sent(&ob, early).first(), Some(Message::Open(_))));
     let oa = lab.a.handle(Input::Start, now);
     lab.apply(true, oa);

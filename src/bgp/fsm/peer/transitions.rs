@@ -284,11 +284,8 @@ impl Peer {
     /// A quick reconnect (`collision_lost`): a new outbound connection, bounded by the
     /// ConnectRetry timer at the back-off's current interval, which it does not advance.
     fn reconnect_after_collision(&mut self, now: Instant, out: &mut Vec<Output>) {
-        let conn = self.alloc_conn();
-        self.conns.push(FsmConn::new(conn, false));
-        out.push(Output::Connect { conn });
         let wait = jitter(self.backoff.base(), &mut self.rng);
-        self.connect_retry_at = Some(after(now, wait));
+        self.open_outbound(now, wait, out);
     }
 
     fn establish(&mut self, i: usize, now: Instant, out: &mut Vec<Output>) {
