@@ -68,6 +68,45 @@ fn listed(d: &mut Daemon, objects: Vec<KubeObject>) {
     );
 }
 
+/// Upserts `objects` into both agents' API views.
+fn upsert(agents: &mut [&mut Daemon], objects: &[KubeObject]) {
+    for d in agents.iter_mut() {
+        d.on_kube_events(objects.iter().cloned().map(KubeEvent::Upsert));
+    }
+}
+
+/// The two hosts: the simulated network and the kernels of a (10.0.0.1/24) and b
+/// (10.0.1.2/24, another subnet).
+fn two_hosts(seed: u64) -> (SimNet, SimKernel, SimKernel) {
+    (
+        SimNet::new(seed),
+        SimKernel::new(ip("10.0.0.1"), prefix("10.0.0.0/24")),
+        SimKernel::new(ip("10.0.1.2"), prefix("10.0.1.0/24")),
+    )
+}
+
+/// The agents of a and b started on `two_hosts`, each given the API's list of
+/// `nodes(asn)`.
+fn two_agents(
+    net: &SimNet,
+    ka: &SimKernel,
+    kb: &SimKernel,
+    full_mesh: bool,
+    asn: Option<&str>,
+    now: Instant,
+) -> (Daemon, Daemon) {
+    let mut a = agent(net, ka, "a", ip("10.0.0.1"), full_mesh, now);
+    let mut b = agent(net, kb, "b", ip("10.0.1.2"), full_mesh, now);
+    listed(&mut a, nodes(asn));
+    listed(&mut b, nodes(asn));
+    (a, b)
+}
+
+/// a's route table when it peers with b: b's pods through the tunnel to b.
+fn b_pods_through_tunnel() -> BTreeMap<Prefix, RouteHop> {
+    BTreeMap::from([(prefix("10.244.2.0/24"), RouteHop::Tunnel(ip("10.0.1.2")))])
+}
+
 /// An agent for node `name` at `addr` over `kernel` (the overlay on, no graceful
 /// restart: the restart hold's bound is the 6-minute default).
 fn agent(
@@ -142,24 +181,16 @@ fn metric(d: &Daemon, now: Instant, name: &str) -> Option<String> {
 fn restarted_without_an_asn_keeps_routes_through_the_hold_then_removes_them() {
     let t0 = Instant::now();
     let mut now = t0;
-    let net = SimNet::new(3);
-    let (ka, kb) = (
-        SimKernel::new(ip("10.0.0.1"), prefix("10.0.0.0/24")),
-        SimKernel::new(ip("10.0.1.2"), prefix("10.0.1.0/24")),
-    );
-    let mut a = agent(&net, &ka, "a", ip("10.0.0.1"), true, now);
-    let mut b = agent(&net, &kb, "b", ip("10.0.1.2"), true, now);
-    listed(&mut a, nodes(None));
-    listed(&mut b, nodes(None));
+    let (net, ka, kb) = two_hosts(3);
+    let (mut a, mut b) = two_agents(&net, &ka, &kb, true, None, now);
     run(
         &net,
         &mut [&mut a, &mut b],
         &mut now,
         t0 + Duration::from_secs(20),
     );
-    let b_pods = prefix("10.244.2.0/24");
     let a_pods = prefix("10.244.1.0/24");
-    let through_tunnel = BTreeMap::from([(b_pods, RouteHop::Tunnel(ip("10.0.1.2")))]);
+    let through_tunnel = b_pods_through_tunnel();
     assert_eq!(
         ka.hops(),
         through_tunnel,
@@ -258,17 +289,7 @@ fn restarted_without_an_asn_keeps_routes_through_the_hold_then_removes_them() {
 
     // The ASN appears (on both nodes: a peers only with nodes of its ASN): BGP starts
     // without a restart, and the route, tunnel and rule come back.
-    let fixed = nodes(Some("64512"));
-    for d in [&mut a, &mut b] {
-        d.on_kube_events(
-            fixed
-                .iter()
-                .cloned()
-                .map(KubeEvent::Upsert)
-                .collect::<Vec<_>>()
-                .into_iter(),
-        );
-    }
+    upsert(&mut [&mut a, &mut b], &nodes(Some("64512")));
     let fixed_at = now;
     run(
         &net,
@@ -285,39 +306,25 @@ fn restarted_without_an_asn_keeps_routes_through_the_hold_then_removes_them() {
     assert_eq!(back.rules, vec![a_pods]);
 }
 
-/// Upserts `objects` into both agents' API views.
-fn upsert(agents: &mut [&mut Daemon], objects: &[KubeObject]) {
-    for d in agents.iter_mut() {
-        d.on_kube_events(objects.iter().cloned().map(KubeEvent::Upsert));
-    }
-}
-
 /// node.asn removed while the agent runs: the other nodes drop it at once (to them it
 /// has no ASN, so it is no peer), and with the session its route goes; the agent
 /// reports unhealthy and lists the problem, nothing is held (no restart), and its
-/// speaker keeps running for any other peers. A new valid value takes effect at once (another ASN: still no peer), and
-/// the old value back brings the session and the route back, without a restart.
+/// speaker keeps running for any other peers. A new valid value takes effect at once
+/// (another ASN: still no peer), and the old value back brings the session and the
+/// route back, without a restart.
 #[test]
 fn node_asn_removed_while_running_is_no_peer_until_a_valid_value_returns() {
     let t0 = Instant::now();
     let mut now = t0;
-    let net = SimNet::new(5);
-    let (ka, kb) = (
-        SimKernel::new(ip("10.0.0.1"), prefix("10.0.0.0/24")),
-        SimKernel::new(ip("10.0.1.2"), prefix("10.0.1.0/24")),
-    );
-    let mut a = agent(&net, &ka, "a", ip("10.0.0.1"), false, now);
-    let mut b = agent(&net, &kb, "b", ip("10.0.1.2"), false, now);
-    listed(&mut a, nodes(Some("64512")));
-    listed(&mut b, nodes(Some("64512")));
+    let (net, ka, kb) = two_hosts(5);
+    let (mut a, mut b) = two_agents(&net, &ka, &kb, false, Some("64512"), now);
     run(
         &net,
         &mut [&mut a, &mut b],
         &mut now,
         t0 + Duration::from_secs(20),
     );
-    let b_pods = prefix("10.244.2.0/24");
-    let through_tunnel = BTreeMap::from([(b_pods, RouteHop::Tunnel(ip("10.0.1.2")))]);
+    let through_tunnel = b_pods_through_tunnel();
     assert_eq!(ka.hops(), through_tunnel, "same ASN: a and b peer");
     assert_eq!(a.established_peers().count(), 1);
 
