@@ -5,10 +5,10 @@
 //! overlay, address families; no external router, see [`scenario`]), started with some
 //! of its nodes; the others are added one per episode through the API server, with no
 //! fault but a drawn lag in hearing a refused connection's end (see
-//! [`REFUSAL_LAG_MAX`]). The driver times each add from its Node's write until the whole cluster equals the
-//! oracle's expectation (`driver::run_timed`). The other sim tests check state after a
-//! settle time; this one catches a slow path (a back-off, an IdleHold) that still ends
-//! in the right state.
+//! [`REFUSAL_LAG_MAX`]). The driver times each add from its Node's write until the
+//! whole cluster equals the oracle's expectation (`driver::run_timed`). The other sim
+//! tests check state after a settle time; this one catches a slow path (a back-off, an
+//! IdleHold) that still ends in the right state.
 
 use std::time::{Duration, Instant};
 
@@ -117,8 +117,8 @@ fn latencies(out: &Outcome) -> String {
 
 /// Every add of every seed converges within [`ADD_BOUND`] of its Node's write.
 /// `KB_SIM_ADD_LAG_MS` overrides [`REFUSAL_LAG_MAX`]; `KB_SIM_ADD_SEED=<n>` runs seed n
-/// alone and prints its trace (and the agents' debug
-/// log, on stderr with wall-clock stamps).
+/// alone and prints its trace (and the agents' debug log, on stderr with wall-clock
+/// stamps).
 #[test]
 fn converge_fast() {
     crate::log::set_level(crate::log::Level::Error);

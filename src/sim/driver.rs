@@ -440,11 +440,11 @@ impl<W: World> Run<'_, W> {
                 self.note(links.clone());
                 seen = links;
             }
-            if self.compare().is_ok() {
-                break Some(self.clock.now() - start);
-            }
+            let left = match self.compare() {
+                Ok(_) => break Some(self.clock.now() - start),
+                Err(left) => left,
+            };
             let Some(next) = self.next_event().filter(|t| *t <= end) else {
-                let left = self.compare().err().unwrap_or_default();
                 self.note(format!("{name}: not converged: {}", left.join("; ")));
                 break None;
             };
